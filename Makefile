@@ -1,0 +1,48 @@
+# ukvm: top-level build. Each part keeps its rules in its own build.mk.
+BUILD    ?= build
+CC       ?= gcc
+MUSLCC   ?= musl-gcc
+Q        ?= @
+
+HOST_WARN   := -Wall -Wextra -Werror
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(HOST_WARN) -Iproto -Ivmm -Idevices -MMD -MP
+ASAN_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g $(HOST_WARN) -Iproto -Ivmm -Idevices -MMD -MP \
+               -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOST_LIBS   := -lfdt -luring -lseccomp -lpthread
+
+.PHONY: all deps run check bench bench-boot clean install
+all:
+
+include vmm/build.mk
+include guest/build.mk
+-include guest/misc.mk guest/fs.mk proto/virtq.mk
+include tools/build.mk
+include tests/build.mk
+
+PREFIX ?= /usr/local
+
+# Installs missing Debian packages (no-op when all are present).
+deps:
+	$(Q)tools/deps.sh
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/ukvm-run $(BUILD)/apps/hello.img
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all $(CHECK_DEPS)
+	$(Q)$(BUILD)/tests/check_ukvm
+
+bench: bench-boot
+
+install: all
+	install -D -m 755 $(BUILD)/ukvm-run $(DESTDIR)$(PREFIX)/bin/ukvm-run
+	install -D -m 755 $(BUILD)/ukvm-build $(DESTDIR)$(PREFIX)/bin/ukvm-build
+	install -D -m 644 $(BUILD)/guest/ukvm-kernel.elf $(DESTDIR)$(PREFIX)/lib/ukvm/ukvm-kernel.elf
+	install -D -m 644 vmm/ukvm.h $(DESTDIR)$(PREFIX)/include/ukvm.h
+	install -D -m 644 $(BUILD)/libukvm.a $(DESTDIR)$(PREFIX)/lib/libukvm.a
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

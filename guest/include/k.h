@@ -1,0 +1,54 @@
+/* k.h: core guest-kernel services (guest/kernel, guest/arch) that the rest of the kernel calls. */
+#ifndef K_H
+#define K_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kernel heap (guest/kernel/kmalloc.c). Memory is not zeroed except by k_calloc. NULL when out of memory. */
+void *k_malloc(size_t n);
+void *k_calloc(size_t count, size_t n);
+void *k_realloc(void *p, size_t n);
+void k_free(void *p);
+
+/* Whole pages from the physical page allocator; identity-mapped, zeroed. */
+void *k_pages_alloc(size_t npages);
+void k_pages_free(void *p, size_t npages);
+
+/* Console: one hypercall (one exit) per call for up to UKVM_CONSOLE_MAX bytes. Returns bytes or -errno. */
+long k_console_write(const void *buf, size_t len);
+
+/* printf-style output to the console (%d %i %u %x %lx %llx %p %s %c %zu %ld %lu, width and 0-pad). */
+int k_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int k_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int k_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Prints "ukvm: panic: ..." with a backtrace and ends the VM (crash, SIGABRT). */
+_Noreturn void k_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Ends the VM with the app's status (exit hypercall). */
+_Noreturn void k_exit(int status);
+
+/* Clock: nanoseconds since boot (TSC) and since the epoch (host launch time + TSC). */
+uint64_t k_monotonic_ns(void);
+uint64_t k_realtime_ns(void);
+
+/* Sleeps until k_monotonic_ns() >= deadline_ns through the WAIT hypercall (no spinning). */
+void k_sleep_until(uint64_t deadline_ns);
+
+/* CSPRNG output (seeded from the FDT seed and RDRAND/RDSEED when present). */
+void k_random_bytes(void *buf, size_t len);
+
+/*
+ * True when [p, p + len) is memory the app may hand to a syscall: inside
+ * guest RAM, not the unmapped page 0, no overflow. Syscalls return -EFAULT
+ * otherwise instead of faulting in the kernel.
+ */
+bool k_user_ok(const void *p, size_t len);
+
+/* Same for a NUL-terminated string of at most max bytes (incl. NUL): its length, or -EFAULT / -ENAMETOOLONG. */
+long k_user_strlen(const char *s, size_t max);
+
+#endif

@@ -1,0 +1,118 @@
+/* sys.h: the Linux x86-64 syscall handlers; guest/sys/table.c maps syscall numbers to them. */
+#ifndef SYS_H
+#define SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Every handler takes the six raw argument registers as longs (rdi, rsi,
+ * rdx, r10, r8, r9 -> a0..a5; unused ones are marked unused by SYS_ARGS)
+ * and returns the Linux result: >= 0 or -errno. Pointers from the app are
+ * checked with k_user_ok()/k_user_strlen() before use.
+ */
+#define SYS_U __attribute__((unused))
+#define SYS_ARGS long a0 SYS_U, long a1 SYS_U, long a2 SYS_U, long a3 SYS_U, long a4 SYS_U, long a5 SYS_U
+typedef long (*sys_fn)(long, long, long, long, long, long);
+
+/* Files: guest/fs and guest/sys/sys_fs.c (file-system engineer). */
+long sys_read(SYS_ARGS);
+long sys_write(SYS_ARGS);
+long sys_readv(SYS_ARGS);
+long sys_writev(SYS_ARGS);
+long sys_pread64(SYS_ARGS);
+long sys_pwrite64(SYS_ARGS);
+long sys_open(SYS_ARGS);
+long sys_openat(SYS_ARGS);
+long sys_close(SYS_ARGS);
+long sys_lseek(SYS_ARGS);
+long sys_fstat(SYS_ARGS);
+long sys_stat(SYS_ARGS);
+long sys_lstat(SYS_ARGS);
+long sys_newfstatat(SYS_ARGS);
+long sys_statx(SYS_ARGS);
+long sys_getdents64(SYS_ARGS);
+long sys_access(SYS_ARGS);
+long sys_faccessat(SYS_ARGS);
+long sys_faccessat2(SYS_ARGS);
+long sys_readlink(SYS_ARGS);
+long sys_readlinkat(SYS_ARGS);
+long sys_getcwd(SYS_ARGS);
+long sys_chdir(SYS_ARGS);
+long sys_fchdir(SYS_ARGS);
+long sys_ioctl(SYS_ARGS);
+long sys_fcntl(SYS_ARGS);
+long sys_dup(SYS_ARGS);
+long sys_dup2(SYS_ARGS);
+long sys_dup3(SYS_ARGS);
+long sys_pipe(SYS_ARGS);
+long sys_pipe2(SYS_ARGS);
+long sys_umask(SYS_ARGS);
+long sys_mkdir(SYS_ARGS);
+long sys_mkdirat(SYS_ARGS);
+long sys_rmdir(SYS_ARGS);
+long sys_unlink(SYS_ARGS);
+long sys_unlinkat(SYS_ARGS);
+long sys_rename(SYS_ARGS);
+long sys_renameat(SYS_ARGS);
+long sys_ftruncate(SYS_ARGS);
+long sys_truncate(SYS_ARGS);
+long sys_fsync(SYS_ARGS);
+long sys_fdatasync(SYS_ARGS);
+
+/* Memory: guest/kernel (core engineer). */
+long sys_brk(SYS_ARGS);
+long sys_mmap(SYS_ARGS);
+long sys_munmap(SYS_ARGS);
+long sys_mprotect(SYS_ARGS);
+long sys_mremap(SYS_ARGS);
+long sys_madvise(SYS_ARGS);
+long sys_arch_prctl(SYS_ARGS);
+
+/* Process, time, signals, identity, randomness: guest/sys (misc engineer). */
+long sys_exit(SYS_ARGS);
+long sys_exit_group(SYS_ARGS);
+long sys_set_tid_address(SYS_ARGS);
+long sys_set_robust_list(SYS_ARGS);
+long sys_rt_sigaction(SYS_ARGS);
+long sys_rt_sigprocmask(SYS_ARGS);
+long sys_sigaltstack(SYS_ARGS);
+long sys_kill(SYS_ARGS);
+long sys_tkill(SYS_ARGS);
+long sys_tgkill(SYS_ARGS);
+long sys_uname(SYS_ARGS);
+long sys_getpid(SYS_ARGS);
+long sys_getppid(SYS_ARGS);
+long sys_gettid(SYS_ARGS);
+long sys_getuid(SYS_ARGS);
+long sys_geteuid(SYS_ARGS);
+long sys_getgid(SYS_ARGS);
+long sys_getegid(SYS_ARGS);
+long sys_clock_gettime(SYS_ARGS);
+long sys_clock_getres(SYS_ARGS);
+long sys_gettimeofday(SYS_ARGS);
+long sys_time(SYS_ARGS);
+long sys_nanosleep(SYS_ARGS);
+long sys_clock_nanosleep(SYS_ARGS);
+long sys_getrandom(SYS_ARGS);
+long sys_sched_yield(SYS_ARGS);
+long sys_sched_getaffinity(SYS_ARGS);
+long sys_prlimit64(SYS_ARGS);
+long sys_getrlimit(SYS_ARGS);
+long sys_sysinfo(SYS_ARGS);
+long sys_futex(SYS_ARGS);
+
+/* File-system hooks the core calls at boot (guest/fs). */
+
+/*
+ * Builds the root file system from the payload's file records
+ * (struct ukvm_file_rec, see proto/ukvm_abi.h) and opens fds 0, 1, 2 on
+ * /dev/console. File data may stay in place in the payload until written.
+ * Returns 0 or -errno; a malformed archive is -EINVAL.
+ */
+int fs_init(const void *files, size_t size);
+
+/* Reads up to len bytes at off from open fd (for private file mmap by copy). Returns bytes or -errno. */
+long fs_fd_pread(int fd, void *buf, size_t len, uint64_t off);
+
+#endif

@@ -1,0 +1,163 @@
+/* ukvm_abi.h: the boot contract between the monitor, the guest kernel and ukvm-build. */
+#ifndef UKVM_ABI_H
+#define UKVM_ABI_H
+
+#include <stdint.h>
+
+/*
+ * Version of this contract, carried in the image's PT_NOTE. The monitor
+ * refuses an image whose note names another version.
+ */
+#define UKVM_ABI_VERSION 1
+
+/* PT_NOTE: name "ukvm\0", type UKVM_NOTE_TYPE, descriptor struct ukvm_note. */
+#define UKVM_NOTE_NAME "ukvm"
+#define UKVM_NOTE_TYPE 0x554b0001u
+
+/*
+ * Descriptor of the ukvm note. All addresses are guest virtual addresses
+ * inside an executable PT_LOAD segment of the image, except payload_*, which
+ * are guest physical and must lie inside one PT_LOAD segment (or be 0/0 for
+ * a bare kernel). The monitor validates every field.
+ */
+struct ukvm_note {
+	uint32_t abi_version;    /* UKVM_ABI_VERSION */
+	uint32_t flags;          /* 0 */
+	uint64_t syscall_entry;  /* written to LSTAR */
+	uint64_t exc_stubs;      /* 256 stubs, UKVM_EXC_STUB_SIZE apart: IDT vector v -> exc_stubs + v * size */
+	uint64_t payload_gpa;    /* app + files + symbols, see struct ukvm_payload_hdr */
+	uint64_t payload_size;
+};
+
+#define UKVM_EXC_STUB_SIZE 16
+
+/*
+ * Guest physical memory map. Everything below UKVM_KERNEL_PHYS belongs to the
+ * monitor's boot structures; the kernel image is loaded from
+ * UKVM_KERNEL_PHYS up. All guest RAM is mapped twice: identity (virtual ==
+ * physical) and at UKVM_KERNEL_VBASE + physical for the first 2 GiB, the
+ * kernel's link address (-mcmodel=kernel). Every page-table entry has the
+ * user bit. Page 0 is not mapped (null dereferences fault); the rest of the
+ * first 2 MiB uses 4 KiB pages, all other RAM 2 MiB pages. PML4 slot 256 is
+ * unused (the host's paravirtual interface wants it free).
+ */
+#define UKVM_KERNEL_VBASE   0xffffffff80000000ull
+#define UKVM_GDT_GPA        0x1000ull   /* 1 page */
+#define UKVM_IDT_GPA        0x2000ull   /* 256 * 16 bytes */
+#define UKVM_TSS_GPA        0x3000ull   /* 104-byte TSS + 8 KiB I/O bitmap + 0xff */
+#define UKVM_FDT_GPA        0x10000ull  /* flattened device tree */
+#define UKVM_FDT_MAX        0x10000ull  /* 64 KiB */
+#define UKVM_PT_GPA         0x20000ull  /* page tables: up to 0x70000 */
+#define UKVM_PT_END         0x70000ull
+#define UKVM_EXC_STACK_TOP  0x80000ull  /* IST1 and RSP0: 0x70000..0x80000 */
+#define UKVM_BOOT_STACK_TOP 0x100000ull /* boot RSP: 0x80000..0x100000 */
+#define UKVM_KERNEL_PHYS    0x100000ull /* lowest address a PT_LOAD may use */
+#define UKVM_MEM_MIN        (8ull << 20)
+#define UKVM_MEM_MAX        (64ull << 30) /* page tables above hold 64 PDs */
+
+/*
+ * GDT selectors. The vCPU starts at CPL3 with CS = UKVM_SEL_UCODE and
+ * SS = DS = ES = FS = GS = UKVM_SEL_UDATA. STAR holds the kernel pair 0x08/0x10
+ * and the SYSRET base 0x18 (never used: SYSRET kills the VM on PVM).
+ */
+#define UKVM_SEL_KCODE 0x08
+#define UKVM_SEL_KDATA 0x10
+#define UKVM_SEL_UDATA 0x23
+#define UKVM_SEL_UCODE 0x2b
+#define UKVM_SEL_TSS   0x30
+
+/*
+ * Entry state: RIP = ELF entry (a kernel virtual address), RSP =
+ * UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_TOP, RDI = UKVM_FDT_GPA, RFLAGS = 0x2
+ * (IOPL 0, IF 0), CPL3. CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|PGE|OSFXSR|
+ * OSXMMEXCPT|FSGSBASE, EFER = SCE|LME|LMA|NXE. FMASK clears TF, DF, AC, NT.
+ * The TSS I/O bitmap opens the serial ports and the hypercall ports only.
+ * IDT: every vector is a 64-bit interrupt gate (DPL0, IST1) to its stub.
+ */
+
+/*
+ * Hypercalls: `outl %eax, $port` from the guest. For ports that take
+ * arguments, EAX is the guest physical address (< 4 GiB, 8-byte aligned) of
+ * the argument block below; the monitor reads and writes it through its
+ * checked guest-memory translation.
+ */
+#define UKVM_PORT_BASE    0x500
+#define UKVM_PORT_EXIT    0x500 /* EAX = exit status (low 8 bits kept) */
+#define UKVM_PORT_CRASH   0x501 /* EAX = signal number; report already printed */
+#define UKVM_PORT_CONSOLE 0x502 /* EAX = gpa of struct ukvm_console */
+#define UKVM_PORT_WAIT    0x503 /* EAX = gpa of struct ukvm_wait */
+#define UKVM_PORT_MARK    0x504 /* EAX = enum ukvm_mark */
+#define UKVM_PORT_COUNT   5
+
+/* Console write: the monitor copies [gpa, gpa + len) to its stdout. */
+struct ukvm_console {
+	uint64_t gpa;
+	uint64_t len; /* at most UKVM_CONSOLE_MAX; longer writes are split by the guest */
+	int64_t ret;  /* out: bytes written or -errno */
+};
+#define UKVM_CONSOLE_MAX (1u << 20)
+
+/*
+ * Wait: block the vCPU until timeout_ns of host monotonic time have passed
+ * or a device has news, whichever comes first. timeout_ns = UINT64_MAX waits
+ * for device news only (the monitor refuses it if no device can ever wake
+ * it). The guest then polls its used rings.
+ */
+struct ukvm_wait {
+	uint64_t timeout_ns;
+	uint64_t flags;   /* 0 */
+	int64_t ret;      /* out: 0 timeout, 1 device news, -errno */
+};
+
+/* Boot-phase marks (`--trace-boot`), sent only when /chosen has ukvm,trace-boot. */
+enum ukvm_mark {
+	UKVM_MARK_KERNEL_ENTRY = 1, /* first instructions of the kernel */
+	UKVM_MARK_KERNEL_READY = 2, /* kernel init done, app about to be loaded */
+	UKVM_MARK_APP_MAIN = 3,     /* app's entry point reached (first syscall after) */
+};
+
+/*
+ * FDT passed in RDI (built with libfdt, version 17):
+ *   /#address-cells = 2, /#size-cells = 2, /compatible = "ukvm"
+ *   /memory@0 { device_type = "memory"; reg = <0 size>; }
+ *   /chosen {
+ *     ukvm,argv         stringlist, argv[0] = image name
+ *     ukvm,env          stringlist "K=V"
+ *     ukvm,tsc-khz      u32
+ *     ukvm,boot-time-ns u64  host CLOCK_REALTIME just before first KVM_RUN
+ *     rng-seed          32 random bytes
+ *     ukvm,payload      <u64 gpa, u64 size>   (from the note)
+ *     ukvm,trace-boot   empty, present when marks are wanted
+ *   }
+ * Reserve map: [0, UKVM_KERNEL_PHYS) and every PT_LOAD segment's pages.
+ */
+
+/* Payload (written by ukvm-build, read by the guest kernel). Offsets from the header. */
+#define UKVM_PAYLOAD_MAGIC "UKVMPAY1"
+struct ukvm_payload_hdr {
+	char magic[8];
+	uint64_t app_off, app_size;     /* the app's static ELF, byte-exact */
+	uint64_t files_off, files_size; /* records of struct ukvm_file_rec */
+	uint64_t syms_off, syms_count;  /* struct ukvm_sym[], sorted by addr */
+	uint64_t strs_off, strs_size;   /* NUL-terminated names for syms */
+};
+
+/* One file or directory: header, name (name_len bytes incl. NUL), data, padded to 8. */
+struct ukvm_file_rec {
+	uint32_t mode;     /* Linux st_mode: S_IFREG or S_IFDIR | permissions */
+	uint32_t name_len; /* absolute guest path, e.g. "/data.txt", NUL included */
+	uint64_t size;     /* data bytes (0 for a directory) */
+};
+
+/* A function symbol. For a static-PIE app, addr is relative to its load base. */
+#define UKVM_SYM_APP 1u /* the app's, not the kernel's */
+#define UKVM_SYM_PIE 2u /* addr is relative to the app's load base */
+struct ukvm_sym {
+	uint64_t addr;
+	uint32_t size;
+	uint16_t flags;
+	uint16_t pad;
+	uint64_t name_off; /* into strs */
+};
+
+#endif

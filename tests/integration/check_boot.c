@@ -1,0 +1,219 @@
+/* check_boot.c: boots the example apps under KVM and checks output, exit codes, timing and error reports. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "it_util.h"
+
+/* ukvm-run's own exit codes (vmm/ukvm.h). */
+enum { X_USAGE = 120, X_IMAGE = 121, X_CRASH_NOREPORT = 123, X_TIMEOUT = 124 };
+
+#define RUN(r, limit, ...)                                                         \
+	do {                                                                       \
+		const char *a_[] = {__VA_ARGS__, NULL};                            \
+		ck_assert_int_eq(it_run((r), (limit), a_), 0);                     \
+	} while (0)
+
+static char img[6][4096];
+
+/* Image path of an example app (several may be live in one call). */
+static const char *app(const char *name)
+{
+	static int slot;
+	char rel[256];
+	snprintf(rel, sizeof(rel), "apps/%s.img", name);
+	slot = (slot + 1) % 6;
+	snprintf(img[slot], sizeof(img[slot]), "%s", it_path(rel));
+	return img[slot];
+}
+
+START_TEST(hello_output_exact)
+{
+	struct it_result r;
+	RUN(&r, 20, app("hello"));
+	ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "Hello from ukvm!\n");
+	it_result_free(&r);
+}
+END_TEST
+
+static const int codes[] = {0, 1, 42, 255};
+
+START_TEST(exit_codes)
+{
+	char arg[16];
+	struct it_result r;
+	snprintf(arg, sizeof(arg), "%d", codes[_i]);
+	RUN(&r, 20, app("exit"), "--", arg);
+	ck_assert_msg(r.status == codes[_i], "want %d got %d: %s", codes[_i], r.status, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+START_TEST(argv_and_env_arrive)
+{
+	struct it_result r;
+	RUN(&r, 20, "--env", "FOO=bar baz", app("args"), "--", "one", "two words");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.out, "argv[1]=one\n"), "%s", r.out);
+	ck_assert_msg(strstr(r.out, "argv[2]=two words\n"), "%s", r.out);
+	ck_assert_msg(strstr(r.out, "env FOO=bar baz\n"), "%s", r.out);
+	ck_assert_msg(strstr(r.out, "env TERM=dumb\n"), "%s", r.out);
+	ck_assert_msg(strstr(r.out, "env HOME=/\n"), "%s", r.out);
+	it_result_free(&r);
+}
+END_TEST
+
+START_TEST(packed_file_byte_exact)
+{
+	struct it_result r;
+	FILE *f = fopen(it_path("apps/data.bin"), "rb");
+	ck_assert_msg(f != NULL, "missing %s", it_path("apps/data.bin"));
+	static char want[1 << 20];
+	size_t n = fread(want, 1, sizeof(want), f);
+	fclose(f);
+	ck_assert_uint_gt(n, 4096);
+	RUN(&r, 20, app("cat"), "--", "/data.bin");
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_msg(r.out_len == n, "read back %zu bytes, want %zu", r.out_len, n);
+	ck_assert_msg(memcmp(r.out, want, n) == 0, "packed file differs");
+	it_result_free(&r);
+}
+END_TEST
+
+/* Parses "slept N ms" from the clock app. */
+static long slept_ms(const char *out)
+{
+	const char *p = strstr(out, "slept ");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+START_TEST(clock_and_sleep_do_not_spin)
+{
+	struct it_result r0, r1;
+	RUN(&r0, 20, app("clock"), "--", "0");
+	ck_assert_msg(r0.status == 0, "status %d: %s%s", r0.status, r0.out, r0.err);
+	RUN(&r1, 20, app("clock"), "--", "100");
+	ck_assert_msg(r1.status == 0, "status %d: %s%s", r1.status, r1.out, r1.err);
+	long ms = slept_ms(r1.out);
+	ck_assert_msg(ms >= 100 && ms <= 150, "guest slept %ld ms: %s", ms, r1.out);
+	double extra_wall = r1.wall_ms - r0.wall_ms, extra_cpu = r1.cpu_ms - r0.cpu_ms;
+	ck_assert_msg(extra_wall >= 95 && extra_wall <= 200, "100 ms sleep took %.1f ms more wall time", extra_wall);
+	ck_assert_msg(extra_cpu < 10, "100 ms sleep cost %.1f ms more CPU (spinning?)", extra_cpu);
+	it_result_free(&r0);
+	it_result_free(&r1);
+}
+END_TEST
+
+START_TEST(malloc_stress)
+{
+	struct it_result r;
+	RUN(&r, 60, app("malloc"));
+	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "malloc ok"), "%s", r.out);
+	it_result_free(&r);
+}
+END_TEST
+
+START_TEST(abort_is_134_with_message)
+{
+	struct it_result r;
+	RUN(&r, 20, app("abort"));
+	ck_assert_msg(r.status == 134, "status %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "SIGABRT") || strstr(r.err, "SIGABRT"), "%s%s", r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+START_TEST(null_dereference_is_reported)
+{
+	struct it_result r;
+	RUN(&r, 20, app("nullderef"));
+	ck_assert_msg(r.status == 128 + 11, "status %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "crash_here"), "report does not name the function: %s%s", r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+START_TEST(timeout_stops_a_runaway_guest)
+{
+	struct it_result r;
+	RUN(&r, 10, "--timeout", "1", app("spin"));
+	ck_assert_msg(r.status == X_TIMEOUT, "status %d: %s", r.status, r.err);
+	ck_assert_msg(r.wall_ms < 2000, "took %.0f ms", r.wall_ms);
+	ck_assert_msg(strchr(r.err, '\n') == strrchr(r.err, '\n'), "want one line: %s", r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/* Writes len bytes to a temp file and returns its path (static buffer per slot). */
+static const char *tmpfile_with(int slot, const void *data, size_t len)
+{
+	static char path[2][64];
+	snprintf(path[slot], sizeof(path[slot]), "/tmp/ukvm-it-XXXXXX");
+	int fd = mkstemp(path[slot]);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+	return path[slot];
+}
+
+static void expect_error(const char *const *args, int code, const char *needle)
+{
+	struct it_result r;
+	ck_assert_int_eq(it_run(&r, 10, args), 0);
+	ck_assert_msg(r.status == code, "want %d got %d: %s", code, r.status, r.err);
+	ck_assert_msg(strstr(r.err, needle), "stderr lacks '%s': %s", needle, r.err);
+	ck_assert_msg(strncmp(r.err, "ukvm-run: ", 10) == 0, "not one ukvm-run line: %s", r.err);
+	ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "not exactly one line: %s", r.err);
+	it_result_free(&r);
+}
+
+START_TEST(clear_errors)
+{
+	const char *missing[] = {"/nonexistent/app.img", NULL};
+	expect_error(missing, X_IMAGE, "/nonexistent/app.img");
+
+	const char *text = tmpfile_with(0, "hello, I am not an ELF file\n", 28);
+	const char *notelf[] = {text, NULL};
+	expect_error(notelf, X_IMAGE, text);
+
+	unsigned char arm[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+	arm[16] = 2;   /* ET_EXEC */
+	arm[18] = 183; /* EM_AARCH64 */
+	arm[20] = 1;   /* EV_CURRENT */
+	const char *armf = tmpfile_with(1, arm, sizeof(arm));
+	const char *wrongarch[] = {armf, NULL};
+	expect_error(wrongarch, X_IMAGE, armf);
+
+	const char *tiny[] = {"--mem", "1M", app("hello"), NULL};
+	expect_error(tiny, X_USAGE, "--mem");
+	unlink(text);
+	unlink(armf);
+}
+END_TEST
+
+Suite *boot_suite(void)
+{
+	Suite *s = suite_create("boot");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, hello_output_exact);
+	tcase_add_loop_test(tc, exit_codes, 0, (int)(sizeof(codes) / sizeof(codes[0])));
+	tcase_add_test(tc, argv_and_env_arrive);
+	tcase_add_test(tc, packed_file_byte_exact);
+	tcase_add_test(tc, clock_and_sleep_do_not_spin);
+	tcase_add_test(tc, malloc_stress);
+	suite_add_tcase(s, tc);
+
+	TCase *tf = tcase_create("failures");
+	tcase_set_timeout(tf, 60);
+	tcase_add_test(tf, abort_is_134_with_message);
+	tcase_add_test(tf, null_dereference_is_reported);
+	tcase_add_test(tf, timeout_stops_a_runaway_guest);
+	tcase_add_test(tf, clear_errors);
+	suite_add_tcase(s, tf);
+	return s;
+}

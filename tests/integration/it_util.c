@@ -1,0 +1,136 @@
+/* it_util.c: spawns ukvm-run for integration tests and collects its output, status and times. */
+#include "it_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+bool it_kvm_usable(char *why, size_t len)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0) {
+		snprintf(why, len, "/dev/kvm: %s", strerror(errno));
+		return false;
+	}
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		snprintf(why, len, "KVM_CREATE_VM: %s", strerror(errno));
+		close(kvm);
+		return false;
+	}
+	close(vm);
+	close(kvm);
+	return true;
+}
+
+const char *it_path(const char *rel)
+{
+	static char buf[4096];
+	const char *b = getenv("UKVM_BUILD");
+	snprintf(buf, sizeof(buf), "%s/%s", b ? b : "build", rel);
+	return buf;
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* Appends what is readable on fd to *buf; returns 0 at EOF, 1 if more may come. */
+static int drain(int fd, char **buf, size_t *len)
+{
+	char tmp[65536];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+	if (n <= 0)
+		return n < 0 && errno == EINTR;
+	char *nb = realloc(*buf, *len + (size_t)n + 1);
+	if (!nb)
+		abort();
+	memcpy(nb + *len, tmp, (size_t)n);
+	*len += (size_t)n;
+	nb[*len] = 0;
+	*buf = nb;
+	return 1;
+}
+
+int it_run(struct it_result *r, double limit_s, const char *const *args)
+{
+	int out[2], err[2];
+	memset(r, 0, sizeof(*r));
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return -1;
+	size_t n = 0;
+	while (args[n])
+		n++;
+	const char **argv = calloc(n + 2, sizeof(*argv));
+	char prog[4096];
+	snprintf(prog, sizeof(prog), "%s", it_path("ukvm-run"));
+	argv[0] = prog;
+	memcpy(argv + 1, args, n * sizeof(*argv));
+
+	double t0 = now_ms();
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(prog, (char *const *)argv);
+		_exit(127);
+	}
+	free(argv);
+	close(out[1]);
+	close(err[1]);
+	size_t olen = 0, elen = 0;
+	r->out = calloc(1, 1);
+	r->err = calloc(1, 1);
+	struct pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+	bool killed = false;
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		double left = limit_s * 1e3 - (now_ms() - t0);
+		if (left <= 0 && !killed) {
+			kill(pid, SIGKILL);
+			killed = true;
+		}
+		int k = poll(p, 2, left > 0 ? (int)left + 1 : 100);
+		if (k < 0 && errno != EINTR)
+			break;
+		if (p[0].fd >= 0 && p[0].revents && !drain(out[0], &r->out, &olen)) {
+			close(out[0]);
+			p[0].fd = -1;
+		}
+		if (p[1].fd >= 0 && p[1].revents && !drain(err[0], &r->err, &elen)) {
+			close(err[0]);
+			p[1].fd = -1;
+		}
+	}
+	int st = 0;
+	struct rusage ru;
+	if (wait4(pid, &st, 0, &ru) < 0)
+		return -1;
+	r->out_len = olen;
+	r->wall_ms = now_ms() - t0;
+	r->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 0;
+}
+
+void it_result_free(struct it_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
