@@ -51,4 +51,13 @@ bool k_user_ok(const void *p, size_t len);
 /* Same for a NUL-terminated string of at most max bytes (incl. NUL): its length, or -EFAULT / -ENAMETOOLONG. */
 long k_user_strlen(const char *s, size_t max);
 
+/* Seeds the CSPRNG (guest/kernel/random.c) from the FDT rng-seed plus RDSEED/RDRAND when CPUID has them; call once at boot. */
+void k_random_init(const void *seed, size_t len);
+
+/* Ends the VM as if killed by signal sig (crash hypercall, UKVM_PORT_CRASH); the caller has printed the report. */
+_Noreturn void k_crash(int sig);
+
+/* Guest RAM figures for sysinfo(2): total usable bytes and bytes the page allocator has free. */
+void k_mem_stats(uint64_t *total, uint64_t *free);
+
 #endif

@@ -1,0 +1,31 @@
+/* serial.h: a 16550 UART subset at 0x3f8 whose transmitter writes to a host fd. */
+#ifndef DEVICES_SERIAL_H
+#define DEVICES_SERIAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define UART_BASE 0x3f8
+#define UART_NPORTS 8
+
+struct uart {
+	int fd;                     /* THR bytes go here; -1 discards */
+	uint8_t ier, lcr, mcr, scr; /* stored, no behaviour: the guest takes no interrupts */
+	uint8_t dll, dlm;           /* divisor latch, reachable while LCR.DLAB is set */
+};
+
+/* Resets the registers and sets the output fd. */
+void uart_init(struct uart *u, int fd);
+
+/* True when port is one of the UART's eight registers. */
+bool uart_owns(uint16_t port);
+
+/*
+ * One byte access to port (UART_BASE..UART_BASE+7). Writes store the
+ * register or, for THR, write the byte to the fd (errors are dropped: a
+ * full console must not stop the guest). Reads fill *data: LSR says the
+ * transmitter is empty, RBR has no data, IIR no interrupt.
+ */
+void uart_io(struct uart *u, uint16_t port, bool is_write, uint8_t *data);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * exc.S: the 256 IDT stubs and their common path. They run at CPL0, which
+ * PVM emulates one instruction at a time (and where SSE, int3, cmpxchg16b
+ * kill the VM): save the state with plain moves and iretq to the CPL3
+ * report (k_exc_report, guest/arch/x86_64/report.c), which runs natively.
+ */
+#define SEL_UCODE 0x2b          /* UKVM_SEL_UCODE */
+#define SEL_UDATA 0x23          /* UKVM_SEL_UDATA */
+#define PORT_CRASH 0x501        /* UKVM_PORT_CRASH */
+#define REPORT_STACK_SIZE 32768
+
+	.bss
+	.balign 16
+	.globl k_exc_state
+k_exc_state:                    /* struct k_exc_state (guest/include/arch.h) */
+	.skip 184
+	.globl k_exc_busy
+k_exc_busy:                     /* set while a report is in progress */
+	.skip 8
+	.balign 16
+exc_report_stack:
+	.skip REPORT_STACK_SIZE
+exc_report_stack_top:
+
+/* Vector v -> k_exc_stubs + 16 * v. The CPU pushes an error code for 8, 10-14, 17, 21, 29, 30 only. */
+	.section .text.exc, "ax"
+	.balign 16
+	.globl k_exc_stubs
+k_exc_stubs:
+	vec = 0
+	.rept 256
+	.balign 16
+	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+	.else
+	pushq $0
+	.endif
+	pushq $vec
+	jmp exc_common
+	vec = vec + 1
+	.endr
+
+	.balign 16
+exc_common:
+	cmpq $0, k_exc_busy(%rip)
+	jne exc_again
+	movq $1, k_exc_busy(%rip)
+	mov %rax, k_exc_state+0(%rip)
+	mov %rbx, k_exc_state+8(%rip)
+	mov %rcx, k_exc_state+16(%rip)
+	mov %rdx, k_exc_state+24(%rip)
+	mov %rsi, k_exc_state+32(%rip)
+	mov %rdi, k_exc_state+40(%rip)
+	mov %rbp, k_exc_state+48(%rip)
+	mov %r8, k_exc_state+56(%rip)
+	mov %r9, k_exc_state+64(%rip)
+	mov %r10, k_exc_state+72(%rip)
+	mov %r11, k_exc_state+80(%rip)
+	mov %r12, k_exc_state+88(%rip)
+	mov %r13, k_exc_state+96(%rip)
+	mov %r14, k_exc_state+104(%rip)
+	mov %r15, k_exc_state+112(%rip)
+	/* stack: vector, error, rip, cs, rflags, rsp, ss */
+	pop %rax
+	mov %rax, k_exc_state+120(%rip)
+	pop %rax
+	mov %rax, k_exc_state+128(%rip)
+	pop %rax
+	mov %rax, k_exc_state+136(%rip)
+	pop %rax
+	mov %rax, k_exc_state+144(%rip)
+	pop %rax
+	mov %rax, k_exc_state+152(%rip)
+	pop %rax
+	mov %rax, k_exc_state+160(%rip)
+	pop %rax
+	mov %rax, k_exc_state+168(%rip)
+	mov %cr2, %rax          /* privileged: only possible here */
+	mov %rax, k_exc_state+176(%rip)
+	/* iretq to the report at CPL3 on its own stack, RFLAGS 0x2 (IF and DF clear) */
+	pushq $SEL_UDATA
+	lea exc_report_stack_top(%rip), %rax
+	push %rax
+	pushq $0x2
+	pushq $SEL_UCODE
+	lea k_exc_report(%rip), %rax
+	push %rax
+	iretq
+
+/* A fault while reporting: no second report, crash straight away (SIGSEGV). */
+exc_again:
+	mov k_exc_state+136(%rip), %rdi /* first fault's RIP, for the monitor's register dump */
+	mov (%rsp), %rsi                /* this fault's vector */
+	mov $11, %eax
+	mov $PORT_CRASH, %edx
+	out %eax, %dx
+1:	hlt
+	jmp 1b
+	.section .note.GNU-stack, "", @progbits

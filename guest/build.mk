@@ -1,0 +1,43 @@
+# guest/build.mk: builds the guest kernel ELF (build/guest/ukvm-kernel.elf) from guest/ and proto/.
+GUEST_OBJDIR := $(BUILD)/guest/obj
+
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -Iguest/include -Iproto -I$(BUILD)/guest \
+	-isystem $(shell $(CC) -print-file-name=include) \
+	-idirafter /usr/include/x86_64-linux-gnu -idirafter /usr/include \
+	-mcmodel=kernel -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-Wall -Wextra -Werror -MMD -MP
+
+GUEST_SRCS := $(sort $(wildcard guest/arch/x86_64/*.S guest/arch/x86_64/*.c guest/kernel/*.c \
+	guest/sys/*.c guest/fs/*.c guest/drivers/*.c proto/*.c))
+GUEST_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,$(GUEST_SRCS))
+
+# Syscall names for the one-time "unimplemented syscall" warning, generated from the uapi header.
+GUEST_UNISTD := /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+$(BUILD)/guest/sysnames.h: $(GUEST_UNISTD) guest/build.mk
+	@mkdir -p $(@D)
+	$(Q)awk '$$1 == "#define" && $$2 ~ /^__NR_/ { n = $$2; sub(/^__NR_/, "", n); \
+		printf "\t[%s] = \"%s\",\n", $$3, n }' $< > $@.tmp && mv $@.tmp $@
+
+$(GUEST_OBJDIR)/guest/sys/table.c.o: $(BUILD)/guest/sysnames.h
+
+# proto/'s virtqueue code takes its barrier and endianness hooks from an env header.
+$(GUEST_OBJDIR)/proto/%.c.o: GUEST_CFLAGS += -include guest/include/vq_env.h
+
+$(GUEST_OBJDIR)/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(GUEST_OBJDIR)/%.S.o: %.S
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/guest/ukvm-kernel.elf: $(GUEST_OBJS) guest/kernel.ld
+	$(Q)$(CC) -nostdlib -static -no-pie -Wl,-z,noexecstack -Wl,-z,max-page-size=4096 \
+		-Wl,--build-id=none -T guest/kernel.ld -o $@ $(GUEST_OBJS) \
+		/usr/lib/x86_64-linux-gnu/libfdt.a -lgcc
+
+all: $(BUILD)/guest/ukvm-kernel.elf
+
+# Host unit tests of the pure parts (extent allocator, symbol lookup).
+TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c

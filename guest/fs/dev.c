@@ -1,0 +1,157 @@
+/* dev.c: the device nodes under /dev: console, null, zero, random, urandom. */
+#include <string.h>
+#include "k.h"
+#include "fs.h"
+#include "ukvm_abi.h"
+
+static struct fs_node *dev_console_node;
+
+/*
+ * The console's termios. There is no input path yet, so the modes change
+ * nothing, but TCSETS* stores them and TCGETS returns what was stored, so
+ * programs that save and restore terminal modes see consistent state.
+ */
+static struct termios dev_termios;
+
+static void dev_termios_default(void)
+{
+	memset(&dev_termios, 0, sizeof(dev_termios));
+	dev_termios.c_iflag = ICRNL | IXON;
+	dev_termios.c_oflag = OPOST | ONLCR;
+	dev_termios.c_cflag = B38400 | CS8 | CREAD | HUPCL;
+	dev_termios.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
+	static const uint8_t cc[] = {
+		[VINTR] = 3, [VQUIT] = 28, [VERASE] = 127, [VKILL] = 21, [VEOF] = 4,
+		[VMIN] = 1, [VSTART] = 17, [VSTOP] = 19, [VSUSP] = 26, [VREPRINT] = 18,
+		[VWERASE] = 23, [VLNEXT] = 22,
+	};
+	memcpy(dev_termios.c_cc, cc, sizeof(cc));
+}
+
+/* No console input exists yet: every read is end of file. */
+static long dev_console_read(struct fs_file *f, void *buf, size_t len)
+{
+	(void)f, (void)buf, (void)len;
+	return 0;
+}
+
+/* One console hypercall per write() (per UKVM_CONSOLE_MAX bytes): an exit is the unit of cost. */
+static long dev_console_write(struct fs_file *f, const void *buf, size_t len)
+{
+	(void)f;
+	size_t done = 0;
+	while (done < len) {
+		size_t chunk = len - done;
+		if (chunk > UKVM_CONSOLE_MAX)
+			chunk = UKVM_CONSOLE_MAX;
+		long r = k_console_write((const uint8_t *)buf + done, chunk);
+		if (r < 0)
+			return done ? (long)done : r;
+		done += (size_t)r;
+		if ((size_t)r < chunk)
+			break;
+	}
+	return (long)done;
+}
+
+static long dev_console_ioctl(struct fs_file *f, unsigned long req, long arg)
+{
+	(void)f;
+	void *p = (void *)arg;
+	switch (req) {
+	case TIOCGWINSZ: {
+		struct linux_winsize ws = { .ws_row = 24, .ws_col = 80 };
+		if (!k_user_ok(p, sizeof(ws)))
+			return -EFAULT;
+		memcpy(p, &ws, sizeof(ws));
+		return 0;
+	}
+	case TIOCSWINSZ:
+		return -EINVAL; /* the size is the host terminal's, which we cannot change */
+	case TCGETS:
+		if (!k_user_ok(p, sizeof(dev_termios)))
+			return -EFAULT;
+		memcpy(p, &dev_termios, sizeof(dev_termios));
+		return 0;
+	case TCSETS:
+	case TCSETSW:
+	case TCSETSF:
+		if (!k_user_ok(p, sizeof(dev_termios)))
+			return -EFAULT;
+		memcpy(&dev_termios, p, sizeof(dev_termios));
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+static long dev_null_read(struct fs_file *f, void *buf, size_t len)
+{
+	(void)f, (void)buf, (void)len;
+	return 0;
+}
+
+static long dev_sink_write(struct fs_file *f, const void *buf, size_t len)
+{
+	(void)f, (void)buf;
+	return (long)len;
+}
+
+static long dev_zero_read(struct fs_file *f, void *buf, size_t len)
+{
+	(void)f;
+	memset(buf, 0, len);
+	return (long)len;
+}
+
+/* Both random devices read the kernel CSPRNG: it is seeded before the app starts, so neither blocks. */
+static long dev_random_read(struct fs_file *f, void *buf, size_t len)
+{
+	(void)f;
+	k_random_bytes(buf, len);
+	return (long)len;
+}
+
+static const struct fs_dev dev_table[] = {
+	{ "console", 5, 1, dev_console_read, dev_console_write, dev_console_ioctl },
+	{ "null", 1, 3, dev_null_read, dev_sink_write, NULL },
+	{ "zero", 1, 5, dev_zero_read, dev_sink_write, NULL },
+	{ "random", 1, 8, dev_random_read, dev_sink_write, NULL },
+	{ "urandom", 1, 9, dev_random_read, dev_sink_write, NULL },
+};
+
+int fs_dev_init(void)
+{
+	struct fs_node *dir = fs_dir_find(fs_root, "dev", 3);
+	int rc;
+	dev_termios_default();
+	if (!dir) {
+		dir = fs_node_new(S_IFDIR | 0755);
+		if (!dir)
+			return -ENOMEM;
+		rc = fs_dir_add(fs_root, "dev", 3, dir);
+		if (rc) {
+			fs_node_destroy(dir);
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < sizeof(dev_table) / sizeof(dev_table[0]); i++) {
+		const struct fs_dev *d = &dev_table[i];
+		struct fs_node *n = fs_node_new(S_IFCHR | (d->major == 5 ? 0620 : 0666));
+		if (!n)
+			return -ENOMEM;
+		n->dev = d;
+		rc = fs_dir_add(dir, d->name, strlen(d->name), n);
+		if (rc) {
+			fs_node_destroy(n);
+			return rc;
+		}
+		if (i == 0)
+			dev_console_node = n;
+	}
+	return 0;
+}
+
+struct fs_node *fs_dev_console(void)
+{
+	return dev_console_node;
+}

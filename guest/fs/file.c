@@ -1,0 +1,188 @@
+/* file.c: open file descriptions, the fd table, and read/write dispatch by node type. */
+#include <string.h>
+#include "k.h"
+#include "fs.h"
+
+struct fd_slot {
+	struct fs_file *file;
+	bool cloexec;
+};
+
+static struct fd_slot fd_table[FS_MAX_FDS];
+
+struct fs_file *fs_file_new(struct fs_node *node, uint32_t flags)
+{
+	struct fs_file *f = k_calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->node = node;
+	f->flags = flags;
+	f->refs = 1;
+	fs_node_get(node);
+	return f;
+}
+
+void fs_file_get(struct fs_file *f)
+{
+	f->refs++;
+}
+
+void fs_file_put(struct fs_file *f)
+{
+	if (--f->refs)
+		return;
+	if ((f->node->mode & S_IFMT) == S_IFIFO)
+		fs_pipe_close_end(f);
+	fs_node_put(f->node);
+	k_free(f);
+}
+
+int fs_fd_install(struct fs_file *f, int min, bool cloexec)
+{
+	if (min < 0 || min >= FS_MAX_FDS)
+		return -EINVAL;
+	for (int fd = min; fd < FS_MAX_FDS; fd++) {
+		if (!fd_table[fd].file) {
+			fd_table[fd].file = f;
+			fd_table[fd].cloexec = cloexec;
+			return fd;
+		}
+	}
+	return -EMFILE;
+}
+
+struct fs_file *fs_fd_file(int fd)
+{
+	if (fd < 0 || fd >= FS_MAX_FDS)
+		return NULL;
+	return fd_table[fd].file;
+}
+
+int fs_fd_close(int fd)
+{
+	struct fs_file *f = fs_fd_file(fd);
+	if (!f)
+		return -EBADF;
+	fd_table[fd].file = NULL;
+	fd_table[fd].cloexec = false;
+	fs_file_put(f);
+	return 0;
+}
+
+int fs_fd_dup2(int oldfd, int newfd, bool cloexec)
+{
+	struct fs_file *f = fs_fd_file(oldfd);
+	if (!f || newfd < 0 || newfd >= FS_MAX_FDS)
+		return -EBADF;
+	fs_file_get(f);
+	struct fs_file *old = fd_table[newfd].file;
+	fd_table[newfd].file = f;
+	fd_table[newfd].cloexec = cloexec;
+	if (old)
+		fs_file_put(old); /* after the swap: oldfd == newfd must not free f */
+	return newfd;
+}
+
+int fs_fd_cloexec(int fd)
+{
+	if (!fs_fd_file(fd))
+		return -EBADF;
+	return fd_table[fd].cloexec ? 1 : 0;
+}
+
+int fs_fd_set_cloexec(int fd, bool on)
+{
+	if (!fs_fd_file(fd))
+		return -EBADF;
+	fd_table[fd].cloexec = on;
+	return 0;
+}
+
+void fs_fd_close_all(void)
+{
+	for (int fd = 0; fd < FS_MAX_FDS; fd++)
+		if (fd_table[fd].file)
+			fs_fd_close(fd);
+}
+
+static bool file_seekable(const struct fs_node *n)
+{
+	uint32_t t = n->mode & S_IFMT;
+	return t == S_IFREG || t == S_IFDIR;
+}
+
+long fs_file_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
+{
+	struct fs_node *n = f->node;
+	if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_WRONLY)
+		return -EBADF;
+	if (off && !file_seekable(n))
+		return -ESPIPE;
+	switch (n->mode & S_IFMT) {
+	case S_IFREG: {
+		uint64_t *pos = off ? off : &f->off;
+		long r = fs_reg_read(n, buf, len, *pos);
+		if (r > 0 && !off)
+			f->off += (uint64_t)r;
+		return r;
+	}
+	case S_IFDIR:
+		return -EISDIR;
+	case S_IFCHR:
+		return n->dev->read(f, buf, len);
+	case S_IFIFO:
+		return fs_pipe_read(f, buf, len);
+	}
+	return -EINVAL;
+}
+
+long fs_file_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
+{
+	struct fs_node *n = f->node;
+	if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	if (off && !file_seekable(n))
+		return -ESPIPE;
+	switch (n->mode & S_IFMT) {
+	case S_IFREG: {
+		/* Linux: pwrite on an O_APPEND file appends too. */
+		uint64_t pos = (f->flags & O_APPEND) ? n->size : off ? *off : f->off;
+		long r = fs_reg_write(n, buf, len, pos);
+		if (r > 0 && !off)
+			f->off = pos + (uint64_t)r;
+		return r;
+	}
+	case S_IFDIR:
+		return -EISDIR;
+	case S_IFCHR:
+		return n->dev->write(f, buf, len);
+	case S_IFIFO:
+		return fs_pipe_write(f, buf, len);
+	}
+	return -EINVAL;
+}
+
+int fs_at_start(int dirfd, const char *path, struct fs_node **start)
+{
+	if (path[0] == '/' || dirfd == AT_FDCWD) {
+		*start = fs_cwd;
+		return 0;
+	}
+	struct fs_file *f = fs_fd_file(dirfd);
+	if (!f)
+		return -EBADF;
+	if ((f->node->mode & S_IFMT) != S_IFDIR)
+		return -ENOTDIR;
+	*start = f->node;
+	return 0;
+}
+
+int fs_user_path(long uptr, const char **out)
+{
+	const char *s = (const char *)uptr;
+	long len = k_user_strlen(s, LINUX_PATH_MAX);
+	if (len < 0)
+		return (int)len;
+	*out = s;
+	return 0;
+}

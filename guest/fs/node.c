@@ -1,0 +1,209 @@
+/* node.c: inodes, directory entries and regular-file data (copy-on-write over the archive). */
+#include <string.h>
+#include "k.h"
+#include "fs.h"
+
+static uint64_t node_next_ino = 1;
+
+struct fs_node *fs_node_new(uint32_t mode)
+{
+	struct fs_node *n = k_calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->mode = mode;
+	n->ino = node_next_ino++;
+	n->atime = n->mtime = n->ctime = k_realtime_ns();
+	return n;
+}
+
+static void node_free(struct fs_node *n)
+{
+	if ((n->mode & S_IFMT) == S_IFREG && !n->borrowed)
+		k_free(n->data);
+	if ((n->mode & S_IFMT) == S_IFIFO)
+		fs_pipe_free(n);
+	for (uint32_t i = 0; i < n->nents; i++)
+		k_free(n->ents[i].name);
+	k_free(n->ents);
+	k_free(n);
+}
+
+void fs_node_get(struct fs_node *n)
+{
+	n->refs++;
+}
+
+void fs_node_put(struct fs_node *n)
+{
+	if (--n->refs == 0 && n->nlink == 0 && n != fs_root)
+		node_free(n);
+}
+
+void fs_node_destroy(struct fs_node *n)
+{
+	for (uint32_t i = 0; i < n->nents; i++)
+		fs_node_destroy(n->ents[i].node);
+	node_free(n);
+}
+
+void fs_node_touch(struct fs_node *n)
+{
+	n->mtime = n->ctime = k_realtime_ns();
+}
+
+struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < dir->nents; i++) {
+		const char *e = dir->ents[i].name;
+		if (strncmp(e, name, len) == 0 && e[len] == '\0')
+			return dir->ents[i].node;
+	}
+	return NULL;
+}
+
+int fs_dir_add(struct fs_node *dir, const char *name, size_t len, struct fs_node *child)
+{
+	if (len > LINUX_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (fs_dir_find(dir, name, len))
+		return -EEXIST;
+	if (dir->nents == dir->ents_cap) {
+		uint32_t cap = dir->ents_cap ? dir->ents_cap * 2 : 8;
+		struct fs_dirent *e = k_realloc(dir->ents, (size_t)cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		dir->ents = e;
+		dir->ents_cap = cap;
+	}
+	char *copy = k_malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, name, len);
+	copy[len] = '\0';
+	dir->ents[dir->nents].name = copy;
+	dir->ents[dir->nents].node = child;
+	dir->nents++;
+	child->nlink++;
+	if ((child->mode & S_IFMT) == S_IFDIR)
+		child->parent = dir;
+	fs_node_touch(dir);
+	return 0;
+}
+
+int fs_dir_remove(struct fs_node *dir, struct fs_node *child)
+{
+	for (uint32_t i = 0; i < dir->nents; i++) {
+		if (dir->ents[i].node != child)
+			continue;
+		k_free(dir->ents[i].name);
+		/* Keep insertion order so getdents positions of the others move by at most one. */
+		memmove(&dir->ents[i], &dir->ents[i + 1], (dir->nents - i - 1) * sizeof(dir->ents[0]));
+		dir->nents--;
+		fs_node_touch(dir);
+		child->ctime = dir->mtime;
+		if ((child->mode & S_IFMT) == S_IFDIR)
+			child->parent = NULL;
+		child->nlink--;
+		if (child->nlink == 0 && child->refs == 0)
+			node_free(child);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+const char *fs_dir_name_of(const struct fs_node *dir, const struct fs_node *child)
+{
+	for (uint32_t i = 0; i < dir->nents; i++)
+		if (dir->ents[i].node == child)
+			return dir->ents[i].name;
+	return NULL;
+}
+
+uint64_t fs_node_nlink(const struct fs_node *n)
+{
+	if ((n->mode & S_IFMT) != S_IFDIR)
+		return n->nlink;
+	if (n != fs_root && n->nlink == 0)
+		return 0; /* removed directory */
+	uint64_t links = 2;
+	for (uint32_t i = 0; i < n->nents; i++)
+		if ((n->ents[i].node->mode & S_IFMT) == S_IFDIR)
+			links++;
+	return links;
+}
+
+long fs_reg_read(struct fs_node *n, void *buf, size_t len, uint64_t off)
+{
+	if (off >= n->size)
+		return 0;
+	uint64_t avail = n->size - off;
+	if (len > avail)
+		len = avail;
+	memcpy(buf, n->data + off, len);
+	n->atime = k_realtime_ns();
+	return (long)len;
+}
+
+/* Makes data private (a copy of the archive bytes) with room for need >= size bytes. */
+static int reg_reserve(struct fs_node *n, uint64_t need)
+{
+	if (need > FS_MAX_FILE)
+		return -EFBIG;
+	if (!n->borrowed && need <= n->cap)
+		return 0;
+	/* Geometric growth keeps appends linear; need <= 2^40 so cap cannot overflow. */
+	uint64_t cap = 64;
+	while (cap < need)
+		cap *= 2;
+	uint8_t *d;
+	if (n->borrowed) {
+		d = k_malloc(cap);
+		if (!d)
+			return -ENOSPC;
+		if (n->size)
+			memcpy(d, n->data, n->size);
+		n->borrowed = false;
+	} else {
+		d = k_realloc(n->data, cap);
+		if (!d)
+			return -ENOSPC;
+	}
+	n->data = d;
+	n->cap = cap;
+	return 0;
+}
+
+long fs_reg_write(struct fs_node *n, const void *buf, size_t len, uint64_t off)
+{
+	if (len == 0)
+		return 0;
+	if (off > FS_MAX_FILE || len > FS_MAX_FILE - off)
+		return -EFBIG;
+	uint64_t end = off + len;
+	int rc = reg_reserve(n, end > n->size ? end : n->size);
+	if (rc)
+		return rc;
+	if (off > n->size)
+		memset(n->data + n->size, 0, off - n->size);
+	memcpy(n->data + off, buf, len);
+	if (end > n->size)
+		n->size = end;
+	fs_node_touch(n);
+	return (long)len;
+}
+
+int fs_reg_truncate(struct fs_node *n, uint64_t size)
+{
+	if (size > FS_MAX_FILE)
+		return -EFBIG;
+	if (size > n->size || n->borrowed) {
+		int rc = reg_reserve(n, size > n->size ? size : n->size);
+		if (rc)
+			return rc;
+	}
+	if (size > n->size)
+		memset(n->data + n->size, 0, size - n->size);
+	n->size = size;
+	fs_node_touch(n);
+	return 0;
+}

@@ -1,0 +1,172 @@
+/* fs.h: the guest's in-memory VFS (guest/fs), shared by the file syscalls in guest/sys/sys_fs*.c. */
+#ifndef FS_H
+#define FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "linux_fs_abi.h"
+
+#define FS_MAX_FDS   1024
+#define FS_PIPE_SIZE (64u * 1024)
+#define FS_MAX_FILE  (1ull << 40) /* a write past this is -EFBIG: keeps every offset sum far from overflow */
+#define FS_BLKSIZE   4096
+
+struct fs_pipe;
+struct fs_file;
+
+/* A character device: the node's behaviour on read, write and ioctl. */
+struct fs_dev {
+	const char *name;  /* under /dev */
+	uint32_t major, minor;
+	long (*read)(struct fs_file *f, void *buf, size_t len);
+	long (*write)(struct fs_file *f, const void *buf, size_t len);
+	long (*ioctl)(struct fs_file *f, unsigned long req, long arg); /* NULL: -ENOTTY */
+};
+
+struct fs_dirent {
+	char *name;
+	struct fs_node *node;
+};
+
+/* An inode. Freed when no directory names it (nlink 0) and nothing holds it (refs 0). */
+struct fs_node {
+	uint32_t mode;  /* S_IFxxx | permissions */
+	uint32_t nlink; /* names in directories: 0 or 1 (no hard links) */
+	uint32_t refs;  /* open files, cwd */
+	uint64_t ino;
+	uint64_t atime, mtime, ctime; /* ns since the epoch */
+	/* S_IFREG: data is the archive's bytes (borrowed, read-only) until the first write. */
+	uint8_t *data;
+	uint64_t size, cap;
+	bool borrowed;
+	/* S_IFDIR */
+	struct fs_node *parent; /* NULL for / and for removed directories */
+	struct fs_dirent *ents;
+	uint32_t nents, ents_cap;
+	/* S_IFCHR / S_IFIFO */
+	const struct fs_dev *dev;
+	struct fs_pipe *pipe;
+};
+
+/* An open file description, shared by dup()ed fds. */
+struct fs_file {
+	struct fs_node *node;
+	uint64_t off;
+	uint32_t flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH ... as opened (creation flags dropped) */
+	uint32_t refs;
+};
+
+extern struct fs_node *fs_root;
+extern struct fs_node *fs_cwd;
+extern uint32_t fs_umask;
+
+/* ---- nodes (guest/fs/node.c) ---- */
+
+/* A new unnamed node with mode, a unique inode number and current times; NULL when out of memory. */
+struct fs_node *fs_node_new(uint32_t mode);
+/* Takes / drops a reference; the last drop of an unnamed node frees it. */
+void fs_node_get(struct fs_node *n);
+void fs_node_put(struct fs_node *n);
+/* Frees a node and, for a directory, its whole subtree, ignoring references (fs_reset only). */
+void fs_node_destroy(struct fs_node *n);
+/* Sets mtime and ctime to now. */
+void fs_node_touch(struct fs_node *n);
+
+/* The child of dir called name[0..len) or NULL. */
+struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len);
+/* Links child into dir under name[0..len): 0, -EEXIST, -ENAMETOOLONG, -ENOMEM. */
+int fs_dir_add(struct fs_node *dir, const char *name, size_t len, struct fs_node *child);
+/* Unlinks child from dir (frees it when unreferenced): 0 or -ENOENT. */
+int fs_dir_remove(struct fs_node *dir, struct fs_node *child);
+/* The name under which dir holds child, or NULL. */
+const char *fs_dir_name_of(const struct fs_node *dir, const struct fs_node *child);
+/* st_nlink as Linux reports it (2 + subdirectories for a directory). */
+uint64_t fs_node_nlink(const struct fs_node *n);
+
+/* Regular-file data. read: bytes copied (0 at/after EOF). write: bytes or -EFBIG/-ENOSPC. */
+long fs_reg_read(struct fs_node *n, void *buf, size_t len, uint64_t off);
+long fs_reg_write(struct fs_node *n, const void *buf, size_t len, uint64_t off);
+/* Sets the size (zero-filling growth): 0, -EFBIG, -ENOSPC. */
+int fs_reg_truncate(struct fs_node *n, uint64_t size);
+
+/* ---- paths (guest/fs/path.c) ---- */
+
+/*
+ * Resolves path (a kernel string, already length-checked) from start (used
+ * when path is relative). A trailing slash requires a directory. 0 and *out,
+ * or -ENOENT, -ENOTDIR, -ENAMETOOLONG.
+ */
+int fs_lookup(struct fs_node *start, const char *path, struct fs_node **out);
+/*
+ * Resolves all but the last component. *name and *len are the last component
+ * ("" for "/"), *slash whether it had a trailing slash. Same errors.
+ */
+int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_node **dir,
+		     const char **name, size_t *len, bool *slash);
+/* Writes the absolute path of dir (NUL-terminated) into buf: its length incl. NUL, -ERANGE, -ENOENT (removed). */
+long fs_path_of(const struct fs_node *dir, char *buf, size_t size);
+/* True when a is d or inside d's subtree. */
+bool fs_is_ancestor(const struct fs_node *d, const struct fs_node *a);
+
+/* ---- open files and the fd table (guest/fs/file.c) ---- */
+
+/* A new open description of node (takes a node reference); NULL when out of memory. */
+struct fs_file *fs_file_new(struct fs_node *node, uint32_t flags);
+void fs_file_get(struct fs_file *f);
+/* Drops a reference; the last one closes (pipe ends, node reference). */
+void fs_file_put(struct fs_file *f);
+/* Installs f at the lowest free fd >= min (takes f's reference on success): fd or -EMFILE / -EINVAL. */
+int fs_fd_install(struct fs_file *f, int min, bool cloexec);
+/* The description at fd or NULL (no reference taken). */
+struct fs_file *fs_fd_file(int fd);
+/* Closes fd: 0 or -EBADF. */
+int fs_fd_close(int fd);
+/* Makes newfd refer to oldfd's description (closing newfd first): newfd or -EBADF. */
+int fs_fd_dup2(int oldfd, int newfd, bool cloexec);
+/* FD_CLOEXEC of fd: 0/1, or -EBADF; set returns 0 or -EBADF. */
+int fs_fd_cloexec(int fd);
+int fs_fd_set_cloexec(int fd, bool on);
+/* Closes every fd (fs_reset). */
+void fs_fd_close_all(void);
+
+/*
+ * I/O on an open description into/out of kernel-checked memory. off NULL
+ * means the description's offset (advanced; O_APPEND honoured); otherwise a
+ * positional transfer (-ESPIPE on pipes and devices). Bytes or -errno.
+ */
+long fs_file_read(struct fs_file *f, void *buf, size_t len, uint64_t *off);
+long fs_file_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off);
+
+/* Checks an app path argument (at most PATH_MAX incl. NUL): 0 and *out, -EFAULT, -ENAMETOOLONG. */
+int fs_user_path(long uptr, const char **out);
+
+/* The directory a *at() call starts from: cwd for AT_FDCWD or an absolute path; 0, -EBADF, -ENOTDIR. */
+int fs_at_start(int dirfd, const char *path, struct fs_node **start);
+
+/* ---- devices (guest/fs/dev.c) ---- */
+
+/* Creates /dev with console, null, zero, random, urandom: 0 or -errno. */
+int fs_dev_init(void);
+/* The console node (stdin/stdout/stderr), valid after fs_dev_init. */
+struct fs_node *fs_dev_console(void);
+
+/* ---- pipes (guest/fs/pipe.c) ---- */
+
+/* A pipe: its read and write ends (flags: O_NONBLOCK may be set). 0 or -ENOMEM. */
+int fs_pipe_new(uint32_t flags, struct fs_file **rd, struct fs_file **wr);
+long fs_pipe_read(struct fs_file *f, void *buf, size_t len);
+long fs_pipe_write(struct fs_file *f, const void *buf, size_t len);
+/* Bytes buffered (FIONREAD). */
+uint32_t fs_pipe_avail(const struct fs_node *n);
+/* One end of f's pipe is closing (called by fs_file_put). */
+void fs_pipe_close_end(struct fs_file *f);
+/* Frees the buffer of a pipe node (node teardown). */
+void fs_pipe_free(struct fs_node *n);
+
+/* ---- archive (guest/fs/archive.c) ---- */
+
+/* Drops the whole tree and every fd (unit tests; fs_init may run again). */
+void fs_reset(void);
+
+#endif

@@ -1,0 +1,127 @@
+/* linux_abi.h: the Linux x86-64 user ABI structs and constants the misc syscalls use, lx_-prefixed so they clash with no libc. */
+#ifndef LINUX_ABI_H
+#define LINUX_ABI_H
+
+#include <stdint.h>
+
+struct lx_timespec {
+	long tv_sec;
+	long tv_nsec;
+};
+
+struct lx_timeval {
+	long tv_sec;
+	long tv_usec;
+};
+
+struct lx_timezone {
+	int tz_minuteswest;
+	int tz_dsttime;
+};
+
+#define LX_UTS_LEN 65
+struct lx_utsname {
+	char sysname[LX_UTS_LEN];
+	char nodename[LX_UTS_LEN];
+	char release[LX_UTS_LEN];
+	char version[LX_UTS_LEN];
+	char machine[LX_UTS_LEN];
+	char domainname[LX_UTS_LEN];
+};
+
+struct lx_rlimit {
+	uint64_t rlim_cur;
+	uint64_t rlim_max;
+};
+#define LX_RLIM_INFINITY (~0ull)
+#define LX_RLIMIT_CPU 0
+#define LX_RLIMIT_FSIZE 1
+#define LX_RLIMIT_DATA 2
+#define LX_RLIMIT_STACK 3
+#define LX_RLIMIT_CORE 4
+#define LX_RLIMIT_RSS 5
+#define LX_RLIMIT_NPROC 6
+#define LX_RLIMIT_NOFILE 7
+#define LX_RLIMIT_MEMLOCK 8
+#define LX_RLIMIT_AS 9
+#define LX_RLIMIT_LOCKS 10
+#define LX_RLIMIT_SIGPENDING 11
+#define LX_RLIMIT_MSGQUEUE 12
+#define LX_RLIMIT_NICE 13
+#define LX_RLIMIT_RTPRIO 14
+#define LX_RLIMIT_RTTIME 15
+#define LX_RLIM_NLIMITS 16
+
+/* include/uapi/linux/sysinfo.h on x86-64: 112 bytes, _f[] is empty. */
+struct lx_sysinfo {
+	long uptime;
+	unsigned long loads[3];
+	unsigned long totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+	unsigned short procs;
+	unsigned short pad;
+	unsigned long totalhigh, freehigh;
+	unsigned int mem_unit;
+};
+_Static_assert(sizeof(struct lx_sysinfo) == 112, "struct sysinfo layout");
+
+/* The kernel's struct sigaction (not libc's): handler, flags, restorer, 64-bit mask. */
+struct lx_sigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+#define LX_SIG_DFL 0ull
+#define LX_SIG_IGN 1ull
+#define LX_NSIG 64 /* signals 1..64; a kernel sigset is 8 bytes */
+
+struct lx_stack {
+	uint64_t ss_sp;
+	int ss_flags;
+	int pad;
+	uint64_t ss_size;
+};
+#define LX_SS_ONSTACK 1
+#define LX_SS_DISABLE 2
+#define LX_SS_AUTODISARM (1u << 31)
+#define LX_MINSIGSTKSZ 2048
+
+#define LX_SIG_BLOCK 0
+#define LX_SIG_UNBLOCK 1
+#define LX_SIG_SETMASK 2
+
+#define LX_SIGABRT 6
+#define LX_SIGKILL 9
+#define LX_SIGCHLD 17
+#define LX_SIGCONT 18
+#define LX_SIGSTOP 19
+#define LX_SIGTSTP 20
+#define LX_SIGTTIN 21
+#define LX_SIGTTOU 22
+#define LX_SIGURG 23
+#define LX_SIGWINCH 28
+
+#define LX_CLOCK_REALTIME 0
+#define LX_CLOCK_MONOTONIC 1
+#define LX_CLOCK_PROCESS_CPUTIME_ID 2
+#define LX_CLOCK_THREAD_CPUTIME_ID 3
+#define LX_CLOCK_MONOTONIC_RAW 4
+#define LX_CLOCK_REALTIME_COARSE 5
+#define LX_CLOCK_MONOTONIC_COARSE 6
+#define LX_CLOCK_BOOTTIME 7
+#define LX_TIMER_ABSTIME 1
+
+#define LX_GRND_NONBLOCK 1
+#define LX_GRND_RANDOM 2
+#define LX_GRND_INSECURE 4
+
+#define LX_FUTEX_WAIT 0
+#define LX_FUTEX_WAKE 1
+#define LX_FUTEX_REQUEUE 3
+#define LX_FUTEX_CMP_REQUEUE 4
+#define LX_FUTEX_WAIT_BITSET 9
+#define LX_FUTEX_WAKE_BITSET 10
+#define LX_FUTEX_PRIVATE_FLAG 128
+#define LX_FUTEX_CLOCK_REALTIME 256
+
+#endif

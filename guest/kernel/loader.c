@@ -1,0 +1,233 @@
+/* loader.c: loads the app (static ELF, non-PIE or static-PIE) from the payload, builds its stack, jumps to it. */
+#include <asm-generic/errno.h>
+#include <linux/auxvec.h>
+#include <string.h>
+
+#include "arch.h"
+#include "boot.h"
+#include "elf.h"
+#include "k.h"
+#include "sys.h"
+
+#define LD_PAGE 4096ull
+#define LD_STACK_MAX (8ull << 20)
+#define LD_PIE_ALIGN (2ull << 20)
+#define LD_MAX_STRS 4096 /* argv or env entries */
+
+static const char *const ld_default_env[] = { "PATH=/bin:/usr/bin", "HOME=/", "TERM=dumb" };
+
+struct ld_strs {
+	const char **s;
+	unsigned n, max;
+};
+
+static uint64_t ld_align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* Key length of "K=V" (whole string when there is no '='). */
+static size_t ld_keylen(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* Adds a "K=V" entry, replacing an earlier one with the same key. */
+static void ld_env_put(struct ld_strs *e, const char *kv)
+{
+	size_t k = ld_keylen(kv);
+	for (unsigned i = 0; i < e->n; i++)
+		if (ld_keylen(e->s[i]) == k && strncmp(e->s[i], kv, k) == 0) {
+			e->s[i] = kv;
+			return;
+		}
+	if (e->n < e->max)
+		e->s[e->n++] = kv;
+}
+
+/* Splits an FDT stringlist (validated NUL-terminated) into f(ctx, entry) calls. */
+static void ld_each_str(const char *list, int len, void (*f)(struct ld_strs *, const char *), struct ld_strs *ctx)
+{
+	for (int i = 0; list && i < len;) {
+		const char *s = list + i;
+		f(ctx, s);
+		i += (int)strlen(s) + 1;
+	}
+}
+
+/* Entries in an FDT stringlist (at most LD_MAX_STRS are used). */
+static unsigned ld_count(const char *list, int len)
+{
+	unsigned n = 0;
+	for (int i = 0; list && i < len && n < LD_MAX_STRS; i++)
+		n += list[i] == 0;
+	return n;
+}
+
+static void ld_argv_put(struct ld_strs *a, const char *s)
+{
+	if (a->n < a->max)
+		a->s[a->n++] = s;
+}
+
+/* Copies len bytes below *sp and returns their address. */
+static uint64_t ld_push(uint64_t *sp, const void *src, size_t len)
+{
+	*sp -= len;
+	memcpy((void *)(uintptr_t)*sp, src, len);
+	return *sp;
+}
+
+/* Address of the program headers in the loaded image: PT_PHDR, else the PT_LOAD holding e_phoff. */
+static uint64_t ld_phdr_addr(const struct elf_info *in, uint64_t base)
+{
+	uint64_t phoff = in->eh->e_phoff;
+	for (unsigned i = 0; i < in->phnum; i++)
+		if (in->ph[i].p_type == 6 /* PT_PHDR */)
+			return base + in->ph[i].p_vaddr;
+	for (unsigned i = 0; i < in->phnum; i++) {
+		const struct elf64_phdr *p = &in->ph[i];
+		if (p->p_type == ELF64_PT_LOAD && phoff >= p->p_offset && phoff - p->p_offset < p->p_filesz)
+			return base + p->p_vaddr + (phoff - p->p_offset);
+	}
+	return 0;
+}
+
+/* Builds argc, argv, envp and auxv at the top of the stack; returns the app's initial RSP. */
+static uint64_t ld_stack(uint64_t top, const struct elf_info *in, uint64_t base, struct ld_strs *argv,
+			 struct ld_strs *env)
+{
+	uint64_t sp = top;
+	uint8_t rnd[16];
+	uint32_t id[4];
+	uint64_t *av = k_malloc(sizeof(uint64_t) * (argv->n + env->n + 2));
+
+	if (!av)
+		return 0;
+	k_random_bytes(rnd, sizeof(rnd));
+	uint64_t a_rnd = ld_push(&sp, rnd, sizeof(rnd));
+	uint64_t a_plat = ld_push(&sp, "x86_64", 7);
+	for (unsigned i = 0; i < env->n; i++)
+		av[argv->n + i] = ld_push(&sp, env->s[i], strlen(env->s[i]) + 1);
+	for (unsigned i = argv->n; i-- > 0;)
+		av[i] = ld_push(&sp, argv->s[i], strlen(argv->s[i]) + 1);
+	uint64_t a_execfn = av[0];
+	k_cpuid(1, 0, id);
+
+	const uint64_t aux[][2] = {
+		{ AT_PHDR, ld_phdr_addr(in, base) }, { AT_PHENT, sizeof(struct elf64_phdr) },
+		{ AT_PHNUM, in->phnum }, { AT_PAGESZ, LD_PAGE },
+		/* musl's static-PIE start code finds its base from AT_PHDR and _DYNAMIC when AT_BASE is 0, as on Linux. */
+		{ AT_BASE, 0 }, { AT_FLAGS, 0 }, { AT_ENTRY, base + in->entry },
+		{ AT_UID, 0 }, { AT_EUID, 0 }, { AT_GID, 0 }, { AT_EGID, 0 }, { AT_SECURE, 0 },
+		{ AT_RANDOM, a_rnd }, { AT_HWCAP, id[3] }, { AT_CLKTCK, 100 },
+		{ AT_EXECFN, a_execfn }, { AT_PLATFORM, a_plat }, { AT_NULL, 0 },
+	};
+	uint64_t words = 1 + (argv->n + 1) + (env->n + 1) + 2 * (sizeof(aux) / sizeof(aux[0]));
+	sp = (sp - words * 8) & ~15ull; /* the ABI wants RSP 16-byte aligned at argc */
+	uint64_t *w = (uint64_t *)(uintptr_t)sp;
+	*w++ = argv->n;
+	for (unsigned i = 0; i < argv->n; i++)
+		*w++ = av[i];
+	*w++ = 0;
+	for (unsigned i = 0; i < env->n; i++)
+		*w++ = av[argv->n + i];
+	*w++ = 0;
+	memcpy(w, aux, sizeof(aux));
+	k_free(av);
+	return sp;
+}
+
+/* Claims the app's pages and copies its segments in; pages come zeroed so bss needs nothing. */
+static int ld_segments(const uint8_t *app, const struct elf_info *in, uint64_t base)
+{
+	uint64_t lo = (in->lo & ~(LD_PAGE - 1)) + base;
+	uint64_t hi = in->hi + base;
+	if (hi < base || hi > UINT64_MAX - LD_PAGE)
+		return -ENOMEM;
+	hi = ld_align_up(hi, LD_PAGE);
+	int rc = pmem_claim(&k_pmem, lo, (hi - lo) / LD_PAGE, PMEM_APP, false, false);
+	if (rc) {
+		k_printf("ukvm: app: [0x%lx, 0x%lx) is not free guest memory (RAM %lu MiB)\n", (unsigned long)lo,
+			 (unsigned long)hi, (unsigned long)(k_pmem.size >> 20));
+		return rc;
+	}
+	for (unsigned i = 0; i < in->phnum; i++) {
+		const struct elf64_phdr *p = &in->ph[i];
+		if (p->p_type == ELF64_PT_LOAD && p->p_filesz)
+			memcpy((void *)(uintptr_t)(base + p->p_vaddr), app + p->p_offset, p->p_filesz);
+	}
+	return 0;
+}
+
+int k_load_app(void)
+{
+	const struct payload_view *pv = &k_payload;
+	struct elf_info in;
+	int bad, rc;
+
+	if (!pv->app) {
+		k_printf("ukvm: no app in this image\n");
+		return -ENOENT;
+	}
+	rc = fs_init(pv->files, pv->files_size);
+	if (rc < 0) {
+		k_printf("ukvm: file archive rejected (%d)\n", rc);
+		return rc;
+	}
+	enum elf_err e = elf_parse(pv->app, pv->app_size, &in, &bad);
+	if (e != ELF_OK) {
+		k_printf("ukvm: app: %s (segment %d)\n", elf_strerror(e), bad);
+		return -ENOEXEC;
+	}
+	if (in.interp) {
+		k_printf("ukvm: app: dynamically linked (PT_INTERP): only static programs run\n");
+		return -ENOEXEC;
+	}
+
+	uint64_t payload_end = k_boot_info.payload_gpa + k_boot_info.payload_size;
+	uint64_t base = 0;
+	if (in.pie)
+		base = ld_align_up(payload_end, LD_PIE_ALIGN) - (in.lo & ~(LD_PAGE - 1));
+	rc = ld_segments(pv->app, &in, base);
+	if (rc)
+		return rc;
+	k_payload.app_base = in.pie ? base : 0;
+
+	uint64_t stack_size = k_pmem.size / 8 < LD_STACK_MAX ? k_pmem.size / 8 : LD_STACK_MAX;
+	stack_size &= ~(LD_PAGE - 1);
+	uint64_t stack_lo;
+	/* Pristine pages cost nothing until the app touches them. */
+	rc = pmem_alloc(&k_pmem, stack_size / LD_PAGE, PMEM_APP, &stack_lo);
+	if (rc) {
+		k_printf("ukvm: no memory for the app's stack\n");
+		return rc;
+	}
+
+	uint64_t app_end = in.hi + base;
+	mm_brk_init(ld_align_up(app_end > payload_end ? app_end : payload_end, LD_PAGE));
+
+	static const char *arg0_default = "app";
+	/* Sized to the FDT's lists: every page the kernel touches at boot costs ~14 us on PVM. */
+	unsigned nargs = ld_count(k_boot_info.argv, k_boot_info.argv_len) + 1;
+	unsigned nenv = ld_count(k_boot_info.env, k_boot_info.env_len) + 3;
+	struct ld_strs argv = { .s = k_malloc(nargs * sizeof(char *)), .max = nargs };
+	struct ld_strs env = { .s = k_malloc(nenv * sizeof(char *)), .max = nenv };
+	if (!argv.s || !env.s)
+		return -ENOMEM;
+	ld_each_str(k_boot_info.argv, k_boot_info.argv_len, ld_argv_put, &argv);
+	if (argv.n == 0)
+		ld_argv_put(&argv, arg0_default);
+	for (unsigned i = 0; i < sizeof(ld_default_env) / sizeof(ld_default_env[0]); i++)
+		ld_env_put(&env, ld_default_env[i]);
+	ld_each_str(k_boot_info.env, k_boot_info.env_len, ld_env_put, &env);
+
+	uint64_t sp = ld_stack(stack_lo + stack_size, &in, base, &argv, &env);
+	if (!sp)
+		return -ENOMEM;
+	k_free(argv.s);
+	k_free(env.s);
+	k_mark(UKVM_MARK_APP_MAIN);
+	k_enter_app(base + in.entry, sp);
+}

@@ -1,0 +1,90 @@
+/* payload.c: validates the payload carried in the image and looks symbols up in it. */
+#include <asm-generic/errno-base.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "../include/payload.h"
+
+/* [off, off + len) inside [0, size) without overflow. */
+static bool payload_in(uint64_t size, uint64_t off, uint64_t len)
+{
+	return off <= size && len <= size - off;
+}
+
+int payload_parse(const void *p, uint64_t size, struct payload_view *out)
+{
+	const uint8_t *b = p;
+	struct ukvm_payload_hdr h;
+
+	memset(out, 0, sizeof(*out));
+	if (!p || size < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, p, sizeof(h));
+	if (memcmp(h.magic, UKVM_PAYLOAD_MAGIC, sizeof(h.magic)) != 0)
+		return -EINVAL;
+	if (!payload_in(size, h.app_off, h.app_size) || h.app_size == 0 ||
+	    !payload_in(size, h.files_off, h.files_size))
+		return -EINVAL;
+	out->app = b + h.app_off;
+	out->app_size = h.app_size;
+	out->files = b + h.files_off;
+	out->files_size = h.files_size;
+
+	/* Symbols are only for reports: a bad table disables them instead of failing the boot. */
+	if (h.syms_count == 0 || h.syms_count > UINT64_MAX / sizeof(struct ukvm_sym) || (h.syms_off & 7) ||
+	    ((uintptr_t)b & 7) || !payload_in(size, h.syms_off, h.syms_count * sizeof(struct ukvm_sym)) ||
+	    !payload_in(size, h.strs_off, h.strs_size) || h.strs_size == 0 || b[h.strs_off + h.strs_size - 1] != 0)
+		return 0;
+	out->syms = (const struct ukvm_sym *)(b + h.syms_off);
+	out->syms_count = h.syms_count;
+	out->strs = (const char *)(b + h.strs_off);
+	out->strs_size = h.strs_size;
+	/* Kernel symbols come first, then the app's: find the first app symbol. */
+	uint64_t lo = 0, hi = h.syms_count;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (out->syms[mid].flags & UKVM_SYM_APP)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	out->app_syms = lo;
+	return 0;
+}
+
+const char *payload_sym(const struct payload_view *v, uint64_t addr, uint64_t *off)
+{
+	if (!v->syms)
+		return NULL;
+	bool kernel = addr >= UKVM_KERNEL_VBASE;
+	uint64_t lo = kernel ? 0 : v->app_syms, hi = kernel ? v->app_syms : v->syms_count;
+	if (lo >= hi)
+		return NULL;
+	/* PIE symbols are relative to the load base; the run shares one flag. */
+	uint64_t key = addr;
+	if (!kernel && (v->syms[lo].flags & UKVM_SYM_PIE)) {
+		if (addr < v->app_base)
+			return NULL;
+		key = addr - v->app_base;
+	}
+	/* Last symbol with sym.addr <= key. */
+	uint64_t first = lo;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (v->syms[mid].addr <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == first)
+		return NULL;
+	const struct ukvm_sym *s = &v->syms[lo - 1];
+	uint64_t d = key - s->addr;
+	if (s->size ? d >= s->size : d >= 0x10000)
+		return NULL;
+	if (s->name_off >= v->strs_size)
+		return NULL;
+	*off = d;
+	return v->strs + s->name_off; /* strs ends with NUL: the name is terminated */
+}

@@ -1,0 +1,423 @@
+/* sys_fs.c: file syscalls on descriptors: read/write and vectors, open, close, lseek, ioctl, fcntl, dup, pipe. */
+#include <string.h>
+#include "k.h"
+#include "fs.h"
+#include "sys.h"
+
+/* Linux MAX_RW_COUNT: one transfer moves at most this much (INT_MAX rounded down to a page). */
+#define SYS_FS_RW_MAX 0x7ffff000ul
+/* A vectored write to a pipe or device is gathered into one buffer up to this size: one console exit per writev. */
+#define SYS_FS_GATHER_MAX (1ul << 20)
+
+static struct fs_file *sys_fs_file(long fd)
+{
+	if (fd < 0 || fd >= FS_MAX_FDS)
+		return NULL;
+	return fs_fd_file((int)fd);
+}
+
+static long sys_fs_rw(long fd, long ubuf, long count, uint64_t *off, bool wr)
+{
+	struct fs_file *f = sys_fs_file(fd);
+	if (!f)
+		return -EBADF;
+	size_t len = (size_t)count;
+	if (len > SYS_FS_RW_MAX)
+		len = SYS_FS_RW_MAX;
+	void *buf = (void *)ubuf;
+	if (len && !k_user_ok(buf, len))
+		return -EFAULT;
+	return wr ? fs_file_write(f, buf, len, off) : fs_file_read(f, buf, len, off);
+}
+
+long sys_read(SYS_ARGS)
+{
+	return sys_fs_rw(a0, a1, a2, NULL, false);
+}
+
+long sys_write(SYS_ARGS)
+{
+	return sys_fs_rw(a0, a1, a2, NULL, true);
+}
+
+long sys_pread64(SYS_ARGS)
+{
+	if (a3 < 0)
+		return -EINVAL;
+	uint64_t off = (uint64_t)a3;
+	return sys_fs_rw(a0, a1, a2, &off, false);
+}
+
+long sys_pwrite64(SYS_ARGS)
+{
+	if (a3 < 0)
+		return -EINVAL;
+	uint64_t off = (uint64_t)a3;
+	return sys_fs_rw(a0, a1, a2, &off, true);
+}
+
+/* Checks the whole vector before moving a byte: -EINVAL for bad counts or an overflowing total, -EFAULT for bad memory. */
+static long sys_fs_iov_check(const struct iovec *iov, long cnt, size_t *total)
+{
+	if (cnt < 0 || cnt > LINUX_UIO_MAXIOV)
+		return -EINVAL;
+	if (cnt && !k_user_ok(iov, (size_t)cnt * sizeof(*iov)))
+		return -EFAULT;
+	size_t sum = 0;
+	for (long i = 0; i < cnt; i++) {
+		size_t len = iov[i].iov_len;
+		if (len > (size_t)INT64_MAX - sum)
+			return -EINVAL;
+		sum += len;
+		if (len && !k_user_ok(iov[i].iov_base, len))
+			return -EFAULT;
+	}
+	*total = sum;
+	return 0;
+}
+
+static long sys_fs_rwv(long fd, long uiov, long cnt, bool wr)
+{
+	struct fs_file *f = sys_fs_file(fd);
+	if (!f)
+		return -EBADF;
+	const struct iovec *iov = (const struct iovec *)uiov;
+	size_t total;
+	long rc = sys_fs_iov_check(iov, cnt, &total);
+	if (rc)
+		return rc;
+	if (total > SYS_FS_RW_MAX)
+		total = SYS_FS_RW_MAX;
+	uint32_t type = f->node->mode & S_IFMT;
+	if (wr && cnt > 1 && type != S_IFREG && total <= SYS_FS_GATHER_MAX) {
+		uint8_t *g = k_malloc(total ? total : 1);
+		if (g) {
+			size_t pos = 0;
+			for (long i = 0; i < cnt && pos < total; i++) {
+				size_t n = iov[i].iov_len < total - pos ? iov[i].iov_len : total - pos;
+				memcpy(g + pos, iov[i].iov_base, n);
+				pos += n;
+			}
+			rc = fs_file_write(f, g, total, NULL);
+			k_free(g);
+			return rc;
+		}
+		/* Out of memory: fall back to one transfer per element. */
+	}
+	size_t done = 0;
+	for (long i = 0; i < cnt && done < total; i++) {
+		size_t n = iov[i].iov_len < total - done ? iov[i].iov_len : total - done;
+		if (n == 0)
+			continue;
+		long r = wr ? fs_file_write(f, iov[i].iov_base, n, NULL)
+			    : fs_file_read(f, iov[i].iov_base, n, NULL);
+		if (r < 0)
+			return done ? (long)done : r;
+		done += (size_t)r;
+		if ((size_t)r < n)
+			break;
+	}
+	return (long)done;
+}
+
+long sys_readv(SYS_ARGS)
+{
+	return sys_fs_rwv(a0, a1, a2, false);
+}
+
+long sys_writev(SYS_ARGS)
+{
+	return sys_fs_rwv(a0, a1, a2, true);
+}
+
+/* Finds or creates the target of an O_CREAT open. */
+static int sys_fs_open_create(struct fs_node *start, const char *path, uint32_t flags, uint32_t mode,
+			      struct fs_node **out)
+{
+	struct fs_node *dir, *n;
+	const char *name;
+	size_t len;
+	bool slash;
+	int rc = fs_lookup_parent(start, path, &dir, &name, &len, &slash);
+	if (rc)
+		return rc;
+	bool dot = len == 0 || (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
+	n = dot ? NULL : fs_dir_find(dir, name, len);
+	if (dot || n) {
+		if (flags & O_EXCL)
+			return -EEXIST;
+		if (dot || (n->mode & S_IFMT) == S_IFDIR || slash)
+			return -EISDIR;
+		*out = n;
+		return 0;
+	}
+	if (slash)
+		return -EISDIR;
+	if (dir != fs_root && dir->nlink == 0)
+		return -ENOENT; /* the directory was removed (e.g. a deleted cwd) */
+	n = fs_node_new(S_IFREG | (mode & 07777 & ~fs_umask));
+	if (!n)
+		return -ENOMEM;
+	rc = fs_dir_add(dir, name, len, n);
+	if (rc) {
+		fs_node_destroy(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
+long sys_openat(SYS_ARGS)
+{
+	uint32_t flags = (uint32_t)a2;
+	const char *path;
+	struct fs_node *start, *n;
+	int rc = fs_user_path(a1, &path);
+	if (rc)
+		return rc;
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
+		return -EOPNOTSUPP;
+	uint32_t acc = flags & O_ACCMODE;
+	if (acc == O_ACCMODE)
+		return -EINVAL;
+	rc = fs_at_start((int)a0, path, &start);
+	if (rc)
+		return rc;
+	if ((flags & O_CREAT) && !(flags & O_PATH))
+		rc = sys_fs_open_create(start, path, flags, (uint32_t)a3, &n);
+	else
+		rc = fs_lookup(start, path, &n);
+	if (rc)
+		return rc;
+	uint32_t type = n->mode & S_IFMT;
+	if ((flags & O_DIRECTORY) && type != S_IFDIR)
+		return -ENOTDIR;
+	if (!(flags & O_PATH)) {
+		if (type == S_IFDIR && acc != O_RDONLY)
+			return -EISDIR;
+		if ((flags & O_TRUNC) && type == S_IFREG) {
+			rc = fs_reg_truncate(n, 0);
+			if (rc)
+				return rc;
+		}
+	}
+	struct fs_file *f = fs_file_new(n, flags & ~(uint32_t)(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
+	if (!f)
+		return -ENOMEM;
+	int fd = fs_fd_install(f, 0, flags & O_CLOEXEC);
+	if (fd < 0)
+		fs_file_put(f);
+	return fd;
+}
+
+long sys_open(SYS_ARGS)
+{
+	return sys_openat(AT_FDCWD, a0, a1, a2, 0, 0);
+}
+
+long sys_close(SYS_ARGS)
+{
+	if (a0 < 0 || a0 >= FS_MAX_FDS)
+		return -EBADF;
+	return fs_fd_close((int)a0);
+}
+
+long sys_lseek(SYS_ARGS)
+{
+	struct fs_file *f = sys_fs_file(a0);
+	if (!f)
+		return -EBADF;
+	struct fs_node *n = f->node;
+	int64_t off = a1, base;
+	switch (n->mode & S_IFMT) {
+	case S_IFIFO:
+		return -ESPIPE;
+	case S_IFCHR:
+		/* Like Linux: a tty cannot seek; null, zero and random accept any seek and stay at 0. */
+		return n == fs_dev_console() ? -ESPIPE : 0;
+	}
+	switch (a2) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (int64_t)f->off;
+		break;
+	case SEEK_END:
+		base = (int64_t)n->size;
+		break;
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		/* Memory files have no holes: data runs from 0 to size, the only hole is at size. */
+		if ((n->mode & S_IFMT) != S_IFREG)
+			return -EINVAL;
+		if (off < 0 || (uint64_t)off >= n->size)
+			return -ENXIO;
+		f->off = a2 == SEEK_DATA ? (uint64_t)off : n->size;
+		return (long)f->off;
+	default:
+		return -EINVAL;
+	}
+	int64_t pos;
+	if (__builtin_add_overflow(base, off, &pos))
+		return -EOVERFLOW;
+	if (pos < 0)
+		return -EINVAL;
+	f->off = (uint64_t)pos;
+	return (long)pos;
+}
+
+long sys_ioctl(SYS_ARGS)
+{
+	struct fs_file *f = sys_fs_file(a0);
+	if (!f)
+		return -EBADF;
+	unsigned long req = (unsigned int)a1;
+	struct fs_node *n = f->node;
+	int *ip = (int *)a2;
+	switch (req) {
+	case FIOCLEX:
+	case FIONCLEX:
+		return fs_fd_set_cloexec((int)a0, req == FIOCLEX);
+	case FIONBIO:
+		if (!k_user_ok(ip, sizeof(int)))
+			return -EFAULT;
+		if (*ip)
+			f->flags |= O_NONBLOCK;
+		else
+			f->flags &= ~(uint32_t)O_NONBLOCK;
+		return 0;
+	case FIONREAD: {
+		uint64_t avail;
+		uint32_t type = n->mode & S_IFMT;
+		if (type == S_IFIFO)
+			avail = fs_pipe_avail(n);
+		else if (type == S_IFREG)
+			avail = f->off < n->size ? n->size - f->off : 0;
+		else if (n == fs_dev_console())
+			avail = 0;
+		else
+			return -ENOTTY;
+		if (!k_user_ok(ip, sizeof(int)))
+			return -EFAULT;
+		*ip = avail > INT32_MAX ? INT32_MAX : (int)avail;
+		return 0;
+	}
+	}
+	if ((n->mode & S_IFMT) == S_IFCHR && n->dev->ioctl)
+		return n->dev->ioctl(f, req, a2);
+	return -ENOTTY;
+}
+
+long sys_fcntl(SYS_ARGS)
+{
+	struct fs_file *f = sys_fs_file(a0);
+	if (!f)
+		return -EBADF;
+	int fd = (int)a0;
+	switch (a1) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC: {
+		if (a2 < 0 || a2 >= FS_MAX_FDS)
+			return -EINVAL;
+		fs_file_get(f);
+		int nfd = fs_fd_install(f, (int)a2, a1 == F_DUPFD_CLOEXEC);
+		if (nfd < 0)
+			fs_file_put(f);
+		return nfd;
+	}
+	case F_GETFD:
+		return fs_fd_cloexec(fd) == 1 ? FD_CLOEXEC : 0;
+	case F_SETFD:
+		return fs_fd_set_cloexec(fd, a2 & FD_CLOEXEC);
+	case F_GETFL:
+		return f->flags;
+	case F_SETFL: {
+		/* Linux silently ignores the other bits (access mode, creation flags). */
+		uint32_t changeable = O_APPEND | O_NONBLOCK;
+		f->flags = (f->flags & ~changeable) | ((uint32_t)a2 & changeable);
+		return 0;
+	}
+	case F_GETPIPE_SZ:
+		return (f->node->mode & S_IFMT) == S_IFIFO ? (long)FS_PIPE_SIZE : -EBADF;
+	}
+	return -EINVAL;
+}
+
+long sys_dup(SYS_ARGS)
+{
+	struct fs_file *f = sys_fs_file(a0);
+	if (!f)
+		return -EBADF;
+	fs_file_get(f);
+	int fd = fs_fd_install(f, 0, false);
+	if (fd < 0)
+		fs_file_put(f);
+	return fd;
+}
+
+long sys_dup2(SYS_ARGS)
+{
+	if (!sys_fs_file(a0))
+		return -EBADF;
+	if (a1 < 0 || a1 >= FS_MAX_FDS)
+		return -EBADF;
+	if (a0 == a1)
+		return a1;
+	return fs_fd_dup2((int)a0, (int)a1, false);
+}
+
+long sys_dup3(SYS_ARGS)
+{
+	if ((uint64_t)a2 & ~(uint64_t)O_CLOEXEC)
+		return -EINVAL;
+	if (a0 == a1)
+		return -EINVAL;
+	if (!sys_fs_file(a0))
+		return -EBADF;
+	if (a1 < 0 || a1 >= FS_MAX_FDS)
+		return -EBADF;
+	return fs_fd_dup2((int)a0, (int)a1, a2 & O_CLOEXEC);
+}
+
+long sys_pipe2(SYS_ARGS)
+{
+	int *ufds = (int *)a0;
+	if ((uint64_t)a1 & ~(uint64_t)(O_CLOEXEC | O_NONBLOCK))
+		return -EINVAL; /* O_DIRECT (packet mode) is not implemented */
+	if (!k_user_ok(ufds, 2 * sizeof(int)))
+		return -EFAULT;
+	struct fs_file *r, *w;
+	int rc = fs_pipe_new((uint32_t)a1 & O_NONBLOCK, &r, &w);
+	if (rc)
+		return rc;
+	bool cloexec = a1 & O_CLOEXEC;
+	int rfd = fs_fd_install(r, 0, cloexec);
+	if (rfd < 0) {
+		fs_file_put(r);
+		fs_file_put(w);
+		return rfd;
+	}
+	int wfd = fs_fd_install(w, 0, cloexec);
+	if (wfd < 0) {
+		fs_fd_close(rfd);
+		fs_file_put(w);
+		return wfd;
+	}
+	ufds[0] = rfd;
+	ufds[1] = wfd;
+	return 0;
+}
+
+long sys_pipe(SYS_ARGS)
+{
+	return sys_pipe2(a0, 0, 0, 0, 0, 0);
+}
+
+long fs_fd_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	struct fs_file *f = fs_fd_file(fd);
+	if (!f)
+		return -EBADF;
+	return fs_file_read(f, buf, len, &off);
+}

@@ -1,0 +1,214 @@
+/*
+ * sys_mm.c: the app's memory syscalls (brk, mmap, munmap, mprotect, mremap,
+ * madvise) on the physical page allocator, and arch_prctl. One address space
+ * identity-mapped RWX: a mapping is a set of pages owned by the app
+ * (PMEM_APP), its address is its physical address.
+ */
+#include <asm-generic/errno.h>
+#include <asm/prctl.h>
+#include <linux/mman.h>
+#include <string.h>
+
+#include "arch.h"
+#include "boot.h"
+#include "k.h"
+#include "sys.h"
+
+#define MM_PAGE PMEM_PAGE
+
+static uint64_t mm_brk_start, mm_brk_cur, mm_brk_top; /* top: end of the pages held */
+
+void mm_brk_init(uint64_t start)
+{
+	mm_brk_start = mm_brk_cur = mm_brk_top = start;
+}
+
+/* Page count of len rounded up, or 0 when len is 0 or absurd. */
+static uint64_t mm_pages(uint64_t len)
+{
+	if (len == 0 || len > UINT64_MAX - MM_PAGE)
+		return 0;
+	return (len + MM_PAGE - 1) / MM_PAGE;
+}
+
+/* True when [addr, addr + npages pages) is inside RAM (no overflow). */
+static bool mm_in_ram(uint64_t addr, uint64_t npages)
+{
+	return addr < k_pmem.size && npages <= (k_pmem.size - addr) / MM_PAGE;
+}
+
+long sys_brk(SYS_ARGS)
+{
+	uint64_t want = (uint64_t)a0;
+
+	if (want < mm_brk_start || want > k_pmem.size)
+		return (long)mm_brk_cur; /* Linux reports failure by returning the unchanged break */
+	uint64_t top = (want + MM_PAGE - 1) & ~(MM_PAGE - 1);
+	if (top > mm_brk_top) {
+		if (pmem_claim(&k_pmem, mm_brk_top, (top - mm_brk_top) / MM_PAGE, PMEM_APP, false, false))
+			return (long)mm_brk_cur;
+	} else if (top < mm_brk_top) {
+		pmem_free(&k_pmem, top, (mm_brk_top - top) / MM_PAGE, PMEM_APP);
+	}
+	mm_brk_top = top;
+	mm_brk_cur = want;
+	return (long)mm_brk_cur;
+}
+
+long sys_mmap(SYS_ARGS)
+{
+	uint64_t addr = (uint64_t)a0, len = (uint64_t)a1, off = (uint64_t)a5;
+	long prot = a2, flags = a3;
+	int fd = (int)a4;
+	uint64_t np = mm_pages(len);
+	int type = flags & MAP_TYPE;
+	bool anon = flags & MAP_ANONYMOUS;
+	int rc;
+
+	if (np == 0 || (off & (MM_PAGE - 1)) || (type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_SHARED_VALIDATE))
+		return -EINVAL;
+	/* A shared file mapping would need write-back; read-only ones are fine as copies. */
+	if (!anon && type != MAP_PRIVATE && (prot & PROT_WRITE))
+		return -ENODEV;
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		if ((addr & (MM_PAGE - 1)) || !mm_in_ram(addr, np))
+			return -EINVAL;
+		/* MAP_FIXED may replace the app's own pages (they become fresh zero pages), nothing else. */
+		bool replace = !(flags & MAP_FIXED_NOREPLACE);
+		rc = pmem_claim(&k_pmem, addr, np, PMEM_APP, replace, true);
+		if (rc)
+			return replace ? -ENOMEM : -EEXIST;
+	} else if (addr && !(addr & (MM_PAGE - 1)) && mm_in_ram(addr, np) &&
+		   pmem_claim(&k_pmem, addr, np, PMEM_APP, false, false) == 0) {
+		/* the hint was free: taken */
+	} else if (pmem_alloc(&k_pmem, np, PMEM_APP, &addr)) {
+		return -ENOMEM;
+	}
+	if (!anon) {
+		/* Private file mapping by copy; bytes past EOF stay zero. */
+		long n = fs_fd_pread(fd, (void *)(uintptr_t)addr, len, off);
+		if (n < 0) {
+			pmem_free(&k_pmem, addr, np, PMEM_APP);
+			return n == -ESPIPE ? -ENODEV : n;
+		}
+	}
+	return (long)addr;
+}
+
+long sys_munmap(SYS_ARGS)
+{
+	uint64_t addr = (uint64_t)a0, np = mm_pages((uint64_t)a1);
+
+	if ((addr & (MM_PAGE - 1)) || np == 0 || np > (UINT64_MAX - addr) / MM_PAGE)
+		return -EINVAL;
+	if (addr >= k_pmem.size)
+		return 0; /* nothing mapped there */
+	if (!mm_in_ram(addr, np))
+		np = (k_pmem.size - addr) / MM_PAGE;
+	/* Only the app's pages: unmapping kernel or boot memory is a no-op, as for an unmapped range. */
+	return pmem_free(&k_pmem, addr, np, PMEM_APP) ? -EINVAL : 0;
+}
+
+/*
+ * Protections are not enforced: kernel and app share one RWX address space
+ * (the hypervisor is the isolation boundary). Valid requests succeed so
+ * programs that mprotect guard pages or RELRO work; PROT_NONE pages stay
+ * accessible.
+ */
+long sys_mprotect(SYS_ARGS)
+{
+	uint64_t addr = (uint64_t)a0, np = mm_pages((uint64_t)a1);
+
+	if (addr & (MM_PAGE - 1))
+		return -EINVAL;
+	if (a1 == 0)
+		return 0;
+	if (np == 0 || !mm_in_ram(addr, np) || !pmem_range_is(&k_pmem, addr, np * MM_PAGE, PMEM_BIT(PMEM_APP)))
+		return -ENOMEM;
+	return 0;
+}
+
+long sys_mremap(SYS_ARGS)
+{
+	uint64_t old = (uint64_t)a0, onp = mm_pages((uint64_t)a1), nnp = mm_pages((uint64_t)a2);
+	long flags = a3;
+	uint64_t addr;
+
+	if ((old & (MM_PAGE - 1)) || onp == 0 || nnp == 0 || (flags & ~(long)(MREMAP_MAYMOVE | MREMAP_FIXED)))
+		return -EINVAL;
+	if (flags & MREMAP_FIXED)
+		return -EINVAL; /* not supported: nothing in musl's malloc needs it */
+	if (!mm_in_ram(old, onp) || !pmem_range_is(&k_pmem, old, onp * MM_PAGE, PMEM_BIT(PMEM_APP)))
+		return -EFAULT;
+	if (nnp <= onp) {
+		if (nnp < onp)
+			pmem_free(&k_pmem, old + nnp * MM_PAGE, onp - nnp, PMEM_APP);
+		return (long)old;
+	}
+	uint64_t tail = old + onp * MM_PAGE;
+	if (mm_in_ram(tail, nnp - onp) && pmem_claim(&k_pmem, tail, nnp - onp, PMEM_APP, false, false) == 0)
+		return (long)old; /* grown in place */
+	if (!(flags & MREMAP_MAYMOVE))
+		return -ENOMEM;
+	if (pmem_alloc(&k_pmem, nnp, PMEM_APP, &addr))
+		return -ENOMEM;
+	memcpy((void *)(uintptr_t)addr, (const void *)(uintptr_t)old, onp * MM_PAGE);
+	pmem_free(&k_pmem, old, onp, PMEM_APP);
+	return (long)addr;
+}
+
+long sys_madvise(SYS_ARGS)
+{
+	uint64_t addr = (uint64_t)a0, np = mm_pages((uint64_t)a1);
+	long advice = a2;
+
+	if (addr & (MM_PAGE - 1))
+		return -EINVAL;
+	if (a1 == 0)
+		return 0;
+	if (np == 0 || !mm_in_ram(addr, np) || !pmem_range_is(&k_pmem, addr, np * MM_PAGE, PMEM_BIT(PMEM_APP)))
+		return -ENOMEM;
+	/* After DONTNEED an anonymous private mapping reads as zeros; programs rely on it. */
+	if (advice == MADV_DONTNEED)
+		memset((void *)(uintptr_t)addr, 0, np * MM_PAGE);
+	return 0;
+}
+
+/* A canonical 48-bit address: WRFSBASE faults on anything else. */
+static bool mm_canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+long sys_arch_prctl(SYS_ARGS)
+{
+	uint64_t v = (uint64_t)a1;
+
+	switch (a0) {
+	case ARCH_SET_FS:
+		if (!mm_canonical(v))
+			return -EPERM;
+		k_wrfsbase(v);
+		return 0;
+	case ARCH_GET_FS:
+		if (!k_user_ok((void *)(uintptr_t)v, sizeof(uint64_t)))
+			return -EFAULT;
+		*(uint64_t *)(uintptr_t)v = k_rdfsbase();
+		return 0;
+	case ARCH_SET_GS:
+		if (!mm_canonical(v))
+			return -EPERM;
+		__asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
+		return 0;
+	case ARCH_GET_GS: {
+		uint64_t g;
+		if (!k_user_ok((void *)(uintptr_t)v, sizeof(uint64_t)))
+			return -EFAULT;
+		__asm__ volatile("rdgsbase %0" : "=r"(g));
+		*(uint64_t *)(uintptr_t)v = g;
+		return 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}

@@ -1,0 +1,219 @@
+/* sys_time.c: clocks, sleeps and futex waits (one thread: a wait can only end by its deadline). */
+#include <linux/errno.h>
+
+#include "k.h"
+#include "linux_abi.h"
+#include "sys.h"
+
+#define TIME_NS 1000000000ull
+/* Deadlines are capped well below UINT64_MAX, which the WAIT hypercall reads as "no deadline". */
+#define TIME_FOREVER ((uint64_t)INT64_MAX)
+
+/* The clock's current value in ns, or -EINVAL for a clock Linux has but we do not (or no clock at all). */
+static int64_t time_now(long clk)
+{
+	switch (clk) {
+	case LX_CLOCK_REALTIME:
+	case LX_CLOCK_REALTIME_COARSE:
+		return (int64_t)k_realtime_ns();
+	case LX_CLOCK_MONOTONIC:
+	case LX_CLOCK_MONOTONIC_RAW:
+	case LX_CLOCK_MONOTONIC_COARSE:
+	case LX_CLOCK_BOOTTIME:
+	/* One vCPU, one app, no other work: its CPU time is the time since boot. */
+	case LX_CLOCK_PROCESS_CPUTIME_ID:
+	case LX_CLOCK_THREAD_CPUTIME_ID:
+		return (int64_t)k_monotonic_ns();
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Reads an app timespec into ns: -EFAULT for a bad pointer, -EINVAL for tv_sec < 0 or tv_nsec outside [0, 1e9). */
+static int64_t time_read_ts(const struct lx_timespec *ts)
+{
+	if (!k_user_ok(ts, sizeof(*ts)))
+		return -EFAULT;
+	long sec = ts->tv_sec, nsec = ts->tv_nsec;
+	if (sec < 0 || nsec < 0 || (uint64_t)nsec >= TIME_NS)
+		return -EINVAL;
+	if ((uint64_t)sec >= (TIME_FOREVER - (uint64_t)nsec) / TIME_NS)
+		return (int64_t)TIME_FOREVER;
+	return (int64_t)((uint64_t)sec * TIME_NS + (uint64_t)nsec);
+}
+
+static void time_to_ts(uint64_t ns, struct lx_timespec *ts)
+{
+	ts->tv_sec = (long)(ns / TIME_NS);
+	ts->tv_nsec = (long)(ns % TIME_NS);
+}
+
+/* now + rel without overflow. */
+static uint64_t time_after(uint64_t now, uint64_t rel)
+{
+	return rel >= TIME_FOREVER - now ? TIME_FOREVER : now + rel;
+}
+
+long sys_clock_gettime(SYS_ARGS)
+{
+	struct lx_timespec *tp = (struct lx_timespec *)a1;
+	int64_t now = time_now(a0);
+
+	if (now < 0)
+		return now;
+	if (!k_user_ok(tp, sizeof(*tp)))
+		return -EFAULT;
+	time_to_ts((uint64_t)now, tp);
+	return 0;
+}
+
+long sys_clock_getres(SYS_ARGS)
+{
+	struct lx_timespec *res = (struct lx_timespec *)a1;
+
+	if (time_now(a0) < 0)
+		return -EINVAL;
+	if (!res)
+		return 0;
+	if (!k_user_ok(res, sizeof(*res)))
+		return -EFAULT;
+	/* The TSC clock resolves nanoseconds; the coarse clocks are the same clock here. */
+	res->tv_sec = 0;
+	res->tv_nsec = 1;
+	return 0;
+}
+
+long sys_gettimeofday(SYS_ARGS)
+{
+	struct lx_timeval *tv = (struct lx_timeval *)a0;
+	struct lx_timezone *tz = (struct lx_timezone *)a1;
+
+	if (tv && !k_user_ok(tv, sizeof(*tv)))
+		return -EFAULT;
+	if (tz && !k_user_ok(tz, sizeof(*tz)))
+		return -EFAULT;
+	if (tv) {
+		uint64_t now = k_realtime_ns();
+		tv->tv_sec = (long)(now / TIME_NS);
+		tv->tv_usec = (long)(now % TIME_NS / 1000);
+	}
+	if (tz) {
+		/* The guest lives in UTC. */
+		tz->tz_minuteswest = 0;
+		tz->tz_dsttime = 0;
+	}
+	return 0;
+}
+
+long sys_time(SYS_ARGS)
+{
+	long *tloc = (long *)a0;
+	long t = (long)(k_realtime_ns() / TIME_NS);
+
+	if (tloc) {
+		if (!k_user_ok(tloc, sizeof(*tloc)))
+			return -EFAULT;
+		*tloc = t;
+	}
+	return t;
+}
+
+/* Sleeps on clock clk until abs (absolute) or for req ns (relative); nothing can interrupt it. */
+static long time_sleep(long clk, bool abs, const struct lx_timespec *req, struct lx_timespec *rem)
+{
+	int64_t ns = time_read_ts(req);
+	int64_t now = time_now(clk);
+
+	if (ns < 0)
+		return ns;
+	if (now < 0)
+		return now;
+	uint64_t mono = k_monotonic_ns();
+	uint64_t rel = !abs ? (uint64_t)ns : (ns > now ? (uint64_t)(ns - now) : 0);
+	/* An absolute REALTIME deadline becomes a monotonic one now: the guest's wall clock never jumps. */
+	k_sleep_until(time_after(mono, rel));
+	/* Never interrupted, so nothing remains (Linux writes rem only on EINTR; zero is what it would say). */
+	if (rem && !abs && k_user_ok(rem, sizeof(*rem))) {
+		rem->tv_sec = 0;
+		rem->tv_nsec = 0;
+	}
+	return 0;
+}
+
+long sys_nanosleep(SYS_ARGS)
+{
+	return time_sleep(LX_CLOCK_MONOTONIC, false, (const struct lx_timespec *)a0, (struct lx_timespec *)a1);
+}
+
+long sys_clock_nanosleep(SYS_ARGS)
+{
+	/* Linux refuses to sleep on a thread's CPU clock; the others it sleeps on are accepted here. */
+	if (a0 == LX_CLOCK_THREAD_CPUTIME_ID)
+		return -EINVAL;
+	if (a0 != LX_CLOCK_REALTIME && a0 != LX_CLOCK_MONOTONIC && a0 != LX_CLOCK_BOOTTIME &&
+	    a0 != LX_CLOCK_PROCESS_CPUTIME_ID)
+		return -EINVAL;
+	return time_sleep(a0, a1 & LX_TIMER_ABSTIME, (const struct lx_timespec *)a2, (struct lx_timespec *)a3);
+}
+
+static const char time_futex_deadlock[] =
+	"ukvm: futex wait with no other thread would sleep forever: app deadlocked, stopping it\n";
+
+/*
+ * futex(uaddr, op, val, timeout, uaddr2, val3) for a single-threaded app.
+ * Nothing else can change *uaddr or wake the caller, so: a value mismatch is
+ * -EAGAIN; a wait with a timeout sleeps until it and is -ETIMEDOUT; a wait
+ * without one is a deadlock that Linux would leave hanging forever (musl
+ * retries any error in a loop, so an error would spin instead). We stop the
+ * VM with a message and SIGABRT's status instead of hanging. Wakes and
+ * requeues find no waiters. When the core grows threads this becomes a
+ * real wait queue.
+ */
+long sys_futex(SYS_ARGS)
+{
+	uint32_t *uaddr = (uint32_t *)a0;
+	long op = a1 & ~(long)(LX_FUTEX_PRIVATE_FLAG | LX_FUTEX_CLOCK_REALTIME);
+	bool realtime = a1 & LX_FUTEX_CLOCK_REALTIME;
+	const struct lx_timespec *to = (const struct lx_timespec *)a3;
+
+	/* Linux: futex words are 4-byte aligned u32s. */
+	if ((uintptr_t)uaddr & 3)
+		return -EINVAL;
+	switch (op) {
+	case LX_FUTEX_WAIT:
+	case LX_FUTEX_WAIT_BITSET: {
+		if (op == LX_FUTEX_WAIT_BITSET && (uint32_t)a5 == 0)
+			return -EINVAL;
+		/* Linux accepts FUTEX_CLOCK_REALTIME only with the absolute-deadline forms. */
+		if (op == LX_FUTEX_WAIT && realtime)
+			return -ENOSYS;
+		if (!k_user_ok(uaddr, sizeof(*uaddr)))
+			return -EFAULT;
+		if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != (uint32_t)a2)
+			return -EAGAIN;
+		if (!to) {
+			k_console_write(time_futex_deadlock, sizeof(time_futex_deadlock) - 1);
+			k_crash(LX_SIGABRT);
+		}
+		long r = time_sleep(op == LX_FUTEX_WAIT ? LX_CLOCK_MONOTONIC
+							: (realtime ? LX_CLOCK_REALTIME : LX_CLOCK_MONOTONIC),
+				    op == LX_FUTEX_WAIT_BITSET, to, NULL);
+		return r < 0 ? r : -ETIMEDOUT;
+	}
+	case LX_FUTEX_WAKE:
+	case LX_FUTEX_WAKE_BITSET:
+		if (op == LX_FUTEX_WAKE_BITSET && (uint32_t)a5 == 0)
+			return -EINVAL;
+		return 0;
+	case LX_FUTEX_REQUEUE:
+		return 0;
+	case LX_FUTEX_CMP_REQUEUE:
+		if (!k_user_ok(uaddr, sizeof(*uaddr)))
+			return -EFAULT;
+		if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != (uint32_t)a5)
+			return -EAGAIN;
+		return 0;
+	default:
+		return -ENOSYS;
+	}
+}

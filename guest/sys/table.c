@@ -1,0 +1,77 @@
+/* table.c: the Linux x86-64 syscall table and the C side of the SYSCALL entry (guest/arch/x86_64/syscall.S). */
+#include <asm-generic/errno.h>
+#include <asm/unistd_64.h>
+
+#include "k.h"
+#include "sys.h"
+
+#define SYS_NR_MAX 512
+
+/* Pushed by k_syscall_entry, lowest address first. */
+struct sys_frame {
+	long rdi, rsi, rdx, r10, r8, r9;
+	long nr;
+	unsigned long rflags, rip;
+};
+
+long sys_dispatch(struct sys_frame *f);
+
+static const sys_fn sys_table[SYS_NR_MAX] = {
+	[__NR_read] = sys_read, [__NR_write] = sys_write, [__NR_readv] = sys_readv,
+	[__NR_writev] = sys_writev, [__NR_pread64] = sys_pread64, [__NR_pwrite64] = sys_pwrite64,
+	[__NR_open] = sys_open, [__NR_openat] = sys_openat, [__NR_close] = sys_close,
+	[__NR_lseek] = sys_lseek, [__NR_fstat] = sys_fstat, [__NR_stat] = sys_stat,
+	[__NR_lstat] = sys_lstat, [__NR_newfstatat] = sys_newfstatat, [__NR_statx] = sys_statx,
+	[__NR_getdents64] = sys_getdents64, [__NR_access] = sys_access, [__NR_faccessat] = sys_faccessat,
+	[__NR_faccessat2] = sys_faccessat2, [__NR_readlink] = sys_readlink,
+	[__NR_readlinkat] = sys_readlinkat, [__NR_getcwd] = sys_getcwd, [__NR_chdir] = sys_chdir,
+	[__NR_fchdir] = sys_fchdir, [__NR_ioctl] = sys_ioctl, [__NR_fcntl] = sys_fcntl,
+	[__NR_dup] = sys_dup, [__NR_dup2] = sys_dup2, [__NR_dup3] = sys_dup3, [__NR_pipe] = sys_pipe,
+	[__NR_pipe2] = sys_pipe2, [__NR_umask] = sys_umask, [__NR_mkdir] = sys_mkdir,
+	[__NR_mkdirat] = sys_mkdirat, [__NR_rmdir] = sys_rmdir, [__NR_unlink] = sys_unlink,
+	[__NR_unlinkat] = sys_unlinkat, [__NR_rename] = sys_rename, [__NR_renameat] = sys_renameat,
+	[__NR_ftruncate] = sys_ftruncate, [__NR_truncate] = sys_truncate, [__NR_fsync] = sys_fsync,
+	[__NR_fdatasync] = sys_fdatasync,
+
+	[__NR_brk] = sys_brk, [__NR_mmap] = sys_mmap, [__NR_munmap] = sys_munmap,
+	[__NR_mprotect] = sys_mprotect, [__NR_mremap] = sys_mremap, [__NR_madvise] = sys_madvise,
+	[__NR_arch_prctl] = sys_arch_prctl,
+
+	[__NR_exit] = sys_exit, [__NR_exit_group] = sys_exit_group,
+	[__NR_set_tid_address] = sys_set_tid_address, [__NR_set_robust_list] = sys_set_robust_list,
+	[__NR_rt_sigaction] = sys_rt_sigaction, [__NR_rt_sigprocmask] = sys_rt_sigprocmask,
+	[__NR_sigaltstack] = sys_sigaltstack, [__NR_kill] = sys_kill, [__NR_tkill] = sys_tkill,
+	[__NR_tgkill] = sys_tgkill, [__NR_uname] = sys_uname, [__NR_getpid] = sys_getpid,
+	[__NR_getppid] = sys_getppid, [__NR_gettid] = sys_gettid, [__NR_getuid] = sys_getuid,
+	[__NR_geteuid] = sys_geteuid, [__NR_getgid] = sys_getgid, [__NR_getegid] = sys_getegid,
+	[__NR_clock_gettime] = sys_clock_gettime, [__NR_clock_getres] = sys_clock_getres,
+	[__NR_gettimeofday] = sys_gettimeofday, [__NR_time] = sys_time, [__NR_nanosleep] = sys_nanosleep,
+	[__NR_clock_nanosleep] = sys_clock_nanosleep, [__NR_getrandom] = sys_getrandom,
+	[__NR_sched_yield] = sys_sched_yield, [__NR_sched_getaffinity] = sys_sched_getaffinity,
+	[__NR_prlimit64] = sys_prlimit64, [__NR_getrlimit] = sys_getrlimit, [__NR_sysinfo] = sys_sysinfo,
+	[__NR_futex] = sys_futex,
+};
+
+/* Generated from <asm/unistd_64.h> by guest/build.mk. */
+static const char *const sys_names[SYS_NR_MAX] = {
+#include "sysnames.h"
+};
+
+static uint64_t sys_warned[SYS_NR_MAX / 64];
+
+long sys_dispatch(struct sys_frame *f)
+{
+	long nr = f->nr;
+
+	if (nr >= 0 && nr < SYS_NR_MAX && sys_table[nr])
+		return sys_table[nr](f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+	/* Single vCPU, single process: clone, fork, execve and the rest fail honestly, once loudly. */
+	if (nr >= 0 && nr < SYS_NR_MAX) {
+		if (sys_warned[nr / 64] & (1ull << (nr % 64)))
+			return -ENOSYS;
+		sys_warned[nr / 64] |= 1ull << (nr % 64);
+	}
+	const char *name = nr >= 0 && nr < SYS_NR_MAX && sys_names[nr] ? sys_names[nr] : "?";
+	k_printf("ukvm: unimplemented syscall %ld (%s)\n", nr, name);
+	return -ENOSYS;
+}

@@ -1,0 +1,138 @@
+/* check_fdtbuild.c: builds the boot-info FDT, parses it back with libfdt and compares every field. */
+#include <check.h>
+#include <errno.h>
+#include <libfdt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdtbuild.h"
+#include "ukvm_abi.h"
+
+static _Alignas(8) uint8_t fdt[UKVM_FDT_MAX];
+
+static struct fdtb_args sample(const struct fdtb_range *res, unsigned nres)
+{
+	static const char *const argv[] = { "one", "two words", "", NULL };
+	static const char *const env[] = { "A=1", "HOME=/x", NULL };
+	struct fdtb_args a = { .mem_size = 64ull << 20, .argv0 = "app.img", .argv = argv, .env = env,
+			       .tsc_khz = 2600123, .payload_gpa = 0x200000, .payload_size = 0x1234,
+			       .trace_boot = true, .reserve = res, .nreserve = nres };
+	for (int i = 0; i < 32; i++)
+		a.rng_seed[i] = (uint8_t)(i * 7 + 1);
+	return a;
+}
+
+/* FDT properties are only 4-byte aligned: read 64-bit cells with memcpy. */
+static uint64_t u64at(const void *p, int i)
+{
+	fdt64_t v;
+	memcpy(&v, (const uint8_t *)p + 8 * i, 8);
+	return fdt64_to_cpu(v);
+}
+
+static const void *prop(const char *path, const char *name, int *len)
+{
+	int off = fdt_path_offset(fdt, path);
+	ck_assert_int_ge(off, 0);
+	return fdt_getprop(fdt, off, name, len);
+}
+
+START_TEST(test_roundtrip)
+{
+	struct fdtb_range res[2] = { { 0, UKVM_KERNEL_PHYS }, { 0x100000, 0x3000 } };
+	struct fdtb_args a = sample(res, 2);
+	int len;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	ck_assert_int_eq(fdt_check_header(fdt), 0);
+	ck_assert_uint_eq(fdt_version(fdt), 17);
+
+	ck_assert_int_eq(fdt_num_mem_rsv(fdt), 2);
+	uint64_t addr, size;
+	ck_assert_int_eq(fdt_get_mem_rsv(fdt, 1, &addr, &size), 0);
+	ck_assert_uint_eq(addr, 0x100000);
+	ck_assert_uint_eq(size, 0x3000);
+
+	const fdt32_t *cells = prop("/", "#address-cells", &len);
+	ck_assert_int_eq(len, 4);
+	ck_assert_uint_eq(fdt32_to_cpu(*cells), 2);
+	ck_assert_str_eq(prop("/", "compatible", &len), "ukvm");
+	ck_assert_str_eq(prop("/memory@0", "device_type", &len), "memory");
+	const fdt64_t *reg = prop("/memory@0", "reg", &len);
+	ck_assert_int_eq(len, 16);
+	ck_assert_uint_eq(u64at(reg, 0), 0);
+	ck_assert_uint_eq(u64at(reg, 1), 64ull << 20);
+
+	int off = fdt_path_offset(fdt, "/chosen");
+	ck_assert_int_eq(fdt_stringlist_count(fdt, off, "ukvm,argv"), 4);
+	ck_assert_str_eq(fdt_stringlist_get(fdt, off, "ukvm,argv", 0, NULL), "app.img");
+	ck_assert_str_eq(fdt_stringlist_get(fdt, off, "ukvm,argv", 2, NULL), "two words");
+	ck_assert_str_eq(fdt_stringlist_get(fdt, off, "ukvm,argv", 3, NULL), "");
+	ck_assert_int_eq(fdt_stringlist_count(fdt, off, "ukvm,env"), 2);
+	ck_assert_str_eq(fdt_stringlist_get(fdt, off, "ukvm,env", 1, NULL), "HOME=/x");
+	const fdt32_t *khz = prop("/chosen", "ukvm,tsc-khz", &len);
+	ck_assert_int_eq(len, 4);
+	ck_assert_uint_eq(fdt32_to_cpu(*khz), 2600123);
+	const uint8_t *seed = prop("/chosen", "rng-seed", &len);
+	ck_assert_int_eq(len, 32);
+	ck_assert_mem_eq(seed, a.rng_seed, 32);
+	const fdt64_t *pay = prop("/chosen", "ukvm,payload", &len);
+	ck_assert_int_eq(len, 16);
+	ck_assert_uint_eq(u64at(pay, 0), 0x200000);
+	ck_assert_uint_eq(u64at(pay, 1), 0x1234);
+	ck_assert_ptr_nonnull(prop("/chosen", "ukvm,trace-boot", &len));
+	ck_assert_int_eq(len, 0);
+
+	const fdt64_t *bt = prop("/chosen", "ukvm,boot-time-ns", &len);
+	ck_assert_int_eq(len, 8);
+	ck_assert_uint_eq(u64at(bt, 0), 0);
+	ck_assert_int_eq(fdtb_set_boot_time(fdt, 1700000000123456789ull), 0);
+	bt = prop("/chosen", "ukvm,boot-time-ns", &len);
+	ck_assert_uint_eq(u64at(bt, 0), 1700000000123456789ull);
+}
+END_TEST
+
+START_TEST(test_minimal)
+{
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "k" };
+	int len;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	int off = fdt_path_offset(fdt, "/chosen");
+	ck_assert_int_eq(fdt_stringlist_count(fdt, off, "ukvm,argv"), 1);
+	ck_assert_ptr_null(fdt_getprop(fdt, off, "ukvm,trace-boot", &len));
+	ck_assert_int_eq(fdt_num_mem_rsv(fdt), 0);
+}
+END_TEST
+
+START_TEST(test_too_big)
+{
+	size_t n = 70000;
+	char *big = malloc(n + 1);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	const char *argv[] = { big, NULL };
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "k", .argv = argv };
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), -E2BIG);
+	/* Many small ones that add up too. */
+	const char **many = calloc(20001, sizeof(*many));
+	for (int i = 0; i < 20000; i++)
+		many[i] = "K=VVVV";
+	a.argv = NULL;
+	a.env = many;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), -E2BIG);
+	ck_assert_int_eq(fdtb_build(fdt, 64, &(struct fdtb_args){ .mem_size = UKVM_MEM_MIN }), -E2BIG);
+	free(many);
+	free(big);
+}
+END_TEST
+
+Suite *fdtbuild_suite(void)
+{
+	Suite *s = suite_create("fdtbuild");
+	TCase *c = tcase_create("core"), *l = tcase_create("limits");
+	tcase_add_test(c, test_roundtrip);
+	tcase_add_test(c, test_minimal);
+	tcase_add_test(l, test_too_big);
+	suite_add_tcase(s, c);
+	suite_add_tcase(s, l);
+	return s;
+}

@@ -1,0 +1,458 @@
+/* check_imgbuild.c: unit tests for ukvm-build's packer: image layout, note, payload, file records, symbols, refusals. */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elf.h"
+#include "pack.h"
+#include "ukvm_abi.h"
+
+#ifndef ELF_TEST_STATIC
+#error "ELF_TEST_STATIC and ELF_TEST_PIE must be defined by tools/build.mk"
+#endif
+
+#define KVBASE 0xffffffff80000000ull
+
+static char tmpdir[64];
+
+static void path_in_tmp(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", tmpdir, name);
+}
+
+static void write_bytes(const char *path, const void *data, size_t len, mode_t mode)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_msg(f != NULL, "cannot create %s", path);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static void *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	void *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = aligned_alloc(16, ((size_t)n + 16) & ~(size_t)15);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/*
+ * A hand-made ELF: one R+X PT_LOAD of 0x1000 file bytes at file offset 0x1000
+ * (virtual vaddr, physical paddr, memsz 0x3000), an optional ukvm note, and a
+ * symtab with two functions at vaddr and vaddr + 0x100.
+ */
+struct fake { uint64_t vaddr, paddr; bool note; uint32_t abi; };
+
+static void write_fake(const char *path, const struct fake *f)
+{
+	static uint64_t words[0x2000 / 8];
+	uint8_t *b = (uint8_t *)words;
+	struct elf64_ehdr *eh = (struct elf64_ehdr *)b;
+	struct elf64_phdr *ph = (struct elf64_phdr *)(b + 64);
+	struct elf64_shdr *sh = (struct elf64_shdr *)(b + 0x600);
+	struct elf64_sym *sym = (struct elf64_sym *)(b + 0x800);
+	struct ukvm_note note = {.abi_version = f->abi, .syscall_entry = f->vaddr + 0x100,
+				 .exc_stubs = f->vaddr + 0x200};
+	uint32_t nh[3] = {5, sizeof(note), UKVM_NOTE_TYPE};
+
+	memset(b, 0, sizeof(words));
+	memcpy(b, "\x7f" "ELF\x02\x01\x01", 7);
+	eh->e_type = ELF64_ET_EXEC;
+	eh->e_machine = ELF64_EM_X86_64;
+	eh->e_version = 1;
+	eh->e_entry = f->vaddr;
+	eh->e_phoff = 64;
+	eh->e_ehsize = 64;
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = f->note ? 2 : 1;
+	ph[0] = (struct elf64_phdr){ELF64_PT_LOAD, ELF64_PF_R | ELF64_PF_X, 0x1000, f->vaddr, f->paddr,
+				    0x1000, 0x3000, 0x1000};
+	ph[1] = (struct elf64_phdr){ELF64_PT_NOTE, ELF64_PF_R, 0x400, 0, 0, 20 + sizeof(note), 20 + sizeof(note), 4};
+	memcpy(b + 0x400, nh, sizeof(nh));
+	memcpy(b + 0x40c, "ukvm", 5);
+	memcpy(b + 0x414, &note, sizeof(note));
+	memset(b + 0x1000, 0xf4, 0x1000); /* recognisable segment contents: hlt */
+	eh->e_shoff = 0x600;
+	eh->e_shnum = 3;
+	eh->e_shentsize = sizeof(*sh);
+	sh[1] = (struct elf64_shdr){.sh_type = ELF64_SHT_SYMTAB, .sh_offset = 0x800, .sh_size = 3 * sizeof(*sym),
+				    .sh_link = 2, .sh_entsize = sizeof(*sym)};
+	sh[2] = (struct elf64_shdr){.sh_type = ELF64_SHT_STRTAB, .sh_offset = 0x900, .sh_size = 20};
+	memcpy(b + 0x900, "\0k_syscall\0k_entry", 19);
+	/* Listed out of address order: the packer must sort them. */
+	sym[1] = (struct elf64_sym){.st_name = 1, .st_info = ELF64_STT_FUNC, .st_value = f->vaddr + 0x100, .st_size = 16};
+	sym[2] = (struct elf64_sym){.st_name = 11, .st_info = ELF64_STT_FUNC, .st_value = f->vaddr, .st_size = 32};
+	write_bytes(path, b, sizeof(words), 0644);
+}
+
+static char kernel_path[128];
+
+static void setup(void)
+{
+	struct fake k = {KVBASE + 0x100000, 0x100000, true, UKVM_ABI_VERSION};
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ukvm-imgbuild-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	path_in_tmp(kernel_path, sizeof(kernel_path), "kernel.elf");
+	write_fake(kernel_path, &k);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+/* What a parsed image holds. */
+struct parsed {
+	struct elf_info info;
+	struct ukvm_note note;
+	const struct ukvm_payload_hdr *hdr;
+	const uint8_t *pay;
+};
+
+static void parse_image(const struct pack_result *r, struct parsed *p)
+{
+	const void *desc;
+	size_t dlen;
+	unsigned i;
+	int bad;
+
+	ck_assert_int_eq(elf_parse(r->image, r->size, &p->info, &bad), ELF_OK);
+	ck_assert_int_eq(elf_find_note(r->image, r->size, &p->info, UKVM_NOTE_NAME, UKVM_NOTE_TYPE, &desc, &dlen), 0);
+	ck_assert_uint_eq(dlen, sizeof(p->note));
+	memcpy(&p->note, desc, sizeof(p->note));
+	ck_assert_uint_eq(p->note.abi_version, UKVM_ABI_VERSION);
+	ck_assert_uint_eq(p->note.payload_gpa, r->payload_gpa);
+	ck_assert_uint_eq(p->note.payload_size, r->payload_size);
+	ck_assert_uint_eq(p->note.syscall_entry, KVBASE + 0x100000 + 0x100);
+	p->pay = NULL;
+	for (i = 0; i < p->info.phnum; i++) {
+		const struct elf64_phdr *ph = &p->info.ph[i];
+
+		if (ph->p_type == ELF64_PT_LOAD && ph->p_paddr == r->payload_gpa) {
+			ck_assert_uint_eq(ph->p_vaddr, r->payload_gpa);
+			ck_assert_uint_eq(ph->p_filesz, r->payload_size);
+			ck_assert_uint_eq(ph->p_flags, ELF64_PF_R);
+			p->pay = r->image + ph->p_offset;
+		}
+		if (ph->p_type == ELF64_PT_LOAD && ph->p_paddr == 0x100000) {
+			ck_assert_uint_eq(ph->p_vaddr, KVBASE + 0x100000);
+			ck_assert_uint_eq(ph->p_memsz, 0x3000);
+			ck_assert_uint_eq(r->image[ph->p_offset + 0xfff], 0xf4);
+		}
+	}
+	ck_assert_ptr_nonnull(p->pay);
+	p->hdr = (const struct ukvm_payload_hdr *)p->pay;
+	ck_assert_mem_eq(p->hdr->magic, UKVM_PAYLOAD_MAGIC, 8);
+	ck_assert_uint_le(p->hdr->strs_off + p->hdr->strs_size, r->payload_size);
+}
+
+/* Finds a file record by guest path; returns its index in record order or -1, and its data. */
+static int find_rec(const struct parsed *p, const char *name, uint32_t *mode, const uint8_t **data, uint64_t *size)
+{
+	uint64_t off = p->hdr->files_off, end = off + p->hdr->files_size;
+	int idx = 0;
+
+	while (off < end) {
+		struct ukvm_file_rec rec;
+		const char *rname;
+
+		memcpy(&rec, p->pay + off, sizeof(rec));
+		rname = (const char *)p->pay + off + sizeof(rec);
+		ck_assert_uint_eq(rname[rec.name_len - 1], '\0');
+		if (strcmp(rname, name) == 0) {
+			*mode = rec.mode;
+			*data = p->pay + off + sizeof(rec) + rec.name_len;
+			*size = rec.size;
+			return idx;
+		}
+		off += (sizeof(rec) + rec.name_len + rec.size + 7) & ~7ull;
+		idx++;
+	}
+	return -1;
+}
+
+static int img_has_func(void *ctx, const char *name, uint64_t value, uint64_t size)
+{
+	(void)size;
+	if (strcmp(name, (const char *)((void **)ctx)[0]) == 0)
+		*(uint64_t *)((void **)ctx)[1] = value;
+	return 0;
+}
+
+static uint64_t image_func(const struct pack_result *r, const char *name)
+{
+	uint64_t v = 0;
+	void *ctx[2] = {(void *)name, &v};
+
+	ck_assert_int_gt(elf_for_each_func(r->image, r->size, img_has_func, ctx), 0);
+	return v;
+}
+
+START_TEST(test_static_app)
+{
+	char data_path[160], tree[160], sub[160], leaf[160], err[512];
+	uint8_t blob[3000];
+	struct pack_spec specs[2];
+	struct pack_result r;
+	struct parsed p;
+	struct elf_info app;
+	const struct ukvm_sym *syms;
+	const uint8_t *d;
+	uint64_t sz, expect_gpa;
+	uint32_t mode;
+	size_t alen, i;
+	uint8_t *abuf = read_all(ELF_TEST_STATIC, &alen);
+	int bad, i_etc, i_x, i_leaf;
+	bool saw_app = false;
+
+	for (i = 0; i < sizeof(blob); i++)
+		blob[i] = (uint8_t)(i * 7 + (i >> 3));
+	path_in_tmp(data_path, sizeof(data_path), "data.bin");
+	write_bytes(data_path, blob, sizeof(blob), 0600);
+	path_in_tmp(tree, sizeof(tree), "tree");
+	path_in_tmp(sub, sizeof(sub), "tree/x");
+	path_in_tmp(leaf, sizeof(leaf), "tree/x/y.txt");
+	ck_assert_int_eq(mkdir(tree, 0755), 0);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	write_bytes(leaf, "leaf\n", 5, 0644);
+	specs[0] = (struct pack_spec){data_path, "/data.bin", false};
+	specs[1] = (struct pack_spec){tree, "/etc/", true};
+
+	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, ELF_TEST_STATIC, specs, 2}, &r, err,
+				    sizeof(err)), 0);
+	parse_image(&r, &p);
+
+	/* Payload above both the kernel (ends 0x103000) and the app, on a 2 MiB boundary. */
+	ck_assert_int_eq(elf_parse(abuf, alen, &app, &bad), ELF_OK);
+	expect_gpa = (app.hi + (2u << 20) - 1) & ~((2ull << 20) - 1);
+	ck_assert_uint_eq(r.payload_gpa, expect_gpa);
+	ck_assert_uint_eq(r.payload_gpa % (2u << 20), 0);
+
+	ck_assert_uint_eq(p.hdr->app_size, alen);
+	ck_assert_uint_eq(p.hdr->app_off % 4096, 0);
+	ck_assert_mem_eq(p.pay + p.hdr->app_off, abuf, alen);
+
+	ck_assert_int_ge(find_rec(&p, "/data.bin", &mode, &d, &sz), 0);
+	ck_assert_uint_eq(mode, S_IFREG | 0600);
+	ck_assert_uint_eq(sz, sizeof(blob));
+	ck_assert_mem_eq(d, blob, sizeof(blob));
+	i_etc = find_rec(&p, "/etc", &mode, &d, &sz);
+	ck_assert_uint_eq(mode, S_IFDIR | 0755);
+	i_x = find_rec(&p, "/etc/x", &mode, &d, &sz);
+	ck_assert_uint_eq(mode, S_IFDIR | 0700);
+	i_leaf = find_rec(&p, "/etc/x/y.txt", &mode, &d, &sz);
+	ck_assert_uint_eq(sz, 5);
+	ck_assert_mem_eq(d, "leaf\n", 5);
+	ck_assert(i_etc >= 0 && i_etc < i_x && i_x < i_leaf);
+
+	/* Symbols: kernel group first, each group by address; names resolve. */
+	syms = (const struct ukvm_sym *)(p.pay + p.hdr->syms_off);
+	ck_assert_uint_gt(p.hdr->syms_count, 10);
+	ck_assert_str_eq((const char *)p.pay + p.hdr->strs_off + syms[0].name_off, "k_entry");
+	ck_assert_str_eq((const char *)p.pay + p.hdr->strs_off + syms[1].name_off, "k_syscall");
+	for (i = 1; i < p.hdr->syms_count; i++) {
+		ck_assert_uint_lt(syms[i].name_off, p.hdr->strs_size);
+		if ((syms[i].flags & UKVM_SYM_APP) == (syms[i - 1].flags & UKVM_SYM_APP))
+			ck_assert_uint_ge(syms[i].addr, syms[i - 1].addr);
+		else
+			ck_assert(syms[i].flags & UKVM_SYM_APP);
+		ck_assert(!(syms[i].flags & UKVM_SYM_PIE));
+		if (strcmp((const char *)p.pay + p.hdr->strs_off + syms[i].name_off, "main") == 0)
+			saw_app = (syms[i].flags & UKVM_SYM_APP) != 0;
+	}
+	ck_assert(saw_app);
+
+	/* The image's own symtab names kernel and app functions for the monitor. */
+	ck_assert_uint_eq(image_func(&r, "k_entry"), KVBASE + 0x100000);
+	ck_assert_uint_ge(image_func(&r, "main"), app.lo);
+	pack_result_free(&r);
+	free(abuf);
+}
+END_TEST
+
+START_TEST(test_pie_app)
+{
+	struct pack_result r;
+	struct parsed p;
+	const struct ukvm_sym *syms;
+	char err[512];
+	size_t i;
+	bool saw_main = false;
+
+	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, ELF_TEST_PIE, NULL, 0}, &r, err, sizeof(err)), 0);
+	parse_image(&r, &p);
+	/* A PIE app goes wherever the guest puts it: only the kernel's end counts. */
+	ck_assert_uint_eq(r.payload_gpa, 2u << 20);
+	ck_assert_uint_eq(p.hdr->files_size, 0);
+	syms = (const struct ukvm_sym *)(p.pay + p.hdr->syms_off);
+	for (i = 0; i < p.hdr->syms_count; i++)
+		if (strcmp((const char *)p.pay + p.hdr->strs_off + syms[i].name_off, "main") == 0) {
+			ck_assert_uint_eq(syms[i].flags, UKVM_SYM_APP | UKVM_SYM_PIE);
+			saw_main = true;
+		}
+	ck_assert(saw_main);
+	ck_assert_uint_eq(image_func(&r, "main"), 0); /* relative addresses stay out of the image symtab */
+	ck_assert_uint_ne(image_func(&r, "k_syscall"), 0);
+	pack_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_write_atomic)
+{
+	char out[160], err[512];
+	struct stat st;
+	size_t len;
+	void *back;
+
+	path_in_tmp(out, sizeof(out), "out.img");
+	ck_assert_int_eq(pack_write(out, "abcdef", 6, err, sizeof(err)), 0);
+	ck_assert_int_eq(stat(out, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	back = read_all(out, &len);
+	ck_assert_uint_eq(len, 6);
+	ck_assert_mem_eq(back, "abcdef", 6);
+	free(back);
+	ck_assert_int_lt(pack_write("/nonexistent-dir/x.img", "a", 1, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/x.img"));
+}
+END_TEST
+
+START_TEST(test_parse_spec)
+{
+	char a[] = "host/file.txt:/guest/f", b[] = "plain", c[] = ":/x";
+	struct pack_spec s;
+
+	ck_assert_int_eq(pack_parse_spec(a, false, &s), 0);
+	ck_assert_str_eq(s.host, "host/file.txt");
+	ck_assert_str_eq(s.guest, "/guest/f");
+	ck_assert_int_eq(pack_parse_spec(b, true, &s), 0);
+	ck_assert_ptr_null(s.guest);
+	ck_assert(s.dir);
+	ck_assert_int_eq(pack_parse_spec(c, false, &s), -EINVAL);
+}
+END_TEST
+
+/* Builds with a hand-made app or kernel and expects a refusal whose message contains want. */
+static void expect_refusal(const char *kernel, const char *app, const struct pack_spec *specs, size_t n,
+			   const char *want)
+{
+	struct pack_result r;
+	char err[512] = "";
+
+	ck_assert_int_lt(pack_build(&(struct pack_input){kernel, app, specs, n}, &r, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"", err, want);
+	ck_assert_ptr_null(r.image);
+}
+
+START_TEST(test_app_overlaps_kernel)
+{
+	char app[160];
+
+	path_in_tmp(app, sizeof(app), "low.elf");
+	write_fake(app, &(struct fake){0x101000, 0x101000, false, 0});
+	expect_refusal(kernel_path, app, NULL, 0, "overlaps the kernel");
+	write_fake(app, &(struct fake){0x10000, 0x10000, false, 0});
+	expect_refusal(kernel_path, app, NULL, 0, "below 0x100000");
+}
+END_TEST
+
+START_TEST(test_bad_kernel)
+{
+	char k[160];
+
+	path_in_tmp(k, sizeof(k), "bare.elf");
+	write_fake(k, &(struct fake){KVBASE + 0x100000, 0x100000, false, 0});
+	expect_refusal(k, ELF_TEST_STATIC, NULL, 0, "no ukvm note");
+	write_fake(k, &(struct fake){KVBASE + 0x100000, 0x100000, true, UKVM_ABI_VERSION + 1});
+	expect_refusal(k, ELF_TEST_STATIC, NULL, 0, "ABI version");
+	write_fake(k, &(struct fake){KVBASE + 0x10000, 0x10000, true, UKVM_ABI_VERSION});
+	expect_refusal(k, ELF_TEST_STATIC, NULL, 0, "below 0x100000");
+	expect_refusal("/nonexistent/kernel.elf", ELF_TEST_STATIC, NULL, 0, "No such file");
+}
+END_TEST
+
+START_TEST(test_bad_paths)
+{
+	char data[160];
+	struct pack_spec rel = {NULL, "data", false}, dots = {NULL, "/a/../b", false}, dup[2];
+
+	path_in_tmp(data, sizeof(data), "d.txt");
+	write_bytes(data, "x", 1, 0644);
+	rel.host = dots.host = data;
+	expect_refusal(kernel_path, ELF_TEST_STATIC, &rel, 1, "must be absolute");
+	expect_refusal(kernel_path, ELF_TEST_STATIC, &dots, 1, "must be absolute");
+	dup[0] = dup[1] = (struct pack_spec){data, "/d.txt", false};
+	expect_refusal(kernel_path, ELF_TEST_STATIC, dup, 2, "packed twice");
+	dup[1] = (struct pack_spec){data, "/d.txt/under", false};
+	expect_refusal(kernel_path, ELF_TEST_STATIC, dup, 2, "is a file");
+	dup[0] = (struct pack_spec){tmpdir, "/d", false};
+	expect_refusal(kernel_path, ELF_TEST_STATIC, dup, 1, "needs a regular file");
+}
+END_TEST
+
+START_TEST(test_dynamic_rejected)
+{
+	if (access("/bin/true", R_OK) != 0)
+		return; /* no host binary to try */
+	expect_refusal(kernel_path, "/bin/true", NULL, 0, "dynamically linked (PT_INTERP); build it with musl-gcc -static");
+}
+END_TEST
+
+START_TEST(test_not_elf)
+{
+	char junk[160];
+
+	path_in_tmp(junk, sizeof(junk), "junk");
+	write_bytes(junk, "#!/bin/sh\necho hi\n#######################################################\n", 64,
+		    0755);
+	expect_refusal(kernel_path, junk, NULL, 0, "bad magic");
+	write_bytes(junk, "\x7f" "ELF", 4, 0755);
+	expect_refusal(kernel_path, junk, NULL, 0, "smaller than an ELF header");
+}
+END_TEST
+
+Suite *imgbuild_suite(void)
+{
+	Suite *s = suite_create("imgbuild");
+	TCase *core = tcase_create("core");
+	TCase *limits = tcase_create("limits");
+	TCase *hostile = tcase_create("hostile");
+
+	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(limits, setup, teardown);
+	tcase_add_checked_fixture(hostile, setup, teardown);
+	tcase_add_test(core, test_static_app);
+	tcase_add_test(core, test_pie_app);
+	tcase_add_test(core, test_write_atomic);
+	tcase_add_test(core, test_parse_spec);
+	tcase_add_test(limits, test_app_overlaps_kernel);
+	tcase_add_test(limits, test_bad_kernel);
+	tcase_add_test(limits, test_bad_paths);
+	tcase_add_test(hostile, test_dynamic_rejected);
+	tcase_add_test(hostile, test_not_elf);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	suite_add_tcase(s, hostile);
+	return s;
+}

@@ -1,0 +1,74 @@
+/* check_mem.c: guest-memory mapping and the checked translation mem_ptr (edges, overflow). */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+
+#include "mem.h"
+#include "ukvm_abi.h"
+
+#define SZ (8ull << 20)
+
+START_TEST(test_init_and_edges)
+{
+	struct mem m;
+	ck_assert_int_eq(mem_init(&m, SZ), 0);
+	ck_assert_uint_eq(m.size, SZ);
+	uint8_t *first = mem_ptr(&m, 0, 1), *last = mem_ptr(&m, SZ - 1, 1);
+	ck_assert_ptr_eq(first, m.base);
+	ck_assert_ptr_eq(last, m.base + SZ - 1);
+	*last = 0xab; /* really mapped and writable */
+	ck_assert_uint_eq(*(uint8_t *)mem_ptr(&m, SZ - 1, 1), 0xab);
+	ck_assert_uint_eq(*first, 0); /* fresh memory is zero */
+	ck_assert_ptr_eq(mem_ptr(&m, 0, SZ), m.base);
+	ck_assert_ptr_eq(mem_ptr(&m, SZ, 0), m.base + SZ);
+	ck_assert_ptr_eq(mem_ptr(&m, 0x1000, 8), m.base + 0x1000);
+	mem_free(&m);
+	ck_assert_ptr_null(m.base);
+	mem_free(&m); /* twice is harmless */
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	struct mem m;
+	ck_assert_int_eq(mem_init(&m, UKVM_MEM_MIN - (2ull << 20)), -EINVAL);
+	ck_assert_int_eq(mem_init(&m, SZ + 4096), -EINVAL);
+	ck_assert_int_eq(mem_init(&m, UKVM_MEM_MAX + (2ull << 20)), -EINVAL);
+	ck_assert_int_eq(mem_init(&m, 0), -EINVAL);
+	ck_assert_ptr_null(m.base);
+	ck_assert_ptr_null(mem_ptr(&m, 0, 0)); /* unmapped mem: nothing is valid */
+	ck_assert_int_eq(mem_init(&m, SZ), 0);
+	ck_assert_ptr_null(mem_ptr(&m, SZ, 1));
+	ck_assert_ptr_null(mem_ptr(&m, SZ - 1, 2));
+	ck_assert_ptr_null(mem_ptr(&m, 0, SZ + 1));
+	ck_assert_ptr_null(mem_ptr(&m, SZ + 1, 0));
+	mem_free(&m);
+}
+END_TEST
+
+START_TEST(test_hostile)
+{
+	struct mem m;
+	ck_assert_int_eq(mem_init(&m, SZ), 0);
+	ck_assert_ptr_null(mem_ptr(&m, UINT64_MAX, 2));        /* gpa + len wraps to 1 */
+	ck_assert_ptr_null(mem_ptr(&m, 16, UINT64_MAX - 8));   /* len wraps it to 7 */
+	ck_assert_ptr_null(mem_ptr(&m, 1, UINT64_MAX));
+	ck_assert_ptr_null(mem_ptr(&m, UINT64_MAX, 0));
+	ck_assert_ptr_null(mem_ptr(&m, 0xfffffffffffff000ull, 0x1000));
+	ck_assert_ptr_null(mem_ptr(&m, 1ull << 63, 1ull << 63));
+	mem_free(&m);
+}
+END_TEST
+
+Suite *mem_suite(void)
+{
+	Suite *s = suite_create("mem");
+	TCase *c = tcase_create("core"), *l = tcase_create("limits"), *h = tcase_create("hostile");
+	tcase_add_test(c, test_init_and_edges);
+	tcase_add_test(l, test_limits);
+	tcase_add_test(h, test_hostile);
+	suite_add_tcase(s, c);
+	suite_add_tcase(s, l);
+	suite_add_tcase(s, h);
+	return s;
+}

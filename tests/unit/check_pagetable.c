@@ -1,0 +1,142 @@
+/* check_pagetable.c: walks the tables pt_build made and checks every mapping the ABI promises. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagetable.h"
+#include "ukvm_abi.h"
+
+#define PT_LEN (UKVM_PT_END - UKVM_PT_GPA)
+#define GUARD 0x2000
+#define NONE UINT64_MAX
+
+static uint8_t *pt_region; /* GUARD | tables | GUARD */
+static uint64_t pt_cr3;
+
+static uint64_t *tbl(uint64_t gpa)
+{
+	/* The walk only follows pointers into the page-table region. */
+	ck_assert_uint_ge(gpa, UKVM_PT_GPA);
+	ck_assert_uint_lt(gpa, UKVM_PT_END);
+	ck_assert_uint_eq(gpa & 0xfff, 0);
+	return (uint64_t *)(pt_region + GUARD + (gpa - UKVM_PT_GPA));
+}
+
+/* Translates va like the MMU; asserts the user bit on every level. */
+static uint64_t walk(uint64_t va)
+{
+	uint64_t e = tbl(pt_cr3)[(va >> 39) & 511];
+	if (!(e & PT_P))
+		return NONE;
+	ck_assert(e & PT_US);
+	e = tbl(e & PT_ADDR_MASK)[(va >> 30) & 511];
+	if (!(e & PT_P))
+		return NONE;
+	ck_assert(e & PT_US);
+	ck_assert(!(e & PT_PS)); /* never 1 GiB pages */
+	e = tbl(e & PT_ADDR_MASK)[(va >> 21) & 511];
+	if (!(e & PT_P))
+		return NONE;
+	ck_assert(e & PT_US);
+	if (e & PT_PS)
+		return (e & PT_ADDR_MASK & ~0x1fffffull) | (va & 0x1fffff);
+	e = tbl(e & PT_ADDR_MASK)[(va >> 12) & 511];
+	if (!(e & PT_P))
+		return NONE;
+	ck_assert(e & PT_US);
+	return (e & PT_ADDR_MASK) | (va & 0xfff);
+}
+
+static void build(uint64_t mem)
+{
+	free(pt_region);
+	pt_region = malloc(PT_LEN + 2 * GUARD);
+	ck_assert_ptr_nonnull(pt_region);
+	memset(pt_region, 0x5a, GUARD);
+	memset(pt_region + GUARD, 0, PT_LEN);
+	memset(pt_region + GUARD + PT_LEN, 0x5a, GUARD);
+	ck_assert_int_eq(pt_build(pt_region + GUARD, PT_LEN, mem, &pt_cr3), 0);
+	for (size_t i = 0; i < GUARD; i++) {
+		ck_assert_uint_eq(pt_region[i], 0x5a);
+		ck_assert_uint_eq(pt_region[GUARD + PT_LEN + i], 0x5a);
+	}
+}
+
+static void teardown(void)
+{
+	free(pt_region);
+	pt_region = NULL;
+}
+
+START_TEST(test_64m)
+{
+	uint64_t mem = 64ull << 20;
+	build(mem);
+	ck_assert_uint_eq(pt_cr3, UKVM_PT_GPA);
+	ck_assert_uint_eq(walk(0), NONE);                 /* page 0 absent */
+	ck_assert_uint_eq(walk(0xfff), NONE);
+	ck_assert_uint_eq(walk(0x1000), 0x1000);
+	ck_assert_uint_eq(walk(0x1fffff), 0x1fffff);      /* end of the 4 KiB region */
+	ck_assert_uint_eq(walk(0x200000), 0x200000);      /* first 2 MiB page */
+	ck_assert_uint_eq(walk(0x123456), 0x123456);
+	ck_assert_uint_eq(walk(mem - 1), mem - 1);        /* last byte of RAM */
+	ck_assert_uint_eq(walk(mem), NONE);
+	ck_assert_uint_eq(walk(1ull << 30), NONE);
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE), NONE); /* alias of page 0 absent too */
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_KERNEL_PHYS), UKVM_KERNEL_PHYS);
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_TOP - 8), UKVM_BOOT_STACK_TOP - 8);
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + mem - 1), mem - 1);
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + mem), NONE);
+	ck_assert_uint_eq(tbl(pt_cr3)[256], 0);           /* slot 256 unused */
+	ck_assert_uint_eq(walk(0xffff800000000000ull), NONE);
+}
+END_TEST
+
+START_TEST(test_large)
+{
+	uint64_t mem = 4ull << 30;
+	build(mem);
+	ck_assert_uint_eq(walk(3ull << 30), 3ull << 30);
+	ck_assert_uint_eq(walk(mem - 1), mem - 1);
+	ck_assert_uint_eq(walk(mem), NONE);
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + (2ull << 30) - 1), (2ull << 30) - 1); /* alias: 2 GiB */
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + (1ull << 30)), 1ull << 30);
+	build(UKVM_MEM_MAX);
+	ck_assert_uint_eq(walk(UKVM_MEM_MAX - 1), UKVM_MEM_MAX - 1);
+	ck_assert_uint_eq(walk(UKVM_MEM_MAX), NONE);
+	ck_assert_uint_eq(tbl(pt_cr3)[256], 0);
+	build(UKVM_MEM_MIN + (2ull << 20)); /* odd number of 2 MiB pages */
+	ck_assert_uint_eq(walk(UKVM_MEM_MIN + (2ull << 20) - 1), UKVM_MEM_MIN + (2ull << 20) - 1);
+	ck_assert_uint_eq(walk(UKVM_MEM_MIN + (2ull << 20)), NONE);
+}
+END_TEST
+
+START_TEST(test_bad_args)
+{
+	uint64_t cr3 = 7;
+	uint8_t *b = calloc(1, PT_LEN);
+	ck_assert_int_eq(pt_build(b, PT_LEN, UKVM_MEM_MIN - (2ull << 20), &cr3), -EINVAL);
+	ck_assert_int_eq(pt_build(b, PT_LEN, UKVM_MEM_MAX + (2ull << 20), &cr3), -EINVAL);
+	ck_assert_int_eq(pt_build(b, PT_LEN, (64ull << 20) + 4096, &cr3), -EINVAL);
+	ck_assert_int_eq(pt_build(b, PT_LEN - 1, 64ull << 20, &cr3), -EINVAL);
+	ck_assert_uint_eq(cr3, 7);
+	for (size_t i = 0; i < PT_LEN; i++)
+		ck_assert_uint_eq(b[i], 0);
+	free(b);
+}
+END_TEST
+
+Suite *pagetable_suite(void)
+{
+	Suite *s = suite_create("pagetable");
+	TCase *c = tcase_create("core"), *l = tcase_create("limits");
+	tcase_add_checked_fixture(c, NULL, teardown);
+	tcase_add_checked_fixture(l, NULL, teardown);
+	tcase_add_test(c, test_64m);
+	tcase_add_test(l, test_large);
+	tcase_add_test(l, test_bad_args);
+	suite_add_tcase(s, c);
+	suite_add_tcase(s, l);
+	return s;
+}

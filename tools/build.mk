@@ -1,0 +1,81 @@
+# tools/build.mk: ukvm-build (image builder), the example apps and their images, the boot benchmark, and the ELF test binaries.
+KERNEL_ELF  ?= $(BUILD)/guest/ukvm-kernel.elf
+MUSL_LIBDIR := /usr/lib/x86_64-linux-musl
+APP_CFLAGS  := -O2 -Wall -Wextra -Werror
+
+# Debian's musl-gcc specs ignore -static-pie (Scrt1.o + a PT_INTERP: the result crashes); spell the link out.
+MUSL_STATIC_PIE = $(MUSLCC) -fPIE -static-pie -nostartfiles $(MUSL_LIBDIR)/rcrt1.o $(MUSL_LIBDIR)/crti.o \
+                  $(shell $(CC) -print-file-name=crtbeginS.o) $(1) $(shell $(CC) -print-file-name=crtendS.o) \
+                  $(MUSL_LIBDIR)/crtn.o -Wl,-static -Wl,-pie -Wl,--no-dynamic-linker -Wl,-z,text
+
+# --- ukvm-build -------------------------------------------------------------
+IMGBUILD_LIB  := tools/imgbuild/pack.c tools/imgbuild/pack_files.c tools/imgbuild/pack_syms.c \
+                 tools/imgbuild/pack_util.c
+IMGBUILD_OBJS := $(patsubst %.c,$(BUILD)/tools/%.o,tools/imgbuild/main.c $(IMGBUILD_LIB) proto/elf.c)
+
+$(BUILD)/tools/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -Itools/imgbuild -c $< -o $@
+
+$(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
+	$(Q)$(CC) -o $@ $^
+
+# --- example apps and images ------------------------------------------------
+APPS      := hello args exit malloc cat clock abort nullderef spin
+APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
+APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
+
+$(APP_BINS): $(BUILD)/apps/%: guest/apps/%.c
+	@mkdir -p $(@D)
+	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -o $@ $<
+
+# 100 KiB of random bytes (NULs and all) for the packed-file test: cat.img carries it as /data.bin.
+$(BUILD)/apps/data.bin:
+	@mkdir -p $(@D)
+	$(Q)head -c 102400 /dev/urandom > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/apps/cat.img: $(BUILD)/apps/data.bin
+$(BUILD)/apps/cat.img: IMG_FILES := --file $(BUILD)/apps/data.bin:/data.bin
+
+$(APP_IMGS): $(BUILD)/apps/%.img: $(BUILD)/apps/% $(BUILD)/ukvm-build $(KERNEL_ELF)
+	$(Q)$(BUILD)/ukvm-build -o $@ --kernel $(KERNEL_ELF) $(IMG_FILES) $<
+
+.PHONY: apps images
+apps: $(APP_BINS)
+images: $(APP_IMGS)
+
+# --- benchmark ----------------------------------------------------------------
+$(BUILD)/bench/kvm-floor: tools/bench/floor.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
+
+$(BUILD)/bench/bootbench: tools/bench/bootbench.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
+
+bench-boot: $(BUILD)/ukvm-run $(BUILD)/apps/hello.img $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench
+	$(Q)$(BUILD)/bench/bootbench $(BUILD)
+
+all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench
+
+# --- unit tests -------------------------------------------------------------
+# A static and a static-PIE musl binary for check_elf / check_imgbuild.
+ELF_TEST_STATIC := $(BUILD)/tools/test/hello-static
+ELF_TEST_PIE    := $(BUILD)/tools/test/hello-pie
+
+$(ELF_TEST_STATIC): guest/apps/hello.c
+	@mkdir -p $(@D)
+	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -o $@ $<
+
+$(ELF_TEST_PIE): guest/apps/hello.c
+	@mkdir -p $(@D)
+	$(Q)$(call MUSL_STATIC_PIE,$<) $(APP_CFLAGS) -o $@
+
+TESTED_SRCS += proto/elf.c $(IMGBUILD_LIB)
+
+# tests/build.mk names objects $(BUILD)/tests/obj/<source>.o; it is included after this file, so spell it out.
+ELF_TEST_OBJS := $(BUILD)/tests/obj/tests/unit/check_elf.o $(BUILD)/tests/obj/tests/unit/check_imgbuild.o
+$(ELF_TEST_OBJS): $(ELF_TEST_STATIC) $(ELF_TEST_PIE)
+$(ELF_TEST_OBJS): TEST_CFLAGS += -Itools/imgbuild -DELF_TEST_STATIC='"$(abspath $(ELF_TEST_STATIC))"' \
+                                 -DELF_TEST_PIE='"$(abspath $(ELF_TEST_PIE))"'
+$(BUILD)/tests/obj/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild

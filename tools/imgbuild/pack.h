@@ -1,0 +1,58 @@
+/* pack.h: ukvm-build's packer: kernel ELF + static app ELF + host files -> one bootable image (proto/ukvm_abi.h). */
+#ifndef IMGBUILD_PACK_H
+#define IMGBUILD_PACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One --file HOST:GUEST (dir = false) or --dir HOSTDIR:GUESTDIR (dir = true). */
+struct pack_spec {
+	const char *host;
+	const char *guest; /* absolute guest path; NULL means "/" + basename(host) */
+	bool dir;
+};
+
+struct pack_input {
+	const char *kernel_path; /* the guest kernel ELF, carrying a ukvm note */
+	const char *app_path;    /* static (or static-PIE) x86-64 Linux ELF */
+	const struct pack_spec *specs;
+	size_t nspecs;
+};
+
+struct pack_result {
+	uint8_t *image; /* malloc'ed output image */
+	size_t size;
+	uint64_t payload_gpa, payload_size;
+};
+
+/*
+ * Splits "HOST:GUEST" at its last ':' into spec (pointing into arg, which it
+ * modifies); without ':' the guest path defaults to "/" + basename(HOST).
+ * Returns 0 or -EINVAL (empty host).
+ */
+int pack_parse_spec(char *arg, bool dir, struct pack_spec *spec);
+
+/*
+ * Builds the image in memory. Image layout: the kernel's ELF header and
+ * PT_LOAD segments unchanged (vaddr, paddr, flags, align), one read-only
+ * PT_LOAD holding the payload at payload_gpa = align_up(max(kernel physical
+ * end, non-PIE app end), 2 MiB), one PT_NOTE with the kernel's ukvm note
+ * whose payload_gpa/payload_size are filled in, and .symtab/.strtab/.shstrtab
+ * sections naming the kernel's and (non-PIE) the app's functions.
+ * Payload: struct ukvm_payload_hdr; the app at a 4 KiB-aligned offset; file
+ * records (8-aligned; each is struct ukvm_file_rec, name_len name bytes, size
+ * data bytes right after the name, zero padding to a multiple of 8; every
+ * parent directory precedes its children); struct ukvm_sym[] sorted kernel
+ * group first, then app group, each by (addr, name); the name strings.
+ * Returns 0, or -errno with a one-line reason in err (no "ukvm-build:" prefix).
+ */
+int pack_build(const struct pack_input *in, struct pack_result *out, char *err, size_t errlen);
+
+/* Frees out->image. */
+void pack_result_free(struct pack_result *out);
+
+/* Writes buf to path atomically (temporary file in the same directory, then rename), mode 0644. Returns 0 or -errno with err set. */
+int pack_write(const char *path, const void *buf, size_t len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,256 @@
+/* pack_files.c: turns --file/--dir specs into the payload's file records, parents first, with the host files' modes. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pack_int.h"
+#include "ukvm_abi.h"
+
+#define PK_PATH_MAX 4096
+#define PK_NAME_MAX 255
+#define PK_DEPTH_MAX 64 /* deeper host trees are refused: no unbounded recursion */
+
+/* Guest paths already recorded, to create each parent once and refuse duplicates. */
+struct pk_seen {
+	char **path;
+	bool *is_dir;
+	size_t n, cap;
+};
+
+static int pk_seen_find(const struct pk_seen *s, const char *path)
+{
+	size_t i;
+
+	/* Linear: images carry tens of files, not thousands. */
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->path[i], path) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int pk_seen_add(struct pk_seen *s, const char *path, bool is_dir)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 32;
+		char **p = realloc(s->path, cap * sizeof(*p));
+		bool *d;
+
+		if (p == NULL)
+			return -ENOMEM;
+		s->path = p;
+		d = realloc(s->is_dir, cap * sizeof(*d));
+		if (d == NULL)
+			return -ENOMEM;
+		s->is_dir = d;
+		s->cap = cap;
+	}
+	s->path[s->n] = strdup(path);
+	if (s->path[s->n] == NULL)
+		return -ENOMEM;
+	s->is_dir[s->n++] = is_dir;
+	return 0;
+}
+
+static void pk_seen_free(struct pk_seen *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->path[i]);
+	free(s->path);
+	free(s->is_dir);
+}
+
+/* Absolute, no empty, "." or ".." components, bounded lengths. "/" itself is valid. */
+static bool pk_guest_path_ok(const char *p)
+{
+	size_t len = strlen(p), comp = 0;
+
+	if (p[0] != '/' || len >= PK_PATH_MAX)
+		return false;
+	if (len == 1)
+		return true;
+	if (p[len - 1] == '/')
+		return false;
+	for (const char *c = p + 1;; c++) {
+		if (*c == '/' || *c == '\0') {
+			const char *start = c - comp;
+
+			if (comp == 0 || comp > PK_NAME_MAX || (comp == 1 && start[0] == '.') ||
+			    (comp == 2 && start[0] == '.' && start[1] == '.'))
+				return false;
+			if (*c == '\0')
+				return true;
+			comp = 0;
+		} else {
+			comp++;
+		}
+	}
+}
+
+static int pk_record(struct pk_buf *b, const char *guest, uint32_t mode, const uint8_t *data, uint64_t size)
+{
+	struct ukvm_file_rec rec = {.mode = mode, .name_len = (uint32_t)strlen(guest) + 1, .size = size};
+
+	if (pk_put(b, &rec, sizeof(rec)) < 0 || pk_put(b, guest, rec.name_len) < 0 ||
+	    (size && pk_put(b, data, size) < 0) || pk_align(b, 8) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Records every missing ancestor directory of guest (not "/" itself, which the guest always has). */
+static int pk_parents(struct pk_buf *b, struct pk_seen *seen, const char *guest, char *err, size_t errlen)
+{
+	char tmp[PK_PATH_MAX];
+	char *slash;
+
+	snprintf(tmp, sizeof(tmp), "%s", guest);
+	for (slash = strchr(tmp + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		int i;
+
+		*slash = '\0';
+		i = pk_seen_find(seen, tmp);
+		if (i >= 0 && !seen->is_dir[i])
+			return pk_fail(err, errlen, -EEXIST, "%s: parent %s is a file", guest, tmp);
+		if (i < 0 && (pk_seen_add(seen, tmp, true) < 0 || pk_record(b, tmp, S_IFDIR | 0755, NULL, 0) < 0))
+			return pk_fail(err, errlen, -ENOMEM, "out of memory");
+		*slash = '/';
+	}
+	return 0;
+}
+
+static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, const char *host, const char *guest,
+		       const struct stat *st, char *err, size_t errlen)
+{
+	uint8_t *data;
+	size_t len;
+	int rc;
+
+	if (pk_seen_find(seen, guest) >= 0)
+		return pk_fail(err, errlen, -EEXIST, "%s: guest path packed twice", guest);
+	rc = pk_parents(b, seen, guest, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = pk_read_file(host, &data, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = pk_seen_add(seen, guest, false);
+	if (rc == 0)
+		rc = pk_record(b, guest, S_IFREG | (st->st_mode & 07777), data, len);
+	free(data);
+	return rc < 0 ? pk_fail(err, errlen, rc, "out of memory") : 0;
+}
+
+static int pk_add_dir(struct pk_buf *b, struct pk_seen *seen, const char *host, const char *guest,
+		      const struct stat *st, int depth, char *err, size_t errlen)
+{
+	struct dirent **ents = NULL;
+	int n, i, rc = 0;
+
+	if (depth > PK_DEPTH_MAX)
+		return pk_fail(err, errlen, -ELOOP, "%s: directory tree deeper than %d", host, PK_DEPTH_MAX);
+	if (strcmp(guest, "/") != 0) {
+		int k = pk_seen_find(seen, guest);
+
+		if (k >= 0 && !seen->is_dir[k])
+			return pk_fail(err, errlen, -EEXIST, "%s: already packed as a file", guest);
+		rc = pk_parents(b, seen, guest, err, errlen);
+		if (rc < 0)
+			return rc;
+		if (k < 0 && (pk_seen_add(seen, guest, true) < 0 ||
+			      pk_record(b, guest, S_IFDIR | (st->st_mode & 07777), NULL, 0) < 0))
+			return pk_fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	/* alphasort: the same tree always gives the same image. */
+	n = scandir(host, &ents, NULL, alphasort);
+	if (n < 0)
+		return pk_fail(err, errlen, -errno, "%s: %s", host, strerror(errno));
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *name = ents[i]->d_name;
+		char hpath[PK_PATH_MAX], gpath[PK_PATH_MAX];
+		struct stat cst;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(hpath, sizeof(hpath), "%s/%s", host, name) >= sizeof(hpath) ||
+		    (size_t)snprintf(gpath, sizeof(gpath), "%s/%s", strcmp(guest, "/") ? guest : "", name) >=
+			    sizeof(gpath) || !pk_guest_path_ok(gpath)) {
+			rc = pk_fail(err, errlen, -ENAMETOOLONG, "%s/%s: path too long or invalid", host, name);
+			break;
+		}
+		if (lstat(hpath, &cst) < 0) {
+			rc = pk_fail(err, errlen, -errno, "%s: %s", hpath, strerror(errno));
+			break;
+		}
+		if (S_ISDIR(cst.st_mode))
+			rc = pk_add_dir(b, seen, hpath, gpath, &cst, depth + 1, err, errlen);
+		else if (S_ISREG(cst.st_mode))
+			rc = pk_add_file(b, seen, hpath, gpath, &cst, err, errlen);
+		else /* The guest VFS holds files and directories only. */
+			fprintf(stderr, "ukvm-build: warning: %s: not a regular file or directory, skipped\n", hpath);
+	}
+	for (i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return rc;
+}
+
+int pk_files(struct pk_buf *b, const struct pack_spec *specs, size_t nspecs, char *err, size_t errlen)
+{
+	struct pk_seen seen = {0};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < nspecs && rc == 0; i++) {
+		const struct pack_spec *sp = &specs[i];
+		char guest[PK_PATH_MAX];
+		struct stat st;
+
+		if (sp->guest) {
+			snprintf(guest, sizeof(guest), "%s", sp->guest);
+			/* "GUESTDIR/" names the same directory as "GUESTDIR". */
+			while (sp->dir && strlen(guest) > 1 && guest[strlen(guest) - 1] == '/')
+				guest[strlen(guest) - 1] = '\0';
+		} else {
+			const char *base = strrchr(sp->host, '/');
+
+			snprintf(guest, sizeof(guest), "/%s", base ? base + 1 : sp->host);
+		}
+		if (!pk_guest_path_ok(guest) || (!sp->dir && strcmp(guest, "/") == 0)) {
+			rc = pk_fail(err, errlen, -EINVAL,
+				     "%s: guest path must be absolute without empty, '.' or '..' parts", guest);
+			break;
+		}
+		if (stat(sp->host, &st) < 0) {
+			rc = pk_fail(err, errlen, -errno, "%s: %s", sp->host, strerror(errno));
+			break;
+		}
+		if (sp->dir && !S_ISDIR(st.st_mode))
+			rc = pk_fail(err, errlen, -ENOTDIR, "%s: --dir needs a directory", sp->host);
+		else if (!sp->dir && !S_ISREG(st.st_mode))
+			rc = pk_fail(err, errlen, -EINVAL, "%s: --file needs a regular file", sp->host);
+		else if (sp->dir)
+			rc = pk_add_dir(b, &seen, sp->host, guest, &st, 0, err, errlen);
+		else
+			rc = pk_add_file(b, &seen, sp->host, guest, &st, err, errlen);
+	}
+	pk_seen_free(&seen);
+	return rc;
+}
+
+int pack_parse_spec(char *arg, bool dir, struct pack_spec *spec)
+{
+	char *colon = strrchr(arg, ':');
+
+	spec->dir = dir;
+	spec->host = arg;
+	spec->guest = NULL;
+	if (colon) {
+		*colon = '\0';
+		spec->guest = colon + 1;
+	}
+	return arg[0] == '\0' ? -EINVAL : 0;
+}

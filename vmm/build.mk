@@ -1,0 +1,33 @@
+# vmm/build.mk: libukvm (monitor library), ukvm-run (CLI) and the assembly test guests.
+LIBUKVM_SRCS := $(sort $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard devices/*.c) $(wildcard proto/*.c))
+LIBUKVM_OBJS := $(patsubst %.c,$(BUILD)/vmm/obj/%.o,$(LIBUKVM_SRCS))
+TESTED_SRCS  += $(LIBUKVM_SRCS)
+
+# Test guests: one .S, one variant per -DTG_<NAME>; testguest.elf is the hello variant.
+TESTGUEST_VARIANTS := hello triple ud loop wait badcon serial badport
+TESTGUESTS := $(BUILD)/vmm/testguest.elf $(patsubst %,$(BUILD)/vmm/testguest-%.elf,$(TESTGUEST_VARIANTS))
+
+all: $(BUILD)/libukvm.a $(BUILD)/ukvm-run $(TESTGUESTS)
+CHECK_DEPS += $(TESTGUESTS) $(BUILD)/ukvm-run
+
+$(BUILD)/vmm/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+# proto/ code gets its barrier and byte-order hooks from the includer (proto/proto_env.h).
+$(BUILD)/vmm/obj/proto/%.o: HOST_CFLAGS += -include vmm/proto_env_vmm.h
+
+$(BUILD)/libukvm.a: $(LIBUKVM_OBJS)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/ukvm-run: $(BUILD)/vmm/obj/vmm/main.o $(BUILD)/libukvm.a
+	$(Q)$(CC) -o $@ $^ $(HOST_LIBS)
+
+$(BUILD)/vmm/testguest-%.elf: vmm/testguest/testguest.S vmm/testguest/testguest.ld proto/ukvm_abi.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) -nostdlib -static -no-pie -Iproto -DTG_$(shell echo $* | tr a-z A-Z) \
+		-Wl,-T,vmm/testguest/testguest.ld -Wl,--build-id=none -o $@ $<
+
+$(BUILD)/vmm/testguest.elf: $(BUILD)/vmm/testguest-hello.elf
+	$(Q)cp $< $@

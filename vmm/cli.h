@@ -1,0 +1,41 @@
+/* cli.h: ukvm-run's command-line parsing, kept apart from main() so it is unit-testable. */
+#ifndef VMM_CLI_H
+#define VMM_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ukvm.h"
+
+struct cli_opts {
+	struct ukvm_config cfg; /* image, mem_size, argv, env, timeout_ms, trace_boot */
+	const char **env;       /* owned storage behind cfg.env */
+	int help, version;
+};
+
+/*
+ * Parses `ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]...
+ * [--trace-boot] [--stats] [--help] [--version] IMAGE [--] [ARGS...]`.
+ * Everything after IMAGE (minus one leading "--") is the guest's argv[1..];
+ * cfg.argv points into argv, which must outlive o. Returns 0, or -EINVAL
+ * with one line like "--mem: 1M is below the minimum 8M" in err. Call
+ * cli_free afterwards in both cases. stats goes to *stats.
+ */
+int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, size_t errlen);
+
+/* Frees what cli_parse allocated. */
+void cli_free(struct cli_opts *o);
+
+/*
+ * Parses a size: decimal bytes with an optional K, M or G suffix (powers of
+ * 1024, either case). Returns 0 or -EINVAL (empty, junk, overflow).
+ */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* Parses positive seconds, decimals allowed ("0.5"), at most a year, into ms. Returns 0 or -EINVAL. */
+int cli_parse_seconds(const char *s, uint64_t *ms);
+
+/* The usage text. */
+const char *cli_usage(void);
+
+#endif

@@ -1,0 +1,97 @@
+/* fdtbuild.c: the boot-info FDT, written with libfdt's sequential-write API. */
+#include "fdtbuild.h"
+
+#include <errno.h>
+#include <libfdt.h>
+#include <string.h>
+
+#include "ukvm_abi.h"
+
+/* Appends a NUL-terminated stringlist property from argv0 (optional) and a NULL-terminated list. */
+static int fdtb_stringlist(void *fdt, const char *prop, const char *first, const char *const *list)
+{
+	size_t total = first ? strlen(first) + 1 : 0;
+	for (const char *const *p = list; p && *p; p++) {
+		size_t l = strlen(*p) + 1;
+		if (total > UKVM_FDT_MAX || l > UKVM_FDT_MAX)
+			return -FDT_ERR_NOSPACE;
+		total += l;
+	}
+	if (total > UKVM_FDT_MAX)
+		return -FDT_ERR_NOSPACE;
+	void *val;
+	int r = fdt_property_placeholder(fdt, prop, (int)total, &val);
+	if (r)
+		return r;
+	char *o = val;
+	if (first) {
+		size_t l = strlen(first) + 1;
+		memcpy(o, first, l);
+		o += l;
+	}
+	for (const char *const *p = list; p && *p; p++) {
+		size_t l = strlen(*p) + 1;
+		memcpy(o, *p, l);
+		o += l;
+	}
+	return 0;
+}
+
+static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
+{
+	int r;
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+#define FDTB_TRY(x)            \
+	do {                   \
+		if ((r = (x)) < 0) \
+			return r;  \
+	} while (0)
+	FDTB_TRY(fdt_create(fdt, (int)len));
+	for (unsigned i = 0; i < a->nreserve; i++)
+		FDTB_TRY(fdt_add_reservemap_entry(fdt, a->reserve[i].addr, a->reserve[i].size));
+	FDTB_TRY(fdt_finish_reservemap(fdt));
+	FDTB_TRY(fdt_begin_node(fdt, ""));
+	FDTB_TRY(fdt_property_u32(fdt, "#address-cells", 2));
+	FDTB_TRY(fdt_property_u32(fdt, "#size-cells", 2));
+	FDTB_TRY(fdt_property_string(fdt, "compatible", "ukvm"));
+
+	FDTB_TRY(fdt_begin_node(fdt, "memory@0"));
+	FDTB_TRY(fdt_property_string(fdt, "device_type", "memory"));
+	fdt64_t reg[2] = { cpu_to_fdt64(0), cpu_to_fdt64(a->mem_size) };
+	FDTB_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+	FDTB_TRY(fdt_end_node(fdt));
+
+	FDTB_TRY(fdt_begin_node(fdt, "chosen"));
+	FDTB_TRY(fdtb_stringlist(fdt, "ukvm,argv", a->argv0 ? a->argv0 : "", a->argv));
+	FDTB_TRY(fdtb_stringlist(fdt, "ukvm,env", NULL, a->env));
+	FDTB_TRY(fdt_property_u32(fdt, "ukvm,tsc-khz", a->tsc_khz));
+	FDTB_TRY(fdt_property_u64(fdt, "ukvm,boot-time-ns", 0));
+	FDTB_TRY(fdt_property(fdt, "rng-seed", a->rng_seed, sizeof(a->rng_seed)));
+	fdt64_t pay[2] = { cpu_to_fdt64(a->payload_gpa), cpu_to_fdt64(a->payload_size) };
+	FDTB_TRY(fdt_property(fdt, "ukvm,payload", pay, sizeof(pay)));
+	if (a->trace_boot)
+		FDTB_TRY(fdt_property(fdt, "ukvm,trace-boot", NULL, 0));
+	FDTB_TRY(fdt_end_node(fdt));
+
+	FDTB_TRY(fdt_end_node(fdt));
+	FDTB_TRY(fdt_finish(fdt));
+#undef FDTB_TRY
+	return 0;
+}
+
+int fdtb_build(void *buf, size_t len, const struct fdtb_args *a)
+{
+	int r = fdtb_seq(buf, len, a);
+	if (r == -FDT_ERR_NOSPACE)
+		return -E2BIG;
+	return r < 0 ? -EINVAL : 0;
+}
+
+int fdtb_set_boot_time(void *buf, uint64_t ns)
+{
+	int off = fdt_path_offset(buf, "/chosen");
+	if (off < 0)
+		return -EINVAL;
+	return fdt_setprop_inplace_u64(buf, off, "ukvm,boot-time-ns", ns) ? -EINVAL : 0;
+}

@@ -1,0 +1,37 @@
+/* fdtbuild.h: builds the boot-info flattened device tree of proto/ukvm_abi.h with libfdt. */
+#ifndef VMM_FDTBUILD_H
+#define VMM_FDTBUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fdtb_range {
+	uint64_t addr, size;
+};
+
+struct fdtb_args {
+	uint64_t mem_size;
+	const char *argv0;               /* the image name */
+	const char *const *argv;         /* argv[1..], NULL-terminated, may be NULL */
+	const char *const *env;          /* "K=V", NULL-terminated, may be NULL */
+	uint32_t tsc_khz;
+	uint8_t rng_seed[32];
+	uint64_t payload_gpa, payload_size;
+	bool trace_boot;
+	const struct fdtb_range *reserve; /* reserve map entries */
+	unsigned nreserve;
+};
+
+/*
+ * Builds the tree into buf[0, len) (len <= UKVM_FDT_MAX in practice) with
+ * ukvm,boot-time-ns = 0, to be patched by fdtb_set_boot_time. Returns 0,
+ * -E2BIG when it does not fit (argv/env too large), -EINVAL on a libfdt
+ * error.
+ */
+int fdtb_build(void *buf, size_t len, const struct fdtb_args *a);
+
+/* Patches /chosen/ukvm,boot-time-ns in place (no size change). Returns 0 or -EINVAL. */
+int fdtb_set_boot_time(void *buf, uint64_t ns);
+
+#endif

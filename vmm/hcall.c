@@ -1,0 +1,170 @@
+/* hcall.c: the hypercall ports of proto/ukvm_abi.h: exit, crash, console write, wait, boot-phase marks. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static const char *hcall_signame(uint32_t sig)
+{
+	switch (sig) {
+	case 4: return "SIGILL";
+	case 5: return "SIGTRAP";
+	case 6: return "SIGABRT";
+	case 7: return "SIGBUS";
+	case 8: return "SIGFPE";
+	case 9: return "SIGKILL";
+	case 11: return "SIGSEGV";
+	default: return "signal";
+	}
+}
+
+/* Reads an argument block: 8-byte aligned and wholly inside RAM, else NULL. */
+static void *hcall_block(struct run_ctx *c, uint32_t gpa, size_t len, const char *what)
+{
+	void *p = (gpa & 7) ? NULL : mem_ptr(&c->vm->mem, gpa, len);
+	if (!p)
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true,
+			   "guest passed a bad %s block address 0x%x", what, gpa);
+	return p;
+}
+
+static void hcall_console(struct run_ctx *c, uint32_t gpa)
+{
+	struct ukvm_console *p = hcall_block(c, gpa, sizeof(*p), "console");
+	struct ukvm_console a;
+	if (!p)
+		return;
+	memcpy(&a, p, sizeof(a)); /* one read: the guest cannot change it under our checks */
+	if (a.len > UKVM_CONSOLE_MAX) {
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true,
+			   "guest console write of %llu bytes exceeds the %u-byte limit",
+			   (unsigned long long)a.len, UKVM_CONSOLE_MAX);
+		return;
+	}
+	const uint8_t *buf = mem_ptr(&c->vm->mem, a.gpa, a.len);
+	if (!buf) {
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true,
+			   "guest console buffer 0x%llx+0x%llx is outside guest memory",
+			   (unsigned long long)a.gpa, (unsigned long long)a.len);
+		return;
+	}
+	int64_t ret = (int64_t)a.len;
+	int fd = c->vm->cfg.console_fd;
+	size_t done = 0;
+	while (fd >= 0 && done < a.len) {
+		ssize_t n = write(fd, buf + done, a.len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = done ? (int64_t)done : (n < 0 ? -errno : -EIO);
+			break;
+		}
+		done += (size_t)n;
+	}
+	memcpy(&p->ret, &ret, sizeof(ret));
+}
+
+static uint64_t hcall_add_sat(uint64_t a, uint64_t b)
+{
+	uint64_t s;
+	return __builtin_add_overflow(a, b, &s) ? UINT64_MAX : s;
+}
+
+/* Blocks in ppoll on the wake eventfd: no spinning; the kick signal (timeout, stop) interrupts it. */
+static void hcall_wait(struct run_ctx *c, uint32_t gpa)
+{
+	struct ukvm_wait *p = hcall_block(c, gpa, sizeof(*p), "wait");
+	struct ukvm_wait a;
+	if (!p)
+		return;
+	memcpy(&a, p, sizeof(a));
+	int64_t ret;
+	if (a.flags) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (a.timeout_ns == UINT64_MAX) {
+		ret = -EDEADLK; /* no device can wake it yet: waiting would hang forever */
+		goto out;
+	}
+	uint64_t until = hcall_add_sat(vm_now_ns(), a.timeout_ns);
+	for (;;) {
+		if (atomic_load(&c->vm->stop)) {
+			run_finish(c, UKVM_STOPPED, UKVM_EXIT_INTERNAL, false, "stopped by request");
+			return;
+		}
+		uint64_t now = vm_now_ns();
+		if (c->deadline_ns && now >= c->deadline_ns) {
+			run_finish(c, UKVM_TIMEOUT, UKVM_EXIT_TIMEOUT, false, "timeout");
+			return;
+		}
+		if (now >= until) {
+			ret = 0;
+			break;
+		}
+		uint64_t end = until;
+		if (c->deadline_ns && c->deadline_ns < end)
+			end = c->deadline_ns;
+		uint64_t d = end - now;
+		struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
+		struct pollfd pfd = { .fd = c->vm->wake_fd, .events = POLLIN };
+		int n = ppoll(&pfd, 1, &ts, &c->wait_mask);
+		if (n > 0) {
+			uint64_t v;
+			ssize_t r = read(c->vm->wake_fd, &v, sizeof(v));
+			(void)r;
+			if (atomic_load(&c->vm->stop))
+				continue;
+			ret = 1;
+			break;
+		}
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+	}
+out:
+	memcpy(&p->ret, &ret, sizeof(ret));
+}
+
+void hcall_handle(struct run_ctx *c, uint16_t port, uint32_t val)
+{
+	struct ukvm_result *res = c->res;
+	switch (port) {
+	case UKVM_PORT_EXIT:
+		res->exits[UKVM_STAT_EXIT]++;
+		run_finish(c, UKVM_EXITED, (int)(val & 0xff), false, "%s", "");
+		break;
+	case UKVM_PORT_CRASH:
+		res->exits[UKVM_STAT_EXIT]++;
+		if (val == 0 || val > 64)
+			run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true,
+				   "guest crash report with bad signal number %u", val);
+		else
+			run_finish(c, UKVM_CRASHED, 128 + (int)val, false, "guest crashed (%s, signal %u)",
+				   hcall_signame(val), val);
+		break;
+	case UKVM_PORT_CONSOLE:
+		res->exits[UKVM_STAT_CONSOLE]++;
+		hcall_console(c, val);
+		break;
+	case UKVM_PORT_WAIT:
+		res->exits[UKVM_STAT_WAIT]++;
+		hcall_wait(c, val);
+		break;
+	case UKVM_PORT_MARK:
+		res->exits[UKVM_STAT_MARK]++;
+		/* Unknown marks are ignored: they only feed --trace-boot. */
+		if (val >= UKVM_MARK_KERNEL_ENTRY && val <= UKVM_MARK_APP_MAIN &&
+		    !c->vm->phase_ns[UKVM_PHASE_KERNEL_ENTRY + val - 1])
+			c->vm->phase_ns[UKVM_PHASE_KERNEL_ENTRY + val - 1] = vm_now_ns();
+		break;
+	default:
+		res->exits[UKVM_STAT_OTHER]++;
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "guest wrote to unknown port 0x%x", port);
+		break;
+	}
+}

@@ -1,0 +1,61 @@
+/* kvmcheck.c: opens /dev/kvm and says exactly why when it cannot be used. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+#define KVM_DEV "/dev/kvm"
+
+static const struct {
+	int cap;
+	const char *name;
+} vm_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },       /* guest RAM from our mmap */
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },           /* virtio notifications without a user exit */
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" }, /* ukvm_stop before KVM_RUN enters */
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },           /* KVM_GET_SUPPORTED_CPUID */
+	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ" },       /* TSC frequency for the guest clock */
+};
+
+int vm_kvm_open(char *err, size_t errlen)
+{
+	int fd = open(KVM_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		struct stat st;
+		if (e == ENOENT)
+			snprintf(err, errlen, KVM_DEV ": not found: this host has no KVM "
+				 "(enable virtualization or load kvm_intel/kvm_amd/kvm_pvm)");
+		else if ((e == EACCES || e == EPERM) && stat(KVM_DEV, &st) == 0) {
+			struct group *g = getgrgid(st.st_gid);
+			if (g && st.st_gid != 0)
+				snprintf(err, errlen, KVM_DEV ": permission denied: add yourself to group %s "
+					 "(usermod -aG %s $USER, then log in again)", g->gr_name, g->gr_name);
+			else
+				snprintf(err, errlen, KVM_DEV ": permission denied (owned by gid %u, mode %o)",
+					 (unsigned)st.st_gid, (unsigned)(st.st_mode & 0777));
+		} else
+			snprintf(err, errlen, KVM_DEV ": cannot open: %s", strerror(e));
+		return -e;
+	}
+	int v = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (v != KVM_API_VERSION) {
+		snprintf(err, errlen, KVM_DEV ": KVM API version %d, ukvm needs %d", v, KVM_API_VERSION);
+		close(fd);
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < sizeof(vm_caps) / sizeof(vm_caps[0]); i++) {
+		if (ioctl(fd, KVM_CHECK_EXTENSION, vm_caps[i].cap) <= 0) {
+			snprintf(err, errlen, KVM_DEV ": missing capability %s", vm_caps[i].name);
+			close(fd);
+			return -ENOTSUP;
+		}
+	}
+	return fd;
+}

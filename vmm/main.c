@@ -1,0 +1,104 @@
+/* main.c: ukvm-run, a thin CLI over libukvm: parse, create, run, report, exit with the guest's status. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "ukvm.h"
+
+#define UKVM_VERSION "0.1"
+
+/* The one VM of this process, for the SIGINT/SIGTERM handler. */
+static struct ukvm_vm *main_vm;
+static volatile sig_atomic_t main_signal;
+
+static void main_on_signal(int sig)
+{
+	main_signal = sig;
+	if (main_vm)
+		ukvm_stop(main_vm);
+}
+
+static uint64_t main_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void main_trace(const struct ukvm_result *res, uint64_t start)
+{
+	fprintf(stderr, "ukvm-run: boot trace (ms since process start):\n");
+	fprintf(stderr, "  %8.3f  process start\n", 0.0);
+	for (int p = UKVM_PHASE_KVM_READY; p < UKVM_PHASE_COUNT; p++) {
+		if (!res->phase_ns[p])
+			fprintf(stderr, "  %8s  %s\n", "-", ukvm_phase_name(p));
+		else
+			fprintf(stderr, "  %8.3f  %s\n", (double)(res->phase_ns[p] - start) / 1e6,
+				ukvm_phase_name(p));
+	}
+}
+
+static void main_stats(const struct ukvm_result *res)
+{
+	fprintf(stderr, "ukvm-run: %llu exits:", (unsigned long long)res->exits_total);
+	for (int s = 0; s < UKVM_STAT_COUNT; s++)
+		if (res->exits[s])
+			fprintf(stderr, " %s %llu", ukvm_stat_name(s), (unsigned long long)res->exits[s]);
+	fputc('\n', stderr);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t start = main_now_ns();
+	struct cli_opts o;
+	char err[512];
+	int stats, code;
+
+	if (cli_parse(argc, argv, &o, &stats, err, sizeof(err))) {
+		fprintf(stderr, "ukvm-run: %s\n", err);
+		cli_free(&o);
+		return UKVM_EXIT_USAGE;
+	}
+	if (o.help || o.version) {
+		fputs(o.help ? cli_usage() : "ukvm-run " UKVM_VERSION "\n", stdout);
+		cli_free(&o);
+		return 0;
+	}
+
+	struct sigaction sa = { .sa_handler = main_on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	struct ukvm_vm *vm;
+	int r = ukvm_create(&o.cfg, &vm, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "ukvm-run: %s\n", err);
+		cli_free(&o);
+		return ukvm_error_exit_code(r);
+	}
+	main_vm = vm;
+	if (main_signal) /* arrived during setup, before main_vm was set */
+		ukvm_stop(vm);
+
+	struct ukvm_result res;
+	ukvm_run(vm, &res);
+	main_vm = NULL;
+	code = ukvm_exit_code(&res);
+	if (res.kind == UKVM_STOPPED && main_signal)
+		code = 128 + main_signal; /* as a shell reports it: 130 SIGINT, 143 SIGTERM */
+	if (res.kind == UKVM_STOPPED && main_signal)
+		fprintf(stderr, "ukvm-run: %s: stopped by %s\n", o.cfg.image,
+			main_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	else if (res.kind != UKVM_EXITED)
+		fprintf(stderr, "ukvm-run: %s: %s\n", o.cfg.image, res.msg);
+	if (o.cfg.trace_boot)
+		main_trace(&res, start);
+	if (stats)
+		main_stats(&res);
+	ukvm_destroy(vm);
+	cli_free(&o);
+	return code;
+}

@@ -1,0 +1,41 @@
+/* mem.c: guest RAM mapping and its checked translation. */
+#include "mem.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/mman.h>
+
+#include "ukvm_abi.h"
+
+#define MEM_ALIGN (2ull << 20) /* page tables map RAM in 2 MiB pages */
+
+int mem_init(struct mem *m, uint64_t size)
+{
+	m->base = NULL;
+	m->size = 0;
+	if (size < UKVM_MEM_MIN || size > UKVM_MEM_MAX || size % MEM_ALIGN)
+		return -EINVAL;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	m->base = p;
+	m->size = size;
+	return 0;
+}
+
+void mem_free(struct mem *m)
+{
+	if (m->base)
+		munmap(m->base, m->size);
+	m->base = NULL;
+	m->size = 0;
+}
+
+void *mem_ptr(const struct mem *m, uint64_t gpa, uint64_t len)
+{
+	/* Written as two comparisons so gpa + len can never wrap. */
+	if (!m->base || gpa > m->size || len > m->size - gpa)
+		return NULL;
+	return m->base + gpa;
+}

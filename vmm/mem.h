@@ -1,0 +1,30 @@
+/* mem.h: guest RAM: one anonymous mapping and the one checked guest-physical -> host translation. */
+#ifndef VMM_MEM_H
+#define VMM_MEM_H
+
+#include <stdint.h>
+
+struct mem {
+	uint8_t *base;  /* host address of guest physical 0 */
+	uint64_t size;  /* bytes of guest RAM */
+};
+
+/*
+ * Maps size bytes of zeroed anonymous memory (MAP_NORESERVE: untouched pages
+ * cost nothing). Returns 0 or -errno; -EINVAL when size is not a multiple of
+ * 2 MiB or outside [UKVM_MEM_MIN, UKVM_MEM_MAX].
+ */
+int mem_init(struct mem *m, uint64_t size);
+
+/* Unmaps guest RAM; m may be zeroed or already freed. */
+void mem_free(struct mem *m);
+
+/*
+ * The only way to reach guest memory: host pointer to [gpa, gpa + len), or
+ * NULL when any byte of it lies outside guest RAM or gpa + len wraps. len 0
+ * is valid for any gpa <= size (returns a pointer that must not be
+ * dereferenced).
+ */
+void *mem_ptr(const struct mem *m, uint64_t gpa, uint64_t len);
+
+#endif

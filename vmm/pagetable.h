@@ -1,0 +1,26 @@
+/* pagetable.h: builds the guest's 4-level page tables described in proto/ukvm_abi.h. */
+#ifndef VMM_PAGETABLE_H
+#define VMM_PAGETABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PT_P  0x001ull /* present */
+#define PT_RW 0x002ull
+#define PT_US 0x004ull /* user: every entry has it (ABI) */
+#define PT_PS 0x080ull /* 2 MiB page in a PD entry */
+#define PT_ADDR_MASK 0x000ffffffffff000ull
+
+/*
+ * Builds the tables into buf, which stands for guest physical
+ * [UKVM_PT_GPA, UKVM_PT_END) and must be that long and zeroed. Maps RAM
+ * [0, mem_size) identity and the first min(mem_size, 2 GiB) again at
+ * UKVM_KERNEL_VBASE; page 0 not present, 4 KiB pages in the first 2 MiB,
+ * 2 MiB pages above, PML4 slot 256 unused, never 1 GiB pages. Writes
+ * nothing outside buf. Returns 0 and the CR3 value (guest physical address
+ * of the PML4), or -EINVAL when mem_size is not a multiple of 2 MiB in
+ * [UKVM_MEM_MIN, UKVM_MEM_MAX] or buflen is wrong.
+ */
+int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3);
+
+#endif

@@ -1,0 +1,261 @@
+/* run.c: ukvm_run: the vCPU loop in the caller's thread, its timeout timer and kick signal, and fatal-exit reports. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdtbuild.h"
+#include "run.h"
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+void run_finish(struct run_ctx *c, int kind, int status, bool with_regs, const char *fmt, ...)
+{
+	struct ukvm_result *res = c->res;
+	va_list ap;
+	if (c->done)
+		return;
+	c->done = true;
+	res->kind = kind;
+	res->status = status;
+	va_start(ap, fmt);
+	vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
+	va_end(ap);
+	if (!with_regs)
+		return;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(c->vm->vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(c->vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	char sym[96];
+	size_t l = strlen(res->msg);
+	snprintf(res->msg + l, sizeof(res->msg) - l,
+		 " at RIP 0x%llx (%s) CPL%u CR2 0x%llx RSP 0x%llx RAX 0x%llx RDI 0x%llx",
+		 (unsigned long long)r.rip, loader_symbolize(&c->vm->img, r.rip, sym, sizeof(sym)),
+		 s.cs.selector & 3, (unsigned long long)s.cr2, (unsigned long long)r.rsp,
+		 (unsigned long long)r.rax, (unsigned long long)r.rdi);
+}
+
+static void run_io(struct run_ctx *c)
+{
+	struct kvm_run *run = c->vm->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	uint16_t port = run->io.port;
+
+	if (uart_owns(port)) {
+		c->res->exits[UKVM_STAT_SERIAL]++;
+		/* `rep outsb` arrives with count > 1; wider accesses touch only their first byte. */
+		for (uint32_t i = 0; i < run->io.count; i++) {
+			uint8_t *d = data + (size_t)i * run->io.size;
+			if (run->io.size != 1 && !out)
+				memset(d, 0xff, run->io.size);
+			uart_io(&c->vm->uart, port, out, d);
+		}
+		return;
+	}
+	if (port >= UKVM_PORT_BASE && port < UKVM_PORT_BASE + UKVM_PORT_COUNT) {
+		if (!out || run->io.size != 4 || run->io.count != 1) {
+			c->res->exits[UKVM_STAT_OTHER]++;
+			run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true,
+				   "guest used hypercall port 0x%x with %s of size %u count %u (want outl)",
+				   port, out ? "out" : "in", run->io.size, run->io.count);
+			return;
+		}
+		uint32_t v;
+		memcpy(&v, data, 4);
+		hcall_handle(c, port, v);
+		return;
+	}
+	c->res->exits[UKVM_STAT_OTHER]++;
+	run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "guest %s unexpected port 0x%x",
+		   out ? "wrote to" : "read from", port);
+}
+
+static void run_exit(struct run_ctx *c)
+{
+	struct kvm_run *run = c->vm->run;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		run_io(c);
+		return;
+	case KVM_EXIT_MMIO:
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "guest %s unexpected MMIO 0x%llx (%u bytes)",
+			   run->mmio.is_write ? "wrote to" : "read from",
+			   (unsigned long long)run->mmio.phys_addr, run->mmio.len);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "guest triple fault");
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "KVM internal error (suberror %u)",
+			   run->internal.suberror);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "vCPU entry failed (reason 0x%llx)",
+			   (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_HLT:
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "guest halted (it takes no interrupts)");
+		break;
+	default:
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "unexpected KVM exit reason %u",
+			   run->exit_reason);
+		break;
+	}
+	c->res->exits[UKVM_STAT_OTHER]++;
+}
+
+/*
+ * The kick signal stays blocked in this thread except inside KVM_RUN
+ * (KVM_SET_SIGNAL_MASK) and ppoll: a kick sent at any moment is either
+ * pending when KVM_RUN enters, which then returns EINTR at once, or
+ * interrupts it. No handler and no global are needed.
+ */
+static void run_kick_noop(int sig)
+{
+	(void)sig;
+}
+
+static int run_signals(struct run_ctx *c, sigset_t *saved)
+{
+	/*
+	 * A kick that lands after the run (ukvm_stop racing the end) must not
+	 * kill the process through the default action: give it a no-op handler.
+	 */
+	struct sigaction old;
+	if (sigaction(c->vm->kick_signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+	    !(old.sa_flags & SA_SIGINFO)) {
+		struct sigaction sa = { .sa_handler = run_kick_noop, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		sigaction(c->vm->kick_signal, &sa, NULL);
+	}
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, c->vm->kick_signal);
+	int r = pthread_sigmask(SIG_BLOCK, &kick, saved);
+	if (r)
+		return -r;
+	c->wait_mask = *saved;
+	sigdelset(&c->wait_mask, c->vm->kick_signal);
+	struct {
+		struct kvm_signal_mask h;
+		uint8_t set[8]; /* the kernel's sigset_t is 64 bits on x86-64 */
+	} m = { .h.len = 8 };
+	memcpy(m.set, &c->wait_mask, 8);
+	if (ioctl(c->vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &m) < 0) {
+		r = -errno;
+		pthread_sigmask(SIG_SETMASK, saved, NULL);
+		return r;
+	}
+	return 0;
+}
+
+/* Swallows a pending kick so the next KVM_RUN does not return at once. */
+static void run_drain_kick(struct run_ctx *c)
+{
+	sigset_t kick;
+	struct timespec zero = { 0, 0 };
+	sigemptyset(&kick);
+	sigaddset(&kick, c->vm->kick_signal);
+	while (sigtimedwait(&kick, NULL, &zero) > 0)
+		;
+}
+
+static int run_timer(struct run_ctx *c, timer_t *t)
+{
+	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = c->vm->kick_signal };
+	ev.sigev_notify_thread_id = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &ev, t) < 0)
+		return -errno;
+	struct itimerspec its = { .it_value = { (time_t)(c->deadline_ns / 1000000000ull),
+						(long)(c->deadline_ns % 1000000000ull) } };
+	if (timer_settime(*t, TIMER_ABSTIME, &its, NULL) < 0) {
+		int e = errno;
+		timer_delete(*t);
+		return -e;
+	}
+	return 0;
+}
+
+static void run_loop(struct run_ctx *c)
+{
+	struct ukvm_vm *vm = c->vm;
+	while (!c->done) {
+		if (atomic_load(&vm->stop)) {
+			run_finish(c, UKVM_STOPPED, UKVM_EXIT_INTERNAL, false, "stopped by request");
+			break;
+		}
+		if (c->deadline_ns && vm_now_ns() >= c->deadline_ns) {
+			run_finish(c, UKVM_TIMEOUT, UKVM_EXIT_TIMEOUT, false, "timeout after %llu ms",
+				   (unsigned long long)vm->cfg.timeout_ms);
+			break;
+		}
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				c->res->exits_total++;
+				c->res->exits[UKVM_STAT_INTR]++;
+				run_drain_kick(c);
+				continue;
+			}
+			run_finish(c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "KVM_RUN: %s", strerror(errno));
+			break;
+		}
+		c->res->exits_total++;
+		run_exit(c);
+	}
+}
+
+int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res)
+{
+	struct run_ctx c = { .vm = vm, .res = res };
+	sigset_t saved;
+	timer_t timer;
+	bool have_timer = false;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (vm->ran) {
+		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "VM has already run");
+		return -EALREADY;
+	}
+	vm->ran = true;
+	if ((r = run_signals(&c, &saved))) {
+		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "KVM_SET_SIGNAL_MASK: %s", strerror(-r));
+		return 0;
+	}
+	atomic_store(&vm->vcpu_tid, (int)gettid());
+	if (vm->cfg.timeout_ms) {
+		c.deadline_ns = vm->phase_ns[UKVM_PHASE_CREATE] + vm->cfg.timeout_ms * 1000000ull;
+		if ((r = run_timer(&c, &timer))) {
+			run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "timer_create: %s", strerror(-r));
+			goto out;
+		}
+		have_timer = true;
+	}
+	if (vm->cfg.seccomp && (r = vm_seccomp_install(vm))) {
+		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
+		goto out;
+	}
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	fdtb_set_boot_time(mem_ptr(&vm->mem, UKVM_FDT_GPA, UKVM_FDT_MAX),
+			   (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec);
+	vm->phase_ns[UKVM_PHASE_FIRST_RUN] = vm_now_ns();
+	run_loop(&c);
+out:
+	vm->phase_ns[UKVM_PHASE_EXIT] = vm_now_ns();
+	atomic_store(&vm->vcpu_tid, 0);
+	if (have_timer)
+		timer_delete(timer);
+	run_drain_kick(&c);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	memcpy(res->phase_ns, vm->phase_ns, sizeof(res->phase_ns));
+	return 0;
+}

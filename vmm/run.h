@@ -1,0 +1,34 @@
+/* run.h: state of one ukvm_run() shared by the run loop (run.c) and the hypercall handlers (hcall.c). */
+#ifndef VMM_RUN_H
+#define VMM_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vm.h"
+
+struct run_ctx {
+	struct ukvm_vm *vm;
+	struct ukvm_result *res;
+	uint64_t deadline_ns;  /* CLOCK_MONOTONIC; 0 = no timeout */
+	sigset_t wait_mask;    /* the thread's mask with the kick signal open: for ppoll */
+	bool done;             /* res is final */
+};
+
+/*
+ * Ends the run with kind and status and a printf-style one-line message;
+ * for guest errors appends RIP, nearest symbol and a few registers when
+ * with_regs is set.
+ */
+void run_finish(struct run_ctx *c, int kind, int status, bool with_regs, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/*
+ * Handles an OUT of 32-bit value val to a hypercall port (UKVM_PORT_BASE ..
+ * + UKVM_PORT_COUNT - 1). Hostile arguments end the run with
+ * UKVM_EXIT_GUESTERR; it never touches memory outside guest RAM.
+ */
+void hcall_handle(struct run_ctx *c, uint16_t port, uint32_t val);
+
+#endif

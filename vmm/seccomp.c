@@ -1,0 +1,61 @@
+/* seccomp.c: the vCPU thread's syscall allowlist, installed after setup and before the first KVM_RUN. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+
+#include "vm.h"
+
+int vm_seccomp_install(const struct ukvm_vm *vm)
+{
+	/* Kill the process, not just the thread: a half-dead monitor is worse than none. */
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = 0;
+	if (!f)
+		return -ENOMEM;
+#define ALLOW(sc) r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sc), 0)
+#define ALLOW1(sc, cmp) r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sc), 1, cmp)
+#define VCPU_IOCTL(req)                                                                      \
+	r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,                  \
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vcpu_fd),       \
+				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)(req)))
+	/* run loop: KVM_RUN; fatal-exit reports read the registers. Only on our vCPU fd. */
+	VCPU_IOCTL(KVM_RUN);
+	VCPU_IOCTL(KVM_GET_REGS);
+	VCPU_IOCTL(KVM_GET_SREGS);
+	/* console hypercall and serial THR (console fd), ukvm_stop (wake eventfd), messages on stderr */
+	ALLOW(write);
+	ALLOW(writev); /* stdio may use it for stderr */
+	/* wait hypercall: ppoll on the wake eventfd, read to reset it */
+	ALLOW(ppoll);
+	ALLOW(read);
+	/* vm_now_ns and boot time when the vDSO falls back to the syscall */
+	ALLOW(clock_gettime);
+	/* kick signal: drained with sigtimedwait, mask restored at the end; handlers return */
+	ALLOW(rt_sigtimedwait);
+	ALLOW(rt_sigprocmask);
+	ALLOW(rt_sigreturn);
+	/* ukvm_stop from a signal handler on this thread (ukvm-run's SIGINT/SIGTERM) */
+	ALLOW(tgkill);
+	ALLOW(getpid);
+	ALLOW(gettid);
+	/* end of run and teardown: timeout timer, ukvm_destroy, stdio buffers, exit */
+	ALLOW(timer_delete);
+	ALLOW(timer_settime);
+	ALLOW(close);
+	ALLOW(munmap);
+	ALLOW(newfstatat); /* stdio's first use of stdout/stderr */
+	ALLOW(fstat);
+	ALLOW(brk);        /* malloc inside stdio */
+	ALLOW1(mmap, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)); /* malloc, never executable */
+	ALLOW(madvise);    /* free() trimming */
+	ALLOW(exit);
+	ALLOW(exit_group);
+#undef ALLOW
+#undef ALLOW1
+#undef VCPU_IOCTL
+	if (!r)
+		r = seccomp_load(f);
+	seccomp_release(f);
+	return r;
+}

@@ -1,0 +1,120 @@
+/* ukvm.h: the embedding API of libukvm: create a microVM from a config, run it, stop it, destroy it. */
+#ifndef UKVM_H
+#define UKVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Exit codes of ukvm-run (and what ukvm_exit_code() returns). A guest app's
+ * own status 0..255 passes through unchanged; the codes below are used only
+ * when the monitor, not the app, decides the outcome. A guest that reports
+ * a crash (UKVM_PORT_CRASH) ends with 128 + signal, like a shell reports it.
+ */
+#define UKVM_EXIT_USAGE    120 /* bad command line or config */
+#define UKVM_EXIT_IMAGE    121 /* image missing, unreadable or rejected by the loader */
+#define UKVM_EXIT_NOKVM    122 /* /dev/kvm missing, not accessible, or lacking a capability */
+#define UKVM_EXIT_GUESTERR 123 /* guest died without a report: triple fault, internal error,
+				  failed entry, unexpected port/MMIO, hostile hypercall argument */
+#define UKVM_EXIT_TIMEOUT  124 /* --timeout expired */
+#define UKVM_EXIT_INTERNAL 125 /* monitor internal error */
+
+/* What ukvm_create() failed on; each maps to one exit code above. */
+enum ukvm_error {
+	UKVM_OK = 0,
+	UKVM_ERR_CONFIG = -1,   /* bad config value (UKVM_EXIT_USAGE) */
+	UKVM_ERR_IMAGE = -2,    /* image rejected (UKVM_EXIT_IMAGE) */
+	UKVM_ERR_KVM = -3,      /* KVM unusable (UKVM_EXIT_NOKVM) */
+	UKVM_ERR_INTERNAL = -4, /* host resource failure (UKVM_EXIT_INTERNAL) */
+};
+
+struct ukvm_config {
+	const char *image;         /* path of the ELF image (kernel + payload) */
+	uint64_t mem_size;         /* guest RAM bytes; 0 = 64 MiB; multiple of 2 MiB, 8 MiB..64 GiB */
+	const char *const *argv;   /* guest argv[1..], NULL-terminated; may be NULL */
+	const char *const *env;    /* extra "K=V" for the guest, NULL-terminated; may be NULL */
+	int console_fd;            /* guest console output goes here (ukvm-run: 1); -1 discards */
+	uint64_t timeout_ms;       /* 0 = none; run returns UKVM_TIMEOUT within ~100 ms after it */
+	bool trace_boot;           /* ask the guest for boot-phase marks (/chosen/ukvm,trace-boot) */
+	bool seccomp;              /* install the seccomp allowlist on the thread calling ukvm_run;
+				      it stays on that thread afterwards (ukvm-run: true) */
+	int kick_signal;           /* signal used to kick the vCPU thread out of KVM_RUN; 0 = SIGUSR2.
+				      ukvm_run blocks it in the calling thread while running and,
+				      if its action is SIG_DFL, installs a no-op handler for it. */
+};
+
+/* Boot phases, timestamped with CLOCK_MONOTONIC ns (0 = not reached). */
+enum ukvm_phase {
+	UKVM_PHASE_CREATE,       /* ukvm_create entered */
+	UKVM_PHASE_KVM_READY,    /* /dev/kvm opened and checked, VM and vCPU created */
+	UKVM_PHASE_IMAGE_LOADED, /* image validated and copied into guest RAM */
+	UKVM_PHASE_FIRST_RUN,    /* just before the first KVM_RUN */
+	UKVM_PHASE_KERNEL_ENTRY, /* guest mark UKVM_MARK_KERNEL_ENTRY */
+	UKVM_PHASE_KERNEL_READY, /* guest mark UKVM_MARK_KERNEL_READY */
+	UKVM_PHASE_APP_MAIN,     /* guest mark UKVM_MARK_APP_MAIN */
+	UKVM_PHASE_EXIT,         /* run loop ended */
+	UKVM_PHASE_COUNT
+};
+
+/* Exit reasons counted for --stats: each KVM_RUN return is one exit. */
+enum ukvm_stat {
+	UKVM_STAT_SERIAL,    /* port I/O to the 16550 */
+	UKVM_STAT_CONSOLE,   /* console-write hypercall */
+	UKVM_STAT_WAIT,      /* wait hypercall */
+	UKVM_STAT_MARK,      /* boot-phase mark hypercall */
+	UKVM_STAT_EXIT,      /* exit or crash hypercall */
+	UKVM_STAT_INTR,      /* KVM_RUN interrupted by a signal (timeout, stop) */
+	UKVM_STAT_OTHER,     /* anything else (fatal exits, unknown ports, MMIO) */
+	UKVM_STAT_COUNT
+};
+
+struct ukvm_result {
+	enum { UKVM_EXITED, UKVM_CRASHED, UKVM_TIMEOUT, UKVM_STOPPED, UKVM_FAILED } kind;
+	int status;     /* EXITED: app status 0..255; CRASHED: 128 + signal; else the exit code */
+	char msg[256];  /* one line (no newline) for every kind but EXITED */
+	uint64_t exits_total;
+	uint64_t exits[UKVM_STAT_COUNT];
+	uint64_t phase_ns[UKVM_PHASE_COUNT];
+};
+
+struct ukvm_vm;
+
+/*
+ * Opens KVM, maps guest RAM, validates and loads the image, builds the page
+ * tables, descriptor tables, vCPU state and the FDT. On success returns
+ * UKVM_OK and sets *out; on failure returns an enum ukvm_error and writes
+ * one line (no "ukvm-run:" prefix, no newline) to err[errlen], e.g.
+ * "app.img: segment 2: ends past guest memory (64 MiB)". Never exits.
+ */
+int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, size_t errlen);
+
+/*
+ * Runs the vCPU in the calling thread until the guest exits, crashes, the
+ * timeout passes or ukvm_stop() is called; fills *res. Returns 0, or
+ * -EALREADY when the VM has run before (res then says FAILED). May be called
+ * once per VM.
+ */
+int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res);
+
+/*
+ * Asks a running (or about to run) VM to stop: ukvm_run returns promptly
+ * with kind UKVM_STOPPED. Async-signal-safe; callable from any thread or a
+ * signal handler. Harmless after the run ended.
+ */
+void ukvm_stop(struct ukvm_vm *vm);
+
+/* Frees everything ukvm_create made. vm may be NULL. Not while ukvm_run runs. */
+void ukvm_destroy(struct ukvm_vm *vm);
+
+/* The ukvm-run exit code for a result: status for EXITED/CRASHED, else the UKVM_EXIT_* code. */
+int ukvm_exit_code(const struct ukvm_result *res);
+
+/* The ukvm-run exit code for a ukvm_create() error. */
+int ukvm_error_exit_code(int err);
+
+/* Short names for --trace-boot and --stats, e.g. "kernel init done", "console". */
+const char *ukvm_phase_name(enum ukvm_phase p);
+const char *ukvm_stat_name(enum ukvm_stat s);
+
+#endif

@@ -1,0 +1,277 @@
+/* vm.c: VM lifecycle of the embedding API: create (KVM, RAM, image, tables, FDT), stop, destroy, names. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdtbuild.h"
+#include "pagetable.h"
+#include "vm.h"
+#include "x86tables.h"
+
+#define VM_DEFAULT_MEM (64ull << 20)
+#define VM_PAGE 4096ull
+
+uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int vm_err(char *err, size_t errlen, int code, const char *what, int e)
+{
+	snprintf(err, errlen, "%s: %s", what, strerror(e));
+	return code;
+}
+
+/* TSC kHz from KVM, else measured against CLOCK_MONOTONIC over ~2 ms. */
+static uint32_t vm_tsc_khz(const struct ukvm_vm *vm)
+{
+	int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	if (khz > 0)
+		return (uint32_t)khz;
+	uint64_t t0 = vm_now_ns(), c0 = __builtin_ia32_rdtsc();
+	struct timespec d = { 0, 2000000 };
+	nanosleep(&d, NULL);
+	uint64_t t1 = vm_now_ns(), c1 = __builtin_ia32_rdtsc();
+	return t1 > t0 ? (uint32_t)((c1 - c0) * 1000000ull / (t1 - t0)) : 0;
+}
+
+static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
+{
+	struct fdtb_range res[1 + ELF_MAX_PHNUM];
+	struct fdtb_args a = {
+		.mem_size = vm->mem.size,
+		.argv0 = vm->image,
+		.argv = vm->cfg.argv,
+		.env = vm->cfg.env,
+		.tsc_khz = vm_tsc_khz(vm),
+		.payload_gpa = vm->img.note.payload_gpa,
+		.payload_size = vm->img.note.payload_size,
+		.trace_boot = vm->cfg.trace_boot,
+		.reserve = res,
+	};
+	res[a.nreserve++] = (struct fdtb_range){ 0, UKVM_KERNEL_PHYS };
+	for (unsigned i = 0; i < vm->img.nsegs; i++) {
+		/* Page-rounded; segments are inside RAM (loader_check), so this cannot wrap. */
+		uint64_t lo = vm->img.segs[i].paddr & ~(VM_PAGE - 1);
+		uint64_t hi = (vm->img.segs[i].paddr + vm->img.segs[i].memsz + VM_PAGE - 1) & ~(VM_PAGE - 1);
+		if (hi > lo)
+			res[a.nreserve++] = (struct fdtb_range){ lo, hi - lo };
+	}
+	if (getrandom(a.rng_seed, sizeof(a.rng_seed), 0) != sizeof(a.rng_seed))
+		return vm_err(err, errlen, UKVM_ERR_INTERNAL, "getrandom", errno);
+	void *fdt = mem_ptr(&vm->mem, UKVM_FDT_GPA, UKVM_FDT_MAX);
+	int r = fdtb_build(fdt, UKVM_FDT_MAX, &a);
+	if (r == -E2BIG) {
+		snprintf(err, errlen, "guest arguments and environment exceed the %llu KiB boot-info limit",
+			 UKVM_FDT_MAX >> 10);
+		return UKVM_ERR_CONFIG;
+	}
+	if (r) {
+		snprintf(err, errlen, "building the boot-info FDT failed");
+		return UKVM_ERR_INTERNAL;
+	}
+	return 0;
+}
+
+static int vm_kvm(struct ukvm_vm *vm, char *err, size_t errlen)
+{
+	int fd = vm_kvm_open(err, errlen);
+	if (fd < 0)
+		return UKVM_ERR_KVM;
+	vm->kvm_fd = fd;
+	vm->vm_fd = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_CREATE_VM", errno);
+	int r = mem_init(&vm->mem, vm->cfg.mem_size);
+	if (r)
+		return vm_err(err, errlen, UKVM_ERR_INTERNAL, "mapping guest memory", -r);
+	struct kvm_userspace_memory_region reg = { .slot = 0, .guest_phys_addr = 0,
+						   .memory_size = vm->mem.size,
+						   .userspace_addr = (uintptr_t)vm->mem.base };
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
+		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_SET_USER_MEMORY_REGION", errno);
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_CREATE_VCPU", errno);
+	int sz = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz < (int)sizeof(struct kvm_run))
+		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_GET_VCPU_MMAP_SIZE", errno);
+	void *run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	if (run == MAP_FAILED)
+		return vm_err(err, errlen, UKVM_ERR_INTERNAL, "mapping kvm_run", errno);
+	vm->run = run;
+	vm->run_size = (size_t)sz;
+	return 0;
+}
+
+static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *err, size_t errlen)
+{
+	vm->cfg = *cfg;
+	if (!vm->cfg.mem_size)
+		vm->cfg.mem_size = VM_DEFAULT_MEM;
+	if (!cfg->image || !*cfg->image) {
+		snprintf(err, errlen, "no image given");
+		return UKVM_ERR_CONFIG;
+	}
+	uint64_t m = vm->cfg.mem_size;
+	if (m < UKVM_MEM_MIN || m > UKVM_MEM_MAX || m % (2ull << 20)) {
+		snprintf(err, errlen, "memory size %llu bytes: must be a multiple of 2 MiB in 8 MiB..64 GiB",
+			 (unsigned long long)m);
+		return UKVM_ERR_CONFIG;
+	}
+	vm->image = cfg->image;
+	vm->kick_signal = cfg->kick_signal ? cfg->kick_signal : SIGUSR2;
+	if (vm->kick_signal < 1 || vm->kick_signal >= SIGRTMAX || vm->kick_signal == SIGKILL ||
+	    vm->kick_signal == SIGSTOP) {
+		snprintf(err, errlen, "kick_signal %d is not usable", vm->kick_signal);
+		return UKVM_ERR_CONFIG;
+	}
+	return 0;
+}
+
+int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, size_t errlen)
+{
+	uint64_t t0 = vm_now_ns();
+	struct ukvm_vm *vm = calloc(1, sizeof(*vm));
+	int r;
+	*out = NULL;
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return UKVM_ERR_INTERNAL;
+	}
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = vm->wake_fd = -1;
+	vm->pid = getpid();
+	vm->phase_ns[UKVM_PHASE_CREATE] = t0;
+	if ((r = vm_config(vm, cfg, err, errlen)))
+		goto err_vm;
+	if ((r = vm_kvm(vm, err, errlen)))
+		goto err_vm;
+	vm->phase_ns[UKVM_PHASE_KVM_READY] = vm_now_ns();
+
+	int lr = loader_load(vm->image, &vm->mem, &vm->img, err, errlen);
+	if (lr) {
+		r = lr == -ENOMEM ? UKVM_ERR_INTERNAL : UKVM_ERR_IMAGE;
+		goto err_vm;
+	}
+	uint64_t cr3;
+	if (pt_build(mem_ptr(&vm->mem, UKVM_PT_GPA, UKVM_PT_END - UKVM_PT_GPA),
+		     UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, &cr3) ||
+	    x86_tables_build(&vm->mem, vm->img.note.exc_stubs)) {
+		snprintf(err, errlen, "building page or descriptor tables failed");
+		r = UKVM_ERR_INTERNAL;
+		goto err_vm;
+	}
+	if (vcpu_setup(vm, cr3, err, errlen)) {
+		r = UKVM_ERR_KVM;
+		goto err_vm;
+	}
+	if ((r = vm_fdt(vm, err, errlen)))
+		goto err_vm;
+	uart_init(&vm->uart, cfg->console_fd);
+	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->wake_fd < 0) {
+		r = vm_err(err, errlen, UKVM_ERR_INTERNAL, "eventfd", errno);
+		goto err_vm;
+	}
+	vm->phase_ns[UKVM_PHASE_IMAGE_LOADED] = vm_now_ns();
+	*out = vm;
+	return UKVM_OK;
+err_vm:
+	ukvm_destroy(vm);
+	return r;
+}
+
+void ukvm_stop(struct ukvm_vm *vm)
+{
+	/* Only async-signal-safe steps: an atomic store, write(2), a store to the run page, tgkill(2). */
+	atomic_store(&vm->stop, 1);
+	if (vm->run)
+		vm->run->immediate_exit = 1;
+	if (vm->wake_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t w = write(vm->wake_fd, &one, sizeof(one));
+		(void)w;
+	}
+	int tid = atomic_load(&vm->vcpu_tid);
+	if (tid)
+		syscall(SYS_tgkill, vm->pid, tid, vm->kick_signal);
+}
+
+void ukvm_destroy(struct ukvm_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	if (vm->wake_fd >= 0)
+		close(vm->wake_fd);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	mem_free(&vm->mem);
+	loader_free(&vm->img);
+	free(vm);
+}
+
+int ukvm_exit_code(const struct ukvm_result *res)
+{
+	switch (res->kind) {
+	case UKVM_EXITED: return res->status & 0xff;
+	case UKVM_CRASHED: return res->status;
+	case UKVM_TIMEOUT: return UKVM_EXIT_TIMEOUT;
+	case UKVM_STOPPED: return UKVM_EXIT_INTERNAL; /* the caller knows why it stopped (ukvm-run: 128+signal) */
+	default: return res->status ? res->status : UKVM_EXIT_INTERNAL;
+	}
+}
+
+int ukvm_error_exit_code(int err)
+{
+	switch (err) {
+	case UKVM_OK: return 0;
+	case UKVM_ERR_CONFIG: return UKVM_EXIT_USAGE;
+	case UKVM_ERR_IMAGE: return UKVM_EXIT_IMAGE;
+	case UKVM_ERR_KVM: return UKVM_EXIT_NOKVM;
+	default: return UKVM_EXIT_INTERNAL;
+	}
+}
+
+const char *ukvm_phase_name(enum ukvm_phase p)
+{
+	static const char *const n[UKVM_PHASE_COUNT] = {
+		[UKVM_PHASE_CREATE] = "monitor setup",
+		[UKVM_PHASE_KVM_READY] = "KVM ready",
+		[UKVM_PHASE_IMAGE_LOADED] = "image loaded",
+		[UKVM_PHASE_FIRST_RUN] = "first guest instruction",
+		[UKVM_PHASE_KERNEL_ENTRY] = "kernel entry",
+		[UKVM_PHASE_KERNEL_READY] = "kernel init done",
+		[UKVM_PHASE_APP_MAIN] = "app main",
+		[UKVM_PHASE_EXIT] = "exit",
+	};
+	return (unsigned)p < UKVM_PHASE_COUNT ? n[p] : "?";
+}
+
+const char *ukvm_stat_name(enum ukvm_stat s)
+{
+	static const char *const n[UKVM_STAT_COUNT] = {
+		[UKVM_STAT_SERIAL] = "serial", [UKVM_STAT_CONSOLE] = "console",
+		[UKVM_STAT_WAIT] = "wait",     [UKVM_STAT_MARK] = "mark",
+		[UKVM_STAT_EXIT] = "exit",     [UKVM_STAT_INTR] = "interrupted",
+		[UKVM_STAT_OTHER] = "other",
+	};
+	return (unsigned)s < UKVM_STAT_COUNT ? n[s] : "?";
+}

@@ -1,0 +1,51 @@
+/* vm.h: the VM object shared by libukvm's internal modules (vm.c, vcpu.c, run.c). */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <linux/kvm.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "loader.h"
+#include "mem.h"
+#include "serial.h"
+#include "ukvm.h"
+
+struct ukvm_vm {
+	struct ukvm_config cfg;
+	const char *image;         /* cfg.image, for messages */
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;       /* the vCPU's shared page */
+	size_t run_size;
+	struct mem mem;
+	struct loader_image img;
+	struct uart uart;
+	int wake_fd;               /* eventfd: ukvm_stop and (later) devices wake a WAITing vCPU */
+	int kick_signal;
+	atomic_int stop;           /* ukvm_stop was called */
+	atomic_int vcpu_tid;       /* thread in ukvm_run, 0 when none: ukvm_stop kicks it */
+	pid_t pid;
+	bool ran;
+	uint64_t phase_ns[UKVM_PHASE_COUNT];
+};
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t vm_now_ns(void);
+
+/*
+ * Opens /dev/kvm and checks API version and the capabilities ukvm needs.
+ * Returns the fd or -errno with one line in err ("/dev/kvm: ...").
+ */
+int vm_kvm_open(char *err, size_t errlen);
+
+/*
+ * Sets CPUID, special registers (tables, CR0/CR3/CR4/EFER at CPL3),
+ * STAR/LSTAR/FMASK and the entry registers of the boot contract. Returns 0,
+ * or -errno with one line in err.
+ */
+int vcpu_setup(struct ukvm_vm *vm, uint64_t cr3, char *err, size_t errlen);
+
+/* Installs the vCPU thread's seccomp allowlist. Returns 0 or -errno. */
+int vm_seccomp_install(const struct ukvm_vm *vm);
+
+#endif
