@@ -56,6 +56,19 @@ struct ukvm_note {
 #define UKVM_MEM_MAX        (64ull << 30) /* page tables above hold 64 PDs */
 
 /*
+ * virtio-mmio devices live in one 2 MiB window just above the largest RAM,
+ * identity-mapped (user bit, 2 MiB page) by the monitor's page tables.
+ * Device i (in command-line order: disks first, then NICs) has its v2
+ * register block at UKVM_MMIO_BASE + i * UKVM_MMIO_STRIDE. A write to
+ * QueueNotify goes to a KVM ioeventfd (no exit to the monitor); every other
+ * register access is an MMIO exit, so drivers touch them only at setup.
+ */
+#define UKVM_MMIO_BASE      UKVM_MEM_MAX
+#define UKVM_MMIO_STRIDE    0x1000ull
+#define UKVM_MMIO_MAX_DEVS  32
+#define UKVM_MMIO_IRQ_BASE  5          /* device i has interrupt UKVM_MMIO_IRQ_BASE + i (never delivered: the guest polls) */
+
+/*
  * GDT selectors. The vCPU starts at CPL3 with CS = UKVM_SEL_UCODE and
  * SS = DS = ES = FS = GS = UKVM_SEL_UDATA. STAR holds the kernel pair 0x08/0x10
  * and the SYSRET base 0x18 (never used: SYSRET kills the VM on PVM).
@@ -71,7 +84,10 @@ struct ukvm_note {
  * UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_TOP, RDI = UKVM_FDT_GPA, RFLAGS = 0x2
  * (IOPL 0, IF 0), CPL3. CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|PGE|OSFXSR|
  * OSXMMEXCPT|FSGSBASE, EFER = SCE|LME|LMA|NXE. FMASK clears TF, DF, AC, NT.
- * The TSS I/O bitmap opens the serial ports and the hypercall ports only.
+ * The TSS I/O bitmap opens the serial ports and the hypercall ports only:
+ * UKVM_PORT_BASE .. UKVM_PORT_BASE + UKVM_PORT_COUNT + 2, because a 4-byte
+ * `outl` to port p is checked against the bits of p .. p + 3; the monitor
+ * refuses the unused ones at run time.
  * IDT: every vector is a 64-bit interrupt gate (DPL0, IST1) to its stub.
  */
 
@@ -129,6 +145,9 @@ enum ukvm_mark {
  *     ukvm,payload      <u64 gpa, u64 size>   (from the note)
  *     ukvm,trace-boot   empty, present when marks are wanted
  *   }
+ *   /virtio_mmio@<addr> { compatible = "virtio,mmio"; reg = <addr 0x1000>;
+ *                         interrupts = <irq>; }   one per device, in order
+
  * Reserve map: [0, UKVM_KERNEL_PHYS) and every PT_LOAD segment's pages.
  */
 
