@@ -41,3 +41,7 @@ all: $(BUILD)/guest/ukvm-kernel.elf
 
 # Host unit tests of the pure parts (extent allocator, symbol lookup).
 TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
+
+# The virtio-blk driver's request planning is pure: host-tested by tests/unit/check_vblk.c (guest headers, no libc string.h needed).
+TESTED_SRCS += guest/drivers/vblk_plan.c
+$(BUILD)/tests/obj/guest/drivers/vblk_plan.o: TEST_CFLAGS += -Iguest/include

@@ -21,7 +21,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin
+APPS      := hello args exit malloc cat clock abort nullderef spin blkio blkhostile
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
 
@@ -33,6 +33,12 @@ $(APP_BINS): $(BUILD)/apps/%: guest/apps/%.c
 $(BUILD)/apps/data.bin:
 	@mkdir -p $(@D)
 	$(Q)head -c 102400 /dev/urandom > $@.tmp && mv $@.tmp $@
+
+# The blk apps share the test pattern (tools/bench/blkpat.h) and the virtio headers; -iquote keeps
+# proto/elf.h and friends from shadowing musl's own headers.
+$(BUILD)/apps/blkio: tools/bench/blkpat.h
+$(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote tools/bench -iquote proto
 
 $(BUILD)/apps/cat.img: $(BUILD)/apps/data.bin
 $(BUILD)/apps/cat.img: IMG_FILES := --file $(BUILD)/apps/data.bin:/data.bin
@@ -56,7 +62,45 @@ $(BUILD)/bench/bootbench: tools/bench/bootbench.c
 bench-boot: $(BUILD)/ukvm-run $(BUILD)/apps/hello.img $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench
 	$(Q)$(BUILD)/bench/bootbench $(BUILD)
 
-all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench
+# bench-blk: one source (tools/bench/blkbench.c) built for the guest and for the host, driven by blkrun.
+$(BUILD)/apps/blkbench: tools/bench/blkbench.c
+	@mkdir -p $(@D)
+	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -o $@ $<
+
+$(BUILD)/apps/blkbench.img: $(BUILD)/apps/blkbench $(BUILD)/ukvm-build $(KERNEL_ELF)
+	$(Q)$(BUILD)/ukvm-build -o $@ --kernel $(KERNEL_ELF) $<
+
+$(BUILD)/bench/blkbench-host: tools/bench/blkbench.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
+
+$(BUILD)/bench/blkrun: tools/bench/blkrun.c tools/bench/blkpat.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -Itools/bench -o $@ $<
+
+BLK_BENCH := $(BUILD)/apps/blkbench.img $(BUILD)/bench/blkbench-host $(BUILD)/bench/blkrun
+
+.PHONY: bench-blk
+bench-blk: $(BUILD)/ukvm-run $(BLK_BENCH)
+	$(Q)$(BUILD)/bench/blkrun $(BUILD)
+
+# --- ASan+UBSan build of the monitor (check_blk runs the hostile app against it) ---
+# Same sources as vmm/build.mk, with ASAN_CFLAGS; objects under $(BUILD)/asan/. Every file gets the
+# proto hooks (-include: guarded, macros only), so this rule need not track which files include virtq.h.
+ASAN_MON_SRCS := vmm/main.c $(LIBUKVM_SRCS)
+ASAN_MON_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(ASAN_MON_SRCS))
+
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -include vmm/proto_env_vmm.h -c $< -o $@
+
+$(BUILD)/asan/ukvm-run: $(ASAN_MON_OBJS)
+	$(Q)$(CC) -fsanitize=address,undefined -o $@ $^ $(HOST_LIBS)
+
+CHECK_DEPS += $(BUILD)/asan/ukvm-run
+
+all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH) \
+     $(BUILD)/asan/ukvm-run
 
 # --- unit tests -------------------------------------------------------------
 # A static and a static-PIE musl binary for check_elf / check_imgbuild.

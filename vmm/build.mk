@@ -31,3 +31,8 @@ $(BUILD)/vmm/testguest-%.elf: vmm/testguest/testguest.S vmm/testguest/testguest.
 
 $(BUILD)/vmm/testguest.elf: $(BUILD)/vmm/testguest-hello.elf
 	$(Q)cp $< $@
+
+# Monitor and device code that includes proto/'s virtqueue headers gets the monitor's hooks
+# (tests/unit/proto_env_host.h is only for the proto objects and the check files themselves).
+$(BUILD)/vmm/obj/vmm/%.o $(BUILD)/vmm/obj/devices/%.o: HOST_CFLAGS += -include vmm/proto_env_vmm.h
+$(BUILD)/tests/obj/vmm/%.o $(BUILD)/tests/obj/devices/%.o: TEST_CFLAGS += -include vmm/proto_env_vmm.h

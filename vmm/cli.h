@@ -10,12 +10,15 @@
 struct cli_opts {
 	struct ukvm_config cfg; /* image, mem_size, argv, env, timeout_ms, trace_boot */
 	const char **env;       /* owned storage behind cfg.env */
+	struct ukvm_disk disks[UKVM_MAX_DISKS]; /* behind cfg.disks; paths malloc'd */
 	int help, version;
 };
 
 /*
  * Parses `ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]...
- * [--trace-boot] [--stats] [--help] [--version] IMAGE [--] [ARGS...]`.
+ * [--disk PATH[,ro][,direct]]... [--trace-boot] [--stats] [--help]
+ * [--version] IMAGE [--] [ARGS...]`. Disks are /dev/vda, /dev/vdb ... in
+ * order, at most UKVM_MAX_DISKS; the files are opened by ukvm_create.
  * Everything after IMAGE (minus one leading "--") is the guest's argv[1..];
  * cfg.argv points into argv, which must outlive o. Returns 0, or -EINVAL
  * with one line like "--mem: 1M is below the minimum 8M" in err. Call
@@ -31,6 +34,13 @@ void cli_free(struct cli_opts *o);
  * 1024, either case). Returns 0 or -EINVAL (empty, junk, overflow).
  */
 int cli_parse_size(const char *s, uint64_t *out);
+
+/*
+ * Parses one --disk value "PATH[,ro][,direct]" (options in any order, each
+ * once; PATH non-empty and without commas) into *d with a malloc'd path.
+ * Returns 0, -EINVAL with one line in err, or -ENOMEM.
+ */
+int cli_parse_disk(const char *v, struct ukvm_disk *d, char *err, size_t errlen);
 
 /* Parses positive seconds, decimals allowed ("0.5"), at most a year, into ms. Returns 0 or -EINVAL. */
 int cli_parse_seconds(const char *s, uint64_t *ms);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <libfdt.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ukvm_abi.h"
@@ -40,6 +41,8 @@ static int fdtb_stringlist(void *fdt, const char *prop, const char *first, const
 static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 {
 	int r;
+	if (a->ndevs > FDTB_MAX_DEVS)
+		return -FDT_ERR_BADVALUE;
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 #define FDTB_TRY(x)            \
@@ -73,6 +76,17 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 	if (a->trace_boot)
 		FDTB_TRY(fdt_property(fdt, "ukvm,trace-boot", NULL, 0));
 	FDTB_TRY(fdt_end_node(fdt));
+
+	for (unsigned i = 0; i < a->ndevs; i++) {
+		char name[40];
+		snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)a->devs[i].addr);
+		FDTB_TRY(fdt_begin_node(fdt, name));
+		FDTB_TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+		fdt64_t dreg[2] = { cpu_to_fdt64(a->devs[i].addr), cpu_to_fdt64(a->devs[i].size) };
+		FDTB_TRY(fdt_property(fdt, "reg", dreg, sizeof(dreg)));
+		FDTB_TRY(fdt_property_u32(fdt, "interrupts", a->devs[i].irq));
+		FDTB_TRY(fdt_end_node(fdt));
+	}
 
 	FDTB_TRY(fdt_end_node(fdt));
 	FDTB_TRY(fdt_finish(fdt));

@@ -10,6 +10,14 @@ struct fdtb_range {
 	uint64_t addr, size;
 };
 
+/* A virtio-mmio device node: /virtio_mmio@<addr> { reg = <addr size>; interrupts = <irq>; }. */
+struct fdtb_dev {
+	uint64_t addr, size;
+	uint32_t irq;
+};
+
+#define FDTB_MAX_DEVS 32 /* UKVM_MMIO_MAX_DEVS */
+
 struct fdtb_args {
 	uint64_t mem_size;
 	const char *argv0;               /* the image name */
@@ -21,6 +29,8 @@ struct fdtb_args {
 	bool trace_boot;
 	const struct fdtb_range *reserve; /* reserve map entries */
 	unsigned nreserve;
+	struct fdtb_dev devs[FDTB_MAX_DEVS]; /* in device order */
+	unsigned ndevs;                       /* > FDTB_MAX_DEVS is -EINVAL */
 };
 
 /*

@@ -86,8 +86,8 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		ret = -EINVAL;
 		goto out;
 	}
-	if (a.timeout_ns == UINT64_MAX) {
-		ret = -EDEADLK; /* no device can wake it yet: waiting would hang forever */
+	if (a.timeout_ns == UINT64_MAX && !c->vm->ndevs) {
+		ret = -EDEADLK; /* no device can ever wake it: waiting would hang forever */
 		goto out;
 	}
 	uint64_t until = hcall_add_sat(vm_now_ns(), a.timeout_ns);
@@ -111,7 +111,8 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		uint64_t d = end - now;
 		struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
 		struct pollfd pfd = { .fd = c->vm->wake_fd, .events = POLLIN };
-		int n = ppoll(&pfd, 1, &ts, &c->wait_mask);
+		/* Device news (the event thread writes wake_fd) or ukvm_stop end the wait; so does the kick. */
+		int n = ppoll(&pfd, 1, end == UINT64_MAX ? NULL : &ts, &c->wait_mask);
 		if (n > 0) {
 			uint64_t v;
 			ssize_t r = read(c->vm->wake_fd, &v, sizeof(v));

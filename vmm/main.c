@@ -47,6 +47,16 @@ static void main_stats(const struct ukvm_result *res)
 		if (res->exits[s])
 			fprintf(stderr, " %s %llu", ukvm_stat_name(s), (unsigned long long)res->exits[s]);
 	fputc('\n', stderr);
+	uint64_t reqs = 0;
+	for (unsigned i = 0; i < res->ndisks; i++) {
+		const struct ukvm_disk_stats *d = &res->disks[i];
+		fprintf(stderr, "ukvm-run: vd%c: %llu requests, %llu notifies, %llu wake-ups\n", 'a' + i,
+			(unsigned long long)d->requests, (unsigned long long)d->notifies,
+			(unsigned long long)d->news);
+		reqs += d->requests;
+	}
+	if (reqs)
+		fprintf(stderr, "ukvm-run: %.3f exits per request\n", (double)res->exits_total / (double)reqs);
 }
 
 int main(int argc, char **argv)

@@ -8,7 +8,8 @@
 /*
  * Layout inside [UKVM_PT_GPA, UKVM_PT_END), one 4 KiB page each:
  * PML4, the identity PDPT, the high PDPT (PML4 slot 511), the PT for the
- * first 2 MiB, then one PD per GiB of RAM (64 at most: 68 pages fit in 80).
+ * first 2 MiB, then one PD per GiB of RAM (64 at most), then the PD of the
+ * MMIO window (69 pages fit in 80).
  * The alias at UKVM_KERNEL_VBASE (PDPT slots 510, 511) reuses the identity
  * PDs of the first 2 GiB, so both views always agree.
  */
@@ -17,11 +18,15 @@
 #define PT_PDPTH (UKVM_PT_GPA + 0x2000)
 #define PT_PT0   (UKVM_PT_GPA + 0x3000)
 #define PT_PD0   (UKVM_PT_GPA + 0x4000)
+#define PT_PDIO  (PT_PD0 + (UKVM_MEM_MAX / (1ull << 30)) * 0x1000) /* PD of the MMIO window */
 #define PT_FLAGS (PT_P | PT_RW | PT_US)
 #define GIB (1ull << 30)
 #define MIB2 (2ull << 20)
 
-_Static_assert(PT_PD0 + (UKVM_MEM_MAX / GIB) * 0x1000 <= UKVM_PT_END, "page tables overflow their region");
+_Static_assert(PT_PDIO + 0x1000 <= UKVM_PT_END, "page tables overflow their region");
+/* The window gets its own PD: it sits at a GiB boundary above all RAM, in the identity PDPT. */
+_Static_assert(UKVM_MMIO_BASE % GIB == 0 && UKVM_MMIO_BASE >= UKVM_MEM_MAX &&
+	       UKVM_MMIO_BASE / GIB < 512, "MMIO window placement");
 
 static uint64_t *pt_page(void *buf, uint64_t gpa)
 {
@@ -61,6 +66,10 @@ int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3)
 	/* VBASE = -2 GiB: PDPT slots 510 and 511 map physical 0..2 GiB. */
 	for (uint64_t g = 0; g < 2 && g < npd; g++)
 		pdpth[510 + g] = (PT_PD0 + g * 0x1000) | PT_FLAGS;
+
+	/* virtio-mmio registers: one 2 MiB page, cache-disabled (device memory, never cached). */
+	pdpt[UKVM_MMIO_BASE / GIB] = PT_PDIO | PT_FLAGS;
+	pt_page(buf, PT_PDIO)[(UKVM_MMIO_BASE % GIB) / MIB2] = UKVM_MMIO_BASE | PT_FLAGS | PT_PS | PT_PCD;
 
 	*cr3 = PT_PML4;
 	return 0;

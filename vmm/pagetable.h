@@ -8,6 +8,7 @@
 #define PT_P  0x001ull /* present */
 #define PT_RW 0x002ull
 #define PT_US 0x004ull /* user: every entry has it (ABI) */
+#define PT_PCD 0x010ull /* cache disable: device registers */
 #define PT_PS 0x080ull /* 2 MiB page in a PD entry */
 #define PT_ADDR_MASK 0x000ffffffffff000ull
 
@@ -16,7 +17,9 @@
  * [UKVM_PT_GPA, UKVM_PT_END) and must be that long and zeroed. Maps RAM
  * [0, mem_size) identity and the first min(mem_size, 2 GiB) again at
  * UKVM_KERNEL_VBASE; page 0 not present, 4 KiB pages in the first 2 MiB,
- * 2 MiB pages above, PML4 slot 256 unused, never 1 GiB pages. Writes
+ * 2 MiB pages above, PML4 slot 256 unused, never 1 GiB pages; also the
+ * virtio-mmio window [UKVM_MMIO_BASE, +2 MiB) identity as one 2 MiB page
+ * (PCD set). Writes
  * nothing outside buf. Returns 0 and the CR3 value (guest physical address
  * of the PML4), or -EINVAL when mem_size is not a multiple of 2 MiB in
  * [UKVM_MEM_MIN, UKVM_MEM_MAX] or buflen is wrong.

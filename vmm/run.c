@@ -10,6 +10,7 @@
 
 #include "fdtbuild.h"
 #include "run.h"
+#include "vmdev.h"
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
@@ -86,6 +87,8 @@ static void run_exit(struct run_ctx *c)
 		run_io(c);
 		return;
 	case KVM_EXIT_MMIO:
+		if (vmdev_mmio_exit(c))
+			return;
 		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "guest %s unexpected MMIO 0x%llx (%u bytes)",
 			   run->mmio.is_write ? "wrote to" : "read from",
 			   (unsigned long long)run->mmio.phys_addr, run->mmio.len);
@@ -251,6 +254,9 @@ int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res)
 	run_loop(&c);
 out:
 	vm->phase_ns[UKVM_PHASE_EXIT] = vm_now_ns();
+	/* The guest is gone: let in-flight I/O finish (nothing new starts), then read the counters. */
+	vm_devices_stop(vm);
+	vm_dev_stats(vm, res);
 	atomic_store(&vm->vcpu_tid, 0);
 	if (have_timer)
 		timer_delete(timer);

@@ -29,6 +29,11 @@ int vm_seccomp_install(const struct ukvm_vm *vm)
 	/* wait hypercall: ppoll on the wake eventfd, read to reset it */
 	ALLOW(ppoll);
 	ALLOW(read);
+	/* device locks shared with the event thread; a device reset waits for in-flight I/O;
+	   joining the event thread at the end of the run */
+	ALLOW(futex);
+	/* MMIO exits: QueueNotify values no ioeventfd caught, and kicks at DRIVER_OK, go to the
+	   event thread's eventfds with write (above); activation allocates request slots (mmap below) */
 	/* vm_now_ns and boot time when the vDSO falls back to the syscall */
 	ALLOW(clock_gettime);
 	/* kick signal: drained with sigtimedwait, mask restored at the end; handlers return */

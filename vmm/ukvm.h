@@ -29,6 +29,16 @@ enum ukvm_error {
 	UKVM_ERR_INTERNAL = -4, /* host resource failure (UKVM_EXIT_INTERNAL) */
 };
 
+/* Most disks (virtio-mmio devices) per VM: UKVM_MMIO_MAX_DEVS of proto/ukvm_abi.h. */
+#define UKVM_MAX_DISKS 32
+
+/* A virtio-blk disk backed by a host file or block device: /dev/vda, /dev/vdb ... in order. */
+struct ukvm_disk {
+	const char *path;
+	bool ro;      /* opened O_RDONLY, VIRTIO_BLK_F_RO offered: guest writes fail */
+	bool direct;  /* opened O_DIRECT (host page cache bypassed; see devices/blk.h for alignment) */
+};
+
 struct ukvm_config {
 	const char *image;         /* path of the ELF image (kernel + payload) */
 	uint64_t mem_size;         /* guest RAM bytes; 0 = 64 MiB; multiple of 2 MiB, 8 MiB..64 GiB */
@@ -39,6 +49,9 @@ struct ukvm_config {
 	bool trace_boot;           /* ask the guest for boot-phase marks (/chosen/ukvm,trace-boot) */
 	bool seccomp;              /* install the seccomp allowlist on the thread calling ukvm_run;
 				      it stays on that thread afterwards (ukvm-run: true) */
+	const struct ukvm_disk *disks; /* ndisks entries (<= UKVM_MAX_DISKS); a disk that cannot be
+				      opened fails ukvm_create with UKVM_ERR_CONFIG, "PATH: cannot open disk: ..." */
+	unsigned ndisks;
 	int kick_signal;           /* signal used to kick the vCPU thread out of KVM_RUN; 0 = SIGUSR2.
 				      ukvm_run blocks it in the calling thread while running and,
 				      if its action is SIG_DFL, installs a no-op handler for it. */
@@ -65,7 +78,8 @@ enum ukvm_stat {
 	UKVM_STAT_MARK,      /* boot-phase mark hypercall */
 	UKVM_STAT_EXIT,      /* exit or crash hypercall */
 	UKVM_STAT_INTR,      /* KVM_RUN interrupted by a signal (timeout, stop) */
-	UKVM_STAT_OTHER,     /* anything else (fatal exits, unknown ports, MMIO) */
+	UKVM_STAT_OTHER,     /* anything else (fatal exits, unknown ports, MMIO outside devices) */
+	UKVM_STAT_MMIO,      /* virtio-mmio register access (QueueNotify is an ioeventfd: no exit) */
 	UKVM_STAT_COUNT
 };
 
@@ -76,6 +90,12 @@ struct ukvm_result {
 	uint64_t exits_total;
 	uint64_t exits[UKVM_STAT_COUNT];
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
+	unsigned ndisks;
+	struct ukvm_disk_stats {
+		uint64_t notifies;  /* QueueNotify writes the device saw (ioeventfd counts) */
+		uint64_t requests;  /* requests completed, any status */
+		uint64_t news;      /* times the device woke (or would wake) a WAITing vCPU */
+	} disks[UKVM_MAX_DISKS];
 };
 
 struct ukvm_vm;

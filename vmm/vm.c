@@ -16,6 +16,7 @@
 #include "fdtbuild.h"
 #include "pagetable.h"
 #include "vm.h"
+#include "vmdev.h"
 #include "x86tables.h"
 
 #define VM_DEFAULT_MEM (64ull << 20)
@@ -60,7 +61,10 @@ static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
 		.payload_size = vm->img.note.payload_size,
 		.trace_boot = vm->cfg.trace_boot,
 		.reserve = res,
+		.ndevs = vm->ndevs,
 	};
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		a.devs[i] = (struct fdtb_dev){ vmdev_addr(i), UKVM_MMIO_STRIDE, UKVM_MMIO_IRQ_BASE + i };
 	res[a.nreserve++] = (struct fdtb_range){ 0, UKVM_KERNEL_PHYS };
 	for (unsigned i = 0; i < vm->img.nsegs; i++) {
 		/* Page-rounded; segments are inside RAM (loader_check), so this cannot wrap. */
@@ -177,14 +181,16 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 		r = UKVM_ERR_KVM;
 		goto err_vm;
 	}
-	if ((r = vm_fdt(vm, err, errlen)))
-		goto err_vm;
-	uart_init(&vm->uart, cfg->console_fd);
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->wake_fd < 0) {
 		r = vm_err(err, errlen, UKVM_ERR_INTERNAL, "eventfd", errno);
 		goto err_vm;
 	}
+	if ((r = vmdev_create(vm, err, errlen)))
+		goto err_vm;
+	if ((r = vm_fdt(vm, err, errlen)))
+		goto err_vm;
+	uart_init(&vm->uart, cfg->console_fd);
 	vm->phase_ns[UKVM_PHASE_IMAGE_LOADED] = vm_now_ns();
 	*out = vm;
 	return UKVM_OK;
@@ -213,6 +219,7 @@ void ukvm_destroy(struct ukvm_vm *vm)
 {
 	if (!vm)
 		return;
+	vmdev_free(vm); /* first: the event thread writes into guest RAM until its I/O is done */
 	if (vm->run)
 		munmap(vm->run, vm->run_size);
 	if (vm->wake_fd >= 0)
@@ -271,7 +278,7 @@ const char *ukvm_stat_name(enum ukvm_stat s)
 		[UKVM_STAT_SERIAL] = "serial", [UKVM_STAT_CONSOLE] = "console",
 		[UKVM_STAT_WAIT] = "wait",     [UKVM_STAT_MARK] = "mark",
 		[UKVM_STAT_EXIT] = "exit",     [UKVM_STAT_INTR] = "interrupted",
-		[UKVM_STAT_OTHER] = "other",
+		[UKVM_STAT_OTHER] = "other",   [UKVM_STAT_MMIO] = "mmio",
 	};
 	return (unsigned)s < UKVM_STAT_COUNT ? n[s] : "?";
 }

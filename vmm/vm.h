@@ -11,6 +11,10 @@
 #include "serial.h"
 #include "ukvm.h"
 
+struct blk;
+struct mmio_dev;
+struct event_loop;
+
 struct ukvm_vm {
 	struct ukvm_config cfg;
 	const char *image;         /* cfg.image, for messages */
@@ -20,14 +24,24 @@ struct ukvm_vm {
 	struct mem mem;
 	struct loader_image img;
 	struct uart uart;
-	int wake_fd;               /* eventfd: ukvm_stop and (later) devices wake a WAITing vCPU */
+	int wake_fd;               /* eventfd: ukvm_stop and device news wake a WAITing vCPU */
 	int kick_signal;
 	atomic_int stop;           /* ukvm_stop was called */
 	atomic_int vcpu_tid;       /* thread in ukvm_run, 0 when none: ukvm_stop kicks it */
 	pid_t pid;
 	bool ran;
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
+	struct blk *disks[UKVM_MAX_DISKS];
+	struct mmio_dev *devs[UKVM_MAX_DISKS]; /* virtio-mmio device i at UKVM_MMIO_BASE + i * STRIDE */
+	unsigned ndevs;
+	struct event_loop *ev;     /* NULL without devices */
 };
+
+/* Fills the per-device counters of res (after the event thread stopped). */
+void vm_dev_stats(struct ukvm_vm *vm, struct ukvm_result *res);
+
+/* Stops the event thread once in-flight I/O is done; idempotent. */
+void vm_devices_stop(struct ukvm_vm *vm);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t vm_now_ns(void);

@@ -1,8 +1,9 @@
-/* dev.c: the device nodes under /dev: console, null, zero, random, urandom. */
+/* dev.c: the device nodes under /dev: console, null, zero, random, urandom (and the disks, guest/fs/blkdev.c). */
 #include <string.h>
 #include "k.h"
 #include "fs.h"
 #include "ukvm_abi.h"
+#include "blkdev.h"
 
 static struct fs_node *dev_console_node;
 
@@ -148,7 +149,8 @@ int fs_dev_init(void)
 		if (i == 0)
 			dev_console_node = n;
 	}
-	return 0;
+	/* /dev/vda, /dev/vdb ...: the disks the virtio-blk driver registered at boot. */
+	return fs_blk_nodes(dir);
 }
 
 struct fs_node *fs_dev_console(void)

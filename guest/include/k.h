@@ -38,6 +38,13 @@ uint64_t k_realtime_ns(void);
 /* Sleeps until k_monotonic_ns() >= deadline_ns through the WAIT hypercall (no spinning). */
 void k_sleep_until(uint64_t deadline_ns);
 
+/*
+ * One WAIT hypercall (guest/arch/x86_64/hcall.c): blocks until timeout_ns
+ * passed or a device has news (used buffers pushed). Returns 0 (timeout),
+ * 1 (device news) or -errno. Drivers poll their used rings afterwards either way.
+ */
+int k_wait_news(uint64_t timeout_ns);
+
 /* CSPRNG output (seeded from the FDT seed and RDRAND/RDSEED when present). */
 void k_random_bytes(void *buf, size_t len);
 

@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "boot.h"
 #include "k.h"
+#include "vdev.h"
 
 struct k_boot_info k_boot_info;
 struct payload_view k_payload;
@@ -115,6 +116,8 @@ void k_boot(uint64_t fdt_gpa)
 		if (payload_parse((const void *)(uintptr_t)bi->payload_gpa, bi->payload_size, &k_payload))
 			k_panic("malformed payload header");
 	}
+	/* Drivers before the app: fs_init (in k_load_app) creates /dev/vdX for the disks found here. */
+	vd_probe_all(fdt);
 	k_mark(UKVM_MARK_KERNEL_READY);
 	rc = k_load_app();
 	k_panic("cannot start the app (%d)", rc);

@@ -3,6 +3,7 @@
 #include "k.h"
 #include "fs.h"
 #include "sys.h"
+#include "blkdev.h"
 
 /* Linux MAX_RW_COUNT: one transfer moves at most this much (INT_MAX rounded down to a page). */
 #define SYS_FS_RW_MAX 0x7ffff000ul
@@ -16,6 +17,14 @@ static struct fs_file *sys_fs_file(long fd)
 	return fs_fd_file((int)fd);
 }
 
+/* fs_file_read/write, or the block layer for a disk (positional and seekable, unlike the character devices). */
+static long sys_fs_xfer(struct fs_file *f, void *buf, size_t len, uint64_t *off, bool wr)
+{
+	if ((f->node->mode & S_IFMT) == S_IFBLK)
+		return wr ? fs_blk_write(f, buf, len, off) : fs_blk_read(f, buf, len, off);
+	return wr ? fs_file_write(f, buf, len, off) : fs_file_read(f, buf, len, off);
+}
+
 static long sys_fs_rw(long fd, long ubuf, long count, uint64_t *off, bool wr)
 {
 	struct fs_file *f = sys_fs_file(fd);
@@ -27,7 +36,7 @@ static long sys_fs_rw(long fd, long ubuf, long count, uint64_t *off, bool wr)
 	void *buf = (void *)ubuf;
 	if (len && !k_user_ok(buf, len))
 		return -EFAULT;
-	return wr ? fs_file_write(f, buf, len, off) : fs_file_read(f, buf, len, off);
+	return sys_fs_xfer(f, buf, len, off, wr);
 }
 
 long sys_read(SYS_ARGS)
@@ -98,7 +107,7 @@ static long sys_fs_rwv(long fd, long uiov, long cnt, bool wr)
 				memcpy(g + pos, iov[i].iov_base, n);
 				pos += n;
 			}
-			rc = fs_file_write(f, g, total, NULL);
+			rc = sys_fs_xfer(f, g, total, NULL, true);
 			k_free(g);
 			return rc;
 		}
@@ -109,8 +118,7 @@ static long sys_fs_rwv(long fd, long uiov, long cnt, bool wr)
 		size_t n = iov[i].iov_len < total - done ? iov[i].iov_len : total - done;
 		if (n == 0)
 			continue;
-		long r = wr ? fs_file_write(f, iov[i].iov_base, n, NULL)
-			    : fs_file_read(f, iov[i].iov_base, n, NULL);
+		long r = sys_fs_xfer(f, iov[i].iov_base, n, NULL, wr);
 		if (r < 0)
 			return done ? (long)done : r;
 		done += (size_t)r;
@@ -263,6 +271,8 @@ long sys_lseek(SYS_ARGS)
 		return -EOVERFLOW;
 	if (pos < 0)
 		return -EINVAL;
+	if ((n->mode & S_IFMT) == S_IFBLK && (uint64_t)pos > n->size)
+		return -EINVAL; /* Linux's blkdev_llseek: a disk cannot seek past its end */
 	f->off = (uint64_t)pos;
 	return (long)pos;
 }
@@ -304,7 +314,7 @@ long sys_ioctl(SYS_ARGS)
 		return 0;
 	}
 	}
-	if ((n->mode & S_IFMT) == S_IFCHR && n->dev->ioctl)
+	if (((n->mode & S_IFMT) == S_IFCHR || (n->mode & S_IFMT) == S_IFBLK) && n->dev && n->dev->ioctl)
 		return n->dev->ioctl(f, req, a2);
 	return -ENOTTY;
 }
@@ -419,5 +429,5 @@ long fs_fd_pread(int fd, void *buf, size_t len, uint64_t off)
 	struct fs_file *f = fs_fd_file(fd);
 	if (!f)
 		return -EBADF;
-	return fs_file_read(f, buf, len, &off);
+	return sys_fs_xfer(f, buf, len, &off, false);
 }

@@ -3,6 +3,7 @@
 #include "k.h"
 #include "fs.h"
 #include "sys.h"
+#include "blkdev.h"
 
 static bool path_is_dot(const char *name, size_t len)
 {
@@ -219,6 +220,8 @@ long sys_fsync(SYS_ARGS)
 	if (!f)
 		return -EBADF;
 	uint32_t type = f->node->mode & S_IFMT;
+	if (type == S_IFBLK)
+		return fs_blk_sync(f); /* virtio-blk FLUSH: durable on the host before we return */
 	return type == S_IFREG || type == S_IFDIR ? 0 : -EINVAL;
 }
 

@@ -14,7 +14,9 @@ static uint64_t stat_dev(const struct fs_node *n)
 
 static uint64_t stat_size(const struct fs_node *n)
 {
-	return (n->mode & S_IFMT) == S_IFREG ? n->size : 0;
+	/* A disk reports its capacity (Linux says 0 in stat, but the size is what programs want here). */
+	uint32_t t = n->mode & S_IFMT;
+	return t == S_IFREG || t == S_IFBLK ? n->size : 0;
 }
 
 static void stat_fill(const struct fs_node *n, struct stat *st)
@@ -156,6 +158,8 @@ static uint8_t dirent_type(const struct fs_node *n)
 		return LINUX_DT_CHR;
 	case S_IFIFO:
 		return LINUX_DT_FIFO;
+	case S_IFBLK:
+		return 6; /* DT_BLK */
 	}
 	return LINUX_DT_REG;
 }

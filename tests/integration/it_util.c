@@ -134,3 +134,111 @@ void it_result_free(struct it_result *r)
 	free(r->err);
 	r->out = r->err = NULL;
 }
+
+int it_start(struct it_proc *p, const char *prog, const char *const *args)
+{
+	int out[2], err[2];
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->out_fd = p->err_fd = -1;
+	p->r.out = calloc(1, 1);
+	p->r.err = calloc(1, 1);
+	if (!p->r.out || !p->r.err)
+		return -1;
+	if (pipe2(out, O_CLOEXEC))
+		return -1;
+	if (pipe2(err, O_CLOEXEC)) {
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	while (args[n])
+		n++;
+	const char **argv = calloc(n + 2, sizeof(*argv));
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", prog ? prog : it_path("ukvm-run"));
+	if (!argv)
+		abort();
+	argv[0] = path;
+	memcpy(argv + 1, args, n * sizeof(*argv));
+	p->t0 = now_ms();
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	free(argv);
+	close(out[1]);
+	close(err[1]);
+	if (pid < 0) {
+		close(out[0]);
+		close(err[0]);
+		return -1;
+	}
+	p->pid = pid;
+	p->out_fd = out[0];
+	p->err_fd = err[0];
+	return 0;
+}
+
+/* One poll round over the open outputs, waiting at most wait_ms; closes an output at EOF. */
+static void it_collect(struct it_proc *p, int wait_ms)
+{
+	struct pollfd f[2] = {{p->out_fd, POLLIN, 0}, {p->err_fd, POLLIN, 0}};
+	if (p->out_fd < 0 && p->err_fd < 0)
+		return;
+	if (poll(f, 2, wait_ms < 0 ? 0 : wait_ms) <= 0)
+		return;
+	if (p->out_fd >= 0 && f[0].revents && !drain(p->out_fd, &p->r.out, &p->r.out_len)) {
+		close(p->out_fd);
+		p->out_fd = -1;
+	}
+	if (p->err_fd >= 0 && f[1].revents && !drain(p->err_fd, &p->r.err, &p->err_len)) {
+		close(p->err_fd);
+		p->err_fd = -1;
+	}
+}
+
+int it_wait_output(struct it_proc *p, const char *needle, double limit_s)
+{
+	for (;;) {
+		if (memmem(p->r.out, p->r.out_len, needle, strlen(needle)))
+			return 1;
+		double left = limit_s * 1e3 - (now_ms() - p->t0);
+		if (left <= 0 || (p->out_fd < 0 && p->err_fd < 0))
+			return 0;
+		it_collect(p, (int)left + 1);
+	}
+}
+
+int it_finish(struct it_proc *p, int sig, double limit_s, struct it_result *r, int *termsig)
+{
+	bool killed = false;
+	int st = 0;
+	struct rusage ru;
+
+	if (sig)
+		kill(p->pid, sig);
+	while (p->out_fd >= 0 || p->err_fd >= 0) {
+		double left = limit_s * 1e3 - (now_ms() - p->t0);
+		if (left <= 0 && !killed) {
+			kill(p->pid, SIGKILL);
+			killed = true;
+		}
+		it_collect(p, left > 0 ? (int)left + 1 : 100);
+	}
+	*r = p->r;
+	memset(&p->r, 0, sizeof(p->r));
+	if (wait4(p->pid, &st, 0, &ru) < 0)
+		return -1;
+	r->wall_ms = now_ms() - p->t0;
+	r->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (termsig)
+		*termsig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	return 0;
+}

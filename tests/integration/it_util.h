@@ -29,4 +29,35 @@ const char *it_path(const char *rel);
 
 void it_result_free(struct it_result *r);
 
+/*
+ * A program started in the background whose output is collected as it
+ * arrives, so a test can act at a given moment (e.g. SIGKILL the monitor
+ * right after the guest printed "synced").
+ */
+struct it_proc {
+	int pid;
+	int out_fd, err_fd; /* -1 once at EOF */
+	double t0;          /* start, CLOCK_MONOTONIC ms */
+	struct it_result r; /* out/err so far (NUL-terminated, never NULL after it_start) */
+	size_t err_len;
+};
+
+/* Starts prog (NULL: it_path("ukvm-run")) with args (NULL-terminated, without argv[0]). 0, or -1. */
+int it_start(struct it_proc *p, const char *prog, const char *const *args);
+
+/*
+ * Collects output until stdout holds needle (returns 1), or both outputs hit
+ * EOF or limit_s seconds since the start passed (returns 0). Kills nothing.
+ */
+int it_wait_output(struct it_proc *p, const char *needle, double limit_s);
+
+/*
+ * Sends sig (0: none), then collects the rest of the output until the process
+ * exits, SIGKILLing it once limit_s seconds since the start have passed.
+ * Moves the output into *r (free with it_result_free); status as in it_run.
+ * *termsig (may be NULL) is the signal that ended it, 0 if it exited.
+ * Returns 0, or -1 if waiting failed.
+ */
+int it_finish(struct it_proc *p, int sig, double limit_s, struct it_result *r, int *termsig);
+
 #endif

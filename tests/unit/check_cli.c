@@ -141,6 +141,61 @@ START_TEST(test_parse_bad)
 }
 END_TEST
 
+START_TEST(test_disks)
+{
+	char *argv[] = { "ukvm-run", "--disk", "a.img", "--disk=b.img,ro", "--disk", "/x/c.img,direct,ro",
+			 "app.img", NULL };
+	ck_assert_int_eq(parse(argv), 0);
+	ck_assert_uint_eq(o.cfg.ndisks, 3);
+	ck_assert_str_eq(o.cfg.disks[0].path, "a.img");
+	ck_assert(!o.cfg.disks[0].ro && !o.cfg.disks[0].direct);
+	ck_assert_str_eq(o.cfg.disks[1].path, "b.img");
+	ck_assert(o.cfg.disks[1].ro && !o.cfg.disks[1].direct);
+	ck_assert_str_eq(o.cfg.disks[2].path, "/x/c.img");
+	ck_assert(o.cfg.disks[2].ro && o.cfg.disks[2].direct);
+	char *none[] = { "ukvm-run", "app.img", NULL };
+	ck_assert_int_eq(parse(none), 0);
+	ck_assert_uint_eq(o.cfg.ndisks, 0);
+}
+END_TEST
+
+START_TEST(test_disks_bad)
+{
+	char *a1[] = { "ukvm-run", "--disk", "a.img,rw", "app.img", NULL };
+	ck_assert_int_eq(parse(a1), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--disk"));
+	ck_assert_ptr_nonnull(strstr(err, "rw"));
+	char *a2[] = { "ukvm-run", "--disk", ",ro", "app.img", NULL };
+	ck_assert_int_eq(parse(a2), -EINVAL);
+	char *a3[] = { "ukvm-run", "--disk", "a.img,ro,ro", "app.img", NULL };
+	ck_assert_int_eq(parse(a3), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "repeated"));
+	char *a4[] = { "ukvm-run", "--disk", "a.img,", "app.img", NULL };
+	ck_assert_int_eq(parse(a4), -EINVAL);
+	char *a5[] = { "ukvm-run", "--disk", NULL };
+	ck_assert_int_eq(parse(a5), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "missing value"));
+	char *a6[] = { "ukvm-run", "--disk", "", "app.img", NULL };
+	ck_assert_int_eq(parse(a6), -EINVAL);
+	/* 32 disks are fine, 33 are not. */
+	char *many[2 * 33 + 3];
+	int n = 0;
+	many[n++] = "ukvm-run";
+	for (int i = 0; i < 33; i++) {
+		many[n++] = "--disk";
+		many[n++] = "d.img";
+	}
+	many[n++] = "app.img";
+	many[n] = NULL;
+	ck_assert_int_eq(parse(many), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "at most 32"));
+	many[2 * 32 + 1] = "app.img";
+	many[2 * 32 + 2] = NULL;
+	ck_assert_int_eq(parse(many), 0);
+	ck_assert_uint_eq(o.cfg.ndisks, 32);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -152,6 +207,8 @@ Suite *cli_suite(void)
 	tcase_add_test(c, test_parse_full);
 	tcase_add_test(c, test_parse_plain);
 	tcase_add_test(l, test_parse_bad);
+	tcase_add_test(c, test_disks);
+	tcase_add_test(l, test_disks_bad);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
 	return s;

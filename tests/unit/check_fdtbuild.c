@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <libfdt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,44 @@ START_TEST(test_minimal)
 }
 END_TEST
 
+START_TEST(test_devices)
+{
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "k", .ndevs = 3 };
+	for (unsigned i = 0; i < 3; i++)
+		a.devs[i] = (struct fdtb_dev){ UKVM_MMIO_BASE + i * UKVM_MMIO_STRIDE, UKVM_MMIO_STRIDE,
+					       UKVM_MMIO_IRQ_BASE + i };
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	/* The guest finds them by compatible, in order. */
+	int off = -1;
+	for (unsigned i = 0; i < 3; i++) {
+		off = fdt_node_offset_by_compatible(fdt, off, "virtio,mmio");
+		ck_assert_int_ge(off, 0);
+		char name[40];
+		snprintf(name, sizeof(name), "virtio_mmio@%llx",
+			 (unsigned long long)(UKVM_MMIO_BASE + i * UKVM_MMIO_STRIDE));
+		ck_assert_str_eq(fdt_get_name(fdt, off, NULL), name);
+		int len;
+		const void *reg = fdt_getprop(fdt, off, "reg", &len);
+		ck_assert_int_eq(len, 16); /* 2 address cells + 2 size cells */
+		ck_assert_uint_eq(u64at(reg, 0), UKVM_MMIO_BASE + i * UKVM_MMIO_STRIDE);
+		ck_assert_uint_eq(u64at(reg, 1), 0x1000);
+		const fdt32_t *irq = fdt_getprop(fdt, off, "interrupts", &len);
+		ck_assert_int_eq(len, 4);
+		ck_assert_uint_eq(fdt32_to_cpu(*irq), UKVM_MMIO_IRQ_BASE + i);
+		ck_assert_int_eq(fdt_parent_offset(fdt, off), 0); /* children of the root */
+	}
+	ck_assert_int_lt(fdt_node_offset_by_compatible(fdt, off, "virtio,mmio"), 0);
+	/* None without devices; too many is refused. */
+	a.ndevs = 0;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	ck_assert_int_lt(fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio"), 0);
+	a.ndevs = FDTB_MAX_DEVS + 1;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), -EINVAL);
+	a.ndevs = FDTB_MAX_DEVS;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+}
+END_TEST
+
 START_TEST(test_too_big)
 {
 	size_t n = 70000;
@@ -131,6 +170,7 @@ Suite *fdtbuild_suite(void)
 	TCase *c = tcase_create("core"), *l = tcase_create("limits");
 	tcase_add_test(c, test_roundtrip);
 	tcase_add_test(c, test_minimal);
+	tcase_add_test(c, test_devices);
 	tcase_add_test(l, test_too_big);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);

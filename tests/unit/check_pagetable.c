@@ -90,6 +90,16 @@ START_TEST(test_64m)
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + mem), NONE);
 	ck_assert_uint_eq(tbl(pt_cr3)[256], 0);           /* slot 256 unused */
 	ck_assert_uint_eq(walk(0xffff800000000000ull), NONE);
+	/* The virtio-mmio window: identity, one 2 MiB page, cache disabled, nothing around it. */
+	ck_assert_uint_eq(walk(UKVM_MMIO_BASE), UKVM_MMIO_BASE);
+	ck_assert_uint_eq(walk(UKVM_MMIO_BASE + 0x1050), UKVM_MMIO_BASE + 0x1050);
+	ck_assert_uint_eq(walk(UKVM_MMIO_BASE + (2ull << 20) - 1), UKVM_MMIO_BASE + (2ull << 20) - 1);
+	ck_assert_uint_eq(walk(UKVM_MMIO_BASE + (2ull << 20)), NONE);
+	ck_assert_uint_eq(walk(UKVM_MMIO_BASE - 1), NONE);
+	uint64_t pd = tbl(tbl(pt_cr3)[0] & PT_ADDR_MASK)[UKVM_MMIO_BASE >> 30] & PT_ADDR_MASK;
+	uint64_t e = tbl(pd)[(UKVM_MMIO_BASE >> 21) & 511];
+	ck_assert(e & PT_PS);
+	ck_assert(e & PT_PCD);
 }
 END_TEST
 
@@ -104,7 +114,9 @@ START_TEST(test_large)
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + (1ull << 30)), 1ull << 30);
 	build(UKVM_MEM_MAX);
 	ck_assert_uint_eq(walk(UKVM_MEM_MAX - 1), UKVM_MEM_MAX - 1);
-	ck_assert_uint_eq(walk(UKVM_MEM_MAX), NONE);
+	ck_assert_uint_eq(walk(UKVM_MMIO_BASE + 8), UKVM_MMIO_BASE + 8); /* window right above 64 GiB of RAM */
+	ck_assert_uint_eq(walk(UKVM_MEM_MAX), UKVM_MMIO_BASE); /* RAM ends where the MMIO window starts */
+	ck_assert_uint_eq(walk(UKVM_MMIO_BASE + (2ull << 20)), NONE);
 	ck_assert_uint_eq(tbl(pt_cr3)[256], 0);
 	build(UKVM_MEM_MIN + (2ull << 20)); /* odd number of 2 MiB pages */
 	ck_assert_uint_eq(walk(UKVM_MEM_MIN + (2ull << 20) - 1), UKVM_MEM_MIN + (2ull << 20) - 1);

@@ -79,6 +79,16 @@ uint64_t k_realtime_ns(void)
 	return clk_boot_ns + k_monotonic_ns();
 }
 
+int k_wait_news(uint64_t timeout_ns)
+{
+	/* One exit: the monitor returns at the timeout or as soon as a device has (or already had) news. */
+	hc_wait.timeout_ns = timeout_ns;
+	hc_wait.flags = 0;
+	hc_wait.ret = -EIO;
+	k_outl(UKVM_PORT_WAIT, (uint32_t)K_GPA(&hc_wait));
+	return (int)hc_wait.ret;
+}
+
 void k_sleep_until(uint64_t deadline_ns)
 {
 	for (;;) {

@@ -1,0 +1,451 @@
+/* blk.c: virtio-blk (IN, OUT, FLUSH, GET_ID) on a host file: requests parsed from hostile chains, I/O on io_uring. */
+#include "blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BLK_SECTOR VIRTIO_BLK_SECTOR_SIZE
+
+static uint64_t blk_features(const struct mmio_dev *d)
+{
+	const struct blk *b = d->priv;
+	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
+		     VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE);
+	return b->ro ? f | VIRTIO_BIT(VIRTIO_BLK_F_RO) : f;
+}
+
+static void blk_config_read(struct mmio_dev *d, uint32_t off, void *buf, uint32_t len)
+{
+	const struct blk *b = d->priv;
+	struct virtio_blk_config c;
+	memset(&c, 0, sizeof(c));
+	c.capacity = vq_le64(b->capacity);
+	c.size_max = vq_le32(BLK_SIZE_MAX);
+	c.seg_max = vq_le32(BLK_SEG_MAX);
+	c.blk_size = vq_le32(BLK_SECTOR);
+	memcpy(buf, (const uint8_t *)&c + off, len); /* the transport checked off + len <= config_size */
+}
+
+static void blk_free_reqs(struct blk *b)
+{
+	free(b->reqs);
+	free(b->iovs);
+	b->reqs = NULL;
+	b->iovs = NULL;
+	b->free = NULL;
+}
+
+static void blk_done(struct dev_op *op, struct io_uring *ring, int res);
+
+static int blk_activate(struct mmio_dev *d)
+{
+	struct blk *b = d->priv;
+	uint32_t n = d->q[0].num;
+	if (!d->q[0].ready)
+		return -EINVAL;
+	blk_free_reqs(b);
+	b->reqs = calloc(n, sizeof(*b->reqs));
+	b->iovs = calloc((size_t)n * BLK_MAX_SEGS, sizeof(*b->iovs));
+	if (!b->reqs || !b->iovs) {
+		blk_free_reqs(b);
+		return -ENOMEM;
+	}
+	/* One slot per queue entry: in-flight requests are bounded by the queue size. */
+	for (uint32_t i = n; i-- > 0;) {
+		struct blk_req *r = &b->reqs[i];
+		r->op.done = blk_done;
+		r->b = b;
+		r->iov = &b->iovs[(size_t)i * BLK_MAX_SEGS];
+		r->next_free = b->free;
+		b->free = r;
+	}
+	return 0;
+}
+
+static void blk_reset(struct mmio_dev *d)
+{
+	blk_free_reqs(d->priv); /* inflight is 0 here: no CQE can still name a request */
+}
+
+/* Returns the request to the driver; status is written first (the used-ring write publishes it). */
+static void blk_push(struct blk *b, uint16_t head, uint8_t *status, uint8_t st, uint32_t written)
+{
+	if (status)
+		*(volatile uint8_t *)status = st;
+	int r = vq_dev_push_used(&b->dev.q[0].vq, head, written);
+	if (r)
+		mmio_queue_error(&b->dev, 0, vq_err_str(r));
+	b->requests++;
+}
+
+/* Copies bytes [off, off + len) of the chain's readable part out of guest memory. */
+static void blk_gather(const struct vq_seg *s, int n, uint64_t off, void *dst, size_t len)
+{
+	uint8_t *o = dst;
+	for (int i = 0; i < n && len && !s[i].writable; i++) {
+		if (off >= s[i].len) {
+			off -= s[i].len;
+			continue;
+		}
+		size_t k = s[i].len - off < len ? s[i].len - off : len;
+		memcpy(o, (uint8_t *)s[i].ptr + off, k);
+		o += k;
+		len -= k;
+		off = 0;
+	}
+}
+
+/*
+ * Fills iov with the data part of the chain: for OUT the readable bytes
+ * after the 16-byte header, for IN the writable bytes before the status
+ * byte. Any framing is accepted (spec 5.2.6: the driver may split or merge).
+ */
+static unsigned blk_data_iov(const struct vq_seg *s, int n, bool writable, uint64_t skip, uint64_t len,
+			     struct iovec *iov)
+{
+	unsigned k = 0;
+	for (int i = 0; i < n && len; i++) {
+		if (s[i].writable != writable)
+			continue;
+		if (skip >= s[i].len) {
+			skip -= s[i].len;
+			continue;
+		}
+		uint64_t l = s[i].len - skip < len ? s[i].len - skip : len;
+		iov[k].iov_base = (uint8_t *)s[i].ptr + skip;
+		iov[k].iov_len = l;
+		k++;
+		len -= l;
+		skip = 0;
+	}
+	return k;
+}
+
+static bool blk_dio_aligned(const struct blk *b, const struct blk_req *r)
+{
+	for (unsigned i = 0; i < r->niov; i++)
+		if ((uintptr_t)r->iov[i].iov_base % b->dio_mem_align || r->iov[i].iov_len % b->dio_off_align)
+			return false;
+	return true;
+}
+
+/* Prepares the SQE; returns 0 or a VIRTIO_BLK_S_* status to complete with at once. */
+static int blk_submit(struct blk *b, struct blk_req *r, uint64_t sector, struct io_uring *ring)
+{
+	uint64_t off = sector * BLK_SECTOR;
+	if (b->direct && r->type != VIRTIO_BLK_T_FLUSH && r->data_len) {
+		if (off % b->dio_off_align)
+			return VIRTIO_BLK_S_IOERR;
+		if (!blk_dio_aligned(b, r)) {
+			if (r->data_len > BLK_BOUNCE_MAX ||
+			    posix_memalign(&r->bounce, b->dio_mem_align > 4096 ? b->dio_mem_align : 4096,
+					   r->data_len)) {
+				r->bounce = NULL;
+				return VIRTIO_BLK_S_IOERR;
+			}
+		}
+	}
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	if (!sqe) {
+		io_uring_submit(ring); /* SQ full: hand the batch to the kernel and take a fresh slot */
+		sqe = io_uring_get_sqe(ring);
+	}
+	if (!sqe) {
+		free(r->bounce);
+		r->bounce = NULL;
+		return VIRTIO_BLK_S_IOERR;
+	}
+	if (r->type == VIRTIO_BLK_T_FLUSH) {
+		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+	} else if (r->bounce) {
+		if (r->type == VIRTIO_BLK_T_OUT) {
+			uint8_t *o = r->bounce;
+			for (unsigned i = 0; i < r->niov; i++) {
+				memcpy(o, r->iov[i].iov_base, r->iov[i].iov_len);
+				o += r->iov[i].iov_len;
+			}
+			io_uring_prep_write(sqe, b->fd, r->bounce, r->data_len, off);
+		} else {
+			io_uring_prep_read(sqe, b->fd, r->bounce, r->data_len, off);
+		}
+	} else if (r->type == VIRTIO_BLK_T_OUT) {
+		io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, off);
+	} else {
+		io_uring_prep_readv(sqe, b->fd, r->iov, r->niov, off);
+	}
+	io_uring_sqe_set_data(sqe, &r->op);
+	b->dev.inflight++;
+	return 0;
+}
+
+/*
+ * Parses one popped chain and either submits its I/O (the request stays in
+ * flight) or completes it at once. Returns true when it pushed a used entry.
+ */
+static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
+{
+	struct vq_seg *s = b->segs;
+	int n = vq_chain_collect(c, s, BLK_MAX_SEGS);
+	if (n < 0) {
+		/* Without a well-formed chain there is no status byte to write: used len 0 says failure. */
+		mmio_warn(&b->dev, "request %u: %s", c->head, vq_err_str(n));
+		blk_push(b, c->head, NULL, 0, 0);
+		return true;
+	}
+	uint64_t rlen = 0, wlen = 0;
+	for (int i = 0; i < n; i++)
+		*(s[i].writable ? &wlen : &rlen) += s[i].len;
+	if (!wlen) {
+		mmio_warn(&b->dev, "request %u: no writable status byte", c->head);
+		blk_push(b, c->head, NULL, 0, 0);
+		return true;
+	}
+	/* vq_chain_next skips zero-length buffers, so the last segment is writable and non-empty. */
+	uint8_t *status = (uint8_t *)s[n - 1].ptr + s[n - 1].len - 1;
+	if (rlen < sizeof(struct virtio_blk_req_hdr)) {
+		mmio_warn(&b->dev, "request %u: header of %llu bytes", c->head, (unsigned long long)rlen);
+		blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
+		return true;
+	}
+	struct virtio_blk_req_hdr h;
+	blk_gather(s, n, 0, &h, sizeof(h)); /* one copy: the guest cannot change it under our checks */
+	uint32_t type = vq_le32(h.type);
+	uint64_t sector = vq_le64(h.sector);
+	uint64_t rdata = rlen - sizeof(h), wdata = wlen - 1;
+
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT: {
+		bool in = type == VIRTIO_BLK_T_IN;
+		uint64_t len = in ? wdata : rdata;
+		/* Data must flow one way only, in whole sectors, inside the disk (overflow-safe). */
+		if ((in ? rdata : wdata) || len % BLK_SECTOR || sector > b->capacity ||
+		    len / BLK_SECTOR > b->capacity - sector || (!in && b->ro)) {
+			blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
+			return true;
+		}
+		if (!len) {
+			blk_push(b, c->head, status, VIRTIO_BLK_S_OK, 1);
+			return true;
+		}
+		struct blk_req *r = b->free;
+		r->type = type;
+		r->head = c->head;
+		r->status = status;
+		r->data_len = (uint32_t)len; /* chains are at most 2^32 - 1 bytes (vq_chain_next) */
+		r->niov = blk_data_iov(s, n, in, in ? 0 : sizeof(h), len, r->iov);
+		r->bounce = NULL;
+		int st = blk_submit(b, r, sector, ring);
+		if (st) {
+			blk_push(b, c->head, status, (uint8_t)st, 1);
+			return true;
+		}
+		b->free = r->next_free;
+		return false;
+	}
+	case VIRTIO_BLK_T_FLUSH: {
+		if (rdata || wdata) {
+			blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
+			return true;
+		}
+		struct blk_req *r = b->free;
+		r->type = type;
+		r->head = c->head;
+		r->status = status;
+		r->data_len = 0;
+		r->niov = 0;
+		r->bounce = NULL;
+		int st = blk_submit(b, r, 0, ring);
+		if (st) {
+			blk_push(b, c->head, status, (uint8_t)st, 1);
+			return true;
+		}
+		b->free = r->next_free;
+		return false;
+	}
+	case VIRTIO_BLK_T_GET_ID: {
+		if (rdata) {
+			blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
+			return true;
+		}
+		struct iovec iov[BLK_MAX_SEGS];
+		uint64_t want = wdata < VIRTIO_BLK_ID_BYTES ? wdata : VIRTIO_BLK_ID_BYTES;
+		unsigned k = blk_data_iov(s, n, true, 0, want, iov);
+		size_t o = 0;
+		for (unsigned i = 0; i < k; o += iov[i].iov_len, i++)
+			memcpy(iov[i].iov_base, b->id + o, iov[i].iov_len);
+		blk_push(b, c->head, status, VIRTIO_BLK_S_OK, (uint32_t)want + 1);
+		return true;
+	}
+	default:
+		blk_push(b, c->head, status, VIRTIO_BLK_S_UNSUPP, 1);
+		return true;
+	}
+}
+
+/*
+ * Pops and starts requests while request slots are free. Notifications stay
+ * off while we work (we will look again); when the ring is empty they are
+ * turned back on, re-checking for buffers that raced in. With every slot
+ * busy they stay off: each completion comes back here.
+ */
+static bool blk_run(struct blk *b, struct io_uring *ring)
+{
+	struct mmio_dev *d = &b->dev;
+	struct vq_dev *q = &d->q[0].vq;
+	bool pushed = false;
+	for (;;) {
+		vq_dev_disable_notify(q);
+		while (b->free && mmio_live(d)) {
+			struct vq_chain c;
+			int r = vq_dev_pop(q, &c);
+			if (r == 0)
+				break;
+			if (r < 0) {
+				mmio_queue_error(d, 0, vq_err_str(r));
+				return pushed;
+			}
+			pushed |= blk_start(b, &c, ring);
+		}
+		if (!b->free || !mmio_live(d) || !vq_dev_enable_notify(q))
+			return pushed;
+	}
+}
+
+static void blk_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
+{
+	struct blk *b = d->priv;
+	if (q == 0 && b->reqs && blk_run(b, ring))
+		mmio_used_pushed(d, 0);
+}
+
+static void blk_done(struct dev_op *op, struct io_uring *ring, int res)
+{
+	struct blk_req *r = (struct blk_req *)op;
+	struct blk *b = r->b;
+	struct mmio_dev *d = &b->dev;
+	pthread_mutex_lock(&d->lock);
+	bool pushed = false;
+	if (!d->resetting) {
+		/* Acknowledged only now that the I/O (or fdatasync) returned. */
+		bool ok = r->type == VIRTIO_BLK_T_FLUSH ? res == 0 : res >= 0 && (uint32_t)res == r->data_len;
+		uint32_t written = 1;
+		if (r->type == VIRTIO_BLK_T_IN && res > 0) {
+			written += (uint32_t)res;
+			if (r->bounce) {
+				size_t o = 0;
+				for (unsigned i = 0; i < r->niov && o < (size_t)res; o += r->iov[i].iov_len, i++)
+					memcpy(r->iov[i].iov_base, (uint8_t *)r->bounce + o,
+					       r->iov[i].iov_len < (size_t)res - o ? r->iov[i].iov_len
+										   : (size_t)res - o);
+			}
+		}
+		blk_push(b, r->head, r->status, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, written);
+		pushed = true;
+	}
+	free(r->bounce);
+	r->bounce = NULL;
+	r->next_free = b->free;
+	b->free = r;
+	mmio_inflight_done(d);
+	if (!d->resetting && d->q[0].ready && mmio_live(d))
+		pushed |= blk_run(b, ring); /* a slot is free again: take what queued meanwhile */
+	if (pushed)
+		mmio_used_pushed(d, 0);
+	pthread_mutex_unlock(&d->lock);
+}
+
+const struct dev_ops blk_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nqueues = 1,
+	.queue_max = BLK_QUEUE_MAX,
+	.features = blk_features,
+	.config_size = sizeof(struct virtio_blk_config),
+	.config_read = blk_config_read,
+	.config_write = NULL, /* writeback is only writable with CONFIG_WCE, not offered */
+	.activate = blk_activate,
+	.reset = blk_reset,
+	.notify = blk_notify,
+};
+
+/* O_DIRECT alignment from statx(STATX_DIOALIGN) (Linux 6.1); 512 when the kernel or fs does not say. */
+static void blk_dio_align(struct blk *b)
+{
+	struct statx sx;
+	b->dio_mem_align = b->dio_off_align = BLK_SECTOR;
+	if (statx(b->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) || !(sx.stx_mask & STATX_DIOALIGN))
+		return;
+	/* Both are powers of two per statx(2); anything else from a strange fs keeps the default. */
+	if (sx.stx_dio_mem_align && !(sx.stx_dio_mem_align & (sx.stx_dio_mem_align - 1)))
+		b->dio_mem_align = sx.stx_dio_mem_align;
+	if (sx.stx_dio_offset_align && !(sx.stx_dio_offset_align & (sx.stx_dio_offset_align - 1)))
+		b->dio_off_align = sx.stx_dio_offset_align;
+}
+
+int blk_open(struct blk *b, const char *path, bool ro, bool direct, unsigned index,
+	     const struct vq_mem *mem, int news_fd, char *err, size_t errlen)
+{
+	memset(b, 0, sizeof(*b));
+	b->ro = ro;
+	b->direct = direct;
+	b->fd = open(path, (ro ? O_RDONLY : O_RDWR) | (direct ? O_DIRECT : 0) | O_CLOEXEC);
+	int e;
+	if (b->fd < 0) {
+		e = errno;
+		goto err;
+	}
+	struct stat st;
+	if (fstat(b->fd, &st) < 0) {
+		e = errno;
+		goto err_fd;
+	}
+	uint64_t size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(b->fd, BLKGETSIZE64, &size) < 0) {
+		e = errno;
+		goto err_fd;
+	}
+	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
+		e = EINVAL;
+		snprintf(err, errlen, "cannot open disk: not a regular file or block device");
+		goto err_fd_msg;
+	}
+	b->capacity = size / BLK_SECTOR;
+	if (direct)
+		blk_dio_align(b);
+	snprintf(b->id, sizeof(b->id), "ukvm-vd%c", 'a' + (int)(index % 26));
+	char tag[8];
+	snprintf(tag, sizeof(tag), "vd%c", 'a' + (int)(index % 26));
+	if ((e = -mmio_init(&b->dev, &blk_ops, b, mem, news_fd, tag)))
+		goto err_fd;
+	return 0;
+err_fd:
+	snprintf(err, errlen, "cannot open disk: %s", strerror(e));
+err_fd_msg:
+	close(b->fd);
+	b->fd = -1;
+	return -e;
+err:
+	snprintf(err, errlen, "cannot open disk: %s", strerror(e));
+	b->fd = -1;
+	return -e;
+}
+
+void blk_close(struct blk *b)
+{
+	mmio_destroy(&b->dev);
+	blk_free_reqs(b);
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+}

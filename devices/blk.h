@@ -1,0 +1,70 @@
+/* blk.h: virtio-blk device model on a host file, its I/O submitted to io_uring straight into guest memory. */
+#ifndef DEVICES_BLK_H
+#define DEVICES_BLK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "mmio.h"
+#include "virtio_blk.h"
+
+#define BLK_QUEUE_MAX 256      /* QueueNumMax: bounds requests in flight per disk */
+#define BLK_MAX_SEGS 256       /* descriptors of one request we accept (header + data + status) */
+#define BLK_SEG_MAX 254        /* advertised config.seg_max: data segments per request */
+#define BLK_SIZE_MAX (4u << 20) /* advertised config.size_max: bytes per segment (advisory) */
+#define BLK_BOUNCE_MAX (16u << 20) /* largest O_DIRECT request we bounce when guest buffers are misaligned */
+
+struct blk;
+
+/* One request in flight. Lives in blk.reqs; op first so a CQE's user_data is the request. */
+struct blk_req {
+	struct dev_op op;
+	struct blk *b;
+	struct blk_req *next_free;
+	uint8_t *status;      /* the guest's status byte */
+	uint32_t type;
+	uint32_t data_len;    /* bytes the I/O must move */
+	uint16_t head;        /* chain id for vq_dev_push_used */
+	unsigned niov;
+	struct iovec *iov;    /* BLK_MAX_SEGS entries reserved for this request */
+	void *bounce;         /* O_DIRECT bounce buffer, else NULL */
+};
+
+struct blk {
+	struct mmio_dev dev;  /* transport; dev.priv == this */
+	int fd;
+	bool ro, direct;
+	uint64_t capacity;    /* 512-byte sectors (file size rounded down) */
+	uint32_t dio_mem_align, dio_off_align; /* O_DIRECT constraints of the host file */
+	char id[VIRTIO_BLK_ID_BYTES];
+	struct blk_req *reqs; /* queue size entries, allocated at activation */
+	struct iovec *iovs;
+	struct blk_req *free;
+	uint64_t requests;    /* requests completed (any status), for --stats */
+	struct vq_seg segs[BLK_MAX_SEGS]; /* scratch of the request being parsed */
+};
+
+extern const struct dev_ops blk_ops;
+
+/*
+ * Opens path (O_RDONLY with ro, O_RDWR otherwise; O_DIRECT with direct) and
+ * sets up the device as /dev/vd<'a' + index> on guest memory mem, signalling
+ * news_fd (may be -1) when the driver should look at its used ring. On
+ * failure returns -errno with "cannot open disk: <reason>"-style text in err
+ * (without the path). A file shorter than 512 bytes has capacity 0.
+ *
+ * O_DIRECT: guest buffers must be aligned to the file's direct-I/O memory
+ * alignment (usually 512) and lengths to its offset alignment; a request
+ * whose buffers are not is copied through a bounce buffer (up to
+ * BLK_BOUNCE_MAX bytes, else it fails with IOERR). A sector not aligned to
+ * the offset alignment fails with IOERR.
+ */
+int blk_open(struct blk *b, const char *path, bool ro, bool direct, unsigned index,
+	     const struct vq_mem *mem, int news_fd, char *err, size_t errlen);
+
+/* Closes the file and frees everything; the device must be idle. */
+void blk_close(struct blk *b);
+
+#endif

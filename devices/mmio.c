@@ -1,0 +1,410 @@
+/* mmio.c: virtio-mmio v2 transport: registers, feature negotiation, status state machine, queue setup, reset. */
+#include "mmio.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "virtio_mmio.h"
+
+#define MMIO_WARN_BUDGET 10
+#define MMIO_WINDOW 0x1000u
+
+int mmio_init(struct mmio_dev *d, const struct dev_ops *ops, void *priv, const struct vq_mem *mem,
+	      int news_fd, const char *tag)
+{
+	memset(d, 0, sizeof(*d));
+	if (!ops || ops->nqueues > MMIO_MAX_QUEUES || ops->config_size > MMIO_WINDOW - VIRTIO_MMIO_CONFIG ||
+	    !ops->queue_max || (ops->queue_max & (ops->queue_max - 1)) || ops->queue_max > VIRTQ_MAX_SIZE)
+		return -EINVAL;
+	d->ops = ops;
+	d->priv = priv;
+	d->mem = *mem;
+	d->news_fd = news_fd;
+	d->warn_budget = MMIO_WARN_BUDGET;
+	snprintf(d->tag, sizeof(d->tag), "%s", tag ? tag : ops->name);
+	for (unsigned i = 0; i < MMIO_MAX_QUEUES; i++)
+		d->q[i].notify_fd = -1;
+	int r = pthread_mutex_init(&d->lock, NULL);
+	if (r)
+		return -r;
+	if ((r = pthread_cond_init(&d->idle, NULL))) {
+		pthread_mutex_destroy(&d->lock);
+		return -r;
+	}
+	return 0;
+}
+
+void mmio_destroy(struct mmio_dev *d)
+{
+	if (!d->ops)
+		return;
+	pthread_cond_destroy(&d->idle);
+	pthread_mutex_destroy(&d->lock);
+	d->ops = NULL;
+}
+
+void mmio_warn(struct mmio_dev *d, const char *fmt, ...)
+{
+	va_list ap;
+	if (!d->warn_budget)
+		return;
+	d->warn_budget--;
+	char line[256];
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "ukvm: %s: %s%s\n", d->tag, line,
+		d->warn_budget ? "" : " (further warnings suppressed)");
+}
+
+bool mmio_live(const struct mmio_dev *d)
+{
+	return (d->status & VIRTIO_STATUS_DRIVER_OK) && !d->resetting && !d->stopped &&
+	       !(d->status & (VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+}
+
+void mmio_queue_error(struct mmio_dev *d, unsigned q, const char *what)
+{
+	/* Spec 2.1.2: the device sets DEVICE_NEEDS_RESET; the driver must reset it to recover. */
+	if (!(d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		mmio_warn(d, "queue %u: %s: device needs reset", q, what);
+	d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	d->int_status |= VIRTIO_MMIO_INT_CONFIG; /* spec 4.2.2: NEEDS_RESET is announced as a config change */
+}
+
+void mmio_inflight_done(struct mmio_dev *d)
+{
+	if (d->inflight)
+		d->inflight--;
+	if (!d->inflight)
+		pthread_cond_broadcast(&d->idle);
+}
+
+void mmio_config_changed(struct mmio_dev *d)
+{
+	d->config_gen++;
+	d->int_status |= VIRTIO_MMIO_INT_CONFIG;
+}
+
+static void mmio_signal(struct mmio_dev *d)
+{
+	if (d->news_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t w = write(d->news_fd, &one, sizeof(one));
+		(void)w; /* only fails when the counter is saturated: the reader is awake anyway */
+	}
+	d->news++;
+}
+
+bool mmio_used_pushed(struct mmio_dev *d, unsigned q)
+{
+	if (q >= d->ops->nqueues || !vq_dev_should_notify(&d->q[q].vq))
+		return false;
+	d->int_status |= VIRTIO_MMIO_INT_VRING;
+	mmio_signal(d);
+	return true;
+}
+
+void mmio_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
+{
+	pthread_mutex_lock(&d->lock);
+	/* Spec 4.2.3.2 / 3.1.1: no buffers are consumed before DRIVER_OK or on a queue not ready. */
+	if (q < d->ops->nqueues && d->q[q].ready && mmio_live(d) && d->ops->notify)
+		d->ops->notify(d, q, ring);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* ------------------------------------------------------------- reset */
+
+static void mmio_reset(struct mmio_dev *d)
+{
+	/*
+	 * Spec 2.4: after reset the device must not touch the rings. Requests
+	 * in flight write into guest memory when their I/O completes, so the
+	 * reset completes only once they are all back (the device completes
+	 * them without touching the rings while resetting is set).
+	 */
+	d->resetting = true;
+	while (d->inflight)
+		pthread_cond_wait(&d->idle, &d->lock);
+	d->resetting = false;
+	if (d->ops->reset)
+		d->ops->reset(d);
+	d->status = 0;
+	d->dev_feat_sel = d->drv_feat_sel = d->queue_sel = 0;
+	d->drv_features = d->features = 0;
+	d->int_status = 0;
+	for (unsigned i = 0; i < MMIO_MAX_QUEUES; i++) {
+		struct mmio_queue *mq = &d->q[i];
+		int fd = mq->notify_fd;
+		uint64_t n = mq->notifies;
+		memset(mq, 0, sizeof(*mq));
+		mq->notify_fd = fd;
+		mq->notifies = n;
+	}
+}
+
+/* ------------------------------------------------------------- status */
+
+static bool mmio_features_ok(struct mmio_dev *d)
+{
+	uint64_t offered = d->ops->features(d);
+	if (d->drv_features & ~offered) {
+		mmio_warn(d, "driver accepted features 0x%llx never offered: FEATURES_OK refused",
+			  (unsigned long long)(d->drv_features & ~offered));
+		return false;
+	}
+	if (!(d->drv_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
+		mmio_warn(d, "driver did not accept VERSION_1 (legacy is not supported): FEATURES_OK refused");
+		return false;
+	}
+	return true;
+}
+
+static void mmio_kick_ready(struct mmio_dev *d)
+{
+	/* Buffers made available before DRIVER_OK were not looked at: let the event thread do it now. */
+	for (unsigned i = 0; i < d->ops->nqueues; i++)
+		if (d->q[i].ready && d->q[i].notify_fd >= 0) {
+			uint64_t one = 1;
+			ssize_t w = write(d->q[i].notify_fd, &one, sizeof(one));
+			(void)w;
+		}
+}
+
+static void mmio_status_write(struct mmio_dev *d, uint32_t v)
+{
+	const uint32_t S_FEAT = VIRTIO_STATUS_FEATURES_OK, S_OK = VIRTIO_STATUS_DRIVER_OK;
+	if (v == 0) {
+		mmio_reset(d);
+		return;
+	}
+	/* NEEDS_RESET is the device's bit and bits the spec does not define are dropped. */
+	uint32_t keep = d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	v &= VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+	     VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED;
+	uint32_t cur = d->status & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	if (cur & ~v) {
+		mmio_warn(d, "driver cleared status bits 0x%x without a reset: ignored", cur & ~v);
+		return;
+	}
+	uint32_t add = v & ~cur;
+	if ((add & S_FEAT) && !((v & VIRTIO_STATUS_DRIVER) && mmio_features_ok(d)))
+		v &= ~S_FEAT; /* spec 3.1.1: the driver re-reads and sees FEATURES_OK missing */
+	if (add & S_FEAT && (v & S_FEAT))
+		d->features = d->drv_features;
+	if (add & S_OK) {
+		if (!(v & S_FEAT)) {
+			mmio_warn(d, "DRIVER_OK without FEATURES_OK");
+			v &= ~S_OK;
+			keep |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+		} else if (!keep && d->ops->activate) {
+			int r = d->ops->activate(d);
+			if (r) {
+				mmio_warn(d, "activation failed: %s", strerror(-r));
+				keep |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+			}
+		}
+	}
+	d->status = v | keep;
+	if ((add & S_OK) && mmio_live(d))
+		mmio_kick_ready(d);
+}
+
+/* ------------------------------------------------------------- queues */
+
+static struct mmio_queue *mmio_cur_queue(struct mmio_dev *d, const char *reg)
+{
+	if (d->queue_sel >= d->ops->nqueues) {
+		mmio_warn(d, "%s for queue %u that does not exist: ignored", reg, d->queue_sel);
+		return NULL;
+	}
+	struct mmio_queue *mq = &d->q[d->queue_sel];
+	if (mq->ready || (d->status & VIRTIO_STATUS_DRIVER_OK)) {
+		mmio_warn(d, "%s for queue %u while it is live: ignored", reg, d->queue_sel);
+		return NULL;
+	}
+	return mq;
+}
+
+static void mmio_set_half(uint64_t *v, bool high, uint32_t val)
+{
+	if (high)
+		*v = (*v & 0xffffffffull) | ((uint64_t)val << 32);
+	else
+		*v = (*v & ~0xffffffffull) | val;
+}
+
+static void mmio_queue_ready(struct mmio_dev *d, uint32_t val)
+{
+	struct mmio_queue *mq;
+	if (val == 0) {
+		/* Disabling a live queue needs VIRTIO_F_RING_RESET, which we do not offer. */
+		if (d->queue_sel < d->ops->nqueues && !(d->status & VIRTIO_STATUS_DRIVER_OK))
+			d->q[d->queue_sel].ready = false;
+		return;
+	}
+	if (!(mq = mmio_cur_queue(d, "QueueReady")))
+		return;
+	if (!(d->status & VIRTIO_STATUS_FEATURES_OK)) {
+		mmio_queue_error(d, d->queue_sel, "QueueReady before FEATURES_OK");
+		return;
+	}
+	/* Spec 4.2.2: QueueNum is a power of two no larger than QueueNumMax. */
+	if (!mq->num || (mq->num & (mq->num - 1)) || mq->num > d->ops->queue_max) {
+		mmio_queue_error(d, d->queue_sel, "queue size not a power of two up to QueueNumMax");
+		return;
+	}
+	int r = vq_dev_init(&mq->vq, &d->mem, mq->num, mq->desc, mq->driver, mq->device, d->features);
+	if (r) {
+		mmio_queue_error(d, d->queue_sel, vq_err_str(r));
+		return;
+	}
+	mq->ready = true;
+}
+
+static void mmio_reg_write(struct mmio_dev *d, uint64_t off, uint32_t v)
+{
+	struct mmio_queue *mq;
+	switch (off) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL: d->dev_feat_sel = v; break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL: d->drv_feat_sel = v; break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		/* Spec 3.1.1: features are written after DRIVER and before FEATURES_OK. */
+		if (!(d->status & VIRTIO_STATUS_DRIVER) || (d->status & VIRTIO_STATUS_FEATURES_OK)) {
+			mmio_warn(d, "DriverFeatures written in status 0x%x: ignored", d->status);
+			break;
+		}
+		if (d->drv_feat_sel < 2)
+			mmio_set_half(&d->drv_features, d->drv_feat_sel == 1, v);
+		else if (v)
+			mmio_warn(d, "DriverFeatures word %u: no such features", d->drv_feat_sel);
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL: d->queue_sel = v; break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+		if ((mq = mmio_cur_queue(d, "QueueNum")))
+			mq->num = v;
+		break;
+	case VIRTIO_MMIO_QUEUE_READY: mmio_queue_ready(d, v); break;
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		/* A notify the ioeventfd did not catch (no fd, or odd value): hand it to the event thread. */
+		if (v < d->ops->nqueues && d->q[v].notify_fd >= 0) {
+			uint64_t one = 1;
+			ssize_t w = write(d->q[v].notify_fd, &one, sizeof(one));
+			(void)w;
+		} else {
+			mmio_warn(d, "QueueNotify %u ignored", v);
+		}
+		break;
+	case VIRTIO_MMIO_INTERRUPT_ACK: d->int_status &= ~v; break;
+	case VIRTIO_MMIO_STATUS: mmio_status_write(d, v); break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		if ((mq = mmio_cur_queue(d, "QueueDesc")))
+			mmio_set_half(&mq->desc, off == VIRTIO_MMIO_QUEUE_DESC_HIGH, v);
+		break;
+	case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+		if ((mq = mmio_cur_queue(d, "QueueDriver")))
+			mmio_set_half(&mq->driver, off == VIRTIO_MMIO_QUEUE_DRIVER_HIGH, v);
+		break;
+	case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+	case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+		if ((mq = mmio_cur_queue(d, "QueueDevice")))
+			mmio_set_half(&mq->device, off == VIRTIO_MMIO_QUEUE_DEVICE_HIGH, v);
+		break;
+	default:
+		mmio_warn(d, "write 0x%x to register 0x%llx: ignored", v, (unsigned long long)off);
+		break;
+	}
+}
+
+static uint32_t mmio_reg_read(struct mmio_dev *d, uint64_t off)
+{
+	uint64_t f;
+	switch (off) {
+	case VIRTIO_MMIO_MAGIC_VALUE: return VIRTIO_MMIO_MAGIC;
+	case VIRTIO_MMIO_VERSION_REG: return VIRTIO_MMIO_VERSION;
+	case VIRTIO_MMIO_DEVICE_ID: return d->ops->device_id;
+	case VIRTIO_MMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR_UKVM;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		f = d->ops->features(d);
+		return d->dev_feat_sel == 0 ? (uint32_t)f : d->dev_feat_sel == 1 ? (uint32_t)(f >> 32) : 0;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		return d->queue_sel < d->ops->nqueues ? d->ops->queue_max : 0;
+	case VIRTIO_MMIO_QUEUE_READY:
+		return d->queue_sel < d->ops->nqueues && d->q[d->queue_sel].ready;
+	case VIRTIO_MMIO_INTERRUPT_STATUS: return d->int_status;
+	case VIRTIO_MMIO_STATUS: return d->status;
+	case VIRTIO_MMIO_CONFIG_GENERATION: return d->config_gen;
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+		return 0xffffffffu; /* spec 4.2.2: length ~0 means no such shared memory region */
+	case VIRTIO_MMIO_QUEUE_RESET: return 0;
+	default:
+		mmio_warn(d, "read of register 0x%llx: returns 0", (unsigned long long)off);
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------- access */
+
+/* Config space: 1/2/4/8-byte naturally aligned accesses wholly inside config_size. */
+static bool mmio_config_ok(struct mmio_dev *d, uint64_t off, unsigned len, const char *dir)
+{
+	uint64_t c = off - VIRTIO_MMIO_CONFIG;
+	if ((len == 1 || len == 2 || len == 4 || len == 8) && c % len == 0 && c + len <= d->ops->config_size)
+		return true;
+	mmio_warn(d, "config %s of %u bytes at 0x%llx: out of range or misaligned", dir, len,
+		  (unsigned long long)c);
+	return false;
+}
+
+void mmio_read(struct mmio_dev *d, uint64_t off, void *data, unsigned len)
+{
+	if (len == 0 || len > 8)
+		return;
+	memset(data, 0, len);
+	pthread_mutex_lock(&d->lock);
+	if (off >= MMIO_WINDOW || off + len > MMIO_WINDOW) {
+		mmio_warn(d, "read beyond the register window at 0x%llx", (unsigned long long)off);
+	} else if (off >= VIRTIO_MMIO_CONFIG) {
+		if (mmio_config_ok(d, off, len, "read"))
+			d->ops->config_read(d, (uint32_t)(off - VIRTIO_MMIO_CONFIG), data, len);
+	} else if (len != 4 || off % 4) {
+		/* Spec 4.2.2.2: registers are read with 32-bit aligned loads. */
+		mmio_warn(d, "%u-byte read of register 0x%llx: must be 32-bit aligned", len,
+			  (unsigned long long)off);
+	} else {
+		uint32_t v = mmio_reg_read(d, off);
+		memcpy(data, &v, 4);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void mmio_write(struct mmio_dev *d, uint64_t off, const void *data, unsigned len)
+{
+	if (len == 0 || len > 8)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (off >= MMIO_WINDOW || off + len > MMIO_WINDOW) {
+		mmio_warn(d, "write beyond the register window at 0x%llx", (unsigned long long)off);
+	} else if (off >= VIRTIO_MMIO_CONFIG) {
+		if (!d->ops->config_write)
+			mmio_warn(d, "write to read-only config space at 0x%llx: ignored",
+				  (unsigned long long)(off - VIRTIO_MMIO_CONFIG));
+		else if (mmio_config_ok(d, off, len, "write"))
+			d->ops->config_write(d, (uint32_t)(off - VIRTIO_MMIO_CONFIG), data, len);
+	} else if (len != 4 || off % 4) {
+		mmio_warn(d, "%u-byte write to register 0x%llx: must be 32-bit aligned: ignored", len,
+			  (unsigned long long)off);
+	} else {
+		uint32_t v;
+		memcpy(&v, data, 4);
+		mmio_reg_write(d, off, v);
+	}
+	pthread_mutex_unlock(&d->lock);
+}

@@ -1,0 +1,133 @@
+/* mmio.h: the generic virtio-mmio v2 transport (modern only): register decoding, status machine, queues; devices plug in a dev_ops table. */
+#ifndef DEVICES_MMIO_H
+#define DEVICES_MMIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtq.h"
+
+struct io_uring;
+struct mmio_dev;
+
+#define MMIO_MAX_QUEUES 4
+
+/*
+ * An io_uring operation in flight: the SQE's user_data points at it and the
+ * event loop calls done(op, ring, cqe->res) on the event thread. Devices
+ * embed it first in their request structs.
+ */
+struct dev_op {
+	void (*done)(struct dev_op *op, struct io_uring *ring, int res);
+};
+
+/*
+ * What a device provides; the transport alone decodes registers. Every hook
+ * runs with d->lock held. activate/reset/config_* run on the vCPU thread,
+ * notify on the event thread (the only thread that submits to the ring).
+ */
+struct dev_ops {
+	const char *name;
+	uint32_t device_id;        /* VIRTIO_ID_* */
+	unsigned nqueues;          /* <= MMIO_MAX_QUEUES */
+	uint16_t queue_max;        /* QueueNumMax, a power of two */
+	uint64_t (*features)(const struct mmio_dev *d); /* offered; must include VERSION_1 */
+	uint32_t config_size;      /* bytes of config space at 0x100, <= 0x100 */
+	/* Copies config bytes [off, off + len) (in range) into buf. */
+	void (*config_read)(struct mmio_dev *d, uint32_t off, void *buf, uint32_t len);
+	/* Driver wrote config bytes (in range); may be NULL (read-only config). */
+	void (*config_write)(struct mmio_dev *d, uint32_t off, const void *buf, uint32_t len);
+	/* DRIVER_OK with its queues ready; returns 0 or -errno (then DEVICE_NEEDS_RESET). */
+	int (*activate)(struct mmio_dev *d);
+	/* Forget everything; called after in-flight requests drained (d->inflight == 0). */
+	void (*reset)(struct mmio_dev *d);
+	/* The driver kicked queue q (ready, device live); pop and submit work. */
+	void (*notify)(struct mmio_dev *d, unsigned q, struct io_uring *ring);
+};
+
+struct mmio_queue {
+	uint32_t num;         /* QueueNum as written (checked at QueueReady) */
+	bool ready;
+	uint64_t desc, driver, device;
+	struct vq_dev vq;     /* valid while ready */
+	int notify_fd;        /* ioeventfd of QueueNotify with this index, -1 when none */
+	uint64_t notifies;    /* kicks counted by the event loop (eventfd counts) */
+};
+
+struct mmio_dev {
+	const struct dev_ops *ops;
+	void *priv;                /* the device model's state */
+	pthread_mutex_t lock;      /* guards everything below: vCPU thread vs event thread */
+	pthread_cond_t idle;       /* signalled when inflight drops to 0 */
+	struct vq_mem mem;         /* guest memory provider for the rings and buffers */
+	uint32_t status;
+	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
+	uint64_t drv_features;     /* as written by the driver */
+	uint64_t features;         /* negotiated, fixed once FEATURES_OK */
+	uint32_t int_status;
+	uint32_t config_gen;
+	unsigned inflight;         /* requests submitted and not completed; devices keep it */
+	bool resetting;            /* a reset waits for inflight == 0: complete without touching rings */
+	bool stopped;              /* the VM is shutting down: finish what is in flight, start nothing */
+	int news_fd;               /* eventfd written when the driver should look (WAIT wakes); -1 none */
+	uint64_t news;             /* times news_fd was signalled */
+	unsigned warn_budget;      /* rate limit of guest-error warnings */
+	char tag[16];              /* "vda" etc., for messages */
+	struct mmio_queue q[MMIO_MAX_QUEUES];
+};
+
+/*
+ * Initialises the transport for ops/priv with guest memory mem. news_fd may
+ * be -1. Queue notify fds start at -1. Returns 0 or -errno.
+ */
+int mmio_init(struct mmio_dev *d, const struct dev_ops *ops, void *priv, const struct vq_mem *mem,
+	      int news_fd, const char *tag);
+
+/* Destroys the lock; the device must be idle (no event thread using it). */
+void mmio_destroy(struct mmio_dev *d);
+
+/*
+ * A guest load of len (1, 2, 4 or 8) bytes at register offset off within the
+ * device's 0x1000 window: fills data (little-endian). Anything malformed
+ * reads as 0 with a rate-limited warning. Never fails.
+ */
+void mmio_read(struct mmio_dev *d, uint64_t off, void *data, unsigned len);
+
+/*
+ * A guest store. Malformed or out-of-state writes are ignored (or set
+ * DEVICE_NEEDS_RESET) with a rate-limited warning. Writing Status 0 resets
+ * the device and returns only after in-flight requests completed. Never fails.
+ */
+void mmio_write(struct mmio_dev *d, uint64_t off, const void *data, unsigned len);
+
+/*
+ * Event thread: the driver kicked queue q (the ioeventfd value). Ignored
+ * unless the device is live (DRIVER_OK, not failed or needing reset) and the
+ * queue ready. Takes the lock and calls ops->notify.
+ */
+void mmio_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring);
+
+/*
+ * Device (lock held): used entries were pushed on queue q. When the driver
+ * wants to hear about it (vq_dev_should_notify) sets InterruptStatus bit 0
+ * and writes the news eventfd. Returns whether it did.
+ */
+bool mmio_used_pushed(struct mmio_dev *d, unsigned q);
+
+/* Device (lock held): one request of d->inflight finished; wakes a reset waiting for the last one. */
+void mmio_inflight_done(struct mmio_dev *d);
+
+/* Device (lock held): a guest error on queue q: sets DEVICE_NEEDS_RESET and warns. */
+void mmio_queue_error(struct mmio_dev *d, unsigned q, const char *what);
+
+/* Device (lock held): the config space changed: bumps ConfigGeneration, sets InterruptStatus bit 1. */
+void mmio_config_changed(struct mmio_dev *d);
+
+/* True when queues may be processed: DRIVER_OK set, FAILED and NEEDS_RESET clear, not resetting or stopped. */
+bool mmio_live(const struct mmio_dev *d);
+
+/* Rate-limited warning about guest behaviour, prefixed "ukvm: <tag>: ". */
+void mmio_warn(struct mmio_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,440 @@
+/* check_mmio.c: the virtio-mmio transport's register state machine against a fake device. */
+#include "proto_env_host.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mmio.h"
+#include "virtio_mmio.h"
+
+#define GMEM (1u << 20)
+#define F_TEST 3 /* a device feature bit the fake offers */
+
+static uint8_t *gmem;
+static struct mmio_dev dev;
+static int n_activate, n_reset, n_notify, activate_ret;
+static int news_fd;
+
+static void *fake_map(void *ctx, uint64_t gpa, size_t len)
+{
+	(void)ctx;
+	return gpa > GMEM || len > GMEM - gpa ? NULL : gmem + gpa;
+}
+
+static uint64_t fake_features(const struct mmio_dev *d)
+{
+	(void)d;
+	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(F_TEST);
+}
+
+static void fake_config_read(struct mmio_dev *d, uint32_t off, void *buf, uint32_t len)
+{
+	(void)d;
+	static const uint8_t cfg[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	memcpy(buf, cfg + off, len);
+}
+
+static int fake_activate(struct mmio_dev *d)
+{
+	(void)d;
+	n_activate++;
+	return activate_ret;
+}
+
+static void fake_reset(struct mmio_dev *d)
+{
+	ck_assert_uint_eq(d->inflight, 0); /* the transport drains before it resets the device */
+	n_reset++;
+}
+
+static void fake_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
+{
+	(void)d;
+	(void)q;
+	(void)ring;
+	n_notify++;
+}
+
+static const struct dev_ops fake_ops = {
+	.name = "fake",
+	.device_id = 42,
+	.nqueues = 2,
+	.queue_max = 64,
+	.features = fake_features,
+	.config_size = 12,
+	.config_read = fake_config_read,
+	.activate = fake_activate,
+	.reset = fake_reset,
+	.notify = fake_notify,
+};
+
+static void setup(void)
+{
+	gmem = calloc(1, GMEM);
+	ck_assert_ptr_nonnull(gmem);
+	news_fd = eventfd(0, EFD_NONBLOCK);
+	ck_assert_int_ge(news_fd, 0);
+	struct vq_mem m = { fake_map, NULL };
+	ck_assert_int_eq(mmio_init(&dev, &fake_ops, NULL, &m, news_fd, "fake"), 0);
+	dev.warn_budget = 0; /* hostile tests would flood stderr */
+	n_activate = n_reset = n_notify = activate_ret = 0;
+}
+
+static void teardown(void)
+{
+	mmio_destroy(&dev);
+	close(news_fd);
+	free(gmem);
+}
+
+static uint32_t rd(uint64_t off)
+{
+	uint32_t v = 0xdeadbeef;
+	mmio_read(&dev, off, &v, 4);
+	return v;
+}
+
+static void wr(uint64_t off, uint32_t v)
+{
+	mmio_write(&dev, off, &v, 4);
+}
+
+static void features(uint64_t f)
+{
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
+}
+
+/* Queue q of num entries laid out contiguously at gpa. */
+static void queue(unsigned q, uint32_t num, uint64_t gpa)
+{
+	wr(VIRTIO_MMIO_QUEUE_SEL, q);
+	wr(VIRTIO_MMIO_QUEUE_NUM, num);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)gpa);
+	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(gpa >> 32));
+	uint64_t av = gpa + VIRTQ_LAYOUT_AVAIL_OFF(num), us = gpa + VIRTQ_LAYOUT_USED_OFF(num);
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)av);
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(av >> 32));
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)us);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(us >> 32));
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+static const uint32_t S_ACK = VIRTIO_STATUS_ACKNOWLEDGE, S_DRV = VIRTIO_STATUS_DRIVER,
+		      S_FEAT = VIRTIO_STATUS_FEATURES_OK, S_OK = VIRTIO_STATUS_DRIVER_OK,
+		      S_RESET = VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+
+/* The whole driver init of spec 3.1.1; returns the final status. */
+static uint32_t bring_up(void)
+{
+	wr(VIRTIO_MMIO_STATUS, S_ACK);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT);
+	queue(0, 64, 0x10000);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK);
+	return rd(VIRTIO_MMIO_STATUS);
+}
+
+START_TEST(test_ident)
+{
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_VERSION_REG), 2);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_DEVICE_ID), 42);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR_UKVM);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES), (1u << 29) | (1u << F_TEST));
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES), 1);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 7);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES), 0);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 64);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 2);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0); /* no such queue */
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	ck_assert_uint_eq(rd(0x0fc), 0); /* config generation */
+}
+END_TEST
+
+START_TEST(test_bring_up)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert_int_eq(n_activate, 1);
+	ck_assert_uint_eq(dev.features, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
+	ck_assert(dev.q[0].vq.event_idx);
+	mmio_notify(&dev, 0, NULL);
+	ck_assert_int_eq(n_notify, 1);
+	mmio_notify(&dev, 1, NULL); /* queue 1 never made ready */
+	mmio_notify(&dev, 9, NULL); /* no such queue */
+	ck_assert_int_eq(n_notify, 1);
+	/* A failed activation is reported as DEVICE_NEEDS_RESET. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	activate_ret = -12;
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK | S_RESET); /* live never */
+	mmio_notify(&dev, 0, NULL);
+	ck_assert_int_eq(n_notify, 1);
+}
+END_TEST
+
+START_TEST(test_config)
+{
+	uint8_t b = 0;
+	uint16_t h = 0;
+	uint64_t q = 0;
+	mmio_read(&dev, 0x100 + 3, &b, 1);
+	ck_assert_uint_eq(b, 4);
+	mmio_read(&dev, 0x100 + 2, &h, 2);
+	ck_assert_uint_eq(h, 0x0403);
+	ck_assert_uint_eq(rd(0x104), 0x08070605);
+	mmio_read(&dev, 0x100, &q, 8);
+	ck_assert_uint_eq(q, 0x0807060504030201ull);
+	uint32_t gen = rd(VIRTIO_MMIO_CONFIG_GENERATION);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen); /* stable while nothing changes */
+	pthread_mutex_lock(&dev.lock);
+	mmio_config_changed(&dev);
+	pthread_mutex_unlock(&dev.lock);
+	ck_assert_uint_ne(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+}
+END_TEST
+
+START_TEST(test_used_pushed)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	/* used_event (avail ring slot num) = 0: the first used entry crosses it. */
+	pthread_mutex_lock(&dev.lock);
+	ck_assert_int_eq(vq_dev_push_used(&dev.q[0].vq, 0, 1), 0);
+	ck_assert(mmio_used_pushed(&dev, 0));
+	ck_assert_int_eq(vq_dev_push_used(&dev.q[0].vq, 1, 1), 0);
+	ck_assert(!mmio_used_pushed(&dev, 0)); /* driver did not move used_event: no news */
+	pthread_mutex_unlock(&dev.lock);
+	uint64_t v = 0;
+	ck_assert_int_eq(read(news_fd, &v, 8), 8);
+	ck_assert_uint_eq(v, 1);
+	ck_assert_uint_eq(dev.news, 1);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, 1);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+}
+END_TEST
+
+START_TEST(test_limits_width)
+{
+	uint16_t h = 0xffff;
+	uint8_t b = 0xff;
+	uint64_t q = ~0ull;
+	mmio_read(&dev, VIRTIO_MMIO_MAGIC_VALUE, &h, 2); /* registers are 32-bit only */
+	ck_assert_uint_eq(h, 0);
+	mmio_read(&dev, VIRTIO_MMIO_MAGIC_VALUE + 1, &b, 1);
+	ck_assert_uint_eq(b, 0);
+	mmio_read(&dev, VIRTIO_MMIO_MAGIC_VALUE, &q, 8);
+	ck_assert_uint_eq(q, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_MAGIC_VALUE + 2), 0);
+	ck_assert_uint_eq(rd(0x0f0), 0);           /* unknown register */
+	ck_assert_uint_eq(rd(0x100 + 12), 0);      /* past config_size */
+	ck_assert_uint_eq(rd(0x100 + 10), 0);      /* straddles the end */
+	mmio_read(&dev, 0x100 + 9, &h, 2);         /* misaligned config read */
+	ck_assert_uint_eq(h, 0);
+	ck_assert_uint_eq(rd(0xffc), 0);
+	ck_assert_uint_eq(rd(0x1000), 0);          /* beyond the window */
+	mmio_read(&dev, 0xfff, &h, 2);
+	ck_assert_uint_eq(h, 0);
+	mmio_read(&dev, ~0ull - 1, &h, 2);         /* offset + len wraps */
+	ck_assert_uint_eq(h, 0);
+	mmio_read(&dev, 0, &q, 0);                 /* zero and oversized lengths are no-ops */
+	mmio_read(&dev, 0, &q, 9);
+	/* A 2-byte status write is ignored, so is an 8-byte one. */
+	h = S_ACK;
+	mmio_write(&dev, VIRTIO_MMIO_STATUS, &h, 2);
+	q = S_ACK;
+	mmio_write(&dev, VIRTIO_MMIO_STATUS, &q, 8);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	wr(0x100, 5); /* read-only config */
+	ck_assert_uint_eq(rd(0x100), 0x04030201);
+	wr(0x0f0, 1); /* unknown register */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 77); /* no such queue, no fd */
+}
+END_TEST
+
+START_TEST(test_hostile_features)
+{
+	wr(VIRTIO_MMIO_STATUS, S_ACK);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1)); /* before DRIVER: ignored */
+	ck_assert_uint_eq(dev.drv_features, 0);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	/* A bit never offered: FEATURES_OK refused. */
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV);
+	/* Legacy driver (no VERSION_1): refused. */
+	features(VIRTIO_BIT(F_TEST));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV);
+	/* Word 2 does not exist. */
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 2);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, ~0u);
+	/* DRIVER_OK without FEATURES_OK: not set, device needs reset, nothing activated. */
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_OK);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_RESET);
+	ck_assert_int_eq(n_activate, 0);
+	/* Now correct: reset, then the good sequence; features are frozen after FEATURES_OK. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(F_TEST));
+	ck_assert_uint_eq(dev.features, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	/* Clearing bits without a reset is ignored; NEEDS_RESET cannot be set by the driver. */
+	wr(VIRTIO_MMIO_STATUS, S_ACK);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK | S_RESET);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_OK);
+	/* Garbage: undefined bits are dropped, FAILED sticks, the device stops. */
+	wr(VIRTIO_MMIO_STATUS, 0xae9743bf);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_OK | VIRTIO_STATUS_FAILED);
+	mmio_notify(&dev, 0, NULL);
+	ck_assert_int_eq(n_notify, 0);
+}
+END_TEST
+
+START_TEST(test_hostile_queue)
+{
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	queue(0, 64, 0x10000); /* before FEATURES_OK */
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	ck_assert(rd(VIRTIO_MMIO_STATUS) & S_RESET);
+	wr(VIRTIO_MMIO_STATUS, 0);
+
+	static const uint32_t bad_num[] = { 0, 3, 48, 128, 65536 };
+	for (unsigned i = 0; i < sizeof(bad_num) / sizeof(bad_num[0]); i++) {
+		wr(VIRTIO_MMIO_STATUS, 0);
+		wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+		features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+		wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+		queue(0, bad_num[i], 0x10000);
+		ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+		ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_RESET);
+	}
+	/* Rings outside guest RAM, misaligned rings. */
+	static const uint64_t bad_gpa[] = { GMEM - 16, 0x10008, ~0ull - 0xfff, 1ull << 40 };
+	for (unsigned i = 0; i < sizeof(bad_gpa) / sizeof(bad_gpa[0]); i++) {
+		wr(VIRTIO_MMIO_STATUS, 0);
+		wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+		features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+		wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+		queue(0, 16, bad_gpa[i]);
+		ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+		ck_assert(rd(VIRTIO_MMIO_STATUS) & S_RESET);
+	}
+	/* Queue registers of a live queue cannot be changed. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 8);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x40000);
+	wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	ck_assert_uint_eq(dev.q[0].num, 64);
+	ck_assert_uint_eq(dev.q[0].desc, 0x10000);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 1000);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 8); /* no such queue */
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+}
+END_TEST
+
+START_TEST(test_hostile_notify_early)
+{
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+	mmio_notify(&dev, 0, NULL); /* queue not ready */
+	queue(0, 64, 0x10000);
+	mmio_notify(&dev, 0, NULL); /* ready, but no DRIVER_OK */
+	ck_assert_int_eq(n_notify, 0);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK);
+	mmio_notify(&dev, 0, NULL);
+	ck_assert_int_eq(n_notify, 1);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK | VIRTIO_STATUS_FAILED);
+	mmio_notify(&dev, 0, NULL); /* FAILED */
+	ck_assert_int_eq(n_notify, 1);
+}
+END_TEST
+
+static volatile int reset_returned;
+
+static void *do_reset(void *arg)
+{
+	(void)arg;
+	wr(VIRTIO_MMIO_STATUS, 0);
+	__atomic_store_n(&reset_returned, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+START_TEST(test_hostile_reset_inflight)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	pthread_mutex_lock(&dev.lock);
+	dev.inflight = 2; /* two requests whose I/O has not completed */
+	pthread_mutex_unlock(&dev.lock);
+	reset_returned = 0;
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, do_reset, NULL), 0);
+	struct timespec d = { 0, 50 * 1000 * 1000 };
+	nanosleep(&d, NULL);
+	ck_assert_int_eq(__atomic_load_n(&reset_returned, __ATOMIC_SEQ_CST), 0); /* still waiting */
+	pthread_mutex_lock(&dev.lock);
+	ck_assert(dev.resetting);
+	ck_assert(!mmio_live(&dev)); /* completions must not touch the rings now */
+	mmio_inflight_done(&dev);
+	pthread_mutex_unlock(&dev.lock);
+	nanosleep(&d, NULL);
+	ck_assert_int_eq(__atomic_load_n(&reset_returned, __ATOMIC_SEQ_CST), 0);
+	pthread_mutex_lock(&dev.lock);
+	mmio_inflight_done(&dev);
+	pthread_mutex_unlock(&dev.lock);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(reset_returned, 1);
+	ck_assert_int_eq(n_reset, 1);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	ck_assert_uint_eq(dev.features, 0);
+	ck_assert(!dev.q[0].ready);
+	ck_assert_uint_eq(dev.q[0].desc, 0);
+	/* The device comes back up after the reset. */
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert_int_eq(n_activate, 2);
+}
+END_TEST
+
+Suite *mmio_suite(void)
+{
+	Suite *s = suite_create("mmio");
+	TCase *c = tcase_create("core"), *l = tcase_create("limits"), *h = tcase_create("hostile");
+	tcase_add_checked_fixture(c, setup, teardown);
+	tcase_add_checked_fixture(l, setup, teardown);
+	tcase_add_checked_fixture(h, setup, teardown);
+	tcase_add_test(c, test_ident);
+	tcase_add_test(c, test_bring_up);
+	tcase_add_test(c, test_config);
+	tcase_add_test(c, test_used_pushed);
+	tcase_add_test(l, test_limits_width);
+	tcase_add_test(h, test_hostile_features);
+	tcase_add_test(h, test_hostile_queue);
+	tcase_add_test(h, test_hostile_notify_early);
+	tcase_add_test(h, test_hostile_reset_inflight);
+	suite_add_tcase(s, c);
+	suite_add_tcase(s, l);
+	suite_add_tcase(s, h);
+	return s;
+}

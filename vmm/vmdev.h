@@ -1,0 +1,34 @@
+/* vmdev.h: wiring of the virtio-mmio devices into a VM (create, MMIO exits, stop, free). */
+#ifndef VMM_VMDEV_H
+#define VMM_VMDEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "run.h"
+
+/* Guest physical address of device i's register window. */
+uint64_t vmdev_addr(unsigned i);
+
+/*
+ * Opens cfg.disks as virtio-blk devices 0..n-1, starts the event thread
+ * and registers one KVM ioeventfd per queue (QueueNotify, datamatch = queue
+ * index). Needs vm->mem, vm->vm_fd and vm->wake_fd. Returns 0 or an enum
+ * ukvm_error with one line in err ("PATH: cannot open disk: ..." is
+ * UKVM_ERR_CONFIG). On failure vmdev_free cleans up.
+ */
+int vmdev_create(struct ukvm_vm *vm, char *err, size_t errlen);
+
+/* Stops the event thread (after in-flight I/O), closes disks, frees devices. */
+void vmdev_free(struct ukvm_vm *vm);
+
+/*
+ * vCPU thread: a KVM_EXIT_MMIO. Returns false when the address is outside
+ * the 2 MiB device window (the caller reports it); otherwise handles the
+ * access (slots without a device read as 0, writes are dropped) and returns
+ * true. Never ends the run.
+ */
+bool vmdev_mmio_exit(struct run_ctx *c);
+
+#endif
