@@ -1,5 +1,6 @@
 /* check_boot.c: boots the example apps under KVM and checks output, exit codes, timing and error reports. */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,25 @@ START_TEST(timeout_stops_a_runaway_guest)
 }
 END_TEST
 
+/* SIGINT/SIGTERM to ukvm-run tear the VM down: the monitor exits by itself with 128+signal, promptly. */
+static const int stop_sigs[] = {SIGINT, SIGTERM};
+
+START_TEST(signal_tears_down)
+{
+	struct it_proc p;
+	struct it_result r;
+	int termsig = -1;
+	const char *args[] = {app("spin"), NULL};
+	ck_assert_int_eq(it_start(&p, NULL, args), 0);
+	it_wait_output(&p, "never printed", 0.5); /* let it boot and spin */
+	ck_assert_int_eq(it_finish(&p, stop_sigs[_i], 10, &r, &termsig), 0);
+	ck_assert_msg(termsig == 0, "monitor killed by signal %d instead of exiting: %s", termsig, r.err);
+	ck_assert_msg(r.status == 128 + stop_sigs[_i], "status %d: %s", r.status, r.err);
+	ck_assert_msg(r.wall_ms < 1500, "run incl. teardown took %.0f ms", r.wall_ms);
+	it_result_free(&r);
+}
+END_TEST
+
 /* Writes len bytes to a temp file and returns its path (static buffer per slot). */
 static const char *tmpfile_with(int slot, const void *data, size_t len)
 {
@@ -214,6 +234,7 @@ Suite *boot_suite(void)
 	tcase_add_test(tf, null_dereference_is_reported);
 	tcase_add_test(tf, timeout_stops_a_runaway_guest);
 	tcase_add_test(tf, clear_errors);
+	tcase_add_loop_test(tf, signal_tears_down, 0, 2);
 	suite_add_tcase(s, tf);
 	return s;
 }
