@@ -159,7 +159,17 @@ struct ukvm_payload_hdr {
 	uint64_t files_off, files_size; /* records of struct ukvm_file_rec */
 	uint64_t syms_off, syms_count;  /* struct ukvm_sym[], sorted by addr */
 	uint64_t strs_off, strs_size;   /* NUL-terminated names for syms */
+	uint64_t flags;                 /* UKVM_PAYLOAD_*; unknown bits are refused */
 };
+
+/*
+ * The app is non-PIE and ukvm-build also emitted each of its non-empty
+ * PT_LOAD segments as a PT_LOAD of the image (p_paddr = p_vaddr = the app's
+ * address, same filesz/memsz/flags), so the monitor has already loaded it
+ * and reserved its pages: the guest checks it and skips the copy, which on
+ * PVM costs a first touch of every source and destination page.
+ */
+#define UKVM_PAYLOAD_APP_PLACED 1ull
 
 /* One file or directory: header, name (name_len bytes incl. NUL), data, padded to 8. */
 struct ukvm_file_rec {

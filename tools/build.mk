@@ -21,7 +21,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin blkio blkhostile
+APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
 
@@ -46,9 +46,19 @@ $(BUILD)/apps/cat.img: IMG_FILES := --file $(BUILD)/apps/data.bin:/data.bin
 $(APP_IMGS): $(BUILD)/apps/%.img: $(BUILD)/apps/% $(BUILD)/ukvm-build $(KERNEL_ELF)
 	$(Q)$(BUILD)/ukvm-build -o $@ --kernel $(KERNEL_ELF) $(IMG_FILES) $<
 
+# hello as a static-PIE (the guest loader's copy-and-relocate path; non-PIE apps are placed by ukvm-build).
+PIE_IMGS := $(BUILD)/apps/hello-pie.img
+
+$(BUILD)/apps/hello-pie: guest/apps/hello.c
+	@mkdir -p $(@D)
+	$(Q)$(call MUSL_STATIC_PIE,$<) $(APP_CFLAGS) -o $@
+
+$(PIE_IMGS): $(BUILD)/apps/%.img: $(BUILD)/apps/% $(BUILD)/ukvm-build $(KERNEL_ELF)
+	$(Q)$(BUILD)/ukvm-build -o $@ --kernel $(KERNEL_ELF) $<
+
 .PHONY: apps images
-apps: $(APP_BINS)
-images: $(APP_IMGS)
+apps: $(APP_BINS) $(BUILD)/apps/hello-pie
+images: $(APP_IMGS) $(PIE_IMGS)
 
 # --- benchmark ----------------------------------------------------------------
 $(BUILD)/bench/kvm-floor: tools/bench/floor.c

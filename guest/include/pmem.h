@@ -57,6 +57,14 @@ int pmem_alloc(struct pmem *pm, uint64_t npages, enum pmem_state owner, uint64_t
 int pmem_claim(struct pmem *pm, uint64_t addr, uint64_t npages, enum pmem_state owner, bool allow_owned,
 	       bool zero_owned);
 
+/*
+ * Hands [addr, addr + npages pages) to owner without zeroing: every page's
+ * state must be in from_mask (e.g. the reserved pages of an app the monitor
+ * placed). 0, -EINVAL (misaligned, past RAM, owner not an owner state) or
+ * -ENOMEM (a page in another state, or too many extents). Nothing changes on error.
+ */
+int pmem_adopt(struct pmem *pm, uint64_t addr, uint64_t npages, uint32_t from_mask, enum pmem_state owner);
+
 /* Frees the pages of [addr, addr + npages pages) that belong to owner (others are left alone): 0, -EINVAL, -ENOMEM. */
 int pmem_free(struct pmem *pm, uint64_t addr, uint64_t npages, enum pmem_state owner);
 

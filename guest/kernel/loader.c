@@ -94,6 +94,18 @@ static uint64_t ld_phdr_addr(const struct elf_info *in, uint64_t base)
 	return 0;
 }
 
+/* True when [va, va + len) lies inside one PT_LOAD's file bytes (placed: loaded by the monitor, in reserved RAM). */
+static bool ld_in_file_bytes(const struct elf_info *in, uint64_t va, uint64_t len)
+{
+	for (unsigned i = 0; i < in->phnum; i++) {
+		const struct elf64_phdr *p = &in->ph[i];
+		if (p->p_type == ELF64_PT_LOAD && va >= p->p_vaddr && len <= p->p_filesz &&
+		    va - p->p_vaddr <= p->p_filesz - len)
+			return true;
+	}
+	return false;
+}
+
 /* Builds argc, argv, envp and auxv at the top of the stack; returns the app's initial RSP. */
 static uint64_t ld_stack(uint64_t top, const struct elf_info *in, uint64_t base, struct ld_strs *argv,
 			 struct ld_strs *env)
@@ -161,6 +173,56 @@ static int ld_segments(const uint8_t *app, const struct elf_info *in, uint64_t b
 	return 0;
 }
 
+static bool ld_reserved(void *ctx, uint64_t start, uint64_t len)
+{
+	(void)ctx;
+	return pmem_range_is(&k_pmem, start, len, PMEM_BIT(PMEM_RESERVED));
+}
+
+/*
+ * A placed app (UKVM_PAYLOAD_APP_PLACED) was loaded by the monitor from the
+ * image's own PT_LOADs: nothing to copy or zero (bss is fresh, zero RAM). Its
+ * segments must sit in reserved RAM clear of the kernel and the payload, and
+ * the program headers in place must be the payload's (the image carries this
+ * app): that reads only the page AT_PHDR names, which the app reads anyway.
+ * The pages stay PMEM_RESERVED (pmem has no reserved -> app transfer).
+ */
+static int ld_check_placed(const struct payload_view *pv, const struct elf_info *in)
+{
+	extern char _kernel_start[], _kernel_end[];
+	const struct payload_range avoid[] = {
+		{ K_GPA(_kernel_start), K_GPA(_kernel_end) },
+		{ k_boot_info.payload_gpa, k_boot_info.payload_gpa + k_boot_info.payload_size },
+	};
+	uint64_t phsz = (uint64_t)in->phnum * sizeof(struct elf64_phdr), at = ld_phdr_addr(in, 0);
+	int bad;
+
+	if (payload_check_placed(in, k_pmem.size, avoid, sizeof(avoid) / sizeof(avoid[0]), ld_reserved, NULL,
+				 &bad)) {
+		k_printf("ukvm: app: placed segment %d is not in reserved RAM clear of kernel and payload\n", bad);
+		return -ENOEXEC;
+	}
+	if (at == 0 || !ld_in_file_bytes(in, at, phsz) ||
+	    memcmp((const void *)(uintptr_t)at, pv->app + in->eh->e_phoff, phsz) != 0) {
+		k_printf("ukvm: app: placed program headers at 0x%lx do not match the payload's\n", (unsigned long)at);
+		return -ENOEXEC;
+	}
+	/* The monitor's reserve map handed these pages in reserved: make them the app's (mprotect, munmap, madvise). */
+	for (unsigned i = 0; i < in->phnum; i++) {
+		const struct elf64_phdr *p = &in->ph[i];
+		if (p->p_type != ELF64_PT_LOAD || p->p_memsz == 0)
+			continue;
+		uint64_t lo = p->p_vaddr & ~(LD_PAGE - 1);
+		uint64_t hi = ld_align_up(p->p_vaddr + p->p_memsz, LD_PAGE); /* no wrap: payload_check_placed bounded it */
+		if (pmem_adopt(&k_pmem, lo, (hi - lo) / LD_PAGE, PMEM_BIT(PMEM_RESERVED) | PMEM_BIT(PMEM_APP),
+			       PMEM_APP)) {
+			k_printf("ukvm: app: placed segment %u overlaps memory that is not the app's\n", i);
+			return -ENOEXEC;
+		}
+	}
+	return 0;
+}
+
 int k_load_app(void)
 {
 	const struct payload_view *pv = &k_payload;
@@ -190,7 +252,10 @@ int k_load_app(void)
 	uint64_t base = 0;
 	if (in.pie)
 		base = ld_align_up(payload_end, LD_PIE_ALIGN) - (in.lo & ~(LD_PAGE - 1));
-	rc = ld_segments(pv->app, &in, base);
+	if (pv->flags & UKVM_PAYLOAD_APP_PLACED)
+		rc = ld_check_placed(pv, &in);
+	else
+		rc = ld_segments(pv->app, &in, base);
 	if (rc)
 		return rc;
 	k_payload.app_base = in.pie ? base : 0;

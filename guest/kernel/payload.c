@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "../include/payload.h"
+#include "elf.h"
+
+#define PAYLOAD_PAGE 4096ull
 
 /* [off, off + len) inside [0, size) without overflow. */
 static bool payload_in(uint64_t size, uint64_t off, uint64_t len)
@@ -24,8 +27,9 @@ int payload_parse(const void *p, uint64_t size, struct payload_view *out)
 	if (memcmp(h.magic, UKVM_PAYLOAD_MAGIC, sizeof(h.magic)) != 0)
 		return -EINVAL;
 	if (!payload_in(size, h.app_off, h.app_size) || h.app_size == 0 ||
-	    !payload_in(size, h.files_off, h.files_size))
+	    !payload_in(size, h.files_off, h.files_size) || (h.flags & ~UKVM_PAYLOAD_APP_PLACED))
 		return -EINVAL;
+	out->flags = h.flags;
 	out->app = b + h.app_off;
 	out->app_size = h.app_size;
 	out->files = b + h.files_off;
@@ -87,4 +91,33 @@ const char *payload_sym(const struct payload_view *v, uint64_t addr, uint64_t *o
 		return NULL;
 	*off = d;
 	return v->strs + s->name_off; /* strs ends with NUL: the name is terminated */
+}
+
+int payload_check_placed(const struct elf_info *in, uint64_t ram_size, const struct payload_range *avoid,
+			 unsigned navoid, bool (*reserved)(void *ctx, uint64_t start, uint64_t len), void *ctx,
+			 int *bad)
+{
+	*bad = -1;
+	if (in->pie)
+		return -ENOEXEC; /* a PIE app is relocated at a base the loader picks: it cannot be placed */
+	for (unsigned i = 0; i < in->phnum; i++) {
+		const struct elf64_phdr *p = &in->ph[i];
+		if (p->p_type != ELF64_PT_LOAD || p->p_memsz == 0)
+			continue;
+		*bad = (int)i;
+		/* elf_parse proved p_vaddr + p_memsz does not wrap; the page round-up is checked here. */
+		uint64_t s = p->p_vaddr & ~(PAYLOAD_PAGE - 1), e = p->p_vaddr + p->p_memsz;
+		if (e > UINT64_MAX - (PAYLOAD_PAGE - 1))
+			return -ENOEXEC;
+		e = (e + PAYLOAD_PAGE - 1) & ~(PAYLOAD_PAGE - 1);
+		if (s < UKVM_KERNEL_PHYS || e > ram_size)
+			return -ENOEXEC;
+		for (unsigned j = 0; j < navoid; j++)
+			if (s < avoid[j].end && avoid[j].start < e)
+				return -ENOEXEC;
+		if (!reserved(ctx, s, e - s))
+			return -ENOEXEC;
+	}
+	*bad = -1;
+	return 0;
 }

@@ -156,6 +156,16 @@ int pmem_claim(struct pmem *pm, uint64_t addr, uint64_t npages, enum pmem_state 
 	return pmem_set(pm, addr, end, owner, zero, ~0u);
 }
 
+int pmem_adopt(struct pmem *pm, uint64_t addr, uint64_t npages, uint32_t from_mask, enum pmem_state owner)
+{
+	uint64_t end;
+	if (owner < PMEM_KERNEL || owner >= PMEM_NSTATES || pmem_range(pm, addr, npages, &end))
+		return -EINVAL;
+	if (!pmem_range_is(pm, addr, end - addr, from_mask))
+		return -ENOMEM;
+	return pmem_set(pm, addr, end, owner, 0, ~0u);
+}
+
 int pmem_free(struct pmem *pm, uint64_t addr, uint64_t npages, enum pmem_state owner)
 {
 	uint64_t end;

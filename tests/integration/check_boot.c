@@ -118,6 +118,27 @@ START_TEST(malloc_stress)
 }
 END_TEST
 
+START_TEST(memory_syscalls_on_own_image)
+{
+	struct it_result r;
+	RUN(&r, 20, app("memops"));
+	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "memops ok"), "%s", r.out);
+	it_result_free(&r);
+}
+END_TEST
+
+/* A static-PIE app is loaded at a base of the kernel's choosing and relocates itself. */
+START_TEST(static_pie_boots)
+{
+	struct it_result r;
+	RUN(&r, 20, app("hello-pie"));
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "Hello from ukvm!\n");
+	it_result_free(&r);
+}
+END_TEST
+
 START_TEST(abort_is_134_with_message)
 {
 	struct it_result r;
@@ -226,6 +247,8 @@ Suite *boot_suite(void)
 	tcase_add_test(tc, packed_file_byte_exact);
 	tcase_add_test(tc, clock_and_sleep_do_not_spin);
 	tcase_add_test(tc, malloc_stress);
+	tcase_add_test(tc, memory_syscalls_on_own_image);
+	tcase_add_test(tc, static_pie_boots);
 	suite_add_tcase(s, tc);
 
 	TCase *tf = tcase_create("failures");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "elf.h"
+#include "loader.h"
 #include "pack.h"
 #include "ukvm_abi.h"
 
@@ -128,6 +129,7 @@ struct parsed {
 	struct ukvm_note note;
 	const struct ukvm_payload_hdr *hdr;
 	const uint8_t *pay;
+	const uint8_t *img;
 };
 
 static void parse_image(const struct pack_result *r, struct parsed *p)
@@ -146,6 +148,7 @@ static void parse_image(const struct pack_result *r, struct parsed *p)
 	ck_assert_uint_eq(p->note.payload_size, r->payload_size);
 	ck_assert_uint_eq(p->note.syscall_entry, KVBASE + 0x100000 + 0x100);
 	p->pay = NULL;
+	p->img = r->image;
 	for (i = 0; i < p->info.phnum; i++) {
 		const struct elf64_phdr *ph = &p->info.ph[i];
 
@@ -200,6 +203,67 @@ static int img_has_func(void *ctx, const char *name, uint64_t value, uint64_t si
 	return 0;
 }
 
+/* Index of the image PT_LOAD at physical paddr, or -1. */
+static int image_seg_at(const struct parsed *p, uint64_t paddr)
+{
+	for (unsigned i = 0; i < p->info.phnum; i++)
+		if (p->info.ph[i].p_type == ELF64_PT_LOAD && p->info.ph[i].p_paddr == paddr)
+			return (int)i;
+	return -1;
+}
+
+static unsigned image_nload(const struct parsed *p)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->info.phnum; i++)
+		n += p->info.ph[i].p_type == ELF64_PT_LOAD;
+	return n;
+}
+
+/* The monitor's own loader rules (vmm/loader.c) accept the image and list exactly want PT_LOADs to reserve. */
+static void monitor_accepts(const struct pack_result *r, unsigned want)
+{
+	struct loader_image li;
+	char err[256] = "";
+
+	memset(&li, 0, sizeof(li));
+	ck_assert_msg(loader_check(r->image, r->size, 64ull << 20, "t.img", &li, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(li.nsegs, want);
+}
+
+/*
+ * A non-PIE app is placed: each non-empty app PT_LOAD is an image PT_LOAD at
+ * the same address (vaddr = paddr), same flags/sizes/bytes, page-aligned.
+ */
+static void check_placed(const struct parsed *p, const uint8_t *abuf, const struct elf_info *app)
+{
+	unsigned i, napp = 0;
+
+	ck_assert_uint_eq(p->hdr->flags, UKVM_PAYLOAD_APP_PLACED);
+	for (i = 0; i < app->phnum; i++) {
+		const struct elf64_phdr *ap = &app->ph[i], *ip;
+		int k;
+
+		if (ap->p_type != ELF64_PT_LOAD || ap->p_memsz == 0)
+			continue;
+		napp++;
+		k = image_seg_at(p, ap->p_vaddr);
+		ck_assert_msg(k >= 0, "app segment %u at 0x%llx not placed", i, (unsigned long long)ap->p_vaddr);
+		ip = &p->info.ph[k];
+		ck_assert_uint_eq(ip->p_vaddr, ap->p_vaddr);
+		ck_assert_uint_eq(ip->p_filesz, ap->p_filesz);
+		ck_assert_uint_eq(ip->p_memsz, ap->p_memsz);
+		ck_assert_uint_eq(ip->p_flags, ap->p_flags);
+		ck_assert_uint_eq(ip->p_align, 4096);
+		ck_assert_uint_eq(ip->p_offset % 4096, ip->p_vaddr % 4096);
+		ck_assert_mem_eq(p->img + ip->p_offset, abuf + ap->p_offset, ap->p_filesz);
+	}
+	ck_assert_uint_gt(napp, 0);
+	/* The fake kernel's one segment, the app's, the payload: nothing else. */
+	ck_assert_uint_eq(image_nload(p), 1 + napp + 1);
+}
+
 static uint64_t image_func(const struct pack_result *r, const char *name)
 {
 	uint64_t v = 0;
@@ -249,9 +313,13 @@ START_TEST(test_static_app)
 	ck_assert_uint_eq(r.payload_gpa, expect_gpa);
 	ck_assert_uint_eq(r.payload_gpa % (2u << 20), 0);
 
+	/* Placed, and still whole in the payload: the guest validates it and reads its headers. */
 	ck_assert_uint_eq(p.hdr->app_size, alen);
-	ck_assert_uint_eq(p.hdr->app_off % 4096, 0);
+	/* Right after the header (16-aligned): its ELF headers share the header's page. */
+	ck_assert_uint_eq(p.hdr->app_off, (sizeof(struct ukvm_payload_hdr) + 15) & ~15ul);
 	ck_assert_mem_eq(p.pay + p.hdr->app_off, abuf, alen);
+	check_placed(&p, abuf, &app);
+	monitor_accepts(&r, image_nload(&p));
 
 	ck_assert_int_ge(find_rec(&p, "/data.bin", &mode, &d, &sz), 0);
 	ck_assert_uint_eq(mode, S_IFREG | 0600);
@@ -300,11 +368,21 @@ START_TEST(test_pie_app)
 	size_t i;
 	bool saw_main = false;
 
+	size_t alen;
+	uint8_t *abuf = read_all(ELF_TEST_PIE, &alen);
+
 	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, ELF_TEST_PIE, NULL, 0}, &r, err, sizeof(err)), 0);
 	parse_image(&r, &p);
 	/* A PIE app goes wherever the guest puts it: only the kernel's end counts. */
 	ck_assert_uint_eq(r.payload_gpa, 2u << 20);
 	ck_assert_uint_eq(p.hdr->files_size, 0);
+	/* Not placed: the guest copies it from the payload, as before. */
+	ck_assert_uint_eq(p.hdr->flags, 0);
+	ck_assert_uint_eq(image_nload(&p), 2);
+	ck_assert_uint_eq(p.hdr->app_size, alen);
+	ck_assert_mem_eq(p.pay + p.hdr->app_off, abuf, alen);
+	monitor_accepts(&r, 2);
+	free(abuf);
 	syms = (const struct ukvm_sym *)(p.pay + p.hdr->syms_off);
 	for (i = 0; i < p.hdr->syms_count; i++)
 		if (strcmp((const char *)p.pay + p.hdr->strs_off + syms[i].name_off, "main") == 0) {
@@ -374,6 +452,56 @@ START_TEST(test_app_overlaps_kernel)
 	expect_refusal(kernel_path, app, NULL, 0, "overlaps the kernel");
 	write_fake(app, &(struct fake){0x10000, 0x10000, false, 0});
 	expect_refusal(kernel_path, app, NULL, 0, "below 0x100000");
+}
+END_TEST
+
+/*
+ * A non-PIE app of n PT_LOADs (0x10 bytes of memory each, one page apart from
+ * 0x400000; the first holds the entry), no file bytes, no sections.
+ */
+static void write_many_segs(const char *path, unsigned n)
+{
+	static uint64_t words[0x1000 / 8];
+	uint8_t *b = (uint8_t *)words;
+	struct elf64_ehdr *eh = (struct elf64_ehdr *)b;
+	struct elf64_phdr *ph = (struct elf64_phdr *)(b + 64);
+
+	ck_assert_uint_le(64 + n * sizeof(*ph), sizeof(words));
+	memset(b, 0, sizeof(words));
+	memcpy(b, "\x7f" "ELF\x02\x01\x01", 7);
+	eh->e_type = ELF64_ET_EXEC;
+	eh->e_machine = ELF64_EM_X86_64;
+	eh->e_version = 1;
+	eh->e_entry = 0x400000;
+	eh->e_phoff = 64;
+	eh->e_ehsize = 64;
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = (uint16_t)n;
+	for (unsigned i = 0; i < n; i++)
+		ph[i] = (struct elf64_phdr){ELF64_PT_LOAD, ELF64_PF_R | (i == 0 ? ELF64_PF_X : ELF64_PF_W), 0,
+					    0x400000 + i * 0x1000ull, 0x400000 + i * 0x1000ull, 0, 0x10, 0x1000};
+	write_bytes(path, b, sizeof(words), 0755);
+}
+
+/* Placed segments count against the image's program header limit: kernel + app + payload + note <= ELF_MAX_PHNUM. */
+START_TEST(test_segment_limit)
+{
+	char app[160], err[512];
+	struct pack_result r;
+	struct parsed p;
+
+	path_in_tmp(app, sizeof(app), "many.elf");
+	write_many_segs(app, ELF_MAX_PHNUM - 3);
+	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, app, NULL, 0}, &r, err, sizeof(err)), 0);
+	parse_image(&r, &p);
+	ck_assert_uint_eq(p.info.phnum, ELF_MAX_PHNUM);
+	ck_assert_uint_eq(image_nload(&p), 1 + ELF_MAX_PHNUM - 3 + 1);
+	ck_assert_uint_eq(p.hdr->flags, UKVM_PAYLOAD_APP_PLACED);
+	ck_assert_int_ge(image_seg_at(&p, 0x400000 + (ELF_MAX_PHNUM - 4) * 0x1000ull), 0);
+	monitor_accepts(&r, image_nload(&p));
+	pack_result_free(&r);
+	write_many_segs(app, ELF_MAX_PHNUM - 2);
+	expect_refusal(kernel_path, app, NULL, 0, "too many PT_LOAD segments");
 }
 END_TEST
 
@@ -448,6 +576,7 @@ Suite *imgbuild_suite(void)
 	tcase_add_test(core, test_parse_spec);
 	tcase_add_test(limits, test_app_overlaps_kernel);
 	tcase_add_test(limits, test_bad_kernel);
+	tcase_add_test(limits, test_segment_limit);
 	tcase_add_test(limits, test_bad_paths);
 	tcase_add_test(hostile, test_dynamic_rejected);
 	tcase_add_test(hostile, test_not_elf);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../guest/include/payload.h"
+#include "elf.h"
 
 /* header | app (16 bytes) | files (8) | syms (4) | strs */
 static uint64_t buf[128];
@@ -119,16 +120,144 @@ START_TEST(bad_symbols_disable_lookup)
 }
 END_TEST
 
+START_TEST(flags)
+{
+	struct payload_view v;
+	build();
+	ck_assert_int_eq(payload_parse(buf, total(), &v), 0);
+	ck_assert_uint_eq(v.flags, 0);
+	hdr->flags = UKVM_PAYLOAD_APP_PLACED;
+	ck_assert_int_eq(payload_parse(buf, total(), &v), 0);
+	ck_assert_uint_eq(v.flags, UKVM_PAYLOAD_APP_PLACED);
+	hdr->flags = UKVM_PAYLOAD_APP_PLACED | 2; /* an unknown bit: an image from a newer ukvm-build */
+	ck_assert_int_eq(payload_parse(buf, total(), &v), -EINVAL);
+	hdr->flags = 1ull << 63;
+	ck_assert_int_eq(payload_parse(buf, total(), &v), -EINVAL);
+}
+END_TEST
+
+/* A placed non-PIE app like musl's hello: four PT_LOADs (one sharing no page), a GNU_STACK, a 0-size PT_LOAD. */
+static struct elf64_phdr pl_ph[6];
+static struct elf_info pl_in;
+static struct payload_range pl_avoid[2];
+static uint64_t pl_res_lo, pl_res_hi; /* the reserved range the callback reports */
+static unsigned pl_calls;
+static uint64_t pl_last_start, pl_last_len;
+
+static bool pl_reserved(void *ctx, uint64_t start, uint64_t len)
+{
+	ck_assert_ptr_eq(ctx, &pl_calls);
+	pl_calls++;
+	pl_last_start = start;
+	pl_last_len = len;
+	return start >= pl_res_lo && len <= pl_res_hi - start;
+}
+
+static void pl_build(void)
+{
+	memset(&pl_in, 0, sizeof(pl_in));
+	pl_ph[0] = (struct elf64_phdr){ ELF64_PT_LOAD, ELF64_PF_R, 0, 0x400000, 0x400000, 0x190, 0x190, 0x1000 };
+	pl_ph[1] = (struct elf64_phdr){ ELF64_PT_LOAD, ELF64_PF_R | ELF64_PF_X, 0x1000, 0x401000, 0x401000, 0x1061,
+					0x1061, 0x1000 };
+	pl_ph[2] = (struct elf64_phdr){ ELF64_PT_LOAD, ELF64_PF_R, 0x3000, 0x403000, 0x403000, 0x54, 0x54, 0x1000 };
+	pl_ph[3] = (struct elf64_phdr){ ELF64_PT_LOAD, ELF64_PF_R | ELF64_PF_W, 0x3fc0, 0x404fc0, 0x404fc0, 0x150,
+					0x7f8, 0x1000 };
+	pl_ph[4] = (struct elf64_phdr){ ELF64_PT_GNU_STACK, ELF64_PF_R | ELF64_PF_W, 0, 0, 0, 0, 0, 16 };
+	pl_ph[5] = (struct elf64_phdr){ ELF64_PT_LOAD, ELF64_PF_R, 0, 0x10, 0x10, 0, 0, 0x1000 }; /* empty: ignored */
+	pl_in.ph = pl_ph;
+	pl_in.phnum = 6;
+	pl_in.lo = 0x10;
+	pl_in.hi = 0x4057b8;
+	pl_avoid[0] = (struct payload_range){ 0x100000, 0x13a000 }; /* kernel */
+	pl_avoid[1] = (struct payload_range){ 0x600000, 0x60b000 }; /* payload */
+	pl_res_lo = 0x400000;
+	pl_res_hi = 0x406000;
+	pl_calls = 0;
+}
+
+static int pl_check(int *bad)
+{
+	return payload_check_placed(&pl_in, 64ull << 20, pl_avoid, 2, pl_reserved, &pl_calls, bad);
+}
+
+START_TEST(placed_ok)
+{
+	int bad = 99;
+	pl_build();
+	ck_assert_int_eq(pl_check(&bad), 0);
+	ck_assert_int_eq(bad, -1);
+	ck_assert_uint_eq(pl_calls, 4); /* the empty PT_LOAD and GNU_STACK are not looked at */
+	/* Widened to pages: [0x404000, 0x406000) for 0x404fc0 + 0x7f8. */
+	ck_assert_uint_eq(pl_last_start, 0x404000);
+	ck_assert_uint_eq(pl_last_len, 0x2000);
+}
+END_TEST
+
+START_TEST(placed_refusals)
+{
+	int bad;
+	pl_build();
+	pl_in.pie = true; /* a PIE app is never placed */
+	ck_assert_int_eq(pl_check(&bad), -ENOEXEC);
+	ck_assert_int_eq(bad, -1);
+	ck_assert_uint_eq(pl_calls, 0);
+
+	pl_build();
+	pl_res_hi = 0x405000; /* the reserve map misses the last bss page */
+	ck_assert_int_eq(pl_check(&bad), -ENOEXEC);
+	ck_assert_int_eq(bad, 3);
+
+	pl_build();
+	pl_ph[2].p_vaddr = 0xff000; /* under the boot structures */
+	ck_assert_int_eq(pl_check(&bad), -ENOEXEC);
+	ck_assert_int_eq(bad, 2);
+
+	pl_build();
+	pl_ph[1].p_vaddr = 0x139800; /* its first page is the kernel's last */
+	ck_assert_int_eq(pl_check(&bad), -ENOEXEC);
+	ck_assert_int_eq(bad, 1);
+
+	pl_build();
+	pl_ph[3].p_vaddr = 0x5ffff0; /* its bss runs into the payload */
+	ck_assert_int_eq(pl_check(&bad), -ENOEXEC);
+	ck_assert_int_eq(bad, 3);
+
+	pl_build();
+	ck_assert_int_eq(payload_check_placed(&pl_in, 0x405000, pl_avoid, 2, pl_reserved, &pl_calls, &bad), -ENOEXEC);
+	ck_assert_int_eq(bad, 3); /* past RAM */
+}
+END_TEST
+
+START_TEST(placed_wrap)
+{
+	int bad;
+	pl_build();
+	pl_ph[0].p_vaddr = UINT64_MAX - 0x100; /* ends inside the last page: the round-up would wrap */
+	pl_ph[0].p_memsz = 0x80;
+	ck_assert_int_eq(pl_check(&bad), -ENOEXEC);
+	ck_assert_int_eq(bad, 0);
+	pl_ph[0].p_vaddr = UINT64_MAX - 0x2fff; /* rounds up to 2^64 - 0x1000: past RAM */
+	ck_assert_int_eq(pl_check(&bad), -ENOEXEC);
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 Suite *payload_suite(void)
 {
 	Suite *s = suite_create("payload");
 	TCase *c = tcase_create("core");
 	tcase_add_test(c, parse_and_lookup);
 	tcase_add_test(c, no_symbols_is_fine);
+	tcase_add_test(c, flags);
+	tcase_add_test(c, placed_ok);
 	suite_add_tcase(s, c);
+	TCase *l = tcase_create("limits");
+	tcase_add_test(l, placed_wrap);
+	suite_add_tcase(s, l);
 	TCase *h = tcase_create("hostile");
 	tcase_add_test(h, bad_header);
 	tcase_add_test(h, bad_symbols_disable_lookup);
+	tcase_add_test(h, placed_refusals);
 	suite_add_tcase(s, h);
 	return s;
 }

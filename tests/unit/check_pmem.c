@@ -111,6 +111,28 @@ START_TEST(free_only_owner_pages)
 }
 END_TEST
 
+/* A placed app's pages come in reserved; adopting them for the app makes them its own, unzeroed. */
+START_TEST(adopt_reserved_for_app)
+{
+	ck_assert_int_eq(pmem_reserve(pm, 4 * MB, 3 * PG), 0);
+	ck_assert_int_eq(pmem_adopt(pm, 4 * MB, 2, PMEM_BIT(PMEM_RESERVED), PMEM_APP), 0);
+	/* the second segment shares a page with the first: already the app's */
+	ck_assert_int_eq(pmem_adopt(pm, 4 * MB + PG, 2, PMEM_BIT(PMEM_RESERVED) | PMEM_BIT(PMEM_APP), PMEM_APP), 0);
+	ck_assert_uint_eq(zeroed, 0);
+	ck_assert(pmem_range_is(pm, 4 * MB, 3 * PG, PMEM_BIT(PMEM_APP)));
+	check_invariants();
+	/* a free page in the range refuses the whole adoption, changing nothing */
+	ck_assert_int_eq(pmem_adopt(pm, 4 * MB, 4, PMEM_BIT(PMEM_APP), PMEM_APP), -ENOMEM);
+	ck_assert(pmem_range_is(pm, 4 * MB + 3 * PG, PG, PMEM_FREE_MASK));
+	ck_assert_int_eq(pmem_adopt(pm, 4 * MB + 1, 1, PMEM_BIT(PMEM_APP), PMEM_APP), -EINVAL);
+	ck_assert_int_eq(pmem_adopt(pm, 4 * MB, 1, PMEM_BIT(PMEM_APP), PMEM_PRISTINE), -EINVAL);
+	/* now the app may free them like any of its pages */
+	ck_assert_int_eq(pmem_free(pm, 4 * MB, 3, PMEM_APP), 0);
+	ck_assert(pmem_range_is(pm, 4 * MB, 3 * PG, PMEM_BIT(PMEM_DIRTY)));
+	check_invariants();
+}
+END_TEST
+
 START_TEST(merge_back_to_one)
 {
 	uint64_t a[8];
@@ -205,6 +227,7 @@ Suite *pmem_suite(void)
 	tcase_add_test(c, claim_at_and_conflicts);
 	tcase_add_test(c, free_only_owner_pages);
 	tcase_add_test(c, merge_back_to_one);
+	tcase_add_test(c, adopt_reserved_for_app);
 	suite_add_tcase(s, c);
 	TCase *l = tcase_create("limits");
 	tcase_add_checked_fixture(l, setup, teardown);

@@ -107,15 +107,19 @@ static int pk_check_app(const uint8_t *a, size_t alen, const char *path, const s
 	return 0;
 }
 
-/* Payload: header, app (4 KiB aligned), file records, symbols, names. Offsets are from the header. */
-static int pk_payload(struct pk_buf *p, const uint8_t *app, size_t alen, const struct pack_input *in,
+/*
+ * Payload: header, app (16-aligned, right after the header: the guest's
+ * elf_parse then reads the page it already touched for the header, one first
+ * touch less on PVM), file records, symbols, names. Offsets are from the header.
+ */
+static int pk_payload(struct pk_buf *p, const uint8_t *app, size_t alen, bool placed, const struct pack_input *in,
 		      const struct pk_syms *syms, char *err, size_t errlen)
 {
-	struct ukvm_payload_hdr h = {0};
+	struct ukvm_payload_hdr h = {.flags = placed ? UKVM_PAYLOAD_APP_PLACED : 0};
 	size_t i;
 	int rc;
 
-	if (pk_put(p, &h, sizeof(h)) < 0 || pk_align(p, PK_PAGE) < 0)
+	if (pk_put(p, &h, sizeof(h)) < 0 || pk_align(p, 16) < 0)
 		goto nomem;
 	h.app_off = p->len;
 	h.app_size = alen;
@@ -212,17 +216,58 @@ out:
 	return rc;
 }
 
-static int pk_assemble(struct pk_buf *o, const uint8_t *kbuf, const struct pk_kernel *k, const struct pk_buf *pay,
-		       uint64_t payload_gpa, const struct pk_syms *syms)
+/* Non-empty PT_LOAD segments of a non-PIE app: the ones the image carries as its own (placed). */
+static unsigned pk_app_nload(const struct elf_info *app)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; !app->pie && i < app->phnum; i++)
+		n += app->ph[i].p_type == ELF64_PT_LOAD && app->ph[i].p_memsz != 0;
+	return n;
+}
+
+/*
+ * Emits the app's non-empty PT_LOAD segments as image segments at the app's
+ * own addresses (p_paddr = p_vaddr), so the monitor loads them in place and
+ * reserves their pages. p_align is 4 KiB whatever the app's: the monitor
+ * loads by address, and a 2 MiB p_align would only pad the file.
+ */
+static int pk_place_app(struct pk_buf *o, const uint8_t *abuf, const struct elf_info *app, struct elf64_phdr *ph,
+			unsigned *n)
+{
+	unsigned i;
+
+	for (i = 0; !app->pie && i < app->phnum; i++) {
+		const struct elf64_phdr *ap = &app->ph[i];
+
+		if (ap->p_type != ELF64_PT_LOAD || ap->p_memsz == 0)
+			continue;
+		if (pk_congruent(o, ap->p_vaddr, PK_PAGE) < 0)
+			return -ENOMEM;
+		ph[*n] = (struct elf64_phdr){.p_type = ELF64_PT_LOAD, .p_flags = ap->p_flags, .p_offset = o->len,
+					     .p_vaddr = ap->p_vaddr, .p_paddr = ap->p_vaddr, .p_filesz = ap->p_filesz,
+					     .p_memsz = ap->p_memsz, .p_align = PK_PAGE};
+		if (pk_put(o, abuf + ap->p_offset, ap->p_filesz) < 0)
+			return -ENOMEM;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int pk_assemble(struct pk_buf *o, const uint8_t *kbuf, const struct pk_kernel *k, const uint8_t *abuf,
+		       const struct elf_info *app, const struct pk_buf *pay, uint64_t payload_gpa,
+		       const struct pk_syms *syms)
 {
 	struct elf64_ehdr eh = *k->info.eh;
-	struct elf64_phdr ph[ELF_MAX_PHNUM + 2];
+	struct elf64_phdr ph[ELF_MAX_PHNUM];
 	struct ukvm_note note = k->note;
-	unsigned i, n = 0;
+	unsigned i, n = 0, nph = k->nload + pk_app_nload(app) + 2;
 	long long at;
 
+	if (nph > ELF_MAX_PHNUM) /* pack_build checked; keeps ph[] in bounds on its own */
+		return -EINVAL;
 	/* Header and program headers are written last, once every offset is known. */
-	if (pk_put(o, NULL, sizeof(eh) + (k->nload + 2) * sizeof(ph[0])) < 0 || pk_align(o, 8) < 0)
+	if (pk_put(o, NULL, sizeof(eh) + nph * sizeof(ph[0])) < 0 || pk_align(o, 8) < 0)
 		return -ENOMEM;
 	note.payload_gpa = payload_gpa;
 	note.payload_size = pay->len;
@@ -247,6 +292,8 @@ static int pk_assemble(struct pk_buf *o, const uint8_t *kbuf, const struct pk_ke
 			return -ENOMEM;
 		n++;
 	}
+	if (pk_place_app(o, abuf, app, ph, &n) < 0)
+		return -ENOMEM;
 	if (pk_congruent(o, payload_gpa, PK_PAGE) < 0)
 		return -ENOMEM;
 	ph[n++] = (struct elf64_phdr){.p_type = ELF64_PT_LOAD, .p_flags = ELF64_PF_R, .p_offset = o->len,
@@ -289,13 +336,14 @@ int pack_build(const struct pack_input *in, struct pack_result *out, char *err, 
 	rc = pk_check_kernel(kbuf, klen, in->kernel_path, &k, err, errlen);
 	if (rc < 0)
 		goto out;
-	if (k.nload + 2 > ELF_MAX_PHNUM) {
-		rc = pk_fail(err, errlen, -EINVAL, "kernel %s: too many PT_LOAD segments", in->kernel_path);
-		goto out;
-	}
 	rc = pk_check_app(abuf, alen, in->app_path, &k, &app, err, errlen);
 	if (rc < 0)
 		goto out;
+	if (k.nload + pk_app_nload(&app) + 2 > ELF_MAX_PHNUM) {
+		rc = pk_fail(err, errlen, -EINVAL, "%s + kernel %s: too many PT_LOAD segments for one image", in->app_path,
+			     in->kernel_path);
+		goto out;
+	}
 	top = k.phys_end;
 	if (!app.pie && app.hi > top)
 		top = app.hi;
@@ -311,12 +359,12 @@ int pack_build(const struct pack_input *in, struct pack_result *out, char *err, 
 	if (rc < 0)
 		goto out;
 	pk_syms_sort(&syms);
-	rc = pk_payload(&pay, abuf, alen, in, &syms, err, errlen);
+	rc = pk_payload(&pay, abuf, alen, !app.pie, in, &syms, err, errlen);
 	if (rc < 0)
 		goto out;
-	rc = pk_assemble(&img, kbuf, &k, &pay, gpa, &syms);
+	rc = pk_assemble(&img, kbuf, &k, abuf, &app, &pay, gpa, &syms);
 	if (rc < 0) {
-		pk_fail(err, errlen, rc, "out of memory");
+		pk_fail(err, errlen, rc, rc == -ENOMEM ? "out of memory" : "internal error: too many segments");
 		goto out;
 	}
 	/* Refuse to write what the monitor would refuse to load. */

@@ -35,12 +35,18 @@ int pack_parse_spec(char *arg, bool dir, struct pack_spec *spec);
 
 /*
  * Builds the image in memory. Image layout: the kernel's ELF header and
- * PT_LOAD segments unchanged (vaddr, paddr, flags, align), one read-only
+ * PT_LOAD segments unchanged (vaddr, paddr, flags, align); for a non-PIE app,
+ * each of its non-empty PT_LOAD segments placed at its own address (p_vaddr =
+ * p_paddr = the app's p_vaddr, same flags/filesz/memsz and file bytes, p_align
+ * 4 KiB) and UKVM_PAYLOAD_APP_PLACED in the payload header, so the monitor
+ * loads the app and the guest need not copy it; one read-only
  * PT_LOAD holding the payload at payload_gpa = align_up(max(kernel physical
  * end, non-PIE app end), 2 MiB), one PT_NOTE with the kernel's ukvm note
  * whose payload_gpa/payload_size are filled in, and .symtab/.strtab/.shstrtab
  * sections naming the kernel's and (non-PIE) the app's functions.
- * Payload: struct ukvm_payload_hdr; the app at a 4 KiB-aligned offset; file
+ * Payload: struct ukvm_payload_hdr; the app (whole, also when placed: the
+ * guest validates it and reads its headers) at the first 16-aligned offset
+ * after the header, so its ELF headers share the header's page; file
  * records (8-aligned; each is struct ukvm_file_rec, name_len name bytes, size
  * data bytes right after the name, zero padding to a multiple of 8; every
  * parent directory precedes its children); struct ukvm_sym[] sorted kernel
