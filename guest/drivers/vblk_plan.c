@@ -1,7 +1,8 @@
-/* vblk_plan.c: how the virtio-blk driver cuts transfers into requests and segments (pure, host-tested). */
+/* vblk_plan.c: the drivers' pure, host-tested decisions: request and segment planning, when to suspect the device. */
 #include <asm-generic/errno.h>
 
 #include "vdev.h"
+#include "virtio.h"
 #include "virtio_blk.h"
 
 /* Larger requests gain nothing on the host (io_uring splits them anyway) and keep fewer requests in flight. */
@@ -55,4 +56,22 @@ int vd_blk_build_sg(const struct vd_blk_limits *l, struct vq_sg *sg, unsigned ma
 	}
 	sg[n++] = (struct vq_sg){ .gpa = status_gpa, .len = 1, .writable = true };
 	return (int)n;
+}
+
+bool vd_status_stopped(uint32_t status)
+{
+	return (status & (VIRTIO_STATUS_DEVICE_NEEDS_RESET | VIRTIO_STATUS_FAILED)) ||
+	       !(status & VIRTIO_STATUS_DRIVER_OK);
+}
+
+bool vd_wait_check_status(int waited, unsigned *idle_news)
+{
+	switch (waited) {
+	case VD_WAIT_QUIET:
+		return true;
+	case VD_WAIT_NEWS:
+		return ++*idle_news >= 2;
+	default:
+		return false; /* the ring had entries: the reap that follows decides */
+	}
 }

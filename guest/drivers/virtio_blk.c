@@ -43,6 +43,7 @@ _Static_assert(offsetof(struct virtio_blk_config, size_max) == 8 && offsetof(str
 
 struct vblk {
 	struct vd_mmio *mmio;
+	char name[4]; /* "vda" ... once registered: what messages call the disk */
 	struct vd_queue q;
 	struct vd_blk_limits lim;
 	uint64_t sectors;
@@ -69,13 +70,37 @@ static void vblk_put_req(struct vblk *b, struct vblk_req *r)
 	b->free_list[b->nfree++] = (uint16_t)(r - b->reqs);
 }
 
-/* The device misbehaved or stopped answering: reset it and fail everything from now on. */
-static int vblk_die(struct vblk *b, const char *why)
+/*
+ * The device misbehaved or stopped answering: fail the requests in flight
+ * (the caller returns our -EIO for them) and every later one at once. The
+ * reset makes the device drop our rings, so no late answer lands in a buffer
+ * that is the app's again. The caller has printed why, ending ", disk disabled".
+ */
+static int vblk_disable(struct vblk *b)
 {
-	k_printf("ukvm: virtio-blk@%lx: %s; disk disabled\n", (unsigned long)b->mmio->gpa, why);
 	vd_mmio_kill(b->mmio);
 	b->dead = true;
 	return -EIO;
+}
+
+static int vblk_die(struct vblk *b, const char *why)
+{
+	k_printf("ukvm: %s: %s, disk disabled\n", b->name, why);
+	return vblk_disable(b);
+}
+
+/*
+ * Slow path only (no progress after a WAIT): reads Status, one exit. The app
+ * shares our address space and can reset the device, set FAILED or break a
+ * queue so that it wants a reset; none of that ever completes our requests.
+ */
+static int vblk_check_alive(struct vblk *b)
+{
+	uint32_t st = vd_mmio_status(b->mmio);
+	if (!vd_status_stopped(st))
+		return 0;
+	k_printf("ukvm: %s: device stopped (status 0x%x), disk disabled\n", b->name, st);
+	return vblk_disable(b);
 }
 
 /* Collects every used request: 1 when at least one came back, 0 when none, -EIO when the device broke the ring. */
@@ -113,7 +138,10 @@ static int vblk_run(struct vblk *b, uint32_t type, uint64_t sector, uint64_t dat
 	if (spin > VBLK_SPIN_MAX_NS)
 		spin = VBLK_SPIN_MAX_NS;
 	int err = 0;
-	uint64_t deadline = k_monotonic_ns() + VD_WAIT_TOTAL_NS;
+	/* The stall budget restarts with every completion: a long transfer that makes progress never runs out. */
+	uint64_t deadline = k_monotonic_ns() + VD_STALL_NS;
+	int waited = VD_WAIT_USED; /* what the last wait saw; nothing yet */
+	unsigned idle_news = 0;
 
 	if (b->dead)
 		return -EIO;
@@ -150,12 +178,21 @@ static int vblk_run(struct vblk *b, uint32_t type, uint64_t sector, uint64_t dat
 		int got = vblk_reap(b, &inflight, &err);
 		if (got < 0)
 			return got;
-		if (got)
+		if (got) {
+			deadline = k_monotonic_ns() + VD_STALL_NS;
+			waited = VD_WAIT_USED;
+			idle_news = 0;
 			continue;
-		int rc = vd_queue_wait(&b->q, deadline, spin);
-		if (rc == -ETIMEDOUT)
-			return vblk_die(b, "no answer within 30 s");
-		if (rc < 0)
+		}
+		if (vd_wait_check_status(waited, &idle_news) && vblk_check_alive(b))
+			return -EIO;
+		waited = vd_queue_wait(&b->q, deadline, spin);
+		if (waited == -ETIMEDOUT) {
+			k_printf("ukvm: %s: no answer for %u s, disk disabled\n", b->name,
+				 (unsigned)(VD_STALL_NS / 1000000000u));
+			return vblk_disable(b);
+		}
+		if (waited < 0)
 			return vblk_die(b, "cannot wait for the device");
 	}
 	return err;
@@ -233,6 +270,10 @@ int vd_blk_probe(struct vd_mmio *d)
 		vd_mmio_kill(d);
 		return rc;
 	}
+	/* The name blkdev gave it (requests come only once the app runs, after this). */
+	b->name[0] = 'v';
+	b->name[1] = 'd';
+	b->name[2] = (char)('a' + rc);
 	return 0;
 err_fail:
 	vd_mmio_kill(d); /* reset first: after it the device no longer owns the rings */

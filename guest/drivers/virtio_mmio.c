@@ -160,8 +160,13 @@ void vd_mmio_driver_ok(struct vd_mmio *d)
 
 void vd_mmio_kill(struct vd_mmio *d)
 {
-	mmio_status(d, VIRTIO_STATUS_FAILED);
 	mmio_status(d, 0); /* reset: the device drops our rings, so nothing it does later lands in memory we reuse */
+	/*
+	 * Then FAILED (spec 3.1.1: the driver gave up), which stays visible. Not
+	 * before the reset: a status write may only add bits, and the reset
+	 * would erase it anyway.
+	 */
+	mmio_status(d, VIRTIO_STATUS_FAILED);
 }
 
 void vd_queue_kick(struct vd_queue *q)
@@ -186,7 +191,7 @@ int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns)
 		return -ETIMEDOUT;
 	while (now < spin_end && now < deadline_ns) {
 		if (queue_has_used(q))
-			return 0;
+			return VD_WAIT_USED;
 		__asm__ volatile("pause");
 		now = k_monotonic_ns();
 	}
@@ -195,7 +200,7 @@ int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns)
 	 * raises device news in the monitor, which then ends (or skips) our WAIT.
 	 */
 	if (queue_has_used(q))
-		return 0;
+		return VD_WAIT_USED;
 	if (now >= deadline_ns)
 		return -ETIMEDOUT;
 	uint64_t t = deadline_ns - now;
@@ -206,7 +211,12 @@ int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns)
 		k_printf("ukvm: virtio@%lx: WAIT hypercall failed (%d)\n", (unsigned long)q->dev->gpa, rc);
 		return -EIO;
 	}
-	return 0;
+	return rc ? VD_WAIT_NEWS : VD_WAIT_QUIET;
+}
+
+uint32_t vd_mmio_status(const struct vd_mmio *d)
+{
+	return vd_mmio_read(d, VIRTIO_MMIO_STATUS);
 }
 
 static uint64_t fdt_be64(const uint8_t *b)

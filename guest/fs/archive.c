@@ -20,7 +20,7 @@ static int arch_subdir(struct fs_node *dir, const char *name, size_t len, struct
 {
 	struct fs_node *n = fs_dir_find(dir, name, len);
 	if (n) {
-		if ((n->mode & S_IFMT) != S_IFDIR)
+		if (!fs_is_dir(n))
 			return -EINVAL;
 		*out = n;
 		return 0;
@@ -41,18 +41,10 @@ static int arch_subdir(struct fs_node *dir, const char *name, size_t len, struct
 static int arch_add(const char *path, uint32_t mode, const uint8_t *data, uint64_t size)
 {
 	struct fs_node *dir = fs_root;
-	const char *p = path;
+	const char *p = path, *comp;
+	size_t len;
 	for (;;) {
-		while (*p == '/')
-			p++;
-		const char *comp = p;
-		while (*p && *p != '/')
-			p++;
-		size_t len = (size_t)(p - comp);
-		const char *q = p;
-		while (*q == '/')
-			q++;
-		bool last = *q == '\0';
+		bool last = fs_path_next(&p, &comp, &len);
 		if (len == 0) {
 			/* "/" itself: only a directory record, which sets the root's mode. */
 			if ((mode & S_IFMT) != S_IFDIR)
@@ -63,7 +55,7 @@ static int arch_add(const char *path, uint32_t mode, const uint8_t *data, uint64
 		if (len > LINUX_NAME_MAX)
 			return -EINVAL;
 		/* "." and ".." would let a record name a node outside its stated path. */
-		if ((len == 1 && comp[0] == '.') || (len == 2 && comp[0] == '.' && comp[1] == '.'))
+		if (fs_name_is_dot(comp, len))
 			return -EINVAL;
 		if (!last) {
 			int rc = arch_subdir(dir, comp, len, &dir);
@@ -74,7 +66,7 @@ static int arch_add(const char *path, uint32_t mode, const uint8_t *data, uint64
 		struct fs_node *n = fs_dir_find(dir, comp, len);
 		if (n) {
 			/* A directory record may follow files inside it (auto-created); anything else is a duplicate. */
-			if ((n->mode & S_IFMT) != S_IFDIR || (mode & S_IFMT) != S_IFDIR)
+			if (!fs_is_dir(n) || (mode & S_IFMT) != S_IFDIR)
 				return -EINVAL;
 			n->mode = mode;
 			return 0;

@@ -34,16 +34,6 @@ static unsigned blk_count;
  */
 static uint8_t blk_bounce[FS_BLK_SECTOR] __attribute__((aligned(FS_BLK_SECTOR)));
 
-static long blk_dev_read(struct fs_file *f, void *buf, size_t len)
-{
-	return fs_blk_read(f, buf, len, NULL);
-}
-
-static long blk_dev_write(struct fs_file *f, const void *buf, size_t len)
-{
-	return fs_blk_write(f, buf, len, NULL);
-}
-
 int fs_blk_register(const struct fs_blk_ops *ops, void *ctx, uint64_t sectors, bool ro)
 {
 	if (blk_count >= FS_BLK_MAX)
@@ -57,9 +47,7 @@ int fs_blk_register(const struct fs_blk_ops *ops, void *ctx, uint64_t sectors, b
 	b->dev.name = b->name;
 	b->dev.major = FS_BLK_MAJOR;
 	b->dev.minor = FS_BLK_MINORS * i;
-	b->dev.read = blk_dev_read;
-	b->dev.write = blk_dev_write;
-	b->dev.ioctl = fs_blk_ioctl;
+	b->dev.ioctl = fs_blk_ioctl; /* read and write stay NULL: fs_file_read/write call fs_blk_read/write */
 	b->ops = ops;
 	b->ctx = ctx;
 	b->sectors = sectors > BLK_MAX_SECTORS ? BLK_MAX_SECTORS : sectors;
@@ -154,11 +142,8 @@ static int blk_xfer(struct fs_blk *b, uint64_t pos, uint8_t *p, uint64_t len, bo
 static long blk_io(struct fs_file *f, void *buf, size_t len, uint64_t *off, bool wr)
 {
 	struct fs_blk *b = blk_of(f->node);
-	if (!b || (f->flags & O_PATH))
-		return -EBADF;
-	uint32_t acc = f->flags & O_ACCMODE;
-	if (acc == (wr ? O_RDONLY : O_WRONLY))
-		return -EBADF;
+	if (!b)
+		return -ENXIO; /* an S_IFBLK node of no registered disk */
 	if (wr && b->ro)
 		return -EROFS;
 	uint64_t pos = off ? *off : f->off;

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "k.h"
 #include "fs.h"
+#include "blkdev.h"
 
 struct fd_slot {
 	struct fs_file *file;
@@ -105,10 +106,11 @@ void fs_fd_close_all(void)
 			fs_fd_close(fd);
 }
 
+/* Nodes with positional I/O: files, and disks (a character device or pipe is a stream). */
 static bool file_seekable(const struct fs_node *n)
 {
 	uint32_t t = n->mode & S_IFMT;
-	return t == S_IFREG || t == S_IFDIR;
+	return t == S_IFREG || t == S_IFDIR || t == S_IFBLK;
 }
 
 long fs_file_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
@@ -130,6 +132,8 @@ long fs_file_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 		return -EISDIR;
 	case S_IFCHR:
 		return n->dev->read(f, buf, len);
+	case S_IFBLK:
+		return fs_blk_read(f, buf, len, off);
 	case S_IFIFO:
 		return fs_pipe_read(f, buf, len);
 	}
@@ -156,6 +160,8 @@ long fs_file_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off
 		return -EISDIR;
 	case S_IFCHR:
 		return n->dev->write(f, buf, len);
+	case S_IFBLK:
+		return fs_blk_write(f, buf, len, off); /* O_APPEND means nothing to a disk, as on Linux */
 	case S_IFIFO:
 		return fs_pipe_write(f, buf, len);
 	}
@@ -171,10 +177,16 @@ int fs_at_start(int dirfd, const char *path, struct fs_node **start)
 	struct fs_file *f = fs_fd_file(dirfd);
 	if (!f)
 		return -EBADF;
-	if ((f->node->mode & S_IFMT) != S_IFDIR)
+	if (!fs_is_dir(f->node))
 		return -ENOTDIR;
 	*start = f->node;
 	return 0;
+}
+
+int fs_user_at(long dirfd, long upath, const char **path, struct fs_node **start)
+{
+	int rc = fs_user_path(upath, path);
+	return rc ? rc : fs_at_start((int)dirfd, *path, start);
 }
 
 int fs_user_path(long uptr, const char **out)

@@ -6,30 +6,39 @@
 struct fs_node *fs_root;
 struct fs_node *fs_cwd;
 
-static bool path_is_dir(const struct fs_node *n)
+bool fs_name_is_dot(const char *name, size_t len)
 {
-	return (n->mode & S_IFMT) == S_IFDIR;
+	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
+}
+
+bool fs_path_next(const char **p, const char **comp, size_t *len)
+{
+	const char *s = *p;
+	while (*s == '/')
+		s++;
+	*comp = s;
+	while (*s && *s != '/')
+		s++;
+	*len = (size_t)(s - *comp);
+	*p = s;
+	while (*s == '/')
+		s++;
+	return *s == '\0';
 }
 
 /* One step from dir along name[0..len). */
 static int path_step(struct fs_node *dir, const char *name, size_t len, struct fs_node **out)
 {
-	if (!path_is_dir(dir))
+	if (!fs_is_dir(dir))
 		return -ENOTDIR;
 	if (len > LINUX_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (len == 1 && name[0] == '.') {
-		*out = dir;
-		return 0;
-	}
-	if (len == 2 && name[0] == '.' && name[1] == '.') {
-		if (dir == fs_root) {
-			*out = dir;
-			return 0;
-		}
-		if (!dir->parent)
-			return -ENOENT; /* dir was removed */
-		*out = dir->parent;
+	if (fs_name_is_dot(name, len)) {
+		/* "..": the root is its own parent; a removed directory has none. */
+		struct fs_node *to = len == 1 || dir == fs_root ? dir : dir->parent;
+		if (!to)
+			return -ENOENT;
+		*out = to;
 		return 0;
 	}
 	struct fs_node *n = fs_dir_find(dir, name, len);
@@ -39,58 +48,42 @@ static int path_step(struct fs_node *dir, const char *name, size_t len, struct f
 	return 0;
 }
 
-int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_node **dir,
-		     const char **name, size_t *len, bool *slash)
+int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_last *out)
 {
 	if (path[0] == '\0')
 		return -ENOENT;
 	struct fs_node *cur = path[0] == '/' ? fs_root : start;
-	const char *p = path;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		const char *comp = p;
-		while (*p && *p != '/')
-			p++;
-		size_t clen = (size_t)(p - comp);
-		const char *q = p;
-		while (*q == '/')
-			q++;
-		if (*q == '\0') {
-			/* comp is the last component (empty only for "/" itself). */
-			if (clen > LINUX_NAME_MAX)
-				return -ENAMETOOLONG;
-			if (!path_is_dir(cur))
-				return -ENOTDIR;
-			*dir = cur;
-			*name = comp;
-			*len = clen;
-			*slash = *p == '/';
-			return 0;
-		}
+	const char *p = path, *comp;
+	size_t clen;
+	while (!fs_path_next(&p, &comp, &clen)) {
 		int rc = path_step(cur, comp, clen, &cur);
 		if (rc)
 			return rc;
 	}
+	/* comp is the last component (empty only for "/" itself). */
+	if (clen > LINUX_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!fs_is_dir(cur))
+		return -ENOTDIR;
+	*out = (struct fs_last){ .dir = cur, .name = comp, .len = clen, .slash = *p == '/' };
+	return 0;
 }
 
 int fs_lookup(struct fs_node *start, const char *path, struct fs_node **out)
 {
-	struct fs_node *dir, *n;
-	const char *name;
-	size_t len;
-	bool slash;
-	int rc = fs_lookup_parent(start, path, &dir, &name, &len, &slash);
+	struct fs_last l;
+	struct fs_node *n;
+	int rc = fs_lookup_parent(start, path, &l);
 	if (rc)
 		return rc;
-	if (len == 0) {
-		*out = dir; /* "/" */
+	if (l.len == 0) {
+		*out = l.dir; /* "/" */
 		return 0;
 	}
-	rc = path_step(dir, name, len, &n);
+	rc = path_step(l.dir, l.name, l.len, &n);
 	if (rc)
 		return rc;
-	if (slash && !path_is_dir(n))
+	if (l.slash && !fs_is_dir(n))
 		return -ENOTDIR;
 	*out = n;
 	return 0;

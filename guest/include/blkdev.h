@@ -43,12 +43,13 @@ int fs_blk_nodes(struct fs_node *dir);
 bool fs_blk_is(const struct fs_node *n);
 
 /*
- * read/write/pread/pwrite on a block device file. off NULL means the file
+ * read/write/pread/pwrite on a block device file, for fs_file_read/write
+ * (which have checked O_PATH and the access mode). off NULL means the file
  * offset (advanced). Offsets and lengths need not be sector multiples (the
  * edges go through a read-modify-write of one sector). Linux semantics: a
  * read at or past the end returns 0, a read across it is short; a write at
  * or past the end is -ENOSPC, across it short; -EROFS on a read-only disk;
- * -EBADF for the wrong access mode; -EIO when the device failed.
+ * -ENXIO for a node of no registered disk; -EIO when the device failed.
  */
 long fs_blk_read(struct fs_file *f, void *buf, size_t len, uint64_t *off);
 long fs_blk_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off);

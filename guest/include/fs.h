@@ -72,6 +72,10 @@ void fs_node_put(struct fs_node *n);
 void fs_node_destroy(struct fs_node *n);
 /* Sets mtime and ctime to now. */
 void fs_node_touch(struct fs_node *n);
+static inline bool fs_is_dir(const struct fs_node *n)
+{
+	return (n->mode & S_IFMT) == S_IFDIR;
+}
 
 /* The child of dir called name[0..len) or NULL. */
 struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len);
@@ -98,12 +102,23 @@ int fs_reg_truncate(struct fs_node *n, uint64_t size);
  * or -ENOENT, -ENOTDIR, -ENAMETOOLONG.
  */
 int fs_lookup(struct fs_node *start, const char *path, struct fs_node **out);
+/* A path's last component and the directory that would hold it. */
+struct fs_last {
+	struct fs_node *dir;
+	const char *name; /* len bytes inside the path (not NUL-terminated); "" for "/" */
+	size_t len;
+	bool slash;       /* it had a trailing slash */
+};
+/* Resolves all but the last component into *out. Same errors as fs_lookup. */
+int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_last *out);
 /*
- * Resolves all but the last component. *name and *len are the last component
- * ("" for "/"), *slash whether it had a trailing slash. Same errors.
+ * Splits the next component off *p (a path position): skips slashes, sets
+ * comp[0..len) and moves *p just past it. True when it is the last one
+ * (only slashes follow; len is 0 only for a path of nothing but slashes).
  */
-int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_node **dir,
-		     const char **name, size_t *len, bool *slash);
+bool fs_path_next(const char **p, const char **comp, size_t *len);
+/* True for the names "." and "..". */
+bool fs_name_is_dot(const char *name, size_t len);
 /* Writes the absolute path of dir (NUL-terminated) into buf: its length incl. NUL, -ERANGE, -ENOENT (removed). */
 long fs_path_of(const struct fs_node *dir, char *buf, size_t size);
 /* True when a is d or inside d's subtree. */
@@ -133,7 +148,7 @@ void fs_fd_close_all(void);
 /*
  * I/O on an open description into/out of kernel-checked memory. off NULL
  * means the description's offset (advanced; O_APPEND honoured); otherwise a
- * positional transfer (-ESPIPE on pipes and devices). Bytes or -errno.
+ * positional transfer (-ESPIPE on pipes and character devices). Bytes or -errno.
  */
 long fs_file_read(struct fs_file *f, void *buf, size_t len, uint64_t *off);
 long fs_file_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off);
@@ -143,6 +158,8 @@ int fs_user_path(long uptr, const char **out);
 
 /* The directory a *at() call starts from: cwd for AT_FDCWD or an absolute path; 0, -EBADF, -ENOTDIR. */
 int fs_at_start(int dirfd, const char *path, struct fs_node **start);
+/* Both for a *at() call's (dirfd, path) arguments: 0 and *path, *start, or the first error of either. */
+int fs_user_at(long dirfd, long upath, const char **path, struct fs_node **start);
 
 /* ---- devices (guest/fs/dev.c) ---- */
 

@@ -35,9 +35,22 @@ struct vd_queue {
 /* Queues are at most this long: 256 descriptors keep the rings in two pages. */
 #define VD_QUEUE_MAX 256u
 
-/* Polling budget per request batch: WAIT at most this long at a time, give up (-EIO) after the total. */
-#define VD_WAIT_SLICE_NS 1000000000ull
-#define VD_WAIT_TOTAL_NS 30000000000ull
+/*
+ * WAIT at most a slice at a time: when a slice passes without news the
+ * driver reads the device's Status (one exit), so a device the app reset or
+ * broke is noticed within about a slice. A device that still claims to be
+ * live but completes nothing for VD_STALL_NS (e.g. the app re-initialised it
+ * with rings of its own) is given up on (-EIO): the app never stalls longer.
+ */
+#define VD_WAIT_SLICE_NS 100000000ull
+#define VD_STALL_NS 5000000000ull
+
+/* What vd_queue_wait saw (>= 0), in the order the driver should trust its device. */
+enum vd_wait_result {
+	VD_WAIT_QUIET = 0, /* the WAIT slice ran out without device news */
+	VD_WAIT_NEWS = 1,  /* WAIT returned with device news (possibly stale: news we already reaped by polling) */
+	VD_WAIT_USED = 2,  /* the used ring has entries (seen while polling, no exit) */
+};
 
 /* Guest physical address of a kernel pointer (identity or kernel-alias mapping). */
 uint64_t vd_gpa(const void *p);
@@ -74,7 +87,7 @@ int vd_queue_setup(struct vd_mmio *d, struct vd_queue *q, uint16_t index, uint32
 /* Final step: DRIVER_OK. */
 void vd_mmio_driver_ok(struct vd_mmio *d);
 
-/* Gives up on a device: status FAILED then reset, so it forgets our rings and buffers. */
+/* Gives up on a device: reset, so it forgets our rings and buffers, then status FAILED. */
 void vd_mmio_kill(struct vd_mmio *d);
 
 /* After a batch of vq_drv_add: writes QueueNotify only when the device asked for it (event idx). */
@@ -84,10 +97,31 @@ void vd_queue_kick(struct vd_queue *q);
  * Waits until the device may have pushed used buffers: first polls the used
  * ring for up to spin_ns (an answer that comes sooner costs no exit), then
  * one WAIT hypercall of at most VD_WAIT_SLICE_NS, never past deadline_ns
- * (k_monotonic_ns time). Returns 0 (poll the ring again), -ETIMEDOUT once
- * deadline_ns passed, or -EIO when the WAIT hypercall failed.
+ * (k_monotonic_ns time). Returns an enum vd_wait_result (poll the ring
+ * again either way), -ETIMEDOUT once deadline_ns passed, or -EIO when the
+ * WAIT hypercall failed.
  */
 int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns);
+
+/* The device's Status register (one MMIO exit: slow paths only). */
+uint32_t vd_mmio_status(const struct vd_mmio *d);
+
+/*
+ * Pure, host-tested. True when a device with this Status can no longer
+ * complete our requests: it asked for a reset (DEVICE_NEEDS_RESET), someone
+ * set FAILED, or DRIVER_OK is gone (it was reset behind our back).
+ */
+bool vd_status_stopped(uint32_t status);
+
+/*
+ * Pure, host-tested. After a vd_queue_wait that returned waited and a reap
+ * that found nothing: true when the driver should read Status now. A quiet
+ * slice always asks; news without a completion asks from the second time in
+ * a row (*idle_news counts them; the caller zeroes it on progress), because
+ * the first one is usually news for a completion polling already collected,
+ * and a Status read there would cost an exit on the fast path.
+ */
+bool vd_wait_check_status(int waited, unsigned *idle_news);
 
 /*
  * Walks the FDT's /virtio_mmio@ nodes in order and starts a driver for each

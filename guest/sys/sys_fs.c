@@ -3,7 +3,6 @@
 #include "k.h"
 #include "fs.h"
 #include "sys.h"
-#include "blkdev.h"
 
 /* Linux MAX_RW_COUNT: one transfer moves at most this much (INT_MAX rounded down to a page). */
 #define SYS_FS_RW_MAX 0x7ffff000ul
@@ -17,11 +16,9 @@ static struct fs_file *sys_fs_file(long fd)
 	return fs_fd_file((int)fd);
 }
 
-/* fs_file_read/write, or the block layer for a disk (positional and seekable, unlike the character devices). */
+/* One transfer either way: read/write and the vector paths share their code. */
 static long sys_fs_xfer(struct fs_file *f, void *buf, size_t len, uint64_t *off, bool wr)
 {
-	if ((f->node->mode & S_IFMT) == S_IFBLK)
-		return wr ? fs_blk_write(f, buf, len, off) : fs_blk_read(f, buf, len, off);
 	return wr ? fs_file_write(f, buf, len, off) : fs_file_read(f, buf, len, off);
 }
 
@@ -142,31 +139,28 @@ long sys_writev(SYS_ARGS)
 static int sys_fs_open_create(struct fs_node *start, const char *path, uint32_t flags, uint32_t mode,
 			      struct fs_node **out)
 {
-	struct fs_node *dir, *n;
-	const char *name;
-	size_t len;
-	bool slash;
-	int rc = fs_lookup_parent(start, path, &dir, &name, &len, &slash);
+	struct fs_last l;
+	int rc = fs_lookup_parent(start, path, &l);
 	if (rc)
 		return rc;
-	bool dot = len == 0 || (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
-	n = dot ? NULL : fs_dir_find(dir, name, len);
+	bool dot = l.len == 0 || fs_name_is_dot(l.name, l.len);
+	struct fs_node *n = dot ? NULL : fs_dir_find(l.dir, l.name, l.len);
 	if (dot || n) {
 		if (flags & O_EXCL)
 			return -EEXIST;
-		if (dot || (n->mode & S_IFMT) == S_IFDIR || slash)
+		if (dot || fs_is_dir(n) || l.slash)
 			return -EISDIR;
 		*out = n;
 		return 0;
 	}
-	if (slash)
+	if (l.slash)
 		return -EISDIR;
-	if (dir != fs_root && dir->nlink == 0)
+	if (l.dir != fs_root && l.dir->nlink == 0)
 		return -ENOENT; /* the directory was removed (e.g. a deleted cwd) */
 	n = fs_node_new(S_IFREG | (mode & 07777 & ~fs_umask));
 	if (!n)
 		return -ENOMEM;
-	rc = fs_dir_add(dir, name, len, n);
+	rc = fs_dir_add(l.dir, l.name, l.len, n);
 	if (rc) {
 		fs_node_destroy(n);
 		return rc;
@@ -180,15 +174,13 @@ long sys_openat(SYS_ARGS)
 	uint32_t flags = (uint32_t)a2;
 	const char *path;
 	struct fs_node *start, *n;
-	int rc = fs_user_path(a1, &path);
-	if (rc)
-		return rc;
+	/* Flags first, as Linux's build_open_flags: a bad flag wins over a bad path. */
 	if ((flags & __O_TMPFILE) == __O_TMPFILE)
 		return -EOPNOTSUPP;
 	uint32_t acc = flags & O_ACCMODE;
 	if (acc == O_ACCMODE)
 		return -EINVAL;
-	rc = fs_at_start((int)a0, path, &start);
+	int rc = fs_user_at(a0, a1, &path, &start);
 	if (rc)
 		return rc;
 	if ((flags & O_CREAT) && !(flags & O_PATH))
@@ -429,5 +421,5 @@ long fs_fd_pread(int fd, void *buf, size_t len, uint64_t off)
 	struct fs_file *f = fs_fd_file(fd);
 	if (!f)
 		return -EBADF;
-	return sys_fs_xfer(f, buf, len, &off, false);
+	return fs_file_read(f, buf, len, &off);
 }

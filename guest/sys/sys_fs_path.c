@@ -5,60 +5,37 @@
 #include "sys.h"
 #include "blkdev.h"
 
-static bool path_is_dot(const char *name, size_t len)
-{
-	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
-}
-
 /* Resolves a path argument to its parent directory and last component. */
-static int path_parent(long dirfd, long upath, struct fs_node **dir, const char **name, size_t *len, bool *slash)
+static int path_parent(long dirfd, long upath, struct fs_last *l)
 {
 	const char *path;
 	struct fs_node *start;
-	int rc = fs_user_path(upath, &path);
-	if (rc)
-		return rc;
-	rc = fs_at_start((int)dirfd, path, &start);
-	if (rc)
-		return rc;
-	return fs_lookup_parent(start, path, dir, name, len, slash);
+	int rc = fs_user_at(dirfd, upath, &path, &start);
+	return rc ? rc : fs_lookup_parent(start, path, l);
 }
 
 static int path_node(long dirfd, long upath, struct fs_node **out)
 {
 	const char *path;
 	struct fs_node *start;
-	int rc = fs_user_path(upath, &path);
-	if (rc)
-		return rc;
-	rc = fs_at_start((int)dirfd, path, &start);
-	if (rc)
-		return rc;
-	return fs_lookup(start, path, out);
-}
-
-static bool path_isdir(const struct fs_node *n)
-{
-	return (n->mode & S_IFMT) == S_IFDIR;
+	int rc = fs_user_at(dirfd, upath, &path, &start);
+	return rc ? rc : fs_lookup(start, path, out);
 }
 
 long sys_mkdirat(SYS_ARGS)
 {
-	struct fs_node *dir;
-	const char *name;
-	size_t len;
-	bool slash;
-	int rc = path_parent(a0, a1, &dir, &name, &len, &slash);
+	struct fs_last l;
+	int rc = path_parent(a0, a1, &l);
 	if (rc)
 		return rc;
-	if (len == 0 || path_is_dot(name, len) || fs_dir_find(dir, name, len))
+	if (l.len == 0 || fs_name_is_dot(l.name, l.len) || fs_dir_find(l.dir, l.name, l.len))
 		return -EEXIST;
-	if (dir != fs_root && dir->nlink == 0)
+	if (l.dir != fs_root && l.dir->nlink == 0)
 		return -ENOENT; /* parent was removed */
 	struct fs_node *n = fs_node_new(S_IFDIR | ((uint32_t)a2 & 07777 & ~fs_umask));
 	if (!n)
 		return -ENOMEM;
-	rc = fs_dir_add(dir, name, len, n);
+	rc = fs_dir_add(l.dir, l.name, l.len, n);
 	if (rc)
 		fs_node_destroy(n);
 	return rc;
@@ -71,48 +48,40 @@ long sys_mkdir(SYS_ARGS)
 
 static long path_rmdir(long dirfd, long upath)
 {
-	struct fs_node *dir;
-	const char *name;
-	size_t len;
-	bool slash;
-	int rc = path_parent(dirfd, upath, &dir, &name, &len, &slash);
+	struct fs_last l;
+	int rc = path_parent(dirfd, upath, &l);
 	if (rc)
 		return rc;
-	if (len == 0)
+	if (l.len == 0)
 		return -EBUSY; /* "/" */
-	if (len == 1 && name[0] == '.')
-		return -EINVAL;
-	if (path_is_dot(name, len))
-		return -ENOTEMPTY;
-	struct fs_node *n = fs_dir_find(dir, name, len);
+	if (fs_name_is_dot(l.name, l.len))
+		return l.len == 1 ? -EINVAL : -ENOTEMPTY;
+	struct fs_node *n = fs_dir_find(l.dir, l.name, l.len);
 	if (!n)
 		return -ENOENT;
-	if (!path_isdir(n))
+	if (!fs_is_dir(n))
 		return -ENOTDIR;
 	if (n->nents)
 		return -ENOTEMPTY;
-	return fs_dir_remove(dir, n);
+	return fs_dir_remove(l.dir, n);
 }
 
 static long path_unlink(long dirfd, long upath)
 {
-	struct fs_node *dir;
-	const char *name;
-	size_t len;
-	bool slash;
-	int rc = path_parent(dirfd, upath, &dir, &name, &len, &slash);
+	struct fs_last l;
+	int rc = path_parent(dirfd, upath, &l);
 	if (rc)
 		return rc;
-	if (len == 0 || path_is_dot(name, len))
+	if (l.len == 0 || fs_name_is_dot(l.name, l.len))
 		return -EISDIR;
-	struct fs_node *n = fs_dir_find(dir, name, len);
+	struct fs_node *n = fs_dir_find(l.dir, l.name, l.len);
 	if (!n)
 		return -ENOENT;
-	if (path_isdir(n))
+	if (fs_is_dir(n))
 		return -EISDIR;
-	if (slash)
+	if (l.slash)
 		return -ENOTDIR;
-	return fs_dir_remove(dir, n);
+	return fs_dir_remove(l.dir, n);
 }
 
 long sys_rmdir(SYS_ARGS)
@@ -134,47 +103,44 @@ long sys_unlinkat(SYS_ARGS)
 
 long sys_renameat(SYS_ARGS)
 {
-	struct fs_node *odir, *ndir;
-	const char *oname, *nname;
-	size_t olen, nlen;
-	bool oslash, nslash;
-	int rc = path_parent(a0, a1, &odir, &oname, &olen, &oslash);
+	struct fs_last o, t; /* old and new names */
+	int rc = path_parent(a0, a1, &o);
 	if (rc)
 		return rc;
-	rc = path_parent(a2, a3, &ndir, &nname, &nlen, &nslash);
+	rc = path_parent(a2, a3, &t);
 	if (rc)
 		return rc;
-	if (olen == 0 || nlen == 0 || path_is_dot(oname, olen) || path_is_dot(nname, nlen))
+	if (o.len == 0 || t.len == 0 || fs_name_is_dot(o.name, o.len) || fs_name_is_dot(t.name, t.len))
 		return -EBUSY;
-	struct fs_node *src = fs_dir_find(odir, oname, olen);
+	struct fs_node *src = fs_dir_find(o.dir, o.name, o.len);
 	if (!src)
 		return -ENOENT;
-	if (nlen > LINUX_NAME_MAX)
+	if (t.len > LINUX_NAME_MAX)
 		return -ENAMETOOLONG;
-	if ((oslash || nslash) && !path_isdir(src))
+	if ((o.slash || t.slash) && !fs_is_dir(src))
 		return -ENOTDIR;
-	struct fs_node *dst = fs_dir_find(ndir, nname, nlen);
+	struct fs_node *dst = fs_dir_find(t.dir, t.name, t.len);
 	if (dst == src)
 		return 0;
-	if (path_isdir(src)) {
-		if (dst && !path_isdir(dst))
+	if (fs_is_dir(src)) {
+		if (dst && !fs_is_dir(dst))
 			return -ENOTDIR;
 		if (dst && dst->nents)
 			return -ENOTEMPTY;
-		if (fs_is_ancestor(src, ndir))
+		if (fs_is_ancestor(src, t.dir))
 			return -EINVAL; /* a directory cannot move into itself */
-	} else if (dst && path_isdir(dst)) {
+	} else if (dst && fs_is_dir(dst)) {
 		return -EISDIR;
 	}
-	if (ndir != fs_root && ndir->nlink == 0)
+	if (t.dir != fs_root && t.dir->nlink == 0)
 		return -ENOENT;
 	/* Hold src while it has no name so the removal below cannot free it. */
 	fs_node_get(src);
 	if (dst)
-		fs_dir_remove(ndir, dst);
-	fs_dir_remove(odir, src);
-	rc = fs_dir_add(ndir, nname, nlen, src);
-	if (rc && fs_dir_add(odir, oname, olen, src) != 0)
+		fs_dir_remove(t.dir, dst);
+	fs_dir_remove(o.dir, src);
+	rc = fs_dir_add(t.dir, t.name, t.len, src);
+	if (rc && fs_dir_add(o.dir, o.name, o.len, src) != 0)
 		k_printf("ukvm: rename: out of memory, file lost\n");
 	src->ctime = k_realtime_ns();
 	fs_node_put(src);
@@ -194,7 +160,7 @@ long sys_truncate(SYS_ARGS)
 	int rc = path_node(AT_FDCWD, a0, &n);
 	if (rc)
 		return rc;
-	if (path_isdir(n))
+	if (fs_is_dir(n))
 		return -EISDIR;
 	if ((n->mode & S_IFMT) != S_IFREG)
 		return -EINVAL;
@@ -239,7 +205,7 @@ long sys_umask(SYS_ARGS)
 
 static long path_chdir_to(struct fs_node *n)
 {
-	if (!path_isdir(n))
+	if (!fs_is_dir(n))
 		return -ENOTDIR;
 	fs_node_get(n);
 	fs_node_put(fs_cwd);

@@ -7,6 +7,7 @@
 #include "../../guest/include/sys.h"
 #include "../../guest/include/blkdev.h"
 #include "../../guest/include/vdev.h"
+#include "../../proto/virtio.h"
 #include "../../proto/virtio_blk.h"
 #include "fs_shim.h"
 
@@ -206,6 +207,44 @@ START_TEST(test_vectors)
 }
 END_TEST
 
+/* The one read/write path (fs_file_read/write) serves disks: positional, seekable, access mode checked once. */
+START_TEST(test_file_layer_dispatch)
+{
+	static uint8_t buf[1024];
+	long fd = xopen("/dev/vda", O_RDWR | O_APPEND);
+	struct fs_file *f = fs_fd_file((int)fd);
+	ck_assert_ptr_nonnull(f);
+	uint64_t off = 3 * SECT + 5;
+	ck_assert_int_eq(fs_file_read(f, buf, 100, &off), 100);
+	ck_assert_uint_eq(off, 3 * SECT + 5); /* positional: neither off nor the file offset moves */
+	ck_assert_uint_eq(f->off, 0);
+	for (int i = 0; i < 100; i++)
+		ck_assert_uint_eq(buf[i], (uint8_t)((3 * SECT + 5 + i) * 7 + 3));
+	ck_assert_int_eq(fs_file_read(f, buf, 10, NULL), 10);
+	ck_assert_uint_eq(f->off, 10);
+	/* O_APPEND means nothing to a disk (Linux): the write lands at the offset, not past the end. */
+	memset(buf, 0xc3, 20);
+	ck_assert_int_eq(fs_file_write(f, buf, 20, NULL), 20);
+	ck_assert_uint_eq(f->off, 30);
+	ck_assert_uint_eq(rd_a.data[10], 0xc3);
+	ck_assert_uint_eq(rd_a.data[29], 0xc3);
+	ck_assert_uint_eq(rd_a.data[30], (uint8_t)(30 * 7 + 3));
+	ck_assert_int_eq(fs_fd_pread((int)fd, buf, 4, 10), 4); /* the mmap path */
+	ck_assert_uint_eq(buf[3], 0xc3);
+	/* Access mode and O_PATH are checked by the file layer, before any device call. */
+	long ro = xopen("/dev/vda", O_RDONLY), wo = xopen("/dev/vda", O_WRONLY), pa = xopen("/dev/vda", O_PATH);
+	unsigned calls = rd_a.calls;
+	ck_assert_int_eq(fs_file_write(fs_fd_file((int)ro), buf, 4, NULL), -EBADF);
+	ck_assert_int_eq(fs_file_read(fs_fd_file((int)wo), buf, 4, NULL), -EBADF);
+	ck_assert_int_eq(fs_file_read(fs_fd_file((int)pa), buf, 4, NULL), -EBADF);
+	ck_assert_uint_eq(rd_a.calls, calls);
+	/* A character device is still a stream. */
+	long nul = xopen("/dev/null", O_RDWR);
+	off = 0;
+	ck_assert_int_eq(fs_file_read(fs_fd_file((int)nul), buf, 4, &off), -ESPIPE);
+}
+END_TEST
+
 /* ---------------- limits ---------------- */
 
 START_TEST(test_end_of_disk)
@@ -340,6 +379,32 @@ START_TEST(test_device_errors_and_bad_args)
 }
 END_TEST
 
+/* When the driver reads Status, and what Status means the device will never answer. */
+START_TEST(test_device_stop_policy)
+{
+	const uint32_t live = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+			      VIRTIO_STATUS_DRIVER_OK;
+	ck_assert(!vd_status_stopped(live));
+	ck_assert(vd_status_stopped(live | VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+	ck_assert(vd_status_stopped(live | VIRTIO_STATUS_FAILED));
+	ck_assert(vd_status_stopped(0));    /* reset behind our back */
+	ck_assert(vd_status_stopped(0x8f)); /* blkhostile regs: everything set */
+	ck_assert(vd_status_stopped(live & ~VIRTIO_STATUS_DRIVER_OK));
+	ck_assert(vd_status_stopped(VIRTIO_STATUS_FAILED));
+	ck_assert(!vd_status_stopped(live | 0x30)); /* undefined bits alone say nothing */
+
+	unsigned idle = 0;
+	ck_assert(!vd_wait_check_status(VD_WAIT_USED, &idle));
+	ck_assert(vd_wait_check_status(VD_WAIT_QUIET, &idle)); /* a quiet slice always asks */
+	ck_assert(!vd_wait_check_status(VD_WAIT_NEWS, &idle)); /* first empty news: probably stale */
+	ck_assert(vd_wait_check_status(VD_WAIT_NEWS, &idle));
+	ck_assert(vd_wait_check_status(VD_WAIT_NEWS, &idle));
+	idle = 0; /* the driver zeroes it on progress */
+	ck_assert(!vd_wait_check_status(VD_WAIT_NEWS, &idle));
+	ck_assert(!vd_wait_check_status(-ETIMEDOUT, &idle)); /* errors are the driver's own branch */
+}
+END_TEST
+
 Suite *vblk_suite(void)
 {
 	Suite *s = suite_create("vblk");
@@ -350,6 +415,7 @@ Suite *vblk_suite(void)
 	tcase_add_test(core, test_unaligned_read_modify_write);
 	tcase_add_test(core, test_size_seek_ioctl_sync);
 	tcase_add_test(core, test_vectors);
+	tcase_add_test(core, test_file_layer_dispatch);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, teardown);
@@ -361,6 +427,7 @@ Suite *vblk_suite(void)
 	tcase_add_checked_fixture(hostile, setup, teardown);
 	tcase_add_test(hostile, test_read_only_disk);
 	tcase_add_test(hostile, test_device_errors_and_bad_args);
+	tcase_add_test(hostile, test_device_stop_policy);
 	suite_add_tcase(s, hostile);
 	return s;
 }

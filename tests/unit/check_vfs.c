@@ -445,6 +445,37 @@ START_TEST(test_path_edges)
 }
 END_TEST
 
+/* The splitter that path lookup and the archive loader share, and the "."/".." test. */
+START_TEST(test_path_split)
+{
+	const char *p = "//a//bb/", *c;
+	size_t n;
+	ck_assert(!fs_path_next(&p, &c, &n));
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(c[0], 'a');
+	ck_assert(fs_path_next(&p, &c, &n)); /* only slashes follow "bb" */
+	ck_assert_uint_eq(n, 2);
+	ck_assert(!strncmp(c, "bb", 2));
+	ck_assert_int_eq(*p, '/'); /* just past it: a trailing slash shows */
+	p = "///";
+	ck_assert(fs_path_next(&p, &c, &n));
+	ck_assert_uint_eq(n, 0);
+	p = "x";
+	ck_assert(fs_path_next(&p, &c, &n));
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(*p, '\0');
+	ck_assert(fs_name_is_dot(".", 1) && fs_name_is_dot("..", 2));
+	ck_assert(!fs_name_is_dot("...", 3) && !fs_name_is_dot(".a", 2) && !fs_name_is_dot("", 0));
+	struct fs_last l;
+	ck_assert_int_eq(fs_lookup_parent(fs_root, "/etc//hello.txt//", &l), 0);
+	ck_assert_uint_eq(l.len, 9);
+	ck_assert(!strncmp(l.name, "hello.txt", 9));
+	ck_assert(l.slash);
+	ck_assert_ptr_eq(l.dir, fs_dir_find(fs_root, "etc", 3));
+	ck_assert_int_eq(fs_lookup_parent(fs_root, "/etc/hello.txt/x", &l), -ENOTDIR);
+}
+END_TEST
+
 /* ---------------- limits ---------------- */
 
 START_TEST(test_fd_limit)
@@ -633,6 +664,7 @@ Suite *vfs_suite(void)
 	tcase_add_test(core, test_devices);
 	tcase_add_test(core, test_stat_fields);
 	tcase_add_test(core, test_path_edges);
+	tcase_add_test(core, test_path_split);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, teardown);
