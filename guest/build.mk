@@ -45,3 +45,9 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # The virtio-blk driver's request planning is pure: host-tested by tests/unit/check_vblk.c (guest headers, no libc string.h needed).
 TESTED_SRCS += guest/drivers/vblk_plan.c
 $(BUILD)/tests/obj/guest/drivers/vblk_plan.o: TEST_CFLAGS += -Iguest/include
+
+# The kernel heap, tested on the host under its own names (the vfs shims own k_malloc & co. there).
+KMALLOC_TEST_NAMES := k_malloc k_calloc k_realloc k_free k_pages_alloc k_pages_free k_panic
+TESTED_SRCS += guest/kernel/kmalloc.c
+$(BUILD)/tests/obj/guest/kernel/kmalloc.o $(BUILD)/tests/obj/tests/unit/check_kmalloc.o: \
+	TEST_CFLAGS += -iquote guest/include $(foreach f,$(KMALLOC_TEST_NAMES),-D$(f)=kmt_$(f:k_%=%))

@@ -35,6 +35,40 @@ static void *km_big(size_t n)
 	return h + 1;
 }
 
+/* Blocks of every class are cut from one shared page: boot touches one heap page, not one per class. */
+static char *km_bump;
+static size_t km_left;
+
+static void km_push(unsigned c, void *p)
+{
+	struct km_free *f = p;
+	f->next = km_lists[c];
+	km_lists[c] = f;
+}
+
+/* Puts one block of class c on its free list; 0 or -1 when out of memory. */
+static int km_carve(unsigned c)
+{
+	size_t bs = (size_t)1 << (c + KM_MIN_SHIFT);
+	if (km_left < bs) {
+		char *pg = k_pages_alloc(1);
+		if (!pg)
+			return -1;
+		/* Hand the old page's tail (a multiple of the smallest block) to the lists it fits. */
+		for (unsigned k = KM_CLASSES; k-- > 0;) {
+			size_t ks = (size_t)1 << (k + KM_MIN_SHIFT);
+			for (; km_left >= ks; km_left -= ks, km_bump += ks)
+				km_push(k, km_bump);
+		}
+		km_bump = pg;
+		km_left = PMEM_PAGE;
+	}
+	km_push(c, km_bump);
+	km_bump += bs;
+	km_left -= bs;
+	return 0;
+}
+
 void *k_malloc(size_t n)
 {
 	unsigned c = 0;
@@ -42,18 +76,8 @@ void *k_malloc(size_t n)
 		c++;
 	if (c == KM_CLASSES)
 		return km_big(n);
-	if (!km_lists[c]) {
-		/* Carve one page into blocks of this class. */
-		char *pg = k_pages_alloc(1);
-		if (!pg)
-			return NULL;
-		size_t bs = (size_t)1 << (c + KM_MIN_SHIFT);
-		for (size_t off = 0; off + bs <= PMEM_PAGE; off += bs) {
-			struct km_free *f = (struct km_free *)(pg + off);
-			f->next = km_lists[c];
-			km_lists[c] = f;
-		}
-	}
+	if (!km_lists[c] && km_carve(c))
+		return NULL;
 	struct km_free *f = km_lists[c];
 	km_lists[c] = f->next;
 	struct km_hdr *h = (struct km_hdr *)f;
