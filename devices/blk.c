@@ -294,32 +294,28 @@ static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 }
 
 /*
- * Pops and starts requests while request slots are free. Notifications stay
- * off while we work (we will look again); when the ring is empty they are
- * turned back on, re-checking for buffers that raced in. With every slot
- * busy they stay off: each completion comes back here.
+ * Pops and starts requests while request slots are free. Notification
+ * suppression is the transport's (mmio_notify/mmio_poll): with every slot
+ * busy, chains left in the ring are taken when a completion frees a slot
+ * (blk_done runs this again), so none is stranded.
  */
 static bool blk_run(struct blk *b, struct io_uring *ring)
 {
 	struct mmio_dev *d = &b->dev;
 	struct vq_dev *q = &d->q[0].vq;
 	bool pushed = false;
-	for (;;) {
-		vq_dev_disable_notify(q);
-		while (b->free && mmio_live(d)) {
-			struct vq_chain c;
-			int r = vq_dev_pop(q, &c);
-			if (r == 0)
-				break;
-			if (r < 0) {
-				mmio_queue_error(d, 0, vq_err_str(r));
-				return pushed;
-			}
-			pushed |= blk_start(b, &c, ring);
+	while (b->free && mmio_live(d)) {
+		struct vq_chain c;
+		int r = vq_dev_pop(q, &c);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			mmio_queue_error(d, 0, vq_err_str(r));
+			break;
 		}
-		if (!b->free || !mmio_live(d) || !vq_dev_enable_notify(q))
-			return pushed;
+		pushed |= blk_start(b, &c, ring);
 	}
+	return pushed;
 }
 
 static void blk_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)

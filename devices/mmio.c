@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio_mmio.h"
@@ -99,9 +100,44 @@ static void mmio_signal(struct mmio_dev *d)
 	d->news++;
 }
 
+/* ------------------------------------------------------------- notifications and polling */
+
+static uint64_t mmio_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t); /* vDSO; the event thread's allowlist has the syscall too */
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void mmio_busy_until(struct mmio_dev *d, unsigned q, uint64_t until)
+{
+	if (q >= d->ops->nqueues || !d->q[q].ready)
+		return;
+	struct mmio_queue *mq = &d->q[q];
+	if (!mq->polling) {
+		/*
+		 * Without EVENT_IDX this sets VIRTQ_USED_F_NO_NOTIFY. With it,
+		 * avail_event stays where the last vq_dev_enable_notify put it: the
+		 * driver kicks at most once more (when it crosses it), and not at
+		 * all when a kick already woke us for that index.
+		 */
+		vq_dev_disable_notify(&mq->vq);
+		mq->polling = true;
+	}
+	mq->poll_until = until;
+}
+
+void mmio_queue_busy(struct mmio_dev *d, unsigned q)
+{
+	mmio_busy_until(d, q, mmio_now_ns() + MMIO_POLL_NS);
+}
+
 bool mmio_used_pushed(struct mmio_dev *d, unsigned q)
 {
-	if (q >= d->ops->nqueues || !vq_dev_should_notify(&d->q[q].vq))
+	if (q >= d->ops->nqueues)
+		return false;
+	mmio_queue_busy(d, q);
+	if (!vq_dev_should_notify(&d->q[q].vq))
 		return false;
 	d->int_status |= VIRTIO_MMIO_INT_VRING;
 	mmio_signal(d);
@@ -112,9 +148,49 @@ void mmio_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
 {
 	pthread_mutex_lock(&d->lock);
 	/* Spec 4.2.3.2 / 3.1.1: no buffers are consumed before DRIVER_OK or on a queue not ready. */
-	if (q < d->ops->nqueues && d->q[q].ready && mmio_live(d) && d->ops->notify)
+	if (q < d->ops->nqueues && d->q[q].ready && mmio_live(d) && d->ops->notify) {
+		mmio_queue_busy(d, q);
 		d->ops->notify(d, q, ring);
+	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+bool mmio_poll(struct mmio_dev *d, unsigned q, struct io_uring *ring, uint64_t now_ns)
+{
+	if (q >= MMIO_MAX_QUEUES)
+		return false;
+	struct mmio_queue *mq = &d->q[q];
+	pthread_mutex_lock(&d->lock);
+	/* Reset, failure or shutdown end polling; a reset also re-initialises the ring (QueueReady). */
+	if (mq->polling && !(q < d->ops->nqueues && mq->ready && mmio_live(d) && d->ops->notify))
+		mq->polling = false;
+	if (mq->polling) {
+		uint16_t seen = mq->vq.last_avail;
+		d->ops->notify(d, q, ring);
+		if (mq->vq.last_avail != seen) {
+			mmio_busy_until(d, q, now_ns + MMIO_POLL_NS);
+		} else if (now_ns >= mq->poll_until) {
+			/*
+			 * Quiet for a whole window: ask for a kick before sleeping, then
+			 * look once more. vq_dev_enable_notify's full barrier between its
+			 * avail_event (or flags) store and its avail.idx load pairs with the
+			 * one in the driver's vq_drv_kick_prepare between its avail.idx store
+			 * and its avail_event load: either the driver kicks, or we see its
+			 * chain here. A chain seen here that the device cannot take yet (all
+			 * its slots busy) is picked up by the device's own completions, so
+			 * only progress keeps us polling.
+			 */
+			mq->polling = false;
+			if (vq_dev_enable_notify(&mq->vq)) {
+				d->ops->notify(d, q, ring);
+				if (mq->vq.last_avail != seen)
+					mmio_busy_until(d, q, now_ns + MMIO_POLL_NS);
+			}
+		}
+	}
+	bool polling = mq->polling;
+	pthread_mutex_unlock(&d->lock);
+	return polling;
 }
 
 /* ------------------------------------------------------------- reset */

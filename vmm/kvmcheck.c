@@ -1,7 +1,7 @@
 /* kvmcheck.c: opens /dev/kvm and says exactly why when it cannot be used. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -23,6 +23,29 @@ static const struct {
 	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ" },       /* TSC frequency for the guest clock */
 };
 
+int vm_group_name(const char *group_file, unsigned gid, char *name, size_t len)
+{
+	FILE *f = fopen(group_file, "re");
+	char line[1024];
+	int r = -ENOENT;
+	if (!f)
+		return -ENOENT;
+	/* name:password:gid:members; the rest of an over-long line (its member list, no ':') is skipped. */
+	while (r && fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *end;
+		if (!c2 || c1 == line)
+			continue;
+		errno = 0;
+		unsigned long g = strtoul(c2 + 1, &end, 10);
+		if (errno || end == c2 + 1 || *end != ':' || g != gid)
+			continue;
+		snprintf(name, len, "%.*s", (int)(c1 - line), line);
+		r = 0;
+	}
+	fclose(f);
+	return r;
+}
+
 int vm_kvm_open(char *err, size_t errlen)
 {
 	int fd = open(KVM_DEV, O_RDWR | O_CLOEXEC);
@@ -33,10 +56,10 @@ int vm_kvm_open(char *err, size_t errlen)
 			snprintf(err, errlen, KVM_DEV ": not found: this host has no KVM "
 				 "(enable virtualization or load kvm_intel/kvm_amd/kvm_pvm)");
 		else if ((e == EACCES || e == EPERM) && stat(KVM_DEV, &st) == 0) {
-			struct group *g = getgrgid(st.st_gid);
-			if (g && st.st_gid != 0)
+			char g[64];
+			if (st.st_gid != 0 && vm_group_name("/etc/group", st.st_gid, g, sizeof(g)) == 0)
 				snprintf(err, errlen, KVM_DEV ": permission denied: add yourself to group %s "
-					 "(usermod -aG %s $USER, then log in again)", g->gr_name, g->gr_name);
+					 "(usermod -aG %s $USER, then log in again)", g, g);
 			else
 				snprintf(err, errlen, KVM_DEV ": permission denied (owned by gid %u, mode %o)",
 					 (unsigned)st.st_gid, (unsigned)(st.st_mode & 0777));

@@ -52,12 +52,21 @@ static void fake_reset(struct mmio_dev *d)
 	n_reset++;
 }
 
+static bool fake_pops; /* fake_notify takes every available chain (else it leaves them, like a full device) */
+static bool race_add;  /* fake_notify, once, makes a chain available after looking: a driver racing us */
+static void add_chain(void);
+
 static void fake_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
 {
-	(void)d;
-	(void)q;
 	(void)ring;
 	n_notify++;
+	struct vq_chain c;
+	while (fake_pops && vq_dev_pop(&d->q[q].vq, &c) > 0)
+		;
+	if (race_add) {
+		race_add = false;
+		add_chain();
+	}
 }
 
 static const struct dev_ops fake_ops = {
@@ -83,6 +92,7 @@ static void setup(void)
 	ck_assert_int_eq(mmio_init(&dev, &fake_ops, NULL, &m, news_fd, "fake"), 0);
 	dev.warn_budget = 0; /* hostile tests would flood stderr */
 	n_activate = n_reset = n_notify = activate_ret = 0;
+	fake_pops = race_add = false;
 }
 
 static void teardown(void)
@@ -231,6 +241,125 @@ START_TEST(test_used_pushed)
 }
 END_TEST
 
+/* Ring words of queue 0 as bring_up lays it out (64 entries at 0x10000). */
+static volatile uint16_t *avail16(void)
+{
+	return (volatile uint16_t *)(gmem + 0x10000 + VIRTQ_LAYOUT_AVAIL_OFF(64));
+}
+
+static volatile uint16_t *used16(void)
+{
+	return (volatile uint16_t *)(gmem + 0x10000 + VIRTQ_LAYOUT_USED_OFF(64));
+}
+
+/* Makes one chain (descriptor 0, 512 writable bytes) available, as a driver would. */
+static void add_chain(void)
+{
+	struct virtq_desc *desc = (struct virtq_desc *)(gmem + 0x10000);
+	desc[0] = (struct virtq_desc){ .addr = 0x80000, .len = 512, .flags = VIRTQ_DESC_F_WRITE };
+	uint16_t idx = avail16()[1];
+	avail16()[2 + (idx & 63)] = 0;
+	avail16()[1] = (uint16_t)(idx + 1);
+}
+
+/* avail_event: the used ring's last word (EVENT_IDX). */
+#define AVAIL_EVENT() (used16()[2 + 4 * 64])
+
+/* Polling: a kick starts it, new chains extend it, a quiet window ends it with notifications back on. */
+START_TEST(test_poll_window)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	fake_pops = true;
+	ck_assert(!mmio_poll(&dev, 0, NULL, 0)); /* not polling before any activity */
+	add_chain();
+	mmio_notify(&dev, 0, NULL);
+	ck_assert_uint_eq(dev.q[0].vq.last_avail, 1);
+	ck_assert(dev.q[0].polling);
+	uint64_t t = dev.q[0].poll_until - MMIO_POLL_NS;
+	/* A chain added inside the window is found by polling, and extends it. */
+	ck_assert(mmio_poll(&dev, 0, NULL, t + MMIO_POLL_NS / 2));
+	add_chain();
+	ck_assert(mmio_poll(&dev, 0, NULL, t + MMIO_POLL_NS - 1));
+	ck_assert_uint_eq(dev.q[0].vq.last_avail, 2);
+	ck_assert_uint_eq(dev.q[0].poll_until, t + MMIO_POLL_NS - 1 + MMIO_POLL_NS);
+	/* Quiet for the whole window: notifications back on (kick at the next index), polling stops. */
+	ck_assert(mmio_poll(&dev, 0, NULL, t + 2 * MMIO_POLL_NS - 2));
+	ck_assert(!mmio_poll(&dev, 0, NULL, t + 2 * MMIO_POLL_NS));
+	ck_assert(!dev.q[0].polling);
+	ck_assert_uint_eq(AVAIL_EVENT(), 2);
+	int before = n_notify;
+	ck_assert(!mmio_poll(&dev, 0, NULL, t + 3 * MMIO_POLL_NS)); /* sleeping: no work done */
+	ck_assert_int_eq(n_notify, before);
+	/* Used entries pushed start a new window. */
+	pthread_mutex_lock(&dev.lock);
+	ck_assert_int_eq(vq_dev_push_used(&dev.q[0].vq, 0, 0), 0);
+	mmio_used_pushed(&dev, 0);
+	pthread_mutex_unlock(&dev.lock);
+	ck_assert(dev.q[0].polling);
+}
+END_TEST
+
+/* Without EVENT_IDX polling raises VIRTQ_USED_F_NO_NOTIFY and clears it when it stops. */
+START_TEST(test_poll_flags)
+{
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+	queue(0, 64, 0x10000);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK);
+	fake_pops = true;
+	mmio_notify(&dev, 0, NULL);
+	ck_assert_uint_eq(used16()[0], VIRTQ_USED_F_NO_NOTIFY);
+	uint64_t t = dev.q[0].poll_until;
+	ck_assert(!mmio_poll(&dev, 0, NULL, t));
+	ck_assert_uint_eq(used16()[0], 0);
+}
+END_TEST
+
+/* A chain that raced the re-enable is taken and keeps polling; one the device leaves does not. */
+START_TEST(test_poll_race)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	fake_pops = true;
+	mmio_notify(&dev, 0, NULL);
+	uint64_t end = dev.q[0].poll_until;
+	race_add = true; /* the chain lands after the poll pass looked: only the re-check sees it */
+	ck_assert(mmio_poll(&dev, 0, NULL, end));
+	ck_assert_int_eq(n_notify, 3);
+	ck_assert_uint_eq(dev.q[0].vq.last_avail, 1);
+	/* A device with no free slot leaves the chain: polling stops anyway (its completions come back). */
+	fake_pops = false;
+	add_chain();
+	end = dev.q[0].poll_until;
+	ck_assert(!mmio_poll(&dev, 0, NULL, end));
+	ck_assert(!mmio_poll(&dev, 0, NULL, end + 1));
+	ck_assert_uint_eq(dev.q[0].vq.last_avail, 1);
+}
+END_TEST
+
+/* Polling ends with the device: FAILED, reset and shutdown stop it; it never spins past a window. */
+START_TEST(test_hostile_poll_stops)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	fake_pops = true;
+	mmio_notify(&dev, 0, NULL);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK | VIRTIO_STATUS_FAILED);
+	int before = n_notify;
+	ck_assert(!mmio_poll(&dev, 0, NULL, 0));
+	ck_assert_int_eq(n_notify, before);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	ck_assert(!dev.q[0].polling);
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	mmio_notify(&dev, 0, NULL);
+	pthread_mutex_lock(&dev.lock);
+	dev.stopped = true;
+	pthread_mutex_unlock(&dev.lock);
+	ck_assert(!mmio_poll(&dev, 0, NULL, 0));
+	ck_assert(!mmio_poll(&dev, 9, NULL, 0)); /* no such queue */
+	ck_assert(!mmio_poll(&dev, MMIO_MAX_QUEUES + 1, NULL, 0));
+}
+END_TEST
+
 START_TEST(test_limits_width)
 {
 	uint16_t h = 0xffff;
@@ -372,6 +501,40 @@ START_TEST(test_hostile_notify_early)
 }
 END_TEST
 
+/* Status keeps only the bits spec 2.1 defines, whatever the driver writes, in every state. */
+START_TEST(test_hostile_status_garbage)
+{
+	const uint32_t defined = S_ACK | S_DRV | S_FEAT | S_OK | S_RESET | VIRTIO_STATUS_FAILED;
+	static const uint32_t fixed[] = { 0xae9743bf, 0xffffffff, 0xffffff00, 0x30, 0x40, 0x70, 0x80000000,
+					  0x100, 0x0fffffff };
+	uint32_t x = 0x12345678;
+	for (unsigned state = 0; state < 5; state++)
+		for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 200; i++) {
+			wr(VIRTIO_MMIO_STATUS, 0);
+			if (state >= 1)
+				wr(VIRTIO_MMIO_STATUS, S_ACK);
+			if (state >= 2) {
+				wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+				features(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+			}
+			if (state == 3)
+				wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+			if (state == 4)
+				ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+			x = x * 1103515245u + 12345u;
+			uint32_t g = i < sizeof(fixed) / sizeof(fixed[0]) ? fixed[i] : x;
+			wr(VIRTIO_MMIO_STATUS, g);
+			uint32_t st = rd(VIRTIO_MMIO_STATUS);
+			ck_assert_msg(!(st & ~defined), "state %u: wrote 0x%x, status reads 0x%x", state, g, st);
+			wr(VIRTIO_MMIO_STATUS, g); /* twice: a second write starts from the garbage state */
+			st = rd(VIRTIO_MMIO_STATUS);
+			ck_assert_msg(!(st & ~defined), "state %u: wrote 0x%x twice, status reads 0x%x", state, g, st);
+		}
+	wr(VIRTIO_MMIO_STATUS, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
+}
+END_TEST
+
 static volatile int reset_returned;
 
 static void *do_reset(void *arg)
@@ -428,10 +591,15 @@ Suite *mmio_suite(void)
 	tcase_add_test(c, test_bring_up);
 	tcase_add_test(c, test_config);
 	tcase_add_test(c, test_used_pushed);
+	tcase_add_test(c, test_poll_window);
+	tcase_add_test(c, test_poll_flags);
+	tcase_add_test(c, test_poll_race);
 	tcase_add_test(l, test_limits_width);
 	tcase_add_test(h, test_hostile_features);
 	tcase_add_test(h, test_hostile_queue);
 	tcase_add_test(h, test_hostile_notify_early);
+	tcase_add_test(h, test_hostile_status_garbage);
+	tcase_add_test(h, test_hostile_poll_stops);
 	tcase_add_test(h, test_hostile_reset_inflight);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
