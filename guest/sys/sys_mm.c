@@ -115,17 +115,23 @@ long sys_munmap(SYS_ARGS)
  * programs that mprotect guard pages or RELRO work; PROT_NONE pages stay
  * accessible.
  */
-long sys_mprotect(SYS_ARGS)
+/* mprotect/madvise range rules: page-aligned start, all pages the app's. 0 (np = 0 for an empty range) or -errno. */
+static int mm_app_range(uint64_t addr, uint64_t len, uint64_t *np)
 {
-	uint64_t addr = (uint64_t)a0, np = mm_pages((uint64_t)a1);
-
+	*np = mm_pages(len);
 	if (addr & (MM_PAGE - 1))
 		return -EINVAL;
-	if (a1 == 0)
+	if (len == 0)
 		return 0;
-	if (np == 0 || !mm_in_ram(addr, np) || !pmem_range_is(&k_pmem, addr, np * MM_PAGE, PMEM_BIT(PMEM_APP)))
+	if (*np == 0 || !mm_in_ram(addr, *np) || !pmem_range_is(&k_pmem, addr, *np * MM_PAGE, PMEM_BIT(PMEM_APP)))
 		return -ENOMEM;
 	return 0;
+}
+
+long sys_mprotect(SYS_ARGS)
+{
+	uint64_t np;
+	return mm_app_range((uint64_t)a0, (uint64_t)a1, &np);
 }
 
 long sys_mremap(SYS_ARGS)
@@ -159,15 +165,12 @@ long sys_mremap(SYS_ARGS)
 
 long sys_madvise(SYS_ARGS)
 {
-	uint64_t addr = (uint64_t)a0, np = mm_pages((uint64_t)a1);
+	uint64_t addr = (uint64_t)a0, np;
 	long advice = a2;
+	int rc = mm_app_range(addr, (uint64_t)a1, &np);
 
-	if (addr & (MM_PAGE - 1))
-		return -EINVAL;
-	if (a1 == 0)
-		return 0;
-	if (np == 0 || !mm_in_ram(addr, np) || !pmem_range_is(&k_pmem, addr, np * MM_PAGE, PMEM_BIT(PMEM_APP)))
-		return -ENOMEM;
+	if (rc || np == 0)
+		return rc;
 	/* After DONTNEED an anonymous private mapping reads as zeros; programs rely on it. */
 	if (advice == MADV_DONTNEED)
 		memset((void *)(uintptr_t)addr, 0, np * MM_PAGE);
