@@ -8,7 +8,8 @@ TESTED_SRCS += $(MISC_GUEST_SRCS)
 MISC_TEST_OBJS := $(patsubst %.c,$(BUILD)/tests/obj/%.o,$(MISC_GUEST_SRCS))
 # Other suites link their own weak stand-ins for the same k_* services (one runner, link order decides):
 # on the host our files call misc_stubs.c's mt_* versions instead, whichever k_* stand-in wins.
-MISC_CORE_FNS := k_console_write k_exit k_crash k_monotonic_ns k_realtime_ns k_sleep_until k_user_ok k_mem_stats
+MISC_CORE_FNS := k_console_write k_exit k_crash k_monotonic_ns k_realtime_ns k_sleep_until k_user_ok k_mem_stats \
+                 k_cpuid_query
 MISC_HOST_CFLAGS := -Iguest/include $(foreach f,$(MISC_CORE_FNS),-D$(f)=mt_$(f:k_%=%))
 $(MISC_TEST_OBJS): TEST_CFLAGS += $(MISC_HOST_CFLAGS)
 

@@ -144,6 +144,10 @@ enum ukvm_mark {
  *     rng-seed          32 random bytes
  *     ukvm,payload      <u64 gpa, u64 size>   (from the note)
  *     ukvm,trace-boot   empty, present when marks are wanted
+ *     ukvm,cpuid        u32 cells, 6 per leaf: <leaf subleaf eax ebx ecx edx> for
+ *                       leaves 0, 1 and 7.0 as given to the vCPU (KVM_SET_CPUID2),
+ *                       so the guest spends no CPUID exit on them; bits the CPU
+ *                       computes at run time (APIC id, OSXSAVE) are not in it
  *   }
  *   /virtio_mmio@<addr> { compatible = "virtio,mmio"; reg = <addr 0x1000>;
  *                         interrupts = <irq>; }   one per device, in order

@@ -41,7 +41,7 @@ static int fdtb_stringlist(void *fdt, const char *prop, const char *first, const
 static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 {
 	int r;
-	if (a->ndevs > FDTB_MAX_DEVS)
+	if (a->ndevs > FDTB_MAX_DEVS || a->ncpuid > FDTB_MAX_CPUID)
 		return -FDT_ERR_BADVALUE;
 	if (len > INT32_MAX)
 		len = INT32_MAX;
@@ -75,6 +75,12 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 	FDTB_TRY(fdt_property(fdt, "ukvm,payload", pay, sizeof(pay)));
 	if (a->trace_boot)
 		FDTB_TRY(fdt_property(fdt, "ukvm,trace-boot", NULL, 0));
+	if (a->ncpuid) {
+		fdt32_t cells[FDTB_MAX_CPUID * 6];
+		for (unsigned i = 0; i < a->ncpuid * 6; i++)
+			cells[i] = cpu_to_fdt32(a->cpuid[i / 6][i % 6]);
+		FDTB_TRY(fdt_property(fdt, "ukvm,cpuid", cells, (int)(a->ncpuid * 6 * sizeof(cells[0]))));
+	}
 	FDTB_TRY(fdt_end_node(fdt));
 
 	for (unsigned i = 0; i < a->ndevs; i++) {

@@ -17,6 +17,7 @@ struct fdtb_dev {
 };
 
 #define FDTB_MAX_DEVS 32 /* UKVM_MMIO_MAX_DEVS */
+#define FDTB_MAX_CPUID 8
 
 struct fdtb_args {
 	uint64_t mem_size;
@@ -27,6 +28,8 @@ struct fdtb_args {
 	uint8_t rng_seed[32];
 	uint64_t payload_gpa, payload_size;
 	bool trace_boot;
+	const uint32_t (*cpuid)[6];      /* ukvm,cpuid entries: leaf, subleaf, eax, ebx, ecx, edx */
+	unsigned ncpuid;
 	const struct fdtb_range *reserve; /* reserve map entries */
 	unsigned nreserve;
 	struct fdtb_dev devs[FDTB_MAX_DEVS]; /* in device order */

@@ -60,6 +60,8 @@ static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
 		.payload_gpa = vm->img.note.payload_gpa,
 		.payload_size = vm->img.note.payload_size,
 		.trace_boot = vm->cfg.trace_boot,
+		.cpuid = vm->cpuid_boot,
+		.ncpuid = vm->ncpuid_boot,
 		.reserve = res,
 		.ndevs = vm->ndevs,
 	};

@@ -33,6 +33,8 @@ struct ukvm_vm {
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
 	struct blk *disks[UKVM_MAX_DISKS];
 	struct mmio_dev *devs[UKVM_MAX_DISKS]; /* virtio-mmio device i at UKVM_MMIO_BASE + i * STRIDE */
+	uint32_t cpuid_boot[3][6]; /* leaves 0, 1, 7.0 as set: /chosen/ukvm,cpuid */
+	unsigned ncpuid_boot;
 	unsigned ndevs;
 	struct event_loop *ev;     /* NULL without devices */
 };

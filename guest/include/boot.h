@@ -20,6 +20,8 @@ struct k_boot_info {
 	int rng_seed_len;
 	uint32_t tsc_khz;
 	bool trace;
+	const uint8_t *cpuid;    /* /chosen ukvm,cpuid: 24-byte big-endian entries (NULL if absent) */
+	int cpuid_len;
 };
 
 /* Filled by k_boot before anything else runs. */

@@ -45,6 +45,13 @@ void k_sleep_until(uint64_t deadline_ns);
  */
 int k_wait_news(uint64_t timeout_ns);
 
+/*
+ * CPUID leaf/subleaf: from the monitor's copy in the FDT when it has it (no
+ * exit), else by executing CPUID. Bits computed at run time (APIC id,
+ * OSXSAVE) may be stale in the copy: do not use them.
+ */
+void k_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+
 /* CSPRNG output (seeded from the FDT seed and RDRAND/RDSEED when present). */
 void k_random_bytes(void *buf, size_t len);
 

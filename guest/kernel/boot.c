@@ -74,11 +74,30 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 		bi->rng_seed = NULL;
 		bi->rng_seed_len = 0;
 	}
+	bi->cpuid = fdt_getprop(fdt, node, "ukvm,cpuid", &bi->cpuid_len);
+	if (!bi->cpuid || bi->cpuid_len <= 0 || bi->cpuid_len % 24) {
+		bi->cpuid = NULL;
+		bi->cpuid_len = 0;
+	}
 	p = fdt_getprop(fdt, node, "ukvm,payload", &len);
 	if (p && len == 16) {
 		bi->payload_gpa = boot_be64(p);
 		bi->payload_size = boot_be64(p + 8);
 	}
+}
+
+void k_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	const struct k_boot_info *bi = &k_boot_info;
+	for (int off = 0; off + 24 <= bi->cpuid_len; off += 24) {
+		const uint8_t *e = bi->cpuid + off;
+		if (boot_be32(e) != leaf || boot_be32(e + 4) != sub)
+			continue;
+		for (int i = 0; i < 4; i++)
+			r[i] = boot_be32(e + 8 + 4 * i);
+		return;
+	}
+	k_cpuid(leaf, sub, r);
 }
 
 void k_boot(uint64_t fdt_gpa)

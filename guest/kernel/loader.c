@@ -125,7 +125,7 @@ static uint64_t ld_stack(uint64_t top, const struct elf_info *in, uint64_t base,
 	for (unsigned i = argv->n; i-- > 0;)
 		av[i] = ld_push(&sp, argv->s[i], strlen(argv->s[i]) + 1);
 	uint64_t a_execfn = av[0];
-	k_cpuid(1, 0, id);
+	k_cpuid_query(1, 0, id);
 
 	const uint64_t aux[][2] = {
 		{ AT_PHDR, ld_phdr_addr(in, base) }, { AT_PHENT, sizeof(struct elf64_phdr) },

@@ -104,10 +104,11 @@ static void random_absorb(const void *data, size_t len)
 
 static void random_cpuid(uint32_t leaf, uint32_t *b, uint32_t *c)
 {
-	uint32_t a = leaf, d, cc = 0;
+	uint32_t r[4];
 
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(*b), "+c"(cc), "=d"(d));
-	*c = cc;
+	k_cpuid_query(leaf, 0, r);
+	*b = r[1];
+	*c = r[2];
 }
 
 /* One 64-bit value from RDSEED (preferred: true entropy) or RDRAND; false when neither delivers. */
@@ -128,7 +129,7 @@ static bool random_hw64(bool seed_ok, bool rand_ok, uint64_t *v)
 	return false;
 }
 
-/* Absorbs 256 bits from the CPU's generator when CPUID advertises one (one CPUID exit each, at boot only). */
+/* Absorbs 256 bits from the CPU's generator when CPUID advertises one (leaves from the FDT: no exit). */
 static void random_absorb_hw(void)
 {
 	uint32_t b, c, max;

@@ -11,13 +11,17 @@
 
 static _Alignas(8) uint8_t fdt[UKVM_FDT_MAX];
 
+static const uint32_t sample_cpuid[2][6] = { { 0, 0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69 },
+					       { 1, 0, 0x306a9, 0x800, 0x7fbae3ff, 0xbfebfbff } };
+
 static struct fdtb_args sample(const struct fdtb_range *res, unsigned nres)
 {
 	static const char *const argv[] = { "one", "two words", "", NULL };
 	static const char *const env[] = { "A=1", "HOME=/x", NULL };
 	struct fdtb_args a = { .mem_size = 64ull << 20, .argv0 = "app.img", .argv = argv, .env = env,
 			       .tsc_khz = 2600123, .payload_gpa = 0x200000, .payload_size = 0x1234,
-			       .trace_boot = true, .reserve = res, .nreserve = nres };
+			       .trace_boot = true, .reserve = res, .nreserve = nres,
+			       .cpuid = sample_cpuid, .ncpuid = 2 };
 	for (int i = 0; i < 32; i++)
 		a.rng_seed[i] = (uint8_t)(i * 7 + 1);
 	return a;
@@ -37,6 +41,14 @@ static const void *prop(const char *path, const char *name, int *len)
 	ck_assert_int_ge(off, 0);
 	return fdt_getprop(fdt, off, name, len);
 }
+
+START_TEST(test_too_many_cpuid_leaves)
+{
+	struct fdtb_args a = sample(NULL, 0);
+	a.ncpuid = FDTB_MAX_CPUID + 1;
+	ck_assert_int_lt(fdtb_build(fdt, sizeof(fdt), &a), 0);
+}
+END_TEST
 
 START_TEST(test_roundtrip)
 {
@@ -82,6 +94,10 @@ START_TEST(test_roundtrip)
 	ck_assert_uint_eq(u64at(pay, 1), 0x1234);
 	ck_assert_ptr_nonnull(prop("/chosen", "ukvm,trace-boot", &len));
 	ck_assert_int_eq(len, 0);
+	const fdt32_t *cpuid = prop("/chosen", "ukvm,cpuid", &len);
+	ck_assert_int_eq(len, 2 * 6 * 4);
+	for (int i = 0; i < 12; i++)
+		ck_assert_uint_eq(fdt32_to_cpu(cpuid[i]), sample_cpuid[i / 6][i % 6]);
 
 	const fdt64_t *bt = prop("/chosen", "ukvm,boot-time-ns", &len);
 	ck_assert_int_eq(len, 8);
@@ -172,6 +188,7 @@ Suite *fdtbuild_suite(void)
 	tcase_add_test(c, test_minimal);
 	tcase_add_test(c, test_devices);
 	tcase_add_test(l, test_too_big);
+	tcase_add_test(l, test_too_many_cpuid_leaves);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
 	return s;

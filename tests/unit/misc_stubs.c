@@ -27,6 +27,7 @@ uint64_t mt_realtime_ns(void);
 void mt_sleep_until(uint64_t deadline_ns);
 bool mt_user_ok(const void *p, size_t len);
 void mt_mem_stats(uint64_t *total, uint64_t *free);
+void mt_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4]);
 long k_console_write(const void *buf, size_t len);
 
 void stub_reset(void)
@@ -97,4 +98,10 @@ void mt_mem_stats(uint64_t *total, uint64_t *free)
 {
 	*total = 64ull << 20;
 	*free = 48ull << 20;
+}
+
+/* The host's own CPUID: the generator's hardware mixing sees what this machine has. */
+void mt_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
