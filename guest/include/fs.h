@@ -35,6 +35,7 @@ struct fs_node {
 	uint32_t nlink; /* names in directories: 0 or 1 (no hard links) */
 	uint32_t refs;  /* open files, cwd */
 	uint64_t ino;
+	uint32_t uid, gid; /* owner: 0 (root, the only user) unless chown()ed */
 	uint64_t atime, mtime, ctime; /* ns since the epoch */
 	/* S_IFREG: data is the archive's bytes (borrowed, read-only) until the first write. */
 	uint8_t *data;

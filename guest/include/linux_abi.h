@@ -64,6 +64,17 @@ struct lx_sysinfo {
 };
 _Static_assert(sizeof(struct lx_sysinfo) == 112, "struct sysinfo layout");
 
+/* include/uapi/linux/resource.h: two timevals and 14 longs, 144 bytes. */
+struct lx_rusage {
+	struct lx_timeval ru_utime, ru_stime;
+	long ru_maxrss, ru_ixrss, ru_idrss, ru_isrss, ru_minflt, ru_majflt, ru_nswap;
+	long ru_inblock, ru_oublock, ru_msgsnd, ru_msgrcv, ru_nsignals, ru_nvcsw, ru_nivcsw;
+};
+_Static_assert(sizeof(struct lx_rusage) == 144, "struct rusage layout");
+#define LX_RUSAGE_SELF 0
+#define LX_RUSAGE_CHILDREN (-1)
+#define LX_RUSAGE_THREAD 1
+
 /* The kernel's struct sigaction (not libc's): handler, flags, restorer, 64-bit mask. */
 struct lx_sigaction {
 	uint64_t handler;

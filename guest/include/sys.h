@@ -59,6 +59,15 @@ long sys_ftruncate(SYS_ARGS);
 long sys_truncate(SYS_ARGS);
 long sys_fsync(SYS_ARGS);
 long sys_fdatasync(SYS_ARGS);
+long sys_flock(SYS_ARGS);
+long sys_chmod(SYS_ARGS);
+long sys_fchmod(SYS_ARGS);
+long sys_fchmodat(SYS_ARGS);
+long sys_chown(SYS_ARGS);
+long sys_lchown(SYS_ARGS);
+long sys_fchown(SYS_ARGS);
+long sys_fchownat(SYS_ARGS);
+long sys_utimensat(SYS_ARGS);
 
 /* Memory: guest/kernel (core engineer). */
 long sys_brk(SYS_ARGS);
@@ -100,6 +109,7 @@ long sys_sched_getaffinity(SYS_ARGS);
 long sys_prlimit64(SYS_ARGS);
 long sys_getrlimit(SYS_ARGS);
 long sys_sysinfo(SYS_ARGS);
+long sys_getrusage(SYS_ARGS);
 long sys_futex(SYS_ARGS);
 
 /* File-system hooks the core calls at boot (guest/fs). */

@@ -180,6 +180,9 @@ long sys_openat(SYS_ARGS)
 	uint32_t acc = flags & O_ACCMODE;
 	if (acc == O_ACCMODE)
 		return -EINVAL;
+	/* Linux >= 6.4: the pair is ambiguous and refused before anything is created (it used to make a file, then fail). */
+	if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
+		return -EINVAL;
 	int rc = fs_user_at(a0, a1, &path, &start);
 	if (rc)
 		return rc;
@@ -259,9 +262,8 @@ long sys_lseek(SYS_ARGS)
 		return -EINVAL;
 	}
 	int64_t pos;
-	if (__builtin_add_overflow(base, off, &pos))
-		return -EOVERFLOW;
-	if (pos < 0)
+	/* Linux adds with wrap-around and then refuses the negative result: EINVAL either way. */
+	if (__builtin_add_overflow(base, off, &pos) || pos < 0)
 		return -EINVAL;
 	if ((n->mode & S_IFMT) == S_IFBLK && (uint64_t)pos > n->size)
 		return -EINVAL; /* Linux's blkdev_llseek: a disk cannot seek past its end */
@@ -311,6 +313,8 @@ long sys_ioctl(SYS_ARGS)
 	return -ENOTTY;
 }
 
+static long sys_fs_lock(struct fs_file *f, long cmd, long arg);
+
 long sys_fcntl(SYS_ARGS)
 {
 	struct fs_file *f = sys_fs_file(a0);
@@ -342,8 +346,68 @@ long sys_fcntl(SYS_ARGS)
 	}
 	case F_GETPIPE_SZ:
 		return (f->node->mode & S_IFMT) == S_IFIFO ? (long)FS_PIPE_SIZE : -EBADF;
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		return sys_fs_lock(f, a1, a2);
 	}
 	return -EINVAL;
+}
+
+/*
+ * Record locks (fcntl F_*LK, F_OFD_*LK). One process: every lock it asks for
+ * is granted at once (no other owner can hold a conflicting one), so a lock
+ * is checked as Linux checks it and then needs no record; F_GETLK finds
+ * nothing in the way. Wrongly-typed requests fail with Linux's errors.
+ */
+static long sys_fs_lock(struct fs_file *f, long cmd, long arg)
+{
+	struct flock *fl = (struct flock *)arg;
+	bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+	if (f->flags & O_PATH)
+		return -EBADF;
+	if (!k_user_ok(fl, sizeof(*fl)))
+		return -EFAULT;
+	if (fl->l_whence != SEEK_SET && fl->l_whence != SEEK_CUR && fl->l_whence != SEEK_END)
+		return -EINVAL;
+	if (ofd && fl->l_pid != 0)
+		return -EINVAL;
+	bool get = cmd == F_GETLK || cmd == F_OFD_GETLK;
+	uint32_t acc = f->flags & O_ACCMODE;
+	switch (fl->l_type) {
+	case F_RDLCK:
+		if (!get && acc == O_WRONLY)
+			return -EBADF;
+		break;
+	case F_WRLCK:
+		if (!get && acc == O_RDONLY)
+			return -EBADF;
+		break;
+	case F_UNLCK:
+		if (get)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (get)
+		fl->l_type = F_UNLCK; /* nobody else holds a lock */
+	return 0;
+}
+
+/* flock(fd, op): whole-file locks, granted at once for the same reason as the record locks above. */
+long sys_flock(SYS_ARGS)
+{
+	struct fs_file *f = sys_fs_file(a0);
+	if (!f || (f->flags & O_PATH))
+		return -EBADF;
+	long op = a1 & ~(long)LOCK_NB;
+	if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN)
+		return -EINVAL;
+	return 0;
 }
 
 long sys_dup(SYS_ARGS)
@@ -419,7 +483,13 @@ long sys_pipe(SYS_ARGS)
 long fs_fd_pread(int fd, void *buf, size_t len, uint64_t off)
 {
 	struct fs_file *f = fs_fd_file(fd);
-	if (!f)
+	if (!f || (f->flags & O_PATH))
 		return -EBADF;
+	/* mmap's errors, not read's: a mapping needs read access, and only files and disks can be mapped. */
+	if ((f->flags & O_ACCMODE) == O_WRONLY)
+		return -EACCES;
+	uint32_t type = f->node->mode & S_IFMT;
+	if (type != S_IFREG && type != S_IFBLK)
+		return -ENODEV;
 	return fs_file_read(f, buf, len, &off);
 }

@@ -1,9 +1,10 @@
-/* sys_fs_path.c: file syscalls that change the tree or the cwd: mkdir, rmdir, unlink, rename, truncate, chdir, getcwd, umask, fsync. */
+/* sys_fs_path.c: file syscalls that change the tree, its nodes or the cwd: mkdir, rmdir, unlink, rename, truncate, chmod, chown, utimensat, chdir, getcwd, umask, fsync. */
 #include <string.h>
 #include "k.h"
 #include "fs.h"
 #include "sys.h"
 #include "blkdev.h"
+#include "linux_abi.h"
 
 /* Resolves a path argument to its parent directory and last component. */
 static int path_parent(long dirfd, long upath, struct fs_last *l)
@@ -241,4 +242,142 @@ long sys_getcwd(SYS_ARGS)
 	if (!k_user_ok(buf, size))
 		return -EFAULT;
 	return fs_path_of(fs_cwd, buf, size);
+}
+
+/* The node an fd-or-path call names: path NULL (or "" with AT_EMPTY_PATH) means dirfd itself. */
+static int path_node_at(long dirfd, long upath, long flags, struct fs_node **out)
+{
+	if (!upath || ((flags & AT_EMPTY_PATH) && k_user_ok((const char *)upath, 1) && *(const char *)upath == 0)) {
+		if (!upath && (int)dirfd == AT_FDCWD)
+			return -EFAULT; /* Linux: a NULL path needs a real fd */
+		if ((int)dirfd == AT_FDCWD) {
+			*out = fs_cwd;
+			return 0;
+		}
+		struct fs_file *f = dirfd < 0 || dirfd >= FS_MAX_FDS ? NULL : fs_fd_file((int)dirfd);
+		if (!f)
+			return -EBADF;
+		*out = f->node;
+		return 0;
+	}
+	return path_node(dirfd, upath, out);
+}
+
+/* Every user is root: any mode bits may be set; the file type stays. */
+static long path_chmod(struct fs_node *n, long mode)
+{
+	n->mode = (n->mode & S_IFMT) | ((uint32_t)mode & 07777);
+	n->ctime = k_realtime_ns();
+	return 0;
+}
+
+long sys_fchmodat(SYS_ARGS)
+{
+	struct fs_node *n;
+	int rc = path_node(a0, a1, &n);
+	return rc ? rc : path_chmod(n, a2);
+}
+
+long sys_chmod(SYS_ARGS)
+{
+	return sys_fchmodat(AT_FDCWD, a0, a1, 0, 0, 0);
+}
+
+long sys_fchmod(SYS_ARGS)
+{
+	struct fs_file *f = a0 < 0 || a0 >= FS_MAX_FDS ? NULL : fs_fd_file((int)a0);
+	if (!f || (f->flags & O_PATH))
+		return -EBADF;
+	return path_chmod(f->node, a1);
+}
+
+/* uid/gid (uint32_t)-1 leave that one as it is; root may give a file to anyone. */
+static long path_chown(struct fs_node *n, long uid, long gid)
+{
+	if ((uint32_t)uid != UINT32_MAX)
+		n->uid = (uint32_t)uid;
+	if ((uint32_t)gid != UINT32_MAX)
+		n->gid = (uint32_t)gid;
+	n->ctime = k_realtime_ns();
+	return 0;
+}
+
+long sys_fchownat(SYS_ARGS)
+{
+	if (a4 & ~(long)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	struct fs_node *n;
+	int rc = a4 & AT_EMPTY_PATH ? path_node_at(a0, a1, a4, &n) : path_node(a0, a1, &n);
+	return rc ? rc : path_chown(n, a2, a3);
+}
+
+long sys_chown(SYS_ARGS)
+{
+	return sys_fchownat(AT_FDCWD, a0, a1, a2, 0, 0);
+}
+
+long sys_lchown(SYS_ARGS)
+{
+	return sys_fchownat(AT_FDCWD, a0, a1, a2, AT_SYMLINK_NOFOLLOW, 0);
+}
+
+long sys_fchown(SYS_ARGS)
+{
+	struct fs_file *f = a0 < 0 || a0 >= FS_MAX_FDS ? NULL : fs_fd_file((int)a0);
+	if (!f || (f->flags & O_PATH))
+		return -EBADF;
+	return path_chown(f->node, a1, a2);
+}
+
+#define PATH_UTIME_NOW ((1l << 30) - 1)
+#define PATH_UTIME_OMIT ((1l << 30) - 2)
+
+/* One utimensat timestamp: 0 and *ns (or *set false for UTIME_OMIT), or -EINVAL. */
+static int path_utime(const struct lx_timespec *t, uint64_t now, uint64_t *ns, bool *set)
+{
+	*set = true;
+	if (t->tv_nsec == PATH_UTIME_OMIT) {
+		*set = false;
+		return 0;
+	}
+	if (t->tv_nsec == PATH_UTIME_NOW) {
+		*ns = now;
+		return 0;
+	}
+	if (t->tv_nsec < 0 || t->tv_nsec >= 1000000000l)
+		return -EINVAL;
+	/* Before the epoch or beyond 2554 does not fit our unsigned ns: refuse rather than wrap. */
+	if (t->tv_sec < 0 || (uint64_t)t->tv_sec > (UINT64_MAX - 999999999u) / 1000000000u)
+		return -EINVAL;
+	*ns = (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
+	return 0;
+}
+
+/* utimensat(dirfd, path, times[2], flags): times NULL means now; a NULL path is dirfd itself (futimens). */
+long sys_utimensat(SYS_ARGS)
+{
+	const struct lx_timespec *ts = (const struct lx_timespec *)a2;
+	if (a3 & ~(long)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	uint64_t now = k_realtime_ns(), at = now, mt = now;
+	bool set_a = true, set_m = true;
+	if (ts) {
+		if (!k_user_ok(ts, 2 * sizeof(*ts)))
+			return -EFAULT;
+		int rc = path_utime(&ts[0], now, &at, &set_a);
+		if (!rc)
+			rc = path_utime(&ts[1], now, &mt, &set_m);
+		if (rc)
+			return rc;
+	}
+	struct fs_node *n;
+	int rc = path_node_at(a0, a1, a3, &n);
+	if (rc)
+		return rc;
+	if (set_a)
+		n->atime = at;
+	if (set_m)
+		n->mtime = mt;
+	n->ctime = now;
+	return 0;
 }

@@ -26,6 +26,8 @@ static void stat_fill(const struct fs_node *n, struct stat *st)
 	st->st_ino = n->ino;
 	st->st_nlink = fs_node_nlink(n);
 	st->st_mode = n->mode;
+	st->st_uid = n->uid;
+	st->st_gid = n->gid;
 	st->st_rdev = n->dev ? LINUX_MKDEV(n->dev->major, n->dev->minor) : 0;
 	st->st_size = (long)stat_size(n);
 	st->st_blksize = FS_BLKSIZE;
@@ -134,6 +136,8 @@ long sys_statx(SYS_ARGS)
 	sx->stx_blksize = FS_BLKSIZE;
 	sx->stx_nlink = (uint32_t)fs_node_nlink(n);
 	sx->stx_mode = (uint16_t)n->mode;
+	sx->stx_uid = n->uid;
+	sx->stx_gid = n->gid;
 	sx->stx_ino = n->ino;
 	sx->stx_size = stat_size(n);
 	sx->stx_blocks = (stat_size(n) + 511) / 512;

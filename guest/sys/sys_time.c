@@ -1,5 +1,6 @@
-/* sys_time.c: clocks, sleeps and futex waits (one thread: a wait can only end by its deadline). */
+/* sys_time.c: clocks, CPU usage, sleeps and futex waits (one thread: a wait can only end by its deadline). */
 #include <linux/errno.h>
+#include <string.h>
 
 #include "k.h"
 #include "linux_abi.h"
@@ -116,6 +117,31 @@ long sys_time(SYS_ARGS)
 		*tloc = t;
 	}
 	return t;
+}
+
+/*
+ * getrusage(who, ru). CPU time is what CLOCK_PROCESS_CPUTIME_ID reports (the
+ * time since boot: the vCPU runs nothing else), all of it user time; there
+ * are no children. Counters the kernel does not keep are zero, as Linux
+ * reports the ones it does not maintain.
+ */
+long sys_getrusage(SYS_ARGS)
+{
+	struct lx_rusage *ru = (struct lx_rusage *)a1;
+
+	if (a0 != LX_RUSAGE_SELF && a0 != LX_RUSAGE_CHILDREN && a0 != LX_RUSAGE_THREAD)
+		return -EINVAL;
+	if (!k_user_ok(ru, sizeof(*ru)))
+		return -EFAULT;
+	memset(ru, 0, sizeof(*ru));
+	if (a0 == LX_RUSAGE_CHILDREN)
+		return 0;
+	uint64_t ns = k_monotonic_ns(), total = 0, free = 0;
+	ru->ru_utime.tv_sec = (long)(ns / TIME_NS);
+	ru->ru_utime.tv_usec = (long)(ns % TIME_NS / 1000);
+	k_mem_stats(&total, &free);
+	ru->ru_maxrss = (long)((total - free) >> 10); /* KiB in use now: a lower bound of the peak */
+	return 0;
 }
 
 /* Sleeps on clock clk until abs (absolute) or for req ns (relative); nothing can interrupt it. */

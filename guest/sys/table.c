@@ -31,7 +31,10 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_mkdirat] = sys_mkdirat, [__NR_rmdir] = sys_rmdir, [__NR_unlink] = sys_unlink,
 	[__NR_unlinkat] = sys_unlinkat, [__NR_rename] = sys_rename, [__NR_renameat] = sys_renameat,
 	[__NR_ftruncate] = sys_ftruncate, [__NR_truncate] = sys_truncate, [__NR_fsync] = sys_fsync,
-	[__NR_fdatasync] = sys_fdatasync,
+	[__NR_fdatasync] = sys_fdatasync, [__NR_flock] = sys_flock, [__NR_chmod] = sys_chmod,
+	[__NR_fchmod] = sys_fchmod, [__NR_fchmodat] = sys_fchmodat, [__NR_chown] = sys_chown,
+	[__NR_lchown] = sys_lchown, [__NR_fchown] = sys_fchown, [__NR_fchownat] = sys_fchownat,
+	[__NR_utimensat] = sys_utimensat,
 
 	[__NR_brk] = sys_brk, [__NR_mmap] = sys_mmap, [__NR_munmap] = sys_munmap,
 	[__NR_mprotect] = sys_mprotect, [__NR_mremap] = sys_mremap, [__NR_madvise] = sys_madvise,
@@ -49,6 +52,7 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_clock_nanosleep] = sys_clock_nanosleep, [__NR_getrandom] = sys_getrandom,
 	[__NR_sched_yield] = sys_sched_yield, [__NR_sched_getaffinity] = sys_sched_getaffinity,
 	[__NR_prlimit64] = sys_prlimit64, [__NR_getrlimit] = sys_getrlimit, [__NR_sysinfo] = sys_sysinfo,
+	[__NR_getrusage] = sys_getrusage,
 	[__NR_futex] = sys_futex,
 };
 

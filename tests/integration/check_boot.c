@@ -236,6 +236,66 @@ START_TEST(clear_errors)
 }
 END_TEST
 
+/* Runs a libc test app (guest/apps/t_check.h): it prints "<name> ok" and exits 0, else names each failed check on stderr. */
+static void libc_app_ok(const char *name, const char *arg, int want_status)
+{
+	struct it_result r;
+	char want[64];
+	snprintf(want, sizeof(want), "%s ok\n", name);
+	if (arg)
+		RUN(&r, 30, app(name), "--", arg);
+	else
+		RUN(&r, 30, app(name));
+	ck_assert_msg(r.status == want_status && strstr(r.out, want), "%s: status %d\n%s%s", name, r.status, r.out,
+		      r.err);
+	ck_assert_msg(!strstr(r.out, "unimplemented syscall"), "%s used a missing syscall: %s", name, r.out);
+	it_result_free(&r);
+}
+
+/* stdio on files, directories, cwd, errno values after failing calls, environment. */
+START_TEST(libc_files_and_errno)
+{
+	libc_app_ok("stdiofs", NULL, 0);
+}
+END_TEST
+
+/* printf/strtod of floats, qsort, setjmp/longjmp, time/strftime; atexit handlers run in reverse, then exit(7). */
+START_TEST(libc_numbers_time_atexit)
+{
+	struct it_result r;
+	RUN(&r, 30, app("libcmix"), "--", "7");
+	ck_assert_msg(r.status == 7, "status %d\n%s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "libcmix ok\natexit 3\natexit 2\natexit 1 (last)\n"), "%s%s", r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/* A syscall keeps every register Linux keeps (GPRs, XMM, MXCSR, x87 CW) and the 128-byte red zone. */
+START_TEST(syscalls_preserve_registers)
+{
+	libc_app_ok("regs", NULL, 0);
+}
+END_TEST
+
+/* 6 MiB of .bss, ~1 MiB of stack, calloc(32 MiB), and one 1 MiB write() that arrives whole. */
+START_TEST(big_bss_stack_malloc_write)
+{
+	struct it_result r;
+	RUN(&r, 30, app("bigmem"), "--", "out");
+	ck_assert_msg(r.status == 0 && strstr(r.out, "bigmem ok\n"), "status %d: %.200s%s", r.status, r.out, r.err);
+	ck_assert_msg(r.out_len == (1u << 20) + strlen("bigmem ok\n"), "stdout %zu bytes", r.out_len);
+	ck_assert_msg(r.out[0] == 'a' && r.out[63] == '\n' && r.out[(1u << 20) - 1] == '\n', "1 MiB write mangled");
+	it_result_free(&r);
+}
+END_TEST
+
+/* Syscall edge cases with Linux's answers (the binary passes natively too): holes, locks, chmod, utimensat, mmap errors. */
+START_TEST(syscall_edges_like_linux)
+{
+	libc_app_ok("edge", NULL, 0);
+}
+END_TEST
+
 Suite *boot_suite(void)
 {
 	Suite *s = suite_create("boot");
@@ -250,6 +310,15 @@ Suite *boot_suite(void)
 	tcase_add_test(tc, memory_syscalls_on_own_image);
 	tcase_add_test(tc, static_pie_boots);
 	suite_add_tcase(s, tc);
+
+	TCase *tl = tcase_create("libc");
+	tcase_set_timeout(tl, 60);
+	tcase_add_test(tl, libc_files_and_errno);
+	tcase_add_test(tl, libc_numbers_time_atexit);
+	tcase_add_test(tl, syscalls_preserve_registers);
+	tcase_add_test(tl, big_bss_stack_malloc_write);
+	tcase_add_test(tl, syscall_edges_like_linux);
+	suite_add_tcase(s, tl);
 
 	TCase *tf = tcase_create("failures");
 	tcase_set_timeout(tf, 60);

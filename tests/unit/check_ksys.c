@@ -11,7 +11,7 @@
 SYS(exit_group); SYS(uname); SYS(getpid); SYS(getppid); SYS(gettid); SYS(getuid); SYS(set_tid_address);
 SYS(set_robust_list); SYS(sched_getaffinity); SYS(prlimit64); SYS(getrlimit); SYS(sysinfo);
 SYS(clock_gettime); SYS(clock_getres); SYS(gettimeofday); SYS(time); SYS(nanosleep); SYS(clock_nanosleep);
-SYS(futex); SYS(rt_sigaction); SYS(rt_sigprocmask); SYS(sigaltstack); SYS(kill); SYS(tkill); SYS(tgkill);
+SYS(getrusage); SYS(futex); SYS(rt_sigaction); SYS(rt_sigprocmask); SYS(sigaltstack); SYS(kill); SYS(tkill); SYS(tgkill);
 #define L(p) ((long)(p))
 
 struct ts { long sec, nsec; };
@@ -80,6 +80,31 @@ START_TEST(test_rlimit_sysinfo)
 	ck_assert_uint_eq(s.freeram, 48u << 20);
 	ck_assert_uint_eq(s.procs, 1);
 	ck_assert_uint_eq(s.mem_unit, 1);
+}
+END_TEST
+
+/* getrusage: CPU time is the time since boot, all user time; children used nothing; maxrss is RAM in use. */
+START_TEST(test_getrusage)
+{
+	struct { long ut_s, ut_us, st_s, st_us, rest[14]; } ru;
+	_Static_assert(sizeof(ru) == 144, "struct rusage");
+
+	stub_mono_ns = 3000004500ull;
+	memset(&ru, 0xff, sizeof(ru));
+	ck_assert_int_eq(sys_getrusage(0, L(&ru), 0, 0, 0, 0), 0);
+	ck_assert_int_eq(ru.ut_s, 3);
+	ck_assert_int_eq(ru.ut_us, 4);
+	ck_assert_int_eq(ru.st_s, 0);
+	ck_assert_int_eq(ru.st_us, 0);
+	ck_assert_int_eq(ru.rest[0], (16 << 20) >> 10); /* stubs: 64 MiB total, 48 MiB free */
+	ck_assert_int_eq(ru.rest[13], 0);
+	memset(&ru, 0xff, sizeof(ru));
+	ck_assert_int_eq(sys_getrusage(-1, L(&ru), 0, 0, 0, 0), 0);
+	ck_assert_int_eq(ru.ut_s, 0);
+	ck_assert_int_eq(ru.rest[0], 0);
+	ck_assert_int_eq(sys_getrusage(1, L(&ru), 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_getrusage(2, L(&ru), 0, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(sys_getrusage(0, 8, 0, 0, 0, 0), -EFAULT);
 }
 END_TEST
 
@@ -324,6 +349,7 @@ Suite *ksys_suite(void)
 	tcase_add_test(tc, test_identity);
 	tcase_add_test(tc, test_rlimit_sysinfo);
 	tcase_add_test(tc, test_clocks);
+	tcase_add_test(tc, test_getrusage);
 	tcase_add_test(tc, test_sleep);
 	tcase_add_test(tc, test_futex);
 	tcase_add_exit_test(tc, test_futex_deadlock, 134);

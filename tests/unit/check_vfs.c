@@ -250,7 +250,7 @@ START_TEST(test_dup_fcntl)
 	ck_assert_int_eq(sys_fcntl(fd, F_GETFL, 0, 0, 0, 0), O_RDONLY);
 	ck_assert_int_eq(sys_fcntl(fd, F_SETFL, O_NONBLOCK | O_APPEND | O_WRONLY, 0, 0, 0), 0);
 	ck_assert_int_eq(sys_fcntl(d, F_GETFL, 0, 0, 0, 0), O_RDONLY | O_NONBLOCK | O_APPEND);
-	ck_assert_int_eq(sys_fcntl(fd, F_SETLK, 0, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(sys_fcntl(fd, F_SETLK, 0, 0, 0, 0), -EFAULT); /* a lock request needs its struct flock */
 	ck_assert_int_eq(sys_fcntl(999, F_GETFD, 0, 0, 0, 0), -EBADF);
 	/* Closing the original leaves the dups working. */
 	ck_assert_int_eq(sys_close(fd, 0, 0, 0, 0, 0), 0);
@@ -476,6 +476,76 @@ START_TEST(test_path_split)
 }
 END_TEST
 
+/* Locks are granted (one process), but checked as Linux checks them; chmod/chown/utimensat change the node. */
+START_TEST(test_locks_modes_times)
+{
+	long ro = xopen("/etc/hello.txt", O_RDONLY, 0);
+	long wo = xopen("/etc/hello.txt", O_WRONLY, 0);
+	ck_assert_int_ge(ro, 0);
+	ck_assert_int_ge(wo, 0);
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	ck_assert_int_eq(sys_fcntl(ro, F_SETLK, L(&fl), 0, 0, 0), 0);
+	ck_assert_int_eq(sys_fcntl(wo, F_SETLKW, L(&fl), 0, 0, 0), -EBADF); /* read lock needs read access */
+	fl.l_type = F_WRLCK;
+	ck_assert_int_eq(sys_fcntl(ro, F_SETLK, L(&fl), 0, 0, 0), -EBADF);
+	ck_assert_int_eq(sys_fcntl(wo, F_SETLK, L(&fl), 0, 0, 0), 0);
+	ck_assert_int_eq(sys_fcntl(ro, F_GETLK, L(&fl), 0, 0, 0), 0);
+	ck_assert_int_eq(fl.l_type, F_UNLCK);
+	ck_assert_int_eq(sys_fcntl(ro, F_GETLK, L(&fl), 0, 0, 0), -EINVAL); /* F_UNLCK is no query */
+	fl.l_type = 7;
+	ck_assert_int_eq(sys_fcntl(ro, F_SETLK, L(&fl), 0, 0, 0), -EINVAL);
+	fl = (struct flock){ .l_type = F_RDLCK, .l_whence = 3 };
+	ck_assert_int_eq(sys_fcntl(ro, F_SETLK, L(&fl), 0, 0, 0), -EINVAL);
+	fl = (struct flock){ .l_type = F_RDLCK, .l_pid = 5 };
+	ck_assert_int_eq(sys_fcntl(ro, F_OFD_SETLK, L(&fl), 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(sys_flock(ro, LOCK_EX | LOCK_NB, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_flock(ro, LOCK_UN, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_flock(ro, 0, 0, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(sys_flock(999, LOCK_SH, 0, 0, 0, 0), -EBADF);
+
+	/* chmod keeps the type; fchmod and chown work on fds; uid -1 leaves it. */
+	ck_assert_int_eq(sys_chmod(L("/etc/hello.txt"), 04711, 0, 0, 0, 0), 0);
+	struct stat st = xstat("/etc/hello.txt");
+	ck_assert_uint_eq(st.st_mode, S_IFREG | 04711);
+	ck_assert_int_eq(sys_fchmod(ro, 0600, 0, 0, 0, 0), 0);
+	ck_assert_uint_eq(xstat("/etc/hello.txt").st_mode, S_IFREG | 0600);
+	ck_assert_int_eq(sys_chmod(L("/nope"), 0600, 0, 0, 0, 0), -ENOENT);
+	ck_assert_int_eq(sys_fchmod(77, 0600, 0, 0, 0, 0), -EBADF);
+	ck_assert_int_eq(sys_chown(L("/etc"), 1000, 100, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_fchown(ro, -1, 5, 0, 0, 0), 0);
+	st = xstat("/etc");
+	ck_assert_uint_eq(st.st_uid, 1000);
+	ck_assert_uint_eq(st.st_gid, 100);
+	st = xstat("/etc/hello.txt");
+	ck_assert_uint_eq(st.st_uid, 0);
+	ck_assert_uint_eq(st.st_gid, 5);
+
+	/* utimensat: explicit times, UTIME_OMIT, NULL path = the fd (futimens), bad nsec. */
+	struct { long sec, nsec; } ts[2] = { { 1000000000, 5 }, { 1200000000, 7 } };
+	ck_assert_int_eq(sys_utimensat(AT_FDCWD, L("/etc/hello.txt"), L(ts), 0, 0, 0), 0);
+	st = xstat("/etc/hello.txt");
+	ck_assert_int_eq(st.st_atime, 1000000000);
+	ck_assert_int_eq(st.st_mtime, 1200000000);
+	ck_assert_int_eq(st.st_mtime_nsec, 7);
+	ts[0].nsec = (1l << 30) - 2; /* UTIME_OMIT */
+	ts[1].sec = 1300000000;
+	ck_assert_int_eq(sys_utimensat(ro, 0, L(ts), 0, 0, 0), 0);
+	st = xstat("/etc/hello.txt");
+	ck_assert_int_eq(st.st_atime, 1000000000);
+	ck_assert_int_eq(st.st_mtime, 1300000000);
+	ts[1].nsec = 1000000000;
+	ck_assert_int_eq(sys_utimensat(ro, 0, L(ts), 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(sys_utimensat(AT_FDCWD, 0, 0, 0, 0, 0), -EFAULT);
+	ck_assert_int_eq(sys_utimensat(AT_FDCWD, L("/etc"), BAD_PTR, 0, 0, 0), -EFAULT);
+	ck_assert_int_eq(sys_utimensat(AT_FDCWD, L("/etc"), 0, 0x8000, 0, 0), -EINVAL);
+	ck_assert_int_eq(sys_utimensat(AT_FDCWD, L("/etc"), 0, 0, 0, 0), 0); /* now */
+
+	/* O_CREAT | O_DIRECTORY is refused before anything is created (Linux >= 6.4). */
+	ck_assert_int_eq(xopen("/etc/newdir", O_CREAT | O_DIRECTORY | O_RDWR, 0644), -EINVAL);
+	ck_assert_int_eq(sys_access(L("/etc/newdir"), F_OK, 0, 0, 0, 0), -ENOENT);
+}
+END_TEST
+
 /* ---------------- limits ---------------- */
 
 START_TEST(test_fd_limit)
@@ -525,7 +595,8 @@ START_TEST(test_iov_limits)
 	ck_assert_int_eq(sys_ftruncate(fd, (long)FS_MAX_FILE + 1, 0, 0, 0, 0), -EFBIG);
 	ck_assert_int_eq(sys_pwrite64(fd, L("x"), 1, -1, 0, 0), -EINVAL);
 	ck_assert_int_eq(sys_lseek(fd, INT64_MAX, SEEK_SET, 0, 0, 0), INT64_MAX);
-	ck_assert_int_eq(sys_lseek(fd, 1, SEEK_CUR, 0, 0, 0), -EOVERFLOW);
+	ck_assert_int_eq(sys_lseek(fd, 1, SEEK_CUR, 0, 0, 0), -EINVAL); /* Linux: the wrapped sum is negative */
+	ck_assert_int_eq(sys_lseek(fd, 0, SEEK_CUR, 0, 0, 0), INT64_MAX);
 	char ch;
 	ck_assert_int_eq(sys_read(fd, L(&ch), 1, 0, 0, 0), 0);
 	ck_assert_int_eq(sys_write(fd, L(&ch), 1, 0, 0, 0), -EFBIG);
@@ -646,6 +717,8 @@ START_TEST(test_bad_pointers)
 	ck_assert_int_eq(sys_readlink(L("/etc"), L(buf), 0, 0, 0, 0), -EINVAL);
 	ck_assert_int_eq(sys_lseek(-5, 0, SEEK_SET, 0, 0, 0), -EBADF);
 	ck_assert_int_eq(sys_getdents64(1L << 33, L(buf), 8, 0, 0, 0), -EBADF);
+	ck_assert_int_eq(sys_fcntl(0, F_GETLK, BAD_PTR, 0, 0, 0), -EFAULT);
+	ck_assert_int_eq(sys_chmod(BAD_PTR, 0600, 0, 0, 0, 0), -EFAULT);
 }
 END_TEST
 
@@ -665,6 +738,7 @@ Suite *vfs_suite(void)
 	tcase_add_test(core, test_stat_fields);
 	tcase_add_test(core, test_path_edges);
 	tcase_add_test(core, test_path_split);
+	tcase_add_test(core, test_locks_modes_times);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, teardown);
