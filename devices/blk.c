@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,31 +37,20 @@ static void blk_config_read(struct mmio_dev *d, uint32_t off, void *buf, uint32_
 	memcpy(buf, (const uint8_t *)&c + off, len); /* the transport checked off + len <= config_size */
 }
 
-static void blk_free_reqs(struct blk *b)
-{
-	free(b->reqs);
-	free(b->iovs);
-	b->reqs = NULL;
-	b->iovs = NULL;
-	b->free = NULL;
-}
-
 static void blk_done(struct dev_op *op, struct io_uring *ring, int res);
 
 static int blk_activate(struct mmio_dev *d)
 {
 	struct blk *b = d->priv;
 	uint32_t n = d->q[0].num;
-	if (!d->q[0].ready)
+	if (!d->q[0].ready || n > BLK_QUEUE_MAX)
 		return -EINVAL;
-	blk_free_reqs(b);
-	b->reqs = calloc(n, sizeof(*b->reqs));
-	b->iovs = calloc((size_t)n * BLK_MAX_SEGS, sizeof(*b->iovs));
-	if (!b->reqs || !b->iovs) {
-		blk_free_reqs(b);
-		return -ENOMEM;
-	}
-	/* One slot per queue entry: in-flight requests are bounded by the queue size. */
+	/*
+	 * One slot per queue entry: in-flight requests are bounded by the queue
+	 * size. The slots were made at blk_open: nothing a guest does allocates
+	 * on the vCPU thread (see vmm/seccomp.c).
+	 */
+	b->free = NULL;
 	for (uint32_t i = n; i-- > 0;) {
 		struct blk_req *r = &b->reqs[i];
 		r->op.done = blk_done;
@@ -74,7 +64,8 @@ static int blk_activate(struct mmio_dev *d)
 
 static void blk_reset(struct mmio_dev *d)
 {
-	blk_free_reqs(d->priv); /* inflight is 0 here: no CQE can still name a request */
+	struct blk *b = d->priv;
+	b->free = NULL; /* inflight is 0 here: no CQE can still name a request */
 }
 
 /* Returns the request to the driver; status is written first (the used-ring write publishes it). */
@@ -139,7 +130,41 @@ static bool blk_dio_aligned(const struct blk *b, const struct blk_req *r)
 	return true;
 }
 
-/* Prepares the SQE; returns 0 or a VIRTIO_BLK_S_* status to complete with at once. */
+/*
+ * An O_DIRECT bounce buffer of r->data_len bytes aligned for the file. Its own
+ * anonymous mapping, not malloc: glibc would grow and trim the event thread's
+ * arena with syscalls outside its seccomp allowlist (vmm/event.c). Returns 0,
+ * BLK_DEFER when the disk's bounce bytes in flight would pass BLK_BOUNCE_MAX
+ * (a completion makes room), or VIRTIO_BLK_S_IOERR.
+ */
+static int blk_bounce_get(struct blk *b, struct blk_req *r)
+{
+	size_t align = b->dio_mem_align > 4096 ? b->dio_mem_align : 4096;
+	if (r->data_len > BLK_BOUNCE_MAX)
+		return VIRTIO_BLK_S_IOERR;
+	if (b->bounce_bytes + r->data_len > BLK_BOUNCE_MAX)
+		return BLK_DEFER; /* bounce_bytes > 0 here: an in-flight bounce completes and retries us */
+	size_t len = (size_t)r->data_len + align - 4096; /* mmap gives 4096; room to align further */
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return VIRTIO_BLK_S_IOERR;
+	r->bounce_map = p;
+	r->bounce_map_len = len;
+	r->bounce = (void *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	b->bounce_bytes += r->data_len;
+	return 0;
+}
+
+static void blk_bounce_put(struct blk *b, struct blk_req *r)
+{
+	if (!r->bounce)
+		return;
+	munmap(r->bounce_map, r->bounce_map_len);
+	b->bounce_bytes -= r->data_len;
+	r->bounce = r->bounce_map = NULL;
+}
+
+/* Prepares the SQE; returns 0, BLK_DEFER (leave the chain in the ring) or a VIRTIO_BLK_S_* status to complete with at once. */
 static int blk_submit(struct blk *b, struct blk_req *r, uint64_t sector, struct io_uring *ring)
 {
 	uint64_t off = sector * BLK_SECTOR;
@@ -147,12 +172,9 @@ static int blk_submit(struct blk *b, struct blk_req *r, uint64_t sector, struct 
 		if (off % b->dio_off_align)
 			return VIRTIO_BLK_S_IOERR;
 		if (!blk_dio_aligned(b, r)) {
-			if (r->data_len > BLK_BOUNCE_MAX ||
-			    posix_memalign(&r->bounce, b->dio_mem_align > 4096 ? b->dio_mem_align : 4096,
-					   r->data_len)) {
-				r->bounce = NULL;
-				return VIRTIO_BLK_S_IOERR;
-			}
+			int st = blk_bounce_get(b, r);
+			if (st)
+				return st;
 		}
 	}
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
@@ -161,8 +183,7 @@ static int blk_submit(struct blk *b, struct blk_req *r, uint64_t sector, struct 
 		sqe = io_uring_get_sqe(ring);
 	}
 	if (!sqe) {
-		free(r->bounce);
-		r->bounce = NULL;
+		blk_bounce_put(b, r);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (r->type == VIRTIO_BLK_T_FLUSH) {
@@ -190,9 +211,10 @@ static int blk_submit(struct blk *b, struct blk_req *r, uint64_t sector, struct 
 
 /*
  * Parses one popped chain and either submits its I/O (the request stays in
- * flight) or completes it at once. Returns true when it pushed a used entry.
+ * flight) or completes it at once. Returns 1 when it pushed a used entry, 0
+ * when not, BLK_DEFER when the chain must go back to the ring for later.
  */
-static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
+static int blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 {
 	struct vq_seg *s = b->segs;
 	int n = vq_chain_collect(c, s, BLK_MAX_SEGS);
@@ -200,7 +222,7 @@ static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 		/* Without a well-formed chain there is no status byte to write: used len 0 says failure. */
 		mmio_warn(&b->dev, "request %u: %s", c->head, vq_err_str(n));
 		blk_push(b, c->head, NULL, 0, 0);
-		return true;
+		return 1;
 	}
 	uint64_t rlen = 0, wlen = 0;
 	for (int i = 0; i < n; i++)
@@ -208,14 +230,14 @@ static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 	if (!wlen) {
 		mmio_warn(&b->dev, "request %u: no writable status byte", c->head);
 		blk_push(b, c->head, NULL, 0, 0);
-		return true;
+		return 1;
 	}
 	/* vq_chain_next skips zero-length buffers, so the last segment is writable and non-empty. */
 	uint8_t *status = (uint8_t *)s[n - 1].ptr + s[n - 1].len - 1;
 	if (rlen < sizeof(struct virtio_blk_req_hdr)) {
 		mmio_warn(&b->dev, "request %u: header of %llu bytes", c->head, (unsigned long long)rlen);
 		blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
-		return true;
+		return 1;
 	}
 	struct virtio_blk_req_hdr h;
 	blk_gather(s, n, 0, &h, sizeof(h)); /* one copy: the guest cannot change it under our checks */
@@ -232,11 +254,11 @@ static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 		if ((in ? rdata : wdata) || len % BLK_SECTOR || sector > b->capacity ||
 		    len / BLK_SECTOR > b->capacity - sector || (!in && b->ro)) {
 			blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
-			return true;
+			return 1;
 		}
 		if (!len) {
 			blk_push(b, c->head, status, VIRTIO_BLK_S_OK, 1);
-			return true;
+			return 1;
 		}
 		struct blk_req *r = b->free;
 		r->type = type;
@@ -246,17 +268,19 @@ static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 		r->niov = blk_data_iov(s, n, in, in ? 0 : sizeof(h), len, r->iov);
 		r->bounce = NULL;
 		int st = blk_submit(b, r, sector, ring);
+		if (st == BLK_DEFER)
+			return BLK_DEFER;
 		if (st) {
 			blk_push(b, c->head, status, (uint8_t)st, 1);
-			return true;
+			return 1;
 		}
 		b->free = r->next_free;
-		return false;
+		return 0;
 	}
 	case VIRTIO_BLK_T_FLUSH: {
 		if (rdata || wdata) {
 			blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
-			return true;
+			return 1;
 		}
 		struct blk_req *r = b->free;
 		r->type = type;
@@ -268,15 +292,15 @@ static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 		int st = blk_submit(b, r, 0, ring);
 		if (st) {
 			blk_push(b, c->head, status, (uint8_t)st, 1);
-			return true;
+			return 1;
 		}
 		b->free = r->next_free;
-		return false;
+		return 0;
 	}
 	case VIRTIO_BLK_T_GET_ID: {
 		if (rdata) {
 			blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
-			return true;
+			return 1;
 		}
 		struct iovec iov[BLK_MAX_SEGS];
 		uint64_t want = wdata < VIRTIO_BLK_ID_BYTES ? wdata : VIRTIO_BLK_ID_BYTES;
@@ -285,11 +309,11 @@ static bool blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 		for (unsigned i = 0; i < k; o += iov[i].iov_len, i++)
 			memcpy(iov[i].iov_base, b->id + o, iov[i].iov_len);
 		blk_push(b, c->head, status, VIRTIO_BLK_S_OK, (uint32_t)want + 1);
-		return true;
+		return 1;
 	}
 	default:
 		blk_push(b, c->head, status, VIRTIO_BLK_S_UNSUPP, 1);
-		return true;
+		return 1;
 	}
 }
 
@@ -313,7 +337,12 @@ static bool blk_run(struct blk *b, struct io_uring *ring)
 			mmio_queue_error(d, 0, vq_err_str(r));
 			break;
 		}
-		pushed |= blk_start(b, &c, ring);
+		int st = blk_start(b, &c, ring);
+		if (st == BLK_DEFER) {
+			vq_dev_unpop(q); /* taken again when an in-flight bounce completes (blk_done) */
+			break;
+		}
+		pushed |= st;
 	}
 	return pushed;
 }
@@ -321,7 +350,7 @@ static bool blk_run(struct blk *b, struct io_uring *ring)
 static void blk_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
 {
 	struct blk *b = d->priv;
-	if (q == 0 && b->reqs && blk_run(b, ring))
+	if (q == 0 && blk_run(b, ring))
 		mmio_used_pushed(d, 0);
 }
 
@@ -349,8 +378,7 @@ static void blk_done(struct dev_op *op, struct io_uring *ring, int res)
 		blk_push(b, r->head, r->status, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, written);
 		pushed = true;
 	}
-	free(r->bounce);
-	r->bounce = NULL;
+	blk_bounce_put(b, r);
 	r->next_free = b->free;
 	b->free = r;
 	mmio_inflight_done(d);
@@ -422,12 +450,22 @@ int blk_open(struct blk *b, const char *path, bool ro, bool direct, unsigned ind
 	snprintf(b->id, sizeof(b->id), "ukvm-vd%c", 'a' + (int)(index % 26));
 	char tag[8];
 	snprintf(tag, sizeof(tag), "vd%c", 'a' + (int)(index % 26));
+	b->reqs = calloc(BLK_QUEUE_MAX, sizeof(*b->reqs));
+	b->iovs = calloc((size_t)BLK_QUEUE_MAX * BLK_MAX_SEGS, sizeof(*b->iovs));
+	if (!b->reqs || !b->iovs) {
+		e = ENOMEM;
+		goto err_fd;
+	}
 	if ((e = -mmio_init(&b->dev, &blk_ops, b, mem, news_fd, tag)))
 		goto err_fd;
 	return 0;
 err_fd:
 	snprintf(err, errlen, "cannot open disk: %s", strerror(e));
 err_fd_msg:
+	free(b->reqs);
+	free(b->iovs);
+	b->reqs = NULL;
+	b->iovs = NULL;
 	close(b->fd);
 	b->fd = -1;
 	return -e;
@@ -440,7 +478,11 @@ err:
 void blk_close(struct blk *b)
 {
 	mmio_destroy(&b->dev);
-	blk_free_reqs(b);
+	free(b->reqs);
+	free(b->iovs);
+	b->reqs = NULL;
+	b->iovs = NULL;
+	b->free = NULL;
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;

@@ -14,7 +14,8 @@
 #define BLK_MAX_SEGS 256       /* descriptors of one request we accept (header + data + status) */
 #define BLK_SEG_MAX 254        /* advertised config.seg_max: data segments per request */
 #define BLK_SIZE_MAX (4u << 20) /* advertised config.size_max: bytes per segment (advisory) */
-#define BLK_BOUNCE_MAX (16u << 20) /* largest O_DIRECT request we bounce when guest buffers are misaligned */
+#define BLK_BOUNCE_MAX (16u << 20) /* O_DIRECT bounce bytes in flight per disk (so also the largest request bounced) */
+#define BLK_DEFER (-1)             /* internal: a chain waits in the ring for bounce room */
 
 struct blk;
 
@@ -29,7 +30,9 @@ struct blk_req {
 	uint16_t head;        /* chain id for vq_dev_push_used */
 	unsigned niov;
 	struct iovec *iov;    /* BLK_MAX_SEGS entries reserved for this request */
-	void *bounce;         /* O_DIRECT bounce buffer, else NULL */
+	void *bounce;         /* O_DIRECT bounce buffer (aligned, inside bounce_map), else NULL */
+	void *bounce_map;     /* its mapping */
+	size_t bounce_map_len;
 };
 
 struct blk {
@@ -39,10 +42,12 @@ struct blk {
 	uint64_t capacity;    /* 512-byte sectors (file size rounded down) */
 	uint32_t dio_mem_align, dio_off_align; /* O_DIRECT constraints of the host file */
 	char id[VIRTIO_BLK_ID_BYTES];
-	struct blk_req *reqs; /* queue size entries, allocated at activation */
+	struct blk_req *reqs; /* BLK_QUEUE_MAX slots, allocated at open (never by the guest's actions);
+				 activation links the queue size first ones into the free list */
 	struct iovec *iovs;
 	struct blk_req *free;
 	uint64_t requests;    /* requests completed (any status), for --stats */
+	uint64_t bounce_bytes; /* O_DIRECT bounce bytes in flight, <= BLK_BOUNCE_MAX */
 	struct vq_seg segs[BLK_MAX_SEGS]; /* scratch of the request being parsed */
 };
 
@@ -58,8 +63,10 @@ extern const struct dev_ops blk_ops;
  * O_DIRECT: guest buffers must be aligned to the file's direct-I/O memory
  * alignment (usually 512) and lengths to its offset alignment; a request
  * whose buffers are not is copied through a bounce buffer (up to
- * BLK_BOUNCE_MAX bytes, else it fails with IOERR). A sector not aligned to
- * the offset alignment fails with IOERR.
+ * BLK_BOUNCE_MAX bytes, else it fails with IOERR; requests wait in the ring
+ * while the disk's bounce buffers in flight would exceed BLK_BOUNCE_MAX, so a
+ * guest cannot make the monitor allocate more). A sector not aligned to the
+ * offset alignment fails with IOERR.
  */
 int blk_open(struct blk *b, const char *path, bool ro, bool direct, unsigned index,
 	     const struct vq_mem *mem, int news_fd, char *err, size_t errlen);

@@ -32,6 +32,22 @@ $(GUEST_OBJDIR)/%.S.o: %.S
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
+# The vDSO (guest/vdso/): a tiny ELF shared object linked at 0 and embedded in the kernel
+# (guest/arch/x86_64/vdso_blob.S); nobody relocates it, so the link must leave no relocation.
+VDSO_SO := $(BUILD)/guest/vdso.so
+VDSO_CFLAGS := -std=gnu11 -O2 -fPIC -ffreestanding -nostdlib -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -mgeneral-regs-only -Iguest/include -Wall -Wextra -Werror \
+	-shared -Wl,-T,guest/vdso/vdso.lds -Wl,--hash-style=sysv -Wl,-Bsymbolic -Wl,--no-undefined \
+	-Wl,-soname,linux-vdso.so.1 -Wl,--build-id=none -Wl,-z,noexecstack
+$(VDSO_SO): guest/vdso/vdso.c guest/vdso/vdso.lds guest/include/vdso.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(VDSO_CFLAGS) -o $@.tmp guest/vdso/vdso.c
+	$(Q)if readelf -rW $@.tmp | grep -q R_X86_64; then echo "$@: has relocations" >&2; rm -f $@.tmp; exit 1; fi
+	$(Q)mv $@.tmp $@
+
+$(GUEST_OBJDIR)/guest/arch/x86_64/vdso_blob.S.o: $(VDSO_SO)
+$(GUEST_OBJDIR)/guest/arch/x86_64/vdso_blob.S.o: GUEST_CFLAGS += -DVDSO_IMAGE='"$(VDSO_SO)"'
+
 $(BUILD)/guest/ukvm-kernel.elf: $(GUEST_OBJS) guest/kernel.ld
 	$(Q)$(CC) -nostdlib -static -no-pie -Wl,-z,noexecstack -Wl,-z,max-page-size=4096 \
 		-Wl,--build-id=none -T guest/kernel.ld -o $@ $(GUEST_OBJS) \

@@ -146,6 +146,13 @@ int vq_dev_init(struct vq_dev *q, const struct vq_mem *mem, uint32_t size, uint6
 int vq_dev_pop(struct vq_dev *q, struct vq_chain *c);
 
 /*
+ * Gives back the chain the last vq_dev_pop returned, before anything was
+ * pushed for it: the next pop returns the same avail slot again (re-read
+ * and re-checked). For a device that finds it cannot take a request yet.
+ */
+void vq_dev_unpop(struct vq_dev *q);
+
+/*
  * Next segment of a chain: 1 with *seg filled, 0 at the end, negative VQ_E_*
  * on a malformed chain (then c->head is still valid: the device may fail
  * the request with vq_dev_push_used(q, c->head, 0) or reset). Every guest

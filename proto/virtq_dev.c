@@ -130,6 +130,11 @@ int vq_dev_pop(struct vq_dev *q, struct vq_chain *c)
 	return 1;
 }
 
+void vq_dev_unpop(struct vq_dev *q)
+{
+	q->last_avail--;
+}
+
 static int chain_fail(struct vq_chain *c, int err)
 {
 	c->err = err;

@@ -5,7 +5,8 @@ TESTED_SRCS  += $(LIBUKVM_SRCS)
 
 # Test guests: one .S, one variant per -DTG_<NAME>; testguest.elf is the hello variant.
 TESTGUEST_VARIANTS := hello triple ud loop wait badcon serial badport
-TESTGUESTS := $(BUILD)/vmm/testguest.elf $(patsubst %,$(BUILD)/vmm/testguest-%.elf,$(TESTGUEST_VARIANTS))
+TESTGUESTS := $(BUILD)/vmm/testguest.elf $(patsubst %,$(BUILD)/vmm/testguest-%.elf,$(TESTGUEST_VARIANTS)) \
+              $(BUILD)/vmm/testguest-dio.elf
 
 all: $(BUILD)/libukvm.a $(BUILD)/ukvm-run $(TESTGUESTS)
 CHECK_DEPS += $(TESTGUESTS) $(BUILD)/ukvm-run
@@ -31,6 +32,14 @@ $(BUILD)/vmm/testguest-%.elf: vmm/testguest/testguest.S vmm/testguest/testguest.
 	@mkdir -p $(@D)
 	$(Q)$(CC) -nostdlib -static -no-pie -Iproto -DTG_$(shell echo $* | tr a-z A-Z) \
 		-Wl,-T,vmm/testguest/testguest.ld -Wl,--build-id=none -o $@ $<
+
+# C test guests: testguest.S's TG_CMAIN start calls tg_main() of one C file (freestanding, linked at
+# UKVM_KERNEL_VBASE like the rest, general registers only).
+$(BUILD)/vmm/testguest-dio.elf: vmm/testguest/testguest.S vmm/testguest/tg_dio.c vmm/testguest/testguest.ld proto/ukvm_abi.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -O2 $(HOST_WARN) -ffreestanding -fno-pic -fno-stack-protector -fcf-protection=none \
+		-mcmodel=kernel -mgeneral-regs-only -nostdlib -static -no-pie -Iproto -DTG_CMAIN \
+		-Wl,-T,vmm/testguest/testguest.ld -Wl,--build-id=none -o $@ vmm/testguest/testguest.S vmm/testguest/tg_dio.c
 
 $(BUILD)/vmm/testguest.elf: $(BUILD)/vmm/testguest-hello.elf
 	$(Q)cp $< $@

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -100,11 +101,16 @@ static int event_seccomp(void)
 	ALLOW(write);          /* news eventfd for a WAITing vCPU; rate-limited warnings on stderr */
 	ALLOW(writev);         /* stdio on stderr */
 	ALLOW(futex);          /* device locks shared with the vCPU thread, reset's condition variable */
-	ALLOW(brk);            /* O_DIRECT bounce buffers (posix_memalign), stdio */
+	/*
+	 * No malloc on this thread's data path: glibc grows and trims a thread's
+	 * arena with mprotect and (once) openat of /proc/sys/vm/overcommit_memory,
+	 * which a guest could then reach. O_DIRECT bounce buffers are mmap'd.
+	 */
+	ALLOW(brk);            /* stdio */
 	r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)); /* malloc, never executable */
-	ALLOW(munmap);         /* free of large bounce buffers */
-	ALLOW(madvise);        /* free() trimming; thread exit releases its stack */
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)); /* bounce buffers, never executable */
+	ALLOW(munmap);         /* bounce buffers */
+	ALLOW(madvise);        /* thread exit releases its stack */
 	ALLOW(sched_yield);    /* polling gives the CPU to a vCPU thread sharing it */
 	ALLOW(clock_gettime);  /* queue polling windows, when the vDSO falls back to the syscall */
 	ALLOW(newfstatat);     /* stdio's first use of stderr */
@@ -205,7 +211,17 @@ int event_start(struct event_loop *l, struct mmio_dev **devs, unsigned ndevs, bo
 		pthread_attr_destroy(&at);
 		return -errno;
 	}
+	/*
+	 * The thread is libukvm's, not the host's: it inherits a mask blocking
+	 * every signal, so no process signal's handler (e.g. ukvm-run's, which
+	 * calls ukvm_stop and so tgkill, outside this thread's allowlist) ever
+	 * runs on it (tests/integration/check_vmmsec.c, check_embed.c).
+	 */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	r = pthread_create(&l->thread, &at, event_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&at);
 	if (r) {
 		sem_destroy(&l->started);

@@ -33,7 +33,9 @@ int vm_seccomp_install(const struct ukvm_vm *vm)
 	   joining the event thread at the end of the run */
 	ALLOW(futex);
 	/* MMIO exits: QueueNotify values no ioeventfd caught, and kicks at DRIVER_OK, go to the
-	   event thread's eventfds with write (above); activation allocates request slots (mmap below) */
+	   event thread's eventfds with write (above). Nothing a guest triggers here allocates (request
+	   slots are made at blk_open): glibc's malloc in a non-main thread (an embedder's worker) would
+	   need mprotect and openat, not allowed */
 	/* vm_now_ns and boot time when the vDSO falls back to the syscall */
 	ALLOW(clock_gettime);
 	/* kick signal: drained with sigtimedwait, mask restored at the end; handlers return */

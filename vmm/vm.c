@@ -203,7 +203,12 @@ err_vm:
 
 void ukvm_stop(struct ukvm_vm *vm)
 {
-	/* Only async-signal-safe steps: an atomic store, write(2), a store to the run page, tgkill(2). */
+	/*
+	 * Only async-signal-safe steps: an atomic store, write(2), a store to the
+	 * run page, tgkill(2). errno is restored: a handler that changes it
+	 * breaks the interrupted code's error check.
+	 */
+	int saved_errno = errno;
 	atomic_store(&vm->stop, 1);
 	if (vm->run)
 		vm->run->immediate_exit = 1;
@@ -215,6 +220,7 @@ void ukvm_stop(struct ukvm_vm *vm)
 	int tid = atomic_load(&vm->vcpu_tid);
 	if (tid)
 		syscall(SYS_tgkill, vm->pid, tid, vm->kick_signal);
+	errno = saved_errno;
 }
 
 void ukvm_destroy(struct ukvm_vm *vm)

@@ -96,6 +96,7 @@ START_TEST(clock_and_sleep_do_not_spin)
 	struct it_result r0, r1;
 	RUN(&r0, 20, app("clock"), "--", "0");
 	ck_assert_msg(r0.status == 0, "status %d: %s%s", r0.status, r0.out, r0.err);
+	ck_assert_msg(strstr(r0.out, "vdso clock_gettime "), "no vDSO figure: %s", r0.out);
 	RUN(&r1, 20, app("clock"), "--", "100");
 	ck_assert_msg(r1.status == 0, "status %d: %s%s", r1.status, r1.out, r1.err);
 	long ms = slept_ms(r1.out);

@@ -570,6 +570,29 @@ START_TEST(test_h_head_range)
 }
 END_TEST
 
+/* A device that cannot take a chain yet gives it back: the next pop re-reads the same slot. */
+START_TEST(test_unpop)
+{
+	struct vq_chain c;
+	rig_setup(8, 0);
+	forge_desc(3, 0x1000, 16, 0, 0);
+	forge_publish(3);
+	ck_assert_int_eq(pop_walk(&c), 1);
+	ck_assert_uint_eq(c.head, 3);
+	vq_dev_unpop(&R.dev);
+	*avail_ring_p(0) = 9; /* re-read and re-checked, not remembered */
+	ck_assert_int_eq(vq_dev_pop(&R.dev, &c), -VQ_E_HEAD_RANGE);
+	rig_setup(8, 0);
+	forge_desc(3, 0x1000, 16, 0, 0);
+	forge_publish(3);
+	ck_assert_int_eq(pop_walk(&c), 1);
+	vq_dev_unpop(&R.dev);
+	ck_assert_int_eq(pop_walk(&c), 1);
+	ck_assert_uint_eq(c.head, 3);
+	ck_assert_int_eq(vq_dev_pop(&R.dev, &c), 0);
+}
+END_TEST
+
 START_TEST(test_h_next_range)
 {
 	struct vq_chain c;
@@ -862,6 +885,7 @@ Suite *virtq_suite(void)
 	TCase *hostile = tcase_create("hostile");
 
 	tcase_add_test(core, test_roundtrip);
+	tcase_add_test(core, test_unpop);
 	tcase_add_test(core, test_out_of_order);
 	tcase_add_test(core, test_wraparound);
 	tcase_add_test(core, test_event_idx_kicks);

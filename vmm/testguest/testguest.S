@@ -54,6 +54,10 @@ _start:
 	inb %dx, %al
 	movzbl %al, %ebx
 	HCALL(PORT_EXIT, %ebx) /* LSR: 0x60 = THR and transmitter empty */
+#elif defined(TG_CMAIN)
+	/* A C test guest (e.g. tg_dio.c): its tg_main's return value is the exit status. */
+	call tg_main
+	HCALL(PORT_EXIT, %eax)
 #elif defined(TG_BADPORT)
 	/* Port 0x600 is closed in the TSS I/O bitmap: #GP, reported by the stub as SIGSEGV. */
 	mov $0x600, %dx
@@ -110,3 +114,5 @@ waitb:	.quad 0, 0, 0   /* struct ukvm_wait */
 	.quad syscall_entry
 	.quad exc_stubs
 	.quad 0, 0          /* no payload */
+
+	.section .note.GNU-stack, "", @progbits

@@ -3,13 +3,18 @@
 
 #include "arch.h"
 #include "k.h"
+#include "vdso.h"
 
 /* Argument blocks live in the kernel image: below 4 GiB, 8-byte aligned, passed by gpa. */
 static struct ukvm_console hc_console __attribute__((aligned(8)));
 static struct ukvm_wait hc_wait __attribute__((aligned(8)));
 static bool hc_marks;
 
-/* Clock: ns = (ticks * clk_mult) >> 32, so no division at run time. */
+/*
+ * Clock: ns = (ticks * clk_mult) >> 32, so no division at run time. The
+ * kernel's copy; the same values go to the vDSO's clock page (k_vvar), which
+ * the app can overwrite, so deadlines here never read that one.
+ */
 static uint64_t clk_tsc0, clk_mult, clk_boot_ns;
 
 void k_mark_enable(bool on)
@@ -66,6 +71,7 @@ void k_clock_init(uint32_t tsc_khz, uint64_t boot_realtime_ns)
 	clk_tsc0 = k_rdtsc();
 	clk_mult = (1000000ull << 32) / tsc_khz;
 	clk_boot_ns = boot_realtime_ns;
+	k_vvar = (struct k_vvar){ .tsc0 = clk_tsc0, .mult = clk_mult, .boot_ns = clk_boot_ns };
 }
 
 uint64_t k_monotonic_ns(void)
