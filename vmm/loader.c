@@ -310,7 +310,14 @@ int loader_load(const char *path, const struct mem *m, struct loader_image *img,
 	(void)elf_parse(buf, len, &in, &bad); /* succeeded inside loader_check */
 	for (unsigned i = 0; i < in.phnum; i++) {
 		const struct elf64_phdr *p = &in.ph[i];
-		if (p->p_type != ELF64_PT_LOAD || !p->p_filesz)
+		if (p->p_type != ELF64_PT_LOAD)
+			continue;
+		/*
+		 * One call backs the pages the copy writes (not one host fault each) and
+		 * .bss, where the kernel's boot writes go (see mem_populate).
+		 */
+		(void)mem_populate(m, p->p_paddr, p->p_memsz);
+		if (!p->p_filesz)
 			continue;
 		void *dst = mem_ptr(m, p->p_paddr, p->p_filesz);
 		if (!dst) { /* loader_check proved it in range: defence in depth */

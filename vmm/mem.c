@@ -8,6 +8,7 @@
 #include "ukvm_abi.h"
 
 #define MEM_ALIGN (2ull << 20) /* page tables map RAM in 2 MiB pages */
+#define MEM_PAGE 4096ull
 
 int mem_init(struct mem *m, uint64_t size)
 {
@@ -22,6 +23,15 @@ int mem_init(struct mem *m, uint64_t size)
 	m->base = p;
 	m->size = size;
 	return 0;
+}
+
+int mem_populate(const struct mem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t lo = gpa & ~(MEM_PAGE - 1);
+	if (!len || !mem_ptr(m, gpa, len))
+		return len ? -EINVAL : 0;
+	uint64_t hi = (gpa + len + MEM_PAGE - 1) & ~(MEM_PAGE - 1); /* RAM size is page-aligned */
+	return madvise(m->base + lo, hi - lo, MADV_POPULATE_WRITE) ? -errno : 0;
 }
 
 void mem_free(struct mem *m)

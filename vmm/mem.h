@@ -16,6 +16,16 @@ struct mem {
  */
 int mem_init(struct mem *m, uint64_t size);
 
+/*
+ * Backs the pages of [gpa, gpa + len) (rounded out to 4 KiB) with host
+ * memory now, contents unchanged. Only a boot-time hint: a shadow MMU (PVM)
+ * maps a guest page whose host page is absent with one fault each, but
+ * maps up to 8 present neighbours with the fault of one of them. Returns 0
+ * or -errno (-EINVAL when the range is not inside guest RAM); callers may
+ * ignore failure.
+ */
+int mem_populate(const struct mem *m, uint64_t gpa, uint64_t len);
+
 /* Unmaps guest RAM; m may be zeroed or already freed. */
 void mem_free(struct mem *m);
 

@@ -19,7 +19,13 @@
 #define PT_PT0   (UKVM_PT_GPA + 0x3000)
 #define PT_PD0   (UKVM_PT_GPA + 0x4000)
 #define PT_PDIO  (PT_PD0 + (UKVM_MEM_MAX / (1ull << 30)) * 0x1000) /* PD of the MMIO window */
-#define PT_FLAGS (PT_P | PT_RW | PT_US)
+/*
+ * Accessed and dirty preset: nothing in the guest reads them, and a shadow
+ * MMU (PVM) maps a clean entry read-only first (a second fault on the first
+ * write) and prefetches no neighbours of an entry that is not yet accessed.
+ */
+#define PT_FLAGS (PT_P | PT_RW | PT_US | PT_A)
+#define PT_LEAF (PT_FLAGS | PT_D)
 #define GIB (1ull << 30)
 #define MIB2 (2ull << 20)
 
@@ -55,13 +61,13 @@ int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3)
 			uint64_t pa = g * GIB + i * MIB2;
 			if (pa >= mem_size)
 				break;
-			pd[i] = pa | PT_FLAGS | PT_PS;
+			pd[i] = pa | PT_LEAF | PT_PS;
 		}
 	}
 	/* The first 2 MiB in 4 KiB pages so that page 0 can stay unmapped. */
 	pt_page(buf, PT_PD0)[0] = PT_PT0 | PT_FLAGS;
 	for (uint64_t i = 1; i < 512; i++)
-		pt0[i] = (i << 12) | PT_FLAGS;
+		pt0[i] = (i << 12) | PT_LEAF;
 
 	/* VBASE = -2 GiB: PDPT slots 510 and 511 map physical 0..2 GiB. */
 	for (uint64_t g = 0; g < 2 && g < npd; g++)
@@ -69,7 +75,7 @@ int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3)
 
 	/* virtio-mmio registers: one 2 MiB page, cache-disabled (device memory, never cached). */
 	pdpt[UKVM_MMIO_BASE / GIB] = PT_PDIO | PT_FLAGS;
-	pt_page(buf, PT_PDIO)[(UKVM_MMIO_BASE % GIB) / MIB2] = UKVM_MMIO_BASE | PT_FLAGS | PT_PS | PT_PCD;
+	pt_page(buf, PT_PDIO)[(UKVM_MMIO_BASE % GIB) / MIB2] = UKVM_MMIO_BASE | PT_LEAF | PT_PS | PT_PCD;
 
 	*cr3 = PT_PML4;
 	return 0;

@@ -9,6 +9,8 @@
 #define PT_RW 0x002ull
 #define PT_US 0x004ull /* user: every entry has it (ABI) */
 #define PT_PCD 0x010ull /* cache disable: device registers */
+#define PT_A  0x020ull /* accessed */
+#define PT_D  0x040ull /* dirty (leaf entries) */
 #define PT_PS 0x080ull /* 2 MiB page in a PD entry */
 #define PT_ADDR_MASK 0x000ffffffffff000ull
 

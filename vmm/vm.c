@@ -171,6 +171,8 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 		r = lr == -ENOMEM ? UKVM_ERR_INTERNAL : UKVM_ERR_IMAGE;
 		goto err_vm;
 	}
+	/* The boot stack's top page: the kernel's first write (see mem_populate). */
+	(void)mem_populate(&vm->mem, UKVM_BOOT_STACK_TOP - VM_PAGE, VM_PAGE);
 	uint64_t cr3;
 	if (pt_build(mem_ptr(&vm->mem, UKVM_PT_GPA, UKVM_PT_END - UKVM_PT_GPA),
 		     UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, &cr3) ||

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "mem.h"
 #include "ukvm_abi.h"
@@ -28,6 +29,35 @@ START_TEST(test_init_and_edges)
 }
 END_TEST
 
+/* 1 when the host page holding gpa is backed (mincore), else 0. */
+static int resident(const struct mem *m, uint64_t gpa)
+{
+	unsigned char v = 0;
+	ck_assert_int_eq(mincore(m->base + (gpa & ~0xfffull), 4096, &v), 0);
+	return v & 1;
+}
+
+START_TEST(test_populate)
+{
+	struct mem m;
+	ck_assert_int_eq(mem_init(&m, SZ), 0);
+	*(uint8_t *)mem_ptr(&m, 0x4010, 1) = 0x5c;
+	ck_assert_int_eq(resident(&m, 0x3000), 0);
+	/* Rounded out to whole pages: 0x3000..0x5fff, not 0x2000 or 0x6000. */
+	ck_assert_int_eq(mem_populate(&m, 0x3ff0, 0x2000), 0);
+	ck_assert_int_eq(resident(&m, 0x3000), 1);
+	ck_assert_int_eq(resident(&m, 0x5000), 1);
+	ck_assert_int_eq(resident(&m, 0x2000), 0);
+	ck_assert_int_eq(resident(&m, 0x6000), 0);
+	ck_assert_uint_eq(*(uint8_t *)mem_ptr(&m, 0x4010, 1), 0x5c); /* contents kept */
+	ck_assert_uint_eq(*(uint8_t *)mem_ptr(&m, 0x3000, 1), 0);
+	ck_assert_int_eq(mem_populate(&m, SZ - 1, 1), 0); /* last page */
+	ck_assert_int_eq(resident(&m, SZ - 1), 1);
+	ck_assert_int_eq(mem_populate(&m, SZ, 0), 0);     /* empty: nothing to do */
+	mem_free(&m);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	struct mem m;
@@ -42,7 +72,10 @@ START_TEST(test_limits)
 	ck_assert_ptr_null(mem_ptr(&m, SZ - 1, 2));
 	ck_assert_ptr_null(mem_ptr(&m, 0, SZ + 1));
 	ck_assert_ptr_null(mem_ptr(&m, SZ + 1, 0));
+	ck_assert_int_eq(mem_populate(&m, SZ - 4096, 4097), -EINVAL); /* one byte past RAM */
+	ck_assert_int_eq(mem_populate(&m, SZ, 1), -EINVAL);
 	mem_free(&m);
+	ck_assert_int_eq(mem_populate(&m, 0, 1), -EINVAL); /* unmapped */
 }
 END_TEST
 
@@ -56,6 +89,9 @@ START_TEST(test_hostile)
 	ck_assert_ptr_null(mem_ptr(&m, UINT64_MAX, 0));
 	ck_assert_ptr_null(mem_ptr(&m, 0xfffffffffffff000ull, 0x1000));
 	ck_assert_ptr_null(mem_ptr(&m, 1ull << 63, 1ull << 63));
+	ck_assert_int_eq(mem_populate(&m, UINT64_MAX, 2), -EINVAL);     /* wraps */
+	ck_assert_int_eq(mem_populate(&m, 0x1000, UINT64_MAX), -EINVAL);
+	ck_assert_int_eq(mem_populate(&m, UINT64_MAX - 4095, 4096), -EINVAL);
 	mem_free(&m);
 }
 END_TEST
@@ -65,6 +101,7 @@ Suite *mem_suite(void)
 	Suite *s = suite_create("mem");
 	TCase *c = tcase_create("core"), *l = tcase_create("limits"), *h = tcase_create("hostile");
 	tcase_add_test(c, test_init_and_edges);
+	tcase_add_test(c, test_populate);
 	tcase_add_test(l, test_limits);
 	tcase_add_test(h, test_hostile);
 	suite_add_tcase(s, c);

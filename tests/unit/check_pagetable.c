@@ -23,28 +23,39 @@ static uint64_t *tbl(uint64_t gpa)
 	return (uint64_t *)(pt_region + GUARD + (gpa - UKVM_PT_GPA));
 }
 
-/* Translates va like the MMU; asserts the user bit on every level. */
+/*
+ * Translates va like the MMU; asserts the user and accessed bits on every
+ * level and dirty on the leaf (preset so a shadow MMU maps pages writable
+ * and with their neighbours on the first fault).
+ */
 static uint64_t walk(uint64_t va)
 {
 	uint64_t e = tbl(pt_cr3)[(va >> 39) & 511];
 	if (!(e & PT_P))
 		return NONE;
 	ck_assert(e & PT_US);
+	ck_assert(e & PT_A);
 	e = tbl(e & PT_ADDR_MASK)[(va >> 30) & 511];
 	if (!(e & PT_P))
 		return NONE;
 	ck_assert(e & PT_US);
+	ck_assert(e & PT_A);
 	ck_assert(!(e & PT_PS)); /* never 1 GiB pages */
 	e = tbl(e & PT_ADDR_MASK)[(va >> 21) & 511];
 	if (!(e & PT_P))
 		return NONE;
 	ck_assert(e & PT_US);
-	if (e & PT_PS)
+	ck_assert(e & PT_A);
+	if (e & PT_PS) {
+		ck_assert(e & PT_D);
 		return (e & PT_ADDR_MASK & ~0x1fffffull) | (va & 0x1fffff);
+	}
 	e = tbl(e & PT_ADDR_MASK)[(va >> 12) & 511];
 	if (!(e & PT_P))
 		return NONE;
 	ck_assert(e & PT_US);
+	ck_assert(e & PT_A);
+	ck_assert(e & PT_D);
 	return (e & PT_ADDR_MASK) | (va & 0xfff);
 }
 
