@@ -26,18 +26,12 @@ static char disk_path[64];
 
 static void disk_setup(void)
 {
-	strcpy(disk_path, "/tmp/ukvm-embed-XXXXXX");
-	int fd = mkstemp(disk_path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 4 << 20), 0);
-	close(fd);
+	ck_assert_int_eq(it_disk_new(disk_path, sizeof(disk_path), 4 << 20), 0);
 }
 
 static void disk_teardown(void)
 {
-	if (disk_path[0])
-		unlink(disk_path);
-	disk_path[0] = '\0';
+	it_disk_remove(disk_path);
 }
 
 static unsigned dir_count(const char *path)

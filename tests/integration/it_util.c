@@ -242,3 +242,22 @@ int it_finish(struct it_proc *p, int sig, double limit_s, struct it_result *r, i
 		*termsig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	return 0;
 }
+
+int it_disk_new(char *path, size_t len, long size)
+{
+	if (snprintf(path, len, "/tmp/ukvm-it-disk-XXXXXX") >= (int)len)
+		return -1;
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	int r = ftruncate(fd, size);
+	close(fd);
+	return r ? -1 : 0;
+}
+
+void it_disk_remove(char *path)
+{
+	if (path[0])
+		unlink(path);
+	path[0] = '\0';
+}

@@ -29,6 +29,12 @@ const char *it_path(const char *rel);
 
 void it_result_free(struct it_result *r);
 
+/* Creates an empty (sparse) temp disk file of size bytes, its path in path[len]. 0 or -1. */
+int it_disk_new(char *path, size_t len, long size);
+
+/* Deletes it (path[0] == 0: nothing) and clears path. */
+void it_disk_remove(char *path);
+
 /*
  * A program started in the background whose output is collected as it
  * arrives, so a test can act at a given moment (e.g. SIGKILL the monitor
