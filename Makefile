@@ -33,7 +33,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all $(CHECK_DEPS)
 	$(Q)$(BUILD)/tests/check_ukvm
 
-bench: bench-boot bench-blk
+bench: bench-boot bench-blk bench-embed
 
 install: all
 	install -D -m 755 $(BUILD)/ukvm-run $(DESTDIR)$(PREFIX)/bin/ukvm-run

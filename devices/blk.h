@@ -16,6 +16,17 @@
 #define BLK_SIZE_MAX (4u << 20) /* advertised config.size_max: bytes per segment (advisory) */
 #define BLK_BOUNCE_MAX (16u << 20) /* O_DIRECT bounce bytes in flight per disk (so also the largest request bounced) */
 #define BLK_DEFER (-1)             /* internal: a chain waits in the ring for bounce room */
+#define BLK_DONE (-2)              /* internal: the I/O completed in place, status OK */
+/*
+ * OUT requests up to this size are written with pwritev(2) on the event
+ * thread when nothing else is in flight or waiting on the disk (struct
+ * blk.sync_out). io_uring cannot write a buffered ext4 file without
+ * blocking, so it hands each write to an io-wq worker: ~129 us per 4 KiB on
+ * PVM against ~26 us for pwritev in place.
+ */
+#define BLK_SYNC_OUT_MAX (64u << 10)
+/* Default of blk.sync_out (pwritev and pwritev2 are in the event thread's seccomp allowlist, vmm/event.c). */
+#define BLK_SYNC_OUT_DEFAULT true
 
 struct blk;
 
@@ -39,6 +50,7 @@ struct blk {
 	struct mmio_dev dev;  /* transport; dev.priv == this */
 	int fd;
 	bool ro, direct;
+	bool sync_out;        /* small OUT requests alone on the disk: pwritev in place (BLK_SYNC_OUT_MAX) */
 	uint64_t capacity;    /* 512-byte sectors (file size rounded down) */
 	uint32_t dio_mem_align, dio_off_align; /* O_DIRECT constraints of the host file */
 	char id[VIRTIO_BLK_ID_BYTES];

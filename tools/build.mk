@@ -88,6 +88,17 @@ $(BUILD)/bench/blkrun: tools/bench/blkrun.c tools/bench/blkpat.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -Itools/bench -o $@ $<
 
+# bench-embed: libukvm in one process, VMs alone vs on a shared ukvm_host (tools/bench/embedbench.c).
+$(BUILD)/bench/embedbench: tools/bench/embedbench.c $(BUILD)/libukvm.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+
+all: $(BUILD)/bench/embedbench
+
+.PHONY: bench-embed
+bench-embed: $(BUILD)/bench/embedbench $(BUILD)/apps/hello.img
+	$(Q)$(BUILD)/bench/embedbench $(BUILD)
+
 BLK_BENCH := $(BUILD)/apps/blkbench.img $(BUILD)/bench/blkbench-host $(BUILD)/bench/blkrun
 
 .PHONY: bench-blk

@@ -48,34 +48,39 @@ int vm_group_name(const char *group_file, unsigned gid, char *name, size_t len)
 
 int vm_kvm_open(char *err, size_t errlen)
 {
-	int fd = open(KVM_DEV, O_RDWR | O_CLOEXEC);
+	return vm_kvm_open_dev(KVM_DEV, err, errlen);
+}
+
+int vm_kvm_open_dev(const char *dev, char *err, size_t errlen)
+{
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		struct stat st;
 		if (e == ENOENT)
-			snprintf(err, errlen, KVM_DEV ": not found: this host has no KVM "
-				 "(enable virtualization or load kvm_intel/kvm_amd/kvm_pvm)");
-		else if ((e == EACCES || e == EPERM) && stat(KVM_DEV, &st) == 0) {
+			snprintf(err, errlen, "%s: not found: this host has no KVM "
+				 "(enable virtualization or load kvm_intel/kvm_amd/kvm_pvm)", dev);
+		else if ((e == EACCES || e == EPERM) && stat(dev, &st) == 0) {
 			char g[64];
 			if (st.st_gid != 0 && vm_group_name("/etc/group", st.st_gid, g, sizeof(g)) == 0)
-				snprintf(err, errlen, KVM_DEV ": permission denied: add yourself to group %s "
-					 "(usermod -aG %s $USER, then log in again)", g, g);
+				snprintf(err, errlen, "%s: permission denied: add yourself to group %s "
+					 "(usermod -aG %s $USER, then log in again)", dev, g, g);
 			else
-				snprintf(err, errlen, KVM_DEV ": permission denied (owned by gid %u, mode %o)",
-					 (unsigned)st.st_gid, (unsigned)(st.st_mode & 0777));
+				snprintf(err, errlen, "%s: permission denied (owned by gid %u, mode %o)",
+					 dev, (unsigned)st.st_gid, (unsigned)(st.st_mode & 0777));
 		} else
-			snprintf(err, errlen, KVM_DEV ": cannot open: %s", strerror(e));
+			snprintf(err, errlen, "%s: cannot open: %s", dev, strerror(e));
 		return -e;
 	}
 	int v = ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (v != KVM_API_VERSION) {
-		snprintf(err, errlen, KVM_DEV ": KVM API version %d, ukvm needs %d", v, KVM_API_VERSION);
+		snprintf(err, errlen, "%s: KVM API version %d, ukvm needs %d", dev, v, KVM_API_VERSION);
 		close(fd);
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(vm_caps) / sizeof(vm_caps[0]); i++) {
 		if (ioctl(fd, KVM_CHECK_EXTENSION, vm_caps[i].cap) <= 0) {
-			snprintf(err, errlen, KVM_DEV ": missing capability %s", vm_caps[i].name);
+			snprintf(err, errlen, "%s: missing capability %s", dev, vm_caps[i].name);
 			close(fd);
 			return -ENOTSUP;
 		}

@@ -39,7 +39,11 @@ struct ukvm_disk {
 	bool direct;  /* opened O_DIRECT (host page cache bypassed; see devices/blk.h for alignment) */
 };
 
+struct ukvm_host;
+
 struct ukvm_config {
+	struct ukvm_host *host;    /* from ukvm_host_open: the per-host KVM work done once, shared
+				      by many VMs; NULL = ukvm_create does that work for this VM alone */
 	const char *image;         /* path of the ELF image (kernel + payload) */
 	uint64_t mem_size;         /* guest RAM bytes; 0 = 64 MiB; multiple of 2 MiB, 8 MiB..64 GiB */
 	const char *const *argv;   /* guest argv[1..], NULL-terminated; may be NULL */
@@ -101,8 +105,32 @@ struct ukvm_result {
 struct ukvm_vm;
 
 /*
- * Opens KVM, maps guest RAM, validates and loads the image, builds the page
- * tables, descriptor tables, vCPU state and the FDT. On success returns
+ * A host context for embedders that create many VMs in one process: opens
+ * /dev/kvm once, checks its API version and capabilities, and reads and
+ * checks KVM's supported CPUID table and MSR list once (~0.4 ms of the
+ * per-VM setup on PVM hosts). Set ukvm_config.host to create VMs on it; each
+ * VM still gets its own VM and vCPU fds.
+ *
+ * Returns UKVM_OK and *out, or UKVM_ERR_KVM (UKVM_ERR_INTERNAL on host
+ * resource failure) with the same one-line message ukvm_create would give.
+ * The host is immutable after open: any number of threads may call
+ * ukvm_create on it concurrently.
+ */
+int ukvm_host_open(struct ukvm_host **out, char *err, size_t errlen);
+
+/*
+ * Gives up the caller's reference. Every VM created on the host holds a
+ * reference until ukvm_destroy, so closing while VMs live is safe: the host
+ * is freed (its /dev/kvm fd closed) with the last of them. Call it once,
+ * after the last ukvm_create on it has returned (no ukvm_create may race
+ * it). host may be NULL.
+ */
+void ukvm_host_close(struct ukvm_host *host);
+
+/*
+ * Creates the VM and vCPU (on cfg->host, or opening and checking KVM itself
+ * when that is NULL), maps guest RAM, validates and loads the image, builds
+ * the page tables, descriptor tables, vCPU state and the FDT. On success returns
  * UKVM_OK and sets *out; on failure returns an enum ukvm_error and writes
  * one line (no "ukvm-run:" prefix, no newline) to err[errlen], e.g.
  * "app.img: segment 2: ends past guest memory (64 MiB)". Never exits.

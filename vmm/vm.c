@@ -60,8 +60,8 @@ static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
 		.payload_gpa = vm->img.note.payload_gpa,
 		.payload_size = vm->img.note.payload_size,
 		.trace_boot = vm->cfg.trace_boot,
-		.cpuid = vm->cpuid_boot,
-		.ncpuid = vm->ncpuid_boot,
+		.cpuid = (const uint32_t (*)[6])vm->host->cpuid_boot,
+		.ncpuid = vm->host->ncpuid_boot,
 		.reserve = res,
 		.ndevs = vm->ndevs,
 	};
@@ -91,13 +91,28 @@ static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* The VM and vCPU on the config's host, or on a host of its own when none is given. */
 static int vm_kvm(struct ukvm_vm *vm, char *err, size_t errlen)
 {
-	int fd = vm_kvm_open(err, errlen);
-	if (fd < 0)
-		return UKVM_ERR_KVM;
-	vm->kvm_fd = fd;
-	vm->vm_fd = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm->cfg.host)
+		vm->host = host_ref(vm->cfg.host);
+	else {
+		int r = host_open_dev("/dev/kvm", &vm->host, err, errlen);
+		if (r)
+			return r;
+	}
+	/*
+	 * EINTR: KVM_CREATE_VM registers an MMU notifier, which gives up when
+	 * signal_pending() (mm_take_all_locks). io_uring task work for this
+	 * thread (the ring of a VM just destroyed, whose first reads this thread
+	 * submitted) counts as pending: it runs on the return to user space,
+	 * so a retry gets through. Seen once in ~300 creates under ASan.
+	 */
+	for (int tries = 0; tries < 100; tries++) {
+		vm->vm_fd = ioctl(vm->host->kvm_fd, KVM_CREATE_VM, 0);
+		if (vm->vm_fd >= 0 || errno != EINTR)
+			break;
+	}
 	if (vm->vm_fd < 0)
 		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_CREATE_VM", errno);
 	int r = mem_init(&vm->mem, vm->cfg.mem_size);
@@ -111,14 +126,12 @@ static int vm_kvm(struct ukvm_vm *vm, char *err, size_t errlen)
 	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
 	if (vm->vcpu_fd < 0)
 		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_CREATE_VCPU", errno);
-	int sz = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (sz < (int)sizeof(struct kvm_run))
-		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_GET_VCPU_MMAP_SIZE", errno);
-	void *run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	size_t sz = vm->host->vcpu_mmap_size;
+	void *run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
 	if (run == MAP_FAILED)
 		return vm_err(err, errlen, UKVM_ERR_INTERNAL, "mapping kvm_run", errno);
 	vm->run = run;
-	vm->run_size = (size_t)sz;
+	vm->run_size = sz;
 	return 0;
 }
 
@@ -157,7 +170,7 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return UKVM_ERR_INTERNAL;
 	}
-	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = vm->wake_fd = -1;
+	vm->vm_fd = vm->vcpu_fd = vm->wake_fd = -1;
 	vm->pid = getpid();
 	vm->phase_ns[UKVM_PHASE_CREATE] = t0;
 	if ((r = vm_config(vm, cfg, err, errlen)))
@@ -238,10 +251,9 @@ void ukvm_destroy(struct ukvm_vm *vm)
 		close(vm->vcpu_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
 	mem_free(&vm->mem);
 	loader_free(&vm->img);
+	host_unref(vm->host); /* the VM's reference: the host goes with its last VM after ukvm_host_close */
 	free(vm);
 }
 

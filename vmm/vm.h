@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 
+#include "host.h"
 #include "loader.h"
 #include "mem.h"
 #include "serial.h"
@@ -18,7 +19,8 @@ struct event_loop;
 struct ukvm_vm {
 	struct ukvm_config cfg;
 	const char *image;         /* cfg.image, for messages */
-	int kvm_fd, vm_fd, vcpu_fd;
+	struct ukvm_host *host;    /* holds a reference: /dev/kvm, cached CPUID (host.h) */
+	int vm_fd, vcpu_fd;
 	struct kvm_run *run;       /* the vCPU's shared page */
 	size_t run_size;
 	struct mem mem;
@@ -33,8 +35,6 @@ struct ukvm_vm {
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
 	struct blk *disks[UKVM_MAX_DISKS];
 	struct mmio_dev *devs[UKVM_MAX_DISKS]; /* virtio-mmio device i at UKVM_MMIO_BASE + i * STRIDE */
-	uint32_t cpuid_boot[3][6]; /* leaves 0, 1, 7.0 as set: /chosen/ukvm,cpuid */
-	unsigned ncpuid_boot;
 	unsigned ndevs;
 	struct event_loop *ev;     /* NULL without devices */
 };
@@ -53,6 +53,9 @@ uint64_t vm_now_ns(void);
  * Returns the fd or -errno with one line in err ("/dev/kvm: ...").
  */
 int vm_kvm_open(char *err, size_t errlen);
+
+/* vm_kvm_open on another device path (tests: the error paths without KVM); messages name dev. */
+int vm_kvm_open_dev(const char *dev, char *err, size_t errlen);
 
 /*
  * Looks gid up in group_file (/etc/group format) and copies its name into

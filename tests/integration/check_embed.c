@@ -1,4 +1,4 @@
-/* check_embed.c: libukvm embedded in one long-lived process: many VMs, flat resources, stop/timeout from a host's point of view. */
+/* check_embed.c: libukvm embedded in one long-lived process: many VMs (alone or on a shared host object), flat resources, stop/timeout. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -83,14 +83,38 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-/* One VM: image (relative to the build dir), optional disk; returns the result kind and fills *res. */
-static int vm_once(const char *rel, bool disk, bool seccomp, uint64_t timeout_ms, struct ukvm_result *res)
+/* Open fds that are /dev/kvm. */
+static unsigned kvm_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	ck_assert_ptr_nonnull(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		char p[300], t[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
+		ssize_t l = readlink(p, t, sizeof(t) - 1);
+		if (l > 0) {
+			t[l] = 0;
+			n += strcmp(t, "/dev/kvm") == 0;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * One VM on host (NULL: a host of its own): image (relative to the build dir),
+ * optional read-only disk; returns the result kind and fills *res.
+ */
+static int vm_on(struct ukvm_host *host, const char *rel, bool disk, bool seccomp, uint64_t timeout_ms,
+		 struct ukvm_result *res)
 {
 	char img[4096], err[512];
 	snprintf(img, sizeof(img), "%s", it_path(rel));
-	struct ukvm_disk dk = { .path = disk_path };
-	struct ukvm_config cfg = { .image = img, .console_fd = -1, .timeout_ms = timeout_ms, .seccomp = seccomp,
-				   .disks = disk ? &dk : NULL, .ndisks = disk ? 1 : 0 };
+	/* Read-only: worker threads share the one disk file. */
+	struct ukvm_disk dk = { .path = disk_path, .ro = true };
+	struct ukvm_config cfg = { .host = host, .image = img, .console_fd = -1, .timeout_ms = timeout_ms,
+				   .seccomp = seccomp, .disks = disk ? &dk : NULL, .ndisks = disk ? 1 : 0 };
 	struct ukvm_vm *vm;
 	int r = ukvm_create(&cfg, &vm, err, sizeof(err));
 	ck_assert_msg(r == UKVM_OK, "ukvm_create %s: %s", rel, err);
@@ -99,36 +123,172 @@ static int vm_once(const char *rel, bool disk, bool seccomp, uint64_t timeout_ms
 	return res->kind;
 }
 
+static int vm_once(const char *rel, bool disk, bool seccomp, uint64_t timeout_ms, struct ukvm_result *res)
+{
+	return vm_on(NULL, rel, disk, seccomp, timeout_ms, res);
+}
+
 /*
  * A serverless host creates, runs and destroys VMs for as long as it lives:
- * fds, mappings, threads and heap must come back to where they were.
+ * fds, mappings, threads and heap must come back to where they were; the
+ * same on a shared host object, which adds no fd per VM.
  */
-START_TEST(many_vms_resources_flat)
+static void many_vms(struct ukvm_host *host)
 {
 	struct ukvm_result res;
 	/* Warm-up: one-time allocations (stdio, the kick handler, libc caches) happen here. */
 	for (int i = 0; i < 3; i++) {
-		vm_once("apps/hello.img", true, false, 0, &res);
-		vm_once("vmm/testguest.elf", false, false, 0, &res);
+		vm_on(host, "apps/hello.img", true, false, 0, &res);
+		vm_on(host, "vmm/testguest.elf", false, false, 0, &res);
 	}
 	unsigned fds0 = dir_count("/proc/self/fd"), maps0 = maps_count(), tasks0 = dir_count("/proc/self/task");
+	unsigned kvm0 = kvm_fds();
 	size_t heap0 = heap_bytes();
 	double t0 = now_ms();
 	const int n = 150;
 	for (int i = 0; i < n; i++) {
-		ck_assert_int_eq(vm_once(i % 2 ? "apps/hello.img" : "vmm/testguest.elf", i % 3 != 0, false, 0, &res),
+		ck_assert_int_eq(vm_on(host, i % 2 ? "apps/hello.img" : "vmm/testguest.elf", i % 3 != 0, false, 0, &res),
 				 UKVM_EXITED);
 		ck_assert_int_eq(res.status, i % 2 ? 0 : 42);
 	}
 	double ms = now_ms() - t0;
 	unsigned fds1 = dir_count("/proc/self/fd"), maps1 = maps_count(), tasks1 = dir_count("/proc/self/task");
 	size_t heap1 = heap_bytes();
-	fprintf(stderr, "embed: %d VMs in %.0f ms; fds %u -> %u, mappings %u -> %u, threads %u -> %u, heap %zu -> %zu\n",
-		n, ms, fds0, fds1, maps0, maps1, tasks0, tasks1, heap0, heap1);
+	fprintf(stderr, "embed%s: %d VMs in %.0f ms; fds %u -> %u, mappings %u -> %u, threads %u -> %u, heap %zu -> %zu\n",
+		host ? " (host object)" : "", n, ms, fds0, fds1, maps0, maps1, tasks0, tasks1, heap0, heap1);
 	ck_assert_uint_eq(fds1, fds0);
+	ck_assert_uint_eq(kvm_fds(), kvm0);
+	ck_assert_uint_eq(kvm0, host ? 1 : 0);
 	ck_assert_uint_eq(tasks1, tasks0);
 	ck_assert_uint_eq(maps1, maps0);
 	ck_assert_uint_le(heap1, heap0 + 64 * 1024);
+}
+
+START_TEST(many_vms_resources_flat)
+{
+	many_vms(NULL);
+}
+END_TEST
+
+/* The same on one host object; closing it after its VMs are gone gives its /dev/kvm fd back. */
+START_TEST(many_vms_on_host_resources_flat)
+{
+	unsigned kvm0 = kvm_fds(), fds0 = dir_count("/proc/self/fd");
+	struct ukvm_host *h;
+	char err[512];
+	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
+	ck_assert_uint_eq(kvm_fds(), kvm0 + 1);
+	many_vms(h);
+	ck_assert_uint_eq(atomic_load(&h->refs), 1); /* every VM gave its reference back */
+	ukvm_host_close(h);
+	ck_assert_uint_eq(kvm_fds(), kvm0);
+	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
+}
+END_TEST
+
+struct host_worker {
+	struct ukvm_host *host;
+	pthread_barrier_t *go;
+	int runs, ok;
+	char fail[1024];
+};
+
+/* Creates, runs and destroys VMs on the shared host; counts those that ended as expected. */
+static void *host_worker_main(void *arg)
+{
+	struct host_worker *w = arg;
+	char img[4096], err[512];
+	pthread_barrier_wait(w->go);
+	for (int i = 0; i < w->runs; i++) {
+		bool hello = i % 2;
+		snprintf(img, sizeof(img), "%s", it_path(hello ? "apps/hello.img" : "vmm/testguest.elf"));
+		struct ukvm_disk dk = { .path = disk_path, .ro = true };
+		struct ukvm_config cfg = { .host = w->host, .image = img, .console_fd = -1, .timeout_ms = 20000,
+					   .disks = &dk, .ndisks = i % 3 != 0 };
+		struct ukvm_vm *vm;
+		struct ukvm_result res;
+		int r = ukvm_create(&cfg, &vm, err, sizeof(err));
+		if (r) {
+			snprintf(w->fail, sizeof(w->fail), "run %d: ukvm_create: %s", i, err);
+			break;
+		}
+		ukvm_run(vm, &res);
+		ukvm_destroy(vm);
+		if (res.kind != UKVM_EXITED || res.status != (hello ? 0 : 42)) {
+			snprintf(w->fail, sizeof(w->fail), "run %d: kind %d status %d: %s", i, res.kind, res.status,
+				 res.msg);
+			break;
+		}
+		w->ok++;
+	}
+	return NULL;
+}
+
+/* Four threads create VMs on one host at the same moment: all run right, nothing leaks. */
+START_TEST(concurrent_create_on_host)
+{
+	enum { NT = 4, RUNS = 25 };
+	struct ukvm_result res;
+	struct ukvm_host *h;
+	char err[512];
+	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
+	vm_on(h, "apps/hello.img", true, false, 0, &res); /* warm-up, as above */
+	unsigned fds0 = dir_count("/proc/self/fd"), tasks0 = dir_count("/proc/self/task");
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, NT);
+	pthread_t t[NT];
+	struct host_worker w[NT];
+	double t0 = now_ms();
+	for (int i = 0; i < NT; i++) {
+		w[i] = (struct host_worker){ .host = h, .go = &go, .runs = RUNS };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, host_worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < NT; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	double ms = now_ms() - t0;
+	pthread_barrier_destroy(&go);
+	for (int i = 0; i < NT; i++)
+		ck_assert_msg(w[i].ok == RUNS, "thread %d: %d of %d ok; %s", i, w[i].ok, RUNS, w[i].fail);
+	fprintf(stderr, "embed: %d threads x %d VMs on one host in %.0f ms\n", NT, RUNS, ms);
+	ck_assert_uint_eq(atomic_load(&h->refs), 1);
+	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
+	ck_assert_uint_eq(dir_count("/proc/self/task"), tasks0);
+	ukvm_host_close(h);
+}
+END_TEST
+
+/*
+ * Closing the host while its VMs live is safe: they hold references, run
+ * normally afterwards, and the last ukvm_destroy closes /dev/kvm. A failed
+ * ukvm_create gives its reference back.
+ */
+START_TEST(host_close_with_live_vms)
+{
+	unsigned kvm0 = kvm_fds();
+	struct ukvm_host *h;
+	char err[512], img[4096];
+	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
+	struct ukvm_config bad = { .host = h, .image = "/nonexistent.img", .console_fd = -1 };
+	struct ukvm_vm *vm[2];
+	ck_assert_int_eq(ukvm_create(&bad, &vm[0], err, sizeof(err)), UKVM_ERR_IMAGE);
+	ck_assert_ptr_null(vm[0]);
+	ck_assert_uint_eq(atomic_load(&h->refs), 1);
+	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest.elf"));
+	struct ukvm_config cfg = { .host = h, .image = img, .console_fd = -1 };
+	for (int i = 0; i < 2; i++)
+		ck_assert_msg(ukvm_create(&cfg, &vm[i], err, sizeof(err)) == UKVM_OK, "%s", err);
+	ck_assert_uint_eq(atomic_load(&h->refs), 3);
+	ck_assert_uint_eq(kvm_fds(), kvm0 + 1); /* one /dev/kvm fd for the host, none per VM */
+	ukvm_host_close(h);
+	for (int i = 0; i < 2; i++) {
+		struct ukvm_result res;
+		ck_assert_int_eq(ukvm_run(vm[i], &res), 0);
+		ck_assert_int_eq(res.kind, UKVM_EXITED);
+		ck_assert_int_eq(res.status, 42);
+		ck_assert_uint_eq(kvm_fds(), kvm0 + 1);
+		ukvm_destroy(vm[i]);
+	}
+	ck_assert_uint_eq(kvm_fds(), kvm0);
 }
 END_TEST
 
@@ -279,12 +439,15 @@ Suite *embed_suite(void)
 	tcase_add_test(tc, stop_preserves_errno);
 	tcase_add_test(tc, stop_and_timeout_of_a_spinning_guest);
 	tcase_add_test(tc, seccomp_worker_threads);
+	tcase_add_test(tc, host_close_with_live_vms);
 	suite_add_tcase(s, tc);
 
 	TCase *tl = tcase_create("limits");
 	tcase_add_checked_fixture(tl, disk_setup, disk_teardown);
 	tcase_set_timeout(tl, 120);
 	tcase_add_test(tl, many_vms_resources_flat);
+	tcase_add_test(tl, many_vms_on_host_resources_flat);
+	tcase_add_test(tl, concurrent_create_on_host);
 	suite_add_tcase(s, tl);
 	return s;
 }

@@ -230,6 +230,55 @@ START_TEST(test_read_write_flush_id)
 }
 END_TEST
 
+/* A small OUT alone on the disk is written in place: used before any io_uring completion, data in the file. */
+START_TEST(test_sync_out)
+{
+	open_disk(false);
+	b.sync_out = true;
+	memset(gmem + DATA_GPA, 0x5a, 4096);
+	add3(0, VIRTIO_BLK_T_OUT, 8, 4096, false);
+	ck_assert(vq_drv_kick_prepare(&drv));
+	mmio_notify(&b.dev, 0, &ring);
+	ck_assert_uint_eq(b.dev.inflight, 0); /* nothing went to io_uring */
+	ck_assert_uint_eq(used(0), 1);
+	ck_assert_uint_eq(status(0), VIRTIO_BLK_S_OK);
+	uint8_t w[4096];
+	file_read(8 * 512, w, sizeof(w));
+	for (unsigned i = 0; i < sizeof(w); i++)
+		ck_assert_uint_eq(w[i], 0x5a);
+	/* Two at once: the first sees the second waiting in the ring and both go to io_uring. */
+	add3(1, VIRTIO_BLK_T_OUT, 16, 512, false);
+	add3(2, VIRTIO_BLK_T_OUT, 17, 512, false);
+	vq_drv_kick_prepare(&drv);
+	mmio_notify(&b.dev, 0, &ring);
+	ck_assert_uint_ge(b.dev.inflight, 1);
+	kick_and_drain();
+	ck_assert_uint_eq(status(1), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(status(2), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(b.requests, 3);
+}
+END_TEST
+
+/* In-place writes keep the limits: the whole disk (BLK_SYNC_OUT_MAX) in place, past the end fails. */
+START_TEST(test_limits_sync_out)
+{
+	_Static_assert(DISK_SECTORS * 512 == BLK_SYNC_OUT_MAX, "the test disk is one in-place write");
+	open_disk(false);
+	b.sync_out = true;
+	add3(0, VIRTIO_BLK_T_OUT, 0, BLK_SYNC_OUT_MAX, false);
+	vq_drv_kick_prepare(&drv);
+	mmio_notify(&b.dev, 0, &ring);
+	ck_assert_uint_eq(b.dev.inflight, 0);
+	ck_assert_uint_eq(used(0), 1);
+	ck_assert_uint_eq(status(0), VIRTIO_BLK_S_OK);
+	add3(1, VIRTIO_BLK_T_OUT, DISK_SECTORS - 1, 1024, false);
+	vq_drv_kick_prepare(&drv);
+	mmio_notify(&b.dev, 0, &ring);
+	ck_assert_uint_eq(used(1), 1);
+	ck_assert_uint_eq(status(1), VIRTIO_BLK_S_IOERR);
+}
+END_TEST
+
 START_TEST(test_any_framing)
 {
 	open_disk(false);
@@ -450,8 +499,10 @@ Suite *blkdev_suite(void)
 	tcase_add_test(c, test_read_write_flush_id);
 	tcase_add_test(c, test_any_framing);
 	tcase_add_test(c, test_many_in_flight);
+	tcase_add_test(c, test_sync_out);
 	tcase_add_test(l, test_limits_capacity);
 	tcase_add_test(l, test_limits_bounce_budget);
+	tcase_add_test(l, test_limits_sync_out);
 	tcase_add_test(h, test_hostile_headers);
 	tcase_add_test(h, test_hostile_ro);
 	tcase_add_test(h, test_hostile_avail_idx);

@@ -6,14 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /*
- * Usage: blkbench PATH PHASE [SECONDS]
+ * Usage: blkbench PATH PHASE [SECONDS [GAP_CALLS]]
  *   PHASE: none      open, size, print (the baseline for counting exits)
  *          seqread   1 MiB sequential reads from offset 0 (MB/s)
  *          randread  4 KiB random reads at queue depth 1 (IOPS, p50/p99 latency)
- *          randwrite 4 KiB random writes, fdatasync every 64 (IOPS)
+ *          randwrite 4 KiB random writes, fdatasync every 64 (IOPS, pwrite p50/p99, fdatasync mean)
+ *          randsys   randread with GAP_CALLS (default 3) getppid() between reads: an app that makes other
+ *                    syscalls (~20 us each in a PVM guest) between requests, so the
+ *                    device sees gaps; keys sys_*
  * Each phase stops at a fixed count or after SECONDS (default 3), whichever
  * comes first. Results are collected in memory and written with one write()
  * at the end, so in the guest the measurement itself costs no console exit.
@@ -82,11 +86,15 @@ static int seqread(int fd, uint64_t size, uint64_t limit_ns)
 	return 0;
 }
 
-static int randread(int fd, uint64_t size, uint64_t limit_ns)
+/* randread; with gap_calls, that many getppid() (a real syscall, not the libc cache) before each read. */
+static int randread(int fd, uint64_t size, uint64_t limit_ns, int gap_calls, const char *prefix)
 {
 	uint64_t blocks = size / (4 * KIB), t0 = now_ns();
 	int n = 0;
+	char key[64];
 	while (n < RAND_MAX_OPS && now_ns() - t0 < limit_ns) {
+		for (int i = 0; i < gap_calls; i++)
+			syscall(SYS_getppid);
 		uint64_t off = (rnd() % blocks) * 4 * KIB, a = now_ns();
 		if (pread(fd, buf, 4 * KIB, (off_t)off) != (ssize_t)(4 * KIB))
 			return fail("randread pread");
@@ -95,10 +103,13 @@ static int randread(int fd, uint64_t size, uint64_t limit_ns)
 	}
 	double s = (double)(now_ns() - t0) / 1e9;
 	qsort(lat_ns, (size_t)n, sizeof(lat_ns[0]), cmp_u32);
-	put("rand_iops", n / s);
-	put("rand_p50_us", lat_ns[n / 2] / 1e3);
-	put("rand_p99_us", lat_ns[(size_t)n * 99 / 100] / 1e3);
-	put("rand_reqs", n);
+#define PUTK(k, v) (snprintf(key, sizeof(key), "%s_%s", prefix, k), put(key, v))
+	PUTK("iops", n / s);
+	PUTK("p50_us", lat_ns[n / 2] / 1e3);
+	PUTK("p90_us", lat_ns[(size_t)n * 9 / 10] / 1e3);
+	PUTK("p99_us", lat_ns[(size_t)n * 99 / 100] / 1e3);
+	PUTK("reqs", n);
+#undef PUTK
 	return 0;
 }
 
@@ -106,15 +117,20 @@ static int randwrite(int fd, uint64_t size, uint64_t limit_ns)
 {
 	uint64_t blocks = size / (4 * KIB), t0 = now_ns();
 	int n = 0, syncs = 0;
+	uint64_t sync_ns = 0;
 	memset(buf, 0x3c, 4 * KIB);
 	while (n < WRITE_MAX_OPS && now_ns() - t0 < limit_ns) {
-		uint64_t off = (rnd() % blocks) * 4 * KIB;
+		uint64_t off = (rnd() % blocks) * 4 * KIB, a = now_ns();
 		buf[0] = (unsigned char)n;
 		if (pwrite(fd, buf, 4 * KIB, (off_t)off) != (ssize_t)(4 * KIB))
 			return fail("randwrite pwrite");
+		uint64_t d = now_ns() - a;
+		lat_ns[n] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 		if (++n % SYNC_EVERY == 0) {
+			a = now_ns();
 			if (fdatasync(fd))
 				return fail("fdatasync");
+			sync_ns += now_ns() - a;
 			syncs++;
 		}
 	}
@@ -125,6 +141,10 @@ static int randwrite(int fd, uint64_t size, uint64_t limit_ns)
 	}
 	double s = (double)(now_ns() - t0) / 1e9;
 	put("write_iops", n / s);
+	qsort(lat_ns, (size_t)n, sizeof(lat_ns[0]), cmp_u32);
+	put("write_p50_us", lat_ns[n / 2] / 1e3);
+	put("write_p99_us", lat_ns[(size_t)n * 99 / 100] / 1e3);
+	put("sync_mean_us", syncs ? (double)sync_ns / syncs / 1e3 : 0);
 	put("write_reqs", n);
 	put("write_syncs", syncs);
 	return 0;
@@ -133,7 +153,7 @@ static int randwrite(int fd, uint64_t size, uint64_t limit_ns)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: blkbench PATH {none|seqread|randread|randwrite} [SECONDS]\n");
+		fprintf(stderr, "usage: blkbench PATH {none|seqread|randread|randwrite|randsys} [SECONDS]\n");
 		return 2;
 	}
 	double secs = argc > 3 ? atof(argv[3]) : 3.0;
@@ -152,7 +172,9 @@ int main(int argc, char **argv)
 	if (!strcmp(phase, "seqread"))
 		r = seqread(fd, (uint64_t)end, limit_ns);
 	else if (!strcmp(phase, "randread"))
-		r = randread(fd, (uint64_t)end, limit_ns);
+		r = randread(fd, (uint64_t)end, limit_ns, 0, "rand");
+	else if (!strcmp(phase, "randsys"))
+		r = randread(fd, (uint64_t)end, limit_ns, argc > 4 ? atoi(argv[4]) : 3, "sys");
 	else if (!strcmp(phase, "randwrite"))
 		r = randwrite(fd, (uint64_t)end, limit_ns);
 	else if (strcmp(phase, "none"))

@@ -21,21 +21,25 @@
 #define FILE_SIZE (1ull << 30)
 #define MAX_ROUNDS 15
 
-enum { SEQ, RAND, WRITE, NPHASE };
-static const char *const phase_name[NPHASE] = {"seqread", "randread", "randwrite"};
+enum { SEQ, RAND, WRITE, SYS, NPHASE };
+static const char *const phase_name[NPHASE] = {"seqread", "randread", "randwrite", "randsys"};
+
+enum { K_SEQ_MBPS, K_SEQ_REQS, K_RAND_IOPS, K_RAND_P50, K_RAND_P99, K_RAND_REQS, K_WRITE_IOPS, K_WRITE_REQS,
+       K_WRITE_P50, K_WRITE_P99, K_SYNC_MEAN, K_SYS_IOPS, K_SYS_P50, K_SYS_P90, K_SYS_P99, K_SYS_REQS, NKEYS };
 
 /* One run's parsed output. */
 struct run {
-	double v[8];          /* values by key index below */
+	double v[NKEYS];      /* values by key index below */
 	long long exits;      /* total from --stats, -1 if absent */
 	long long wait_exits; /* the "wait N" part */
 	long long dev_reqs;   /* virtio requests from the "vda: N requests" line, -1 if absent */
 	long long notifies;   /* "M notifies" on that line: ioeventfd writes, in-kernel exits (~12 us on PVM) */
 	char stats[1024];     /* the raw --stats lines, joined */
 };
-static const char *const keys[8] = {"seq_mbps", "seq_reqs", "rand_iops", "rand_p50_us",
-				    "rand_p99_us", "rand_reqs", "write_iops", "write_reqs"};
-enum { K_SEQ_MBPS, K_SEQ_REQS, K_RAND_IOPS, K_RAND_P50, K_RAND_P99, K_RAND_REQS, K_WRITE_IOPS, K_WRITE_REQS };
+static const char *const keys[NKEYS] = {"seq_mbps", "seq_reqs", "rand_iops", "rand_p50_us", "rand_p99_us",
+					"rand_reqs", "write_iops", "write_reqs", "write_p50_us", "write_p99_us",
+					"sync_mean_us", "sys_iops", "sys_p50_us", "sys_p90_us", "sys_p99_us",
+					"sys_reqs"};
 
 static int make_file(const char *path)
 {
@@ -88,7 +92,7 @@ static int run(const char *label, char *const argv[], struct run *r)
 		char key[64];
 		double v;
 		if (sscanf(line, "RESULT %63s %lf", key, &v) == 2)
-			for (int k = 0; k < 8; k++)
+			for (int k = 0; k < NKEYS; k++)
 				if (!strcmp(key, keys[k]))
 					r->v[k] = v;
 	}
@@ -253,12 +257,22 @@ int main(int argc, char **argv)
 	row("1 MiB sequential read, MB/s", med(guest, rounds, SEQ, K_SEQ_MBPS), med(host, rounds, SEQ, K_SEQ_MBPS), 1);
 	row("4 KiB random write+fdatasync/64, IOPS", med(guest, rounds, WRITE, K_WRITE_IOPS),
 	    med(host, rounds, WRITE, K_WRITE_IOPS), 1);
+	row("4 KiB write p50 (pwrite alone), us", med(guest, rounds, WRITE, K_WRITE_P50),
+	    med(host, rounds, WRITE, K_WRITE_P50), 0);
+	row("4 KiB write p99 (pwrite alone), us", med(guest, rounds, WRITE, K_WRITE_P99),
+	    med(host, rounds, WRITE, K_WRITE_P99), 0);
+	row("fdatasync after 64 writes, mean us", med(guest, rounds, WRITE, K_SYNC_MEAN),
+	    med(host, rounds, WRITE, K_SYNC_MEAN), 0);
+	row("4 KiB rand read + 3 getppid, IOPS", med(guest, rounds, SYS, K_SYS_IOPS), med(host, rounds, SYS, K_SYS_IOPS), 1);
+	row("  its read p50, us", med(guest, rounds, SYS, K_SYS_P50), med(host, rounds, SYS, K_SYS_P50), 0);
+	row("  its read p90, us", med(guest, rounds, SYS, K_SYS_P90), med(host, rounds, SYS, K_SYS_P90), 0);
+	row("  its read p99, us", med(guest, rounds, SYS, K_SYS_P99), med(host, rounds, SYS, K_SYS_P99), 0);
 	printf("  exits per request (guest; minus a baseline run that does no I/O; from --stats):\n");
 	printf("    %-24s %12s %12s %12s %14s %12s\n", "", "per app op", "(wait only)", "virtio reqs", "per virtio req",
 	       "notifies/op");
-	static const int kreq[NPHASE] = {K_SEQ_REQS, K_RAND_REQS, K_WRITE_REQS};
+	static const int kreq[NPHASE] = {K_SEQ_REQS, K_RAND_REQS, K_WRITE_REQS, K_SYS_REQS};
 	static const char *const what[NPHASE] = {"1 MiB sequential read", "4 KiB random read QD1",
-						 "4 KiB write (+FLUSH/64)"};
+						 "4 KiB write (+FLUSH/64)", "4 KiB read + 3 getppid"};
 	for (int p = 0; p < NPHASE; p++)
 		printf("    %-24s %12.2f %12.2f %12.2f %14.2f %12.2f\n", what[p], exits_per_req(rounds, p, kreq[p], 0),
 		       exits_per_req(rounds, p, kreq[p], 1), vreqs_per_op(rounds, p, kreq[p]), exits_per_vreq(rounds, p),
