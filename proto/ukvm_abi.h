@@ -45,9 +45,12 @@ struct ukvm_note {
 #define UKVM_GDT_GPA        0x1000ull   /* 1 page */
 #define UKVM_IDT_GPA        0x2000ull   /* 256 * 16 bytes */
 #define UKVM_TSS_GPA        0x3000ull   /* 104-byte TSS + 8 KiB I/O bitmap + 0xff */
+#define UKVM_VIF_GPA        0x6000ull   /* pvm-pv VIF page (PV mode only, see below) */
 #define UKVM_FDT_GPA        0x10000ull  /* flattened device tree */
 #define UKVM_FDT_MAX        0x10000ull  /* 64 KiB */
-#define UKVM_PT_GPA         0x20000ull  /* page tables: up to 0x70000 */
+#define UKVM_PT_GPA         0x20000ull  /* page tables: up to 0x70000; CR3 = the PML4 at
+					   UKVM_PT_GPA (8 KiB aligned), an identical copy
+					   at UKVM_PT_GPA + 0x1000 (PV mode's user PML4) */
 #define UKVM_PT_END         0x70000ull
 #define UKVM_EXC_STACK_TOP  0x80000ull  /* IST1 and RSP0: 0x70000..0x80000 */
 #define UKVM_BOOT_STACK_TOP 0x100000ull /* boot RSP: 0x80000..0x100000 */
@@ -78,6 +81,37 @@ struct ukvm_note {
 #define UKVM_SEL_UDATA 0x23
 #define UKVM_SEL_UCODE 0x2b
 #define UKVM_SEL_TSS   0x30
+
+/*
+ * PV mode ("pvm-pv", the paravirtual interface of this project's PVM hosts,
+ * /work/shared/probes/pvm-pv/PVM-GUIDE.md): used when the monitor finds it
+ * (MSR 0x4b564d11 reads "PVM") unless told not to (--pv off); the FDT says
+ * so with /chosen/ukvm,pv. Differences from the state above:
+ * - the vCPU starts in PV kernel mode (virtual CPL0, native): CS =
+ *   UKVM_PV_SEL_KCODE, SS = DS = ES = UKVM_PV_SEL_KDATA, FS = GS = 0; the app
+ *   runs in PV user mode, CS 0x33 / SS 0x2b. STAR = 0x23 << 48 | 0x10 << 32.
+ * - GDT: 0x10 kernel code, 0x18 kernel data, 0x20 user code 32, 0x28 user
+ *   data, 0x30 user code 64, TSS at UKVM_PV_SEL_TSS. GDT, IDT and TSS bases
+ *   are the kernel alias (UKVM_KERNEL_VBASE + gpa). IDT gates use 0x10.
+ * - CR3 = UKVM_PT_GPA (kernel PML4); the host switches to CR3 | 0x1000 (the
+ *   identical user PML4) in user mode.
+ * - MSR 0x4b564d10 = UKVM_VIF_GPA | UKVM_PV_FLAGS | 0x400, set last. The VIF
+ *   page (struct pvm_vif: u8 if_, pending, pad[6]; u64 cr2) is zero at boot
+ *   (if_ = 0, and the guest never sets it: it takes no interrupts).
+ * Guest rules in PV mode: SYSCALL returns with `int $0x19` (RIP <- RCX,
+ * RFLAGS <- R11, RSP kept), the app is entered with `int $0x17` (iret frame
+ * at RSP), the exception stubs run natively and read CR2 from VIF + 8, CPUID
+ * is `int $0x1a`; hypercall OUTs and MMIO accesses still exit as before.
+ * User mode cannot reach the kernel half (#PF): what the app is given (the
+ * vDSO) is the identity view. The host swaps GS on every switch, so the
+ * kernel reaches the app's GS base only as MSR_KERNEL_GS_BASE (rdmsr/wrmsr).
+ */
+#define UKVM_PV_SEL_KCODE 0x10
+#define UKVM_PV_SEL_KDATA 0x18
+#define UKVM_PV_SEL_UDATA 0x2b
+#define UKVM_PV_SEL_UCODE 0x33
+#define UKVM_PV_SEL_TSS   0x40
+#define UKVM_PV_FLAGS     0x5full /* kpti|preflip|preflip_syscall|ds_iret|cr2_cell|eretu */
 
 /*
  * Entry state: RIP = ELF entry (a kernel virtual address), RSP =
@@ -144,6 +178,8 @@ enum ukvm_mark {
  *     rng-seed          32 random bytes
  *     ukvm,payload      <u64 gpa, u64 size>   (from the note)
  *     ukvm,trace-boot   empty, present when marks are wanted
+ *     ukvm,pv           u64 VIF gpa (UKVM_VIF_GPA); present iff the vCPU starts in PV
+ *                       mode (see "PV mode" above); absent: the CPL3 base mode
  *     ukvm,cpuid        u32 cells, 6 per leaf: <leaf subleaf eax ebx ecx edx> for
  *                       leaves 0, 1 and 7.0 as given to the vCPU (KVM_SET_CPUID2),
  *                       so the guest spends no CPUID exit on them; bits the CPU

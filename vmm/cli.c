@@ -52,13 +52,16 @@ int cli_parse_seconds(const char *s, uint64_t *ms)
 const char *cli_usage(void)
 {
 	return "usage: ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]... [--disk PATH[,ro][,direct]]...\n"
-	       "                [--trace-boot] [--stats] [--help] [--version] IMAGE [--] [ARGS...]\n"
+	       "                [--pv auto|off|on] [--trace-boot] [--stats] [--help] [--version]\n"
+	       "                IMAGE [--] [ARGS...]\n"
 	       "  --mem SIZE         guest RAM, K/M/G suffixes, multiple of 2M, 8M..64G (default 64M)\n"
 	       "  --timeout SECONDS  stop the guest after this long (exit code 124)\n"
 	       "  --env K=V          add to the guest app's environment (repeatable)\n"
 	       "  --disk PATH[,ro][,direct]\n"
 	       "                     virtio-blk disk on a host file: /dev/vda, /dev/vdb ... in order\n"
 	       "                     (at most 32); ro: read-only; direct: host I/O with O_DIRECT\n"
+	       "  --pv auto|off|on   the host's paravirtual fast path (pvm-pv): when offered\n"
+	       "                     (default), never, or required (exit 122 without it)\n"
 	       "  --trace-boot       print boot phases with times on stderr\n"
 	       "  --stats            print VM exits by reason and per-disk requests on stderr\n"
 	       "exit codes: the app's status; 128+N guest crashed with signal N; 120 bad arguments;\n"
@@ -184,6 +187,17 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			if (r)
 				return r;
 			o->cfg.ndisks++;
+		} else if (cli_is(a, "--pv")) {
+			if (!(v = cli_value(argc, argv, &i, "--pv")))
+				return cli_fail(err, errlen, "--pv", "missing value", NULL);
+			if (!strcmp(v, "auto"))
+				o->cfg.pv = UKVM_PV_AUTO;
+			else if (!strcmp(v, "off"))
+				o->cfg.pv = UKVM_PV_OFF;
+			else if (!strcmp(v, "on"))
+				o->cfg.pv = UKVM_PV_ON;
+			else
+				return cli_fail(err, errlen, "--pv", "not auto, off or on", v);
 		} else if (!strcmp(a, "--trace-boot")) {
 			o->cfg.trace_boot = true;
 		} else if (!strcmp(a, "--stats")) {

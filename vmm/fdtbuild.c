@@ -75,6 +75,8 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 	FDTB_TRY(fdt_property(fdt, "ukvm,payload", pay, sizeof(pay)));
 	if (a->trace_boot)
 		FDTB_TRY(fdt_property(fdt, "ukvm,trace-boot", NULL, 0));
+	if (a->pv_vif)
+		FDTB_TRY(fdt_property_u64(fdt, "ukvm,pv", a->pv_vif));
 	if (a->ncpuid) {
 		fdt32_t cells[FDTB_MAX_CPUID * 6];
 		for (unsigned i = 0; i < a->ncpuid * 6; i++)

@@ -28,6 +28,7 @@ struct fdtb_args {
 	uint8_t rng_seed[32];
 	uint64_t payload_gpa, payload_size;
 	bool trace_boot;
+	uint64_t pv_vif;                 /* != 0: /chosen/ukvm,pv = this VIF gpa (PV mode) */
 	const uint32_t (*cpuid)[6];      /* ukvm,cpuid entries: leaf, subleaf, eax, ebx, ecx, edx */
 	unsigned ncpuid;
 	const struct fdtb_range *reserve; /* reserve map entries */

@@ -42,6 +42,7 @@ static void main_trace(const struct ukvm_result *res, uint64_t start)
 
 static void main_stats(const struct ukvm_result *res)
 {
+	fprintf(stderr, "ukvm-run: %s mode (pvm-pv %s)\n", res->pv ? "pv" : "base", res->pv ? "on" : "off");
 	fprintf(stderr, "ukvm-run: %llu exits:", (unsigned long long)res->exits_total);
 	for (int s = 0; s < UKVM_STAT_COUNT; s++)
 		if (res->exits[s])

@@ -2,22 +2,26 @@
 #include "pagetable.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "ukvm_abi.h"
 
 /*
  * Layout inside [UKVM_PT_GPA, UKVM_PT_END), one 4 KiB page each:
- * PML4, the identity PDPT, the high PDPT (PML4 slot 511), the PT for the
- * first 2 MiB, then one PD per GiB of RAM (64 at most), then the PD of the
- * MMIO window (69 pages fit in 80).
+ * PML4, its identical copy (the user PML4 of PV mode's KPTI pair: the host
+ * wants kernel PML4 8 KiB aligned and the user one right after it), the
+ * identity PDPT, the high PDPT (PML4 slot 511), the PT for the first 2 MiB,
+ * then one PD per GiB of RAM (64 at most), then the PD of the MMIO window
+ * (70 pages fit in 80).
  * The alias at UKVM_KERNEL_VBASE (PDPT slots 510, 511) reuses the identity
  * PDs of the first 2 GiB, so both views always agree.
  */
 #define PT_PML4  (UKVM_PT_GPA + 0x0000)
-#define PT_PDPT  (UKVM_PT_GPA + 0x1000)
-#define PT_PDPTH (UKVM_PT_GPA + 0x2000)
-#define PT_PT0   (UKVM_PT_GPA + 0x3000)
-#define PT_PD0   (UKVM_PT_GPA + 0x4000)
+#define PT_PML4U (UKVM_PT_GPA + 0x1000)
+#define PT_PDPT  (UKVM_PT_GPA + 0x2000)
+#define PT_PDPTH (UKVM_PT_GPA + 0x3000)
+#define PT_PT0   (UKVM_PT_GPA + 0x4000)
+#define PT_PD0   (UKVM_PT_GPA + 0x5000)
 #define PT_PDIO  (PT_PD0 + (UKVM_MEM_MAX / (1ull << 30)) * 0x1000) /* PD of the MMIO window */
 /*
  * Accessed and dirty preset: nothing in the guest reads them, and a shadow
@@ -30,6 +34,7 @@
 #define MIB2 (2ull << 20)
 
 _Static_assert(PT_PDIO + 0x1000 <= UKVM_PT_END, "page tables overflow their region");
+_Static_assert(PT_PML4 % 0x2000 == 0 && PT_PML4U == PT_PML4 + 0x1000, "KPTI PML4 pair");
 /* The window gets its own PD: it sits at a GiB boundary above all RAM, in the identity PDPT. */
 _Static_assert(UKVM_MMIO_BASE % GIB == 0 && UKVM_MMIO_BASE >= UKVM_MEM_MAX &&
 	       UKVM_MMIO_BASE / GIB < 512, "MMIO window placement");
@@ -77,6 +82,8 @@ int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3)
 	pdpt[UKVM_MMIO_BASE / GIB] = PT_PDIO | PT_FLAGS;
 	pt_page(buf, PT_PDIO)[(UKVM_MMIO_BASE % GIB) / MIB2] = UKVM_MMIO_BASE | PT_LEAF | PT_PS | PT_PCD;
 
+	/* PV mode's user PML4: the same address space (the app and kernel share it). */
+	memcpy(pt_page(buf, PT_PML4U), pml4, 4096);
 	*cr3 = PT_PML4;
 	return 0;
 }

@@ -21,7 +21,8 @@
  * UKVM_KERNEL_VBASE; page 0 not present, 4 KiB pages in the first 2 MiB,
  * 2 MiB pages above, PML4 slot 256 unused, never 1 GiB pages; also the
  * virtio-mmio window [UKVM_MMIO_BASE, +2 MiB) identity as one 2 MiB page
- * (PCD set). Writes
+ * (PCD set). The page after the PML4 holds an identical copy (the user
+ * PML4 of PV mode's KPTI pair). Writes
  * nothing outside buf. Returns 0 and the CR3 value (guest physical address
  * of the PML4), or -EINVAL when mem_size is not a multiple of 2 MiB in
  * [UKVM_MEM_MIN, UKVM_MEM_MAX] or buflen is wrong.

@@ -263,5 +263,6 @@ out:
 	run_drain_kick(&c);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	memcpy(res->phase_ns, vm->phase_ns, sizeof(res->phase_ns));
+	res->pv = vm->pv;
 	return 0;
 }

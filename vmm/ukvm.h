@@ -41,6 +41,13 @@ struct ukvm_disk {
 
 struct ukvm_host;
 
+/* Use of the host's paravirtual fast path ("pvm-pv", proto/ukvm_abi.h "PV mode"). */
+enum ukvm_pv {
+	UKVM_PV_AUTO = 0, /* when KVM offers it (default) */
+	UKVM_PV_OFF,      /* never: the CPL3 base mode everywhere */
+	UKVM_PV_ON,       /* required: ukvm_create fails with UKVM_ERR_KVM without it */
+};
+
 struct ukvm_config {
 	struct ukvm_host *host;    /* from ukvm_host_open: the per-host KVM work done once, shared
 				      by many VMs; NULL = ukvm_create does that work for this VM alone */
@@ -56,6 +63,7 @@ struct ukvm_config {
 	const struct ukvm_disk *disks; /* ndisks entries (<= UKVM_MAX_DISKS); a disk that cannot be
 				      opened fails ukvm_create with UKVM_ERR_CONFIG, "PATH: cannot open disk: ..." */
 	unsigned ndisks;
+	enum ukvm_pv pv;           /* UKVM_PV_AUTO (0), _OFF or _ON */
 	int kick_signal;           /* signal used to kick the vCPU thread out of KVM_RUN; 0 = SIGUSR2.
 				      ukvm_run blocks it in the calling thread while running and,
 				      if its action is SIG_DFL, installs a no-op handler for it. */
@@ -94,6 +102,7 @@ struct ukvm_result {
 	uint64_t exits_total;
 	uint64_t exits[UKVM_STAT_COUNT];
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
+	bool pv;        /* the guest ran in PV mode */
 	unsigned ndisks;
 	struct ukvm_disk_stats {
 		uint64_t notifies;  /* QueueNotify writes the device saw (ioeventfd counts) */

@@ -60,6 +60,7 @@ static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
 		.payload_gpa = vm->img.note.payload_gpa,
 		.payload_size = vm->img.note.payload_size,
 		.trace_boot = vm->cfg.trace_boot,
+		.pv_vif = vm->pv ? UKVM_VIF_GPA : 0,
 		.cpuid = (const uint32_t (*)[6])vm->host->cpuid_boot,
 		.ncpuid = vm->host->ncpuid_boot,
 		.reserve = res,
@@ -177,6 +178,12 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 		goto err_vm;
 	if ((r = vm_kvm(vm, err, errlen)))
 		goto err_vm;
+	vm->pv = vm->cfg.pv != UKVM_PV_OFF && vcpu_pv_detect(vm);
+	if (vm->cfg.pv == UKVM_PV_ON && !vm->pv) {
+		snprintf(err, errlen, "--pv on: this KVM has no pvm-pv interface");
+		r = UKVM_ERR_KVM;
+		goto err_vm;
+	}
 	vm->phase_ns[UKVM_PHASE_KVM_READY] = vm_now_ns();
 
 	int lr = loader_load(vm->image, &vm->mem, &vm->img, err, errlen);
@@ -189,7 +196,7 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 	uint64_t cr3;
 	if (pt_build(mem_ptr(&vm->mem, UKVM_PT_GPA, UKVM_PT_END - UKVM_PT_GPA),
 		     UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, &cr3) ||
-	    x86_tables_build(&vm->mem, vm->img.note.exc_stubs)) {
+	    x86_tables_build(&vm->mem, vm->img.note.exc_stubs, vm->pv)) {
 		snprintf(err, errlen, "building page or descriptor tables failed");
 		r = UKVM_ERR_INTERNAL;
 		goto err_vm;

@@ -32,6 +32,7 @@ struct ukvm_vm {
 	atomic_int vcpu_tid;       /* thread in ukvm_run, 0 when none: ukvm_stop kicks it */
 	pid_t pid;
 	bool ran;
+	bool pv;                   /* the vCPU runs in pvm-pv mode (proto/ukvm_abi.h "PV mode") */
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
 	struct blk *disks[UKVM_MAX_DISKS];
 	struct mmio_dev *devs[UKVM_MAX_DISKS]; /* virtio-mmio device i at UKVM_MMIO_BASE + i * STRIDE */
@@ -72,6 +73,13 @@ int vm_group_name(const char *group_file, unsigned gid, char *name, size_t len);
  * or -errno with one line in err.
  */
 int vcpu_setup(struct ukvm_vm *vm, uint64_t cr3, char *err, size_t errlen);
+
+/*
+ * True when KVM offers this host's paravirtual interface ("pvm-pv": MSR
+ * 0x4b564d11 reads "PVM" and 0x4b564d12 has every flag of UKVM_PV_FLAGS).
+ * False on hardware KVM and other PVM builds (KVM refuses those MSRs).
+ */
+bool vcpu_pv_detect(struct ukvm_vm *vm);
 
 /* Installs the vCPU thread's seccomp allowlist. Returns 0 or -errno. */
 int vm_seccomp_install(const struct ukvm_vm *vm);

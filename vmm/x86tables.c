@@ -13,7 +13,16 @@ static void x86_put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
-int x86_tables_build(const struct mem *m, uint64_t exc_stubs)
+/* A flat 64-bit TSS descriptor (16 bytes) for base b. */
+static void x86_tss_desc(uint8_t *d, uint64_t b)
+{
+	uint64_t l = X86_TSS_LIMIT;
+	x86_put64(d, (l & 0xffff) | ((b & 0xffffff) << 16) | (0x89ull << 40) |
+			     (((l >> 16) & 0xf) << 48) | (((b >> 24) & 0xff) << 56));
+	x86_put64(d + 8, b >> 32);
+}
+
+int x86_tables_build(const struct mem *m, uint64_t exc_stubs, bool pv)
 {
 	uint8_t *gdt = mem_ptr(m, UKVM_GDT_GPA, X86_GDT_LIMIT + 1);
 	uint8_t *idt = mem_ptr(m, UKVM_IDT_GPA, X86_IDT_LIMIT + 1);
@@ -21,17 +30,24 @@ int x86_tables_build(const struct mem *m, uint64_t exc_stubs)
 	if (!gdt || !idt || !tss)
 		return -EFAULT;
 
-	/* Flat descriptors; 0x18 is STAR's SYSRET base (never used, SYSRET kills PVM guests). */
-	x86_put64(gdt + 0x00, 0);
-	x86_put64(gdt + 0x08, 0x00af9a000000ffffull); /* kernel code 64, DPL0 */
-	x86_put64(gdt + 0x10, 0x00cf92000000ffffull); /* kernel data */
-	x86_put64(gdt + 0x18, 0x00cffa000000ffffull); /* user code 32 placeholder */
-	x86_put64(gdt + 0x20, 0x00cff2000000ffffull); /* user data, DPL3 */
-	x86_put64(gdt + 0x28, 0x00affa000000ffffull); /* user code 64, DPL3 */
-	uint64_t b = UKVM_TSS_GPA, l = X86_TSS_LIMIT;
-	x86_put64(gdt + 0x30, (l & 0xffff) | ((b & 0xffffff) << 16) | (0x89ull << 40) |
-				      (((l >> 16) & 0xf) << 48) | (((b >> 24) & 0xff) << 56));
-	x86_put64(gdt + 0x38, b >> 32);
+	memset(gdt, 0, X86_GDT_LIMIT + 1);
+	if (pv) {
+		/* The host's own layout: STAR 0x23/0x10 yields user 0x33/0x2b, its real user selectors. */
+		x86_put64(gdt + 0x10, 0x00af9a000000ffffull); /* kernel code 64, DPL0 */
+		x86_put64(gdt + 0x18, 0x00cf92000000ffffull); /* kernel data */
+		x86_put64(gdt + 0x20, 0x00cffa000000ffffull); /* user code 32 placeholder */
+		x86_put64(gdt + 0x28, 0x00cff2000000ffffull); /* user data, DPL3 */
+		x86_put64(gdt + 0x30, 0x00affa000000ffffull); /* user code 64, DPL3 */
+		x86_tss_desc(gdt + UKVM_PV_SEL_TSS, UKVM_KERNEL_VBASE + UKVM_TSS_GPA);
+	} else {
+		/* Flat descriptors; 0x18 is STAR's SYSRET base (never used, SYSRET kills PVM guests). */
+		x86_put64(gdt + 0x08, 0x00af9a000000ffffull); /* kernel code 64, DPL0 */
+		x86_put64(gdt + 0x10, 0x00cf92000000ffffull); /* kernel data */
+		x86_put64(gdt + 0x18, 0x00cffa000000ffffull); /* user code 32 placeholder */
+		x86_put64(gdt + 0x20, 0x00cff2000000ffffull); /* user data, DPL3 */
+		x86_put64(gdt + 0x28, 0x00affa000000ffffull); /* user code 64, DPL3 */
+		x86_tss_desc(gdt + UKVM_SEL_TSS, UKVM_TSS_GPA);
+	}
 
 	/* 64-bit TSS: RSP0 at 4, IST1 at 36, I/O map base at 102. */
 	memset(tss, 0, X86_TSS_LIMIT + 1);
@@ -53,9 +69,10 @@ int x86_tables_build(const struct mem *m, uint64_t exc_stubs)
 		iomap[p / 8] &= (uint8_t)~(1u << (p % 8));
 
 	/* Interrupt gates (type 0xe, P, DPL0) on IST1: a fault on a bad app stack still gets a good one. */
+	uint64_t kcs = pv ? UKVM_PV_SEL_KCODE : UKVM_SEL_KCODE;
 	for (uint64_t v = 0; v < 256; v++) {
 		uint64_t h = exc_stubs + v * UKVM_EXC_STUB_SIZE;
-		uint64_t lo = (h & 0xffff) | ((uint64_t)UKVM_SEL_KCODE << 16) | (1ull << 32) |
+		uint64_t lo = (h & 0xffff) | (kcs << 16) | (1ull << 32) |
 			      (0x8eull << 40) | (((h >> 16) & 0xffff) << 48);
 		x86_put64(idt + v * 16, lo);
 		x86_put64(idt + v * 16 + 8, h >> 32);

@@ -10,6 +10,13 @@
 /* Guest physical address of a kernel-image object (linked at UKVM_KERNEL_VBASE + phys). */
 #define K_GPA(p) ((uint64_t)(uintptr_t)(p) - UKVM_KERNEL_VBASE)
 
+/*
+ * PV mode (proto/ukvm_abi.h): the kernel address of the host's VIF page when
+ * the monitor started the vCPU in pvm-pv kernel mode (/chosen/ukvm,pv), else
+ * 0. Set first thing in k_boot; read by the entry, syscall and fault paths.
+ */
+extern uint64_t k_pv_vif;
+
 static inline void k_outl(uint16_t port, uint32_t val)
 {
 	__asm__ volatile("outl %0, %1" : : "a"(val), "Nd"(port) : "memory");
@@ -34,9 +41,44 @@ static inline uint64_t k_rdfsbase(void)
 	return v;
 }
 
+/*
+ * The app's GS base. In PV mode the host swaps GS on every switch (flag
+ * "preflip"): in kernel mode the app's base is in MSR_KERNEL_GS_BASE, which
+ * only an (emulated, ~3 us) rdmsr/wrmsr reaches; rdgsbase/wrgsbase would
+ * see the kernel's own. Base mode: one GS for both.
+ */
+#define K_MSR_KERNEL_GS_BASE 0xc0000102u
+static inline void k_set_user_gs(uint64_t v)
+{
+	if (k_pv_vif)
+		__asm__ volatile("wrmsr" : : "c"(K_MSR_KERNEL_GS_BASE), "a"((uint32_t)v),
+				 "d"((uint32_t)(v >> 32)) : "memory");
+	else
+		__asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
+}
+
+static inline uint64_t k_user_gs(void)
+{
+	uint32_t lo, hi;
+	uint64_t v;
+	if (!k_pv_vif) {
+		__asm__ volatile("rdgsbase %0" : "=r"(v));
+		return v;
+	}
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(K_MSR_KERNEL_GS_BASE));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* In PV mode bare CPUID is not virtualized (it answers the host's leaves): `int $0x1a` is. */
 static inline void k_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	if (k_pv_vif)
+		__asm__ volatile("int $0x1a"
+				 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+				 : "a"(leaf), "c"(sub)
+				 : "memory");
+	else
+		__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
 /* Sends a boot-phase mark (one exit) when the FDT asked for them (ukvm,trace-boot); else nothing. */
@@ -54,7 +96,7 @@ struct k_exc_state {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss, cr2;
 };
 
-/* CPL3 target of the stubs' iretq: prints the fault report and crashes. */
+/* CPL3 target of the stubs' iretq (PV mode: called by them): prints the fault report and crashes. */
 _Noreturn void k_exc_report(void);
 
 /* Prints "  #i addr symbol+0xoff" for up to 16 frame-pointer frames from rbp, validating each frame. */

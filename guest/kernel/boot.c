@@ -7,6 +7,7 @@
 #include "vdev.h"
 
 struct k_boot_info k_boot_info;
+uint64_t k_pv_vif;
 struct payload_view k_payload;
 
 /*
@@ -114,6 +115,14 @@ void k_boot(uint64_t fdt_gpa)
 	    fdt_totalsize(fdt) > UKVM_FDT_MAX)
 		k_panic("bad FDT at 0x%lx", (unsigned long)fdt_gpa);
 	bi->fdt = fdt;
+	/* The mode first: the fault and CPUID paths depend on it. The VIF is in the boot area. */
+	int chosen = fdt_path_offset(fdt, "/chosen");
+	int pvlen;
+	const uint8_t *pv = chosen >= 0 ? fdt_getprop(fdt, chosen, "ukvm,pv", &pvlen) : NULL;
+	if (pv && pvlen == 8 && boot_be64(pv) && boot_be64(pv) + 16 <= UKVM_FDT_GPA)
+		k_pv_vif = UKVM_KERNEL_VBASE + boot_be64(pv);
+	else if (pv)
+		k_panic("bad /chosen/ukvm,pv");
 	boot_chosen(fdt, bi, &boot_ns);
 	k_mark_enable(bi->trace);
 	k_mark(UKVM_MARK_KERNEL_ENTRY);

@@ -15,6 +15,17 @@
 #define LD_PIE_ALIGN (2ull << 20)
 #define LD_MAX_STRS 4096 /* argv or env entries */
 
+/*
+ * The vDSO's address for the app: in PV mode user mode cannot reach the
+ * kernel half (the host unmaps it: #PF), so the app gets the identity view
+ * of the same pages (position independent, its clock page 4 KiB below).
+ */
+static uint64_t ld_vdso_addr(void)
+{
+	uint64_t a = (uint64_t)(uintptr_t)k_vdso_start;
+	return k_pv_vif ? a - UKVM_KERNEL_VBASE : a;
+}
+
 static const char *const ld_default_env[] = { "PATH=/bin:/usr/bin", "HOME=/", "TERM=dumb" };
 
 struct ld_strs {
@@ -137,7 +148,7 @@ static uint64_t ld_stack(uint64_t top, const struct elf_info *in, uint64_t base,
 		{ AT_RANDOM, a_rnd }, { AT_HWCAP, id[3] }, { AT_CLKTCK, 100 },
 		{ AT_EXECFN, a_execfn }, { AT_PLATFORM, a_plat },
 		/* clock_gettime & co. without a SYSCALL (~20 us on PVM): musl looks up __vdso_clock_gettime here. */
-		{ AT_SYSINFO_EHDR, (uint64_t)(uintptr_t)k_vdso_start }, { AT_NULL, 0 },
+		{ AT_SYSINFO_EHDR, ld_vdso_addr() }, { AT_NULL, 0 },
 	};
 	uint64_t words = 1 + (argv->n + 1) + (env->n + 1) + 2 * (sizeof(aux) / sizeof(aux[0]));
 	sp = (sp - words * 8) & ~15ull; /* the ABI wants RSP 16-byte aligned at argc */

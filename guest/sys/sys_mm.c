@@ -201,13 +201,13 @@ long sys_arch_prctl(SYS_ARGS)
 	case ARCH_SET_GS:
 		if (!mm_canonical(v))
 			return -EPERM;
-		__asm__ volatile("wrgsbase %0" : : "r"(v) : "memory");
+		k_set_user_gs(v);
 		return 0;
 	case ARCH_GET_GS: {
 		uint64_t g;
 		if (!k_user_ok((void *)(uintptr_t)v, sizeof(uint64_t)))
 			return -EFAULT;
-		__asm__ volatile("rdgsbase %0" : "=r"(g));
+		g = k_user_gs();
 		*(uint64_t *)(uintptr_t)v = g;
 		return 0;
 	}

@@ -297,6 +297,52 @@ START_TEST(syscall_edges_like_linux)
 }
 END_TEST
 
+/* The syscall path keeps FS/GS and TLS in whatever mode the environment selects (UKVM_TEST_PV). */
+START_TEST(sysloop_keeps_bases)
+{
+	struct it_result r;
+	RUN(&r, 30, app("sysloop"), "--", "2000");
+	ck_assert_msg(r.status == 0 && strstr(r.out, "sysloop ok"), "status %d: %s%s", r.status, r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+static long sysloop_ns(const char *out)
+{
+	const char *p = strstr(out, "syscalls, ");
+	return p ? strtol(p + 10, NULL, 10) : -1;
+}
+
+/*
+ * --pv off is the CPL3 base mode everywhere; --pv on works where the host has
+ * pvm-pv (there syscalls cost no exit: well under 5 us, against ~20 us) or
+ * fails with 122; auto picks it whenever on works.
+ */
+START_TEST(pv_modes)
+{
+	struct it_result off, on, au;
+	RUN(&off, 30, "--pv", "off", "--stats", app("sysloop"), "--", "2000");
+	ck_assert_msg(off.status == 0 && strstr(off.out, "sysloop ok"), "off: %d %s%s", off.status, off.out, off.err);
+	ck_assert_msg(strstr(off.err, "base mode"), "off: %s", off.err);
+	RUN(&on, 30, "--pv", "on", "--stats", app("sysloop"), "--", "20000");
+	RUN(&au, 30, "--stats", "--pv", "auto", app("hello"));
+	ck_assert_int_eq(au.status, 0);
+	if (on.status == 122) {
+		ck_assert_msg(strstr(on.err, "pvm-pv"), "on: %s", on.err);
+		ck_assert_msg(strstr(au.err, "base mode"), "auto: %s", au.err);
+	} else {
+		ck_assert_msg(on.status == 0 && strstr(on.out, "sysloop ok"), "on: %d %s%s", on.status, on.out, on.err);
+		ck_assert_msg(strstr(on.err, "pv mode"), "on: %s", on.err);
+		ck_assert_msg(strstr(au.err, "pv mode"), "auto: %s", au.err);
+		long ns = sysloop_ns(on.out);
+		ck_assert_msg(ns > 0 && ns < 5000, "PV syscall %ld ns: %s", ns, on.out);
+	}
+	it_result_free(&off);
+	it_result_free(&on);
+	it_result_free(&au);
+}
+END_TEST
+
 Suite *boot_suite(void)
 {
 	Suite *s = suite_create("boot");
@@ -319,6 +365,8 @@ Suite *boot_suite(void)
 	tcase_add_test(tl, syscalls_preserve_registers);
 	tcase_add_test(tl, big_bss_stack_malloc_write);
 	tcase_add_test(tl, syscall_edges_like_linux);
+	tcase_add_test(tl, sysloop_keeps_bases);
+	tcase_add_test(tl, pv_modes);
 	suite_add_tcase(s, tl);
 
 	TCase *tf = tcase_create("failures");

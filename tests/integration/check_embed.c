@@ -113,7 +113,7 @@ static int vm_on(struct ukvm_host *host, const char *rel, bool disk, bool seccom
 	snprintf(img, sizeof(img), "%s", it_path(rel));
 	/* Read-only: worker threads share the one disk file. */
 	struct ukvm_disk dk = { .path = disk_path, .ro = true };
-	struct ukvm_config cfg = { .host = host, .image = img, .console_fd = -1, .timeout_ms = timeout_ms,
+	struct ukvm_config cfg = { .pv = it_pv_mode(), .host = host, .image = img, .console_fd = -1, .timeout_ms = timeout_ms,
 				   .seccomp = seccomp, .disks = disk ? &dk : NULL, .ndisks = disk ? 1 : 0 };
 	struct ukvm_vm *vm;
 	int r = ukvm_create(&cfg, &vm, err, sizeof(err));
@@ -203,7 +203,7 @@ static void *host_worker_main(void *arg)
 		bool hello = i % 2;
 		snprintf(img, sizeof(img), "%s", it_path(hello ? "apps/hello.img" : "vmm/testguest.elf"));
 		struct ukvm_disk dk = { .path = disk_path, .ro = true };
-		struct ukvm_config cfg = { .host = w->host, .image = img, .console_fd = -1, .timeout_ms = 20000,
+		struct ukvm_config cfg = { .pv = it_pv_mode(), .host = w->host, .image = img, .console_fd = -1, .timeout_ms = 20000,
 					   .disks = &dk, .ndisks = i % 3 != 0 };
 		struct ukvm_vm *vm;
 		struct ukvm_result res;
@@ -268,13 +268,13 @@ START_TEST(host_close_with_live_vms)
 	struct ukvm_host *h;
 	char err[512], img[4096];
 	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
-	struct ukvm_config bad = { .host = h, .image = "/nonexistent.img", .console_fd = -1 };
+	struct ukvm_config bad = { .pv = it_pv_mode(), .host = h, .image = "/nonexistent.img", .console_fd = -1 };
 	struct ukvm_vm *vm[2];
 	ck_assert_int_eq(ukvm_create(&bad, &vm[0], err, sizeof(err)), UKVM_ERR_IMAGE);
 	ck_assert_ptr_null(vm[0]);
 	ck_assert_uint_eq(atomic_load(&h->refs), 1);
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest.elf"));
-	struct ukvm_config cfg = { .host = h, .image = img, .console_fd = -1 };
+	struct ukvm_config cfg = { .pv = it_pv_mode(), .host = h, .image = img, .console_fd = -1 };
 	for (int i = 0; i < 2; i++)
 		ck_assert_msg(ukvm_create(&cfg, &vm[i], err, sizeof(err)) == UKVM_OK, "%s", err);
 	ck_assert_uint_eq(atomic_load(&h->refs), 3);
@@ -302,7 +302,7 @@ START_TEST(event_thread_blocks_signals)
 	char img[4096], err[512];
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest.elf"));
 	struct ukvm_disk dk = { .path = disk_path };
-	struct ukvm_config cfg = { .image = img, .console_fd = -1, .disks = &dk, .ndisks = 1 };
+	struct ukvm_config cfg = { .pv = it_pv_mode(), .image = img, .console_fd = -1, .disks = &dk, .ndisks = 1 };
 	struct ukvm_vm *vm;
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
 	DIR *d = opendir("/proc/self/task");
@@ -339,7 +339,7 @@ START_TEST(stop_preserves_errno)
 {
 	char img[4096], err[512];
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest.elf"));
-	struct ukvm_config cfg = { .image = img, .console_fd = -1 };
+	struct ukvm_config cfg = { .pv = it_pv_mode(), .image = img, .console_fd = -1 };
 	struct ukvm_vm *vm;
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
 	/* An eventfd at its maximum count refuses the wake-up write with EAGAIN. */
@@ -374,7 +374,7 @@ START_TEST(stop_and_timeout_of_a_spinning_guest)
 {
 	char img[4096], err[512];
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest-loop.elf"));
-	struct ukvm_config cfg = { .image = img, .console_fd = -1 };
+	struct ukvm_config cfg = { .pv = it_pv_mode(), .image = img, .console_fd = -1 };
 	struct ukvm_vm *vm;
 	struct ukvm_result res;
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);

@@ -35,7 +35,7 @@ bool it_kvm_usable(char *why, size_t len)
 
 const char *it_path(const char *rel)
 {
-	static char buf[4096];
+	static _Thread_local char buf[4096]; /* per thread: the embed suite builds paths on several */
 	const char *b = getenv("UKVM_BUILD");
 	snprintf(buf, sizeof(buf), "%s/%s", b ? b : "build", rel);
 	return buf;
@@ -65,6 +65,29 @@ static int drain(int fd, char **buf, size_t *len)
 	return 1;
 }
 
+/*
+ * UKVM_TEST_PV=auto|off|on adds `--pv VALUE` in front of every ukvm-run
+ * command line, so one host runs the suites in both modes (make check does
+ * boot and blk again with off: CI keeps testing the base mode on pvm-pv hosts).
+ */
+static size_t it_pv_args(const char **argv)
+{
+	const char *pv = getenv("UKVM_TEST_PV");
+	if (!pv || !*pv)
+		return 0;
+	argv[0] = "--pv";
+	argv[1] = pv;
+	return 2;
+}
+
+enum ukvm_pv it_pv_mode(void)
+{
+	const char *pv = getenv("UKVM_TEST_PV");
+	if (pv && !strcmp(pv, "off"))
+		return UKVM_PV_OFF;
+	return pv && !strcmp(pv, "on") ? UKVM_PV_ON : UKVM_PV_AUTO;
+}
+
 int it_run(struct it_result *r, double limit_s, const char *const *args)
 {
 	int out[2], err[2];
@@ -74,11 +97,12 @@ int it_run(struct it_result *r, double limit_s, const char *const *args)
 	size_t n = 0;
 	while (args[n])
 		n++;
-	const char **argv = calloc(n + 2, sizeof(*argv));
+	const char **argv = calloc(n + 4, sizeof(*argv));
 	char prog[4096];
 	snprintf(prog, sizeof(prog), "%s", it_path("ukvm-run"));
 	argv[0] = prog;
-	memcpy(argv + 1, args, n * sizeof(*argv));
+	size_t k = 1 + it_pv_args(argv + 1);
+	memcpy(argv + k, args, n * sizeof(*argv));
 
 	double t0 = now_ms();
 	pid_t pid = fork();
@@ -155,13 +179,14 @@ int it_start(struct it_proc *p, const char *prog, const char *const *args)
 	}
 	while (args[n])
 		n++;
-	const char **argv = calloc(n + 2, sizeof(*argv));
+	const char **argv = calloc(n + 4, sizeof(*argv));
 	char path[4096];
 	snprintf(path, sizeof(path), "%s", prog ? prog : it_path("ukvm-run"));
 	if (!argv)
 		abort();
 	argv[0] = path;
-	memcpy(argv + 1, args, n * sizeof(*argv));
+	size_t k = 1 + (prog ? 0 : it_pv_args(argv + 1));
+	memcpy(argv + k, args, n * sizeof(*argv));
 	p->t0 = now_ms();
 	pid_t pid = fork();
 	if (pid == 0) {

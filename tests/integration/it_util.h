@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ukvm.h"
+
 /* True when /dev/kvm can create a VM; otherwise why[] says what is missing. */
 bool it_kvm_usable(char *why, size_t len);
 
@@ -24,7 +26,14 @@ struct it_result {
  */
 int it_run(struct it_result *r, double limit_s, const char *const *args);
 
-/* Path of a build output, e.g. it_path("apps/hello.img"); static buffer, valid until the next call. */
+/*
+ * The PV mode the environment asks for (UKVM_TEST_PV=auto|off|on, default
+ * auto). it_run and it_start pass it to ukvm-run as --pv; embedding tests
+ * put it in ukvm_config.pv.
+ */
+enum ukvm_pv it_pv_mode(void);
+
+/* Path of a build output, e.g. it_path("apps/hello.img"); a per-thread buffer, valid until the thread's next call. */
 const char *it_path(const char *rel);
 
 void it_result_free(struct it_result *r);

@@ -103,6 +103,23 @@ START_TEST(test_parse_plain)
 }
 END_TEST
 
+START_TEST(test_parse_pv)
+{
+	char *a0[] = { "ukvm-run", "app.img", NULL };
+	ck_assert_int_eq(parse(a0), 0);
+	ck_assert_int_eq(o.cfg.pv, UKVM_PV_AUTO);
+	char *a1[] = { "ukvm-run", "--pv", "off", "app.img", NULL };
+	ck_assert_int_eq(parse(a1), 0);
+	ck_assert_int_eq(o.cfg.pv, UKVM_PV_OFF);
+	char *a2[] = { "ukvm-run", "--pv=on", "app.img", NULL };
+	ck_assert_int_eq(parse(a2), 0);
+	ck_assert_int_eq(o.cfg.pv, UKVM_PV_ON);
+	char *a3[] = { "ukvm-run", "--pv", "off", "--pv", "auto", "app.img", NULL };
+	ck_assert_int_eq(parse(a3), 0);
+	ck_assert_int_eq(o.cfg.pv, UKVM_PV_AUTO);
+}
+END_TEST
+
 START_TEST(test_parse_bad)
 {
 	char *a1[] = { "ukvm-run", "--mem", "1M", "app.img", NULL };
@@ -138,6 +155,11 @@ START_TEST(test_parse_bad)
 	ck_assert_ptr_nonnull(strstr(err, "--timeout"));
 	char *a12[] = { "ukvm-run", "--", NULL };
 	ck_assert_int_eq(parse(a12), -EINVAL);
+	char *a13[] = { "ukvm-run", "--pv", "maybe", "app.img", NULL };
+	ck_assert_int_eq(parse(a13), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--pv"));
+	char *a14[] = { "ukvm-run", "--pv", NULL };
+	ck_assert_int_eq(parse(a14), -EINVAL);
 }
 END_TEST
 
@@ -205,6 +227,7 @@ Suite *cli_suite(void)
 	tcase_add_test(c, test_sizes);
 	tcase_add_test(c, test_seconds);
 	tcase_add_test(c, test_parse_full);
+	tcase_add_test(c, test_parse_pv);
 	tcase_add_test(c, test_parse_plain);
 	tcase_add_test(l, test_parse_bad);
 	tcase_add_test(c, test_disks);

@@ -20,7 +20,7 @@ static struct fdtb_args sample(const struct fdtb_range *res, unsigned nres)
 	static const char *const env[] = { "A=1", "HOME=/x", NULL };
 	struct fdtb_args a = { .mem_size = 64ull << 20, .argv0 = "app.img", .argv = argv, .env = env,
 			       .tsc_khz = 2600123, .payload_gpa = 0x200000, .payload_size = 0x1234,
-			       .trace_boot = true, .reserve = res, .nreserve = nres,
+			       .trace_boot = true, .pv_vif = UKVM_VIF_GPA, .reserve = res, .nreserve = nres,
 			       .cpuid = sample_cpuid, .ncpuid = 2 };
 	for (int i = 0; i < 32; i++)
 		a.rng_seed[i] = (uint8_t)(i * 7 + 1);
@@ -94,6 +94,9 @@ START_TEST(test_roundtrip)
 	ck_assert_uint_eq(u64at(pay, 1), 0x1234);
 	ck_assert_ptr_nonnull(prop("/chosen", "ukvm,trace-boot", &len));
 	ck_assert_int_eq(len, 0);
+	const fdt64_t *pv = prop("/chosen", "ukvm,pv", &len);
+	ck_assert_int_eq(len, 8);
+	ck_assert_uint_eq(u64at(pv, 0), UKVM_VIF_GPA);
 	const fdt32_t *cpuid = prop("/chosen", "ukvm,cpuid", &len);
 	ck_assert_int_eq(len, 2 * 6 * 4);
 	for (int i = 0; i < 12; i++)
@@ -116,6 +119,7 @@ START_TEST(test_minimal)
 	int off = fdt_path_offset(fdt, "/chosen");
 	ck_assert_int_eq(fdt_stringlist_count(fdt, off, "ukvm,argv"), 1);
 	ck_assert_ptr_null(fdt_getprop(fdt, off, "ukvm,trace-boot", &len));
+	ck_assert_ptr_null(fdt_getprop(fdt, off, "ukvm,pv", &len)); /* base mode: no PV property */
 	ck_assert_int_eq(fdt_num_mem_rsv(fdt), 0);
 }
 END_TEST

@@ -135,6 +135,21 @@ START_TEST(test_large)
 }
 END_TEST
 
+/* PV mode's KPTI pair: CR3 8 KiB aligned, the user PML4 right after it and identical. */
+START_TEST(test_pv_pml4_pair)
+{
+	build(64ull << 20);
+	ck_assert_uint_eq(pt_cr3 % 0x2000, 0);
+	ck_assert_int_eq(memcmp(tbl(pt_cr3), tbl(pt_cr3 + 0x1000), 4096), 0);
+	ck_assert_uint_ne(tbl(pt_cr3 + 0x1000)[0], 0);
+	ck_assert_uint_ne(tbl(pt_cr3 + 0x1000)[511], 0);
+	ck_assert_uint_eq(tbl(pt_cr3 + 0x1000)[256], 0);
+	/* No table of the tree is the user PML4's page (it would be shared state). */
+	for (int i = 0; i < 512; i++)
+		ck_assert_uint_ne(tbl(pt_cr3)[i] & PT_ADDR_MASK, pt_cr3 + 0x1000);
+}
+END_TEST
+
 START_TEST(test_bad_args)
 {
 	uint64_t cr3 = 7;
@@ -157,6 +172,7 @@ Suite *pagetable_suite(void)
 	tcase_add_checked_fixture(c, NULL, teardown);
 	tcase_add_checked_fixture(l, NULL, teardown);
 	tcase_add_test(c, test_64m);
+	tcase_add_test(c, test_pv_pml4_pair);
 	tcase_add_test(l, test_large);
 	tcase_add_test(l, test_bad_args);
 	suite_add_tcase(s, c);

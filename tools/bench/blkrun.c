@@ -233,12 +233,15 @@ int main(int argc, char **argv)
 	snprintf(disk, sizeof(disk), "%s", file);
 	if (make_file(file))
 		return 1;
+	/* UKVM_BENCH_PV=auto|off|on: the monitor's --pv, to compare the base and the PV mode. */
+	char *pv = getenv("UKVM_BENCH_PV") ? getenv("UKVM_BENCH_PV") : "auto";
+	printf("blkrun: ukvm-run --pv %s\n", pv);
 	int failed = 0;
 	for (int i = 0; i < rounds; i++) {
-		char *bargv[] = {mon, "--stats", "--disk", disk, img, "--", "/dev/vda", "none", (char *)secs, NULL};
+		char *bargv[] = {mon, "--pv", pv, "--stats", "--disk", disk, img, "--", "/dev/vda", "none", (char *)secs, NULL};
 		failed |= run("guest none", bargv, &base[i]);
 		for (int p = 0; p < NPHASE; p++) {
-			char *gargv[] = {mon, "--stats", "--disk", disk, img, "--", "/dev/vda", (char *)phase_name[p],
+			char *gargv[] = {mon, "--pv", pv, "--stats", "--disk", disk, img, "--", "/dev/vda", (char *)phase_name[p],
 					 (char *)secs, NULL};
 			char *hargv[] = {hostbin, file, (char *)phase_name[p], (char *)secs, NULL};
 			char label[64];

@@ -73,8 +73,10 @@ int main(int argc, char **argv)
 	snprintf(run, sizeof(run), "%s/ukvm-run", build);
 	snprintf(img, sizeof(img), "%s/apps/hello.img", build);
 	snprintf(floor_, sizeof(floor_), "%s/bench/kvm-floor", build);
-	char *ukvm_argv[] = {run, img, NULL};
-	char *stats_argv[] = {run, "--stats", img, NULL};
+	/* UKVM_BENCH_PV=auto|off|on: the monitor's --pv, to compare the base and the PV mode. */
+	char *pv = getenv("UKVM_BENCH_PV") ? getenv("UKVM_BENCH_PV") : "auto";
+	char *ukvm_argv[] = {run, "--pv", pv, img, NULL};
+	char *stats_argv[] = {run, "--pv", pv, "--stats", img, NULL};
 	char *floor_argv[] = {floor_, NULL};
 
 	/* Alternate so that load changes on the machine hit both sides alike. */

@@ -9,13 +9,32 @@ _start:
 1:	ud2
 	jmp 1b
 
-/* k_enter_app(entry, sp): clears every GPR (rdx = 0: no atexit hook) and jumps. */
+/*
+ * k_enter_app(entry, sp): clears every GPR (rdx = 0: no atexit hook) and jumps;
+ * in PV mode enters user mode with ERETU (`int $0x17`, iret frame at RSP:
+ * CS/SS are the host's user selectors 0x33/0x2b, RFLAGS 0x202 as the host's user mode has it).
+ */
 	.text
 	.globl k_enter_app
 k_enter_app:
-	mov %rsi, %rsp
-	mov %rdi, %rcx
-	xor %eax, %eax
+	cmpq $0, k_pv_vif(%rip)
+	jne 2f
+	push %rsi               /* kept on the kernel stack: nothing is written to the app's */
+	push %rdi
+	call 1f
+	pop %rcx
+	mov (%rsp), %rsp
+	jmp *%rcx
+2:	pushq $0x2b             /* UKVM_PV_SEL_UDATA */
+	push %rsi
+	pushq $0x202
+	pushq $0x33             /* UKVM_PV_SEL_UCODE */
+	push %rdi
+	call 1f
+	xor %ecx, %ecx
+	int $0x17
+	ud2                     /* not reached */
+1:	xor %eax, %eax
 	xor %ebx, %ebx
 	xor %edx, %edx
 	xor %esi, %esi
@@ -29,5 +48,5 @@ k_enter_app:
 	xor %r13d, %r13d
 	xor %r14d, %r14d
 	xor %r15d, %r15d
-	jmp *%rcx
+	ret
 	.section .note.GNU-stack, "", @progbits

@@ -3,6 +3,9 @@
  * PVM emulates one instruction at a time (and where SSE, int3, cmpxchg16b
  * kill the VM): save the state with plain moves and iretq to the CPL3
  * report (k_exc_report, guest/arch/x86_64/report.c), which runs natively.
+ * PV mode: they run natively at virtual CPL0 already, where `mov %cr2`
+ * traps and an iretq to CPL0 would be emulated: CR2 comes from the VIF page
+ * (VIF + 8) and the report is called on its stack directly.
  */
 #define SEL_UCODE 0x2b          /* UKVM_SEL_UCODE */
 #define SEL_UDATA 0x23          /* UKVM_SEL_UDATA */
@@ -74,6 +77,9 @@ exc_common:
 	mov %rax, k_exc_state+160(%rip)
 	pop %rax
 	mov %rax, k_exc_state+168(%rip)
+	mov k_pv_vif(%rip), %rax
+	test %rax, %rax
+	jnz exc_pv
 	mov %cr2, %rax          /* privileged: only possible here */
 	mov %rax, k_exc_state+176(%rip)
 	/* iretq to the report at CPL3 on its own stack, RFLAGS 0x2 (IF and DF clear) */
@@ -85,6 +91,14 @@ exc_common:
 	lea k_exc_report(%rip), %rax
 	push %rax
 	iretq
+
+exc_pv:
+	mov 8(%rax), %rax       /* struct pvm_vif.cr2 */
+	mov %rax, k_exc_state+176(%rip)
+	lea exc_report_stack_top(%rip), %rsp
+	cld
+	call k_exc_report       /* never returns */
+	ud2
 
 /* A fault while reporting: no second report, crash straight away (SIGSEGV). */
 exc_again:

@@ -1,4 +1,4 @@
-/* syscall.S: the SYSCALL entry at LSTAR; returns with popfq + jmp (SYSRET kills the VM on PVM). */
+/* syscall.S: the SYSCALL entry at LSTAR; returns with popfq + jmp (SYSRET kills the VM on PVM), in PV mode with int $0x19. */
 #define SYS_STACK_SIZE 65536
 
 	.bss
@@ -45,8 +45,14 @@ k_syscall_entry:
 	add $8, %rsp            /* nr */
 	pop %r11                /* RFLAGS, also left in R11 as SYSCALL does */
 	pop %rcx                /* return RIP */
+	cmpq $0, k_pv_vif(%rip)
+	jne 1f
 	push %r11               /* still on the kernel stack, never the app's red zone */
 	popfq
 	mov k_sys_user_rsp(%rip), %rsp
 	jmp *%rcx
+	/* PV mode: the host's direct switch to user mode (RIP <- RCX, RFLAGS <- R11, RSP kept), no exit. */
+1:	mov k_sys_user_rsp(%rip), %rsp
+	int $0x19
+	ud2                     /* not reached */
 	.section .note.GNU-stack, "", @progbits
