@@ -168,19 +168,29 @@ long fs_file_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off
 	return -EINVAL;
 }
 
+int fs_dirfd_node(long dirfd, struct fs_node **out)
+{
+	if ((int)dirfd == AT_FDCWD) {
+		*out = fs_cwd;
+		return 0;
+	}
+	struct fs_file *f = dirfd < 0 || dirfd >= FS_MAX_FDS ? NULL : fs_fd_file((int)dirfd);
+	if (!f)
+		return -EBADF;
+	*out = f->node;
+	return 0;
+}
+
 int fs_at_start(int dirfd, const char *path, struct fs_node **start)
 {
-	if (path[0] == '/' || dirfd == AT_FDCWD) {
+	if (path[0] == '/') {
 		*start = fs_cwd;
 		return 0;
 	}
-	struct fs_file *f = fs_fd_file(dirfd);
-	if (!f)
-		return -EBADF;
-	if (!fs_is_dir(f->node))
-		return -ENOTDIR;
-	*start = f->node;
-	return 0;
+	int rc = fs_dirfd_node(dirfd, start);
+	if (rc)
+		return rc;
+	return fs_is_dir(*start) ? 0 : -ENOTDIR;
 }
 
 int fs_user_at(long dirfd, long upath, const char **path, struct fs_node **start)

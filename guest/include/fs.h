@@ -157,6 +157,9 @@ long fs_file_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off
 /* Checks an app path argument (at most PATH_MAX incl. NUL): 0 and *out, -EFAULT, -ENAMETOOLONG. */
 int fs_user_path(long uptr, const char **out);
 
+/* The node a dirfd names, whatever its type: cwd for AT_FDCWD; 0 or -EBADF. */
+int fs_dirfd_node(long dirfd, struct fs_node **out);
+
 /* The directory a *at() call starts from: cwd for AT_FDCWD or an absolute path; 0, -EBADF, -ENOTDIR. */
 int fs_at_start(int dirfd, const char *path, struct fs_node **start);
 /* Both for a *at() call's (dirfd, path) arguments: 0 and *path, *start, or the first error of either. */

@@ -250,15 +250,7 @@ static int path_node_at(long dirfd, long upath, long flags, struct fs_node **out
 	if (!upath || ((flags & AT_EMPTY_PATH) && k_user_ok((const char *)upath, 1) && *(const char *)upath == 0)) {
 		if (!upath && (int)dirfd == AT_FDCWD)
 			return -EFAULT; /* Linux: a NULL path needs a real fd */
-		if ((int)dirfd == AT_FDCWD) {
-			*out = fs_cwd;
-			return 0;
-		}
-		struct fs_file *f = dirfd < 0 || dirfd >= FS_MAX_FDS ? NULL : fs_fd_file((int)dirfd);
-		if (!f)
-			return -EBADF;
-		*out = f->node;
-		return 0;
+		return fs_dirfd_node(dirfd, out);
 	}
 	return path_node(dirfd, upath, out);
 }

@@ -56,15 +56,7 @@ static int stat_resolve(long dirfd, long upath, long flags, struct fs_node **out
 	if (path[0] == '\0') {
 		if (!(flags & AT_EMPTY_PATH))
 			return -ENOENT;
-		if ((int)dirfd == AT_FDCWD) {
-			*out = fs_cwd;
-			return 0;
-		}
-		struct fs_file *f = dirfd < 0 || dirfd >= FS_MAX_FDS ? NULL : fs_fd_file((int)dirfd);
-		if (!f)
-			return -EBADF;
-		*out = f->node;
-		return 0;
+		return fs_dirfd_node(dirfd, out);
 	}
 	struct fs_node *start;
 	int rc = fs_at_start((int)dirfd, path, &start);
