@@ -8,7 +8,7 @@
 #include "ukvm.h"
 
 struct cli_opts {
-	struct ukvm_config cfg; /* image, mem_size, argv, env, timeout_ms, pv, trace_boot */
+	struct ukvm_config cfg; /* image, mem_size, argv, env, timeout_ms, pv, no_cpuid_cache, trace_boot */
 	const char **env;       /* owned storage behind cfg.env */
 	struct ukvm_disk disks[UKVM_MAX_DISKS]; /* behind cfg.disks; paths malloc'd */
 	int help, version;
@@ -16,7 +16,7 @@ struct cli_opts {
 
 /*
  * Parses `ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]...
- * [--disk PATH[,ro][,direct]]... [--pv auto|off|on] [--trace-boot] [--stats] [--help]
+ * [--disk PATH[,ro][,direct]]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot] [--stats] [--help]
  * [--version] IMAGE [--] [ARGS...]`. Disks are /dev/vda, /dev/vdb ... in
  * order, at most UKVM_MAX_DISKS; the files are opened by ukvm_create.
  * Everything after IMAGE (minus one leading "--") is the guest's argv[1..];

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "cpuidcache.h"
 #include "host.h"
 #include "vm.h"
 
@@ -141,6 +142,11 @@ static int host_check_msrs(struct ukvm_host *h, char *err, size_t errlen)
 
 int host_open_dev(const char *dev, struct ukvm_host **out, char *err, size_t errlen)
 {
+	return host_open_cached(dev, NULL, out, err, errlen);
+}
+
+int host_open_cached(const char *dev, const char *cache, struct ukvm_host **out, char *err, size_t errlen)
+{
 	struct ukvm_host *h = calloc(1, sizeof(*h));
 	int r = UKVM_ERR_KVM;
 	*out = NULL;
@@ -158,9 +164,20 @@ int host_open_dev(const char *dev, struct ukvm_host **out, char *err, size_t err
 		goto fail;
 	}
 	h->vcpu_mmap_size = (size_t)sz;
-	int e = host_get_cpuid(h, err, errlen);
-	if (!e)
-		e = host_cpuid_check(h->cpuid, err, errlen);
+	/* A cached table gets the same check as KVM's answer; one that fails it is just a miss. */
+	h->cpuid = cache ? cpuidcache_load(cache, h->kvm_fd) : NULL;
+	if (h->cpuid && host_cpuid_check(h->cpuid, err, errlen)) {
+		free(h->cpuid);
+		h->cpuid = NULL;
+	}
+	int e = 0;
+	if (!h->cpuid) {
+		e = host_get_cpuid(h, err, errlen);
+		if (!e)
+			e = host_cpuid_check(h->cpuid, err, errlen);
+		if (!e && cache)
+			(void)cpuidcache_store(cache, h->kvm_fd, h->cpuid); /* failure only costs speed */
+	}
 	if (!e)
 		e = host_check_msrs(h, err, errlen);
 	if (e) {
@@ -195,9 +212,21 @@ void host_unref(struct ukvm_host *h)
 	free(h);
 }
 
+int host_open_default(unsigned flags, struct ukvm_host **out, char *err, size_t errlen)
+{
+	char cache[128];
+	bool use = !(flags & UKVM_HOST_NO_CPUID_CACHE) && cpuidcache_default_path(cache, sizeof(cache)) == 0;
+	return host_open_cached("/dev/kvm", use ? cache : NULL, out, err, errlen);
+}
+
 int ukvm_host_open(struct ukvm_host **out, char *err, size_t errlen)
 {
-	return host_open_dev("/dev/kvm", out, err, errlen);
+	return host_open_default(0, out, err, errlen);
+}
+
+int ukvm_host_open_flags(struct ukvm_host **out, unsigned flags, char *err, size_t errlen)
+{
+	return host_open_default(flags, out, err, errlen);
 }
 
 void ukvm_host_close(struct ukvm_host *host)

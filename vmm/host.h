@@ -33,6 +33,16 @@ struct ukvm_host {
  */
 int host_open_dev(const char *dev, struct ukvm_host **out, char *err, size_t errlen);
 
+/*
+ * host_open_dev, first trying the KVM_GET_SUPPORTED_CPUID cache file cache
+ * (cpuidcache.h; NULL = none) and rewriting it after a miss. The result is
+ * the same with or without the cache; only the time differs.
+ */
+int host_open_cached(const char *dev, const char *cache, struct ukvm_host **out, char *err, size_t errlen);
+
+/* /dev/kvm with the user's default cache unless flags has UKVM_HOST_NO_CPUID_CACHE. */
+int host_open_default(unsigned flags, struct ukvm_host **out, char *err, size_t errlen);
+
 /* Takes a reference (a VM being created). Returns h. */
 struct ukvm_host *host_ref(struct ukvm_host *h);
 

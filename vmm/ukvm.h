@@ -67,6 +67,8 @@ struct ukvm_config {
 	int kick_signal;           /* signal used to kick the vCPU thread out of KVM_RUN; 0 = SIGUSR2.
 				      ukvm_run blocks it in the calling thread while running and,
 				      if its action is SIG_DFL, installs a no-op handler for it. */
+	bool no_cpuid_cache;       /* host NULL only: do not use or write the user's cache of KVM's
+				      supported CPUID (see ukvm_host_open_flags) */
 };
 
 /* Boot phases, timestamped with CLOCK_MONOTONIC ns (0 = not reached). */
@@ -126,6 +128,18 @@ struct ukvm_vm;
  * ukvm_create on it concurrently.
  */
 int ukvm_host_open(struct ukvm_host **out, char *err, size_t errlen);
+
+/*
+ * ukvm_host_open with flags. By default (and in ukvm_host_open and
+ * ukvm_create without a host) KVM's supported-CPUID table, ~0.4 ms to ask
+ * for on PVM hosts, is kept for the next process in a file of the effective
+ * user, /dev/shm/ukvm-cpuid-<euid>, valid only for this boot and this KVM
+ * module load; a missing, foreign or damaged file is ignored and rewritten.
+ * UKVM_HOST_NO_CPUID_CACHE neither reads nor writes it. The VM is the same
+ * either way.
+ */
+#define UKVM_HOST_NO_CPUID_CACHE 1u
+int ukvm_host_open_flags(struct ukvm_host **out, unsigned flags, char *err, size_t errlen);
 
 /*
  * Gives up the caller's reference. Every VM created on the host holds a

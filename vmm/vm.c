@@ -98,7 +98,8 @@ static int vm_kvm(struct ukvm_vm *vm, char *err, size_t errlen)
 	if (vm->cfg.host)
 		vm->host = host_ref(vm->cfg.host);
 	else {
-		int r = host_open_dev("/dev/kvm", &vm->host, err, errlen);
+		int r = host_open_default(vm->cfg.no_cpuid_cache ? UKVM_HOST_NO_CPUID_CACHE : 0,
+					  &vm->host, err, errlen);
 		if (r)
 			return r;
 	}
