@@ -55,7 +55,9 @@ struct ukvm_config {
 	uint64_t mem_size;         /* guest RAM bytes; 0 = 64 MiB; multiple of 2 MiB, 8 MiB..64 GiB */
 	const char *const *argv;   /* guest argv[1..], NULL-terminated; may be NULL */
 	const char *const *env;    /* extra "K=V" for the guest, NULL-terminated; may be NULL */
-	int console_fd;            /* guest console output goes here (ukvm-run: 1); -1 discards */
+	int console_fd;            /* guest console output goes here (ukvm-run: 1); -1 discards. A pipe whose
+	                            * reader is gone raises SIGPIPE in the calling thread, as any write(2)
+	                            * would: hosts that embed libukvm usually ignore SIGPIPE */
 	uint64_t timeout_ms;       /* 0 = none; run returns UKVM_TIMEOUT within ~100 ms after it */
 	bool trace_boot;           /* ask the guest for boot-phase marks (/chosen/ukvm,trace-boot) */
 	bool seccomp;              /* install the seccomp allowlist on the thread calling ukvm_run;
