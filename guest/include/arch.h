@@ -90,6 +90,34 @@ void k_mark_enable(bool on);
 /* Starts the clock: TSC frequency in kHz (0: assume 1 GHz) and host realtime at launch. */
 void k_clock_init(uint32_t tsc_khz, uint64_t boot_realtime_ns);
 
+/*
+ * The app's whole register state at a syscall (pushed by k_syscall_entry,
+ * lowest address first) or rebuilt for a signal handler or rt_sigreturn.
+ * rip, cs, rflags, rsp, ss end it as an iret frame (PV mode's ERETU).
+ */
+struct k_uregs {
+	uint64_t rdi, rsi, rdx, r10, r8, r9, rax, rbx, rbp, r12, r13, r14, r15, rcx, r11;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/* Resumes the app with every register of r (RCX and R11 included); r may be on the kernel stack. */
+_Noreturn void k_user_resume(const struct k_uregs *r);
+
+/*
+ * Called by the syscall entry after the handler with the result: stores it
+ * in f->rax, then returns 1 when f was rewritten (a signal frame was built
+ * or rt_sigreturn restored one) so the entry resumes with k_user_resume,
+ * else 0 for the fast return (guest/sys/sig_frame.c).
+ */
+long k_sig_syscall_exit(struct k_uregs *f, long ret);
+
+/* rt_sigreturn: restores f from the frame at the app's RSP (or kills it with SIGSEGV); returns the restored RAX. */
+long k_sig_return(struct k_uregs *f);
+
+/* A fault in the app: enters its handler for the signal when it has one (does not return), else returns. */
+struct k_exc_state;
+void k_sig_fault(const struct k_exc_state *s, int sig);
+
 /* Saved by the exception stubs (guest/arch/x86_64/exc.S; offsets are fixed there). */
 struct k_exc_state {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
@@ -107,6 +135,9 @@ void k_symbolize(uint64_t addr, char *buf, unsigned long size);
 
 /* Jumps to the app at entry with RSP = sp and every other GPR zero (guest/arch/x86_64/entry.S). */
 _Noreturn void k_enter_app(uint64_t entry, uint64_t sp);
+
+/* The app's RSP at its last SYSCALL (guest/arch/x86_64/syscall.S). */
+extern uint64_t k_sys_user_rsp;
 
 /* LSTAR target (guest/arch/x86_64/syscall.S). */
 void k_syscall_entry(void);

@@ -97,6 +97,68 @@ struct lx_stack {
 #define LX_SS_AUTODISARM (1u << 31)
 #define LX_MINSIGSTKSZ 2048
 
+/* Signal delivery (arch/x86/include/uapi/asm/sigcontext.h, signal.h; the kernel's rt_sigframe). */
+#define LX_SA_SIGINFO 0x4ull
+#define LX_SA_ONSTACK 0x08000000ull
+#define LX_SA_RESTORER 0x04000000ull
+#define LX_SA_NODEFER 0x40000000ull
+#define LX_SA_RESETHAND 0x80000000ull
+
+#define LX_SIGILL 4
+#define LX_SIGTRAP 5
+#define LX_SIGBUS 7
+#define LX_SIGFPE 8
+#define LX_SIGSEGV 11
+
+#define LX_SI_USER 0
+#define LX_SI_KERNEL 0x80
+#define LX_SI_TKILL (-6)
+#define LX_SEGV_MAPERR 1
+#define LX_SEGV_ACCERR 2
+#define LX_FPE_INTDIV 1
+#define LX_FPE_FLTINV 7
+#define LX_ILL_ILLOPN 2
+#define LX_BUS_ADRALN 1
+#define LX_TRAP_BRKPT 1
+
+/* siginfo_t: 128 bytes; kill's pid/uid and a fault's address share the union at offset 16. */
+struct lx_siginfo {
+	int si_signo;
+	int si_errno;
+	int si_code;
+	int pad0;
+	uint64_t si_addr_or_pid_uid;
+	uint8_t rest[104];
+};
+_Static_assert(sizeof(struct lx_siginfo) == 128, "siginfo_t layout");
+
+struct lx_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2;
+	uint64_t fpstate; /* struct _fpstate * (fxsave64 image), 0: none */
+	uint64_t reserved1[8];
+};
+_Static_assert(sizeof(struct lx_sigcontext) == 256, "struct sigcontext layout");
+
+struct lx_ucontext {
+	uint64_t uc_flags;
+	uint64_t uc_link;
+	struct lx_stack uc_stack;
+	struct lx_sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
+};
+_Static_assert(sizeof(struct lx_ucontext) == 304, "kernel struct ucontext layout");
+
+/* What the handler finds at its RSP: the return address (sa_restorer) then ucontext and siginfo. */
+struct lx_rt_sigframe {
+	uint64_t pretcode;
+	struct lx_ucontext uc;
+	struct lx_siginfo info;
+};
+#define LX_FXSAVE_SIZE 512
+
 #define LX_SIG_BLOCK 0
 #define LX_SIG_UNBLOCK 1
 #define LX_SIG_SETMASK 2

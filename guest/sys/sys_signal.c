@@ -1,30 +1,25 @@
 /* sys_signal.c: signal dispositions, the signal mask, the alternate stack and kill/tkill/tgkill to the app itself. */
 #include <linux/errno.h>
 
+#include "arch.h"
 #include "k.h"
 #include "linux_abi.h"
+#include "sig.h"
 #include "sys.h"
 
 /*
- * There is no asynchronous delivery and no signal frame: a signal only ever
- * comes from the app itself (kill/tkill/tgkill) and is acted on when it is
- * raised or, if it was blocked, when rt_sigprocmask unblocks it. Default
- * "terminate" actions end the VM with the signal (status 128 + N); ignored
- * signals are dropped; a signal whose handler the app installed is dropped
- * with a one-time warning because running a handler needs a signal frame
- * the syscall path does not build. musl's abort() copes: it raises SIGABRT
- * (blocked around the tkill, so delivered at the unblock), then resets
- * SIGABRT to SIG_DFL, raises it again blocked and unblocks it: it always
- * ends here with "ukvm: app killed by signal 6 (SIGABRT)" and status 134.
+ * There is no asynchronous delivery: a signal only ever comes from the app
+ * itself (kill/tkill/tgkill) or from a fault (guest/sys/sig_frame.c). A
+ * raised signal is acted on at once or, if it was blocked, when
+ * rt_sigprocmask unblocks it: default "terminate" actions end the VM with
+ * the signal (status 128 + N); ignored signals are dropped; a signal with
+ * a handler stays pending until the syscall returns, where the exit path
+ * builds its frame and the app continues in the handler (like Linux, which
+ * delivers on the way back to user mode). musl's abort() raises SIGABRT
+ * once (a handler runs and may return), then resets it to SIG_DFL and
+ * raises it again: "ukvm: app killed by signal 6 (SIGABRT)", status 134.
  */
-static struct lx_sigaction sig_act[LX_NSIG + 1];
-static uint64_t sig_mask;
-static uint64_t sig_pending;
-static uint64_t sig_warned;
-static struct lx_stack sig_altstack = { 0, LX_SS_DISABLE, 0, 0 };
-
-#define SIG_BIT(s) (1ull << ((s) - 1))
-#define SIG_UNBLOCKABLE (SIG_BIT(LX_SIGKILL) | SIG_BIT(LX_SIGSTOP))
+struct sig_state k_sig = { .altstack = { 0, LX_SS_DISABLE, 0, 0 } };
 
 static const char *const sig_names[32] = {
 	"?", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
@@ -33,7 +28,7 @@ static const char *const sig_names[32] = {
 	"SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
 };
 
-static const char *sig_name(int sig)
+const char *sig_name(int sig)
 {
 	return sig > 0 && sig < 32 ? sig_names[sig] : "SIGRT";
 }
@@ -63,31 +58,26 @@ static bool sig_default_ignored(int sig)
 /* True when raising sig now would be dropped anyway: ignored explicitly or by default. */
 static bool sig_ignored(int sig)
 {
-	uint64_t h = sig_act[sig].handler;
+	uint64_t h = k_sig.act[sig].handler;
 
 	if (sig == LX_SIGKILL)
 		return false;
 	return h == LX_SIG_IGN || (h == LX_SIG_DFL && sig_default_ignored(sig));
 }
 
-/* Acts on an unblocked signal: terminate (does not return), drop, or warn that a handler cannot run. */
-static void sig_act_on(int sig)
+bool sig_act_on(int sig)
 {
 	if (sig_ignored(sig))
-		return;
-	if (sig == LX_SIGKILL || sig_act[sig].handler == LX_SIG_DFL) {
+		return false;
+	if (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL) {
 		k_printf("ukvm: app killed by signal %d (%s)\n", sig, sig_name(sig));
 		k_crash(sig);
 	}
-	if (!(sig_warned & SIG_BIT(sig))) {
-		sig_warned |= SIG_BIT(sig);
-		k_printf("ukvm: signal %d (%s) has a handler but ukvm cannot run signal handlers: dropped\n",
-			 sig, sig_name(sig));
-	}
+	return true;
 }
 
-/* Raises sig at the app: pending while blocked, else acted on at once. */
-static long sig_raise(long sig)
+/* Raises sig at the app (si_code code): pending while blocked or until the syscall returns to a handler. */
+static long sig_raise(long sig, int code)
 {
 	if (sig < 0 || sig > LX_NSIG)
 		return -EINVAL;
@@ -95,24 +85,29 @@ static long sig_raise(long sig)
 		return 0;
 	if (sig_ignored((int)sig))
 		return 0;
-	if (sig_mask & SIG_BIT(sig))
-		sig_pending |= SIG_BIT(sig);
-	else
-		sig_act_on((int)sig);
+	k_sig.code[sig] = code;
+	if ((k_sig.mask & SIG_BIT(sig)) || sig_act_on((int)sig))
+		k_sig.pending |= SIG_BIT(sig);
 	return 0;
 }
 
 /* Acts on every pending signal the mask no longer blocks, lowest first like Linux's standard signals. */
 static void sig_deliver_pending(void)
 {
-	uint64_t ready = sig_pending & ~sig_mask;
+	uint64_t ready = k_sig.pending & ~k_sig.mask;
 
 	for (int sig = 1; ready; sig++, ready >>= 1) {
-		if (ready & 1) {
-			sig_pending &= ~SIG_BIT(sig);
-			sig_act_on(sig);
-		}
+		if ((ready & 1) && !sig_act_on(sig))
+			k_sig.pending &= ~SIG_BIT(sig);
 	}
+}
+
+bool sig_on_altstack(uint64_t sp)
+{
+	const struct lx_stack *a = &k_sig.altstack;
+
+	/* Linux's on_sig_stack(): the stack grows down, so its top is still "on" it. */
+	return !(a->ss_flags & LX_SS_DISABLE) && sp > a->ss_sp && sp - a->ss_sp <= a->ss_size;
 }
 
 /* rt_sigaction(sig, act, oact, sigsetsize) */
@@ -133,14 +128,14 @@ long sys_rt_sigaction(SYS_ARGS)
 	if (oact) {
 		if (!k_user_ok(oact, sizeof(*oact)))
 			return -EFAULT;
-		*oact = sig_act[a0];
+		*oact = k_sig.act[a0];
 	}
 	if (act) {
 		nu.mask &= ~SIG_UNBLOCKABLE;
-		sig_act[a0] = nu;
+		k_sig.act[a0] = nu;
 		/* POSIX: setting a pending signal to be ignored discards it. */
 		if (sig_ignored((int)a0))
-			sig_pending &= ~SIG_BIT(a0);
+			k_sig.pending &= ~SIG_BIT(a0);
 	}
 	return 0;
 }
@@ -163,22 +158,22 @@ long sys_rt_sigprocmask(SYS_ARGS)
 	if (oset) {
 		if (!k_user_ok(oset, sizeof(*oset)))
 			return -EFAULT;
-		*oset = sig_mask;
+		*oset = k_sig.mask;
 	}
 	if (!set)
 		return 0;
 	if (a0 == LX_SIG_BLOCK)
-		sig_mask |= nu;
+		k_sig.mask |= nu;
 	else if (a0 == LX_SIG_UNBLOCK)
-		sig_mask &= ~nu;
+		k_sig.mask &= ~nu;
 	else
-		sig_mask = nu;
-	sig_mask &= ~SIG_UNBLOCKABLE;
+		k_sig.mask = nu;
+	k_sig.mask &= ~SIG_UNBLOCKABLE;
 	sig_deliver_pending();
 	return 0;
 }
 
-/* sigaltstack(ss, oss): remembered and reported; never used since handlers never run. */
+/* sigaltstack(ss, oss): used by handlers installed with SA_ONSTACK; cannot change while the app runs on it. */
 long sys_sigaltstack(SYS_ARGS)
 {
 	const struct lx_stack *ss = (const struct lx_stack *)a0;
@@ -202,13 +197,18 @@ long sys_sigaltstack(SYS_ARGS)
 			nu.ss_flags &= (int)LX_SS_AUTODISARM;
 		}
 	}
+	bool on = sig_on_altstack(k_sys_user_rsp);
+	if (ss && on)
+		return -EPERM;
 	if (oss) {
 		if (!k_user_ok(oss, sizeof(*oss)))
 			return -EFAULT;
-		*oss = sig_altstack;
+		*oss = k_sig.altstack;
+		if (on)
+			oss->ss_flags |= LX_SS_ONSTACK;
 	}
 	if (ss)
-		sig_altstack = nu;
+		k_sig.altstack = nu;
 	return 0;
 }
 
@@ -219,7 +219,7 @@ long sys_kill(SYS_ARGS)
 		return -EINVAL;
 	if (a0 != 0 && a0 != 1)
 		return -ESRCH;
-	return sig_raise(a1);
+	return sig_raise(a1, LX_SI_USER);
 }
 
 long sys_tkill(SYS_ARGS)
@@ -228,7 +228,7 @@ long sys_tkill(SYS_ARGS)
 		return -EINVAL;
 	if (a0 != 1)
 		return -ESRCH;
-	return sig_raise(a1);
+	return sig_raise(a1, LX_SI_TKILL);
 }
 
 long sys_tgkill(SYS_ARGS)
@@ -237,5 +237,5 @@ long sys_tgkill(SYS_ARGS)
 		return -EINVAL;
 	if (a0 != 1 || a1 != 1)
 		return -ESRCH;
-	return sig_raise(a2);
+	return sig_raise(a2, LX_SI_TKILL);
 }

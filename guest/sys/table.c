@@ -2,19 +2,13 @@
 #include <asm-generic/errno.h>
 #include <asm/unistd_64.h>
 
+#include "arch.h"
 #include "k.h"
 #include "sys.h"
 
 #define SYS_NR_MAX 512
 
-/* Pushed by k_syscall_entry, lowest address first. */
-struct sys_frame {
-	long rdi, rsi, rdx, r10, r8, r9;
-	long nr;
-	unsigned long rflags, rip;
-};
-
-long sys_dispatch(struct sys_frame *f);
+long sys_dispatch(struct k_uregs *f);
 
 static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_read] = sys_read, [__NR_write] = sys_write, [__NR_readv] = sys_readv,
@@ -63,12 +57,16 @@ static const char *const sys_names[SYS_NR_MAX] = {
 
 static uint64_t sys_warned[SYS_NR_MAX / 64];
 
-long sys_dispatch(struct sys_frame *f)
+/* f: the app's registers pushed by k_syscall_entry (RAX = the syscall number). */
+long sys_dispatch(struct k_uregs *f)
 {
-	long nr = f->nr;
+	long nr = (long)f->rax;
 
+	/* The one syscall that needs the whole register state rather than six arguments. */
+	if (nr == __NR_rt_sigreturn)
+		return k_sig_return(f);
 	if (nr >= 0 && nr < SYS_NR_MAX && sys_table[nr])
-		return sys_table[nr](f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+		return sys_table[nr]((long)f->rdi, (long)f->rsi, (long)f->rdx, (long)f->r10, (long)f->r8, (long)f->r9);
 	/* Single vCPU, single process: clone, fork, execve and the rest fail honestly, once loudly. */
 	if (nr >= 0 && nr < SYS_NR_MAX) {
 		if (sys_warned[nr / 64] & (1ull << (nr % 64)))

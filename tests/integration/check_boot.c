@@ -150,6 +150,33 @@ START_TEST(abort_is_134_with_message)
 }
 END_TEST
 
+/* A SIGABRT handler that returns runs once; abort() still ends the app with 134. */
+START_TEST(abort_with_handler_is_134)
+{
+	struct it_result r;
+	RUN(&r, 20, app("sigabrt"));
+	ck_assert_msg(r.status == 134, "status %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "SIGABRT handler ran\n"), "%s%s", r.out, r.err);
+	ck_assert_msg(strstr(r.out, "SIGABRT") && strstr(r.out, "signal 6"), "%s%s", r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/* A handler faulting in its own (blocked) signal, or rt_sigreturn on a bad frame: killed by SIGSEGV like Linux. */
+START_TEST(signal_misuse_is_139)
+{
+	static const char *const modes[] = { "refault", "badret" };
+	struct it_result r;
+	RUN(&r, 20, app("sigbad"), "--", modes[_i]);
+	ck_assert_msg(r.status == 128 + 11, "%s: status %d: %s%s", modes[_i], r.status, r.out, r.err);
+	if (_i == 0)
+		ck_assert_msg(strstr(r.out, "in SIGSEGV handler\n") && strstr(r.out, "on_segv"), "%s%s", r.out, r.err);
+	else
+		ck_assert_msg(strstr(r.out, "rt_sigreturn with a bad frame"), "%s%s", r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
 START_TEST(null_dereference_is_reported)
 {
 	struct it_result r;
@@ -297,6 +324,18 @@ START_TEST(syscall_edges_like_linux)
 }
 END_TEST
 
+/*
+ * Signal handlers as on Linux (the binary passes natively too): raise/kill,
+ * SA_SIGINFO, masks, SA_NODEFER/SA_RESETHAND, every register and XMM
+ * across a handler at a syscall and at a fault, SIGSEGV/SIGFPE handlers
+ * that siglongjmp out, sigaltstack with SA_ONSTACK.
+ */
+START_TEST(signal_handlers_like_linux)
+{
+	libc_app_ok("signals", NULL, 0);
+}
+END_TEST
+
 /* The syscall path keeps FS/GS and TLS in whatever mode the environment selects (UKVM_TEST_PV). */
 START_TEST(sysloop_keeps_bases)
 {
@@ -367,11 +406,14 @@ Suite *boot_suite(void)
 	tcase_add_test(tl, syscall_edges_like_linux);
 	tcase_add_test(tl, sysloop_keeps_bases);
 	tcase_add_test(tl, pv_modes);
+	tcase_add_test(tl, signal_handlers_like_linux);
 	suite_add_tcase(s, tl);
 
 	TCase *tf = tcase_create("failures");
 	tcase_set_timeout(tf, 60);
 	tcase_add_test(tf, abort_is_134_with_message);
+	tcase_add_test(tf, abort_with_handler_is_134);
+	tcase_add_loop_test(tf, signal_misuse_is_139, 0, 2);
 	tcase_add_test(tf, null_dereference_is_reported);
 	tcase_add_test(tf, timeout_stops_a_runaway_guest);
 	tcase_add_test(tf, clear_errors);

@@ -12,6 +12,8 @@ uint64_t stub_mono_ns = 5000000000ull;
 uint64_t stub_epoch_ns = 1700000000ull * 1000000000ull;
 uint64_t stub_sleep_deadline = UINT64_MAX;
 int (*stub_crash_hook)(int sig);
+/* The app's RSP at its last syscall (guest/arch/x86_64/syscall.S): never on an alternate stack here. */
+uint64_t k_sys_user_rsp;
 
 /*
  * guest/misc.mk builds our guest files for the host with k_console_write ->

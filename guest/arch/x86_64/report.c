@@ -94,6 +94,8 @@ _Noreturn void k_exc_report(void)
 	char sym[96];
 	const char *name = s->vector < 32 && rep_names[s->vector] ? rep_names[s->vector] : "exception";
 
+	/* The app's handler for the signal, when it installed one, runs instead of the report. */
+	k_sig_fault(s, rep_signal(s->vector));
 	k_symbolize(s->rip, sym, sizeof(sym));
 	rep_add("ukvm: %s (vector %lu, error 0x%lx) at RIP 0x%lx%s\n", name, (unsigned long)s->vector,
 		 (unsigned long)s->error, (unsigned long)s->rip, sym);

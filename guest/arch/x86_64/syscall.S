@@ -10,11 +10,17 @@ sys_stack_top:
 	.globl k_sys_user_rsp
 k_sys_user_rsp:                 /* the app's RSP at the last SYSCALL (for reports) */
 	.skip 8
+resume_rip:                     /* k_user_resume's jump target: no register is left free for it */
+	.skip 8
+resume_rsp:
+	.skip 8
 
 /*
  * On entry RCX = return RIP, R11 = RFLAGS, RSP = the app's stack whose 128
  * bytes below RSP are its red zone: nothing is pushed before the switch.
  * Linux preserves every register but RAX, RCX and R11 across a syscall.
+ * The whole register state is saved (struct k_uregs): a signal frame or
+ * rt_sigreturn needs it; the C code keeps RBX, RBP and R12-R15 anyway.
  */
 	.text
 	.balign 16
@@ -22,9 +28,20 @@ k_sys_user_rsp:                 /* the app's RSP at the last SYSCALL (for report
 k_syscall_entry:
 	mov %rsp, k_sys_user_rsp(%rip)
 	lea sys_stack_top(%rip), %rsp
-	/* struct sys_frame, lowest address first: rdi rsi rdx r10 r8 r9 nr rflags rip */
+	/* struct k_uregs, lowest address first: rdi rsi rdx r10 r8 r9 rax rbx rbp r12-r15 rcx r11 rip cs rflags rsp ss */
+	pushq $0x2b             /* ss, cs: UKVM_PV_SEL_UDATA/UCODE (the host forces them in PV mode anyway) */
+	pushq k_sys_user_rsp(%rip)
+	push %r11
+	pushq $0x33
 	push %rcx
 	push %r11
+	push %rcx
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
 	push %rax
 	push %r9
 	push %r8
@@ -32,19 +49,24 @@ k_syscall_entry:
 	push %rdx
 	push %rsi
 	push %rdi
-	mov %rsp, %rdi
-	sub $8, %rsp            /* 9 pushes: realign to 16 for the call */
+	mov %rsp, %rdi          /* 20 pushes: still 16-byte aligned */
 	call sys_dispatch
-	add $8, %rsp
+	mov %rsp, %rdi
+	mov %rax, %rsi
+	call k_sig_syscall_exit
+	test %rax, %rax
+	jnz 2f
 	pop %rdi
 	pop %rsi
 	pop %rdx
 	pop %r10
 	pop %r8
 	pop %r9
-	add $8, %rsp            /* nr */
-	pop %r11                /* RFLAGS, also left in R11 as SYSCALL does */
+	pop %rax                /* the result, stored by k_sig_syscall_exit */
+	add $64, %rsp           /* rbx rbp r12-r15 (callee-saved: unchanged) rcx r11 */
 	pop %rcx                /* return RIP */
+	add $8, %rsp            /* cs */
+	pop %r11                /* RFLAGS, also left in R11 as SYSCALL does */
 	cmpq $0, k_pv_vif(%rip)
 	jne 1f
 	push %r11               /* still on the kernel stack, never the app's red zone */
@@ -54,5 +76,45 @@ k_syscall_entry:
 	/* PV mode: the host's direct switch to user mode (RIP <- RCX, RFLAGS <- R11, RSP kept), no exit. */
 1:	mov k_sys_user_rsp(%rip), %rsp
 	int $0x19
+	ud2                     /* not reached */
+2:	mov %rsp, %rdi
+	jmp k_user_resume
+
+/*
+ * k_user_resume(r): every GPR from r. Base mode: RFLAGS with popfq while
+ * still on kernel memory, then RSP and RIP from memory slots, as no
+ * register is left free. PV mode: ERETU (`int $0x17`) with r's iret frame,
+ * which keeps every GPR.
+ */
+	.globl k_user_resume
+k_user_resume:
+	mov %rdi, %rsp
+	mov 120(%rsp), %rax
+	mov %rax, resume_rip(%rip)
+	mov 144(%rsp), %rax
+	mov %rax, resume_rsp(%rip)
+	mov %rax, k_sys_user_rsp(%rip)
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %r10
+	pop %r8
+	pop %r9
+	pop %rax
+	pop %rbx
+	pop %rbp
+	pop %r12
+	pop %r13
+	pop %r14
+	pop %r15
+	pop %rcx
+	pop %r11
+	cmpq $0, k_pv_vif(%rip)
+	jne 3f
+	add $16, %rsp           /* rip cs */
+	popfq
+	mov resume_rsp(%rip), %rsp
+	jmp *resume_rip(%rip)
+3:	int $0x17               /* RSP at rip cs rflags rsp ss */
 	ud2                     /* not reached */
 	.section .note.GNU-stack, "", @progbits
