@@ -2,15 +2,18 @@
 #include <string.h>
 #include "k.h"
 #include "fs.h"
+#include "thread.h"
 
 /*
- * Blocking: the guest runs one app thread and k.h offers no way to wait for
- * another thread, so a read of an empty pipe whose write end is still open,
- * or a write to a full pipe, could never complete. Rather than hang the VM
- * forever (what Linux would do to a lone thread) we return -EAGAIN, as for
- * O_NONBLOCK; a write that fits partly returns the short count, which a
- * blocking writer sees as progress and retries. Writes of at most PIPE_BUF
- * bytes are all-or-nothing as POSIX requires.
+ * Blocking: a read of an empty pipe whose write end is open, or a write to
+ * a full pipe, blocks the thread (k_thr_wait on the pipe) while other app
+ * threads exist that could make progress; every change wakes the pipe's
+ * waiters, which re-check. When every thread ends up blocked forever the
+ * scheduler stops the app as deadlocked. A lone thread could never be
+ * woken, so it gets -EAGAIN as for O_NONBLOCK rather than hang the VM; a
+ * write that fits partly returns the short count, which a blocking writer
+ * sees as progress and retries. Writes of at most PIPE_BUF bytes are
+ * all-or-nothing as POSIX requires.
  *
  * No signals: a write with no reader returns -EPIPE without raising SIGPIPE.
  */
@@ -61,8 +64,15 @@ long fs_pipe_read(struct fs_file *f, void *buf, size_t len)
 	struct fs_pipe *p = f->node->pipe;
 	if (len == 0)
 		return 0;
-	if (p->len == 0)
-		return p->writers ? -EAGAIN : 0;
+	while (p->len == 0) {
+		if (!p->writers)
+			return 0;
+		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
+			return -EAGAIN;
+		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
+		if (rc < 0)
+			return rc;
+	}
 	size_t n = len < p->len ? len : p->len;
 	size_t first = FS_PIPE_SIZE - p->head;
 	if (first > n)
@@ -72,6 +82,7 @@ long fs_pipe_read(struct fs_file *f, void *buf, size_t len)
 	p->head = (uint32_t)((p->head + n) % FS_PIPE_SIZE);
 	p->len -= (uint32_t)n;
 	f->node->atime = k_realtime_ns();
+	k_thr_wake(p, ~0u, K_THR_ALL);
 	return (long)n;
 }
 
@@ -83,8 +94,16 @@ long fs_pipe_write(struct fs_file *f, const void *buf, size_t len)
 	if (len == 0)
 		return 0;
 	size_t space = FS_PIPE_SIZE - p->len;
-	if (space == 0 || (len <= PIPE_BUF_ATOMIC && space < len))
-		return -EAGAIN;
+	while (space == 0 || (len <= PIPE_BUF_ATOMIC && space < len)) {
+		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
+			return -EAGAIN;
+		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
+		if (rc < 0)
+			return rc;
+		if (p->readers == 0)
+			return -EPIPE;
+		space = FS_PIPE_SIZE - p->len;
+	}
 	size_t n = len < space ? len : space;
 	size_t tail = (p->head + p->len) % FS_PIPE_SIZE;
 	size_t first = FS_PIPE_SIZE - tail;
@@ -94,6 +113,7 @@ long fs_pipe_write(struct fs_file *f, const void *buf, size_t len)
 	memcpy(p->buf, (const uint8_t *)buf + first, n - first);
 	p->len += (uint32_t)n;
 	fs_node_touch(f->node);
+	k_thr_wake(p, ~0u, K_THR_ALL);
 	return (long)n;
 }
 
@@ -111,6 +131,7 @@ void fs_pipe_close_end(struct fs_file *f)
 		p->readers--;
 	else
 		p->writers--;
+	k_thr_wake(p, ~0u, K_THR_ALL); /* a blocked reader sees EOF, a blocked writer EPIPE */
 }
 
 void fs_pipe_free(struct fs_node *n)

@@ -11,7 +11,8 @@
 #define SIG_UNBLOCKABLE (SIG_BIT(LX_SIGKILL) | SIG_BIT(LX_SIGSTOP))
 
 /*
- * One process, one thread: one disposition table, one mask. A signal with
+ * One process: one disposition table. mask, pending and altstack are the
+ * running thread's (guest/kernel/thread.c swaps them at a thread switch). A signal with
  * a handler that is raised (or unblocked) during a syscall stays in
  * pending until that syscall returns, where k_sig_syscall_exit builds its
  * frame; si_code remembers how each pending signal was sent.

@@ -5,6 +5,7 @@
 #include "k.h"
 #include "linux_abi.h"
 #include "sys.h"
+#include "thread.h"
 
 /* One process, one thread: Linux's numbers for the only task of a PID namespace. */
 #define MISC_PID 1
@@ -12,13 +13,13 @@
 /* Linux caps one getrandom call at this many bytes (a short read, not an error). */
 #define MISC_GETRANDOM_MAX 33554431L
 
-/* Remembered for completeness; with one thread nobody ever reads them back (no thread exit to clear_child_tid). */
-static uint64_t misc_clear_child_tid;
+/* Remembered for completeness: a thread that dies holding a robust mutex is a bug we do not recover from. */
 static uint64_t misc_robust_list;
 
+/* One thread ends (the VM only with the last one); exit_group ends them all. */
 long sys_exit(SYS_ARGS)
 {
-	k_exit((int)(a0 & 0xff));
+	k_thr_exit((int)(a0 & 0xff));
 }
 
 long sys_exit_group(SYS_ARGS)
@@ -28,8 +29,8 @@ long sys_exit_group(SYS_ARGS)
 
 long sys_set_tid_address(SYS_ARGS)
 {
-	misc_clear_child_tid = (uint64_t)a0;
-	return MISC_PID;
+	k_thr_set_clear_tid((uint64_t)a0);
+	return k_thr_tid();
 }
 
 long sys_set_robust_list(SYS_ARGS)
@@ -66,16 +67,17 @@ long sys_uname(SYS_ARGS)
 }
 
 long sys_getpid(SYS_ARGS) { return MISC_PID; }
-long sys_gettid(SYS_ARGS) { return MISC_PID; }
+long sys_gettid(SYS_ARGS) { return k_thr_tid(); }
 long sys_getppid(SYS_ARGS) { return 0; }
 long sys_getuid(SYS_ARGS) { return 0; }
 long sys_geteuid(SYS_ARGS) { return 0; }
 long sys_getgid(SYS_ARGS) { return 0; }
 long sys_getegid(SYS_ARGS) { return 0; }
 
-/* Cooperative threads are switched by the core at blocking syscalls; with one thread there is nothing to yield to. */
+/* Cooperative threads: the other runnable ones run first (round robin). */
 long sys_sched_yield(SYS_ARGS)
 {
+	k_thr_yield();
 	return 0;
 }
 
@@ -83,7 +85,7 @@ long sys_sched_getaffinity(SYS_ARGS)
 {
 	uint64_t *mask = (uint64_t *)a2;
 
-	if (a0 != 0 && a0 != MISC_PID)
+	if (a0 != 0 && !k_thr_exists((int)a0))
 		return -ESRCH;
 	/* Like Linux: the buffer must hold the kernel's cpumask (8 bytes here) and be a whole number of longs. */
 	if (a1 < 8 || (a1 & 7))

@@ -6,6 +6,7 @@
 #include "linux_abi.h"
 #include "sig.h"
 #include "sys.h"
+#include "thread.h"
 
 /*
  * There is no asynchronous delivery: a signal only ever comes from the app
@@ -222,20 +223,41 @@ long sys_kill(SYS_ARGS)
 	return sig_raise(a1, LX_SI_USER);
 }
 
+/*
+ * A signal for one thread. The running one takes it like any raise; another
+ * (blocked in a syscall, as every non-running thread is) gets it pending in
+ * its own set, which interrupts its wait with EINTR unless it blocks the
+ * signal; its handler runs when that syscall returns. Default actions act on
+ * the whole process at once, as in Linux.
+ */
+static long sig_thread(long tid, long sig)
+{
+	if (sig < 0 || sig > LX_NSIG)
+		return -EINVAL;
+	if (tid == k_thr_tid())
+		return sig_raise(sig, LX_SI_TKILL);
+	if (!k_thr_exists((int)tid))
+		return -ESRCH;
+	if (sig == 0 || sig_ignored((int)sig))
+		return 0;
+	if (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL)
+		sig_act_on((int)sig);
+	k_sig.code[sig] = LX_SI_TKILL;
+	return k_thr_post((int)tid, (int)sig);
+}
+
 long sys_tkill(SYS_ARGS)
 {
 	if (a0 <= 0)
 		return -EINVAL;
-	if (a0 != 1)
-		return -ESRCH;
-	return sig_raise(a1, LX_SI_TKILL);
+	return sig_thread(a0, a1);
 }
 
 long sys_tgkill(SYS_ARGS)
 {
 	if (a0 <= 0 || a1 <= 0)
 		return -EINVAL;
-	if (a0 != 1 || a1 != 1)
+	if (a0 != 1)
 		return -ESRCH;
-	return sig_raise(a2, LX_SI_TKILL);
+	return sig_thread(a1, a2);
 }

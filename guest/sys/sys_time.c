@@ -1,14 +1,15 @@
-/* sys_time.c: clocks, CPU usage, sleeps and futex waits (one thread: a wait can only end by its deadline). */
+/* sys_time.c: clocks, CPU usage, sleeps and futexes (waits block the calling thread; guest/kernel/thread.c runs the others). */
 #include <linux/errno.h>
 #include <string.h>
 
 #include "k.h"
 #include "linux_abi.h"
 #include "sys.h"
+#include "thread.h"
 
 #define TIME_NS 1000000000ull
 /* Deadlines are capped well below UINT64_MAX, which the WAIT hypercall reads as "no deadline". */
-#define TIME_FOREVER ((uint64_t)INT64_MAX)
+#define TIME_FOREVER K_THR_FOREVER
 
 /* The clock's current value in ns, or -EINVAL for a clock Linux has but we do not (or no clock at all). */
 static int64_t time_now(long clk)
@@ -144,7 +145,7 @@ long sys_getrusage(SYS_ARGS)
 	return 0;
 }
 
-/* Sleeps on clock clk until abs (absolute) or for req ns (relative); nothing can interrupt it. */
+/* Sleeps on clock clk until abs (absolute) or for req ns (relative); other threads run meanwhile; a signal for this thread interrupts it. */
 static long time_sleep(long clk, bool abs, const struct lx_timespec *req, struct lx_timespec *rem)
 {
 	int64_t ns = time_read_ts(req);
@@ -157,13 +158,17 @@ static long time_sleep(long clk, bool abs, const struct lx_timespec *req, struct
 	uint64_t mono = k_monotonic_ns();
 	uint64_t rel = !abs ? (uint64_t)ns : (ns > now ? (uint64_t)(ns - now) : 0);
 	/* An absolute REALTIME deadline becomes a monotonic one now: the guest's wall clock never jumps. */
-	k_sleep_until(time_after(mono, rel));
-	/* Never interrupted, so nothing remains (Linux writes rem only on EINTR; zero is what it would say). */
-	if (rem && !abs && k_user_ok(rem, sizeof(*rem))) {
-		rem->tv_sec = 0;
-		rem->tv_nsec = 0;
+	uint64_t deadline = time_after(mono, rel);
+	long rc = k_thr_wait(NULL, 0, deadline);
+	uint64_t left = 0;
+	if (rc == -EINTR) {
+		uint64_t t = k_monotonic_ns();
+		left = t < deadline ? deadline - t : 0;
 	}
-	return 0;
+	/* Linux writes rem only on EINTR; zero otherwise is what it would say. */
+	if (rem && !abs && k_user_ok(rem, sizeof(*rem)))
+		time_to_ts(left, rem);
+	return rc == -EINTR ? -EINTR : 0;
 }
 
 long sys_nanosleep(SYS_ARGS)
@@ -182,18 +187,13 @@ long sys_clock_nanosleep(SYS_ARGS)
 	return time_sleep(a0, a1 & LX_TIMER_ABSTIME, (const struct lx_timespec *)a2, (struct lx_timespec *)a3);
 }
 
-static const char time_futex_deadlock[] =
-	"ukvm: futex wait with no other thread would sleep forever: app deadlocked, stopping it\n";
-
 /*
- * futex(uaddr, op, val, timeout, uaddr2, val3) for a single-threaded app.
- * Nothing else can change *uaddr or wake the caller, so: a value mismatch is
- * -EAGAIN; a wait with a timeout sleeps until it and is -ETIMEDOUT; a wait
- * without one is a deadlock that Linux would leave hanging forever (musl
- * retries any error in a loop, so an error would spin instead). We stop the
- * VM with a message and SIGABRT's status instead of hanging. Wakes and
- * requeues find no waiters. When the core grows threads this becomes a
- * real wait queue.
+ * futex(uaddr, op, val, timeout, uaddr2, val3). One address space: private
+ * and shared futexes are the same, keyed by the word's address. Checking
+ * the word and queueing the caller is atomic because threads only switch
+ * inside k_thr_wait. A wait nobody can ever end (every thread blocked with
+ * no timeout) stops the app with a deadlock message and SIGABRT's status
+ * rather than hang (guest/kernel/thread.c).
  */
 long sys_futex(SYS_ARGS)
 {
@@ -201,6 +201,7 @@ long sys_futex(SYS_ARGS)
 	long op = a1 & ~(long)(LX_FUTEX_PRIVATE_FLAG | LX_FUTEX_CLOCK_REALTIME);
 	bool realtime = a1 & LX_FUTEX_CLOCK_REALTIME;
 	const struct lx_timespec *to = (const struct lx_timespec *)a3;
+	int nmove = (int)a3; /* the requeue forms pass a count in the timeout slot */
 
 	/* Linux: futex words are 4-byte aligned u32s. */
 	if ((uintptr_t)uaddr & 3)
@@ -208,37 +209,50 @@ long sys_futex(SYS_ARGS)
 	switch (op) {
 	case LX_FUTEX_WAIT:
 	case LX_FUTEX_WAIT_BITSET: {
-		if (op == LX_FUTEX_WAIT_BITSET && (uint32_t)a5 == 0)
+		uint32_t bits = op == LX_FUTEX_WAIT ? ~0u : (uint32_t)a5;
+		if (bits == 0)
 			return -EINVAL;
 		/* Linux accepts FUTEX_CLOCK_REALTIME only with the absolute-deadline forms. */
 		if (op == LX_FUTEX_WAIT && realtime)
 			return -ENOSYS;
 		if (!k_user_ok(uaddr, sizeof(*uaddr)))
 			return -EFAULT;
+		uint64_t deadline = TIME_FOREVER;
+		if (to) {
+			int64_t ns = time_read_ts(to);
+			if (ns < 0)
+				return ns;
+			uint64_t mono = k_monotonic_ns();
+			if (op == LX_FUTEX_WAIT) {
+				deadline = time_after(mono, (uint64_t)ns);
+			} else {
+				int64_t now = time_now(realtime ? LX_CLOCK_REALTIME : LX_CLOCK_MONOTONIC);
+				deadline = time_after(mono, ns > now ? (uint64_t)(ns - now) : 0);
+			}
+		}
 		if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != (uint32_t)a2)
 			return -EAGAIN;
-		if (!to) {
-			k_console_write(time_futex_deadlock, sizeof(time_futex_deadlock) - 1);
-			k_crash(LX_SIGABRT);
-		}
-		long r = time_sleep(op == LX_FUTEX_WAIT ? LX_CLOCK_MONOTONIC
-							: (realtime ? LX_CLOCK_REALTIME : LX_CLOCK_MONOTONIC),
-				    op == LX_FUTEX_WAIT_BITSET, to, NULL);
-		return r < 0 ? r : -ETIMEDOUT;
+		return k_thr_wait(uaddr, bits, deadline);
 	}
 	case LX_FUTEX_WAKE:
-	case LX_FUTEX_WAKE_BITSET:
-		if (op == LX_FUTEX_WAKE_BITSET && (uint32_t)a5 == 0)
+	case LX_FUTEX_WAKE_BITSET: {
+		uint32_t bits = op == LX_FUTEX_WAKE ? ~0u : (uint32_t)a5;
+		if (bits == 0)
 			return -EINVAL;
-		return 0;
-	case LX_FUTEX_REQUEUE:
-		return 0;
+		return k_thr_wake(uaddr, bits, a2 < 0 || a2 > K_THR_ALL ? K_THR_ALL : (int)a2);
+	}
 	case LX_FUTEX_CMP_REQUEUE:
 		if (!k_user_ok(uaddr, sizeof(*uaddr)))
 			return -EFAULT;
 		if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != (uint32_t)a5)
 			return -EAGAIN;
-		return 0;
+		/* fall through */
+	case LX_FUTEX_REQUEUE:
+		if ((uintptr_t)a4 & 3)
+			return -EINVAL;
+		if ((int)a2 < 0 || nmove < 0)
+			return -EINVAL;
+		return k_thr_requeue(uaddr, (const void *)a4, (int)a2, nmove);
 	default:
 		return -ENOSYS;
 	}

@@ -5,6 +5,7 @@
 #include "arch.h"
 #include "k.h"
 #include "sys.h"
+#include "thread.h"
 
 #define SYS_NR_MAX 512
 
@@ -65,9 +66,11 @@ long sys_dispatch(struct k_uregs *f)
 	/* The one syscall that needs the whole register state rather than six arguments. */
 	if (nr == __NR_rt_sigreturn)
 		return k_sig_return(f);
+	if (nr == __NR_clone)
+		return k_thr_clone(f);
 	if (nr >= 0 && nr < SYS_NR_MAX && sys_table[nr])
 		return sys_table[nr]((long)f->rdi, (long)f->rsi, (long)f->rdx, (long)f->r10, (long)f->r8, (long)f->r9);
-	/* Single vCPU, single process: clone, fork, execve and the rest fail honestly, once loudly. */
+	/* Single vCPU, single process: fork, execve and the rest fail honestly, once loudly. */
 	if (nr >= 0 && nr < SYS_NR_MAX) {
 		if (sys_warned[nr / 64] & (1ull << (nr % 64)))
 			return -ENOSYS;

@@ -382,6 +382,51 @@ START_TEST(pv_modes)
 }
 END_TEST
 
+/* pthreads: join with results, mutex+condvar, barrier, semaphores, __thread, sleep vs compute, a pipe between threads, tgkill (checked against Linux first). */
+START_TEST(threads_like_linux)
+{
+	struct it_result r;
+	RUN(&r, 30, app("threads"));
+	ck_assert_msg(r.status == 0 && strstr(r.out, "threads ok\n"), "status %d: %s%s", r.status, r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/* The main thread leaves with pthread_exit; the detached thread it left behind still runs and ends the app with 0. */
+START_TEST(threads_main_exits_first)
+{
+	struct it_result r;
+	RUN(&r, 20, app("threads"), "mainexit");
+	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "main exits\ndetached thread done\n"), "%s%s", r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/* Two threads each wait for the other's mutex: Linux would hang; we stop with a message and 134, fast. */
+START_TEST(threads_deadlock_is_134)
+{
+	struct it_result r;
+	RUN(&r, 20, app("threads"), "deadlock");
+	ck_assert_msg(r.status == 134, "status %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "ukvm: deadlock:") || strstr(r.err, "ukvm: deadlock:"), "%s%s", r.out, r.err);
+	ck_assert_msg(!strstr(r.out, "not reached"), "%s", r.out);
+	ck_assert_msg(r.wall_ms < 10000, "%.0f ms", r.wall_ms);
+	it_result_free(&r);
+}
+END_TEST
+
+/* A futex ping-pong between two threads (semaphores): every round trip is two switches. */
+START_TEST(threads_pingpong_rate)
+{
+	struct it_result r;
+	RUN(&r, 30, app("threads"), "bench");
+	ck_assert_msg(r.status == 0 && strstr(r.out, "switches/s"), "status %d: %s%s", r.status, r.out, r.err);
+	fprintf(stderr, "boot: threads %s", r.out);
+	it_result_free(&r);
+}
+END_TEST
+
 Suite *boot_suite(void)
 {
 	Suite *s = suite_create("boot");
@@ -407,6 +452,9 @@ Suite *boot_suite(void)
 	tcase_add_test(tl, sysloop_keeps_bases);
 	tcase_add_test(tl, pv_modes);
 	tcase_add_test(tl, signal_handlers_like_linux);
+	tcase_add_test(tl, threads_like_linux);
+	tcase_add_test(tl, threads_main_exits_first);
+	tcase_add_test(tl, threads_pingpong_rate);
 	suite_add_tcase(s, tl);
 
 	TCase *tf = tcase_create("failures");
@@ -418,6 +466,7 @@ Suite *boot_suite(void)
 	tcase_add_test(tf, timeout_stops_a_runaway_guest);
 	tcase_add_test(tf, clear_errors);
 	tcase_add_loop_test(tf, signal_tears_down, 0, 2);
+	tcase_add_test(tf, threads_deadlock_is_134);
 	suite_add_tcase(s, tf);
 	return s;
 }

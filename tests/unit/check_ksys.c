@@ -201,7 +201,7 @@ END_TEST
 
 static int expect_deadlock(int sig)
 {
-	return sig == 6 && strstr(stub_console, "futex wait with no other thread would sleep forever") ? 134 : 1;
+	return sig == 6 && strstr(stub_console, "deadlock: every thread is blocked with no timeout") ? 134 : 1;
 }
 
 START_TEST(test_futex_deadlock)

@@ -96,3 +96,12 @@ SHIM long k_user_strlen(const char *s, size_t max)
 	size_t n = strnlen(s, max);
 	return n == max ? -ENAMETOOLONG : (long)n;
 }
+
+/* guest/include/thread.h for one thread: pipes never block (tests/unit/misc_stubs.c has the same, also weak). */
+SHIM int k_thr_count(void) { return 1; }
+SHIM int k_thr_wake(const void *key, uint32_t bitset, int n) { (void)key, (void)bitset, (void)n; return 0; }
+SHIM long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
+{
+	(void)key, (void)bitset, (void)deadline;
+	return -EAGAIN;
+}

@@ -107,3 +107,35 @@ void mt_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
+
+/*
+ * guest/include/thread.h for one thread (k_thr_* -> mt_thr_* as above): a
+ * wait can only end by its deadline; a wait without one is the
+ * scheduler's deadlock stop.
+ */
+#define THR_STUB
+#define THR_STUB_FOREVER ((uint64_t)INT64_MAX)
+THR_STUB int mt_thr_tid(void) { return 1; }
+THR_STUB int mt_thr_count(void) { return 1; }
+THR_STUB bool mt_thr_exists(int tid) { return tid == 1; }
+THR_STUB void mt_thr_set_clear_tid(uint64_t addr) { (void)addr; }
+THR_STUB void mt_thr_yield(void) {}
+THR_STUB int mt_thr_wake(const void *key, uint32_t bitset, int n) { (void)key, (void)bitset, (void)n; return 0; }
+THR_STUB int mt_thr_requeue(const void *from, const void *to, int nwake, int nmove)
+{
+	(void)from, (void)to, (void)nwake, (void)nmove;
+	return 0;
+}
+THR_STUB long mt_thr_post(int tid, int sig) { (void)tid, (void)sig; return -3; /* ESRCH */ }
+THR_STUB _Noreturn void mt_thr_exit(int status) { mt_exit(status); }
+THR_STUB long mt_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
+{
+	static const char msg[] = "ukvm: deadlock: every thread is blocked with no timeout (stub)\n";
+	(void)bitset;
+	if (key && deadline >= THR_STUB_FOREVER) {
+		mt_console_write(msg, sizeof(msg) - 1);
+		mt_crash(6);
+	}
+	mt_sleep_until(deadline);
+	return -110; /* ETIMEDOUT */
+}

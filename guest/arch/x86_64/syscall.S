@@ -22,12 +22,18 @@ resume_rsp:
  * The whole register state is saved (struct k_uregs): a signal frame or
  * rt_sigreturn needs it; the C code keeps RBX, RBP and R12-R15 anyway.
  */
+	.data
+	.balign 8
+	.globl k_kstack_top
+k_kstack_top:                   /* the running thread's kernel stack (guest/kernel/thread.c switches it) */
+	.quad sys_stack_top
+
 	.text
 	.balign 16
 	.globl k_syscall_entry
 k_syscall_entry:
 	mov %rsp, k_sys_user_rsp(%rip)
-	lea sys_stack_top(%rip), %rsp
+	mov k_kstack_top(%rip), %rsp
 	/* struct k_uregs, lowest address first: rdi rsi rdx r10 r8 r9 rax rbx rbp r12-r15 rcx r11 rip cs rflags rsp ss */
 	pushq $0x2b             /* ss, cs: UKVM_PV_SEL_UDATA/UCODE (the host forces them in PV mode anyway) */
 	pushq k_sys_user_rsp(%rip)
@@ -117,4 +123,28 @@ k_user_resume:
 	jmp *resume_rip(%rip)
 3:	int $0x17               /* RSP at rip cs rflags rsp ss */
 	ud2                     /* not reached */
+
+/*
+ * k_thr_swap(save_ksp, ksp): saves the callee-saved registers on this
+ * kernel stack and its RSP in *save_ksp, then continues the thread whose
+ * stack is at ksp (returning from its own k_thr_swap, or into a new
+ * thread's first function). Everything else is the C caller's business.
+ */
+	.globl k_thr_swap
+k_thr_swap:
+	push %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, (%rdi)
+	mov %rsi, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	ret
 	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,365 @@
+/* threads.c: pthreads on the guest's cooperative threads (checked against Linux first); argv[1] picks deadlock, mainexit or bench. */
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "t_check.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --- create/join with results, distinct tids and __thread variables --- */
+static __thread int t_local = 7;
+static pid_t tids[8];
+
+static void *square(void *arg)
+{
+	long i = (long)arg;
+	CHECK(t_local == 7);
+	t_local = (int)i * 100;
+	sched_yield(); /* others run and set their own copies */
+	CHECK(t_local == (int)i * 100);
+	tids[i] = (pid_t)syscall(SYS_gettid);
+	return (void *)(i * i);
+}
+
+static void test_join(void)
+{
+	pthread_t th[8];
+	for (long i = 0; i < 8; i++)
+		CHECK(pthread_create(&th[i], NULL, square, (void *)i) == 0);
+	for (long i = 0; i < 8; i++) {
+		void *r = NULL;
+		CHECK(pthread_join(th[i], &r) == 0);
+		CHECK((long)r == i * i);
+	}
+	CHECK(t_local == 7);
+	for (int i = 0; i < 8; i++) {
+		CHECK(tids[i] != getpid() && tids[i] > 0);
+		for (int j = 0; j < i; j++)
+			CHECK(tids[i] != tids[j]);
+	}
+}
+
+/* --- mutex + condvar producer/consumer --- */
+#define PC_N 2000
+static pthread_mutex_t pc_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pc_nonempty = PTHREAD_COND_INITIALIZER, pc_nonfull = PTHREAD_COND_INITIALIZER;
+static int pc_buf[4], pc_count, pc_head;
+
+static void *producer(void *arg)
+{
+	(void)arg;
+	for (int i = 1; i <= PC_N; i++) {
+		pthread_mutex_lock(&pc_mu);
+		while (pc_count == 4)
+			pthread_cond_wait(&pc_nonfull, &pc_mu);
+		pc_buf[(pc_head + pc_count++) % 4] = i;
+		pthread_cond_signal(&pc_nonempty);
+		pthread_mutex_unlock(&pc_mu);
+	}
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	long sum = 0;
+	(void)arg;
+	for (int i = 1; i <= PC_N / 2; i++) {
+		pthread_mutex_lock(&pc_mu);
+		while (pc_count == 0)
+			pthread_cond_wait(&pc_nonempty, &pc_mu);
+		sum += pc_buf[pc_head];
+		pc_head = (pc_head + 1) % 4;
+		pc_count--;
+		pthread_cond_signal(&pc_nonfull);
+		pthread_mutex_unlock(&pc_mu);
+	}
+	return (void *)sum;
+}
+
+static void test_prodcons(void)
+{
+	pthread_t p, c1, c2;
+	void *s1, *s2;
+	CHECK(pthread_create(&c1, NULL, consumer, NULL) == 0);
+	CHECK(pthread_create(&c2, NULL, consumer, NULL) == 0);
+	CHECK(pthread_create(&p, NULL, producer, NULL) == 0);
+	pthread_join(p, NULL);
+	pthread_join(c1, &s1);
+	pthread_join(c2, &s2);
+	CHECK((long)s1 + (long)s2 == (long)PC_N * (PC_N + 1) / 2);
+}
+
+/* --- barrier --- */
+static pthread_barrier_t bar;
+static int bar_phase[4];
+
+static void *barrier_worker(void *arg)
+{
+	long i = (long)arg;
+	for (int ph = 1; ph <= 3; ph++) {
+		bar_phase[i] = ph;
+		pthread_barrier_wait(&bar);
+		for (int j = 0; j < 4; j++)
+			CHECK(bar_phase[j] >= ph);
+		pthread_barrier_wait(&bar);
+	}
+	return NULL;
+}
+
+static void test_barrier(void)
+{
+	pthread_t th[4];
+	CHECK(pthread_barrier_init(&bar, NULL, 4) == 0);
+	for (long i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, barrier_worker, (void *)i);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+}
+
+/* --- semaphores --- */
+static sem_t sem_items;
+static int sem_got;
+
+static void *sem_taker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 5; i++) {
+		sem_wait(&sem_items);
+		sem_got++;
+	}
+	return NULL;
+}
+
+static void test_sem(void)
+{
+	pthread_t th;
+	CHECK(sem_init(&sem_items, 0, 0) == 0);
+	pthread_create(&th, NULL, sem_taker, NULL);
+	for (int i = 0; i < 5; i++) {
+		sched_yield();
+		sem_post(&sem_items);
+	}
+	pthread_join(th, NULL);
+	CHECK(sem_got == 5);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 20000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	CHECK_ERR(sem_timedwait(&sem_items, &ts), ETIMEDOUT);
+}
+
+/* --- a sleeping thread lets another compute --- */
+static volatile int computed;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	struct timespec ts = { 0, 50000000 };
+	CHECK(nanosleep(&ts, NULL) == 0);
+	CHECK(computed == 1); /* the main thread finished computing meanwhile */
+	return NULL;
+}
+
+static void test_sleep(void)
+{
+	pthread_t th;
+	double t0 = now_s();
+	pthread_create(&th, NULL, sleeper, NULL);
+	sched_yield(); /* the sleeper starts its nanosleep */
+	volatile unsigned long x = 0;
+	for (unsigned long i = 0; i < 1000000; i++)
+		x += i;
+	computed = 1;
+	pthread_join(th, NULL);
+	double dt = now_s() - t0;
+	CHECK(dt >= 0.049 && dt < 2.0);
+}
+
+/* --- a pipe between two threads: a blocking read woken by the writer --- */
+static int pfd[2];
+
+static void *pipe_writer(void *arg)
+{
+	(void)arg;
+	struct timespec ts = { 0, 10000000 };
+	nanosleep(&ts, NULL);
+	CHECK(write(pfd[1], "hello", 5) == 5);
+	static char big[200000];
+	memset(big, 'x', sizeof(big));
+	size_t done = 0; /* more than the pipe holds: blocks until the reader drains it */
+	while (done < sizeof(big)) {
+		ssize_t n = write(pfd[1], big + done, sizeof(big) - done);
+		CHECK(n > 0);
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(pfd[1]);
+	return NULL;
+}
+
+static void test_pipe(void)
+{
+	pthread_t th;
+	char buf[4096];
+	CHECK(pipe(pfd) == 0);
+	pthread_create(&th, NULL, pipe_writer, NULL);
+	CHECK(read(pfd[0], buf, 5) == 5 && memcmp(buf, "hello", 5) == 0);
+	size_t total = 0;
+	ssize_t n;
+	while ((n = read(pfd[0], buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+	CHECK(n == 0 && total == 200000);
+	pthread_join(th, NULL);
+	close(pfd[0]);
+}
+
+/* --- a futex ping-pong between two threads (semaphores): switches per second --- */
+static sem_t ping, pong;
+#define PP_N 20000
+
+static void *ponger(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < PP_N; i++) {
+		sem_wait(&ping);
+		sem_post(&pong);
+	}
+	return NULL;
+}
+
+static void bench(void)
+{
+	pthread_t th;
+	sem_init(&ping, 0, 0);
+	sem_init(&pong, 0, 0);
+	pthread_create(&th, NULL, ponger, NULL);
+	double t0 = now_s();
+	for (int i = 0; i < PP_N; i++) {
+		sem_post(&ping);
+		sem_wait(&pong);
+	}
+	double dt = now_s() - t0;
+	pthread_join(th, NULL);
+	printf("pingpong: %d round trips in %.3f s: %.0f switches/s\n", PP_N, dt, 2 * PP_N / dt);
+}
+
+/* --- deadlock: two threads wait on each other forever --- */
+static pthread_mutex_t dl_a = PTHREAD_MUTEX_INITIALIZER, dl_b = PTHREAD_MUTEX_INITIALIZER;
+
+static volatile int dl_has_b;
+
+static void *dl_other(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&dl_b);
+	dl_has_b = 1;
+	pthread_mutex_lock(&dl_a);
+	return NULL;
+}
+
+static int deadlock(void)
+{
+	pthread_t th;
+	pthread_mutex_lock(&dl_a);
+	pthread_create(&th, NULL, dl_other, NULL);
+	while (!dl_has_b)
+		sched_yield();
+	pthread_mutex_lock(&dl_b);
+	printf("not reached\n");
+	return 1;
+}
+
+/* --- the main thread leaves with pthread_exit; a detached thread finishes the process --- */
+static void *detached(void *arg)
+{
+	(void)arg;
+	struct timespec ts = { 0, 20000000 };
+	nanosleep(&ts, NULL);
+	printf("detached thread done\n");
+	fflush(stdout);
+	return NULL;
+}
+
+static int mainexit(void)
+{
+	pthread_t th;
+	pthread_create(&th, NULL, detached, NULL);
+	CHECK(pthread_detach(th) == 0);
+	printf("main exits\n");
+	fflush(stdout);
+	pthread_exit(NULL);
+}
+
+/* --- tgkill to one thread: its handler runs in it, its nanosleep ends early --- */
+static volatile pid_t sig_seen_tid;
+static volatile pid_t sleeper_tid;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	sig_seen_tid = (pid_t)syscall(SYS_gettid);
+}
+
+static void *sig_sleeper(void *arg)
+{
+	(void)arg;
+	sleeper_tid = (pid_t)syscall(SYS_gettid);
+	struct timespec ts = { 5, 0 }, rem = { 0, 0 };
+	CHECK_ERR(nanosleep(&ts, &rem), EINTR);
+	CHECK(rem.tv_sec > 0);
+	return NULL;
+}
+
+static void test_tgkill(void)
+{
+	pthread_t th;
+	signal(SIGUSR1, on_usr1);
+	pthread_create(&th, NULL, sig_sleeper, NULL);
+	while (!sleeper_tid)
+		sched_yield();
+	sched_yield();
+	double t0 = now_s();
+	CHECK(pthread_kill(th, SIGUSR1) == 0);
+	pthread_join(th, NULL);
+	CHECK(sig_seen_tid == sleeper_tid);
+	CHECK(now_s() - t0 < 2.0);
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "deadlock"))
+		return deadlock();
+	if (argc > 1 && !strcmp(argv[1], "mainexit"))
+		return mainexit();
+	if (argc > 1 && !strcmp(argv[1], "bench")) {
+		bench();
+		return 0;
+	}
+	test_join();
+	test_prodcons();
+	test_barrier();
+	test_sem();
+	test_sleep();
+	test_pipe();
+	test_tgkill();
+	return t_done("threads");
+}

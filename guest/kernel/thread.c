@@ -1,0 +1,339 @@
+/* thread.c: cooperative app threads on the one vCPU: clone, exit, address-keyed wait queues (futex, pipes, sleeps) and the switch. */
+#include <linux/errno.h>
+
+#include "arch.h"
+#include "k.h"
+#include "linux_abi.h"
+#include "sig.h"
+#include "thread.h"
+
+/*
+ * DESIGN.md: threads are cooperative, switched only inside blocking
+ * syscalls (k_thr_wait, k_thr_yield, k_thr_exit). Each thread has its own
+ * kernel stack: a blocked thread's kernel context (its syscall frame and the
+ * C frames above it) stays there while others run. A switch saves the
+ * callee-saved registers and RSP (k_thr_swap), the app's FS base, its
+ * FPU/XMM state (the kernel never touches XMM, so at a switch the
+ * registers still hold the outgoing app thread's values), the app RSP of
+ * its SYSCALL and its signal mask, pending set and alternate stack (Linux
+ * keeps those per thread; k_sig holds the running thread's).
+ */
+/* clone(2) flags (<linux/sched.h>, which the freestanding build does not include). */
+#define LX_CLONE_VM 0x100
+#define LX_CLONE_FS 0x200
+#define LX_CLONE_FILES 0x400
+#define LX_CLONE_SIGHAND 0x800
+#define LX_CLONE_THREAD 0x10000
+#define LX_CLONE_SYSVSEM 0x40000
+#define LX_CLONE_SETTLS 0x80000
+#define LX_CLONE_PARENT_SETTID 0x100000
+#define LX_CLONE_CHILD_CLEARTID 0x200000
+#define LX_CLONE_DETACHED 0x400000
+#define LX_CLONE_CHILD_SETTID 0x1000000
+
+#define THR_MAX 256
+#define THR_PAGES 16 /* struct k_thread at the bottom, the rest (~63 KiB, like the first thread's) kernel stack */
+#define THR_CLONE_NEED (LX_CLONE_VM | LX_CLONE_FS | LX_CLONE_FILES | LX_CLONE_SIGHAND | LX_CLONE_THREAD)
+#define THR_CLONE_OK (THR_CLONE_NEED | LX_CLONE_SYSVSEM | LX_CLONE_SETTLS | LX_CLONE_PARENT_SETTID | \
+		      LX_CLONE_CHILD_CLEARTID | LX_CLONE_CHILD_SETTID | LX_CLONE_DETACHED | 0xff)
+
+enum thr_state { THR_RUN, THR_WAIT, THR_DEAD };
+
+struct k_thread {
+	uint8_t fx[512] __attribute__((aligned(16))); /* fxsave64 image of the app's FPU/XMM state */
+	int tid, slot;
+	enum thr_state state;
+	uint64_t ksp;        /* kernel RSP while switched out (k_thr_swap) */
+	uint64_t kstack_top; /* loaded by the SYSCALL entry (k_kstack_top) */
+	bool own_pages;      /* the first thread lives in .bss on the boot syscall stack */
+	uint64_t fsbase, user_rsp;
+	uint64_t sigmask, sigpend;
+	struct lx_stack altstack;
+	uint64_t clear_tid;
+	const void *key; /* what it waits for (NULL: only the deadline or a signal) */
+	uint32_t bitset;
+	uint64_t deadline;
+	long wake_rc;
+	struct k_thread *dead_next;
+	struct k_uregs start; /* a new thread's first user state */
+};
+
+/* syscall.S: the kernel stack the SYSCALL entry switches to, and the context switch. */
+extern uint64_t k_kstack_top;
+void k_thr_swap(uint64_t *save_ksp, uint64_t ksp);
+
+static struct k_thread thr_main = { .tid = 1, .state = THR_RUN };
+static struct k_thread *thr_all[THR_MAX] = { &thr_main };
+static struct k_thread *thr_cur = &thr_main;
+static struct k_thread *thr_dead;
+static int thr_live = 1;
+static int thr_next_tid = 2;
+
+int k_thr_tid(void)
+{
+	return thr_cur->tid;
+}
+
+int k_thr_count(void)
+{
+	return thr_live;
+}
+
+static struct k_thread *thr_find(int tid)
+{
+	for (int i = 0; i < THR_MAX; i++)
+		if (thr_all[i] && thr_all[i]->tid == tid)
+			return thr_all[i];
+	return NULL;
+}
+
+bool k_thr_exists(int tid)
+{
+	return thr_find(tid) != NULL;
+}
+
+void k_thr_set_clear_tid(uint64_t addr)
+{
+	thr_cur->clear_tid = addr;
+}
+
+/* Frees exited threads' pages once we no longer run on their stacks. */
+static void thr_reap(void)
+{
+	struct k_thread **pp = &thr_dead;
+
+	while (*pp) {
+		struct k_thread *t = *pp;
+		if (t == thr_cur) {
+			pp = &t->dead_next;
+			continue;
+		}
+		*pp = t->dead_next;
+		if (t->own_pages)
+			k_pages_free(t, THR_PAGES);
+	}
+}
+
+static void thr_switch_to(struct k_thread *n)
+{
+	struct k_thread *o = thr_cur;
+
+	if (n == o)
+		return;
+	o->kstack_top = k_kstack_top;
+	o->fsbase = k_rdfsbase();
+	o->user_rsp = k_sys_user_rsp;
+	o->sigmask = k_sig.mask;
+	o->sigpend = k_sig.pending;
+	o->altstack = k_sig.altstack;
+	__asm__ volatile("fxsave64 %0" : "=m"(o->fx));
+	thr_cur = n;
+	k_kstack_top = n->kstack_top;
+	k_wrfsbase(n->fsbase);
+	k_sys_user_rsp = n->user_rsp;
+	k_sig.mask = n->sigmask;
+	k_sig.pending = n->sigpend;
+	k_sig.altstack = n->altstack;
+	__asm__ volatile("fxrstor64 %0" : : "m"(n->fx));
+	k_thr_swap(&o->ksp, n->ksp);
+	/* Back in o, switched to by some other thread. */
+	thr_reap();
+}
+
+static const char thr_deadlock_msg[] =
+	"ukvm: deadlock: every thread is blocked with no timeout (futex or pipe waits) and none can wake another: stopping the app\n";
+
+/*
+ * Picks the next thread to run after the current one (round robin), which
+ * may be the current one again. Expires timeouts; with nobody runnable, one
+ * WAIT hypercall until the earliest deadline; with no deadline at all (and
+ * no plain sleep, which always ends), no thread can ever run again: a deadlock, which stops the VM rather than hang.
+ */
+static void thr_schedule(void)
+{
+	for (;;) {
+		uint64_t now = k_monotonic_ns(), earliest = K_THR_FOREVER;
+		bool sleeper = false; /* a plain sleep (no key) "forever" still ends, in a few centuries */
+		for (int i = 0; i < THR_MAX; i++) {
+			struct k_thread *t = thr_all[i];
+			if (!t || t->state != THR_WAIT)
+				continue;
+			if (t->deadline <= now) {
+				t->state = THR_RUN;
+				t->wake_rc = -ETIMEDOUT;
+			} else if (t->deadline < earliest) {
+				earliest = t->deadline;
+			}
+			if (!t->key)
+				sleeper = true;
+		}
+		for (int k = 1; k <= THR_MAX; k++) {
+			struct k_thread *t = thr_all[(thr_cur->slot + k) % THR_MAX];
+			if (t && t->state == THR_RUN) {
+				thr_switch_to(t);
+				return;
+			}
+		}
+		if (earliest == K_THR_FOREVER && !sleeper) {
+			k_console_write(thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
+			k_crash(LX_SIGABRT);
+		}
+		k_wait_news(earliest - now);
+	}
+}
+
+long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
+{
+	struct k_thread *c = thr_cur;
+
+	/* A signal already waiting for its handler interrupts the wait before it starts, as in Linux. */
+	if (k_sig.pending & ~k_sig.mask)
+		return -EINTR;
+	if (deadline <= k_monotonic_ns())
+		return -ETIMEDOUT;
+	c->key = key;
+	c->bitset = bitset;
+	c->deadline = deadline;
+	c->wake_rc = 0;
+	c->state = THR_WAIT;
+	thr_schedule();
+	c->key = NULL;
+	return c->wake_rc;
+}
+
+int k_thr_wake(const void *key, uint32_t bitset, int n)
+{
+	int woken = 0;
+
+	if (!key)
+		return 0;
+	for (int i = 0; i < THR_MAX && woken < n; i++) {
+		struct k_thread *t = thr_all[i];
+		if (t && t->state == THR_WAIT && t->key == key && (t->bitset & bitset)) {
+			t->state = THR_RUN;
+			t->wake_rc = 0;
+			t->key = NULL;
+			woken++;
+		}
+	}
+	return woken;
+}
+
+int k_thr_requeue(const void *from, const void *to, int nwake, int nmove)
+{
+	int done = k_thr_wake(from, ~0u, nwake), moved = 0;
+
+	for (int i = 0; i < THR_MAX && moved < nmove; i++) {
+		struct k_thread *t = thr_all[i];
+		if (t && t->state == THR_WAIT && t->key == from) {
+			t->key = to;
+			moved++;
+		}
+	}
+	return done + moved;
+}
+
+void k_thr_yield(void)
+{
+	if (thr_live > 1)
+		thr_schedule();
+}
+
+long k_thr_post(int tid, int sig)
+{
+	struct k_thread *t = thr_find(tid);
+
+	if (!t)
+		return -ESRCH;
+	if (t == thr_cur) {
+		k_sig.pending |= SIG_BIT(sig);
+		return 0;
+	}
+	t->sigpend |= SIG_BIT(sig);
+	if (t->state == THR_WAIT && !(t->sigmask & SIG_BIT(sig))) {
+		t->state = THR_RUN;
+		t->wake_rc = -EINTR;
+	}
+	return 0;
+}
+
+/* A new thread's first instructions in the kernel: k_thr_swap "returns" here on its fresh stack. */
+static _Noreturn void thr_first(void)
+{
+	thr_reap();
+	k_user_resume(&thr_cur->start);
+}
+
+long k_thr_clone(struct k_uregs *f)
+{
+	uint64_t flags = f->rdi, sp = f->rsi, ptid = f->rdx, ctid = f->r10, tls = f->r8;
+	int slot = 0;
+
+	/* Threads only: fork, vfork and new namespaces need a second address space we do not have. */
+	if ((flags & THR_CLONE_NEED) != THR_CLONE_NEED)
+		return -ENOSYS;
+	if (flags & ~(uint64_t)THR_CLONE_OK)
+		return -EINVAL;
+	if ((flags & LX_CLONE_PARENT_SETTID) && !k_user_ok((void *)(uintptr_t)ptid, 4))
+		return -EFAULT;
+	if ((flags & (LX_CLONE_CHILD_SETTID | LX_CLONE_CHILD_CLEARTID)) && !k_user_ok((void *)(uintptr_t)ctid, 4))
+		return -EFAULT;
+	if ((flags & LX_CLONE_SETTLS) && (uint64_t)((int64_t)(tls << 16) >> 16) != tls)
+		return -EPERM;
+	while (slot < THR_MAX && thr_all[slot])
+		slot++;
+	if (slot == THR_MAX || thr_next_tid >= (1 << 22))
+		return -EAGAIN;
+	struct k_thread *t = k_pages_alloc(THR_PAGES);
+	if (!t)
+		return -ENOMEM;
+	__builtin_memset(t, 0, sizeof(*t));
+	t->tid = thr_next_tid++;
+	t->slot = slot;
+	t->own_pages = true;
+	t->state = THR_RUN;
+	t->kstack_top = ((uint64_t)(uintptr_t)t + THR_PAGES * 4096ull) & ~15ull;
+	/* k_thr_swap pops rbp rbx r12-r15 (zero: ends backtraces) and returns to thr_first, RSP % 16 == 8 as after a call. */
+	uint64_t *ks = (uint64_t *)(uintptr_t)(t->kstack_top - 64);
+	__builtin_memset(ks, 0, 64);
+	ks[6] = (uint64_t)(uintptr_t)thr_first;
+	t->ksp = (uint64_t)(uintptr_t)ks;
+	t->start = *f;
+	t->start.rax = 0;
+	if (sp)
+		t->start.rsp = sp;
+	t->fsbase = (flags & LX_CLONE_SETTLS) ? tls : k_rdfsbase();
+	t->user_rsp = t->start.rsp;
+	t->sigmask = k_sig.mask;
+	t->altstack = (struct lx_stack){ 0, LX_SS_DISABLE, 0, 0 };
+	if (flags & LX_CLONE_CHILD_CLEARTID)
+		t->clear_tid = ctid;
+	__asm__ volatile("fxsave64 %0" : "=m"(t->fx));
+	if (flags & LX_CLONE_PARENT_SETTID)
+		*(volatile uint32_t *)(uintptr_t)ptid = (uint32_t)t->tid;
+	if (flags & LX_CLONE_CHILD_SETTID)
+		*(volatile uint32_t *)(uintptr_t)ctid = (uint32_t)t->tid;
+	thr_all[slot] = t;
+	thr_live++;
+	return t->tid;
+}
+
+_Noreturn void k_thr_exit(int status)
+{
+	struct k_thread *c = thr_cur;
+
+	if (thr_live == 1)
+		k_exit(status);
+	/* pthread_join waits on this word: Linux zeroes it and wakes one futex waiter. */
+	if (c->clear_tid && !(c->clear_tid & 3) && k_user_ok((void *)(uintptr_t)c->clear_tid, 4)) {
+		__atomic_store_n((uint32_t *)(uintptr_t)c->clear_tid, 0, __ATOMIC_SEQ_CST);
+		k_thr_wake((const void *)(uintptr_t)c->clear_tid, ~0u, 1);
+	}
+	c->state = THR_DEAD;
+	thr_all[c->slot] = NULL;
+	thr_live--;
+	c->dead_next = thr_dead;
+	thr_dead = c;
+	thr_schedule();
+	k_panic("exited thread %d ran again", c->tid);
+}
