@@ -231,6 +231,41 @@ static void test_pipe(void)
 	close(pfd[0]);
 }
 
+/*
+ * --- close(2) of a pipe end another thread is blocked reading: like Linux,
+ * the blocked read keeps its open file and completes when data comes ---
+ */
+static int cfd[2];
+static volatile int creader_started;
+
+static void *closed_reader(void *arg)
+{
+	(void)arg;
+	char c = 0;
+	creader_started = 1;
+	ssize_t n = read(cfd[0], &c, 1); /* blocks: the main thread closes cfd[0] meanwhile */
+	return (void *)(long)(n == 1 && c == 'x');
+}
+
+static void test_close_while_blocked(void)
+{
+	pthread_t th;
+	void *ok;
+	CHECK(pipe(cfd) == 0);
+	CHECK(pthread_create(&th, NULL, closed_reader, NULL) == 0);
+	while (!creader_started)
+		sched_yield();
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	nanosleep(&ts, NULL); /* the reader is now blocked in read() */
+	CHECK(close(cfd[0]) == 0);
+	for (int i = 0; i < 64; i++) /* fresh fds and pipes reuse what a premature free would release */
+		{ int t[2]; CHECK(pipe(t) == 0); close(t[0]); close(t[1]); }
+	CHECK(write(cfd[1], "x", 1) == 1);
+	CHECK(pthread_join(th, &ok) == 0);
+	CHECK(ok == (void *)1);
+	close(cfd[1]);
+}
+
 /* --- a futex ping-pong between two threads (semaphores): switches per second --- */
 static sem_t ping, pong;
 #define PP_N 20000
@@ -360,6 +395,7 @@ int main(int argc, char **argv)
 	test_sem();
 	test_sleep();
 	test_pipe();
+	test_close_while_blocked();
 	test_tgkill();
 	return t_done("threads");
 }

@@ -22,11 +22,8 @@ static long sys_fs_xfer(struct fs_file *f, void *buf, size_t len, uint64_t *off,
 	return wr ? fs_file_write(f, buf, len, off) : fs_file_read(f, buf, len, off);
 }
 
-static long sys_fs_rw(long fd, long ubuf, long count, uint64_t *off, bool wr)
+static long sys_fs_rw_on(struct fs_file *f, long ubuf, long count, uint64_t *off, bool wr)
 {
-	struct fs_file *f = sys_fs_file(fd);
-	if (!f)
-		return -EBADF;
 	size_t len = (size_t)count;
 	if (len > SYS_FS_RW_MAX)
 		len = SYS_FS_RW_MAX;
@@ -34,6 +31,22 @@ static long sys_fs_rw(long fd, long ubuf, long count, uint64_t *off, bool wr)
 	if (len && !k_user_ok(buf, len))
 		return -EFAULT;
 	return sys_fs_xfer(f, buf, len, off, wr);
+}
+
+/*
+ * A transfer may block (pipes) while another thread closes the fd: like
+ * Linux it keeps its own reference to the open file, so neither the file
+ * nor the pipe end goes away under it.
+ */
+static long sys_fs_rw(long fd, long ubuf, long count, uint64_t *off, bool wr)
+{
+	struct fs_file *f = sys_fs_file(fd);
+	if (!f)
+		return -EBADF;
+	fs_file_get(f);
+	long rc = sys_fs_rw_on(f, ubuf, count, off, wr);
+	fs_file_put(f);
+	return rc;
 }
 
 long sys_read(SYS_ARGS)
@@ -82,11 +95,8 @@ static long sys_fs_iov_check(const struct iovec *iov, long cnt, size_t *total)
 	return 0;
 }
 
-static long sys_fs_rwv(long fd, long uiov, long cnt, bool wr)
+static long sys_fs_rwv_on(struct fs_file *f, long uiov, long cnt, bool wr)
 {
-	struct fs_file *f = sys_fs_file(fd);
-	if (!f)
-		return -EBADF;
 	const struct iovec *iov = (const struct iovec *)uiov;
 	size_t total;
 	long rc = sys_fs_iov_check(iov, cnt, &total);
@@ -123,6 +133,18 @@ static long sys_fs_rwv(long fd, long uiov, long cnt, bool wr)
 			break;
 	}
 	return (long)done;
+}
+
+/* Holds a reference across a transfer that may block, as sys_fs_rw does. */
+static long sys_fs_rwv(long fd, long uiov, long cnt, bool wr)
+{
+	struct fs_file *f = sys_fs_file(fd);
+	if (!f)
+		return -EBADF;
+	fs_file_get(f);
+	long rc = sys_fs_rwv_on(f, uiov, cnt, wr);
+	fs_file_put(f);
+	return rc;
 }
 
 long sys_readv(SYS_ARGS)
