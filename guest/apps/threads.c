@@ -378,6 +378,208 @@ static void test_tgkill(void)
 	CHECK(now_s() - t0 < 2.0);
 }
 
+/* --- SA_RESTART: a pipe read interrupted by a handler restarts; without it, EINTR --- */
+static int rs_fd[2];
+static volatile int rs_ready, rs_handled;
+static volatile long rs_ret;
+static volatile int rs_errno;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	rs_handled++;
+}
+
+static void *rs_reader(void *arg)
+{
+	(void)arg;
+	char c = 0;
+	rs_ready = 1;
+	errno = 0;
+	rs_ret = read(rs_fd[0], &c, 1);
+	rs_errno = errno;
+	return NULL;
+}
+
+static void restart_case(int flags, long want_ret, int want_errno)
+{
+	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = flags };
+	struct timespec pause_ts = { 0, 50000000 };
+	pthread_t th;
+
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+	CHECK(pipe(rs_fd) == 0);
+	rs_ready = rs_handled = 0;
+	rs_ret = -2;
+	CHECK(pthread_create(&th, NULL, rs_reader, NULL) == 0);
+	while (!rs_ready)
+		sched_yield();
+	nanosleep(&pause_ts, NULL); /* Linux: let the reader block in read() */
+	CHECK(pthread_kill(th, SIGUSR2) == 0);
+	nanosleep(&pause_ts, NULL);
+	CHECK(write(rs_fd[1], "x", 1) == 1);
+	pthread_join(th, NULL);
+	CHECK(rs_handled == 1);
+	CHECK(rs_ret == want_ret);
+	if (want_ret < 0)
+		CHECK(rs_errno == want_errno);
+	close(rs_fd[0]);
+	close(rs_fd[1]);
+	signal(SIGUSR2, SIG_DFL);
+}
+
+static void test_restart(void)
+{
+	restart_case(SA_RESTART, 1, 0);
+	restart_case(0, -1, EINTR);
+}
+
+/* --- kill() to the process while the caller blocks the signal: a thread that does not takes it --- */
+static volatile pid_t pk_tid, pk_seen;
+static volatile int pk_count, pk_eintr;
+
+static void on_usr2_pk(int sig)
+{
+	(void)sig;
+	pk_seen = (pid_t)syscall(SYS_gettid);
+	pk_count++;
+}
+
+static void *pk_waiter(void *arg)
+{
+	(void)arg;
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+	pk_tid = (pid_t)syscall(SYS_gettid);
+	struct timespec ts = { 5, 0 };
+	pk_eintr = nanosleep(&ts, NULL) == -1 && errno == EINTR;
+	return NULL;
+}
+
+static void test_process_kill(void)
+{
+	sigset_t s, old;
+	pthread_t th;
+	struct timespec pause_ts = { 0, 50000000 };
+
+	signal(SIGUSR2, on_usr2_pk);
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &s, &old);
+	CHECK(pthread_create(&th, NULL, pk_waiter, NULL) == 0);
+	while (!pk_tid)
+		sched_yield();
+	nanosleep(&pause_ts, NULL);
+	double t0 = now_s();
+	CHECK(kill(getpid(), SIGUSR2) == 0);
+	pthread_join(th, NULL);
+	CHECK(now_s() - t0 < 2.0);
+	CHECK(pk_eintr);
+	CHECK(pk_count == 1);
+	CHECK(pk_seen == pk_tid);
+	pthread_sigmask(SIG_SETMASK, &old, NULL); /* nothing left pending for main */
+	CHECK(pk_count == 1);
+	signal(SIGUSR2, SIG_DFL);
+}
+
+/* --- tgkill of a default-fatal signal the target blocks: pending there only, gone when it exits --- */
+static volatile int bk_ready, bk_go;
+
+static void *bk_blocker(void *arg)
+{
+	(void)arg;
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGPROF);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+	bk_ready = 1;
+	while (!bk_go)
+		sched_yield();
+	return NULL;
+}
+
+static void test_kill_blocked_default(void)
+{
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, bk_blocker, NULL) == 0);
+	while (!bk_ready)
+		sched_yield();
+	CHECK(pthread_kill(th, SIGPROF) == 0);
+	bk_go = 1;
+	pthread_join(th, NULL);
+	CHECK(1); /* still alive */
+}
+
+/* --- FUTEX_WAKE with a count of 0 wakes one waiter, as Linux does --- */
+static volatile uint32_t fw_word;
+static volatile int fw_ready;
+static volatile long fw_ret;
+
+static void *fw_waiter(void *arg)
+{
+	(void)arg;
+	struct timespec ts = { 3, 0 };
+	fw_ready = 1;
+	fw_ret = syscall(SYS_futex, &fw_word, 128 /* FUTEX_WAIT|FUTEX_PRIVATE_FLAG */, 0, &ts, NULL, 0);
+	return NULL;
+}
+
+static void test_futex_wake0(void)
+{
+	pthread_t th;
+	struct timespec pause_ts = { 0, 50000000 };
+	CHECK(pthread_create(&th, NULL, fw_waiter, NULL) == 0);
+	while (!fw_ready)
+		sched_yield();
+	nanosleep(&pause_ts, NULL);
+	CHECK(syscall(SYS_futex, &fw_word, 129 /* FUTEX_WAKE|PRIVATE */, 0, NULL, NULL, 0) == 1);
+	pthread_join(th, NULL);
+	CHECK(fw_ret == 0);
+}
+
+/* --- XMM registers survive thread switches: each thread keeps its own values across yields and futex timeouts --- */
+static volatile uint32_t xm_word;
+
+static void *xmm_keeper(void *arg)
+{
+	uint64_t seed = (uint64_t)(uintptr_t)arg, in[8], out[8];
+	struct timespec ts = { 0, 1000000 };
+	for (int i = 0; i < 8; i++)
+		in[i] = seed * 0x9e3779b97f4a7c15ull + (uint64_t)i;
+	for (int round = 0; round < 20; round++) {
+		long nr = round & 1 ? SYS_sched_yield : SYS_futex; /* futex: a 1 ms timed wait on a word nobody wakes */
+		register long r10 __asm__("r10") = (long)&ts;
+		__asm__ volatile(
+			"movq 0(%[in]), %%xmm8\n\tmovq 8(%[in]), %%xmm9\n\tmovq 16(%[in]), %%xmm10\n\tmovq 24(%[in]), %%xmm11\n\t"
+			"movq 32(%[in]), %%xmm12\n\tmovq 40(%[in]), %%xmm13\n\tmovq 48(%[in]), %%xmm14\n\tmovq 56(%[in]), %%xmm15\n\t"
+			"syscall\n\t"
+			"movq %%xmm8, 0(%[out])\n\tmovq %%xmm9, 8(%[out])\n\tmovq %%xmm10, 16(%[out])\n\tmovq %%xmm11, 24(%[out])\n\t"
+			"movq %%xmm12, 32(%[out])\n\tmovq %%xmm13, 40(%[out])\n\tmovq %%xmm14, 48(%[out])\n\tmovq %%xmm15, 56(%[out])"
+			: "+a"(nr)
+			: [in] "r"(in), [out] "r"(out), "D"(&xm_word), "S"(128L), "d"(0L), "r"(r10)
+			: "rcx", "r11", "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+		for (int i = 0; i < 8; i++)
+			if (out[i] != in[i])
+				return (void *)1;
+	}
+	return NULL;
+}
+
+static void test_xmm_switch(void)
+{
+	pthread_t a, b;
+	void *ra = (void *)2, *rb = (void *)2;
+	CHECK(pthread_create(&a, NULL, xmm_keeper, (void *)1) == 0);
+	CHECK(pthread_create(&b, NULL, xmm_keeper, (void *)2) == 0);
+	xmm_keeper((void *)3);
+	pthread_join(a, &ra);
+	pthread_join(b, &rb);
+	CHECK(ra == NULL && rb == NULL);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -397,5 +599,10 @@ int main(int argc, char **argv)
 	test_pipe();
 	test_close_while_blocked();
 	test_tgkill();
+	test_restart();
+	test_process_kill();
+	test_kill_blocked_default();
+	test_futex_wake0();
+	test_xmm_switch();
 	return t_done("threads");
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "k.h"
 #include "fs.h"
+#include "sig.h"
 #include "thread.h"
 
 /*
@@ -15,7 +16,9 @@
  * sees as progress and retries. Writes of at most PIPE_BUF bytes are
  * all-or-nothing as POSIX requires.
  *
- * No signals: a write with no reader returns -EPIPE without raising SIGPIPE.
+ * A signal for a blocked thread ends its wait with ERESTARTSYS: SA_RESTART
+ * handlers restart the call, others see EINTR. A write with no reader
+ * returns -EPIPE without raising SIGPIPE.
  */
 #define PIPE_BUF_ATOMIC 4096
 
@@ -70,8 +73,8 @@ long fs_pipe_read(struct fs_file *f, void *buf, size_t len)
 		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
 			return -EAGAIN;
 		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) /* only a signal ends a wait forever: restartable, like Linux's pipe_read/pipe_write */
+			return rc == -EINTR ? -K_ERESTARTSYS : rc;
 	}
 	size_t n = len < p->len ? len : p->len;
 	size_t first = FS_PIPE_SIZE - p->head;
@@ -98,8 +101,8 @@ long fs_pipe_write(struct fs_file *f, const void *buf, size_t len)
 		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
 			return -EAGAIN;
 		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) /* only a signal ends a wait forever: restartable, like Linux's pipe_read/pipe_write */
+			return rc == -EINTR ? -K_ERESTARTSYS : rc;
 		if (p->readers == 0)
 			return -EPIPE;
 		space = FS_PIPE_SIZE - p->len;

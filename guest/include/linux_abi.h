@@ -100,6 +100,7 @@ struct lx_stack {
 /* Signal delivery (arch/x86/include/uapi/asm/sigcontext.h, signal.h; the kernel's rt_sigframe). */
 #define LX_SA_SIGINFO 0x4ull
 #define LX_SA_ONSTACK 0x08000000ull
+#define LX_SA_RESTART 0x10000000ull
 #define LX_SA_RESTORER 0x04000000ull
 #define LX_SA_NODEFER 0x40000000ull
 #define LX_SA_RESETHAND 0x80000000ull

@@ -11,6 +11,13 @@
 #define SIG_UNBLOCKABLE (SIG_BIT(LX_SIGKILL) | SIG_BIT(LX_SIGSTOP))
 
 /*
+ * Linux's ERESTARTSYS, never seen by the app: a blocking syscall a signal
+ * interrupted returns it; k_sig_syscall_exit restarts the syscall when the
+ * handler has SA_RESTART (or no handler runs) and turns it into EINTR otherwise.
+ */
+#define K_ERESTARTSYS 512
+
+/*
  * One process: one disposition table. mask, pending and altstack are the
  * running thread's (guest/kernel/thread.c swaps them at a thread switch). A signal with
  * a handler that is raised (or unblocked) during a syscall stays in

@@ -46,7 +46,12 @@ int k_thr_wake(const void *key, uint32_t bitset, int n);
 /* Wakes up to nwake waiters of from, moves up to nmove others to wait on to; the total woken + moved. */
 int k_thr_requeue(const void *from, const void *to, int nwake, int nmove);
 
-/* Makes signal sig pending for thread tid (not the current one) and interrupts its wait when unblocked there; -ESRCH when none. */
+/*
+ * Makes signal sig pending for thread tid (not the current one) and
+ * interrupts its wait when unblocked there. tid 0: any other thread that
+ * does not block sig (Linux's pick for a process-directed signal). 0 when
+ * the thread does not block sig, 1 when it does, -ESRCH when none.
+ */
 long k_thr_post(int tid, int sig);
 
 #endif

@@ -239,18 +239,31 @@ void k_thr_yield(void)
 		thr_schedule();
 }
 
+/* A thread other than the current one that does not block sig. */
+static struct k_thread *thr_unblocked(int sig)
+{
+	for (int i = 0; i < THR_MAX; i++) {
+		struct k_thread *t = thr_all[i];
+		if (t && t != thr_cur && !(t->sigmask & SIG_BIT(sig)))
+			return t;
+	}
+	return NULL;
+}
+
 long k_thr_post(int tid, int sig)
 {
-	struct k_thread *t = thr_find(tid);
+	struct k_thread *t = tid ? thr_find(tid) : thr_unblocked(sig);
 
 	if (!t)
 		return -ESRCH;
 	if (t == thr_cur) {
 		k_sig.pending |= SIG_BIT(sig);
-		return 0;
+		return (k_sig.mask & SIG_BIT(sig)) != 0;
 	}
 	t->sigpend |= SIG_BIT(sig);
-	if (t->state == THR_WAIT && !(t->sigmask & SIG_BIT(sig))) {
+	if (t->sigmask & SIG_BIT(sig))
+		return 1;
+	if (t->state == THR_WAIT) {
 		t->state = THR_RUN;
 		t->wake_rc = -EINTR;
 	}

@@ -113,21 +113,38 @@ static bool sig_build(struct k_uregs *r, int sig, const struct lx_siginfo *info,
 	return true;
 }
 
+/* Re-executes the interrupted SYSCALL (2 bytes) with its number: Linux's restart of ERESTARTSYS. */
+static void sig_restart(struct k_uregs *f, uint64_t nr)
+{
+	f->rax = nr;
+	f->rip -= 2;
+}
+
 long k_sig_syscall_exit(struct k_uregs *f, long ret)
 {
 	long full = k_sig.restored;
-	uint64_t ready;
+	uint64_t ready, nr = f->rax;
+	/* rt_sigreturn's "result" is the app's RAX, which may be anything: never a restart request. */
+	bool restart = ret == -K_ERESTARTSYS && !full;
 
-	f->rax = (uint64_t)ret;
+	f->rax = (uint64_t)(restart ? -EINTR : ret);
 	k_sig.restored = false;
 	ready = k_sig.pending & ~k_sig.mask;
-	if (__builtin_expect(!ready, 1))
+	if (__builtin_expect(!ready, 1)) {
+		if (restart)
+			sig_restart(f, nr);
 		return full;
+	}
 	/* One signal per return: its handler's rt_sigreturn comes back here for the next. */
 	int sig = __builtin_ctzll(ready) + 1;
 	k_sig.pending &= ~SIG_BIT(sig);
-	if (!sig_act_on(sig))
+	if (!sig_act_on(sig)) {
+		if (restart)
+			sig_restart(f, nr);
 		return full;
+	}
+	if (restart && (k_sig.act[sig].flags & LX_SA_RESTART))
+		sig_restart(f, nr); /* the handler's frame saves the restart point */
 	struct lx_siginfo info = { .si_signo = sig, .si_code = k_sig.code[sig] };
 	info.si_addr_or_pid_uid = 1; /* si_pid 1 (the app), si_uid 0 */
 	const uint64_t none[3] = { 0, 0, 0 };

@@ -213,13 +213,25 @@ long sys_sigaltstack(SYS_ARGS)
 	return 0;
 }
 
-/* kill(pid, sig): pid 0 (our process group) and 1 (us) reach the app; there is nobody else. */
+static long sig_post(int tid, int sig, int code);
+
+/*
+ * kill(pid, sig): pid 0 (our process group) and 1 (us) reach the app; there
+ * is nobody else. A process-directed signal goes to a thread that does not
+ * block it, the caller first, as Linux's complete_signal picks; when every
+ * thread blocks it, it waits in the caller's pending set.
+ */
 long sys_kill(SYS_ARGS)
 {
 	if (a1 < 0 || a1 > LX_NSIG)
 		return -EINVAL;
 	if (a0 != 0 && a0 != 1)
 		return -ESRCH;
+	if (a1 > 0 && (k_sig.mask & SIG_BIT(a1)) && !sig_ignored((int)a1)) {
+		long rc = sig_post(0, (int)a1, LX_SI_USER);
+		if (rc != -ESRCH)
+			return rc;
+	}
 	return sig_raise(a1, LX_SI_USER);
 }
 
@@ -228,29 +240,36 @@ long sys_kill(SYS_ARGS)
  * (blocked in a syscall, as every non-running thread is) gets it pending in
  * its own set, which interrupts its wait with EINTR unless it blocks the
  * signal; its handler runs when that syscall returns. Default actions act on
- * the whole process at once, as in Linux.
+ * the whole process at once, as in Linux, but only once the target does not
+ * block the signal (sigprocmask acts on it then; it dies with the thread).
  */
-static long sig_thread(long tid, long sig)
+static long sig_post(int tid, int sig, int code)
+{
+	k_sig.code[sig] = code;
+	long rc = k_thr_post(tid, sig);
+	if (rc == 0 && (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL))
+		sig_act_on(sig);
+	return rc < 0 ? rc : 0;
+}
+
+static long sig_thread(long tid, long sig, int code)
 {
 	if (sig < 0 || sig > LX_NSIG)
 		return -EINVAL;
 	if (tid == k_thr_tid())
-		return sig_raise(sig, LX_SI_TKILL);
+		return sig_raise(sig, code);
 	if (!k_thr_exists((int)tid))
 		return -ESRCH;
 	if (sig == 0 || sig_ignored((int)sig))
 		return 0;
-	if (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL)
-		sig_act_on((int)sig);
-	k_sig.code[sig] = LX_SI_TKILL;
-	return k_thr_post((int)tid, (int)sig);
+	return sig_post((int)tid, (int)sig, code);
 }
 
 long sys_tkill(SYS_ARGS)
 {
 	if (a0 <= 0)
 		return -EINVAL;
-	return sig_thread(a0, a1);
+	return sig_thread(a0, a1, LX_SI_TKILL);
 }
 
 long sys_tgkill(SYS_ARGS)
@@ -259,5 +278,5 @@ long sys_tgkill(SYS_ARGS)
 		return -EINVAL;
 	if (a0 != 1)
 		return -ESRCH;
-	return sig_thread(a1, a2);
+	return sig_thread(a1, a2, LX_SI_TKILL);
 }

@@ -4,6 +4,7 @@
 
 #include "k.h"
 #include "linux_abi.h"
+#include "sig.h"
 #include "sys.h"
 #include "thread.h"
 
@@ -232,14 +233,18 @@ long sys_futex(SYS_ARGS)
 		}
 		if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != (uint32_t)a2)
 			return -EAGAIN;
-		return k_thr_wait(uaddr, bits, deadline);
+		long rc = k_thr_wait(uaddr, bits, deadline);
+		/* Linux restarts an untimed wait (ERESTARTSYS); a timed one ends with EINTR when a handler ran. */
+		return rc == -EINTR && !to ? -K_ERESTARTSYS : rc;
 	}
 	case LX_FUTEX_WAKE:
 	case LX_FUTEX_WAKE_BITSET: {
 		uint32_t bits = op == LX_FUTEX_WAKE ? ~0u : (uint32_t)a5;
 		if (bits == 0)
 			return -EINVAL;
-		return k_thr_wake(uaddr, bits, a2 < 0 || a2 > K_THR_ALL ? K_THR_ALL : (int)a2);
+		/* val is an int: Linux wakes at least one waiter even for a count of 0 or below. */
+		int n = (int)(uint32_t)a2;
+		return k_thr_wake(uaddr, bits, n <= 0 ? 1 : n);
 	}
 	case LX_FUTEX_CMP_REQUEUE:
 		if (!k_user_ok(uaddr, sizeof(*uaddr)))

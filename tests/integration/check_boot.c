@@ -382,7 +382,7 @@ START_TEST(pv_modes)
 }
 END_TEST
 
-/* pthreads: join with results, mutex+condvar, barrier, semaphores, __thread, sleep vs compute, a pipe between threads, tgkill (checked against Linux first). */
+/* pthreads: join with results, mutex+condvar, barrier, semaphores, __thread, sleep vs compute, a pipe between threads, tgkill, SA_RESTART vs EINTR, kill() to a thread that does not block it, a blocked fatal tgkill, FUTEX_WAKE 0, XMM across switches (checked against Linux first). */
 START_TEST(threads_like_linux)
 {
 	struct it_result r;
