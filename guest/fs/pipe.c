@@ -89,35 +89,55 @@ long fs_pipe_read(struct fs_file *f, void *buf, size_t len)
 	return (long)n;
 }
 
-long fs_pipe_write(struct fs_file *f, const void *buf, size_t len)
+/* Copies up to len bytes into the ring and wakes readers; returns how many fit. */
+static size_t pipe_put(struct fs_file *f, struct fs_pipe *p, const uint8_t *buf, size_t len)
 {
-	struct fs_pipe *p = f->node->pipe;
-	if (p->readers == 0)
-		return -EPIPE;
-	if (len == 0)
-		return 0;
 	size_t space = FS_PIPE_SIZE - p->len;
-	while (space == 0 || (len <= PIPE_BUF_ATOMIC && space < len)) {
-		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
-			return -EAGAIN;
-		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
-		if (rc < 0) /* only a signal ends a wait forever: restartable, like Linux's pipe_read/pipe_write */
-			return rc == -EINTR ? -K_ERESTARTSYS : rc;
-		if (p->readers == 0)
-			return -EPIPE;
-		space = FS_PIPE_SIZE - p->len;
-	}
 	size_t n = len < space ? len : space;
 	size_t tail = (p->head + p->len) % FS_PIPE_SIZE;
 	size_t first = FS_PIPE_SIZE - tail;
 	if (first > n)
 		first = n;
 	memcpy(p->buf + tail, buf, first);
-	memcpy(p->buf, (const uint8_t *)buf + first, n - first);
+	memcpy(p->buf, buf + first, n - first);
 	p->len += (uint32_t)n;
 	fs_node_touch(f->node);
 	k_thr_wake(p, ~0u, K_THR_ALL);
-	return (long)n;
+	return n;
+}
+
+/*
+ * Like Linux, a blocking write returns only when all of it is in the pipe
+ * (writes up to PIPE_BUF_ATOMIC in one piece); it ends early with what was
+ * written when it cannot wait any more: O_NONBLOCK, no other thread to
+ * drain the pipe, a signal, or the readers gone.
+ */
+long fs_pipe_write(struct fs_file *f, const void *buf, size_t len)
+{
+	struct fs_pipe *p = f->node->pipe;
+	const uint8_t *b = buf;
+	size_t done = 0;
+	if (p->readers == 0)
+		return -EPIPE;
+	if (len == 0)
+		return 0;
+	for (;;) {
+		size_t space = FS_PIPE_SIZE - p->len;
+		bool atomic = len <= PIPE_BUF_ATOMIC;
+		if (space && (!atomic || space >= len)) {
+			done += pipe_put(f, p, b + done, len - done);
+			if (done == len || (f->flags & O_NONBLOCK))
+				return (long)done;
+			continue; /* the rest waits for room below */
+		}
+		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
+			return done ? (long)done : -EAGAIN;
+		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
+		if (rc < 0) /* only a signal ends a wait forever: restartable, like Linux's pipe_read/pipe_write */
+			return done ? (long)done : (rc == -EINTR ? -K_ERESTARTSYS : rc);
+		if (p->readers == 0)
+			return done ? (long)done : -EPIPE;
+	}
 }
 
 uint32_t fs_pipe_avail(const struct fs_node *n)
