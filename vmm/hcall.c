@@ -10,13 +10,22 @@
 static const char *hcall_signame(uint32_t sig)
 {
 	switch (sig) {
+	case 1: return "SIGHUP";
+	case 2: return "SIGINT";
+	case 3: return "SIGQUIT";
 	case 4: return "SIGILL";
 	case 5: return "SIGTRAP";
 	case 6: return "SIGABRT";
 	case 7: return "SIGBUS";
 	case 8: return "SIGFPE";
 	case 9: return "SIGKILL";
+	case 10: return "SIGUSR1";
 	case 11: return "SIGSEGV";
+	case 12: return "SIGUSR2";
+	case 13: return "SIGPIPE";
+	case 14: return "SIGALRM";
+	case 15: return "SIGTERM";
+	case 31: return "SIGSYS";
 	default: return "signal";
 	}
 }

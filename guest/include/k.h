@@ -52,6 +52,12 @@ int k_wait_news(uint64_t timeout_ns);
  */
 void k_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4]);
 
+/*
+ * Raises signal sig on the current thread, as the kernel does for a write to
+ * a pipe nobody reads (SIGPIPE): acted on at syscall exit like tkill on self.
+ */
+void k_sig_raise(int sig);
+
 /* CSPRNG output (seeded from the FDT seed and RDRAND/RDSEED when present). */
 void k_random_bytes(void *buf, size_t len);
 

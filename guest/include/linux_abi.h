@@ -110,6 +110,7 @@ struct lx_stack {
 #define LX_SIGBUS 7
 #define LX_SIGFPE 8
 #define LX_SIGSEGV 11
+#define LX_SIGPIPE 13
 
 #define LX_SI_USER 0
 #define LX_SI_KERNEL 0x80

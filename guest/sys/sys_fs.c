@@ -3,6 +3,7 @@
 #include "k.h"
 #include "fs.h"
 #include "sys.h"
+#include "linux_abi.h"
 
 /* Linux MAX_RW_COUNT: one transfer moves at most this much (INT_MAX rounded down to a page). */
 #define SYS_FS_RW_MAX 0x7ffff000ul
@@ -33,6 +34,14 @@ static long sys_fs_rw_on(struct fs_file *f, long ubuf, long count, uint64_t *off
 	return sys_fs_xfer(f, buf, len, off, wr);
 }
 
+/* Linux sends SIGPIPE with EPIPE from a write to a pipe nobody reads (its default action ends the app). */
+static long sys_fs_epipe(long rc)
+{
+	if (rc == -EPIPE)
+		k_sig_raise(LX_SIGPIPE);
+	return rc;
+}
+
 /*
  * A transfer may block (pipes) while another thread closes the fd: like
  * Linux it keeps its own reference to the open file, so neither the file
@@ -46,7 +55,7 @@ static long sys_fs_rw(long fd, long ubuf, long count, uint64_t *off, bool wr)
 	fs_file_get(f);
 	long rc = sys_fs_rw_on(f, ubuf, count, off, wr);
 	fs_file_put(f);
-	return rc;
+	return sys_fs_epipe(rc);
 }
 
 long sys_read(SYS_ARGS)
@@ -144,7 +153,7 @@ static long sys_fs_rwv(long fd, long uiov, long cnt, bool wr)
 	fs_file_get(f);
 	long rc = sys_fs_rwv_on(f, uiov, cnt, wr);
 	fs_file_put(f);
-	return rc;
+	return sys_fs_epipe(rc);
 }
 
 long sys_readv(SYS_ARGS)

@@ -92,6 +92,11 @@ static long sig_raise(long sig, int code)
 	return 0;
 }
 
+void k_sig_raise(int sig)
+{
+	(void)sig_raise(sig, LX_SI_USER);
+}
+
 /* Acts on every pending signal the mask no longer blocks, lowest first like Linux's standard signals. */
 static void sig_deliver_pending(void)
 {

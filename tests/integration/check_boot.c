@@ -140,6 +140,17 @@ START_TEST(static_pie_boots)
 }
 END_TEST
 
+/* A write to a pipe with no reader raises SIGPIPE: its default action ends the app with 141, like Linux. */
+START_TEST(sigpipe_is_141)
+{
+	struct it_result r;
+	RUN(&r, 20, app("sigpipe"));
+	ck_assert_msg(r.status == 128 + 13, "status %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "SIGPIPE") || strstr(r.err, "SIGPIPE"), "%s%s", r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
 START_TEST(abort_is_134_with_message)
 {
 	struct it_result r;
@@ -460,6 +471,7 @@ Suite *boot_suite(void)
 	TCase *tf = tcase_create("failures");
 	tcase_set_timeout(tf, 60);
 	tcase_add_test(tf, abort_is_134_with_message);
+	tcase_add_test(tf, sigpipe_is_141);
 	tcase_add_test(tf, abort_with_handler_is_134);
 	tcase_add_loop_test(tf, signal_misuse_is_139, 0, 2);
 	tcase_add_test(tf, null_dereference_is_reported);
