@@ -36,6 +36,7 @@ $(BUILD)/apps/data.bin:
 
 # The blk apps share the test pattern (tools/bench/blkpat.h) and the virtio headers; -iquote keeps
 # proto/elf.h and friends from shadowing musl's own headers.
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile: guest/apps/say.h
 $(BUILD)/apps/blkio: tools/bench/blkpat.h
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
 $(BUILD)/apps/blkio $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote tools/bench -iquote proto

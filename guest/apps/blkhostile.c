@@ -13,6 +13,7 @@
 #include "virtio.h"
 #include "virtio_blk.h"
 #include "virtio_mmio.h"
+#include "say.h"
 
 /*
  * The kernel and the app share one address space and every page-table entry
@@ -31,19 +32,6 @@
  * Lines go straight to fd 1 so a test sees how far we got.
  */
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	if (write(1, line, (size_t)n) < 0)
-		_exit(2);
-}
 
 static uint64_t rng = 0x1234567887654321ull;
 static uint64_t rnd(void)

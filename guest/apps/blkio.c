@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "blkpat.h"
+#include "say.h"
 
 /* musl-gcc has no kernel headers: the <linux/fs.h> values. */
 #ifndef BLKSSZGET
@@ -38,19 +39,6 @@ static unsigned char buf[BUF_MAX + 4096];
 /* Chunk sizes cycled through by fill/verify: sub-sector, unaligned, page, multi-page, large. */
 static const size_t chunks[] = {4096, 1, 511, 513, 65536, 4097, 131072 + 3, 1u << 20, 12288, 7, 262144, 1000};
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	if (write(1, line, (size_t)n) < 0)
-		_exit(2);
-}
 
 static const char *ename(int e)
 {
