@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "fdtbuild.h"
-#include "pagetable.h"
+#include "pt.h"
 #include "vm.h"
 #include "vmdev.h"
 #include "x86tables.h"
