@@ -330,6 +330,16 @@ START_TEST(big_bss_stack_malloc_write)
 }
 END_TEST
 
+/* The default guest RAM (UKVM_MEM_DEFAULT) holds an ordinary program's 100 MiB malloc, every page touched. */
+START_TEST(malloc_100m_with_default_mem)
+{
+	struct it_result r;
+	RUN(&r, 30, app("bigmem"), "--", "100");
+	ck_assert_msg(r.status == 0 && strstr(r.out, "bigmem ok\n"), "status %d: %.200s%s", r.status, r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
 /* Syscall edge cases with Linux's answers (the binary passes natively too): holes, locks, chmod, utimensat, mmap errors. */
 START_TEST(syscall_edges_like_linux)
 {
@@ -461,6 +471,7 @@ Suite *boot_suite(void)
 	tcase_add_test(tl, libc_numbers_time_atexit);
 	tcase_add_test(tl, syscalls_preserve_registers);
 	tcase_add_test(tl, big_bss_stack_malloc_write);
+	tcase_add_test(tl, malloc_100m_with_default_mem);
 	tcase_add_test(tl, syscall_edges_like_linux);
 	tcase_add_test(tl, sysloop_keeps_bases);
 	tcase_add_test(tl, pv_modes);
