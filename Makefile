@@ -46,12 +46,22 @@ check: deps
 
 bench: bench-boot bench-blk bench-embed
 
-install: all
+install: all $(BUILD)/libukvm.pc
 	install -D -m 755 $(BUILD)/ukvm-run $(DESTDIR)$(PREFIX)/bin/ukvm-run
 	install -D -m 755 $(BUILD)/ukvm-build $(DESTDIR)$(PREFIX)/bin/ukvm-build
 	install -D -m 644 $(BUILD)/guest/ukvm-kernel.elf $(DESTDIR)$(PREFIX)/lib/ukvm/ukvm-kernel.elf
 	install -D -m 644 vmm/ukvm.h $(DESTDIR)$(PREFIX)/include/ukvm.h
 	install -D -m 644 $(BUILD)/libukvm.a $(DESTDIR)$(PREFIX)/lib/libukvm.a
+	install -D -m 644 $(BUILD)/libukvm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libukvm.pc
+
+# libukvm.pc for PREFIX (and ukvm.h's UKVM_VERSION): phony, so a new PREFIX is never missed;
+# the file is replaced only when its text changes.
+.PHONY: $(BUILD)/libukvm.pc
+$(BUILD)/libukvm.pc: vmm/libukvm.pc.in vmm/ukvm.h
+	@mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' \
+		-e "s|@VERSION@|$$(sed -n 's/^#define UKVM_VERSION "\(.*\)"$$/\1/p' vmm/ukvm.h)|" $< > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 clean:
 	rm -rf $(BUILD)

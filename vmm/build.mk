@@ -19,7 +19,7 @@ $(BUILD)/libukvm.a: $(LIBUKVM_OBJS)
 
 # Linked static-pie (libc and the libraries included, ASLR kept): no dynamic loader at every VM
 # start. bench-boot, 200 alternating runs: 3.97 ms dynamic, 3.83 ms with only libfdt/liburing/
-# libseccomp static, 3.71 ms static-pie. No NSS in the monitor (vm_group_name reads /etc/group).
+# libseccomp static, 3.71 ms static-pie. No NSS in the monitor (kvmcheck_group_name reads /etc/group).
 $(BUILD)/ukvm-run: $(BUILD)/vmm/obj/vmm/main.o $(BUILD)/libukvm.a
 	$(Q)$(CC) -static-pie -o $@ $^ $(HOST_LIBS)
 
