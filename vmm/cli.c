@@ -129,12 +129,9 @@ static int cli_mem(const char *v, struct cli_opts *o, char *err, size_t errlen)
 	uint64_t m;
 	if (cli_parse_size(v, &m))
 		return cli_fail(err, errlen, "--mem", "not a size (use e.g. 64M, 1G)", v);
-	if (m < UKVM_MEM_MIN)
-		return cli_fail(err, errlen, "--mem", "below the minimum 8M", v);
-	if (m > UKVM_MEM_MAX)
-		return cli_fail(err, errlen, "--mem", "above the maximum 64G", v);
-	if (m % (2ull << 20))
-		return cli_fail(err, errlen, "--mem", "not a multiple of 2M", v);
+	const char *bad = ukvm_mem_size_invalid(m);
+	if (bad)
+		return cli_fail(err, errlen, "--mem", bad, v);
 	o->cfg.mem_size = m;
 	return 0;
 }

@@ -7,8 +7,6 @@
 #include "cli.h"
 #include "ukvm.h"
 
-#define UKVM_VERSION "0.1"
-
 /* The one VM of this process, for the SIGINT/SIGTERM handler. */
 static struct ukvm_vm *main_vm;
 static volatile sig_atomic_t main_signal;

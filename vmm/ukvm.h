@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* libukvm's version: ukvm-run --version and libukvm.pc's Version (read from this line). */
+#define UKVM_VERSION "0.1"
+
 /*
  * Exit codes of ukvm-run (and what ukvm_exit_code() returns). A guest app's
  * own status 0..255 passes through unchanged; the codes below are used only

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "fdtbuild.h"
-#include "pagetable.h"
+#include "pt.h"
 #include "vm.h"
 #include "vmdev.h"
 #include "x86tables.h"
@@ -146,10 +146,9 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 		snprintf(err, errlen, "no image given");
 		return UKVM_ERR_CONFIG;
 	}
-	uint64_t m = vm->cfg.mem_size;
-	if (m < UKVM_MEM_MIN || m > UKVM_MEM_MAX || m % (2ull << 20)) {
-		snprintf(err, errlen, "memory size %llu bytes: must be a multiple of 2 MiB in 8 MiB..64 GiB",
-			 (unsigned long long)m);
+	const char *bad = ukvm_mem_size_invalid(vm->cfg.mem_size);
+	if (bad) {
+		snprintf(err, errlen, "memory size %llu bytes: %s", (unsigned long long)vm->cfg.mem_size, bad);
 		return UKVM_ERR_CONFIG;
 	}
 	vm->image = cfg->image;
@@ -268,7 +267,7 @@ void ukvm_destroy(struct ukvm_vm *vm)
 int ukvm_exit_code(const struct ukvm_result *res)
 {
 	switch (res->kind) {
-	case UKVM_EXITED: return res->status & 0xff;
+	case UKVM_EXITED: return res->status; /* 0..255: hcall.c kept the low 8 bits */
 	case UKVM_CRASHED: return res->status;
 	case UKVM_TIMEOUT: return UKVM_EXIT_TIMEOUT;
 	case UKVM_STOPPED: return UKVM_EXIT_INTERNAL; /* the caller knows why it stopped (ukvm-run: 128+signal) */

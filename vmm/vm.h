@@ -55,24 +55,6 @@ void vm_devices_stop(struct ukvm_vm *vm);
 uint64_t vm_now_ns(void);
 
 /*
- * Opens /dev/kvm and checks API version and the capabilities ukvm needs.
- * Returns the fd or -errno with one line in err ("/dev/kvm: ...").
- */
-int vm_kvm_open(char *err, size_t errlen);
-
-/* vm_kvm_open on another device path (tests: the error paths without KVM); messages name dev. */
-int vm_kvm_open_dev(const char *dev, char *err, size_t errlen);
-
-/*
- * Looks gid up in group_file (/etc/group format) and copies its name into
- * name (NUL-terminated, truncated to len). Returns 0, or -ENOENT when the
- * file has no such group or cannot be read. A plain parser rather than
- * getgrgid: ukvm-run is linked statically and glibc's NSS would need its
- * shared libraries at run time.
- */
-int vm_group_name(const char *group_file, unsigned gid, char *name, size_t len);
-
-/*
  * Sets CPUID, special registers (tables, CR0/CR3/CR4/EFER at CPL3),
  * STAR/LSTAR/FMASK and the entry registers of the boot contract. Returns 0,
  * or -errno with one line in err.

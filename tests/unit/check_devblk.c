@@ -1,5 +1,4 @@
 /* check_devblk.c: unit suite "devblk" (devices/blk.c): requests on a temp file via real rings (proto driver side) and a real io_uring. */
-#include "proto_env_host.h"
 
 #include <check.h>
 #include <fcntl.h>

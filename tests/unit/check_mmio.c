@@ -1,5 +1,4 @@
 /* check_mmio.c: the virtio-mmio transport's register state machine against a fake device. */
-#include "proto_env_host.h"
 
 #include <check.h>
 #include <pthread.h>
