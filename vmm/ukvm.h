@@ -68,7 +68,7 @@ struct ukvm_config {
 	struct ukvm_host *host;    /* from ukvm_host_open: the per-host KVM work done once, shared
 				      by many VMs; NULL = ukvm_create does that work for this VM alone */
 	const char *image;         /* path of the ELF image (kernel + payload) */
-	uint64_t mem_size;         /* guest RAM bytes; 0 = UKVM_MEM_DEFAULT (512 MiB); multiple of 2 MiB,
+	uint64_t mem_size;         /* guest RAM bytes; 0 = UKVM_MEM_DEFAULT (128 MiB); multiple of 2 MiB,
 				      8 MiB..64 GiB (proto/ukvm_abi.h ukvm_mem_size_invalid) */
 	const char *const *argv;   /* guest argv[1..], NULL-terminated; may be NULL */
 	const char *const *env;    /* extra "K=V" for the guest, NULL-terminated; may be NULL */
