@@ -10,6 +10,7 @@
 
 #include "fdtbuild.h"
 #include "run.h"
+#include "sandbox.h"
 #include "vmdev.h"
 
 #ifndef sigev_notify_thread_id
@@ -242,7 +243,7 @@ int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res)
 		}
 		have_timer = true;
 	}
-	if (vm->cfg.seccomp && (r = vm_seccomp_install(vm))) {
+	if (vm->cfg.seccomp && (r = sandbox_vcpu_install(vm->vcpu_fd))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
 		goto out;
 	}

@@ -9,12 +9,18 @@
 #include "host.h"
 #include "loader.h"
 #include "mem.h"
-#include "serial.h"
+#include "uart.h"
 #include "ukvm.h"
 
-struct blk;
+struct dev_class;
 struct mmio_dev;
 struct event_loop;
+
+/* One virtio-mmio device of the VM, of any class (devices/dev.h). */
+struct vm_dev {
+	const struct dev_class *cls;
+	struct mmio_dev *d;
+};
 
 struct ukvm_vm {
 	struct ukvm_config cfg;
@@ -34,8 +40,7 @@ struct ukvm_vm {
 	bool ran;
 	bool pv;                   /* the vCPU runs in pvm-pv mode (proto/ukvm_abi.h "PV mode") */
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
-	struct blk *disks[UKVM_MAX_DISKS];
-	struct mmio_dev *devs[UKVM_MAX_DISKS]; /* virtio-mmio device i at UKVM_MMIO_BASE + i * STRIDE */
+	struct vm_dev devs[UKVM_MMIO_MAX_DEVS]; /* device i at UKVM_MMIO_BASE + i * STRIDE */
 	unsigned ndevs;
 	struct event_loop *ev;     /* NULL without devices */
 };
@@ -62,8 +67,5 @@ int vcpu_setup(struct ukvm_vm *vm, uint64_t cr3, char *err, size_t errlen);
  * False on hardware KVM and other PVM builds (KVM refuses those MSRs).
  */
 bool vcpu_pv_detect(struct ukvm_vm *vm);
-
-/* Installs the vCPU thread's seccomp allowlist. Returns 0 or -errno. */
-int vm_seccomp_install(const struct ukvm_vm *vm);
 
 #endif

@@ -334,6 +334,21 @@ START_TEST(event_thread_blocks_signals)
 }
 END_TEST
 
+/* The result names each device and its class, with the transport's counters. */
+START_TEST(device_stats)
+{
+	struct ukvm_result res;
+	ck_assert_int_eq(vm_once("apps/hello.img", true, false, 0, &res), UKVM_EXITED);
+	ck_assert_uint_eq(res.ndevs, 1);
+	ck_assert_str_eq(res.devs[0].name, "vda");
+	ck_assert_str_eq(res.devs[0].kind, "blk");
+	ck_assert_uint_gt(res.devs[0].exits, 0); /* the driver probed and set it up */
+	ck_assert_uint_le(res.devs[0].exits, res.exits[UKVM_STAT_MMIO]);
+	ck_assert_int_eq(vm_once("apps/hello.img", false, false, 0, &res), UKVM_EXITED);
+	ck_assert_uint_eq(res.ndevs, 0);
+}
+END_TEST
+
 /* ukvm_stop is documented async-signal-safe: then it must leave errno alone, even when a step fails. */
 START_TEST(stop_preserves_errno)
 {
@@ -435,6 +450,7 @@ Suite *embed_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, disk_setup, disk_teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, device_stats);
 	tcase_add_test(tc, event_thread_blocks_signals);
 	tcase_add_test(tc, stop_preserves_errno);
 	tcase_add_test(tc, stop_and_timeout_of_a_spinning_guest);
