@@ -44,6 +44,8 @@ TESTED_SRCS += $(FS_GUEST_SRCS) tests/unit/fs_shim.c
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(FS_GUEST_SRCS)): TEST_CFLAGS += -Iguest/include
 
 $(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
+# The blk test pattern, shared with the guest's blk apps.
+$(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 
 # --- what the suites read or run ---------------------------------------------------
 # A static and a static-PIE musl binary for check_elf / check_imgbuild.

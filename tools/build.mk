@@ -34,12 +34,13 @@ $(BUILD)/apps/data.bin:
 	@mkdir -p $(@D)
 	$(Q)head -c 102400 /dev/urandom > $@.tmp && mv $@.tmp $@
 
-# The blk apps share the test pattern (tools/bench/blkpat.h) and the virtio headers; -iquote keeps
-# proto/elf.h and friends from shadowing musl's own headers.
+# The blk apps share say.h and the test pattern (guest/apps/blkpat.h, also read by bench-blk's
+# blkrun and check_blk.c); blkhostile pokes the virtio registers itself: -iquote keeps proto/elf.h
+# and friends from shadowing musl's own headers.
 $(BUILD)/apps/blkio $(BUILD)/apps/blkhostile: guest/apps/say.h
-$(BUILD)/apps/blkio: tools/bench/blkpat.h
+$(BUILD)/apps/blkio: guest/apps/blkpat.h
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote tools/bench -iquote proto
+$(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote proto
 
 $(BUILD)/apps/cat.img: $(BUILD)/apps/data.bin
 $(BUILD)/apps/cat.img: IMG_FILES := --file $(BUILD)/apps/data.bin:/data.bin
@@ -85,9 +86,9 @@ $(BUILD)/bench/blkbench-host: tools/bench/blkbench.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
 
-$(BUILD)/bench/blkrun: tools/bench/blkrun.c tools/bench/blkpat.h
+$(BUILD)/bench/blkrun: tools/bench/blkrun.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(HOST_CFLAGS) -Itools/bench -o $@ $<
+	$(Q)$(CC) $(HOST_CFLAGS) -iquote guest/apps -o $@ $<
 
 # bench-embed: libukvm in one process, VMs alone vs on a shared ukvm_host (tools/bench/embedbench.c).
 $(BUILD)/bench/embedbench: tools/bench/embedbench.c $(BUILD)/libukvm.a

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../tools/bench/blkpat.h"
+#include "blkpat.h"
 #include "it_util.h"
 
 /* ukvm-run's own exit codes (vmm/ukvm.h). */
