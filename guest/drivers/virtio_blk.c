@@ -165,7 +165,7 @@ static int vblk_run(struct vblk *b, uint32_t type, uint64_t sector, uint64_t dat
 	bool first_wait = true;
 	int err = 0;
 	/* The stall budget restarts with every completion: a long transfer that makes progress never runs out. */
-	uint64_t deadline = k_monotonic_ns() + VD_STALL_NS;
+	uint64_t deadline = k_clock_monotonic_ns() + VD_STALL_NS;
 	int waited = VD_WAIT_USED; /* what the last wait saw; nothing yet */
 	unsigned idle_news = 0;
 
@@ -208,7 +208,7 @@ static int vblk_run(struct vblk *b, uint32_t type, uint64_t sector, uint64_t dat
 			if (first_wait)
 				b->spin_fails = 0; /* answered before we even had to spin */
 			first_wait = false;
-			deadline = k_monotonic_ns() + VD_STALL_NS;
+			deadline = k_clock_monotonic_ns() + VD_STALL_NS;
 			waited = VD_WAIT_USED;
 			idle_news = 0;
 			continue;

@@ -184,7 +184,7 @@ static bool queue_has_used(struct vd_queue *q)
 
 int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns)
 {
-	uint64_t now = k_monotonic_ns();
+	uint64_t now = k_clock_monotonic_ns();
 	uint64_t spin_end = now + spin_ns;
 
 	if (now >= deadline_ns)
@@ -193,7 +193,7 @@ int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns)
 		if (queue_has_used(q))
 			return VD_WAIT_USED;
 		__asm__ volatile("pause");
-		now = k_monotonic_ns();
+		now = k_clock_monotonic_ns();
 	}
 	/*
 	 * Last look after the barrier in queue_has_used: anything pushed later
@@ -206,7 +206,7 @@ int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns)
 	uint64_t t = deadline_ns - now;
 	if (t > VD_WAIT_SLICE_NS)
 		t = VD_WAIT_SLICE_NS;
-	int rc = k_wait_news(t);
+	int rc = k_hypercall_wait(t);
 	if (rc < 0) {
 		k_printf("ukvm: virtio@%lx: WAIT hypercall failed (%d)\n", (unsigned long)q->dev->gpa, rc);
 		return -EIO;

@@ -97,7 +97,7 @@ void vd_queue_kick(struct vd_queue *q);
  * Waits until the device may have pushed used buffers: first polls the used
  * ring for up to spin_ns (an answer that comes sooner costs no exit), then
  * one WAIT hypercall of at most VD_WAIT_SLICE_NS, never past deadline_ns
- * (k_monotonic_ns time). Returns an enum vd_wait_result (poll the ring
+ * (k_clock_monotonic_ns time). Returns an enum vd_wait_result (poll the ring
  * again either way), -ETIMEDOUT once deadline_ns passed, or -EIO when the
  * WAIT hypercall failed.
  */

@@ -152,7 +152,7 @@ static const char thr_deadlock_msg[] =
 static void thr_schedule(void)
 {
 	for (;;) {
-		uint64_t now = k_monotonic_ns(), earliest = K_THR_FOREVER;
+		uint64_t now = k_clock_monotonic_ns(), earliest = K_THR_FOREVER;
 		bool sleeper = false; /* a plain sleep (no key) "forever" still ends, in a few centuries */
 		for (int i = 0; i < THR_MAX; i++) {
 			struct k_thread *t = thr_all[i];
@@ -175,10 +175,10 @@ static void thr_schedule(void)
 			}
 		}
 		if (earliest == K_THR_FOREVER && !sleeper) {
-			k_console_write(thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
-			k_crash(LX_SIGABRT);
+			k_hypercall_console(thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
+			k_hypercall_crash(LX_SIGABRT);
 		}
-		k_wait_news(earliest - now);
+		k_hypercall_wait(earliest - now);
 	}
 }
 
@@ -189,7 +189,7 @@ long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
 	/* A signal already waiting for its handler interrupts the wait before it starts, as in Linux. */
 	if (k_sig.pending & ~k_sig.mask)
 		return -EINTR;
-	if (deadline <= k_monotonic_ns())
+	if (deadline <= k_clock_monotonic_ns())
 		return -ETIMEDOUT;
 	c->key = key;
 	c->bitset = bitset;
@@ -336,7 +336,7 @@ _Noreturn void k_thr_exit(int status)
 	struct k_thread *c = thr_cur;
 
 	if (thr_live == 1)
-		k_exit(status);
+		k_hypercall_exit(status);
 	/* pthread_join waits on this word: Linux zeroes it and wakes one futex waiter. */
 	if (c->clear_tid && !(c->clear_tid & 3) && k_user_ok((void *)(uintptr_t)c->clear_tid, 4)) {
 		__atomic_store_n((uint32_t *)(uintptr_t)c->clear_tid, 0, __ATOMIC_SEQ_CST);
