@@ -56,9 +56,6 @@ long k_sig_return(struct k_uregs *f);
 /* A fault in the app: enters its handler for the signal when it has one (does not return), else returns. */
 void k_sig_fault(const struct k_exc_state *s, int sig);
 
-/* "SIGSEGV" and friends, "SIGRT" above 31. */
-const char *sig_name(int sig);
-
 /* True when the app's stack pointer sp lies on the alternate signal stack. */
 bool sig_on_altstack(uint64_t sp);
 
