@@ -169,12 +169,28 @@ static long slept_ms(const char *out)
 	return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
+/*
+ * The sleep's cost is a difference of two runs. On a loaded host a boot can
+ * take tens of ms longer than the next one, so the run without the sleep is
+ * the fastest of three (a slow one made "100 ms" look like 66 ms).
+ */
 START_TEST(clock_and_sleep_do_not_spin)
 {
 	struct it_result r0, r1;
 	RUN(&r0, 20, app("clock"), "--", "0");
 	ck_assert_msg(r0.status == 0, "status %d: %s%s", r0.status, r0.out, r0.err);
 	ck_assert_msg(strstr(r0.out, "vdso clock_gettime "), "no vDSO figure: %s", r0.out);
+	for (int i = 0; i < 2; i++) {
+		struct it_result again;
+		RUN(&again, 20, app("clock"), "--", "0");
+		ck_assert_msg(again.status == 0, "status %d: %s%s", again.status, again.out, again.err);
+		if (again.wall_ms < r0.wall_ms) {
+			it_result_free(&r0);
+			r0 = again;
+		} else {
+			it_result_free(&again);
+		}
+	}
 	RUN(&r1, 20, app("clock"), "--", "100");
 	ck_assert_msg(r1.status == 0, "status %d: %s%s", r1.status, r1.out, r1.err);
 	long ms = slept_ms(r1.out);
