@@ -36,7 +36,7 @@ static const char *app(const char *name)
  */
 struct app_case {
 	const char *app;
-	const char *args[3]; /* after the image (NULL-terminated): "--" is optional for ukvm-run */
+	const char *args[3]; /* after the image, up to 3 (a NULL ends them early); "--" is optional for ukvm-run */
 	int status;          /* exit status wanted: main's value, or 128 + the fatal signal */
 	bool exact;          /* stdout must equal out[0] (else each out[] must appear in it) */
 	const char *out[3];  /* in stdout, all of them */
@@ -49,8 +49,10 @@ static const struct app_case app_cases[] = {
 	{"hello-pie", {NULL}, 0, true, {"Hello from ukvm!\n"}, NULL},
 	{"malloc", {NULL}, 0, false, {"malloc ok"}, NULL},
 	{"memops", {NULL}, 0, false, {"memops ok"}, NULL},
-	/* libc test apps (guest/apps/t_check.h) print "<name> ok", else name each failed check on stderr. */
-	/* stdio on files, directories, cwd, errno values after failing calls, environment. */
+	/*
+	 * libc test apps (guest/apps/t_check.h) print "<name> ok", else name each failed check on stderr.
+	 * stdiofs: stdio on files, directories, cwd, errno values after failing calls, environment.
+	 */
 	{"stdiofs", {NULL}, 0, false, {"stdiofs ok\n"}, NULL},
 	/* printf/strtod of floats, qsort, setjmp/longjmp, time/strftime; atexit handlers run in reverse, then exit(7). */
 	{"libcmix", {"--", "7"}, 7, false, {"libcmix ok\natexit 3\natexit 2\natexit 1 (last)\n"}, NULL},
@@ -96,7 +98,7 @@ START_TEST(apps_print_and_exit_as_expected)
 	struct it_result r;
 
 	snprintf(name, sizeof(name), "%s", c->app);
-	for (int i = 0; c->args[i]; i++) {
+	for (int i = 0; i < 3 && c->args[i]; i++) {
 		argv[i + 1] = c->args[i];
 		snprintf(name + strlen(name), sizeof(name) - strlen(name), " %s", c->args[i]);
 	}
