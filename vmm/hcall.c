@@ -96,12 +96,12 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 			end = c->deadline_ns;
 		uint64_t d = end - now;
 		struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
-		struct pollfd pfd = { .fd = c->vm->wake_fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = c->vm->vcpu.wake_fd, .events = POLLIN };
 		/* Device news (the event thread writes wake_fd) or ukvm_stop end the wait; so does the kick. */
 		int n = ppoll(&pfd, 1, end == UINT64_MAX ? NULL : &ts, &c->wait_mask);
 		if (n > 0) {
 			uint64_t v;
-			ssize_t r = read(c->vm->wake_fd, &v, sizeof(v));
+			ssize_t r = read(c->vm->vcpu.wake_fd, &v, sizeof(v));
 			(void)r;
 			if (atomic_load(&c->vm->stop))
 				continue;

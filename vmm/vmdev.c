@@ -57,7 +57,7 @@ static int vmdev_open(struct ukvm_vm *vm, char *err, size_t errlen)
 	for (unsigned c = 0; c < dev_nclasses; c++) {
 		int n = dev_classes[c]->count(cfg, err, errlen); /* a pure function of cfg: as above */
 		for (int i = 0; i < n; i++) {
-			struct dev_env env = { .mem = &mem, .news_fd = vm->wake_fd, .index = (unsigned)i };
+			struct dev_env env = { .mem = &mem, .news_fd = vm->vcpu.wake_fd, .index = (unsigned)i };
 			struct mmio_dev *d;
 			int r = dev_classes[c]->open(cfg, (unsigned)i, &env, &d, err, errlen);
 			if (r)
@@ -138,7 +138,7 @@ void vm_dev_stats(struct ukvm_vm *vm, struct ukvm_result *res)
 
 bool vmdev_mmio_exit(struct run_ctx *c)
 {
-	struct kvm_run *run = c->vm->run;
+	struct kvm_run *run = c->vm->vcpu.run;
 	uint64_t a = run->mmio.phys_addr;
 	/* The whole 2 MiB window the page tables map is ours: nothing in it can end the run. */
 	if (a < UKVM_MMIO_BASE || a - UKVM_MMIO_BASE >= (2ull << 20))

@@ -16,7 +16,7 @@ uint64_t vmdev_addr(unsigned i);
  * order gives slots 0..n-1), attaches each transport to a new event loop,
  * registers one KVM ioeventfd per queue (QueueNotify, datamatch = queue
  * index) and starts the event thread. Needs vm->mem, vm->vm_fd and
- * vm->wake_fd. Returns 0 or an enum ukvm_error with one line in err (a
+ * vm->vcpu.wake_fd. Returns 0 or an enum ukvm_error with one line in err (a
  * device that cannot be opened from its config, e.g. "PATH: cannot open
  * disk: ...", is UKVM_ERR_CONFIG). On failure vmdev_free cleans up.
  */
