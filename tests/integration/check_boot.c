@@ -49,6 +49,8 @@ static const struct app_case app_cases[] = {
 	{"hello-pie", {NULL}, 0, true, {"Hello from ukvm!\n"}, NULL},
 	{"malloc", {NULL}, 0, false, {"malloc ok"}, NULL},
 	{"memops", {NULL}, 0, false, {"memops ok"}, NULL},
+	/* The default guest RAM (UKVM_MEM_DEFAULT) holds an ordinary program's 100 MiB malloc, every page touched. */
+	{"bigmem", {"--", "100"}, 0, false, {"bigmem ok\n"}, NULL},
 	/*
 	 * libc test apps (guest/apps/t_check.h) print "<name> ok", else name each failed check on stderr.
 	 * stdiofs: stdio on files, directories, cwd, errno values after failing calls, environment.
