@@ -24,6 +24,8 @@ struct fs_blk {
 	bool ro;
 };
 
+static const struct fs_file_ops blk_fops;
+
 static struct fs_blk blk_table[FS_BLK_MAX];
 static unsigned blk_count;
 
@@ -47,7 +49,7 @@ int fs_blk_register(const struct fs_blk_ops *ops, void *ctx, uint64_t sectors, b
 	b->dev.name = b->name;
 	b->dev.major = FS_BLK_MAJOR;
 	b->dev.minor = FS_BLK_MINORS * i;
-	b->dev.ioctl = fs_blk_ioctl; /* read and write stay NULL: fs_file_read/write call fs_blk_read/write */
+	b->dev.fops = &blk_fops;
 	b->ops = ops;
 	b->ctx = ctx;
 	b->sectors = sectors > BLK_MAX_SECTORS ? BLK_MAX_SECTORS : sectors;
@@ -65,7 +67,7 @@ int fs_blk_nodes(struct fs_node *dir)
 {
 	for (unsigned i = 0; i < blk_count; i++) {
 		struct fs_blk *b = &blk_table[i];
-		struct fs_node *n = fs_node_new(S_IFBLK | 0660);
+		struct fs_node *n = fs_node_new(S_IFBLK | 0660, &blk_fops);
 		if (!n)
 			return -ENOMEM;
 		n->dev = &b->dev;
@@ -222,3 +224,19 @@ long fs_blk_ioctl(struct fs_file *f, unsigned long req, long arg)
 	}
 	return -ENOTTY;
 }
+
+/* Linux's blkdev_llseek: a disk cannot seek past its end (SEEK_DATA/SEEK_HOLE: -EINVAL). */
+static long blk_lseek(struct fs_file *f, int64_t off, int whence)
+{
+	return fs_file_seek_to(f, off, whence, f->node->size, f->node->size);
+}
+
+/* O_APPEND means nothing to a disk, as on Linux; no poll hook: a disk is always ready. */
+static const struct fs_file_ops blk_fops = {
+	.caps = FS_CAP_PIO | FS_CAP_MMAP | FS_CAP_GATHER,
+	.read = fs_blk_read,
+	.write = fs_blk_write,
+	.lseek = blk_lseek,
+	.ioctl = fs_blk_ioctl,
+	.fsync = fs_blk_sync,
+};
