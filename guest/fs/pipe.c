@@ -4,10 +4,11 @@
 #include "fs.h"
 #include "sig.h"
 #include "thread.h"
+#include "wait.h"
 
 /*
  * Blocking: a read of an empty pipe whose write end is open, or a write to
- * a full pipe, blocks the thread (k_thr_wait on the pipe) while other app
+ * a full pipe, blocks the thread (k_wait_on the pipe) while other app
  * threads exist that could make progress; every change wakes the pipe's
  * waiters, which re-check. When every thread ends up blocked forever the
  * scheduler stops the app as deadlocked. A lone thread could never be
@@ -75,7 +76,7 @@ static long pipe_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 			return 0;
 		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
 			return -EAGAIN;
-		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
+		long rc = k_wait_on(p, ~0u, K_WAIT_FOREVER, K_WAIT_INTR);
 		if (rc < 0) /* only a signal ends a wait forever: restartable, like Linux's pipe_read/pipe_write */
 			return rc == -EINTR ? -K_ERESTARTSYS : rc;
 	}
@@ -88,7 +89,7 @@ static long pipe_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 	p->head = (uint32_t)((p->head + n) % FS_PIPE_SIZE);
 	p->len -= (uint32_t)n;
 	f->node->atime = k_realtime_ns();
-	k_thr_wake(p, ~0u, K_THR_ALL);
+	k_wait_wake(p, ~0u, K_THR_ALL);
 	return (long)n;
 }
 
@@ -105,7 +106,7 @@ static size_t pipe_put(struct fs_file *f, struct fs_pipe *p, const uint8_t *buf,
 	memcpy(p->buf, buf + first, n - first);
 	p->len += (uint32_t)n;
 	fs_node_touch(f->node);
-	k_thr_wake(p, ~0u, K_THR_ALL);
+	k_wait_wake(p, ~0u, K_THR_ALL);
 	return n;
 }
 
@@ -136,7 +137,7 @@ static long pipe_write(struct fs_file *f, const void *buf, size_t len, uint64_t 
 		}
 		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
 			return done ? (long)done : -EAGAIN;
-		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
+		long rc = k_wait_on(p, ~0u, K_WAIT_FOREVER, K_WAIT_INTR);
 		if (rc < 0) /* only a signal ends a wait forever: restartable, like Linux's pipe_read/pipe_write */
 			return done ? (long)done : (rc == -EINTR ? -K_ERESTARTSYS : rc);
 		if (p->readers == 0)
@@ -188,7 +189,7 @@ static void pipe_release(struct fs_file *f)
 		p->readers--;
 	else
 		p->writers--;
-	k_thr_wake(p, ~0u, K_THR_ALL); /* a blocked reader sees EOF, a blocked writer EPIPE, poll a hang-up */
+	k_wait_wake(p, ~0u, K_THR_ALL); /* a blocked reader sees EOF, a blocked writer EPIPE, poll a hang-up */
 	if (p->readers || p->writers)
 		return;
 	k_free(p->buf);
