@@ -21,7 +21,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe
+APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe blkthreads
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
 
@@ -36,10 +36,10 @@ $(BUILD)/apps/data.bin:
 
 # The blk apps share the test pattern (tools/bench/blkpat.h) and the virtio headers; -iquote keeps
 # proto/elf.h and friends from shadowing musl's own headers.
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile: guest/apps/say.h
-$(BUILD)/apps/blkio: tools/bench/blkpat.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads: guest/apps/say.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: tools/bench/blkpat.h
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote tools/bench -iquote proto
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads: APP_CFLAGS += -iquote tools/bench -iquote proto
 
 $(BUILD)/apps/cat.img: $(BUILD)/apps/data.bin
 $(BUILD)/apps/cat.img: IMG_FILES := --file $(BUILD)/apps/data.bin:/data.bin
