@@ -19,6 +19,8 @@
  *        blkthreads join DEV SIZE SEED      a second thread does that read while the main thread waits
  *                                           in pthread_join: every thread is blocked, one on the disk,
  *                                           which is not a deadlock
+ *        blkthreads edges DEV SIZE SEED     two threads each pread 2000 small unaligned pieces (sector
+ *                                           edges) of DEV's first SIZE bytes at once and check them
  * SIZE in MiB. Ends with "blkthreads ok" (status 0) or a reason (status 1). On Linux
  * DEV may be a file holding the pattern.
  */
@@ -84,10 +86,30 @@ static void *reader(void *arg)
 	return (void *)(uintptr_t)read_disk();
 }
 
+/* 2000 preads of 1..700 bytes at unaligned offsets, each checked against the pattern: the failures (0 = all good). */
+static void *edges(void *arg)
+{
+	uint64_t x = (uintptr_t)arg;
+	unsigned char piece[700];
+	uintptr_t bad = 0;
+	int fd = open(dev, O_RDONLY);
+	if (fd < 0)
+		return (void *)(uintptr_t)1;
+	for (int i = 0; i < 2000; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		size_t len = 1 + (size_t)(x >> 33) % sizeof(piece);
+		uint64_t off = (x >> 11) % (size - len);
+		if (pread(fd, piece, len, (off_t)off) != (ssize_t)len || blkpat_check(piece, off, len, seed) != len)
+			bad++;
+	}
+	close(fd);
+	return (void *)bad;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
-		say("usage: blkthreads compute|join DEV SIZE_MIB SEED\n");
+		say("usage: blkthreads compute|join|edges DEV SIZE_MIB SEED\n");
 		return 1;
 	}
 	dev = argv[2];
@@ -111,6 +133,13 @@ int main(int argc, char **argv)
 			return 1;
 		pthread_join(t, &res);
 		rc = (int)(uintptr_t)res;
+	} else if (!strcmp(argv[1], "edges")) {
+		if (pthread_create(&t, NULL, edges, (void *)(uintptr_t)1) != 0)
+			return 1;
+		uintptr_t bad = (uintptr_t)edges((void *)(uintptr_t)2);
+		pthread_join(t, &res);
+		say("edges: %lu + %lu bad pieces\n", (unsigned long)bad, (unsigned long)(uintptr_t)res);
+		rc = bad || res;
 	} else {
 		say("unknown mode %s\n", argv[1]);
 		return 1;

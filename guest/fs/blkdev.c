@@ -29,13 +29,6 @@ static const struct fs_file_ops blk_fops;
 static struct fs_blk blk_table[FS_BLK_MAX];
 static unsigned blk_count;
 
-/*
- * One sector for the unaligned edges of a transfer. Static, so it is kernel
- * memory whose guest physical address the driver can compute; 512-aligned so
- * a host opening the disk with O_DIRECT can use it as is.
- */
-static uint8_t blk_bounce[FS_BLK_SECTOR] __attribute__((aligned(FS_BLK_SECTOR)));
-
 int fs_blk_register(const struct fs_blk_ops *ops, void *ctx, uint64_t sectors, bool ro)
 {
 	if (blk_count >= FS_BLK_MAX)
@@ -96,18 +89,25 @@ bool fs_blk_is(const struct fs_node *n)
 	return blk_of(n) != NULL;
 }
 
-/* One partial sector: read it, patch or copy out [in, in + n), write it back for a write. */
+/*
+ * One partial sector: read it, patch or copy out [in, in + n), write it back
+ * for a write. The bounce sector is the calling thread's own, on its kernel
+ * stack (guest RAM, so the driver can compute its address): the driver
+ * blocks this thread while another may bounce its own edge. 512-aligned so a
+ * host opening the disk with O_DIRECT can use it as is.
+ */
 static int blk_edge(struct fs_blk *b, uint64_t sector, uint32_t in, uint8_t *p, uint32_t n, bool wr)
 {
-	int rc = b->ops->rw(b->ctx, false, sector, blk_bounce, 1);
+	uint8_t bounce[FS_BLK_SECTOR] __attribute__((aligned(FS_BLK_SECTOR)));
+	int rc = b->ops->rw(b->ctx, false, sector, bounce, 1);
 	if (rc)
 		return rc;
 	if (!wr) {
-		memcpy(p, blk_bounce + in, n);
+		memcpy(p, bounce + in, n);
 		return 0;
 	}
-	memcpy(blk_bounce + in, p, n);
-	return b->ops->rw(b->ctx, true, sector, blk_bounce, 1);
+	memcpy(bounce + in, p, n);
+	return b->ops->rw(b->ctx, true, sector, bounce, 1);
 }
 
 /* Moves [pos, pos + len) (inside the disk): edges through the bounce sector, the aligned middle straight from buf. */
