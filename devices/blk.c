@@ -37,7 +37,7 @@ static void blk_config_read(struct mmio_dev *d, uint32_t off, void *buf, uint32_
 	memcpy(buf, (const uint8_t *)&c + off, len); /* the transport checked off + len <= config_size */
 }
 
-static void blk_done(struct dev_op *op, struct io_uring *ring, int res);
+static void blk_done(struct event_op *op, struct io_uring *ring, int res);
 
 static int blk_activate(struct mmio_dev *d)
 {
@@ -48,7 +48,7 @@ static int blk_activate(struct mmio_dev *d)
 	/*
 	 * One slot per queue entry: in-flight requests are bounded by the queue
 	 * size. The slots were made at blk_open: nothing a guest does allocates
-	 * on the vCPU thread (see vmm/seccomp.c).
+	 * on the vCPU thread (see vmm/sandbox.c).
 	 */
 	b->free = NULL;
 	for (uint32_t i = n; i-- > 0;) {
@@ -73,10 +73,7 @@ static void blk_push(struct blk *b, uint16_t head, uint8_t *status, uint8_t st, 
 {
 	if (status)
 		*(volatile uint8_t *)status = st;
-	int r = vq_dev_push_used(&b->dev.q[0].vq, head, written);
-	if (r)
-		mmio_queue_error(&b->dev, 0, vq_err_str(r));
-	b->requests++;
+	(void)mmio_push_used(&b->dev, 0, head, written); /* counts the request; a broken ring needs a reset */
 }
 
 /* Copies bytes [off, off + len) of the chain's readable part out of guest memory. */
@@ -380,7 +377,7 @@ static void blk_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
 		mmio_used_pushed(d, 0);
 }
 
-static void blk_done(struct dev_op *op, struct io_uring *ring, int res)
+static void blk_done(struct event_op *op, struct io_uring *ring, int res)
 {
 	struct blk_req *r = (struct blk_req *)op;
 	struct blk *b = r->b;
@@ -514,3 +511,52 @@ void blk_close(struct blk *b)
 		close(b->fd);
 	b->fd = -1;
 }
+
+/* ------------------------------------------------------------- the class */
+
+static int blk_class_count(const struct ukvm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->ndisks > UKVM_MAX_DISKS || (cfg->ndisks && !cfg->disks)) {
+		snprintf(err, errlen, "%u disks: at most %u", cfg->ndisks, UKVM_MAX_DISKS);
+		return -EINVAL;
+	}
+	return (int)cfg->ndisks;
+}
+
+static int blk_class_open(const struct ukvm_config *cfg, unsigned i, const struct dev_env *env,
+			  struct mmio_dev **out, char *err, size_t errlen)
+{
+	const struct ukvm_disk *dk = &cfg->disks[i];
+	char why[160];
+	if (!dk->path) {
+		snprintf(err, errlen, "(null): cannot open disk: no path");
+		return -EINVAL;
+	}
+	struct blk *b = calloc(1, sizeof(*b));
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int r = blk_open(b, dk->path, dk->ro, dk->direct, env->index, env->mem, env->news_fd, why, sizeof(why));
+	if (r) {
+		snprintf(err, errlen, "%s: %s", dk->path, why);
+		free(b);
+		return r;
+	}
+	*out = &b->dev;
+	return 0;
+}
+
+static void blk_class_close(struct mmio_dev *d)
+{
+	struct blk *b = d->priv;
+	blk_close(b);
+	free(b);
+}
+
+const struct dev_class blk_class = {
+	.name = "blk",
+	.count = blk_class_count,
+	.open = blk_class_open,
+	.close = blk_class_close,
+};

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "dev.h"
 #include "mmio.h"
 #include "virtio_blk.h"
 
@@ -32,7 +33,7 @@ struct blk;
 
 /* One request in flight. Lives in blk.reqs; op first so a CQE's user_data is the request. */
 struct blk_req {
-	struct dev_op op;
+	struct event_op op;
 	struct blk *b;
 	struct blk_req *next_free;
 	uint8_t *status;      /* the guest's status byte */
@@ -58,12 +59,14 @@ struct blk {
 				 activation links the queue size first ones into the free list */
 	struct iovec *iovs;
 	struct blk_req *free;
-	uint64_t requests;    /* requests completed (any status), for --stats */
 	uint64_t bounce_bytes; /* O_DIRECT bounce bytes in flight, <= BLK_BOUNCE_MAX */
 	struct vq_seg segs[BLK_MAX_SEGS]; /* scratch of the request being parsed */
 };
 
 extern const struct dev_ops blk_ops;
+
+/* The class of struct ukvm_config.disks: device i is /dev/vd<'a' + i> on disks[i]. */
+extern const struct dev_class blk_class;
 
 /*
  * Opens path (O_RDONLY with ro, O_RDWR otherwise; O_DIRECT with direct) and

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,8 +27,9 @@ int mmio_init(struct mmio_dev *d, const struct dev_ops *ops, void *priv, const s
 	d->news_fd = news_fd;
 	d->warn_budget = MMIO_WARN_BUDGET;
 	snprintf(d->tag, sizeof(d->tag), "%s", tag ? tag : ops->name);
+	d->start_fd = -1;
 	for (unsigned i = 0; i < MMIO_MAX_QUEUES; i++)
-		d->q[i].notify_fd = -1;
+		d->kick[i] = (struct mmio_kick){ .d = d, .q = i, .fd = -1 };
 	int r = pthread_mutex_init(&d->lock, NULL);
 	if (r)
 		return -r;
@@ -42,6 +44,15 @@ void mmio_destroy(struct mmio_dev *d)
 {
 	if (!d->ops)
 		return;
+	for (unsigned i = 0; i < MMIO_MAX_QUEUES; i++)
+		if (d->kick[i].fd >= 0) {
+			close(d->kick[i].fd);
+			d->kick[i].fd = -1;
+		}
+	if (d->start_fd >= 0)
+		close(d->start_fd);
+	d->start_fd = -1;
+	d->loop = NULL;
 	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
 	d->ops = NULL;
@@ -82,6 +93,15 @@ void mmio_inflight_done(struct mmio_dev *d)
 		d->inflight--;
 	if (!d->inflight)
 		pthread_cond_broadcast(&d->idle);
+}
+
+int mmio_push_used(struct mmio_dev *d, unsigned q, uint16_t head, uint32_t len)
+{
+	int r = vq_dev_push_used(&d->q[q].vq, head, len);
+	if (r)
+		mmio_queue_error(d, q, vq_err_str(r));
+	d->requests++;
+	return r;
 }
 
 void mmio_config_changed(struct mmio_dev *d)
@@ -144,14 +164,20 @@ bool mmio_used_pushed(struct mmio_dev *d, unsigned q)
 	return true;
 }
 
-void mmio_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
+/* Lock held: a kick of queue q. */
+static void mmio_notify_locked(struct mmio_dev *d, unsigned q, struct io_uring *ring)
 {
-	pthread_mutex_lock(&d->lock);
 	/* Spec 4.2.3.2 / 3.1.1: no buffers are consumed before DRIVER_OK or on a queue not ready. */
 	if (q < d->ops->nqueues && d->q[q].ready && mmio_live(d) && d->ops->notify) {
 		mmio_queue_busy(d, q);
 		d->ops->notify(d, q, ring);
 	}
+}
+
+void mmio_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
+{
+	pthread_mutex_lock(&d->lock);
+	mmio_notify_locked(d, q, ring);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -193,6 +219,121 @@ bool mmio_poll(struct mmio_dev *d, unsigned q, struct io_uring *ring, uint64_t n
 	return polling;
 }
 
+/* ------------------------------------------------------------- event loop wiring */
+
+/*
+ * Event thread, lock held: runs ops->start once per DRIVER_OK. Both the
+ * start eventfd and every kick come here first, so whichever the loop reads
+ * first, the device is started before its first notify. A reset since
+ * DRIVER_OK cleared start_pending: the next DRIVER_OK asks again.
+ */
+static void mmio_start_pending(struct mmio_dev *d, struct io_uring *ring)
+{
+	if (!d->start_pending || !mmio_live(d))
+		return;
+	d->start_pending = false;
+	int r = d->ops->start(d, ring);
+	if (r) {
+		mmio_warn(d, "start failed: %s: device needs reset", strerror(-r));
+		d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+		d->int_status |= VIRTIO_MMIO_INT_CONFIG; /* spec 4.2.2: NEEDS_RESET is announced as a config change */
+	}
+}
+
+/* Event thread: queue k->q's notify eventfd was read; count is the number of kicks since the last read. */
+static void mmio_kick_fn(void *ctx, struct io_uring *ring, uint64_t count)
+{
+	struct mmio_kick *k = ctx;
+	struct mmio_dev *d = k->d;
+	pthread_mutex_lock(&d->lock);
+	d->notifies += count;
+	mmio_start_pending(d, ring);
+	mmio_notify_locked(d, k->q, ring);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Event thread: DRIVER_OK wrote the start eventfd (mmio_went_live). */
+static void mmio_start_fn(void *ctx, struct io_uring *ring, uint64_t count)
+{
+	struct mmio_dev *d = ctx;
+	(void)count;
+	pthread_mutex_lock(&d->lock);
+	mmio_start_pending(d, ring);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static bool mmio_poll_fn(void *ctx, struct io_uring *ring, uint64_t now_ns)
+{
+	struct mmio_dev *d = ctx;
+	bool polling = false;
+	for (unsigned q = 0; q < d->ops->nqueues; q++)
+		polling |= mmio_poll(d, q, ring, now_ns);
+	return polling;
+}
+
+static void mmio_quiesce_fn(void *ctx)
+{
+	mmio_quiesce(ctx);
+}
+
+static bool mmio_idle_fn(void *ctx)
+{
+	return mmio_idle(ctx);
+}
+
+int mmio_attach(struct mmio_dev *d, struct event_loop *l)
+{
+	int r;
+	/* Blocking eventfds: io_uring would return -EAGAIN on a nonblocking one instead of waiting. */
+	for (unsigned q = 0; q < d->ops->nqueues; q++) {
+		struct mmio_kick *k = &d->kick[q];
+		if ((k->fd = eventfd(0, EFD_CLOEXEC)) < 0)
+			return -errno;
+		snprintf(k->what, sizeof(k->what), "%.15s queue %u", d->tag, q);
+		if ((r = event_add_counter(l, &k->src, k->fd, mmio_kick_fn, k, k->what)))
+			return r;
+	}
+	if (d->ops->start) {
+		if ((d->start_fd = eventfd(0, EFD_CLOEXEC)) < 0)
+			return -errno;
+		if ((r = event_add_counter(l, &d->start_src, d->start_fd, mmio_start_fn, d, d->tag)))
+			return r;
+	}
+	d->client = (struct event_client){ .poll = mmio_poll_fn, .quiesce = mmio_quiesce_fn,
+					   .idle = mmio_idle_fn, .ctx = d };
+	event_add_client(l, &d->client);
+	d->loop = l;
+	return 0;
+}
+
+int mmio_notify_fd(const struct mmio_dev *d, unsigned q)
+{
+	return q < MMIO_MAX_QUEUES ? d->kick[q].fd : -1;
+}
+
+void mmio_quiesce(struct mmio_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->stopped = true;
+	pthread_mutex_unlock(&d->lock);
+}
+
+bool mmio_idle(struct mmio_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	bool idle = d->inflight == 0;
+	pthread_mutex_unlock(&d->lock);
+	return idle;
+}
+
+void mmio_stats(struct mmio_dev *d, struct mmio_stats *s)
+{
+	pthread_mutex_lock(&d->lock);
+	*s = (struct mmio_stats){ .notifies = d->notifies, .requests = d->requests, .news = d->news,
+				  .exits = d->exits };
+	pthread_mutex_unlock(&d->lock);
+}
+
 /* ------------------------------------------------------------- reset */
 
 static void mmio_reset(struct mmio_dev *d)
@@ -213,14 +354,8 @@ static void mmio_reset(struct mmio_dev *d)
 	d->dev_feat_sel = d->drv_feat_sel = d->queue_sel = 0;
 	d->drv_features = d->features = 0;
 	d->int_status = 0;
-	for (unsigned i = 0; i < MMIO_MAX_QUEUES; i++) {
-		struct mmio_queue *mq = &d->q[i];
-		int fd = mq->notify_fd;
-		uint64_t n = mq->notifies;
-		memset(mq, 0, sizeof(*mq));
-		mq->notify_fd = fd;
-		mq->notifies = n;
-	}
+	d->start_pending = false;
+	memset(d->q, 0, sizeof(d->q));
 }
 
 /* ------------------------------------------------------------- status */
@@ -240,15 +375,24 @@ static bool mmio_features_ok(struct mmio_dev *d)
 	return true;
 }
 
-static void mmio_kick_ready(struct mmio_dev *d)
+static void mmio_kick_fd(int fd)
 {
+	uint64_t one = 1;
+	ssize_t w = write(fd, &one, sizeof(one));
+	(void)w; /* only fails when the counter is saturated: the event thread has a read pending anyway */
+}
+
+static void mmio_went_live(struct mmio_dev *d)
+{
+	/* ops->start runs on the event thread, before the notify of any kick below (mmio_start_pending). */
+	if (d->start_fd >= 0) {
+		d->start_pending = true;
+		mmio_kick_fd(d->start_fd);
+	}
 	/* Buffers made available before DRIVER_OK were not looked at: let the event thread do it now. */
 	for (unsigned i = 0; i < d->ops->nqueues; i++)
-		if (d->q[i].ready && d->q[i].notify_fd >= 0) {
-			uint64_t one = 1;
-			ssize_t w = write(d->q[i].notify_fd, &one, sizeof(one));
-			(void)w;
-		}
+		if (d->q[i].ready && d->kick[i].fd >= 0)
+			mmio_kick_fd(d->kick[i].fd);
 }
 
 static void mmio_status_write(struct mmio_dev *d, uint32_t v)
@@ -287,7 +431,7 @@ static void mmio_status_write(struct mmio_dev *d, uint32_t v)
 	}
 	d->status = v | keep;
 	if ((add & S_OK) && mmio_live(d))
-		mmio_kick_ready(d);
+		mmio_went_live(d);
 }
 
 /* ------------------------------------------------------------- queues */
@@ -367,10 +511,8 @@ static void mmio_reg_write(struct mmio_dev *d, uint64_t off, uint32_t v)
 	case VIRTIO_MMIO_QUEUE_READY: mmio_queue_ready(d, v); break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* A notify the ioeventfd did not catch (no fd, or odd value): hand it to the event thread. */
-		if (v < d->ops->nqueues && d->q[v].notify_fd >= 0) {
-			uint64_t one = 1;
-			ssize_t w = write(d->q[v].notify_fd, &one, sizeof(one));
-			(void)w;
+		if (v < d->ops->nqueues && d->kick[v].fd >= 0) {
+			mmio_kick_fd(d->kick[v].fd);
 		} else {
 			mmio_warn(d, "QueueNotify %u ignored", v);
 		}
@@ -445,6 +587,7 @@ void mmio_read(struct mmio_dev *d, uint64_t off, void *data, unsigned len)
 		return;
 	memset(data, 0, len);
 	pthread_mutex_lock(&d->lock);
+	d->exits++;
 	if (off >= MMIO_WINDOW || off + len > MMIO_WINDOW) {
 		mmio_warn(d, "read beyond the register window at 0x%llx", (unsigned long long)off);
 	} else if (off >= VIRTIO_MMIO_CONFIG) {
@@ -466,6 +609,7 @@ void mmio_write(struct mmio_dev *d, uint64_t off, const void *data, unsigned len
 	if (len == 0 || len > 8)
 		return;
 	pthread_mutex_lock(&d->lock);
+	d->exits++;
 	if (off >= MMIO_WINDOW || off + len > MMIO_WINDOW) {
 		mmio_warn(d, "write beyond the register window at 0x%llx", (unsigned long long)off);
 	} else if (off >= VIRTIO_MMIO_CONFIG) {

@@ -6,26 +6,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "virtq.h"
 
-struct io_uring;
 struct mmio_dev;
 
 #define MMIO_MAX_QUEUES 4
 
 /*
- * An io_uring operation in flight: the SQE's user_data points at it and the
- * event loop calls done(op, ring, cqe->res) on the event thread. Devices
- * embed it first in their request structs.
- */
-struct dev_op {
-	void (*done)(struct dev_op *op, struct io_uring *ring, int res);
-};
-
-/*
  * What a device provides; the transport alone decodes registers. Every hook
  * runs with d->lock held. activate/reset/config_* run on the vCPU thread,
- * notify on the event thread (the only thread that submits to the ring).
+ * start and notify on the event thread (the only thread that submits to the
+ * ring; struct event_op routes a device's completions back to it).
  */
 struct dev_ops {
 	const char *name;
@@ -50,6 +42,14 @@ struct dev_ops {
 	 * its own, e.g. when a completion frees a slot.
 	 */
 	void (*notify)(struct mmio_dev *d, unsigned q, struct io_uring *ring);
+	/*
+	 * Event thread, after DRIVER_OK made the device live (again after each
+	 * reset), before any notify of that life: arm what the device watches
+	 * on its own (a NIC's tap read: d->loop, event.h). NULL when nothing.
+	 * Runs only once the transport is attached to a loop (mmio_attach).
+	 * Returns 0 or -errno (then DEVICE_NEEDS_RESET).
+	 */
+	int (*start)(struct mmio_dev *d, struct io_uring *ring);
 };
 
 struct mmio_queue {
@@ -57,10 +57,25 @@ struct mmio_queue {
 	bool ready;
 	uint64_t desc, driver, device;
 	struct vq_dev vq;     /* valid while ready */
-	int notify_fd;        /* ioeventfd of QueueNotify with this index, -1 when none */
-	uint64_t notifies;    /* kicks counted by the event loop (eventfd counts) */
 	bool polling;         /* notifications off, the event thread polls the avail ring */
 	uint64_t poll_until;  /* CLOCK_MONOTONIC ns when polling gives up without new work */
+};
+
+/* A queue's QueueNotify eventfd (a KVM ioeventfd) as an event source; survives resets. */
+struct mmio_kick {
+	struct event_src src;
+	struct mmio_dev *d;
+	unsigned q;
+	int fd;               /* -1 until mmio_attach */
+	char what[40];        /* "vda queue 0" */
+};
+
+/* The transport's counters, common to every device (--stats, struct ukvm_dev_stats). */
+struct mmio_stats {
+	uint64_t notifies;    /* QueueNotify kicks (eventfd counts, summed over queues) */
+	uint64_t requests;    /* used entries pushed (mmio_push_used): requests completed, any status */
+	uint64_t news;        /* times the news eventfd was signalled */
+	uint64_t exits;       /* register accesses (each one MMIO exit on the vCPU thread) */
 };
 
 struct mmio_dev {
@@ -77,12 +92,20 @@ struct mmio_dev {
 	uint32_t config_gen;
 	unsigned inflight;         /* requests submitted and not completed; devices keep it */
 	bool resetting;            /* a reset waits for inflight == 0: complete without touching rings */
-	bool stopped;              /* the VM is shutting down: finish what is in flight, start nothing */
+	bool stopped;              /* quiesced (mmio_quiesce): finish what is in flight, start nothing */
 	int news_fd;               /* eventfd written when the driver should look (WAIT wakes); -1 none */
 	uint64_t news;             /* times news_fd was signalled */
+	uint64_t notifies, requests, exits; /* struct mmio_stats */
 	unsigned warn_budget;      /* rate limit of guest-error warnings */
 	char tag[16];              /* "vda" etc., for messages */
 	struct mmio_queue q[MMIO_MAX_QUEUES];
+	/* Event loop wiring (mmio_attach); untouched by resets. */
+	struct event_loop *loop;   /* NULL until attached */
+	struct mmio_kick kick[MMIO_MAX_QUEUES];
+	struct event_src start_src; /* start_fd: DRIVER_OK asks the event thread to run ops->start */
+	int start_fd;              /* -1 when not attached or ops->start is NULL */
+	bool start_pending;        /* DRIVER_OK seen, ops->start not yet run */
+	struct event_client client; /* polling and shutdown (mmio_quiesce, mmio_idle) */
 };
 
 /*
@@ -92,8 +115,30 @@ struct mmio_dev {
 int mmio_init(struct mmio_dev *d, const struct dev_ops *ops, void *priv, const struct vq_mem *mem,
 	      int news_fd, const char *tag);
 
-/* Destroys the lock; the device must be idle (no event thread using it). */
+/*
+ * Wires the device into the event loop l (before event_start): one blocking
+ * eventfd per queue for QueueNotify (mmio_notify_fd; each kick is counted,
+ * then handled by mmio_notify), one for ops->start when the device has it,
+ * and a client that polls the queues (mmio_poll) and quiesces the device at
+ * shutdown (mmio_quiesce, mmio_idle). Returns 0 or -errno; mmio_destroy
+ * closes what it made.
+ */
+int mmio_attach(struct mmio_dev *d, struct event_loop *l);
+
+/* Queue q's QueueNotify eventfd (for KVM_IOEVENTFD), -1 when not attached or no such queue. */
+int mmio_notify_fd(const struct mmio_dev *d, unsigned q);
+
+/* Destroys the lock and closes the attached eventfds; the device must be idle (event loop freed). */
 void mmio_destroy(struct mmio_dev *d);
+
+/* Any thread: the VM is shutting down: requests in flight finish, nothing new starts. */
+void mmio_quiesce(struct mmio_dev *d);
+
+/* True when no request is in flight. */
+bool mmio_idle(struct mmio_dev *d);
+
+/* The device's counters, read under its lock. */
+void mmio_stats(struct mmio_dev *d, struct mmio_stats *s);
 
 /*
  * A guest load of len (1, 2, 4 or 8) bytes at register offset off within the
@@ -158,6 +203,13 @@ bool mmio_poll(struct mmio_dev *d, unsigned q, struct io_uring *ring, uint64_t n
  */
 bool mmio_used_pushed(struct mmio_dev *d, unsigned q);
 
+/*
+ * Device (lock held): returns chain head to the driver with len bytes
+ * written (vq_dev_push_used) and counts a completed request; a broken ring
+ * sets DEVICE_NEEDS_RESET. Returns 0 or the vq error.
+ */
+int mmio_push_used(struct mmio_dev *d, unsigned q, uint16_t head, uint32_t len);
+
 /* Device (lock held): one request of d->inflight finished; wakes a reset waiting for the last one. */
 void mmio_inflight_done(struct mmio_dev *d);
 
@@ -167,7 +219,7 @@ void mmio_queue_error(struct mmio_dev *d, unsigned q, const char *what);
 /* Device (lock held): the config space changed: bumps ConfigGeneration, sets InterruptStatus bit 1. */
 void mmio_config_changed(struct mmio_dev *d);
 
-/* True when queues may be processed: DRIVER_OK set, FAILED and NEEDS_RESET clear, not resetting or stopped. */
+/* True when queues may be processed: DRIVER_OK set, FAILED and NEEDS_RESET clear, not resetting or quiesced. */
 bool mmio_live(const struct mmio_dev *d);
 
 /* Rate-limited warning about guest behaviour, prefixed "ukvm: <tag>: ". */

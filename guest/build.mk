@@ -1,12 +1,15 @@
 # guest/build.mk: builds the guest kernel ELF (build/guest/ukvm-kernel.elf) from guest/ and proto/.
 GUEST_OBJDIR := $(BUILD)/guest/obj
 
-GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -Iguest/include -Iproto -I$(BUILD)/guest \
+# The guest kernel: freestanding, linked in the top 2 GiB (kernel code model), no red zone (an
+# exception pushes its frame onto the interrupted kernel stack), the app's XMM/x87 state left
+# untouched, frame pointers kept for the crash backtrace.
+GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -Iguest/include -Iproto -I$(BUILD)/guest \
 	-isystem $(shell $(CC) -print-file-name=include) \
 	-idirafter /usr/include/x86_64-linux-gnu -idirafter /usr/include \
 	-mcmodel=kernel -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
 	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-	-Wall -Wextra -Werror -MMD -MP
+	$(PROTO_ENV) -MMD -MP
 
 GUEST_SRCS := $(sort $(wildcard guest/arch/x86_64/*.S guest/arch/x86_64/*.c guest/kernel/*.c \
 	guest/sys/*.c guest/fs/*.c guest/drivers/*.c proto/*.c))
@@ -21,9 +24,6 @@ $(BUILD)/guest/sysnames.h: $(GUEST_UNISTD) guest/build.mk
 
 $(GUEST_OBJDIR)/guest/sys/table.c.o: $(BUILD)/guest/sysnames.h
 
-# proto/'s virtqueue code takes its barrier and endianness hooks from an env header.
-$(GUEST_OBJDIR)/proto/%.c.o: GUEST_CFLAGS += -include guest/include/vq_env.h
-
 $(GUEST_OBJDIR)/%.c.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
@@ -36,7 +36,7 @@ $(GUEST_OBJDIR)/%.S.o: %.S
 # (guest/arch/x86_64/vdso_blob.S); nobody relocates it, so the link must leave no relocation.
 VDSO_SO := $(BUILD)/guest/vdso.so
 VDSO_CFLAGS := -std=gnu11 -O2 -fPIC -ffreestanding -nostdlib -fno-stack-protector \
-	-fno-asynchronous-unwind-tables -mgeneral-regs-only -Iguest/include -Wall -Wextra -Werror \
+	-fno-asynchronous-unwind-tables -mgeneral-regs-only -Iguest/include $(WARN) \
 	-shared -Wl,-T,guest/vdso/vdso.lds -Wl,--hash-style=sysv -Wl,-Bsymbolic -Wl,--no-undefined \
 	-Wl,-soname,linux-vdso.so.1 -Wl,--build-id=none -Wl,-z,noexecstack
 $(VDSO_SO): guest/vdso/vdso.c guest/vdso/vdso.lds guest/include/vdso.h
@@ -54,16 +54,3 @@ $(BUILD)/guest/ukvm-kernel.elf: $(GUEST_OBJS) guest/kernel.ld
 		/usr/lib/x86_64-linux-gnu/libfdt.a -lgcc
 
 all: $(BUILD)/guest/ukvm-kernel.elf
-
-# Host unit tests of the pure parts (extent allocator, symbol lookup).
-TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
-
-# The virtio-blk driver's request planning is pure: host-tested by tests/unit/check_vblk.c (guest headers, no libc string.h needed).
-TESTED_SRCS += guest/drivers/vblk_plan.c
-$(BUILD)/tests/obj/guest/drivers/vblk_plan.o: TEST_CFLAGS += -Iguest/include
-
-# The kernel heap, tested on the host under its own names (the vfs shims own k_malloc & co. there).
-KMALLOC_TEST_NAMES := k_malloc k_calloc k_realloc k_free k_pages_alloc k_pages_free k_panic
-TESTED_SRCS += guest/kernel/kmalloc.c
-$(BUILD)/tests/obj/guest/kernel/kmalloc.o $(BUILD)/tests/obj/tests/unit/check_kmalloc.o: \
-	TEST_CFLAGS += -iquote guest/include $(foreach f,$(KMALLOC_TEST_NAMES),-D$(f)=kmt_$(f:k_%=%))

@@ -7,19 +7,17 @@
 
 /*
  * Define these macros before including any proto/ virtqueue header: put them
- * in your own env header and pass it with `-include your_env.h` (that is how
- * the proto/ .c files see them) or include it first. There are deliberately no
+ * in an env header and pass it with `-include env.h` (that is how the proto/
+ * .c files see them) or include it first. There are deliberately no
  * defaults: a barrier silently compiled to nothing is a bug found in
- * production, so a missing hook stops the build.
+ * production, so a missing hook stops the build. The one env of this tree is
+ * proto_env_x86_64.h, used alike by the monitor, the guest kernel and the
+ * tests; a port to another CPU brings its own file next to it.
  *
  *   vq_mb()   full barrier: orders earlier loads/stores against later loads/stores
  *   vq_rmb()  orders earlier loads against later loads
  *   vq_wmb()  orders earlier stores against later stores
  *   vq_le16(x) vq_le32(x) vq_le64(x)  little-endian <-> CPU order (symmetric)
- *
- * On x86-64 the usual choices are __atomic_thread_fence(__ATOMIC_SEQ_CST)
- * (or "mfence") for vq_mb and a compiler barrier for vq_rmb/vq_wmb (TSO), and
- * the identity for the vq_le* hooks.
  */
 #ifndef vq_mb
 #error "proto_env.h: define vq_mb() (full memory barrier) before including proto headers"

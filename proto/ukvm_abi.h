@@ -57,6 +57,7 @@ struct ukvm_note {
 #define UKVM_KERNEL_PHYS    0x100000ull /* lowest address a PT_LOAD may use */
 #define UKVM_MEM_MIN        (8ull << 20)
 #define UKVM_MEM_MAX        (64ull << 30) /* page tables above hold 64 PDs */
+#define UKVM_MEM_ALIGN      (2ull << 20)  /* the page tables map RAM in 2 MiB pages */
 
 /*
  * virtio-mmio devices live in one 2 MiB window just above the largest RAM,
@@ -132,7 +133,7 @@ struct ukvm_note {
  * checked guest-memory translation.
  */
 #define UKVM_PORT_BASE    0x500
-#define UKVM_PORT_EXIT    0x500 /* EAX = exit status (low 8 bits kept) */
+#define UKVM_PORT_EXIT    0x500 /* EAX = exit status (the monitor keeps the low 8 bits) */
 #define UKVM_PORT_CRASH   0x501 /* EAX = signal number; report already printed */
 #define UKVM_PORT_CONSOLE 0x502 /* EAX = gpa of struct ukvm_console */
 #define UKVM_PORT_WAIT    0x503 /* EAX = gpa of struct ukvm_wait */
@@ -191,6 +192,25 @@ enum ukvm_mark {
  * Reserve map: [0, UKVM_KERNEL_PHYS) and every PT_LOAD segment's pages.
  */
 
+/* Node and property names of that tree: the monitor writes and the guest reads these, never literals. */
+#define UKVM_FDT_COMPATIBLE     "ukvm"
+#define UKVM_FDT_MEMORY_NODE    "memory@0"
+#define UKVM_FDT_MEMORY_PATH    "/memory@0"
+#define UKVM_FDT_CHOSEN_NODE    "chosen"
+#define UKVM_FDT_CHOSEN_PATH    "/chosen"
+#define UKVM_FDT_ARGV           "ukvm,argv"
+#define UKVM_FDT_ENV            "ukvm,env"
+#define UKVM_FDT_TSC_KHZ        "ukvm,tsc-khz"
+#define UKVM_FDT_BOOT_TIME_NS   "ukvm,boot-time-ns"
+#define UKVM_FDT_RNG_SEED       "rng-seed"
+#define UKVM_FDT_PAYLOAD        "ukvm,payload"
+#define UKVM_FDT_TRACE_BOOT     "ukvm,trace-boot"
+#define UKVM_FDT_PV             "ukvm,pv"
+#define UKVM_FDT_CPUID          "ukvm,cpuid"
+#define UKVM_FDT_CPUID_CELLS    6 /* u32 cells per leaf: leaf subleaf eax ebx ecx edx */
+#define UKVM_FDT_VIRTIO_MMIO    "virtio,mmio" /* compatible of a device node */
+#define UKVM_FDT_VIRTIO_NODE    "virtio_mmio@%llx" /* printf format: the device's base address */
+
 /* Payload (written by ukvm-build, read by the guest kernel). Offsets from the header. */
 #define UKVM_PAYLOAD_MAGIC "UKVMPAY1"
 struct ukvm_payload_hdr {
@@ -228,5 +248,41 @@ struct ukvm_sym {
 	uint16_t pad;
 	uint64_t name_off; /* into strs */
 };
+
+/*
+ * The guest RAM size rule, the one place it is written: NULL when size is
+ * usable, else why not, in words both sides print ("--mem 5M: below the
+ * minimum 8M", "bad memory size ... in the FDT").
+ */
+static inline const char *ukvm_mem_size_invalid(uint64_t size)
+{
+	if (size < UKVM_MEM_MIN)
+		return "below the minimum 8M";
+	if (size > UKVM_MEM_MAX)
+		return "above the maximum 64G";
+	if (size % UKVM_MEM_ALIGN)
+		return "not a multiple of 2M";
+	return (const char *)0;
+}
+
+/* The status a UKVM_PORT_EXIT value ends the VM with: like Linux's exit(), only the low 8 bits. */
+static inline int ukvm_exit_status(uint32_t val)
+{
+	return (int)(val & 0xffu);
+}
+
+/* "SIGSEGV" for 11 and so on (Linux x86-64 numbering); "SIGRT" for 32..64, "signal" otherwise. */
+static inline const char *ukvm_signal_name(uint32_t sig)
+{
+	static const char *const names[32] = {
+		"signal", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
+		"SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+		"SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG",
+		"SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+	};
+	if (sig < 32)
+		return names[sig];
+	return sig <= 64 ? "SIGRT" : "signal";
+}
 
 #endif

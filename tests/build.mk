@@ -1,8 +1,85 @@
-# tests/build.mk: one Check runner (ASan+UBSan) holding every unit suite and, when KVM is usable, the integration suites.
+# tests/build.mk: all test wiring: one Check runner (ASan+UBSan) holding every unit suite and, when KVM
+# is usable, the integration suites; the host builds of tested sources and what the suites need built.
 UNIT_SRCS := $(sort $(wildcard tests/unit/check_*.c))
 IT_SRCS   := $(sort $(wildcard tests/integration/check_*.c))
 TEST_OBJDIR := $(BUILD)/tests/obj
 
+# --- sources under test, linked into the runner ---------------------------------
+# The monitor library (vmm/, devices/, proto/) and the image builder.
+TESTED_SRCS := $(LIBUKVM_SRCS) $(IMGBUILD_LIB)
+
+# Pure guest kernel parts: extent allocator, symbol lookup, the virtio-blk driver's request planning
+# (guest headers, no libc string.h needed).
+TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c guest/drivers/vblk_plan.c
+$(TEST_OBJDIR)/guest/drivers/vblk_plan.o: TEST_CFLAGS += -Iguest/include
+
+# The kernel heap, tested on the host under its own names (the vfs shims own k_malloc & co. there).
+KMALLOC_TEST_NAMES := k_malloc k_calloc k_realloc k_free k_pages_alloc k_pages_free k_panic
+TESTED_SRCS += guest/kernel/kmalloc.c
+$(TEST_OBJDIR)/guest/kernel/kmalloc.o $(TEST_OBJDIR)/tests/unit/check_kmalloc.o: \
+	TEST_CFLAGS += -iquote guest/include $(foreach f,$(KMALLOC_TEST_NAMES),-D$(f)=kmt_$(f:k_%=%))
+
+# The guest's string/printf/random/misc-syscall code, with tests/unit/misc_stubs.c standing in for the
+# core's k_* services (weak) used by check_kstring/check_krandom/check_ksys.
+MISC_GUEST_SRCS := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.c \
+                   guest/sys/sys_misc.c guest/sys/sys_time.c guest/sys/sys_signal.c
+TESTED_SRCS += $(MISC_GUEST_SRCS) tests/unit/misc_stubs.c
+# Other suites link their own weak stand-ins for the same k_* services (one runner, link order decides):
+# on the host our files call misc_stubs.c's mt_* versions instead, whichever k_* stand-in wins.
+MISC_CORE_FNS := k_console_write k_exit k_crash k_monotonic_ns k_realtime_ns k_sleep_until k_user_ok k_mem_stats \
+                 k_thr_tid k_thr_count k_thr_exists k_thr_set_clear_tid k_thr_yield k_thr_wake k_thr_requeue \
+                 k_thr_post k_thr_exit k_thr_wait \
+                 k_cpuid_query
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(MISC_GUEST_SRCS)): \
+	TEST_CFLAGS += -Iguest/include $(foreach f,$(MISC_CORE_FNS),-D$(f)=mt_$(f:k_%=%))
+# string.c defines memcpy, strlen, ... which the host's libc (and ASan) own: on the host they are built
+# as kt_memcpy, kt_strlen, ... (check_kstring.c uses the same list) so the test checks our code, not glibc's.
+MISC_STRING_FNS := memcpy memmove memset memcmp memchr strlen strnlen strcmp strncmp strchr strrchr strcpy strtoul
+$(TEST_OBJDIR)/guest/kernel/string.o: TEST_CFLAGS += -fno-builtin $(foreach f,$(MISC_STRING_FNS),-D$(f)=kt_$(f))
+
+# The guest file system (guest/fs, guest/sys/sys_fs*.c) with a shim for k.h (tests/unit/fs_shim.c).
+FS_GUEST_SRCS := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c))
+TESTED_SRCS += $(FS_GUEST_SRCS) tests/unit/fs_shim.c
+# Guest headers only (guest/include/string.h shadows libc's); no libc struct stat or fcntl.h in these objects.
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(FS_GUEST_SRCS)): TEST_CFLAGS += -Iguest/include
+
+$(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
+# The blk test pattern, shared with the guest's blk apps.
+$(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
+
+# --- what the suites read or run ---------------------------------------------------
+# A static and a static-PIE musl binary for check_elf / check_imgbuild.
+ELF_TEST_STATIC := $(BUILD)/tools/test/hello-static
+ELF_TEST_PIE    := $(BUILD)/tools/test/hello-pie
+
+$(ELF_TEST_STATIC): guest/apps/hello.c
+	@mkdir -p $(@D)
+	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -o $@ $<
+
+$(ELF_TEST_PIE): guest/apps/hello.c
+	@mkdir -p $(@D)
+	$(Q)$(call MUSL_STATIC_PIE,$<) $(APP_CFLAGS) -o $@
+
+ELF_TEST_OBJS := $(TEST_OBJDIR)/tests/unit/check_elf.o $(TEST_OBJDIR)/tests/unit/check_imgbuild.o
+$(ELF_TEST_OBJS): $(ELF_TEST_STATIC) $(ELF_TEST_PIE)
+$(ELF_TEST_OBJS): TEST_CFLAGS += -Itools/imgbuild -DELF_TEST_STATIC='"$(abspath $(ELF_TEST_STATIC))"' \
+                                 -DELF_TEST_PIE='"$(abspath $(ELF_TEST_PIE))"'
+
+# The monitor with ASan+UBSan (check_blk runs the hostile app against it): the sources of
+# vmm/build.mk, objects under $(BUILD)/asan/. In `all` too, so `make all build/tests/check_ukvm`
+# is enough to run any one suite.
+ASAN_MON_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,vmm/main.c $(LIBUKVM_SRCS))
+
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/ukvm-run: $(ASAN_MON_OBJS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS)
+
+all: $(BUILD)/asan/ukvm-run
+
+# --- the runner -------------------------------------------------------------------
 TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c \
                       $(UNIT_SRCS) $(IT_SRCS) $(sort $(TESTED_SRCS)))
 
@@ -22,6 +99,8 @@ $(TEST_OBJDIR)/%.o: %.c
 	$(Q)$(CC) $(ASAN_CFLAGS) $(TEST_CFLAGS) -I$(BUILD)/tests -Itests/integration -c $< -o $@
 
 $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
-	$(Q)$(CC) -fsanitize=address,undefined -o $@ $^ $(TEST_LIBS) $(shell pkg-config --libs check) $(HOST_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(shell pkg-config --libs check) $(HOST_LIBS)
 
-CHECK_DEPS += $(BUILD)/tests/check_ukvm
+# Everything `make check` builds besides `all`: the integration suites boot the test guests, the apps'
+# images (both in `all`) and the two monitors.
+CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS)

@@ -34,12 +34,13 @@ $(BUILD)/apps/data.bin:
 	@mkdir -p $(@D)
 	$(Q)head -c 102400 /dev/urandom > $@.tmp && mv $@.tmp $@
 
-# The blk apps share the test pattern (tools/bench/blkpat.h) and the virtio headers; -iquote keeps
-# proto/elf.h and friends from shadowing musl's own headers.
+# The blk apps share say.h and the test pattern (guest/apps/blkpat.h, also read by bench-blk's
+# blkrun and check_blk.c); blkhostile pokes the virtio registers itself: -iquote keeps proto/elf.h
+# and friends from shadowing musl's own headers.
 $(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads: guest/apps/say.h
-$(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: tools/bench/blkpat.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads: APP_CFLAGS += -iquote tools/bench -iquote proto
+$(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote proto
 
 $(BUILD)/apps/cat.img: $(BUILD)/apps/data.bin
 $(BUILD)/apps/cat.img: IMG_FILES := --file $(BUILD)/apps/data.bin:/data.bin
@@ -85,14 +86,14 @@ $(BUILD)/bench/blkbench-host: tools/bench/blkbench.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
 
-$(BUILD)/bench/blkrun: tools/bench/blkrun.c tools/bench/blkpat.h
+$(BUILD)/bench/blkrun: tools/bench/blkrun.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(HOST_CFLAGS) -Itools/bench -o $@ $<
+	$(Q)$(CC) $(HOST_CFLAGS) -iquote guest/apps -o $@ $<
 
 # bench-embed: libukvm in one process, VMs alone vs on a shared ukvm_host (tools/bench/embedbench.c).
 $(BUILD)/bench/embedbench: tools/bench/embedbench.c $(BUILD)/libukvm.a
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c %.a,$^) $(HOST_LIBS)
 
 all: $(BUILD)/bench/embedbench
 
@@ -106,42 +107,4 @@ BLK_BENCH := $(BUILD)/apps/blkbench.img $(BUILD)/bench/blkbench-host $(BUILD)/be
 bench-blk: $(BUILD)/ukvm-run $(BLK_BENCH)
 	$(Q)$(BUILD)/bench/blkrun $(BUILD)
 
-# --- ASan+UBSan build of the monitor (check_blk runs the hostile app against it) ---
-# Same sources as vmm/build.mk, with ASAN_CFLAGS; objects under $(BUILD)/asan/. Every file gets the
-# proto hooks (-include: guarded, macros only), so this rule need not track which files include virtq.h.
-ASAN_MON_SRCS := vmm/main.c $(LIBUKVM_SRCS)
-ASAN_MON_OBJS := $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(ASAN_MON_SRCS))
-
-$(BUILD)/asan/obj/%.o: %.c
-	@mkdir -p $(@D)
-	$(Q)$(CC) $(ASAN_CFLAGS) -include vmm/proto_env_vmm.h -c $< -o $@
-
-$(BUILD)/asan/ukvm-run: $(ASAN_MON_OBJS)
-	$(Q)$(CC) -fsanitize=address,undefined -o $@ $^ $(HOST_LIBS)
-
-CHECK_DEPS += $(BUILD)/asan/ukvm-run
-
-all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH) \
-     $(BUILD)/asan/ukvm-run
-
-# --- unit tests -------------------------------------------------------------
-# A static and a static-PIE musl binary for check_elf / check_imgbuild.
-ELF_TEST_STATIC := $(BUILD)/tools/test/hello-static
-ELF_TEST_PIE    := $(BUILD)/tools/test/hello-pie
-
-$(ELF_TEST_STATIC): guest/apps/hello.c
-	@mkdir -p $(@D)
-	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -o $@ $<
-
-$(ELF_TEST_PIE): guest/apps/hello.c
-	@mkdir -p $(@D)
-	$(Q)$(call MUSL_STATIC_PIE,$<) $(APP_CFLAGS) -o $@
-
-TESTED_SRCS += proto/elf.c $(IMGBUILD_LIB)
-
-# tests/build.mk names objects $(BUILD)/tests/obj/<source>.o; it is included after this file, so spell it out.
-ELF_TEST_OBJS := $(BUILD)/tests/obj/tests/unit/check_elf.o $(BUILD)/tests/obj/tests/unit/check_imgbuild.o
-$(ELF_TEST_OBJS): $(ELF_TEST_STATIC) $(ELF_TEST_PIE)
-$(ELF_TEST_OBJS): TEST_CFLAGS += -Itools/imgbuild -DELF_TEST_STATIC='"$(abspath $(ELF_TEST_STATIC))"' \
-                                 -DELF_TEST_PIE='"$(abspath $(ELF_TEST_PIE))"'
-$(BUILD)/tests/obj/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
+all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH)

@@ -1,7 +1,6 @@
 # vmm/build.mk: libukvm (monitor library), ukvm-run (CLI) and the assembly test guests.
 LIBUKVM_SRCS := $(sort $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard devices/*.c) $(wildcard proto/*.c))
 LIBUKVM_OBJS := $(patsubst %.c,$(BUILD)/vmm/obj/%.o,$(LIBUKVM_SRCS))
-TESTED_SRCS  += $(LIBUKVM_SRCS)
 
 # Test guests: one .S, one variant per -DTG_<NAME>; testguest.elf is the hello variant.
 TESTGUEST_VARIANTS := hello triple ud loop wait badcon serial badport
@@ -9,14 +8,10 @@ TESTGUESTS := $(BUILD)/vmm/testguest.elf $(patsubst %,$(BUILD)/vmm/testguest-%.e
               $(BUILD)/vmm/testguest-dio.elf
 
 all: $(BUILD)/libukvm.a $(BUILD)/ukvm-run $(TESTGUESTS)
-CHECK_DEPS += $(TESTGUESTS) $(BUILD)/ukvm-run
 
 $(BUILD)/vmm/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
-
-# proto/ code gets its barrier and byte-order hooks from the includer (proto/proto_env.h).
-$(BUILD)/vmm/obj/proto/%.o: HOST_CFLAGS += -include vmm/proto_env_vmm.h
 
 $(BUILD)/libukvm.a: $(LIBUKVM_OBJS)
 	@mkdir -p $(@D)
@@ -24,7 +19,7 @@ $(BUILD)/libukvm.a: $(LIBUKVM_OBJS)
 
 # Linked static-pie (libc and the libraries included, ASLR kept): no dynamic loader at every VM
 # start. bench-boot, 200 alternating runs: 3.97 ms dynamic, 3.83 ms with only libfdt/liburing/
-# libseccomp static, 3.71 ms static-pie. No NSS in the monitor (vm_group_name reads /etc/group).
+# libseccomp static, 3.71 ms static-pie. No NSS in the monitor (kvmcheck_group_name reads /etc/group).
 $(BUILD)/ukvm-run: $(BUILD)/vmm/obj/vmm/main.o $(BUILD)/libukvm.a
 	$(Q)$(CC) -static-pie -o $@ $^ $(HOST_LIBS)
 
@@ -37,14 +32,9 @@ $(BUILD)/vmm/testguest-%.elf: vmm/testguest/testguest.S vmm/testguest/testguest.
 # UKVM_KERNEL_VBASE like the rest, general registers only).
 $(BUILD)/vmm/testguest-dio.elf: vmm/testguest/testguest.S vmm/testguest/tg_dio.c vmm/testguest/testguest.ld proto/ukvm_abi.h
 	@mkdir -p $(@D)
-	$(Q)$(CC) -std=c11 -O2 $(HOST_WARN) -ffreestanding -fno-pic -fno-stack-protector -fcf-protection=none \
+	$(Q)$(CC) -std=c11 -O2 $(WARN) -ffreestanding -fno-pic -fno-stack-protector -fcf-protection=none \
 		-mcmodel=kernel -mgeneral-regs-only -nostdlib -static -no-pie -Iproto -DTG_CMAIN \
 		-Wl,-T,vmm/testguest/testguest.ld -Wl,--build-id=none -o $@ vmm/testguest/testguest.S vmm/testguest/tg_dio.c
 
 $(BUILD)/vmm/testguest.elf: $(BUILD)/vmm/testguest-hello.elf
 	$(Q)cp $< $@
-
-# Monitor and device code that includes proto/'s virtqueue headers gets the monitor's hooks
-# (tests/unit/proto_env_host.h is only for the proto objects and the check files themselves).
-$(BUILD)/vmm/obj/vmm/%.o $(BUILD)/vmm/obj/devices/%.o: HOST_CFLAGS += -include vmm/proto_env_vmm.h
-$(BUILD)/tests/obj/vmm/%.o $(BUILD)/tests/obj/devices/%.o: TEST_CFLAGS += -include vmm/proto_env_vmm.h

@@ -129,14 +129,49 @@ static int cli_mem(const char *v, struct cli_opts *o, char *err, size_t errlen)
 	uint64_t m;
 	if (cli_parse_size(v, &m))
 		return cli_fail(err, errlen, "--mem", "not a size (use e.g. 64M, 1G)", v);
-	if (m < UKVM_MEM_MIN)
-		return cli_fail(err, errlen, "--mem", "below the minimum 8M", v);
-	if (m > UKVM_MEM_MAX)
-		return cli_fail(err, errlen, "--mem", "above the maximum 64G", v);
-	if (m % (2ull << 20))
-		return cli_fail(err, errlen, "--mem", "not a multiple of 2M", v);
+	const char *bad = ukvm_mem_size_invalid(m);
+	if (bad)
+		return cli_fail(err, errlen, "--mem", bad, v);
 	o->cfg.mem_size = m;
 	return 0;
+}
+
+/* --disk PATH[,ro][,direct]: the next virtio-blk disk. */
+static int cli_disk(const char *v, struct cli_opts *o, char *err, size_t errlen)
+{
+	if (o->cfg.ndisks >= UKVM_MAX_DISKS)
+		return cli_fail(err, errlen, "--disk", "too many disks (at most 32)", v);
+	int r = cli_parse_disk(v, &o->disks[o->cfg.ndisks], err, errlen);
+	if (r)
+		return r;
+	o->cfg.ndisks++;
+	return 0;
+}
+
+/*
+ * Device options, one per device class (devices/dev.h): a new kind of device
+ * adds its option here. Each parser takes the option's value and fills its
+ * part of o->cfg; returns 0 or -errno with one line in err.
+ */
+static const struct cli_dev_opt {
+	const char *opt;
+	int (*parse)(const char *v, struct cli_opts *o, char *err, size_t errlen);
+} cli_devs[] = {
+	{ "--disk", cli_disk },
+};
+
+/* When a is one of cli_devs: parses its value; 1 when a is not a device option. */
+static int cli_device(int argc, char **argv, int *i, struct cli_opts *o, char *err, size_t errlen)
+{
+	for (size_t k = 0; k < sizeof(cli_devs) / sizeof(cli_devs[0]); k++) {
+		const char *opt = cli_devs[k].opt, *v;
+		if (!cli_is(argv[*i], opt))
+			continue;
+		if (!(v = cli_value(argc, argv, i, opt)))
+			return cli_fail(err, errlen, opt, "missing value", NULL);
+		return cli_devs[k].parse(v, o, err, errlen);
+	}
+	return 1;
 }
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, size_t errlen)
@@ -153,7 +188,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 	}
 	o->cfg.env = o->env;
 	o->cfg.disks = o->disks;
-	int i;
+	int i, r;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
 		if (!strcmp(a, "--")) {
@@ -180,15 +215,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			if (!eq || eq == v)
 				return cli_fail(err, errlen, "--env", "expected K=V", v);
 			o->env[nenv++] = v;
-		} else if (cli_is(a, "--disk")) {
-			if (!(v = cli_value(argc, argv, &i, "--disk")))
-				return cli_fail(err, errlen, "--disk", "missing value", NULL);
-			if (o->cfg.ndisks >= UKVM_MAX_DISKS)
-				return cli_fail(err, errlen, "--disk", "too many disks (at most 32)", v);
-			int r = cli_parse_disk(v, &o->disks[o->cfg.ndisks], err, errlen);
+		} else if ((r = cli_device(argc, argv, &i, o, err, errlen)) <= 0) {
 			if (r)
 				return r;
-			o->cfg.ndisks++;
 		} else if (cli_is(a, "--pv")) {
 			if (!(v = cli_value(argc, argv, &i, "--pv")))
 				return cli_fail(err, errlen, "--pv", "missing value", NULL);

@@ -55,7 +55,7 @@ static int cpuidcache_key(int kvm_fd, struct cpuidcache_hdr *hd)
 	hd->kvm_rdev = st.st_rdev;
 	hd->kvm_ctime = st.st_ctim.tv_sec;
 	hd->kvm_ctime_ns = st.st_ctim.tv_nsec;
-	/* vm_kvm_open_dev accepts no other API version, so no second ioctl to ask again. */
+	/* kvmcheck_open accepts no other API version, so no second ioctl to ask again. */
 	hd->api = KVM_API_VERSION;
 	int fd = open(CPUIDCACHE_BOOT_ID, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -1,17 +1,17 @@
-/* event.c: the event thread: queue notifications and device I/O completions from one io_uring, plus its seccomp allowlist. */
+/* event.c: the event thread: one io_uring reaping counter fds, timers and device I/O, and a polling pass over its clients. */
 #include "event.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <semaphore.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "sandbox.h"
 
 /* SQ entries; CQ gets twice that, and IORING_FEAT_NODROP keeps overflowing completions in the kernel. */
 #define EVENT_RING_ENTRIES 512
@@ -26,120 +26,116 @@ static struct io_uring_sqe *event_sqe(struct io_uring *ring)
 	return sqe;
 }
 
-static void event_arm(struct event_notify *n, struct io_uring *ring)
+static int event_arm(struct event_src *s, struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = event_sqe(ring);
 	if (!sqe) {
-		fprintf(stderr, "ukvm: event thread: submission queue full, %s queue %u stops\n", n->d->tag, n->q);
-		return;
+		fprintf(stderr, "ukvm: event thread: submission queue full, %s stops\n", s->what);
+		return -EBUSY;
 	}
-	io_uring_prep_read(sqe, n->d->q[n->q].notify_fd, &n->val, sizeof(n->val), 0);
-	io_uring_sqe_set_data(sqe, &n->op);
+	if (s->fd >= 0)
+		io_uring_prep_read(sqe, s->fd, &s->val, sizeof(s->val), 0);
+	else
+		io_uring_prep_timeout(sqe, &s->period, 0, 0);
+	io_uring_sqe_set_data(sqe, &s->op);
+	return 0;
 }
 
-static void event_notify_done(struct dev_op *op, struct io_uring *ring, int res)
+static void event_src_done(struct event_op *op, struct io_uring *ring, int res)
 {
-	struct event_notify *n = (struct event_notify *)op;
-	if (n->loop->stopping || res == -ECANCELED)
+	struct event_src *s = (struct event_src *)op;
+	if (s->loop->stopping || res == -ECANCELED)
 		return;
-	if (res == (int)sizeof(n->val)) {
-		n->d->q[n->q].notifies += n->val; /* event thread only; read after the join */
-		mmio_notify(n->d, n->q, ring);
+	if (s->fd < 0) {
+		if (res != -ETIME) { /* a pure timeout completes with -ETIME when it expires */
+			fprintf(stderr, "ukvm: event thread: timer %s: %s\n", s->what, strerror(res < 0 ? -res : EIO));
+			return;
+		}
+		s->fn(s->ctx, ring, 1);
+	} else if (res == (int)sizeof(s->val)) {
+		s->fn(s->ctx, ring, s->val);
 	} else if (res != -EINTR && res != -EAGAIN) {
-		fprintf(stderr, "ukvm: event thread: reading %s queue %u notify: %s\n", n->d->tag, n->q,
-			strerror(res < 0 ? -res : EIO));
+		fprintf(stderr, "ukvm: event thread: reading %s: %s\n", s->what, strerror(res < 0 ? -res : EIO));
 		return; /* do not spin on a broken fd */
 	}
-	event_arm(n, ring);
+	(void)event_arm(s, ring);
 }
 
-static void event_stop_done(struct dev_op *op, struct io_uring *ring, int res)
+static int event_add(struct event_loop *l, struct event_src *s, int fd, event_fn fn, void *ctx, const char *what)
 {
-	struct event_loop *l = (struct event_loop *)((char *)op - offsetof(struct event_loop, stop_op));
+	s->op.done = event_src_done;
+	s->loop = l;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->what = what;
+	s->fd = fd;
+	int r = event_arm(s, &l->ring);
+	if (r)
+		return r;
+	s->next = l->srcs;
+	l->srcs = s;
+	return 0;
+}
+
+int event_add_counter(struct event_loop *l, struct event_src *s, int fd, event_fn fn, void *ctx,
+		      const char *what)
+{
+	if (fd < 0)
+		return -EBADF;
+	return event_add(l, s, fd, fn, ctx, what);
+}
+
+int event_add_timer(struct event_loop *l, struct event_src *s, uint64_t period_ns, event_fn fn, void *ctx,
+		    const char *what)
+{
+	if (!period_ns)
+		return -EINVAL;
+	s->period = (struct __kernel_timespec){ .tv_sec = (long long)(period_ns / 1000000000ull),
+						.tv_nsec = (long long)(period_ns % 1000000000ull) };
+	return event_add(l, s, -1, fn, ctx, what);
+}
+
+void event_add_client(struct event_loop *l, struct event_client *c)
+{
+	c->next = l->clients;
+	l->clients = c;
+}
+
+static void event_stop_fn(void *ctx, struct io_uring *ring, uint64_t val)
+{
+	struct event_loop *l = ctx;
 	(void)ring;
-	(void)res;
+	(void)val;
 	l->stopping = true;
 }
 
-/* One polling step of every queue; true while any still polls. */
+/* One polling step of every client; true while any still polls. */
 static bool event_poll(struct event_loop *l, struct io_uring *ring)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 	bool polling = false;
-	for (unsigned i = 0; i < l->ndevs; i++)
-		for (unsigned q = 0; q < l->devs[i]->ops->nqueues; q++)
-			polling |= mmio_poll(l->devs[i], q, ring, now);
+	for (struct event_client *c = l->clients; c; c = c->next)
+		if (c->poll)
+			polling |= c->poll(c->ctx, ring, now);
 	return polling;
 }
 
 static bool event_idle(struct event_loop *l)
 {
-	bool idle = true;
-	for (unsigned i = 0; i < l->ndevs && idle; i++) {
-		pthread_mutex_lock(&l->devs[i]->lock);
-		idle = l->devs[i]->inflight == 0;
-		pthread_mutex_unlock(&l->devs[i]->lock);
-	}
-	return idle;
+	for (struct event_client *c = l->clients; c; c = c->next)
+		if (c->idle && !c->idle(c->ctx))
+			return false;
+	return true;
 }
 
-/*
- * The event thread's allowlist (the vCPU thread has its own, vmm/seccomp.c).
- * io_uring's workers are kernel threads: the file I/O they do is not
- * filtered, only what this thread calls itself.
- */
-static int event_seccomp(void)
+static void event_loop_run(struct event_loop *l)
 {
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = 0;
-	if (!f)
-		return -ENOMEM;
-#define ALLOW(sc) r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sc), 0)
-	ALLOW(io_uring_enter); /* submit SQEs and wait for CQEs: the whole data path */
-	ALLOW(write);          /* news eventfd for a WAITing vCPU; rate-limited warnings on stderr */
-	ALLOW(writev);         /* stdio on stderr */
-	ALLOW(futex);          /* device locks shared with the vCPU thread, reset's condition variable */
-	/*
-	 * No malloc on this thread's data path: glibc grows and trims a thread's
-	 * arena with mprotect and (once) openat of /proc/sys/vm/overcommit_memory,
-	 * which a guest could then reach. O_DIRECT bounce buffers are mmap'd.
-	 */
-	ALLOW(brk);            /* stdio */
-	r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)); /* bounce buffers, never executable */
-	ALLOW(munmap);         /* bounce buffers */
-	ALLOW(pwritev);        /* small writes done in place when the disk is otherwise idle (devices/blk.c) */
-	ALLOW(pwritev2);       /* glibc's pwritev may use it */
-	ALLOW(madvise);        /* thread exit releases its stack */
-	ALLOW(sched_yield);    /* polling gives the CPU to a vCPU thread sharing it */
-	ALLOW(clock_gettime);  /* queue polling windows, when the vDSO falls back to the syscall */
-	ALLOW(newfstatat);     /* stdio's first use of stderr */
-	ALLOW(fstat);
-	ALLOW(rt_sigprocmask); /* thread exit */
-	ALLOW(sigaltstack);    /* ASan removes its per-thread alternate signal stack at thread exit: harmless */
-	ALLOW(exit);           /* thread exit */
-	ALLOW(exit_group);
-#undef ALLOW
-	if (!r)
-		r = seccomp_load(f);
-	seccomp_release(f);
-	return r;
-}
-
-static void *event_main(void *arg)
-{
-	struct event_loop *l = arg;
 	struct io_uring *ring = &l->ring;
-	/* Seccomp filters are per thread: this one installs its own before touching guest input. */
-	l->start_err = l->seccomp ? event_seccomp() : 0;
-	sem_post(&l->started);
-	if (l->start_err)
-		return NULL;
 	for (;;) {
 		/*
-		 * While a queue polls (mmio_poll), only submit and reap, never
+		 * While a client polls (mmio_poll), only submit and reap, never
 		 * block: a buffered read from the page cache completes inside the
 		 * submit, so its used entry goes out on this same pass.
 		 */
@@ -160,7 +156,7 @@ static void *event_main(void *arg)
 		}
 		struct io_uring_cqe *cqe;
 		while (io_uring_peek_cqe(ring, &cqe) == 0) {
-			struct dev_op *op = io_uring_cqe_get_data(cqe);
+			struct event_op *op = io_uring_cqe_get_data(cqe);
 			int res = cqe->res;
 			io_uring_cqe_seen(ring, cqe);
 			if (op)
@@ -169,54 +165,57 @@ static void *event_main(void *arg)
 		if (l->stopping && event_idle(l))
 			break;
 	}
+}
+
+struct event_boot {
+	struct event_loop *l;
+	bool seccomp;
+	sem_t started;              /* event thread -> event_start: seccomp installed (or start_err) */
+};
+
+static void *event_main(void *arg)
+{
+	struct event_boot *b = arg;
+	struct event_loop *l = b->l;
+	l->self = pthread_self(); /* before the semaphore: event_on_thread may run from here on */
+	l->self_set = true;
+	/* Seccomp filters are per thread: this one installs its own before touching guest input. */
+	l->start_err = b->seccomp ? sandbox_event_install() : 0;
+	sem_post(&b->started); /* b is gone after this */
+	if (!l->start_err)
+		event_loop_run(l);
 	return NULL;
 }
 
-int event_start(struct event_loop *l, struct mmio_dev **devs, unsigned ndevs, bool seccomp)
+int event_init(struct event_loop *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->stop_fd = -1;
-	l->devs = devs;
-	l->ndevs = ndevs;
-	l->seccomp = seccomp;
-	if (ndevs > UKVM_MMIO_MAX_DEVS)
-		return -EINVAL;
 	int r = io_uring_queue_init(EVENT_RING_ENTRIES, &l->ring, 0);
 	if (r < 0)
 		return r;
 	l->ring_ok = true;
-	/* Blocking eventfds: io_uring would return -EAGAIN on a nonblocking one instead of waiting. */
+	/* Blocking eventfd: io_uring would return -EAGAIN on a nonblocking one instead of waiting. */
 	if ((l->stop_fd = eventfd(0, EFD_CLOEXEC)) < 0)
 		return -errno;
-	for (unsigned i = 0; i < ndevs; i++)
-		for (unsigned q = 0; q < devs[i]->ops->nqueues; q++) {
-			int fd = eventfd(0, EFD_CLOEXEC);
-			if (fd < 0)
-				return -errno;
-			devs[i]->q[q].notify_fd = fd;
-			struct event_notify *n = &l->notes[l->nnotes++];
-			*n = (struct event_notify){ .op.done = event_notify_done, .loop = l, .d = devs[i], .q = q };
-			event_arm(n, &l->ring);
-		}
-	l->stop_op.done = event_stop_done;
-	struct io_uring_sqe *sqe = event_sqe(&l->ring);
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_read(sqe, l->stop_fd, &l->stop_val, sizeof(l->stop_val), 0);
-	io_uring_sqe_set_data(sqe, &l->stop_op);
 	/*
-	 * Not submitted here: the event thread's first pass does it. io_uring
-	 * runs a request's task work on the thread that submitted it, and this
-	 * is the embedder's thread, where pending task work makes a later
-	 * KVM_CREATE_VM fail with EINTR (tests/integration/check_embed.c).
+	 * Nothing is submitted here: the event thread's first pass does it.
+	 * io_uring runs a request's task work on the thread that submitted it,
+	 * and this is the embedder's thread, where pending task work makes a
+	 * later KVM_CREATE_VM fail with EINTR (tests/integration/check_embed.c).
 	 */
+	return event_add_counter(l, &l->stop, l->stop_fd, event_stop_fn, l, "the stop eventfd");
+}
+
+int event_start(struct event_loop *l, bool seccomp)
+{
+	struct event_boot b = { .l = l, .seccomp = seccomp };
 	pthread_attr_t at;
+	int r;
+	if (sem_init(&b.started, 0, 0))
+		return -errno;
 	pthread_attr_init(&at);
 	pthread_attr_setstacksize(&at, 256 << 10);
-	if ((r = sem_init(&l->started, 0, 0))) {
-		pthread_attr_destroy(&at);
-		return -errno;
-	}
 	/*
 	 * The thread is libukvm's, not the host's: it inherits a mask blocking
 	 * every signal, so no process signal's handler (e.g. ukvm-run's, which
@@ -226,17 +225,17 @@ int event_start(struct event_loop *l, struct mmio_dev **devs, unsigned ndevs, bo
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = pthread_create(&l->thread, &at, event_main, l);
+	r = pthread_create(&l->thread, &at, event_main, &b);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&at);
 	if (r) {
-		sem_destroy(&l->started);
+		sem_destroy(&b.started);
 		return -r;
 	}
 	/* Wait for the thread's own seccomp install: its filter is in place before any guest input. */
-	while (sem_wait(&l->started) && errno == EINTR)
+	while (sem_wait(&b.started) && errno == EINTR)
 		;
-	sem_destroy(&l->started);
+	sem_destroy(&b.started);
 	if (l->start_err) {
 		pthread_join(l->thread, NULL);
 		return l->start_err;
@@ -245,15 +244,18 @@ int event_start(struct event_loop *l, struct mmio_dev **devs, unsigned ndevs, bo
 	return 0;
 }
 
+bool event_on_thread(const struct event_loop *l)
+{
+	return l->self_set && pthread_equal(pthread_self(), l->self);
+}
+
 void event_stop(struct event_loop *l)
 {
 	if (!l->running)
 		return;
-	for (unsigned i = 0; i < l->ndevs; i++) {
-		pthread_mutex_lock(&l->devs[i]->lock);
-		l->devs[i]->stopped = true;
-		pthread_mutex_unlock(&l->devs[i]->lock);
-	}
+	for (struct event_client *c = l->clients; c; c = c->next)
+		if (c->quiesce)
+			c->quiesce(c->ctx);
 	uint64_t one = 1;
 	ssize_t w = write(l->stop_fd, &one, sizeof(one));
 	(void)w;
@@ -264,16 +266,12 @@ void event_stop(struct event_loop *l)
 void event_free(struct event_loop *l)
 {
 	event_stop(l);
-	/* Exiting the ring cancels the notify reads still armed; their buffers live in l. */
+	/* Exiting the ring cancels the reads and timers still armed; their buffers live in the sources. */
 	if (l->ring_ok)
 		io_uring_queue_exit(&l->ring);
 	l->ring_ok = false;
-	for (unsigned i = 0; i < l->ndevs; i++)
-		for (unsigned q = 0; q < MMIO_MAX_QUEUES; q++)
-			if (l->devs[i]->q[q].notify_fd >= 0) {
-				close(l->devs[i]->q[q].notify_fd);
-				l->devs[i]->q[q].notify_fd = -1;
-			}
+	l->srcs = NULL;
+	l->clients = NULL;
 	if (l->stop_fd >= 0)
 		close(l->stop_fd);
 	l->stop_fd = -1;

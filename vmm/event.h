@@ -1,22 +1,57 @@
-/* event.h: the VM's event thread: one io_uring that waits on queue-notify ioeventfds and on device I/O completions. */
+/* event.h: the VM's event thread: one io_uring whose sources (counter fds, timers, pollers) call back on that thread. */
 #ifndef VMM_EVENT_H
 #define VMM_EVENT_H
 
 #include <liburing.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdbool.h>
+#include <stdint.h>
 
-#include "mmio.h"
-#include "ukvm_abi.h"
+/*
+ * An io_uring operation in flight: the SQE's user_data points at it and the
+ * loop calls done(op, ring, cqe->res) on the event thread. Devices embed it
+ * first in their request structs; sources below embed one too.
+ */
+struct event_op {
+	void (*done)(struct event_op *op, struct io_uring *ring, int res);
+};
 
-/* One armed read of a queue's notify eventfd; the value read is the number of kicks since the last. */
-struct event_notify {
-	struct dev_op op;
+struct event_loop;
+
+/*
+ * Called on the event thread: a counter source's fd was read (val = the
+ * eventfd count since the last read) or a timer expired (val = 1). ring
+ * submits the callee's own I/O.
+ */
+typedef void (*event_fn)(void *ctx, struct io_uring *ring, uint64_t val);
+
+/* A source, owned by the registrant and alive until event_free; fields are the loop's. */
+struct event_src {
+	struct event_op op;
 	struct event_loop *loop;
-	struct mmio_dev *d;
-	unsigned q;
-	uint64_t val;
+	event_fn fn;
+	void *ctx;
+	const char *what;                 /* names it in messages: "vda queue 0" */
+	int fd;                           /* counter: the eventfd read; -1 for a timer */
+	uint64_t val;                     /* counter: the read's buffer */
+	struct __kernel_timespec period;  /* timer */
+	struct event_src *next;           /* every source of the loop, for event_free */
+};
+
+/*
+ * A participant that the loop visits on every pass and at shutdown (the
+ * virtio-mmio transport registers one per device). Owned by the registrant.
+ */
+struct event_client {
+	/* Event thread, now_ns = CLOCK_MONOTONIC: one polling step; true while it wants another
+	   pass without the loop blocking. NULL: never polls. */
+	bool (*poll)(void *ctx, struct io_uring *ring, uint64_t now_ns);
+	/* event_stop's caller thread: start nothing new from now on (work in flight finishes). */
+	void (*quiesce)(void *ctx);
+	/* Event thread: true when nothing is in flight (the loop may end after quiesce). */
+	bool (*idle)(void *ctx);
+	void *ctx;
+	struct event_client *next;
 };
 
 struct event_loop {
@@ -24,36 +59,61 @@ struct event_loop {
 	bool ring_ok;
 	pthread_t thread;
 	bool running;               /* thread started and not joined */
-	int stop_fd;                /* eventfd: event_stop asks the thread to finish */
-	struct dev_op stop_op;
-	uint64_t stop_val;
+	pthread_t self;             /* the event thread, written by itself (event_on_thread) */
+	bool self_set;
+	struct event_src stop;      /* counter on stop_fd: event_stop asks the thread to finish */
+	int stop_fd;
 	bool stopping;              /* event thread only */
-	bool seccomp;
-	sem_t started;              /* event thread -> event_start: seccomp installed (or start_err) */
 	int start_err;
-	struct mmio_dev **devs;
-	unsigned ndevs;
-	struct event_notify notes[UKVM_MMIO_MAX_DEVS * MMIO_MAX_QUEUES];
-	unsigned nnotes;
+	struct event_src *srcs;
+	struct event_client *clients;
 };
 
 /*
- * Creates the ring and one blocking eventfd per queue of every device
- * (stored in d->q[i].notify_fd, to be registered as KVM ioeventfds by the
- * caller), then starts the thread; with seccomp it installs its own
- * allowlist first and event_start fails if that fails. Returns 0 or -errno.
- * On failure call event_free.
+ * Creates the ring and the stop eventfd; nothing runs yet. Register sources
+ * and clients, then event_start. Returns 0 or -errno; on failure call event_free.
  */
-int event_start(struct event_loop *l, struct mmio_dev **devs, unsigned ndevs, bool seccomp);
+int event_init(struct event_loop *l);
 
 /*
- * Stops the thread: devices start no new request, the thread runs until
- * every request in flight has completed (and been acknowledged to the guest
- * ring), then exits and is joined. Idempotent; a no-op when not running.
+ * Registers a counter source: fd (a blocking eventfd: io_uring would see
+ * -EAGAIN on a nonblocking one) is read by the loop and fn(ctx, ring, count)
+ * runs on the event thread after each read, then the read is armed again.
+ * Call before event_start or on the event thread. Returns 0 or -errno
+ * (-EBUSY: no submission slot).
+ */
+int event_add_counter(struct event_loop *l, struct event_src *s, int fd, event_fn fn, void *ctx,
+		      const char *what);
+
+/*
+ * Registers a periodic timer: fn(ctx, ring, 1) runs on the event thread
+ * every period_ns (> 0), first after one period. Same calling rules and
+ * returns as event_add_counter.
+ */
+int event_add_timer(struct event_loop *l, struct event_src *s, uint64_t period_ns, event_fn fn, void *ctx,
+		    const char *what);
+
+/* Registers a client (struct event_client). Call before event_start or on the event thread. */
+void event_add_client(struct event_loop *l, struct event_client *c);
+
+/*
+ * Starts the thread, signals blocked. With seccomp it installs the event
+ * thread's allowlist (vmm/seccomp.h) before it touches any source, and
+ * event_start fails if that fails. Returns 0 or -errno.
+ */
+int event_start(struct event_loop *l, bool seccomp);
+
+/* True when called on l's event thread (tests, and assertions of "runs on the event thread"). */
+bool event_on_thread(const struct event_loop *l);
+
+/*
+ * Stops the thread: every client is quiesced, the thread runs until every
+ * client is idle (what was in flight completed), then exits and is joined.
+ * Idempotent; a no-op when not running.
  */
 void event_stop(struct event_loop *l);
 
-/* Stops if needed, then closes the notify eventfds and the ring. */
+/* Stops if needed, then closes the ring (cancelling armed reads) and the stop eventfd. */
 void event_free(struct event_loop *l);
 
 #endif

@@ -57,39 +57,39 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 	FDTB_TRY(fdt_begin_node(fdt, ""));
 	FDTB_TRY(fdt_property_u32(fdt, "#address-cells", 2));
 	FDTB_TRY(fdt_property_u32(fdt, "#size-cells", 2));
-	FDTB_TRY(fdt_property_string(fdt, "compatible", "ukvm"));
+	FDTB_TRY(fdt_property_string(fdt, "compatible", UKVM_FDT_COMPATIBLE));
 
-	FDTB_TRY(fdt_begin_node(fdt, "memory@0"));
+	FDTB_TRY(fdt_begin_node(fdt, UKVM_FDT_MEMORY_NODE));
 	FDTB_TRY(fdt_property_string(fdt, "device_type", "memory"));
 	fdt64_t reg[2] = { cpu_to_fdt64(0), cpu_to_fdt64(a->mem_size) };
 	FDTB_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
 	FDTB_TRY(fdt_end_node(fdt));
 
-	FDTB_TRY(fdt_begin_node(fdt, "chosen"));
-	FDTB_TRY(fdtb_stringlist(fdt, "ukvm,argv", a->argv0 ? a->argv0 : "", a->argv));
-	FDTB_TRY(fdtb_stringlist(fdt, "ukvm,env", NULL, a->env));
-	FDTB_TRY(fdt_property_u32(fdt, "ukvm,tsc-khz", a->tsc_khz));
-	FDTB_TRY(fdt_property_u64(fdt, "ukvm,boot-time-ns", 0));
-	FDTB_TRY(fdt_property(fdt, "rng-seed", a->rng_seed, sizeof(a->rng_seed)));
+	FDTB_TRY(fdt_begin_node(fdt, UKVM_FDT_CHOSEN_NODE));
+	FDTB_TRY(fdtb_stringlist(fdt, UKVM_FDT_ARGV, a->argv0 ? a->argv0 : "", a->argv));
+	FDTB_TRY(fdtb_stringlist(fdt, UKVM_FDT_ENV, NULL, a->env));
+	FDTB_TRY(fdt_property_u32(fdt, UKVM_FDT_TSC_KHZ, a->tsc_khz));
+	FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_BOOT_TIME_NS, 0));
+	FDTB_TRY(fdt_property(fdt, UKVM_FDT_RNG_SEED, a->rng_seed, sizeof(a->rng_seed)));
 	fdt64_t pay[2] = { cpu_to_fdt64(a->payload_gpa), cpu_to_fdt64(a->payload_size) };
-	FDTB_TRY(fdt_property(fdt, "ukvm,payload", pay, sizeof(pay)));
+	FDTB_TRY(fdt_property(fdt, UKVM_FDT_PAYLOAD, pay, sizeof(pay)));
 	if (a->trace_boot)
-		FDTB_TRY(fdt_property(fdt, "ukvm,trace-boot", NULL, 0));
+		FDTB_TRY(fdt_property(fdt, UKVM_FDT_TRACE_BOOT, NULL, 0));
 	if (a->pv_vif)
-		FDTB_TRY(fdt_property_u64(fdt, "ukvm,pv", a->pv_vif));
+		FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_PV, a->pv_vif));
 	if (a->ncpuid) {
 		fdt32_t cells[FDTB_MAX_CPUID * 6];
 		for (unsigned i = 0; i < a->ncpuid * 6; i++)
 			cells[i] = cpu_to_fdt32(a->cpuid[i / 6][i % 6]);
-		FDTB_TRY(fdt_property(fdt, "ukvm,cpuid", cells, (int)(a->ncpuid * 6 * sizeof(cells[0]))));
+		FDTB_TRY(fdt_property(fdt, UKVM_FDT_CPUID, cells, (int)(a->ncpuid * UKVM_FDT_CPUID_CELLS * sizeof(cells[0]))));
 	}
 	FDTB_TRY(fdt_end_node(fdt));
 
 	for (unsigned i = 0; i < a->ndevs; i++) {
 		char name[40];
-		snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)a->devs[i].addr);
+		snprintf(name, sizeof(name), UKVM_FDT_VIRTIO_NODE, (unsigned long long)a->devs[i].addr);
 		FDTB_TRY(fdt_begin_node(fdt, name));
-		FDTB_TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+		FDTB_TRY(fdt_property_string(fdt, "compatible", UKVM_FDT_VIRTIO_MMIO));
 		fdt64_t dreg[2] = { cpu_to_fdt64(a->devs[i].addr), cpu_to_fdt64(a->devs[i].size) };
 		FDTB_TRY(fdt_property(fdt, "reg", dreg, sizeof(dreg)));
 		FDTB_TRY(fdt_property_u32(fdt, "interrupts", a->devs[i].irq));
@@ -112,8 +112,8 @@ int fdtb_build(void *buf, size_t len, const struct fdtb_args *a)
 
 int fdtb_set_boot_time(void *buf, uint64_t ns)
 {
-	int off = fdt_path_offset(buf, "/chosen");
+	int off = fdt_path_offset(buf, UKVM_FDT_CHOSEN_PATH);
 	if (off < 0)
 		return -EINVAL;
-	return fdt_setprop_inplace_u64(buf, off, "ukvm,boot-time-ns", ns) ? -EINVAL : 0;
+	return fdt_setprop_inplace_u64(buf, off, UKVM_FDT_BOOT_TIME_NS, ns) ? -EINVAL : 0;
 }

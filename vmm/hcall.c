@@ -7,29 +7,6 @@
 
 #include "run.h"
 
-static const char *hcall_signame(uint32_t sig)
-{
-	switch (sig) {
-	case 1: return "SIGHUP";
-	case 2: return "SIGINT";
-	case 3: return "SIGQUIT";
-	case 4: return "SIGILL";
-	case 5: return "SIGTRAP";
-	case 6: return "SIGABRT";
-	case 7: return "SIGBUS";
-	case 8: return "SIGFPE";
-	case 9: return "SIGKILL";
-	case 10: return "SIGUSR1";
-	case 11: return "SIGSEGV";
-	case 12: return "SIGUSR2";
-	case 13: return "SIGPIPE";
-	case 14: return "SIGALRM";
-	case 15: return "SIGTERM";
-	case 31: return "SIGSYS";
-	default: return "signal";
-	}
-}
-
 /* Reads an argument block: 8-byte aligned and wholly inside RAM, else NULL. */
 static void *hcall_block(struct run_ctx *c, uint32_t gpa, size_t len, const char *what)
 {
@@ -119,12 +96,12 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 			end = c->deadline_ns;
 		uint64_t d = end - now;
 		struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
-		struct pollfd pfd = { .fd = c->vm->wake_fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = c->vm->vcpu.wake_fd, .events = POLLIN };
 		/* Device news (the event thread writes wake_fd) or ukvm_stop end the wait; so does the kick. */
 		int n = ppoll(&pfd, 1, end == UINT64_MAX ? NULL : &ts, &c->wait_mask);
 		if (n > 0) {
 			uint64_t v;
-			ssize_t r = read(c->vm->wake_fd, &v, sizeof(v));
+			ssize_t r = read(c->vm->vcpu.wake_fd, &v, sizeof(v));
 			(void)r;
 			if (atomic_load(&c->vm->stop))
 				continue;
@@ -146,7 +123,7 @@ void hcall_handle(struct run_ctx *c, uint16_t port, uint32_t val)
 	switch (port) {
 	case UKVM_PORT_EXIT:
 		res->exits[UKVM_STAT_EXIT]++;
-		run_finish(c, UKVM_EXITED, (int)(val & 0xff), false, "%s", "");
+		run_finish(c, UKVM_EXITED, ukvm_exit_status(val), false, "%s", "");
 		break;
 	case UKVM_PORT_CRASH:
 		res->exits[UKVM_STAT_EXIT]++;
@@ -155,7 +132,7 @@ void hcall_handle(struct run_ctx *c, uint16_t port, uint32_t val)
 				   "guest crash report with bad signal number %u", val);
 		else
 			run_finish(c, UKVM_CRASHED, 128 + (int)val, false, "guest crashed (%s, signal %u)",
-				   hcall_signame(val), val);
+				   ukvm_signal_name(val), val);
 		break;
 	case UKVM_PORT_CONSOLE:
 		res->exits[UKVM_STAT_CONSOLE]++;

@@ -8,7 +8,7 @@
 
 #include "cpuidcache.h"
 #include "host.h"
-#include "vm.h"
+#include "kvmcheck.h"
 
 #define MSR_STAR 0xc0000081u
 #define MSR_LSTAR 0xc0000082u
@@ -155,7 +155,7 @@ int host_open_cached(const char *dev, const char *cache, struct ukvm_host **out,
 		return UKVM_ERR_INTERNAL;
 	}
 	atomic_init(&h->refs, 1);
-	h->kvm_fd = vm_kvm_open_dev(dev, err, errlen);
+	h->kvm_fd = kvmcheck_open(dev, err, errlen);
 	if (h->kvm_fd < 0)
 		goto fail;
 	int sz = ioctl(h->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -1,6 +1,9 @@
 /* kvmcheck.c: opens /dev/kvm and says exactly why when it cannot be used. */
+#include "kvmcheck.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,14 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vm.h"
-
-#define KVM_DEV "/dev/kvm"
-
 static const struct {
 	int cap;
 	const char *name;
-} vm_caps[] = {
+} kvmcheck_caps[] = {
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },       /* guest RAM from our mmap */
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },           /* virtio notifications without a user exit */
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" }, /* ukvm_stop before KVM_RUN enters */
@@ -23,7 +22,7 @@ static const struct {
 	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ" },       /* TSC frequency for the guest clock */
 };
 
-int vm_group_name(const char *group_file, unsigned gid, char *name, size_t len)
+int kvmcheck_group_name(const char *group_file, unsigned gid, char *name, size_t len)
 {
 	FILE *f = fopen(group_file, "re");
 	char line[1024];
@@ -46,12 +45,7 @@ int vm_group_name(const char *group_file, unsigned gid, char *name, size_t len)
 	return r;
 }
 
-int vm_kvm_open(char *err, size_t errlen)
-{
-	return vm_kvm_open_dev(KVM_DEV, err, errlen);
-}
-
-int vm_kvm_open_dev(const char *dev, char *err, size_t errlen)
+int kvmcheck_open(const char *dev, char *err, size_t errlen)
 {
 	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -62,7 +56,7 @@ int vm_kvm_open_dev(const char *dev, char *err, size_t errlen)
 				 "(enable virtualization or load kvm_intel/kvm_amd/kvm_pvm)", dev);
 		else if ((e == EACCES || e == EPERM) && stat(dev, &st) == 0) {
 			char g[64];
-			if (st.st_gid != 0 && vm_group_name("/etc/group", st.st_gid, g, sizeof(g)) == 0)
+			if (st.st_gid != 0 && kvmcheck_group_name("/etc/group", st.st_gid, g, sizeof(g)) == 0)
 				snprintf(err, errlen, "%s: permission denied: add yourself to group %s "
 					 "(usermod -aG %s $USER, then log in again)", dev, g, g);
 			else
@@ -78,9 +72,9 @@ int vm_kvm_open_dev(const char *dev, char *err, size_t errlen)
 		close(fd);
 		return -ENOTSUP;
 	}
-	for (size_t i = 0; i < sizeof(vm_caps) / sizeof(vm_caps[0]); i++) {
-		if (ioctl(fd, KVM_CHECK_EXTENSION, vm_caps[i].cap) <= 0) {
-			snprintf(err, errlen, "%s: missing capability %s", dev, vm_caps[i].name);
+	for (size_t i = 0; i < sizeof(kvmcheck_caps) / sizeof(kvmcheck_caps[0]); i++) {
+		if (ioctl(fd, KVM_CHECK_EXTENSION, kvmcheck_caps[i].cap) <= 0) {
+			snprintf(err, errlen, "%s: missing capability %s", dev, kvmcheck_caps[i].name);
 			close(fd);
 			return -ENOTSUP;
 		}

@@ -7,8 +7,6 @@
 #include "cli.h"
 #include "ukvm.h"
 
-#define UKVM_VERSION "0.1"
-
 /* The one VM of this process, for the SIGINT/SIGTERM handler. */
 static struct ukvm_vm *main_vm;
 static volatile sig_atomic_t main_signal;
@@ -49,9 +47,9 @@ static void main_stats(const struct ukvm_result *res)
 			fprintf(stderr, " %s %llu", ukvm_stat_name(s), (unsigned long long)res->exits[s]);
 	fputc('\n', stderr);
 	uint64_t reqs = 0;
-	for (unsigned i = 0; i < res->ndisks; i++) {
-		const struct ukvm_disk_stats *d = &res->disks[i];
-		fprintf(stderr, "ukvm-run: vd%c: %llu requests, %llu notifies, %llu wake-ups\n", 'a' + i,
+	for (unsigned i = 0; i < res->ndevs; i++) {
+		const struct ukvm_dev_stats *d = &res->devs[i];
+		fprintf(stderr, "ukvm-run: %s: %llu requests, %llu notifies, %llu wake-ups\n", d->name,
 			(unsigned long long)d->requests, (unsigned long long)d->notifies,
 			(unsigned long long)d->news);
 		reqs += d->requests;

@@ -7,14 +7,13 @@
 
 #include "ukvm_abi.h"
 
-#define MEM_ALIGN (2ull << 20) /* page tables map RAM in 2 MiB pages */
 #define MEM_PAGE 4096ull
 
 int mem_init(struct mem *m, uint64_t size)
 {
 	m->base = NULL;
 	m->size = 0;
-	if (size < UKVM_MEM_MIN || size > UKVM_MEM_MAX || size % MEM_ALIGN)
+	if (ukvm_mem_size_invalid(size))
 		return -EINVAL;
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -1,15 +1,14 @@
 /* run.c: ukvm_run: the vCPU loop in the caller's thread, its timeout timer and kick signal, and fatal-exit reports. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fdtbuild.h"
 #include "run.h"
+#include "sandbox.h"
 #include "vmdev.h"
 
 #ifndef sigev_notify_thread_id
@@ -32,7 +31,7 @@ void run_finish(struct run_ctx *c, int kind, int status, bool with_regs, const c
 		return;
 	struct kvm_regs r;
 	struct kvm_sregs s;
-	if (ioctl(c->vm->vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(c->vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+	if (vcpu_get_regs(&c->vm->vcpu, &r, &s))
 		return;
 	char sym[96];
 	size_t l = strlen(res->msg);
@@ -45,7 +44,7 @@ void run_finish(struct run_ctx *c, int kind, int status, bool with_regs, const c
 
 static void run_io(struct run_ctx *c)
 {
-	struct kvm_run *run = c->vm->run;
+	struct kvm_run *run = c->vm->vcpu.run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	uint16_t port = run->io.port;
@@ -81,7 +80,7 @@ static void run_io(struct run_ctx *c)
 
 static void run_exit(struct run_ctx *c)
 {
-	struct kvm_run *run = c->vm->run;
+	struct kvm_run *run = c->vm->vcpu.run;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		run_io(c);
@@ -115,65 +114,9 @@ static void run_exit(struct run_ctx *c)
 	c->res->exits[UKVM_STAT_OTHER]++;
 }
 
-/*
- * The kick signal stays blocked in this thread except inside KVM_RUN
- * (KVM_SET_SIGNAL_MASK) and ppoll: a kick sent at any moment is either
- * pending when KVM_RUN enters, which then returns EINTR at once, or
- * interrupts it. No handler and no global are needed.
- */
-static void run_kick_noop(int sig)
-{
-	(void)sig;
-}
-
-static int run_signals(struct run_ctx *c, sigset_t *saved)
-{
-	/*
-	 * A kick that lands after the run (ukvm_stop racing the end) must not
-	 * kill the process through the default action: give it a no-op handler.
-	 */
-	struct sigaction old;
-	if (sigaction(c->vm->kick_signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
-	    !(old.sa_flags & SA_SIGINFO)) {
-		struct sigaction sa = { .sa_handler = run_kick_noop, .sa_flags = SA_RESTART };
-		sigemptyset(&sa.sa_mask);
-		sigaction(c->vm->kick_signal, &sa, NULL);
-	}
-	sigset_t kick;
-	sigemptyset(&kick);
-	sigaddset(&kick, c->vm->kick_signal);
-	int r = pthread_sigmask(SIG_BLOCK, &kick, saved);
-	if (r)
-		return -r;
-	c->wait_mask = *saved;
-	sigdelset(&c->wait_mask, c->vm->kick_signal);
-	struct {
-		struct kvm_signal_mask h;
-		uint8_t set[8]; /* the kernel's sigset_t is 64 bits on x86-64 */
-	} m = { .h.len = 8 };
-	memcpy(m.set, &c->wait_mask, 8);
-	if (ioctl(c->vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &m) < 0) {
-		r = -errno;
-		pthread_sigmask(SIG_SETMASK, saved, NULL);
-		return r;
-	}
-	return 0;
-}
-
-/* Swallows a pending kick so the next KVM_RUN does not return at once. */
-static void run_drain_kick(struct run_ctx *c)
-{
-	sigset_t kick;
-	struct timespec zero = { 0, 0 };
-	sigemptyset(&kick);
-	sigaddset(&kick, c->vm->kick_signal);
-	while (sigtimedwait(&kick, NULL, &zero) > 0)
-		;
-}
-
 static int run_timer(struct run_ctx *c, timer_t *t)
 {
-	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = c->vm->kick_signal };
+	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = c->vm->vcpu.kick_signal };
 	ev.sigev_notify_thread_id = gettid();
 	if (timer_create(CLOCK_MONOTONIC, &ev, t) < 0)
 		return -errno;
@@ -200,14 +143,15 @@ static void run_loop(struct run_ctx *c)
 				   (unsigned long long)vm->cfg.timeout_ms);
 			break;
 		}
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				c->res->exits_total++;
-				c->res->exits[UKVM_STAT_INTR]++;
-				run_drain_kick(c);
-				continue;
-			}
-			run_finish(c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "KVM_RUN: %s", strerror(errno));
+		int r = vcpu_run_once(&vm->vcpu);
+		if (r == -EINTR || r == -EAGAIN) {
+			c->res->exits_total++;
+			c->res->exits[UKVM_STAT_INTR]++;
+			vcpu_drain_kick(&vm->vcpu);
+			continue;
+		}
+		if (r) {
+			run_finish(c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "KVM_RUN: %s", strerror(-r));
 			break;
 		}
 		c->res->exits_total++;
@@ -229,11 +173,10 @@ int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res)
 		return -EALREADY;
 	}
 	vm->ran = true;
-	if ((r = run_signals(&c, &saved))) {
+	if ((r = vcpu_run_begin(&vm->vcpu, &saved, &c.wait_mask))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "KVM_SET_SIGNAL_MASK: %s", strerror(-r));
 		return 0;
 	}
-	atomic_store(&vm->vcpu_tid, (int)gettid());
 	if (vm->cfg.timeout_ms) {
 		c.deadline_ns = vm->phase_ns[UKVM_PHASE_CREATE] + vm->cfg.timeout_ms * 1000000ull;
 		if ((r = run_timer(&c, &timer))) {
@@ -242,7 +185,7 @@ int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res)
 		}
 		have_timer = true;
 	}
-	if (vm->cfg.seccomp && (r = vm_seccomp_install(vm))) {
+	if (vm->cfg.seccomp && (r = sandbox_vcpu_install(vm->vcpu.fd))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
 		goto out;
 	}
@@ -257,11 +200,9 @@ out:
 	/* The guest is gone: let in-flight I/O finish (nothing new starts), then read the counters. */
 	vm_devices_stop(vm);
 	vm_dev_stats(vm, res);
-	atomic_store(&vm->vcpu_tid, 0);
 	if (have_timer)
 		timer_delete(timer);
-	run_drain_kick(&c);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	vcpu_run_end(&vm->vcpu, &saved);
 	memcpy(res->phase_ns, vm->phase_ns, sizeof(res->phase_ns));
 	res->pv = vm->pv;
 	return 0;

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* libukvm's version: ukvm-run --version and libukvm.pc's Version (read from this line). */
+#define UKVM_VERSION "0.1"
+
 /*
  * Exit codes of ukvm-run (and what ukvm_exit_code() returns). A guest app's
  * own status 0..255 passes through unchanged; the codes below are used only
@@ -29,7 +32,9 @@ enum ukvm_error {
 	UKVM_ERR_INTERNAL = -4, /* host resource failure (UKVM_EXIT_INTERNAL) */
 };
 
-/* Most disks (virtio-mmio devices) per VM: UKVM_MMIO_MAX_DEVS of proto/ukvm_abi.h. */
+/* Most virtio-mmio devices per VM, of all kinds: UKVM_MMIO_MAX_DEVS of proto/ukvm_abi.h. */
+#define UKVM_MAX_DEVS 32
+/* Most disks per VM (they share the UKVM_MAX_DEVS slots with other devices). */
 #define UKVM_MAX_DISKS 32
 
 /* A virtio-blk disk backed by a host file or block device: /dev/vda, /dev/vdb ... in order. */
@@ -107,12 +112,15 @@ struct ukvm_result {
 	uint64_t exits[UKVM_STAT_COUNT];
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
 	bool pv;        /* the guest ran in PV mode */
-	unsigned ndisks;
-	struct ukvm_disk_stats {
+	unsigned ndevs; /* devices in devs[], in guest slot order (disks first: vda, vdb ...) */
+	struct ukvm_dev_stats {
+		char name[16];      /* as the guest names it: "vda" */
+		char kind[16];      /* device class: "blk" */
 		uint64_t notifies;  /* QueueNotify writes the device saw (ioeventfd counts) */
-		uint64_t requests;  /* requests completed, any status */
+		uint64_t requests;  /* requests completed (used-ring entries), any status */
 		uint64_t news;      /* times the device woke (or would wake) a WAITing vCPU */
-	} disks[UKVM_MAX_DISKS];
+		uint64_t exits;     /* MMIO exits to its registers (probe, setup, config), in exits[UKVM_STAT_MMIO] */
+	} devs[UKVM_MAX_DEVS];
 };
 
 struct ukvm_vm;

@@ -1,11 +1,19 @@
-/* vcpu.c: the vCPU's entry state of the boot contract: CPUID, descriptor tables, control registers, MSRs, registers. */
+/* vcpu.c: one vCPU: create, the boot contract's entry state (CPUID, tables, control registers, MSRs), run, kick, destroy. */
+#include "vcpu.h"
+
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "vm.h"
+#include "ukvm_abi.h"
 #include "x86tables.h"
 
 #define CR0_PE (1ull << 0)
@@ -37,38 +45,92 @@
 /* SYSCALL clears these RFLAGS bits: TF, DF, AC, NT (IF is already 0: the guest takes no interrupts). */
 #define FMASK_BITS ((1ull << 8) | (1ull << 10) | (1ull << 18) | (1ull << 14))
 
+int vcpu_create(struct vcpu *v, int vm_fd, unsigned id, size_t run_size, int kick_signal, char *err,
+		size_t errlen)
+{
+	*v = (struct vcpu){ .fd = -1, .wake_fd = -1, .id = id, .kick_signal = kick_signal, .pid = getpid() };
+	const char *what = "KVM_CREATE_VCPU";
+	if ((v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)id)) < 0)
+		goto fail;
+	what = "mapping kvm_run";
+	void *run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (run == MAP_FAILED)
+		goto fail;
+	v->run = run;
+	v->run_size = run_size;
+	what = "eventfd";
+	if ((v->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	return -errno;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	v->run = NULL;
+	if (v->wake_fd >= 0)
+		close(v->wake_fd);
+	v->wake_fd = -1;
+	if (v->fd >= 0)
+		close(v->fd);
+	v->fd = -1;
+}
+
 /*
  * KVM's supported CPUID, read and checked once by the host (host.c), passed
  * through as is. KVM_SET_CPUID2 only reads the table, so VMs on several
  * threads share it.
  */
-static int vcpu_cpuid(struct ukvm_vm *vm, char *err, size_t errlen)
+static int vcpu_cpuid(struct vcpu *v, const struct kvm_cpuid2 *cpuid, char *err, size_t errlen)
 {
-	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, vm->host->cpuid) < 0) {
+	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		snprintf(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
 		return -errno;
 	}
 	return 0;
 }
 
-static int vcpu_get_msr(struct ukvm_vm *vm, uint32_t index, uint64_t *v)
+static int vcpu_get_msr(const struct vcpu *vc, uint32_t index, uint64_t *v)
 {
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[1];
 	} m = { .h.nmsrs = 1, .e[0].index = index };
-	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, &m) != 1)
+	if (ioctl(vc->fd, KVM_GET_MSRS, &m) != 1)
 		return -ENOENT; /* KVM refuses MSRs it does not know: 0 entries read */
 	*v = m.e[0].data;
 	return 0;
 }
 
-bool vcpu_pv_detect(struct ukvm_vm *vm)
+bool vcpu_pv_detect(const struct vcpu *v)
 {
 	uint64_t sig, feat;
-	if (vcpu_get_msr(vm, MSR_PVM_SIG, &sig) || (sig & 0xffffffffull) != PVM_SIG)
+	if (vcpu_get_msr(v, MSR_PVM_SIG, &sig) || (sig & 0xffffffffull) != PVM_SIG)
 		return false;
-	return !vcpu_get_msr(vm, MSR_PVM_FEAT, &feat) && (feat & UKVM_PV_FLAGS) == UKVM_PV_FLAGS;
+	return !vcpu_get_msr(v, MSR_PVM_FEAT, &feat) && (feat & UKVM_PV_FLAGS) == UKVM_PV_FLAGS;
+}
+
+static uint64_t vcpu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint32_t vcpu_tsc_khz(const struct vcpu *v)
+{
+	int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+	if (khz > 0)
+		return (uint32_t)khz;
+	uint64_t t0 = vcpu_now_ns(), c0 = __builtin_ia32_rdtsc();
+	struct timespec d = { 0, 2000000 };
+	nanosleep(&d, NULL);
+	uint64_t t1 = vcpu_now_ns(), c1 = __builtin_ia32_rdtsc();
+	return t1 > t0 ? (uint32_t)((c1 - c0) * 1000000ull / (t1 - t0)) : 0;
 }
 
 static void vcpu_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t dpl, bool code64)
@@ -78,14 +140,14 @@ static void vcpu_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t 
 				   .g = 1 };
 }
 
-static int vcpu_sregs(struct ukvm_vm *vm, uint64_t cr3, char *err, size_t errlen)
+static int vcpu_sregs(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errlen)
 {
 	struct kvm_sregs s;
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		goto fail;
 	/* PV mode: kernel mode at virtual CPL0 (the host runs it natively); tables at the kernel alias. */
-	uint64_t tb = vm->pv ? UKVM_KERNEL_VBASE : 0;
-	if (vm->pv) {
+	uint64_t tb = b->pv ? UKVM_KERNEL_VBASE : 0;
+	if (b->pv) {
 		vcpu_seg(&s.cs, UKVM_PV_SEL_KCODE, 11, 0, true);
 		vcpu_seg(&s.ss, UKVM_PV_SEL_KDATA, 3, 0, false);
 		s.ds = s.es = s.fs = s.gs = s.ss;
@@ -100,16 +162,16 @@ static int vcpu_sregs(struct ukvm_vm *vm, uint64_t cr3, char *err, size_t errlen
 	s.idt.base = tb + UKVM_IDT_GPA;
 	s.idt.limit = X86_IDT_LIMIT;
 	s.tr = (struct kvm_segment){ .base = tb + UKVM_TSS_GPA, .limit = X86_TSS_LIMIT,
-				     .selector = vm->pv ? UKVM_PV_SEL_TSS : UKVM_SEL_TSS,
+				     .selector = b->pv ? UKVM_PV_SEL_TSS : UKVM_SEL_TSS,
 				     .type = 11 /* busy 64-bit TSS */, .present = 1 };
 	s.ldt = (struct kvm_segment){ .type = 2, .present = 1, .unusable = 1 };
 	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	s.cr3 = cr3;
+	s.cr3 = b->cr3;
 	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE;
-	if (!vm->pv)
+	if (!b->pv)
 		s.cr4 |= CR4_PGE; /* PV mode: the guide's CR4 (the host flips CR3 on every switch) */
 	s.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0)
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -118,18 +180,18 @@ fail:
 }
 
 /* Sets STAR/LSTAR/FMASK; the host checked KVM_GET_MSR_INDEX_LIST lists them (PLATFORM.md). */
-static int vcpu_msrs(struct ukvm_vm *vm, char *err, size_t errlen)
+static int vcpu_msrs(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errlen)
 {
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[3];
 	} m = { .h.nmsrs = 3 };
-	uint64_t star = vm->pv ? (0x23ull << 48) | ((uint64_t)UKVM_PV_SEL_KCODE << 32)
+	uint64_t star = b->pv ? (0x23ull << 48) | ((uint64_t)UKVM_PV_SEL_KCODE << 32)
 			       : (0x18ull << 48) | ((uint64_t)UKVM_SEL_KCODE << 32);
 	m.e[0] = (struct kvm_msr_entry){ .index = MSR_STAR, .data = star };
-	m.e[1] = (struct kvm_msr_entry){ .index = MSR_LSTAR, .data = vm->img.note.syscall_entry };
-	m.e[2] = (struct kvm_msr_entry){ .index = MSR_FMASK, .data = vm->pv ? FMASK_PV : FMASK_BITS };
-	int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &m);
+	m.e[1] = (struct kvm_msr_entry){ .index = MSR_LSTAR, .data = b->syscall_entry };
+	m.e[2] = (struct kvm_msr_entry){ .index = MSR_FMASK, .data = b->pv ? FMASK_PV : FMASK_BITS };
+	int n = ioctl(v->fd, KVM_SET_MSRS, &m);
 	if (n != 3) {
 		int r = n < 0 ? -errno : -EINVAL;
 		snprintf(err, errlen, "KVM_SET_MSRS: set %d of 3 (STAR, LSTAR, FMASK)", n);
@@ -138,24 +200,24 @@ static int vcpu_msrs(struct ukvm_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-int vcpu_setup(struct ukvm_vm *vm, uint64_t cr3, char *err, size_t errlen)
+int vcpu_setup(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errlen)
 {
-	int r = vcpu_cpuid(vm, err, errlen);
+	int r = vcpu_cpuid(v, b->cpuid, err, errlen);
 	if (!r)
-		r = vcpu_sregs(vm, cr3, err, errlen);
+		r = vcpu_sregs(v, b, err, errlen);
 	if (!r)
-		r = vcpu_msrs(vm, err, errlen);
+		r = vcpu_msrs(v, b, err, errlen);
 	if (r)
 		return r;
-	struct kvm_regs g = { .rip = vm->img.entry,
+	struct kvm_regs g = { .rip = b->entry,
 			      .rsp = UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_TOP,
 			      .rdi = UKVM_FDT_GPA,
 			      .rflags = 0x2 };
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &g) < 0) {
+	if (ioctl(v->fd, KVM_SET_REGS, &g) < 0) {
 		snprintf(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 		return -errno;
 	}
-	if (!vm->pv)
+	if (!b->pv)
 		return 0;
 	/* Last: registering the VIF switches the vCPU into PV kernel mode with the state above. */
 	struct {
@@ -164,9 +226,97 @@ int vcpu_setup(struct ukvm_vm *vm, uint64_t cr3, char *err, size_t errlen)
 	} m = { .h.nmsrs = 1 };
 	m.e[0] = (struct kvm_msr_entry){ .index = MSR_PVM_STATE,
 					 .data = UKVM_VIF_GPA | UKVM_PV_FLAGS | PVM_STATE_KERNEL };
-	if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, &m) != 1) {
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1) {
 		snprintf(err, errlen, "KVM_SET_MSRS: the PV state MSR 0x%x was refused", MSR_PVM_STATE);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r, struct kvm_sregs *s)
+{
+	if (ioctl(v->fd, KVM_GET_REGS, r) < 0 || ioctl(v->fd, KVM_GET_SREGS, s) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ------------------------------------------------------------- running and kicking */
+
+static void vcpu_kick_noop(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_run_begin(struct vcpu *v, sigset_t *saved, sigset_t *wait_mask)
+{
+	struct sigaction old;
+	if (sigaction(v->kick_signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+	    !(old.sa_flags & SA_SIGINFO)) {
+		struct sigaction sa = { .sa_handler = vcpu_kick_noop, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		sigaction(v->kick_signal, &sa, NULL);
+	}
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, v->kick_signal);
+	int r = pthread_sigmask(SIG_BLOCK, &kick, saved);
+	if (r)
+		return -r;
+	*wait_mask = *saved;
+	sigdelset(wait_mask, v->kick_signal);
+	struct {
+		struct kvm_signal_mask h;
+		uint8_t set[8]; /* the kernel's sigset_t is 64 bits on x86-64 */
+	} m = { .h.len = 8 };
+	memcpy(m.set, wait_mask, 8);
+	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &m) < 0) {
+		r = -errno;
+		pthread_sigmask(SIG_SETMASK, saved, NULL);
+		return r;
+	}
+	atomic_store(&v->tid, (int)gettid());
+	return 0;
+}
+
+int vcpu_run_once(struct vcpu *v)
+{
+	return ioctl(v->fd, KVM_RUN, 0) < 0 ? -errno : 0;
+}
+
+void vcpu_drain_kick(const struct vcpu *v)
+{
+	sigset_t kick;
+	struct timespec zero = { 0, 0 };
+	sigemptyset(&kick);
+	sigaddset(&kick, v->kick_signal);
+	while (sigtimedwait(&kick, NULL, &zero) > 0)
+		;
+}
+
+void vcpu_run_end(struct vcpu *v, const sigset_t *saved)
+{
+	atomic_store(&v->tid, 0);
+	vcpu_drain_kick(v);
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	/*
+	 * Only async-signal-safe steps: a store to the run page, write(2),
+	 * tgkill(2). errno is restored: a handler that changes it breaks the
+	 * interrupted code's error check.
+	 */
+	int saved_errno = errno;
+	if (v->run)
+		v->run->immediate_exit = 1;
+	if (v->wake_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t w = write(v->wake_fd, &one, sizeof(one));
+		(void)w;
+	}
+	int tid = atomic_load(&v->tid);
+	if (tid)
+		syscall(SYS_tgkill, v->pid, tid, v->kick_signal);
+	errno = saved_errno;
 }

@@ -5,16 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fdtbuild.h"
-#include "pagetable.h"
+#include "pt.h"
 #include "vm.h"
 #include "vmdev.h"
 #include "x86tables.h"
@@ -35,19 +32,6 @@ static int vm_err(char *err, size_t errlen, int code, const char *what, int e)
 	return code;
 }
 
-/* TSC kHz from KVM, else measured against CLOCK_MONOTONIC over ~2 ms. */
-static uint32_t vm_tsc_khz(const struct ukvm_vm *vm)
-{
-	int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
-	if (khz > 0)
-		return (uint32_t)khz;
-	uint64_t t0 = vm_now_ns(), c0 = __builtin_ia32_rdtsc();
-	struct timespec d = { 0, 2000000 };
-	nanosleep(&d, NULL);
-	uint64_t t1 = vm_now_ns(), c1 = __builtin_ia32_rdtsc();
-	return t1 > t0 ? (uint32_t)((c1 - c0) * 1000000ull / (t1 - t0)) : 0;
-}
-
 static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
 {
 	struct fdtb_range res[1 + ELF_MAX_PHNUM];
@@ -56,7 +40,7 @@ static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
 		.argv0 = vm->image,
 		.argv = vm->cfg.argv,
 		.env = vm->cfg.env,
-		.tsc_khz = vm_tsc_khz(vm),
+		.tsc_khz = vcpu_tsc_khz(&vm->vcpu),
 		.payload_gpa = vm->img.note.payload_gpa,
 		.payload_size = vm->img.note.payload_size,
 		.trace_boot = vm->cfg.trace_boot,
@@ -125,15 +109,8 @@ static int vm_kvm(struct ukvm_vm *vm, char *err, size_t errlen)
 						   .userspace_addr = (uintptr_t)vm->mem.base };
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
 		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_SET_USER_MEMORY_REGION", errno);
-	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0)
-		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_CREATE_VCPU", errno);
-	size_t sz = vm->host->vcpu_mmap_size;
-	void *run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
-	if (run == MAP_FAILED)
-		return vm_err(err, errlen, UKVM_ERR_INTERNAL, "mapping kvm_run", errno);
-	vm->run = run;
-	vm->run_size = sz;
+	if ((r = vcpu_create(&vm->vcpu, vm->vm_fd, 0, vm->host->vcpu_mmap_size, vm->cfg.kick_signal, err, errlen)))
+		return vm->vcpu.fd < 0 ? UKVM_ERR_KVM : UKVM_ERR_INTERNAL;
 	return 0;
 }
 
@@ -146,17 +123,15 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 		snprintf(err, errlen, "no image given");
 		return UKVM_ERR_CONFIG;
 	}
-	uint64_t m = vm->cfg.mem_size;
-	if (m < UKVM_MEM_MIN || m > UKVM_MEM_MAX || m % (2ull << 20)) {
-		snprintf(err, errlen, "memory size %llu bytes: must be a multiple of 2 MiB in 8 MiB..64 GiB",
-			 (unsigned long long)m);
+	const char *bad = ukvm_mem_size_invalid(vm->cfg.mem_size);
+	if (bad) {
+		snprintf(err, errlen, "memory size %llu bytes: %s", (unsigned long long)vm->cfg.mem_size, bad);
 		return UKVM_ERR_CONFIG;
 	}
 	vm->image = cfg->image;
-	vm->kick_signal = cfg->kick_signal ? cfg->kick_signal : SIGUSR2;
-	if (vm->kick_signal < 1 || vm->kick_signal >= SIGRTMAX || vm->kick_signal == SIGKILL ||
-	    vm->kick_signal == SIGSTOP) {
-		snprintf(err, errlen, "kick_signal %d is not usable", vm->kick_signal);
+	int k = vm->cfg.kick_signal = cfg->kick_signal ? cfg->kick_signal : SIGUSR2;
+	if (k < 1 || k >= SIGRTMAX || k == SIGKILL || k == SIGSTOP) {
+		snprintf(err, errlen, "kick_signal %d is not usable", k);
 		return UKVM_ERR_CONFIG;
 	}
 	return 0;
@@ -172,14 +147,14 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return UKVM_ERR_INTERNAL;
 	}
-	vm->vm_fd = vm->vcpu_fd = vm->wake_fd = -1;
-	vm->pid = getpid();
+	vm->vm_fd = -1;
+	vm->vcpu = (struct vcpu){ .fd = -1, .wake_fd = -1 };
 	vm->phase_ns[UKVM_PHASE_CREATE] = t0;
 	if ((r = vm_config(vm, cfg, err, errlen)))
 		goto err_vm;
 	if ((r = vm_kvm(vm, err, errlen)))
 		goto err_vm;
-	vm->pv = vm->cfg.pv != UKVM_PV_OFF && vcpu_pv_detect(vm);
+	vm->pv = vm->cfg.pv != UKVM_PV_OFF && vcpu_pv_detect(&vm->vcpu);
 	if (vm->cfg.pv == UKVM_PV_ON && !vm->pv) {
 		snprintf(err, errlen, "--pv on: this KVM has no pvm-pv interface");
 		r = UKVM_ERR_KVM;
@@ -202,13 +177,10 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 		r = UKVM_ERR_INTERNAL;
 		goto err_vm;
 	}
-	if (vcpu_setup(vm, cr3, err, errlen)) {
+	struct vcpu_boot boot = { .cpuid = vm->host->cpuid, .pv = vm->pv, .cr3 = cr3, .entry = vm->img.entry,
+				  .syscall_entry = vm->img.note.syscall_entry };
+	if (vcpu_setup(&vm->vcpu, &boot, err, errlen)) {
 		r = UKVM_ERR_KVM;
-		goto err_vm;
-	}
-	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->wake_fd < 0) {
-		r = vm_err(err, errlen, UKVM_ERR_INTERNAL, "eventfd", errno);
 		goto err_vm;
 	}
 	if ((r = vmdev_create(vm, err, errlen)))
@@ -226,24 +198,9 @@ err_vm:
 
 void ukvm_stop(struct ukvm_vm *vm)
 {
-	/*
-	 * Only async-signal-safe steps: an atomic store, write(2), a store to the
-	 * run page, tgkill(2). errno is restored: a handler that changes it
-	 * breaks the interrupted code's error check.
-	 */
-	int saved_errno = errno;
+	/* Async-signal-safe: an atomic store, then vcpu_kick (which keeps errno). */
 	atomic_store(&vm->stop, 1);
-	if (vm->run)
-		vm->run->immediate_exit = 1;
-	if (vm->wake_fd >= 0) {
-		uint64_t one = 1;
-		ssize_t w = write(vm->wake_fd, &one, sizeof(one));
-		(void)w;
-	}
-	int tid = atomic_load(&vm->vcpu_tid);
-	if (tid)
-		syscall(SYS_tgkill, vm->pid, tid, vm->kick_signal);
-	errno = saved_errno;
+	vcpu_kick(&vm->vcpu);
 }
 
 void ukvm_destroy(struct ukvm_vm *vm)
@@ -251,12 +208,7 @@ void ukvm_destroy(struct ukvm_vm *vm)
 	if (!vm)
 		return;
 	vmdev_free(vm); /* first: the event thread writes into guest RAM until its I/O is done */
-	if (vm->run)
-		munmap(vm->run, vm->run_size);
-	if (vm->wake_fd >= 0)
-		close(vm->wake_fd);
-	if (vm->vcpu_fd >= 0)
-		close(vm->vcpu_fd);
+	vcpu_destroy(&vm->vcpu);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	mem_free(&vm->mem);
@@ -268,7 +220,7 @@ void ukvm_destroy(struct ukvm_vm *vm)
 int ukvm_exit_code(const struct ukvm_result *res)
 {
 	switch (res->kind) {
-	case UKVM_EXITED: return res->status & 0xff;
+	case UKVM_EXITED: return res->status; /* 0..255: hcall.c kept the low 8 bits */
 	case UKVM_CRASHED: return res->status;
 	case UKVM_TIMEOUT: return UKVM_EXIT_TIMEOUT;
 	case UKVM_STOPPED: return UKVM_EXIT_INTERNAL; /* the caller knows why it stopped (ukvm-run: 128+signal) */

@@ -1,4 +1,4 @@
-/* vm.h: the VM object shared by libukvm's internal modules (vm.c, vcpu.c, run.c). */
+/* vm.h: the VM object shared by libukvm's internal modules (vm.c, vmdev.c, run.c, hcall.c). */
 #ifndef VMM_VM_H
 #define VMM_VM_H
 
@@ -9,33 +9,34 @@
 #include "host.h"
 #include "loader.h"
 #include "mem.h"
-#include "serial.h"
+#include "uart.h"
 #include "ukvm.h"
+#include "vcpu.h"
 
-struct blk;
+struct dev_class;
 struct mmio_dev;
 struct event_loop;
+
+/* One virtio-mmio device of the VM, of any class (devices/dev.h). */
+struct vm_dev {
+	const struct dev_class *cls;
+	struct mmio_dev *d;
+};
 
 struct ukvm_vm {
 	struct ukvm_config cfg;
 	const char *image;         /* cfg.image, for messages */
 	struct ukvm_host *host;    /* holds a reference: /dev/kvm, cached CPUID (host.h) */
-	int vm_fd, vcpu_fd;
-	struct kvm_run *run;       /* the vCPU's shared page */
-	size_t run_size;
+	int vm_fd;
+	struct vcpu vcpu;          /* the one vCPU (vcpu.h) */
 	struct mem mem;
 	struct loader_image img;
 	struct uart uart;
-	int wake_fd;               /* eventfd: ukvm_stop and device news wake a WAITing vCPU */
-	int kick_signal;
 	atomic_int stop;           /* ukvm_stop was called */
-	atomic_int vcpu_tid;       /* thread in ukvm_run, 0 when none: ukvm_stop kicks it */
-	pid_t pid;
 	bool ran;
 	bool pv;                   /* the vCPU runs in pvm-pv mode (proto/ukvm_abi.h "PV mode") */
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
-	struct blk *disks[UKVM_MAX_DISKS];
-	struct mmio_dev *devs[UKVM_MAX_DISKS]; /* virtio-mmio device i at UKVM_MMIO_BASE + i * STRIDE */
+	struct vm_dev devs[UKVM_MMIO_MAX_DEVS]; /* device i at UKVM_MMIO_BASE + i * STRIDE */
 	unsigned ndevs;
 	struct event_loop *ev;     /* NULL without devices */
 };
@@ -48,40 +49,5 @@ void vm_devices_stop(struct ukvm_vm *vm);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t vm_now_ns(void);
-
-/*
- * Opens /dev/kvm and checks API version and the capabilities ukvm needs.
- * Returns the fd or -errno with one line in err ("/dev/kvm: ...").
- */
-int vm_kvm_open(char *err, size_t errlen);
-
-/* vm_kvm_open on another device path (tests: the error paths without KVM); messages name dev. */
-int vm_kvm_open_dev(const char *dev, char *err, size_t errlen);
-
-/*
- * Looks gid up in group_file (/etc/group format) and copies its name into
- * name (NUL-terminated, truncated to len). Returns 0, or -ENOENT when the
- * file has no such group or cannot be read. A plain parser rather than
- * getgrgid: ukvm-run is linked statically and glibc's NSS would need its
- * shared libraries at run time.
- */
-int vm_group_name(const char *group_file, unsigned gid, char *name, size_t len);
-
-/*
- * Sets CPUID, special registers (tables, CR0/CR3/CR4/EFER at CPL3),
- * STAR/LSTAR/FMASK and the entry registers of the boot contract. Returns 0,
- * or -errno with one line in err.
- */
-int vcpu_setup(struct ukvm_vm *vm, uint64_t cr3, char *err, size_t errlen);
-
-/*
- * True when KVM offers this host's paravirtual interface ("pvm-pv": MSR
- * 0x4b564d11 reads "PVM" and 0x4b564d12 has every flag of UKVM_PV_FLAGS).
- * False on hardware KVM and other PVM builds (KVM refuses those MSRs).
- */
-bool vcpu_pv_detect(struct ukvm_vm *vm);
-
-/* Installs the vCPU thread's seccomp allowlist. Returns 0 or -errno. */
-int vm_seccomp_install(const struct ukvm_vm *vm);
 
 #endif

@@ -1,17 +1,17 @@
-/* vmdev.c: the VM's virtio-mmio devices: opening disks, KVM ioeventfds for QueueNotify, the event thread, MMIO exits. */
+/* vmdev.c: the VM's virtio-mmio devices, of every class: opening them, KVM ioeventfds for QueueNotify, the event thread, MMIO exits. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "blk.h"
+#include "dev.h"
 #include "event.h"
 #include "run.h"
 #include "virtio_mmio.h"
 #include "vmdev.h"
 
-_Static_assert(UKVM_MAX_DISKS == UKVM_MMIO_MAX_DEVS, "ukvm.h and ukvm_abi.h disagree on the device count");
+_Static_assert(UKVM_MAX_DEVS == UKVM_MMIO_MAX_DEVS, "ukvm.h and ukvm_abi.h disagree on the device count");
 _Static_assert(UKVM_MMIO_MAX_DEVS * UKVM_MMIO_STRIDE <= (2ull << 20), "devices overflow the 2 MiB MMIO window");
 
 /* The vq_mem provider: proto/ reaches guest memory only through the checked translation. */
@@ -32,56 +32,71 @@ static int vmdev_ioeventfd(struct ukvm_vm *vm, unsigned i, unsigned q)
 		.datamatch = q,
 		.addr = vmdev_addr(i) + VIRTIO_MMIO_QUEUE_NOTIFY,
 		.len = 4,
-		.fd = vm->devs[i]->q[q].notify_fd,
+		.fd = mmio_notify_fd(vm->devs[i].d, q),
 		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 	};
 	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }
 
-int vmdev_create(struct ukvm_vm *vm, char *err, size_t errlen)
+/* Opens the devices of every class, in slot order. Returns 0 or an enum ukvm_error. */
+static int vmdev_open(struct ukvm_vm *vm, char *err, size_t errlen)
 {
 	const struct ukvm_config *cfg = &vm->cfg;
-	if (cfg->ndisks > UKVM_MAX_DISKS || (cfg->ndisks && !cfg->disks)) {
-		snprintf(err, errlen, "%u disks: at most %u", cfg->ndisks, UKVM_MAX_DISKS);
+	unsigned total = 0;
+	for (unsigned c = 0; c < dev_nclasses; c++) {
+		int n = dev_classes[c]->count(cfg, err, errlen);
+		if (n < 0)
+			return UKVM_ERR_CONFIG;
+		total += (unsigned)n;
+	}
+	if (total > UKVM_MMIO_MAX_DEVS) {
+		snprintf(err, errlen, "%u devices: at most %u", total, UKVM_MMIO_MAX_DEVS);
 		return UKVM_ERR_CONFIG;
 	}
 	struct vq_mem mem = { .map = vmdev_map, .ctx = &vm->mem };
-	for (unsigned i = 0; i < cfg->ndisks; i++) {
-		const struct ukvm_disk *dk = &cfg->disks[i];
-		struct blk *b = calloc(1, sizeof(*b));
-		char why[160];
-		if (!b) {
-			snprintf(err, errlen, "out of memory");
-			return UKVM_ERR_INTERNAL;
+	for (unsigned c = 0; c < dev_nclasses; c++) {
+		int n = dev_classes[c]->count(cfg, err, errlen); /* a pure function of cfg: as above */
+		for (int i = 0; i < n; i++) {
+			struct dev_env env = { .mem = &mem, .news_fd = vm->vcpu.wake_fd, .index = (unsigned)i };
+			struct mmio_dev *d;
+			int r = dev_classes[c]->open(cfg, (unsigned)i, &env, &d, err, errlen);
+			if (r)
+				return r == -ENOMEM ? UKVM_ERR_INTERNAL : UKVM_ERR_CONFIG;
+			vm->devs[vm->ndevs++] = (struct vm_dev){ dev_classes[c], d };
 		}
-		if (!dk->path || blk_open(b, dk->path, dk->ro, dk->direct, i, &mem, vm->wake_fd, why, sizeof(why))) {
-			snprintf(err, errlen, "%s: %s", dk->path ? dk->path : "(null)",
-				 dk->path ? why : "cannot open disk: no path");
-			free(b);
-			return UKVM_ERR_CONFIG;
-		}
-		vm->disks[i] = b;
-		vm->devs[i] = &b->dev;
-		vm->ndevs = i + 1;
 	}
-	if (!vm->ndevs)
-		return 0;
+	return 0;
+}
+
+int vmdev_create(struct ukvm_vm *vm, char *err, size_t errlen)
+{
+	int r = vmdev_open(vm, err, errlen);
+	if (r || !vm->ndevs)
+		return r;
 	vm->ev = calloc(1, sizeof(*vm->ev));
 	if (!vm->ev) {
 		snprintf(err, errlen, "out of memory");
 		return UKVM_ERR_INTERNAL;
 	}
-	int r = event_start(vm->ev, vm->devs, vm->ndevs, cfg->seccomp);
-	if (r) {
-		snprintf(err, errlen, "starting the event thread: %s", strerror(-r));
+	if ((r = event_init(vm->ev))) {
+		snprintf(err, errlen, "creating the event loop: %s", strerror(-r));
 		return UKVM_ERR_INTERNAL;
 	}
 	for (unsigned i = 0; i < vm->ndevs; i++)
-		for (unsigned q = 0; q < vm->devs[i]->ops->nqueues; q++)
+		if ((r = mmio_attach(vm->devs[i].d, vm->ev))) {
+			snprintf(err, errlen, "%s: attaching to the event loop: %s", vm->devs[i].d->tag, strerror(-r));
+			return UKVM_ERR_INTERNAL;
+		}
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		for (unsigned q = 0; q < vm->devs[i].d->ops->nqueues; q++)
 			if ((r = vmdev_ioeventfd(vm, i, q))) {
 				snprintf(err, errlen, "KVM_IOEVENTFD: %s", strerror(-r));
 				return UKVM_ERR_KVM;
 			}
+	if ((r = event_start(vm->ev, vm->cfg.seccomp))) {
+		snprintf(err, errlen, "starting the event thread: %s", strerror(-r));
+		return UKVM_ERR_INTERNAL;
+	}
 	return 0;
 }
 
@@ -99,32 +114,31 @@ void vmdev_free(struct ukvm_vm *vm)
 		vm->ev = NULL;
 	}
 	for (unsigned i = 0; i < vm->ndevs; i++) {
-		blk_close(vm->disks[i]);
-		free(vm->disks[i]);
-		vm->disks[i] = NULL;
-		vm->devs[i] = NULL;
+		vm->devs[i].cls->close(vm->devs[i].d);
+		vm->devs[i] = (struct vm_dev){ 0 };
 	}
 	vm->ndevs = 0;
 }
 
 void vm_dev_stats(struct ukvm_vm *vm, struct ukvm_result *res)
 {
-	res->ndisks = vm->ndevs;
+	res->ndevs = vm->ndevs;
 	for (unsigned i = 0; i < vm->ndevs; i++) {
-		struct mmio_dev *d = vm->devs[i];
-		pthread_mutex_lock(&d->lock);
-		res->disks[i].notifies = 0;
-		for (unsigned q = 0; q < d->ops->nqueues; q++)
-			res->disks[i].notifies += d->q[q].notifies;
-		res->disks[i].requests = vm->disks[i]->requests;
-		res->disks[i].news = d->news;
-		pthread_mutex_unlock(&d->lock);
+		struct ukvm_dev_stats *o = &res->devs[i];
+		struct mmio_stats s;
+		mmio_stats(vm->devs[i].d, &s);
+		snprintf(o->name, sizeof(o->name), "%s", vm->devs[i].d->tag);
+		snprintf(o->kind, sizeof(o->kind), "%s", vm->devs[i].cls->name);
+		o->notifies = s.notifies;
+		o->requests = s.requests;
+		o->news = s.news;
+		o->exits = s.exits;
 	}
 }
 
 bool vmdev_mmio_exit(struct run_ctx *c)
 {
-	struct kvm_run *run = c->vm->run;
+	struct kvm_run *run = c->vm->vcpu.run;
 	uint64_t a = run->mmio.phys_addr;
 	/* The whole 2 MiB window the page tables map is ours: nothing in it can end the run. */
 	if (a < UKVM_MMIO_BASE || a - UKVM_MMIO_BASE >= (2ull << 20))
@@ -140,8 +154,8 @@ bool vmdev_mmio_exit(struct run_ctx *c)
 		return true;
 	}
 	if (run->mmio.is_write)
-		mmio_write(c->vm->devs[i], off, run->mmio.data, len);
+		mmio_write(c->vm->devs[i].d, off, run->mmio.data, len);
 	else
-		mmio_read(c->vm->devs[i], off, run->mmio.data, len);
+		mmio_read(c->vm->devs[i].d, off, run->mmio.data, len);
 	return true;
 }

@@ -12,15 +12,17 @@
 uint64_t vmdev_addr(unsigned i);
 
 /*
- * Opens cfg.disks as virtio-blk devices 0..n-1, starts the event thread
- * and registers one KVM ioeventfd per queue (QueueNotify, datamatch = queue
- * index). Needs vm->mem, vm->vm_fd and vm->wake_fd. Returns 0 or an enum
- * ukvm_error with one line in err ("PATH: cannot open disk: ..." is
- * UKVM_ERR_CONFIG). On failure vmdev_free cleans up.
+ * Opens the config's devices of every class (devices/dev.h: dev_classes
+ * order gives slots 0..n-1), attaches each transport to a new event loop,
+ * registers one KVM ioeventfd per queue (QueueNotify, datamatch = queue
+ * index) and starts the event thread. Needs vm->mem, vm->vm_fd and
+ * vm->vcpu.wake_fd. Returns 0 or an enum ukvm_error with one line in err (a
+ * device that cannot be opened from its config, e.g. "PATH: cannot open
+ * disk: ...", is UKVM_ERR_CONFIG). On failure vmdev_free cleans up.
  */
 int vmdev_create(struct ukvm_vm *vm, char *err, size_t errlen);
 
-/* Stops the event thread (after in-flight I/O), closes disks, frees devices. */
+/* Stops the event thread (after in-flight I/O), closes and frees the devices. */
 void vmdev_free(struct ukvm_vm *vm);
 
 /*

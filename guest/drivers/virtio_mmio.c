@@ -233,7 +233,7 @@ void vd_probe_all(const void *fdt)
 		const char *name = fdt_get_name(fdt, node, NULL);
 		if (!name || strncmp(name, "virtio_mmio@", 12) != 0)
 			continue;
-		if (fdt_node_check_compatible(fdt, node, "virtio,mmio") != 0)
+		if (fdt_node_check_compatible(fdt, node, UKVM_FDT_VIRTIO_MMIO) != 0)
 			continue;
 		unsigned i = index++;
 		uint64_t gpa;

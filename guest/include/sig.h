@@ -41,9 +41,6 @@ extern struct sig_state k_sig;
  */
 bool sig_act_on(int sig);
 
-/* "SIGSEGV" and friends, "SIGRT" above 31. */
-const char *sig_name(int sig);
-
 /* True when the app's stack pointer sp lies on the alternate signal stack. */
 bool sig_on_altstack(uint64_t sp);
 

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vq_env.h" /* proto/ hooks, before virtq.h */
 #include "virtq.h"
 #include "wait.h"
 

@@ -19,83 +19,67 @@ static uint64_t k_tls[8] __attribute__((aligned(64)));
 
 void k_boot(uint64_t fdt_gpa) __attribute__((noreturn));
 
-static uint64_t boot_be64(const void *p)
-{
-	const uint8_t *b = p;
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | b[i];
-	return v;
-}
-
-static uint32_t boot_be32(const void *p)
-{
-	const uint8_t *b = p;
-	return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
-}
-
 /* RAM size from /memory@0 reg = <0 size> (2 address cells, 2 size cells). */
 static uint64_t boot_mem_size(const void *fdt)
 {
-	int node = fdt_path_offset(fdt, "/memory@0");
-	if (node < 0)
-		node = fdt_path_offset(fdt, "/memory");
+	int node = fdt_path_offset(fdt, UKVM_FDT_MEMORY_PATH);
 	if (node < 0)
 		return 0;
 	int len;
-	const uint8_t *reg = fdt_getprop(fdt, node, "reg", &len);
-	if (!reg || len < 16 || boot_be64(reg) != 0)
+	const fdt64_t *reg = fdt_getprop(fdt, node, "reg", &len);
+	if (!reg || len < 16 || fdt64_ld(&reg[0]) != 0)
 		return 0;
-	return boot_be64(reg + 8);
+	return fdt64_ld(&reg[1]);
 }
 
 static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_ns)
 {
-	int node = fdt_path_offset(fdt, "/chosen");
+	int node = fdt_path_offset(fdt, UKVM_FDT_CHOSEN_PATH);
 	int len;
-	const uint8_t *p;
+	const void *p;
 
 	if (node < 0)
 		return;
-	bi->trace = fdt_getprop(fdt, node, "ukvm,trace-boot", NULL) != NULL;
-	bi->argv = fdt_getprop(fdt, node, "ukvm,argv", &bi->argv_len);
+	bi->trace = fdt_getprop(fdt, node, UKVM_FDT_TRACE_BOOT, NULL) != NULL;
+	bi->argv = fdt_getprop(fdt, node, UKVM_FDT_ARGV, &bi->argv_len);
 	if (bi->argv && (bi->argv_len <= 0 || bi->argv[bi->argv_len - 1] != 0))
 		bi->argv = NULL; /* a stringlist ends with NUL */
-	bi->env = fdt_getprop(fdt, node, "ukvm,env", &bi->env_len);
+	bi->env = fdt_getprop(fdt, node, UKVM_FDT_ENV, &bi->env_len);
 	if (bi->env && (bi->env_len <= 0 || bi->env[bi->env_len - 1] != 0))
 		bi->env = NULL;
-	p = fdt_getprop(fdt, node, "ukvm,tsc-khz", &len);
+	p = fdt_getprop(fdt, node, UKVM_FDT_TSC_KHZ, &len);
 	if (p && len == 4)
-		bi->tsc_khz = boot_be32(p);
-	p = fdt_getprop(fdt, node, "ukvm,boot-time-ns", &len);
+		bi->tsc_khz = fdt32_ld(p);
+	p = fdt_getprop(fdt, node, UKVM_FDT_BOOT_TIME_NS, &len);
 	if (p && len == 8)
-		*boot_ns = boot_be64(p);
-	bi->rng_seed = fdt_getprop(fdt, node, "rng-seed", &bi->rng_seed_len);
+		*boot_ns = fdt64_ld(p);
+	bi->rng_seed = fdt_getprop(fdt, node, UKVM_FDT_RNG_SEED, &bi->rng_seed_len);
 	if (!bi->rng_seed || bi->rng_seed_len <= 0) {
 		bi->rng_seed = NULL;
 		bi->rng_seed_len = 0;
 	}
-	bi->cpuid = fdt_getprop(fdt, node, "ukvm,cpuid", &bi->cpuid_len);
-	if (!bi->cpuid || bi->cpuid_len <= 0 || bi->cpuid_len % 24) {
+	bi->cpuid = fdt_getprop(fdt, node, UKVM_FDT_CPUID, &bi->cpuid_len);
+	if (!bi->cpuid || bi->cpuid_len <= 0 || bi->cpuid_len % (UKVM_FDT_CPUID_CELLS * 4)) {
 		bi->cpuid = NULL;
 		bi->cpuid_len = 0;
 	}
-	p = fdt_getprop(fdt, node, "ukvm,payload", &len);
+	p = fdt_getprop(fdt, node, UKVM_FDT_PAYLOAD, &len);
 	if (p && len == 16) {
-		bi->payload_gpa = boot_be64(p);
-		bi->payload_size = boot_be64(p + 8);
+		bi->payload_gpa = fdt64_ld((const fdt64_t *)p);
+		bi->payload_size = fdt64_ld((const fdt64_t *)p + 1);
 	}
 }
 
 void k_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	const struct k_boot_info *bi = &k_boot_info;
-	for (int off = 0; off + 24 <= bi->cpuid_len; off += 24) {
-		const uint8_t *e = bi->cpuid + off;
-		if (boot_be32(e) != leaf || boot_be32(e + 4) != sub)
+	const fdt32_t *cells = (const fdt32_t *)bi->cpuid;
+	for (int n = 0; n < bi->cpuid_len / 4; n += UKVM_FDT_CPUID_CELLS) {
+		const fdt32_t *e = cells + n;
+		if (fdt32_ld(&e[0]) != leaf || fdt32_ld(&e[1]) != sub)
 			continue;
 		for (int i = 0; i < 4; i++)
-			r[i] = boot_be32(e + 8 + 4 * i);
+			r[i] = fdt32_ld(&e[2 + i]);
 		return;
 	}
 	k_cpuid(leaf, sub, r);
@@ -116,11 +100,12 @@ void k_boot(uint64_t fdt_gpa)
 		k_panic("bad FDT at 0x%lx", (unsigned long)fdt_gpa);
 	bi->fdt = fdt;
 	/* The mode first: the fault and CPUID paths depend on it. The VIF is in the boot area. */
-	int chosen = fdt_path_offset(fdt, "/chosen");
+	int chosen = fdt_path_offset(fdt, UKVM_FDT_CHOSEN_PATH);
 	int pvlen;
-	const uint8_t *pv = chosen >= 0 ? fdt_getprop(fdt, chosen, "ukvm,pv", &pvlen) : NULL;
-	if (pv && pvlen == 8 && boot_be64(pv) && boot_be64(pv) + 16 <= UKVM_FDT_GPA)
-		k_pv_vif = UKVM_KERNEL_VBASE + boot_be64(pv);
+	const fdt64_t *pv = chosen >= 0 ? fdt_getprop(fdt, chosen, UKVM_FDT_PV, &pvlen) : NULL;
+	uint64_t vif = pv && pvlen == 8 ? fdt64_ld(pv) : 0;
+	if (vif && vif + 16 <= UKVM_FDT_GPA)
+		k_pv_vif = UKVM_KERNEL_VBASE + vif;
 	else if (pv)
 		k_panic("bad /chosen/ukvm,pv");
 	boot_chosen(fdt, bi, &boot_ns);
@@ -130,8 +115,9 @@ void k_boot(uint64_t fdt_gpa)
 	k_random_init(bi->rng_seed, (size_t)bi->rng_seed_len);
 
 	bi->mem_size = boot_mem_size(fdt);
-	if (bi->mem_size < UKVM_MEM_MIN || bi->mem_size > UKVM_MEM_MAX)
-		k_panic("bad memory size %lu in the FDT", (unsigned long)bi->mem_size);
+	const char *bad = ukvm_mem_size_invalid(bi->mem_size);
+	if (bad)
+		k_panic("bad memory size %lu in the FDT: %s", (unsigned long)bi->mem_size, bad);
 	int rc = k_mem_init(fdt, bi->mem_size);
 	if (rc)
 		k_panic("memory init failed (%d)", rc);

@@ -150,7 +150,7 @@ long k_sig_syscall_exit(struct k_uregs *f, long ret)
 	const uint64_t none[3] = { 0, 0, 0 };
 	if (!sig_build(f, sig, &info, none)) {
 		k_printf("ukvm: cannot build the frame of signal %d (%s) below RSP 0x%lx (no room, or no SA_RESTORER): killed by SIGSEGV\n",
-			 sig, sig_name(sig), (unsigned long)f->rsp);
+			 sig, ukvm_signal_name((uint32_t)sig), (unsigned long)f->rsp);
 		k_crash(LX_SIGSEGV);
 	}
 	return 1;

@@ -19,12 +19,12 @@ static uint64_t misc_robust_list;
 /* One thread ends (the VM only with the last one); exit_group ends them all. */
 long sys_exit(SYS_ARGS)
 {
-	k_thr_exit((int)(a0 & 0xff));
+	k_thr_exit((int)a0); /* the monitor keeps the low 8 bits (ukvm_exit_status) */
 }
 
 long sys_exit_group(SYS_ARGS)
 {
-	k_exit((int)(a0 & 0xff));
+	k_exit((int)a0);
 }
 
 long sys_set_tid_address(SYS_ARGS)

@@ -22,18 +22,6 @@
  */
 struct sig_state k_sig = { .altstack = { 0, LX_SS_DISABLE, 0, 0 } };
 
-static const char *const sig_names[32] = {
-	"?", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
-	"SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
-	"SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG",
-	"SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
-};
-
-const char *sig_name(int sig)
-{
-	return sig > 0 && sig < 32 ? sig_names[sig] : "SIGRT";
-}
-
 /*
  * Default action "ignore" (SIGCHLD, SIGURG, SIGWINCH), "continue", or "stop":
  * there is no job control and nobody could ever continue a stopped app, so
@@ -71,7 +59,7 @@ bool sig_act_on(int sig)
 	if (sig_ignored(sig))
 		return false;
 	if (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL) {
-		k_printf("ukvm: app killed by signal %d (%s)\n", sig, sig_name(sig));
+		k_printf("ukvm: app killed by signal %d (%s)\n", sig, ukvm_signal_name((uint32_t)sig));
 		k_crash(sig);
 	}
 	return true;

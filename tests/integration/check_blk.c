@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../tools/bench/blkpat.h"
+#include "blkpat.h"
 #include "it_util.h"
 
 /* ukvm-run's own exit codes (vmm/ukvm.h). */
@@ -186,7 +186,7 @@ START_TEST(two_disks_at_once)
 {
 	const char *a = disk_new(4 * MIB, 0), *b = disk_new(6 * MIB, 0);
 	struct it_result r;
-	RUN(&r, 40, "--disk", a, "--disk", b, app_img("blkio"), "--", "fill", "/dev/vda", "4M", "55", "fill",
+	RUN(&r, 40, "--stats", "--disk", a, "--disk", b, app_img("blkio"), "--", "fill", "/dev/vda", "4M", "55", "fill",
 	    "/dev/vdb", "6M", "66", "verify", "/dev/vda", "4M", "55", "verify", "/dev/vdb", "6M", "66", "size",
 	    "/dev/vda", "size", "/dev/vdb");
 	OK_RUN(&r);
@@ -195,6 +195,13 @@ START_TEST(two_disks_at_once)
 	ck_assert_msg(strstr(r.out, "size /dev/vdb getsize64=6291456(0)"), "%s", r.out);
 	ck_assert_uint_eq(file_mismatch(a, 0, 4 * MIB, 55), 4 * MIB);
 	ck_assert_uint_eq(file_mismatch(b, 0, 6 * MIB, 66), 6 * MIB);
+	/* --stats: one line per disk in slot order, the format tools/bench/blkrun.c parses. */
+	const char *va = strstr(r.err, "ukvm-run: vda: "), *vb = strstr(r.err, "ukvm-run: vdb: ");
+	ck_assert_msg(va && vb && va < vb, "%s", r.err);
+	unsigned long long req, nt, wk;
+	ck_assert_int_eq(sscanf(vb, "ukvm-run: vdb: %llu requests, %llu notifies, %llu wake-ups", &req, &nt, &wk), 3);
+	ck_assert_uint_ge(req, 6 * MIB / (1 * MIB)); /* the driver's requests are at most ~1 MiB */
+	ck_assert_msg(strstr(r.err, " exits per request\n"), "%s", r.err);
 	it_result_free(&r);
 }
 END_TEST

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +19,6 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* <sanitizer/allocator_in
 
 #include "it_util.h"
 #include "ukvm.h"
-#include "vm.h"
 
 static char disk_path[64];
 
@@ -179,9 +177,8 @@ START_TEST(many_vms_on_host_resources_flat)
 	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
 	ck_assert_uint_eq(kvm_fds(), kvm0 + 1);
 	many_vms(h);
-	ck_assert_uint_eq(atomic_load(&h->refs), 1); /* every VM gave its reference back */
 	ukvm_host_close(h);
-	ck_assert_uint_eq(kvm_fds(), kvm0);
+	ck_assert_uint_eq(kvm_fds(), kvm0); /* every VM gave its reference back: the host went with the close */
 	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
 }
 END_TEST
@@ -231,6 +228,7 @@ START_TEST(concurrent_create_on_host)
 	struct ukvm_result res;
 	struct ukvm_host *h;
 	char err[512];
+	unsigned kvm0 = kvm_fds();
 	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
 	vm_on(h, "apps/hello.img", true, false, 0, &res); /* warm-up, as above */
 	unsigned fds0 = dir_count("/proc/self/fd"), tasks0 = dir_count("/proc/self/task");
@@ -250,10 +248,10 @@ START_TEST(concurrent_create_on_host)
 	for (int i = 0; i < NT; i++)
 		ck_assert_msg(w[i].ok == RUNS, "thread %d: %d of %d ok; %s", i, w[i].ok, RUNS, w[i].fail);
 	fprintf(stderr, "embed: %d threads x %d VMs on one host in %.0f ms\n", NT, RUNS, ms);
-	ck_assert_uint_eq(atomic_load(&h->refs), 1);
 	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
 	ck_assert_uint_eq(dir_count("/proc/self/task"), tasks0);
 	ukvm_host_close(h);
+	ck_assert_uint_eq(kvm_fds(), kvm0); /* no VM kept a reference */
 }
 END_TEST
 
@@ -271,13 +269,11 @@ START_TEST(host_close_with_live_vms)
 	struct ukvm_config bad = { .pv = it_pv_mode(), .host = h, .image = "/nonexistent.img", .console_fd = -1 };
 	struct ukvm_vm *vm[2];
 	ck_assert_int_eq(ukvm_create(&bad, &vm[0], err, sizeof(err)), UKVM_ERR_IMAGE);
-	ck_assert_ptr_null(vm[0]);
-	ck_assert_uint_eq(atomic_load(&h->refs), 1);
+	ck_assert_ptr_null(vm[0]); /* its reference given back: the final kvm_fds check sees a leak */
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest.elf"));
 	struct ukvm_config cfg = { .pv = it_pv_mode(), .host = h, .image = img, .console_fd = -1 };
 	for (int i = 0; i < 2; i++)
 		ck_assert_msg(ukvm_create(&cfg, &vm[i], err, sizeof(err)) == UKVM_OK, "%s", err);
-	ck_assert_uint_eq(atomic_load(&h->refs), 3);
 	ck_assert_uint_eq(kvm_fds(), kvm0 + 1); /* one /dev/kvm fd for the host, none per VM */
 	ukvm_host_close(h);
 	for (int i = 0; i < 2; i++) {
@@ -334,7 +330,26 @@ START_TEST(event_thread_blocks_signals)
 }
 END_TEST
 
-/* ukvm_stop is documented async-signal-safe: then it must leave errno alone, even when a step fails. */
+/* The result names each device and its class, with the transport's counters. */
+START_TEST(device_stats)
+{
+	struct ukvm_result res;
+	ck_assert_int_eq(vm_once("apps/hello.img", true, false, 0, &res), UKVM_EXITED);
+	ck_assert_uint_eq(res.ndevs, 1);
+	ck_assert_str_eq(res.devs[0].name, "vda");
+	ck_assert_str_eq(res.devs[0].kind, "blk");
+	ck_assert_uint_gt(res.devs[0].exits, 0); /* the driver probed and set it up */
+	ck_assert_uint_le(res.devs[0].exits, res.exits[UKVM_STAT_MMIO]);
+	ck_assert_int_eq(vm_once("apps/hello.img", false, false, 0, &res), UKVM_EXITED);
+	ck_assert_uint_eq(res.ndevs, 0);
+}
+END_TEST
+
+/*
+ * ukvm_stop is documented async-signal-safe: then it must leave errno alone
+ * (a failing step inside is covered by the vcpu unit suite's kick tests), and
+ * a stop before the run ends it at once.
+ */
 START_TEST(stop_preserves_errno)
 {
 	char img[4096], err[512];
@@ -342,11 +357,10 @@ START_TEST(stop_preserves_errno)
 	struct ukvm_config cfg = { .pv = it_pv_mode(), .image = img, .console_fd = -1 };
 	struct ukvm_vm *vm;
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
-	/* An eventfd at its maximum count refuses the wake-up write with EAGAIN. */
-	uint64_t max = 0xfffffffffffffffeull;
-	ck_assert_int_eq(write(vm->wake_fd, &max, sizeof(max)), (ssize_t)sizeof(max));
 	errno = 1234;
 	ukvm_stop(vm);
+	ck_assert_int_eq(errno, 1234);
+	ukvm_stop(vm); /* twice: harmless */
 	ck_assert_int_eq(errno, 1234);
 	struct ukvm_result res;
 	ck_assert_int_eq(ukvm_run(vm, &res), 0);
@@ -435,6 +449,7 @@ Suite *embed_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, disk_setup, disk_teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, device_stats);
 	tcase_add_test(tc, event_thread_blocks_signals);
 	tcase_add_test(tc, stop_preserves_errno);
 	tcase_add_test(tc, stop_and_timeout_of_a_spinning_guest);

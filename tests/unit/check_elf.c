@@ -9,10 +9,10 @@
 #include "elf.h"
 
 #ifndef ELF_TEST_STATIC
-#error "ELF_TEST_STATIC (path of a musl-gcc -static binary) must be defined by tools/build.mk"
+#error "ELF_TEST_STATIC (path of a musl-gcc -static binary) must be defined by tests/build.mk"
 #endif
 #ifndef ELF_TEST_PIE
-#error "ELF_TEST_PIE (path of a musl static-PIE binary) must be defined by tools/build.mk"
+#error "ELF_TEST_PIE (path of a musl static-PIE binary) must be defined by tests/build.mk"
 #endif
 
 #define IMG_SIZE 0x2000

@@ -14,7 +14,7 @@
 #include "ukvm_abi.h"
 
 #ifndef ELF_TEST_STATIC
-#error "ELF_TEST_STATIC and ELF_TEST_PIE must be defined by tools/build.mk"
+#error "ELF_TEST_STATIC and ELF_TEST_PIE must be defined by tests/build.mk"
 #endif
 
 #define KVBASE 0xffffffff80000000ull

@@ -7,7 +7,7 @@
 
 #include "misc_stubs.h"
 
-/* guest/misc.mk builds guest/kernel/string.c with these same renames (MISC_STRING_FNS). */
+/* tests/build.mk builds guest/kernel/string.c with these same renames (MISC_STRING_FNS). */
 unsigned long kt_strtoul(const char *s, char **end, int base);
 void *kt_memcpy(void *restrict d, const void *restrict s, size_t n);
 void *kt_memmove(void *d, const void *s, size_t n);

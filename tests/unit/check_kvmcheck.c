@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "host.h"
-#include "vm.h"
+#include "kvmcheck.h"
 
 static char path[64];
 
@@ -32,14 +32,14 @@ START_TEST(test_lookup)
 {
 	group_file("root:x:0:\nkvm:x:104:alice,bob\nlongname-group:x:1000:\n");
 	char n[32];
-	ck_assert_int_eq(vm_group_name(path, 104, n, sizeof(n)), 0);
+	ck_assert_int_eq(kvmcheck_group_name(path, 104, n, sizeof(n)), 0);
 	ck_assert_str_eq(n, "kvm");
-	ck_assert_int_eq(vm_group_name(path, 0, n, sizeof(n)), 0);
+	ck_assert_int_eq(kvmcheck_group_name(path, 0, n, sizeof(n)), 0);
 	ck_assert_str_eq(n, "root");
-	ck_assert_int_eq(vm_group_name(path, 1000, n, sizeof(n)), 0);
+	ck_assert_int_eq(kvmcheck_group_name(path, 1000, n, sizeof(n)), 0);
 	ck_assert_str_eq(n, "longname-group");
-	ck_assert_int_eq(vm_group_name(path, 105, n, sizeof(n)), -ENOENT);
-	ck_assert_int_eq(vm_group_name("/nonexistent/group", 104, n, sizeof(n)), -ENOENT);
+	ck_assert_int_eq(kvmcheck_group_name(path, 105, n, sizeof(n)), -ENOENT);
+	ck_assert_int_eq(kvmcheck_group_name("/nonexistent/group", 104, n, sizeof(n)), -ENOENT);
 }
 END_TEST
 
@@ -53,9 +53,9 @@ START_TEST(test_limits)
 	strcat(text, "\nkvm:x:9:\n");
 	group_file(text);
 	char n[8];
-	ck_assert_int_eq(vm_group_name(path, 7, n, sizeof(n)), 0);
+	ck_assert_int_eq(kvmcheck_group_name(path, 7, n, sizeof(n)), 0);
 	ck_assert_str_eq(n, "averyve");
-	ck_assert_int_eq(vm_group_name(path, 9, n, sizeof(n)), 0);
+	ck_assert_int_eq(kvmcheck_group_name(path, 9, n, sizeof(n)), 0);
 	ck_assert_str_eq(n, "kvm");
 }
 END_TEST
@@ -65,9 +65,9 @@ START_TEST(test_hostile)
 	/* Malformed lines never match: missing fields, empty name, non-numeric or trailing-junk gid. */
 	group_file("nogid\n:x:5:\nbad:x:5x:\nneg:x:-5:\nempty:x::\nwrap:x:4294967301:\nok:x:5:\n");
 	char n[16];
-	ck_assert_int_eq(vm_group_name(path, 5, n, sizeof(n)), 0);
+	ck_assert_int_eq(kvmcheck_group_name(path, 5, n, sizeof(n)), 0);
 	ck_assert_str_eq(n, "ok");
-	ck_assert_int_eq(vm_group_name(path, 0, n, sizeof(n)), -ENOENT);
+	ck_assert_int_eq(kvmcheck_group_name(path, 0, n, sizeof(n)), -ENOENT);
 }
 END_TEST
 

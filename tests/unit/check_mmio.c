@@ -1,5 +1,4 @@
 /* check_mmio.c: the virtio-mmio transport's register state machine against a fake device. */
-#include "proto_env_host.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "mmio.h"
 #include "virtio_mmio.h"
 
@@ -82,6 +82,43 @@ static const struct dev_ops fake_ops = {
 	.notify = fake_notify,
 };
 
+/* ---- a device with a start hook, attached to a real event loop ---- */
+static int n_start, start_ret, start_on_thread, start_saw_driver_ok, start_notifies_before;
+
+static int fake_start(struct mmio_dev *d, struct io_uring *ring)
+{
+	ck_assert_ptr_nonnull(ring);
+	__atomic_store_n(&start_on_thread, event_on_thread(d->loop), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&start_saw_driver_ok, !!(d->status & VIRTIO_STATUS_DRIVER_OK), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&start_notifies_before, __atomic_load_n(&n_notify, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&n_start, 1, __ATOMIC_SEQ_CST);
+	return start_ret;
+}
+
+static const struct dev_ops start_ops = {
+	.name = "fake",
+	.device_id = 42,
+	.nqueues = 2,
+	.queue_max = 64,
+	.features = fake_features,
+	.config_size = 12,
+	.config_read = fake_config_read,
+	.activate = fake_activate,
+	.reset = fake_reset,
+	.notify = fake_notify,
+	.start = fake_start,
+};
+
+/* Waits up to 2 s for *v to reach at least want. */
+static int wait_at_least(int *v, int want)
+{
+	for (int i = 0; i < 2000 && __atomic_load_n(v, __ATOMIC_SEQ_CST) < want; i++) {
+		struct timespec d = { 0, 1000 * 1000 };
+		nanosleep(&d, NULL);
+	}
+	return __atomic_load_n(v, __ATOMIC_SEQ_CST);
+}
+
 static void setup(void)
 {
 	gmem = calloc(1, GMEM);
@@ -92,6 +129,8 @@ static void setup(void)
 	ck_assert_int_eq(mmio_init(&dev, &fake_ops, NULL, &m, news_fd, "fake"), 0);
 	dev.warn_budget = 0; /* hostile tests would flood stderr */
 	n_activate = n_reset = n_notify = activate_ret = 0;
+	n_start = start_ret = start_on_thread = start_saw_driver_ok = 0;
+	start_notifies_before = -1;
 	fake_pops = race_add = false;
 }
 
@@ -197,6 +236,62 @@ START_TEST(test_bring_up)
 }
 END_TEST
 
+/* dev_ops.start runs on the event thread once per DRIVER_OK, before any notify; kicks reach notify there. */
+START_TEST(test_start_on_event_thread)
+{
+	struct event_loop loop;
+	struct vq_mem m = { fake_map, NULL };
+	mmio_destroy(&dev);
+	ck_assert_int_eq(mmio_init(&dev, &start_ops, NULL, &m, news_fd, "fake"), 0);
+	dev.warn_budget = 0;
+	ck_assert_int_eq(event_init(&loop), 0);
+	ck_assert_int_eq(mmio_attach(&dev, &loop), 0);
+	ck_assert_int_ge(mmio_notify_fd(&dev, 0), 0);
+	ck_assert_int_ge(mmio_notify_fd(&dev, 1), 0);
+	ck_assert_int_eq(mmio_notify_fd(&dev, 2), -1); /* the fake has two queues */
+	ck_assert_int_eq(event_start(&loop, false), 0);
+	ck_assert(!event_on_thread(&loop));
+
+	struct timespec d = { 0, 20 * 1000 * 1000 };
+	wr(VIRTIO_MMIO_STATUS, S_ACK);
+	nanosleep(&d, NULL);
+	ck_assert_int_eq(__atomic_load_n(&n_start, __ATOMIC_SEQ_CST), 0); /* nothing before DRIVER_OK */
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert_int_eq(wait_at_least(&n_start, 1), 1);
+	ck_assert_int_eq(start_on_thread, 1);
+	ck_assert_int_eq(start_saw_driver_ok, 1);
+	ck_assert_int_eq(start_notifies_before, 0);
+
+	/* A QueueNotify the ioeventfd did not catch goes to the queue's eventfd: the loop counts it and notifies. */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	ck_assert_int_ge(wait_at_least(&n_notify, 1), 1);
+	struct mmio_stats st;
+	for (int i = 0; i < 2000; i++) {
+		mmio_stats(&dev, &st);
+		if (st.notifies)
+			break;
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	}
+	ck_assert_uint_ge(st.notifies, 1);
+	ck_assert_uint_gt(st.exits, 10); /* every register access above */
+
+	/* After a reset, the next DRIVER_OK starts the device again; a failing start needs a reset. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	start_ret = -5;
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert_int_eq(wait_at_least(&n_start, 2), 2);
+	for (int i = 0; i < 2000 && !(rd(VIRTIO_MMIO_STATUS) & S_RESET); i++)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_OK | S_RESET);
+
+	/* Stopping the loop quiesces the device. */
+	event_free(&loop);
+	ck_assert(dev.stopped);
+	ck_assert(mmio_idle(&dev));
+	ck_assert_int_eq(__atomic_load_n(&n_start, __ATOMIC_SEQ_CST), 2);
+}
+END_TEST
+
 START_TEST(test_config)
 {
 	uint8_t b = 0;
@@ -228,9 +323,13 @@ START_TEST(test_used_pushed)
 	pthread_mutex_lock(&dev.lock);
 	ck_assert_int_eq(vq_dev_push_used(&dev.q[0].vq, 0, 1), 0);
 	ck_assert(mmio_used_pushed(&dev, 0));
-	ck_assert_int_eq(vq_dev_push_used(&dev.q[0].vq, 1, 1), 0);
+	ck_assert_int_eq(mmio_push_used(&dev, 0, 1, 1), 0);
 	ck_assert(!mmio_used_pushed(&dev, 0)); /* driver did not move used_event: no news */
 	pthread_mutex_unlock(&dev.lock);
+	struct mmio_stats st;
+	mmio_stats(&dev, &st);
+	ck_assert_uint_eq(st.requests, 1); /* mmio_push_used counts, vq_dev_push_used alone does not */
+	ck_assert_uint_eq(st.news, 1);
 	uint64_t v = 0;
 	ck_assert_int_eq(read(news_fd, &v, 8), 8);
 	ck_assert_uint_eq(v, 1);
@@ -589,6 +688,7 @@ Suite *mmio_suite(void)
 	tcase_add_checked_fixture(h, setup, teardown);
 	tcase_add_test(c, test_ident);
 	tcase_add_test(c, test_bring_up);
+	tcase_add_test(c, test_start_on_event_thread);
 	tcase_add_test(c, test_config);
 	tcase_add_test(c, test_used_pushed);
 	tcase_add_test(c, test_poll_window);

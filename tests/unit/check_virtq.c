@@ -1,5 +1,4 @@
 /* check_virtq.c: proto/ split virtqueue: a driver and a device on one buffer, normal traffic, suppression, and every hostile case. */
-#include "proto_env_host.h"
 
 #include <check.h>
 #include <stdint.h>

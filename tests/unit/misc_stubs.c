@@ -16,7 +16,7 @@ int (*stub_crash_hook)(int sig);
 uint64_t k_sys_user_rsp;
 
 /*
- * guest/misc.mk builds our guest files for the host with k_console_write ->
+ * tests/build.mk builds our guest files for the host with k_console_write ->
  * mt_console_write and so on, so these capture exactly what our code does
  * even when another suite's weak k_* stand-ins win the link. The prototypes
  * repeat guest/include/k.h, which cannot sit next to the host's libc headers.

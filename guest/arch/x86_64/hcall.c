@@ -55,7 +55,7 @@ long k_console_write(const void *buf, size_t len)
 _Noreturn void k_exit(int status)
 {
 	for (;;)
-		k_outl(UKVM_PORT_EXIT, (uint32_t)status & 0xff);
+		k_outl(UKVM_PORT_EXIT, (uint32_t)status); /* the monitor keeps the low 8 bits */
 }
 
 _Noreturn void k_crash(int sig)

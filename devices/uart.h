@@ -1,6 +1,6 @@
-/* serial.h: a 16550 UART subset at 0x3f8 whose transmitter writes to a host fd. */
-#ifndef DEVICES_SERIAL_H
-#define DEVICES_SERIAL_H
+/* uart.h: a 16550 UART subset at 0x3f8 whose transmitter writes to a host fd. */
+#ifndef DEVICES_UART_H
+#define DEVICES_UART_H
 
 #include <stdbool.h>
 #include <stdint.h>

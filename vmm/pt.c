@@ -1,5 +1,5 @@
-/* pagetable.c: the page-table builder (a pure function over a buffer, so unit tests can walk the result). */
-#include "pagetable.h"
+/* pt.c: the page-table builder (a pure function over a buffer, so unit tests can walk the result). */
+#include "pt.h"
 
 #include <errno.h>
 #include <string.h>

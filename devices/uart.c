@@ -1,5 +1,5 @@
-/* serial.c: the 16550 subset: enough for a guest's early printk and a polled console. */
-#include "serial.h"
+/* uart.c: the 16550 subset: enough for a guest's early printk and a polled console. */
+#include "uart.h"
 
 #include <unistd.h>
 

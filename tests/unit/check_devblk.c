@@ -1,5 +1,4 @@
-/* check_blkdev.c: unit suite "blkdev" (devices/blk.c): requests on a temp file via real rings (proto driver side) and a real io_uring. */
-#include "proto_env_host.h"
+/* check_devblk.c: unit suite "devblk" (devices/blk.c): requests on a temp file via real rings (proto driver side) and a real io_uring. */
 
 #include <check.h>
 #include <fcntl.h>
@@ -124,7 +123,7 @@ static void kick_and_drain(void)
 		ck_assert_int_ge(io_uring_submit_and_wait(&ring, 1), 0);
 		struct io_uring_cqe *cqe;
 		while (io_uring_peek_cqe(&ring, &cqe) == 0) {
-			struct dev_op *op = io_uring_cqe_get_data(cqe);
+			struct event_op *op = io_uring_cqe_get_data(cqe);
 			int res = cqe->res;
 			io_uring_cqe_seen(&ring, cqe);
 			op->done(op, &ring, res);
@@ -224,7 +223,7 @@ START_TEST(test_read_write_flush_id)
 	for (unsigned i = 0; i < 512; i++)
 		ck_assert_uint_eq(w[i], 0xab);
 	ck_assert_str_eq((char *)gmem + DATA_GPA + 3 * 0x10000, "ukvm-vda");
-	ck_assert_uint_eq(b.requests, 4);
+	ck_assert_uint_eq(b.dev.requests, 4);
 	uint64_t v;
 	ck_assert_int_eq(read(news_fd, &v, 8), 8); /* the driver asked for news (used_event 0) */
 }
@@ -255,7 +254,7 @@ START_TEST(test_sync_out)
 	kick_and_drain();
 	ck_assert_uint_eq(status(1), VIRTIO_BLK_S_OK);
 	ck_assert_uint_eq(status(2), VIRTIO_BLK_S_OK);
-	ck_assert_uint_eq(b.requests, 3);
+	ck_assert_uint_eq(b.dev.requests, 3);
 }
 END_TEST
 
@@ -320,7 +319,7 @@ START_TEST(test_many_in_flight)
 			ck_assert_uint_eq(status(s), VIRTIO_BLK_S_OK);
 		}
 	}
-	ck_assert_uint_eq(b.requests, 100);
+	ck_assert_uint_eq(b.dev.requests, 100);
 }
 END_TEST
 
@@ -488,9 +487,9 @@ START_TEST(test_limits_bounce_budget)
 }
 END_TEST
 
-Suite *blkdev_suite(void)
+Suite *devblk_suite(void)
 {
-	Suite *s = suite_create("blkdev");
+	Suite *s = suite_create("devblk");
 	TCase *c = tcase_create("core"), *l = tcase_create("limits"), *h = tcase_create("hostile");
 	tcase_add_checked_fixture(c, setup, teardown);
 	tcase_add_checked_fixture(l, setup, teardown);

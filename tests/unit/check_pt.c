@@ -1,10 +1,10 @@
-/* check_pagetable.c: walks the tables pt_build made and checks every mapping the ABI promises. */
+/* check_pt.c: unit suite "pt" (vmm/pt.c): walks the tables pt_build made and checks every mapping the ABI promises. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pagetable.h"
+#include "pt.h"
 #include "ukvm_abi.h"
 
 #define PT_LEN (UKVM_PT_END - UKVM_PT_GPA)
@@ -165,9 +165,9 @@ START_TEST(test_bad_args)
 }
 END_TEST
 
-Suite *pagetable_suite(void)
+Suite *pt_suite(void)
 {
-	Suite *s = suite_create("pagetable");
+	Suite *s = suite_create("pt");
 	TCase *c = tcase_create("core"), *l = tcase_create("limits");
 	tcase_add_checked_fixture(c, NULL, teardown);
 	tcase_add_checked_fixture(l, NULL, teardown);

@@ -1,4 +1,4 @@
-/* blkpat.h: the position-dependent test pattern shared by the blk guest apps, the benchmark and check_blk.c. */
+/* blkpat.h: the position-dependent test pattern of the blk guest apps, shared with the host side of bench-blk (tools/bench/blkrun.c) and check_blk.c. */
 #ifndef BLKPAT_H
 #define BLKPAT_H
 

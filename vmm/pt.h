@@ -1,6 +1,6 @@
-/* pagetable.h: builds the guest's 4-level page tables described in proto/ukvm_abi.h. */
-#ifndef VMM_PAGETABLE_H
-#define VMM_PAGETABLE_H
+/* pt.h: builds the guest's 4-level page tables described in proto/ukvm_abi.h. */
+#ifndef VMM_PT_H
+#define VMM_PT_H
 
 #include <stddef.h>
 #include <stdint.h>

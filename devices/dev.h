@@ -1,0 +1,42 @@
+/* dev.h: device classes and their registry: how the VM opens its devices from the config without knowing their kinds. */
+#ifndef DEVICES_DEV_H
+#define DEVICES_DEV_H
+
+#include <stddef.h>
+
+#include "mmio.h"
+#include "ukvm.h"
+
+/* What a class gets to open one device. */
+struct dev_env {
+	const struct vq_mem *mem; /* guest memory provider (copied by the transport) */
+	int news_fd;              /* eventfd the device writes when the driver should look; may be -1 */
+	unsigned index;           /* among the devices of this class: 0 is vda for blk */
+};
+
+/*
+ * A kind of device. A new kind is one file in devices/ defining a class,
+ * its line in dev_classes (dev.c) and its CLI option (vmm/cli.c); the VM
+ * core wires every device the same way through the transport.
+ */
+struct dev_class {
+	const char *name; /* "blk": struct ukvm_dev_stats.kind */
+	/* How many devices of this class cfg asks for, or -EINVAL with one line in err. */
+	int (*count)(const struct ukvm_config *cfg, char *err, size_t errlen);
+	/*
+	 * Opens device i (< count) of cfg: 0 and *out (its transport,
+	 * mmio_init'ed), or -errno with one line in err naming what failed
+	 * ("PATH: cannot open disk: ..."). Nothing is left open on failure.
+	 */
+	int (*open)(const struct ukvm_config *cfg, unsigned i, const struct dev_env *env, struct mmio_dev **out,
+		    char *err, size_t errlen);
+	/* Closes what open made; the device is idle (its event loop is freed). */
+	void (*close)(struct mmio_dev *d);
+	/* Snapshots will add save and restore of a device's state here. */
+};
+
+/* Every class, in MMIO slot order: a VM's devices are those of dev_classes[0], then [1] ... */
+extern const struct dev_class *const dev_classes[];
+extern const unsigned dev_nclasses;
+
+#endif

@@ -1,0 +1,161 @@
+/* check_event.c: unit suite "event" (vmm/event.c): counter and timer sources and clients, on a real event thread. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event.h"
+
+static struct event_loop loop;
+static int counted, on_thread, ticks, polls, released, quiesced, stop_returned;
+static uint64_t counted_sum;
+
+static void sleep_ms(long ms)
+{
+	struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&d, NULL);
+}
+
+static int wait_at_least(int *v, int want)
+{
+	for (int i = 0; i < 2000 && __atomic_load_n(v, __ATOMIC_SEQ_CST) < want; i++)
+		sleep_ms(1);
+	return __atomic_load_n(v, __ATOMIC_SEQ_CST);
+}
+
+static void count_fn(void *ctx, struct io_uring *ring, uint64_t val)
+{
+	(void)ctx;
+	(void)ring;
+	__atomic_store_n(&on_thread, event_on_thread(&loop), __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&counted_sum, val, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&counted, 1, __ATOMIC_SEQ_CST);
+}
+
+static void tick_fn(void *ctx, struct io_uring *ring, uint64_t val)
+{
+	(void)ctx;
+	(void)ring;
+	ck_assert_uint_eq(val, 1);
+	__atomic_add_fetch(&ticks, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool poll_fn(void *ctx, struct io_uring *ring, uint64_t now_ns)
+{
+	(void)ctx;
+	(void)ring;
+	ck_assert_uint_gt(now_ns, 0);
+	return __atomic_add_fetch(&polls, 1, __ATOMIC_SEQ_CST) < 5; /* polls a few passes, then sleeps */
+}
+
+static void quiesce_fn(void *ctx)
+{
+	(void)ctx;
+	__atomic_store_n(&quiesced, 1, __ATOMIC_SEQ_CST);
+}
+
+/* "In flight" until the test releases it. */
+static bool idle_fn(void *ctx)
+{
+	(void)ctx;
+	return __atomic_load_n(&released, __ATOMIC_SEQ_CST);
+}
+
+static void *stopper(void *arg)
+{
+	(void)arg;
+	event_stop(&loop);
+	__atomic_store_n(&stop_returned, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void setup(void)
+{
+	counted = on_thread = ticks = polls = quiesced = released = stop_returned = 0;
+	counted_sum = 0;
+	ck_assert_int_eq(event_init(&loop), 0);
+}
+
+static void teardown(void)
+{
+	event_free(&loop);
+}
+
+START_TEST(test_counter)
+{
+	int fd = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	struct event_src s;
+	ck_assert_int_eq(event_add_counter(&loop, &s, fd, count_fn, NULL, "test counter"), 0);
+	ck_assert_int_eq(event_start(&loop, false), 0);
+	uint64_t three = 3;
+	ck_assert_int_eq(write(fd, &three, 8), 8);
+	ck_assert_int_eq(wait_at_least(&counted, 1), 1);
+	ck_assert_int_eq(on_thread, 1);
+	ck_assert_uint_eq(counted_sum, 3);
+	/* Re-armed after each callback. */
+	ck_assert_int_eq(write(fd, &three, 8), 8);
+	ck_assert_int_eq(wait_at_least(&counted, 2), 2);
+	ck_assert_uint_eq(counted_sum, 6);
+	event_free(&loop);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_timer_and_client)
+{
+	struct event_src t, k;
+	struct event_client c = { .poll = poll_fn, .quiesce = quiesce_fn, .idle = idle_fn };
+	int fd = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(event_add_timer(&loop, &t, 2 * 1000 * 1000, tick_fn, NULL, "test timer"), 0);
+	ck_assert_int_eq(event_add_counter(&loop, &k, fd, count_fn, NULL, "test counter"), 0);
+	event_add_client(&loop, &c);
+	ck_assert_int_eq(event_start(&loop, false), 0);
+	ck_assert_int_ge(wait_at_least(&ticks, 3), 3); /* periodic: re-armed after each expiry */
+	ck_assert_int_ge(polls, 5);
+	sleep_ms(20);
+	ck_assert_int_lt(__atomic_load_n(&polls, __ATOMIC_SEQ_CST), 5 + 20); /* done polling: timer passes only */
+
+	/* event_stop quiesces the clients and returns only once they are idle. */
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, stopper, NULL), 0);
+	sleep_ms(30);
+	ck_assert_int_eq(__atomic_load_n(&quiesced, __ATOMIC_SEQ_CST), 1);
+	ck_assert_int_eq(__atomic_load_n(&stop_returned, __ATOMIC_SEQ_CST), 0);
+	__atomic_store_n(&released, 1, __ATOMIC_SEQ_CST);
+	uint64_t one = 1;
+	ck_assert_int_eq(write(fd, &one, 8), 8); /* a completion: the loop looks again (the I/O coming back) */
+	pthread_join(th, NULL);
+	ck_assert_int_eq(stop_returned, 1);
+	event_free(&loop);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	struct event_src s;
+	ck_assert_int_eq(event_add_counter(&loop, &s, -1, count_fn, NULL, "bad"), -EBADF);
+	ck_assert_int_eq(event_add_timer(&loop, &s, 0, tick_fn, NULL, "bad"), -EINVAL);
+	event_stop(&loop); /* not running: a no-op */
+	ck_assert(!event_on_thread(&loop));
+}
+END_TEST
+
+Suite *event_suite(void)
+{
+	Suite *s = suite_create("event");
+	TCase *c = tcase_create("core"), *l = tcase_create("limits");
+	tcase_add_checked_fixture(c, setup, teardown);
+	tcase_add_checked_fixture(l, setup, teardown);
+	tcase_add_test(c, test_counter);
+	tcase_add_test(c, test_timer_and_client);
+	tcase_add_test(l, test_limits);
+	suite_add_tcase(s, c);
+	suite_add_tcase(s, l);
+	return s;
+}
