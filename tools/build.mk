@@ -1,4 +1,4 @@
-# tools/build.mk: ukvm-build (image builder), the example apps and their images, the boot benchmark, and the ELF test binaries.
+# tools/build.mk: ukvm-build (image builder), the example apps and their images, and the benchmarks (bench-boot, bench-blk, bench-embed).
 KERNEL_ELF  ?= $(BUILD)/guest/ukvm-kernel.elf
 MUSL_LIBDIR := /usr/lib/x86_64-linux-musl
 APP_CFLAGS  := -O2 -Wall -Wextra -Werror
@@ -21,7 +21,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe blkthreads
+APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
 

@@ -16,7 +16,6 @@
 #include "vmdev.h"
 #include "x86tables.h"
 
-#define VM_DEFAULT_MEM (64ull << 20)
 #define VM_PAGE 4096ull
 
 uint64_t vm_now_ns(void)
@@ -118,7 +117,7 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 {
 	vm->cfg = *cfg;
 	if (!vm->cfg.mem_size)
-		vm->cfg.mem_size = VM_DEFAULT_MEM;
+		vm->cfg.mem_size = UKVM_MEM_DEFAULT;
 	if (!cfg->image || !*cfg->image) {
 		snprintf(err, errlen, "no image given");
 		return UKVM_ERR_CONFIG;

@@ -188,7 +188,7 @@ static int vblk_reap(struct vblk *b)
 		got = 1;
 	}
 	if (got) {
-		b->last_progress = k_monotonic_ns();
+		b->last_progress = k_clock_monotonic_ns();
 		b->idle_news = 0;
 		vblk_wake(b);
 	}
@@ -229,7 +229,7 @@ static void vblk_submit(struct vblk *b, struct vblk_xfer *x)
 		return;
 	vd_queue_kick(&b->q); /* one notify for the whole batch, if the device wants one at all */
 	if (!b->last_progress || b->nfree + 1 >= b->nreq)
-		b->last_progress = k_monotonic_ns(); /* the stall budget starts with a request on an idle queue */
+		b->last_progress = k_clock_monotonic_ns(); /* the stall budget starts with a request on an idle queue */
 }
 
 /*
@@ -248,7 +248,7 @@ static uint64_t vblk_poll(struct k_poller *p, enum k_wait_news news)
 		got = vblk_reap(b); /* pushed just now: no WAIT for it */
 	if (got < 0)
 		return 0;
-	uint64_t now = k_monotonic_ns();
+	uint64_t now = k_clock_monotonic_ns();
 	if (!got && vd_wait_check_status(news, &b->idle_news) && vblk_check_alive(b))
 		return 0;
 	if (!got && now - b->last_progress >= VD_STALL_NS) {

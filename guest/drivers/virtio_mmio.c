@@ -184,7 +184,7 @@ bool vd_queue_rearm(struct vd_queue *q)
 
 bool vd_queue_spin(struct vd_queue *q, uint64_t spin_ns)
 {
-	uint64_t now = k_monotonic_ns(), end = now + spin_ns;
+	uint64_t now = k_clock_monotonic_ns(), end = now + spin_ns;
 
 	for (;;) {
 		if (vd_queue_rearm(q))
@@ -192,7 +192,7 @@ bool vd_queue_spin(struct vd_queue *q, uint64_t spin_ns)
 		if (now >= end)
 			return false;
 		__asm__ volatile("pause");
-		now = k_monotonic_ns();
+		now = k_clock_monotonic_ns();
 	}
 }
 

@@ -45,7 +45,7 @@ static long dev_console_write(struct fs_file *f, const void *buf, size_t len, ui
 		size_t chunk = len - done;
 		if (chunk > UKVM_CONSOLE_MAX)
 			chunk = UKVM_CONSOLE_MAX;
-		long r = k_console_write((const uint8_t *)buf + done, chunk);
+		long r = k_hypercall_console((const uint8_t *)buf + done, chunk);
 		if (r < 0)
 			return done ? (long)done : r;
 		done += (size_t)r;

@@ -13,7 +13,7 @@ struct fs_node *fs_node_new(uint32_t mode, const struct fs_file_ops *fops)
 	n->mode = mode;
 	n->fops = fops;
 	n->ino = node_next_ino++;
-	n->atime = n->mtime = n->ctime = k_realtime_ns();
+	n->atime = n->mtime = n->ctime = k_clock_realtime_ns();
 	return n;
 }
 
@@ -47,7 +47,7 @@ void fs_node_destroy(struct fs_node *n)
 
 void fs_node_touch(struct fs_node *n)
 {
-	n->mtime = n->ctime = k_realtime_ns();
+	n->mtime = n->ctime = k_clock_realtime_ns();
 }
 
 struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
@@ -139,7 +139,7 @@ long fs_reg_read(struct fs_node *n, void *buf, size_t len, uint64_t off)
 	if (len > avail)
 		len = avail;
 	memcpy(buf, n->data + off, len);
-	n->atime = k_realtime_ns();
+	n->atime = k_clock_realtime_ns();
 	return (long)len;
 }
 

@@ -88,7 +88,7 @@ static long pipe_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 	memcpy((uint8_t *)buf + first, p->buf, n - first);
 	p->head = (uint32_t)((p->head + n) % FS_PIPE_SIZE);
 	p->len -= (uint32_t)n;
-	f->node->atime = k_realtime_ns();
+	f->node->atime = k_clock_realtime_ns();
 	k_wait_wake(p, ~0u, K_THR_ALL);
 	return (long)n;
 }

@@ -157,7 +157,7 @@ static void thr_schedule(void)
 	enum k_wait_news news = K_WAIT_POLLED;
 
 	for (;;) {
-		uint64_t now = k_monotonic_ns(), earliest = K_WAIT_FOREVER;
+		uint64_t now = k_clock_monotonic_ns(), earliest = K_WAIT_FOREVER;
 		bool sleeper = false; /* a plain sleep "forever" still ends, in a few centuries */
 		uint64_t dev = k_wait_poll(news);
 		for (int i = 0; i < THR_MAX; i++) {
@@ -183,8 +183,8 @@ static void thr_schedule(void)
 		if (dev && dev < earliest)
 			earliest = dev;
 		if (earliest == K_WAIT_FOREVER && !sleeper && !dev) {
-			k_console_write(thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
-			k_crash(LX_SIGABRT);
+			k_hypercall_console(thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
+			k_hypercall_crash(LX_SIGABRT);
 		}
 		news = k_wait_idle(earliest);
 	}
@@ -212,7 +212,7 @@ long k_thr_block(uint64_t deadline, unsigned flags)
 	/* A signal already waiting for its handler interrupts the wait before it starts, as in Linux. */
 	if ((flags & K_WAIT_INTR) && (k_sig.pending & ~k_sig.mask))
 		return -EINTR;
-	if (deadline <= k_monotonic_ns())
+	if (deadline <= k_clock_monotonic_ns())
 		return -ETIMEDOUT;
 	c->wait_flags = flags;
 	c->deadline = deadline;
@@ -347,7 +347,7 @@ _Noreturn void k_thr_exit(int status)
 	struct k_thread *c = thr_cur;
 
 	if (thr_live == 1)
-		k_exit(status);
+		k_hypercall_exit(status);
 	/* pthread_join waits on this word: Linux zeroes it and wakes one futex waiter. */
 	if (c->clear_tid && !(c->clear_tid & 3) && k_user_ok((void *)(uintptr_t)c->clear_tid, 4)) {
 		__atomic_store_n((uint32_t *)(uintptr_t)c->clear_tid, 0, __ATOMIC_SEQ_CST);

@@ -133,8 +133,8 @@ uint64_t k_wait_poll(enum k_wait_news news)
 
 enum k_wait_news k_wait_idle(uint64_t deadline)
 {
-	uint64_t now = k_monotonic_ns();
-	int rc = k_wait_news(deadline > now ? deadline - now : 0);
+	uint64_t now = k_clock_monotonic_ns();
+	int rc = k_hypercall_wait(deadline > now ? deadline - now : 0);
 
 	if (rc < 0)
 		k_panic("WAIT hypercall failed (%d)", rc);

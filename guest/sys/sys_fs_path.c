@@ -142,7 +142,7 @@ long sys_renameat(SYS_ARGS)
 	rc = fs_dir_add(t.dir, t.name, t.len, src);
 	if (rc && fs_dir_add(o.dir, o.name, o.len, src) != 0)
 		k_printf("ukvm: rename: out of memory, file lost\n");
-	src->ctime = k_realtime_ns();
+	src->ctime = k_clock_realtime_ns();
 	fs_node_put(src);
 	return rc;
 }
@@ -255,7 +255,7 @@ static int path_node_at(long dirfd, long upath, long flags, struct fs_node **out
 static long path_chmod(struct fs_node *n, long mode)
 {
 	n->mode = (n->mode & S_IFMT) | ((uint32_t)mode & 07777);
-	n->ctime = k_realtime_ns();
+	n->ctime = k_clock_realtime_ns();
 	return 0;
 }
 
@@ -286,7 +286,7 @@ static long path_chown(struct fs_node *n, long uid, long gid)
 		n->uid = (uint32_t)uid;
 	if ((uint32_t)gid != UINT32_MAX)
 		n->gid = (uint32_t)gid;
-	n->ctime = k_realtime_ns();
+	n->ctime = k_clock_realtime_ns();
 	return 0;
 }
 
@@ -347,7 +347,7 @@ long sys_utimensat(SYS_ARGS)
 	const struct lx_timespec *ts = (const struct lx_timespec *)a2;
 	if (a3 & ~(long)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
-	uint64_t now = k_realtime_ns(), at = now, mt = now;
+	uint64_t now = k_clock_realtime_ns(), at = now, mt = now;
 	bool set_a = true, set_m = true;
 	if (ts) {
 		if (!k_user_ok(ts, 2 * sizeof(*ts)))

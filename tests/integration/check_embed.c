@@ -44,7 +44,7 @@ static unsigned dir_count(const char *path)
 }
 
 /*
- * Mappings a VM makes: guest RAM (64 MiB, anonymous), the vCPU's run page and
+ * Mappings a VM makes: guest RAM (UKVM_MEM_DEFAULT, anonymous), the vCPU's run page and
  * io_uring's rings (anon_inode). ASan's own lazily mapped regions are not
  * counted: they grow in the ASan build without any leak (a plain build of the
  * same loop keeps all its mappings flat).
@@ -57,7 +57,7 @@ static unsigned maps_count(void)
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long lo, hi;
-		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && (hi - lo == 64ull << 20 || strstr(line, "anon_inode:")))
+		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && (hi - lo == UKVM_MEM_DEFAULT || strstr(line, "anon_inode:")))
 			n++;
 	}
 	fclose(f);

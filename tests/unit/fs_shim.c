@@ -51,7 +51,7 @@ SHIM void k_free(void *p)
 }
 
 /* Strong: the vfs suite counts console calls; misc_stubs.c's weak one forwards here. */
-long k_console_write(const void *buf, size_t len)
+long k_hypercall_console(const void *buf, size_t len)
 {
 	size_t room = sizeof(fs_shim_console) - fs_shim_console_len;
 	memcpy(fs_shim_console + fs_shim_console_len, buf, len < room ? len : room);
@@ -69,7 +69,7 @@ SHIM int k_printf(const char *fmt, ...)
 	return r;
 }
 
-SHIM uint64_t k_realtime_ns(void)
+SHIM uint64_t k_clock_realtime_ns(void)
 {
 	static uint64_t t = 1700000000ull * 1000000000ull;
 	return t += 1000;
