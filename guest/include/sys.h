@@ -15,6 +15,10 @@
 #define SYS_ARGS long a0 SYS_U, long a1 SYS_U, long a2 SYS_U, long a3 SYS_U, long a4 SYS_U, long a5 SYS_U
 typedef long (*sys_fn)(long, long, long, long, long, long);
 
+/* Runs the handler of syscall f->rax with f's argument registers (guest/sys/table.c); its result or -errno. */
+struct k_uregs;
+long sys_dispatch(struct k_uregs *f);
+
 /* Files: guest/fs and guest/sys/sys_fs.c (file-system engineer). */
 long sys_read(SYS_ARGS);
 long sys_write(SYS_ARGS);

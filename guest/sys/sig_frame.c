@@ -6,8 +6,6 @@
 #include "linux_abi.h"
 #include "sig.h"
 
-extern uint64_t k_exc_busy;
-
 /* RFLAGS bits the app may set through rt_sigreturn (Linux's FIX_EFLAGS without TF, RF and NT). */
 #define SIG_USER_FLAGS 0x40dd5ull /* CF PF AF ZF SF DF OF AC */
 #define SIG_FLAG_TF 0x100ull
@@ -151,7 +149,7 @@ long k_sig_syscall_exit(struct k_uregs *f, long ret)
 	if (!sig_build(f, sig, &info, none)) {
 		k_printf("ukvm: cannot build the frame of signal %d (%s) below RSP 0x%lx (no room, or no SA_RESTORER): killed by SIGSEGV\n",
 			 sig, ukvm_signal_name((uint32_t)sig), (unsigned long)f->rsp);
-		k_crash(LX_SIGSEGV);
+		k_hypercall_crash(LX_SIGSEGV);
 	}
 	return 1;
 }
@@ -191,7 +189,7 @@ long k_sig_return(struct k_uregs *f)
 	return (long)m->rax;
 bad:
 	k_printf("ukvm: rt_sigreturn with a bad frame at RSP 0x%lx: killed by SIGSEGV\n", (unsigned long)sp);
-	k_crash(LX_SIGSEGV);
+	k_hypercall_crash(LX_SIGSEGV);
 }
 
 /* si_code and si_addr of a fault, as Linux's trap handlers fill them. */

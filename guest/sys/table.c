@@ -4,12 +4,11 @@
 
 #include "arch.h"
 #include "k.h"
+#include "sig.h"
 #include "sys.h"
 #include "thread.h"
 
 #define SYS_NR_MAX 512
-
-long sys_dispatch(struct k_uregs *f);
 
 static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_read] = sys_read, [__NR_write] = sys_write, [__NR_readv] = sys_readv,

@@ -36,7 +36,7 @@ static const char *app(const char *name)
  */
 struct app_case {
 	const char *app;
-	const char *args[3]; /* after the image (NULL-terminated): "--" is optional for ukvm-run */
+	const char *args[3]; /* after the image, up to 3 (a NULL ends them early); "--" is optional for ukvm-run */
 	int status;          /* exit status wanted: main's value, or 128 + the fatal signal */
 	bool exact;          /* stdout must equal out[0] (else each out[] must appear in it) */
 	const char *out[3];  /* in stdout, all of them */
@@ -51,8 +51,10 @@ static const struct app_case app_cases[] = {
 	{"memops", {NULL}, 0, false, {"memops ok"}, NULL},
 	/* The default guest RAM (UKVM_MEM_DEFAULT) holds an ordinary program's 100 MiB malloc, every page touched. */
 	{"bigmem", {"--", "100"}, 0, false, {"bigmem ok\n"}, NULL},
-	/* libc test apps (guest/apps/t_check.h) print "<name> ok", else name each failed check on stderr. */
-	/* stdio on files, directories, cwd, errno values after failing calls, environment. */
+	/*
+	 * libc test apps (guest/apps/t_check.h) print "<name> ok", else name each failed check on stderr.
+	 * stdiofs: stdio on files, directories, cwd, errno values after failing calls, environment.
+	 */
 	{"stdiofs", {NULL}, 0, false, {"stdiofs ok\n"}, NULL},
 	/* printf/strtod of floats, qsort, setjmp/longjmp, time/strftime; atexit handlers run in reverse, then exit(7). */
 	{"libcmix", {"--", "7"}, 7, false, {"libcmix ok\natexit 3\natexit 2\natexit 1 (last)\n"}, NULL},
@@ -87,6 +89,11 @@ static const struct app_case app_cases[] = {
 	{"sigbad", {"--", "badret"}, 128 + SIGSEGV, false, {"rt_sigreturn with a bad frame"}, NULL},
 	/* The crash report names the function. */
 	{"nullderef", {NULL}, 128 + SIGSEGV, false, {"crash_here"}, NULL},
+	/*
+	 * musl's memset keeps no frame pointer: the backtrace falls back to return addresses found on the
+	 * stack and still names the app function that called it (the binary dies of SIGSEGV on Linux too).
+	 */
+	{"libcfault", {NULL}, 128 + SIGSEGV, false, {"backtrace (guess, from the stack):\n  #0 ", "<clear_buffer+0x"}, NULL},
 };
 #define N_APP_CASES ((int)(sizeof(app_cases) / sizeof(app_cases[0])))
 
@@ -98,7 +105,7 @@ START_TEST(apps_print_and_exit_as_expected)
 	struct it_result r;
 
 	snprintf(name, sizeof(name), "%s", c->app);
-	for (int i = 0; c->args[i]; i++) {
+	for (int i = 0; i < 3 && c->args[i]; i++) {
 		argv[i + 1] = c->args[i];
 		snprintf(name + strlen(name), sizeof(name) - strlen(name), " %s", c->args[i]);
 	}
@@ -171,12 +178,28 @@ static long slept_ms(const char *out)
 	return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
+/*
+ * The sleep's cost is a difference of two runs. On a loaded host a boot can
+ * take tens of ms longer than the next one, so the run without the sleep is
+ * the fastest of three (a slow one made "100 ms" look like 66 ms).
+ */
 START_TEST(clock_and_sleep_do_not_spin)
 {
 	struct it_result r0, r1;
 	RUN(&r0, 20, app("clock"), "--", "0");
 	ck_assert_msg(r0.status == 0, "status %d: %s%s", r0.status, r0.out, r0.err);
 	ck_assert_msg(strstr(r0.out, "vdso clock_gettime "), "no vDSO figure: %s", r0.out);
+	for (int i = 0; i < 2; i++) {
+		struct it_result again;
+		RUN(&again, 20, app("clock"), "--", "0");
+		ck_assert_msg(again.status == 0, "status %d: %s%s", again.status, again.out, again.err);
+		if (again.wall_ms < r0.wall_ms) {
+			it_result_free(&r0);
+			r0 = again;
+		} else {
+			it_result_free(&again);
+		}
+	}
 	RUN(&r1, 20, app("clock"), "--", "100");
 	ck_assert_msg(r1.status == 0, "status %d: %s%s", r1.status, r1.out, r1.err);
 	long ms = slept_ms(r1.out);

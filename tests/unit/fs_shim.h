@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* Everything k_console_write received since the last reset, and how many calls it took. */
+/* Everything k_hypercall_console received since the last reset, and how many calls it took. */
 extern char fs_shim_console[65536];
 extern size_t fs_shim_console_len;
 extern unsigned fs_shim_console_calls;
