@@ -3,7 +3,6 @@
 #include "k.h"
 #include "fs.h"
 #include "sys.h"
-#include "blkdev.h"
 #include "linux_abi.h"
 
 /* Resolves a path argument to its parent directory and last component. */
@@ -33,7 +32,7 @@ long sys_mkdirat(SYS_ARGS)
 		return -EEXIST;
 	if (l.dir != fs_root && l.dir->nlink == 0)
 		return -ENOENT; /* parent was removed */
-	struct fs_node *n = fs_node_new(S_IFDIR | ((uint32_t)a2 & 07777 & ~fs_umask));
+	struct fs_node *n = fs_dir_new(S_IFDIR | ((uint32_t)a2 & 07777 & ~fs_umask));
 	if (!n)
 		return -ENOMEM;
 	rc = fs_dir_add(l.dir, l.name, l.len, n);
@@ -180,16 +179,13 @@ long sys_ftruncate(SYS_ARGS)
 	return fs_reg_truncate(f->node, (uint64_t)a1);
 }
 
-/* Memory files are always "on disk": syncing them is done; pipes and the tty cannot be synced (Linux: EINVAL). */
+/* Memory files are always "on disk"; a disk FLUSHes; pipes and the tty cannot be synced (Linux: EINVAL). */
 long sys_fsync(SYS_ARGS)
 {
 	struct fs_file *f = a0 < 0 || a0 >= FS_MAX_FDS ? NULL : fs_fd_file((int)a0);
 	if (!f)
 		return -EBADF;
-	uint32_t type = f->node->mode & S_IFMT;
-	if (type == S_IFBLK)
-		return fs_blk_sync(f); /* virtio-blk FLUSH: durable on the host before we return */
-	return type == S_IFREG || type == S_IFDIR ? 0 : -EINVAL;
+	return fs_file_fsync(f);
 }
 
 long sys_fdatasync(SYS_ARGS)

@@ -97,11 +97,11 @@ SHIM long k_user_strlen(const char *s, size_t max)
 	return n == max ? -ENAMETOOLONG : (long)n;
 }
 
-/* guest/include/thread.h for one thread: pipes never block (tests/unit/misc_stubs.c has the same, also weak). */
+/* guest/include/thread.h and wait.h for one thread: pipes never block (tests/unit/misc_stubs.c has the same, also weak). */
 SHIM int k_thr_count(void) { return 1; }
-SHIM int k_thr_wake(const void *key, uint32_t bitset, int n) { (void)key, (void)bitset, (void)n; return 0; }
-SHIM long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
+SHIM int k_wait_wake(const void *key, uint32_t bits, int n) { (void)key, (void)bits, (void)n; return 0; }
+SHIM long k_wait_on(const void *key, uint32_t bits, uint64_t deadline, unsigned flags)
 {
-	(void)key, (void)bitset, (void)deadline;
+	(void)key, (void)bits, (void)deadline, (void)flags;
 	return -EAGAIN;
 }
