@@ -181,6 +181,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 	int nenv = 0;
 	memset(o, 0, sizeof(*o));
 	*stats = 0;
+	o->cfg.size = sizeof(o->cfg);
 	o->cfg.console_fd = 1;
 	o->cfg.seccomp = true;
 	o->env = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*o->env));
