@@ -72,6 +72,10 @@ long sys_lchown(SYS_ARGS);
 long sys_fchown(SYS_ARGS);
 long sys_fchownat(SYS_ARGS);
 long sys_utimensat(SYS_ARGS);
+long sys_poll(SYS_ARGS);
+long sys_ppoll(SYS_ARGS);
+long sys_select(SYS_ARGS);
+long sys_pselect6(SYS_ARGS);
 
 /* Memory: guest/kernel (core engineer). */
 long sys_brk(SYS_ARGS);
