@@ -1,4 +1,4 @@
-# tools/build.mk: ukvm-build (image builder), the example apps and their images, the boot benchmark, and the ELF test binaries.
+# tools/build.mk: ukvm-build (image builder), the example apps and their images, and the benchmarks (bench-boot, bench-blk, bench-embed).
 KERNEL_ELF  ?= $(BUILD)/guest/ukvm-kernel.elf
 MUSL_LIBDIR := /usr/lib/x86_64-linux-musl
 APP_CFLAGS  := -O2 -Wall -Wextra -Werror
@@ -21,7 +21,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe
+APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
 
@@ -37,8 +37,8 @@ $(BUILD)/apps/data.bin:
 # The blk apps share say.h and the test pattern (guest/apps/blkpat.h, also read by bench-blk's
 # blkrun and check_blk.c); blkhostile pokes the virtio registers itself: -iquote keeps proto/elf.h
 # and friends from shadowing musl's own headers.
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile: guest/apps/say.h
-$(BUILD)/apps/blkio: guest/apps/blkpat.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest: guest/apps/say.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
 $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote proto
 

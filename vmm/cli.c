@@ -12,6 +12,8 @@
 
 #define CLI_MAX_TIMEOUT_S (365.0 * 24 * 3600)
 
+_Static_assert(UKVM_MEM_DEFAULT == 128ull << 20, "cli_usage names the default --mem");
+
 int cli_parse_size(const char *s, uint64_t *out)
 {
 	if (!s || !isdigit((unsigned char)s[0]))
@@ -54,7 +56,7 @@ const char *cli_usage(void)
 	return "usage: ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]... [--disk PATH[,ro][,direct]]...\n"
 	       "                [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot] [--stats] [--help] [--version]\n"
 	       "                IMAGE [--] [ARGS...]\n"
-	       "  --mem SIZE         guest RAM, K/M/G suffixes, multiple of 2M, 8M..64G (default 64M)\n"
+	       "  --mem SIZE         guest RAM, K/M/G suffixes, multiple of 2M, 8M..64G (default 128M)\n"
 	       "  --timeout SECONDS  stop the guest after this long (exit code 124)\n"
 	       "  --env K=V          add to the guest app's environment (repeatable)\n"
 	       "  --disk PATH[,ro][,direct]\n"
@@ -179,6 +181,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 	int nenv = 0;
 	memset(o, 0, sizeof(*o));
 	*stats = 0;
+	o->cfg.size = sizeof(o->cfg);
 	o->cfg.console_fd = 1;
 	o->cfg.seccomp = true;
 	o->env = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*o->env));

@@ -9,6 +9,7 @@
 #include "cpuidcache.h"
 #include "host.h"
 #include "kvmcheck.h"
+#include "vm.h"
 
 #define MSR_STAR 0xc0000081u
 #define MSR_LSTAR 0xc0000082u
@@ -148,19 +149,20 @@ int host_open_dev(const char *dev, struct ukvm_host **out, char *err, size_t err
 int host_open_cached(const char *dev, const char *cache, struct ukvm_host **out, char *err, size_t errlen)
 {
 	struct ukvm_host *h = calloc(1, sizeof(*h));
-	int r = UKVM_ERR_KVM;
+	int r;
 	*out = NULL;
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
-		return UKVM_ERR_INTERNAL;
+		return -ENOMEM;
 	}
 	atomic_init(&h->refs, 1);
-	h->kvm_fd = kvmcheck_open(dev, err, errlen);
-	if (h->kvm_fd < 0)
+	h->kvm_fd = r = kvmcheck_open(dev, err, errlen);
+	if (r < 0)
 		goto fail;
 	int sz = ioctl(h->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (sz < (int)sizeof(struct kvm_run)) {
-		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s", sz < 0 ? strerror(errno) : "too small");
+		r = sz < 0 ? -errno : -EINVAL;
+		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s", sz < 0 ? strerror(-r) : "too small");
 		goto fail;
 	}
 	h->vcpu_mmap_size = (size_t)sz;
@@ -170,23 +172,21 @@ int host_open_cached(const char *dev, const char *cache, struct ukvm_host **out,
 		free(h->cpuid);
 		h->cpuid = NULL;
 	}
-	int e = 0;
+	r = 0;
 	if (!h->cpuid) {
-		e = host_get_cpuid(h, err, errlen);
-		if (!e)
-			e = host_cpuid_check(h->cpuid, err, errlen);
-		if (!e && cache)
+		r = host_get_cpuid(h, err, errlen);
+		if (!r)
+			r = host_cpuid_check(h->cpuid, err, errlen);
+		if (!r && cache)
 			(void)cpuidcache_store(cache, h->kvm_fd, h->cpuid); /* failure only costs speed */
 	}
-	if (!e)
-		e = host_check_msrs(h, err, errlen);
-	if (e) {
-		r = e == -ENOMEM ? UKVM_ERR_INTERNAL : UKVM_ERR_KVM;
+	if (!r)
+		r = host_check_msrs(h, err, errlen);
+	if (r)
 		goto fail;
-	}
 	h->ncpuid_boot = host_boot_leaves(h->cpuid, h->cpuid_boot);
 	*out = h;
-	return UKVM_OK;
+	return 0;
 fail:
 	host_unref(h);
 	return r;
@@ -221,12 +221,13 @@ int host_open_default(unsigned flags, struct ukvm_host **out, char *err, size_t 
 
 int ukvm_host_open(struct ukvm_host **out, char *err, size_t errlen)
 {
-	return host_open_default(0, out, err, errlen);
+	return ukvm_host_open_flags(out, 0, err, errlen);
 }
 
 int ukvm_host_open_flags(struct ukvm_host **out, unsigned flags, char *err, size_t errlen)
 {
-	return host_open_default(flags, out, err, errlen);
+	int r = host_open_default(flags, out, err, errlen);
+	return r ? vm_error(UKVM_ERR_KVM, r) : UKVM_OK;
 }
 
 void ukvm_host_close(struct ukvm_host *host)

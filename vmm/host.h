@@ -28,8 +28,8 @@ struct ukvm_host {
 
 /*
  * ukvm_host_open on device dev (tests pass other paths to reach the error
- * paths without KVM). Returns UKVM_OK and *out with one reference, or
- * UKVM_ERR_KVM / UKVM_ERR_INTERNAL with one line in err.
+ * paths without KVM). Returns 0 and *out with one reference, or -errno with
+ * one line in err (ukvm_host_open maps it to an enum ukvm_error).
  */
 int host_open_dev(const char *dev, struct ukvm_host **out, char *err, size_t errlen);
 

@@ -46,8 +46,7 @@ static uint64_t *pt_page(void *buf, uint64_t gpa)
 
 int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3)
 {
-	if (buflen != UKVM_PT_END - UKVM_PT_GPA || mem_size < UKVM_MEM_MIN ||
-	    mem_size > UKVM_MEM_MAX || mem_size % MIB2)
+	if (buflen != UKVM_PT_END - UKVM_PT_GPA || ukvm_mem_size_invalid(mem_size))
 		return -EINVAL;
 
 	uint64_t *pml4 = pt_page(buf, PT_PML4);

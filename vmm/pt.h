@@ -24,8 +24,8 @@
  * (PCD set). The page after the PML4 holds an identical copy (the user
  * PML4 of PV mode's KPTI pair). Writes
  * nothing outside buf. Returns 0 and the CR3 value (guest physical address
- * of the PML4), or -EINVAL when mem_size is not a multiple of 2 MiB in
- * [UKVM_MEM_MIN, UKVM_MEM_MAX] or buflen is wrong.
+ * of the PML4), or -EINVAL when ukvm_mem_size_invalid(mem_size) (proto/
+ * ukvm_abi.h) or buflen is wrong.
  */
 int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3);
 

@@ -178,7 +178,10 @@ int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res)
 		return 0;
 	}
 	if (vm->cfg.timeout_ms) {
-		c.deadline_ns = vm->phase_ns[UKVM_PHASE_CREATE] + vm->cfg.timeout_ms * 1000000ull;
+		/* From now, not from ukvm_create: an embedder may create VMs ahead and run them later. */
+		uint64_t now = vm_now_ns();
+		c.deadline_ns = vm->cfg.timeout_ms > (UINT64_MAX - now) / 1000000ull ? UINT64_MAX
+							: now + vm->cfg.timeout_ms * 1000000ull;
 		if ((r = run_timer(&c, &timer))) {
 			run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "timer_create: %s", strerror(-r));
 			goto out;

@@ -16,7 +16,6 @@
 #include "vmdev.h"
 #include "x86tables.h"
 
-#define VM_DEFAULT_MEM (64ull << 20)
 #define VM_PAGE 4096ull
 
 uint64_t vm_now_ns(void)
@@ -26,13 +25,20 @@ uint64_t vm_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int vm_err(char *err, size_t errlen, int code, const char *what, int e)
+/* One line "what: strerror" in err; returns -e. */
+static int vm_errno(char *err, size_t errlen, const char *what, int e)
 {
 	snprintf(err, errlen, "%s: %s", what, strerror(e));
-	return code;
+	return -e;
 }
 
-static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
+int vm_error(enum ukvm_error kind, int err)
+{
+	return err == -ENOMEM ? UKVM_ERR_INTERNAL : (int)kind;
+}
+
+/* The boot-info FDT; *kind: argv/env too large is the config's fault, the rest is ours. */
+static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen)
 {
 	struct fdtb_range res[1 + ELF_MAX_PHNUM];
 	struct fdtb_args a = {
@@ -60,25 +66,27 @@ static int vm_fdt(struct ukvm_vm *vm, char *err, size_t errlen)
 		if (hi > lo)
 			res[a.nreserve++] = (struct fdtb_range){ lo, hi - lo };
 	}
+	*kind = UKVM_ERR_INTERNAL;
 	if (getrandom(a.rng_seed, sizeof(a.rng_seed), 0) != sizeof(a.rng_seed))
-		return vm_err(err, errlen, UKVM_ERR_INTERNAL, "getrandom", errno);
+		return vm_errno(err, errlen, "getrandom", errno);
 	void *fdt = mem_ptr(&vm->mem, UKVM_FDT_GPA, UKVM_FDT_MAX);
 	int r = fdtb_build(fdt, UKVM_FDT_MAX, &a);
 	if (r == -E2BIG) {
+		*kind = UKVM_ERR_CONFIG;
 		snprintf(err, errlen, "guest arguments and environment exceed the %llu KiB boot-info limit",
 			 UKVM_FDT_MAX >> 10);
-		return UKVM_ERR_CONFIG;
-	}
-	if (r) {
+	} else if (r)
 		snprintf(err, errlen, "building the boot-info FDT failed");
-		return UKVM_ERR_INTERNAL;
-	}
-	return 0;
+	return r;
 }
 
-/* The VM and vCPU on the config's host, or on a host of its own when none is given. */
-static int vm_kvm(struct ukvm_vm *vm, char *err, size_t errlen)
+/*
+ * The VM and vCPU on the config's host, or on a host of its own when none is
+ * given. *kind: KVM's refusals are UKVM_ERR_KVM, our own mappings internal.
+ */
+static int vm_kvm(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen)
 {
+	*kind = UKVM_ERR_KVM;
 	if (vm->cfg.host)
 		vm->host = host_ref(vm->cfg.host);
 	else {
@@ -100,47 +108,73 @@ static int vm_kvm(struct ukvm_vm *vm, char *err, size_t errlen)
 			break;
 	}
 	if (vm->vm_fd < 0)
-		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_CREATE_VM", errno);
+		return vm_errno(err, errlen, "KVM_CREATE_VM", errno);
+	*kind = UKVM_ERR_INTERNAL;
 	int r = mem_init(&vm->mem, vm->cfg.mem_size);
 	if (r)
-		return vm_err(err, errlen, UKVM_ERR_INTERNAL, "mapping guest memory", -r);
+		return vm_errno(err, errlen, "mapping guest memory", -r);
+	*kind = UKVM_ERR_KVM;
 	struct kvm_userspace_memory_region reg = { .slot = 0, .guest_phys_addr = 0,
 						   .memory_size = vm->mem.size,
 						   .userspace_addr = (uintptr_t)vm->mem.base };
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
-		return vm_err(err, errlen, UKVM_ERR_KVM, "KVM_SET_USER_MEMORY_REGION", errno);
-	if ((r = vcpu_create(&vm->vcpu, vm->vm_fd, 0, vm->host->vcpu_mmap_size, vm->cfg.kick_signal, err, errlen)))
-		return vm->vcpu.fd < 0 ? UKVM_ERR_KVM : UKVM_ERR_INTERNAL;
-	return 0;
+		return vm_errno(err, errlen, "KVM_SET_USER_MEMORY_REGION", errno);
+	r = vcpu_create(&vm->vcpu, vm->vm_fd, 0, vm->host->vcpu_mmap_size, vm->cfg.kick_signal, err, errlen);
+	if (r && vm->vcpu.fd >= 0)
+		*kind = UKVM_ERR_INTERNAL; /* KVM gave the vCPU; mapping its run page or an eventfd failed */
+	return r;
 }
 
+/* Largest config size taken as one: a garbage size would have ukvm_create read past the caller's struct. */
+#define VM_CONFIG_SIZE_MAX 4096
+
+/* Copies cfg (of the caller's struct size, ukvm.h) into vm->cfg with defaults and checks it. 0 or -errno. */
 static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *err, size_t errlen)
 {
-	vm->cfg = *cfg;
+	if (cfg->size < UKVM_CONFIG_SIZE_0_2 || cfg->size > VM_CONFIG_SIZE_MAX) {
+		snprintf(err, errlen, "config size %u: set .size = sizeof(struct ukvm_config)", cfg->size);
+		return -EINVAL;
+	}
+	/* An older caller's struct ends early: the fields it lacks stay 0 (vm is calloc'd), their defaults. */
+	memcpy(&vm->cfg, cfg, cfg->size < sizeof(vm->cfg) ? cfg->size : sizeof(vm->cfg));
+	/* A newer caller's: fine while the fields this library does not know are 0, never silently ignored. */
+	for (size_t i = sizeof(vm->cfg); i < cfg->size; i++)
+		if (((const unsigned char *)cfg)[i]) {
+			snprintf(err, errlen, "config byte %zu is set: a field of a newer ukvm.h than this "
+				 "libukvm %s (%zu bytes)", i, UKVM_VERSION, sizeof(vm->cfg));
+			return -E2BIG;
+		}
+	vm->cfg.size = sizeof(vm->cfg);
 	if (!vm->cfg.mem_size)
-		vm->cfg.mem_size = VM_DEFAULT_MEM;
-	if (!cfg->image || !*cfg->image) {
+		vm->cfg.mem_size = UKVM_MEM_DEFAULT;
+	if (!vm->cfg.image || !*vm->cfg.image) {
 		snprintf(err, errlen, "no image given");
-		return UKVM_ERR_CONFIG;
+		return -EINVAL;
 	}
 	const char *bad = ukvm_mem_size_invalid(vm->cfg.mem_size);
 	if (bad) {
 		snprintf(err, errlen, "memory size %llu bytes: %s", (unsigned long long)vm->cfg.mem_size, bad);
-		return UKVM_ERR_CONFIG;
+		return -EINVAL;
 	}
-	vm->image = cfg->image;
-	int k = vm->cfg.kick_signal = cfg->kick_signal ? cfg->kick_signal : SIGUSR2;
+	vm->image = vm->cfg.image;
+	int k = vm->cfg.kick_signal = vm->cfg.kick_signal ? vm->cfg.kick_signal : SIGUSR2;
 	if (k < 1 || k >= SIGRTMAX || k == SIGKILL || k == SIGSTOP) {
 		snprintf(err, errlen, "kick_signal %d is not usable", k);
-		return UKVM_ERR_CONFIG;
+		return -EINVAL;
 	}
 	return 0;
 }
 
+/*
+ * Each step returns 0 or -errno with one line in err; kind is the public
+ * error kind of the step in progress (a step made of parts of several kinds
+ * updates it), and vm_error maps the pair once, on the way out.
+ */
 int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, size_t errlen)
 {
 	uint64_t t0 = vm_now_ns();
 	struct ukvm_vm *vm = calloc(1, sizeof(*vm));
+	enum ukvm_error kind = UKVM_ERR_CONFIG;
 	int r;
 	*out = NULL;
 	if (!vm) {
@@ -152,48 +186,46 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 	vm->phase_ns[UKVM_PHASE_CREATE] = t0;
 	if ((r = vm_config(vm, cfg, err, errlen)))
 		goto err_vm;
-	if ((r = vm_kvm(vm, err, errlen)))
+	if ((r = vm_kvm(vm, &kind, err, errlen)))
 		goto err_vm;
+	kind = UKVM_ERR_KVM;
 	vm->pv = vm->cfg.pv != UKVM_PV_OFF && vcpu_pv_detect(&vm->vcpu);
 	if (vm->cfg.pv == UKVM_PV_ON && !vm->pv) {
 		snprintf(err, errlen, "--pv on: this KVM has no pvm-pv interface");
-		r = UKVM_ERR_KVM;
+		r = -ENOTSUP;
 		goto err_vm;
 	}
 	vm->phase_ns[UKVM_PHASE_KVM_READY] = vm_now_ns();
 
-	int lr = loader_load(vm->image, &vm->mem, &vm->img, err, errlen);
-	if (lr) {
-		r = lr == -ENOMEM ? UKVM_ERR_INTERNAL : UKVM_ERR_IMAGE;
+	kind = UKVM_ERR_IMAGE; /* missing, unreadable or rejected */
+	if ((r = loader_load(vm->image, &vm->mem, &vm->img, err, errlen)))
 		goto err_vm;
-	}
 	/* The boot stack's top page: the kernel's first write (see mem_populate). */
 	(void)mem_populate(&vm->mem, UKVM_BOOT_STACK_TOP - VM_PAGE, VM_PAGE);
+	kind = UKVM_ERR_INTERNAL;
 	uint64_t cr3;
-	if (pt_build(mem_ptr(&vm->mem, UKVM_PT_GPA, UKVM_PT_END - UKVM_PT_GPA),
-		     UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, &cr3) ||
-	    x86_tables_build(&vm->mem, vm->img.note.exc_stubs, vm->pv)) {
+	if ((r = pt_build(mem_ptr(&vm->mem, UKVM_PT_GPA, UKVM_PT_END - UKVM_PT_GPA),
+			  UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, &cr3)) ||
+	    (r = x86_tables_build(&vm->mem, vm->img.note.exc_stubs, vm->pv))) {
 		snprintf(err, errlen, "building page or descriptor tables failed");
-		r = UKVM_ERR_INTERNAL;
 		goto err_vm;
 	}
+	kind = UKVM_ERR_KVM;
 	struct vcpu_boot boot = { .cpuid = vm->host->cpuid, .pv = vm->pv, .cr3 = cr3, .entry = vm->img.entry,
 				  .syscall_entry = vm->img.note.syscall_entry };
-	if (vcpu_setup(&vm->vcpu, &boot, err, errlen)) {
-		r = UKVM_ERR_KVM;
+	if ((r = vcpu_setup(&vm->vcpu, &boot, err, errlen)))
 		goto err_vm;
-	}
-	if ((r = vmdev_create(vm, err, errlen)))
+	if ((r = vmdev_create(vm, &kind, err, errlen)))
 		goto err_vm;
-	if ((r = vm_fdt(vm, err, errlen)))
+	if ((r = vm_fdt(vm, &kind, err, errlen)))
 		goto err_vm;
-	uart_init(&vm->uart, cfg->console_fd);
+	uart_init(&vm->uart, vm->cfg.console_fd);
 	vm->phase_ns[UKVM_PHASE_IMAGE_LOADED] = vm_now_ns();
 	*out = vm;
 	return UKVM_OK;
 err_vm:
 	ukvm_destroy(vm);
-	return r;
+	return vm_error(kind, r);
 }
 
 void ukvm_stop(struct ukvm_vm *vm)

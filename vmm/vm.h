@@ -50,4 +50,11 @@ void vm_devices_stop(struct ukvm_vm *vm);
 /* CLOCK_MONOTONIC in ns. */
 uint64_t vm_now_ns(void);
 
+/*
+ * The public error kind (ukvm.h) of -errno err from a step of kind kind of
+ * ukvm_create or ukvm_host_open: kind, except that running out of memory
+ * (-ENOMEM) is always UKVM_ERR_INTERNAL, whichever step hit it.
+ */
+int vm_error(enum ukvm_error kind, int err);
+
 #endif

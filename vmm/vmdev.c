@@ -38,7 +38,7 @@ static int vmdev_ioeventfd(struct ukvm_vm *vm, unsigned i, unsigned q)
 	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }
 
-/* Opens the devices of every class, in slot order. Returns 0 or an enum ukvm_error. */
+/* Opens the devices of every class, in slot order. Returns 0 or -errno. */
 static int vmdev_open(struct ukvm_vm *vm, char *err, size_t errlen)
 {
 	const struct ukvm_config *cfg = &vm->cfg;
@@ -46,12 +46,12 @@ static int vmdev_open(struct ukvm_vm *vm, char *err, size_t errlen)
 	for (unsigned c = 0; c < dev_nclasses; c++) {
 		int n = dev_classes[c]->count(cfg, err, errlen);
 		if (n < 0)
-			return UKVM_ERR_CONFIG;
+			return n;
 		total += (unsigned)n;
 	}
 	if (total > UKVM_MMIO_MAX_DEVS) {
 		snprintf(err, errlen, "%u devices: at most %u", total, UKVM_MMIO_MAX_DEVS);
-		return UKVM_ERR_CONFIG;
+		return -EINVAL;
 	}
 	struct vq_mem mem = { .map = vmdev_map, .ctx = &vm->mem };
 	for (unsigned c = 0; c < dev_nclasses; c++) {
@@ -61,41 +61,44 @@ static int vmdev_open(struct ukvm_vm *vm, char *err, size_t errlen)
 			struct mmio_dev *d;
 			int r = dev_classes[c]->open(cfg, (unsigned)i, &env, &d, err, errlen);
 			if (r)
-				return r == -ENOMEM ? UKVM_ERR_INTERNAL : UKVM_ERR_CONFIG;
+				return r;
 			vm->devs[vm->ndevs++] = (struct vm_dev){ dev_classes[c], d };
 		}
 	}
 	return 0;
 }
 
-int vmdev_create(struct ukvm_vm *vm, char *err, size_t errlen)
+int vmdev_create(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen)
 {
+	*kind = UKVM_ERR_CONFIG; /* a device its config cannot open: "PATH: cannot open disk: ..." */
 	int r = vmdev_open(vm, err, errlen);
 	if (r || !vm->ndevs)
 		return r;
+	*kind = UKVM_ERR_INTERNAL;
 	vm->ev = calloc(1, sizeof(*vm->ev));
 	if (!vm->ev) {
 		snprintf(err, errlen, "out of memory");
-		return UKVM_ERR_INTERNAL;
+		return -ENOMEM;
 	}
 	if ((r = event_init(vm->ev))) {
 		snprintf(err, errlen, "creating the event loop: %s", strerror(-r));
-		return UKVM_ERR_INTERNAL;
+		return r;
 	}
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		if ((r = mmio_attach(vm->devs[i].d, vm->ev))) {
 			snprintf(err, errlen, "%s: attaching to the event loop: %s", vm->devs[i].d->tag, strerror(-r));
-			return UKVM_ERR_INTERNAL;
+			return r;
 		}
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		for (unsigned q = 0; q < vm->devs[i].d->ops->nqueues; q++)
 			if ((r = vmdev_ioeventfd(vm, i, q))) {
+				*kind = UKVM_ERR_KVM;
 				snprintf(err, errlen, "KVM_IOEVENTFD: %s", strerror(-r));
-				return UKVM_ERR_KVM;
+				return r;
 			}
 	if ((r = event_start(vm->ev, vm->cfg.seccomp))) {
 		snprintf(err, errlen, "starting the event thread: %s", strerror(-r));
-		return UKVM_ERR_INTERNAL;
+		return r;
 	}
 	return 0;
 }

@@ -16,11 +16,13 @@ uint64_t vmdev_addr(unsigned i);
  * order gives slots 0..n-1), attaches each transport to a new event loop,
  * registers one KVM ioeventfd per queue (QueueNotify, datamatch = queue
  * index) and starts the event thread. Needs vm->mem, vm->vm_fd and
- * vm->vcpu.wake_fd. Returns 0 or an enum ukvm_error with one line in err (a
- * device that cannot be opened from its config, e.g. "PATH: cannot open
- * disk: ...", is UKVM_ERR_CONFIG). On failure vmdev_free cleans up.
+ * vm->vcpu.wake_fd. Returns 0 or -errno with one line in err, and *kind
+ * says whose fault: UKVM_ERR_CONFIG for a device that cannot be opened from
+ * its config (e.g. "PATH: cannot open disk: ..."), UKVM_ERR_KVM for a
+ * refused ioeventfd, UKVM_ERR_INTERNAL for the event loop. On failure
+ * vmdev_free cleans up.
  */
-int vmdev_create(struct ukvm_vm *vm, char *err, size_t errlen);
+int vmdev_create(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen);
 
 /* Stops the event thread (after in-flight I/O), closes and frees the devices. */
 void vmdev_free(struct ukvm_vm *vm);

@@ -1,4 +1,4 @@
-/* bigmem.c: big things ordinary programs do: MiBs of .bss, ~1 MiB of stack, a 32 MiB malloc, a 1 MiB write(); prints "bigmem ok". */
+/* bigmem.c: big things ordinary programs do: MiBs of .bss, ~1 MiB of stack, a 32 MiB (or MIB argument) malloc touched page by page, a 1 MiB write() ("out"); prints "bigmem ok". */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,25 +38,34 @@ int main(int argc, char **argv)
 
 	CHECK(recurse(999) == 1000u * 120u);
 
-	unsigned char *p = calloc(1, BIG_MALLOC);
+	size_t big = BIG_MALLOC;
+	int out = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "out"))
+			out = 1;
+		else
+			big = (size_t)strtoul(argv[i], NULL, 10) << 20;
+	}
+	CHECK(big > 0);
+	unsigned char *p = calloc(1, big);
 	CHECK(p != NULL);
 	if (p) {
-		CHECK(p[0] == 0 && p[BIG_MALLOC / 2] == 0 && p[BIG_MALLOC - 1] == 0);
-		for (size_t i = 0; i < BIG_MALLOC; i += 4096)
+		CHECK(p[0] == 0 && p[big / 2] == 0 && p[big - 1] == 0);
+		for (size_t i = 0; i < big; i += 4096)
 			p[i] = (unsigned char)(i >> 12);
 		size_t bad = 0;
-		for (size_t i = 0; i < BIG_MALLOC; i += 4096)
+		for (size_t i = 0; i < big; i += 4096)
 			bad += p[i] != (unsigned char)(i >> 12);
 		CHECK(bad == 0);
 		free(p);
-		p = malloc(BIG_MALLOC); /* freed and reused: must come back, zeroed pages or not */
+		p = malloc(big); /* freed and reused: must come back, zeroed pages or not */
 		CHECK(p != NULL);
 		free(p);
 	}
 	CHECK(bss[12345] == 0xa5); /* the malloc did not land on .bss */
 
 	/* One write() of 1 MiB to stdout: all of it arrives (the caller counts the bytes). */
-	if (argc > 1 && !strcmp(argv[1], "out")) {
+	if (out) {
 		char *o = malloc(OUT_SIZE);
 		CHECK(o != NULL);
 		if (o) {

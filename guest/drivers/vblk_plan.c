@@ -64,14 +64,14 @@ bool vd_status_stopped(uint32_t status)
 	       !(status & VIRTIO_STATUS_DRIVER_OK);
 }
 
-bool vd_wait_check_status(int waited, unsigned *idle_news)
+bool vd_wait_check_status(enum k_wait_news news, unsigned *idle_news)
 {
-	switch (waited) {
-	case VD_WAIT_QUIET:
+	switch (news) {
+	case K_WAIT_QUIET:
 		return true;
-	case VD_WAIT_NEWS:
+	case K_WAIT_NEWS:
 		return ++*idle_news >= 2;
 	default:
-		return false; /* the ring had entries: the reap that follows decides */
+		return false; /* no WAIT happened: nothing to suspect yet */
 	}
 }

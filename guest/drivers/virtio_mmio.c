@@ -1,4 +1,4 @@
-/* virtio_mmio.c: the guest's virtio-mmio v2 transport: FDT discovery, init sequence, polled queues, WAIT. */
+/* virtio_mmio.c: the guest's virtio-mmio v2 transport: FDT discovery, init sequence, polled queues. */
 #include <asm-generic/errno.h>
 #include <libfdt.h>
 #include <string.h>
@@ -38,7 +38,7 @@ int vd_mmio_probe(struct vd_mmio *d, uint64_t gpa, unsigned index)
 	return 0;
 }
 
-static void mmio_status(struct vd_mmio *d, uint32_t bits)
+static void vd_status_set(struct vd_mmio *d, uint32_t bits)
 {
 	vd_mmio_write(d, VIRTIO_MMIO_STATUS, bits);
 }
@@ -48,18 +48,18 @@ int vd_mmio_begin(struct vd_mmio *d, uint64_t want)
 	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 	uint64_t offered;
 
-	mmio_status(d, 0); /* reset: spec 4.2.3.1, the device forgets any earlier driver */
+	vd_status_set(d, 0); /* reset: spec 4.2.3.1, the device forgets any earlier driver */
 	if (vd_mmio_read(d, VIRTIO_MMIO_STATUS) != 0)
 		goto fail; /* reset not finished: a v2 device resets synchronously, so it is broken */
-	mmio_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
-	mmio_status(d, st);
+	vd_status_set(d, VIRTIO_STATUS_ACKNOWLEDGE);
+	vd_status_set(d, st);
 	vd_mmio_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
 	offered = (uint64_t)vd_mmio_read(d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
 	vd_mmio_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	offered |= vd_mmio_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
 	if (!(offered & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
 		k_printf("ukvm: virtio@%lx: no VERSION_1, not a modern device\n", (unsigned long)d->gpa);
-		mmio_status(d, st | VIRTIO_STATUS_FAILED);
+		vd_status_set(d, st | VIRTIO_STATUS_FAILED);
 		return -ENODEV;
 	}
 	d->features = offered & want;
@@ -68,14 +68,14 @@ int vd_mmio_begin(struct vd_mmio *d, uint64_t want)
 	vd_mmio_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	vd_mmio_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)d->features);
 	st |= VIRTIO_STATUS_FEATURES_OK;
-	mmio_status(d, st);
+	vd_status_set(d, st);
 	/* Spec 3.1.1 step 6: the device clears FEATURES_OK when it refuses the subset. */
 	if (!(vd_mmio_read(d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
 		goto fail;
 	return 0;
 fail:
 	k_printf("ukvm: virtio@%lx: device refused initialisation\n", (unsigned long)d->gpa);
-	mmio_status(d, VIRTIO_STATUS_FAILED);
+	vd_status_set(d, VIRTIO_STATUS_FAILED);
 	return -EIO;
 }
 
@@ -96,7 +96,7 @@ void vd_mmio_config(const struct vd_mmio *d, uint32_t off, uint32_t *words, unsi
 	} while (vd_mmio_read(d, VIRTIO_MMIO_CONFIG_GENERATION) != gen && ++tries < 8);
 }
 
-static void queue_addr(struct vd_mmio *d, uint32_t lo_reg, const void *p)
+static void vd_queue_addr(struct vd_mmio *d, uint32_t lo_reg, const void *p)
 {
 	uint64_t gpa = vd_gpa(p);
 	vd_mmio_write(d, lo_reg, (uint32_t)gpa);
@@ -133,9 +133,9 @@ int vd_queue_setup(struct vd_mmio *d, struct vd_queue *q, uint16_t index, uint32
 		goto err;
 	}
 	vd_mmio_write(d, VIRTIO_MMIO_QUEUE_NUM, size);
-	queue_addr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
-	queue_addr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, avail);
-	queue_addr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, used);
+	vd_queue_addr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
+	vd_queue_addr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, avail);
+	vd_queue_addr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, used);
 	/*
 	 * used_event stays at last_used (vq_drv_init zeroes it, vq_drv_get_used
 	 * advances it and we never disable callbacks): the device signals news for
@@ -154,19 +154,19 @@ err:
 
 void vd_mmio_driver_ok(struct vd_mmio *d)
 {
-	mmio_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+	vd_status_set(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 			       VIRTIO_STATUS_DRIVER_OK);
 }
 
 void vd_mmio_kill(struct vd_mmio *d)
 {
-	mmio_status(d, 0); /* reset: the device drops our rings, so nothing it does later lands in memory we reuse */
+	vd_status_set(d, 0); /* reset: the device drops our rings, so nothing it does later lands in memory we reuse */
 	/*
 	 * Then FAILED (spec 3.1.1: the driver gave up), which stays visible. Not
 	 * before the reset: a status write may only add bits, and the reset
 	 * would erase it anyway.
 	 */
-	mmio_status(d, VIRTIO_STATUS_FAILED);
+	vd_status_set(d, VIRTIO_STATUS_FAILED);
 }
 
 void vd_queue_kick(struct vd_queue *q)
@@ -176,42 +176,24 @@ void vd_queue_kick(struct vd_queue *q)
 		vd_mmio_write(q->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->index); /* ioeventfd: no exit to the monitor */
 }
 
-static bool queue_has_used(struct vd_queue *q)
+bool vd_queue_rearm(struct vd_queue *q)
 {
 	/* Re-arms used_event at last_used (no-op here, see vd_queue_setup) and re-reads used.idx after a full barrier. */
 	return vq_drv_enable_cb(&q->vq);
 }
 
-int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns)
+bool vd_queue_spin(struct vd_queue *q, uint64_t spin_ns)
 {
-	uint64_t now = k_monotonic_ns();
-	uint64_t spin_end = now + spin_ns;
+	uint64_t now = k_clock_monotonic_ns(), end = now + spin_ns;
 
-	if (now >= deadline_ns)
-		return -ETIMEDOUT;
-	while (now < spin_end && now < deadline_ns) {
-		if (queue_has_used(q))
-			return VD_WAIT_USED;
+	for (;;) {
+		if (vd_queue_rearm(q))
+			return true;
+		if (now >= end)
+			return false;
 		__asm__ volatile("pause");
-		now = k_monotonic_ns();
+		now = k_clock_monotonic_ns();
 	}
-	/*
-	 * Last look after the barrier in queue_has_used: anything pushed later
-	 * raises device news in the monitor, which then ends (or skips) our WAIT.
-	 */
-	if (queue_has_used(q))
-		return VD_WAIT_USED;
-	if (now >= deadline_ns)
-		return -ETIMEDOUT;
-	uint64_t t = deadline_ns - now;
-	if (t > VD_WAIT_SLICE_NS)
-		t = VD_WAIT_SLICE_NS;
-	int rc = k_wait_news(t);
-	if (rc < 0) {
-		k_printf("ukvm: virtio@%lx: WAIT hypercall failed (%d)\n", (unsigned long)q->dev->gpa, rc);
-		return -EIO;
-	}
-	return rc ? VD_WAIT_NEWS : VD_WAIT_QUIET;
 }
 
 uint32_t vd_mmio_status(const struct vd_mmio *d)
@@ -219,7 +201,7 @@ uint32_t vd_mmio_status(const struct vd_mmio *d)
 	return vd_mmio_read(d, VIRTIO_MMIO_STATUS);
 }
 
-static uint64_t fdt_be64(const uint8_t *b)
+static uint64_t vd_be64(const uint8_t *b)
 {
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
@@ -228,13 +210,13 @@ static uint64_t fdt_be64(const uint8_t *b)
 }
 
 /* reg = <addr 0x1000> (2 address cells, 2 size cells), inside the window the monitor maps. 0 or -EINVAL. */
-static int probe_reg(const void *fdt, int node, uint64_t *gpa)
+static int vd_probe_reg(const void *fdt, int node, uint64_t *gpa)
 {
 	int len;
 	const uint8_t *reg = fdt_getprop(fdt, node, "reg", &len);
 	if (!reg || len < 16)
 		return -EINVAL;
-	uint64_t a = fdt_be64(reg), size = fdt_be64(reg + 8);
+	uint64_t a = vd_be64(reg), size = vd_be64(reg + 8);
 	if (a < UKVM_MMIO_BASE || a >= UKVM_MMIO_BASE + UKVM_MMIO_MAX_DEVS * UKVM_MMIO_STRIDE ||
 	    (a - UKVM_MMIO_BASE) % UKVM_MMIO_STRIDE || size < VIRTIO_MMIO_REGION_SIZE)
 		return -EINVAL;
@@ -255,7 +237,7 @@ void vd_probe_all(const void *fdt)
 			continue;
 		unsigned i = index++;
 		uint64_t gpa;
-		if (probe_reg(fdt, node, &gpa)) {
+		if (vd_probe_reg(fdt, node, &gpa)) {
 			k_printf("ukvm: /%s: reg outside the virtio-mmio window, skipped\n", name);
 			continue;
 		}

@@ -25,7 +25,7 @@ static int arch_subdir(struct fs_node *dir, const char *name, size_t len, struct
 		*out = n;
 		return 0;
 	}
-	n = fs_node_new(S_IFDIR | 0755);
+	n = fs_dir_new(S_IFDIR | 0755);
 	if (!n)
 		return -ENOMEM;
 	int rc = fs_dir_add(dir, name, len, n);
@@ -71,7 +71,7 @@ static int arch_add(const char *path, uint32_t mode, const uint8_t *data, uint64
 			n->mode = mode;
 			return 0;
 		}
-		n = fs_node_new(mode);
+		n = (mode & S_IFMT) == S_IFDIR ? fs_dir_new(mode) : fs_reg_new(mode);
 		if (!n)
 			return -ENOMEM;
 		if ((mode & S_IFMT) == S_IFREG) {
@@ -146,7 +146,7 @@ int fs_init(const void *files, size_t size)
 		return -EBUSY;
 	if (size && !files)
 		return -EINVAL;
-	fs_root = fs_node_new(S_IFDIR | 0755);
+	fs_root = fs_dir_new(S_IFDIR | 0755);
 	if (!fs_root)
 		return -ENOMEM;
 	fs_root->nlink = 1;

@@ -24,15 +24,10 @@ struct fs_blk {
 	bool ro;
 };
 
+static const struct fs_file_ops blk_fops;
+
 static struct fs_blk blk_table[FS_BLK_MAX];
 static unsigned blk_count;
-
-/*
- * One sector for the unaligned edges of a transfer. Static, so it is kernel
- * memory whose guest physical address the driver can compute; 512-aligned so
- * a host opening the disk with O_DIRECT can use it as is.
- */
-static uint8_t blk_bounce[FS_BLK_SECTOR] __attribute__((aligned(FS_BLK_SECTOR)));
 
 int fs_blk_register(const struct fs_blk_ops *ops, void *ctx, uint64_t sectors, bool ro)
 {
@@ -47,7 +42,7 @@ int fs_blk_register(const struct fs_blk_ops *ops, void *ctx, uint64_t sectors, b
 	b->dev.name = b->name;
 	b->dev.major = FS_BLK_MAJOR;
 	b->dev.minor = FS_BLK_MINORS * i;
-	b->dev.ioctl = fs_blk_ioctl; /* read and write stay NULL: fs_file_read/write call fs_blk_read/write */
+	b->dev.fops = &blk_fops;
 	b->ops = ops;
 	b->ctx = ctx;
 	b->sectors = sectors > BLK_MAX_SECTORS ? BLK_MAX_SECTORS : sectors;
@@ -65,7 +60,7 @@ int fs_blk_nodes(struct fs_node *dir)
 {
 	for (unsigned i = 0; i < blk_count; i++) {
 		struct fs_blk *b = &blk_table[i];
-		struct fs_node *n = fs_node_new(S_IFBLK | 0660);
+		struct fs_node *n = fs_node_new(S_IFBLK | 0660, &blk_fops);
 		if (!n)
 			return -ENOMEM;
 		n->dev = &b->dev;
@@ -94,18 +89,25 @@ bool fs_blk_is(const struct fs_node *n)
 	return blk_of(n) != NULL;
 }
 
-/* One partial sector: read it, patch or copy out [in, in + n), write it back for a write. */
+/*
+ * One partial sector: read it, patch or copy out [in, in + n), write it back
+ * for a write. The bounce sector is the calling thread's own, on its kernel
+ * stack (guest RAM, so the driver can compute its address): the driver
+ * blocks this thread while another may bounce its own edge. 512-aligned so a
+ * host opening the disk with O_DIRECT can use it as is.
+ */
 static int blk_edge(struct fs_blk *b, uint64_t sector, uint32_t in, uint8_t *p, uint32_t n, bool wr)
 {
-	int rc = b->ops->rw(b->ctx, false, sector, blk_bounce, 1);
+	uint8_t bounce[FS_BLK_SECTOR] __attribute__((aligned(FS_BLK_SECTOR)));
+	int rc = b->ops->rw(b->ctx, false, sector, bounce, 1);
 	if (rc)
 		return rc;
 	if (!wr) {
-		memcpy(p, blk_bounce + in, n);
+		memcpy(p, bounce + in, n);
 		return 0;
 	}
-	memcpy(blk_bounce + in, p, n);
-	return b->ops->rw(b->ctx, true, sector, blk_bounce, 1);
+	memcpy(bounce + in, p, n);
+	return b->ops->rw(b->ctx, true, sector, bounce, 1);
 }
 
 /* Moves [pos, pos + len) (inside the disk): edges through the bounce sector, the aligned middle straight from buf. */
@@ -222,3 +224,19 @@ long fs_blk_ioctl(struct fs_file *f, unsigned long req, long arg)
 	}
 	return -ENOTTY;
 }
+
+/* Linux's blkdev_llseek: a disk cannot seek past its end (SEEK_DATA/SEEK_HOLE: -EINVAL). */
+static long blk_lseek(struct fs_file *f, int64_t off, int whence)
+{
+	return fs_file_seek_to(f, off, whence, f->node->size, f->node->size);
+}
+
+/* O_APPEND means nothing to a disk, as on Linux; no poll hook: a disk is always ready. */
+static const struct fs_file_ops blk_fops = {
+	.caps = FS_CAP_PIO | FS_CAP_MMAP | FS_CAP_GATHER,
+	.read = fs_blk_read,
+	.write = fs_blk_write,
+	.lseek = blk_lseek,
+	.ioctl = fs_blk_ioctl,
+	.fsync = fs_blk_sync,
+};

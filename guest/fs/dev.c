@@ -30,22 +30,22 @@ static void dev_termios_default(void)
 }
 
 /* No console input exists yet: every read is end of file. */
-static long dev_console_read(struct fs_file *f, void *buf, size_t len)
+static long dev_console_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 {
-	(void)f, (void)buf, (void)len;
+	(void)f, (void)buf, (void)len, (void)off;
 	return 0;
 }
 
 /* One console hypercall per write() (per UKVM_CONSOLE_MAX bytes): an exit is the unit of cost. */
-static long dev_console_write(struct fs_file *f, const void *buf, size_t len)
+static long dev_console_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
 {
-	(void)f;
+	(void)f, (void)off;
 	size_t done = 0;
 	while (done < len) {
 		size_t chunk = len - done;
 		if (chunk > UKVM_CONSOLE_MAX)
 			chunk = UKVM_CONSOLE_MAX;
-		long r = k_console_write((const uint8_t *)buf + done, chunk);
+		long r = k_hypercall_console((const uint8_t *)buf + done, chunk);
 		if (r < 0)
 			return done ? (long)done : r;
 		done += (size_t)r;
@@ -69,6 +69,11 @@ static long dev_console_ioctl(struct fs_file *f, unsigned long req, long arg)
 	}
 	case TIOCSWINSZ:
 		return -EINVAL; /* the size is the host terminal's, which we cannot change */
+	case FIONREAD:
+		if (!k_user_ok(p, sizeof(int)))
+			return -EFAULT;
+		*(int *)p = 0; /* no input */
+		return 0;
 	case TCGETS:
 		if (!k_user_ok(p, sizeof(dev_termios)))
 			return -EFAULT;
@@ -85,39 +90,66 @@ static long dev_console_ioctl(struct fs_file *f, unsigned long req, long arg)
 	return -ENOTTY;
 }
 
-static long dev_null_read(struct fs_file *f, void *buf, size_t len)
+static long dev_null_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 {
-	(void)f, (void)buf, (void)len;
+	(void)f, (void)buf, (void)len, (void)off;
 	return 0;
 }
 
-static long dev_sink_write(struct fs_file *f, const void *buf, size_t len)
+static long dev_sink_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
 {
-	(void)f, (void)buf;
+	(void)f, (void)buf, (void)off;
 	return (long)len;
 }
 
-static long dev_zero_read(struct fs_file *f, void *buf, size_t len)
+static long dev_zero_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 {
-	(void)f;
+	(void)f, (void)off;
 	memset(buf, 0, len);
 	return (long)len;
 }
 
 /* Both random devices read the kernel CSPRNG: it is seeded before the app starts, so neither blocks. */
-static long dev_random_read(struct fs_file *f, void *buf, size_t len)
+static long dev_random_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 {
-	(void)f;
+	(void)f, (void)off;
 	k_random_bytes(buf, len);
 	return (long)len;
 }
 
+/* Like Linux: null, zero and random accept any seek and stay at 0. */
+static long dev_seek_nowhere(struct fs_file *f, int64_t off, int whence)
+{
+	(void)f, (void)off, (void)whence;
+	return 0;
+}
+
+/*
+ * The console is a stream (no lseek: -ESPIPE, as a tty) and has no poll
+ * hook: stdin reads end of file at once, so it is always readable, and
+ * stdout/stderr always writable, which is what poll reports by default.
+ */
+static const struct fs_file_ops dev_console_fops = {
+	.caps = FS_CAP_GATHER,
+	.read = dev_console_read,
+	.write = dev_console_write,
+	.ioctl = dev_console_ioctl,
+};
+
+#define DEV_FOPS(name, rd)                                                                                          \
+	static const struct fs_file_ops name = {                                                                    \
+		.caps = FS_CAP_GATHER, .read = rd, .write = dev_sink_write, .lseek = dev_seek_nowhere,              \
+	}
+DEV_FOPS(dev_null_fops, dev_null_read);
+DEV_FOPS(dev_zero_fops, dev_zero_read);
+DEV_FOPS(dev_random_fops, dev_random_read);
+
 static const struct fs_dev dev_table[] = {
-	{ "console", 5, 1, dev_console_read, dev_console_write, dev_console_ioctl },
-	{ "null", 1, 3, dev_null_read, dev_sink_write, NULL },
-	{ "zero", 1, 5, dev_zero_read, dev_sink_write, NULL },
-	{ "random", 1, 8, dev_random_read, dev_sink_write, NULL },
-	{ "urandom", 1, 9, dev_random_read, dev_sink_write, NULL },
+	{ "console", 5, 1, &dev_console_fops },
+	{ "null", 1, 3, &dev_null_fops },
+	{ "zero", 1, 5, &dev_zero_fops },
+	{ "random", 1, 8, &dev_random_fops },
+	{ "urandom", 1, 9, &dev_random_fops },
 };
 
 int fs_dev_init(void)
@@ -126,7 +158,7 @@ int fs_dev_init(void)
 	int rc;
 	dev_termios_default();
 	if (!dir) {
-		dir = fs_node_new(S_IFDIR | 0755);
+		dir = fs_dir_new(S_IFDIR | 0755);
 		if (!dir)
 			return -ENOMEM;
 		rc = fs_dir_add(fs_root, "dev", 3, dir);
@@ -137,7 +169,7 @@ int fs_dev_init(void)
 	}
 	for (size_t i = 0; i < sizeof(dev_table) / sizeof(dev_table[0]); i++) {
 		const struct fs_dev *d = &dev_table[i];
-		struct fs_node *n = fs_node_new(S_IFCHR | (d->major == 5 ? 0620 : 0666));
+		struct fs_node *n = fs_node_new(S_IFCHR | (d->major == 5 ? 0620 : 0666), d->fops);
 		if (!n)
 			return -ENOMEM;
 		n->dev = d;

@@ -1,8 +1,7 @@
-/* file.c: open file descriptions, the fd table, and read/write dispatch by node type. */
+/* file.c: open file descriptions, the fd table, and the calls into each file's operations. */
 #include <string.h>
 #include "k.h"
 #include "fs.h"
-#include "blkdev.h"
 
 struct fd_slot {
 	struct fs_file *file;
@@ -16,6 +15,7 @@ struct fs_file *fs_file_new(struct fs_node *node, uint32_t flags)
 	struct fs_file *f = k_calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
+	f->ops = node->fops;
 	f->node = node;
 	f->flags = flags;
 	f->refs = 1;
@@ -32,8 +32,8 @@ void fs_file_put(struct fs_file *f)
 {
 	if (--f->refs)
 		return;
-	if ((f->node->mode & S_IFMT) == S_IFIFO)
-		fs_pipe_close_end(f);
+	if (f->ops->release)
+		f->ops->release(f);
 	fs_node_put(f->node);
 	k_free(f);
 }
@@ -106,66 +106,69 @@ void fs_fd_close_all(void)
 			fs_fd_close(fd);
 }
 
-/* Nodes with positional I/O: files, and disks (a character device or pipe is a stream). */
-static bool file_seekable(const struct fs_node *n)
-{
-	uint32_t t = n->mode & S_IFMT;
-	return t == S_IFREG || t == S_IFDIR || t == S_IFBLK;
-}
-
 long fs_file_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 {
-	struct fs_node *n = f->node;
 	if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
-	if (off && !file_seekable(n))
+	if (off && !(f->ops->caps & FS_CAP_PIO))
 		return -ESPIPE;
-	switch (n->mode & S_IFMT) {
-	case S_IFREG: {
-		uint64_t *pos = off ? off : &f->off;
-		long r = fs_reg_read(n, buf, len, *pos);
-		if (r > 0 && !off)
-			f->off += (uint64_t)r;
-		return r;
-	}
-	case S_IFDIR:
-		return -EISDIR;
-	case S_IFCHR:
-		return n->dev->read(f, buf, len);
-	case S_IFBLK:
-		return fs_blk_read(f, buf, len, off);
-	case S_IFIFO:
-		return fs_pipe_read(f, buf, len);
-	}
-	return -EINVAL;
+	return f->ops->read ? f->ops->read(f, buf, len, off) : -EINVAL;
 }
 
 long fs_file_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
 {
-	struct fs_node *n = f->node;
 	if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
-	if (off && !file_seekable(n))
+	if (off && !(f->ops->caps & FS_CAP_PIO))
 		return -ESPIPE;
-	switch (n->mode & S_IFMT) {
-	case S_IFREG: {
-		/* Linux: pwrite on an O_APPEND file appends too. */
-		uint64_t pos = (f->flags & O_APPEND) ? n->size : off ? *off : f->off;
-		long r = fs_reg_write(n, buf, len, pos);
-		if (r > 0 && !off)
-			f->off = pos + (uint64_t)r;
-		return r;
+	return f->ops->write ? f->ops->write(f, buf, len, off) : -EINVAL;
+}
+
+long fs_file_lseek(struct fs_file *f, int64_t off, int whence)
+{
+	return f->ops->lseek ? f->ops->lseek(f, off, whence) : -ESPIPE;
+}
+
+long fs_file_ioctl(struct fs_file *f, unsigned long req, long arg)
+{
+	return f->ops->ioctl ? f->ops->ioctl(f, req, arg) : -ENOTTY;
+}
+
+int fs_file_fsync(struct fs_file *f)
+{
+	return f->ops->fsync ? f->ops->fsync(f) : -EINVAL;
+}
+
+uint32_t fs_file_poll(struct fs_file *f, const void **key)
+{
+	const void *k = NULL;
+	uint32_t mask = f->ops->poll ? f->ops->poll(f, &k) : FS_POLL_DEFAULT;
+	if (key)
+		*key = k;
+	return mask;
+}
+
+long fs_file_seek_to(struct fs_file *f, int64_t off, int whence, uint64_t end, uint64_t max)
+{
+	int64_t base, pos;
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (int64_t)f->off;
+		break;
+	case SEEK_END:
+		base = (int64_t)end;
+		break;
+	default:
+		return -EINVAL;
 	}
-	case S_IFDIR:
-		return -EISDIR;
-	case S_IFCHR:
-		return n->dev->write(f, buf, len);
-	case S_IFBLK:
-		return fs_blk_write(f, buf, len, off); /* O_APPEND means nothing to a disk, as on Linux */
-	case S_IFIFO:
-		return fs_pipe_write(f, buf, len);
-	}
-	return -EINVAL;
+	/* Linux adds with wrap-around and then refuses the negative result: EINVAL either way. */
+	if (__builtin_add_overflow(base, off, &pos) || pos < 0 || (uint64_t)pos > max)
+		return -EINVAL;
+	f->off = (uint64_t)pos;
+	return (long)pos;
 }
 
 int fs_dirfd_node(long dirfd, struct fs_node **out)

@@ -5,23 +5,22 @@
 
 static uint64_t node_next_ino = 1;
 
-struct fs_node *fs_node_new(uint32_t mode)
+struct fs_node *fs_node_new(uint32_t mode, const struct fs_file_ops *fops)
 {
 	struct fs_node *n = k_calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
 	n->mode = mode;
+	n->fops = fops;
 	n->ino = node_next_ino++;
-	n->atime = n->mtime = n->ctime = k_realtime_ns();
+	n->atime = n->mtime = n->ctime = k_clock_realtime_ns();
 	return n;
 }
 
 static void node_free(struct fs_node *n)
 {
-	if ((n->mode & S_IFMT) == S_IFREG && !n->borrowed)
-		k_free(n->data);
-	if ((n->mode & S_IFMT) == S_IFIFO)
-		fs_pipe_free(n);
+	if (!n->borrowed)
+		k_free(n->data); /* a memory file's own copy (NULL for every other node) */
 	for (uint32_t i = 0; i < n->nents; i++)
 		k_free(n->ents[i].name);
 	k_free(n->ents);
@@ -48,7 +47,7 @@ void fs_node_destroy(struct fs_node *n)
 
 void fs_node_touch(struct fs_node *n)
 {
-	n->mtime = n->ctime = k_realtime_ns();
+	n->mtime = n->ctime = k_clock_realtime_ns();
 }
 
 struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
@@ -140,7 +139,7 @@ long fs_reg_read(struct fs_node *n, void *buf, size_t len, uint64_t off)
 	if (len > avail)
 		len = avail;
 	memcpy(buf, n->data + off, len);
-	n->atime = k_realtime_ns();
+	n->atime = k_clock_realtime_ns();
 	return (long)len;
 }
 
@@ -206,4 +205,103 @@ int fs_reg_truncate(struct fs_node *n, uint64_t size)
 	n->size = size;
 	fs_node_touch(n);
 	return 0;
+}
+
+/* ---- file operations of memory files and directories ---- */
+
+static long reg_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
+{
+	long r = fs_reg_read(f->node, buf, len, off ? *off : f->off);
+	if (r > 0 && !off)
+		f->off += (uint64_t)r;
+	return r;
+}
+
+static long reg_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
+{
+	struct fs_node *n = f->node;
+	/* Linux: pwrite on an O_APPEND file appends too. */
+	uint64_t pos = (f->flags & O_APPEND) ? n->size : off ? *off : f->off;
+	long r = fs_reg_write(n, buf, len, pos);
+	if (r > 0 && !off)
+		f->off = pos + (uint64_t)r;
+	return r;
+}
+
+static long reg_lseek(struct fs_file *f, int64_t off, int whence)
+{
+	struct fs_node *n = f->node;
+	if (whence == SEEK_DATA || whence == SEEK_HOLE) {
+		/* Memory files have no holes: data runs from 0 to size, the only hole is at size. */
+		if (off < 0 || (uint64_t)off >= n->size)
+			return -ENXIO;
+		f->off = whence == SEEK_DATA ? (uint64_t)off : n->size;
+		return (long)f->off;
+	}
+	return fs_file_seek_to(f, off, whence, n->size, INT64_MAX);
+}
+
+static long reg_ioctl(struct fs_file *f, unsigned long req, long arg)
+{
+	int *ip = (int *)arg;
+	if (req != FIONREAD)
+		return -ENOTTY;
+	uint64_t avail = f->off < f->node->size ? f->node->size - f->off : 0;
+	if (!k_user_ok(ip, sizeof(int)))
+		return -EFAULT;
+	*ip = avail > INT32_MAX ? INT32_MAX : (int)avail;
+	return 0;
+}
+
+/* Memory files are always "on disk": syncing them is done. */
+static int reg_fsync(struct fs_file *f)
+{
+	(void)f;
+	return 0;
+}
+
+/* No poll hook: a memory file is always ready, as Linux's regular files are. */
+static const struct fs_file_ops reg_fops = {
+	.caps = FS_CAP_PIO | FS_CAP_MMAP,
+	.read = reg_read,
+	.write = reg_write,
+	.lseek = reg_lseek,
+	.ioctl = reg_ioctl,
+	.fsync = reg_fsync,
+};
+
+static long dir_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
+{
+	(void)f, (void)buf, (void)len, (void)off;
+	return -EISDIR;
+}
+
+static long dir_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
+{
+	(void)f, (void)buf, (void)len, (void)off;
+	return -EISDIR;
+}
+
+/* The offset is a getdents64 position; SEEK_END counts from 0 as Linux's memory file systems do. */
+static long dir_lseek(struct fs_file *f, int64_t off, int whence)
+{
+	return fs_file_seek_to(f, off, whence, f->node->size, INT64_MAX);
+}
+
+static const struct fs_file_ops dir_fops = {
+	.caps = FS_CAP_PIO,
+	.read = dir_read,
+	.write = dir_write,
+	.lseek = dir_lseek,
+	.fsync = reg_fsync,
+};
+
+struct fs_node *fs_reg_new(uint32_t mode)
+{
+	return fs_node_new(mode, &reg_fops);
+}
+
+struct fs_node *fs_dir_new(uint32_t mode)
+{
+	return fs_node_new(mode, &dir_fops);
 }

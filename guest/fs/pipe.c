@@ -4,10 +4,11 @@
 #include "fs.h"
 #include "sig.h"
 #include "thread.h"
+#include "wait.h"
 
 /*
  * Blocking: a read of an empty pipe whose write end is open, or a write to
- * a full pipe, blocks the thread (k_thr_wait on the pipe) while other app
+ * a full pipe, blocks the thread (k_wait_on the pipe) while other app
  * threads exist that could make progress; every change wakes the pipe's
  * waiters, which re-check. When every thread ends up blocked forever the
  * scheduler stops the app as deadlocked. A lone thread could never be
@@ -29,9 +30,11 @@ struct fs_pipe {
 	uint32_t readers, writers;
 };
 
+static const struct fs_file_ops pipe_fops;
+
 int fs_pipe_new(uint32_t flags, struct fs_file **rd, struct fs_file **wr)
 {
-	struct fs_node *n = fs_node_new(S_IFIFO | 0600);
+	struct fs_node *n = fs_node_new(S_IFIFO | 0600, &pipe_fops);
 	struct fs_pipe *p = k_calloc(1, sizeof(*p));
 	uint8_t *buf = k_malloc(FS_PIPE_SIZE);
 	struct fs_file *r = NULL, *w = NULL;
@@ -51,7 +54,7 @@ int fs_pipe_new(uint32_t flags, struct fs_file **rd, struct fs_file **wr)
 	*wr = w;
 	return 0;
 err_r:
-	fs_file_put(r); /* last reference to n: frees n, p and buf */
+	fs_file_put(r); /* the only end and the last reference to n: frees p, buf and n */
 	return -ENOMEM;
 err:
 	k_free(buf);
@@ -62,9 +65,10 @@ err:
 	return -ENOMEM;
 }
 
-long fs_pipe_read(struct fs_file *f, void *buf, size_t len)
+static long pipe_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 {
 	struct fs_pipe *p = f->node->pipe;
+	(void)off; /* a stream: the VFS refused pread */
 	if (len == 0)
 		return 0;
 	while (p->len == 0) {
@@ -72,7 +76,7 @@ long fs_pipe_read(struct fs_file *f, void *buf, size_t len)
 			return 0;
 		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
 			return -EAGAIN;
-		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
+		long rc = k_wait_on(p, ~0u, K_WAIT_FOREVER, K_WAIT_INTR);
 		if (rc < 0) /* only a signal ends a wait forever: restartable, like Linux's pipe_read/pipe_write */
 			return rc == -EINTR ? -K_ERESTARTSYS : rc;
 	}
@@ -84,8 +88,8 @@ long fs_pipe_read(struct fs_file *f, void *buf, size_t len)
 	memcpy((uint8_t *)buf + first, p->buf, n - first);
 	p->head = (uint32_t)((p->head + n) % FS_PIPE_SIZE);
 	p->len -= (uint32_t)n;
-	f->node->atime = k_realtime_ns();
-	k_thr_wake(p, ~0u, K_THR_ALL);
+	f->node->atime = k_clock_realtime_ns();
+	k_wait_wake(p, ~0u, K_THR_ALL);
 	return (long)n;
 }
 
@@ -102,7 +106,7 @@ static size_t pipe_put(struct fs_file *f, struct fs_pipe *p, const uint8_t *buf,
 	memcpy(p->buf, buf + first, n - first);
 	p->len += (uint32_t)n;
 	fs_node_touch(f->node);
-	k_thr_wake(p, ~0u, K_THR_ALL);
+	k_wait_wake(p, ~0u, K_THR_ALL);
 	return n;
 }
 
@@ -112,9 +116,10 @@ static size_t pipe_put(struct fs_file *f, struct fs_pipe *p, const uint8_t *buf,
  * written when it cannot wait any more: O_NONBLOCK, no other thread to
  * drain the pipe, a signal, or the readers gone.
  */
-long fs_pipe_write(struct fs_file *f, const void *buf, size_t len)
+static long pipe_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
 {
 	struct fs_pipe *p = f->node->pipe;
+	(void)off;
 	const uint8_t *b = buf;
 	size_t done = 0;
 	if (p->readers == 0)
@@ -132,7 +137,7 @@ long fs_pipe_write(struct fs_file *f, const void *buf, size_t len)
 		}
 		if ((f->flags & O_NONBLOCK) || k_thr_count() < 2)
 			return done ? (long)done : -EAGAIN;
-		long rc = k_thr_wait(p, ~0u, K_THR_FOREVER);
+		long rc = k_wait_on(p, ~0u, K_WAIT_FOREVER, K_WAIT_INTR);
 		if (rc < 0) /* only a signal ends a wait forever: restartable, like Linux's pipe_read/pipe_write */
 			return done ? (long)done : (rc == -EINTR ? -K_ERESTARTSYS : rc);
 		if (p->readers == 0)
@@ -140,28 +145,68 @@ long fs_pipe_write(struct fs_file *f, const void *buf, size_t len)
 	}
 }
 
-uint32_t fs_pipe_avail(const struct fs_node *n)
+static long pipe_ioctl(struct fs_file *f, unsigned long req, long arg)
 {
-	return n->pipe ? n->pipe->len : 0;
+	int *ip = (int *)arg;
+	if (req != FIONREAD)
+		return -ENOTTY;
+	if (!k_user_ok(ip, sizeof(int)))
+		return -EFAULT;
+	*ip = (int)f->node->pipe->len;
+	return 0;
 }
 
-void fs_pipe_close_end(struct fs_file *f)
+/*
+ * Linux's pipe_poll: the read end is readable with data buffered and hung up
+ * once no writer is left; the write end is writable with room for an atomic
+ * write (PIPE_BUF) and in error once no reader is left. Every change of
+ * these wakes the pipe's key.
+ */
+static uint32_t pipe_poll(struct fs_file *f, const void **key)
 {
 	struct fs_pipe *p = f->node->pipe;
-	if (!p)
-		return;
+	uint32_t mask = 0;
+	*key = p;
+	if ((f->flags & O_ACCMODE) == O_RDONLY) {
+		if (p->len)
+			mask |= POLLIN | POLLRDNORM;
+		if (!p->writers)
+			mask |= POLLHUP;
+	} else {
+		if (FS_PIPE_SIZE - p->len >= PIPE_BUF_ATOMIC)
+			mask |= POLLOUT | POLLWRNORM;
+		if (!p->readers)
+			mask |= POLLERR;
+	}
+	return mask;
+}
+
+/* One end closes: the other side learns it (EOF, EPIPE); the last end frees the buffer. */
+static void pipe_release(struct fs_file *f)
+{
+	struct fs_pipe *p = f->node->pipe;
 	if ((f->flags & O_ACCMODE) == O_RDONLY)
 		p->readers--;
 	else
 		p->writers--;
-	k_thr_wake(p, ~0u, K_THR_ALL); /* a blocked reader sees EOF, a blocked writer EPIPE */
+	k_wait_wake(p, ~0u, K_THR_ALL); /* a blocked reader sees EOF, a blocked writer EPIPE, poll a hang-up */
+	if (p->readers || p->writers)
+		return;
+	k_free(p->buf);
+	k_free(p);
+	f->node->pipe = NULL;
 }
 
-void fs_pipe_free(struct fs_node *n)
+static const struct fs_file_ops pipe_fops = {
+	.caps = FS_CAP_GATHER,
+	.read = pipe_read,
+	.write = pipe_write,
+	.ioctl = pipe_ioctl,
+	.poll = pipe_poll,
+	.release = pipe_release,
+};
+
+long fs_pipe_size(const struct fs_file *f)
 {
-	if (!n->pipe)
-		return;
-	k_free(n->pipe->buf);
-	k_free(n->pipe);
-	n->pipe = NULL;
+	return f->ops == &pipe_fops ? (long)FS_PIPE_SIZE : -EBADF;
 }

@@ -1,8 +1,9 @@
-/* arch.h: x86-64 services of the guest kernel core (guest/arch/x86_64): hypercalls, TSC, FS base, fault reports. */
+/* arch.h: x86-64 plumbing of the guest kernel (guest/arch/x86_64): registers, TSC, FS/GS base, CPUID, entry and exception stubs. */
 #ifndef ARCH_H
 #define ARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ukvm_abi.h"
@@ -81,15 +82,6 @@ static inline void k_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
-/* Sends a boot-phase mark (one exit) when the FDT asked for them (ukvm,trace-boot); else nothing. */
-void k_mark(enum ukvm_mark m);
-
-/* Enables k_mark (boot, once /chosen was read). */
-void k_mark_enable(bool on);
-
-/* Starts the clock: TSC frequency in kHz (0: assume 1 GHz) and host realtime at launch. */
-void k_clock_init(uint32_t tsc_khz, uint64_t boot_realtime_ns);
-
 /*
  * The app's whole register state at a syscall (pushed by k_syscall_entry,
  * lowest address first) or rebuilt for a signal handler or rt_sigreturn.
@@ -103,35 +95,21 @@ struct k_uregs {
 /* Resumes the app with every register of r (RCX and R11 included); r may be on the kernel stack. */
 _Noreturn void k_user_resume(const struct k_uregs *r);
 
-/*
- * Called by the syscall entry after the handler with the result: stores it
- * in f->rax, then returns 1 when f was rewritten (a signal frame was built
- * or rt_sigreturn restored one) so the entry resumes with k_user_resume,
- * else 0 for the fast return (guest/sys/sig_frame.c).
- */
-long k_sig_syscall_exit(struct k_uregs *f, long ret);
-
-/* rt_sigreturn: restores f from the frame at the app's RSP (or kills it with SIGSEGV); returns the restored RAX. */
-long k_sig_return(struct k_uregs *f);
-
-/* A fault in the app: enters its handler for the signal when it has one (does not return), else returns. */
-struct k_exc_state;
-void k_sig_fault(const struct k_exc_state *s, int sig);
-
 /* Saved by the exception stubs (guest/arch/x86_64/exc.S; offsets are fixed there). */
 struct k_exc_state {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
 	uint64_t vector, error, rip, cs, rflags, rsp, ss, cr2;
 };
 
-/* CPL3 target of the stubs' iretq (PV mode: called by them): prints the fault report and crashes. */
-_Noreturn void k_exc_report(void);
+/* The state of the fault being handled, and the stubs' guard: nonzero while a report is in progress (a fault then crashes at once). */
+extern struct k_exc_state k_exc_state;
+extern uint64_t k_exc_busy;
 
-/* Prints "  #i addr symbol+0xoff" for up to 16 frame-pointer frames from rbp, validating each frame. */
-void k_backtrace(uint64_t rbp);
+/* Linux's signal for an exception vector: what a native process would have died of. */
+int k_exc_signal(uint64_t vector);
 
-/* Appends "<symbol+0xoff>" for addr to buf (or nothing when unknown). */
-void k_symbolize(uint64_t addr, char *buf, unsigned long size);
+/* Writes the fault's description and registers (several lines) to buf, with rip_sym after the RIP; truncated to size. */
+void k_exc_describe(const struct k_exc_state *s, const char *rip_sym, char *buf, size_t size);
 
 /* Jumps to the app at entry with RSP = sp and every other GPR zero (guest/arch/x86_64/entry.S). */
 _Noreturn void k_enter_app(uint64_t entry, uint64_t sp);

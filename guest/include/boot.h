@@ -40,6 +40,6 @@ int k_load_app(void);
 void mm_brk_init(uint64_t start);
 
 /* The payload's parts and symbols, validated at boot (empty for a bare kernel). */
-extern struct payload_view k_payload;
+extern struct payload_view k_boot_payload;
 
 #endif

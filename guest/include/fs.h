@@ -15,13 +15,49 @@
 struct fs_pipe;
 struct fs_file;
 
-/* A character device: the node's behaviour on read, write and ioctl. */
+/* The file's readiness (poll(2) revents bits, <asm-generic/poll.h> values) when an ops table has no poll hook. */
+#define FS_POLL_DEFAULT (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
+/* What a kind of file can do beyond read and write (struct fs_file_ops.caps). */
+#define FS_CAP_PIO    1u /* pread/pwrite at an offset (others: -ESPIPE) */
+#define FS_CAP_MMAP   2u /* mmap by copy through fs_fd_pread */
+#define FS_CAP_GATHER 4u /* writev gathers its vector into one write: one exit per console writev, no torn pipe write */
+
+/*
+ * What an open file does, one table per kind of file (regular file,
+ * directory, pipe, console, null/zero/random, disk; later sockets, eventfd,
+ * timerfd, epoll). fs_file_new copies the node's table into the file; the
+ * VFS never looks at the file's type. The VFS has checked O_PATH, the access
+ * mode and the app's memory before a hook runs; a NULL hook has the
+ * documented default.
+ */
+struct fs_file_ops {
+	uint32_t caps; /* FS_CAP_* */
+	/* read(2)/pread(2): off NULL means the file offset (the hook advances it). Bytes or -errno. NULL: -EINVAL. */
+	long (*read)(struct fs_file *f, void *buf, size_t len, uint64_t *off);
+	/* write(2)/pwrite(2), same conventions. NULL: -EINVAL. */
+	long (*write)(struct fs_file *f, const void *buf, size_t len, uint64_t *off);
+	/* lseek(2): the new offset or -errno. NULL: -ESPIPE (a stream). */
+	long (*lseek)(struct fs_file *f, int64_t off, int whence);
+	/* ioctl(2) requests the VFS does not handle itself (FIOCLEX, FIONCLEX, FIONBIO). NULL: -ENOTTY. */
+	long (*ioctl)(struct fs_file *f, unsigned long req, long arg);
+	/* fsync(2)/fdatasync(2): 0 or -errno. NULL: -EINVAL (Linux's answer for pipes and ttys). */
+	int (*fsync)(struct fs_file *f);
+	/*
+	 * Readiness for poll/select (and epoll later): the POLL* bits that hold
+	 * now, and in *key the wait key (guest/include/wait.h) that is woken
+	 * whenever they may change. NULL: always FS_POLL_DEFAULT, never changes.
+	 */
+	uint32_t (*poll)(struct fs_file *f, const void **key);
+	/* The last reference to the open file is going (close of the last fd that shares it). NULL: nothing to do. */
+	void (*release)(struct fs_file *f);
+};
+
+/* A character device: its name under /dev, its number, and its file operations. */
 struct fs_dev {
 	const char *name;  /* under /dev */
 	uint32_t major, minor;
-	long (*read)(struct fs_file *f, void *buf, size_t len);
-	long (*write)(struct fs_file *f, const void *buf, size_t len);
-	long (*ioctl)(struct fs_file *f, unsigned long req, long arg); /* NULL: -ENOTTY */
+	const struct fs_file_ops *fops;
 };
 
 struct fs_dirent {
@@ -45,13 +81,16 @@ struct fs_node {
 	struct fs_node *parent; /* NULL for / and for removed directories */
 	struct fs_dirent *ents;
 	uint32_t nents, ents_cap;
-	/* S_IFCHR / S_IFIFO */
+	/* S_IFCHR / S_IFBLK / S_IFIFO */
 	const struct fs_dev *dev;
 	struct fs_pipe *pipe;
+	/* What files opened on this node do (Linux's inode->i_fop). */
+	const struct fs_file_ops *fops;
 };
 
 /* An open file description, shared by dup()ed fds. */
 struct fs_file {
+	const struct fs_file_ops *ops; /* the node's, from fs_file_new */
 	struct fs_node *node;
 	uint64_t off;
 	uint32_t flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH ... as opened (creation flags dropped) */
@@ -64,8 +103,11 @@ extern uint32_t fs_umask;
 
 /* ---- nodes (guest/fs/node.c) ---- */
 
-/* A new unnamed node with mode, a unique inode number and current times; NULL when out of memory. */
-struct fs_node *fs_node_new(uint32_t mode);
+/* A new unnamed node with mode, file operations, a unique inode number and current times; NULL when out of memory. */
+struct fs_node *fs_node_new(uint32_t mode, const struct fs_file_ops *fops);
+/* A new memory file / directory (mode includes S_IFREG / S_IFDIR) with their operations; NULL when out of memory. */
+struct fs_node *fs_reg_new(uint32_t mode);
+struct fs_node *fs_dir_new(uint32_t mode);
 /* Takes / drops a reference; the last drop of an unnamed node frees it. */
 void fs_node_get(struct fs_node *n);
 void fs_node_put(struct fs_node *n);
@@ -153,6 +195,20 @@ void fs_fd_close_all(void);
  */
 long fs_file_read(struct fs_file *f, void *buf, size_t len, uint64_t *off);
 long fs_file_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off);
+/* lseek(2) on f: the new offset, -ESPIPE (a stream), -EINVAL. */
+long fs_file_lseek(struct fs_file *f, int64_t off, int whence);
+/* ioctl(2) through f's operations: -ENOTTY when it has none. */
+long fs_file_ioctl(struct fs_file *f, unsigned long req, long arg);
+/* fsync(2) through f's operations: 0, -EINVAL (cannot be synced), -EIO. */
+int fs_file_fsync(struct fs_file *f);
+/* f's POLL* readiness now, and in *key (may be NULL) the wait key woken when it may change (NULL: never changes). */
+uint32_t fs_file_poll(struct fs_file *f, const void **key);
+/*
+ * The usual lseek(2) arithmetic, for ops tables: SEEK_SET/CUR/END with end
+ * as the file's size, no result past max; sets f->off. The new offset or
+ * -EINVAL (bad whence, negative or overflowing result, past max).
+ */
+long fs_file_seek_to(struct fs_file *f, int64_t off, int whence, uint64_t end, uint64_t max);
 
 /* Checks an app path argument (at most PATH_MAX incl. NUL): 0 and *out, -EFAULT, -ENAMETOOLONG. */
 int fs_user_path(long uptr, const char **out);
@@ -176,14 +232,8 @@ struct fs_node *fs_dev_console(void);
 
 /* A pipe: its read and write ends (flags: O_NONBLOCK may be set). 0 or -ENOMEM. */
 int fs_pipe_new(uint32_t flags, struct fs_file **rd, struct fs_file **wr);
-long fs_pipe_read(struct fs_file *f, void *buf, size_t len);
-long fs_pipe_write(struct fs_file *f, const void *buf, size_t len);
-/* Bytes buffered (FIONREAD). */
-uint32_t fs_pipe_avail(const struct fs_node *n);
-/* One end of f's pipe is closing (called by fs_file_put). */
-void fs_pipe_close_end(struct fs_file *f);
-/* Frees the buffer of a pipe node (node teardown). */
-void fs_pipe_free(struct fs_node *n);
+/* F_GETPIPE_SZ: the capacity of f's pipe, or -EBADF when f is no pipe. */
+long fs_pipe_size(const struct fs_file *f);
 
 /* ---- archive (guest/fs/archive.c) ---- */
 

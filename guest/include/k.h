@@ -1,4 +1,4 @@
-/* k.h: core guest-kernel services (guest/kernel, guest/arch) that the rest of the kernel calls. */
+/* k.h: core guest-kernel services (guest/kernel) that the rest of the kernel calls; includes the clock, hypercall and panic headers. */
 #ifndef K_H
 #define K_H
 
@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "clock.h"
+#include "hypercall.h"
+#include "panic.h"
 
 /* Kernel heap (guest/kernel/kmalloc.c). Memory is not zeroed except by k_calloc. NULL when out of memory. */
 void *k_malloc(size_t n);
@@ -17,33 +21,10 @@ void k_free(void *p);
 void *k_pages_alloc(size_t npages);
 void k_pages_free(void *p, size_t npages);
 
-/* Console: one hypercall (one exit) per call for up to UKVM_CONSOLE_MAX bytes. Returns bytes or -errno. */
-long k_console_write(const void *buf, size_t len);
-
 /* printf-style output to the console (%d %i %u %x %lx %llx %p %s %c %zu %ld %lu, width and 0-pad). */
 int k_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int k_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int k_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Prints "ukvm: panic: ..." with a backtrace and ends the VM (crash, SIGABRT). */
-_Noreturn void k_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Ends the VM with the app's status (exit hypercall). */
-_Noreturn void k_exit(int status);
-
-/* Clock: nanoseconds since boot (TSC) and since the epoch (host launch time + TSC). */
-uint64_t k_monotonic_ns(void);
-uint64_t k_realtime_ns(void);
-
-/* Sleeps until k_monotonic_ns() >= deadline_ns through the WAIT hypercall (no spinning). */
-void k_sleep_until(uint64_t deadline_ns);
-
-/*
- * One WAIT hypercall (guest/arch/x86_64/hcall.c): blocks until timeout_ns
- * passed or a device has news (used buffers pushed). Returns 0 (timeout),
- * 1 (device news) or -errno. Drivers poll their used rings afterwards either way.
- */
-int k_wait_news(uint64_t timeout_ns);
 
 /*
  * CPUID leaf/subleaf: from the monitor's copy in the FDT when it has it (no
@@ -73,9 +54,6 @@ long k_user_strlen(const char *s, size_t max);
 
 /* Seeds the CSPRNG (guest/kernel/random.c) from the FDT rng-seed plus RDSEED/RDRAND when CPUID has them; call once at boot. */
 void k_random_init(const void *seed, size_t len);
-
-/* Ends the VM as if killed by signal sig (crash hypercall, UKVM_PORT_CRASH); the caller has printed the report. */
-_Noreturn void k_crash(int sig);
 
 /* Guest RAM figures for sysinfo(2): total usable bytes and bytes the page allocator has free. */
 void k_mem_stats(uint64_t *total, uint64_t *free);

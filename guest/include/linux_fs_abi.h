@@ -10,6 +10,7 @@
 #include <asm/termbits.h>
 #include <asm/ioctls.h>
 #include <linux/uio.h>
+#include <asm/poll.h> /* POLLIN ..., struct pollfd */
 
 /* <linux/stat.h> hides these when glibc headers came first (host unit tests). */
 #ifndef S_IFMT

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch.h"
 #include "linux_abi.h"
 
 #define SIG_BIT(s) (1ull << ((s) - 1))
@@ -31,6 +32,14 @@ struct sig_state {
 	int code[LX_NSIG + 1];
 	struct lx_stack altstack;
 	bool restored; /* rt_sigreturn rewrote the syscall frame: resume it whole */
+	/*
+	 * Linux's saved_sigmask: ppoll/pselect6 interrupted under their own
+	 * mask. The handler's frame carries saved_mask as uc_sigmask (so
+	 * rt_sigreturn restores it); with no handler to run, the syscall exit
+	 * restores it at once.
+	 */
+	uint64_t saved_mask;
+	bool mask_saved;
 };
 extern struct sig_state k_sig;
 
@@ -40,6 +49,20 @@ extern struct sig_state k_sig;
  * VM for a default "terminate" action (status 128 + sig).
  */
 bool sig_act_on(int sig);
+
+/*
+ * Called after a syscall's handler with its result: stores it in f->rax,
+ * then returns 1 when f was rewritten (a signal frame was built or
+ * rt_sigreturn restored one) so the entry resumes with k_user_resume, else
+ * 0 for the fast return (guest/sys/sig_frame.c).
+ */
+long k_sig_syscall_exit(struct k_uregs *f, long ret);
+
+/* rt_sigreturn: restores f from the frame at the app's RSP (or kills it with SIGSEGV); returns the restored RAX. */
+long k_sig_return(struct k_uregs *f);
+
+/* A fault in the app: enters its handler for the signal when it has one (does not return), else returns. */
+void k_sig_fault(const struct k_exc_state *s, int sig);
 
 /* True when the app's stack pointer sp lies on the alternate signal stack. */
 bool sig_on_altstack(uint64_t sp);

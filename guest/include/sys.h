@@ -15,6 +15,10 @@
 #define SYS_ARGS long a0 SYS_U, long a1 SYS_U, long a2 SYS_U, long a3 SYS_U, long a4 SYS_U, long a5 SYS_U
 typedef long (*sys_fn)(long, long, long, long, long, long);
 
+/* Runs the handler of syscall f->rax with f's argument registers (guest/sys/table.c); its result or -errno. */
+struct k_uregs;
+long sys_dispatch(struct k_uregs *f);
+
 /* Files: guest/fs and guest/sys/sys_fs.c (file-system engineer). */
 long sys_read(SYS_ARGS);
 long sys_write(SYS_ARGS);
@@ -68,6 +72,10 @@ long sys_lchown(SYS_ARGS);
 long sys_fchown(SYS_ARGS);
 long sys_fchownat(SYS_ARGS);
 long sys_utimensat(SYS_ARGS);
+long sys_poll(SYS_ARGS);
+long sys_ppoll(SYS_ARGS);
+long sys_select(SYS_ARGS);
+long sys_pselect6(SYS_ARGS);
 
 /* Memory: guest/kernel (core engineer). */
 long sys_brk(SYS_ARGS);

@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A deadline that never comes (the WAIT hypercall reads UINT64_MAX as "none", so stay below it). */
-#define K_THR_FOREVER ((uint64_t)INT64_MAX)
+#include "wait.h"
+
+/* A deadline that never comes (wait.h). */
+#define K_THR_FOREVER K_WAIT_FOREVER
 
 /* Wakes every waiter of a key (k_thr_wake's n). */
 #define K_THR_ALL 0x7fffffff
@@ -27,23 +29,36 @@ _Noreturn void k_thr_exit(int status);
 /* set_tid_address(2)'s word for the current thread. */
 void k_thr_set_clear_tid(uint64_t addr);
 
-/* sched_yield(2): runs the other runnable threads first, round robin. */
+/* sched_yield(2): runs the other runnable threads first, round robin (and the device pollers). */
 void k_thr_yield(void);
 
+/* The running thread (what a wait.h waiter records). */
+struct k_thread *k_thr_self(void);
+
+/* True when a thread other than the running one is runnable: a driver then blocks rather than spin. */
+bool k_thr_others_runnable(void);
+
 /*
- * Blocks the current thread until k_thr_wake(key) with a matching bitset,
- * the monotonic deadline, or a signal for it. key NULL: only the deadline
- * or a signal ends it. Returns 0 (woken), -ETIMEDOUT or -EINTR. Other
- * threads run meanwhile; when none can run the vCPU WAITs for the earliest
- * deadline; when no thread can ever be woken the app is stopped with a
- * deadlock message and SIGABRT.
+ * The scheduler side of k_wait_block (wait.h, which documents the results):
+ * blocks the running thread until k_thr_unblock, the deadline or (flags
+ * K_WAIT_INTR) a signal.
+ */
+long k_thr_block(uint64_t deadline, unsigned flags);
+
+/* Makes a blocked thread runnable with rc as its k_thr_block result: false when it was not blocked. */
+bool k_thr_unblock(struct k_thread *t, long rc);
+
+/*
+ * An interruptible k_wait_on (wait.h) for the syscalls that block: until
+ * k_thr_wake(key) with a matching bitset, the monotonic deadline, or a
+ * signal for it. key NULL: a sleep, only the deadline or a signal ends it.
+ * Returns 0 (woken), -ETIMEDOUT or -EINTR. When no thread can ever be woken
+ * the app is stopped with a deadlock message and SIGABRT.
  */
 long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline);
 
-/* Makes up to n waiters of key whose bitset meets bitset runnable (they run once the caller blocks or yields); how many. */
+/* k_wait_wake and k_wait_requeue (wait.h) under the names the futex and pipe code use. */
 int k_thr_wake(const void *key, uint32_t bitset, int n);
-
-/* Wakes up to nwake waiters of from, moves up to nmove others to wait on to; the total woken + moved. */
 int k_thr_requeue(const void *from, const void *to, int nwake, int nmove);
 
 /*

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "virtq.h"
+#include "wait.h"
 
 /*
  * One virtio-mmio v2 device. Register accesses are MMIO exits (~30 us on
@@ -35,21 +36,15 @@ struct vd_queue {
 #define VD_QUEUE_MAX 256u
 
 /*
- * WAIT at most a slice at a time: when a slice passes without news the
- * driver reads the device's Status (one exit), so a device the app reset or
- * broke is noticed within about a slice. A device that still claims to be
- * live but completes nothing for VD_STALL_NS (e.g. the app re-initialised it
- * with rings of its own) is given up on (-EIO): the app never stalls longer.
+ * While requests are in flight the driver looks at its device at least once
+ * a slice: when a WAIT slice passes without news it reads the device's
+ * Status (one exit), so a device the app reset or broke is noticed within
+ * about a slice. A device that still claims to be live but completes nothing
+ * for VD_STALL_NS (e.g. the app re-initialised it with rings of its own) is
+ * given up on (-EIO): the app never stalls longer.
  */
 #define VD_WAIT_SLICE_NS 100000000ull
 #define VD_STALL_NS 5000000000ull
-
-/* What vd_queue_wait saw (>= 0), in the order the driver should trust its device. */
-enum vd_wait_result {
-	VD_WAIT_QUIET = 0, /* the WAIT slice ran out without device news */
-	VD_WAIT_NEWS = 1,  /* WAIT returned with device news (possibly stale: news we already reaped by polling) */
-	VD_WAIT_USED = 2,  /* the used ring has entries (seen while polling, no exit) */
-};
 
 /* Guest physical address of a kernel pointer (identity or kernel-alias mapping). */
 uint64_t vd_gpa(const void *p);
@@ -93,14 +88,15 @@ void vd_mmio_kill(struct vd_mmio *d);
 void vd_queue_kick(struct vd_queue *q);
 
 /*
- * Waits until the device may have pushed used buffers: first polls the used
- * ring for up to spin_ns (an answer that comes sooner costs no exit), then
- * one WAIT hypercall of at most VD_WAIT_SLICE_NS, never past deadline_ns
- * (k_monotonic_ns time). Returns an enum vd_wait_result (poll the ring
- * again either way), -ETIMEDOUT once deadline_ns passed, or -EIO when the
- * WAIT hypercall failed.
+ * Re-arms device news at the last used entry seen and re-reads used.idx
+ * after a full barrier: true when used entries wait to be collected. After
+ * false, anything the device pushes raises news, which ends (or skips) the
+ * next idle WAIT.
  */
-int vd_queue_wait(struct vd_queue *q, uint64_t deadline_ns, uint64_t spin_ns);
+bool vd_queue_rearm(struct vd_queue *q);
+
+/* Polls the used ring for up to spin_ns (at least once): true as soon as it has entries. No exit. */
+bool vd_queue_spin(struct vd_queue *q, uint64_t spin_ns);
 
 /* The device's Status register (one MMIO exit: slow paths only). */
 uint32_t vd_mmio_status(const struct vd_mmio *d);
@@ -113,14 +109,15 @@ uint32_t vd_mmio_status(const struct vd_mmio *d);
 bool vd_status_stopped(uint32_t status);
 
 /*
- * Pure, host-tested. After a vd_queue_wait that returned waited and a reap
- * that found nothing: true when the driver should read Status now. A quiet
- * slice always asks; news without a completion asks from the second time in
- * a row (*idle_news counts them; the caller zeroes it on progress), because
- * the first one is usually news for a completion polling already collected,
- * and a Status read there would cost an exit on the fast path.
+ * Pure, host-tested. For a poller that found no completion while requests
+ * are in flight, told news by the scheduler: true when it should read Status
+ * now. A quiet WAIT always asks; news without a completion asks from the
+ * second time in a row (*idle_news counts them; the caller zeroes it on
+ * progress), because the first one is usually news for a completion
+ * polling already collected, and a Status read there would cost an exit on
+ * the fast path; a scheduler pass without a WAIT never asks.
  */
-bool vd_wait_check_status(int waited, unsigned *idle_news);
+bool vd_wait_check_status(enum k_wait_news news, unsigned *idle_news);
 
 /*
  * Walks the FDT's /virtio_mmio@ nodes in order and starts a driver for each

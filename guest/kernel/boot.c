@@ -8,7 +8,7 @@
 
 struct k_boot_info k_boot_info;
 uint64_t k_pv_vif;
-struct payload_view k_payload;
+struct payload_view k_boot_payload;
 
 /*
  * Kernel TLS until the app installs its own: Debian's libfdt is built with
@@ -109,8 +109,8 @@ void k_boot(uint64_t fdt_gpa)
 	else if (pv)
 		k_panic("bad /chosen/ukvm,pv");
 	boot_chosen(fdt, bi, &boot_ns);
-	k_mark_enable(bi->trace);
-	k_mark(UKVM_MARK_KERNEL_ENTRY);
+	k_hypercall_mark_enable(bi->trace);
+	k_hypercall_mark(UKVM_MARK_KERNEL_ENTRY);
 	k_clock_init(bi->tsc_khz, boot_ns);
 	k_random_init(bi->rng_seed, (size_t)bi->rng_seed_len);
 
@@ -127,12 +127,12 @@ void k_boot(uint64_t fdt_gpa)
 		    bi->payload_size > bi->mem_size - bi->payload_gpa)
 			k_panic("payload [0x%lx, +0x%lx) outside RAM", (unsigned long)bi->payload_gpa,
 				(unsigned long)bi->payload_size);
-		if (payload_parse((const void *)(uintptr_t)bi->payload_gpa, bi->payload_size, &k_payload))
+		if (payload_parse((const void *)(uintptr_t)bi->payload_gpa, bi->payload_size, &k_boot_payload))
 			k_panic("malformed payload header");
 	}
 	/* Drivers before the app: fs_init (in k_load_app) creates /dev/vdX for the disks found here. */
 	vd_probe_all(fdt);
-	k_mark(UKVM_MARK_KERNEL_READY);
+	k_hypercall_mark(UKVM_MARK_KERNEL_READY);
 	rc = k_load_app();
 	k_panic("cannot start the app (%d)", rc);
 }

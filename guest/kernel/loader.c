@@ -187,6 +187,24 @@ static int ld_segments(const uint8_t *app, const struct elf_info *in, uint64_t b
 	return 0;
 }
 
+/* Records where the app's code lies, so a crash report can tell its return addresses from data. */
+static void ld_text_range(const struct elf_info *in, uint64_t base, struct payload_view *pv)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (unsigned i = 0; i < in->phnum; i++) {
+		const struct elf64_phdr *p = &in->ph[i];
+		if (p->p_type != ELF64_PT_LOAD || !(p->p_flags & ELF64_PF_X) || p->p_memsz == 0)
+			continue;
+		if (p->p_vaddr + base < lo)
+			lo = p->p_vaddr + base;
+		if (p->p_vaddr + p->p_memsz + base > hi)
+			hi = p->p_vaddr + p->p_memsz + base; /* no wrap: the segments were loaded in RAM */
+	}
+	pv->app_text_lo = lo < hi ? lo : 0;
+	pv->app_text_hi = lo < hi ? hi : 0;
+}
+
 static bool ld_reserved(void *ctx, uint64_t start, uint64_t len)
 {
 	(void)ctx;
@@ -239,7 +257,7 @@ static int ld_check_placed(const struct payload_view *pv, const struct elf_info 
 
 int k_load_app(void)
 {
-	const struct payload_view *pv = &k_payload;
+	const struct payload_view *pv = &k_boot_payload;
 	struct elf_info in;
 	int bad, rc;
 
@@ -272,7 +290,8 @@ int k_load_app(void)
 		rc = ld_segments(pv->app, &in, base);
 	if (rc)
 		return rc;
-	k_payload.app_base = in.pie ? base : 0;
+	k_boot_payload.app_base = in.pie ? base : 0;
+	ld_text_range(&in, base, &k_boot_payload);
 
 	uint64_t stack_size = k_pmem.size / 8 < LD_STACK_MAX ? k_pmem.size / 8 : LD_STACK_MAX;
 	stack_size &= ~(LD_PAGE - 1);
@@ -307,6 +326,6 @@ int k_load_app(void)
 		return -ENOMEM;
 	k_free(argv.s);
 	k_free(env.s);
-	k_mark(UKVM_MARK_APP_MAIN);
+	k_hypercall_mark(UKVM_MARK_APP_MAIN);
 	k_enter_app(base + in.entry, sp);
 }

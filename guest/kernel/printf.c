@@ -229,6 +229,6 @@ int k_printf(const char *fmt, ...)
 	int n = k_vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-	long r = k_console_write(line, len);
+	long r = k_hypercall_console(line, len);
 	return r < 0 ? (int)r : (int)len;
 }

@@ -1,4 +1,4 @@
-/* thread.c: cooperative app threads on the one vCPU: clone, exit, address-keyed wait queues (futex, pipes, sleeps) and the switch. */
+/* thread.c: cooperative app threads on the one vCPU: clone, exit, blocking and the scheduler that drives the wait core. */
 #include <linux/errno.h>
 
 #include "arch.h"
@@ -6,6 +6,7 @@
 #include "linux_abi.h"
 #include "sig.h"
 #include "thread.h"
+#include "wait.h"
 
 /*
  * DESIGN.md: threads are cooperative, switched only inside blocking
@@ -50,8 +51,7 @@ struct k_thread {
 	uint64_t sigmask, sigpend;
 	struct lx_stack altstack;
 	uint64_t clear_tid;
-	const void *key; /* what it waits for (NULL: only the deadline or a signal) */
-	uint32_t bitset;
+	unsigned wait_flags; /* K_WAIT_INTR, K_WAIT_SLEEP of the current block */
 	uint64_t deadline;
 	long wake_rc;
 	struct k_thread *dead_next;
@@ -145,15 +145,21 @@ static const char thr_deadlock_msg[] =
 
 /*
  * Picks the next thread to run after the current one (round robin), which
- * may be the current one again. Expires timeouts; with nobody runnable, one
- * WAIT hypercall until the earliest deadline; with no deadline at all (and
- * no plain sleep, which always ends), no thread can ever run again: a deadlock, which stops the VM rather than hang.
+ * may be the current one again. Expires timeouts and runs the device
+ * pollers (which wake the threads their completions finish); with nobody
+ * runnable, one WAIT hypercall until the earliest deadline, a poller's or a
+ * thread's. With no deadline at all (and no plain sleep, which always ends,
+ * and no device at work), no thread can ever run again: a deadlock, which
+ * stops the VM rather than hang.
  */
 static void thr_schedule(void)
 {
+	enum k_wait_news news = K_WAIT_POLLED;
+
 	for (;;) {
-		uint64_t now = k_monotonic_ns(), earliest = K_THR_FOREVER;
-		bool sleeper = false; /* a plain sleep (no key) "forever" still ends, in a few centuries */
+		uint64_t now = k_clock_monotonic_ns(), earliest = K_WAIT_FOREVER;
+		bool sleeper = false; /* a plain sleep "forever" still ends, in a few centuries */
+		uint64_t dev = k_wait_poll(news);
 		for (int i = 0; i < THR_MAX; i++) {
 			struct k_thread *t = thr_all[i];
 			if (!t || t->state != THR_WAIT)
@@ -164,7 +170,7 @@ static void thr_schedule(void)
 			} else if (t->deadline < earliest) {
 				earliest = t->deadline;
 			}
-			if (!t->key)
+			if (t->wait_flags & K_WAIT_SLEEP)
 				sleeper = true;
 		}
 		for (int k = 1; k <= THR_MAX; k++) {
@@ -174,63 +180,70 @@ static void thr_schedule(void)
 				return;
 			}
 		}
-		if (earliest == K_THR_FOREVER && !sleeper) {
-			k_console_write(thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
-			k_crash(LX_SIGABRT);
+		if (dev && dev < earliest)
+			earliest = dev;
+		if (earliest == K_WAIT_FOREVER && !sleeper && !dev) {
+			k_hypercall_console(thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
+			k_hypercall_crash(LX_SIGABRT);
 		}
-		k_wait_news(earliest - now);
+		news = k_wait_idle(earliest);
 	}
 }
 
-long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
+struct k_thread *k_thr_self(void)
+{
+	return thr_cur;
+}
+
+bool k_thr_others_runnable(void)
+{
+	for (int i = 0; i < THR_MAX; i++) {
+		struct k_thread *t = thr_all[i];
+		if (t && t != thr_cur && t->state == THR_RUN)
+			return true;
+	}
+	return false;
+}
+
+long k_thr_block(uint64_t deadline, unsigned flags)
 {
 	struct k_thread *c = thr_cur;
 
 	/* A signal already waiting for its handler interrupts the wait before it starts, as in Linux. */
-	if (k_sig.pending & ~k_sig.mask)
+	if ((flags & K_WAIT_INTR) && (k_sig.pending & ~k_sig.mask))
 		return -EINTR;
-	if (deadline <= k_monotonic_ns())
+	if (deadline <= k_clock_monotonic_ns())
 		return -ETIMEDOUT;
-	c->key = key;
-	c->bitset = bitset;
+	c->wait_flags = flags;
 	c->deadline = deadline;
 	c->wake_rc = 0;
 	c->state = THR_WAIT;
 	thr_schedule();
-	c->key = NULL;
 	return c->wake_rc;
+}
+
+bool k_thr_unblock(struct k_thread *t, long rc)
+{
+	if (t->state != THR_WAIT)
+		return false;
+	t->state = THR_RUN;
+	t->wake_rc = rc;
+	return true;
+}
+
+long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
+{
+	return k_wait_on(key, bitset, deadline, K_WAIT_INTR | (key ? 0 : K_WAIT_SLEEP));
 }
 
 int k_thr_wake(const void *key, uint32_t bitset, int n)
 {
-	int woken = 0;
-
-	if (!key)
-		return 0;
-	for (int i = 0; i < THR_MAX && woken < n; i++) {
-		struct k_thread *t = thr_all[i];
-		if (t && t->state == THR_WAIT && t->key == key && (t->bitset & bitset)) {
-			t->state = THR_RUN;
-			t->wake_rc = 0;
-			t->key = NULL;
-			woken++;
-		}
-	}
-	return woken;
+	return k_wait_wake(key, bitset, n);
 }
 
 int k_thr_requeue(const void *from, const void *to, int nwake, int nmove)
 {
-	int done = k_thr_wake(from, ~0u, nwake), moved = 0;
-
-	for (int i = 0; i < THR_MAX && moved < nmove; i++) {
-		struct k_thread *t = thr_all[i];
-		if (t && t->state == THR_WAIT && t->key == from) {
-			t->key = to;
-			moved++;
-		}
-	}
-	return done + moved;
+	return k_wait_requeue(from, to, nwake, nmove);
 }
 
 void k_thr_yield(void)
@@ -263,10 +276,8 @@ long k_thr_post(int tid, int sig)
 	t->sigpend |= SIG_BIT(sig);
 	if (t->sigmask & SIG_BIT(sig))
 		return 1;
-	if (t->state == THR_WAIT) {
-		t->state = THR_RUN;
-		t->wake_rc = -EINTR;
-	}
+	if (t->wait_flags & K_WAIT_INTR)
+		k_thr_unblock(t, -EINTR);
 	return 0;
 }
 
@@ -336,7 +347,7 @@ _Noreturn void k_thr_exit(int status)
 	struct k_thread *c = thr_cur;
 
 	if (thr_live == 1)
-		k_exit(status);
+		k_hypercall_exit(status);
 	/* pthread_join waits on this word: Linux zeroes it and wakes one futex waiter. */
 	if (c->clear_tid && !(c->clear_tid & 3) && k_user_ok((void *)(uintptr_t)c->clear_tid, 4)) {
 		__atomic_store_n((uint32_t *)(uintptr_t)c->clear_tid, 0, __ATOMIC_SEQ_CST);

@@ -113,8 +113,7 @@ static long sys_fs_rwv_on(struct fs_file *f, long uiov, long cnt, bool wr)
 		return rc;
 	if (total > SYS_FS_RW_MAX)
 		total = SYS_FS_RW_MAX;
-	uint32_t type = f->node->mode & S_IFMT;
-	if (wr && cnt > 1 && type != S_IFREG && total <= SYS_FS_GATHER_MAX) {
+	if (wr && cnt > 1 && (f->ops->caps & FS_CAP_GATHER) && total <= SYS_FS_GATHER_MAX) {
 		uint8_t *g = k_malloc(total ? total : 1);
 		if (g) {
 			size_t pos = 0;
@@ -188,7 +187,7 @@ static int sys_fs_open_create(struct fs_node *start, const char *path, uint32_t 
 		return -EISDIR;
 	if (l.dir != fs_root && l.dir->nlink == 0)
 		return -ENOENT; /* the directory was removed (e.g. a deleted cwd) */
-	n = fs_node_new(S_IFREG | (mode & 07777 & ~fs_umask));
+	n = fs_reg_new(S_IFREG | (mode & 07777 & ~fs_umask));
 	if (!n)
 		return -ENOMEM;
 	rc = fs_dir_add(l.dir, l.name, l.len, n);
@@ -261,45 +260,7 @@ long sys_lseek(SYS_ARGS)
 	struct fs_file *f = sys_fs_file(a0);
 	if (!f)
 		return -EBADF;
-	struct fs_node *n = f->node;
-	int64_t off = a1, base;
-	switch (n->mode & S_IFMT) {
-	case S_IFIFO:
-		return -ESPIPE;
-	case S_IFCHR:
-		/* Like Linux: a tty cannot seek; null, zero and random accept any seek and stay at 0. */
-		return n == fs_dev_console() ? -ESPIPE : 0;
-	}
-	switch (a2) {
-	case SEEK_SET:
-		base = 0;
-		break;
-	case SEEK_CUR:
-		base = (int64_t)f->off;
-		break;
-	case SEEK_END:
-		base = (int64_t)n->size;
-		break;
-	case SEEK_DATA:
-	case SEEK_HOLE:
-		/* Memory files have no holes: data runs from 0 to size, the only hole is at size. */
-		if ((n->mode & S_IFMT) != S_IFREG)
-			return -EINVAL;
-		if (off < 0 || (uint64_t)off >= n->size)
-			return -ENXIO;
-		f->off = a2 == SEEK_DATA ? (uint64_t)off : n->size;
-		return (long)f->off;
-	default:
-		return -EINVAL;
-	}
-	int64_t pos;
-	/* Linux adds with wrap-around and then refuses the negative result: EINVAL either way. */
-	if (__builtin_add_overflow(base, off, &pos) || pos < 0)
-		return -EINVAL;
-	if ((n->mode & S_IFMT) == S_IFBLK && (uint64_t)pos > n->size)
-		return -EINVAL; /* Linux's blkdev_llseek: a disk cannot seek past its end */
-	f->off = (uint64_t)pos;
-	return (long)pos;
+	return fs_file_lseek(f, a1, (int)a2);
 }
 
 long sys_ioctl(SYS_ARGS)
@@ -308,7 +269,6 @@ long sys_ioctl(SYS_ARGS)
 	if (!f)
 		return -EBADF;
 	unsigned long req = (unsigned int)a1;
-	struct fs_node *n = f->node;
 	int *ip = (int *)a2;
 	switch (req) {
 	case FIOCLEX:
@@ -322,26 +282,8 @@ long sys_ioctl(SYS_ARGS)
 		else
 			f->flags &= ~(uint32_t)O_NONBLOCK;
 		return 0;
-	case FIONREAD: {
-		uint64_t avail;
-		uint32_t type = n->mode & S_IFMT;
-		if (type == S_IFIFO)
-			avail = fs_pipe_avail(n);
-		else if (type == S_IFREG)
-			avail = f->off < n->size ? n->size - f->off : 0;
-		else if (n == fs_dev_console())
-			avail = 0;
-		else
-			return -ENOTTY;
-		if (!k_user_ok(ip, sizeof(int)))
-			return -EFAULT;
-		*ip = avail > INT32_MAX ? INT32_MAX : (int)avail;
-		return 0;
 	}
-	}
-	if (((n->mode & S_IFMT) == S_IFCHR || (n->mode & S_IFMT) == S_IFBLK) && n->dev && n->dev->ioctl)
-		return n->dev->ioctl(f, req, a2);
-	return -ENOTTY;
+	return fs_file_ioctl(f, req, a2);
 }
 
 static long sys_fs_lock(struct fs_file *f, long cmd, long arg);
@@ -376,7 +318,7 @@ long sys_fcntl(SYS_ARGS)
 		return 0;
 	}
 	case F_GETPIPE_SZ:
-		return (f->node->mode & S_IFMT) == S_IFIFO ? (long)FS_PIPE_SIZE : -EBADF;
+		return fs_pipe_size(f);
 	case F_GETLK:
 	case F_SETLK:
 	case F_SETLKW:
@@ -519,8 +461,7 @@ long fs_fd_pread(int fd, void *buf, size_t len, uint64_t off)
 	/* mmap's errors, not read's: a mapping needs read access, and only files and disks can be mapped. */
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		return -EACCES;
-	uint32_t type = f->node->mode & S_IFMT;
-	if (type != S_IFREG && type != S_IFBLK)
+	if (!(f->ops->caps & FS_CAP_MMAP))
 		return -ENODEV;
 	return fs_file_read(f, buf, len, &off);
 }

@@ -3,7 +3,6 @@
 #include "k.h"
 #include "fs.h"
 #include "sys.h"
-#include "blkdev.h"
 #include "linux_abi.h"
 
 /* Resolves a path argument to its parent directory and last component. */
@@ -33,7 +32,7 @@ long sys_mkdirat(SYS_ARGS)
 		return -EEXIST;
 	if (l.dir != fs_root && l.dir->nlink == 0)
 		return -ENOENT; /* parent was removed */
-	struct fs_node *n = fs_node_new(S_IFDIR | ((uint32_t)a2 & 07777 & ~fs_umask));
+	struct fs_node *n = fs_dir_new(S_IFDIR | ((uint32_t)a2 & 07777 & ~fs_umask));
 	if (!n)
 		return -ENOMEM;
 	rc = fs_dir_add(l.dir, l.name, l.len, n);
@@ -143,7 +142,7 @@ long sys_renameat(SYS_ARGS)
 	rc = fs_dir_add(t.dir, t.name, t.len, src);
 	if (rc && fs_dir_add(o.dir, o.name, o.len, src) != 0)
 		k_printf("ukvm: rename: out of memory, file lost\n");
-	src->ctime = k_realtime_ns();
+	src->ctime = k_clock_realtime_ns();
 	fs_node_put(src);
 	return rc;
 }
@@ -180,16 +179,13 @@ long sys_ftruncate(SYS_ARGS)
 	return fs_reg_truncate(f->node, (uint64_t)a1);
 }
 
-/* Memory files are always "on disk": syncing them is done; pipes and the tty cannot be synced (Linux: EINVAL). */
+/* Memory files are always "on disk"; a disk FLUSHes; pipes and the tty cannot be synced (Linux: EINVAL). */
 long sys_fsync(SYS_ARGS)
 {
 	struct fs_file *f = a0 < 0 || a0 >= FS_MAX_FDS ? NULL : fs_fd_file((int)a0);
 	if (!f)
 		return -EBADF;
-	uint32_t type = f->node->mode & S_IFMT;
-	if (type == S_IFBLK)
-		return fs_blk_sync(f); /* virtio-blk FLUSH: durable on the host before we return */
-	return type == S_IFREG || type == S_IFDIR ? 0 : -EINVAL;
+	return fs_file_fsync(f);
 }
 
 long sys_fdatasync(SYS_ARGS)
@@ -259,7 +255,7 @@ static int path_node_at(long dirfd, long upath, long flags, struct fs_node **out
 static long path_chmod(struct fs_node *n, long mode)
 {
 	n->mode = (n->mode & S_IFMT) | ((uint32_t)mode & 07777);
-	n->ctime = k_realtime_ns();
+	n->ctime = k_clock_realtime_ns();
 	return 0;
 }
 
@@ -290,7 +286,7 @@ static long path_chown(struct fs_node *n, long uid, long gid)
 		n->uid = (uint32_t)uid;
 	if ((uint32_t)gid != UINT32_MAX)
 		n->gid = (uint32_t)gid;
-	n->ctime = k_realtime_ns();
+	n->ctime = k_clock_realtime_ns();
 	return 0;
 }
 
@@ -351,7 +347,7 @@ long sys_utimensat(SYS_ARGS)
 	const struct lx_timespec *ts = (const struct lx_timespec *)a2;
 	if (a3 & ~(long)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
-	uint64_t now = k_realtime_ns(), at = now, mt = now;
+	uint64_t now = k_clock_realtime_ns(), at = now, mt = now;
 	bool set_a = true, set_m = true;
 	if (ts) {
 		if (!k_user_ok(ts, 2 * sizeof(*ts)))

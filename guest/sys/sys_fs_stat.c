@@ -206,7 +206,7 @@ long sys_getdents64(SYS_ARGS)
 		used += reclen;
 		f->off = pos + 1;
 	}
-	dir->atime = k_realtime_ns();
+	dir->atime = k_clock_realtime_ns();
 	return (long)used;
 }
 

@@ -24,7 +24,7 @@ long sys_exit(SYS_ARGS)
 
 long sys_exit_group(SYS_ARGS)
 {
-	k_exit((int)a0);
+	k_hypercall_exit((int)a0);
 }
 
 long sys_set_tid_address(SYS_ARGS)
@@ -157,7 +157,7 @@ long sys_getrlimit(SYS_ARGS)
 long sys_sysinfo(SYS_ARGS)
 {
 	struct lx_sysinfo *si = (struct lx_sysinfo *)a0;
-	uint64_t total = 0, free = 0, up = k_monotonic_ns();
+	uint64_t total = 0, free = 0, up = k_clock_monotonic_ns();
 
 	if (!k_user_ok(si, sizeof(*si)))
 		return -EFAULT;

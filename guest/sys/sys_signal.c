@@ -60,7 +60,7 @@ bool sig_act_on(int sig)
 		return false;
 	if (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL) {
 		k_printf("ukvm: app killed by signal %d (%s)\n", sig, ukvm_signal_name((uint32_t)sig));
-		k_crash(sig);
+		k_hypercall_crash(sig);
 	}
 	return true;
 }

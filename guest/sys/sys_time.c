@@ -18,7 +18,7 @@ static int64_t time_now(long clk)
 	switch (clk) {
 	case LX_CLOCK_REALTIME:
 	case LX_CLOCK_REALTIME_COARSE:
-		return (int64_t)k_realtime_ns();
+		return (int64_t)k_clock_realtime_ns();
 	case LX_CLOCK_MONOTONIC:
 	case LX_CLOCK_MONOTONIC_RAW:
 	case LX_CLOCK_MONOTONIC_COARSE:
@@ -26,7 +26,7 @@ static int64_t time_now(long clk)
 	/* One vCPU, one app, no other work: its CPU time is the time since boot. */
 	case LX_CLOCK_PROCESS_CPUTIME_ID:
 	case LX_CLOCK_THREAD_CPUTIME_ID:
-		return (int64_t)k_monotonic_ns();
+		return (int64_t)k_clock_monotonic_ns();
 	default:
 		return -EINVAL;
 	}
@@ -96,7 +96,7 @@ long sys_gettimeofday(SYS_ARGS)
 	if (tz && !k_user_ok(tz, sizeof(*tz)))
 		return -EFAULT;
 	if (tv) {
-		uint64_t now = k_realtime_ns();
+		uint64_t now = k_clock_realtime_ns();
 		tv->tv_sec = (long)(now / TIME_NS);
 		tv->tv_usec = (long)(now % TIME_NS / 1000);
 	}
@@ -111,7 +111,7 @@ long sys_gettimeofday(SYS_ARGS)
 long sys_time(SYS_ARGS)
 {
 	long *tloc = (long *)a0;
-	long t = (long)(k_realtime_ns() / TIME_NS);
+	long t = (long)(k_clock_realtime_ns() / TIME_NS);
 
 	if (tloc) {
 		if (!k_user_ok(tloc, sizeof(*tloc)))
@@ -138,7 +138,7 @@ long sys_getrusage(SYS_ARGS)
 	memset(ru, 0, sizeof(*ru));
 	if (a0 == LX_RUSAGE_CHILDREN)
 		return 0;
-	uint64_t ns = k_monotonic_ns(), total = 0, free = 0;
+	uint64_t ns = k_clock_monotonic_ns(), total = 0, free = 0;
 	ru->ru_utime.tv_sec = (long)(ns / TIME_NS);
 	ru->ru_utime.tv_usec = (long)(ns % TIME_NS / 1000);
 	k_mem_stats(&total, &free);
@@ -156,14 +156,14 @@ static long time_sleep(long clk, bool abs, const struct lx_timespec *req, struct
 		return ns;
 	if (now < 0)
 		return now;
-	uint64_t mono = k_monotonic_ns();
+	uint64_t mono = k_clock_monotonic_ns();
 	uint64_t rel = !abs ? (uint64_t)ns : (ns > now ? (uint64_t)(ns - now) : 0);
 	/* An absolute REALTIME deadline becomes a monotonic one now: the guest's wall clock never jumps. */
 	uint64_t deadline = time_after(mono, rel);
 	long rc = k_thr_wait(NULL, 0, deadline);
 	uint64_t left = 0;
 	if (rc == -EINTR) {
-		uint64_t t = k_monotonic_ns();
+		uint64_t t = k_clock_monotonic_ns();
 		left = t < deadline ? deadline - t : 0;
 	}
 	/* Linux writes rem only on EINTR; zero otherwise is what it would say. */
@@ -223,7 +223,7 @@ long sys_futex(SYS_ARGS)
 			int64_t ns = time_read_ts(to);
 			if (ns < 0)
 				return ns;
-			uint64_t mono = k_monotonic_ns();
+			uint64_t mono = k_clock_monotonic_ns();
 			if (op == LX_FUTEX_WAIT) {
 				deadline = time_after(mono, (uint64_t)ns);
 			} else {

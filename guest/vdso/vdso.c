@@ -32,7 +32,7 @@ static inline uint64_t vdso_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* The same arithmetic as k_monotonic_ns (guest/arch/x86_64/hcall.c). */
+/* The same arithmetic as k_clock_monotonic_ns (guest/kernel/clock.c). */
 static inline uint64_t vdso_mono_ns(void)
 {
 	const volatile struct k_vvar *v = &vdso_vvar;

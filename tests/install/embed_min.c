@@ -8,7 +8,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: embed_min IMAGE\n");
 		return UKVM_EXIT_USAGE;
 	}
-	struct ukvm_config cfg = { .image = argv[1], .console_fd = 1 };
+	struct ukvm_config cfg = { .size = sizeof(cfg), .image = argv[1], .console_fd = 1 };
 	struct ukvm_vm *vm;
 	struct ukvm_result res;
 	char err[256];

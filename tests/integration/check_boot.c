@@ -36,12 +36,49 @@ static const char *app(const char *name)
  */
 struct app_case {
 	const char *app;
-	const char *args[3]; /* after the image (NULL-terminated): "--" is optional for ukvm-run */
+	const char *args[3]; /* after the image, up to 3 (a NULL ends them early); "--" is optional for ukvm-run */
 	int status;          /* exit status wanted: main's value, or 128 + the fatal signal */
 	bool exact;          /* stdout must equal out[0] (else each out[] must appear in it) */
 	const char *out[3];  /* in stdout, all of them */
 	const char *report;  /* in stdout or stderr (where a crash report goes is the monitor's choice) */
 };
+
+/* polltest's output on Linux (stdin /dev/null, stdout a pipe): ukvm must print exactly this. */
+static const char polltest_linux[] =
+	"stdin: 0x1\n"
+	"stdout: 0x4\n"
+	"file: 0x5\n"
+	"null: 0x5\n"
+	"closed fd: 0x20\n"
+	"negative fd: n=1 revents 0 0x4\n"
+	"pipe empty: r 0 w 0x4\n"
+	"pipe 1 byte: r 0x1 rdnorm 0x40\n"
+	"pipe writer gone, data left: r 0x11\n"
+	"pipe writer gone, drained: r 0x10 (no events asked: 0x10)\n"
+	"pipe reader gone: w 0xc\n"
+	"pipe full after 65536 bytes: w 0\n"
+	"pipe 4096 free: w 0x4\n"
+	"poll timeout: n=0 revents 0 waited>=50ms 1\n"
+	"poll no fds: n=0\n"
+	"poll forever, written later: n=1 revents 0x1 waited 1\n"
+	"poll signal: n=-1 EINTR handled 1\n"
+	"select signal: n=-1 EINTR handled 2\n"
+	"select empty pipe: n=1 rd 00 wr 1 ex 0\n"
+	"select 1 byte: n=3 rd 1 stdin 1 wr 1\n"
+	"select timeout: n=0 rd 0 tv 0.030000 waited>=30ms 1\n"
+	"select closed fd: n=-1 EBADF\n"
+	"select nfds -1: n=-1 EINVAL\n"
+	"select bad timeval: n=-1 EINVAL\n"
+	"usr1 pending, blocked: handled 0\n"
+	"ppoll empty mask: n=-1 EINTR handled 1 usr1 blocked again 1\n"
+	"ppoll timeout: n=0 ts 0.020000000 usr1 blocked 1\n"
+	"pselect empty mask: n=-1 EINTR handled 2 usr1 blocked again 1\n"
+	"ppoll ready, usr1 pending: n=1 revents 0x1 handled 2\n"
+	"usr1 unblocked: handled 3\n"
+	"ppoll sigsetsize 4: n=-1 EINVAL\n"
+	"poll nfds 1M: n=-1 EINVAL\n"
+	"poll bad pointer: n=-1 EFAULT\n"
+	"polltest ok\n";
 
 static const struct app_case app_cases[] = {
 	{"hello", {NULL}, 0, true, {"Hello from ukvm!\n"}, NULL},
@@ -49,8 +86,12 @@ static const struct app_case app_cases[] = {
 	{"hello-pie", {NULL}, 0, true, {"Hello from ukvm!\n"}, NULL},
 	{"malloc", {NULL}, 0, false, {"malloc ok"}, NULL},
 	{"memops", {NULL}, 0, false, {"memops ok"}, NULL},
-	/* libc test apps (guest/apps/t_check.h) print "<name> ok", else name each failed check on stderr. */
-	/* stdio on files, directories, cwd, errno values after failing calls, environment. */
+	/* The default guest RAM (UKVM_MEM_DEFAULT) holds an ordinary program's 100 MiB malloc, every page touched. */
+	{"bigmem", {"--", "100"}, 0, false, {"bigmem ok\n"}, NULL},
+	/*
+	 * libc test apps (guest/apps/t_check.h) print "<name> ok", else name each failed check on stderr.
+	 * stdiofs: stdio on files, directories, cwd, errno values after failing calls, environment.
+	 */
 	{"stdiofs", {NULL}, 0, false, {"stdiofs ok\n"}, NULL},
 	/* printf/strtod of floats, qsort, setjmp/longjmp, time/strftime; atexit handlers run in reverse, then exit(7). */
 	{"libcmix", {"--", "7"}, 7, false, {"libcmix ok\natexit 3\natexit 2\natexit 1 (last)\n"}, NULL},
@@ -75,6 +116,12 @@ static const struct app_case app_cases[] = {
 	{"threads", {NULL}, 0, false, {"threads ok\n"}, NULL},
 	/* The main thread leaves with pthread_exit; the detached thread it left behind still runs and ends the app with 0. */
 	{"threads", {"mainexit"}, 0, false, {"main exits\ndetached thread done\n"}, NULL},
+	/*
+	 * poll/ppoll/select/pselect on the console, files, /dev/null and pipes (hang-up, error, full, PIPE_BUF
+	 * free), timeouts, blocking until another thread writes, EINTR from a handler even with SA_RESTART,
+	 * the sigmask of ppoll/pselect (handler under the wait mask, old mask back), bad arguments.
+	 */
+	{"polltest", {NULL}, 0, true, {polltest_linux}, NULL},
 	/* A write to a pipe with no reader raises SIGPIPE: its default action ends the app with 141, like Linux. */
 	{"sigpipe", {NULL}, 128 + SIGPIPE, false, {NULL}, "SIGPIPE"},
 	{"abort", {NULL}, 128 + SIGABRT, false, {NULL}, "SIGABRT"},
@@ -85,6 +132,11 @@ static const struct app_case app_cases[] = {
 	{"sigbad", {"--", "badret"}, 128 + SIGSEGV, false, {"rt_sigreturn with a bad frame"}, NULL},
 	/* The crash report names the function. */
 	{"nullderef", {NULL}, 128 + SIGSEGV, false, {"crash_here"}, NULL},
+	/*
+	 * musl's memset keeps no frame pointer: the backtrace falls back to return addresses found on the
+	 * stack and still names the app function that called it (the binary dies of SIGSEGV on Linux too).
+	 */
+	{"libcfault", {NULL}, 128 + SIGSEGV, false, {"backtrace (guess, from the stack):\n  #0 ", "<clear_buffer+0x"}, NULL},
 };
 #define N_APP_CASES ((int)(sizeof(app_cases) / sizeof(app_cases[0])))
 
@@ -96,7 +148,7 @@ START_TEST(apps_print_and_exit_as_expected)
 	struct it_result r;
 
 	snprintf(name, sizeof(name), "%s", c->app);
-	for (int i = 0; c->args[i]; i++) {
+	for (int i = 0; i < 3 && c->args[i]; i++) {
 		argv[i + 1] = c->args[i];
 		snprintf(name + strlen(name), sizeof(name) - strlen(name), " %s", c->args[i]);
 	}
@@ -169,12 +221,28 @@ static long slept_ms(const char *out)
 	return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
+/*
+ * The sleep's cost is a difference of two runs. On a loaded host a boot can
+ * take tens of ms longer than the next one, so the run without the sleep is
+ * the fastest of three (a slow one made "100 ms" look like 66 ms).
+ */
 START_TEST(clock_and_sleep_do_not_spin)
 {
 	struct it_result r0, r1;
 	RUN(&r0, 20, app("clock"), "--", "0");
 	ck_assert_msg(r0.status == 0, "status %d: %s%s", r0.status, r0.out, r0.err);
 	ck_assert_msg(strstr(r0.out, "vdso clock_gettime "), "no vDSO figure: %s", r0.out);
+	for (int i = 0; i < 2; i++) {
+		struct it_result again;
+		RUN(&again, 20, app("clock"), "--", "0");
+		ck_assert_msg(again.status == 0, "status %d: %s%s", again.status, again.out, again.err);
+		if (again.wall_ms < r0.wall_ms) {
+			it_result_free(&r0);
+			r0 = again;
+		} else {
+			it_result_free(&again);
+		}
+	}
 	RUN(&r1, 20, app("clock"), "--", "100");
 	ck_assert_msg(r1.status == 0, "status %d: %s%s", r1.status, r1.out, r1.err);
 	long ms = slept_ms(r1.out);

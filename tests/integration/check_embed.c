@@ -44,7 +44,7 @@ static unsigned dir_count(const char *path)
 }
 
 /*
- * Mappings a VM makes: guest RAM (64 MiB, anonymous), the vCPU's run page and
+ * Mappings a VM makes: guest RAM (UKVM_MEM_DEFAULT, anonymous), the vCPU's run page and
  * io_uring's rings (anon_inode). ASan's own lazily mapped regions are not
  * counted: they grow in the ASan build without any leak (a plain build of the
  * same loop keeps all its mappings flat).
@@ -57,7 +57,7 @@ static unsigned maps_count(void)
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long lo, hi;
-		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && (hi - lo == 64ull << 20 || strstr(line, "anon_inode:")))
+		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && (hi - lo == UKVM_MEM_DEFAULT || strstr(line, "anon_inode:")))
 			n++;
 	}
 	fclose(f);
@@ -111,7 +111,7 @@ static int vm_on(struct ukvm_host *host, const char *rel, bool disk, bool seccom
 	snprintf(img, sizeof(img), "%s", it_path(rel));
 	/* Read-only: worker threads share the one disk file. */
 	struct ukvm_disk dk = { .path = disk_path, .ro = true };
-	struct ukvm_config cfg = { .pv = it_pv_mode(), .host = host, .image = img, .console_fd = -1, .timeout_ms = timeout_ms,
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .host = host, .image = img, .console_fd = -1, .timeout_ms = timeout_ms,
 				   .seccomp = seccomp, .disks = disk ? &dk : NULL, .ndisks = disk ? 1 : 0 };
 	struct ukvm_vm *vm;
 	int r = ukvm_create(&cfg, &vm, err, sizeof(err));
@@ -200,7 +200,7 @@ static void *host_worker_main(void *arg)
 		bool hello = i % 2;
 		snprintf(img, sizeof(img), "%s", it_path(hello ? "apps/hello.img" : "vmm/testguest.elf"));
 		struct ukvm_disk dk = { .path = disk_path, .ro = true };
-		struct ukvm_config cfg = { .pv = it_pv_mode(), .host = w->host, .image = img, .console_fd = -1, .timeout_ms = 20000,
+		struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .host = w->host, .image = img, .console_fd = -1, .timeout_ms = 20000,
 					   .disks = &dk, .ndisks = i % 3 != 0 };
 		struct ukvm_vm *vm;
 		struct ukvm_result res;
@@ -266,12 +266,12 @@ START_TEST(host_close_with_live_vms)
 	struct ukvm_host *h;
 	char err[512], img[4096];
 	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
-	struct ukvm_config bad = { .pv = it_pv_mode(), .host = h, .image = "/nonexistent.img", .console_fd = -1 };
+	struct ukvm_config bad = { .size = sizeof(bad), .pv = it_pv_mode(), .host = h, .image = "/nonexistent.img", .console_fd = -1 };
 	struct ukvm_vm *vm[2];
 	ck_assert_int_eq(ukvm_create(&bad, &vm[0], err, sizeof(err)), UKVM_ERR_IMAGE);
 	ck_assert_ptr_null(vm[0]); /* its reference given back: the final kvm_fds check sees a leak */
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest.elf"));
-	struct ukvm_config cfg = { .pv = it_pv_mode(), .host = h, .image = img, .console_fd = -1 };
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .host = h, .image = img, .console_fd = -1 };
 	for (int i = 0; i < 2; i++)
 		ck_assert_msg(ukvm_create(&cfg, &vm[i], err, sizeof(err)) == UKVM_OK, "%s", err);
 	ck_assert_uint_eq(kvm_fds(), kvm0 + 1); /* one /dev/kvm fd for the host, none per VM */
@@ -298,7 +298,7 @@ START_TEST(event_thread_blocks_signals)
 	char img[4096], err[512];
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest.elf"));
 	struct ukvm_disk dk = { .path = disk_path };
-	struct ukvm_config cfg = { .pv = it_pv_mode(), .image = img, .console_fd = -1, .disks = &dk, .ndisks = 1 };
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1, .disks = &dk, .ndisks = 1 };
 	struct ukvm_vm *vm;
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
 	DIR *d = opendir("/proc/self/task");
@@ -354,7 +354,7 @@ START_TEST(stop_preserves_errno)
 {
 	char img[4096], err[512];
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest.elf"));
-	struct ukvm_config cfg = { .pv = it_pv_mode(), .image = img, .console_fd = -1 };
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1 };
 	struct ukvm_vm *vm;
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
 	errno = 1234;
@@ -388,7 +388,7 @@ START_TEST(stop_and_timeout_of_a_spinning_guest)
 {
 	char img[4096], err[512];
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest-loop.elf"));
-	struct ukvm_config cfg = { .pv = it_pv_mode(), .image = img, .console_fd = -1 };
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1 };
 	struct ukvm_vm *vm;
 	struct ukvm_result res;
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
@@ -413,6 +413,38 @@ START_TEST(stop_and_timeout_of_a_spinning_guest)
 	ck_assert_msg(ms < 2000, "timeout took %.0f ms", ms);
 	ukvm_destroy(vm);
 	signal(SIGUSR2, SIG_DFL);
+}
+END_TEST
+
+/*
+ * The timeout counts from ukvm_run, not from ukvm_create: a VM created ahead
+ * (a pool) and run later gets its whole budget; a spinning one still stops.
+ */
+START_TEST(timeout_counts_from_run)
+{
+	char img[4096], err[512];
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1,
+				   .timeout_ms = 300 };
+	struct ukvm_vm *vm;
+	struct ukvm_result res;
+	const struct timespec wait = { 0, 600 * 1000000L };
+	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
+	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	nanosleep(&wait, NULL);
+	ck_assert_int_eq(ukvm_run(vm, &res), 0);
+	ck_assert_msg(res.kind == UKVM_EXITED && res.status == 0, "kind %d status %d: %s", res.kind, res.status,
+		      res.msg);
+	ukvm_destroy(vm);
+
+	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest-loop.elf"));
+	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	nanosleep(&wait, NULL);
+	double t0 = now_ms();
+	ck_assert_int_eq(ukvm_run(vm, &res), 0);
+	double ms = now_ms() - t0;
+	ck_assert_int_eq(res.kind, UKVM_TIMEOUT);
+	ck_assert_msg(ms >= 290 && ms < 2000, "timeout after %.0f ms of running", ms);
+	ukvm_destroy(vm);
 }
 END_TEST
 
@@ -453,6 +485,7 @@ Suite *embed_suite(void)
 	tcase_add_test(tc, event_thread_blocks_signals);
 	tcase_add_test(tc, stop_preserves_errno);
 	tcase_add_test(tc, stop_and_timeout_of_a_spinning_guest);
+	tcase_add_test(tc, timeout_counts_from_run);
 	tcase_add_test(tc, seccomp_worker_threads);
 	tcase_add_test(tc, host_close_with_live_vms);
 	suite_add_tcase(s, tc);

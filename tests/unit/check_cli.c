@@ -88,6 +88,7 @@ START_TEST(test_parse_plain)
 	ck_assert_int_eq(parse(argv), 0);
 	ck_assert_str_eq(o.cfg.image, "app.img");
 	ck_assert_uint_eq(o.cfg.mem_size, 0); /* library default */
+	ck_assert_uint_eq(o.cfg.size, sizeof(o.cfg)); /* this ukvm.h's config */
 	ck_assert_int_eq(o.cfg.console_fd, 1);
 	ck_assert_str_eq(o.cfg.argv[0], "a");
 	ck_assert_str_eq(o.cfg.argv[1], "b");

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <errno.h>
 #include "../../guest/include/k.h"
+#include "../../guest/include/wait.h"
 #include "fs_shim.h"
 
 /* Weak: a suite that links the real kmalloc/console gets those instead. */
@@ -21,6 +22,7 @@ void fs_shim_reset(void)
 	fs_shim_console_len = 0;
 	fs_shim_console_calls = 0;
 	fs_shim_fail_alloc_after = 0;
+	fs_shim_blocks = 0;
 }
 
 static int shim_alloc_fails(void)
@@ -51,7 +53,7 @@ SHIM void k_free(void *p)
 }
 
 /* Strong: the vfs suite counts console calls; misc_stubs.c's weak one forwards here. */
-long k_console_write(const void *buf, size_t len)
+long k_hypercall_console(const void *buf, size_t len)
 {
 	size_t room = sizeof(fs_shim_console) - fs_shim_console_len;
 	memcpy(fs_shim_console + fs_shim_console_len, buf, len < room ? len : room);
@@ -69,7 +71,7 @@ SHIM int k_printf(const char *fmt, ...)
 	return r;
 }
 
-SHIM uint64_t k_realtime_ns(void)
+SHIM uint64_t k_clock_realtime_ns(void)
 {
 	static uint64_t t = 1700000000ull * 1000000000ull;
 	return t += 1000;
@@ -97,11 +99,34 @@ SHIM long k_user_strlen(const char *s, size_t max)
 	return n == max ? -ENAMETOOLONG : (long)n;
 }
 
-/* guest/include/thread.h for one thread: pipes never block (tests/unit/misc_stubs.c has the same, also weak). */
-SHIM int k_thr_count(void) { return 1; }
-SHIM int k_thr_wake(const void *key, uint32_t bitset, int n) { (void)key, (void)bitset, (void)n; return 0; }
-SHIM long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
+/* A monotonic clock that moves 1 us per look: the poll timeouts' arithmetic sees time pass. */
+SHIM uint64_t k_clock_monotonic_ns(void)
 {
-	(void)key, (void)bitset, (void)deadline;
+	static uint64_t t = 1000000000ull;
+	return t += 1000;
+}
+
+/*
+ * guest/include/thread.h and wait.h for one thread: pipes never block, and
+ * a poll that would block sees its deadline pass (fs_shim_blocks counts those).
+ */
+unsigned fs_shim_blocks;
+SHIM void k_wait_add(struct k_waiter *w, const void *key, uint32_t bits, k_wait_fn fn, void *ctx)
+{
+	(void)w, (void)key, (void)bits, (void)fn, (void)ctx;
+}
+SHIM void k_wait_del(struct k_waiter *w) { (void)w; }
+SHIM long k_wait_block(uint64_t deadline, unsigned flags)
+{
+	(void)deadline, (void)flags;
+	fs_shim_blocks++;
+	return -ETIMEDOUT;
+}
+
+SHIM int k_thr_count(void) { return 1; }
+SHIM int k_wait_wake(const void *key, uint32_t bits, int n) { (void)key, (void)bits, (void)n; return 0; }
+SHIM long k_wait_on(const void *key, uint32_t bits, uint64_t deadline, unsigned flags)
+{
+	(void)key, (void)bits, (void)deadline, (void)flags;
 	return -EAGAIN;
 }

@@ -16,21 +16,21 @@ int (*stub_crash_hook)(int sig);
 uint64_t k_sys_user_rsp;
 
 /*
- * tests/build.mk builds our guest files for the host with k_console_write ->
- * mt_console_write and so on, so these capture exactly what our code does
+ * tests/build.mk builds our guest files for the host with k_hypercall_console ->
+ * mt_hypercall_console and so on, so these capture exactly what our code does
  * even when another suite's weak k_* stand-ins win the link. The prototypes
  * repeat guest/include/k.h, which cannot sit next to the host's libc headers.
  */
-long mt_console_write(const void *buf, size_t len);
-_Noreturn void mt_exit(int status);
-_Noreturn void mt_crash(int sig);
-uint64_t mt_monotonic_ns(void);
-uint64_t mt_realtime_ns(void);
+long mt_hypercall_console(const void *buf, size_t len);
+_Noreturn void mt_hypercall_exit(int status);
+_Noreturn void mt_hypercall_crash(int sig);
+uint64_t mt_clock_monotonic_ns(void);
+uint64_t mt_clock_realtime_ns(void);
 void mt_sleep_until(uint64_t deadline_ns);
 bool mt_user_ok(const void *p, size_t len);
 void mt_mem_stats(uint64_t *total, uint64_t *free);
 void mt_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4]);
-long k_console_write(const void *buf, size_t len);
+long k_hypercall_console(const void *buf, size_t len);
 
 void stub_reset(void)
 {
@@ -40,7 +40,7 @@ void stub_reset(void)
 	stub_sleep_deadline = UINT64_MAX;
 }
 
-long mt_console_write(const void *buf, size_t len)
+long mt_hypercall_console(const void *buf, size_t len)
 {
 	size_t room = sizeof(stub_console) - 1 - stub_console_len;
 	size_t n = len < room ? len : room;
@@ -49,34 +49,34 @@ long mt_console_write(const void *buf, size_t len)
 	stub_console_len += n;
 	stub_console[stub_console_len] = '\0';
 	stub_console_calls++;
-	/* Other suites watch the console through their own k_console_write stand-in: pass it on. */
-	k_console_write(buf, len);
+	/* Other suites watch the console through their own k_hypercall_console stand-in: pass it on. */
+	k_hypercall_console(buf, len);
 	return (long)len;
 }
 
 /* Used only when no other suite provides one. */
-__attribute__((weak)) long k_console_write(const void *buf, size_t len)
+__attribute__((weak)) long k_hypercall_console(const void *buf, size_t len)
 {
 	(void)buf;
 	return (long)len;
 }
 
-_Noreturn void mt_exit(int status)
+_Noreturn void mt_hypercall_exit(int status)
 {
 	exit(status);
 }
 
-_Noreturn void mt_crash(int sig)
+_Noreturn void mt_hypercall_crash(int sig)
 {
 	exit(stub_crash_hook ? stub_crash_hook(sig) : 128 + sig);
 }
 
-uint64_t mt_monotonic_ns(void)
+uint64_t mt_clock_monotonic_ns(void)
 {
 	return stub_mono_ns;
 }
 
-uint64_t mt_realtime_ns(void)
+uint64_t mt_clock_realtime_ns(void)
 {
 	return stub_epoch_ns + stub_mono_ns;
 }
@@ -127,14 +127,14 @@ THR_STUB int mt_thr_requeue(const void *from, const void *to, int nwake, int nmo
 	return 0;
 }
 THR_STUB long mt_thr_post(int tid, int sig) { (void)tid, (void)sig; return -3; /* ESRCH */ }
-THR_STUB _Noreturn void mt_thr_exit(int status) { mt_exit(status); }
+THR_STUB _Noreturn void mt_thr_exit(int status) { mt_hypercall_exit(status); }
 THR_STUB long mt_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
 {
 	static const char msg[] = "ukvm: deadlock: every thread is blocked with no timeout (stub)\n";
 	(void)bitset;
 	if (key && deadline >= THR_STUB_FOREVER) {
-		mt_console_write(msg, sizeof(msg) - 1);
-		mt_crash(6);
+		mt_hypercall_console(msg, sizeof(msg) - 1);
+		mt_hypercall_crash(6);
 	}
 	mt_sleep_until(deadline);
 	return -110; /* ETIMEDOUT */

@@ -31,7 +31,7 @@ static double median(double *v, int n)
 /* One VM on host (NULL: alone); phase times in t[]. 0, or -1 with a message on stderr. */
 static int one_vm(struct ukvm_host *host, const char *img, double t[T_COUNT])
 {
-	struct ukvm_config cfg = { .host = host, .image = img, .console_fd = -1, .timeout_ms = 10000 };
+	struct ukvm_config cfg = { .size = sizeof(cfg), .host = host, .image = img, .console_fd = -1, .timeout_ms = 10000 };
 	struct ukvm_vm *vm;
 	struct ukvm_result res;
 	char err[512];

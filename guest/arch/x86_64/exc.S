@@ -2,7 +2,7 @@
  * exc.S: the 256 IDT stubs and their common path. They run at CPL0, which
  * PVM emulates one instruction at a time (and where SSE, int3, cmpxchg16b
  * kill the VM): save the state with plain moves and iretq to the CPL3
- * report (k_exc_report, guest/arch/x86_64/report.c), which runs natively.
+ * report (k_fault_entry, guest/kernel/fault.c), which runs natively.
  * PV mode: they run natively at virtual CPL0 already, where `mov %cr2`
  * traps and an iretq to CPL0 would be emulated: CR2 comes from the VIF page
  * (VIF + 8) and the report is called on its stack directly.
@@ -88,7 +88,7 @@ exc_common:
 	push %rax
 	pushq $0x2
 	pushq $SEL_UCODE
-	lea k_exc_report(%rip), %rax
+	lea k_fault_entry(%rip), %rax
 	push %rax
 	iretq
 
@@ -97,7 +97,7 @@ exc_pv:
 	mov %rax, k_exc_state+176(%rip)
 	lea exc_report_stack_top(%rip), %rsp
 	cld
-	call k_exc_report       /* never returns */
+	call k_fault_entry      /* never returns */
 	ud2
 
 /* A fault while reporting: no second report, crash straight away (SIGSEGV). */

@@ -56,10 +56,7 @@ k_syscall_entry:
 	push %rsi
 	push %rdi
 	mov %rsp, %rdi          /* 20 pushes: still 16-byte aligned */
-	call sys_dispatch
-	mov %rsp, %rdi
-	mov %rax, %rsi
-	call k_sig_syscall_exit
+	call k_syscall          /* guest/kernel/syscall.c: 1 when the frame was rewritten */
 	test %rax, %rax
 	jnz 2f
 	pop %rdi
@@ -68,7 +65,7 @@ k_syscall_entry:
 	pop %r10
 	pop %r8
 	pop %r9
-	pop %rax                /* the result, stored by k_sig_syscall_exit */
+	pop %rax                /* the result, stored by k_syscall */
 	add $64, %rsp           /* rbx rbp r12-r15 (callee-saved: unchanged) rcx r11 */
 	pop %rcx                /* return RIP */
 	add $8, %rsp            /* cs */

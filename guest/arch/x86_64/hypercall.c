@@ -1,0 +1,67 @@
+/* hypercall.c: the guest's calls to the monitor: an `out` to a UKVM_PORT_* with an argument block passed by gpa. */
+#include <asm-generic/errno.h>
+
+#include "arch.h"
+#include "hypercall.h"
+
+/* Argument blocks live in the kernel image: below 4 GiB, 8-byte aligned, passed by gpa. */
+static struct ukvm_console hc_console __attribute__((aligned(8)));
+static struct ukvm_wait hc_wait __attribute__((aligned(8)));
+static bool hc_marks;
+
+void k_hypercall_mark_enable(bool on)
+{
+	hc_marks = on;
+}
+
+void k_hypercall_mark(enum ukvm_mark m)
+{
+	if (hc_marks)
+		k_outl(UKVM_PORT_MARK, (uint32_t)m);
+}
+
+long k_hypercall_console(const void *buf, size_t len)
+{
+	uint64_t a = (uint64_t)(uintptr_t)buf;
+	size_t done = 0;
+
+	if (a >= UKVM_KERNEL_VBASE)
+		a -= UKVM_KERNEL_VBASE; /* the kernel alias maps gpa + VBASE */
+	while (done < len) {
+		size_t n = len - done;
+		if (n > UKVM_CONSOLE_MAX)
+			n = UKVM_CONSOLE_MAX;
+		hc_console.gpa = a + done;
+		hc_console.len = n;
+		hc_console.ret = -EIO;
+		k_outl(UKVM_PORT_CONSOLE, (uint32_t)K_GPA(&hc_console));
+		if (hc_console.ret < 0)
+			return done ? (long)done : (long)hc_console.ret;
+		done += (size_t)hc_console.ret;
+		if ((size_t)hc_console.ret < n)
+			break;
+	}
+	return (long)done;
+}
+
+_Noreturn void k_hypercall_exit(int status)
+{
+	for (;;)
+		k_outl(UKVM_PORT_EXIT, (uint32_t)status); /* the monitor keeps the low 8 bits */
+}
+
+_Noreturn void k_hypercall_crash(int sig)
+{
+	for (;;)
+		k_outl(UKVM_PORT_CRASH, (uint32_t)sig);
+}
+
+int k_hypercall_wait(uint64_t timeout_ns)
+{
+	/* One exit: the monitor returns at the timeout or as soon as a device has (or already had) news. */
+	hc_wait.timeout_ns = timeout_ns;
+	hc_wait.flags = 0;
+	hc_wait.ret = -EIO;
+	k_outl(UKVM_PORT_WAIT, (uint32_t)K_GPA(&hc_wait));
+	return (int)hc_wait.ret;
+}

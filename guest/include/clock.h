@@ -1,0 +1,19 @@
+/* clock.h: the kernel's clocks (guest/kernel/clock.c): TSC-based, no exit to read them. */
+#ifndef CLOCK_H
+#define CLOCK_H
+
+#include <stdint.h>
+
+/*
+ * Starts the clocks at boot: TSC frequency in kHz (0: assume 1 GHz) and the
+ * host's realtime at launch in ns. Also fills the vDSO's clock page (k_vvar).
+ */
+void k_clock_init(uint32_t tsc_khz, uint64_t boot_realtime_ns);
+
+/* Nanoseconds since k_clock_init (TSC). */
+uint64_t k_clock_monotonic_ns(void);
+
+/* Nanoseconds since the epoch: host launch time + k_clock_monotonic_ns(). */
+uint64_t k_clock_realtime_ns(void);
+
+#endif

@@ -1,0 +1,33 @@
+/* hypercall.h: the guest's calls to the monitor (guest/arch/x86_64/hypercall.c): console, exit, crash, WAIT, boot marks. */
+#ifndef HYPERCALL_H
+#define HYPERCALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ukvm_abi.h"
+
+/* Writes buf to the console: one exit per UKVM_CONSOLE_MAX bytes. Returns bytes written or -errno. */
+long k_hypercall_console(const void *buf, size_t len);
+
+/* Ends the VM with the app's status (exit hypercall). */
+_Noreturn void k_hypercall_exit(int status);
+
+/* Ends the VM as if killed by signal sig (UKVM_PORT_CRASH); the caller has printed the report. */
+_Noreturn void k_hypercall_crash(int sig);
+
+/*
+ * One WAIT hypercall: blocks until timeout_ns passed or a device has news
+ * (used buffers pushed). Returns 0 (timeout), 1 (device news) or -errno.
+ * Drivers poll their used rings afterwards either way.
+ */
+int k_hypercall_wait(uint64_t timeout_ns);
+
+/* Sends a boot-phase mark (one exit) when k_hypercall_mark_enable(true) was called; else nothing. */
+void k_hypercall_mark(enum ukvm_mark m);
+
+/* Enables k_hypercall_mark (boot, once the FDT asked for marks: ukvm,trace-boot). */
+void k_hypercall_mark_enable(bool on);
+
+#endif

@@ -1,0 +1,107 @@
+/* wait.h: the kernel's wait core (guest/kernel/wait.c): wait keys that threads block on and pollers or threads wake, device pollers, the one idle WAIT. */
+#ifndef WAIT_H
+#define WAIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * DESIGN.md: the guest takes no interrupts. A thread that must wait blocks
+ * on a wait key (any kernel address naming what it waits for: a pipe, a
+ * futex word, a disk request) with an optional deadline; whoever changes that
+ * thing wakes the key. Drivers register a poller; the scheduler runs the
+ * pollers whenever it picks a thread, and when no thread can run it makes
+ * ONE WAIT hypercall until the earliest deadline (sleepers, timeouts, a
+ * poller's next look) or device news, then runs the pollers again.
+ */
+
+struct k_thread;
+struct k_waiter;
+
+/* Block flags (k_wait_block, k_wait_on). */
+#define K_WAIT_INTR  1u /* a signal for the thread ends the wait with -EINTR (pipes, futex, sleep, poll; not a disk) */
+#define K_WAIT_SLEEP 2u /* a plain sleep: ends by itself even "forever", so it is never a deadlock */
+
+/* A deadline that never comes (the WAIT hypercall reads UINT64_MAX as "none", so stay below it). */
+#define K_WAIT_FOREVER ((uint64_t)INT64_MAX)
+
+/* What a poller is told about the moment it runs (its news argument). */
+enum k_wait_news {
+	K_WAIT_POLLED = -1, /* the scheduler is switching threads; no WAIT happened */
+	K_WAIT_QUIET = 0,   /* a WAIT just ended at its deadline without device news */
+	K_WAIT_NEWS = 1,    /* a WAIT just ended with device news (maybe news polling already collected) */
+};
+
+/* Called by k_wait_wake instead of waking a thread (epoll's readiness callback). */
+typedef void (*k_wait_fn)(struct k_waiter *w);
+
+/* One registration on a wait key; lives with its owner (a blocked thread's stack, an epoll item). */
+struct k_waiter {
+	const void *key;
+	uint32_t bits;         /* k_wait_wake's bits must meet these (futex bitsets); ~0u: any */
+	struct k_thread *thr;  /* the thread woken, when fn is NULL */
+	k_wait_fn fn;
+	void *ctx;             /* for fn */
+	struct k_waiter *next, **pprev; /* hash chain; pprev NULL while not registered */
+};
+
+/*
+ * Registers w on key: a wake wakes the current thread (fn NULL) or calls fn.
+ * w must stay valid until k_wait_del, or until a wake that woke its thread
+ * (that unregisters it, as Linux's autoremove wake does).
+ */
+void k_wait_add(struct k_waiter *w, const void *key, uint32_t bits, k_wait_fn fn, void *ctx);
+
+/* Unregisters w (no-op when it is not registered). */
+void k_wait_del(struct k_waiter *w);
+
+/*
+ * Wakes up to n waiters of key whose bits meet bits: blocked threads become
+ * runnable (they run once the caller blocks or yields) and are unregistered;
+ * callbacks are called. Returns how many were woken. key NULL: none.
+ */
+int k_wait_wake(const void *key, uint32_t bits, int n);
+
+/* Wakes up to nwake waiters of from, moves up to nmove of the other blocked ones to wait on to: woken + moved. */
+int k_wait_requeue(const void *from, const void *to, int nwake, int nmove);
+
+/*
+ * Blocks the current thread (its waiters registered) until one of them is
+ * woken (0), the monotonic deadline passes (-ETIMEDOUT), or, with
+ * K_WAIT_INTR, a signal arrives for it (-EINTR; also before blocking when one
+ * is already pending). Other threads run meanwhile.
+ */
+long k_wait_block(uint64_t deadline, unsigned flags);
+
+/* The one-key wait: registers a waiter on key (none when key is NULL), blocks, unregisters. Same results. */
+long k_wait_on(const void *key, uint32_t bits, uint64_t deadline, unsigned flags);
+
+/* A device driver's poller. */
+struct k_poller {
+	/*
+	 * Collects the device's completions and wakes the keys of the threads
+	 * they finish; news says what preceded the call. Returns the monotonic
+	 * time by which it must run again while it awaits the device (the idle
+	 * WAIT ends no later; the awaited device also means its waiters are not
+	 * deadlocked), or 0 when it awaits nothing. Runs on whichever thread is
+	 * scheduling: it must not block.
+	 */
+	uint64_t (*poll)(struct k_poller *p, enum k_wait_news news);
+	struct k_poller *next;
+};
+
+/* Registers a poller (boot, from a driver's probe); it runs until the VM ends. */
+void k_wait_poller_add(struct k_poller *p);
+
+/* Runs every poller (the scheduler, at each pick): the earliest time one must run again, or 0 when none awaits anything. */
+uint64_t k_wait_poll(enum k_wait_news news);
+
+/*
+ * The idle path, when no thread can run: one WAIT hypercall until deadline
+ * (monotonic; K_WAIT_FOREVER for a sleep of centuries) or device news.
+ * Returns K_WAIT_QUIET or K_WAIT_NEWS for the next k_wait_poll; a failed
+ * hypercall is a kernel panic (nothing could ever wake us).
+ */
+enum k_wait_news k_wait_idle(uint64_t deadline);
+
+#endif

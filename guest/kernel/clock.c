@@ -1,0 +1,32 @@
+/* clock.c: the kernel's monotonic and realtime clocks from the TSC, and the vDSO's copy of their parameters. */
+#include "arch.h"
+#include "clock.h"
+#include "vdso.h"
+
+/*
+ * ns = (ticks * clk_mult) >> 32, so no division at run time. The kernel's
+ * copy; the same values go to the vDSO's clock page (k_vvar), which the app
+ * can overwrite, so deadlines here never read that one.
+ */
+static uint64_t clk_tsc0, clk_mult, clk_boot_ns;
+
+void k_clock_init(uint32_t tsc_khz, uint64_t boot_realtime_ns)
+{
+	if (tsc_khz == 0)
+		tsc_khz = 1000000; /* no frequency given: assume 1 GHz rather than divide by zero */
+	clk_tsc0 = k_rdtsc();
+	clk_mult = (1000000ull << 32) / tsc_khz;
+	clk_boot_ns = boot_realtime_ns;
+	k_vvar = (struct k_vvar){ .tsc0 = clk_tsc0, .mult = clk_mult, .boot_ns = clk_boot_ns };
+}
+
+uint64_t k_clock_monotonic_ns(void)
+{
+	uint64_t d = k_rdtsc() - clk_tsc0;
+	return (uint64_t)(((unsigned __int128)d * clk_mult) >> 32);
+}
+
+uint64_t k_clock_realtime_ns(void)
+{
+	return clk_boot_ns + k_clock_monotonic_ns();
+}

@@ -1,0 +1,142 @@
+/* wait.c: the wait core: keyed waiters in a hash table, device pollers, the idle WAIT (guest/include/wait.h). */
+#include <linux/errno.h>
+
+#include "k.h"
+#include "thread.h"
+#include "wait.h"
+
+/*
+ * Waiters hang in chains hashed by key, so a wake looks only at the
+ * waiters that may share its key: pipes and futexes wake on every change,
+ * and a poll(2) of many files registers one waiter per file.
+ */
+#define WAIT_HASH_BITS 6
+#define WAIT_HASH_SIZE (1u << WAIT_HASH_BITS)
+
+static struct k_waiter *wait_hash[WAIT_HASH_SIZE];
+static struct k_poller *wait_pollers;
+
+static struct k_waiter **wait_chain(const void *key)
+{
+	/* Fibonacci hashing of the address; its low 3 bits are mostly alignment. */
+	uint64_t h = ((uint64_t)(uintptr_t)key >> 3) * 0x9e3779b97f4a7c15ull;
+	return &wait_hash[h >> (64 - WAIT_HASH_BITS)];
+}
+
+static void wait_link(struct k_waiter *w, const void *key)
+{
+	struct k_waiter **head = wait_chain(key);
+	w->key = key;
+	w->next = *head;
+	if (w->next)
+		w->next->pprev = &w->next;
+	w->pprev = head;
+	*head = w;
+}
+
+void k_wait_del(struct k_waiter *w)
+{
+	if (!w->pprev)
+		return;
+	*w->pprev = w->next;
+	if (w->next)
+		w->next->pprev = w->pprev;
+	w->next = NULL;
+	w->pprev = NULL;
+}
+
+void k_wait_add(struct k_waiter *w, const void *key, uint32_t bits, k_wait_fn fn, void *ctx)
+{
+	w->bits = bits;
+	w->thr = fn ? NULL : k_thr_self();
+	w->fn = fn;
+	w->ctx = ctx;
+	w->pprev = NULL;
+	wait_link(w, key);
+}
+
+int k_wait_wake(const void *key, uint32_t bits, int n)
+{
+	int woken = 0;
+
+	if (!key)
+		return 0;
+	struct k_waiter *w = *wait_chain(key);
+	while (w && woken < n) {
+		struct k_waiter *next = w->next; /* w may be unregistered below, or by its callback */
+		if (w->key == key && (w->bits & bits)) {
+			if (w->fn) {
+				w->fn(w);
+				woken++;
+			} else if (k_thr_unblock(w->thr, 0)) {
+				/* Unregistered at once, so a second wake before the thread runs counts someone else (FUTEX_WAKE). */
+				k_wait_del(w);
+				woken++;
+			}
+		}
+		w = next;
+	}
+	return woken;
+}
+
+int k_wait_requeue(const void *from, const void *to, int nwake, int nmove)
+{
+	int done = k_wait_wake(from, ~0u, nwake), moved = 0;
+	struct k_waiter *w = *wait_chain(from);
+
+	while (w && moved < nmove) {
+		struct k_waiter *next = w->next;
+		if (w->key == from && !w->fn) {
+			k_wait_del(w);
+			wait_link(w, to);
+			moved++;
+		}
+		w = next;
+	}
+	return done + moved;
+}
+
+long k_wait_block(uint64_t deadline, unsigned flags)
+{
+	return k_thr_block(deadline, flags);
+}
+
+long k_wait_on(const void *key, uint32_t bits, uint64_t deadline, unsigned flags)
+{
+	struct k_waiter w;
+
+	if (!key)
+		return k_thr_block(deadline, flags);
+	k_wait_add(&w, key, bits, NULL, NULL);
+	long rc = k_thr_block(deadline, flags);
+	k_wait_del(&w);
+	return rc;
+}
+
+void k_wait_poller_add(struct k_poller *p)
+{
+	p->next = wait_pollers;
+	wait_pollers = p;
+}
+
+uint64_t k_wait_poll(enum k_wait_news news)
+{
+	uint64_t earliest = 0;
+
+	for (struct k_poller *p = wait_pollers; p; p = p->next) {
+		uint64_t t = p->poll(p, news);
+		if (t && (!earliest || t < earliest))
+			earliest = t;
+	}
+	return earliest;
+}
+
+enum k_wait_news k_wait_idle(uint64_t deadline)
+{
+	uint64_t now = k_clock_monotonic_ns();
+	int rc = k_hypercall_wait(deadline > now ? deadline - now : 0);
+
+	if (rc < 0)
+		k_panic("WAIT hypercall failed (%d)", rc);
+	return rc ? K_WAIT_NEWS : K_WAIT_QUIET;
+}
