@@ -32,6 +32,14 @@ struct sig_state {
 	int code[LX_NSIG + 1];
 	struct lx_stack altstack;
 	bool restored; /* rt_sigreturn rewrote the syscall frame: resume it whole */
+	/*
+	 * Linux's saved_sigmask: ppoll/pselect6 interrupted under their own
+	 * mask. The handler's frame carries saved_mask as uc_sigmask (so
+	 * rt_sigreturn restores it); with no handler to run, the syscall exit
+	 * restores it at once.
+	 */
+	uint64_t saved_mask;
+	bool mask_saved;
 };
 extern struct sig_state k_sig;
 

@@ -72,6 +72,10 @@ long sys_lchown(SYS_ARGS);
 long sys_fchown(SYS_ARGS);
 long sys_fchownat(SYS_ARGS);
 long sys_utimensat(SYS_ARGS);
+long sys_poll(SYS_ARGS);
+long sys_ppoll(SYS_ARGS);
+long sys_select(SYS_ARGS);
+long sys_pselect6(SYS_ARGS);
 
 /* Memory: guest/kernel (core engineer). */
 long sys_brk(SYS_ARGS);
@@ -115,6 +119,9 @@ long sys_getrlimit(SYS_ARGS);
 long sys_sysinfo(SYS_ARGS);
 long sys_getrusage(SYS_ARGS);
 long sys_futex(SYS_ARGS);
+
+/* The app's program break (guest/sys/sys_mm.c): brk starts at start (page-aligned); the app loader calls it once. */
+void sys_mm_brk_init(uint64_t start);
 
 /* File-system hooks the core calls at boot (guest/fs). */
 

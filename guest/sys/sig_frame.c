@@ -83,9 +83,9 @@ static bool sig_build(struct k_uregs *r, int sig, const struct lx_siginfo *info,
 	m->rip = r->rip, m->eflags = r->rflags;
 	m->cs = 0x33, m->ss = 0x2b;
 	m->err = fault[0], m->trapno = fault[1], m->cr2 = fault[2];
-	m->oldmask = k_sig.mask;
+	m->oldmask = k_sig.mask_saved ? k_sig.saved_mask : k_sig.mask;
 	m->fpstate = fp;
-	f->uc.uc_sigmask = k_sig.mask;
+	f->uc.uc_sigmask = m->oldmask;
 	f->info = *info;
 
 	if (use_alt && (k_sig.altstack.ss_flags & (int)LX_SS_AUTODISARM)) {
@@ -118,6 +118,14 @@ static void sig_restart(struct k_uregs *f, uint64_t nr)
 	f->rip -= 2;
 }
 
+/* A ppoll/pselect6 wait mask ends with its syscall when no handler frame took the saved one (sig.h). */
+static void sig_unsave_mask(void)
+{
+	if (k_sig.mask_saved)
+		k_sig.mask = k_sig.saved_mask;
+	k_sig.mask_saved = false;
+}
+
 long k_sig_syscall_exit(struct k_uregs *f, long ret)
 {
 	long full = k_sig.restored;
@@ -129,6 +137,7 @@ long k_sig_syscall_exit(struct k_uregs *f, long ret)
 	k_sig.restored = false;
 	ready = k_sig.pending & ~k_sig.mask;
 	if (__builtin_expect(!ready, 1)) {
+		sig_unsave_mask();
 		if (restart)
 			sig_restart(f, nr);
 		return full;
@@ -137,6 +146,7 @@ long k_sig_syscall_exit(struct k_uregs *f, long ret)
 	int sig = __builtin_ctzll(ready) + 1;
 	k_sig.pending &= ~SIG_BIT(sig);
 	if (!sig_act_on(sig)) {
+		sig_unsave_mask();
 		if (restart)
 			sig_restart(f, nr);
 		return full;
@@ -151,6 +161,7 @@ long k_sig_syscall_exit(struct k_uregs *f, long ret)
 			 sig, ukvm_signal_name((uint32_t)sig), (unsigned long)f->rsp);
 		k_hypercall_crash(LX_SIGSEGV);
 	}
+	k_sig.mask_saved = false; /* the frame holds it */
 	return 1;
 }
 

@@ -29,6 +29,8 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_fchmod] = sys_fchmod, [__NR_fchmodat] = sys_fchmodat, [__NR_chown] = sys_chown,
 	[__NR_lchown] = sys_lchown, [__NR_fchown] = sys_fchown, [__NR_fchownat] = sys_fchownat,
 	[__NR_utimensat] = sys_utimensat,
+	[__NR_poll] = sys_poll, [__NR_ppoll] = sys_ppoll, [__NR_select] = sys_select,
+	[__NR_pselect6] = sys_pselect6,
 
 	[__NR_brk] = sys_brk, [__NR_mmap] = sys_mmap, [__NR_munmap] = sys_munmap,
 	[__NR_mprotect] = sys_mprotect, [__NR_mremap] = sys_mremap, [__NR_madvise] = sys_madvise,

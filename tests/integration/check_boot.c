@@ -43,6 +43,43 @@ struct app_case {
 	const char *report;  /* in stdout or stderr (where a crash report goes is the monitor's choice) */
 };
 
+/* polltest's output on Linux (stdin /dev/null, stdout a pipe): ukvm must print exactly this. */
+static const char polltest_linux[] =
+	"stdin: 0x1\n"
+	"stdout: 0x4\n"
+	"file: 0x5\n"
+	"null: 0x5\n"
+	"closed fd: 0x20\n"
+	"negative fd: n=1 revents 0 0x4\n"
+	"pipe empty: r 0 w 0x4\n"
+	"pipe 1 byte: r 0x1 rdnorm 0x40\n"
+	"pipe writer gone, data left: r 0x11\n"
+	"pipe writer gone, drained: r 0x10 (no events asked: 0x10)\n"
+	"pipe reader gone: w 0xc\n"
+	"pipe full after 65536 bytes: w 0\n"
+	"pipe 4096 free: w 0x4\n"
+	"poll timeout: n=0 revents 0 waited>=50ms 1\n"
+	"poll no fds: n=0\n"
+	"poll forever, written later: n=1 revents 0x1 waited 1\n"
+	"poll signal: n=-1 EINTR handled 1\n"
+	"select signal: n=-1 EINTR handled 2\n"
+	"select empty pipe: n=1 rd 00 wr 1 ex 0\n"
+	"select 1 byte: n=3 rd 1 stdin 1 wr 1\n"
+	"select timeout: n=0 rd 0 tv 0.030000 waited>=30ms 1\n"
+	"select closed fd: n=-1 EBADF\n"
+	"select nfds -1: n=-1 EINVAL\n"
+	"select bad timeval: n=-1 EINVAL\n"
+	"usr1 pending, blocked: handled 0\n"
+	"ppoll empty mask: n=-1 EINTR handled 1 usr1 blocked again 1\n"
+	"ppoll timeout: n=0 ts 0.020000000 usr1 blocked 1\n"
+	"pselect empty mask: n=-1 EINTR handled 2 usr1 blocked again 1\n"
+	"ppoll ready, usr1 pending: n=1 revents 0x1 handled 2\n"
+	"usr1 unblocked: handled 3\n"
+	"ppoll sigsetsize 4: n=-1 EINVAL\n"
+	"poll nfds 1M: n=-1 EINVAL\n"
+	"poll bad pointer: n=-1 EFAULT\n"
+	"polltest ok\n";
+
 static const struct app_case app_cases[] = {
 	{"hello", {NULL}, 0, true, {"Hello from ukvm!\n"}, NULL},
 	/* A static-PIE app is loaded at a base of the kernel's choosing and relocates itself. */
@@ -79,6 +116,12 @@ static const struct app_case app_cases[] = {
 	{"threads", {NULL}, 0, false, {"threads ok\n"}, NULL},
 	/* The main thread leaves with pthread_exit; the detached thread it left behind still runs and ends the app with 0. */
 	{"threads", {"mainexit"}, 0, false, {"main exits\ndetached thread done\n"}, NULL},
+	/*
+	 * poll/ppoll/select/pselect on the console, files, /dev/null and pipes (hang-up, error, full, PIPE_BUF
+	 * free), timeouts, blocking until another thread writes, EINTR from a handler even with SA_RESTART,
+	 * the sigmask of ppoll/pselect (handler under the wait mask, old mask back), bad arguments.
+	 */
+	{"polltest", {NULL}, 0, true, {polltest_linux}, NULL},
 	/* A write to a pipe with no reader raises SIGPIPE: its default action ends the app with 141, like Linux. */
 	{"sigpipe", {NULL}, 128 + SIGPIPE, false, {NULL}, "SIGPIPE"},
 	{"abort", {NULL}, 128 + SIGABRT, false, {NULL}, "SIGABRT"},
@@ -284,6 +327,16 @@ START_TEST(clear_errors)
 
 	const char *tiny[] = {"--mem", "1M", app("hello"), NULL};
 	expect_error(tiny, X_USAGE, "--mem");
+
+	const char *dir[] = {"/tmp", NULL};
+	expect_error(dir, X_IMAGE, "/tmp: not a regular file");
+
+	/* Arguments beyond the boot-info FDT are the config's fault, found late in ukvm_create (-E2BIG there). */
+	static char big_env[80 * 1024];
+	memset(big_env, 'v', sizeof(big_env) - 1);
+	memcpy(big_env, "K=", 2);
+	const char *huge[] = {"--env", big_env, app("hello"), NULL};
+	expect_error(huge, X_USAGE, "boot-info limit");
 	unlink(text);
 	unlink(armf);
 }

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../guest/include/fs.h"
+#include "../../guest/include/krandom.h"
 #include "../../guest/include/sys.h"
+#include "../../guest/include/linux_abi.h"
 #include "../../proto/ukvm_abi.h"
 #include "fs_shim.h"
 
@@ -336,6 +338,7 @@ START_TEST(test_devices)
 	long nul = xopen("/dev/null", O_RDWR, 0);
 	ck_assert_int_eq(sys_write(nul, L("junk"), 4, 0, 0, 0), 4);
 	ck_assert_int_eq(sys_read(nul, L(buf), 16, 0, 0, 0), 0);
+	k_random_init("vfs", 3, 0); /* boot seeds the generator before any app runs */
 	long r = xopen("/dev/urandom", O_RDONLY, 0);
 	memset(buf, 0, sizeof(buf));
 	ck_assert_int_eq(sys_read(r, L(buf), 16, 0, 0, 0), 16);
@@ -726,6 +729,125 @@ START_TEST(test_bad_pointers)
 }
 END_TEST
 
+/* revents of one fd polled with timeout 0 (or poll's error). */
+static long poll1(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events, .revents = 0x7777 };
+	long n = sys_poll(L(&p), 1, 0, 0, 0, 0);
+	return n < 0 ? n : p.revents;
+}
+
+/* Readiness through the ops' poll hooks: pipes by state, the console and files always ready (Linux's answers). */
+START_TEST(test_poll_readiness)
+{
+	int p[2];
+	ck_assert_int_eq(sys_pipe(L(p), 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(poll1(p[0], POLLIN | POLLOUT), 0);
+	ck_assert_int_eq(poll1(p[1], POLLIN | POLLOUT), POLLOUT);
+	ck_assert_int_eq(sys_write(p[1], L("ab"), 2, 0, 0, 0), 2);
+	ck_assert_int_eq(poll1(p[0], POLLIN | POLLRDNORM), POLLIN | POLLRDNORM);
+	ck_assert_int_eq(sys_close(p[1], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(poll1(p[0], POLLIN), POLLIN | POLLHUP);
+	char c[2];
+	ck_assert_int_eq(sys_read(p[0], L(c), 2, 0, 0, 0), 2);
+	ck_assert_int_eq(poll1(p[0], 0), POLLHUP); /* hang-up is reported unasked */
+	ck_assert_int_eq(sys_close(p[0], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(poll1(p[0], POLLIN), POLLNVAL);
+	ck_assert_int_eq(sys_pipe(L(p), 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_close(p[0], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(poll1(p[1], POLLOUT), POLLOUT | POLLERR);
+	ck_assert_int_eq(sys_close(p[1], 0, 0, 0, 0, 0), 0);
+
+	/* Console (fds 0-2), files and devices have no poll hook: readable and writable. */
+	ck_assert_int_eq(poll1(0, POLLIN), POLLIN);
+	ck_assert_int_eq(poll1(1, POLLOUT | POLLPRI), POLLOUT);
+	long fd = sys_open(L("/etc/hello.txt"), O_RDONLY, 0, 0, 0, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(poll1((int)fd, POLLIN | POLLOUT), POLLIN | POLLOUT);
+	struct pollfd two[2] = { { .fd = -1, .events = POLLIN, .revents = 5 }, { .fd = (int)fd, .events = POLLIN } };
+	ck_assert_int_eq(sys_poll(L(two), 2, 0, 0, 0, 0), 1);
+	ck_assert_int_eq(two[0].revents, 0); /* a negative fd is skipped */
+	ck_assert_int_eq(sys_close(fd, 0, 0, 0, 0, 0), 0);
+	ck_assert_uint_eq(fs_shim_blocks, 0); /* something was ready, or the timeout was 0: no wait */
+
+	/* select: Linux's masks per set, a count of set bits, only ready bits kept. */
+	ck_assert_int_eq(sys_pipe(L(p), 0, 0, 0, 0, 0), 0);
+	uint64_t rd = (1ull << p[0]) | (1ull << p[1]), wr = 1ull << p[1], ex = 1ull << p[0];
+	struct lx_timeval tv = { 0, 0 };
+	ck_assert_int_eq(sys_select(p[1] + 1, L(&rd), L(&wr), L(&ex), L(&tv), 0), 1);
+	ck_assert_uint_eq(rd, 0);
+	ck_assert_uint_eq(wr, 1ull << p[1]);
+	ck_assert_uint_eq(ex, 0);
+	ck_assert_int_eq(sys_write(p[1], L("x"), 1, 0, 0, 0), 1);
+	rd = (1ull << p[0]) | 1;
+	wr = 1ull << p[1];
+	ck_assert_int_eq(sys_select(p[1] + 1, L(&rd), L(&wr), 0, L(&tv), 0), 3);
+	ck_assert_uint_eq(rd, (1ull << p[0]) | 1);
+	rd = 1ull << 40; /* not open */
+	ck_assert_int_eq(sys_select(41, L(&rd), 0, 0, L(&tv), 0), -EBADF);
+	ck_assert_int_eq(sys_close(p[0], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_close(p[1], 0, 0, 0, 0, 0), 0);
+}
+END_TEST
+
+/* Nothing ready: a timed wait blocks once, scans again at its deadline and returns 0; a zero timeout never blocks. */
+START_TEST(test_poll_timeouts_limits)
+{
+	int p[2];
+	ck_assert_int_eq(sys_pipe(L(p), 0, 0, 0, 0, 0), 0);
+	struct pollfd pf = { .fd = p[0], .events = POLLIN };
+	ck_assert_int_eq(sys_poll(L(&pf), 1, 0, 0, 0, 0), 0);
+	ck_assert_uint_eq(fs_shim_blocks, 0);
+	ck_assert_int_eq(sys_poll(L(&pf), 1, 50, 0, 0, 0), 0);
+	ck_assert_uint_eq(fs_shim_blocks, 1);
+	struct lx_timespec ts = { 1, 0 };
+	ck_assert_int_eq(sys_ppoll(L(&pf), 1, L(&ts), 0, 0, 0), 0);
+	ck_assert_uint_eq(fs_shim_blocks, 2);
+	ck_assert(ts.tv_sec == 0 && ts.tv_nsec < 1000000000); /* the time left, as Linux writes it back */
+	ck_assert_int_eq(sys_poll(0, 0, 10, 0, 0, 0), 0); /* no fds: a sleep */
+	ck_assert_uint_eq(fs_shim_blocks, 3);
+	uint64_t rd = 1ull << p[0];
+	struct lx_timeval tv = { 0, 2500000 }; /* 2.5 s: Linux normalises tv_usec */
+	ck_assert_int_eq(sys_select(p[0] + 1, L(&rd), 0, 0, L(&tv), 0), 0);
+	ck_assert_uint_eq(rd, 0);
+	ck_assert(tv.tv_sec < 3 && tv.tv_usec < 1000000);
+
+	/* Limits: Linux's errors. */
+	ck_assert_int_eq(sys_poll(L(&pf), FS_MAX_FDS + 1, 0, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(sys_select(-1, 0, 0, 0, L(&tv), 0), -EINVAL);
+	tv = (struct lx_timeval){ 0, -1 };
+	ck_assert_int_eq(sys_select(0, 0, 0, 0, L(&tv), 0), -EINVAL);
+	ts = (struct lx_timespec){ 0, 1000000000 };
+	ck_assert_int_eq(sys_ppoll(L(&pf), 1, L(&ts), 0, 0, 0), -EINVAL);
+	uint64_t mask = 0;
+	ts = (struct lx_timespec){ 0, 0 };
+	ck_assert_int_eq(sys_ppoll(L(&pf), 1, L(&ts), L(&mask), 4, 0), -EINVAL);
+	uint64_t sel_mask[2] = { (uint64_t)L(&mask), 4 };
+	ck_assert_int_eq(sys_pselect6(0, 0, 0, 0, L(&ts), L(sel_mask)), -EINVAL);
+	/* select clamps nfds to the fd table like Linux; fds past it are not looked at. */
+	ck_assert_int_eq(sys_select(FS_MAX_FDS + 100, 0, 0, 0, L(&ts), 0), 0);
+	ck_assert_int_eq(sys_close(p[0], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_close(p[1], 0, 0, 0, 0, 0), 0);
+}
+END_TEST
+
+START_TEST(test_poll_bad_pointers)
+{
+	struct lx_timespec ts = { 0, 0 };
+	ck_assert_int_eq(sys_poll(BAD_PTR, 1, 0, 0, 0, 0), -EFAULT);
+	ck_assert_int_eq(sys_poll(BAD_PTR, 0, 0, 0, 0, 0), 0); /* nothing to read */
+	ck_assert_int_eq(sys_ppoll(0, 0, BAD_PTR, 0, 0, 0), -EFAULT);
+	struct pollfd pf = { .fd = 0, .events = POLLIN };
+	ck_assert_int_eq(sys_ppoll(L(&pf), 1, L(&ts), BAD_PTR, 8, 0), -EFAULT);
+	ck_assert_int_eq(sys_select(1, BAD_PTR, 0, 0, L(&ts), 0), -EFAULT);
+	ck_assert_int_eq(sys_select(1, 0, 0, 0, BAD_PTR, 0), -EFAULT);
+	ck_assert_int_eq(sys_pselect6(1, 0, 0, 0, L(&ts), BAD_PTR), -EFAULT);
+	uint64_t sel_mask[2] = { (uint64_t)BAD_PTR, 8 };
+	ck_assert_int_eq(sys_pselect6(1, 0, 0, 0, L(&ts), L(sel_mask)), -EFAULT);
+	ck_assert_uint_eq(fs_shim_blocks, 0);
+}
+END_TEST
+
 Suite *vfs_suite(void)
 {
 	Suite *s = suite_create("vfs");
@@ -743,17 +865,20 @@ Suite *vfs_suite(void)
 	tcase_add_test(core, test_path_edges);
 	tcase_add_test(core, test_path_split);
 	tcase_add_test(core, test_locks_modes_times);
+	tcase_add_test(core, test_poll_readiness);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, teardown);
 	tcase_add_test(limits, test_fd_limit);
 	tcase_add_test(limits, test_iov_limits);
 	tcase_add_test(limits, test_alloc_failure);
+	tcase_add_test(limits, test_poll_timeouts_limits);
 	suite_add_tcase(s, limits);
 	TCase *hostile = tcase_create("hostile");
 	tcase_add_checked_fixture(hostile, setup, teardown);
 	tcase_add_test(hostile, test_archive_hostile);
 	tcase_add_test(hostile, test_bad_pointers);
+	tcase_add_test(hostile, test_poll_bad_pointers);
 	suite_add_tcase(s, hostile);
 	return s;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <errno.h>
 #include "../../guest/include/k.h"
+#include "../../guest/include/wait.h"
 #include "fs_shim.h"
 
 /* Weak: a suite that links the real kmalloc/console gets those instead. */
@@ -21,6 +22,7 @@ void fs_shim_reset(void)
 	fs_shim_console_len = 0;
 	fs_shim_console_calls = 0;
 	fs_shim_fail_alloc_after = 0;
+	fs_shim_blocks = 0;
 }
 
 static int shim_alloc_fails(void)
@@ -97,7 +99,30 @@ SHIM long k_user_strlen(const char *s, size_t max)
 	return n == max ? -ENAMETOOLONG : (long)n;
 }
 
-/* guest/include/thread.h and wait.h for one thread: pipes never block (tests/unit/misc_stubs.c has the same, also weak). */
+/* A monotonic clock that moves 1 us per look: the poll timeouts' arithmetic sees time pass. */
+SHIM uint64_t k_clock_monotonic_ns(void)
+{
+	static uint64_t t = 1000000000ull;
+	return t += 1000;
+}
+
+/*
+ * guest/include/thread.h and wait.h for one thread: pipes never block, and
+ * a poll that would block sees its deadline pass (fs_shim_blocks counts those).
+ */
+unsigned fs_shim_blocks;
+SHIM void k_wait_add(struct k_waiter *w, const void *key, uint32_t bits, k_wait_fn fn, void *ctx)
+{
+	(void)w, (void)key, (void)bits, (void)fn, (void)ctx;
+}
+SHIM void k_wait_del(struct k_waiter *w) { (void)w; }
+SHIM long k_wait_block(uint64_t deadline, unsigned flags)
+{
+	(void)deadline, (void)flags;
+	fs_shim_blocks++;
+	return -ETIMEDOUT;
+}
+
 SHIM int k_thr_count(void) { return 1; }
 SHIM int k_wait_wake(const void *key, uint32_t bits, int n) { (void)key, (void)bits, (void)n; return 0; }
 SHIM long k_wait_on(const void *key, uint32_t bits, uint64_t deadline, unsigned flags)

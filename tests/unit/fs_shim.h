@@ -13,4 +13,7 @@ void fs_shim_reset(void);
 /* When nonzero, the next k_malloc/k_realloc/k_calloc calls fail after this many successes (1 = next fails). */
 extern int fs_shim_fail_alloc_after;
 
+/* How many times a poll/select blocked (the shim's k_wait_block: its deadline has passed) since the last reset. */
+extern unsigned fs_shim_blocks;
+
 #endif
