@@ -48,9 +48,10 @@ $(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 
 # The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links.
-FUZZ_HARNESSES := elf virtq
+FUZZ_HARNESSES := elf virtq payload
 FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
 FUZZ_SRCS_virtq := proto/virtq_dev.c
+FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(FS_GUEST_SRCS) tests/unit/fs_shim.c
 TESTED_SRCS += $(FUZZ_HARNESSES:%=tests/fuzz/fuzz_%.c)
 $(foreach h,$(FUZZ_HARNESSES),$(eval $(TEST_OBJDIR)/tests/fuzz/fuzz_$(h).o: TEST_CFLAGS += -DLLVMFuzzerTestOneInput=fuzz_one_$(h)))
 $(TEST_OBJDIR)/tests/unit/check_fuzz.o: TEST_CFLAGS += -DFUZZ_DIR='"$(abspath tests/fuzz)"' \
@@ -128,6 +129,9 @@ FUZZ_OBJDIR := $(BUILD)/fuzz/obj
 # The runner's sanitizers plus libFuzzer's coverage instrumentation (linked only into the harness binaries).
 FUZZ_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+# The guest file system's own headers, as in the runner.
+$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(FS_GUEST_SRCS)): FUZZ_OBJ_CFLAGS := -Iguest/include
 
 $(FUZZ_OBJDIR)/%.o: %.c
 	@mkdir -p $(@D)

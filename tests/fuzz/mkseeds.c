@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "elf.h"
+#include "ukvm_abi.h"
 #include "virtio.h"
 
 static const char *out_dir;
@@ -135,6 +137,80 @@ static void seeds_virtq(void)
 	vq_seed("avail-ahead", 0, ram, serve3, sizeof(serve3));
 }
 
+/* ---- payload: a whole payload as ukvm-build lays it out, with a tiny app and a small archive ---- */
+
+static void pad8(struct seed *s)
+{
+	while (s->n % 8)
+		s->b[s->n++] = 0;
+}
+
+/* A one-segment static app: ELF header, one PT_LOAD R+X at vaddr (file bytes: the headers). */
+static void put_app(struct seed *s, uint16_t type, uint64_t vaddr)
+{
+	struct elf64_ehdr eh = {
+		.e_ident = { 0x7f, 'E', 'L', 'F', 2, 1, 1 },
+		.e_type = type, .e_machine = ELF64_EM_X86_64, .e_version = 1,
+		.e_entry = vaddr + 0x40, .e_phoff = sizeof(eh), .e_ehsize = sizeof(eh),
+		.e_phentsize = sizeof(struct elf64_phdr), .e_phnum = 1,
+	};
+	struct elf64_phdr ph = { ELF64_PT_LOAD, ELF64_PF_R | ELF64_PF_X, 0, vaddr, vaddr,
+				 sizeof(eh) + sizeof(ph), 0x1000, 0x1000 };
+
+	put_mem(s, &eh, sizeof(eh));
+	put_mem(s, &ph, sizeof(ph));
+}
+
+static void put_rec(struct seed *s, uint32_t mode, const char *name, const char *data)
+{
+	struct ukvm_file_rec r = { mode, (uint32_t)strlen(name) + 1, data ? strlen(data) : 0 };
+
+	put_mem(s, &r, sizeof(r));
+	put_mem(s, name, r.name_len);
+	put_mem(s, data, r.size);
+	pad8(s);
+}
+
+static void payload_seed(const char *name, uint64_t flags, uint16_t app_type, uint16_t app_sym_flags)
+{
+	static const char strs[] = "\0k_boot\0k_other\0main\0helper";
+	struct seed s = { .n = 0 };
+	struct ukvm_payload_hdr h = { .magic = UKVM_PAYLOAD_MAGIC, .flags = flags };
+	struct ukvm_sym syms[4] = {
+		{ UKVM_KERNEL_VBASE + 0x100000, 0x40, 0, 0, 1 },
+		{ UKVM_KERNEL_VBASE + 0x100100, 0, 0, 0, 8 },
+		{ 0x400000, 0x20, app_sym_flags, 0, 16 },
+		{ 0x400040, 0x10, app_sym_flags, 0, 21 },
+	};
+
+	s.n = sizeof(h);
+	h.app_off = s.n;
+	put_app(&s, app_type, app_type == ELF64_ET_DYN ? 0 : 0x400000);
+	h.app_size = s.n - h.app_off;
+	pad8(&s);
+	h.files_off = s.n;
+	put_rec(&s, 0040750, "/etc", NULL);
+	put_rec(&s, 0100644, "/etc/hello.txt", "hello, packed world\n");
+	put_rec(&s, 0100755, "/bin/tool", "\x7f" "ELF");
+	put_rec(&s, 0100600, "/empty", NULL);
+	put_rec(&s, 0100644, "/a/b/c", "x");
+	h.files_size = s.n - h.files_off;
+	h.syms_off = s.n;
+	h.syms_count = 4;
+	put_mem(&s, syms, sizeof(syms));
+	h.strs_off = s.n;
+	h.strs_size = sizeof(strs);
+	put_mem(&s, strs, sizeof(strs));
+	memcpy(s.b, &h, sizeof(h));
+	save("payload", name, &s);
+}
+
+static void seeds_payload(void)
+{
+	payload_seed("placed", UKVM_PAYLOAD_APP_PLACED, ELF64_ET_EXEC, UKVM_SYM_APP);
+	payload_seed("pie", 0, ELF64_ET_DYN, UKVM_SYM_APP | UKVM_SYM_PIE);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -143,5 +219,6 @@ int main(int argc, char **argv)
 	}
 	out_dir = argv[1];
 	seeds_virtq();
+	seeds_payload();
 	return 0;
 }
