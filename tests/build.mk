@@ -48,10 +48,11 @@ $(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 
 # The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links.
-FUZZ_HARNESSES := elf virtq payload
+FUZZ_HARNESSES := elf virtq payload fdt
 FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
 FUZZ_SRCS_virtq := proto/virtq_dev.c
 FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(FS_GUEST_SRCS) tests/unit/fs_shim.c
+FUZZ_SRCS_fdt  := vmm/fdtbuild.c
 TESTED_SRCS += $(FUZZ_HARNESSES:%=tests/fuzz/fuzz_%.c)
 $(foreach h,$(FUZZ_HARNESSES),$(eval $(TEST_OBJDIR)/tests/fuzz/fuzz_$(h).o: TEST_CFLAGS += -DLLVMFuzzerTestOneInput=fuzz_one_$(h)))
 $(TEST_OBJDIR)/tests/unit/check_fuzz.o: TEST_CFLAGS += -DFUZZ_DIR='"$(abspath tests/fuzz)"' \

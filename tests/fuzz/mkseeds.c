@@ -211,6 +211,58 @@ static void seeds_payload(void)
 	payload_seed("pie", 0, ELF64_ET_DYN, UKVM_SYM_APP | UKVM_SYM_PIE);
 }
 
+/* ---- fdt: fuzz_fdt.c's fields in order, then argv0, the arguments, "", the environment ---- */
+
+static void put_str(struct seed *s, const char *str)
+{
+	put_mem(s, str, strlen(str) + 1);
+}
+
+static void fdt_seed(const char *name, uint8_t flags, uint16_t buf_len, unsigned ndevs)
+{
+	struct seed s = { .n = 0 };
+
+	put(&s, flags, 1);
+	if (!(flags & 1))
+		put(&s, buf_len, 2);
+	put(&s, 128ull << 20, 8);          /* mem_size */
+	put(&s, 2100000, 4);               /* tsc_khz */
+	for (int i = 0; i < 32; i++)       /* rng seed */
+		put(&s, (uint64_t)(i * 37 + 1), 1);
+	put(&s, 0x400000, 8);              /* payload */
+	put(&s, 0x12345, 8);
+	if (flags & 4)
+		put(&s, 0x7000, 8);        /* pv_vif */
+	put(&s, 3, 1);                     /* cpuid leaves 0, 1, 7 */
+	for (uint32_t leaf = 0; leaf < 3; leaf++)
+		for (int j = 0; j < 6; j++)
+			put(&s, j == 0 ? (leaf == 2 ? 7 : leaf) : 0x1000u * leaf + (uint32_t)j, 4);
+	put(&s, 2, 1);                     /* reserve: low memory, the kernel */
+	put(&s, 0, 8);
+	put(&s, 0x100000, 8);
+	put(&s, 0x100000, 8);
+	put(&s, 0x200000, 8);
+	put(&s, ndevs, 1);
+	for (unsigned i = 0; i < ndevs; i++) {
+		put(&s, (64ull << 30) + 0x1000 * i, 8);
+		put(&s, 0x1000, 8);
+		put(&s, 5 + i, 4);
+	}
+	put_str(&s, "app.img");
+	put_str(&s, "-v");
+	put_str(&s, "hello world");
+	put_str(&s, "");
+	put_str(&s, "PATH=/bin");
+	put_str(&s, "HOME=/");
+	save("fdt", name, &s);
+}
+
+static void seeds_fdt(void)
+{
+	fdt_seed("two-disks", 1, 0, 2);
+	fdt_seed("pv-trace-small-buffer", 2 | 4, 600, 1);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -220,5 +272,6 @@ int main(int argc, char **argv)
 	out_dir = argv[1];
 	seeds_virtq();
 	seeds_payload();
+	seeds_fdt();
 	return 0;
 }
