@@ -43,17 +43,20 @@ TESTED_SRCS += $(FS_GUEST_SRCS) tests/unit/fs_shim.c
 # Guest headers only (guest/include/string.h shadows libc's); no libc struct stat or fcntl.h in these objects.
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(FS_GUEST_SRCS)): TEST_CFLAGS += -Iguest/include
 
-$(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
+$(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TEST_CFLAGS += -Itools/imgbuild
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 
 # The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links.
-FUZZ_HARNESSES := elf virtq payload fdt
+FUZZ_HARNESSES := elf virtq payload fdt imgbuild
 FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
 FUZZ_SRCS_virtq := proto/virtq_dev.c
-FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(FS_GUEST_SRCS) tests/unit/fs_shim.c
+# The guest file system and what stands in for the rest of the guest kernel (the runner has these anyway).
+FUZZ_GUEST     := $(FS_GUEST_SRCS) tests/unit/fs_shim.c tests/fuzz/fuzz_guest.c
+FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(FUZZ_GUEST)
 FUZZ_SRCS_fdt  := vmm/fdtbuild.c
-TESTED_SRCS += $(FUZZ_HARNESSES:%=tests/fuzz/fuzz_%.c)
+FUZZ_SRCS_imgbuild := $(IMGBUILD_LIB) proto/elf.c vmm/loader.c vmm/mem.c guest/kernel/payload.c $(FUZZ_GUEST)
+TESTED_SRCS += $(FUZZ_HARNESSES:%=tests/fuzz/fuzz_%.c) tests/fuzz/fuzz_guest.c
 $(foreach h,$(FUZZ_HARNESSES),$(eval $(TEST_OBJDIR)/tests/fuzz/fuzz_$(h).o: TEST_CFLAGS += -DLLVMFuzzerTestOneInput=fuzz_one_$(h)))
 $(TEST_OBJDIR)/tests/unit/check_fuzz.o: TEST_CFLAGS += -DFUZZ_DIR='"$(abspath tests/fuzz)"' \
 	-D'FUZZ_LIST=$(foreach h,$(FUZZ_HARNESSES),X($(h)))'
@@ -134,6 +137,8 @@ FUZZ_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,ad
 # The guest file system's own headers, as in the runner.
 $(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(FS_GUEST_SRCS)): FUZZ_OBJ_CFLAGS := -Iguest/include
 
+$(FUZZ_OBJDIR)/tools/imgbuild/%.o $(FUZZ_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: FUZZ_OBJ_CFLAGS := -Itools/imgbuild
+
 $(FUZZ_OBJDIR)/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_OBJ_CFLAGS) -c $< -o $@
@@ -163,11 +168,19 @@ fuzz: fuzz-deps
 			echo "fuzz $$h: FAILED, reproducer in $(BUILD)/fuzz/crashes/$$h/, log $(BUILD)/fuzz/$$h.log"; exit 1; fi; \
 	done
 
-# Rewrites the generated seeds (tests/fuzz/mkseeds.c) in tests/fuzz/corpus; the others there are files
-# the build made (named in mkseeds.c's header) or shrunk crashes.
+# Rewrites the seeds in tests/fuzz/corpus (tests/fuzz/mkseeds.c): hand-shaped ones, and files of the build
+# (the test guest image as a kernel, a stripped musl static binary as an app), kept small.
+FUZZ_SEED_APP := $(BUILD)/fuzz/hello-static-stripped
+
+$(FUZZ_SEED_APP): $(ELF_TEST_STATIC)
+	@mkdir -p $(@D)
+	$(Q)strip -o $@ $<
+
 .PHONY: fuzz-seeds
-fuzz-seeds: $(BUILD)/fuzz/mkseeds
-	$(Q)$< tests/fuzz/corpus
+fuzz-seeds: $(BUILD)/fuzz/mkseeds $(BUILD)/vmm/testguest.elf $(FUZZ_SEED_APP)
+	$(Q)$< tests/fuzz/corpus $(BUILD)/vmm/testguest.elf $(FUZZ_SEED_APP)
+	$(Q)cp $(BUILD)/vmm/testguest.elf tests/fuzz/corpus/elf/testguest
+	$(Q)cp $(FUZZ_SEED_APP) tests/fuzz/corpus/elf/hello-static
 
 $(BUILD)/fuzz/mkseeds: tests/fuzz/mkseeds.c
 	@mkdir -p $(@D)

@@ -6,10 +6,10 @@
 
 #include "../../guest/include/fs.h"
 #include "../../guest/include/payload.h"
-#include "../../guest/include/sig.h"
 #include "../../guest/include/sys.h"
 #include "elf.h"
 #include "fuzz.h"
+#include "fuzz_guest.h"
 #include "ukvm_abi.h"
 
 /*
@@ -20,17 +20,6 @@
  * guest's tree with its bytes read back through the file syscalls.
  */
 #define FP_RAM (64ull << 20)
-
-/*
- * guest/sys's signal state, which the file syscalls consult (SIGPIPE, poll
- * masks): weak, so the test runner's real guest/sys/sys_signal.c wins there;
- * the libFuzzer build links only the file system and needs stand-ins.
- */
-__attribute__((weak)) struct sig_state k_sig;
-__attribute__((weak)) void k_sig_raise(int sig)
-{
-	FUZZ_CHECK(sig == 0); /* no pipes here: nothing may raise a signal */
-}
 
 static const uint8_t *fp_buf;
 static uint64_t fp_len;
@@ -112,7 +101,7 @@ static void fp_check_placed(const struct payload_view *v)
 /*
  * Walks the archive records again, independently of archive.c, and checks
  * each against the tree fs_init built: a file is there with its bytes (read
- * through sys_openat/sys_read), a directory is a directory with its mode.
+ * through sys_openat/sys_read), a directory is a directory.
  */
 static void fp_check_tree(const uint8_t *base, uint64_t size)
 {
@@ -130,15 +119,12 @@ static void fp_check_tree(const uint8_t *base, uint64_t size)
 		FUZZ_CHECK(sys_stat((long)(uintptr_t)name, (long)(uintptr_t)&st, 0, 0, 0, 0) == 0);
 		if ((rec.mode & S_IFMT) == S_IFREG) {
 			/* Files are unique, so the tree holds exactly this record's mode and bytes. */
-			FUZZ_CHECK(st.st_mode == rec.mode && (uint64_t)st.st_size == rec.size);
-			long fd = sys_openat(AT_FDCWD, (long)(uintptr_t)name, O_RDONLY, 0, 0, 0);
-			FUZZ_CHECK(fd >= 0);
-			uint8_t *got = malloc(rec.size + 1);
-			FUZZ_CHECK(got != NULL);
-			FUZZ_CHECK(sys_read(fd, (long)(uintptr_t)got, (long)rec.size + 1, 0, 0, 0) == (long)rec.size);
-			FUZZ_CHECK(memcmp(got, base + data_off, rec.size) == 0);
+			size_t len;
+			uint32_t mode;
+			uint8_t *got = fuzz_guest_read(name, &len, &mode);
+
+			FUZZ_CHECK(mode == rec.mode && len == rec.size && memcmp(got, base + data_off, len) == 0);
 			free(got);
-			FUZZ_CHECK(sys_close(fd, 0, 0, 0, 0, 0) == 0);
 		} else {
 			FUZZ_CHECK((st.st_mode & S_IFMT) == S_IFDIR);
 		}

@@ -1,4 +1,8 @@
-/* mkseeds.c: writes the hand-shaped seeds of tests/fuzz/corpus (deterministic; `make fuzz-seeds` reruns it). */
+/*
+ * mkseeds.c: writes the seeds of tests/fuzz/corpus (deterministic; `make fuzz-seeds` reruns it): hand-shaped
+ * inputs for each harness; imgbuild's pack a kernel and an app the build made (tests/build.mk names them).
+ * corpus/elf holds two such files as they are (the test guest image, a stripped musl static binary).
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -263,15 +267,58 @@ static void seeds_fdt(void)
 	fdt_seed("pv-trace-small-buffer", 2 | 4, 600, 1);
 }
 
+/* ---- imgbuild: a kernel and an app from the build, packed files, the --dir flag ---- */
+
+static void put_file(struct seed *s, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	n = fread(s->b + s->n + 4, 1, sizeof(s->b) - s->n - 4, f);
+	if (!feof(f)) {
+		fprintf(stderr, "%s: too large for a seed\n", path);
+		exit(1);
+	}
+	fclose(f);
+	put(s, n, 4);
+	s->n += n;
+}
+
+static void put_packed(struct seed *s, const char *guest, const char *data)
+{
+	put(s, strlen(guest), 1);
+	put_mem(s, guest, strlen(guest));
+	put(s, strlen(data), 2);
+	put_mem(s, data, strlen(data));
+}
+
+static void seeds_imgbuild(const char *kernel, const char *app)
+{
+	static struct seed s;
+
+	s.n = 0;
+	put_file(&s, kernel);
+	put_file(&s, app);
+	put(&s, 0x80 | 2, 1); /* two files and the --dir tree */
+	put_packed(&s, "/etc/motd", "hello\n");
+	put_packed(&s, "/data/empty", "");
+	save("imgbuild", "files-and-dir", &s);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: mkseeds CORPUS_DIR\n");
+	if (argc != 4) {
+		fprintf(stderr, "usage: mkseeds CORPUS_DIR KERNEL_ELF APP_ELF\n");
 		return 2;
 	}
 	out_dir = argv[1];
 	seeds_virtq();
 	seeds_payload();
 	seeds_fdt();
+	seeds_imgbuild(argv[2], argv[3]);
 	return 0;
 }
