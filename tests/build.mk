@@ -37,8 +37,9 @@ $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(MISC_GUEST_SRCS)): \
 MISC_STRING_FNS := memcpy memmove memset memcmp memchr strlen strnlen strcmp strncmp strchr strrchr strcpy strtoul
 $(TEST_OBJDIR)/guest/kernel/string.o: TEST_CFLAGS += -fno-builtin $(foreach f,$(MISC_STRING_FNS),-D$(f)=kt_$(f))
 
-# The guest file system (guest/fs, guest/sys/sys_fs*.c) with a shim for k.h (tests/unit/fs_shim.c).
-FS_GUEST_SRCS := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c))
+# The guest file system (guest/fs, guest/sys/sys_fs*.c) and the wait core it blocks through, with a shim
+# for k.h and the scheduler side of thread.h (tests/unit/fs_shim.c).
+FS_GUEST_SRCS := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/kernel/wait.c
 TESTED_SRCS += $(FS_GUEST_SRCS) tests/unit/fs_shim.c
 # Guest headers only (guest/include/string.h shadows libc's); no libc struct stat or fcntl.h in these objects.
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(FS_GUEST_SRCS)): TEST_CFLAGS += -Iguest/include
