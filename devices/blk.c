@@ -130,7 +130,7 @@ static bool blk_dio_aligned(const struct blk *b, const struct blk_req *r)
 /*
  * An O_DIRECT bounce buffer of r->data_len bytes aligned for the file. Its own
  * anonymous mapping, not malloc: glibc would grow and trim the event thread's
- * arena with syscalls outside its seccomp allowlist (vmm/event.c). Returns 0,
+ * arena with syscalls outside its seccomp allowlist (vmm/sandbox.c). Returns 0,
  * BLK_DEFER when the disk's bounce bytes in flight would pass BLK_BOUNCE_MAX
  * (a completion makes room), or VIRTIO_BLK_S_IOERR.
  */

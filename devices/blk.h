@@ -26,7 +26,7 @@
  * PVM against ~26 us for pwritev in place.
  */
 #define BLK_SYNC_OUT_MAX (64u << 10)
-/* Default of blk.sync_out (pwritev and pwritev2 are in the event thread's seccomp allowlist, vmm/event.c). */
+/* Default of blk.sync_out (pwritev and pwritev2 are in the event thread's seccomp allowlist, vmm/sandbox.c). */
 #define BLK_SYNC_OUT_DEFAULT true
 
 struct blk;

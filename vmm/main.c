@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 	if (main_signal) /* arrived during setup, before main_vm was set */
 		ukvm_stop(vm);
 
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	ukvm_run(vm, &res);
 	main_vm = NULL;
 	code = ukvm_exit_code(&res);

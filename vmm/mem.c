@@ -15,6 +15,18 @@ int mem_init(struct mem *m, uint64_t size)
 	m->size = 0;
 	if (ukvm_mem_size_invalid(size))
 		return -EINVAL;
+	/*
+	 * Anonymous, not a memfd (shmem) mapped MAP_SHARED, because it is faster,
+	 * measured both ways here: hello.img whole process, 300-400 alternating
+	 * runs, median/p25/min 2.81/2.56/2.08 ms anon vs 2.87/2.68/2.23 memfd,
+	 * and again 2.97/2.54/2.21 vs 3.00/2.62/2.32; bench-embed per VM (median
+	 * of 5) 1.67 ms vs 1.82. The cost is shmem's: backing the ~110 pages
+	 * a boot writes takes 125 us against 50-110 us anonymous, and freeing
+	 * them 45-73 us against 11-22 us (page-cache insertion and truncation).
+	 * A snapshot does not need shmem: it saves the touched pages (mincore)
+	 * from this mapping into its file, and a restore maps that file
+	 * MAP_PRIVATE, copy-on-write.
+	 */
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)

@@ -159,7 +159,8 @@ static void run_loop(struct run_ctx *c)
 	}
 }
 
-int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res)
+/* ukvm_run into this library's own struct ukvm_result. */
+static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 {
 	struct run_ctx c = { .vm = vm, .res = res };
 	sigset_t saved;
@@ -209,4 +210,22 @@ out:
 	memcpy(res->phase_ns, vm->phase_ns, sizeof(res->phase_ns));
 	res->pv = vm->pv;
 	return 0;
+}
+
+/* Largest result size taken as one: a garbage size would have ukvm_run write past the caller's struct. */
+#define RUN_RESULT_SIZE_MAX 65536
+
+int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res)
+{
+	uint32_t size = res->size;
+	if (size < UKVM_RESULT_SIZE_0_2 || size > RUN_RESULT_SIZE_MAX)
+		return -EINVAL;
+	struct ukvm_result full;
+	int r = run_vm(vm, &full);
+	/* An older caller's struct gets the fields it has; a newer one's fields unknown here read 0. */
+	memcpy(res, &full, size < sizeof(full) ? size : sizeof(full));
+	if (size > sizeof(full))
+		memset((unsigned char *)res + sizeof(full), 0, size - sizeof(full));
+	res->size = size;
+	return r;
 }

@@ -4,112 +4,110 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
 
-/* The vCPU thread (vmm/run.c): installed after setup, before the first KVM_RUN. */
-int sandbox_vcpu_install(int vcpu_fd)
-{
-	/* Kill the process, not just the thread: a half-dead monitor is worse than none. */
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = 0;
-	if (!f)
-		return -ENOMEM;
-#define ALLOW(sc) r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sc), 0)
-#define ALLOW1(sc, cmp) r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sc), 1, cmp)
-#define VCPU_IOCTL(req)                                                                      \
-	r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,                  \
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vcpu_fd),       \
-				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)(req)))
-	/* run loop: KVM_RUN; fatal-exit reports read the registers. Only on our vCPU fd. */
-	VCPU_IOCTL(KVM_RUN);
-	VCPU_IOCTL(KVM_GET_REGS);
-	VCPU_IOCTL(KVM_GET_SREGS);
-	/* console hypercall and serial THR (console fd), ukvm_stop (wake eventfd), messages on stderr */
-	ALLOW(write);
-	ALLOW(writev); /* stdio may use it for stderr */
-	/* wait hypercall: ppoll on the wake eventfd, read to reset it */
-	ALLOW(ppoll);
-	ALLOW(read);
-	/* device locks shared with the event thread; a device reset waits for in-flight I/O;
-	   joining the event thread at the end of the run */
-	ALLOW(futex);
-	/* MMIO exits: QueueNotify values no ioeventfd caught, and kicks at DRIVER_OK, go to the
-	   event thread's eventfds with write (above). Nothing a guest triggers here allocates (request
-	   slots are made at blk_open): glibc's malloc in a non-main thread (an embedder's worker) would
-	   need mprotect and openat, not allowed */
-	/* vm_now_ns and boot time when the vDSO falls back to the syscall */
-	ALLOW(clock_gettime);
-	/* kick signal: drained with sigtimedwait, mask restored at the end; handlers return */
-	ALLOW(rt_sigtimedwait);
-	ALLOW(rt_sigprocmask);
-	ALLOW(rt_sigreturn);
-	/* ukvm_stop from a signal handler on this thread (ukvm-run's SIGINT/SIGTERM) */
-	ALLOW(tgkill);
-	ALLOW(getpid);
-	ALLOW(gettid);
-	/* end of run and teardown: timeout timer, ukvm_destroy, stdio buffers, exit */
-	ALLOW(timer_delete);
-	ALLOW(timer_settime);
-	ALLOW(close);
-	ALLOW(munmap);
-	ALLOW(newfstatat); /* stdio's first use of stdout/stderr */
-	ALLOW(fstat);
-	ALLOW(brk);        /* malloc inside stdio */
-	ALLOW1(mmap, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)); /* malloc, never executable */
-	ALLOW(madvise);    /* free() trimming */
-	/* ASan/LSan install and remove a per-thread alternate signal stack (glibc too, for some
-	   handlers); it only changes where this thread's own handlers run: harmless */
-	ALLOW(sigaltstack);
-	ALLOW(exit);
-	ALLOW(exit_group);
-#undef ALLOW
-#undef ALLOW1
-#undef VCPU_IOCTL
-	if (!r)
-		r = seccomp_load(f);
-	seccomp_release(f);
-	return r;
-}
+/*
+ * The vCPU thread (vmm/run.c): the thread that calls ukvm_run, from just
+ * before the first KVM_RUN to the end of ukvm_destroy. Each line names who
+ * needs the call. Nothing a guest triggers here allocates (blk's request
+ * slots are made at open): glibc's malloc in a non-main thread (an
+ * embedder's worker) would need mprotect and openat, not allowed.
+ */
+static const int sandbox_vcpu_calls[] = {
+	SCMP_SYS(write),           /* hcall.c console and uart.c THR (console fd); vcpu_kick (wake eventfd);
+				      mmio.c: QueueNotify no ioeventfd caught, DRIVER_OK kicks; stderr */
+	SCMP_SYS(writev),          /* stdio on stderr */
+	SCMP_SYS(ppoll),           /* hcall.c WAIT: the wake eventfd, kick signal open */
+	SCMP_SYS(read),            /* hcall.c WAIT: resets the wake eventfd */
+	SCMP_SYS(futex),           /* mmio.c device locks shared with the event thread, a reset waiting
+				      for in-flight I/O; event_stop joining the event thread */
+	SCMP_SYS(clock_gettime),   /* vm_now_ns and the boot time, when the vDSO falls back to the syscall */
+	SCMP_SYS(rt_sigtimedwait), /* vcpu_drain_kick */
+	SCMP_SYS(rt_sigprocmask),  /* vcpu_run_end restores the mask */
+	SCMP_SYS(rt_sigreturn),    /* the kick's no-op handler, an embedder's handlers */
+	SCMP_SYS(tgkill),          /* ukvm_stop from a signal handler on this thread (ukvm-run's SIGINT/SIGTERM) */
+	SCMP_SYS(getpid),          /* ... and its raise() */
+	SCMP_SYS(gettid),
+	SCMP_SYS(timer_delete),    /* run.c: the timeout timer at the end of the run */
+	SCMP_SYS(timer_settime),
+	SCMP_SYS(close),           /* ukvm_destroy: devices, vCPU, VM */
+	SCMP_SYS(munmap),          /* ukvm_destroy: guest RAM, run page; free() */
+	SCMP_SYS(newfstatat),      /* stdio's first use of stdout/stderr */
+	SCMP_SYS(fstat),
+	SCMP_SYS(brk),             /* malloc inside stdio */
+	SCMP_SYS(madvise),         /* free() trimming */
+	SCMP_SYS(sigaltstack),     /* ASan/LSan (and glibc, for some handlers) add and remove a per-thread
+				      alternate signal stack: it only moves this thread's own handlers */
+	SCMP_SYS(exit),            /* thread exit */
+	SCMP_SYS(exit_group),      /* process exit (ukvm-run) */
+};
 
 /*
  * The event thread (vmm/event.c), installed by the thread itself before it
- * touches a source. io_uring's workers are kernel threads: the file I/O
- * they do is not filtered, only what this thread calls itself.
+ * touches a source. io_uring's workers are kernel threads: the file I/O they
+ * do is not filtered, only what this thread calls itself. No malloc on its
+ * data path: glibc grows and trims a thread's arena with mprotect and (once)
+ * openat of /proc/sys/vm/overcommit_memory, which a guest could then reach.
  */
-int sandbox_event_install(void)
+static const int sandbox_event_calls[] = {
+	SCMP_SYS(io_uring_enter), /* event.c: submit SQEs and wait for CQEs, the whole data path */
+	SCMP_SYS(write),          /* mmio.c: the news eventfd for a WAITing vCPU; warnings on stderr */
+	SCMP_SYS(writev),         /* stdio on stderr */
+	SCMP_SYS(futex),          /* mmio.c: device locks shared with the vCPU thread, reset's condition variable */
+	SCMP_SYS(brk),            /* stdio */
+	SCMP_SYS(munmap),         /* blk.c: O_DIRECT bounce buffers (mmap below) */
+	SCMP_SYS(pwritev),        /* blk.c: small writes done in place when the disk is otherwise idle */
+	SCMP_SYS(pwritev2),       /* glibc's pwritev may use it */
+	SCMP_SYS(madvise),        /* thread exit releases its stack */
+	SCMP_SYS(sched_yield),    /* event.c: polling gives the CPU to a vCPU thread sharing it */
+	SCMP_SYS(clock_gettime),  /* event.c, mmio.c: polling windows, when the vDSO falls back to the syscall */
+	SCMP_SYS(newfstatat),     /* stdio's first use of stderr */
+	SCMP_SYS(fstat),
+	SCMP_SYS(rt_sigprocmask), /* thread exit */
+	SCMP_SYS(sigaltstack),    /* ASan removes its per-thread alternate signal stack at thread exit: harmless */
+	SCMP_SYS(exit),           /* thread exit */
+	SCMP_SYS(exit_group),
+};
+
+/* A filter that kills the process (not just the thread: a half-dead monitor is worse than none). */
+static scmp_filter_ctx sandbox_new(const int *calls, size_t n, int *r)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = 0;
-	if (!f)
-		return -ENOMEM;
-#define ALLOW(sc) r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sc), 0)
-	ALLOW(io_uring_enter); /* event loop: submit SQEs and wait for CQEs, the whole data path */
-	ALLOW(write);          /* devices/mmio.c: news eventfd for a WAITing vCPU; rate-limited warnings on stderr */
-	ALLOW(writev);         /* stdio on stderr */
-	ALLOW(futex);          /* devices/mmio.c: device locks shared with the vCPU thread, reset's condition variable */
-	/*
-	 * No malloc on this thread's data path: glibc grows and trims a thread's
-	 * arena with mprotect and (once) openat of /proc/sys/vm/overcommit_memory,
-	 * which a guest could then reach. O_DIRECT bounce buffers are mmap'd.
-	 */
-	ALLOW(brk);            /* stdio */
-	r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)); /* devices/blk.c: bounce buffers, never executable */
-	ALLOW(munmap);         /* devices/blk.c: bounce buffers */
-	ALLOW(pwritev);        /* devices/blk.c: small writes done in place when the disk is otherwise idle */
-	ALLOW(pwritev2);       /* glibc's pwritev may use it */
-	ALLOW(madvise);        /* thread exit releases its stack */
-	ALLOW(sched_yield);    /* event loop: polling gives the CPU to a vCPU thread sharing it */
-	ALLOW(clock_gettime);  /* devices/mmio.c: queue polling windows, when the vDSO falls back to the syscall */
-	ALLOW(newfstatat);     /* stdio's first use of stderr */
-	ALLOW(fstat);
-	ALLOW(rt_sigprocmask); /* thread exit */
-	ALLOW(sigaltstack);    /* ASan removes its per-thread alternate signal stack at thread exit: harmless */
-	ALLOW(exit);           /* thread exit */
-	ALLOW(exit_group);
-#undef ALLOW
+	*r = f ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && !*r; i++)
+		*r = seccomp_rule_add(f, SCMP_ACT_ALLOW, calls[i], 0);
+	/* Both: malloc (vCPU thread, in stdio) and O_DIRECT bounce buffers (event thread), never executable. */
+	if (!*r)
+		*r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	return f;
+}
+
+static int sandbox_load(scmp_filter_ctx f, int r)
+{
 	if (!r)
 		r = seccomp_load(f);
-	seccomp_release(f);
+	if (f)
+		seccomp_release(f);
 	return r;
+}
+
+int sandbox_vcpu_install(int vcpu_fd)
+{
+	int r;
+	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
+	/* run.c: KVM_RUN; crash reports read the registers (vcpu_get_regs). Only on this VM's vCPU fd. */
+	static const unsigned long ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS };
+	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && !r; i++)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vcpu_fd),
+				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
+	return sandbox_load(f, r);
+}
+
+int sandbox_event_install(void)
+{
+	int r;
+	scmp_filter_ctx f = sandbox_new(sandbox_event_calls, sizeof(sandbox_event_calls) / sizeof(int), &r);
+	return sandbox_load(f, r);
 }

@@ -143,7 +143,14 @@ enum ukvm_stat {
 	UKVM_STAT_COUNT
 };
 
+/*
+ * What ukvm_run reports. Extensible like struct ukvm_config: the caller sets
+ * size = sizeof(struct ukvm_result) before ukvm_run, fields are only
+ * appended, and ukvm_run fills an older (smaller) struct up to its size and
+ * zeroes the fields of a newer (larger) one that it does not know.
+ */
 struct ukvm_result {
+	uint32_t size;  /* set by the caller: sizeof(struct ukvm_result) of its ukvm.h */
 	enum { UKVM_EXITED, UKVM_CRASHED, UKVM_TIMEOUT, UKVM_STOPPED, UKVM_FAILED } kind;
 	int status;     /* EXITED: app status 0..255; CRASHED: 128 + signal; else the exit code */
 	char msg[256];  /* one line (no newline) for every kind but EXITED */
@@ -160,7 +167,11 @@ struct ukvm_result {
 		uint64_t news;      /* times the device woke (or would wake) a WAITing vCPU */
 		uint64_t exits;     /* MMIO exits to its registers (probe, setup, config), in exits[UKVM_STAT_MMIO] */
 	} devs[UKVM_MAX_DEVS];
+	/* New fields go here, at the end. */
 };
+
+/* The smallest result ukvm_run fills: the struct of UKVM_VERSION 0.2, the first with a size. */
+#define UKVM_RESULT_SIZE_0_2 (offsetof(struct ukvm_result, devs) + sizeof(((struct ukvm_result *)0)->devs))
 
 struct ukvm_vm;
 
@@ -212,9 +223,10 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 
 /*
  * Runs the vCPU in the calling thread until the guest exits, crashes, the
- * timeout passes or ukvm_stop() is called; fills *res. Returns 0, or
- * -EALREADY when the VM has run before (res then says FAILED). May be called
- * once per VM.
+ * timeout passes or ukvm_stop() is called; fills *res. Returns 0, -EINVAL
+ * without running or writing *res when res->size is not a result size
+ * (below UKVM_RESULT_SIZE_0_2: unset), or -EALREADY when the VM has run
+ * before (res then says FAILED). May be called once per VM.
  */
 int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res);
 

@@ -10,7 +10,7 @@ int main(int argc, char **argv)
 	}
 	struct ukvm_config cfg = { .size = sizeof(cfg), .image = argv[1], .console_fd = 1 };
 	struct ukvm_vm *vm;
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	char err[256];
 	int r = ukvm_create(&cfg, &vm, err, sizeof(err));
 	if (r) {

@@ -327,6 +327,16 @@ START_TEST(clear_errors)
 
 	const char *tiny[] = {"--mem", "1M", app("hello"), NULL};
 	expect_error(tiny, X_USAGE, "--mem");
+
+	const char *dir[] = {"/tmp", NULL};
+	expect_error(dir, X_IMAGE, "/tmp: not a regular file");
+
+	/* Arguments beyond the boot-info FDT are the config's fault, found late in ukvm_create (-E2BIG there). */
+	static char big_env[80 * 1024];
+	memset(big_env, 'v', sizeof(big_env) - 1);
+	memcpy(big_env, "K=", 2);
+	const char *huge[] = {"--env", big_env, app("hello"), NULL};
+	expect_error(huge, X_USAGE, "boot-info limit");
 	unlink(text);
 	unlink(armf);
 }

@@ -133,7 +133,7 @@ static int vm_once(const char *rel, bool disk, bool seccomp, uint64_t timeout_ms
  */
 static void many_vms(struct ukvm_host *host)
 {
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	/* Warm-up: one-time allocations (stdio, the kick handler, libc caches) happen here. */
 	for (int i = 0; i < 3; i++) {
 		vm_on(host, "apps/hello.img", true, false, 0, &res);
@@ -203,7 +203,7 @@ static void *host_worker_main(void *arg)
 		struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .host = w->host, .image = img, .console_fd = -1, .timeout_ms = 20000,
 					   .disks = &dk, .ndisks = i % 3 != 0 };
 		struct ukvm_vm *vm;
-		struct ukvm_result res;
+		struct ukvm_result res = { .size = sizeof(res) };
 		int r = ukvm_create(&cfg, &vm, err, sizeof(err));
 		if (r) {
 			snprintf(w->fail, sizeof(w->fail), "run %d: ukvm_create: %s", i, err);
@@ -225,7 +225,7 @@ static void *host_worker_main(void *arg)
 START_TEST(concurrent_create_on_host)
 {
 	enum { NT = 4, RUNS = 25 };
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	struct ukvm_host *h;
 	char err[512];
 	unsigned kvm0 = kvm_fds();
@@ -277,7 +277,7 @@ START_TEST(host_close_with_live_vms)
 	ck_assert_uint_eq(kvm_fds(), kvm0 + 1); /* one /dev/kvm fd for the host, none per VM */
 	ukvm_host_close(h);
 	for (int i = 0; i < 2; i++) {
-		struct ukvm_result res;
+		struct ukvm_result res = { .size = sizeof(res) };
 		ck_assert_int_eq(ukvm_run(vm[i], &res), 0);
 		ck_assert_int_eq(res.kind, UKVM_EXITED);
 		ck_assert_int_eq(res.status, 42);
@@ -333,7 +333,7 @@ END_TEST
 /* The result names each device and its class, with the transport's counters. */
 START_TEST(device_stats)
 {
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	ck_assert_int_eq(vm_once("apps/hello.img", true, false, 0, &res), UKVM_EXITED);
 	ck_assert_uint_eq(res.ndevs, 1);
 	ck_assert_str_eq(res.devs[0].name, "vda");
@@ -362,7 +362,7 @@ START_TEST(stop_preserves_errno)
 	ck_assert_int_eq(errno, 1234);
 	ukvm_stop(vm); /* twice: harmless */
 	ck_assert_int_eq(errno, 1234);
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	ck_assert_int_eq(ukvm_run(vm, &res), 0);
 	ck_assert_int_eq(res.kind, UKVM_STOPPED);
 	ukvm_destroy(vm);
@@ -390,7 +390,7 @@ START_TEST(stop_and_timeout_of_a_spinning_guest)
 	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest-loop.elf"));
 	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1 };
 	struct ukvm_vm *vm;
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
 	struct stopper s = { vm, 100 };
 	pthread_t t;
@@ -426,7 +426,7 @@ START_TEST(timeout_counts_from_run)
 	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1,
 				   .timeout_ms = 300 };
 	struct ukvm_vm *vm;
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	const struct timespec wait = { 0, 600 * 1000000L };
 	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
@@ -448,6 +448,38 @@ START_TEST(timeout_counts_from_run)
 }
 END_TEST
 
+/*
+ * ukvm_run writes only as much of the result as the caller says it has: an
+ * unset size is refused before the VM runs, a newer (larger) struct's
+ * fields unknown to this library come back 0.
+ */
+START_TEST(result_size)
+{
+	char img[4096], err[512];
+	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1 };
+	struct ukvm_vm *vm;
+	struct {
+		struct ukvm_result r;
+		unsigned char tail[64];
+	} big;
+	memset(&big, 0xa5, sizeof(big));
+	big.r.size = 0;
+	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	ck_assert_int_eq(ukvm_run(vm, &big.r), -EINVAL);
+	ck_assert_uint_eq(big.r.size, 0);
+	ck_assert_uint_eq(big.tail[0], 0xa5); /* nothing written */
+	big.r.size = sizeof(big);
+	ck_assert_int_eq(ukvm_run(vm, &big.r), 0); /* the refused call did not count as the VM's run */
+	ck_assert_int_eq(big.r.kind, UKVM_EXITED);
+	ck_assert_int_eq(big.r.status, 0);
+	ck_assert_uint_eq(big.r.size, sizeof(big));
+	for (unsigned i = 0; i < sizeof(big.tail); i++)
+		ck_assert_uint_eq(big.tail[i], 0);
+	ukvm_destroy(vm);
+}
+END_TEST
+
 struct runner {
 	int kind, status;
 };
@@ -455,7 +487,7 @@ struct runner {
 static void *runner_main(void *arg)
 {
 	struct runner *r = arg;
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	r->kind = vm_once("apps/hello.img", true, true, 10000, &res);
 	r->status = res.status;
 	return NULL;
@@ -486,6 +518,7 @@ Suite *embed_suite(void)
 	tcase_add_test(tc, stop_preserves_errno);
 	tcase_add_test(tc, stop_and_timeout_of_a_spinning_guest);
 	tcase_add_test(tc, timeout_counts_from_run);
+	tcase_add_test(tc, result_size);
 	tcase_add_test(tc, seccomp_worker_threads);
 	tcase_add_test(tc, host_close_with_live_vms);
 	suite_add_tcase(s, tc);

@@ -33,7 +33,7 @@ static int one_vm(struct ukvm_host *host, const char *img, double t[T_COUNT])
 {
 	struct ukvm_config cfg = { .size = sizeof(cfg), .host = host, .image = img, .console_fd = -1, .timeout_ms = 10000 };
 	struct ukvm_vm *vm;
-	struct ukvm_result res;
+	struct ukvm_result res = { .size = sizeof(res) };
 	char err[512];
 	double t0 = now_ms();
 	if (ukvm_create(&cfg, &vm, err, sizeof(err))) {
