@@ -26,10 +26,10 @@ MISC_GUEST_SRCS := guest/kernel/string.c guest/kernel/printf.c guest/kernel/rand
 TESTED_SRCS += $(MISC_GUEST_SRCS) tests/unit/misc_stubs.c
 # Other suites link their own weak stand-ins for the same k_* services (one runner, link order decides):
 # on the host our files call misc_stubs.c's mt_* versions instead, whichever k_* stand-in wins.
-MISC_CORE_FNS := k_hypercall_console k_hypercall_exit k_hypercall_crash k_clock_monotonic_ns k_clock_realtime_ns k_user_ok k_mem_stats \
+MISC_CORE_FNS := k_hypercall_console k_hypercall_exit k_hypercall_crash k_clock_monotonic_ns k_clock_realtime_ns k_user_ok k_pages_stats \
                  k_thr_tid k_thr_count k_thr_exists k_thr_set_clear_tid k_thr_yield k_thr_wake k_thr_requeue \
                  k_thr_post k_thr_exit k_thr_wait \
-                 k_cpuid_query
+                 k_panic
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(MISC_GUEST_SRCS)): \
 	TEST_CFLAGS += -Iguest/include $(foreach f,$(MISC_CORE_FNS),-D$(f)=mt_$(f:k_%=%))
 # string.c defines memcpy, strlen, ... which the host's libc (and ASan) own: on the host they are built

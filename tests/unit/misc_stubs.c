@@ -1,5 +1,7 @@
 /* misc_stubs.c: host stand-ins (mt_*) for the guest core services that the kstring/krandom/ksys code under test calls. */
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +30,8 @@ uint64_t mt_clock_monotonic_ns(void);
 uint64_t mt_clock_realtime_ns(void);
 void mt_sleep_until(uint64_t deadline_ns);
 bool mt_user_ok(const void *p, size_t len);
-void mt_mem_stats(uint64_t *total, uint64_t *free);
-void mt_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+void mt_pages_stats(uint64_t *total, uint64_t *free);
+_Noreturn void mt_panic(const char *fmt, ...);
 long k_hypercall_console(const void *buf, size_t len);
 
 void stub_reset(void)
@@ -96,16 +98,20 @@ bool mt_user_ok(const void *p, size_t len)
 	return a >= 4096 && a + len >= a;
 }
 
-void mt_mem_stats(uint64_t *total, uint64_t *free)
+void mt_pages_stats(uint64_t *total, uint64_t *free)
 {
 	*total = 64ull << 20;
 	*free = 48ull << 20;
 }
 
-/* The host's own CPUID: the generator's hardware mixing sees what this machine has. */
-void mt_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4])
+/* A kernel bug in the code under test: say so and end like the guest (SIGABRT). */
+_Noreturn void mt_panic(const char *fmt, ...)
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	mt_hypercall_crash(6);
 }
 
 /*
