@@ -416,20 +416,25 @@ static void mmio_status_write(struct mmio_dev *d, uint32_t v)
 		v &= ~S_FEAT; /* spec 3.1.1: the driver re-reads and sees FEATURES_OK missing */
 	if (add & S_FEAT && (v & S_FEAT))
 		d->features = d->drv_features;
-	if (add & S_OK) {
-		if (!(v & S_FEAT)) {
-			mmio_warn(d, "DRIVER_OK without FEATURES_OK");
-			v &= ~S_OK;
-			keep |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-		} else if (!keep && d->ops->activate) {
-			int r = d->ops->activate(d);
-			if (r) {
-				mmio_warn(d, "activation failed: %s", strerror(-r));
-				keep |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-			}
+	/*
+	 * Spec 3.1.1: FEATURES_OK must have been accepted by an earlier write:
+	 * the driver re-reads it and sets up its queues before DRIVER_OK, so
+	 * both bits in one write leave no queue ready for activate.
+	 */
+	if ((add & S_OK) && !(cur & S_FEAT)) {
+		mmio_warn(d, "DRIVER_OK without FEATURES_OK set by an earlier write");
+		v &= ~S_OK;
+		keep |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	}
+	/* Stored first: activate sees the status it activates into (the lock keeps the event thread out). */
+	d->status = v | keep;
+	if ((add & S_OK) && !keep && d->ops->activate) {
+		int r = d->ops->activate(d);
+		if (r) {
+			mmio_warn(d, "activation failed: %s", strerror(-r));
+			d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 		}
 	}
-	d->status = v | keep;
 	if ((add & S_OK) && mmio_live(d))
 		mmio_went_live(d);
 }

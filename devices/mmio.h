@@ -30,7 +30,7 @@ struct dev_ops {
 	void (*config_read)(struct mmio_dev *d, uint32_t off, void *buf, uint32_t len);
 	/* Driver wrote config bytes (in range); may be NULL (read-only config). */
 	void (*config_write)(struct mmio_dev *d, uint32_t off, const void *buf, uint32_t len);
-	/* DRIVER_OK with its queues ready; returns 0 or -errno (then DEVICE_NEEDS_RESET). */
+	/* DRIVER_OK (already in d->status; FEATURES_OK came earlier); returns 0 or -errno (then DEVICE_NEEDS_RESET). */
 	int (*activate)(struct mmio_dev *d);
 	/* Forget everything; called after in-flight requests drained (d->inflight == 0). */
 	void (*reset)(struct mmio_dev *d);

@@ -39,10 +39,14 @@ static void fake_config_read(struct mmio_dev *d, uint32_t off, void *buf, uint32
 	memcpy(buf, cfg + off, len);
 }
 
+static uint32_t activate_status; /* d->status as fake_activate saw it */
+static bool activate_q0_ready;
+
 static int fake_activate(struct mmio_dev *d)
 {
-	(void)d;
 	n_activate++;
+	activate_status = d->status;
+	activate_q0_ready = d->q[0].ready;
 	return activate_ret;
 }
 
@@ -206,6 +210,9 @@ START_TEST(test_bring_up)
 {
 	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
 	ck_assert_int_eq(n_activate, 1);
+	/* activate sees the status it is activated into, with the queue ready */
+	ck_assert_uint_eq(activate_status, S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert(activate_q0_ready);
 	ck_assert_uint_eq(dev.features, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
 	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
@@ -508,6 +515,19 @@ START_TEST(test_hostile_features)
 	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_OK);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_RESET);
 	ck_assert_int_eq(n_activate, 0);
+	/*
+	 * FEATURES_OK and DRIVER_OK in one write (found by fuzzing): spec 3.1.1
+	 * has the driver re-read FEATURES_OK and set up its queues in between, so
+	 * no queue can be ready. FEATURES_OK is taken, DRIVER_OK refused, nothing
+	 * activated.
+	 */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_RESET);
+	ck_assert_int_eq(n_activate, 0);
+	ck_assert(!mmio_live(&dev));
 	/* Now correct: reset, then the good sequence; features are frozen after FEATURES_OK. */
 	wr(VIRTIO_MMIO_STATUS, 0);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
