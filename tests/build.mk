@@ -48,6 +48,15 @@ $(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 
+# The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links.
+FUZZ_HARNESSES := elf virtq
+FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
+FUZZ_SRCS_virtq := proto/virtq_dev.c
+TESTED_SRCS += $(FUZZ_HARNESSES:%=tests/fuzz/fuzz_%.c)
+$(foreach h,$(FUZZ_HARNESSES),$(eval $(TEST_OBJDIR)/tests/fuzz/fuzz_$(h).o: TEST_CFLAGS += -DLLVMFuzzerTestOneInput=fuzz_one_$(h)))
+$(TEST_OBJDIR)/tests/unit/check_fuzz.o: TEST_CFLAGS += -DFUZZ_DIR='"$(abspath tests/fuzz)"' \
+	-D'FUZZ_LIST=$(foreach h,$(FUZZ_HARNESSES),X($(h)))'
+
 # --- what the suites read or run ---------------------------------------------------
 # A static and a static-PIE musl binary for check_elf / check_imgbuild.
 ELF_TEST_STATIC := $(BUILD)/tools/test/hello-static
@@ -105,3 +114,57 @@ $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
 # Everything `make check` builds besides `all`: the integration suites boot the test guests, the apps'
 # images (both in `all`) and the two monitors.
 CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS)
+
+# --- fuzzing (tests/fuzz) -------------------------------------------------------------
+# Each harness tests/fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput. `make fuzz` builds it with clang's
+# libFuzzer under ASan+UBSan and runs it FUZZ_TIME seconds over its seed corpus; `make check` needs no
+# clang: the runner holds every harness built with gcc as fuzz_one_<name>, and check_fuzz.c feeds it each
+# file of tests/fuzz/corpus/<name>/ and tests/fuzz/repro/<name>/ (pending/<name>/: known bugs, must abort).
+# (The harness list and their gcc build into the runner: "sources under test" above.)
+
+
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_OBJDIR := $(BUILD)/fuzz/obj
+# The runner's sanitizers plus libFuzzer's coverage instrumentation (linked only into the harness binaries).
+FUZZ_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+$(FUZZ_OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_OBJ_CFLAGS) -c $< -o $@
+
+$(foreach h,$(FUZZ_HARNESSES),$(eval $(BUILD)/fuzz/fuzz_$(h): \
+	$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,tests/fuzz/fuzz_$(h).c $(FUZZ_SRCS_$(h)))))
+$(BUILD)/fuzz/fuzz_%:
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(HOST_LIBS)
+
+# Per harness: new inputs go to $(BUILD)/fuzz/corpus/<name> (the repo's seeds are read, never written),
+# a crash to $(BUILD)/fuzz/crashes/<name>/ (save it under tests/fuzz/repro/<name>/ with its fix); a hang
+# over 10 s is a crash too. Prints libFuzzer's last status line (coverage, features, execs/s) per harness.
+.PHONY: fuzz fuzz-deps
+fuzz-deps:
+	$(Q)tools/deps.sh fuzz
+
+fuzz: fuzz-deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
+	$(Q)for h in $(FUZZ_HARNESSES); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$h $(BUILD)/fuzz/crashes/$$h; \
+		dirs=$$(for k in corpus repro; do [ -d tests/fuzz/$$k/$$h ] && echo tests/fuzz/$$k/$$h; done); \
+		$(BUILD)/fuzz/fuzz_$$h -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/crashes/$$h/ $(BUILD)/fuzz/corpus/$$h $$dirs \
+			> $(BUILD)/fuzz/$$h.log 2>&1; rc=$$?; \
+		echo "fuzz $$h: $$(grep -E '^#[0-9]+' $(BUILD)/fuzz/$$h.log | tail -1)"; \
+		if [ $$rc != 0 ]; then tail -40 $(BUILD)/fuzz/$$h.log; \
+			echo "fuzz $$h: FAILED, reproducer in $(BUILD)/fuzz/crashes/$$h/, log $(BUILD)/fuzz/$$h.log"; exit 1; fi; \
+	done
+
+# Rewrites the generated seeds (tests/fuzz/mkseeds.c) in tests/fuzz/corpus; the others there are files
+# the build made (named in mkseeds.c's header) or shrunk crashes.
+.PHONY: fuzz-seeds
+fuzz-seeds: $(BUILD)/fuzz/mkseeds
+	$(Q)$< tests/fuzz/corpus
+
+$(BUILD)/fuzz/mkseeds: tests/fuzz/mkseeds.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
