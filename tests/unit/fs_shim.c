@@ -10,8 +10,6 @@
 #include "../../guest/include/wait.h"
 #include "fs_shim.h"
 
-/* Weak: a suite that links the real kmalloc/console gets those instead. */
-#define SHIM __attribute__((weak))
 
 char fs_shim_console[65536];
 size_t fs_shim_console_len;
@@ -38,27 +36,27 @@ static int shim_alloc_fails(void)
 	return --fs_shim_fail_alloc_after == 0;
 }
 
-SHIM void *k_malloc(size_t n)
+void *k_malloc(size_t n)
 {
 	return shim_alloc_fails() ? NULL : malloc(n);
 }
 
-SHIM void *k_calloc(size_t count, size_t n)
+void *k_calloc(size_t count, size_t n)
 {
 	return shim_alloc_fails() ? NULL : calloc(count, n);
 }
 
-SHIM void *k_realloc(void *p, size_t n)
+void *k_realloc(void *p, size_t n)
 {
 	return shim_alloc_fails() ? NULL : realloc(p, n);
 }
 
-SHIM void k_free(void *p)
+void k_free(void *p)
 {
 	free(p);
 }
 
-/* Strong: the vfs suite counts console calls; misc_stubs.c's weak one forwards here. */
+/* The vfs suite counts console calls. */
 long k_hypercall_console(const void *buf, size_t len)
 {
 	size_t room = sizeof(fs_shim_console) - fs_shim_console_len;
@@ -68,7 +66,7 @@ long k_hypercall_console(const void *buf, size_t len)
 	return (long)len;
 }
 
-SHIM int k_printf(const char *fmt, ...)
+int k_printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -77,13 +75,13 @@ SHIM int k_printf(const char *fmt, ...)
 	return r;
 }
 
-SHIM uint64_t k_clock_realtime_ns(void)
+uint64_t k_clock_realtime_ns(void)
 {
 	static uint64_t t = 1700000000ull * 1000000000ull;
 	return t += 1000;
 }
 
-SHIM void k_random_bytes(void *buf, size_t len)
+void k_random_bytes(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	for (size_t i = 0; i < len; i++)
@@ -91,13 +89,13 @@ SHIM void k_random_bytes(void *buf, size_t len)
 }
 
 /* Page 0 is unmapped in the guest: the tests pass small integers as bad pointers. */
-SHIM bool k_user_ok(const void *p, size_t len)
+bool k_user_ok(const void *p, size_t len)
 {
 	uintptr_t a = (uintptr_t)p;
 	return a >= 4096 && a + len >= a;
 }
 
-SHIM long k_user_strlen(const char *s, size_t max)
+long k_user_strlen(const char *s, size_t max)
 {
 	if (!k_user_ok(s, 1))
 		return -EFAULT;
@@ -106,7 +104,7 @@ SHIM long k_user_strlen(const char *s, size_t max)
 }
 
 /* A monotonic clock that moves 1 us per look: the poll timeouts' arithmetic sees time pass. */
-SHIM uint64_t k_clock_monotonic_ns(void)
+uint64_t k_clock_monotonic_ns(void)
 {
 	static uint64_t t = 1000000000ull;
 	return t += 1000;
@@ -124,10 +122,13 @@ unsigned fs_shim_blocks;
 unsigned fs_shim_block_flags;
 void (*fs_shim_during_block)(void);
 
-SHIM int k_thr_count(void) { return 1; } /* pipes never block in the unit tests */
-SHIM struct k_thread *k_thr_self(void) { return fs_shim_cur; }
+int k_thr_count(void) { return 1; } /* one thread: pipes never block in the unit tests */
+int k_thr_tid(void) { return 1; }
+bool k_thr_exists(int tid) { return tid == 1; }
+long k_thr_post(int tid, int sig) { (void)tid, (void)sig; return -ESRCH; }
+struct k_thread *k_thr_self(void) { return fs_shim_cur; }
 
-SHIM long k_thr_block(uint64_t deadline, unsigned flags)
+long k_thr_block(uint64_t deadline, unsigned flags)
 {
 	struct k_thread *t = fs_shim_cur;
 	(void)deadline;
@@ -141,7 +142,7 @@ SHIM long k_thr_block(uint64_t deadline, unsigned flags)
 	return t->rc;
 }
 
-SHIM bool k_thr_unblock(struct k_thread *t, long rc)
+bool k_thr_unblock(struct k_thread *t, long rc)
 {
 	if (!t->blocked)
 		return false;
@@ -153,18 +154,25 @@ SHIM bool k_thr_unblock(struct k_thread *t, long rc)
 /* The WAIT hypercall: records its timeout, answers fs_shim_wait_rc (0 quiet, 1 news, < 0 failed). */
 uint64_t fs_shim_wait_timeout;
 int fs_shim_wait_rc;
-SHIM int k_hypercall_wait(uint64_t timeout_ns)
+int k_hypercall_wait(uint64_t timeout_ns)
 {
 	fs_shim_wait_timeout = timeout_ns;
 	return fs_shim_wait_rc;
 }
 
 /* A kernel panic ends the test process with the guest's SIGABRT status. */
-SHIM _Noreturn void k_panic(const char *fmt, ...)
+_Noreturn void k_panic(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	exit(134);
+}
+
+/* The signal code (guest/sys/sys_signal.c) for a pipe's SIGPIPE: a default action ends the test process like the VM. */
+uint64_t k_sys_user_rsp;
+_Noreturn void k_hypercall_crash(int sig)
+{
+	exit(128 + sig);
 }
