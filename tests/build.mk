@@ -26,11 +26,12 @@ gcore_SRCS   := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.
                 guest/sys/sys_time.c guest/sys/sys_signal.c tests/unit/misc_stubs.c \
                 tests/unit/check_kstring.c tests/unit/check_krandom.c tests/unit/check_ksys.c
 gcore_SUITES := kstring krandom ksys
-# The file system, its syscalls, the signals a pipe raises and the block layer with virtio-blk request
-# planning, on tests/unit/fs_shim.c.
-gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/drivers/vblk_plan.c \
-                tests/unit/fs_shim.c tests/unit/check_vfs.c tests/unit/check_vblk.c
-gfs_SUITES   := vfs vblk
+# The file system, its syscalls, the signals a pipe raises, the wait core it blocks through and the block
+# layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
+gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
+                guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
+                tests/unit/check_wait.c
+gfs_SUITES   := vfs vblk wait
 
 GUEST_GROUP_SRCS := $(foreach g,$(GUEST_GROUPS),$($(g)_SRCS))
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter guest/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -Iguest/include

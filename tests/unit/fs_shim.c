@@ -22,6 +22,11 @@ void fs_shim_reset(void)
 	fs_shim_console_calls = 0;
 	fs_shim_fail_alloc_after = 0;
 	fs_shim_blocks = 0;
+	fs_shim_block_flags = 0;
+	fs_shim_during_block = NULL;
+	memset(fs_shim_threads, 0, sizeof(fs_shim_threads));
+	fs_shim_cur = &fs_shim_threads[0];
+	fs_shim_wait_rc = 0;
 }
 
 static int shim_alloc_fails(void)
@@ -106,31 +111,63 @@ uint64_t k_clock_monotonic_ns(void)
 }
 
 /*
- * guest/include/thread.h and wait.h for one thread: pipes never block, and
- * a poll that would block sees its deadline pass (fs_shim_blocks counts those).
+ * The scheduler side of guest/kernel/wait.c (thread.h) for host tests: fake
+ * threads whose "blocked" flag a test sets; a block runs fs_shim_during_block
+ * (what other threads and pollers would do meanwhile) and then returns what
+ * an unblock gave, else -ETIMEDOUT (a poll's deadline passes at once).
  */
+struct k_thread fs_shim_threads[4];
+struct k_thread *fs_shim_cur = &fs_shim_threads[0];
 unsigned fs_shim_blocks;
-void k_wait_add(struct k_waiter *w, const void *key, uint32_t bits, k_wait_fn fn, void *ctx)
-{
-	(void)w, (void)key, (void)bits, (void)fn, (void)ctx;
-}
-void k_wait_del(struct k_waiter *w) { (void)w; }
-long k_wait_block(uint64_t deadline, unsigned flags)
-{
-	(void)deadline, (void)flags;
-	fs_shim_blocks++;
-	return -ETIMEDOUT;
-}
+unsigned fs_shim_block_flags;
+void (*fs_shim_during_block)(void);
 
-int k_thr_count(void) { return 1; }
+int k_thr_count(void) { return 1; } /* one thread: pipes never block in the unit tests */
 int k_thr_tid(void) { return 1; }
 bool k_thr_exists(int tid) { return tid == 1; }
 long k_thr_post(int tid, int sig) { (void)tid, (void)sig; return -ESRCH; }
-int k_wait_wake(const void *key, uint32_t bits, int n) { (void)key, (void)bits, (void)n; return 0; }
-long k_wait_on(const void *key, uint32_t bits, uint64_t deadline, unsigned flags)
+struct k_thread *k_thr_self(void) { return fs_shim_cur; }
+
+long k_thr_block(uint64_t deadline, unsigned flags)
 {
-	(void)key, (void)bits, (void)deadline, (void)flags;
-	return -EAGAIN;
+	struct k_thread *t = fs_shim_cur;
+	(void)deadline;
+	fs_shim_blocks++;
+	fs_shim_block_flags = flags;
+	t->blocked = true;
+	t->rc = -ETIMEDOUT;
+	if (fs_shim_during_block)
+		fs_shim_during_block();
+	t->blocked = false;
+	return t->rc;
+}
+
+bool k_thr_unblock(struct k_thread *t, long rc)
+{
+	if (!t->blocked)
+		return false;
+	t->blocked = false;
+	t->rc = rc;
+	return true;
+}
+
+/* The WAIT hypercall: records its timeout, answers fs_shim_wait_rc (0 quiet, 1 news, < 0 failed). */
+uint64_t fs_shim_wait_timeout;
+int fs_shim_wait_rc;
+int k_hypercall_wait(uint64_t timeout_ns)
+{
+	fs_shim_wait_timeout = timeout_ns;
+	return fs_shim_wait_rc;
+}
+
+/* A kernel panic ends the test process with the guest's SIGABRT status. */
+_Noreturn void k_panic(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	exit(134);
 }
 
 /* The signal code (guest/sys/sys_signal.c) for a pipe's SIGPIPE: a default action ends the test process like the VM. */
