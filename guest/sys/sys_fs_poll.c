@@ -115,6 +115,15 @@ static uint64_t poll_left(uint64_t deadline)
 	return deadline > now ? deadline - now : 0;
 }
 
+/* Like Linux, ppoll and pselect6 write the time left back into their timespec (unless the call faulted). */
+static void poll_ts_left(struct lx_timespec *ts, uint64_t deadline, long rc)
+{
+	if (!ts || rc == -EFAULT || !k_user_ok(ts, sizeof(*ts)))
+		return;
+	uint64_t left = poll_left(deadline);
+	*ts = (struct lx_timespec){ (long)(left / NS_PER_S), (long)(left % NS_PER_S) };
+}
+
 /*
  * The sigmask argument of ppoll/pselect6 (NULL: none). The new mask holds
  * for the wait; *old gets the one to restore. 0, -EINVAL (size), -EFAULT.
@@ -198,10 +207,7 @@ long sys_ppoll(SYS_ARGS)
 	if (rc)
 		return rc;
 	rc = poll_user(a0, a1, deadline, (const uint64_t *)a3, (size_t)a4);
-	if (ts && rc != -EFAULT && k_user_ok(ts, sizeof(*ts))) {
-		uint64_t left = poll_left(deadline);
-		*ts = (struct lx_timespec){ (int64_t)(left / NS_PER_S), (int64_t)(left % NS_PER_S) };
-	}
+	poll_ts_left(ts, deadline, rc);
 	return rc;
 }
 
@@ -306,7 +312,7 @@ long sys_select(SYS_ARGS)
 	long rc = select_run(a0, a1, a2, a3, deadline, NULL, 0);
 	if (tv && rc != -EFAULT && k_user_ok(tv, sizeof(*tv))) {
 		uint64_t left = poll_left(deadline);
-		*tv = (struct lx_timeval){ (int64_t)(left / NS_PER_S), (int64_t)(left % NS_PER_S / 1000u) };
+		*tv = (struct lx_timeval){ (long)(left / NS_PER_S), (long)(left % NS_PER_S / 1000u) };
 	}
 	return rc;
 }
@@ -329,9 +335,6 @@ long sys_pselect6(SYS_ARGS)
 		masksize = (size_t)arg[1];
 	}
 	rc = select_run(a0, a1, a2, a3, deadline, mask, masksize);
-	if (ts && rc != -EFAULT && k_user_ok(ts, sizeof(*ts))) {
-		uint64_t left = poll_left(deadline);
-		*ts = (struct lx_timespec){ (int64_t)(left / NS_PER_S), (int64_t)(left % NS_PER_S) };
-	}
+	poll_ts_left(ts, deadline, rc);
 	return rc;
 }

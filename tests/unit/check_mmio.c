@@ -689,6 +689,39 @@ START_TEST(test_hostile_reset_inflight)
 }
 END_TEST
 
+/*
+ * The event thread re-arms a queue's notify read from its source without the
+ * device lock; a reset must never change what it reads (it once zeroed the
+ * fd with the queue, and a re-arm in that window read fd 0, host stdin). The
+ * fd lives in the kick source, outside the state a reset clears: kicks racing
+ * resets keep reaching the same eventfd, and the last one still notifies.
+ */
+START_TEST(test_hostile_reset_keeps_kick_fd)
+{
+	struct event_loop loop;
+	ck_assert_int_eq(event_init(&loop), 0);
+	ck_assert_int_eq(mmio_attach(&dev, &loop), 0);
+	int fd0 = mmio_notify_fd(&dev, 0), fd1 = mmio_notify_fd(&dev, 1);
+	ck_assert_int_ge(fd0, 0);
+	ck_assert_int_ge(fd1, 0);
+	ck_assert_int_eq(event_start(&loop, false), 0);
+	for (int i = 0; i < 200; i++) {
+		ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+		wr(VIRTIO_MMIO_STATUS, 0);
+		ck_assert_int_eq(mmio_notify_fd(&dev, 0), fd0);
+		ck_assert_int_eq(dev.kick[0].src.fd, fd0);
+		ck_assert_int_eq(dev.kick[1].src.fd, fd1);
+	}
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	int before = __atomic_load_n(&n_notify, __ATOMIC_SEQ_CST);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	ck_assert_int_gt(wait_at_least(&n_notify, before + 1), before);
+	event_free(&loop);
+}
+END_TEST
+
 Suite *mmio_suite(void)
 {
 	Suite *s = suite_create("mmio");
@@ -711,6 +744,7 @@ Suite *mmio_suite(void)
 	tcase_add_test(h, test_hostile_status_garbage);
 	tcase_add_test(h, test_hostile_poll_stops);
 	tcase_add_test(h, test_hostile_reset_inflight);
+	tcase_add_test(h, test_hostile_reset_keeps_kick_fd);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
 	suite_add_tcase(s, h);
