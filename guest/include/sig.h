@@ -64,6 +64,12 @@ long k_sig_return(struct k_uregs *f);
 /* A fault in the app: enters its handler for the signal when it has one (does not return), else returns. */
 void k_sig_fault(const struct k_exc_state *s, int sig);
 
+/*
+ * Raises signal sig on the current thread, as the kernel does for a write to
+ * a pipe nobody reads (SIGPIPE): acted on at syscall exit like tkill on self.
+ */
+void k_sig_raise(int sig);
+
 /* True when the app's stack pointer sp lies on the alternate signal stack. */
 bool k_sig_on_altstack(uint64_t sp);
 
