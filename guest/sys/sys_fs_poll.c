@@ -38,9 +38,11 @@ static uint32_t poll_fd(int fd, uint32_t events, const void **key)
 /*
  * Scans pf[0..n) into revents; with none ready and deadline in the future,
  * blocks and scans again (deadline K_WAIT_FOREVER: until ready or a
- * signal). The number of fds with revents, -EINTR or -ENOMEM.
+ * signal). An fd is ready with any revents for poll, with revents it asked
+ * for when only_asked (select: a hang-up alone does not end its wait). The
+ * number of ready fds, -EINTR or -ENOMEM.
  */
-static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline)
+static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline, bool only_asked)
 {
 	struct k_waiter *w = NULL;
 	const void *key;
@@ -51,7 +53,7 @@ static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline)
 		long ready = 0;
 		for (unsigned i = 0; i < n; i++) {
 			pf[i].revents = (short)poll_fd(pf[i].fd, (uint16_t)pf[i].events, &key);
-			ready += pf[i].revents != 0;
+			ready += (only_asked ? pf[i].revents & pf[i].events : pf[i].revents) != 0;
 		}
 		if (ready || last || deadline <= k_clock_monotonic_ns()) {
 			rc = ready;
@@ -178,7 +180,7 @@ static long poll_user(long ufds, long nfds, uint64_t deadline, const uint64_t *m
 	uint64_t old;
 	long rc = poll_mask_set(mask, masksize, &old);
 	if (rc == 0) {
-		rc = poll_run(pf, (unsigned)nfds, deadline);
+		rc = poll_run(pf, (unsigned)nfds, deadline, false);
 		poll_mask_restore(mask, old, rc);
 	}
 	/* Another thread may have freed the array meanwhile: check again before writing. */
@@ -261,7 +263,7 @@ static long select_run(long nfds, long urd, long uwr, long uex, uint64_t deadlin
 	if (rc == 0)
 		rc = poll_mask_set(mask, masksize, &old);
 	if (rc == 0) {
-		rc = poll_run(pf, n, deadline);
+		rc = poll_run(pf, n, deadline, true);
 		poll_mask_restore(mask, old, rc);
 	}
 	if (rc >= 0) {
