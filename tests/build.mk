@@ -8,40 +8,45 @@ TEST_OBJDIR := $(BUILD)/tests/obj
 # The monitor library (vmm/, devices/, proto/) and the image builder.
 TESTED_SRCS := $(LIBUKVM_SRCS) $(IMGBUILD_LIB)
 
-# Pure guest kernel parts: extent allocator, symbol lookup, the virtio-blk driver's request planning
-# (guest headers, no libc string.h needed).
-TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c guest/drivers/vblk_plan.c
-$(TEST_OBJDIR)/guest/drivers/vblk_plan.o: TEST_CFLAGS += -Iguest/include
+# Pure guest kernel parts: extent allocator, symbol lookup.
+TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 
-# The kernel heap, tested on the host under its own names (the vfs shims own k_malloc & co. there).
-KMALLOC_TEST_NAMES := k_malloc k_calloc k_realloc k_free k_pages_alloc k_pages_free k_panic
-TESTED_SRCS += guest/kernel/kmalloc.c
-$(TEST_OBJDIR)/guest/kernel/kmalloc.o $(TEST_OBJDIR)/tests/unit/check_kmalloc.o: \
-	TEST_CFLAGS += -iquote guest/include $(foreach f,$(KMALLOC_TEST_NAMES),-D$(f)=kmt_$(f:k_%=%))
+# --- guest code with fakes of the kernel around it ------------------------------------
+# Each group links real guest modules under their real names with explicit fakes of exactly the kernel
+# services they call (tests/unit/misc_stubs.c, fs_shim.c or the suite itself) into one relocatable object that
+# exports only its suites' <name>_suite(): everything else is made local, so the groups' fakes never
+# meet each other or the real modules of another group in the runner, and nothing depends on link order.
+GUEST_GROUPS := gheap gcore gfs
+# The kernel heap on host pages (check_kmalloc.c fakes the page allocator and k_panic).
+gheap_SRCS   := guest/kernel/kmalloc.c tests/unit/check_kmalloc.c
+gheap_SUITES := kmalloc
+# String functions (the group's memcpy, strlen ... are the guest's own), printf, the CSPRNG and the misc
+# syscalls, on tests/unit/misc_stubs.c.
+gcore_SRCS   := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.c guest/sys/sys_misc.c \
+                guest/sys/sys_time.c guest/sys/sys_signal.c tests/unit/misc_stubs.c \
+                tests/unit/check_kstring.c tests/unit/check_krandom.c tests/unit/check_ksys.c
+gcore_SUITES := kstring krandom ksys
+# The file system, its syscalls, the signals a pipe raises, the wait core it blocks through and the block
+# layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
+gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
+                guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
+                tests/unit/check_wait.c
+gfs_SUITES   := vfs vblk wait
 
-# The guest's string/printf/random/misc-syscall code, with tests/unit/misc_stubs.c standing in for the
-# core's k_* services (weak) used by check_kstring/check_krandom/check_ksys.
-MISC_GUEST_SRCS := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.c \
-                   guest/sys/sys_misc.c guest/sys/sys_time.c guest/sys/sys_signal.c
-TESTED_SRCS += $(MISC_GUEST_SRCS) tests/unit/misc_stubs.c
-# Other suites link their own weak stand-ins for the same k_* services (one runner, link order decides):
-# on the host our files call misc_stubs.c's mt_* versions instead, whichever k_* stand-in wins.
-MISC_CORE_FNS := k_hypercall_console k_hypercall_exit k_hypercall_crash k_clock_monotonic_ns k_clock_realtime_ns k_user_ok k_pages_stats \
-                 k_thr_tid k_thr_count k_thr_exists k_thr_set_clear_tid k_thr_yield k_thr_wake k_thr_requeue \
-                 k_thr_post k_thr_exit k_thr_wait \
-                 k_panic
-$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(MISC_GUEST_SRCS)): \
-	TEST_CFLAGS += -Iguest/include $(foreach f,$(MISC_CORE_FNS),-D$(f)=mt_$(f:k_%=%))
-# string.c defines memcpy, strlen, ... which the host's libc (and ASan) own: on the host they are built
-# as kt_memcpy, kt_strlen, ... (check_kstring.c uses the same list) so the test checks our code, not glibc's.
-MISC_STRING_FNS := memcpy memmove memset memcmp memchr strlen strnlen strcmp strncmp strchr strrchr strcpy strtoul
-$(TEST_OBJDIR)/guest/kernel/string.o: TEST_CFLAGS += -fno-builtin $(foreach f,$(MISC_STRING_FNS),-D$(f)=kt_$(f))
+GUEST_GROUP_SRCS := $(foreach g,$(GUEST_GROUPS),$($(g)_SRCS))
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter guest/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -Iguest/include
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter tests/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -iquote guest/include
+# Our string functions are what is under test: no builtin may stand in for a call to them.
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gcore_SRCS)): TEST_CFLAGS += -fno-builtin
 
-# The guest file system (guest/fs, guest/sys/sys_fs*.c) with a shim for k.h (tests/unit/fs_shim.c).
-FS_GUEST_SRCS := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c))
-TESTED_SRCS += $(FS_GUEST_SRCS) tests/unit/fs_shim.c
-# Guest headers only (guest/include/string.h shadows libc's); no libc struct stat or fcntl.h in these objects.
-$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(FS_GUEST_SRCS)): TEST_CFLAGS += -Iguest/include
+define GUEST_GROUP_RULE
+$(TEST_OBJDIR)/group_$(1).o: $(patsubst %.c,$(TEST_OBJDIR)/%.o,$($(1)_SRCS))
+	$$(Q)ld -r -o $$@.tmp $$^
+	$$(Q)objcopy $(foreach s,$($(1)_SUITES),--keep-global-symbol=$(s)_suite) $$@.tmp $$@
+	$$(Q)rm -f $$@.tmp
+endef
+$(foreach g,$(GUEST_GROUPS),$(eval $(call GUEST_GROUP_RULE,$(g))))
+GUEST_GROUP_OBJS := $(GUEST_GROUPS:%=$(TEST_OBJDIR)/group_%.o)
 
 $(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
 # The blk test pattern, shared with the guest's blk apps.
@@ -90,7 +95,8 @@ all: $(BUILD)/asan/ukvm-run
 
 # --- the runner -------------------------------------------------------------------
 TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c \
-                      $(UNIT_SRCS) $(IT_SRCS) $(sort $(TESTED_SRCS)))
+                      $(filter-out $(GUEST_GROUP_SRCS),$(UNIT_SRCS)) $(IT_SRCS) $(sort $(TESTED_SRCS))) \
+                    $(GUEST_GROUP_OBJS)
 
 # suites.h lists UNIT(name) / INTEG(name) for every check_<name>.c; rewritten only when the list changes.
 $(BUILD)/tests/suites.h: FORCE

@@ -156,7 +156,7 @@ void k_boot(uint64_t fdt_gpa)
 	k_random_init(bi->rng_seed, (size_t)bi->rng_seed_len, boot_random_hw());
 
 	boot_memory(bi);
-	vd_probe_all(bi->fdt);
+	vd_probe_all(bi->fdt); /* before the file system: fs_init makes /dev/vdX for the disks found here */
 	boot_fs();
 	k_hypercall_mark(UKVM_MARK_KERNEL_READY);
 	int rc = k_exec_app();
