@@ -17,6 +17,9 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # exports only its suites' <name>_suite(): everything else is made local, so the groups' fakes never
 # meet each other or the real modules of another group in the runner, and nothing depends on link order.
 GUEST_GROUPS := gheap gcore gfs
+# The fuzz harnesses (tests/fuzz, "fuzzing" below): those running guest code join group gfuzz.
+FUZZ_HOST_HARNESSES  := elf virtq fdt
+FUZZ_GUEST_HARNESSES := payload imgbuild
 # The kernel heap on host pages (check_kmalloc.c fakes the page allocator and k_panic).
 gheap_SRCS   := guest/kernel/kmalloc.c tests/unit/check_kmalloc.c
 gheap_SUITES := kmalloc
@@ -32,6 +35,12 @@ gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/s
                 guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
                 tests/unit/check_wait.c
 gfs_SUITES   := vfs vblk wait
+# The fuzz harnesses that run guest code (tests/fuzz, "fuzzing" below) on gfs's modules and fakes; the group
+# exports their entry points instead of suites.
+gfuzz_SRCS    := $(filter-out tests/unit/check_%,$(gfs_SRCS)) tests/fuzz/fuzz_guest.c \
+                 $(FUZZ_GUEST_HARNESSES:%=tests/fuzz/fuzz_%.c)
+gfuzz_EXPORTS := $(FUZZ_GUEST_HARNESSES:%=fuzz_one_%)
+GUEST_GROUPS += gfuzz
 
 GUEST_GROUP_SRCS := $(foreach g,$(GUEST_GROUPS),$($(g)_SRCS))
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter guest/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -Iguest/include
@@ -42,21 +51,26 @@ $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gcore_SRCS)): TEST_CFLAGS += -fno-builtin
 define GUEST_GROUP_RULE
 $(TEST_OBJDIR)/group_$(1).o: $(patsubst %.c,$(TEST_OBJDIR)/%.o,$($(1)_SRCS))
 	$$(Q)ld -r -o $$@.tmp $$^
-	$$(Q)objcopy $(foreach s,$($(1)_SUITES),--keep-global-symbol=$(s)_suite) $$@.tmp $$@
+	$$(Q)objcopy $(foreach s,$($(1)_SUITES:%=%_suite) $($(1)_EXPORTS),--keep-global-symbol=$(s)) $$@.tmp $$@
 	$$(Q)rm -f $$@.tmp
 endef
 $(foreach g,$(GUEST_GROUPS),$(eval $(call GUEST_GROUP_RULE,$(g))))
 GUEST_GROUP_OBJS := $(GUEST_GROUPS:%=$(TEST_OBJDIR)/group_%.o)
 
-$(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
+$(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TEST_CFLAGS += -Itools/imgbuild
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 
-# The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links.
-FUZZ_HARNESSES := elf virtq
+# The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links;
+# those running guest code join the gfuzz group above, the others the runner itself.
+FUZZ_HARNESSES := $(FUZZ_HOST_HARNESSES) $(FUZZ_GUEST_HARNESSES)
 FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
 FUZZ_SRCS_virtq := proto/virtq_dev.c
-TESTED_SRCS += $(FUZZ_HARNESSES:%=tests/fuzz/fuzz_%.c)
+FUZZ_SRCS_fdt  := vmm/fdtbuild.c
+FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(filter-out tests/fuzz/fuzz_%,$(gfuzz_SRCS)) \
+                     tests/fuzz/fuzz_guest.c
+FUZZ_SRCS_imgbuild := $(IMGBUILD_LIB) proto/elf.c vmm/loader.c vmm/mem.c $(FUZZ_SRCS_payload)
+TESTED_SRCS += $(FUZZ_HOST_HARNESSES:%=tests/fuzz/fuzz_%.c)
 $(foreach h,$(FUZZ_HARNESSES),$(eval $(TEST_OBJDIR)/tests/fuzz/fuzz_$(h).o: TEST_CFLAGS += -DLLVMFuzzerTestOneInput=fuzz_one_$(h)))
 $(TEST_OBJDIR)/tests/unit/check_fuzz.o: TEST_CFLAGS += -DFUZZ_DIR='"$(abspath tests/fuzz)"' \
 	-D'FUZZ_LIST=$(foreach h,$(FUZZ_HARNESSES),X($(h)))'
@@ -135,12 +149,19 @@ FUZZ_OBJDIR := $(BUILD)/fuzz/obj
 FUZZ_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
+# The guest code's own headers, as in the runner.
+$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(filter guest/%,$(gfuzz_SRCS))): FUZZ_OBJ_CFLAGS := -Iguest/include
+$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(filter tests/%,$(gfuzz_SRCS))): FUZZ_OBJ_CFLAGS := -iquote guest/include
+
+$(FUZZ_OBJDIR)/tools/imgbuild/%.o: FUZZ_OBJ_CFLAGS := -Itools/imgbuild
+$(FUZZ_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: FUZZ_OBJ_CFLAGS += -Itools/imgbuild
+
 $(FUZZ_OBJDIR)/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_OBJ_CFLAGS) -c $< -o $@
 
 $(foreach h,$(FUZZ_HARNESSES),$(eval $(BUILD)/fuzz/fuzz_$(h): \
-	$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,tests/fuzz/fuzz_$(h).c $(FUZZ_SRCS_$(h)))))
+	$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(sort tests/fuzz/fuzz_$(h).c $(FUZZ_SRCS_$(h))))))
 $(BUILD)/fuzz/fuzz_%:
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(HOST_LIBS)
 
@@ -164,11 +185,19 @@ fuzz: fuzz-deps
 			echo "fuzz $$h: FAILED, reproducer in $(BUILD)/fuzz/crashes/$$h/, log $(BUILD)/fuzz/$$h.log"; exit 1; fi; \
 	done
 
-# Rewrites the generated seeds (tests/fuzz/mkseeds.c) in tests/fuzz/corpus; the others there are files
-# the build made (named in mkseeds.c's header) or shrunk crashes.
+# Rewrites the seeds in tests/fuzz/corpus (tests/fuzz/mkseeds.c): hand-shaped ones, and files of the build
+# (the test guest image as a kernel, a stripped musl static binary as an app), kept small.
+FUZZ_SEED_APP := $(BUILD)/fuzz/hello-static-stripped
+
+$(FUZZ_SEED_APP): $(ELF_TEST_STATIC)
+	@mkdir -p $(@D)
+	$(Q)strip -o $@ $<
+
 .PHONY: fuzz-seeds
-fuzz-seeds: $(BUILD)/fuzz/mkseeds
-	$(Q)$< tests/fuzz/corpus
+fuzz-seeds: $(BUILD)/fuzz/mkseeds $(BUILD)/vmm/testguest.elf $(FUZZ_SEED_APP)
+	$(Q)$< tests/fuzz/corpus $(BUILD)/vmm/testguest.elf $(FUZZ_SEED_APP)
+	$(Q)cp $(BUILD)/vmm/testguest.elf tests/fuzz/corpus/elf/testguest
+	$(Q)cp $(FUZZ_SEED_APP) tests/fuzz/corpus/elf/hello-static
 
 $(BUILD)/fuzz/mkseeds: tests/fuzz/mkseeds.c
 	@mkdir -p $(@D)

@@ -1,4 +1,8 @@
-/* mkseeds.c: writes the hand-shaped seeds of tests/fuzz/corpus (deterministic; `make fuzz-seeds` reruns it). */
+/*
+ * mkseeds.c: writes the seeds of tests/fuzz/corpus (deterministic; `make fuzz-seeds` reruns it): hand-shaped
+ * inputs for each harness; imgbuild's pack a kernel and an app the build made (tests/build.mk names them).
+ * corpus/elf holds two such files as they are (the test guest image, a stripped musl static binary).
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -6,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "elf.h"
+#include "ukvm_abi.h"
 #include "virtio.h"
 
 static const char *out_dir;
@@ -135,13 +141,184 @@ static void seeds_virtq(void)
 	vq_seed("avail-ahead", 0, ram, serve3, sizeof(serve3));
 }
 
+/* ---- payload: a whole payload as ukvm-build lays it out, with a tiny app and a small archive ---- */
+
+static void pad8(struct seed *s)
+{
+	while (s->n % 8)
+		s->b[s->n++] = 0;
+}
+
+/* A one-segment static app: ELF header, one PT_LOAD R+X at vaddr (file bytes: the headers). */
+static void put_app(struct seed *s, uint16_t type, uint64_t vaddr)
+{
+	struct elf64_ehdr eh = {
+		.e_ident = { 0x7f, 'E', 'L', 'F', 2, 1, 1 },
+		.e_type = type, .e_machine = ELF64_EM_X86_64, .e_version = 1,
+		.e_entry = vaddr + 0x40, .e_phoff = sizeof(eh), .e_ehsize = sizeof(eh),
+		.e_phentsize = sizeof(struct elf64_phdr), .e_phnum = 1,
+	};
+	struct elf64_phdr ph = { ELF64_PT_LOAD, ELF64_PF_R | ELF64_PF_X, 0, vaddr, vaddr,
+				 sizeof(eh) + sizeof(ph), 0x1000, 0x1000 };
+
+	put_mem(s, &eh, sizeof(eh));
+	put_mem(s, &ph, sizeof(ph));
+}
+
+static void put_rec(struct seed *s, uint32_t mode, const char *name, const char *data)
+{
+	struct ukvm_file_rec r = { mode, (uint32_t)strlen(name) + 1, data ? strlen(data) : 0 };
+
+	put_mem(s, &r, sizeof(r));
+	put_mem(s, name, r.name_len);
+	put_mem(s, data, r.size);
+	pad8(s);
+}
+
+static void payload_seed(const char *name, uint64_t flags, uint16_t app_type, uint16_t app_sym_flags)
+{
+	static const char strs[] = "\0k_boot\0k_other\0main\0helper";
+	struct seed s = { .n = 0 };
+	struct ukvm_payload_hdr h = { .magic = UKVM_PAYLOAD_MAGIC, .flags = flags };
+	struct ukvm_sym syms[4] = {
+		{ UKVM_KERNEL_VBASE + 0x100000, 0x40, 0, 0, 1 },
+		{ UKVM_KERNEL_VBASE + 0x100100, 0, 0, 0, 8 },
+		{ 0x400000, 0x20, app_sym_flags, 0, 16 },
+		{ 0x400040, 0x10, app_sym_flags, 0, 21 },
+	};
+
+	s.n = sizeof(h);
+	h.app_off = s.n;
+	put_app(&s, app_type, app_type == ELF64_ET_DYN ? 0 : 0x400000);
+	h.app_size = s.n - h.app_off;
+	pad8(&s);
+	h.files_off = s.n;
+	put_rec(&s, 0040750, "/etc", NULL);
+	put_rec(&s, 0100644, "/etc/hello.txt", "hello, packed world\n");
+	put_rec(&s, 0100755, "/bin/tool", "\x7f" "ELF");
+	put_rec(&s, 0100600, "/empty", NULL);
+	put_rec(&s, 0100644, "/a/b/c", "x");
+	h.files_size = s.n - h.files_off;
+	h.syms_off = s.n;
+	h.syms_count = 4;
+	put_mem(&s, syms, sizeof(syms));
+	h.strs_off = s.n;
+	h.strs_size = sizeof(strs);
+	put_mem(&s, strs, sizeof(strs));
+	memcpy(s.b, &h, sizeof(h));
+	save("payload", name, &s);
+}
+
+static void seeds_payload(void)
+{
+	payload_seed("placed", UKVM_PAYLOAD_APP_PLACED, ELF64_ET_EXEC, UKVM_SYM_APP);
+	payload_seed("pie", 0, ELF64_ET_DYN, UKVM_SYM_APP | UKVM_SYM_PIE);
+}
+
+/* ---- fdt: fuzz_fdt.c's fields in order, then argv0, the arguments, "", the environment ---- */
+
+static void put_str(struct seed *s, const char *str)
+{
+	put_mem(s, str, strlen(str) + 1);
+}
+
+static void fdt_seed(const char *name, uint8_t flags, uint16_t buf_len, unsigned ndevs)
+{
+	struct seed s = { .n = 0 };
+
+	put(&s, flags, 1);
+	if (!(flags & 1))
+		put(&s, buf_len, 2);
+	put(&s, 128ull << 20, 8);          /* mem_size */
+	put(&s, 2100000, 4);               /* tsc_khz */
+	for (int i = 0; i < 32; i++)       /* rng seed */
+		put(&s, (uint64_t)(i * 37 + 1), 1);
+	put(&s, 0x400000, 8);              /* payload */
+	put(&s, 0x12345, 8);
+	if (flags & 4)
+		put(&s, 0x7000, 8);        /* pv_vif */
+	put(&s, 3, 1);                     /* cpuid leaves 0, 1, 7 */
+	for (uint32_t leaf = 0; leaf < 3; leaf++)
+		for (int j = 0; j < 6; j++)
+			put(&s, j == 0 ? (leaf == 2 ? 7 : leaf) : 0x1000u * leaf + (uint32_t)j, 4);
+	put(&s, 2, 1);                     /* reserve: low memory, the kernel */
+	put(&s, 0, 8);
+	put(&s, 0x100000, 8);
+	put(&s, 0x100000, 8);
+	put(&s, 0x200000, 8);
+	put(&s, ndevs, 1);
+	for (unsigned i = 0; i < ndevs; i++) {
+		put(&s, (64ull << 30) + 0x1000 * i, 8);
+		put(&s, 0x1000, 8);
+		put(&s, 5 + i, 4);
+	}
+	put_str(&s, "app.img");
+	put_str(&s, "-v");
+	put_str(&s, "hello world");
+	put_str(&s, "");
+	put_str(&s, "PATH=/bin");
+	put_str(&s, "HOME=/");
+	save("fdt", name, &s);
+}
+
+static void seeds_fdt(void)
+{
+	fdt_seed("two-disks", 1, 0, 2);
+	fdt_seed("pv-trace-small-buffer", 2 | 4, 600, 1);
+}
+
+/* ---- imgbuild: a kernel and an app from the build, packed files, the --dir flag ---- */
+
+static void put_file(struct seed *s, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	n = fread(s->b + s->n + 4, 1, sizeof(s->b) - s->n - 4, f);
+	if (!feof(f)) {
+		fprintf(stderr, "%s: too large for a seed\n", path);
+		exit(1);
+	}
+	fclose(f);
+	put(s, n, 4);
+	s->n += n;
+}
+
+static void put_packed(struct seed *s, const char *guest, const char *data)
+{
+	put(s, strlen(guest), 1);
+	put_mem(s, guest, strlen(guest));
+	put(s, strlen(data), 2);
+	put_mem(s, data, strlen(data));
+}
+
+static void seeds_imgbuild(const char *kernel, const char *app)
+{
+	static struct seed s;
+
+	s.n = 0;
+	put_file(&s, kernel);
+	put_file(&s, app);
+	put(&s, 0x80 | 2, 1); /* two files and the --dir tree */
+	put_packed(&s, "/etc/motd", "hello\n");
+	put_packed(&s, "/data/empty", "");
+	save("imgbuild", "files-and-dir", &s);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: mkseeds CORPUS_DIR\n");
+	if (argc != 4) {
+		fprintf(stderr, "usage: mkseeds CORPUS_DIR KERNEL_ELF APP_ELF\n");
 		return 2;
 	}
 	out_dir = argv[1];
 	seeds_virtq();
+	seeds_payload();
+	seeds_fdt();
+	seeds_imgbuild(argv[2], argv[3]);
 	return 0;
 }
