@@ -689,6 +689,51 @@ START_TEST(test_hostile_reset_inflight)
 }
 END_TEST
 
+static int stop_now;
+
+static bool test_stop_check(void *ctx)
+{
+	ck_assert_ptr_eq(ctx, &stop_now);
+	return __atomic_load_n(&stop_now, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A reset waiting for requests that do not complete gives up once the stop
+ * check says the VM is ending (ukvm_stop, the deadline): the vCPU thread
+ * must not hang in it (one reset once blocked it 23.8 s). The reset stays
+ * pending: the device is not live, and a later reset still waits.
+ */
+START_TEST(test_hostile_reset_gives_up_on_stop)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	mmio_set_stop_check(&dev, test_stop_check, &stop_now);
+	pthread_mutex_lock(&dev.lock);
+	dev.inflight = 1; /* a request whose I/O never completes */
+	pthread_mutex_unlock(&dev.lock);
+	stop_now = 0;
+	reset_returned = 0;
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, do_reset, NULL), 0);
+	nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+	ck_assert_int_eq(__atomic_load_n(&reset_returned, __ATOMIC_SEQ_CST), 0); /* waits while the VM runs */
+	__atomic_store_n(&stop_now, 1, __ATOMIC_SEQ_CST);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_join(t, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 200, "the reset returned %.0f ms after the stop", ms);
+	ck_assert_int_eq(n_reset, 0);
+	ck_assert(!mmio_live(&dev));
+	wr(VIRTIO_MMIO_STATUS, 0); /* returns at once: still stopping */
+	ck_assert_int_eq(n_reset, 0);
+	pthread_mutex_lock(&dev.lock);
+	mmio_inflight_done(&dev);
+	pthread_mutex_unlock(&dev.lock);
+	mmio_set_stop_check(&dev, NULL, NULL);
+}
+END_TEST
+
 /*
  * The event thread re-arms a queue's notify read from its source without the
  * device lock; a reset must never change what it reads (it once zeroed the
@@ -745,6 +790,7 @@ Suite *mmio_suite(void)
 	tcase_add_test(h, test_hostile_poll_stops);
 	tcase_add_test(h, test_hostile_reset_inflight);
 	tcase_add_test(h, test_hostile_reset_keeps_kick_fd);
+	tcase_add_test(h, test_hostile_reset_gives_up_on_stop);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
 	suite_add_tcase(s, h);
