@@ -141,6 +141,51 @@ static void seeds_virtq(void)
 	vq_seed("avail-ahead", 0, ram, serve3, sizeof(serve3));
 }
 
+/* ---- mmio: fuzz_mmio.c's flag byte, the virtq seeds' RAM image, then operations ---- */
+
+static void mmio_seed(const char *name, uint8_t how, const uint8_t *ram)
+{
+	struct seed s = { .n = 0 };
+
+	put(&s, 0, 1);
+	put(&s, VQ_RAM - 1, 2);
+	put_mem(&s, ram, VQ_RAM);
+	put(&s, 7, 1);                       /* driver init */
+	put(&s, how, 1);
+	put(&s, (1u << 29) | (1u << 3), 4); /* EVENT_IDX, the fake's test bit; VERSION_1 from how */
+	put(&s, 8, 1);                       /* queue 0: 8 entries at the virtq seeds' rings */
+	put(&s, VQ_DESC, 2);
+	put(&s, VQ_AVAIL, 2);
+	put(&s, VQ_USED, 2);
+	put(&s, 2, 1);                       /* the event thread: kick of queue 0, then a poll */
+	put(&s, 0, 1);
+	put(&s, 3, 1);
+	put(&s, 0, 1);
+	put(&s, 1000000, 8);
+	put(&s, 1, 1);                       /* read InterruptStatus (index 13) */
+	put(&s, 13, 1);
+	put(&s, 0, 1);                       /* InterruptAck (index 14) 1 */
+	put(&s, 14, 1);
+	put(&s, 1, 4);
+	put(&s, 0, 1);                       /* Status 0: reset */
+	put(&s, 15, 1);
+	put(&s, 0, 4);
+	save("mmio", name, &s);
+}
+
+static void seeds_mmio(void)
+{
+	static uint8_t ram[VQ_RAM];
+
+	memset(ram, 0, sizeof(ram));
+	vq_desc(ram, 0, 0x400, 16, VIRTQ_DESC_F_NEXT, 1);
+	vq_desc(ram, 1, 0x800, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	vq_desc(ram, 2, 0xa00, 1, VIRTQ_DESC_F_WRITE, 0);
+	vq_avail(ram, (const uint16_t[]){ 0 }, 1);
+	mmio_seed("live-queue", 8, ram);       /* queue 1 left alone */
+	mmio_seed("features-and-driver-ok", 2, ram); /* FEATURES_OK | DRIVER_OK in one write */
+}
+
 /* ---- payload: a whole payload as ukvm-build lays it out, with a tiny app and a small archive ---- */
 
 static void pad8(struct seed *s)
@@ -318,6 +363,7 @@ int main(int argc, char **argv)
 	out_dir = argv[1];
 	seeds_virtq();
 	seeds_payload();
+	seeds_mmio();
 	seeds_fdt();
 	seeds_imgbuild(argv[2], argv[3]);
 	return 0;
