@@ -26,13 +26,13 @@ gheap_SUITES := kmalloc
 # String functions (the group's memcpy, strlen ... are the guest's own), printf, the CSPRNG and the misc
 # syscalls, on tests/unit/misc_stubs.c.
 gcore_SRCS   := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.c guest/sys/sys_misc.c \
-                guest/sys/sys_time.c guest/sys/sys_signal.c tests/unit/misc_stubs.c \
+                guest/sys/sys_time.c guest/sys/sys_signal.c tests/unit/misc_stubs.c tests/unit/panic_fake.c \
                 tests/unit/check_kstring.c tests/unit/check_krandom.c tests/unit/check_ksys.c
 gcore_SUITES := kstring krandom ksys
 # The file system, its syscalls, the signals a pipe raises, the wait core it blocks through and the block
 # layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
 gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
-                guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
+                guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
                 tests/unit/check_wait.c
 gfs_SUITES   := vfs vblk wait
 # Crash-report backtraces with the real printf and symbol lookup (check_kpanic.c fakes the rest).
