@@ -175,9 +175,90 @@ static bool blk_sync_out(const struct blk *b, const struct blk_req *r)
 	       !b->dev.inflight && vq_le16(q->avail[1]) == q->last_avail; /* hostile idx: only a hint */
 }
 
+_Static_assert(BLK_CHUNK_MAX >= BLK_SIZE_MAX && BLK_CHUNK_MAX <= 0x7ffff000u,
+	       "a piece holds a whole segment, and one read or write moves all of it");
+_Static_assert(BLK_INFLIGHT_MAX >= BLK_CHUNK_MAX, "a request's first piece fits an idle disk");
+
 /*
- * Prepares the SQE; returns 0, BLK_DEFER (leave the chain in the ring),
- * BLK_DONE (written in place) or a VIRTIO_BLK_S_* status to complete with at once.
+ * Prepares the SQE of r's next piece: from r->done, at most r->resv bytes of
+ * whole iovecs (the first may start inside one: it is cut and restored by
+ * blk_advance). Returns 0, or -EBUSY when the SQ has no room.
+ */
+static int blk_piece(struct blk *b, struct blk_req *r, struct io_uring *ring)
+{
+	uint64_t off = r->off + r->done;
+	uint32_t want = r->data_len - r->done < r->resv ? r->data_len - r->done : r->resv;
+	unsigned k = 0;
+	if (r->type != VIRTIO_BLK_T_FLUSH && !r->bounce) {
+		struct iovec *v = &r->iov[r->pos];
+		uint32_t len = 0;
+		/* Every iovec is at most BLK_SIZE_MAX <= resv and inside what is left: k >= 1. */
+		for (; r->pos + k < r->niov; k++) {
+			size_t l = v[k].iov_len - (k ? 0 : r->pos_off);
+			if (l > want - len)
+				break;
+			len += (uint32_t)l;
+		}
+		if (!k)
+			return -EINVAL;
+		want = len;
+	}
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	if (!sqe) {
+		io_uring_submit(ring); /* SQ full: hand the batch to the kernel and take a fresh slot */
+		sqe = io_uring_get_sqe(ring);
+	}
+	if (!sqe)
+		return -EBUSY;
+	if (r->type == VIRTIO_BLK_T_FLUSH) {
+		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		want = 0;
+	} else if (r->bounce) {
+		uint8_t *p = (uint8_t *)r->bounce + r->done;
+		if (r->type == VIRTIO_BLK_T_OUT)
+			io_uring_prep_write(sqe, b->fd, p, want, off);
+		else
+			io_uring_prep_read(sqe, b->fd, p, want, off);
+	} else {
+		struct iovec *v = &r->iov[r->pos];
+		if (r->pos_off) {
+			r->cut = *v;
+			v->iov_base = (uint8_t *)v->iov_base + r->pos_off;
+			v->iov_len -= r->pos_off;
+		}
+		if (r->type == VIRTIO_BLK_T_OUT)
+			io_uring_prep_writev(sqe, b->fd, v, k, off);
+		else
+			io_uring_prep_readv(sqe, b->fd, v, k, off);
+	}
+	r->piece = want;
+	io_uring_sqe_set_data(sqe, &r->op);
+	return 0;
+}
+
+/* Accounts a piece that returned res; true when more is left to move and nothing failed. */
+static bool blk_advance(struct blk_req *r, int res)
+{
+	if (r->type == VIRTIO_BLK_T_FLUSH)
+		return false;
+	if (!r->bounce && r->pos_off)
+		r->iov[r->pos] = r->cut; /* the kernel copied the iovecs at submission; ours are whole again */
+	/* Nothing moved (past the end of a file that shrank) or an error: stop, do not spin. */
+	if (res <= 0 || (uint32_t)res > r->piece)
+		return false;
+	r->done += (uint32_t)res;
+	if (!r->bounce) {
+		r->pos_off += (size_t)res;
+		while (r->pos < r->niov && r->pos_off >= r->iov[r->pos].iov_len)
+			r->pos_off -= r->iov[r->pos++].iov_len;
+	}
+	return r->done < r->data_len;
+}
+
+/*
+ * Starts r's I/O; returns 0 (in flight), BLK_DEFER (leave the chain in the
+ * ring), BLK_DONE (written in place) or a VIRTIO_BLK_S_* status to complete
+ * with at once.
  */
 static int blk_submit(struct blk *b, struct blk_req *r, uint64_t sector, struct io_uring *ring)
 {
@@ -187,6 +268,9 @@ static int blk_submit(struct blk *b, struct blk_req *r, uint64_t sector, struct 
 		ssize_t n = pwritev(b->fd, r->iov, (int)r->niov, (off_t)off);
 		return n == (ssize_t)r->data_len ? BLK_DONE : (int)VIRTIO_BLK_S_IOERR;
 	}
+	r->resv = r->data_len < BLK_CHUNK_MAX ? r->data_len : BLK_CHUNK_MAX;
+	if (b->inflight_bytes + r->resv > BLK_INFLIGHT_MAX)
+		return BLK_DEFER; /* inflight_bytes > 0 here: a completion retries us */
 	if (b->direct && r->type != VIRTIO_BLK_T_FLUSH && r->data_len) {
 		if (off % b->dio_off_align)
 			return VIRTIO_BLK_S_IOERR;
@@ -196,36 +280,43 @@ static int blk_submit(struct blk *b, struct blk_req *r, uint64_t sector, struct 
 				return st;
 		}
 	}
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	if (!sqe) {
-		io_uring_submit(ring); /* SQ full: hand the batch to the kernel and take a fresh slot */
-		sqe = io_uring_get_sqe(ring);
+	r->off = off;
+	r->done = 0;
+	r->pos = 0;
+	r->pos_off = 0;
+	if (r->bounce && r->type == VIRTIO_BLK_T_OUT) {
+		uint8_t *o = r->bounce;
+		for (unsigned i = 0; i < r->niov; i++) {
+			memcpy(o, r->iov[i].iov_base, r->iov[i].iov_len);
+			o += r->iov[i].iov_len;
+		}
 	}
-	if (!sqe) {
+	if (blk_piece(b, r, ring)) {
 		blk_bounce_put(b, r);
 		return VIRTIO_BLK_S_IOERR;
 	}
-	if (r->type == VIRTIO_BLK_T_FLUSH) {
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
-	} else if (r->bounce) {
-		if (r->type == VIRTIO_BLK_T_OUT) {
-			uint8_t *o = r->bounce;
-			for (unsigned i = 0; i < r->niov; i++) {
-				memcpy(o, r->iov[i].iov_base, r->iov[i].iov_len);
-				o += r->iov[i].iov_len;
-			}
-			io_uring_prep_write(sqe, b->fd, r->bounce, r->data_len, off);
-		} else {
-			io_uring_prep_read(sqe, b->fd, r->bounce, r->data_len, off);
-		}
-	} else if (r->type == VIRTIO_BLK_T_OUT) {
-		io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, off);
-	} else {
-		io_uring_prep_readv(sqe, b->fd, r->iov, r->niov, off);
-	}
-	io_uring_sqe_set_data(sqe, &r->op);
+	b->inflight_bytes += r->resv;
 	b->dev.inflight++;
 	return 0;
+}
+
+/*
+ * Spec 5.2.4/5.2.6.1: the driver keeps to the seg_max and size_max it
+ * negotiated. Unchecked, a guest kept 255 requests of ~4 GiB each in flight.
+ */
+static bool blk_within_limits(struct blk *b, const struct blk_req *r, uint16_t head)
+{
+	if (r->niov > BLK_SEG_MAX) {
+		mmio_warn(&b->dev, "request %u: %u data segments, seg_max is %u", head, r->niov, BLK_SEG_MAX);
+		return false;
+	}
+	for (unsigned i = 0; i < r->niov; i++)
+		if (r->iov[i].iov_len > BLK_SIZE_MAX) {
+			mmio_warn(&b->dev, "request %u: a segment of %zu bytes, size_max is %u", head,
+				  r->iov[i].iov_len, BLK_SIZE_MAX);
+			return false;
+		}
+	return true;
 }
 
 /*
@@ -286,6 +377,10 @@ static int blk_start(struct blk *b, struct vq_chain *c, struct io_uring *ring)
 		r->data_len = (uint32_t)len; /* chains are at most 2^32 - 1 bytes (vq_chain_next) */
 		r->niov = blk_data_iov(s, n, in, in ? 0 : sizeof(h), len, r->iov);
 		r->bounce = NULL;
+		if (!blk_within_limits(b, r, c->head)) {
+			blk_push(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
+			return 1;
+		}
 		int st = blk_submit(b, r, sector, ring);
 		if (st == BLK_DEFER)
 			return BLK_DEFER;
@@ -383,30 +478,36 @@ static void blk_done(struct event_op *op, struct io_uring *ring, int res)
 	struct blk *b = r->b;
 	struct mmio_dev *d = &b->dev;
 	pthread_mutex_lock(&d->lock);
+	/* A stop or reset moves no further piece: what it waits for is bounded (BLK_INFLIGHT_MAX). */
+	if (blk_advance(r, res) && mmio_live(d) && !blk_piece(b, r, ring)) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
 	bool pushed = false;
 	if (!d->resetting) {
-		/* Acknowledged only now that the I/O (or fdatasync) returned. */
-		bool ok = r->type == VIRTIO_BLK_T_FLUSH ? res == 0 : res >= 0 && (uint32_t)res == r->data_len;
+		/* Acknowledged only now that all of the I/O (or fdatasync) returned. */
+		bool ok = r->type == VIRTIO_BLK_T_FLUSH ? res == 0 : r->done == r->data_len;
 		uint32_t written = 1;
-		if (r->type == VIRTIO_BLK_T_IN && res > 0) {
-			written += (uint32_t)res;
+		if (r->type == VIRTIO_BLK_T_IN) {
+			written += r->done;
 			if (r->bounce) {
 				size_t o = 0;
-				for (unsigned i = 0; i < r->niov && o < (size_t)res; o += r->iov[i].iov_len, i++)
+				for (unsigned i = 0; i < r->niov && o < r->done; o += r->iov[i].iov_len, i++)
 					memcpy(r->iov[i].iov_base, (uint8_t *)r->bounce + o,
-					       r->iov[i].iov_len < (size_t)res - o ? r->iov[i].iov_len
-										   : (size_t)res - o);
+					       r->iov[i].iov_len < r->done - o ? r->iov[i].iov_len : r->done - o);
 			}
 		}
 		blk_push(b, r->head, r->status, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, written);
 		pushed = true;
 	}
 	blk_bounce_put(b, r);
+	b->inflight_bytes -= r->resv;
+	r->resv = 0;
 	r->next_free = b->free;
 	b->free = r;
 	mmio_inflight_done(d);
 	if (!d->resetting && d->q[0].ready && mmio_live(d))
-		pushed |= blk_run(b, ring); /* a slot is free again: take what queued meanwhile */
+		pushed |= blk_run(b, ring); /* a slot and budget are free again: take what queued meanwhile */
 	if (pushed)
 		mmio_used_pushed(d, 0);
 	pthread_mutex_unlock(&d->lock);

@@ -13,8 +13,23 @@
 
 #define BLK_QUEUE_MAX 256      /* QueueNumMax: bounds requests in flight per disk */
 #define BLK_MAX_SEGS 256       /* descriptors of one request we accept (header + data + status) */
-#define BLK_SEG_MAX 254        /* advertised config.seg_max: data segments per request */
-#define BLK_SIZE_MAX (4u << 20) /* advertised config.size_max: bytes per segment (advisory) */
+#define BLK_SEG_MAX 254        /* advertised config.seg_max: data segments per request (enforced) */
+#define BLK_SIZE_MAX (4u << 20) /* advertised config.size_max: bytes per data segment (enforced) */
+/*
+ * A request moves in pieces of at most this many bytes, one at a time, each
+ * of whole segments (a segment is at most BLK_SIZE_MAX, so one always fits).
+ * Linux moves at most 0x7ffff000 bytes per read or write; and once the VM
+ * stops or the driver resets, a request moves no further piece, so what is
+ * still to finish is bounded (BLK_INFLIGHT_MAX).
+ */
+#define BLK_CHUNK_MAX BLK_SIZE_MAX
+/*
+ * Bytes a disk moves at once: a request waits in the ring while its first
+ * piece would pass this. It bounds what a stop or reset must still wait for
+ * (32 MiB: ~0.3 s on a 100 MB/s disk, ms from the page cache) while 256
+ * requests of the guest's 128 KiB still fit at once.
+ */
+#define BLK_INFLIGHT_MAX (32u << 20)
 #define BLK_BOUNCE_MAX (16u << 20) /* O_DIRECT bounce bytes in flight per disk (so also the largest request bounced) */
 #define BLK_DEFER (-1)             /* internal: a chain waits in the ring for bounce room */
 #define BLK_DONE (-2)              /* internal: the I/O completed in place, status OK */
@@ -39,9 +54,16 @@ struct blk_req {
 	uint8_t *status;      /* the guest's status byte */
 	uint32_t type;
 	uint32_t data_len;    /* bytes the I/O must move */
+	uint32_t done;        /* bytes moved so far */
+	uint32_t resv;        /* its share of blk.inflight_bytes: its largest piece */
+	uint32_t piece;       /* bytes the piece in flight asked for */
+	uint64_t off;         /* disk byte offset of the data */
 	uint16_t head;        /* chain id for vq_dev_push_used */
 	unsigned niov;
 	struct iovec *iov;    /* BLK_MAX_SEGS entries reserved for this request */
+	unsigned pos;         /* iov[pos] holds the next byte to move, pos_off bytes into it */
+	size_t pos_off;
+	struct iovec cut;     /* iov[pos] as it was, while the piece in flight starts inside it */
 	void *bounce;         /* O_DIRECT bounce buffer (aligned, inside bounce_map), else NULL */
 	void *bounce_map;     /* its mapping */
 	size_t bounce_map_len;
@@ -60,6 +82,7 @@ struct blk {
 	struct iovec *iovs;
 	struct blk_req *free;
 	uint64_t bounce_bytes; /* O_DIRECT bounce bytes in flight, <= BLK_BOUNCE_MAX */
+	uint64_t inflight_bytes; /* sum of the requests' resv, <= BLK_INFLIGHT_MAX */
 	struct vq_seg segs[BLK_MAX_SEGS]; /* scratch of the request being parsed */
 };
 

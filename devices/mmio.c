@@ -33,10 +33,14 @@ int mmio_init(struct mmio_dev *d, const struct dev_ops *ops, void *priv, const s
 	int r = pthread_mutex_init(&d->lock, NULL);
 	if (r)
 		return -r;
-	if ((r = pthread_cond_init(&d->idle, NULL))) {
+	/* The reset's timed wait counts on CLOCK_MONOTONIC: a wall-clock step must not stretch it. */
+	pthread_condattr_t ca;
+	if ((r = pthread_condattr_init(&ca)) || (r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) ||
+	    (r = pthread_cond_init(&d->idle, &ca))) {
 		pthread_mutex_destroy(&d->lock);
 		return -r;
 	}
+	pthread_condattr_destroy(&ca);
 	return 0;
 }
 
@@ -311,6 +315,14 @@ int mmio_notify_fd(const struct mmio_dev *d, unsigned q)
 	return q < MMIO_MAX_QUEUES ? d->kick[q].fd : -1;
 }
 
+void mmio_set_stop_check(struct mmio_dev *d, bool (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&d->lock);
+	d->stop_check = fn;
+	d->stop_ctx = ctx;
+	pthread_mutex_unlock(&d->lock);
+}
+
 void mmio_quiesce(struct mmio_dev *d)
 {
 	pthread_mutex_lock(&d->lock);
@@ -345,8 +357,17 @@ static void mmio_reset(struct mmio_dev *d)
 	 * them without touching the rings while resetting is set).
 	 */
 	d->resetting = true;
-	while (d->inflight)
-		pthread_cond_wait(&d->idle, &d->lock);
+	while (d->inflight) {
+		/* Devices bound what is in flight (e.g. BLK_INFLIGHT_MAX); a stop or deadline ends the wait sooner. */
+		if (d->stop_check && d->stop_check(d->stop_ctx))
+			return; /* still resetting: nothing starts, completions leave the rings alone */
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		uint64_t ns = (uint64_t)t.tv_nsec + MMIO_STOP_POLL_NS;
+		t.tv_sec += (time_t)(ns / 1000000000ull);
+		t.tv_nsec = (long)(ns % 1000000000ull);
+		pthread_cond_timedwait(&d->idle, &d->lock, &t);
+	}
 	d->resetting = false;
 	if (d->ops->reset)
 		d->ops->reset(d);
@@ -416,20 +437,25 @@ static void mmio_status_write(struct mmio_dev *d, uint32_t v)
 		v &= ~S_FEAT; /* spec 3.1.1: the driver re-reads and sees FEATURES_OK missing */
 	if (add & S_FEAT && (v & S_FEAT))
 		d->features = d->drv_features;
-	if (add & S_OK) {
-		if (!(v & S_FEAT)) {
-			mmio_warn(d, "DRIVER_OK without FEATURES_OK");
-			v &= ~S_OK;
-			keep |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-		} else if (!keep && d->ops->activate) {
-			int r = d->ops->activate(d);
-			if (r) {
-				mmio_warn(d, "activation failed: %s", strerror(-r));
-				keep |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-			}
+	/*
+	 * Spec 3.1.1: FEATURES_OK must have been accepted by an earlier write:
+	 * the driver re-reads it and sets up its queues before DRIVER_OK, so
+	 * both bits in one write leave no queue ready for activate.
+	 */
+	if ((add & S_OK) && !(cur & S_FEAT)) {
+		mmio_warn(d, "DRIVER_OK without FEATURES_OK set by an earlier write");
+		v &= ~S_OK;
+		keep |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	}
+	/* Stored first: activate sees the status it activates into (the lock keeps the event thread out). */
+	d->status = v | keep;
+	if ((add & S_OK) && !keep && d->ops->activate) {
+		int r = d->ops->activate(d);
+		if (r) {
+			mmio_warn(d, "activation failed: %s", strerror(-r));
+			d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 		}
 	}
-	d->status = v | keep;
 	if ((add & S_OK) && mmio_live(d))
 		mmio_went_live(d);
 }

@@ -30,7 +30,7 @@ struct dev_ops {
 	void (*config_read)(struct mmio_dev *d, uint32_t off, void *buf, uint32_t len);
 	/* Driver wrote config bytes (in range); may be NULL (read-only config). */
 	void (*config_write)(struct mmio_dev *d, uint32_t off, const void *buf, uint32_t len);
-	/* DRIVER_OK with its queues ready; returns 0 or -errno (then DEVICE_NEEDS_RESET). */
+	/* DRIVER_OK (already in d->status; FEATURES_OK came earlier); returns 0 or -errno (then DEVICE_NEEDS_RESET). */
 	int (*activate)(struct mmio_dev *d);
 	/* Forget everything; called after in-flight requests drained (d->inflight == 0). */
 	void (*reset)(struct mmio_dev *d);
@@ -106,6 +106,9 @@ struct mmio_dev {
 	int start_fd;              /* -1 when not attached or ops->start is NULL */
 	bool start_pending;        /* DRIVER_OK seen, ops->start not yet run */
 	struct event_client client; /* polling and shutdown (mmio_quiesce, mmio_idle) */
+	/* vCPU thread waits give up once this says the VM is ending (mmio_set_stop_check); NULL: never. */
+	bool (*stop_check)(void *ctx);
+	void *stop_ctx;
 };
 
 /*
@@ -131,6 +134,23 @@ int mmio_notify_fd(const struct mmio_dev *d, unsigned q);
 /* Destroys the lock and closes the attached eventfds; the device must be idle (event loop freed). */
 void mmio_destroy(struct mmio_dev *d);
 
+/*
+ * How often a reset waiting on the vCPU thread for requests in flight asks
+ * stop_check whether to give up: the kick signal is blocked outside KVM_RUN,
+ * so nothing else interrupts that wait; 10 ms is small against the 1 s a
+ * stop may take and costs nothing while no reset waits.
+ */
+#define MMIO_STOP_POLL_NS 10000000ull
+
+/*
+ * Sets (fn NULL: clears) what a reset waiting on the vCPU thread for
+ * requests in flight polls: once fn(ctx) returns true (the VM is stopped or
+ * past its deadline) the wait gives up and the reset stays pending: the
+ * device is not live until a later reset completes. The run's stop and
+ * deadline then end it.
+ */
+void mmio_set_stop_check(struct mmio_dev *d, bool (*fn)(void *ctx), void *ctx);
+
 /* Any thread: the VM is shutting down: requests in flight finish, nothing new starts. */
 void mmio_quiesce(struct mmio_dev *d);
 
@@ -150,7 +170,8 @@ void mmio_read(struct mmio_dev *d, uint64_t off, void *data, unsigned len);
 /*
  * A guest store. Malformed or out-of-state writes are ignored (or set
  * DEVICE_NEEDS_RESET) with a rate-limited warning. Writing Status 0 resets
- * the device and returns only after in-flight requests completed. Never fails.
+ * the device and returns only after in-flight requests completed, or once
+ * the stop check says the VM is ending (mmio_set_stop_check). Never fails.
  */
 void mmio_write(struct mmio_dev *d, uint64_t off, const void *data, unsigned len);
 

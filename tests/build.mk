@@ -8,44 +8,77 @@ TEST_OBJDIR := $(BUILD)/tests/obj
 # The monitor library (vmm/, devices/, proto/) and the image builder.
 TESTED_SRCS := $(LIBUKVM_SRCS) $(IMGBUILD_LIB)
 
-# Pure guest kernel parts: extent allocator, symbol lookup, the virtio-blk driver's request planning
-# (guest headers, no libc string.h needed).
-TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c guest/drivers/vblk_plan.c
-$(TEST_OBJDIR)/guest/drivers/vblk_plan.o: TEST_CFLAGS += -Iguest/include
+# Pure guest kernel parts: extent allocator, symbol lookup.
+TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 
-# The kernel heap, tested on the host under its own names (the vfs shims own k_malloc & co. there).
-KMALLOC_TEST_NAMES := k_malloc k_calloc k_realloc k_free k_pages_alloc k_pages_free k_panic
-TESTED_SRCS += guest/kernel/kmalloc.c
-$(TEST_OBJDIR)/guest/kernel/kmalloc.o $(TEST_OBJDIR)/tests/unit/check_kmalloc.o: \
-	TEST_CFLAGS += -iquote guest/include $(foreach f,$(KMALLOC_TEST_NAMES),-D$(f)=kmt_$(f:k_%=%))
+# --- guest code with fakes of the kernel around it ------------------------------------
+# Each group links real guest modules under their real names with explicit fakes of exactly the kernel
+# services they call (tests/unit/misc_stubs.c, fs_shim.c or the suite itself) into one relocatable object that
+# exports only its suites' <name>_suite(): everything else is made local, so the groups' fakes never
+# meet each other or the real modules of another group in the runner, and nothing depends on link order.
+GUEST_GROUPS := gheap gcore gfs gpanic
+# The fuzz harnesses (tests/fuzz, "fuzzing" below): those running guest code join group gfuzz.
+FUZZ_HOST_HARNESSES  := elf virtq fdt mmio blk
+FUZZ_GUEST_HARNESSES := payload imgbuild
+# The kernel heap on host pages (check_kmalloc.c fakes the page allocator and k_panic).
+gheap_SRCS   := guest/kernel/kmalloc.c tests/unit/check_kmalloc.c
+gheap_SUITES := kmalloc
+# String functions (the group's memcpy, strlen ... are the guest's own), printf, the CSPRNG and the misc
+# syscalls, on tests/unit/misc_stubs.c.
+gcore_SRCS   := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.c guest/sys/sys_misc.c \
+                guest/sys/sys_time.c guest/sys/sys_signal.c tests/unit/misc_stubs.c tests/unit/panic_fake.c \
+                tests/unit/check_kstring.c tests/unit/check_krandom.c tests/unit/check_ksys.c
+gcore_SUITES := kstring krandom ksys
+# The file system, its syscalls, the signals a pipe raises, the wait core it blocks through and the block
+# layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
+gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
+                guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
+                tests/unit/check_wait.c
+gfs_SUITES   := vfs vblk wait
+# Crash-report backtraces with the real printf and symbol lookup (check_kpanic.c fakes the rest).
+gpanic_SRCS   := guest/kernel/panic.c guest/kernel/printf.c guest/kernel/payload.c tests/unit/check_kpanic.c
+gpanic_SUITES := kpanic
+# The fuzz harnesses that run guest code (tests/fuzz, "fuzzing" below) on gfs's modules and fakes; the group
+# exports their entry points instead of suites.
+gfuzz_SRCS    := $(filter-out tests/unit/check_%,$(gfs_SRCS)) tests/fuzz/fuzz_guest.c \
+                 $(FUZZ_GUEST_HARNESSES:%=tests/fuzz/fuzz_%.c)
+gfuzz_EXPORTS := $(FUZZ_GUEST_HARNESSES:%=fuzz_one_%)
+GUEST_GROUPS += gfuzz
 
-# The guest's string/printf/random/misc-syscall code, with tests/unit/misc_stubs.c standing in for the
-# core's k_* services (weak) used by check_kstring/check_krandom/check_ksys.
-MISC_GUEST_SRCS := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.c \
-                   guest/sys/sys_misc.c guest/sys/sys_time.c guest/sys/sys_signal.c
-TESTED_SRCS += $(MISC_GUEST_SRCS) tests/unit/misc_stubs.c
-# Other suites link their own weak stand-ins for the same k_* services (one runner, link order decides):
-# on the host our files call misc_stubs.c's mt_* versions instead, whichever k_* stand-in wins.
-MISC_CORE_FNS := k_hypercall_console k_hypercall_exit k_hypercall_crash k_clock_monotonic_ns k_clock_realtime_ns k_user_ok k_mem_stats \
-                 k_thr_tid k_thr_count k_thr_exists k_thr_set_clear_tid k_thr_yield k_thr_wake k_thr_requeue \
-                 k_thr_post k_thr_exit k_thr_wait \
-                 k_cpuid_query
-$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(MISC_GUEST_SRCS)): \
-	TEST_CFLAGS += -Iguest/include $(foreach f,$(MISC_CORE_FNS),-D$(f)=mt_$(f:k_%=%))
-# string.c defines memcpy, strlen, ... which the host's libc (and ASan) own: on the host they are built
-# as kt_memcpy, kt_strlen, ... (check_kstring.c uses the same list) so the test checks our code, not glibc's.
-MISC_STRING_FNS := memcpy memmove memset memcmp memchr strlen strnlen strcmp strncmp strchr strrchr strcpy strtoul
-$(TEST_OBJDIR)/guest/kernel/string.o: TEST_CFLAGS += -fno-builtin $(foreach f,$(MISC_STRING_FNS),-D$(f)=kt_$(f))
+GUEST_GROUP_SRCS := $(foreach g,$(GUEST_GROUPS),$($(g)_SRCS))
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter guest/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -Iguest/include
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter tests/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -iquote guest/include
+# Our string functions are what is under test: no builtin may stand in for a call to them.
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gcore_SRCS)): TEST_CFLAGS += -fno-builtin
 
-# The guest file system (guest/fs, guest/sys/sys_fs*.c) with a shim for k.h (tests/unit/fs_shim.c).
-FS_GUEST_SRCS := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c))
-TESTED_SRCS += $(FS_GUEST_SRCS) tests/unit/fs_shim.c
-# Guest headers only (guest/include/string.h shadows libc's); no libc struct stat or fcntl.h in these objects.
-$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(FS_GUEST_SRCS)): TEST_CFLAGS += -Iguest/include
+define GUEST_GROUP_RULE
+$(TEST_OBJDIR)/group_$(1).o: $(patsubst %.c,$(TEST_OBJDIR)/%.o,$($(1)_SRCS))
+	$$(Q)ld -r -o $$@.tmp $$^
+	$$(Q)objcopy $(foreach s,$($(1)_SUITES:%=%_suite) $($(1)_EXPORTS),--keep-global-symbol=$(s)) $$@.tmp $$@
+	$$(Q)rm -f $$@.tmp
+endef
+$(foreach g,$(GUEST_GROUPS),$(eval $(call GUEST_GROUP_RULE,$(g))))
+GUEST_GROUP_OBJS := $(GUEST_GROUPS:%=$(TEST_OBJDIR)/group_%.o)
 
-$(TEST_OBJDIR)/tools/imgbuild/%.o: TEST_CFLAGS += -Itools/imgbuild
+$(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TEST_CFLAGS += -Itools/imgbuild
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
+
+# The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links;
+# those running guest code join the gfuzz group above, the others the runner itself.
+FUZZ_HARNESSES := $(FUZZ_HOST_HARNESSES) $(FUZZ_GUEST_HARNESSES)
+FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
+FUZZ_SRCS_virtq := proto/virtq_dev.c
+FUZZ_SRCS_fdt  := vmm/fdtbuild.c
+FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c proto/virtq_dev.c
+FUZZ_SRCS_blk  := devices/blk.c $(FUZZ_SRCS_mmio)
+FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(filter-out tests/fuzz/fuzz_%,$(gfuzz_SRCS)) \
+                     tests/fuzz/fuzz_guest.c
+FUZZ_SRCS_imgbuild := $(IMGBUILD_LIB) proto/elf.c vmm/loader.c vmm/mem.c $(FUZZ_SRCS_payload)
+TESTED_SRCS += $(FUZZ_HOST_HARNESSES:%=tests/fuzz/fuzz_%.c)
+$(foreach h,$(FUZZ_HARNESSES),$(eval $(TEST_OBJDIR)/tests/fuzz/fuzz_$(h).o: TEST_CFLAGS += -DLLVMFuzzerTestOneInput=fuzz_one_$(h)))
+$(TEST_OBJDIR)/tests/unit/check_fuzz.o: TEST_CFLAGS += -DFUZZ_DIR='"$(abspath tests/fuzz)"' \
+	-D'FUZZ_LIST=$(foreach h,$(FUZZ_HARNESSES),X($(h)))'
 
 # --- what the suites read or run ---------------------------------------------------
 # A static and a static-PIE musl binary for check_elf / check_imgbuild.
@@ -81,7 +114,8 @@ all: $(BUILD)/asan/ukvm-run
 
 # --- the runner -------------------------------------------------------------------
 TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c \
-                      $(UNIT_SRCS) $(IT_SRCS) $(sort $(TESTED_SRCS)))
+                      $(filter-out $(GUEST_GROUP_SRCS),$(UNIT_SRCS)) $(IT_SRCS) $(sort $(TESTED_SRCS))) \
+                    $(GUEST_GROUP_OBJS)
 
 # suites.h lists UNIT(name) / INTEG(name) for every check_<name>.c; rewritten only when the list changes.
 $(BUILD)/tests/suites.h: FORCE
@@ -104,3 +138,75 @@ $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
 # Everything `make check` builds besides `all`: the integration suites boot the test guests, the apps'
 # images (both in `all`) and the two monitors.
 CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS)
+
+# --- fuzzing (tests/fuzz) -------------------------------------------------------------
+# Each harness tests/fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput. `make fuzz` builds it with clang's
+# libFuzzer under ASan+UBSan and runs it FUZZ_TIME seconds over its seed corpus; `make check` needs no
+# clang: the runner holds every harness built with gcc as fuzz_one_<name>, and check_fuzz.c feeds it each
+# file of tests/fuzz/corpus/<name>/ and tests/fuzz/repro/<name>/ (pending/<name>/: known bugs, must abort).
+# (The harness list and their gcc build into the runner: "sources under test" above.)
+
+
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_OBJDIR := $(BUILD)/fuzz/obj
+# The runner's sanitizers plus libFuzzer's coverage instrumentation (linked only into the harness binaries).
+# clang's -Wmissing-field-initializers also flags partial positional initialisers gcc accepts (libseccomp's
+# SCMP_A0 in vmm/sandbox.c): gcc's -Werror build is the style gate, not this one.
+FUZZ_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wno-missing-field-initializers \
+               -DFUZZ_LIBFUZZER
+
+# The guest code's own headers, as in the runner.
+$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(filter guest/%,$(gfuzz_SRCS))): FUZZ_OBJ_CFLAGS := -Iguest/include
+$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(filter tests/%,$(gfuzz_SRCS))): FUZZ_OBJ_CFLAGS := -iquote guest/include
+
+$(FUZZ_OBJDIR)/tools/imgbuild/%.o: FUZZ_OBJ_CFLAGS := -Itools/imgbuild
+$(FUZZ_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: FUZZ_OBJ_CFLAGS += -Itools/imgbuild
+
+$(FUZZ_OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_OBJ_CFLAGS) -c $< -o $@
+
+$(foreach h,$(FUZZ_HARNESSES),$(eval $(BUILD)/fuzz/fuzz_$(h): \
+	$(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(sort tests/fuzz/fuzz_$(h).c $(FUZZ_SRCS_$(h))))))
+$(BUILD)/fuzz/fuzz_%:
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(HOST_LIBS)
+
+# Per harness: new inputs go to $(BUILD)/fuzz/corpus/<name> (the repo's seeds are read, never written),
+# a crash to $(BUILD)/fuzz/crashes/<name>/ (save it under tests/fuzz/repro/<name>/ with its fix); a hang
+# over 10 s is a crash too. Prints libFuzzer's last status line (coverage, features, execs/s) per harness.
+.PHONY: fuzz fuzz-deps
+fuzz-deps:
+	$(Q)tools/deps.sh fuzz
+
+fuzz: fuzz-deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
+	$(Q)for h in $(FUZZ_HARNESSES); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$h $(BUILD)/fuzz/crashes/$$h; \
+		dirs=$$(for k in corpus repro; do [ -d tests/fuzz/$$k/$$h ] && echo tests/fuzz/$$k/$$h; done); \
+		$(BUILD)/fuzz/fuzz_$$h -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/crashes/$$h/ $(BUILD)/fuzz/corpus/$$h $$dirs \
+			> $(BUILD)/fuzz/$$h.log 2>&1; rc=$$?; \
+		echo "fuzz $$h: $$(grep -E '^#[0-9]+' $(BUILD)/fuzz/$$h.log | tail -1)"; \
+		if [ $$rc != 0 ]; then tail -40 $(BUILD)/fuzz/$$h.log; \
+			echo "fuzz $$h: FAILED, reproducer in $(BUILD)/fuzz/crashes/$$h/, log $(BUILD)/fuzz/$$h.log"; exit 1; fi; \
+	done
+
+# Rewrites the seeds in tests/fuzz/corpus (tests/fuzz/mkseeds.c): hand-shaped ones, and files of the build
+# (the test guest image as a kernel, a stripped musl static binary as an app), kept small.
+FUZZ_SEED_APP := $(BUILD)/fuzz/hello-static-stripped
+
+$(FUZZ_SEED_APP): $(ELF_TEST_STATIC)
+	@mkdir -p $(@D)
+	$(Q)strip -o $@ $<
+
+.PHONY: fuzz-seeds
+fuzz-seeds: $(BUILD)/fuzz/mkseeds $(BUILD)/vmm/testguest.elf $(FUZZ_SEED_APP)
+	$(Q)$< tests/fuzz/corpus $(BUILD)/vmm/testguest.elf $(FUZZ_SEED_APP)
+	$(Q)cp $(BUILD)/vmm/testguest.elf tests/fuzz/corpus/elf/testguest
+	$(Q)cp $(FUZZ_SEED_APP) tests/fuzz/corpus/elf/hello-static
+
+$(BUILD)/fuzz/mkseeds: tests/fuzz/mkseeds.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<

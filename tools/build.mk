@@ -11,7 +11,8 @@ MUSL_STATIC_PIE = $(MUSLCC) -fPIE -static-pie -nostartfiles $(MUSL_LIBDIR)/rcrt1
 # --- ukvm-build -------------------------------------------------------------
 IMGBUILD_LIB  := tools/imgbuild/pack.c tools/imgbuild/pack_files.c tools/imgbuild/pack_syms.c \
                  tools/imgbuild/pack_util.c
-IMGBUILD_OBJS := $(patsubst %.c,$(BUILD)/tools/%.o,tools/imgbuild/main.c $(IMGBUILD_LIB) proto/elf.c)
+# The monitor's image checks (vmm/loader.c) vet every image before it is written.
+IMGBUILD_OBJS := $(patsubst %.c,$(BUILD)/tools/%.o,tools/imgbuild/main.c $(IMGBUILD_LIB) proto/elf.c vmm/loader.c vmm/mem.c)
 
 $(BUILD)/tools/%.o: %.c
 	@mkdir -p $(@D)

@@ -3,6 +3,8 @@
 set -eu
 pkgs="gcc make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils iproute2 e2fsprogs"
 missing=""
+# `deps.sh fuzz` (make fuzz): clang and its runtimes (libFuzzer, sanitizers) instead; make check needs neither.
+[ "${1:-}" = fuzz ] && pkgs="clang libclang-rt-dev"
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done

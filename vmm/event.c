@@ -15,6 +15,8 @@
 
 /* SQ entries; CQ gets twice that, and IORING_FEAT_NODROP keeps overflowing completions in the kernel. */
 #define EVENT_RING_ENTRIES 512
+/* While stopping, how often the loop looks at its clients without a completion to wake it. */
+#define EVENT_STOP_TICK_NS 10000000L
 
 static struct io_uring_sqe *event_sqe(struct io_uring *ring)
 {
@@ -104,9 +106,20 @@ void event_add_client(struct event_loop *l, struct event_client *c)
 static void event_stop_fn(void *ctx, struct io_uring *ring, uint64_t val)
 {
 	struct event_loop *l = ctx;
-	(void)ring;
 	(void)val;
 	l->stopping = true;
+	/*
+	 * Cancel everything in flight (Linux 5.19+; older kernels fail the
+	 * cancel itself, harmlessly): I/O still queued for io-wq ends at once
+	 * with -ECANCELED, armed reads and timers too. An I/O already moving data
+	 * finishes; devices bound those (BLK_INFLIGHT_MAX), so the wait for idle
+	 * clients below is short. Its own completion has no op.
+	 */
+	struct io_uring_sqe *sqe = event_sqe(ring);
+	if (sqe) {
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data(sqe, NULL);
+	}
 }
 
 /* One polling step of every client; true while any still polls. */
@@ -149,7 +162,22 @@ static void event_loop_run(struct event_loop *l)
 		 */
 		if (polling)
 			sched_yield();
-		int r = polling ? io_uring_submit(ring) : io_uring_submit_and_wait(ring, 1);
+		int r;
+		if (polling) {
+			r = io_uring_submit(ring);
+		} else if (l->stopping) {
+			/*
+			 * The stop cancelled the armed reads (event_stop_fn): a client that
+			 * turns idle without a completion of ours is seen at the next tick.
+			 */
+			struct __kernel_timespec ts = { 0, EVENT_STOP_TICK_NS };
+			struct io_uring_cqe *cqe;
+			r = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+			if (r == -ETIME)
+				r = 0;
+		} else {
+			r = io_uring_submit_and_wait(ring, 1);
+		}
 		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
 			fprintf(stderr, "ukvm: event thread: io_uring_enter: %s\n", strerror(-r));
 			break;

@@ -43,6 +43,10 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 	int r;
 	if (a->ndevs > FDTB_MAX_DEVS || a->ncpuid > FDTB_MAX_CPUID)
 		return -FDT_ERR_BADVALUE;
+	/* A size-0 entry is the reserve map's terminator (DTSpec 5.3.2): the entries after it would vanish. */
+	for (unsigned i = 0; i < a->nreserve; i++)
+		if (a->reserve[i].size == 0)
+			return -FDT_ERR_BADVALUE;
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 #define FDTB_TRY(x)            \

@@ -31,7 +31,7 @@ struct fdtb_args {
 	uint64_t pv_vif;                 /* != 0: /chosen/ukvm,pv = this VIF gpa (PV mode) */
 	const uint32_t (*cpuid)[6];      /* ukvm,cpuid entries: leaf, subleaf, eax, ebx, ecx, edx */
 	unsigned ncpuid;
-	const struct fdtb_range *reserve; /* reserve map entries */
+	const struct fdtb_range *reserve; /* reserve map entries, each size > 0 */
 	unsigned nreserve;
 	struct fdtb_dev devs[FDTB_MAX_DEVS]; /* in device order */
 	unsigned ndevs;                       /* > FDTB_MAX_DEVS is -EINVAL */
@@ -41,7 +41,7 @@ struct fdtb_args {
  * Builds the tree into buf[0, len) (len <= UKVM_FDT_MAX in practice) with
  * ukvm,boot-time-ns = 0, to be patched by fdtb_set_boot_time. Returns 0,
  * -E2BIG when it does not fit (argv/env too large), -EINVAL on a libfdt
- * error.
+ * error, too many devices or CPUID leaves, or a reserve entry of size 0.
  */
 int fdtb_build(void *buf, size_t len, const struct fdtb_args *a);
 

@@ -198,8 +198,10 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	fdtb_set_boot_time(mem_ptr(&vm->mem, UKVM_FDT_GPA, UKVM_FDT_MAX),
 			   (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec);
 	vm->phase_ns[UKVM_PHASE_FIRST_RUN] = vm_now_ns();
+	vmdev_run_begin(&c);
 	run_loop(&c);
 out:
+	vmdev_run_end(vm);
 	vm->phase_ns[UKVM_PHASE_EXIT] = vm_now_ns();
 	/* The guest is gone: let in-flight I/O finish (nothing new starts), then read the counters. */
 	vm_devices_stop(vm);

@@ -103,6 +103,25 @@ int vmdev_create(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t er
 	return 0;
 }
 
+/* The run's answer to a device wait on the vCPU thread (mmio_set_stop_check): ukvm_stop or the deadline. */
+static bool vmdev_stop_check(void *ctx)
+{
+	const struct run_ctx *c = ctx;
+	return atomic_load(&c->vm->stop) || (c->deadline_ns && vm_now_ns() >= c->deadline_ns);
+}
+
+void vmdev_run_begin(struct run_ctx *c)
+{
+	for (unsigned i = 0; i < c->vm->ndevs; i++)
+		mmio_set_stop_check(c->vm->devs[i].d, vmdev_stop_check, c);
+}
+
+void vmdev_run_end(struct ukvm_vm *vm)
+{
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		mmio_set_stop_check(vm->devs[i].d, NULL, NULL);
+}
+
 void vm_devices_stop(struct ukvm_vm *vm)
 {
 	if (vm->ev)

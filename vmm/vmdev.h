@@ -24,6 +24,14 @@ uint64_t vmdev_addr(unsigned i);
  */
 int vmdev_create(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen);
 
+/*
+ * vCPU thread, around the run loop: a device wait on this thread (a reset
+ * draining requests) gives up once ukvm_stop was called or c's deadline
+ * passed; vmdev_run_end forgets c before it goes away.
+ */
+void vmdev_run_begin(struct run_ctx *c);
+void vmdev_run_end(struct ukvm_vm *vm);
+
 /* Stops the event thread (after in-flight I/O), closes and frees the devices. */
 void vmdev_free(struct ukvm_vm *vm);
 

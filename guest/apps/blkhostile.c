@@ -29,6 +29,11 @@
  *   own     reset device 0, run our own queue in app memory, submit hostile chains
  *   beyond  accesses past the register block and to absent device slots (may end the VM)
  *   io      normal I/O on /dev/vda; prints the results
+ *   huge    reset device 0 and fill a 256-entry queue of our own with reads as
+ *           large as the device advertises (seg_max segments of size_max
+ *           bytes, all over one buffer): hundreds of GiB to move in flight
+ *   reset   reset device 0 (after huge: with all of that still in flight)
+ *   hang    sleep forever (the monitor's --timeout or a signal must end us)
  * Lines go straight to fd 1 so a test sees how far we got.
  */
 
@@ -434,6 +439,87 @@ static void mode_own(void)
 	say("own: done\n");
 }
 
+/* ---- huge ----------------------------------------------------------------- */
+
+#define HUGE_N 256
+#define HUGE_SEGS_MAX 254
+static uint8_t huge_ring[VIRTQ_LAYOUT_BYTES(HUGE_N)] __attribute__((aligned(4096)));
+static struct virtq_desc huge_ind[HUGE_N][HUGE_SEGS_MAX + 2] __attribute__((aligned(16)));
+static struct virtio_blk_req_hdr huge_hdr __attribute__((aligned(16)));
+static uint8_t huge_status[HUGE_N];
+static uint8_t huge_buf[4u << 20] __attribute__((aligned(4096)));
+
+static void mode_huge(void)
+{
+	wr(DEV0, VIRTIO_MMIO_STATUS, 0);
+	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	for (uint32_t sel = 0; sel < 2; sel++) {
+		wr(DEV0, VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel);
+		uint32_t f = rd(DEV0, VIRTIO_MMIO_DEVICE_FEATURES);
+		if (sel == 0) /* polled, not notified: keep it simple */
+			f &= ~(1u << VIRTIO_F_RING_EVENT_IDX);
+		wr(DEV0, VIRTIO_MMIO_DRIVER_FEATURES_SEL, sel);
+		wr(DEV0, VIRTIO_MMIO_DRIVER_FEATURES, f);
+	}
+	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	uint32_t size_max = rd(DEV0, VIRTIO_MMIO_CONFIG + 8), seg_max = rd(DEV0, VIRTIO_MMIO_CONFIG + 12);
+	uint32_t qmax = rd(DEV0, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	uint32_t n = qmax < HUGE_N ? qmax : HUGE_N;
+	uint32_t segs = seg_max < HUGE_SEGS_MAX ? seg_max : HUGE_SEGS_MAX;
+	uint32_t seg = size_max < sizeof(huge_buf) ? size_max : (uint32_t)sizeof(huge_buf);
+	seg &= ~511u;
+	if (!n || !segs || !seg) {
+		say("huge: unusable device (queue %u seg_max %u size_max %u)\n", qmax, seg_max, size_max);
+		return;
+	}
+	struct virtq_desc *d = (struct virtq_desc *)huge_ring;
+	uint16_t *av = (uint16_t *)(huge_ring + VIRTQ_LAYOUT_AVAIL_OFF(n));
+	memset(huge_ring, 0, sizeof(huge_ring));
+	wr(DEV0, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(DEV0, VIRTIO_MMIO_QUEUE_NUM, n);
+	uint64_t dg = (uintptr_t)huge_ring, ag = dg + VIRTQ_LAYOUT_AVAIL_OFF(n), ug = dg + VIRTQ_LAYOUT_USED_OFF(n);
+	wr(DEV0, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)dg);
+	wr(DEV0, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(dg >> 32));
+	wr(DEV0, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)ag);
+	wr(DEV0, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(ag >> 32));
+	wr(DEV0, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)ug);
+	wr(DEV0, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(ug >> 32));
+	wr(DEV0, VIRTIO_MMIO_QUEUE_READY, 1);
+	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+					     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	huge_hdr = (struct virtio_blk_req_hdr){.type = VIRTIO_BLK_T_IN, .reserved = 0, .sector = 0};
+	/* Every request reads the same sectors into the same buffer: legal, and the disk needs only segs * seg bytes. */
+	for (uint32_t i = 0; i < n; i++) {
+		struct virtq_desc *t = huge_ind[i];
+		t[0] = (struct virtq_desc){(uintptr_t)&huge_hdr, sizeof(huge_hdr), VIRTQ_DESC_F_NEXT, 1};
+		for (uint32_t k = 1; k <= segs; k++)
+			t[k] = (struct virtq_desc){(uintptr_t)huge_buf, seg, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE,
+						   (uint16_t)(k + 1)};
+		t[segs + 1] = (struct virtq_desc){(uintptr_t)&huge_status[i], 1, VIRTQ_DESC_F_WRITE, 0};
+		d[i] = (struct virtq_desc){(uintptr_t)t, 16 * (segs + 2), VIRTQ_DESC_F_INDIRECT, 0};
+		av[2 + i] = (uint16_t)i;
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* ring entries before idx, as the device reads them */
+	av[1] = (uint16_t)n;
+	wr(DEV0, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	say("huge: %u requests of %llu bytes queued, status %#x\n", n, (unsigned long long)segs * seg,
+	    rd(DEV0, VIRTIO_MMIO_STATUS));
+}
+
+static void mode_reset(void)
+{
+	wr(DEV0, VIRTIO_MMIO_STATUS, 0);
+	say("reset: returned, status %#x\n", rd(DEV0, VIRTIO_MMIO_STATUS));
+}
+
+static void mode_hang(void)
+{
+	say("hang: sleeping\n");
+	for (;;)
+		pause_ms(500);
+}
+
 /* ---- beyond --------------------------------------------------------------- */
 
 static void mode_beyond(void)
@@ -482,8 +568,14 @@ int main(int argc, char **argv)
 			mode_beyond();
 		else if (!strcmp(argv[i], "io"))
 			mode_io();
+		else if (!strcmp(argv[i], "huge"))
+			mode_huge();
+		else if (!strcmp(argv[i], "reset"))
+			mode_reset();
+		else if (!strcmp(argv[i], "hang"))
+			mode_hang();
 		else {
-			say("usage: blkhostile {regs|ring|own|beyond|io}...\n");
+			say("usage: blkhostile {regs|ring|own|beyond|io|huge|reset|hang}...\n");
 			return 2;
 		}
 	}

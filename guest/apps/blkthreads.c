@@ -19,6 +19,8 @@
  *        blkthreads join DEV SIZE SEED      a second thread does that read while the main thread waits
  *                                           in pthread_join: every thread is blocked, one on the disk,
  *                                           which is not a deadlock
+ *        blkthreads idle DEV SIZE SEED      a read, 6 s without I/O, then "compute" (the disk's stall
+ *                                           budget counts from the new request, not the old one)
  *        blkthreads edges DEV SIZE SEED     two threads each pread 2000 small unaligned pieces (sector
  *                                           edges) of DEV's first SIZE bytes at once and check them
  * SIZE in MiB. Ends with "blkthreads ok" (status 0) or a reason (status 1). On Linux
@@ -109,7 +111,7 @@ static void *edges(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
-		say("usage: blkthreads compute|join|edges DEV SIZE_MIB SEED\n");
+		say("usage: blkthreads compute|join|idle|edges DEV SIZE_MIB SEED\n");
 		return 1;
 	}
 	dev = argv[2];
@@ -118,6 +120,15 @@ int main(int argc, char **argv)
 	pthread_t t;
 	void *res = NULL;
 	int rc;
+	if (!strcmp(argv[1], "idle")) {
+		size_t all = size;
+		size = 1u << 20;
+		if (read_disk())
+			return 1;
+		sleep(6);
+		size = all;
+		argv[1] = "compute";
+	}
 	if (!strcmp(argv[1], "compute")) {
 		if (pthread_create(&t, NULL, compute, (void *)(uintptr_t)42) != 0)
 			return 1;

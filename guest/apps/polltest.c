@@ -210,6 +210,19 @@ static void case_select(void)
 	say("select timeout: n=%d rd %d tv %ld.%06ld waited>=30ms %d\n", n, FD_ISSET(pf[0], &rd), (long)tv.tv_sec,
 	    (long)tv.tv_usec, ms >= 30 && ms < 1000);
 
+	/* A hang-up is not an exception: select on exceptfds alone waits out its timeout. */
+	int hp[2];
+	check(pipe(hp) == 0, "pipe");
+	close(hp[1]);
+	FD_ZERO(&ex);
+	FD_SET(hp[0], &ex);
+	tv = (struct timeval){ 0, 20000 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = select(hp[0] + 1, NULL, NULL, &ex, &tv);
+	ms = ms_since(&t0);
+	say("select hang-up in exceptfds: n=%d ex %d waited>=20ms %d\n", n, FD_ISSET(hp[0], &ex), ms >= 20 && ms < 1000);
+	close(hp[0]);
+
 	FD_ZERO(&rd);
 	FD_SET(pf[0], &rd);
 	FD_SET(pf[1] + 5, &rd); /* not open */

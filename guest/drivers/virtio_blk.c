@@ -198,7 +198,7 @@ static int vblk_reap(struct vblk *b)
 /* Submits as many of x's requests as the queue takes, one notify for the batch. */
 static void vblk_submit(struct vblk *b, struct vblk_xfer *x)
 {
-	bool added = false;
+	bool added = false, idle = b->nfree == b->nreq;
 	struct vblk_req *r;
 
 	while (x->pending && !x->err && vblk_get_req(b, &r)) {
@@ -228,7 +228,7 @@ static void vblk_submit(struct vblk *b, struct vblk_xfer *x)
 	if (!added)
 		return;
 	vd_queue_kick(&b->q); /* one notify for the whole batch, if the device wants one at all */
-	if (!b->last_progress || b->nfree + 1 >= b->nreq)
+	if (idle)
 		b->last_progress = k_clock_monotonic_ns(); /* the stall budget starts with a request on an idle queue */
 }
 

@@ -22,6 +22,7 @@
  * returns -EPIPE without raising SIGPIPE.
  */
 #define PIPE_BUF_ATOMIC 4096
+#define FS_PIPE_DEV LINUX_MKDEV(0, 12) /* st_dev of pipes (Linux's pipefs is also anonymous) */
 
 struct fs_pipe {
 	uint8_t *buf;
@@ -42,6 +43,7 @@ int fs_pipe_new(uint32_t flags, struct fs_file **rd, struct fs_file **wr)
 		goto err;
 	p->buf = buf;
 	n->pipe = p;
+	n->st_dev = FS_PIPE_DEV;
 	r = fs_file_new(n, O_RDONLY | flags);
 	if (!r)
 		goto err;

@@ -1,4 +1,4 @@
-/* boot.h: what the kernel learnt at boot from the FDT (guest/kernel/boot.c) and the payload it carries. */
+/* boot.h: the boot sequence (guest/kernel/boot.c): what the kernel learnt from the FDT and the payload it carries. */
 #ifndef BOOT_H
 #define BOOT_H
 
@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "payload.h"
-#include "pmem.h"
 
 struct k_boot_info {
 	const void *fdt;
@@ -27,17 +26,12 @@ struct k_boot_info {
 /* Filled by k_boot before anything else runs. */
 extern struct k_boot_info k_boot_info;
 
-/* The physical page allocator over all RAM (guest/kernel/mem.c). */
-extern struct pmem k_pmem;
-
-/* Builds k_pmem from RAM size and the FDT reserve map (also reserves the kernel image). 0 or -errno. */
-int k_mem_init(const void *fdt, uint64_t mem_size);
-
-/* Loads the app from the payload, builds its stack and jumps to it (guest/kernel/loader.c). Returns -errno on failure only. */
-int k_load_app(void);
-
-/* The app's program break state (guest/sys/sys_mm.c): brk starts at start (page-aligned). */
-void mm_brk_init(uint64_t start);
+/*
+ * The kernel's C entry (from _start, guest/arch/x86_64/entry.S) with the
+ * FDT's gpa: reads the FDT, then brings the kernel up in order (clock and
+ * randomness, memory, drivers, file system) and starts the app. Never returns.
+ */
+_Noreturn void k_boot(uint64_t fdt_gpa);
 
 /* The payload's parts and symbols, validated at boot (empty for a bare kernel). */
 extern struct payload_view k_boot_payload;

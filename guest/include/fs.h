@@ -84,6 +84,8 @@ struct fs_node {
 	/* S_IFCHR / S_IFBLK / S_IFIFO */
 	const struct fs_dev *dev;
 	struct fs_pipe *pipe;
+	/* st_dev of the file system it lives in; 0: the memory file system. */
+	uint64_t st_dev;
 	/* What files opened on this node do (Linux's inode->i_fop). */
 	const struct fs_file_ops *fops;
 };

@@ -48,7 +48,7 @@ extern struct sig_state k_sig;
  * (the caller makes it pending), false when it was ignored; terminates the
  * VM for a default "terminate" action (status 128 + sig).
  */
-bool sig_act_on(int sig);
+bool k_sig_act_on(int sig);
 
 /*
  * Called after a syscall's handler with its result: stores it in f->rax,
@@ -64,7 +64,13 @@ long k_sig_return(struct k_uregs *f);
 /* A fault in the app: enters its handler for the signal when it has one (does not return), else returns. */
 void k_sig_fault(const struct k_exc_state *s, int sig);
 
+/*
+ * Raises signal sig on the current thread, as the kernel does for a write to
+ * a pipe nobody reads (SIGPIPE): acted on at syscall exit like tkill on self.
+ */
+void k_sig_raise(int sig);
+
 /* True when the app's stack pointer sp lies on the alternate signal stack. */
-bool sig_on_altstack(uint64_t sp);
+bool k_sig_on_altstack(uint64_t sp);
 
 #endif

@@ -120,6 +120,9 @@ long sys_sysinfo(SYS_ARGS);
 long sys_getrusage(SYS_ARGS);
 long sys_futex(SYS_ARGS);
 
+/* The app's program break (guest/sys/sys_mm.c): brk starts at start (page-aligned); the app loader calls it once. */
+void sys_mm_brk_init(uint64_t start);
+
 /* File-system hooks the core calls at boot (guest/fs). */
 
 /*

@@ -1,13 +1,15 @@
-/* boot.c: the kernel's C entry: kernel TLS, FDT parsing, clock, memory, then the app. */
+/* boot.c: the kernel's C entry: reads the FDT, then brings the kernel up stage by stage and starts the app. */
 #include <libfdt.h>
 
 #include "arch.h"
 #include "boot.h"
+#include "cpuid.h"
+#include "exec.h"
 #include "k.h"
+#include "sys.h"
 #include "vdev.h"
 
 struct k_boot_info k_boot_info;
-uint64_t k_pv_vif;
 struct payload_view k_boot_payload;
 
 /*
@@ -16,8 +18,6 @@ struct payload_view k_boot_payload;
  * the block itself as the x86-64 TLS ABI wants.
  */
 static uint64_t k_tls[8] __attribute__((aligned(64)));
-
-void k_boot(uint64_t fdt_gpa) __attribute__((noreturn));
 
 /* RAM size from /memory@0 reg = <0 size> (2 address cells, 2 size cells). */
 static uint64_t boot_mem_size(const void *fdt)
@@ -70,19 +70,73 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 	}
 }
 
-void k_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4])
+/* What the kernel needs from the FDT, read once: the mode first (the fault and CPUID paths depend on it). */
+static void boot_read_fdt(uint64_t fdt_gpa, struct k_boot_info *bi, uint64_t *boot_ns)
 {
-	const struct k_boot_info *bi = &k_boot_info;
-	const fdt32_t *cells = (const fdt32_t *)bi->cpuid;
-	for (int n = 0; n < bi->cpuid_len / 4; n += UKVM_FDT_CPUID_CELLS) {
-		const fdt32_t *e = cells + n;
-		if (fdt32_ld(&e[0]) != leaf || fdt32_ld(&e[1]) != sub)
-			continue;
-		for (int i = 0; i < 4; i++)
-			r[i] = fdt32_ld(&e[2 + i]);
-		return;
+	const void *fdt = (const void *)(uintptr_t)fdt_gpa; /* identity-mapped */
+	if (fdt_gpa < UKVM_FDT_GPA || fdt_gpa >= UKVM_KERNEL_PHYS || fdt_check_header(fdt) != 0 ||
+	    fdt_totalsize(fdt) > UKVM_FDT_MAX)
+		k_panic("bad FDT at 0x%lx", (unsigned long)fdt_gpa);
+	bi->fdt = fdt;
+	/* The VIF is in the boot area. */
+	int chosen = fdt_path_offset(fdt, UKVM_FDT_CHOSEN_PATH);
+	int pvlen;
+	const fdt64_t *pv = chosen >= 0 ? fdt_getprop(fdt, chosen, UKVM_FDT_PV, &pvlen) : NULL;
+	uint64_t vif = pv && pvlen == 8 ? fdt64_ld(pv) : 0;
+	if (vif && vif + 16 <= UKVM_FDT_GPA)
+		k_pv_vif = UKVM_KERNEL_VBASE + vif;
+	else if (pv)
+		k_panic("bad /chosen/ukvm,pv");
+	boot_chosen(fdt, bi, boot_ns);
+	bi->mem_size = boot_mem_size(fdt);
+}
+
+/* RDRAND / RDSEED as CPUID reports them (leaves from the FDT: no exit). */
+static unsigned boot_random_hw(void)
+{
+	uint32_t r[4];
+	unsigned hw = 0;
+
+	k_cpuid_query(0, 0, r);
+	uint32_t max = r[0];
+	k_cpuid_query(1, 0, r);
+	if (r[2] & (1u << 30))
+		hw |= K_RANDOM_HW_RDRAND;
+	if (max >= 7) {
+		k_cpuid_query(7, 0, r);
+		if (r[1] & (1u << 18))
+			hw |= K_RANDOM_HW_RDSEED;
 	}
-	k_cpuid(leaf, sub, r);
+	return hw;
+}
+
+/* RAM: the page allocator with boot's reservations, then the payload it protects. */
+static void boot_memory(struct k_boot_info *bi)
+{
+	const char *bad = ukvm_mem_size_invalid(bi->mem_size);
+	if (bad)
+		k_panic("bad memory size %lu in the FDT: %s", (unsigned long)bi->mem_size, bad);
+	int rc = k_pages_init(bi->fdt, bi->mem_size, bi->payload_gpa, bi->payload_size);
+	if (rc)
+		k_panic("memory init failed (%d)", rc);
+	if (bi->payload_size) {
+		if (bi->payload_gpa < UKVM_KERNEL_PHYS || bi->payload_gpa >= bi->mem_size ||
+		    bi->payload_size > bi->mem_size - bi->payload_gpa)
+			k_panic("payload [0x%lx, +0x%lx) outside RAM", (unsigned long)bi->payload_gpa,
+				(unsigned long)bi->payload_size);
+		if (payload_parse((const void *)(uintptr_t)bi->payload_gpa, bi->payload_size, &k_boot_payload))
+			k_panic("malformed payload header");
+	}
+}
+
+/* The root file system from the payload's archive, with fds 0-2 and /dev/vdX for the disks the drivers found. */
+static void boot_fs(void)
+{
+	int rc = fs_init(k_boot_payload.files, k_boot_payload.files_size);
+	if (rc < 0) {
+		k_printf("ukvm: file archive rejected (%d)\n", rc);
+		k_panic("cannot start the app (%d)", rc);
+	}
 }
 
 void k_boot(uint64_t fdt_gpa)
@@ -94,45 +148,17 @@ void k_boot(uint64_t fdt_gpa)
 	k_tls[5] = k_rdtsc() * 0x9e3779b97f4a7c15ull; /* %fs:0x28: any unpredictable-enough value */
 	k_wrfsbase((uint64_t)(uintptr_t)k_tls);
 
-	const void *fdt = (const void *)(uintptr_t)fdt_gpa; /* identity-mapped */
-	if (fdt_gpa < UKVM_FDT_GPA || fdt_gpa >= UKVM_KERNEL_PHYS || fdt_check_header(fdt) != 0 ||
-	    fdt_totalsize(fdt) > UKVM_FDT_MAX)
-		k_panic("bad FDT at 0x%lx", (unsigned long)fdt_gpa);
-	bi->fdt = fdt;
-	/* The mode first: the fault and CPUID paths depend on it. The VIF is in the boot area. */
-	int chosen = fdt_path_offset(fdt, UKVM_FDT_CHOSEN_PATH);
-	int pvlen;
-	const fdt64_t *pv = chosen >= 0 ? fdt_getprop(fdt, chosen, UKVM_FDT_PV, &pvlen) : NULL;
-	uint64_t vif = pv && pvlen == 8 ? fdt64_ld(pv) : 0;
-	if (vif && vif + 16 <= UKVM_FDT_GPA)
-		k_pv_vif = UKVM_KERNEL_VBASE + vif;
-	else if (pv)
-		k_panic("bad /chosen/ukvm,pv");
-	boot_chosen(fdt, bi, &boot_ns);
+	boot_read_fdt(fdt_gpa, bi, &boot_ns);
 	k_hypercall_mark_enable(bi->trace);
 	k_hypercall_mark(UKVM_MARK_KERNEL_ENTRY);
 	k_clock_init(bi->tsc_khz, boot_ns);
-	k_random_init(bi->rng_seed, (size_t)bi->rng_seed_len);
+	k_cpuid_init(bi->cpuid, bi->cpuid_len);
+	k_random_init(bi->rng_seed, (size_t)bi->rng_seed_len, boot_random_hw());
 
-	bi->mem_size = boot_mem_size(fdt);
-	const char *bad = ukvm_mem_size_invalid(bi->mem_size);
-	if (bad)
-		k_panic("bad memory size %lu in the FDT: %s", (unsigned long)bi->mem_size, bad);
-	int rc = k_mem_init(fdt, bi->mem_size);
-	if (rc)
-		k_panic("memory init failed (%d)", rc);
-
-	if (bi->payload_size) {
-		if (bi->payload_gpa < UKVM_KERNEL_PHYS || bi->payload_gpa >= bi->mem_size ||
-		    bi->payload_size > bi->mem_size - bi->payload_gpa)
-			k_panic("payload [0x%lx, +0x%lx) outside RAM", (unsigned long)bi->payload_gpa,
-				(unsigned long)bi->payload_size);
-		if (payload_parse((const void *)(uintptr_t)bi->payload_gpa, bi->payload_size, &k_boot_payload))
-			k_panic("malformed payload header");
-	}
-	/* Drivers before the app: fs_init (in k_load_app) creates /dev/vdX for the disks found here. */
-	vd_probe_all(fdt);
+	boot_memory(bi);
+	vd_probe_all(bi->fdt); /* before the file system: fs_init makes /dev/vdX for the disks found here */
+	boot_fs();
 	k_hypercall_mark(UKVM_MARK_KERNEL_READY);
-	rc = k_load_app();
+	int rc = k_exec_app();
 	k_panic("cannot start the app (%d)", rc);
 }

@@ -1,7 +1,9 @@
 /* kmalloc.c: the kernel heap: power-of-two size classes on pages, whole pages for big blocks. */
 #include <string.h>
 
-#include "k.h"
+#include "kmalloc.h"
+#include "pages.h"
+#include "panic.h"
 #include "pmem.h"
 
 #define KM_MAGIC 0x6b6d616cu

@@ -4,8 +4,9 @@
 #include "arch.h"
 #include "boot.h"
 #include "hypercall.h"
-#include "k.h"
+#include "kprintf.h"
 #include "panic.h"
+#include "user.h"
 
 /* Where a stack scan looks: the word at RSP and the 8 KiB above it (one page group on PVM, bounded time). */
 #define PANIC_SCAN_WORDS 1024

@@ -2,7 +2,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "k.h"
+#include "hypercall.h"
+#include "kprintf.h"
 
 /* Longest k_printf line; longer output is truncated (kernel messages are short, the stack is not). */
 #define PRINTF_LINE_MAX 512

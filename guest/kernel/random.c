@@ -1,8 +1,9 @@
-/* random.c: the kernel CSPRNG: ChaCha20 (RFC 8439) with fast key erasure, seeded from the FDT seed and RDSEED/RDRAND. */
+/* random.c: the kernel CSPRNG: ChaCha20 (RFC 8439) with fast key erasure, seeded by boot (FDT seed, RDSEED/RDRAND). */
+#include <stdbool.h>
 #include <string.h>
 
-#include "k.h"
 #include "krandom.h"
+#include "panic.h"
 
 /*
  * Design (Bernstein's "fast-key-erasure" RNG): the state is one 256-bit key.
@@ -48,7 +49,7 @@ static void random_wipe(void *p, size_t n)
 	__asm__ volatile("" : : "r"(p) : "memory");
 }
 
-void k_chacha20_block(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t out[64])
+void k_random_chacha20_block(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t out[64])
 {
 	uint32_t in[16], x[16];
 
@@ -94,21 +95,12 @@ static void random_absorb(const void *data, size_t len)
 		size_t n = len < 32 ? len : 32;
 		for (size_t i = 0; i < n; i++)
 			random_key[i] ^= p[i];
-		k_chacha20_block(random_key, random_absorbs++, random_absorb_nonce, blk);
+		k_random_chacha20_block(random_key, random_absorbs++, random_absorb_nonce, blk);
 		memcpy(random_key, blk, 32);
 		p += n;
 		len -= n;
 	} while (len);
 	random_wipe(blk, sizeof(blk));
-}
-
-static void random_cpuid(uint32_t leaf, uint32_t *b, uint32_t *c)
-{
-	uint32_t r[4];
-
-	k_cpuid_query(leaf, 0, r);
-	*b = r[1];
-	*c = r[2];
 }
 
 /* One 64-bit value from RDSEED (preferred: true entropy) or RDRAND; false when neither delivers. */
@@ -129,41 +121,27 @@ static bool random_hw64(bool seed_ok, bool rand_ok, uint64_t *v)
 	return false;
 }
 
-/* Absorbs 256 bits from the CPU's generator when CPUID advertises one (leaves from the FDT: no exit). */
-static void random_absorb_hw(void)
+/* Absorbs 256 bits from the CPU's generator: hw says which of RDSEED/RDRAND it has (K_RANDOM_HW_*). */
+static void random_absorb_hw(unsigned hw)
 {
-	uint32_t b, c, max;
-	bool has_rand, has_seed = false;
 	uint64_t v[4];
 	size_t n = 0;
 
-	random_cpuid(0, &max, &c);
-	random_cpuid(1, &b, &c);
-	has_rand = c & (1u << 30);
-	if (max >= 7) {
-		random_cpuid(7, &b, &c);
-		has_seed = b & (1u << 18);
-	}
-	while (n < 4 && random_hw64(has_seed, has_rand, &v[n]))
+	while (n < 4 && random_hw64(hw & K_RANDOM_HW_RDSEED, hw & K_RANDOM_HW_RDRAND, &v[n]))
 		n++;
 	if (n)
 		random_absorb(v, n * sizeof(v[0]));
 	random_wipe(v, sizeof(v));
 }
 
-void k_random_seed(const void *seed, size_t len, bool hw)
+void k_random_init(const void *seed, size_t len, unsigned hw)
 {
 	random_wipe(random_key, sizeof(random_key));
 	random_absorbs = 0;
 	random_absorb(seed ? seed : "", seed ? len : 0);
 	if (hw)
-		random_absorb_hw();
+		random_absorb_hw(hw);
 	random_ready = true;
-}
-
-void k_random_init(const void *seed, size_t len)
-{
-	k_random_seed(seed, len, true);
 }
 
 void k_random_bytes(void *buf, size_t len)
@@ -172,15 +150,15 @@ void k_random_bytes(void *buf, size_t len)
 	uint8_t key[32], blk[64];
 
 	if (!random_ready)
-		k_random_seed(NULL, 0, true);
+		k_panic("k_random_bytes before k_random_init"); /* boot seeds it before anything can ask */
 	do {
 		size_t n = len < RANDOM_CHUNK ? len : RANDOM_CHUNK;
 		memcpy(key, random_key, sizeof(key));
-		k_chacha20_block(key, 0, random_out_nonce, blk);
+		k_random_chacha20_block(key, 0, random_out_nonce, blk);
 		memcpy(random_key, blk, 32);
 		for (uint32_t ctr = 1; n; ctr++) {
 			size_t m = n < 64 ? n : 64;
-			k_chacha20_block(key, ctr, random_out_nonce, blk);
+			k_random_chacha20_block(key, ctr, random_out_nonce, blk);
 			memcpy(out, blk, m);
 			out += m;
 			n -= m;

@@ -141,7 +141,7 @@ static void thr_switch_to(struct k_thread *n)
 }
 
 static const char thr_deadlock_msg[] =
-	"ukvm: deadlock: every thread is blocked with no timeout (futex or pipe waits) and none can wake another: stopping the app\n";
+	"ukvm: deadlock: every thread is blocked with no timeout (futex, pipe or poll waits) and none can wake another: stopping the app\n";
 
 /*
  * Picks the next thread to run after the current one (round robin), which
@@ -197,6 +197,8 @@ struct k_thread *k_thr_self(void)
 
 bool k_thr_others_runnable(void)
 {
+	if (thr_live == 1)
+		return false; /* the common case, on every disk request: no scan */
 	for (int i = 0; i < THR_MAX; i++) {
 		struct k_thread *t = thr_all[i];
 		if (t && t != thr_cur && t->state == THR_RUN)

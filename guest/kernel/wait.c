@@ -23,15 +23,16 @@ static struct k_waiter **wait_chain(const void *key)
 	return &wait_hash[h >> (64 - WAIT_HASH_BITS)];
 }
 
+/* Appends w to its chain: wakes go first come, first served (a FUTEX_WAKE of 1 wakes the oldest waiter, as Linux does). */
 static void wait_link(struct k_waiter *w, const void *key)
 {
-	struct k_waiter **head = wait_chain(key);
+	struct k_waiter **pp = wait_chain(key);
+	while (*pp)
+		pp = &(*pp)->next;
 	w->key = key;
-	w->next = *head;
-	if (w->next)
-		w->next->pprev = &w->next;
-	w->pprev = head;
-	*head = w;
+	w->next = NULL;
+	w->pprev = pp;
+	*pp = w;
 }
 
 void k_wait_del(struct k_waiter *w)
@@ -85,10 +86,13 @@ int k_wait_requeue(const void *from, const void *to, int nwake, int nmove)
 	struct k_waiter *w = *wait_chain(from);
 
 	while (w && moved < nmove) {
+		/* A waiter relinked onto to's chain (maybe this one) no longer matches from: each moves once. */
 		struct k_waiter *next = w->next;
 		if (w->key == from && !w->fn) {
-			k_wait_del(w);
-			wait_link(w, to);
+			if (from != to) {
+				k_wait_del(w);
+				wait_link(w, to);
+			}
 			moved++;
 		}
 		w = next;

@@ -50,7 +50,7 @@ static bool sig_build(struct k_uregs *r, int sig, const struct lx_siginfo *info,
 {
 	struct lx_sigaction *a = &k_sig.act[sig];
 	struct lx_stack old_ss = k_sig.altstack;
-	bool on = sig_on_altstack(r->rsp);
+	bool on = k_sig_on_altstack(r->rsp);
 	uint64_t sp = r->rsp - SIG_RED_ZONE;
 
 	/* x86-64 Linux needs SA_RESTORER: without a return path the handler could only crash. */
@@ -145,7 +145,7 @@ long k_sig_syscall_exit(struct k_uregs *f, long ret)
 	/* One signal per return: its handler's rt_sigreturn comes back here for the next. */
 	int sig = __builtin_ctzll(ready) + 1;
 	k_sig.pending &= ~SIG_BIT(sig);
-	if (!sig_act_on(sig)) {
+	if (!k_sig_act_on(sig)) {
 		sig_unsave_mask();
 		if (restart)
 			sig_restart(f, nr);
@@ -192,7 +192,7 @@ long k_sig_return(struct k_uregs *f)
 	k_sig.mask = uc->uc_sigmask & ~SIG_UNBLOCKABLE;
 	/* SS_AUTODISARM turned the alternate stack off for the handler; it comes back now. */
 	if (!(uc->uc_stack.ss_flags & LX_SS_DISABLE) && (uc->uc_stack.ss_flags & (int)LX_SS_AUTODISARM) &&
-	    uc->uc_stack.ss_size >= LX_MINSIGSTKSZ && !sig_on_altstack(f->rsp)) {
+	    uc->uc_stack.ss_size >= LX_MINSIGSTKSZ && !k_sig_on_altstack(f->rsp)) {
 		k_sig.altstack = uc->uc_stack;
 		k_sig.altstack.ss_flags = (int)LX_SS_AUTODISARM;
 	}

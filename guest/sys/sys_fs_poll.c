@@ -38,9 +38,11 @@ static uint32_t poll_fd(int fd, uint32_t events, const void **key)
 /*
  * Scans pf[0..n) into revents; with none ready and deadline in the future,
  * blocks and scans again (deadline K_WAIT_FOREVER: until ready or a
- * signal). The number of fds with revents, -EINTR or -ENOMEM.
+ * signal). An fd is ready with any revents for poll, with revents it asked
+ * for when only_asked (select: a hang-up alone does not end its wait). The
+ * number of ready fds, -EINTR or -ENOMEM.
  */
-static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline)
+static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline, bool only_asked)
 {
 	struct k_waiter *w = NULL;
 	const void *key;
@@ -51,7 +53,7 @@ static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline)
 		long ready = 0;
 		for (unsigned i = 0; i < n; i++) {
 			pf[i].revents = (short)poll_fd(pf[i].fd, (uint16_t)pf[i].events, &key);
-			ready += pf[i].revents != 0;
+			ready += (only_asked ? pf[i].revents & pf[i].events : pf[i].revents) != 0;
 		}
 		if (ready || last || deadline <= k_clock_monotonic_ns()) {
 			rc = ready;
@@ -115,6 +117,15 @@ static uint64_t poll_left(uint64_t deadline)
 	return deadline > now ? deadline - now : 0;
 }
 
+/* Like Linux, ppoll and pselect6 write the time left back into their timespec (unless the call faulted). */
+static void poll_ts_left(struct lx_timespec *ts, uint64_t deadline, long rc)
+{
+	if (!ts || rc == -EFAULT || !k_user_ok(ts, sizeof(*ts)))
+		return;
+	uint64_t left = poll_left(deadline);
+	*ts = (struct lx_timespec){ (long)(left / NS_PER_S), (long)(left % NS_PER_S) };
+}
+
 /*
  * The sigmask argument of ppoll/pselect6 (NULL: none). The new mask holds
  * for the wait; *old gets the one to restore. 0, -EINVAL (size), -EFAULT.
@@ -169,7 +180,7 @@ static long poll_user(long ufds, long nfds, uint64_t deadline, const uint64_t *m
 	uint64_t old;
 	long rc = poll_mask_set(mask, masksize, &old);
 	if (rc == 0) {
-		rc = poll_run(pf, (unsigned)nfds, deadline);
+		rc = poll_run(pf, (unsigned)nfds, deadline, false);
 		poll_mask_restore(mask, old, rc);
 	}
 	/* Another thread may have freed the array meanwhile: check again before writing. */
@@ -198,10 +209,7 @@ long sys_ppoll(SYS_ARGS)
 	if (rc)
 		return rc;
 	rc = poll_user(a0, a1, deadline, (const uint64_t *)a3, (size_t)a4);
-	if (ts && rc != -EFAULT && k_user_ok(ts, sizeof(*ts))) {
-		uint64_t left = poll_left(deadline);
-		*ts = (struct lx_timespec){ (int64_t)(left / NS_PER_S), (int64_t)(left % NS_PER_S) };
-	}
+	poll_ts_left(ts, deadline, rc);
 	return rc;
 }
 
@@ -255,7 +263,7 @@ static long select_run(long nfds, long urd, long uwr, long uex, uint64_t deadlin
 	if (rc == 0)
 		rc = poll_mask_set(mask, masksize, &old);
 	if (rc == 0) {
-		rc = poll_run(pf, n, deadline);
+		rc = poll_run(pf, n, deadline, true);
 		poll_mask_restore(mask, old, rc);
 	}
 	if (rc >= 0) {
@@ -306,7 +314,7 @@ long sys_select(SYS_ARGS)
 	long rc = select_run(a0, a1, a2, a3, deadline, NULL, 0);
 	if (tv && rc != -EFAULT && k_user_ok(tv, sizeof(*tv))) {
 		uint64_t left = poll_left(deadline);
-		*tv = (struct lx_timeval){ (int64_t)(left / NS_PER_S), (int64_t)(left % NS_PER_S / 1000u) };
+		*tv = (struct lx_timeval){ (long)(left / NS_PER_S), (long)(left % NS_PER_S / 1000u) };
 	}
 	return rc;
 }
@@ -329,9 +337,6 @@ long sys_pselect6(SYS_ARGS)
 		masksize = (size_t)arg[1];
 	}
 	rc = select_run(a0, a1, a2, a3, deadline, mask, masksize);
-	if (ts && rc != -EFAULT && k_user_ok(ts, sizeof(*ts))) {
-		uint64_t left = poll_left(deadline);
-		*ts = (struct lx_timespec){ (int64_t)(left / NS_PER_S), (int64_t)(left % NS_PER_S) };
-	}
+	poll_ts_left(ts, deadline, rc);
 	return rc;
 }

@@ -4,19 +4,21 @@
 #include "fs.h"
 #include "sys.h"
 
-#define STAT_DEV_FS   LINUX_MKDEV(0, 1) /* st_dev of the memory file system */
-#define STAT_DEV_PIPE LINUX_MKDEV(0, 12) /* st_dev of pipes (Linux's pipefs is also anonymous) */
+/*
+ * st_dev: the file system a node belongs to (fs_node.st_dev; 0 is the
+ * memory file system, which Linux would number like this).
+ */
+#define STAT_DEV_FS LINUX_MKDEV(0, 1)
 
 static uint64_t stat_dev(const struct fs_node *n)
 {
-	return (n->mode & S_IFMT) == S_IFIFO ? STAT_DEV_PIPE : STAT_DEV_FS;
+	return n->st_dev ? n->st_dev : STAT_DEV_FS;
 }
 
+/* Only memory files and disks have a size (a disk reports its capacity; Linux says 0, but programs want it). */
 static uint64_t stat_size(const struct fs_node *n)
 {
-	/* A disk reports its capacity (Linux says 0 in stat, but the size is what programs want here). */
-	uint32_t t = n->mode & S_IFMT;
-	return t == S_IFREG || t == S_IFBLK ? n->size : 0;
+	return n->size;
 }
 
 static void stat_fill(const struct fs_node *n, struct stat *st)
@@ -145,19 +147,10 @@ long sys_statx(SYS_ARGS)
 	return 0;
 }
 
+/* Linux's S_DT(): the file type bits are the d_type (DT_FIFO 1, DT_CHR 2, DT_DIR 4, DT_BLK 6, DT_REG 8 ...). */
 static uint8_t dirent_type(const struct fs_node *n)
 {
-	switch (n->mode & S_IFMT) {
-	case S_IFDIR:
-		return LINUX_DT_DIR;
-	case S_IFCHR:
-		return LINUX_DT_CHR;
-	case S_IFIFO:
-		return LINUX_DT_FIFO;
-	case S_IFBLK:
-		return 6; /* DT_BLK */
-	}
-	return LINUX_DT_REG;
+	return (uint8_t)((n->mode & S_IFMT) >> 12);
 }
 
 /* Positions: 0 is ".", 1 is "..", 2 + i is entry i; d_off is the next position. */

@@ -161,7 +161,7 @@ long sys_sysinfo(SYS_ARGS)
 
 	if (!k_user_ok(si, sizeof(*si)))
 		return -EFAULT;
-	k_mem_stats(&total, &free);
+	k_pages_stats(&total, &free);
 	memset(si, 0, sizeof(*si));
 	/* Linux rounds uptime up to the next whole second. */
 	si->uptime = (long)(up / 1000000000u + (up % 1000000000u != 0));

@@ -18,7 +18,7 @@
 
 static uint64_t mm_brk_start, mm_brk_cur, mm_brk_top; /* top: end of the pages held */
 
-void mm_brk_init(uint64_t start)
+void sys_mm_brk_init(uint64_t start)
 {
 	mm_brk_start = mm_brk_cur = mm_brk_top = start;
 }
@@ -34,21 +34,21 @@ static uint64_t mm_pages(uint64_t len)
 /* True when [addr, addr + npages pages) is inside RAM (no overflow). */
 static bool mm_in_ram(uint64_t addr, uint64_t npages)
 {
-	return addr < k_pmem.size && npages <= (k_pmem.size - addr) / MM_PAGE;
+	return addr < k_pages.size && npages <= (k_pages.size - addr) / MM_PAGE;
 }
 
 long sys_brk(SYS_ARGS)
 {
 	uint64_t want = (uint64_t)a0;
 
-	if (want < mm_brk_start || want > k_pmem.size)
+	if (want < mm_brk_start || want > k_pages.size)
 		return (long)mm_brk_cur; /* Linux reports failure by returning the unchanged break */
 	uint64_t top = (want + MM_PAGE - 1) & ~(MM_PAGE - 1);
 	if (top > mm_brk_top) {
-		if (pmem_claim(&k_pmem, mm_brk_top, (top - mm_brk_top) / MM_PAGE, PMEM_APP, false, false))
+		if (pmem_claim(&k_pages, mm_brk_top, (top - mm_brk_top) / MM_PAGE, PMEM_APP, false, false))
 			return (long)mm_brk_cur;
 	} else if (top < mm_brk_top) {
-		pmem_free(&k_pmem, top, (mm_brk_top - top) / MM_PAGE, PMEM_APP);
+		pmem_free(&k_pages, top, (mm_brk_top - top) / MM_PAGE, PMEM_APP);
 	}
 	mm_brk_top = top;
 	mm_brk_cur = want;
@@ -75,20 +75,20 @@ long sys_mmap(SYS_ARGS)
 			return -EINVAL;
 		/* MAP_FIXED may replace the app's own pages (they become fresh zero pages), nothing else. */
 		bool replace = !(flags & MAP_FIXED_NOREPLACE);
-		rc = pmem_claim(&k_pmem, addr, np, PMEM_APP, replace, true);
+		rc = pmem_claim(&k_pages, addr, np, PMEM_APP, replace, true);
 		if (rc)
 			return replace ? -ENOMEM : -EEXIST;
 	} else if (addr && !(addr & (MM_PAGE - 1)) && mm_in_ram(addr, np) &&
-		   pmem_claim(&k_pmem, addr, np, PMEM_APP, false, false) == 0) {
+		   pmem_claim(&k_pages, addr, np, PMEM_APP, false, false) == 0) {
 		/* the hint was free: taken */
-	} else if (pmem_alloc(&k_pmem, np, PMEM_APP, &addr)) {
+	} else if (pmem_alloc(&k_pages, np, PMEM_APP, &addr)) {
 		return -ENOMEM;
 	}
 	if (!anon) {
 		/* Private file mapping by copy; bytes past EOF stay zero. */
 		long n = fs_fd_pread(fd, (void *)(uintptr_t)addr, len, off);
 		if (n < 0) {
-			pmem_free(&k_pmem, addr, np, PMEM_APP);
+			pmem_free(&k_pages, addr, np, PMEM_APP);
 			return n == -ESPIPE ? -ENODEV : n;
 		}
 	}
@@ -101,12 +101,12 @@ long sys_munmap(SYS_ARGS)
 
 	if ((addr & (MM_PAGE - 1)) || np == 0 || np > (UINT64_MAX - addr) / MM_PAGE)
 		return -EINVAL;
-	if (addr >= k_pmem.size)
+	if (addr >= k_pages.size)
 		return 0; /* nothing mapped there */
 	if (!mm_in_ram(addr, np))
-		np = (k_pmem.size - addr) / MM_PAGE;
+		np = (k_pages.size - addr) / MM_PAGE;
 	/* Only the app's pages: unmapping kernel or boot memory is a no-op, as for an unmapped range. */
-	return pmem_free(&k_pmem, addr, np, PMEM_APP) ? -EINVAL : 0;
+	return pmem_free(&k_pages, addr, np, PMEM_APP) ? -EINVAL : 0;
 }
 
 /*
@@ -123,7 +123,7 @@ static int mm_app_range(uint64_t addr, uint64_t len, uint64_t *np)
 		return -EINVAL;
 	if (len == 0)
 		return 0;
-	if (*np == 0 || !mm_in_ram(addr, *np) || !pmem_range_is(&k_pmem, addr, *np * MM_PAGE, PMEM_BIT(PMEM_APP)))
+	if (*np == 0 || !mm_in_ram(addr, *np) || !pmem_range_is(&k_pages, addr, *np * MM_PAGE, PMEM_BIT(PMEM_APP)))
 		return -ENOMEM;
 	return 0;
 }
@@ -144,22 +144,22 @@ long sys_mremap(SYS_ARGS)
 		return -EINVAL;
 	if (flags & MREMAP_FIXED)
 		return -EINVAL; /* not supported: nothing in musl's malloc needs it */
-	if (!mm_in_ram(old, onp) || !pmem_range_is(&k_pmem, old, onp * MM_PAGE, PMEM_BIT(PMEM_APP)))
+	if (!mm_in_ram(old, onp) || !pmem_range_is(&k_pages, old, onp * MM_PAGE, PMEM_BIT(PMEM_APP)))
 		return -EFAULT;
 	if (nnp <= onp) {
 		if (nnp < onp)
-			pmem_free(&k_pmem, old + nnp * MM_PAGE, onp - nnp, PMEM_APP);
+			pmem_free(&k_pages, old + nnp * MM_PAGE, onp - nnp, PMEM_APP);
 		return (long)old;
 	}
 	uint64_t tail = old + onp * MM_PAGE;
-	if (mm_in_ram(tail, nnp - onp) && pmem_claim(&k_pmem, tail, nnp - onp, PMEM_APP, false, false) == 0)
+	if (mm_in_ram(tail, nnp - onp) && pmem_claim(&k_pages, tail, nnp - onp, PMEM_APP, false, false) == 0)
 		return (long)old; /* grown in place */
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
-	if (pmem_alloc(&k_pmem, nnp, PMEM_APP, &addr))
+	if (pmem_alloc(&k_pages, nnp, PMEM_APP, &addr))
 		return -ENOMEM;
 	memcpy((void *)(uintptr_t)addr, (const void *)(uintptr_t)old, onp * MM_PAGE);
-	pmem_free(&k_pmem, old, onp, PMEM_APP);
+	pmem_free(&k_pages, old, onp, PMEM_APP);
 	return (long)addr;
 }
 

@@ -54,7 +54,7 @@ static bool sig_ignored(int sig)
 	return h == LX_SIG_IGN || (h == LX_SIG_DFL && sig_default_ignored(sig));
 }
 
-bool sig_act_on(int sig)
+bool k_sig_act_on(int sig)
 {
 	if (sig_ignored(sig))
 		return false;
@@ -75,7 +75,7 @@ static long sig_raise(long sig, int code)
 	if (sig_ignored((int)sig))
 		return 0;
 	k_sig.code[sig] = code;
-	if ((k_sig.mask & SIG_BIT(sig)) || sig_act_on((int)sig))
+	if ((k_sig.mask & SIG_BIT(sig)) || k_sig_act_on((int)sig))
 		k_sig.pending |= SIG_BIT(sig);
 	return 0;
 }
@@ -91,12 +91,12 @@ static void sig_deliver_pending(void)
 	uint64_t ready = k_sig.pending & ~k_sig.mask;
 
 	for (int sig = 1; ready; sig++, ready >>= 1) {
-		if ((ready & 1) && !sig_act_on(sig))
+		if ((ready & 1) && !k_sig_act_on(sig))
 			k_sig.pending &= ~SIG_BIT(sig);
 	}
 }
 
-bool sig_on_altstack(uint64_t sp)
+bool k_sig_on_altstack(uint64_t sp)
 {
 	const struct lx_stack *a = &k_sig.altstack;
 
@@ -191,7 +191,7 @@ long sys_sigaltstack(SYS_ARGS)
 			nu.ss_flags &= (int)LX_SS_AUTODISARM;
 		}
 	}
-	bool on = sig_on_altstack(k_sys_user_rsp);
+	bool on = k_sig_on_altstack(k_sys_user_rsp);
 	if (ss && on)
 		return -EPERM;
 	if (oss) {
@@ -241,7 +241,7 @@ static long sig_post(int tid, int sig, int code)
 	k_sig.code[sig] = code;
 	long rc = k_thr_post(tid, sig);
 	if (rc == 0 && (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL))
-		sig_act_on(sig);
+		k_sig_act_on(sig);
 	return rc < 0 ? rc : 0;
 }
 

@@ -141,7 +141,7 @@ long sys_getrusage(SYS_ARGS)
 	uint64_t ns = k_clock_monotonic_ns(), total = 0, free = 0;
 	ru->ru_utime.tv_sec = (long)(ns / TIME_NS);
 	ru->ru_utime.tv_usec = (long)(ns % TIME_NS / 1000);
-	k_mem_stats(&total, &free);
+	k_pages_stats(&total, &free);
 	ru->ru_maxrss = (long)((total - free) >> 10); /* KiB in use now: a lower bound of the peak */
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blkpat.h"
@@ -233,6 +234,16 @@ START_TEST(read_blocks_only_its_thread)
 	ck_assert_msg(r.status == 0 && strstr(r.out, "blkthreads ok\n"), "status %d\nout: %s\nerr: %s", r.status,
 		      r.out, r.err);
 	it_result_free(&r);
+	/*
+	 * After 6 s without I/O, a large read on an O_DIRECT disk (slow enough
+	 * that the first look finds nothing back): the 5 s stall budget counts
+	 * from the new requests, not from the last completion long ago.
+	 */
+	RUN(&r, 40, "--mem", "128M", "--disk", darg(0, d, ",direct"), app_img("blkthreads"), "--", "idle", "/dev/vda",
+	    "32", "12");
+	ck_assert_msg(r.status == 0 && strstr(r.out, "blkthreads ok\n") && !strstr(r.out, "disabled"),
+		      "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
+	it_result_free(&r);
 	/* Two threads' unaligned reads at once: each sector edge goes through its own bounce buffer. */
 	RUN(&r, 40, "--disk", d, app_img("blkthreads"), "--", "edges", "/dev/vda", "32", "12");
 	ck_assert_msg(r.status == 0 && strstr(r.out, "edges: 0 + 0 bad pieces\n"), "status %d\nout: %s\nerr: %s",
@@ -399,11 +410,62 @@ START_TEST(hostile_guest_monitor_stays_sane)
 }
 END_TEST
 
+/* ---- bounded stops ---------------------------------------------------------- */
+
+static double mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/*
+ * A guest keeps a 256-entry queue of the largest reads the device advertises
+ * in flight (hundreds of GiB to move; once 43 s for --timeout 3, 66 s for a
+ * SIGTERM). Whatever it does, --timeout N ends the monitor within N + 1 s and
+ * SIGTERM within 1 s (issue 10), with a reset waiting on the vCPU thread too.
+ * _i: 0 timeout, 1 SIGTERM, 2 reset then timeout, 3 reset then SIGTERM.
+ * The 0.5 s on top of each bound absorbs a loaded host's boot and scheduling.
+ */
+START_TEST(huge_inflight_stop_is_bounded)
+{
+	static const char *const what[] = {"timeout", "SIGTERM", "reset+timeout", "reset+SIGTERM"};
+	bool term = _i & 1, reset = _i & 2;
+	const char *d = disk_new(2048 * MIB, 0); /* sparse: reads of holes, nothing written */
+	const char *args[] = {"--timeout", term ? "30" : "1", "--disk", d, app_img("blkhostile"), "--", "huge",
+			      reset ? "reset" : "hang", reset ? "hang" : NULL, NULL};
+	struct it_proc p;
+	struct it_result r;
+	int sig;
+	ck_assert_int_eq(it_start(&p, NULL, args), 0);
+	ck_assert_msg(it_wait_output(&p, "huge: 256 requests", 10), "guest did not queue its requests:\n%s\n%s",
+		      p.r.out, p.r.err);
+	double t0 = mono_ms(), t0_run = p.t0;
+	if (reset)
+		usleep(100 * 1000); /* let the vCPU thread enter the reset's wait */
+	double sent = mono_ms();
+	ck_assert_int_eq(it_finish(&p, term ? SIGTERM : 0, 60, &r, &sig), 0);
+	double end = mono_ms();
+	ck_assert_msg(sig == 0, "%s: killed by signal %d\nout: %s\nerr: %s", what[_i], sig, r.out, r.err);
+	if (term) {
+		ck_assert_msg(r.status == 128 + SIGTERM, "%s: status %d\nerr: %s", what[_i], r.status, r.err);
+		fprintf(stderr, "blk: huge in flight, %s: exit %.0f ms after the signal\n", what[_i], end - sent);
+		ck_assert_msg(end - sent < 1500, "%s: %.0f ms after the signal (want < 1 s)", what[_i], end - sent);
+	} else {
+		ck_assert_msg(r.status == X_TIMEOUT, "%s: status %d\nerr: %s", what[_i], r.status, r.err);
+		fprintf(stderr, "blk: huge in flight, %s: --timeout 1 exit after %.0f ms (queued at %.0f ms)\n",
+			what[_i], end - t0_run, t0 - t0_run);
+		ck_assert_msg(end - t0_run < 2500, "%s: --timeout 1 took %.0f ms (want < 2 s)", what[_i], end - t0_run);
+	}
+	it_result_free(&r);
+}
+END_TEST
+
 Suite *blk_suite(void)
 {
 	Suite *s = suite_create("blk");
 	TCase *tc = tcase_create("core");
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, guest_writes_64m_host_verifies);
 	tcase_add_test(tc, host_pattern_read_in_guest);
 	tcase_add_test(tc, ro_disk_refuses_writes);
@@ -422,6 +484,7 @@ Suite *blk_suite(void)
 	TCase *th = tcase_create("hostile");
 	tcase_set_timeout(th, 30);
 	tcase_add_loop_test(th, hostile_guest_monitor_stays_sane, 0, 2 * N_HOSTILE);
+	tcase_add_loop_test(th, huge_inflight_stop_is_bounded, 0, 4);
 	suite_add_tcase(s, th);
 	return s;
 }

@@ -66,6 +66,7 @@ static const char polltest_linux[] =
 	"select empty pipe: n=1 rd 00 wr 1 ex 0\n"
 	"select 1 byte: n=3 rd 1 stdin 1 wr 1\n"
 	"select timeout: n=0 rd 0 tv 0.030000 waited>=30ms 1\n"
+	"select hang-up in exceptfds: n=0 ex 0 waited>=20ms 1\n"
 	"select closed fd: n=-1 EBADF\n"
 	"select nfds -1: n=-1 EINVAL\n"
 	"select bad timeval: n=-1 EINVAL\n"

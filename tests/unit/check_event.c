@@ -136,6 +136,57 @@ START_TEST(test_timer_and_client)
 }
 END_TEST
 
+static int pipefd[2], read_res;
+static char pipebuf[8];
+
+static void read_done(struct event_op *op, struct io_uring *ring, int res)
+{
+	(void)op;
+	(void)ring;
+	__atomic_store_n(&read_res, res, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&released, 1, __ATOMIC_SEQ_CST);
+}
+
+static struct event_op read_op = { read_done };
+
+/* A client's I/O that never completes on its own: a read of a pipe nobody writes. */
+static void submit_fn(void *ctx, struct io_uring *ring, uint64_t val)
+{
+	(void)ctx;
+	(void)val;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	ck_assert_ptr_nonnull(sqe);
+	io_uring_prep_read(sqe, pipefd[0], pipebuf, sizeof(pipebuf), 0);
+	io_uring_sqe_set_data(sqe, &read_op);
+	__atomic_add_fetch(&counted, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A stop cancels what is in flight (IORING_OP_ASYNC_CANCEL): it need not wait for I/O that may never end. */
+START_TEST(test_stop_cancels_inflight)
+{
+	struct event_src k;
+	struct event_client c = { .quiesce = quiesce_fn, .idle = idle_fn };
+	ck_assert_int_eq(pipe(pipefd), 0);
+	read_res = 1;
+	int fd = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(event_add_counter(&loop, &k, fd, submit_fn, NULL, "test submitter"), 0);
+	event_add_client(&loop, &c);
+	ck_assert_int_eq(event_start(&loop, false), 0);
+	uint64_t one = 1;
+	ck_assert_int_eq(write(fd, &one, 8), 8);
+	ck_assert_int_eq(wait_at_least(&counted, 1), 1);
+	sleep_ms(20); /* the read is in the kernel's hands */
+	ck_assert_int_eq(__atomic_load_n(&released, __ATOMIC_SEQ_CST), 0);
+	event_stop(&loop); /* before the cancel: never returned */
+	ck_assert_int_eq(read_res, -ECANCELED);
+	event_free(&loop);
+	close(fd);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	struct event_src s;
@@ -154,6 +205,7 @@ Suite *event_suite(void)
 	tcase_add_checked_fixture(l, setup, teardown);
 	tcase_add_test(c, test_counter);
 	tcase_add_test(c, test_timer_and_client);
+	tcase_add_test(c, test_stop_cancels_inflight);
 	tcase_add_test(l, test_limits);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);

@@ -1,11 +1,11 @@
-/* check_kmalloc.c: the guest kernel heap (guest/kernel/kmalloc.c) on host pages, under kmt_ names. */
+/* check_kmalloc.c: the guest kernel heap (guest/kernel/kmalloc.c) on host pages (tests/build.mk, group gheap). */
 #include <check.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "k.h" /* k_malloc & co. are renamed kmt_* for this file and kmalloc.c */
+#include "k.h"
 
 #define PAGE 4096
 

@@ -8,12 +8,8 @@
 
 #include "misc_stubs.h"
 
-/* From guest/include/krandom.h, k.h and sys.h (which cannot sit next to libc's headers). */
-void k_chacha20_block(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t out[64]);
-void k_random_seed(const void *seed, size_t len, bool hw);
-void k_random_init(const void *seed, size_t len);
-void k_random_bytes(void *buf, size_t len);
-long sys_getrandom(long, long, long, long, long, long);
+#include "krandom.h"
+#include "sys.h"
 
 /* RFC 8439 section 2.3.2: key 00..1f, nonce 00 00 00 09 00 00 00 4a 00 00 00 00, counter 1. */
 static const uint8_t rfc_serialized[64] = {
@@ -30,10 +26,10 @@ START_TEST(test_chacha20_rfc8439)
 
 	for (int i = 0; i < 32; i++)
 		key[i] = (uint8_t)i;
-	k_chacha20_block(key, 1, nonce, out);
+	k_random_chacha20_block(key, 1, nonce, out);
 	ck_assert_mem_eq(out, rfc_serialized, 64);
 	/* The counter matters: block 2 of the same key is different. */
-	k_chacha20_block(key, 2, nonce, out);
+	k_random_chacha20_block(key, 2, nonce, out);
 	ck_assert_int_ne(memcmp(out, rfc_serialized, 64), 0);
 }
 END_TEST
@@ -45,7 +41,7 @@ START_TEST(test_chacha20_zero)
 	static const uint8_t want[16] = { 0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90,
 					  0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86, 0xbd, 0x28 };
 
-	k_chacha20_block(key, 0, nonce, out);
+	k_random_chacha20_block(key, 0, nonce, out);
 	ck_assert_mem_eq(out, want, 16);
 }
 END_TEST
@@ -54,20 +50,20 @@ START_TEST(test_seed_determinism)
 {
 	uint8_t a[100], b[100], c[100];
 
-	k_random_seed("seed-one", 8, false);
+	k_random_init("seed-one", 8, 0);
 	k_random_bytes(a, sizeof(a));
-	k_random_seed("seed-one", 8, false);
+	k_random_init("seed-one", 8, 0);
 	k_random_bytes(b, sizeof(b));
 	ck_assert_mem_eq(a, b, sizeof(a));
-	k_random_seed("seed-two", 8, false);
+	k_random_init("seed-two", 8, 0);
 	k_random_bytes(c, sizeof(c));
 	ck_assert_int_ne(memcmp(a, c, sizeof(a)), 0);
 	/* Seeds that differ only past the first 32 bytes still give different streams. */
 	uint8_t s1[40] = { 0 }, s2[40] = { 0 };
 	s2[39] = 1;
-	k_random_seed(s1, sizeof(s1), false);
+	k_random_init(s1, sizeof(s1), 0);
 	k_random_bytes(a, sizeof(a));
-	k_random_seed(s2, sizeof(s2), false);
+	k_random_init(s2, sizeof(s2), 0);
 	k_random_bytes(c, sizeof(c));
 	ck_assert_int_ne(memcmp(a, c, sizeof(a)), 0);
 }
@@ -83,19 +79,19 @@ START_TEST(test_key_erasure)
 	uint8_t got1[64], got2[64], blk[64], k0[32] = { 'x' }, k1[32];
 	const uint8_t zero_nonce[12] = { 0 };
 
-	k_chacha20_block(k0, 0, (const uint8_t *)"ukvm-absorb", blk);
+	k_random_chacha20_block(k0, 0, (const uint8_t *)"ukvm-absorb", blk);
 	memcpy(k0, blk, 32);
-	k_random_seed("x", 1, false);
+	k_random_init("x", 1, 0);
 	k_random_bytes(got1, sizeof(got1));
 	k_random_bytes(got2, sizeof(got2));
-	k_chacha20_block(k0, 1, zero_nonce, blk);
+	k_random_chacha20_block(k0, 1, zero_nonce, blk);
 	ck_assert_mem_eq(got1, blk, 64);
-	k_chacha20_block(k0, 0, zero_nonce, blk);
+	k_random_chacha20_block(k0, 0, zero_nonce, blk);
 	memcpy(k1, blk, 32);
-	k_chacha20_block(k1, 1, zero_nonce, blk);
+	k_random_chacha20_block(k1, 1, zero_nonce, blk);
 	ck_assert_mem_eq(got2, blk, 64);
 	/* The second request is not the first key's next block: the old key is gone. */
-	k_chacha20_block(k0, 2, zero_nonce, blk);
+	k_random_chacha20_block(k0, 2, zero_nonce, blk);
 	ck_assert_int_ne(memcmp(got2, blk, 64), 0);
 }
 END_TEST
@@ -107,11 +103,12 @@ START_TEST(test_hw_seed_mixes)
 	/* Only meaningful where the CPU has RDRAND/RDSEED; otherwise both streams are equal by design. */
 	unsigned int eax = 1, ebx, ecx, edx;
 	__asm__("cpuid" : "+a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx));
-	k_random_init("same", 4);
+	unsigned hw = ecx & (1u << 30) ? K_RANDOM_HW_RDRAND : 0;
+	k_random_init("same", 4, hw);
 	k_random_bytes(a, sizeof(a));
-	k_random_init("same", 4);
+	k_random_init("same", 4, hw);
 	k_random_bytes(b, sizeof(b));
-	if (ecx & (1u << 30))
+	if (hw)
 		ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
 	else
 		ck_assert_mem_eq(a, b, sizeof(a));
@@ -123,7 +120,7 @@ START_TEST(test_large_request)
 	static uint8_t big[(1u << 20) + 200];
 	size_t zeros = 0;
 
-	k_random_seed("big", 3, false);
+	k_random_init("big", 3, 0);
 	memset(big, 0, sizeof(big));
 	k_random_bytes(big, sizeof(big));
 	/* Crossing the per-key chunk: the tail must be filled too (a run of zeros there means a bug). */
@@ -138,7 +135,7 @@ START_TEST(test_getrandom_flags)
 {
 	uint8_t buf[16];
 
-	k_random_seed("g", 1, false);
+	k_random_init("g", 1, 0);
 	memset(buf, 0, sizeof(buf));
 	ck_assert_int_eq(sys_getrandom((long)buf, sizeof(buf), 0, 0, 0, 0), 16);
 	ck_assert_int_ne(memcmp(buf, (uint8_t[16]){ 0 }, 16), 0);
@@ -157,6 +154,7 @@ START_TEST(test_getrandom_limits)
 {
 	/* Linux returns at most 33554431 bytes per call: a short count, not an error. */
 	size_t n = 33554431;
+	k_random_init("l", 1, 0); /* boot seeds it before any app runs */
 	uint8_t *p = malloc(n + 1);
 	ck_assert_ptr_nonnull(p);
 	p[n] = 0x5a;
@@ -172,6 +170,15 @@ START_TEST(test_getrandom_hostile)
 	ck_assert_int_eq(sys_getrandom(8, 16, 0, 0, 0, 0), -EFAULT);
 	/* A range that wraps around the address space. */
 	ck_assert_int_eq(sys_getrandom(-4096L, 8192, 0, 0, 0, 0), -EFAULT);
+}
+END_TEST
+
+/* Output from a generator nobody seeded would be predictable: the kernel stops instead (SIGABRT). */
+START_TEST(test_bytes_before_init_panic)
+{
+	uint8_t b[4];
+
+	k_random_bytes(b, sizeof(b));
 }
 END_TEST
 
@@ -194,6 +201,7 @@ Suite *krandom_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, test_getrandom_hostile);
+	tcase_add_exit_test(tc, test_bytes_before_init_panic, 128 + 6);
 	suite_add_tcase(s, tc);
 	return s;
 }

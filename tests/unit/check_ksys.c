@@ -6,14 +6,9 @@
 
 #include "misc_stubs.h"
 /* Only stdint types and lx_-prefixed names: safe next to libc. */
-#include "../../guest/include/sig.h"
+#include "sig.h"
+#include "sys.h"
 
-/* The guest's headers cannot sit next to libc's: these repeat guest/include/sys.h and linux_abi.h. */
-#define SYS(n) long sys_##n(long, long, long, long, long, long)
-SYS(exit_group); SYS(uname); SYS(getpid); SYS(getppid); SYS(gettid); SYS(getuid); SYS(set_tid_address);
-SYS(set_robust_list); SYS(sched_getaffinity); SYS(prlimit64); SYS(getrlimit); SYS(sysinfo);
-SYS(clock_gettime); SYS(clock_getres); SYS(gettimeofday); SYS(time); SYS(nanosleep); SYS(clock_nanosleep);
-SYS(getrusage); SYS(futex); SYS(rt_sigaction); SYS(rt_sigprocmask); SYS(sigaltstack); SYS(kill); SYS(tkill); SYS(tgkill);
 #define L(p) ((long)(p))
 
 struct ts { long sec, nsec; };

@@ -39,10 +39,14 @@ static void fake_config_read(struct mmio_dev *d, uint32_t off, void *buf, uint32
 	memcpy(buf, cfg + off, len);
 }
 
+static uint32_t activate_status; /* d->status as fake_activate saw it */
+static bool activate_q0_ready;
+
 static int fake_activate(struct mmio_dev *d)
 {
-	(void)d;
 	n_activate++;
+	activate_status = d->status;
+	activate_q0_ready = d->q[0].ready;
 	return activate_ret;
 }
 
@@ -206,6 +210,9 @@ START_TEST(test_bring_up)
 {
 	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
 	ck_assert_int_eq(n_activate, 1);
+	/* activate sees the status it is activated into, with the queue ready */
+	ck_assert_uint_eq(activate_status, S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert(activate_q0_ready);
 	ck_assert_uint_eq(dev.features, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
 	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
@@ -508,6 +515,19 @@ START_TEST(test_hostile_features)
 	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_OK);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_RESET);
 	ck_assert_int_eq(n_activate, 0);
+	/*
+	 * FEATURES_OK and DRIVER_OK in one write (found by fuzzing): spec 3.1.1
+	 * has the driver re-read FEATURES_OK and set up its queues in between, so
+	 * no queue can be ready. FEATURES_OK is taken, DRIVER_OK refused, nothing
+	 * activated.
+	 */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_RESET);
+	ck_assert_int_eq(n_activate, 0);
+	ck_assert(!mmio_live(&dev));
 	/* Now correct: reset, then the good sequence; features are frozen after FEATURES_OK. */
 	wr(VIRTIO_MMIO_STATUS, 0);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
@@ -669,6 +689,84 @@ START_TEST(test_hostile_reset_inflight)
 }
 END_TEST
 
+static int stop_now;
+
+static bool test_stop_check(void *ctx)
+{
+	ck_assert_ptr_eq(ctx, &stop_now);
+	return __atomic_load_n(&stop_now, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A reset waiting for requests that do not complete gives up once the stop
+ * check says the VM is ending (ukvm_stop, the deadline): the vCPU thread
+ * must not hang in it (one reset once blocked it 23.8 s). The reset stays
+ * pending: the device is not live, and a later reset still waits.
+ */
+START_TEST(test_hostile_reset_gives_up_on_stop)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	mmio_set_stop_check(&dev, test_stop_check, &stop_now);
+	pthread_mutex_lock(&dev.lock);
+	dev.inflight = 1; /* a request whose I/O never completes */
+	pthread_mutex_unlock(&dev.lock);
+	stop_now = 0;
+	reset_returned = 0;
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, do_reset, NULL), 0);
+	nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+	ck_assert_int_eq(__atomic_load_n(&reset_returned, __ATOMIC_SEQ_CST), 0); /* waits while the VM runs */
+	__atomic_store_n(&stop_now, 1, __ATOMIC_SEQ_CST);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_join(t, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 200, "the reset returned %.0f ms after the stop", ms);
+	ck_assert_int_eq(n_reset, 0);
+	ck_assert(!mmio_live(&dev));
+	wr(VIRTIO_MMIO_STATUS, 0); /* returns at once: still stopping */
+	ck_assert_int_eq(n_reset, 0);
+	pthread_mutex_lock(&dev.lock);
+	mmio_inflight_done(&dev);
+	pthread_mutex_unlock(&dev.lock);
+	mmio_set_stop_check(&dev, NULL, NULL);
+}
+END_TEST
+
+/*
+ * The event thread re-arms a queue's notify read from its source without the
+ * device lock; a reset must never change what it reads (it once zeroed the
+ * fd with the queue, and a re-arm in that window read fd 0, host stdin). The
+ * fd lives in the kick source, outside the state a reset clears: kicks racing
+ * resets keep reaching the same eventfd, and the last one still notifies.
+ */
+START_TEST(test_hostile_reset_keeps_kick_fd)
+{
+	struct event_loop loop;
+	ck_assert_int_eq(event_init(&loop), 0);
+	ck_assert_int_eq(mmio_attach(&dev, &loop), 0);
+	int fd0 = mmio_notify_fd(&dev, 0), fd1 = mmio_notify_fd(&dev, 1);
+	ck_assert_int_ge(fd0, 0);
+	ck_assert_int_ge(fd1, 0);
+	ck_assert_int_eq(event_start(&loop, false), 0);
+	for (int i = 0; i < 200; i++) {
+		ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+		wr(VIRTIO_MMIO_STATUS, 0);
+		ck_assert_int_eq(mmio_notify_fd(&dev, 0), fd0);
+		ck_assert_int_eq(dev.kick[0].src.fd, fd0);
+		ck_assert_int_eq(dev.kick[1].src.fd, fd1);
+	}
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	int before = __atomic_load_n(&n_notify, __ATOMIC_SEQ_CST);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	ck_assert_int_gt(wait_at_least(&n_notify, before + 1), before);
+	event_free(&loop);
+}
+END_TEST
+
 Suite *mmio_suite(void)
 {
 	Suite *s = suite_create("mmio");
@@ -691,6 +789,8 @@ Suite *mmio_suite(void)
 	tcase_add_test(h, test_hostile_status_garbage);
 	tcase_add_test(h, test_hostile_poll_stops);
 	tcase_add_test(h, test_hostile_reset_inflight);
+	tcase_add_test(h, test_hostile_reset_keeps_kick_fd);
+	tcase_add_test(h, test_hostile_reset_gives_up_on_stop);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
 	suite_add_tcase(s, h);

@@ -178,6 +178,15 @@ START_TEST(test_dirs_getdents)
 	/* A buffer for one entry at a time still lists everything after a rewind. */
 	ck_assert_int_eq(sys_lseek(fd, 0, SEEK_SET, 0, 0, 0), 0);
 	ck_assert_int_eq(list_dir(fd, names, types, 24), 4);
+	/* /dev lists character devices with DT_CHR (6 is DT_BLK, 1 DT_FIFO: the type bits of st_mode). */
+	long dev = xopen("/dev", O_RDONLY | O_DIRECTORY, 0);
+	char dnames[8][32];
+	unsigned char dtypes[8];
+	ck_assert_int_ge(list_dir(dev, dnames, dtypes, 4096), 7);
+	ck_assert_str_eq(dnames[2], "console");
+	ck_assert_int_eq(dtypes[2], LINUX_DT_CHR);
+	ck_assert_int_eq(dtypes[1], LINUX_DT_DIR);
+	ck_assert_int_eq(sys_close(dev, 0, 0, 0, 0, 0), 0);
 	uint8_t tiny[16];
 	ck_assert_int_eq(sys_lseek(fd, 0, SEEK_SET, 0, 0, 0), 0);
 	ck_assert_int_eq(sys_getdents64(fd, L(tiny), 16, 0, 0, 0), -EINVAL);
@@ -291,6 +300,9 @@ START_TEST(test_pipes)
 	struct stat st;
 	ck_assert_int_eq(sys_fstat(p[0], L(&st), 0, 0, 0, 0), 0);
 	ck_assert_int_eq(st.st_mode & S_IFMT, S_IFIFO);
+	ck_assert_uint_eq(st.st_dev, LINUX_MKDEV(0, 12)); /* pipefs, as on Linux; files say (0, 1) */
+	ck_assert_uint_eq(st.st_size, 0);
+	ck_assert_uint_eq(xstat("/etc/hello.txt").st_dev, LINUX_MKDEV(0, 1));
 	ck_assert_int_eq(sys_close(p[1], 0, 0, 0, 0, 0), 0);
 	ck_assert_int_eq(sys_read(p[0], L(&c), 1, 0, 0, 0), 0); /* EOF */
 	ck_assert_int_eq(sys_close(p[0], 0, 0, 0, 0, 0), 0);
@@ -783,8 +795,14 @@ START_TEST(test_poll_readiness)
 	ck_assert_uint_eq(rd, (1ull << p[0]) | 1);
 	rd = 1ull << 40; /* not open */
 	ck_assert_int_eq(sys_select(41, L(&rd), 0, 0, L(&tv), 0), -EBADF);
-	ck_assert_int_eq(sys_close(p[0], 0, 0, 0, 0, 0), 0);
 	ck_assert_int_eq(sys_close(p[1], 0, 0, 0, 0, 0), 0);
+	/* A hang-up is no exception: select waits out its timeout (Linux's POLLEX_SET is POLLPRI alone). */
+	ex = 1ull << p[0];
+	tv = (struct lx_timeval){ 1, 0 };
+	ck_assert_int_eq(sys_select(p[0] + 1, 0, 0, L(&ex), L(&tv), 0), 0);
+	ck_assert_uint_eq(ex, 0);
+	ck_assert_uint_eq(fs_shim_blocks, 1);
+	ck_assert_int_eq(sys_close(p[0], 0, 0, 0, 0, 0), 0);
 }
 END_TEST
 

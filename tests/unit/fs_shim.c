@@ -6,11 +6,10 @@
 #include <string.h>
 #include <errno.h>
 #include "../../guest/include/k.h"
+#include "../../guest/include/thread.h"
 #include "../../guest/include/wait.h"
 #include "fs_shim.h"
 
-/* Weak: a suite that links the real kmalloc/console gets those instead. */
-#define SHIM __attribute__((weak))
 
 char fs_shim_console[65536];
 size_t fs_shim_console_len;
@@ -23,6 +22,11 @@ void fs_shim_reset(void)
 	fs_shim_console_calls = 0;
 	fs_shim_fail_alloc_after = 0;
 	fs_shim_blocks = 0;
+	fs_shim_block_flags = 0;
+	fs_shim_during_block = NULL;
+	memset(fs_shim_threads, 0, sizeof(fs_shim_threads));
+	fs_shim_cur = &fs_shim_threads[0];
+	fs_shim_wait_rc = 0;
 }
 
 static int shim_alloc_fails(void)
@@ -32,27 +36,27 @@ static int shim_alloc_fails(void)
 	return --fs_shim_fail_alloc_after == 0;
 }
 
-SHIM void *k_malloc(size_t n)
+void *k_malloc(size_t n)
 {
 	return shim_alloc_fails() ? NULL : malloc(n);
 }
 
-SHIM void *k_calloc(size_t count, size_t n)
+void *k_calloc(size_t count, size_t n)
 {
 	return shim_alloc_fails() ? NULL : calloc(count, n);
 }
 
-SHIM void *k_realloc(void *p, size_t n)
+void *k_realloc(void *p, size_t n)
 {
 	return shim_alloc_fails() ? NULL : realloc(p, n);
 }
 
-SHIM void k_free(void *p)
+void k_free(void *p)
 {
 	free(p);
 }
 
-/* Strong: the vfs suite counts console calls; misc_stubs.c's weak one forwards here. */
+/* The vfs suite counts console calls. */
 long k_hypercall_console(const void *buf, size_t len)
 {
 	size_t room = sizeof(fs_shim_console) - fs_shim_console_len;
@@ -62,7 +66,7 @@ long k_hypercall_console(const void *buf, size_t len)
 	return (long)len;
 }
 
-SHIM int k_printf(const char *fmt, ...)
+int k_printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -71,13 +75,13 @@ SHIM int k_printf(const char *fmt, ...)
 	return r;
 }
 
-SHIM uint64_t k_clock_realtime_ns(void)
+uint64_t k_clock_realtime_ns(void)
 {
 	static uint64_t t = 1700000000ull * 1000000000ull;
 	return t += 1000;
 }
 
-SHIM void k_random_bytes(void *buf, size_t len)
+void k_random_bytes(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	for (size_t i = 0; i < len; i++)
@@ -85,13 +89,13 @@ SHIM void k_random_bytes(void *buf, size_t len)
 }
 
 /* Page 0 is unmapped in the guest: the tests pass small integers as bad pointers. */
-SHIM bool k_user_ok(const void *p, size_t len)
+bool k_user_ok(const void *p, size_t len)
 {
 	uintptr_t a = (uintptr_t)p;
 	return a >= 4096 && a + len >= a;
 }
 
-SHIM long k_user_strlen(const char *s, size_t max)
+long k_user_strlen(const char *s, size_t max)
 {
 	if (!k_user_ok(s, 1))
 		return -EFAULT;
@@ -100,33 +104,65 @@ SHIM long k_user_strlen(const char *s, size_t max)
 }
 
 /* A monotonic clock that moves 1 us per look: the poll timeouts' arithmetic sees time pass. */
-SHIM uint64_t k_clock_monotonic_ns(void)
+uint64_t k_clock_monotonic_ns(void)
 {
 	static uint64_t t = 1000000000ull;
 	return t += 1000;
 }
 
 /*
- * guest/include/thread.h and wait.h for one thread: pipes never block, and
- * a poll that would block sees its deadline pass (fs_shim_blocks counts those).
+ * The scheduler side of guest/kernel/wait.c (thread.h) for host tests: fake
+ * threads whose "blocked" flag a test sets; a block runs fs_shim_during_block
+ * (what other threads and pollers would do meanwhile) and then returns what
+ * an unblock gave, else -ETIMEDOUT (a poll's deadline passes at once).
  */
+struct k_thread fs_shim_threads[4];
+struct k_thread *fs_shim_cur = &fs_shim_threads[0];
 unsigned fs_shim_blocks;
-SHIM void k_wait_add(struct k_waiter *w, const void *key, uint32_t bits, k_wait_fn fn, void *ctx)
+unsigned fs_shim_block_flags;
+void (*fs_shim_during_block)(void);
+
+int k_thr_count(void) { return 1; } /* one thread: pipes never block in the unit tests */
+int k_thr_tid(void) { return 1; }
+bool k_thr_exists(int tid) { return tid == 1; }
+long k_thr_post(int tid, int sig) { (void)tid, (void)sig; return -ESRCH; }
+struct k_thread *k_thr_self(void) { return fs_shim_cur; }
+
+long k_thr_block(uint64_t deadline, unsigned flags)
 {
-	(void)w, (void)key, (void)bits, (void)fn, (void)ctx;
-}
-SHIM void k_wait_del(struct k_waiter *w) { (void)w; }
-SHIM long k_wait_block(uint64_t deadline, unsigned flags)
-{
-	(void)deadline, (void)flags;
+	struct k_thread *t = fs_shim_cur;
+	(void)deadline;
 	fs_shim_blocks++;
-	return -ETIMEDOUT;
+	fs_shim_block_flags = flags;
+	t->blocked = true;
+	t->rc = -ETIMEDOUT;
+	if (fs_shim_during_block)
+		fs_shim_during_block();
+	t->blocked = false;
+	return t->rc;
 }
 
-SHIM int k_thr_count(void) { return 1; }
-SHIM int k_wait_wake(const void *key, uint32_t bits, int n) { (void)key, (void)bits, (void)n; return 0; }
-SHIM long k_wait_on(const void *key, uint32_t bits, uint64_t deadline, unsigned flags)
+bool k_thr_unblock(struct k_thread *t, long rc)
 {
-	(void)key, (void)bits, (void)deadline, (void)flags;
-	return -EAGAIN;
+	if (!t->blocked)
+		return false;
+	t->blocked = false;
+	t->rc = rc;
+	return true;
+}
+
+/* The WAIT hypercall: records its timeout, answers fs_shim_wait_rc (0 quiet, 1 news, < 0 failed). */
+uint64_t fs_shim_wait_timeout;
+int fs_shim_wait_rc;
+int k_hypercall_wait(uint64_t timeout_ns)
+{
+	fs_shim_wait_timeout = timeout_ns;
+	return fs_shim_wait_rc;
+}
+
+/* The signal code (guest/sys/sys_signal.c) for a pipe's SIGPIPE: a default action ends the test process like the VM. */
+uint64_t k_sys_user_rsp;
+_Noreturn void k_hypercall_crash(int sig)
+{
+	exit(128 + sig);
 }

@@ -2,7 +2,9 @@
 #ifndef FS_SHIM_H
 #define FS_SHIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Everything k_hypercall_console received since the last reset, and how many calls it took. */
 extern char fs_shim_console[65536];
@@ -13,7 +15,18 @@ void fs_shim_reset(void);
 /* When nonzero, the next k_malloc/k_realloc/k_calloc calls fail after this many successes (1 = next fails). */
 extern int fs_shim_fail_alloc_after;
 
-/* How many times a poll/select blocked (the shim's k_wait_block: its deadline has passed) since the last reset. */
-extern unsigned fs_shim_blocks;
+/* The fake threads of fs_shim.c's scheduler side (thread.h) under guest/kernel/wait.c. */
+struct k_thread {
+	bool blocked; /* a k_thr_unblock takes effect only then */
+	long rc;      /* what the block returns */
+};
+extern struct k_thread fs_shim_threads[4];
+extern struct k_thread *fs_shim_cur;     /* k_thr_self */
+extern unsigned fs_shim_blocks;          /* k_thr_block calls since the last reset */
+extern unsigned fs_shim_block_flags;     /* the last one's flags */
+extern void (*fs_shim_during_block)(void); /* run inside each block */
+/* The WAIT hypercall's last timeout and what it answers. */
+extern uint64_t fs_shim_wait_timeout;
+extern int fs_shim_wait_rc;
 
 #endif

@@ -1,11 +1,11 @@
-/* misc_stubs.h: host stand-ins for the guest core's k_* services, used by the kstring/krandom/ksys suites. */
+/* misc_stubs.h: the controls of the host fakes of the guest core (misc_stubs.c) for the kstring/krandom/ksys suites. */
 #ifndef MISC_STUBS_H
 #define MISC_STUBS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Everything our code wrote to the console (mt_console_write) since the last stub_reset(), NUL-terminated, and the number of calls. */
+/* Everything our code wrote to the console (k_hypercall_console) since the last stub_reset(), NUL-terminated, and the number of calls. */
 extern char stub_console[8192];
 extern size_t stub_console_len;
 extern int stub_console_calls;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "elf.h"
+#include "loader.h"
 #include "pack_int.h"
 #include "ukvm_abi.h"
 
@@ -320,11 +321,12 @@ int pack_build(const struct pack_input *in, struct pack_result *out, char *err, 
 	uint8_t *kbuf = NULL, *abuf = NULL;
 	size_t klen, alen;
 	struct pk_kernel k;
-	struct elf_info app, check;
+	struct elf_info app;
+	struct loader_image check;
 	struct pk_syms syms = {0};
 	struct pk_buf pay = {0}, img = {0};
 	uint64_t top, gpa;
-	int rc, bad;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = pk_read_file(in->kernel_path, &kbuf, &klen, err, errlen);
@@ -367,10 +369,12 @@ int pack_build(const struct pack_input *in, struct pack_result *out, char *err, 
 		pk_fail(err, errlen, rc, rc == -ENOMEM ? "out of memory" : "internal error: too many segments");
 		goto out;
 	}
-	/* Refuse to write what the monitor would refuse to load. */
-	if (elf_parse(img.p, img.len, &check, &bad) != ELF_OK) {
-		rc = pk_fail(err, errlen, -EINVAL, "internal error: output image invalid: %s",
-			     elf_strerror(elf_parse(img.p, img.len, &check, &bad)));
+	/*
+	 * Refuse to write what the monitor would refuse to load, with its own checks
+	 * (the kernel's note, segments past the largest RAM: fuzz_imgbuild found both).
+	 */
+	if (loader_check(img.p, img.len, UKVM_MEM_MAX, "image", &check, err, errlen) != 0) {
+		rc = -EINVAL;
 		goto out;
 	}
 	out->image = img.p;

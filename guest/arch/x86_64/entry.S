@@ -1,4 +1,10 @@
-/* entry.S: kernel entry (_start, CPL3) and the jump into the app. */
+/* entry.S: kernel entry (_start, CPL3), the jump into the app, and the mode every entry path reads. */
+	.bss
+	.balign 8
+	.globl k_pv_vif
+k_pv_vif:                       /* guest/include/arch.h: the VIF page in PV mode, else 0 (set by k_boot) */
+	.skip 8
+
 	.section .text.entry, "ax"
 	.globl _start
 /* RDI = FDT gpa, RSP = boot stack (kernel alias), RFLAGS = 0x2. */

@@ -1,6 +1,6 @@
 /* exc.c: the C side of the exception stubs (exc.S): what a vector means and the register dump of a fault. */
 #include "arch.h"
-#include "k.h"
+#include "kprintf.h"
 
 /* exc.S and note.S spell these layouts out by hand. */
 _Static_assert(sizeof(struct k_exc_state) == 184, "k_exc_state offsets in exc.S");

@@ -1,56 +1,59 @@
-/* loader.c: loads the app (static ELF, non-PIE or static-PIE) from the payload, builds its stack, jumps to it. */
+/* exec.c: starts the app: loads it (static ELF, non-PIE or static-PIE) from the payload, builds its stack, jumps to it. */
 #include <asm-generic/errno.h>
 #include <linux/auxvec.h>
 #include <string.h>
 
 #include "arch.h"
 #include "boot.h"
+#include "cpuid.h"
 #include "elf.h"
+#include "exec.h"
 #include "k.h"
+#include "pages.h"
 #include "sys.h"
 #include "vdso.h"
 
-#define LD_PAGE 4096ull
-#define LD_STACK_MAX (8ull << 20)
-#define LD_PIE_ALIGN (2ull << 20)
-#define LD_MAX_STRS 4096 /* argv or env entries */
+#define EXEC_PAGE 4096ull
+#define EXEC_STACK_MAX (8ull << 20)
+#define EXEC_PIE_ALIGN (2ull << 20)
+#define EXEC_MAX_STRS 4096 /* argv or env entries */
 
 /*
  * The vDSO's address for the app: in PV mode user mode cannot reach the
  * kernel half (the host unmaps it: #PF), so the app gets the identity view
  * of the same pages (position independent, its clock page 4 KiB below).
  */
-static uint64_t ld_vdso_addr(void)
+static uint64_t exec_vdso_addr(void)
 {
 	uint64_t a = (uint64_t)(uintptr_t)k_vdso_start;
 	return k_pv_vif ? a - UKVM_KERNEL_VBASE : a;
 }
 
-static const char *const ld_default_env[] = { "PATH=/bin:/usr/bin", "HOME=/", "TERM=dumb" };
+static const char *const exec_default_env[] = { "PATH=/bin:/usr/bin", "HOME=/", "TERM=dumb" };
 
-struct ld_strs {
+struct exec_strs {
 	const char **s;
 	unsigned n, max;
 };
 
-static uint64_t ld_align_up(uint64_t v, uint64_t a)
+static uint64_t exec_align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
 }
 
 /* Key length of "K=V" (whole string when there is no '='). */
-static size_t ld_keylen(const char *kv)
+static size_t exec_keylen(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	return eq ? (size_t)(eq - kv) : strlen(kv);
 }
 
 /* Adds a "K=V" entry, replacing an earlier one with the same key. */
-static void ld_env_put(struct ld_strs *e, const char *kv)
+static void exec_env_put(struct exec_strs *e, const char *kv)
 {
-	size_t k = ld_keylen(kv);
+	size_t k = exec_keylen(kv);
 	for (unsigned i = 0; i < e->n; i++)
-		if (ld_keylen(e->s[i]) == k && strncmp(e->s[i], kv, k) == 0) {
+		if (exec_keylen(e->s[i]) == k && strncmp(e->s[i], kv, k) == 0) {
 			e->s[i] = kv;
 			return;
 		}
@@ -59,7 +62,7 @@ static void ld_env_put(struct ld_strs *e, const char *kv)
 }
 
 /* Splits an FDT stringlist (validated NUL-terminated) into f(ctx, entry) calls. */
-static void ld_each_str(const char *list, int len, void (*f)(struct ld_strs *, const char *), struct ld_strs *ctx)
+static void exec_each_str(const char *list, int len, void (*f)(struct exec_strs *, const char *), struct exec_strs *ctx)
 {
 	for (int i = 0; list && i < len;) {
 		const char *s = list + i;
@@ -68,23 +71,23 @@ static void ld_each_str(const char *list, int len, void (*f)(struct ld_strs *, c
 	}
 }
 
-/* Entries in an FDT stringlist (at most LD_MAX_STRS are used). */
-static unsigned ld_count(const char *list, int len)
+/* Entries in an FDT stringlist (at most EXEC_MAX_STRS are used). */
+static unsigned exec_count(const char *list, int len)
 {
 	unsigned n = 0;
-	for (int i = 0; list && i < len && n < LD_MAX_STRS; i++)
+	for (int i = 0; list && i < len && n < EXEC_MAX_STRS; i++)
 		n += list[i] == 0;
 	return n;
 }
 
-static void ld_argv_put(struct ld_strs *a, const char *s)
+static void exec_argv_put(struct exec_strs *a, const char *s)
 {
 	if (a->n < a->max)
 		a->s[a->n++] = s;
 }
 
 /* Copies len bytes below *sp and returns their address. */
-static uint64_t ld_push(uint64_t *sp, const void *src, size_t len)
+static uint64_t exec_push(uint64_t *sp, const void *src, size_t len)
 {
 	*sp -= len;
 	memcpy((void *)(uintptr_t)*sp, src, len);
@@ -92,7 +95,7 @@ static uint64_t ld_push(uint64_t *sp, const void *src, size_t len)
 }
 
 /* Address of the program headers in the loaded image: PT_PHDR, else the PT_LOAD holding e_phoff. */
-static uint64_t ld_phdr_addr(const struct elf_info *in, uint64_t base)
+static uint64_t exec_phdr_addr(const struct elf_info *in, uint64_t base)
 {
 	uint64_t phoff = in->eh->e_phoff;
 	for (unsigned i = 0; i < in->phnum; i++)
@@ -107,7 +110,7 @@ static uint64_t ld_phdr_addr(const struct elf_info *in, uint64_t base)
 }
 
 /* True when [va, va + len) lies inside one PT_LOAD's file bytes (placed: loaded by the monitor, in reserved RAM). */
-static bool ld_in_file_bytes(const struct elf_info *in, uint64_t va, uint64_t len)
+static bool exec_in_file_bytes(const struct elf_info *in, uint64_t va, uint64_t len)
 {
 	for (unsigned i = 0; i < in->phnum; i++) {
 		const struct elf64_phdr *p = &in->ph[i];
@@ -119,8 +122,8 @@ static bool ld_in_file_bytes(const struct elf_info *in, uint64_t va, uint64_t le
 }
 
 /* Builds argc, argv, envp and auxv at the top of the stack; returns the app's initial RSP. */
-static uint64_t ld_stack(uint64_t top, const struct elf_info *in, uint64_t base, struct ld_strs *argv,
-			 struct ld_strs *env)
+static uint64_t exec_stack(uint64_t top, const struct elf_info *in, uint64_t base, struct exec_strs *argv,
+			 struct exec_strs *env)
 {
 	uint64_t sp = top;
 	uint8_t rnd[16];
@@ -130,25 +133,25 @@ static uint64_t ld_stack(uint64_t top, const struct elf_info *in, uint64_t base,
 	if (!av)
 		return 0;
 	k_random_bytes(rnd, sizeof(rnd));
-	uint64_t a_rnd = ld_push(&sp, rnd, sizeof(rnd));
-	uint64_t a_plat = ld_push(&sp, "x86_64", 7);
+	uint64_t a_rnd = exec_push(&sp, rnd, sizeof(rnd));
+	uint64_t a_plat = exec_push(&sp, "x86_64", 7);
 	for (unsigned i = 0; i < env->n; i++)
-		av[argv->n + i] = ld_push(&sp, env->s[i], strlen(env->s[i]) + 1);
+		av[argv->n + i] = exec_push(&sp, env->s[i], strlen(env->s[i]) + 1);
 	for (unsigned i = argv->n; i-- > 0;)
-		av[i] = ld_push(&sp, argv->s[i], strlen(argv->s[i]) + 1);
+		av[i] = exec_push(&sp, argv->s[i], strlen(argv->s[i]) + 1);
 	uint64_t a_execfn = av[0];
 	k_cpuid_query(1, 0, id);
 
 	const uint64_t aux[][2] = {
-		{ AT_PHDR, ld_phdr_addr(in, base) }, { AT_PHENT, sizeof(struct elf64_phdr) },
-		{ AT_PHNUM, in->phnum }, { AT_PAGESZ, LD_PAGE },
+		{ AT_PHDR, exec_phdr_addr(in, base) }, { AT_PHENT, sizeof(struct elf64_phdr) },
+		{ AT_PHNUM, in->phnum }, { AT_PAGESZ, EXEC_PAGE },
 		/* musl's static-PIE start code finds its base from AT_PHDR and _DYNAMIC when AT_BASE is 0, as on Linux. */
 		{ AT_BASE, 0 }, { AT_FLAGS, 0 }, { AT_ENTRY, base + in->entry },
 		{ AT_UID, 0 }, { AT_EUID, 0 }, { AT_GID, 0 }, { AT_EGID, 0 }, { AT_SECURE, 0 },
 		{ AT_RANDOM, a_rnd }, { AT_HWCAP, id[3] }, { AT_CLKTCK, 100 },
 		{ AT_EXECFN, a_execfn }, { AT_PLATFORM, a_plat },
 		/* clock_gettime & co. without a SYSCALL (~20 us on PVM): musl looks up __vdso_clock_gettime here. */
-		{ AT_SYSINFO_EHDR, ld_vdso_addr() }, { AT_NULL, 0 },
+		{ AT_SYSINFO_EHDR, exec_vdso_addr() }, { AT_NULL, 0 },
 	};
 	uint64_t words = 1 + (argv->n + 1) + (env->n + 1) + 2 * (sizeof(aux) / sizeof(aux[0]));
 	sp = (sp - words * 8) & ~15ull; /* the ABI wants RSP 16-byte aligned at argc */
@@ -166,17 +169,17 @@ static uint64_t ld_stack(uint64_t top, const struct elf_info *in, uint64_t base,
 }
 
 /* Claims the app's pages and copies its segments in; pages come zeroed so bss needs nothing. */
-static int ld_segments(const uint8_t *app, const struct elf_info *in, uint64_t base)
+static int exec_segments(const uint8_t *app, const struct elf_info *in, uint64_t base)
 {
-	uint64_t lo = (in->lo & ~(LD_PAGE - 1)) + base;
+	uint64_t lo = (in->lo & ~(EXEC_PAGE - 1)) + base;
 	uint64_t hi = in->hi + base;
-	if (hi < base || hi > UINT64_MAX - LD_PAGE)
+	if (hi < base || hi > UINT64_MAX - EXEC_PAGE)
 		return -ENOMEM;
-	hi = ld_align_up(hi, LD_PAGE);
-	int rc = pmem_claim(&k_pmem, lo, (hi - lo) / LD_PAGE, PMEM_APP, false, false);
+	hi = exec_align_up(hi, EXEC_PAGE);
+	int rc = pmem_claim(&k_pages, lo, (hi - lo) / EXEC_PAGE, PMEM_APP, false, false);
 	if (rc) {
 		k_printf("ukvm: app: [0x%lx, 0x%lx) is not free guest memory (RAM %lu MiB)\n", (unsigned long)lo,
-			 (unsigned long)hi, (unsigned long)(k_pmem.size >> 20));
+			 (unsigned long)hi, (unsigned long)(k_pages.size >> 20));
 		return rc;
 	}
 	for (unsigned i = 0; i < in->phnum; i++) {
@@ -188,7 +191,7 @@ static int ld_segments(const uint8_t *app, const struct elf_info *in, uint64_t b
 }
 
 /* Records where the app's code lies, so a crash report can tell its return addresses from data. */
-static void ld_text_range(const struct elf_info *in, uint64_t base, struct payload_view *pv)
+static void exec_text_range(const struct elf_info *in, uint64_t base, struct payload_view *pv)
 {
 	uint64_t lo = UINT64_MAX, hi = 0;
 
@@ -205,10 +208,10 @@ static void ld_text_range(const struct elf_info *in, uint64_t base, struct paylo
 	pv->app_text_hi = lo < hi ? hi : 0;
 }
 
-static bool ld_reserved(void *ctx, uint64_t start, uint64_t len)
+static bool exec_reserved(void *ctx, uint64_t start, uint64_t len)
 {
 	(void)ctx;
-	return pmem_range_is(&k_pmem, start, len, PMEM_BIT(PMEM_RESERVED));
+	return pmem_range_is(&k_pages, start, len, PMEM_BIT(PMEM_RESERVED));
 }
 
 /*
@@ -219,22 +222,22 @@ static bool ld_reserved(void *ctx, uint64_t start, uint64_t len)
  * app): that reads only the page AT_PHDR names, which the app reads anyway.
  * The pages stay PMEM_RESERVED (pmem has no reserved -> app transfer).
  */
-static int ld_check_placed(const struct payload_view *pv, const struct elf_info *in)
+static int exec_check_placed(const struct payload_view *pv, const struct elf_info *in)
 {
 	extern char _kernel_start[], _kernel_end[];
 	const struct payload_range avoid[] = {
 		{ K_GPA(_kernel_start), K_GPA(_kernel_end) },
 		{ k_boot_info.payload_gpa, k_boot_info.payload_gpa + k_boot_info.payload_size },
 	};
-	uint64_t phsz = (uint64_t)in->phnum * sizeof(struct elf64_phdr), at = ld_phdr_addr(in, 0);
+	uint64_t phsz = (uint64_t)in->phnum * sizeof(struct elf64_phdr), at = exec_phdr_addr(in, 0);
 	int bad;
 
-	if (payload_check_placed(in, k_pmem.size, avoid, sizeof(avoid) / sizeof(avoid[0]), ld_reserved, NULL,
+	if (payload_check_placed(in, k_pages.size, avoid, sizeof(avoid) / sizeof(avoid[0]), exec_reserved, NULL,
 				 &bad)) {
 		k_printf("ukvm: app: placed segment %d is not in reserved RAM clear of kernel and payload\n", bad);
 		return -ENOEXEC;
 	}
-	if (at == 0 || !ld_in_file_bytes(in, at, phsz) ||
+	if (at == 0 || !exec_in_file_bytes(in, at, phsz) ||
 	    memcmp((const void *)(uintptr_t)at, pv->app + in->eh->e_phoff, phsz) != 0) {
 		k_printf("ukvm: app: placed program headers at 0x%lx do not match the payload's\n", (unsigned long)at);
 		return -ENOEXEC;
@@ -244,9 +247,9 @@ static int ld_check_placed(const struct payload_view *pv, const struct elf_info 
 		const struct elf64_phdr *p = &in->ph[i];
 		if (p->p_type != ELF64_PT_LOAD || p->p_memsz == 0)
 			continue;
-		uint64_t lo = p->p_vaddr & ~(LD_PAGE - 1);
-		uint64_t hi = ld_align_up(p->p_vaddr + p->p_memsz, LD_PAGE); /* no wrap: payload_check_placed bounded it */
-		if (pmem_adopt(&k_pmem, lo, (hi - lo) / LD_PAGE, PMEM_BIT(PMEM_RESERVED) | PMEM_BIT(PMEM_APP),
+		uint64_t lo = p->p_vaddr & ~(EXEC_PAGE - 1);
+		uint64_t hi = exec_align_up(p->p_vaddr + p->p_memsz, EXEC_PAGE); /* no wrap: payload_check_placed bounded it */
+		if (pmem_adopt(&k_pages, lo, (hi - lo) / EXEC_PAGE, PMEM_BIT(PMEM_RESERVED) | PMEM_BIT(PMEM_APP),
 			       PMEM_APP)) {
 			k_printf("ukvm: app: placed segment %u overlaps memory that is not the app's\n", i);
 			return -ENOEXEC;
@@ -255,7 +258,7 @@ static int ld_check_placed(const struct payload_view *pv, const struct elf_info 
 	return 0;
 }
 
-int k_load_app(void)
+int k_exec_app(void)
 {
 	const struct payload_view *pv = &k_boot_payload;
 	struct elf_info in;
@@ -264,11 +267,6 @@ int k_load_app(void)
 	if (!pv->app) {
 		k_printf("ukvm: no app in this image\n");
 		return -ENOENT;
-	}
-	rc = fs_init(pv->files, pv->files_size);
-	if (rc < 0) {
-		k_printf("ukvm: file archive rejected (%d)\n", rc);
-		return rc;
 	}
 	enum elf_err e = elf_parse(pv->app, pv->app_size, &in, &bad);
 	if (e != ELF_OK) {
@@ -283,45 +281,45 @@ int k_load_app(void)
 	uint64_t payload_end = k_boot_info.payload_gpa + k_boot_info.payload_size;
 	uint64_t base = 0;
 	if (in.pie)
-		base = ld_align_up(payload_end, LD_PIE_ALIGN) - (in.lo & ~(LD_PAGE - 1));
+		base = exec_align_up(payload_end, EXEC_PIE_ALIGN) - (in.lo & ~(EXEC_PAGE - 1));
 	if (pv->flags & UKVM_PAYLOAD_APP_PLACED)
-		rc = ld_check_placed(pv, &in);
+		rc = exec_check_placed(pv, &in);
 	else
-		rc = ld_segments(pv->app, &in, base);
+		rc = exec_segments(pv->app, &in, base);
 	if (rc)
 		return rc;
 	k_boot_payload.app_base = in.pie ? base : 0;
-	ld_text_range(&in, base, &k_boot_payload);
+	exec_text_range(&in, base, &k_boot_payload);
 
-	uint64_t stack_size = k_pmem.size / 8 < LD_STACK_MAX ? k_pmem.size / 8 : LD_STACK_MAX;
-	stack_size &= ~(LD_PAGE - 1);
+	uint64_t stack_size = k_pages.size / 8 < EXEC_STACK_MAX ? k_pages.size / 8 : EXEC_STACK_MAX;
+	stack_size &= ~(EXEC_PAGE - 1);
 	uint64_t stack_lo;
 	/* Pristine pages cost nothing until the app touches them. */
-	rc = pmem_alloc(&k_pmem, stack_size / LD_PAGE, PMEM_APP, &stack_lo);
+	rc = pmem_alloc(&k_pages, stack_size / EXEC_PAGE, PMEM_APP, &stack_lo);
 	if (rc) {
 		k_printf("ukvm: no memory for the app's stack\n");
 		return rc;
 	}
 
 	uint64_t app_end = in.hi + base;
-	mm_brk_init(ld_align_up(app_end > payload_end ? app_end : payload_end, LD_PAGE));
+	sys_mm_brk_init(exec_align_up(app_end > payload_end ? app_end : payload_end, EXEC_PAGE));
 
 	static const char *arg0_default = "app";
 	/* Sized to the FDT's lists: every page the kernel touches at boot costs ~14 us on PVM. */
-	unsigned nargs = ld_count(k_boot_info.argv, k_boot_info.argv_len) + 1;
-	unsigned nenv = ld_count(k_boot_info.env, k_boot_info.env_len) + 3;
-	struct ld_strs argv = { .s = k_malloc(nargs * sizeof(char *)), .max = nargs };
-	struct ld_strs env = { .s = k_malloc(nenv * sizeof(char *)), .max = nenv };
+	unsigned nargs = exec_count(k_boot_info.argv, k_boot_info.argv_len) + 1;
+	unsigned nenv = exec_count(k_boot_info.env, k_boot_info.env_len) + 3;
+	struct exec_strs argv = { .s = k_malloc(nargs * sizeof(char *)), .max = nargs };
+	struct exec_strs env = { .s = k_malloc(nenv * sizeof(char *)), .max = nenv };
 	if (!argv.s || !env.s)
 		return -ENOMEM;
-	ld_each_str(k_boot_info.argv, k_boot_info.argv_len, ld_argv_put, &argv);
+	exec_each_str(k_boot_info.argv, k_boot_info.argv_len, exec_argv_put, &argv);
 	if (argv.n == 0)
-		ld_argv_put(&argv, arg0_default);
-	for (unsigned i = 0; i < sizeof(ld_default_env) / sizeof(ld_default_env[0]); i++)
-		ld_env_put(&env, ld_default_env[i]);
-	ld_each_str(k_boot_info.env, k_boot_info.env_len, ld_env_put, &env);
+		exec_argv_put(&argv, arg0_default);
+	for (unsigned i = 0; i < sizeof(exec_default_env) / sizeof(exec_default_env[0]); i++)
+		exec_env_put(&env, exec_default_env[i]);
+	exec_each_str(k_boot_info.env, k_boot_info.env_len, exec_env_put, &env);
 
-	uint64_t sp = ld_stack(stack_lo + stack_size, &in, base, &argv, &env);
+	uint64_t sp = exec_stack(stack_lo + stack_size, &in, base, &argv, &env);
 	if (!sp)
 		return -ENOMEM;
 	k_free(argv.s);

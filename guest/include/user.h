@@ -1,0 +1,17 @@
+/* user.h: checks on the addresses the app hands in (guest/kernel/user.c): syscalls return -EFAULT instead of faulting. */
+#ifndef USER_H
+#define USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * True when [p, p + len) is memory the app may hand to a syscall: inside
+ * guest RAM (identity or kernel alias), not the unmapped page 0, no overflow.
+ */
+bool k_user_ok(const void *p, size_t len);
+
+/* Same for a NUL-terminated string of at most max bytes (incl. NUL): its length, or -EFAULT / -ENAMETOOLONG. */
+long k_user_strlen(const char *s, size_t max);
+
+#endif
