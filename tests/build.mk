@@ -18,7 +18,7 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # meet each other or the real modules of another group in the runner, and nothing depends on link order.
 GUEST_GROUPS := gheap gcore gfs gpanic
 # The fuzz harnesses (tests/fuzz, "fuzzing" below): those running guest code join group gfuzz.
-FUZZ_HOST_HARNESSES  := elf virtq fdt
+FUZZ_HOST_HARNESSES  := elf virtq fdt mmio blk
 FUZZ_GUEST_HARNESSES := payload imgbuild
 # The kernel heap on host pages (check_kmalloc.c fakes the page allocator and k_panic).
 gheap_SRCS   := guest/kernel/kmalloc.c tests/unit/check_kmalloc.c
@@ -26,13 +26,13 @@ gheap_SUITES := kmalloc
 # String functions (the group's memcpy, strlen ... are the guest's own), printf, the CSPRNG and the misc
 # syscalls, on tests/unit/misc_stubs.c.
 gcore_SRCS   := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.c guest/sys/sys_misc.c \
-                guest/sys/sys_time.c guest/sys/sys_signal.c tests/unit/misc_stubs.c \
+                guest/sys/sys_time.c guest/sys/sys_signal.c tests/unit/misc_stubs.c tests/unit/panic_fake.c \
                 tests/unit/check_kstring.c tests/unit/check_krandom.c tests/unit/check_ksys.c
 gcore_SUITES := kstring krandom ksys
 # The file system, its syscalls, the signals a pipe raises, the wait core it blocks through and the block
 # layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
 gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
-                guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
+                guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
                 tests/unit/check_wait.c
 gfs_SUITES   := vfs vblk wait
 # Crash-report backtraces with the real printf and symbol lookup (check_kpanic.c fakes the rest).
@@ -70,6 +70,8 @@ FUZZ_HARNESSES := $(FUZZ_HOST_HARNESSES) $(FUZZ_GUEST_HARNESSES)
 FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
 FUZZ_SRCS_virtq := proto/virtq_dev.c
 FUZZ_SRCS_fdt  := vmm/fdtbuild.c
+FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c proto/virtq_dev.c
+FUZZ_SRCS_blk  := devices/blk.c $(FUZZ_SRCS_mmio)
 FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(filter-out tests/fuzz/fuzz_%,$(gfuzz_SRCS)) \
                      tests/fuzz/fuzz_guest.c
 FUZZ_SRCS_imgbuild := $(IMGBUILD_LIB) proto/elf.c vmm/loader.c vmm/mem.c $(FUZZ_SRCS_payload)
@@ -149,8 +151,11 @@ FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_OBJDIR := $(BUILD)/fuzz/obj
 # The runner's sanitizers plus libFuzzer's coverage instrumentation (linked only into the harness binaries).
+# clang's -Wmissing-field-initializers also flags partial positional initialisers gcc accepts (libseccomp's
+# SCMP_A0 in vmm/sandbox.c): gcc's -Werror build is the style gate, not this one.
 FUZZ_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
-               -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+               -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wno-missing-field-initializers \
+               -DFUZZ_LIBFUZZER
 
 # The guest code's own headers, as in the runner.
 $(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(filter guest/%,$(gfuzz_SRCS))): FUZZ_OBJ_CFLAGS := -Iguest/include

@@ -1,4 +1,4 @@
-/* thread.h: cooperative app threads (guest/kernel/thread.c): clone, exit, wait queues keyed by address, switching at blocking syscalls. */
+/* thread.h: cooperative app threads (guest/kernel/thread.c): clone, exit, blocking and the scheduler; what a thread waits for is a wait key (wait.h). */
 #ifndef THREAD_H
 #define THREAD_H
 

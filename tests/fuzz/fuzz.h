@@ -28,6 +28,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	} while (0)
 
 /*
+ * An invariant that a known, unfixed bug breaks (its reproducer waits in
+ * tests/fuzz/pending/<harness>/, named after it). In the Check runner it
+ * aborts like FUZZ_CHECK, so the pending test sees the bug is still there;
+ * under `make fuzz` (FUZZ_LIBFUZZER) it is reported once and fuzzing goes on
+ * past it. Once the fix lands it becomes a FUZZ_CHECK.
+ */
+#ifdef FUZZ_LIBFUZZER
+#define FUZZ_PENDING(cond, bug)                                                                  \
+	do {                                                                                     \
+		static int said_;                                                                \
+		if (!(cond) && !said_++)                                                         \
+			fprintf(stderr, "%s:%d: known bug (tests/fuzz/pending): %s: %s\n", __FILE__, \
+				__LINE__, bug, #cond);                                           \
+	} while (0)
+#else
+#define FUZZ_PENDING(cond, bug) FUZZ_CHECK(cond)
+#endif
+
+/*
  * Consumes the fuzz input front to back; past the end every read yields
  * zeroes, so a short input is still a complete (if boring) test case.
  */

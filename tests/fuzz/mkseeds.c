@@ -13,6 +13,7 @@
 #include "elf.h"
 #include "ukvm_abi.h"
 #include "virtio.h"
+#include "virtio_blk.h"
 
 static const char *out_dir;
 
@@ -139,6 +140,113 @@ static void seeds_virtq(void)
 	vq_avail(ram, (const uint16_t[]){ 0 }, 1);
 	memcpy(ram + VQ_AVAIL + 2, &(uint16_t){ 9 }, 2);
 	vq_seed("avail-ahead", 0, ram, serve3, sizeof(serve3));
+}
+
+/* ---- mmio: fuzz_mmio.c's flag byte, the virtq seeds' RAM image, then operations ---- */
+
+static void mmio_seed(const char *name, uint8_t how, const uint8_t *ram)
+{
+	struct seed s = { .n = 0 };
+
+	put(&s, 0, 1);
+	put(&s, VQ_RAM - 1, 2);
+	put_mem(&s, ram, VQ_RAM);
+	put(&s, 7, 1);                       /* driver init */
+	put(&s, how, 1);
+	put(&s, (1u << 29) | (1u << 3), 4); /* EVENT_IDX, the fake's test bit; VERSION_1 from how */
+	put(&s, 8, 1);                       /* queue 0: 8 entries at the virtq seeds' rings */
+	put(&s, VQ_DESC, 2);
+	put(&s, VQ_AVAIL, 2);
+	put(&s, VQ_USED, 2);
+	put(&s, 2, 1);                       /* the event thread: kick of queue 0, then a poll */
+	put(&s, 0, 1);
+	put(&s, 3, 1);
+	put(&s, 0, 1);
+	put(&s, 1000000, 8);
+	put(&s, 1, 1);                       /* read InterruptStatus (index 13) */
+	put(&s, 13, 1);
+	put(&s, 0, 1);                       /* InterruptAck (index 14) 1 */
+	put(&s, 14, 1);
+	put(&s, 1, 4);
+	put(&s, 0, 1);                       /* Status 0: reset */
+	put(&s, 15, 1);
+	put(&s, 0, 4);
+	save("mmio", name, &s);
+}
+
+static void seeds_mmio(void)
+{
+	static uint8_t ram[VQ_RAM];
+
+	memset(ram, 0, sizeof(ram));
+	vq_desc(ram, 0, 0x400, 16, VIRTQ_DESC_F_NEXT, 1);
+	vq_desc(ram, 1, 0x800, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	vq_desc(ram, 2, 0xa00, 1, VIRTQ_DESC_F_WRITE, 0);
+	vq_avail(ram, (const uint16_t[]){ 0 }, 1);
+	mmio_seed("live-queue", 8, ram);       /* queue 1 left alone */
+	mmio_seed("features-and-driver-ok", 2, ram); /* FEATURES_OK | DRIVER_OK in one write */
+}
+
+/* ---- blk: fuzz_blk.c's header, a RAM image with four requests, then operations ---- */
+
+#define BLK_DESC 0x1000u
+#define BLK_AVAIL 0x1100u
+#define BLK_USED 0x1200u
+#define BLK_HDR 0x2000u
+#define BLK_IMG (BLK_HDR + 4 * 16)
+
+static void blk_desc(uint8_t *ram, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint8_t *d = ram + BLK_DESC + 16 * i;
+
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
+}
+
+static void blk_seed(const char *name, uint8_t flags, const uint8_t *ops, size_t nops)
+{
+	static uint8_t ram[BLK_IMG];
+	struct seed s = { .n = 0 };
+	const uint16_t F_NW = VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE;
+	/* IN sector 3, OUT sector 5, FLUSH, GET_ID: header, data, status byte each. */
+	const uint32_t type[4] = { VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID };
+	const uint64_t sector[4] = { 3, 5, 0, 0 };
+
+	memset(ram, 0, sizeof(ram));
+	for (unsigned r = 0; r < 4; r++) {
+		struct virtio_blk_req_hdr h = { .type = type[r], .sector = sector[r] };
+		unsigned d = 3 * r;
+		bool data = r != 2;
+
+		memcpy(ram + BLK_HDR + 16 * r, &h, sizeof(h));
+		blk_desc(ram, d, BLK_HDR + 16 * r, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(d + 1));
+		if (data)
+			blk_desc(ram, d + 1, 0x3000 + 0x400 * r, r == 3 ? 20 : 1024,
+				 r == 1 ? VIRTQ_DESC_F_NEXT : F_NW, (uint16_t)(d + 2));
+		blk_desc(ram, data ? d + 2 : d + 1, 0x4000 + r, 1, VIRTQ_DESC_F_WRITE, 0);
+		memcpy(ram + BLK_AVAIL + 4 + 2 * r, &(uint16_t){ (uint16_t)d }, 2);
+	}
+	memcpy(ram + BLK_AVAIL + 2, &(uint16_t){ 4 }, 2);
+	put(&s, flags, 1);
+	put(&s, 4, 1); /* 16 entries */
+	put(&s, BLK_DESC, 2);
+	put(&s, BLK_AVAIL, 2);
+	put(&s, BLK_USED, 2);
+	put(&s, sizeof(ram), 2);
+	put_mem(&s, ram, sizeof(ram));
+	put_mem(&s, ops, nops);
+	save("blk", name, &s);
+}
+
+static void seeds_blk(void)
+{
+	const uint8_t kick[] = { 4 };
+	const uint8_t reset_again[] = { 4, 6, 3, 0, 3, 3, 4, 5, 0x40, 0x42, 0x0f, 0, 0, 0, 0, 0, 7, 0, 3 };
+
+	blk_seed("four-requests", 2 | 8, kick, sizeof(kick));
+	blk_seed("read-only-reset", 1 | 4, reset_again, sizeof(reset_again));
 }
 
 /* ---- payload: a whole payload as ukvm-build lays it out, with a tiny app and a small archive ---- */
@@ -318,6 +426,8 @@ int main(int argc, char **argv)
 	out_dir = argv[1];
 	seeds_virtq();
 	seeds_payload();
+	seeds_mmio();
+	seeds_blk();
 	seeds_fdt();
 	seeds_imgbuild(argv[2], argv[3]);
 	return 0;

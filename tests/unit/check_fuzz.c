@@ -151,9 +151,9 @@ static void fuzz_run(int h, const struct fuzz_set *set, int i)
 	/* moves from pending/ to repro/ (the message says so). */                                  \
 	START_TEST(test_pending_##name)                                                           \
 	{                                                                                         \
-		fprintf(stderr, "check_fuzz: pending %s must still abort (a known bug); if this test " \
-			"fails, the bug is fixed: git mv it to tests/fuzz/repro/%s/\n",                \
-			fuzz_pending[FZ_##name].paths[_i], #name);                                           \
+		fprintf(stderr, "check_fuzz: %s: a known bug, expected to abort now; once this test "  \
+			"fails, the bug is fixed: git mv the file to tests/fuzz/repro/%s/ and make its " \
+			"FUZZ_PENDING a FUZZ_CHECK\n", fuzz_pending[FZ_##name].paths[_i], #name);       \
 		fuzz_run(FZ_##name, fuzz_pending, _i);                                               \
 	}                                                                                         \
 	END_TEST

@@ -173,6 +173,15 @@ START_TEST(test_getrandom_hostile)
 }
 END_TEST
 
+/* Output from a generator nobody seeded would be predictable: the kernel stops instead (SIGABRT). */
+START_TEST(test_bytes_before_init_panic)
+{
+	uint8_t b[4];
+
+	k_random_bytes(b, sizeof(b));
+}
+END_TEST
+
 Suite *krandom_suite(void)
 {
 	Suite *s = suite_create("krandom");
@@ -192,6 +201,7 @@ Suite *krandom_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_test(tc, test_getrandom_hostile);
+	tcase_add_exit_test(tc, test_bytes_before_init_panic, 128 + 6);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -160,16 +160,6 @@ int k_hypercall_wait(uint64_t timeout_ns)
 	return fs_shim_wait_rc;
 }
 
-/* A kernel panic ends the test process with the guest's SIGABRT status. */
-_Noreturn void k_panic(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	exit(134);
-}
-
 /* The signal code (guest/sys/sys_signal.c) for a pipe's SIGPIPE: a default action ends the test process like the VM. */
 uint64_t k_sys_user_rsp;
 _Noreturn void k_hypercall_crash(int sig)

@@ -1,7 +1,5 @@
 /* misc_stubs.c: host fakes of the guest core services that the kstring/krandom/ksys code under test calls (tests/build.mk, group gcore). */
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,16 +80,6 @@ void k_pages_stats(uint64_t *total, uint64_t *free)
 {
 	*total = 64ull << 20;
 	*free = 48ull << 20;
-}
-
-/* A kernel bug in the code under test: say so and end like the guest (SIGABRT). */
-_Noreturn void k_panic(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	k_hypercall_crash(6);
 }
 
 /*
