@@ -1,7 +1,6 @@
 /* uart.c: the 16550 subset: enough for a guest's early printk and a polled console. */
 #include "uart.h"
 
-#include <unistd.h>
 
 #define UART_LCR_DLAB 0x80
 #define UART_LSR_THRE 0x20 /* transmit holding register empty */
@@ -19,18 +18,15 @@ bool uart_owns(uint16_t port)
 	return port >= UART_BASE && port < UART_BASE + UART_NPORTS;
 }
 
-static void uart_write(struct uart *u, unsigned reg, uint8_t v)
+/* Returns true when v was written to THR: a byte for the console. */
+static bool uart_write(struct uart *u, unsigned reg, uint8_t v)
 {
 	bool dlab = u->lcr & UART_LCR_DLAB;
 	switch (reg) {
 	case 0:
-		if (dlab)
-			u->dll = v;
-		else if (u->fd >= 0) {
-			/* Errors are dropped: the guest cannot act on a host console error. */
-			ssize_t r = write(u->fd, &v, 1);
-			(void)r;
-		}
+		if (!dlab)
+			return u->fd >= 0;
+		u->dll = v;
 		break;
 	case 1:
 		if (dlab)
@@ -43,6 +39,7 @@ static void uart_write(struct uart *u, unsigned reg, uint8_t v)
 	case 7: u->scr = v; break;
 	default: break; /* FCR, LSR, MSR writes: nothing to model */
 	}
+	return false;
 }
 
 static uint8_t uart_read(const struct uart *u, unsigned reg)
@@ -60,13 +57,13 @@ static uint8_t uart_read(const struct uart *u, unsigned reg)
 	}
 }
 
-void uart_io(struct uart *u, uint16_t port, bool is_write, uint8_t *data)
+bool uart_io(struct uart *u, uint16_t port, bool is_write, uint8_t *data)
 {
 	if (!uart_owns(port))
-		return;
+		return false;
 	unsigned reg = port - UART_BASE;
 	if (is_write)
-		uart_write(u, reg, *data);
-	else
-		*data = uart_read(u, reg);
+		return uart_write(u, reg, *data);
+	*data = uart_read(u, reg);
+	return false;
 }

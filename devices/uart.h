@@ -9,7 +9,7 @@
 #define UART_NPORTS 8
 
 struct uart {
-	int fd;                     /* THR bytes go here; -1 discards */
+	int fd;                     /* THR bytes are for this fd (the caller writes them); -1 discards */
 	uint8_t ier, lcr, mcr, scr; /* stored, no behaviour: the guest takes no interrupts */
 	uint8_t dll, dlm;           /* divisor latch, reachable while LCR.DLAB is set */
 };
@@ -22,10 +22,12 @@ bool uart_owns(uint16_t port);
 
 /*
  * One byte access to port (UART_BASE..UART_BASE+7). Writes store the
- * register or, for THR, write the byte to the fd (errors are dropped: a
- * full console must not stop the guest). Reads fill *data: LSR says the
- * transmitter is empty, RBR has no data, IIR no interrupt.
+ * register; a THR write returns true when the byte is for the console
+ * (u->fd >= 0): the caller writes it out, so a console that does not drain
+ * cannot block the device (vmm/hcall.c), and a write error is not the
+ * guest's to see. Reads fill *data: LSR says the transmitter is empty, RBR
+ * has no data, IIR no interrupt.
  */
-void uart_io(struct uart *u, uint16_t port, bool is_write, uint8_t *data);
+bool uart_io(struct uart *u, uint16_t port, bool is_write, uint8_t *data);
 
 #endif

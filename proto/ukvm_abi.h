@@ -85,7 +85,7 @@ struct ukvm_note {
 
 /*
  * PV mode ("pvm-pv", the paravirtual interface of this project's PVM hosts,
- * the project's shared probes/pvm-pv/PVM-GUIDE.md): used when the monitor finds it
+ * docs/design.md, "Two CPU modes"): used when the monitor finds it
  * (MSR 0x4b564d11 reads "PVM") unless told not to (--pv off); the FDT says
  * so with /chosen/ukvm,pv. Differences from the state above:
  * - the vCPU starts in PV kernel mode (virtual CPL0, native): CS =

@@ -1,7 +1,11 @@
 /* hcall.c: the hypercall ports of proto/ukvm_abi.h: exit, crash, console write, wait, boot-phase marks. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +19,91 @@ static void *hcall_block(struct run_ctx *c, uint32_t gpa, size_t len, const char
 		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true,
 			   "guest passed a bad %s block address 0x%x", what, gpa);
 	return p;
+}
+
+/* True once the run must end: ukvm_stop was called or the deadline passed. */
+static bool hcall_ending(const struct run_ctx *c)
+{
+	return atomic_load(&c->vm->stop) || (c->deadline_ns && vm_now_ns() >= c->deadline_ns);
+}
+
+/* Blocks until fd takes bytes, the deadline passes or a kick (timeout, ukvm_stop) arrives. */
+static void hcall_console_wait(struct run_ctx *c, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct timespec ts, *tp = NULL;
+	if (c->deadline_ns) {
+		uint64_t now = vm_now_ns(), d = c->deadline_ns > now ? c->deadline_ns - now : 0;
+		ts = (struct timespec){ (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
+		tp = &ts;
+	}
+	(void)ppoll(&pfd, 1, tp, &c->wait_mask); /* only the kick is opened: SIGPIPE stays blocked (run.c) */
+}
+
+/*
+ * One write of what fd takes now, never waiting on its reader: bytes
+ * written, or -errno (-EAGAIN: nothing now, wait for POLLOUT).
+ */
+static ssize_t hcall_console_try(struct run_ctx *c, int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+	if (c->console_file) {
+		n = write(fd, buf, len); /* a file never waits on a reader */
+		return n < 0 ? -errno : n;
+	}
+	if (!c->console_no_nowait) {
+		/* Pipes and sockets: RWF_NOWAIT writes what fits, EAGAIN when nothing does. */
+		struct iovec v = { (void *)buf, len };
+		n = pwritev2(fd, &v, 1, -1, RWF_NOWAIT);
+		if (n >= 0 || errno != EOPNOTSUPP)
+			return n < 0 ? -errno : n;
+		c->console_no_nowait = true;
+	}
+	/*
+	 * A terminal (no RWF_NOWAIT): once it polls writable it takes at least
+	 * a byte, and a write that moved bytes returns early when a signal
+	 * arrives, so the write runs with the kick open. The check after opening
+	 * it sees a stop or deadline whose kick was delivered just then.
+	 */
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct timespec zero = { 0, 0 };
+	if (ppoll(&pfd, 1, &zero, NULL) <= 0)
+		return -EAGAIN;
+	sigset_t old;
+	pthread_sigmask(SIG_SETMASK, &c->wait_mask, &old);
+	n = hcall_ending(c) ? -EINTR : write(fd, buf, len < PIPE_BUF ? len : PIPE_BUF);
+	if (n < 0 && n != -EINTR)
+		n = -errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return n;
+}
+
+ssize_t hcall_console_out(struct run_ctx *c, int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t done = 0;
+	while (fd >= 0 && done < len) {
+		if (hcall_ending(c))
+			return -EINTR;
+		ssize_t n = hcall_console_try(c, fd, p + done, len - done);
+		if (n > 0) {
+			done += (size_t)n;
+		} else if (n == -EAGAIN) {
+			hcall_console_wait(c, fd);
+		} else if (n == -EPIPE) {
+			/* The write raised SIGPIPE at this thread, where run.c blocks it: take it back. */
+			sigset_t pipe_set;
+			struct timespec zero = { 0, 0 };
+			sigemptyset(&pipe_set);
+			sigaddset(&pipe_set, SIGPIPE);
+			(void)sigtimedwait(&pipe_set, NULL, &zero);
+			run_finish(c, UKVM_FAILED, UKVM_EXIT_CONSOLE, false, "console closed");
+			return -EPIPE;
+		} else if (n != -EINTR) {
+			return done ? (ssize_t)done : n ? n : -EIO; /* what went out, else why nothing did */
+		}
+	}
+	return (ssize_t)len;
 }
 
 static void hcall_console(struct run_ctx *c, uint32_t gpa)
@@ -37,19 +126,10 @@ static void hcall_console(struct run_ctx *c, uint32_t gpa)
 			   (unsigned long long)a.gpa, (unsigned long long)a.len);
 		return;
 	}
-	int64_t ret = (int64_t)a.len;
-	int fd = c->vm->cfg.console_fd;
-	size_t done = 0;
-	while (fd >= 0 && done < a.len) {
-		ssize_t n = write(fd, buf + done, a.len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = done ? (int64_t)done : (n < 0 ? -errno : -EIO);
-			break;
-		}
-		done += (size_t)n;
-	}
+	ssize_t n = hcall_console_out(c, c->vm->cfg.console_fd, buf, a.len);
+	if (n == -EINTR || n == -EPIPE)
+		return; /* the run ends: the guest never sees an answer */
+	int64_t ret = n;
 	memcpy(&p->ret, &ret, sizeof(ret));
 }
 

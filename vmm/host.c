@@ -33,7 +33,7 @@ int host_cpuid_check(const struct kvm_cpuid2 *c, char *err, size_t errlen)
 {
 	/*
 	 * FSGSBASE is not checked: PVM does not list it in leaf 7, yet accepts
-	 * CR4.FSGSBASE and runs WRFSBASE at CPL3 (PLATFORM.md); KVM_SET_SREGS
+	 * CR4.FSGSBASE and runs WRFSBASE at CPL3 (docs/design.md, platform table); KVM_SET_SREGS
 	 * fails clearly where CR4.FSGSBASE is really unsupported. 1 GiB pages
 	 * (0x80000001 EDX bit 26) are never used: PVM lacks them.
 	 */

@@ -60,7 +60,7 @@ int host_cpuid_check(const struct kvm_cpuid2 *c, char *err, size_t errlen);
 unsigned host_boot_leaves(const struct kvm_cpuid2 *c, uint32_t out[HOST_BOOT_LEAVES][6]);
 
 /*
- * Checks that KVM lists STAR, LSTAR and FMASK (PLATFORM.md: set them only
+ * Checks that KVM lists STAR, LSTAR and FMASK (docs/design.md: set them only
  * then). Returns 0 or -ENOTSUP with "/dev/kvm: MSR 0x... not supported".
  */
 int host_msrs_check(const struct kvm_msr_list *l, char *err, size_t errlen);

@@ -80,6 +80,8 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A closed stdout ends the run with "console closed" (UKVM_EXIT_CONSOLE); a closed stderr must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 
 	struct ukvm_vm *vm;
 	int r = ukvm_create(&o.cfg, &vm, err, sizeof(err));

@@ -1,8 +1,11 @@
 /* run.c: ukvm_run: the vCPU loop in the caller's thread, its timeout timer and kick signal, and fatal-exit reports. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,11 +55,21 @@ static void run_io(struct run_ctx *c)
 	if (uart_owns(port)) {
 		c->res->exits[UKVM_STAT_SERIAL]++;
 		/* `rep outsb` arrives with count > 1; wider accesses touch only their first byte. */
+		uint8_t tx[256];
+		size_t ntx = 0;
 		for (uint32_t i = 0; i < run->io.count; i++) {
 			uint8_t *d = data + (size_t)i * run->io.size;
 			if (run->io.size != 1 && !out)
 				memset(d, 0xff, run->io.size);
-			uart_io(&c->vm->uart, port, out, d);
+			if (uart_io(&c->vm->uart, port, out, d))
+				tx[ntx++] = *d;
+			/* Transmitted bytes go out in batches; write errors are the guest's to ignore (uart.h). */
+			if ((ntx == sizeof(tx) || i + 1 == run->io.count) && ntx) {
+				ssize_t n = hcall_console_out(c, c->vm->uart.fd, tx, ntx);
+				if (n == -EINTR || n == -EPIPE)
+					return; /* the run ends */
+				ntx = 0;
+			}
 		}
 		return;
 	}
@@ -174,10 +187,24 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 		return -EALREADY;
 	}
 	vm->ran = true;
+	/*
+	 * A console whose reader went away makes write() raise SIGPIPE at this
+	 * thread, which would kill an embedder's process (or ukvm-run, with no
+	 * word): blocked for the whole run, KVM_RUN and ppoll included, and taken
+	 * back where the write failed (hcall_console_out ends the run).
+	 */
+	sigset_t outer, pipe_set;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &outer);
 	if ((r = vcpu_run_begin(&vm->vcpu, &saved, &c.wait_mask))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "KVM_SET_SIGNAL_MASK: %s", strerror(-r));
+		pthread_sigmask(SIG_SETMASK, &outer, NULL);
 		return 0;
 	}
+	struct stat cst;
+	c.console_file = vm->cfg.console_fd >= 0 && fstat(vm->cfg.console_fd, &cst) == 0 &&
+			 (S_ISREG(cst.st_mode) || S_ISBLK(cst.st_mode));
 	if (vm->cfg.timeout_ms) {
 		/* From now, not from ukvm_create: an embedder may create VMs ahead and run them later. */
 		uint64_t now = vm_now_ns();
@@ -209,6 +236,12 @@ out:
 	if (have_timer)
 		timer_delete(timer);
 	vcpu_run_end(&vm->vcpu, &saved);
+	if (!sigismember(&outer, SIGPIPE)) { /* ours, from a console write or a warning on a closed stderr */
+		struct timespec zero = { 0, 0 };
+		while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &outer, NULL);
 	memcpy(res->phase_ns, vm->phase_ns, sizeof(res->phase_ns));
 	res->pv = vm->pv;
 	return 0;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vm.h"
 
@@ -14,6 +15,8 @@ struct run_ctx {
 	uint64_t deadline_ns;  /* CLOCK_MONOTONIC; 0 = no timeout */
 	sigset_t wait_mask;    /* the thread's mask with the kick signal open: for ppoll */
 	bool done;             /* res is final */
+	bool console_file;     /* console_fd is a regular file or block device: a write never waits on a reader */
+	bool console_no_nowait; /* console_fd refused RWF_NOWAIT (a terminal): poll, then write with the kick open */
 };
 
 /*
@@ -23,6 +26,16 @@ struct run_ctx {
  */
 void run_finish(struct run_ctx *c, int kind, int status, bool with_regs, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/*
+ * vCPU thread: writes len bytes of guest console output to fd (-1: drops
+ * them) without blocking the run: waits for a slow reader only until
+ * ukvm_stop or the deadline. Returns len; -EINTR when the run must end
+ * (the run loop then finishes it); -EPIPE when the reader went away, after
+ * ending the run with UKVM_EXIT_CONSOLE ("console closed"); another -errno
+ * for a failed write (nothing written).
+ */
+ssize_t hcall_console_out(struct run_ctx *c, int fd, const void *buf, size_t len);
 
 /*
  * Handles an OUT of 32-bit value val to a hypercall port (UKVM_PORT_BASE ..

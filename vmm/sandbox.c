@@ -15,16 +15,17 @@
  * embedder's worker) would need mprotect and openat, not allowed.
  */
 static const int sandbox_vcpu_calls[] = {
-	SCMP_SYS(write),           /* hcall.c console and uart.c THR (console fd); vcpu_kick (wake eventfd);
+	SCMP_SYS(write),           /* hcall.c console to a file or terminal; vcpu_kick (wake eventfd);
 				      mmio.c: QueueNotify no ioeventfd caught, DRIVER_OK kicks; stderr */
+	SCMP_SYS(pwritev2),        /* hcall.c console to a pipe or socket: RWF_NOWAIT, never blocks */
 	SCMP_SYS(writev),          /* stdio on stderr */
-	SCMP_SYS(ppoll),           /* hcall.c WAIT: the wake eventfd, kick signal open */
+	SCMP_SYS(ppoll),           /* hcall.c WAIT: the wake eventfd; a full console; kick signal open */
 	SCMP_SYS(read),            /* hcall.c WAIT: resets the wake eventfd */
 	SCMP_SYS(futex),           /* mmio.c device locks shared with the event thread, a reset waiting
 				      for in-flight I/O; event_stop joining the event thread */
 	SCMP_SYS(clock_gettime),   /* vm_now_ns and the boot time, when the vDSO falls back to the syscall */
-	SCMP_SYS(rt_sigtimedwait), /* vcpu_drain_kick */
-	SCMP_SYS(rt_sigprocmask),  /* vcpu_run_end restores the mask */
+	SCMP_SYS(rt_sigtimedwait), /* vcpu_drain_kick; run.c, hcall.c take back a closed console's SIGPIPE */
+	SCMP_SYS(rt_sigprocmask),  /* vcpu_run_end restores the mask; hcall.c opens the kick for a terminal write */
 	SCMP_SYS(rt_sigreturn),    /* the kick's no-op handler, an embedder's handlers */
 	SCMP_SYS(tgkill),          /* ukvm_stop from a signal handler on this thread (ukvm-run's SIGINT/SIGTERM) */
 	SCMP_SYS(getpid),          /* ... and its raise() */

@@ -26,6 +26,7 @@
  * when the monitor, not the app, decides the outcome. A guest that reports
  * a crash (UKVM_PORT_CRASH) ends with 128 + signal, like a shell reports it.
  */
+#define UKVM_EXIT_CONSOLE  119 /* the console's reader went away (EPIPE): "console closed" */
 #define UKVM_EXIT_USAGE    120 /* bad command line or config */
 #define UKVM_EXIT_IMAGE    121 /* image missing, unreadable or rejected by the loader */
 #define UKVM_EXIT_NOKVM    122 /* /dev/kvm missing, not accessible, or lacking a capability */
@@ -94,9 +95,10 @@ struct ukvm_config {
 				      8 MiB..64 GiB (proto/ukvm_abi.h ukvm_mem_size_invalid) */
 	const char *const *argv;   /* guest argv[1..], NULL-terminated; may be NULL */
 	const char *const *env;    /* extra "K=V" for the guest, NULL-terminated; may be NULL */
-	int console_fd;            /* guest console output goes here (ukvm-run: 1); -1 discards. A pipe whose
-	                            * reader is gone raises SIGPIPE in the calling thread, as any write(2)
-	                            * would: hosts that embed libukvm usually ignore SIGPIPE */
+	int console_fd;            /* guest console output goes here (ukvm-run: 1); -1 discards. A reader
+	                            * that does not keep up stalls the guest, never ukvm_stop or the
+	                            * timeout; one that is gone ends the run (UKVM_EXIT_CONSOLE), and the
+	                            * SIGPIPE of that write is taken back, never delivered */
 	uint64_t timeout_ms;       /* 0 = none; counted from the start of ukvm_run, which returns
 				      UKVM_TIMEOUT within ~100 ms after it */
 	bool trace_boot;           /* ask the guest for boot-phase marks (/chosen/ukvm,trace-boot) */

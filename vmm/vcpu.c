@@ -179,7 +179,7 @@ fail:
 	return -errno;
 }
 
-/* Sets STAR/LSTAR/FMASK; the host checked KVM_GET_MSR_INDEX_LIST lists them (PLATFORM.md). */
+/* Sets STAR/LSTAR/FMASK; the host checked KVM_GET_MSR_INDEX_LIST lists them (docs/design.md: PVM refuses some MSRs). */
 static int vcpu_msrs(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errlen)
 {
 	struct {

@@ -34,6 +34,8 @@
  *           bytes, all over one buffer): hundreds of GiB to move in flight
  *   reset   reset device 0 (after huge: with all of that still in flight)
  *   hang    sleep forever (the monitor's --timeout or a signal must end us)
+ *   flood   write to stdout (the console hypercall) forever, 4 KiB at a time
+ *   uflood  write to the 16550's transmit register forever (rep outsb, 4 KiB at a time)
  * Lines go straight to fd 1 so a test sees how far we got.
  */
 
@@ -520,6 +522,32 @@ static void mode_hang(void)
 		pause_ms(500);
 }
 
+/* ---- console floods -------------------------------------------------------- */
+
+static void mode_flood(void)
+{
+	static char line[4096];
+	memset(line, 'x', sizeof(line));
+	line[sizeof(line) - 1] = '\n';
+	say("flood: writing\n");
+	for (;;)
+		if (write(1, line, sizeof(line)) < 0)
+			_exit(3); /* the monitor should end us before a write fails */
+}
+
+static void mode_uflood(void)
+{
+	static char line[4096];
+	memset(line, 'u', sizeof(line));
+	line[sizeof(line) - 1] = '\n';
+	say("uflood: writing\n");
+	for (;;) {
+		const char *p = line;
+		unsigned long n = sizeof(line);
+		__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"((unsigned short)0x3f8) : "memory");
+	}
+}
+
 /* ---- beyond --------------------------------------------------------------- */
 
 static void mode_beyond(void)
@@ -574,8 +602,12 @@ int main(int argc, char **argv)
 			mode_reset();
 		else if (!strcmp(argv[i], "hang"))
 			mode_hang();
+		else if (!strcmp(argv[i], "flood"))
+			mode_flood();
+		else if (!strcmp(argv[i], "uflood"))
+			mode_uflood();
 		else {
-			say("usage: blkhostile {regs|ring|own|beyond|io|huge|reset|hang}...\n");
+			say("usage: blkhostile {regs|ring|own|beyond|io|huge|reset|hang|flood|uflood}...\n");
 			return 2;
 		}
 	}

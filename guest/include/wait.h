@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /*
- * DESIGN.md: the guest takes no interrupts. A thread that must wait blocks
+ * docs/design.md: the guest takes no interrupts. A thread that must wait blocks
  * on a wait key (any kernel address naming what it waits for: a pipe, a
  * futex word, a disk request) with an optional deadline; whoever changes that
  * thing wakes the key. Drivers register a poller; the scheduler runs the

@@ -9,7 +9,7 @@
 #include "wait.h"
 
 /*
- * DESIGN.md: threads are cooperative, switched only inside blocking
+ * docs/design.md: threads are cooperative, switched only inside blocking
  * syscalls (k_thr_wait, k_thr_yield, k_thr_exit). Each thread has its own
  * kernel stack: a blocked thread's kernel context (its syscall frame and the
  * C frames above it) stays there while others run. A switch saves the
