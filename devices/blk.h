@@ -72,6 +72,7 @@ struct blk_req {
 struct blk {
 	struct mmio_dev dev;  /* transport; dev.priv == this */
 	int fd;
+	int file;             /* fd's index among the event ring's registered files; -1 before blk_attach */
 	bool ro, direct;
 	bool sync_out;        /* small OUT requests alone on the disk: pwritev in place (BLK_SYNC_OUT_MAX) */
 	uint64_t capacity;    /* 512-byte sectors (file size rounded down) */

@@ -303,6 +303,8 @@ int mmio_attach(struct mmio_dev *d, struct event_loop *l)
 		if ((r = event_add_counter(l, &d->start_src, d->start_fd, mmio_start_fn, d, d->tag)))
 			return r;
 	}
+	if (d->ops->attach && (r = d->ops->attach(d, l)))
+		return r;
 	d->client = (struct event_client){ .poll = mmio_poll_fn, .quiesce = mmio_quiesce_fn,
 					   .idle = mmio_idle_fn, .ctx = d };
 	event_add_client(l, &d->client);
