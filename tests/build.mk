@@ -18,7 +18,7 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # meet each other or the real modules of another group in the runner, and nothing depends on link order.
 GUEST_GROUPS := gheap gcore gfs gpanic
 # The fuzz harnesses (tests/fuzz, "fuzzing" below): those running guest code join group gfuzz.
-FUZZ_HOST_HARNESSES  := elf virtq fdt mmio blk
+FUZZ_HOST_HARNESSES  := elf virtq vqdrv fdt mmio blk
 FUZZ_GUEST_HARNESSES := payload imgbuild
 # The kernel heap on host pages (check_kmalloc.c fakes the page allocator and k_panic).
 gheap_SRCS   := guest/kernel/kmalloc.c tests/unit/check_kmalloc.c
@@ -69,6 +69,7 @@ $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 FUZZ_HARNESSES := $(FUZZ_HOST_HARNESSES) $(FUZZ_GUEST_HARNESSES)
 FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
 FUZZ_SRCS_virtq := proto/virtq_dev.c
+FUZZ_SRCS_vqdrv := proto/virtq_drv.c
 FUZZ_SRCS_fdt  := vmm/fdtbuild.c
 FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c proto/virtq_dev.c
 FUZZ_SRCS_blk  := devices/blk.c $(FUZZ_SRCS_mmio)
@@ -145,7 +146,6 @@ CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run
 # clang: the runner holds every harness built with gcc as fuzz_one_<name>, and check_fuzz.c feeds it each
 # file of tests/fuzz/corpus/<name>/ and tests/fuzz/repro/<name>/ (pending/<name>/: known bugs, must abort).
 # (The harness list and their gcc build into the runner: "sources under test" above.)
-
 
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60

@@ -61,14 +61,20 @@ static void save(const char *harness, const char *name, const struct seed *s)
 #define VQ_AVAIL 0x100u
 #define VQ_USED 0x200u
 
-static void vq_desc(uint8_t *ram, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+/* Descriptor i of the table at t (struct virtq_desc, little-endian). */
+static void put_desc(uint8_t *t, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	uint8_t *d = ram + VQ_DESC + 16 * i;
+	uint8_t *d = t + 16 * i;
 
 	memcpy(d, &addr, 8);
 	memcpy(d + 8, &len, 4);
 	memcpy(d + 12, &flags, 2);
 	memcpy(d + 14, &next, 2);
+}
+
+static void vq_desc(uint8_t *ram, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	put_desc(ram + VQ_DESC, i, addr, len, flags, next);
 }
 
 static void vq_avail(uint8_t *ram, const uint16_t *heads, uint16_t n)
@@ -114,20 +120,9 @@ static void seeds_virtq(void)
 	memset(ram, 0, sizeof(ram));
 	vq_desc(ram, 0, 0xc00, 48, VIRTQ_DESC_F_INDIRECT, 0);
 	vq_desc(ram, 1, 0x400, 4, 0, 0);
-	{
-		uint8_t *t = ram + 0xc00;
-		uint64_t a[3] = { 0x400, 0x800, 0xa00 };
-		uint32_t l[3] = { 16, 512, 1 };
-		uint16_t f[3] = { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, VIRTQ_DESC_F_WRITE };
-		uint16_t nx[3] = { 1, 2, 0 };
-
-		for (int i = 0; i < 3; i++) {
-			memcpy(t + 16 * i, &a[i], 8);
-			memcpy(t + 16 * i + 8, &l[i], 4);
-			memcpy(t + 16 * i + 12, &f[i], 2);
-			memcpy(t + 16 * i + 14, &nx[i], 2);
-		}
-	}
+	put_desc(ram + 0xc00, 0, 0x400, 16, VIRTQ_DESC_F_NEXT, 1);
+	put_desc(ram + 0xc00, 1, 0x800, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	put_desc(ram + 0xc00, 2, 0xa00, 1, VIRTQ_DESC_F_WRITE, 0);
 	vq_avail(ram, (const uint16_t[]){ 0, 1 }, 2);
 	vq_seed("indirect", 2, ram, serve3, sizeof(serve3));
 
@@ -140,6 +135,32 @@ static void seeds_virtq(void)
 	vq_avail(ram, (const uint16_t[]){ 0 }, 1);
 	memcpy(ram + VQ_AVAIL + 2, &(uint16_t){ 9 }, 2);
 	vq_seed("avail-ahead", 0, ram, serve3, sizeof(serve3));
+}
+
+/* ---- vqdrv: fuzz_vqdrv.c's queue byte, then driver and device operations ---- */
+
+static void seeds_vqdrv(void)
+{
+	struct seed s = { .n = 0 };
+	/* Size 8 with EVENT_IDX: add a 2-part chain, kick, the device returns it, collect, again with 3 parts. */
+	const uint8_t ops[] = {
+		0x83,
+		0x08, 0x02, 0x10, 0x00, 0x00, 0x02, /* add: 16 readable + 512 writable bytes */
+		0x04,                               /* kick_prepare */
+		0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, /* device: chain 0, 512 bytes */
+		0x05, 0x01,                         /* enable_cb, collect */
+		0x10, 0x04, 0x10, 0x00, 0x10, 0x00, 0x08, 0x00, /* add: 3 parts, the last writable */
+		0x85, 0x04,                         /* disable_cb, kick_prepare */
+		0x02, 0x01, 0x00, 0x08, 0x00, 0x00, 0x00, 0x01, /* device: chain 1, 8 bytes; collect */
+	};
+
+	put_mem(&s, ops, sizeof(ops));
+	save("vqdrv", "add-return-collect", &s);
+	s.n = 0;
+	put_mem(&s, ops, sizeof(ops));
+	s.b[0] = 0x02; /* size 4, no EVENT_IDX */
+	put_mem(&s, (const uint8_t[]){ 0x82, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01 }, 9); /* a bad id */
+	save("vqdrv", "bad-used-id", &s);
 }
 
 /* ---- mmio: fuzz_mmio.c's flag byte, the virtq seeds' RAM image, then operations ---- */
@@ -195,16 +216,6 @@ static void seeds_mmio(void)
 #define BLK_HDR 0x2000u
 #define BLK_IMG (BLK_HDR + 4 * 16)
 
-static void blk_desc(uint8_t *ram, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-	uint8_t *d = ram + BLK_DESC + 16 * i;
-
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-}
-
 static void blk_seed(const char *name, uint8_t flags, const uint8_t *ops, size_t nops)
 {
 	static uint8_t ram[BLK_IMG];
@@ -221,11 +232,11 @@ static void blk_seed(const char *name, uint8_t flags, const uint8_t *ops, size_t
 		bool data = r != 2;
 
 		memcpy(ram + BLK_HDR + 16 * r, &h, sizeof(h));
-		blk_desc(ram, d, BLK_HDR + 16 * r, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(d + 1));
+		put_desc(ram + BLK_DESC, d, BLK_HDR + 16 * r, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(d + 1));
 		if (data)
-			blk_desc(ram, d + 1, 0x3000 + 0x400 * r, r == 3 ? 20 : 1024,
+			put_desc(ram + BLK_DESC, d + 1, 0x3000 + 0x400 * r, r == 3 ? 20 : 1024,
 				 r == 1 ? VIRTQ_DESC_F_NEXT : F_NW, (uint16_t)(d + 2));
-		blk_desc(ram, data ? d + 2 : d + 1, 0x4000 + r, 1, VIRTQ_DESC_F_WRITE, 0);
+		put_desc(ram + BLK_DESC, data ? d + 2 : d + 1, 0x4000 + r, 1, VIRTQ_DESC_F_WRITE, 0);
 		memcpy(ram + BLK_AVAIL + 4 + 2 * r, &(uint16_t){ (uint16_t)d }, 2);
 	}
 	memcpy(ram + BLK_AVAIL + 2, &(uint16_t){ 4 }, 2);
@@ -426,6 +437,7 @@ int main(int argc, char **argv)
 	out_dir = argv[1];
 	seeds_virtq();
 	seeds_payload();
+	seeds_vqdrv();
 	seeds_mmio();
 	seeds_blk();
 	seeds_fdt();
