@@ -31,7 +31,7 @@
  */
 #define BLK_INFLIGHT_MAX (32u << 20)
 #define BLK_BOUNCE_MAX (16u << 20) /* O_DIRECT bounce bytes in flight per disk (so also the largest request bounced) */
-#define BLK_DEFER (-1)             /* internal: a chain waits in the ring for bounce room */
+#define BLK_DEFER (-1)             /* internal: a chain waits in the ring for bounce or budget room */
 #define BLK_DONE (-2)              /* internal: the I/O completed in place, status OK */
 /*
  * OUT requests up to this size are written with pwritev(2) on the event

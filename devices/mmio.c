@@ -35,12 +35,14 @@ int mmio_init(struct mmio_dev *d, const struct dev_ops *ops, void *priv, const s
 		return -r;
 	/* The reset's timed wait counts on CLOCK_MONOTONIC: a wall-clock step must not stretch it. */
 	pthread_condattr_t ca;
-	if ((r = pthread_condattr_init(&ca)) || (r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) ||
-	    (r = pthread_cond_init(&d->idle, &ca))) {
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	r = pthread_cond_init(&d->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	if (r) {
 		pthread_mutex_destroy(&d->lock);
 		return -r;
 	}
-	pthread_condattr_destroy(&ca);
 	return 0;
 }
 
