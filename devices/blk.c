@@ -231,6 +231,7 @@ static int blk_piece(struct blk *b, struct blk_req *r, struct io_uring *ring)
 		else
 			io_uring_prep_readv(sqe, b->fd, v, k, off);
 	}
+	event_sqe_file(sqe, b->file); /* the event ring takes registered files only (blk_attach) */
 	r->piece = want;
 	io_uring_sqe_set_data(sqe, &r->op);
 	return 0;
@@ -513,6 +514,16 @@ static void blk_done(struct event_op *op, struct io_uring *ring, int res)
 	pthread_mutex_unlock(&d->lock);
 }
 
+static int blk_attach(struct mmio_dev *d, struct event_loop *l)
+{
+	struct blk *b = d->priv;
+	int file = event_add_file(l, b->fd);
+	if (file < 0)
+		return file;
+	b->file = file;
+	return 0;
+}
+
 const struct dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -525,6 +536,7 @@ const struct dev_ops blk_ops = {
 	.activate = blk_activate,
 	.reset = blk_reset,
 	.notify = blk_notify,
+	.attach = blk_attach,
 };
 
 /* O_DIRECT alignment from statx(STATX_DIOALIGN) (Linux 6.1); 512 when the kernel or fs does not say. */
@@ -547,6 +559,7 @@ int blk_open(struct blk *b, const char *path, bool ro, bool direct, unsigned ind
 	memset(b, 0, sizeof(*b));
 	b->ro = ro;
 	b->direct = direct;
+	b->file = -1;
 	b->sync_out = BLK_SYNC_OUT_DEFAULT;
 	b->fd = open(path, (ro ? O_RDONLY : O_RDWR) | (direct ? O_DIRECT : 0) | O_CLOEXEC);
 	int e;

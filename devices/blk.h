@@ -31,7 +31,7 @@
  */
 #define BLK_INFLIGHT_MAX (32u << 20)
 #define BLK_BOUNCE_MAX (16u << 20) /* O_DIRECT bounce bytes in flight per disk (so also the largest request bounced) */
-#define BLK_DEFER (-1)             /* internal: a chain waits in the ring for bounce room */
+#define BLK_DEFER (-1)             /* internal: a chain waits in the ring for bounce or budget room */
 #define BLK_DONE (-2)              /* internal: the I/O completed in place, status OK */
 /*
  * OUT requests up to this size are written with pwritev(2) on the event
@@ -72,6 +72,7 @@ struct blk_req {
 struct blk {
 	struct mmio_dev dev;  /* transport; dev.priv == this */
 	int fd;
+	int file;             /* fd's index among the event ring's registered files; -1 before blk_attach */
 	bool ro, direct;
 	bool sync_out;        /* small OUT requests alone on the disk: pwritev in place (BLK_SYNC_OUT_MAX) */
 	uint64_t capacity;    /* 512-byte sectors (file size rounded down) */

@@ -35,12 +35,14 @@ int mmio_init(struct mmio_dev *d, const struct dev_ops *ops, void *priv, const s
 		return -r;
 	/* The reset's timed wait counts on CLOCK_MONOTONIC: a wall-clock step must not stretch it. */
 	pthread_condattr_t ca;
-	if ((r = pthread_condattr_init(&ca)) || (r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) ||
-	    (r = pthread_cond_init(&d->idle, &ca))) {
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	r = pthread_cond_init(&d->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	if (r) {
 		pthread_mutex_destroy(&d->lock);
 		return -r;
 	}
-	pthread_condattr_destroy(&ca);
 	return 0;
 }
 
@@ -303,6 +305,8 @@ int mmio_attach(struct mmio_dev *d, struct event_loop *l)
 		if ((r = event_add_counter(l, &d->start_src, d->start_fd, mmio_start_fn, d, d->tag)))
 			return r;
 	}
+	if (d->ops->attach && (r = d->ops->attach(d, l)))
+		return r;
 	d->client = (struct event_client){ .poll = mmio_poll_fn, .quiesce = mmio_quiesce_fn,
 					   .idle = mmio_idle_fn, .ctx = d };
 	event_add_client(l, &d->client);

@@ -50,6 +50,12 @@ struct dev_ops {
 	 * Returns 0 or -errno (then DEVICE_NEEDS_RESET).
 	 */
 	int (*start)(struct mmio_dev *d, struct io_uring *ring);
+	/*
+	 * mmio_attach, before event_start: register every file the device
+	 * submits I/O on (event_add_file; the ring takes no other) and keep the
+	 * indexes for event_sqe_file. NULL when it submits none. Returns 0 or -errno.
+	 */
+	int (*attach)(struct mmio_dev *d, struct event_loop *l);
 };
 
 struct mmio_queue {

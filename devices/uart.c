@@ -1,7 +1,6 @@
 /* uart.c: the 16550 subset: enough for a guest's early printk and a polled console. */
 #include "uart.h"
 
-
 #define UART_LCR_DLAB 0x80
 #define UART_LSR_THRE 0x20 /* transmit holding register empty */
 #define UART_LSR_TEMT 0x40 /* transmitter empty */

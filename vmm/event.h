@@ -33,6 +33,7 @@ struct event_src {
 	void *ctx;
 	const char *what;                 /* names it in messages: "vda queue 0" */
 	int fd;                           /* counter: the eventfd read; -1 for a timer */
+	int file;                         /* counter: fd's registered index (event_add_file) */
 	uint64_t val;                     /* counter: the read's buffer */
 	struct __kernel_timespec period;  /* timer */
 	struct event_src *next;           /* every source of the loop, for event_free */
@@ -54,9 +55,15 @@ struct event_client {
 	struct event_client *next;
 };
 
+/* Files a loop's ring may name: every device's eventfds and disk fit (32 devices x 6 + 1). */
+#define EVENT_FILES_MAX 256
+
 struct event_loop {
 	struct io_uring ring;
 	bool ring_ok;
+	bool locked;                /* files registered, restrictions set, ring enabled (event_start) */
+	int files[EVENT_FILES_MAX]; /* registered at event_start: index i names files[i] */
+	unsigned nfiles;
 	pthread_t thread;
 	bool running;               /* thread started and not joined */
 	pthread_t self;             /* the event thread, written by itself (event_on_thread) */
@@ -70,17 +77,42 @@ struct event_loop {
 };
 
 /*
- * Creates the ring and the stop eventfd; nothing runs yet. Register sources
- * and clients, then event_start. Returns 0 or -errno; on failure call event_free.
+ * Creates the ring (disabled: nothing can be submitted until event_start
+ * locked it down) and the stop eventfd; nothing runs yet. Register files,
+ * sources and clients, then event_start. Returns 0 or -errno; on failure
+ * call event_free.
  */
 int event_init(struct event_loop *l);
 
 /*
+ * Registers fd for I/O submitted on the loop's ring; before event_start.
+ * The ring takes only registered files (and only the opcodes of
+ * event.c's table): code that gets to submit on it still cannot open or
+ * reach any other host file. Returns the index that names fd in an SQE
+ * (event_sqe_file), or -errno (-ENOSPC past EVENT_FILES_MAX, -EBUSY once
+ * started).
+ */
+int event_add_file(struct event_loop *l, int fd);
+
+/*
+ * Aims sqe, prepared with any fd, at registered file index file
+ * (event_add_file). file < 0 (a ring of one's own, as in unit tests) keeps
+ * the plain fd.
+ */
+static inline void event_sqe_file(struct io_uring_sqe *sqe, int file)
+{
+	if (file >= 0) {
+		sqe->fd = file;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
+}
+
+/*
  * Registers a counter source: fd (a blocking eventfd: io_uring would see
- * -EAGAIN on a nonblocking one) is read by the loop and fn(ctx, ring, count)
- * runs on the event thread after each read, then the read is armed again.
- * Call before event_start or on the event thread. Returns 0 or -errno
- * (-EBUSY: no submission slot).
+ * -EAGAIN on a nonblocking one; registered with event_add_file) is read by
+ * the loop and fn(ctx, ring, count) runs on the event thread after each
+ * read, then the read is armed again. Call before event_start. Returns 0 or
+ * -errno (-EBUSY: no submission slot, or started).
  */
 int event_add_counter(struct event_loop *l, struct event_src *s, int fd, event_fn fn, void *ctx,
 		      const char *what);
@@ -97,9 +129,12 @@ int event_add_timer(struct event_loop *l, struct event_src *s, uint64_t period_n
 void event_add_client(struct event_loop *l, struct event_client *c);
 
 /*
- * Starts the thread, signals blocked. With seccomp it installs the event
- * thread's allowlist (vmm/seccomp.h) before it touches any source, and
- * event_start fails if that fails. Returns 0 or -errno.
+ * Locks the ring down (registers the files, restricts it to them, to
+ * IOSQE_FIXED_FILE and to event.c's opcodes, then enables it: Firecracker's
+ * io_uring hardening), then starts the thread, signals blocked. With
+ * seccomp it installs the event thread's allowlist (vmm/sandbox.h) before
+ * it touches any source, and event_start fails if that fails. Returns 0 or
+ * -errno.
  */
 int event_start(struct event_loop *l, bool seccomp);
 

@@ -21,12 +21,6 @@ static void *hcall_block(struct run_ctx *c, uint32_t gpa, size_t len, const char
 	return p;
 }
 
-/* True once the run must end: ukvm_stop was called or the deadline passed. */
-static bool hcall_ending(const struct run_ctx *c)
-{
-	return atomic_load(&c->vm->stop) || (c->deadline_ns && vm_now_ns() >= c->deadline_ns);
-}
-
 /* Blocks until fd takes bytes, the deadline passes or a kick (timeout, ukvm_stop) arrives. */
 static void hcall_console_wait(struct run_ctx *c, int fd)
 {
@@ -71,7 +65,7 @@ static ssize_t hcall_console_try(struct run_ctx *c, int fd, const uint8_t *buf, 
 		return -EAGAIN;
 	sigset_t old;
 	pthread_sigmask(SIG_SETMASK, &c->wait_mask, &old);
-	n = hcall_ending(c) ? -EINTR : write(fd, buf, len < PIPE_BUF ? len : PIPE_BUF);
+	n = run_ending(c) ? -EINTR : write(fd, buf, len < PIPE_BUF ? len : PIPE_BUF);
 	if (n < 0 && n != -EINTR)
 		n = -errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -83,7 +77,7 @@ ssize_t hcall_console_out(struct run_ctx *c, int fd, const void *buf, size_t len
 	const uint8_t *p = buf;
 	size_t done = 0;
 	while (fd >= 0 && done < len) {
-		if (hcall_ending(c))
+		if (run_ending(c))
 			return -EINTR;
 		ssize_t n = hcall_console_try(c, fd, p + done, len - done);
 		if (n > 0) {
@@ -164,7 +158,8 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		}
 		uint64_t now = vm_now_ns();
 		if (c->deadline_ns && now >= c->deadline_ns) {
-			run_finish(c, UKVM_TIMEOUT, UKVM_EXIT_TIMEOUT, false, "timeout");
+			run_finish(c, UKVM_TIMEOUT, UKVM_EXIT_TIMEOUT, false, "timeout after %llu ms",
+				   (unsigned long long)c->vm->cfg.timeout_ms);
 			return;
 		}
 		if (now >= until) {

@@ -127,6 +127,11 @@ static void run_exit(struct run_ctx *c)
 	c->res->exits[UKVM_STAT_OTHER]++;
 }
 
+bool run_ending(const struct run_ctx *c)
+{
+	return atomic_load(&c->vm->stop) || (c->deadline_ns && vm_now_ns() >= c->deadline_ns);
+}
+
 static int run_timer(struct run_ctx *c, timer_t *t)
 {
 	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = c->vm->vcpu.kick_signal };

@@ -27,13 +27,17 @@ struct run_ctx {
 void run_finish(struct run_ctx *c, int kind, int status, bool with_regs, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* True once the run must end: ukvm_stop was called or the deadline passed. */
+bool run_ending(const struct run_ctx *c);
+
 /*
  * vCPU thread: writes len bytes of guest console output to fd (-1: drops
  * them) without blocking the run: waits for a slow reader only until
- * ukvm_stop or the deadline. Returns len; -EINTR when the run must end
- * (the run loop then finishes it); -EPIPE when the reader went away, after
- * ending the run with UKVM_EXIT_CONSOLE ("console closed"); another -errno
- * for a failed write (nothing written).
+ * ukvm_stop or the deadline. Returns len (fewer when a write failed after
+ * some went out); -EINTR when the run must end (the run loop then finishes
+ * it); -EPIPE when the reader went away, after ending the run with
+ * UKVM_EXIT_CONSOLE ("console closed"); another -errno when a write failed
+ * before any byte went out.
  */
 ssize_t hcall_console_out(struct run_ctx *c, int fd, const void *buf, size_t len);
 

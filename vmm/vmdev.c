@@ -106,8 +106,7 @@ int vmdev_create(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t er
 /* The run's answer to a device wait on the vCPU thread (mmio_set_stop_check): ukvm_stop or the deadline. */
 static bool vmdev_stop_check(void *ctx)
 {
-	const struct run_ctx *c = ctx;
-	return atomic_load(&c->vm->stop) || (c->deadline_ns && vm_now_ns() >= c->deadline_ns);
+	return run_ending(ctx);
 }
 
 void vmdev_run_begin(struct run_ctx *c)

@@ -296,8 +296,8 @@ static uint8_t status_b[4];
 static struct virtq_desc ind[8] __attribute__((aligned(16)));
 static uint16_t own_idx;
 
-/* Resets device 0 and drives it like a real driver, with rings in our memory. Returns status. */
-static uint32_t own_setup(uint32_t qnum)
+/* Resets device 0 and negotiates like a real driver, accepting everything offered (INDIRECT too). */
+static void dev0_features(void)
 {
 	wr(DEV0, VIRTIO_MMIO_STATUS, 0);
 	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
@@ -306,23 +306,38 @@ static uint32_t own_setup(uint32_t qnum)
 		wr(DEV0, VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel);
 		uint32_t f = rd(DEV0, VIRTIO_MMIO_DEVICE_FEATURES);
 		wr(DEV0, VIRTIO_MMIO_DRIVER_FEATURES_SEL, sel);
-		wr(DEV0, VIRTIO_MMIO_DRIVER_FEATURES, f); /* accept everything offered, incl. INDIRECT */
+		wr(DEV0, VIRTIO_MMIO_DRIVER_FEATURES, f);
 	}
 	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	memset(&R, 0, sizeof(R));
-	own_idx = 0;
+}
+
+static void wr64(uintptr_t dev, unsigned lo, uint64_t v)
+{
+	wr(dev, lo, (uint32_t)v);
+	wr(dev, lo + 4, (uint32_t)(v >> 32));
+}
+
+/* After dev0_features: queue 0 of num entries at desc/avail/used (guest physical), then DRIVER_OK. Returns status. */
+static uint32_t dev0_queue(uint32_t num, uint64_t desc, uint64_t avail, uint64_t used)
+{
 	wr(DEV0, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_NUM, qnum);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)(uintptr_t)R.desc);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)((uint64_t)(uintptr_t)R.desc >> 32));
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(uintptr_t)R.avail);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)((uint64_t)(uintptr_t)R.avail >> 32));
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(uintptr_t)R.used);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)((uint64_t)(uintptr_t)R.used >> 32));
+	wr(DEV0, VIRTIO_MMIO_QUEUE_NUM, num);
+	wr64(DEV0, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
+	wr64(DEV0, VIRTIO_MMIO_QUEUE_DRIVER_LOW, avail);
+	wr64(DEV0, VIRTIO_MMIO_QUEUE_DEVICE_LOW, used);
 	wr(DEV0, VIRTIO_MMIO_QUEUE_READY, 1);
 	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 					     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	return rd(DEV0, VIRTIO_MMIO_STATUS);
+}
+
+/* Resets device 0 and drives it like a real driver, with rings in our memory. Returns status. */
+static uint32_t own_setup(uint32_t qnum)
+{
+	dev0_features();
+	memset(&R, 0, sizeof(R));
+	own_idx = 0;
+	return dev0_queue(qnum, (uintptr_t)R.desc, (uintptr_t)R.avail, (uintptr_t)R.used);
 }
 
 static void D(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -453,18 +468,7 @@ static uint8_t huge_buf[4u << 20] __attribute__((aligned(4096)));
 
 static void mode_huge(void)
 {
-	wr(DEV0, VIRTIO_MMIO_STATUS, 0);
-	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	for (uint32_t sel = 0; sel < 2; sel++) {
-		wr(DEV0, VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel);
-		uint32_t f = rd(DEV0, VIRTIO_MMIO_DEVICE_FEATURES);
-		if (sel == 0) /* polled, not notified: keep it simple */
-			f &= ~(1u << VIRTIO_F_RING_EVENT_IDX);
-		wr(DEV0, VIRTIO_MMIO_DRIVER_FEATURES_SEL, sel);
-		wr(DEV0, VIRTIO_MMIO_DRIVER_FEATURES, f);
-	}
-	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	dev0_features();
 	uint32_t size_max = rd(DEV0, VIRTIO_MMIO_CONFIG + 8), seg_max = rd(DEV0, VIRTIO_MMIO_CONFIG + 12);
 	uint32_t qmax = rd(DEV0, VIRTIO_MMIO_QUEUE_NUM_MAX);
 	uint32_t n = qmax < HUGE_N ? qmax : HUGE_N;
@@ -478,18 +482,8 @@ static void mode_huge(void)
 	struct virtq_desc *d = (struct virtq_desc *)huge_ring;
 	uint16_t *av = (uint16_t *)(huge_ring + VIRTQ_LAYOUT_AVAIL_OFF(n));
 	memset(huge_ring, 0, sizeof(huge_ring));
-	wr(DEV0, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_NUM, n);
-	uint64_t dg = (uintptr_t)huge_ring, ag = dg + VIRTQ_LAYOUT_AVAIL_OFF(n), ug = dg + VIRTQ_LAYOUT_USED_OFF(n);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)dg);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(dg >> 32));
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)ag);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(ag >> 32));
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)ug);
-	wr(DEV0, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(ug >> 32));
-	wr(DEV0, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr(DEV0, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-					     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	uint64_t dg = (uintptr_t)huge_ring;
+	dev0_queue(n, dg, dg + VIRTQ_LAYOUT_AVAIL_OFF(n), dg + VIRTQ_LAYOUT_USED_OFF(n));
 	huge_hdr = (struct virtio_blk_req_hdr){.type = VIRTIO_BLK_T_IN, .reserved = 0, .sector = 0};
 	/* Every request reads the same sectors into the same buffer: legal, and the disk needs only segs * seg bytes. */
 	for (uint32_t i = 0; i < n; i++) {
@@ -583,33 +577,26 @@ static void mode_io(void)
 	close(fd);
 }
 
+static const struct {
+	const char *name;
+	void (*run)(void);
+} modes[] = {
+	{"regs", mode_regs}, {"ring", mode_ring},   {"own", mode_own},     {"beyond", mode_beyond},
+	{"io", mode_io},     {"huge", mode_huge},   {"reset", mode_reset}, {"hang", mode_hang},
+	{"flood", mode_flood}, {"uflood", mode_uflood},
+};
+
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "regs"))
-			mode_regs();
-		else if (!strcmp(argv[i], "ring"))
-			mode_ring();
-		else if (!strcmp(argv[i], "own"))
-			mode_own();
-		else if (!strcmp(argv[i], "beyond"))
-			mode_beyond();
-		else if (!strcmp(argv[i], "io"))
-			mode_io();
-		else if (!strcmp(argv[i], "huge"))
-			mode_huge();
-		else if (!strcmp(argv[i], "reset"))
-			mode_reset();
-		else if (!strcmp(argv[i], "hang"))
-			mode_hang();
-		else if (!strcmp(argv[i], "flood"))
-			mode_flood();
-		else if (!strcmp(argv[i], "uflood"))
-			mode_uflood();
-		else {
+		unsigned m = 0;
+		while (m < sizeof(modes) / sizeof(modes[0]) && strcmp(argv[i], modes[m].name))
+			m++;
+		if (m == sizeof(modes) / sizeof(modes[0])) {
 			say("usage: blkhostile {regs|ring|own|beyond|io|huge|reset|hang|flood|uflood}...\n");
 			return 2;
 		}
+		modes[m].run();
 	}
 	say("hostile: finished\n");
 	return 0;

@@ -1,6 +1,7 @@
 /* check_event.c: unit suite "event" (vmm/event.c): counter and timer sources and clients, on a real event thread. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -136,7 +137,7 @@ START_TEST(test_timer_and_client)
 }
 END_TEST
 
-static int pipefd[2], read_res;
+static int pipefd[2], pipe_file, read_res;
 static char pipebuf[8];
 
 static void read_done(struct event_op *op, struct io_uring *ring, int res)
@@ -157,6 +158,7 @@ static void submit_fn(void *ctx, struct io_uring *ring, uint64_t val)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 	ck_assert_ptr_nonnull(sqe);
 	io_uring_prep_read(sqe, pipefd[0], pipebuf, sizeof(pipebuf), 0);
+	event_sqe_file(sqe, pipe_file);
 	io_uring_sqe_set_data(sqe, &read_op);
 	__atomic_add_fetch(&counted, 1, __ATOMIC_SEQ_CST);
 }
@@ -167,6 +169,7 @@ START_TEST(test_stop_cancels_inflight)
 	struct event_src k;
 	struct event_client c = { .quiesce = quiesce_fn, .idle = idle_fn };
 	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_ge(pipe_file = event_add_file(&loop, pipefd[0]), 0);
 	read_res = 1;
 	int fd = eventfd(0, EFD_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
@@ -184,6 +187,84 @@ START_TEST(test_stop_cancels_inflight)
 	close(fd);
 	close(pipefd[0]);
 	close(pipefd[1]);
+}
+END_TEST
+
+/* What the locked-down ring answers: a registered file and an allowed opcode work, nothing else does. */
+enum { TRY_FIXED, TRY_RAW_FD, TRY_UNREGISTERED, TRY_OPENAT, TRY_N };
+static int try_res[TRY_N];
+static int dev_null_file;
+static char try_buf[8];
+
+static void try_done(struct event_op *op, struct io_uring *ring, int res);
+static struct event_op try_ops[TRY_N] = { { try_done }, { try_done }, { try_done }, { try_done } };
+
+static void try_done(struct event_op *op, struct io_uring *ring, int res)
+{
+	(void)ring;
+	__atomic_store_n(&try_res[op - try_ops], res, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&released, 1, __ATOMIC_SEQ_CST);
+}
+
+/* On the event thread: one SQE of each kind. */
+static void try_fn(void *ctx, struct io_uring *ring, uint64_t val)
+{
+	int *dev_null = ctx;
+	(void)val;
+	for (int i = 0; i < TRY_N; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+		ck_assert_ptr_nonnull(sqe);
+		switch (i) {
+		case TRY_FIXED: /* /dev/null, registered: reads 0 bytes */
+			io_uring_prep_read(sqe, *dev_null, try_buf, sizeof(try_buf), 0);
+			event_sqe_file(sqe, dev_null_file);
+			break;
+		case TRY_RAW_FD: /* the same file by its plain fd */
+			io_uring_prep_read(sqe, *dev_null, try_buf, sizeof(try_buf), 0);
+			break;
+		case TRY_UNREGISTERED: /* an index past the registered files */
+			io_uring_prep_read(sqe, 0, try_buf, sizeof(try_buf), 0);
+			event_sqe_file(sqe, EVENT_FILES_MAX - 1);
+			break;
+		case TRY_OPENAT: /* an opcode the devices do not use: open a host file */
+			io_uring_prep_openat(sqe, AT_FDCWD, "/etc/passwd", O_RDONLY, 0);
+			event_sqe_file(sqe, dev_null_file);
+			break;
+		}
+		io_uring_sqe_set_data(sqe, &try_ops[i]);
+	}
+}
+
+/*
+ * The event ring is locked down (event_lock): code that gets to submit on it
+ * (the event thread may call io_uring_enter whatever an SQE says) can reach
+ * only the registered files with the devices' opcodes: a plain fd, an
+ * unregistered index or openat fail. Before, the ring read /etc/shadow
+ * under the event thread's own seccomp filter (issue 10).
+ */
+START_TEST(test_ring_restricted)
+{
+	int dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(dev_null, 0);
+	ck_assert_int_ge(dev_null_file = event_add_file(&loop, dev_null), 0);
+	int fd = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	struct event_src k;
+	ck_assert_int_eq(event_add_counter(&loop, &k, fd, try_fn, &dev_null, "test submitter"), 0);
+	ck_assert_int_eq(event_start(&loop, false), 0);
+	ck_assert_int_eq(event_add_file(&loop, 2), -EBUSY); /* nothing joins the ring after the lockdown */
+	uint64_t one = 1;
+	ck_assert_int_eq(write(fd, &one, 8), 8);
+	ck_assert_int_eq(wait_at_least(&released, TRY_N), TRY_N);
+	ck_assert_int_eq(try_res[TRY_FIXED], 0);
+	ck_assert_int_eq(try_res[TRY_RAW_FD], -EACCES);
+	ck_assert_int_lt(try_res[TRY_UNREGISTERED], 0);
+	ck_assert_int_eq(try_res[TRY_OPENAT], -EACCES);
+	/* Nor can the ring be given new files or rules. */
+	ck_assert_int_lt(io_uring_register_files_update(&loop.ring, 0, &dev_null, 1), 0);
+	event_free(&loop);
+	close(fd);
+	close(dev_null);
 }
 END_TEST
 
@@ -206,6 +287,7 @@ Suite *event_suite(void)
 	tcase_add_test(c, test_counter);
 	tcase_add_test(c, test_timer_and_client);
 	tcase_add_test(c, test_stop_cancels_inflight);
+	tcase_add_test(c, test_ring_restricted);
 	tcase_add_test(l, test_limits);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
