@@ -144,18 +144,22 @@ static void fuzz_run(int h, const struct fuzz_set *set, int i)
 }
 
 /* Per harness, one loop test over its seeds and saved reproducers, and one over its pending reproducers. */
-#define X(name)                                                                                   \
-	START_TEST(test_##name) { fuzz_run(FZ_##name, fuzz_regress, _i); }                               \
-	END_TEST                                                                                  \
-	/* A known bug's reproducer must still abort: once it stops, the fix landed and the file */ \
-	/* moves from pending/ to repro/ (the message says so). */                                  \
-	START_TEST(test_pending_##name)                                                           \
-	{                                                                                         \
-		fprintf(stderr, "check_fuzz: %s: a known bug, expected to abort now; once this test "  \
-			"fails, the bug is fixed: git mv the file to tests/fuzz/repro/%s/ and make its " \
-			"FUZZ_PENDING a FUZZ_CHECK\n", fuzz_pending[FZ_##name].paths[_i], #name);       \
-		fuzz_run(FZ_##name, fuzz_pending, _i);                                               \
-	}                                                                                         \
+#define X(name)                                                                                     \
+	START_TEST(test_##name)                                                                     \
+	{                                                                                           \
+		ck_assert_msg(_i < fuzz_regress[FZ_##name].n, "no seeds in tests/fuzz/corpus/%s", #name); \
+		fuzz_run(FZ_##name, fuzz_regress, _i);                                              \
+	}                                                                                           \
+	END_TEST                                                                                    \
+	/* A known bug's reproducer must still abort: once it stops, the fix landed and the file */   \
+	/* moves from pending/ to repro/ (the message says so). */                                    \
+	START_TEST(test_pending_##name)                                                             \
+	{                                                                                           \
+		fprintf(stderr, "check_fuzz: %s: a known bug, expected to abort now; once this test "    \
+			"fails, the bug is fixed: git mv the file to tests/fuzz/repro/%s/ and make its "   \
+			"FUZZ_PENDING a FUZZ_CHECK\n", fuzz_pending[FZ_##name].paths[_i], #name);         \
+		fuzz_run(FZ_##name, fuzz_pending, _i);                                              \
+	}                                                                                           \
 	END_TEST
 
 FUZZ_LIST
@@ -177,7 +181,8 @@ Suite *fuzz_suite(void)
 		fuzz_scan(&fuzz_regress[h], "corpus", fuzz_harness[h].name);
 		fuzz_scan(&fuzz_regress[h], "repro", fuzz_harness[h].name);
 		fuzz_scan(&fuzz_pending[h], "pending", fuzz_harness[h].name);
-		tcase_add_loop_test(tc, regress[h], 0, fuzz_regress[h].n);
+		/* At least one iteration: a harness without seeds fails instead of passing with nothing. */
+		tcase_add_loop_test(tc, regress[h], 0, fuzz_regress[h].n ? fuzz_regress[h].n : 1);
 		if (fuzz_pending[h].n)
 			tcase_add_loop_test_raise_signal(tc, pending[h], SIGABRT, 0, fuzz_pending[h].n);
 		suite_add_tcase(s, tc);
