@@ -10,11 +10,12 @@
 #include "virtio_mmio.h"
 
 /*
- * Input: a flag byte (read-only disk, EVENT_IDX, INDIRECT_DESC), the queue
- * size and ring addresses, the guest RAM image, then operations: stores into
- * RAM (bytes, whole descriptors, avail entries the way a driver publishes
- * them), kicks and polls followed by what the event thread does with the
- * completions, device resets and config reads. The disk file is rewritten
+ * Input: a flag byte (read-only disk, EVENT_IDX, INDIRECT_DESC, FLUSH), the
+ * queue size and ring addresses, the guest RAM image, then operations:
+ * stores into RAM (bytes, whole descriptors, headers, avail entries the way a
+ * driver publishes them, a driver's whole request), kicks and polls followed
+ * by what the event thread does with the completions, device resets and
+ * config reads. The disk file is rewritten
  * before each input. Checked: every request completes (nothing stays in
  * flight), the bytes past the last sector and the file size never change, a
  * read-only disk never changes, and every buffer the device maps lies in RAM.
@@ -126,6 +127,55 @@ static void fb_driver_init(struct blk *b, const struct fb_queue *q)
 	wr(b, VIRTIO_MMIO_STATUS, 0xf);
 }
 
+/* Publishes head in the avail ring, as vq_drv_add does (a ring outside RAM is left alone). */
+static void fb_publish(struct fb_queue *q, uint16_t head)
+{
+	uint32_t slot = q->avail + 4u + 2u * (q->avail_idx % q->num);
+
+	q->avail_idx++;
+	if (slot + 2 <= FB_RAM && q->avail + 4u <= FB_RAM) {
+		memcpy(fb_ram + slot, &head, 2);
+		memcpy(fb_ram + q->avail + 2, &q->avail_idx, 2);
+	}
+}
+
+static void fb_desc(const struct fb_queue *q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint32_t at = q->desc + 16u * (i % q->num);
+	uint8_t d[16];
+
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
+	if (at + 16 <= FB_RAM)
+		memcpy(fb_ram + at, d, 16);
+}
+
+/*
+ * Request slot r (of 4): header at 0xe000, data at 0xa000 (up to 4 KiB each),
+ * status at 0xe100; descriptors 3r..3r+2. The sector is near the disk's end
+ * unless told otherwise: where the bounds checks matter.
+ */
+static void fb_request(struct fb_queue *q, struct fuzz_in *in)
+{
+	uint8_t how = fuzz_u8(in);
+	unsigned r = how % 4, d = 3 * r;
+	static const uint32_t types[] = { VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID };
+	struct virtio_blk_req_hdr h = { .type = types[how / 4 % 4] };
+	uint32_t len = 512u * (fuzz_u8(in) % 9);
+
+	h.sector = how & 0x40 ? fuzz_u64(in) : FB_SECTORS + 2 - fuzz_u8(in) % 8;
+	if (how & 0x80)
+		len = fuzz_u16(in) % 0x1001;
+	memcpy(fb_ram + 0xe000 + 16 * r, &h, sizeof(h));
+	fb_desc(q, d, 0xe000 + 16 * r, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(d + 1));
+	fb_desc(q, d + 1, 0xa000 + 0x1000 * r, len,
+		VIRTQ_DESC_F_NEXT | (h.type == VIRTIO_BLK_T_OUT ? 0 : VIRTQ_DESC_F_WRITE), (uint16_t)(d + 2));
+	fb_desc(q, d + 2, 0xe100 + r, 1, VIRTQ_DESC_F_WRITE, 0);
+	fb_publish(q, (uint16_t)(d % q->num));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size };
@@ -158,46 +208,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned ops = 0; in.n && ops < 256; ops++) {
 		uint8_t op = fuzz_u8(&in);
 
-		switch (op % 8) {
+		switch (op % 9) {
 		case 0: { /* a guest store */
 			uint16_t off = fuzz_u16(&in);
 			fb_ram[off] = fuzz_u8(&in);
 			break;
 		}
-		case 1: { /* a descriptor: addr, len, flags, next */
-			uint32_t at = q.desc + 16u * (fuzz_u8(&in) % q.num);
-			uint8_t dsc[16];
+		case 1: { /* a descriptor: addr, len (mostly whole sectors), flags, next */
+			unsigned i = fuzz_u8(&in);
 			uint64_t addr = fuzz_u16(&in);
-			uint32_t len = fuzz_u32(&in);
-			uint16_t fl = fuzz_u8(&in) & 7, next = fuzz_u8(&in);
+			uint32_t len = op & 0x80 ? fuzz_u32(&in) : 512u * (fuzz_u8(&in) % 9);
+			uint16_t fl = fuzz_u8(&in) & 7;
 
-			memcpy(dsc, &addr, 8);
-			memcpy(dsc + 8, &len, 4);
-			memcpy(dsc + 12, &fl, 2);
-			memcpy(dsc + 14, &next, 2);
-			if (at + 16 <= FB_RAM)
-				memcpy(fb_ram + at, dsc, 16);
+			fb_desc(&q, i, addr, len, fl, fuzz_u8(&in));
 			break;
 		}
-		case 2: { /* a request header: type, sector */
-			uint16_t at = fuzz_u16(&in);
-			struct virtio_blk_req_hdr h = { .type = fuzz_u8(&in) % 12, .sector = fuzz_u64(&in) % (FB_SECTORS + 4) };
+		case 2: { /* a request header where descriptor k points: type, a sector near or past the end */
+			uint32_t at = q.desc + 16u * (fuzz_u8(&in) % q.num);
+			uint64_t hat;
+			struct virtio_blk_req_hdr h = { .type = fuzz_u8(&in) % 12 };
 
-			if (at + sizeof(h) <= FB_RAM)
-				memcpy(fb_ram + at, &h, sizeof(h));
+			h.sector = op & 0x80 ? fuzz_u64(&in) : FB_SECTORS + 2 - fuzz_u8(&in) % 8;
+			if (at + 8 > FB_RAM)
+				break;
+			memcpy(&hat, fb_ram + at, 8);
+			if (hat <= FB_RAM - sizeof(h))
+				memcpy(fb_ram + hat, &h, sizeof(h));
 			break;
 		}
-		case 3: { /* publish a head, as vq_drv_add does */
-			uint16_t head = fuzz_u8(&in);
-			uint32_t slot = q.avail + 4u + 2u * (q.avail_idx % q.num);
-
-			q.avail_idx++;
-			if (slot + 2 <= FB_RAM && q.avail + 4u <= FB_RAM) {
-				memcpy(fb_ram + slot, &head, 2);
-				memcpy(fb_ram + q.avail + 2, &q.avail_idx, 2);
-			}
+		case 3: /* publish any head */
+			fb_publish(&q, fuzz_u8(&in));
 			break;
-		}
 		case 4: /* a kick */
 			mmio_notify(&b.dev, 0, &fb.ring);
 			fb_drain(&b);
@@ -209,6 +250,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 6: /* a reset (nothing in flight: drained above) and the driver again */
 			q.avail_idx = 0;
 			fb_driver_init(&b, &q);
+			break;
+		case 8: /* a driver's whole request, with fuzzed type, sector and length */
+			fb_request(&q, &in);
 			break;
 		case 7: {
 			uint64_t v;

@@ -253,7 +253,8 @@ static void blk_seed(const char *name, uint8_t flags, const uint8_t *ops, size_t
 
 static void seeds_blk(void)
 {
-	const uint8_t kick[] = { 4 };
+	/* A kick; then the driver's own OUT of two sectors at 63 (one past the end) and IN at 62, kicked. */
+	const uint8_t kick[] = { 4, 8, 0x05, 2, 3, 8, 0x02, 2, 4, 4 };
 	const uint8_t reset_again[] = { 4, 6, 3, 0, 3, 3, 4, 5, 0x40, 0x42, 0x0f, 0, 0, 0, 0, 0, 7, 0, 3 };
 
 	blk_seed("four-requests", 2 | 8, kick, sizeof(kick));
