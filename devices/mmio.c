@@ -462,7 +462,8 @@ static void mmio_status_write(struct mmio_dev *d, uint32_t v)
 	}
 	/* Stored first: activate sees the status it activates into (the lock keeps the event thread out). */
 	d->status = v | keep;
-	if ((add & S_OK) && !keep && d->ops->activate) {
+	/* Spec 2.1: FAILED says the driver gave up on the device: nothing to activate, even in the same write. */
+	if ((add & S_OK) && !keep && !(v & VIRTIO_STATUS_FAILED) && d->ops->activate) {
 		int r = d->ops->activate(d);
 		if (r) {
 			mmio_warn(d, "activation failed: %s", strerror(-r));

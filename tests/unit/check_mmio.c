@@ -528,6 +528,15 @@ START_TEST(test_hostile_features)
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_RESET);
 	ck_assert_int_eq(n_activate, 0);
 	ck_assert(!mmio_live(&dev));
+	/* DRIVER_OK with FAILED in one write (found by fuzzing): the driver gave up, nothing is activated. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+	queue(0, 64, 0x10000);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK | VIRTIO_STATUS_FAILED);
+	ck_assert_int_eq(n_activate, 0);
+	ck_assert(!mmio_live(&dev));
 	/* Now correct: reset, then the good sequence; features are frozen after FEATURES_OK. */
 	wr(VIRTIO_MMIO_STATUS, 0);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
