@@ -524,6 +524,27 @@ static int blk_attach(struct mmio_dev *d, struct event_loop *l)
 	return 0;
 }
 
+/*
+ * A reset waits for the requests in flight: cancel every I/O on the disk
+ * (what io-wq has not started ends at once; a piece already moving data
+ * finishes, and blk_done starts no further one while resetting).
+ */
+static void blk_cancel(struct mmio_dev *d, struct io_uring *ring)
+{
+	struct blk *b = d->priv;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	if (!sqe)
+		return; /* the reset waits for the completions instead */
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
+	sqe->fd = b->fd;
+	event_sqe_file(sqe, b->file); /* with IOSQE_FIXED_FILE the key is the registered file */
+	io_uring_sqe_set_data(sqe, NULL); /* its own completion concerns nobody */
+}
+
 const struct dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -537,6 +558,7 @@ const struct dev_ops blk_ops = {
 	.reset = blk_reset,
 	.notify = blk_notify,
 	.attach = blk_attach,
+	.cancel = blk_cancel,
 };
 
 /* O_DIRECT alignment from statx(STATX_DIOALIGN) (Linux 6.1); 512 when the kernel or fs does not say. */

@@ -258,13 +258,18 @@ static void mmio_kick_fn(void *ctx, struct io_uring *ring, uint64_t count)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* Event thread: DRIVER_OK wrote the start eventfd (mmio_went_live). */
+/* Event thread: DRIVER_OK (mmio_went_live) or a waiting reset (mmio_reset) wrote the start eventfd. */
 static void mmio_start_fn(void *ctx, struct io_uring *ring, uint64_t count)
 {
 	struct mmio_dev *d = ctx;
 	(void)count;
 	pthread_mutex_lock(&d->lock);
 	mmio_start_pending(d, ring);
+	if (d->cancel_pending) {
+		d->cancel_pending = false;
+		if (d->resetting && d->inflight)
+			d->ops->cancel(d, ring);
+	}
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -299,7 +304,7 @@ int mmio_attach(struct mmio_dev *d, struct event_loop *l)
 		if ((r = event_add_counter(l, &k->src, k->fd, mmio_kick_fn, k, k->what)))
 			return r;
 	}
-	if (d->ops->start) {
+	if (d->ops->start || d->ops->cancel) {
 		if ((d->start_fd = eventfd(0, EFD_CLOEXEC)) < 0)
 			return -errno;
 		if ((r = event_add_counter(l, &d->start_src, d->start_fd, mmio_start_fn, d, d->tag)))
@@ -352,6 +357,13 @@ void mmio_stats(struct mmio_dev *d, struct mmio_stats *s)
 
 /* ------------------------------------------------------------- reset */
 
+static void mmio_kick_fd(int fd)
+{
+	uint64_t one = 1;
+	ssize_t w = write(fd, &one, sizeof(one));
+	(void)w; /* only fails when the counter is saturated: the event thread has a read pending anyway */
+}
+
 static void mmio_reset(struct mmio_dev *d)
 {
 	/*
@@ -361,6 +373,10 @@ static void mmio_reset(struct mmio_dev *d)
 	 * them without touching the rings while resetting is set).
 	 */
 	d->resetting = true;
+	if (d->inflight && d->ops->cancel && d->start_fd >= 0 && !d->cancel_pending) {
+		d->cancel_pending = true; /* the event thread alone submits: it cancels (mmio_start_fn) */
+		mmio_kick_fd(d->start_fd);
+	}
 	while (d->inflight) {
 		/* Devices bound what is in flight (e.g. BLK_INFLIGHT_MAX); a stop or deadline ends the wait sooner. */
 		if (d->stop_check && d->stop_check(d->stop_ctx))
@@ -379,7 +395,7 @@ static void mmio_reset(struct mmio_dev *d)
 	d->dev_feat_sel = d->drv_feat_sel = d->queue_sel = 0;
 	d->drv_features = d->features = 0;
 	d->int_status = 0;
-	d->start_pending = false;
+	d->start_pending = d->cancel_pending = false;
 	memset(d->q, 0, sizeof(d->q));
 }
 
@@ -400,17 +416,10 @@ static bool mmio_features_ok(struct mmio_dev *d)
 	return true;
 }
 
-static void mmio_kick_fd(int fd)
-{
-	uint64_t one = 1;
-	ssize_t w = write(fd, &one, sizeof(one));
-	(void)w; /* only fails when the counter is saturated: the event thread has a read pending anyway */
-}
-
 static void mmio_went_live(struct mmio_dev *d)
 {
 	/* ops->start runs on the event thread, before the notify of any kick below (mmio_start_pending). */
-	if (d->start_fd >= 0) {
+	if (d->ops->start && d->start_fd >= 0) {
 		d->start_pending = true;
 		mmio_kick_fd(d->start_fd);
 	}
@@ -453,7 +462,8 @@ static void mmio_status_write(struct mmio_dev *d, uint32_t v)
 	}
 	/* Stored first: activate sees the status it activates into (the lock keeps the event thread out). */
 	d->status = v | keep;
-	if ((add & S_OK) && !keep && d->ops->activate) {
+	/* Spec 2.1: FAILED says the driver gave up on the device: nothing to activate, even in the same write. */
+	if ((add & S_OK) && !keep && !(v & VIRTIO_STATUS_FAILED) && d->ops->activate) {
 		int r = d->ops->activate(d);
 		if (r) {
 			mmio_warn(d, "activation failed: %s", strerror(-r));

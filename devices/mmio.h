@@ -56,6 +56,12 @@ struct dev_ops {
 	 * indexes for event_sqe_file. NULL when it submits none. Returns 0 or -errno.
 	 */
 	int (*attach)(struct mmio_dev *d, struct event_loop *l);
+	/*
+	 * Event thread: a reset waits for d->inflight requests: cancel what can
+	 * be (IORING_OP_ASYNC_CANCEL); the cancelled ones complete as usual, with
+	 * -ECANCELED. NULL: the reset waits for their I/O to finish.
+	 */
+	void (*cancel)(struct mmio_dev *d, struct io_uring *ring);
 };
 
 struct mmio_queue {
@@ -108,9 +114,10 @@ struct mmio_dev {
 	/* Event loop wiring (mmio_attach); untouched by resets. */
 	struct event_loop *loop;   /* NULL until attached */
 	struct mmio_kick kick[MMIO_MAX_QUEUES];
-	struct event_src start_src; /* start_fd: DRIVER_OK asks the event thread to run ops->start */
-	int start_fd;              /* -1 when not attached or ops->start is NULL */
+	struct event_src start_src; /* start_fd: DRIVER_OK (a reset) asks the event thread for ops->start (->cancel) */
+	int start_fd;              /* -1 when not attached or the device has neither hook */
 	bool start_pending;        /* DRIVER_OK seen, ops->start not yet run */
+	bool cancel_pending;       /* a reset waits, ops->cancel not yet run */
 	struct event_client client; /* polling and shutdown (mmio_quiesce, mmio_idle) */
 	/* vCPU thread waits give up once this says the VM is ending (mmio_set_stop_check); NULL: never. */
 	bool (*stop_check)(void *ctx);

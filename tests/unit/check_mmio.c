@@ -528,6 +528,15 @@ START_TEST(test_hostile_features)
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_RESET);
 	ck_assert_int_eq(n_activate, 0);
 	ck_assert(!mmio_live(&dev));
+	/* DRIVER_OK with FAILED in one write (found by fuzzing): the driver gave up, nothing is activated. */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	features(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT);
+	queue(0, 64, 0x10000);
+	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FEAT | S_OK | VIRTIO_STATUS_FAILED);
+	ck_assert_int_eq(n_activate, 0);
+	ck_assert(!mmio_live(&dev));
 	/* Now correct: reset, then the good sequence; features are frozen after FEATURES_OK. */
 	wr(VIRTIO_MMIO_STATUS, 0);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
@@ -734,6 +743,53 @@ START_TEST(test_hostile_reset_gives_up_on_stop)
 }
 END_TEST
 
+static int n_cancel, cancel_on_thread;
+
+/* Cancels the one request "in flight": it completes at once, as a cancelled I/O would. */
+static void fake_cancel(struct mmio_dev *d, struct io_uring *ring)
+{
+	ck_assert_ptr_nonnull(ring);
+	__atomic_store_n(&cancel_on_thread, event_on_thread(d->loop), __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&n_cancel, 1, __ATOMIC_SEQ_CST);
+	ck_assert(d->resetting);
+	mmio_inflight_done(d); /* the transport holds the lock */
+}
+
+/*
+ * A reset with requests in flight has the event thread cancel them
+ * (dev_ops.cancel, IORING_OP_ASYNC_CANCEL for a disk) instead of only
+ * waiting for their I/O: here nothing else would ever complete them.
+ */
+START_TEST(test_hostile_reset_cancels_inflight)
+{
+	struct event_loop loop;
+	struct vq_mem m = { fake_map, NULL };
+	static struct dev_ops cancel_ops;
+	cancel_ops = fake_ops;
+	cancel_ops.cancel = fake_cancel;
+	mmio_destroy(&dev);
+	ck_assert_int_eq(mmio_init(&dev, &cancel_ops, NULL, &m, news_fd, "fake"), 0);
+	dev.warn_budget = 0;
+	n_cancel = cancel_on_thread = 0;
+	ck_assert_int_eq(event_init(&loop), 0);
+	ck_assert_int_eq(mmio_attach(&dev, &loop), 0);
+	ck_assert_int_eq(event_start(&loop, false), 0);
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	wr(VIRTIO_MMIO_STATUS, 0); /* nothing in flight: nothing to cancel */
+	ck_assert_int_eq(n_cancel, 0);
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	pthread_mutex_lock(&dev.lock);
+	dev.inflight = 1;
+	pthread_mutex_unlock(&dev.lock);
+	wr(VIRTIO_MMIO_STATUS, 0); /* before cancel: waited forever */
+	ck_assert_int_eq(n_cancel, 1);
+	ck_assert_int_eq(cancel_on_thread, 1);
+	ck_assert_int_eq(n_reset, 2);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	event_free(&loop);
+}
+END_TEST
+
 /*
  * The event thread re-arms a queue's notify read from its source without the
  * device lock; a reset must never change what it reads (it once zeroed the
@@ -791,6 +847,7 @@ Suite *mmio_suite(void)
 	tcase_add_test(h, test_hostile_reset_inflight);
 	tcase_add_test(h, test_hostile_reset_keeps_kick_fd);
 	tcase_add_test(h, test_hostile_reset_gives_up_on_stop);
+	tcase_add_test(h, test_hostile_reset_cancels_inflight);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
 	suite_add_tcase(s, h);
