@@ -1,19 +1,49 @@
 #!/bin/sh
 # deps.sh: installs the Debian packages ukvm builds and tests with, only when one is missing.
 set -eu
-pkgs="gcc make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils iproute2 e2fsprogs"
+pkgs="gcc make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils iproute2 e2fsprogs libslirp-dev dpkg-dev xz-utils"
 missing=""
 # `deps.sh fuzz` (make fuzz): clang and its runtimes (libFuzzer, sanitizers) instead; make check needs neither.
 [ "${1:-}" = fuzz ] && pkgs="clang libclang-rt-dev"
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-	echo "deps.sh: missing packages:$missing (run as root: apt-get install$missing)" >&2
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps.sh: missing packages:$missing (run as root: apt-get install$missing)" >&2
+		exit 1
+	fi
+	echo "deps.sh: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# lwIP, compiled into the guest kernel, comes from Debian's source package: fetched once into a
+# cache outside the repo (the build itself downloads nothing) and verified by dpkg-source. The
+# machines' apt has no deb-src entries, so apt-get runs with a private state made from the
+# mirror the system already uses.
+LWIP_VER=2.1.3+dfsg1-2
+cache=${UKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ukvm}
+lwip=$cache/lwip-$LWIP_VER
+[ -f "$lwip/.ukvm-ok" ] && exit 0
+mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n 1)
+[ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\)[[:space:]]\+bookworm[[:space:]].*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n 1)
+[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+apt=$cache/apt
+rm -rf "$apt" "$lwip"
+mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/src"
+echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm main" >"$apt/sources.list"
+set -- -o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+	-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o APT::Sandbox::User="$(id -un)"
+echo "deps.sh: fetching Debian's lwip $LWIP_VER source into $cache"
+apt-get "$@" update -qq
+(cd "$apt/src" && apt-get "$@" source --download-only -qq "lwip=$LWIP_VER" >/dev/null)
+# apt checked every file against the signed index; dpkg-source checks them against the .dsc (its own
+# signature check says "no public key": Debian's keyring package is not needed for that chain).
+if ! dpkg-source -q -x "$apt/src/lwip_$LWIP_VER.dsc" "$lwip" >"$apt/x.log" 2>&1; then
+	cat "$apt/x.log" >&2
 	exit 1
 fi
-echo "deps.sh: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+rm -rf "$apt" "$cache"/lwip_*.orig.tar.*
+touch "$lwip/.ukvm-ok"
