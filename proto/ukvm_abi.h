@@ -188,6 +188,14 @@ enum ukvm_mark {
  *   }
  *   /virtio_mmio@<addr> { compatible = "virtio,mmio"; reg = <addr 0x1000>;
  *                         interrupts = <irq>; }   one per device, in order
+ *   A NIC's node (virtio-net; the first is eth0, the next eth1 ...) adds its
+ *   interface configuration; an absent property means "not configured":
+ *     local-mac-address  6 bytes (also in the device's config space)
+ *     ukvm,ipv4-addr     4 bytes, network order
+ *     ukvm,ipv4-prefix   u32, 0..32
+ *     ukvm,ipv4-gw       4 bytes, network order
+ *     ukvm,ipv4-dns      4 bytes per server, network order (1..UKVM_NET_MAX_DNS)
+ *     ukvm,mtu           u32, UKVM_NET_MTU_MIN..UKVM_NET_MTU_MAX (absent: 1500)
 
  * Reserve map: [0, UKVM_KERNEL_PHYS) and every PT_LOAD segment's pages.
  */
@@ -210,6 +218,15 @@ enum ukvm_mark {
 #define UKVM_FDT_CPUID_CELLS    6 /* u32 cells per leaf: leaf subleaf eax ebx ecx edx */
 #define UKVM_FDT_VIRTIO_MMIO    "virtio,mmio" /* compatible of a device node */
 #define UKVM_FDT_VIRTIO_NODE    "virtio_mmio@%llx" /* printf format: the device's base address */
+#define UKVM_FDT_NET_MAC        "local-mac-address"
+#define UKVM_FDT_NET_IPV4       "ukvm,ipv4-addr"
+#define UKVM_FDT_NET_PREFIX     "ukvm,ipv4-prefix"
+#define UKVM_FDT_NET_GW         "ukvm,ipv4-gw"
+#define UKVM_FDT_NET_DNS        "ukvm,ipv4-dns"
+#define UKVM_FDT_NET_MTU        "ukvm,mtu"
+#define UKVM_NET_MAX_DNS        3
+#define UKVM_NET_MTU_MIN        576
+#define UKVM_NET_MTU_MAX        9000
 
 /* Payload (written by ukvm-build, read by the guest kernel). Offsets from the header. */
 #define UKVM_PAYLOAD_MAGIC "UKVMPAY1"

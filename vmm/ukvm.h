@@ -61,6 +61,48 @@ struct ukvm_disk {
 	bool direct;  /* opened O_DIRECT (host page cache bypassed; see devices/blk.h for alignment) */
 };
 
+/* Most NICs per VM (eth0, eth1 ... in the guest, in this order; they share the UKVM_MAX_DEVS slots). */
+#define UKVM_MAX_NICS 8
+/* DNS servers per NIC (UKVM_NET_MAX_DNS of proto/ukvm_abi.h). */
+#define UKVM_MAX_DNS 3
+
+/* Where a NIC's frames go on the host. */
+enum ukvm_net_kind {
+	UKVM_NET_TAP = 1, /* a tap device by name: opened, or created when permitted */
+	UKVM_NET_USER,    /* unprivileged user-mode networking (libslirp), QEMU's addressing */
+	UKVM_NET_FD,      /* a tap fd the embedder opened (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR); not closed by ukvm */
+};
+
+/* A host port forwarded to the guest by a user-mode NIC (QEMU's hostfwd=). */
+struct ukvm_hostfwd {
+	bool udp;             /* else TCP */
+	uint32_t host_addr;   /* network order; 0 = every host address (QEMU's empty HOSTADDR) */
+	uint16_t host_port;   /* host order, 1..65535 */
+	uint32_t guest_addr;  /* network order; 0 = the NIC's guest address */
+	uint16_t guest_port;  /* host order, 1..65535 */
+};
+
+/*
+ * A virtio-net NIC. Addresses are IPv4 in network order, 0 = not configured
+ * (a user-mode NIC then takes QEMU's: guest 10.0.2.15/24, gateway 10.0.2.2,
+ * DNS 10.0.2.3). The guest configures eth<N> from them (proto/ukvm_abi.h).
+ * Frozen like struct ukvm_disk: new per-NIC options come as new fields of
+ * struct ukvm_config.
+ */
+struct ukvm_net {
+	enum ukvm_net_kind kind;
+	const char *ifname;   /* UKVM_NET_TAP: the host's tap device */
+	int fd;               /* UKVM_NET_FD: the embedder's open tap */
+	uint8_t mac[6];       /* all zero: a random locally administered unicast address */
+	uint32_t ipv4;
+	uint8_t prefix;       /* 0..32; with ipv4 set, 0 means 24 */
+	uint32_t gw;
+	uint32_t dns[UKVM_MAX_DNS]; /* the used ones first */
+	uint32_t mtu;         /* 0 = 1500; UKVM_NET_MTU_MIN..UKVM_NET_MTU_MAX */
+	const struct ukvm_hostfwd *fwds; /* UKVM_NET_USER only: nfwds forwards */
+	unsigned nfwds;
+};
+
 struct ukvm_host;
 
 /* Use of the host's paravirtual fast path ("pvm-pv", proto/ukvm_abi.h "PV mode"). */
@@ -113,6 +155,9 @@ struct ukvm_config {
 				      if its action is SIG_DFL, installs a no-op handler for it. */
 	bool no_cpuid_cache;       /* host NULL only: do not use or write the user's cache of KVM's
 				      supported CPUID (see ukvm_host_open_flags) */
+	const struct ukvm_net *nets; /* nnets NICs (<= UKVM_MAX_NICS); one that cannot be opened fails
+				      ukvm_create with UKVM_ERR_CONFIG and one line ("tap0: ...") */
+	unsigned nnets;
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 

@@ -156,6 +156,11 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 		snprintf(err, errlen, "memory size %llu bytes: %s", (unsigned long long)vm->cfg.mem_size, bad);
 		return -EINVAL;
 	}
+	if (vm->cfg.nnets) {
+		/* The NIC device is being built (issue 7): refuse rather than run without the asked-for network. */
+		snprintf(err, errlen, "nets: networking is not available in this libukvm %s yet", UKVM_VERSION);
+		return -EOPNOTSUPP;
+	}
 	vm->image = vm->cfg.image;
 	int k = vm->cfg.kick_signal = vm->cfg.kick_signal ? vm->cfg.kick_signal : SIGUSR2;
 	if (k < 1 || k >= SIGRTMAX || k == SIGKILL || k == SIGSTOP) {
