@@ -113,4 +113,24 @@ BLK_BENCH := $(BUILD)/apps/blkbench.img $(BUILD)/bench/blkbench-host $(BUILD)/be
 bench-blk: $(BUILD)/ukvm-run $(BLK_BENCH)
 	$(Q)$(BUILD)/bench/blkrun $(BUILD)
 
-all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH)
+# bench-net: tools/bench/netbench.c is one musl static binary run natively in a namespace and as an image, and
+# its host-side client; httpd is the HTTP server for wrk; netrun (with the tests' namespace harness) drives them.
+$(BUILD)/apps/netbench: tools/bench/netbench.c
+	@mkdir -p $(@D)
+	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -o $@ $<
+
+$(BUILD)/apps/netbench.img: $(BUILD)/apps/netbench $(BUILD)/ukvm-build $(KERNEL_ELF)
+	$(Q)$(BUILD)/ukvm-build -o $@ --kernel $(KERNEL_ELF) $<
+
+$(BUILD)/bench/netrun: tools/bench/netrun.c tests/integration/netns.c tests/integration/it_util.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -MMD -MP,$(HOST_CFLAGS)) -Itests/integration -o $@ $^
+
+NET_BENCH := $(BUILD)/apps/netbench $(BUILD)/apps/netbench.img $(BUILD)/apps/httpd $(BUILD)/apps/httpd.img \
+             $(BUILD)/bench/netrun
+
+.PHONY: bench-net
+bench-net: $(BUILD)/ukvm-run $(NET_BENCH)
+	$(Q)$(BUILD)/bench/netrun $(BUILD)
+
+all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH) $(NET_BENCH)
