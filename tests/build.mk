@@ -63,6 +63,8 @@ GUEST_GROUP_OBJS := $(GUEST_GROUPS:%=$(TEST_OBJDIR)/group_%.o)
 $(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TEST_CFLAGS += -Itools/imgbuild
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
+# The net suite's byte stream and errno names, shared with the guest's net apps.
+$(TEST_OBJDIR)/tests/integration/check_net.o: TEST_CFLAGS += -iquote guest/apps
 
 # The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links;
 # those running guest code join the gfuzz group above, the others the runner itself.
@@ -114,7 +116,7 @@ $(BUILD)/asan/ukvm-run: $(ASAN_MON_OBJS)
 all: $(BUILD)/asan/ukvm-run
 
 # --- the runner -------------------------------------------------------------------
-TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c \
+TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c tests/integration/netns.c \
                       $(filter-out $(GUEST_GROUP_SRCS),$(UNIT_SRCS)) $(IT_SRCS) $(sort $(TESTED_SRCS))) \
                     $(GUEST_GROUP_OBJS)
 
