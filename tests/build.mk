@@ -33,8 +33,8 @@ gcore_SUITES := kstring krandom ksys
 # layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
 gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
                 guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
-                tests/unit/check_wait.c
-gfs_SUITES   := vfs vblk wait
+                tests/unit/check_wait.c tests/unit/check_epoll.c
+gfs_SUITES   := vfs vblk wait epoll
 # Crash-report backtraces with the real printf and symbol lookup (check_kpanic.c fakes the rest).
 gpanic_SRCS   := guest/kernel/panic.c guest/kernel/printf.c guest/kernel/payload.c tests/unit/check_kpanic.c
 gpanic_SUITES := kpanic
@@ -65,6 +65,8 @@ $(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TES
 $(TEST_OBJDIR)/tests/unit/check_netuser.o: TEST_CFLAGS += -DNETUSER_HELPER='"$(abspath $(BUILD)/ukvm-slirp)"'
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
+# The net suite's byte stream and errno names, shared with the guest's net apps.
+$(TEST_OBJDIR)/tests/integration/check_net.o: TEST_CFLAGS += -iquote guest/apps
 
 # The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links;
 # those running guest code join the gfuzz group above, the others the runner itself.
@@ -116,7 +118,7 @@ $(BUILD)/asan/ukvm-run: $(ASAN_MON_OBJS)
 all: $(BUILD)/asan/ukvm-run
 
 # --- the runner -------------------------------------------------------------------
-TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c \
+TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c tests/integration/netns.c \
                       $(filter-out $(GUEST_GROUP_SRCS),$(UNIT_SRCS)) $(IT_SRCS) $(sort $(TESTED_SRCS))) \
                     $(GUEST_GROUP_OBJS)
 
