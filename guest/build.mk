@@ -12,7 +12,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -Iguest/inclu
 	$(PROTO_ENV) -MMD -MP
 
 GUEST_SRCS := $(sort $(wildcard guest/arch/x86_64/*.S guest/arch/x86_64/*.c guest/kernel/*.c \
-	guest/sys/*.c guest/fs/*.c guest/drivers/*.c proto/*.c))
+	guest/sys/*.c guest/fs/*.c guest/drivers/*.c guest/net/*.c proto/*.c))
 GUEST_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,$(GUEST_SRCS))
 
 # Syscall names for the one-time "unimplemented syscall" warning, generated from the uapi header.

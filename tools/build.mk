@@ -22,7 +22,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest
+APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest socktest
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
 
@@ -38,7 +38,7 @@ $(BUILD)/apps/data.bin:
 # The blk apps share say.h and the test pattern (guest/apps/blkpat.h, also read by bench-blk's
 # blkrun and check_blk.c); blkhostile pokes the virtio registers itself: -iquote keeps proto/elf.h
 # and friends from shadowing musl's own headers.
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest: guest/apps/say.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest $(BUILD)/apps/socktest: guest/apps/say.h
 $(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
 $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote proto

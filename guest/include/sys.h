@@ -77,6 +77,27 @@ long sys_ppoll(SYS_ARGS);
 long sys_select(SYS_ARGS);
 long sys_pselect6(SYS_ARGS);
 
+/* Sockets: guest/net and guest/sys/sys_socket.c. */
+long sys_socket(SYS_ARGS);
+long sys_socketpair(SYS_ARGS);
+long sys_bind(SYS_ARGS);
+long sys_listen(SYS_ARGS);
+long sys_accept(SYS_ARGS);
+long sys_accept4(SYS_ARGS);
+long sys_connect(SYS_ARGS);
+long sys_send(SYS_ARGS);
+long sys_recv(SYS_ARGS);
+long sys_sendto(SYS_ARGS);
+long sys_recvfrom(SYS_ARGS);
+long sys_sendmsg(SYS_ARGS);
+long sys_recvmsg(SYS_ARGS);
+long sys_shutdown(SYS_ARGS);
+long sys_getsockname(SYS_ARGS);
+long sys_getpeername(SYS_ARGS);
+long sys_setsockopt(SYS_ARGS);
+long sys_getsockopt(SYS_ARGS);
+long sys_sendfile(SYS_ARGS);
+
 /* Memory: guest/kernel (core engineer). */
 long sys_brk(SYS_ARGS);
 long sys_mmap(SYS_ARGS);

@@ -1,0 +1,21 @@
+/* inet.c: AF_INET socket(2): the type and protocol checks of Linux's inet_create, then TCP or UDP on lwIP. */
+#include "k.h"
+#include "sock.h"
+
+int inet_create(int type, int protocol, struct sock **out)
+{
+	(void)out;
+	switch (type) {
+	case SOCK_STREAM:
+		if (protocol && protocol != IPPROTO_TCP)
+			return -EPROTONOSUPPORT;
+		break;
+	case SOCK_DGRAM:
+		if (protocol && protocol != IPPROTO_UDP)
+			return -EPROTONOSUPPORT;
+		break;
+	default:
+		return -ESOCKTNOSUPPORT; /* raw sockets are not implemented */
+	}
+	return -EAFNOSUPPORT; /* TCP and UDP arrive with the lwIP stack (guest/net/tcp.c, udp.c) */
+}
