@@ -583,7 +583,8 @@ int blk_open(struct blk *b, const char *path, bool ro, bool direct, unsigned ind
 	b->direct = direct;
 	b->file = -1;
 	b->sync_out = BLK_SYNC_OUT_DEFAULT;
-	b->fd = open(path, (ro ? O_RDONLY : O_RDWR) | (direct ? O_DIRECT : 0) | O_CLOEXEC);
+	/* O_NONBLOCK until the type is checked: opening a FIFO read-only would wait for a writer forever. */
+	b->fd = open(path, (ro ? O_RDONLY : O_RDWR) | (direct ? O_DIRECT : 0) | O_CLOEXEC | O_NONBLOCK);
 	int e;
 	if (b->fd < 0) {
 		e = errno;
@@ -603,6 +604,12 @@ int blk_open(struct blk *b, const char *path, bool ro, bool direct, unsigned ind
 		e = EINVAL;
 		snprintf(err, errlen, "cannot open disk: not a regular file or block device");
 		goto err_fd_msg;
+	}
+	/* io_uring fails a request on an O_NONBLOCK file with -EAGAIN instead of waiting for the disk. */
+	int fl = fcntl(b->fd, F_GETFL);
+	if (fl < 0 || fcntl(b->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		e = errno;
+		goto err_fd;
 	}
 	b->capacity = size / BLK_SECTOR;
 	if (direct)

@@ -11,9 +11,35 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -Iguest/inclu
 	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	$(PROTO_ENV) -MMD -MP
 
+# lwIP (guest/net, guest/include/net.h): Debian's source, fetched by tools/deps.sh into a cache outside the
+# repo and compiled from there. Every guest object sees its headers (-isystem: their warnings are lwIP's)
+# and our port's lwipopts.h and arch/cc.h.
+LWIP_DIR ?= $(or $(UKVM_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ukvm)/lwip-2.1.3+dfsg1-2
+GUEST_CFLAGS += -Iguest/net/port -isystem $(LWIP_DIR)/src/include
+# The raw API's core, IPv4 and Ethernet: no sequential or socket API (the socket layer is ours), no
+# DHCP/AUTOIP/IGMP/DNS (lwipopts.h), no IPv6 yet.
+LWIP_SRCS := $(addprefix $(LWIP_DIR)/src/,core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
+	core/memp.c core/netif.c core/pbuf.c core/raw.c core/stats.c core/sys.c core/tcp.c core/tcp_in.c \
+	core/tcp_out.c core/timeouts.c core/udp.c core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c \
+	core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c netif/ethernet.c)
+LWIP_OBJS := $(patsubst $(LWIP_DIR)/src/%.c,$(GUEST_OBJDIR)/lwip/%.c.o,$(LWIP_SRCS))
+# Third-party code: built with our flags but without -Werror (its warnings are not ours to fix); our own
+# files keep the full set.
+LWIP_CFLAGS := $(filter-out -Werror -Wextra,$(GUEST_CFLAGS)) -Wno-address
+
 GUEST_SRCS := $(sort $(wildcard guest/arch/x86_64/*.S guest/arch/x86_64/*.c guest/kernel/*.c \
 	guest/sys/*.c guest/fs/*.c guest/drivers/*.c guest/net/*.c proto/*.c))
-GUEST_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,$(GUEST_SRCS))
+GUEST_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,$(GUEST_SRCS)) $(LWIP_OBJS)
+
+# Without the lwIP source the guest cannot build: one clear line instead of a missing-header error.
+.PHONY: lwip-source
+lwip-source:
+	@test -f $(LWIP_DIR)/src/core/init.c || { echo "lwIP source missing: run tools/deps.sh" >&2; exit 1; }
+$(GUEST_OBJS): | lwip-source
+
+$(GUEST_OBJDIR)/lwip/%.c.o: $(LWIP_DIR)/src/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LWIP_CFLAGS) -c $< -o $@
 
 # Syscall names for the one-time "unimplemented syscall" warning, generated from the uapi header.
 GUEST_UNISTD := /usr/include/x86_64-linux-gnu/asm/unistd_64.h

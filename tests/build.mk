@@ -33,8 +33,8 @@ gcore_SUITES := kstring krandom ksys
 # layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
 gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
                 guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
-                tests/unit/check_wait.c
-gfs_SUITES   := vfs vblk wait
+                tests/unit/check_wait.c tests/unit/check_epoll.c
+gfs_SUITES   := vfs vblk wait epoll
 # The socket layer (AF_UNIX, the syscalls' argument checks) on the file system, wait core and fs_shim.c as gfs;
 # AF_INET (lwIP) is not built here: check_sock.c fakes inet_create.
 gsock_SRCS   := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
@@ -69,6 +69,8 @@ GUEST_GROUP_OBJS := $(GUEST_GROUPS:%=$(TEST_OBJDIR)/group_%.o)
 $(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TEST_CFLAGS += -Itools/imgbuild
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
+# The net suite's byte stream and errno names, shared with the guest's net apps.
+$(TEST_OBJDIR)/tests/integration/check_net.o: TEST_CFLAGS += -iquote guest/apps
 
 # The fuzz harnesses (tests/fuzz, see "fuzzing" below), each with the sources its libFuzzer build links;
 # those running guest code join the gfuzz group above, the others the runner itself.
@@ -120,7 +122,7 @@ $(BUILD)/asan/ukvm-run: $(ASAN_MON_OBJS)
 all: $(BUILD)/asan/ukvm-run
 
 # --- the runner -------------------------------------------------------------------
-TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c \
+TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c tests/integration/netns.c \
                       $(filter-out $(GUEST_GROUP_SRCS),$(UNIT_SRCS)) $(IT_SRCS) $(sort $(TESTED_SRCS))) \
                     $(GUEST_GROUP_OBJS)
 

@@ -239,7 +239,8 @@ static void loader_collect_syms(const void *buf, size_t len, struct loader_image
 
 static int loader_read(const char *path, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not block the open waiting for a writer; the type check below refuses it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "%s: cannot open image: %s", path, strerror(e));

@@ -31,6 +31,12 @@ int mem_init(struct mem *m, uint64_t size)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	/* A core dump of the monitor must not carry the guest's memory (its secrets, and gigabytes). */
+	if (madvise(p, size, MADV_DONTDUMP)) {
+		int e = errno;
+		munmap(p, size);
+		return -e;
+	}
 	m->base = p;
 	m->size = size;
 	return 0;

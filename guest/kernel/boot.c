@@ -6,6 +6,7 @@
 #include "cpuid.h"
 #include "exec.h"
 #include "k.h"
+#include "net.h"
 #include "sys.h"
 #include "vdev.h"
 
@@ -156,6 +157,7 @@ void k_boot(uint64_t fdt_gpa)
 	k_random_init(bi->rng_seed, (size_t)bi->rng_seed_len, boot_random_hw());
 
 	boot_memory(bi);
+	net_init(); /* before the drivers: the NIC driver adds its interfaces to lwIP */
 	vd_probe_all(bi->fdt); /* before the file system: fs_init makes /dev/vdX for the disks found here */
 	boot_fs();
 	k_hypercall_mark(UKVM_MARK_KERNEL_READY);

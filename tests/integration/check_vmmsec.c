@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -215,6 +216,31 @@ START_TEST(console_stalled_or_closed)
 }
 END_TEST
 
+/* A FIFO as the image or as a read-only disk used to block ukvm-run in open() forever, waiting for a writer. */
+START_TEST(fifo_image_or_disk)
+{
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "/tmp/ukvm-fifo-%d", (int)getpid());
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	char disk[80];
+	snprintf(disk, sizeof(disk), "%s,ro", fifo);
+	char hello[4096];
+	snprintf(hello, sizeof(hello), "%s", it_path("apps/hello.img")); /* it_path's buffer is reused */
+	const char *img_args[] = {fifo, NULL};
+	const char *disk_args[] = {"--disk", disk, hello, NULL};
+	const char *const *cases[] = {img_args, disk_args};
+	for (unsigned i = 0; i < 2; i++) {
+		struct it_result r;
+		ck_assert_int_eq(it_run(&r, 10, cases[i]), 0);
+		ck_assert_msg(r.status != 0 && r.status < 128, "case %u: status %d (killed after the limit?)", i,
+			      r.status);
+		ck_assert_msg(strstr(r.err, "not a regular file"), "case %u: stderr \"%s\"", i, r.err);
+		it_result_free(&r);
+	}
+	unlink(fifo);
+}
+END_TEST
+
 Suite *vmmsec_suite(void)
 {
 	Suite *s = suite_create("vmmsec");
@@ -223,6 +249,7 @@ Suite *vmmsec_suite(void)
 	tcase_set_timeout(th, 60);
 	tcase_add_loop_test(th, direct_disk_bounce_buffers, 0, 2);
 	tcase_add_test(th, sigterm_on_event_thread);
+	tcase_add_test(th, fifo_image_or_disk);
 	tcase_add_loop_test(th, console_stalled_or_closed, 0, (int)(sizeof(console_cases) / sizeof(console_cases[0])));
 	suite_add_tcase(s, th);
 	return s;

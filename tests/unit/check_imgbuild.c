@@ -1,6 +1,7 @@
 /* check_imgbuild.c: unit tests for ukvm-build's packer: image layout, note, payload, file records, symbols, refusals. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "elf.h"
 #include "loader.h"
 #include "pack.h"
+#include "pack_int.h"
 #include "ukvm_abi.h"
 
 #ifndef ELF_TEST_STATIC
@@ -539,6 +541,69 @@ START_TEST(test_bad_paths)
 }
 END_TEST
 
+/* A FIFO as the app (or kernel) used to block ukvm-build in open() forever, waiting for a writer. */
+START_TEST(test_fifo_refused)
+{
+	char fifo[160];
+
+	path_in_tmp(fifo, sizeof(fifo), "app.fifo");
+	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+	alarm(10); /* a regression hangs: let it fail, not stall the run */
+	expect_refusal(kernel_path, fifo, NULL, 0, "not a regular file");
+	expect_refusal(fifo, ELF_TEST_STATIC, NULL, 0, "not a regular file");
+	alarm(0);
+}
+END_TEST
+
+/* Inside a --dir tree nothing is followed through a symlink, even one swapped in after the entry was looked at. */
+START_TEST(test_dir_nofollow)
+{
+	char dir[160], link[200], target[160], err[512] = "";
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	path_in_tmp(dir, sizeof(dir), "tree");
+	path_in_tmp(target, sizeof(target), "outside.txt");
+	write_bytes(target, "secret", 6, 0644);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(link, sizeof(link), "%s/swapped", dir);
+	ck_assert_int_eq(symlink(target, link), 0);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	/* What pk_add_dir does for an entry lstat() saw as a regular file: the swap is caught at open. */
+	ck_assert_int_eq(pk_read_file_at(dfd, "swapped", link, true, &data, &len, err, sizeof(err)), -ELOOP);
+	ck_assert_ptr_null(data);
+	ck_assert_int_eq(pk_read_file_at(dfd, "swapped", link, false, &data, &len, err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, 6);
+	free(data);
+	close(dfd);
+}
+END_TEST
+
+/* Thousands of files in a tree, and a duplicate among them still found (the lookup is a hash). */
+START_TEST(test_many_files)
+{
+	char dir[160], f[200];
+	struct pack_spec specs[2];
+	struct pack_result r;
+	char err[512] = "";
+
+	path_in_tmp(dir, sizeof(dir), "many");
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(f, sizeof(f), "%s/f%04d", dir, i);
+		write_bytes(f, "x", 1, 0644);
+	}
+	specs[0] = (struct pack_spec){dir, "/m", true};
+	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, ELF_TEST_STATIC, specs, 1}, &r, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(r.image);
+	pack_result_free(&r);
+	snprintf(f, sizeof(f), "%s/f2999", dir);
+	specs[1] = (struct pack_spec){f, "/m/f1234", false};
+	expect_refusal(kernel_path, ELF_TEST_STATIC, specs, 2, "packed twice");
+}
+END_TEST
+
 START_TEST(test_dynamic_rejected)
 {
 	if (access("/bin/true", R_OK) != 0)
@@ -580,6 +645,9 @@ Suite *imgbuild_suite(void)
 	tcase_add_test(limits, test_bad_paths);
 	tcase_add_test(hostile, test_dynamic_rejected);
 	tcase_add_test(hostile, test_not_elf);
+	tcase_add_test(hostile, test_fifo_refused);
+	tcase_add_test(hostile, test_dir_nofollow);
+	tcase_add_test(limits, test_many_files);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	suite_add_tcase(s, hostile);

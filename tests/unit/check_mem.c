@@ -1,7 +1,10 @@
 /* check_mem.c: guest-memory mapping and the checked translation mem_ptr (edges, overflow). */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "mem.h"
@@ -36,6 +39,38 @@ static int resident(const struct mem *m, uint64_t gpa)
 	ck_assert_int_eq(mincore(m->base + (gpa & ~0xfffull), 4096, &v), 0);
 	return v & 1;
 }
+
+/* The VmFlags line of the mapping that starts at base in /proc/self/smaps, or "" when not found. */
+static void mem_vmflags(const void *base, char *out, size_t len)
+{
+	char line[512], start[32];
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)base);
+	FILE *f = fopen("/proc/self/smaps", "re");
+	bool in = false;
+	out[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strncmp(line, start, strlen(start)) == 0)
+			in = true;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(out, len, "%s", line + 8);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Guest RAM is left out of a monitor core dump (VmFlags "dd"). */
+START_TEST(test_dontdump)
+{
+	struct mem m;
+	char flags[512];
+	ck_assert_int_eq(mem_init(&m, 16ull << 20), 0);
+	mem_vmflags(m.base, flags, sizeof(flags));
+	ck_assert_msg(strstr(flags, " dd"), "VmFlags:%s", flags);
+	mem_free(&m);
+}
+END_TEST
 
 START_TEST(test_populate)
 {
@@ -102,6 +137,7 @@ Suite *mem_suite(void)
 	TCase *c = tcase_create("core"), *l = tcase_create("limits"), *h = tcase_create("hostile");
 	tcase_add_test(c, test_init_and_edges);
 	tcase_add_test(c, test_populate);
+	tcase_add_test(c, test_dontdump);
 	tcase_add_test(l, test_limits);
 	tcase_add_test(h, test_hostile);
 	suite_add_tcase(s, c);

@@ -1,10 +1,12 @@
 /* pack_files.c: turns --file/--dir specs into the payload's file records, parents first, with the host files' modes. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "pack_int.h"
 #include "ukvm_abi.h"
@@ -13,22 +15,47 @@
 #define PK_NAME_MAX 255
 #define PK_DEPTH_MAX 64 /* deeper host trees are refused: no unbounded recursion */
 
-/* Guest paths already recorded, to create each parent once and refuse duplicates. */
+/*
+ * Guest paths already recorded, to create each parent once and refuse
+ * duplicates; an open-addressing hash of indexes into path[] so a tree of
+ * many thousands of files costs no quadratic lookups.
+ */
 struct pk_seen {
 	char **path;
 	bool *is_dir;
 	size_t n, cap;
+	size_t *slot; /* index + 1 into path[], 0 = empty; nslots is a power of two */
+	size_t nslots;
 };
+
+static size_t pk_hash(const char *p)
+{
+	size_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
 
 static int pk_seen_find(const struct pk_seen *s, const char *path)
 {
-	size_t i;
+	if (s->nslots == 0)
+		return -1;
+	for (size_t i = pk_hash(path) & (s->nslots - 1);; i = (i + 1) & (s->nslots - 1)) {
+		if (s->slot[i] == 0)
+			return -1;
+		if (strcmp(s->path[s->slot[i] - 1], path) == 0)
+			return (int)(s->slot[i] - 1);
+	}
+}
 
-	/* Linear: images carry tens of files, not thousands. */
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->path[i], path) == 0)
-			return (int)i;
-	return -1;
+static void pk_seen_slot(struct pk_seen *s, size_t idx)
+{
+	size_t i = pk_hash(s->path[idx]) & (s->nslots - 1);
+
+	while (s->slot[i])
+		i = (i + 1) & (s->nslots - 1);
+	s->slot[i] = idx + 1;
 }
 
 static int pk_seen_add(struct pk_seen *s, const char *path, bool is_dir)
@@ -47,10 +74,23 @@ static int pk_seen_add(struct pk_seen *s, const char *path, bool is_dir)
 		s->is_dir = d;
 		s->cap = cap;
 	}
+	if ((s->n + 1) * 2 > s->nslots) { /* keep the table at most half full */
+		size_t nslots = s->nslots ? s->nslots * 2 : 64;
+		size_t *slot = calloc(nslots, sizeof(*slot));
+
+		if (slot == NULL)
+			return -ENOMEM;
+		free(s->slot);
+		s->slot = slot;
+		s->nslots = nslots;
+		for (size_t i = 0; i < s->n; i++)
+			pk_seen_slot(s, i);
+	}
 	s->path[s->n] = strdup(path);
 	if (s->path[s->n] == NULL)
 		return -ENOMEM;
-	s->is_dir[s->n++] = is_dir;
+	s->is_dir[s->n] = is_dir;
+	pk_seen_slot(s, s->n++);
 	return 0;
 }
 
@@ -62,6 +102,7 @@ static void pk_seen_free(struct pk_seen *s)
 		free(s->path[i]);
 	free(s->path);
 	free(s->is_dir);
+	free(s->slot);
 }
 
 /* Absolute, no empty, "." or ".." components, bounded lengths. "/" itself is valid. */
@@ -122,8 +163,9 @@ static int pk_parents(struct pk_buf *b, struct pk_seen *seen, const char *guest,
 	return 0;
 }
 
-static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, const char *host, const char *guest,
-		       const struct stat *st, char *err, size_t errlen)
+/* Packs the regular file name in dirfd (host names it in messages) as guest; nofollow inside --dir trees. */
+static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, int dirfd, const char *name, const char *host,
+		       bool nofollow, const char *guest, const struct stat *st, char *err, size_t errlen)
 {
 	uint8_t *data;
 	size_t len;
@@ -134,7 +176,7 @@ static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, const char *host,
 	rc = pk_parents(b, seen, guest, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = pk_read_file(host, &data, &len, err, errlen);
+	rc = pk_read_file_at(dirfd, name, host, nofollow, &data, &len, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = pk_seen_add(seen, guest, false);
@@ -144,11 +186,76 @@ static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, const char *host,
 	return rc < 0 ? pk_fail(err, errlen, rc, "out of memory") : 0;
 }
 
-static int pk_add_dir(struct pk_buf *b, struct pk_seen *seen, const char *host, const char *guest,
+static int pk_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The entry names of the open directory dfd but "." and "..", sorted: 0 with *names and *n, or -errno. */
+static int pk_dir_names(int dfd, char ***names, size_t *n)
+{
+	int fd = dup(dfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	char **v = NULL;
+	size_t cnt = 0, cap = 0;
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	while ((errno = 0, e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			char **nv = realloc(v, ncap * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if ((v[cnt] = strdup(e->d_name)) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		cnt++;
+	}
+	if (rc == 0 && errno)
+		rc = -errno;
+	closedir(d);
+	if (rc < 0) {
+		while (cnt)
+			free(v[--cnt]);
+		free(v);
+		return rc;
+	}
+	/* Sorted: the same tree always gives the same image. */
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), pk_name_cmp);
+	*names = v;
+	*n = cnt;
+	return 0;
+}
+
+/*
+ * Packs the directory open as dfd (host names it in messages) as guest, and
+ * its tree. Entries are looked at and opened relative to their directory's
+ * fd, never followed through a symlink: a symlink swapped into the tree
+ * while it is packed cannot pull in a file from outside it.
+ */
+static int pk_add_dir(struct pk_buf *b, struct pk_seen *seen, int dfd, const char *host, const char *guest,
 		      const struct stat *st, int depth, char *err, size_t errlen)
 {
-	struct dirent **ents = NULL;
-	int n, i, rc = 0;
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc = 0;
 
 	if (depth > PK_DEPTH_MAX)
 		return pk_fail(err, errlen, -ELOOP, "%s: directory tree deeper than %d", host, PK_DEPTH_MAX);
@@ -164,37 +271,56 @@ static int pk_add_dir(struct pk_buf *b, struct pk_seen *seen, const char *host, 
 			      pk_record(b, guest, S_IFDIR | (st->st_mode & 07777), NULL, 0) < 0))
 			return pk_fail(err, errlen, -ENOMEM, "out of memory");
 	}
-	/* alphasort: the same tree always gives the same image. */
-	n = scandir(host, &ents, NULL, alphasort);
-	if (n < 0)
-		return pk_fail(err, errlen, -errno, "%s: %s", host, strerror(errno));
+	rc = pk_dir_names(dfd, &names, &n);
+	if (rc < 0)
+		return pk_fail(err, errlen, rc, "%s: %s", host, strerror(-rc));
 	for (i = 0; i < n && rc == 0; i++) {
-		const char *name = ents[i]->d_name;
+		const char *name = names[i];
 		char hpath[PK_PATH_MAX], gpath[PK_PATH_MAX];
 		struct stat cst;
 
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			continue;
 		if ((size_t)snprintf(hpath, sizeof(hpath), "%s/%s", host, name) >= sizeof(hpath) ||
 		    (size_t)snprintf(gpath, sizeof(gpath), "%s/%s", strcmp(guest, "/") ? guest : "", name) >=
 			    sizeof(gpath) || !pk_guest_path_ok(gpath)) {
 			rc = pk_fail(err, errlen, -ENAMETOOLONG, "%s/%s: path too long or invalid", host, name);
 			break;
 		}
-		if (lstat(hpath, &cst) < 0) {
+		if (fstatat(dfd, name, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = pk_fail(err, errlen, -errno, "%s: %s", hpath, strerror(errno));
 			break;
 		}
-		if (S_ISDIR(cst.st_mode))
-			rc = pk_add_dir(b, seen, hpath, gpath, &cst, depth + 1, err, errlen);
-		else if (S_ISREG(cst.st_mode))
-			rc = pk_add_file(b, seen, hpath, gpath, &cst, err, errlen);
-		else /* The guest VFS holds files and directories only. */
+		if (S_ISDIR(cst.st_mode)) {
+			int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (cfd < 0) {
+				rc = pk_fail(err, errlen, -errno, "%s: %s", hpath, strerror(errno));
+				break;
+			}
+			rc = pk_add_dir(b, seen, cfd, hpath, gpath, &cst, depth + 1, err, errlen);
+			close(cfd);
+		} else if (S_ISREG(cst.st_mode)) {
+			rc = pk_add_file(b, seen, dfd, name, hpath, true, gpath, &cst, err, errlen);
+		} else { /* The guest VFS holds files and directories only. */
 			fprintf(stderr, "ukvm-build: warning: %s: not a regular file or directory, skipped\n", hpath);
+		}
 	}
 	for (i = 0; i < n; i++)
-		free(ents[i]);
-	free(ents);
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* The top of a --dir spec: the path as given (a symlink the user names is followed), then pk_add_dir. */
+static int pk_add_top_dir(struct pk_buf *b, struct pk_seen *seen, const char *host, const char *guest,
+			  const struct stat *st, char *err, size_t errlen)
+{
+	int dfd = open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (dfd < 0)
+		return pk_fail(err, errlen, -errno, "%s: %s", host, strerror(errno));
+	rc = pk_add_dir(b, seen, dfd, host, guest, st, 0, err, errlen);
+	close(dfd);
 	return rc;
 }
 
@@ -233,9 +359,9 @@ int pk_files(struct pk_buf *b, const struct pack_spec *specs, size_t nspecs, cha
 		else if (!sp->dir && !S_ISREG(st.st_mode))
 			rc = pk_fail(err, errlen, -EINVAL, "%s: --file needs a regular file", sp->host);
 		else if (sp->dir)
-			rc = pk_add_dir(b, &seen, sp->host, guest, &st, 0, err, errlen);
+			rc = pk_add_top_dir(b, &seen, sp->host, guest, &st, err, errlen);
 		else
-			rc = pk_add_file(b, &seen, sp->host, guest, &st, err, errlen);
+			rc = pk_add_file(b, &seen, AT_FDCWD, sp->host, sp->host, false, guest, &st, err, errlen);
 	}
 	pk_seen_free(&seen);
 	return rc;

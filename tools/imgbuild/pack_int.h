@@ -3,6 +3,7 @@
 #define IMGBUILD_PACK_INT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,12 @@ int pk_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute_
 
 /* Reads a whole regular file (at most PK_MAX_INPUT bytes) into a malloc'ed, 16-aligned buffer. Returns 0 or -errno with err set. */
 int pk_read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen);
+/*
+ * The same for name relative to dirfd (AT_FDCWD: the cwd), path naming it in
+ * messages; nofollow refuses a symlink (ELOOP) in the last component.
+ */
+int pk_read_file_at(int dirfd, const char *name, const char *path, bool nofollow, uint8_t **data, size_t *len,
+		    char *err, size_t errlen);
 
 /* Appends the file records for specs to b (see pack.h for the record layout). Returns 0 or -errno with err set. */
 int pk_files(struct pk_buf *b, const struct pack_spec *specs, size_t nspecs, char *err, size_t errlen);

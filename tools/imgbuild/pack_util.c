@@ -54,12 +54,22 @@ int pk_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 
 int pk_read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
 {
+	return pk_read_file_at(AT_FDCWD, path, path, false, data, len, err, errlen);
+}
+
+int pk_read_file_at(int dirfd, const char *name, const char *path, bool nofollow, uint8_t **data, size_t *len,
+		    char *err, size_t errlen)
+{
 	struct stat st;
 	uint8_t *buf = NULL;
 	size_t got = 0;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: opening a FIFO must not wait for a writer (the type is
+	 * checked on the opened fd next); it changes nothing for a regular file.
+	 */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return pk_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {

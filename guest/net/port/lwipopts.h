@@ -1,0 +1,102 @@
+/* lwipopts.h: lwIP's configuration for the guest kernel: raw API only (the socket layer is ours), heap-backed, no fixed pools. */
+#ifndef NET_PORT_LWIPOPTS_H
+#define NET_PORT_LWIPOPTS_H
+
+/*
+ * Threading: none inside lwIP. The kernel's threads are cooperative and the
+ * guest takes no interrupts, so lwIP runs only from kernel code that does
+ * not block (syscalls of the socket layer, the NIC and timer pollers): one
+ * caller at a time, no locks, no lwIP threads, timers from a poller.
+ */
+#define NO_SYS 1
+#define SYS_LIGHTWEIGHT_PROT 0
+#define LWIP_TIMERS 1
+/*
+ * In 2.1.3 this only makes timeouts.c export lwip_cyclic_timer (checked:
+ * nothing else tests it), which net.c needs to cancel the ARP and IP
+ * reassembly cyclic timers: they would wake an idle VM every second.
+ */
+#define LWIP_TESTMODE 1
+#define LWIP_SOCKET 0
+#define LWIP_NETCONN 0
+#define LWIP_NETIF_API 0
+
+/*
+ * Memory: every lwIP allocation (pbufs, PCBs, segments, timeouts) comes from
+ * the kernel heap, so there is no fixed pool to run out of: 200+ concurrent
+ * TCP connections are limited by RAM only. The MEMP_NUM_* values below are
+ * then no limits; they only satisfy lwIP's own consistency checks.
+ */
+#define MEM_LIBC_MALLOC 1
+#define MEMP_MEM_MALLOC 1
+#define MEM_ALIGNMENT 8
+#include "kmalloc.h"
+#define mem_clib_malloc k_malloc
+#define mem_clib_free k_free
+#define mem_clib_calloc k_calloc
+#define MEMP_NUM_TCP_PCB 1024
+#define MEMP_NUM_TCP_PCB_LISTEN 256
+#define MEMP_NUM_UDP_PCB 256
+#define MEMP_NUM_RAW_PCB 64
+#define MEMP_NUM_TCP_SEG 4096
+#define MEMP_NUM_SYS_TIMEOUT 64
+#define MEMP_NUM_REASSDATA 64
+#define MEMP_NUM_FRAG_PBUF 64
+#define MEMP_NUM_ARP_QUEUE 64
+#define PBUF_POOL_SIZE 64
+
+/* Protocols: IPv4 with ARP, ICMP (echo answered), UDP, TCP, raw PCBs (ICMP datagram sockets). */
+#define LWIP_IPV4 1
+#define LWIP_IPV6 0
+#define LWIP_ARP 1
+#define LWIP_ETHERNET 1
+#define LWIP_ICMP 1
+#define LWIP_RAW 1
+#define LWIP_UDP 1
+#define LWIP_TCP 1
+#define IP_REASSEMBLY 1
+#define IP_FRAG 1
+#define ARP_TABLE_SIZE 32
+#define ARP_QUEUEING 1
+#define ETH_PAD_SIZE 0
+/* Not ours: addresses come from the FDT, names are resolved by the app's libc over UDP (/etc/resolv.conf). */
+#define LWIP_DHCP 0
+#define LWIP_AUTOIP 0
+#define LWIP_IGMP 0
+#define LWIP_DNS 0
+
+/*
+ * TCP sized for throughput: a 256 KiB window (window scaling, shift 3: up
+ * to 512 KiB) and send buffer, full-size segments on a 1500-byte MTU. The
+ * window is only what we advertise; memory is taken as data arrives.
+ */
+#define TCP_MSS 1460
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 3
+#define TCP_WND (256 * 1024)
+#define TCP_SND_BUF (256 * 1024)
+#define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+/* lwIP keeps the writable threshold in a u16 (init.c: at least 4 MSS below its overflow). */
+#define TCP_SNDLOWAT (32 * 1024)
+#define TCP_QUEUE_OOSEQ 1
+#define TCP_LISTEN_BACKLOG 1
+#define TCP_DEFAULT_LISTEN_BACKLOG 0xff
+#define LWIP_TCP_KEEPALIVE 1
+#define SO_REUSE 1
+#define LWIP_CHECKSUM_ON_COPY 1
+
+/* Interfaces: 127.0.0.1 on lo, loopback to our own addresses, delivered by the timer poller (net.c). */
+#define LWIP_NETIF_LOOPBACK 1
+#define LWIP_HAVE_LOOPIF 1
+#define LWIP_LOOPBACK_MAX_PBUFS 0
+#define LWIP_NETIF_LOOPBACK_MULTITHREADING 0
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1 /* lo skips checksums: its packets never leave the guest */
+#define LWIP_NETIF_STATUS_CALLBACK 0
+#define LWIP_NETIF_LINK_CALLBACK 0
+#define LWIP_SINGLE_NETIF 0
+
+/* No statistics, no debug output (LWIP_DEBUG stays undefined: lwIP tests it with #ifdef); errno is the kernel's business (LWIP_PROVIDE_ERRNO stays undefined). */
+#define LWIP_STATS 0
+#define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1
+
+#endif

@@ -1,0 +1,663 @@
+/*
+ * check_net.c: networking end to end, every test inside throwaway network namespaces (netns.h).
+ * Each test runs first against the app NATIVELY (in a peer namespace joined by a veth pair: this
+ * proves the test itself) and then in ukvm (the monitor on a tap in the test's namespace); the same
+ * addresses on both, so the checks are the same code. The test thread joins the host-side namespace:
+ * its sockets never touch the root namespace.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "it_util.h"
+#include "netns.h"
+#include "netpat.h"
+
+/* Where an app runs: _i of every loop test. */
+enum target { NATIVE, UKVM };
+static const char *const target_name[] = {"native", "ukvm"};
+
+/*
+ * Loop ends: the ukvm half of a test is enabled (UKVM + 1) once the stack it needs is on main;
+ * NATIVE + 1 runs only the native half (the test proven, waiting for the stack).
+ */
+#define T_TCP   (NATIVE + 1) /* virtio-net + tap, lwIP, sockets, threads */
+#define T_HTTP  (NATIVE + 1) /* + epoll, accept4 */
+#define T_UDP   (NATIVE + 1)
+#define T_PING  (NATIVE + 1)
+#define T_2NIC  (NATIVE + 1)
+#define T_USER  (NATIVE + 1) /* --net user (libslirp) */
+
+#define HOST_IP   "10.77.0.1"
+#define GUEST_IP  "10.77.0.2"
+#define HOST2_IP  "10.78.0.1"
+#define GUEST2_IP "10.78.0.2"
+
+static struct netns ns;
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* ---- environment: namespaces and the app -------------------------------------- */
+
+/*
+ * The test's namespace with nics links: native, veth pairs to the peer namespace where the app
+ * runs; ukvm, taps the monitor opens. nics 0: lo only (user-mode networking). Joins it.
+ */
+static void env_up(enum target t, int nics)
+{
+	char why[768];
+	ck_assert_msg(netns_create(&ns, why, sizeof(why)) == 0, "%s", why);
+	static const char *const host[] = {HOST_IP "/24", HOST2_IP "/24"};
+	static const char *const guest[] = {GUEST_IP "/24", GUEST2_IP "/24"};
+	for (int i = 0; i < nics; i++) {
+		char hif[16], gif[16];
+		int r;
+		if (t == NATIVE) {
+			snprintf(hif, sizeof(hif), "veth%d", i);
+			snprintf(gif, sizeof(gif), "eth%d", i);
+			r = netns_add_veth(&ns, hif, host[i], gif, guest[i], why, sizeof(why));
+		} else {
+			snprintf(hif, sizeof(hif), "tap%d", i);
+			r = netns_add_tap(&ns, hif, host[i], why, sizeof(why));
+		}
+		ck_assert_msg(r == 0, "%s", why);
+	}
+	ck_assert_int_eq(netns_enter(&ns, false), 0);
+}
+
+static void env_down(void)
+{
+	netns_destroy(&ns);
+}
+
+static const char *ip_prog(void)
+{
+	static const char *const where[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (!access(where[i], X_OK))
+			return where[i];
+	return "ip";
+}
+
+/*
+ * Starts app with args (NULL-ended) under `ip netns exec`: native in the peer namespace, ukvm as
+ * the monitor in the test's namespace with a NIC per tap (or --net user when nics is 0 and
+ * user_net is given), and waits until it prints `ready`.
+ */
+static void app_start(struct it_proc *p, enum target t, int nics, const char *user_net, const char *app,
+		      const char *const *args, const char *ready)
+{
+	const char *cmd[48];
+	size_t n = 0;
+	char path[4096], img[4096], net[2][96];
+	static const char *const guest[] = {GUEST_IP "/24," "gw=" HOST_IP, GUEST2_IP "/24"};
+
+	if (t == NATIVE) {
+		snprintf(path, sizeof(path), "apps/%s", app);
+		snprintf(path, sizeof(path), "%s", it_path(path));
+		cmd[n++] = path;
+	} else {
+		snprintf(path, sizeof(path), "%s", it_path("ukvm-run"));
+		snprintf(img, sizeof(img), "apps/%s.img", app);
+		snprintf(img, sizeof(img), "%s", it_path(img));
+		cmd[n++] = path;
+		const char *pv = getenv("UKVM_TEST_PV");
+		if (pv && *pv) {
+			cmd[n++] = "--pv";
+			cmd[n++] = pv;
+		}
+		cmd[n++] = "--timeout";
+		cmd[n++] = "120"; /* a backstop only: every test stops it itself */
+		cmd[n++] = "--stats";
+		for (int i = 0; i < nics; i++) {
+			snprintf(net[i], sizeof(net[i]), "tap:tap%d,ip=%s", i, guest[i]);
+			cmd[n++] = "--net";
+			cmd[n++] = net[i];
+		}
+		if (user_net) {
+			cmd[n++] = "--net";
+			cmd[n++] = user_net;
+		}
+		cmd[n++] = img;
+		cmd[n++] = "--";
+	}
+	for (size_t i = 0; args[i] && n < 40; i++)
+		cmd[n++] = args[i];
+	cmd[n] = NULL;
+	const char *argv[56];
+	netns_exec_argv(&ns, t == NATIVE && nics > 0, cmd, argv, 56);
+	ck_assert_int_eq(it_start(p, ip_prog(), argv + 1), 0);
+	if (ready && !it_wait_output(p, ready, 20)) {
+		struct it_result r;
+		it_finish(p, SIGKILL, 5, &r, NULL);
+		ck_abort_msg("%s %s never printed \"%s\"\nout: %s\nerr: %s", target_name[t], app, ready, r.out, r.err);
+	}
+}
+
+/* Stops the app (SIGTERM; SIGKILL after 5 s) and returns its result. */
+static void app_stop(struct it_proc *p, struct it_result *r)
+{
+	ck_assert_int_eq(it_finish(p, SIGTERM, (now_s() * 1e3 - p->t0) / 1e3 + 5, r, NULL), 0);
+}
+
+/* Waits for the app to exit by itself within limit_s more seconds. */
+static void app_wait(struct it_proc *p, struct it_result *r, double limit_s)
+{
+	ck_assert_int_eq(it_finish(p, 0, (now_s() * 1e3 - p->t0) / 1e3 + limit_s, r, NULL), 0);
+}
+
+/* ---- host-side sockets ---------------------------------------------------------- */
+
+static struct sockaddr_in sin_of(const char *ip, int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+	return a;
+}
+
+/* A connected TCP socket to ip:port (non-blocking when nb), or asserts. */
+static int tcp_connect(const char *ip, int port, int nb)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nb ? SOCK_NONBLOCK : 0), 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in a = sin_of(ip, port);
+	int r = connect(fd, (struct sockaddr *)&a, sizeof(a));
+	ck_assert_msg(r == 0 || (nb && errno == EINPROGRESS), "connect %s:%d: %s", ip, port, strerror(errno));
+	return fd;
+}
+
+static int tcp_listen(const char *ip, int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	struct sockaddr_in a = sin_of(ip, port);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_msg(!bind(fd, (struct sockaddr *)&a, sizeof(a)) && !listen(fd, 16), "listen: %s", strerror(errno));
+	return fd;
+}
+
+/* accept with a deadline, or asserts. */
+static int tcp_accept(int ls, double limit_s)
+{
+	struct pollfd p = {ls, POLLIN, 0};
+	ck_assert_msg(poll(&p, 1, (int)(limit_s * 1e3)) == 1, "no connection within %.0f s", limit_s);
+	int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* One TCP stream through an echo server: what was sent, what came back and was checked. */
+struct echo_st {
+	int fd;
+	uint64_t seed, sent, got;
+	int eof;
+};
+
+/*
+ * Pushes bytes of stream seed through each of n echo connections at once and checks every byte
+ * that comes back; half-closes each after its last byte and expects EOF right after its echo.
+ */
+static void echo_streams(struct echo_st *s, int n, uint64_t bytes, double limit_s)
+{
+	static uint8_t buf[65536];
+	double end = now_s() + limit_s;
+	int open = n;
+	for (int i = 0; i < n; i++)
+		fcntl(s[i].fd, F_SETFL, O_NONBLOCK);
+	while (open > 0) {
+		struct pollfd p[8];
+		ck_assert_int_le(n, 8);
+		for (int i = 0; i < n; i++)
+			p[i] = (struct pollfd){s[i].eof ? -1 : s[i].fd, POLLIN | (s[i].sent < bytes ? POLLOUT : 0), 0};
+		double left = end - now_s();
+		ck_assert_msg(left > 0, "echo: timed out: sent %llu, got %llu of %llu", (unsigned long long)s[0].sent,
+			      (unsigned long long)s[0].got, (unsigned long long)bytes);
+		if (poll(p, (nfds_t)n, (int)(left * 1e3) + 1) <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			struct echo_st *e = &s[i];
+			if (p[i].revents & POLLOUT) {
+				size_t k = bytes - e->sent < sizeof(buf) ? (size_t)(bytes - e->sent) : sizeof(buf);
+				netpat_fill(buf, e->sent, k, e->seed);
+				ssize_t w = write(e->fd, buf, k);
+				ck_assert_msg(w > 0 || errno == EAGAIN, "echo write: %s", strerror(errno));
+				if (w > 0 && (e->sent += (uint64_t)w) == bytes)
+					ck_assert_int_eq(shutdown(e->fd, SHUT_WR), 0);
+			}
+			if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+				ssize_t r = read(e->fd, buf, sizeof(buf));
+				ck_assert_msg(r >= 0 || errno == EAGAIN, "echo read after %llu bytes: %s",
+					      (unsigned long long)e->got, strerror(errno));
+				if (r == 0) {
+					ck_assert_msg(e->got == bytes, "echo: EOF after %llu of %llu bytes",
+						      (unsigned long long)e->got, (unsigned long long)bytes);
+					e->eof = 1;
+					open--;
+				} else if (r > 0) {
+					ck_assert_msg(e->got + (uint64_t)r <= bytes, "echo: more back than sent");
+					size_t bad = netpat_check(buf, e->got, (size_t)r, e->seed);
+					ck_assert_msg(bad == (size_t)r, "echo: byte %llu differs",
+						      (unsigned long long)(e->got + bad));
+					e->got += (uint64_t)r;
+				}
+			}
+		}
+	}
+}
+
+/* ---- TCP echo: 64 MiB each way --------------------------------------------------- */
+
+START_TEST(echo_64m)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	const char *args[] = {"7000", "1", NULL};
+	app_start(&p, _i, 1, NULL, "tcpecho", args, "listening on 7000");
+	double t0 = now_s();
+	struct echo_st s = {.fd = tcp_connect(GUEST_IP, 7000, 0), .seed = 3};
+	echo_streams(&s, 1, 64ull << 20, 60);
+	double dt = now_s() - t0;
+	close(s.fd);
+	app_wait(&p, &r, 10);
+	ck_assert_msg(r.status == 0 && strstr(r.out, "served 1"), "%s: status %d\nout: %s\nerr: %s", target_name[_i],
+		      r.status, r.out, r.err);
+	fprintf(stderr, "net: %s echo 64 MiB each way in %.2f s (%.0f MB/s each way)\n", target_name[_i], dt,
+		64 * 1.048576 / dt);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+/* ---- epoll HTTP: 200 concurrent connections -------------------------------------- */
+
+struct hconn {
+	int fd;
+	int connected, reqs_sent, answered;
+	size_t len, need; /* bytes of the current response read; its full size once the head is in */
+	char buf[2048];
+};
+
+/* nconn connections at once, each makes `per` keep-alive GETs of a body_len body; all must be answered. */
+static int http_many(int nconn, int per, size_t body_len, double limit_s)
+{
+	static struct hconn c[256];
+	static const char req[] = "GET / HTTP/1.1\r\nHost: guest\r\n\r\n";
+	struct pollfd p[256];
+	int done = 0, total = 0;
+	double end = now_s() + limit_s;
+	ck_assert_int_le(nconn, 256);
+	memset(c, 0, sizeof(c));
+	for (int i = 0; i < nconn; i++)
+		c[i].fd = tcp_connect(GUEST_IP, 8080, 1);
+	while (done < nconn && now_s() < end) {
+		for (int i = 0; i < nconn; i++) {
+			short ev = !c[i].connected || c[i].reqs_sent == c[i].answered ? POLLOUT : POLLIN;
+			p[i] = (struct pollfd){c[i].answered == per ? -1 : c[i].fd, ev, 0};
+		}
+		if (poll(p, (nfds_t)nconn, 100) <= 0)
+			continue;
+		for (int i = 0; i < nconn; i++) {
+			struct hconn *h = &c[i];
+			if (!p[i].revents)
+				continue;
+			if (!h->connected) {
+				int err = 0;
+				socklen_t l = sizeof(err);
+				getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+				ck_assert_msg(err == 0, "http connect %d: %s", i, strerror(err));
+				h->connected = 1;
+			}
+			if (h->reqs_sent == h->answered) {
+				ck_assert_int_eq(write(h->fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+				h->reqs_sent++;
+				h->len = h->need = 0;
+				continue;
+			}
+			/* A whole response (head + 1 KiB body) fits in buf. */
+			ck_assert_msg(h->len < sizeof(h->buf) - 1, "http: response larger than %zu", sizeof(h->buf));
+			ssize_t r = read(h->fd, h->buf + h->len, sizeof(h->buf) - 1 - h->len);
+			ck_assert_msg(r > 0 || (r < 0 && errno == EAGAIN), "http conn %d read: %s", i,
+				      r ? strerror(errno) : "EOF");
+			if (r < 0)
+				continue;
+			h->len += (size_t)r;
+			if (!h->need) {
+				h->buf[h->len] = 0;
+				char *e = strstr(h->buf, "\r\n\r\n");
+				if (e) {
+					ck_assert_msg(!strncmp(h->buf, "HTTP/1.1 200", 12), "http: %s", h->buf);
+					char *cl = strstr(h->buf, "Content-Length: ");
+					ck_assert_ptr_nonnull(cl);
+					ck_assert_uint_eq(strtoul(cl + 16, NULL, 10), body_len);
+					h->need = (size_t)(e - h->buf) + 4 + body_len;
+				}
+			}
+			ck_assert_msg(!h->need || h->len <= h->need, "http: longer response than announced");
+			if (h->need && h->len == h->need) {
+				total++;
+				if (++h->answered == per)
+					done++;
+			}
+		}
+	}
+	for (int i = 0; i < nconn; i++)
+		close(c[i].fd);
+	return total;
+}
+
+START_TEST(http_200_connections)
+{
+	static const char *const mode[] = {"et", "lt"};
+	for (int m = 0; m < 2; m++) {
+		struct it_proc p;
+		struct it_result r;
+		env_up(_i, 1);
+		const char *args[] = {"8080", "1024", mode[m], NULL};
+		app_start(&p, _i, 1, NULL, "httpd", args, "listening on 8080");
+		double t0 = now_s();
+		int answered = http_many(200, 3, 1024, 30);
+		double dt = now_s() - t0;
+		app_stop(&p, &r);
+		ck_assert_msg(answered == 600, "%s %s: %d of 600 requests answered\nout: %s\nerr: %s", target_name[_i],
+			      mode[m], answered, r.out, r.err);
+		fprintf(stderr, "net: %s httpd (%s) 200 connections x 3 requests in %.2f s\n", target_name[_i], mode[m], dt);
+		it_result_free(&r);
+		env_down();
+	}
+}
+END_TEST
+
+/* ---- the guest connects out; refused; reset ---------------------------------------- */
+
+START_TEST(guest_connects_out)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	int ls = tcp_listen(HOST_IP, 9000);
+	const char *args[] = {HOST_IP, "9000", "1048576", "5", NULL};
+	app_start(&p, _i, 1, NULL, "netclient", args, NULL);
+	int fd = tcp_accept(ls, 20);
+	static char buf[65536];
+	long long echoed = 0;
+	for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0; echoed += n)
+		ck_assert_int_eq(write(fd, buf, (size_t)n), n);
+	close(fd);
+	close(ls);
+	app_wait(&p, &r, 20);
+	ck_assert_msg(r.status == 0 && strstr(r.out, "netclient: ok 1048576 bytes"), "%s: status %d, %lld echoed\nout: %s\nerr: %s",
+		      target_name[_i], r.status, echoed, r.out, r.err);
+	ck_assert_int_eq(echoed, 1048576);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+START_TEST(connection_refused)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	const char *args[] = {HOST_IP, "9001", "100", NULL}; /* nothing listens on 9001 */
+	app_start(&p, _i, 1, NULL, "netclient", args, NULL);
+	app_wait(&p, &r, 20);
+	ck_assert_msg(r.status == 1 && strstr(r.out, "netclient: connect: ECONNREFUSED"), "%s: status %d\nout: %s\nerr: %s",
+		      target_name[_i], r.status, r.out, r.err);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+START_TEST(connection_reset)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	int ls = tcp_listen(HOST_IP, 9002);
+	const char *args[] = {HOST_IP, "9002", "1048576", NULL};
+	app_start(&p, _i, 1, NULL, "netclient", args, NULL);
+	int fd = tcp_accept(ls, 20);
+	/* Read netclient's whole first chunk (16 KiB), then reset instead of echoing it. */
+	static char buf[16384];
+	for (size_t got = 0; got < sizeof(buf);) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+		ck_assert_msg(n > 0, "reset: read: %s", n ? strerror(errno) : "EOF");
+		got += (size_t)n;
+	}
+	struct linger lg = {1, 0};
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(fd);
+	close(ls);
+	app_wait(&p, &r, 20);
+	ck_assert_msg(r.status == 1 && strstr(r.out, "netclient: read: ECONNRESET"), "%s: status %d\nout: %s\nerr: %s",
+		      target_name[_i], r.status, r.out, r.err);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+/* ---- UDP echo; ping ------------------------------------------------------------------- */
+
+START_TEST(udp_echo)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	const char *args[] = {"7001", NULL};
+	app_start(&p, _i, 1, NULL, "udpecho", args, "listening on 7001");
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = sin_of(GUEST_IP, 7001);
+	ck_assert_int_eq(connect(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	static uint8_t out[1472], in[2048]; /* 1472: the largest unfragmented payload at MTU 1500 */
+	int lost = 0;
+	for (int i = 0; i < 200; i++) {
+		size_t len = 1 + (size_t)(i * 37) % sizeof(out);
+		netpat_fill(out, (uint64_t)i << 12, len, 9);
+		int ok = 0;
+		for (int try = 0; try < 5 && !ok; try++, lost += !ok) {
+			ck_assert_int_eq(send(s, out, len, 0), (ssize_t)len);
+			for (;;) { /* skip late echoes of earlier tries */
+				struct pollfd pf = {s, POLLIN, 0};
+				if (poll(&pf, 1, 500) != 1)
+					break;
+				ssize_t n = recv(s, in, sizeof(in), 0);
+				ck_assert_msg(n >= 0, "udp recv: %s", strerror(errno));
+				if ((size_t)n == len && !memcmp(in, out, len)) {
+					ok = 1;
+					break;
+				}
+			}
+		}
+		ck_assert_msg(ok, "%s: datagram %d (%zu bytes) never echoed", target_name[_i], i, len);
+	}
+	ck_assert_msg(lost <= 5, "%s: %d datagrams lost of 200", target_name[_i], lost);
+	close(s);
+	app_stop(&p, &r);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+static uint16_t icmp_sum(const void *d, size_t n)
+{
+	const uint8_t *b = d;
+	uint32_t s = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons((uint16_t)~s);
+}
+
+/* ICMP echo to ip from a raw socket; the replies that came back of count. */
+static int ping(const char *ip, int count)
+{
+	int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	ck_assert_msg(s >= 0, "raw socket: %s", strerror(errno));
+	struct sockaddr_in a = sin_of(ip, 0);
+	uint16_t id = (uint16_t)getpid();
+	int replies = 0;
+	for (int seq = 0; seq < count; seq++) {
+		uint8_t pkt[64] = {0};
+		struct icmphdr *h = (struct icmphdr *)pkt;
+		h->type = ICMP_ECHO;
+		h->un.echo.id = htons(id);
+		h->un.echo.sequence = htons((uint16_t)seq);
+		netpat_fill(pkt + sizeof(*h), (uint64_t)seq << 8, sizeof(pkt) - sizeof(*h), 4);
+		h->checksum = icmp_sum(pkt, sizeof(pkt));
+		ck_assert_int_eq(sendto(s, pkt, sizeof(pkt), 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)sizeof(pkt));
+		double end = now_s() + 1;
+		for (double left; (left = end - now_s()) > 0;) {
+			struct pollfd pf = {s, POLLIN, 0};
+			if (poll(&pf, 1, (int)(left * 1e3) + 1) != 1)
+				break;
+			uint8_t in[256];
+			ssize_t n = recv(s, in, sizeof(in), 0);
+			if (n < (ssize_t)sizeof(struct iphdr))
+				continue;
+			size_t hl = (size_t)(in[0] & 15) * 4;
+			struct icmphdr *r = (struct icmphdr *)(in + hl);
+			if ((size_t)n == hl + sizeof(pkt) && r->type == ICMP_ECHOREPLY && r->un.echo.id == htons(id) &&
+			    r->un.echo.sequence == htons((uint16_t)seq) &&
+			    !memcmp(in + hl + sizeof(*h), pkt + sizeof(*h), sizeof(pkt) - sizeof(*h))) {
+				replies++;
+				break;
+			}
+		}
+	}
+	close(s);
+	return replies;
+}
+
+START_TEST(ping_guest)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	const char *args[] = {"7001", NULL}; /* any app: the stack answers while it runs */
+	app_start(&p, _i, 1, NULL, "udpecho", args, "listening on 7001");
+	int got = ping(GUEST_IP, 5);
+	ck_assert_msg(got >= 4, "%s: %d of 5 pings answered", target_name[_i], got);
+	ck_assert_msg(ping("10.77.0.99", 1) == 0, "an address nobody holds answered"); /* the check can fail */
+	app_stop(&p, &r);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+/* ---- two NICs at once ---------------------------------------------------------------- */
+
+START_TEST(two_nics)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 2);
+	const char *args[] = {"7000", "2", NULL};
+	app_start(&p, _i, 2, NULL, "tcpecho", args, "listening on 7000");
+	struct echo_st s[2] = {{.fd = tcp_connect(GUEST_IP, 7000, 0), .seed = 1},
+			       {.fd = tcp_connect(GUEST2_IP, 7000, 0), .seed = 2}};
+	echo_streams(s, 2, 4 << 20, 30);
+	close(s[0].fd);
+	close(s[1].fd);
+	app_wait(&p, &r, 10);
+	ck_assert_msg(r.status == 0 && strstr(r.out, "served 2"), "%s: status %d\nout: %s\nerr: %s", target_name[_i],
+		      r.status, r.out, r.err);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+/* ---- user-mode networking: hostfwd inside a namespace with only lo ------------------------ */
+
+START_TEST(user_hostfwd)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 0);
+	/* Native: the app itself on the forwarded port; ukvm: slirp forwards 127.0.0.1:18080 to the guest's 8080. */
+	const char *args[] = {_i == NATIVE ? "18080" : "8080", "512", "et", NULL};
+	app_start(&p, _i, 0, "user,hostfwd=tcp:127.0.0.1:18080-:8080", "httpd", args, "listening on");
+	/* The forward may need a moment after the guest listens: retry the first connect briefly. */
+	struct echo_st e = {.fd = -1};
+	for (int i = 0; i < 50 && e.fd < 0; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in a = sin_of("127.0.0.1", 18080);
+		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			e.fd = fd;
+		else {
+			close(fd);
+			usleep(100000);
+		}
+	}
+	ck_assert_msg(e.fd >= 0, "%s: 127.0.0.1:18080 never accepted", target_name[_i]);
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	ck_assert_int_eq(write(e.fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	static char buf[4096];
+	size_t got = 0;
+	struct timeval tv = {10, 0};
+	setsockopt(e.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (ssize_t n; got < sizeof(buf) - 1 && (n = read(e.fd, buf + got, sizeof(buf) - 1 - got)) > 0;)
+		got += (size_t)n;
+	buf[got] = 0;
+	close(e.fd);
+	app_stop(&p, &r);
+	char *body = strstr(buf, "\r\n\r\n");
+	ck_assert_msg(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "Content-Length: 512") && body &&
+			      strlen(body + 4) == 512,
+		      "%s: response %s\nout: %s\nerr: %s", target_name[_i], buf, r.out, r.err);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+Suite *net_suite(void)
+{
+	Suite *s = suite_create("net");
+	char why[512];
+	if (!netns_usable(why, sizeof(why))) {
+		printf("SKIPPED: integration suite net: %s\n", why);
+		return s;
+	}
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 90);
+	tcase_add_loop_test(tc, echo_64m, NATIVE, T_TCP);
+	tcase_add_loop_test(tc, http_200_connections, NATIVE, T_HTTP);
+	tcase_add_loop_test(tc, guest_connects_out, NATIVE, T_TCP);
+	tcase_add_loop_test(tc, udp_echo, NATIVE, T_UDP);
+	tcase_add_loop_test(tc, ping_guest, NATIVE, T_PING);
+	tcase_add_loop_test(tc, two_nics, NATIVE, T_2NIC);
+	tcase_add_loop_test(tc, user_hostfwd, NATIVE, T_USER);
+	suite_add_tcase(s, tc);
+
+	TCase *tl = tcase_create("limits");
+	tcase_set_timeout(tl, 30);
+	tcase_add_loop_test(tl, connection_refused, NATIVE, T_TCP);
+	tcase_add_loop_test(tl, connection_reset, NATIVE, T_TCP);
+	suite_add_tcase(s, tl);
+	return s;
+}
