@@ -121,6 +121,10 @@ long sock_wait_key(const void *key, uint64_t deadline);
 void sock_io_put(struct sock_io *io, const void *src, size_t n);
 /* Copies n bytes from the vector at its cursor into dst (n <= what is left); advances. */
 void sock_io_get(struct sock_io *io, void *dst, size_t n);
+/* The contiguous piece of the vector at its cursor, at most max bytes: its length (0 at the end) and *p. Does not advance. */
+size_t sock_io_piece(struct sock_io *io, void **p, size_t max);
+/* Advances the cursor by n bytes (n <= what is left), as if they were copied. */
+void sock_io_skip(struct sock_io *io, size_t n);
 /* Bytes left in the vector. */
 static inline size_t sock_io_left(const struct sock_io *io)
 {
@@ -146,7 +150,10 @@ void sock_in_put(void *addr, uint32_t *len, uint32_t ip_be, uint16_t port_be);
 int unix_create(int type, int protocol, struct sock **out);
 int unix_pair(int type, int protocol, struct sock **a, struct sock **b);
 
-/* AF_INET (guest/net/inet.c): TCP and UDP on lwIP; type and protocol already checked. 0 and *out or -errno. */
+/* AF_INET (guest/net/inet.c): socket(2) for TCP and UDP on lwIP. 0 and *out or -errno. */
 int inet_create(int type, int protocol, struct sock **out);
+/* Internal to guest/net: the two AF_INET families (tcp.c, udp.c), type and protocol already checked. */
+int inet_tcp_create(struct sock **out);
+int inet_udp_create(struct sock **out);
 
 #endif

@@ -4,18 +4,16 @@
 
 int inet_create(int type, int protocol, struct sock **out)
 {
-	(void)out;
 	switch (type) {
 	case SOCK_STREAM:
 		if (protocol && protocol != IPPROTO_TCP)
 			return -EPROTONOSUPPORT;
-		break;
+		return inet_tcp_create(out);
 	case SOCK_DGRAM:
 		if (protocol && protocol != IPPROTO_UDP)
 			return -EPROTONOSUPPORT;
-		break;
+		return inet_udp_create(out);
 	default:
 		return -ESOCKTNOSUPPORT; /* raw sockets are not implemented */
 	}
-	return -EAFNOSUPPORT; /* TCP and UDP arrive with the lwIP stack (guest/net/tcp.c, udp.c) */
 }

@@ -135,6 +135,35 @@ void sock_io_get(struct sock_io *io, void *dst, size_t n)
 	}
 }
 
+size_t sock_io_piece(struct sock_io *io, void **p, size_t max)
+{
+	while (io->done < io->len) {
+		const struct iovec *v = &io->iov[io->idx];
+		size_t room = v->iov_len - io->off;
+		if (!room) {
+			io->idx++;
+			io->off = 0;
+			continue;
+		}
+		size_t left = io->len - io->done;
+		size_t n = room < left ? room : left;
+		*p = (uint8_t *)v->iov_base + io->off;
+		return n < max ? n : max;
+	}
+	return 0;
+}
+
+void sock_io_skip(struct sock_io *io, size_t n)
+{
+	while (n) {
+		void *p;
+		size_t c = sock_io_piece(io, &p, n);
+		io->off += c;
+		io->done += c;
+		n -= c;
+	}
+}
+
 /* Linux's inet_bind/tcp_v4_connect order: the length first, then the family. */
 int sock_in_check(const void *addr, uint32_t len, bool for_connect)
 {

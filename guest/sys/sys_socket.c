@@ -506,28 +506,22 @@ long sys_sendfile(SYS_ARGS)
 	long rc = 0;
 	while (done < count) {
 		size_t want = count - done < chunk ? count - done : chunk;
-		long r = fs_file_read(in, buf, want, uoff ? &off : NULL);
+		long r = fs_file_read(in, buf, want, uoff ? &off : NULL); /* a positional read leaves off alone */
 		if (r <= 0) {
 			rc = r;
 			break;
 		}
 		long w = fs_file_write(out, buf, (size_t)r, NULL);
-		if (w < 0) {
+		long sent = w < 0 ? 0 : w;
+		if (uoff)
+			off += (uint64_t)sent;
+		else if (sent < r && in->ops->lseek)
+			fs_file_lseek(in, -(int64_t)(r - sent), SEEK_CUR); /* what was read and not sent stays unread */
+		done += (size_t)sent;
+		if (w < 0)
 			rc = w;
-			if (!uoff && in->ops->lseek)
-				fs_file_lseek(in, -(int64_t)r, SEEK_CUR); /* the unsent bytes stay unread */
-			else
-				off -= (uint64_t)r;
-			break;
-		}
-		done += (size_t)w;
-		if (w < r) { /* the rest did not fit: give back what was read and not sent */
-			if (!uoff && in->ops->lseek)
-				fs_file_lseek(in, -(int64_t)(r - w), SEEK_CUR);
-			else
-				off -= (uint64_t)(r - w);
-			break;
-		}
+		if (sent < r)
+			break; /* an error, or the rest did not fit (a full non-blocking socket) */
 	}
 	fs_file_put(out);
 	fs_file_put(in);

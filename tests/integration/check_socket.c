@@ -68,12 +68,20 @@ START_TEST(unix_sockets_as_on_linux)
 }
 END_TEST
 
+/* TCP and UDP over 127.0.0.1 inside the guest (lwIP's loopback), against the host's loopback. */
+START_TEST(inet_sockets_as_on_linux)
+{
+	compare_part("inet");
+}
+END_TEST
+
 Suite *socket_suite(void)
 {
 	Suite *s = suite_create("socket");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, unix_sockets_as_on_linux);
+	tcase_add_test(tc, inet_sockets_as_on_linux);
 	suite_add_tcase(s, tc);
 	return s;
 }
