@@ -24,7 +24,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 # --- example apps and images ------------------------------------------------
 APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest socktest
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
-NET_APPS  := tcpecho httpd udpecho netclient
+NET_APPS  := tcpecho httpd udpecho netclient netflood
 APPS      += $(NET_APPS)
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
@@ -45,6 +45,8 @@ $(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/a
 $(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(NET_APPS:%=$(BUILD)/apps/%): guest/apps/say.h guest/apps/netpat.h
 $(BUILD)/apps/tcpecho: APP_CFLAGS += -pthread
+$(BUILD)/apps/netflood: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_net.h
+$(BUILD)/apps/netflood: APP_CFLAGS += -iquote proto
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
 $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote proto
 
