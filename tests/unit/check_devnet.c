@@ -755,10 +755,14 @@ START_TEST(test_class_fd)
 	ck_assert_int_eq(net_class.open(&cfg, 0, &env, &d, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, "eth0: fd") && strstr(err, "O_NONBLOCK"), "%s", err);
 	nets[0].kind = UKVM_NET_USER;
-	if (net_class.open(&cfg, 0, &env, &d, err, sizeof(err)) == 0)
-		net_class.close(d); /* built with the user-mode backend */
-	else
-		ck_assert_str_eq(err, "eth0: user-mode networking not built");
+	/* The user-mode backend's helper as make built it (the runner is not next to it). */
+	char helper[4096];
+	const char *b = getenv("UKVM_BUILD");
+	snprintf(helper, sizeof(helper), "%s/ukvm-slirp", b && *b ? b : "build");
+	setenv("UKVM_SLIRP_HELPER", helper, 1);
+	ck_assert_msg(net_class.open(&cfg, 0, &env, &d, err, sizeof(err)) == 0, "%s", err);
+	net_class.close(d);
+	unsetenv("UKVM_SLIRP_HELPER");
 	cfg.nnets = UKVM_MAX_NICS + 1;
 	ck_assert_int_eq(net_class.count(&cfg, err, sizeof(err)), -EINVAL);
 }
