@@ -33,8 +33,8 @@ gcore_SUITES := kstring krandom ksys
 # layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
 gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
                 guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
-                tests/unit/check_wait.c
-gfs_SUITES   := vfs vblk wait
+                tests/unit/check_wait.c tests/unit/check_epoll.c
+gfs_SUITES   := vfs vblk wait epoll
 # Crash-report backtraces with the real printf and symbol lookup (check_kpanic.c fakes the rest).
 gpanic_SRCS   := guest/kernel/panic.c guest/kernel/printf.c guest/kernel/payload.c tests/unit/check_kpanic.c
 gpanic_SUITES := kpanic

@@ -22,7 +22,9 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest netidle
+APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest
+# A guest that only stays up (tests/integration/check_gnet.c pings it).
+APPS      += netidle
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
 NET_APPS  := tcpecho httpd udpecho netclient
 APPS      += $(NET_APPS)
@@ -41,7 +43,7 @@ $(BUILD)/apps/data.bin:
 # The blk apps share say.h and the test pattern (guest/apps/blkpat.h, also read by bench-blk's
 # blkrun and check_blk.c); blkhostile pokes the virtio registers itself: -iquote keeps proto/elf.h
 # and friends from shadowing musl's own headers.
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest: guest/apps/say.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest $(BUILD)/apps/epolltest: guest/apps/say.h
 $(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(NET_APPS:%=$(BUILD)/apps/%): guest/apps/say.h guest/apps/netpat.h
 $(BUILD)/apps/tcpecho: APP_CFLAGS += -pthread
@@ -113,4 +115,24 @@ BLK_BENCH := $(BUILD)/apps/blkbench.img $(BUILD)/bench/blkbench-host $(BUILD)/be
 bench-blk: $(BUILD)/ukvm-run $(BLK_BENCH)
 	$(Q)$(BUILD)/bench/blkrun $(BUILD)
 
-all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH)
+# bench-net: tools/bench/netbench.c is one musl static binary run natively in a namespace and as an image, and
+# its host-side client; httpd is the HTTP server for wrk; netrun (with the tests' namespace harness) drives them.
+$(BUILD)/apps/netbench: tools/bench/netbench.c
+	@mkdir -p $(@D)
+	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -o $@ $<
+
+$(BUILD)/apps/netbench.img: $(BUILD)/apps/netbench $(BUILD)/ukvm-build $(KERNEL_ELF)
+	$(Q)$(BUILD)/ukvm-build -o $@ --kernel $(KERNEL_ELF) $<
+
+$(BUILD)/bench/netrun: tools/bench/netrun.c tests/integration/netns.c tests/integration/it_util.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -MMD -MP,$(HOST_CFLAGS)) -Itests/integration -o $@ $^
+
+NET_BENCH := $(BUILD)/apps/netbench $(BUILD)/apps/netbench.img $(BUILD)/apps/httpd $(BUILD)/apps/httpd.img \
+             $(BUILD)/bench/netrun
+
+.PHONY: bench-net
+bench-net: $(BUILD)/ukvm-run $(NET_BENCH)
+	$(Q)$(BUILD)/bench/netrun $(BUILD)
+
+all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH) $(NET_BENCH)

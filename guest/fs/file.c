@@ -1,6 +1,7 @@
 /* file.c: open file descriptions, the fd table, and the calls into each file's operations. */
 #include <string.h>
 #include "k.h"
+#include "epoll.h"
 #include "fs.h"
 
 struct fd_slot {
@@ -32,6 +33,8 @@ void fs_file_put(struct fs_file *f)
 {
 	if (--f->refs)
 		return;
+	if (f->ep_items)
+		fs_epoll_file_gone(f); /* Linux's eventpoll_release: epoll items go with the description, not an fd */
 	if (f->ops->release)
 		f->ops->release(f);
 	fs_node_put(f->node);

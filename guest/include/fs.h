@@ -97,6 +97,8 @@ struct fs_file {
 	uint64_t off;
 	uint32_t flags; /* O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH ... as opened (creation flags dropped) */
 	uint32_t refs;
+	void *priv;                /* what an anonymous file keeps (an epoll instance, an eventfd counter, a timer) */
+	struct ep_item *ep_items;  /* the epoll items watching this description (guest/fs/epoll.c) */
 };
 
 extern struct fs_node *fs_root;
@@ -229,6 +231,16 @@ int fs_user_at(long dirfd, long upath, const char **path, struct fs_node **start
 int fs_dev_init(void);
 /* The console node (stdin/stdout/stderr), valid after fs_dev_init. */
 struct fs_node *fs_dev_console(void);
+
+/* ---- anonymous files (guest/fs/anon.c) ---- */
+
+/*
+ * A new file on no directory, like Linux's anon_inode_getfd: a node of mode
+ * with ops, an open description (flags: O_ACCMODE | O_NONBLOCK) whose priv
+ * is priv, installed at the lowest free fd. The fd, or -ENOMEM / -EMFILE
+ * (then nothing is left behind and priv is the caller's to free).
+ */
+int fs_anon_fd(uint32_t mode, const struct fs_file_ops *ops, void *priv, uint32_t flags, bool cloexec);
 
 /* ---- pipes (guest/fs/pipe.c) ---- */
 

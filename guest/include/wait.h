@@ -32,7 +32,7 @@ enum k_wait_news {
 	K_WAIT_NEWS = 1,    /* a WAIT just ended with device news (maybe news polling already collected) */
 };
 
-/* Called by k_wait_wake instead of waking a thread (epoll's readiness callback); it must not unregister other waiters. */
+/* Called by k_wait_wake instead of waking a thread (epoll's readiness callback); it may wake other keys but must not unregister waiters. */
 typedef void (*k_wait_fn)(struct k_waiter *w);
 
 /* One registration on a wait key; lives with its owner (a blocked thread's stack, an epoll item). */

@@ -69,6 +69,13 @@ int k_wait_wake(const void *key, uint32_t bits, int n)
 			if (w->fn) {
 				w->fn(w);
 				woken++;
+				/*
+				 * The callback may wake another key (epoll wakes its own waiters),
+				 * which unregisters the threads it wakes: maybe the one saved in
+				 * next. w itself stays registered, so its link is the live one.
+				 */
+				if (w->pprev)
+					next = w->next;
 			} else if (k_thr_unblock(w->thr, 0)) {
 				/* Unregistered at once, so a second wake before the thread runs counts someone else (FUTEX_WAKE). */
 				k_wait_del(w);

@@ -86,14 +86,14 @@ static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline, bool only
 }
 
 /* A relative timeout in ns as a deadline; saturates at K_WAIT_FOREVER. */
-static uint64_t poll_deadline(uint64_t ns)
+uint64_t poll_deadline(uint64_t ns)
 {
 	uint64_t now = k_clock_monotonic_ns();
 	return ns >= K_WAIT_FOREVER - now ? K_WAIT_FOREVER : now + ns;
 }
 
 /* Reads a timespec timeout (NULL: forever) as a deadline: 0 or -EFAULT / -EINVAL. */
-static long poll_ts_deadline(const struct lx_timespec *ts, uint64_t *deadline)
+long poll_ts_deadline(const struct lx_timespec *ts, uint64_t *deadline)
 {
 	if (!ts) {
 		*deadline = K_WAIT_FOREVER;
@@ -130,7 +130,7 @@ static void poll_ts_left(struct lx_timespec *ts, uint64_t deadline, long rc)
  * The sigmask argument of ppoll/pselect6 (NULL: none). The new mask holds
  * for the wait; *old gets the one to restore. 0, -EINVAL (size), -EFAULT.
  */
-static long poll_mask_set(const uint64_t *mask, size_t size, uint64_t *old)
+long poll_mask_set(const uint64_t *mask, size_t size, uint64_t *old)
 {
 	*old = k_sig.mask;
 	if (!mask)
@@ -149,7 +149,7 @@ static long poll_mask_set(const uint64_t *mask, size_t size, uint64_t *old)
  * handler runs under the wait mask and the old one comes back with
  * rt_sigreturn (sig.h: saved_mask); otherwise the old mask is back now.
  */
-static void poll_mask_restore(const uint64_t *mask, uint64_t old, long rc)
+void poll_mask_restore(const uint64_t *mask, uint64_t old, long rc)
 {
 	if (!mask)
 		return;

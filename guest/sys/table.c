@@ -31,6 +31,11 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_utimensat] = sys_utimensat,
 	[__NR_poll] = sys_poll, [__NR_ppoll] = sys_ppoll, [__NR_select] = sys_select,
 	[__NR_pselect6] = sys_pselect6,
+	[__NR_epoll_create] = sys_epoll_create, [__NR_epoll_create1] = sys_epoll_create1,
+	[__NR_epoll_ctl] = sys_epoll_ctl, [__NR_epoll_wait] = sys_epoll_wait, [__NR_epoll_pwait] = sys_epoll_pwait,
+	[__NR_epoll_pwait2] = sys_epoll_pwait2, [__NR_eventfd] = sys_eventfd, [__NR_eventfd2] = sys_eventfd2,
+	[__NR_timerfd_create] = sys_timerfd_create, [__NR_timerfd_settime] = sys_timerfd_settime,
+	[__NR_timerfd_gettime] = sys_timerfd_gettime,
 
 	[__NR_brk] = sys_brk, [__NR_mmap] = sys_mmap, [__NR_munmap] = sys_munmap,
 	[__NR_mprotect] = sys_mprotect, [__NR_mremap] = sys_mremap, [__NR_madvise] = sys_madvise,
