@@ -465,6 +465,16 @@ static void case_eventfd(void)
 	read(e, &v, 8);
 	say("ET after read: %s\n", wait1(ep, 0));
 	close(e);
+	/* A read wakes only writers: an edge-triggered reader hears nothing new, though 1 is left. */
+	e = eventfd(2, EFD_SEMAPHORE | EFD_NONBLOCK);
+	ctl(ep, EPOLL_CTL_ADD, e, EPOLLIN | EPOLLET, 0x42);
+	a = wait1(ep, 0);
+	read(e, &v, 8);
+	say("ET semaphore: %s, after reading 1 of 2: %s\n", a, wait1(ep, 0));
+	v = 1;
+	write(e, &v, 8);
+	say("ET semaphore, written: %s\n", wait1(ep, 0));
+	close(e);
 	close(ep);
 }
 

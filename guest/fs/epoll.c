@@ -103,6 +103,17 @@ static void ep_item_wake(struct k_waiter *w)
 }
 
 /*
+ * Which wakes the item hears: a file that wakes its key with the POLL*
+ * bits of what changed (eventfd: POLLIN on a write, POLLOUT on a read)
+ * reaches only the items asking for them, as Linux's ep_poll_callback
+ * filters by the wake's key; most files wake with ~0u, which meets all.
+ */
+static uint32_t ep_wake_bits(const struct ep_item *it)
+{
+	return it->events & ~(uint32_t)EP_PRIVATE_BITS;
+}
+
+/*
  * The item's events that hold now. Also follows the file's wait key should
  * the hook name a new one (the hooks keep one key for a file's life; this
  * only makes a change harmless for items the scan looks at).
@@ -114,7 +125,7 @@ static uint32_t ep_item_poll(struct ep_item *it)
 	if (key != it->w.key || !it->w.pprev) {
 		k_wait_del(&it->w);
 		if (key)
-			k_wait_add(&it->w, key, ~0u, ep_item_wake, it);
+			k_wait_add(&it->w, key, ep_wake_bits(it), ep_item_wake, it);
 	}
 	return mask;
 }
@@ -361,6 +372,7 @@ long sys_epoll_ctl(SYS_ARGS)
 			return -EINVAL;
 		it->events = e.events;
 		it->data = e.data;
+		it->w.bits = ep_wake_bits(it);
 		ep_item_arm(it);
 		return 0;
 	default:

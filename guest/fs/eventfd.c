@@ -49,7 +49,7 @@ static long efd_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 	uint64_t v = e->semaphore ? 1 : e->count;
 	e->count -= v;
 	memcpy(buf, &v, sizeof(v));
-	k_wait_wake(e, ~0u, K_THR_ALL);
+	k_wait_wake(e, POLLOUT | POLLWRNORM, K_THR_ALL); /* room for writers; epoll items waiting for POLLIN need not look */
 	return sizeof(v);
 }
 
@@ -71,7 +71,7 @@ static long efd_write(struct fs_file *f, const void *buf, size_t len, uint64_t *
 			return rc;
 	}
 	e->count += v;
-	k_wait_wake(e, ~0u, K_THR_ALL);
+	k_wait_wake(e, POLLIN | POLLRDNORM, K_THR_ALL);
 	return sizeof(v);
 }
 

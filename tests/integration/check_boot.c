@@ -170,6 +170,8 @@ static const char epolltest_linux[] =
 	"ET: n=1 ev 0x1 data 0x41, again: n=0\n"
 	"ET after write: n=1 ev 0x1 data 0x41\n"
 	"ET after read: n=0\n"
+	"ET semaphore: n=1 ev 0x1 data 0x42, after reading 1 of 2: n=0\n"
+	"ET semaphore, written: n=1 ev 0x1 data 0x42\n"
 	"blocking read: 8 value 7 waited>=25ms 1\n"
 	"blocking write at max: 8 waited>=25ms 1\n"
 	"timerfd bad clock: -1 EINVAL, bad flags: -1 EINVAL\n"

@@ -332,6 +332,19 @@ START_TEST(test_eventfd)
 	}
 	ck_assert_int_eq(sys_read(e, L(&v), 8, 0, 0, 0), -EAGAIN);
 	sys_close(e, 0, 0, 0, 0, 0);
+	/* A read wakes only writers (POLLOUT): an edge-triggered reader is not told again, though 1 is left. */
+	e = sys_eventfd2(2, LX_EFD_SEMAPHORE | LX_EFD_NONBLOCK, 0, 0, 0, 0);
+	ck_assert_int_eq(ctl(ep, EPOLL_CTL_ADD, e, EPOLLIN | EPOLLET, 5), 0);
+	ck_assert_int_eq(wait0(ep, ev, 2), 1);
+	ck_assert_int_eq(sys_read(e, L(&v), 8, 0, 0, 0), 8);
+	ck_assert_int_eq(wait0(ep, ev, 2), 0);
+	/* ... while a writer's item hears it, and so does a blocked thread (any bits). */
+	ck_assert_int_eq(ctl(ep, EPOLL_CTL_MOD, e, EPOLLOUT | EPOLLET, 6), 0);
+	ck_assert_int_eq(wait0(ep, ev, 2), 1);
+	ck_assert_int_eq(sys_read(e, L(&v), 8, 0, 0, 0), 8);
+	ck_assert_int_eq(wait0(ep, ev, 2), 1);
+	ck_assert_uint_eq(ev[0].events, EPOLLOUT);
+	sys_close(e, 0, 0, 0, 0, 0);
 	sys_close(ep, 0, 0, 0, 0, 0);
 }
 END_TEST
