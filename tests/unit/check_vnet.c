@@ -15,6 +15,8 @@
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
 
 /* ---- fakes of the kernel services the driver and lwIP use ---- */
 
@@ -570,6 +572,94 @@ START_TEST(test_mtu_lowered_to_device)
 }
 END_TEST
 
+/* ---- loopback and lwIP's timers (guest/net/gnet.c) ---- */
+
+static struct tcp_pcb *lo_accepted;
+static bool lo_connected;
+static char lo_rx[64];
+static size_t lo_rx_len;
+
+static err_t lo_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)arg;
+	(void)err;
+	if (!p)
+		return ERR_OK;
+	lo_rx_len += pbuf_copy_partial(p, lo_rx + lo_rx_len, (u16_t)(sizeof(lo_rx) - lo_rx_len), 0);
+	tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	return ERR_OK;
+}
+
+static err_t lo_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	(void)arg;
+	ck_assert_int_eq(err, ERR_OK);
+	lo_accepted = pcb;
+	tcp_recv(pcb, lo_recv);
+	return ERR_OK;
+}
+
+static err_t lo_connect(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	(void)arg;
+	(void)pcb;
+	ck_assert_int_eq(err, ERR_OK);
+	lo_connected = true;
+	return ERR_OK;
+}
+
+/*
+ * 127.0.0.1 works with no NIC at all; gnet_flush (and the poller) deliver what lwIP looped; the
+ * poller asks for lwIP's TCP timer only while a connection exists (TIME_WAIT included), and for
+ * nothing once it is gone: an idle VM sleeps.
+ */
+START_TEST(test_loopback_tcp_and_timers)
+{
+	ck_assert_uint_eq(npollers, 1);
+	ck_assert_uint_eq(run_pollers(K_WAIT_POLLED), 0); /* nothing pending at boot */
+	ip_addr_t lo;
+	IP_ADDR4(&lo, 127, 0, 0, 1);
+	struct tcp_pcb *l = tcp_new();
+	ck_assert_int_eq(tcp_bind(l, &lo, 7), ERR_OK);
+	l = tcp_listen(l);
+	ck_assert_ptr_nonnull(l);
+	tcp_accept(l, lo_accept);
+	ck_assert_uint_eq(run_pollers(K_WAIT_POLLED), 0); /* a listener alone needs no timer */
+
+	struct tcp_pcb *c = tcp_new();
+	ck_assert_int_eq(tcp_connect(c, &lo, 7, lo_connect), ERR_OK);
+	ck_assert(!lo_connected);
+	gnet_flush(); /* SYN, SYN-ACK, ACK bounce inside this call */
+	ck_assert(lo_connected);
+	ck_assert_ptr_nonnull(lo_accepted);
+	ck_assert_int_eq(tcp_write(c, "hello, lo", 9, TCP_WRITE_FLAG_COPY), ERR_OK);
+	ck_assert_int_eq(tcp_output(c), ERR_OK);
+	ck_assert_uint_eq(lo_rx_len, 0);
+	uint64_t t = run_pollers(K_WAIT_POLLED); /* the poller delivers too */
+	ck_assert_uint_eq(lo_rx_len, 9);
+	ck_assert_mem_eq(lo_rx, "hello, lo", 9);
+	/* Connections exist: TCP's 250 ms timer, no sooner. */
+	ck_assert_uint_gt(t, mono_ns);
+	ck_assert_uint_le(t - mono_ns, 250000000ull);
+
+	ck_assert_int_eq(tcp_close(c), ERR_OK);
+	ck_assert_int_eq(tcp_close(lo_accepted), ERR_OK);
+	ck_assert_int_eq(tcp_close(l), ERR_OK);
+	gnet_flush();
+	/* TIME_WAIT (2 MSL) keeps the timer; then nothing is left and the poller asks for nothing. */
+	int ticks = 0;
+	for (t = run_pollers(K_WAIT_POLLED); t && ticks < 2000; ticks++) {
+		ck_assert_uint_gt(t, mono_ns);
+		mono_ns = t;
+		t = run_pollers(K_WAIT_QUIET);
+	}
+	ck_assert_uint_eq(t, 0);
+	ck_assert_uint_ge(ticks, 2 * TCP_MSL / TCP_TMR_INTERVAL - 8);
+	ck_assert_uint_le(ticks, 2 * TCP_MSL / TCP_TMR_INTERVAL + 8);
+}
+END_TEST
+
 /* ---- the FDT configuration ---- */
 
 START_TEST(test_cfg_good)
@@ -650,6 +740,7 @@ Suite *vnet_suite(void)
 	tcase_add_test(core, test_arp_and_echo);
 	tcase_add_test(core, test_link_down_and_mac_fallback);
 	tcase_add_test(core, test_mtu_lowered_to_device);
+	tcase_add_test(core, test_loopback_tcp_and_timers);
 	tcase_add_test(core, test_cfg_good);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
