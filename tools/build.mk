@@ -26,7 +26,7 @@ APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio 
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
-NET_APPS  := tcpecho httpd udpecho netclient
+NET_APPS  := tcpecho httpd udpecho netclient netflood
 APPS      += $(NET_APPS)
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
@@ -47,6 +47,8 @@ $(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/a
 $(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(NET_APPS:%=$(BUILD)/apps/%): guest/apps/say.h guest/apps/netpat.h
 $(BUILD)/apps/tcpecho: APP_CFLAGS += -pthread
+$(BUILD)/apps/netflood: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_net.h
+$(BUILD)/apps/netflood: APP_CFLAGS += -iquote proto
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
 $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote proto
 

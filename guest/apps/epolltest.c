@@ -175,6 +175,26 @@ static void case_ctl_errors(void)
 	close(p[1]);
 }
 
+/* Linux's nesting limit, built from the top and from the bottom: where the first ELOOP comes. */
+static void case_nest_depth(void)
+{
+	for (int down = 0; down < 2; down++) {
+		int e[8], first = 0;
+		struct epoll_event ev = { .events = EPOLLIN };
+		for (int i = 0; i < 8; i++)
+			e[i] = epoll_create1(0);
+		for (int i = 1; i < 8; i++) {
+			int r = down ? epoll_ctl(e[i - 1], EPOLL_CTL_ADD, e[i], &ev) : epoll_ctl(e[i], EPOLL_CTL_ADD, e[i - 1], &ev);
+			if (r && !first) {
+				first = i;
+				say("nest %s: first error at level %d: %s\n", down ? "downwards" : "upwards", i, res(r));
+			}
+		}
+		for (int i = 0; i < 8; i++)
+			close(e[i]);
+	}
+}
+
 /* Level-triggered, edge-triggered and one-shot on a pipe's read end. */
 static void case_modes(void)
 {
@@ -661,6 +681,7 @@ int main(int argc, char **argv)
 	if (!*only || !strcmp(only, "epoll")) {
 		case_create();
 		case_ctl_errors();
+		case_nest_depth();
 		case_modes();
 		case_lifetime();
 		case_nested();

@@ -112,6 +112,8 @@ static const char epolltest_linux[] =
 	"wait maxevents 0: -1 EINVAL, -1: -1 EINVAL\n"
 	"wait bad epfd: -1 EBADF, not epoll: -1 EINVAL\n"
 	"wait bad events: -1 EFAULT\n"
+	"nest upwards: first error at level 5: -1 ELOOP\n"
+	"nest downwards: first error at level 5: -1 ELOOP\n"
 	"LT empty: n=0\n"
 	"LT 1 byte: n=1 ev 0x1 data 0x1122334455667788, again: n=1 ev 0x1 data 0x1122334455667788\n"
 	"LT drained: n=0\n"

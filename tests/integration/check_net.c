@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <net/if.h>
 #include <netinet/ip_icmp.h>
+#include <linux/if_packet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -40,6 +42,7 @@ static const char *const target_name[] = {"native", "ukvm"};
 #define T_PING  (NATIVE + 1)
 #define T_2NIC  (NATIVE + 1)
 #define T_USER  (NATIVE + 1) /* --net user (libslirp) */
+#define T_FLOOD UKVM         /* ukvm only (the app drives the virtio device itself): UKVM + 1 once the NIC exists */
 
 #define HOST_IP   "10.77.0.1"
 #define GUEST_IP  "10.77.0.2"
@@ -635,6 +638,93 @@ START_TEST(user_hostfwd)
 }
 END_TEST
 
+/* The guest connects out through user-mode networking: 10.0.2.2 is the host's loopback (QEMU's rule). */
+START_TEST(user_connects_out)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 0);
+	int ls = tcp_listen("127.0.0.1", 9000);
+	const char *args[] = {_i == NATIVE ? "127.0.0.1" : "10.0.2.2", "9000", "262144", "6", NULL};
+	app_start(&p, _i, 0, "user", "netclient", args, NULL);
+	int fd = tcp_accept(ls, 20);
+	static char buf[65536];
+	long long echoed = 0;
+	for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0; echoed += n)
+		ck_assert_int_eq(write(fd, buf, (size_t)n), n);
+	close(fd);
+	close(ls);
+	app_wait(&p, &r, 20);
+	ck_assert_msg(r.status == 0 && strstr(r.out, "netclient: ok 262144 bytes"), "%s: status %d, %lld echoed\nout: %s\nerr: %s",
+		      target_name[_i], r.status, echoed, r.out, r.err);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+/* ---- hostile: TX flood with no RX buffers ------------------------------------------------- */
+
+/* The process's resident memory in KiB (/proc/PID/status VmRSS), -1 if unreadable. */
+static long rss_kib(int pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "r");
+	long kib = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kib = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/*
+ * netflood resets the NIC, posts no receive buffer and floods TX while the test floods the tap
+ * with frames for the guest: the monitor's memory stays flat, and SIGTERM ends it within 1 s.
+ */
+START_TEST(tx_flood_no_rx_buffers)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	const char *args[] = {"0", NULL};
+	app_start(&p, _i, 1, NULL, "netflood", args, "netflood: flooding");
+	/* Frames straight into tap0 (no ARP needed: the guest's stack is gone). */
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("tap0"), .sll_halen = 6};
+	memset(ll.sll_addr, 0xff, 6);
+	uint8_t frame[1514];
+	memset(frame, 0xff, 6);
+	memcpy(frame + 6, "\x02\x00\x00\x00\x00\x02\x88\xb5", 8);
+	memset(frame + 14, 0xa5, sizeof(frame) - 14);
+	usleep(300000);
+	long rss0 = rss_kib(p.pid);
+	unsigned long injected = 0;
+	for (double end = now_s() + 3; now_s() < end;)
+		for (int k = 0; k < 64; k++)
+			injected += sendto(s, frame, sizeof(frame), MSG_DONTWAIT, (struct sockaddr *)&ll, sizeof(ll)) > 0;
+	long rss1 = rss_kib(p.pid);
+	close(s);
+	double t = now_s();
+	app_stop(&p, &r);
+	double stop_ms = (now_s() - t) * 1e3;
+	fprintf(stderr, "net: tx flood: RSS %ld -> %ld KiB, %lu frames injected, stopped %.0f ms after SIGTERM\n", rss0,
+		rss1, injected, stop_ms);
+	const char *last = NULL;
+	for (const char *q = r.out; (q = strstr(q, "netflood: ")) && strstr(q, "frames queued"); q++)
+		last = q;
+	unsigned long long frames = last ? strtoull(last + 10, NULL, 10) : 0;
+	ck_assert_msg(frames > 1000, "the flood never got going\nout: %s\nerr: %s", r.out, r.err);
+	ck_assert_msg(rss0 > 0 && rss1 > 0 && rss1 - rss0 < 32 * 1024, "monitor RSS grew %ld -> %ld KiB", rss0, rss1);
+	ck_assert_msg(stop_ms < 1000, "SIGTERM took %.0f ms", stop_ms);
+	ck_assert_msg(r.status == 143, "status %d\nerr: %s", r.status, r.err);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
 Suite *net_suite(void)
 {
 	Suite *s = suite_create("net");
@@ -652,6 +742,7 @@ Suite *net_suite(void)
 	tcase_add_loop_test(tc, ping_guest, NATIVE, T_PING);
 	tcase_add_loop_test(tc, two_nics, NATIVE, T_2NIC);
 	tcase_add_loop_test(tc, user_hostfwd, NATIVE, T_USER);
+	tcase_add_loop_test(tc, user_connects_out, NATIVE, T_USER);
 	suite_add_tcase(s, tc);
 
 	TCase *tl = tcase_create("limits");
@@ -659,5 +750,10 @@ Suite *net_suite(void)
 	tcase_add_loop_test(tl, connection_refused, NATIVE, T_TCP);
 	tcase_add_loop_test(tl, connection_reset, NATIVE, T_TCP);
 	suite_add_tcase(s, tl);
+
+	TCase *th = tcase_create("hostile");
+	tcase_set_timeout(th, 30);
+	tcase_add_loop_test(th, tx_flood_no_rx_buffers, UKVM, T_FLOOD);
+	suite_add_tcase(s, th);
 	return s;
 }
