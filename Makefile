@@ -13,6 +13,9 @@ PROTO_ENV := -include proto/proto_env_x86_64.h
 # Monitor, tools and benchmarks.
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Iproto -Ivmm -Idevices $(PROTO_ENV) -MMD -MP
 HOST_LIBS   := -lfdt -luring -lseccomp -lpthread
+# libslirp, for the ukvm-slirp helper only (devices/net_user.h): slirp.pc needs glib's .pc, absent without
+# libglib2.0-dev, and the shared library is all the helper needs.
+SLIRP_LIBS  := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 # The same with ASan+UBSan (tests/build.mk: the test runner and a sanitizer build of the monitor);
 # -O1 as ASan's documentation advises: usable speed, stacks that still match the source.
 SAN_FLAGS   := -fsanitize=address,undefined
@@ -48,6 +51,7 @@ bench: bench-boot bench-blk bench-embed bench-net
 
 install: all $(BUILD)/libukvm.pc
 	install -D -m 755 $(BUILD)/ukvm-run $(DESTDIR)$(PREFIX)/bin/ukvm-run
+	install -D -m 755 $(BUILD)/ukvm-slirp $(DESTDIR)$(PREFIX)/bin/ukvm-slirp
 	install -D -m 755 $(BUILD)/ukvm-build $(DESTDIR)$(PREFIX)/bin/ukvm-build
 	install -D -m 644 $(BUILD)/guest/ukvm-kernel.elf $(DESTDIR)$(PREFIX)/lib/ukvm/ukvm-kernel.elf
 	install -D -m 644 vmm/ukvm.h $(DESTDIR)$(PREFIX)/include/ukvm.h

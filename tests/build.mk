@@ -76,6 +76,8 @@ $(foreach g,$(GUEST_GROUPS),$(eval $(call GUEST_GROUP_RULE,$(g))))
 GUEST_GROUP_OBJS := $(GUEST_GROUPS:%=$(TEST_OBJDIR)/group_%.o)
 
 $(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TEST_CFLAGS += -Itools/imgbuild
+# The user-mode network helper the netuser suite drives.
+$(TEST_OBJDIR)/tests/unit/check_netuser.o: TEST_CFLAGS += -DNETUSER_HELPER='"$(abspath $(BUILD)/ukvm-slirp)"'
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 # The net suite's byte stream and errno names, shared with the guest's net apps.
@@ -155,7 +157,7 @@ $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
 
 # Everything `make check` builds besides `all`: the integration suites boot the test guests, the apps'
 # images (both in `all`) and the two monitors.
-CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS)
+CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS) $(BUILD)/ukvm-slirp
 
 # --- fuzzing (tests/fuzz) -------------------------------------------------------------
 # Each harness tests/fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput. `make fuzz` builds it with clang's

@@ -1,5 +1,7 @@
 # vmm/build.mk: libukvm (monitor library), ukvm-run (CLI) and the assembly test guests.
 LIBUKVM_SRCS := $(sort $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard devices/*.c) $(wildcard proto/*.c))
+# The user-mode network helper (devices/net_user.h): its own process, outside libukvm.
+SLIRP_HELPER_SRCS := devices/slirp/helper.c vmm/sandbox.c
 LIBUKVM_OBJS := $(patsubst %.c,$(BUILD)/vmm/obj/%.o,$(LIBUKVM_SRCS))
 
 # Test guests: one .S, one variant per -DTG_<NAME>; testguest.elf is the hello variant.
@@ -7,7 +9,7 @@ TESTGUEST_VARIANTS := hello triple ud loop wait badcon serial badport
 TESTGUESTS := $(BUILD)/vmm/testguest.elf $(patsubst %,$(BUILD)/vmm/testguest-%.elf,$(TESTGUEST_VARIANTS)) \
               $(BUILD)/vmm/testguest-dio.elf
 
-all: $(BUILD)/libukvm.a $(BUILD)/ukvm-run $(TESTGUESTS)
+all: $(BUILD)/libukvm.a $(BUILD)/ukvm-run $(BUILD)/ukvm-slirp $(TESTGUESTS)
 
 $(BUILD)/vmm/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -22,6 +24,10 @@ $(BUILD)/libukvm.a: $(LIBUKVM_OBJS)
 # libseccomp static, 3.71 ms static-pie. No NSS in the monitor (kvmcheck_group_name reads /etc/group).
 $(BUILD)/ukvm-run: $(BUILD)/vmm/obj/vmm/main.o $(BUILD)/libukvm.a
 	$(Q)$(CC) -static-pie -o $@ $^ $(HOST_LIBS)
+
+# Dynamically linked: Debian ships libslirp (and glib) as shared libraries only. Found next to ukvm-run.
+$(BUILD)/ukvm-slirp: $(patsubst %.c,$(BUILD)/vmm/obj/%.o,$(SLIRP_HELPER_SRCS))
+	$(Q)$(CC) -o $@ $^ $(SLIRP_LIBS) -lseccomp
 
 $(BUILD)/vmm/testguest-%.elf: vmm/testguest/testguest.S vmm/testguest/testguest.ld proto/ukvm_abi.h
 	@mkdir -p $(@D)

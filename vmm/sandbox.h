@@ -1,10 +1,12 @@
 /*
  * sandbox.h: the monitor's seccomp allowlists, one per thread (vCPU thread,
- * event thread), both in sandbox.c. Not "seccomp.h": under -Ivmm that name
+ * event thread), and the slirp helper process's, all in sandbox.c. Not "seccomp.h": under -Ivmm that name
  * would hide libseccomp's <seccomp.h>, and seccomp_* is libseccomp's prefix.
  */
 #ifndef VMM_SANDBOX_H
 #define VMM_SANDBOX_H
+
+#include <stdbool.h>
 
 /*
  * Installs the vCPU thread's allowlist on the calling thread (after setup,
@@ -15,5 +17,13 @@ int sandbox_vcpu_install(int vcpu_fd);
 
 /* Installs the event thread's allowlist on the calling thread (vmm/event.c). Returns 0 or -errno. */
 int sandbox_event_install(void);
+
+/*
+ * Installs the ukvm-slirp helper's allowlist on the calling process
+ * (devices/slirp/helper.c). files_confined: Landlock already limits what may
+ * be opened, so read-only openat is allowed; else openat fails with EACCES.
+ * Returns 0 or -errno.
+ */
+int sandbox_slirp_install(bool files_confined);
 
 #endif
