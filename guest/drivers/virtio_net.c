@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "k.h"
-#include "gnet.h"
+#include "net.h"
 #include "vdev.h"
 #include "virtio_net.h"
 #include "wait.h"
@@ -38,13 +38,13 @@ struct vnet {
 	struct vd_mmio *mmio;
 	const char *name;  /* "eth0" ...: what messages call it */
 	struct netif netif;
-	struct gnet_cfg cfg;
+	struct net_cfg cfg;
 	struct vd_queue rxq, txq;
 	uint32_t rx_len;   /* bytes per RX buffer: header + largest frame */
 	uint32_t frame_max;
 	uint8_t mac[6];
 	bool link, dead;
-	bool started;      /* probe done: from now on frames count as traffic (gnet_eth_activity) */
+	bool started;      /* probe done: from now on frames count as traffic (net_eth_activity) */
 	uint64_t tx_last_progress;
 	unsigned idle_news; /* see vd_wait_check_status */
 	uint64_t rx_dropped, tx_dropped;
@@ -154,7 +154,7 @@ static int vnet_rx_reap(struct vnet *v)
 			pbuf_free(p);
 	}
 	if (got > 0)
-		gnet_eth_activity();
+		net_eth_activity();
 	return v->dead ? -EIO : got;
 }
 
@@ -243,7 +243,7 @@ static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 		v->tx_last_progress = k_clock_monotonic_ns(); /* the stall budget starts with a frame on an idle queue */
 	vd_queue_kick(&v->txq);
 	if (v->started)
-		gnet_eth_activity();
+		net_eth_activity();
 	return ERR_OK;
 }
 
@@ -336,12 +336,12 @@ static void vnet_config(struct vnet *v)
 	}
 	v->frame_max = VNET_ETH_MAX_HLEN + mtu;
 	/* Receive buffers fit a standard frame even when the MTU is smaller: a device may not shrink its frames. */
-	v->rx_len = VNET_HDR + VNET_ETH_MAX_HLEN + (mtu > GNET_MTU_DEFAULT ? mtu : GNET_MTU_DEFAULT);
+	v->rx_len = VNET_HDR + VNET_ETH_MAX_HLEN + (mtu > NET_MTU_DEFAULT ? mtu : NET_MTU_DEFAULT);
 }
 
 int vd_net_probe(struct vd_mmio *d, const void *fdt, int node)
 {
-	const char *name = gnet_eth_next_name();
+	const char *name = net_eth_next_name();
 	struct vnet *v = NULL;
 	int rc = -ENOSPC;
 
@@ -353,7 +353,7 @@ int vd_net_probe(struct vd_mmio *d, const void *fdt, int node)
 		goto err;
 	v->mmio = d;
 	v->name = name;
-	gnet_cfg_read(fdt, node, name, &v->cfg);
+	net_cfg_read(fdt, node, name, &v->cfg);
 	rc = vd_mmio_begin(d, VNET_WANT);
 	if (rc)
 		goto err_free;
@@ -364,7 +364,7 @@ int vd_net_probe(struct vd_mmio *d, const void *fdt, int node)
 	if (rc)
 		goto err_fail;
 	vd_mmio_driver_ok(d);
-	rc = gnet_eth_add(&v->netif, &v->cfg, v, vnet_netif_init);
+	rc = net_eth_add(&v->netif, &v->cfg, v, vnet_netif_init);
 	if (rc)
 		goto err_fail;
 	if (v->link)

@@ -6,7 +6,7 @@
 #include "cpuid.h"
 #include "exec.h"
 #include "k.h"
-#include "gnet.h"
+#include "net.h"
 #include "sys.h"
 #include "vdev.h"
 
@@ -157,10 +157,10 @@ void k_boot(uint64_t fdt_gpa)
 	k_random_init(bi->rng_seed, (size_t)bi->rng_seed_len, boot_random_hw());
 
 	boot_memory(bi);
-	gnet_init(); /* before the drivers: the NIC driver adds its interfaces to lwIP */
+	net_init(); /* before the drivers: the NIC driver adds its interfaces to lwIP */
 	vd_probe_all(bi->fdt); /* before the file system: fs_init makes /dev/vdX for the disks found here */
 	boot_fs();
-	gnet_etc_init(); /* /etc/hosts, /etc/resolv.conf for the interfaces the drivers added, unless the image has them */
+	net_etc_init(); /* /etc/hosts, /etc/resolv.conf for the interfaces the drivers added, unless the image has them */
 	k_hypercall_mark(UKVM_MARK_KERNEL_READY);
 	int rc = k_exec_app();
 	k_panic("cannot start the app (%d)", rc);

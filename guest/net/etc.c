@@ -4,12 +4,12 @@
 
 #include "fs.h"
 #include "kprintf.h"
-#include "gnet.h"
+#include "net.h"
 
 static uint32_t etc_dns[UKVM_NET_MAX_DNS];
 static unsigned etc_ndns;
 
-void gnet_etc_dns(const uint32_t *dns, unsigned n)
+void net_etc_dns(const uint32_t *dns, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		bool dup = false;
@@ -66,13 +66,13 @@ static void etc_create(const char *name, const char *text, size_t len)
 		k_printf("ukvm: /etc/%s not created (%d)\n", name, rc);
 }
 
-void gnet_etc_init(void)
+void net_etc_init(void)
 {
 	char buf[256], ip[16];
 	size_t len;
 
 	len = (size_t)k_snprintf(buf, sizeof(buf), "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-	struct netif *n = gnet_eth_first_addressed();
+	struct netif *n = net_eth_first_addressed();
 	if (n) {
 		etc_ip(ip, sizeof(ip), netif_ip4_addr(n)->addr);
 		len += (size_t)k_snprintf(buf + len, sizeof(buf) - len, "%s\tukvm\n", ip);

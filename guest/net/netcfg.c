@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "kprintf.h"
-#include "gnet.h"
+#include "net.h"
 #include "ukvm_abi.h"
 
 /* A property that is present but malformed is ignored with a one-line notice; the rest of the node still counts. */
@@ -31,13 +31,13 @@ static uint32_t netcfg_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void gnet_cfg_read(const void *fdt, int node, const char *ifname, struct gnet_cfg *c)
+void net_cfg_read(const void *fdt, int node, const char *ifname, struct net_cfg *c)
 {
 	const uint8_t *p;
 	int len;
 
 	memset(c, 0, sizeof(*c));
-	c->mtu = GNET_MTU_DEFAULT;
+	c->mtu = NET_MTU_DEFAULT;
 	if ((p = netcfg_prop(fdt, node, ifname, UKVM_FDT_NET_MAC, 6))) {
 		if (p[0] & 1)
 			netcfg_bad(ifname, UKVM_FDT_NET_MAC, "is a multicast address");

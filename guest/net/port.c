@@ -1,6 +1,6 @@
 /* port.c: what lwIP asks of its platform (NO_SYS): the millisecond clock and random numbers, from the kernel's. */
 #include "k.h"
-#include "gnet.h"
+#include "net.h"
 #include "lwip/sys.h"
 
 /* lwIP's clock: the kernel's monotonic clock in ms (lwIP handles the 49-day wrap of the u32). */
@@ -9,7 +9,7 @@ u32_t sys_now(void)
 	return (u32_t)(k_clock_monotonic_ns() / 1000000u);
 }
 
-uint32_t gnet_port_rand(void)
+uint32_t net_port_rand(void)
 {
 	uint32_t r;
 	k_random_bytes(&r, sizeof(r));

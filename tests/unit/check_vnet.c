@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../guest/include/gnet.h"
+#include "../../guest/include/net.h"
 #include "../../guest/include/vdev.h"
 #include "../../guest/include/wait.h"
 #include "../../proto/virtio_mmio.h"
@@ -64,7 +64,7 @@ void k_pages_free(void *p, size_t n) { (void)n; free(p); }
 uint64_t k_clock_monotonic_ns(void) { return mono_ns; }
 void k_random_bytes(void *buf, size_t len) { memset(buf, 0x5a, len); }
 void k_wait_poller_add(struct k_poller *p) { pollers[npollers++] = p; }
-void gnet_etc_dns(const uint32_t *dns, unsigned n) { (void)dns; (void)n; }
+void net_etc_dns(const uint32_t *dns, unsigned n) { (void)dns; (void)n; }
 
 /* The idle WAIT: time passes to the deadline (the fake device does nothing meanwhile unless a test says so). */
 static void (*idle_hook)(void);
@@ -241,7 +241,7 @@ static void setup(void)
 	raw[10] = 1500 & 0xff;
 	raw[11] = 1500 >> 8;
 	memcpy(dev_cfg, raw, sizeof(raw));
-	gnet_init();
+	net_init();
 	fdt_begin();
 	fdt_bytes(UKVM_FDT_NET_IPV4, our_ip, 4);
 	fdt_u32(UKVM_FDT_NET_PREFIX, 24);
@@ -339,7 +339,7 @@ START_TEST(test_probe_and_config)
 	ck_assert_uint_eq(netif_ip4_netmask(eth0)->addr, lwip_htonl(0xffffff00u));
 	ck_assert_mem_eq(&netif_ip4_gw(eth0)->addr, gw_ip, 4);
 	char name[8];
-	ck_assert_int_eq(gnet_if_name(eth0, name, sizeof(name)), 4);
+	ck_assert_int_eq(net_if_name(eth0, name, sizeof(name)), 4);
 	ck_assert_str_eq(name, "eth0");
 	/* The whole RX ring holds buffers for a full frame, one notify for the batch; nothing printed. */
 	ck_assert_uint_eq(dev_avail(VIRTIO_NET_RXQ)[1], QSIZE);
@@ -387,7 +387,7 @@ START_TEST(test_arp_and_echo)
 	/* Event idx: a device that never asks for a notify gets none after the first batch. */
 	ck_assert_uint_le(dev_notifies[VIRTIO_NET_TXQ], 1);
 	ck_assert_uint_eq(console_len, 0);
-	/* Traffic started ARP's 1 s timer; it stops after GNET_SLOW_IDLE_MS without frames. */
+	/* Traffic started ARP's 1 s timer; it stops after NET_SLOW_IDLE_MS without frames. */
 	uint64_t t = run_pollers(K_WAIT_POLLED);
 	ck_assert_uint_lt(t, K_WAIT_FOREVER);
 	for (int i = 0; i < 40 && t != K_WAIT_FOREVER; i++) {
@@ -572,7 +572,7 @@ START_TEST(test_mtu_lowered_to_device)
 }
 END_TEST
 
-/* ---- loopback and lwIP's timers (guest/net/gnet.c) ---- */
+/* ---- loopback and lwIP's timers (guest/net/net.c) ---- */
 
 static struct tcp_pcb *lo_accepted;
 static bool lo_connected;
@@ -610,7 +610,7 @@ static err_t lo_connect(void *arg, struct tcp_pcb *pcb, err_t err)
 }
 
 /*
- * 127.0.0.1 works with no NIC at all; gnet_flush (and the poller) deliver what lwIP looped; the
+ * 127.0.0.1 works with no NIC at all; net_flush (and the poller) deliver what lwIP looped; the
  * poller asks for lwIP's TCP timer only while a connection exists (TIME_WAIT included), and for
  * nothing once it is gone: an idle VM sleeps.
  */
@@ -630,7 +630,7 @@ START_TEST(test_loopback_tcp_and_timers)
 	struct tcp_pcb *c = tcp_new();
 	ck_assert_int_eq(tcp_connect(c, &lo, 7, lo_connect), ERR_OK);
 	ck_assert(!lo_connected);
-	gnet_flush(); /* SYN, SYN-ACK, ACK bounce inside this call */
+	net_flush(); /* SYN, SYN-ACK, ACK bounce inside this call */
 	ck_assert(lo_connected);
 	ck_assert_ptr_nonnull(lo_accepted);
 	ck_assert_int_eq(tcp_write(c, "hello, lo", 9, TCP_WRITE_FLAG_COPY), ERR_OK);
@@ -646,7 +646,7 @@ START_TEST(test_loopback_tcp_and_timers)
 	ck_assert_int_eq(tcp_close(c), ERR_OK);
 	ck_assert_int_eq(tcp_close(lo_accepted), ERR_OK);
 	ck_assert_int_eq(tcp_close(l), ERR_OK);
-	gnet_flush();
+	net_flush();
 	/* TIME_WAIT (2 MSL) keeps the timer; then nothing is left and the poller asks for nothing. */
 	int ticks = 0;
 	for (t = run_pollers(K_WAIT_POLLED); t && ticks < 2000; ticks++) {
@@ -664,12 +664,12 @@ END_TEST
 
 START_TEST(test_cfg_good)
 {
-	struct gnet_cfg c;
+	struct net_cfg c;
 	static const uint8_t dns[8] = { 10, 0, 2, 3, 1, 1, 1, 1 }, mac[6] = { 0x02, 0, 0, 0, 0, 1 };
 	fdt_bytes(UKVM_FDT_NET_DNS, dns, 8);
 	fdt_bytes(UKVM_FDT_NET_MAC, mac, 6);
 	fdt_u32(UKVM_FDT_NET_MTU, 9000);
-	gnet_cfg_read(fdt_buf, fdt_node, "eth0", &c);
+	net_cfg_read(fdt_buf, fdt_node, "eth0", &c);
 	ck_assert(c.has_ip && c.has_gw && c.has_mac && c.has_mtu);
 	ck_assert_mem_eq(&c.ip, our_ip, 4);
 	ck_assert_mem_eq(&c.gw, gw_ip, 4);
@@ -681,12 +681,12 @@ START_TEST(test_cfg_good)
 	ck_assert_uint_eq(console_len, 0);
 
 	fdt_begin(); /* nothing configured */
-	gnet_cfg_read(fdt_buf, fdt_node, "eth1", &c);
+	net_cfg_read(fdt_buf, fdt_node, "eth1", &c);
 	ck_assert(!c.has_ip && !c.has_gw && !c.has_mac && !c.has_mtu);
 	ck_assert_uint_eq(c.ndns, 0);
-	ck_assert_uint_eq(c.mtu, GNET_MTU_DEFAULT);
+	ck_assert_uint_eq(c.mtu, NET_MTU_DEFAULT);
 	fdt_bytes(UKVM_FDT_NET_IPV4, our_ip, 4); /* an address without a prefix is a /32 */
-	gnet_cfg_read(fdt_buf, fdt_node, "eth1", &c);
+	net_cfg_read(fdt_buf, fdt_node, "eth1", &c);
 	ck_assert(c.has_ip);
 	ck_assert_uint_eq(c.prefix, 32);
 	ck_assert_uint_eq(console_len, 0);
@@ -695,7 +695,7 @@ END_TEST
 
 START_TEST(test_cfg_bad)
 {
-	struct gnet_cfg c;
+	struct net_cfg c;
 	static const uint8_t dns[16] = { 0 }, mcast[6] = { 0x01, 0, 0x5e, 0, 0, 1 };
 	fdt_begin();
 	fdt_bytes(UKVM_FDT_NET_IPV4, our_ip, 3);
@@ -704,10 +704,10 @@ START_TEST(test_cfg_bad)
 	fdt_bytes(UKVM_FDT_NET_DNS, dns, 16); /* 4 servers: one too many */
 	fdt_bytes(UKVM_FDT_NET_MAC, mcast, 6);
 	fdt_u32(UKVM_FDT_NET_MTU, UKVM_NET_MTU_MAX + 1);
-	gnet_cfg_read(fdt_buf, fdt_node, "eth0", &c);
+	net_cfg_read(fdt_buf, fdt_node, "eth0", &c);
 	ck_assert(!c.has_ip && !c.has_gw && !c.has_mac && !c.has_mtu);
 	ck_assert_uint_eq(c.ndns, 0);
-	ck_assert_uint_eq(c.mtu, GNET_MTU_DEFAULT);
+	ck_assert_uint_eq(c.mtu, NET_MTU_DEFAULT);
 	const char *want[] = { "eth0: " UKVM_FDT_NET_IPV4 " has a wrong length, ignored",
 			       "eth0: " UKVM_FDT_NET_PREFIX " is over 32, ignored",
 			       "eth0: " UKVM_FDT_NET_GW " has a wrong length, ignored",
@@ -722,7 +722,7 @@ START_TEST(test_cfg_bad)
 	fdt_bytes(UKVM_FDT_NET_DNS, dns, 0);
 	fdt_bytes(UKVM_FDT_NET_PREFIX, dns, 8); /* u32 expected */
 	console_len = 0;
-	gnet_cfg_read(fdt_buf, fdt_node, "eth0", &c);
+	net_cfg_read(fdt_buf, fdt_node, "eth0", &c);
 	ck_assert(!c.has_mtu);
 	ck_assert_uint_eq(c.ndns, 0);
 	ck_assert_ptr_nonnull(strstr(console, UKVM_FDT_NET_MTU " is out of range"));

@@ -13,7 +13,7 @@
 #define LWIP_TIMERS 1
 /*
  * In 2.1.3 this only makes timeouts.c export lwip_cyclic_timer (checked:
- * nothing else tests it), which gnet.c needs to cancel the ARP and IP
+ * nothing else tests it), which net.c needs to cancel the ARP and IP
  * reassembly cyclic timers: they would wake an idle VM every second.
  */
 #define LWIP_TESTMODE 1
@@ -85,7 +85,7 @@
 #define SO_REUSE 1
 #define LWIP_CHECKSUM_ON_COPY 1
 
-/* Interfaces: 127.0.0.1 on lo, loopback to our own addresses, delivered by the timer poller (gnet.c). */
+/* Interfaces: 127.0.0.1 on lo, loopback to our own addresses, delivered by the timer poller (net.c). */
 #define LWIP_NETIF_LOOPBACK 1
 #define LWIP_HAVE_LOOPIF 1
 #define LWIP_LOOPBACK_MAX_PBUFS 0

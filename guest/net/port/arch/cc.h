@@ -1,6 +1,6 @@
 /* arch/cc.h: lwIP's compiler and platform hooks for the guest kernel (freestanding: no libc headers). */
-#ifndef GNET_PORT_ARCH_CC_H
-#define GNET_PORT_ARCH_CC_H
+#ifndef NET_PORT_ARCH_CC_H
+#define NET_PORT_ARCH_CC_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +35,8 @@ typedef long ssize_t;
 int atoi(const char *s);
 
 /* Random numbers from the kernel CSPRNG (TCP initial sequence numbers, ephemeral ports, IP ids). */
-uint32_t gnet_port_rand(void);
-#define LWIP_RAND() gnet_port_rand()
+uint32_t net_port_rand(void);
+#define LWIP_RAND() net_port_rand()
 
 /* Diagnostics through the kernel's printf (one console hypercall each); a failed assertion is a kernel panic. */
 int k_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,6 +1,6 @@
-/* gnet.h: the guest's TCP/IP stack (guest/net): lwIP on the kernel, its interfaces, timers and boot files. */
-#ifndef GNET_H
-#define GNET_H
+/* net.h: the guest's TCP/IP stack (guest/net): lwIP on the kernel, its interfaces, timers and boot files. */
+#ifndef NET_H
+#define NET_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,7 +22,7 @@
  * Rules: lwIP has no locks. Call it only from kernel code that does not
  * block or yield between the calls (a syscall's non-blocking part, a
  * poller); lwIP's callbacks (recv, sent, accept, err, udp recv) run inside
- * gnet_poll/the NIC poller or inside the caller's own lwIP call, and must not
+ * net_poll/the NIC poller or inside the caller's own lwIP call, and must not
  * block either: they record what happened and wake a wait key.
  */
 
@@ -31,7 +31,7 @@
  * adds its interfaces to lwIP): lwip_init, the loopback interface lo
  * (127.0.0.1/8), the timer poller.
  */
-void gnet_init(void);
+void net_init(void);
 
 /*
  * The socket layer calls this after queueing output (tcp_output,
@@ -43,31 +43,31 @@ void gnet_init(void);
  * optimisation, never needed for correctness. lwIP's callbacks for the
  * delivered packets (recv, accept, sent ...) run inside this call.
  */
-void gnet_flush(void);
+void net_flush(void);
 
 /*
  * For the NIC driver: a frame went out or came in on an Ethernet interface.
  * ARP and IP reassembly need lwIP's 1 s timer only while there is traffic:
- * it runs until GNET_SLOW_IDLE_MS after the last frame, then stops (an idle
+ * it runs until NET_SLOW_IDLE_MS after the last frame, then stops (an idle
  * VM takes no periodic WAIT wake-ups), and the ticks it missed are caught up
  * when traffic resumes, so ARP entries still age.
  */
-void gnet_eth_activity(void);
-#define GNET_SLOW_IDLE_MS 20000u
+void net_eth_activity(void);
+#define NET_SLOW_IDLE_MS 20000u
 
 /* ---- interface configuration (guest/net/netcfg.c) ---- */
 
-#define GNET_MTU_DEFAULT 1500u
+#define NET_MTU_DEFAULT 1500u
 
 /* A NIC's configuration from its FDT node; addresses in network order (as lwIP's ip4_addr_t.addr). */
-struct gnet_cfg {
+struct net_cfg {
 	bool has_mac, has_ip, has_gw, has_mtu;
 	uint8_t mac[6];
 	uint32_t ip, gw;
 	uint8_t prefix;  /* 32 when the node has an address but no (valid) prefix */
 	unsigned ndns;
 	uint32_t dns[UKVM_NET_MAX_DNS];
-	uint32_t mtu;    /* GNET_MTU_DEFAULT unless the node has a valid ukvm,mtu */
+	uint32_t mtu;    /* NET_MTU_DEFAULT unless the node has a valid ukvm,mtu */
 };
 
 /*
@@ -76,19 +76,19 @@ struct gnet_cfg {
  * 32, an MTU outside UKVM_NET_MTU_MIN..MAX, a multicast MAC, too many DNS
  * servers): ignored with a one-line notice naming ifname and the property.
  */
-void gnet_cfg_read(const void *fdt, int node, const char *ifname, struct gnet_cfg *c);
+void net_cfg_read(const void *fdt, int node, const char *ifname, struct net_cfg *c);
 
-/* ---- interfaces (guest/net/gnet.c) ---- */
+/* ---- interfaces (guest/net/net.c) ---- */
 
 /* Ethernet interfaces at most (eth0 ..): more NICs are left unused with a notice. */
-#define GNET_ETH_MAX 8
+#define NET_ETH_MAX 8
 
 /*
  * For the NIC driver: the name the next Ethernet interface will have
  * ("eth0", "eth1" ... in probe order, which is FDT node order), for its
- * messages; NULL when GNET_ETH_MAX are in use.
+ * messages; NULL when NET_ETH_MAX are in use.
  */
-const char *gnet_eth_next_name(void);
+const char *net_eth_next_name(void);
 
 /*
  * Adds an Ethernet interface: netif_add with c's address, prefix and
@@ -98,10 +98,10 @@ const char *gnet_eth_next_name(void);
  * index is netif_get_index(n): lo is 1, ethN is N + 2, as on Linux.
  * 0, or -ENOMEM/-ENOSPC (too many interfaces).
  */
-int gnet_eth_add(struct netif *n, const struct gnet_cfg *c, void *state, netif_init_fn init);
+int net_eth_add(struct netif *n, const struct net_cfg *c, void *state, netif_init_fn init);
 
 /* The Linux name of an lwIP interface ("lo", "eth0" ...) into buf; its length, or -1 when buf is too small. */
-int gnet_if_name(const struct netif *n, char *buf, size_t size);
+int net_if_name(const struct netif *n, char *buf, size_t size);
 
 /* ---- boot files (guest/net/etc.c) ---- */
 
@@ -110,11 +110,11 @@ int gnet_if_name(const struct netif *n, char *buf, size_t size);
  * ::1, "ukvm" for the first interface's address) and /etc/resolv.conf (the
  * NICs' DNS servers), each written only when the image has none of its own.
  */
-void gnet_etc_init(void);
+void net_etc_init(void);
 
-/* Internal to guest/net: gnet.c hands etc.c an interface's DNS servers (kept in order, duplicates dropped, at most UKVM_NET_MAX_DNS). */
-void gnet_etc_dns(const uint32_t *dns, unsigned n);
+/* Internal to guest/net: net.c hands etc.c an interface's DNS servers (kept in order, duplicates dropped, at most UKVM_NET_MAX_DNS). */
+void net_etc_dns(const uint32_t *dns, unsigned n);
 /* Internal to guest/net: the first Ethernet interface with an address, or NULL. */
-struct netif *gnet_eth_first_addressed(void);
+struct netif *net_eth_first_addressed(void);
 
 #endif

@@ -1,9 +1,9 @@
-/* gnet.c: lwIP's bring-up, the loopback interface and the poller that runs lwIP's timeouts and loopback queues. */
+/* net.c: lwIP's bring-up, the loopback interface and the poller that runs lwIP's timeouts and loopback queues. */
 #include <asm-generic/errno.h>
 #include <string.h>
 
 #include "k.h"
-#include "gnet.h"
+#include "net.h"
 #include "wait.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
@@ -14,63 +14,63 @@
 #include "netif/ethernet.h"
 
 /* ARP_TMR_INTERVAL and IP_TMR_INTERVAL: both lwIP timers tick once a second. */
-#define GNET_SLOW_TICK_MS 1000u
-_Static_assert(ARP_TMR_INTERVAL == GNET_SLOW_TICK_MS && IP_TMR_INTERVAL == GNET_SLOW_TICK_MS, "slow timer period");
+#define NET_SLOW_TICK_MS 1000u
+_Static_assert(ARP_TMR_INTERVAL == NET_SLOW_TICK_MS && IP_TMR_INTERVAL == NET_SLOW_TICK_MS, "slow timer period");
 /*
  * An idle stretch long enough that nothing the slow timer serves is still
  * pending: ARP requests are retried for ARP_MAXPENDING ticks and fragments
  * kept IP_REASS_MAXAGE ticks.
  */
-_Static_assert(GNET_SLOW_IDLE_MS / GNET_SLOW_TICK_MS > 5 && GNET_SLOW_IDLE_MS / GNET_SLOW_TICK_MS > IP_REASS_MAXAGE,
+_Static_assert(NET_SLOW_IDLE_MS / NET_SLOW_TICK_MS > 5 && NET_SLOW_IDLE_MS / NET_SLOW_TICK_MS > IP_REASS_MAXAGE,
 	       "slow timer idle stop");
 /* Catch-up after a stop: an ARP entry is gone after ARP_MAXAGE ticks, so more ticks than that change nothing. */
-#define GNET_SLOW_CATCHUP_MAX 301u
+#define NET_SLOW_CATCHUP_MAX 301u
 
 /* Loopback rounds per poll: a request and its answer (data, ACK, FIN ...) bounce a few times, never forever. */
-#define GNET_LOOP_ROUNDS 16
+#define NET_LOOP_ROUNDS 16
 
-static struct k_poller gnet_poller;
-static bool gnet_slow_on;
-static u32_t gnet_slow_last; /* sys_now of the last slow tick (or of boot) */
-static u32_t gnet_eth_last;  /* sys_now of the last Ethernet frame */
+static struct k_poller net_poller;
+static bool net_slow_on;
+static u32_t net_slow_last; /* sys_now of the last slow tick (or of boot) */
+static u32_t net_eth_last;  /* sys_now of the last Ethernet frame */
 
-static void gnet_slow_tick(void)
+static void net_slow_tick(void)
 {
 	etharp_tmr();
 	ip_reass_tmr();
 }
 
-static void gnet_slow_tmr(void *arg)
+static void net_slow_tmr(void *arg)
 {
 	(void)arg;
 	u32_t now = sys_now();
-	gnet_slow_tick();
-	gnet_slow_last = now;
-	if (now - gnet_eth_last < GNET_SLOW_IDLE_MS)
-		sys_timeout(GNET_SLOW_TICK_MS, gnet_slow_tmr, NULL);
+	net_slow_tick();
+	net_slow_last = now;
+	if (now - net_eth_last < NET_SLOW_IDLE_MS)
+		sys_timeout(NET_SLOW_TICK_MS, net_slow_tmr, NULL);
 	else
-		gnet_slow_on = false;
+		net_slow_on = false;
 }
 
-void gnet_eth_activity(void)
+void net_eth_activity(void)
 {
 	u32_t now = sys_now();
 
-	gnet_eth_last = now;
-	if (gnet_slow_on)
+	net_eth_last = now;
+	if (net_slow_on)
 		return;
-	u32_t missed = (now - gnet_slow_last) / GNET_SLOW_TICK_MS;
-	if (missed > GNET_SLOW_CATCHUP_MAX)
-		missed = GNET_SLOW_CATCHUP_MAX;
+	u32_t missed = (now - net_slow_last) / NET_SLOW_TICK_MS;
+	if (missed > NET_SLOW_CATCHUP_MAX)
+		missed = NET_SLOW_CATCHUP_MAX;
 	for (u32_t i = 0; i < missed; i++)
-		gnet_slow_tick();
-	gnet_slow_last += missed * GNET_SLOW_TICK_MS;
-	gnet_slow_on = true;
-	sys_timeout(GNET_SLOW_TICK_MS, gnet_slow_tmr, NULL);
+		net_slow_tick();
+	net_slow_last += missed * NET_SLOW_TICK_MS;
+	net_slow_on = true;
+	sys_timeout(NET_SLOW_TICK_MS, net_slow_tmr, NULL);
 }
 
 /* True while some interface has looped-back packets waiting for netif_poll. */
-static bool gnet_loop_pending(void)
+static bool net_loop_pending(void)
 {
 	struct netif *n;
 	NETIF_FOREACH(n) {
@@ -80,9 +80,9 @@ static bool gnet_loop_pending(void)
 	return false;
 }
 
-void gnet_flush(void)
+void net_flush(void)
 {
-	for (int i = 0; i < GNET_LOOP_ROUNDS && gnet_loop_pending(); i++)
+	for (int i = 0; i < NET_LOOP_ROUNDS && net_loop_pending(); i++)
 		netif_poll_all();
 }
 
@@ -92,16 +92,16 @@ void gnet_flush(void)
  * Nothing pending (no TCP connection, no recent traffic): 0, so an idle VM
  * sleeps in one WAIT until device news.
  */
-static uint64_t gnet_poll(struct k_poller *p, enum k_wait_news news)
+static uint64_t net_poll(struct k_poller *p, enum k_wait_news news)
 {
 	(void)p;
 	(void)news;
-	gnet_flush();
+	net_flush();
 	sys_check_timeouts();
-	gnet_flush();
+	net_flush();
 	uint64_t now = k_clock_monotonic_ns();
-	if (gnet_loop_pending())
-		return now; /* more bouncing than GNET_LOOP_ROUNDS: let threads run, then continue */
+	if (net_loop_pending())
+		return now; /* more bouncing than NET_LOOP_ROUNDS: let threads run, then continue */
 	u32_t ms = sys_timeouts_sleeptime();
 	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
 		return 0;
@@ -109,43 +109,43 @@ static uint64_t gnet_poll(struct k_poller *p, enum k_wait_news news)
 	return now + (uint64_t)ms * 1000000u;
 }
 
-void gnet_init(void)
+void net_init(void)
 {
 	lwip_init();
 	/*
 	 * lwip_init started lwIP's cyclic timers; ARP and IP reassembly tick
 	 * every second forever, which would wake an idle VM. They run on demand
-	 * instead (gnet_eth_activity); TCP's starts and stops by itself.
+	 * instead (net_eth_activity); TCP's starts and stops by itself.
 	 */
 	for (int i = 0; i < lwip_num_cyclic_timers; i++)
 		sys_untimeout(lwip_cyclic_timer, (void *)(uintptr_t)&lwip_cyclic_timers[i]);
-	gnet_slow_last = sys_now();
+	net_slow_last = sys_now();
 	struct netif *n;
 	NETIF_FOREACH(n) {
 		if (n->name[0] == 'l' && n->name[1] == 'o')
 			NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_DISABLE_ALL); /* never leaves the guest */
 	}
-	gnet_poller.poll = gnet_poll;
-	k_wait_poller_add(&gnet_poller);
+	net_poller.poll = net_poll;
+	k_wait_poller_add(&net_poller);
 }
 
 /* ---- Ethernet interfaces ---- */
 
-static struct netif *gnet_eth[GNET_ETH_MAX];
-static unsigned gnet_neth;
-static const char *const gnet_eth_names[GNET_ETH_MAX] = { "eth0", "eth1", "eth2", "eth3",
+static struct netif *net_eth[NET_ETH_MAX];
+static unsigned net_neth;
+static const char *const net_eth_names[NET_ETH_MAX] = { "eth0", "eth1", "eth2", "eth3",
 							 "eth4", "eth5", "eth6", "eth7" };
 
-const char *gnet_eth_next_name(void)
+const char *net_eth_next_name(void)
 {
-	return gnet_neth < GNET_ETH_MAX ? gnet_eth_names[gnet_neth] : NULL;
+	return net_neth < NET_ETH_MAX ? net_eth_names[net_neth] : NULL;
 }
 
-int gnet_eth_add(struct netif *n, const struct gnet_cfg *c, void *state, netif_init_fn init)
+int net_eth_add(struct netif *n, const struct net_cfg *c, void *state, netif_init_fn init)
 {
 	ip4_addr_t ip = { 0 }, mask = { 0 }, gw = { 0 };
 
-	if (gnet_neth >= GNET_ETH_MAX)
+	if (net_neth >= NET_ETH_MAX)
 		return -ENOSPC;
 	if (c->has_ip) {
 		ip.addr = c->ip;
@@ -155,27 +155,27 @@ int gnet_eth_add(struct netif *n, const struct gnet_cfg *c, void *state, netif_i
 		gw.addr = c->gw;
 	if (!netif_add(n, &ip, &mask, &gw, state, init, ethernet_input))
 		return -ENOMEM;
-	gnet_eth[gnet_neth++] = n;
+	net_eth[net_neth++] = n;
 	netif_set_up(n);
 	if (c->has_gw && !netif_default)
 		netif_set_default(n);
-	gnet_etc_dns(c->dns, c->ndns);
+	net_etc_dns(c->dns, c->ndns);
 	return 0;
 }
 
-int gnet_if_name(const struct netif *n, char *buf, size_t size)
+int net_if_name(const struct netif *n, char *buf, size_t size)
 {
-	for (unsigned i = 0; i < gnet_neth; i++)
-		if (gnet_eth[i] == n)
-			return k_snprintf(buf, size, "%s", gnet_eth_names[i]) < (int)size ? (int)strlen(buf) : -1;
+	for (unsigned i = 0; i < net_neth; i++)
+		if (net_eth[i] == n)
+			return k_snprintf(buf, size, "%s", net_eth_names[i]) < (int)size ? (int)strlen(buf) : -1;
 	return size > 2 ? k_snprintf(buf, size, "lo") : -1;
 }
 
 /* The first Ethernet interface that has an address (the one /etc/hosts calls "ukvm"), or NULL. */
-struct netif *gnet_eth_first_addressed(void)
+struct netif *net_eth_first_addressed(void)
 {
-	for (unsigned i = 0; i < gnet_neth; i++)
-		if (!ip4_addr_isany_val(*netif_ip4_addr(gnet_eth[i])))
-			return gnet_eth[i];
+	for (unsigned i = 0; i < net_neth; i++)
+		if (!ip4_addr_isany_val(*netif_ip4_addr(net_eth[i])))
+			return net_eth[i];
 	return NULL;
 }
