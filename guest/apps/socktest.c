@@ -638,6 +638,13 @@ static void case_tcp_basic(void)
 	v = 0;
 	T(getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &vl));
 	say("TCP_NODELAY %d\n", v);
+	v = 1;
+	T(setsockopt(c, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)));
+	v = 0;
+	T(getsockopt(c, IPPROTO_TCP, TCP_CORK, &v, &vl));
+	say("TCP_CORK %d\n", v);
+	v = 0;
+	T(setsockopt(c, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)));
 	v = 30;
 	T(setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)));
 	T(getsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, &vl));
