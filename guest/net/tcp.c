@@ -137,6 +137,8 @@ static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		else
 			t->rxq = p;
 		t->rx_len += p->tot_len;
+		sock_wake_bits(&t->s, SOCK_WAKE_IN);
+		return ERR_OK;
 	}
 	tso_wake(t);
 	return ERR_OK;
@@ -144,8 +146,9 @@ static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 
 static err_t tso_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
+	struct tso *t = arg;
 	(void)pcb, (void)len;
-	tso_wake(arg);
+	sock_wake_bits(&t->s, SOCK_WAKE_OUT);
 	return ERR_OK;
 }
 
