@@ -171,6 +171,34 @@ static void signal_during_block(void)
 	k_thr_unblock(fs_shim_cur, -EINTR);
 }
 
+static long blk_close_fd;
+static void close_then_write_during_block(void)
+{
+	ck_assert_int_eq(sys_close(blk_close_fd, 0, 0, 0, 0, 0), 0);
+	put(blk_wr_fd, "q");
+}
+
+/* Another thread closes the epoll fd under a blocked epoll_wait: the instance lives until the call ends (ASan). */
+START_TEST(test_close_while_waiting)
+{
+	int p[2];
+	struct epoll_event ev[2];
+	long ep = sys_epoll_create1(0, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(xpipe(p, 0), 0);
+	ck_assert_int_eq(ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 11), 0);
+	blk_close_fd = ep;
+	blk_wr_fd = p[1];
+	fs_shim_during_block = close_then_write_during_block;
+	ck_assert_int_eq(sys_epoll_wait(ep, L(ev), 2, -1, 0, 0), 1);
+	ck_assert_uint_eq(ev[0].data, 11);
+	fs_shim_during_block = NULL;
+	ck_assert_int_eq(sys_epoll_wait(ep, L(ev), 2, 0, 0, 0), -EBADF);
+	put(p[1], "r"); /* the instance is gone with its items: nobody's callback runs */
+	sys_close(p[0], 0, 0, 0, 0, 0);
+	sys_close(p[1], 0, 0, 0, 0, 0);
+}
+END_TEST
+
 /* A blocked epoll_wait: woken through the item's callback (another thread's write), or by a signal. */
 START_TEST(test_blocking)
 {
@@ -562,6 +590,7 @@ Suite *epoll_suite(void)
 	tcase_add_test(core, test_lifetime);
 	tcase_add_test(core, test_nested);
 	tcase_add_test(core, test_blocking);
+	tcase_add_test(core, test_close_while_waiting);
 	tcase_add_test(core, test_cost_is_ready_items);
 	tcase_add_test(core, test_wait_nested_wake);
 	tcase_add_test(core, test_eventfd);
