@@ -2,9 +2,11 @@
 #include "dev.h"
 
 #include "blk.h"
+#include "net.h"
 
 const struct dev_class *const dev_classes[] = {
 	&blk_class,
+	&net_class,
 };
 
 const unsigned dev_nclasses = sizeof(dev_classes) / sizeof(dev_classes[0]);

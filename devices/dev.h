@@ -32,6 +32,13 @@ struct dev_class {
 		    char *err, size_t errlen);
 	/* Closes what open made; the device is idle (its event loop is freed). */
 	void (*close)(struct mmio_dev *d);
+	/*
+	 * NICs only (NULL for other classes): the interface configuration the
+	 * guest gets in the device's FDT node (MAC chosen, defaults applied),
+	 * valid while the device is open; and its counters for the result.
+	 */
+	const struct ukvm_net *(*nic)(struct mmio_dev *d);
+	void (*nic_stats)(struct mmio_dev *d, struct ukvm_net_stats *out);
 	/* Snapshots will add save and restore of a device's state here. */
 };
 

@@ -1,9 +1,11 @@
 /* cli.c: ukvm-run's argument parser: sizes, seconds, repeated --env and --disk, the image and the guest's arguments. */
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,21 +56,28 @@ int cli_parse_seconds(const char *s, uint64_t *ms)
 const char *cli_usage(void)
 {
 	return "usage: ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]... [--disk PATH[,ro][,direct]]...\n"
-	       "                [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot] [--stats] [--help] [--version]\n"
-	       "                IMAGE [--] [ARGS...]\n"
+	       "                [--net SPEC]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot]\n"
+	       "                [--stats] [--help] [--version] IMAGE [--] [ARGS...]\n"
 	       "  --mem SIZE         guest RAM, K/M/G suffixes, multiple of 2M, 8M..64G (default 128M)\n"
 	       "  --timeout SECONDS  stop the guest after this long (exit code 124)\n"
 	       "  --env K=V          add to the guest app's environment (repeatable)\n"
 	       "  --disk PATH[,ro][,direct]\n"
 	       "                     virtio-blk disk on a host file: /dev/vda, /dev/vdb ... in order\n"
 	       "                     (at most 32); ro: read-only; direct: host I/O with O_DIRECT\n"
+	       "  --net tap:IFNAME[,mac=MAC][,ip=ADDR[/PREFIX]][,gw=ADDR][,dns=ADDR]...[,mtu=N]\n"
+	       "  --net user[,mac=MAC][,mtu=N][,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...\n"
+	       "                     virtio-net NIC: eth0, eth1 ... in order (at most 8); tap: an existing\n"
+	       "                     tap (or one created, down, with CAP_NET_ADMIN); user: user-mode\n"
+	       "                     networking, guest 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3;\n"
+	       "                     the guest configures its interface from these; MTU 576..9000\n"
 	       "  --pv auto|off|on   the host's paravirtual fast path (pvm-pv): when offered\n"
 	       "                     (default), never, or required (exit 122 without it)\n"
 	       "  --no-cpuid-cache   neither read nor write /dev/shm/ukvm-cpuid-UID, the per-boot\n"
 	       "                     cache of KVM's supported CPUID (same VM, ~0.4 ms slower on PVM)\n"
 	       "  --trace-boot       print boot phases with times on stderr\n"
-	       "  --stats            print VM exits by reason and per-disk requests on stderr\n"
-	       "exit codes: the app's status; 128+N guest crashed with signal N; 120 bad arguments;\n"
+	       "  --stats            print VM exits by reason, per-device requests and per-NIC packets on stderr\n"
+	       "exit codes: the app's status; 128+N guest crashed with signal N; 120 bad arguments\n"
+	       "  (or a disk or NIC that cannot be opened);\n"
 	       "  121 image rejected; 122 KVM unavailable; 123 guest crashed without a report;\n"
 	       "  124 timeout; 125 monitor internal error\n";
 }
@@ -100,6 +109,237 @@ int cli_parse_disk(const char *v, struct ukvm_disk *d, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	d->path = p;
+	return 0;
+}
+
+/* ------------------------------------------------------------- --net */
+
+/* "--net: SPEC: " then the message (a long SPEC cut at 64 bytes, so the message fits); -EINVAL. */
+static int cli_net_fail(char *err, size_t errlen, const char *v, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int cli_net_fail(char *err, size_t errlen, const char *v, const char *fmt, ...)
+{
+	size_t vl = strlen(v);
+	int l = snprintf(err, errlen, "--net: %.*s%s: ", (int)(vl > 64 ? 64 : vl), v, vl > 64 ? "..." : "");
+	if (l >= 0 && (size_t)l < errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err + l, errlen - (size_t)l, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int cli_hex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "52:54:00:12:34:56": six hex bytes, colons between. */
+static bool cli_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	if (len != 17)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		int hi = cli_hex(s[3 * i]), lo = cli_hex(s[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* A dotted-quad IPv4 address of len bytes into *a (network order); empty is not one. */
+static bool cli_ipv4(const char *s, size_t len, uint32_t *a)
+{
+	char buf[INET_ADDRSTRLEN];
+	if (!len || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET, buf, a) == 1;
+}
+
+/* Decimal digits only, into *out (at most 10 digits: no overflow). */
+static bool cli_uint(const char *s, size_t len, uint64_t *out)
+{
+	if (!len || len > 10)
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* "[ADDR]:PORT" of len bytes: the address may be empty (0), the port is 1..65535. 0, 1 malformed, 2 bad port. */
+static int cli_addr_port(const char *s, size_t len, uint32_t *addr, uint16_t *port)
+{
+	const char *c = memrchr(s, ':', len);
+	uint64_t p;
+	if (!c)
+		return 1;
+	*addr = 0;
+	if (c > s && !cli_ipv4(s, (size_t)(c - s), addr))
+		return 1;
+	if (!cli_uint(c + 1, len - (size_t)(c + 1 - s), &p))
+		return 1;
+	if (p < 1 || p > 65535)
+		return 2;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* QEMU's hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT. */
+static int cli_hostfwd(const char *v, const char *s, size_t len, struct ukvm_hostfwd *f, char *err, size_t errlen)
+{
+	static const char form[] = "expected [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT";
+	const char *colon = memchr(s, ':', len), *dash = memchr(s, '-', len);
+	memset(f, 0, sizeof(*f));
+	if (!colon || !dash || dash < colon)
+		return cli_net_fail(err, errlen, v, "hostfwd=%.*s: %s", (int)len, s, form);
+	size_t pl = (size_t)(colon - s);
+	if (pl == 3 && !strncmp(s, "udp", 3))
+		f->udp = true;
+	else if (pl && !(pl == 3 && !strncmp(s, "tcp", 3)))
+		return cli_net_fail(err, errlen, v, "hostfwd=%.*s: protocol '%.*s' (want tcp or udp)", (int)len, s,
+				    (int)pl, s);
+	int r = cli_addr_port(colon + 1, (size_t)(dash - colon - 1), &f->host_addr, &f->host_port);
+	if (!r)
+		r = cli_addr_port(dash + 1, len - (size_t)(dash + 1 - s), &f->guest_addr, &f->guest_port);
+	if (r == 2)
+		return cli_net_fail(err, errlen, v, "hostfwd=%.*s: a port outside 1..65535", (int)len, s);
+	if (r)
+		return cli_net_fail(err, errlen, v, "hostfwd=%.*s: %s", (int)len, s, form);
+	return 0;
+}
+
+/* The keys of --net options, as bits of what was seen (dns counts apart: it repeats). */
+enum { CLI_NET_MAC = 1, CLI_NET_IP = 2, CLI_NET_GW = 4, CLI_NET_MTU = 8 };
+
+/* One KEY=VALUE option (len bytes at s) of --net v into n. */
+static int cli_net_opt(const char *v, const char *s, size_t len, struct ukvm_net *n, unsigned *seen,
+		       struct ukvm_hostfwd *fwds, unsigned maxfwds, char *err, size_t errlen)
+{
+	const char *eq = memchr(s, '=', len);
+	size_t kl = eq ? (size_t)(eq - s) : len;
+	const char *val = eq ? eq + 1 : s + len;
+	size_t vl = eq ? len - kl - 1 : 0;
+	bool tap = n->kind == UKVM_NET_TAP;
+	unsigned bit = kl == 3 && !strncmp(s, "mac", 3)  ? CLI_NET_MAC
+		     : kl == 3 && !strncmp(s, "mtu", 3)  ? CLI_NET_MTU
+		     : tap && kl == 2 && !strncmp(s, "ip", 2) ? CLI_NET_IP
+		     : tap && kl == 2 && !strncmp(s, "gw", 2) ? CLI_NET_GW : 0;
+	bool dns = tap && kl == 3 && !strncmp(s, "dns", 3);
+	bool fwd = !tap && kl == 7 && !strncmp(s, "hostfwd", 7);
+	if (!bit && !dns && !fwd)
+		return cli_net_fail(err, errlen, v, "unknown option '%.*s' (%s takes %s)", (int)kl, s, tap ? "tap" : "user",
+				    tap ? "mac, ip, gw, dns, mtu" : "mac, mtu, hostfwd");
+	if (*seen & bit)
+		return cli_net_fail(err, errlen, v, "option '%.*s' given twice", (int)kl, s);
+	*seen |= bit;
+	if (!eq)
+		return cli_net_fail(err, errlen, v, "option '%.*s' needs a value", (int)kl, s);
+	uint64_t u;
+	uint32_t a;
+	const char *slash;
+	switch (bit) {
+	case CLI_NET_MAC:
+		if (!cli_mac(val, vl, n->mac))
+			return cli_net_fail(err, errlen, v, "bad MAC '%.*s' (want six hex bytes like 52:54:00:12:34:56)",
+					    (int)vl, val);
+		if (n->mac[0] & 1)
+			return cli_net_fail(err, errlen, v, "MAC '%.*s' is a multicast address", (int)vl, val);
+		if (!(n->mac[0] | n->mac[1] | n->mac[2] | n->mac[3] | n->mac[4] | n->mac[5]))
+			return cli_net_fail(err, errlen, v, "MAC 00:00:00:00:00:00 is not an address");
+		return 0;
+	case CLI_NET_MTU:
+		if (!cli_uint(val, vl, &u) || u < UKVM_NET_MTU_MIN || u > UKVM_NET_MTU_MAX)
+			return cli_net_fail(err, errlen, v, "mtu '%.*s' is not %u..%u", (int)vl, val, UKVM_NET_MTU_MIN,
+					    UKVM_NET_MTU_MAX);
+		n->mtu = (uint32_t)u;
+		return 0;
+	case CLI_NET_IP:
+		slash = memchr(val, '/', vl);
+		if (!cli_ipv4(val, slash ? (size_t)(slash - val) : vl, &n->ipv4) || !n->ipv4)
+			return cli_net_fail(err, errlen, v, "bad address '%.*s' (want e.g. 10.0.0.2/24)", (int)vl, val);
+		if (!slash) {
+			n->prefix = 24;
+			return 0;
+		}
+		if (!cli_uint(slash + 1, vl - (size_t)(slash + 1 - val), &u) || u > 32 || u == 0)
+			return cli_net_fail(err, errlen, v, "prefix '%.*s' is not 1..32", (int)(vl - (size_t)(slash + 1 - val)),
+					    slash + 1);
+		n->prefix = (uint8_t)u;
+		return 0;
+	case CLI_NET_GW:
+		if (!cli_ipv4(val, vl, &n->gw) || !n->gw)
+			return cli_net_fail(err, errlen, v, "bad gateway address '%.*s'", (int)vl, val);
+		return 0;
+	}
+	if (dns) {
+		unsigned k = 0;
+		while (k < UKVM_MAX_DNS && n->dns[k])
+			k++;
+		if (k == UKVM_MAX_DNS)
+			return cli_net_fail(err, errlen, v, "more than %u dns servers", UKVM_MAX_DNS);
+		if (!cli_ipv4(val, vl, &a) || !a)
+			return cli_net_fail(err, errlen, v, "bad dns address '%.*s'", (int)vl, val);
+		n->dns[k] = a;
+		return 0;
+	}
+	if (n->nfwds == maxfwds)
+		return cli_net_fail(err, errlen, v, "more than %u hostfwd options", maxfwds);
+	int r = cli_hostfwd(v, val, vl, &fwds[n->nfwds], err, errlen);
+	if (r)
+		return r;
+	n->nfwds++;
+	return 0;
+}
+
+int cli_parse_net(const char *v, struct ukvm_net *n, struct ukvm_hostfwd *fwds, unsigned maxfwds, char *err,
+		  size_t errlen)
+{
+	const char *opts;
+	memset(n, 0, sizeof(*n));
+	n->fd = -1;
+	n->fwds = fwds;
+	if (!strncmp(v, "tap:", 4)) {
+		const char *name = v + 4;
+		size_t l = strcspn(name, ",");
+		/* Linux's dev_valid_name: 1..15 bytes, no '/', ':' or white space, not "." or "..". */
+		if (!l || l >= 16 || memchr(name, '/', l) || memchr(name, ':', l) || memchr(name, ' ', l) ||
+		    (l <= 2 && !strncmp(name, "..", l)))
+			return cli_net_fail(err, errlen, v, "bad interface name '%.*s' (1..15 bytes, no '/', ':' or space)",
+					    (int)l, name);
+		n->kind = UKVM_NET_TAP;
+		opts = name + l;
+	} else if (!strncmp(v, "user", 4) && (v[4] == '\0' || v[4] == ',')) {
+		n->kind = UKVM_NET_USER;
+		opts = v + 4;
+	} else {
+		return cli_net_fail(err, errlen, v, "expected tap:IFNAME[,OPTION=VALUE]... or user[,OPTION=VALUE]...");
+	}
+	unsigned seen = 0;
+	while (*opts == ',') {
+		const char *s = opts + 1;
+		size_t len = strcspn(s, ",");
+		int r = cli_net_opt(v, s, len, n, &seen, fwds, maxfwds, err, errlen);
+		if (r)
+			return r;
+		opts = s + len;
+	}
+	if (n->kind == UKVM_NET_TAP) {
+		char *name = strndup(v + 4, strcspn(v + 4, ","));
+		if (!name) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		n->ifname = name;
+	}
 	return 0;
 }
 
@@ -150,6 +390,24 @@ static int cli_disk(const char *v, struct cli_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* --net SPEC: the next NIC (eth0, eth1 ...). */
+static int cli_net(const char *v, struct cli_opts *o, char *err, size_t errlen)
+{
+	if (o->cfg.nnets >= UKVM_MAX_NICS) {
+		snprintf(err, errlen, "--net: %s: too many NICs (at most %u)", v, UKVM_MAX_NICS);
+		return -EINVAL;
+	}
+	unsigned i = o->cfg.nnets;
+	int r = cli_parse_net(v, &o->nets[i], o->fwds[i], CLI_MAX_FWDS, err, errlen);
+	if (r) {
+		free((char *)o->nets[i].ifname);
+		o->nets[i].ifname = NULL;
+		return r;
+	}
+	o->cfg.nnets++;
+	return 0;
+}
+
 /*
  * Device options, one per device class (devices/dev.h): a new kind of device
  * adds its option here. Each parser takes the option's value and fills its
@@ -160,6 +418,7 @@ static const struct cli_dev_opt {
 	int (*parse)(const char *v, struct cli_opts *o, char *err, size_t errlen);
 } cli_devs[] = {
 	{ "--disk", cli_disk },
+	{ "--net", cli_net },
 };
 
 /* When a is one of cli_devs: parses its value; 1 when a is not a device option. */
@@ -191,6 +450,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 	}
 	o->cfg.env = o->env;
 	o->cfg.disks = o->disks;
+	o->cfg.nets = o->nets;
 	int i, r;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
@@ -270,4 +530,9 @@ void cli_free(struct cli_opts *o)
 		o->disks[i].path = NULL;
 	}
 	o->cfg.ndisks = 0;
+	for (unsigned i = 0; i < o->cfg.nnets; i++) {
+		free((char *)o->nets[i].ifname);
+		o->nets[i].ifname = NULL;
+	}
+	o->cfg.nnets = 0;
 }

@@ -7,16 +7,21 @@
 
 #include "ukvm.h"
 
+/* hostfwd= options one user-mode NIC takes on the command line. */
+#define CLI_MAX_FWDS 16
+
 struct cli_opts {
 	struct ukvm_config cfg; /* image, mem_size, argv, env, timeout_ms, pv, no_cpuid_cache, trace_boot */
 	const char **env;       /* owned storage behind cfg.env */
 	struct ukvm_disk disks[UKVM_MAX_DISKS]; /* behind cfg.disks; paths malloc'd */
+	struct ukvm_net nets[UKVM_MAX_NICS];    /* behind cfg.nets; tap names malloc'd */
+	struct ukvm_hostfwd fwds[UKVM_MAX_NICS][CLI_MAX_FWDS]; /* behind nets[i].fwds */
 	int help, version;
 };
 
 /*
  * Parses `ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]...
- * [--disk PATH[,ro][,direct]]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot] [--stats] [--help]
+ * [--disk PATH[,ro][,direct]]... [--net SPEC]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot] [--stats] [--help]
  * [--version] IMAGE [--] [ARGS...]`. Disks are /dev/vda, /dev/vdb ... in
  * order, at most UKVM_MAX_DISKS; the files are opened by ukvm_create.
  * Everything after IMAGE (minus one leading "--") is the guest's argv[1..];
@@ -41,6 +46,18 @@ int cli_parse_size(const char *s, uint64_t *out);
  * Returns 0, -EINVAL with one line in err, or -ENOMEM.
  */
 int cli_parse_disk(const char *v, struct ukvm_disk *d, char *err, size_t errlen);
+
+/*
+ * Parses one --net value into *n (kind, options; a tap's name malloc'd):
+ *   tap:IFNAME[,mac=MAC][,ip=ADDR[/PREFIX]][,gw=ADDR][,dns=ADDR]...[,mtu=N]
+ *   user[,mac=MAC][,mtu=N][,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...
+ * hostfwd follows QEMU (empty protocol: tcp, empty HOSTADDR: every host
+ * address, empty GUESTADDR: the guest's); its forwards go to fwds[0..maxfwds)
+ * and n->fwds points there. dns may be given up to UKVM_MAX_DNS times, every
+ * other option once. Returns 0, -EINVAL with one line in err, or -ENOMEM.
+ */
+int cli_parse_net(const char *v, struct ukvm_net *n, struct ukvm_hostfwd *fwds, unsigned maxfwds, char *err,
+		  size_t errlen);
 
 /* Parses positive seconds, decimals allowed ("0.5"), at most a year, into ms. Returns 0 or -EINVAL. */
 int cli_parse_seconds(const char *s, uint64_t *ms);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ukvm.h"
 #include "ukvm_abi.h"
 
 /* Appends a NUL-terminated stringlist property from argv0 (optional) and a NULL-terminated list. */
@@ -35,6 +36,30 @@ static int fdtb_stringlist(void *fdt, const char *prop, const char *first, const
 		memcpy(o, *p, l);
 		o += l;
 	}
+	return 0;
+}
+
+_Static_assert(UKVM_MAX_DNS == UKVM_NET_MAX_DNS, "ukvm.h and ukvm_abi.h disagree on DNS servers per NIC");
+
+/* A NIC's properties inside its node (proto/ukvm_abi.h); absent ones mean "not configured". */
+static int fdtb_net(void *fdt, const struct ukvm_net *n)
+{
+	int r;
+	if ((r = fdt_property(fdt, UKVM_FDT_NET_MAC, n->mac, sizeof(n->mac))) < 0)
+		return r;
+	/* Addresses are kept in network order: their bytes go in as they are. */
+	if (n->ipv4 && ((r = fdt_property(fdt, UKVM_FDT_NET_IPV4, &n->ipv4, 4)) < 0 ||
+			(r = fdt_property_u32(fdt, UKVM_FDT_NET_PREFIX, n->prefix)) < 0))
+		return r;
+	if (n->gw && (r = fdt_property(fdt, UKVM_FDT_NET_GW, &n->gw, 4)) < 0)
+		return r;
+	unsigned ndns = 0;
+	while (ndns < UKVM_MAX_DNS && n->dns[ndns])
+		ndns++;
+	if (ndns && (r = fdt_property(fdt, UKVM_FDT_NET_DNS, n->dns, (int)(4 * ndns))) < 0)
+		return r;
+	if (n->mtu && (r = fdt_property_u32(fdt, UKVM_FDT_NET_MTU, n->mtu)) < 0)
+		return r;
 	return 0;
 }
 
@@ -97,6 +122,8 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 		fdt64_t dreg[2] = { cpu_to_fdt64(a->devs[i].addr), cpu_to_fdt64(a->devs[i].size) };
 		FDTB_TRY(fdt_property(fdt, "reg", dreg, sizeof(dreg)));
 		FDTB_TRY(fdt_property_u32(fdt, "interrupts", a->devs[i].irq));
+		if (a->nets[i])
+			FDTB_TRY(fdtb_net(fdt, a->nets[i]));
 		FDTB_TRY(fdt_end_node(fdt));
 	}
 

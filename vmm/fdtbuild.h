@@ -10,6 +10,8 @@ struct fdtb_range {
 	uint64_t addr, size;
 };
 
+struct ukvm_net;
+
 /* A virtio-mmio device node: /virtio_mmio@<addr> { reg = <addr size>; interrupts = <irq>; }. */
 struct fdtb_dev {
 	uint64_t addr, size;
@@ -35,6 +37,13 @@ struct fdtb_args {
 	unsigned nreserve;
 	struct fdtb_dev devs[FDTB_MAX_DEVS]; /* in device order */
 	unsigned ndevs;                       /* > FDTB_MAX_DEVS is -EINVAL */
+	/*
+	 * nets[i] not NULL: device i is a NIC, its node gets the interface
+	 * configuration (proto/ukvm_abi.h): local-mac-address always, the
+	 * address with its prefix, gateway, DNS servers (the leading non-zero
+	 * ones) and MTU only when set.
+	 */
+	const struct ukvm_net *nets[FDTB_MAX_DEVS];
 };
 
 /*

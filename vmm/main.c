@@ -56,6 +56,21 @@ static void main_stats(const struct ukvm_result *res)
 	}
 	if (reqs)
 		fprintf(stderr, "ukvm-run: %.3f exits per request\n", (double)res->exits_total / (double)reqs);
+	uint64_t pkts = 0;
+	for (unsigned i = 0; i < res->nnets; i++) {
+		const struct ukvm_net_stats *n = &res->nets[i];
+		fprintf(stderr,
+			"ukvm-run: %s: rx %llu packets %llu bytes (%llu dropped), tx %llu packets %llu bytes "
+			"(%llu dropped), %llu notifies, %llu wake-ups, %llu mmio exits\n",
+			n->name, (unsigned long long)n->rx_packets, (unsigned long long)n->rx_bytes,
+			(unsigned long long)n->rx_dropped, (unsigned long long)n->tx_packets,
+			(unsigned long long)n->tx_bytes, (unsigned long long)n->tx_dropped,
+			(unsigned long long)n->notifies, (unsigned long long)n->news, (unsigned long long)n->exits);
+		pkts += n->rx_packets + n->tx_packets;
+	}
+	/* Every exit of the VM over every frame: what a packet costs while networking dominates the run. */
+	if (pkts)
+		fprintf(stderr, "ukvm-run: %.3f exits per packet\n", (double)res->exits_total / (double)pkts);
 }
 
 int main(int argc, char **argv)

@@ -214,6 +214,27 @@ struct ukvm_result {
 		uint64_t news;      /* times the device woke (or would wake) a WAITing vCPU */
 		uint64_t exits;     /* MMIO exits to its registers (probe, setup, config), in exits[UKVM_STAT_MMIO] */
 	} devs[UKVM_MAX_DEVS];
+	/*
+	 * Appended after 0.2 (networking): per NIC (eth0, eth1 ... in config order), what
+	 * devs[] cannot say without changing its stride. A caller built
+	 * against 0.2 has a smaller size and never sees these; one built
+	 * against this header gets them. Each entry names its device in devs[]
+	 * (dev) for the transport's counters, which it repeats.
+	 */
+	unsigned nnets;
+	struct ukvm_net_stats {
+		char name[16];        /* "eth0" */
+		unsigned dev;         /* its index in devs[] */
+		uint64_t rx_packets;  /* frames delivered to the guest */
+		uint64_t rx_bytes;    /* their bytes, Ethernet header included, virtio header not */
+		uint64_t rx_dropped;  /* frames read from the backend and not delivered (runt, too big) */
+		uint64_t tx_packets;  /* frames the guest sent that the backend took */
+		uint64_t tx_bytes;
+		uint64_t tx_dropped;  /* frames refused (malformed chain, too big) or failed by the backend */
+		uint64_t notifies;    /* = devs[dev].notifies: QueueNotify kicks, both queues */
+		uint64_t news;        /* = devs[dev].news: times it woke a WAITing vCPU */
+		uint64_t exits;       /* = devs[dev].exits: MMIO exits to its registers */
+	} nets[UKVM_MAX_NICS];
 	/* New fields go here, at the end. */
 };
 

@@ -56,8 +56,10 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.reserve = res,
 		.ndevs = vm->ndevs,
 	};
-	for (unsigned i = 0; i < vm->ndevs; i++)
+	for (unsigned i = 0; i < vm->ndevs; i++) {
 		a.devs[i] = (struct fdtb_dev){ vmdev_addr(i), UKVM_MMIO_STRIDE, UKVM_MMIO_IRQ_BASE + i };
+		a.nets[i] = vmdev_nic(vm, i);
+	}
 	res[a.nreserve++] = (struct fdtb_range){ 0, UKVM_KERNEL_PHYS };
 	for (unsigned i = 0; i < vm->img.nsegs; i++) {
 		/* Page-rounded; segments are inside RAM (loader_check), so this cannot wrap. */
@@ -155,11 +157,6 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 	if (bad) {
 		snprintf(err, errlen, "memory size %llu bytes: %s", (unsigned long long)vm->cfg.mem_size, bad);
 		return -EINVAL;
-	}
-	if (vm->cfg.nnets) {
-		/* The NIC device is being built (issue 7): refuse rather than run without the asked-for network. */
-		snprintf(err, errlen, "nets: networking is not available in this libukvm %s yet", UKVM_VERSION);
-		return -EOPNOTSUPP;
 	}
 	vm->image = vm->cfg.image;
 	int k = vm->cfg.kick_signal = vm->cfg.kick_signal ? vm->cfg.kick_signal : SIGUSR2;

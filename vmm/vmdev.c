@@ -25,6 +25,12 @@ uint64_t vmdev_addr(unsigned i)
 	return UKVM_MMIO_BASE + (uint64_t)i * UKVM_MMIO_STRIDE;
 }
 
+const struct ukvm_net *vmdev_nic(struct ukvm_vm *vm, unsigned i)
+{
+	const struct dev_class *c = vm->devs[i].cls;
+	return c->nic ? c->nic(vm->devs[i].d) : NULL;
+}
+
 /* QueueNotify of queue q written with value q goes to its eventfd inside KVM: no exit to us. */
 static int vmdev_ioeventfd(struct ukvm_vm *vm, unsigned i, unsigned q)
 {
@@ -154,6 +160,15 @@ void vm_dev_stats(struct ukvm_vm *vm, struct ukvm_result *res)
 		o->requests = s.requests;
 		o->news = s.news;
 		o->exits = s.exits;
+		if (vm->devs[i].cls->nic_stats && res->nnets < UKVM_MAX_NICS) {
+			struct ukvm_net_stats *ns = &res->nets[res->nnets++];
+			snprintf(ns->name, sizeof(ns->name), "%s", vm->devs[i].d->tag);
+			ns->dev = i;
+			vm->devs[i].cls->nic_stats(vm->devs[i].d, ns);
+			ns->notifies = s.notifies;
+			ns->news = s.news;
+			ns->exits = s.exits;
+		}
 	}
 }
 

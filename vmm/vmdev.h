@@ -11,6 +11,9 @@
 /* Guest physical address of device i's register window. */
 uint64_t vmdev_addr(unsigned i);
 
+/* Device i's NIC configuration for its FDT node (MAC chosen, defaults applied), NULL when it is no NIC. */
+const struct ukvm_net *vmdev_nic(struct ukvm_vm *vm, unsigned i);
+
 /*
  * Opens the config's devices of every class (devices/dev.h: dev_classes
  * order gives slots 0..n-1), attaches each transport to a new event loop,

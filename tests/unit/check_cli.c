@@ -1,6 +1,8 @@
 /* check_cli.c: ukvm-run argument parsing: sizes, seconds, options, image and guest arguments. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -219,6 +221,134 @@ START_TEST(test_disks_bad)
 }
 END_TEST
 
+/* --net: repeatable, tap and user forms with their options, in order. */
+START_TEST(test_nets)
+{
+	char *a[] = { "ukvm-run", "--net", "tap:tap0,mac=52:54:00:AB:cd:ef,ip=10.1.2.3/16,gw=10.1.0.1,dns=1.1.1.1,dns=8.8.8.8,mtu=9000",
+		      "--net=user", "--net", "user,mtu=1400,mac=02:00:00:00:00:01,hostfwd=tcp::8080-:80,"
+		      "hostfwd=udp:127.0.0.1:5353-10.0.2.15:53,hostfwd=:0.0.0.0:2222-:22", "app.img", NULL };
+	ck_assert_msg(parse(a) == 0, "%s", err);
+	ck_assert_uint_eq(o.cfg.nnets, 3);
+	ck_assert_ptr_eq(o.cfg.nets, o.nets);
+	const struct ukvm_net *t = &o.cfg.nets[0];
+	ck_assert_int_eq(t->kind, UKVM_NET_TAP);
+	ck_assert_str_eq(t->ifname, "tap0");
+	ck_assert_mem_eq(t->mac, ((uint8_t[]){ 0x52, 0x54, 0, 0xab, 0xcd, 0xef }), 6);
+	ck_assert_uint_eq(t->ipv4, htonl(0x0a010203));
+	ck_assert_uint_eq(t->prefix, 16);
+	ck_assert_uint_eq(t->gw, htonl(0x0a010001));
+	ck_assert_uint_eq(t->dns[0], htonl(0x01010101));
+	ck_assert_uint_eq(t->dns[1], htonl(0x08080808));
+	ck_assert_uint_eq(t->dns[2], 0);
+	ck_assert_uint_eq(t->mtu, 9000);
+	ck_assert_uint_eq(t->nfwds, 0);
+	const struct ukvm_net *u = &o.cfg.nets[1];
+	ck_assert_int_eq(u->kind, UKVM_NET_USER);
+	ck_assert_ptr_null(u->ifname);
+	ck_assert_uint_eq(u->ipv4 | u->gw | u->mtu | u->nfwds, 0);
+	ck_assert_mem_eq(u->mac, ((uint8_t[6]){ 0 }), 6); /* chosen at random by the device */
+	u = &o.cfg.nets[2];
+	ck_assert_uint_eq(u->mtu, 1400);
+	ck_assert_uint_eq(u->mac[0], 2);
+	ck_assert_uint_eq(u->nfwds, 3);
+	ck_assert(!u->fwds[0].udp);
+	ck_assert_uint_eq(u->fwds[0].host_addr, 0); /* every host address */
+	ck_assert_uint_eq(u->fwds[0].host_port, 8080);
+	ck_assert_uint_eq(u->fwds[0].guest_addr, 0);
+	ck_assert_uint_eq(u->fwds[0].guest_port, 80);
+	ck_assert(u->fwds[1].udp);
+	ck_assert_uint_eq(u->fwds[1].host_addr, htonl(0x7f000001));
+	ck_assert_uint_eq(u->fwds[1].host_port, 5353);
+	ck_assert_uint_eq(u->fwds[1].guest_addr, htonl(0x0a00020f));
+	ck_assert_uint_eq(u->fwds[1].guest_port, 53);
+	ck_assert(!u->fwds[2].udp); /* QEMU: an empty protocol is tcp */
+	ck_assert_uint_eq(u->fwds[2].host_port, 2222);
+	/* An address without a prefix takes /24. */
+	char *b[] = { "ukvm-run", "--net", "tap:t,ip=192.168.7.2", "app.img", NULL };
+	ck_assert_msg(parse(b) == 0, "%s", err);
+	ck_assert_uint_eq(o.cfg.nets[0].prefix, 24);
+	ck_assert_int_eq(o.cfg.nets[0].fd, -1);
+}
+END_TEST
+
+/* Each malformed --net gets its own one-line message. */
+START_TEST(test_nets_bad)
+{
+	static const struct {
+		const char *v, *msg;
+	} bad[] = {
+		{ "tap", "expected tap:IFNAME[,OPTION=VALUE]... or user[,OPTION=VALUE]..." },
+		{ "usr", "expected tap:IFNAME[,OPTION=VALUE]... or user[,OPTION=VALUE]..." },
+		{ "userx", "expected tap:IFNAME[,OPTION=VALUE]... or user[,OPTION=VALUE]..." },
+		{ "tap:", "bad interface name '' (1..15 bytes, no '/', ':' or space)" },
+		{ "tap:0123456789abcdef", "bad interface name '0123456789abcdef' (1..15 bytes, no '/', ':' or space)" },
+		{ "tap:a/b", "bad interface name 'a/b' (1..15 bytes, no '/', ':' or space)" },
+		{ "tap:..", "bad interface name '..' (1..15 bytes, no '/', ':' or space)" },
+		{ "tap:t,mac=52:54:00:12:34", "bad MAC '52:54:00:12:34' (want six hex bytes like 52:54:00:12:34:56)" },
+		{ "tap:t,mac=52:54:00:12:34:5g", "bad MAC '52:54:00:12:34:5g' (want six hex bytes like 52:54:00:12:34:56)" },
+		{ "tap:t,mac=52-54-00-12-34-56", "bad MAC '52-54-00-12-34-56' (want six hex bytes like 52:54:00:12:34:56)" },
+		{ "tap:t,mac=01:00:5e:00:00:01", "MAC '01:00:5e:00:00:01' is a multicast address" },
+		{ "tap:t,mac=00:00:00:00:00:00", "MAC 00:00:00:00:00:00 is not an address" },
+		{ "tap:t,ip=10.0.0.256/24", "bad address '10.0.0.256/24' (want e.g. 10.0.0.2/24)" },
+		{ "tap:t,ip=10.0.0/24", "bad address '10.0.0/24' (want e.g. 10.0.0.2/24)" },
+		{ "tap:t,ip=0.0.0.0", "bad address '0.0.0.0' (want e.g. 10.0.0.2/24)" },
+		{ "tap:t,ip=10.0.0.2/33", "prefix '33' is not 1..32" },
+		{ "tap:t,ip=10.0.0.2/", "prefix '' is not 1..32" },
+		{ "tap:t,ip=10.0.0.2/x", "prefix 'x' is not 1..32" },
+		{ "tap:t,gw=host", "bad gateway address 'host'" },
+		{ "tap:t,dns=1.2.3", "bad dns address '1.2.3'" },
+		{ "tap:t,dns=1.1.1.1,dns=1.1.1.2,dns=1.1.1.3,dns=1.1.1.4", "more than 3 dns servers" },
+		{ "tap:t,mtu=575", "mtu '575' is not 576..9000" },
+		{ "tap:t,mtu=9001", "mtu '9001' is not 576..9000" },
+		{ "tap:t,mtu=1500x", "mtu '1500x' is not 576..9000" },
+		{ "tap:t,mtu=99999999999", "mtu '99999999999' is not 576..9000" },
+		{ "tap:t,speed=10", "unknown option 'speed' (tap takes mac, ip, gw, dns, mtu)" },
+		{ "tap:t,hostfwd=tcp::1-:1", "unknown option 'hostfwd' (tap takes mac, ip, gw, dns, mtu)" },
+		{ "user,ip=10.0.2.16", "unknown option 'ip' (user takes mac, mtu, hostfwd)" },
+		{ "tap:t,mac=02:00:00:00:00:01,mac=02:00:00:00:00:02", "option 'mac' given twice" },
+		{ "user,mtu=1500,mtu=1500", "option 'mtu' given twice" },
+		{ "tap:t,mtu", "option 'mtu' needs a value" },
+		{ "tap:t,", "unknown option '' (tap takes mac, ip, gw, dns, mtu)" },
+		{ "user,hostfwd=tcp:8080-:80", "hostfwd=tcp:8080-:80: expected [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT" },
+		{ "user,hostfwd=tcp::8080:80", "hostfwd=tcp::8080:80: expected [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT" },
+		{ "user,hostfwd=tcp::8080-80", "hostfwd=tcp::8080-80: expected [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT" },
+		{ "user,hostfwd=tcp:localhost:8080-:80", "hostfwd=tcp:localhost:8080-:80: expected [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT" },
+		{ "user,hostfwd=sctp::8080-:80", "hostfwd=sctp::8080-:80: protocol 'sctp' (want tcp or udp)" },
+		{ "user,hostfwd=tcp::0-:80", "hostfwd=tcp::0-:80: a port outside 1..65535" },
+		{ "user,hostfwd=tcp::65536-:80", "hostfwd=tcp::65536-:80: a port outside 1..65535" },
+		{ "user,hostfwd=udp::53-:0", "hostfwd=udp::53-:0: a port outside 1..65535" },
+		{ "user,hostfwd=tcp::-:80", "hostfwd=tcp::-:80: expected [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *a[] = { "ukvm-run", "--net", (char *)bad[i].v, "app.img", NULL };
+		char want[256];
+		snprintf(want, sizeof(want), "--net: %s: %s", bad[i].v, bad[i].msg);
+		ck_assert_int_eq(parse(a), -EINVAL);
+		ck_assert_str_eq(err, want);
+	}
+	char *m[] = { "ukvm-run", "--net", NULL };
+	ck_assert_int_eq(parse(m), -EINVAL);
+	ck_assert_str_eq(err, "--net: missing value");
+	/* Too many NICs, too many forwards. */
+	char *many[UKVM_MAX_NICS + 4];
+	int k = 0;
+	many[k++] = "ukvm-run";
+	for (int i = 0; i <= UKVM_MAX_NICS; i++)
+		many[k++] = "--net=user";
+	many[k++] = "app.img";
+	many[k] = NULL;
+	ck_assert_int_eq(parse(many), -EINVAL);
+	ck_assert_str_eq(err, "--net: user: too many NICs (at most 8)");
+	char fw[2048] = "user";
+	for (int i = 0; i <= CLI_MAX_FWDS; i++)
+		snprintf(fw + strlen(fw), sizeof(fw) - strlen(fw), ",hostfwd=tcp::%d-:80", 1000 + i);
+	char *f[] = { "ukvm-run", "--net", fw, "app.img", NULL };
+	ck_assert_int_eq(parse(f), -EINVAL);
+	ck_assert_msg(!strncmp(err, "--net: user,hostfwd=tcp::1000-:80,", 34), "%s", err);
+	ck_assert_msg(strstr(err, "...: more than 16 hostfwd options"), "%s", err);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -233,6 +363,8 @@ Suite *cli_suite(void)
 	tcase_add_test(l, test_parse_bad);
 	tcase_add_test(c, test_disks);
 	tcase_add_test(l, test_disks_bad);
+	tcase_add_test(c, test_nets);
+	tcase_add_test(l, test_nets_bad);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
 	return s;

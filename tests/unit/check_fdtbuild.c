@@ -1,4 +1,5 @@
 /* check_fdtbuild.c: builds the boot-info FDT, parses it back with libfdt and compares every field. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <libfdt.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "fdtbuild.h"
+#include "ukvm.h"
 #include "ukvm_abi.h"
 
 static _Alignas(8) uint8_t fdt[UKVM_FDT_MAX];
@@ -162,6 +164,63 @@ START_TEST(test_devices)
 }
 END_TEST
 
+/* A NIC's node carries its interface configuration; unset parts are absent; other devices get none of it. */
+START_TEST(test_nics)
+{
+	struct ukvm_net full = { .kind = UKVM_NET_TAP, .mac = { 0x52, 0x54, 0, 1, 2, 3 }, .ipv4 = htonl(0x0a000002),
+				 .prefix = 16, .gw = htonl(0x0a000001), .dns = { htonl(0x01010101), htonl(0x09090909) },
+				 .mtu = 9000 };
+	struct ukvm_net bare = { .kind = UKVM_NET_TAP, .mac = { 0x02, 9, 8, 7, 6, 5 } };
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "k", .ndevs = 3 };
+	for (unsigned i = 0; i < 3; i++)
+		a.devs[i] = (struct fdtb_dev){ UKVM_MMIO_BASE + i * UKVM_MMIO_STRIDE, UKVM_MMIO_STRIDE,
+					       UKVM_MMIO_IRQ_BASE + i };
+	a.nets[1] = &full; /* device 0 is a disk */
+	a.nets[2] = &bare;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	int off[3], len;
+	const uint8_t *p;
+	off[0] = fdt_node_offset_by_compatible(fdt, -1, UKVM_FDT_VIRTIO_MMIO);
+	off[1] = fdt_node_offset_by_compatible(fdt, off[0], UKVM_FDT_VIRTIO_MMIO);
+	off[2] = fdt_node_offset_by_compatible(fdt, off[1], UKVM_FDT_VIRTIO_MMIO);
+	ck_assert(off[0] >= 0 && off[1] >= 0 && off[2] >= 0);
+	const char *props[] = { UKVM_FDT_NET_MAC, UKVM_FDT_NET_IPV4, UKVM_FDT_NET_PREFIX, UKVM_FDT_NET_GW,
+				UKVM_FDT_NET_DNS, UKVM_FDT_NET_MTU };
+	for (unsigned k = 0; k < 6; k++)
+		ck_assert_ptr_null(fdt_getprop(fdt, off[0], props[k], &len));
+	p = fdt_getprop(fdt, off[1], UKVM_FDT_NET_MAC, &len);
+	ck_assert_int_eq(len, 6);
+	ck_assert_mem_eq(p, full.mac, 6);
+	p = fdt_getprop(fdt, off[1], UKVM_FDT_NET_IPV4, &len);
+	ck_assert_int_eq(len, 4);
+	ck_assert_mem_eq(p, ((uint8_t[]){ 10, 0, 0, 2 }), 4); /* network order */
+	p = fdt_getprop(fdt, off[1], UKVM_FDT_NET_PREFIX, &len);
+	ck_assert_int_eq(len, 4);
+	ck_assert_uint_eq(fdt32_ld((const fdt32_t *)p), 16);
+	p = fdt_getprop(fdt, off[1], UKVM_FDT_NET_GW, &len);
+	ck_assert_int_eq(len, 4);
+	ck_assert_mem_eq(p, ((uint8_t[]){ 10, 0, 0, 1 }), 4);
+	p = fdt_getprop(fdt, off[1], UKVM_FDT_NET_DNS, &len);
+	ck_assert_int_eq(len, 8);
+	ck_assert_mem_eq(p, ((uint8_t[]){ 1, 1, 1, 1, 9, 9, 9, 9 }), 8);
+	p = fdt_getprop(fdt, off[1], UKVM_FDT_NET_MTU, &len);
+	ck_assert_int_eq(len, 4);
+	ck_assert_uint_eq(fdt32_ld((const fdt32_t *)p), 9000);
+	p = fdt_getprop(fdt, off[2], UKVM_FDT_NET_MAC, &len);
+	ck_assert_int_eq(len, 6);
+	ck_assert_mem_eq(p, bare.mac, 6);
+	for (unsigned k = 1; k < 6; k++)
+		ck_assert_ptr_null(fdt_getprop(fdt, off[2], props[k], &len));
+	/* Three DNS servers: all of them. */
+	full.dns[2] = htonl(0x08080808);
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	off[1] = fdt_node_offset_by_compatible(fdt, fdt_node_offset_by_compatible(fdt, -1, UKVM_FDT_VIRTIO_MMIO),
+					       UKVM_FDT_VIRTIO_MMIO);
+	ck_assert_ptr_nonnull(fdt_getprop(fdt, off[1], UKVM_FDT_NET_DNS, &len));
+	ck_assert_int_eq(len, 4 * UKVM_NET_MAX_DNS);
+}
+END_TEST
+
 START_TEST(test_too_big)
 {
 	size_t n = 70000;
@@ -191,6 +250,7 @@ Suite *fdtbuild_suite(void)
 	tcase_add_test(c, test_roundtrip);
 	tcase_add_test(c, test_minimal);
 	tcase_add_test(c, test_devices);
+	tcase_add_test(c, test_nics);
 	tcase_add_test(l, test_too_big);
 	tcase_add_test(l, test_too_many_cpuid_leaves);
 	suite_add_tcase(s, c);

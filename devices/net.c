@@ -1,0 +1,683 @@
+/* net.c: virtio-net (queue 0 RX, queue 1 TX, no offloads) on a frame fd: guest chains read and written in place on io_uring. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "ukvm_abi.h"
+
+/* The user-mode backend (devices/net_user.c, libslirp) when the tree has it. */
+#if __has_include("net_user.h")
+#include "net_user.h"
+#define NET_HAVE_USER 1
+#else
+#define NET_HAVE_USER 0
+#endif
+
+#define RXQ VIRTIO_NET_RXQ
+#define TXQ VIRTIO_NET_TXQ
+
+/*
+ * No offloads (CSUM, GUEST_CSUM, TSO, MRG_RXBUF): the guest stack computes
+ * every checksum and sends frames of at most its MTU, and the virtio header
+ * carries nothing either way. So no header field a guest writes ever
+ * reaches the host kernel's GSO or checksum code, and every RX buffer holds
+ * a whole frame. They may come later, if measured worthwhile.
+ * RING_EVENT_IDX is the transport's business (notification suppression).
+ */
+static uint64_t net_features(const struct mmio_dev *d)
+{
+	(void)d;
+	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+	       VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU);
+}
+
+/* mac, status, max_virtqueue_pairs, mtu: what the offered features define (spec 5.1.4). */
+#define NET_CONFIG_SIZE ((uint32_t)offsetof(struct virtio_net_config, speed))
+
+static void net_config_read(struct mmio_dev *d, uint32_t off, void *buf, uint32_t len)
+{
+	const struct net *n = d->priv;
+	struct virtio_net_config c;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.mac, n->cfg.mac, sizeof(c.mac));
+	c.status = vq_le16(VIRTIO_NET_S_LINK_UP); /* the backend is there from open to close */
+	c.max_virtqueue_pairs = vq_le16(1);
+	c.mtu = vq_le16(n->mtu);
+	memcpy(buf, (const uint8_t *)&c + off, len); /* the transport checked off + len <= config_size */
+}
+
+static void net_rx_done(struct event_op *op, struct io_uring *ring, int res);
+static void net_tx_done(struct event_op *op, struct io_uring *ring, int res);
+
+static struct net_req *net_free_list(struct net *n, struct net_req *r, unsigned count,
+				     void (*done)(struct event_op *, struct io_uring *, int))
+{
+	struct net_req *head = NULL;
+	for (unsigned i = count; i-- > 0;) {
+		r[i].op.done = done;
+		r[i].n = n;
+		r[i].next_free = head;
+		head = &r[i];
+	}
+	return head;
+}
+
+static int net_activate(struct mmio_dev *d)
+{
+	struct net *n = d->priv;
+	/* Spec 5.1.5: both queues exist without MQ; a driver that set up only one cannot use us. */
+	if (!d->q[RXQ].ready || !d->q[TXQ].ready)
+		return -EINVAL;
+	/* The slots live in struct net: nothing a guest does allocates (vmm/sandbox.c). */
+	n->rx_free = net_free_list(n, n->rx, NET_RX_INFLIGHT, net_rx_done);
+	n->tx_free = net_free_list(n, n->tx, NET_TX_INFLIGHT, net_tx_done);
+	n->rx_errs = 0;
+	return 0;
+}
+
+static void net_reset(struct mmio_dev *d)
+{
+	struct net *n = d->priv;
+	n->rx_free = n->tx_free = NULL; /* inflight is 0 here: no CQE can still name a request */
+}
+
+static struct io_uring_sqe *net_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	if (!sqe) {
+		io_uring_submit(ring); /* SQ full: hand the batch to the kernel and take a fresh slot */
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+/* Queues r's read (rx) or write on the backend. 0, or -EBUSY when the SQ has no room. */
+static int net_prep(struct net *n, struct net_req *r, bool rx, struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = net_sqe(ring);
+	if (!sqe)
+		return -EBUSY;
+	/* Offset 0: the backend is a stream or datagram file, which has none. */
+	if (rx)
+		io_uring_prep_readv(sqe, n->fd, r->iov, r->niov, 0);
+	else
+		io_uring_prep_writev(sqe, n->fd, r->iov, r->niov, 0);
+	event_sqe_file(sqe, n->file); /* the event ring takes registered files only (net_attach) */
+	io_uring_sqe_set_data(sqe, &r->op);
+	return 0;
+}
+
+/*
+ * Frame bytes of a chain into r->iov after the host-side header: the
+ * chain's first NET_HDR_LEN bytes are the guest's header, which the backend
+ * never sees (RX: r->ghdr keeps where they are, written once the frame is
+ * in). Any framing is accepted (spec 5.1.6.2: header and data may share or
+ * split descriptors).
+ */
+static void net_split(struct net_req *r, const struct vq_seg *s, int k)
+{
+	uint32_t skip = NET_HDR_LEN;
+	memset(&r->hdr, 0, sizeof(r->hdr));
+	r->iov[0] = (struct iovec){ &r->hdr, NET_HDR_LEN };
+	r->niov = 1;
+	r->nghdr = 0;
+	for (int i = 0; i < k; i++) {
+		uint32_t h = s[i].len < skip ? s[i].len : skip;
+		if (h)
+			r->ghdr[r->nghdr++] = (struct iovec){ s[i].ptr, h };
+		skip -= h;
+		if (s[i].len > h)
+			r->iov[r->niov++] = (struct iovec){ (uint8_t *)s[i].ptr + h, s[i].len - h };
+	}
+}
+
+/* Returns a chain with nothing written: the driver's sign that the device refused it. */
+static void net_refuse(struct net *n, unsigned q, uint16_t head)
+{
+	(void)mmio_push_used(&n->dev, q, head, 0); /* a broken ring sets DEVICE_NEEDS_RESET */
+}
+
+/*
+ * Spec 5.1.6.2: a TX chain is the header then the frame, device-readable.
+ * Checks c and sets r up to write it; false (warned) when it is refused.
+ */
+static bool net_tx_parse(struct net *n, struct net_req *r, struct vq_chain *c)
+{
+	struct mmio_dev *d = &n->dev;
+	int k = vq_chain_collect(c, n->segs, NET_MAX_SEGS);
+	if (k < 0) {
+		mmio_warn(d, "tx %u: %s", c->head, vq_err_str(k));
+		return false;
+	}
+	uint64_t total = 0;
+	for (int i = 0; i < k; i++) {
+		if (n->segs[i].writable) {
+			mmio_warn(d, "tx %u: a device-writable buffer in a TX chain", c->head);
+			return false;
+		}
+		total += n->segs[i].len;
+	}
+	/* Spec 5.1.6.2.1: frames up to the MTU we offered (plus one VLAN tag), each behind its header. */
+	uint64_t max = NET_HDR_LEN + NET_ETH_HLEN + NET_VLAN_HLEN + n->mtu;
+	if (total < NET_HDR_LEN + NET_ETH_HLEN || total > max) {
+		mmio_warn(d, "tx %u: %llu bytes: header and frame must be %u..%llu", c->head,
+			  (unsigned long long)total, NET_HDR_LEN + NET_ETH_HLEN, (unsigned long long)max);
+		return false;
+	}
+	net_split(r, n->segs, k);
+	/* One copy of the guest's header, checked: without CSUM and HOST_TSO it asks for nothing (spec 5.1.6.2.1). */
+	struct virtio_net_hdr h;
+	uint8_t *o = (uint8_t *)&h;
+	for (unsigned i = 0; i < r->nghdr; o += r->ghdr[i].iov_len, i++)
+		memcpy(o, r->ghdr[i].iov_base, r->ghdr[i].iov_len);
+	if (h.flags || h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		mmio_warn(d, "tx %u: header asks for offloads (flags 0x%x, gso %u), none negotiated", c->head, h.flags,
+			  h.gso_type);
+		return false;
+	}
+	r->head = c->head;
+	r->cap = (uint32_t)total; /* <= max */
+	return true;
+}
+
+/* Pops TX chains and writes them while write slots are free; true when it pushed used entries. */
+static bool net_tx_run(struct net *n, struct io_uring *ring)
+{
+	struct mmio_dev *d = &n->dev;
+	struct vq_dev *q = &d->q[TXQ].vq;
+	bool pushed = false;
+	while (n->tx_free && mmio_live(d)) {
+		struct vq_chain c;
+		int r = vq_dev_pop(q, &c);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			mmio_queue_error(d, TXQ, vq_err_str(r));
+			break;
+		}
+		struct net_req *req = n->tx_free;
+		if (!net_tx_parse(n, req, &c) || net_prep(n, req, false, ring)) {
+			n->st.tx_dropped++;
+			net_refuse(n, TXQ, c.head);
+			pushed = true;
+			continue;
+		}
+		n->tx_free = req->next_free;
+		d->inflight++;
+	}
+	return pushed;
+}
+
+/*
+ * Spec 5.1.6.3: an RX chain is device-writable and, without MRG_RXBUF or
+ * GUEST_TSO, holds the header and a whole frame of the MTU we offered.
+ * Checks c and sets r up to read into it; false (warned) when refused.
+ */
+static bool net_rx_parse(struct net *n, struct net_req *r, struct vq_chain *c)
+{
+	struct mmio_dev *d = &n->dev;
+	int k = vq_chain_collect(c, n->segs, NET_MAX_SEGS);
+	if (k < 0) {
+		mmio_warn(d, "rx %u: %s", c->head, vq_err_str(k));
+		return false;
+	}
+	uint64_t total = 0;
+	for (int i = 0; i < k; i++) {
+		if (!n->segs[i].writable) {
+			mmio_warn(d, "rx %u: a device-readable buffer in an RX chain", c->head);
+			return false;
+		}
+		total += n->segs[i].len;
+	}
+	uint64_t min = NET_HDR_LEN + NET_ETH_HLEN + n->mtu;
+	if (total < min) {
+		mmio_warn(d, "rx %u: %llu bytes, below header + MTU + 14 = %llu", c->head, (unsigned long long)total,
+			  (unsigned long long)min);
+		return false;
+	}
+	net_split(r, n->segs, k);
+	/*
+	 * A datagram socket cuts a frame that does not fit and returns the
+	 * length it kept, indistinguishable from a frame that fitted exactly;
+	 * one more byte of our own makes the cut one longer than the buffer
+	 * (a tap returns the frame's whole length anyway): dropped, not
+	 * delivered truncated.
+	 */
+	r->iov[r->niov++] = (struct iovec){ &r->spill, 1 };
+	r->head = c->head;
+	r->cap = (uint32_t)total; /* chains are at most 2^32 - 1 bytes (vq_chain_next) */
+	return true;
+}
+
+/*
+ * Pops RX chains and arms one backend read per chain while read slots are
+ * free. No chain, no read: a guest that posts no buffers leaves frames in
+ * the backend (whose own queue is bounded), never in the monitor.
+ */
+static bool net_rx_fill(struct net *n, struct io_uring *ring)
+{
+	struct mmio_dev *d = &n->dev;
+	struct vq_dev *q = &d->q[RXQ].vq;
+	bool pushed = false;
+	while (n->rx_free && !n->rx_dead && mmio_live(d)) {
+		struct vq_chain c;
+		int r = vq_dev_pop(q, &c);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			mmio_queue_error(d, RXQ, vq_err_str(r));
+			break;
+		}
+		struct net_req *req = n->rx_free;
+		if (!net_rx_parse(n, req, &c) || net_prep(n, req, true, ring)) {
+			net_refuse(n, RXQ, c.head);
+			pushed = true;
+			continue;
+		}
+		n->rx_free = req->next_free;
+		d->inflight++;
+	}
+	return pushed;
+}
+
+static void net_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
+{
+	struct net *n = d->priv;
+	if (q == RXQ && net_rx_fill(n, ring))
+		mmio_used_pushed(d, RXQ);
+	if (q == TXQ && net_tx_run(n, ring))
+		mmio_used_pushed(d, TXQ);
+}
+
+/* Event thread, after DRIVER_OK: read into whatever RX buffers the driver posted already. */
+static int net_start(struct mmio_dev *d, struct io_uring *ring)
+{
+	struct net *n = d->priv;
+	if (net_rx_fill(n, ring))
+		mmio_used_pushed(d, RXQ);
+	return 0;
+}
+
+/* Writes the header the driver gets in front of a received frame (spec 5.1.6.4: no flags, one buffer). */
+static void net_rx_header(struct net_req *r)
+{
+	struct virtio_net_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.num_buffers = vq_le16(1);
+	const uint8_t *s = (const uint8_t *)&h;
+	for (unsigned i = 0; i < r->nghdr; s += r->ghdr[i].iov_len, i++)
+		memcpy(r->ghdr[i].iov_base, s, r->ghdr[i].iov_len);
+}
+
+/*
+ * A read returned res. Returns 1 when the chain went back to the driver,
+ * 0 when r must read again into the same chain, -1 when the chain goes back
+ * empty (the backend is gone).
+ */
+static int net_rx_result(struct net *n, struct net_req *r, int res)
+{
+	struct mmio_dev *d = &n->dev;
+	if (res >= (int)(NET_HDR_LEN + NET_ETH_HLEN) && (uint32_t)res <= r->cap) {
+		net_rx_header(r);
+		(void)mmio_push_used(d, RXQ, r->head, (uint32_t)res);
+		n->st.rx_packets++;
+		n->st.rx_bytes += (uint32_t)res - NET_HDR_LEN;
+		n->rx_errs = 0;
+		return 1;
+	}
+	if (res > 0) {
+		/* A runt, or a frame larger than the buffer (a tap reports its whole length, having cut it). */
+		n->st.rx_dropped++;
+		return 0;
+	}
+	if (n->rx_dead)
+		return -1; /* a read armed before the backend was found gone */
+	if (res == 0 || res == -EBADF || res == -EBADFD || ++n->rx_errs >= NET_RX_ERR_MAX) {
+		/* End of file (the peer of a socket closed), a tap taken away, or a backend that only fails. */
+		fprintf(stderr, "ukvm: %s: backend %s: receiving stops\n", d->tag,
+			res ? strerror(-res) : "closed");
+		n->rx_dead = true;
+		return -1;
+	}
+	return 0; /* -EAGAIN, -EINTR, a one-off error: read again */
+}
+
+static void net_rx_done(struct event_op *op, struct io_uring *ring, int res)
+{
+	struct net_req *r = (struct net_req *)op;
+	struct net *n = r->n;
+	struct mmio_dev *d = &n->dev;
+	pthread_mutex_lock(&d->lock);
+	bool pushed = false;
+	/* Reset or stop: the chain is no longer ours to fill (spec 2.4: no ring access after reset). */
+	if (!d->resetting && mmio_live(d)) {
+		int st = net_rx_result(n, r, res);
+		if (st == 0 && !net_prep(n, r, true, ring)) {
+			pthread_mutex_unlock(&d->lock); /* still in flight on the same chain */
+			return;
+		}
+		if (st <= 0)
+			net_refuse(n, RXQ, r->head);
+		pushed = true;
+	}
+	r->next_free = n->rx_free;
+	n->rx_free = r;
+	mmio_inflight_done(d);
+	if (!d->resetting && mmio_live(d))
+		pushed |= net_rx_fill(n, ring); /* a read slot is free: take a chain that waited for one */
+	if (pushed)
+		mmio_used_pushed(d, RXQ);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void net_tx_done(struct event_op *op, struct io_uring *ring, int res)
+{
+	struct net_req *r = (struct net_req *)op;
+	struct net *n = r->n;
+	struct mmio_dev *d = &n->dev;
+	pthread_mutex_lock(&d->lock);
+	bool pushed = false;
+	if (res == (int)r->cap) {
+		n->st.tx_packets++;
+		n->st.tx_bytes += r->cap - NET_HDR_LEN;
+	} else {
+		/* A tap that is down fails every write with EIO: say it once, count them all. */
+		if (!n->st.tx_dropped && res != -ECANCELED)
+			fprintf(stderr, "ukvm: %s: backend refused a frame: %s\n", d->tag,
+				res < 0 ? strerror(-res) : "short write");
+		n->st.tx_dropped++;
+	}
+	if (!d->resetting && mmio_live(d)) {
+		(void)mmio_push_used(d, TXQ, r->head, 0); /* TX buffers are only read: 0 bytes written */
+		pushed = true;
+	}
+	r->next_free = n->tx_free;
+	n->tx_free = r;
+	mmio_inflight_done(d);
+	if (!d->resetting && mmio_live(d))
+		pushed |= net_tx_run(n, ring); /* a write slot is free: take what queued meanwhile */
+	if (pushed)
+		mmio_used_pushed(d, TXQ);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int net_attach(struct mmio_dev *d, struct event_loop *l)
+{
+	struct net *n = d->priv;
+	int file = event_add_file(l, n->fd);
+	if (file < 0)
+		return file;
+	n->file = file;
+	return 0;
+}
+
+/*
+ * A reset waits for what is in flight: cancel every read and write on the
+ * backend. A read on an idle backend never completes on its own, so
+ * without this a reset (and a stop) would wait for the next frame.
+ */
+static void net_cancel(struct mmio_dev *d, struct io_uring *ring)
+{
+	struct net *n = d->priv;
+	struct io_uring_sqe *sqe = net_sqe(ring);
+	if (!sqe)
+		return; /* the reset's wait ends with the run's stop or deadline (mmio_set_stop_check) */
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
+	sqe->fd = n->fd;
+	event_sqe_file(sqe, n->file); /* with IOSQE_FIXED_FILE the key is the registered file */
+	io_uring_sqe_set_data(sqe, NULL); /* its own completion concerns nobody */
+}
+
+const struct dev_ops net_ops = {
+	.name = "virtio-net",
+	.device_id = VIRTIO_ID_NET,
+	.nqueues = 2,
+	.queue_max = NET_QUEUE_MAX,
+	.features = net_features,
+	.config_size = NET_CONFIG_SIZE,
+	.config_read = net_config_read,
+	.config_write = NULL, /* the MAC is writable only with CTRL_MAC_ADDR (legacy), not offered */
+	.activate = net_activate,
+	.reset = net_reset,
+	.notify = net_notify,
+	.start = net_start,
+	.attach = net_attach,
+	.cancel = net_cancel,
+};
+
+int net_open(struct net *n, int fd, bool own_fd, const struct ukvm_net *cfg, unsigned index,
+	     const struct vq_mem *mem, int news_fd, char *err, size_t errlen)
+{
+	memset(n, 0, sizeof(*n));
+	n->fd = fd;
+	n->own_fd = own_fd;
+	n->file = -1;
+	n->cfg = *cfg;
+	n->cfg.fwds = NULL;
+	n->cfg.nfwds = 0;
+	n->cfg.ifname = NULL; /* the caller's string: not kept */
+	n->mtu = (uint16_t)(cfg->mtu ? cfg->mtu : NET_MTU_DEFAULT);
+	char tag[16];
+	snprintf(tag, sizeof(tag), "eth%u", index);
+	int r = mmio_init(&n->dev, &net_ops, n, mem, news_fd, tag);
+	if (r) {
+		snprintf(err, errlen, "cannot set up the device: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void net_close(struct net *n)
+{
+	mmio_destroy(&n->dev);
+#if NET_HAVE_USER
+	if (n->user) {
+		net_user_close(n->user); /* closes fd too */
+		n->user = NULL;
+		n->fd = -1;
+	}
+#endif
+	if (n->own_fd && n->fd >= 0)
+		close(n->fd);
+	n->fd = -1;
+}
+
+void net_stats(struct net *n, struct net_stats *out)
+{
+	pthread_mutex_lock(&n->dev.lock);
+	*out = n->st;
+	pthread_mutex_unlock(&n->dev.lock);
+}
+
+int net_resolve(const struct ukvm_net *cfg, struct ukvm_net *out, char *err, size_t errlen)
+{
+	static const uint8_t zero[6];
+	*out = *cfg;
+	out->fwds = NULL;
+	out->nfwds = 0;
+	if (cfg->mtu && (cfg->mtu < UKVM_NET_MTU_MIN || cfg->mtu > UKVM_NET_MTU_MAX)) {
+		snprintf(err, errlen, "mtu %u is outside %u..%u", cfg->mtu, UKVM_NET_MTU_MIN, UKVM_NET_MTU_MAX);
+		return -EINVAL;
+	}
+	if (cfg->prefix > 32) {
+		snprintf(err, errlen, "prefix /%u is longer than 32", cfg->prefix);
+		return -EINVAL;
+	}
+	if (cfg->mac[0] & 1) {
+		snprintf(err, errlen, "MAC %02x:%02x:%02x:%02x:%02x:%02x is a multicast address", cfg->mac[0],
+			 cfg->mac[1], cfg->mac[2], cfg->mac[3], cfg->mac[4], cfg->mac[5]);
+		return -EINVAL;
+	}
+	if (!memcmp(out->mac, zero, sizeof(zero))) {
+		if (getrandom(out->mac, sizeof(out->mac), 0) != (ssize_t)sizeof(out->mac)) {
+			int e = errno;
+			snprintf(err, errlen, "getrandom for a MAC: %s", strerror(e));
+			return -e;
+		}
+		out->mac[0] = (uint8_t)((out->mac[0] & 0xf0) | 0x02); /* x2: locally administered, unicast */
+	}
+	if (cfg->kind == UKVM_NET_USER) {
+		/* QEMU's user-mode addressing, which libslirp serves. */
+		if (!out->ipv4)
+			out->ipv4 = htonl(0x0a00020f); /* 10.0.2.15 */
+		if (!out->gw)
+			out->gw = htonl(0x0a000202); /* 10.0.2.2 */
+		if (!out->dns[0])
+			out->dns[0] = htonl(0x0a000203); /* 10.0.2.3 */
+	}
+	if (out->ipv4 && !out->prefix)
+		out->prefix = 24;
+	return 0;
+}
+
+/* ------------------------------------------------------------- the class */
+
+static int net_class_count(const struct ukvm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->nnets > UKVM_MAX_NICS || (cfg->nnets && !cfg->nets)) {
+		snprintf(err, errlen, "%u NICs: at most %u", cfg->nnets, UKVM_MAX_NICS);
+		return -EINVAL;
+	}
+	return (int)cfg->nnets;
+}
+
+/* The backend fd of cfg's kind: 0 and *fd (*own: ours to close; *user for UKVM_NET_USER) or -errno. */
+static int net_backend(const struct ukvm_config *vc, const struct ukvm_net *cfg, int *fd, bool *own,
+		       struct net_user **user, char *err, size_t errlen)
+{
+	int fl;
+	*own = false;
+	*user = NULL;
+	switch (cfg->kind) {
+	case UKVM_NET_TAP:
+		if (!cfg->ifname || !*cfg->ifname) {
+			snprintf(err, errlen, "tap: no interface name");
+			return -EINVAL;
+		}
+		*fd = net_tap_open(cfg->ifname, err, errlen);
+		*own = true;
+		return *fd < 0 ? *fd : 0;
+	case UKVM_NET_FD:
+		*fd = cfg->fd;
+		if ((fl = fcntl(*fd, F_GETFL)) < 0) {
+			int e = errno;
+			snprintf(err, errlen, "fd %d: %s", cfg->fd, strerror(e));
+			return -e;
+		}
+		if (fl & O_NONBLOCK) {
+			/* io_uring fails reads on an O_NONBLOCK file with EAGAIN instead of waiting for a frame. */
+			snprintf(err, errlen, "fd %d is O_NONBLOCK: give a blocking fd", cfg->fd);
+			return -EINVAL;
+		}
+		return 0;
+	case UKVM_NET_USER: {
+#if NET_HAVE_USER
+		int r = net_user_open(cfg, user, fd, err, errlen);
+		if (r)
+			return r;
+		/* The device's end of the pair is ours to make blocking (see UKVM_NET_FD). */
+		if ((fl = fcntl(*fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK))
+			(void)fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK);
+		if ((r = net_user_start(*user, vc->seccomp))) {
+			snprintf(err, errlen, "user-mode networking: starting its thread: %s", strerror(-r));
+			net_user_close(*user);
+			*user = NULL;
+		}
+		return r;
+#else
+		(void)vc;
+		snprintf(err, errlen, "user-mode networking not built");
+		return -EOPNOTSUPP;
+#endif
+	}
+	default:
+		snprintf(err, errlen, "unknown kind %d", (int)cfg->kind);
+		return -EINVAL;
+	}
+}
+
+static int net_class_open(const struct ukvm_config *cfg, unsigned i, const struct dev_env *env,
+			  struct mmio_dev **out, char *err, size_t errlen)
+{
+	const struct ukvm_net *nc = &cfg->nets[i];
+	const char *who = nc->kind == UKVM_NET_TAP && nc->ifname ? nc->ifname : NULL;
+	char why[200];
+	struct ukvm_net rc;
+	int fd = -1, r;
+	bool own;
+	struct net_user *user;
+	if ((r = net_resolve(nc, &rc, why, sizeof(why))))
+		goto err;
+	struct net *n = calloc(1, sizeof(*n));
+	if (!n) {
+		snprintf(why, sizeof(why), "out of memory");
+		r = -ENOMEM;
+		goto err;
+	}
+	if ((r = net_backend(cfg, nc, &fd, &own, &user, why, sizeof(why)))) {
+		free(n);
+		goto err;
+	}
+	if ((r = net_open(n, fd, own, &rc, env->index, env->mem, env->news_fd, why, sizeof(why)))) {
+		n->fd = -1;
+#if NET_HAVE_USER
+		if (user)
+			net_user_close(user);
+		else
+#endif
+		if (own)
+			close(fd);
+		free(n);
+		goto err;
+	}
+	n->user = user;
+	*out = &n->dev;
+	return 0;
+err:
+	if (who)
+		snprintf(err, errlen, "%s: %s", who, why);
+	else
+		snprintf(err, errlen, "eth%u: %s", i, why);
+	return r;
+}
+
+static void net_class_close(struct mmio_dev *d)
+{
+	struct net *n = d->priv;
+	net_close(n);
+	free(n);
+}
+
+static const struct ukvm_net *net_class_nic(struct mmio_dev *d)
+{
+	return &((struct net *)d->priv)->cfg;
+}
+
+static void net_class_stats(struct mmio_dev *d, struct ukvm_net_stats *o)
+{
+	struct net_stats s;
+	net_stats(d->priv, &s);
+	o->rx_packets = s.rx_packets;
+	o->rx_bytes = s.rx_bytes;
+	o->rx_dropped = s.rx_dropped;
+	o->tx_packets = s.tx_packets;
+	o->tx_bytes = s.tx_bytes;
+	o->tx_dropped = s.tx_dropped;
+}
+
+const struct dev_class net_class = {
+	.name = "net",
+	.count = net_class_count,
+	.open = net_class_open,
+	.close = net_class_close,
+	.nic = net_class_nic,
+	.nic_stats = net_class_stats,
+};

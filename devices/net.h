@@ -1,0 +1,126 @@
+/* net.h: virtio-net device model on one backend fd carrying whole frames behind a 12-byte virtio_net_hdr (tap, user-mode, embedder's fd). */
+#ifndef DEVICES_NET_H
+#define DEVICES_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "dev.h"
+#include "mmio.h"
+#include "ukvm.h"
+#include "virtio_net.h"
+
+#define NET_QUEUE_MAX 256      /* QueueNumMax of both queues */
+#define NET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr)) /* 12 with VERSION_1 (spec 5.1.6) */
+#define NET_ETH_HLEN 14u
+#define NET_VLAN_HLEN 4u       /* a TX frame may carry one 802.1Q tag on top of the MTU */
+#define NET_MTU_DEFAULT 1500u
+/*
+ * Descriptors of one frame we accept (header included). A guest stack
+ * hands over a frame in a few pieces (header, then its buffer chain); 64
+ * pieces for at most 9018 bytes is already absurd, and it bounds the iovec
+ * scratch we keep per read or write.
+ */
+#define NET_MAX_SEGS 64
+/*
+ * Reads (RX) in flight per NIC: a read holds one posted RX chain until a
+ * frame arrives. 64 takes a burst of 64 frames in one pass of the event
+ * thread, and bounds what a reset or stop must cancel. Frames stay in
+ * order: a read takes the backend's next frame and posts its completion in
+ * one step, so completions come in frame order.
+ */
+#define NET_RX_INFLIGHT 64
+/*
+ * Writes (TX) in flight per NIC: one, so frames leave in the guest's order.
+ * Writes waiting on a full socket (the user-mode backend) are woken in no
+ * particular order (check_devnet's tx_flood saw frames reordered with 64);
+ * a tap takes a write at once, so there a write costs one io_uring round
+ * trip of the event thread. Linked SQEs (IOSQE_IO_LINK) could batch them
+ * in order; not done before it is measured to matter.
+ */
+#define NET_TX_INFLIGHT 1
+/* Consecutive failed backend reads (other than "try again") after which RX gives up rather than spin. */
+#define NET_RX_ERR_MAX 1000
+
+struct net;
+struct net_user;
+
+/* One read or write in flight. op first: a CQE's user_data is the request. */
+struct net_req {
+	struct event_op op;
+	struct net *n;
+	struct net_req *next_free;
+	uint16_t head;              /* the guest's chain */
+	uint32_t cap;               /* RX: bytes the read may return (header + buffer); TX: bytes to write */
+	unsigned niov;
+	struct virtio_net_hdr hdr;  /* the backend's header lives here, never in guest memory (see net.c) */
+	unsigned nghdr;             /* RX: pieces of the guest's 12 header bytes */
+	struct iovec ghdr[NET_HDR_LEN];
+	uint8_t spill;              /* RX: one byte past the buffer, so a frame too big shows (see net.c) */
+	struct iovec iov[NET_MAX_SEGS + 2]; /* hdr, the guest's frame bytes, RX: spill */
+};
+
+/* Counters of one NIC (under dev.lock). */
+struct net_stats {
+	uint64_t rx_packets, rx_bytes, rx_dropped; /* frames delivered to the guest (bytes without header) */
+	uint64_t tx_packets, tx_bytes, tx_dropped; /* frames the backend took from the guest */
+};
+
+struct net {
+	struct mmio_dev dev;        /* transport; dev.priv == this */
+	int fd;                     /* the backend: whole frames, each behind a 12-byte virtio_net_hdr */
+	bool own_fd;                /* closed by net_close (not an embedder's UKVM_NET_FD) */
+	int file;                   /* fd's registered index on the event ring; -1 before net_attach */
+	struct ukvm_net cfg;        /* resolved: MAC chosen, defaults of the kind applied; no fwds */
+	uint16_t mtu;
+	bool rx_dead;               /* the backend ended or failed: RX reads no more */
+	unsigned rx_errs;           /* consecutive failed reads */
+	struct net_req rx[NET_RX_INFLIGHT], tx[NET_TX_INFLIGHT];
+	struct net_req *rx_free, *tx_free;
+	struct net_stats st;
+	struct net_user *user;      /* UKVM_NET_USER's backend, else NULL */
+	struct vq_seg segs[NET_MAX_SEGS]; /* scratch of the chain being parsed */
+};
+
+extern const struct dev_ops net_ops;
+
+/* The class of struct ukvm_config.nets: device i is eth<i>. */
+extern const struct dev_class net_class;
+
+/*
+ * Sets up n as eth<index> on backend fd (whole frames behind a 12-byte
+ * virtio_net_hdr; a blocking fd: io_uring gives -EAGAIN instead of waiting
+ * on an O_NONBLOCK one) with the resolved configuration cfg (its MAC used
+ * as is; cfg->fwds is not kept), on guest memory mem, signalling news_fd
+ * (may be -1). own_fd: net_close closes fd. Returns 0 or -errno with one
+ * line in err; fd is left open on failure.
+ */
+int net_open(struct net *n, int fd, bool own_fd, const struct ukvm_net *cfg, unsigned index,
+	     const struct vq_mem *mem, int news_fd, char *err, size_t errlen);
+
+/* Closes what net_open made (the fd when owned, the user-mode backend); the device must be idle. */
+void net_close(struct net *n);
+
+/* The device's counters, read under its lock. */
+void net_stats(struct net *n, struct net_stats *out);
+
+/*
+ * Opens tap ifname on /dev/net/tun (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
+ * created when it does not exist and we may), with a 12-byte vnet header
+ * and no offloads. Returns the fd (blocking, close-on-exec) or -errno with
+ * one line in err ("cannot attach: ... (need CAP_NET_ADMIN or a tap owned
+ * by you)"), without the name.
+ */
+int net_tap_open(const char *ifname, char *err, size_t errlen);
+
+/*
+ * cfg with the kind's defaults applied (into *out): a MAC when cfg has
+ * none (random, locally administered, unicast), QEMU's user-mode addresses
+ * for UKVM_NET_USER, prefix 24 for an address without one. fwds dropped.
+ * Returns 0 or -errno (getrandom failed) with one line in err.
+ */
+int net_resolve(const struct ukvm_net *cfg, struct ukvm_net *out, char *err, size_t errlen);
+
+#endif
