@@ -16,7 +16,7 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # services they call (tests/unit/misc_stubs.c, fs_shim.c or the suite itself) into one relocatable object that
 # exports only its suites' <name>_suite(): everything else is made local, so the groups' fakes never
 # meet each other or the real modules of another group in the runner, and nothing depends on link order.
-GUEST_GROUPS := gheap gcore gfs gpanic
+GUEST_GROUPS := gheap gcore gfs gpanic gsock
 # The fuzz harnesses (tests/fuzz, "fuzzing" below): those running guest code join group gfuzz.
 FUZZ_HOST_HARNESSES  := elf virtq vqdrv fdt mmio blk
 FUZZ_GUEST_HARNESSES := payload imgbuild
@@ -35,6 +35,12 @@ gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/s
                 guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
                 tests/unit/check_wait.c tests/unit/check_epoll.c
 gfs_SUITES   := vfs vblk wait epoll
+# The socket layer (AF_UNIX, the syscalls' argument checks) on the file system, wait core and fs_shim.c as gfs;
+# AF_INET (lwIP) is not built here: check_sock.c fakes inet_create.
+gsock_SRCS   := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
+                guest/drivers/vblk_plan.c guest/net/socket.c guest/net/unix.c guest/sys/sys_socket.c \
+                tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_sock.c
+gsock_SUITES := sock
 # Crash-report backtraces with the real printf and symbol lookup (check_kpanic.c fakes the rest).
 gpanic_SRCS   := guest/kernel/panic.c guest/kernel/printf.c guest/kernel/payload.c tests/unit/check_kpanic.c
 gpanic_SUITES := kpanic

@@ -22,7 +22,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest
+APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest socktest
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
 NET_APPS  := tcpecho httpd udpecho netclient netflood
 APPS      += $(NET_APPS)
@@ -41,7 +41,7 @@ $(BUILD)/apps/data.bin:
 # The blk apps share say.h and the test pattern (guest/apps/blkpat.h, also read by bench-blk's
 # blkrun and check_blk.c); blkhostile pokes the virtio registers itself: -iquote keeps proto/elf.h
 # and friends from shadowing musl's own headers.
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest $(BUILD)/apps/epolltest: guest/apps/say.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest $(BUILD)/apps/epolltest $(BUILD)/apps/socktest: guest/apps/say.h
 $(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(NET_APPS:%=$(BUILD)/apps/%): guest/apps/say.h guest/apps/netpat.h
 $(BUILD)/apps/tcpecho: APP_CFLAGS += -pthread

@@ -217,6 +217,12 @@ static void case_modes(void)
 	a = wait1(ep, 0);
 	say("ET second write: %s, again: %s\n", a, wait1(ep, 0));
 	drain(p[0]);
+	wr(p[1], "fg");
+	a = wait1(ep, 0);
+	char c;
+	check(read(p[0], &c, 1) == 1, "read 1");
+	say("ET 2 bytes: %s, after reading 1: %s\n", a, wait1(ep, 0));
+	drain(p[0]);
 
 	ctl(ep, EPOLL_CTL_MOD, p[0], EPOLLIN | EPOLLONESHOT, 0x05);
 	wr(p[1], "d");

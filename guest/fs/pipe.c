@@ -91,7 +91,8 @@ static long pipe_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 	p->head = (uint32_t)((p->head + n) % FS_PIPE_SIZE);
 	p->len -= (uint32_t)n;
 	f->node->atime = k_clock_realtime_ns();
-	k_wait_wake(p, ~0u, K_THR_ALL);
+	/* Only room appeared: an edge-triggered reader must not hear it (Linux wakes with EPOLLOUT here). */
+	k_wait_wake(p, POLLOUT | POLLWRNORM, K_THR_ALL);
 	return (long)n;
 }
 
@@ -108,7 +109,7 @@ static size_t pipe_put(struct fs_file *f, struct fs_pipe *p, const uint8_t *buf,
 	memcpy(p->buf, buf + first, n - first);
 	p->len += (uint32_t)n;
 	fs_node_touch(f->node);
-	k_wait_wake(p, ~0u, K_THR_ALL);
+	k_wait_wake(p, POLLIN | POLLRDNORM, K_THR_ALL);
 	return n;
 }
 

@@ -88,6 +88,8 @@ struct fs_node {
 	uint64_t st_dev;
 	/* What files opened on this node do (Linux's inode->i_fop). */
 	const struct fs_file_ops *fops;
+	/* S_IFSOCK: the socket it is or names (guest/net, sock.h); NULL once that socket is closed. */
+	void *priv;
 };
 
 /* An open file description, shared by dup()ed fds. */

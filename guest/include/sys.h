@@ -103,6 +103,27 @@ long poll_mask_set(const uint64_t *mask, size_t size, uint64_t *old);
 /* Restores the mask after the wait as Linux does (kept for the handler when rc is -EINTR with a signal let through). */
 void poll_mask_restore(const uint64_t *mask, uint64_t old, long rc);
 
+/* Sockets: guest/net and guest/sys/sys_socket.c. */
+long sys_socket(SYS_ARGS);
+long sys_socketpair(SYS_ARGS);
+long sys_bind(SYS_ARGS);
+long sys_listen(SYS_ARGS);
+long sys_accept(SYS_ARGS);
+long sys_accept4(SYS_ARGS);
+long sys_connect(SYS_ARGS);
+long sys_send(SYS_ARGS);
+long sys_recv(SYS_ARGS);
+long sys_sendto(SYS_ARGS);
+long sys_recvfrom(SYS_ARGS);
+long sys_sendmsg(SYS_ARGS);
+long sys_recvmsg(SYS_ARGS);
+long sys_shutdown(SYS_ARGS);
+long sys_getsockname(SYS_ARGS);
+long sys_getpeername(SYS_ARGS);
+long sys_setsockopt(SYS_ARGS);
+long sys_getsockopt(SYS_ARGS);
+long sys_sendfile(SYS_ARGS);
+
 /* Memory: guest/kernel (core engineer). */
 long sys_brk(SYS_ARGS);
 long sys_mmap(SYS_ARGS);

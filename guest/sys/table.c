@@ -37,6 +37,13 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_timerfd_create] = sys_timerfd_create, [__NR_timerfd_settime] = sys_timerfd_settime,
 	[__NR_timerfd_gettime] = sys_timerfd_gettime,
 
+	[__NR_socket] = sys_socket, [__NR_socketpair] = sys_socketpair, [__NR_bind] = sys_bind,
+	[__NR_listen] = sys_listen, [__NR_accept] = sys_accept, [__NR_accept4] = sys_accept4,
+	[__NR_connect] = sys_connect, [__NR_sendto] = sys_sendto, [__NR_recvfrom] = sys_recvfrom,
+	[__NR_sendmsg] = sys_sendmsg, [__NR_recvmsg] = sys_recvmsg, [__NR_shutdown] = sys_shutdown,
+	[__NR_getsockname] = sys_getsockname, [__NR_getpeername] = sys_getpeername,
+	[__NR_setsockopt] = sys_setsockopt, [__NR_getsockopt] = sys_getsockopt, [__NR_sendfile] = sys_sendfile,
+
 	[__NR_brk] = sys_brk, [__NR_mmap] = sys_mmap, [__NR_munmap] = sys_munmap,
 	[__NR_mprotect] = sys_mprotect, [__NR_mremap] = sys_mremap, [__NR_madvise] = sys_madvise,
 	[__NR_arch_prctl] = sys_arch_prctl,

@@ -120,6 +120,7 @@ static const char epolltest_linux[] =
 	"ET after mod, empty: n=0\n"
 	"ET write: n=1 ev 0x1 data 0xe7, again: n=0\n"
 	"ET second write: n=1 ev 0x1 data 0xe7, again: n=0\n"
+	"ET 2 bytes: n=1 ev 0x1 data 0xe7, after reading 1: n=0\n"
 	"ONESHOT: n=1 ev 0x1 data 0x5, again: n=0\n"
 	"ONESHOT disarmed, written: n=0\n"
 	"ONESHOT rearm: 0 -> n=1 ev 0x1 data 0x6, again: n=0\n"

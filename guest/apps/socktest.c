@@ -1,0 +1,905 @@
+/* socktest.c: guest test app: AF_UNIX and AF_INET sockets, printing each call's result or errno so Linux and ukvm transcripts compare line by line. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "say.h"
+
+/*
+ * Usage: socktest [unix] [inet] (default: both). Every line is host-independent:
+ * no addresses or ports that differ between runs (ports are compared, not
+ * printed; unix names are relative to a fresh directory). The last line is
+ * "socktest ok" or "socktest FAILED n".
+ */
+
+static int fails;
+
+static const char *errname(int e)
+{
+	switch (e) {
+#define E(x) case x: return #x;
+	E(EAGAIN) E(EINVAL) E(EBADF) E(ENOTSOCK) E(EAFNOSUPPORT) E(EPROTONOSUPPORT) E(ESOCKTNOSUPPORT)
+	E(EOPNOTSUPP) E(ENOTCONN) E(EISCONN) E(EALREADY) E(EINPROGRESS) E(ECONNREFUSED) E(ECONNRESET)
+	E(EPIPE) E(EADDRINUSE) E(EADDRNOTAVAIL) E(ENOPROTOOPT) E(EFAULT) E(ENOENT) E(EPROTOTYPE) E(EDOM)
+	E(EMSGSIZE) E(EINTR) E(ETIMEDOUT) E(EPERM) E(ENOTTY) E(EDESTADDRREQ) E(ESPIPE) E(ENOMEM)
+#undef E
+	}
+	static char buf[32];
+	snprintf(buf, sizeof(buf), "errno%d", e);
+	return buf;
+}
+
+/* Prints "what: rc" or "what: -1 ERRNO" and returns rc. */
+static long show(const char *what, long rc)
+{
+	if (rc < 0)
+		say("%s: -1 %s\n", what, errname(errno));
+	else
+		say("%s: %ld\n", what, rc);
+	return rc;
+}
+#define T(expr) show(#expr, (long)(expr))
+
+static void check(int ok, const char *what)
+{
+	if (!ok) {
+		say("FAIL %s (errno %s)\n", what, errname(errno));
+		fails++;
+	}
+}
+
+static const char *pollname(int r)
+{
+	static char buf[96];
+	buf[0] = 0;
+	if (r < 0)
+		return "poll failed";
+	static const struct { int bit; const char *name; } b[] = {
+		{POLLIN, "IN"}, {POLLPRI, "PRI"}, {POLLOUT, "OUT"}, {POLLERR, "ERR"}, {POLLHUP, "HUP"},
+		{POLLNVAL, "NVAL"}, {POLLRDHUP, "RDHUP"},
+	};
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+		if (r & b[i].bit) {
+			strcat(buf, buf[0] ? "|" : "");
+			strcat(buf, b[i].name);
+		}
+	return buf[0] ? buf : "0";
+}
+
+static void showpoll(const char *what, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT | POLLRDHUP | POLLPRI };
+	int n = poll(&p, 1, 0);
+	say("poll %s: %s\n", what, pollname(n < 0 ? -1 : p.revents));
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int sigpipes;
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	sigpipes++;
+}
+
+/* ---- argument checks, options ---- */
+
+static void case_args(void)
+{
+	int p[2];
+	check(pipe(p) == 0, "pipe");
+	T(socket(12345, SOCK_STREAM, 0));
+	T(socket(AF_UNIX, 99, 0));
+	T(socket(AF_UNIX, SOCK_STREAM | 0x100, 0));
+	T(socket(AF_UNIX, SOCK_STREAM, 7));
+	T(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP));
+	T(socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP));
+	T(socket(AF_INET, SOCK_SEQPACKET, 0));
+	T(listen(p[0], 1));
+	T(shutdown(p[0], SHUT_RD));
+	T(listen(-1, 1));
+	T(listen(999, 1));
+	T(getsockopt(p[0], SOL_SOCKET, SO_TYPE, &(int){0}, &(socklen_t){4}));
+	close(p[0]);
+	close(p[1]);
+	int sp[2] = { -1, -1 };
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sp));
+	T(sendto(sp[0], (void *)8, 10, 0, NULL, 0));
+	T(write(sp[1], "z", 1));
+	T(recv(sp[0], (void *)8, 10, MSG_DONTWAIT));
+	T(recv(sp[0], &(char){0}, 1, MSG_DONTWAIT));
+	int *volatile badv = (int *)8;
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, badv));
+	close(sp[0]);
+	close(sp[1]);
+
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	check(s >= 0, "socket");
+	T(fcntl(s, F_GETFD));
+	T(fcntl(s, F_GETFL) & O_NONBLOCK);
+	T(fcntl(s, F_SETFL, 0));
+	T(fcntl(s, F_GETFL) & O_NONBLOCK);
+	struct stat st;
+	T(fstat(s, &st));
+	say("S_ISSOCK: %d\n", S_ISSOCK(st.st_mode));
+	int v = -1;
+	socklen_t l = sizeof(v);
+	T(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &l));
+	say("SO_TYPE %d len %u\n", v, l);
+	T(getsockopt(s, SOL_SOCKET, SO_DOMAIN, &v, &l));
+	say("SO_DOMAIN %d\n", v);
+	T(getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &v, &l));
+	say("SO_ACCEPTCONN %d\n", v);
+	T(getsockopt(s, SOL_SOCKET, SO_ERROR, &v, &l));
+	say("SO_ERROR %d\n", v);
+	T(getsockopt(s, SOL_SOCKET, 9999, &v, &l));
+	T(setsockopt(s, SOL_SOCKET, 9999, &v, sizeof(v)));
+	T(setsockopt(s, SOL_SOCKET, SO_TYPE, &v, sizeof(v)));
+	v = 1;
+	T(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, 2));
+	T(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)));
+	T(getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, &l));
+	say("SO_REUSEADDR %d\n", v);
+	v = 1;
+	T(setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)));
+	T(getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, &l));
+	say("SO_KEEPALIVE %d\n", v);
+	v = 65536;
+	T(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)));
+	T(getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &l));
+	say("SO_RCVBUF %d\n", v);
+	v = 100;
+	T(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)));
+	T(getsockopt(s, SOL_SOCKET, SO_SNDBUF, &v, &l));
+	say("SO_SNDBUF %d\n", v);
+	char small = 0x55;
+	socklen_t sl = 1;
+	T(getsockopt(s, SOL_SOCKET, SO_TYPE, &small, &sl));
+	say("SO_TYPE short: %d len %u\n", small, sl);
+	sl = (socklen_t)-1;
+	T(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &sl));
+	T(getsockopt(s, SOL_SOCKET, SO_TYPE, (void *)8, &l));
+	T(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, (void *)8));
+	T(setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, (void *)8, 4));
+	struct linger lg = { 1, 5 };
+	T(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	memset(&lg, 0, sizeof(lg));
+	l = sizeof(lg);
+	T(getsockopt(s, SOL_SOCKET, SO_LINGER, &lg, &l));
+	say("SO_LINGER %d %d len %u\n", lg.l_onoff, lg.l_linger, l);
+	T(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, 4));
+	struct timeval tv = { 0, 2000000 };
+	T(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	T(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, 8));
+	tv = (struct timeval){ 1, 500000 };
+	T(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	memset(&tv, 0, sizeof(tv));
+	l = sizeof(tv);
+	T(getsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, &l));
+	say("SO_SNDTIMEO %ld.%06ld len %u\n", (long)tv.tv_sec, (long)tv.tv_usec, l);
+	T(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)));
+	T(ioctl(s, FIONREAD, &v));
+	T(ioctl(s, TCGETS, &v));
+	T(send(s, "x", 1, 0));
+	T(recv(s, &v, 1, 0));
+	T(accept(s, NULL, NULL));
+	T(listen(s, 1));
+	T(shutdown(s, 7));
+	T(shutdown(s, SHUT_RDWR));
+	struct sockaddr_un un;
+	socklen_t ul = sizeof(un);
+	T(getsockname(s, (struct sockaddr *)&un, &ul));
+	say("unbound name len %u family %d\n", ul, un.sun_family);
+	T(getpeername(s, (struct sockaddr *)&un, &ul));
+	ul = (socklen_t)-1;
+	T(getsockname(s, (struct sockaddr *)&un, &ul));
+	T(getsockname(s, (struct sockaddr *)&un, (void *)8));
+	T(bind(s, (struct sockaddr *)&un, 1));
+	T(bind(s, (struct sockaddr *)&un, 200));
+	T(bind(s, (void *)8, sizeof(un)));
+	un.sun_family = AF_INET;
+	T(bind(s, (struct sockaddr *)&un, sizeof(un)));
+	T(connect(s, (struct sockaddr *)&un, sizeof(un)));
+	T(accept4(s, NULL, NULL, 0x4));
+	T(close(s));
+	T(close(s));
+	T(send(s, "x", 1, 0));
+	T(accept(p[0], NULL, NULL));
+}
+
+/* ---- AF_UNIX stream ---- */
+
+static void case_unix_pair(void)
+{
+	int sv[2];
+	char buf[64];
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	showpoll("pair fresh", sv[0]);
+	T(write(sv[0], "hello", 5));
+	showpoll("pair readable", sv[1]);
+	int n = -1;
+	T(ioctl(sv[1], FIONREAD, &n));
+	say("FIONREAD %d\n", n);
+	T(recv(sv[1], buf, 3, MSG_PEEK));
+	say("peeked %.3s\n", buf);
+	T(recv(sv[1], buf, sizeof(buf), 0));
+	say("got %.5s\n", buf);
+	T(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT));
+	struct sockaddr_un un;
+	socklen_t ul = sizeof(un);
+	T(getpeername(sv[0], (struct sockaddr *)&un, &ul));
+	say("pair peer len %u\n", ul);
+	/* A vector in and out. */
+	struct iovec wv[3] = { { "ab", 2 }, { "", 0 }, { "cdef", 4 } };
+	struct msghdr mh = { .msg_iov = wv, .msg_iovlen = 3 };
+	T(sendmsg(sv[0], &mh, 0));
+	char r1[3], r2[8];
+	struct iovec rv[2] = { { r1, 3 }, { r2, 8 } };
+	struct msghdr rh = { .msg_iov = rv, .msg_iovlen = 2 };
+	T(recvmsg(sv[1], &rh, 0));
+	say("recvmsg %.3s|%.3s flags %d\n", r1, r2, rh.msg_flags);
+	T(writev(sv[0], wv, 3));
+	T(readv(sv[1], rv, 2));
+	/* MSG_WAITALL gathers across writes. */
+	T(write(sv[0], "12", 2));
+	T(write(sv[0], "34", 2));
+	T(recv(sv[1], buf, 4, MSG_WAITALL));
+	/* Half close: the peer reads EOF and sees RDHUP; its writes still arrive. */
+	T(shutdown(sv[0], SHUT_WR));
+	showpoll("after SHUT_WR (self)", sv[0]);
+	showpoll("after SHUT_WR (peer)", sv[1]);
+	T(recv(sv[1], buf, sizeof(buf), 0));
+	T(write(sv[0], "x", 1));
+	T(send(sv[0], "x", 1, MSG_NOSIGNAL));
+	T(write(sv[1], "back", 4));
+	T(read(sv[0], buf, sizeof(buf)));
+	T(close(sv[1]));
+	showpoll("peer closed", sv[0]);
+	T(read(sv[0], buf, sizeof(buf)));
+	T(close(sv[0]));
+
+	/* Close with unread data: the peer's next read says ECONNRESET, once. */
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	T(write(sv[0], "lost", 4));
+	T(write(sv[1], "kept", 4));
+	T(close(sv[1]));
+	showpoll("reset", sv[0]);
+	T(read(sv[0], buf, sizeof(buf)));
+	T(read(sv[0], buf, sizeof(buf)));
+	T(read(sv[0], buf, sizeof(buf)));
+	T(close(sv[0]));
+
+	/* SIGPIPE: raised by write and send, not with MSG_NOSIGNAL. */
+	signal(SIGPIPE, on_sigpipe);
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	T(close(sv[1]));
+	T(write(sv[0], "x", 1));
+	say("sigpipes %d\n", sigpipes);
+	T(send(sv[0], "x", 1, MSG_NOSIGNAL));
+	say("sigpipes %d\n", sigpipes);
+	T(send(sv[0], "x", 1, 0));
+	say("sigpipes %d\n", sigpipes);
+	T(close(sv[0]));
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Non-blocking fill: a short write, then EAGAIN; poll drops OUT. */
+	T(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+	static char big[1 << 20];
+	long w = write(sv[0], big, sizeof(big));
+	say("big write partial: %d\n", w > 0 && w < (long)sizeof(big));
+	T(write(sv[0], big, 10));
+	showpoll("full writer", sv[0]);
+	long got = 0, r;
+	while ((r = read(sv[1], big, sizeof(big))) > 0)
+		got += r;
+	say("drained all: %d (%s)\n", got == w, errname(errno));
+	showpoll("drained writer", sv[0]);
+	T(close(sv[0]));
+	T(close(sv[1]));
+}
+
+static void case_unix_dgram(void)
+{
+	int sv[2];
+	char buf[64];
+	T(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+	showpoll("dgram fresh", sv[0]);
+	T(send(sv[0], "one", 3, 0));
+	T(send(sv[0], "", 0, 0));
+	T(send(sv[0], "three33", 7, 0));
+	int n = -1;
+	T(ioctl(sv[1], FIONREAD, &n));
+	say("FIONREAD %d\n", n);
+	T(recv(sv[1], buf, sizeof(buf), 0));
+	T(recv(sv[1], buf, sizeof(buf), 0));
+	T(recv(sv[1], buf, 2, MSG_PEEK | MSG_TRUNC));
+	char small[2];
+	struct iovec v = { small, 2 };
+	struct msghdr mh = { .msg_iov = &v, .msg_iovlen = 1 };
+	T(recvmsg(sv[1], &mh, 0));
+	say("trunc flags %d MSG_TRUNC %d\n", mh.msg_flags == MSG_TRUNC, MSG_TRUNC);
+	T(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT));
+	struct timeval tv = { 0, 50000 };
+	T(setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	T(recv(sv[1], buf, sizeof(buf), 0));
+	long ms = ms_since(&t0);
+	say("rcvtimeo waited: %d\n", ms >= 40 && ms < 2000);
+	T(close(sv[0]));
+	T(send(sv[1], "x", 1, 0));
+	T(send(sv[1], "x", 1, 0));
+	T(close(sv[1]));
+}
+
+static void case_unix_named(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	strcpy(a.sun_path, "srv.sock");
+	socklen_t alen = offsetof(struct sockaddr_un, sun_path) + strlen(a.sun_path) + 1;
+	char buf[64];
+
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(listen(l, 4));
+	T(bind(l, (struct sockaddr *)&a, alen));
+	struct stat st;
+	T(stat("srv.sock", &st));
+	say("name is socket: %d\n", S_ISSOCK(st.st_mode));
+	T(bind(l, (struct sockaddr *)&a, alen));
+	int l2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(bind(l2, (struct sockaddr *)&a, alen));
+	T(close(l2));
+	T(listen(l, 4));
+	showpoll("listener idle", l);
+	int v = 0;
+	socklen_t vl = sizeof(v);
+	T(getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl));
+	say("SO_ACCEPTCONN %d\n", v);
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	T(accept(l, NULL, NULL));
+	fcntl(l, F_SETFL, 0);
+
+	int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&a, alen));
+	showpoll("listener pending", l);
+	T(write(c, "early", 5));
+	struct sockaddr_un pa;
+	socklen_t pl = sizeof(pa);
+	int s = accept4(l, (struct sockaddr *)&pa, &pl, SOCK_CLOEXEC);
+	check(s >= 0, "accept4");
+	say("accepted peer len %u\n", pl);
+	T(fcntl(s, F_GETFD));
+	showpoll("listener drained", l);
+	T(read(s, buf, sizeof(buf)));
+	pl = sizeof(pa);
+	T(getsockname(s, (struct sockaddr *)&pa, &pl));
+	say("server name %s len %u\n", pa.sun_path, pl);
+	pl = sizeof(pa);
+	T(getpeername(c, (struct sockaddr *)&pa, &pl));
+	say("client peer %s len %u\n", pa.sun_path, pl);
+	pl = sizeof(pa);
+	T(recvfrom(c, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&pa, &pl));
+	T(write(s, "hi", 2));
+	pl = sizeof(pa);
+	T(recvfrom(c, buf, sizeof(buf), 0, (struct sockaddr *)&pa, &pl));
+	say("recvfrom server: %s len %u\n", pa.sun_path, pl);
+	T(connect(c, (struct sockaddr *)&a, alen));
+	T(connect(l, (struct sockaddr *)&a, alen));
+	T(close(s));
+	T(close(c));
+
+	/* Wrong type, missing name, a name that is no socket, a listener gone. */
+	int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+	T(connect(d, (struct sockaddr *)&a, alen));
+	T(listen(d, 1));
+	T(accept(d, NULL, NULL));
+	T(close(d));
+	struct sockaddr_un m = { .sun_family = AF_UNIX };
+	strcpy(m.sun_path, "missing.sock");
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&m, sizeof(m)));
+	int fd = open("plain", O_CREAT | O_RDWR, 0600);
+	close(fd);
+	strcpy(m.sun_path, "plain");
+	T(connect(c, (struct sockaddr *)&m, sizeof(m)));
+	T(unlink("plain"));
+	T(close(l));
+	T(connect(c, (struct sockaddr *)&a, alen));
+	T(unlink("srv.sock"));
+	T(close(c));
+
+	/* Backlog: listen(0) takes one pending connection, then a non-blocking connect gets EAGAIN. */
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(bind(l, (struct sockaddr *)&a, alen));
+	T(listen(l, 0));
+	int c1 = socket(AF_UNIX, SOCK_STREAM, 0), c2 = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	T(connect(c1, (struct sockaddr *)&a, alen));
+	T(connect(c2, (struct sockaddr *)&a, alen));
+	T(close(l));
+	T(read(c1, buf, sizeof(buf)));
+	T(read(c1, buf, sizeof(buf)));
+	T(close(c1));
+	T(close(c2));
+	T(unlink("srv.sock"));
+
+	/* Abstract names and datagrams with a sender name. */
+	struct sockaddr_un ab = { .sun_family = AF_UNIX };
+	memcpy(ab.sun_path, "\0socktest-abs", 13);
+	socklen_t ablen = offsetof(struct sockaddr_un, sun_path) + 13;
+	int r = socket(AF_UNIX, SOCK_DGRAM, 0);
+	T(bind(r, (struct sockaddr *)&ab, ablen));
+	int r2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	T(bind(r2, (struct sockaddr *)&ab, ablen));
+	struct sockaddr_un sn = { .sun_family = AF_UNIX };
+	strcpy(sn.sun_path, "snd.sock");
+	T(bind(r2, (struct sockaddr *)&sn, sizeof(sn)));
+	T(sendto(r2, "dg", 2, 0, (struct sockaddr *)&ab, ablen));
+	T(send(r2, "dg", 2, 0));
+	pl = sizeof(pa);
+	memset(&pa, 0, sizeof(pa));
+	T(recvfrom(r, buf, sizeof(buf), 0, (struct sockaddr *)&pa, &pl));
+	say("from %s len %u\n", pa.sun_path, pl);
+	int anon = socket(AF_UNIX, SOCK_DGRAM, 0);
+	T(sendto(anon, "an", 2, 0, (struct sockaddr *)&ab, ablen));
+	pl = sizeof(pa);
+	T(recvfrom(r, buf, sizeof(buf), 0, (struct sockaddr *)&pa, &pl));
+	say("anonymous from len %u\n", pl);
+	T(connect(anon, (struct sockaddr *)&ab, ablen));
+	T(send(anon, "c1", 2, 0));
+	pl = sizeof(pa);
+	T(getpeername(anon, (struct sockaddr *)&pa, &pl));
+	say("dgram peer len %u abstract %d\n", pl, pa.sun_path[0] == 0 && !memcmp(pa.sun_path + 1, "socktest-abs", 12));
+	T(recv(r, buf, sizeof(buf), 0));
+	T(close(r));
+	T(send(anon, "c2", 2, 0));
+	T(send(anon, "c3", 2, 0));
+	T(sendto(anon, "c4", 2, 0, (struct sockaddr *)&ab, ablen));
+	T(close(anon));
+	T(close(r2));
+	T(unlink("snd.sock"));
+}
+
+/* 1 MiB through a unix stream to an echo thread and back, byte-exact. */
+#define ECHO_BYTES (1 << 20)
+
+static void *echo_thread(void *arg)
+{
+	int fd = *(int *)arg;
+	static char buf[65536];
+	long n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (long o = 0; o < n;) {
+			long w = write(fd, buf + o, (size_t)(n - o));
+			if (w <= 0)
+				return NULL;
+			o += w;
+		}
+	close(fd);
+	return NULL;
+}
+
+static void *feed_thread(void *arg)
+{
+	int fd = *(int *)arg;
+	static unsigned char out[ECHO_BYTES];
+	for (long i = 0; i < ECHO_BYTES; i++)
+		out[i] = (unsigned char)(i * 7 + (i >> 11));
+	long o = 0;
+	while (o < ECHO_BYTES) {
+		long n = ECHO_BYTES - o < 100000 ? ECHO_BYTES - o : 100000;
+		long w = write(fd, out + o, (size_t)n);
+		if (w <= 0)
+			break;
+		o += w;
+	}
+	shutdown(fd, SHUT_WR);
+	return (void *)o;
+}
+
+/* Echoes through fds a (our end) and b (the echo thread's end). */
+static void echo_1mib(const char *what, int a, int b)
+{
+	pthread_t te, tf;
+	static unsigned char in[ECHO_BYTES];
+	pthread_create(&te, NULL, echo_thread, &b);
+	pthread_create(&tf, NULL, feed_thread, &a);
+	long got = 0, n;
+	while (got < ECHO_BYTES && (n = read(a, in + got, ECHO_BYTES - got)) > 0)
+		got += n;
+	void *sent;
+	pthread_join(tf, &sent);
+	pthread_join(te, NULL);
+	long bad = -1;
+	for (long i = 0; i < got; i++)
+		if (in[i] != (unsigned char)(i * 7 + (i >> 11))) {
+			bad = i;
+			break;
+		}
+	say("%s echo: sent %ld got %ld first bad %ld\n", what, (long)sent, got, bad);
+	T(read(a, in, 1));
+	close(a);
+}
+
+static void case_unix_echo(void)
+{
+	int sv[2];
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	echo_1mib("unix", sv[0], sv[1]);
+}
+
+/* ---- AF_INET ---- */
+
+static struct sockaddr_in lo(unsigned short port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+/* A listening TCP socket on 127.0.0.1 at an ephemeral port (returned in *port). */
+static int tcp_listener(unsigned short *port, int backlog)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = lo(0);
+	socklen_t al = sizeof(a);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, backlog) ||
+	    getsockname(l, (struct sockaddr *)&a, &al)) {
+		say("FAIL tcp listener (%s)\n", errname(errno));
+		fails++;
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return l;
+}
+
+static void case_tcp_basic(void)
+{
+	unsigned short port;
+	char buf[64];
+	int sp[2] = { -1, -1 };
+	T(socketpair(AF_INET, SOCK_STREAM, 0, sp));
+	int s0 = socket(AF_INET, SOCK_STREAM, 0);
+	showpoll("tcp fresh", s0);
+	T(recv(s0, buf, 1, MSG_DONTWAIT));
+	T(send(s0, "x", 1, MSG_NOSIGNAL));
+	struct sockaddr_in gn;
+	socklen_t gl = sizeof(gn);
+	T(getpeername(s0, (struct sockaddr *)&gn, &gl));
+	T(shutdown(s0, SHUT_WR));
+	T(accept(s0, NULL, NULL));
+	struct sockaddr_in bad = lo(0);
+	T(bind(s0, (struct sockaddr *)&bad, sizeof(bad) - 1));
+	bad.sin_family = AF_INET6;
+	T(bind(s0, (struct sockaddr *)&bad, sizeof(bad)));
+	T(connect(s0, (struct sockaddr *)&bad, sizeof(bad)));
+	T(close(s0));
+
+	int l = tcp_listener(&port, 8);
+	int v = 0;
+	socklen_t vl = sizeof(v);
+	T(getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl));
+	say("SO_ACCEPTCONN %d\n", v);
+	showpoll("tcp listener", l);
+	/* EADDRINUSE: the same port again, even with SO_REUSEADDR while it listens. */
+	int l2 = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = lo(port);
+	T(bind(l2, (struct sockaddr *)&a, sizeof(a)));
+	v = 1;
+	T(setsockopt(l2, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)));
+	T(bind(l2, (struct sockaddr *)&a, sizeof(a)));
+	T(close(l2));
+
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	struct pollfd p = { .fd = l, .events = POLLIN };
+	T(poll(&p, 1, 5000));
+	showpoll("tcp listener pending", l);
+	struct sockaddr_in pa;
+	socklen_t pl = sizeof(pa);
+	int s = accept(l, (struct sockaddr *)&pa, &pl);
+	check(s >= 0, "accept");
+	struct sockaddr_in cn;
+	socklen_t cl = sizeof(cn);
+	T(getsockname(c, (struct sockaddr *)&cn, &cl));
+	say("accept peer is the client: %d len %u\n", pa.sin_port == cn.sin_port && pa.sin_addr.s_addr == cn.sin_addr.s_addr, pl);
+	pl = sizeof(pa);
+	T(getpeername(c, (struct sockaddr *)&pa, &pl));
+	say("client peer is the listener: %d len %u\n", ntohs(pa.sin_port) == port && pa.sin_addr.s_addr == htonl(INADDR_LOOPBACK), pl);
+	showpoll("tcp connected", c);
+	v = 1;
+	T(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)));
+	v = 0;
+	T(getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &vl));
+	say("TCP_NODELAY %d\n", v);
+	v = 30;
+	T(setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)));
+	T(getsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, &vl));
+	say("TCP_KEEPIDLE %d\n", v);
+	v = 0;
+	T(setsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v)));
+	T(getsockopt(c, IPPROTO_TCP, 9999, &v, &vl));
+	T(getsockopt(c, SOL_SOCKET, SO_TYPE, &v, &vl));
+	say("SO_TYPE %d\n", v);
+
+	T(write(c, "ping", 4));
+	p = (struct pollfd){ .fd = s, .events = POLLIN };
+	T(poll(&p, 1, 5000));
+	int n = -1;
+	T(ioctl(s, FIONREAD, &n));
+	say("FIONREAD %d\n", n);
+	T(recv(s, buf, 2, MSG_PEEK));
+	T(recv(s, buf, sizeof(buf), 0));
+	say("got %.4s\n", buf);
+	T(recv(s, buf, sizeof(buf), MSG_DONTWAIT));
+	T(write(s, "pong!", 5));
+	T(recv(c, buf, 5, MSG_WAITALL));
+	/* Half close: the server reads EOF and RDHUP, still writes. */
+	T(shutdown(c, SHUT_WR));
+	p = (struct pollfd){ .fd = s, .events = POLLRDHUP };
+	T(poll(&p, 1, 5000));
+	showpoll("tcp peer SHUT_WR", s);
+	T(read(s, buf, sizeof(buf)));
+	T(write(c, "x", 1));
+	T(write(s, "after", 5));
+	T(recv(c, buf, 5, MSG_WAITALL));
+	T(close(s));
+	p = (struct pollfd){ .fd = c, .events = POLLIN };
+	T(poll(&p, 1, 5000));
+	showpoll("tcp both closed", c);
+	T(read(c, buf, sizeof(buf)));
+	T(close(c));
+	T(close(l));
+
+	/* ECONNREFUSED: the port nobody listens on any more (a RST to our SYN). */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	vl = sizeof(v);
+	T(getsockopt(c, SOL_SOCKET, SO_ERROR, &v, &vl));
+	say("SO_ERROR %d\n", v);
+	T(close(c));
+	/* Non-blocking: EINPROGRESS, then POLLOUT|ERR|HUP and SO_ERROR ECONNREFUSED. */
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	p = (struct pollfd){ .fd = c, .events = POLLOUT };
+	T(poll(&p, 1, 5000));
+	say("refused revents %s\n", pollname(p.revents));
+	vl = sizeof(v);
+	T(getsockopt(c, SOL_SOCKET, SO_ERROR, &v, &vl));
+	say("SO_ERROR %s\n", v ? errname(v) : "0");
+	T(close(c));
+}
+
+static void case_tcp_nonblock(void)
+{
+	unsigned short port;
+	char buf[16];
+	int l = tcp_listener(&port, 4);
+	struct sockaddr_in a = lo(port);
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	T(accept(l, NULL, NULL));
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	long rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+	say("nonblocking connect: %s\n", rc == 0 ? "0" : errname(errno));
+	struct pollfd p = { .fd = c, .events = POLLOUT };
+	T(poll(&p, 1, 5000));
+	say("connected revents %s\n", pollname(p.revents));
+	int v = -1;
+	socklen_t vl = sizeof(v);
+	T(getsockopt(c, SOL_SOCKET, SO_ERROR, &v, &vl));
+	say("SO_ERROR %d\n", v);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	p = (struct pollfd){ .fd = l, .events = POLLIN };
+	T(poll(&p, 1, 5000));
+	int s = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	check(s >= 0, "accept4");
+	T(fcntl(s, F_GETFL) & O_NONBLOCK);
+	T(read(s, buf, sizeof(buf)));
+	/* Fill until EAGAIN: the peer reads nothing, so flow control must stop us. */
+	static char big[65536];
+	long total = 0, w;
+	for (int i = 0; i < 1000 && (w = write(c, big, sizeof(big))) > 0; i++)
+		total += w;
+	say("filled: %d (%s)\n", total > 0 && total < 64l << 20, errname(errno));
+	showpoll("tcp full writer", c);
+	/* Drain on the other side, then the writer is writable again. */
+	long got = 0, r;
+	for (int i = 0; i < 100000 && got < total; i++) {
+		p = (struct pollfd){ .fd = s, .events = POLLIN };
+		poll(&p, 1, 1000);
+		while ((r = read(s, big, sizeof(big))) > 0)
+			got += r;
+	}
+	say("drained: %d\n", got == total);
+	p = (struct pollfd){ .fd = c, .events = POLLOUT };
+	T(poll(&p, 1, 5000));
+	/* Reset: close with unread data sends RST; the peer sees ECONNRESET and EPIPE. */
+	T(write(s, "unread", 6));
+	p = (struct pollfd){ .fd = c, .events = POLLIN };
+	T(poll(&p, 1, 5000));
+	T(close(c));
+	for (int i = 0; i < 500; i++) {
+		p = (struct pollfd){ .fd = s, .events = POLLIN };
+		poll(&p, 1, 10);
+		if (p.revents & POLLERR)
+			break;
+	}
+	showpoll("tcp reset", s);
+	T(read(s, buf, sizeof(buf)));
+	T(read(s, buf, sizeof(buf)));
+	T(send(s, "x", 1, MSG_NOSIGNAL));
+	T(close(s));
+	T(close(l));
+}
+
+static void case_tcp_echo(void)
+{
+	unsigned short port;
+	int l = tcp_listener(&port, 4);
+	struct sockaddr_in a = lo(port);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	int s = accept(l, NULL, NULL);
+	check(s >= 0, "accept");
+	close(l);
+	echo_1mib("tcp", c, s);
+}
+
+static void case_tcp_sendfile(void)
+{
+	unsigned short port;
+	int l = tcp_listener(&port, 4);
+	struct sockaddr_in a = lo(port);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	int s = accept(l, NULL, NULL);
+	close(l);
+	int fd = open("sf.dat", O_CREAT | O_RDWR | O_TRUNC, 0600);
+	static char data[200000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i % 251);
+	T(write(fd, data, sizeof(data)));
+	off_t off = 1000;
+	T(sendfile(c, fd, &off, 100000));
+	say("offset now %ld\n", (long)off);
+	T(lseek(fd, 0, SEEK_CUR));
+	T(lseek(fd, 0, SEEK_SET));
+	T(sendfile(c, fd, NULL, 300000));
+	T(lseek(fd, 0, SEEK_CUR));
+	shutdown(c, SHUT_WR);
+	static char in[400000];
+	long got = 0, n;
+	while ((n = read(s, in + got, sizeof(in) - got)) > 0)
+		got += n;
+	say("sendfile got %ld exact %d\n", got,
+	    got == 300000 && !memcmp(in, data + 1000, 100000) && !memcmp(in + 100000, data, 200000));
+	close(fd);
+	unlink("sf.dat");
+	close(c);
+	close(s);
+}
+
+static void case_udp(void)
+{
+	char buf[64];
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = lo(0);
+	T(bind(u, (struct sockaddr *)&a, sizeof(a)));
+	socklen_t al = sizeof(a);
+	T(getsockname(u, (struct sockaddr *)&a, &al));
+	showpoll("udp idle", u);
+	int v = sizeof(buf);
+	socklen_t vl = sizeof(v);
+	T(getsockopt(u, SOL_SOCKET, SO_TYPE, &v, &vl));
+	say("SO_TYPE %d\n", v);
+	int c = socket(AF_INET, SOCK_DGRAM, 0);
+	T(send(c, "x", 1, 0));
+	T(sendto(c, "d1", 2, 0, (struct sockaddr *)&a, sizeof(a)));
+	T(sendto(c, "d22", 3, 0, (struct sockaddr *)&a, sizeof(a)));
+	T(sendto(c, "", 0, 0, (struct sockaddr *)&a, sizeof(a)));
+	struct pollfd p = { .fd = u, .events = POLLIN };
+	T(poll(&p, 1, 5000));
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	T(recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl));
+	struct sockaddr_in cn;
+	socklen_t cl = sizeof(cn);
+	T(getsockname(c, (struct sockaddr *)&cn, &cl));
+	say("from the sender: %d len %u\n", from.sin_port == cn.sin_port && from.sin_addr.s_addr == htonl(INADDR_LOOPBACK), fl);
+	int n = -1;
+	T(ioctl(u, FIONREAD, &n));
+	say("FIONREAD %d\n", n);
+	T(recv(u, buf, 1, MSG_TRUNC));
+	p = (struct pollfd){ .fd = u, .events = POLLIN };
+	T(poll(&p, 1, 5000));
+	T(recv(u, buf, sizeof(buf), 0));
+	T(recv(u, buf, sizeof(buf), MSG_DONTWAIT));
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	T(send(c, "conn", 4, 0));
+	p = (struct pollfd){ .fd = u, .events = POLLIN };
+	T(poll(&p, 1, 5000));
+	T(recv(u, buf, sizeof(buf), 0));
+	struct sockaddr_in pa;
+	socklen_t pl = sizeof(pa);
+	T(getpeername(c, (struct sockaddr *)&pa, &pl));
+	T(getpeername(u, (struct sockaddr *)&pa, &pl));
+	struct sockaddr_in un = { .sin_family = AF_UNSPEC };
+	T(connect(c, (struct sockaddr *)&un, sizeof(un)));
+	T(send(c, "x", 1, 0));
+	T(close(c));
+	T(close(u));
+}
+
+int main(int argc, char **argv)
+{
+	bool unix_ = argc < 2, inet = argc < 2;
+	for (int i = 1; i < argc; i++) {
+		unix_ |= !strcmp(argv[i], "unix");
+		inet |= !strcmp(argv[i], "inet");
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* A fresh directory for the unix names, so the transcript never names the host's paths. */
+	mkdir("/tmp", 0777);
+	char dir[] = "/tmp/socktest.XXXXXX";
+	if (!mkdtemp(dir) || chdir(dir)) {
+		say("FAIL no scratch directory\n");
+		return 1;
+	}
+	if (unix_) {
+		say("== args\n");
+		case_args();
+		say("== unix pair\n");
+		case_unix_pair();
+		say("== unix dgram\n");
+		case_unix_dgram();
+		say("== unix named\n");
+		case_unix_named();
+		say("== unix echo\n");
+		case_unix_echo();
+	}
+	if (inet) {
+		say("== tcp basic\n");
+		case_tcp_basic();
+		say("== tcp nonblock\n");
+		case_tcp_nonblock();
+		say("== tcp echo\n");
+		case_tcp_echo();
+		say("== tcp sendfile\n");
+		case_tcp_sendfile();
+		say("== udp\n");
+		case_udp();
+	}
+	if (chdir("/") == 0)
+		rmdir(dir);
+	if (fails) {
+		say("socktest FAILED %d\n", fails);
+		return 1;
+	}
+	say("socktest ok\n");
+	return 0;
+}

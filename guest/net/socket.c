@@ -1,0 +1,398 @@
+/* socket.c: the generic socket layer: sockets as VFS files (read/write/poll/ioctl/close), blocking, the SOL_SOCKET options. */
+#include <string.h>
+#include "k.h"
+#include "fs.h"
+#include "sock.h"
+#include "wait.h"
+
+/*
+ * A socket is an anonymous S_IFSOCK node whose priv is the family's struct
+ * sock; its file ops turn read/write into the family's recv/send, so
+ * read(2), write(2), readv(2), poll(2) and (later) epoll behave as on a
+ * socket. The wait key of a socket is the struct sock itself: a family
+ * calls sock_wake after every change that may change its readiness, and
+ * blocked callers re-check their condition after each wake.
+ */
+#define SOCK_DEV LINUX_MKDEV(0, 8) /* st_dev of sockets (Linux's sockfs is anonymous too) */
+#define NS_PER_S  1000000000ull
+#define NS_PER_US 1000ull
+
+static const struct fs_file_ops sock_fops;
+
+void sock_init(struct sock *s, const struct sock_ops *ops, int family, int type, int protocol)
+{
+	memset(s, 0, sizeof(*s));
+	s->ops = ops;
+	s->family = family;
+	s->type = type;
+	s->protocol = protocol;
+	s->rcvbuf = SOCK_BUF_DEFAULT;
+	s->sndbuf = SOCK_BUF_DEFAULT;
+}
+
+int sock_file_new(struct sock *s, uint32_t flags, struct fs_file **out)
+{
+	struct fs_node *n = fs_node_new(S_IFSOCK | 0777, &sock_fops);
+	if (!n) {
+		s->ops->release(s);
+		return -ENOMEM;
+	}
+	n->priv = s;
+	n->st_dev = SOCK_DEV;
+	struct fs_file *f = fs_file_new(n, O_RDWR | (flags & O_NONBLOCK));
+	if (!f) {
+		fs_node_get(n);
+		fs_node_put(n); /* the unnamed node goes; its release never ran */
+		s->ops->release(s);
+		return -ENOMEM;
+	}
+	*out = f;
+	return 0;
+}
+
+int sock_fd_new(struct sock *s, int flags)
+{
+	struct fs_file *f;
+	int rc = sock_file_new(s, (flags & SOCK_NONBLOCK) ? O_NONBLOCK : 0, &f);
+	if (rc)
+		return rc;
+	int fd = fs_fd_install(f, 0, flags & SOCK_CLOEXEC);
+	if (fd < 0)
+		fs_file_put(f); /* releases s */
+	return fd;
+}
+
+struct sock *sock_of(struct fs_file *f)
+{
+	return f->ops == &sock_fops ? f->node->priv : NULL;
+}
+
+void sock_wake(struct sock *s)
+{
+	k_wait_wake(s, ~0u, 0x7fffffff);
+}
+
+uint64_t sock_deadline(uint64_t timeo)
+{
+	if (!timeo)
+		return K_WAIT_FOREVER;
+	uint64_t now = k_clock_monotonic_ns();
+	return timeo >= K_WAIT_FOREVER - now ? K_WAIT_FOREVER : now + timeo;
+}
+
+long sock_wait_key(const void *key, uint64_t deadline)
+{
+	long rc = k_wait_on(key, ~0u, deadline, K_WAIT_INTR);
+	if (rc == -ETIMEDOUT)
+		return -EAGAIN;
+	if (rc == -EINTR)
+		return deadline == K_WAIT_FOREVER ? -K_ERESTARTSYS : -EINTR;
+	return rc;
+}
+
+long sock_wait(struct sock *s, uint64_t deadline)
+{
+	return sock_wait_key(s, deadline);
+}
+
+void sock_io_put(struct sock_io *io, const void *src, size_t n)
+{
+	const uint8_t *p = src;
+	while (n) {
+		const struct iovec *v = &io->iov[io->idx];
+		size_t room = v->iov_len - io->off;
+		if (!room) {
+			io->idx++;
+			io->off = 0;
+			continue;
+		}
+		size_t c = n < room ? n : room;
+		memcpy((uint8_t *)v->iov_base + io->off, p, c);
+		io->off += c;
+		io->done += c;
+		p += c;
+		n -= c;
+	}
+}
+
+void sock_io_get(struct sock_io *io, void *dst, size_t n)
+{
+	uint8_t *p = dst;
+	while (n) {
+		const struct iovec *v = &io->iov[io->idx];
+		size_t room = v->iov_len - io->off;
+		if (!room) {
+			io->idx++;
+			io->off = 0;
+			continue;
+		}
+		size_t c = n < room ? n : room;
+		memcpy(p, (const uint8_t *)v->iov_base + io->off, c);
+		io->off += c;
+		io->done += c;
+		p += c;
+		n -= c;
+	}
+}
+
+size_t sock_io_piece(struct sock_io *io, void **p, size_t max)
+{
+	while (io->done < io->len) {
+		const struct iovec *v = &io->iov[io->idx];
+		size_t room = v->iov_len - io->off;
+		if (!room) {
+			io->idx++;
+			io->off = 0;
+			continue;
+		}
+		size_t left = io->len - io->done;
+		size_t n = room < left ? room : left;
+		*p = (uint8_t *)v->iov_base + io->off;
+		return n < max ? n : max;
+	}
+	return 0;
+}
+
+void sock_io_skip(struct sock_io *io, size_t n)
+{
+	while (n) {
+		void *p;
+		size_t c = sock_io_piece(io, &p, n);
+		io->off += c;
+		io->done += c;
+		n -= c;
+	}
+}
+
+/* Linux's inet_bind/tcp_v4_connect order: the length first, then the family. */
+int sock_in_check(const void *addr, uint32_t len, bool for_connect)
+{
+	const struct lx_sockaddr_in *in = addr;
+	if (len < sizeof(*in))
+		return -EINVAL;
+	if (in->sin_family == AF_INET)
+		return 0;
+	/* Old binaries bind AF_UNSPEC to INADDR_ANY; Linux lets that one pass. */
+	if (!for_connect && in->sin_family == AF_UNSPEC && in->sin_addr == 0)
+		return 0;
+	return -EAFNOSUPPORT;
+}
+
+void sock_in_put(void *addr, uint32_t *len, uint32_t ip_be, uint16_t port_be)
+{
+	struct lx_sockaddr_in in = { .sin_family = AF_INET, .sin_port = port_be, .sin_addr = ip_be };
+	memcpy(addr, &in, *len < sizeof(in) ? *len : sizeof(in));
+	*len = sizeof(in);
+}
+
+/* ---- file operations ---- */
+
+static long sock_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
+{
+	struct sock *s = f->node->priv;
+	struct iovec v = { .iov_base = buf, .iov_len = len };
+	struct sock_msg m = { .io = { .iov = &v, .cnt = 1, .len = len } };
+	(void)off;
+	if (f->flags & O_NONBLOCK)
+		m.flags |= MSG_DONTWAIT;
+	return s->ops->recv(s, &m);
+}
+
+static long sock_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
+{
+	struct sock *s = f->node->priv;
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = len };
+	struct sock_msg m = { .io = { .iov = &v, .cnt = 1, .len = len } };
+	(void)off;
+	if (f->flags & O_NONBLOCK)
+		m.flags |= MSG_DONTWAIT;
+	return s->ops->send(s, &m);
+}
+
+/* FIONREAD (SIOCINQ); FIONBIO is the VFS's. Linux answers other requests on a socket with ENOTTY. */
+static long sock_ioctl(struct fs_file *f, unsigned long req, long arg)
+{
+	struct sock *s = f->node->priv;
+	int *ip = (int *)arg;
+	if (req != FIONREAD || !s->ops->inq)
+		return -ENOTTY;
+	long n = s->ops->inq(s);
+	if (n < 0)
+		return n;
+	if (!k_user_ok(ip, sizeof(int)))
+		return -EFAULT;
+	*ip = (int)n;
+	return 0;
+}
+
+static uint32_t sock_poll(struct fs_file *f, const void **key)
+{
+	struct sock *s = f->node->priv;
+	*key = s;
+	return s->ops->poll(s);
+}
+
+static void sock_release(struct fs_file *f)
+{
+	struct sock *s = f->node->priv;
+	f->node->priv = NULL;
+	sock_wake(s); /* a poll or epoll watching the key re-scans and drops it */
+	s->ops->release(s);
+}
+
+static const struct fs_file_ops sock_fops = {
+	.caps = FS_CAP_GATHER, /* a writev is one send: one datagram, one segment train */
+	.read = sock_read,
+	.write = sock_write,
+	.ioctl = sock_ioctl,
+	.poll = sock_poll,
+	.release = sock_release,
+};
+
+/* ---- SOL_SOCKET options (Linux's sk_setsockopt/sk_getsockopt) ---- */
+
+static int sock_set_timeo(uint64_t *timeo, const void *val, uint32_t len)
+{
+	struct lx_timeval tv;
+	if (len < sizeof(tv))
+		return -EINVAL;
+	memcpy(&tv, val, sizeof(tv));
+	if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+		return -EDOM;
+	if (tv.tv_sec < 0) {
+		*timeo = 1; /* Linux: a negative time is "time out at once" */
+		return 0;
+	}
+	if (tv.tv_sec == 0 && tv.tv_usec == 0) {
+		*timeo = 0; /* forever */
+		return 0;
+	}
+	uint64_t max_s = (uint64_t)K_WAIT_FOREVER / NS_PER_S - 1;
+	*timeo = (uint64_t)tv.tv_sec > max_s ? 0 : (uint64_t)tv.tv_sec * NS_PER_S + (uint64_t)tv.tv_usec * NS_PER_US;
+	return 0;
+}
+
+/* Linux clamps to the sysctl maximum, doubles (for its bookkeeping overhead) and applies a floor. */
+static int sock_buf_size(uint32_t v, int floor)
+{
+	if (v > SOCK_BUF_MAX)
+		v = SOCK_BUF_MAX;
+	int d = (int)v * 2;
+	return d < floor ? floor : d;
+}
+
+int sock_setopt(struct sock *s, int level, int name, const void *val, uint32_t len)
+{
+	if (level != SOL_SOCKET)
+		return s->ops->setopt ? s->ops->setopt(s, level, name, val, len) : -EOPNOTSUPP;
+	if (len < sizeof(int))
+		return -EINVAL;
+	int v;
+	memcpy(&v, val, sizeof(v));
+	int rc = 0;
+	switch (name) {
+	case SO_REUSEADDR:
+		s->reuseaddr = v != 0;
+		break;
+	case SO_REUSEPORT:
+		s->reuseport = v != 0;
+		break;
+	case SO_KEEPALIVE:
+		s->keepalive = v != 0;
+		break;
+	case SO_SNDBUF:
+		s->sndbuf = sock_buf_size((uint32_t)v, SOCK_MIN_SNDBUF);
+		break;
+	case SO_RCVBUF:
+		s->rcvbuf = sock_buf_size((uint32_t)v, SOCK_MIN_RCVBUF);
+		break;
+	case SO_LINGER: {
+		struct lx_linger l;
+		if (len < sizeof(l))
+			return -EINVAL;
+		memcpy(&l, val, sizeof(l));
+		s->linger_on = l.l_onoff != 0;
+		s->linger_secs = l.l_linger < 0 ? 0 : l.l_linger;
+		break;
+	}
+	case SO_RCVTIMEO_OLD:
+		rc = sock_set_timeo(&s->rcvtimeo, val, len);
+		break;
+	case SO_SNDTIMEO_OLD:
+		rc = sock_set_timeo(&s->sndtimeo, val, len);
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (!rc && s->ops->sol_changed)
+		s->ops->sol_changed(s, name);
+	return rc;
+}
+
+static void sock_get_timeo(uint64_t timeo, struct lx_timeval *tv)
+{
+	tv->tv_sec = (int64_t)(timeo / NS_PER_S);
+	tv->tv_usec = (int64_t)(timeo % NS_PER_S / NS_PER_US);
+}
+
+int sock_getopt(struct sock *s, int level, int name, void *val, uint32_t *len)
+{
+	if (level != SOL_SOCKET)
+		return s->ops->getopt ? s->ops->getopt(s, level, name, val, len) : -EOPNOTSUPP;
+	union {
+		int i;
+		struct lx_linger l;
+		struct lx_timeval tv;
+	} u;
+	uint32_t size = sizeof(int);
+	memset(&u, 0, sizeof(u));
+	switch (name) {
+	case SO_TYPE:
+		u.i = s->type;
+		break;
+	case SO_DOMAIN:
+		u.i = s->family;
+		break;
+	case SO_PROTOCOL:
+		u.i = s->protocol;
+		break;
+	case SO_ERROR:
+		u.i = s->err;
+		s->err = 0;
+		sock_wake(s); /* POLLERR may clear */
+		break;
+	case SO_ACCEPTCONN:
+		u.i = s->ops->listening && s->ops->listening(s);
+		break;
+	case SO_REUSEADDR:
+		u.i = s->reuseaddr;
+		break;
+	case SO_REUSEPORT:
+		u.i = s->reuseport;
+		break;
+	case SO_KEEPALIVE:
+		u.i = s->keepalive;
+		break;
+	case SO_SNDBUF:
+		u.i = s->sndbuf;
+		break;
+	case SO_RCVBUF:
+		u.i = s->rcvbuf;
+		break;
+	case SO_LINGER:
+		u.l.l_onoff = s->linger_on;
+		u.l.l_linger = s->linger_secs;
+		size = sizeof(u.l);
+		break;
+	case SO_RCVTIMEO_OLD:
+	case SO_SNDTIMEO_OLD:
+		sock_get_timeo(name == SO_RCVTIMEO_OLD ? s->rcvtimeo : s->sndtimeo, &u.tv);
+		size = sizeof(u.tv);
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	memcpy(val, &u, *len < size ? *len : size);
+	*len = *len < size ? *len : size;
+	return 0;
+}

@@ -1,0 +1,818 @@
+/* tcp.c: AF_INET SOCK_STREAM sockets on lwIP's raw TCP API, with Linux's states, errno values and readiness. */
+#include <string.h>
+#include "k.h"
+#include "net.h"
+#include "sock.h"
+#include "lwip/tcp.h"
+#include "lwip/netif.h"
+
+/*
+ * lwIP's callbacks (recv, sent, err, connected, accept) run inside lwIP
+ * calls made by a syscall or by the network poller, never while another
+ * socket call is half done (one vCPU, cooperative threads): they only
+ * queue what arrived and wake the socket's key. A blocked call re-checks
+ * its condition after each wake.
+ *
+ * Received data stays in lwIP's pbufs (one copy, pbuf -> app) and the
+ * window opens again (tcp_recved) only as the app reads, so a slow reader
+ * throttles the peer and at most TCP_WND bytes wait per connection. Sends
+ * copy the app's bytes into lwIP (tcp_write with COPY) and push once per
+ * call (tcp_output + net_flush), not once per piece.
+ *
+ * A socket closed by the app detaches from its pcb (lwIP then finishes the
+ * close itself) and is freed at once: lwIP keeps no pointer to it.
+ */
+#define TSO_SOMAXCONN 4096
+#define TSO_RCVBUF_DEFAULT 131072 /* Linux tcp_rmem[1] */
+#define TSO_SNDBUF_DEFAULT 16384  /* Linux tcp_wmem[1] */
+
+enum tso_state { TSO_CLOSED, TSO_LISTEN, TSO_CONNECTING, TSO_CONNECTED };
+
+struct tso {
+	struct sock s;
+	struct tcp_pcb *pcb;      /* NULL once lwIP freed it (reset, abort, clean end) */
+	enum tso_state state;
+	bool reported;            /* a non-blocking connect's success was seen by connect(2) (Linux's SS_CONNECTED) */
+	bool connect_failed;      /* the last connect attempt ended in an error (a second connect() reports it) */
+	bool was_connected;       /* a connection existed; once it ended, connect(2) says EISCONN as Linux's SS_CONNECTED */
+	bool rcv_shut, snd_shut;  /* Linux's sk_shutdown: FIN received / SHUT_RD, SHUT_WR / connection over */
+	bool nodelay;
+	int keepidle, keepintvl, keepcnt; /* seconds, seconds, probes */
+	struct pbuf *rxq;         /* received, not yet read (a chain) */
+	uint32_t rx_len;
+	uint32_t local_ip, remote_ip; /* network order, kept for getsockname/getpeername after the pcb is gone */
+	uint16_t local_port, remote_port; /* host order */
+	/* listener: accepted by lwIP, not yet by the app */
+	struct tso **acq;
+	uint32_t acq_head, acq_len, acq_cap;
+	int backlog;
+};
+
+static const struct sock_ops tso_ops;
+
+static struct tso *tso_of(struct sock *s)
+{
+	return (struct tso *)s;
+}
+
+static void tso_wake(struct tso *t)
+{
+	sock_wake(&t->s);
+}
+
+/* lwIP's errors as Linux's. */
+static int tso_errno(err_t e)
+{
+	switch (e) {
+	case ERR_OK:
+		return 0;
+	case ERR_MEM:
+	case ERR_BUF:
+		return -ENOBUFS;
+	case ERR_RTE:
+		return -ENETUNREACH;
+	case ERR_USE:
+		return -EADDRINUSE;
+	case ERR_ISCONN:
+		return -EISCONN;
+	case ERR_ALREADY:
+	case ERR_INPROGRESS:
+		return -EALREADY;
+	case ERR_RST:
+		return -ECONNRESET;
+	case ERR_ABRT:
+		return -ECONNABORTED;
+	case ERR_CLSD:
+		return -ENOTCONN;
+	case ERR_VAL:
+	case ERR_ARG:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static void tso_save_addrs(struct tso *t)
+{
+	if (!t->pcb)
+		return;
+	t->local_ip = ip4_addr_get_u32(ip_2_ip4(&t->pcb->local_ip));
+	t->local_port = t->pcb->local_port;
+	t->remote_ip = ip4_addr_get_u32(ip_2_ip4(&t->pcb->remote_ip));
+	t->remote_port = t->pcb->remote_port;
+}
+
+/* Applies the options kept in the socket to its pcb (a new pcb, or an option just set). */
+static void tso_apply(struct tso *t)
+{
+	struct tcp_pcb *p = t->pcb;
+	if (!p || p->state == LISTEN)
+		return;
+	if (t->nodelay)
+		tcp_nagle_disable(p);
+	else
+		tcp_nagle_enable(p);
+	if (t->s.keepalive)
+		ip_set_option(p, SOF_KEEPALIVE);
+	else
+		ip_reset_option(p, SOF_KEEPALIVE);
+	p->keep_idle = (u32_t)t->keepidle * 1000;
+	p->keep_intvl = (u32_t)t->keepintvl * 1000;
+	p->keep_cnt = (u32_t)t->keepcnt;
+}
+
+/* ---- lwIP callbacks ---- */
+
+static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct tso *t = arg;
+	(void)pcb;
+	(void)err; /* always ERR_OK in lwIP 2.1 */
+	if (!p) {
+		t->rcv_shut = true; /* FIN */
+	} else {
+		if (t->rxq)
+			pbuf_cat(t->rxq, p);
+		else
+			t->rxq = p;
+		t->rx_len += p->tot_len;
+	}
+	tso_wake(t);
+	return ERR_OK;
+}
+
+static err_t tso_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)pcb, (void)len;
+	tso_wake(arg);
+	return ERR_OK;
+}
+
+/* The pcb is gone (lwIP freed it): a reset, an abort (timeouts), or the clean end of a closed connection. */
+static void tso_err_cb(void *arg, err_t err)
+{
+	struct tso *t = arg;
+	t->pcb = NULL;
+	if (err == ERR_CLSD) {
+		t->rcv_shut = t->snd_shut = true;
+	} else {
+		bool connecting = t->state == TSO_CONNECTING;
+		t->s.err = err == ERR_RST ? (connecting ? ECONNREFUSED : ECONNRESET) : ETIMEDOUT;
+		t->rcv_shut = t->snd_shut = true;
+		if (connecting)
+			t->connect_failed = true;
+	}
+	if (t->state != TSO_LISTEN)
+		t->state = TSO_CLOSED;
+	tso_wake(t);
+}
+
+static err_t tso_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct tso *t = arg;
+	(void)pcb, (void)err;
+	t->state = TSO_CONNECTED;
+	t->was_connected = true;
+	tso_save_addrs(t);
+	tso_wake(t);
+	return ERR_OK;
+}
+
+static void tso_hook(struct tso *t)
+{
+	tcp_arg(t->pcb, t);
+	tcp_recv(t->pcb, tso_recv_cb);
+	tcp_sent(t->pcb, tso_sent_cb);
+	tcp_err(t->pcb, tso_err_cb);
+}
+
+static struct tso *tso_alloc(void)
+{
+	struct tso *t = k_calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	sock_init(&t->s, &tso_ops, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	t->s.rcvbuf = TSO_RCVBUF_DEFAULT;
+	t->s.sndbuf = TSO_SNDBUF_DEFAULT;
+	t->keepidle = 7200; /* Linux's tcp_keepalive_time, _intvl, _probes */
+	t->keepintvl = 75;
+	t->keepcnt = 9;
+	return t;
+}
+
+static err_t tso_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
+{
+	struct tso *l = arg;
+	if (err != ERR_OK || !newpcb)
+		return ERR_VAL;
+	struct tso *t = tso_alloc();
+	if (t && l->acq_len == l->acq_cap) {
+		uint32_t cap = l->acq_cap ? l->acq_cap * 2 : 8;
+		struct tso **q = k_malloc(cap * sizeof(*q));
+		if (q) {
+			for (uint32_t i = 0; i < l->acq_len; i++)
+				q[i] = l->acq[(l->acq_head + i) % l->acq_cap];
+			k_free(l->acq);
+			l->acq = q;
+			l->acq_cap = cap;
+			l->acq_head = 0;
+		}
+	}
+	if (!t || l->acq_len == l->acq_cap) {
+		k_free(t);
+		tcp_abort(newpcb);
+		return ERR_ABRT;
+	}
+	/* Linux's accepted socket inherits the listener's options. */
+	struct sock s = l->s;
+	t->s.rcvbuf = s.rcvbuf;
+	t->s.sndbuf = s.sndbuf;
+	t->s.rcvtimeo = s.rcvtimeo;
+	t->s.sndtimeo = s.sndtimeo;
+	t->s.keepalive = s.keepalive;
+	t->s.reuseaddr = s.reuseaddr;
+	t->s.linger_on = s.linger_on;
+	t->s.linger_secs = s.linger_secs;
+	t->nodelay = l->nodelay;
+	t->keepidle = l->keepidle;
+	t->keepintvl = l->keepintvl;
+	t->keepcnt = l->keepcnt;
+	t->pcb = newpcb;
+	t->state = TSO_CONNECTED;
+	t->reported = true;
+	t->was_connected = true;
+	tso_hook(t);
+	tso_apply(t);
+	tso_save_addrs(t);
+	tcp_backlog_delayed(newpcb); /* counts against the backlog until accept(2) */
+	l->acq[(l->acq_head + l->acq_len) % l->acq_cap] = t;
+	l->acq_len++;
+	tso_wake(l);
+	return ERR_OK;
+}
+
+/* ---- socket operations ---- */
+
+int inet_tcp_create(struct sock **out)
+{
+	struct tso *t = tso_alloc();
+	if (!t)
+		return -ENOMEM;
+	t->pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	if (!t->pcb) {
+		k_free(t);
+		return -ENOBUFS;
+	}
+	tso_hook(t);
+	tso_apply(t);
+	*out = &t->s;
+	return 0;
+}
+
+/* A fresh pcb for a socket whose last one lwIP freed (connect again after a failure). */
+static int tso_renew(struct tso *t)
+{
+	if (t->pcb)
+		return 0;
+	t->pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	if (!t->pcb)
+		return -ENOBUFS;
+	tso_hook(t);
+	tso_apply(t);
+	if (t->s.reuseaddr)
+		ip_set_option(t->pcb, SOF_REUSEADDR);
+	return 0;
+}
+
+/* True when ip (network order) is ours: any, or an interface's address. */
+static bool tso_local_ip(uint32_t ip)
+{
+	struct netif *n;
+	if (ip == 0)
+		return true;
+	NETIF_FOREACH(n)
+		if (ip4_addr_get_u32(netif_ip4_addr(n)) == ip)
+			return true;
+	return false;
+}
+
+static int tso_bind(struct sock *s, const void *addr, uint32_t len)
+{
+	struct tso *t = tso_of(s);
+	int rc = sock_in_check(addr, len, false);
+	if (rc)
+		return rc;
+	const struct lx_sockaddr_in *in = addr;
+	if (!tso_local_ip(in->sin_addr))
+		return -EADDRNOTAVAIL;
+	if (t->state != TSO_CLOSED || !t->pcb || t->pcb->local_port)
+		return -EINVAL;
+	if (s->reuseaddr)
+		ip_set_option(t->pcb, SOF_REUSEADDR);
+	ip_addr_t ip;
+	ip_addr_set_ip4_u32(&ip, in->sin_addr);
+	rc = tso_errno(tcp_bind(t->pcb, &ip, lwip_ntohs(in->sin_port)));
+	tso_save_addrs(t);
+	return rc;
+}
+
+static int tso_listen(struct sock *s, int backlog)
+{
+	struct tso *t = tso_of(s);
+	if ((unsigned)backlog > TSO_SOMAXCONN)
+		backlog = TSO_SOMAXCONN;
+	/* lwIP counts connections handed to us and not yet accept(2)ed; Linux allows backlog + 1 of them. */
+	u8_t lwip_backlog = (u8_t)(backlog + 1 > 255 ? 255 : backlog + 1);
+	if (t->state == TSO_LISTEN) {
+		t->backlog = backlog;
+		tcp_backlog_set(t->pcb, lwip_backlog);
+		return 0;
+	}
+	if (t->state != TSO_CLOSED || !t->pcb)
+		return -EINVAL;
+	ip_addr_t any = IPADDR4_INIT(0);
+	if (!t->pcb->local_port) {
+		int rc = tso_errno(tcp_bind(t->pcb, &any, 0)); /* Linux binds an ephemeral port */
+		if (rc)
+			return rc;
+	}
+	err_t e = ERR_OK;
+	struct tcp_pcb *lp = tcp_listen_with_backlog_and_err(t->pcb, lwip_backlog, &e);
+	if (!lp)
+		return tso_errno(e);
+	t->pcb = lp; /* lwIP freed the old pcb */
+	t->state = TSO_LISTEN;
+	t->backlog = backlog;
+	tcp_arg(lp, t);
+	tcp_accept(lp, tso_accept_cb);
+	tso_save_addrs(t);
+	tso_wake(t);
+	return 0;
+}
+
+static int tso_accept(struct sock *s, struct sock **out, bool nonblock)
+{
+	struct tso *t = tso_of(s);
+	if (t->state != TSO_LISTEN)
+		return -EINVAL;
+	uint64_t deadline = sock_deadline(s->rcvtimeo);
+	while (!t->acq_len) {
+		if (nonblock)
+			return -EAGAIN;
+		long rc = sock_wait(s, deadline);
+		if (rc)
+			return (int)rc;
+		if (t->state != TSO_LISTEN)
+			return -EINVAL;
+	}
+	struct tso *c = t->acq[t->acq_head];
+	t->acq_head = (t->acq_head + 1) % t->acq_cap;
+	t->acq_len--;
+	if (c->pcb)
+		tcp_backlog_accepted(c->pcb);
+	*out = &c->s;
+	return 0;
+}
+
+/* Linux's inet_stream_connect, including a second call after a non-blocking one. */
+static int tso_connect(struct sock *s, const void *addr, uint32_t len, bool nonblock)
+{
+	struct tso *t = tso_of(s);
+	const struct lx_sockaddr_in *in = addr;
+	if (len < sizeof(in->sin_family))
+		return -EINVAL;
+	switch (t->state) {
+	case TSO_CONNECTED:
+		if (t->reported)
+			return -EISCONN;
+		t->reported = true;
+		return 0;
+	case TSO_CONNECTING:
+		if (nonblock)
+			return -EALREADY;
+		break; /* wait for it below */
+	case TSO_LISTEN:
+		return -EISCONN;
+	case TSO_CLOSED:
+		if (t->connect_failed) { /* a non-blocking connect failed: this call reports it */
+			t->connect_failed = false;
+			int e = s->err;
+			s->err = 0;
+			return e ? -e : -ECONNABORTED;
+		}
+		if (t->was_connected)
+			return -EISCONN; /* a connection was here and ended; Linux wants a new socket */
+		int rc = sock_in_check(addr, len, true);
+		if (rc)
+			return rc;
+		rc = tso_renew(t);
+		if (rc)
+			return rc;
+		ip_addr_t ip;
+		ip_addr_set_ip4_u32(&ip, in->sin_addr);
+		t->state = TSO_CONNECTING;
+		t->reported = false;
+		err_t e = tcp_connect(t->pcb, &ip, lwip_ntohs(in->sin_port), tso_connected_cb);
+		if (e != ERR_OK) {
+			t->state = TSO_CLOSED;
+			return e == ERR_USE ? -EADDRNOTAVAIL : tso_errno(e);
+		}
+		tso_save_addrs(t);
+		net_flush();
+		if (nonblock)
+			return -EINPROGRESS;
+		break;
+	}
+	uint64_t deadline = sock_deadline(s->sndtimeo);
+	while (t->state == TSO_CONNECTING) {
+		long rc = sock_wait(s, deadline);
+		if (rc == -EAGAIN)
+			return -EINPROGRESS; /* SO_SNDTIMEO passed: Linux leaves the attempt running */
+		if (rc)
+			return (int)rc;
+	}
+	if (t->state == TSO_CONNECTED) {
+		t->reported = true;
+		return 0;
+	}
+	t->connect_failed = false;
+	int e = s->err;
+	s->err = 0;
+	return e ? -e : -ECONNABORTED;
+}
+
+/* Room for more data in lwIP's send queue (lwIP's own writable test). */
+static bool tso_can_queue(const struct tcp_pcb *p)
+{
+	return tcp_sndbuf(p) > 0 && tcp_sndqueuelen(p) < TCP_SND_QUEUELEN;
+}
+
+static void tso_push(struct tso *t)
+{
+	if (t->pcb)
+		tcp_output(t->pcb);
+	net_flush();
+}
+
+/* Linux's sk_stream_error: a pending error first, else EPIPE. */
+static long tso_send_error(struct tso *t)
+{
+	if (t->s.err) {
+		int e = t->s.err;
+		t->s.err = 0;
+		return -e;
+	}
+	return -EPIPE;
+}
+
+static long tso_send(struct sock *s, struct sock_msg *m)
+{
+	struct tso *t = tso_of(s);
+	if (m->flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	uint64_t deadline = sock_deadline(s->sndtimeo);
+	/* Linux's sk_stream_wait_connect. */
+	while (t->state == TSO_CONNECTING) {
+		if (m->flags & MSG_DONTWAIT)
+			return -EAGAIN;
+		long rc = sock_wait(s, deadline);
+		if (rc)
+			return rc;
+	}
+	if (t->state != TSO_CONNECTED) {
+		if (s->err)
+			return tso_send_error(t);
+		return -EPIPE;
+	}
+	size_t total = sock_io_left(&m->io), done = 0;
+	while (done < total) {
+		if (s->err || t->snd_shut || !t->pcb)
+			return done ? (long)done : tso_send_error(t);
+		void *p;
+		size_t n = t->pcb && tso_can_queue(t->pcb) ? sock_io_piece(&m->io, &p, tcp_sndbuf(t->pcb)) : 0;
+		if (n) {
+			bool more = done + n < total || (m->flags & MSG_MORE);
+			err_t e = tcp_write(t->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
+			if (e == ERR_OK) {
+				sock_io_skip(&m->io, n);
+				done += n;
+				continue;
+			}
+			if (e != ERR_MEM)
+				return done ? (long)done : tso_errno(e);
+		}
+		/* The send queue is full: push what is queued, then wait for acknowledgements. */
+		tso_push(t);
+		if (t->pcb && tso_can_queue(t->pcb))
+			continue; /* the flush delivered and acknowledged on loopback */
+		if (m->flags & MSG_DONTWAIT)
+			return done ? (long)done : -EAGAIN;
+		long rc = sock_wait(s, deadline);
+		if (rc)
+			return done ? (long)done : rc;
+	}
+	tso_push(t);
+	return (long)done;
+}
+
+/* Copies n bytes from offset skip of the receive chain into io. */
+static void tso_copy_out(struct tso *t, struct sock_io *io, uint32_t skip, uint32_t n)
+{
+	for (struct pbuf *q = t->rxq; q && n; q = q->next) {
+		if (skip >= q->len) {
+			skip -= q->len;
+			continue;
+		}
+		uint32_t c = q->len - skip < n ? q->len - skip : n;
+		sock_io_put(io, (uint8_t *)q->payload + skip, c);
+		skip = 0;
+		n -= c;
+	}
+}
+
+/* Drops n read bytes from the chain and opens the window by as much. */
+static void tso_consume(struct tso *t, uint32_t n)
+{
+	t->rx_len -= n;
+	uint32_t left = n;
+	while (left) {
+		u16_t c = left > 0xffff ? 0xffff : (u16_t)left;
+		t->rxq = pbuf_free_header(t->rxq, c);
+		if (t->pcb)
+			tcp_recved(t->pcb, c);
+		left -= c;
+	}
+	if (!t->rx_len && t->rxq) { /* empty pbufs left at the head */
+		pbuf_free(t->rxq);
+		t->rxq = NULL;
+	}
+}
+
+static long tso_recv(struct sock *s, struct sock_msg *m)
+{
+	struct tso *t = tso_of(s);
+	if (m->flags & MSG_OOB)
+		return -EINVAL; /* no urgent data is ever kept */
+	if (m->flags & MSG_ERRQUEUE)
+		return -EAGAIN;
+	if (t->state == TSO_LISTEN)
+		return -ENOTCONN;
+	bool peek = m->flags & MSG_PEEK;
+	size_t want = sock_io_left(&m->io);
+	size_t target = (m->flags & MSG_WAITALL) && !peek ? want : 1;
+	uint64_t deadline = sock_deadline(s->rcvtimeo);
+	size_t done = 0;
+	if (m->addrlen) /* a stream has no per-message address */
+		m->addrlen = 0;
+	if (!want)
+		return 0;
+	for (;;) {
+		uint32_t avail = t->rx_len - (peek ? (uint32_t)done : 0);
+		if (avail) {
+			uint32_t n = (uint32_t)(want - done < avail ? want - done : avail);
+			tso_copy_out(t, &m->io, peek ? (uint32_t)done : 0, n);
+			if (!peek)
+				tso_consume(t, n);
+			done += n;
+		}
+		if (done >= target || (peek && done))
+			break;
+		if (s->err) {
+			if (done)
+				break;
+			int e = s->err;
+			s->err = 0;
+			tso_wake(t);
+			return -e;
+		}
+		if (t->rcv_shut)
+			break;
+		if (t->state == TSO_CLOSED)
+			return done ? (long)done : -ENOTCONN;
+		if (m->flags & MSG_DONTWAIT)
+			return done ? (long)done : -EAGAIN;
+		long rc = sock_wait(s, deadline);
+		if (rc)
+			return done ? (long)done : rc;
+	}
+	if (done && !peek)
+		net_flush(); /* window updates tcp_recved queued */
+	return (long)done;
+}
+
+/* Linux's inet_shutdown for TCP. */
+static int tso_shutdown(struct sock *s, int how)
+{
+	struct tso *t = tso_of(s);
+	int rc = 0;
+	if (t->state == TSO_LISTEN)
+		return 0;
+	if (t->state == TSO_CLOSED && !t->rcv_shut && !t->snd_shut)
+		rc = -ENOTCONN; /* never connected: Linux still records the shutdown */
+	if (how != SHUT_WR)
+		t->rcv_shut = true;
+	if (how != SHUT_RD && !t->snd_shut) {
+		t->snd_shut = true;
+		if (t->pcb && t->state == TSO_CONNECTED) {
+			tcp_shutdown(t->pcb, 0, 1); /* FIN after the queued data */
+			tso_push(t);
+		}
+	}
+	tso_wake(t);
+	return rc;
+}
+
+static int tso_getname(struct sock *s, void *addr, uint32_t *len, bool peer)
+{
+	struct tso *t = tso_of(s);
+	tso_save_addrs(t);
+	if (peer) {
+		if (t->state != TSO_CONNECTED)
+			return -ENOTCONN;
+		sock_in_put(addr, len, t->remote_ip, lwip_htons(t->remote_port));
+	} else {
+		sock_in_put(addr, len, t->local_ip, lwip_htons(t->local_port));
+	}
+	return 0;
+}
+
+static int tso_int_opt(const void *val, uint32_t len, int *v)
+{
+	if (len < sizeof(int))
+		return -EINVAL;
+	memcpy(v, val, sizeof(*v));
+	return 0;
+}
+
+static int tso_setopt(struct sock *s, int level, int name, const void *val, uint32_t len)
+{
+	struct tso *t = tso_of(s);
+	int v;
+	if (level != IPPROTO_TCP)
+		return -ENOPROTOOPT; /* IPPROTO_IP options are not implemented */
+	int rc = tso_int_opt(val, len, &v);
+	if (rc)
+		return rc;
+	switch (name) {
+	case TCP_NODELAY:
+		t->nodelay = v != 0;
+		break;
+	case TCP_KEEPIDLE:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		t->keepidle = v;
+		break;
+	case TCP_KEEPINTVL:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		t->keepintvl = v;
+		break;
+	case TCP_KEEPCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		t->keepcnt = v;
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	tso_apply(t);
+	if (name == TCP_NODELAY && t->nodelay)
+		tso_push(t); /* Linux pushes what Nagle held back */
+	return 0;
+}
+
+static int tso_getopt(struct sock *s, int level, int name, void *val, uint32_t *len)
+{
+	struct tso *t = tso_of(s);
+	int v;
+	if (level != IPPROTO_TCP)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case TCP_NODELAY:
+		v = t->nodelay;
+		break;
+	case TCP_KEEPIDLE:
+		v = t->keepidle;
+		break;
+	case TCP_KEEPINTVL:
+		v = t->keepintvl;
+		break;
+	case TCP_KEEPCNT:
+		v = t->keepcnt;
+		break;
+	case TCP_MAXSEG:
+		v = t->pcb && t->state == TSO_CONNECTED ? tcp_mss(t->pcb) : TCP_MSS;
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	memcpy(val, &v, *len < sizeof(v) ? *len : sizeof(v));
+	*len = *len < sizeof(v) ? *len : sizeof(v);
+	return 0;
+}
+
+static void tso_sol_changed(struct sock *s, int name)
+{
+	struct tso *t = tso_of(s);
+	if (name == SO_KEEPALIVE)
+		tso_apply(t);
+	if (name == SO_REUSEADDR && t->pcb) {
+		if (s->reuseaddr)
+			ip_set_option(t->pcb, SOF_REUSEADDR);
+		else
+			ip_reset_option(t->pcb, SOF_REUSEADDR);
+	}
+}
+
+static long tso_inq(struct sock *s)
+{
+	struct tso *t = tso_of(s);
+	return t->state == TSO_LISTEN ? -EINVAL : (long)t->rx_len;
+}
+
+static bool tso_listening(struct sock *s)
+{
+	return tso_of(s)->state == TSO_LISTEN;
+}
+
+/* Linux's tcp_poll. */
+static uint32_t tso_poll(struct sock *s)
+{
+	struct tso *t = tso_of(s);
+	if (t->state == TSO_LISTEN)
+		return t->acq_len ? POLLIN | POLLRDNORM : 0;
+	uint32_t mask = 0;
+	if ((t->rcv_shut && t->snd_shut) || t->state == TSO_CLOSED)
+		mask |= POLLHUP;
+	if (t->rcv_shut)
+		mask |= POLLIN | POLLRDNORM | POLLRDHUP;
+	if (t->state != TSO_CONNECTING) {
+		if (t->rx_len)
+			mask |= POLLIN | POLLRDNORM;
+		if (t->snd_shut || !t->pcb || t->state != TSO_CONNECTED ||
+		    (tcp_sndbuf(t->pcb) >= TCP_SNDLOWAT && tcp_sndqueuelen(t->pcb) < TCP_SNDQUEUELOWAT))
+			mask |= POLLOUT | POLLWRNORM;
+	}
+	if (s->err)
+		mask |= POLLERR;
+	return mask;
+}
+
+/* Detaches from the pcb and lets lwIP finish: FIN, or RST when data was left unread or SO_LINGER is 0. */
+static void tso_drop_pcb(struct tso *t, bool reset)
+{
+	struct tcp_pcb *p = t->pcb;
+	if (!p)
+		return;
+	t->pcb = NULL;
+	tcp_arg(p, NULL);
+	if (p->state == LISTEN) {
+		tcp_accept(p, NULL);
+		tcp_close(p); /* a listening pcb always closes */
+		return;
+	}
+	tcp_recv(p, NULL);
+	tcp_sent(p, NULL);
+	tcp_err(p, NULL);
+	if (reset || t->rx_len || (t->s.linger_on && t->s.linger_secs == 0) || tcp_close(p) != ERR_OK)
+		tcp_abort(p);
+}
+
+static void tso_free(struct tso *t, bool reset)
+{
+	while (t->acq_len) { /* connections never accepted are reset, as Linux's inet_csk_listen_stop */
+		struct tso *c = t->acq[t->acq_head];
+		t->acq_head = (t->acq_head + 1) % t->acq_cap;
+		t->acq_len--;
+		tso_free(c, true);
+	}
+	tso_drop_pcb(t, reset);
+	if (t->rxq)
+		pbuf_free(t->rxq);
+	k_free(t->acq);
+	k_free(t);
+}
+
+static void tso_release(struct sock *s)
+{
+	tso_free(tso_of(s), false);
+	net_flush();
+}
+
+static const struct sock_ops tso_ops = {
+	.bind = tso_bind,
+	.connect = tso_connect,
+	.listen = tso_listen,
+	.accept = tso_accept,
+	.send = tso_send,
+	.recv = tso_recv,
+	.shutdown = tso_shutdown,
+	.getname = tso_getname,
+	.setopt = tso_setopt,
+	.getopt = tso_getopt,
+	.sol_changed = tso_sol_changed,
+	.inq = tso_inq,
+	.listening = tso_listening,
+	.poll = tso_poll,
+	.release = tso_release,
+};

@@ -1,0 +1,306 @@
+/* udp.c: AF_INET SOCK_DGRAM sockets on lwIP's raw UDP API, with Linux's errno values and readiness. */
+#include <string.h>
+#include "k.h"
+#include "net.h"
+#include "sock.h"
+#include "lwip/udp.h"
+#include "lwip/netif.h"
+
+/*
+ * Received datagrams stay in lwIP's pbufs until read (one copy, pbuf ->
+ * app); the queue is bounded by SO_RCVBUF as on Linux: a datagram that
+ * would pass it is dropped. A send copies the app's bytes into one pbuf and
+ * hands it to lwIP, then flushes the loopback.
+ */
+#define USO_MAX_PAYLOAD 65507 /* 65535 - IP header - UDP header */
+
+struct uso_dgram {
+	struct uso_dgram *next;
+	struct pbuf *p;
+	uint32_t ip;   /* network order */
+	uint16_t port; /* host order */
+};
+
+struct uso {
+	struct sock s;
+	struct udp_pcb *pcb;
+	bool connected;
+	bool rcv_shut, snd_shut;
+	struct uso_dgram *head, **tail;
+	size_t queued; /* bytes waiting, against SO_RCVBUF */
+};
+
+static const struct sock_ops uso_ops;
+
+static struct uso *uso_of(struct sock *s)
+{
+	return (struct uso *)s;
+}
+
+static void uso_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)
+{
+	struct uso *u = arg;
+	(void)pcb;
+	struct uso_dgram *d = NULL;
+	if (u->rcv_shut || u->queued + p->tot_len > (size_t)u->s.rcvbuf || !(d = k_malloc(sizeof(*d)))) {
+		pbuf_free(p); /* Linux drops what does not fit the receive buffer */
+		return;
+	}
+	d->next = NULL;
+	d->p = p;
+	d->ip = ip4_addr_get_u32(ip_2_ip4(addr));
+	d->port = port;
+	*u->tail = d;
+	u->tail = &d->next;
+	u->queued += p->tot_len;
+	sock_wake(&u->s);
+}
+
+int inet_udp_create(struct sock **out)
+{
+	struct uso *u = k_calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	sock_init(&u->s, &uso_ops, AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+	u->tail = &u->head;
+	u->pcb = udp_new_ip_type(IPADDR_TYPE_V4);
+	if (!u->pcb) {
+		k_free(u);
+		return -ENOBUFS;
+	}
+	udp_recv(u->pcb, uso_recv_cb, u);
+	*out = &u->s;
+	return 0;
+}
+
+static bool uso_local_ip(uint32_t ip)
+{
+	struct netif *n;
+	if (ip == 0)
+		return true;
+	NETIF_FOREACH(n)
+		if (ip4_addr_get_u32(netif_ip4_addr(n)) == ip)
+			return true;
+	return false;
+}
+
+static int uso_bind(struct sock *s, const void *addr, uint32_t len)
+{
+	struct uso *u = uso_of(s);
+	int rc = sock_in_check(addr, len, false);
+	if (rc)
+		return rc;
+	const struct lx_sockaddr_in *in = addr;
+	if (!uso_local_ip(in->sin_addr))
+		return -EADDRNOTAVAIL;
+	if (u->pcb->local_port)
+		return -EINVAL;
+	if (s->reuseaddr)
+		ip_set_option(u->pcb, SOF_REUSEADDR);
+	ip_addr_t ip;
+	ip_addr_set_ip4_u32(&ip, in->sin_addr);
+	err_t e = udp_bind(u->pcb, &ip, lwip_ntohs(in->sin_port));
+	return e == ERR_OK ? 0 : e == ERR_USE ? -EADDRINUSE : -ENOBUFS;
+}
+
+/* Linux's ip4_datagram_connect; AF_UNSPEC dissolves the association. */
+static int uso_connect(struct sock *s, const void *addr, uint32_t len, bool nonblock)
+{
+	struct uso *u = uso_of(s);
+	const struct lx_sockaddr_in *in = addr;
+	(void)nonblock;
+	if (len < sizeof(in->sin_family))
+		return -EINVAL;
+	if (in->sin_family == AF_UNSPEC) {
+		udp_disconnect(u->pcb);
+		u->connected = false;
+		return 0;
+	}
+	int rc = sock_in_check(addr, len, true);
+	if (rc)
+		return rc;
+	ip_addr_t ip;
+	ip_addr_set_ip4_u32(&ip, in->sin_addr);
+	err_t e = udp_connect(u->pcb, &ip, lwip_ntohs(in->sin_port));
+	if (e != ERR_OK)
+		return e == ERR_USE ? -EADDRINUSE : -ENOBUFS;
+	u->connected = true;
+	sock_wake(s);
+	return 0;
+}
+
+static long uso_send(struct sock *s, struct sock_msg *m)
+{
+	struct uso *u = uso_of(s);
+	ip_addr_t ip;
+	u16_t port;
+	if (m->flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (m->addrlen) {
+		const struct lx_sockaddr_in *in = m->addr;
+		if (m->addrlen < sizeof(*in))
+			return -EINVAL;
+		if (in->sin_family != AF_INET && in->sin_family != AF_UNSPEC)
+			return -EAFNOSUPPORT;
+		if (!in->sin_port)
+			return -EINVAL;
+		ip_addr_set_ip4_u32(&ip, in->sin_addr);
+		port = lwip_ntohs(in->sin_port);
+	} else {
+		if (!u->connected)
+			return -EDESTADDRREQ;
+		ip = u->pcb->remote_ip;
+		port = u->pcb->remote_port;
+	}
+	if (u->snd_shut)
+		return -EPIPE;
+	size_t len = sock_io_left(&m->io);
+	if (len > USO_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	if (!p)
+		return -ENOBUFS;
+	sock_io_get(&m->io, p->payload, len); /* PBUF_RAM: one contiguous payload */
+	err_t e = udp_sendto(u->pcb, p, &ip, port);
+	pbuf_free(p);
+	if (e != ERR_OK)
+		return e == ERR_RTE ? -ENETUNREACH : e == ERR_VAL ? -EINVAL : -ENOBUFS;
+	net_flush();
+	return (long)len;
+}
+
+static long uso_recv(struct sock *s, struct sock_msg *m)
+{
+	struct uso *u = uso_of(s);
+	if (m->flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (m->flags & MSG_ERRQUEUE)
+		return -EAGAIN;
+	uint64_t deadline = sock_deadline(s->rcvtimeo);
+	while (!u->head) {
+		if (s->err) {
+			int e = s->err;
+			s->err = 0;
+			return -e;
+		}
+		if (u->rcv_shut) {
+			m->addrlen = 0;
+			return 0;
+		}
+		if (m->flags & MSG_DONTWAIT)
+			return -EAGAIN;
+		long rc = sock_wait(s, deadline);
+		if (rc)
+			return rc;
+	}
+	struct uso_dgram *d = u->head;
+	size_t len = d->p->tot_len, room = sock_io_left(&m->io), n = len < room ? len : room;
+	size_t left = n;
+	for (struct pbuf *q = d->p; q && left; q = q->next) {
+		size_t c = q->len < left ? q->len : left;
+		sock_io_put(&m->io, q->payload, c);
+		left -= c;
+	}
+	if (n < len)
+		m->oflags |= MSG_TRUNC;
+	if (m->addrlen)
+		sock_in_put(m->addr, &m->addrlen, d->ip, lwip_htons(d->port));
+	long ret = (m->flags & MSG_TRUNC) ? (long)len : (long)n;
+	if (m->flags & MSG_PEEK)
+		return ret;
+	u->head = d->next;
+	if (!u->head)
+		u->tail = &u->head;
+	u->queued -= len;
+	pbuf_free(d->p);
+	k_free(d);
+	sock_wake(s);
+	return ret;
+}
+
+/* Linux's inet_shutdown on a datagram socket: ENOTCONN unless connected, the flags recorded either way. */
+static int uso_shutdown(struct sock *s, int how)
+{
+	struct uso *u = uso_of(s);
+	if (how != SHUT_WR)
+		u->rcv_shut = true;
+	if (how != SHUT_RD)
+		u->snd_shut = true;
+	sock_wake(s);
+	return u->connected ? 0 : -ENOTCONN;
+}
+
+static int uso_getname(struct sock *s, void *addr, uint32_t *len, bool peer)
+{
+	struct uso *u = uso_of(s);
+	struct udp_pcb *p = u->pcb;
+	if (peer) {
+		if (!u->connected)
+			return -ENOTCONN;
+		sock_in_put(addr, len, ip4_addr_get_u32(ip_2_ip4(&p->remote_ip)), lwip_htons(p->remote_port));
+	} else {
+		sock_in_put(addr, len, ip4_addr_get_u32(ip_2_ip4(&p->local_ip)), lwip_htons(p->local_port));
+	}
+	return 0;
+}
+
+static long uso_inq(struct sock *s)
+{
+	struct uso *u = uso_of(s);
+	return u->head ? (long)u->head->p->tot_len : 0;
+}
+
+/* Linux's udp_poll/datagram_poll: always writable (lwIP never holds a datagram back). */
+static uint32_t uso_poll(struct sock *s)
+{
+	struct uso *u = uso_of(s);
+	uint32_t mask = POLLOUT | POLLWRNORM | POLLWRBAND;
+	if (s->err)
+		mask |= POLLERR;
+	if (u->rcv_shut && u->snd_shut)
+		mask |= POLLHUP;
+	if (u->rcv_shut)
+		mask |= POLLIN | POLLRDNORM | POLLRDHUP;
+	if (u->head)
+		mask |= POLLIN | POLLRDNORM;
+	return mask;
+}
+
+static void uso_release(struct sock *s)
+{
+	struct uso *u = uso_of(s);
+	udp_remove(u->pcb);
+	while (u->head) {
+		struct uso_dgram *d = u->head;
+		u->head = d->next;
+		pbuf_free(d->p);
+		k_free(d);
+	}
+	k_free(u);
+}
+
+static int uso_setopt(struct sock *s, int level, int name, const void *val, uint32_t len)
+{
+	(void)s, (void)level, (void)name, (void)val, (void)len;
+	return -ENOPROTOOPT; /* IPPROTO_IP/IPPROTO_UDP options are not implemented */
+}
+
+static int uso_getopt(struct sock *s, int level, int name, void *val, uint32_t *len)
+{
+	(void)s, (void)level, (void)name, (void)val, (void)len;
+	return -ENOPROTOOPT;
+}
+
+static const struct sock_ops uso_ops = {
+	.bind = uso_bind,
+	.connect = uso_connect,
+	.send = uso_send,
+	.recv = uso_recv,
+	.shutdown = uso_shutdown,
+	.getname = uso_getname,
+	.setopt = uso_setopt,
+	.getopt = uso_getopt,
+	.inq = uso_inq,
+	.poll = uso_poll,
+	.release = uso_release,
+};

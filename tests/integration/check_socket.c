@@ -1,0 +1,87 @@
+/* check_socket.c: the guest's socket layer under KVM: socktest's transcript in ukvm must equal the same binary's on Linux. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "it_util.h"
+
+/*
+ * guest/apps/socktest prints one line per call (result or errno name) and
+ * nothing that differs between hosts. The same static binary runs natively
+ * first, then inside ukvm; any difference is a deviation from Linux. (Named
+ * check_socket: the unit suite of guest/net is check_sock.)
+ */
+
+/* Runs socktest natively with one argument: its stdout (malloc'd). */
+static char *native_transcript(const char *part)
+{
+	struct it_proc p;
+	struct it_result r;
+	const char *args[] = { part, NULL };
+	ck_assert_int_eq(it_start(&p, it_path("apps/socktest"), args), 0);
+	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_msg(r.status == 0, "native socktest %s failed (%d):\n%s", part, r.status, r.out);
+	char *out = strdup(r.out);
+	it_result_free(&r);
+	return out;
+}
+
+/* The first line where a and b differ, for the failure message. */
+static void first_diff(const char *a, const char *b, char *msg, size_t len)
+{
+	int line = 1;
+	const char *la = a, *lb = b;
+	while (*a && *a == *b) {
+		if (*a == '\n') {
+			line++;
+			la = a + 1;
+			lb = b + 1;
+		}
+		a++;
+		b++;
+	}
+	snprintf(msg, len, "line %d: linux \"%.*s\" ukvm \"%.*s\"", line, (int)strcspn(la, "\n"), la,
+		 (int)strcspn(lb, "\n"), lb);
+}
+
+static void compare_part(const char *part)
+{
+	char *want = native_transcript(part);
+	struct it_result r;
+	char *img = strdup(it_path("apps/socktest.img")); /* it_path's buffer is reused by it_run */
+	const char *args[] = { img, part, NULL };
+	ck_assert_int_eq(it_run(&r, 60, args), 0);
+	free(img);
+	char msg[512];
+	first_diff(want, r.out, msg, sizeof(msg));
+	ck_assert_msg(strcmp(want, r.out) == 0, "socktest %s differs from Linux at %s\nstderr: %s", part, msg, r.err);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "socktest ok\n"));
+	it_result_free(&r);
+	free(want);
+}
+
+START_TEST(unix_sockets_as_on_linux)
+{
+	compare_part("unix");
+}
+END_TEST
+
+/* TCP and UDP over 127.0.0.1 inside the guest (lwIP's loopback), against the host's loopback. */
+START_TEST(inet_sockets_as_on_linux)
+{
+	compare_part("inet");
+}
+END_TEST
+
+Suite *socket_suite(void)
+{
+	Suite *s = suite_create("socket");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, unix_sockets_as_on_linux);
+	tcase_add_test(tc, inet_sockets_as_on_linux);
+	suite_add_tcase(s, tc);
+	return s;
+}
