@@ -11,15 +11,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "net_user.h"
 #include "ukvm_abi.h"
 
-/* The user-mode backend (devices/net_user.c, libslirp) when the tree has it. */
-#if __has_include("net_user.h")
-#include "net_user.h"
-#define NET_HAVE_USER 1
-#else
-#define NET_HAVE_USER 0
-#endif
 
 #define RXQ VIRTIO_NET_RXQ
 #define TXQ VIRTIO_NET_TXQ
@@ -478,13 +472,11 @@ int net_open(struct net *n, int fd, bool own_fd, const struct ukvm_net *cfg, uns
 void net_close(struct net *n)
 {
 	mmio_destroy(&n->dev);
-#if NET_HAVE_USER
 	if (n->user) {
 		net_user_close(n->user); /* closes fd too */
 		n->user = NULL;
 		n->fd = -1;
 	}
-#endif
 	if (n->own_fd && n->fd >= 0)
 		close(n->fd);
 	n->fd = -1;
@@ -579,24 +571,16 @@ static int net_backend(const struct ukvm_config *vc, const struct ukvm_net *cfg,
 		}
 		return 0;
 	case UKVM_NET_USER: {
-#if NET_HAVE_USER
 		int r = net_user_open(cfg, user, fd, err, errlen);
 		if (r)
 			return r;
-		/* The device's end of the pair is ours to make blocking (see UKVM_NET_FD). */
-		if ((fl = fcntl(*fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK))
-			(void)fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK);
+		/* The helper runs before the guest does, sandboxed as we are (devices/net_user.h). */
 		if ((r = net_user_start(*user, vc->seccomp))) {
-			snprintf(err, errlen, "user-mode networking: starting its thread: %s", strerror(-r));
+			snprintf(err, errlen, "user-mode networking: starting the helper: %s", strerror(-r));
 			net_user_close(*user);
 			*user = NULL;
 		}
 		return r;
-#else
-		(void)vc;
-		snprintf(err, errlen, "user-mode networking not built");
-		return -EOPNOTSUPP;
-#endif
 	}
 	default:
 		snprintf(err, errlen, "unknown kind %d", (int)cfg->kind);
@@ -628,12 +612,9 @@ static int net_class_open(const struct ukvm_config *cfg, unsigned i, const struc
 	}
 	if ((r = net_open(n, fd, own, &rc, env->index, env->mem, env->news_fd, why, sizeof(why)))) {
 		n->fd = -1;
-#if NET_HAVE_USER
 		if (user)
 			net_user_close(user);
-		else
-#endif
-		if (own)
+		else if (own)
 			close(fd);
 		free(n);
 		goto err;

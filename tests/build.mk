@@ -69,6 +69,7 @@ GUEST_GROUP_OBJS := $(GUEST_GROUPS:%=$(TEST_OBJDIR)/group_%.o)
 $(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TEST_CFLAGS += -Itools/imgbuild
 # The user-mode network helper the netuser suite drives.
 $(TEST_OBJDIR)/tests/unit/check_netuser.o: TEST_CFLAGS += -DNETUSER_HELPER='"$(abspath $(BUILD)/ukvm-slirp)"'
+$(TEST_OBJDIR)/tests/unit/check_devnet.o: TEST_CFLAGS += -DNETUSER_HELPER='"$(abspath $(BUILD)/ukvm-slirp)"'
 # The blk test pattern, shared with the guest's blk apps.
 $(TEST_OBJDIR)/tests/integration/check_blk.o: TEST_CFLAGS += -iquote guest/apps
 # The net suite's byte stream and errno names, shared with the guest's net apps.

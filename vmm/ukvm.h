@@ -27,7 +27,7 @@
  * a crash (UKVM_PORT_CRASH) ends with 128 + signal, like a shell reports it.
  */
 #define UKVM_EXIT_CONSOLE  119 /* the console's reader went away (EPIPE): "console closed" */
-#define UKVM_EXIT_USAGE    120 /* bad command line or config */
+#define UKVM_EXIT_USAGE    120 /* bad command line or config, or a disk or NIC it names cannot be opened */
 #define UKVM_EXIT_IMAGE    121 /* image missing, unreadable or rejected by the loader */
 #define UKVM_EXIT_NOKVM    122 /* /dev/kvm missing, not accessible, or lacking a capability */
 #define UKVM_EXIT_GUESTERR 123 /* guest died without a report: triple fault, internal error,
@@ -70,7 +70,10 @@ struct ukvm_disk {
 enum ukvm_net_kind {
 	UKVM_NET_TAP = 1, /* a tap device by name: opened, or created when permitted */
 	UKVM_NET_USER,    /* unprivileged user-mode networking (libslirp), QEMU's addressing */
-	UKVM_NET_FD,      /* a tap fd the embedder opened (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR); not closed by ukvm */
+	UKVM_NET_FD,      /* a tap fd the embedder opened (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, TUNSETVNETHDRSZ 12),
+			     or any fd carrying whole frames each behind a 12-byte virtio_net_hdr (a SOCK_SEQPACKET
+			     or SOCK_DGRAM socket); blocking (io_uring fails reads on an O_NONBLOCK one: refused);
+			     not closed by ukvm */
 };
 
 /* A host port forwarded to the guest by a user-mode NIC (QEMU's hostfwd=). */
