@@ -42,7 +42,7 @@ static const char *const target_name[] = {"native", "ukvm"};
 #define T_PING  (NATIVE + 1)
 #define T_2NIC  (NATIVE + 1)
 #define T_USER  (NATIVE + 1) /* --net user (libslirp) */
-#define T_FLOOD UKVM         /* ukvm only (the app drives the virtio device itself): UKVM + 1 once the NIC exists */
+#define T_FLOOD (UKVM + 1)   /* ukvm only: the app drives the virtio device itself */
 
 #define HOST_IP   "10.77.0.1"
 #define GUEST_IP  "10.77.0.2"
