@@ -18,7 +18,7 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # meet each other or the real modules of another group in the runner, and nothing depends on link order.
 GUEST_GROUPS := gheap gcore gfs gpanic gsock
 # The fuzz harnesses (tests/fuzz, "fuzzing" below): those running guest code join group gfuzz.
-FUZZ_HOST_HARNESSES  := elf virtq vqdrv fdt mmio blk
+FUZZ_HOST_HARNESSES  := elf virtq vqdrv fdt mmio blk net
 FUZZ_GUEST_HARNESSES := payload imgbuild
 # The kernel heap on host pages (check_kmalloc.c fakes the page allocator and k_panic).
 gheap_SRCS   := guest/kernel/kmalloc.c tests/unit/check_kmalloc.c
@@ -84,6 +84,7 @@ FUZZ_SRCS_vqdrv := proto/virtq_drv.c
 FUZZ_SRCS_fdt  := vmm/fdtbuild.c
 FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c proto/virtq_dev.c
 FUZZ_SRCS_blk  := devices/blk.c $(FUZZ_SRCS_mmio)
+FUZZ_SRCS_net  := devices/net.c devices/net_tap.c devices/net_user.c $(FUZZ_SRCS_mmio)
 FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(filter-out tests/fuzz/fuzz_%,$(gfuzz_SRCS)) \
                      tests/fuzz/fuzz_guest.c
 FUZZ_SRCS_imgbuild := $(IMGBUILD_LIB) proto/elf.c vmm/loader.c vmm/mem.c $(FUZZ_SRCS_payload)
