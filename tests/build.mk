@@ -44,6 +44,23 @@ gsock_SUITES := sock
 # Crash-report backtraces with the real printf and symbol lookup (check_kpanic.c fakes the rest).
 gpanic_SRCS   := guest/kernel/panic.c guest/kernel/printf.c guest/kernel/payload.c tests/unit/check_kpanic.c
 gpanic_SUITES := kpanic
+# The virtio-net driver and the NIC configuration with lwIP itself, against check_vnet.c's fake transport,
+# device and kernel services; lwIP is built for the host from the same source as for the guest
+# (guest/build.mk's LWIP_SRCS), third-party code without -Werror.
+gnet_SRCS   := guest/drivers/virtio_net.c guest/drivers/vblk_plan.c guest/net/net.c guest/net/netcfg.c \
+               guest/net/port.c proto/virtq_drv.c tests/unit/check_vnet.c
+gnet_OBJS   := $(patsubst $(LWIP_DIR)/src/%.c,$(TEST_OBJDIR)/lwip/%.o,$(LWIP_SRCS))
+gnet_SUITES := vnet
+GUEST_GROUPS += gnet
+LWIP_TEST_INC := -Iguest/net/port -isystem $(LWIP_DIR)/src/include
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gnet_SRCS)): TEST_CFLAGS += $(LWIP_TEST_INC)
+# The guest's net.h, not the host device's devices/net.h.
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gnet_SRCS)): ASAN_CFLAGS := $(filter-out -Idevices,$(ASAN_CFLAGS))
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gnet_SRCS)) $(gnet_OBJS): $(LWIP_PORT_HDRS)
+$(gnet_OBJS): $(TEST_OBJDIR)/lwip/%.o: $(LWIP_DIR)/src/%.c | lwip-source
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -Werror -Wextra,$(ASAN_CFLAGS)) -Iguest/include $(LWIP_TEST_INC) -c $< -o $@
+
 # The fuzz harnesses that run guest code (tests/fuzz, "fuzzing" below) on gfs's modules and fakes; the group
 # exports their entry points instead of suites.
 gfuzz_SRCS    := $(filter-out tests/unit/check_%,$(gfs_SRCS)) tests/fuzz/fuzz_guest.c \
@@ -58,7 +75,7 @@ $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter tests/%,$(GUEST_GROUP_SRCS))): TEST_C
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gcore_SRCS)): TEST_CFLAGS += -fno-builtin
 
 define GUEST_GROUP_RULE
-$(TEST_OBJDIR)/group_$(1).o: $(patsubst %.c,$(TEST_OBJDIR)/%.o,$($(1)_SRCS))
+$(TEST_OBJDIR)/group_$(1).o: $(patsubst %.c,$(TEST_OBJDIR)/%.o,$($(1)_SRCS)) $($(1)_OBJS)
 	$$(Q)ld -r -o $$@.tmp $$^
 	$$(Q)objcopy $(foreach s,$($(1)_SUITES:%=%_suite) $($(1)_EXPORTS),--keep-global-symbol=$(s)) $$@.tmp $$@
 	$$(Q)rm -f $$@.tmp
