@@ -138,9 +138,16 @@ struct ukvm_note {
 #define UKVM_PORT_CONSOLE 0x502 /* EAX = gpa of struct ukvm_console */
 #define UKVM_PORT_WAIT    0x503 /* EAX = gpa of struct ukvm_wait */
 #define UKVM_PORT_MARK    0x504 /* EAX = enum ukvm_mark */
-#define UKVM_PORT_COUNT   5
+#define UKVM_PORT_CONSOLE_ERR 0x505 /* EAX = gpa of struct ukvm_console: like UKVM_PORT_CONSOLE, to stderr */
+#define UKVM_PORT_COUNT   6
 
-/* Console write: the monitor copies [gpa, gpa + len) to its stdout. */
+/*
+ * Console write: the monitor copies [gpa, gpa + len) to the stream the port
+ * names: UKVM_PORT_CONSOLE the guest's stdout (fd 1), UKVM_PORT_CONSOLE_ERR
+ * its stderr (fd 2; also the kernel's notices and crash reports). The port,
+ * not a field, names the stream, so the block and port 0x502 keep the
+ * meaning they had when there was one stream.
+ */
 struct ukvm_console {
 	uint64_t gpa;
 	uint64_t len; /* at most UKVM_CONSOLE_MAX; longer writes are split by the guest */
@@ -181,6 +188,13 @@ enum ukvm_mark {
  *     ukvm,trace-boot   empty, present when marks are wanted
  *     ukvm,pv           u64 VIF gpa (UKVM_VIF_GPA); present iff the vCPU starts in PV
  *                       mode (see "PV mode" above); absent: the CPL3 base mode
+ *     ukvm,argv0-set    empty, present when argv[0] was chosen by the user (--argv0);
+ *                       absent: argv[0] is the image path and the guest uses the app's
+ *                       own name from the payload instead when it has one
+ *     ukvm,stdin-tty    present iff the host fd behind the guest's fd 0 / 1 / 2 is a
+ *     ukvm,stdout-tty   terminal; value: u32 <rows cols> of its window at boot (0 0 when
+ *     ukvm,stderr-tty   unknown). isatty/TCGETS/TIOCGWINSZ answer from these
+ *     ukvm,quiet        empty, present when kernel notices are silenced (--quiet)
  *     ukvm,cpuid        u32 cells, 6 per leaf: <leaf subleaf eax ebx ecx edx> for
  *                       leaves 0, 1 and 7.0 as given to the vCPU (KVM_SET_CPUID2),
  *                       so the guest spends no CPUID exit on them; bits the CPU
@@ -215,6 +229,11 @@ enum ukvm_mark {
 #define UKVM_FDT_TRACE_BOOT     "ukvm,trace-boot"
 #define UKVM_FDT_PV             "ukvm,pv"
 #define UKVM_FDT_CPUID          "ukvm,cpuid"
+#define UKVM_FDT_ARGV0_SET      "ukvm,argv0-set"
+#define UKVM_FDT_STDIN_TTY      "ukvm,stdin-tty"
+#define UKVM_FDT_STDOUT_TTY     "ukvm,stdout-tty"
+#define UKVM_FDT_STDERR_TTY     "ukvm,stderr-tty"
+#define UKVM_FDT_QUIET          "ukvm,quiet"
 #define UKVM_FDT_CPUID_CELLS    6 /* u32 cells per leaf: leaf subleaf eax ebx ecx edx */
 #define UKVM_FDT_VIRTIO_MMIO    "virtio,mmio" /* compatible of a device node */
 #define UKVM_FDT_VIRTIO_NODE    "virtio_mmio@%llx" /* printf format: the device's base address */
@@ -247,6 +266,18 @@ struct ukvm_payload_hdr {
  * PVM costs a first touch of every source and destination page.
  */
 #define UKVM_PAYLOAD_APP_PLACED 1ull
+
+/*
+ * The header is followed by struct ukvm_payload_name: the app's own file
+ * name as ukvm-build was given it (basename, NUL included, at most
+ * UKVM_PAYLOAD_NAME_MAX bytes), the default argv[0]. Payloads without the
+ * flag (older ukvm-build) keep argv[0] = the image path.
+ */
+#define UKVM_PAYLOAD_APP_NAME 2ull
+#define UKVM_PAYLOAD_NAME_MAX 256
+struct ukvm_payload_name {
+	uint64_t name_off, name_size; /* from the header, like the other offsets */
+};
 
 /* One file or directory: header, name (name_len bytes incl. NUL), data, padded to 8. */
 struct ukvm_file_rec {

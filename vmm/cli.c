@@ -57,7 +57,7 @@ const char *cli_usage(void)
 {
 	return "usage: ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]... [--disk PATH[,ro][,direct]]...\n"
 	       "                [--net SPEC]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot]\n"
-	       "                [--stats] [--help] [--version] IMAGE [--] [ARGS...]\n"
+	       "                [--stats] [--quiet] [--argv0 NAME] [--help] [--version] IMAGE [--] [ARGS...]\n"
 	       "  --mem SIZE         guest RAM, K/M/G suffixes, multiple of 2M, 8M..64G (default 128M)\n"
 	       "  --timeout SECONDS  stop the guest after this long (exit code 124)\n"
 	       "  --env K=V          add to the guest app's environment (repeatable)\n"
@@ -76,6 +76,9 @@ const char *cli_usage(void)
 	       "                     cache of KVM's supported CPUID (same VM, ~0.4 ms slower on PVM)\n"
 	       "  --trace-boot       print boot phases with times on stderr\n"
 	       "  --stats            print VM exits by reason, per-device requests and per-NIC packets on stderr\n"
+	       "  --quiet            no guest kernel notices (\"ukvm: unimplemented syscall ...\"); crash reports stay\n"
+	       "  --argv0 NAME       the guest app's argv[0] (default: the app's name recorded by ukvm-build)\n"
+	       "guest stdout goes to stdout, guest stderr and kernel messages to stderr\n"
 	       "exit codes: the app's status; 128+N guest crashed with signal N; 120 bad arguments\n"
 	       "  (or a disk or NIC that cannot be opened);\n"
 	       "  121 image rejected; 122 KVM unavailable; 123 guest crashed without a report;\n"
@@ -442,6 +445,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 	*stats = 0;
 	o->cfg.size = sizeof(o->cfg);
 	o->cfg.console_fd = 1;
+	o->cfg.console_err_fd = 2;
+	o->cfg.stdin_tty = true;
 	o->cfg.seccomp = true;
 	o->env = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*o->env));
 	if (!o->env) {
@@ -498,6 +503,12 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			o->cfg.trace_boot = true;
 		} else if (!strcmp(a, "--stats")) {
 			*stats = 1;
+		} else if (!strcmp(a, "--quiet")) {
+			o->cfg.quiet = true;
+		} else if (cli_is(a, "--argv0")) {
+			if (!(v = cli_value(argc, argv, &i, "--argv0")))
+				return cli_fail(err, errlen, "--argv0", "missing value", NULL);
+			o->cfg.argv0 = v; /* an empty argv[0] is allowed, as execve allows it */
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			o->help = 1;
 			return 0;

@@ -21,7 +21,7 @@ struct cli_opts {
 
 /*
  * Parses `ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]...
- * [--disk PATH[,ro][,direct]]... [--net SPEC]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot] [--stats] [--help]
+ * [--disk PATH[,ro][,direct]]... [--net SPEC]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot] [--stats] [--quiet] [--argv0 NAME] [--help]
  * [--version] IMAGE [--] [ARGS...]`. Disks are /dev/vda, /dev/vdb ... in
  * order, at most UKVM_MAX_DISKS; the files are opened by ukvm_create.
  * Everything after IMAGE (minus one leading "--") is the guest's argv[1..];

@@ -104,6 +104,16 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 	FDTB_TRY(fdt_property(fdt, UKVM_FDT_PAYLOAD, pay, sizeof(pay)));
 	if (a->trace_boot)
 		FDTB_TRY(fdt_property(fdt, UKVM_FDT_TRACE_BOOT, NULL, 0));
+	if (a->argv0_set)
+		FDTB_TRY(fdt_property(fdt, UKVM_FDT_ARGV0_SET, NULL, 0));
+	if (a->quiet)
+		FDTB_TRY(fdt_property(fdt, UKVM_FDT_QUIET, NULL, 0));
+	static const char *const ttys[3] = { UKVM_FDT_STDIN_TTY, UKVM_FDT_STDOUT_TTY, UKVM_FDT_STDERR_TTY };
+	for (unsigned i = 0; i < 3; i++) {
+		fdt32_t ws[2] = { cpu_to_fdt32(a->tty[i].rows), cpu_to_fdt32(a->tty[i].cols) };
+		if (a->tty[i].tty)
+			FDTB_TRY(fdt_property(fdt, ttys[i], ws, sizeof(ws)));
+	}
 	if (a->pv_vif)
 		FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_PV, a->pv_vif));
 	if (a->ncpuid) {

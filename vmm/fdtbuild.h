@@ -23,7 +23,13 @@ struct fdtb_dev {
 
 struct fdtb_args {
 	uint64_t mem_size;
-	const char *argv0;               /* the image name */
+	const char *argv0;               /* the image name, or the user's choice (argv0_set) */
+	bool argv0_set;                  /* /chosen/ukvm,argv0-set: the guest keeps argv0 */
+	bool quiet;                      /* /chosen/ukvm,quiet: kernel notices silenced */
+	struct fdtb_tty {                /* the host fd behind the guest's fd 0, 1, 2 */
+		bool tty;                /* a terminal: /chosen/ukvm,std*-tty = <rows cols> */
+		uint32_t rows, cols;
+	} tty[3];
 	const char *const *argv;         /* argv[1..], NULL-terminated, may be NULL */
 	const char *const *env;          /* "K=V", NULL-terminated, may be NULL */
 	uint32_t tsc_khz;

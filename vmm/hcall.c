@@ -1,10 +1,11 @@
-/* hcall.c: the hypercall ports of proto/ukvm_abi.h: exit, crash, console write, wait, boot-phase marks. */
+/* hcall.c: the hypercall ports of proto/ukvm_abi.h: exit, crash, console writes (stdout, stderr), wait, boot-phase marks. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,24 +35,34 @@ static void hcall_console_wait(struct run_ctx *c, int fd)
 	(void)ppoll(&pfd, 1, tp, &c->wait_mask); /* only the kick is opened: SIGPIPE stays blocked (run.c) */
 }
 
-/*
- * One write of what fd takes now, never waiting on its reader: bytes
- * written, or -errno (-EAGAIN: nothing now, wait for POLLOUT).
- */
-static ssize_t hcall_console_try(struct run_ctx *c, int fd, const uint8_t *buf, size_t len)
+void hcall_console_init(struct run_ctx *c, unsigned stream, int fd)
 {
+	struct stat st;
+	struct run_console *k = &c->con[stream];
+	k->fd = fd;
+	k->file = fd >= 0 && fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+	k->no_nowait = false;
+}
+
+/*
+ * One write of what the stream's fd takes now, never waiting on its reader:
+ * bytes written, or -errno (-EAGAIN: nothing now, wait for POLLOUT).
+ */
+static ssize_t hcall_console_try(struct run_ctx *c, struct run_console *k, const uint8_t *buf, size_t len)
+{
+	int fd = k->fd;
 	ssize_t n;
-	if (c->console_file) {
+	if (k->file) {
 		n = write(fd, buf, len); /* a file never waits on a reader */
 		return n < 0 ? -errno : n;
 	}
-	if (!c->console_no_nowait) {
+	if (!k->no_nowait) {
 		/* Pipes and sockets: RWF_NOWAIT writes what fits, EAGAIN when nothing does. */
 		struct iovec v = { (void *)buf, len };
 		n = pwritev2(fd, &v, 1, -1, RWF_NOWAIT);
 		if (n >= 0 || errno != EOPNOTSUPP)
 			return n < 0 ? -errno : n;
-		c->console_no_nowait = true;
+		k->no_nowait = true;
 	}
 	/*
 	 * A terminal (no RWF_NOWAIT): once it polls writable it takes at least
@@ -72,18 +83,19 @@ static ssize_t hcall_console_try(struct run_ctx *c, int fd, const uint8_t *buf, 
 	return n;
 }
 
-ssize_t hcall_console_out(struct run_ctx *c, int fd, const void *buf, size_t len)
+ssize_t hcall_console_out(struct run_ctx *c, unsigned stream, const void *buf, size_t len)
 {
+	struct run_console *k = &c->con[stream];
 	const uint8_t *p = buf;
 	size_t done = 0;
-	while (fd >= 0 && done < len) {
+	while (k->fd >= 0 && done < len) {
 		if (run_ending(c))
 			return -EINTR;
-		ssize_t n = hcall_console_try(c, fd, p + done, len - done);
+		ssize_t n = hcall_console_try(c, k, p + done, len - done);
 		if (n > 0) {
 			done += (size_t)n;
 		} else if (n == -EAGAIN) {
-			hcall_console_wait(c, fd);
+			hcall_console_wait(c, k->fd);
 		} else if (n == -EPIPE) {
 			/* The write raised SIGPIPE at this thread, where run.c blocks it: take it back. */
 			sigset_t pipe_set;
@@ -100,7 +112,7 @@ ssize_t hcall_console_out(struct run_ctx *c, int fd, const void *buf, size_t len
 	return (ssize_t)len;
 }
 
-static void hcall_console(struct run_ctx *c, uint32_t gpa)
+static void hcall_console(struct run_ctx *c, unsigned stream, uint32_t gpa)
 {
 	struct ukvm_console *p = hcall_block(c, gpa, sizeof(*p), "console");
 	struct ukvm_console a;
@@ -120,7 +132,7 @@ static void hcall_console(struct run_ctx *c, uint32_t gpa)
 			   (unsigned long long)a.gpa, (unsigned long long)a.len);
 		return;
 	}
-	ssize_t n = hcall_console_out(c, c->vm->cfg.console_fd, buf, a.len);
+	ssize_t n = hcall_console_out(c, stream, buf, a.len);
 	if (n == -EINTR || n == -EPIPE)
 		return; /* the run ends: the guest never sees an answer */
 	int64_t ret = n;
@@ -210,8 +222,9 @@ void hcall_handle(struct run_ctx *c, uint16_t port, uint32_t val)
 				   ukvm_signal_name(val), val);
 		break;
 	case UKVM_PORT_CONSOLE:
+	case UKVM_PORT_CONSOLE_ERR:
 		res->exits[UKVM_STAT_CONSOLE]++;
-		hcall_console(c, val);
+		hcall_console(c, port == UKVM_PORT_CONSOLE_ERR ? RUN_CON_ERR : RUN_CON_OUT, val);
 		break;
 	case UKVM_PORT_WAIT:
 		res->exits[UKVM_STAT_WAIT]++;

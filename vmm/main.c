@@ -95,7 +95,10 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	/* A closed stdout ends the run with "console closed" (UKVM_EXIT_CONSOLE); a closed stderr must not kill us. */
+	/*
+	 * A closed stdout or stderr (the guest's fd 1 and 2) ends the run with
+	 * "console closed" (UKVM_EXIT_CONSOLE); our own messages to a closed stderr must not kill us.
+	 */
 	signal(SIGPIPE, SIG_IGN);
 
 	struct ukvm_vm *vm;

@@ -65,7 +65,7 @@ static void run_io(struct run_ctx *c)
 				tx[ntx++] = *d;
 			/* Transmitted bytes go out in batches; write errors are the guest's to ignore (uart.h). */
 			if ((ntx == sizeof(tx) || i + 1 == run->io.count) && ntx) {
-				ssize_t n = hcall_console_out(c, c->vm->uart.fd, tx, ntx);
+				ssize_t n = hcall_console_out(c, RUN_CON_OUT, tx, ntx); /* the UART is console_fd's (vm.c) */
 				if (n == -EINTR || n == -EPIPE)
 					return; /* the run ends */
 				ntx = 0;
@@ -207,9 +207,8 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 		pthread_sigmask(SIG_SETMASK, &outer, NULL);
 		return 0;
 	}
-	struct stat cst;
-	c.console_file = vm->cfg.console_fd >= 0 && fstat(vm->cfg.console_fd, &cst) == 0 &&
-			 (S_ISREG(cst.st_mode) || S_ISBLK(cst.st_mode));
+	hcall_console_init(&c, RUN_CON_OUT, vm->cfg.console_fd);
+	hcall_console_init(&c, RUN_CON_ERR, vm->cfg.console_err_fd);
 	if (vm->cfg.timeout_ms) {
 		/* From now, not from ukvm_create: an embedder may create VMs ahead and run them later. */
 		uint64_t now = vm_now_ns();

@@ -15,9 +15,15 @@ struct run_ctx {
 	uint64_t deadline_ns;  /* CLOCK_MONOTONIC; 0 = no timeout */
 	sigset_t wait_mask;    /* the thread's mask with the kick signal open: for ppoll */
 	bool done;             /* res is final */
-	bool console_file;     /* console_fd is a regular file or block device: a write never waits on a reader */
-	bool console_no_nowait; /* console_fd refused RWF_NOWAIT (a terminal): poll, then write with the kick open */
+	struct run_console {   /* one per stream: RUN_CON_OUT (console_fd), RUN_CON_ERR (console_err_fd) */
+		int fd;        /* -1: output dropped */
+		bool file;     /* a regular file or block device: a write never waits on a reader */
+		bool no_nowait; /* refused RWF_NOWAIT (a terminal): poll, then write with the kick open */
+	} con[2];
 };
+
+/* The console streams (proto/ukvm_abi.h: UKVM_PORT_CONSOLE, UKVM_PORT_CONSOLE_ERR). */
+enum { RUN_CON_OUT, RUN_CON_ERR };
 
 /*
  * Ends the run with kind and status and a printf-style one-line message;
@@ -30,8 +36,11 @@ void run_finish(struct run_ctx *c, int kind, int status, bool with_regs, const c
 /* True once the run must end: ukvm_stop was called or the deadline passed. */
 bool run_ending(const struct run_ctx *c);
 
+/* Fills c->con[stream] for fd (what kind of file it is). */
+void hcall_console_init(struct run_ctx *c, unsigned stream, int fd);
+
 /*
- * vCPU thread: writes len bytes of guest console output to fd (-1: drops
+ * vCPU thread: writes len bytes of guest console output to stream's fd (-1: drops
  * them) without blocking the run: waits for a slow reader only until
  * ukvm_stop or the deadline. Returns len (fewer when a write failed after
  * some went out); -EINTR when the run must end (the run loop then finishes
@@ -39,7 +48,7 @@ bool run_ending(const struct run_ctx *c);
  * UKVM_EXIT_CONSOLE ("console closed"); another -errno when a write failed
  * before any byte went out.
  */
-ssize_t hcall_console_out(struct run_ctx *c, int fd, const void *buf, size_t len);
+ssize_t hcall_console_out(struct run_ctx *c, unsigned stream, const void *buf, size_t len);
 
 /*
  * Handles an OUT of 32-bit value val to a hypercall port (UKVM_PORT_BASE ..

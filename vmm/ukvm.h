@@ -161,6 +161,24 @@ struct ukvm_config {
 	const struct ukvm_net *nets; /* nnets NICs (<= UKVM_MAX_NICS); one that cannot be opened fails
 				      ukvm_create with UKVM_ERR_CONFIG and one line ("tap0: ...") */
 	unsigned nnets;
+	/*
+	 * Appended after 0.2 (console). The guest's fd 1 goes to console_fd, its
+	 * fd 2 and the guest kernel's notices and crash reports ("ukvm: ...") to
+	 * console_err_fd, with console_fd's guarantees (a stalled reader never
+	 * blocks ukvm_stop or the timeout; a gone one ends the run,
+	 * UKVM_EXIT_CONSOLE). 0 = console_fd, everything on one stream as before
+	 * this field; so fd 0 itself cannot be named here: dup it. -1 discards.
+	 * ukvm-run: 2. The guest's isatty(1)/isatty(2) and TIOCGWINSZ answer
+	 * what these fds are (a terminal's size as at ukvm_create).
+	 */
+	int console_err_fd;
+	bool stdin_tty;            /* the guest's fd 0 (which reads end of file: no input path) answers
+				      isatty/TIOCGWINSZ as this process's fd 0 does (ukvm-run: true);
+				      false: not a terminal, like </dev/null */
+	bool quiet;                /* silence the guest kernel's notices ("unimplemented syscall ...");
+				      crash reports stay */
+	const char *argv0;         /* the guest's argv[0]; NULL = the app's own name as ukvm-build recorded
+				      it (an image without one: the image path, as before) */
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 

@@ -37,13 +37,26 @@ int vm_error(enum ukvm_error kind, int err)
 	return err == -ENOMEM ? UKVM_ERR_INTERNAL : (int)kind;
 }
 
+/* Whether fd is a terminal, and its window size then (0 0 when it cannot say). */
+static void vm_tty(int fd, struct fdtb_tty *t)
+{
+	struct winsize ws;
+	t->tty = fd >= 0 && isatty(fd);
+	if (t->tty && ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+		t->rows = ws.ws_row;
+		t->cols = ws.ws_col;
+	}
+}
+
 /* The boot-info FDT; *kind: argv/env too large is the config's fault, the rest is ours. */
 static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen)
 {
 	struct fdtb_range res[1 + ELF_MAX_PHNUM];
 	struct fdtb_args a = {
 		.mem_size = vm->mem.size,
-		.argv0 = vm->image,
+		.argv0 = vm->cfg.argv0 ? vm->cfg.argv0 : vm->image,
+		.argv0_set = vm->cfg.argv0 != NULL,
+		.quiet = vm->cfg.quiet,
 		.argv = vm->cfg.argv,
 		.env = vm->cfg.env,
 		.tsc_khz = vcpu_tsc_khz(&vm->vcpu),
@@ -56,6 +69,9 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.reserve = res,
 		.ndevs = vm->ndevs,
 	};
+	int ttyfd[3] = { vm->cfg.stdin_tty ? STDIN_FILENO : -1, vm->cfg.console_fd, vm->cfg.console_err_fd };
+	for (unsigned i = 0; i < 3; i++)
+		vm_tty(ttyfd[i], &a.tty[i]);
 	for (unsigned i = 0; i < vm->ndevs; i++) {
 		a.devs[i] = (struct fdtb_dev){ vmdev_addr(i), UKVM_MMIO_STRIDE, UKVM_MMIO_IRQ_BASE + i };
 		a.nets[i] = vmdev_nic(vm, i);
@@ -159,6 +175,8 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 		return -EINVAL;
 	}
 	vm->image = vm->cfg.image;
+	if (!vm->cfg.console_err_fd)
+		vm->cfg.console_err_fd = vm->cfg.console_fd; /* one stream, as before the field */
 	int k = vm->cfg.kick_signal = vm->cfg.kick_signal ? vm->cfg.kick_signal : SIGUSR2;
 	if (k < 1 || k >= SIGRTMAX || k == SIGKILL || k == SIGSTOP) {
 		snprintf(err, errlen, "kick_signal %d is not usable", k);

@@ -129,16 +129,17 @@ static int arch_parse(const uint8_t *base, size_t size)
 
 static int fs_open_stdio(void)
 {
-	struct fs_file *f = fs_file_new(fs_dev_console(), O_RDWR);
-	if (!f)
-		return -ENOMEM;
-	int fd = fs_fd_install(f, 0, false);
-	if (fd != 0) {
-		fs_file_put(f);
-		return fd < 0 ? fd : -EBUSY;
+	/* One description per stream: fd 1 and fd 2 go to different host fds (guest/fs/dev.c). */
+	for (unsigned i = 0; i < 3; i++) {
+		struct fs_file *f = fs_dev_console_open(i);
+		if (!f)
+			return -ENOMEM;
+		int fd = fs_fd_install(f, 0, false);
+		if (fd != (int)i) {
+			fs_file_put(f);
+			return fd < 0 ? fd : -EBUSY;
+		}
 	}
-	if (fs_fd_dup2(0, 1, false) < 0 || fs_fd_dup2(0, 2, false) < 0)
-		return -EBADF;
 	return 0;
 }
 

@@ -1,11 +1,20 @@
 /* dev.c: the device nodes under /dev: console, null, zero, random, urandom (and the disks, guest/fs/blkdev.c). */
 #include <string.h>
 #include "k.h"
+#include "hypercall.h"
 #include "fs.h"
 #include "ukvm_abi.h"
 #include "blkdev.h"
 
 static struct fs_node *dev_console_node;
+
+/*
+ * What the host's fd behind each of the app's fds 0-2 is, from the FDT at
+ * boot (proto/ukvm_abi.h ukvm,std*-tty): isatty answers the truth, so
+ * `app > file` neither line-buffers stdout nor believes it writes to a
+ * terminal. The window size is the one at boot: no SIGWINCH reaches us.
+ */
+static struct fs_console_tty dev_ttys[3];
 
 /*
  * The console's termios. There is no input path yet, so the modes change
@@ -36,16 +45,30 @@ static long dev_console_read(struct fs_file *f, void *buf, size_t len, uint64_t 
 	return 0;
 }
 
+void fs_dev_console_tty(unsigned stream, const struct fs_console_tty *t)
+{
+	if (stream < 3)
+		dev_ttys[stream] = *t;
+}
+
+/* The stream (0 stdin, 1 stdout, 2 stderr) a console file stands for; /dev/console opened by name is stdout. */
+static unsigned dev_console_stream(const struct fs_file *f)
+{
+	uintptr_t s = (uintptr_t)f->priv;
+	return s >= 1 && s <= 3 ? (unsigned)(s - 1) : 1;
+}
+
 /* One console hypercall per write() (per UKVM_CONSOLE_MAX bytes): an exit is the unit of cost. */
 static long dev_console_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
 {
-	(void)f, (void)off;
+	(void)off;
+	unsigned stream = dev_console_stream(f) == 2 ? K_CONSOLE_ERR : K_CONSOLE_OUT;
 	size_t done = 0;
 	while (done < len) {
 		size_t chunk = len - done;
 		if (chunk > UKVM_CONSOLE_MAX)
 			chunk = UKVM_CONSOLE_MAX;
-		long r = k_hypercall_console((const uint8_t *)buf + done, chunk);
+		long r = k_hypercall_console(stream, (const uint8_t *)buf + done, chunk);
 		if (r < 0)
 			return done ? (long)done : r;
 		done += (size_t)r;
@@ -55,13 +78,26 @@ static long dev_console_write(struct fs_file *f, const void *buf, size_t len, ui
 	return (long)done;
 }
 
+/*
+ * Terminal requests answer like the host's fd: on a file or pipe Linux
+ * fails every one of them with ENOTTY, and so do we; FIONREAD is not a
+ * terminal request (Linux answers it on pipes too, and stdin has no input).
+ */
 static long dev_console_ioctl(struct fs_file *f, unsigned long req, long arg)
 {
-	(void)f;
+	const struct fs_console_tty *t = &dev_ttys[dev_console_stream(f)];
 	void *p = (void *)arg;
+	if (req == FIONREAD) {
+		if (!k_user_ok(p, sizeof(int)))
+			return -EFAULT;
+		*(int *)p = 0; /* no input */
+		return 0;
+	}
+	if (!t->tty)
+		return -ENOTTY;
 	switch (req) {
 	case TIOCGWINSZ: {
-		struct linux_winsize ws = { .ws_row = 24, .ws_col = 80 };
+		struct linux_winsize ws = { .ws_row = t->rows, .ws_col = t->cols };
 		if (!k_user_ok(p, sizeof(ws)))
 			return -EFAULT;
 		memcpy(p, &ws, sizeof(ws));
@@ -69,11 +105,6 @@ static long dev_console_ioctl(struct fs_file *f, unsigned long req, long arg)
 	}
 	case TIOCSWINSZ:
 		return -EINVAL; /* the size is the host terminal's, which we cannot change */
-	case FIONREAD:
-		if (!k_user_ok(p, sizeof(int)))
-			return -EFAULT;
-		*(int *)p = 0; /* no input */
-		return 0;
 	case TCGETS:
 		if (!k_user_ok(p, sizeof(dev_termios)))
 			return -EFAULT;
@@ -188,4 +219,12 @@ int fs_dev_init(void)
 struct fs_node *fs_dev_console(void)
 {
 	return dev_console_node;
+}
+
+struct fs_file *fs_dev_console_open(unsigned stream)
+{
+	struct fs_file *f = fs_file_new(dev_console_node, O_RDWR); /* as a terminal's fds 0-2 are */
+	if (f)
+		f->priv = (void *)(uintptr_t)(stream + 1); /* see dev_console_stream */
+	return f;
 }

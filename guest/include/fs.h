@@ -233,6 +233,15 @@ int fs_user_at(long dirfd, long upath, const char **path, struct fs_node **start
 int fs_dev_init(void);
 /* The console node (stdin/stdout/stderr), valid after fs_dev_init. */
 struct fs_node *fs_dev_console(void);
+/* A new open file on the console for stream 0 (stdin), 1 (stdout) or 2 (stderr), O_RDWR; NULL when out of memory. */
+struct fs_file *fs_dev_console_open(unsigned stream);
+/* What the host's fd behind the app's fd 0, 1 or 2 is (from the FDT). */
+struct fs_console_tty {
+	bool tty;
+	uint16_t rows, cols; /* window size at boot; 0 0 when unknown */
+};
+/* Records stream's terminal state; boot calls it before fs_init. */
+void fs_dev_console_tty(unsigned stream, const struct fs_console_tty *t);
 
 /* ---- anonymous files (guest/fs/anon.c) ---- */
 

@@ -8,8 +8,15 @@
 
 #include "ukvm_abi.h"
 
-/* Writes buf to the console: one exit per UKVM_CONSOLE_MAX bytes. Returns bytes written or -errno. */
-long k_hypercall_console(const void *buf, size_t len);
+/* The console's streams, numbered like the app's fds they stand for. */
+#define K_CONSOLE_OUT 1 /* the host's stdout (UKVM_PORT_CONSOLE) */
+#define K_CONSOLE_ERR 2 /* the host's stderr (UKVM_PORT_CONSOLE_ERR): also notices and crash reports */
+
+/*
+ * Writes buf to console stream (K_CONSOLE_OUT or K_CONSOLE_ERR): one exit
+ * per UKVM_CONSOLE_MAX bytes. Returns bytes written or -errno.
+ */
+long k_hypercall_console(unsigned stream, const void *buf, size_t len);
 
 /* Ends the VM with the app's status (exit hypercall). */
 _Noreturn void k_hypercall_exit(int status);

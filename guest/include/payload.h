@@ -23,6 +23,7 @@ struct payload_view {
 	uint64_t app_base;  /* load base of a static-PIE app (set by the loader), else 0 */
 	uint64_t app_text_lo, app_text_hi; /* the app's executable segments, loaded (set by the loader; crash reports) */
 	uint64_t flags;     /* UKVM_PAYLOAD_* (only known bits) */
+	const char *app_name; /* UKVM_PAYLOAD_APP_NAME: the app's file name, NUL-terminated, non-empty; else NULL */
 };
 
 /*

@@ -5,6 +5,7 @@
 #include "boot.h"
 #include "cpuid.h"
 #include "exec.h"
+#include "fs.h"
 #include "k.h"
 #include "net.h"
 #include "sys.h"
@@ -64,6 +65,20 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 		bi->cpuid = NULL;
 		bi->cpuid_len = 0;
 	}
+	static const char *const ttys[3] = { UKVM_FDT_STDIN_TTY, UKVM_FDT_STDOUT_TTY, UKVM_FDT_STDERR_TTY };
+	for (unsigned i = 0; i < 3; i++) {
+		struct fs_console_tty t = { 0 };
+		p = fdt_getprop(fdt, node, ttys[i], &len);
+		t.tty = p != NULL;
+		if (p && len == 8) {
+			uint32_t r = fdt32_ld((const fdt32_t *)p), c = fdt32_ld((const fdt32_t *)p + 1);
+			t.rows = r > 0xffff ? 0xffff : (uint16_t)r;
+			t.cols = c > 0xffff ? 0xffff : (uint16_t)c;
+		}
+		fs_dev_console_tty(i, &t);
+	}
+	k_notice_quiet(fdt_getprop(fdt, node, UKVM_FDT_QUIET, NULL) != NULL);
+	bi->argv0_set = fdt_getprop(fdt, node, UKVM_FDT_ARGV0_SET, NULL) != NULL;
 	p = fdt_getprop(fdt, node, UKVM_FDT_PAYLOAD, &len);
 	if (p && len == 16) {
 		bi->payload_gpa = fdt64_ld((const fdt64_t *)p);
@@ -127,6 +142,9 @@ static void boot_memory(struct k_boot_info *bi)
 				(unsigned long)bi->payload_size);
 		if (payload_parse((const void *)(uintptr_t)bi->payload_gpa, bi->payload_size, &k_boot_payload))
 			k_panic("malformed payload header");
+		/* The app's own name, so a multi-call program (busybox) in an image named otherwise finds itself. */
+		if (!bi->argv0_set)
+			bi->argv0 = k_boot_payload.app_name;
 	}
 }
 

@@ -314,7 +314,9 @@ int k_exec_app(void)
 		return -ENOMEM;
 	exec_each_str(k_boot_info.argv, k_boot_info.argv_len, exec_argv_put, &argv);
 	if (argv.n == 0)
-		exec_argv_put(&argv, arg0_default);
+		exec_argv_put(&argv, k_boot_info.argv0 ? k_boot_info.argv0 : arg0_default);
+	else if (k_boot_info.argv0)
+		argv.s[0] = k_boot_info.argv0;
 	for (unsigned i = 0; i < sizeof(exec_default_env) / sizeof(exec_default_env[0]); i++)
 		exec_env_put(&env, exec_default_env[i]);
 	exec_each_str(k_boot_info.env, k_boot_info.env_len, exec_env_put, &env);

@@ -36,7 +36,7 @@ void k_panic_printf(const char *fmt, ...)
 _Noreturn void k_panic_end(int sig)
 {
 	if (panic_len)
-		k_hypercall_console(panic_buf, panic_len);
+		k_hypercall_console(K_CONSOLE_ERR, panic_buf, panic_len);
 	panic_len = 0;
 	k_hypercall_crash(sig);
 }

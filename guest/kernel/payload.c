@@ -27,8 +27,21 @@ int payload_parse(const void *p, uint64_t size, struct payload_view *out)
 	if (memcmp(h.magic, UKVM_PAYLOAD_MAGIC, sizeof(h.magic)) != 0)
 		return -EINVAL;
 	if (!payload_in(size, h.app_off, h.app_size) || h.app_size == 0 ||
-	    !payload_in(size, h.files_off, h.files_size) || (h.flags & ~UKVM_PAYLOAD_APP_PLACED))
+	    !payload_in(size, h.files_off, h.files_size) ||
+	    (h.flags & ~(UKVM_PAYLOAD_APP_PLACED | UKVM_PAYLOAD_APP_NAME)))
 		return -EINVAL;
+	if (h.flags & UKVM_PAYLOAD_APP_NAME) {
+		struct ukvm_payload_name nm;
+		if (!payload_in(size, sizeof(h), sizeof(nm)))
+			return -EINVAL;
+		memcpy(&nm, b + sizeof(h), sizeof(nm));
+		/* A name the guest would print or pass on: bounded, NUL-terminated exactly at its end, not empty. */
+		if (!payload_in(size, nm.name_off, nm.name_size) || nm.name_size < 2 ||
+		    nm.name_size > UKVM_PAYLOAD_NAME_MAX || b[nm.name_off + nm.name_size - 1] != 0 ||
+		    memchr(b + nm.name_off, 0, nm.name_size - 1))
+			return -EINVAL;
+		out->app_name = (const char *)(b + nm.name_off);
+	}
 	out->flags = h.flags;
 	out->app = b + h.app_off;
 	out->app_size = h.app_size;

@@ -221,15 +221,40 @@ int k_snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-int k_printf(const char *fmt, ...)
+static bool printf_quiet;
+
+void k_notice_quiet(bool on)
+{
+	printf_quiet = on;
+}
+
+static int printf_err(const char *fmt, va_list ap)
 {
 	char line[PRINTF_LINE_MAX];
+	int n = k_vsnprintf(line, sizeof(line), fmt, ap);
+	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	long r = k_hypercall_console(K_CONSOLE_ERR, line, len);
+	return r < 0 ? (int)r : (int)len;
+}
+
+int k_printf(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = k_vsnprintf(line, sizeof(line), fmt, ap);
+	int n = printf_err(fmt, ap);
 	va_end(ap);
-	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-	long r = k_hypercall_console(line, len);
-	return r < 0 ? (int)r : (int)len;
+	return n;
+}
+
+int k_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (printf_quiet)
+		return 0;
+	va_start(ap, fmt);
+	int n = printf_err(fmt, ap);
+	va_end(ap);
+	return n;
 }

@@ -183,7 +183,7 @@ static void thr_schedule(void)
 		if (dev && dev < earliest)
 			earliest = dev;
 		if (earliest == K_WAIT_FOREVER && !sleeper && !dev) {
-			k_hypercall_console(thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
+			k_hypercall_console(K_CONSOLE_ERR, thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
 			k_hypercall_crash(LX_SIGABRT);
 		}
 		news = k_wait_idle(earliest);

@@ -90,6 +90,6 @@ long sys_dispatch(struct k_uregs *f)
 		sys_warned[nr / 64] |= 1ull << (nr % 64);
 	}
 	const char *name = nr >= 0 && nr < SYS_NR_MAX && sys_names[nr] ? sys_names[nr] : "?";
-	k_printf("ukvm: unimplemented syscall %ld (%s)\n", nr, name);
+	k_notice("ukvm: unimplemented syscall %ld (%s)\n", nr, name);
 	return -ENOSYS;
 }

@@ -108,8 +108,18 @@ static int pk_check_app(const uint8_t *a, size_t alen, const char *path, const s
 	return 0;
 }
 
+/* The app's file name as given (its last path component), or NULL when it cannot be the default argv[0]. */
+static const char *pk_app_name(const char *path, size_t *len)
+{
+	const char *s = strrchr(path, '/');
+	s = s ? s + 1 : path;
+	*len = strlen(s) + 1;
+	return *len >= 2 && *len <= UKVM_PAYLOAD_NAME_MAX ? s : NULL;
+}
+
 /*
- * Payload: header, app (16-aligned, right after the header: the guest's
+ * Payload: header, the app's name (struct ukvm_payload_name and the
+ * string), app (16-aligned, right after them: the guest's
  * elf_parse then reads the page it already touched for the header, one first
  * touch less on PVM), file records, symbols, names. Offsets are from the header.
  */
@@ -117,10 +127,19 @@ static int pk_payload(struct pk_buf *p, const uint8_t *app, size_t alen, bool pl
 		      const struct pk_syms *syms, char *err, size_t errlen)
 {
 	struct ukvm_payload_hdr h = {.flags = placed ? UKVM_PAYLOAD_APP_PLACED : 0};
-	size_t i;
+	size_t i, nlen;
 	int rc;
+	const char *name = pk_app_name(in->app_path, &nlen);
 
-	if (pk_put(p, &h, sizeof(h)) < 0 || pk_align(p, 16) < 0)
+	if (pk_put(p, &h, sizeof(h)) < 0)
+		goto nomem;
+	if (name) {
+		struct ukvm_payload_name nm = {.name_off = sizeof(h) + sizeof(nm), .name_size = nlen};
+		h.flags |= UKVM_PAYLOAD_APP_NAME;
+		if (pk_put(p, &nm, sizeof(nm)) < 0 || pk_put(p, name, nlen) < 0)
+			goto nomem;
+	}
+	if (pk_align(p, 16) < 0)
 		goto nomem;
 	h.app_off = p->len;
 	h.app_size = alen;

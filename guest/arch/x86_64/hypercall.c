@@ -20,9 +20,10 @@ void k_hypercall_mark(enum ukvm_mark m)
 		k_outl(UKVM_PORT_MARK, (uint32_t)m);
 }
 
-long k_hypercall_console(const void *buf, size_t len)
+long k_hypercall_console(unsigned stream, const void *buf, size_t len)
 {
 	uint64_t a = (uint64_t)(uintptr_t)buf;
+	uint16_t port = stream == K_CONSOLE_ERR ? UKVM_PORT_CONSOLE_ERR : UKVM_PORT_CONSOLE;
 	size_t done = 0;
 
 	if (a >= UKVM_KERNEL_VBASE)
@@ -34,7 +35,7 @@ long k_hypercall_console(const void *buf, size_t len)
 		hc_console.gpa = a + done;
 		hc_console.len = n;
 		hc_console.ret = -EIO;
-		k_outl(UKVM_PORT_CONSOLE, (uint32_t)K_GPA(&hc_console));
+		k_outl(port, (uint32_t)K_GPA(&hc_console));
 		if (hc_console.ret < 0)
 			return done ? (long)done : (long)hc_console.ret;
 		done += (size_t)hc_console.ret;
