@@ -235,8 +235,15 @@ static void echo_streams(struct echo_st *s, int n, uint64_t bytes, double limit_
 		for (int i = 0; i < n; i++)
 			p[i] = (struct pollfd){s[i].eof ? -1 : s[i].fd, POLLIN | (s[i].sent < bytes ? POLLOUT : 0), 0};
 		double left = end - now_s();
-		ck_assert_msg(left > 0, "echo: timed out: sent %llu, got %llu of %llu", (unsigned long long)s[0].sent,
-			      (unsigned long long)s[0].got, (unsigned long long)bytes);
+		if (left <= 0) {
+			char m[512];
+			int k = 0;
+			for (int i = 0; i < n && k >= 0 && (size_t)k < sizeof(m); i++)
+				k += snprintf(m + k, sizeof(m) - (size_t)k, " [stream %d: sent %llu, got %llu%s]", i,
+					      (unsigned long long)s[i].sent, (unsigned long long)s[i].got,
+					      s[i].eof ? ", EOF" : "");
+			ck_abort_msg("echo: timed out after %.0f s, %llu bytes each:%s", limit_s, (unsigned long long)bytes, m);
+		}
 		if (poll(p, (nfds_t)n, (int)(left * 1e3) + 1) <= 0)
 			continue;
 		for (int i = 0; i < n; i++) {
