@@ -18,7 +18,7 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # meet each other or the real modules of another group in the runner, and nothing depends on link order.
 GUEST_GROUPS := gheap gcore gfs gpanic gsock
 # The fuzz harnesses (tests/fuzz, "fuzzing" below): those running guest code join group gfuzz.
-FUZZ_HOST_HARNESSES  := elf virtq vqdrv fdt mmio blk
+FUZZ_HOST_HARNESSES  := elf virtq vqdrv fdt mmio blk net
 FUZZ_GUEST_HARNESSES := payload imgbuild
 # The kernel heap on host pages (check_kmalloc.c fakes the page allocator and k_panic).
 gheap_SRCS   := guest/kernel/kmalloc.c tests/unit/check_kmalloc.c
@@ -44,6 +44,23 @@ gsock_SUITES := sock
 # Crash-report backtraces with the real printf and symbol lookup (check_kpanic.c fakes the rest).
 gpanic_SRCS   := guest/kernel/panic.c guest/kernel/printf.c guest/kernel/payload.c tests/unit/check_kpanic.c
 gpanic_SUITES := kpanic
+# The virtio-net driver and the NIC configuration with lwIP itself, against check_vnet.c's fake transport,
+# device and kernel services; lwIP is built for the host from the same source as for the guest
+# (guest/build.mk's LWIP_SRCS), third-party code without -Werror.
+gnet_SRCS   := guest/drivers/virtio_net.c guest/drivers/vblk_plan.c guest/net/net.c guest/net/netcfg.c \
+               guest/net/port.c proto/virtq_drv.c tests/unit/check_vnet.c
+gnet_OBJS   := $(patsubst $(LWIP_DIR)/src/%.c,$(TEST_OBJDIR)/lwip/%.o,$(LWIP_SRCS))
+gnet_SUITES := vnet
+GUEST_GROUPS += gnet
+LWIP_TEST_INC := -Iguest/net/port -isystem $(LWIP_DIR)/src/include
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gnet_SRCS)): TEST_CFLAGS += $(LWIP_TEST_INC)
+# The guest's net.h, not the host device's devices/net.h.
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gnet_SRCS)): ASAN_CFLAGS := $(filter-out -Idevices,$(ASAN_CFLAGS))
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gnet_SRCS)) $(gnet_OBJS): $(LWIP_PORT_HDRS)
+$(gnet_OBJS): $(TEST_OBJDIR)/lwip/%.o: $(LWIP_DIR)/src/%.c | lwip-source
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -Werror -Wextra,$(ASAN_CFLAGS)) -Iguest/include $(LWIP_TEST_INC) -c $< -o $@
+
 # The fuzz harnesses that run guest code (tests/fuzz, "fuzzing" below) on gfs's modules and fakes; the group
 # exports their entry points instead of suites.
 gfuzz_SRCS    := $(filter-out tests/unit/check_%,$(gfs_SRCS)) tests/fuzz/fuzz_guest.c \
@@ -58,7 +75,7 @@ $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter tests/%,$(GUEST_GROUP_SRCS))): TEST_C
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gcore_SRCS)): TEST_CFLAGS += -fno-builtin
 
 define GUEST_GROUP_RULE
-$(TEST_OBJDIR)/group_$(1).o: $(patsubst %.c,$(TEST_OBJDIR)/%.o,$($(1)_SRCS))
+$(TEST_OBJDIR)/group_$(1).o: $(patsubst %.c,$(TEST_OBJDIR)/%.o,$($(1)_SRCS)) $($(1)_OBJS)
 	$$(Q)ld -r -o $$@.tmp $$^
 	$$(Q)objcopy $(foreach s,$($(1)_SUITES:%=%_suite) $($(1)_EXPORTS),--keep-global-symbol=$(s)) $$@.tmp $$@
 	$$(Q)rm -f $$@.tmp
@@ -84,6 +101,7 @@ FUZZ_SRCS_vqdrv := proto/virtq_drv.c
 FUZZ_SRCS_fdt  := vmm/fdtbuild.c
 FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c proto/virtq_dev.c
 FUZZ_SRCS_blk  := devices/blk.c $(FUZZ_SRCS_mmio)
+FUZZ_SRCS_net  := devices/net.c devices/net_tap.c devices/net_user.c $(FUZZ_SRCS_mmio)
 FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(filter-out tests/fuzz/fuzz_%,$(gfuzz_SRCS)) \
                      tests/fuzz/fuzz_guest.c
 FUZZ_SRCS_imgbuild := $(IMGBUILD_LIB) proto/elf.c vmm/loader.c vmm/mem.c $(FUZZ_SRCS_payload)

@@ -251,6 +251,9 @@ void vd_probe_all(const void *fdt)
 		switch (d->device_id) {
 		case 0:
 			break; /* an empty slot (spec 4.2.2) */
+		case VIRTIO_ID_NET:
+			vd_net_probe(d, fdt, node); /* prints its own failure */
+			break;
 		case VIRTIO_ID_BLOCK:
 			vd_blk_probe(d); /* prints its own failure */
 			break;

@@ -3,7 +3,11 @@
 #define NET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "lwip/netif.h"
+#include "ukvm_abi.h"
 
 /*
  * Using lwIP from kernel code (the socket layer in guest/net/ and the NIC
@@ -50,5 +54,67 @@ void net_flush(void);
  */
 void net_eth_activity(void);
 #define NET_SLOW_IDLE_MS 20000u
+
+/* ---- interface configuration (guest/net/netcfg.c) ---- */
+
+#define NET_MTU_DEFAULT 1500u
+
+/* A NIC's configuration from its FDT node; addresses in network order (as lwIP's ip4_addr_t.addr). */
+struct net_cfg {
+	bool has_mac, has_ip, has_gw, has_mtu;
+	uint8_t mac[6];
+	uint32_t ip, gw;
+	uint8_t prefix;  /* 32 when the node has an address but no (valid) prefix */
+	unsigned ndns;
+	uint32_t dns[UKVM_NET_MAX_DNS];
+	uint32_t mtu;    /* NET_MTU_DEFAULT unless the node has a valid ukvm,mtu */
+};
+
+/*
+ * Pure (host-tested). Reads the UKVM_FDT_NET_* properties of node into *c.
+ * Absent: not configured. Present but malformed (wrong length, prefix over
+ * 32, an MTU outside UKVM_NET_MTU_MIN..MAX, a multicast MAC, too many DNS
+ * servers): ignored with a one-line notice naming ifname and the property.
+ */
+void net_cfg_read(const void *fdt, int node, const char *ifname, struct net_cfg *c);
+
+/* ---- interfaces (guest/net/net.c) ---- */
+
+/* Ethernet interfaces at most (eth0 ..): more NICs are left unused with a notice. */
+#define NET_ETH_MAX 8
+
+/*
+ * For the NIC driver: the name the next Ethernet interface will have
+ * ("eth0", "eth1" ... in probe order, which is FDT node order), for its
+ * messages; NULL when NET_ETH_MAX are in use.
+ */
+const char *net_eth_next_name(void);
+
+/*
+ * Adds an Ethernet interface: netif_add with c's address, prefix and
+ * gateway, init (the driver's: MAC, MTU, linkoutput, flags) and
+ * ethernet_input, then up; the first interface with a gateway becomes the
+ * default route; c's DNS servers go to /etc/resolv.conf. lwIP's interface
+ * index is netif_get_index(n): lo is 1, ethN is N + 2, as on Linux.
+ * 0, or -ENOMEM/-ENOSPC (too many interfaces).
+ */
+int net_eth_add(struct netif *n, const struct net_cfg *c, void *state, netif_init_fn init);
+
+/* The Linux name of an lwIP interface ("lo", "eth0" ...) into buf; its length, or -1 when buf is too small. */
+int net_if_name(const struct netif *n, char *buf, size_t size);
+
+/* ---- boot files (guest/net/etc.c) ---- */
+
+/*
+ * After the file system exists: /etc/hosts (localhost for 127.0.0.1 and
+ * ::1, "ukvm" for the first interface's address) and /etc/resolv.conf (the
+ * NICs' DNS servers), each written only when the image has none of its own.
+ */
+void net_etc_init(void);
+
+/* Internal to guest/net: net.c hands etc.c an interface's DNS servers (kept in order, duplicates dropped, at most UKVM_NET_MAX_DNS). */
+void net_etc_dns(const uint32_t *dns, unsigned n);
+/* Internal to guest/net: the first Ethernet interface with an address, or NULL. */
+struct netif *net_eth_first_addressed(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* vdev.h: the guest's virtio drivers (guest/drivers): virtio-mmio transport core, polled queues, virtio-blk. */
+/* vdev.h: the guest's virtio drivers (guest/drivers): virtio-mmio transport core, polled queues, virtio-blk, virtio-net. */
 #ifndef VDEV_H
 #define VDEV_H
 
@@ -126,6 +126,13 @@ bool vd_wait_check_status(enum k_wait_news news, unsigned *idle_news);
  * /dev nodes for the block devices registered here).
  */
 void vd_probe_all(const void *fdt);
+
+/*
+ * virtio-net (guest/drivers/virtio_net.c): probes d (device id 1), whose FDT
+ * node is node, and adds it to lwIP as the next ethN (net.h). Call after
+ * net_init. 0 or -errno (the NIC is then left reset and FAILED).
+ */
+int vd_net_probe(struct vd_mmio *d, const void *fdt, int node);
 
 /* virtio-blk (guest/drivers/virtio_blk.c): probes d (device id 2) and registers /dev/vdX. 0 or -errno. */
 int vd_blk_probe(struct vd_mmio *d);

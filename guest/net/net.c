@@ -1,4 +1,7 @@
 /* net.c: lwIP's bring-up, the loopback interface and the poller that runs lwIP's timeouts and loopback queues. */
+#include <asm-generic/errno.h>
+#include <string.h>
+
 #include "k.h"
 #include "net.h"
 #include "wait.h"
@@ -8,6 +11,7 @@
 #include "lwip/netif.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
+#include "netif/ethernet.h"
 
 /* ARP_TMR_INTERVAL and IP_TMR_INTERVAL: both lwIP timers tick once a second. */
 #define NET_SLOW_TICK_MS 1000u
@@ -123,4 +127,55 @@ void net_init(void)
 	}
 	net_poller.poll = net_poll;
 	k_wait_poller_add(&net_poller);
+}
+
+/* ---- Ethernet interfaces ---- */
+
+static struct netif *net_eth[NET_ETH_MAX];
+static unsigned net_neth;
+static const char *const net_eth_names[NET_ETH_MAX] = { "eth0", "eth1", "eth2", "eth3",
+							 "eth4", "eth5", "eth6", "eth7" };
+
+const char *net_eth_next_name(void)
+{
+	return net_neth < NET_ETH_MAX ? net_eth_names[net_neth] : NULL;
+}
+
+int net_eth_add(struct netif *n, const struct net_cfg *c, void *state, netif_init_fn init)
+{
+	ip4_addr_t ip = { 0 }, mask = { 0 }, gw = { 0 };
+
+	if (net_neth >= NET_ETH_MAX)
+		return -ENOSPC;
+	if (c->has_ip) {
+		ip.addr = c->ip;
+		mask.addr = c->prefix ? lwip_htonl(~0u << (32 - c->prefix)) : 0;
+	}
+	if (c->has_gw)
+		gw.addr = c->gw;
+	if (!netif_add(n, &ip, &mask, &gw, state, init, ethernet_input))
+		return -ENOMEM;
+	net_eth[net_neth++] = n;
+	netif_set_up(n);
+	if (c->has_gw && !netif_default)
+		netif_set_default(n);
+	net_etc_dns(c->dns, c->ndns);
+	return 0;
+}
+
+int net_if_name(const struct netif *n, char *buf, size_t size)
+{
+	for (unsigned i = 0; i < net_neth; i++)
+		if (net_eth[i] == n)
+			return k_snprintf(buf, size, "%s", net_eth_names[i]) < (int)size ? (int)strlen(buf) : -1;
+	return size > 2 ? k_snprintf(buf, size, "lo") : -1;
+}
+
+/* The first Ethernet interface that has an address (the one /etc/hosts calls "ukvm"), or NULL. */
+struct netif *net_eth_first_addressed(void)
+{
+	for (unsigned i = 0; i < net_neth; i++)
+		if (!ip4_addr_isany_val(*netif_ip4_addr(net_eth[i])))
+			return net_eth[i];
+	return NULL;
 }

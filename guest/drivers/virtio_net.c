@@ -1,0 +1,394 @@
+/* virtio_net.c: the guest's virtio-net driver: an lwIP Ethernet interface on polled RX/TX queues, no offloads, no register access on the data path. */
+#include <asm-generic/errno.h>
+#include <string.h>
+
+#include "k.h"
+#include "net.h"
+#include "vdev.h"
+#include "virtio_net.h"
+#include "wait.h"
+#include "lwip/etharp.h"
+#include "lwip/pbuf.h"
+
+/* Features we use; offloads are declined (lwIP computes every checksum, segments are never bigger than the MTU). */
+#define VNET_WANT                                                                                   \
+	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_MAC) | \
+	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU))
+
+/* Every buffer on both queues starts with the header; with VERSION_1 it always has num_buffers (12 bytes). */
+#define VNET_HDR sizeof(struct virtio_net_hdr)
+/* Ethernet header plus one VLAN tag the device may pass through: a frame is at most this + MTU bytes. */
+#define VNET_ETH_MAX_HLEN 18u
+#define VNET_ETH_HLEN 14u
+
+/*
+ * A full TX ring means the device is behind; waiting for it beats dropping
+ * (a dropped TCP segment costs a retransmission timeout). The wait is a
+ * WAIT hypercall, not a thread switch: linkoutput runs inside lwIP, which
+ * a poller must not re-enter. Bounded: after this long the frame is dropped
+ * and counted, and the device's Status is read.
+ */
+#define VNET_TX_WAIT_NS 200000000ull
+/* RX buffers could not be allocated: look again this soon (without buffers no news would ever come). */
+#define VNET_RX_RETRY_NS 10000000ull
+/* Reap/refill rounds per poll before letting threads run: bounds one poll under a flood. */
+#define VNET_POLL_ROUNDS 4
+
+struct vnet {
+	struct vd_mmio *mmio;
+	const char *name;  /* "eth0" ...: what messages call it */
+	struct netif netif;
+	struct net_cfg cfg;
+	struct vd_queue rxq, txq;
+	uint32_t rx_len;   /* bytes per RX buffer: header + largest frame */
+	uint32_t frame_max;
+	uint8_t mac[6];
+	bool link, dead;
+	bool started;      /* probe done: from now on frames count as traffic (net_eth_activity) */
+	uint64_t tx_last_progress;
+	unsigned idle_news; /* see vd_wait_check_status */
+	uint64_t rx_dropped, tx_dropped;
+	struct k_poller poller;
+};
+
+/* Frees the buffers of every chain still on q (after a reset the device no longer owns them). */
+static void vnet_free_inflight(struct vd_queue *q, bool rx)
+{
+	if (!q->slots)
+		return;
+	for (uint32_t i = 0; i < q->vq.size; i++) {
+		void *c = q->slots[i].cookie;
+		if (!c)
+			continue;
+		q->slots[i].cookie = NULL;
+		if (rx)
+			pbuf_free(c);
+		else
+			k_free(c);
+	}
+}
+
+/*
+ * The device misbehaved or died: reset it (it forgets our rings and
+ * buffers), free what it held, and take the link down so lwIP routes
+ * nothing more to it. The NIC stays disabled; the guest goes on.
+ */
+static void vnet_die(struct vnet *v, const char *why, int vq_err)
+{
+	if (v->dead)
+		return;
+	if (vq_err)
+		k_printf("ukvm: %s: %s: %s, NIC disabled\n", v->name, why, vq_err_str(vq_err));
+	else
+		k_printf("ukvm: %s: %s, NIC disabled\n", v->name, why);
+	vd_mmio_kill(v->mmio);
+	v->dead = true;
+	vnet_free_inflight(&v->rxq, true);
+	vnet_free_inflight(&v->txq, false);
+	netif_set_link_down(&v->netif);
+}
+
+/* Slow path only (no TX progress after a WAIT): reads Status, one exit. True when the NIC is (now) disabled. */
+static bool vnet_check_dead(struct vnet *v)
+{
+	uint32_t st = vd_mmio_status(v->mmio);
+	if (vd_status_stopped(st)) {
+		char why[40];
+		k_snprintf(why, sizeof(why), "device stopped (status 0x%x)", st);
+		vnet_die(v, why, 0);
+	}
+	return v->dead;
+}
+
+/* Keeps every free RX descriptor holding an empty buffer; one notify for the batch, when the device asks. */
+static void vnet_rx_fill(struct vnet *v)
+{
+	bool added = false;
+
+	while (!v->dead && v->rxq.vq.num_free) {
+		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)v->rx_len, PBUF_RAM); /* one contiguous block */
+		if (!p)
+			break; /* out of memory: vnet_poll retries */
+		struct vq_sg sg = { .gpa = vd_gpa(p->payload), .len = v->rx_len, .writable = true };
+		if (vq_drv_add(&v->rxq.vq, &sg, 1, p)) {
+			pbuf_free(p);
+			break;
+		}
+		added = true;
+	}
+	if (added)
+		vd_queue_kick(&v->rxq);
+}
+
+/*
+ * Hands every received frame to lwIP. vq_drv has checked the id and that
+ * the used length is within what we posted; here the frame must hold at
+ * least an Ethernet header and carry no offload we never accepted. 1 when
+ * something came back, 0 when nothing, -EIO when the NIC was disabled.
+ */
+static int vnet_rx_reap(struct vnet *v)
+{
+	int got = 0;
+
+	while (!v->dead) {
+		void *cookie;
+		uint32_t len;
+		int rc = vq_drv_get_used(&v->rxq.vq, &cookie, &len);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			vnet_die(v, "RX queue", rc);
+			return -EIO;
+		}
+		struct pbuf *p = cookie;
+		const struct virtio_net_hdr *h = p->payload;
+		got = 1;
+		if (len < VNET_HDR + VNET_ETH_HLEN || h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+			v->rx_dropped++;
+			pbuf_free(p);
+			continue;
+		}
+		pbuf_realloc(p, (u16_t)len); /* len <= rx_len < 64 KiB: checked by vq_drv against the posted length */
+		pbuf_remove_header(p, VNET_HDR);
+		if (v->netif.input(p, &v->netif) != ERR_OK)
+			pbuf_free(p);
+	}
+	if (got > 0)
+		net_eth_activity();
+	return v->dead ? -EIO : got;
+}
+
+/* Frees the buffers of sent frames. 1 when some came back, 0 when none, -EIO when the NIC was disabled. */
+static int vnet_tx_reap(struct vnet *v)
+{
+	int got = 0;
+
+	while (!v->dead) {
+		void *cookie;
+		uint32_t len;
+		int rc = vq_drv_get_used(&v->txq.vq, &cookie, &len);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			vnet_die(v, "TX queue", rc);
+			return -EIO;
+		}
+		k_free(cookie);
+		got = 1;
+	}
+	if (got > 0) {
+		v->tx_last_progress = k_clock_monotonic_ns();
+		v->idle_news = 0;
+	}
+	return v->dead ? -EIO : got;
+}
+
+/* The TX ring is full: WAIT (bounded, see VNET_TX_WAIT_NS) until a descriptor is free. 0, or -EAGAIN/-EIO. */
+static int vnet_tx_wait(struct vnet *v)
+{
+	uint64_t end = k_clock_monotonic_ns() + VNET_TX_WAIT_NS;
+
+	for (;;) {
+		if (vnet_tx_reap(v) < 0)
+			return -EIO;
+		if (v->txq.vq.num_free)
+			return 0;
+		if (vd_queue_rearm(&v->txq))
+			continue; /* pushed just now */
+		uint64_t now = k_clock_monotonic_ns();
+		if (now >= end)
+			return vnet_check_dead(v) ? -EIO : -EAGAIN;
+		uint64_t slice = now + VD_WAIT_SLICE_NS;
+		k_wait_idle(slice < end ? slice : end);
+	}
+}
+
+/* lwIP's linkoutput: one frame, copied behind a zeroed header into one buffer (one descriptor). */
+static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
+{
+	struct vnet *v = n->state;
+
+	if (v->dead || !v->link)
+		return ERR_IF;
+	if (p->tot_len > v->frame_max) {
+		v->tx_dropped++;
+		return ERR_IF;
+	}
+	if (vnet_tx_reap(v) < 0)
+		return ERR_IF;
+	if (!v->txq.vq.num_free) {
+		int rc = vnet_tx_wait(v);
+		if (rc) {
+			v->tx_dropped++;
+			return rc == -EIO ? ERR_IF : ERR_MEM;
+		}
+	}
+	uint32_t len = VNET_HDR + p->tot_len;
+	uint8_t *buf = k_malloc(len);
+	if (!buf) {
+		v->tx_dropped++;
+		return ERR_MEM;
+	}
+	memset(buf, 0, VNET_HDR); /* no offload: flags 0, GSO_NONE */
+	pbuf_copy_partial(p, buf + VNET_HDR, p->tot_len, 0);
+	bool idle = v->txq.vq.inflight == 0;
+	struct vq_sg sg = { .gpa = vd_gpa(buf), .len = len, .writable = false };
+	int rc = vq_drv_add(&v->txq.vq, &sg, 1, buf);
+	if (rc) {
+		k_free(buf);
+		v->tx_dropped++;
+		return ERR_MEM;
+	}
+	if (idle)
+		v->tx_last_progress = k_clock_monotonic_ns(); /* the stall budget starts with a frame on an idle queue */
+	vd_queue_kick(&v->txq);
+	if (v->started)
+		net_eth_activity();
+	return ERR_OK;
+}
+
+/*
+ * The NIC's poller (wait.h): delivers received frames, refills RX, frees
+ * sent buffers. A live NIC always awaits incoming frames (K_WAIT_FOREVER:
+ * a thread blocked on a socket is not deadlocked); while frames are in
+ * flight it looks at least once a slice, reads Status after a quiet WAIT
+ * and gives up on a device that completes nothing for VD_STALL_NS.
+ */
+static uint64_t vnet_poll(struct k_poller *pl, enum k_wait_news news)
+{
+	struct vnet *v = (struct vnet *)((char *)pl - offsetof(struct vnet, poller));
+	int tx = 0;
+
+	for (int round = 0; !v->dead; round++) {
+		int rx = vnet_rx_reap(v);
+		int t = vnet_tx_reap(v);
+		if (rx < 0 || t < 0)
+			return 0;
+		tx |= t;
+		vnet_rx_fill(v);
+		bool more = vd_queue_rearm(&v->rxq);
+		more |= vd_queue_rearm(&v->txq); /* both re-armed: the next WAIT ends on news from either */
+		if (!more)
+			break;
+		if (round + 1 == VNET_POLL_ROUNDS)
+			return k_clock_monotonic_ns(); /* a flood: let the woken threads run, then come back */
+	}
+	if (v->dead)
+		return 0;
+	uint64_t now = k_clock_monotonic_ns();
+	if (v->txq.vq.inflight) {
+		if (!tx && vd_wait_check_status(news, &v->idle_news) && vnet_check_dead(v))
+			return 0;
+		if (!tx && now - v->tx_last_progress >= VD_STALL_NS) {
+			vnet_die(v, "TX: no answer from the device", 0);
+			return 0;
+		}
+		uint64_t stall = v->tx_last_progress + VD_STALL_NS, slice = now + VD_WAIT_SLICE_NS;
+		return stall < slice ? stall : slice;
+	}
+	if (v->rxq.vq.num_free == v->rxq.vq.size)
+		return now + VNET_RX_RETRY_NS;
+	return K_WAIT_FOREVER;
+}
+
+static err_t vnet_netif_init(struct netif *n)
+{
+	struct vnet *v = n->state;
+
+	n->name[0] = 'e';
+	n->name[1] = 'n';
+	n->hwaddr_len = ETH_HWADDR_LEN;
+	memcpy(n->hwaddr, v->mac, ETH_HWADDR_LEN);
+	n->mtu = (u16_t)(v->frame_max - VNET_ETH_MAX_HLEN);
+	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	n->output = etharp_output;
+	n->linkoutput = vnet_linkoutput;
+	return ERR_OK;
+}
+
+/* MAC, link and MTU from the device's config space and the FDT's interface configuration. */
+static void vnet_config(struct vnet *v)
+{
+	struct vd_mmio *d = v->mmio;
+	uint32_t w[3];
+	uint8_t raw[12];
+
+	/* mac[6], status, max_virtqueue_pairs, mtu: words 0-2, one consistent snapshot. */
+	vd_mmio_config(d, 0, w, 3);
+	memcpy(raw, w, sizeof(raw));
+	if ((d->features & VIRTIO_BIT(VIRTIO_NET_F_MAC)) && !(raw[0] & 1))
+		memcpy(v->mac, raw, 6);
+	else if (v->cfg.has_mac)
+		memcpy(v->mac, v->cfg.mac, 6);
+	else {
+		k_random_bytes(v->mac, 6);
+		v->mac[0] = (uint8_t)((v->mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+	}
+	v->link = true;
+	if (d->features & VIRTIO_BIT(VIRTIO_NET_F_STATUS))
+		v->link = ((uint16_t)(raw[6] | raw[7] << 8) & VIRTIO_NET_S_LINK_UP) != 0;
+	uint32_t mtu = v->cfg.mtu;
+	if (d->features & VIRTIO_BIT(VIRTIO_NET_F_MTU)) {
+		uint32_t dev_mtu = (uint32_t)(raw[10] | raw[11] << 8);
+		/* Spec 5.1.6.3.1: the device's MTU is the largest it takes; an FDT value above it is lowered. */
+		if (dev_mtu >= UKVM_NET_MTU_MIN && dev_mtu <= UKVM_NET_MTU_MAX && (!v->cfg.has_mtu || dev_mtu < mtu))
+			mtu = dev_mtu;
+	}
+	v->frame_max = VNET_ETH_MAX_HLEN + mtu;
+	/* Receive buffers fit a standard frame even when the MTU is smaller: a device may not shrink its frames. */
+	v->rx_len = VNET_HDR + VNET_ETH_MAX_HLEN + (mtu > NET_MTU_DEFAULT ? mtu : NET_MTU_DEFAULT);
+}
+
+int vd_net_probe(struct vd_mmio *d, const void *fdt, int node)
+{
+	const char *name = net_eth_next_name();
+	struct vnet *v = NULL;
+	int rc = -ENOSPC;
+
+	if (!name)
+		goto err;
+	rc = -ENOMEM;
+	v = k_calloc(1, sizeof(*v));
+	if (!v)
+		goto err;
+	v->mmio = d;
+	v->name = name;
+	net_cfg_read(fdt, node, name, &v->cfg);
+	rc = vd_mmio_begin(d, VNET_WANT);
+	if (rc)
+		goto err_free;
+	vnet_config(v);
+	rc = vd_queue_setup(d, &v->rxq, VIRTIO_NET_RXQ, VD_QUEUE_MAX);
+	if (!rc)
+		rc = vd_queue_setup(d, &v->txq, VIRTIO_NET_TXQ, VD_QUEUE_MAX);
+	if (rc)
+		goto err_fail;
+	vd_mmio_driver_ok(d);
+	rc = net_eth_add(&v->netif, &v->cfg, v, vnet_netif_init);
+	if (rc)
+		goto err_fail;
+	if (v->link)
+		netif_set_link_up(&v->netif);
+	vnet_rx_fill(v);
+	/*
+	 * Only now does traffic start ARP's timer: the gratuitous ARP that
+	 * link-up sent creates no ARP entry, so an idle VM stays without
+	 * periodic wake-ups from boot on.
+	 */
+	v->started = true;
+	v->poller.poll = vnet_poll;
+	k_wait_poller_add(&v->poller);
+	return 0;
+err_fail:
+	vd_mmio_kill(d); /* reset first: after it the device no longer owns the rings */
+	for (struct vd_queue *q = &v->rxq; q <= &v->txq; q++) {
+		if (q->ring)
+			k_pages_free(q->ring, q->ring_pages);
+		k_free(q->slots);
+	}
+err_free:
+	k_free(v);
+err:
+	k_printf("ukvm: virtio-net@%lx: not started (%d)\n", (unsigned long)d->gpa, rc);
+	return rc;
+}
