@@ -26,12 +26,15 @@
 #define NET_MAX_SEGS 64
 /*
  * Reads (RX) in flight per NIC: a read holds one posted RX chain until a
- * frame arrives. 64 takes a burst of 64 frames in one pass of the event
- * thread, and bounds what a reset or stop must cancel. Frames stay in
- * order: a read takes the backend's next frame and posts its completion in
- * one step, so completions come in frame order.
+ * frame arrives. One: io_uring arms a read on an idle backend with a
+ * non-exclusive poll, so every frame wakes every armed read and all but
+ * one re-arm. Measured on a socketpair, one frame at a time: 0.9 us of
+ * event-thread CPU per frame with 1 read armed, 1.2 with 2, 1.7 with 4,
+ * 3.5 with 16, 6.1 with 64; frames already queued cost ~0.9 us each
+ * whatever the count (a read submitted with data waiting completes at
+ * once). Frames stay in order either way.
  */
-#define NET_RX_INFLIGHT 64
+#define NET_RX_INFLIGHT 1
 /*
  * Writes (TX) in flight per NIC: one, so frames leave in the guest's order.
  * Writes waiting on a full socket (the user-mode backend) are woken in no

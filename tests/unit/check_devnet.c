@@ -355,7 +355,7 @@ START_TEST(test_rx)
 	rx_buf_split(2, NET_HDR_LEN + 1514, NET_HDR_LEN, 4096); /* header alone, then the frame */
 	mmio_notify(&np->dev, VIRTIO_NET_RXQ, &ring);
 	pump(5);
-	ck_assert_uint_eq(inflight(), 3);
+	ck_assert_uint_eq(inflight(), NET_RX_INFLIGHT < 3 ? NET_RX_INFLIGHT : 3);
 	ck_assert(no_used(&rxq)); /* nothing to read yet: the reads wait */
 	net_send(0, 100);
 	net_send(1, 600);
@@ -644,13 +644,14 @@ START_TEST(test_hostile_backend_closed)
 	close(sv[1]);
 	sv[1] = socket(AF_UNIX, SOCK_DGRAM, 0); /* for teardown */
 	void *cookie;
-	ck_assert_uint_eq(wait_used(&rxq, &cookie), 0);
-	ck_assert_uint_eq(wait_used(&rxq, &cookie), 0);
+	for (unsigned i = 0; i < (NET_RX_INFLIGHT < 2 ? NET_RX_INFLIGHT : 2); i++) /* the chains of the reads */
+		ck_assert_uint_eq(wait_used(&rxq, &cookie), 0);
 	ck_assert_uint_eq(inflight(), 0);
 	rx_buf(2, NET_HDR_LEN + 1514, 4096);
 	mmio_notify(&np->dev, VIRTIO_NET_RXQ, &ring);
 	pump(5);
-	ck_assert_uint_eq(inflight(), 0); /* no more reads */
+	ck_assert_uint_eq(inflight(), 0); /* no more reads; the chains not taken stay the driver's, in the ring */
+	ck_assert(no_used(&rxq));
 }
 END_TEST
 
@@ -677,9 +678,10 @@ START_TEST(test_hostile_reset_inflight)
 			rx_buf(s, NET_HDR_LEN + 1514, 4096);
 		wr(VIRTIO_MMIO_STATUS, 0xf); /* DRIVER_OK: the event thread starts the device, which arms reads */
 		uint64_t end = now_ms() + 2000;
-		while (inflight() < 16 && now_ms() < end)
+		unsigned want = NET_RX_INFLIGHT < 16 ? NET_RX_INFLIGHT : 16;
+		while (inflight() < want && now_ms() < end)
 			usleep(1000);
-		ck_assert_uint_eq(inflight(), 16);
+		ck_assert_uint_eq(inflight(), want);
 		uint64_t t0 = now_ms();
 		wr(VIRTIO_MMIO_STATUS, 0);
 		ck_assert_uint_lt(now_ms() - t0, 500);
