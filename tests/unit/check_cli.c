@@ -92,6 +92,10 @@ START_TEST(test_parse_plain)
 	ck_assert_uint_eq(o.cfg.mem_size, 0); /* library default */
 	ck_assert_uint_eq(o.cfg.size, sizeof(o.cfg)); /* this ukvm.h's config */
 	ck_assert_int_eq(o.cfg.console_fd, 1);
+	ck_assert_int_eq(o.cfg.console_err_fd, 2); /* guest stderr and kernel messages: our stderr */
+	ck_assert(o.cfg.stdin_tty);
+	ck_assert(!o.cfg.quiet);
+	ck_assert_ptr_null(o.cfg.argv0); /* the app's own name, from the image */
 	ck_assert_str_eq(o.cfg.argv[0], "a");
 	ck_assert_str_eq(o.cfg.argv[1], "b");
 	ck_assert_ptr_null(o.cfg.argv[2]);
@@ -120,6 +124,25 @@ START_TEST(test_parse_pv)
 	char *a3[] = { "ukvm-run", "--pv", "off", "--pv", "auto", "app.img", NULL };
 	ck_assert_int_eq(parse(a3), 0);
 	ck_assert_int_eq(o.cfg.pv, UKVM_PV_AUTO);
+}
+END_TEST
+
+START_TEST(test_parse_console)
+{
+	char *a1[] = { "ukvm-run", "--quiet", "--argv0", "busybox", "bb.img", "--quiet", NULL };
+	ck_assert_int_eq(parse(a1), 0);
+	ck_assert(o.cfg.quiet);
+	ck_assert_str_eq(o.cfg.argv0, "busybox");
+	ck_assert_str_eq(o.cfg.argv[0], "--quiet"); /* after the image it is the guest's */
+	char *a2[] = { "ukvm-run", "--argv0=", "app.img", NULL };
+	ck_assert_int_eq(parse(a2), 0);
+	ck_assert_str_eq(o.cfg.argv0, ""); /* execve allows an empty argv[0]: so do we */
+	char *a3[] = { "ukvm-run", "--argv0", NULL };
+	ck_assert_int_eq(parse(a3), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--argv0"));
+	ck_assert_ptr_nonnull(strstr(err, "missing value"));
+	char *a4[] = { "ukvm-run", "--quiet=1", "app.img", NULL };
+	ck_assert_int_eq(parse(a4), -EINVAL); /* a flag takes no value */
 }
 END_TEST
 
@@ -360,6 +383,7 @@ Suite *cli_suite(void)
 	tcase_add_test(c, test_parse_full);
 	tcase_add_test(c, test_parse_pv);
 	tcase_add_test(c, test_parse_plain);
+	tcase_add_test(c, test_parse_console);
 	tcase_add_test(l, test_parse_bad);
 	tcase_add_test(c, test_disks);
 	tcase_add_test(l, test_disks_bad);

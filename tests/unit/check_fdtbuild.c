@@ -122,7 +122,37 @@ START_TEST(test_minimal)
 	ck_assert_int_eq(fdt_stringlist_count(fdt, off, "ukvm,argv"), 1);
 	ck_assert_ptr_null(fdt_getprop(fdt, off, "ukvm,trace-boot", &len));
 	ck_assert_ptr_null(fdt_getprop(fdt, off, "ukvm,pv", &len)); /* base mode: no PV property */
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_ARGV0_SET, &len));
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_QUIET, &len));
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDIN_TTY, &len)); /* no terminals */
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDOUT_TTY, &len));
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDERR_TTY, &len));
 	ck_assert_int_eq(fdt_num_mem_rsv(fdt), 0);
+}
+END_TEST
+
+/* The console's properties: which streams are terminals (with their size), --quiet, a chosen argv[0]. */
+START_TEST(test_console)
+{
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "busybox", .argv0_set = true, .quiet = true };
+	a.tty[1] = (struct fdtb_tty){ true, 33, 101 };
+	a.tty[2] = (struct fdtb_tty){ true, 0, 0 };
+	int len;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	int off = fdt_path_offset(fdt, "/chosen");
+	ck_assert_str_eq(fdt_stringlist_get(fdt, off, UKVM_FDT_ARGV, 0, NULL), "busybox");
+	ck_assert_ptr_nonnull(fdt_getprop(fdt, off, UKVM_FDT_ARGV0_SET, &len));
+	ck_assert_int_eq(len, 0);
+	ck_assert_ptr_nonnull(fdt_getprop(fdt, off, UKVM_FDT_QUIET, &len));
+	ck_assert_int_eq(len, 0);
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDIN_TTY, &len));
+	const fdt32_t *ws = fdt_getprop(fdt, off, UKVM_FDT_STDOUT_TTY, &len);
+	ck_assert_int_eq(len, 8);
+	ck_assert_uint_eq(fdt32_to_cpu(ws[0]), 33);
+	ck_assert_uint_eq(fdt32_to_cpu(ws[1]), 101);
+	ws = fdt_getprop(fdt, off, UKVM_FDT_STDERR_TTY, &len);
+	ck_assert_int_eq(len, 8);
+	ck_assert_uint_eq(fdt32_to_cpu(ws[0]) | fdt32_to_cpu(ws[1]), 0); /* a terminal of unknown size */
 }
 END_TEST
 
@@ -249,6 +279,7 @@ Suite *fdtbuild_suite(void)
 	TCase *c = tcase_create("core"), *l = tcase_create("limits");
 	tcase_add_test(c, test_roundtrip);
 	tcase_add_test(c, test_minimal);
+	tcase_add_test(c, test_console);
 	tcase_add_test(c, test_devices);
 	tcase_add_test(c, test_nics);
 	tcase_add_test(l, test_too_big);

@@ -242,7 +242,7 @@ static void check_placed(const struct parsed *p, const uint8_t *abuf, const stru
 {
 	unsigned i, napp = 0;
 
-	ck_assert_uint_eq(p->hdr->flags, UKVM_PAYLOAD_APP_PLACED);
+	ck_assert_uint_eq(p->hdr->flags, UKVM_PAYLOAD_APP_PLACED | UKVM_PAYLOAD_APP_NAME);
 	for (i = 0; i < app->phnum; i++) {
 		const struct elf64_phdr *ap = &app->ph[i], *ip;
 		int k;
@@ -317,8 +317,15 @@ START_TEST(test_static_app)
 
 	/* Placed, and still whole in the payload: the guest validates it and reads its headers. */
 	ck_assert_uint_eq(p.hdr->app_size, alen);
-	/* Right after the header (16-aligned): its ELF headers share the header's page. */
-	ck_assert_uint_eq(p.hdr->app_off, (sizeof(struct ukvm_payload_hdr) + 15) & ~15ul);
+	/* The app's own name (the default argv[0]) right after the header. */
+	ck_assert_uint_ne(p.hdr->flags & UKVM_PAYLOAD_APP_NAME, 0);
+	struct ukvm_payload_name nm;
+	memcpy(&nm, p.pay + sizeof(struct ukvm_payload_hdr), sizeof(nm));
+	ck_assert_uint_eq(nm.name_off, sizeof(struct ukvm_payload_hdr) + sizeof(nm));
+	ck_assert_uint_eq(nm.name_size, sizeof("hello-static"));
+	ck_assert_str_eq((const char *)p.pay + nm.name_off, "hello-static");
+	/* Then the app (16-aligned): its ELF headers share the header's page. */
+	ck_assert_uint_eq(p.hdr->app_off, (nm.name_off + nm.name_size + 15) & ~15ul);
 	ck_assert_mem_eq(p.pay + p.hdr->app_off, abuf, alen);
 	check_placed(&p, abuf, &app);
 	monitor_accepts(&r, image_nload(&p));
@@ -379,7 +386,7 @@ START_TEST(test_pie_app)
 	ck_assert_uint_eq(r.payload_gpa, 2u << 20);
 	ck_assert_uint_eq(p.hdr->files_size, 0);
 	/* Not placed: the guest copies it from the payload, as before. */
-	ck_assert_uint_eq(p.hdr->flags, 0);
+	ck_assert_uint_eq(p.hdr->flags, UKVM_PAYLOAD_APP_NAME);
 	ck_assert_uint_eq(image_nload(&p), 2);
 	ck_assert_uint_eq(p.hdr->app_size, alen);
 	ck_assert_mem_eq(p.pay + p.hdr->app_off, abuf, alen);
@@ -498,7 +505,7 @@ START_TEST(test_segment_limit)
 	parse_image(&r, &p);
 	ck_assert_uint_eq(p.info.phnum, ELF_MAX_PHNUM);
 	ck_assert_uint_eq(image_nload(&p), 1 + ELF_MAX_PHNUM - 3 + 1);
-	ck_assert_uint_eq(p.hdr->flags, UKVM_PAYLOAD_APP_PLACED);
+	ck_assert_uint_eq(p.hdr->flags, UKVM_PAYLOAD_APP_PLACED | UKVM_PAYLOAD_APP_NAME);
 	ck_assert_int_ge(image_seg_at(&p, 0x400000 + (ELF_MAX_PHNUM - 4) * 0x1000ull), 0);
 	monitor_accepts(&r, image_nload(&p));
 	pack_result_free(&r);

@@ -22,8 +22,11 @@ static size_t console_len;
 static jmp_buf crashed;
 static int crash_sig;
 
-long k_hypercall_console(const void *buf, size_t len)
+static unsigned console_stream;
+
+long k_hypercall_console(unsigned stream, const void *buf, size_t len)
 {
+	console_stream = stream;
 	size_t n = len < sizeof(console) - 1 - console_len ? len : sizeof(console) - 1 - console_len;
 	memcpy(console + console_len, buf, n);
 	console_len += n;
@@ -72,6 +75,7 @@ static void setup(void)
 	k_boot_payload.app_text_hi = (uintptr_t)code + CODE_SIZE;
 	console_len = 0;
 	console[0] = 0;
+	console_stream = 0;
 }
 
 static void teardown(void)
@@ -95,6 +99,7 @@ static const char *trace(uint64_t rbp, uint64_t rsp)
 		k_panic_end(11);
 	}
 	ck_assert_int_eq(crash_sig, 11);
+	ck_assert_uint_eq(console_stream, 2); /* crash reports go to the host's stderr */
 	return console;
 }
 

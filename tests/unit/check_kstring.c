@@ -170,7 +170,23 @@ START_TEST(test_printf_one_write)
 	int n = k_printf("hello %s %d\n", "world", 7);
 	ck_assert_int_eq(n, 14);
 	ck_assert_int_eq(stub_console_calls, 1);
+	ck_assert_uint_eq(stub_console_stream, 2); /* kernel messages never go into the app's stdout */
 	ck_assert_str_eq(stub_console, "hello world 7\n");
+}
+END_TEST
+
+START_TEST(test_notice_quiet)
+{
+	stub_reset();
+	ck_assert_int_eq(k_notice("ukvm: note %d\n", 1), 13);
+	ck_assert_uint_eq(stub_console_stream, 2);
+	ck_assert_str_eq(stub_console, "ukvm: note 1\n");
+	k_notice_quiet(true);
+	ck_assert_int_eq(k_notice("ukvm: note %d\n", 2), 0);
+	ck_assert_int_eq(k_printf("ukvm: error\n"), 12); /* errors and reports stay */
+	k_notice_quiet(false);
+	ck_assert_int_eq(stub_console_calls, 2);
+	ck_assert_str_eq(stub_console, "ukvm: note 1\nukvm: error\n");
 }
 END_TEST
 
@@ -229,6 +245,7 @@ Suite *kstring_suite(void)
 	tcase_add_test(tc, test_printf_conv);
 	tcase_add_test(tc, test_printf_width);
 	tcase_add_test(tc, test_printf_one_write);
+	tcase_add_test(tc, test_notice_quiet);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("limits");
 	tcase_add_test(tc, test_strtoul_limits);

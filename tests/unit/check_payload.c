@@ -37,12 +37,71 @@ static uint64_t total(void)
 	return hdr->strs_off + hdr->strs_size;
 }
 
+/* Payload size for with_name's layout. */
+static uint64_t named_total(void)
+{
+	return ((total() + 7) & ~7ull) + 32;
+}
+
+/* struct ukvm_payload_name right after the header (where the app was), the name (size bytes) after strs, then the app. */
+static void with_name(const char *name, uint64_t size)
+{
+	uint64_t at = (total() + 7) & ~7ull;
+	struct ukvm_payload_name nm = { .name_off = at, .name_size = size };
+	hdr->flags |= UKVM_PAYLOAD_APP_NAME;
+	memcpy((char *)buf + sizeof(*hdr), &nm, sizeof(nm));
+	memset((char *)buf + at, 'x', 16);
+	memcpy((char *)buf + at, name, size < 16 ? size : 16);
+	hdr->app_off = at + 16;
+}
+
+START_TEST(app_name)
+{
+	struct payload_view v;
+	build();
+	ck_assert_int_eq(payload_parse(buf, total(), &v), 0);
+	ck_assert_ptr_null(v.app_name); /* an older ukvm-build: argv[0] stays the image path */
+	with_name("args", 5);
+	ck_assert_int_eq(payload_parse(buf, named_total(), &v), 0);
+	ck_assert_str_eq(v.app_name, "args");
+	ck_assert_uint_eq(v.flags & UKVM_PAYLOAD_APP_NAME, UKVM_PAYLOAD_APP_NAME);
+}
+END_TEST
+
+/* A name must be inside the payload, non-empty, at most UKVM_PAYLOAD_NAME_MAX and end exactly at its NUL. */
+START_TEST(app_name_hostile)
+{
+	struct payload_view v;
+	build();
+	with_name("", 1);
+	ck_assert_int_eq(payload_parse(buf, named_total(), &v), -EINVAL);
+	build();
+	with_name("abc", 3); /* no NUL at the end */
+	ck_assert_int_eq(payload_parse(buf, named_total(), &v), -EINVAL);
+	build();
+	with_name("a\0b", 4); /* a NUL inside */
+	ck_assert_int_eq(payload_parse(buf, named_total(), &v), -EINVAL);
+	build();
+	with_name("args", 5);
+	struct ukvm_payload_name nm = { .name_off = UINT64_MAX - 2, .name_size = 5 }; /* off + size wraps */
+	memcpy((char *)buf + sizeof(*hdr), &nm, sizeof(nm));
+	ck_assert_int_eq(payload_parse(buf, named_total(), &v), -EINVAL);
+	nm = (struct ukvm_payload_name){ .name_off = 0, .name_size = UKVM_PAYLOAD_NAME_MAX + 1 };
+	memcpy((char *)buf + sizeof(*hdr), &nm, sizeof(nm));
+	ck_assert_int_eq(payload_parse(buf, named_total(), &v), -EINVAL);
+	/* The flag with no room for its struct after the header. */
+	build();
+	hdr->flags |= UKVM_PAYLOAD_APP_NAME;
+	ck_assert_int_eq(payload_parse(buf, sizeof(*hdr) + 8, &v), -EINVAL);
+}
+END_TEST
+
 START_TEST(parse_and_lookup)
 {
 	struct payload_view v;
 	uint64_t off;
 	build();
-	ck_assert_int_eq(payload_parse(buf, total(), &v), 0);
+	ck_assert_int_eq(payload_parse(buf, named_total(), &v), 0);
 	ck_assert_ptr_eq(v.app, (uint8_t *)buf + sizeof(*hdr));
 	ck_assert_uint_eq(v.app_size, 16);
 	ck_assert_uint_eq(v.files_size, 8);
@@ -129,7 +188,7 @@ START_TEST(flags)
 	hdr->flags = UKVM_PAYLOAD_APP_PLACED;
 	ck_assert_int_eq(payload_parse(buf, total(), &v), 0);
 	ck_assert_uint_eq(v.flags, UKVM_PAYLOAD_APP_PLACED);
-	hdr->flags = UKVM_PAYLOAD_APP_PLACED | 2; /* an unknown bit: an image from a newer ukvm-build */
+	hdr->flags = UKVM_PAYLOAD_APP_PLACED | 4; /* an unknown bit: an image from a newer ukvm-build */
 	ck_assert_int_eq(payload_parse(buf, total(), &v), -EINVAL);
 	hdr->flags = 1ull << 63;
 	ck_assert_int_eq(payload_parse(buf, total(), &v), -EINVAL);
@@ -247,6 +306,7 @@ Suite *payload_suite(void)
 	Suite *s = suite_create("payload");
 	TCase *c = tcase_create("core");
 	tcase_add_test(c, parse_and_lookup);
+	tcase_add_test(c, app_name);
 	tcase_add_test(c, no_symbols_is_fine);
 	tcase_add_test(c, flags);
 	tcase_add_test(c, placed_ok);
@@ -256,6 +316,7 @@ Suite *payload_suite(void)
 	suite_add_tcase(s, l);
 	TCase *h = tcase_create("hostile");
 	tcase_add_test(h, bad_header);
+	tcase_add_test(h, app_name_hostile);
 	tcase_add_test(h, bad_symbols_disable_lookup);
 	tcase_add_test(h, placed_refusals);
 	suite_add_tcase(s, h);

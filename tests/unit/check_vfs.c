@@ -323,11 +323,18 @@ END_TEST
 
 START_TEST(test_devices)
 {
+	/* stdout a terminal of 24x80, stdin and stderr not (as `app 2>log </dev/null` on a terminal). */
+	struct fs_console_tty tty = { true, 24, 80 }, none = { false, 0, 0 };
+	fs_dev_console_tty(0, &none);
+	fs_dev_console_tty(1, &tty);
+	fs_dev_console_tty(2, &none);
 	ck_assert_int_eq(sys_write(1, L("hi\n"), 3, 0, 0, 0), 3);
 	ck_assert_int_eq(fs_shim_console_calls, 1);
+	ck_assert_uint_eq(fs_shim_console_stream, 1);
 	struct iovec iov[3] = { { "a", 1 }, { "bc", 2 }, { "def\n", 4 } };
 	ck_assert_int_eq(sys_writev(2, L(iov), 3, 0, 0, 0), 7);
 	ck_assert_int_eq(fs_shim_console_calls, 2); /* gathered: one console exit */
+	ck_assert_uint_eq(fs_shim_console_stream, 2); /* fd 2 is the host's stderr */
 	ck_assert_int_eq(fs_shim_console_len, 10);
 	ck_assert_int_eq(memcmp(fs_shim_console, "hi\nabcdef\n", 10), 0);
 	char buf[16];
@@ -336,9 +343,21 @@ START_TEST(test_devices)
 	ck_assert_int_eq(sys_ioctl(1, TIOCGWINSZ, L(&ws), 0, 0, 0), 0);
 	ck_assert_int_eq(ws.ws_col, 80);
 	ck_assert_int_eq(ws.ws_row, 24);
+	/* Not terminals: every terminal request fails as on a file or pipe; FIONREAD still answers. */
+	ck_assert_int_eq(sys_ioctl(2, TIOCGWINSZ, L(&ws), 0, 0, 0), -ENOTTY);
 	struct termios t;
-	ck_assert_int_eq(sys_ioctl(0, TCGETS, L(&t), 0, 0, 0), 0);
+	ck_assert_int_eq(sys_ioctl(0, TCGETS, L(&t), 0, 0, 0), -ENOTTY);
+	ck_assert_int_eq(sys_ioctl(2, TCSETS, L(&t), 0, 0, 0), -ENOTTY);
+	int nread = -1;
+	ck_assert_int_eq(sys_ioctl(0, FIONREAD, L(&nread), 0, 0, 0), 0);
+	ck_assert_int_eq(nread, 0);
+	ck_assert_int_eq(sys_ioctl(1, TCGETS, L(&t), 0, 0, 0), 0);
 	ck_assert_uint_ne(t.c_lflag & ICANON, 0);
+	/* The stream goes with the description: after 2>&1 fd 2 writes to stdout. */
+	ck_assert_int_eq(sys_dup2(1, 2, 0, 0, 0, 0), 2);
+	ck_assert_int_eq(sys_write(2, L("x"), 1, 0, 0, 0), 1);
+	ck_assert_uint_eq(fs_shim_console_stream, 1);
+	ck_assert_int_eq(sys_ioctl(2, TIOCGWINSZ, L(&ws), 0, 0, 0), 0);
 	ck_assert_int_eq(sys_lseek(1, 0, SEEK_CUR, 0, 0, 0), -ESPIPE);
 
 	long z = xopen("/dev/zero", O_RDONLY, 0);
@@ -364,7 +383,7 @@ START_TEST(test_devices)
 	ck_assert_int_eq(st.st_mode, S_IFCHR | 0666);
 	ck_assert_uint_eq(st.st_rdev, LINUX_MKDEV(1, 3));
 	ck_assert_uint_eq(xstat("/dev/console").st_rdev, LINUX_MKDEV(5, 1));
-	ck_assert_uint_eq(fs_shim_console_calls, 2);
+	ck_assert_uint_eq(fs_shim_console_calls, 3);
 }
 END_TEST
 
@@ -721,7 +740,10 @@ START_TEST(test_bad_pointers)
 	ck_assert_int_eq(sys_statx(AT_FDCWD, L("/"), 0, 0, BAD_PTR, 0), -EFAULT);
 	ck_assert_int_eq(sys_pipe(BAD_PTR, 0, 0, 0, 0, 0), -EFAULT);
 	ck_assert_int_eq(sys_getcwd(BAD_PTR, 64, 0, 0, 0, 0), -EFAULT);
+	ck_assert_int_eq(sys_ioctl(1, TIOCGWINSZ, BAD_PTR, 0, 0, 0), -ENOTTY); /* not a terminal: Linux checks that first */
+	fs_dev_console_tty(1, &(struct fs_console_tty){ true, 24, 80 });
 	ck_assert_int_eq(sys_ioctl(1, TIOCGWINSZ, BAD_PTR, 0, 0, 0), -EFAULT);
+	ck_assert_int_eq(sys_ioctl(1, TCSETS, BAD_PTR, 0, 0, 0), -EFAULT);
 	ck_assert_int_eq(sys_writev(1, BAD_PTR, 2, 0, 0, 0), -EFAULT);
 	struct iovec iov[2] = { { buf, 1 }, { (void *)BAD_PTR, 4 } };
 	ck_assert_int_eq(sys_writev(1, L(iov), 2, 0, 0, 0), -EFAULT);

@@ -14,6 +14,7 @@
 char fs_shim_console[65536];
 size_t fs_shim_console_len;
 unsigned fs_shim_console_calls;
+unsigned fs_shim_console_stream;
 int fs_shim_fail_alloc_after;
 
 void fs_shim_reset(void)
@@ -57,8 +58,9 @@ void k_free(void *p)
 }
 
 /* The vfs suite counts console calls. */
-long k_hypercall_console(const void *buf, size_t len)
+long k_hypercall_console(unsigned stream, const void *buf, size_t len)
 {
+	fs_shim_console_stream = stream;
 	size_t room = sizeof(fs_shim_console) - fs_shim_console_len;
 	memcpy(fs_shim_console + fs_shim_console_len, buf, len < room ? len : room);
 	fs_shim_console_len += len < room ? len : room;

@@ -10,6 +10,8 @@
 extern char fs_shim_console[65536];
 extern size_t fs_shim_console_len;
 extern unsigned fs_shim_console_calls;
+/* The stream of the last console call (1 stdout, 2 stderr). */
+extern unsigned fs_shim_console_stream;
 void fs_shim_reset(void);
 
 /* When nonzero, the next k_malloc/k_realloc/k_calloc calls fail after this many successes (1 = next fails). */

@@ -13,6 +13,7 @@
 char stub_console[8192];
 size_t stub_console_len;
 int stub_console_calls;
+unsigned stub_console_stream;
 uint64_t stub_mono_ns = 5000000000ull;
 uint64_t stub_epoch_ns = 1700000000ull * 1000000000ull;
 uint64_t stub_sleep_deadline = UINT64_MAX;
@@ -25,11 +26,13 @@ void stub_reset(void)
 	stub_console_len = 0;
 	stub_console[0] = '\0';
 	stub_console_calls = 0;
+	stub_console_stream = 0;
 	stub_sleep_deadline = UINT64_MAX;
 }
 
-long k_hypercall_console(const void *buf, size_t len)
+long k_hypercall_console(unsigned stream, const void *buf, size_t len)
 {
+	stub_console_stream = stream;
 	size_t room = sizeof(stub_console) - 1 - stub_console_len;
 	size_t n = len < room ? len : room;
 
@@ -105,7 +108,7 @@ long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
 	static const char msg[] = "ukvm: deadlock: every thread is blocked with no timeout (stub)\n";
 	(void)bitset;
 	if (key && deadline >= THR_STUB_FOREVER) {
-		k_hypercall_console(msg, sizeof(msg) - 1);
+		k_hypercall_console(2, msg, sizeof(msg) - 1);
 		k_hypercall_crash(6);
 	}
 	stub_sleep_until(deadline);

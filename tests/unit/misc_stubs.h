@@ -9,6 +9,8 @@
 extern char stub_console[8192];
 extern size_t stub_console_len;
 extern int stub_console_calls;
+/* The stream of the last console call (1 stdout, 2 stderr; 0 none since stub_reset). */
+extern unsigned stub_console_stream;
 
 /* The fake clocks: the monotonic clock is stub_mono_ns, the realtime one stub_epoch_ns + stub_mono_ns. */
 extern uint64_t stub_mono_ns;
