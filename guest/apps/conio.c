@@ -1,5 +1,7 @@
-/* conio.c: what a program sees of its console: isatty and terminal requests on fds 0-2, one line to each stream, a notice, many lines. */
+/* conio.c: what a program sees of its console (isatty and terminal requests on fds 0-2, a line to each stream, a notice, many lines) and of its users. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,17 @@ int main(int argc, char **argv)
 		printf("syscall 999: %ld %s\n", r, r < 0 ? conio_errname(errno) : "");
 		return 0;
 	}
+	if (!strcmp(mode, "users")) {
+		/* What servers that look users up see (memcached -u nobody): root and nobody, group 0. */
+		/* Each lookup reuses libc's static entry: print before the next one. */
+		struct passwd *r = getpwnam("root");
+		printf("root: %s\n", r ? (r->pw_uid == 0 && r->pw_gid == 0 && !strcmp(r->pw_dir, "/root") ? "0 0 /root" : "odd") : "missing");
+		struct passwd *n = getpwnam("nobody");
+		printf("nobody: %s\n", n ? (n->pw_uid == 65534 ? "65534" : "odd") : "missing");
+		struct group *g = getgrgid(0);
+		printf("group 0: %s\n", g ? g->gr_name : "missing");
+		return 0;
+	}
 	if (!strcmp(mode, "lines") && argc > 2) {
 		/* What `seq N` does: one printf per line, stdio's buffering decides the writes. */
 		long n = strtol(argv[2], NULL, 10);
@@ -64,6 +77,6 @@ int main(int argc, char **argv)
 			printf("%ld\n", i);
 		return 0;
 	}
-	fprintf(stderr, "usage: conio [info|streams|notice|lines N]\n");
+	fprintf(stderr, "usage: conio [info|streams|notice|users|lines N]\n");
 	return 2;
 }

@@ -231,6 +231,16 @@ int fs_user_at(long dirfd, long upath, const char **path, struct fs_node **start
 
 /* Creates /dev with console, null, zero, random, urandom: 0 or -errno. */
 int fs_dev_init(void);
+/* ---- boot-time files under /etc (guest/fs/etcfile.c) ---- */
+
+/*
+ * Creates /etc/<name> holding text[0, len), and /etc itself when missing,
+ * unless the image brought one (its copy wins). 0, 1 (the image has one) or -errno.
+ */
+int fs_etc_create(const char *name, const char *text, size_t len);
+/* /etc/passwd and /etc/group with root and nobody, unless the image has them; failures are reported, not fatal. */
+void fs_etc_users(void);
+
 /* The console node (stdin/stdout/stderr), valid after fs_dev_init. */
 struct fs_node *fs_dev_console(void);
 /* A new open file on the console for stream 0 (stdin), 1 (stdout) or 2 (stderr), O_RDWR; NULL when out of memory. */

@@ -178,6 +178,7 @@ void k_boot(uint64_t fdt_gpa)
 	net_init(); /* before the drivers: the NIC driver adds its interfaces to lwIP */
 	vd_probe_all(bi->fdt); /* before the file system: fs_init makes /dev/vdX for the disks found here */
 	boot_fs();
+	fs_etc_users(); /* /etc/passwd, /etc/group with root, unless the image has them */
 	net_etc_init(); /* /etc/hosts, /etc/resolv.conf for the interfaces the drivers added, unless the image has them */
 	k_hypercall_mark(UKVM_MARK_KERNEL_READY);
 	int rc = k_exec_app();

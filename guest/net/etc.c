@@ -27,41 +27,9 @@ static int etc_ip(char *buf, size_t size, uint32_t a)
 	return k_snprintf(buf, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
 }
 
-/* Creates /etc/<name> with text unless it exists; /etc itself when missing. 0, 1 (the image has one) or -errno. */
-static int etc_write(const char *name, const char *text, size_t len)
-{
-	struct fs_node *etc, *n;
-	int rc = fs_lookup(fs_root, "/etc", &etc);
-
-	if (rc == -ENOENT) {
-		etc = fs_dir_new(S_IFDIR | 0755);
-		if (!etc)
-			return -ENOMEM;
-		rc = fs_dir_add(fs_root, "etc", 3, etc);
-		if (rc) {
-			fs_node_destroy(etc);
-			return rc;
-		}
-	} else if (rc) {
-		return rc;
-	}
-	if (!fs_is_dir(etc))
-		return -ENOTDIR;
-	if (fs_dir_find(etc, name, strlen(name)))
-		return 1;
-	n = fs_reg_new(S_IFREG | 0644);
-	if (!n)
-		return -ENOMEM;
-	long w = fs_reg_write(n, text, len, 0);
-	rc = w < 0 ? (int)w : (size_t)w != len ? -ENOSPC : fs_dir_add(etc, name, strlen(name), n);
-	if (rc)
-		fs_node_destroy(n);
-	return rc;
-}
-
 static void etc_create(const char *name, const char *text, size_t len)
 {
-	int rc = etc_write(name, text, len);
+	int rc = fs_etc_create(name, text, len);
 	if (rc < 0)
 		k_printf("ukvm: /etc/%s not created (%d)\n", name, rc);
 }

@@ -286,6 +286,52 @@ START_TEST(argv0_default_and_override)
 }
 END_TEST
 
+/* /etc/passwd and /etc/group at boot: root and nobody resolve as on Debian; an image's own /etc/passwd wins. */
+START_TEST(etc_users)
+{
+	struct sink out, err;
+	sink_open(&out, SINK_PIPE);
+	sink_open(&err, SINK_PIPE);
+	const char *nargs[] = { "users", NULL };
+	ck_assert_int_eq(run_into(path("apps/conio"), nargs, &out, &err), 0);
+	char *native = sink_collect(&out), *nerr = sink_collect(&err);
+	ck_assert_str_eq(native, "root: 0 0 /root\nnobody: 65534\ngroup 0: root\n");
+	struct it_result r;
+	RUN(&r, path("apps/conio.img"), "users");
+	ck_assert_msg(r.status == 0 && strcmp(r.out, native) == 0, "status %d, not Linux's:\n%s%s", r.status, r.out, r.err);
+	it_result_free(&r);
+	free(native);
+	free(nerr);
+
+	char dir[] = "/tmp/ukvm-etc-XXXXXX", pw[4096], img[4096], spec[8192];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(pw, sizeof(pw), "%s/passwd", dir);
+	snprintf(img, sizeof(img), "%s/cat.img", dir);
+	snprintf(spec, sizeof(spec), "%s:/etc/passwd", pw);
+	FILE *f = fopen(pw, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("app:x:1000:1000::/:/bin/false\n", f);
+	fclose(f);
+	sink_open(&out, SINK_PIPE);
+	sink_open(&err, SINK_PIPE);
+	const char *bargs[] = { "-o", img, "--file", spec, path("apps/cat"), NULL };
+	int st = run_into(path("ukvm-build"), bargs, &out, &err);
+	char *o = sink_collect(&out), *e = sink_collect(&err);
+	ck_assert_msg(st == 0, "ukvm-build: status %d\n%s%s", st, o, e);
+	free(o);
+	free(e);
+	RUN(&r, img, "/etc/passwd");
+	ck_assert_msg(r.status == 0 && strcmp(r.out, "app:x:1000:1000::/:/bin/false\n") == 0, "%s%s", r.out, r.err);
+	it_result_free(&r);
+	RUN(&r, img, "/etc/group");
+	ck_assert_msg(r.status == 0 && strstr(r.out, "root:x:0:\n"), "%s%s", r.out, r.err);
+	it_result_free(&r);
+	unlink(pw);
+	unlink(img);
+	rmdir(dir);
+}
+END_TEST
+
 /* A closed stderr ends the run like a closed stdout: UKVM_EXIT_CONSOLE, and the monitor is not killed by SIGPIPE. */
 START_TEST(closed_stderr_ends_the_run)
 {
@@ -377,6 +423,7 @@ Suite *console_suite(void)
 	tcase_add_test(c, quiet_keeps_crash_reports);
 	tcase_add_test(c, argv0_default_and_override);
 	tcase_add_test(c, embed_console_fields);
+	tcase_add_test(c, etc_users);
 	suite_add_tcase(s, c);
 	TCase *t = tcase_create("tty");
 	tcase_set_timeout(t, 120);

@@ -657,6 +657,54 @@ START_TEST(test_alloc_failure)
 }
 END_TEST
 
+/* Reads a whole small file into buf (NUL-terminated); its length. */
+static long slurp(const char *p, char *buf, size_t size)
+{
+	long fd = xopen(p, O_RDONLY, 0);
+	ck_assert_int_ge(fd, 0);
+	long n = sys_read(fd, L(buf), size - 1, 0, 0, 0);
+	ck_assert_int_ge(n, 0);
+	buf[n] = 0;
+	ck_assert_int_eq(sys_close(fd, 0, 0, 0, 0, 0), 0);
+	return n;
+}
+
+/* /etc/passwd and /etc/group with root and nobody at boot; the image's own copies win; /etc made when missing. */
+START_TEST(test_etc_users)
+{
+	char buf[256];
+	fs_etc_users();
+	slurp("/etc/passwd", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	slurp("/etc/group", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "root:x:0:\nnogroup:x:65534:\n");
+	ck_assert_int_eq(xstat("/etc/passwd").st_mode, S_IFREG | 0644);
+	ck_assert_int_eq(fs_etc_create("passwd", "x", 1), 1); /* exists: left alone */
+	slurp("/etc/hello.txt", buf, sizeof(buf));
+	ck_assert_str_eq(buf, hello); /* the image's /etc is kept */
+
+	/* An image with its own passwd and no group: its passwd wins, group is added. */
+	static const char mine[] = "app:x:1000:1000::/:/bin/false\n";
+	fs_reset();
+	arch_len = 0;
+	arch_rec(S_IFDIR | 0755, "/etc", NULL, 0);
+	arch_rec(S_IFREG | 0644, "/etc/passwd", mine, sizeof(mine) - 1);
+	ck_assert_int_eq(fs_init(arch, arch_len), 0);
+	fs_etc_users();
+	slurp("/etc/passwd", buf, sizeof(buf));
+	ck_assert_str_eq(buf, mine);
+	slurp("/etc/group", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "root:x:0:\nnogroup:x:65534:\n");
+
+	/* No /etc at all: made. */
+	fs_reset();
+	ck_assert_int_eq(fs_init(NULL, 0), 0);
+	fs_etc_users();
+	ck_assert_int_eq(xstat("/etc").st_mode, S_IFDIR | 0755);
+	ck_assert_int_gt(slurp("/etc/passwd", buf, sizeof(buf)), 0);
+}
+END_TEST
+
 /* ---------------- hostile ---------------- */
 
 static int init_with(const void *a, size_t len)
@@ -892,6 +940,7 @@ Suite *vfs_suite(void)
 	TCase *core = tcase_create("core");
 	tcase_add_checked_fixture(core, setup, teardown);
 	tcase_add_test(core, test_read_packed_file);
+	tcase_add_test(core, test_etc_users);
 	tcase_add_test(core, test_copy_on_write);
 	tcase_add_test(core, test_lseek_append_trunc_creat);
 	tcase_add_test(core, test_dirs_getdents);
