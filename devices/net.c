@@ -48,6 +48,17 @@ static void net_config_read(struct mmio_dev *d, uint32_t off, void *buf, uint32_
 	memcpy(buf, (const uint8_t *)&c + off, len); /* the transport checked off + len <= config_size */
 }
 
+/*
+ * The MTU both sides keep to: ours once the driver accepted
+ * VIRTIO_NET_F_MTU, else the 1500 a driver assumes without it (spec
+ * 5.1.6.3.1: its buffers then hold 1526 bytes). A larger frame from the
+ * backend is dropped, not cut (net_rx_parse).
+ */
+static uint32_t net_mtu(const struct net *n)
+{
+	return n->dev.features & VIRTIO_BIT(VIRTIO_NET_F_MTU) ? n->mtu : NET_MTU_DEFAULT;
+}
+
 static void net_rx_done(struct event_op *op, struct io_uring *ring, int res);
 static void net_tx_done(struct event_op *op, struct io_uring *ring, int res);
 
@@ -160,7 +171,7 @@ static bool net_tx_parse(struct net *n, struct net_req *r, struct vq_chain *c)
 		total += n->segs[i].len;
 	}
 	/* Spec 5.1.6.2.1: frames up to the MTU we offered (plus one VLAN tag), each behind its header. */
-	uint64_t max = NET_HDR_LEN + NET_ETH_HLEN + NET_VLAN_HLEN + n->mtu;
+	uint64_t max = NET_HDR_LEN + NET_ETH_HLEN + NET_VLAN_HLEN + net_mtu(n);
 	if (total < NET_HDR_LEN + NET_ETH_HLEN || total > max) {
 		mmio_warn(d, "tx %u: %llu bytes: header and frame must be %u..%llu", c->head,
 			  (unsigned long long)total, NET_HDR_LEN + NET_ETH_HLEN, (unsigned long long)max);
@@ -231,7 +242,7 @@ static bool net_rx_parse(struct net *n, struct net_req *r, struct vq_chain *c)
 		}
 		total += n->segs[i].len;
 	}
-	uint64_t min = NET_HDR_LEN + NET_ETH_HLEN + n->mtu;
+	uint64_t min = NET_HDR_LEN + NET_ETH_HLEN + net_mtu(n);
 	if (total < min) {
 		mmio_warn(d, "rx %u: %llu bytes, below header + MTU + 14 = %llu", c->head, (unsigned long long)total,
 			  (unsigned long long)min);

@@ -167,7 +167,15 @@ $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
 
 # Everything `make check` builds besides `all`: the integration suites boot the test guests, the apps'
 # images (both in `all`) and the two monitors.
-CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS) $(BUILD)/ukvm-slirp
+CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS) $(BUILD)/ukvm-slirp \
+              $(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp
+
+# The user-mode network helper next to the runner and the ASan monitor too, where net_user_open looks
+# first (devices/net_user.h): a link to the one build.
+$(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp: $(BUILD)/ukvm-slirp
+	@mkdir -p $(@D)
+	$(Q)ln -sf ../ukvm-slirp $@
+all: $(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp
 
 # --- fuzzing (tests/fuzz) -------------------------------------------------------------
 # Each harness tests/fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput. `make fuzz` builds it with clang's

@@ -333,6 +333,12 @@ static void hp_timers_run(void)
 /* Until the monitor closes the control socket or the device's frame socket. */
 static void hp_loop(void)
 {
+	/*
+	 * libslirp's clock (curtime) is set only by slirp_pollfds_poll: frames
+	 * read before it ever ran found it at 0, and a UDP flow made then (a DNS
+	 * query) expired at once (test_dns). One round with no sockets sets it.
+	 */
+	slirp_pollfds_poll(hp.slirp, 1, hp_get_revents, NULL);
 	for (;;) {
 		hp.pfd[0] = (struct pollfd){ .fd = NU_FD_CTL, .events = POLLIN };
 		hp.pfd[1] = (struct pollfd){ .fd = NU_FD_FRAMES, .events = POLLIN };
@@ -344,16 +350,17 @@ static void hp_loop(void)
 			return;
 		if (hp.pfd[0].revents)
 			return; /* the monitor sends nothing after start: any event is its close */
-		/*
-		 * Sockets first: slirp_pollfds_poll also sets libslirp's clock
-		 * (curtime), which frames read before it ever ran would find at 0,
-		 * and a UDP flow made then expires at once.
-		 */
-		slirp_pollfds_poll(hp.slirp, n < 0, hp_get_revents, NULL);
 		if (n > 0 && (hp.pfd[1].revents & POLLIN) && !hp_frames_in())
 			return;
 		if (hp.pfd[1].revents & (POLLHUP | POLLERR))
 			return;
+		/*
+		 * After the frames: it ends by sending what waited for them, e.g. a
+		 * SYN queued until the guest answered slirp's ARP request (before
+		 * them, that SYN waited a whole poll timeout: 2.7 s for a first
+		 * hostfwd connection).
+		 */
+		slirp_pollfds_poll(hp.slirp, n < 0, hp_get_revents, NULL);
 		hp_timers_run();
 	}
 }

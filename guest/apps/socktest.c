@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -306,6 +307,21 @@ static void case_unix_pair(void)
 	say("sigpipes %d\n", sigpipes);
 	T(close(sv[0]));
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Edge-triggered epoll: a partial read brings no new event, new data does; the writer hears room. */
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = 7 };
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, sv[1], &ev));
+	T(write(sv[0], "abcdef", 6));
+	T(epoll_wait(ep, &ev, 1, 0));
+	T(read(sv[1], buf, 2));
+	T(epoll_wait(ep, &ev, 1, 0));
+	T(write(sv[0], "g", 1));
+	T(epoll_wait(ep, &ev, 1, 0));
+	T(close(ep));
+	T(close(sv[0]));
+	T(close(sv[1]));
 
 	/* Non-blocking fill: a short write, then EAGAIN; poll drops OUT. */
 	T(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
@@ -637,6 +653,13 @@ static void case_tcp_basic(void)
 	v = 0;
 	T(getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &vl));
 	say("TCP_NODELAY %d\n", v);
+	v = 1;
+	T(setsockopt(c, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)));
+	v = 0;
+	T(getsockopt(c, IPPROTO_TCP, TCP_CORK, &v, &vl));
+	say("TCP_CORK %d\n", v);
+	v = 0;
+	T(setsockopt(c, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)));
 	v = 30;
 	T(setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)));
 	T(getsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &v, &vl));
@@ -804,6 +827,63 @@ static void case_tcp_sendfile(void)
 	close(s);
 }
 
+/* epoll over sockets: the listener, data, the peer's half close, a reset; edge-triggered readiness. */
+static const char *evname(unsigned e)
+{
+	return pollname((int)(e & (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP | EPOLLPRI)));
+}
+
+static void epoll_show(const char *what, int ep)
+{
+	struct epoll_event ev[4];
+	int n = epoll_wait(ep, ev, 4, 2000);
+	if (n < 0) {
+		say("epoll %s: -1 %s\n", what, errname(errno));
+		return;
+	}
+	say("epoll %s: %d", what, n);
+	for (int i = 0; i < n; i++)
+		say(" [%u %s]", ev[i].data.u32, evname(ev[i].events));
+	say("\n");
+}
+
+static void case_tcp_epoll(void)
+{
+	unsigned short port;
+	char buf[16];
+	int l = tcp_listener(&port, 4);
+	struct sockaddr_in a = lo(port);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event e = { .events = EPOLLIN, .data.u32 = 1 };
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, l, &e));
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	long rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+	say("connect: %s\n", rc == 0 ? "0" : errname(errno));
+	e = (struct epoll_event){ .events = EPOLLOUT | EPOLLET, .data.u32 = 2 };
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, c, &e));
+	epoll_show("listener+connect", ep);
+	int s = accept(l, NULL, NULL);
+	T(epoll_ctl(ep, EPOLL_CTL_DEL, l, NULL));
+	e = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.u32 = 3 };
+	T(epoll_ctl(ep, EPOLL_CTL_ADD, s, &e));
+	T(epoll_wait(ep, &e, 1, 0));
+	T(write(c, "abc", 3));
+	epoll_show("data", ep);
+	T(epoll_wait(ep, &e, 1, 0));
+	T(read(s, buf, 1)); /* a partial read: edge-triggered, no new event */
+	T(epoll_wait(ep, &e, 1, 0));
+	T(read(s, buf, sizeof(buf)));
+	T(shutdown(c, SHUT_WR));
+	epoll_show("half close", ep);
+	T(read(s, buf, sizeof(buf)));
+	T(write(s, "x", 1));
+	T(close(c));
+	epoll_show("reset", ep);
+	T(close(s));
+	T(close(ep));
+	T(close(l));
+}
+
 static void case_udp(void)
 {
 	char buf[64];
@@ -891,6 +971,8 @@ int main(int argc, char **argv)
 		case_tcp_echo();
 		say("== tcp sendfile\n");
 		case_tcp_sendfile();
+		say("== tcp epoll\n");
+		case_tcp_epoll();
 		say("== udp\n");
 		case_udp();
 	}

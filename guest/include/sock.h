@@ -105,6 +105,15 @@ struct sock *sock_of(struct fs_file *f);
 
 /* Wakes everybody waiting on s (threads in sock_wait, poll, epoll): call after every change of readiness. */
 void sock_wake(struct sock *s);
+/*
+ * The same for a change in one direction only: POLLIN (data arrived) or
+ * POLLOUT (room appeared). Blocked threads hear it; epoll items hear only
+ * what they asked for, so an edge-triggered reader is not told again after
+ * a partial read (Linux's sk_data_ready/sk_write_space keys).
+ */
+#define SOCK_WAKE_IN  (POLLIN | POLLRDNORM)
+#define SOCK_WAKE_OUT (POLLOUT | POLLWRNORM | POLLWRBAND)
+void sock_wake_bits(struct sock *s, uint32_t bits);
 
 /* The absolute deadline for a timeout in ns (0: K_WAIT_FOREVER). */
 uint64_t sock_deadline(uint64_t timeo);

@@ -72,6 +72,11 @@ void sock_wake(struct sock *s)
 	k_wait_wake(s, ~0u, 0x7fffffff);
 }
 
+void sock_wake_bits(struct sock *s, uint32_t bits)
+{
+	k_wait_wake(s, bits, 0x7fffffff);
+}
+
 uint64_t sock_deadline(uint64_t timeo)
 {
 	if (!timeo)

@@ -37,6 +37,7 @@ struct tso {
 	bool was_connected;       /* a connection existed; once it ended, connect(2) says EISCONN as Linux's SS_CONNECTED */
 	bool rcv_shut, snd_shut;  /* Linux's sk_shutdown: FIN received / SHUT_RD, SHUT_WR / connection over */
 	bool nodelay;
+	bool cork;                /* TCP_CORK: hold partial segments until uncorked (full ones still go) */
 	int keepidle, keepintvl, keepcnt; /* seconds, seconds, probes */
 	struct pbuf *rxq;         /* received, not yet read (a chain) */
 	uint32_t rx_len;
@@ -136,6 +137,8 @@ static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		else
 			t->rxq = p;
 		t->rx_len += p->tot_len;
+		sock_wake_bits(&t->s, SOCK_WAKE_IN);
+		return ERR_OK;
 	}
 	tso_wake(t);
 	return ERR_OK;
@@ -143,8 +146,9 @@ static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 
 static err_t tso_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
+	struct tso *t = arg;
 	(void)pcb, (void)len;
-	tso_wake(arg);
+	sock_wake_bits(&t->s, SOCK_WAKE_OUT);
 	return ERR_OK;
 }
 
@@ -491,7 +495,7 @@ static long tso_send(struct sock *s, struct sock_msg *m)
 		void *p;
 		size_t n = t->pcb && tso_can_queue(t->pcb) ? sock_io_piece(&m->io, &p, tcp_sndbuf(t->pcb)) : 0;
 		if (n) {
-			bool more = done + n < total || (m->flags & MSG_MORE);
+			bool more = done + n < total || (m->flags & MSG_MORE) || t->cork;
 			err_t e = tcp_write(t->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
 			if (e == ERR_OK) {
 				sock_io_skip(&m->io, n);
@@ -510,6 +514,12 @@ static long tso_send(struct sock *s, struct sock_msg *m)
 		long rc = sock_wait(s, deadline);
 		if (rc)
 			return done ? (long)done : rc;
+	}
+	if (t->cork || (m->flags & MSG_MORE)) {
+		/* Corked: push only once a full segment waits (a hint, as Linux's cork: the tail may go with it). */
+		if (t->pcb && t->pcb->snd_lbb - t->pcb->snd_nxt >= tcp_mss(t->pcb))
+			tso_push(t);
+		return (long)done;
 	}
 	tso_push(t);
 	return (long)done;
@@ -657,6 +667,9 @@ static int tso_setopt(struct sock *s, int level, int name, const void *val, uint
 	case TCP_NODELAY:
 		t->nodelay = v != 0;
 		break;
+	case TCP_CORK:
+		t->cork = v != 0;
+		break;
 	case TCP_KEEPIDLE:
 		if (v < 1 || v > 32767)
 			return -EINVAL;
@@ -676,8 +689,8 @@ static int tso_setopt(struct sock *s, int level, int name, const void *val, uint
 		return -ENOPROTOOPT;
 	}
 	tso_apply(t);
-	if (name == TCP_NODELAY && t->nodelay)
-		tso_push(t); /* Linux pushes what Nagle held back */
+	if ((name == TCP_NODELAY && t->nodelay) || (name == TCP_CORK && !t->cork))
+		tso_push(t); /* Linux pushes what Nagle or the cork held back */
 	return 0;
 }
 
@@ -690,6 +703,9 @@ static int tso_getopt(struct sock *s, int level, int name, void *val, uint32_t *
 	switch (name) {
 	case TCP_NODELAY:
 		v = t->nodelay;
+		break;
+	case TCP_CORK:
+		v = t->cork;
 		break;
 	case TCP_KEEPIDLE:
 		v = t->keepidle;

@@ -53,7 +53,7 @@ static void uso_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
 	*u->tail = d;
 	u->tail = &d->next;
 	u->queued += p->tot_len;
-	sock_wake(&u->s);
+	sock_wake_bits(&u->s, SOCK_WAKE_IN);
 }
 
 int inet_udp_create(struct sock **out)
@@ -214,7 +214,6 @@ static long uso_recv(struct sock *s, struct sock_msg *m)
 	u->queued -= len;
 	pbuf_free(d->p);
 	k_free(d);
-	sock_wake(s);
 	return ret;
 }
 

@@ -307,7 +307,7 @@ static void unix_dgram_free(struct unix_dgram *d)
 {
 	struct unix_sock *from = d->from;
 	from->wmem -= d->charge;
-	unix_wake(from);
+	sock_wake_bits(&from->s, SOCK_WAKE_OUT);
 	unix_put(from);
 	k_free(d->addr);
 	k_free(d);
@@ -440,7 +440,7 @@ static long unix_stream_send(struct sock *s, struct sock_msg *m)
 				return done ? (long)done : -ENOBUFS;
 			unix_ring_put(p, &m->io, n);
 			done += n;
-			unix_wake(p);
+			sock_wake_bits(&p->s, SOCK_WAKE_IN);
 			continue;
 		}
 		if (m->flags & MSG_DONTWAIT)
@@ -476,8 +476,7 @@ static long unix_stream_recv(struct sock *s, struct sock_msg *m)
 			unix_ring_take(u, &m->io, peek ? (uint32_t)done : 0, (uint32_t)n, peek);
 			done += n;
 			if (!peek && u->peer)
-				unix_wake(u->peer); /* its SO_SNDBUF room grew */
-			unix_wake(u);
+				sock_wake_bits(&u->peer->s, SOCK_WAKE_OUT); /* its SO_SNDBUF room grew */
 		}
 		if (done >= target)
 			return (long)done;
@@ -609,7 +608,7 @@ static int unix_accept(struct sock *s, struct sock **out, bool nonblock)
 	struct unix_sock *e = u->acq[u->acq_head];
 	u->acq_head = (u->acq_head + 1) % u->acq_cap;
 	u->acq_len--;
-	unix_wake(u); /* a connector may wait for backlog room */
+	sock_wake_bits(&u->s, SOCK_WAKE_OUT); /* a connector may wait for backlog room (it hears any wake) */
 	*out = &e->s;  /* the queue's reference becomes the file's */
 	return 0;
 }
@@ -777,8 +776,7 @@ static long unix_dgram_send_to(struct unix_sock *u, struct unix_sock *o, struct 
 	*o->dq_tail = d;
 	o->dq_tail = &d->next;
 	o->dq_count++;
-	unix_wake(o);
-	unix_wake(u);
+	sock_wake_bits(&o->s, SOCK_WAKE_IN);
 	return (long)len;
 }
 
@@ -852,7 +850,7 @@ static long unix_dgram_recv(struct sock *s, struct sock_msg *m)
 		u->dq_tail = &u->dq_head;
 	u->dq_count--;
 	unix_dgram_free(d);
-	unix_wake(u);
+	sock_wake_bits(&u->s, SOCK_WAKE_OUT); /* senders waiting for queue room wait on our key */
 	return ret;
 }
 

@@ -3,16 +3,22 @@
  * tap inside a throwaway network namespace (netns.h): attach errors and exit codes, and --stats
  * counters against the tap's own. The network tests proper are suite "net" (check_net.c).
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "it_util.h"
@@ -20,6 +26,7 @@
 #include "ukvm.h"
 
 #define HOST_CIDR "10.81.0.1/24"
+#define GUEST_IP "10.81.0.2"
 
 static struct netns ns;
 
@@ -47,8 +54,8 @@ static void env_down(void)
 	netns_destroy(&ns);
 }
 
-/* Runs ukvm-run ARGS... inside the namespace to completion (limit_s), into *r. No arg may be it_path's buffer. */
-static void run_in_ns(struct it_result *r, double limit_s, const char *const *args)
+/* Starts ukvm-run ARGS... inside the namespace. No arg may be it_path's buffer. */
+static void start_in_ns(struct it_proc *p, const char *const *args)
 {
 	const char *cmd[32];
 	size_t n = 0;
@@ -63,9 +70,75 @@ static void run_in_ns(struct it_result *r, double limit_s, const char *const *ar
 	cmd[n] = NULL;
 	const char *argv[40];
 	netns_exec_argv(&ns, false, cmd, argv, 40);
+	ck_assert_int_eq(it_start(p, ip_prog(), argv + 1), 0);
+}
+
+/* Runs ukvm-run ARGS... inside the namespace to completion (limit_s), into *r. */
+static void run_in_ns(struct it_result *r, double limit_s, const char *const *args)
+{
 	struct it_proc p;
-	ck_assert_int_eq(it_start(&p, ip_prog(), argv + 1), 0);
+	start_in_ns(&p, args);
 	ck_assert_int_eq(it_finish(&p, 0, limit_s, r, NULL), 0);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static uint16_t icmp_sum(const uint8_t *b, size_t n)
+{
+	uint32_t s = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons((uint16_t)~s);
+}
+
+/* count ICMP echos of size bytes to ip (from the thread's namespace), 1 s each; returns the replies that match. */
+static int ping(const char *ip, int count, size_t size)
+{
+	int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	ck_assert_msg(s >= 0, "raw socket: %s", strerror(errno));
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+	uint16_t id = (uint16_t)(getpid() ^ 0x6e64);
+	uint8_t pkt[1500], in[1600];
+	int replies = 0;
+	for (int seq = 0; seq < count; seq++) {
+		struct icmphdr *h = (struct icmphdr *)pkt;
+		memset(pkt, 0, size);
+		h->type = ICMP_ECHO;
+		h->un.echo.id = htons(id);
+		h->un.echo.sequence = htons((uint16_t)seq);
+		for (size_t i = sizeof(*h); i < size; i++)
+			pkt[i] = (uint8_t)(i * 13 + (size_t)seq);
+		h->checksum = icmp_sum(pkt, size);
+		ck_assert_int_eq(sendto(s, pkt, size, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)size);
+		for (double end = now_s() + 1, left; (left = end - now_s()) > 0;) {
+			struct pollfd pf = { s, POLLIN, 0 };
+			if (poll(&pf, 1, (int)(left * 1e3) + 1) != 1)
+				break;
+			ssize_t n = recv(s, in, sizeof(in), 0);
+			if (n < 20)
+				continue;
+			size_t hl = (size_t)(in[0] & 15) * 4;
+			const struct icmphdr *r = (const struct icmphdr *)(in + hl);
+			if ((size_t)n == hl + size && r->type == ICMP_ECHOREPLY && r->un.echo.id == htons(id) &&
+			    r->un.echo.sequence == htons((uint16_t)seq) &&
+			    !memcmp(in + hl + sizeof(*h), pkt + sizeof(*h), size - sizeof(*h))) {
+				replies++;
+				break;
+			}
+		}
+	}
+	close(s);
+	return replies;
 }
 
 /* The tap's own counter NAME (rx_packets ...) from its namespace's sysfs. */
@@ -159,6 +232,52 @@ START_TEST(tx_counts_match_tap)
 }
 END_TEST
 
+/*
+ * The guest's stack (apps/netidle) answers pings through the device; --stats counts every frame
+ * each way exactly as the tap does (the tap's TX is what the device read, its RX what the device
+ * wrote), and SIGTERM ends the VM with reads armed on an idle tap at once.
+ */
+START_TEST(ping_counts_match_tap)
+{
+	env_up();
+	char img[4096];
+	snprintf(img, sizeof(img), "%s", it_path("apps/netidle.img"));
+	const char *args[] = { "--net", "tap:tap0,ip=" GUEST_IP "/24", "--stats", "--timeout", "60", img, "--", "60", NULL };
+	struct it_proc p;
+	start_in_ns(&p, args);
+	if (!it_wait_output(&p, "netidle: up", 20)) {
+		struct it_result r;
+		it_finish(&p, SIGKILL, 5, &r, NULL);
+		ck_abort_msg("the guest never came up\nout: %s\nerr: %s", r.out, r.err);
+	}
+	ck_assert_int_eq(netns_enter(&ns, false), 0);
+	int replies = ping(GUEST_IP, 10, 64) + ping(GUEST_IP, 3, 1472); /* small, and a full 1500-byte packet */
+	ck_assert_int_eq(netns_leave(&ns), 0);
+	double t = now_s();
+	struct it_result r;
+	ck_assert_int_eq(it_finish(&p, SIGTERM, 30, &r, NULL), 0);
+	double stop_ms = (now_s() - t) * 1e3;
+	ck_assert_msg(replies == 13, "%d of 13 pings answered\nerr: %s", replies, r.err);
+	ck_assert_msg(r.status == 143, "status %d\nerr: %s", r.status, r.err);
+	ck_assert_msg(stop_ms < 1000, "SIGTERM took %.0f ms", stop_ms);
+	struct nic_stats s = nic_stats(r.err);
+	unsigned long long tx_p = tap_stat("tx_packets"), tx_b = tap_stat("tx_bytes");
+	unsigned long long rx_p = tap_stat("rx_packets"), rx_b = tap_stat("rx_bytes");
+	fprintf(stderr, "netdev: 13 pings: guest rx %llu/%llu B, tx %llu/%llu B, %llu notifies; tap tx %llu/%llu B, "
+		"rx %llu/%llu B; stop %.0f ms\n", s.rxp, s.rxb, s.txp, s.txb, s.notifies, tx_p, tx_b, rx_p, rx_b, stop_ms);
+	ck_assert_uint_ge(s.rxp, 13); /* the echo requests, and ARP */
+	ck_assert_uint_ge(s.txp, 13);
+	ck_assert_uint_eq(s.rxd + s.txd, 0);
+	ck_assert_uint_eq(s.rxp, tx_p);
+	ck_assert_uint_eq(s.rxb, tx_b);
+	ck_assert_uint_eq(s.txp, rx_p);
+	ck_assert_uint_eq(s.txb, rx_b);
+	ck_assert_msg(strstr(r.err, " exits per packet\n"), "%s", r.err);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
 Suite *netdev_suite(void)
 {
 	Suite *s = suite_create("netdev");
@@ -171,6 +290,7 @@ Suite *netdev_suite(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, tap_busy);
 	tcase_add_test(tc, tx_counts_match_tap);
+	tcase_add_test(tc, ping_counts_match_tap);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -57,9 +57,8 @@ static uint32_t rd(uint64_t off)
 	return v;
 }
 
-static const uint64_t drv_feat = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
-				 VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
-				 VIRTIO_BIT(VIRTIO_NET_F_MTU);
+static uint64_t drv_feat = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
+			   VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU);
 
 static void queue_setup(unsigned q, uint64_t gpa)
 {
@@ -499,6 +498,31 @@ START_TEST(test_limits_mtu)
 }
 END_TEST
 
+/* A driver that did not accept VIRTIO_NET_F_MTU keeps to 1500 both ways, whatever the NIC's MTU. */
+START_TEST(test_limits_mtu_not_negotiated)
+{
+	drv_feat &= ~VIRTIO_BIT(VIRTIO_NET_F_MTU);
+	open_nic_mtu(9000);
+	rx_buf(0, NET_HDR_LEN + 14 + 1500, 4096); /* what such a driver posts: taken */
+	mmio_notify(&np->dev, VIRTIO_NET_RXQ, &ring);
+	net_send(1, 9014);                        /* larger than it can take: dropped, not cut */
+	net_send(2, 1514);
+	void *cookie;
+	ck_assert_uint_eq(wait_used(&rxq, &cookie), NET_HDR_LEN + 1514);
+	check_rx(0, 2, 1514);
+	tx_frame(0, 0, 1518, 4096);
+	tx_frame(1, 1, 1519, 4096);
+	mmio_notify(&np->dev, VIRTIO_NET_TXQ, &ring);
+	check_net_recv(0, 1518);
+	pump(5);
+	ck_assert(net_quiet());
+	struct net_stats st;
+	net_stats(np, &st);
+	ck_assert_uint_eq(st.rx_dropped, 1);
+	ck_assert_uint_eq(st.tx_dropped, 1);
+}
+END_TEST
+
 /* A frame bigger than the buffer is dropped (not delivered cut), and the buffer takes the next frame. */
 START_TEST(test_limits_rx_too_big)
 {
@@ -861,6 +885,7 @@ Suite *devnet_suite(void)
 	tcase_add_test(l, test_limits_backpressure);
 	tcase_add_test(l, test_limits_tx_flood);
 	tcase_add_test(l, test_limits_mtu);
+	tcase_add_test(l, test_limits_mtu_not_negotiated);
 	tcase_add_test(l, test_limits_rx_too_big);
 	tcase_add_test(l, test_limits_rx_inflight);
 	tcase_add_test(h, test_hostile_tx);

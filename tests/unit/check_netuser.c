@@ -506,6 +506,48 @@ START_TEST(test_hostfwd)
 }
 END_TEST
 
+static bool is_arp_request_for_guest(const uint8_t *f, size_t n, const void *arg)
+{
+	(void)arg;
+	return n >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 1 && get32(f + 38) == GUEST;
+}
+
+/*
+ * A hostfwd connection before slirp knows the guest's MAC: it asks by ARP and
+ * holds the SYN; the answer must release the SYN at once, not a poll timeout
+ * (up to 1 s) later.
+ */
+START_TEST(test_hostfwd_arp_first)
+{
+	uint16_t port;
+	close(listener(&port, SOCK_STREAM));
+	struct ukvm_hostfwd fw = { .host_addr = htonl(INADDR_LOOPBACK), .host_port = port, .guest_port = 80 };
+	struct ukvm_net cfg = { .kind = UKVM_NET_USER, .fwds = &fw, .nfwds = 1 };
+	struct nu n = nu_up_cfg(&cfg);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int cr = connect(c, (struct sockaddr *)&a, sizeof(a));
+	ck_assert(cr == 0 || errno == EINPROGRESS);
+	uint8_t r[128], f[64];
+	ck_assert_int_ge(dev_expect(n.fd, is_arp_request_for_guest, NULL, r, sizeof(r)), 42);
+	/* The guest's reply: to slirp's MAC, from ours. */
+	size_t o = fb_eth(f, r + 6, 0x0806);
+	memcpy(f + o, r + 14, 28);
+	put16(f + o + 6, 2);
+	memcpy(f + o + 8, guest_mac, 6);
+	put32(f + o + 14, GUEST);
+	memcpy(f + o + 18, r + 22, 10);                /* target: slirp's MAC and address */
+	double t0 = now_ms();
+	dev_send(n.fd, NULL, f, o + 28);
+	static const uint16_t gport = 80;
+	ck_assert_int_ge(dev_expect(n.fd, is_tcp_to, &gport, r, sizeof(r)), 54);
+	double dt = now_ms() - t0;
+	ck_assert_msg(dt < 100, "the SYN came %.1f ms after the ARP reply", dt);
+	close(c);
+	net_user_close(n.u);
+}
+END_TEST
+
 /* DNS to 10.0.2.3 goes to resolv.conf's server (here 127.0.0.1 of the namespace, a bind mount), under the sandbox. */
 START_TEST(test_dns)
 {
@@ -830,6 +872,7 @@ Suite *netuser_suite(void)
 	tcase_add_test(c, test_tcp_out);
 	tcase_add_test(c, test_tcp_data);
 	tcase_add_test(c, test_hostfwd);
+	tcase_add_test(c, test_hostfwd_arp_first);
 	tcase_add_test(c, test_dns);
 	tcase_add_test(c, test_close_prompt);
 	tcase_add_test(c, test_close_under_vcpu_filter);
