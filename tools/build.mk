@@ -111,6 +111,15 @@ all: $(BUILD)/bench/embedbench
 bench-embed: $(BUILD)/bench/embedbench $(BUILD)/apps/hello.img
 	$(Q)$(BUILD)/bench/embedbench $(BUILD)
 
+# bench-console: 200,000 lines to a file by guest/apps/conio, natively and in ukvm (tools/bench/conbench.c).
+$(BUILD)/bench/conbench: tools/bench/conbench.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
+
+.PHONY: bench-console
+bench-console: $(BUILD)/ukvm-run $(BUILD)/apps/conio $(BUILD)/apps/conio.img $(BUILD)/bench/conbench
+	$(Q)$(BUILD)/bench/conbench $(BUILD)
+
 BLK_BENCH := $(BUILD)/apps/blkbench.img $(BUILD)/bench/blkbench-host $(BUILD)/bench/blkrun
 
 .PHONY: bench-blk
