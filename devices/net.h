@@ -40,8 +40,10 @@
  * Writes waiting on a full socket (the user-mode backend) are woken in no
  * particular order (check_devnet's tx_flood saw frames reordered with 64);
  * a tap takes a write at once, so there a write costs one io_uring round
- * trip of the event thread. Linked SQEs (IOSQE_IO_LINK) could batch them
- * in order; not done before it is measured to matter.
+ * trip of the event thread: ~1.1 us of CPU per 1000-byte frame on a
+ * socketpair, the reader's recv included (64 chains waiting in the ring).
+ * Linked SQEs (IOSQE_IO_LINK) could batch them in order; not worth it
+ * against the guest's own cost per frame.
  */
 #define NET_TX_INFLIGHT 1
 /* Consecutive failed backend reads (other than "try again") after which RX gives up rather than spin. */

@@ -57,7 +57,7 @@ static const int sandbox_vcpu_calls[] = {
  * openat of /proc/sys/vm/overcommit_memory, which a guest could then reach.
  */
 static const int sandbox_event_calls[] = {
-	SCMP_SYS(io_uring_enter), /* event.c: submit SQEs and wait for CQEs, the whole data path */
+	SCMP_SYS(io_uring_enter), /* event.c: submit SQEs and wait for CQEs, the whole data path (blk.c, net.c) */
 	SCMP_SYS(write),          /* mmio.c: the news eventfd for a WAITing vCPU; warnings on stderr */
 	SCMP_SYS(writev),         /* stdio on stderr */
 	SCMP_SYS(futex),          /* mmio.c: device locks shared with the vCPU thread, reset's condition variable */

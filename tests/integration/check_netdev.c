@@ -278,6 +278,68 @@ START_TEST(ping_counts_match_tap)
 }
 END_TEST
 
+/*
+ * Embedding: a NIC on the embedder's own fd (UKVM_NET_FD, a SOCK_SEQPACKET pair) carries the
+ * guest's frames; the result's per-NIC counters say so, an older (0.2-sized) result is filled
+ * only up to its size, and the fd stays the embedder's. An O_NONBLOCK fd is refused in one line.
+ */
+START_TEST(embed_fd_nic)
+{
+	int sv[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	char img[4096], err[256];
+	snprintf(img, sizeof(img), "%s", it_path("apps/netidle.img"));
+	const char *argv[] = { "1", NULL };
+	struct ukvm_net net = { .kind = UKVM_NET_FD, .fd = sv[0], .ipv4 = htonl(0x0a090902), .prefix = 24 };
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .argv = argv, .console_fd = -1,
+				   .timeout_ms = 20000, .nets = &net, .nnets = 1 };
+	for (int old = 0; old < 2; old++) {
+		struct ukvm_vm *vm;
+		ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+		static struct ukvm_result res;
+		memset(&res, 0xaa, sizeof(res));
+		res.size = old ? (uint32_t)UKVM_RESULT_SIZE_0_2 : (uint32_t)sizeof(res);
+		ck_assert_int_eq(ukvm_run(vm, &res), 0);
+		ukvm_destroy(vm);
+		ck_assert_msg(res.kind == UKVM_EXITED && res.status == 0, "kind %d status %d: %s", res.kind, res.status,
+			      res.msg);
+		ck_assert_uint_eq(res.ndevs, 1);
+		ck_assert_str_eq(res.devs[0].kind, "net");
+		ck_assert_str_eq(res.devs[0].name, "eth0");
+		if (old) {
+			const uint8_t *past = (const uint8_t *)&res + UKVM_RESULT_SIZE_0_2;
+			for (size_t i = 0; i < sizeof(res) - UKVM_RESULT_SIZE_0_2; i++)
+				ck_assert_uint_eq(past[i], 0xaa);
+		} else {
+			ck_assert_uint_eq(res.nnets, 1);
+			ck_assert_str_eq(res.nets[0].name, "eth0");
+			ck_assert_uint_eq(res.nets[0].dev, 0);
+			ck_assert_uint_ge(res.nets[0].tx_packets, 1); /* its ARP announcement */
+			ck_assert_uint_eq(res.nets[0].notifies, res.devs[0].notifies);
+			ck_assert_uint_eq(res.nets[0].exits, res.devs[0].exits);
+		}
+		/* What the guest sent is on the embedder's end: whole frames behind a zero header. */
+		uint8_t f[2048];
+		ssize_t n = recv(sv[1], f, sizeof(f), MSG_DONTWAIT);
+		ck_assert_int_ge(n, 12 + 42);
+		static const uint8_t zero[12];
+		ck_assert_mem_eq(f, zero, 12);
+		ck_assert_uint_eq(f[12 + 12] << 8 | f[12 + 13], 0x0806); /* ARP */
+		while (recv(sv[1], f, sizeof(f), MSG_DONTWAIT) > 0)
+			;
+		ck_assert_int_ge(fcntl(sv[0], F_GETFD), 0); /* not closed: the embedder's */
+	}
+	ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	struct ukvm_vm *vm;
+	ck_assert_int_eq(ukvm_create(&cfg, &vm, err, sizeof(err)), UKVM_ERR_CONFIG);
+	char want[128];
+	snprintf(want, sizeof(want), "eth0: fd %d is O_NONBLOCK: give a blocking fd", sv[0]);
+	ck_assert_str_eq(err, want);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 Suite *netdev_suite(void)
 {
 	Suite *s = suite_create("netdev");
@@ -291,6 +353,7 @@ Suite *netdev_suite(void)
 	tcase_add_test(tc, tap_busy);
 	tcase_add_test(tc, tx_counts_match_tap);
 	tcase_add_test(tc, ping_counts_match_tap);
+	tcase_add_test(tc, embed_fd_nic);
 	suite_add_tcase(s, tc);
 	return s;
 }
