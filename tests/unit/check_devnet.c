@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/if_tun.h>
 #include <liburing.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -863,7 +865,17 @@ START_TEST(test_tap)
 	ck_assert_str_eq(err, "cannot attach: Device or resource busy (another process holds the tap)");
 	ck_assert_int_eq(net_tap_open("a/b", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(net_tap_open("0123456789abcdef", err, sizeof(err)), -EINVAL);
+	/* A persistent tap another user owns, then this (forked) test without CAP_NET_ADMIN: refused, told why. */
+	ck_assert_int_eq(ioctl(fd, TUNSETOWNER, 12345ul), 0);
+	ck_assert_int_eq(ioctl(fd, TUNSETPERSIST, 1ul), 0);
 	close(fd);
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct none[2];
+	memset(none, 0, sizeof(none));
+	ck_assert_int_eq(syscall(SYS_capset, &h, none), 0);
+	ck_assert_int_eq(net_tap_open("ukvmt0", err, sizeof(err)), -EPERM);
+	ck_assert_str_eq(err, "cannot attach: Operation not permitted (need CAP_NET_ADMIN or a tap owned by you)");
+	ck_assert_int_eq(net_tap_open("ukvmt1", err, sizeof(err)), -EPERM); /* nor may it create one */
 }
 END_TEST
 
