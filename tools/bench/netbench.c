@@ -3,14 +3,16 @@
  * namespace) or in ukvm; the client runs on the host. One connection per measurement.
  *   netbench server PORT            serves connections one after another, forever
  *   netbench rr ADDR PORT SECS      1 byte each way, one transaction at a time: rr_tps, rr_p50_us, rr_p99_us
- *   netbench send ADDR PORT BYTES   client -> server stream, timed to the server's ack: send_mbps
- *   netbench recv ADDR PORT BYTES   server -> client stream, timed to EOF: recv_mbps
+ *   netbench send ADDR PORT BYTES [SECS]  client -> server stream, timed to the server's ack: send_mbps
+ *   netbench recv ADDR PORT BYTES [SECS]  server -> client stream, timed to the last byte: recv_mbps
+ * A stream stops at BYTES or after SECS (0: no limit), whichever comes first; the rate is over what moved.
  * Results are "RESULT key value" lines (MB = 10^6 bytes).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 
 /* The request a client opens with: what to do and how many bytes. */
 struct nb_hdr {
-	char op; /* 'r' request/response, 's' sink (then ack 1 byte), 'g' generate (then close) */
+	char op; /* 'r' request/response, 's' sink (then ack with the count), 'g' generate (until the client closes) */
 	char pad[7];
 	uint64_t bytes;
 };
@@ -75,15 +77,18 @@ static void serve(int fd)
 		while (read_all(fd, &c, 1) == 0 && write_all(fd, &c, 1) == 0)
 			;
 	} else if (h.op == 's') {
-		for (uint64_t left = h.bytes; left;) {
-			ssize_t r = read(fd, buf, left < BUF ? (size_t)left : BUF);
+		uint64_t got = 0;
+		while (got < h.bytes) { /* to the count, or to the client's early half-close */
+			ssize_t r = read(fd, buf, h.bytes - got < BUF ? (size_t)(h.bytes - got) : BUF);
 			if (r < 0 && errno == EINTR)
 				continue;
-			if (r <= 0)
+			if (r < 0)
 				return;
-			left -= (uint64_t)r;
+			if (r == 0)
+				break;
+			got += (uint64_t)r;
 		}
-		write_all(fd, "k", 1);
+		write_all(fd, &got, sizeof(got));
 	} else if (h.op == 'g') {
 		for (uint64_t left = h.bytes; left;) {
 			size_t n = left < BUF ? (size_t)left : BUF;
@@ -105,6 +110,7 @@ static int server(int port)
 		return 1;
 	}
 	memset(buf, 'x', sizeof(buf));
+	signal(SIGPIPE, SIG_IGN); /* a client that stops reading early closes: write fails, the next one is served */
 	printf("netbench: listening on %d\n", port);
 	fflush(stdout);
 	for (;;) {
@@ -174,13 +180,13 @@ static int rr(const char *addr, int port, double secs)
 	return 0;
 }
 
-static int stream(const char *addr, int port, int send, uint64_t bytes)
+static int stream(const char *addr, int port, int send, uint64_t bytes, double secs)
 {
 	memset(buf, 'y', sizeof(buf));
 	double t0 = now_s();
 	int fd = dial(addr, port, send ? 's' : 'g', bytes);
 	uint64_t moved = 0;
-	while (moved < bytes) {
+	while (moved < bytes && (secs <= 0 || now_s() - t0 < secs)) {
 		size_t n = bytes - moved < BUF ? (size_t)(bytes - moved) : BUF;
 		ssize_t r = send ? write(fd, buf, n) : read(fd, buf, n);
 		if (r < 0 && errno == EINTR)
@@ -192,14 +198,17 @@ static int stream(const char *addr, int port, int send, uint64_t bytes)
 		}
 		moved += (uint64_t)r;
 	}
-	char c;
-	if (send && read_all(fd, &c, 1)) {
-		fprintf(stderr, "netbench: no ack\n");
-		return 1;
+	if (send) { /* the time runs to the server's count of what arrived */
+		uint64_t got = 0;
+		if ((moved < bytes && shutdown(fd, SHUT_WR)) || read_all(fd, &got, sizeof(got)) || got != moved) {
+			fprintf(stderr, "netbench: no ack for %llu bytes\n", (unsigned long long)moved);
+			return 1;
+		}
 	}
 	double dt = now_s() - t0;
-	printf("RESULT %s_mbps %.1f\nRESULT %s_secs %.3f\n", send ? "send" : "recv", (double)bytes / dt / 1e6,
-	       send ? "send" : "recv", dt);
+	const char *k = send ? "send" : "recv";
+	printf("RESULT %s_mbps %.1f\nRESULT %s_bytes %llu\nRESULT %s_secs %.3f\n", k, (double)moved / dt / 1e6, k,
+	       (unsigned long long)moved, k, dt);
 	close(fd);
 	return 0;
 }
@@ -210,8 +219,9 @@ int main(int argc, char **argv)
 		return server(atoi(argv[2]));
 	if (argc == 5 && !strcmp(argv[1], "rr"))
 		return rr(argv[2], atoi(argv[3]), atof(argv[4]));
-	if (argc == 5 && (!strcmp(argv[1], "send") || !strcmp(argv[1], "recv")))
-		return stream(argv[2], atoi(argv[3]), argv[1][0] == 's', strtoull(argv[4], NULL, 0));
-	fprintf(stderr, "usage: netbench server PORT | rr ADDR PORT SECS | send|recv ADDR PORT BYTES\n");
+	if ((argc == 5 || argc == 6) && (!strcmp(argv[1], "send") || !strcmp(argv[1], "recv")))
+		return stream(argv[2], atoi(argv[3]), argv[1][0] == 's', strtoull(argv[4], NULL, 0),
+			      argc == 6 ? atof(argv[5]) : 0);
+	fprintf(stderr, "usage: netbench server PORT | rr ADDR PORT SECS | send|recv ADDR PORT BYTES [SECS]\n");
 	return 2;
 }

@@ -3,7 +3,8 @@
  * client's namespace by a veth pair, and in ukvm on a tap there; the clients (netbench, wrk) run in the
  * client's namespace. Rounds alternate the two sides; medians and ratios are printed, with the
  * monitor's exits and notifications per transaction from --stats.
- *   netrun BUILD_DIR     env NET_BENCH_ROUNDS (3), NET_BENCH_SECS (3), NET_BENCH_BYTES (1073741824)
+ *   netrun BUILD_DIR     env NET_BENCH_ROUNDS (3), NET_BENCH_SECS (3), NET_BENCH_BYTES (1073741824),
+ *                        NET_BENCH_STREAM_SECS (10: a stream stops there if its bytes are not through yet)
  */
 #include <errno.h>
 #include <signal.h>
@@ -38,7 +39,7 @@ struct run {
 
 static struct run runs[MAX_ROUNDS][NPHASE][NSIDE];
 static struct netns ns;
-static double secs = 3;
+static double secs = 3, stream_secs = 10;
 static unsigned long long bytes = 1ull << 30;
 static int have_ukvm = 1, have_wrk = 1;
 
@@ -141,7 +142,7 @@ static int server_start(struct it_proc *p, enum side s, enum phase ph)
 /* Runs the client of a phase against addr from the driver's namespace; fills r->v. 0 or -1. */
 static int client_run(struct run *r, enum phase ph, const char *addr)
 {
-	char prog[4096], arg[64], url[64];
+	char prog[4096], arg[64], arg2[32], url[64];
 	struct it_proc p;
 	struct it_result res;
 	const char *args[12];
@@ -165,6 +166,9 @@ static int client_run(struct run *r, enum phase ph, const char *addr)
 		else
 			snprintf(arg, sizeof(arg), "%llu", bytes);
 		args[n++] = arg;
+		snprintf(arg2, sizeof(arg2), "%g", stream_secs);
+		if (ph != RR)
+			args[n++] = arg2;
 	}
 	args[n] = NULL;
 	if (it_start(&p, prog, args) || it_finish(&p, 0, secs + 120, &res, NULL))
@@ -275,6 +279,8 @@ int main(int argc, char **argv)
 		rounds = 3;
 	if (getenv("NET_BENCH_SECS"))
 		secs = atof(getenv("NET_BENCH_SECS"));
+	if (getenv("NET_BENCH_STREAM_SECS"))
+		stream_secs = atof(getenv("NET_BENCH_STREAM_SECS"));
 	if (getenv("NET_BENCH_BYTES"))
 		bytes = strtoull(getenv("NET_BENCH_BYTES"), NULL, 0);
 	if (!netns_usable(why, sizeof(why))) {
@@ -297,9 +303,9 @@ int main(int argc, char **argv)
 		netns_destroy(&ns);
 		return 1;
 	}
-	printf("bench-net: %d rounds, %g s per timed phase, %llu-byte streams; native = the same program in a\n"
-	       "namespace over veth, ukvm = in the guest over a tap; medians; ratio = ukvm / native\n",
-	       rounds, secs, bytes);
+	printf("bench-net: %d rounds, %g s per timed phase, streams of %llu bytes or %g s; native = the same program\n"
+	       "in a namespace over veth, ukvm = in the guest over a tap; medians; ratio = ukvm / native\n",
+	       rounds, secs, bytes, stream_secs);
 	fflush(stdout);
 	for (int i = 0; i < rounds; i++)
 		for (int ph = 0; ph < NPHASE; ph++)
