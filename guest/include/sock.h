@@ -153,6 +153,17 @@ int sock_in_check(const void *addr, uint32_t len, bool for_connect);
 /* Writes a sockaddr_in (Linux truncates to the room and reports the full length). */
 void sock_in_put(void *addr, uint32_t *len, uint32_t ip_be, uint16_t port_be);
 
+/*
+ * The app is ending (exit_group, the last thread's exit, a fatal default
+ * signal): closes every socket fd, as Linux closes a dying process's files
+ * (FIN, or RST over unread data), then lets TCP finish sending what the app
+ * wrote, as Linux's kernel does after the process is gone, for at most
+ * SOCK_EXIT_LINGER_NS. Other threads do not run meanwhile; without
+ * pending TCP data it returns at once.
+ */
+#define SOCK_EXIT_LINGER_NS 2000000000ull
+void sock_exit(void);
+
 /* ---- families ---- */
 
 /* AF_UNIX (guest/net/unix.c): socket(2) and socketpair(2). 0 and *out or -errno. */
@@ -164,5 +175,7 @@ int inet_create(int type, int protocol, struct sock **out);
 /* Internal to guest/net: the two AF_INET families (tcp.c, udp.c), type and protocol already checked. */
 int inet_tcp_create(struct sock **out);
 int inet_udp_create(struct sock **out);
+/* Internal to guest/net: runs the network (pollers, idle WAITs, no thread switch) until no TCP connection has unsent or unacknowledged data, or the deadline. */
+void inet_tcp_drain(uint64_t deadline);
 
 #endif

@@ -401,3 +401,13 @@ int sock_getopt(struct sock *s, int level, int name, void *val, uint32_t *len)
 	*len = *len < size ? *len : size;
 	return 0;
 }
+
+void sock_exit(void)
+{
+	for (int fd = 0; fd < FS_MAX_FDS; fd++) {
+		struct fs_file *f = fs_fd_file(fd);
+		if (f && sock_of(f))
+			fs_fd_close(fd);
+	}
+	inet_tcp_drain(k_clock_monotonic_ns() + SOCK_EXIT_LINGER_NS);
+}

@@ -5,6 +5,8 @@
 #include "sock.h"
 #include "lwip/tcp.h"
 #include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h" /* tcp_active_pcbs: what is left to send at exit */
+#include "wait.h"
 
 /*
  * lwIP's callbacks (recv, sent, err, connected, accept) run inside lwIP
@@ -832,3 +834,24 @@ static const struct sock_ops tso_ops = {
 	.poll = tso_poll,
 	.release = tso_release,
 };
+
+/* True while a connection still has data to send or to see acknowledged. */
+static bool tso_unsent(void)
+{
+	for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next)
+		if (p->unsent || p->unacked)
+			return true;
+	return false;
+}
+
+void inet_tcp_drain(uint64_t deadline)
+{
+	net_flush();
+	while (tso_unsent() && k_clock_monotonic_ns() < deadline) {
+		uint64_t next = k_wait_poll(K_WAIT_POLLED);
+		if (!tso_unsent())
+			break;
+		uint64_t until = next && next < deadline ? next : deadline;
+		k_wait_poll(k_wait_idle(until));
+	}
+}

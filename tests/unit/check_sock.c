@@ -23,6 +23,12 @@ int inet_create(int type, int protocol, struct sock **out)
 	return -EAFNOSUPPORT;
 }
 
+/* Test fake: no TCP connection exists here, so there is nothing to drain. */
+void inet_tcp_drain(uint64_t deadline)
+{
+	(void)deadline;
+}
+
 static void setup(void)
 {
 	fs_shim_reset();
@@ -360,6 +366,21 @@ START_TEST(test_socket_args)
 }
 END_TEST
 
+START_TEST(test_exit_closes_sockets)
+{
+	int sv[2], p[2];
+	pair(SOCK_STREAM, sv);
+	ck_assert_int_eq(sys_pipe(L(p), 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_write(sv[0], L("unread"), 6, 0, 0, 0), 6);
+	sock_exit();
+	/* Every socket fd is closed, other files are not. */
+	ck_assert_int_eq(sys_close(sv[0], 0, 0, 0, 0, 0), -EBADF);
+	ck_assert_int_eq(sys_close(sv[1], 0, 0, 0, 0, 0), -EBADF);
+	ck_assert_int_eq(sys_close(p[0], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_close(p[1], 0, 0, 0, 0, 0), 0);
+}
+END_TEST
+
 /* ---------------- limits ---------------- */
 
 START_TEST(test_stream_bounded)
@@ -560,6 +581,7 @@ Suite *sock_suite(void)
 	tcase_add_test(core, test_abstract_dgram);
 	tcase_add_test(core, test_options);
 	tcase_add_test(core, test_socket_args);
+	tcase_add_test(core, test_exit_closes_sockets);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, teardown);
