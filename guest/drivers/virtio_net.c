@@ -257,7 +257,7 @@ static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 static uint64_t vnet_poll(struct k_poller *pl, enum k_wait_news news)
 {
 	struct vnet *v = (struct vnet *)((char *)pl - offsetof(struct vnet, poller));
-	int tx = 0;
+	int tx = 0, progress = 0;
 
 	for (int round = 0; !v->dead; round++) {
 		int rx = vnet_rx_reap(v);
@@ -265,6 +265,7 @@ static uint64_t vnet_poll(struct k_poller *pl, enum k_wait_news news)
 		if (rx < 0 || t < 0)
 			return 0;
 		tx |= t;
+		progress |= rx | t;
 		vnet_rx_fill(v);
 		bool more = vd_queue_rearm(&v->rxq);
 		more |= vd_queue_rearm(&v->txq); /* both re-armed: the next WAIT ends on news from either */
@@ -277,7 +278,14 @@ static uint64_t vnet_poll(struct k_poller *pl, enum k_wait_news news)
 		return 0;
 	uint64_t now = k_clock_monotonic_ns();
 	if (v->txq.vq.inflight) {
-		if (!tx && vd_wait_check_status(news, &v->idle_news) && vnet_check_dead(v))
+		/*
+		 * Frames received are the device at work too: the sent ones will
+		 * follow (it completes TX on its own time). Only news with no
+		 * progress at all is worth a Status read (an exit).
+		 */
+		if (progress)
+			v->idle_news = 0;
+		else if (vd_wait_check_status(news, &v->idle_news) && vnet_check_dead(v))
 			return 0;
 		if (!tx && now - v->tx_last_progress >= VD_STALL_NS) {
 			vnet_die(v, "TX: no answer from the device", 0);

@@ -42,14 +42,15 @@ static const char *const target_name[] = {"native", "ukvm"};
 #define T_PING  (UKVM + 1)
 #define T_USER  (UKVM + 1) /* --net user (libslirp) */
 #define T_FLOOD (UKVM + 1) /* ukvm only: the app drives the virtio device itself */
+#define T_ECHO  (UKVM + 1)
+#define T_2NIC  (UKVM + 1)
 /*
- * Native only for now: in the guest, tcpecho's last ~50-200 KiB of echo never come back when its
- * main thread waits in pthread_join (a futex) while the echo thread blocks on the socket: the host
- * retransmits into the RX ring (the device counts the packets, drops none) and the guest never
- * ACKs. The same stream passes every time when the main thread waits in accept() instead.
+ * Native only for now: tcpecho CLIENTS exits once its clients are done, and in the guest the VM
+ * ends with the app, so what lwIP still holds unsent or unacknowledged after the last close() is
+ * lost (the host misses the echo's last ~50-200 KiB and its last data is never ACKed). Linux keeps
+ * sending after close() and exit. The same stream passes every time when the server stays up.
  */
-#define T_ECHO  (NATIVE + 1)
-#define T_2NIC  (NATIVE + 1)
+#define T_EXIT  (NATIVE + 1)
 
 #define HOST_IP   "10.77.0.1"
 #define GUEST_IP  "10.77.0.2"
@@ -284,25 +285,42 @@ static void echo_streams(struct echo_st *s, int n, uint64_t bytes, double limit_
 	}
 }
 
-/* ---- TCP echo: 64 MiB each way --------------------------------------------------- */
+/* ---- TCP echo: 64 MiB each way; data queued at exit ----------------------------------- */
 
 START_TEST(echo_64m)
 {
 	struct it_proc p;
 	struct it_result r;
 	env_up(_i, 1);
-	const char *args[] = {"7000", "1", NULL};
+	const char *args[] = {"7000", NULL};
 	app_start(&p, _i, 1, NULL, "tcpecho", args, "listening on 7000");
 	double t0 = now_s();
 	struct echo_st s = {.fd = tcp_connect(GUEST_IP, 7000, 0), .seed = 3};
 	echo_streams(&s, 1, 64ull << 20, 60);
 	double dt = now_s() - t0;
 	close(s.fd);
+	app_stop(&p, &r);
+	fprintf(stderr, "net: %s echo 64 MiB each way in %.2f s (%.0f MB/s each way)\n", target_name[_i], dt,
+		64 * 1.048576 / dt);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
+/* The server exits right after its last close(): the echo's tail must still arrive, as on Linux. */
+START_TEST(echo_then_exit)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	const char *args[] = {"7000", "1", NULL};
+	app_start(&p, _i, 1, NULL, "tcpecho", args, "listening on 7000");
+	struct echo_st s = {.fd = tcp_connect(GUEST_IP, 7000, 0), .seed = 8};
+	echo_streams(&s, 1, 16ull << 20, 30);
+	close(s.fd);
 	app_wait(&p, &r, 10);
 	ck_assert_msg(r.status == 0 && strstr(r.out, "served 1"), "%s: status %d\nout: %s\nerr: %s", target_name[_i],
 		      r.status, r.out, r.err);
-	fprintf(stderr, "net: %s echo 64 MiB each way in %.2f s (%.0f MB/s each way)\n", target_name[_i], dt,
-		64 * 1.048576 / dt);
 	it_result_free(&r);
 	env_down();
 }
@@ -594,16 +612,17 @@ START_TEST(two_nics)
 	struct it_proc p;
 	struct it_result r;
 	env_up(_i, 2);
-	const char *args[] = {"7000", "2", NULL};
+	const char *args[] = {"7000", NULL};
 	app_start(&p, _i, 2, NULL, "tcpecho", args, "listening on 7000");
 	struct echo_st s[2] = {{.fd = tcp_connect(GUEST_IP, 7000, 0), .seed = 1},
 			       {.fd = tcp_connect(GUEST2_IP, 7000, 0), .seed = 2}};
 	echo_streams(s, 2, 4 << 20, 30);
 	close(s[0].fd);
 	close(s[1].fd);
-	app_wait(&p, &r, 10);
-	ck_assert_msg(r.status == 0 && strstr(r.out, "served 2"), "%s: status %d\nout: %s\nerr: %s", target_name[_i],
-		      r.status, r.out, r.err);
+	app_stop(&p, &r);
+	/* Both connections were served, each by its own thread. */
+	const char *d1 = strstr(r.out, "done, 4194304 bytes");
+	ck_assert_msg(d1 && strstr(d1 + 1, "done, 4194304 bytes"), "%s: out: %s\nerr: %s", target_name[_i], r.out, r.err);
 	it_result_free(&r);
 	env_down();
 }
@@ -750,6 +769,7 @@ Suite *net_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 90);
 	tcase_add_loop_test(tc, echo_64m, NATIVE, T_ECHO);
+	tcase_add_loop_test(tc, echo_then_exit, NATIVE, T_EXIT);
 	tcase_add_loop_test(tc, http_200_connections, NATIVE, T_HTTP);
 	tcase_add_loop_test(tc, guest_connects_out, NATIVE, T_TCP);
 	tcase_add_loop_test(tc, udp_echo, NATIVE, T_UDP);

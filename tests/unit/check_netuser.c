@@ -506,6 +506,36 @@ START_TEST(test_hostfwd)
 }
 END_TEST
 
+/* hostfwd=udp::P-:53: a host datagram reaches the guest's port 53 with its payload, and the guest's answer comes back. */
+START_TEST(test_hostfwd_udp)
+{
+	uint16_t port;
+	close(listener(&port, SOCK_DGRAM));
+	struct ukvm_hostfwd fw = { .udp = true, .host_port = port, .guest_port = 53 };
+	struct ukvm_net cfg = { .kind = UKVM_NET_USER, .fwds = &fw, .nfwds = 1 };
+	struct nu n = nu_up_cfg(&cfg);
+	nu_arp(&n, GW);
+	int c = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	ck_assert_int_eq(sendto(c, "ping", 4, 0, (struct sockaddr *)&a, sizeof(a)), 4);
+	uint8_t r[128], f[128];
+	static const uint16_t gport = 53;
+	ck_assert_int_eq(dev_expect(n.fd, is_udp_to, &gport, r, sizeof(r)), 42 + 4);
+	ck_assert_mem_eq(r + 42, "ping", 4);
+	uint32_t src = get32(r + 26);
+	uint16_t sport = get16(r + 34);
+	static const uint8_t gw_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+	dev_send(n.fd, NULL, f, fb_udp(f, gw_mac, GUEST, src, 53, sport, "pong", 4));
+	struct pollfd p = { .fd = c, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, WAIT_MS), 1);
+	char got[8];
+	ck_assert_int_eq(recv(c, got, sizeof(got), 0), 4);
+	ck_assert_mem_eq(got, "pong", 4);
+	close(c);
+	net_user_close(n.u);
+}
+END_TEST
+
 static bool is_arp_request_for_guest(const uint8_t *f, size_t n, const void *arg)
 {
 	(void)arg;
@@ -873,6 +903,7 @@ Suite *netuser_suite(void)
 	tcase_add_test(c, test_tcp_data);
 	tcase_add_test(c, test_hostfwd);
 	tcase_add_test(c, test_hostfwd_arp_first);
+	tcase_add_test(c, test_hostfwd_udp);
 	tcase_add_test(c, test_dns);
 	tcase_add_test(c, test_close_prompt);
 	tcase_add_test(c, test_close_under_vcpu_filter);

@@ -134,7 +134,8 @@ int vd_queue_setup(struct vd_mmio *d, struct vd_queue *q, uint16_t index, uint32
 
 void vd_mmio_driver_ok(struct vd_mmio *d) { (void)d; dev_status |= VIRTIO_STATUS_DRIVER_OK; }
 void vd_mmio_kill(struct vd_mmio *d) { (void)d; dev_kills++; dev_status = VIRTIO_STATUS_FAILED; }
-uint32_t vd_mmio_status(const struct vd_mmio *d) { (void)d; return dev_status; }
+static unsigned dev_status_reads;
+uint32_t vd_mmio_status(const struct vd_mmio *d) { (void)d; dev_status_reads++; return dev_status; }
 
 void vd_queue_kick(struct vd_queue *q)
 {
@@ -229,6 +230,7 @@ static void setup(void)
 	idle_calls = 0;
 	idle_hook = NULL;
 	dev_kills = 0;
+	dev_status_reads = 0;
 	memset(dev_notifies, 0, sizeof(dev_notifies));
 	memset(dev_used_idx, 0, sizeof(dev_used_idx));
 	memset(dev_last_avail, 0, sizeof(dev_last_avail));
@@ -572,6 +574,34 @@ START_TEST(test_mtu_lowered_to_device)
 }
 END_TEST
 
+/*
+ * A Status read is an exit: the data path makes none. News that brought
+ * frames is progress even while a sent frame is not back yet (the device
+ * completes TX on its own time): a host->guest stream read Status on every
+ * other packet before (bench-net: 174k MMIO exits in 3 s).
+ */
+START_TEST(test_rx_news_reads_no_status)
+{
+	uint8_t f[2048], out[2048];
+	probe();
+	dev_rx(f, arp_request(f)); /* lwIP learns the peer's MAC */
+	vnet_poll(K_WAIT_NEWS);
+	ck_assert_int_eq(dev_tx(out, sizeof(out), true), 42);
+	for (uint16_t seq = 1; seq < QSIZE; seq++) {
+		size_t len = echo_request(f, seq);
+		dev_rx(f, (uint32_t)len);
+		vnet_poll(K_WAIT_NEWS); /* the reply goes out and stays in flight */
+		ck_assert_int_eq(dev_tx(out, sizeof(out), false), (int)len);
+	}
+	ck_assert_uint_eq(dev_status_reads, 0);
+	/* Without any progress, news twice in a row does look. */
+	vnet_poll(K_WAIT_NEWS);
+	vnet_poll(K_WAIT_NEWS);
+	ck_assert_uint_eq(dev_status_reads, 1);
+	ck_assert_uint_eq(dev_kills, 0);
+}
+END_TEST
+
 /* ---- loopback and lwIP's timers (guest/net/net.c) ---- */
 
 static struct tcp_pcb *lo_accepted;
@@ -746,6 +776,7 @@ Suite *vnet_suite(void)
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, NULL);
 	tcase_add_test(limits, test_short_frames_dropped);
+	tcase_add_test(limits, test_rx_news_reads_no_status);
 	tcase_add_test(limits, test_cfg_bad);
 	suite_add_tcase(s, limits);
 	TCase *hostile = tcase_create("hostile");

@@ -128,15 +128,25 @@ static int server_start(struct it_proc *p, enum side s, enum phase ph)
 	cmd[n] = NULL;
 	const char *argv[24];
 	netns_exec_argv(&ns, s == NATIVE, cmd, argv, 24);
-	if (it_start(p, ip_prog(), argv + 1))
-		return -1;
-	if (it_wait_output(p, "listening on", 15))
-		return 0;
-	struct it_result r;
-	it_finish(p, SIGKILL, 5, &r, NULL);
-	fprintf(stderr, "bench-net: %s %s did not start:\n%s%s", side_name[s], app, r.out, r.err);
-	it_result_free(&r);
-	return -1;
+	/*
+	 * The previous monitor may still hold the tap for a moment after it exited (EBUSY: its
+	 * io_uring's files are released asynchronously): a few tries, 300 ms apart.
+	 */
+	for (int try = 0;; try++) {
+		if (it_start(p, ip_prog(), argv + 1))
+			return -1;
+		if (it_wait_output(p, "listening on", 15))
+			return 0;
+		struct it_result r;
+		it_finish(p, SIGKILL, 5, &r, NULL);
+		int busy = strstr(r.err, "busy") != NULL;
+		if (!busy || try == 4)
+			fprintf(stderr, "bench-net: %s %s did not start:\n%s%s", side_name[s], app, r.out, r.err);
+		it_result_free(&r);
+		if (!busy || try == 4)
+			return -1;
+		usleep(300000);
+	}
 }
 
 /* Runs the client of a phase against addr from the driver's namespace; fills r->v. 0 or -1. */
