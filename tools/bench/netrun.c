@@ -272,7 +272,7 @@ static void row1(const char *name, double vm)
 {
 	char b[32] = "n/a";
 	if (vm >= 0)
-		snprintf(b, sizeof(b), "%.2f", vm);
+		snprintf(b, sizeof(b), "%.3f", vm);
 	printf("%-38s %12s %12s\n", name, "", b);
 }
 
