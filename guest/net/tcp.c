@@ -124,6 +124,12 @@ static void tso_apply(struct tso *t)
 	p->keep_cnt = (u32_t)t->keepcnt;
 }
 
+/* lwIP's own writable test (its sockets' select): the send buffer has TCP_SNDLOWAT free and few segments queued. */
+static bool tso_writable(const struct tcp_pcb *p)
+{
+	return tcp_sndbuf(p) >= TCP_SNDLOWAT && tcp_sndqueuelen(p) < TCP_SNDQUEUELOWAT;
+}
+
 /* ---- lwIP callbacks ---- */
 
 static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -149,8 +155,14 @@ static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 static err_t tso_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct tso *t = arg;
-	(void)pcb, (void)len;
-	sock_wake_bits(&t->s, SOCK_WAKE_OUT);
+	(void)len;
+	/*
+	 * Like Linux's sk_stream_write_space: writers hear of room only once a
+	 * good part of the buffer is free (or everything is acknowledged), not
+	 * at every ACK, so a blocked writer wakes for a large write, not a sliver.
+	 */
+	if (tso_writable(pcb) || !pcb->unacked)
+		sock_wake_bits(&t->s, SOCK_WAKE_OUT);
 	return ERR_OK;
 }
 
@@ -767,8 +779,7 @@ static uint32_t tso_poll(struct sock *s)
 	if (t->state != TSO_CONNECTING) {
 		if (t->rx_len)
 			mask |= POLLIN | POLLRDNORM;
-		if (t->snd_shut || !t->pcb || t->state != TSO_CONNECTED ||
-		    (tcp_sndbuf(t->pcb) >= TCP_SNDLOWAT && tcp_sndqueuelen(t->pcb) < TCP_SNDQUEUELOWAT))
+		if (t->snd_shut || !t->pcb || t->state != TSO_CONNECTED || tso_writable(t->pcb))
 			mask |= POLLOUT | POLLWRNORM;
 	}
 	if (s->err)

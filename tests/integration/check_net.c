@@ -496,15 +496,11 @@ END_TEST
 
 /* ---- UDP echo; ping ------------------------------------------------------------------- */
 
-START_TEST(udp_echo)
+/* Sends 200 datagrams of 1..1472 bytes to ip:port, each until its exact echo comes back (5 tries). */
+static void udp_exchange(enum target t, const char *ip, int port)
 {
-	struct it_proc p;
-	struct it_result r;
-	env_up(_i, 1);
-	const char *args[] = {"7001", NULL};
-	app_start(&p, _i, 1, NULL, "udpecho", args, "listening on 7001");
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = sin_of(GUEST_IP, 7001);
+	struct sockaddr_in a = sin_of(ip, port);
 	ck_assert_int_eq(connect(s, (struct sockaddr *)&a, sizeof(a)), 0);
 	static uint8_t out[1472], in[2048]; /* 1472: the largest unfragmented payload at MTU 1500 */
 	int lost = 0;
@@ -526,10 +522,20 @@ START_TEST(udp_echo)
 				}
 			}
 		}
-		ck_assert_msg(ok, "%s: datagram %d (%zu bytes) never echoed", target_name[_i], i, len);
+		ck_assert_msg(ok, "%s: datagram %d (%zu bytes) never echoed", target_name[t], i, len);
 	}
-	ck_assert_msg(lost <= 5, "%s: %d datagrams lost of 200", target_name[_i], lost);
+	ck_assert_msg(lost <= 5, "%s: %d datagrams lost of 200", target_name[t], lost);
 	close(s);
+}
+
+START_TEST(udp_echo)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 1);
+	const char *args[] = {"7001", NULL};
+	app_start(&p, _i, 1, NULL, "udpecho", args, "listening on 7001");
+	udp_exchange(_i, GUEST_IP, 7001);
 	app_stop(&p, &r);
 	it_result_free(&r);
 	env_down();
@@ -671,6 +677,21 @@ START_TEST(user_hostfwd)
 }
 END_TEST
 
+/* UDP through a user-mode forward: 127.0.0.1:17001 to the guest's 7001 (native: the app on 17001). */
+START_TEST(user_udp_hostfwd)
+{
+	struct it_proc p;
+	struct it_result r;
+	env_up(_i, 0);
+	const char *args[] = {_i == NATIVE ? "17001" : "7001", NULL};
+	app_start(&p, _i, 0, "user,hostfwd=udp:127.0.0.1:17001-:7001", "udpecho", args, "listening on");
+	udp_exchange(_i, "127.0.0.1", 17001);
+	app_stop(&p, &r);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
 /* The guest connects out through user-mode networking: 10.0.2.2 is the host's loopback (QEMU's rule). */
 START_TEST(user_connects_out)
 {
@@ -777,6 +798,7 @@ Suite *net_suite(void)
 	tcase_add_loop_test(tc, two_nics, NATIVE, T_2NIC);
 	tcase_add_loop_test(tc, user_hostfwd, NATIVE, T_USER);
 	tcase_add_loop_test(tc, user_connects_out, NATIVE, T_USER);
+	tcase_add_loop_test(tc, user_udp_hostfwd, NATIVE, T_USER);
 	suite_add_tcase(s, tc);
 
 	TCase *tl = tcase_create("limits");
