@@ -209,6 +209,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	}
 	hcall_console_init(&c, RUN_CON_OUT, vm->cfg.console_fd);
 	hcall_console_init(&c, RUN_CON_ERR, vm->cfg.console_err_fd);
+	hcall_input_init(&c, vm->cfg.console_in_fd);
 	if (vm->cfg.timeout_ms) {
 		/* From now, not from ukvm_create: an embedder may create VMs ahead and run them later. */
 		uint64_t now = vm_now_ns();
@@ -220,7 +221,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 		}
 		have_timer = true;
 	}
-	if (vm->cfg.seccomp && (r = sandbox_vcpu_install(vm->vcpu.fd))) {
+	if (vm->cfg.seccomp && (r = sandbox_vcpu_install(vm->vcpu.fd, c.in.fd))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
 		goto out;
 	}
@@ -237,6 +238,8 @@ out:
 	/* The guest is gone: let in-flight I/O finish (nothing new starts), then read the counters. */
 	vm_devices_stop(vm);
 	vm_dev_stats(vm, res);
+	res->stdin_reads = c.in.reads;
+	res->stdin_bytes = c.in.bytes;
 	if (have_timer)
 		timer_delete(timer);
 	vcpu_run_end(&vm->vcpu, &saved);

@@ -23,7 +23,8 @@ static const int sandbox_vcpu_calls[] = {
 	SCMP_SYS(pwritev2),        /* hcall.c console to a pipe or socket: RWF_NOWAIT, never blocks */
 	SCMP_SYS(writev),          /* stdio on stderr */
 	SCMP_SYS(ppoll),           /* hcall.c WAIT: the wake eventfd; a full console; kick signal open */
-	SCMP_SYS(read),            /* hcall.c WAIT: resets the wake eventfd */
+	SCMP_SYS(read),            /* hcall.c WAIT: resets the wake eventfd; console input from a file,
+				      or a terminal that polled readable */
 	SCMP_SYS(futex),           /* mmio.c device locks shared with the event thread, a reset waiting
 				      for in-flight I/O; event_stop joining the event thread */
 	SCMP_SYS(clock_gettime),   /* vm_now_ns and the boot time, when the vDSO falls back to the syscall */
@@ -139,10 +140,18 @@ static int sandbox_load(scmp_filter_ctx f, int r)
 	return r;
 }
 
-int sandbox_vcpu_install(int vcpu_fd)
+int sandbox_vcpu_install(int vcpu_fd, int in_fd)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
+	if (!r && in_fd >= 0) {
+		/* hcall.c console input: RWF_NOWAIT reads of a pipe or socket; a terminal's bytes waiting (FIONREAD). */
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(preadv2), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)in_fd));
+		if (!r)
+			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)in_fd),
+					     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)FIONREAD));
+	}
 	/* run.c: KVM_RUN; crash reports read the registers (vcpu_get_regs). Only on this VM's vCPU fd. */
 	static const unsigned long ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS };
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && !r; i++)

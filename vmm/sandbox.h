@@ -10,10 +10,11 @@
 
 /*
  * Installs the vCPU thread's allowlist on the calling thread (after setup,
- * before the first KVM_RUN); KVM ioctls are allowed on vcpu_fd only.
+ * before the first KVM_RUN); KVM ioctls are allowed on vcpu_fd only, the
+ * console input's nonblocking read and FIONREAD on in_fd only (-1: none).
  * Returns 0 or -errno.
  */
-int sandbox_vcpu_install(int vcpu_fd);
+int sandbox_vcpu_install(int vcpu_fd, int in_fd);
 
 /* Installs the event thread's allowlist on the calling thread (vmm/event.c). Returns 0 or -errno. */
 int sandbox_event_install(void);
