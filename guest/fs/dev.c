@@ -64,13 +64,10 @@ static long dev_console_read(struct fs_file *f, void *buf, size_t len, uint64_t 
 	return fs_conin_read(buf, len, (f->flags & O_NONBLOCK) != 0);
 }
 
-/* fd 0: ready as the host's stdin is; the output streams: always writable (and readable: end of file). */
-static uint32_t dev_console_poll(struct fs_file *f, const void **key)
+/* fd 0: ready as the host's stdin is; a write to it goes to stdout, as to a terminal opened O_RDWR. */
+static uint32_t dev_conin_poll(struct fs_file *f, const void **key)
 {
-	if (dev_console_stream(f) != 0) {
-		*key = NULL;
-		return FS_POLL_DEFAULT;
-	}
+	(void)f;
 	return fs_conin_poll(key) | POLLOUT | POLLWRNORM;
 }
 
@@ -171,13 +168,25 @@ static long dev_seek_nowhere(struct fs_file *f, int64_t off, int whence)
 	return 0;
 }
 
-/* The console is a stream (no lseek: -ESPIPE, as a tty). */
+/*
+ * The console is a stream (no lseek: -ESPIPE, as a tty). The output
+ * streams have no poll hook: always writable, which is poll's default
+ * (and epoll refuses them, as Linux does a file). fd 0 is given its own
+ * table when opened (fs_dev_console_open), with the input's readiness.
+ */
 static const struct fs_file_ops dev_console_fops = {
 	.caps = FS_CAP_GATHER,
 	.read = dev_console_read,
 	.write = dev_console_write,
 	.ioctl = dev_console_ioctl,
-	.poll = dev_console_poll,
+};
+
+static const struct fs_file_ops dev_conin_fops = {
+	.caps = FS_CAP_GATHER,
+	.read = dev_console_read,
+	.write = dev_console_write,
+	.ioctl = dev_console_ioctl,
+	.poll = dev_conin_poll,
 };
 
 #define DEV_FOPS(name, rd)                                                                                          \
@@ -237,7 +246,10 @@ struct fs_node *fs_dev_console(void)
 struct fs_file *fs_dev_console_open(unsigned stream)
 {
 	struct fs_file *f = fs_file_new(dev_console_node, O_RDWR); /* as a terminal's fds 0-2 are */
-	if (f)
+	if (f) {
 		f->priv = (void *)(uintptr_t)(stream + 1); /* see dev_console_stream */
+		if (stream == 0)
+			f->ops = &dev_conin_fops; /* as Linux's chrdev_open picks a file's ops at open */
+	}
 	return f;
 }

@@ -364,6 +364,55 @@ START_TEST(embed_console_in_fd)
 }
 END_TEST
 
+/*
+ * A real program nobody here wrote: Debian's busybox-static (glibc, static)
+ * hashes and counts a piped 1 MiB input, in ukvm as natively. Skipped,
+ * loudly, without /bin/busybox (tools/deps.sh installs it).
+ */
+START_TEST(busybox_reads_a_pipe)
+{
+	const char *pv = pv_modes[_i];
+	if (access("/bin/busybox", X_OK) != 0) {
+		fprintf(stderr, "stdin: SKIPPED busybox test: /bin/busybox missing (Debian's busybox-static)\n");
+		return;
+	}
+	char dir[] = "/tmp/ukvm-bb-XXXXXX", img[4096];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(img, sizeof(img), "%s/bb.img", dir);
+	const char *bargs[] = { "-o", img, "/bin/busybox", NULL };
+	struct it_result r, n;
+	run_in(&r, path("ukvm-build"), bargs, -1, 60);
+	ck_assert_msg(r.status == 0, "ukvm-build: %s%s", r.out, r.err);
+	it_result_free(&r);
+	static char data[1 << 20];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 2654435761u >> 13);
+	static const char *const applets[] = { "sha256sum", "wc" };
+	for (int a = 0; a < 2; a++) {
+		const char *vm[] = { "--pv", pv, "--quiet", img, applets[a], a ? "-c" : NULL, NULL };
+		const char *nat[] = { applets[a], a ? "-c" : NULL, NULL };
+		for (int k = 0; k < 2; k++) {
+			int p[2];
+			pipe_open(p);
+			int w = writer_start(p[1], data, sizeof(data));
+			close(p[1]);
+			run_in(k ? &r : &n, k ? NULL : "/bin/busybox", k ? vm : nat, p[0], 60);
+			close(p[0]);
+			int st;
+			ck_assert_int_eq(waitpid(w, &st, 0), w);
+		}
+		ck_assert_msg(n.status == 0 && n.out[0], "native busybox %s: %s%s", applets[a], n.out, n.err);
+		ck_assert_msg(r.status == 0 && strcmp(r.out, n.out) == 0, "--pv %s busybox %s: ukvm %s native %s%s", pv,
+			      applets[a], r.out, n.out, r.err);
+		it_result_free(&r);
+		it_result_free(&n);
+	}
+	unlink(img);
+	rmdir(dir);
+	fprintf(stderr, "stdin: --pv %s: busybox sha256sum and wc -c of a pipe as on Linux\n", pv);
+}
+END_TEST
+
 /* One VM of a test guest with console_in_fd in_fd: its result. */
 static void embed_tg(const char *rel, int in_fd, struct ukvm_result *res)
 {
@@ -426,6 +475,7 @@ Suite *stdin_suite(void)
 	tcase_add_loop_test(c, readiness_poll_select_epoll, 0, 2);
 	tcase_add_loop_test(c, blocked_reader_lets_threads_run, 0, 2);
 	tcase_add_loop_test(c, stop_while_blocked_on_silent_stdin, 0, 8);
+	tcase_add_loop_test(c, busybox_reads_a_pipe, 0, 2);
 	tcase_add_test(c, embed_console_in_fd);
 	tcase_add_test(c, hostile_input_hypercalls);
 	suite_add_tcase(s, c);
