@@ -186,12 +186,39 @@ struct ukvm_input {
  */
 struct ukvm_wait {
 	uint64_t timeout_ns;
-	uint64_t flags;   /* UKVM_WAIT_*; unknown bits: ret -EINVAL */
-	int64_t ret;      /* out: 0 timeout, else the news bits below; or -errno */
+	uint64_t flags;   /* UKVM_WAIT_* below; unknown bits: -EINVAL */
+	int64_t ret;      /* out: 0 timeout, 1 device news, UKVM_WAIT_RESTORED, -errno;
+	                     with UKVM_WAIT_INPUT, UKVM_WAIT_RET_INPUT may be or'd into 0 or 1 */
+	/* Appended for snapshots: written by the monitor only with ret UKVM_WAIT_RESTORED. */
+	uint64_t realtime_ns; /* host CLOCK_REALTIME just before the restored vCPU resumed */
+	uint8_t seed[32];     /* fresh host entropy, to be mixed into the guest's generator */
 };
-#define UKVM_WAIT_INPUT      1ull /* flags: also end the wait when the input (UKVM_PORT_INPUT) is readable */
-#define UKVM_WAIT_RET_NEWS   1    /* ret bit: a device has news */
-#define UKVM_WAIT_RET_INPUT  2    /* ret bit (with UKVM_WAIT_INPUT): the input is readable, or at its end */
+
+/*
+ * The guest is idle: no thread can run, the wait is unbounded or at least
+ * UKVM_WAIT_IDLE_MIN_NS (50 ms), and its drivers have no request in flight. A
+ * monitor asked to snapshot when idle (docs/snapshot.md) may take the
+ * snapshot inside such a WAIT, once its devices are quiet too.
+ */
+#define UKVM_WAIT_IDLE (1ull << 0)
+#define UKVM_WAIT_IDLE_MIN_NS 50000000ull
+/*
+ * ret of a WAIT the vCPU was snapshotted in, seen by each VM restored from
+ * that snapshot: realtime_ns and seed are fresh. The guest keeps its
+ * monotonic clock running from where it was when it made the call, sets
+ * its realtime clock (and the vDSO's) from realtime_ns, reseeds its random
+ * generator with seed, then polls its devices as after news.
+ */
+#define UKVM_WAIT_RESTORED 2
+/*
+ * Console input: with UKVM_WAIT_INPUT in flags the wait also ends when the
+ * input (UKVM_PORT_INPUT) is readable, at its end or in error, and ret then
+ * has UKVM_WAIT_RET_INPUT, or'd with UKVM_WAIT_RET_NEWS (1) when a device
+ * had news too: 4 or 5, never UKVM_WAIT_RESTORED.
+ */
+#define UKVM_WAIT_INPUT      (1ull << 1)
+#define UKVM_WAIT_RET_NEWS   1
+#define UKVM_WAIT_RET_INPUT  4
 
 /* Boot-phase marks (`--trace-boot`), sent only when /chosen has ukvm,trace-boot. */
 enum ukvm_mark {

@@ -10,11 +10,20 @@
 
 /*
  * Installs the vCPU thread's allowlist on the calling thread (after setup,
- * before the first KVM_RUN); KVM ioctls are allowed on vcpu_fd only, the
- * console input's nonblocking read and FIONREAD on in_fd only (-1: none).
+ * before the first KVM_RUN); KVM ioctls are allowed on vcpu_fd only.
  * Returns 0 or -errno.
  */
-int sandbox_vcpu_install(int vcpu_fd, int in_fd);
+int sandbox_vcpu_install(int vcpu_fd);
+
+/*
+ * sandbox_vcpu_install for a run that may snapshot into snap_fd (-1: none,
+ * the same filter): also reading the vCPU's whole state, writing and sizing
+ * snap_fd only, and mincore.
+ */
+int sandbox_vcpu_install_snap(int vcpu_fd, int snap_fd);
+
+/* Both, and the console input's nonblocking read and FIONREAD on in_fd only (-1: no input). */
+int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int in_fd);
 
 /* Installs the event thread's allowlist on the calling thread (vmm/event.c). Returns 0 or -errno. */
 int sandbox_event_install(void);

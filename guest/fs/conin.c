@@ -143,6 +143,15 @@ void fs_conin_set_tty(bool tty)
 	conin.tty = tty;
 }
 
+void fs_conin_restored(void)
+{
+	conin.head = conin.len = 0;
+	conin.eof = conin.hup = false;
+	conin.err = 0;
+	conin.last_try = 0; /* a wanted input is asked again at the next look */
+	k_hypercall_input_want(conin.wanted); /* the hypercall layer's flag is the snapshot's too, but say it */
+}
+
 void fs_conin_reset(void)
 {
 	bool on = conin.poller_on;

@@ -39,6 +39,13 @@ int fs_conin_avail(void);
 /* The host's stdin is a terminal (from the FDT): end of file is one read's, not sticky. */
 void fs_conin_set_tty(bool tty);
 
+/*
+ * The VM was restored from a snapshot (guest/kernel/wait.c): what was read
+ * from the snapshotted VM's input (buffered bytes, its end) is dropped; a
+ * reader still waiting reads the new input.
+ */
+void fs_conin_restored(void);
+
 /* Forgets all state (tests). */
 void fs_conin_reset(void);
 

@@ -83,8 +83,10 @@ struct k_poller {
 	 * they finish; news says what preceded the call. Returns the monotonic
 	 * time by which it must run again while it awaits the device (the idle
 	 * WAIT ends no later; the awaited device also means its waiters are not
-	 * deadlocked), or 0 when it awaits nothing. Runs on whichever thread is
-	 * scheduling: it must not block.
+	 * deadlocked), or 0 when it awaits nothing. K_WAIT_FOREVER: it awaits
+	 * input from outside (console input) with nothing in flight, so its
+	 * waiters are not deadlocked and the VM is still quiet. Runs on
+	 * whichever thread is scheduling: it must not block.
 	 */
 	uint64_t (*poll)(struct k_poller *p, enum k_wait_news news);
 	struct k_poller *next;
@@ -103,5 +105,16 @@ uint64_t k_wait_poll(enum k_wait_news news);
  * hypercall is a kernel panic (nothing could ever wake us).
  */
 enum k_wait_news k_wait_idle(uint64_t deadline);
+
+/*
+ * k_wait_idle for the scheduler: quiet says no thread can run and no
+ * driver has a request in flight; with a wait of at least
+ * UKVM_WAIT_IDLE_MIN_NS the WAIT then carries UKVM_WAIT_IDLE (a point
+ * where the monitor may snapshot the VM). A VM restored from a snapshot
+ * taken there sees UKVM_WAIT_RESTORED: its clocks and random generator are
+ * fixed up here (k_clock_restored, k_random_reseed) and it returns
+ * K_WAIT_NEWS.
+ */
+enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet);
 
 #endif

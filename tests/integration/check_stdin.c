@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "it_util.h"
+#include "ukvm_abi.h"
 
 /* The two CPU modes every case runs in: the CPL3 base mode and the default (pvm-pv where the host has it). */
 static const char *const pv_modes[] = { "off", "auto" };
@@ -413,6 +414,46 @@ START_TEST(busybox_reads_a_pipe)
 }
 END_TEST
 
+/*
+ * A function blocked reading stdin is idle: --snapshot-when-idle snapshots
+ * it there, and each VM restored from that snapshot reads its own stdin
+ * (what the booted VM's stdin held is not inherited).
+ */
+START_TEST(snapshot_while_reading_then_restore_with_new_input)
+{
+	const char *pv = pv_modes[_i];
+	char snap[] = "/tmp/ukvm-stdin-snap-XXXXXX";
+	int sf = mkstemp(snap);
+	ck_assert_int_ge(sf, 0);
+	close(sf);
+	int p[2];
+	pipe_open(p); /* silent while the guest boots: it blocks reading, idle */
+	const char *boot[] = { "--pv", pv, "--snapshot-when-idle", snap, path("apps/stdinio.img"), "lines", NULL };
+	struct it_result r;
+	run_in(&r, NULL, boot, p[0], 60);
+	close(p[0]);
+	close(p[1]);
+	ck_assert_msg(r.status == 0 && strstr(r.err, "snapshot written"), "--pv %s: status %d: %s%s", pv, r.status, r.out,
+		      r.err);
+	it_result_free(&r);
+	static const char *const inputs[] = { "first\n", "second one\n" };
+	static const char *const want[] = { "read 6: first|\neof\n", "read 11: second one|\neof\n" };
+	for (int k = 0; k < 2; k++) {
+		pipe_open(p);
+		ck_assert_int_eq(write(p[1], inputs[k], strlen(inputs[k])), (ssize_t)strlen(inputs[k]));
+		close(p[1]);
+		const char *res[] = { "--pv", pv, "--restore", snap, NULL };
+		run_in(&r, NULL, res, p[0], 60);
+		close(p[0]);
+		ck_assert_msg(r.status == 0 && strcmp(r.out, want[k]) == 0, "--pv %s restore %d: status %d\n%s%s", pv, k,
+			      r.status, r.out, r.err);
+		it_result_free(&r);
+	}
+	unlink(snap);
+	fprintf(stderr, "stdin: --pv %s: snapshot while blocked on stdin, restored twice with new input\n", pv);
+}
+END_TEST
+
 /* One VM of a test guest with console_in_fd in_fd: its result. */
 static void embed_tg(const char *rel, int in_fd, struct ukvm_result *res)
 {
@@ -458,7 +499,7 @@ START_TEST(hostile_input_hypercalls)
 	/* ... and ends with UKVM_WAIT_RET_INPUT once the pipe holds a byte. */
 	ck_assert_int_eq(write(p[1], "x", 1), 1);
 	embed_tg("vmm/testguest-waitin.elf", p[0], &res);
-	ck_assert_msg(res.kind == UKVM_EXITED && res.status == 2, "%d %d %s", res.kind, res.status, res.msg);
+	ck_assert_msg(res.kind == UKVM_EXITED && res.status == UKVM_WAIT_RET_INPUT, "%d %d %s", res.kind, res.status, res.msg);
 	close(p[0]);
 	close(p[1]);
 }
@@ -476,6 +517,7 @@ Suite *stdin_suite(void)
 	tcase_add_loop_test(c, blocked_reader_lets_threads_run, 0, 2);
 	tcase_add_loop_test(c, stop_while_blocked_on_silent_stdin, 0, 8);
 	tcase_add_loop_test(c, busybox_reads_a_pipe, 0, 2);
+	tcase_add_loop_test(c, snapshot_while_reading_then_restore_with_new_input, 0, 2);
 	tcase_add_test(c, embed_console_in_fd);
 	tcase_add_test(c, hostile_input_hypercalls);
 	suite_add_tcase(s, c);

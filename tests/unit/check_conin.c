@@ -142,6 +142,21 @@ START_TEST(test_blocked_read_woken)
 }
 END_TEST
 
+/* A restore drops what the snapshotted VM's input gave (bytes, its end): the next read asks the new input. */
+START_TEST(test_restored_reads_new_input)
+{
+	static const struct answer a[] = { { 4, "oldd" }, { 0, NULL }, { 3, "new" } };
+	answers(a, 3);
+	char b[8];
+	ck_assert_int_eq(fs_conin_read(b, 2, false), 2);
+	fs_conin_restored();
+	ck_assert_int_eq(fs_conin_read(b, 8, false), 0); /* the second answer: this input's end */
+	fs_conin_restored();
+	ck_assert_int_eq(fs_conin_read(b, 8, false), 3);
+	ck_assert(memcmp(b, "new", 3) == 0);
+}
+END_TEST
+
 /* A zero-length read asks nothing; a read bigger than what is buffered returns what is buffered. */
 START_TEST(test_limits)
 {
@@ -181,6 +196,7 @@ Suite *conin_suite(void)
 	tcase_add_test(c, test_poll_readiness_and_news);
 	tcase_add_test(c, test_poller_awaits_input);
 	tcase_add_test(c, test_blocked_read_woken);
+	tcase_add_test(c, test_restored_reads_new_input);
 	suite_add_tcase(s, c);
 	TCase *l = tcase_create("limits");
 	tcase_add_checked_fixture(l, setup, NULL);

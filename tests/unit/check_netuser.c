@@ -671,7 +671,7 @@ START_TEST(test_close_under_vcpu_filter)
 		char err[256];
 		if (net_user_open(&cfg, &u, &fd, err, sizeof(err)) || net_user_start(u, true))
 			_exit(3);
-		if (sandbox_vcpu_install(5, -1))
+		if (sandbox_vcpu_install(5))
 			_exit(4);
 		net_user_close(u);
 		syscall(SYS_exit_group, 7);

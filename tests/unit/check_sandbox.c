@@ -21,7 +21,7 @@ static int in_child(int list, long nr, long a0, long a1)
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int r = list == EVENT ? sandbox_event_install() : sandbox_vcpu_install(5, -1);
+		int r = list == EVENT ? sandbox_event_install() : sandbox_vcpu_install(5);
 		if (r)
 			syscall(SYS_exit_group, 3);
 		syscall(nr, a0, a1, 0);

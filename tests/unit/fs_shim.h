@@ -36,5 +36,8 @@ extern unsigned fs_shim_input_calls;
 extern bool fs_shim_input_wanted;   /* the last k_hypercall_input_want */
 extern bool fs_shim_input_is_ready; /* what k_hypercall_input_ready answers */
 extern bool fs_shim_input_hup;      /* an end of file is a hang-up */
+extern uint64_t fs_shim_wait_flags;
+extern uint64_t fs_shim_restored_tsc, fs_shim_restored_realtime;
+extern uint8_t fs_shim_reseed[32];
 
 #endif

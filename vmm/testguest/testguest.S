@@ -58,7 +58,7 @@ _start:
 #elif defined(TG_WAITIN)
 	/* WAIT forever for input (UKVM_WAIT_INPUT): exit status = the wait's ret (-EDEADLK with no input). */
 	movq $-1, waitb(%rip)
-	movq $1, waitb+8(%rip)
+	movq $2, waitb+8(%rip) /* UKVM_WAIT_INPUT */
 	HCALL(PORT_WAIT, $PHYS(waitb))
 	HCALL(PORT_EXIT, waitb+16(%rip))
 #elif defined(TG_WAITBAD)

@@ -85,11 +85,19 @@ _Noreturn void k_hypercall_crash(int sig)
 
 int k_hypercall_wait(uint64_t timeout_ns)
 {
+	return k_hypercall_wait_flags(timeout_ns, 0, NULL);
+}
+
+int k_hypercall_wait_flags(uint64_t timeout_ns, uint64_t flags, struct ukvm_wait *out)
+{
 	/* One exit: the monitor returns at the timeout or as soon as a device has (or already had) news. */
 	hc_wait.timeout_ns = timeout_ns;
-	hc_wait.flags = hc_input_want ? UKVM_WAIT_INPUT : 0;
+	/* A reader waiting for console input (k_hypercall_input_want) wakes on it, whoever waits. */
+	hc_wait.flags = flags | (hc_input_want ? UKVM_WAIT_INPUT : 0);
 	hc_wait.ret = -EIO;
 	k_outl(UKVM_PORT_WAIT, (uint32_t)K_GPA(&hc_wait));
 	hc_input_ready = hc_wait.ret > 0 && (hc_wait.ret & UKVM_WAIT_RET_INPUT);
+	if (out)
+		*out = hc_wait;
 	return (int)hc_wait.ret;
 }
