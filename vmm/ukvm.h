@@ -285,6 +285,13 @@ struct ukvm_result {
 		uint64_t news;        /* = devs[dev].news: times it woke a WAITing vCPU */
 		uint64_t exits;       /* = devs[dev].exits: MMIO exits to its registers */
 	} nets[UKVM_MAX_NICS];
+	/*
+	 * Appended after 0.2 (snapshots): CLOCK_MONOTONIC ns of the run's first
+	 * exit, i.e. the guest has run (a restored VM: it came back from the WAIT
+	 * it was snapshotted in; restore-to-running is this minus
+	 * phase_ns[UKVM_PHASE_CREATE]). 0 when it never exited.
+	 */
+	uint64_t first_exit_ns;
 	/* New fields go here, at the end. */
 };
 
