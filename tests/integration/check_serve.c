@@ -179,7 +179,7 @@ START_TEST(boot_mode)
 	snprintf(crash, sizeof(crash), "crash=%s", path("apps/nullderef.img"));
 	snprintf(spin, sizeof(spin), "spin=%s,timeout=0.5", path("apps/spin.img"));
 	const char *args[] = { "--listen", "127.0.0.1:0", "--mode", "boot", "--fn", sum, "--fn", crash, "--fn", spin,
-			       "--max-vms", "2", "--queue-wait", "100", "--max-body", "1K", NULL };
+			       "--max-vms", "2", "--queue-wait", "60000", "--max-body", "1K", NULL };
 	struct server s;
 	server_start(&s, args);
 	char *b;
