@@ -1,12 +1,19 @@
 #!/bin/sh
 # deps.sh: installs the Debian packages ukvm builds and tests with, only when one is missing.
 set -eu
-pkgs="gcc make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils iproute2 e2fsprogs libslirp-dev dpkg-dev xz-utils"
+# Build: gcc with libc6-dev (only a Recommends of gcc, so --no-install-recommends would leave it out);
+# libslirp-dev's slirp.pc requires glib-2.0.pc, which only libglib2.0-dev ships (pkg-config fails without it).
+# Tests and benches: iproute2 (ip netns, veth, tap), curl (HTTP client), wrk (bench-net HTTP),
+# e2fsprogs (disk images). lwIP's source: dpkg-dev, xz-utils and the archive keyring for apt-get source.
+pkgs="gcc libc6-dev make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils
+	libslirp-dev libglib2.0-dev iproute2 curl wrk e2fsprogs dpkg-dev xz-utils debian-archive-keyring"
 missing=""
 # `deps.sh fuzz` (make fuzz): clang and its runtimes (libFuzzer, sanitizers) instead; make check needs neither.
 [ "${1:-}" = fuzz ] && pkgs="clang libclang-rt-dev"
+# One dpkg-query for all (fast when everything is present); a package it does not know prints nothing.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' $pkgs 2>/dev/null | sed -n 's/ install ok installed$//p')
 for p in $pkgs; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	echo "$installed" | grep -qx "$p" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" != 0 ]; then
