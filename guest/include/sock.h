@@ -123,6 +123,25 @@ uint64_t sock_deadline(uint64_t timeo);
  * for a signal without a timeout, -EINTR with one (Linux's sock_intr_errno).
  */
 long sock_wait(struct sock *s, uint64_t deadline);
+/*
+ * accept(2)'s wait on a listening socket until *qlen (its queue of
+ * established connections) is non-zero: 0, -EAGAIN (nonblock, or the
+ * SO_RCVTIMEO deadline), a signal's errno, -EINVAL once s stopped listening.
+ */
+int sock_wait_accept(struct sock *s, const uint32_t *qlen, bool nonblock);
+/*
+ * A datagram recv found its queue empty (Linux's __skb_try_recv_datagram
+ * order): takes a pending error, ends at SHUT_RD (0 bytes, no address),
+ * -EAGAIN under MSG_DONTWAIT, or waits. 1: look at the queue again; else
+ * what recv returns.
+ */
+long sock_recv_wait(struct sock *s, struct sock_msg *m, bool rcv_shut, uint64_t deadline);
+/* One contiguous buffer as m's vector (v is its storage; len capped at SOCK_IO_MAX); flags are MSG_*. */
+void sock_msg_buf(struct sock_msg *m, struct iovec *v, void *buf, size_t len, int flags);
+/* A socket file's send/recv: MSG_DONTWAIT added for an O_NONBLOCK file (Linux's sock_sendmsg path). */
+long sock_file_send(struct fs_file *f, struct sock *s, struct sock_msg *m);
+long sock_file_recv(struct fs_file *f, struct sock *s, struct sock_msg *m);
+
 /* Like sock_wait, but on another key (a peer's): a unix writer waits for its peer to read. */
 long sock_wait_key(const void *key, uint64_t deadline);
 
@@ -175,6 +194,10 @@ int inet_create(int type, int protocol, struct sock **out);
 /* Internal to guest/net: the two AF_INET families (tcp.c, udp.c), type and protocol already checked. */
 int inet_tcp_create(struct sock **out);
 int inet_udp_create(struct sock **out);
+/* Internal to guest/net: whether ip (network order) is this host's (INADDR_ANY or an interface's address). */
+bool inet_local_ip(uint32_t ip_be);
+/* Internal to guest/net: bind(2)'s address checks for TCP and UDP (sock_in_check, then a local address): 0 or -errno. */
+int inet_bind_check(const void *addr, uint32_t len);
 /* Internal to guest/net: runs the network (pollers, idle WAITs, no thread switch) until no TCP connection has unsent or unacknowledged data, or the deadline. */
 void inet_tcp_drain(uint64_t deadline);
 

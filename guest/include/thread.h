@@ -26,6 +26,12 @@ long k_thr_clone(struct k_uregs *f);
 /* exit(2) of one thread: clears and futex-wakes its clear_child_tid; the last thread ends the VM with status. */
 _Noreturn void k_thr_exit(int status);
 
+/*
+ * The app ends (exit_group, the last thread's exit) with status: its sockets close and TCP sends
+ * what they still hold (sock_exit), as after a Linux process exits; then the VM exits (guest/kernel/exit.c).
+ */
+_Noreturn void k_exit(int status);
+
 /* set_tid_address(2)'s word for the current thread. */
 void k_thr_set_clear_tid(uint64_t addr);
 

@@ -349,7 +349,7 @@ _Noreturn void k_thr_exit(int status)
 	struct k_thread *c = thr_cur;
 
 	if (thr_live == 1)
-		k_hypercall_exit(status);
+		k_exit(status);
 	/* pthread_join waits on this word: Linux zeroes it and wakes one futex waiter. */
 	if (c->clear_tid && !(c->clear_tid & 3) && k_user_ok((void *)(uintptr_t)c->clear_tid, 4)) {
 		__atomic_store_n((uint32_t *)(uintptr_t)c->clear_tid, 0, __ATOMIC_SEQ_CST);

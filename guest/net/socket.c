@@ -100,6 +100,60 @@ long sock_wait(struct sock *s, uint64_t deadline)
 	return sock_wait_key(s, deadline);
 }
 
+int sock_wait_accept(struct sock *s, const uint32_t *qlen, bool nonblock)
+{
+	uint64_t deadline = sock_deadline(s->rcvtimeo);
+	while (!*qlen) {
+		if (nonblock)
+			return -EAGAIN;
+		long rc = sock_wait(s, deadline);
+		if (rc)
+			return (int)rc;
+		if (!s->ops->listening(s))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+long sock_recv_wait(struct sock *s, struct sock_msg *m, bool rcv_shut, uint64_t deadline)
+{
+	if (s->err) {
+		int e = s->err;
+		s->err = 0;
+		return -e;
+	}
+	if (rcv_shut) {
+		m->addrlen = 0;
+		return 0;
+	}
+	if (m->flags & MSG_DONTWAIT)
+		return -EAGAIN;
+	long rc = sock_wait(s, deadline);
+	return rc ? rc : 1;
+}
+
+void sock_msg_buf(struct sock_msg *m, struct iovec *v, void *buf, size_t len, int flags)
+{
+	if (len > SOCK_IO_MAX)
+		len = SOCK_IO_MAX;
+	*v = (struct iovec){ .iov_base = buf, .iov_len = len };
+	*m = (struct sock_msg){ .io = { .iov = v, .cnt = 1, .len = len }, .flags = flags };
+}
+
+long sock_file_send(struct fs_file *f, struct sock *s, struct sock_msg *m)
+{
+	if (f->flags & O_NONBLOCK)
+		m->flags |= MSG_DONTWAIT;
+	return s->ops->send(s, m);
+}
+
+long sock_file_recv(struct fs_file *f, struct sock *s, struct sock_msg *m)
+{
+	if (f->flags & O_NONBLOCK)
+		m->flags |= MSG_DONTWAIT;
+	return s->ops->recv(s, m);
+}
+
 void sock_io_put(struct sock_io *io, const void *src, size_t n)
 {
 	const uint8_t *p = src;
@@ -194,24 +248,20 @@ void sock_in_put(void *addr, uint32_t *len, uint32_t ip_be, uint16_t port_be)
 
 static long sock_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
 {
-	struct sock *s = f->node->priv;
-	struct iovec v = { .iov_base = buf, .iov_len = len };
-	struct sock_msg m = { .io = { .iov = &v, .cnt = 1, .len = len } };
+	struct iovec v;
+	struct sock_msg m;
 	(void)off;
-	if (f->flags & O_NONBLOCK)
-		m.flags |= MSG_DONTWAIT;
-	return s->ops->recv(s, &m);
+	sock_msg_buf(&m, &v, buf, len, 0);
+	return sock_file_recv(f, f->node->priv, &m);
 }
 
 static long sock_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
 {
-	struct sock *s = f->node->priv;
-	struct iovec v = { .iov_base = (void *)buf, .iov_len = len };
-	struct sock_msg m = { .io = { .iov = &v, .cnt = 1, .len = len } };
+	struct iovec v;
+	struct sock_msg m;
 	(void)off;
-	if (f->flags & O_NONBLOCK)
-		m.flags |= MSG_DONTWAIT;
-	return s->ops->send(s, &m);
+	sock_msg_buf(&m, &v, (void *)buf, len, 0);
+	return sock_file_send(f, f->node->priv, &m);
 }
 
 /* FIONREAD (SIOCINQ); FIONBIO is the VFS's. Linux answers other requests on a socket with ENOTTY. */

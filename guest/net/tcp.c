@@ -302,27 +302,13 @@ static int tso_renew(struct tso *t)
 	return 0;
 }
 
-/* True when ip (network order) is ours: any, or an interface's address. */
-static bool tso_local_ip(uint32_t ip)
-{
-	struct netif *n;
-	if (ip == 0)
-		return true;
-	NETIF_FOREACH(n)
-		if (ip4_addr_get_u32(netif_ip4_addr(n)) == ip)
-			return true;
-	return false;
-}
-
 static int tso_bind(struct sock *s, const void *addr, uint32_t len)
 {
 	struct tso *t = tso_of(s);
-	int rc = sock_in_check(addr, len, false);
+	int rc = inet_bind_check(addr, len);
 	if (rc)
 		return rc;
 	const struct lx_sockaddr_in *in = addr;
-	if (!tso_local_ip(in->sin_addr))
-		return -EADDRNOTAVAIL;
 	if (t->state != TSO_CLOSED || !t->pcb || t->pcb->local_port)
 		return -EINVAL;
 	if (s->reuseaddr)
@@ -373,16 +359,9 @@ static int tso_accept(struct sock *s, struct sock **out, bool nonblock)
 	struct tso *t = tso_of(s);
 	if (t->state != TSO_LISTEN)
 		return -EINVAL;
-	uint64_t deadline = sock_deadline(s->rcvtimeo);
-	while (!t->acq_len) {
-		if (nonblock)
-			return -EAGAIN;
-		long rc = sock_wait(s, deadline);
-		if (rc)
-			return (int)rc;
-		if (t->state != TSO_LISTEN)
-			return -EINVAL;
-	}
+	int rc = sock_wait_accept(s, &t->acq_len, nonblock);
+	if (rc)
+		return rc;
 	struct tso *c = t->acq[t->acq_head];
 	t->acq_head = (t->acq_head + 1) % t->acq_cap;
 	t->acq_len--;

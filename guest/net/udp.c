@@ -73,26 +73,13 @@ int inet_udp_create(struct sock **out)
 	return 0;
 }
 
-static bool uso_local_ip(uint32_t ip)
-{
-	struct netif *n;
-	if (ip == 0)
-		return true;
-	NETIF_FOREACH(n)
-		if (ip4_addr_get_u32(netif_ip4_addr(n)) == ip)
-			return true;
-	return false;
-}
-
 static int uso_bind(struct sock *s, const void *addr, uint32_t len)
 {
 	struct uso *u = uso_of(s);
-	int rc = sock_in_check(addr, len, false);
+	int rc = inet_bind_check(addr, len);
 	if (rc)
 		return rc;
 	const struct lx_sockaddr_in *in = addr;
-	if (!uso_local_ip(in->sin_addr))
-		return -EADDRNOTAVAIL;
 	if (u->pcb->local_port)
 		return -EINVAL;
 	if (s->reuseaddr)
@@ -178,19 +165,8 @@ static long uso_recv(struct sock *s, struct sock_msg *m)
 		return -EAGAIN;
 	uint64_t deadline = sock_deadline(s->rcvtimeo);
 	while (!u->head) {
-		if (s->err) {
-			int e = s->err;
-			s->err = 0;
-			return -e;
-		}
-		if (u->rcv_shut) {
-			m->addrlen = 0;
-			return 0;
-		}
-		if (m->flags & MSG_DONTWAIT)
-			return -EAGAIN;
-		long rc = sock_wait(s, deadline);
-		if (rc)
+		long rc = sock_recv_wait(s, m, u->rcv_shut, deadline);
+		if (rc <= 0)
 			return rc;
 	}
 	struct uso_dgram *d = u->head;

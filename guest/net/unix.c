@@ -595,16 +595,9 @@ static int unix_accept(struct sock *s, struct sock **out, bool nonblock)
 	struct unix_sock *u = unix_sk(s);
 	if (u->state != UNIX_LISTEN)
 		return -EINVAL;
-	uint64_t deadline = sock_deadline(s->rcvtimeo);
-	while (!u->acq_len) {
-		if (nonblock)
-			return -EAGAIN;
-		long rc = sock_wait(s, deadline);
-		if (rc)
-			return (int)rc;
-		if (u->state != UNIX_LISTEN)
-			return -EINVAL;
-	}
+	int rc = sock_wait_accept(s, &u->acq_len, nonblock);
+	if (rc)
+		return rc;
 	struct unix_sock *e = u->acq[u->acq_head];
 	u->acq_head = (u->acq_head + 1) % u->acq_cap;
 	u->acq_len--;
@@ -815,19 +808,8 @@ static long unix_dgram_recv(struct sock *s, struct sock_msg *m)
 		return -EOPNOTSUPP;
 	uint64_t deadline = sock_deadline(s->rcvtimeo);
 	while (!u->dq_head) {
-		if (s->err) {
-			int e = s->err;
-			s->err = 0;
-			return -e;
-		}
-		if (u->shut & UNIX_RCV_SHUT) {
-			m->addrlen = 0;
-			return 0;
-		}
-		if (m->flags & MSG_DONTWAIT)
-			return -EAGAIN;
-		long rc = sock_wait(s, deadline);
-		if (rc)
+		long rc = sock_recv_wait(s, m, u->shut & UNIX_RCV_SHUT, deadline);
+		if (rc <= 0)
 			return rc;
 	}
 	struct unix_dgram *d = u->dq_head;

@@ -24,7 +24,7 @@ long sys_exit(SYS_ARGS)
 
 long sys_exit_group(SYS_ARGS)
 {
-	k_hypercall_exit((int)a0);
+	k_exit((int)a0);
 }
 
 long sys_set_tid_address(SYS_ARGS)

@@ -258,9 +258,7 @@ long sys_shutdown(SYS_ARGS)
 /* A send that fails with EPIPE on a stream raises SIGPIPE unless MSG_NOSIGNAL (Linux's sk_stream_error). */
 static long sys_sock_send(struct fs_file *f, struct sock *s, struct sock_msg *m)
 {
-	if (f->flags & O_NONBLOCK)
-		m->flags |= MSG_DONTWAIT;
-	long rc = s->ops->send(s, m);
+	long rc = sock_file_send(f, s, m);
 	if (rc == -EPIPE && s->type == SOCK_STREAM && !(m->flags & MSG_NOSIGNAL))
 		k_sig_raise(LX_SIGPIPE);
 	return rc;
@@ -269,15 +267,16 @@ static long sys_sock_send(struct fs_file *f, struct sock *s, struct sock_msg *m)
 long sys_sendto(SYS_ARGS)
 {
 	uint8_t addr[LX_SOCKADDR_MAX];
-	size_t len = (size_t)a2 > SOCK_IO_MAX ? SOCK_IO_MAX : (size_t)a2;
-	struct iovec v = { .iov_base = (void *)a1, .iov_len = len };
-	struct sock_msg m = { .io = { .iov = &v, .cnt = 1, .len = len }, .addr = addr, .flags = (int)a3 };
+	struct iovec v;
+	struct sock_msg m;
 	struct fs_file *f;
 	struct sock *s;
 	long rc = sys_sock_get(a0, &f, &s);
 	if (rc)
 		return rc;
-	if (len && !k_user_ok(v.iov_base, len))
+	sock_msg_buf(&m, &v, (void *)a1, (size_t)a2, (int)a3);
+	m.addr = addr;
+	if (v.iov_len && !k_user_ok(v.iov_base, v.iov_len))
 		rc = -EFAULT;
 	else if (a4)
 		rc = sys_sock_addr_in(a4, a5, addr, &m.addrlen);
@@ -290,25 +289,24 @@ long sys_sendto(SYS_ARGS)
 long sys_recvfrom(SYS_ARGS)
 {
 	uint8_t addr[LX_SOCKADDR_MAX];
-	size_t len = (size_t)a2 > SOCK_IO_MAX ? SOCK_IO_MAX : (size_t)a2;
-	struct iovec v = { .iov_base = (void *)a1, .iov_len = len };
-	struct sock_msg m = { .io = { .iov = &v, .cnt = 1, .len = len }, .addr = addr, .flags = (int)a3 };
+	struct iovec v;
+	struct sock_msg m;
 	struct fs_file *f;
 	struct sock *s;
 	uint32_t room = 0;
 	long rc = sys_sock_get(a0, &f, &s);
 	if (rc)
 		return rc;
-	if (len && !k_user_ok(v.iov_base, len))
+	sock_msg_buf(&m, &v, (void *)a1, (size_t)a2, (int)a3);
+	m.addr = addr;
+	if (v.iov_len && !k_user_ok(v.iov_base, v.iov_len))
 		rc = -EFAULT;
 	else if (a4)
 		rc = sys_sock_addr_room(a4, a5, &room);
 	if (rc)
 		goto out;
 	m.addrlen = a4 ? sizeof(addr) : 0;
-	if (f->flags & O_NONBLOCK)
-		m.flags |= MSG_DONTWAIT;
-	rc = s->ops->recv(s, &m);
+	rc = sock_file_recv(f, s, &m);
 	if (rc >= 0 && a4)
 		sys_sock_addr_out(a4, a5, room, addr, m.addrlen);
 out:
@@ -395,9 +393,7 @@ long sys_recvmsg(SYS_ARGS)
 		goto out;
 	}
 	m.addrlen = h.msg_name ? sizeof(addr) : 0;
-	if (f->flags & O_NONBLOCK)
-		m.flags |= MSG_DONTWAIT;
-	rc = s->ops->recv(s, &m);
+	rc = sock_file_recv(f, s, &m);
 	if (rc < 0)
 		goto out;
 	struct lx_msghdr *uh = (struct lx_msghdr *)a1;

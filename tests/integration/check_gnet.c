@@ -8,7 +8,6 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,22 +26,6 @@
 #define GUEST2_IP "10.80.0.2"
 
 static struct netns ns;
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static const char *ip_prog(void)
-{
-	static const char *const where[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
-		if (!access(where[i], X_OK))
-			return where[i];
-	return "ip";
-}
 
 /*
  * The namespace with ntaps taps (tap0 HOST_IP/24, tap1 HOST2_IP/24) and IPv6 off, so the host
@@ -90,67 +73,12 @@ static void guest_start(struct it_proc *p, const char *secs, const char *const *
 	cmd[n] = NULL;
 	const char *argv[40];
 	netns_exec_argv(&ns, false, cmd, argv, 40);
-	ck_assert_int_eq(it_start(p, ip_prog(), argv + 1), 0);
+	ck_assert_int_eq(it_start(p, netns_ip_prog(), argv + 1), 0);
 	if (!it_wait_output(p, "netidle: up", 20)) {
 		struct it_result r;
 		it_finish(p, SIGKILL, 5, &r, NULL);
 		ck_abort_msg("the guest never came up\nout: %s\nerr: %s", r.out, r.err);
 	}
-}
-
-static uint16_t icmp_sum(const void *d, size_t n)
-{
-	const uint8_t *b = d;
-	uint32_t s = 0;
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)b[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return htons((uint16_t)~s);
-}
-
-/* count ICMP echos of size bytes (header included) to ip from a raw socket, 1 s each; the matching replies. */
-static int ping(const char *ip, int count, size_t size)
-{
-	int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
-	ck_assert_msg(s >= 0, "raw socket: %s", strerror(errno));
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &a.sin_addr), 1);
-	uint16_t id = (uint16_t)(getpid() ^ 0x4e54);
-	uint8_t pkt[2048], in[2048 + 60];
-	ck_assert_uint_le(size, sizeof(pkt));
-	int replies = 0;
-	for (int seq = 0; seq < count; seq++) {
-		struct icmphdr *h = (struct icmphdr *)pkt;
-		memset(pkt, 0, size);
-		h->type = ICMP_ECHO;
-		h->un.echo.id = htons(id);
-		h->un.echo.sequence = htons((uint16_t)seq);
-		for (size_t i = sizeof(*h); i < size; i++)
-			pkt[i] = (uint8_t)(i * 7 + (size_t)seq);
-		h->checksum = icmp_sum(pkt, size);
-		ck_assert_int_eq(sendto(s, pkt, size, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)size);
-		double end = now_s() + 1;
-		for (double left; (left = end - now_s()) > 0;) {
-			struct pollfd pf = {s, POLLIN, 0};
-			if (poll(&pf, 1, (int)(left * 1e3) + 1) != 1)
-				break;
-			ssize_t n = recv(s, in, sizeof(in), 0);
-			if (n < 20)
-				continue;
-			size_t hl = (size_t)(in[0] & 15) * 4;
-			struct icmphdr *r = (struct icmphdr *)(in + hl);
-			if ((size_t)n == hl + size && r->type == ICMP_ECHOREPLY && r->un.echo.id == htons(id) &&
-			    r->un.echo.sequence == htons((uint16_t)seq) && !memcmp(in + hl + sizeof(*h), pkt + sizeof(*h), size - sizeof(*h))) {
-				replies++;
-				break;
-			}
-		}
-	}
-	close(s);
-	return replies;
 }
 
 /* "ukvm-run: N exits: ... wait W ..." from --stats: W, or -1. */
@@ -168,11 +96,11 @@ START_TEST(ping_eth0)
 	env_up(1);
 	const char *nets[] = {"tap:tap0,ip=" GUEST_IP "/24,gw=" HOST_IP ",dns=" HOST_IP ",dns=10.79.0.53", NULL};
 	guest_start(&p, "30", nets);
-	int got = ping(GUEST_IP, 5, 64);
+	int got = netns_ping(GUEST_IP, 5, 64);
 	ck_assert_msg(got == 5, "%d of 5 pings answered", got);
-	got = ping(GUEST_IP, 3, 1472); /* a full 1500-byte IP packet each way */
+	got = netns_ping(GUEST_IP, 3, 1472); /* a full 1500-byte IP packet each way */
 	ck_assert_msg(got == 3, "%d of 3 large pings answered", got);
-	ck_assert_msg(ping("10.79.0.99", 1, 64) == 0, "an address nobody holds answered"); /* the check can fail */
+	ck_assert_msg(netns_ping("10.79.0.99", 1, 64) == 0, "an address nobody holds answered"); /* the check can fail */
 	ck_assert_int_eq(it_finish(&p, SIGTERM, 30, &r, NULL), 0);
 	/* The /etc files the kernel wrote from the FDT (the image has none). */
 	ck_assert_msg(strstr(r.out, "127.0.0.1\tlocalhost\n::1\tlocalhost\n" GUEST_IP "\tukvm\n"), "hosts: %s", r.out);
@@ -191,8 +119,8 @@ START_TEST(two_nics)
 	env_up(2);
 	const char *nets[] = {"tap:tap0,ip=" GUEST_IP "/24", "tap:tap1,ip=" GUEST2_IP "/24", NULL};
 	guest_start(&p, "30", nets);
-	ck_assert_int_eq(ping(GUEST_IP, 2, 64), 2);
-	ck_assert_int_eq(ping(GUEST2_IP, 2, 64), 2);
+	ck_assert_int_eq(netns_ping(GUEST_IP, 2, 64), 2);
+	ck_assert_int_eq(netns_ping(GUEST2_IP, 2, 64), 2);
 	ck_assert_int_eq(it_finish(&p, SIGTERM, 30, &r, NULL), 0);
 	ck_assert_msg(strstr(r.out, GUEST_IP "\tukvm\n"), "hosts: %s", r.out); /* the first NIC names the guest */
 	ck_assert_msg(strstr(r.out, "/etc/resolv.conf: none"), "no DNS given, no resolv.conf: %s", r.out);
@@ -213,7 +141,7 @@ START_TEST(idle_no_wakeups)
 	env_up(1);
 	const char *nets[] = {"tap:tap0,ip=" GUEST_IP "/24", NULL};
 	guest_start(&p, "3", nets);
-	ck_assert_int_eq(ping(GUEST_IP, 1, 64), 1);
+	ck_assert_int_eq(netns_ping(GUEST_IP, 1, 64), 1);
 	ck_assert_int_eq(it_finish(&p, 0, 20, &r, NULL), 0);
 	ck_assert_msg(r.status == 0 && strstr(r.out, "netidle: done"), "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
 	long w = wait_exits(r.err);

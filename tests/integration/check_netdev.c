@@ -12,7 +12,6 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,15 +31,6 @@
 #define HOST_IP "10.81.0.1"
 
 static struct netns ns;
-
-static const char *ip_prog(void)
-{
-	static const char *const where[] = { "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip" };
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
-		if (!access(where[i], X_OK))
-			return where[i];
-	return "ip";
-}
 
 /* The namespace with tap0 (HOST_CIDR, up) and IPv6 off: the host sends the guest nothing by itself. */
 static void env_up(void)
@@ -73,7 +63,7 @@ static void start_in_ns(struct it_proc *p, const char *const *args)
 	cmd[n] = NULL;
 	const char *argv[40];
 	netns_exec_argv(&ns, false, cmd, argv, 40);
-	ck_assert_int_eq(it_start(p, ip_prog(), argv + 1), 0);
+	ck_assert_int_eq(it_start(p, netns_ip_prog(), argv + 1), 0);
 }
 
 /* Runs ukvm-run ARGS... inside the namespace to completion (limit_s), into *r. */
@@ -91,64 +81,11 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static uint16_t icmp_sum(const uint8_t *b, size_t n)
-{
-	uint32_t s = 0;
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)b[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return htons((uint16_t)~s);
-}
-
-/* count ICMP echos of size bytes to ip (from the thread's namespace), 1 s each; returns the replies that match. */
-static int ping(const char *ip, int count, size_t size)
-{
-	int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
-	ck_assert_msg(s >= 0, "raw socket: %s", strerror(errno));
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &a.sin_addr), 1);
-	uint16_t id = (uint16_t)(getpid() ^ 0x6e64);
-	uint8_t pkt[1500], in[1600];
-	int replies = 0;
-	for (int seq = 0; seq < count; seq++) {
-		struct icmphdr *h = (struct icmphdr *)pkt;
-		memset(pkt, 0, size);
-		h->type = ICMP_ECHO;
-		h->un.echo.id = htons(id);
-		h->un.echo.sequence = htons((uint16_t)seq);
-		for (size_t i = sizeof(*h); i < size; i++)
-			pkt[i] = (uint8_t)(i * 13 + (size_t)seq);
-		h->checksum = icmp_sum(pkt, size);
-		ck_assert_int_eq(sendto(s, pkt, size, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)size);
-		for (double end = now_s() + 1, left; (left = end - now_s()) > 0;) {
-			struct pollfd pf = { s, POLLIN, 0 };
-			if (poll(&pf, 1, (int)(left * 1e3) + 1) != 1)
-				break;
-			ssize_t n = recv(s, in, sizeof(in), 0);
-			if (n < 20)
-				continue;
-			size_t hl = (size_t)(in[0] & 15) * 4;
-			const struct icmphdr *r = (const struct icmphdr *)(in + hl);
-			if ((size_t)n == hl + size && r->type == ICMP_ECHOREPLY && r->un.echo.id == htons(id) &&
-			    r->un.echo.sequence == htons((uint16_t)seq) &&
-			    !memcmp(in + hl + sizeof(*h), pkt + sizeof(*h), size - sizeof(*h))) {
-				replies++;
-				break;
-			}
-		}
-	}
-	close(s);
-	return replies;
-}
-
 /* The tap's own counter NAME (rx_packets ...) from its namespace's sysfs. */
 static unsigned long long tap_stat(const char *name)
 {
 	char cmd[256], line[64];
-	snprintf(cmd, sizeof(cmd), "%s netns exec %s cat /sys/class/net/tap0/statistics/%s", ip_prog(), ns.name, name);
+	snprintf(cmd, sizeof(cmd), "%s netns exec %s cat /sys/class/net/tap0/statistics/%s", netns_ip_prog(), ns.name, name);
 	FILE *f = popen(cmd, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
@@ -351,7 +288,7 @@ START_TEST(ping_counts_match_tap)
 		ck_abort_msg("the guest never came up\nout: %s\nerr: %s", r.out, r.err);
 	}
 	ck_assert_int_eq(netns_enter(&ns, false), 0);
-	int replies = ping(GUEST_IP, 10, 64) + ping(GUEST_IP, 3, 1472); /* small, and a full 1500-byte packet */
+	int replies = netns_ping(GUEST_IP, 10, 64) + netns_ping(GUEST_IP, 3, 1472); /* small, and a full 1500-byte packet */
 	ck_assert_int_eq(netns_leave(&ns), 0);
 	double t = now_s();
 	struct it_result r;

@@ -1,15 +1,20 @@
 /* netns.c: throwaway network namespaces (netns.h): `ip` does the work, a reaper process guarantees the deletion. */
 #include "netns.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IP_MAX_ARGS 24
@@ -274,4 +279,79 @@ void netns_destroy(struct netns *ns)
 	while (waitpid(ns->reaper_pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	ns->reaper_pid = 0;
+}
+
+const char *netns_ip_prog(void)
+{
+	static const char *const where[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (!access(where[i], X_OK))
+			return where[i];
+	return "ip";
+}
+
+uint16_t netns_icmp_sum(const void *d, size_t n)
+{
+	const uint8_t *b = d;
+	uint32_t s = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons((uint16_t)~s);
+}
+
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int netns_ping(const char *ip, int count, size_t size)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	uint8_t pkt[2048], in[2048 + 60];
+	if (size < sizeof(struct icmphdr) || size > sizeof(pkt) || inet_pton(AF_INET, ip, &a.sin_addr) != 1)
+		return -EINVAL;
+	int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (s < 0)
+		return -errno;
+	uint16_t id = (uint16_t)(getpid() ^ 0x4e54);
+	int replies = 0;
+	for (int seq = 0; seq < count; seq++) {
+		struct icmphdr *h = (struct icmphdr *)pkt;
+		memset(pkt, 0, size);
+		h->type = ICMP_ECHO;
+		h->un.echo.id = htons(id);
+		h->un.echo.sequence = htons((uint16_t)seq);
+		for (size_t i = sizeof(*h); i < size; i++)
+			pkt[i] = (uint8_t)(i * 7 + (size_t)seq);
+		h->checksum = netns_icmp_sum(pkt, size);
+		if (sendto(s, pkt, size, 0, (struct sockaddr *)&a, sizeof(a)) != (ssize_t)size) {
+			int e = errno;
+			close(s);
+			return -e;
+		}
+		for (double end = mono_s() + 1, left; (left = end - mono_s()) > 0;) {
+			struct pollfd pf = {s, POLLIN, 0};
+			if (poll(&pf, 1, (int)(left * 1e3) + 1) != 1)
+				break;
+			ssize_t n = recv(s, in, sizeof(in), 0);
+			if (n < 20)
+				continue;
+			size_t hl = (size_t)(in[0] & 15) * 4;
+			const struct icmphdr *r = (const struct icmphdr *)(in + hl);
+			if ((size_t)n == hl + size && r->type == ICMP_ECHOREPLY && r->un.echo.id == htons(id) &&
+			    r->un.echo.sequence == htons((uint16_t)seq) &&
+			    !memcmp(in + hl + sizeof(*h), pkt + sizeof(*h), size - sizeof(*h))) {
+				replies++;
+				break;
+			}
+		}
+	}
+	close(s);
+	return replies;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct netns {
 	char name[32];   /* "ukvmt-<pid>-<n>": ip netns NAME */
@@ -49,6 +50,19 @@ void netns_exec_argv(const struct netns *ns, bool peer, const char *const *cmd, 
 
 /* Runs `ip ARGS...` (NULL-ended) to completion; 0 or -EIO with its output in why[len]. */
 int netns_ip(char *why, size_t len, ...) __attribute__((sentinel));
+
+/* Where the `ip` program is (/usr/sbin/ip ...), or "ip" for a PATH lookup. */
+const char *netns_ip_prog(void);
+
+/* The Internet checksum (RFC 1071) of n bytes, ready to store (network order). */
+uint16_t netns_icmp_sum(const void *d, size_t n);
+
+/*
+ * Sends count ICMP echo requests of size bytes (8..2048, the ICMP header included) to ip from a
+ * raw socket in the calling thread's namespace, one at a time, waiting up to 1 s for each reply;
+ * returns how many came back matching (type, id, sequence, payload), or -errno.
+ */
+int netns_ping(const char *ip, int count, size_t size);
 
 /* Deletes both namespaces (leaving first if entered) and reaps the reaper. Safe to call twice. */
 void netns_destroy(struct netns *ns);

@@ -103,6 +103,7 @@ int k_thr_requeue(const void *from, const void *to, int nwake, int nmove)
 }
 long k_thr_post(int tid, int sig) { (void)tid, (void)sig; return -3; /* ESRCH */ }
 _Noreturn void k_thr_exit(int status) { k_hypercall_exit(status); }
+_Noreturn void k_exit(int status) { k_hypercall_exit(status); }
 long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
 {
 	static const char msg[] = "ukvm: deadlock: every thread is blocked with no timeout (stub)\n";

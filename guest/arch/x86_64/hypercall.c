@@ -3,7 +3,6 @@
 
 #include "arch.h"
 #include "hypercall.h"
-#include "sock.h"
 
 /* Argument blocks live in the kernel image: below 4 GiB, 8-byte aligned, passed by gpa. */
 static struct ukvm_console hc_console __attribute__((aligned(8)));
@@ -48,7 +47,6 @@ long k_hypercall_console(unsigned stream, const void *buf, size_t len)
 
 _Noreturn void k_hypercall_exit(int status)
 {
-	sock_exit(); /* the app's sockets close and TCP sends what they still hold, as after a Linux process exits */
 	for (;;)
 		k_outl(UKVM_PORT_EXIT, (uint32_t)status); /* the monitor keeps the low 8 bits */
 }
