@@ -697,9 +697,40 @@ static void blk_class_close(struct mmio_dev *d)
 	free(b);
 }
 
+static void blk_class_save(struct mmio_dev *d, struct dev_state *s)
+{
+	const struct blk *b = d->priv;
+	s->kind = DEV_KIND_BLK;
+	s->flags = b->ro ? DEV_STATE_RO : 0;
+	s->size = b->capacity * BLK_SECTOR;
+}
+
+/* The disk attached for a restore must look like the one the guest knew: same capacity, same read-only bit. */
+static int blk_class_load(struct mmio_dev *d, const struct dev_state *s, char *err, size_t errlen)
+{
+	const struct blk *b = d->priv;
+	if (s->kind != DEV_KIND_BLK) {
+		snprintf(err, errlen, "%s: the snapshot has another kind of device in this slot", d->tag);
+		return -EINVAL;
+	}
+	if (s->size != b->capacity * BLK_SECTOR) {
+		snprintf(err, errlen, "%s: disk has %llu bytes, the snapshot's had %llu", d->tag,
+			 (unsigned long long)(b->capacity * BLK_SECTOR), (unsigned long long)s->size);
+		return -EINVAL;
+	}
+	if (!!(s->flags & DEV_STATE_RO) != b->ro) {
+		snprintf(err, errlen, "%s: disk is %s, the snapshot's was %s", d->tag, b->ro ? "read-only" : "writable",
+			 b->ro ? "writable" : "read-only");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 const struct dev_class blk_class = {
 	.name = "blk",
 	.count = blk_class_count,
 	.open = blk_class_open,
 	.close = blk_class_close,
+	.save = blk_class_save,
+	.load = blk_class_load,
 };

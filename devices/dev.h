@@ -7,6 +7,21 @@
 #include "mmio.h"
 #include "ukvm.h"
 
+/* Device kinds in a snapshot (struct dev_state.kind): numbers of the file format, never reused. */
+enum dev_kind {
+	DEV_KIND_BLK = 1,
+};
+#define DEV_STATE_RO 1u /* struct dev_state.flags: opened read-only */
+
+/* One device in a snapshot (docs/snapshot.md): 248 bytes, little-endian. */
+struct dev_state {
+	uint32_t kind;          /* enum dev_kind */
+	uint32_t flags;         /* DEV_STATE_* */
+	uint64_t size;          /* blk: the disk's bytes */
+	struct mmio_state tr;   /* the transport */
+};
+_Static_assert(sizeof(struct dev_state) == 248, "struct dev_state is part of the snapshot format");
+
 /* What a class gets to open one device. */
 struct dev_env {
 	const struct vq_mem *mem; /* guest memory provider (copied by the transport) */
@@ -39,7 +54,15 @@ struct dev_class {
 	 */
 	const struct ukvm_net *(*nic)(struct mmio_dev *d);
 	void (*nic_stats)(struct mmio_dev *d, struct ukvm_net_stats *out);
-	/* Snapshots will add save and restore of a device's state here. */
+	/*
+	 * Snapshots (vmm/snap.h); NULL when the class cannot be snapshotted yet
+	 * (a VM with such a device refuses to snapshot). save fills the class's
+	 * part of *s (kind, flags, size; the transport's is mmio_save's); load
+	 * checks that the device opened for a restore is the one saved (a disk
+	 * of another size is refused), 0 or -EINVAL with one line in err.
+	 */
+	void (*save)(struct mmio_dev *d, struct dev_state *s);
+	int (*load)(struct mmio_dev *d, const struct dev_state *s, char *err, size_t errlen);
 };
 
 /* Every class, in MMIO slot order: a VM's devices are those of dev_classes[0], then [1] ... */

@@ -399,6 +399,104 @@ static void mmio_reset(struct mmio_dev *d)
 	memset(d->q, 0, sizeof(d->q));
 }
 
+/* ------------------------------------------------------------- snapshots */
+
+static void mmio_went_live(struct mmio_dev *d);
+
+bool mmio_quiet(struct mmio_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	bool quiet = !d->inflight && !d->resetting && !d->start_pending && !d->cancel_pending;
+	for (unsigned q = 0; quiet && q < d->ops->nqueues; q++) {
+		struct mmio_queue *mq = &d->q[q];
+		/* avail.idx (the second u16 of the avail ring) not yet consumed: a request still to come. */
+		if (mq->ready && mmio_live(d) && mq->vq.avail[1] != mq->vq.last_avail)
+			quiet = false;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return quiet;
+}
+
+void mmio_save(struct mmio_dev *d, struct mmio_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&d->lock);
+	s->status = d->status;
+	s->dev_feat_sel = d->dev_feat_sel;
+	s->drv_feat_sel = d->drv_feat_sel;
+	s->queue_sel = d->queue_sel;
+	s->int_status = d->int_status;
+	s->config_gen = d->config_gen;
+	s->drv_features = d->drv_features;
+	s->features = d->features;
+	for (unsigned q = 0; q < MMIO_MAX_QUEUES; q++) {
+		const struct mmio_queue *mq = &d->q[q];
+		s->q[q] = (struct mmio_queue_state){ .num = mq->num, .ready = mq->ready, .desc = mq->desc,
+						     .driver = mq->driver, .device = mq->device };
+		if (mq->ready) {
+			s->q[q].last_avail = mq->vq.last_avail;
+			s->q[q].used_idx = mq->vq.used_idx;
+			s->q[q].signalled_used = mq->vq.signalled_used;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int mmio_load(struct mmio_dev *d, const struct mmio_state *s, char *err, size_t errlen)
+{
+	int r = -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	if (s->features & ~d->ops->features(d)) {
+		snprintf(err, errlen, "%s: snapshot has features 0x%llx this device does not offer", d->tag,
+			 (unsigned long long)(s->features & ~d->ops->features(d)));
+		goto out;
+	}
+	d->dev_feat_sel = s->dev_feat_sel;
+	d->drv_feat_sel = s->drv_feat_sel;
+	d->queue_sel = s->queue_sel;
+	d->int_status = s->int_status;
+	d->config_gen = s->config_gen;
+	d->drv_features = s->drv_features;
+	d->features = s->features;
+	for (unsigned q = 0; q < MMIO_MAX_QUEUES; q++) {
+		const struct mmio_queue_state *qs = &s->q[q];
+		struct mmio_queue *mq = &d->q[q];
+		*mq = (struct mmio_queue){ .num = qs->num, .desc = qs->desc, .driver = qs->driver, .device = qs->device };
+		if (!qs->ready)
+			continue;
+		int e;
+		if (q >= d->ops->nqueues || !qs->num || (qs->num & (qs->num - 1)) || qs->num > d->ops->queue_max ||
+		    (e = vq_dev_init(&mq->vq, &d->mem, qs->num, qs->desc, qs->driver, qs->device, d->features))) {
+			snprintf(err, errlen, "%s: snapshot queue %u is invalid", d->tag, q);
+			goto out;
+		}
+		mq->vq.last_avail = qs->last_avail;
+		mq->vq.used_idx = qs->used_idx;
+		mq->vq.signalled_used = qs->signalled_used;
+		mq->ready = true;
+	}
+	/* As mmio_status_write stores it: NEEDS_RESET kept, DRIVER_OK activates. */
+	d->status = s->status;
+	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && !(d->status & (VIRTIO_STATUS_FAILED |
+	    VIRTIO_STATUS_DEVICE_NEEDS_RESET)) && d->ops->activate && (r = d->ops->activate(d))) {
+		snprintf(err, errlen, "%s: activating the restored device: %s", d->tag, strerror(-r));
+		goto out;
+	}
+	/*
+	 * The snapshot may have been taken while a queue was polled (its
+	 * notifications off): on again, so the driver's next request kicks.
+	 */
+	for (unsigned q = 0; q < d->ops->nqueues; q++)
+		if (d->q[q].ready)
+			(void)vq_dev_enable_notify(&d->q[q].vq);
+	if (mmio_live(d))
+		mmio_went_live(d);
+	r = 0;
+out:
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
 /* ------------------------------------------------------------- status */
 
 static bool mmio_features_ok(struct mmio_dev *d)

@@ -125,6 +125,42 @@ struct mmio_dev {
 };
 
 /*
+ * The transport's state in a snapshot (vmm/snap.h, docs/snapshot.md): fixed
+ * little-endian layout, 232 bytes. The queues' ring contents are in guest
+ * memory; last_avail, used_idx and signalled_used are the device side's.
+ */
+struct mmio_state {
+	uint32_t status, dev_feat_sel, drv_feat_sel, queue_sel;
+	uint32_t int_status, config_gen;
+	uint64_t drv_features, features;
+	struct mmio_queue_state {
+		uint32_t num, ready;
+		uint64_t desc, driver, device;
+		uint16_t last_avail, used_idx, signalled_used, pad;
+		uint32_t pad2, pad3;
+	} q[MMIO_MAX_QUEUES];
+};
+_Static_assert(sizeof(struct mmio_state) == 232, "struct mmio_state is part of the snapshot format");
+
+/*
+ * True when the device may be snapshotted: no request in flight, none
+ * waiting in an avail ring, no reset pending. Takes the lock.
+ */
+bool mmio_quiet(struct mmio_dev *d);
+
+/* Copies the transport's state (a quiet device's: mmio_quiet) into *s. Takes the lock. */
+void mmio_save(struct mmio_dev *d, struct mmio_state *s);
+
+/*
+ * Puts a freshly opened (reset), attached device into state s: registers,
+ * negotiated features (which must be ones the device offers), queues
+ * (re-validated against guest memory as at QueueReady, with their indexes),
+ * then activation as at DRIVER_OK and one look at every ready queue.
+ * Notifications are turned back on. Returns 0 or -EINVAL with one line in err.
+ */
+int mmio_load(struct mmio_dev *d, const struct mmio_state *s, char *err, size_t errlen);
+
+/*
  * Initialises the transport for ops/priv with guest memory mem. news_fd may
  * be -1. Queue notify fds start at -1. Returns 0 or -errno.
  */

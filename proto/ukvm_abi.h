@@ -163,9 +163,29 @@ struct ukvm_console {
  */
 struct ukvm_wait {
 	uint64_t timeout_ns;
-	uint64_t flags;   /* 0 */
-	int64_t ret;      /* out: 0 timeout, 1 device news, -errno */
+	uint64_t flags;   /* UKVM_WAIT_* below; unknown bits: -EINVAL */
+	int64_t ret;      /* out: 0 timeout, 1 device news, UKVM_WAIT_RESTORED, -errno */
+	/* Appended for snapshots: written by the monitor only with ret UKVM_WAIT_RESTORED. */
+	uint64_t realtime_ns; /* host CLOCK_REALTIME just before the restored vCPU resumed */
+	uint8_t seed[32];     /* fresh host entropy, to be mixed into the guest's generator */
 };
+
+/*
+ * The guest is idle: no thread can run, the wait is unbounded or at least
+ * UKVM_WAIT_IDLE_MIN_NS (50 ms), and its drivers have no request in flight. A
+ * monitor asked to snapshot when idle (docs/snapshot.md) may take the
+ * snapshot inside such a WAIT, once its devices are quiet too.
+ */
+#define UKVM_WAIT_IDLE (1ull << 0)
+#define UKVM_WAIT_IDLE_MIN_NS 50000000ull
+/*
+ * ret of a WAIT the vCPU was snapshotted in, seen by each VM restored from
+ * that snapshot: realtime_ns and seed are fresh. The guest keeps its
+ * monotonic clock running from where it was when it made the call, sets
+ * its realtime clock (and the vDSO's) from realtime_ns, reseeds its random
+ * generator with seed, then polls its devices as after news.
+ */
+#define UKVM_WAIT_RESTORED 2
 
 /* Boot-phase marks (`--trace-boot`), sent only when /chosen has ukvm,trace-boot. */
 enum ukvm_mark {

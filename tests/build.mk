@@ -18,7 +18,7 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # meet each other or the real modules of another group in the runner, and nothing depends on link order.
 GUEST_GROUPS := gheap gcore gfs gpanic gsock
 # The fuzz harnesses (tests/fuzz, "fuzzing" below): those running guest code join group gfuzz.
-FUZZ_HOST_HARNESSES  := elf virtq vqdrv fdt mmio blk net
+FUZZ_HOST_HARNESSES  := elf virtq vqdrv fdt mmio blk net snap
 FUZZ_GUEST_HARNESSES := payload imgbuild
 # The kernel heap on host pages (check_kmalloc.c fakes the page allocator and k_panic).
 gheap_SRCS   := guest/kernel/kmalloc.c tests/unit/check_kmalloc.c
@@ -99,6 +99,7 @@ FUZZ_SRCS_elf  := proto/elf.c vmm/loader.c vmm/mem.c
 FUZZ_SRCS_virtq := proto/virtq_dev.c
 FUZZ_SRCS_vqdrv := proto/virtq_drv.c
 FUZZ_SRCS_fdt  := vmm/fdtbuild.c
+FUZZ_SRCS_snap := vmm/snap.c
 FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c proto/virtq_dev.c
 FUZZ_SRCS_blk  := devices/blk.c $(FUZZ_SRCS_mmio)
 FUZZ_SRCS_net  := devices/net.c devices/net_tap.c devices/net_user.c $(FUZZ_SRCS_mmio)
@@ -244,6 +245,6 @@ fuzz-seeds: $(BUILD)/fuzz/mkseeds $(BUILD)/vmm/testguest.elf $(FUZZ_SEED_APP)
 	$(Q)cp $(BUILD)/vmm/testguest.elf tests/fuzz/corpus/elf/testguest
 	$(Q)cp $(FUZZ_SEED_APP) tests/fuzz/corpus/elf/hello-static
 
-$(BUILD)/fuzz/mkseeds: tests/fuzz/mkseeds.c
+$(BUILD)/fuzz/mkseeds: tests/fuzz/mkseeds.c vmm/snap.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $^

@@ -22,7 +22,7 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 	$(Q)$(CC) -o $@ $^
 
 # --- example apps and images ------------------------------------------------
-APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest socktest conio
+APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest socktest conio snapfn
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).

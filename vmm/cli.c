@@ -78,6 +78,12 @@ const char *cli_usage(void)
 	       "  --stats            print VM exits by reason, per-device requests and per-NIC packets on stderr\n"
 	       "  --quiet            no guest kernel notices (\"ukvm: unimplemented syscall ...\"); crash reports stay\n"
 	       "  --argv0 NAME       the guest app's argv[0] (default: the app's name recorded by ukvm-build)\n"
+	       "  --snapshot-when-idle FILE  write a snapshot to FILE the first time the app is idle\n"
+	       "                     (blocked, nothing in flight: e.g. waiting for input); no NIC\n"
+	       "  --snapshot-then exit|continue  after that snapshot: stop (exit 0, default) or run on\n"
+	       "  --restore FILE     resume a snapshot instead of booting an IMAGE (usage: ukvm-run\n"
+	       "                     [--disk PATH]... [--mem LIMIT] [--timeout S] [--pv ...] --restore FILE);\n"
+	       "                     the disks must be the snapshot's, by size; docs/snapshot.md\n"
 	       "guest stdout goes to stdout, guest stderr and kernel messages to stderr\n"
 	       "exit codes: the app's status; 128+N guest crashed with signal N; 120 bad arguments\n"
 	       "  (or a disk or NIC that cannot be opened);\n"
@@ -441,6 +447,7 @@ static int cli_device(int argc, char **argv, int *i, struct cli_opts *o, char *e
 int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, size_t errlen)
 {
 	int nenv = 0;
+	bool then = false;
 	memset(o, 0, sizeof(*o));
 	*stats = 0;
 	o->cfg.size = sizeof(o->cfg);
@@ -509,6 +516,24 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			if (!(v = cli_value(argc, argv, &i, "--argv0")))
 				return cli_fail(err, errlen, "--argv0", "missing value", NULL);
 			o->cfg.argv0 = v; /* an empty argv[0] is allowed, as execve allows it */
+		} else if (cli_is(a, "--snapshot-when-idle")) {
+			if (!(v = cli_value(argc, argv, &i, "--snapshot-when-idle")) || !*v)
+				return cli_fail(err, errlen, "--snapshot-when-idle", "missing file", NULL);
+			o->cfg.snapshot_when_idle = v;
+		} else if (cli_is(a, "--snapshot-then")) {
+			if (!(v = cli_value(argc, argv, &i, "--snapshot-then")))
+				return cli_fail(err, errlen, "--snapshot-then", "missing value", NULL);
+			if (!strcmp(v, "exit"))
+				o->cfg.snapshot_continue = false;
+			else if (!strcmp(v, "continue"))
+				o->cfg.snapshot_continue = true;
+			else
+				return cli_fail(err, errlen, "--snapshot-then", "not exit or continue", v);
+			then = true;
+		} else if (cli_is(a, "--restore")) {
+			if (!(v = cli_value(argc, argv, &i, "--restore")) || !*v)
+				return cli_fail(err, errlen, "--restore", "missing file", NULL);
+			o->cfg.restore = v;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			o->help = 1;
 			return 0;
@@ -519,6 +544,21 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			snprintf(err, errlen, "%s: unknown option (see --help)", a);
 			return -EINVAL;
 		}
+	}
+	if (then && !o->cfg.snapshot_when_idle)
+		return cli_fail(err, errlen, "--snapshot-then", "needs --snapshot-when-idle", NULL);
+	if (o->cfg.restore) {
+		/* The guest's image, arguments and environment are the snapshot's. */
+		if (o->cfg.snapshot_when_idle)
+			return cli_fail(err, errlen, "--restore", "cannot be combined with --snapshot-when-idle", NULL);
+		if (i < argc) {
+			snprintf(err, errlen, "--restore: %s: no image or arguments with a snapshot", argv[i]);
+			return -EINVAL;
+		}
+		if (nenv || o->cfg.argv0 || o->cfg.trace_boot)
+			return cli_fail(err, errlen, "--restore", "--env, --argv0 and --trace-boot are the snapshot's",
+					NULL);
+		return 0;
 	}
 	if (i >= argc) {
 		snprintf(err, errlen, "no image given (see --help)");

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "snapvm.h"
+#include "vmdev.h"
 
 /* Reads an argument block: 8-byte aligned and wholly inside RAM, else NULL. */
 static void *hcall_block(struct run_ctx *c, uint32_t gpa, size_t len, const char *what)
@@ -145,19 +147,46 @@ static uint64_t hcall_add_sat(uint64_t a, uint64_t b)
 	return __builtin_add_overflow(a, b, &s) ? UINT64_MAX : s;
 }
 
+/*
+ * An idle WAIT (UKVM_WAIT_IDLE) with the devices quiet, in a run asked to
+ * snapshot: writes it. Returns true when the run ends here (snapshot
+ * written and not continuing, or it failed).
+ */
+static bool hcall_snapshot(struct run_ctx *c, uint32_t gpa)
+{
+	struct snapvm_writer *w = c->snap;
+	char why[200];
+	if (!vmdev_quiet(c->vm))
+		return false; /* a request is still to come or in flight: a later idle WAIT will do */
+	c->snap = NULL;
+	int r = snapvm_save(w, c->vm, gpa, why, sizeof(why));
+	snapvm_writer_close(w);
+	if (r) {
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "snapshot: %s", why);
+		return true;
+	}
+	if (c->vm->cfg.snapshot_continue)
+		return false;
+	run_finish(c, UKVM_SNAPSHOTTED, 0, false, "snapshot written to %s", c->vm->cfg.snapshot_when_idle);
+	return true;
+}
+
 /* Blocks in ppoll on the wake eventfd: no spinning; the kick signal (timeout, stop) interrupts it. */
 static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 {
-	struct ukvm_wait *p = hcall_block(c, gpa, sizeof(*p), "wait");
+	/* The guest's part of the block; the fields after ret are written only by a restore (snapvm.c). */
+	struct ukvm_wait *p = hcall_block(c, gpa, offsetof(struct ukvm_wait, realtime_ns), "wait");
 	struct ukvm_wait a;
 	if (!p)
 		return;
-	memcpy(&a, p, sizeof(a));
+	memcpy(&a, p, offsetof(struct ukvm_wait, realtime_ns));
 	int64_t ret;
-	if (a.flags) {
+	if (a.flags & ~UKVM_WAIT_IDLE) {
 		ret = -EINVAL;
 		goto out;
 	}
+	if ((a.flags & UKVM_WAIT_IDLE) && c->snap && hcall_snapshot(c, gpa))
+		return; /* the guest never sees an answer: this VM ends, restored ones get theirs */
 	if (a.timeout_ns == UINT64_MAX && !c->vm->ndevs) {
 		ret = -EDEADLK; /* no device can ever wake it: waiting would hang forever */
 		goto out;

@@ -116,13 +116,13 @@ int main(int argc, char **argv)
 	ukvm_run(vm, &res);
 	main_vm = NULL;
 	code = ukvm_exit_code(&res);
+	const char *what = o.cfg.restore ? o.cfg.restore : o.cfg.image;
 	if (res.kind == UKVM_STOPPED && main_signal)
 		code = 128 + main_signal; /* as a shell reports it: 130 SIGINT, 143 SIGTERM */
 	if (res.kind == UKVM_STOPPED && main_signal)
-		fprintf(stderr, "ukvm-run: %s: stopped by %s\n", o.cfg.image,
-			main_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	else if (res.kind != UKVM_EXITED)
-		fprintf(stderr, "ukvm-run: %s: %s\n", o.cfg.image, res.msg);
+		fprintf(stderr, "ukvm-run: %s: stopped by %s\n", what, main_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	else if (res.kind != UKVM_EXITED && !(res.kind == UKVM_SNAPSHOTTED && o.cfg.quiet))
+		fprintf(stderr, "ukvm-run: %s: %s\n", what, res.msg);
 	if (o.cfg.trace_boot)
 		main_trace(&res, start);
 	if (stats)

@@ -42,6 +42,25 @@ int mem_init(struct mem *m, uint64_t size)
 	return 0;
 }
 
+int mem_init_file(struct mem *m, uint64_t size, int fd, uint64_t off)
+{
+	m->base = NULL;
+	m->size = 0;
+	if (ukvm_mem_size_invalid(size) || off % MEM_PAGE)
+		return -EINVAL;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, (off_t)off);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (madvise(p, size, MADV_DONTDUMP)) {
+		int e = errno;
+		munmap(p, size);
+		return -e;
+	}
+	m->base = p;
+	m->size = size;
+	return 0;
+}
+
 int mem_populate(const struct mem *m, uint64_t gpa, uint64_t len)
 {
 	uint64_t lo = gpa & ~(MEM_PAGE - 1);

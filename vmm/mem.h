@@ -17,6 +17,14 @@ struct mem {
 int mem_init(struct mem *m, uint64_t size);
 
 /*
+ * Maps size bytes of fd from offset off (page-aligned) as guest RAM,
+ * MAP_PRIVATE: the guest's writes go to private copies, the file is never
+ * written, and any number of VMs may map it at once (a snapshot's memory,
+ * vmm/snap.h). Returns 0 or -errno (-EINVAL for a size mem_init refuses).
+ */
+int mem_init_file(struct mem *m, uint64_t size, int fd, uint64_t off);
+
+/*
  * Backs the pages of [gpa, gpa + len) (rounded out to 4 KiB) with host
  * memory now, contents unchanged. Only a boot-time hint: a shadow MMU (PVM)
  * maps a guest page whose host page is absent with one fault each, but

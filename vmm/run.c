@@ -12,6 +12,7 @@
 #include "fdtbuild.h"
 #include "run.h"
 #include "sandbox.h"
+#include "snapvm.h"
 #include "vmdev.h"
 
 #ifndef sigev_notify_thread_id
@@ -220,14 +221,25 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 		}
 		have_timer = true;
 	}
-	if (vm->cfg.seccomp && (r = sandbox_vcpu_install(vm->vcpu.fd))) {
+	if (vm->cfg.snapshot_when_idle) {
+		char why[200];
+		if ((r = snapvm_writer_open(vm, vm->cfg.snapshot_when_idle, &c.snap, why, sizeof(why)))) {
+			run_finish(&c, UKVM_FAILED, UKVM_EXIT_USAGE, false, "%s", why);
+			goto out;
+		}
+	}
+	if (vm->cfg.seccomp && (r = sandbox_vcpu_install_snap(vm->vcpu.fd, c.snap ? snapvm_writer_fd(c.snap) : -1))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
 		goto out;
 	}
-	struct timespec wall;
-	clock_gettime(CLOCK_REALTIME, &wall);
-	fdtb_set_boot_time(mem_ptr(&vm->mem, UKVM_FDT_GPA, UKVM_FDT_MAX),
-			   (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec);
+	if (vm->snap) {
+		snapvm_resume(vm); /* the guest's WAIT answers "restored", with the host's time and a fresh seed */
+	} else {
+		struct timespec wall;
+		clock_gettime(CLOCK_REALTIME, &wall);
+		fdtb_set_boot_time(mem_ptr(&vm->mem, UKVM_FDT_GPA, UKVM_FDT_MAX),
+				   (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec);
+	}
 	vm->phase_ns[UKVM_PHASE_FIRST_RUN] = vm_now_ns();
 	vmdev_run_begin(&c);
 	run_loop(&c);
@@ -237,6 +249,7 @@ out:
 	/* The guest is gone: let in-flight I/O finish (nothing new starts), then read the counters. */
 	vm_devices_stop(vm);
 	vm_dev_stats(vm, res);
+	snapvm_writer_close(c.snap);
 	if (have_timer)
 		timer_delete(timer);
 	vcpu_run_end(&vm->vcpu, &saved);

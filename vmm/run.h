@@ -15,6 +15,7 @@ struct run_ctx {
 	uint64_t deadline_ns;  /* CLOCK_MONOTONIC; 0 = no timeout */
 	sigset_t wait_mask;    /* the thread's mask with the kick signal open: for ppoll */
 	bool done;             /* res is final */
+	struct snapvm_writer *snap; /* cfg.snapshot_when_idle's file until the snapshot is written; NULL */
 	struct run_console {   /* one per stream: RUN_CON_OUT (console_fd), RUN_CON_ERR (console_err_fd) */
 		int fd;        /* -1: output dropped */
 		bool file;     /* a regular file or block device: a write never waits on a reader */

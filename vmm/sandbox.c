@@ -140,16 +140,43 @@ static int sandbox_load(scmp_filter_ctx f, int r)
 	return r;
 }
 
-int sandbox_vcpu_install(int vcpu_fd)
+/* ioctls on the vCPU fd: the vCPU loop's, then those a snapshot reads the vCPU with (vcpu_state_get). */
+static int sandbox_vcpu_ioctls(scmp_filter_ctx f, int vcpu_fd, bool snap, int r)
 {
-	int r;
-	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
 	/* run.c: KVM_RUN; crash reports read the registers (vcpu_get_regs). Only on this VM's vCPU fd. */
-	static const unsigned long ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS };
-	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && !r; i++)
+	static const unsigned long ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS,
+		/* snapvm.c: the rest of the vCPU's state, only when the run may snapshot */
+		KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_XCRS, KVM_GET_VCPU_EVENTS, KVM_GET_MSRS };
+	size_t n = snap ? sizeof(ioctls) / sizeof(ioctls[0]) : 3;
+	for (size_t i = 0; i < n && !r; i++)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vcpu_fd),
 				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
+	return r;
+}
+
+int sandbox_vcpu_install(int vcpu_fd)
+{
+	return sandbox_vcpu_install_snap(vcpu_fd, -1);
+}
+
+int sandbox_vcpu_install_snap(int vcpu_fd, int snap_fd)
+{
+	int r;
+	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
+	r = sandbox_vcpu_ioctls(f, vcpu_fd, snap_fd >= 0, r);
+	if (snap_fd >= 0) {
+		/* snapvm.c writes the snapshot into the file run.c opened before this filter: that fd only. */
+		if (!r)
+			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(pwrite64), 1,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)snap_fd));
+		if (!r)
+			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ftruncate), 1,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)snap_fd));
+		/* snapvm.c: which guest pages were ever touched (resident in the anonymous mapping) */
+		if (!r)
+			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mincore), 0);
+	}
 	return sandbox_load(f, r);
 }
 

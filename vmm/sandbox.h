@@ -15,6 +15,13 @@
  */
 int sandbox_vcpu_install(int vcpu_fd);
 
+/*
+ * sandbox_vcpu_install for a run that may snapshot into snap_fd (-1: none,
+ * the same filter): also reading the vCPU's whole state, writing and sizing
+ * snap_fd only, and mincore.
+ */
+int sandbox_vcpu_install_snap(int vcpu_fd, int snap_fd);
+
 /* Installs the event thread's allowlist on the calling thread (vmm/event.c). Returns 0 or -errno. */
 int sandbox_event_install(void);
 

@@ -179,6 +179,34 @@ struct ukvm_config {
 				      crash reports stay */
 	const char *argv0;         /* the guest's argv[0]; NULL = the app's own name as ukvm-build recorded
 				      it (an image without one: the image path, as before) */
+	/*
+	 * Appended after 0.2 (snapshots, docs/snapshot.md). snapshot_when_idle:
+	 * ukvm_run creates (truncates) this file at its start and, the first time
+	 * the guest is idle (no thread can run, no request in flight, waiting
+	 * unbounded or >= 50 ms (UKVM_WAIT_IDLE_MIN_NS): typically blocked on input), writes a snapshot of
+	 * the VM into it; then the guest runs on (snapshot_continue) or ukvm_run
+	 * returns with kind UKVM_SNAPSHOTTED (status 0). A VM with a NIC cannot be
+	 * snapshotted yet: ukvm_create refuses it (UKVM_ERR_CONFIG). A run that
+	 * never gets idle leaves the file empty.
+	 */
+	const char *snapshot_when_idle;
+	bool snapshot_continue;
+	/*
+	 * A snapshot file to restore instead of booting image: ukvm_create maps
+	 * its memory copy-on-write (the file is only read; many VMs may restore
+	 * it at once), restores the vCPU and the devices, and ukvm_run resumes
+	 * the guest inside the WAIT it was snapshotted in, with its realtime
+	 * clock set to the host's and its random generator reseeded. From this
+	 * config come: the console fds, disks (by path, in the snapshot's order;
+	 * one whose size or read-only bit differs is refused), host, timeout,
+	 * seccomp, kick_signal; mem_size is a limit (0: none; a larger snapshot
+	 * is refused); pv must not be UKVM_PV_OFF for a pvm-pv snapshot (nor
+	 * UKVM_PV_ON for another); image, argv, env, argv0, trace_boot, quiet and
+	 * stdin_tty are the snapshot's and ignored here; nets must be empty. A
+	 * malformed, truncated or foreign snapshot, or one taken on a CPU with
+	 * features this host lacks, fails with UKVM_ERR_IMAGE and one line.
+	 */
+	const char *restore;
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 
@@ -219,7 +247,8 @@ enum ukvm_stat {
  */
 struct ukvm_result {
 	uint32_t size;  /* set by the caller: sizeof(struct ukvm_result) of its ukvm.h */
-	enum { UKVM_EXITED, UKVM_CRASHED, UKVM_TIMEOUT, UKVM_STOPPED, UKVM_FAILED } kind;
+	enum { UKVM_EXITED, UKVM_CRASHED, UKVM_TIMEOUT, UKVM_STOPPED, UKVM_FAILED,
+	       UKVM_SNAPSHOTTED /* config.snapshot_when_idle written, the guest stopped there (status 0) */ } kind;
 	int status;     /* EXITED: app status 0..255; CRASHED: 128 + signal; else the exit code */
 	char msg[256];  /* one line (no newline) for every kind but EXITED */
 	uint64_t exits_total;

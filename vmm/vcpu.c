@@ -240,6 +240,154 @@ int vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r, struct kvm_sregs *s)
 	return 0;
 }
 
+/* ------------------------------------------------------------- snapshots */
+
+int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *cpuid, char *err, size_t errlen)
+{
+	return vcpu_cpuid(v, cpuid, err, errlen);
+}
+
+/* KVM_GET_MSRS in one call per run of readable MSRs: KVM stops at the first it refuses, which is skipped. */
+static int vcpu_msrs_get(struct vcpu *v, const struct kvm_msr_list *list, struct vcpu_state *s)
+{
+	unsigned max = s->nmsrs, n = 0;
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + (size_t)list->nmsrs * sizeof(struct kvm_msr_entry));
+	if (!m)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < list->nmsrs;) {
+		uint32_t k = 0;
+		for (uint32_t j = i; j < list->nmsrs; j++)
+			if (list->indices[j] != MSR_PVM_STATE)
+				m->entries[k++] = (struct kvm_msr_entry){ .index = list->indices[j] };
+		m->nmsrs = k;
+		int got = k ? ioctl(v->fd, KVM_GET_MSRS, m) : 0;
+		if (got < 0) {
+			free(m);
+			return -errno;
+		}
+		for (int j = 0; j < got; j++) {
+			if (n == max) {
+				free(m);
+				return -E2BIG;
+			}
+			s->msrs[n++] = m->entries[j];
+		}
+		if ((uint32_t)got == k)
+			break;
+		/* Skip past the refused one: find it in list (k entries were the list from i, minus the PV MSR). */
+		uint32_t seen = 0, j = i;
+		for (; j < list->nmsrs; j++)
+			if (list->indices[j] != MSR_PVM_STATE && seen++ == (uint32_t)got)
+				break;
+		i = j + 1;
+	}
+	free(m);
+	s->nmsrs = n;
+	return 0;
+}
+
+int vcpu_state_get(struct vcpu *v, const struct kvm_msr_list *list, bool pv, struct vcpu_state *s, char *err,
+		   size_t errlen)
+{
+	const char *what = "KVM_RUN (completing the exit)";
+	/* Documented for KVM_GET_*: complete the pending I/O first, without running the guest. */
+	v->run->immediate_exit = 1;
+	int r = ioctl(v->fd, KVM_RUN, 0);
+	v->run->immediate_exit = 0;
+	if (r == 0 || errno != EINTR) {
+		r = r == 0 ? -EBUSY : -errno;
+		goto fail;
+	}
+	s->flags = 0;
+	r = -errno;
+	what = "KVM_GET_REGS";
+	if (ioctl(v->fd, KVM_GET_REGS, &s->regs) < 0)
+		goto fail_errno;
+	what = "KVM_GET_SREGS";
+	if (ioctl(v->fd, KVM_GET_SREGS, &s->sregs) < 0)
+		goto fail_errno;
+	what = "KVM_GET_FPU";
+	if (ioctl(v->fd, KVM_GET_FPU, &s->fpu) < 0)
+		goto fail_errno;
+	if (ioctl(v->fd, KVM_GET_XSAVE, &s->xsave) == 0)
+		s->flags |= VCPU_STATE_XSAVE;
+	if (ioctl(v->fd, KVM_GET_XCRS, &s->xcrs) == 0)
+		s->flags |= VCPU_STATE_XCRS;
+	what = "KVM_GET_VCPU_EVENTS";
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &s->events) < 0)
+		goto fail_errno;
+	s->pv_state = 0;
+	what = "reading the PV state MSR";
+	if (pv && vcpu_get_msr(v, MSR_PVM_STATE, &s->pv_state)) {
+		r = -EIO;
+		goto fail;
+	}
+	what = "KVM_GET_MSRS";
+	if ((r = vcpu_msrs_get(v, list, s)))
+		goto fail;
+	return 0;
+fail_errno:
+	r = -errno;
+fail:
+	snprintf(err, errlen, "%s: %s", what, strerror(-r));
+	return r;
+}
+
+int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s, char *err, size_t errlen)
+{
+	const char *what = "KVM_SET_SREGS";
+	if (ioctl(v->fd, KVM_SET_SREGS, &s->sregs) < 0)
+		goto fail_errno;
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[1];
+	} one = { .h.nmsrs = 1 };
+	for (unsigned i = 0; i < s->nmsrs; i++) {
+		one.e[0] = s->msrs[i];
+		if (ioctl(v->fd, KVM_SET_MSRS, &one) == 1)
+			continue;
+		/* Refused (PVM refuses some it lists): fine only when the fresh vCPU already holds that value. */
+		uint64_t cur;
+		if (vcpu_get_msr(v, s->msrs[i].index, &cur) || cur != s->msrs[i].data) {
+			snprintf(err, errlen, "KVM_SET_MSRS: MSR 0x%x = 0x%llx refused", s->msrs[i].index,
+				 (unsigned long long)s->msrs[i].data);
+			return -EINVAL;
+		}
+	}
+	what = "KVM_SET_REGS";
+	if (ioctl(v->fd, KVM_SET_REGS, &s->regs) < 0)
+		goto fail_errno;
+	if (s->flags & VCPU_STATE_XSAVE) {
+		what = "KVM_SET_XSAVE";
+		if (ioctl(v->fd, KVM_SET_XSAVE, &s->xsave) < 0)
+			goto fail_errno;
+	} else {
+		what = "KVM_SET_FPU";
+		if (ioctl(v->fd, KVM_SET_FPU, &s->fpu) < 0)
+			goto fail_errno;
+	}
+	what = "KVM_SET_XCRS";
+	if ((s->flags & VCPU_STATE_XCRS) && ioctl(v->fd, KVM_SET_XCRS, &s->xcrs) < 0)
+		goto fail_errno;
+	what = "KVM_SET_VCPU_EVENTS";
+	struct kvm_vcpu_events ev = s->events;
+	ev.flags &= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR | KVM_VCPUEVENT_VALID_SHADOW;
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		goto fail_errno;
+	if (s->pv_state) {
+		/* Last, as at boot (vcpu_setup): registering the VIF switches the vCPU into PV mode. */
+		one.e[0] = (struct kvm_msr_entry){ .index = MSR_PVM_STATE, .data = s->pv_state };
+		if (ioctl(v->fd, KVM_SET_MSRS, &one) != 1) {
+			snprintf(err, errlen, "KVM_SET_MSRS: the PV state MSR 0x%x was refused", MSR_PVM_STATE);
+			return -EINVAL;
+		}
+	}
+	return 0;
+fail_errno:
+	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	return -errno;
+}
+
 /* ------------------------------------------------------------- running and kicking */
 
 static void vcpu_kick_noop(int sig)

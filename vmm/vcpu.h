@@ -85,6 +85,46 @@ void vcpu_kick(struct vcpu *v);
 /* Reads the general and special registers (crash reports; later snapshots). Returns 0 or -errno. */
 int vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r, struct kvm_sregs *s);
 
+/* The state a snapshot keeps of a vCPU (vmm/snap.h stores it). */
+#define VCPU_STATE_XSAVE 1u /* xsave holds the FPU/SSE/AVX state (KVM_CAP_XSAVE), else fpu does */
+#define VCPU_STATE_XCRS  2u /* xcrs is valid (KVM_CAP_XCRS) */
+struct vcpu_state {
+	unsigned flags;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_xcrs xcrs;
+	struct kvm_vcpu_events events;
+	uint64_t pv_state;         /* MSR 0x4b564d10 in pvm-pv mode, else 0 */
+	unsigned nmsrs;
+	struct kvm_msr_entry *msrs; /* the caller's array of nmsrs entries (max on input to vcpu_state_get) */
+	struct kvm_xsave xsave;    /* last: newer kernel headers end it with a flexible array */
+};
+
+/*
+ * Reads the vCPU's whole state into *s. Call it stopped right after an exit
+ * the monitor handled: it first completes that exit (KVM_RUN with
+ * immediate_exit, as KVM's API asks before saving state), so the state is
+ * the one the guest resumes in. MSRs: those of list (KVM_GET_MSR_INDEX_LIST)
+ * that KVM lets us read, at most s->nmsrs (the capacity of s->msrs; set to
+ * the count read). pv: read the PV state MSR. Returns 0 or -errno with one
+ * line in err.
+ */
+int vcpu_state_get(struct vcpu *v, const struct kvm_msr_list *list, bool pv, struct vcpu_state *s, char *err,
+		   size_t errlen);
+
+/*
+ * Puts a fresh vCPU (after KVM_SET_CPUID2 by vcpu_set_cpuid) in state s:
+ * special registers, MSRs, general registers, FPU/XSAVE, XCRs, events, and
+ * last the PV state MSR when s->pv_state is set. An MSR KVM refuses is
+ * accepted only when the vCPU already holds the saved value. Returns 0 or
+ * -errno with one line in err.
+ */
+int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s, char *err, size_t errlen);
+
+/* KVM_SET_CPUID2 with the host's table (as vcpu_setup does). Returns 0 or -errno with one line in err. */
+int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *cpuid, char *err, size_t errlen);
+
 /* Unmaps and closes what vcpu_create made; v may be zeroed with fds at -1, or half made. */
 void vcpu_destroy(struct vcpu *v);
 

@@ -12,6 +12,7 @@
 
 #include "fdtbuild.h"
 #include "pt.h"
+#include "snapvm.h"
 #include "vm.h"
 #include "vmdev.h"
 #include "x86tables.h"
@@ -102,7 +103,7 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
  * The VM and vCPU on the config's host, or on a host of its own when none is
  * given. *kind: KVM's refusals are UKVM_ERR_KVM, our own mappings internal.
  */
-static int vm_kvm(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen)
+int vm_kvm(struct ukvm_vm *vm, int fd, uint64_t off, enum ukvm_error *kind, char *err, size_t errlen)
 {
 	*kind = UKVM_ERR_KVM;
 	if (vm->cfg.host)
@@ -128,7 +129,7 @@ static int vm_kvm(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 	if (vm->vm_fd < 0)
 		return vm_errno(err, errlen, "KVM_CREATE_VM", errno);
 	*kind = UKVM_ERR_INTERNAL;
-	int r = mem_init(&vm->mem, vm->cfg.mem_size);
+	int r = fd >= 0 ? mem_init_file(&vm->mem, vm->cfg.mem_size, fd, off) : mem_init(&vm->mem, vm->cfg.mem_size);
 	if (r)
 		return vm_errno(err, errlen, "mapping guest memory", -r);
 	*kind = UKVM_ERR_KVM;
@@ -163,13 +164,20 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 			return -E2BIG;
 		}
 	vm->cfg.size = sizeof(vm->cfg);
-	if (!vm->cfg.mem_size)
-		vm->cfg.mem_size = UKVM_MEM_DEFAULT;
+	if (!vm->cfg.mem_size && !vm->cfg.restore)
+		vm->cfg.mem_size = UKVM_MEM_DEFAULT; /* a restore's 0: no limit on the snapshot's size */
+	if (vm->cfg.restore) {
+		if (!*vm->cfg.restore) {
+			snprintf(err, errlen, "no snapshot given");
+			return -EINVAL;
+		}
+		vm->cfg.image = vm->cfg.restore; /* messages name the snapshot */
+	}
 	if (!vm->cfg.image || !*vm->cfg.image) {
 		snprintf(err, errlen, "no image given");
 		return -EINVAL;
 	}
-	const char *bad = ukvm_mem_size_invalid(vm->cfg.mem_size);
+	const char *bad = vm->cfg.mem_size ? ukvm_mem_size_invalid(vm->cfg.mem_size) : NULL;
 	if (bad) {
 		snprintf(err, errlen, "memory size %llu bytes: %s", (unsigned long long)vm->cfg.mem_size, bad);
 		return -EINVAL;
@@ -206,7 +214,13 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 	vm->phase_ns[UKVM_PHASE_CREATE] = t0;
 	if ((r = vm_config(vm, cfg, err, errlen)))
 		goto err_vm;
-	if ((r = vm_kvm(vm, &kind, err, errlen)))
+	if (vm->cfg.restore) {
+		if ((r = snapvm_restore(vm, &kind, err, errlen)))
+			goto err_vm;
+		*out = vm;
+		return UKVM_OK;
+	}
+	if ((r = vm_kvm(vm, -1, 0, &kind, err, errlen)))
 		goto err_vm;
 	kind = UKVM_ERR_KVM;
 	vm->pv = vm->cfg.pv != UKVM_PV_OFF && vcpu_pv_detect(&vm->vcpu);
@@ -237,6 +251,10 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 		goto err_vm;
 	if ((r = vmdev_create(vm, &kind, err, errlen)))
 		goto err_vm;
+	if (vm->cfg.snapshot_when_idle && (r = snapvm_can_save(vm, err, errlen))) {
+		kind = UKVM_ERR_CONFIG;
+		goto err_vm;
+	}
 	if ((r = vm_fdt(vm, &kind, err, errlen)))
 		goto err_vm;
 	uart_init(&vm->uart, vm->cfg.console_fd);
@@ -265,6 +283,7 @@ void ukvm_destroy(struct ukvm_vm *vm)
 		close(vm->vm_fd);
 	mem_free(&vm->mem);
 	loader_free(&vm->img);
+	snapvm_free(vm);
 	host_unref(vm->host); /* the VM's reference: the host goes with its last VM after ukvm_host_close */
 	free(vm);
 }
@@ -276,6 +295,7 @@ int ukvm_exit_code(const struct ukvm_result *res)
 	case UKVM_CRASHED: return res->status;
 	case UKVM_TIMEOUT: return UKVM_EXIT_TIMEOUT;
 	case UKVM_STOPPED: return UKVM_EXIT_INTERNAL; /* the caller knows why it stopped (ukvm-run: 128+signal) */
+	case UKVM_SNAPSHOTTED: return 0;
 	default: return res->status ? res->status : UKVM_EXIT_INTERNAL;
 	}
 }

@@ -14,6 +14,7 @@
 #include "vcpu.h"
 
 struct dev_class;
+struct snapvm;
 struct mmio_dev;
 struct event_loop;
 
@@ -39,7 +40,16 @@ struct ukvm_vm {
 	struct vm_dev devs[UKVM_MMIO_MAX_DEVS]; /* device i at UKVM_MMIO_BASE + i * STRIDE */
 	unsigned ndevs;
 	struct event_loop *ev;     /* NULL without devices */
+	struct snapvm *snap;       /* restored from a snapshot (snapvm.h); NULL: booted */
 };
+
+/*
+ * ukvm_create's first steps, shared with a restore (snapvm.c): the VM and
+ * vCPU on the config's host (or one of its own), guest RAM of
+ * cfg.mem_size mapped (from fd at off when fd >= 0: a snapshot's memory,
+ * copy-on-write; else anonymous) and registered. *kind as ukvm_create's.
+ */
+int vm_kvm(struct ukvm_vm *vm, int fd, uint64_t off, enum ukvm_error *kind, char *err, size_t errlen);
 
 /* Fills the per-device counters of res (after the event thread stopped). */
 void vm_dev_stats(struct ukvm_vm *vm, struct ukvm_result *res);

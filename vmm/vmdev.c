@@ -127,6 +127,14 @@ void vmdev_run_end(struct ukvm_vm *vm)
 		mmio_set_stop_check(vm->devs[i].d, NULL, NULL);
 }
 
+bool vmdev_quiet(struct ukvm_vm *vm)
+{
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		if (!mmio_quiet(vm->devs[i].d))
+			return false;
+	return true;
+}
+
 void vm_devices_stop(struct ukvm_vm *vm)
 {
 	if (vm->ev)

@@ -35,6 +35,9 @@ int vmdev_create(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t er
 void vmdev_run_begin(struct run_ctx *c);
 void vmdev_run_end(struct ukvm_vm *vm);
 
+/* True when every device is quiet (mmio_quiet): nothing in flight or waiting in a ring. */
+bool vmdev_quiet(struct ukvm_vm *vm);
+
 /* Stops the event thread (after in-flight I/O), closes and frees the devices. */
 void vmdev_free(struct ukvm_vm *vm);
 

@@ -13,6 +13,15 @@ void k_clock_init(uint32_t tsc_khz, uint64_t boot_realtime_ns);
 /* Nanoseconds since k_clock_init (TSC). */
 uint64_t k_clock_monotonic_ns(void);
 
+/*
+ * A VM restored from a snapshot (UKVM_WAIT_RESTORED): tsc_then is the TSC
+ * read just before the WAIT the snapshot was taken in. The monotonic clock
+ * resumes from its value at tsc_then (never backwards, whatever the new
+ * vCPU's TSC), the realtime clock reads realtime_ns now; the vDSO's clock
+ * page follows. Runs while no app code can (inside the scheduler's WAIT).
+ */
+void k_clock_restored(uint64_t tsc_then, uint64_t realtime_ns);
+
 /* Nanoseconds since the epoch: host launch time + k_clock_monotonic_ns(). */
 uint64_t k_clock_realtime_ns(void);
 

@@ -31,6 +31,13 @@ _Noreturn void k_hypercall_crash(int sig);
  */
 int k_hypercall_wait(uint64_t timeout_ns);
 
+/*
+ * k_hypercall_wait with UKVM_WAIT_* flags; also returns UKVM_WAIT_RESTORED
+ * (a VM restored from a snapshot taken in this call), and copies the block
+ * (realtime_ns, seed) to *out when out is not NULL.
+ */
+int k_hypercall_wait_flags(uint64_t timeout_ns, uint64_t flags, struct ukvm_wait *out);
+
 /* Sends a boot-phase mark (one exit) when k_hypercall_mark_enable(true) was called; else nothing. */
 void k_hypercall_mark(enum ukvm_mark m);
 

@@ -20,6 +20,13 @@ void k_random_init(const void *seed, size_t len, unsigned hw);
 /* Fills buf with len CSPRNG bytes. Panics when called before k_random_init. */
 void k_random_bytes(void *buf, size_t len);
 
+/*
+ * Mixes len bytes of fresh entropy (and the CPU's, when k_random_init was
+ * given any) into the key: a VM restored from a snapshot calls it with the
+ * monitor's seed, so VMs from one snapshot never share output.
+ */
+void k_random_reseed(const void *seed, size_t len);
+
 /* The ChaCha20 block function of RFC 8439 section 2.3: 64 bytes of keystream for (key, counter, nonce). */
 void k_random_chacha20_block(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t out[64]);
 

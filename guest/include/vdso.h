@@ -7,8 +7,9 @@
 /*
  * The page right before the vDSO image (guest/arch/x86_64/vdso_blob.S puts
  * them together; guest/vdso/vdso.lds has the vDSO find it 4096 bytes below
- * its own start). The kernel writes it once in k_clock_init, before the app
- * runs, and never again: the vDSO reads it without any sequence lock.
+ * its own start). The kernel writes it in k_clock_init, before the app runs,
+ * and again only in k_clock_restored, inside the scheduler's WAIT while no
+ * app code runs: the vDSO reads it without any sequence lock.
  *   monotonic ns = ((rdtsc - tsc0) * mult) >> 32;  realtime = boot_ns + monotonic.
  * The app shares the address space and could scribble here; that only
  * breaks its own clock (the kernel keeps its own copy for deadlines).

@@ -104,4 +104,15 @@ uint64_t k_wait_poll(enum k_wait_news news);
  */
 enum k_wait_news k_wait_idle(uint64_t deadline);
 
+/*
+ * k_wait_idle for the scheduler: quiet says no thread can run and no
+ * driver has a request in flight; with a wait of at least
+ * UKVM_WAIT_IDLE_MIN_NS the WAIT then carries UKVM_WAIT_IDLE (a point
+ * where the monitor may snapshot the VM). A VM restored from a snapshot
+ * taken there sees UKVM_WAIT_RESTORED: its clocks and random generator are
+ * fixed up here (k_clock_restored, k_random_reseed) and it returns
+ * K_WAIT_NEWS.
+ */
+enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet);
+
 #endif

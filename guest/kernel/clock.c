@@ -26,6 +26,15 @@ uint64_t k_clock_monotonic_ns(void)
 	return (uint64_t)(((unsigned __int128)d * clk_mult) >> 32);
 }
 
+void k_clock_restored(uint64_t tsc_then, uint64_t realtime_ns)
+{
+	/* Modulo 2^64: now - new tsc0 == tsc_then - old tsc0, whichever way the TSC moved. */
+	clk_tsc0 += k_rdtsc() - tsc_then;
+	clk_boot_ns = realtime_ns - k_clock_monotonic_ns();
+	k_vvar.tsc0 = clk_tsc0;
+	k_vvar.boot_ns = clk_boot_ns;
+}
+
 uint64_t k_clock_realtime_ns(void)
 {
 	return clk_boot_ns + k_clock_monotonic_ns();

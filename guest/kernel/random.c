@@ -14,6 +14,7 @@
 static uint8_t random_key[32];
 static bool random_ready;
 static uint32_t random_absorbs;
+static unsigned random_hw; /* k_random_init's hw, for k_random_reseed */
 
 /* Largest output per key, so the 32-bit block counter never wraps. */
 #define RANDOM_CHUNK (1u << 20)
@@ -141,7 +142,15 @@ void k_random_init(const void *seed, size_t len, unsigned hw)
 	random_absorb(seed ? seed : "", seed ? len : 0);
 	if (hw)
 		random_absorb_hw(hw);
+	random_hw = hw;
 	random_ready = true;
+}
+
+void k_random_reseed(const void *seed, size_t len)
+{
+	random_absorb(seed, len);
+	if (random_hw)
+		random_absorb_hw(random_hw);
 }
 
 void k_random_bytes(void *buf, size_t len)

@@ -1,7 +1,9 @@
 /* wait.c: the wait core: keyed waiters in a hash table, device pollers, the idle WAIT (guest/include/wait.h). */
 #include <linux/errno.h>
 
+#include "arch.h"
 #include "k.h"
+#include "krandom.h"
 #include "thread.h"
 #include "wait.h"
 
@@ -144,9 +146,23 @@ uint64_t k_wait_poll(enum k_wait_news news)
 
 enum k_wait_news k_wait_idle(uint64_t deadline)
 {
-	uint64_t now = k_clock_monotonic_ns();
-	int rc = k_hypercall_wait(deadline > now ? deadline - now : 0);
+	return k_wait_idle_sched(deadline, false);
+}
 
+enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet)
+{
+	uint64_t now = k_clock_monotonic_ns();
+	uint64_t t = deadline > now ? deadline - now : 0;
+	struct ukvm_wait w;
+	/* Taken before the exit: a restored VM's monotonic clock resumes from here (k_clock_restored). */
+	uint64_t tsc = k_rdtsc();
+	int rc = k_hypercall_wait_flags(t, quiet && t >= UKVM_WAIT_IDLE_MIN_NS ? UKVM_WAIT_IDLE : 0, &w);
+
+	if (rc == UKVM_WAIT_RESTORED) {
+		k_clock_restored(tsc, w.realtime_ns);
+		k_random_reseed(w.seed, sizeof(w.seed));
+		return K_WAIT_NEWS; /* the devices' state is the snapshot's: look at the rings */
+	}
 	if (rc < 0)
 		k_panic("WAIT hypercall failed (%d)", rc);
 	return rc ? K_WAIT_NEWS : K_WAIT_QUIET;

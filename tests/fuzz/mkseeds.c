@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "elf.h"
+#include "snap.h"
 #include "ukvm_abi.h"
 #include "virtio.h"
 #include "virtio_blk.h"
@@ -429,6 +430,43 @@ static void seeds_imgbuild(const char *kernel, const char *app)
 	save("imgbuild", "files-and-dir", &s);
 }
 
+/* ---- snap: fuzz_snap.c's flag byte, then a snapshot's header and metadata ---- */
+
+/* A valid snapshot of 8 MiB with nmsrs MSRs, nextents extents and ndevs disks; flags as fuzz_snap.c reads them. */
+static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t nextents, uint32_t ndevs)
+{
+	static struct seed s;
+	size_t ml = snap_meta_len(nmsrs, nextents);
+	uint8_t *f = calloc(1, sizeof(struct snap_hdr) + ml);
+	struct snap_meta *m = (struct snap_meta *)(f + sizeof(struct snap_hdr));
+	m->tsc_khz = 2600000;
+	m->nmsrs = nmsrs;
+	m->nextents = nextents;
+	m->ndevs = ndevs;
+	m->wait_gpa = 0x200000;
+	for (uint32_t i = 0; i < ndevs; i++)
+		m->devs[i] = (struct dev_state){ .kind = DEV_KIND_BLK, .size = 1 << 20 };
+	struct snap_msr *msr = (struct snap_msr *)(m + 1);
+	for (uint32_t i = 0; i < nmsrs; i++)
+		msr[i] = (struct snap_msr){ .index = 0xc0000080 + i, .data = i };
+	struct snap_extent *e = (struct snap_extent *)(msr + nmsrs);
+	for (uint32_t i = 0; i < nextents; i++)
+		e[i] = (struct snap_extent){ .gpa = (uint64_t)i * 4 * 4096, .npages = 3 };
+	snap_seal(f, ml, 8u << 20);
+	s.n = 0;
+	put(&s, flags, 1);
+	put_mem(&s, f, sizeof(struct snap_hdr) + ml);
+	free(f);
+	save("snap", name, &s);
+}
+
+static void seeds_snap(void)
+{
+	snap_seed("valid", 2, 4, 3, 1);
+	snap_seed("resealed", 3, 0, 1, 0);
+	snap_seed("short-file", 0, 2, 2, 2);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
@@ -443,5 +481,6 @@ int main(int argc, char **argv)
 	seeds_blk();
 	seeds_fdt();
 	seeds_imgbuild(argv[2], argv[3]);
+	seeds_snap();
 	return 0;
 }

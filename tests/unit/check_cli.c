@@ -27,6 +27,62 @@ static void teardown(void)
 	cli_free(&o);
 }
 
+/* --snapshot-when-idle FILE [--snapshot-then exit|continue] IMAGE, and --restore FILE without an image. */
+START_TEST(test_snapshot_flags)
+{
+	char *a[] = { "ukvm-run", "--snapshot-when-idle", "f.snap", "app.img", NULL };
+	ck_assert_int_eq(parse(a), 0);
+	ck_assert_str_eq(o.cfg.snapshot_when_idle, "f.snap");
+	ck_assert(!o.cfg.snapshot_continue);
+	ck_assert_str_eq(o.cfg.image, "app.img");
+	char *b[] = { "ukvm-run", "--snapshot-when-idle=f.snap", "--snapshot-then", "continue", "app.img", "x", NULL };
+	ck_assert_int_eq(parse(b), 0);
+	ck_assert_str_eq(o.cfg.snapshot_when_idle, "f.snap");
+	ck_assert(o.cfg.snapshot_continue);
+	ck_assert_str_eq(o.cfg.argv[0], "x");
+	char *c[] = { "ukvm-run", "--snapshot-then=exit", "--snapshot-when-idle", "f.snap", "app.img", NULL };
+	ck_assert_int_eq(parse(c), 0);
+	ck_assert(!o.cfg.snapshot_continue);
+	char *d[] = { "ukvm-run", "--disk", "d.img", "--mem", "64M", "--pv", "off", "--restore", "f.snap", NULL };
+	ck_assert_int_eq(parse(d), 0);
+	ck_assert_str_eq(o.cfg.restore, "f.snap");
+	ck_assert_ptr_null(o.cfg.image);
+	ck_assert_uint_eq(o.cfg.ndisks, 1);
+	ck_assert_uint_eq(o.cfg.mem_size, 64ull << 20);
+	ck_assert_int_eq(o.cfg.pv, UKVM_PV_OFF);
+	char *e[] = { "ukvm-run", "--restore=f.snap", "--timeout", "2", NULL };
+	ck_assert_int_eq(parse(e), 0);
+	ck_assert_str_eq(o.cfg.restore, "f.snap");
+	ck_assert_uint_eq(o.cfg.timeout_ms, 2000);
+}
+END_TEST
+
+START_TEST(test_snapshot_flags_bad)
+{
+	char *a[] = { "ukvm-run", "--snapshot-when-idle", NULL };
+	ck_assert_int_eq(parse(a), -EINVAL);
+	char *b[] = { "ukvm-run", "--snapshot-when-idle=", "app.img", NULL };
+	ck_assert_int_eq(parse(b), -EINVAL);
+	char *c[] = { "ukvm-run", "--snapshot-then", "later", "--snapshot-when-idle", "f", "app.img", NULL };
+	ck_assert_int_eq(parse(c), -EINVAL);
+	ck_assert_str_eq(err, "--snapshot-then: later: not exit or continue");
+	char *d[] = { "ukvm-run", "--snapshot-then", "continue", "app.img", NULL };
+	ck_assert_int_eq(parse(d), -EINVAL);
+	ck_assert_str_eq(err, "--snapshot-then: needs --snapshot-when-idle");
+	char *e[] = { "ukvm-run", "--restore", "f.snap", "app.img", NULL };
+	ck_assert_int_eq(parse(e), -EINVAL);
+	ck_assert_str_eq(err, "--restore: app.img: no image or arguments with a snapshot");
+	char *f[] = { "ukvm-run", "--restore", "f.snap", "--snapshot-when-idle", "g.snap", NULL };
+	ck_assert_int_eq(parse(f), -EINVAL);
+	char *g[] = { "ukvm-run", "--env", "A=B", "--restore", "f.snap", NULL };
+	ck_assert_int_eq(parse(g), -EINVAL);
+	char *h[] = { "ukvm-run", "--restore", NULL };
+	ck_assert_int_eq(parse(h), -EINVAL);
+	char *i[] = { "ukvm-run", "--restore", "", NULL };
+	ck_assert_int_eq(parse(i), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_sizes)
 {
 	uint64_t v;
@@ -389,6 +445,8 @@ Suite *cli_suite(void)
 	tcase_add_test(l, test_disks_bad);
 	tcase_add_test(c, test_nets);
 	tcase_add_test(l, test_nets_bad);
+	tcase_add_test(c, test_snapshot_flags);
+	tcase_add_test(l, test_snapshot_flags_bad);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
 	return s;

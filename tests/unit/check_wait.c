@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include "../../guest/include/k.h"
 #include "../../guest/include/thread.h"
 #include "../../guest/include/wait.h"
 #include "fs_shim.h"
@@ -158,6 +159,29 @@ START_TEST(test_pollers_and_idle)
 }
 END_TEST
 
+/* The scheduler's idle WAIT carries UKVM_WAIT_IDLE only when quiet and long; a restored answer fixes clocks and seed. */
+START_TEST(test_idle_flag_and_restored)
+{
+	fs_shim_wait_rc = 0;
+	k_wait_idle_sched(K_WAIT_FOREVER, true);
+	ck_assert_uint_eq(fs_shim_wait_flags, UKVM_WAIT_IDLE);
+	k_wait_idle_sched(K_WAIT_FOREVER, false);
+	ck_assert_uint_eq(fs_shim_wait_flags, 0);
+	k_wait_idle_sched(k_clock_monotonic_ns() + 1000000, true); /* 1 ms: a timer, not idle */
+	ck_assert_uint_eq(fs_shim_wait_flags, 0);
+	k_wait_idle(K_WAIT_FOREVER);
+	ck_assert_uint_eq(fs_shim_wait_flags, 0);
+	fs_shim_restored_realtime = 0;
+	fs_shim_wait_rc = UKVM_WAIT_RESTORED;
+	ck_assert_int_eq(k_wait_idle_sched(K_WAIT_FOREVER, true), K_WAIT_NEWS);
+	ck_assert_uint_eq(fs_shim_restored_realtime, 42000000000ull);
+	ck_assert_uint_ne(fs_shim_restored_tsc, 0);
+	ck_assert_uint_eq(fs_shim_reseed[0], 7);
+	ck_assert_uint_eq(fs_shim_reseed[31], 7);
+	fs_shim_wait_rc = 0;
+}
+END_TEST
+
 /* A WAIT hypercall that fails leaves nothing that could ever wake the vCPU: a kernel panic. */
 START_TEST(test_idle_hypercall_failure_panics)
 {
@@ -175,6 +199,7 @@ Suite *wait_suite(void)
 	tcase_add_test(core, test_wait_on_registers_for_the_block_only);
 	tcase_add_test(core, test_requeue);
 	tcase_add_test(core, test_pollers_and_idle);
+	tcase_add_test(core, test_idle_flag_and_restored);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, NULL);

@@ -162,6 +162,36 @@ int k_hypercall_wait(uint64_t timeout_ns)
 	return fs_shim_wait_rc;
 }
 
+/* With flags: recorded too; a restored answer (UKVM_WAIT_RESTORED) carries realtime 42 s and seed bytes 7. */
+uint64_t fs_shim_wait_flags;
+int k_hypercall_wait_flags(uint64_t timeout_ns, uint64_t flags, struct ukvm_wait *out)
+{
+	fs_shim_wait_timeout = timeout_ns;
+	fs_shim_wait_flags = flags;
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		out->ret = fs_shim_wait_rc;
+		if (fs_shim_wait_rc == UKVM_WAIT_RESTORED) {
+			out->realtime_ns = 42000000000ull;
+			memset(out->seed, 7, sizeof(out->seed));
+		}
+	}
+	return fs_shim_wait_rc;
+}
+
+/* A restore's fix-ups (guest/kernel/clock.c, random.c): recorded. */
+uint64_t fs_shim_restored_tsc, fs_shim_restored_realtime;
+uint8_t fs_shim_reseed[32];
+void k_clock_restored(uint64_t tsc_then, uint64_t realtime_ns)
+{
+	fs_shim_restored_tsc = tsc_then;
+	fs_shim_restored_realtime = realtime_ns;
+}
+void k_random_reseed(const void *seed, size_t len)
+{
+	memcpy(fs_shim_reseed, seed, len < sizeof(fs_shim_reseed) ? len : sizeof(fs_shim_reseed));
+}
+
 /* The signal code (guest/sys/sys_signal.c) for a pipe's SIGPIPE: a default action ends the test process like the VM. */
 uint64_t k_sys_user_rsp;
 _Noreturn void k_hypercall_crash(int sig)

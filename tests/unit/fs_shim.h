@@ -30,5 +30,8 @@ extern void (*fs_shim_during_block)(void); /* run inside each block */
 /* The WAIT hypercall's last timeout and what it answers. */
 extern uint64_t fs_shim_wait_timeout;
 extern int fs_shim_wait_rc;
+extern uint64_t fs_shim_wait_flags;
+extern uint64_t fs_shim_restored_tsc, fs_shim_restored_realtime;
+extern uint8_t fs_shim_reseed[32];
 
 #endif

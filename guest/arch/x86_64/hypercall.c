@@ -59,10 +59,17 @@ _Noreturn void k_hypercall_crash(int sig)
 
 int k_hypercall_wait(uint64_t timeout_ns)
 {
+	return k_hypercall_wait_flags(timeout_ns, 0, NULL);
+}
+
+int k_hypercall_wait_flags(uint64_t timeout_ns, uint64_t flags, struct ukvm_wait *out)
+{
 	/* One exit: the monitor returns at the timeout or as soon as a device has (or already had) news. */
 	hc_wait.timeout_ns = timeout_ns;
-	hc_wait.flags = 0;
+	hc_wait.flags = flags;
 	hc_wait.ret = -EIO;
 	k_outl(UKVM_PORT_WAIT, (uint32_t)K_GPA(&hc_wait));
+	if (out)
+		*out = hc_wait;
 	return (int)hc_wait.ret;
 }

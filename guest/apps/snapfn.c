@@ -1,0 +1,80 @@
+/* snapfn.c: a function for snapshot tests: computes, idles in a sleep (where --snapshot-when-idle takes it), computes again, reports its clocks, random bytes and disk. */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long ns(clockid_t c)
+{
+	struct timespec t;
+	clock_gettime(c, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* A deterministic computation whose state lives in memory across the idle point. */
+static uint64_t mix(uint64_t *v, size_t n, int rounds)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (int r = 0; r < rounds; r++)
+		for (size_t i = 0; i < n; i++) {
+			v[i] = v[i] * 6364136223846793005ull + 1442695040888963407ull + h;
+			h = (h ^ v[i]) * 1099511628211ull;
+		}
+	return h;
+}
+
+/* Writes a pattern to /dev/vda at off, reads it back: 0 when it matches. */
+static int disk_rw(int fd, off_t off, unsigned char tag)
+{
+	static unsigned char w[4096], r[4096];
+	memset(w, tag, sizeof(w));
+	if (pwrite(fd, w, sizeof(w), off) != (ssize_t)sizeof(w) || pread(fd, r, sizeof(r), off) != (ssize_t)sizeof(r))
+		return -1;
+	return memcmp(w, r, sizeof(w)) ? -1 : 0;
+}
+
+/* usage: snapfn [SLEEP_MS [DISK]]: SLEEP_MS (default 60) must outlast UKVM_WAIT_IDLE_MIN_NS (50 ms) to be idle. */
+int main(int argc, char **argv)
+{
+	long ms = argc > 1 ? atol(argv[1]) : 60;
+	const char *disk = argc > 2 ? argv[2] : NULL;
+	static uint64_t v[4096];
+	int fd = -1;
+
+	for (size_t i = 0; i < 4096; i++)
+		v[i] = i;
+	printf("before %016llx\n", (unsigned long long)mix(v, 4096, 8));
+	if (disk) {
+		fd = open(disk, O_RDWR);
+		if (fd < 0 || disk_rw(fd, 0, 0x5a)) {
+			printf("disk before failed\n");
+			return 2;
+		}
+	}
+	fflush(stdout);
+	long long m0 = ns(CLOCK_MONOTONIC);
+	struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&d, NULL); /* the idle point */
+	long long m1 = ns(CLOCK_MONOTONIC);
+	printf("after %016llx\n", (unsigned long long)mix(v, 4096, 8));
+	printf("mono %s\n", m1 >= m0 + ms * 1000000LL ? "ok" : "backwards");
+	if (disk) {
+		unsigned char r[4096];
+		int ok = pread(fd, r, sizeof(r), 0) == (ssize_t)sizeof(r) && r[0] == 0x5a && r[4095] == 0x5a &&
+			 !disk_rw(fd, 4096, 0xa5);
+		printf("disk %s\n", ok ? "ok" : "failed");
+		close(fd);
+	}
+	unsigned char rnd[16];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return 3;
+	printf("rand ");
+	for (int i = 0; i < 16; i++)
+		printf("%02x", rnd[i]);
+	printf("\ntime %lld\n", ns(CLOCK_REALTIME));
+	return 0;
+}

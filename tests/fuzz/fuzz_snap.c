@@ -1,0 +1,73 @@
+/* fuzz_snap.c: harness for the snapshot file parser and host check (vmm/snap.c): what it accepts is consistent and inside the file. */
+#include <errno.h>
+
+#include "fuzz.h"
+#include "snap.h"
+
+/*
+ * Input: one flag byte, then the file's first bytes. Flag bit 0 reseals the
+ * header (a fresh CRC32C over what follows), so mutations get past the
+ * checksum to the checks behind it; bit 1 takes the file to be as long as
+ * its header claims (its memory is never read by the parser), else exactly
+ * as long as the input. The host words for snap_check_host come from the
+ * last 28 bytes when present.
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	uint8_t flags = data[0];
+	size_t len = size - 1;
+	uint8_t *buf = malloc(len ? len : 1);
+	FUZZ_CHECK(buf != NULL);
+	memcpy(buf, data + 1, len);
+	uint64_t file_size = len;
+	if (len >= sizeof(struct snap_hdr)) {
+		struct snap_hdr h;
+		memcpy(&h, buf, sizeof(h));
+		if ((flags & 1) && h.meta_len <= len - sizeof(h)) {
+			h.crc = 0;
+			memcpy(buf, &h, sizeof(h));
+			h.crc = snap_crc32c(0, buf, sizeof(h) + h.meta_len);
+			memcpy(buf, &h, sizeof(h));
+		}
+		if ((flags & 2) && h.mem_off + h.mem_size >= h.mem_off)
+			file_size = h.mem_off + h.mem_size;
+	}
+	struct snap_view v;
+	char err[256];
+	err[0] = '\0';
+	int r = snap_parse(buf, len, file_size, &v, err, sizeof(err));
+	FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ENODATA);
+	if (r == -EINVAL)
+		FUZZ_CHECK(err[0] != '\0' && memchr(err, 0, sizeof(err)));
+	if (r == 0) {
+		const struct snap_hdr *h = v.hdr;
+		const struct snap_meta *m = v.meta;
+		FUZZ_CHECK((const uint8_t *)h == buf);
+		FUZZ_CHECK(sizeof(*h) + h->meta_len <= len);
+		FUZZ_CHECK(h->meta_len == snap_meta_len(m->nmsrs, m->nextents));
+		FUZZ_CHECK(h->mem_off % SNAP_PAGE == 0 && h->mem_off >= sizeof(*h) + h->meta_len);
+		FUZZ_CHECK(h->mem_off + h->mem_size == file_size);
+		FUZZ_CHECK(!ukvm_mem_size_invalid(h->mem_size));
+		FUZZ_CHECK(m->ndevs <= UKVM_MMIO_MAX_DEVS && m->pv <= 1 && m->tsc_khz);
+		FUZZ_CHECK(m->wait_gpa + sizeof(struct ukvm_wait) <= h->mem_size);
+		FUZZ_CHECK((const uint8_t *)(v.extents + m->nextents) == buf + sizeof(*h) + h->meta_len);
+		uint64_t end = 0;
+		for (uint32_t i = 0; i < m->nextents; i++) {
+			FUZZ_CHECK(v.extents[i].gpa >= end && v.extents[i].npages);
+			end = v.extents[i].gpa + v.extents[i].npages * SNAP_PAGE;
+			FUZZ_CHECK(end <= h->mem_size);
+		}
+		uint32_t host[SNAP_CPU_WORDS] = { 0 };
+		uint64_t xcr0 = 3;
+		if (len >= sizeof(host) + 8) {
+			memcpy(host, buf + len - sizeof(host) - 8, sizeof(host));
+			memcpy(&xcr0, buf + len - 8, 8);
+		}
+		r = snap_check_host(m, host, xcr0, m->tsc_khz ^ (flags >> 2), err, sizeof(err));
+		FUZZ_CHECK(r == 0 || r == -ENOTSUP);
+	}
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,402 @@
+/* check_snapshot.c: snapshot and restore under KVM, both CPU modes: same output as an uninterrupted run, many VMs from one snapshot, disks, refusals, libukvm. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "it_util.h"
+#include "snap.h"
+
+enum { X_USAGE = 120, X_IMAGE = 121 };
+
+/* Loop index 0: the base mode (--pv off); 1: the default (pvm-pv where the host has it). */
+static const char *const modes[2] = { "off", "auto" };
+
+/* Files under /tmp, removed at exit even when an assertion ends the test. */
+static char files[8][64];
+static int nfiles;
+
+static void files_cleanup(void)
+{
+	for (int i = 0; i < nfiles; i++)
+		unlink(files[i]);
+	nfiles = 0;
+}
+
+static const char *tmp_file(const char *what, long size)
+{
+	static int registered;
+	if (!registered++)
+		atexit(files_cleanup);
+	ck_assert_int_lt(nfiles, 8);
+	char *path = files[nfiles];
+	snprintf(path, sizeof(files[0]), "/tmp/ukvm-%s-XXXXXX", what);
+	int fd = mkstemp(path);
+	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
+	nfiles++;
+	if (size)
+		ck_assert_int_eq(ftruncate(fd, size), 0);
+	close(fd);
+	return path;
+}
+
+/* The first line of out starting with prefix, copied into buf without its newline; "" when none. */
+static const char *line(const char *out, const char *prefix, char *buf, size_t len)
+{
+	size_t pl = strlen(prefix);
+	buf[0] = '\0';
+	for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, prefix, pl)) {
+			size_t n = strcspn(p, "\n");
+			snprintf(buf, len, "%.*s", (int)n, p);
+			break;
+		}
+	return buf;
+}
+
+/* snapfn.img's path, copied: it_path's buffer is reused by it_run. */
+static const char *app_img(void)
+{
+	static char path[512];
+	snprintf(path, sizeof(path), "%s", it_path("apps/snapfn.img"));
+	return path;
+}
+
+static double now_real_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Boots snapfn (with args) under --snapshot-when-idle into a new file; returns its path. */
+static const char *snapshot(const char *mode, const char *disk, const char *const *app_args, struct it_result *r)
+{
+	const char *snap = tmp_file("snap", 0);
+	const char *args[16] = { "--pv", mode, "--snapshot-when-idle", snap };
+	int n = 4;
+	if (disk) {
+		args[n++] = "--disk";
+		args[n++] = disk;
+	}
+	args[n++] = app_img();
+	for (int i = 0; app_args && app_args[i]; i++)
+		args[n++] = app_args[i];
+	ck_assert_int_eq(it_run(r, 60, args), 0);
+	ck_assert_msg(r->status == 0, "snapshot run: status %d\nout: %s\nerr: %s", r->status, r->out, r->err);
+	ck_assert_msg(strstr(r->err, "snapshot written to"), "err: %s", r->err);
+	return snap;
+}
+
+/* An uninterrupted run and snapshot + restore print the same, but for the random bytes and the time. */
+START_TEST(restore_same_output)
+{
+	const char *mode = modes[_i];
+	struct it_result full, snap_run, res;
+	const char *args[] = { "--pv", mode, app_img(), NULL };
+	ck_assert_int_eq(it_run(&full, 60, args), 0);
+	ck_assert_msg(full.status == 0, "status %d: %s", full.status, full.err);
+	const char *snap = snapshot(mode, NULL, NULL, &snap_run);
+	char a[128], b[128];
+	/* The snapshot run stopped at the idle point: only the first part was printed. */
+	ck_assert_str_eq(line(snap_run.out, "before", a, sizeof(a)), line(full.out, "before", b, sizeof(b)));
+	ck_assert_ptr_null(strstr(snap_run.out, "after"));
+	const char *rargs[] = { "--pv", mode, "--restore", snap, NULL };
+	double t0 = now_real_s();
+	ck_assert_int_eq(it_run(&res, 60, rargs), 0);
+	double t1 = now_real_s();
+	ck_assert_msg(res.status == 0, "restore: status %d\nout: %s\nerr: %s", res.status, res.out, res.err);
+	ck_assert_ptr_null(strstr(res.out, "before")); /* resumed, not rebooted */
+	ck_assert_str_eq(line(res.out, "after", a, sizeof(a)), line(full.out, "after", b, sizeof(b)));
+	ck_assert_str_eq(line(res.out, "mono", a, sizeof(a)), "mono ok");
+	ck_assert_str_ne(line(res.out, "rand", a, sizeof(a)), line(full.out, "rand", b, sizeof(b)));
+	/* The guest's realtime is the host's at restore, not the snapshot's. */
+	double t = atof(line(res.out, "time ", a, sizeof(a)) + 5) / 1e9;
+	ck_assert_msg(t >= t0 - 1 && t <= t1 + 1, "guest realtime %.3f outside [%.3f, %.3f]", t, t0, t1);
+	it_result_free(&full);
+	it_result_free(&snap_run);
+	it_result_free(&res);
+}
+END_TEST
+
+/* Many VMs from one snapshot at once: each resumes, with its own random numbers and a correct clock. */
+#define N_VMS 20
+START_TEST(restore_many_concurrently)
+{
+	const char *mode = modes[_i];
+	struct it_result snap_run;
+	const char *snap = snapshot(mode, NULL, NULL, &snap_run);
+	it_result_free(&snap_run);
+	static struct it_proc p[N_VMS];
+	const char *rargs[] = { "--pv", mode, "--restore", snap, NULL };
+	double t0 = now_real_s();
+	for (int i = 0; i < N_VMS; i++)
+		ck_assert_int_eq(it_start(&p[i], NULL, rargs), 0);
+	static char rand[N_VMS][64];
+	for (int i = 0; i < N_VMS; i++) {
+		struct it_result r;
+		char a[128];
+		ck_assert_int_eq(it_finish(&p[i], 0, 60, &r, NULL), 0);
+		double t1 = now_real_s();
+		ck_assert_msg(r.status == 0, "VM %d: status %d\nerr: %s", i, r.status, r.err);
+		ck_assert_str_eq(line(r.out, "mono", a, sizeof(a)), "mono ok");
+		ck_assert_str_ne(line(r.out, "after", a, sizeof(a)), "");
+		double t = atof(line(r.out, "time ", a, sizeof(a)) + 5) / 1e9;
+		ck_assert_msg(t >= t0 - 1 && t <= t1 + 1, "VM %d: realtime %.3f outside [%.3f, %.3f]", i, t, t0, t1);
+		snprintf(rand[i], sizeof(rand[i]), "%s", line(r.out, "rand", a, sizeof(a)));
+		ck_assert_uint_eq(strlen(rand[i]), 5 + 32);
+		for (int j = 0; j < i; j++)
+			ck_assert_msg(strcmp(rand[i], rand[j]), "VMs %d and %d drew the same random bytes", j, i);
+		it_result_free(&r);
+	}
+}
+END_TEST
+
+/* A VM snapshotted with a disk resumes its I/O on the disk attached at restore; another disk is refused. */
+START_TEST(restore_with_disk)
+{
+	const char *mode = modes[_i];
+	const char *disk = tmp_file("disk", 1 << 20);
+	struct it_result snap_run, r;
+	const char *app[] = { "60", "/dev/vda", NULL };
+	const char *snap = snapshot(mode, disk, app, &snap_run);
+	it_result_free(&snap_run);
+	const char *rargs[] = { "--pv", mode, "--disk", disk, "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 60, rargs), 0);
+	ck_assert_msg(r.status == 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "disk ok"));
+	it_result_free(&r);
+	/* What the restored guest wrote is in the host file, next to what the snapshotted one wrote. */
+	unsigned char b[8192];
+	int fd = open(disk, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
+	close(fd);
+	ck_assert(b[0] == 0x5a && b[4095] == 0x5a && b[4096] == 0xa5 && b[8191] == 0xa5);
+	/* No disk, or one of another size: refused with one line. */
+	const char *none[] = { "--pv", mode, "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 30, none), 0);
+	ck_assert_int_eq(r.status, X_USAGE);
+	ck_assert_ptr_nonnull(strstr(r.err, "the snapshot has 1 disks, 0 given"));
+	it_result_free(&r);
+	const char *other = tmp_file("disk", 2 << 20);
+	const char *bigger[] = { "--pv", mode, "--disk", other, "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 30, bigger), 0);
+	ck_assert_int_eq(r.status, X_USAGE);
+	ck_assert_ptr_nonnull(strstr(r.err, "vda: disk has 2097152 bytes, the snapshot's had 1048576"));
+	it_result_free(&r);
+}
+END_TEST
+
+/* Copies src to a new file with f applied to its header + metadata (resealed when reseal); returns the path. */
+static const char *mangle(const char *src, void (*f)(struct snap_hdr *h, struct snap_meta *m), bool reseal)
+{
+	const char *dst = tmp_file("bad", 0);
+	int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_TRUNC);
+	ck_assert(in >= 0 && out >= 0);
+	struct stat st;
+	ck_assert_int_eq(fstat(in, &st), 0);
+	struct snap_hdr h;
+	ck_assert_int_eq(pread(in, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	size_t len = sizeof(h) + h.meta_len;
+	uint8_t *buf = malloc(len);
+	ck_assert_int_eq(pread(in, buf, len, 0), (ssize_t)len);
+	f((struct snap_hdr *)buf, (struct snap_meta *)(buf + sizeof(h)));
+	if (reseal) {
+		struct snap_hdr *nh = (struct snap_hdr *)buf;
+		nh->crc = 0;
+		nh->crc = snap_crc32c(0, buf, len);
+	}
+	/* The memory part as the original has it: copy_file_range keeps the holes' cost low. */
+	ck_assert_int_eq(ftruncate(out, st.st_size), 0);
+	off_t io = (off_t)len, oo = (off_t)len;
+	while (io < st.st_size) {
+		ssize_t n = copy_file_range(in, &io, out, &oo, (size_t)(st.st_size - io), 0);
+		ck_assert_int_gt(n, 0);
+	}
+	ck_assert_int_eq(pwrite(out, buf, len, 0), (ssize_t)len);
+	free(buf);
+	close(in);
+	close(out);
+	return dst;
+}
+
+static void m_magic(struct snap_hdr *h, struct snap_meta *m) { (void)m; h->magic[0] = 'X'; }
+static void m_version(struct snap_hdr *h, struct snap_meta *m) { (void)m; h->version = 99; }
+static void m_bitflip(struct snap_hdr *h, struct snap_meta *m) { (void)h; m->regs.rip ^= 1; }
+static void m_cpu(struct snap_hdr *h, struct snap_meta *m) { (void)h; m->cpu[SNAP_CPU_7_EDX] = 0xffffffffu; }
+static void m_tsc(struct snap_hdr *h, struct snap_meta *m) { (void)h; m->tsc_khz *= 2; }
+
+/* Each bad snapshot is refused with one clear line and the image exit code, before any guest code runs. */
+START_TEST(bad_snapshots_refused)
+{
+	struct it_result r;
+	const char *snap = snapshot("off", NULL, NULL, &r);
+	it_result_free(&r);
+	static const struct {
+		void (*f)(struct snap_hdr *, struct snap_meta *);
+		bool reseal;
+		const char *want;
+	} cases[] = {
+		{ m_magic, true, "not a ukvm snapshot" },
+		{ m_version, true, "snapshot format version 99, this ukvm reads version 1" },
+		{ m_bitflip, false, "bad checksum" },
+		{ m_cpu, true, "features this host lacks" },
+		{ m_tsc, true, "kHz TSC" },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *bad = mangle(snap, cases[i].f, cases[i].reseal);
+		const char *args[] = { "--pv", "off", "--restore", bad, NULL };
+		ck_assert_int_eq(it_run(&r, 30, args), 0);
+		ck_assert_msg(r.status == X_IMAGE && strstr(r.err, cases[i].want) && strchr(r.err, '\n') == strrchr(r.err, '\n'),
+			      "case %u: status %d, err: %s", i, r.status, r.err);
+		ck_assert_str_eq(r.out, "");
+		it_result_free(&r);
+		unlink(bad);
+	}
+	/* Truncated: cut inside the metadata, and inside the memory. */
+	struct stat st;
+	ck_assert_int_eq(stat(snap, &st), 0);
+	const char *cut = tmp_file("cut", 0);
+	static const off_t at[] = { 20, 5000, 0 };
+	for (unsigned i = 0; i < 3; i++) {
+		char cmd[256];
+		snprintf(cmd, sizeof(cmd), "cp --sparse=always %s %s", snap, cut);
+		ck_assert_int_eq(system(cmd), 0);
+		ck_assert_int_eq(truncate(cut, at[i] ? at[i] : st.st_size - 4096), 0);
+		const char *args[] = { "--pv", "off", "--restore", cut, NULL };
+		ck_assert_int_eq(it_run(&r, 30, args), 0);
+		ck_assert_msg(r.status == X_IMAGE && strstr(r.err, "truncated"), "cut %u: status %d, err: %s", i,
+			      r.status, r.err);
+		it_result_free(&r);
+	}
+	/* Bigger than the memory limit given; missing. */
+	const char *lim[] = { "--pv", "off", "--mem", "64M", "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 30, lim), 0);
+	ck_assert_msg(r.status == X_IMAGE && strstr(r.err, "above the limit of 64 MiB"), "err: %s", r.err);
+	it_result_free(&r);
+	const char *missing[] = { "--restore", "/nonexistent.snap", NULL };
+	ck_assert_int_eq(it_run(&r, 30, missing), 0);
+	ck_assert_msg(r.status == X_IMAGE && strstr(r.err, "cannot open snapshot"), "err: %s", r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/* A snapshot taken in pvm-pv mode does not restore in the base mode (and the reverse with --pv on). */
+START_TEST(mode_mismatch_refused)
+{
+	struct it_result r;
+	const char *snap = snapshot("auto", NULL, NULL, &r);
+	it_result_free(&r);
+	struct snap_hdr h;
+	struct snap_meta m;
+	int fd = open(snap, O_RDONLY);
+	ck_assert_int_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	ck_assert_int_eq(pread(fd, &m, sizeof(m), sizeof(h)), (ssize_t)sizeof(m));
+	close(fd);
+	const char *args[] = { "--pv", m.pv ? "off" : "on", "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 30, args), 0);
+	ck_assert_msg(r.status == X_USAGE && strstr(r.err, m.pv ? "--pv off was asked" : "--pv on was asked"),
+		      "status %d err: %s", r.status, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/* A NIC cannot be snapshotted yet: refused before the guest runs. */
+START_TEST(nic_refused)
+{
+	struct it_result r;
+	const char *snap = tmp_file("snap", 0);
+	const char *args[] = { "--net", "user", "--snapshot-when-idle", snap, app_img(), NULL };
+	ck_assert_int_eq(it_run(&r, 30, args), 0);
+	ck_assert_msg(r.status == X_USAGE && strstr(r.err, "a VM with a net device cannot be snapshotted yet"),
+		      "status %d err: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "");
+	it_result_free(&r);
+}
+END_TEST
+
+/* Reads all of fd (a file) from the start. */
+static void slurp(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/* libukvm: snapshot_continue runs the guest to its end after writing; that snapshot restores in process, twice. */
+START_TEST(embed_snapshot_continue_and_restore)
+{
+	const char *snap = tmp_file("snap", 0);
+	int out = memfd_create("out", 0);
+	ck_assert_int_ge(out, 0);
+	char img[512], err[256], buf[1024], a[128], b[128];
+	snprintf(img, sizeof(img), "%s", app_img());
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = out,
+				   .console_err_fd = -1, .snapshot_when_idle = snap, .snapshot_continue = true };
+	struct ukvm_vm *vm;
+	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	struct ukvm_result res = { .size = sizeof(res) };
+	ck_assert_int_eq(ukvm_run(vm, &res), 0);
+	ck_assert_msg(res.kind == UKVM_EXITED && res.status == 0, "kind %d: %s", res.kind, res.msg);
+	ukvm_destroy(vm);
+	slurp(out, buf, sizeof(buf));
+	ck_assert_str_ne(line(buf, "after", a, sizeof(a)), ""); /* it went on */
+	close(out);
+	for (int i = 0; i < 2; i++) {
+		out = memfd_create("out", 0);
+		struct ukvm_config rc = { .size = sizeof(rc), .pv = it_pv_mode(), .restore = snap, .console_fd = out,
+					  .console_err_fd = -1 };
+		ck_assert_msg(ukvm_create(&rc, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+		res = (struct ukvm_result){ .size = sizeof(res) };
+		ck_assert_int_eq(ukvm_run(vm, &res), 0);
+		ck_assert_msg(res.kind == UKVM_EXITED && res.status == 0, "kind %d: %s", res.kind, res.msg);
+		ukvm_destroy(vm);
+		char buf2[1024];
+		slurp(out, buf2, sizeof(buf2));
+		close(out);
+		ck_assert_str_eq(line(buf2, "after", a, sizeof(a)), line(buf, "after", b, sizeof(b)));
+		ck_assert_str_ne(line(buf2, "rand", a, sizeof(a)), line(buf, "rand", b, sizeof(b)));
+	}
+	/* A run that never gets idle (hello exits at once) writes no snapshot; UKVM_SNAPSHOTTED otherwise. */
+	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
+	cfg.snapshot_continue = false;
+	cfg.console_fd = -1;
+	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	res = (struct ukvm_result){ .size = sizeof(res) };
+	ck_assert_int_eq(ukvm_run(vm, &res), 0);
+	ck_assert_int_eq(res.kind, UKVM_EXITED);
+	ukvm_destroy(vm);
+	struct stat st;
+	ck_assert_int_eq(stat(snap, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	struct ukvm_config rc = { .size = sizeof(rc), .restore = snap, .console_fd = -1 };
+	ck_assert_int_eq(ukvm_create(&rc, &vm, err, sizeof(err)), UKVM_ERR_IMAGE);
+	ck_assert_ptr_nonnull(strstr(err, "truncated"));
+}
+END_TEST
+
+Suite *snapshot_suite(void)
+{
+	Suite *s = suite_create("snapshot");
+	TCase *c = tcase_create("core");
+	tcase_set_timeout(c, 120);
+	tcase_add_loop_test(c, restore_same_output, 0, 2);
+	tcase_add_loop_test(c, restore_many_concurrently, 0, 2);
+	tcase_add_loop_test(c, restore_with_disk, 0, 2);
+	tcase_add_test(c, embed_snapshot_continue_and_restore);
+	suite_add_tcase(s, c);
+	TCase *h = tcase_create("hostile");
+	tcase_set_timeout(h, 120);
+	tcase_add_test(h, bad_snapshots_refused);
+	tcase_add_test(h, mode_mismatch_refused);
+	tcase_add_test(h, nic_refused);
+	suite_add_tcase(s, h);
+	return s;
+}

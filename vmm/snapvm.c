@@ -1,0 +1,404 @@
+/* snapvm.c: writing a snapshot of a VM idle in a WAIT, and restoring a VM from one (format: snap.c, docs/snapshot.md). */
+#include "snapvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dev.h"
+#include "snap.h"
+#include "vmdev.h"
+
+/* A restored VM: what snapvm_resume writes into the guest's WAIT block. */
+struct snapvm {
+	uint64_t wait_gpa;
+	uint8_t seed[32];
+};
+
+struct snapvm_writer {
+	int fd;
+	uint32_t tsc_khz;
+	struct kvm_msr_list *msrs;    /* KVM_GET_MSR_INDEX_LIST */
+	unsigned char *vec;           /* mincore: one byte per guest page */
+	struct snap_extent *extents;  /* SNAP_MAX_EXTENTS */
+	struct kvm_msr_entry *state_msrs; /* SNAP_MAX_MSRS */
+	uint8_t *meta;                /* header + the largest metadata */
+	size_t meta_cap;
+};
+
+static const struct kvm_cpuid_entry2 *snapvm_leaf(const struct kvm_cpuid2 *c, uint32_t fn)
+{
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == 0)
+			return &c->entries[i];
+	return NULL;
+}
+
+/* The CPUID words a snapshot depends on, from the table every vCPU of this host gets. */
+static void snapvm_cpu_words(const struct kvm_cpuid2 *c, uint32_t w[SNAP_CPU_WORDS], uint64_t *xcr0)
+{
+	const struct kvm_cpuid_entry2 *l1 = snapvm_leaf(c, 1), *l7 = snapvm_leaf(c, 7), *ld = snapvm_leaf(c, 0xd);
+	memset(w, 0, SNAP_CPU_WORDS * sizeof(w[0]));
+	if (l1) {
+		w[SNAP_CPU_1_ECX] = l1->ecx;
+		w[SNAP_CPU_1_EDX] = l1->edx;
+	}
+	if (l7) {
+		w[SNAP_CPU_7_EBX] = l7->ebx;
+		w[SNAP_CPU_7_ECX] = l7->ecx;
+		w[SNAP_CPU_7_EDX] = l7->edx;
+	}
+	if (xcr0)
+		*xcr0 = ld ? ((uint64_t)ld->edx << 32 | ld->eax) : 3; /* x87 and SSE without leaf 0xd */
+}
+
+int snapvm_can_save(struct ukvm_vm *vm, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		if (!vm->devs[i].cls->save) {
+			snprintf(err, errlen, "%s: a VM with a %s device cannot be snapshotted yet", vm->devs[i].d->tag,
+				 vm->devs[i].cls->name);
+			return -ENOTSUP;
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------------- writing */
+
+void snapvm_writer_close(struct snapvm_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->msrs);
+	free(w->vec);
+	free(w->extents);
+	free(w->state_msrs);
+	free(w->meta);
+	free(w);
+}
+
+int snapvm_writer_fd(const struct snapvm_writer *w)
+{
+	return w->fd;
+}
+
+int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_writer **out, char *err, size_t errlen)
+{
+	struct snapvm_writer *w = calloc(1, sizeof(*w));
+	int r = -ENOMEM;
+	*out = NULL;
+	if (!w)
+		goto fail_msg;
+	w->fd = -1;
+	w->meta_cap = sizeof(struct snap_hdr) + snap_meta_len(SNAP_MAX_MSRS, SNAP_MAX_EXTENTS);
+	w->vec = malloc(vm->mem.size / SNAP_PAGE);
+	w->extents = calloc(SNAP_MAX_EXTENTS, sizeof(*w->extents));
+	w->state_msrs = calloc(SNAP_MAX_MSRS, sizeof(*w->state_msrs));
+	w->meta = calloc(1, w->meta_cap);
+	w->msrs = calloc(1, sizeof(*w->msrs) + SNAP_MAX_MSRS * sizeof(uint32_t));
+	if (!w->vec || !w->extents || !w->state_msrs || !w->meta || !w->msrs)
+		goto fail_msg;
+	w->msrs->nmsrs = SNAP_MAX_MSRS;
+	if (ioctl(vm->host->kvm_fd, KVM_GET_MSR_INDEX_LIST, w->msrs) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
+		goto fail;
+	}
+	w->tsc_khz = vcpu_tsc_khz(&vm->vcpu);
+	if ((w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: cannot create snapshot: %s", path, strerror(errno));
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail_msg:
+	snprintf(err, errlen, "out of memory");
+fail:
+	snapvm_writer_close(w);
+	return r;
+}
+
+/* pwrite of all len bytes. */
+static int snapvm_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen)
+{
+	int r;
+	uint64_t npages = vm->mem.size / SNAP_PAGE;
+	/* Resident pages of the anonymous mapping are those the guest (or the loader) ever touched. */
+	if (mincore(vm->mem.base, vm->mem.size, w->vec) < 0) {
+		snprintf(err, errlen, "mincore: %s", strerror(errno));
+		return -errno;
+	}
+	long next = snap_extents(w->vec, npages, w->extents, SNAP_MAX_EXTENTS);
+	if (next < 0) {
+		snprintf(err, errlen, "guest memory too fragmented (more than %u extents)", SNAP_MAX_EXTENTS);
+		return (int)next;
+	}
+	struct vcpu_state st = { .nmsrs = SNAP_MAX_MSRS, .msrs = w->state_msrs };
+	if ((r = vcpu_state_get(&vm->vcpu, w->msrs, vm->pv, &st, err, errlen)))
+		return r;
+
+	size_t meta_len = snap_meta_len(st.nmsrs, (uint32_t)next);
+	memset(w->meta, 0, sizeof(struct snap_hdr) + meta_len);
+	struct snap_meta *m = (struct snap_meta *)(w->meta + sizeof(struct snap_hdr));
+	m->pv = vm->pv;
+	m->tsc_khz = w->tsc_khz;
+	m->ndevs = vm->ndevs;
+	m->nmsrs = st.nmsrs;
+	m->nextents = (uint32_t)next;
+	m->vcpu_flags = (st.flags & VCPU_STATE_XSAVE ? SNAP_VCPU_XSAVE : 0) |
+			(st.flags & VCPU_STATE_XCRS ? SNAP_VCPU_XCRS : 0);
+	m->wait_gpa = wait_gpa;
+	m->pv_state = st.pv_state;
+	snapvm_cpu_words(vm->host->cpuid, m->cpu, NULL);
+	const struct uart *u = &vm->uart;
+	uint8_t ur[8] = { u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm };
+	memcpy(m->uart, ur, sizeof(ur));
+	for (unsigned i = 0; i < vm->ndevs; i++) {
+		vm->devs[i].cls->save(vm->devs[i].d, &m->devs[i]);
+		mmio_save(vm->devs[i].d, &m->devs[i].tr);
+	}
+	m->regs = st.regs;
+	m->sregs = st.sregs;
+	m->fpu = st.fpu;
+	memcpy(m->xsave, st.xsave.region, sizeof(m->xsave));
+	m->xcrs = st.xcrs;
+	m->events = st.events;
+	struct snap_msr *msrs = (struct snap_msr *)(m + 1);
+	for (unsigned i = 0; i < st.nmsrs; i++)
+		msrs[i] = (struct snap_msr){ .index = st.msrs[i].index, .data = st.msrs[i].data };
+	memcpy(msrs + st.nmsrs, w->extents, (size_t)next * sizeof(struct snap_extent));
+	snap_seal(w->meta, meta_len, vm->mem.size);
+
+	uint64_t mem_off = snap_mem_off(meta_len);
+	/* The file's size first: pages never written stay holes, read back as zeros. */
+	if (ftruncate(w->fd, 0) < 0 || ftruncate(w->fd, (off_t)(mem_off + vm->mem.size)) < 0) {
+		snprintf(err, errlen, "sizing the snapshot: %s", strerror(errno));
+		return -errno;
+	}
+	for (long i = 0; i < next; i++) {
+		const struct snap_extent *e = &w->extents[i];
+		if ((r = snapvm_pwrite(w->fd, vm->mem.base + e->gpa, e->npages * SNAP_PAGE, mem_off + e->gpa)))
+			goto fail_write;
+	}
+	/* The header last: a snapshot cut short by a crash has no valid header. */
+	if ((r = snapvm_pwrite(w->fd, w->meta, sizeof(struct snap_hdr) + meta_len, 0)))
+		goto fail_write;
+	return 0;
+fail_write:
+	snprintf(err, errlen, "writing the snapshot: %s", strerror(-r));
+	return r;
+}
+
+/* ------------------------------------------------------------- restoring */
+
+void snapvm_free(struct ukvm_vm *vm)
+{
+	free(vm->snap);
+	vm->snap = NULL;
+}
+
+/* Reads and validates the header and metadata into a malloc'd *buf. Returns 0 or -errno with one line. */
+static int snapvm_read(int fd, uint64_t size, uint8_t **buf, struct snap_view *v, char *err, size_t errlen)
+{
+	struct snap_hdr h;
+	size_t len = size < sizeof(h) ? (size_t)size : sizeof(h);
+	*buf = NULL;
+	if (pread(fd, &h, len, 0) != (ssize_t)len) {
+		snprintf(err, errlen, "cannot read the snapshot: %s", strerror(errno));
+		return -EIO;
+	}
+	int r = snap_parse(&h, len, size, v, err, errlen);
+	if (r != -ENODATA)
+		return r ? r : -EINVAL; /* the header alone can never hold the metadata */
+	len = sizeof(h) + h.meta_len; /* bounded by snap_parse before -ENODATA */
+	if (!(*buf = malloc(len))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (pread(fd, *buf, len, 0) != (ssize_t)len) {
+		snprintf(err, errlen, "cannot read the snapshot: %s", strerror(errno));
+		return -EIO;
+	}
+	return snap_parse(*buf, len, size, v, err, errlen);
+}
+
+/* The restored vCPU: state from the metadata, CPUID from this host (checked against the snapshot's). */
+static int snapvm_vcpu(struct ukvm_vm *vm, const struct snap_view *v, char *err, size_t errlen)
+{
+	const struct snap_meta *m = v->meta;
+	struct kvm_msr_entry *msrs = calloc(m->nmsrs ? m->nmsrs : 1, sizeof(*msrs));
+	if (!msrs) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	struct vcpu_state st = {
+		.flags = (m->vcpu_flags & SNAP_VCPU_XSAVE ? VCPU_STATE_XSAVE : 0) |
+			 (m->vcpu_flags & SNAP_VCPU_XCRS ? VCPU_STATE_XCRS : 0),
+		.regs = m->regs, .sregs = m->sregs, .fpu = m->fpu, .xcrs = m->xcrs,
+		.events = m->events, .pv_state = m->pv ? m->pv_state : 0, .nmsrs = m->nmsrs, .msrs = msrs,
+	};
+	memcpy(st.xsave.region, m->xsave, sizeof(m->xsave));
+	for (uint32_t i = 0; i < m->nmsrs; i++)
+		msrs[i] = (struct kvm_msr_entry){ .index = v->msrs[i].index, .data = v->msrs[i].data };
+	int r = vcpu_set_cpuid(&vm->vcpu, vm->host->cpuid, err, errlen);
+	if (!r)
+		r = vcpu_state_set(&vm->vcpu, &st, err, errlen);
+	free(msrs);
+	return r;
+}
+
+/* The config's devices against the snapshot's: same count and kinds, disks of the same size; then their state. */
+static int snapvm_devices(struct ukvm_vm *vm, const struct snap_meta *m, char *err, size_t errlen)
+{
+	if (vm->ndevs != m->ndevs) {
+		snprintf(err, errlen, "%s: the snapshot has %u disks, %u given", vm->cfg.restore, m->ndevs, vm->ndevs);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < vm->ndevs; i++) {
+		const struct vm_dev *d = &vm->devs[i];
+		int r;
+		if (!d->cls->load) {
+			snprintf(err, errlen, "%s: a %s device cannot be restored", d->d->tag, d->cls->name);
+			return -EINVAL;
+		}
+		if ((r = d->cls->load(d->d, &m->devs[i], err, errlen)) || (r = mmio_load(d->d, &m->devs[i].tr, err, errlen)))
+			return r;
+	}
+	return 0;
+}
+
+int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen)
+{
+	const char *path = vm->cfg.restore;
+	uint8_t *buf = NULL;
+	struct snap_view v;
+	struct stat st;
+	char why[200];
+	int r;
+
+	*kind = UKVM_ERR_IMAGE;
+	if (!(vm->snap = calloc(1, sizeof(*vm->snap)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open snapshot: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((r = snapvm_read(fd, (uint64_t)st.st_size, &buf, &v, why, sizeof(why)))) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		goto out;
+	}
+	const struct snap_meta *m = v.meta;
+	uint64_t size = v.hdr->mem_size;
+	if (vm->cfg.mem_size && size > vm->cfg.mem_size) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s: needs %llu MiB of guest memory, above the limit of %llu MiB", path,
+			 (unsigned long long)(size >> 20), (unsigned long long)(vm->cfg.mem_size >> 20));
+		goto out;
+	}
+	*kind = UKVM_ERR_CONFIG;
+	r = -EINVAL;
+	if (m->pv && vm->cfg.pv == UKVM_PV_OFF) {
+		snprintf(err, errlen, "%s: taken in pvm-pv mode, and --pv off was asked", path);
+		goto out;
+	}
+	if (!m->pv && vm->cfg.pv == UKVM_PV_ON) {
+		snprintf(err, errlen, "%s: taken in the base mode, and --pv on was asked", path);
+		goto out;
+	}
+	if (vm->cfg.nnets) {
+		snprintf(err, errlen, "%s: snapshots have no NIC yet: no --net with --restore", path);
+		goto out;
+	}
+	vm->cfg.mem_size = size;
+	if ((r = vm_kvm(vm, fd, v.hdr->mem_off, kind, err, errlen)))
+		goto out;
+	*kind = UKVM_ERR_KVM;
+	vm->pv = m->pv;
+	if (vm->pv && !vcpu_pv_detect(&vm->vcpu)) {
+		r = -ENOTSUP;
+		snprintf(err, errlen, "%s: taken in pvm-pv mode: this KVM has no pvm-pv interface", path);
+		goto out;
+	}
+	uint32_t cpu[SNAP_CPU_WORDS];
+	uint64_t xcr0;
+	snapvm_cpu_words(vm->host->cpuid, cpu, &xcr0);
+	if ((r = snap_check_host(m, cpu, xcr0, vcpu_tsc_khz(&vm->vcpu), why, sizeof(why)))) {
+		*kind = UKVM_ERR_IMAGE;
+		snprintf(err, errlen, "%s: %s", path, why);
+		goto out;
+	}
+	vm->phase_ns[UKVM_PHASE_KVM_READY] = vm_now_ns();
+	if ((r = snapvm_vcpu(vm, &v, err, errlen)))
+		goto out;
+	if ((r = vmdev_create(vm, kind, err, errlen)))
+		goto out;
+	*kind = UKVM_ERR_CONFIG;
+	if ((r = snapvm_devices(vm, m, err, errlen)))
+		goto out;
+	uart_init(&vm->uart, vm->cfg.console_fd);
+	vm->uart = (struct uart){ .fd = vm->cfg.console_fd, .ier = m->uart[0], .lcr = m->uart[1], .mcr = m->uart[2],
+				  .scr = m->uart[3], .dll = m->uart[4], .dlm = m->uart[5] };
+	*kind = UKVM_ERR_INTERNAL;
+	vm->snap->wait_gpa = m->wait_gpa;
+	if (getrandom(vm->snap->seed, sizeof(vm->snap->seed), 0) != sizeof(vm->snap->seed)) {
+		r = -errno;
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		goto out;
+	}
+	vm->phase_ns[UKVM_PHASE_IMAGE_LOADED] = vm_now_ns();
+	r = 0;
+out:
+	free(buf);
+	close(fd); /* the mapping keeps the file */
+	return r;
+}
+
+void snapvm_resume(struct ukvm_vm *vm)
+{
+	if (!vm->snap)
+		return;
+	/* In RAM: snap_parse checked the block against the memory size this VM has. */
+	struct ukvm_wait *p = mem_ptr(&vm->mem, vm->snap->wait_gpa, sizeof(*p));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	int64_t ret = UKVM_WAIT_RESTORED;
+	memcpy(&p->realtime_ns, &now, sizeof(now));
+	memcpy(p->seed, vm->snap->seed, sizeof(p->seed));
+	memcpy(&p->ret, &ret, sizeof(ret));
+}

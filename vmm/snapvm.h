@@ -1,0 +1,55 @@
+/* snapvm.h: snapshots of a live VM (writing one at an idle WAIT) and restoring a VM from one (vmm/snap.h is the file format). */
+#ifndef VMM_SNAPVM_H
+#define VMM_SNAPVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vm.h"
+
+struct snapvm_writer;
+
+/* 0 when every device of vm can be snapshotted, else -ENOTSUP with one line in err naming the device. */
+int snapvm_can_save(struct ukvm_vm *vm, char *err, size_t errlen);
+
+/*
+ * Before the run's seccomp filter: creates (truncates) path and gets what a
+ * snapshot needs from KVM (MSR list, TSC rate) and memory for its buffers.
+ * Returns 0 and *out, or -errno with one line in err.
+ */
+int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_writer **out, char *err, size_t errlen);
+
+/* The file's fd (for the seccomp filter). */
+int snapvm_writer_fd(const struct snapvm_writer *w);
+
+/*
+ * vCPU thread, inside the guest's WAIT with argument block wait_gpa, the
+ * devices quiet (vmdev_quiet): writes the snapshot (vCPU state after
+ * completing the WAIT's exit, devices, configuration, touched guest pages).
+ * Returns 0 or -errno with one line in err.
+ */
+int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen);
+
+/* Closes the file and frees w (NULL: nothing). */
+void snapvm_writer_close(struct snapvm_writer *w);
+
+/*
+ * ukvm_create for cfg.restore: reads and validates the snapshot, creates
+ * the VM with the snapshot's memory mapped copy-on-write, restores the vCPU
+ * and the devices (disks re-opened from the config). Returns 0 or -errno
+ * with one line in err and *kind the public error kind (UKVM_ERR_IMAGE for a
+ * bad or foreign snapshot).
+ */
+int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen);
+
+/*
+ * Just before a restored VM's first KVM_RUN: answers the WAIT it was
+ * snapshotted in with UKVM_WAIT_RESTORED, the host's realtime now and a
+ * fresh seed. Nothing for a booted VM.
+ */
+void snapvm_resume(struct ukvm_vm *vm);
+
+/* Frees what snapvm_restore kept (vm->snap; NULL: nothing). */
+void snapvm_free(struct ukvm_vm *vm);
+
+#endif
