@@ -27,7 +27,7 @@
 #include "say.h"
 
 /*
- * Usage: socktest [unix] [inet] (default: both). Every line is host-independent:
+ * Usage: socktest [unix] [inet] [msg] (default: all). Every line is host-independent:
  * no addresses or ports that differ between runs (ports are compared, not
  * printed; unix names are relative to a fresh directory). The last line is
  * "socktest ok" or "socktest FAILED n".
@@ -935,12 +935,348 @@ static void case_udp(void)
 	T(close(u));
 }
 
+/* ---- msg: datagram vectors and MSG_TRUNC, SO_PEERCRED, SCM_RIGHTS, SO_LINGER ---- */
+
+/* A datagram pair: UDP on 127.0.0.1 (connected both ways) or an AF_UNIX socketpair. */
+static void dgram_pair(bool udp, int sv[2])
+{
+	if (!udp) {
+		T(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+		return;
+	}
+	struct sockaddr_in a = lo(0), b = lo(0);
+	socklen_t l = sizeof(a);
+	sv[0] = socket(AF_INET, SOCK_DGRAM, 0);
+	sv[1] = socket(AF_INET, SOCK_DGRAM, 0);
+	check(!bind(sv[0], (struct sockaddr *)&a, sizeof(a)) && !getsockname(sv[0], (struct sockaddr *)&a, &l), "udp bind 0");
+	l = sizeof(b);
+	check(!bind(sv[1], (struct sockaddr *)&b, sizeof(b)) && !getsockname(sv[1], (struct sockaddr *)&b, &l), "udp bind 1");
+	check(!connect(sv[0], (struct sockaddr *)&b, sizeof(b)) && !connect(sv[1], (struct sockaddr *)&a, sizeof(a)), "udp connect");
+}
+
+/* Waits (5 s at most) until fd is readable. */
+static void wait_in(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	check(poll(&p, 1, 5000) == 1, "readable");
+}
+
+static void case_dgram_vectors(bool udp)
+{
+	int sv[2];
+	dgram_pair(udp, sv);
+	struct iovec out[3] = { { "ab", 2 }, { "cde", 3 }, { "fghij", 5 } };
+	struct msghdr m = { .msg_iov = out, .msg_iovlen = 3 };
+	T(sendmsg(sv[0], &m, 0));
+	char b1[2], b2[4], b3[10];
+	memset(b3, 0, sizeof(b3));
+	struct iovec in[3] = { { b1, 2 }, { b2, 4 }, { b3, sizeof(b3) } };
+	struct msghdr r = { .msg_iov = in, .msg_iovlen = 3 };
+	wait_in(sv[1]);
+	T(recvmsg(sv[1], &r, 0));
+	say("iov: %.2s|%.4s|%s flags %#x\n", b1, b2, b3, r.msg_flags);
+	/* readv across two elements; then a short vector: the rest of the datagram is dropped, MSG_TRUNC says so. */
+	T(send(sv[0], "0123456789", 10, 0));
+	char c1[3] = {0}, c2[20] = {0};
+	struct iovec rv[2] = { { c1, 3 }, { c2, sizeof(c2) } };
+	wait_in(sv[1]);
+	T(readv(sv[1], rv, 2));
+	say("readv: %.3s|%s\n", c1, c2);
+	T(send(sv[0], "0123456789", 10, 0));
+	memset(c2, 0, sizeof(c2));
+	struct iovec sh[2] = { { c1, 3 }, { c2, 4 } };
+	r = (struct msghdr){ .msg_iov = sh, .msg_iovlen = 2 };
+	wait_in(sv[1]);
+	T(recvmsg(sv[1], &r, 0));
+	say("short: %.3s|%s flags %s\n", c1, c2, r.msg_flags & MSG_TRUNC ? "TRUNC" : "-");
+	T(recv(sv[1], c2, 4, MSG_DONTWAIT)); /* the rest went with it */
+	/* MSG_TRUNC as an input flag: the datagram's real length; with MSG_PEEK it stays queued. */
+	T(send(sv[0], "0123456789ABC", 13, 0));
+	wait_in(sv[1]);
+	T(recv(sv[1], c2, 4, MSG_TRUNC | MSG_PEEK));
+	T(recvfrom(sv[1], c2, 4, MSG_TRUNC, NULL, NULL));
+	T(recv(sv[1], c2, 4, MSG_DONTWAIT));
+	/* Zero-length element arrays and empty elements in the middle. */
+	T(send(sv[0], "xyz", 3, 0));
+	struct iovec ev[3] = { { c1, 0 }, { NULL, 0 }, { c2, 8 } };
+	memset(c2, 0, sizeof(c2));
+	r = (struct msghdr){ .msg_iov = ev, .msg_iovlen = 3 };
+	wait_in(sv[1]);
+	T(recvmsg(sv[1], &r, 0));
+	say("empty elements: %s flags %#x\n", c2, r.msg_flags);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* readv on a stream returns what is there, without waiting to fill every element. */
+static void case_stream_readv(void)
+{
+	int sp[2];
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sp));
+	T(write(sp[0], "0123456789", 10));
+	char a[10] = {0}, b[10] = {0};
+	struct iovec v[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	T(readv(sp[1], v, 2));
+	say("readv: %.10s|%s\n", a, b);
+	struct iovec w[3] = { { "ab", 2 }, { "", 0 }, { "cd", 2 } };
+	T(writev(sp[0], w, 3));
+	memset(a, 0, sizeof(a));
+	T(readv(sp[1], v, 2));
+	say("writev+readv: %s\n", a);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+static void show_cred(const char *what, int fd)
+{
+	struct ucred c = { 77, 77, 77 };
+	socklen_t l = sizeof(c);
+	if (show(what, getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &l)) < 0)
+		return;
+	if (c.pid == 0)
+		say("  len %u pid 0 uid %d gid %d\n", l, (int)c.uid, (int)c.gid);
+	else
+		say("  len %u pid %s uid %s gid %s\n", l, c.pid == getpid() ? "self" : "other",
+		    c.uid == getuid() ? "self" : "other", c.gid == getgid() ? "self" : "other");
+}
+
+static void case_peercred(void)
+{
+	int sp[2];
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sp));
+	show_cred("pair stream 0", sp[0]);
+	show_cred("pair stream 1", sp[1]);
+	close(sp[0]);
+	close(sp[1]);
+	T(socketpair(AF_UNIX, SOCK_DGRAM, 0, sp));
+	show_cred("pair dgram", sp[0]);
+	close(sp[0]);
+	close(sp[1]);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	show_cred("unconnected", l);
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	strcpy(un.sun_path, "cred.sock");
+	T(bind(l, (struct sockaddr *)&un, sizeof(un)));
+	T(listen(l, 4));
+	show_cred("listener", l);
+	int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&un, sizeof(un)));
+	show_cred("connector", c);
+	int a = accept(l, NULL, NULL);
+	check(a >= 0, "accept");
+	show_cred("accepted", a);
+	struct ucred cr;
+	socklen_t cl = 4;
+	T(getsockopt(a, SOL_SOCKET, SO_PEERCRED, &cr, &cl));
+	say("  short len %u\n", cl);
+	T(setsockopt(a, SOL_SOCKET, SO_PEERCRED, &cr, sizeof(cr)));
+	close(a);
+	close(c);
+	close(l);
+	unlink("cred.sock");
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	show_cred("udp", u);
+	close(u);
+}
+
+/* Sends data with n fds in SCM_RIGHTS; the sendmsg result. */
+static long send_fds(int s, const char *data, size_t len, const int *fds, int n)
+{
+	union { char buf[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } u;
+	memset(&u, 0, sizeof(u));
+	struct iovec v = { (void *)data, len };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	return sendmsg(s, &m, 0);
+}
+
+/*
+ * recvmsg with room for `room` bytes of control data: prints the data, the flags and each fd
+ * received (whether it is the same file as want[i], its FD_CLOEXEC), then closes them.
+ */
+static void recv_fds(const char *what, int s, size_t room, int flags, const int *want, int nwant)
+{
+	union { char buf[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } u;
+	char data[16] = {0};
+	struct iovec v = { data, sizeof(data) - 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = room ? u.buf : NULL, .msg_controllen = room };
+	memset(&u, 0xee, sizeof(u));
+	if (show(what, recvmsg(s, &m, flags)) < 0)
+		return;
+	say("  data \"%s\" flags%s%s controllen %zu\n", data, m.msg_flags & MSG_CTRUNC ? " CTRUNC" : "",
+	    m.msg_flags & MSG_TRUNC ? " TRUNC" : "", (size_t)m.msg_controllen);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		say("  cmsg level %d type %d len %zu fds %d\n", c->cmsg_level, c->cmsg_type, (size_t)c->cmsg_len, n);
+		for (int i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			struct stat a, b;
+			int same = i < nwant && !fstat(fd, &a) && !fstat(want[i], &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+			say("  fd %d: %s cloexec %d\n", i, same ? "same file" : "other", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+			close(fd);
+		}
+	}
+}
+
+static void case_scm_rights(void)
+{
+	int pp[2], sp[2];
+	check(!pipe(pp), "pipe");
+	T(socketpair(AF_UNIX, SOCK_STREAM, 0, sp));
+	T(send_fds(sp[0], "x", 1, pp, 1));
+	recv_fds("stream one fd", sp[1], CMSG_SPACE(sizeof(int)), 0, pp, 1);
+	T(send_fds(sp[0], "yz", 2, pp, 2));
+	recv_fds("stream two fds, cloexec", sp[1], CMSG_SPACE(2 * sizeof(int)), MSG_CMSG_CLOEXEC, pp, 2);
+	/* The fd travels: what is written through the received copy comes out of the pipe. */
+	int pw[1] = { pp[1] };
+	T(send_fds(sp[0], "w", 1, pw, 1));
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	char d;
+	struct iovec v = { &d, 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	T(recvmsg(sp[1], &m, 0));
+	int got = -1;
+	if (CMSG_FIRSTHDR(&m))
+		memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(got));
+	T(write(got, "via", 3));
+	close(got);
+	char pb[8] = {0};
+	T(read(pp[0], pb, sizeof(pb) - 1));
+	say("pipe got \"%s\"\n", pb);
+	/* Too little room: MSG_CTRUNC and only the fds that fit; no room at all: none. */
+	T(send_fds(sp[0], "t", 1, pp, 2));
+	recv_fds("room for one", sp[1], CMSG_LEN(sizeof(int)), 0, pp, 2);
+	T(send_fds(sp[0], "u", 1, pp, 2));
+	recv_fds("no control", sp[1], 0, 0, pp, 2);
+	T(send_fds(sp[0], "v", 1, pp, 1));
+	recv_fds("header only", sp[1], sizeof(struct cmsghdr), 0, pp, 1);
+	/* A stream read stops after the data that carried fds. */
+	T(send(sp[0], "ab", 2, 0));
+	T(send_fds(sp[0], "cd", 2, pp, 1));
+	T(send(sp[0], "ef", 2, 0));
+	recv_fds("stream ab+cd", sp[1], CMSG_SPACE(sizeof(int)), 0, pp, 1);
+	recv_fds("stream ef", sp[1], CMSG_SPACE(sizeof(int)), 0, pp, 1);
+	/* read(2) of data with fds drops them. */
+	T(send_fds(sp[0], "r", 1, pp, 1));
+	T(read(sp[1], &d, 1));
+	/* Errors: a bad fd, a bad cmsg_len, an unknown type. */
+	int bad[1] = { 999 };
+	T(send_fds(sp[0], "e", 1, bad, 1));
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } e;
+	memset(&e, 0, sizeof(e));
+	m = (struct msghdr){ .msg_iov = &v, .msg_iovlen = 1, .msg_control = e.buf, .msg_controllen = sizeof(e.buf) };
+	e.align.cmsg_level = SOL_SOCKET;
+	e.align.cmsg_type = SCM_RIGHTS;
+	e.align.cmsg_len = sizeof(e.buf) + 8;
+	T(sendmsg(sp[0], &m, 0));
+	e.align.cmsg_len = CMSG_LEN(sizeof(int));
+	e.align.cmsg_type = 77;
+	T(sendmsg(sp[0], &m, 0));
+	T(recv(sp[1], &d, 1, MSG_DONTWAIT));
+	close(sp[0]);
+	close(sp[1]);
+	/* Datagrams carry fds too. */
+	T(socketpair(AF_UNIX, SOCK_DGRAM, 0, sp));
+	T(send_fds(sp[0], "dg", 2, pp, 2));
+	recv_fds("dgram two fds", sp[1], CMSG_SPACE(2 * sizeof(int)), 0, pp, 2);
+	T(send_fds(sp[0], "d1", 2, pp, 1));
+	T(send_fds(sp[0], "d2", 2, pp + 1, 1));
+	recv_fds("dgram first", sp[1], CMSG_SPACE(sizeof(int)), 0, pp, 1);
+	recv_fds("dgram second", sp[1], CMSG_SPACE(sizeof(int)), 0, pp + 1, 1);
+	close(sp[0]);
+	close(sp[1]);
+	close(pp[0]);
+	close(pp[1]);
+}
+
+/* The far end of the linger test: reads everything after a pause, counting under a lock. */
+struct linger_reader {
+	int fd;
+	pthread_mutex_t mu;
+	long got;
+};
+
+static void *linger_read(void *arg)
+{
+	struct linger_reader *r = arg;
+	static char buf[65536];
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	nanosleep(&pause, NULL); /* long enough that the writer's close finds its data unacknowledged */
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		ssize_t n = read(r->fd, buf, sizeof(buf));
+		if (n > 0)
+			r->got += n;
+		pthread_mutex_unlock(&r->mu);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+/*
+ * SO_LINGER: a lingering close returns once the peer has acknowledged all the data (what the
+ * peer read plus what it holds is everything written); l_linger 0 resets.
+ */
+static void case_linger(void)
+{
+	unsigned short port;
+	int l = tcp_listener(&port, 4);
+	struct sockaddr_in a = lo(port);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	int small = 16384; /* Linux's buffers would take the whole megabyte otherwise */
+	setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	struct linger_reader r = { .fd = accept(l, NULL, NULL), .mu = PTHREAD_MUTEX_INITIALIZER };
+	check(r.fd >= 0, "accept");
+	pthread_t th;
+	check(!pthread_create(&th, NULL, linger_read, &r), "reader thread");
+	static char big[1 << 20];
+	memset(big, 'L', sizeof(big));
+	struct linger lg = { 1, 30 };
+	T(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	/* As much as the connection takes before the reader reads: the peer's window full, our buffer full. */
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	long put = 0;
+	for (ssize_t n; put < (long)sizeof(big) && (n = write(c, big + put, sizeof(big) - put)) > 0;)
+		put += n;
+	fcntl(c, F_SETFL, 0);
+	say("a full pipe: %d\n", put > 0 && put < (long)sizeof(big));
+	T(close(c));
+	pthread_mutex_lock(&r.mu);
+	int held = -1;
+	ioctl(r.fd, FIONREAD, &held);
+	say("at close's return the peer has all of it: %d\n", r.got + held == put);
+	pthread_mutex_unlock(&r.mu);
+	pthread_join(th, NULL);
+	say("the peer read all: %d\n", r.got == put);
+	close(r.fd);
+	/* l_linger 0: close sends RST; the peer's read says ECONNRESET. */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	int s = accept(l, NULL, NULL);
+	check(s >= 0, "accept");
+	lg = (struct linger){ 1, 0 };
+	T(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	T(close(c));
+	wait_in(s);
+	T(read(s, big, sizeof(big)));
+	close(s);
+	close(l);
+}
+
 int main(int argc, char **argv)
 {
-	bool unix_ = argc < 2, inet = argc < 2;
+	bool unix_ = argc < 2, inet = argc < 2, msg = argc < 2;
 	for (int i = 1; i < argc; i++) {
 		unix_ |= !strcmp(argv[i], "unix");
 		inet |= !strcmp(argv[i], "inet");
+		msg |= !strcmp(argv[i], "msg");
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* A fresh directory for the unix names, so the transcript never names the host's paths. */
@@ -975,6 +1311,20 @@ int main(int argc, char **argv)
 		case_tcp_epoll();
 		say("== udp\n");
 		case_udp();
+	}
+	if (msg) {
+		say("== udp vectors\n");
+		case_dgram_vectors(true);
+		say("== unix dgram vectors\n");
+		case_dgram_vectors(false);
+		say("== stream readv\n");
+		case_stream_readv();
+		say("== peercred\n");
+		case_peercred();
+		say("== scm rights\n");
+		case_scm_rights();
+		say("== linger\n");
+		case_linger();
 	}
 	if (chdir("/") == 0)
 		rmdir(dir);

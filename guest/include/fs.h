@@ -14,6 +14,7 @@
 
 struct fs_pipe;
 struct fs_file;
+struct iovec;
 
 /* The file's readiness (poll(2) revents bits, <asm-generic/poll.h> values) when an ops table has no poll hook. */
 #define FS_POLL_DEFAULT (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
@@ -51,6 +52,11 @@ struct fs_file_ops {
 	uint32_t (*poll)(struct fs_file *f, const void **key);
 	/* The last reference to the open file is going (close of the last fd that shares it). NULL: nothing to do. */
 	void (*release)(struct fs_file *f);
+	/*
+	 * readv(2)/writev(2) as ONE transfer over the checked vector (total: its bytes, capped): a
+	 * socket receives or sends one datagram per call, as Linux. NULL: element by element.
+	 */
+	long (*rwv)(struct fs_file *f, const struct iovec *iov, size_t cnt, size_t total, bool wr);
 };
 
 /* A character device: its name under /dev, its number, and its file operations. */

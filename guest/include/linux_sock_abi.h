@@ -109,6 +109,26 @@ struct lx_msghdr {
 	uint32_t msg_flags;
 };
 
+/* Ancillary data (include/linux/socket.h): headers 8-byte aligned, at most SCM_MAX_FD fds in flight per message. */
+#ifndef SCM_RIGHTS
+#define SCM_RIGHTS      1
+#define SCM_CREDENTIALS 2
+#endif
+#define LX_SCM_MAX_FD 253
+struct lx_cmsghdr {
+	uint64_t cmsg_len; /* header and data, unpadded */
+	int32_t cmsg_level;
+	int32_t cmsg_type;
+};
+#define LX_CMSG_ALIGN(n) (((n) + 7) & ~(uint64_t)7)
+#define LX_CMSG_LEN(n)   (sizeof(struct lx_cmsghdr) + (n))
+#define LX_CMSG_SPACE(n) (sizeof(struct lx_cmsghdr) + LX_CMSG_ALIGN(n))
+/* SO_PEERCRED's answer and SCM_CREDENTIALS' payload. */
+struct lx_ucred {
+	int32_t pid;
+	uint32_t uid, gid;
+};
+
 struct lx_linger {
 	int32_t l_onoff;
 	int32_t l_linger;

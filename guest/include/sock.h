@@ -24,6 +24,18 @@ struct sock_io {
 	size_t idx, off; /* cursor: element and offset in it */
 };
 
+/*
+ * Open files in flight with SCM_RIGHTS (a reference on each), from
+ * sendmsg(2) to the recvmsg(2) that installs them as new fds. On a stream
+ * they ride with the bytes [pos, end) of the receiver's stream.
+ */
+struct sock_scm {
+	struct sock_scm *next; /* the family's queue */
+	uint64_t pos, end;
+	uint32_t n;
+	struct fs_file *files[];
+};
+
 /* One send or receive: the data, the address (NULL when none) and MSG_* flags. */
 struct sock_msg {
 	struct sock_io io;
@@ -31,6 +43,12 @@ struct sock_msg {
 	uint32_t addrlen; /* send: its length; recv: room in, length written out (0: none) */
 	int flags;        /* MSG_*; MSG_DONTWAIT is set for an O_NONBLOCK file */
 	int oflags;       /* recv: the msg_flags result (MSG_TRUNC ...) */
+	/*
+	 * send: files to pass (a family that takes them sets it NULL; the caller frees what is left);
+	 * recv: files that came with the data (the family sets it; want_scm says the caller takes them).
+	 */
+	struct sock_scm *scm;
+	bool want_scm;
 };
 
 /*
@@ -80,7 +98,13 @@ struct sock {
 	bool reuseaddr, reuseport, keepalive;
 	bool linger_on;
 	int linger_secs;
+	bool peercred; /* SO_PEERCRED names the guest's process (AF_UNIX connected or listening), else none */
 };
+
+/* The credentials SO_PEERCRED reports for a peer: the guest's one process (sys_getpid, sys_getuid, sys_getgid). */
+#define SOCK_CRED_PID 1
+#define SOCK_CRED_UID 0
+#define SOCK_CRED_GID 0
 
 /* The Linux defaults (net.core.[rw]mem_default) and the floors/ceilings setsockopt applies. */
 #define SOCK_BUF_DEFAULT 212992
@@ -142,6 +166,11 @@ void sock_msg_buf(struct sock_msg *m, struct iovec *v, void *buf, size_t len, in
 long sock_file_send(struct fs_file *f, struct sock *s, struct sock_msg *m);
 long sock_file_recv(struct fs_file *f, struct sock *s, struct sock_msg *m);
 
+/* A new SCM_RIGHTS set for n files (none filled in yet) or NULL; frees one, dropping its references; a copy with its own (MSG_PEEK). */
+struct sock_scm *sock_scm_new(uint32_t n);
+void sock_scm_free(struct sock_scm *c);
+struct sock_scm *sock_scm_dup(const struct sock_scm *c);
+
 /* Like sock_wait, but on another key (a peer's): a unix writer waits for its peer to read. */
 long sock_wait_key(const void *key, uint64_t deadline);
 
@@ -182,6 +211,8 @@ void sock_in_put(void *addr, uint32_t *len, uint32_t ip_be, uint16_t port_be);
  */
 #define SOCK_EXIT_LINGER_NS 2000000000ull
 void sock_exit(void);
+/* True once sock_exit began: closes do not block (Linux's PF_EXITING skips SO_LINGER's wait). */
+bool sock_exiting(void);
 
 /* ---- families ---- */
 

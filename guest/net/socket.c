@@ -140,6 +140,39 @@ void sock_msg_buf(struct sock_msg *m, struct iovec *v, void *buf, size_t len, in
 	*m = (struct sock_msg){ .io = { .iov = v, .cnt = 1, .len = len }, .flags = flags };
 }
 
+struct sock_scm *sock_scm_new(uint32_t n)
+{
+	struct sock_scm *c = k_calloc(1, sizeof(*c) + n * sizeof(c->files[0]));
+	if (c)
+		c->n = n;
+	return c;
+}
+
+void sock_scm_free(struct sock_scm *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->n; i++)
+		if (c->files[i])
+			fs_file_put(c->files[i]);
+	k_free(c);
+}
+
+struct sock_scm *sock_scm_dup(const struct sock_scm *c)
+{
+	struct sock_scm *d = sock_scm_new(c->n);
+	if (!d)
+		return NULL;
+	d->pos = c->pos;
+	d->end = c->end;
+	for (uint32_t i = 0; i < c->n; i++) {
+		d->files[i] = c->files[i];
+		if (d->files[i])
+			fs_file_get(d->files[i]);
+	}
+	return d;
+}
+
 long sock_file_send(struct fs_file *f, struct sock *s, struct sock_msg *m)
 {
 	if (f->flags & O_NONBLOCK)
@@ -151,7 +184,12 @@ long sock_file_recv(struct fs_file *f, struct sock *s, struct sock_msg *m)
 {
 	if (f->flags & O_NONBLOCK)
 		m->flags |= MSG_DONTWAIT;
-	return s->ops->recv(s, m);
+	long rc = s->ops->recv(s, m);
+	if (!m->want_scm && m->scm) { /* read(2), recv(2): files that came along are closed, as Linux's scm_destroy */
+		sock_scm_free(m->scm);
+		m->scm = NULL;
+	}
+	return rc;
 }
 
 void sock_io_put(struct sock_io *io, const void *src, size_t n)
@@ -264,6 +302,13 @@ static long sock_write(struct fs_file *f, const void *buf, size_t len, uint64_t 
 	return sock_file_send(f, f->node->priv, &m);
 }
 
+/* readv/writev: one recv or send over the whole vector (one datagram each, as Linux's sock_read_iter). */
+static long sock_rwv(struct fs_file *f, const struct iovec *iov, size_t cnt, size_t total, bool wr)
+{
+	struct sock_msg m = { .io = { .iov = iov, .cnt = cnt, .len = total } };
+	return wr ? sock_file_send(f, f->node->priv, &m) : sock_file_recv(f, f->node->priv, &m);
+}
+
 /* FIONREAD (SIOCINQ); FIONBIO is the VFS's. Linux answers other requests on a socket with ENOTTY. */
 static long sock_ioctl(struct fs_file *f, unsigned long req, long arg)
 {
@@ -296,12 +341,12 @@ static void sock_release(struct fs_file *f)
 }
 
 static const struct fs_file_ops sock_fops = {
-	.caps = FS_CAP_GATHER, /* a writev is one send: one datagram, one segment train */
 	.read = sock_read,
 	.write = sock_write,
 	.ioctl = sock_ioctl,
 	.poll = sock_poll,
 	.release = sock_release,
+	.rwv = sock_rwv, /* a readv or writev is one recv or send: one datagram, one segment train */
 };
 
 /* ---- SOL_SOCKET options (Linux's sk_setsockopt/sk_getsockopt) ---- */
@@ -398,6 +443,7 @@ int sock_getopt(struct sock *s, int level, int name, void *val, uint32_t *len)
 		int i;
 		struct lx_linger l;
 		struct lx_timeval tv;
+		struct lx_ucred c;
 	} u;
 	uint32_t size = sizeof(int);
 	memset(&u, 0, sizeof(u));
@@ -439,6 +485,11 @@ int sock_getopt(struct sock *s, int level, int name, void *val, uint32_t *len)
 		u.l.l_linger = s->linger_secs;
 		size = sizeof(u.l);
 		break;
+	case SO_PEERCRED: /* Linux's cred_to_ucred: pid 0 and uid/gid -1 without a peer */
+		u.c = s->peercred ? (struct lx_ucred){ SOCK_CRED_PID, SOCK_CRED_UID, SOCK_CRED_GID }
+				  : (struct lx_ucred){ 0, (uint32_t)-1, (uint32_t)-1 };
+		size = sizeof(u.c);
+		break;
 	case SO_RCVTIMEO_OLD:
 	case SO_SNDTIMEO_OLD:
 		sock_get_timeo(name == SO_RCVTIMEO_OLD ? s->rcvtimeo : s->sndtimeo, &u.tv);
@@ -452,8 +503,16 @@ int sock_getopt(struct sock *s, int level, int name, void *val, uint32_t *len)
 	return 0;
 }
 
+static bool sock_exit_begun;
+
+bool sock_exiting(void)
+{
+	return sock_exit_begun;
+}
+
 void sock_exit(void)
 {
+	sock_exit_begun = true;
 	for (int fd = 0; fd < FS_MAX_FDS; fd++) {
 		struct fs_file *f = fs_fd_file(fd);
 		if (f && sock_of(f))

@@ -801,9 +801,36 @@ static void tso_free(struct tso *t, bool reset)
 	k_free(t);
 }
 
+/*
+ * Linux's tcp_close with SO_LINGER on (l_linger > 0): the FIN goes now and
+ * close waits, at most l_linger seconds, until the peer has acknowledged
+ * everything and the FIN (sk_stream_wait_close); then the socket closes as
+ * usual. Not at the app's exit (Linux's PF_EXITING: sock_exit drains instead).
+ */
+static void tso_linger(struct tso *t)
+{
+	if (!t->s.linger_on || t->s.linger_secs <= 0 || sock_exiting() || !t->pcb || t->state != TSO_CONNECTED ||
+	    t->rx_len)
+		return;
+	uint64_t deadline = sock_deadline((uint64_t)t->s.linger_secs * 1000000000ull);
+	if (!t->snd_shut && tcp_shutdown(t->pcb, 0, 1) != ERR_OK)
+		return;
+	t->snd_shut = true;
+	net_flush();
+	while (t->pcb && (t->pcb->unsent || t->pcb->unacked || t->pcb->state == FIN_WAIT_1 ||
+			  t->pcb->state == CLOSING || t->pcb->state == LAST_ACK)) {
+		/* lwIP wakes writers only at its writable mark: look again every 10 ms as well. */
+		uint64_t now = k_clock_monotonic_ns(), slice = now + 10000000ull;
+		if (now >= deadline || sock_wait(&t->s, slice < deadline ? slice : deadline) == -EINTR)
+			break;
+	}
+}
+
 static void tso_release(struct sock *s)
 {
-	tso_free(tso_of(s), false);
+	struct tso *t = tso_of(s);
+	tso_linger(t);
+	tso_free(t, false);
 	net_flush();
 }
 

@@ -42,6 +42,7 @@ struct unix_dgram {
 	struct unix_sock *from; /* charged until read (a reference) */
 	uint32_t len, charge;
 	struct unix_addr *addr; /* the sender's name when it had one */
+	struct sock_scm *scm;   /* SCM_RIGHTS files sent with it, or NULL */
 	uint8_t data[];
 };
 
@@ -59,6 +60,8 @@ struct unix_sock {
 	/* stream: received bytes */
 	uint8_t *ring;
 	uint32_t cap, head, len;
+	uint64_t rx_in, rx_out;   /* bytes ever put into / taken from the ring: stream positions */
+	struct sock_scm *scm_head, **scm_tail; /* SCM_RIGHTS sets riding with ring bytes, by position */
 	/* dgram: received datagrams */
 	struct unix_dgram *dq_head, **dq_tail;
 	uint32_t dq_count;
@@ -104,6 +107,7 @@ static struct unix_sock *unix_new(int type)
 	sock_init(&u->s, type == SOCK_STREAM ? &unix_stream_ops : &unix_dgram_ops, AF_UNIX, type, 0);
 	u->refs = 1;
 	u->dq_tail = &u->dq_head;
+	u->scm_tail = &u->scm_head;
 	u->all_next = unix_all;
 	if (unix_all)
 		unix_all->all_pprev = &u->all_next;
@@ -141,6 +145,7 @@ int unix_pair(int type, int protocol, struct sock **a, struct sock **b)
 	unix_get(ua);
 	unix_get(ub);
 	ua->state = ub->state = UNIX_CONNECTED;
+	ua->s.peercred = ub->s.peercred = true;
 	return 0;
 }
 
@@ -309,6 +314,7 @@ static void unix_dgram_free(struct unix_dgram *d)
 	from->wmem -= d->charge;
 	sock_wake_bits(&from->s, SOCK_WAKE_OUT);
 	unix_put(from);
+	sock_scm_free(d->scm);
 	k_free(d->addr);
 	k_free(d);
 }
@@ -350,6 +356,12 @@ static void unix_kill(struct unix_sock *u, bool embryo)
 	k_free(u->ring);
 	u->ring = NULL;
 	u->len = 0;
+	while (u->scm_head) {
+		struct sock_scm *c = u->scm_head;
+		u->scm_head = c->next;
+		sock_scm_free(c);
+	}
+	u->scm_tail = &u->scm_head;
 	while (u->dq_head) {
 		struct unix_dgram *d = u->dq_head;
 		u->dq_head = d->next;
@@ -398,6 +410,7 @@ static void unix_ring_put(struct unix_sock *u, struct sock_io *io, uint32_t n)
 	sock_io_get(io, u->ring + tail, first);
 	sock_io_get(io, u->ring, n - first);
 	u->len += n;
+	u->rx_in += n;
 }
 
 /* Copies n bytes starting skip bytes into the ring out to io; consumes them unless peeking. */
@@ -411,6 +424,7 @@ static void unix_ring_take(struct unix_sock *u, struct sock_io *io, uint32_t ski
 		return;
 	u->head = (u->head + n) % u->cap;
 	u->len -= n;
+	u->rx_out += n;
 }
 
 static long unix_stream_send(struct sock *s, struct sock_msg *m)
@@ -426,8 +440,11 @@ static long unix_stream_send(struct sock *s, struct sock_msg *m)
 		return -EPIPE;
 	uint64_t deadline = sock_deadline(s->sndtimeo);
 	size_t total = sock_io_left(&m->io), done = 0;
+	struct sock_scm *scm = NULL; /* ours once queued on the peer: extended as more bytes go */
 	for (;;) {
 		struct unix_sock *p = u->peer;
+		if (scm && p && p->scm_tail != &scm->next)
+			scm = NULL; /* another message queued after it (or the peer went): it keeps its bytes */
 		if (!p || p->dead || (p->shut & UNIX_RCV_SHUT))
 			return done ? (long)done : -EPIPE;
 		if (done == total)
@@ -438,7 +455,18 @@ static long unix_stream_send(struct sock *s, struct sock_msg *m)
 			uint32_t n = (uint32_t)(left < limit - p->len ? left : limit - p->len);
 			if (!unix_ring_reserve(p, n))
 				return done ? (long)done : -ENOBUFS;
+			if (m->scm) { /* the files ride with this call's first byte on (Linux: its first skb) */
+				m->scm->pos = p->rx_in;
+				m->scm->end = p->rx_in;
+				m->scm->next = NULL;
+				*p->scm_tail = m->scm;
+				p->scm_tail = &m->scm->next;
+				scm = m->scm;
+				m->scm = NULL;
+			}
 			unix_ring_put(p, &m->io, n);
+			if (scm)
+				scm->end = p->rx_in; /* the bytes of this call so far; p->scm_head frees it if p goes */
 			done += n;
 			sock_wake_bits(&p->s, SOCK_WAKE_IN);
 			continue;
@@ -449,6 +477,21 @@ static long unix_stream_send(struct sock *s, struct sock_msg *m)
 		if (rc)
 			return done ? (long)done : rc;
 	}
+}
+
+/*
+ * The SCM_RIGHTS set a read of n bytes at stream position at reaches, with n
+ * cut at the end of that set's bytes (Linux's reader stops after the skb that
+ * carried fds), or NULL.
+ */
+static struct sock_scm *unix_scm_at(struct unix_sock *u, uint64_t at, size_t *n)
+{
+	struct sock_scm *c = u->scm_head;
+	if (!c || c->pos >= at + *n)
+		return NULL;
+	if (c->end - at < *n)
+		*n = (size_t)(c->end - at);
+	return c;
 }
 
 static long unix_stream_recv(struct sock *s, struct sock_msg *m)
@@ -473,10 +516,22 @@ static long unix_stream_recv(struct sock *s, struct sock_msg *m)
 		uint32_t avail = u->len - (peek ? (uint32_t)done : 0);
 		if (avail) {
 			size_t n = want - done < avail ? want - done : avail;
+			struct sock_scm *c = unix_scm_at(u, u->rx_out + (peek ? done : 0), &n);
 			unix_ring_take(u, &m->io, peek ? (uint32_t)done : 0, (uint32_t)n, peek);
 			done += n;
 			if (!peek && u->peer)
 				sock_wake_bits(&u->peer->s, SOCK_WAKE_OUT); /* its SO_SNDBUF room grew */
+			if (c) { /* the files go to this read, which ends with their bytes */
+				if (peek) {
+					m->scm = sock_scm_dup(c);
+				} else {
+					u->scm_head = c->next;
+					if (!u->scm_head)
+						u->scm_tail = &u->scm_head;
+					m->scm = c;
+				}
+				return (long)done;
+			}
 		}
 		if (done >= target)
 			return (long)done;
@@ -558,6 +613,7 @@ static int unix_stream_connect(struct sock *s, const void *addr, uint32_t len, b
 	l->acq[(l->acq_head + l->acq_len) % l->acq_cap] = e;
 	l->acq_len++;
 	e->state = u->state = UNIX_CONNECTED;
+	e->s.peercred = u->s.peercred = true;
 	e->s.sndbuf = l->s.sndbuf;
 	e->s.rcvbuf = l->s.rcvbuf;
 	e->peer = u;
@@ -586,6 +642,7 @@ static int unix_listen(struct sock *s, int backlog)
 		backlog = UNIX_SOMAXCONN;
 	u->acq_max = (uint32_t)backlog;
 	u->state = UNIX_LISTEN;
+	u->s.peercred = true; /* Linux's unix_listen records the listener's own credentials */
 	unix_wake(u); /* connectors waiting for room re-check */
 	return 0;
 }
@@ -754,6 +811,7 @@ static long unix_dgram_send_to(struct unix_sock *u, struct unix_sock *o, struct 
 	d->len = (uint32_t)len;
 	d->charge = charge;
 	d->addr = NULL;
+	d->scm = NULL;
 	if (u->addr) {
 		d->addr = k_malloc(sizeof(*d->addr));
 		if (!d->addr) {
@@ -763,6 +821,8 @@ static long unix_dgram_send_to(struct unix_sock *u, struct unix_sock *o, struct 
 		*d->addr = *u->addr;
 	}
 	sock_io_get(&m->io, d->data, len);
+	d->scm = m->scm; /* the files travel with the datagram */
+	m->scm = NULL;
 	d->from = u;
 	unix_get(u);
 	u->wmem += charge;
@@ -825,8 +885,13 @@ static long unix_dgram_recv(struct sock *s, struct sock_msg *m)
 			m->addrlen = 0;
 	}
 	long ret = (m->flags & MSG_TRUNC) ? (long)d->len : (long)n;
-	if (m->flags & MSG_PEEK)
+	if (m->flags & MSG_PEEK) {
+		if (d->scm)
+			m->scm = sock_scm_dup(d->scm);
 		return ret;
+	}
+	m->scm = d->scm;
+	d->scm = NULL;
 	u->dq_head = d->next;
 	if (!u->dq_head)
 		u->dq_tail = &u->dq_head;

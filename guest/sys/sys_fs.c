@@ -113,6 +113,8 @@ static long sys_fs_rwv_on(struct fs_file *f, long uiov, long cnt, bool wr)
 		return rc;
 	if (total > SYS_FS_RW_MAX)
 		total = SYS_FS_RW_MAX;
+	if (f->ops->rwv)
+		return f->ops->rwv(f, iov, (size_t)cnt, total, wr);
 	if (wr && cnt > 1 && (f->ops->caps & FS_CAP_GATHER) && total <= SYS_FS_GATHER_MAX) {
 		uint8_t *g = k_malloc(total ? total : 1);
 		if (g) {

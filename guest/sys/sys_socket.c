@@ -349,6 +349,118 @@ static long sys_sock_msghdr(long umsg, struct lx_msghdr *h, struct sock_io *io)
 	return 0;
 }
 
+/*
+ * The control data of a sendmsg (Linux's __scm_send): SCM_RIGHTS fds become
+ * file references in *out (AF_UNIX only: other families ignore control data
+ * here), SCM_CREDENTIALS must name the guest's own process, other types at
+ * SOL_SOCKET are -EINVAL and other levels are skipped.
+ */
+static long sys_sock_cmsg_send(struct sock *s, const struct lx_msghdr *h, struct sock_scm **out)
+{
+	const uint8_t *ctl = h->msg_control;
+	uint64_t len = h->msg_controllen;
+	*out = NULL;
+	if (s->family != AF_UNIX || len == 0)
+		return 0;
+	if (len > INT32_MAX)
+		return -ENOBUFS; /* Linux's optmem cap, well before this */
+	if (!k_user_ok(ctl, len))
+		return -EFAULT;
+	/* Count first: one set holds every SCM_RIGHTS header's fds, at most SCM_MAX_FD. */
+	uint32_t nfds = 0;
+	for (uint64_t off = 0; len - off >= sizeof(struct lx_cmsghdr);) {
+		struct lx_cmsghdr c;
+		memcpy(&c, ctl + off, sizeof(c));
+		if (c.cmsg_len < sizeof(c) || c.cmsg_len > len - off)
+			return -EINVAL;
+		if (c.cmsg_level == SOL_SOCKET) {
+			if (c.cmsg_type == SCM_RIGHTS) {
+				uint64_t n = (c.cmsg_len - sizeof(c)) / sizeof(int32_t);
+				if (n > LX_SCM_MAX_FD - nfds)
+					return -EINVAL;
+				nfds += (uint32_t)n;
+			} else if (c.cmsg_type == SCM_CREDENTIALS) {
+				struct lx_ucred u;
+				if (c.cmsg_len != LX_CMSG_LEN(sizeof(u)))
+					return -EINVAL;
+				memcpy(&u, ctl + off + sizeof(c), sizeof(u));
+				if (u.pid != SOCK_CRED_PID || u.uid != SOCK_CRED_UID || u.gid != SOCK_CRED_GID)
+					return -EPERM; /* root may claim other ids on Linux; there are none here */
+			} else {
+				return -EINVAL;
+			}
+		}
+		uint64_t step = LX_CMSG_ALIGN(c.cmsg_len);
+		if (step > len - off)
+			break;
+		off += step;
+	}
+	if (!nfds)
+		return 0;
+	struct sock_scm *set = sock_scm_new(nfds);
+	if (!set)
+		return -ENOMEM;
+	uint32_t k = 0;
+	for (uint64_t off = 0; k < nfds;) {
+		struct lx_cmsghdr c;
+		memcpy(&c, ctl + off, sizeof(c));
+		if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_RIGHTS) {
+			uint64_t n = (c.cmsg_len - sizeof(c)) / sizeof(int32_t);
+			for (uint64_t i = 0; i < n; i++) {
+				int32_t fd;
+				memcpy(&fd, ctl + off + sizeof(c) + i * sizeof(fd), sizeof(fd));
+				struct fs_file *f = fd >= 0 ? fs_fd_file(fd) : NULL;
+				if (!f) {
+					sock_scm_free(set);
+					return -EBADF;
+				}
+				fs_file_get(f);
+				set->files[k++] = f;
+			}
+		}
+		off += LX_CMSG_ALIGN(c.cmsg_len);
+	}
+	*out = set;
+	return 0;
+}
+
+/*
+ * Delivers the files that came with a message (Linux's scm_detach_fds): as
+ * many new fds as the app's control buffer has room for, one SCM_RIGHTS
+ * header; MSG_CTRUNC when any did not fit (those are closed). Returns the
+ * control bytes used.
+ */
+static uint64_t sys_sock_cmsg_recv(const struct lx_msghdr *h, struct sock_scm *set, int flags, int *oflags)
+{
+	uint8_t *ctl = h->msg_control;
+	uint64_t room = ctl ? h->msg_controllen : 0, used = 0;
+	uint32_t fit = room > sizeof(struct lx_cmsghdr) ? (uint32_t)((room - sizeof(struct lx_cmsghdr)) / sizeof(int32_t)) : 0;
+	uint32_t i = 0;
+	if (fit > set->n)
+		fit = set->n;
+	if (fit && k_user_ok(ctl, LX_CMSG_LEN(fit * sizeof(int32_t)))) {
+		for (; i < fit; i++) {
+			int fd = fs_fd_install(set->files[i], 0, flags & MSG_CMSG_CLOEXEC);
+			if (fd < 0)
+				break;
+			set->files[i] = NULL; /* the fd holds the reference now */
+			int32_t v = fd;
+			memcpy(ctl + sizeof(struct lx_cmsghdr) + i * sizeof(v), &v, sizeof(v));
+		}
+		if (i) {
+			struct lx_cmsghdr c = { LX_CMSG_LEN(i * sizeof(int32_t)), SOL_SOCKET, SCM_RIGHTS };
+			memcpy(ctl, &c, sizeof(c));
+			used = LX_CMSG_SPACE(i * sizeof(int32_t));
+			if (used > room)
+				used = room;
+		}
+	}
+	if (i < set->n)
+		*oflags |= MSG_CTRUNC;
+	sock_scm_free(set);
+	return used;
+}
+
 long sys_sendmsg(SYS_ARGS)
 {
 	uint8_t addr[LX_SOCKADDR_MAX];
@@ -362,10 +474,11 @@ long sys_sendmsg(SYS_ARGS)
 	rc = sys_sock_msghdr(a1, &h, &m.io);
 	if (!rc && h.msg_name)
 		rc = sys_sock_addr_in((long)h.msg_name, (long)h.msg_namelen, addr, &m.addrlen);
-	if (!rc && h.msg_controllen)
-		rc = -EOPNOTSUPP; /* ancillary data (SCM_RIGHTS, SCM_CREDENTIALS) is not implemented */
+	if (!rc)
+		rc = sys_sock_cmsg_send(s, &h, &m.scm);
 	if (!rc)
 		rc = sys_sock_send(f, s, &m);
+	sock_scm_free(m.scm); /* what the family did not take */
 	fs_file_put(f);
 	return rc;
 }
@@ -374,7 +487,7 @@ long sys_recvmsg(SYS_ARGS)
 {
 	uint8_t addr[LX_SOCKADDR_MAX];
 	struct lx_msghdr h;
-	struct sock_msg m = { .addr = addr, .flags = (int)a2 };
+	struct sock_msg m = { .addr = addr, .flags = (int)a2, .want_scm = true };
 	struct fs_file *f;
 	struct sock *s;
 	long rc = sys_sock_get(a0, &f, &s);
@@ -402,9 +515,11 @@ long sys_recvmsg(SYS_ARGS)
 		memcpy(h.msg_name, addr, n);
 	}
 	uh->msg_namelen = h.msg_name ? m.addrlen : 0;
-	uh->msg_controllen = 0;
+	uh->msg_controllen = m.scm ? sys_sock_cmsg_recv(&h, m.scm, (int)a2, &m.oflags) : 0;
+	m.scm = NULL;
 	uh->msg_flags = (uint32_t)m.oflags;
 out:
+	sock_scm_free(m.scm);
 	fs_file_put(f);
 	return rc;
 }

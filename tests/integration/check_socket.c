@@ -75,6 +75,13 @@ START_TEST(inet_sockets_as_on_linux)
 }
 END_TEST
 
+/* Datagram vectors and MSG_TRUNC, readv, SO_PEERCRED, SCM_RIGHTS and SO_LINGER. */
+START_TEST(msg_features_as_on_linux)
+{
+	compare_part("msg");
+}
+END_TEST
+
 Suite *socket_suite(void)
 {
 	Suite *s = suite_create("socket");
@@ -82,6 +89,7 @@ Suite *socket_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, unix_sockets_as_on_linux);
 	tcase_add_test(tc, inet_sockets_as_on_linux);
+	tcase_add_test(tc, msg_features_as_on_linux);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -113,6 +113,7 @@ END_TEST
 START_TEST(test_msg_vectors)
 {
 	int sv[2];
+	char buf6[6];
 	pair(SOCK_STREAM, sv);
 	struct iovec wv[3] = { { (void *)"ab", 2 }, { (void *)"", 0 }, { (void *)"cdef", 4 } };
 	struct lx_msghdr mh = { .msg_iov = wv, .msg_iovlen = 3 };
@@ -127,10 +128,15 @@ START_TEST(test_msg_vectors)
 	ck_assert_int_eq(memcmp(r2, "def", 3), 0);
 	ck_assert_uint_eq(rh.msg_flags, 0);
 	ck_assert_uint_eq(rh.msg_controllen, 0);
-	/* Ancillary data is refused, not dropped. */
+	/* A control area too short for a header holds no message (Linux's CMSG_FIRSTHDR); a bad cmsg_len is EINVAL. */
 	mh.msg_control = ctl;
 	mh.msg_controllen = sizeof(ctl);
-	ck_assert_int_eq(sys_sendmsg(sv[0], L(&mh), 0, 0, 0, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(sys_sendmsg(sv[0], L(&mh), 0, 0, 0, 0), 6);
+	ck_assert_int_eq(sys_read(sv[1], L(buf6), 6, 0, 0, 0), 6);
+	struct lx_cmsghdr bad = { 64, SOL_SOCKET, SCM_RIGHTS };
+	mh.msg_control = &bad;
+	mh.msg_controllen = sizeof(bad);
+	ck_assert_int_eq(sys_sendmsg(sv[0], L(&mh), 0, 0, 0, 0), -EINVAL);
 	/* MSG_WAITALL across two writes; a peek that waits for all of it. */
 	ck_assert_int_eq(sys_write(sv[0], L("12"), 2, 0, 0, 0), 2);
 	ck_assert_int_eq(sys_write(sv[0], L("34"), 2, 0, 0, 0), 2);
@@ -138,6 +144,103 @@ START_TEST(test_msg_vectors)
 	ck_assert_int_eq(sys_recvfrom(sv[1], L(buf), 4, MSG_WAITALL | MSG_PEEK, 0, 0), 4);
 	ck_assert_int_eq(sys_recvfrom(sv[1], L(buf), 4, MSG_WAITALL, 0, 0), 4);
 	ck_assert_int_eq(memcmp(buf, "1234", 4), 0);
+	sys_close(sv[0], 0, 0, 0, 0, 0);
+	sys_close(sv[1], 0, 0, 0, 0, 0);
+}
+END_TEST
+
+/* sendmsg with SCM_RIGHTS fds; n of them (in `fds`); 1 data byte. */
+static long send_fds(int s, const int *fds, int n)
+{
+	union { uint8_t b[LX_CMSG_SPACE(4 * sizeof(int))]; struct lx_cmsghdr h; } u;
+	memset(&u, 0, sizeof(u));
+	u.h = (struct lx_cmsghdr){ LX_CMSG_LEN((size_t)n * sizeof(int)), SOL_SOCKET, SCM_RIGHTS };
+	memcpy(u.b + sizeof(u.h), fds, (size_t)n * sizeof(int));
+	struct iovec v = { (void *)"F", 1 };
+	struct lx_msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = LX_CMSG_SPACE((size_t)n * sizeof(int)) };
+	return sys_sendmsg(s, L(&m), 0, 0, 0, 0);
+}
+
+/* recvmsg with room bytes of control: the fds received in got[] (their count), the flags in *flags. */
+static int recv_fds(int s, size_t room, int *got, uint32_t *flags)
+{
+	union { uint8_t b[LX_CMSG_SPACE(4 * sizeof(int))]; struct lx_cmsghdr h; } u;
+	char d;
+	struct iovec v = { &d, 1 };
+	struct lx_msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = room };
+	ck_assert_int_eq(sys_recvmsg(s, L(&m), 0, 0, 0, 0), 1);
+	*flags = m.msg_flags;
+	if (m.msg_controllen < sizeof(u.h))
+		return 0;
+	ck_assert_int_eq(u.h.cmsg_level, SOL_SOCKET);
+	ck_assert_int_eq(u.h.cmsg_type, SCM_RIGHTS);
+	int n = (int)((u.h.cmsg_len - sizeof(u.h)) / sizeof(int));
+	memcpy(got, u.b + sizeof(u.h), (size_t)n * sizeof(int));
+	return n;
+}
+
+/* SCM_RIGHTS: the passed file outlives its sender's fd, MSG_CTRUNC drops what does not fit, queued files are freed (ASan). */
+START_TEST(test_scm_rights)
+{
+	int sv[2], xp[2], got[4];
+	uint32_t fl;
+	char c;
+	pair(SOCK_STREAM, sv);
+	pair(SOCK_STREAM, xp);
+	ck_assert_int_eq(send_fds(sv[0], &xp[0], 1), 1);
+	ck_assert_int_eq(sys_close(xp[0], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(recv_fds(sv[1], LX_CMSG_SPACE(sizeof(int)), got, &fl), 1);
+	ck_assert_uint_eq(fl, 0);
+	ck_assert_int_eq(sys_write(got[0], L("v"), 1, 0, 0, 0), 1); /* the same socket, through the new fd */
+	ck_assert_int_eq(sys_read(xp[1], L(&c), 1, 0, 0, 0), 1);
+	ck_assert_int_eq(c, 'v');
+	/* Three fds, room for one: the rest are closed and MSG_CTRUNC says so. */
+	int three[3] = { got[0], got[0], xp[1] };
+	ck_assert_int_eq(send_fds(sv[0], three, 3), 1);
+	ck_assert_int_eq(recv_fds(sv[1], LX_CMSG_LEN(sizeof(int)), got + 1, &fl), 1);
+	ck_assert_uint_eq(fl, MSG_CTRUNC);
+	ck_assert_int_eq(sys_close(got[1], 0, 0, 0, 0, 0), 0);
+	/* A bad fd refuses the whole message; read(2) drops the files that came with the data. */
+	int badfd = 999;
+	ck_assert_int_eq(send_fds(sv[0], &badfd, 1), -EBADF);
+	ck_assert_int_eq(send_fds(sv[0], &got[0], 1), 1);
+	ck_assert_int_eq(sys_read(sv[1], L(&c), 1, 0, 0, 0), 1);
+	/* Datagrams, and files still queued when the receiver closes. */
+	int dv[2];
+	pair(SOCK_DGRAM, dv);
+	ck_assert_int_eq(send_fds(dv[0], &got[0], 1), 1);
+	ck_assert_int_eq(recv_fds(dv[1], LX_CMSG_SPACE(sizeof(int)), got + 2, &fl), 1);
+	ck_assert_int_eq(sys_close(got[2], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(send_fds(dv[0], &got[0], 1), 1);
+	ck_assert_int_eq(send_fds(sv[0], &got[0], 1), 1);
+	for (int i = 0; i < 2; i++) {
+		sys_close(dv[i], 0, 0, 0, 0, 0);
+		sys_close(sv[i], 0, 0, 0, 0, 0);
+	}
+	/* The passed socket's last references were in those queues: its peer now sees the hang-up. */
+	ck_assert_int_eq(sys_close(got[0], 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_read(xp[1], L(&c), 1, 0, 0, 0), 0);
+	sys_close(xp[1], 0, 0, 0, 0, 0);
+}
+END_TEST
+
+/* SO_PEERCRED: the guest's process on a connected pair, none (pid 0, ids -1) on an unconnected socket. */
+START_TEST(test_peercred)
+{
+	int sv[2];
+	struct lx_ucred c;
+	uint32_t l = sizeof(c);
+	pair(SOCK_STREAM, sv);
+	ck_assert_int_eq(sys_getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, L(&c), L(&l), 0), 0);
+	ck_assert_uint_eq(l, sizeof(c));
+	ck_assert_int_eq(c.pid, SOCK_CRED_PID);
+	ck_assert_uint_eq(c.uid, SOCK_CRED_UID);
+	int u = (int)sys_socket(AF_UNIX, SOCK_DGRAM, 0, 0, 0, 0);
+	ck_assert_int_ge(u, 0);
+	ck_assert_int_eq(sys_getsockopt(u, SOL_SOCKET, SO_PEERCRED, L(&c), L(&l), 0), 0);
+	ck_assert_int_eq(c.pid, 0);
+	ck_assert_uint_eq(c.gid, (uint32_t)-1);
+	sys_close(u, 0, 0, 0, 0, 0);
 	sys_close(sv[0], 0, 0, 0, 0, 0);
 	sys_close(sv[1], 0, 0, 0, 0, 0);
 }
@@ -576,6 +679,8 @@ Suite *sock_suite(void)
 	tcase_add_checked_fixture(core, setup, teardown);
 	tcase_add_test(core, test_stream_pair);
 	tcase_add_test(core, test_msg_vectors);
+	tcase_add_test(core, test_scm_rights);
+	tcase_add_test(core, test_peercred);
 	tcase_add_test(core, test_dgram_pair);
 	tcase_add_test(core, test_named_stream);
 	tcase_add_test(core, test_abstract_dgram);
