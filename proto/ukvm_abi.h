@@ -139,7 +139,8 @@ struct ukvm_note {
 #define UKVM_PORT_WAIT    0x503 /* EAX = gpa of struct ukvm_wait */
 #define UKVM_PORT_MARK    0x504 /* EAX = enum ukvm_mark */
 #define UKVM_PORT_CONSOLE_ERR 0x505 /* EAX = gpa of struct ukvm_console: like UKVM_PORT_CONSOLE, to stderr */
-#define UKVM_PORT_COUNT   6
+#define UKVM_PORT_INPUT   0x506 /* EAX = gpa of struct ukvm_input: reads the guest's stdin */
+#define UKVM_PORT_COUNT   7
 
 /*
  * Console write: the monitor copies [gpa, gpa + len) to the stream the port
@@ -156,6 +157,28 @@ struct ukvm_console {
 #define UKVM_CONSOLE_MAX (1u << 20)
 
 /*
+ * Console input: the monitor reads what its input fd (the guest's fd 0)
+ * holds now into [gpa, gpa + len), never waiting for more: ret is the bytes
+ * read (a terminal in canonical mode gives one line), 0 at end of file (a
+ * terminal's ^D: the next read may give more), -EAGAIN when nothing is
+ * there yet (then a WAIT with UKVM_WAIT_INPUT sleeps until it is), or
+ * another -errno. No input configured reads as end of file.
+ */
+struct ukvm_input {
+	uint64_t gpa;
+	uint64_t len;   /* at most UKVM_INPUT_MAX */
+	int64_t ret;    /* out */
+	uint64_t flags; /* out: UKVM_INPUT_HUP */
+};
+#define UKVM_INPUT_MAX (1u << 20)
+/*
+ * With ret 0: the input hung up (a pipe whose writers closed, a socket shut
+ * down), so poll(2) reports POLLHUP without POLLIN, as Linux does there; the
+ * end of a file or ^D on a terminal polls POLLIN.
+ */
+#define UKVM_INPUT_HUP 1ull
+
+/*
  * Wait: block the vCPU until timeout_ns of host monotonic time have passed
  * or a device has news, whichever comes first. timeout_ns = UINT64_MAX waits
  * for device news only (the monitor refuses it if no device can ever wake
@@ -164,7 +187,8 @@ struct ukvm_console {
 struct ukvm_wait {
 	uint64_t timeout_ns;
 	uint64_t flags;   /* UKVM_WAIT_* below; unknown bits: -EINVAL */
-	int64_t ret;      /* out: 0 timeout, 1 device news, UKVM_WAIT_RESTORED, -errno */
+	int64_t ret;      /* out: 0 timeout, 1 device news, UKVM_WAIT_RESTORED, -errno;
+	                     with UKVM_WAIT_INPUT, UKVM_WAIT_RET_INPUT may be or'd into 0 or 1 */
 	/* Appended for snapshots: written by the monitor only with ret UKVM_WAIT_RESTORED. */
 	uint64_t realtime_ns; /* host CLOCK_REALTIME just before the restored vCPU resumed */
 	uint8_t seed[32];     /* fresh host entropy, to be mixed into the guest's generator */
@@ -186,6 +210,15 @@ struct ukvm_wait {
  * generator with seed, then polls its devices as after news.
  */
 #define UKVM_WAIT_RESTORED 2
+/*
+ * Console input: with UKVM_WAIT_INPUT in flags the wait also ends when the
+ * input (UKVM_PORT_INPUT) is readable, at its end or in error, and ret then
+ * has UKVM_WAIT_RET_INPUT, or'd with UKVM_WAIT_RET_NEWS (1) when a device
+ * had news too: 4 or 5, never UKVM_WAIT_RESTORED.
+ */
+#define UKVM_WAIT_INPUT      (1ull << 1)
+#define UKVM_WAIT_RET_NEWS   1
+#define UKVM_WAIT_RET_INPUT  4
 
 /* Boot-phase marks (`--trace-boot`), sent only when /chosen has ukvm,trace-boot. */
 enum ukvm_mark {

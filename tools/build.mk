@@ -25,6 +25,8 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest socktest conio snapfn
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
+# Console input (tests/integration/check_stdin.c).
+APPS      += stdinio
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
 NET_APPS  := tcpecho httpd udpecho netclient netflood
 APPS      += $(NET_APPS)
@@ -46,7 +48,7 @@ $(BUILD)/apps/data.bin:
 $(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest $(BUILD)/apps/epolltest $(BUILD)/apps/socktest: guest/apps/say.h
 $(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(NET_APPS:%=$(BUILD)/apps/%): guest/apps/say.h guest/apps/netpat.h
-$(BUILD)/apps/tcpecho: APP_CFLAGS += -pthread
+$(BUILD)/apps/tcpecho $(BUILD)/apps/stdinio: APP_CFLAGS += -pthread
 $(BUILD)/apps/netflood: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_net.h
 $(BUILD)/apps/netflood: APP_CFLAGS += -iquote proto
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h

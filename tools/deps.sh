@@ -4,9 +4,9 @@ set -eu
 # Build: gcc with libc6-dev (only a Recommends of gcc, so --no-install-recommends would leave it out);
 # libslirp-dev's slirp.pc requires glib-2.0.pc, which only libglib2.0-dev ships (pkg-config fails without it).
 # Tests and benches: iproute2 (ip netns, veth, tap), curl (HTTP client), wrk (bench-net HTTP),
-# e2fsprogs (disk images). lwIP's source: dpkg-dev, xz-utils and the archive keyring for apt-get source.
+# e2fsprogs (disk images), busybox-static (a program nobody here wrote, reading stdin: check_stdin.c). lwIP's source: dpkg-dev, xz-utils and the archive keyring for apt-get source.
 pkgs="gcc libc6-dev make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils
-	libslirp-dev libglib2.0-dev iproute2 curl wrk e2fsprogs dpkg-dev xz-utils debian-archive-keyring"
+	libslirp-dev libglib2.0-dev iproute2 curl wrk e2fsprogs busybox-static dpkg-dev xz-utils debian-archive-keyring"
 missing=""
 # `deps.sh fuzz` (make fuzz): clang and its runtimes (libFuzzer, sanitizers) instead; make check needs neither.
 [ "${1:-}" = fuzz ] && pkgs="clang libclang-rt-dev"

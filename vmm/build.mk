@@ -5,7 +5,7 @@ SLIRP_HELPER_SRCS := devices/slirp/helper.c vmm/sandbox.c
 LIBUKVM_OBJS := $(patsubst %.c,$(BUILD)/vmm/obj/%.o,$(LIBUKVM_SRCS))
 
 # Test guests: one .S, one variant per -DTG_<NAME>; testguest.elf is the hello variant.
-TESTGUEST_VARIANTS := hello triple ud loop wait badcon serial badport
+TESTGUEST_VARIANTS := hello triple ud loop wait badcon serial badport badin bigin waitin waitbad
 TESTGUESTS := $(BUILD)/vmm/testguest.elf $(patsubst %,$(BUILD)/vmm/testguest-%.elf,$(TESTGUEST_VARIANTS)) \
               $(BUILD)/vmm/testguest-dio.elf
 

@@ -1,10 +1,11 @@
-/* hcall.c: the hypercall ports of proto/ukvm_abi.h: exit, crash, console writes (stdout, stderr), wait, boot-phase marks. */
+/* hcall.c: the hypercall ports of proto/ukvm_abi.h: exit, crash, console writes (stdout, stderr) and input (stdin), wait, boot-phase marks. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -141,6 +142,97 @@ static void hcall_console(struct run_ctx *c, unsigned stream, uint32_t gpa)
 	memcpy(&p->ret, &ret, sizeof(ret));
 }
 
+void hcall_input_init(struct run_ctx *c, int fd)
+{
+	struct stat st;
+	c->in = (struct run_input){ .fd = fd > 0 ? fd : -1, .how = RUN_IN_NOWAIT };
+	if (c->in.fd >= 0 && fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		c->in.how = RUN_IN_FILE;
+}
+
+/*
+ * One read of what the input holds now, never waiting on a writer: the fd
+ * may be a terminal or pipe shared with other processes, so it is never
+ * switched to O_NONBLOCK. Measured on Linux 6.18: RWF_NOWAIT works on pipes
+ * and sockets (EAGAIN when empty) and files (but there EAGAIN also means
+ * "not in the page cache", so files take a plain read, which never waits on
+ * a writer); terminals and character devices refuse it (EOPNOTSUPP). Those
+ * poll first and read at most FIONREAD bytes (a canonical terminal counts
+ * only complete lines), so the read finds its bytes or end of file there;
+ * only another process reading the same terminal between the two could
+ * make it wait.
+ */
+static ssize_t hcall_input_try(struct run_ctx *c, void *buf, size_t len)
+{
+	struct run_input *in = &c->in;
+	ssize_t n;
+	if (in->fd < 0 || len == 0)
+		return 0;
+	if (in->how == RUN_IN_FILE) {
+		n = read(in->fd, buf, len);
+		return n < 0 ? -errno : n;
+	}
+	if (in->how == RUN_IN_NOWAIT) {
+		struct iovec v = { buf, len };
+		n = preadv2(in->fd, &v, 1, -1, RWF_NOWAIT);
+		if (n >= 0 || errno != EOPNOTSUPP)
+			return n < 0 ? -errno : n;
+		in->how = RUN_IN_POLL;
+	}
+	struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+	struct timespec zero = { 0, 0 };
+	int r = ppoll(&pfd, 1, &zero, NULL);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -EAGAIN;
+	if (pfd.revents & POLLNVAL)
+		return -EBADF;
+	int q;
+	if (ioctl(in->fd, FIONREAD, &q) == 0 && q > 0 && (size_t)q < len)
+		len = (size_t)q;
+	n = read(in->fd, buf, len);
+	return n < 0 ? -errno : n;
+}
+
+static void hcall_input(struct run_ctx *c, uint32_t gpa)
+{
+	struct ukvm_input *p = hcall_block(c, gpa, sizeof(*p), "input");
+	struct ukvm_input a;
+	if (!p)
+		return;
+	memcpy(&a, p, sizeof(a)); /* one read: the guest cannot change it under our checks */
+	if (a.len > UKVM_INPUT_MAX) {
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true,
+			   "guest console read of %llu bytes exceeds the %u-byte limit",
+			   (unsigned long long)a.len, UKVM_INPUT_MAX);
+		return;
+	}
+	uint8_t *buf = mem_ptr(&c->vm->mem, a.gpa, a.len);
+	if (!buf) {
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true,
+			   "guest console read buffer 0x%llx+0x%llx is outside guest memory",
+			   (unsigned long long)a.gpa, (unsigned long long)a.len);
+		return;
+	}
+	ssize_t n = hcall_input_try(c, buf, a.len);
+	if (n == -EINTR)
+		n = -EAGAIN; /* a kick during the read: the run loop ends the run, or the guest waits and retries */
+	c->in.reads++;
+	if (n > 0)
+		c->in.bytes += (uint64_t)n;
+	uint64_t flags = 0;
+	if (n == 0 && c->in.fd >= 0 && c->in.how != RUN_IN_FILE) {
+		struct pollfd pfd = { .fd = c->in.fd, .events = POLLIN };
+		struct timespec zero = { 0, 0 };
+		if (ppoll(&pfd, 1, &zero, NULL) == 1 && (pfd.revents & POLLHUP))
+			flags |= UKVM_INPUT_HUP;
+	}
+	int64_t ret = n;
+	memcpy(&p->flags, &flags, sizeof(flags));
+	memcpy(&p->ret, &ret, sizeof(ret));
+}
+
 static uint64_t hcall_add_sat(uint64_t a, uint64_t b)
 {
 	uint64_t s;
@@ -181,13 +273,15 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		return;
 	memcpy(&a, p, offsetof(struct ukvm_wait, realtime_ns));
 	int64_t ret;
-	if (a.flags & ~UKVM_WAIT_IDLE) {
+	if (a.flags & ~(UKVM_WAIT_IDLE | UKVM_WAIT_INPUT)) {
 		ret = -EINVAL;
 		goto out;
 	}
 	if ((a.flags & UKVM_WAIT_IDLE) && c->snap && hcall_snapshot(c, gpa))
 		return; /* the guest never sees an answer: this VM ends, restored ones get theirs */
-	if (a.timeout_ns == UINT64_MAX && !c->vm->ndevs) {
+	/* The guest asks for this only after a read found nothing: a file (always readable) never gets here. */
+	bool input = (a.flags & UKVM_WAIT_INPUT) && c->in.fd >= 0;
+	if (a.timeout_ns == UINT64_MAX && !c->vm->ndevs && !input) {
 		ret = -EDEADLK; /* no device can ever wake it: waiting would hang forever */
 		goto out;
 	}
@@ -212,16 +306,27 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 			end = c->deadline_ns;
 		uint64_t d = end - now;
 		struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
-		struct pollfd pfd = { .fd = c->vm->vcpu.wake_fd, .events = POLLIN };
-		/* Device news (the event thread writes wake_fd) or ukvm_stop end the wait; so does the kick. */
-		int n = ppoll(&pfd, 1, end == UINT64_MAX ? NULL : &ts, &c->wait_mask);
+		struct pollfd pfd[2] = { { .fd = c->vm->vcpu.wake_fd, .events = POLLIN },
+					 { .fd = c->in.fd, .events = POLLIN } };
+		/*
+		 * Device news (the event thread writes wake_fd), input, or ukvm_stop
+		 * end the wait; so does the kick. Input readiness (data, end of
+		 * file, an error) ends it level-triggered: the guest reads before
+		 * it asks again.
+		 */
+		int n = ppoll(pfd, input ? 2 : 1, end == UINT64_MAX ? NULL : &ts, &c->wait_mask);
 		if (n > 0) {
-			uint64_t v;
-			ssize_t r = read(c->vm->vcpu.wake_fd, &v, sizeof(v));
-			(void)r;
-			if (atomic_load(&c->vm->stop))
-				continue;
-			ret = 1;
+			ret = 0;
+			if (pfd[0].revents) {
+				uint64_t v;
+				ssize_t r = read(c->vm->vcpu.wake_fd, &v, sizeof(v));
+				(void)r;
+				if (atomic_load(&c->vm->stop))
+					continue;
+				ret |= UKVM_WAIT_RET_NEWS;
+			}
+			if (input && pfd[1].revents)
+				ret |= UKVM_WAIT_RET_INPUT;
 			break;
 		}
 		if (n < 0 && errno != EINTR) {
@@ -254,6 +359,10 @@ void hcall_handle(struct run_ctx *c, uint16_t port, uint32_t val)
 	case UKVM_PORT_CONSOLE_ERR:
 		res->exits[UKVM_STAT_CONSOLE]++;
 		hcall_console(c, port == UKVM_PORT_CONSOLE_ERR ? RUN_CON_ERR : RUN_CON_OUT, val);
+		break;
+	case UKVM_PORT_INPUT:
+		res->exits[UKVM_STAT_CONSOLE]++;
+		hcall_input(c, val);
 		break;
 	case UKVM_PORT_WAIT:
 		res->exits[UKVM_STAT_WAIT]++;

@@ -1,8 +1,10 @@
 /* main.c: ukvm-run, a thin CLI over libukvm: parse, create, run, report, exit with the guest's status. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ukvm.h"
@@ -46,6 +48,9 @@ static void main_stats(const struct ukvm_result *res)
 		if (res->exits[s])
 			fprintf(stderr, " %s %llu", ukvm_stat_name(s), (unsigned long long)res->exits[s]);
 	fputc('\n', stderr);
+	if (res->stdin_reads)
+		fprintf(stderr, "ukvm-run: stdin: %llu reads, %llu bytes\n", (unsigned long long)res->stdin_reads,
+			(unsigned long long)res->stdin_bytes);
 	uint64_t reqs = 0;
 	for (unsigned i = 0; i < res->ndevs; i++) {
 		const struct ukvm_dev_stats *d = &res->devs[i];
@@ -101,6 +106,8 @@ int main(int argc, char **argv)
 	 */
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The guest's fd 0 reads ours; console_in_fd 0 would mean "none", so a dup (none when fd 0 is closed). */
+	o.cfg.console_in_fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
 	struct ukvm_vm *vm;
 	int r = ukvm_create(&o.cfg, &vm, err, sizeof(err));
 	if (r) {

@@ -210,6 +210,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	}
 	hcall_console_init(&c, RUN_CON_OUT, vm->cfg.console_fd);
 	hcall_console_init(&c, RUN_CON_ERR, vm->cfg.console_err_fd);
+	hcall_input_init(&c, vm->cfg.console_in_fd);
 	if (vm->cfg.timeout_ms) {
 		/* From now, not from ukvm_create: an embedder may create VMs ahead and run them later. */
 		uint64_t now = vm_now_ns();
@@ -228,7 +229,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 			goto out;
 		}
 	}
-	if (vm->cfg.seccomp && (r = sandbox_vcpu_install_snap(vm->vcpu.fd, c.snap ? snapvm_writer_fd(c.snap) : -1))) {
+	if (vm->cfg.seccomp && (r = sandbox_vcpu_install_fds(vm->vcpu.fd, c.snap ? snapvm_writer_fd(c.snap) : -1, c.in.fd))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
 		goto out;
 	}
@@ -249,6 +250,8 @@ out:
 	/* The guest is gone: let in-flight I/O finish (nothing new starts), then read the counters. */
 	vm_devices_stop(vm);
 	vm_dev_stats(vm, res);
+	res->stdin_reads = c.in.reads;
+	res->stdin_bytes = c.in.bytes;
 	snapvm_writer_close(c.snap);
 	if (have_timer)
 		timer_delete(timer);

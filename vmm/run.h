@@ -21,7 +21,15 @@ struct run_ctx {
 		bool file;     /* a regular file or block device: a write never waits on a reader */
 		bool no_nowait; /* refused RWF_NOWAIT (a terminal): poll, then write with the kick open */
 	} con[2];
+	struct run_input {     /* console_in_fd: the guest's fd 0 */
+		int fd;        /* -1: none, the guest reads end of file */
+		int how;       /* RUN_IN_*: how a read never waits on a writer */
+		uint64_t reads, bytes; /* for ukvm_result */
+	} in;
 };
+
+/* How the input fd is read without waiting (measured per kind: hcall.c, hcall_input_init). */
+enum { RUN_IN_FILE, RUN_IN_NOWAIT, RUN_IN_POLL };
 
 /* The console streams (proto/ukvm_abi.h: UKVM_PORT_CONSOLE, UKVM_PORT_CONSOLE_ERR). */
 enum { RUN_CON_OUT, RUN_CON_ERR };
@@ -39,6 +47,9 @@ bool run_ending(const struct run_ctx *c);
 
 /* Fills c->con[stream] for fd (what kind of file it is). */
 void hcall_console_init(struct run_ctx *c, unsigned stream, int fd);
+
+/* Fills c->in for fd (<= 0: no input). */
+void hcall_input_init(struct run_ctx *c, int fd);
 
 /*
  * vCPU thread: writes len bytes of guest console output to stream's fd (-1: drops

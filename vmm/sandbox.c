@@ -24,7 +24,8 @@ static const int sandbox_vcpu_calls[] = {
 	SCMP_SYS(pwritev2),        /* hcall.c console to a pipe or socket: RWF_NOWAIT, never blocks */
 	SCMP_SYS(writev),          /* stdio on stderr */
 	SCMP_SYS(ppoll),           /* hcall.c WAIT: the wake eventfd; a full console; kick signal open */
-	SCMP_SYS(read),            /* hcall.c WAIT: resets the wake eventfd */
+	SCMP_SYS(read),            /* hcall.c WAIT: resets the wake eventfd; console input from a file,
+				      or a terminal that polled readable */
 	SCMP_SYS(futex),           /* mmio.c device locks shared with the event thread, a reset waiting
 				      for in-flight I/O; event_stop joining the event thread */
 	SCMP_SYS(clock_gettime),   /* vm_now_ns and the boot time, when the vDSO falls back to the syscall */
@@ -157,14 +158,27 @@ static int sandbox_vcpu_ioctls(scmp_filter_ctx f, int vcpu_fd, bool snap, int r)
 
 int sandbox_vcpu_install(int vcpu_fd)
 {
-	return sandbox_vcpu_install_snap(vcpu_fd, -1);
+	return sandbox_vcpu_install_fds(vcpu_fd, -1, -1);
 }
 
 int sandbox_vcpu_install_snap(int vcpu_fd, int snap_fd)
 {
+	return sandbox_vcpu_install_fds(vcpu_fd, snap_fd, -1);
+}
+
+int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int in_fd)
+{
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
 	r = sandbox_vcpu_ioctls(f, vcpu_fd, snap_fd >= 0, r);
+	if (!r && in_fd >= 0) {
+		/* hcall.c console input: RWF_NOWAIT reads of a pipe or socket; a terminal's bytes waiting (FIONREAD). */
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(preadv2), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)in_fd));
+		if (!r)
+			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)in_fd),
+					     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)FIONREAD));
+	}
 	if (snap_fd >= 0) {
 		/* snapvm.c writes the snapshot into the file run.c opened before this filter: that fd only. */
 		if (!r)

@@ -22,6 +22,9 @@ int sandbox_vcpu_install(int vcpu_fd);
  */
 int sandbox_vcpu_install_snap(int vcpu_fd, int snap_fd);
 
+/* Both, and the console input's nonblocking read and FIONREAD on in_fd only (-1: no input). */
+int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int in_fd);
+
 /* Installs the event thread's allowlist on the calling thread (vmm/event.c). Returns 0 or -errno. */
 int sandbox_event_install(void);
 

@@ -172,9 +172,8 @@ struct ukvm_config {
 	 * what these fds are (a terminal's size as at ukvm_create).
 	 */
 	int console_err_fd;
-	bool stdin_tty;            /* the guest's fd 0 (which reads end of file: no input path) answers
-				      isatty/TIOCGWINSZ as this process's fd 0 does (ukvm-run: true);
-				      false: not a terminal, like </dev/null */
+	bool stdin_tty;            /* the guest's fd 0 answers isatty/TIOCGWINSZ as this process's
+				      fd 0 does (ukvm-run: true); false: not a terminal, like </dev/null */
 	bool quiet;                /* silence the guest kernel's notices ("unimplemented syscall ...");
 				      crash reports stay */
 	const char *argv0;         /* the guest's argv[0]; NULL = the app's own name as ukvm-build recorded
@@ -207,6 +206,19 @@ struct ukvm_config {
 	 * features this host lacks, fails with UKVM_ERR_IMAGE and one line.
 	 */
 	const char *restore;
+	/*
+	 * Appended after 0.2 (console input). The guest's fd 0 reads this fd:
+	 * a pipe, file, socket or terminal (a terminal line by line, as a
+	 * read(2) of it returns). The monitor reads a buffer per exit, never
+	 * switches the fd to O_NONBLOCK (it may be shared) and never waits on
+	 * its writer in a way that could delay ukvm_stop or the timeout; the
+	 * guest's blocked reader sleeps in WAIT until the fd is readable. Not
+	 * closed by ukvm. 0 (the default) or -1 = no input, the guest reads end
+	 * of file, as before this field; so fd 0 itself cannot be named here:
+	 * dup it (ukvm-run passes a dup of its stdin). A restored VM reads its
+	 * own config's (what the snapshotted guest had buffered is dropped).
+	 */
+	int console_in_fd;
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 
@@ -229,7 +241,7 @@ enum ukvm_phase {
 /* Exit reasons counted for --stats: each KVM_RUN return is one exit. */
 enum ukvm_stat {
 	UKVM_STAT_SERIAL,    /* port I/O to the 16550 */
-	UKVM_STAT_CONSOLE,   /* console-write hypercall */
+	UKVM_STAT_CONSOLE,   /* console hypercall: a write (stdout, stderr) or an input read (stdin) */
 	UKVM_STAT_WAIT,      /* wait hypercall */
 	UKVM_STAT_MARK,      /* boot-phase mark hypercall */
 	UKVM_STAT_EXIT,      /* exit or crash hypercall */
@@ -285,6 +297,9 @@ struct ukvm_result {
 		uint64_t news;        /* = devs[dev].news: times it woke a WAITing vCPU */
 		uint64_t exits;       /* = devs[dev].exits: MMIO exits to its registers */
 	} nets[UKVM_MAX_NICS];
+	/* Appended after 0.2 (console input): the guest's reads of console_in_fd (exits, in exits[UKVM_STAT_CONSOLE]) and the bytes they brought. */
+	uint64_t stdin_reads;
+	uint64_t stdin_bytes;
 	/* New fields go here, at the end. */
 };
 

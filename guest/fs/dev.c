@@ -5,6 +5,7 @@
 #include "fs.h"
 #include "ukvm_abi.h"
 #include "blkdev.h"
+#include "conin.h"
 
 static struct fs_node *dev_console_node;
 
@@ -17,9 +18,10 @@ static struct fs_node *dev_console_node;
 static struct fs_console_tty dev_ttys[3];
 
 /*
- * The console's termios. There is no input path yet, so the modes change
- * nothing, but TCSETS* stores them and TCGETS returns what was stored, so
- * programs that save and restore terminal modes see consistent state.
+ * The console's termios. The host's terminal does the line discipline
+ * (echo, canonical lines) with its own modes, so these change nothing, but
+ * TCSETS* stores them and TCGETS returns what was stored, so programs that
+ * save and restore terminal modes see consistent state.
  */
 static struct termios dev_termios;
 
@@ -38,17 +40,12 @@ static void dev_termios_default(void)
 	memcpy(dev_termios.c_cc, cc, sizeof(cc));
 }
 
-/* No console input exists yet: every read is end of file. */
-static long dev_console_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
-{
-	(void)f, (void)buf, (void)len, (void)off;
-	return 0;
-}
-
 void fs_dev_console_tty(unsigned stream, const struct fs_console_tty *t)
 {
 	if (stream < 3)
 		dev_ttys[stream] = *t;
+	if (stream == 0)
+		fs_conin_set_tty(t->tty);
 }
 
 /* The stream (0 stdin, 1 stdout, 2 stderr) a console file stands for; /dev/console opened by name is stdout. */
@@ -56,6 +53,22 @@ static unsigned dev_console_stream(const struct fs_file *f)
 {
 	uintptr_t s = (uintptr_t)f->priv;
 	return s >= 1 && s <= 3 ? (unsigned)(s - 1) : 1;
+}
+
+/* fd 0 reads the host's stdin (guest/fs/conin.c); the output streams read end of file. */
+static long dev_console_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
+{
+	(void)off;
+	if (dev_console_stream(f) != 0)
+		return 0;
+	return fs_conin_read(buf, len, (f->flags & O_NONBLOCK) != 0);
+}
+
+/* fd 0: ready as the host's stdin is; a write to it goes to stdout, as to a terminal opened O_RDWR. */
+static uint32_t dev_conin_poll(struct fs_file *f, const void **key)
+{
+	(void)f;
+	return fs_conin_poll(key) | POLLOUT | POLLWRNORM;
 }
 
 /* One console hypercall per write() (per UKVM_CONSOLE_MAX bytes): an exit is the unit of cost. */
@@ -81,7 +94,7 @@ static long dev_console_write(struct fs_file *f, const void *buf, size_t len, ui
 /*
  * Terminal requests answer like the host's fd: on a file or pipe Linux
  * fails every one of them with ENOTTY, and so do we; FIONREAD is not a
- * terminal request (Linux answers it on pipes too, and stdin has no input).
+ * terminal request (Linux answers it on pipes too): what fd 0 holds.
  */
 static long dev_console_ioctl(struct fs_file *f, unsigned long req, long arg)
 {
@@ -90,7 +103,7 @@ static long dev_console_ioctl(struct fs_file *f, unsigned long req, long arg)
 	if (req == FIONREAD) {
 		if (!k_user_ok(p, sizeof(int)))
 			return -EFAULT;
-		*(int *)p = 0; /* no input */
+		*(int *)p = dev_console_stream(f) == 0 ? fs_conin_avail() : 0;
 		return 0;
 	}
 	if (!t->tty)
@@ -156,15 +169,24 @@ static long dev_seek_nowhere(struct fs_file *f, int64_t off, int whence)
 }
 
 /*
- * The console is a stream (no lseek: -ESPIPE, as a tty) and has no poll
- * hook: stdin reads end of file at once, so it is always readable, and
- * stdout/stderr always writable, which is what poll reports by default.
+ * The console is a stream (no lseek: -ESPIPE, as a tty). The output
+ * streams have no poll hook: always writable, which is poll's default
+ * (and epoll refuses them, as Linux does a file). fd 0 is given its own
+ * table when opened (fs_dev_console_open), with the input's readiness.
  */
 static const struct fs_file_ops dev_console_fops = {
 	.caps = FS_CAP_GATHER,
 	.read = dev_console_read,
 	.write = dev_console_write,
 	.ioctl = dev_console_ioctl,
+};
+
+static const struct fs_file_ops dev_conin_fops = {
+	.caps = FS_CAP_GATHER,
+	.read = dev_console_read,
+	.write = dev_console_write,
+	.ioctl = dev_console_ioctl,
+	.poll = dev_conin_poll,
 };
 
 #define DEV_FOPS(name, rd)                                                                                          \
@@ -224,7 +246,10 @@ struct fs_node *fs_dev_console(void)
 struct fs_file *fs_dev_console_open(unsigned stream)
 {
 	struct fs_file *f = fs_file_new(dev_console_node, O_RDWR); /* as a terminal's fds 0-2 are */
-	if (f)
+	if (f) {
 		f->priv = (void *)(uintptr_t)(stream + 1); /* see dev_console_stream */
+		if (stream == 0)
+			f->ops = &dev_conin_fops; /* as Linux's chrdev_open picks a file's ops at open */
+	}
 	return f;
 }

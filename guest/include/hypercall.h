@@ -1,4 +1,4 @@
-/* hypercall.h: the guest's calls to the monitor (guest/arch/x86_64/hypercall.c): console, exit, crash, WAIT, boot marks. */
+/* hypercall.h: the guest's calls to the monitor (guest/arch/x86_64/hypercall.c): console, input, exit, crash, WAIT, boot marks. */
 #ifndef HYPERCALL_H
 #define HYPERCALL_H
 
@@ -18,6 +18,22 @@
  */
 long k_hypercall_console(unsigned stream, const void *buf, size_t len);
 
+/*
+ * Reads what the console input (the host's stdin) holds now into buf, at
+ * most len (<= UKVM_INPUT_MAX) bytes, in one exit: bytes read, 0 at end of
+ * file (*hup: the input hung up, UKVM_INPUT_HUP), -EAGAIN when nothing is
+ * there yet, or -errno.
+ */
+long k_hypercall_input(void *buf, size_t len, bool *hup);
+
+/*
+ * on: the following WAITs also end when the console input becomes readable
+ * (UKVM_WAIT_INPUT); k_hypercall_input_ready() then says so until the next
+ * WAIT.
+ */
+void k_hypercall_input_want(bool on);
+bool k_hypercall_input_ready(void);
+
 /* Ends the VM with the app's status (exit hypercall). */
 _Noreturn void k_hypercall_exit(int status);
 
@@ -26,7 +42,8 @@ _Noreturn void k_hypercall_crash(int sig);
 
 /*
  * One WAIT hypercall: blocks until timeout_ns passed or a device has news
- * (used buffers pushed). Returns 0 (timeout), 1 (device news) or -errno.
+ * (used buffers pushed), or the input is readable (k_hypercall_input_want).
+ * Returns 0 (timeout), non-zero (news: UKVM_WAIT_RET_* bits) or -errno.
  * Drivers poll their used rings afterwards either way.
  */
 int k_hypercall_wait(uint64_t timeout_ns);

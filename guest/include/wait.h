@@ -83,8 +83,10 @@ struct k_poller {
 	 * they finish; news says what preceded the call. Returns the monotonic
 	 * time by which it must run again while it awaits the device (the idle
 	 * WAIT ends no later; the awaited device also means its waiters are not
-	 * deadlocked), or 0 when it awaits nothing. Runs on whichever thread is
-	 * scheduling: it must not block.
+	 * deadlocked), or 0 when it awaits nothing. K_WAIT_FOREVER: it awaits
+	 * input from outside (console input) with nothing in flight, so its
+	 * waiters are not deadlocked and the VM is still quiet. Runs on
+	 * whichever thread is scheduling: it must not block.
 	 */
 	uint64_t (*poll)(struct k_poller *p, enum k_wait_news news);
 	struct k_poller *next;

@@ -186,8 +186,12 @@ static void thr_schedule(void)
 			k_hypercall_console(K_CONSOLE_ERR, thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
 			k_hypercall_crash(LX_SIGABRT);
 		}
-		/* Quiet when no driver awaits anything (dev == 0): a point to snapshot at (UKVM_WAIT_IDLE). */
-		news = k_wait_idle_sched(earliest, !dev);
+		/*
+		 * Quiet when no driver awaits anything (dev == 0) or only outside
+		 * input with nothing in flight (K_WAIT_FOREVER: console input): a
+		 * point to snapshot at (UKVM_WAIT_IDLE).
+		 */
+		news = k_wait_idle_sched(earliest, !dev || dev == K_WAIT_FOREVER);
 	}
 }
 

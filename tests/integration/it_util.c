@@ -109,6 +109,9 @@ int it_run(struct it_result *r, double limit_s, const char *const *args)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* stdin: /dev/null, whatever the runner's is (a terminal would have guests wait on it). */
+		int null = open("/dev/null", O_RDONLY);
+		dup2(null, 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		execv(prog, (char *const *)argv);
@@ -161,6 +164,11 @@ void it_result_free(struct it_result *r)
 
 int it_start(struct it_proc *p, const char *prog, const char *const *args)
 {
+	return it_start_in(p, prog, args, -1);
+}
+
+int it_start_in(struct it_proc *p, const char *prog, const char *const *args, int in_fd)
+{
 	int out[2], err[2];
 	size_t n = 0;
 
@@ -190,6 +198,8 @@ int it_start(struct it_proc *p, const char *prog, const char *const *args)
 	p->t0 = now_ms();
 	pid_t pid = fork();
 	if (pid == 0) {
+		int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY); /* as it_run: never the runner's stdin */
+		dup2(in, 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		execv(path, (char *const *)argv);

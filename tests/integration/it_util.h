@@ -57,8 +57,11 @@ struct it_proc {
 	size_t err_len;
 };
 
-/* Starts prog (NULL: it_path("ukvm-run")) with args (NULL-terminated, without argv[0]). 0, or -1. */
+/* Starts prog (NULL: it_path("ukvm-run")) with args (NULL-terminated, without argv[0]), stdin /dev/null. 0, or -1. */
 int it_start(struct it_proc *p, const char *prog, const char *const *args);
+
+/* it_start with in_fd as the program's stdin (-1: /dev/null); the caller keeps in_fd. */
+int it_start_in(struct it_proc *p, const char *prog, const char *const *args, int in_fd);
 
 /*
  * Collects output until stdout holds needle (returns 1), or both outputs hit

@@ -162,6 +162,26 @@ int k_hypercall_wait(uint64_t timeout_ns)
 	return fs_shim_wait_rc;
 }
 
+/* The console input hypercalls (guest/fs/conin.c): answers from fs_shim_input, else end of file. */
+long (*fs_shim_input)(void *buf, size_t len);
+unsigned fs_shim_input_calls;
+bool fs_shim_input_wanted, fs_shim_input_is_ready, fs_shim_input_hup;
+long k_hypercall_input(void *buf, size_t len, bool *hup)
+{
+	fs_shim_input_calls++;
+	long n = fs_shim_input ? fs_shim_input(buf, len) : 0;
+	*hup = n == 0 && fs_shim_input_hup;
+	return n;
+}
+void k_hypercall_input_want(bool on)
+{
+	fs_shim_input_wanted = on;
+}
+bool k_hypercall_input_ready(void)
+{
+	return fs_shim_input_is_ready;
+}
+
 /* With flags: recorded too; a restored answer (UKVM_WAIT_RESTORED) carries realtime 42 s and seed bytes 7. */
 uint64_t fs_shim_wait_flags;
 int k_hypercall_wait_flags(uint64_t timeout_ns, uint64_t flags, struct ukvm_wait *out)

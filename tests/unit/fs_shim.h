@@ -30,6 +30,12 @@ extern void (*fs_shim_during_block)(void); /* run inside each block */
 /* The WAIT hypercall's last timeout and what it answers. */
 extern uint64_t fs_shim_wait_timeout;
 extern int fs_shim_wait_rc;
+/* The console input hypercalls: k_hypercall_input calls fs_shim_input (NULL: end of file) and counts. */
+extern long (*fs_shim_input)(void *buf, size_t len);
+extern unsigned fs_shim_input_calls;
+extern bool fs_shim_input_wanted;   /* the last k_hypercall_input_want */
+extern bool fs_shim_input_is_ready; /* what k_hypercall_input_ready answers */
+extern bool fs_shim_input_hup;      /* an end of file is a hang-up */
 extern uint64_t fs_shim_wait_flags;
 extern uint64_t fs_shim_restored_tsc, fs_shim_restored_realtime;
 extern uint8_t fs_shim_reseed[32];

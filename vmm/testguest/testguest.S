@@ -7,6 +7,7 @@
 #define PORT_CONSOLE 0x502
 #define PORT_WAIT 0x503
 #define PORT_MARK 0x504
+#define PORT_INPUT 0x506
 
 #define HCALL(port, val) mov $(port), %dx; mov val, %eax; out %eax, %dx
 
@@ -42,6 +43,30 @@ _start:
 	movq $16, cons+8(%rip)
 	HCALL(PORT_CONSOLE, $PHYS(cons))
 	HCALL(PORT_EXIT, $0)
+#elif defined(TG_BADIN)
+	/* Console input into memory outside guest RAM: the run ends with a guest error. */
+	movq $-4096, inb_(%rip)
+	movq $16, inb_+8(%rip)
+	HCALL(PORT_INPUT, $PHYS(inb_))
+	HCALL(PORT_EXIT, $0)
+#elif defined(TG_BIGIN)
+	/* Console input longer than UKVM_INPUT_MAX (1 MiB): refused. */
+	movq $0x200000, inb_(%rip)
+	movq $0x200000, inb_+8(%rip)
+	HCALL(PORT_INPUT, $PHYS(inb_))
+	HCALL(PORT_EXIT, $0)
+#elif defined(TG_WAITIN)
+	/* WAIT forever for input (UKVM_WAIT_INPUT): exit status = the wait's ret (-EDEADLK with no input). */
+	movq $-1, waitb(%rip)
+	movq $2, waitb+8(%rip) /* UKVM_WAIT_INPUT */
+	HCALL(PORT_WAIT, $PHYS(waitb))
+	HCALL(PORT_EXIT, waitb+16(%rip))
+#elif defined(TG_WAITBAD)
+	/* WAIT with a flag nobody defined: -EINVAL, as exit status. */
+	movq $1000, waitb(%rip)
+	movq $0x8000, waitb+8(%rip)
+	HCALL(PORT_WAIT, $PHYS(waitb))
+	HCALL(PORT_EXIT, waitb+16(%rip))
 #elif defined(TG_SERIAL)
 	mov $0x3f8, %dx
 	mov $'h', %al
@@ -102,6 +127,7 @@ msg_end:
 	.balign 8
 cons:	.quad 0, 0, 0   /* struct ukvm_console */
 waitb:	.quad 0, 0, 0   /* struct ukvm_wait */
+inb_:	.quad 0, 0, 0, 0 /* struct ukvm_input */
 
 	.section .note.ukvm, "a"
 	.balign 4

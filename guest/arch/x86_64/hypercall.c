@@ -7,7 +7,9 @@
 /* Argument blocks live in the kernel image: below 4 GiB, 8-byte aligned, passed by gpa. */
 static struct ukvm_console hc_console __attribute__((aligned(8)));
 static struct ukvm_wait hc_wait __attribute__((aligned(8)));
+static struct ukvm_input hc_input __attribute__((aligned(8)));
 static bool hc_marks;
+static bool hc_input_want, hc_input_ready;
 
 void k_hypercall_mark_enable(bool on)
 {
@@ -45,6 +47,30 @@ long k_hypercall_console(unsigned stream, const void *buf, size_t len)
 	return (long)done;
 }
 
+long k_hypercall_input(void *buf, size_t len, bool *hup)
+{
+	uint64_t a = (uint64_t)(uintptr_t)buf;
+	if (a >= UKVM_KERNEL_VBASE)
+		a -= UKVM_KERNEL_VBASE; /* the kernel alias maps gpa + VBASE */
+	hc_input.gpa = a;
+	hc_input.len = len < UKVM_INPUT_MAX ? len : UKVM_INPUT_MAX;
+	hc_input.ret = -EIO;
+	hc_input.flags = 0;
+	k_outl(UKVM_PORT_INPUT, (uint32_t)K_GPA(&hc_input));
+	*hup = hc_input.ret == 0 && (hc_input.flags & UKVM_INPUT_HUP);
+	return (long)hc_input.ret;
+}
+
+void k_hypercall_input_want(bool on)
+{
+	hc_input_want = on;
+}
+
+bool k_hypercall_input_ready(void)
+{
+	return hc_input_ready;
+}
+
 _Noreturn void k_hypercall_exit(int status)
 {
 	for (;;)
@@ -66,9 +92,11 @@ int k_hypercall_wait_flags(uint64_t timeout_ns, uint64_t flags, struct ukvm_wait
 {
 	/* One exit: the monitor returns at the timeout or as soon as a device has (or already had) news. */
 	hc_wait.timeout_ns = timeout_ns;
-	hc_wait.flags = flags;
+	/* A reader waiting for console input (k_hypercall_input_want) wakes on it, whoever waits. */
+	hc_wait.flags = flags | (hc_input_want ? UKVM_WAIT_INPUT : 0);
 	hc_wait.ret = -EIO;
 	k_outl(UKVM_PORT_WAIT, (uint32_t)K_GPA(&hc_wait));
+	hc_input_ready = hc_wait.ret > 0 && (hc_wait.ret & UKVM_WAIT_RET_INPUT);
 	if (out)
 		*out = hc_wait;
 	return (int)hc_wait.ret;
