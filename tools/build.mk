@@ -113,6 +113,19 @@ all: $(BUILD)/bench/embedbench
 bench-embed: $(BUILD)/bench/embedbench $(BUILD)/apps/hello.img
 	$(Q)$(BUILD)/bench/embedbench $(BUILD)
 
+# bench-snap: a function restored from a snapshot vs booted vs fork+exec natively (tools/bench/snapbench.c).
+$(BUILD)/bench/snapbench: tools/bench/snapbench.c $(BUILD)/libukvm.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c %.a,$^) $(HOST_LIBS)
+
+all: $(BUILD)/bench/snapbench
+
+.PHONY: bench-snap
+bench-snap: $(BUILD)/bench/snapbench $(BUILD)/apps/snapfn.img $(BUILD)/apps/snapfn $(BUILD)/apps/hello.img \
+	    $(BUILD)/apps/hello
+	$(Q)$(BUILD)/bench/snapbench $(BUILD) $(or $(SNAP_RUNS),100)
+	$(Q)$(BUILD)/bench/snapbench $(BUILD) $(or $(SNAP_RUNS),100) off
+
 # bench-console: 200,000 lines to a file by guest/apps/conio, natively and in ukvm (tools/bench/conbench.c).
 $(BUILD)/bench/conbench: tools/bench/conbench.c
 	@mkdir -p $(@D)

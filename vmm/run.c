@@ -173,6 +173,8 @@ static void run_loop(struct run_ctx *c)
 			run_finish(c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "KVM_RUN: %s", strerror(-r));
 			break;
 		}
+		if (!c->res->first_exit_ns)
+			c->res->first_exit_ns = vm_now_ns();
 		c->res->exits_total++;
 		run_exit(c);
 	}

@@ -294,6 +294,30 @@ static int snapvm_devices(struct ukvm_vm *vm, const struct snap_meta *m, char *e
 	return 0;
 }
 
+/*
+ * Copies the snapshot's pages into the VM's private memory now, up to
+ * SNAPVM_POPULATE_MAX bytes. On PVM a page first touched by the guest costs
+ * a host fault (and for a write, the copy) plus a shadow-MMU fault, and the
+ * shadow MMU maps present neighbours with one fault only when the host pages
+ * are there. bench-snap, snapfn (~170 pages touched), medians of 40, without
+ * and with: ukvm_create 0.62 -> 0.84 ms, restore-to-running 1.17 -> 1.16 ms
+ * (the guest's own faults move into ukvm_create), restore-to-exit 53.8 ->
+ * 52.7 ms (MADV_POPULATE_READ instead: no gain). Past the cap (a large working set) the rest is left to faults:
+ * copying what the guest may never touch again would cost more than it saves.
+ */
+#define SNAPVM_POPULATE_MAX (8ull << 20)
+
+static void snapvm_populate(struct ukvm_vm *vm, const struct snap_view *v)
+{
+	uint64_t left = SNAPVM_POPULATE_MAX;
+	for (uint32_t i = 0; left && i < v->meta->nextents; i++) {
+		uint64_t len = v->extents[i].npages * SNAP_PAGE;
+		len = len < left ? len : left;
+		(void)madvise(vm->mem.base + v->extents[i].gpa, len, MADV_POPULATE_WRITE); /* only a hint */
+		left -= len;
+	}
+}
+
 int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen)
 {
 	const char *path = vm->cfg.restore;
@@ -363,6 +387,7 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 		goto out;
 	}
 	vm->phase_ns[UKVM_PHASE_KVM_READY] = vm_now_ns();
+	snapvm_populate(vm, &v);
 	if ((r = snapvm_vcpu(vm, &v, err, errlen)))
 		goto out;
 	if ((r = vmdev_create(vm, kind, err, errlen)))

@@ -300,6 +300,13 @@ struct ukvm_result {
 	/* Appended after 0.2 (console input): the guest's reads of console_in_fd (exits, in exits[UKVM_STAT_CONSOLE]) and the bytes they brought. */
 	uint64_t stdin_reads;
 	uint64_t stdin_bytes;
+	/*
+	 * Appended after 0.2 (snapshots): CLOCK_MONOTONIC ns of the run's first
+	 * exit, i.e. the guest has run (a restored VM: it came back from the WAIT
+	 * it was snapshotted in; restore-to-running is this minus
+	 * phase_ns[UKVM_PHASE_CREATE]). 0 when it never exited.
+	 */
+	uint64_t first_exit_ns;
 	/* New fields go here, at the end. */
 };
 

@@ -342,18 +342,35 @@ int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s, char *err, size_t
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[1];
 	} one = { .h.nmsrs = 1 };
-	for (unsigned i = 0; i < s->nmsrs; i++) {
-		one.e[0] = s->msrs[i];
-		if (ioctl(v->fd, KVM_SET_MSRS, &one) == 1)
-			continue;
+	struct kvm_msrs *all = calloc(1, sizeof(*all) + (size_t)s->nmsrs * sizeof(struct kvm_msr_entry));
+	if (!all) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* One KVM_SET_MSRS per run of accepted MSRs (~100 one at a time cost ~0.2 ms): KVM stops at a refusal. */
+	for (unsigned i = 0; i < s->nmsrs;) {
+		all->nmsrs = s->nmsrs - i;
+		memcpy(all->entries, s->msrs + i, all->nmsrs * sizeof(struct kvm_msr_entry));
+		int n = ioctl(v->fd, KVM_SET_MSRS, all);
+		if (n < 0) {
+			free(all);
+			what = "KVM_SET_MSRS";
+			goto fail_errno;
+		}
+		i += (unsigned)n;
+		if (i == s->nmsrs)
+			break;
 		/* Refused (PVM refuses some it lists): fine only when the fresh vCPU already holds that value. */
 		uint64_t cur;
 		if (vcpu_get_msr(v, s->msrs[i].index, &cur) || cur != s->msrs[i].data) {
 			snprintf(err, errlen, "KVM_SET_MSRS: MSR 0x%x = 0x%llx refused", s->msrs[i].index,
 				 (unsigned long long)s->msrs[i].data);
+			free(all);
 			return -EINVAL;
 		}
+		i++;
 	}
+	free(all);
 	what = "KVM_SET_REGS";
 	if (ioctl(v->fd, KVM_SET_REGS, &s->regs) < 0)
 		goto fail_errno;
