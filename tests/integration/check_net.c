@@ -94,26 +94,23 @@ static void env_down(void)
 }
 
 /*
- * Starts app with args (NULL-ended) under `ip netns exec`: native in the peer namespace, ukvm as
- * the monitor in the test's namespace with a NIC per tap (or --net user when nics is 0 and
- * user_net is given), and waits until it prints `ready`.
+ * Starts a program with args (NULL-ended) under `ip netns exec`: natively the program `native`
+ * in the peer namespace, in ukvm the monitor with image `img` in the test's namespace with a NIC
+ * per tap (or --net user when nics is 0 and user_net is given); waits until it prints `ready`.
  */
-static void app_start(struct it_proc *p, enum target t, int nics, const char *user_net, const char *app,
-		      const char *const *args, const char *ready)
+static void app_start_as(struct it_proc *p, enum target t, int nics, const char *user_net, const char *native,
+			 const char *img, const char *const *args, const char *ready)
 {
 	const char *cmd[48];
 	size_t n = 0;
-	char path[4096], img[4096], net[2][96];
+	char path[4096], net[2][96];
 	static const char *const guest[] = {GUEST_IP "/24," "gw=" HOST_IP, GUEST2_IP "/24"};
+	const char *app = t == NATIVE ? native : img;
 
 	if (t == NATIVE) {
-		snprintf(path, sizeof(path), "apps/%s", app);
-		snprintf(path, sizeof(path), "%s", it_path(path));
-		cmd[n++] = path;
+		cmd[n++] = native;
 	} else {
 		snprintf(path, sizeof(path), "%s", it_path("ukvm-run"));
-		snprintf(img, sizeof(img), "apps/%s.img", app);
-		snprintf(img, sizeof(img), "%s", it_path(img));
 		cmd[n++] = path;
 		const char *pv = getenv("UKVM_TEST_PV");
 		if (pv && *pv) {
@@ -146,6 +143,18 @@ static void app_start(struct it_proc *p, enum target t, int nics, const char *us
 		it_finish(p, SIGKILL, 5, &r, NULL);
 		ck_abort_msg("%s %s never printed \"%s\"\nout: %s\nerr: %s", target_name[t], app, ready, r.out, r.err);
 	}
+}
+
+/* app_start_as for one of our apps: apps/APP natively, apps/APP.img in ukvm. */
+static void app_start(struct it_proc *p, enum target t, int nics, const char *user_net, const char *app,
+		      const char *const *args, const char *ready)
+{
+	char native[4096], img[4096];
+	snprintf(native, sizeof(native), "apps/%s", app);
+	snprintf(native, sizeof(native), "%s", it_path(native));
+	snprintf(img, sizeof(img), "apps/%s.img", app);
+	snprintf(img, sizeof(img), "%s", it_path(img));
+	app_start_as(p, t, nics, user_net, native, img, args, ready);
 }
 
 /* The usual start of a test: the environment (env_up), then the app in it (app_start). */
@@ -193,6 +202,20 @@ static int tcp_connect(const char *ip, int port, int nb)
 	int r = connect(fd, (struct sockaddr *)&a, sizeof(a));
 	ck_assert_msg(r == 0 || (nb && errno == EINPROGRESS), "connect %s:%d: %s", ip, port, strerror(errno));
 	return fd;
+}
+
+/* A connected TCP socket to ip:port, retrying every 50 ms for limit_s while it is refused; -1 then. */
+static int tcp_connect_retry(const char *ip, int port, double limit_s)
+{
+	struct sockaddr_in a = sin_of(ip, port);
+	for (double end = now_s() + limit_s; now_s() < end; usleep(50000)) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(fd, 0);
+		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			return fd;
+		close(fd);
+	}
+	return -1;
 }
 
 static int tcp_listen(const char *ip, int port)
@@ -588,17 +611,7 @@ START_TEST(user_hostfwd)
 	const char *args[] = {_i == NATIVE ? "18080" : "8080", "512", "et", NULL};
 	app_up(&p, _i, 0, "user,hostfwd=tcp:127.0.0.1:18080-:8080", "httpd", args, "listening on");
 	/* The forward may need a moment after the guest listens: retry the first connect briefly. */
-	struct echo_st e = {.fd = -1};
-	for (int i = 0; i < 50 && e.fd < 0; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		struct sockaddr_in a = sin_of("127.0.0.1", 18080);
-		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
-			e.fd = fd;
-		else {
-			close(fd);
-			usleep(100000);
-		}
-	}
+	struct echo_st e = {.fd = tcp_connect_retry("127.0.0.1", 18080, 5)};
 	ck_assert_msg(e.fd >= 0, "%s: 127.0.0.1:18080 never accepted", target_name[_i]);
 	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	ck_assert_int_eq(write(e.fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
@@ -636,6 +649,71 @@ END_TEST
 START_TEST(user_connects_out)
 {
 	connects_out(_i, 0, "user", "127.0.0.1", _i == NATIVE ? "127.0.0.1" : "10.0.2.2", 262144, "6");
+}
+END_TEST
+
+/* ---- a server nobody here wrote: Debian's busybox ------------------------------------------ */
+
+/*
+ * Debian's busybox-static (a static glibc binary, tools/deps.sh) runs unchanged: `nc -l -p 7000`
+ * takes one connection and copies what arrives to its stdout until EOF. 1 MiB goes in and must
+ * come out byte-exact, natively and in ukvm. (busybox httpd cannot run in ukvm: it forks a child
+ * per connection, and the guest has one process.)
+ */
+START_TEST(busybox_nc_server)
+{
+	static const char bb[] = "/bin/busybox";
+	if (access(bb, X_OK)) {
+		fprintf(stderr, "net: busybox_nc_server SKIPPED: no %s (tools/deps.sh installs busybox-static)\n", bb);
+		return;
+	}
+	struct it_proc p;
+	struct it_result r;
+	char dir[] = "/tmp/ukvm-bbnc-XXXXXX", img[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(img, sizeof(img), "%s/busybox.img", dir);
+	if (_i == UKVM) {
+		const char *bargs[] = {"-o", img, bb, NULL};
+		ck_assert_int_eq(it_start(&p, it_path("ukvm-build"), bargs), 0);
+		ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+		ck_assert_msg(r.status == 0, "ukvm-build %s: status %d\n%s", bb, r.status, r.err);
+		it_result_free(&r);
+	}
+	/* nc also copies its stdin to the connection: from /dev/null it sends nothing and half-closes. */
+	int nul = open("/dev/null", O_RDONLY);
+	ck_assert_int_eq(dup2(nul, 0), 0);
+	close(nul);
+	env_up(_i, 1);
+	const char *args[] = {"nc", "-l", "-p", "7000", NULL};
+	app_start_as(&p, _i, 1, NULL, bb, img, args, NULL);
+	int fd = tcp_connect_retry(GUEST_IP, 7000, 20); /* nc prints nothing when it listens */
+	ck_assert_msg(fd >= 0, "%s: nc never listened", target_name[_i]);
+	static uint8_t buf[1 << 20];
+	netpat_fill(buf, 0, sizeof(buf), 11);
+	/* Its stdout is a pipe to us: keep draining it while writing, or both ends stall. */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (size_t put = 0; put < sizeof(buf);) {
+		ssize_t n = write(fd, buf + put, sizeof(buf) - put);
+		ck_assert_msg(n > 0 || errno == EAGAIN, "write after %zu: %s", put, strerror(errno));
+		if (n > 0)
+			put += (size_t)n;
+		else
+			it_wait_output(&p, "\x01never printed\x02", (now_s() * 1e3 - p.t0) / 1e3 + 0.02);
+	}
+	fcntl(fd, F_SETFL, 0);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	struct timeval tv = {20, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 0); /* nc sends nothing back, then EOF */
+	close(fd);
+	app_wait(&p, &r, 20);
+	ck_assert_msg(r.status == 0 && r.out_len == sizeof(buf), "%s: status %d, %zu bytes out\nerr: %s", target_name[_i],
+		      r.status, r.out_len, r.err);
+	size_t good = netpat_check((const uint8_t *)r.out, 0, r.out_len, 11);
+	ck_assert_msg(good == r.out_len, "%s: byte %zu differs", target_name[_i], good);
+	app_down(&r);
+	unlink(img);
+	rmdir(dir);
 }
 END_TEST
 
@@ -720,6 +798,7 @@ Suite *net_suite(void)
 	tcase_add_loop_test(tc, user_hostfwd, NATIVE, T_USER);
 	tcase_add_loop_test(tc, user_connects_out, NATIVE, T_USER);
 	tcase_add_loop_test(tc, user_udp_hostfwd, NATIVE, T_USER);
+	tcase_add_loop_test(tc, busybox_nc_server, NATIVE, T_TCP);
 	suite_add_tcase(s, tc);
 
 	TCase *tl = tcase_create("limits");
