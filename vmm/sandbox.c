@@ -66,7 +66,8 @@ static const int sandbox_event_calls[] = {
 	SCMP_SYS(brk),            /* stdio */
 	SCMP_SYS(munmap),         /* blk.c: O_DIRECT bounce buffers (mmap below) */
 	SCMP_SYS(pwritev),        /* blk.c: small writes done in place when the disk is otherwise idle */
-	SCMP_SYS(pwritev2),       /* glibc's pwritev may use it */
+	SCMP_SYS(pwritev2),       /* glibc's pwritev may use it; net.c: frames written at once (RWF_NOWAIT) */
+	SCMP_SYS(preadv2),        /* net.c: frames the backend has queued, read at once (RWF_NOWAIT) */
 	SCMP_SYS(madvise),        /* thread exit releases its stack */
 	SCMP_SYS(sched_yield),    /* event.c: polling gives the CPU to a vCPU thread sharing it */
 	SCMP_SYS(clock_gettime),  /* event.c, mmio.c: polling windows, when the vDSO falls back to the syscall */
