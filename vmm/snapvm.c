@@ -115,7 +115,7 @@ int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_write
 		goto fail;
 	}
 	w->tsc_khz = vcpu_tsc_khz(&vm->vcpu);
-	if ((w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	if ((w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s: cannot create snapshot: %s", path, strerror(errno));
 		goto fail;
@@ -302,7 +302,10 @@ static int snapvm_devices(struct ukvm_vm *vm, const struct snap_meta *m, char *e
  * are there. bench-snap, snapfn (~170 pages touched), medians of 40, without
  * and with: ukvm_create 0.62 -> 0.84 ms, restore-to-running 1.17 -> 1.16 ms
  * (the guest's own faults move into ukvm_create), restore-to-exit 53.8 ->
- * 52.7 ms (MADV_POPULATE_READ instead: no gain). Past the cap (a large working set) the rest is left to faults:
+ * 52.7 ms (MADV_POPULATE_READ instead: no gain). Copying on a thread of
+ * its own, alongside the vCPU's setup and the guest's first steps, was
+ * slower on this 2-core host (three alternating rounds of 25: hello fn
+ * restore-to-exit 2.7-3.8 ms against 1.9-2.0 ms here). Past the cap (a large working set) the rest is left to faults:
  * copying what the guest may never touch again would cost more than it saves.
  */
 #define SNAPVM_POPULATE_MAX (8ull << 20)

@@ -180,7 +180,7 @@ struct ukvm_config {
 				      it (an image without one: the image path, as before) */
 	/*
 	 * Appended after 0.2 (snapshots, docs/snapshot.md). snapshot_when_idle:
-	 * ukvm_run creates (truncates) this file at its start and, the first time
+	 * ukvm_run creates (mode 0600) or truncates this file at its start and, the first time
 	 * the guest is idle (no thread can run, no request in flight, waiting
 	 * unbounded or >= 50 ms (UKVM_WAIT_IDLE_MIN_NS): typically blocked on input), writes a snapshot of
 	 * the VM into it; then the guest runs on (snapshot_continue) or ukvm_run

@@ -37,9 +37,25 @@ static int disk_rw(int fd, off_t off, unsigned char tag)
 	return memcmp(w, r, sizeof(w)) ? -1 : 0;
 }
 
-/* usage: snapfn [SLEEP_MS [DISK]]: SLEEP_MS (default 60) must outlast UKVM_WAIT_IDLE_MIN_NS (50 ms) to be idle. */
+/* A hello function: initialised, it waits for its request on stdin (the idle point), answers, exits. */
+static int hello_stdin(void)
+{
+	char req[256];
+	size_t n = fread(req, 1, sizeof(req) - 1, stdin);
+	req[n] = '\0';
+	req[strcspn(req, "\n")] = '\0';
+	printf("hello, %s\n", req);
+	return 0;
+}
+
+/*
+ * usage: snapfn [SLEEP_MS [DISK]]: SLEEP_MS (default 60) must outlast UKVM_WAIT_IDLE_MIN_NS (50 ms) to be idle;
+ * snapfn stdin: the hello function.
+ */
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "stdin"))
+		return hello_stdin();
 	long ms = argc > 1 ? atol(argv[1]) : 60;
 	const char *disk = argc > 2 ? argv[2] : NULL;
 	static uint64_t v[4096];

@@ -18,10 +18,12 @@
 #define SLEEP_MS "51"
 
 enum { M_RESTORE_CREATE, M_RESTORE_RUNNING, M_RESTORE_EXIT, M_BOOT_RUNNING, M_BOOT_EXIT, M_NATIVE_EXIT,
-       M_HELLO_BOOT, M_HELLO_NATIVE, M_COUNT };
+       M_FN_RESTORE_RUNNING, M_FN_RESTORE_EXIT, M_FN_BOOT_EXIT, M_FN_NATIVE_EXIT, M_COUNT };
 static const char *const names[M_COUNT] = {
-	"restore: ukvm_create", "restore-to-running", "restore-to-exit", "boot-to-running (first exit)",
-	"boot-to-exit", "fork+exec native to exit", "hello.img boot-to-exit", "hello fork+exec native",
+	"sleeper: restore ukvm_create", "sleeper: restore-to-running", "sleeper: restore-to-exit",
+	"sleeper: boot-to-running", "sleeper: boot-to-exit", "sleeper: fork+exec native",
+	"hello fn: restore-to-running", "hello fn: restore-to-exit", "hello fn: boot-to-exit",
+	"hello fn: fork+exec native",
 };
 
 static double now_ms(void)
@@ -49,6 +51,7 @@ static double pct(double *v, int n, double p)
 enum { P_KVM, P_LOADED, P_RUN, P_EXIT, P_COUNT };
 static double *phases[P_COUNT];
 static int nphase;
+static const struct ukvm_config *phase_cfg; /* the runs whose phases are kept: the sleeper's restores */
 
 static int one_vm(const struct ukvm_config *cfg, int want_kind, double *create, double *running, double *exit_ms)
 {
@@ -74,7 +77,7 @@ static int one_vm(const struct ukvm_config *cfg, int want_kind, double *create, 
 		*create = t1 - t0;
 	if (running)
 		*running = (double)res.first_exit_ns / 1e6 - t0;
-	if (cfg->restore && phases[0]) {
+	if (cfg == phase_cfg) {
 		double c = (double)res.phase_ns[UKVM_PHASE_CREATE] / 1e6;
 		phases[P_KVM][nphase] = (double)res.phase_ns[UKVM_PHASE_KVM_READY] / 1e6 - c;
 		phases[P_LOADED][nphase] = (double)(res.phase_ns[UKVM_PHASE_IMAGE_LOADED] -
@@ -89,13 +92,25 @@ static int one_vm(const struct ukvm_config *cfg, int want_kind, double *create, 
 	return 0;
 }
 
-/* fork+exec of a native program to its exit, stdout to /dev/null; ms. */
-static double native(char *const *argv)
+/* A pipe holding the request "world\n", its write end closed: the function's stdin. Returns the read end. */
+static int request(void)
+{
+	int p[2];
+	if (pipe(p) || write(p[1], "world\n", 6) != 6) {
+		perror("snapbench: pipe");
+		exit(1);
+	}
+	close(p[1]);
+	return p[0];
+}
+
+/* fork+exec of a native program to its exit, stdout to /dev/null, stdin in_fd (-1: inherited); ms. */
+static double native(char *const *argv, int in_fd)
 {
 	double t0 = now_ms();
 	pid_t p = fork();
 	if (p == 0) {
-		if (!freopen("/dev/null", "w", stdout))
+		if (!freopen("/dev/null", "w", stdout) || (in_fd >= 0 && dup2(in_fd, 0) < 0))
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
@@ -116,12 +131,11 @@ int main(int argc, char **argv)
 	int runs = argc > 2 ? atoi(argv[2]) : RUNS_DEFAULT;
 	/* argv[3] "off": the CPL3 base mode (default: pvm-pv where the host has it). */
 	enum ukvm_pv pv = argc > 3 && !strcmp(argv[3], "off") ? UKVM_PV_OFF : UKVM_PV_AUTO;
-	char img[512], hello[512], nat[512], nhello[512], snap[] = "/tmp/ukvm-snapbench-XXXXXX";
+	char img[512], hello[512], nat[512], snap[] = "/tmp/ukvm-snapbench-XXXXXX";
 	char err[512];
 	snprintf(img, sizeof(img), "%s/apps/snapfn.img", build);
 	snprintf(hello, sizeof(hello), "%s/apps/hello.img", build);
 	snprintf(nat, sizeof(nat), "%s/apps/snapfn", build);
-	snprintf(nhello, sizeof(nhello), "%s/apps/hello", build);
 	int fd = mkstemp(snap);
 	if (fd < 0 || runs < 1) {
 		fprintf(stderr, "snapbench: mkstemp: %s\n", strerror(errno));
@@ -150,33 +164,63 @@ int main(int argc, char **argv)
 				    .console_err_fd = -1, .timeout_ms = 10000 };
 	struct ukvm_config bcfg = { .size = sizeof(bcfg), .host = host, .pv = pv, .image = img, .argv = fn_args,
 				    .console_fd = -1, .console_err_fd = -1, .timeout_ms = 10000 };
-	struct ukvm_config hcfg = { .size = sizeof(hcfg), .host = host, .pv = pv, .image = hello, .console_fd = -1,
-				    .timeout_ms = 10000 };
-	char *nargv[] = { nat, SLEEP_MS, NULL }, *hargv[] = { nhello, NULL };
+	char *nargv[] = { nat, SLEEP_MS, NULL }, *fargv[] = { nat, "stdin", NULL };
+	/* The hello function: snapshotted while it waits for its request on stdin (a pipe nobody writes yet). */
+	static const char *const fn_stdin[] = { "stdin", NULL };
+	char fsnap[] = "/tmp/ukvm-snapbench-fn-XXXXXX";
+	int ffd = mkstemp(fsnap), idle_in[2];
+	if (ffd < 0 || pipe(idle_in)) {
+		perror("snapbench");
+		return 1;
+	}
+	close(ffd);
+	struct ukvm_config fsnap_cfg = { .size = sizeof(fsnap_cfg), .host = host, .pv = pv, .image = img,
+					 .argv = fn_stdin, .console_fd = -1, .console_err_fd = -1,
+					 .console_in_fd = idle_in[0], .snapshot_when_idle = fsnap, .timeout_ms = 10000 };
+	if (one_vm(&fsnap_cfg, UKVM_SNAPSHOTTED, NULL, NULL, NULL))
+		return 1;
+	close(idle_in[0]);
+	close(idle_in[1]);
+	struct ukvm_config frcfg = { .size = sizeof(frcfg), .host = host, .pv = pv, .restore = fsnap, .console_fd = -1,
+				     .console_err_fd = -1, .timeout_ms = 10000 };
+	struct ukvm_config fbcfg = { .size = sizeof(fbcfg), .host = host, .pv = pv, .image = img, .argv = fn_stdin,
+				     .console_fd = -1, .console_err_fd = -1, .timeout_ms = 10000 };
 	double *m[M_COUNT];
 	for (int k = 0; k < M_COUNT; k++)
 		m[k] = calloc((size_t)runs, sizeof(double));
 	for (int k = 0; k < P_COUNT; k++)
 		phases[k] = calloc((size_t)runs, sizeof(double));
+	phase_cfg = &rcfg;
 	for (int i = 0; i < runs; i++) {
 		/* Alternating, so the machine's swings (other tenants, frequency) hit every kind alike. */
 		if (one_vm(&rcfg, UKVM_EXITED, &m[M_RESTORE_CREATE][i], &m[M_RESTORE_RUNNING][i], &m[M_RESTORE_EXIT][i]) ||
-		    one_vm(&bcfg, UKVM_EXITED, NULL, &m[M_BOOT_RUNNING][i], &m[M_BOOT_EXIT][i]) ||
-		    one_vm(&hcfg, UKVM_EXITED, NULL, NULL, &m[M_HELLO_BOOT][i]))
+		    one_vm(&bcfg, UKVM_EXITED, NULL, &m[M_BOOT_RUNNING][i], &m[M_BOOT_EXIT][i]))
 			return 1;
-		m[M_NATIVE_EXIT][i] = native(nargv);
-		m[M_HELLO_NATIVE][i] = native(hargv);
+		m[M_NATIVE_EXIT][i] = native(nargv, -1);
+		int in = request();
+		frcfg.console_in_fd = in;
+		if (one_vm(&frcfg, UKVM_EXITED, NULL, &m[M_FN_RESTORE_RUNNING][i], &m[M_FN_RESTORE_EXIT][i]))
+			return 1;
+		close(in);
+		fbcfg.console_in_fd = in = request();
+		if (one_vm(&fbcfg, UKVM_EXITED, NULL, NULL, &m[M_FN_BOOT_EXIT][i]))
+			return 1;
+		close(in);
+		in = request();
+		m[M_FN_NATIVE_EXIT][i] = native(fargv, in);
+		close(in);
 	}
-	printf("bench-snap (%s mode): %d runs each, alternating; one shared ukvm_host and one idle VM open; the function\n"
-	       "(guest/apps/snapfn %s) idles in a %s ms sleep, where the snapshot is taken, and still sleeps it\n"
-	       "after a restore (its monotonic clock resumes where it stopped), as it does booted or native\n",
+	printf("bench-snap (%s mode): %d runs each, alternating; one shared ukvm_host and one idle VM open.\n"
+	       "hello fn (guest/apps/snapfn stdin): snapshotted waiting for its request on stdin; each run gets\n"
+	       "\"world\" on a pipe, answers, exits. sleeper (snapfn %s): snapshotted in its %s ms sleep, which it\n"
+	       "still sleeps after a restore (its monotonic clock resumes where it stopped), as booted or native\n",
 	       pv == UKVM_PV_OFF ? "base" : "default pv", runs, SLEEP_MS, SLEEP_MS);
-	printf("%-32s %10s %10s %10s\n", "ms", "median", "p99", "min");
+	printf("%-30s %10s %10s %10s\n", "ms", "median", "p99", "min");
 	double med[M_COUNT];
 	for (int k = 0; k < M_COUNT; k++) {
 		double p99 = pct(m[k], runs, 0.99);
 		med[k] = pct(m[k], runs, 0.5);
-		printf("%-32s %10.3f %10.3f %10.3f\n", names[k], med[k], p99, m[k][0]);
+		printf("%-30s %10.3f %10.3f %10.3f\n", names[k], med[k], p99, m[k][0]);
 	}
 	printf("restore-to-running, where it goes (medians): VM+vCPU+memory mapped (KVM ready) %.3f, vCPU state + "
 	       "pages copied %.3f, ukvm_run to KVM_RUN %.3f, guest back from its WAIT to its next exit %.3f\n",
@@ -189,8 +233,12 @@ int main(int argc, char **argv)
 	       "restore-to-running/boot-to-running %.2f\n",
 	       (med[M_RESTORE_EXIT] - s) / (med[M_NATIVE_EXIT] - s), (med[M_BOOT_EXIT] - s) / (med[M_NATIVE_EXIT] - s),
 	       (med[M_BOOT_EXIT] - s) / (med[M_RESTORE_EXIT] - s), med[M_RESTORE_RUNNING] / med[M_BOOT_RUNNING]);
+	printf("hello fn ratios: restore-to-exit/native %.2f, boot/native %.2f, boot/restore %.2f\n",
+	       med[M_FN_RESTORE_EXIT] / med[M_FN_NATIVE_EXIT], med[M_FN_BOOT_EXIT] / med[M_FN_NATIVE_EXIT],
+	       med[M_FN_BOOT_EXIT] / med[M_FN_RESTORE_EXIT]);
 	ukvm_destroy(idle);
 	ukvm_host_close(host);
 	unlink(snap);
+	unlink(fsnap);
 	return 0;
 }
