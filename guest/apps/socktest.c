@@ -1190,6 +1190,17 @@ static void case_scm_rights(void)
 	recv_fds("dgram second", sp[1], CMSG_SPACE(sizeof(int)), 0, pp + 1, 1);
 	close(sp[0]);
 	close(sp[1]);
+	/* AF_INET ignores SCM_RIGHTS; another SOL_SOCKET type or a bad length is EINVAL. */
+	int u4 = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = lo(9);
+	T(connect(u4, (struct sockaddr *)&a, sizeof(a)));
+	T(send_fds(u4, "i", 1, pp, 1));
+	m = (struct msghdr){ .msg_iov = &v, .msg_iovlen = 1, .msg_control = e.buf, .msg_controllen = sizeof(e.buf) };
+	T(sendmsg(u4, &m, 0));
+	e.align.cmsg_type = SCM_RIGHTS;
+	e.align.cmsg_len = sizeof(e.buf) + 8;
+	T(sendmsg(u4, &m, 0));
+	close(u4);
 	close(pp[0]);
 	close(pp[1]);
 }

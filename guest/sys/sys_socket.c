@@ -350,17 +350,20 @@ static long sys_sock_msghdr(long umsg, struct lx_msghdr *h, struct sock_io *io)
 }
 
 /*
- * The control data of a sendmsg (Linux's __scm_send): SCM_RIGHTS fds become
- * file references in *out (AF_UNIX only: other families ignore control data
- * here), SCM_CREDENTIALS must name the guest's own process, other types at
- * SOL_SOCKET are -EINVAL and other levels are skipped.
+ * The control data of a sendmsg. AF_UNIX (Linux's __scm_send): SCM_RIGHTS fds
+ * become file references in *out, SCM_CREDENTIALS must name the guest's own
+ * process. AF_INET (sock_cmsg_send, ip_cmsg_send): SCM_RIGHTS and
+ * SCM_CREDENTIALS are ignored, as Linux does; IP-level data on UDP
+ * (IP_PKTINFO, IP_TTL ...) is not implemented: -EOPNOTSUPP rather than
+ * ignored. Any other type at SOL_SOCKET is -EINVAL; other levels are skipped.
  */
 static long sys_sock_cmsg_send(struct sock *s, const struct lx_msghdr *h, struct sock_scm **out)
 {
 	const uint8_t *ctl = h->msg_control;
 	uint64_t len = h->msg_controllen;
+	bool unix_ = s->family == AF_UNIX;
 	*out = NULL;
-	if (s->family != AF_UNIX || len == 0)
+	if (len == 0)
 		return 0;
 	if (len > INT32_MAX)
 		return -ENOBUFS; /* Linux's optmem cap, well before this */
@@ -373,7 +376,12 @@ static long sys_sock_cmsg_send(struct sock *s, const struct lx_msghdr *h, struct
 		memcpy(&c, ctl + off, sizeof(c));
 		if (c.cmsg_len < sizeof(c) || c.cmsg_len > len - off)
 			return -EINVAL;
-		if (c.cmsg_level == SOL_SOCKET) {
+		if (!unix_ && c.cmsg_level == IPPROTO_IP && s->type == SOCK_DGRAM)
+			return -EOPNOTSUPP;
+		if (c.cmsg_level == SOL_SOCKET && !unix_) {
+			if (c.cmsg_type != SCM_RIGHTS && c.cmsg_type != SCM_CREDENTIALS)
+				return -EINVAL;
+		} else if (c.cmsg_level == SOL_SOCKET) {
 			if (c.cmsg_type == SCM_RIGHTS) {
 				uint64_t n = (c.cmsg_len - sizeof(c)) / sizeof(int32_t);
 				if (n > LX_SCM_MAX_FD - nfds)
