@@ -475,8 +475,9 @@ int mmio_load(struct mmio_dev *d, const struct mmio_state *s, char *err, size_t 
 		mq->vq.signalled_used = qs->signalled_used;
 		mq->ready = true;
 	}
-	/* As mmio_status_write stores it: NEEDS_RESET kept, DRIVER_OK activates. */
-	d->status = s->status;
+	/* As mmio_status_write stores it (bits the spec does not define dropped): DRIVER_OK activates. */
+	d->status = s->status & (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+				 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED | VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && !(d->status & (VIRTIO_STATUS_FAILED |
 	    VIRTIO_STATUS_DEVICE_NEEDS_RESET)) && d->ops->activate && (r = d->ops->activate(d))) {
 		snprintf(err, errlen, "%s: activating the restored device: %s", d->tag, strerror(-r));

@@ -1,6 +1,7 @@
 /* check_mmio.c: the virtio-mmio transport's register state machine against a fake device. */
 
 #include <check.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +361,103 @@ static void add_chain(void)
 
 /* avail_event: the used ring's last word (EVENT_IDX). */
 #define AVAIL_EVENT() (used16()[2 + 4 * 64])
+
+/* A fresh transport on the same guest memory, as a restore opens one. */
+static void reopen(void)
+{
+	mmio_destroy(&dev);
+	struct vq_mem m = { fake_map, NULL };
+	ck_assert_int_eq(mmio_init(&dev, &fake_ops, NULL, &m, news_fd, "fake"), 0);
+	dev.warn_budget = 0;
+	n_activate = n_notify = 0;
+}
+
+/* Snapshots: a quiet device's state saved, then loaded into a fresh transport, which carries on the same rings. */
+START_TEST(test_snapshot_state)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert(mmio_quiet(&dev));
+	fake_pops = true;
+	add_chain();
+	ck_assert(!mmio_quiet(&dev)); /* a request waits in the ring */
+	mmio_notify(&dev, 0, NULL);
+	pthread_mutex_lock(&dev.lock);
+	ck_assert_int_eq(mmio_push_used(&dev, 0, 0, 512), 0);
+	dev.inflight = 1;
+	pthread_mutex_unlock(&dev.lock);
+	ck_assert(!mmio_quiet(&dev)); /* one in flight */
+	pthread_mutex_lock(&dev.lock);
+	dev.inflight = 0;
+	pthread_mutex_unlock(&dev.lock);
+	ck_assert(mmio_quiet(&dev));
+	mmio_queue_busy(&dev, 0); /* polling: notifications off when the snapshot is taken */
+	struct mmio_state s;
+	mmio_save(&dev, &s);
+	ck_assert_uint_eq(s.status, S_ACK | S_DRV | S_FEAT | S_OK);
+	ck_assert_uint_eq(s.q[0].last_avail, 1);
+	ck_assert_uint_eq(s.q[0].used_idx, 1);
+	ck_assert_uint_eq(s.q[0].ready, 1);
+	ck_assert_uint_eq(s.q[1].ready, 0);
+	reopen();
+	char err[200];
+	ck_assert_int_eq(mmio_load(&dev, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(n_activate, 1);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_OK);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
+	ck_assert_uint_eq(dev.q[0].vq.last_avail, 1);
+	ck_assert_uint_eq(dev.q[0].vq.used_idx, 1);
+	ck_assert_uint_eq(dev.features, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	ck_assert_uint_eq(AVAIL_EVENT(), 1); /* notifications back on at the next index */
+	/* The next request is the restored device's. */
+	add_chain();
+	mmio_notify(&dev, 0, NULL);
+	ck_assert_uint_eq(dev.q[0].vq.last_avail, 2);
+	/* A device the driver never set up restores as such. */
+	reopen();
+	struct mmio_state zero = { 0 };
+	ck_assert_int_eq(mmio_load(&dev, &zero, err, sizeof(err)), 0);
+	ck_assert_int_eq(n_activate, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0);
+}
+END_TEST
+
+/* A snapshot's transport state is checked as the registers would be: features offered, queues valid. */
+START_TEST(test_hostile_snapshot_state)
+{
+	ck_assert_uint_eq(bring_up(), S_ACK | S_DRV | S_FEAT | S_OK);
+	struct mmio_state good, s;
+	char err[200];
+	mmio_save(&dev, &good);
+	s = good;
+	s.features |= VIRTIO_BIT(40); /* never offered */
+	reopen();
+	ck_assert_int_eq(mmio_load(&dev, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "does not offer"));
+	s = good;
+	s.q[0].num = 48; /* not a power of two */
+	reopen();
+	ck_assert_int_eq(mmio_load(&dev, &s, err, sizeof(err)), -EINVAL);
+	s = good;
+	s.q[0].num = 128; /* above QueueNumMax */
+	reopen();
+	ck_assert_int_eq(mmio_load(&dev, &s, err, sizeof(err)), -EINVAL);
+	s = good;
+	s.q[0].device = GMEM - 8; /* used ring past guest memory */
+	reopen();
+	ck_assert_int_eq(mmio_load(&dev, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "queue 0 is invalid"));
+	s = good;
+	s.q[3] = s.q[0]; /* a queue the device does not have */
+	reopen();
+	ck_assert_int_eq(mmio_load(&dev, &s, err, sizeof(err)), -EINVAL);
+	s = good;
+	s.status |= 0x1000; /* bits the spec does not define are dropped */
+	reopen();
+	ck_assert_int_eq(mmio_load(&dev, &s, err, sizeof(err)), 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FEAT | S_OK);
+}
+END_TEST
 
 /* Polling: a kick starts it, new chains extend it, a quiet window ends it with notifications back on. */
 START_TEST(test_poll_window)
@@ -838,6 +936,8 @@ Suite *mmio_suite(void)
 	tcase_add_test(c, test_poll_window);
 	tcase_add_test(c, test_poll_flags);
 	tcase_add_test(c, test_poll_race);
+	tcase_add_test(c, test_snapshot_state);
+	tcase_add_test(h, test_hostile_snapshot_state);
 	tcase_add_test(l, test_limits_width);
 	tcase_add_test(h, test_hostile_features);
 	tcase_add_test(h, test_hostile_queue);
