@@ -5,7 +5,8 @@
  * monitor's exits and notifications per transaction from --stats.
  *   netrun BUILD_DIR     env NET_BENCH_ROUNDS (3), NET_BENCH_SECS (3), NET_BENCH_BYTES (1073741824),
  *                        NET_BENCH_STREAM_SECS (10: a stream stops there if its bytes are not through yet),
- *                        NET_BENCH_PV (the monitor's --pv: auto, off), NET_BENCH_PHASES (rr,send,recv,http: all)
+ *                        NET_BENCH_PV (the monitor's --pv: auto, off), NET_BENCH_PHASES (rr,send,recv,http: all),
+ *                        NET_BENCH_MTU (both links' MTU and the guest's mtu=; default 1500)
  */
 #include <errno.h>
 #include <signal.h>
@@ -45,6 +46,8 @@ static unsigned long long bytes = 1ull << 30;
 static int have_ukvm = 1, have_wrk = 1;
 static const char *pv_mode;    /* NET_BENCH_PV: the monitor's --pv, NULL for its default */
 static const char *phases_env; /* NET_BENCH_PHASES: the phases to run, NULL for all */
+static const char *mtu_env;    /* NET_BENCH_MTU: both links and the guest, NULL for 1500 */
+static char net_arg[96];       /* the monitor's --net */
 
 static double now_ms(void)
 {
@@ -120,7 +123,7 @@ static int server_start(struct it_proc *p, enum side s, enum phase ph)
 			cmd[n++] = pv_mode;
 		}
 		cmd[n++] = "--net";
-		cmd[n++] = "tap:tap0,ip=" GUEST_IP "/24";
+		cmd[n++] = net_arg;
 		cmd[n++] = img;
 		cmd[n++] = "--";
 	}
@@ -315,6 +318,12 @@ int main(int argc, char **argv)
 		bytes = strtoull(getenv("NET_BENCH_BYTES"), NULL, 0);
 	pv_mode = getenv("NET_BENCH_PV");
 	phases_env = getenv("NET_BENCH_PHASES");
+	mtu_env = getenv("NET_BENCH_MTU");
+	if (mtu_env && (atoi(mtu_env) < 576 || atoi(mtu_env) > 9000)) {
+		fprintf(stderr, "bench-net: NET_BENCH_MTU=%s: 576..9000\n", mtu_env);
+		return 2;
+	}
+	snprintf(net_arg, sizeof(net_arg), "tap:tap0,ip=" GUEST_IP "/24%s%s", mtu_env ? ",mtu=" : "", mtu_env ? mtu_env : "");
 	if (!netns_usable(why, sizeof(why))) {
 		printf("bench-net: SKIPPED: %s\n", why);
 		return 0;
@@ -330,14 +339,18 @@ int main(int argc, char **argv)
 	}
 	if (netns_create(&ns, why, sizeof(why)) ||
 	    netns_add_veth(&ns, "veth0", "10.77.0.1/24", "eth0", NATIVE_IP "/24", why, sizeof(why)) ||
-	    netns_add_tap(&ns, "tap0", "10.77.1.1/24", why, sizeof(why)) || netns_enter(&ns, false)) {
+	    netns_add_tap(&ns, "tap0", "10.77.1.1/24", why, sizeof(why)) ||
+	    (mtu_env && (netns_ip(why, sizeof(why), "-n", ns.name, "link", "set", "tap0", "mtu", mtu_env, NULL) ||
+			 netns_ip(why, sizeof(why), "-n", ns.name, "link", "set", "veth0", "mtu", mtu_env, NULL) ||
+			 netns_ip(why, sizeof(why), "-n", ns.peer, "link", "set", "eth0", "mtu", mtu_env, NULL))) ||
+	    netns_enter(&ns, false)) {
 		fprintf(stderr, "bench-net: namespaces: %s\n", why);
 		netns_destroy(&ns);
 		return 1;
 	}
 	printf("bench-net: %d rounds, %g s per timed phase, streams of %llu bytes or %g s; native = the same program\n"
-	       "in a namespace over veth, ukvm = in the guest over a tap (--pv %s); medians; ratio = ukvm / native\n",
-	       rounds, secs, bytes, stream_secs, pv_mode ? pv_mode : "default");
+	       "in a namespace over veth, ukvm = in the guest over a tap (--pv %s, MTU %s); medians; ratio = ukvm / native\n",
+	       rounds, secs, bytes, stream_secs, pv_mode ? pv_mode : "default", mtu_env ? mtu_env : "1500");
 	fflush(stdout);
 	for (int i = 0; i < rounds; i++)
 		for (int ph = 0; ph < NPHASE; ph++)

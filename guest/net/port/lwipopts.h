@@ -67,17 +67,21 @@
 
 /*
  * TCP sized for throughput: a 256 KiB window (window scaling, shift 3: up
- * to 512 KiB) and send buffer, full-size segments on a 1500-byte MTU. The
- * window is only what we advertise; memory is taken as data arrives.
+ * to 512 KiB) and send buffer. The window is only what we advertise; memory
+ * is taken as data arrives. TCP_MSS is the largest segment, for the largest
+ * MTU a NIC may have (UKVM_NET_MTU_MAX 9000); lwIP sends and advertises
+ * segments that fit the interface's MTU (tcp_eff_send_mss_netif), so a
+ * 1500-byte link still gets 1460.
  */
-#define TCP_MSS 1460
+#define TCP_MSS (9000 - 40)
 #define LWIP_WND_SCALE 1
 #define TCP_RCV_SCALE 3
 #define TCP_WND (256 * 1024)
 #define TCP_SND_BUF (256 * 1024)
-#define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
-/* lwIP keeps the writable threshold in a u16 (init.c: at least 4 MSS below its overflow). */
-#define TCP_SNDLOWAT (32 * 1024)
+/* Segments queued: as many as 1460-byte ones fill the buffer four times (the common MTU's, not TCP_MSS's). */
+#define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + 1460 - 1) / 1460)
+/* lwIP keeps the writable threshold in a u16 (init.c: at least 4 TCP_MSS below its overflow). */
+#define TCP_SNDLOWAT (28 * 1024)
 #define TCP_QUEUE_OOSEQ 1
 #define TCP_LISTEN_BACKLOG 1
 #define TCP_DEFAULT_LISTEN_BACKLOG 0xff
