@@ -85,6 +85,7 @@ static int net_activate(struct mmio_dev *d)
 	n->rx_free = net_free_list(n, n->rx, NET_RX_INFLIGHT, net_rx_done);
 	n->tx_free = net_free_list(n, n->tx, NET_TX_INFLIGHT, net_tx_done);
 	n->rx_errs = 0;
+	n->rx_sync = n->tx_sync = true; /* until the backend says it cannot (EOPNOTSUPP) */
 	return 0;
 }
 
@@ -193,12 +194,46 @@ static bool net_tx_parse(struct net *n, struct net_req *r, struct vq_chain *c)
 	return true;
 }
 
+/* A write's result res for r: counts it (one message for the first refusal). */
+static void net_tx_count(struct net *n, struct net_req *r, int res)
+{
+	if (res == (int)r->cap) {
+		n->st.tx_packets++;
+		n->st.tx_bytes += r->cap - NET_HDR_LEN;
+		return;
+	}
+	/* A tap that is down fails every write with EIO: say it once, count them all. */
+	if (!n->st.tx_dropped && res != -ECANCELED)
+		fprintf(stderr, "ukvm: %s: backend refused a frame: %s\n", n->dev.tag,
+			res < 0 ? strerror(-res) : "short write");
+	n->st.tx_dropped++;
+}
+
+/*
+ * Writes r at once if the backend takes it without blocking (NET_SYNC_BATCH):
+ * the write's result, or -EAGAIN when it must go through io_uring.
+ */
+static int net_tx_sync(struct net *n, struct net_req *r)
+{
+	if (!n->tx_sync)
+		return -EAGAIN;
+	ssize_t k = pwritev2(n->fd, r->iov, (int)r->niov, -1, RWF_NOWAIT);
+	if (k >= 0)
+		return (int)k;
+	if (errno == EOPNOTSUPP) {
+		n->tx_sync = false; /* an embedder's fd without RWF_NOWAIT: io_uring from now on */
+		return -EAGAIN;
+	}
+	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
 /* Pops TX chains and writes them while write slots are free; true when it pushed used entries. */
 static bool net_tx_run(struct net *n, struct io_uring *ring)
 {
 	struct mmio_dev *d = &n->dev;
 	struct vq_dev *q = &d->q[TXQ].vq;
 	bool pushed = false;
+	unsigned sync = 0;
 	while (n->tx_free && mmio_live(d)) {
 		struct vq_chain c;
 		int r = vq_dev_pop(q, &c);
@@ -209,7 +244,21 @@ static bool net_tx_run(struct net *n, struct io_uring *ring)
 			break;
 		}
 		struct net_req *req = n->tx_free;
-		if (!net_tx_parse(n, req, &c) || net_prep(n, req, false, ring)) {
+		if (!net_tx_parse(n, req, &c)) {
+			n->st.tx_dropped++;
+			net_refuse(n, TXQ, c.head);
+			pushed = true;
+			continue;
+		}
+		int res = sync < NET_SYNC_BATCH ? net_tx_sync(n, req) : -EAGAIN;
+		if (res != -EAGAIN) {
+			sync++;
+			net_tx_count(n, req, res);
+			(void)mmio_push_used(d, TXQ, c.head, 0); /* TX buffers are only read: 0 bytes written */
+			pushed = true;
+			continue;
+		}
+		if (net_prep(n, req, false, ring)) {
 			n->st.tx_dropped++;
 			net_refuse(n, TXQ, c.head);
 			pushed = true;
@@ -262,16 +311,35 @@ static bool net_rx_parse(struct net *n, struct net_req *r, struct vq_chain *c)
 	return true;
 }
 
+static int net_rx_result(struct net *n, struct net_req *r, int res);
+
+/* Reads into r at once if a frame waits (NET_SYNC_BATCH): the read's result, or -EAGAIN when it must wait on io_uring. */
+static int net_rx_sync(struct net *n, struct net_req *r)
+{
+	if (!n->rx_sync)
+		return -EAGAIN;
+	ssize_t k = preadv2(n->fd, r->iov, (int)r->niov, -1, RWF_NOWAIT);
+	if (k >= 0)
+		return (int)k;
+	if (errno == EOPNOTSUPP) {
+		n->rx_sync = false; /* an embedder's fd without RWF_NOWAIT: io_uring from now on */
+		return -EAGAIN;
+	}
+	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
 /*
- * Pops RX chains and arms one backend read per chain while read slots are
- * free. No chain, no read: a guest that posts no buffers leaves frames in
- * the backend (whose own queue is bounded), never in the monitor.
+ * Pops RX chains while read slots are free: fills each at once with a frame
+ * the backend has queued (NET_SYNC_BATCH per call), else arms a backend
+ * read on it. No chain, no read: a guest that posts no buffers leaves
+ * frames in the backend (whose own queue is bounded), never in the monitor.
  */
 static bool net_rx_fill(struct net *n, struct io_uring *ring)
 {
 	struct mmio_dev *d = &n->dev;
 	struct vq_dev *q = &d->q[RXQ].vq;
 	bool pushed = false;
+	unsigned sync = 0;
 	while (n->rx_free && !n->rx_dead && mmio_live(d)) {
 		struct vq_chain c;
 		int r = vq_dev_pop(q, &c);
@@ -282,7 +350,24 @@ static bool net_rx_fill(struct net *n, struct io_uring *ring)
 			break;
 		}
 		struct net_req *req = n->rx_free;
-		if (!net_rx_parse(n, req, &c) || net_prep(n, req, true, ring)) {
+		if (!net_rx_parse(n, req, &c)) {
+			net_refuse(n, RXQ, c.head);
+			pushed = true;
+			continue;
+		}
+		int st = 0; /* net_rx_result's: 1 delivered, 0 read again, -1 the backend is gone */
+		while (st == 0 && sync < NET_SYNC_BATCH) {
+			int res = net_rx_sync(n, req);
+			if (res == -EAGAIN)
+				break;
+			sync++;
+			st = net_rx_result(n, req, res);
+		}
+		if (st > 0) {
+			pushed = true; /* delivered: the slot is free for the next chain */
+			continue;
+		}
+		if (st < 0 || net_prep(n, req, true, ring)) {
 			net_refuse(n, RXQ, c.head);
 			pushed = true;
 			continue;
@@ -390,16 +475,7 @@ static void net_tx_done(struct event_op *op, struct io_uring *ring, int res)
 	struct mmio_dev *d = &n->dev;
 	pthread_mutex_lock(&d->lock);
 	bool pushed = false;
-	if (res == (int)r->cap) {
-		n->st.tx_packets++;
-		n->st.tx_bytes += r->cap - NET_HDR_LEN;
-	} else {
-		/* A tap that is down fails every write with EIO: say it once, count them all. */
-		if (!n->st.tx_dropped && res != -ECANCELED)
-			fprintf(stderr, "ukvm: %s: backend refused a frame: %s\n", d->tag,
-				res < 0 ? strerror(-res) : "short write");
-		n->st.tx_dropped++;
-	}
+	net_tx_count(n, r, res);
 	if (!d->resetting && mmio_live(d)) {
 		(void)mmio_push_used(d, TXQ, r->head, 0); /* TX buffers are only read: 0 bytes written */
 		pushed = true;

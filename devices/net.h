@@ -46,6 +46,16 @@
  * against the guest's own cost per frame.
  */
 #define NET_TX_INFLIGHT 1
+/*
+ * Frames the event thread moves with plain preadv2/pwritev2 (RWF_NOWAIT:
+ * never blocks) per pass, before a frame goes through io_uring again. A
+ * frame already queued on the backend costs one syscall this way instead
+ * of an io_uring round trip, and a batch of them raises one news for the
+ * guest, not one each: under a stream the guest then wakes to many frames
+ * per WAIT. The bound keeps one queue from holding the event thread (and
+ * the device lock) for long.
+ */
+#define NET_SYNC_BATCH 64
 /* Consecutive failed backend reads (other than "try again") after which RX gives up rather than spin. */
 #define NET_RX_ERR_MAX 1000
 
@@ -81,6 +91,7 @@ struct net {
 	struct ukvm_net cfg;        /* resolved: MAC chosen, defaults of the kind applied; no fwds */
 	uint16_t mtu;
 	bool rx_dead;               /* the backend ended or failed: RX reads no more */
+	bool rx_sync, tx_sync;      /* the backend takes RWF_NOWAIT reads / writes (net_rx_fill, net_tx_run) */
 	unsigned rx_errs;           /* consecutive failed reads */
 	struct net_req rx[NET_RX_INFLIGHT], tx[NET_TX_INFLIGHT];
 	struct net_req *rx_free, *tx_free;

@@ -246,6 +246,22 @@ struct event_boot {
 	sem_t started;              /* event thread -> event_start: seccomp installed (or start_err) */
 };
 
+/*
+ * Drops the ring's references to the registered files, once nothing is in
+ * flight. Closing the ring releases them too, but later, from a kernel
+ * worker (io_uring's exit work, then the delayed fput): a tap whose last
+ * reference goes that way stays attached for a moment after the monitor
+ * exited, and the next monitor on it gets EBUSY (check_netdev's
+ * tap_quick_restart saw it on the second of two back-to-back runs). Here
+ * the references go on this thread, so the device's own close (net_close)
+ * is the last one and releases the tap before ukvm_destroy returns.
+ */
+static void event_release_files(struct event_loop *l)
+{
+	if (l->locked && l->nfiles && io_uring_unregister_files(&l->ring) == 0)
+		l->nfiles = 0;
+}
+
 static void *event_main(void *arg)
 {
 	struct event_boot *b = arg;
@@ -257,6 +273,7 @@ static void *event_main(void *arg)
 	sem_post(&b->started); /* b is gone after this */
 	if (!l->start_err)
 		event_loop_run(l);
+	event_release_files(l);
 	return NULL;
 }
 
@@ -293,7 +310,7 @@ int event_init(struct event_loop *l)
  */
 static int event_lock(struct event_loop *l)
 {
-	struct io_uring_restriction res[sizeof(event_ops) + 2];
+	struct io_uring_restriction res[sizeof(event_ops) + 3];
 	unsigned n = 0;
 	int r;
 	if (l->nfiles && (r = io_uring_register_files(&l->ring, l->files, l->nfiles)) < 0)
@@ -305,6 +322,9 @@ static int event_lock(struct event_loop *l)
 						  .sqe_flags = IOSQE_FIXED_FILE };
 	res[n++] = (struct io_uring_restriction){ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED,
 						  .sqe_flags = IOSQE_FIXED_FILE };
+	/* The one register call allowed: dropping the files at the end (event_release_files). */
+	res[n++] = (struct io_uring_restriction){ .opcode = IORING_RESTRICTION_REGISTER_OP,
+						  .register_op = IORING_UNREGISTER_FILES };
 	if ((r = io_uring_register(l->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, res, n)) < 0 ||
 	    (r = io_uring_register(l->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0)) < 0)
 		return r;

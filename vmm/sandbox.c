@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -65,7 +66,8 @@ static const int sandbox_event_calls[] = {
 	SCMP_SYS(brk),            /* stdio */
 	SCMP_SYS(munmap),         /* blk.c: O_DIRECT bounce buffers (mmap below) */
 	SCMP_SYS(pwritev),        /* blk.c: small writes done in place when the disk is otherwise idle */
-	SCMP_SYS(pwritev2),       /* glibc's pwritev may use it */
+	SCMP_SYS(pwritev2),       /* glibc's pwritev may use it; net.c: frames written at once (RWF_NOWAIT) */
+	SCMP_SYS(preadv2),        /* net.c: frames the backend has queued, read at once (RWF_NOWAIT) */
 	SCMP_SYS(madvise),        /* thread exit releases its stack */
 	SCMP_SYS(sched_yield),    /* event.c: polling gives the CPU to a vCPU thread sharing it */
 	SCMP_SYS(clock_gettime),  /* event.c, mmio.c: polling windows, when the vDSO falls back to the syscall */
@@ -219,5 +221,9 @@ int sandbox_event_install(void)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_event_calls, sizeof(sandbox_event_calls) / sizeof(int), &r);
+	/* event.c: the ring drops its files at the thread's end (event_release_files); no other register call. */
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(io_uring_register), 1,
+				     SCMP_A1(SCMP_CMP_EQ, IORING_UNREGISTER_FILES));
 	return sandbox_load(f, r);
 }

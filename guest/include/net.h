@@ -46,12 +46,16 @@ void net_init(void);
 void net_flush(void);
 
 /*
- * For the NIC driver: a frame went out or came in on an Ethernet interface.
- * ARP and IP reassembly need lwIP's 1 s timer only while there is traffic:
- * it runs until NET_SLOW_IDLE_MS after the last frame, then stops (an idle
- * VM takes no periodic WAIT wake-ups), and the ticks it missed are caught up
- * when traffic resumes, so ARP entries still age.
+ * For the NIC driver. ARP and IP reassembly need lwIP's 1 s timer only
+ * while there is traffic: it runs until NET_SLOW_IDLE_MS after the last
+ * frame, then stops (an idle VM takes no periodic WAIT wake-ups), and the
+ * ticks it missed are caught up when traffic resumes, so ARP entries still
+ * age. net_eth_resume: lwIP is about to get work from an Ethernet interface
+ * (a frame received, a packet to route out); catches up, so call it outside
+ * lwIP's ARP code. net_eth_activity: a frame went out or came in (from
+ * linkoutput too); never ticks.
  */
+void net_eth_resume(void);
 void net_eth_activity(void);
 #define NET_SLOW_IDLE_MS 20000u
 

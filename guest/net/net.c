@@ -52,7 +52,14 @@ static void net_slow_tmr(void *arg)
 		net_slow_on = false;
 }
 
-void net_eth_activity(void)
+/* Starts the slow timer (off until now). */
+static void net_slow_start(void)
+{
+	net_slow_on = true;
+	sys_timeout(NET_SLOW_TICK_MS, net_slow_tmr, NULL);
+}
+
+void net_eth_resume(void)
 {
 	u32_t now = sys_now();
 
@@ -62,11 +69,36 @@ void net_eth_activity(void)
 	u32_t missed = (now - net_slow_last) / NET_SLOW_TICK_MS;
 	if (missed > NET_SLOW_CATCHUP_MAX)
 		missed = NET_SLOW_CATCHUP_MAX;
+	/*
+	 * On before the ticks: a tick's ARP request goes out through
+	 * linkoutput, whose net_eth_activity must not start a second catch-up
+	 * (it did, recursively, until the pending entry aged out: the first
+	 * hostfwd connection lost its SYN-ACK, check_netdev's
+	 * first_connect_no_arp_retry).
+	 */
+	net_slow_last += missed * NET_SLOW_TICK_MS;
+	net_slow_start();
 	for (u32_t i = 0; i < missed; i++)
 		net_slow_tick();
-	net_slow_last += missed * NET_SLOW_TICK_MS;
-	net_slow_on = true;
-	sys_timeout(NET_SLOW_TICK_MS, net_slow_tmr, NULL);
+}
+
+void net_eth_activity(void)
+{
+	u32_t now = sys_now();
+
+	net_eth_last = now;
+	/*
+	 * Never a catch-up here: a frame may go out from inside lwIP's ARP code
+	 * (etharp_query sends its request before queueing the packet), where
+	 * ticks would age the entry being created. net_eth_resume ran before
+	 * lwIP got the work that sends this frame; if it did not (a frame sent
+	 * on an interface without a route lookup), the ticks missed are lost:
+	 * ARP entries then live longer, never shorter.
+	 */
+	if (!net_slow_on) {
+		net_slow_last = now;
+		net_slow_start();
+	}
 }
 
 /* True while some interface has looped-back packets waiting for netif_poll. */

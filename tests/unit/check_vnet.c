@@ -12,6 +12,7 @@
 #include "../../proto/virtio_mmio.h"
 #include "../../proto/virtio_net.h"
 #include "lwip/etharp.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/ip4.h"
@@ -761,6 +762,43 @@ START_TEST(test_cfg_bad)
 }
 END_TEST
 
+/* The Internet sum byte by byte, as RFC 1071 defines it over host-order (little-endian) 16-bit words. */
+static uint16_t ref_chksum(const uint8_t *p, int len)
+{
+	uint32_t sum = 0;
+	for (int i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] | p[i + 1] << 8);
+	if (len & 1)
+		sum += p[len - 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* lwIP's LWIP_CHKSUM (guest/net/port.c): every length and alignment, carries, and lwIP's own users. */
+START_TEST(test_chksum)
+{
+	static uint8_t buf[1600 + 8];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	for (int off = 0; off < 8; off++)
+		for (int len = 0; len <= 1600; len += len < 80 ? 1 : 37)
+			ck_assert_uint_eq(net_port_chksum(buf + off, len), ref_chksum(buf + off, len));
+	memset(buf, 0xff, sizeof(buf)); /* every add carries */
+	for (int len = 0; len <= 1600; len += 61)
+		ck_assert_uint_eq(net_port_chksum(buf + 1, len), ref_chksum(buf + 1, len));
+	/* An IPv4 header whose checksum field holds the right value sums to 0xffff: lwIP's check. */
+	uint8_t ip[20] = { 0x45, 0, 0, 84, 0x12, 0x34, 0x40, 0, 64, 1, 0, 0, 10, 81, 0, 2, 10, 81, 0, 1 };
+	uint16_t c = (uint16_t)~net_port_chksum(ip, 20);
+	memcpy(ip + 10, &c, 2);
+	ck_assert_uint_eq(net_port_chksum(ip, 20), 0xffff);
+	ck_assert_uint_eq(inet_chksum(ip, 20), 0);
+}
+END_TEST
+
 Suite *vnet_suite(void)
 {
 	Suite *s = suite_create("vnet");
@@ -772,6 +810,7 @@ Suite *vnet_suite(void)
 	tcase_add_test(core, test_mtu_lowered_to_device);
 	tcase_add_test(core, test_loopback_tcp_and_timers);
 	tcase_add_test(core, test_cfg_good);
+	tcase_add_test(core, test_chksum);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, NULL);

@@ -4,7 +4,8 @@
  * client's namespace. Rounds alternate the two sides; medians and ratios are printed, with the
  * monitor's exits and notifications per transaction from --stats.
  *   netrun BUILD_DIR     env NET_BENCH_ROUNDS (3), NET_BENCH_SECS (3), NET_BENCH_BYTES (1073741824),
- *                        NET_BENCH_STREAM_SECS (10: a stream stops there if its bytes are not through yet)
+ *                        NET_BENCH_STREAM_SECS (10: a stream stops there if its bytes are not through yet),
+ *                        NET_BENCH_PV (the monitor's --pv: auto, off), NET_BENCH_PHASES (rr,send,recv,http: all)
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,6 +43,8 @@ static struct netns ns;
 static double secs = 3, stream_secs = 10;
 static unsigned long long bytes = 1ull << 30;
 static int have_ukvm = 1, have_wrk = 1;
+static const char *pv_mode;    /* NET_BENCH_PV: the monitor's --pv, NULL for its default */
+static const char *phases_env; /* NET_BENCH_PHASES: the phases to run, NULL for all */
 
 static double now_ms(void)
 {
@@ -112,6 +115,10 @@ static int server_start(struct it_proc *p, enum side s, enum phase ph)
 		snprintf(img, sizeof(img), "%s", it_path(img));
 		cmd[n++] = prog;
 		cmd[n++] = "--stats";
+		if (pv_mode) {
+			cmd[n++] = "--pv";
+			cmd[n++] = pv_mode;
+		}
 		cmd[n++] = "--net";
 		cmd[n++] = "tap:tap0,ip=" GUEST_IP "/24";
 		cmd[n++] = img;
@@ -129,8 +136,8 @@ static int server_start(struct it_proc *p, enum side s, enum phase ph)
 	const char *argv[24];
 	netns_exec_argv(&ns, s == NATIVE, cmd, argv, 24);
 	/*
-	 * The previous monitor may still hold the tap for a moment after it exited (EBUSY: its
-	 * io_uring's files are released asynchronously): a few tries, 300 ms apart.
+	 * A monitor releases its tap before it exits (vmm/event.c, event_release_files); another
+	 * holder of tap0 (EBUSY) still gets a few tries, 300 ms apart.
 	 */
 	for (int try = 0;; try++) {
 		if (it_start(p, ip_prog(), argv + 1))
@@ -219,6 +226,19 @@ static void one(struct run *r, enum side s, enum phase ph)
 	it_result_free(&res);
 }
 
+/* Whether NET_BENCH_PHASES (a comma-separated list of phase_key names) names ph; unset: every phase. */
+static int phase_wanted(enum phase ph)
+{
+	static const char *const phase_key[NPHASE] = {"rr", "send", "recv", "http"};
+	if (!phases_env)
+		return 1;
+	size_t len = strlen(phase_key[ph]);
+	for (const char *p = phases_env; *p; p += strcspn(p, ","), p += *p == ',')
+		if (strcspn(p, ",") == len && !strncmp(p, phase_key[ph], len))
+			return 1;
+	return 0;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -293,6 +313,8 @@ int main(int argc, char **argv)
 		stream_secs = atof(getenv("NET_BENCH_STREAM_SECS"));
 	if (getenv("NET_BENCH_BYTES"))
 		bytes = strtoull(getenv("NET_BENCH_BYTES"), NULL, 0);
+	pv_mode = getenv("NET_BENCH_PV");
+	phases_env = getenv("NET_BENCH_PHASES");
 	if (!netns_usable(why, sizeof(why))) {
 		printf("bench-net: SKIPPED: %s\n", why);
 		return 0;
@@ -314,14 +336,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("bench-net: %d rounds, %g s per timed phase, streams of %llu bytes or %g s; native = the same program\n"
-	       "in a namespace over veth, ukvm = in the guest over a tap; medians; ratio = ukvm / native\n",
-	       rounds, secs, bytes, stream_secs);
+	       "in a namespace over veth, ukvm = in the guest over a tap (--pv %s); medians; ratio = ukvm / native\n",
+	       rounds, secs, bytes, stream_secs, pv_mode ? pv_mode : "default");
 	fflush(stdout);
 	for (int i = 0; i < rounds; i++)
 		for (int ph = 0; ph < NPHASE; ph++)
 			for (int k = 0; k < NSIDE; k++) {
 				enum side s = (enum side)((k + i) % NSIDE); /* alternate who goes first */
-				if ((s == UKVM && !have_ukvm) || (ph == HTTP && !have_wrk))
+				if ((s == UKVM && !have_ukvm) || (ph == HTTP && !have_wrk) || !phase_wanted((enum phase)ph))
 					continue;
 				one(&runs[i][ph][s], s, (enum phase)ph);
 				if (s == UKVM && !runs[i][ph][s].ok && i == 0 && ph == RR) {

@@ -84,6 +84,10 @@
 #define LWIP_TCP_KEEPALIVE 1
 #define SO_REUSE 1
 #define LWIP_CHECKSUM_ON_COPY 1
+/* Checksums eight bytes at a time (guest/net/port.c): lwIP's own routine takes two. */
+#include <stdint.h>
+uint16_t net_port_chksum(const void *data, int len);
+#define LWIP_CHKSUM net_port_chksum
 
 /* Interfaces: 127.0.0.1 on lo, loopback to our own addresses, delivered by the timer poller (net.c). */
 #define LWIP_NETIF_LOOPBACK 1
