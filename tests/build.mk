@@ -11,6 +11,9 @@ TESTED_SRCS := $(LIBUKVM_SRCS) $(IMGBUILD_LIB)
 # Pure guest kernel parts: extent allocator, symbol lookup.
 TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 
+# ukvm-serve's command line (tools/serve).
+TESTED_SRCS += tools/serve/servecfg.c
+
 # --- guest code with fakes of the kernel around it ------------------------------------
 # Each group links real guest modules under their real names with explicit fakes of exactly the kernel
 # services they call (tests/unit/misc_stubs.c, fs_shim.c or the suite itself) into one relocatable object that
@@ -168,7 +171,7 @@ $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
 
 # Everything `make check` builds besides `all`: the integration suites boot the test guests, the apps'
 # images (both in `all`) and the two monitors.
-CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS) $(BUILD)/ukvm-slirp \
+CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS) $(BUILD)/ukvm-slirp $(BUILD)/ukvm-serve \
               $(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp
 
 # The user-mode network helper next to the runner and the ASan monitor too, where net_user_open looks

@@ -162,3 +162,11 @@ bench-net: $(BUILD)/ukvm-run $(NET_BENCH)
 	$(Q)$(BUILD)/bench/netrun $(BUILD)
 
 all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH) $(NET_BENCH)
+
+# --- ukvm-serve: HTTP front end on libukvm (tools/serve, libmicrohttpd) ----------
+SERVE_SRCS := tools/serve/serve.c tools/serve/servecfg.c
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+$(BUILD)/ukvm-serve: $(patsubst %.c,$(BUILD)/tools/%.o,$(SERVE_SRCS)) $(BUILD)/libukvm.a
+	$(Q)$(CC) -o $@ $^ $(HOST_LIBS) $(MHD_LIBS)
+
+all: $(BUILD)/ukvm-serve

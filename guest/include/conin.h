@@ -9,8 +9,9 @@
 /*
  * Bytes the kernel buffer holds: one UKVM_PORT_INPUT exit fills it. 64 KiB
  * is Linux's default pipe capacity, so one exit takes what a writer had
- * room to put in the pipe (measured: 16 KiB took 4x the exits of 64 KiB
- * for a 10 MiB pipe, no faster per byte past 64 KiB).
+ * room to put in the pipe. Measured, 100 MiB piped from head(1): 16 KiB
+ * ~6,400 exits, 64 KiB ~1,600, 256 KiB ~1,600 (a pipe read returns at
+ * most its 64 KiB), and 100 MiB in ~0.25 s at 64 KiB.
  */
 #define CONIN_BUF_SIZE (64u * 1024)
 

@@ -1,0 +1,306 @@
+/* check_serve.c: ukvm-serve on loopback: functions answered over HTTP in boot and restore mode, errors as status codes, the pool, metrics, a clean stop. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "it_util.h"
+
+static const char *path(const char *rel)
+{
+	static __thread char slot[4][4096];
+	static __thread int n;
+	n = (n + 1) % 4;
+	snprintf(slot[n], sizeof(slot[n]), "%s", it_path(rel));
+	return slot[n];
+}
+
+/* A running ukvm-serve: its process, port and private directory. */
+struct server {
+	struct it_proc p;
+	int port;
+	char dir[256];
+};
+
+static void server_start(struct server *s, const char *const *args)
+{
+	ck_assert_int_eq(it_start(&s->p, path("ukvm-serve"), args), 0);
+	ck_assert_msg(it_wait_output(&s->p, "\n", 60), "ukvm-serve did not start: %s%s", s->p.r.out, s->p.r.err);
+	const char *l = strstr(s->p.r.out, "listening on 127.0.0.1:");
+	ck_assert_msg(l, "%s%s", s->p.r.out, s->p.r.err);
+	s->port = atoi(l + strlen("listening on 127.0.0.1:"));
+	const char *d = strstr(l, "files in ");
+	ck_assert_ptr_nonnull(d);
+	sscanf(d + 9, "%255s", s->dir);
+	ck_assert_int_gt(s->port, 0);
+}
+
+/* SIGTERM: the server stops cleanly (0) and leaves no file behind. */
+static void server_stop(struct server *s)
+{
+	struct it_result r;
+	int sig;
+	ck_assert_int_eq(it_finish(&s->p, SIGTERM, 60, &r, &sig), 0);
+	ck_assert_msg(sig == 0 && r.status == 0 && strstr(r.out, "stopped by SIGTERM"), "sig %d status %d: %s%s", sig,
+		      r.status, r.out, r.err);
+	struct stat st;
+	ck_assert_msg(stat(s->dir, &st) < 0 && errno == ENOENT, "%s left behind", s->dir);
+	it_result_free(&r);
+}
+
+/* One HTTP/1.1 request on a connection of its own: the status, the body in *body (malloc'd, NUL-terminated). */
+static int http(int port, const char *method, const char *url, const char *data, size_t len, char **body)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	char head[512];
+	int hl = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			  method, url, len);
+	ck_assert_int_eq(write(fd, head, (size_t)hl), hl);
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, data + done, len - done);
+		if (n <= 0)
+			break; /* the server may answer (413) and close before taking it all */
+		done += (size_t)n;
+	}
+	size_t cap = 65536, got = 0;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+	while ((n = read(fd, buf + got, cap - got)) > 0) {
+		got += (size_t)n;
+		if (got == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+		}
+	}
+	close(fd);
+	buf[got] = 0;
+	int status = 0;
+	sscanf(buf, "HTTP/1.1 %d", &status);
+	char *b = strstr(buf, "\r\n\r\n");
+	*body = strdup(b ? b + 4 : "");
+	free(buf);
+	return status;
+}
+
+/* FNV-1a 64 as stdinio sum prints it. */
+static void sum_line(const char *data, size_t len, char *out, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)data[i]) * 0x100000001b3ull;
+	snprintf(out, n, "bytes %zu fnv %016llx\n", len, (unsigned long long)h);
+}
+
+struct client {
+	int port, id, n, ok;
+};
+
+/* n requests, each with its own body, each answer checked. */
+static void *client_run(void *arg)
+{
+	struct client *c = arg;
+	for (int i = 0; i < c->n; i++) {
+		char data[64], want[64], *body;
+		int len = snprintf(data, sizeof(data), "client %d request %d", c->id, i);
+		sum_line(data, (size_t)len, want, sizeof(want));
+		int st = http(c->port, "POST", "/fn/sum", data, (size_t)len, &body);
+		if (st == 200 && !strcmp(body, want))
+			c->ok++;
+		else
+			fprintf(stderr, "serve: client %d request %d: %d %s", c->id, i, st, body);
+		free(body);
+	}
+	return NULL;
+}
+
+static int count_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Requests over 8 connections at once, all answered right; then fds and threads back to where they were. */
+static void many_requests(struct server *s, int per_client)
+{
+	char fddir[64], taskdir[64];
+	snprintf(fddir, sizeof(fddir), "/proc/%d/fd", s->p.pid);
+	snprintf(taskdir, sizeof(taskdir), "/proc/%d/task", s->p.pid);
+	char *b;
+	ck_assert_int_eq(http(s->port, "GET", "/fns", NULL, 0, &b), 200); /* warm-up */
+	free(b);
+	usleep(200000);
+	int fds0 = count_dir(fddir), tasks0 = count_dir(taskdir);
+	struct client c[8];
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++) {
+		c[i] = (struct client){ .port = s->port, .id = i, .n = per_client };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, client_run, &c[i]), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		ok += c[i].ok;
+	}
+	ck_assert_int_eq(ok, 8 * per_client);
+	/* Connection threads end as their connections close: give them a moment. */
+	int fds = 0, tasks = 0;
+	for (int k = 0; k < 100; k++) {
+		fds = count_dir(fddir), tasks = count_dir(taskdir);
+		if (fds == fds0 && tasks == tasks0)
+			break;
+		usleep(50000);
+	}
+	ck_assert_msg(fds == fds0 && tasks == tasks0, "fds %d -> %d, threads %d -> %d", fds0, fds, tasks0, tasks);
+}
+
+START_TEST(boot_mode)
+{
+	char sum[4200], crash[4200], spin[4200];
+	snprintf(sum, sizeof(sum), "sum=%s,arg=sum", path("apps/stdinio.img"));
+	snprintf(crash, sizeof(crash), "crash=%s", path("apps/nullderef.img"));
+	snprintf(spin, sizeof(spin), "spin=%s,timeout=0.5", path("apps/spin.img"));
+	const char *args[] = { "--listen", "127.0.0.1:0", "--mode", "boot", "--fn", sum, "--fn", crash, "--fn", spin,
+			       "--max-vms", "2", "--queue-wait", "60000", "--max-body", "1K", NULL };
+	struct server s;
+	server_start(&s, args);
+	char *b;
+	ck_assert_int_eq(http(s.port, "POST", "/fn/sum", "abc", 3, &b), 200);
+	ck_assert_str_eq(b, "bytes 3 fnv e71fa2190541574b\n");
+	free(b);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/sum", NULL, 0, &b), 200); /* no body: end of file at once */
+	ck_assert_str_eq(b, "bytes 0 fnv cbf29ce484222325\n");
+	free(b);
+	/* A crashing function: 500 with the monitor's line; the server lives on. */
+	ck_assert_int_eq(http(s.port, "POST", "/fn/crash", "x", 1, &b), 500);
+	ck_assert_msg(strstr(b, "crash: guest crashed (SIGSEGV"), "%s", b);
+	free(b);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/spin", "x", 1, &b), 504);
+	ck_assert_msg(strstr(b, "spin: timeout after 500 ms"), "%s", b);
+	free(b);
+	static char big[2048];
+	memset(big, 'b', sizeof(big));
+	ck_assert_int_eq(http(s.port, "POST", "/fn/sum", big, sizeof(big), &b), 413);
+	free(b);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/nope", "x", 1, &b), 404);
+	free(b);
+	ck_assert_int_eq(http(s.port, "GET", "/fns", NULL, 0, &b), 200);
+	ck_assert_msg(strstr(b, "{\"name\":\"sum\"") && strstr(b, "\"name\":\"spin\"") && strstr(b, "\"timeout_ms\":500"),
+		      "%s", b);
+	free(b);
+	many_requests(&s, 8);
+	ck_assert_int_eq(http(s.port, "GET", "/metrics", NULL, 0, &b), 200);
+	ck_assert_msg(strstr(b, "ukvm_serve_invocations_total{fn=\"sum\"} 67\n") &&
+			      strstr(b, "ukvm_serve_responses_total{fn=\"crash\",code=\"500\"} 1\n") &&
+			      strstr(b, "ukvm_serve_responses_total{fn=\"spin\",code=\"504\"} 1\n") &&
+			      strstr(b, "ukvm_serve_responses_total{fn=\"sum\",code=\"413\"} 1\n") &&
+			      strstr(b, "ukvm_serve_request_seconds_count{fn=\"sum\"} 67\n") &&
+			      strstr(b, "ukvm_serve_vms_running 0\n"),
+		      "%s", b);
+	free(b);
+	server_stop(&s);
+	fprintf(stderr, "serve: boot mode: 64 requests over 8 connections, 500, 504, 413, 404, /fns, /metrics\n");
+}
+END_TEST
+
+static void *spin_once(void *arg)
+{
+	char *b;
+	int *port = arg;
+	int st = http(*port, "POST", "/fn/spin", "x", 1, &b);
+	free(b);
+	return (void *)(intptr_t)st;
+}
+
+/* --max-vms 1: while one request runs, another waits --queue-wait ms and gets 503. */
+START_TEST(pool_full_gives_503)
+{
+	char spin[4200];
+	snprintf(spin, sizeof(spin), "spin=%s,timeout=3", path("apps/spin.img"));
+	const char *args[] = { "--listen", "127.0.0.1:0", "--fn", spin, "--max-vms", "1", "--queue-wait", "50", NULL };
+	struct server s;
+	server_start(&s, args);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, spin_once, &s.port), 0);
+	char *b = NULL;
+	for (int k = 0; k < 200; k++) { /* until the first one holds the VM */
+		free(b);
+		http(s.port, "GET", "/metrics", NULL, 0, &b);
+		if (strstr(b, "ukvm_serve_vms_running 1\n"))
+			break;
+		usleep(10000);
+	}
+	ck_assert_msg(strstr(b, "ukvm_serve_vms_running 1\n"), "%s", b);
+	free(b);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/spin", "x", 1, &b), 503);
+	ck_assert_msg(strstr(b, "all 1 VMs busy"), "%s", b);
+	free(b);
+	void *st;
+	pthread_join(t, &st);
+	ck_assert_int_eq((int)(intptr_t)st, 504);
+	server_stop(&s);
+}
+END_TEST
+
+/*
+ * Restore mode: each function boots once, is snapshotted when it blocks
+ * reading its stdin, and every request restores a fresh VM from that
+ * snapshot with the body as its stdin. A function that never waits for
+ * input cannot be snapshotted: the server refuses to start, with one line.
+ */
+START_TEST(restore_mode)
+{
+	char sum[4200], hello[4200];
+	snprintf(sum, sizeof(sum), "sum=%s,arg=sum", path("apps/stdinio.img"));
+	const char *args[] = { "--listen", "127.0.0.1:0", "--mode", "restore", "--fn", sum, NULL };
+	struct server s;
+	server_start(&s, args);
+	char *b;
+	ck_assert_int_eq(http(s.port, "POST", "/fn/sum", "abc", 3, &b), 200);
+	ck_assert_str_eq(b, "bytes 3 fnv e71fa2190541574b\n");
+	free(b);
+	many_requests(&s, 8);
+	server_stop(&s);
+
+	snprintf(hello, sizeof(hello), "hello=%s", path("apps/hello.img"));
+	const char *bad[] = { "--listen", "127.0.0.1:0", "--mode", "restore", "--fn", hello, NULL };
+	struct it_proc p;
+	struct it_result r;
+	ck_assert_int_eq(it_start(&p, path("ukvm-serve"), bad), 0);
+	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_msg(r.status == UKVM_EXIT_IMAGE && strstr(r.err, "hello: never idle waiting for its input"),
+		      "status %d: %s%s", r.status, r.out, r.err);
+	it_result_free(&r);
+	fprintf(stderr, "serve: restore mode: 64 requests over 8 connections from one snapshot\n");
+}
+END_TEST
+
+Suite *serve_suite(void)
+{
+	Suite *s = suite_create("serve");
+	TCase *c = tcase_create("core");
+	tcase_set_timeout(c, 300);
+	tcase_add_test(c, boot_mode);
+	tcase_add_test(c, pool_full_gives_503);
+	tcase_add_test(c, restore_mode);
+	suite_add_tcase(s, c);
+	return s;
+}

@@ -1,0 +1,144 @@
+/* check_servecfg.c: unit tests of ukvm-serve's command line (tools/serve/servecfg.c). */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../tools/serve/servecfg.h"
+
+static int parse(struct serve_opts *o, char *err, size_t n, const char *const *args)
+{
+	int argc = 0;
+	char *argv[32] = { "ukvm-serve" };
+	while (args[argc])
+		argv[argc + 1] = (char *)args[argc], argc++;
+	return serve_parse(argc + 1, argv, o, err, n);
+}
+
+START_TEST(test_parse_full)
+{
+	struct serve_opts o;
+	char err[256] = "";
+	const char *a[] = { "--listen", "127.0.0.1:8080", "--fn", "sum=app.img,mem=64M,timeout=2.5,arg=sum,arg=x",
+			    "--fn", "b.c-d_1=/x/y.img", "--max-vms", "3", "--queue-wait", "0", "--max-body", "4K",
+			    "--mode", "restore", NULL };
+	ck_assert_msg(parse(&o, err, sizeof(err), a) == 0, "%s", err);
+	ck_assert_str_eq(o.host, "127.0.0.1");
+	ck_assert_uint_eq(o.port, 8080);
+	ck_assert_uint_eq(o.nfns, 2);
+	ck_assert_str_eq(o.fns[0].name, "sum");
+	ck_assert_str_eq(o.fns[0].image, "app.img");
+	ck_assert_uint_eq(o.fns[0].mem, 64ull << 20);
+	ck_assert_uint_eq(o.fns[0].timeout_ms, 2500);
+	ck_assert_str_eq(o.fns[0].argv[0], "sum");
+	ck_assert_str_eq(o.fns[0].argv[1], "x");
+	ck_assert_ptr_null(o.fns[0].argv[2]);
+	ck_assert_str_eq(o.fns[1].name, "b.c-d_1");
+	ck_assert_uint_eq(o.fns[1].mem, 0);
+	ck_assert_uint_eq(o.fns[1].timeout_ms, 0);
+	ck_assert_uint_eq(o.max_vms, 3);
+	ck_assert_uint_eq(o.queue_ms, 0);
+	ck_assert_uint_eq(o.max_body, 4096);
+	ck_assert_int_eq(o.mode, SERVE_MODE_RESTORE);
+	ck_assert_ptr_eq(serve_find(&o, "sum", 3), &o.fns[0]);
+	ck_assert_ptr_null(serve_find(&o, "su", 2));
+	ck_assert_ptr_null(serve_find(&o, "sum/x", 5));
+	serve_opts_free(&o);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct serve_opts o;
+	char err[256] = "";
+	const char *a[] = { "--listen", "0.0.0.0:0", "--fn", "f=i.img", NULL };
+	ck_assert_msg(parse(&o, err, sizeof(err), a) == 0, "%s", err);
+	ck_assert_uint_eq(o.port, 0);
+	ck_assert_uint_eq(o.max_vms, 8);
+	ck_assert_uint_eq(o.queue_ms, 1000);
+	ck_assert_uint_eq(o.max_body, 1u << 20);
+	ck_assert_int_eq(o.mode, SERVE_MODE_BOOT);
+	serve_opts_free(&o);
+}
+END_TEST
+
+/* Each bad command line is refused with a line naming the option. */
+static const struct {
+	const char *args[8];
+	const char *want;
+} bad[] = {
+	{ { "--fn", "f=i.img", NULL }, "--listen ADDR:PORT is required" },
+	{ { "--listen", "127.0.0.1:1", NULL }, "no function" },
+	{ { "--listen", "localhost:1", "--fn", "f=i", NULL }, "--listen: localhost:1" },
+	{ { "--listen", "127.0.0.1:65536", "--fn", "f=i", NULL }, "--listen" },
+	{ { "--listen", "127.0.0.1", "--fn", "f=i", NULL }, "want ADDR:PORT" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f", NULL }, "want NAME=IMAGE" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "=i", NULL }, "want NAME=IMAGE" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "a/b=i", NULL }, "want NAME=IMAGE" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=", NULL }, "missing IMAGE" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,mem=1x", NULL }, "mem=" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,mem=8M,mem=8M", NULL }, "mem=" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,timeout=0", NULL }, "timeout=" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,timeout=-1", NULL }, "timeout=" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,timeout=1e99", NULL }, "timeout=" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,color=red", NULL }, "unknown option" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--fn", "f=j", NULL }, "exists" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--max-vms", "0", NULL }, "--max-vms" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--mode", "fast", NULL }, "--mode" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--max-body", "2G", NULL }, "--max-body" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--bogus", "1", NULL }, "--bogus: unknown option" },
+	{ { "--listen", NULL }, "missing value" },
+};
+
+START_TEST(test_refused)
+{
+	struct serve_opts o;
+	char err[256] = "";
+	ck_assert_int_eq(parse(&o, err, sizeof(err), bad[_i].args), -EINVAL);
+	ck_assert_msg(strstr(err, bad[_i].want), "case %d: '%s' lacks '%s'", _i, err, bad[_i].want);
+	serve_opts_free(&o);
+}
+END_TEST
+
+/* Limits: 16 arg= at most, names up to 63 bytes. */
+START_TEST(test_limits)
+{
+	struct serve_fn f;
+	char err[256], v[1024] = "f=i";
+	for (int i = 0; i < SERVE_MAX_ARGS; i++)
+		strcat(v, ",arg=a");
+	ck_assert_int_eq(serve_parse_fn(v, &f, err, sizeof(err)), 0);
+	for (int i = 0; f.argv[i]; i++)
+		free((void *)f.argv[i]);
+	free(f.image);
+	strcat(v, ",arg=a");
+	ck_assert_int_eq(serve_parse_fn(v, &f, err, sizeof(err)), -EINVAL);
+	for (int i = 0; f.argv[i]; i++)
+		free((void *)f.argv[i]);
+	free(f.image);
+	char name[80];
+	memset(name, 'n', 63);
+	strcpy(name + 63, "=i");
+	ck_assert_int_eq(serve_parse_fn(name, &f, err, sizeof(err)), 0);
+	free(f.image);
+	memset(name, 'n', 64);
+	strcpy(name + 64, "=i");
+	ck_assert_int_eq(serve_parse_fn(name, &f, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+Suite *servecfg_suite(void)
+{
+	Suite *s = suite_create("servecfg");
+	TCase *c = tcase_create("core");
+	tcase_add_test(c, test_parse_full);
+	tcase_add_test(c, test_defaults);
+	suite_add_tcase(s, c);
+	TCase *l = tcase_create("limits");
+	tcase_add_test(l, test_limits);
+	suite_add_tcase(s, l);
+	TCase *h = tcase_create("hostile");
+	tcase_add_loop_test(h, test_refused, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	suite_add_tcase(s, h);
+	return s;
+}

@@ -1,0 +1,581 @@
+/* serve.c: ukvm-serve, an HTTP front end on libukvm and libmicrohttpd: one fresh microVM per request, the body its stdin, its stdout the response. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "servecfg.h"
+#include "ukvm.h"
+
+/*
+ * libmicrohttpd (Debian's libmicrohttpd-dev): a small, long-kept C library
+ * made to embed an HTTP/1.1 server, with its own thread per connection, so
+ * a request's VM runs in its connection's thread without an event loop of
+ * ours. Each VM runs on a thread of its own, created for it: ukvm_run's
+ * seccomp filter stays on the thread that ran it, and the connection's
+ * thread must go on speaking HTTP.
+ */
+
+/* A function's stdout is kept up to this many bytes; the guest's writes past it fail. */
+#define SERVE_OUT_MAX (16u << 20)
+/* Latency histogram bounds, seconds (Prometheus's le labels). */
+static const double serve_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+#define SERVE_NBUCKETS (sizeof(serve_buckets) / sizeof(serve_buckets[0]))
+
+/* What each function has done, for GET /metrics. */
+struct serve_stats {
+	uint64_t invocations;         /* requests that reached the function (any outcome) */
+	uint64_t by_code[6];          /* 200, 500, 503, 504, 413, other */
+	uint64_t hist[SERVE_NBUCKETS + 1];
+	double sum_s;
+};
+static const int serve_codes[] = { 200, 500, 503, 504, 413, 0 };
+
+/* A function's start hook: how its VMs begin (SERVE_MODE_RESTORE: from snap, taken at registration). */
+struct serve_fnstate {
+	const struct serve_fn *fn;
+	char snap[4096]; /* the snapshot file, restore mode */
+};
+
+static struct {
+	struct serve_opts o;
+	struct serve_fnstate fs[SERVE_MAX_FNS];
+	struct ukvm_host *host;
+	sem_t pool;
+	pthread_mutex_t lock; /* stats, running */
+	struct serve_stats stats[SERVE_MAX_FNS];
+	unsigned running;
+	unsigned active;      /* requests inside serve_invoke (waiting for a VM or running one) */
+	char dir[64];         /* the server's private directory (snapshots); removed at exit */
+} S;
+
+static double serve_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void serve_count(unsigned fi, int code, double secs)
+{
+	pthread_mutex_lock(&S.lock);
+	struct serve_stats *st = &S.stats[fi];
+	st->invocations++;
+	unsigned k = 0;
+	while (serve_codes[k] && serve_codes[k] != code)
+		k++;
+	st->by_code[k]++;
+	unsigned b = 0;
+	while (b < SERVE_NBUCKETS && secs > serve_buckets[b])
+		b++;
+	st->hist[b]++;
+	st->sum_s += secs;
+	pthread_mutex_unlock(&S.lock);
+}
+
+/* One VM: created, run and destroyed on its own thread. */
+struct serve_job {
+	const struct serve_fnstate *f;
+	int in_fd, out_fd;
+	const char *snapshot_to; /* start hook of restore mode: snapshot when idle into this file */
+	int create_rc;
+	char err[512];
+	struct ukvm_result res;
+};
+
+static void *serve_job_thread(void *arg)
+{
+	struct serve_job *j = arg;
+	const struct serve_fn *fn = j->f->fn;
+	bool restore = S.o.mode == SERVE_MODE_RESTORE && !j->snapshot_to;
+	struct ukvm_config cfg = {
+		.size = sizeof(cfg), .host = S.host, .image = fn->image, .mem_size = fn->mem, .argv = fn->argv,
+		.console_fd = j->out_fd, .console_err_fd = -1, .console_in_fd = j->in_fd,
+		.timeout_ms = j->snapshot_to ? 60000 : fn->timeout_ms, .seccomp = true, .quiet = true,
+		.snapshot_when_idle = j->snapshot_to, .restore = restore ? j->f->snap : NULL,
+	};
+	struct ukvm_vm *vm;
+	j->res.size = sizeof(j->res);
+	j->create_rc = ukvm_create(&cfg, &vm, j->err, sizeof(j->err));
+	if (j->create_rc == UKVM_OK) {
+		ukvm_run(vm, &j->res);
+		ukvm_destroy(vm);
+	}
+	return NULL;
+}
+
+/* Runs j on a thread of its own and waits for it: 0, or -errno when no thread could start. */
+static int serve_job_run(struct serve_job *j)
+{
+	pthread_t t;
+	int r = pthread_create(&t, NULL, serve_job_thread, j);
+	if (r)
+		return -r;
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/* A memfd holding len bytes of data, at offset 0; -errno. */
+static int serve_memfd_with(const char *name, const void *data, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, (const char *)data + done, len - done);
+		if (n <= 0) {
+			close(fd);
+			return -EIO;
+		}
+		done += (size_t)n;
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/*
+ * The output memfd: SERVE_OUT_MAX long and sealed against growing, so a
+ * function that prints forever fills it and then has its writes fail (the
+ * pages exist only where written); the bytes written are its offset.
+ */
+static int serve_out_fd(void)
+{
+	int fd = memfd_create("stdout", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, SERVE_OUT_MAX) || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static enum MHD_Result serve_reply(struct MHD_Connection *c, unsigned code, const char *type, void *buf, size_t len,
+				   enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf, mode);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	enum MHD_Result ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result serve_text(struct MHD_Connection *c, unsigned code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static enum MHD_Result serve_text(struct MHD_Connection *c, unsigned code, const char *fmt, ...)
+{
+	char line[768];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	return serve_reply(c, code, "text/plain", line, (size_t)n, MHD_RESPMEM_MUST_COPY);
+}
+
+static enum MHD_Result serve_invoke_active(struct MHD_Connection *c, unsigned fi, const char *body, size_t len,
+					   double t0, const struct serve_fn *fn);
+
+/* POST /fn/NAME with the whole body: the function's answer. */
+static enum MHD_Result serve_invoke(struct MHD_Connection *c, unsigned fi, const char *body, size_t len)
+{
+	double t0 = serve_now();
+	const struct serve_fn *fn = S.fs[fi].fn;
+	pthread_mutex_lock(&S.lock);
+	S.active++;
+	pthread_mutex_unlock(&S.lock);
+	enum MHD_Result ret = serve_invoke_active(c, fi, body, len, t0, fn);
+	pthread_mutex_lock(&S.lock);
+	S.active--;
+	pthread_mutex_unlock(&S.lock);
+	return ret;
+}
+
+static enum MHD_Result serve_invoke_active(struct MHD_Connection *c, unsigned fi, const char *body, size_t len,
+					   double t0, const struct serve_fn *fn)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += S.o.queue_ms / 1000;
+	until.tv_nsec += (long)(S.o.queue_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	int w;
+	while ((w = sem_timedwait(&S.pool, &until)) < 0 && errno == EINTR)
+		;
+	if (w < 0) {
+		serve_count(fi, 503, serve_now() - t0);
+		return serve_text(c, 503, "%s: all %u VMs busy", fn->name, S.o.max_vms);
+	}
+	pthread_mutex_lock(&S.lock);
+	S.running++;
+	pthread_mutex_unlock(&S.lock);
+
+	struct serve_job j = { .f = &S.fs[fi], .in_fd = -1, .out_fd = -1 };
+	unsigned code;
+	char *out = NULL;
+	size_t outlen = 0;
+	char why[600] = "";
+	j.in_fd = len ? serve_memfd_with("stdin", body, len) : -1; /* no body: stdin reads end of file */
+	j.out_fd = serve_out_fd();
+	if ((len && j.in_fd < 0) || j.out_fd < 0) {
+		code = 500;
+		snprintf(why, sizeof(why), "%s: out of host resources", fn->name);
+	} else if (serve_job_run(&j) < 0) {
+		code = 500;
+		snprintf(why, sizeof(why), "%s: cannot start a thread", fn->name);
+	} else if (j.create_rc != UKVM_OK) {
+		code = 500;
+		snprintf(why, sizeof(why), "%s: %s", fn->name, j.err);
+	} else if (j.res.kind == UKVM_TIMEOUT) {
+		code = 504;
+		snprintf(why, sizeof(why), "%s: %s", fn->name, j.res.msg);
+	} else if (j.res.kind == UKVM_EXITED && j.res.status == 0) {
+		code = 200;
+	} else {
+		code = 500;
+		if (j.res.kind == UKVM_EXITED)
+			snprintf(why, sizeof(why), "%s: exit status %d", fn->name, j.res.status);
+		else
+			snprintf(why, sizeof(why), "%s: %s", fn->name, j.res.msg);
+	}
+	if (code == 200) {
+		off_t n = lseek(j.out_fd, 0, SEEK_CUR);
+		outlen = n > 0 ? (size_t)n : 0;
+		out = malloc(outlen ? outlen : 1);
+		if (!out || pread(j.out_fd, out, outlen, 0) != (ssize_t)outlen) {
+			free(out);
+			out = NULL;
+			code = 500;
+			snprintf(why, sizeof(why), "%s: cannot read its output", fn->name);
+		}
+	}
+	if (j.in_fd >= 0)
+		close(j.in_fd);
+	if (j.out_fd >= 0)
+		close(j.out_fd);
+	pthread_mutex_lock(&S.lock);
+	S.running--;
+	pthread_mutex_unlock(&S.lock);
+	sem_post(&S.pool);
+	serve_count(fi, (int)code, serve_now() - t0);
+	if (code == 200)
+		return serve_reply(c, 200, "application/octet-stream", out, outlen, MHD_RESPMEM_MUST_FREE);
+	return serve_text(c, code, "%s", why);
+}
+
+/* GET /fns: the functions as JSON (names are [A-Za-z0-9_.-]; image paths escaped). */
+static enum MHD_Result serve_fns(struct MHD_Connection *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return serve_text(c, 500, "out of memory");
+	fputc('[', m);
+	for (unsigned i = 0; i < S.o.nfns; i++) {
+		const struct serve_fn *f = &S.o.fns[i];
+		fprintf(m, "%s{\"name\":\"%s\",\"image\":\"", i ? "," : "", f->name);
+		for (const char *p = f->image; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				fprintf(m, "\\%c", *p);
+			else if ((unsigned char)*p < 0x20)
+				fprintf(m, "\\u%04x", (unsigned char)*p);
+			else
+				fputc(*p, m);
+		}
+		fprintf(m, "\",\"mem\":%llu,\"timeout_ms\":%llu,\"mode\":\"%s\"}", (unsigned long long)f->mem,
+			(unsigned long long)f->timeout_ms, S.o.mode == SERVE_MODE_RESTORE ? "restore" : "boot");
+	}
+	fputs("]\n", m);
+	fclose(m);
+	return serve_reply(c, 200, "application/json", buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* GET /metrics: Prometheus text format 0.0.4. */
+static enum MHD_Result serve_metrics(struct MHD_Connection *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return serve_text(c, 500, "out of memory");
+	pthread_mutex_lock(&S.lock);
+	fputs("# HELP ukvm_serve_invocations_total Requests to a function, any outcome.\n"
+	      "# TYPE ukvm_serve_invocations_total counter\n", m);
+	for (unsigned i = 0; i < S.o.nfns; i++)
+		fprintf(m, "ukvm_serve_invocations_total{fn=\"%s\"} %llu\n", S.o.fns[i].name,
+			(unsigned long long)S.stats[i].invocations);
+	fputs("# HELP ukvm_serve_responses_total Responses by HTTP status.\n"
+	      "# TYPE ukvm_serve_responses_total counter\n", m);
+	for (unsigned i = 0; i < S.o.nfns; i++)
+		for (unsigned k = 0; serve_codes[k]; k++)
+			fprintf(m, "ukvm_serve_responses_total{fn=\"%s\",code=\"%d\"} %llu\n", S.o.fns[i].name,
+				serve_codes[k], (unsigned long long)S.stats[i].by_code[k]);
+	fputs("# HELP ukvm_serve_errors_total Requests not answered 200.\n# TYPE ukvm_serve_errors_total counter\n", m);
+	for (unsigned i = 0; i < S.o.nfns; i++)
+		fprintf(m, "ukvm_serve_errors_total{fn=\"%s\"} %llu\n", S.o.fns[i].name,
+			(unsigned long long)(S.stats[i].invocations - S.stats[i].by_code[0]));
+	fputs("# HELP ukvm_serve_request_seconds Time from request to answer.\n"
+	      "# TYPE ukvm_serve_request_seconds histogram\n", m);
+	for (unsigned i = 0; i < S.o.nfns; i++) {
+		uint64_t cum = 0;
+		for (unsigned b = 0; b <= SERVE_NBUCKETS; b++) {
+			cum += S.stats[i].hist[b];
+			if (b < SERVE_NBUCKETS)
+				fprintf(m, "ukvm_serve_request_seconds_bucket{fn=\"%s\",le=\"%g\"} %llu\n", S.o.fns[i].name,
+					serve_buckets[b], (unsigned long long)cum);
+			else
+				fprintf(m, "ukvm_serve_request_seconds_bucket{fn=\"%s\",le=\"+Inf\"} %llu\n",
+					S.o.fns[i].name, (unsigned long long)cum);
+		}
+		fprintf(m, "ukvm_serve_request_seconds_sum{fn=\"%s\"} %.6f\n", S.o.fns[i].name, S.stats[i].sum_s);
+		fprintf(m, "ukvm_serve_request_seconds_count{fn=\"%s\"} %llu\n", S.o.fns[i].name,
+			(unsigned long long)cum);
+	}
+	fprintf(m, "# HELP ukvm_serve_vms_running VMs running now.\n# TYPE ukvm_serve_vms_running gauge\n"
+		   "ukvm_serve_vms_running %u\n", S.running);
+	pthread_mutex_unlock(&S.lock);
+	fclose(m);
+	return serve_reply(c, 200, "text/plain; version=0.0.4", buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* A POST's body as it arrives. */
+struct serve_req {
+	char *buf;
+	size_t len, cap;
+	bool too_big;
+};
+
+static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				     const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+	(void)cls, (void)version;
+	bool post = !strcmp(method, "POST");
+	if (!post) {
+		if (strcmp(method, "GET"))
+			return serve_text(c, 405, "only GET and POST");
+		if (!strcmp(url, "/fns"))
+			return serve_fns(c);
+		if (!strcmp(url, "/metrics"))
+			return serve_metrics(c);
+		return serve_text(c, 404, "%s: not found (POST /fn/NAME, GET /fns, GET /metrics)", url);
+	}
+	struct serve_req *q = *con_cls;
+	if (!q) {
+		if (!(q = calloc(1, sizeof(*q))))
+			return MHD_NO;
+		*con_cls = q;
+		return MHD_YES;
+	}
+	if (*data_size) {
+		size_t n = *data_size;
+		*data_size = 0;
+		if (q->too_big || n > S.o.max_body - q->len) {
+			q->too_big = true; /* the rest is read and dropped, so the answer can be sent */
+			return MHD_YES;
+		}
+		if (q->len + n > q->cap) {
+			size_t cap = q->cap ? q->cap : 4096;
+			while (cap < q->len + n)
+				cap *= 2;
+			char *b = realloc(q->buf, cap);
+			if (!b)
+				return MHD_NO;
+			q->buf = b, q->cap = cap;
+		}
+		memcpy(q->buf + q->len, data, n);
+		q->len += n;
+		return MHD_YES;
+	}
+	if (strncmp(url, "/fn/", 4))
+		return serve_text(c, 404, "%s: not found (POST /fn/NAME)", url);
+	const struct serve_fn *fn = serve_find(&S.o, url + 4, strlen(url + 4));
+	if (!fn)
+		return serve_text(c, 404, "%s: no such function", url + 4);
+	unsigned fi = (unsigned)(fn - S.o.fns);
+	if (q->too_big) {
+		serve_count(fi, 413, 0);
+		return serve_text(c, 413, "%s: body beyond %llu bytes", fn->name, (unsigned long long)S.o.max_body);
+	}
+	return serve_invoke(c, fi, q->buf, q->len);
+}
+
+static void serve_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls, (void)c, (void)toe;
+	struct serve_req *q = *con_cls;
+	if (q) {
+		free(q->buf);
+		free(q);
+		*con_cls = NULL;
+	}
+}
+
+/*
+ * The start hook of restore mode, run once per function at registration:
+ * boot it with an input that stays open and silent, so it blocks reading
+ * its stdin, the point a function is ready; libukvm snapshots it there.
+ * Each request then restores a VM from that snapshot with its own stdin.
+ * The boot runs in a child process, on its main thread: a second snapshot
+ * taken on a worker thread of one process was killed by the vCPU thread's
+ * seccomp filter (openat from malloc growing that thread's arena).
+ */
+static int serve_prepare(struct serve_fnstate *f, char *err, size_t errlen)
+{
+	if (S.o.mode != SERVE_MODE_RESTORE)
+		return 0;
+	snprintf(f->snap, sizeof(f->snap), "%s/%s.snap", S.dir, f->fn->name);
+	int p[2], m[2];
+	if (pipe2(p, O_CLOEXEC) || pipe2(m, O_CLOEXEC))
+		return snprintf(err, errlen, "%s: pipe: %s", f->fn->name, strerror(errno)), -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct serve_job j = { .f = f, .in_fd = p[0], .out_fd = -1, .snapshot_to = f->snap };
+		char line[600] = "";
+		serve_job_thread(&j);
+		if (j.create_rc != UKVM_OK)
+			snprintf(line, sizeof(line), "%s: %s", f->fn->name, j.err);
+		else if (j.res.kind != UKVM_SNAPSHOTTED)
+			snprintf(line, sizeof(line), "%s: never idle waiting for its input, no snapshot (%s)", f->fn->name,
+				 j.res.kind == UKVM_EXITED ? "it exited" : j.res.msg);
+		ssize_t w = write(m[1], line, strlen(line));
+		(void)w;
+		_exit(line[0] ? 1 : 0);
+	}
+	close(p[0]);
+	close(m[1]);
+	int st = 0;
+	char line[600] = "";
+	ssize_t n = pid < 0 ? -1 : read(m[0], line, sizeof(line) - 1);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	close(p[1]);
+	close(m[0]);
+	if (pid < 0)
+		return snprintf(err, errlen, "%s: fork: %s", f->fn->name, strerror(errno)), -1;
+	line[n > 0 ? n : 0] = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return snprintf(err, errlen, "%s", line[0] ? line : "the snapshot boot died"), -1;
+	return 0;
+}
+
+static void serve_cleanup(void)
+{
+	for (unsigned i = 0; i < S.o.nfns; i++)
+		if (S.fs[i].snap[0])
+			unlink(S.fs[i].snap);
+	if (S.dir[0])
+		rmdir(S.dir);
+}
+
+int main(int argc, char **argv)
+{
+	char err[768];
+	int code = 0;
+	if (serve_parse(argc, argv, &S.o, err, sizeof(err))) {
+		fprintf(stderr, "ukvm-serve: %s\n%s", err, serve_usage());
+		serve_opts_free(&S.o);
+		return UKVM_EXIT_USAGE;
+	}
+	if (S.o.help) {
+		fputs(serve_usage(), stdout);
+		return 0;
+	}
+	/* SIGTERM and SIGINT are taken by sigwait below; every thread inherits them blocked. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&S.lock, NULL);
+	sem_init(&S.pool, 0, S.o.max_vms);
+	int r = ukvm_host_open(&S.host, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "ukvm-serve: %s\n", err);
+		serve_opts_free(&S.o);
+		return ukvm_error_exit_code(r);
+	}
+	snprintf(S.dir, sizeof(S.dir), "/tmp/ukvm-serve-XXXXXX");
+	if (!mkdtemp(S.dir)) {
+		fprintf(stderr, "ukvm-serve: %s: %s\n", S.dir, strerror(errno));
+		S.dir[0] = 0;
+		code = UKVM_EXIT_INTERNAL;
+		goto out;
+	}
+	for (unsigned i = 0; i < S.o.nfns; i++) {
+		S.fs[i].fn = &S.o.fns[i];
+		if (serve_prepare(&S.fs[i], err, sizeof(err))) {
+			fprintf(stderr, "ukvm-serve: %s\n", err);
+			code = UKVM_EXIT_IMAGE;
+			goto out;
+		}
+	}
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(S.o.port) };
+	inet_pton(AF_INET, S.o.host, &sa.sin_addr);
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+		NULL, NULL,
+		serve_handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, serve_done,
+		NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(S.o.max_vms * 4 + 64), MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)120, MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, "ukvm-serve: cannot listen on %s:%u\n", S.o.host, S.o.port);
+		code = UKVM_EXIT_USAGE;
+		goto out;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	printf("ukvm-serve: listening on %s:%u, %u functions, mode %s, files in %s\n", S.o.host,
+	       info ? info->port : S.o.port, S.o.nfns, S.o.mode == SERVE_MODE_RESTORE ? "restore" : "boot", S.dir);
+	fflush(stdout);
+	int sig;
+	sigwait(&stop, &sig);
+	/*
+	 * Graceful: no new connections; the requests inside a VM (or waiting for
+	 * one) finish and get their answers, then the connections close and
+	 * their threads are joined. Bounded: every VM has its function's timeout.
+	 */
+	MHD_socket ls = MHD_quiesce_daemon(d);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	for (;;) {
+		pthread_mutex_lock(&S.lock);
+		unsigned busy = S.active;
+		pthread_mutex_unlock(&S.lock);
+		if (!busy)
+			break;
+		usleep(10000);
+	}
+	usleep(100000); /* the last answers leave their connections' threads */
+	MHD_stop_daemon(d);
+	printf("ukvm-serve: stopped by %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+out:
+	serve_cleanup();
+	ukvm_host_close(S.host);
+	serve_opts_free(&S.o);
+	sem_destroy(&S.pool);
+	return code;
+}

@@ -1,0 +1,59 @@
+/* servecfg.h: ukvm-serve's command line (tools/serve/servecfg.c), kept apart from the server so it is unit-testable. */
+#ifndef SERVECFG_H
+#define SERVECFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SERVE_MAX_FNS  64
+#define SERVE_MAX_ARGS 16
+#define SERVE_NAME_MAX 64
+
+/* How a request's VM starts. */
+enum serve_mode {
+	SERVE_MODE_BOOT,    /* a fresh boot of the image */
+	SERVE_MODE_RESTORE, /* a restore of the snapshot taken when the function first went idle */
+};
+
+/* One function: POST /fn/NAME runs IMAGE with the request body as stdin. */
+struct serve_fn {
+	char name[SERVE_NAME_MAX]; /* [A-Za-z0-9_.-]+ */
+	char *image;
+	uint64_t mem;              /* guest RAM; 0: libukvm's default */
+	uint64_t timeout_ms;       /* per request; 0: none */
+	const char *argv[SERVE_MAX_ARGS + 1]; /* the guest's argv[1..] (arg=), NULL-terminated; malloc'd strings */
+};
+
+struct serve_opts {
+	char host[64];          /* --listen ADDR:PORT: an IPv4 address ... */
+	uint16_t port;          /* ... and port (0: any free one, printed at start) */
+	struct serve_fn fns[SERVE_MAX_FNS];
+	unsigned nfns;
+	unsigned max_vms;       /* --max-vms: VMs running at once (default 8) */
+	unsigned queue_ms;      /* --queue-wait: how long a request beyond them waits for one, then 503 (default 1000) */
+	uint64_t max_body;      /* --max-body: request bytes taken (default 1M); more: 413 */
+	enum serve_mode mode;   /* --mode boot|restore (default boot) */
+	bool help;
+};
+
+/*
+ * Parses `ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...
+ * [--fn ...]... [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--mode boot|restore]`.
+ * Returns 0, or -EINVAL with one line in err ("--fn: a=b,mem=1x: bad size");
+ * call serve_opts_free afterwards either way.
+ */
+int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t errlen);
+
+/* Parses one --fn value into *f. 0, or -EINVAL with one line in err, or -ENOMEM. */
+int serve_parse_fn(const char *v, struct serve_fn *f, char *err, size_t errlen);
+
+/* The function called name (len bytes), or NULL. */
+const struct serve_fn *serve_find(const struct serve_opts *o, const char *name, size_t len);
+
+void serve_opts_free(struct serve_opts *o);
+
+/* Usage text. */
+const char *serve_usage(void);
+
+#endif
