@@ -89,6 +89,14 @@ struct k_poller {
 	 * whichever thread is scheduling: it must not block.
 	 */
 	uint64_t (*poll)(struct k_poller *p, enum k_wait_news news);
+	/*
+	 * Optional (NULL: none). Called by k_wait_idle(_sched) before the WAIT
+	 * hypercall (an exit): may watch its device for news a little while
+	 * (bounded, never past deadline) and returns true when news came, so
+	 * the WAIT is skipped and the pollers run again. Returning false it
+	 * must have armed its device's news, so the WAIT ends on it.
+	 */
+	bool (*idle)(struct k_poller *p, uint64_t deadline);
 	struct k_poller *next;
 };
 

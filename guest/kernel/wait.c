@@ -152,6 +152,9 @@ enum k_wait_news k_wait_idle(uint64_t deadline)
 
 enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet)
 {
+	for (struct k_poller *p = wait_pollers; p; p = p->next)
+		if (p->idle && p->idle(p, deadline))
+			return K_WAIT_NEWS;
 	uint64_t now = k_clock_monotonic_ns();
 	uint64_t t = deadline > now ? deadline - now : 0;
 	struct ukvm_wait w;

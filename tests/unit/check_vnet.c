@@ -62,7 +62,8 @@ void *k_calloc(size_t c, size_t n) { return calloc(c, n); }
 void k_free(void *p) { free(p); }
 void *k_pages_alloc(size_t n) { return aligned_alloc(4096, n * 4096); }
 void k_pages_free(void *p, size_t n) { (void)n; free(p); }
-uint64_t k_clock_monotonic_ns(void) { return mono_ns; }
+static uint64_t mono_step; /* added at every read: a spin's clock moves */
+uint64_t k_clock_monotonic_ns(void) { return mono_ns += mono_step; }
 void k_random_bytes(void *buf, size_t len) { memset(buf, 0x5a, len); }
 void k_wait_poller_add(struct k_poller *p) { pollers[npollers++] = p; }
 void net_etc_dns(const uint32_t *dns, unsigned n) { (void)dns; (void)n; }
@@ -230,6 +231,7 @@ static void setup(void)
 	npollers = 0;
 	idle_calls = 0;
 	idle_hook = NULL;
+	mono_step = 0;
 	dev_kills = 0;
 	dev_status_reads = 0;
 	memset(dev_notifies, 0, sizeof(dev_notifies));
@@ -603,6 +605,65 @@ START_TEST(test_rx_news_reads_no_status)
 }
 END_TEST
 
+/* The used_event the driver left on queue qi (VIRTQ_F_EVENT_IDX: after the avail ring). */
+static uint16_t drv_used_event(unsigned qi) { return dev_avail(qi)[2 + QSIZE]; }
+
+/*
+ * Notification discipline: TX completions never ask for news (used_event out of reach), RX news
+ * is armed only by the idle hook before a WAIT; the hook spins on RX while frames have been
+ * coming, finds a frame without a WAIT, and stops spinning after spins that found nothing.
+ */
+START_TEST(test_idle_spin_and_news)
+{
+	uint8_t f[2048], out[2048];
+	probe();
+	struct k_poller *nic = pollers[1];
+	ck_assert_ptr_nonnull(nic->idle);
+	dev_rx(f, arp_request(f));
+	vnet_poll(K_WAIT_NEWS);
+	ck_assert_int_eq(dev_tx(out, sizeof(out), true), 42);
+	vnet_poll(K_WAIT_POLLED);
+	uint16_t tx_last = queues[VIRTIO_NET_TXQ]->vq.last_used;
+	ck_assert_uint_eq((uint16_t)(drv_used_event(VIRTIO_NET_TXQ) - tx_last), 0x8000); /* TX: no news */
+	uint16_t rx_last = queues[VIRTIO_NET_RXQ]->vq.last_used;
+	ck_assert_uint_ne(drv_used_event(VIRTIO_NET_RXQ), rx_last); /* RX: not armed while running */
+	/* Idle right after a frame: a frame arriving during the spin ends it, no WAIT, nothing armed. */
+	mono_step = 1000;
+	dev_rx(f, (uint32_t)echo_request(f, 1));
+	ck_assert(nic->idle(nic, K_WAIT_FOREVER));
+	ck_assert_uint_ne(drv_used_event(VIRTIO_NET_RXQ), rx_last);
+	vnet_poll(K_WAIT_POLLED);
+	ck_assert_int_gt(dev_tx(out, sizeof(out), true), 0);
+	/* Nothing comes: the spin lasts ~30 us of clock, then arms RX news at last_used for the WAIT. */
+	for (int i = 0; i < 4; i++) {
+		uint64_t t0 = mono_ns;
+		ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
+		ck_assert_uint_ge(mono_ns - t0, 30000);
+		ck_assert_uint_eq(drv_used_event(VIRTIO_NET_RXQ), queues[VIRTIO_NET_RXQ]->vq.last_used);
+		mono_ns = t0; /* frames stay recent */
+	}
+	/* Four spins found nothing: the next idles do not spin, but for one probe in 16. */
+	unsigned spins = 0;
+	for (int i = 0; i < 32; i++) {
+		uint64_t t0 = mono_ns;
+		ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
+		spins += mono_ns - t0 >= 30000;
+		mono_ns = t0;
+	}
+	ck_assert_uint_eq(spins, 2);
+	/* Long after the last frame: no spin at all. */
+	mono_ns += 2000000000ull;
+	uint64_t t0 = mono_ns;
+	for (int i = 0; i < 32; i++)
+		ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
+	ck_assert_uint_lt(mono_ns - t0, 32 * 30000);
+	/* A deadline in the past: no spin either, but news is armed. */
+	mono_step = 0;
+	ck_assert(!nic->idle(nic, 0));
+	ck_assert_uint_eq(drv_used_event(VIRTIO_NET_RXQ), queues[VIRTIO_NET_RXQ]->vq.last_used);
+}
+END_TEST
+
 /* ---- loopback and lwIP's timers (guest/net/net.c) ---- */
 
 static struct tcp_pcb *lo_accepted;
@@ -816,6 +877,7 @@ Suite *vnet_suite(void)
 	tcase_add_checked_fixture(limits, setup, NULL);
 	tcase_add_test(limits, test_short_frames_dropped);
 	tcase_add_test(limits, test_rx_news_reads_no_status);
+	tcase_add_test(limits, test_idle_spin_and_news);
 	tcase_add_test(limits, test_cfg_bad);
 	suite_add_tcase(s, limits);
 	TCase *hostile = tcase_create("hostile");
