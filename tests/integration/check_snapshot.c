@@ -323,6 +323,24 @@ START_TEST(nic_refused)
 }
 END_TEST
 
+/* A snapshot that cannot be created or written ends the run with one line: 120 before the guest runs, 125 after. */
+START_TEST(unwritable_snapshot)
+{
+	struct it_result r;
+	const char *nodir[] = { "--snapshot-when-idle", "/nonexistent/dir/x.snap", app_img(), NULL };
+	ck_assert_int_eq(it_run(&r, 30, nodir), 0);
+	ck_assert_msg(r.status == X_USAGE && strstr(r.err, "/nonexistent/dir/x.snap: cannot create snapshot"),
+		      "status %d err: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "");
+	it_result_free(&r);
+	const char *full[] = { "--snapshot-when-idle", "/dev/full", app_img(), NULL };
+	ck_assert_int_eq(it_run(&r, 30, full), 0);
+	ck_assert_msg(r.status == 125 && strstr(r.err, "snapshot: "), "status %d err: %s", r.status, r.err);
+	ck_assert_ptr_null(strstr(r.out, "after")); /* it stopped at the idle point */
+	it_result_free(&r);
+}
+END_TEST
+
 /* Reads all of fd (a file) from the start. */
 static void slurp(int fd, char *buf, size_t len)
 {
@@ -397,6 +415,7 @@ Suite *snapshot_suite(void)
 	tcase_add_test(h, bad_snapshots_refused);
 	tcase_add_test(h, mode_mismatch_refused);
 	tcase_add_test(h, nic_refused);
+	tcase_add_test(h, unwritable_snapshot);
 	suite_add_tcase(s, h);
 	return s;
 }

@@ -18,12 +18,13 @@
 #define SLEEP_MS "51"
 
 enum { M_RESTORE_CREATE, M_RESTORE_RUNNING, M_RESTORE_EXIT, M_BOOT_RUNNING, M_BOOT_EXIT, M_NATIVE_EXIT,
-       M_FN_RESTORE_RUNNING, M_FN_RESTORE_EXIT, M_FN_BOOT_EXIT, M_FN_NATIVE_EXIT, M_COUNT };
+       M_FN_RESTORE_RUNNING, M_FN_RESTORE_EXIT, M_FN_BOOT_EXIT, M_FN_NATIVE_EXIT, M_FN_POOL_RUNNING,
+       M_FN_POOL_EXIT, M_COUNT };
 static const char *const names[M_COUNT] = {
 	"sleeper: restore ukvm_create", "sleeper: restore-to-running", "sleeper: restore-to-exit",
 	"sleeper: boot-to-running", "sleeper: boot-to-exit", "sleeper: fork+exec native",
 	"hello fn: restore-to-running", "hello fn: restore-to-exit", "hello fn: boot-to-exit",
-	"hello fn: fork+exec native",
+	"hello fn: fork+exec native", "hello fn: pooled, req-to-running", "hello fn: pooled, req-to-exit",
 };
 
 static double now_ms(void)
@@ -102,6 +103,42 @@ static int request(void)
 	}
 	close(p[1]);
 	return p[0];
+}
+
+/*
+ * A VM restored ahead of its request, as a pool would hold it: the request
+ * (written to the stdin pipe it already has) to its first exit and its exit.
+ */
+static int pooled(struct ukvm_config *cfg, double *running, double *exit_ms)
+{
+	int p[2];
+	struct ukvm_vm *vm;
+	struct ukvm_result res = { .size = sizeof(res) };
+	char err[512];
+	if (pipe(p)) {
+		perror("snapbench: pipe");
+		return -1;
+	}
+	cfg->console_in_fd = p[0];
+	if (ukvm_create(cfg, &vm, err, sizeof(err))) {
+		fprintf(stderr, "snapbench: %s\n", err);
+		return -1;
+	}
+	double t0 = now_ms();
+	if (write(p[1], "world\n", 6) != 6)
+		return -1;
+	close(p[1]);
+	ukvm_run(vm, &res);
+	double t1 = now_ms();
+	ukvm_destroy(vm);
+	close(p[0]);
+	if (res.kind != UKVM_EXITED || res.status) {
+		fprintf(stderr, "snapbench: pooled: %s\n", res.msg);
+		return -1;
+	}
+	*running = (double)res.first_exit_ns / 1e6 - t0;
+	*exit_ms = t1 - t0;
+	return 0;
 }
 
 /* fork+exec of a native program to its exit, stdout to /dev/null, stdin in_fd (-1: inherited); ms. */
@@ -209,6 +246,8 @@ int main(int argc, char **argv)
 		in = request();
 		m[M_FN_NATIVE_EXIT][i] = native(fargv, in);
 		close(in);
+		if (pooled(&frcfg, &m[M_FN_POOL_RUNNING][i], &m[M_FN_POOL_EXIT][i]))
+			return 1;
 	}
 	printf("bench-snap (%s mode): %d runs each, alternating; one shared ukvm_host and one idle VM open.\n"
 	       "hello fn (guest/apps/snapfn stdin): snapshotted waiting for its request on stdin; each run gets\n"
