@@ -231,7 +231,8 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 			goto out;
 		}
 	}
-	if (vm->cfg.seccomp && (r = sandbox_vcpu_install_fds(vm->vcpu.fd, c.snap ? snapvm_writer_fd(c.snap) : -1, c.in.fd))) {
+	if (vm->cfg.seccomp && (r = sandbox_vcpu_install_fds(vm->vcpu.fd, c.snap ? snapvm_writer_fd(c.snap) : -1,
+							      c.snap ? snapvm_writer_pagemap_fd(c.snap) : -1, c.in.fd))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
 		goto out;
 	}

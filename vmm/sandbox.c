@@ -159,15 +159,10 @@ static int sandbox_vcpu_ioctls(scmp_filter_ctx f, int vcpu_fd, bool snap, int r)
 
 int sandbox_vcpu_install(int vcpu_fd)
 {
-	return sandbox_vcpu_install_fds(vcpu_fd, -1, -1);
+	return sandbox_vcpu_install_fds(vcpu_fd, -1, -1, -1);
 }
 
-int sandbox_vcpu_install_snap(int vcpu_fd, int snap_fd)
-{
-	return sandbox_vcpu_install_fds(vcpu_fd, snap_fd, -1);
-}
-
-int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int in_fd)
+int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int pagemap_fd, int in_fd)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
@@ -188,7 +183,10 @@ int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int in_fd)
 		if (!r)
 			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ftruncate), 1,
 					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)snap_fd));
-		/* snapvm.c: which guest pages were ever touched (resident in the anonymous mapping) */
+		/* snapvm.c: which guest pages were ever touched: /proc/self/pagemap, opened before, else mincore */
+		if (!r && pagemap_fd >= 0)
+			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(pread64), 1,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pagemap_fd));
 		if (!r)
 			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mincore), 0);
 	}

@@ -16,14 +16,13 @@
 int sandbox_vcpu_install(int vcpu_fd);
 
 /*
- * sandbox_vcpu_install for a run that may snapshot into snap_fd (-1: none,
- * the same filter): also reading the vCPU's whole state, writing and sizing
- * snap_fd only, and mincore.
+ * sandbox_vcpu_install for a run that may snapshot into snap_fd (-1: none):
+ * also reading the vCPU's whole state, writing and sizing snap_fd only,
+ * reading pagemap_fd (/proc/self/pagemap; -1: none) only, and mincore; and
+ * for console input, its nonblocking read and FIONREAD on in_fd only (-1: no
+ * input).
  */
-int sandbox_vcpu_install_snap(int vcpu_fd, int snap_fd);
-
-/* Both, and the console input's nonblocking read and FIONREAD on in_fd only (-1: no input). */
-int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int in_fd);
+int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int pagemap_fd, int in_fd);
 
 /* Installs the event thread's allowlist on the calling thread (vmm/event.c). Returns 0 or -errno. */
 int sandbox_event_install(void);

@@ -121,7 +121,7 @@ int snap_check_host(const struct snap_meta *meta, const uint32_t host_cpu[SNAP_C
 		    uint32_t host_tsc_khz, char *err, size_t errlen);
 
 /*
- * The touched pages from a mincore(2) vector of npages entries (bit 0 set:
+ * The touched pages from a vector of npages entries, one per page (bit 0 set:
  * resident) as extents into out (max entries). Returns how many, or -E2BIG
  * when more than max would be needed.
  */

@@ -25,6 +25,8 @@ struct snapvm {
 
 struct snapvm_writer {
 	int fd;
+	int pagemap_fd;               /* /proc/self/pagemap, -1: mincore only */
+	uint64_t *pm;                 /* one pagemap entry per guest page */
 	uint32_t tsc_khz;
 	struct kvm_msr_list *msrs;    /* KVM_GET_MSR_INDEX_LIST */
 	unsigned char *vec;           /* mincore: one byte per guest page */
@@ -79,6 +81,9 @@ void snapvm_writer_close(struct snapvm_writer *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	if (w->pagemap_fd >= 0)
+		close(w->pagemap_fd);
+	free(w->pm);
 	free(w->msrs);
 	free(w->vec);
 	free(w->extents);
@@ -92,6 +97,11 @@ int snapvm_writer_fd(const struct snapvm_writer *w)
 	return w->fd;
 }
 
+int snapvm_writer_pagemap_fd(const struct snapvm_writer *w)
+{
+	return w->pagemap_fd;
+}
+
 int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_writer **out, char *err, size_t errlen)
 {
 	struct snapvm_writer *w = calloc(1, sizeof(*w));
@@ -100,14 +110,18 @@ int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_write
 	if (!w)
 		goto fail_msg;
 	w->fd = -1;
+	w->pagemap_fd = -1;
 	w->meta_cap = sizeof(struct snap_hdr) + snap_meta_len(SNAP_MAX_MSRS, SNAP_MAX_EXTENTS);
 	w->vec = malloc(vm->mem.size / SNAP_PAGE);
 	w->extents = calloc(SNAP_MAX_EXTENTS, sizeof(*w->extents));
 	w->state_msrs = calloc(SNAP_MAX_MSRS, sizeof(*w->state_msrs));
 	w->meta = calloc(1, w->meta_cap);
 	w->msrs = calloc(1, sizeof(*w->msrs) + SNAP_MAX_MSRS * sizeof(uint32_t));
-	if (!w->vec || !w->extents || !w->state_msrs || !w->meta || !w->msrs)
+	w->pm = malloc(vm->mem.size / SNAP_PAGE * sizeof(uint64_t));
+	if (!w->vec || !w->extents || !w->state_msrs || !w->meta || !w->msrs || !w->pm)
 		goto fail_msg;
+	/* Unprivileged readers get the present and swapped bits (not the frame numbers): all we need. */
+	w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	w->msrs->nmsrs = SNAP_MAX_MSRS;
 	if (ioctl(vm->host->kvm_fd, KVM_GET_MSR_INDEX_LIST, w->msrs) < 0) {
 		r = -errno;
@@ -146,15 +160,38 @@ static int snapvm_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen)
+/*
+ * Which guest pages were ever touched (by the guest, the loader or the
+ * devices): those of the anonymous mapping that are present or swapped out
+ * (/proc/self/pagemap bits 63 and 62). mincore alone would miss a page the
+ * host swapped out, and the snapshot would silently read it as zeros: only
+ * when pagemap cannot be read is it the answer.
+ */
+static int snapvm_touched(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t npages, char *err, size_t errlen)
 {
-	int r;
-	uint64_t npages = vm->mem.size / SNAP_PAGE;
-	/* Resident pages of the anonymous mapping are those the guest (or the loader) ever touched. */
+	if (w->pagemap_fd >= 0) {
+		size_t len = npages * sizeof(uint64_t);
+		off_t off = (off_t)((uintptr_t)vm->mem.base / SNAP_PAGE * sizeof(uint64_t));
+		ssize_t n = pread(w->pagemap_fd, w->pm, len, off);
+		if (n == (ssize_t)len) {
+			for (uint64_t i = 0; i < npages; i++)
+				w->vec[i] = (w->pm[i] >> 62) != 0; /* bit 63 present, bit 62 swapped */
+			return 0;
+		}
+	}
 	if (mincore(vm->mem.base, vm->mem.size, w->vec) < 0) {
 		snprintf(err, errlen, "mincore: %s", strerror(errno));
 		return -errno;
 	}
+	return 0;
+}
+
+int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen)
+{
+	int r;
+	uint64_t npages = vm->mem.size / SNAP_PAGE;
+	if ((r = snapvm_touched(w, vm, npages, err, errlen)))
+		return r;
 	long next = snap_extents(w->vec, npages, w->extents, SNAP_MAX_EXTENTS);
 	if (next < 0) {
 		snprintf(err, errlen, "guest memory too fragmented (more than %u extents)", SNAP_MAX_EXTENTS);

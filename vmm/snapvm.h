@@ -19,8 +19,9 @@ int snapvm_can_save(struct ukvm_vm *vm, char *err, size_t errlen);
  */
 int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_writer **out, char *err, size_t errlen);
 
-/* The file's fd (for the seccomp filter). */
+/* The file's fd and /proc/self/pagemap's (-1 when it could not be opened), for the seccomp filter. */
 int snapvm_writer_fd(const struct snapvm_writer *w);
+int snapvm_writer_pagemap_fd(const struct snapvm_writer *w);
 
 /*
  * vCPU thread, inside the guest's WAIT with argument block wait_gpa, the
