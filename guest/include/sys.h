@@ -164,6 +164,19 @@ long sys_sched_getaffinity(SYS_ARGS);
 long sys_prlimit64(SYS_ARGS);
 long sys_getrlimit(SYS_ARGS);
 long sys_sysinfo(SYS_ARGS);
+long sys_setrlimit(SYS_ARGS);
+long sys_get_robust_list(SYS_ARGS);
+/* The process among processes: guest/sys/sys_proc.c. */
+long sys_getgroups(SYS_ARGS);
+long sys_setgroups(SYS_ARGS);
+long sys_getpgrp(SYS_ARGS);
+long sys_getpgid(SYS_ARGS);
+long sys_setpgid(SYS_ARGS);
+long sys_getsid(SYS_ARGS);
+long sys_setsid(SYS_ARGS);
+long sys_prctl(SYS_ARGS);
+long sys_wait4(SYS_ARGS);
+long sys_waitid(SYS_ARGS);
 long sys_getrusage(SYS_ARGS);
 long sys_futex(SYS_ARGS);
 

@@ -32,6 +32,22 @@ _Noreturn void k_thr_exit(int status);
  */
 _Noreturn void k_exit(int status);
 
+/* prctl(2)'s per-thread attributes and the robust futex list (set_robust_list(2)). */
+#define K_THR_COMM_LEN 16
+struct k_thr_attr {
+	char comm[K_THR_COMM_LEN]; /* PR_SET_NAME: NUL-terminated; new threads inherit their creator's */
+	int pdeathsig;             /* PR_SET_PDEATHSIG: kept, never sent (the VM has no parent process) */
+	bool no_new_privs;         /* PR_SET_NO_NEW_PRIVS: inherited, cannot be unset */
+	uint64_t robust_head;      /* set_robust_list: the app's struct robust_list_head, 0 for none */
+	uint64_t robust_len;
+};
+
+/* The attributes of thread tid (0: the running one), NULL when there is no such thread. */
+struct k_thr_attr *k_thr_attr(int tid);
+
+/* The thread id of t (a waiter's thread, wait.h). */
+int k_thr_tid_of(const struct k_thread *t);
+
 /* set_tid_address(2)'s word for the current thread. */
 void k_thr_set_clear_tid(uint64_t addr);
 

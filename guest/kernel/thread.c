@@ -2,6 +2,7 @@
 #include <linux/errno.h>
 
 #include "arch.h"
+#include "boot.h"
 #include "k.h"
 #include "linux_abi.h"
 #include "sig.h"
@@ -51,6 +52,7 @@ struct k_thread {
 	uint64_t sigmask, sigpend;
 	struct lx_stack altstack;
 	uint64_t clear_tid;
+	struct k_thr_attr attr; /* prctl's name and flags, the robust futex list */
 	unsigned wait_flags; /* K_WAIT_INTR, K_WAIT_SLEEP of the current block */
 	uint64_t deadline;
 	long wake_rc;
@@ -95,6 +97,37 @@ bool k_thr_exists(int tid)
 void k_thr_set_clear_tid(uint64_t addr)
 {
 	thr_cur->clear_tid = addr;
+}
+
+/* Linux's comm of the first thread: the basename of what was executed, at most 15 bytes. */
+static void thr_main_comm(void)
+{
+	const char *s = k_boot_info.argv0 ? k_boot_info.argv0 : k_boot_info.argv ? k_boot_info.argv : "app";
+	const char *b = s;
+	size_t n = 0;
+
+	for (const char *p = s; *p; p++)
+		if (*p == '/')
+			b = p + 1;
+	while (b[n] && n < K_THR_COMM_LEN - 1) {
+		thr_main.attr.comm[n] = b[n];
+		n++;
+	}
+	thr_main.attr.comm[n] = 0;
+}
+
+struct k_thr_attr *k_thr_attr(int tid)
+{
+	struct k_thread *t = tid ? thr_find(tid) : thr_cur;
+
+	if (t == &thr_main && !thr_main.attr.comm[0])
+		thr_main_comm();
+	return t ? &t->attr : NULL;
+}
+
+int k_thr_tid_of(const struct k_thread *t)
+{
+	return t->tid;
 }
 
 /* Frees exited threads' pages once we no longer run on their stacks. */
@@ -337,6 +370,10 @@ long k_thr_clone(struct k_uregs *f)
 	t->user_rsp = t->start.rsp;
 	t->sigmask = k_sig.mask;
 	t->altstack = (struct lx_stack){ 0, LX_SS_DISABLE, 0, 0 };
+	/* Linux's copy_process: the name and no_new_privs are inherited; pdeathsig and the robust list are not. */
+	const struct k_thr_attr *pa = k_thr_attr(0);
+	__builtin_memcpy(t->attr.comm, pa->comm, sizeof(t->attr.comm));
+	t->attr.no_new_privs = pa->no_new_privs;
 	if (flags & LX_CLONE_CHILD_CLEARTID)
 		t->clear_tid = ctid;
 	__asm__ volatile("fxsave64 %0" : "=m"(t->fx));

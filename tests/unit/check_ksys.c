@@ -64,8 +64,15 @@ START_TEST(test_rlimit_sysinfo)
 	ck_assert_uint_eq(r.cur, 1024); /* old value returned */
 	ck_assert_int_eq(sys_getrlimit(7, L(&r), 0, 0, 0, 0), 0);
 	ck_assert_uint_eq(r.cur, 100);
+	ck_assert_uint_eq(stub_fd_limit, 100); /* enforced by the fd table */
+	/* Root may raise a hard limit (CAP_SYS_RESOURCE), RLIMIT_NOFILE's up to fs.nr_open. */
 	nr = (struct rl){ 100, 5000 };
+	ck_assert_int_eq(sys_prlimit64(0, 7, L(&nr), 0, 0, 0), 0);
+	nr = (struct rl){ 100, 2u << 20 };
 	ck_assert_int_eq(sys_prlimit64(0, 7, L(&nr), 0, 0, 0), -EPERM);
+	nr = (struct rl){ 1024, 1024 };
+	ck_assert_int_eq(sys_setrlimit(7, L(&nr), 0, 0, 0, 0), 0);
+	ck_assert_uint_eq(stub_fd_limit, 1024);
 	nr = (struct rl){ 200, 100 };
 	ck_assert_int_eq(sys_prlimit64(0, 7, L(&nr), 0, 0, 0), -EINVAL);
 	ck_assert_int_eq(sys_prlimit64(0, 16, 0, L(&r), 0, 0), -EINVAL);

@@ -8,6 +8,7 @@
 /* The prototypes come from the guest's own headers: a fake that drifts from them does not compile. */
 #include "arch.h"
 #include "k.h"
+#include "fs.h"
 #include "thread.h"
 
 char stub_console[8192];
@@ -102,6 +103,10 @@ int k_thr_requeue(const void *from, const void *to, int nwake, int nmove)
 	return 0;
 }
 long k_thr_post(int tid, int sig) { (void)tid, (void)sig; return -3; /* ESRCH */ }
+static struct k_thr_attr stub_attr = { .comm = "app" };
+struct k_thr_attr *k_thr_attr(int tid) { return tid == 0 || tid == 1 ? &stub_attr : NULL; }
+uint64_t stub_fd_limit = 1024;
+void fs_fd_set_limit(uint64_t n) { stub_fd_limit = n; }
 _Noreturn void k_thr_exit(int status) { k_hypercall_exit(status); }
 _Noreturn void k_exit(int status) { k_hypercall_exit(status); }
 long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)

@@ -21,6 +21,9 @@ extern uint64_t stub_sleep_deadline;
 /* When set, a crash(sig) exits the process with stub_crash_hook(sig); otherwise with 128 + sig; an exit exits with its status. */
 extern int (*stub_crash_hook)(int sig);
 
+/* The last RLIMIT_NOFILE given to the fd table (fs_fd_set_limit). */
+extern uint64_t stub_fd_limit;
+
 /* Clears the console capture and the sleep record. */
 void stub_reset(void);
 
