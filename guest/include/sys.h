@@ -177,6 +177,18 @@ long sys_setsid(SYS_ARGS);
 long sys_prctl(SYS_ARGS);
 long sys_wait4(SYS_ARGS);
 long sys_waitid(SYS_ARGS);
+/* Timers that send signals: guest/sys/sys_timer.c. */
+long sys_getitimer(SYS_ARGS);
+long sys_setitimer(SYS_ARGS);
+long sys_alarm(SYS_ARGS);
+long sys_timer_create(SYS_ARGS);
+long sys_timer_settime(SYS_ARGS);
+long sys_timer_gettime(SYS_ARGS);
+long sys_timer_getoverrun(SYS_ARGS);
+long sys_timer_delete(SYS_ARGS);
+/* Waiting for signals: guest/sys/sys_sigwait.c. */
+long sys_pause(SYS_ARGS);
+long sys_rt_sigsuspend(SYS_ARGS);
 long sys_getrusage(SYS_ARGS);
 long sys_futex(SYS_ARGS);
 

@@ -84,11 +84,23 @@ int k_thr_wake(const void *key, uint32_t bitset, int n);
 int k_thr_requeue(const void *from, const void *to, int nwake, int nmove);
 
 /*
- * Makes signal sig pending for thread tid (not the current one) and
- * interrupts its wait when unblocked there. tid 0: any other thread that
+ * Makes signal sig pending for thread tid and interrupts its wait when
+ * unblocked there (the current thread's too: it may be blocked while the
+ * scheduler runs on it). tid 0: any other thread that
  * does not block sig (Linux's pick for a process-directed signal). 0 when
  * the thread does not block sig, 1 when it does, -ESRCH when none.
  */
 long k_thr_post(int tid, int sig);
+
+/*
+ * The thread a process-directed sig goes to, as Linux's complete_signal
+ * picks: the first thread (the group leader) when it does not block sig,
+ * else another that does not, else one that does (sig then waits in its
+ * pending set). 0 when no thread lives.
+ */
+int k_thr_pick(int sig);
+
+/* True when sig is pending for thread tid. */
+bool k_thr_sig_pending(int tid, int sig);
 
 #endif

@@ -311,7 +311,12 @@ long k_thr_post(int tid, int sig)
 		return -ESRCH;
 	if (t == thr_cur) {
 		k_sig.pending |= SIG_BIT(sig);
-		return (k_sig.mask & SIG_BIT(sig)) != 0;
+		if (k_sig.mask & SIG_BIT(sig))
+			return 1;
+		/* A timer firing from the scheduler, which runs on a thread that is itself blocked. */
+		if (t->state == THR_WAIT && (t->wait_flags & K_WAIT_INTR))
+			k_thr_unblock(t, -EINTR);
+		return 0;
 	}
 	t->sigpend |= SIG_BIT(sig);
 	if (t->sigmask & SIG_BIT(sig))
@@ -319,6 +324,38 @@ long k_thr_post(int tid, int sig)
 	if (t->wait_flags & K_WAIT_INTR)
 		k_thr_unblock(t, -EINTR);
 	return 0;
+}
+
+/* t's signal mask: the running thread's lives in k_sig. */
+static uint64_t thr_mask(const struct k_thread *t)
+{
+	return t == thr_cur ? k_sig.mask : t->sigmask;
+}
+
+int k_thr_pick(int sig)
+{
+	struct k_thread *first = NULL;
+
+	/* Linux's complete_signal: the thread group leader when it does not block sig, else another that does not. */
+	for (int i = 0; i < THR_MAX; i++) {
+		struct k_thread *t = thr_all[i];
+		if (!t)
+			continue;
+		if (!(thr_mask(t) & SIG_BIT(sig)))
+			return t->tid;
+		if (!first)
+			first = t;
+	}
+	return first ? first->tid : 0;
+}
+
+bool k_thr_sig_pending(int tid, int sig)
+{
+	struct k_thread *t = thr_find(tid);
+
+	if (!t)
+		return false;
+	return ((t == thr_cur ? k_sig.pending : t->sigpend) & SIG_BIT(sig)) != 0;
 }
 
 /* A new thread's first instructions in the kernel: k_thr_swap "returns" here on its fresh stack. */

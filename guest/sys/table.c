@@ -65,6 +65,10 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_setgroups] = sys_setgroups, [__NR_getpgrp] = sys_getpgrp, [__NR_getpgid] = sys_getpgid,
 	[__NR_setpgid] = sys_setpgid, [__NR_getsid] = sys_getsid, [__NR_setsid] = sys_setsid,
 	[__NR_prctl] = sys_prctl, [__NR_wait4] = sys_wait4, [__NR_waitid] = sys_waitid,
+	[__NR_getitimer] = sys_getitimer, [__NR_setitimer] = sys_setitimer, [__NR_alarm] = sys_alarm,
+	[__NR_timer_create] = sys_timer_create, [__NR_timer_settime] = sys_timer_settime,
+	[__NR_timer_gettime] = sys_timer_gettime, [__NR_timer_getoverrun] = sys_timer_getoverrun,
+	[__NR_timer_delete] = sys_timer_delete, [__NR_pause] = sys_pause, [__NR_rt_sigsuspend] = sys_rt_sigsuspend,
 	[__NR_futex] = sys_futex,
 };
 

@@ -33,6 +33,14 @@ static const struct {
 } linux_cases[] = {
 	/* groups, process group and session, prctl per thread, sysinfo, waits with no child, RLIMIT_NOFILE enforced */
 	{ "procmisc", NULL, "procmisc done\n" },
+	/*
+	 * alarm, setitimer/getitimer (REAL, VIRTUAL, PROF), POSIX timers (SIGEV_SIGNAL with SI_TIMER, value, id and
+	 * overruns; SIGEV_THREAD_ID; TIMER_ABSTIME), whose signals interrupt pause, sigsuspend, nanosleep and read
+	 * (restarted under SA_RESTART), reach the thread that does not block them; argument errors
+	 */
+	{ "sigtimers", NULL, "sigtimers done\n" },
+	/* SIGALRM's default action ends the process: status 142 */
+	{ "sigtimers", "kill", "waiting for the alarm\n" },
 };
 #define N_LINUX ((int)(sizeof(linux_cases) / sizeof(linux_cases[0])))
 
