@@ -26,7 +26,7 @@ APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio 
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
 # Processes, threads, IPC and timers against Linux (tests/integration/check_proc.c).
-APPS      += procmisc sigtimers
+APPS      += procmisc sigtimers futexpi
 # Console input (tests/integration/check_stdin.c).
 APPS      += stdinio
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).

@@ -3,6 +3,7 @@
 
 #include "arch.h"
 #include "boot.h"
+#include "futex.h"
 #include "k.h"
 #include "linux_abi.h"
 #include "sig.h"
@@ -429,6 +430,8 @@ _Noreturn void k_thr_exit(int status)
 
 	if (thr_live == 1)
 		k_exit(status);
+	/* Linux's futex_exit_release: robust locks first (OWNER_DIED, a waiter woken), then the tid word. */
+	k_futex_exit_robust(c->attr.robust_head, (uint32_t)c->tid);
 	/* pthread_join waits on this word: Linux zeroes it and wakes one futex waiter. */
 	if (c->clear_tid && !(c->clear_tid & 3) && k_user_ok((void *)(uintptr_t)c->clear_tid, 4)) {
 		__atomic_store_n((uint32_t *)(uintptr_t)c->clear_tid, 0, __ATOMIC_SEQ_CST);

@@ -39,6 +39,12 @@ static const struct {
 	 * (restarted under SA_RESTART), reach the thread that does not block them; argument errors
 	 */
 	{ "sigtimers", NULL, "sigtimers done\n" },
+	/*
+	 * the PI futex protocol (ownership, hand-over to the oldest waiter, EDEADLK, EPERM, ESRCH, timeouts on
+	 * either clock), robust mutexes (plain and PI, process-shared) whose owner exits holding them (EOWNERDEAD,
+	 * ENOTRECOVERABLE), musl's PRIO_INHERIT mutex passed between threads, get/set_robust_list
+	 */
+	{ "futexpi", NULL, "futexpi done\n" },
 	/* SIGALRM's default action ends the process: status 142 */
 	{ "sigtimers", "kill", "waiting for the alarm\n" },
 };

@@ -9,6 +9,7 @@
 #include "arch.h"
 #include "k.h"
 #include "fs.h"
+#include "futex.h"
 #include "thread.h"
 
 char stub_console[8192];
@@ -107,6 +108,9 @@ static struct k_thr_attr stub_attr = { .comm = "app" };
 struct k_thr_attr *k_thr_attr(int tid) { return tid == 0 || tid == 1 ? &stub_attr : NULL; }
 uint64_t stub_fd_limit = 1024;
 void fs_fd_set_limit(uint64_t n) { stub_fd_limit = n; }
+/* guest/include/futex.h: the PI futex protocol is tested in the guest (tests/integration/check_proc.c). */
+long k_futex_lock_pi(uint32_t *u, uint64_t deadline, bool trylock) { (void)u, (void)deadline, (void)trylock; return -38; }
+long k_futex_unlock_pi(uint32_t *u) { (void)u; return -38; }
 _Noreturn void k_thr_exit(int status) { k_hypercall_exit(status); }
 _Noreturn void k_exit(int status) { k_hypercall_exit(status); }
 long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)
