@@ -27,6 +27,8 @@ APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio 
 APPS      += netidle
 # Processes, threads, IPC and timers against Linux (tests/integration/check_proc.c).
 APPS      += procmisc sigtimers futexpi
+# Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
+APPS      += shmap
 # Console input (tests/integration/check_stdin.c).
 APPS      += stdinio
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
