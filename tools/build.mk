@@ -26,7 +26,7 @@ APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio 
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
 # Processes, threads, IPC and timers against Linux (tests/integration/check_proc.c).
-APPS      += procmisc sigtimers futexpi
+APPS      += procmisc sigtimers futexpi sysvipc
 # Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
 APPS      += shmap
 # Console input (tests/integration/check_stdin.c).

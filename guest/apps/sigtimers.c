@@ -16,6 +16,7 @@ static const char *ename(int e)
 	case EINTR: return "EINTR";
 	case EINVAL: return "EINVAL";
 	case EFAULT: return "EFAULT";
+	case EAGAIN: return "EAGAIN";
 	default: return "E?";
 	}
 }
@@ -70,6 +71,12 @@ static int suspend(void)
 	sigemptyset(&none);
 	int r = sigsuspend(&none);
 	return r == -1 && errno == EINTR;
+}
+
+static void ms_sleep_(long ms)
+{
+	struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
+	nanosleep(&t, NULL);
 }
 
 static void ms_itimer(int which, long value_ms, long interval_ms)
@@ -306,6 +313,80 @@ static void thread_id(void)
 	show("timer_delete THREAD_ID", syscall(SYS_timer_delete, id));
 }
 
+/* sigwait and friends: signals taken without a handler or a default action, also from a timer's SIGEV_THREAD. */
+static volatile pid_t main_tid;
+static void *kill_later(void *arg)
+{
+	ms_sleep_(20);
+	syscall(SYS_tgkill, getpid(), main_tid, (int)(long)arg);
+	return NULL;
+}
+
+static volatile int notified, notify_value;
+static void on_notify(union sigval v)
+{
+	notify_value = v.sival_int;
+	notified++;
+}
+
+static void sigwaits(void)
+{
+	sigset_t set, pend;
+	siginfo_t si;
+	pthread_t t;
+	int sig = 0;
+
+	main_tid = (pid_t)syscall(SYS_gettid);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	pthread_create(&t, NULL, kill_later, (void *)(long)SIGUSR2);
+	int e = sigwait(&set, &sig);
+	pthread_join(t, NULL);
+	printf("sigwait: %d sig %d\n", e, sig);
+	/* SIGTERM's default action would end us: waited for, it is just taken. */
+	pthread_create(&t, NULL, kill_later, (void *)(long)SIGTERM);
+	errno = 0;
+	int r = sigwaitinfo(&set, &si);
+	pthread_join(t, NULL);
+	printf("sigwaitinfo: %d si_signo %d si_code SI_TKILL %d\n", r, si.si_signo, si.si_code == SI_TKILL);
+	struct timespec to = { 0, 20000000 };
+	errno = 0;
+	r = sigtimedwait(&set, &si, &to);
+	printf("sigtimedwait 20 ms, nothing: %d %s\n", r, ename(errno));
+	raise(SIGUSR2);
+	sigpending(&pend);
+	printf("sigpending: USR2 %d TERM %d\n", sigismember(&pend, SIGUSR2), sigismember(&pend, SIGTERM));
+	to.tv_nsec = 0;
+	r = sigtimedwait(&set, &si, &to);
+	printf("sigtimedwait 0, USR2 pending: %d code SI_TKILL %d\n", r, si.si_code == SI_TKILL);
+	to.tv_nsec = 1000000000;
+	errno = 0;
+	show("sigtimedwait bad timeout", sigtimedwait(&set, &si, &to));
+	/* A handled signal outside the set ends the wait with EINTR. */
+	handle(SIGALRM, on_alrm, SA_RESTART);
+	ms_itimer(ITIMER_REAL, 20, 0);
+	errno = 0;
+	alrm = 0;
+	/* (musl's sigwaitinfo retries after EINTR: ask the kernel directly.) */
+	r = (int)syscall(SYS_rt_sigtimedwait, &set, &si, NULL, 8);
+	printf("rt_sigtimedwait, SIGALRM handled: %d %s handler ran %d\n", r, ename(errno), alrm);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+
+	/* SIGEV_THREAD: the C library's thread waits for the timer's signal and calls the function. */
+	timer_t tm;
+	struct sigevent ev = { .sigev_notify = SIGEV_THREAD, .sigev_notify_function = on_notify,
+			       .sigev_value.sival_int = 77 };
+	show("timer_create SIGEV_THREAD", timer_create(CLOCK_MONOTONIC, &ev, &tm));
+	struct itimerspec its = { { 0, 10000000 }, { 0, 10000000 } };
+	timer_settime(tm, 0, &its, NULL);
+	for (int i = 0; i < 2000 && notified < 3; i++)
+		ms_sleep_(1);
+	timer_delete(tm);
+	printf("SIGEV_THREAD: notified 3 times %d value %d\n", notified >= 3, notify_value);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -323,6 +404,7 @@ int main(int argc, char **argv)
 	to_thread();
 	posix_timers();
 	thread_id();
+	sigwaits();
 	printf("sigtimers done\n");
 	return 0;
 }

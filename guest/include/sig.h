@@ -92,6 +92,9 @@ void k_sig_raise(int sig);
  */
 uint64_t k_timer_delivered(int timerid);
 
+/* The siginfo of pending signal sig as it is taken now (a handler's frame, rt_sigtimedwait). */
+void k_sig_info(int sig, struct lx_siginfo *info);
+
 /* True when the app's stack pointer sp lies on the alternate signal stack. */
 bool k_sig_on_altstack(uint64_t sp);
 

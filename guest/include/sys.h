@@ -190,6 +190,17 @@ long sys_timer_delete(SYS_ARGS);
 /* Waiting for signals: guest/sys/sys_sigwait.c. */
 long sys_pause(SYS_ARGS);
 long sys_rt_sigsuspend(SYS_ARGS);
+long sys_rt_sigtimedwait(SYS_ARGS);
+long sys_rt_sigpending(SYS_ARGS);
+/* SysV IPC: guest/sys/sys_ipc.c (message queues), sys_sem.c (semaphores). */
+long sys_msgget(SYS_ARGS);
+long sys_msgsnd(SYS_ARGS);
+long sys_msgrcv(SYS_ARGS);
+long sys_msgctl(SYS_ARGS);
+long sys_semget(SYS_ARGS);
+long sys_semop(SYS_ARGS);
+long sys_semtimedop(SYS_ARGS);
+long sys_semctl(SYS_ARGS);
 long sys_getrusage(SYS_ARGS);
 long sys_futex(SYS_ARGS);
 

@@ -88,9 +88,13 @@ int k_thr_requeue(const void *from, const void *to, int nwake, int nmove);
  * unblocked there (the current thread's too: it may be blocked while the
  * scheduler runs on it). tid 0: any other thread that
  * does not block sig (Linux's pick for a process-directed signal). 0 when
- * the thread does not block sig, 1 when it does, -ESRCH when none.
+ * the thread does not block sig, 1 when it does, 2 when its
+ * rt_sigtimedwait takes sig (no action then), -ESRCH when none.
  */
 long k_thr_post(int tid, int sig);
+
+/* rt_sigtimedwait: the current thread waits for the signals of set (0: no longer); k_thr_post wakes it for them. */
+void k_thr_sigwait(uint64_t set);
 
 /*
  * The thread a process-directed sig goes to, as Linux's complete_signal

@@ -51,6 +51,7 @@ struct k_thread {
 	bool own_pages;      /* the first thread lives in .bss on the boot syscall stack */
 	uint64_t fsbase, user_rsp;
 	uint64_t sigmask, sigpend;
+	uint64_t sigwaiting; /* rt_sigtimedwait's set: taken by the wait, never acted on (Linux's real_blocked) */
 	struct lx_stack altstack;
 	uint64_t clear_tid;
 	struct k_thr_attr attr; /* prctl's name and flags, the robust futex list */
@@ -293,12 +294,18 @@ void k_thr_yield(void)
 		thr_schedule();
 }
 
+/* The signals t does not take now: its mask (the running thread's lives in k_sig) less those it waits for. */
+static uint64_t thr_mask(const struct k_thread *t)
+{
+	return (t == thr_cur ? k_sig.mask : t->sigmask) & ~t->sigwaiting;
+}
+
 /* A thread other than the current one that does not block sig. */
 static struct k_thread *thr_unblocked(int sig)
 {
 	for (int i = 0; i < THR_MAX; i++) {
 		struct k_thread *t = thr_all[i];
-		if (t && t != thr_cur && !(t->sigmask & SIG_BIT(sig)))
+		if (t && t != thr_cur && !(thr_mask(t) & SIG_BIT(sig)))
 			return t;
 	}
 	return NULL;
@@ -307,30 +314,29 @@ static struct k_thread *thr_unblocked(int sig)
 long k_thr_post(int tid, int sig)
 {
 	struct k_thread *t = tid ? thr_find(tid) : thr_unblocked(sig);
+	uint64_t bit = SIG_BIT(sig);
 
 	if (!t)
 		return -ESRCH;
-	if (t == thr_cur) {
-		k_sig.pending |= SIG_BIT(sig);
-		if (k_sig.mask & SIG_BIT(sig))
-			return 1;
-		/* A timer firing from the scheduler, which runs on a thread that is itself blocked. */
-		if (t->state == THR_WAIT && (t->wait_flags & K_WAIT_INTR))
-			k_thr_unblock(t, -EINTR);
-		return 0;
+	if (t == thr_cur)
+		k_sig.pending |= bit;
+	else
+		t->sigpend |= bit;
+	if (t->sigwaiting & bit) {
+		k_thr_unblock(t, 0); /* its rt_sigtimedwait takes it */
+		return 2;
 	}
-	t->sigpend |= SIG_BIT(sig);
-	if (t->sigmask & SIG_BIT(sig))
+	if (thr_mask(t) & bit)
 		return 1;
+	/* The current thread too: a timer fires from the scheduler, which runs on a thread that may be blocked. */
 	if (t->wait_flags & K_WAIT_INTR)
 		k_thr_unblock(t, -EINTR);
 	return 0;
 }
 
-/* t's signal mask: the running thread's lives in k_sig. */
-static uint64_t thr_mask(const struct k_thread *t)
+void k_thr_sigwait(uint64_t set)
 {
-	return t == thr_cur ? k_sig.mask : t->sigmask;
+	thr_cur->sigwaiting = set;
 }
 
 int k_thr_pick(int sig)

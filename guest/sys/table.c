@@ -69,7 +69,11 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_getitimer] = sys_getitimer, [__NR_setitimer] = sys_setitimer, [__NR_alarm] = sys_alarm,
 	[__NR_timer_create] = sys_timer_create, [__NR_timer_settime] = sys_timer_settime,
 	[__NR_timer_gettime] = sys_timer_gettime, [__NR_timer_getoverrun] = sys_timer_getoverrun,
+	[__NR_msgget] = sys_msgget, [__NR_msgsnd] = sys_msgsnd, [__NR_msgrcv] = sys_msgrcv,
+	[__NR_msgctl] = sys_msgctl, [__NR_semget] = sys_semget, [__NR_semop] = sys_semop,
+	[__NR_semtimedop] = sys_semtimedop, [__NR_semctl] = sys_semctl,
 	[__NR_timer_delete] = sys_timer_delete, [__NR_pause] = sys_pause, [__NR_rt_sigsuspend] = sys_rt_sigsuspend,
+	[__NR_rt_sigtimedwait] = sys_rt_sigtimedwait, [__NR_rt_sigpending] = sys_rt_sigpending,
 	[__NR_futex] = sys_futex,
 };
 

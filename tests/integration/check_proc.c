@@ -36,7 +36,9 @@ static const struct {
 	/*
 	 * alarm, setitimer/getitimer (REAL, VIRTUAL, PROF), POSIX timers (SIGEV_SIGNAL with SI_TIMER, value, id and
 	 * overruns; SIGEV_THREAD_ID; TIMER_ABSTIME), whose signals interrupt pause, sigsuspend, nanosleep and read
-	 * (restarted under SA_RESTART), reach the thread that does not block them; argument errors
+	 * (restarted under SA_RESTART), reach the thread that does not block them; sigwait, sigwaitinfo,
+	 * sigtimedwait (a waited-for SIGTERM is taken, not acted on) and sigpending; musl's SIGEV_THREAD timers;
+	 * argument errors
 	 */
 	{ "sigtimers", NULL, "sigtimers done\n" },
 	/*
@@ -45,6 +47,12 @@ static const struct {
 	 * ENOTRECOVERABLE), musl's PRIO_INHERIT mutex passed between threads, get/set_robust_list
 	 */
 	{ "futexpi", NULL, "futexpi done\n" },
+	/*
+	 * SysV message queues (types, MSG_EXCEPT, negative types, E2BIG and MSG_NOERROR, msg_qbytes, senders and
+	 * receivers blocked between threads, IPC_RMID's EIDRM, EINTR) and semaphore sets (SETVAL/SETALL/GETALL,
+	 * all-or-nothing semop, IPC_NOWAIT, ERANGE, EFBIG, E2BIG, GETNCNT/GETZCNT, semtimedop, EIDRM, EINTR)
+	 */
+	{ "sysvipc", NULL, "sysvipc done\n" },
 	/* SIGALRM's default action ends the process: status 142 */
 	{ "sigtimers", "kill", "waiting for the alarm\n" },
 };
