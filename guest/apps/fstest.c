@@ -335,6 +335,12 @@ static void sizes(void)
 	if (fd >= 0)
 		close(fd);
 	show_stat("stat 1 byte", "z/bb", 1);
+	fd = open("z/sparse", O_RDWR | O_CREAT, 0644);
+	T(ftruncate(fd, 1 << 20));
+	show_stat("stat 1 MiB hole", "z/sparse", 1);
+	T(pwrite(fd, "x", 1, 500000));
+	show_stat("stat 1 byte in the hole", "z/sparse", 1);
+	close(fd);
 }
 
 static void *fifo_writer(void *arg)

@@ -36,18 +36,21 @@ static uint64_t stat_size(const struct fs_node *n)
 }
 
 /*
- * st_blocks (512-byte units) as tmpfs counts them: the whole pages a memory
- * file holds (it has no holes), none for directories, devices, FIFOs and
- * symbolic links (tmpfs keeps a target shorter than 128 bytes in the
- * inode; a longer one takes a page).
+ * st_blocks (512-byte units) as tmpfs counts them: the pages a memory file
+ * holds (holes take none), none for directories, devices and FIFOs; a
+ * symbolic link's target shorter than 128 bytes lives in the inode, a
+ * longer one takes a page. Other files (a disk) count their size.
  */
 static uint64_t stat_blocks(const struct fs_node *n)
 {
 	uint32_t type = n->mode & S_IFMT;
-	uint64_t pages = (n->size + FS_BLKSIZE - 1) / FS_BLKSIZE;
 	if (type == S_IFLNK)
 		return n->size >= STAT_SHORT_LINK ? FS_BLKSIZE / 512 : 0;
-	return type == S_IFREG ? pages * (FS_BLKSIZE / 512) : 0;
+	if (type != S_IFREG)
+		return 0;
+	if (fs_reg_is_mem(n))
+		return fs_reg_blocks(n) * (FS_BLKSIZE / 512);
+	return (n->size + 511) / 512;
 }
 
 static void stat_fill(const struct fs_node *n, struct stat *st)
