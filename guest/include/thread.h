@@ -23,6 +23,9 @@ bool k_thr_exists(int tid);
 /* clone(2) from the parent's syscall frame f: only musl's thread flags (CLONE_VM|CLONE_THREAD|...); the child's tid or -errno. */
 long k_thr_clone(struct k_uregs *f);
 
+/* clone3(2) from f (RDI: struct clone_args, RSI: its size): the same threads, glibc's way; -ENOSYS for a new process. */
+long k_thr_clone3(struct k_uregs *f);
+
 /* exit(2) of one thread: clears and futex-wakes its clear_child_tid; the last thread ends the VM with status. */
 _Noreturn void k_thr_exit(int status);
 

@@ -372,9 +372,9 @@ static _Noreturn void thr_first(void)
 	k_user_resume(&thr_cur->start);
 }
 
-long k_thr_clone(struct k_uregs *f)
+/* A new thread from the parent's syscall frame f with clone's arguments (clone and clone3 pass them differently). */
+static long thr_clone(struct k_uregs *f, uint64_t flags, uint64_t sp, uint64_t ptid, uint64_t ctid, uint64_t tls)
 {
-	uint64_t flags = f->rdi, sp = f->rsi, ptid = f->rdx, ctid = f->r10, tls = f->r8;
 	int slot = 0;
 
 	/* Threads only: fork, vfork and new namespaces need a second address space we do not have. */
@@ -428,6 +428,44 @@ long k_thr_clone(struct k_uregs *f)
 	thr_all[slot] = t;
 	thr_live++;
 	return t->tid;
+}
+
+long k_thr_clone(struct k_uregs *f)
+{
+	return thr_clone(f, f->rdi, f->rsi, f->rdx, f->r10, f->r8);
+}
+
+/* struct clone_args of clone3(2), as far as its first version (64 bytes) goes. */
+struct thr_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+#define THR_CLONE_ARGS_MAX 4096 /* Linux: a bigger struct is E2BIG (PAGE_SIZE) */
+#define THR_CSIGNAL 0xffull
+
+long k_thr_clone3(struct k_uregs *f)
+{
+	const uint8_t *u = (const uint8_t *)(uintptr_t)f->rdi;
+	uint64_t size = f->rsi;
+	struct thr_clone_args a;
+
+	if (size < sizeof(a))
+		return -EINVAL;
+	if (size > THR_CLONE_ARGS_MAX)
+		return -E2BIG;
+	if (!k_user_ok(u, size))
+		return -EFAULT;
+	__builtin_memcpy(&a, u, sizeof(a));
+	/* Linux: fields this kernel does not know (set_tid, cgroup ...) must be zero. */
+	for (uint64_t i = sizeof(a); i < size; i++)
+		if (u[i])
+			return -E2BIG;
+	if ((a.flags & THR_CSIGNAL) || a.exit_signal > LX_NSIG)
+		return -EINVAL;
+	if ((a.flags & LX_CLONE_THREAD) && a.exit_signal)
+		return -EINVAL;
+	if (!a.stack != !a.stack_size)
+		return -EINVAL;
+	return thr_clone(f, a.flags, a.stack ? a.stack + a.stack_size : 0, a.parent_tid, a.child_tid, a.tls);
 }
 
 _Noreturn void k_thr_exit(int status)

@@ -107,8 +107,8 @@ long sys_dispatch(struct k_uregs *f)
 	/* The one syscall that needs the whole register state rather than six arguments. */
 	if (nr == __NR_rt_sigreturn)
 		return k_sig_return(f);
-	if (nr == __NR_clone) {
-		long rc = k_thr_clone(f);
+	if (nr == __NR_clone || nr == __NR_clone3) {
+		long rc = nr == __NR_clone ? k_thr_clone(f) : k_thr_clone3(f);
 		/* glibc's fork (clone with SIGCHLD), musl's posix_spawn/popen/system (CLONE_VFORK): one process only. */
 		return rc == -ENOSYS ? sys_unimplemented(nr, ": a new process (fork-like clone) cannot exist in the VM") : rc;
 	}

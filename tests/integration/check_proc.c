@@ -53,6 +53,8 @@ static const struct {
 	 * all-or-nothing semop, IPC_NOWAIT, ERANGE, EFBIG, E2BIG, GETNCNT/GETZCNT, semtimedop, EIDRM, EINTR)
 	 */
 	{ "sysvipc", NULL, "sysvipc done\n" },
+	/* a glibc static program's threads (clone3) */
+	{ "glibcproc", NULL, "glibc threads: 4 joined, sum 20\n" },
 	/* SIGALRM's default action ends the process: status 142 */
 	{ "sigtimers", "kill", "waiting for the alarm\n" },
 };
@@ -114,6 +116,27 @@ START_TEST(no_new_process)
 }
 END_TEST
 
+/* glibc: threads through clone3 without a notice; posix_spawn's clone3 and its clone fallback ENOSYS, one notice each. */
+START_TEST(glibc_clone3)
+{
+	struct it_result r, s;
+	const char *args[] = { "--pv", pv_modes[_i], path("apps/glibcproc.img"), NULL };
+	const char *sargs[] = { "--pv", pv_modes[_i], path("apps/glibcproc.img"), "spawn", NULL };
+
+	run(&r, NULL, args);
+	ck_assert_msg(r.status == 0 && strcmp(r.out, "glibc threads: 4 joined, sum 20\n") == 0 && !strstr(r.err, "clone"),
+		      "--pv %s: status %d:\n%s%s", pv_modes[_i], r.status, r.out, r.err);
+	run(&s, NULL, sargs);
+	ck_assert_msg(s.status == 0 && strcmp(s.out, "posix_spawn: ENOSYS\n") == 0, "--pv %s: status %d:\n%s%s",
+		      pv_modes[_i], s.status, s.out, s.err);
+	ck_assert_msg(strstr(s.err, "unimplemented syscall 435 (clone3): a new process") &&
+			      strstr(s.err, "unimplemented syscall 56 (clone): a new process"),
+		      "--pv %s: no notices:\n%s", pv_modes[_i], s.err);
+	it_result_free(&r);
+	it_result_free(&s);
+}
+END_TEST
+
 Suite *proc_suite(void)
 {
 	Suite *s = suite_create("proc");
@@ -121,6 +144,7 @@ Suite *proc_suite(void)
 	tcase_set_timeout(c, 120);
 	tcase_add_loop_test(c, same_as_linux, 0, 2 * N_LINUX);
 	tcase_add_loop_test(c, no_new_process, 0, 2);
+	tcase_add_loop_test(c, glibc_clone3, 0, 2);
 	suite_add_tcase(s, c);
 	return s;
 }
