@@ -277,6 +277,52 @@ static void pi_mutex(void)
 	printf("get_robust_list no such tid: %ld %s\n", r, ename(errno));
 }
 
+/*
+ * Hostile robust lists: a thread leaves with a list that loops forever, one
+ * whose entries point at unmapped memory, and one with a futex offset off
+ * into nowhere. The kernel walks them at the thread's exit without harm.
+ */
+static struct { void *next; long off; void *pending; } bad_head;
+static void *bad_entry[2];
+static volatile int bad_kind;
+static volatile pid_t bad_tid;
+static void *bad_robust(void *arg)
+{
+	(void)arg;
+	switch (bad_kind) {
+	case 0: /* a loop that never returns to the head */
+		bad_entry[0] = &bad_entry[1];
+		bad_entry[1] = &bad_entry[0];
+		bad_head = (typeof(bad_head)){ &bad_entry[0], 0, NULL };
+		break;
+	case 1: /* unmapped entries */
+		bad_head = (typeof(bad_head)){ (void *)0x10, 0, (void *)0x20 };
+		break;
+	default: /* a lock word far outside memory */
+		bad_entry[0] = &bad_head;
+		bad_head = (typeof(bad_head)){ &bad_entry[0], 0x7fff00000000L, &bad_entry[0] };
+		break;
+	}
+	syscall(SYS_set_robust_list, &bad_head, sizeof(bad_head));
+	bad_tid = gettid_();
+	syscall(SYS_exit, 0);
+	return NULL;
+}
+
+static void hostile(void)
+{
+	for (int k = 0; k < 3; k++) {
+		pthread_t t;
+		bad_kind = k;
+		bad_tid = 0;
+		pthread_create(&t, NULL, bad_robust, NULL);
+		while (!bad_tid)
+			ms_sleep(1);
+		wait_gone(bad_tid);
+	}
+	printf("hostile robust lists: survived\n");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -284,6 +330,7 @@ int main(void)
 	robust(0);
 	robust(1);
 	pi_mutex();
+	hostile();
 	printf("futexpi done\n");
 	return 0;
 }

@@ -249,10 +249,10 @@ static void tmr_to_ts(uint64_t ns, struct lx_timespec *ts)
 	ts->tv_nsec = (long)(ns % NS_PER_S);
 }
 
-/* Linux's ns_to_timeval for what is left: a timer still running never reads as zero. */
+/* Linux's itimer_get_remtime and put_itimerval: microseconds truncated, but a running timer never reads as zero. */
 static void tmr_to_tv(uint64_t ns, bool running, struct lx_timeval *tv)
 {
-	uint64_t us = (ns + NS_PER_US - 1) / NS_PER_US;
+	uint64_t us = ns / NS_PER_US;
 	if (running && !us)
 		us = 1;
 	tv->tv_sec = (long)(us / 1000000u);
