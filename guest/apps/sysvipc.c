@@ -291,6 +291,13 @@ static void sems(void)
 	struct sembuf two[2] = { { 0, -1, 0 }, { 1, -1, IPC_NOWAIT } };
 	show("semop {0:-1, 1:-1} with sem 1 at 0", semop(s, two, 2));
 	show("  sem 0 unchanged", semctl(s, 0, GETVAL));
+	/* The same semaphore twice: in order, each on what the one before left. */
+	struct sembuf dup[2] = { { 0, -2, 0 }, { 0, -2, IPC_NOWAIT } };
+	show("semop {0:-2, 0:-2} with sem 0 at 2", semop(s, dup, 2));
+	show("  sem 0 unchanged", semctl(s, 0, GETVAL));
+	dup[1].sem_op = 3;
+	show("semop {0:-2, 0:+3}", semop(s, dup, 2));
+	show("  sem 0", semctl(s, 0, GETVAL));
 	struct sembuf undo = { 0, -1, SEM_UNDO | IPC_NOWAIT };
 	show("semop SEM_UNDO", semop(s, &undo, 1));
 	semctl(s, 0, IPC_STAT, &d);

@@ -15,9 +15,8 @@
 /*
  * A semop that cannot proceed (a decrement below zero, a wait-for-zero on
  * a nonzero value) blocks on its set's key; every change to a set wakes
- * all its waiters, which try again (all-or-nothing, as Linux's
- * perform_atomic_semop: each operation is checked against the value
- * before the call, then all are applied). IPC_RMID wakes them with EIDRM
+ * all its waiters, which try again (all or nothing: the operations apply
+ * in order, and are undone when one cannot). IPC_RMID wakes them with EIDRM
  * (they look the set up again by id: its memory is never touched once
  * freed), a signal with EINTR, semtimedop's timeout with EAGAIN.
  *
@@ -85,37 +84,52 @@ long sys_semget(SYS_ARGS)
 	return id;
 }
 
-/* 0 when every op can go now (applied), 1 when *blocking would block (sem index and whether it waits for zero), -errno. */
+/*
+ * Linux's perform_atomic_semop_slow: applies the ops in order, each on the
+ * value the ones before it left; when one would block or overflow, undoes
+ * those applied. 0 (all applied), 1 (*blocking would block), or -errno
+ * (-EAGAIN: it would block under IPC_NOWAIT).
+ */
 static int sem_try(struct semset *ss, const struct sembuf *ops, size_t n, const struct sembuf **blocking)
 {
-	for (size_t i = 0; i < n; i++) {
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
 		const struct sembuf *op = &ops[i];
 		struct sem1 *s = &ss->s[op->sem_num];
 		int v = s->val;
-		if (!op->sem_op && v) {
+		if ((!op->sem_op && v) || v + op->sem_op < 0) {
 			*blocking = op;
-			return op->sem_flg & IPC_NOWAIT ? -EAGAIN : 1;
+			rc = op->sem_flg & IPC_NOWAIT ? -EAGAIN : 1;
+			break;
 		}
 		v += op->sem_op;
-		if (v < 0) {
-			*blocking = op;
-			return op->sem_flg & IPC_NOWAIT ? -EAGAIN : 1;
+		if (v > SEMVMX) {
+			rc = -ERANGE;
+			break;
 		}
-		if (v > SEMVMX)
-			return -ERANGE;
 		if (op->sem_flg & SEM_UNDO) {
 			int undo = s->adj - op->sem_op;
-			if (undo < -SEMAEM - 1 || undo > SEMAEM)
-				return -ERANGE;
+			if (undo < -SEMAEM - 1 || undo > SEMAEM) {
+				rc = -ERANGE;
+				break;
+			}
+			s->adj = undo;
 		}
+		s->val = v;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct sem1 *s = &ss->s[ops[i].sem_num];
-		s->val += ops[i].sem_op;
-		if (ops[i].sem_flg & SEM_UNDO)
-			s->adj -= ops[i].sem_op;
-		s->pid = SEM_PID;
+	if (rc) {
+		while (i-- > 0) {
+			struct sem1 *s = &ss->s[ops[i].sem_num];
+			s->val -= ops[i].sem_op;
+			if (ops[i].sem_flg & SEM_UNDO)
+				s->adj += ops[i].sem_op;
+		}
+		return rc;
 	}
+	for (i = 0; i < n; i++)
+		ss->s[ops[i].sem_num].pid = SEM_PID;
 	ss->otime = sysv_now();
 	return 0;
 }
