@@ -15,11 +15,11 @@
 /*
  * One table of cases, each one program run: natively with its working
  * directory a fresh copy of the data directory below, and in ukvm from an
- * image that packs the same directory as / (the guest's working directory).
- * Relative paths name the same files on both sides. The data directory is
- * on /dev/shm, a tmpfs, made in reverse name order so that tmpfs lists it
- * in name order, as the image's archive (sorted) does: find and ls print
- * the same order. argv[0] is the native program's path on both sides
+ * image that packs the same directory at the same absolute path, which is
+ * the guest's working directory (--cwd): paths, relative or absolute, name
+ * the same files on both sides. The data directory is on /dev/shm, a
+ * tmpfs, made in reverse name order so that tmpfs lists it in name order,
+ * as the image's archive (sorted) does: find and ls print the same order. argv[0] is the native program's path on both sides
  * (--argv0). Nothing is normalised: no case prints pids, times or
  * addresses. The guest has no fork, so every case is one program: busybox
  * sh runs only its builtins (an applet would need fork), bash a script of
@@ -111,6 +111,23 @@ static const struct compat_case cases[] = {
 	{ BB, { "cat", "nope" }, NULL, NULL },
 	{ BB, { "expr", "6", "*", "7" }, NULL, NULL },
 	{ BB, { "seq", "-s", ",", "3" }, NULL, NULL },
+	{ BB, { "cmp", "words", "nums" }, NULL, NULL },
+	{ BB, { "base64", "b.txt" }, NULL, NULL },
+	{ BB, { "hexdump", "-C", "a.txt" }, NULL, NULL },
+	{ BB, { "sha512sum", "words" }, NULL, NULL },
+	{ BB, { "nl", "words" }, NULL, NULL },
+	{ BB, { "rev", "table.csv" }, NULL, NULL },
+	{ BB, { "paste", "-d:", "words", "nums" }, NULL, NULL },
+	{ BB, { "tac", "nums" }, NULL, NULL },
+	{ BB, { "date", "-u", "-d", "@1700000000" }, NULL, NULL },
+	{ BB, { "cal", "2", "2024" }, NULL, NULL },
+	{ BB, { "factor", "360", "97" }, NULL, NULL },
+	{ BB, { "dc", "-e", "2 10 ^ p" }, NULL, NULL },
+	{ BB, { "tar", "-cvf", "out/x.tar", "sub" }, NULL, NULL },
+	{ BB, { "cat", "/dev/stdin" }, "through /dev/stdin\n", NULL },
+	{ BB, { "readlink", "-f", "sub/../words" }, NULL, NULL },
+	{ BB, { "realpath", "out/../sub" }, NULL, NULL },
+	{ BB, { "sh", "-c", "echo \"$PWD\"; cd sub && pwd; cd ..; pwd -P; cd /nonexistent" }, NULL, NULL },
 	{ BASH, { "script.sh" }, NULL, NULL },
 	{ BASH, { "-c", "echo \"${BASH_VERSINFO[0]}\"; x=(1 2 3); echo ${x[@]:1}; nosuchcmd" }, NULL, NULL },
 };
@@ -252,10 +269,11 @@ START_TEST(programs_as_on_linux)
 	snprintf(tmpl, sizeof(tmpl), "%s/data", top);
 	data_make(tmpl);
 	char *builder = strdup(it_path("ukvm-build")), *runner = strdup(it_path("ukvm-run"));
+	snprintf(cwd, sizeof(cwd), "%s/run", top);
 	for (int p = 0; p < 2; p++) {
 		snprintf(img[p], sizeof(img[p]), "%s/%d.img", top, p);
-		char spec[4300];
-		snprintf(spec, sizeof(spec), "%s:/", tmpl);
+		char spec[8500];
+		snprintf(spec, sizeof(spec), "%s:%s", tmpl, cwd);
 		const char *a[] = { "-o", img[p], "--dir", spec, prog_path[p], NULL };
 		struct it_result r;
 		run_case(builder, a, NULL, NULL, &r);
@@ -268,13 +286,12 @@ START_TEST(programs_as_on_linux)
 		const struct compat_case *c = &cases[i];
 		char name[128];
 		case_name(c, name, sizeof(name));
-		snprintf(cwd, sizeof(cwd), "%s/run", top);
 		data_make(cwd);
 		struct it_result n, v;
 		run_case(prog_path[c->prog], c->args, c->in, cwd, &n);
 		data_remove(cwd);
-		const char *va[16] = { "--pv", pv, "--quiet", "--argv0", prog_path[c->prog], img[c->prog] };
-		int k = 6;
+		const char *va[18] = { "--pv", pv, "--quiet", "--argv0", prog_path[c->prog], "--cwd", cwd, img[c->prog] };
+		int k = 8;
 		for (int j = 0; j < 8 && c->args[j]; j++)
 			va[k++] = c->args[j];
 		va[k] = NULL;
