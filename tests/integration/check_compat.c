@@ -126,6 +126,14 @@ static const struct compat_case cases[] = {
 	{ BB, { "tar", "-cvf", "out/x.tar", "sub" }, NULL, NULL },
 	{ BB, { "cat", "/dev/stdin" }, "through /dev/stdin\n", NULL },
 	{ BB, { "readlink", "-f", "sub/../words" }, NULL, NULL },
+	/* Symbolic links the image carries (ukvm-build packs them as links). */
+	{ BB, { "readlink", "link", "dangle" }, NULL, NULL },
+	{ BB, { "cat", "link", "dangle" }, NULL, NULL },
+	{ BB, { "stat", "-c", "%N %F %s", "link", "dangle" }, NULL, NULL },
+	{ BB, { "find", ".", "-type", "l" }, NULL, NULL },
+	{ BB, { "find", "-L", ".", "-name", "link" }, NULL, NULL },
+	{ BB, { "sh", "-c", "[ -L link ] && echo L; [ -e dangle ] || echo dangling; [ link -ef words ] && echo same; "
+			     "read w < link; echo $w" }, NULL, NULL },
 	{ BB, { "realpath", "out/../sub" }, NULL, NULL },
 	{ BB, { "sh", "-c", "echo \"$PWD\"; cd sub && pwd; cd ..; pwd -P; cd /nonexistent" }, NULL, NULL },
 	{ BASH, { "script.sh" }, NULL, NULL },
@@ -150,6 +158,13 @@ static void sub_dir(const char *dir, const char *name)
 	char p[4200];
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	ck_assert_int_eq(mkdir(p, 0755), 0);
+}
+
+static void link_make(const char *dir, const char *target, const char *name)
+{
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	ck_assert_int_eq(symlink(target, p), 0);
 }
 
 /* Runs a program natively to completion: its stdout (malloc'd, *len bytes). */
@@ -185,6 +200,7 @@ static void data_make(const char *dir)
 	put(dir, "script.sh", bash_script, strlen(bash_script));
 	sub_dir(dir, "out");
 	put(dir, "nums", "10\n9\n100\n-3\n42\n7\n", 17);
+	link_make(dir, "words", "link");
 	if (!gz_bytes) {
 		char p[4200];
 		snprintf(p, sizeof(p), "%s/words", dir);
@@ -195,6 +211,7 @@ static void data_make(const char *dir)
 	static char data[65536];
 	memset(data, 'q', sizeof(data));
 	put(dir, "data.bin", data, sizeof(data));
+	link_make(dir, "nowhere", "dangle");
 	put(dir, "b.txt", "line one\nline two\n", 18);
 	if (!tar_bytes) {
 		const char *a[] = { "tar", "-cf", "-", "-C", dir, "sub", NULL };
