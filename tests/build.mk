@@ -146,6 +146,13 @@ $(BUILD)/asan/ukvm-run: $(ASAN_MON_OBJS)
 
 all: $(BUILD)/asan/ukvm-run
 
+# An embedder running snapshots on worker threads (check_snapshot): no sanitizer, so glibc's malloc and its
+# per-thread arenas are what the vCPU thread's seccomp filter meets, as in a real embedder.
+$(BUILD)/tests/embed-worker: tests/integration/embed_worker.c $(BUILD)/libukvm.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+all: $(BUILD)/tests/embed-worker
+
 # --- the runner -------------------------------------------------------------------
 TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c tests/integration/netns.c \
                       $(filter-out $(GUEST_GROUP_SRCS),$(UNIT_SRCS)) $(IT_SRCS) $(sort $(TESTED_SRCS))) \
@@ -172,7 +179,7 @@ $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
 # Everything `make check` builds besides `all`: the integration suites boot the test guests, the apps'
 # images (both in `all`) and the two monitors.
 CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS) $(BUILD)/ukvm-slirp $(BUILD)/ukvm-serve \
-              $(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp
+              $(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp $(BUILD)/tests/embed-worker
 
 # The user-mode network helper next to the runner and the ASan monitor too, where net_user_open looks
 # first (devices/net_user.h): a link to the one build.
