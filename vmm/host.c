@@ -8,6 +8,7 @@
 
 #include "cpuidcache.h"
 #include "host.h"
+#include "hostpool.h"
 #include "kvmcheck.h"
 #include "vm.h"
 
@@ -206,6 +207,7 @@ void host_unref(struct ukvm_host *h)
 	/* acq_rel: every VM's last use of h happens before the free on whichever thread drops last. */
 	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	hostpool_free(h);
 	if (h->kvm_fd >= 0)
 		close(h->kvm_fd);
 	free(h->cpuid);
@@ -215,8 +217,18 @@ void host_unref(struct ukvm_host *h)
 int host_open_default(unsigned flags, struct ukvm_host **out, char *err, size_t errlen)
 {
 	char cache[128];
+	*out = NULL;
+	if (flags & ~(UKVM_HOST_NO_CPUID_CACHE | UKVM_HOST_FAST)) {
+		snprintf(err, errlen, "host flags 0x%x: not defined by this libukvm %s", flags, UKVM_VERSION);
+		return -EINVAL;
+	}
 	bool use = !(flags & UKVM_HOST_NO_CPUID_CACHE) && cpuidcache_default_path(cache, sizeof(cache)) == 0;
-	return host_open_cached("/dev/kvm", use ? cache : NULL, out, err, errlen);
+	int r = host_open_cached("/dev/kvm", use ? cache : NULL, out, err, errlen);
+	if (!r && (r = hostpool_start(*out, flags, err, errlen))) {
+		host_unref(*out);
+		*out = NULL;
+	}
+	return r;
 }
 
 int ukvm_host_open(struct ukvm_host **out, char *err, size_t errlen)
@@ -227,10 +239,18 @@ int ukvm_host_open(struct ukvm_host **out, char *err, size_t errlen)
 int ukvm_host_open_flags(struct ukvm_host **out, unsigned flags, char *err, size_t errlen)
 {
 	int r = host_open_default(flags, out, err, errlen);
-	return r ? vm_error(UKVM_ERR_KVM, r) : UKVM_OK;
+	return r ? vm_error(r == -EINVAL ? UKVM_ERR_CONFIG : UKVM_ERR_KVM, r) : UKVM_OK;
 }
 
 void ukvm_host_close(struct ukvm_host *host)
 {
+	if (!host)
+		return;
+	hostpool_stop(host); /* the reaper finishes what it holds while this reference keeps the host */
 	host_unref(host);
+}
+
+void ukvm_host_quiesce(struct ukvm_host *host)
+{
+	hostpool_quiesce(host);
 }

@@ -24,6 +24,7 @@ struct ukvm_host {
 	struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID, checked; given to every vCPU as is */
 	uint32_t cpuid_boot[HOST_BOOT_LEAVES][6]; /* function, index, eax, ebx, ecx, edx */
 	unsigned ncpuid_boot;
+	struct hostpool *pool;      /* UKVM_HOST_IDLE_VM/_POOL/_REAPER (hostpool.h); NULL: none asked */
 };
 
 /*
@@ -40,7 +41,11 @@ int host_open_dev(const char *dev, struct ukvm_host **out, char *err, size_t err
  */
 int host_open_cached(const char *dev, const char *cache, struct ukvm_host **out, char *err, size_t errlen);
 
-/* /dev/kvm with the user's default cache unless flags has UKVM_HOST_NO_CPUID_CACHE. */
+/*
+ * /dev/kvm with the user's default cache unless flags has
+ * UKVM_HOST_NO_CPUID_CACHE, and the background levers flags asks for
+ * (hostpool.h). -EINVAL for a flag ukvm.h does not define.
+ */
 int host_open_default(unsigned flags, struct ukvm_host **out, char *err, size_t errlen);
 
 /* Takes a reference (a VM being created). Returns h. */

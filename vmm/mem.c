@@ -61,6 +61,17 @@ int mem_init_file(struct mem *m, uint64_t size, int fd, uint64_t off)
 	return 0;
 }
 
+int mem_map_file_over(struct mem *m, int fd, uint64_t off)
+{
+	if (!m->base || off % MEM_PAGE)
+		return -EINVAL;
+	void *p = mmap(m->base, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, fd,
+		       (off_t)off);
+	if (p == MAP_FAILED)
+		return -errno; /* the old mapping may be gone: the caller frees m, which unmaps the range */
+	return madvise(p, m->size, MADV_DONTDUMP) ? -errno : 0;
+}
+
 int mem_populate(const struct mem *m, uint64_t gpa, uint64_t len)
 {
 	uint64_t lo = gpa & ~(MEM_PAGE - 1);

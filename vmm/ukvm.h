@@ -49,6 +49,9 @@ enum ukvm_error {
 	UKVM_ERR_INTERNAL = -0x10004, /* host resource failure, e.g. out of memory (UKVM_EXIT_INTERNAL) */
 };
 
+/* Longest ukvm_config.cwd, NUL included (Linux's PATH_MAX). */
+#define UKVM_CWD_MAX 4096
+
 /* Most virtio-mmio devices per VM, of all kinds: UKVM_MMIO_MAX_DEVS of proto/ukvm_abi.h. */
 #define UKVM_MAX_DEVS 32
 /* Most disks per VM (they share the UKVM_MAX_DEVS slots with other devices). */
@@ -219,6 +222,14 @@ struct ukvm_config {
 	 * own config's (what the snapshotted guest had buffered is dropped).
 	 */
 	int console_in_fd;
+	/*
+	 * Appended after 0.2 (ukvm-oci, OCI's process.cwd). The guest app starts
+	 * in this directory of its file system: absolute, shorter than
+	 * UKVM_CWD_MAX (else UKVM_ERR_CONFIG); NULL = "/", as before this field.
+	 * One missing from the image, or not a directory, stops the boot with a
+	 * crash report ("cwd ...: not found"). A restored VM keeps the snapshot's.
+	 */
+	const char *cwd;
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 
@@ -339,6 +350,25 @@ int ukvm_host_open(struct ukvm_host **out, char *err, size_t errlen);
  * either way.
  */
 #define UKVM_HOST_NO_CPUID_CACHE 1u
+/*
+ * Levers for a host that creates VMs one after another (a serverless host;
+ * README "Serverless hosts" has the figures). Each moves work off the path
+ * of ukvm_create/ukvm_destroy onto libukvm's own threads (every signal
+ * blocked there), not out of the process: CPU per VM stays about the same.
+ * UKVM_HOST_IDLE_VM keeps one idle VM and vCPU open: KVM flips kernel
+ * static keys (code patching, IPIs) whenever the first VM or vCPU appears
+ * and the last goes. UKVM_HOST_POOL: a thread keeps a few VM shells ready
+ * (KVM_CREATE_VM, KVM_CREATE_VCPU and KVM_SET_CPUID2 done; each shell is
+ * fresh and used once, never a destroyed VM's); ukvm_create takes one when
+ * there is one and builds its own otherwise. UKVM_HOST_REAPER: ukvm_destroy
+ * stops the VM's devices and returns; a thread closes the VM and unmaps its
+ * RAM. ukvm_host_close stops the threads (the reaper finishes first).
+ * An undefined flag fails with UKVM_ERR_CONFIG.
+ */
+#define UKVM_HOST_IDLE_VM 2u
+#define UKVM_HOST_POOL    4u
+#define UKVM_HOST_REAPER  8u
+#define UKVM_HOST_FAST (UKVM_HOST_IDLE_VM | UKVM_HOST_POOL | UKVM_HOST_REAPER)
 int ukvm_host_open_flags(struct ukvm_host **out, unsigned flags, char *err, size_t errlen);
 
 /*
@@ -349,6 +379,13 @@ int ukvm_host_open_flags(struct ukvm_host **out, unsigned flags, char *err, size
  * it). host may be NULL.
  */
 void ukvm_host_close(struct ukvm_host *host);
+
+/*
+ * Waits until the host's background threads are idle: every destroyed VM
+ * freed, the pool full (or unable to fill). For benchmarks and tests that
+ * count CPU or resources; a no-op on a host without those flags.
+ */
+void ukvm_host_quiesce(struct ukvm_host *host);
 
 /*
  * Creates the VM and vCPU (on cfg->host, or opening and checking KVM itself

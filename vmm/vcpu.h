@@ -19,6 +19,8 @@ struct vcpu {
 	int kick_signal;           /* sent to the running thread to end KVM_RUN or a WAIT */
 	atomic_int tid;            /* thread between vcpu_run_begin and vcpu_run_end, 0 when none */
 	pid_t pid;                 /* tgkill's tgid */
+	const struct kvm_cpuid2 *cpuid_set; /* the table KVM_SET_CPUID2 was given (a pooled shell's), NULL: none */
+	int8_t pv_known;           /* vcpu_pv_detect's answer: 0 not asked yet, 1 no, 2 yes */
 };
 
 /* What the boot contract sets (proto/ukvm_abi.h "Entry state"). */
@@ -49,8 +51,9 @@ int vcpu_setup(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errl
  * True when KVM offers this host's paravirtual interface ("pvm-pv": MSR
  * 0x4b564d11 reads "PVM" and 0x4b564d12 has every flag of UKVM_PV_FLAGS).
  * False on hardware KVM and other PVM builds (KVM refuses those MSRs).
+ * Asked once per vCPU (a pooled shell asks ahead of its VM).
  */
-bool vcpu_pv_detect(const struct vcpu *v);
+bool vcpu_pv_detect(struct vcpu *v);
 
 /* TSC kHz from KVM, else measured against CLOCK_MONOTONIC over ~2 ms; 0 when unknown. */
 uint32_t vcpu_tsc_khz(const struct vcpu *v);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fdtbuild.h"
+#include "hostpool.h"
 #include "pt.h"
 #include "snapvm.h"
 #include "vm.h"
@@ -60,6 +61,7 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.quiet = vm->cfg.quiet,
 		.argv = vm->cfg.argv,
 		.env = vm->cfg.env,
+		.cwd = vm->cfg.cwd,
 		.tsc_khz = vcpu_tsc_khz(&vm->vcpu),
 		.payload_gpa = vm->img.note.payload_gpa,
 		.payload_size = vm->img.note.payload_size,
@@ -114,6 +116,28 @@ int vm_kvm(struct ukvm_vm *vm, int fd, uint64_t off, enum ukvm_error *kind, char
 		if (r)
 			return r;
 	}
+	struct host_shell shell;
+	bool pooled = hostpool_take(vm->host, &shell);
+	if (pooled) {
+		vm->vm_fd = shell.vm_fd;
+		vm->vcpu = shell.vcpu;
+		vm->vcpu.kick_signal = vm->cfg.kick_signal;
+		if (shell.mem.size == vm->cfg.mem_size) {
+			/* The shell's slot, registered ahead; a snapshot's memory goes over its RAM. */
+			vm->mem = shell.mem;
+			*kind = UKVM_ERR_INTERNAL;
+			int r = fd >= 0 ? mem_map_file_over(&vm->mem, fd, off) : 0;
+			return r ? vm_errno(err, errlen, "mapping guest memory", -r) : 0;
+		}
+		/* Another size: slot 0 goes (memory_size 0 deletes it) and is made below as without a shell. */
+		struct kvm_userspace_memory_region del = { .slot = 0 };
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &del) < 0) {
+			int e = errno;
+			mem_free(&shell.mem);
+			return vm_errno(err, errlen, "KVM_SET_USER_MEMORY_REGION", e);
+		}
+		mem_free(&shell.mem);
+	}
 	/*
 	 * EINTR: KVM_CREATE_VM registers an MMU notifier, which gives up when
 	 * signal_pending() (mm_take_all_locks). io_uring task work for this
@@ -121,7 +145,7 @@ int vm_kvm(struct ukvm_vm *vm, int fd, uint64_t off, enum ukvm_error *kind, char
 	 * submitted) counts as pending: it runs on the return to user space,
 	 * so a retry gets through. Seen once in ~300 creates under ASan.
 	 */
-	for (int tries = 0; tries < 100; tries++) {
+	for (int tries = 0; !pooled && tries < 100; tries++) {
 		vm->vm_fd = ioctl(vm->host->kvm_fd, KVM_CREATE_VM, 0);
 		if (vm->vm_fd >= 0 || errno != EINTR)
 			break;
@@ -138,6 +162,8 @@ int vm_kvm(struct ukvm_vm *vm, int fd, uint64_t off, enum ukvm_error *kind, char
 						   .userspace_addr = (uintptr_t)vm->mem.base };
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
 		return vm_errno(err, errlen, "KVM_SET_USER_MEMORY_REGION", errno);
+	if (pooled)
+		return 0;
 	r = vcpu_create(&vm->vcpu, vm->vm_fd, 0, vm->host->vcpu_mmap_size, vm->cfg.kick_signal, err, errlen);
 	if (r && vm->vcpu.fd >= 0)
 		*kind = UKVM_ERR_INTERNAL; /* KVM gave the vCPU; mapping its run page or an eventfd failed */
@@ -180,6 +206,11 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 	const char *bad = vm->cfg.mem_size ? ukvm_mem_size_invalid(vm->cfg.mem_size) : NULL;
 	if (bad) {
 		snprintf(err, errlen, "memory size %llu bytes: %s", (unsigned long long)vm->cfg.mem_size, bad);
+		return -EINVAL;
+	}
+	/* The guest walks it from its root: a relative one would mean nothing there. */
+	if (vm->cfg.cwd && (vm->cfg.cwd[0] != '/' || strlen(vm->cfg.cwd) >= UKVM_CWD_MAX)) {
+		snprintf(err, errlen, "cwd must be an absolute path shorter than %d bytes", UKVM_CWD_MAX);
 		return -EINVAL;
 	}
 	vm->image = vm->cfg.image;
@@ -278,6 +309,13 @@ void ukvm_destroy(struct ukvm_vm *vm)
 	if (!vm)
 		return;
 	vmdev_free(vm); /* first: the event thread writes into guest RAM until its I/O is done */
+	/* The rest touches nothing of the embedder's (its console fds are done with): a reaper may do it. */
+	if (!hostpool_reap(vm->host, vm))
+		vm_free(vm);
+}
+
+void vm_free(struct ukvm_vm *vm)
+{
 	vcpu_destroy(&vm->vcpu);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

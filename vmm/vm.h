@@ -41,7 +41,11 @@ struct ukvm_vm {
 	unsigned ndevs;
 	struct event_loop *ev;     /* NULL without devices */
 	struct snapvm *snap;       /* restored from a snapshot (snapvm.h); NULL: booted */
+	struct ukvm_vm *reap_next; /* the host's reaper queue (hostpool.c) */
 };
+
+/* The end of ukvm_destroy once the devices are stopped: vCPU, VM, RAM, image, host reference, vm itself. */
+void vm_free(struct ukvm_vm *vm);
 
 /*
  * ukvm_create's first steps, shared with a restore (snapvm.c): the VM and

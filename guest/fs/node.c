@@ -1,4 +1,4 @@
-/* node.c: inodes, directory entries and regular-file data (copy-on-write over the archive). */
+/* node.c: inodes, directory entries, symbolic links and regular-file data (copy-on-write over the archive). */
 #include <string.h>
 #include "k.h"
 #include "fs.h"
@@ -19,11 +19,15 @@ struct fs_node *fs_node_new(uint32_t mode, const struct fs_file_ops *fops)
 
 static void node_free(struct fs_node *n)
 {
+	fs_reg_release(n); /* a memory file's pages (none for every other node) */
 	if (!n->borrowed)
-		k_free(n->data); /* a memory file's own copy (NULL for every other node) */
+		k_free(n->data); /* NULL unless some kind of node keeps its own bytes there */
 	for (uint32_t i = 0; i < n->nents; i++)
 		k_free(n->ents[i].name);
 	k_free(n->ents);
+	k_free(n->link);
+	if (n->jump)
+		fs_node_put(n->jump);
 	k_free(n);
 }
 
@@ -38,11 +42,27 @@ void fs_node_put(struct fs_node *n)
 		node_free(n);
 }
 
-void fs_node_destroy(struct fs_node *n)
+/* Drops every magic link's target in n's subtree first, so none is put after the tree freed it. */
+static void node_unjump(struct fs_node *n)
 {
 	for (uint32_t i = 0; i < n->nents; i++)
-		fs_node_destroy(n->ents[i].node);
+		node_unjump(n->ents[i].node);
+	if (n->jump)
+		fs_node_put(n->jump);
+	n->jump = NULL;
+}
+
+static void node_destroy(struct fs_node *n)
+{
+	for (uint32_t i = 0; i < n->nents; i++)
+		node_destroy(n->ents[i].node);
 	node_free(n);
+}
+
+void fs_node_destroy(struct fs_node *n)
+{
+	node_unjump(n);
+	node_destroy(n);
 }
 
 void fs_node_touch(struct fs_node *n)
@@ -50,7 +70,7 @@ void fs_node_touch(struct fs_node *n)
 	n->mtime = n->ctime = k_clock_realtime_ns();
 }
 
-struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
+static struct fs_node *dir_find(const struct fs_node *dir, const char *name, size_t len)
 {
 	for (uint32_t i = 0; i < dir->nents; i++) {
 		const char *e = dir->ents[i].name;
@@ -60,11 +80,18 @@ struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
 	return NULL;
 }
 
+struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
+{
+	if (dir->refresh)
+		dir->refresh(dir); /* a directory made when looked at (procfs's fd/) */
+	return dir_find(dir, name, len);
+}
+
 int fs_dir_add(struct fs_node *dir, const char *name, size_t len, struct fs_node *child)
 {
 	if (len > LINUX_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (fs_dir_find(dir, name, len))
+	if (dir_find(dir, name, len))
 		return -EEXIST;
 	if (dir->nents == dir->ents_cap) {
 		uint32_t cap = dir->ents_cap ? dir->ents_cap * 2 : 8;
@@ -129,82 +156,6 @@ uint64_t fs_node_nlink(const struct fs_node *n)
 		if ((n->ents[i].node->mode & S_IFMT) == S_IFDIR)
 			links++;
 	return links;
-}
-
-long fs_reg_read(struct fs_node *n, void *buf, size_t len, uint64_t off)
-{
-	if (off >= n->size)
-		return 0;
-	uint64_t avail = n->size - off;
-	if (len > avail)
-		len = avail;
-	memcpy(buf, n->data + off, len);
-	n->atime = k_clock_realtime_ns();
-	return (long)len;
-}
-
-/* Makes data private (a copy of the archive bytes) with room for need >= size bytes. */
-static int reg_reserve(struct fs_node *n, uint64_t need)
-{
-	if (need > FS_MAX_FILE)
-		return -EFBIG;
-	if (!n->borrowed && need <= n->cap)
-		return 0;
-	/* Geometric growth keeps appends linear; need <= 2^40 so cap cannot overflow. */
-	uint64_t cap = 64;
-	while (cap < need)
-		cap *= 2;
-	uint8_t *d;
-	if (n->borrowed) {
-		d = k_malloc(cap);
-		if (!d)
-			return -ENOSPC;
-		if (n->size)
-			memcpy(d, n->data, n->size);
-		n->borrowed = false;
-	} else {
-		d = k_realloc(n->data, cap);
-		if (!d)
-			return -ENOSPC;
-	}
-	n->data = d;
-	n->cap = cap;
-	return 0;
-}
-
-long fs_reg_write(struct fs_node *n, const void *buf, size_t len, uint64_t off)
-{
-	if (len == 0)
-		return 0;
-	if (off > FS_MAX_FILE || len > FS_MAX_FILE - off)
-		return -EFBIG;
-	uint64_t end = off + len;
-	int rc = reg_reserve(n, end > n->size ? end : n->size);
-	if (rc)
-		return rc;
-	if (off > n->size)
-		memset(n->data + n->size, 0, off - n->size);
-	memcpy(n->data + off, buf, len);
-	if (end > n->size)
-		n->size = end;
-	fs_node_touch(n);
-	return (long)len;
-}
-
-int fs_reg_truncate(struct fs_node *n, uint64_t size)
-{
-	if (size > FS_MAX_FILE)
-		return -EFBIG;
-	if (size > n->size || n->borrowed) {
-		int rc = reg_reserve(n, size > n->size ? size : n->size);
-		if (rc)
-			return rc;
-	}
-	if (size > n->size)
-		memset(n->data + n->size, 0, size - n->size);
-	n->size = size;
-	fs_node_touch(n);
-	return 0;
 }
 
 /* ---- file operations of memory files and directories ---- */
@@ -296,6 +247,11 @@ static const struct fs_file_ops dir_fops = {
 	.fsync = reg_fsync,
 };
 
+bool fs_reg_is_mem(const struct fs_node *n)
+{
+	return n->fops == &reg_fops;
+}
+
 struct fs_node *fs_reg_new(uint32_t mode)
 {
 	return fs_node_new(mode, &reg_fops);
@@ -304,4 +260,22 @@ struct fs_node *fs_reg_new(uint32_t mode)
 struct fs_node *fs_dir_new(uint32_t mode)
 {
 	return fs_node_new(mode, &dir_fops);
+}
+
+/* Only an O_PATH | O_NOFOLLOW open reaches a symbolic link, and the VFS refuses I/O on O_PATH files. */
+static const struct fs_file_ops link_fops = { .caps = 0 };
+
+struct fs_node *fs_symlink_new(const char *target, size_t len)
+{
+	char *t = k_malloc(len + 1);
+	struct fs_node *n = t ? fs_node_new(S_IFLNK | 0777, &link_fops) : NULL;
+	if (!n) {
+		k_free(t);
+		return NULL;
+	}
+	memcpy(t, target, len);
+	t[len] = '\0';
+	n->link = t;
+	n->size = len;
+	return n;
 }

@@ -28,7 +28,9 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_fdatasync] = sys_fdatasync, [__NR_flock] = sys_flock, [__NR_chmod] = sys_chmod,
 	[__NR_fchmod] = sys_fchmod, [__NR_fchmodat] = sys_fchmodat, [__NR_chown] = sys_chown,
 	[__NR_lchown] = sys_lchown, [__NR_fchown] = sys_fchown, [__NR_fchownat] = sys_fchownat,
-	[__NR_utimensat] = sys_utimensat,
+	[__NR_utimensat] = sys_utimensat, [__NR_symlink] = sys_symlink, [__NR_symlinkat] = sys_symlinkat,
+	[__NR_link] = sys_link, [__NR_linkat] = sys_linkat, [__NR_mknod] = sys_mknod, [__NR_mknodat] = sys_mknodat,
+	[__NR_statfs] = sys_statfs, [__NR_fstatfs] = sys_fstatfs, [__NR_fadvise64] = sys_fadvise64,
 	[__NR_poll] = sys_poll, [__NR_ppoll] = sys_ppoll, [__NR_select] = sys_select,
 	[__NR_pselect6] = sys_pselect6,
 	[__NR_epoll_create] = sys_epoll_create, [__NR_epoll_create1] = sys_epoll_create1,
@@ -46,6 +48,7 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 
 	[__NR_brk] = sys_brk, [__NR_mmap] = sys_mmap, [__NR_munmap] = sys_munmap,
 	[__NR_mprotect] = sys_mprotect, [__NR_mremap] = sys_mremap, [__NR_madvise] = sys_madvise,
+	[__NR_msync] = sys_msync,
 	[__NR_arch_prctl] = sys_arch_prctl,
 
 	[__NR_exit] = sys_exit, [__NR_exit_group] = sys_exit_group,

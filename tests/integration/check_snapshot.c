@@ -398,10 +398,14 @@ START_TEST(embed_snapshot_continue_and_restore)
 	slurp(out, buf, sizeof(buf));
 	ck_assert_str_ne(line(buf, "after", a, sizeof(a)), ""); /* it went on */
 	close(out);
-	for (int i = 0; i < 2; i++) {
+	/* Restored alone, then on a host whose pool maps the snapshot over a ready shell's RAM (hostpool.h). */
+	struct ukvm_host *fast;
+	ck_assert_msg(ukvm_host_open_flags(&fast, UKVM_HOST_FAST, err, sizeof(err)) == UKVM_OK, "%s", err);
+	ukvm_host_quiesce(fast);
+	for (int i = 0; i < 4; i++) {
 		out = memfd_create("out", 0);
 		struct ukvm_config rc = { .size = sizeof(rc), .pv = it_pv_mode(), .restore = snap, .console_fd = out,
-					  .console_err_fd = -1 };
+					  .console_err_fd = -1, .host = i < 2 ? NULL : fast };
 		ck_assert_msg(ukvm_create(&rc, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
 		res = (struct ukvm_result){ .size = sizeof(res) };
 		ck_assert_int_eq(ukvm_run(vm, &res), 0);
@@ -413,6 +417,7 @@ START_TEST(embed_snapshot_continue_and_restore)
 		ck_assert_str_eq(line(buf2, "after", a, sizeof(a)), line(buf, "after", b, sizeof(b)));
 		ck_assert_str_ne(line(buf2, "rand", a, sizeof(a)), line(buf, "rand", b, sizeof(b)));
 	}
+	ukvm_host_close(fast);
 	/* A run that never gets idle (hello exits at once) writes no snapshot; UKVM_SNAPSHOTTED otherwise. */
 	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
 	cfg.snapshot_continue = false;

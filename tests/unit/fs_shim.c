@@ -6,6 +6,10 @@
 #include <string.h>
 #include <errno.h>
 #include "../../guest/include/k.h"
+#include "../../guest/include/pages.h"
+#include "../../guest/include/boot.h"
+#include "../../guest/include/cpuid.h"
+#include "../../guest/include/sys.h"
 #include "../../guest/include/thread.h"
 #include "../../guest/include/wait.h"
 #include "fs_shim.h"
@@ -55,6 +59,52 @@ void *k_realloc(void *p, size_t n)
 void k_free(void *p)
 {
 	free(p);
+}
+
+/*
+ * Memory files keep their data in k_pages: an arena run by the real extent
+ * allocator, so a partial free, a double free or a free of foreign pages is
+ * caught as in the guest (k_panic there, abort here).
+ */
+#define SHIM_ARENA (32u << 20)
+static _Alignas(4096) uint8_t shim_arena[SHIM_ARENA];
+struct pmem k_pages;
+static bool shim_pages_ready;
+
+static void shim_pages_zero(void *ctx, uint64_t addr, uint64_t len)
+{
+	(void)ctx;
+	memset(shim_arena + addr, 0, len);
+}
+
+void *k_pages_alloc(size_t npages)
+{
+	uint64_t a;
+	if (!shim_pages_ready) {
+		pmem_init(&k_pages, SHIM_ARENA, shim_pages_zero, NULL);
+		shim_pages_ready = true;
+	}
+	if (shim_alloc_fails() || pmem_alloc(&k_pages, npages, PMEM_KERNEL, &a))
+		return NULL;
+	return shim_arena + a;
+}
+
+void k_pages_free(void *p, size_t npages)
+{
+	uint8_t *b = p;
+	if (!p)
+		return;
+	if (b < shim_arena || b >= shim_arena + SHIM_ARENA ||
+	    pmem_free(&k_pages, (uint64_t)(b - shim_arena), npages, PMEM_KERNEL) ||
+	    !shim_pages_ready) {
+		fprintf(stderr, "k_pages_free(%p, %zu): bad range\n", p, npages);
+		abort();
+	}
+}
+
+uint64_t fs_shim_pages_used(void)
+{
+	return shim_pages_ready ? SHIM_ARENA - pmem_free_bytes(&k_pages) : 0;
 }
 
 /* The vfs suite counts console calls. */
@@ -217,4 +267,46 @@ uint64_t k_sys_user_rsp;
 _Noreturn void k_hypercall_crash(int sig)
 {
 	exit(128 + sig);
+}
+
+/* guest/include/pages.h: statfs's figures (a 64 MiB guest with 48 MiB free). */
+void k_pages_stats(uint64_t *total, uint64_t *free)
+{
+	*total = 64ull << 20;
+	*free = 48ull << 20;
+}
+
+/* What /proc (guest/fs/procfs.c) reads of the kernel: a boot with no app, a 2.6 GHz TSC, CPUID from fs_shim_cpuid. */
+struct k_boot_info k_boot_info = { .tsc_khz = 2600000 };
+struct payload_view k_boot_payload;
+uint32_t fs_shim_cpuid[4];
+
+void k_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	(void)sub;
+	if (leaf == 0)
+		memcpy(r, (const uint32_t[4]){ 7, 0x756e6547, 0x6c65746e, 0x49656e69 }, 16); /* GenuineIntel */
+	else
+		memcpy(r, fs_shim_cpuid, 16);
+}
+
+long sys_getpid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	return 1;
+}
+
+/* The guest's printf takes a subset of libc's formats with the same meaning. */
+int k_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, size, fmt, ap);
+}
+
+int k_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
 }

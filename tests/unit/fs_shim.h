@@ -14,7 +14,9 @@ extern unsigned fs_shim_console_calls;
 extern unsigned fs_shim_console_stream;
 void fs_shim_reset(void);
 
-/* When nonzero, the next k_malloc/k_realloc/k_calloc calls fail after this many successes (1 = next fails). */
+/* Bytes of the fake k_pages arena in use (memory files' data). */
+uint64_t fs_shim_pages_used(void);
+/* When nonzero, the next k_malloc/k_realloc/k_calloc/k_pages_alloc calls fail after this many successes (1 = next fails). */
 extern int fs_shim_fail_alloc_after;
 
 /* The fake threads of fs_shim.c's scheduler side (thread.h) under guest/kernel/wait.c. */
@@ -39,5 +41,8 @@ extern bool fs_shim_input_hup;      /* an end of file is a hang-up */
 extern uint64_t fs_shim_wait_flags;
 extern uint64_t fs_shim_restored_tsc, fs_shim_restored_realtime;
 extern uint8_t fs_shim_reseed[32];
+
+/* CPUID's answer for every leaf but 0 (guest/fs/procfs.c's cpuinfo). */
+extern uint32_t fs_shim_cpuid[4];
 
 #endif
