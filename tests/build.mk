@@ -79,6 +79,10 @@ GUEST_GROUPS += gfuzz
 gipc_SRCS   := guest/sys/sys_ipc.c guest/sys/sys_sem.c tests/unit/check_sysv.c
 gipc_SUITES := sysv
 GUEST_GROUPS += gipc
+# Interval and POSIX timers; check_ktimer.c fakes the clock, threads, signal state and wait core.
+gtimer_SRCS   := guest/sys/sys_timer.c tests/unit/check_ktimer.c
+gtimer_SUITES := ktimer
+GUEST_GROUPS += gtimer
 
 GUEST_GROUP_SRCS := $(foreach g,$(GUEST_GROUPS),$($(g)_SRCS))
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter guest/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -Iguest/include
