@@ -8,3 +8,8 @@ $(BUILD)/ukvm-oci: $(patsubst %.c,$(BUILD)/tools/%.o,tools/oci/main.c $(OCI_LIB)
 	$(Q)$(CC) -o $@ $^ $(HOST_LIBS) $(OCI_LIBS)
 
 all: $(BUILD)/ukvm-oci
+
+# bench-oci: `ctr run --rm` of hello under a private containerd, ukvm-oci against runc (tools/bench/ocibench.sh).
+.PHONY: bench-oci
+bench-oci: $(BUILD)/ukvm-oci $(BUILD)/apps/hello
+	$(Q)tools/bench/ocibench.sh $(BUILD) $(or $(OCI_RUNS),20)
