@@ -14,8 +14,8 @@
  * /proc/self is a symbolic link to /proc/<pid> (the one process), which
  * holds exe (a link that opens the app's ELF, as Linux's does even when no
  * directory names it), fd/ (one link per open fd, remade whenever the
- * directory is looked at, each opening what its fd has open), maps and
- * status. cpuinfo, meminfo, stat and uptime, and /sys's CPU lists, answer
+ * directory is looked at, each opening what its fd has open), cmdline,
+ * comm, maps, mounts (also /proc/mounts) and status. cpuinfo, meminfo, stat and uptime, and /sys's CPU lists, answer
  * from CPUID, the page allocator, the clocks and the wait core's idle time.
  * A file's text is made once per open (a reader sees one consistent
  * snapshot, as Linux's seq_file gives per read) and its size is 0, as
@@ -227,6 +227,38 @@ static const char *proc_app_name(void)
 	const char *n = k_boot_payload.app_name ? k_boot_payload.app_name : k_boot_info.argv0 ? k_boot_info.argv0 : "app";
 	const char *slash = strrchr(n, '/');
 	return slash && slash[1] ? slash + 1 : n;
+}
+
+/* The app's argv, each NUL-terminated, as exec built it (guest/kernel/exec.c): the FDT's list, argv[0] argv0 when set. */
+static void proc_gen_cmdline(struct proc_text *t)
+{
+	const char *l = k_boot_info.argv;
+	int len = l ? k_boot_info.argv_len : 0;
+	if (len <= 0) {
+		proc_printf(t, "%s%c", k_boot_info.argv0 ? k_boot_info.argv0 : "app", 0);
+		return;
+	}
+	for (int i = 0; i < len;) {
+		int n = 0;
+		while (i + n < len && l[i + n])
+			n++;
+		if (i == 0 && k_boot_info.argv0)
+			proc_printf(t, "%s%c", k_boot_info.argv0, 0);
+		else
+			proc_printf(t, "%.*s%c", n, l + i, 0);
+		i += n + 1;
+	}
+}
+
+static void proc_gen_comm(struct proc_text *t)
+{
+	proc_printf(t, "%.15s\n", proc_app_name());
+}
+
+/* The file systems of the one tree, as mount points (df and friends read them). */
+static void proc_gen_mounts(struct proc_text *t)
+{
+	proc_printf(t, "tmpfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,relatime 0 0\nsysfs /sys sysfs rw,relatime 0 0\n");
 }
 
 /* Bytes of RAM the app holds (its image, stack, heap and mappings). */
@@ -446,7 +478,10 @@ static const struct proc_entry proc_top[] = {
 	{ "uptime", proc_gen_uptime },
 };
 static const struct proc_entry proc_pid[] = {
+	{ "cmdline", proc_gen_cmdline },
+	{ "comm", proc_gen_comm },
 	{ "maps", proc_gen_maps },
+	{ "mounts", proc_gen_mounts },
 	{ "status", proc_gen_status },
 };
 static const struct proc_entry proc_cpu[] = {
@@ -518,6 +553,8 @@ static int proc_build_proc(void)
 		rc = proc_dir(proc, name, &pid);
 	if (!rc)
 		rc = proc_link(proc, "self", name, NULL);
+	if (!rc)
+		rc = proc_link(proc, "mounts", "self/mounts", NULL);
 	if (!rc)
 		rc = proc_files(pid, proc_pid, sizeof(proc_pid) / sizeof(proc_pid[0]));
 	if (!rc)

@@ -181,6 +181,18 @@ START_TEST(proc_as_programs_expect)
 	it_result_free(&r);
 	free(out);
 
+	/* cmdline is argv, NUL after each; df finds / in /proc/mounts and asks statfs. */
+	const char *a5[] = { "--pv", pv, "--quiet", img, "cat", "/proc/self/cmdline", NULL };
+	ck_assert_int_eq(it_run(&r, 60, a5), 0);
+	static const char cmd[] = "busybox\0cat\0/proc/self/cmdline";
+	ck_assert_msg(r.status == 0 && r.out_len == sizeof(cmd) && memcmp(r.out, cmd, sizeof(cmd)) == 0, "%zu: %s%s",
+		      r.out_len, r.out, r.err);
+	it_result_free(&r);
+	const char *a6[] = { "--pv", pv, "--quiet", img, "df", "-T", "/", NULL };
+	out = vm_out(a6);
+	ck_assert_msg(strstr(out, "\ntmpfs                tmpfs") && strstr(out, "% /\n"), "%s", out);
+	free(out);
+
 	const char *a4[] = { "--pv", pv, "--quiet", img, "ls", "-l", "/proc/self/", "/proc/self/fd/", NULL };
 	out = vm_out(a4);
 	ck_assert_msg(strstr(out, "exe -> /busybox\n") && strstr(out, " 0 -> /dev/console\n") &&

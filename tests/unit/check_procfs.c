@@ -70,6 +70,10 @@ START_TEST(test_proc_files)
 	ck_assert_int_eq(strncmp(t, "cpu  ", 5), 0);
 	ck_assert_ptr_nonnull(strstr(t, "\ncpu0 "));
 	ck_assert_str_eq(slurp("/sys/devices/system/cpu/online"), "0\n");
+	t = slurp("/proc/self/cmdline");
+	ck_assert_str_eq(t, "app"); /* "app\0": no argv in this boot */
+	ck_assert_str_eq(slurp("/proc/self/comm"), "app\n");
+	ck_assert_ptr_nonnull(strstr(slurp("/proc/mounts"), "tmpfs / tmpfs rw,relatime 0 0\nproc /proc proc "));
 	t = slurp("/proc/self/status");
 	ck_assert_ptr_nonnull(strstr(t, "Name:\tapp\nUmask:\t0022\nState:\tR (running)\nTgid:\t1\n"));
 	ck_assert_ptr_nonnull(strstr(t, "Threads:\t1\n"));
