@@ -265,6 +265,7 @@ out:
 			;
 	}
 	pthread_sigmask(SIG_SETMASK, &outer, NULL);
+	vm_quiet(vm); /* the host's background threads may build and reap again */
 	memcpy(res->phase_ns, vm->phase_ns, sizeof(res->phase_ns));
 	res->pv = vm->pv;
 	return 0;
