@@ -34,13 +34,13 @@ gcore_SRCS   := guest/kernel/string.c guest/kernel/printf.c guest/kernel/random.
 gcore_SUITES := kstring krandom ksys
 # The file system, its syscalls, the signals a pipe raises, the wait core it blocks through and the block
 # layer with virtio-blk request planning, on tests/unit/fs_shim.c (which fakes the threads under wait.c).
-gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
+gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c guest/kernel/pmem.c \
                 guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
-                tests/unit/check_wait.c tests/unit/check_epoll.c tests/unit/check_conin.c
-gfs_SUITES   := vfs vblk wait epoll conin
+                tests/unit/check_wait.c tests/unit/check_epoll.c tests/unit/check_conin.c tests/unit/check_regdata.c
+gfs_SUITES   := vfs vblk wait epoll conin regdata
 # The socket layer (AF_UNIX, the syscalls' argument checks) on the file system, wait core and fs_shim.c as gfs;
 # AF_INET (lwIP) is not built here: check_sock.c fakes inet_create.
-gsock_SRCS   := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c \
+gsock_SRCS   := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c guest/kernel/pmem.c \
                 guest/drivers/vblk_plan.c guest/net/socket.c guest/net/unix.c guest/sys/sys_socket.c \
                 tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_sock.c
 gsock_SUITES := sock

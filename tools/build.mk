@@ -25,6 +25,8 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest socktest conio snapfn
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
+# Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
+APPS      += shmap
 # Console input (tests/integration/check_stdin.c).
 APPS      += stdinio
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).

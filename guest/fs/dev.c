@@ -234,6 +234,17 @@ int fs_dev_init(void)
 		if (i == 0)
 			dev_console_node = n;
 	}
+	/* /dev/shm: POSIX shared memory (shm_open, sem_open) is files there, mapped MAP_SHARED; sticky like Linux's tmpfs. */
+	if (!fs_dir_find(dir, "shm", 3)) {
+		struct fs_node *shm = fs_dir_new(S_IFDIR | 01777);
+		if (!shm)
+			return -ENOMEM;
+		rc = fs_dir_add(dir, "shm", 3, shm);
+		if (rc) {
+			fs_node_destroy(shm);
+			return rc;
+		}
+	}
 	/* /dev/vda, /dev/vdb ...: the disks the virtio-blk driver registered at boot. */
 	return fs_blk_nodes(dir);
 }

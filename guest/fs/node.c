@@ -19,8 +19,9 @@ struct fs_node *fs_node_new(uint32_t mode, const struct fs_file_ops *fops)
 
 static void node_free(struct fs_node *n)
 {
+	fs_reg_release(n); /* a memory file's pages (none for every other node) */
 	if (!n->borrowed)
-		k_free(n->data); /* a memory file's own copy (NULL for every other node) */
+		k_free(n->data); /* NULL unless some kind of node keeps its own bytes there */
 	for (uint32_t i = 0; i < n->nents; i++)
 		k_free(n->ents[i].name);
 	k_free(n->ents);
@@ -131,82 +132,6 @@ uint64_t fs_node_nlink(const struct fs_node *n)
 	return links;
 }
 
-long fs_reg_read(struct fs_node *n, void *buf, size_t len, uint64_t off)
-{
-	if (off >= n->size)
-		return 0;
-	uint64_t avail = n->size - off;
-	if (len > avail)
-		len = avail;
-	memcpy(buf, n->data + off, len);
-	n->atime = k_clock_realtime_ns();
-	return (long)len;
-}
-
-/* Makes data private (a copy of the archive bytes) with room for need >= size bytes. */
-static int reg_reserve(struct fs_node *n, uint64_t need)
-{
-	if (need > FS_MAX_FILE)
-		return -EFBIG;
-	if (!n->borrowed && need <= n->cap)
-		return 0;
-	/* Geometric growth keeps appends linear; need <= 2^40 so cap cannot overflow. */
-	uint64_t cap = 64;
-	while (cap < need)
-		cap *= 2;
-	uint8_t *d;
-	if (n->borrowed) {
-		d = k_malloc(cap);
-		if (!d)
-			return -ENOSPC;
-		if (n->size)
-			memcpy(d, n->data, n->size);
-		n->borrowed = false;
-	} else {
-		d = k_realloc(n->data, cap);
-		if (!d)
-			return -ENOSPC;
-	}
-	n->data = d;
-	n->cap = cap;
-	return 0;
-}
-
-long fs_reg_write(struct fs_node *n, const void *buf, size_t len, uint64_t off)
-{
-	if (len == 0)
-		return 0;
-	if (off > FS_MAX_FILE || len > FS_MAX_FILE - off)
-		return -EFBIG;
-	uint64_t end = off + len;
-	int rc = reg_reserve(n, end > n->size ? end : n->size);
-	if (rc)
-		return rc;
-	if (off > n->size)
-		memset(n->data + n->size, 0, off - n->size);
-	memcpy(n->data + off, buf, len);
-	if (end > n->size)
-		n->size = end;
-	fs_node_touch(n);
-	return (long)len;
-}
-
-int fs_reg_truncate(struct fs_node *n, uint64_t size)
-{
-	if (size > FS_MAX_FILE)
-		return -EFBIG;
-	if (size > n->size || n->borrowed) {
-		int rc = reg_reserve(n, size > n->size ? size : n->size);
-		if (rc)
-			return rc;
-	}
-	if (size > n->size)
-		memset(n->data + n->size, 0, size - n->size);
-	n->size = size;
-	fs_node_touch(n);
-	return 0;
-}
-
 /* ---- file operations of memory files and directories ---- */
 
 static long reg_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)
@@ -295,6 +220,11 @@ static const struct fs_file_ops dir_fops = {
 	.lseek = dir_lseek,
 	.fsync = reg_fsync,
 };
+
+bool fs_reg_is_mem(const struct fs_node *n)
+{
+	return n->fops == &reg_fops;
+}
 
 struct fs_node *fs_reg_new(uint32_t mode)
 {

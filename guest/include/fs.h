@@ -79,10 +79,15 @@ struct fs_node {
 	uint64_t ino;
 	uint32_t uid, gid; /* owner: 0 (root, the only user) unless chown()ed */
 	uint64_t atime, mtime, ctime; /* ns since the epoch */
-	/* S_IFREG: data is the archive's bytes (borrowed, read-only) until the first write. */
+	/*
+	 * S_IFREG: data is the archive's bytes (borrowed, read-only) until the
+	 * first write; then the file's own pages (guest/fs/regdata.c): pg[i] is
+	 * page i's address (0: a hole) with its mapping count in the low bits.
+	 */
 	uint8_t *data;
-	uint64_t size, cap;
+	uint64_t size;
 	bool borrowed;
+	uint64_t *pg, npg;
 	/* S_IFDIR */
 	struct fs_node *parent; /* NULL for / and for removed directories */
 	struct fs_dirent *ents;
@@ -148,6 +153,25 @@ long fs_reg_read(struct fs_node *n, void *buf, size_t len, uint64_t off);
 long fs_reg_write(struct fs_node *n, const void *buf, size_t len, uint64_t off);
 /* Sets the size (zero-filling growth): 0, -EFBIG, -ENOSPC. */
 int fs_reg_truncate(struct fs_node *n, uint64_t size);
+/* True for a file of the memory file system (its data in guest/fs/regdata.c): what MAP_SHARED can map. */
+bool fs_reg_is_mem(const struct fs_node *n);
+/* Frees a memory file's pages (the node is going). */
+void fs_reg_release(struct fs_node *n);
+/* Pages the file's data occupies (holes take none). */
+uint64_t fs_reg_blocks(const struct fs_node *n);
+/*
+ * Shared mappings (guest/sys/sys_mm.c) of file pages [pgoff, pgoff + np),
+ * which may lie past EOF. fs_reg_map pins them as one contiguous run and
+ * returns its address: want 0 takes them where they are (moved into a fresh
+ * run when they are not contiguous), else want is a run of zeroed kernel
+ * pages (k_pages) the caller hands over to hold them. 0, -EOVERFLOW, or
+ * -ENOMEM (out of memory, or the run must move and part of it is mapped).
+ */
+int fs_reg_map(struct fs_node *n, uint64_t pgoff, uint64_t np, uint64_t want, uint64_t *addr);
+/* Drops one mapping of pages [pgoff, pgoff + np). */
+void fs_reg_unmap(struct fs_node *n, uint64_t pgoff, uint64_t np);
+/* Where pages [pgoff, pgoff + np) already are as one contiguous run, or 0. */
+uint64_t fs_reg_where(const struct fs_node *n, uint64_t pgoff, uint64_t np);
 
 /* ---- paths (guest/fs/path.c) ---- */
 

@@ -131,6 +131,7 @@ long sys_munmap(SYS_ARGS);
 long sys_mprotect(SYS_ARGS);
 long sys_mremap(SYS_ARGS);
 long sys_madvise(SYS_ARGS);
+long sys_msync(SYS_ARGS);
 long sys_arch_prctl(SYS_ARGS);
 
 /* Process, time, signals, identity, randomness: guest/sys (misc engineer). */

@@ -1,8 +1,10 @@
 /*
  * sys_mm.c: the app's memory syscalls (brk, mmap, munmap, mprotect, mremap,
- * madvise) on the physical page allocator, and arch_prctl. One address space
- * identity-mapped RWX: a mapping is a set of pages owned by the app
- * (PMEM_APP), its address is its physical address.
+ * madvise, msync) on the physical page allocator, and arch_prctl. One address
+ * space identity-mapped RWX: a mapping is a set of pages owned by the app
+ * (PMEM_APP), its address is its physical address. A shared mapping of a
+ * memory file is the file's own pages (guest/fs/regdata.c), kept in a list
+ * of shares here.
  */
 #include <asm-generic/errno.h>
 #include <asm/prctl.h>
@@ -11,6 +13,7 @@
 
 #include "arch.h"
 #include "boot.h"
+#include "fs.h"
 #include "k.h"
 #include "sys.h"
 
@@ -35,6 +38,140 @@ static uint64_t mm_pages(uint64_t len)
 static bool mm_in_ram(uint64_t addr, uint64_t npages)
 {
 	return addr < k_pages.size && npages <= (k_pages.size - addr) / MM_PAGE;
+}
+
+/* A shared mapping of a memory file: np pages at addr are the file's pages from pgoff on. */
+struct mm_share {
+	struct mm_share *next;
+	uint64_t addr, np, pgoff;
+	struct fs_node *node; /* a reference: the pages live as long as the mapping */
+};
+static struct mm_share *mm_shares;
+
+static uint64_t mm_share_end(const struct mm_share *m)
+{
+	return m->addr + m->np * MM_PAGE;
+}
+
+/* The share holding addr, or NULL and in *next the lowest share start above addr (UINT64_MAX: none). */
+static struct mm_share *mm_share_at(uint64_t addr, uint64_t *next)
+{
+	*next = UINT64_MAX;
+	for (struct mm_share *m = mm_shares; m; m = m->next) {
+		if (addr >= m->addr && addr < mm_share_end(m))
+			return m;
+		if (m->addr > addr && m->addr < *next)
+			*next = m->addr;
+	}
+	return NULL;
+}
+
+/* True when every page of [addr, end) is the app's or a share's (what mprotect, msync, madvise accept). */
+static bool mm_mapped(uint64_t addr, uint64_t end)
+{
+	while (addr < end) {
+		uint64_t next;
+		struct mm_share *m = mm_share_at(addr, &next);
+		if (m) {
+			addr = mm_share_end(m);
+			continue;
+		}
+		uint64_t to = next < end ? next : end;
+		if (!pmem_range_is(&k_pages, addr, to - addr, PMEM_BIT(PMEM_APP)))
+			return false;
+		addr = to;
+	}
+	return true;
+}
+
+/*
+ * Drops the shares' hold on [addr, end): whole shares go, a cut one keeps
+ * its other part(s). 0 or -ENOMEM (a share cut in the middle needs a second
+ * record; then nothing changed).
+ */
+static int mm_unshare(uint64_t addr, uint64_t end)
+{
+	for (struct mm_share *m = mm_shares; m; m = m->next) {
+		if (addr > m->addr && end < mm_share_end(m)) {
+			struct mm_share *tail = k_malloc(sizeof(*tail));
+			if (!tail)
+				return -ENOMEM;
+			fs_node_get(m->node);
+			*tail = (struct mm_share){ .next = m->next, .addr = end, .np = (mm_share_end(m) - end) / MM_PAGE,
+						   .pgoff = m->pgoff + (end - m->addr) / MM_PAGE, .node = m->node };
+			m->next = tail;
+			m->np = (end - m->addr) / MM_PAGE;
+			break; /* shares never overlap: no other share meets [addr, end) */
+		}
+	}
+	struct mm_share **pp = &mm_shares;
+	while (*pp) {
+		struct mm_share *m = *pp;
+		uint64_t s = addr > m->addr ? addr : m->addr, e = end < mm_share_end(m) ? end : mm_share_end(m);
+		if (s >= e) {
+			pp = &m->next;
+			continue;
+		}
+		fs_reg_unmap(m->node, m->pgoff + (s - m->addr) / MM_PAGE, (e - s) / MM_PAGE);
+		if (s == m->addr && e == mm_share_end(m)) {
+			*pp = m->next;
+			fs_node_put(m->node);
+			k_free(m);
+			continue;
+		}
+		if (s == m->addr) { /* the head goes */
+			uint64_t mend = mm_share_end(m);
+			m->pgoff += (e - m->addr) / MM_PAGE;
+			m->addr = e;
+			m->np = (mend - e) / MM_PAGE;
+		} else { /* the tail goes (a middle cut was split above) */
+			m->np = (s - m->addr) / MM_PAGE;
+		}
+		pp = &m->next;
+	}
+	return 0;
+}
+
+/*
+ * MAP_SHARED of a memory file: the mapping is the file's pages [off, off + np
+ * pages) (past EOF too, as Linux allows). fixed: at addr exactly (the app's
+ * own pages there are replaced). The address or -errno.
+ */
+static long mm_map_shared(struct fs_file *f, uint64_t addr, uint64_t np, uint64_t off, bool fixed, bool noreplace)
+{
+	struct fs_node *n = f->node;
+	uint64_t pgoff = off / MM_PAGE, at = 0;
+	struct mm_share *m = k_malloc(sizeof(*m));
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	if (fixed && fs_reg_where(n, pgoff, np) != addr) {
+		/* The run moves to addr: take the app's pages there and hand them to the file. */
+		if (!mm_in_ram(addr, np) || (noreplace && !pmem_range_is(&k_pages, addr, np * MM_PAGE, PMEM_FREE_MASK))) {
+			k_free(m);
+			return noreplace ? -EEXIST : -ENOMEM;
+		}
+		rc = pmem_claim(&k_pages, addr, np, PMEM_APP, !noreplace, true);
+		if (!rc)
+			rc = pmem_adopt(&k_pages, addr, np, PMEM_BIT(PMEM_APP), PMEM_KERNEL);
+		if (rc) {
+			k_free(m);
+			return -ENOMEM;
+		}
+		at = addr;
+	}
+	rc = fs_reg_map(n, pgoff, np, at, &addr);
+	if (rc) {
+		if (at)
+			pmem_free(&k_pages, at, np, PMEM_KERNEL);
+		k_free(m);
+		return rc;
+	}
+	fs_node_get(n);
+	*m = (struct mm_share){ .next = mm_shares, .addr = addr, .np = np, .pgoff = pgoff, .node = n };
+	mm_shares = m;
+	return (long)addr;
 }
 
 long sys_brk(SYS_ARGS)
@@ -67,9 +204,33 @@ long sys_mmap(SYS_ARGS)
 
 	if (np == 0 || (off & (MM_PAGE - 1)) || (type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_SHARED_VALIDATE))
 		return -EINVAL;
-	/* A shared file mapping would need write-back; read-only ones are fine as copies. */
-	if (!anon && type != MAP_PRIVATE && (prot & PROT_WRITE))
-		return -ENODEV;
+	if (!anon && type != MAP_PRIVATE) {
+		struct fs_file *f = fs_fd_file(fd);
+		if (!f || (f->flags & O_PATH))
+			return -EBADF;
+		if (fs_reg_is_mem(f->node)) {
+			/* Linux's order: the fd must be readable, and writable for a writable share. */
+			uint32_t acc = f->flags & O_ACCMODE;
+			if (acc == O_WRONLY || ((prot & PROT_WRITE) && acc != O_RDWR))
+				return -EACCES;
+			bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+			if (fixed && ((addr & (MM_PAGE - 1)) || !mm_in_ram(addr, np)))
+				return -EINVAL;
+			if (flags & MAP_FIXED_NOREPLACE) {
+				uint64_t next;
+				if (mm_share_at(addr, &next) || next < addr + np * MM_PAGE)
+					return -EEXIST;
+			} else if (fixed) {
+				long rc = mm_unshare(addr, addr + np * MM_PAGE);
+				if (rc)
+					return rc;
+			}
+			return mm_map_shared(f, addr, np, off, fixed, flags & MAP_FIXED_NOREPLACE);
+		}
+		/* Any other file (a disk, a device): a shared mapping would need write-back; read-only ones are copies. */
+		if (prot & PROT_WRITE)
+			return -ENODEV;
+	}
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if ((addr & (MM_PAGE - 1)) || !mm_in_ram(addr, np))
 			return -EINVAL;
@@ -105,6 +266,9 @@ long sys_munmap(SYS_ARGS)
 		return 0; /* nothing mapped there */
 	if (!mm_in_ram(addr, np))
 		np = (k_pages.size - addr) / MM_PAGE;
+	int rc = mm_unshare(addr, addr + np * MM_PAGE);
+	if (rc)
+		return rc;
 	/* Only the app's pages: unmapping kernel or boot memory is a no-op, as for an unmapped range. */
 	return pmem_free(&k_pages, addr, np, PMEM_APP) ? -EINVAL : 0;
 }
@@ -123,7 +287,7 @@ static int mm_app_range(uint64_t addr, uint64_t len, uint64_t *np)
 		return -EINVAL;
 	if (len == 0)
 		return 0;
-	if (*np == 0 || !mm_in_ram(addr, *np) || !pmem_range_is(&k_pages, addr, *np * MM_PAGE, PMEM_BIT(PMEM_APP)))
+	if (*np == 0 || !mm_in_ram(addr, *np) || !mm_mapped(addr, addr + *np * MM_PAGE))
 		return -ENOMEM;
 	return 0;
 }
@@ -171,10 +335,34 @@ long sys_madvise(SYS_ARGS)
 
 	if (rc || np == 0)
 		return rc;
-	/* After DONTNEED an anonymous private mapping reads as zeros; programs rely on it. */
-	if (advice == MADV_DONTNEED)
-		memset((void *)(uintptr_t)addr, 0, np * MM_PAGE);
+	/* After DONTNEED an anonymous private mapping reads as zeros; programs rely on it. A share reads its file again. */
+	if (advice != MADV_DONTNEED)
+		return 0;
+	for (uint64_t a = addr, end = addr + np * MM_PAGE; a < end;) {
+		uint64_t next;
+		struct mm_share *m = mm_share_at(a, &next);
+		if (m) {
+			a = mm_share_end(m);
+			continue;
+		}
+		uint64_t to = next < end ? next : end;
+		memset((void *)(uintptr_t)a, 0, to - a);
+		a = to;
+	}
 	return 0;
+}
+
+long sys_msync(SYS_ARGS)
+{
+	uint64_t addr = (uint64_t)a0, np;
+	long flags = a2;
+
+	if (flags & ~(long)(MS_ASYNC | MS_INVALIDATE | MS_SYNC) || ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+		return -EINVAL;
+	if ((uint64_t)a1 > UINT64_MAX - MM_PAGE)
+		return -ENOMEM;
+	/* The mapping is the file's memory: nothing to write back, only the range to check. */
+	return mm_app_range(addr, (uint64_t)a1, &np);
 }
 
 /* A canonical 48-bit address: WRFSBASE faults on anything else. */

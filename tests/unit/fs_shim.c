@@ -57,6 +57,52 @@ void k_free(void *p)
 	free(p);
 }
 
+/*
+ * Memory files keep their data in k_pages: an arena run by the real extent
+ * allocator, so a partial free, a double free or a free of foreign pages is
+ * caught as in the guest (k_panic there, abort here).
+ */
+#define SHIM_ARENA (32u << 20)
+static _Alignas(4096) uint8_t shim_arena[SHIM_ARENA];
+struct pmem k_pages;
+static bool shim_pages_ready;
+
+static void shim_pages_zero(void *ctx, uint64_t addr, uint64_t len)
+{
+	(void)ctx;
+	memset(shim_arena + addr, 0, len);
+}
+
+void *k_pages_alloc(size_t npages)
+{
+	uint64_t a;
+	if (!shim_pages_ready) {
+		pmem_init(&k_pages, SHIM_ARENA, shim_pages_zero, NULL);
+		shim_pages_ready = true;
+	}
+	if (shim_alloc_fails() || pmem_alloc(&k_pages, npages, PMEM_KERNEL, &a))
+		return NULL;
+	return shim_arena + a;
+}
+
+void k_pages_free(void *p, size_t npages)
+{
+	uint8_t *b = p;
+	if (!p)
+		return;
+	if (b < shim_arena || b >= shim_arena + SHIM_ARENA ||
+	    pmem_free(&k_pages, (uint64_t)(b - shim_arena), npages, PMEM_KERNEL) ||
+	    !shim_pages_ready) {
+		fprintf(stderr, "k_pages_free(%p, %zu): bad range\n", p, npages);
+		abort();
+	}
+}
+
+uint64_t fs_shim_pages_used(void)
+{
+	return shim_pages_ready ? SHIM_ARENA - pmem_free_bytes(&k_pages) : 0;
+}
+
 /* The vfs suite counts console calls. */
 long k_hypercall_console(unsigned stream, const void *buf, size_t len)
 {

@@ -14,7 +14,9 @@ extern unsigned fs_shim_console_calls;
 extern unsigned fs_shim_console_stream;
 void fs_shim_reset(void);
 
-/* When nonzero, the next k_malloc/k_realloc/k_calloc calls fail after this many successes (1 = next fails). */
+/* Bytes of the fake k_pages arena in use (memory files' data). */
+uint64_t fs_shim_pages_used(void);
+/* When nonzero, the next k_malloc/k_realloc/k_calloc/k_pages_alloc calls fail after this many successes (1 = next fails). */
 extern int fs_shim_fail_alloc_after;
 
 /* The fake threads of fs_shim.c's scheduler side (thread.h) under guest/kernel/wait.c. */
