@@ -21,7 +21,7 @@ SLIRP_LIBS  := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 SAN_FLAGS   := -fsanitize=address,undefined
 ASAN_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 $(SAN_FLAGS) -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all deps run check bench bench-boot bench-net clean install
+.PHONY: all deps run check bench bench-boot bench-net bench-serve clean install
 all:
 
 include vmm/build.mk
@@ -47,7 +47,7 @@ check: deps
 	$(Q)UKVM_TEST_PV=off CK_RUN_SUITE=blk $(BUILD)/tests/check_ukvm
 	$(Q)$(BUILD)/tests/check_ukvm
 
-bench: bench-boot bench-blk bench-embed bench-net bench-console bench-snap
+bench: bench-boot bench-blk bench-embed bench-net bench-console bench-snap bench-serve
 
 install: all $(BUILD)/libukvm.pc
 	install -D -m 755 $(BUILD)/ukvm-run $(DESTDIR)$(PREFIX)/bin/ukvm-run
