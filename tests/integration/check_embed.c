@@ -256,6 +256,60 @@ START_TEST(fast_host_sizes_flags_and_close)
 }
 END_TEST
 
+/* One hello VM with kvm_stats as asked, seccomp on in a thread of its own (the filter stays on its thread). */
+struct stats_run {
+	bool stats, seccomp;
+	struct ukvm_result res;
+	char err[512];
+	int rc;
+};
+
+static void *stats_run_main(void *arg)
+{
+	struct stats_run *s = arg;
+	char img[4096];
+	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1,
+				   .seccomp = s->seccomp, .kvm_stats = s->stats };
+	struct ukvm_vm *vm;
+	s->res = (struct ukvm_result){ .size = sizeof(s->res) };
+	if ((s->rc = ukvm_create(&cfg, &vm, s->err, sizeof(s->err))) == UKVM_OK) {
+		ukvm_run(vm, &s->res);
+		ukvm_destroy(vm);
+	}
+	return NULL;
+}
+
+/*
+ * kvm_stats: KVM's own counters of the vCPU, read at the end of the run, under the seccomp filter too (one read()
+ * of a fd opened before it). A boot touches guest pages (pf_taken) and KVM's exits include the monitor's. Without
+ * the flag nothing is read.
+ */
+START_TEST(kvm_stats)
+{
+	for (int i = 0; i < 3; i++) {
+		struct stats_run s = { .stats = i != 1, .seccomp = i == 2 };
+		pthread_t t;
+		ck_assert_int_eq(pthread_create(&t, NULL, stats_run_main, &s), 0);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		ck_assert_msg(s.rc == UKVM_OK, "%s", s.err);
+		ck_assert_int_eq(s.res.kind, UKVM_EXITED);
+		if (i == 1) {
+			ck_assert(!s.res.kvm_stats);
+			ck_assert_uint_eq(s.res.kvm_exits, 0);
+			continue;
+		}
+		ck_assert_msg(s.res.kvm_stats, "KVM_GET_STATS_FD: this KVM has binary stats (Linux >= 5.14)");
+		ck_assert_uint_gt(s.res.kvm_pf_taken, 0);
+		ck_assert_uint_le(s.res.kvm_pf_fixed, s.res.kvm_pf_taken);
+		ck_assert_uint_ge(s.res.kvm_exits, s.res.exits_total);
+		fprintf(stderr, "embed: kvm_stats%s: %llu page faults, %llu exits (%llu to the monitor)\n",
+			i == 2 ? " under seccomp" : "", (unsigned long long)s.res.kvm_pf_taken,
+			(unsigned long long)s.res.kvm_exits, (unsigned long long)s.res.exits_total);
+	}
+}
+END_TEST
+
 struct host_worker {
 	struct ukvm_host *host;
 	pthread_barrier_t *go;
@@ -587,6 +641,7 @@ Suite *embed_suite(void)
 	tcase_add_checked_fixture(tc, disk_setup, disk_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, device_stats);
+	tcase_add_test(tc, kvm_stats);
 	tcase_add_test(tc, event_thread_blocks_signals);
 	tcase_add_test(tc, stop_preserves_errno);
 	tcase_add_test(tc, stop_and_timeout_of_a_spinning_guest);
