@@ -310,6 +310,41 @@ START_TEST(kvm_stats)
 }
 END_TEST
 
+/*
+ * A triple fault's report names the function at RIP: the image's symbols, collected only now that a report needs
+ * them (loader_syms), under the vCPU thread's seccomp filter too (its own thread: the filter stays on it).
+ */
+static void *triple_main(void *arg)
+{
+	struct stats_run *s = arg;
+	char img[4096];
+	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest-triple.elf"));
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1,
+				   .seccomp = s->seccomp };
+	struct ukvm_vm *vm;
+	s->res = (struct ukvm_result){ .size = sizeof(s->res) };
+	if ((s->rc = ukvm_create(&cfg, &vm, s->err, sizeof(s->err))) == UKVM_OK) {
+		ukvm_run(vm, &s->res);
+		ukvm_destroy(vm);
+	}
+	return NULL;
+}
+
+START_TEST(crash_report_symbols)
+{
+	for (int i = 0; i < 2; i++) {
+		struct stats_run s = { .seccomp = i == 1 };
+		pthread_t t;
+		ck_assert_int_eq(pthread_create(&t, NULL, triple_main, &s), 0);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		ck_assert_msg(s.rc == UKVM_OK, "%s", s.err);
+		ck_assert_int_eq(s.res.kind, UKVM_FAILED);
+		ck_assert_msg(strstr(s.res.msg, "triple fault at RIP 0xffffffff801000") && strstr(s.res.msg, "(_start+0x"),
+			      "%s", s.res.msg);
+	}
+}
+END_TEST
+
 struct host_worker {
 	struct ukvm_host *host;
 	pthread_barrier_t *go;
@@ -642,6 +677,7 @@ Suite *embed_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, device_stats);
 	tcase_add_test(tc, kvm_stats);
+	tcase_add_test(tc, crash_report_symbols);
 	tcase_add_test(tc, event_thread_blocks_signals);
 	tcase_add_test(tc, stop_preserves_errno);
 	tcase_add_test(tc, stop_and_timeout_of_a_spinning_guest);
