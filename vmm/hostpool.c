@@ -57,7 +57,21 @@ struct hostpool {
 	struct hostpool_snap snaps[HOSTPOOL_SNAPS];
 	uint64_t use_clock;
 	unsigned busy;                /* VMs between the start of ukvm_create and the end of their run (hostpool_busy) */
+	pid_t pid;                    /* the process that opened the host (hostpool_get) */
 };
+
+/*
+ * The host's pool, or NULL when there is none or this is a child the
+ * embedder forked after opening the host: the child has none of the
+ * pool's threads, and the shells' KVM fds belong to the parent's address
+ * space (KVM refuses them elsewhere). A child's VMs are made and freed the
+ * plain way.
+ */
+static struct hostpool *hostpool_get(struct ukvm_host *h)
+{
+	struct hostpool *p = h ? h->pool : NULL;
+	return p && p->pid == getpid() ? p : NULL;
+}
 
 /*
  * The background threads stay off the CPU and the process's memory locks
@@ -315,6 +329,7 @@ int hostpool_start(struct ukvm_host *h, unsigned flags, char *err, size_t errlen
 	pthread_cond_init(&p->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	p->idle.vm_fd = -1;
+	p->pid = getpid();
 	h->pool = p;
 	int r = 0;
 	if (flags & UKVM_HOST_IDLE_VM) {
@@ -336,7 +351,8 @@ fail:
 
 void hostpool_stop(struct ukvm_host *h)
 {
-	struct hostpool *p = h->pool;
+	/* A forked child has neither the threads nor a lock state it may trust: nothing to stop there. */
+	struct hostpool *p = hostpool_get(h);
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
@@ -368,6 +384,11 @@ void hostpool_free(struct ukvm_host *h)
 	struct hostpool *p = h->pool;
 	if (!p)
 		return;
+	if (p->pid != getpid()) { /* a forked child's copy: its shells are the parent's */
+		free(p);
+		h->pool = NULL;
+		return;
+	}
 	hostpool_stop(h);
 	for (unsigned i = 0; i < HOSTPOOL_SNAPS; i++)
 		free(p->snaps[i].path);
@@ -379,7 +400,7 @@ void hostpool_free(struct ukvm_host *h)
 
 bool hostpool_take(struct ukvm_host *h, struct host_shell *s)
 {
-	struct hostpool *p = h->pool;
+	struct hostpool *p = hostpool_get(h);
 	if (!p)
 		return false;
 	pthread_mutex_lock(&p->lock);
@@ -394,7 +415,7 @@ bool hostpool_take(struct ukvm_host *h, struct host_shell *s)
 
 bool hostpool_reap(struct ukvm_host *h, struct ukvm_vm *vm)
 {
-	struct hostpool *p = h ? h->pool : NULL;
+	struct hostpool *p = hostpool_get(h);
 	if (!p)
 		return false;
 	pthread_mutex_lock(&p->lock);
@@ -414,7 +435,7 @@ bool hostpool_reap(struct ukvm_host *h, struct ukvm_vm *vm)
 
 void hostpool_quiesce(struct ukvm_host *h)
 {
-	struct hostpool *p = h ? h->pool : NULL;
+	struct hostpool *p = hostpool_get(h);
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
@@ -428,7 +449,7 @@ void hostpool_quiesce(struct ukvm_host *h)
 bool hostpool_take_snap(struct ukvm_host *h, const char *path, const struct stat *st, uint32_t crc, uint64_t mem_off,
 			uint64_t mem_size, struct host_shell *s)
 {
-	struct hostpool *p = h ? h->pool : NULL;
+	struct hostpool *p = hostpool_get(h);
 	if (!p)
 		return false;
 	bool got = false;
@@ -452,7 +473,7 @@ bool hostpool_take_snap(struct ukvm_host *h, const char *path, const struct stat
 void hostpool_note_snap(struct ukvm_host *h, const char *path, const struct stat *st, uint32_t crc, uint64_t mem_off,
 			uint64_t mem_size, const struct hostpool_range *ranges, unsigned nranges)
 {
-	struct hostpool *p = h ? h->pool : NULL;
+	struct hostpool *p = hostpool_get(h);
 	if (!p)
 		return;
 	struct host_shell old[HOSTPOOL_SNAP_DEPTH];
@@ -509,7 +530,7 @@ out:
 
 void hostpool_busy(struct ukvm_host *h, int delta)
 {
-	struct hostpool *p = h ? h->pool : NULL;
+	struct hostpool *p = hostpool_get(h);
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,6 +343,38 @@ START_TEST(crash_report_symbols)
 		ck_assert_msg(strstr(s.res.msg, "triple fault at RIP 0xffffffff801000") && strstr(s.res.msg, "(_start+0x"),
 			      "%s", s.res.msg);
 	}
+}
+END_TEST
+
+/*
+ * A child forked after a UKVM_HOST_FAST host was opened has none of its threads and cannot use its shells (their
+ * KVM fds belong to the parent's address space): VMs it creates on the host are made and freed the plain way, and
+ * it may close the host. The parent's host goes on.
+ */
+START_TEST(fast_host_forked_child)
+{
+	struct ukvm_host *h;
+	char err[512];
+	struct ukvm_result res = { .size = sizeof(res) };
+	ck_assert_msg(ukvm_host_open_flags(&h, UKVM_HOST_FAST, err, sizeof(err)) == UKVM_OK, "%s", err);
+	ukvm_host_quiesce(h); /* shells ready: the child would find them */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int ok = 0;
+		for (int i = 0; i < 3; i++)
+			ok += vm_on(h, "apps/hello.img", false, false, 10000, &res) == UKVM_EXITED && res.status == 0;
+		ukvm_host_quiesce(h); /* no threads to wait for here: returns */
+		ukvm_host_close(h);
+		_exit(ok == 3 ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: status 0x%x", st);
+	ck_assert_int_eq(vm_on(h, "apps/hello.img", false, false, 10000, &res), UKVM_EXITED);
+	ck_assert_int_eq(res.status, 0);
+	ukvm_host_close(h);
 }
 END_TEST
 
@@ -695,6 +728,7 @@ Suite *embed_suite(void)
 	tcase_add_test(tl, concurrent_create_on_host);
 	tcase_add_test(tl, many_vms_on_fast_host_resources_flat);
 	tcase_add_test(tl, fast_host_sizes_flags_and_close);
+	tcase_add_test(tl, fast_host_forked_child);
 	suite_add_tcase(s, tl);
 	return s;
 }
