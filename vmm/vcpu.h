@@ -90,7 +90,7 @@ struct vcpu_kvm_stats {
 	uint64_t pf_taken, pf_fixed, exits;
 };
 
-/* Opens the vCPU's binary stats fd: >= 0, or -errno (an older KVM: -ENOTTY). */
+/* Opens the vCPU's binary stats fd, above 2: the fd, or -errno (an older KVM: -ENOTTY). */
 int vcpu_stats_open(const struct vcpu *v);
 
 /*
