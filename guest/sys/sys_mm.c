@@ -85,49 +85,51 @@ static bool mm_mapped(uint64_t addr, uint64_t end)
 }
 
 /*
- * Drops the shares' hold on [addr, end): whole shares go, a cut one keeps
- * its other part(s). 0 or -ENOMEM (a share cut in the middle needs a second
- * record; then nothing changed).
+ * Drops one share's hold on each page of [addr, end). Shares may overlap: a
+ * second mapping of a range already mapped is the same pages at the same
+ * address, each mapping holding them once, so an unmap takes away one hold
+ * and the other mapping keeps its pages pinned. 0 or -ENOMEM (a share cut in
+ * the middle needs a second record; then nothing changed).
  */
 static int mm_unshare(uint64_t addr, uint64_t end)
 {
-	for (struct mm_share *m = mm_shares; m; m = m->next) {
-		if (addr > m->addr && end < mm_share_end(m)) {
+	while (addr < end) {
+		uint64_t next;
+		struct mm_share *m = mm_share_at(addr, &next);
+		if (!m) {
+			addr = next < end ? next : end;
+			continue;
+		}
+		uint64_t mend = mm_share_end(m), e = end < mend ? end : mend;
+		if (addr > m->addr && e < mend) {
+			/* A middle cut: it covers all of [addr, end), so it is the only cut of this call. */
 			struct mm_share *tail = k_malloc(sizeof(*tail));
 			if (!tail)
 				return -ENOMEM;
 			fs_node_get(m->node);
-			*tail = (struct mm_share){ .next = m->next, .addr = end, .np = (mm_share_end(m) - end) / MM_PAGE,
-						   .pgoff = m->pgoff + (end - m->addr) / MM_PAGE, .node = m->node };
+			*tail = (struct mm_share){ .next = m->next, .addr = e, .np = (mend - e) / MM_PAGE,
+						   .pgoff = m->pgoff + (e - m->addr) / MM_PAGE, .node = m->node };
 			m->next = tail;
-			m->np = (end - m->addr) / MM_PAGE;
-			break; /* shares never overlap: no other share meets [addr, end) */
+			m->np = (addr - m->addr) / MM_PAGE;
+			fs_reg_unmap(m->node, m->pgoff + m->np, (e - addr) / MM_PAGE);
+			return 0;
 		}
-	}
-	struct mm_share **pp = &mm_shares;
-	while (*pp) {
-		struct mm_share *m = *pp;
-		uint64_t s = addr > m->addr ? addr : m->addr, e = end < mm_share_end(m) ? end : mm_share_end(m);
-		if (s >= e) {
-			pp = &m->next;
-			continue;
-		}
-		fs_reg_unmap(m->node, m->pgoff + (s - m->addr) / MM_PAGE, (e - s) / MM_PAGE);
-		if (s == m->addr && e == mm_share_end(m)) {
+		fs_reg_unmap(m->node, m->pgoff + (addr - m->addr) / MM_PAGE, (e - addr) / MM_PAGE);
+		if (addr == m->addr && e == mend) {
+			struct mm_share **pp = &mm_shares;
+			while (*pp != m)
+				pp = &(*pp)->next;
 			*pp = m->next;
 			fs_node_put(m->node);
 			k_free(m);
-			continue;
-		}
-		if (s == m->addr) { /* the head goes */
-			uint64_t mend = mm_share_end(m);
+		} else if (addr == m->addr) { /* the head goes */
 			m->pgoff += (e - m->addr) / MM_PAGE;
 			m->addr = e;
 			m->np = (mend - e) / MM_PAGE;
-		} else { /* the tail goes (a middle cut was split above) */
-			m->np = (s - m->addr) / MM_PAGE;
+		} else { /* the tail goes */
+			m->np = (addr - m->addr) / MM_PAGE;
 		}
-		pp = &m->next;
+		addr = e;
 	}
 	return 0;
 }
