@@ -24,7 +24,7 @@ SAN_FLAGS   := -fsanitize=address,undefined
 ASAN_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 $(SAN_FLAGS) -fno-sanitize-recover=all -fno-omit-frame-pointer \
                -DUKVM_SANITIZER
 
-.PHONY: all deps run check bench bench-boot bench-net clean install
+.PHONY: all deps run check bench bench-boot bench-net bench-serve clean install
 all:
 
 include vmm/build.mk
@@ -50,7 +50,7 @@ check: deps
 	$(Q)UKVM_TEST_PV=off CK_RUN_SUITE=blk $(BUILD)/tests/check_ukvm
 	$(Q)$(BUILD)/tests/check_ukvm
 
-bench: bench-boot bench-blk bench-embed bench-net bench-console bench-snap bench-oci
+bench: bench-boot bench-blk bench-embed bench-net bench-console bench-snap bench-serve bench-oci
 
 install: all $(BUILD)/libukvm.pc
 	install -D -m 755 $(BUILD)/ukvm-run $(DESTDIR)$(PREFIX)/bin/ukvm-run

@@ -139,6 +139,18 @@ bench-snap: $(BUILD)/bench/snapbench $(BUILD)/apps/snapfn.img $(BUILD)/apps/snap
 	$(Q)$(BUILD)/bench/snapbench $(BUILD) $(or $(SNAP_RUNS),100)
 	$(Q)$(BUILD)/bench/snapbench $(BUILD) $(or $(SNAP_RUNS),100) off
 
+# bench-serve: whole requests through ukvm-serve (restore, restore without levers, boot) vs --mode native, alternating
+# (tools/bench/servebench.c; wrk when installed). SERVE_ROUNDS, SERVE_SECS: rounds and seconds per measurement.
+$(BUILD)/bench/servebench: tools/bench/servebench.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< -lpthread
+
+all: $(BUILD)/bench/servebench
+
+.PHONY: bench-serve
+bench-serve: $(BUILD)/bench/servebench $(BUILD)/ukvm-serve $(BUILD)/apps/snapfn.img $(BUILD)/apps/snapfn
+	$(Q)$(BUILD)/bench/servebench $(BUILD)
+
 # bench-console: 200,000 lines to a file by guest/apps/conio, natively and in ukvm (tools/bench/conbench.c).
 $(BUILD)/bench/conbench: tools/bench/conbench.c
 	@mkdir -p $(@D)

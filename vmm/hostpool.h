@@ -3,6 +3,8 @@
 #define VMM_HOSTPOOL_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include "mem.h"
 #include "vcpu.h"
@@ -12,12 +14,17 @@ struct ukvm_vm;
 
 /* Shells the pool keeps ready (UKVM_HOST_POOL). */
 #define HOSTPOOL_DEPTH 4
+/* Snapshots (the most recently restored) with restore shells kept ready, and how many each. */
+#define HOSTPOOL_SNAPS 4
+#define HOSTPOOL_SNAP_DEPTH 2
+/* Most populate ranges kept per snapshot (past them the guest's faults fill the rest). */
+#define HOSTPOOL_SNAP_RANGES 64
 
 /*
  * A VM shell: KVM_CREATE_VM and vCPU 0 with its run page and wake eventfd
  * (vcpu_create), the host's CPUID set and pvm-pv asked, and UKVM_MEM_DEFAULT
  * of fresh anonymous RAM registered as slot 0 (a VM of another size drops
- * it; a restore maps its snapshot over it, mem_map_file_over). Never used
+ * it; a restore shell has its snapshot's memory instead, below). Never used
  * twice: a shell is built fresh and handed out once.
  */
 struct host_shell {
@@ -25,6 +32,37 @@ struct host_shell {
 	struct vcpu vcpu;
 	struct mem mem;
 };
+
+/* A range of a snapshot's guest memory to copy in ahead (gpa, bytes). */
+struct hostpool_range {
+	uint64_t gpa, len;
+};
+
+/*
+ * A restore shell (UKVM_HOST_POOL): a shell whose RAM is a snapshot's memory,
+ * mapped copy-on-write from the file (mem_init_file) and registered, with
+ * its touched pages already copied in (the populate ranges). Built for the
+ * snapshots a host restored last, told by hostpool_note_snap; handed out
+ * only for the same file unchanged (path, device, inode, size, mtime and
+ * ctime all equal, and the header's checksum: timestamps are coarse, a
+ * rewrite within a clock tick keeps them), never twice.
+ *
+ * hostpool_take_snap: a ready restore shell for the snapshot at path whose
+ * fstat is st and header checksum crc, with memory of mem_size bytes from
+ * mem_off: true, or false (none ready; the caller builds its own and then
+ * notes the snapshot).
+ */
+bool hostpool_take_snap(struct ukvm_host *h, const char *path, const struct stat *st, uint32_t crc, uint64_t mem_off,
+			uint64_t mem_size, struct host_shell *s);
+
+/*
+ * Tells the pool a snapshot was restored: it keeps HOSTPOOL_SNAP_DEPTH restore
+ * shells ready for it from now on (the least recently restored of
+ * HOSTPOOL_SNAPS snapshots gives its place up). ranges: what to copy in
+ * (at most HOSTPOOL_SNAP_RANGES are kept). A no-op without UKVM_HOST_POOL.
+ */
+void hostpool_note_snap(struct ukvm_host *h, const char *path, const struct stat *st, uint32_t crc, uint64_t mem_off,
+			uint64_t mem_size, const struct hostpool_range *ranges, unsigned nranges);
 
 /* Frees a shell (or what a half-built one holds). */
 void hostpool_shell_free(struct host_shell *s);
@@ -57,6 +95,13 @@ bool hostpool_take(struct ukvm_host *h, struct host_shell *s);
  * frees it.
  */
 bool hostpool_reap(struct ukvm_host *h, struct ukvm_vm *vm);
+
+/*
+ * A VM on h starts (+1: ukvm_create) or ends (-1: its run ended, or it is
+ * destroyed unrun) its busy part: the background threads wait for no VM to
+ * be busy (up to 50 ms) before they build or reap. A no-op without a pool.
+ */
+void hostpool_busy(struct ukvm_host *h, int delta);
 
 /* Waits until the reaper has nothing left and the pool is full (or cannot be filled). */
 void hostpool_quiesce(struct ukvm_host *h);

@@ -23,9 +23,12 @@ struct loader_image {
 	struct ukvm_note note;
 	struct loader_seg segs[ELF_MAX_PHNUM]; /* PT_LOAD segments, for the FDT reserve map */
 	unsigned nsegs;
-	struct loader_sym *syms; /* sorted by addr; may be empty */
+	struct loader_sym *syms; /* sorted by addr; may be empty; collected by loader_syms */
 	size_t nsyms;
 	char *strs;
+	uint8_t *elf;             /* the image's headers and symbol tables (elf_len bytes, the rest zero) until
+				     loader_syms collects them; NULL after */
+	size_t elf_len;
 };
 
 /*
@@ -42,11 +45,11 @@ int loader_check(const void *buf, size_t len, uint64_t mem_size, const char *nam
 		 struct loader_image *img, char *err, size_t errlen);
 
 /*
- * Reads the file at path, checks it with loader_check, copies each
- * segment's file bytes to guest RAM (the rest stays zero: m must be fresh)
- * and keeps the function symbols for loader_symbolize. Returns 0, -EINVAL
- * (rejected), -errno of open/read (missing, unreadable), always with one
- * line in err naming path.
+ * Reads the headers of the file at path, checks them with loader_check,
+ * reads each segment's file bytes straight into guest RAM (the rest stays
+ * zero: m must be fresh) and keeps the symbol tables for loader_syms.
+ * Returns 0, -EINVAL (rejected), -errno of open/read (missing, unreadable),
+ * always with one line in err naming path.
  */
 int loader_load(const char *path, const struct mem *m, struct loader_image *img, char *err,
 		size_t errlen);
@@ -55,9 +58,16 @@ int loader_load(const char *path, const struct mem *m, struct loader_image *img,
 void loader_free(struct loader_image *img);
 
 /*
+ * Collects the function symbols kept by loader_load into syms (sorted),
+ * once: only a crash report needs them (~65 us a boot saves). Needs no
+ * system call but memory allocation (runs under the vCPU's seccomp filter).
+ */
+void loader_syms(struct loader_image *img);
+
+/*
  * Writes "name+0xoff" for the function containing (or nearest below) addr,
  * or "?" when there is none, into buf. Returns buf.
  */
-const char *loader_symbolize(const struct loader_image *img, uint64_t addr, char *buf, size_t len);
+const char *loader_symbolize(struct loader_image *img, uint64_t addr, char *buf, size_t len);
 
 #endif

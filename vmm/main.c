@@ -50,6 +50,10 @@ static void main_stats(const struct ukvm_result *res)
 		if (res->exits[s])
 			fprintf(stderr, " %s %llu", ukvm_stat_name(s), (unsigned long long)res->exits[s]);
 	fputc('\n', stderr);
+	if (res->kvm_stats)
+		fprintf(stderr, "ukvm-run: KVM: %llu page faults (%llu fixed), %llu exits with those inside the kernel\n",
+			(unsigned long long)res->kvm_pf_taken, (unsigned long long)res->kvm_pf_fixed,
+			(unsigned long long)res->kvm_exits);
 	if (res->stdin_reads)
 		fprintf(stderr, "ukvm-run: stdin: %llu reads, %llu bytes\n", (unsigned long long)res->stdin_reads,
 			(unsigned long long)res->stdin_bytes);
@@ -124,6 +128,7 @@ int main(int argc, char **argv)
 
 	/* The guest's fd 0 reads ours; console_in_fd 0 would mean "none", so a dup (none when fd 0 is closed). */
 	o.cfg.console_in_fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	o.cfg.kvm_stats = stats;
 	struct ukvm_vm *vm;
 	int r = ukvm_create(&o.cfg, &vm, err, sizeof(err));
 	if (r) {

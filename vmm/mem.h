@@ -25,15 +25,6 @@ int mem_init(struct mem *m, uint64_t size);
 int mem_init_file(struct mem *m, uint64_t size, int fd, uint64_t off);
 
 /*
- * Replaces m's mapping in place (MAP_FIXED, same address and size) by m->size
- * bytes of fd from off, as mem_init_file maps them: a VM shell's memory slot
- * (hostpool.h), registered with KVM at that address, then serves a
- * snapshot's memory without registering again. Returns 0 or -errno; on
- * failure m must be freed.
- */
-int mem_map_file_over(struct mem *m, int fd, uint64_t off);
-
-/*
  * Backs the pages of [gpa, gpa + len) (rounded out to 4 KiB) with host
  * memory now, contents unchanged. Only a boot-time hint: a shadow MMU (PVM)
  * maps a guest page whose host page is absent with one fault each, but

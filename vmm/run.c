@@ -182,7 +182,7 @@ static void run_loop(struct run_ctx *c)
 }
 
 /* The vCPU thread's seccomp filter, its arguments pinned to the fds this run uses (vmm/sandbox.h). */
-static int run_sandbox(struct run_ctx *c)
+static int run_sandbox(struct run_ctx *c, int stats_fd)
 {
 	struct ukvm_vm *vm = c->vm;
 	int dev_fds[UKVM_MMIO_MAX_DEVS * (MMIO_MAX_QUEUES + 1) + 1];
@@ -193,6 +193,7 @@ static int run_sandbox(struct run_ctx *c)
 		.ndev_fds = vmdev_vcpu_fds(vm, dev_fds, sizeof(dev_fds) / sizeof(dev_fds[0])),
 		.snap_fd = c->snap ? snapvm_writer_fd(c->snap) : -1,
 		.pagemap_fd = c->snap ? snapvm_writer_pagemap_fd(c->snap) : -1,
+		.stats_fd = stats_fd,
 	};
 	return sandbox_vcpu_install_for(&p);
 }
@@ -248,9 +249,11 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 			goto out;
 		}
 	}
-	if (vm->cfg.seccomp && (r = run_sandbox(&c))) {
+	/* Opened before the filter (an ioctl it does not allow); read at the end with one read() it allows on it. */
+	int stats_fd = vm->cfg.kvm_stats ? vcpu_stats_open(&vm->vcpu) : -1;
+	if (vm->cfg.seccomp && (r = run_sandbox(&c, stats_fd))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
-		goto out;
+		goto out_stats;
 	}
 	if (vm->snap) {
 		snapvm_resume(vm); /* the guest's WAIT answers "restored", with the host's time and a fresh seed */
@@ -263,6 +266,17 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	vm->phase_ns[UKVM_PHASE_FIRST_RUN] = vm_now_ns();
 	vmdev_run_begin(&c);
 	run_loop(&c);
+out_stats:
+	if (stats_fd >= 0) {
+		struct vcpu_kvm_stats ks;
+		if (vcpu_stats_read(stats_fd, &ks) == 0) {
+			res->kvm_stats = true;
+			res->kvm_pf_taken = ks.pf_taken;
+			res->kvm_pf_fixed = ks.pf_fixed;
+			res->kvm_exits = ks.exits;
+		}
+		close(stats_fd);
+	}
 out:
 	vmdev_run_end(vm);
 	vm->phase_ns[UKVM_PHASE_EXIT] = vm_now_ns();
@@ -281,6 +295,7 @@ out:
 			;
 	}
 	pthread_sigmask(SIG_SETMASK, &outer, NULL);
+	vm_quiet(vm); /* the host's background threads may build and reap again */
 	memcpy(res->phase_ns, vm->phase_ns, sizeof(res->phase_ns));
 	res->pv = vm->pv;
 	return 0;

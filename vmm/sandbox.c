@@ -284,6 +284,9 @@ int sandbox_vcpu_install_for(const struct sandbox_vcpu *p)
 	/* read: hcall.c WAIT resets the wake eventfd; console input from a file, or a terminal that polled readable */
 	r = sandbox_allow_fds(f, SCMP_SYS(read), 0, &p->wake_fd, 1, r);
 	r = sandbox_allow_fds(f, SCMP_SYS(read), 0, &p->in_fd, 1, r);
+	/* run.c: KVM's counters of the vCPU (config.kvm_stats), read once at the end of the run */
+	if (p->stats_fd > 2)
+		r = sandbox_allow_fds(f, SCMP_SYS(read), 0, &p->stats_fd, 1, r);
 	/* hcall.c console input: RWF_NOWAIT reads of a pipe or socket; a terminal's bytes waiting (FIONREAD). */
 	r = sandbox_allow_fds(f, SCMP_SYS(preadv2), 0, &p->in_fd, 1, r);
 	r = sandbox_allow_fd_req(f, SCMP_SYS(ioctl), p->in_fd, FIONREAD, r);

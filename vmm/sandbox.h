@@ -21,6 +21,8 @@ struct sandbox_vcpu {
 	unsigned ndev_fds;
 	int snap_fd;            /* >= 0: the run may snapshot: pwrite64, ftruncate on it, the vCPU's state */
 	int pagemap_fd;         /* pread64: /proc/self/pagemap for the snapshot */
+	int stats_fd;           /* read: KVM's binary stats of the vCPU (run.c, config.kvm_stats), once at the
+				   run's end; only when > 2, so a zeroed field allows nothing */
 };
 
 /*

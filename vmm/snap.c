@@ -2,12 +2,35 @@
 #include "snap.h"
 
 #include <errno.h>
+#include <nmmintrin.h>
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * SSE4.2's CRC32 instruction computes exactly CRC32C. A snapshot's metadata
+ * (~14 KiB, the xsave area and device states) is checked at every restore:
+ * bitwise that took 155 us here, a tenth of restore-to-running; this takes
+ * a few us.
+ */
+__attribute__((target("sse4.2"))) static uint32_t snap_crc32c_hw(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t c = ~crc;
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		c = _mm_crc32_u64(c, w);
+	}
+	uint32_t c32 = (uint32_t)c;
+	while (len--)
+		c32 = _mm_crc32_u8(c32, *p++);
+	return ~c32;
+}
+
 uint32_t snap_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	/* Bitwise, table-free: a snapshot's metadata is ~10 KiB, checked once per restore (~20 us). */
+	if (__builtin_cpu_supports("sse4.2"))
+		return snap_crc32c_hw(crc, buf, len);
+	/* Bitwise, table-free, where the CPU lacks SSE4.2. */
 	const uint8_t *p = buf;
 	crc = ~crc;
 	while (len--) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "hostpool.h"
 #include "snap.h"
 #include "vmdev.h"
 
@@ -378,6 +379,24 @@ static void snapvm_populate(struct ukvm_vm *vm, const struct snap_view *v)
 	}
 }
 
+/*
+ * What snapvm_populate copies, as ranges for the host's restore shells
+ * (hostpool.h), which copy them in ahead, off the restoring caller's path:
+ * the first max extents, within SNAPVM_POPULATE_MAX. Returns how many.
+ */
+static unsigned snapvm_ranges(const struct snap_view *v, struct hostpool_range *out, unsigned max)
+{
+	uint64_t left = SNAPVM_POPULATE_MAX;
+	unsigned n = 0;
+	for (uint32_t i = 0; left && n < max && i < v->meta->nextents; i++) {
+		uint64_t len = v->extents[i].npages * SNAP_PAGE;
+		len = len < left ? len : left;
+		out[n++] = (struct hostpool_range){ v->extents[i].gpa, len };
+		left -= len;
+	}
+	return n;
+}
+
 int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t errlen)
 {
 	const char *path = vm->cfg.restore;
@@ -429,7 +448,12 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 		goto out;
 	}
 	vm->cfg.mem_size = size;
-	if ((r = vm_kvm(vm, fd, v.hdr->mem_off, kind, err, errlen)))
+	/* A restore shell of this snapshot, mapped and copied in ahead by the host's pool (hostpool.h), if one is ready. */
+	struct host_shell shell;
+	bool ready = hostpool_take_snap(vm->cfg.host, path, &st, v.hdr->crc, v.hdr->mem_off, size, &shell);
+	if (ready)
+		vm_adopt_shell(vm, &shell);
+	else if ((r = vm_kvm(vm, fd, v.hdr->mem_off, kind, err, errlen)))
 		goto out;
 	*kind = UKVM_ERR_KVM;
 	vm->pv = m->pv;
@@ -447,7 +471,8 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 		goto out;
 	}
 	vm->phase_ns[UKVM_PHASE_KVM_READY] = vm_now_ns();
-	snapvm_populate(vm, &v);
+	if (!ready)
+		snapvm_populate(vm, &v);
 	if ((r = snapvm_vcpu(vm, &v, err, errlen)))
 		goto out;
 	if ((r = vmdev_create(vm, kind, err, errlen)))
@@ -466,6 +491,12 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 		goto out;
 	}
 	vm->phase_ns[UKVM_PHASE_IMAGE_LOADED] = vm_now_ns();
+	if (!ready) {
+		/* From now on the host keeps restore shells of this snapshot ready (a no-op without its pool). */
+		struct hostpool_range ranges[HOSTPOOL_SNAP_RANGES];
+		hostpool_note_snap(vm->cfg.host, path, &st, v.hdr->crc, v.hdr->mem_off, size, ranges,
+				   snapvm_ranges(&v, ranges, HOSTPOOL_SNAP_RANGES));
+	}
 	r = 0;
 out:
 	free(buf);

@@ -85,6 +85,21 @@ void vcpu_run_end(struct vcpu *v, const sigset_t *saved);
  */
 void vcpu_kick(struct vcpu *v);
 
+/* KVM's per-vCPU counters (KVM_GET_STATS_FD), as ukvm_result reports them. */
+struct vcpu_kvm_stats {
+	uint64_t pf_taken, pf_fixed, exits;
+};
+
+/* Opens the vCPU's binary stats fd, above 2: the fd, or -errno (an older KVM: -ENOTTY). */
+int vcpu_stats_open(const struct vcpu *v);
+
+/*
+ * Reads the counters from a stats fd just opened, in one read() from its
+ * start (no pread: the call may come under the vCPU thread's seccomp
+ * filter); each counter KVM does not have stays 0. 0 or -errno.
+ */
+int vcpu_stats_read(int fd, struct vcpu_kvm_stats *s);
+
 /* Reads the general and special registers (crash reports; later snapshots). Returns 0 or -errno. */
 int vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r, struct kvm_sregs *s);
 

@@ -42,7 +42,16 @@ struct ukvm_vm {
 	struct event_loop *ev;     /* NULL without devices */
 	struct snapvm *snap;       /* restored from a snapshot (snapvm.h); NULL: booted */
 	struct ukvm_vm *reap_next; /* the host's reaper queue (hostpool.c) */
+	bool busy;                 /* counted busy on cfg.host's pool (hostpool_busy) until vm_quiet */
 };
+
+/* The VM's busy part is over (its run ended, or it is being destroyed): once per VM. */
+void vm_quiet(struct ukvm_vm *vm);
+
+struct host_shell;
+
+/* vm_kvm's outcome from a restore shell of cfg.host's pool (hostpool.h): VM, vCPU and RAM are the shell's. */
+void vm_adopt_shell(struct ukvm_vm *vm, struct host_shell *s);
 
 /* The end of ukvm_destroy once the devices are stopped: vCPU, VM, RAM, image, host reference, vm itself. */
 void vm_free(struct ukvm_vm *vm);

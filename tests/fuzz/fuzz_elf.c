@@ -110,6 +110,7 @@ static void fe_load(const uint8_t *data, size_t size, int check_rc, const char *
 			FUZZ_CHECK(g != NULL);
 			FUZZ_CHECK(memcmp(g, data + p->p_offset, p->p_filesz) == 0);
 		}
+		loader_syms(&img); /* collected only when asked (a crash report) */
 		for (size_t i = 1; i < img.nsyms; i++)
 			FUZZ_CHECK(img.syms[i - 1].addr <= img.syms[i].addr);
 		for (size_t i = 0; i < img.nsyms && i < 8; i++) {

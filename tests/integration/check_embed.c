@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -253,6 +254,127 @@ START_TEST(fast_host_sizes_flags_and_close)
 		ck_assert_uint_eq(kvm_fds(), kvm0);
 		ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
 	}
+}
+END_TEST
+
+/* One hello VM with kvm_stats as asked, seccomp on in a thread of its own (the filter stays on its thread). */
+struct stats_run {
+	bool stats, seccomp;
+	struct ukvm_result res;
+	char err[512];
+	int rc;
+};
+
+static void *stats_run_main(void *arg)
+{
+	struct stats_run *s = arg;
+	char img[4096];
+	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1,
+				   .seccomp = s->seccomp, .kvm_stats = s->stats };
+	struct ukvm_vm *vm;
+	s->res = (struct ukvm_result){ .size = sizeof(s->res) };
+	if ((s->rc = ukvm_create(&cfg, &vm, s->err, sizeof(s->err))) == UKVM_OK) {
+		ukvm_run(vm, &s->res);
+		ukvm_destroy(vm);
+	}
+	return NULL;
+}
+
+/*
+ * kvm_stats: KVM's own counters of the vCPU, read at the end of the run, under the seccomp filter too (one read()
+ * of a fd opened before it). A boot touches guest pages (pf_taken) and KVM's exits include the monitor's. Without
+ * the flag nothing is read.
+ */
+START_TEST(kvm_stats)
+{
+	for (int i = 0; i < 3; i++) {
+		struct stats_run s = { .stats = i != 1, .seccomp = i == 2 };
+		pthread_t t;
+		ck_assert_int_eq(pthread_create(&t, NULL, stats_run_main, &s), 0);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		ck_assert_msg(s.rc == UKVM_OK, "%s", s.err);
+		ck_assert_int_eq(s.res.kind, UKVM_EXITED);
+		if (i == 1) {
+			ck_assert(!s.res.kvm_stats);
+			ck_assert_uint_eq(s.res.kvm_exits, 0);
+			continue;
+		}
+		ck_assert_msg(s.res.kvm_stats, "KVM_GET_STATS_FD: this KVM has binary stats (Linux >= 5.14)");
+		ck_assert_uint_gt(s.res.kvm_pf_taken, 0);
+		ck_assert_uint_le(s.res.kvm_pf_fixed, s.res.kvm_pf_taken);
+		ck_assert_uint_ge(s.res.kvm_exits, s.res.exits_total);
+		fprintf(stderr, "embed: kvm_stats%s: %llu page faults, %llu exits (%llu to the monitor)\n",
+			i == 2 ? " under seccomp" : "", (unsigned long long)s.res.kvm_pf_taken,
+			(unsigned long long)s.res.kvm_exits, (unsigned long long)s.res.exits_total);
+	}
+}
+END_TEST
+
+/*
+ * A triple fault's report names the function at RIP: the image's symbols, collected only now that a report needs
+ * them (loader_syms), under the vCPU thread's seccomp filter too (its own thread: the filter stays on it).
+ */
+static void *triple_main(void *arg)
+{
+	struct stats_run *s = arg;
+	char img[4096];
+	snprintf(img, sizeof(img), "%s", it_path("vmm/testguest-triple.elf"));
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = -1,
+				   .seccomp = s->seccomp };
+	struct ukvm_vm *vm;
+	s->res = (struct ukvm_result){ .size = sizeof(s->res) };
+	if ((s->rc = ukvm_create(&cfg, &vm, s->err, sizeof(s->err))) == UKVM_OK) {
+		ukvm_run(vm, &s->res);
+		ukvm_destroy(vm);
+	}
+	return NULL;
+}
+
+START_TEST(crash_report_symbols)
+{
+	for (int i = 0; i < 2; i++) {
+		struct stats_run s = { .seccomp = i == 1 };
+		pthread_t t;
+		ck_assert_int_eq(pthread_create(&t, NULL, triple_main, &s), 0);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		ck_assert_msg(s.rc == UKVM_OK, "%s", s.err);
+		ck_assert_int_eq(s.res.kind, UKVM_FAILED);
+		ck_assert_msg(strstr(s.res.msg, "triple fault at RIP 0xffffffff801000") && strstr(s.res.msg, "(_start+0x"),
+			      "%s", s.res.msg);
+	}
+}
+END_TEST
+
+/*
+ * A child forked after a UKVM_HOST_FAST host was opened has none of its threads and cannot use its shells (their
+ * KVM fds belong to the parent's address space): VMs it creates on the host are made and freed the plain way, and
+ * it may close the host. The parent's host goes on.
+ */
+START_TEST(fast_host_forked_child)
+{
+	struct ukvm_host *h;
+	char err[512];
+	struct ukvm_result res = { .size = sizeof(res) };
+	ck_assert_msg(ukvm_host_open_flags(&h, UKVM_HOST_FAST, err, sizeof(err)) == UKVM_OK, "%s", err);
+	ukvm_host_quiesce(h); /* shells ready: the child would find them */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int ok = 0;
+		for (int i = 0; i < 3; i++)
+			ok += vm_on(h, "apps/hello.img", false, false, 10000, &res) == UKVM_EXITED && res.status == 0;
+		ukvm_host_quiesce(h); /* no threads to wait for here: returns */
+		ukvm_host_close(h);
+		_exit(ok == 3 ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: status 0x%x", st);
+	ck_assert_int_eq(vm_on(h, "apps/hello.img", false, false, 10000, &res), UKVM_EXITED);
+	ck_assert_int_eq(res.status, 0);
+	ukvm_host_close(h);
 }
 END_TEST
 
@@ -603,6 +725,8 @@ Suite *embed_suite(void)
 	tcase_add_checked_fixture(tc, disk_setup, disk_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, device_stats);
+	tcase_add_test(tc, kvm_stats);
+	tcase_add_test(tc, crash_report_symbols);
 	tcase_add_test(tc, event_thread_blocks_signals);
 	tcase_add_test(tc, stop_preserves_errno);
 	tcase_add_test(tc, stop_and_timeout_of_a_spinning_guest);
@@ -620,6 +744,7 @@ Suite *embed_suite(void)
 	tcase_add_test(tl, concurrent_create_on_host);
 	tcase_add_test(tl, many_vms_on_fast_host_resources_flat);
 	tcase_add_test(tl, fast_host_sizes_flags_and_close);
+	tcase_add_test(tl, fast_host_forked_child);
 	suite_add_tcase(s, tl);
 	return s;
 }

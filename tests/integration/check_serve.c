@@ -178,8 +178,9 @@ START_TEST(boot_mode)
 	snprintf(sum, sizeof(sum), "sum=%s,arg=sum", path("apps/stdinio.img"));
 	snprintf(crash, sizeof(crash), "crash=%s", path("apps/nullderef.img"));
 	snprintf(spin, sizeof(spin), "spin=%s,timeout=0.5", path("apps/spin.img"));
+	/* A plain host here (--levers off); restore_mode runs on the default UKVM_HOST_FAST one. */
 	const char *args[] = { "--listen", "127.0.0.1:0", "--mode", "boot", "--fn", sum, "--fn", crash, "--fn", spin,
-			       "--max-vms", "2", "--queue-wait", "60000", "--max-body", "1K", NULL };
+			       "--max-vms", "2", "--queue-wait", "60000", "--max-body", "1K", "--levers", "off", NULL };
 	struct server s;
 	server_start(&s, args);
 	char *b;
@@ -293,6 +294,43 @@ START_TEST(restore_mode)
 }
 END_TEST
 
+/*
+ * --mode native (bench-serve's baseline): the same functions as plain child processes: the body on stdin, stdout
+ * answered; a crash is 500 naming the signal, a timeout 504; fds and threads flat; a program that cannot start is
+ * 500 naming it.
+ */
+START_TEST(native_mode)
+{
+	char sum[4200], crash[4200], spin[4200], gone[4200];
+	snprintf(sum, sizeof(sum), "sum=%s,arg=sum,native=%s", path("apps/stdinio.img"), path("apps/stdinio"));
+	snprintf(crash, sizeof(crash), "crash=%s,native=%s", path("apps/nullderef.img"), path("apps/nullderef"));
+	snprintf(spin, sizeof(spin), "spin=%s,timeout=0.5,native=%s", path("apps/spin.img"), path("apps/spin"));
+	snprintf(gone, sizeof(gone), "gone=%s,native=/nonexistent/prog", path("apps/hello.img"));
+	const char *args[] = { "--listen", "127.0.0.1:0", "--mode", "native", "--fn", sum, "--fn", crash, "--fn", spin,
+			       "--fn", gone, NULL };
+	struct server s;
+	server_start(&s, args);
+	char *b;
+	ck_assert_int_eq(http(s.port, "POST", "/fn/sum", "abc", 3, &b), 200);
+	ck_assert_str_eq(b, "bytes 3 fnv e71fa2190541574b\n");
+	free(b);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/sum", NULL, 0, &b), 200);
+	ck_assert_str_eq(b, "bytes 0 fnv cbf29ce484222325\n");
+	free(b);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/crash", "x", 1, &b), 500);
+	ck_assert_msg(strstr(b, "crash: killed by signal 11"), "%s", b);
+	free(b);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/spin", "x", 1, &b), 504);
+	ck_assert_msg(strstr(b, "spin: timeout after 500 ms"), "%s", b);
+	free(b);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/gone", "x", 1, &b), 500);
+	ck_assert_msg(strstr(b, "gone: /nonexistent/prog: No such file"), "%s", b);
+	free(b);
+	many_requests(&s, 4);
+	server_stop(&s);
+}
+END_TEST
+
 Suite *serve_suite(void)
 {
 	Suite *s = suite_create("serve");
@@ -301,6 +339,7 @@ Suite *serve_suite(void)
 	tcase_add_test(c, boot_mode);
 	tcase_add_test(c, pool_full_gives_503);
 	tcase_add_test(c, restore_mode);
+	tcase_add_test(c, native_mode);
 	suite_add_tcase(s, c);
 	return s;
 }

@@ -1,5 +1,6 @@
 /* check_snapshot.c: snapshot and restore under KVM, both CPU modes: same output as an uninterrupted run, many VMs from one snapshot, disks, refusals, libukvm. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -436,6 +437,108 @@ START_TEST(embed_snapshot_continue_and_restore)
 }
 END_TEST
 
+/* Open fds of KVM VMs (anon_inode:kvm-vm): a host's shells each hold one. */
+static unsigned vm_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	ck_assert_ptr_nonnull(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		char p[300], t[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
+		ssize_t l = readlink(p, t, sizeof(t) - 1);
+		if (l > 0) {
+			t[l] = 0;
+			n += strcmp(t, "anon_inode:kvm-vm") == 0;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Snapshots (mode 0600) of snapfn into path on host: the sleeper, or the hello function waiting on stdin. */
+static void embed_snapshot(struct ukvm_host *host, const char *path, bool hello)
+{
+	static const char *const hello_args[] = { "stdin", NULL };
+	char img[512], err[256];
+	int in[2];
+	ck_assert_int_eq(pipe(in), 0);
+	snprintf(img, sizeof(img), "%s", app_img());
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .host = host, .image = img, .console_fd = -1,
+				   .console_err_fd = -1, .console_in_fd = in[0], .argv = hello ? hello_args : NULL,
+				   .snapshot_when_idle = path, .timeout_ms = 60000 };
+	struct ukvm_vm *vm;
+	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	struct ukvm_result res = { .size = sizeof(res) };
+	ck_assert_int_eq(ukvm_run(vm, &res), 0);
+	ck_assert_msg(res.kind == UKVM_SNAPSHOTTED, "kind %d: %s", res.kind, res.msg);
+	ukvm_destroy(vm);
+	close(in[0]);
+	close(in[1]);
+}
+
+/* One restore of path on host with "world" on stdin: its stdout in out[len]. */
+static void embed_restore(struct ukvm_host *host, const char *path, char *out, size_t len)
+{
+	int o = memfd_create("out", 0), in[2];
+	ck_assert_int_ge(o, 0);
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(write(in[1], "world\n", 6), 6);
+	close(in[1]);
+	char err[256];
+	struct ukvm_config rc = { .size = sizeof(rc), .pv = it_pv_mode(), .host = host, .restore = path, .console_fd = o,
+				  .console_err_fd = -1, .console_in_fd = in[0], .timeout_ms = 60000 };
+	struct ukvm_vm *vm;
+	ck_assert_msg(ukvm_create(&rc, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	struct ukvm_result res = { .size = sizeof(res) };
+	ck_assert_int_eq(ukvm_run(vm, &res), 0);
+	ck_assert_msg(res.kind == UKVM_EXITED && res.status == 0, "kind %d: %s", res.kind, res.msg);
+	ukvm_destroy(vm);
+	slurp(o, out, len);
+	close(o);
+	close(in[0]);
+}
+
+/*
+ * A UKVM_HOST_FAST host keeps restore shells (hostpool.h: the snapshot's memory mapped and copied in ahead) for a
+ * snapshot it restored: they are built (two more VM fds), restores from them answer right, and a snapshot file
+ * rewritten in place is never served from shells of its old version: the new one's answer comes back, and shells
+ * of the new version replace the old ones. Closing the host frees them all.
+ */
+START_TEST(restore_shells_follow_the_file)
+{
+	const char *snap = tmp_file("snap", 0);
+	char err[256], out[1024], a[128];
+	unsigned fds0 = vm_fds();
+	struct ukvm_host *h;
+	ck_assert_msg(ukvm_host_open_flags(&h, UKVM_HOST_FAST, err, sizeof(err)) == UKVM_OK, "%s", err);
+	embed_snapshot(h, snap, false);
+	ukvm_host_quiesce(h);
+	unsigned fds1 = vm_fds(); /* the idle VM and the pool's generic shells */
+	embed_restore(h, snap, out, sizeof(out)); /* the first restore notes the snapshot */
+	ck_assert_str_ne(line(out, "after", a, sizeof(a)), "");
+	ukvm_host_quiesce(h);
+	ck_assert_uint_eq(vm_fds(), fds1 + 2); /* HOSTPOOL_SNAP_DEPTH restore shells for it */
+	for (int i = 0; i < 3; i++) {
+		embed_restore(h, snap, out, sizeof(out));
+		ck_assert_msg(strstr(out, "after ") && strstr(out, "mono ok"), "%s", out);
+		ukvm_host_quiesce(h);
+	}
+	/* Rewritten in place (same path, same inode): the hello function now. */
+	embed_snapshot(h, snap, true);
+	embed_restore(h, snap, out, sizeof(out));
+	ck_assert_msg(!strcmp(out, "hello, world\n"), "a stale restore shell answered: %s", out);
+	ukvm_host_quiesce(h);
+	ck_assert_uint_eq(vm_fds(), fds1 + 2); /* the old version's shells freed, the new one's built */
+	for (int i = 0; i < 3; i++) {
+		embed_restore(h, snap, out, sizeof(out));
+		ck_assert_str_eq(out, "hello, world\n");
+	}
+	ukvm_host_close(h);
+	ck_assert_uint_eq(vm_fds(), fds0);
+}
+END_TEST
+
 Suite *snapshot_suite(void)
 {
 	Suite *s = suite_create("snapshot");
@@ -445,6 +548,7 @@ Suite *snapshot_suite(void)
 	tcase_add_loop_test(c, restore_many_concurrently, 0, 2);
 	tcase_add_loop_test(c, restore_with_disk, 0, 2);
 	tcase_add_test(c, embed_snapshot_continue_and_restore);
+	tcase_add_test(c, restore_shells_follow_the_file);
 	tcase_add_test(c, embed_snapshots_on_worker_threads);
 	suite_add_tcase(s, c);
 	TCase *h = tcase_create("hostile");

@@ -58,6 +58,24 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(o.queue_ms, 1000);
 	ck_assert_uint_eq(o.max_body, 1u << 20);
 	ck_assert_int_eq(o.mode, SERVE_MODE_BOOT);
+	ck_assert(!o.plain_host);
+	ck_assert_ptr_null(o.fns[0].native);
+	serve_opts_free(&o);
+}
+END_TEST
+
+/* --mode native with each function's native= program; --levers off. */
+START_TEST(test_native)
+{
+	struct serve_opts o;
+	char err[256] = "";
+	const char *a[] = { "--listen", "127.0.0.1:0", "--fn", "f=i.img,native=/bin/cat,arg=x", "--mode", "native",
+			    "--levers", "off", NULL };
+	ck_assert_msg(parse(&o, err, sizeof(err), a) == 0, "%s", err);
+	ck_assert_int_eq(o.mode, SERVE_MODE_NATIVE);
+	ck_assert_str_eq(o.fns[0].native, "/bin/cat");
+	ck_assert_str_eq(o.fns[0].argv[0], "x");
+	ck_assert(o.plain_host);
 	serve_opts_free(&o);
 }
 END_TEST
@@ -88,6 +106,10 @@ static const struct {
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--max-body", "2G", NULL }, "--max-body" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--bogus", "1", NULL }, "--bogus: unknown option" },
 	{ { "--listen", NULL }, "missing value" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--mode", "native", NULL }, "has no native=PATH" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,native=", NULL }, "native=" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,native=a,native=b", NULL }, "native=" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--levers", "maybe", NULL }, "--levers" },
 };
 
 START_TEST(test_refused)
@@ -133,6 +155,7 @@ Suite *servecfg_suite(void)
 	TCase *c = tcase_create("core");
 	tcase_add_test(c, test_parse_full);
 	tcase_add_test(c, test_defaults);
+	tcase_add_test(c, test_native);
 	suite_add_tcase(s, c);
 	TCase *l = tcase_create("limits");
 	tcase_add_test(l, test_limits);

@@ -19,12 +19,14 @@
 
 enum { M_RESTORE_CREATE, M_RESTORE_RUNNING, M_RESTORE_EXIT, M_BOOT_RUNNING, M_BOOT_EXIT, M_NATIVE_EXIT,
        M_FN_RESTORE_RUNNING, M_FN_RESTORE_EXIT, M_FN_BOOT_EXIT, M_FN_NATIVE_EXIT, M_FN_POOL_RUNNING,
-       M_FN_POOL_EXIT, M_COUNT };
+       M_FN_POOL_EXIT, M_FN_FAST_RUNNING, M_FN_FAST_EXIT, M_FN_FAST_CALLER, M_FN_PLAIN_CALLER, M_COUNT };
 static const char *const names[M_COUNT] = {
 	"sleeper: restore ukvm_create", "sleeper: restore-to-running", "sleeper: restore-to-exit",
 	"sleeper: boot-to-running", "sleeper: boot-to-exit", "sleeper: fork+exec native",
 	"hello fn: restore-to-running", "hello fn: restore-to-exit", "hello fn: boot-to-exit",
 	"hello fn: fork+exec native", "hello fn: pooled, req-to-running", "hello fn: pooled, req-to-exit",
+	"hello fn FAST: restore-to-running", "hello fn FAST: restore-to-exit", "hello fn FAST: +destroy",
+	"hello fn: restore-to-exit+destroy",
 };
 
 static double now_ms(void)
@@ -50,9 +52,11 @@ static double pct(double *v, int n, double p)
 /* One VM from cfg, run to its end: times in ms from before ukvm_create. 0 or -1 with a message. */
 /* Restore phases (ms, per run): KVM ready, state and devices loaded, first KVM_RUN, first exit. */
 enum { P_KVM, P_LOADED, P_RUN, P_EXIT, P_COUNT };
-static double *phases[P_COUNT];
-static int nphase;
-static const struct ukvm_config *phase_cfg; /* the runs whose phases are kept: the sleeper's restores */
+static double *phases[2][P_COUNT];
+static int nphase[2];
+static const struct ukvm_config *phase_cfg[2]; /* the runs whose phases are kept: sleeper restores, FAST hello fn */
+
+static double last_destroyed; /* ms from before ukvm_create to ukvm_destroy's return: the caller's whole path */
 
 static int one_vm(const struct ukvm_config *cfg, int want_kind, double *create, double *running, double *exit_ms)
 {
@@ -68,6 +72,7 @@ static int one_vm(const struct ukvm_config *cfg, int want_kind, double *create, 
 	ukvm_run(vm, &res);
 	double t2 = now_ms();
 	ukvm_destroy(vm);
+	last_destroyed = now_ms() - t0;
 	if ((int)res.kind != want_kind || res.status != 0) {
 		fprintf(stderr, "snapbench: %s: kind %d status %d: %s\n", cfg->restore ? cfg->restore : cfg->image,
 			res.kind, res.status, res.msg);
@@ -78,15 +83,17 @@ static int one_vm(const struct ukvm_config *cfg, int want_kind, double *create, 
 		*create = t1 - t0;
 	if (running)
 		*running = (double)res.first_exit_ns / 1e6 - t0;
-	if (cfg == phase_cfg) {
+	for (int w = 0; w < 2; w++) {
+		if (cfg != phase_cfg[w])
+			continue;
 		double c = (double)res.phase_ns[UKVM_PHASE_CREATE] / 1e6;
-		phases[P_KVM][nphase] = (double)res.phase_ns[UKVM_PHASE_KVM_READY] / 1e6 - c;
-		phases[P_LOADED][nphase] = (double)(res.phase_ns[UKVM_PHASE_IMAGE_LOADED] -
-						    res.phase_ns[UKVM_PHASE_KVM_READY]) / 1e6;
-		phases[P_RUN][nphase] = (double)(res.phase_ns[UKVM_PHASE_FIRST_RUN] -
-						 res.phase_ns[UKVM_PHASE_IMAGE_LOADED]) / 1e6;
-		phases[P_EXIT][nphase] = (double)(res.first_exit_ns - res.phase_ns[UKVM_PHASE_FIRST_RUN]) / 1e6;
-		nphase++;
+		int n = nphase[w]++;
+		phases[w][P_KVM][n] = (double)res.phase_ns[UKVM_PHASE_KVM_READY] / 1e6 - c;
+		phases[w][P_LOADED][n] = (double)(res.phase_ns[UKVM_PHASE_IMAGE_LOADED] -
+						  res.phase_ns[UKVM_PHASE_KVM_READY]) / 1e6;
+		phases[w][P_RUN][n] = (double)(res.phase_ns[UKVM_PHASE_FIRST_RUN] -
+					       res.phase_ns[UKVM_PHASE_IMAGE_LOADED]) / 1e6;
+		phases[w][P_EXIT][n] = (double)(res.first_exit_ns - res.phase_ns[UKVM_PHASE_FIRST_RUN]) / 1e6;
 	}
 	if (exit_ms)
 		*exit_ms = t2 - t0;
@@ -186,6 +193,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static const char *const fn_args[] = { SLEEP_MS, NULL };
+	/* The same host with the background levers (idle VM, pool of ready shells, reaper: ukvm.h UKVM_HOST_FAST). */
+	struct ukvm_host *fast;
+	if (ukvm_host_open_flags(&fast, UKVM_HOST_FAST, err, sizeof(err))) {
+		fprintf(stderr, "snapbench: %s\n", err);
+		return 1;
+	}
 	struct ukvm_config idle_cfg = { .size = sizeof(idle_cfg), .host = host, .image = hello, .console_fd = -1 };
 	struct ukvm_vm *idle;
 	if (ukvm_create(&idle_cfg, &idle, err, sizeof(err))) {
@@ -220,14 +233,18 @@ int main(int argc, char **argv)
 	close(idle_in[1]);
 	struct ukvm_config frcfg = { .size = sizeof(frcfg), .host = host, .pv = pv, .restore = fsnap, .console_fd = -1,
 				     .console_err_fd = -1, .timeout_ms = 10000 };
+	struct ukvm_config ffcfg = frcfg;
+	ffcfg.host = fast;
 	struct ukvm_config fbcfg = { .size = sizeof(fbcfg), .host = host, .pv = pv, .image = img, .argv = fn_stdin,
 				     .console_fd = -1, .console_err_fd = -1, .timeout_ms = 10000 };
 	double *m[M_COUNT];
 	for (int k = 0; k < M_COUNT; k++)
 		m[k] = calloc((size_t)runs, sizeof(double));
-	for (int k = 0; k < P_COUNT; k++)
-		phases[k] = calloc((size_t)runs, sizeof(double));
-	phase_cfg = &rcfg;
+	for (int w = 0; w < 2; w++)
+		for (int k = 0; k < P_COUNT; k++)
+			phases[w][k] = calloc((size_t)runs, sizeof(double));
+	phase_cfg[0] = &rcfg;
+	phase_cfg[1] = &ffcfg;
 	for (int i = 0; i < runs; i++) {
 		/* Alternating, so the machine's swings (other tenants, frequency) hit every kind alike. */
 		if (one_vm(&rcfg, UKVM_EXITED, &m[M_RESTORE_CREATE][i], &m[M_RESTORE_RUNNING][i], &m[M_RESTORE_EXIT][i]) ||
@@ -238,6 +255,12 @@ int main(int argc, char **argv)
 		frcfg.console_in_fd = in;
 		if (one_vm(&frcfg, UKVM_EXITED, NULL, &m[M_FN_RESTORE_RUNNING][i], &m[M_FN_RESTORE_EXIT][i]))
 			return 1;
+		m[M_FN_PLAIN_CALLER][i] = last_destroyed;
+		close(in);
+		ffcfg.console_in_fd = in = request();
+		if (one_vm(&ffcfg, UKVM_EXITED, NULL, &m[M_FN_FAST_RUNNING][i], &m[M_FN_FAST_EXIT][i]))
+			return 1;
+		m[M_FN_FAST_CALLER][i] = last_destroyed;
 		close(in);
 		fbcfg.console_in_fd = in = request();
 		if (one_vm(&fbcfg, UKVM_EXITED, NULL, NULL, &m[M_FN_BOOT_EXIT][i]))
@@ -261,10 +284,12 @@ int main(int argc, char **argv)
 		med[k] = pct(m[k], runs, 0.5);
 		printf("%-30s %10.3f %10.3f %10.3f\n", names[k], med[k], p99, m[k][0]);
 	}
-	printf("restore-to-running, where it goes (medians): VM+vCPU+memory mapped (KVM ready) %.3f, vCPU state + "
-	       "pages copied %.3f, ukvm_run to KVM_RUN %.3f, guest back from its WAIT to its next exit %.3f\n",
-	       pct(phases[P_KVM], nphase, 0.5), pct(phases[P_LOADED], nphase, 0.5), pct(phases[P_RUN], nphase, 0.5),
-	       pct(phases[P_EXIT], nphase, 0.5));
+	for (int w = 0; w < 2; w++)
+		printf("restore-to-running, where it goes (medians, %s): VM+vCPU+memory mapped (KVM ready) %.3f, vCPU "
+		       "state + pages copied %.3f, ukvm_run to KVM_RUN %.3f, guest back from its WAIT to its next exit "
+		       "%.3f\n", w ? "hello fn, FAST host" : "sleeper, plain host",
+		       pct(phases[w][P_KVM], nphase[w], 0.5), pct(phases[w][P_LOADED], nphase[w], 0.5),
+		       pct(phases[w][P_RUN], nphase[w], 0.5), pct(phases[w][P_EXIT], nphase[w], 0.5));
 	double s = atof(SLEEP_MS);
 	printf("without the function's own %s ms sleep (median - %s): restore %.3f, boot %.3f, native %.3f\n", SLEEP_MS,
 	       SLEEP_MS, med[M_RESTORE_EXIT] - s, med[M_BOOT_EXIT] - s, med[M_NATIVE_EXIT] - s);
@@ -275,8 +300,13 @@ int main(int argc, char **argv)
 	printf("hello fn ratios: restore-to-exit/native %.2f, boot/native %.2f, boot/restore %.2f\n",
 	       med[M_FN_RESTORE_EXIT] / med[M_FN_NATIVE_EXIT], med[M_FN_BOOT_EXIT] / med[M_FN_NATIVE_EXIT],
 	       med[M_FN_BOOT_EXIT] / med[M_FN_RESTORE_EXIT]);
+	printf("hello fn on a UKVM_HOST_FAST host vs the plain host: restore-to-running %.2f, restore-to-exit %.2f, "
+	       "with destroy %.2f; FAST restore-to-exit+destroy/native %.2f\n",
+	       med[M_FN_FAST_RUNNING] / med[M_FN_RESTORE_RUNNING], med[M_FN_FAST_EXIT] / med[M_FN_RESTORE_EXIT],
+	       med[M_FN_FAST_CALLER] / med[M_FN_PLAIN_CALLER], med[M_FN_FAST_CALLER] / med[M_FN_NATIVE_EXIT]);
 	ukvm_destroy(idle);
 	ukvm_host_close(host);
+	ukvm_host_close(fast);
 	unlink(snap);
 	unlink(fsnap);
 	return 0;

@@ -5,13 +5,16 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,9 +119,81 @@ static void *serve_job_thread(void *arg)
 	return NULL;
 }
 
-/* Runs j on a thread of its own and waits for it: 0, or -errno when no thread could start. */
+extern char **environ;
+
+/*
+ * --mode native: the function's native= program as a plain child process, no VM (bench-serve's baseline): stdin
+ * the body (or /dev/null), stdout the output memfd, stderr dropped; the function's timeout kills it (SIGKILL).
+ * Fills j as a VM's run would: create_rc for a program that cannot start, res for how it ended.
+ */
+static void serve_native(struct serve_job *j)
+{
+	const struct serve_fn *fn = j->f->fn;
+	char *argv[SERVE_MAX_ARGS + 2] = { fn->native };
+	for (unsigned i = 0; fn->argv[i]; i++)
+		argv[i + 1] = (char *)fn->argv[i];
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	if (j->in_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, j->in_fd, 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, j->out_fd, 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* The server blocks SIGTERM/SIGINT for its sigwait: the child starts with an empty mask. */
+	posix_spawnattr_t at;
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+	pid_t pid;
+	int r = posix_spawn(&pid, fn->native, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	j->res = (struct ukvm_result){ .size = sizeof(j->res) };
+	if (r) {
+		j->create_rc = UKVM_ERR_IMAGE;
+		snprintf(j->err, sizeof(j->err), "%s: %s", fn->native, strerror(r));
+		return;
+	}
+	j->create_rc = UKVM_OK;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0 && fn->timeout_ms) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		int n;
+		while ((n = poll(&p, 1, fn->timeout_ms > INT32_MAX ? -1 : (int)fn->timeout_ms)) < 0 && errno == EINTR)
+			;
+		if (n == 0) {
+			kill(pid, SIGKILL);
+			j->res.kind = UKVM_TIMEOUT;
+			snprintf(j->res.msg, sizeof(j->res.msg), "timeout after %llu ms", (unsigned long long)fn->timeout_ms);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (j->res.kind == UKVM_TIMEOUT)
+		return;
+	if (WIFEXITED(st)) {
+		j->res.kind = UKVM_EXITED;
+		j->res.status = WEXITSTATUS(st);
+	} else {
+		j->res.kind = UKVM_CRASHED;
+		j->res.status = 128 + WTERMSIG(st);
+		snprintf(j->res.msg, sizeof(j->res.msg), "killed by signal %d", WTERMSIG(st));
+	}
+}
+
+/* Runs j on a thread of its own and waits for it (native mode: here): 0, or -errno when no thread could start. */
 static int serve_job_run(struct serve_job *j)
 {
+	if (S.o.mode == SERVE_MODE_NATIVE) {
+		serve_native(j);
+		return 0;
+	}
 	pthread_t t;
 	int r = pthread_create(&t, NULL, serve_job_thread, j);
 	if (r)
@@ -306,7 +381,8 @@ static enum MHD_Result serve_fns(struct MHD_Connection *c)
 				fputc(*p, m);
 		}
 		fprintf(m, "\",\"mem\":%llu,\"timeout_ms\":%llu,\"mode\":\"%s\"}", (unsigned long long)f->mem,
-			(unsigned long long)f->timeout_ms, S.o.mode == SERVE_MODE_RESTORE ? "restore" : "boot");
+			(unsigned long long)f->timeout_ms,
+			S.o.mode == SERVE_MODE_RESTORE ? "restore" : S.o.mode == SERVE_MODE_NATIVE ? "native" : "boot");
 	}
 	fputs("]\n", m);
 	fclose(m);
@@ -514,12 +590,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&S.lock, NULL);
 	sem_init(&S.pool, 0, S.o.max_vms);
-	int r = ukvm_host_open(&S.host, err, sizeof(err));
-	if (r) {
-		fprintf(stderr, "ukvm-serve: %s\n", err);
-		serve_opts_free(&S.o);
-		return ukvm_error_exit_code(r);
-	}
 	snprintf(S.dir, sizeof(S.dir), "/tmp/ukvm-serve-XXXXXX");
 	if (!mkdtemp(S.dir)) {
 		fprintf(stderr, "ukvm-serve: %s: %s\n", S.dir, strerror(errno));
@@ -532,6 +602,19 @@ int main(int argc, char **argv)
 		if (serve_prepare(&S.fs[i], err, sizeof(err))) {
 			fprintf(stderr, "ukvm-serve: %s\n", err);
 			code = UKVM_EXIT_IMAGE;
+			goto out;
+		}
+	}
+	/*
+	 * The host after the snapshot boots: they run in forked children, where
+	 * the pool's and the reaper's threads would not exist. UKVM_HOST_FAST
+	 * unless --levers off; none in native mode.
+	 */
+	if (S.o.mode != SERVE_MODE_NATIVE) {
+		int r = ukvm_host_open_flags(&S.host, S.o.plain_host ? 0 : UKVM_HOST_FAST, err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "ukvm-serve: %s\n", err);
+			code = ukvm_error_exit_code(r);
 			goto out;
 		}
 	}
@@ -549,8 +632,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	static const char *const mode_names[] = { "boot", "restore", "native" };
 	printf("ukvm-serve: listening on %s:%u, %u functions, mode %s, files in %s\n", S.o.host,
-	       info ? info->port : S.o.port, S.o.nfns, S.o.mode == SERVE_MODE_RESTORE ? "restore" : "boot", S.dir);
+	       info ? info->port : S.o.port, S.o.nfns, mode_names[S.o.mode], S.dir);
 	fflush(stdout);
 	int sig;
 	sigwait(&stop, &sig);

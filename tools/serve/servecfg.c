@@ -74,13 +74,18 @@ int serve_parse_fn(const char *v, struct serve_fn *f, char *err, size_t errlen)
 			if (have_timeout || serve_seconds(opt + 8, &f->timeout_ms))
 				return serve_fail(err, errlen, "--fn", v, "timeout= wants one positive number of seconds");
 			have_timeout = true;
+		} else if (!strncmp(opt, "native=", 7)) {
+			if (f->native || !opt[7])
+				return serve_fail(err, errlen, "--fn", v, "native= wants one program path");
+			if (!(f->native = strdup(opt + 7)))
+				return -ENOMEM;
 		} else if (!strncmp(opt, "arg=", 4)) {
 			if (nargs == SERVE_MAX_ARGS)
 				return serve_fail(err, errlen, "--fn", v, "too many arg=");
 			if (!(f->argv[nargs++] = strdup(opt + 4)))
 				return -ENOMEM;
 		} else {
-			return serve_fail(err, errlen, "--fn", v, "unknown option (mem=, timeout=, arg=)");
+			return serve_fail(err, errlen, "--fn", v, "unknown option (mem=, timeout=, arg=, native=)");
 		}
 	}
 	return 0;
@@ -161,8 +166,15 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 				o->mode = SERVE_MODE_BOOT;
 			else if (!strcmp(v, "restore"))
 				o->mode = SERVE_MODE_RESTORE;
+			else if (!strcmp(v, "native"))
+				o->mode = SERVE_MODE_NATIVE;
 			else
-				r = serve_fail(err, errlen, a, v, "want boot or restore");
+				r = serve_fail(err, errlen, a, v, "want boot, restore or native");
+		} else if (!strcmp(a, "--levers")) {
+			if (!strcmp(v, "on") || !strcmp(v, "off"))
+				o->plain_host = !strcmp(v, "off");
+			else
+				r = serve_fail(err, errlen, a, v, "want on or off");
 		} else {
 			snprintf(err, errlen, "%s: unknown option", a);
 			r = -EINVAL;
@@ -178,6 +190,11 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 		snprintf(err, errlen, "no function: give at least one --fn NAME=IMAGE");
 		return -EINVAL;
 	}
+	for (unsigned i = 0; o->mode == SERVE_MODE_NATIVE && i < o->nfns; i++)
+		if (!o->fns[i].native) {
+			snprintf(err, errlen, "--mode native: function %s has no native=PATH", o->fns[i].name);
+			return -EINVAL;
+		}
 	return 0;
 }
 
@@ -193,6 +210,7 @@ void serve_opts_free(struct serve_opts *o)
 {
 	for (unsigned i = 0; i < o->nfns; i++) {
 		free(o->fns[i].image);
+		free(o->fns[i].native);
 		for (unsigned k = 0; o->fns[i].argv[k]; k++)
 			free((void *)o->fns[i].argv[k]);
 	}
@@ -201,10 +219,13 @@ void serve_opts_free(struct serve_opts *o)
 
 const char *serve_usage(void)
 {
-	return "usage: ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]... [--fn ...]\n"
-	       "                  [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--mode boot|restore]\n"
+	return "usage: ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...[,native=PATH]\n"
+	       "                  [--fn ...] [--max-vms N] [--queue-wait MS] [--max-body SIZE]\n"
+	       "                  [--mode boot|restore|native] [--levers on|off]\n"
 	       "POST /fn/NAME runs NAME in a fresh microVM: the body is its stdin, its stdout the response\n"
 	       "(200 on exit 0, else 500 with the reason; 504 on timeout; 503 when --max-vms are busy\n"
 	       "for --queue-wait ms; 413 past --max-body). GET /fns lists them (JSON), GET /metrics\n"
-	       "(Prometheus text).\n";
+	       "(Prometheus text). --mode native runs each function's native= program as a plain child\n"
+	       "process instead, no VM (a baseline for benchmarks). --levers off: no idle VM, pool of\n"
+	       "ready VM shells or reaper thread in libukvm (UKVM_HOST_FAST, on by default).\n";
 }

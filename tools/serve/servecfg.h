@@ -14,6 +14,7 @@
 enum serve_mode {
 	SERVE_MODE_BOOT,    /* a fresh boot of the image */
 	SERVE_MODE_RESTORE, /* a restore of the snapshot taken when the function first went idle */
+	SERVE_MODE_NATIVE,  /* no VM: the function's native= program as a child process (the baseline of bench-serve) */
 };
 
 /* One function: POST /fn/NAME runs IMAGE with the request body as stdin. */
@@ -23,6 +24,7 @@ struct serve_fn {
 	uint64_t mem;              /* guest RAM; 0: libukvm's default */
 	uint64_t timeout_ms;       /* per request; 0: none */
 	const char *argv[SERVE_MAX_ARGS + 1]; /* the guest's argv[1..] (arg=), NULL-terminated; malloc'd strings */
+	char *native;              /* native=PATH: the same program built for the host (--mode native); NULL: none */
 };
 
 struct serve_opts {
@@ -33,13 +35,15 @@ struct serve_opts {
 	unsigned max_vms;       /* --max-vms: VMs running at once (default 8) */
 	unsigned queue_ms;      /* --queue-wait: how long a request beyond them waits for one, then 503 (default 1000) */
 	uint64_t max_body;      /* --max-body: request bytes taken (default 1M); more: 413 */
-	enum serve_mode mode;   /* --mode boot|restore (default boot) */
+	enum serve_mode mode;   /* --mode boot|restore|native (default boot) */
+	bool plain_host;        /* --levers off: a plain ukvm_host, without UKVM_HOST_FAST (idle VM, pool, reaper) */
 	bool help;
 };
 
 /*
- * Parses `ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...
- * [--fn ...]... [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--mode boot|restore]`.
+ * Parses `ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...[,native=PATH]
+ * [--fn ...]... [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--mode boot|restore|native]
+ * [--levers on|off]`. --mode native needs native= on every function.
  * Returns 0, or -EINVAL with one line in err ("--fn: a=b,mem=1x: bad size");
  * call serve_opts_free afterwards either way.
  */
