@@ -8,7 +8,7 @@ set -eu
 # e2fsprogs (disk images), busybox-static (programs nobody here wrote: check_stdin.c reads its stdin, check_net its
 # nc -l server). lwIP's source: dpkg-dev, xz-utils and the archive keyring for apt-get source.
 pkgs="gcc libc6-dev make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils
-	libslirp-dev libglib2.0-dev libmicrohttpd-dev iproute2 curl wrk e2fsprogs busybox-static dpkg-dev xz-utils debian-archive-keyring"
+	libslirp-dev libglib2.0-dev libmicrohttpd-dev iproute2 curl wrk e2fsprogs busybox-static libsqlite3-dev dpkg-dev xz-utils debian-archive-keyring"
 missing=""
 # `deps.sh fuzz` (make fuzz): clang and its runtimes (libFuzzer, sanitizers) instead; make check needs neither.
 [ "${1:-}" = fuzz ] && pkgs="clang libclang-rt-dev"
