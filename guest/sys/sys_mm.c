@@ -40,11 +40,19 @@ static bool mm_in_ram(uint64_t addr, uint64_t npages)
 	return addr < k_pages.size && npages <= (k_pages.size - addr) / MM_PAGE;
 }
 
-/* A shared mapping of a memory file: np pages at addr are the file's pages from pgoff on. */
+/*
+ * Shared mappings of memory files. A file page lives at one address, so
+ * two mappings of the same file pages are the same address range (Linux
+ * would place the second elsewhere): a record counts its layers, the
+ * mappings made of that range and not yet unmapped, and each layer holds
+ * one pin of the file's pages (fs_reg_map). munmap and shmdt take one layer
+ * away. Records are sorted by address and never overlap.
+ */
 struct mm_share {
 	struct mm_share *next;
 	uint64_t addr, np, pgoff;
-	struct fs_node *node; /* a reference: the pages live as long as the mapping */
+	uint32_t layers;
+	struct fs_node *node; /* a reference per record: the pages live as long as a mapping */
 };
 static struct mm_share *mm_shares;
 
@@ -60,8 +68,10 @@ static struct mm_share *mm_share_at(uint64_t addr, uint64_t *next)
 	for (struct mm_share *m = mm_shares; m; m = m->next) {
 		if (addr >= m->addr && addr < mm_share_end(m))
 			return m;
-		if (m->addr > addr && m->addr < *next)
+		if (m->addr > addr) {
 			*next = m->addr;
+			break;
+		}
 	}
 	return NULL;
 }
@@ -84,52 +94,117 @@ static bool mm_mapped(uint64_t addr, uint64_t end)
 	return true;
 }
 
-/*
- * Drops the shares' hold on [addr, end): whole shares go, a cut one keeps
- * its other part(s). 0 or -ENOMEM (a share cut in the middle needs a second
- * record; then nothing changed).
- */
-static int mm_unshare(uint64_t addr, uint64_t end)
+/* True when no page of [addr, end) is mapped: free memory only, no share. */
+static bool mm_free(uint64_t addr, uint64_t end)
 {
-	for (struct mm_share *m = mm_shares; m; m = m->next) {
-		if (addr > m->addr && end < mm_share_end(m)) {
-			struct mm_share *tail = k_malloc(sizeof(*tail));
-			if (!tail)
-				return -ENOMEM;
-			fs_node_get(m->node);
-			*tail = (struct mm_share){ .next = m->next, .addr = end, .np = (mm_share_end(m) - end) / MM_PAGE,
-						   .pgoff = m->pgoff + (end - m->addr) / MM_PAGE, .node = m->node };
-			m->next = tail;
-			m->np = (end - m->addr) / MM_PAGE;
-			break; /* shares never overlap: no other share meets [addr, end) */
+	uint64_t next;
+	if (mm_share_at(addr, &next) || next < end)
+		return false;
+	return pmem_range_is(&k_pages, addr, end - addr, PMEM_FREE_MASK);
+}
+
+/* Makes x a record boundary (splits the record strictly around it): 0 or -ENOMEM. */
+static int mm_share_split(uint64_t x)
+{
+	uint64_t next;
+	struct mm_share *m = mm_share_at(x, &next);
+	if (!m || m->addr == x)
+		return 0;
+	struct mm_share *t = k_malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = *m;
+	t->addr = x;
+	t->np = (mm_share_end(m) - x) / MM_PAGE;
+	t->pgoff = m->pgoff + (x - m->addr) / MM_PAGE;
+	fs_node_get(t->node);
+	m->np = (x - m->addr) / MM_PAGE;
+	m->next = t;
+	return 0;
+}
+
+/*
+ * Adds a layer over [addr, end), whose pages the caller pinned once (n's
+ * pages from pgoff on): existing records there gain one, the gaps get new
+ * records. 0 or -ENOMEM (then nothing is recorded; splits are harmless).
+ */
+static int mm_share_add(struct fs_node *n, uint64_t addr, uint64_t end, uint64_t pgoff)
+{
+	if (mm_share_split(addr) || mm_share_split(end))
+		return -ENOMEM;
+	/* The gaps need records: all allocated first, so a failure changes nothing. */
+	struct mm_share *spare = NULL;
+	for (uint64_t a = addr; a < end;) {
+		uint64_t next;
+		struct mm_share *m = mm_share_at(a, &next);
+		if (m) {
+			a = mm_share_end(m);
+			continue;
 		}
+		struct mm_share *g = k_malloc(sizeof(*g));
+		if (!g) {
+			while (spare) {
+				g = spare->next;
+				k_free(spare);
+				spare = g;
+			}
+			return -ENOMEM;
+		}
+		g->next = spare;
+		spare = g;
+		a = next < end ? next : end;
 	}
+	struct mm_share **pp = &mm_shares;
+	for (uint64_t a = addr; a < end;) {
+		while (*pp && mm_share_end(*pp) <= a)
+			pp = &(*pp)->next;
+		struct mm_share *m = *pp;
+		if (m && m->addr == a) {
+			m->layers++;
+			a = mm_share_end(m);
+			continue;
+		}
+		uint64_t to = m && m->addr < end ? m->addr : end;
+		struct mm_share *g = spare;
+		spare = g->next;
+		*g = (struct mm_share){ .next = m, .addr = a, .np = (to - a) / MM_PAGE,
+					.pgoff = pgoff + (a - addr) / MM_PAGE, .layers = 1, .node = n };
+		fs_node_get(n);
+		*pp = g;
+		a = to;
+	}
+	return 0;
+}
+
+/* Takes one layer off the shares in [addr, end) (only n's when n is not NULL): 0 or -ENOMEM (nothing changed). */
+static int mm_share_sub(uint64_t addr, uint64_t end, const struct fs_node *only)
+{
+	if (mm_share_split(addr) || mm_share_split(end))
+		return -ENOMEM;
 	struct mm_share **pp = &mm_shares;
 	while (*pp) {
 		struct mm_share *m = *pp;
-		uint64_t s = addr > m->addr ? addr : m->addr, e = end < mm_share_end(m) ? end : mm_share_end(m);
-		if (s >= e) {
+		if (m->addr >= end)
+			break;
+		if (m->addr < addr || (only && m->node != only)) {
 			pp = &m->next;
 			continue;
 		}
-		fs_reg_unmap(m->node, m->pgoff + (s - m->addr) / MM_PAGE, (e - s) / MM_PAGE);
-		if (s == m->addr && e == mm_share_end(m)) {
-			*pp = m->next;
-			fs_node_put(m->node);
-			k_free(m);
+		fs_reg_unmap(m->node, m->pgoff, m->np);
+		if (--m->layers) {
+			pp = &m->next;
 			continue;
 		}
-		if (s == m->addr) { /* the head goes */
-			uint64_t mend = mm_share_end(m);
-			m->pgoff += (e - m->addr) / MM_PAGE;
-			m->addr = e;
-			m->np = (mend - e) / MM_PAGE;
-		} else { /* the tail goes (a middle cut was split above) */
-			m->np = (s - m->addr) / MM_PAGE;
-		}
-		pp = &m->next;
+		*pp = m->next;
+		fs_node_put(m->node);
+		k_free(m);
 	}
 	return 0;
+}
+
+static int mm_unshare(uint64_t addr, uint64_t end)
+{
+	return mm_share_sub(addr, end, NULL);
 }
 
 /*
@@ -137,41 +212,69 @@ static int mm_unshare(uint64_t addr, uint64_t end)
  * pages) (past EOF too, as Linux allows). fixed: at addr exactly (the app's
  * own pages there are replaced). The address or -errno.
  */
-static long mm_map_shared(struct fs_file *f, uint64_t addr, uint64_t np, uint64_t off, bool fixed, bool noreplace)
+static long mm_map_shared(struct fs_node *n, uint64_t addr, uint64_t np, uint64_t off, bool fixed, bool noreplace)
 {
-	struct fs_node *n = f->node;
 	uint64_t pgoff = off / MM_PAGE, at = 0;
-	struct mm_share *m = k_malloc(sizeof(*m));
 	int rc;
 
-	if (!m)
-		return -ENOMEM;
 	if (fixed && fs_reg_where(n, pgoff, np) != addr) {
 		/* The run moves to addr: take the app's pages there and hand them to the file. */
-		if (!mm_in_ram(addr, np) || (noreplace && !pmem_range_is(&k_pages, addr, np * MM_PAGE, PMEM_FREE_MASK))) {
-			k_free(m);
+		if (!mm_in_ram(addr, np) || (noreplace && !pmem_range_is(&k_pages, addr, np * MM_PAGE, PMEM_FREE_MASK)))
 			return noreplace ? -EEXIST : -ENOMEM;
-		}
 		rc = pmem_claim(&k_pages, addr, np, PMEM_APP, !noreplace, true);
 		if (!rc)
 			rc = pmem_adopt(&k_pages, addr, np, PMEM_BIT(PMEM_APP), PMEM_KERNEL);
-		if (rc) {
-			k_free(m);
+		if (rc)
 			return -ENOMEM;
-		}
 		at = addr;
 	}
 	rc = fs_reg_map(n, pgoff, np, at, &addr);
+	if (!rc && mm_share_add(n, addr, addr + np * MM_PAGE, pgoff)) {
+		fs_reg_unmap(n, pgoff, np);
+		rc = -ENOMEM;
+		at = 0; /* the pages are the file's now: it frees them */
+	}
 	if (rc) {
 		if (at)
 			pmem_free(&k_pages, at, np, PMEM_KERNEL);
-		k_free(m);
 		return rc;
 	}
-	fs_node_get(n);
-	*m = (struct mm_share){ .next = mm_shares, .addr = addr, .np = np, .pgoff = pgoff, .node = n };
-	mm_shares = m;
 	return (long)addr;
+}
+
+long sys_mm_share(struct fs_node *n, uint64_t addr, uint64_t np, bool fixed, bool replace)
+{
+	if (fixed) {
+		if ((addr & (MM_PAGE - 1)) || !mm_in_ram(addr, np))
+			return -EINVAL;
+		if (!replace && !mm_free(addr, addr + np * MM_PAGE))
+			return -EEXIST;
+		long rc = mm_unshare(addr, addr + np * MM_PAGE);
+		if (rc)
+			return rc;
+	}
+	return mm_map_shared(n, addr, np, 0, fixed, false);
+}
+
+struct fs_node *sys_mm_share_node(uint64_t addr)
+{
+	uint64_t next;
+	struct mm_share *m = mm_share_at(addr, &next);
+	return m && m->addr == addr && m->pgoff == 0 ? m->node : NULL;
+}
+
+int sys_mm_unshare(const struct fs_node *n, uint64_t addr, uint64_t np)
+{
+	return mm_share_sub(addr, addr + np * MM_PAGE, n);
+}
+
+unsigned sys_mm_share_count(const struct fs_node *n)
+{
+	unsigned c = 0;
+	for (struct mm_share *m = mm_shares; m; m = m->next)
+		if (m->node == n && m->layers > c)
+			c = m->layers;
+	return c;
 }
 
 long sys_brk(SYS_ARGS)
@@ -225,7 +328,7 @@ long sys_mmap(SYS_ARGS)
 				if (rc)
 					return rc;
 			}
-			return mm_map_shared(f, addr, np, off, fixed, flags & MAP_FIXED_NOREPLACE);
+			return mm_map_shared(f->node, addr, np, off, fixed, flags & MAP_FIXED_NOREPLACE);
 		}
 		/* Any other file (a disk, a device): a shared mapping would need write-back; read-only ones are copies. */
 		if (prot & PROT_WRITE)

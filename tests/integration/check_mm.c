@@ -29,6 +29,7 @@ static const struct {
 } mm_cases[] = {
 	{ "shmap", "file", "shmap ok\n" },
 	{ "shmap", "shm", "shmap ok\n" },
+	{ "shmap", "sysv", "shmap ok\n" },
 	{ "sqlwal", NULL, "sqlwal ok\n" },
 };
 
