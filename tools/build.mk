@@ -23,6 +23,8 @@ $(BUILD)/ukvm-build: $(IMGBUILD_OBJS)
 
 # --- example apps and images ------------------------------------------------
 APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio blkhostile stdiofs libcmix regs bigmem edge sysloop signals sigabrt sigbad threads sigpipe libcfault blkthreads polltest epolltest socktest conio snapfn
+# File-system calls against Linux (tests/integration/check_fs.c runs it natively on a tmpfs and in ukvm).
+APPS      += fstest
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
 # Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
@@ -55,10 +57,10 @@ $(BUILD)/apps/data.bin:
 # The blk apps share say.h and the test pattern (guest/apps/blkpat.h, also read by bench-blk's
 # blkrun and check_blk.c); blkhostile pokes the virtio registers itself: -iquote keeps proto/elf.h
 # and friends from shadowing musl's own headers.
-$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest $(BUILD)/apps/epolltest $(BUILD)/apps/socktest: guest/apps/say.h
+$(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/apps/polltest $(BUILD)/apps/epolltest $(BUILD)/apps/socktest $(BUILD)/apps/fstest: guest/apps/say.h
 $(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(NET_APPS:%=$(BUILD)/apps/%): guest/apps/say.h guest/apps/netpat.h
-$(BUILD)/apps/tcpecho $(BUILD)/apps/stdinio: APP_CFLAGS += -pthread
+$(BUILD)/apps/tcpecho $(BUILD)/apps/stdinio $(BUILD)/apps/fstest: APP_CFLAGS += -pthread
 $(BUILD)/apps/netflood: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_net.h
 $(BUILD)/apps/netflood: APP_CFLAGS += -iquote proto
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h

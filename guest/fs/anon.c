@@ -2,7 +2,6 @@
 #include "k.h"
 #include "fs.h"
 
-#define FS_ANON_DEV LINUX_MKDEV(0, 13) /* st_dev of anonymous files (Linux's anon_inodefs is an anonymous mount too) */
 
 /* What a description is until it is installed: its kind's release must not run on a priv it does not own yet. */
 static const struct fs_file_ops anon_unborn;
@@ -12,7 +11,7 @@ int fs_anon_fd(uint32_t mode, const struct fs_file_ops *ops, void *priv, uint32_
 	struct fs_node *n = fs_node_new(mode, ops);
 	if (!n)
 		return -ENOMEM;
-	n->st_dev = FS_ANON_DEV;
+	n->st_dev = FS_DEV_ANON;
 	struct fs_file *f = fs_file_new(n, flags);
 	if (!f) {
 		k_free(n);

@@ -11,6 +11,9 @@ struct fd_slot {
 
 static struct fd_slot fd_table[FS_MAX_FDS];
 
+/* What a reserved slot holds (fs_fd_reserve): taken for fs_fd_install, no file for anyone else. */
+static struct fs_file fd_reserved;
+
 struct fs_file *fs_file_new(struct fs_node *node, uint32_t flags)
 {
 	struct fs_file *f = k_calloc(1, sizeof(*f));
@@ -22,6 +25,22 @@ struct fs_file *fs_file_new(struct fs_node *node, uint32_t flags)
 	f->refs = 1;
 	fs_node_get(node);
 	return f;
+}
+
+int fs_file_open(struct fs_node *node, uint32_t flags, struct fs_file **out)
+{
+	struct fs_file *f = fs_file_new(node, flags);
+	if (!f)
+		return -ENOMEM;
+	int rc = f->ops->open ? f->ops->open(f) : 0;
+	if (rc) {
+		/* Nobody else saw f (not installed): the hook undid its part, so no release. */
+		fs_node_put(node);
+		k_free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
 }
 
 void fs_file_get(struct fs_file *f)
@@ -57,9 +76,20 @@ int fs_fd_install(struct fs_file *f, int min, bool cloexec)
 
 struct fs_file *fs_fd_file(int fd)
 {
-	if (fd < 0 || fd >= FS_MAX_FDS)
+	if (fd < 0 || fd >= FS_MAX_FDS || fd_table[fd].file == &fd_reserved)
 		return NULL;
 	return fd_table[fd].file;
+}
+
+int fs_fd_reserve(int min)
+{
+	return fs_fd_install(&fd_reserved, min, false);
+}
+
+void fs_fd_commit(int fd, struct fs_file *f, bool cloexec)
+{
+	fd_table[fd].file = f;
+	fd_table[fd].cloexec = f && cloexec;
 }
 
 int fs_fd_close(int fd)
@@ -78,6 +108,8 @@ int fs_fd_dup2(int oldfd, int newfd, bool cloexec)
 	struct fs_file *f = fs_fd_file(oldfd);
 	if (!f || newfd < 0 || newfd >= FS_MAX_FDS)
 		return -EBADF;
+	if (fd_table[newfd].file == &fd_reserved)
+		return -EBUSY; /* Linux: an fd an open in progress has claimed */
 	fs_file_get(f);
 	struct fs_file *old = fd_table[newfd].file;
 	fd_table[newfd].file = f;
@@ -104,9 +136,12 @@ int fs_fd_set_cloexec(int fd, bool on)
 
 void fs_fd_close_all(void)
 {
-	for (int fd = 0; fd < FS_MAX_FDS; fd++)
+	for (int fd = 0; fd < FS_MAX_FDS; fd++) {
+		if (fd_table[fd].file == &fd_reserved)
+			fd_table[fd].file = NULL;
 		if (fd_table[fd].file)
 			fs_fd_close(fd);
+	}
 }
 
 long fs_file_read(struct fs_file *f, void *buf, size_t len, uint64_t *off)

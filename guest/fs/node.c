@@ -1,4 +1,4 @@
-/* node.c: inodes, directory entries and regular-file data (copy-on-write over the archive). */
+/* node.c: inodes, directory entries, symbolic links and regular-file data (copy-on-write over the archive). */
 #include <string.h>
 #include "k.h"
 #include "fs.h"
@@ -25,6 +25,7 @@ static void node_free(struct fs_node *n)
 	for (uint32_t i = 0; i < n->nents; i++)
 		k_free(n->ents[i].name);
 	k_free(n->ents);
+	k_free(n->link);
 	k_free(n);
 }
 
@@ -234,4 +235,22 @@ struct fs_node *fs_reg_new(uint32_t mode)
 struct fs_node *fs_dir_new(uint32_t mode)
 {
 	return fs_node_new(mode, &dir_fops);
+}
+
+/* Only an O_PATH | O_NOFOLLOW open reaches a symbolic link, and the VFS refuses I/O on O_PATH files. */
+static const struct fs_file_ops link_fops = { .caps = 0 };
+
+struct fs_node *fs_symlink_new(const char *target, size_t len)
+{
+	char *t = k_malloc(len + 1);
+	struct fs_node *n = t ? fs_node_new(S_IFLNK | 0777, &link_fops) : NULL;
+	if (!n) {
+		k_free(t);
+		return NULL;
+	}
+	memcpy(t, target, len);
+	t[len] = '\0';
+	n->link = t;
+	n->size = len;
+	return n;
 }

@@ -1,4 +1,4 @@
-/* path.c: path resolution (absolute, relative, ".", "..", repeated and trailing slashes) and getcwd's reverse walk. */
+/* path.c: path resolution (absolute, relative, ".", "..", repeated and trailing slashes, symbolic links) and getcwd's reverse walk. */
 #include <string.h>
 #include "k.h"
 #include "fs.h"
@@ -48,7 +48,26 @@ static int path_step(struct fs_node *dir, const char *name, size_t len, struct f
 	return 0;
 }
 
-int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_last *out)
+/*
+ * Symbolic links followed during one resolution, across nested links as
+ * Linux counts them (MAXSYMLINKS is a total since 4.2, not a nesting depth):
+ * more is -ELOOP. It also bounds the recursion below.
+ */
+struct walk {
+	unsigned links;
+};
+
+static int walk_path(struct fs_node *start, const char *path, struct walk *w, bool follow, struct fs_node **out);
+
+/* The node symlink link (held by dir) leads to: its target resolved from dir, itself followed to the end. */
+static int walk_link(struct fs_node *dir, struct fs_node *link, struct walk *w, struct fs_node **out)
+{
+	if (++w->links > FS_MAX_LINKS)
+		return -ELOOP;
+	return walk_path(dir, link->link, w, true, out);
+}
+
+static int walk_parent(struct fs_node *start, const char *path, struct walk *w, struct fs_last *out)
 {
 	if (path[0] == '\0')
 		return -ENOENT;
@@ -56,9 +75,13 @@ int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_last *ou
 	const char *p = path, *comp;
 	size_t clen;
 	while (!fs_path_next(&p, &comp, &clen)) {
-		int rc = path_step(cur, comp, clen, &cur);
+		struct fs_node *next;
+		int rc = path_step(cur, comp, clen, &next);
+		if (!rc && fs_is_link(next))
+			rc = walk_link(cur, next, w, &next);
 		if (rc)
 			return rc;
+		cur = next;
 	}
 	/* comp is the last component (empty only for "/" itself). */
 	if (clen > LINUX_NAME_MAX)
@@ -69,11 +92,12 @@ int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_last *ou
 	return 0;
 }
 
-int fs_lookup(struct fs_node *start, const char *path, struct fs_node **out)
+/* follow: a symlink as the last component is followed; a trailing slash follows it anyway (Linux: "link/" is the directory). */
+static int walk_path(struct fs_node *start, const char *path, struct walk *w, bool follow, struct fs_node **out)
 {
 	struct fs_last l;
 	struct fs_node *n;
-	int rc = fs_lookup_parent(start, path, &l);
+	int rc = walk_parent(start, path, w, &l);
 	if (rc)
 		return rc;
 	if (l.len == 0) {
@@ -81,12 +105,32 @@ int fs_lookup(struct fs_node *start, const char *path, struct fs_node **out)
 		return 0;
 	}
 	rc = path_step(l.dir, l.name, l.len, &n);
+	if (!rc && fs_is_link(n) && (follow || l.slash))
+		rc = walk_link(l.dir, n, w, &n);
 	if (rc)
 		return rc;
 	if (l.slash && !fs_is_dir(n))
 		return -ENOTDIR;
 	*out = n;
 	return 0;
+}
+
+int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_last *out)
+{
+	struct walk w = { 0 };
+	return walk_parent(start, path, &w, out);
+}
+
+int fs_lookup(struct fs_node *start, const char *path, struct fs_node **out)
+{
+	struct walk w = { 0 };
+	return walk_path(start, path, &w, true, out);
+}
+
+int fs_lookup_nofollow(struct fs_node *start, const char *path, struct fs_node **out)
+{
+	struct walk w = { 0 };
+	return walk_path(start, path, &w, false, out);
 }
 
 long fs_path_of(const struct fs_node *dir, char *buf, size_t size)

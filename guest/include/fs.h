@@ -11,6 +11,12 @@
 #define FS_PIPE_SIZE (64u * 1024)
 #define FS_MAX_FILE  (1ull << 40) /* a write past this is -EFBIG: keeps every offset sum far from overflow */
 #define FS_BLKSIZE   4096
+#define FS_MAX_LINKS 40 /* symbolic links one path resolution may follow (Linux MAXSYMLINKS): more is -ELOOP */
+
+/* st_dev of the kernel's internal file systems (Linux's are anonymous mounts too): statfs tells them apart by it. */
+#define FS_DEV_SOCK LINUX_MKDEV(0, 8)
+#define FS_DEV_PIPE LINUX_MKDEV(0, 12)
+#define FS_DEV_ANON LINUX_MKDEV(0, 13)
 
 struct fs_pipe;
 struct fs_file;
@@ -50,6 +56,12 @@ struct fs_file_ops {
 	 * whenever they may change. NULL: always FS_POLL_DEFAULT, never changes.
 	 */
 	uint32_t (*poll)(struct fs_file *f, const void **key);
+	/*
+	 * open(2) made f (not pipe(2) or an anonymous file): may block (a FIFO
+	 * waits for its other end). On an error it has undone what it did, and
+	 * the VFS frees f without calling release. NULL: nothing to do.
+	 */
+	int (*open)(struct fs_file *f);
 	/* The last reference to the open file is going (close of the last fd that shares it). NULL: nothing to do. */
 	void (*release)(struct fs_file *f);
 	/*
@@ -74,7 +86,7 @@ struct fs_dirent {
 /* An inode. Freed when no directory names it (nlink 0) and nothing holds it (refs 0). */
 struct fs_node {
 	uint32_t mode;  /* S_IFxxx | permissions */
-	uint32_t nlink; /* names in directories: 0 or 1 (no hard links) */
+	uint32_t nlink; /* names in directories (hard links) */
 	uint32_t refs;  /* open files, cwd */
 	uint64_t ino;
 	uint32_t uid, gid; /* owner: 0 (root, the only user) unless chown()ed */
@@ -92,10 +104,12 @@ struct fs_node {
 	struct fs_node *parent; /* NULL for / and for removed directories */
 	struct fs_dirent *ents;
 	uint32_t nents, ents_cap;
+	/* S_IFLNK: the target, NUL-terminated (size is its length) */
+	char *link;
 	/* S_IFCHR / S_IFBLK / S_IFIFO */
 	const struct fs_dev *dev;
 	struct fs_pipe *pipe;
-	/* st_dev of the file system it lives in; 0: the memory file system. */
+	/* st_dev of the file system it lives in: 0 (the memory file system) or an FS_DEV_*. */
 	uint64_t st_dev;
 	/* What files opened on this node do (Linux's inode->i_fop). */
 	const struct fs_file_ops *fops;
@@ -136,6 +150,12 @@ static inline bool fs_is_dir(const struct fs_node *n)
 {
 	return (n->mode & S_IFMT) == S_IFDIR;
 }
+static inline bool fs_is_link(const struct fs_node *n)
+{
+	return (n->mode & S_IFMT) == S_IFLNK;
+}
+/* A new symbolic link (mode 0777, as Linux's) to target[0..len), len 1..PATH_MAX-1; NULL when out of memory. */
+struct fs_node *fs_symlink_new(const char *target, size_t len);
 
 /* The child of dir called name[0..len) or NULL. */
 struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len);
@@ -177,10 +197,13 @@ uint64_t fs_reg_where(const struct fs_node *n, uint64_t pgoff, uint64_t np);
 
 /*
  * Resolves path (a kernel string, already length-checked) from start (used
- * when path is relative). A trailing slash requires a directory. 0 and *out,
- * or -ENOENT, -ENOTDIR, -ENAMETOOLONG.
+ * when path is relative), following symbolic links (at most FS_MAX_LINKS in
+ * all). A trailing slash requires a directory. 0 and *out, or -ENOENT,
+ * -ENOTDIR, -ENAMETOOLONG, -ELOOP.
  */
 int fs_lookup(struct fs_node *start, const char *path, struct fs_node **out);
+/* The same, except that a symbolic link as the last component is the result (lstat), unless a slash follows it. */
+int fs_lookup_nofollow(struct fs_node *start, const char *path, struct fs_node **out);
 /* A path's last component and the directory that would hold it. */
 struct fs_last {
 	struct fs_node *dir;
@@ -188,7 +211,7 @@ struct fs_last {
 	size_t len;
 	bool slash;       /* it had a trailing slash */
 };
-/* Resolves all but the last component into *out. Same errors as fs_lookup. */
+/* Resolves all but the last component into *out (the last is never followed). Same errors as fs_lookup. */
 int fs_lookup_parent(struct fs_node *start, const char *path, struct fs_last *out);
 /*
  * Splits the next component off *p (a path position): skips slashes, sets
@@ -207,11 +230,21 @@ bool fs_is_ancestor(const struct fs_node *d, const struct fs_node *a);
 
 /* A new open description of node (takes a node reference); NULL when out of memory. */
 struct fs_file *fs_file_new(struct fs_node *node, uint32_t flags);
+/* fs_file_new for open(2), then the ops' open hook (which may block): 0 and *out, -ENOMEM, or the hook's error. */
+int fs_file_open(struct fs_node *node, uint32_t flags, struct fs_file **out);
 void fs_file_get(struct fs_file *f);
 /* Drops a reference; the last one closes (pipe ends, node reference). */
 void fs_file_put(struct fs_file *f);
 /* Installs f at the lowest free fd >= min (takes f's reference on success): fd or -EMFILE / -EINVAL. */
 int fs_fd_install(struct fs_file *f, int min, bool cloexec);
+/*
+ * Claims the lowest free fd >= min for an open that may block (Linux
+ * allocates the fd first, so a thread opening meanwhile gets the next one):
+ * fd or -EMFILE / -EINVAL. Until fs_fd_commit the fd has no file.
+ */
+int fs_fd_reserve(int min);
+/* Fills a reserved fd with f (taking f's reference), or frees it when f is NULL. */
+void fs_fd_commit(int fd, struct fs_file *f, bool cloexec);
 /* The description at fd or NULL (no reference taken). */
 struct fs_file *fs_fd_file(int fd);
 /* Closes fd: 0 or -EBADF. */
@@ -297,6 +330,8 @@ int fs_anon_fd(uint32_t mode, const struct fs_file_ops *ops, void *priv, uint32_
 
 /* A pipe: its read and write ends (flags: O_NONBLOCK may be set). 0 or -ENOMEM. */
 int fs_pipe_new(uint32_t flags, struct fs_file **rd, struct fs_file **wr);
+/* A new named pipe (mkfifo) node of mode (S_IFIFO | permissions); NULL when out of memory. */
+struct fs_node *fs_fifo_new(uint32_t mode);
 /* F_GETPIPE_SZ: the capacity of f's pipe, or -EBADF when f is no pipe. */
 long fs_pipe_size(const struct fs_file *f);
 

@@ -65,6 +65,16 @@ struct linux_winsize {
 /* Linux new_encode_dev(): what st_rdev / st_dev hold. */
 #define LINUX_MKDEV(ma, mi) ((((uint64_t)(mi)) & 0xff) | (((uint64_t)(ma)) << 8) | ((((uint64_t)(mi)) & ~0xffull) << 12))
 
+/* struct statfs of <asm-generic/statfs.h> on x86-64 (120 bytes), named apart from libc's in host tests. */
+struct lx_statfs {
+	long f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+	int f_fsid[2];
+	long f_namelen, f_frsize, f_flags, f_spare[4];
+};
+#define LX_ST_VALID    0x0020 /* f_flags is valid (<linux/statfs.h>, not uapi) */
+#define LX_ST_RELATIME 0x0400
+#define LX_POSIX_FADV_NOREUSE 5 /* the last fadvise advice (<linux/fadvise.h>) */
+
 #define LINUX_PATH_MAX 4096 /* incl. NUL */
 #define LINUX_NAME_MAX 255
 #define LINUX_UIO_MAXIOV 1024

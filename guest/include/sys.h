@@ -73,6 +73,16 @@ long sys_lchown(SYS_ARGS);
 long sys_fchown(SYS_ARGS);
 long sys_fchownat(SYS_ARGS);
 long sys_utimensat(SYS_ARGS);
+/* Names and whole-file-system answers: guest/sys/sys_fs_link.c. */
+long sys_symlink(SYS_ARGS);
+long sys_symlinkat(SYS_ARGS);
+long sys_link(SYS_ARGS);
+long sys_linkat(SYS_ARGS);
+long sys_mknod(SYS_ARGS);
+long sys_mknodat(SYS_ARGS);
+long sys_statfs(SYS_ARGS);
+long sys_fstatfs(SYS_ARGS);
+long sys_fadvise64(SYS_ARGS);
 long sys_poll(SYS_ARGS);
 long sys_ppoll(SYS_ARGS);
 long sys_select(SYS_ARGS);

@@ -13,7 +13,6 @@
  * calls sock_wake after every change that may change its readiness, and
  * blocked callers re-check their condition after each wake.
  */
-#define SOCK_DEV LINUX_MKDEV(0, 8) /* st_dev of sockets (Linux's sockfs is anonymous too) */
 #define NS_PER_S  1000000000ull
 #define NS_PER_US 1000ull
 
@@ -38,7 +37,7 @@ int sock_file_new(struct sock *s, uint32_t flags, struct fs_file **out)
 		return -ENOMEM;
 	}
 	n->priv = s;
-	n->st_dev = SOCK_DEV;
+	n->st_dev = FS_DEV_SOCK;
 	struct fs_file *f = fs_file_new(n, O_RDWR | (flags & O_NONBLOCK));
 	if (!f) {
 		fs_node_get(n);

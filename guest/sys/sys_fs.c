@@ -167,16 +167,30 @@ long sys_writev(SYS_ARGS)
 	return sys_fs_rwv(a0, a1, a2, true);
 }
 
-/* Finds or creates the target of an O_CREAT open. */
+/*
+ * Finds or creates the target of an O_CREAT open. A symbolic link as the
+ * last component is followed (and a missing target created) unless O_EXCL
+ * (-EEXIST) or O_NOFOLLOW (-ELOOP), as Linux's open_last_lookups.
+ */
 static int sys_fs_open_create(struct fs_node *start, const char *path, uint32_t flags, uint32_t mode,
 			      struct fs_node **out)
 {
 	struct fs_last l;
-	int rc = fs_lookup_parent(start, path, &l);
-	if (rc)
-		return rc;
-	bool dot = l.len == 0 || fs_name_is_dot(l.name, l.len);
-	struct fs_node *n = dot ? NULL : fs_dir_find(l.dir, l.name, l.len);
+	struct fs_node *n;
+	bool dot;
+	for (unsigned links = 0;; links++) {
+		int rc = fs_lookup_parent(start, path, &l);
+		if (rc)
+			return rc;
+		dot = l.len == 0 || fs_name_is_dot(l.name, l.len);
+		n = dot ? NULL : fs_dir_find(l.dir, l.name, l.len);
+		if (!n || !fs_is_link(n) || (flags & O_EXCL))
+			break;
+		if ((flags & O_NOFOLLOW) || links >= FS_MAX_LINKS)
+			return -ELOOP;
+		start = l.dir;
+		path = n->link;
+	}
 	if (dot || n) {
 		if (flags & O_EXCL)
 			return -EEXIST;
@@ -192,7 +206,7 @@ static int sys_fs_open_create(struct fs_node *start, const char *path, uint32_t 
 	n = fs_reg_new(S_IFREG | (mode & 07777 & ~fs_umask));
 	if (!n)
 		return -ENOMEM;
-	rc = fs_dir_add(l.dir, l.name, l.len, n);
+	int rc = fs_dir_add(l.dir, l.name, l.len, n);
 	if (rc) {
 		fs_node_destroy(n);
 		return rc;
@@ -220,6 +234,8 @@ long sys_openat(SYS_ARGS)
 		return rc;
 	if ((flags & O_CREAT) && !(flags & O_PATH))
 		rc = sys_fs_open_create(start, path, flags, (uint32_t)a3, &n);
+	else if (flags & O_NOFOLLOW)
+		rc = fs_lookup_nofollow(start, path, &n);
 	else
 		rc = fs_lookup(start, path, &n);
 	if (rc)
@@ -227,6 +243,9 @@ long sys_openat(SYS_ARGS)
 	uint32_t type = n->mode & S_IFMT;
 	if ((flags & O_DIRECTORY) && type != S_IFDIR)
 		return -ENOTDIR;
+	/* Only O_PATH | O_NOFOLLOW opens the link itself (Linux's may_open). */
+	if (type == S_IFLNK && !(flags & O_PATH))
+		return -ELOOP;
 	if (!(flags & O_PATH)) {
 		if (type == S_IFDIR && acc != O_RDONLY)
 			return -EISDIR;
@@ -236,13 +255,19 @@ long sys_openat(SYS_ARGS)
 				return rc;
 		}
 	}
-	struct fs_file *f = fs_file_new(n, flags & ~(uint32_t)(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC));
-	if (!f)
-		return -ENOMEM;
-	int fd = fs_fd_install(f, 0, flags & O_CLOEXEC);
+	uint32_t keep = flags & ~(uint32_t)(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+	struct fs_file *f = NULL;
+	int fd = fs_fd_reserve(0);
 	if (fd < 0)
-		fs_file_put(f);
-	return fd;
+		return fd;
+	if (flags & O_PATH) {
+		f = fs_file_new(n, keep); /* no open hook: an O_PATH file of a FIFO does not wait nor count */
+		rc = f ? 0 : -ENOMEM;
+	} else {
+		rc = fs_file_open(n, keep, &f);
+	}
+	fs_fd_commit(fd, rc ? NULL : f, flags & O_CLOEXEC);
+	return rc ? rc : fd;
 }
 
 long sys_open(SYS_ARGS)

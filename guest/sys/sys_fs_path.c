@@ -22,6 +22,17 @@ static int path_node(long dirfd, long upath, struct fs_node **out)
 	return rc ? rc : fs_lookup(start, path, out);
 }
 
+/* path_node, except that a symbolic link as the last component is the answer with AT_SYMLINK_NOFOLLOW in flags. */
+static int path_node_flags(long dirfd, long upath, long flags, struct fs_node **out)
+{
+	const char *path;
+	struct fs_node *start;
+	if (!(flags & AT_SYMLINK_NOFOLLOW))
+		return path_node(dirfd, upath, out);
+	int rc = fs_user_at(dirfd, upath, &path, &start);
+	return rc ? rc : fs_lookup_nofollow(start, path, out);
+}
+
 long sys_mkdirat(SYS_ARGS)
 {
 	struct fs_last l;
@@ -248,7 +259,7 @@ static int path_node_at(long dirfd, long upath, long flags, struct fs_node **out
 			return -EFAULT; /* Linux: a NULL path needs a real fd */
 		return fs_dirfd_node(dirfd, out);
 	}
-	return path_node(dirfd, upath, out);
+	return path_node_flags(dirfd, upath, flags, out);
 }
 
 /* Every user is root: any mode bits may be set; the file type stays. */
@@ -295,7 +306,7 @@ long sys_fchownat(SYS_ARGS)
 	if (a4 & ~(long)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
 	struct fs_node *n;
-	int rc = a4 & AT_EMPTY_PATH ? path_node_at(a0, a1, a4, &n) : path_node(a0, a1, &n);
+	int rc = a4 & AT_EMPTY_PATH ? path_node_at(a0, a1, a4, &n) : path_node_flags(a0, a1, a4, &n);
 	return rc ? rc : path_chown(n, a2, a3);
 }
 

@@ -9,16 +9,48 @@
  * memory file system, which Linux would number like this).
  */
 #define STAT_DEV_FS LINUX_MKDEV(0, 1)
+/* tmpfs's SHORT_SYMLINK_LEN: a target with its NUL up to this long lives in the inode, a longer one in a page. */
+#define STAT_SHORT_LINK 128
 
 static uint64_t stat_dev(const struct fs_node *n)
 {
 	return n->st_dev ? n->st_dev : STAT_DEV_FS;
 }
 
-/* Only memory files and disks have a size (a disk reports its capacity; Linux says 0, but programs want it). */
+/*
+ * tmpfs's BOGO_DIRENT_SIZE: a directory's st_size is 20 per entry, "." and
+ * ".." included, and it has no blocks.
+ */
+#define STAT_DIRENT_SIZE 20
+
+/*
+ * Memory files, symbolic links (the target's length) and disks have a size
+ * (a disk reports its capacity; Linux says 0, but programs want it); a
+ * directory has tmpfs's.
+ */
 static uint64_t stat_size(const struct fs_node *n)
 {
+	if (fs_is_dir(n))
+		return (2 + (uint64_t)n->nents) * STAT_DIRENT_SIZE;
 	return n->size;
+}
+
+/*
+ * st_blocks (512-byte units) as tmpfs counts them: the pages a memory file
+ * holds (holes take none), none for directories, devices and FIFOs; a
+ * symbolic link's target shorter than 128 bytes lives in the inode, a
+ * longer one takes a page. Other files (a disk) count their size.
+ */
+static uint64_t stat_blocks(const struct fs_node *n)
+{
+	uint32_t type = n->mode & S_IFMT;
+	if (type == S_IFLNK)
+		return n->size >= STAT_SHORT_LINK ? FS_BLKSIZE / 512 : 0;
+	if (type != S_IFREG)
+		return 0;
+	if (fs_reg_is_mem(n))
+		return fs_reg_blocks(n) * (FS_BLKSIZE / 512);
+	return (n->size + 511) / 512;
 }
 
 static void stat_fill(const struct fs_node *n, struct stat *st)
@@ -33,7 +65,7 @@ static void stat_fill(const struct fs_node *n, struct stat *st)
 	st->st_rdev = n->dev ? LINUX_MKDEV(n->dev->major, n->dev->minor) : 0;
 	st->st_size = (long)stat_size(n);
 	st->st_blksize = FS_BLKSIZE;
-	st->st_blocks = (long)((stat_size(n) + 511) / 512);
+	st->st_blocks = (long)stat_blocks(n);
 	st->st_atime = n->atime / 1000000000u;
 	st->st_atime_nsec = n->atime % 1000000000u;
 	st->st_mtime = n->mtime / 1000000000u;
@@ -44,8 +76,8 @@ static void stat_fill(const struct fs_node *n, struct stat *st)
 
 /*
  * The node a *stat*(dirfd, path, flags) call names. AT_EMPTY_PATH with ""
- * (or NULL, as Linux 6.11 allows) names dirfd itself. There are no symlinks,
- * so AT_SYMLINK_NOFOLLOW changes nothing.
+ * (or NULL, as Linux 6.11 allows) names dirfd itself. AT_SYMLINK_NOFOLLOW:
+ * a symbolic link as the last component is the answer (lstat).
  */
 static int stat_resolve(long dirfd, long upath, long flags, struct fs_node **out)
 {
@@ -64,7 +96,7 @@ static int stat_resolve(long dirfd, long upath, long flags, struct fs_node **out
 	int rc = fs_at_start((int)dirfd, path, &start);
 	if (rc)
 		return rc;
-	return fs_lookup(start, path, out);
+	return flags & AT_SYMLINK_NOFOLLOW ? fs_lookup_nofollow(start, path, out) : fs_lookup(start, path, out);
 }
 
 static long stat_to_user(const struct fs_node *n, long ubuf)
@@ -134,7 +166,7 @@ long sys_statx(SYS_ARGS)
 	sx->stx_gid = n->gid;
 	sx->stx_ino = n->ino;
 	sx->stx_size = stat_size(n);
-	sx->stx_blocks = (stat_size(n) + 511) / 512;
+	sx->stx_blocks = stat_blocks(n);
 	statx_time(&sx->stx_atime, n->atime);
 	statx_time(&sx->stx_mtime, n->mtime);
 	statx_time(&sx->stx_ctime, n->ctime);
@@ -229,16 +261,29 @@ long sys_access(SYS_ARGS)
 	return sys_faccessat2(AT_FDCWD, a0, a1, 0, 0, 0);
 }
 
-/* There are no symbolic links: an existing path is -EINVAL, a missing one its lookup error. */
+/*
+ * readlinkat(dirfd, path, buf, size): the target, truncated to size, no NUL.
+ * An empty path names dirfd itself (an O_PATH | O_NOFOLLOW file of a link);
+ * anything but a link is -EINVAL (-ENOENT for an empty path, as Linux 6.x).
+ */
 long sys_readlinkat(SYS_ARGS)
 {
 	if ((int)a3 <= 0)
 		return -EINVAL;
+	if (!a1)
+		return -EFAULT;
 	struct fs_node *n;
-	int rc = stat_resolve(a0, a1, 0, &n);
+	int rc = stat_resolve(a0, a1, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, &n);
 	if (rc)
 		return rc;
-	return -EINVAL;
+	if (!fs_is_link(n))
+		return a1 && k_user_ok((const char *)a1, 1) && *(const char *)a1 == '\0' ? -ENOENT : -EINVAL;
+	size_t len = n->size < (size_t)(int)a3 ? n->size : (size_t)(int)a3;
+	if (!k_user_ok((void *)a2, len))
+		return -EFAULT;
+	memcpy((void *)a2, n->link, len);
+	n->atime = k_clock_realtime_ns();
+	return (long)len;
 }
 
 long sys_readlink(SYS_ARGS)

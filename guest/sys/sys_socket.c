@@ -605,6 +605,9 @@ long sys_sendfile(SYS_ARGS)
 		return -EBADF;
 	if ((in->flags & O_ACCMODE) == O_WRONLY || (out->flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
+	/* Linux's do_splice_direct: no appending output, and a directory has nothing to splice. */
+	if ((out->flags & O_APPEND) || (in->node->mode & S_IFMT) == S_IFDIR)
+		return -EINVAL;
 	if (uoff) {
 		if (!k_user_ok(uoff, sizeof(*uoff)))
 			return -EFAULT;
