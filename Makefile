@@ -53,6 +53,7 @@ install: all $(BUILD)/libukvm.pc
 	install -D -m 755 $(BUILD)/ukvm-run $(DESTDIR)$(PREFIX)/bin/ukvm-run
 	install -D -m 755 $(BUILD)/ukvm-slirp $(DESTDIR)$(PREFIX)/bin/ukvm-slirp
 	install -D -m 755 $(BUILD)/ukvm-build $(DESTDIR)$(PREFIX)/bin/ukvm-build
+	install -D -m 755 $(BUILD)/ukvm-oci $(DESTDIR)$(PREFIX)/bin/ukvm-oci
 	install -D -m 644 $(BUILD)/guest/ukvm-kernel.elf $(DESTDIR)$(PREFIX)/lib/ukvm/ukvm-kernel.elf
 	install -D -m 644 vmm/ukvm.h $(DESTDIR)$(PREFIX)/include/ukvm.h
 	install -D -m 644 $(BUILD)/libukvm.a $(DESTDIR)$(PREFIX)/lib/libukvm.a

@@ -248,6 +248,8 @@ enum ukvm_mark {
  *     ukvm,stdout-tty   terminal; value: u32 <rows cols> of its window at boot (0 0 when
  *     ukvm,stderr-tty   unknown). isatty/TCGETS/TIOCGWINSZ answer from these
  *     ukvm,quiet        empty, present when kernel notices are silenced (--quiet)
+ *     ukvm,cwd          string, absolute: the app starts in this directory (absent: "/");
+ *                       one that is missing or not a directory stops the boot with a report
  *     ukvm,cpuid        u32 cells, 6 per leaf: <leaf subleaf eax ebx ecx edx> for
  *                       leaves 0, 1 and 7.0 as given to the vCPU (KVM_SET_CPUID2),
  *                       so the guest spends no CPUID exit on them; bits the CPU
@@ -287,6 +289,7 @@ enum ukvm_mark {
 #define UKVM_FDT_STDOUT_TTY     "ukvm,stdout-tty"
 #define UKVM_FDT_STDERR_TTY     "ukvm,stderr-tty"
 #define UKVM_FDT_QUIET          "ukvm,quiet"
+#define UKVM_FDT_CWD            "ukvm,cwd"
 #define UKVM_FDT_CPUID_CELLS    6 /* u32 cells per leaf: leaf subleaf eax ebx ecx edx */
 #define UKVM_FDT_VIRTIO_MMIO    "virtio,mmio" /* compatible of a device node */
 #define UKVM_FDT_VIRTIO_NODE    "virtio_mmio@%llx" /* printf format: the device's base address */

@@ -14,6 +14,9 @@ TESTED_SRCS += guest/kernel/pmem.c guest/kernel/payload.c
 # ukvm-serve's command line (tools/serve).
 TESTED_SRCS += tools/serve/servecfg.c
 
+# ukvm-oci's modules (tools/oci) but its main.
+TESTED_SRCS += $(OCI_LIB)
+
 # --- guest code with fakes of the kernel around it ------------------------------------
 # Each group links real guest modules under their real names with explicit fakes of exactly the kernel
 # services they call (tests/unit/misc_stubs.c, fs_shim.c or the suite itself) into one relocatable object that
@@ -88,6 +91,8 @@ $(foreach g,$(GUEST_GROUPS),$(eval $(call GUEST_GROUP_RULE,$(g))))
 GUEST_GROUP_OBJS := $(GUEST_GROUPS:%=$(TEST_OBJDIR)/group_%.o)
 
 $(TEST_OBJDIR)/tools/imgbuild/%.o $(TEST_OBJDIR)/tests/fuzz/fuzz_imgbuild.o: TEST_CFLAGS += -Itools/imgbuild
+$(TEST_OBJDIR)/tools/oci/%.o $(TEST_OBJDIR)/tests/unit/check_oci%.o $(TEST_OBJDIR)/tests/integration/check_oci%.o: \
+	TEST_CFLAGS += -Itools/oci -Itools/imgbuild
 # The user-mode network helper the netuser suite drives.
 $(TEST_OBJDIR)/tests/unit/check_netuser.o: TEST_CFLAGS += -DNETUSER_HELPER='"$(abspath $(BUILD)/ukvm-slirp)"'
 $(TEST_OBJDIR)/tests/unit/check_devnet.o: TEST_CFLAGS += -DNETUSER_HELPER='"$(abspath $(BUILD)/ukvm-slirp)"'
@@ -132,6 +137,10 @@ ELF_TEST_OBJS := $(TEST_OBJDIR)/tests/unit/check_elf.o $(TEST_OBJDIR)/tests/unit
 $(ELF_TEST_OBJS): $(ELF_TEST_STATIC) $(ELF_TEST_PIE)
 $(ELF_TEST_OBJS): TEST_CFLAGS += -Itools/imgbuild -DELF_TEST_STATIC='"$(abspath $(ELF_TEST_STATIC))"' \
                                  -DELF_TEST_PIE='"$(abspath $(ELF_TEST_PIE))"'
+# ukvm-oci's packer with the real guest kernel and the static test program.
+$(TEST_OBJDIR)/tests/unit/check_ocipack.o: $(ELF_TEST_STATIC) $(KERNEL_ELF)
+$(TEST_OBJDIR)/tests/unit/check_ocipack.o: TEST_CFLAGS += -DELF_TEST_STATIC='"$(abspath $(ELF_TEST_STATIC))"' \
+                                 -DOCI_TEST_KERNEL='"$(abspath $(KERNEL_ELF))"'
 
 # The monitor with ASan+UBSan (check_blk runs the hostile app against it): the sources of
 # vmm/build.mk, objects under $(BUILD)/asan/. In `all` too, so `make all build/tests/check_ukvm`
@@ -168,11 +177,12 @@ $(TEST_OBJDIR)/%.o: %.c
 	$(Q)$(CC) $(ASAN_CFLAGS) $(TEST_CFLAGS) -I$(BUILD)/tests -Itests/integration -c $< -o $@
 
 $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(shell pkg-config --libs check) $(HOST_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(shell pkg-config --libs check) $(HOST_LIBS) $(OCI_LIBS)
 
 # Everything `make check` builds besides `all`: the integration suites boot the test guests, the apps'
 # images (both in `all`) and the two monitors.
 CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS) $(BUILD)/ukvm-slirp $(BUILD)/ukvm-serve \
+              $(BUILD)/ukvm-oci \
               $(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp
 
 # The user-mode network helper next to the runner and the ASan monitor too, where net_user_open looks

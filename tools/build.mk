@@ -182,3 +182,5 @@ $(BUILD)/ukvm-serve: $(patsubst %.c,$(BUILD)/tools/%.o,$(SERVE_SRCS)) $(BUILD)/l
 	$(Q)$(CC) -o $@ $^ $(HOST_LIBS) $(MHD_LIBS)
 
 all: $(BUILD)/ukvm-serve
+
+include tools/oci/build.mk

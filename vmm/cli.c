@@ -57,7 +57,7 @@ const char *cli_usage(void)
 {
 	return "usage: ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]... [--disk PATH[,ro][,direct]]...\n"
 	       "                [--net SPEC]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot]\n"
-	       "                [--stats] [--quiet] [--argv0 NAME] [--help] [--version] IMAGE [--] [ARGS...]\n"
+	       "                [--stats] [--quiet] [--argv0 NAME] [--cwd DIR] [--help] [--version] IMAGE [--] [ARGS...]\n"
 	       "  --mem SIZE         guest RAM, K/M/G suffixes, multiple of 2M, 8M..64G (default 128M)\n"
 	       "  --timeout SECONDS  stop the guest after this long (exit code 124)\n"
 	       "  --env K=V          add to the guest app's environment (repeatable)\n"
@@ -78,6 +78,7 @@ const char *cli_usage(void)
 	       "  --stats            print VM exits by reason, per-device requests and per-NIC packets on stderr\n"
 	       "  --quiet            no guest kernel notices (\"ukvm: unimplemented syscall ...\"); crash reports stay\n"
 	       "  --argv0 NAME       the guest app's argv[0] (default: the app's name recorded by ukvm-build)\n"
+	       "  --cwd DIR          the guest app's working directory, absolute, in the image (default /)\n"
 	       "  --snapshot-when-idle FILE  write a snapshot to FILE the first time the app is idle\n"
 	       "                     (blocked, nothing in flight: e.g. waiting for input); no NIC\n"
 	       "  --snapshot-then exit|continue  after that snapshot: stop (exit 0, default) or run on\n"
@@ -516,6 +517,10 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			if (!(v = cli_value(argc, argv, &i, "--argv0")))
 				return cli_fail(err, errlen, "--argv0", "missing value", NULL);
 			o->cfg.argv0 = v; /* an empty argv[0] is allowed, as execve allows it */
+		} else if (cli_is(a, "--cwd")) {
+			if (!(v = cli_value(argc, argv, &i, "--cwd")) || v[0] != '/')
+				return cli_fail(err, errlen, "--cwd", "needs an absolute directory", NULL);
+			o->cfg.cwd = v;
 		} else if (cli_is(a, "--snapshot-when-idle")) {
 			if (!(v = cli_value(argc, argv, &i, "--snapshot-when-idle")) || !*v)
 				return cli_fail(err, errlen, "--snapshot-when-idle", "missing file", NULL);
@@ -555,8 +560,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			snprintf(err, errlen, "--restore: %s: no image or arguments with a snapshot", argv[i]);
 			return -EINVAL;
 		}
-		if (nenv || o->cfg.argv0 || o->cfg.trace_boot)
-			return cli_fail(err, errlen, "--restore", "--env, --argv0 and --trace-boot are the snapshot's",
+		if (nenv || o->cfg.argv0 || o->cfg.cwd || o->cfg.trace_boot)
+			return cli_fail(err, errlen, "--restore", "--env, --argv0, --cwd and --trace-boot are the snapshot's",
 					NULL);
 		return 0;
 	}

@@ -108,6 +108,8 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 		FDTB_TRY(fdt_property(fdt, UKVM_FDT_ARGV0_SET, NULL, 0));
 	if (a->quiet)
 		FDTB_TRY(fdt_property(fdt, UKVM_FDT_QUIET, NULL, 0));
+	if (a->cwd)
+		FDTB_TRY(fdt_property_string(fdt, UKVM_FDT_CWD, a->cwd));
 	static const char *const ttys[3] = { UKVM_FDT_STDIN_TTY, UKVM_FDT_STDOUT_TTY, UKVM_FDT_STDERR_TTY };
 	for (unsigned i = 0; i < 3; i++) {
 		fdt32_t ws[2] = { cpu_to_fdt32(a->tty[i].rows), cpu_to_fdt32(a->tty[i].cols) };

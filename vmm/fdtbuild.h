@@ -32,6 +32,7 @@ struct fdtb_args {
 	} tty[3];
 	const char *const *argv;         /* argv[1..], NULL-terminated, may be NULL */
 	const char *const *env;          /* "K=V", NULL-terminated, may be NULL */
+	const char *cwd;                 /* /chosen/ukvm,cwd when not NULL */
 	uint32_t tsc_khz;
 	uint8_t rng_seed[32];
 	uint64_t payload_gpa, payload_size;

@@ -49,6 +49,9 @@ enum ukvm_error {
 	UKVM_ERR_INTERNAL = -0x10004, /* host resource failure, e.g. out of memory (UKVM_EXIT_INTERNAL) */
 };
 
+/* Longest ukvm_config.cwd, NUL included (Linux's PATH_MAX). */
+#define UKVM_CWD_MAX 4096
+
 /* Most virtio-mmio devices per VM, of all kinds: UKVM_MMIO_MAX_DEVS of proto/ukvm_abi.h. */
 #define UKVM_MAX_DEVS 32
 /* Most disks per VM (they share the UKVM_MAX_DEVS slots with other devices). */
@@ -219,6 +222,14 @@ struct ukvm_config {
 	 * own config's (what the snapshotted guest had buffered is dropped).
 	 */
 	int console_in_fd;
+	/*
+	 * Appended after 0.2 (ukvm-oci, OCI's process.cwd). The guest app starts
+	 * in this directory of its file system: absolute, shorter than
+	 * UKVM_CWD_MAX (else UKVM_ERR_CONFIG); NULL = "/", as before this field.
+	 * One missing from the image, or not a directory, stops the boot with a
+	 * crash report ("cwd ...: not found"). A restored VM keeps the snapshot's.
+	 */
+	const char *cwd;
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 

@@ -61,6 +61,7 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.quiet = vm->cfg.quiet,
 		.argv = vm->cfg.argv,
 		.env = vm->cfg.env,
+		.cwd = vm->cfg.cwd,
 		.tsc_khz = vcpu_tsc_khz(&vm->vcpu),
 		.payload_gpa = vm->img.note.payload_gpa,
 		.payload_size = vm->img.note.payload_size,
@@ -205,6 +206,11 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 	const char *bad = vm->cfg.mem_size ? ukvm_mem_size_invalid(vm->cfg.mem_size) : NULL;
 	if (bad) {
 		snprintf(err, errlen, "memory size %llu bytes: %s", (unsigned long long)vm->cfg.mem_size, bad);
+		return -EINVAL;
+	}
+	/* The guest walks it from its root: a relative one would mean nothing there. */
+	if (vm->cfg.cwd && (vm->cfg.cwd[0] != '/' || strlen(vm->cfg.cwd) >= UKVM_CWD_MAX)) {
+		snprintf(err, errlen, "cwd must be an absolute path shorter than %d bytes", UKVM_CWD_MAX);
 		return -EINVAL;
 	}
 	vm->image = vm->cfg.image;

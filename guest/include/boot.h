@@ -21,6 +21,7 @@ struct k_boot_info {
 	bool trace;
 	bool argv0_set;   /* /chosen ukvm,argv0-set: argv[0] was chosen by the user */
 	const char *argv0; /* replaces argv[0] when not NULL: the payload's app name unless argv0_set */
+	const char *cwd;   /* /chosen ukvm,cwd (NULL if absent or not a NUL-terminated string) */
 	const uint8_t *cpuid;    /* /chosen ukvm,cpuid: 24-byte big-endian entries (NULL if absent) */
 	int cpuid_len;
 };

@@ -79,6 +79,9 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 	}
 	k_notice_quiet(fdt_getprop(fdt, node, UKVM_FDT_QUIET, NULL) != NULL);
 	bi->argv0_set = fdt_getprop(fdt, node, UKVM_FDT_ARGV0_SET, NULL) != NULL;
+	bi->cwd = fdt_getprop(fdt, node, UKVM_FDT_CWD, &len);
+	if (bi->cwd && (len < 2 || bi->cwd[len - 1] != 0 || bi->cwd[0] != '/'))
+		k_panic("bad /chosen/" UKVM_FDT_CWD);
 	p = fdt_getprop(fdt, node, UKVM_FDT_PAYLOAD, &len);
 	if (p && len == 16) {
 		bi->payload_gpa = fdt64_ld((const fdt64_t *)p);
@@ -158,6 +161,20 @@ static void boot_fs(void)
 	}
 }
 
+/* The app's working directory (an OCI container's process.cwd): a missing one is the config's error, never "/". */
+static void boot_cwd(const char *cwd)
+{
+	struct fs_node *n;
+	int rc = fs_lookup(fs_root, cwd, &n);
+	if (rc == 0 && !fs_is_dir(n))
+		rc = -ENOTDIR;
+	if (rc)
+		k_panic("cwd %s: %s", cwd, rc == -ENOTDIR ? "not a directory" : "not found");
+	fs_node_get(n);
+	fs_node_put(fs_cwd);
+	fs_cwd = n;
+}
+
 void k_boot(uint64_t fdt_gpa)
 {
 	struct k_boot_info *bi = &k_boot_info;
@@ -178,6 +195,8 @@ void k_boot(uint64_t fdt_gpa)
 	net_init(); /* before the drivers: the NIC driver adds its interfaces to lwIP */
 	vd_probe_all(bi->fdt); /* before the file system: fs_init makes /dev/vdX for the disks found here */
 	boot_fs();
+	if (bi->cwd)
+		boot_cwd(bi->cwd);
 	fs_etc_users(); /* /etc/passwd, /etc/group with root, unless the image has them */
 	net_etc_init(); /* /etc/hosts, /etc/resolv.conf for the interfaces the drivers added, unless the image has them */
 	k_hypercall_mark(UKVM_MARK_KERNEL_READY);

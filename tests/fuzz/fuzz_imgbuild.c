@@ -168,7 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(pack_parse_spec(args[n], true, &specs[n]) == 0);
 		n++;
 	}
-	struct pack_input pin = { kpath, apath, specs, n };
+	struct pack_input pin = { .kernel_path = kpath, .app_path = apath, .specs = specs, .nspecs = n };
 	struct pack_result out = { 0 };
 	char err[512] = "";
 	int r = pack_build(&pin, &out, err, sizeof(err));

@@ -193,12 +193,19 @@ START_TEST(test_parse_console)
 	char *a2[] = { "ukvm-run", "--argv0=", "app.img", NULL };
 	ck_assert_int_eq(parse(a2), 0);
 	ck_assert_str_eq(o.cfg.argv0, ""); /* execve allows an empty argv[0]: so do we */
+	ck_assert_ptr_null(o.cfg.cwd);
 	char *a3[] = { "ukvm-run", "--argv0", NULL };
 	ck_assert_int_eq(parse(a3), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "--argv0"));
 	ck_assert_ptr_nonnull(strstr(err, "missing value"));
 	char *a4[] = { "ukvm-run", "--quiet=1", "app.img", NULL };
 	ck_assert_int_eq(parse(a4), -EINVAL); /* a flag takes no value */
+	char *a5[] = { "ukvm-run", "--cwd", "/srv/x", "app.img", NULL };
+	ck_assert_int_eq(parse(a5), 0);
+	ck_assert_str_eq(o.cfg.cwd, "/srv/x");
+	char *a6[] = { "ukvm-run", "--cwd=srv", "app.img", NULL };
+	ck_assert_int_eq(parse(a6), -EINVAL); /* the guest has no cwd to be relative to yet */
+	ck_assert_ptr_nonnull(strstr(err, "--cwd"));
 }
 END_TEST
 

@@ -153,6 +153,21 @@ START_TEST(test_console)
 	ws = fdt_getprop(fdt, off, UKVM_FDT_STDERR_TTY, &len);
 	ck_assert_int_eq(len, 8);
 	ck_assert_uint_eq(fdt32_to_cpu(ws[0]) | fdt32_to_cpu(ws[1]), 0); /* a terminal of unknown size */
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_CWD, &len)); /* no cwd: the guest starts in / */
+}
+END_TEST
+
+/* OCI's process.cwd: a string property the guest chdirs to before main. */
+START_TEST(test_cwd)
+{
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "k", .cwd = "/srv/app data" };
+	int len;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	int off = fdt_path_offset(fdt, "/chosen");
+	const char *cwd = fdt_getprop(fdt, off, UKVM_FDT_CWD, &len);
+	ck_assert_ptr_nonnull(cwd);
+	ck_assert_int_eq(len, (int)sizeof("/srv/app data"));
+	ck_assert_str_eq(cwd, "/srv/app data");
 }
 END_TEST
 
@@ -280,6 +295,7 @@ Suite *fdtbuild_suite(void)
 	tcase_add_test(c, test_roundtrip);
 	tcase_add_test(c, test_minimal);
 	tcase_add_test(c, test_console);
+	tcase_add_test(c, test_cwd);
 	tcase_add_test(c, test_devices);
 	tcase_add_test(c, test_nics);
 	tcase_add_test(l, test_too_big);

@@ -305,7 +305,7 @@ START_TEST(test_static_app)
 	specs[0] = (struct pack_spec){data_path, "/data.bin", false};
 	specs[1] = (struct pack_spec){tree, "/etc/", true};
 
-	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, ELF_TEST_STATIC, specs, 2}, &r, err,
+	ck_assert_int_eq(pack_build(&(struct pack_input){.kernel_path = kernel_path, .app_path = ELF_TEST_STATIC, .specs = specs, .nspecs = 2}, &r, err,
 				    sizeof(err)), 0);
 	parse_image(&r, &p);
 
@@ -368,6 +368,71 @@ START_TEST(test_static_app)
 }
 END_TEST
 
+static void collect_warning(void *ctx, const char *msg)
+{
+	char *buf = ctx;
+
+	strncat(buf, msg, 511 - strlen(buf));
+	strncat(buf, "\n", 511 - strlen(buf));
+}
+
+/*
+ * ukvm-oci's options: excluded guest paths leave their subtree out of a --dir
+ * walk while a --file may still fill one, notices go to the caller, and the
+ * app's recorded name is the caller's.
+ */
+START_TEST(test_exclude_warn_name)
+{
+	char tree[160], f[200], over[160], warned[512] = "", err[512] = "";
+	static const char *const excl[] = {"/proc", "/etc/hosts"};
+	struct pack_spec specs[2];
+	struct pack_result r;
+	struct parsed p;
+	uint32_t mode;
+	const uint8_t *d;
+	uint64_t sz;
+
+	path_in_tmp(tree, sizeof(tree), "root");
+	ck_assert_int_eq(mkdir(tree, 0755), 0);
+	snprintf(f, sizeof(f), "%s/proc", tree);
+	ck_assert_int_eq(mkdir(f, 0555), 0);
+	snprintf(f, sizeof(f), "%s/proc/version", tree);
+	write_bytes(f, "fake", 4, 0644);
+	snprintf(f, sizeof(f), "%s/etc", tree);
+	ck_assert_int_eq(mkdir(f, 0755), 0);
+	snprintf(f, sizeof(f), "%s/etc/hosts", tree);
+	write_bytes(f, "image's", 7, 0644);
+	snprintf(f, sizeof(f), "%s/etc/passwd", tree);
+	write_bytes(f, "root", 4, 0644);
+	snprintf(f, sizeof(f), "%s/etc/link", tree);
+	ck_assert_int_eq(symlink("passwd", f), 0);
+	path_in_tmp(over, sizeof(over), "hosts");
+	write_bytes(over, "mount's", 7, 0644);
+	specs[0] = (struct pack_spec){tree, "/", true};
+	specs[1] = (struct pack_spec){over, "/etc/hosts", false};
+	struct pack_input in = {.kernel_path = kernel_path, .app_path = ELF_TEST_STATIC, .specs = specs, .nspecs = 2,
+				.app_name = "/proc/self/fd/7/sh",
+				.exclude = excl, .nexclude = 2, .warn = collect_warning, .warn_ctx = warned};
+	ck_assert_int_eq(pack_build(&in, &r, err, sizeof(err)), 0);
+	parse_image(&r, &p);
+	ck_assert_int_lt(find_rec(&p, "/proc", &mode, &d, &sz), 0);
+	ck_assert_int_lt(find_rec(&p, "/proc/version", &mode, &d, &sz), 0);
+	ck_assert_int_ge(find_rec(&p, "/etc/passwd", &mode, &d, &sz), 0);
+	ck_assert_int_ge(find_rec(&p, "/etc/hosts", &mode, &d, &sz), 0);
+	ck_assert_uint_eq(sz, 7);
+	ck_assert_mem_eq(d, "mount's", 7);
+	ck_assert_msg(strstr(warned, "/etc/link: not a regular file or directory, skipped\n"), "%s", warned);
+	struct ukvm_payload_name nm;
+	memcpy(&nm, p.pay + sizeof(struct ukvm_payload_hdr), sizeof(nm));
+	ck_assert_str_eq((const char *)p.pay + nm.name_off, "sh");
+	pack_result_free(&r);
+	/* Without the exclusion the image's /etc/hosts and the --file collide, as before. */
+	in.nexclude = 1;
+	ck_assert_int_lt(pack_build(&in, &r, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "packed twice"), "%s", err);
+}
+END_TEST
+
 START_TEST(test_pie_app)
 {
 	struct pack_result r;
@@ -380,7 +445,7 @@ START_TEST(test_pie_app)
 	size_t alen;
 	uint8_t *abuf = read_all(ELF_TEST_PIE, &alen);
 
-	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, ELF_TEST_PIE, NULL, 0}, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(pack_build(&(struct pack_input){.kernel_path = kernel_path, .app_path = ELF_TEST_PIE, .specs = NULL, .nspecs = 0}, &r, err, sizeof(err)), 0);
 	parse_image(&r, &p);
 	/* A PIE app goes wherever the guest puts it: only the kernel's end counts. */
 	ck_assert_uint_eq(r.payload_gpa, 2u << 20);
@@ -447,7 +512,7 @@ static void expect_refusal(const char *kernel, const char *app, const struct pac
 	struct pack_result r;
 	char err[512] = "";
 
-	ck_assert_int_lt(pack_build(&(struct pack_input){kernel, app, specs, n}, &r, err, sizeof(err)), 0);
+	ck_assert_int_lt(pack_build(&(struct pack_input){.kernel_path = kernel, .app_path = app, .specs = specs, .nspecs = n}, &r, err, sizeof(err)), 0);
 	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"", err, want);
 	ck_assert_ptr_null(r.image);
 }
@@ -501,7 +566,7 @@ START_TEST(test_segment_limit)
 
 	path_in_tmp(app, sizeof(app), "many.elf");
 	write_many_segs(app, ELF_MAX_PHNUM - 3);
-	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, app, NULL, 0}, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(pack_build(&(struct pack_input){.kernel_path = kernel_path, .app_path = app, .specs = NULL, .nspecs = 0}, &r, err, sizeof(err)), 0);
 	parse_image(&r, &p);
 	ck_assert_uint_eq(p.info.phnum, ELF_MAX_PHNUM);
 	ck_assert_uint_eq(image_nload(&p), 1 + ELF_MAX_PHNUM - 3 + 1);
@@ -602,7 +667,7 @@ START_TEST(test_many_files)
 		write_bytes(f, "x", 1, 0644);
 	}
 	specs[0] = (struct pack_spec){dir, "/m", true};
-	ck_assert_int_eq(pack_build(&(struct pack_input){kernel_path, ELF_TEST_STATIC, specs, 1}, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(pack_build(&(struct pack_input){.kernel_path = kernel_path, .app_path = ELF_TEST_STATIC, .specs = specs, .nspecs = 1}, &r, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(r.image);
 	pack_result_free(&r);
 	snprintf(f, sizeof(f), "%s/f2999", dir);
@@ -646,6 +711,7 @@ Suite *imgbuild_suite(void)
 	tcase_add_test(core, test_pie_app);
 	tcase_add_test(core, test_write_atomic);
 	tcase_add_test(core, test_parse_spec);
+	tcase_add_test(core, test_exclude_warn_name);
 	tcase_add_test(limits, test_app_overlaps_kernel);
 	tcase_add_test(limits, test_bad_kernel);
 	tcase_add_test(limits, test_segment_limit);

@@ -1,7 +1,6 @@
 /* main.c: the ukvm-build command line: parses arguments, finds the kernel, packs and writes the image. */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,29 +15,6 @@ static void usage(FILE *f)
 		   "                  [--dir HOSTDIR[:GUESTDIR]]... APP_ELF\n"
 		   "Packs the ukvm guest kernel, a static x86-64 Linux program (musl-gcc -static)\n"
 		   "and files into one bootable image for ukvm-run.\n");
-}
-
-/*
- * The kernel next to this executable: installed as PREFIX/bin/ukvm-build with
- * PREFIX/lib/ukvm/ukvm-kernel.elf, or built as build/ukvm-build with
- * build/guest/ukvm-kernel.elf.
- */
-static int default_kernel(char *out, size_t n)
-{
-	static const char *const rel[] = {"../lib/ukvm/ukvm-kernel.elf", "guest/ukvm-kernel.elf"};
-	char exe[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	const char *dir;
-	size_t i;
-
-	if (len < 0)
-		return -errno;
-	exe[len] = '\0';
-	dir = dirname(exe); /* cuts exe in place: call once */
-	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-		if ((size_t)snprintf(out, n, "%s/%s", dir, rel[i]) < n && access(out, R_OK) == 0)
-			return 0;
-	return -ENOENT;
 }
 
 int main(int argc, char **argv)
@@ -88,7 +64,7 @@ int main(int argc, char **argv)
 	}
 	in.app_path = argv[optind];
 	if (in.kernel_path == NULL) {
-		if (default_kernel(kernel, sizeof(kernel)) < 0) {
+		if (pack_default_kernel(kernel, sizeof(kernel)) < 0) {
 			fprintf(stderr, "ukvm-build: no guest kernel found next to this program "
 					"(../lib/ukvm/ukvm-kernel.elf or guest/ukvm-kernel.elf); use --kernel\n");
 			return 1;

@@ -129,7 +129,7 @@ static int pk_payload(struct pk_buf *p, const uint8_t *app, size_t alen, bool pl
 	struct ukvm_payload_hdr h = {.flags = placed ? UKVM_PAYLOAD_APP_PLACED : 0};
 	size_t i, nlen;
 	int rc;
-	const char *name = pk_app_name(in->app_path, &nlen);
+	const char *name = pk_app_name(in->app_name ? in->app_name : in->app_path, &nlen);
 
 	if (pk_put(p, &h, sizeof(h)) < 0)
 		goto nomem;
@@ -146,7 +146,7 @@ static int pk_payload(struct pk_buf *p, const uint8_t *app, size_t alen, bool pl
 	if (pk_put(p, app, alen) < 0 || pk_align(p, 8) < 0)
 		goto nomem;
 	h.files_off = p->len;
-	rc = pk_files(p, in->specs, in->nspecs, err, errlen);
+	rc = pk_files(p, in, err, errlen);
 	if (rc < 0)
 		return rc;
 	h.files_size = p->len - h.files_off;

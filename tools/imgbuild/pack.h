@@ -18,6 +18,18 @@ struct pack_input {
 	const char *app_path;    /* static (or static-PIE) x86-64 Linux ELF */
 	const struct pack_spec *specs;
 	size_t nspecs;
+	/* Optional, 0/NULL = as before these fields (ukvm-oci packs a container's rootfs with them): */
+	const char *app_name;    /* the app's recorded name; NULL: app_path's last component */
+	/*
+	 * Guest paths left out of every --dir tree, with what lies below them
+	 * (a container's /proc, /dev, /sys; its bind-mounted files, which a
+	 * --file spec then provides instead).
+	 */
+	const char *const *exclude;
+	size_t nexclude;
+	/* Where notices go ("HOST: not a regular file or directory, skipped"); NULL: stderr. */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
 };
 
 struct pack_result {
@@ -54,6 +66,13 @@ int pack_parse_spec(char *arg, bool dir, struct pack_spec *spec);
  * Returns 0, or -errno with a one-line reason in err (no "ukvm-build:" prefix).
  */
 int pack_build(const struct pack_input *in, struct pack_result *out, char *err, size_t errlen);
+
+/*
+ * The guest kernel next to the running executable: PREFIX/lib/ukvm/ukvm-kernel.elf
+ * for an installed PREFIX/bin/TOOL, build/guest/ukvm-kernel.elf for build/TOOL.
+ * 0 with out set, or -ENOENT (or -errno).
+ */
+int pack_default_kernel(char *out, size_t n);
 
 /* Frees out->image. */
 void pack_result_free(struct pack_result *out);

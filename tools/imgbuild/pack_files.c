@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,34 @@ static bool pk_guest_path_ok(const char *p)
 	}
 }
 
+/* A --dir walk's context: what it leaves out and where its notices go (pack.h). */
+struct pk_walk {
+	const struct pack_input *in;
+};
+
+static bool pk_excluded(const struct pk_walk *w, const char *guest)
+{
+	for (size_t i = 0; i < w->in->nexclude; i++)
+		if (strcmp(w->in->exclude[i], guest) == 0)
+			return true;
+	return false;
+}
+
+static void pk_warn(const struct pk_walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pk_warn(const struct pk_walk *w, const char *fmt, ...)
+{
+	char msg[PK_PATH_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (w->in->warn)
+		w->in->warn(w->in->warn_ctx, msg);
+	else
+		fprintf(stderr, "ukvm-build: warning: %s\n", msg);
+}
+
 static int pk_record(struct pk_buf *b, const char *guest, uint32_t mode, const uint8_t *data, uint64_t size)
 {
 	struct ukvm_file_rec rec = {.mode = mode, .name_len = (uint32_t)strlen(guest) + 1, .size = size};
@@ -250,8 +279,8 @@ static int pk_dir_names(int dfd, char ***names, size_t *n)
  * fd, never followed through a symlink: a symlink swapped into the tree
  * while it is packed cannot pull in a file from outside it.
  */
-static int pk_add_dir(struct pk_buf *b, struct pk_seen *seen, int dfd, const char *host, const char *guest,
-		      const struct stat *st, int depth, char *err, size_t errlen)
+static int pk_add_dir(const struct pk_walk *w, struct pk_buf *b, struct pk_seen *seen, int dfd, const char *host,
+		      const char *guest, const struct stat *st, int depth, char *err, size_t errlen)
 {
 	char **names = NULL;
 	size_t n = 0, i;
@@ -285,6 +314,8 @@ static int pk_add_dir(struct pk_buf *b, struct pk_seen *seen, int dfd, const cha
 			rc = pk_fail(err, errlen, -ENAMETOOLONG, "%s/%s: path too long or invalid", host, name);
 			break;
 		}
+		if (pk_excluded(w, gpath))
+			continue;
 		if (fstatat(dfd, name, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = pk_fail(err, errlen, -errno, "%s: %s", hpath, strerror(errno));
 			break;
@@ -296,12 +327,12 @@ static int pk_add_dir(struct pk_buf *b, struct pk_seen *seen, int dfd, const cha
 				rc = pk_fail(err, errlen, -errno, "%s: %s", hpath, strerror(errno));
 				break;
 			}
-			rc = pk_add_dir(b, seen, cfd, hpath, gpath, &cst, depth + 1, err, errlen);
+			rc = pk_add_dir(w, b, seen, cfd, hpath, gpath, &cst, depth + 1, err, errlen);
 			close(cfd);
 		} else if (S_ISREG(cst.st_mode)) {
 			rc = pk_add_file(b, seen, dfd, name, hpath, true, gpath, &cst, err, errlen);
 		} else { /* The guest VFS holds files and directories only. */
-			fprintf(stderr, "ukvm-build: warning: %s: not a regular file or directory, skipped\n", hpath);
+			pk_warn(w, "%s: not a regular file or directory, skipped", hpath);
 		}
 	}
 	for (i = 0; i < n; i++)
@@ -311,21 +342,24 @@ static int pk_add_dir(struct pk_buf *b, struct pk_seen *seen, int dfd, const cha
 }
 
 /* The top of a --dir spec: the path as given (a symlink the user names is followed), then pk_add_dir. */
-static int pk_add_top_dir(struct pk_buf *b, struct pk_seen *seen, const char *host, const char *guest,
-			  const struct stat *st, char *err, size_t errlen)
+static int pk_add_top_dir(const struct pk_walk *w, struct pk_buf *b, struct pk_seen *seen, const char *host,
+			  const char *guest, const struct stat *st, char *err, size_t errlen)
 {
 	int dfd = open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc;
 
 	if (dfd < 0)
 		return pk_fail(err, errlen, -errno, "%s: %s", host, strerror(errno));
-	rc = pk_add_dir(b, seen, dfd, host, guest, st, 0, err, errlen);
+	rc = pk_add_dir(w, b, seen, dfd, host, guest, st, 0, err, errlen);
 	close(dfd);
 	return rc;
 }
 
-int pk_files(struct pk_buf *b, const struct pack_spec *specs, size_t nspecs, char *err, size_t errlen)
+int pk_files(struct pk_buf *b, const struct pack_input *in, char *err, size_t errlen)
 {
+	const struct pack_spec *specs = in->specs;
+	size_t nspecs = in->nspecs;
+	struct pk_walk w = {in};
 	struct pk_seen seen = {0};
 	size_t i;
 	int rc = 0;
@@ -359,7 +393,7 @@ int pk_files(struct pk_buf *b, const struct pack_spec *specs, size_t nspecs, cha
 		else if (!sp->dir && !S_ISREG(st.st_mode))
 			rc = pk_fail(err, errlen, -EINVAL, "%s: --file needs a regular file", sp->host);
 		else if (sp->dir)
-			rc = pk_add_top_dir(b, &seen, sp->host, guest, &st, err, errlen);
+			rc = pk_add_top_dir(&w, b, &seen, sp->host, guest, &st, err, errlen);
 		else
 			rc = pk_add_file(b, &seen, AT_FDCWD, sp->host, sp->host, false, guest, &st, err, errlen);
 	}

@@ -36,7 +36,7 @@ int pk_read_file_at(int dirfd, const char *name, const char *path, bool nofollow
 		    char *err, size_t errlen);
 
 /* Appends the file records for specs to b (see pack.h for the record layout). Returns 0 or -errno with err set. */
-int pk_files(struct pk_buf *b, const struct pack_spec *specs, size_t nspecs, char *err, size_t errlen);
+int pk_files(struct pk_buf *b, const struct pack_input *in, char *err, size_t errlen);
 
 /* Collected function symbols. */
 struct pk_sym {

@@ -1,6 +1,8 @@
-/* pack_util.c: the packer's growable buffer, error formatting and whole-file reader. */
+/* pack_util.c: the packer's growable buffer, error formatting, whole-file reader and default kernel. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,4 +164,23 @@ err_io:
 err_tmp:
 	free(tmp);
 	return rc;
+}
+
+/* The kernel next to this executable (ukvm-build, ukvm-oci): installed or in the build tree, pack.h. */
+int pack_default_kernel(char *out, size_t n)
+{
+	static const char *const rel[] = {"../lib/ukvm/ukvm-kernel.elf", "guest/ukvm-kernel.elf"};
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *dir;
+	size_t i;
+
+	if (len < 0)
+		return -errno;
+	exe[len] = '\0';
+	dir = dirname(exe); /* cuts exe in place: call once */
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+		if ((size_t)snprintf(out, n, "%s/%s", dir, rel[i]) < n && access(out, R_OK) == 0)
+			return 0;
+	return -ENOENT;
 }
