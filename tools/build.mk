@@ -28,7 +28,7 @@ APPS      += fstest
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
 # Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
-APPS      += shmap
+APPS      += shmap mprot
 # Console input (tests/integration/check_stdin.c).
 APPS      += stdinio
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
@@ -146,6 +146,14 @@ $(BUILD)/bench/conbench: tools/bench/conbench.c
 .PHONY: bench-console
 bench-console: $(BUILD)/ukvm-run $(BUILD)/apps/conio $(BUILD)/apps/conio.img $(BUILD)/bench/conbench
 	$(Q)$(BUILD)/bench/conbench $(BUILD)
+
+# bench-mm: an mprotect-heavy loop (guest/apps/mprot.c: a page pair made read-only and writable again),
+# natively and in ukvm in both CPU modes, in one run (the machine's load swings: compare within it).
+.PHONY: bench-mm
+bench-mm: $(BUILD)/ukvm-run $(BUILD)/apps/mprot $(BUILD)/apps/mprot.img
+	$(Q)printf 'native:      '; $(BUILD)/apps/mprot bench 2000
+	$(Q)printf 'ukvm pv off: '; $(BUILD)/ukvm-run --quiet --pv off $(BUILD)/apps/mprot.img bench 2000
+	$(Q)printf 'ukvm pv auto: '; $(BUILD)/ukvm-run --quiet $(BUILD)/apps/mprot.img bench 2000
 
 BLK_BENCH := $(BUILD)/apps/blkbench.img $(BUILD)/bench/blkbench-host $(BUILD)/bench/blkrun
 

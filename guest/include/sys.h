@@ -159,6 +159,8 @@ long sys_mm_share(struct fs_node *n, uint64_t addr, uint64_t np, bool fixed, boo
 struct fs_node *sys_mm_share_node(uint64_t addr);
 /* Takes one mapping of n off [addr, addr + np pages): 0 or -ENOMEM. */
 int sys_mm_unshare(const struct fs_node *n, uint64_t addr, uint64_t np);
+/* True when the app has the page holding addr mapped (its own page or a share): a fault there is SEGV_ACCERR. */
+bool sys_mm_mapped_at(uint64_t addr);
 /* How many mappings of n there are (the most layers over any of its pages). */
 unsigned sys_mm_share_count(const struct fs_node *n);
 long sys_arch_prctl(SYS_ARGS);

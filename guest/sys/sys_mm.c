@@ -15,6 +15,7 @@
 #include "boot.h"
 #include "fs.h"
 #include "k.h"
+#include "ptab.h"
 #include "sys.h"
 
 #define MM_PAGE PMEM_PAGE
@@ -38,6 +39,45 @@ static uint64_t mm_pages(uint64_t len)
 static bool mm_in_ram(uint64_t addr, uint64_t npages)
 {
 	return addr < k_pages.size && npages <= (k_pages.size - addr) / MM_PAGE;
+}
+
+/* The protection class of PROT_* bits (x86: write implies read, exec is read). */
+static enum ptab_prot mm_prot_class(long prot)
+{
+	return (prot & PROT_WRITE) ? PTAB_RW : (prot & (PROT_READ | PROT_EXEC)) ? PTAB_RO : PTAB_NONE;
+}
+
+/*
+ * Makes the app's pages in [addr, addr + np pages) RW again before the
+ * kernel writes, zeroes or frees them (a freed page may become anyone's).
+ * Other pages (the main stack's guard, the kernel's) keep theirs.
+ */
+static void mm_app_rw(uint64_t addr, uint64_t np)
+{
+	bool changed = false;
+
+	if (!ptab_active())
+		return;
+	for (uint64_t i = 0; i < np; i++) {
+		uint64_t a = addr + i * MM_PAGE;
+		if (ptab_prot_of(a) != PTAB_RW && pmem_range_is(&k_pages, a, MM_PAGE, PMEM_BIT(PMEM_APP)))
+			ptab_protect(a, 1, PTAB_RW, &changed); /* RW never needs a new table: cannot fail */
+	}
+	if (changed)
+		ptab_flush();
+}
+
+/* Gives the app's fresh pages [addr, addr + np pages) protection p: 0 or -ENOMEM. One flush for the batch. */
+static int mm_protect(uint64_t addr, uint64_t np, enum ptab_prot p)
+{
+	bool changed = false;
+
+	if (p == PTAB_RW && !ptab_active())
+		return 0;
+	int rc = ptab_protect(addr, np, p, &changed);
+	if (changed)
+		ptab_flush();
+	return rc;
 }
 
 /*
@@ -221,6 +261,8 @@ static long mm_map_shared(struct fs_node *n, uint64_t addr, uint64_t np, uint64_
 		/* The run moves to addr: take the app's pages there and hand them to the file. */
 		if (!mm_in_ram(addr, np) || (noreplace && !pmem_range_is(&k_pages, addr, np * MM_PAGE, PMEM_FREE_MASK)))
 			return noreplace ? -EEXIST : -ENOMEM;
+		if (!noreplace)
+			mm_app_rw(addr, np);
 		rc = pmem_claim(&k_pages, addr, np, PMEM_APP, !noreplace, true);
 		if (!rc)
 			rc = pmem_adopt(&k_pages, addr, np, PMEM_BIT(PMEM_APP), PMEM_KERNEL);
@@ -288,6 +330,7 @@ long sys_brk(SYS_ARGS)
 		if (pmem_claim(&k_pages, mm_brk_top, (top - mm_brk_top) / MM_PAGE, PMEM_APP, false, false))
 			return (long)mm_brk_cur;
 	} else if (top < mm_brk_top) {
+		mm_app_rw(top, (mm_brk_top - top) / MM_PAGE);
 		pmem_free(&k_pages, top, (mm_brk_top - top) / MM_PAGE, PMEM_APP);
 	}
 	mm_brk_top = top;
@@ -339,6 +382,8 @@ long sys_mmap(SYS_ARGS)
 			return -EINVAL;
 		/* MAP_FIXED may replace the app's own pages (they become fresh zero pages), nothing else. */
 		bool replace = !(flags & MAP_FIXED_NOREPLACE);
+		if (replace)
+			mm_app_rw(addr, np);
 		rc = pmem_claim(&k_pages, addr, np, PMEM_APP, replace, true);
 		if (rc)
 			return replace ? -ENOMEM : -EEXIST;
@@ -355,6 +400,12 @@ long sys_mmap(SYS_ARGS)
 			pmem_free(&k_pages, addr, np, PMEM_APP);
 			return n == -ESPIPE ? -ENODEV : n;
 		}
+	}
+	/* Protections apply once the kernel is done writing the pages (the copy above). */
+	if (mm_protect(addr, np, mm_prot_class(prot))) {
+		mm_app_rw(addr, np);
+		pmem_free(&k_pages, addr, np, PMEM_APP);
+		return -ENOMEM;
 	}
 	return (long)addr;
 }
@@ -373,6 +424,7 @@ long sys_munmap(SYS_ARGS)
 	if (rc)
 		return rc;
 	/* Only the app's pages: unmapping kernel or boot memory is a no-op, as for an unmapped range. */
+	mm_app_rw(addr, np);
 	return pmem_free(&k_pages, addr, np, PMEM_APP) ? -EINVAL : 0;
 }
 
@@ -395,10 +447,45 @@ static int mm_app_range(uint64_t addr, uint64_t len, uint64_t *np)
 	return 0;
 }
 
+/*
+ * Enforced on the app's own pages (a fault raises SIGSEGV as on Linux). A
+ * share stays RW: its pages are the file's, which read() and write() reach
+ * through the same addresses.
+ */
 long sys_mprotect(SYS_ARGS)
 {
-	uint64_t np;
-	return mm_app_range((uint64_t)a0, (uint64_t)a1, &np);
+	uint64_t addr = (uint64_t)a0, np;
+	long prot = a2;
+
+	if (prot & ~(long)(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP) ||
+	    (prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	int rc = mm_app_range(addr, (uint64_t)a1, &np);
+	if (rc || np == 0)
+		return rc;
+	enum ptab_prot p = mm_prot_class(prot);
+	bool changed = false;
+	for (uint64_t a = addr, end = addr + np * MM_PAGE; a < end && !rc;) {
+		uint64_t next;
+		struct mm_share *m = mm_share_at(a, &next);
+		if (m) {
+			a = mm_share_end(m);
+			continue;
+		}
+		uint64_t to = next < end ? next : end;
+		if (p != PTAB_RW || ptab_active())
+			rc = ptab_protect(a, (to - a) / MM_PAGE, p, &changed);
+		a = to;
+	}
+	if (changed)
+		ptab_flush(); /* one flush for the whole call */
+	return rc;
+}
+
+bool sys_mm_mapped_at(uint64_t addr)
+{
+	addr &= ~(MM_PAGE - 1);
+	return addr < k_pages.size && mm_mapped(addr, addr + MM_PAGE);
 }
 
 long sys_mremap(SYS_ARGS)
@@ -414,18 +501,38 @@ long sys_mremap(SYS_ARGS)
 	if (!mm_in_ram(old, onp) || !pmem_range_is(&k_pages, old, onp * MM_PAGE, PMEM_BIT(PMEM_APP)))
 		return -EFAULT;
 	if (nnp <= onp) {
-		if (nnp < onp)
+		if (nnp < onp) {
+			mm_app_rw(old + nnp * MM_PAGE, onp - nnp);
 			pmem_free(&k_pages, old + nnp * MM_PAGE, onp - nnp, PMEM_APP);
+		}
 		return (long)old;
 	}
+	/* The mapping's protection (its first page's) goes with it to new pages. */
+	enum ptab_prot p = ptab_prot_of(old);
 	uint64_t tail = old + onp * MM_PAGE;
-	if (mm_in_ram(tail, nnp - onp) && pmem_claim(&k_pages, tail, nnp - onp, PMEM_APP, false, false) == 0)
+	if (mm_in_ram(tail, nnp - onp) && pmem_claim(&k_pages, tail, nnp - onp, PMEM_APP, false, false) == 0) {
+		if (mm_protect(tail, nnp - onp, p)) {
+			pmem_free(&k_pages, tail, nnp - onp, PMEM_APP);
+			return -ENOMEM;
+		}
 		return (long)old; /* grown in place */
+	}
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
 	if (pmem_alloc(&k_pages, nnp, PMEM_APP, &addr))
 		return -ENOMEM;
+	if (mm_protect(addr, nnp, p)) {
+		mm_app_rw(addr, nnp);
+		pmem_free(&k_pages, addr, nnp, PMEM_APP);
+		return -ENOMEM;
+	}
+	mm_app_rw(old, onp); /* the kernel reads it now, and frees it */
+	bool ro = p != PTAB_RW;
+	if (ro)
+		mm_app_rw(addr, nnp);
 	memcpy((void *)(uintptr_t)addr, (const void *)(uintptr_t)old, onp * MM_PAGE);
+	if (ro)
+		mm_protect(addr, nnp, p); /* tables exist already: cannot fail */
 	pmem_free(&k_pages, old, onp, PMEM_APP);
 	return (long)addr;
 }
@@ -449,7 +556,15 @@ long sys_madvise(SYS_ARGS)
 			continue;
 		}
 		uint64_t to = next < end ? next : end;
-		memset((void *)(uintptr_t)a, 0, to - a);
+		/* A protected page is opened for the clearing and closed again. */
+		for (uint64_t pg = a; pg < to; pg += MM_PAGE) {
+			enum ptab_prot p = ptab_prot_of(pg);
+			if (p != PTAB_RW)
+				mm_protect(pg, 1, PTAB_RW);
+			memset((void *)(uintptr_t)pg, 0, MM_PAGE);
+			if (p != PTAB_RW)
+				mm_protect(pg, 1, p);
+		}
 		a = to;
 	}
 	return 0;
