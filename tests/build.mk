@@ -40,8 +40,8 @@ gcore_SUITES := kstring krandom ksys
 gfs_SRCS     := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c guest/kernel/pmem.c \
                 guest/drivers/vblk_plan.c tests/unit/fs_shim.c tests/unit/panic_fake.c tests/unit/check_vfs.c tests/unit/check_vblk.c \
                 tests/unit/check_wait.c tests/unit/check_epoll.c tests/unit/check_conin.c tests/unit/check_regdata.c \
-                tests/unit/check_fslink.c
-gfs_SUITES   := vfs vblk wait epoll conin regdata fslink
+                tests/unit/check_fslink.c tests/unit/check_procfs.c
+gfs_SUITES   := vfs vblk wait epoll conin regdata fslink procfs
 # The socket layer (AF_UNIX, the syscalls' argument checks) on the file system, wait core and fs_shim.c as gfs;
 # AF_INET (lwIP) is not built here: check_sock.c fakes inet_create.
 gsock_SRCS   := $(sort $(wildcard guest/fs/*.c guest/sys/sys_fs*.c)) guest/sys/sys_signal.c guest/kernel/wait.c guest/kernel/pmem.c \

@@ -168,6 +168,9 @@ int fs_init(const void *files, size_t size)
 	rc = arch_parse(files, size);
 	if (rc)
 		goto err;
+	rc = fs_proc_init();
+	if (rc)
+		goto err;
 	rc = fs_open_stdio();
 	if (rc)
 		goto err;

@@ -174,11 +174,19 @@ static long dev_seek_nowhere(struct fs_file *f, int64_t off, int whence)
  * (and epoll refuses them, as Linux does a file). fd 0 is given its own
  * table when opened (fs_dev_console_open), with the input's readiness.
  */
+/* Opened through /proc/self/fd/N (/dev/stdout ...): the same stream as fd N, with its table. */
+static void dev_console_reopen(struct fs_file *f, const struct fs_file *old)
+{
+	f->priv = old->priv;
+	f->ops = old->ops;
+}
+
 static const struct fs_file_ops dev_console_fops = {
 	.caps = FS_CAP_GATHER,
 	.read = dev_console_read,
 	.write = dev_console_write,
 	.ioctl = dev_console_ioctl,
+	.reopen = dev_console_reopen,
 };
 
 static const struct fs_file_ops dev_conin_fops = {
@@ -187,6 +195,7 @@ static const struct fs_file_ops dev_conin_fops = {
 	.write = dev_console_write,
 	.ioctl = dev_console_ioctl,
 	.poll = dev_conin_poll,
+	.reopen = dev_console_reopen,
 };
 
 #define DEV_FOPS(name, rd)                                                                                          \

@@ -26,6 +26,8 @@ static void node_free(struct fs_node *n)
 		k_free(n->ents[i].name);
 	k_free(n->ents);
 	k_free(n->link);
+	if (n->jump)
+		fs_node_put(n->jump);
 	k_free(n);
 }
 
@@ -40,11 +42,27 @@ void fs_node_put(struct fs_node *n)
 		node_free(n);
 }
 
-void fs_node_destroy(struct fs_node *n)
+/* Drops every magic link's target in n's subtree first, so none is put after the tree freed it. */
+static void node_unjump(struct fs_node *n)
 {
 	for (uint32_t i = 0; i < n->nents; i++)
-		fs_node_destroy(n->ents[i].node);
+		node_unjump(n->ents[i].node);
+	if (n->jump)
+		fs_node_put(n->jump);
+	n->jump = NULL;
+}
+
+static void node_destroy(struct fs_node *n)
+{
+	for (uint32_t i = 0; i < n->nents; i++)
+		node_destroy(n->ents[i].node);
 	node_free(n);
+}
+
+void fs_node_destroy(struct fs_node *n)
+{
+	node_unjump(n);
+	node_destroy(n);
 }
 
 void fs_node_touch(struct fs_node *n)
@@ -52,7 +70,7 @@ void fs_node_touch(struct fs_node *n)
 	n->mtime = n->ctime = k_clock_realtime_ns();
 }
 
-struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
+static struct fs_node *dir_find(const struct fs_node *dir, const char *name, size_t len)
 {
 	for (uint32_t i = 0; i < dir->nents; i++) {
 		const char *e = dir->ents[i].name;
@@ -62,11 +80,18 @@ struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
 	return NULL;
 }
 
+struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len)
+{
+	if (dir->refresh)
+		dir->refresh(dir); /* a directory made when looked at (procfs's fd/) */
+	return dir_find(dir, name, len);
+}
+
 int fs_dir_add(struct fs_node *dir, const char *name, size_t len, struct fs_node *child)
 {
 	if (len > LINUX_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (fs_dir_find(dir, name, len))
+	if (dir_find(dir, name, len))
 		return -EEXIST;
 	if (dir->nents == dir->ents_cap) {
 		uint32_t cap = dir->ents_cap ? dir->ents_cap * 2 : 8;

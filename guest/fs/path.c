@@ -55,6 +55,7 @@ static int path_step(struct fs_node *dir, const char *name, size_t len, struct f
  */
 struct walk {
 	unsigned links;
+	struct fs_file *via; /* the fd's file when the last step jumped through /proc/self/fd/N */
 };
 
 static int walk_path(struct fs_node *start, const char *path, struct walk *w, bool follow, struct fs_node **out);
@@ -64,7 +65,17 @@ static int walk_link(struct fs_node *dir, struct fs_node *link, struct walk *w, 
 {
 	if (++w->links > FS_MAX_LINKS)
 		return -ELOOP;
-	return walk_path(dir, link->link, w, true, out);
+	if (link->jump) {
+		*out = link->jump;
+		struct fs_file *f = link->jump_fd ? fs_fd_file(link->jump_fd - 1) : NULL;
+		w->via = f && f->node == link->jump ? f : NULL;
+		return 0;
+	}
+	/* Held while its text is walked: a directory remade on the way (procfs) may unlink it. */
+	fs_node_get(link);
+	int rc = walk_path(dir, link->link, w, true, out);
+	fs_node_put(link);
+	return rc;
 }
 
 static int walk_parent(struct fs_node *start, const char *path, struct walk *w, struct fs_last *out)
@@ -104,6 +115,7 @@ static int walk_path(struct fs_node *start, const char *path, struct walk *w, bo
 		*out = l.dir; /* "/" */
 		return 0;
 	}
+	w->via = NULL;
 	rc = path_step(l.dir, l.name, l.len, &n);
 	if (!rc && fs_is_link(n) && (follow || l.slash))
 		rc = walk_link(l.dir, n, w, &n);
@@ -133,6 +145,14 @@ int fs_lookup_nofollow(struct fs_node *start, const char *path, struct fs_node *
 	return walk_path(start, path, &w, false, out);
 }
 
+int fs_lookup_via(struct fs_node *start, const char *path, bool follow, struct fs_node **out, struct fs_file **via)
+{
+	struct walk w = { 0 };
+	int rc = walk_path(start, path, &w, follow, out);
+	*via = rc ? NULL : w.via;
+	return rc;
+}
+
 long fs_path_of(const struct fs_node *dir, char *buf, size_t size)
 {
 	/* Build right to left at the end of buf, then move it to the front. */
@@ -160,6 +180,59 @@ long fs_path_of(const struct fs_node *dir, char *buf, size_t size)
 	size_t total = size - pos;
 	memmove(buf, buf + pos, total);
 	return (long)total;
+}
+
+/* Where n is named: the directory holding it and its index there, by a walk of the tree without recursion. */
+static bool path_find(const struct fs_node *n, const struct fs_node **dir, uint32_t *idx)
+{
+	const struct fs_node *d = fs_root;
+	uint32_t i = 0;
+	for (;;) {
+		if (i < d->nents) {
+			const struct fs_node *c = d->ents[i].node;
+			if (c == n) {
+				*dir = d;
+				*idx = i;
+				return true;
+			}
+			if (fs_is_dir(c) && c->nents && c->parent == d) {
+				d = c;
+				i = 0;
+			} else {
+				i++;
+			}
+			continue;
+		}
+		if (d == fs_root || !d->parent)
+			return false;
+		const struct fs_node *up = d->parent;
+		uint32_t j = 0;
+		while (j < up->nents && up->ents[j].node != d)
+			j++;
+		d = up;
+		i = j + 1;
+	}
+}
+
+long fs_node_path(const struct fs_node *n, char *buf, size_t size)
+{
+	if (fs_is_dir(n))
+		return fs_path_of(n, buf, size);
+	const struct fs_node *dir;
+	uint32_t idx;
+	if (!path_find(n, &dir, &idx))
+		return -ENOENT;
+	long len = fs_path_of(dir, buf, size);
+	if (len < 0)
+		return len;
+	const char *name = dir->ents[idx].name;
+	size_t at = (size_t)len - 1, nlen = strlen(name), sep = dir != fs_root;
+	if (at + sep + nlen + 1 > size)
+		return -ERANGE;
+	if (sep)
+		buf[at++] = '/';
+	memcpy(buf + at, name, nlen + 1);
+	return (long)(at + nlen + 1);
 }
 
 bool fs_is_ancestor(const struct fs_node *d, const struct fs_node *a)

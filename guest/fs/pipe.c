@@ -290,12 +290,14 @@ static void pipe_release(struct fs_file *f)
 		pipe_drop(f->node, pipe_reads(f), pipe_writes(f));
 }
 
+/* A pipe opened again through /proc/self/fd opens as a FIFO does, as on Linux. */
 static const struct fs_file_ops pipe_fops = {
 	.caps = FS_CAP_GATHER,
 	.read = pipe_read,
 	.write = pipe_write,
 	.ioctl = pipe_ioctl,
 	.poll = pipe_poll,
+	.open = fifo_open,
 	.release = pipe_release,
 };
 

@@ -62,6 +62,11 @@ struct fs_file_ops {
 	 * the VFS frees f without calling release. NULL: nothing to do.
 	 */
 	int (*open)(struct fs_file *f);
+	/*
+	 * f was opened through /proc/self/fd/N from old, fd N's file on the same
+	 * node: takes what old's open chose (the console's stream). NULL: nothing.
+	 */
+	void (*reopen)(struct fs_file *f, const struct fs_file *old);
 	/* The last reference to the open file is going (close of the last fd that shares it). NULL: nothing to do. */
 	void (*release)(struct fs_file *f);
 	/*
@@ -106,6 +111,11 @@ struct fs_node {
 	uint32_t nents, ents_cap;
 	/* S_IFLNK: the target, NUL-terminated (size is its length) */
 	char *link;
+	/* A magic link (procfs: /proc/self/exe, fd/N): following it lands on this node (referenced), whatever link says. */
+	struct fs_node *jump;
+	int jump_fd; /* fd/N: N + 1, so an open through it can take what fd N's open chose (fs_file_ops.reopen); 0: none */
+	/* S_IFDIR made when looked at (procfs: fd/): remakes the entries before a lookup or a listing from the start. */
+	void (*refresh)(struct fs_node *dir);
 	/* S_IFCHR / S_IFBLK / S_IFIFO */
 	const struct fs_dev *dev;
 	struct fs_pipe *pipe;
@@ -157,7 +167,7 @@ static inline bool fs_is_link(const struct fs_node *n)
 /* A new symbolic link (mode 0777, as Linux's) to target[0..len), len 1..PATH_MAX-1; NULL when out of memory. */
 struct fs_node *fs_symlink_new(const char *target, size_t len);
 
-/* The child of dir called name[0..len) or NULL. */
+/* The child of dir called name[0..len) or NULL (a directory with a refresh hook is remade first). */
 struct fs_node *fs_dir_find(struct fs_node *dir, const char *name, size_t len);
 /* Links child into dir under name[0..len): 0, -EEXIST, -ENAMETOOLONG, -ENOMEM. */
 int fs_dir_add(struct fs_node *dir, const char *name, size_t len, struct fs_node *child);
@@ -204,6 +214,8 @@ uint64_t fs_reg_where(const struct fs_node *n, uint64_t pgoff, uint64_t np);
 int fs_lookup(struct fs_node *start, const char *path, struct fs_node **out);
 /* The same, except that a symbolic link as the last component is the result (lstat), unless a slash follows it. */
 int fs_lookup_nofollow(struct fs_node *start, const char *path, struct fs_node **out);
+/* fs_lookup_nofollow or fs_lookup (follow), and in *via the open file a last /proc/self/fd/N link stood for (else NULL). */
+int fs_lookup_via(struct fs_node *start, const char *path, bool follow, struct fs_node **out, struct fs_file **via);
 /* A path's last component and the directory that would hold it. */
 struct fs_last {
 	struct fs_node *dir;
@@ -223,6 +235,12 @@ bool fs_path_next(const char **p, const char **comp, size_t *len);
 bool fs_name_is_dot(const char *name, size_t len);
 /* Writes the absolute path of dir (NUL-terminated) into buf: its length incl. NUL, -ERANGE, -ENOENT (removed). */
 long fs_path_of(const struct fs_node *dir, char *buf, size_t size);
+/*
+ * Writes an absolute path of any node (the first name found for a file with
+ * several) into buf: its length incl. NUL, -ERANGE, -ENOENT (no directory
+ * holds it). Walks the whole tree for a non-directory: for /proc's links.
+ */
+long fs_node_path(const struct fs_node *n, char *buf, size_t size);
 /* True when a is d or inside d's subtree. */
 bool fs_is_ancestor(const struct fs_node *d, const struct fs_node *a);
 
@@ -315,6 +333,11 @@ struct fs_console_tty {
 };
 /* Records stream's terminal state; boot calls it before fs_init. */
 void fs_dev_console_tty(unsigned stream, const struct fs_console_tty *t);
+
+/* ---- /proc and /sys (guest/fs/procfs.c) ---- */
+
+/* Makes /proc and /sys unless the image brought its own (fs_init, after the archive): 0 or -ENOMEM. */
+int fs_proc_init(void);
 
 /* ---- anonymous files (guest/fs/anon.c) ---- */
 

@@ -125,4 +125,7 @@ enum k_wait_news k_wait_idle(uint64_t deadline);
  */
 enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet);
 
+/* Monotonic ns the vCPU spent idle in WAIT hypercalls since boot (/proc/uptime, /proc/stat). */
+uint64_t k_wait_idle_ns(void);
+
 #endif

@@ -145,6 +145,8 @@ uint64_t k_wait_poll(enum k_wait_news news)
 	return earliest;
 }
 
+static uint64_t wait_idle; /* ns in WAIT hypercalls (k_wait_idle_ns) */
+
 enum k_wait_news k_wait_idle(uint64_t deadline)
 {
 	return k_wait_idle_sched(deadline, false);
@@ -170,5 +172,11 @@ enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet)
 	}
 	if (rc < 0)
 		k_panic("WAIT hypercall failed (%d)", rc);
+	wait_idle += k_clock_monotonic_ns() - now;
 	return rc ? K_WAIT_NEWS : K_WAIT_QUIET;
+}
+
+uint64_t k_wait_idle_ns(void)
+{
+	return wait_idle;
 }

@@ -173,7 +173,7 @@ long sys_writev(SYS_ARGS)
  * (-EEXIST) or O_NOFOLLOW (-ELOOP), as Linux's open_last_lookups.
  */
 static int sys_fs_open_create(struct fs_node *start, const char *path, uint32_t flags, uint32_t mode,
-			      struct fs_node **out)
+			      struct fs_node **out, struct fs_file **via)
 {
 	struct fs_last l;
 	struct fs_node *n;
@@ -188,6 +188,16 @@ static int sys_fs_open_create(struct fs_node *start, const char *path, uint32_t 
 			break;
 		if ((flags & O_NOFOLLOW) || links >= FS_MAX_LINKS)
 			return -ELOOP;
+		if (n->jump) {
+			/* /proc's magic links name an existing node: an open of it (echo > /dev/stderr). */
+			int rc = fs_lookup_via(start, path, true, &n, via);
+			if (rc)
+				return rc;
+			if (fs_is_dir(n))
+				return -EISDIR;
+			*out = n;
+			return 0;
+		}
 		start = l.dir;
 		path = n->link;
 	}
@@ -220,6 +230,7 @@ long sys_openat(SYS_ARGS)
 	uint32_t flags = (uint32_t)a2;
 	const char *path;
 	struct fs_node *start, *n;
+	struct fs_file *via = NULL;
 	/* Flags first, as Linux's build_open_flags: a bad flag wins over a bad path. */
 	if ((flags & __O_TMPFILE) == __O_TMPFILE)
 		return -EOPNOTSUPP;
@@ -233,11 +244,9 @@ long sys_openat(SYS_ARGS)
 	if (rc)
 		return rc;
 	if ((flags & O_CREAT) && !(flags & O_PATH))
-		rc = sys_fs_open_create(start, path, flags, (uint32_t)a3, &n);
-	else if (flags & O_NOFOLLOW)
-		rc = fs_lookup_nofollow(start, path, &n);
+		rc = sys_fs_open_create(start, path, flags, (uint32_t)a3, &n, &via);
 	else
-		rc = fs_lookup(start, path, &n);
+		rc = fs_lookup_via(start, path, !(flags & O_NOFOLLOW), &n, &via);
 	if (rc)
 		return rc;
 	uint32_t type = n->mode & S_IFMT;
@@ -246,6 +255,9 @@ long sys_openat(SYS_ARGS)
 	/* Only O_PATH | O_NOFOLLOW opens the link itself (Linux's may_open). */
 	if (type == S_IFLNK && !(flags & O_PATH))
 		return -ELOOP;
+	/* A socket (or an anonymous file, through /proc/self/fd) cannot be opened again. */
+	if (!(flags & O_PATH) && (type == S_IFSOCK || n->st_dev == FS_DEV_ANON))
+		return -ENXIO;
 	if (!(flags & O_PATH)) {
 		if (type == S_IFDIR && acc != O_RDONLY)
 			return -EISDIR;
@@ -266,6 +278,8 @@ long sys_openat(SYS_ARGS)
 	} else {
 		rc = fs_file_open(n, keep, &f);
 	}
+	if (!rc && via && f->ops->reopen)
+		f->ops->reopen(f, via);
 	fs_fd_commit(fd, rc ? NULL : f, flags & O_CLOEXEC);
 	return rc ? rc : fd;
 }

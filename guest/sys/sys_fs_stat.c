@@ -199,6 +199,8 @@ long sys_getdents64(SYS_ARGS)
 	if (!k_user_ok(out, count))
 		return -EFAULT;
 	size_t used = 0;
+	if (dir->refresh && f->off == 0)
+		dir->refresh(dir);
 	/* A removed directory lists nothing, as on Linux. */
 	uint64_t end = dir == fs_root || dir->nlink ? 2 + (uint64_t)dir->nents : 0;
 	for (uint64_t pos = f->off; pos < end; pos++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "it_util.h"
@@ -89,12 +90,115 @@ START_TEST(fs_calls_as_on_linux_tmpfs)
 }
 END_TEST
 
+/* ---- /proc and /sys, read by a program nobody here wrote ---- */
+
+/* Runs ukvm-run with args, returning its stdout (malloc'd); the run must exit 0. */
+static char *vm_out(const char *const *args)
+{
+	struct it_result r;
+	ck_assert_int_eq(it_run(&r, 60, args), 0);
+	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
+	char *out = strdup(r.out);
+	it_result_free(&r);
+	return out;
+}
+
+/* The value of "key\t: value" in the host's /proc/cpuinfo (first CPU), in buf. */
+static const char *host_cpuinfo(const char *key, char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t k = strlen(key);
+		if (strncmp(line, key, k) == 0 && (line[k] == '\t' || line[k] == ':')) {
+			snprintf(buf, len, "%s", line);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/*
+ * Debian's busybox (static glibc) reads /proc and /sys in ukvm: the figures
+ * are the VM's own (its RAM, its uptime, the CPU's CPUID identity, which is
+ * the host's), /proc/self/exe opens the app's own bytes.
+ */
+START_TEST(proc_as_programs_expect)
+{
+	const char *pv = pv_modes[_i];
+	static const char bb[] = "/bin/busybox";
+	if (access(bb, X_OK) != 0) {
+		fprintf(stderr, "fs: proc_as_programs_expect SKIPPED: no %s (tools/deps.sh installs busybox-static)\n", bb);
+		return;
+	}
+	char dir[] = "/tmp/ukvm-proc-XXXXXX", img[4096];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(img, sizeof(img), "%s/busybox.img", dir);
+	struct it_result r;
+	char *builder = strdup(it_path("ukvm-build"));
+	const char *bargs[] = { "-o", img, bb, NULL };
+	struct it_proc p;
+	ck_assert_int_eq(it_start(&p, builder, bargs), 0);
+	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_msg(r.status == 0, "ukvm-build: %s%s", r.out, r.err);
+	it_result_free(&r);
+	free(builder);
+
+	const char *a1[] = { "--pv", pv, "--quiet", "--mem", "64M", img, "cat", "/proc/meminfo", "/proc/uptime",
+			     "/sys/devices/system/cpu/online", "/proc/self/status", NULL };
+	char *out = vm_out(a1);
+	unsigned long total = 0;
+	double up = -1;
+	char *m = strstr(out, "MemTotal:");
+	ck_assert_msg(m && sscanf(m, "MemTotal: %lu kB", &total) == 1, "%s", out);
+	ck_assert_msg(total > 48 * 1024 && total <= 64 * 1024, "MemTotal %lu kB for a 64 MiB VM", total);
+	m = strstr(out, "SwapFree:");
+	ck_assert_msg(m && strchr(m, '\n') && sscanf(strchr(m, '\n') + 1, "%lf", &up) == 1, "%s", out);
+	ck_assert_msg(up >= 0 && up < 30, "uptime %f", up);
+	ck_assert_msg(strstr(out, "\n0\nName:\tbusybox\n"), "online CPUs, then status:\n%s", out);
+	free(out);
+
+	const char *a2[] = { "--pv", pv, "--quiet", img, "cat", "/proc/cpuinfo", NULL };
+	out = vm_out(a2);
+	static const char *const keys[] = { "vendor_id", "cpu family", "model\t", "stepping" };
+	for (int i = 0; i < 4; i++) {
+		char want[512];
+		host_cpuinfo(keys[i], want, sizeof(want));
+		ck_assert_msg(want[0] && strstr(out, want), "no host '%s' in the guest's cpuinfo:\n%s", want, out);
+	}
+	ck_assert_msg(strstr(out, " sse2"), "%s", out);
+	free(out);
+
+	const char *a3[] = { "--pv", pv, "--quiet", img, "sha256sum", "/proc/self/exe", NULL };
+	out = vm_out(a3);
+	const char *n3[] = { "sha256sum", bb, NULL };
+	ck_assert_int_eq(it_start(&p, bb, n3), 0);
+	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_msg(strlen(r.out) > 64 && strncmp(out, r.out, 64) == 0, "exe %s, busybox %s", out, r.out);
+	it_result_free(&r);
+	free(out);
+
+	const char *a4[] = { "--pv", pv, "--quiet", img, "ls", "-l", "/proc/self/", "/proc/self/fd/", NULL };
+	out = vm_out(a4);
+	ck_assert_msg(strstr(out, "exe -> /busybox\n") && strstr(out, " 0 -> /dev/console\n") &&
+		      strstr(out, " 2 -> /dev/console\n") && strstr(out, " maps\n"), "%s", out);
+	free(out);
+	unlink(img);
+	rmdir(dir);
+	fprintf(stderr, "fs: --pv %s: /proc and /sys as busybox reads them\n", pv);
+}
+END_TEST
+
 Suite *fs_suite(void)
 {
 	Suite *s = suite_create("fs");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, fs_calls_as_on_linux_tmpfs, 0, 2);
+	tcase_add_loop_test(tc, proc_as_programs_expect, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -181,8 +181,8 @@ START_TEST(test_dirs_getdents)
 	ck_assert_int_eq(list_dir(fd, names, types, 24), 4);
 	/* /dev lists character devices with DT_CHR (6 is DT_BLK, 1 DT_FIFO: the type bits of st_mode). */
 	long dev = xopen("/dev", O_RDONLY | O_DIRECTORY, 0);
-	char dnames[8][32];
-	unsigned char dtypes[8];
+	char dnames[16][32]; /* console, null, zero, random, urandom, shm, fd, stdin, stdout, stderr */
+	unsigned char dtypes[16];
 	ck_assert_int_ge(list_dir(dev, dnames, dtypes, 4096), 7);
 	ck_assert_str_eq(dnames[2], "console");
 	ck_assert_int_eq(dtypes[2], LINUX_DT_CHR);

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include "../../guest/include/k.h"
 #include "../../guest/include/pages.h"
+#include "../../guest/include/boot.h"
+#include "../../guest/include/cpuid.h"
+#include "../../guest/include/sys.h"
 #include "../../guest/include/thread.h"
 #include "../../guest/include/wait.h"
 #include "fs_shim.h"
@@ -277,4 +280,39 @@ void k_pages_stats(uint64_t *total, uint64_t *free)
 {
 	*total = 64ull << 20;
 	*free = 48ull << 20;
+}
+
+/* What /proc (guest/fs/procfs.c) reads of the kernel: a boot with no app, a 2.6 GHz TSC, CPUID from fs_shim_cpuid. */
+struct k_boot_info k_boot_info = { .tsc_khz = 2600000 };
+struct payload_view k_boot_payload;
+uint32_t fs_shim_cpuid[4];
+
+void k_cpuid_query(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	(void)sub;
+	if (leaf == 0)
+		memcpy(r, (const uint32_t[4]){ 7, 0x756e6547, 0x6c65746e, 0x49656e69 }, 16); /* GenuineIntel */
+	else
+		memcpy(r, fs_shim_cpuid, 16);
+}
+
+long sys_getpid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	return 1;
+}
+
+/* The guest's printf takes a subset of libc's formats with the same meaning. */
+int k_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, size, fmt, ap);
+}
+
+int k_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
 }

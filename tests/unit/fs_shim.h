@@ -42,4 +42,7 @@ extern uint64_t fs_shim_wait_flags;
 extern uint64_t fs_shim_restored_tsc, fs_shim_restored_realtime;
 extern uint8_t fs_shim_reseed[32];
 
+/* CPUID's answer for every leaf but 0 (guest/fs/procfs.c's cpuinfo). */
+extern uint32_t fs_shim_cpuid[4];
+
 #endif
