@@ -52,7 +52,8 @@ static void setup(void)
 	strcpy(tmp, "/tmp/ukvm-oci-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
 	snprintf(bundle, sizeof(bundle), "%s/bundle", tmp);
-	snprintf(root, sizeof(root), "%s/state", tmp);
+	/* As the shim names it (ROOT/NAMESPACE): parents that do not exist yet, made by create. */
+	snprintf(root, sizeof(root), "%s/state/runc/default", tmp);
 	snprintf(logpath, sizeof(logpath), "%s/log.json", bundle);
 	snprintf(pidf, sizeof(pidf), "%s/init.pid", bundle);
 	sh("mkdir -p %s/rootfs/bin %s/rootfs/etc && cp %s %s/rootfs/bin/", bundle, bundle, it_path("apps/args"), bundle);

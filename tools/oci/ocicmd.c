@@ -289,6 +289,26 @@ out:
 	return rc;
 }
 
+/* mkdir -p, mode 0700: the shim names a --root (ROOT/NAMESPACE) whose parents may not exist yet, as runc makes them. */
+static int cmd_mkdir_p(const char *path)
+{
+	char p[PATH_MAX];
+
+	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST)
+				return -errno;
+			*s = c;
+			if (!c)
+				return 0;
+		}
+	}
+}
+
 int ocicmd_create(struct ocicmd *c, const struct ocicmd_create *a)
 {
 	char bundle[PATH_MAX], dir[PATH_MAX], err[8192];
@@ -301,8 +321,8 @@ int ocicmd_create(struct ocicmd *c, const struct ocicmd_create *a)
 		return ocicmd_fail(c, "bundle %s: %s", a->bundle ? a->bundle : ".", strerror(errno));
 	if (ocispec_load(bundle, &plan, err, sizeof(err)) < 0)
 		return ocicmd_fail(c, "%s", err);
-	if (mkdir(c->root, 0700) < 0 && errno != EEXIST) {
-		rc = ocicmd_fail(c, "--root %s: %s", c->root, strerror(errno));
+	if ((rc = cmd_mkdir_p(c->root)) < 0) {
+		rc = ocicmd_fail(c, "--root %s: %s", c->root, strerror(-rc));
 		goto out;
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", c->root, a->id);

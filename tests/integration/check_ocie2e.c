@@ -1,0 +1,281 @@
+/*
+ * check_ocie2e.c: ukvm-oci end to end under Debian's containerd: a private containerd (its own config, state, root and
+ * sockets under a temp dir, never the host's) imports an OCI image tarball assembled here (tar + sha256sum) and runs
+ * it with `ctr run --runc-binary ukvm-oci` through the stock runc v2 shim. SKIPPED, loudly, without containerd.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "it_util.h"
+
+#define IMAGE_REF "docker.io/ukvm/e2e:1"
+
+static char T[64], oci[4096], ctr[512];
+static pid_t containerd = -1;
+
+/* Runs cmd with sh, output (stdout and stderr) into *out (may be NULL); its exit status. */
+static int sh_out(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sh_out(char **out, const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	size_t n;
+	while ((n = fread(buf + len, 1, cap - 1 - len, p)) > 0)
+		len += n;
+	buf[len] = '\0';
+	int st = pclose(p);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	char *out;
+	int rc = sh_out(&out, "%s", cmd);
+	ck_assert_msg(rc == 0, "%s: status %d: %s", cmd, rc, out);
+	free(out);
+}
+
+/* The layer's files: the test apps, and busybox with pwd when the host has Debian's busybox-static. */
+static void make_image(void)
+{
+	sh("mkdir -p %s/layer/bin %s/layer/etc %s/oci/blobs/sha256", T, T, T);
+	sh("cp %s %s/layer/hello", it_path("apps/hello"), T);
+	static const char *const apps[] = { "apps/exit", "apps/args", "apps/spin", "apps/bigmem" };
+	for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++)
+		sh("cp %s %s/layer/bin/", it_path(apps[i]), T);
+	if (access("/bin/busybox", X_OK) == 0)
+		sh("cp /bin/busybox %s/layer/bin/ && ln -s busybox %s/layer/bin/pwd", T, T);
+	/* An OCI image layout, by hand: layer, config, manifest, index, each blob named by its sha256. */
+	sh("cd %s && tar -C layer --numeric-owner --owner=0 --group=0 -cf layer.tar . && "
+	   "l=$(sha256sum layer.tar | cut -d' ' -f1) && ls=$(stat -c %%s layer.tar) && cp layer.tar oci/blobs/sha256/$l && "
+	   "printf '{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/hello\"],"
+	   "\"Env\":[\"PATH=/bin\"],\"WorkingDir\":\"/\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%%s\"]}}' $l "
+	   "> config.json && c=$(sha256sum config.json | cut -d' ' -f1) && cs=$(stat -c %%s config.json) && "
+	   "cp config.json oci/blobs/sha256/$c && "
+	   "printf '{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":"
+	   "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:%%s\",\"size\":%%s},"
+	   "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:%%s\",\"size\":%%s}]}' "
+	   "$c $cs $l $ls > manifest.json && m=$(sha256sum manifest.json | cut -d' ' -f1) && "
+	   "ms=$(stat -c %%s manifest.json) && cp manifest.json oci/blobs/sha256/$m && "
+	   "printf '{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	   "\"digest\":\"sha256:%%s\",\"size\":%%s,\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"},"
+	   "\"annotations\":{\"io.containerd.image.name\":\"%s\",\"org.opencontainers.image.ref.name\":\"1\"}}]}' "
+	   "$m $ms > oci/index.json && echo '{\"imageLayoutVersion\":\"1.0.0\"}' > oci/oci-layout && "
+	   "tar -C oci -cf image.tar oci-layout index.json blobs", T, IMAGE_REF);
+}
+
+/* containerd with everything of its own under T; it dies with this test process (PDEATHSIG). */
+static void start_containerd(void)
+{
+	char cfg[128], log[128], sock[128];
+	snprintf(cfg, sizeof(cfg), "%s/containerd.toml", T);
+	snprintf(log, sizeof(log), "%s/containerd.log", T);
+	snprintf(sock, sizeof(sock), "%s/c.sock", T);
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "version = 2\nroot = \"%s/root\"\nstate = \"%s/state\"\n"
+		   "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+		   "[grpc]\n  address = \"%s\"\n[ttrpc]\n  address = \"%s/c.ttrpc.sock\"\n"
+		   "[debug]\n  address = \"%s/debug.sock\"\n", T, T, sock, T, T);
+	fclose(f);
+	containerd = fork();
+	ck_assert_int_ge(containerd, 0);
+	if (containerd == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execlp("containerd", "containerd", "--config", cfg, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 2000 && access(sock, F_OK) != 0; i++)
+		usleep(10000);
+	ck_assert_msg(access(sock, F_OK) == 0, "containerd did not come up (log: %s)", log);
+	snprintf(ctr, sizeof(ctr), "timeout 120 ctr --address %s", sock);
+}
+
+static void stop_containerd(void)
+{
+	if (containerd <= 0)
+		return;
+	kill(containerd, SIGTERM);
+	for (int i = 0; i < 1000 && waitpid(containerd, NULL, WNOHANG) == 0; i++)
+		usleep(10000);
+	kill(containerd, SIGKILL);
+	waitpid(containerd, NULL, 0);
+	containerd = -1;
+}
+
+/* ctr run --rm with ukvm-oci: its status, its output in *out. */
+static int run(char **out, const char *flags, const char *id, const char *args)
+{
+	return sh_out(out, "cd %s && %s run --rm --snapshotter native --runc-binary %s --runc-root %s/runc %s %s %s %s", T,
+		      ctr, oci, T, flags, IMAGE_REF, id, args);
+}
+
+static bool have(const char *prog)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
+	return system(cmd) == 0;
+}
+
+START_TEST(test_ctr_run)
+{
+	static const char *const needed[] = { "containerd", "ctr", "containerd-shim-runc-v2", "sha256sum", "tar" };
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (!have(needed[i])) {
+			fprintf(stderr, "ocie2e: SKIPPED: %s missing (tools/deps.sh installs Debian's containerd)\n",
+				needed[i]);
+			return;
+		}
+	if (geteuid() != 0) {
+		fprintf(stderr, "ocie2e: SKIPPED: containerd needs root\n");
+		return;
+	}
+	strcpy(T, "/tmp/ukvm-ocie2e-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(T));
+	ck_assert_ptr_nonnull(realpath(it_path("ukvm-oci"), oci));
+	make_image();
+	start_containerd();
+	char *out;
+	int rc;
+	sh("%s images import %s/image.tar", ctr, T);
+
+	/* The app's output and exit status. */
+	rc = run(&out, "", "hello", "");
+	ck_assert_msg(rc == 0, "status %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "Hello from ukvm!\n"), "%s", out);
+	free(out);
+	rc = run(&out, "", "e42", "/bin/exit 42");
+	ck_assert_msg(rc == 42, "status %d: %s", rc, out);
+	free(out);
+
+	/* env and argv arrive; the memory limit is the guest's RAM. */
+	rc = run(&out, "--env GREETING=hi", "env", "/bin/args one");
+	ck_assert_msg(rc == 0, "status %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "argv[0]=/bin/args\nargv[1]=one\n") && strstr(out, "env GREETING=hi\n"), "%s", out);
+	free(out);
+	rc = run(&out, "--memory-limit 50331648", "m16", "/bin/bigmem 16");
+	ck_assert_msg(rc == 0, "status %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "bigmem ok"), "%s", out);
+	free(out);
+	rc = run(&out, "--memory-limit 50331648", "m64", "/bin/bigmem 64"); /* 64 MiB > 48 MiB of RAM */
+	ck_assert_msg(rc != 0, "status %d: %s", rc, out);
+	ck_assert_msg(!strstr(out, "bigmem ok"), "%s", out);
+	free(out);
+	rc = run(&out, "", "m64b", "/bin/bigmem 64");
+	ck_assert_msg(rc == 0, "status %d: %s", rc, out); /* without a limit: ukvm's 128 MiB */
+	free(out);
+	if (access("/bin/busybox", X_OK) == 0) {
+		rc = run(&out, "--cwd /srv/app", "cwd", "pwd");
+	ck_assert_msg(rc == 0, "status %d: %s", rc, out);
+		ck_assert_msg(strstr(out, "/srv/app\n"), "%s", out);
+		free(out);
+	} else {
+		fprintf(stderr, "ocie2e: SKIPPED cwd case: /bin/busybox missing\n");
+	}
+
+	/* A terminal (ctr run -t, through the shim's console socket), under script(1) for ctr's own tty. */
+	if (have("script")) {
+		ck_assert_int_eq(sh_out(&out, "cd %s && timeout 120 script -qec '%s run --rm -t --snapshotter native "
+				 "--runc-binary %s --runc-root %s/runc %s tty /bin/args' /dev/null < /dev/null",
+				 T, ctr, oci, T, IMAGE_REF), 0);
+		ck_assert_msg(strstr(out, "argv[0]=/bin/args\r") && strstr(out, "TERM="), "%s", out);
+		free(out);
+	}
+
+	/* SIGTERM ends the guest with 143; exec into it is refused with the reason. */
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "cd %s && %s run --rm --snapshotter native --runc-binary %s --runc-root %s/runc %s spin "
+		 "/bin/spin > %s/spin.out 2>&1", T, ctr, oci, T, IMAGE_REF, T);
+	pid_t bg = fork();
+	ck_assert_int_ge(bg, 0);
+	if (bg == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	rc = 1;
+	for (int i = 0; i < 600 && rc; i++) {
+		rc = sh_out(&out, "%s task ls | grep -q '^spin .*RUNNING'", ctr);
+		free(out);
+		if (rc)
+			usleep(50000);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_ne(sh_out(&out, "%s task exec --exec-id e1 spin /bin/args", ctr), 0);
+	ck_assert_msg(strstr(out, "exec is not supported: a ukvm container is one microVM running one process"), "%s", out);
+	free(out);
+	sh("%s task kill spin", ctr);
+	int status;
+	ck_assert_int_eq(waitpid(bg, &status, 0), bg);
+	ck_assert_int_eq(WEXITSTATUS(status), 143);
+
+	/* Five at once, each with its own status. */
+	pid_t kids[5];
+	for (int i = 0; i < 5; i++) {
+		kids[i] = fork();
+		ck_assert_int_ge(kids[i], 0);
+		if (kids[i] == 0) {
+			char id[16], args[32];
+			snprintf(id, sizeof(id), "five%d", i);
+			snprintf(args, sizeof(args), "/bin/exit %d", 50 + i);
+			_exit(run(NULL, "", id, args));
+		}
+	}
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+		ck_assert_int_eq(WEXITSTATUS(status), 50 + i);
+	}
+
+	/* Nothing left behind: no container, no task, no ukvm-oci state, no container process. */
+	ck_assert_int_eq(sh_out(&out, "%s containers ls -q", ctr), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	ck_assert_int_eq(sh_out(&out, "ls -A %s/runc/default", T), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	ck_assert_int_ne(sh_out(&out, "pgrep -f '[u]kvm-oci .*%s'", T), 0);
+	free(out);
+	stop_containerd();
+	sh("rm -rf %s", T);
+}
+END_TEST
+
+Suite *ocie2e_suite(void)
+{
+	Suite *s = suite_create("ocie2e");
+	TCase *c = tcase_create("core");
+	tcase_set_timeout(c, 600);
+	tcase_add_test(c, test_ctr_run);
+	suite_add_tcase(s, c);
+	return s;
+}
