@@ -335,9 +335,13 @@ struct ukvm_payload_name {
 	uint64_t name_off, name_size; /* from the header, like the other offsets */
 };
 
-/* One file or directory: header, name (name_len bytes incl. NUL), data, padded to 8. */
+/*
+ * One file, directory or symbolic link: header, name (name_len bytes incl.
+ * NUL), data, padded to 8. A link's data is its target: 1 to 4095 bytes,
+ * no NUL (its permission bits are ignored: a link is 0777).
+ */
 struct ukvm_file_rec {
-	uint32_t mode;     /* Linux st_mode: S_IFREG or S_IFDIR | permissions */
+	uint32_t mode;     /* Linux st_mode: S_IFREG, S_IFDIR or S_IFLNK | permissions */
 	uint32_t name_len; /* absolute guest path, e.g. "/data.txt", NUL included */
 	uint64_t size;     /* data bytes (0 for a directory) */
 };

@@ -1,4 +1,4 @@
-/* archive.c: builds / from the payload's file records (proto/ukvm_abi.h) and opens stdin/stdout/stderr; fs_reset. */
+/* archive.c: builds / from the payload's file records (files, directories, symbolic links) (proto/ukvm_abi.h) and opens stdin/stdout/stderr; fs_reset. */
 #include <string.h>
 #include "k.h"
 #include "fs.h"
@@ -71,7 +71,10 @@ static int arch_add(const char *path, uint32_t mode, const uint8_t *data, uint64
 			n->mode = mode;
 			return 0;
 		}
-		n = (mode & S_IFMT) == S_IFDIR ? fs_dir_new(mode) : fs_reg_new(mode);
+		uint32_t type = mode & S_IFMT;
+		n = type == S_IFDIR ? fs_dir_new(mode)
+		    : type == S_IFLNK ? fs_symlink_new((const char *)data, (size_t)size)
+				      : fs_reg_new(mode);
 		if (!n)
 			return -ENOMEM;
 		if ((mode & S_IFMT) == S_IFREG) {
@@ -108,12 +111,15 @@ static int arch_parse(const uint8_t *base, size_t size)
 		if (rec.size > size - data_off)
 			return -EINVAL;
 		uint32_t type = rec.mode & S_IFMT;
-		if ((type != S_IFREG && type != S_IFDIR) || (rec.mode & ~(uint32_t)(S_IFMT | 07777)))
+		if ((type != S_IFREG && type != S_IFDIR && type != S_IFLNK) || (rec.mode & ~(uint32_t)(S_IFMT | 07777)))
 			return -EINVAL;
 		if (type == S_IFDIR && rec.size != 0)
 			return -EINVAL;
+		/* A link's target: what symlink(2) would take (no NUL inside, shorter than PATH_MAX). */
+		if (type == S_IFLNK && (rec.size == 0 || rec.size >= LINUX_PATH_MAX || memchr(base + data_off, 0, rec.size)))
+			return -EINVAL;
 		/* "/f/" names a directory: a file by that name could never be opened by it (fuzz_payload). */
-		if (type == S_IFREG && name[rec.name_len - 2] == '/')
+		if (type != S_IFDIR && name[rec.name_len - 2] == '/')
 			return -EINVAL;
 		int rc = arch_add(name, rec.mode, base + data_off, rec.size);
 		if (rc)

@@ -227,6 +227,7 @@ static void ep_release(struct fs_file *f)
 
 /* No read or write: Linux's eventpoll_fops has neither (-EINVAL). */
 static const struct fs_file_ops ep_fops = {
+	.anon_name = "[eventpoll]",
 	.poll = ep_poll,
 	.release = ep_release,
 };

@@ -94,6 +94,7 @@ static void efd_release(struct fs_file *f)
 }
 
 static const struct fs_file_ops efd_fops = {
+	.anon_name = "[eventfd]",
 	.read = efd_read,
 	.write = efd_write,
 	.poll = efd_poll,

@@ -342,7 +342,7 @@ static const struct fs_file_ops proc_fops = {
 
 /*
  * What readlink shows for an open file: its path, or Linux's names for
- * files no directory holds (pipe:[ino], socket:[ino], anon_inode:...).
+ * files no directory holds (pipe:[ino], socket:[ino], anon_inode:[eventfd]).
  */
 static void proc_fd_text(const struct fs_node *n, char *buf, size_t size)
 {
@@ -354,7 +354,7 @@ static void proc_fd_text(const struct fs_node *n, char *buf, size_t size)
 		k_snprintf(buf, size, "socket:[%lu]", (unsigned long)n->ino);
 		return;
 	case FS_DEV_ANON:
-		k_snprintf(buf, size, "anon_inode:[%lu]", (unsigned long)n->ino);
+		k_snprintf(buf, size, "anon_inode:%s", n->fops->anon_name ? n->fops->anon_name : "[anon]");
 		return;
 	}
 	if (fs_node_path(n, buf, size) < 0)

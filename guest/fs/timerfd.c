@@ -144,6 +144,7 @@ static void tfd_release(struct fs_file *f)
 }
 
 static const struct fs_file_ops tfd_fops = {
+	.anon_name = "[timerfd]",
 	.read = tfd_read,
 	.poll = tfd_poll,
 	.release = tfd_release,

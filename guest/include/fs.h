@@ -40,6 +40,8 @@ struct iovec;
  */
 struct fs_file_ops {
 	uint32_t caps; /* FS_CAP_* */
+	/* An anonymous file's kind as Linux names it in /proc/self/fd ("[eventfd]"); NULL for others. */
+	const char *anon_name;
 	/* read(2)/pread(2): off NULL means the file offset (the hook advances it). Bytes or -errno. NULL: -EINVAL. */
 	long (*read)(struct fs_file *f, void *buf, size_t len, uint64_t *off);
 	/* write(2)/pwrite(2), same conventions. NULL: -EINVAL. */

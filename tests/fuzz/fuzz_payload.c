@@ -101,7 +101,7 @@ static void fp_check_placed(const struct payload_view *v)
 /*
  * Walks the archive records again, independently of archive.c, and checks
  * each against the tree fs_init built: a file is there with its bytes (read
- * through sys_openat/sys_read), a directory is a directory.
+ * through sys_openat/sys_read), a directory is a directory, a link holds its target.
  */
 static void fp_check_tree(const uint8_t *base, uint64_t size)
 {
@@ -116,8 +116,13 @@ static void fp_check_tree(const uint8_t *base, uint64_t size)
 		struct stat st;
 
 		FUZZ_CHECK(data_off <= size && rec.size <= size - data_off);
-		FUZZ_CHECK(sys_stat((long)(uintptr_t)name, (long)(uintptr_t)&st, 0, 0, 0, 0) == 0);
-		if ((rec.mode & S_IFMT) == S_IFREG) {
+		FUZZ_CHECK(sys_lstat((long)(uintptr_t)name, (long)(uintptr_t)&st, 0, 0, 0, 0) == 0);
+		if ((rec.mode & S_IFMT) == S_IFLNK) {
+			char t[4096];
+			long n = sys_readlink((long)(uintptr_t)name, (long)(uintptr_t)t, sizeof(t), 0, 0, 0);
+
+			FUZZ_CHECK((st.st_mode & S_IFMT) == S_IFLNK && n == (long)rec.size && memcmp(t, base + data_off, rec.size) == 0);
+		} else if ((rec.mode & S_IFMT) == S_IFREG) {
 			/* Files are unique, so the tree holds exactly this record's mode and bytes. */
 			size_t len;
 			uint32_t mode;

@@ -15,11 +15,11 @@
 /*
  * One table of cases, each one program run: natively with its working
  * directory a fresh copy of the data directory below, and in ukvm from an
- * image that packs the same directory as / (the guest's working directory).
- * Relative paths name the same files on both sides. The data directory is
- * on /dev/shm, a tmpfs, made in reverse name order so that tmpfs lists it
- * in name order, as the image's archive (sorted) does: find and ls print
- * the same order. argv[0] is the native program's path on both sides
+ * image that packs the same directory at the same absolute path, which is
+ * the guest's working directory (--cwd): paths, relative or absolute, name
+ * the same files on both sides. The data directory is on /dev/shm, a
+ * tmpfs, made in reverse name order so that tmpfs lists it in name order,
+ * as the image's archive (sorted) does: find and ls print the same order. argv[0] is the native program's path on both sides
  * (--argv0). Nothing is normalised: no case prints pids, times or
  * addresses. The guest has no fork, so every case is one program: busybox
  * sh runs only its builtins (an applet would need fork), bash a script of
@@ -111,6 +111,31 @@ static const struct compat_case cases[] = {
 	{ BB, { "cat", "nope" }, NULL, NULL },
 	{ BB, { "expr", "6", "*", "7" }, NULL, NULL },
 	{ BB, { "seq", "-s", ",", "3" }, NULL, NULL },
+	{ BB, { "cmp", "words", "nums" }, NULL, NULL },
+	{ BB, { "base64", "b.txt" }, NULL, NULL },
+	{ BB, { "hexdump", "-C", "a.txt" }, NULL, NULL },
+	{ BB, { "sha512sum", "words" }, NULL, NULL },
+	{ BB, { "nl", "words" }, NULL, NULL },
+	{ BB, { "rev", "table.csv" }, NULL, NULL },
+	{ BB, { "paste", "-d:", "words", "nums" }, NULL, NULL },
+	{ BB, { "tac", "nums" }, NULL, NULL },
+	{ BB, { "date", "-u", "-d", "@1700000000" }, NULL, NULL },
+	{ BB, { "cal", "2", "2024" }, NULL, NULL },
+	{ BB, { "factor", "360", "97" }, NULL, NULL },
+	{ BB, { "dc", "-e", "2 10 ^ p" }, NULL, NULL },
+	{ BB, { "tar", "-cvf", "out/x.tar", "sub" }, NULL, NULL },
+	{ BB, { "cat", "/dev/stdin" }, "through /dev/stdin\n", NULL },
+	{ BB, { "readlink", "-f", "sub/../words" }, NULL, NULL },
+	/* Symbolic links the image carries (ukvm-build packs them as links). */
+	{ BB, { "readlink", "link", "dangle" }, NULL, NULL },
+	{ BB, { "cat", "link", "dangle" }, NULL, NULL },
+	{ BB, { "stat", "-c", "%N %F %s", "link", "dangle" }, NULL, NULL },
+	{ BB, { "find", ".", "-type", "l" }, NULL, NULL },
+	{ BB, { "find", "-L", ".", "-name", "link" }, NULL, NULL },
+	{ BB, { "sh", "-c", "[ -L link ] && echo L; [ -e dangle ] || echo dangling; [ link -ef words ] && echo same; "
+			     "read w < link; echo $w" }, NULL, NULL },
+	{ BB, { "realpath", "out/../sub" }, NULL, NULL },
+	{ BB, { "sh", "-c", "echo \"$PWD\"; cd sub && pwd; cd ..; pwd -P; cd /nonexistent" }, NULL, NULL },
 	{ BASH, { "script.sh" }, NULL, NULL },
 	{ BASH, { "-c", "echo \"${BASH_VERSINFO[0]}\"; x=(1 2 3); echo ${x[@]:1}; nosuchcmd" }, NULL, NULL },
 };
@@ -133,6 +158,13 @@ static void sub_dir(const char *dir, const char *name)
 	char p[4200];
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	ck_assert_int_eq(mkdir(p, 0755), 0);
+}
+
+static void link_make(const char *dir, const char *target, const char *name)
+{
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	ck_assert_int_eq(symlink(target, p), 0);
 }
 
 /* Runs a program natively to completion: its stdout (malloc'd, *len bytes). */
@@ -168,6 +200,7 @@ static void data_make(const char *dir)
 	put(dir, "script.sh", bash_script, strlen(bash_script));
 	sub_dir(dir, "out");
 	put(dir, "nums", "10\n9\n100\n-3\n42\n7\n", 17);
+	link_make(dir, "words", "link");
 	if (!gz_bytes) {
 		char p[4200];
 		snprintf(p, sizeof(p), "%s/words", dir);
@@ -178,6 +211,7 @@ static void data_make(const char *dir)
 	static char data[65536];
 	memset(data, 'q', sizeof(data));
 	put(dir, "data.bin", data, sizeof(data));
+	link_make(dir, "nowhere", "dangle");
 	put(dir, "b.txt", "line one\nline two\n", 18);
 	if (!tar_bytes) {
 		const char *a[] = { "tar", "-cf", "-", "-C", dir, "sub", NULL };
@@ -252,10 +286,11 @@ START_TEST(programs_as_on_linux)
 	snprintf(tmpl, sizeof(tmpl), "%s/data", top);
 	data_make(tmpl);
 	char *builder = strdup(it_path("ukvm-build")), *runner = strdup(it_path("ukvm-run"));
+	snprintf(cwd, sizeof(cwd), "%s/run", top);
 	for (int p = 0; p < 2; p++) {
 		snprintf(img[p], sizeof(img[p]), "%s/%d.img", top, p);
-		char spec[4300];
-		snprintf(spec, sizeof(spec), "%s:/", tmpl);
+		char spec[8500];
+		snprintf(spec, sizeof(spec), "%s:%s", tmpl, cwd);
 		const char *a[] = { "-o", img[p], "--dir", spec, prog_path[p], NULL };
 		struct it_result r;
 		run_case(builder, a, NULL, NULL, &r);
@@ -268,13 +303,12 @@ START_TEST(programs_as_on_linux)
 		const struct compat_case *c = &cases[i];
 		char name[128];
 		case_name(c, name, sizeof(name));
-		snprintf(cwd, sizeof(cwd), "%s/run", top);
 		data_make(cwd);
 		struct it_result n, v;
 		run_case(prog_path[c->prog], c->args, c->in, cwd, &n);
 		data_remove(cwd);
-		const char *va[16] = { "--pv", pv, "--quiet", "--argv0", prog_path[c->prog], img[c->prog] };
-		int k = 6;
+		const char *va[18] = { "--pv", pv, "--quiet", "--argv0", prog_path[c->prog], "--cwd", cwd, img[c->prog] };
+		int k = 8;
 		for (int j = 0; j < 8 && c->args[j]; j++)
 			va[k++] = c->args[j];
 		va[k] = NULL;

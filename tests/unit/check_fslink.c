@@ -7,6 +7,7 @@
 #include "../../guest/include/fs.h"
 #include "../../guest/include/sys.h"
 #include "../../guest/include/linux_abi.h"
+#include "../../proto/ukvm_abi.h"
 #include "fs_shim.h"
 
 #define L(p) ((long)(uintptr_t)(p))
@@ -187,6 +188,77 @@ START_TEST(test_statfs_fadvise_sizes)
 }
 END_TEST
 
+/* An archive of records (struct ukvm_file_rec) built by arch_rec. */
+static uint8_t arch[8192];
+static size_t arch_len;
+
+static void arch_rec(uint32_t mode, const char *name, const void *data, uint64_t size)
+{
+	struct ukvm_file_rec r = { mode, (uint32_t)strlen(name) + 1, size };
+	memcpy(arch + arch_len, &r, sizeof(r));
+	arch_len += sizeof(r);
+	memcpy(arch + arch_len, name, r.name_len);
+	arch_len += r.name_len;
+	if (size)
+		memcpy(arch + arch_len, data, size);
+	arch_len += size;
+	while (arch_len % 8)
+		arch[arch_len++] = 0;
+}
+
+/* An image's symbolic links (ukvm-build packs them): the target is the record's data. */
+START_TEST(test_archive_links)
+{
+	fs_reset();
+	arch_len = 0;
+	arch_rec(S_IFREG | 0755, "/bin/busybox", "\x7f" "ELF", 4);
+	arch_rec(S_IFLNK | 0777, "/bin/sh", "busybox", 7);
+	arch_rec(S_IFLNK | 0644, "/etc/dangling", "/nowhere", 8);
+	ck_assert_int_eq(fs_init(arch, arch_len), 0);
+	struct stat st;
+	char buf[16];
+	ck_assert_int_eq(xstat("/bin/sh", &st, false), 0);
+	ck_assert_uint_eq(st.st_mode, S_IFLNK | 0777);
+	ck_assert_int_eq(st.st_size, 7);
+	ck_assert_int_eq(xstat("/bin/sh", &st, true), 0);
+	ck_assert_int_eq(st.st_size, 4);
+	ck_assert_int_eq(sys_readlink(L("/etc/dangling"), L(buf), sizeof(buf), 0, 0, 0), 8);
+	ck_assert_int_eq(xstat("/etc/dangling", &st, true), -ENOENT);
+}
+END_TEST
+
+/* Link records the guest refuses: no target, one with a NUL, one too long, a trailing slash, a link in a path. */
+START_TEST(test_archive_bad_links)
+{
+	static char longt[4097];
+	memset(longt, 'a', sizeof(longt));
+	static const struct {
+		const char *name, *target;
+		size_t len;
+	} bad[] = {
+		{ "/l", "", 0 }, { "/l", "a\0b", 3 }, { "/l", longt, 4096 }, { "/l/", "x", 1 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fs_reset();
+		arch_len = 0;
+		arch_rec(S_IFLNK | 0777, bad[i].name, bad[i].target, bad[i].len);
+		ck_assert_msg(fs_init(arch, arch_len) == -EINVAL, "case %zu", i);
+	}
+	fs_reset();
+	arch_len = 0;
+	arch_rec(S_IFLNK | 0777, "/d", "/tmp", 4);
+	arch_rec(S_IFREG | 0644, "/d/f", "x", 1); /* never through a link: a record names its own path */
+	ck_assert_int_eq(fs_init(arch, arch_len), -EINVAL);
+	fs_reset();
+	arch_len = 0;
+	arch_rec(S_IFLNK | 0777, "/l", "x", 1);
+	arch_rec(S_IFLNK | 0777, "/l", "y", 1);
+	ck_assert_int_eq(fs_init(arch, arch_len), -EINVAL);
+	/* The fixture's teardown resets whatever is left. */
+	ck_assert_int_eq(fs_init(NULL, 0), 0);
+}
+END_TEST
+
 /* ---------------- limits ---------------- */
 
 START_TEST(test_link_limits)
@@ -263,6 +335,7 @@ Suite *fslink_suite(void)
 	tcase_add_test(core, test_hard_links);
 	tcase_add_test(core, test_fifo_and_mknod);
 	tcase_add_test(core, test_statfs_fadvise_sizes);
+	tcase_add_test(core, test_archive_links);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, teardown);
@@ -271,6 +344,7 @@ Suite *fslink_suite(void)
 	TCase *hostile = tcase_create("hostile");
 	tcase_add_checked_fixture(hostile, setup, teardown);
 	tcase_add_test(hostile, test_link_bad_pointers);
+	tcase_add_test(hostile, test_archive_bad_links);
 	suite_add_tcase(s, hostile);
 	return s;
 }

@@ -406,6 +406,8 @@ START_TEST(test_exclude_warn_name)
 	write_bytes(f, "root", 4, 0644);
 	snprintf(f, sizeof(f), "%s/etc/link", tree);
 	ck_assert_int_eq(symlink("passwd", f), 0);
+	snprintf(f, sizeof(f), "%s/etc/fifo", tree);
+	ck_assert_int_eq(mkfifo(f, 0644), 0);
 	path_in_tmp(over, sizeof(over), "hosts");
 	write_bytes(over, "mount's", 7, 0644);
 	specs[0] = (struct pack_spec){tree, "/", true};
@@ -421,7 +423,12 @@ START_TEST(test_exclude_warn_name)
 	ck_assert_int_ge(find_rec(&p, "/etc/hosts", &mode, &d, &sz), 0);
 	ck_assert_uint_eq(sz, 7);
 	ck_assert_mem_eq(d, "mount's", 7);
-	ck_assert_msg(strstr(warned, "/etc/link: not a regular file or directory, skipped\n"), "%s", warned);
+	/* A symbolic link is packed as one (its target as data); a FIFO is not packed. */
+	ck_assert_int_ge(find_rec(&p, "/etc/link", &mode, &d, &sz), 0);
+	ck_assert_uint_eq(mode, S_IFLNK | 0777);
+	ck_assert_uint_eq(sz, 6);
+	ck_assert_mem_eq(d, "passwd", 6);
+	ck_assert_msg(strstr(warned, "/etc/fifo: not a regular file, directory or symbolic link, skipped\n"), "%s", warned);
 	struct ukvm_payload_name nm;
 	memcpy(&nm, p.pay + sizeof(struct ukvm_payload_hdr), sizeof(nm));
 	ck_assert_str_eq((const char *)p.pay + nm.name_off, "sh");

@@ -154,6 +154,9 @@ START_TEST(test_proc_links)
 	/* An eventfd's link names it but does not open. */
 	long e = sys_eventfd2(0, 0, 0, 0, 0, 0);
 	snprintf(p, sizeof(p), "/proc/self/fd/%ld", e);
+	n = sys_readlink(L(p), L(buf), sizeof(buf), 0, 0, 0);
+	ck_assert_int_eq(n, 20);
+	ck_assert_int_eq(memcmp(buf, "anon_inode:[eventfd]", 20), 0);
 	ck_assert_int_eq(xopen(p, O_RDONLY), -ENXIO);
 }
 END_TEST

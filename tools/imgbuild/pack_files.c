@@ -215,6 +215,29 @@ static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, int dirfd, const 
 	return rc < 0 ? pk_fail(err, errlen, rc, "out of memory") : 0;
 }
 
+/* Packs the symbolic link name in dirfd (host names it in messages) as guest: its target, never followed. */
+static int pk_add_link(struct pk_buf *b, struct pk_seen *seen, int dirfd, const char *name, const char *host,
+		       const char *guest, char *err, size_t errlen)
+{
+	char target[PK_PATH_MAX];
+	ssize_t len = readlinkat(dirfd, name, target, sizeof(target));
+	int rc;
+
+	if (len < 0)
+		return pk_fail(err, errlen, -errno, "%s: %s", host, strerror(errno));
+	if (len == 0 || len >= PK_PATH_MAX) /* the guest takes what symlink(2) takes */
+		return pk_fail(err, errlen, -ENAMETOOLONG, "%s: link target too long", host);
+	if (pk_seen_find(seen, guest) >= 0)
+		return pk_fail(err, errlen, -EEXIST, "%s: guest path packed twice", guest);
+	rc = pk_parents(b, seen, guest, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = pk_seen_add(seen, guest, false);
+	if (rc == 0)
+		rc = pk_record(b, guest, S_IFLNK | 0777, (const uint8_t *)target, (uint64_t)len);
+	return rc < 0 ? pk_fail(err, errlen, rc, "out of memory") : 0;
+}
+
 static int pk_name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -331,8 +354,10 @@ static int pk_add_dir(const struct pk_walk *w, struct pk_buf *b, struct pk_seen 
 			close(cfd);
 		} else if (S_ISREG(cst.st_mode)) {
 			rc = pk_add_file(b, seen, dfd, name, hpath, true, gpath, &cst, err, errlen);
-		} else { /* The guest VFS holds files and directories only. */
-			pk_warn(w, "%s: not a regular file or directory, skipped", hpath);
+		} else if (S_ISLNK(cst.st_mode)) {
+			rc = pk_add_link(b, seen, dfd, name, hpath, gpath, err, errlen);
+		} else { /* The archive holds files, directories and links: no FIFOs, sockets or devices. */
+			pk_warn(w, "%s: not a regular file, directory or symbolic link, skipped", hpath);
 		}
 	}
 	for (i = 0; i < n; i++)
