@@ -425,6 +425,7 @@ static void proc_fd_refresh(struct fs_node *dir)
 		if (!l)
 			break;
 		l->mode = proc_fd_mode(f);
+		l->st_dev = dir->st_dev;
 		l->jump = f->node;
 		l->jump_fd = fd + 1;
 		fs_node_get(f->node);
@@ -457,10 +458,12 @@ static const struct proc_entry proc_cpu[] = {
 /* The app's ELF as a file no directory names (what /proc/self/exe opens); it lives as long as the VM. */
 static struct fs_node *proc_exe;
 
+/* Names n in dir; n lives in dir's file system (st_dev). */
 static int proc_add(struct fs_node *dir, const char *name, struct fs_node *n)
 {
 	if (!n)
 		return -ENOMEM;
+	n->st_dev = dir->st_dev;
 	int rc = fs_dir_add(dir, name, strlen(name), n);
 	if (rc)
 		fs_node_destroy(n);
@@ -470,6 +473,8 @@ static int proc_add(struct fs_node *dir, const char *name, struct fs_node *n)
 static int proc_dir(struct fs_node *parent, const char *name, struct fs_node **out)
 {
 	struct fs_node *d = fs_dir_new(S_IFDIR | 0555);
+	if (d)
+		d->fixed = true;
 	int rc = proc_add(parent, name, d);
 	if (!rc)
 		*out = d;
@@ -506,6 +511,7 @@ static int proc_build_proc(void)
 	int rc = proc_dir(fs_root, "proc", &proc);
 	if (rc)
 		return rc;
+	proc->st_dev = FS_DEV_PROC;
 	k_snprintf(name, sizeof(name), "%ld", sys_getpid(0, 0, 0, 0, 0, 0));
 	rc = proc_files(proc, proc_top, sizeof(proc_top) / sizeof(proc_top[0]));
 	if (!rc)
@@ -538,8 +544,10 @@ static int proc_build_sys(void)
 {
 	struct fs_node *sys, *dev, *system, *cpu;
 	int rc = proc_dir(fs_root, "sys", &sys);
-	if (!rc)
+	if (!rc) {
+		sys->st_dev = FS_DEV_SYS;
 		rc = proc_dir(sys, "devices", &dev);
+	}
 	if (!rc)
 		rc = proc_dir(dev, "system", &system);
 	if (!rc)

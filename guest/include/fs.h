@@ -17,6 +17,8 @@
 #define FS_DEV_SOCK LINUX_MKDEV(0, 8)
 #define FS_DEV_PIPE LINUX_MKDEV(0, 12)
 #define FS_DEV_ANON LINUX_MKDEV(0, 13)
+#define FS_DEV_PROC LINUX_MKDEV(0, 20) /* /proc and /sys (guest/fs/procfs.c): nodes of the one tree, file systems of their own */
+#define FS_DEV_SYS  LINUX_MKDEV(0, 21)
 
 struct fs_pipe;
 struct fs_file;
@@ -118,6 +120,8 @@ struct fs_node {
 	int jump_fd; /* fd/N: N + 1, so an open through it can take what fd N's open chose (fs_file_ops.reopen); 0: none */
 	/* S_IFDIR made when looked at (procfs: fd/): remakes the entries before a lookup or a listing from the start. */
 	void (*refresh)(struct fs_node *dir);
+	/* S_IFDIR whose names only the kernel makes (/proc, /sys): a new name is -ENOENT, removing one -EPERM. */
+	bool fixed;
 	/* S_IFCHR / S_IFBLK / S_IFIFO */
 	const struct fs_dev *dev;
 	struct fs_pipe *pipe;

@@ -211,8 +211,8 @@ static int sys_fs_open_create(struct fs_node *start, const char *path, uint32_t 
 	}
 	if (l.slash)
 		return -EISDIR;
-	if (l.dir != fs_root && l.dir->nlink == 0)
-		return -ENOENT; /* the directory was removed (e.g. a deleted cwd) */
+	if ((l.dir != fs_root && l.dir->nlink == 0) || l.dir->fixed)
+		return -ENOENT; /* the directory was removed (e.g. a deleted cwd), or it is /proc's */
 	n = fs_reg_new(S_IFREG | (mode & 07777 & ~fs_umask));
 	if (!n)
 		return -ENOMEM;

@@ -29,7 +29,7 @@ static int link_new_name(long dirfd, long upath, struct fs_last *l)
 		return rc;
 	if (l->len == 0 || fs_name_is_dot(l->name, l->len) || fs_dir_find(l->dir, l->name, l->len))
 		return -EEXIST;
-	if (l->slash || (l->dir != fs_root && l->dir->nlink == 0))
+	if (l->slash || (l->dir != fs_root && l->dir->nlink == 0) || l->dir->fixed)
 		return -ENOENT;
 	return 0;
 }
@@ -171,7 +171,8 @@ long sys_mknod(SYS_ARGS)
  * ones what the page allocator has free (files live in kernel memory, so
  * that is what they can still grow into); it has as many inodes as
  * blocks (an inode takes less than a page). The kernel's internal file
- * systems (pipes, sockets, anonymous files) answer as Linux's simple_statfs.
+ * systems (pipes, sockets, anonymous files, /proc, /sys) answer as Linux's
+ * simple_statfs.
  */
 static void link_statfs_fill(const struct fs_node *n, struct lx_statfs *sf)
 {
@@ -188,6 +189,12 @@ static void link_statfs_fill(const struct fs_node *n, struct lx_statfs *sf)
 		return;
 	case FS_DEV_ANON:
 		sf->f_type = ANON_INODE_FS_MAGIC;
+		return;
+	case FS_DEV_PROC:
+		sf->f_type = PROC_SUPER_MAGIC;
+		return;
+	case FS_DEV_SYS:
+		sf->f_type = SYSFS_MAGIC;
 		return;
 	}
 	uint64_t total, free;

@@ -41,8 +41,8 @@ long sys_mkdirat(SYS_ARGS)
 		return rc;
 	if (l.len == 0 || fs_name_is_dot(l.name, l.len) || fs_dir_find(l.dir, l.name, l.len))
 		return -EEXIST;
-	if (l.dir != fs_root && l.dir->nlink == 0)
-		return -ENOENT; /* parent was removed */
+	if ((l.dir != fs_root && l.dir->nlink == 0) || l.dir->fixed)
+		return -ENOENT; /* parent was removed, or it is /proc's */
 	struct fs_node *n = fs_dir_new(S_IFDIR | ((uint32_t)a2 & 07777 & ~fs_umask));
 	if (!n)
 		return -ENOMEM;
@@ -72,6 +72,8 @@ static long path_rmdir(long dirfd, long upath)
 		return -ENOENT;
 	if (!fs_is_dir(n))
 		return -ENOTDIR;
+	if (l.dir->fixed)
+		return -EPERM;
 	if (n->nents)
 		return -ENOTEMPTY;
 	return fs_dir_remove(l.dir, n);
@@ -92,6 +94,8 @@ static long path_unlink(long dirfd, long upath)
 		return -EISDIR;
 	if (l.slash)
 		return -ENOTDIR;
+	if (l.dir->fixed)
+		return -EPERM;
 	return fs_dir_remove(l.dir, n);
 }
 
@@ -123,11 +127,15 @@ long sys_renameat(SYS_ARGS)
 		return rc;
 	if (o.len == 0 || t.len == 0 || fs_name_is_dot(o.name, o.len) || fs_name_is_dot(t.name, t.len))
 		return -EBUSY;
+	if (o.dir->st_dev != t.dir->st_dev)
+		return -EXDEV; /* /proc and /sys are file systems of their own */
 	struct fs_node *src = fs_dir_find(o.dir, o.name, o.len);
 	if (!src)
 		return -ENOENT;
 	if (t.len > LINUX_NAME_MAX)
 		return -ENAMETOOLONG;
+	if (t.dir->fixed)
+		return -ENOENT; /* /proc's names are the kernel's (the source is then in /proc too: same st_dev) */
 	if ((o.slash || t.slash) && !fs_is_dir(src))
 		return -ENOTDIR;
 	struct fs_node *dst = fs_dir_find(t.dir, t.name, t.len);

@@ -238,10 +238,24 @@ START_TEST(test_proc_bad_pointers)
 	ck_assert_int_eq(xopen("/proc/self/fd/0/x", O_RDONLY), -ENOTDIR);
 	struct stat st;
 	ck_assert_int_eq(sys_stat(L("/proc/self/fd/../fd/../fd/1"), L(&st), 0, 0, 0, 0), 0);
-	/* Two lookups of fd/ in one call keep what the first found (ASan checks no link is freed under it). */
-	ck_assert_int_eq(sys_rename(L("/proc/self/fd/0"), L("/proc/self/fd/1"), 0, 0, 0, 0), 0);
-	ck_assert_int_eq(sys_rename(L("/proc/self/fd/2"), L("/proc/self/fd/x"), 0, 0, 0, 0), 0);
-	ck_assert_int_eq(sys_stat(L("/proc/self/fd/x"), L(&st), 0, 0, 0, 0), -ENOENT); /* remade from the fd table */
+	/* Only the kernel makes names in /proc and /sys, as Linux's (root included). */
+	ck_assert_int_eq(sys_rename(L("/proc/self/fd/0"), L("/proc/self/fd/1"), 0, 0, 0, 0), -ENOENT);
+	ck_assert_int_eq(sys_rename(L("/proc/self/fd/2"), L("/proc/self/fd/x"), 0, 0, 0, 0), -ENOENT);
+	ck_assert_int_eq(sys_rename(L("/proc/meminfo"), L("/tmp/m"), 0, 0, 0, 0), -EXDEV);
+	ck_assert_int_eq(sys_rename(L("/tmp"), L("/proc/tmp"), 0, 0, 0, 0), -EXDEV);
+	ck_assert_int_eq(sys_unlink(L("/proc/cpuinfo"), 0, 0, 0, 0, 0), -EPERM);
+	ck_assert_int_eq(sys_rmdir(L("/proc/self/fd"), 0, 0, 0, 0, 0), -EPERM);
+	ck_assert_int_eq(sys_mkdir(L("/proc/new"), 0755, 0, 0, 0, 0), -ENOENT);
+	ck_assert_int_eq(sys_mkdir(L("/sys/devices/x"), 0755, 0, 0, 0, 0), -ENOENT);
+	ck_assert_int_eq(xopen("/proc/self/fd/77", O_CREAT | O_WRONLY), -ENOENT);
+	ck_assert_int_eq(sys_symlink(L("x"), L("/proc/self/fd/99"), 0, 0, 0, 0), -ENOENT);
+	ck_assert_int_eq(sys_mknod(L("/proc/p"), S_IFIFO | 0600, 0, 0, 0, 0), -ENOENT);
+	ck_assert_int_eq(sys_link(L("/proc/meminfo"), L("/tmp/m"), 0, 0, 0, 0), -EXDEV); /* another file system */
+	struct lx_statfs sf;
+	ck_assert_int_eq(sys_statfs(L("/proc/self/fd"), L(&sf), 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sf.f_type, 0x9fa0);
+	ck_assert_int_eq(sys_statfs(L("/sys/devices"), L(&sf), 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sf.f_type, 0x62656572);
 	ck_assert_int_eq(sys_stat(L("/proc/self/fd/2"), L(&st), 0, 0, 0, 0), 0);
 	/* Writing through /dev/stderr (O_CREAT, as a shell's >) reaches the console's stderr. */
 	long efd = xopen("/dev/stderr", O_WRONLY | O_CREAT | O_TRUNC);
