@@ -504,6 +504,79 @@ static void statfs_fadvise(void)
 	close(o);
 }
 
+/* The link text of /proc/self/fd/fd: whether it starts (or, with end, ends) with s. */
+static int fd_link_is(int fd, const char *s, int end)
+{
+	char p[64], t[4096];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(p, t, sizeof(t) - 1);
+	if (n < 0)
+		return -1;
+	t[n] = '\0';
+	size_t k = strlen(s);
+	return end ? (size_t)n >= k && strcmp(t + n - k, s) == 0 : strncmp(t, s, k) == 0;
+}
+
+static void procfs(void)
+{
+	say("== proc\n");
+	int f = open("pf", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	say("fd link of a file ends in /pf: %d\n", fd_link_is(f, "/pf", 1));
+	int p[2];
+	need(pipe(p) == 0, "pipe");
+	say("fd link of a pipe: %d\n", fd_link_is(p[0], "pipe:[", 0));
+	int e = eventfd(0, 0), s = socket(AF_UNIX, SOCK_STREAM, 0);
+	say("eventfd: %d socket: %d\n", fd_link_is(e, "anon_inode:[eventfd]", 0), fd_link_is(s, "socket:[", 0));
+	char path[64], buf[16] = "";
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	int w = T(open(path, O_WRONLY));
+	T(write(w, "via", 3));
+	T(read(p[0], buf, sizeof(buf)));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", e);
+	T(open(path, O_RDONLY));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", s);
+	T(open(path, O_RDONLY));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", f);
+	int f2 = T(open(path, O_RDWR));
+	T(write(f2, "second open", 11));
+	T(lseek(f, 0, SEEK_CUR));
+	T(unlink("pf"));
+	say("unlinked: %d\n", fd_link_is(f, "/pf (deleted)", 1));
+	struct stat st;
+	int rc = lstat(path, &st);
+	say("lstat fd link: %d link %d mode %04o\n", rc, S_ISLNK(st.st_mode), st.st_mode & 07777);
+	show_readlink("readlink /dev/stdin", AT_FDCWD, "/dev/stdin", 100);
+	show_readlink("readlink /proc/self/fd/1 via /dev/fd", AT_FDCWD, "/dev/fd/1", 0);
+	rc = stat("/proc/self/exe", &st);
+	say("exe: %d regular %d size>0 %d\n", rc, S_ISREG(st.st_mode), st.st_size > 0);
+	struct statfs sf;
+	rc = statfs("/proc/self", &sf);
+	say("statfs /proc: %d proc %d\n", rc, sf.f_type == 0x9fa0);
+	rc = statfs("/sys/devices/system/cpu", &sf);
+	say("statfs /sys: %d sysfs %d\n", rc, sf.f_type == 0x62656572);
+	T(mkdir("/proc/fstest", 0755));
+	T(unlink("/proc/cpuinfo"));
+	T(link("/proc/cpuinfo", "pcpu"));
+	T(rename("/proc/uptime", "up"));
+	T(symlink("x", "/proc/self/fd/999"));
+	int u = open("/proc/uptime", O_RDONLY);
+	char a[64] = "", b[64] = "";
+	double up = -1, idle = -1;
+	ssize_t n = pread(u, a, sizeof(a) - 1, 0);
+	say("uptime: two numbers %d\n", n > 0 && sscanf(a, "%lf %lf", &up, &idle) == 2 && up >= 0 && idle >= 0);
+	n = read(u, b, 4);
+	say("uptime read from 0: %d\n", n == 4 && memcmp(a, b, 4) == 0);
+	say("online: %s", get("/sys/devices/system/cpu/online")[0] == '0' ? "starts 0\n" : "other\n");
+	close(u);
+	close(f);
+	close(f2);
+	close(w);
+	close(p[0]);
+	close(p[1]);
+	close(e);
+	close(s);
+}
+
 static void sendfiles(void)
 {
 	say("== sendfile\n");
@@ -559,6 +632,7 @@ int main(int argc, char **argv)
 	fifos();
 	statfs_fadvise();
 	sendfiles();
+	procfs();
 	if (fails)
 		say("fstest FAILED %d\n", fails);
 	else
