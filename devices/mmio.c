@@ -310,6 +310,9 @@ int mmio_attach(struct mmio_dev *d, struct event_loop *l)
 		if ((r = event_add_counter(l, &d->start_src, d->start_fd, mmio_start_fn, d, d->tag)))
 			return r;
 	}
+	/* mmio_signal writes it from the event thread: its seccomp filter allows that fd (vmm/sandbox.c). */
+	if (d->news_fd >= 0 && (r = event_add_write_fd(l, d->news_fd)))
+		return r;
 	if (d->ops->attach && (r = d->ops->attach(d, l)))
 		return r;
 	d->client = (struct event_client){ .poll = mmio_poll_fn, .quiesce = mmio_quiesce_fn,
@@ -317,6 +320,17 @@ int mmio_attach(struct mmio_dev *d, struct event_loop *l)
 	event_add_client(l, &d->client);
 	d->loop = l;
 	return 0;
+}
+
+unsigned mmio_vcpu_fds(const struct mmio_dev *d, int *fds, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned q = 0; q < MMIO_MAX_QUEUES && n < max; q++)
+		if (d->kick[q].fd >= 0)
+			fds[n++] = d->kick[q].fd;
+	if (d->start_fd >= 0 && n < max)
+		fds[n++] = d->start_fd;
+	return n;
 }
 
 int mmio_notify_fd(const struct mmio_dev *d, unsigned q)

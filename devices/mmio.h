@@ -177,6 +177,14 @@ int mmio_init(struct mmio_dev *d, const struct dev_ops *ops, void *priv, const s
  */
 int mmio_attach(struct mmio_dev *d, struct event_loop *l);
 
+/*
+ * The eventfds the vCPU thread writes for this device (queue kicks no
+ * ioeventfd caught, the start eventfd of DRIVER_OK and resets), at most max
+ * into fds: the vCPU thread's seccomp filter allows write on these only.
+ * Returns how many. After mmio_attach.
+ */
+unsigned mmio_vcpu_fds(const struct mmio_dev *d, int *fds, unsigned max);
+
 /* Queue q's QueueNotify eventfd (for KVM_IOEVENTFD), -1 when not attached or no such queue. */
 int mmio_notify_fd(const struct mmio_dev *d, unsigned q);
 

@@ -120,6 +120,16 @@ $(foreach h,$(FUZZ_HARNESSES),$(eval $(TEST_OBJDIR)/tests/fuzz/fuzz_$(h).o: TEST
 $(TEST_OBJDIR)/tests/unit/check_fuzz.o: TEST_CFLAGS += -DFUZZ_DIR='"$(abspath tests/fuzz)"' \
 	-D'FUZZ_LIST=$(foreach h,$(FUZZ_HARNESSES),X($(h)))'
 
+# The sandbox suite tests the release build's filters: vmm/sandbox.c once more without UKVM_SANITIZER (the
+# runner's own copy lets the sanitizers' calls through), its entry points renamed sandbox_rel_*, and
+# check_sandbox.c calling those.
+SANDBOX_REL := -Dsandbox_vcpu_install=sandbox_rel_vcpu_install -Dsandbox_vcpu_install_for=sandbox_rel_vcpu_install_for \
+               -Dsandbox_event_install=sandbox_rel_event_install -Dsandbox_slirp_install=sandbox_rel_slirp_install
+$(TEST_OBJDIR)/sandbox_rel.o: vmm/sandbox.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -DUKVM_SANITIZER,$(ASAN_CFLAGS)) $(SANDBOX_REL) -c $< -o $@
+$(TEST_OBJDIR)/tests/unit/check_sandbox.o: TEST_CFLAGS += $(SANDBOX_REL)
+
 # --- what the suites read or run ---------------------------------------------------
 # A static and a static-PIE musl binary for check_elf / check_imgbuild.
 ELF_TEST_STATIC := $(BUILD)/tools/test/hello-static
@@ -156,10 +166,17 @@ $(BUILD)/asan/ukvm-run: $(ASAN_MON_OBJS)
 
 all: $(BUILD)/asan/ukvm-run
 
+# An embedder running snapshots on worker threads (check_snapshot): no sanitizer, so glibc's malloc and its
+# per-thread arenas are what the vCPU thread's seccomp filter meets, as in a real embedder.
+$(BUILD)/tests/embed-worker: tests/integration/embed_worker.c $(BUILD)/libukvm.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+all: $(BUILD)/tests/embed-worker
+
 # --- the runner -------------------------------------------------------------------
 TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c tests/integration/netns.c \
                       $(filter-out $(GUEST_GROUP_SRCS),$(UNIT_SRCS)) $(IT_SRCS) $(sort $(TESTED_SRCS))) \
-                    $(GUEST_GROUP_OBJS)
+                    $(GUEST_GROUP_OBJS) $(TEST_OBJDIR)/sandbox_rel.o
 
 # suites.h lists UNIT(name) / INTEG(name) for every check_<name>.c; rewritten only when the list changes.
 $(BUILD)/tests/suites.h: FORCE
@@ -183,7 +200,7 @@ $(BUILD)/tests/check_ukvm: $(TEST_RUNNER_OBJS)
 # images (both in `all`) and the two monitors.
 CHECK_DEPS := $(BUILD)/tests/check_ukvm $(BUILD)/ukvm-run $(BUILD)/asan/ukvm-run $(TESTGUESTS) $(BUILD)/ukvm-slirp $(BUILD)/ukvm-serve \
               $(BUILD)/ukvm-oci \
-              $(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp
+              $(BUILD)/tests/ukvm-slirp $(BUILD)/asan/ukvm-slirp $(BUILD)/tests/embed-worker
 
 # The user-mode network helper next to the runner and the ASan monitor too, where net_user_open looks
 # first (devices/net_user.h): a link to the one build.
@@ -207,7 +224,7 @@ FUZZ_OBJDIR := $(BUILD)/fuzz/obj
 # SCMP_A0 in vmm/sandbox.c): gcc's -Werror build is the style gate, not this one.
 FUZZ_CFLAGS := $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=fuzzer-no-link,address,undefined \
                -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wno-missing-field-initializers \
-               -DFUZZ_LIBFUZZER
+               -DFUZZ_LIBFUZZER -DUKVM_SANITIZER
 
 # The guest code's own headers, as in the runner.
 $(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(filter guest/%,$(gfuzz_SRCS))): FUZZ_OBJ_CFLAGS := -Iguest/include

@@ -104,6 +104,26 @@ int event_add_file(struct event_loop *l, int fd)
 	return (int)l->nfiles++;
 }
 
+int event_stop_fd(const struct event_loop *l)
+{
+	return l->stop_fd;
+}
+
+int event_add_write_fd(struct event_loop *l, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (l->running)
+		return -EBUSY; /* the thread's filter is in place */
+	for (unsigned i = 0; i < l->nwrite_fds; i++)
+		if (l->write_fds[i] == fd)
+			return 0;
+	if (l->nwrite_fds == EVENT_WRITE_FDS_MAX)
+		return -ENOSPC;
+	l->write_fds[l->nwrite_fds++] = fd;
+	return 0;
+}
+
 static int event_add(struct event_loop *l, struct event_src *s, int fd, event_fn fn, void *ctx, const char *what)
 {
 	s->op.done = event_src_done;
@@ -269,7 +289,9 @@ static void *event_main(void *arg)
 	l->self = pthread_self(); /* before the semaphore: event_on_thread may run from here on */
 	l->self_set = true;
 	/* Seccomp filters are per thread: this one installs its own before touching guest input. */
-	l->start_err = b->seccomp ? sandbox_event_install() : 0;
+	struct sandbox_event sb = { .ring_fd = l->ring.ring_fd, .files = l->files, .nfiles = l->nfiles,
+				    .write_fds = l->write_fds, .nwrite_fds = l->nwrite_fds };
+	l->start_err = b->seccomp ? sandbox_event_install(&sb) : 0;
 	sem_post(&b->started); /* b is gone after this */
 	if (!l->start_err)
 		event_loop_run(l);

@@ -57,6 +57,8 @@ struct event_client {
 
 /* Files a loop's ring may name: every device's eventfds and disk fit (32 devices x 6 + 1). */
 #define EVENT_FILES_MAX 256
+/* Eventfds the thread writes itself: the VM's news eventfd, shared by its devices. */
+#define EVENT_WRITE_FDS_MAX 8
 
 struct event_loop {
 	struct io_uring ring;
@@ -64,6 +66,8 @@ struct event_loop {
 	bool locked;                /* files registered, restrictions set, ring enabled (event_start) */
 	int files[EVENT_FILES_MAX]; /* registered at event_start: index i names files[i] */
 	unsigned nfiles;
+	int write_fds[EVENT_WRITE_FDS_MAX]; /* eventfds the thread signals with write(2) (event_add_write_fd) */
+	unsigned nwrite_fds;
 	pthread_t thread;
 	bool running;               /* thread started and not joined */
 	pthread_t self;             /* the event thread, written by itself (event_on_thread) */
@@ -108,6 +112,13 @@ static inline void event_sqe_file(struct io_uring_sqe *sqe, int file)
 }
 
 /*
+ * Names fd as one the event thread signals with write(2) itself (a
+ * device's news eventfd): the thread's seccomp filter allows write on the
+ * ring's files and these only. Before event_start. Returns 0 or -errno.
+ */
+int event_add_write_fd(struct event_loop *l, int fd);
+
+/*
  * Registers a counter source: fd (a blocking eventfd: io_uring would see
  * -EAGAIN on a nonblocking one; registered with event_add_file) is read by
  * the loop and fn(ctx, ring, count) runs on the event thread after each
@@ -137,6 +148,9 @@ void event_add_client(struct event_loop *l, struct event_client *c);
  * -errno.
  */
 int event_start(struct event_loop *l, bool seccomp);
+
+/* The eventfd event_stop writes (from the caller's thread: its seccomp filter must allow it); -1 none. */
+int event_stop_fd(const struct event_loop *l);
 
 /* True when called on l's event thread (tests, and assertions of "runs on the event thread"). */
 bool event_on_thread(const struct event_loop *l);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fdtbuild.h"
+#include "mmio.h"
 #include "run.h"
 #include "sandbox.h"
 #include "snapvm.h"
@@ -180,6 +181,22 @@ static void run_loop(struct run_ctx *c)
 	}
 }
 
+/* The vCPU thread's seccomp filter, its arguments pinned to the fds this run uses (vmm/sandbox.h). */
+static int run_sandbox(struct run_ctx *c)
+{
+	struct ukvm_vm *vm = c->vm;
+	int dev_fds[UKVM_MMIO_MAX_DEVS * (MMIO_MAX_QUEUES + 1) + 1];
+	struct sandbox_vcpu p = {
+		.vcpu_fd = vm->vcpu.fd, .pid = vm->vcpu.pid, .kick_signal = vm->vcpu.kick_signal,
+		.wake_fd = vm->vcpu.wake_fd, .out_fds = { c->con[RUN_CON_OUT].fd, c->con[RUN_CON_ERR].fd },
+		.in_fd = c->in.fd, .dev_fds = dev_fds,
+		.ndev_fds = vmdev_vcpu_fds(vm, dev_fds, sizeof(dev_fds) / sizeof(dev_fds[0])),
+		.snap_fd = c->snap ? snapvm_writer_fd(c->snap) : -1,
+		.pagemap_fd = c->snap ? snapvm_writer_pagemap_fd(c->snap) : -1,
+	};
+	return sandbox_vcpu_install_for(&p);
+}
+
 /* ukvm_run into this library's own struct ukvm_result. */
 static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 {
@@ -231,8 +248,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 			goto out;
 		}
 	}
-	if (vm->cfg.seccomp && (r = sandbox_vcpu_install_fds(vm->vcpu.fd, c.snap ? snapvm_writer_fd(c.snap) : -1,
-							      c.snap ? snapvm_writer_pagemap_fd(c.snap) : -1, c.in.fd))) {
+	if (vm->cfg.seccomp && (r = run_sandbox(&c))) {
 		run_finish(&c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "seccomp: %s", strerror(-r));
 		goto out;
 	}

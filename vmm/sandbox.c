@@ -3,50 +3,48 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /*
  * The vCPU thread (vmm/run.c): the thread that calls ukvm_run, from just
- * before the first KVM_RUN to the end of ukvm_destroy. Each line names who
- * needs the call. Nothing a guest triggers here allocates (blk's request
- * slots are made at open): glibc's malloc in a non-main thread (an
- * embedder's worker) would need mprotect and openat, not allowed.
+ * before the first KVM_RUN to the end of ukvm_destroy. Calls allowed with
+ * any arguments, each with who needs it and why its arguments are not
+ * pinned; the calls whose arguments are pinned follow in
+ * sandbox_vcpu_install. Nothing a guest triggers here allocates or frees
+ * (blk's request slots are made at open, the snapshot writer's buffers are
+ * one mapping): glibc's malloc in a worker thread's arena would need
+ * mprotect and openat, which kill.
  */
 static const int sandbox_vcpu_calls[] = {
-	SCMP_SYS(write),           /* hcall.c console to a file or terminal; vcpu_kick (wake eventfd);
-				      mmio.c: QueueNotify no ioeventfd caught, DRIVER_OK kicks; stderr */
-	SCMP_SYS(pwritev2),        /* hcall.c console to a pipe or socket: RWF_NOWAIT, never blocks */
-	SCMP_SYS(writev),          /* stdio on stderr */
-	SCMP_SYS(ppoll),           /* hcall.c WAIT: the wake eventfd; a full console; kick signal open */
-	SCMP_SYS(read),            /* hcall.c WAIT: resets the wake eventfd; console input from a file,
-				      or a terminal that polled readable */
-	SCMP_SYS(futex),           /* mmio.c device locks shared with the event thread, a reset waiting
-				      for in-flight I/O; event_stop joining the event thread */
+	SCMP_SYS(ppoll),           /* hcall.c WAIT (wake eventfd, input), a full console: only waits; its
+				      fds are in memory, out of a filter's reach */
 	SCMP_SYS(clock_gettime),   /* vm_now_ns and the boot time, when the vDSO falls back to the syscall */
-	SCMP_SYS(rt_sigtimedwait), /* vcpu_drain_kick; run.c, hcall.c take back a closed console's SIGPIPE */
+	SCMP_SYS(rt_sigtimedwait), /* vcpu_drain_kick; run.c, hcall.c take back a closed console's SIGPIPE:
+				      this thread's own signals */
 	SCMP_SYS(rt_sigprocmask),  /* vcpu_run_end restores the mask; hcall.c opens the kick for a terminal write */
 	SCMP_SYS(rt_sigreturn),    /* the kick's no-op handler, an embedder's handlers */
-	SCMP_SYS(tgkill),          /* ukvm_stop from a signal handler on this thread (ukvm-run's SIGINT/SIGTERM) */
-	SCMP_SYS(getpid),          /* ... and its raise() */
+	SCMP_SYS(getpid),          /* abort()'s raise (an assertion) */
 	SCMP_SYS(gettid),
-	SCMP_SYS(timer_delete),    /* run.c: the timeout timer at the end of the run */
+	SCMP_SYS(timer_delete),    /* run.c: the timeout timer at the end of the run: only this process's timers */
 	SCMP_SYS(timer_settime),
-	SCMP_SYS(close),           /* ukvm_destroy: devices, vCPU, VM */
-	SCMP_SYS(munmap),          /* ukvm_destroy: guest RAM, run page; free() */
-	SCMP_SYS(newfstatat),      /* stdio's first use of stdout/stderr */
-	SCMP_SYS(fstat),
-	SCMP_SYS(brk),             /* malloc inside stdio */
-	SCMP_SYS(madvise),         /* free() trimming */
+	SCMP_SYS(close),           /* ukvm_destroy closes every fd the VM owns (devices, eventfds, vCPU, VM,
+				      the run's snapshot file): too many to pin, and closing grants nothing */
+	SCMP_SYS(munmap),          /* ukvm_destroy: guest RAM, run page, snapshot writer; free() of a large
+				      chunk: only takes access away */
+	SCMP_SYS(brk),             /* free() trimming the main thread's heap (ukvm-run's ukvm_destroy) */
 	SCMP_SYS(sigaltstack),     /* ASan/LSan (and glibc, for some handlers) add and remove a per-thread
 				      alternate signal stack: it only moves this thread's own handlers */
-	SCMP_SYS(waitid),          /* net_user_close reaps the slirp helper (by its pidfd) ... */
-	SCMP_SYS(pidfd_send_signal), /* ... killing it first if it outstays NET_USER_EXIT_MS */
 	SCMP_SYS(exit),            /* thread exit */
 	SCMP_SYS(exit_group),      /* process exit (ukvm-run) */
 };
@@ -54,25 +52,16 @@ static const int sandbox_vcpu_calls[] = {
 /*
  * The event thread (vmm/event.c), installed by the thread itself before it
  * touches a source. io_uring's workers are kernel threads: the file I/O they
- * do is not filtered, only what this thread calls itself. No malloc on its
- * data path: glibc grows and trims a thread's arena with mprotect and (once)
- * openat of /proc/sys/vm/overcommit_memory, which a guest could then reach.
+ * do is not filtered, only what this thread calls itself; the ring only
+ * takes its registered files (event_lock). No malloc on its data path: glibc
+ * grows and trims a thread's arena with mprotect and (once) openat of
+ * /proc/sys/vm/overcommit_memory, which a guest could then reach. Calls with
+ * pinned arguments: sandbox_event_install.
  */
 static const int sandbox_event_calls[] = {
-	SCMP_SYS(io_uring_enter), /* event.c: submit SQEs and wait for CQEs, the whole data path (blk.c, net.c) */
-	SCMP_SYS(write),          /* mmio.c: the news eventfd for a WAITing vCPU; warnings on stderr */
-	SCMP_SYS(writev),         /* stdio on stderr */
-	SCMP_SYS(futex),          /* mmio.c: device locks shared with the vCPU thread, reset's condition variable */
-	SCMP_SYS(brk),            /* stdio */
-	SCMP_SYS(munmap),         /* blk.c: O_DIRECT bounce buffers (mmap below) */
-	SCMP_SYS(pwritev),        /* blk.c: small writes done in place when the disk is otherwise idle */
-	SCMP_SYS(pwritev2),       /* glibc's pwritev may use it; net.c: frames written at once (RWF_NOWAIT) */
-	SCMP_SYS(preadv2),        /* net.c: frames the backend has queued, read at once (RWF_NOWAIT) */
-	SCMP_SYS(madvise),        /* thread exit releases its stack */
+	SCMP_SYS(munmap),         /* blk.c: O_DIRECT bounce buffers (mmap: sandbox_common) */
 	SCMP_SYS(sched_yield),    /* event.c: polling gives the CPU to a vCPU thread sharing it */
 	SCMP_SYS(clock_gettime),  /* event.c, mmio.c: polling windows, when the vDSO falls back to the syscall */
-	SCMP_SYS(newfstatat),     /* stdio's first use of stderr */
-	SCMP_SYS(fstat),
 	SCMP_SYS(rt_sigprocmask), /* thread exit */
 	SCMP_SYS(sigaltstack),    /* ASan removes its per-thread alternate signal stack at thread exit: harmless */
 	SCMP_SYS(exit),           /* thread exit */
@@ -120,16 +109,131 @@ static const int sandbox_slirp_calls[] = {
 	SCMP_SYS(exit_group),
 };
 
+/*
+ * Sanitizer builds (UKVM_SANITIZER, defined by the build with -fsanitize):
+ * what ASan, UBSan and LSan call when they report (from any thread, under its
+ * filter): the report must come out whole, and LeakSanitizer's check at exit
+ * runs on ukvm-run's main thread, the vCPU thread. None of this is in a
+ * release build.
+ */
+#ifdef UKVM_SANITIZER
+static const int sandbox_sanitizer_calls[] = {
+	SCMP_SYS(openat),       /* /proc/self/maps (symbolizing, LSan's root regions), /proc/self/exe */
+	SCMP_SYS(open),
+	SCMP_SYS(read),         /* those files */
+	SCMP_SYS(pread64),
+	SCMP_SYS(lseek),
+	SCMP_SYS(readlink),     /* /proc/self/exe */
+	SCMP_SYS(readlinkat),
+	SCMP_SYS(newfstatat),   /* sizing them */
+	SCMP_SYS(fstat),
+	SCMP_SYS(ioctl),        /* TCGETS: colours on a terminal */
+	SCMP_SYS(prctl),        /* PR_GET_DUMPABLE, PR_SET_PTRACER (LSan) */
+	SCMP_SYS(write),        /* the report on stderr */
+	SCMP_SYS(writev),
+	SCMP_SYS(mprotect),     /* the allocator's guard pages */
+	SCMP_SYS(madvise),      /* shadow memory */
+	SCMP_SYS(mremap),
+	SCMP_SYS(getrlimit),
+	SCMP_SYS(prlimit64),
+	SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(sched_yield),
+	SCMP_SYS(getppid),
+	SCMP_SYS(clone),        /* LSan's stop-the-world tracer */
+	SCMP_SYS(clone3),
+	SCMP_SYS(ptrace),       /* ... which attaches to every thread, */
+	SCMP_SYS(wait4),        /* ... waits for them */
+	SCMP_SYS(waitid),
+	SCMP_SYS(getdents64),   /* ... listed in /proc/self/task */
+	SCMP_SYS(getdents),
+	SCMP_SYS(rt_sigaction),
+	SCMP_SYS(tgkill),
+	SCMP_SYS(kill),
+	SCMP_SYS(futex),
+	SCMP_SYS(close),
+	SCMP_SYS(munmap),
+	SCMP_SYS(mmap),
+	SCMP_SYS(dup2),
+	SCMP_SYS(fcntl),
+	SCMP_SYS(pipe2),
+	SCMP_SYS(gettid),
+	SCMP_SYS(getpid),
+	SCMP_SYS(exit),
+	SCMP_SYS(exit_group),
+};
+#endif
+
+static int sandbox_allow(scmp_filter_ctx f, int nr, int r)
+{
+	return r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
+}
+
+/* Allows nr when its argument argno is one of fds (-1 entries skipped, duplicates added once). */
+static int sandbox_allow_fds(scmp_filter_ctx f, int nr, unsigned argno, const int *fds, unsigned n, int r)
+{
+	for (unsigned i = 0; i < n && !r; i++) {
+		bool dup = fds[i] < 0;
+		for (unsigned j = 0; j < i && !dup; j++)
+			dup = fds[j] == fds[i];
+		if (!dup)
+			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
+					     SCMP_CMP(argno, SCMP_CMP_EQ, (scmp_datum_t)fds[i]));
+	}
+	return r;
+}
+
+/* Allows nr on fd (when >= 0) with argument 1 equal to req (an ioctl request). */
+static int sandbox_allow_fd_req(scmp_filter_ctx f, int nr, int fd, unsigned long req, int r)
+{
+	if (r || fd < 0)
+		return r;
+	return seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd),
+				SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)req));
+}
+
+/*
+ * The rules both threads share, with their arguments pinned:
+ * - mmap: anonymous and never executable: malloc's large chunks (vCPU
+ *   thread), O_DIRECT bounce buffers (event thread); no file mapping (a
+ *   shared writable mapping of a file is a write that write's filter never
+ *   sees).
+ * - madvise: MADV_DONTNEED only: free() trimming a heap, glibc releasing an
+ *   exiting thread's stack.
+ * - futex: the operations glibc's mutexes, condition variables and
+ *   pthread_join use (private or shared, either clock); no PI or requeue-PI
+ *   futexes, no FUTEX_WAKE_OP.
+ * - write, writev on stderr (fd 2): warnings (mmio_warn, event thread
+ *   messages) and the run's last words.
+ */
+static int sandbox_common(scmp_filter_ctx f, int r)
+{
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
+				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS));
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1, SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+	static const int futex_ops[] = { FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET };
+	for (unsigned i = 0; i < sizeof(futex_ops) / sizeof(futex_ops[0]) && !r; i++)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(futex), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, (scmp_datum_t)(uint32_t)FUTEX_CMD_MASK,
+					     (scmp_datum_t)futex_ops[i]));
+	static const int err_fd[] = { STDERR_FILENO };
+	r = sandbox_allow_fds(f, SCMP_SYS(write), 0, err_fd, 1, r);
+	r = sandbox_allow_fds(f, SCMP_SYS(writev), 0, err_fd, 1, r);
+#ifdef UKVM_SANITIZER
+	for (size_t i = 0; i < sizeof(sandbox_sanitizer_calls) / sizeof(int); i++)
+		r = sandbox_allow(f, sandbox_sanitizer_calls[i], r);
+#endif
+	return r;
+}
+
 /* A filter that kills the process (not just the thread: a half-dead monitor is worse than none). */
 static scmp_filter_ctx sandbox_new(const int *calls, size_t n, int *r)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	*r = f ? 0 : -ENOMEM;
-	for (size_t i = 0; i < n && !*r; i++)
-		*r = seccomp_rule_add(f, SCMP_ACT_ALLOW, calls[i], 0);
-	/* Both: malloc (vCPU thread, in stdio) and O_DIRECT bounce buffers (event thread), never executable. */
-	if (!*r)
-		*r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	for (size_t i = 0; i < n; i++)
+		*r = sandbox_allow(f, calls[i], *r);
 	return f;
 }
 
@@ -142,53 +246,73 @@ static int sandbox_load(scmp_filter_ctx f, int r)
 	return r;
 }
 
-/* ioctls on the vCPU fd: the vCPU loop's, then those a snapshot reads the vCPU with (vcpu_state_get). */
-static int sandbox_vcpu_ioctls(scmp_filter_ctx f, int vcpu_fd, bool snap, int r)
-{
-	/* run.c: KVM_RUN; crash reports read the registers (vcpu_get_regs). Only on this VM's vCPU fd. */
-	static const unsigned long ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS,
-		/* snapvm.c: the rest of the vCPU's state, only when the run may snapshot */
-		KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_XCRS, KVM_GET_VCPU_EVENTS, KVM_GET_MSRS };
-	size_t n = snap ? sizeof(ioctls) / sizeof(ioctls[0]) : 3;
-	for (size_t i = 0; i < n && !r; i++)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vcpu_fd),
-				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
-	return r;
-}
-
 int sandbox_vcpu_install(int vcpu_fd)
 {
-	return sandbox_vcpu_install_fds(vcpu_fd, -1, -1, -1);
+	struct sandbox_vcpu p = { .vcpu_fd = vcpu_fd, .wake_fd = -1, .out_fds = { -1, -1 }, .in_fd = -1,
+				  .snap_fd = -1, .pagemap_fd = -1, .pid = getpid(), .kick_signal = SIGUSR2 };
+	return sandbox_vcpu_install_for(&p);
 }
 
-int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int pagemap_fd, int in_fd)
+int sandbox_vcpu_install_for(const struct sandbox_vcpu *p)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
-	r = sandbox_vcpu_ioctls(f, vcpu_fd, snap_fd >= 0, r);
-	if (!r && in_fd >= 0) {
-		/* hcall.c console input: RWF_NOWAIT reads of a pipe or socket; a terminal's bytes waiting (FIONREAD). */
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(preadv2), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)in_fd));
-		if (!r)
-			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)in_fd),
-					     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)FIONREAD));
-	}
-	if (snap_fd >= 0) {
+	r = sandbox_common(f, r);
+
+	/* ioctls on this VM's vCPU fd only: run.c KVM_RUN; crash reports read the registers (vcpu_get_regs). */
+	static const unsigned long run_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS };
+	/* snapvm.c: the rest of the vCPU's state, only when the run may snapshot */
+	static const unsigned long snap_ioctls[] = { KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_XCRS,
+						     KVM_GET_VCPU_EVENTS, KVM_GET_MSRS };
+	for (size_t i = 0; i < sizeof(run_ioctls) / sizeof(run_ioctls[0]); i++)
+		r = sandbox_allow_fd_req(f, SCMP_SYS(ioctl), p->vcpu_fd, run_ioctls[i], r);
+	for (size_t i = 0; p->snap_fd >= 0 && i < sizeof(snap_ioctls) / sizeof(snap_ioctls[0]); i++)
+		r = sandbox_allow_fd_req(f, SCMP_SYS(ioctl), p->vcpu_fd, snap_ioctls[i], r);
+
+	/*
+	 * write: the console streams (hcall.c, to a file or terminal), the wake
+	 * eventfd (vcpu_kick: ukvm_stop from a signal handler on this thread),
+	 * the eventfds the transports kick on this thread (mmio.c: a QueueNotify
+	 * no ioeventfd caught, DRIVER_OK and a reset asking the event thread).
+	 * stderr: sandbox_common.
+	 */
+	r = sandbox_allow_fds(f, SCMP_SYS(write), 0, p->out_fds, 2, r);
+	r = sandbox_allow_fds(f, SCMP_SYS(write), 0, &p->wake_fd, 1, r);
+	r = sandbox_allow_fds(f, SCMP_SYS(write), 0, p->dev_fds, p->ndev_fds, r);
+	/* hcall.c: console to a pipe or socket with RWF_NOWAIT, never blocking */
+	r = sandbox_allow_fds(f, SCMP_SYS(pwritev2), 0, p->out_fds, 2, r);
+	/* read: hcall.c WAIT resets the wake eventfd; console input from a file, or a terminal that polled readable */
+	r = sandbox_allow_fds(f, SCMP_SYS(read), 0, &p->wake_fd, 1, r);
+	r = sandbox_allow_fds(f, SCMP_SYS(read), 0, &p->in_fd, 1, r);
+	/* hcall.c console input: RWF_NOWAIT reads of a pipe or socket; a terminal's bytes waiting (FIONREAD). */
+	r = sandbox_allow_fds(f, SCMP_SYS(preadv2), 0, &p->in_fd, 1, r);
+	r = sandbox_allow_fd_req(f, SCMP_SYS(ioctl), p->in_fd, FIONREAD, r);
+
+	/* vcpu_kick (ukvm_stop on this thread) and abort()'s raise: this process only, those signals only. */
+	int sigs[] = { p->kick_signal, SIGABRT };
+	for (unsigned i = 0; i < 2 && !r; i++)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->pid),
+				     SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)sigs[i]));
+	/*
+	 * net_user_close (ukvm_destroy) reaps the slirp helper by its pidfd,
+	 * killing it first if it outstays NET_USER_EXIT_MS: SIGKILL by pidfd and
+	 * waitid(P_PIDFD) only. The fd is not pinned: a pidfd reaches only a
+	 * process this one opened one for, and waitid only its own children.
+	 */
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(pidfd_send_signal), 1,
+				     SCMP_A1(SCMP_CMP_EQ, SIGKILL));
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(waitid), 1, SCMP_A0(SCMP_CMP_EQ, P_PIDFD));
+
+	if (p->snap_fd >= 0) {
 		/* snapvm.c writes the snapshot into the file run.c opened before this filter: that fd only. */
-		if (!r)
-			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(pwrite64), 1,
-					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)snap_fd));
-		if (!r)
-			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ftruncate), 1,
-					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)snap_fd));
+		r = sandbox_allow_fds(f, SCMP_SYS(pwrite64), 0, &p->snap_fd, 1, r);
+		r = sandbox_allow_fds(f, SCMP_SYS(ftruncate), 0, &p->snap_fd, 1, r);
 		/* snapvm.c: which guest pages were ever touched: /proc/self/pagemap, opened before, else mincore */
-		if (!r && pagemap_fd >= 0)
-			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(pread64), 1,
-					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pagemap_fd));
-		if (!r)
-			r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mincore), 0);
+		r = sandbox_allow_fds(f, SCMP_SYS(pread64), 0, &p->pagemap_fd, 1, r);
+		r = sandbox_allow(f, SCMP_SYS(mincore), r);
 	}
 	return sandbox_load(f, r);
 }
@@ -197,6 +321,10 @@ int sandbox_slirp_install(bool files_confined)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_slirp_calls, sizeof(sandbox_slirp_calls) / sizeof(int), &r);
+	/* malloc (glib's g_malloc): anonymous memory, never executable; no file mapping. */
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
+				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS));
 	/* slirp: IPv4 sockets only (TCP, UDP, ICMP): no AF_UNIX to reach host services, no netlink, no packet. */
 	if (!r)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
@@ -212,16 +340,33 @@ int sandbox_slirp_install(bool files_confined)
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_PATH, O_RDONLY));
 	if (!r && !files_confined)
 		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	/* No sanitizer extras: ukvm-slirp is never built with sanitizers (vmm/build.mk). */
 	return sandbox_load(f, r);
 }
 
-int sandbox_event_install(void)
+int sandbox_event_install(const struct sandbox_event *p)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_event_calls, sizeof(sandbox_event_calls) / sizeof(int), &r);
+	r = sandbox_common(f, r);
+	/* event.c: submit SQEs and wait for CQEs, the whole data path (blk.c, net.c): this loop's ring only. */
+	r = sandbox_allow_fds(f, SCMP_SYS(io_uring_enter), 0, &p->ring_fd, 1, r);
 	/* event.c: the ring drops its files at the thread's end (event_release_files); no other register call. */
 	if (!r)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(io_uring_register), 1,
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(io_uring_register), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->ring_fd),
 				     SCMP_A1(SCMP_CMP_EQ, IORING_UNREGISTER_FILES));
+	/* mmio.c: the news eventfd of a WAITing vCPU (the files below are the ring's). */
+	r = sandbox_allow_fds(f, SCMP_SYS(write), 0, p->write_fds, p->nwrite_fds, r);
+	/*
+	 * The ring's registered files (event_add_file: eventfds, disks, NIC
+	 * backends), the only ones this thread moves data on with plain calls:
+	 * blk.c small writes done in place when the disk is otherwise idle
+	 * (pwritev; glibc's may use pwritev2); net.c frames moved at once
+	 * (preadv2, pwritev2 with RWF_NOWAIT).
+	 */
+	r = sandbox_allow_fds(f, SCMP_SYS(pwritev), 0, p->files, p->nfiles, r);
+	r = sandbox_allow_fds(f, SCMP_SYS(pwritev2), 0, p->files, p->nfiles, r);
+	r = sandbox_allow_fds(f, SCMP_SYS(preadv2), 0, p->files, p->nfiles, r);
 	return sandbox_load(f, r);
 }

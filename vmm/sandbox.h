@@ -7,25 +7,42 @@
 #define VMM_SANDBOX_H
 
 #include <stdbool.h>
+#include <sys/types.h>
+
+/* What the vCPU thread's filter pins arguments to (-1: none). */
+struct sandbox_vcpu {
+	int vcpu_fd;            /* ioctl: KVM_RUN and register reads on this fd only */
+	pid_t pid;              /* tgkill: to this process only ... */
+	int kick_signal;        /* ... with this signal (or SIGABRT: abort()) */
+	int wake_fd;            /* read and write: the WAIT's eventfd */
+	int out_fds[2];         /* write, pwritev2: the console streams */
+	int in_fd;              /* read, preadv2, FIONREAD: console input */
+	const int *dev_fds;     /* write: the eventfds the transports kick on this thread */
+	unsigned ndev_fds;
+	int snap_fd;            /* >= 0: the run may snapshot: pwrite64, ftruncate on it, the vCPU's state */
+	int pagemap_fd;         /* pread64: /proc/self/pagemap for the snapshot */
+};
 
 /*
  * Installs the vCPU thread's allowlist on the calling thread (after setup,
- * before the first KVM_RUN); KVM ioctls are allowed on vcpu_fd only.
- * Returns 0 or -errno.
+ * before the first KVM_RUN), its arguments pinned to p. Returns 0 or -errno.
  */
+int sandbox_vcpu_install_for(const struct sandbox_vcpu *p);
+
+/* sandbox_vcpu_install_for with the vCPU fd only (no console, wake or device fds; kick SIGUSR2). */
 int sandbox_vcpu_install(int vcpu_fd);
 
-/*
- * sandbox_vcpu_install for a run that may snapshot into snap_fd (-1: none):
- * also reading the vCPU's whole state, writing and sizing snap_fd only,
- * reading pagemap_fd (/proc/self/pagemap; -1: none) only, and mincore; and
- * for console input, its nonblocking read and FIONREAD on in_fd only (-1: no
- * input).
- */
-int sandbox_vcpu_install_fds(int vcpu_fd, int snap_fd, int pagemap_fd, int in_fd);
+/* What the event thread's filter pins arguments to. */
+struct sandbox_event {
+	int ring_fd;            /* io_uring_enter, io_uring_register(IORING_UNREGISTER_FILES) */
+	const int *files;       /* the ring's registered files: pwritev, pwritev2, preadv2 */
+	unsigned nfiles;
+	const int *write_fds;   /* write: eventfds this thread signals (a WAITing vCPU's news) */
+	unsigned nwrite_fds;
+};
 
 /* Installs the event thread's allowlist on the calling thread (vmm/event.c). Returns 0 or -errno. */
-int sandbox_event_install(void);
+int sandbox_event_install(const struct sandbox_event *p);
 
 /*
  * Installs the ukvm-slirp helper's allowlist on the calling process

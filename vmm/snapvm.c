@@ -34,6 +34,7 @@ struct snapvm_writer {
 	struct kvm_msr_entry *state_msrs; /* SNAP_MAX_MSRS */
 	uint8_t *meta;                /* header + the largest metadata */
 	size_t meta_cap;
+	size_t map_len;               /* the one mapping holding this struct and every buffer above */
 };
 
 static const struct kvm_cpuid_entry2 *snapvm_leaf(const struct kvm_cpuid2 *c, uint32_t fn)
@@ -75,6 +76,20 @@ int snapvm_can_save(struct ukvm_vm *vm, char *err, size_t errlen)
 
 /* ------------------------------------------------------------- writing */
 
+/*
+ * The writer's buffers are one anonymous mapping, not malloc: the snapshot is
+ * written and the writer closed on the vCPU thread under its seccomp filter,
+ * and glibc's free() in a worker thread's arena (an embedder runs VMs on
+ * worker threads) may trim it, which takes mprotect and an openat of
+ * /proc/sys/vm/overcommit_memory: the process was killed on its second
+ * snapshot (check_snapshot embed_snapshots_on_worker_threads). munmap is in
+ * the vCPU thread's allowlist.
+ */
+static size_t snapvm_align(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
 void snapvm_writer_close(struct snapvm_writer *w)
 {
 	if (!w)
@@ -83,13 +98,7 @@ void snapvm_writer_close(struct snapvm_writer *w)
 		close(w->fd);
 	if (w->pagemap_fd >= 0)
 		close(w->pagemap_fd);
-	free(w->pm);
-	free(w->msrs);
-	free(w->vec);
-	free(w->extents);
-	free(w->state_msrs);
-	free(w->meta);
-	free(w);
+	munmap(w, w->map_len);
 }
 
 int snapvm_writer_fd(const struct snapvm_writer *w)
@@ -104,22 +113,32 @@ int snapvm_writer_pagemap_fd(const struct snapvm_writer *w)
 
 int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_writer **out, char *err, size_t errlen)
 {
-	struct snapvm_writer *w = calloc(1, sizeof(*w));
+	uint64_t npages = vm->mem.size / SNAP_PAGE;
+	size_t meta_cap = sizeof(struct snap_hdr) + snap_meta_len(SNAP_MAX_MSRS, SNAP_MAX_EXTENTS);
+	size_t sizes[] = { sizeof(struct snapvm_writer), npages, SNAP_MAX_EXTENTS * sizeof(struct snap_extent),
+			   SNAP_MAX_MSRS * sizeof(struct kvm_msr_entry), meta_cap,
+			   sizeof(struct kvm_msr_list) + SNAP_MAX_MSRS * sizeof(uint32_t), npages * sizeof(uint64_t) };
+	size_t len = 0, at[sizeof(sizes) / sizeof(sizes[0])];
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		at[i] = len;
+		len += snapvm_align(sizes[i]);
+	}
 	int r = -ENOMEM;
 	*out = NULL;
-	if (!w)
-		goto fail_msg;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		goto fail_msg_nomap;
+	struct snapvm_writer *w = (struct snapvm_writer *)p; /* zero-filled, as calloc's */
+	w->map_len = len;
 	w->fd = -1;
 	w->pagemap_fd = -1;
-	w->meta_cap = sizeof(struct snap_hdr) + snap_meta_len(SNAP_MAX_MSRS, SNAP_MAX_EXTENTS);
-	w->vec = malloc(vm->mem.size / SNAP_PAGE);
-	w->extents = calloc(SNAP_MAX_EXTENTS, sizeof(*w->extents));
-	w->state_msrs = calloc(SNAP_MAX_MSRS, sizeof(*w->state_msrs));
-	w->meta = calloc(1, w->meta_cap);
-	w->msrs = calloc(1, sizeof(*w->msrs) + SNAP_MAX_MSRS * sizeof(uint32_t));
-	w->pm = malloc(vm->mem.size / SNAP_PAGE * sizeof(uint64_t));
-	if (!w->vec || !w->extents || !w->state_msrs || !w->meta || !w->msrs || !w->pm)
-		goto fail_msg;
+	w->meta_cap = meta_cap;
+	w->vec = p + at[1];
+	w->extents = (struct snap_extent *)(p + at[2]);
+	w->state_msrs = (struct kvm_msr_entry *)(p + at[3]);
+	w->meta = p + at[4];
+	w->msrs = (struct kvm_msr_list *)(p + at[5]);
+	w->pm = (uint64_t *)(p + at[6]);
 	/* Unprivileged readers get the present and swapped bits (not the frame numbers): all we need. */
 	w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	w->msrs->nmsrs = SNAP_MAX_MSRS;
@@ -136,10 +155,11 @@ int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_write
 	}
 	*out = w;
 	return 0;
-fail_msg:
-	snprintf(err, errlen, "out of memory");
 fail:
 	snapvm_writer_close(w);
+	return r;
+fail_msg_nomap:
+	snprintf(err, errlen, "out of memory");
 	return r;
 }
 

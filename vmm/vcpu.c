@@ -252,41 +252,44 @@ int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *cpuid, char *err, si
 	return vcpu_cpuid(v, cpuid, err, errlen);
 }
 
-/* KVM_GET_MSRS in one call per run of readable MSRs: KVM stops at the first it refuses, which is skipped. */
+/* MSRs read per KVM_GET_MSRS: a buffer on the stack (1 KiB). */
+#define VCPU_MSRS_CHUNK 64
+
+/*
+ * KVM_GET_MSRS in chunks of readable MSRs: KVM stops at the first it
+ * refuses, which is skipped. No allocation: a snapshot reads the state on
+ * the vCPU thread under its seccomp filter, where malloc in a worker
+ * thread's arena may need calls the filter kills (vmm/snapvm.c).
+ */
 static int vcpu_msrs_get(struct vcpu *v, const struct kvm_msr_list *list, struct vcpu_state *s)
 {
 	unsigned max = s->nmsrs, n = 0;
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + (size_t)list->nmsrs * sizeof(struct kvm_msr_entry));
-	if (!m)
-		return -ENOMEM;
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[VCPU_MSRS_CHUNK];
+	} m;
+	uint32_t pos[VCPU_MSRS_CHUNK]; /* list index of each entry asked for */
 	for (uint32_t i = 0; i < list->nmsrs;) {
-		uint32_t k = 0;
-		for (uint32_t j = i; j < list->nmsrs; j++)
-			if (list->indices[j] != MSR_PVM_STATE)
-				m->entries[k++] = (struct kvm_msr_entry){ .index = list->indices[j] };
-		m->nmsrs = k;
-		int got = k ? ioctl(v->fd, KVM_GET_MSRS, m) : 0;
-		if (got < 0) {
-			free(m);
-			return -errno;
-		}
-		for (int j = 0; j < got; j++) {
-			if (n == max) {
-				free(m);
-				return -E2BIG;
+		uint32_t k = 0, j = i;
+		for (; j < list->nmsrs && k < VCPU_MSRS_CHUNK; j++)
+			if (list->indices[j] != MSR_PVM_STATE) {
+				pos[k] = j;
+				m.h.entries[k++] = (struct kvm_msr_entry){ .index = list->indices[j] };
 			}
-			s->msrs[n++] = m->entries[j];
-		}
-		if ((uint32_t)got == k)
+		if (!k)
 			break;
-		/* Skip past the refused one: find it in list (k entries were the list from i, minus the PV MSR). */
-		uint32_t seen = 0, j = i;
-		for (; j < list->nmsrs; j++)
-			if (list->indices[j] != MSR_PVM_STATE && seen++ == (uint32_t)got)
-				break;
-		i = j + 1;
+		m.h.nmsrs = k;
+		int got = ioctl(v->fd, KVM_GET_MSRS, &m.h);
+		if (got < 0)
+			return -errno;
+		for (int g = 0; g < got; g++) {
+			if (n == max)
+				return -E2BIG;
+			s->msrs[n++] = m.h.entries[g];
+		}
+		/* All read: on after the chunk; else skip past the refused one. */
+		i = (uint32_t)got == k ? j : pos[got] + 1;
 	}
-	free(m);
 	s->nmsrs = n;
 	return 0;
 }

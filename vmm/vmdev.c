@@ -180,6 +180,17 @@ void vm_dev_stats(struct ukvm_vm *vm, struct ukvm_result *res)
 	}
 }
 
+unsigned vmdev_vcpu_fds(struct ukvm_vm *vm, int *fds, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		n += mmio_vcpu_fds(vm->devs[i].d, fds + n, max - n);
+	/* vm_devices_stop (event_stop) asks the event thread to finish from this thread. */
+	if (vm->ev && n < max && event_stop_fd(vm->ev) >= 0)
+		fds[n++] = event_stop_fd(vm->ev);
+	return n;
+}
+
 bool vmdev_mmio_exit(struct run_ctx *c)
 {
 	struct kvm_run *run = c->vm->vcpu.run;

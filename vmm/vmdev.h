@@ -38,6 +38,12 @@ void vmdev_run_end(struct ukvm_vm *vm);
 /* True when every device is quiet (mmio_quiet): nothing in flight or waiting in a ring. */
 bool vmdev_quiet(struct ukvm_vm *vm);
 
+/*
+ * The eventfds the vCPU thread writes for the devices (mmio_vcpu_fds of
+ * each, and the event loop's stop eventfd), at most max into fds: for its seccomp filter. Returns how many.
+ */
+unsigned vmdev_vcpu_fds(struct ukvm_vm *vm, int *fds, unsigned max);
+
 /* Stops the event thread (after in-flight I/O), closes and frees the devices. */
 void vmdev_free(struct ukvm_vm *vm);
 

@@ -438,9 +438,8 @@ static void serve_done(void *cls, struct MHD_Connection *c, void **con_cls, enum
  * boot it with an input that stays open and silent, so it blocks reading
  * its stdin, the point a function is ready; libukvm snapshots it there.
  * Each request then restores a VM from that snapshot with its own stdin.
- * The boot runs in a child process, on its main thread: a second snapshot
- * taken on a worker thread of one process was killed by the vCPU thread's
- * seccomp filter (openat from malloc growing that thread's arena).
+ * The boot runs in a child process (its VM on a worker thread, as every
+ * job's: the vCPU thread's seccomp filter stays on that thread).
  */
 static int serve_prepare(struct serve_fnstate *f, char *err, size_t errlen)
 {
@@ -455,7 +454,9 @@ static int serve_prepare(struct serve_fnstate *f, char *err, size_t errlen)
 	if (pid == 0) {
 		struct serve_job j = { .f = f, .in_fd = p[0], .out_fd = -1, .snapshot_to = f->snap };
 		char line[600] = "";
-		serve_job_thread(&j);
+		/* On a thread of its own: the filter stays on it, and this thread still writes the answer. */
+		if (serve_job_run(&j))
+			_exit(1);
 		if (j.create_rc != UKVM_OK)
 			snprintf(line, sizeof(line), "%s: %s", f->fn->name, j.err);
 		else if (j.res.kind != UKVM_SNAPSHOTTED)
