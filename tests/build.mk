@@ -75,6 +75,11 @@ gfuzz_SRCS    := $(filter-out tests/unit/check_%,$(gfs_SRCS)) tests/fuzz/fuzz_gu
 gfuzz_EXPORTS := $(FUZZ_GUEST_HARNESSES:%=fuzz_one_%)
 GUEST_GROUPS += gfuzz
 
+# SysV message queues and semaphores; check_sysv.c fakes the allocator, clocks, user checks and the wait core.
+gipc_SRCS   := guest/sys/sys_ipc.c guest/sys/sys_sem.c tests/unit/check_sysv.c
+gipc_SUITES := sysv
+GUEST_GROUPS += gipc
+
 GUEST_GROUP_SRCS := $(foreach g,$(GUEST_GROUPS),$($(g)_SRCS))
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter guest/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -Iguest/include
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(filter tests/%,$(GUEST_GROUP_SRCS))): TEST_CFLAGS += -iquote guest/include

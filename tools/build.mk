@@ -27,6 +27,8 @@ APPS      := hello args exit malloc cat clock abort nullderef spin memops blkio 
 APPS      += fstest
 # A guest that only stays up (tests/integration/check_gnet.c pings it).
 APPS      += netidle
+# Processes, threads, IPC and timers against Linux (tests/integration/check_proc.c).
+APPS      += procmisc sigtimers futexpi sysvipc
 # Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
 APPS      += shmap mprot
 # Console input (tests/integration/check_stdin.c).
@@ -34,6 +36,9 @@ APPS      += stdinio
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
 NET_APPS  := tcpecho httpd udpecho netclient netflood
 APPS      += $(NET_APPS)
+# Built against glibc (gcc -static), as Debian's static programs are (tests/integration/check_proc.c).
+GLIBC_APPS := glibcproc
+APPS      += $(GLIBC_APPS)
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
 # A glibc program the way Debian builds them: SQLite in WAL mode (tests/integration/check_mm.c), linked
@@ -45,9 +50,13 @@ $(GLIBC_APPS:%=$(BUILD)/apps/%): $(BUILD)/apps/%: guest/apps/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O2 -static -Wl,-w -o $@ $< -lsqlite3 -lm
 
-$(APP_BINS): $(BUILD)/apps/%: guest/apps/%.c
+$(filter-out $(GLIBC_APPS:%=$(BUILD)/apps/%),$(APP_BINS)): $(BUILD)/apps/%: guest/apps/%.c
 	@mkdir -p $(@D)
 	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -o $@ $<
+
+$(GLIBC_APPS:%=$(BUILD)/apps/%): $(BUILD)/apps/%: guest/apps/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -static -pthread $(APP_CFLAGS) -o $@ $<
 
 # 100 KiB of random bytes (NULs and all) for the packed-file test: cat.img carries it as /data.bin.
 $(BUILD)/apps/data.bin:

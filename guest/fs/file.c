@@ -10,6 +10,13 @@ struct fd_slot {
 };
 
 static struct fd_slot fd_table[FS_MAX_FDS];
+/* RLIMIT_NOFILE's soft limit, capped at the table's size: no new fd at or above it. */
+static int fd_limit = FS_MAX_FDS;
+
+void fs_fd_set_limit(uint64_t n)
+{
+	fd_limit = n < FS_MAX_FDS ? (int)n : FS_MAX_FDS;
+}
 
 /* What a reserved slot holds (fs_fd_reserve): taken for fs_fd_install, no file for anyone else. */
 static struct fs_file fd_reserved;
@@ -62,9 +69,10 @@ void fs_file_put(struct fs_file *f)
 
 int fs_fd_install(struct fs_file *f, int min, bool cloexec)
 {
-	if (min < 0 || min >= FS_MAX_FDS)
+	/* Linux: F_DUPFD at or above the limit is EINVAL, running out below it EMFILE. */
+	if (min < 0 || min >= FS_MAX_FDS || (min > 0 && min >= fd_limit))
 		return -EINVAL;
-	for (int fd = min; fd < FS_MAX_FDS; fd++) {
+	for (int fd = min; fd < fd_limit; fd++) {
 		if (!fd_table[fd].file) {
 			fd_table[fd].file = f;
 			fd_table[fd].cloexec = cloexec;
@@ -106,7 +114,7 @@ int fs_fd_close(int fd)
 int fs_fd_dup2(int oldfd, int newfd, bool cloexec)
 {
 	struct fs_file *f = fs_fd_file(oldfd);
-	if (!f || newfd < 0 || newfd >= FS_MAX_FDS)
+	if (!f || newfd < 0 || newfd >= fd_limit)
 		return -EBADF;
 	if (fd_table[newfd].file == &fd_reserved)
 		return -EBUSY; /* Linux: an fd an open in progress has claimed */

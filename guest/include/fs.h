@@ -259,6 +259,9 @@ int fs_file_open(struct fs_node *node, uint32_t flags, struct fs_file **out);
 void fs_file_get(struct fs_file *f);
 /* Drops a reference; the last one closes (pipe ends, node reference). */
 void fs_file_put(struct fs_file *f);
+/* RLIMIT_NOFILE's soft limit: fs_fd_install and fs_fd_dup2 give no fd at or above n (capped at FS_MAX_FDS). */
+void fs_fd_set_limit(uint64_t n);
+
 /* Installs f at the lowest free fd >= min (takes f's reference on success): fd or -EMFILE / -EINVAL. */
 int fs_fd_install(struct fs_file *f, int min, bool cloexec);
 /*

@@ -17,6 +17,13 @@
  * handler has SA_RESTART (or no handler runs) and turns it into EINTR otherwise.
  */
 #define K_ERESTARTSYS 512
+/* Linux's ERESTARTNOINTR: always restarted, handler or not (FUTEX_LOCK_PI). */
+#define K_ERESTARTNOINTR 513
+/* Linux's ERESTARTNOHAND: restarted only when no handler runs, else EINTR (pause, sigsuspend, SysV IPC waits). */
+#define K_ERESTARTNOHAND 514
+
+/* si_code of a POSIX timer's signal (guest/sys/sys_timer.c). */
+#define K_SI_TIMER (-2)
 
 /*
  * One process: one disposition table. mask, pending and altstack are the
@@ -30,6 +37,11 @@ struct sig_state {
 	uint64_t mask;
 	uint64_t pending;
 	int code[LX_NSIG + 1];
+	/*
+	 * The siginfo union's first two words per pending signal: offset 16
+	 * (si_pid/si_uid, or a timer's id/overrun) and 24 (a timer's si_value).
+	 */
+	uint64_t info16[LX_NSIG + 1], info24[LX_NSIG + 1];
 	struct lx_stack altstack;
 	bool restored; /* rt_sigreturn rewrote the syscall frame: resume it whole */
 	/*
@@ -50,6 +62,9 @@ extern struct sig_state k_sig;
  */
 bool k_sig_act_on(int sig);
 
+/* True when sig raised now would be dropped: ignored explicitly or by default (SIGCHLD, SIGURG, SIGWINCH, stops). */
+bool k_sig_ignored(int sig);
+
 /*
  * Called after a syscall's handler with its result: stores it in f->rax,
  * then returns 1 when f was rewritten (a signal frame was built or
@@ -69,6 +84,16 @@ void k_sig_fault(const struct k_exc_state *s, int sig);
  * a pipe nobody reads (SIGPIPE): acted on at syscall exit like tkill on self.
  */
 void k_sig_raise(int sig);
+
+/*
+ * A POSIX timer's signal is being delivered (guest/sys/sys_timer.c): its
+ * overruns since it was sent become timer_getoverrun's answer. Returns the
+ * siginfo word at offset 16: the timer id, and the overrun count above it.
+ */
+uint64_t k_timer_delivered(int timerid);
+
+/* The siginfo of pending signal sig as it is taken now (a handler's frame, rt_sigtimedwait). */
+void k_sig_info(int sig, struct lx_siginfo *info);
 
 /* True when the app's stack pointer sp lies on the alternate signal stack. */
 bool k_sig_on_altstack(uint64_t sp);

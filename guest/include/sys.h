@@ -196,6 +196,42 @@ long sys_sched_getaffinity(SYS_ARGS);
 long sys_prlimit64(SYS_ARGS);
 long sys_getrlimit(SYS_ARGS);
 long sys_sysinfo(SYS_ARGS);
+long sys_setrlimit(SYS_ARGS);
+long sys_get_robust_list(SYS_ARGS);
+/* The process among processes: guest/sys/sys_proc.c. */
+long sys_getgroups(SYS_ARGS);
+long sys_setgroups(SYS_ARGS);
+long sys_getpgrp(SYS_ARGS);
+long sys_getpgid(SYS_ARGS);
+long sys_setpgid(SYS_ARGS);
+long sys_getsid(SYS_ARGS);
+long sys_setsid(SYS_ARGS);
+long sys_prctl(SYS_ARGS);
+long sys_wait4(SYS_ARGS);
+long sys_waitid(SYS_ARGS);
+/* Timers that send signals: guest/sys/sys_timer.c. */
+long sys_getitimer(SYS_ARGS);
+long sys_setitimer(SYS_ARGS);
+long sys_alarm(SYS_ARGS);
+long sys_timer_create(SYS_ARGS);
+long sys_timer_settime(SYS_ARGS);
+long sys_timer_gettime(SYS_ARGS);
+long sys_timer_getoverrun(SYS_ARGS);
+long sys_timer_delete(SYS_ARGS);
+/* Waiting for signals: guest/sys/sys_sigwait.c. */
+long sys_pause(SYS_ARGS);
+long sys_rt_sigsuspend(SYS_ARGS);
+long sys_rt_sigtimedwait(SYS_ARGS);
+long sys_rt_sigpending(SYS_ARGS);
+/* SysV IPC: guest/sys/sys_ipc.c (message queues), sys_sem.c (semaphores). */
+long sys_msgget(SYS_ARGS);
+long sys_msgsnd(SYS_ARGS);
+long sys_msgrcv(SYS_ARGS);
+long sys_msgctl(SYS_ARGS);
+long sys_semget(SYS_ARGS);
+long sys_semop(SYS_ARGS);
+long sys_semtimedop(SYS_ARGS);
+long sys_semctl(SYS_ARGS);
 long sys_getrusage(SYS_ARGS);
 long sys_futex(SYS_ARGS);
 

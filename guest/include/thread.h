@@ -23,6 +23,9 @@ bool k_thr_exists(int tid);
 /* clone(2) from the parent's syscall frame f: only musl's thread flags (CLONE_VM|CLONE_THREAD|...); the child's tid or -errno. */
 long k_thr_clone(struct k_uregs *f);
 
+/* clone3(2) from f (RDI: struct clone_args, RSI: its size): the same threads, glibc's way; -ENOSYS for a new process. */
+long k_thr_clone3(struct k_uregs *f);
+
 /* exit(2) of one thread: clears and futex-wakes its clear_child_tid; the last thread ends the VM with status. */
 _Noreturn void k_thr_exit(int status);
 
@@ -31,6 +34,22 @@ _Noreturn void k_thr_exit(int status);
  * what they still hold (sock_exit), as after a Linux process exits; then the VM exits (guest/kernel/exit.c).
  */
 _Noreturn void k_exit(int status);
+
+/* prctl(2)'s per-thread attributes and the robust futex list (set_robust_list(2)). */
+#define K_THR_COMM_LEN 16
+struct k_thr_attr {
+	char comm[K_THR_COMM_LEN]; /* PR_SET_NAME: NUL-terminated; new threads inherit their creator's */
+	int pdeathsig;             /* PR_SET_PDEATHSIG: kept, never sent (the VM has no parent process) */
+	bool no_new_privs;         /* PR_SET_NO_NEW_PRIVS: inherited, cannot be unset */
+	uint64_t robust_head;      /* set_robust_list: the app's struct robust_list_head, 0 for none */
+	uint64_t robust_len;
+};
+
+/* The attributes of thread tid (0: the running one), NULL when there is no such thread. */
+struct k_thr_attr *k_thr_attr(int tid);
+
+/* The thread id of t (a waiter's thread, wait.h). */
+int k_thr_tid_of(const struct k_thread *t);
 
 /* set_tid_address(2)'s word for the current thread. */
 void k_thr_set_clear_tid(uint64_t addr);
@@ -68,11 +87,27 @@ int k_thr_wake(const void *key, uint32_t bitset, int n);
 int k_thr_requeue(const void *from, const void *to, int nwake, int nmove);
 
 /*
- * Makes signal sig pending for thread tid (not the current one) and
- * interrupts its wait when unblocked there. tid 0: any other thread that
+ * Makes signal sig pending for thread tid and interrupts its wait when
+ * unblocked there (the current thread's too: it may be blocked while the
+ * scheduler runs on it). tid 0: any other thread that
  * does not block sig (Linux's pick for a process-directed signal). 0 when
- * the thread does not block sig, 1 when it does, -ESRCH when none.
+ * the thread does not block sig, 1 when it does, 2 when its
+ * rt_sigtimedwait takes sig (no action then), -ESRCH when none.
  */
 long k_thr_post(int tid, int sig);
+
+/* rt_sigtimedwait: the current thread waits for the signals of set (0: no longer); k_thr_post wakes it for them. */
+void k_thr_sigwait(uint64_t set);
+
+/*
+ * The thread a process-directed sig goes to, as Linux's complete_signal
+ * picks: the first thread (the group leader) when it does not block sig,
+ * else another that does not, else one that does (sig then waits in its
+ * pending set). 0 when no thread lives.
+ */
+int k_thr_pick(int sig);
+
+/* True when sig is pending for thread tid. */
+bool k_thr_sig_pending(int tid, int sig);
 
 #endif

@@ -62,6 +62,12 @@ void k_wait_del(struct k_waiter *w);
  */
 int k_wait_wake(const void *key, uint32_t bits, int n);
 
+/* True when a thread waits on key (a futex word's owner must then come to the kernel to unlock). */
+bool k_wait_has(const void *key);
+
+/* Wakes the oldest blocked thread waiting on key (as k_wait_wake with n 1) and returns it; NULL when none. */
+struct k_thread *k_wait_wake_first(const void *key);
+
 /* Wakes up to nwake waiters of from, moves up to nmove of the other blocked ones to wait on to: woken + moved. */
 int k_wait_requeue(const void *from, const void *to, int nwake, int nmove);
 

@@ -1,9 +1,13 @@
-/* syscall.c: one syscall from the app: the handler (guest/sys/table.c), then the signals it made ready. */
+/* syscall.c: one syscall from the app: the handler (guest/sys/table.c), the timers that expired meanwhile, then the signals it made ready. */
 #include "sig.h"
 #include "sys.h"
 #include "syscall.h"
+#include "timer.h"
 
 long k_syscall(struct k_uregs *f)
 {
-	return k_sig_syscall_exit(f, sys_dispatch(f));
+	long rc = sys_dispatch(f);
+
+	k_timer_check(); /* an expired timer's signal is delivered on this return, as Linux's on its next one */
+	return k_sig_syscall_exit(f, rc);
 }

@@ -2,6 +2,8 @@
 #include <linux/errno.h>
 
 #include "arch.h"
+#include "boot.h"
+#include "futex.h"
 #include "k.h"
 #include "linux_abi.h"
 #include "sig.h"
@@ -49,8 +51,10 @@ struct k_thread {
 	bool own_pages;      /* the first thread lives in .bss on the boot syscall stack */
 	uint64_t fsbase, user_rsp;
 	uint64_t sigmask, sigpend;
+	uint64_t sigwaiting; /* rt_sigtimedwait's set: taken by the wait, never acted on (Linux's real_blocked) */
 	struct lx_stack altstack;
 	uint64_t clear_tid;
+	struct k_thr_attr attr; /* prctl's name and flags, the robust futex list */
 	unsigned wait_flags; /* K_WAIT_INTR, K_WAIT_SLEEP of the current block */
 	uint64_t deadline;
 	long wake_rc;
@@ -95,6 +99,37 @@ bool k_thr_exists(int tid)
 void k_thr_set_clear_tid(uint64_t addr)
 {
 	thr_cur->clear_tid = addr;
+}
+
+/* Linux's comm of the first thread: the basename of what was executed, at most 15 bytes. */
+static void thr_main_comm(void)
+{
+	const char *s = k_boot_info.argv0 ? k_boot_info.argv0 : k_boot_info.argv ? k_boot_info.argv : "app";
+	const char *b = s;
+	size_t n = 0;
+
+	for (const char *p = s; *p; p++)
+		if (*p == '/')
+			b = p + 1;
+	while (b[n] && n < K_THR_COMM_LEN - 1) {
+		thr_main.attr.comm[n] = b[n];
+		n++;
+	}
+	thr_main.attr.comm[n] = 0;
+}
+
+struct k_thr_attr *k_thr_attr(int tid)
+{
+	struct k_thread *t = tid ? thr_find(tid) : thr_cur;
+
+	if (t == &thr_main && !thr_main.attr.comm[0])
+		thr_main_comm();
+	return t ? &t->attr : NULL;
+}
+
+int k_thr_tid_of(const struct k_thread *t)
+{
+	return t->tid;
 }
 
 /* Frees exited threads' pages once we no longer run on their stacks. */
@@ -259,12 +294,18 @@ void k_thr_yield(void)
 		thr_schedule();
 }
 
+/* The signals t does not take now: its mask (the running thread's lives in k_sig) less those it waits for. */
+static uint64_t thr_mask(const struct k_thread *t)
+{
+	return (t == thr_cur ? k_sig.mask : t->sigmask) & ~t->sigwaiting;
+}
+
 /* A thread other than the current one that does not block sig. */
 static struct k_thread *thr_unblocked(int sig)
 {
 	for (int i = 0; i < THR_MAX; i++) {
 		struct k_thread *t = thr_all[i];
-		if (t && t != thr_cur && !(t->sigmask & SIG_BIT(sig)))
+		if (t && t != thr_cur && !(thr_mask(t) & SIG_BIT(sig)))
 			return t;
 	}
 	return NULL;
@@ -273,19 +314,55 @@ static struct k_thread *thr_unblocked(int sig)
 long k_thr_post(int tid, int sig)
 {
 	struct k_thread *t = tid ? thr_find(tid) : thr_unblocked(sig);
+	uint64_t bit = SIG_BIT(sig);
 
 	if (!t)
 		return -ESRCH;
-	if (t == thr_cur) {
-		k_sig.pending |= SIG_BIT(sig);
-		return (k_sig.mask & SIG_BIT(sig)) != 0;
+	if (t == thr_cur)
+		k_sig.pending |= bit;
+	else
+		t->sigpend |= bit;
+	if (t->sigwaiting & bit) {
+		k_thr_unblock(t, 0); /* its rt_sigtimedwait takes it */
+		return 2;
 	}
-	t->sigpend |= SIG_BIT(sig);
-	if (t->sigmask & SIG_BIT(sig))
+	if (thr_mask(t) & bit)
 		return 1;
+	/* The current thread too: a timer fires from the scheduler, which runs on a thread that may be blocked. */
 	if (t->wait_flags & K_WAIT_INTR)
 		k_thr_unblock(t, -EINTR);
 	return 0;
+}
+
+void k_thr_sigwait(uint64_t set)
+{
+	thr_cur->sigwaiting = set;
+}
+
+int k_thr_pick(int sig)
+{
+	struct k_thread *first = NULL;
+
+	/* Linux's complete_signal: the thread group leader when it does not block sig, else another that does not. */
+	for (int i = 0; i < THR_MAX; i++) {
+		struct k_thread *t = thr_all[i];
+		if (!t)
+			continue;
+		if (!(thr_mask(t) & SIG_BIT(sig)))
+			return t->tid;
+		if (!first)
+			first = t;
+	}
+	return first ? first->tid : 0;
+}
+
+bool k_thr_sig_pending(int tid, int sig)
+{
+	struct k_thread *t = thr_find(tid);
+
+	if (!t)
+		return false;
+	return ((t == thr_cur ? k_sig.pending : t->sigpend) & SIG_BIT(sig)) != 0;
 }
 
 /* A new thread's first instructions in the kernel: k_thr_swap "returns" here on its fresh stack. */
@@ -295,9 +372,9 @@ static _Noreturn void thr_first(void)
 	k_user_resume(&thr_cur->start);
 }
 
-long k_thr_clone(struct k_uregs *f)
+/* A new thread from the parent's syscall frame f with clone's arguments (clone and clone3 pass them differently). */
+static long thr_clone(struct k_uregs *f, uint64_t flags, uint64_t sp, uint64_t ptid, uint64_t ctid, uint64_t tls)
 {
-	uint64_t flags = f->rdi, sp = f->rsi, ptid = f->rdx, ctid = f->r10, tls = f->r8;
 	int slot = 0;
 
 	/* Threads only: fork, vfork and new namespaces need a second address space we do not have. */
@@ -337,6 +414,10 @@ long k_thr_clone(struct k_uregs *f)
 	t->user_rsp = t->start.rsp;
 	t->sigmask = k_sig.mask;
 	t->altstack = (struct lx_stack){ 0, LX_SS_DISABLE, 0, 0 };
+	/* Linux's copy_process: the name and no_new_privs are inherited; pdeathsig and the robust list are not. */
+	const struct k_thr_attr *pa = k_thr_attr(0);
+	__builtin_memcpy(t->attr.comm, pa->comm, sizeof(t->attr.comm));
+	t->attr.no_new_privs = pa->no_new_privs;
 	if (flags & LX_CLONE_CHILD_CLEARTID)
 		t->clear_tid = ctid;
 	__asm__ volatile("fxsave64 %0" : "=m"(t->fx));
@@ -349,12 +430,52 @@ long k_thr_clone(struct k_uregs *f)
 	return t->tid;
 }
 
+long k_thr_clone(struct k_uregs *f)
+{
+	return thr_clone(f, f->rdi, f->rsi, f->rdx, f->r10, f->r8);
+}
+
+/* struct clone_args of clone3(2), as far as its first version (64 bytes) goes. */
+struct thr_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+#define THR_CLONE_ARGS_MAX 4096 /* Linux: a bigger struct is E2BIG (PAGE_SIZE) */
+#define THR_CSIGNAL 0xffull
+
+long k_thr_clone3(struct k_uregs *f)
+{
+	const uint8_t *u = (const uint8_t *)(uintptr_t)f->rdi;
+	uint64_t size = f->rsi;
+	struct thr_clone_args a;
+
+	if (size < sizeof(a))
+		return -EINVAL;
+	if (size > THR_CLONE_ARGS_MAX)
+		return -E2BIG;
+	if (!k_user_ok(u, size))
+		return -EFAULT;
+	__builtin_memcpy(&a, u, sizeof(a));
+	/* Linux: fields this kernel does not know (set_tid, cgroup ...) must be zero. */
+	for (uint64_t i = sizeof(a); i < size; i++)
+		if (u[i])
+			return -E2BIG;
+	if ((a.flags & THR_CSIGNAL) || a.exit_signal > LX_NSIG)
+		return -EINVAL;
+	if ((a.flags & LX_CLONE_THREAD) && a.exit_signal)
+		return -EINVAL;
+	if (!a.stack != !a.stack_size)
+		return -EINVAL;
+	return thr_clone(f, a.flags, a.stack ? a.stack + a.stack_size : 0, a.parent_tid, a.child_tid, a.tls);
+}
+
 _Noreturn void k_thr_exit(int status)
 {
 	struct k_thread *c = thr_cur;
 
 	if (thr_live == 1)
 		k_exit(status);
+	/* Linux's futex_exit_release: robust locks first (OWNER_DIED, a waiter woken), then the tid word. */
+	k_futex_exit_robust(c->attr.robust_head, (uint32_t)c->tid);
 	/* pthread_join waits on this word: Linux zeroes it and wakes one futex waiter. */
 	if (c->clear_tid && !(c->clear_tid & 3) && k_user_ok((void *)(uintptr_t)c->clear_tid, 4)) {
 		__atomic_store_n((uint32_t *)(uintptr_t)c->clear_tid, 0, __ATOMIC_SEQ_CST);

@@ -90,6 +90,26 @@ int k_wait_wake(const void *key, uint32_t bits, int n)
 	return woken;
 }
 
+bool k_wait_has(const void *key)
+{
+	for (struct k_waiter *w = key ? *wait_chain(key) : NULL; w; w = w->next)
+		if (w->key == key && !w->fn)
+			return true;
+	return false;
+}
+
+struct k_thread *k_wait_wake_first(const void *key)
+{
+	for (struct k_waiter *w = key ? *wait_chain(key) : NULL; w; w = w->next) {
+		if (w->key == key && !w->fn && k_thr_unblock(w->thr, 0)) {
+			struct k_thread *t = w->thr;
+			k_wait_del(w);
+			return t;
+		}
+	}
+	return NULL;
+}
+
 int k_wait_requeue(const void *from, const void *to, int nwake, int nmove)
 {
 	int done = k_wait_wake(from, ~0u, nwake), moved = 0;

@@ -127,12 +127,23 @@ static void sig_unsave_mask(void)
 	k_sig.mask_saved = false;
 }
 
+void k_sig_info(int sig, struct lx_siginfo *info)
+{
+	__builtin_memset(info, 0, sizeof(*info));
+	info->si_signo = sig;
+	info->si_code = k_sig.code[sig];
+	info->si_addr_or_pid_uid = k_sig.info16[sig];
+	if (info->si_code == K_SI_TIMER)
+		info->si_addr_or_pid_uid = k_timer_delivered((int)(uint32_t)k_sig.info16[sig]);
+	__builtin_memcpy(info->rest, &k_sig.info24[sig], sizeof(uint64_t));
+}
+
 long k_sig_syscall_exit(struct k_uregs *f, long ret)
 {
 	long full = k_sig.restored;
 	uint64_t ready, nr = f->rax;
 	/* rt_sigreturn's "result" is the app's RAX, which may be anything: never a restart request. */
-	bool restart = ret == -K_ERESTARTSYS && !full;
+	bool restart = !full && (ret == -K_ERESTARTSYS || ret == -K_ERESTARTNOINTR || ret == -K_ERESTARTNOHAND);
 
 	f->rax = (uint64_t)(restart ? -EINTR : ret);
 	k_sig.restored = false;
@@ -152,10 +163,11 @@ long k_sig_syscall_exit(struct k_uregs *f, long ret)
 			sig_restart(f, nr);
 		return full;
 	}
-	if (restart && (k_sig.act[sig].flags & LX_SA_RESTART))
+	/* With a handler to run: ERESTARTSYS restarts under SA_RESTART, ERESTARTNOINTR always, ERESTARTNOHAND never. */
+	if (restart && (ret == -K_ERESTARTNOINTR || (ret == -K_ERESTARTSYS && (k_sig.act[sig].flags & LX_SA_RESTART))))
 		sig_restart(f, nr); /* the handler's frame saves the restart point */
-	struct lx_siginfo info = { .si_signo = sig, .si_code = k_sig.code[sig] };
-	info.si_addr_or_pid_uid = 1; /* si_pid 1 (the app), si_uid 0 */
+	struct lx_siginfo info;
+	k_sig_info(sig, &info);
 	const uint64_t none[3] = { 0, 0, 0 };
 	if (!sig_build(f, sig, &info, none)) {
 		k_printf("ukvm: cannot build the frame of signal %d (%s) below RSP 0x%lx (no room, or no SA_RESTORER): killed by SIGSEGV\n",

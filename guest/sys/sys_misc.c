@@ -2,6 +2,7 @@
 #include <linux/errno.h>
 #include <string.h>
 
+#include "fs.h"
 #include "k.h"
 #include "linux_abi.h"
 #include "sys.h"
@@ -13,8 +14,8 @@
 /* Linux caps one getrandom call at this many bytes (a short read, not an error). */
 #define MISC_GETRANDOM_MAX 33554431L
 
-/* Remembered for completeness: a thread that dies holding a robust mutex is a bug we do not recover from. */
-static uint64_t misc_robust_list;
+/* Linux's sysctl fs.nr_open: RLIMIT_NOFILE's hard limit may not exceed it. */
+#define MISC_NR_OPEN (1024 * 1024)
 
 /* One thread ends (the VM only with the last one); exit_group ends them all. */
 long sys_exit(SYS_ARGS)
@@ -33,12 +34,32 @@ long sys_set_tid_address(SYS_ARGS)
 	return k_thr_tid();
 }
 
+/* The calling thread's robust futex list, released when it exits (guest/sys/futex_pi.c). */
 long sys_set_robust_list(SYS_ARGS)
 {
 	/* Linux insists on its own struct robust_list_head size (3 words). */
 	if (a1 != 3 * (long)sizeof(long))
 		return -EINVAL;
-	misc_robust_list = (uint64_t)a0;
+	struct k_thr_attr *at = k_thr_attr(0);
+	at->robust_head = (uint64_t)a0;
+	at->robust_len = (uint64_t)a1;
+	return 0;
+}
+
+/* get_robust_list(tid, head_ptr, len_ptr): tid 0 is the caller. */
+long sys_get_robust_list(SYS_ARGS)
+{
+	uint64_t *head = (uint64_t *)a1, *len = (uint64_t *)a2;
+	const struct k_thr_attr *at = (int)a0 == a0 && a0 >= 0 ? k_thr_attr((int)a0) : NULL;
+
+	if (!at)
+		return -ESRCH;
+	if (!k_user_ok(len, sizeof(*len)))
+		return -EFAULT;
+	*len = 3 * sizeof(long); /* Linux reports its structure's size whatever was set */
+	if (!k_user_ok(head, sizeof(*head)))
+		return -EFAULT;
+	*head = at->robust_head;
 	return 0;
 }
 
@@ -116,15 +137,18 @@ static struct lx_rlimit misc_rlim[LX_RLIM_NLIMITS] = {
 	[LX_RLIMIT_RTTIME] = { MISC_INF, MISC_INF },
 };
 
-/* prlimit64(pid, resource, new, old). Limits are remembered, not enforced: the kernel has no per-resource accounting. */
+/*
+ * prlimit64(pid, resource, new, old). RLIMIT_NOFILE is enforced (no new fd at or
+ * above it, guest/fs/file.c); the others are remembered: the kernel keeps no
+ * per-resource accounting. The app is root with every capability, so it
+ * may raise a hard limit, as CAP_SYS_RESOURCE allows on Linux.
+ */
 long sys_prlimit64(SYS_ARGS)
 {
 	const struct lx_rlimit *nu = (const struct lx_rlimit *)a2;
 	struct lx_rlimit *old = (struct lx_rlimit *)a3, want;
 	unsigned long res = (unsigned long)a1;
 
-	if (a0 != 0 && a0 != MISC_PID)
-		return -ESRCH;
 	if (res >= LX_RLIM_NLIMITS)
 		return -EINVAL;
 	/* Check every pointer before changing anything, so a fault leaves the limit as it was. */
@@ -132,9 +156,14 @@ long sys_prlimit64(SYS_ARGS)
 		if (!k_user_ok(nu, sizeof(*nu)))
 			return -EFAULT;
 		want = *nu;
+	}
+	/* Any thread of the process names it (Linux's find_task_by_vpid). */
+	if (a0 != 0 && ((int)a0 != a0 || a0 < 0 || !k_thr_exists((int)a0)))
+		return -ESRCH;
+	if (nu) {
 		if (want.rlim_cur > want.rlim_max)
 			return -EINVAL;
-		if (want.rlim_max > misc_rlim[res].rlim_max)
+		if (res == LX_RLIMIT_NOFILE && want.rlim_max > MISC_NR_OPEN)
 			return -EPERM;
 	}
 	if (old) {
@@ -142,9 +171,21 @@ long sys_prlimit64(SYS_ARGS)
 			return -EFAULT;
 		*old = misc_rlim[res];
 	}
-	if (nu)
+	if (nu) {
 		misc_rlim[res] = want;
+		if (res == LX_RLIMIT_NOFILE)
+			fs_fd_set_limit(want.rlim_cur);
+	}
 	return 0;
+}
+
+long sys_setrlimit(SYS_ARGS)
+{
+	if ((unsigned long)a0 >= LX_RLIM_NLIMITS)
+		return -EINVAL;
+	if (!a1)
+		return -EFAULT;
+	return sys_prlimit64(0, a0, a1, 0, 0, 0);
 }
 
 long sys_getrlimit(SYS_ARGS)
@@ -167,7 +208,7 @@ long sys_sysinfo(SYS_ARGS)
 	si->uptime = (long)(up / 1000000000u + (up % 1000000000u != 0));
 	si->totalram = total;
 	si->freeram = free;
-	si->procs = 1;
+	si->procs = (unsigned short)k_thr_count(); /* Linux counts threads here */
 	si->mem_unit = 1;
 	return 0;
 }

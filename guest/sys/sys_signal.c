@@ -45,7 +45,7 @@ static bool sig_default_ignored(int sig)
 }
 
 /* True when raising sig now would be dropped anyway: ignored explicitly or by default. */
-static bool sig_ignored(int sig)
+bool k_sig_ignored(int sig)
 {
 	uint64_t h = k_sig.act[sig].handler;
 
@@ -56,7 +56,7 @@ static bool sig_ignored(int sig)
 
 bool k_sig_act_on(int sig)
 {
-	if (sig_ignored(sig))
+	if (k_sig_ignored(sig))
 		return false;
 	if (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL) {
 		k_printf("ukvm: app killed by signal %d (%s)\n", sig, ukvm_signal_name((uint32_t)sig));
@@ -72,9 +72,11 @@ static long sig_raise(long sig, int code)
 		return -EINVAL;
 	if (sig == 0)
 		return 0;
-	if (sig_ignored((int)sig))
+	if (k_sig_ignored((int)sig))
 		return 0;
 	k_sig.code[sig] = code;
+	k_sig.info16[sig] = 1; /* si_pid 1 (the app), si_uid 0 */
+	k_sig.info24[sig] = 0;
 	if ((k_sig.mask & SIG_BIT(sig)) || k_sig_act_on((int)sig))
 		k_sig.pending |= SIG_BIT(sig);
 	return 0;
@@ -128,7 +130,7 @@ long sys_rt_sigaction(SYS_ARGS)
 		nu.mask &= ~SIG_UNBLOCKABLE;
 		k_sig.act[a0] = nu;
 		/* POSIX: setting a pending signal to be ignored discards it. */
-		if (sig_ignored((int)a0))
+		if (k_sig_ignored((int)a0))
 			k_sig.pending &= ~SIG_BIT(a0);
 	}
 	return 0;
@@ -220,7 +222,7 @@ long sys_kill(SYS_ARGS)
 		return -EINVAL;
 	if (a0 != 0 && a0 != 1)
 		return -ESRCH;
-	if (a1 > 0 && (k_sig.mask & SIG_BIT(a1)) && !sig_ignored((int)a1)) {
+	if (a1 > 0 && (k_sig.mask & SIG_BIT(a1)) && !k_sig_ignored((int)a1)) {
 		long rc = sig_post(0, (int)a1, LX_SI_USER);
 		if (rc != -ESRCH)
 			return rc;
@@ -239,6 +241,8 @@ long sys_kill(SYS_ARGS)
 static long sig_post(int tid, int sig, int code)
 {
 	k_sig.code[sig] = code;
+	k_sig.info16[sig] = 1;
+	k_sig.info24[sig] = 0;
 	long rc = k_thr_post(tid, sig);
 	if (rc == 0 && (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL))
 		k_sig_act_on(sig);
@@ -253,7 +257,7 @@ static long sig_thread(long tid, long sig, int code)
 		return sig_raise(sig, code);
 	if (!k_thr_exists((int)tid))
 		return -ESRCH;
-	if (sig == 0 || sig_ignored((int)sig))
+	if (sig == 0 || k_sig_ignored((int)sig))
 		return 0;
 	return sig_post((int)tid, (int)sig, code);
 }

@@ -2,6 +2,7 @@
 #include <linux/errno.h>
 #include <string.h>
 
+#include "futex.h"
 #include "k.h"
 #include "linux_abi.h"
 #include "sig.h"
@@ -207,7 +208,27 @@ long sys_futex(SYS_ARGS)
 	/* Linux: futex words are 4-byte aligned u32s. */
 	if ((uintptr_t)uaddr & 3)
 		return -EINVAL;
+	/* Linux: FUTEX_CLOCK_REALTIME only with the absolute-deadline forms (FUTEX_LOCK_PI is realtime already). */
+	if (realtime && op != LX_FUTEX_WAIT && op != LX_FUTEX_WAIT_BITSET && op != LX_FUTEX_LOCK_PI2)
+		return -ENOSYS;
 	switch (op) {
+	case LX_FUTEX_LOCK_PI:
+	case LX_FUTEX_LOCK_PI2: {
+		/* An absolute deadline: CLOCK_REALTIME for LOCK_PI, CLOCK_MONOTONIC for LOCK_PI2 unless told otherwise. */
+		uint64_t deadline = TIME_FOREVER;
+		if (to) {
+			int64_t ns = time_read_ts(to);
+			if (ns < 0)
+				return ns;
+			int64_t now = time_now(op == LX_FUTEX_LOCK_PI || realtime ? LX_CLOCK_REALTIME : LX_CLOCK_MONOTONIC);
+			deadline = time_after(k_clock_monotonic_ns(), ns > now ? (uint64_t)(ns - now) : 0);
+		}
+		return k_futex_lock_pi(uaddr, deadline, false);
+	}
+	case LX_FUTEX_TRYLOCK_PI:
+		return k_futex_lock_pi(uaddr, 0, true);
+	case LX_FUTEX_UNLOCK_PI:
+		return k_futex_unlock_pi(uaddr);
 	case LX_FUTEX_WAIT:
 	case LX_FUTEX_WAIT_BITSET: {
 		uint32_t bits = op == LX_FUTEX_WAIT ? ~0u : (uint32_t)a5;

@@ -64,7 +64,19 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_clock_nanosleep] = sys_clock_nanosleep, [__NR_getrandom] = sys_getrandom,
 	[__NR_sched_yield] = sys_sched_yield, [__NR_sched_getaffinity] = sys_sched_getaffinity,
 	[__NR_prlimit64] = sys_prlimit64, [__NR_getrlimit] = sys_getrlimit, [__NR_sysinfo] = sys_sysinfo,
-	[__NR_getrusage] = sys_getrusage,
+	[__NR_getrusage] = sys_getrusage, [__NR_setrlimit] = sys_setrlimit,
+	[__NR_get_robust_list] = sys_get_robust_list, [__NR_getgroups] = sys_getgroups,
+	[__NR_setgroups] = sys_setgroups, [__NR_getpgrp] = sys_getpgrp, [__NR_getpgid] = sys_getpgid,
+	[__NR_setpgid] = sys_setpgid, [__NR_getsid] = sys_getsid, [__NR_setsid] = sys_setsid,
+	[__NR_prctl] = sys_prctl, [__NR_wait4] = sys_wait4, [__NR_waitid] = sys_waitid,
+	[__NR_getitimer] = sys_getitimer, [__NR_setitimer] = sys_setitimer, [__NR_alarm] = sys_alarm,
+	[__NR_timer_create] = sys_timer_create, [__NR_timer_settime] = sys_timer_settime,
+	[__NR_timer_gettime] = sys_timer_gettime, [__NR_timer_getoverrun] = sys_timer_getoverrun,
+	[__NR_msgget] = sys_msgget, [__NR_msgsnd] = sys_msgsnd, [__NR_msgrcv] = sys_msgrcv,
+	[__NR_msgctl] = sys_msgctl, [__NR_semget] = sys_semget, [__NR_semop] = sys_semop,
+	[__NR_semtimedop] = sys_semtimedop, [__NR_semctl] = sys_semctl,
+	[__NR_timer_delete] = sys_timer_delete, [__NR_pause] = sys_pause, [__NR_rt_sigsuspend] = sys_rt_sigsuspend,
+	[__NR_rt_sigtimedwait] = sys_rt_sigtimedwait, [__NR_rt_sigpending] = sys_rt_sigpending,
 	[__NR_futex] = sys_futex,
 };
 
@@ -75,6 +87,19 @@ static const char *const sys_names[SYS_NR_MAX] = {
 
 static uint64_t sys_warned[SYS_NR_MAX / 64];
 
+/* -ENOSYS for syscall nr, with a notice the first time: fork, execve and the rest fail honestly, once loudly. */
+static long sys_unimplemented(long nr, const char *why)
+{
+	if (nr >= 0 && nr < SYS_NR_MAX) {
+		if (sys_warned[nr / 64] & (1ull << (nr % 64)))
+			return -ENOSYS;
+		sys_warned[nr / 64] |= 1ull << (nr % 64);
+	}
+	const char *name = nr >= 0 && nr < SYS_NR_MAX && sys_names[nr] ? sys_names[nr] : "?";
+	k_notice("ukvm: unimplemented syscall %ld (%s)%s\n", nr, name, why);
+	return -ENOSYS;
+}
+
 /* f: the app's registers pushed by k_syscall_entry (RAX = the syscall number). */
 long sys_dispatch(struct k_uregs *f)
 {
@@ -83,17 +108,13 @@ long sys_dispatch(struct k_uregs *f)
 	/* The one syscall that needs the whole register state rather than six arguments. */
 	if (nr == __NR_rt_sigreturn)
 		return k_sig_return(f);
-	if (nr == __NR_clone)
-		return k_thr_clone(f);
+	if (nr == __NR_clone || nr == __NR_clone3) {
+		long rc = nr == __NR_clone ? k_thr_clone(f) : k_thr_clone3(f);
+		/* glibc's fork (clone with SIGCHLD), musl's posix_spawn/popen/system (CLONE_VFORK): one process only. */
+		return rc == -ENOSYS ? sys_unimplemented(nr, ": a new process (fork-like clone) cannot exist in the VM") : rc;
+	}
 	if (nr >= 0 && nr < SYS_NR_MAX && sys_table[nr])
 		return sys_table[nr]((long)f->rdi, (long)f->rsi, (long)f->rdx, (long)f->r10, (long)f->r8, (long)f->r9);
 	/* Single vCPU, single process: fork, execve and the rest fail honestly, once loudly. */
-	if (nr >= 0 && nr < SYS_NR_MAX) {
-		if (sys_warned[nr / 64] & (1ull << (nr % 64)))
-			return -ENOSYS;
-		sys_warned[nr / 64] |= 1ull << (nr % 64);
-	}
-	const char *name = nr >= 0 && nr < SYS_NR_MAX && sys_names[nr] ? sys_names[nr] : "?";
-	k_notice("ukvm: unimplemented syscall %ld (%s)\n", nr, name);
-	return -ENOSYS;
+	return sys_unimplemented(nr, "");
 }

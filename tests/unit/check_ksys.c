@@ -64,8 +64,15 @@ START_TEST(test_rlimit_sysinfo)
 	ck_assert_uint_eq(r.cur, 1024); /* old value returned */
 	ck_assert_int_eq(sys_getrlimit(7, L(&r), 0, 0, 0, 0), 0);
 	ck_assert_uint_eq(r.cur, 100);
+	ck_assert_uint_eq(stub_fd_limit, 100); /* enforced by the fd table */
+	/* Root may raise a hard limit (CAP_SYS_RESOURCE), RLIMIT_NOFILE's up to fs.nr_open. */
 	nr = (struct rl){ 100, 5000 };
+	ck_assert_int_eq(sys_prlimit64(0, 7, L(&nr), 0, 0, 0), 0);
+	nr = (struct rl){ 100, 2u << 20 };
 	ck_assert_int_eq(sys_prlimit64(0, 7, L(&nr), 0, 0, 0), -EPERM);
+	nr = (struct rl){ 1024, 1024 };
+	ck_assert_int_eq(sys_setrlimit(7, L(&nr), 0, 0, 0, 0), 0);
+	ck_assert_uint_eq(stub_fd_limit, 1024);
 	nr = (struct rl){ 200, 100 };
 	ck_assert_int_eq(sys_prlimit64(0, 7, L(&nr), 0, 0, 0), -EINVAL);
 	ck_assert_int_eq(sys_prlimit64(0, 16, 0, L(&r), 0, 0), -EINVAL);
@@ -186,7 +193,27 @@ START_TEST(test_futex)
 	ck_assert_uint_eq(stub_sleep_deadline, 9000000000ull);
 	ck_assert_int_eq(sys_futex(L(&word), 9, 5, L(&to), 0, 0), -EINVAL); /* empty bitset */
 	ck_assert_int_eq(sys_futex(L(&word), 1 | 128, 1, 0, 0, 0), 0);      /* WAKE: nobody */
-	ck_assert_int_eq(sys_futex(L(&word), 6, 0, 0, 0, 0), -ENOSYS);       /* LOCK_PI */
+	/* The PI forms: LOCK_PI's deadline is absolute realtime, LOCK_PI2's absolute monotonic, both made monotonic. */
+	stub_pi_calls = 0;
+	ck_assert_int_eq(sys_futex(L(&word), 6, 0, 0, 0, 0), 0); /* LOCK_PI, no timeout */
+	ck_assert_ptr_eq(stub_pi_word, &word);
+	ck_assert_uint_eq(stub_pi_deadline, (uint64_t)INT64_MAX);
+	stub_mono_ns = 20000000000ull;
+	to = (struct ts){ (int64_t)((stub_epoch_ns + stub_mono_ns) / 1000000000u) + 2, 0 }; /* realtime now + 2 s */
+	ck_assert_int_eq(sys_futex(L(&word), 6 | 128, 0, L(&to), 0, 0), 0);
+	ck_assert_uint_eq(stub_pi_deadline, 22000000000ull);
+	to = (struct ts){ 31, 0 };
+	ck_assert_int_eq(sys_futex(L(&word), 13, 0, L(&to), 0, 0), 0); /* LOCK_PI2 */
+	ck_assert_uint_eq(stub_pi_deadline, 31000000000ull);
+	ck_assert_int_eq(sys_futex(L(&word), 8, 0, 0, 0, 0), 0);     /* TRYLOCK_PI */
+	ck_assert_int_eq(sys_futex(L(&word), 7 | 128, 0, 0, 0, 0), 0); /* UNLOCK_PI */
+	ck_assert_int_eq(stub_pi_calls, 10103); /* 3 locks, 1 trylock, 1 unlock */
+	/* FUTEX_CLOCK_REALTIME only with WAIT_BITSET and LOCK_PI2 (LOCK_PI is realtime already), as on Linux. */
+	ck_assert_int_eq(sys_futex(L(&word), 6 | 256, 0, 0, 0, 0), -ENOSYS);
+	ck_assert_int_eq(sys_futex(L(&word), 1 | 256, 1, 0, 0, 0), -ENOSYS);
+	ck_assert_int_eq(sys_futex(L(&word), 13 | 256, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_futex(L(&word) + 2, 7, 0, 0, 0, 0), -EINVAL); /* unaligned */
+	to = (struct ts){ 0, 1000 };
 	ck_assert_int_eq(sys_futex(L(&word) + 1, 1, 1, 0, 0, 0), -EINVAL);   /* unaligned */
 	ck_assert_int_eq(sys_futex(16, 0, 0, 0, 0, 0), -EFAULT);
 	to = (struct ts){ 0, 2000000000 };

@@ -8,6 +8,8 @@
 /* The prototypes come from the guest's own headers: a fake that drifts from them does not compile. */
 #include "arch.h"
 #include "k.h"
+#include "fs.h"
+#include "futex.h"
 #include "thread.h"
 
 char stub_console[8192];
@@ -102,6 +104,27 @@ int k_thr_requeue(const void *from, const void *to, int nwake, int nmove)
 	return 0;
 }
 long k_thr_post(int tid, int sig) { (void)tid, (void)sig; return -3; /* ESRCH */ }
+static struct k_thr_attr stub_attr = { .comm = "app" };
+struct k_thr_attr *k_thr_attr(int tid) { return tid == 0 || tid == 1 ? &stub_attr : NULL; }
+uint64_t stub_fd_limit = 1024;
+void fs_fd_set_limit(uint64_t n) { stub_fd_limit = n; }
+/* guest/include/futex.h: the PI protocol itself is tested in the guest (tests/integration/check_proc.c); here what sys_futex passes. */
+const uint32_t *stub_pi_word;
+uint64_t stub_pi_deadline;
+int stub_pi_calls; /* +1 per lock, +100 per trylock, +10000 per unlock */
+long k_futex_lock_pi(uint32_t *u, uint64_t deadline, bool trylock)
+{
+	stub_pi_word = u;
+	stub_pi_deadline = deadline;
+	stub_pi_calls += trylock ? 100 : 1;
+	return 0;
+}
+long k_futex_unlock_pi(uint32_t *u)
+{
+	stub_pi_word = u;
+	stub_pi_calls += 10000;
+	return 0;
+}
 _Noreturn void k_thr_exit(int status) { k_hypercall_exit(status); }
 _Noreturn void k_exit(int status) { k_hypercall_exit(status); }
 long k_thr_wait(const void *key, uint32_t bitset, uint64_t deadline)

@@ -21,6 +21,14 @@ extern uint64_t stub_sleep_deadline;
 /* When set, a crash(sig) exits the process with stub_crash_hook(sig); otherwise with 128 + sig; an exit exits with its status. */
 extern int (*stub_crash_hook)(int sig);
 
+/* The last RLIMIT_NOFILE given to the fd table (fs_fd_set_limit). */
+extern uint64_t stub_fd_limit;
+
+/* What sys_futex passed to the PI futex calls last (misc_stubs.c counts them in stub_pi_calls). */
+extern const uint32_t *stub_pi_word;
+extern uint64_t stub_pi_deadline;
+extern int stub_pi_calls;
+
 /* Clears the console capture and the sleep record. */
 void stub_reset(void);
 
