@@ -43,10 +43,10 @@ APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
 # A glibc program the way Debian builds them: SQLite in WAL mode (tests/integration/check_mm.c), linked
 # with gcc -static against Debian's libsqlite3.a (libsqlite3-dev; its dlopen link warning is silenced).
-GLIBC_APPS := sqlwal
-APP_IMGS  += $(GLIBC_APPS:%=$(BUILD)/apps/%.img)
+SQL_APPS  := sqlwal
+APP_IMGS  += $(SQL_APPS:%=$(BUILD)/apps/%.img)
 
-$(GLIBC_APPS:%=$(BUILD)/apps/%): $(BUILD)/apps/%: guest/apps/%.c
+$(SQL_APPS:%=$(BUILD)/apps/%): $(BUILD)/apps/%: guest/apps/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O2 -static -Wl,-w -o $@ $< -lsqlite3 -lm
 
@@ -92,7 +92,7 @@ $(PIE_IMGS): $(BUILD)/apps/%.img: $(BUILD)/apps/% $(BUILD)/ukvm-build $(KERNEL_E
 	$(Q)$(BUILD)/ukvm-build -o $@ --kernel $(KERNEL_ELF) $<
 
 .PHONY: apps images
-apps: $(APP_BINS) $(GLIBC_APPS:%=$(BUILD)/apps/%) $(BUILD)/apps/hello-pie
+apps: $(APP_BINS) $(SQL_APPS:%=$(BUILD)/apps/%) $(BUILD)/apps/hello-pie
 images: $(APP_IMGS) $(PIE_IMGS)
 
 # --- benchmark ----------------------------------------------------------------
