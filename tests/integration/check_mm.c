@@ -22,7 +22,7 @@ static char *run_one(const char *prog, const char *const *args, int *status, cha
 
 /*
  * The cases: an app and its argument (NULL: none) with the last line Linux prints and its exit
- * status. shmap's parts (guest/apps/shmap.c) each in its own run; sqlwal: SQLite (glibc, Debian's
+ * status. shmap's parts (guest/apps/shmap.c: file mappings, shm_open, SysV, sem_open) each in its own run; sqlwal: SQLite (glibc, Debian's
  * library) in WAL mode; mprot: protections and guard pages, and a main stack overflow that dies of
  * SIGSEGV at the kernel's guard.
  */
@@ -33,6 +33,7 @@ static const struct {
 	{ "shmap", "file", "shmap ok\n", 0 },
 	{ "shmap", "shm", "shmap ok\n", 0 },
 	{ "shmap", "sysv", "shmap ok\n", 0 },
+	{ "shmap", "sem", "shmap ok\n", 0 },
 	{ "sqlwal", NULL, "sqlwal ok\n", 0 },
 	{ "mprot", NULL, "mprot ok\n", 0 },
 	{ "mprot", "overflow", "overflowing the main stack\n", 128 + 11 },

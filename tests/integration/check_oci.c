@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "it_util.h"
+#include "netns.h"
 
 static char tmp[64], bundle[128], root[128], logpath[160], pidf[160];
 
@@ -282,6 +283,66 @@ START_TEST(test_create_refused)
 }
 END_TEST
 
+/* Polls file (bounded) until it holds needle. */
+static bool wait_for(const char *file, const char *needle, double limit_s)
+{
+	for (double t = 0; t < limit_s; t += 0.05) {
+		char *s = slurp(file);
+		bool found = strstr(s, needle) != NULL;
+		free(s);
+		if (found)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/*
+ * A CNI-like namespace (a veth with 10.89.0.2/24 and a default route, its peer 10.89.0.1 in a second
+ * namespace): the container joins it at start, its guest takes the veth's address and MAC through a
+ * tap with tc redirects, and answers pings from the peer side; the tap is gone with the container.
+ */
+START_TEST(test_network)
+{
+	char why[512];
+	if (!netns_usable(why, sizeof(why))) {
+		fprintf(stderr, "oci: SKIPPED network case: %s\n", why);
+		return;
+	}
+	struct netns ns = { 0 };
+	ck_assert_msg(netns_create(&ns, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(netns_add_veth(&ns, "eth0", "10.89.0.2/24", "veth0", "10.89.0.1/24", why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(netns_ip(why, sizeof(why), "-n", ns.name, "route", "add", "default", "via", "10.89.0.1", NULL) == 0,
+		      "%s", why);
+	sh("cp %s %s/rootfs/bin/", it_path("apps/netidle"), bundle);
+	char extra[256];
+	snprintf(extra, sizeof(extra), ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\","
+		 "\"path\":\"/var/run/netns/%s\"}]}", ns.name);
+	config("\"args\":[\"netidle\",\"60\"],\"env\":[\"PATH=/bin\"]", extra);
+	ck_assert_int_eq(oci("auto", "create", "--bundle", bundle, "--pid-file", pidf, "n1", NULL), 0);
+	pid_t pid = read_pid();
+	ck_assert_int_eq(oci("auto", "start", "n1", NULL), 0);
+	char out[300], err[300];
+	snprintf(out, sizeof(out), "%s/out", bundle);
+	snprintf(err, sizeof(err), "%s/err", bundle);
+	if (!wait_for(out, "netidle: up", 30)) {
+		char *o = slurp(out), *e = slurp(err);
+		ck_abort_msg("the guest never came up\nout: %s\nerr: %s", o, e);
+	}
+	ck_assert_int_eq(netns_enter(&ns, true), 0);
+	int got = netns_ping("10.89.0.2", 3, 64);
+	netns_leave(&ns);
+	ck_assert_msg(got == 3, "%d of 3 pings answered", got);
+	ck_assert_int_eq(oci("auto", "kill", "n1", "KILL", NULL), 0);
+	ck_assert_int_eq(reap(pid, 30), 128 + SIGKILL);
+	ck_assert_int_eq(oci("auto", "delete", "n1", NULL), 0);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "%s -n %s link show tap0_ukvm >/dev/null 2>&1", netns_ip_prog(), ns.name);
+	ck_assert_int_ne(system(cmd), 0); /* the tap went with the container process */
+	netns_destroy(&ns);
+}
+END_TEST
+
 /* The boot-info cwd under ukvm-run --cwd: a directory of the image, and one it lacks stopping the boot with a report. */
 START_TEST(test_run_cwd)
 {
@@ -314,6 +375,7 @@ Suite *oci_suite(void)
 	tcase_add_test(c, test_kill_and_delete);
 	tcase_add_test(c, test_create_refused);
 	tcase_add_test(c, test_run_cwd);
+	tcase_add_test(c, test_network);
 	suite_add_tcase(s, c);
 	return s;
 }

@@ -38,7 +38,8 @@ START_TEST(test_full)
 		"{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
 		"{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/var/lib/x/hosts\",\"options\":[\"rbind\",\"ro\"]},"
 		"{\"destination\":\"/data\",\"source\":\"/srv/vol\",\"options\":[\"rbind\"]}],"
-		"\"linux\":{\"resources\":{\"memory\":{\"limit\":105000000}},\"namespaces\":[{\"type\":\"pid\"}],"
+		"\"linux\":{\"resources\":{\"memory\":{\"limit\":105000000}},\"namespaces\":[{\"type\":\"pid\"},"
+		"{\"type\":\"network\",\"path\":\"/var/run/netns/cni-1\"},{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"}],"
 		"\"cgroupsPath\":\"/default/c1\"},"
 		"\"annotations\":{\"io.kubernetes.cri.container-type\":\"container\",\"b\":\"2\"}}";
 
@@ -68,6 +69,7 @@ START_TEST(test_full)
 	ck_assert_str_eq(plan.binds[1].dest, "/data");
 	ck_assert_str_eq(plan.annotations, "{\"b\":\"2\",\"io.kubernetes.cri.container-type\":\"container\"}");
 	ck_assert(!plan.sandbox);
+	ck_assert_str_eq(plan.netns, "/var/run/netns/cni-1");
 }
 END_TEST
 
@@ -84,6 +86,12 @@ START_TEST(test_minimal)
 	ck_assert_uint_eq(plan.nbinds + plan.nhidden, 0);
 	ck_assert_str_eq(plan.annotations, "{}");
 	ck_assert(!plan.terminal && !plan.rootfs_ro);
+	ck_assert_ptr_null(plan.netns);
+	ocispec_free(&plan);
+	/* A new network namespace without a path (ctr run without --cni): nothing to join, no NIC. */
+	ck_assert_int_eq(parse("{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},"
+			       "\"linux\":{\"namespaces\":[{\"type\":\"network\"}]}}"), 0);
+	ck_assert_ptr_null(plan.netns);
 	ocispec_free(&plan);
 	/* A pod's sandbox (pause) container, as the CRI plugin marks it. */
 	ck_assert_int_eq(parse("{\"process\":{\"args\":[\"/pause\"]},\"root\":{\"path\":\"r\"},"
@@ -171,6 +179,16 @@ static const struct {
 	  "annotations[\"k\"] is not a string" },
 	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"annotations\":[]}", -EINVAL,
 	  "annotations is not an object" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":{}}}", -EINVAL,
+	  "linux.namespaces is not an array" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":\"network\","
+	  "\"path\":\"netns/x\"}]}}", -EINVAL, "linux.namespaces[0].path \"netns/x\" is not an absolute path" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":\"network\","
+	  "\"path\":\"/a\"},{\"type\":\"network\",\"path\":\"/b\"}]}}", -EINVAL, "a second network namespace" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[3]}}", -EINVAL,
+	  "linux.namespaces[0] is not an object" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":7}]}}", -EINVAL,
+	  "linux.namespaces[0].type is not a string" },
 	{ "{\"ociVersion\":1,\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"}}", -EINVAL, "ociVersion is not a string" },
 };
 

@@ -251,6 +251,42 @@ static int spec_memory(const json_t *linux_, struct ocispec_plan *p, char *err, 
 	return 0;
 }
 
+/* linux.namespaces: only the network one's path matters to a microVM; the others are the VM's own business. */
+static int spec_namespaces(const json_t *linux_, struct ocispec_plan *p, char *err, size_t errlen)
+{
+	const json_t *nss = json_object_get(linux_, "namespaces"), *ns;
+	size_t i;
+
+	if (!nss)
+		return 0;
+	if (!json_is_array(nss))
+		return spec_fail(err, errlen, -EINVAL, "linux.namespaces is not an array");
+	if (json_array_size(nss) > OCISPEC_NS_MAX)
+		return spec_fail(err, errlen, -E2BIG, "more than %d linux.namespaces", OCISPEC_NS_MAX);
+	json_array_foreach(nss, i, ns) {
+		char what[64];
+		snprintf(what, sizeof(what), "linux.namespaces[%zu].type", i);
+		const char *type = json_is_object(ns) ? spec_str(json_object_get(ns, "type"), what, true, err, errlen) : NULL;
+		if (!type)
+			return json_is_object(ns) ? -EINVAL
+						  : spec_fail(err, errlen, -EINVAL, "linux.namespaces[%zu] is not an object", i);
+		const json_t *path = json_object_get(ns, "path");
+		if (strcmp(type, "network") != 0 || !path)
+			continue;
+		snprintf(what, sizeof(what), "linux.namespaces[%zu].path", i);
+		const char *s = spec_str(path, what, true, err, errlen);
+		if (!s)
+			return -EINVAL;
+		if (s[0] != '/')
+			return spec_fail(err, errlen, -EINVAL, "%s \"%s\" is not an absolute path", what, s);
+		if (p->netns)
+			return spec_fail(err, errlen, -EINVAL, "%s: a second network namespace", what);
+		if (!(p->netns = strdup(s)))
+			return spec_fail(err, errlen, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int spec_process(const json_t *proc, struct ocispec_plan *p, char *err, size_t errlen)
 {
 	int rc;
@@ -352,6 +388,7 @@ int ocispec_parse(const char *text, size_t len, const char *bundle, struct ocisp
 	    (rc = spec_root(json_object_get(root, "root"), bundle, plan, err, errlen)) ||
 	    (rc = spec_mounts(json_object_get(root, "mounts"), plan, err, errlen)) ||
 	    (rc = spec_memory(linux_, plan, err, errlen)) ||
+	    (rc = spec_namespaces(linux_, plan, err, errlen)) ||
 	    (rc = spec_annotations(json_object_get(root, "annotations"), plan, err, errlen)))
 		goto out;
 out:
@@ -436,5 +473,6 @@ void ocispec_free(struct ocispec_plan *p)
 	free(p->rootfs);
 	free(p->cwd);
 	free(p->annotations);
+	free(p->netns);
 	memset(p, 0, sizeof(*p));
 }

@@ -17,6 +17,7 @@
 #define OCISPEC_ARGS_MAX   1024  /* process.args entries */
 #define OCISPEC_ENV_MAX    1024  /* process.env entries */
 #define OCISPEC_MOUNTS_MAX 256   /* mounts entries */
+#define OCISPEC_NS_MAX     16    /* linux.namespaces entries */
 #define OCISPEC_STR_MAX    4095  /* bytes of any one path or string we keep */
 
 /* The smallest guest ukvm boots (proto/ukvm_abi.h UKVM_MEM_MIN) and its granule. */
@@ -44,6 +45,8 @@ struct ocispec_plan {
 	size_t nbinds;
 	char **hidden;     /* destinations of the other mounts (proc, tmpfs, sysfs ...): left out of the rootfs */
 	size_t nhidden;
+	char *netns;       /* linux.namespaces' network path: joined at start, and the interface CNI put there
+			      (if any) wired to the guest; NULL: none given (host's, or a new empty one: no NIC) */
 	char *annotations; /* the annotations object as compact JSON ("{}" when absent), for `state` */
 	bool sandbox;      /* annotation io.kubernetes.cri.container-type = sandbox (a pod's pause container) */
 };

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "ocinet.h"
 #include "ocivm.h"
 #include "ukvm.h"
 
@@ -119,10 +120,48 @@ _Noreturn void ocivm_main(const struct ocivm_args *a)
 		vm_ready(a->ready_fd, err);
 		_exit(ukvm_error_exit_code(rc));
 	}
+	if (p->netns) {
+		/*
+		 * CNI wires the namespace between create and start, and the guest reads its
+		 * NIC's settings at boot: this VM only proved at create that one can be made
+		 * (image, memory, KVM); the real one is made at start, with the NIC.
+		 */
+		ukvm_destroy(vm);
+		vm = NULL;
+	}
 	vm_ready(a->ready_fd, "ok");
 	if (vm_wait_start(a->fifo) < 0) {
 		ukvm_destroy(vm);
 		_exit(UKVM_EXIT_INTERNAL);
+	}
+	if (p->netns) {
+		struct ocinet_if veth;
+		struct ukvm_net net = { .kind = UKVM_NET_FD };
+		int found = ocinet_join(p->netns, err, sizeof(err));
+		if (found == 0)
+			found = ocinet_discover(&veth, err, sizeof(err));
+		if (found > 0) {
+			net.fd = ocinet_wire(&veth, err, sizeof(err));
+			found = net.fd < 0 ? net.fd : 1;
+		}
+		if (found < 0) {
+			dprintf(STDERR_FILENO, "ukvm-oci: %s\n", err);
+			_exit(UKVM_EXIT_USAGE);
+		}
+		if (found) { /* else an empty namespace: no NIC, as a runc container there has only lo */
+			memcpy(net.mac, veth.mac, sizeof(net.mac));
+			net.ipv4 = veth.ipv4;
+			net.prefix = veth.prefix;
+			net.gw = veth.gw;
+			net.mtu = veth.mtu;
+			cfg.nets = &net;
+			cfg.nnets = 1;
+		}
+		rc = ukvm_create(&cfg, &vm, err, sizeof(err));
+		if (rc != UKVM_OK) {
+			dprintf(STDERR_FILENO, "ukvm-oci: %s\n", err);
+			_exit(ukvm_error_exit_code(rc));
+		}
 	}
 	struct ukvm_result res = { .size = sizeof(res) };
 	if (ukvm_run(vm, &res) < 0)
