@@ -57,7 +57,7 @@ const char *cli_usage(void)
 {
 	return "usage: ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]... [--disk PATH[,ro][,direct]]...\n"
 	       "                [--net SPEC]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot]\n"
-	       "                [--stats] [--quiet] [--argv0 NAME] [--cwd DIR] [--help] [--version] IMAGE [--] [ARGS...]\n"
+	       "                [--stats] [--quiet] [--raw-console] [--argv0 NAME] [--cwd DIR] [--help] [--version] IMAGE [--] [ARGS...]\n"
 	       "  --mem SIZE         guest RAM, K/M/G suffixes, multiple of 2M, 8M..64G (default 128M)\n"
 	       "  --timeout SECONDS  stop the guest after this long (exit code 124)\n"
 	       "  --env K=V          add to the guest app's environment (repeatable)\n"
@@ -77,6 +77,13 @@ const char *cli_usage(void)
 	       "  --trace-boot       print boot phases with times on stderr\n"
 	       "  --stats            print VM exits by reason, per-device requests and per-NIC packets on stderr\n"
 	       "  --quiet            no guest kernel notices (\"ukvm: unimplemented syscall ...\"); crash reports stay\n"
+	       "  --raw-console      guest output to a terminal as it is; by default escape sequences and\n"
+	       "                     control characters but \\n \\r \\t \\b are shown (^[, \\x9b), not obeyed\n"
+	       "  --jail             confine the monitor before it reads the image (root only; docs/jail.md):\n"
+	       "                     new namespaces, an empty read-only root with the image and disks,\n"
+	       "                     uid/gid 65534 without capabilities, no_new_privs, rlimits; no NICs yet\n"
+	       "  --jail-uid N, --jail-gid N  the jailed monitor's ids (default 65534)\n"
+	       "  --jail-cgroup DIR  also join cgroup v2 DIR (created): memory.max guest RAM + 512M, cpu.max 2 CPUs\n"
 	       "  --argv0 NAME       the guest app's argv[0] (default: the app's name recorded by ukvm-build)\n"
 	       "  --cwd DIR          the guest app's working directory, absolute, in the image (default /)\n"
 	       "  --snapshot-when-idle FILE  write a snapshot to FILE the first time the app is idle\n"
@@ -455,6 +462,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 	o->cfg.console_fd = 1;
 	o->cfg.console_err_fd = 2;
 	o->cfg.stdin_tty = true;
+	o->jail_uid = o->jail_gid = 65534;
 	o->cfg.seccomp = true;
 	o->env = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*o->env));
 	if (!o->env) {
@@ -513,10 +521,29 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			*stats = 1;
 		} else if (!strcmp(a, "--quiet")) {
 			o->cfg.quiet = true;
+		} else if (!strcmp(a, "--raw-console")) {
+			o->cfg.raw_console = true;
 		} else if (cli_is(a, "--argv0")) {
 			if (!(v = cli_value(argc, argv, &i, "--argv0")))
 				return cli_fail(err, errlen, "--argv0", "missing value", NULL);
 			o->cfg.argv0 = v; /* an empty argv[0] is allowed, as execve allows it */
+		} else if (!strcmp(a, "--jail")) {
+			o->jail = true;
+		} else if (cli_is(a, "--jail-uid") || cli_is(a, "--jail-gid")) {
+			bool uid = cli_is(a, "--jail-uid");
+			const char *name = uid ? "--jail-uid" : "--jail-gid";
+			char *end;
+			if (!(v = cli_value(argc, argv, &i, name)) || !*v)
+				return cli_fail(err, errlen, name, "missing value", NULL);
+			errno = 0;
+			unsigned long id = strtoul(v, &end, 10);
+			if (*end || errno || id == 0 || id >= 0xffffffffu || v[0] == '-')
+				return cli_fail(err, errlen, name, "not an unprivileged id (1..4294967294)", v);
+			*(uid ? &o->jail_uid : &o->jail_gid) = (unsigned)id;
+		} else if (cli_is(a, "--jail-cgroup")) {
+			if (!(v = cli_value(argc, argv, &i, "--jail-cgroup")) || v[0] != '/')
+				return cli_fail(err, errlen, "--jail-cgroup", "needs an absolute cgroup v2 directory", NULL);
+			o->jail_cgroup = v;
 		} else if (cli_is(a, "--cwd")) {
 			if (!(v = cli_value(argc, argv, &i, "--cwd")) || v[0] != '/')
 				return cli_fail(err, errlen, "--cwd", "needs an absolute directory", NULL);

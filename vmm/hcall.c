@@ -45,6 +45,8 @@ void hcall_console_init(struct run_ctx *c, unsigned stream, int fd)
 	k->fd = fd;
 	k->file = fd >= 0 && fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
 	k->no_nowait = false;
+	k->safe = fd >= 0 && !c->vm->cfg.raw_console && isatty(fd);
+	k->ts = (struct ttysafe){ 0 };
 }
 
 /*
@@ -86,7 +88,31 @@ static ssize_t hcall_console_try(struct run_ctx *c, struct run_console *k, const
 	return n;
 }
 
+/* Writes all of buf (len bytes) to the stream as hcall_console_out does, bytes as they are. */
+static ssize_t hcall_console_raw(struct run_ctx *c, unsigned stream, const void *buf, size_t len);
+
 ssize_t hcall_console_out(struct run_ctx *c, unsigned stream, const void *buf, size_t len)
+{
+	struct run_console *k = &c->con[stream];
+	if (!k->safe || k->fd < 0)
+		return hcall_console_raw(c, stream, buf, len);
+	/* A terminal: what it gets of each piece is made safe first (ukvm.h raw_console); done counts guest bytes. */
+	uint8_t safe[TTYSAFE_OUT_MAX];
+	size_t done = 0;
+	while (done < len) {
+		size_t n = len - done < TTYSAFE_IN_MAX ? len - done : TTYSAFE_IN_MAX;
+		size_t m = ttysafe_filter(&k->ts, (const uint8_t *)buf + done, n, safe);
+		ssize_t w = m ? hcall_console_raw(c, stream, safe, m) : 0;
+		if (w == -EINTR || w == -EPIPE)
+			return w;
+		if (w < (ssize_t)m)
+			return done ? (ssize_t)done : w < 0 ? w : -EIO;
+		done += n;
+	}
+	return (ssize_t)len;
+}
+
+static ssize_t hcall_console_raw(struct run_ctx *c, unsigned stream, const void *buf, size_t len)
 {
 	struct run_console *k = &c->con[stream];
 	const uint8_t *p = buf;

@@ -1,4 +1,5 @@
 /* main.c: ukvm-run, a thin CLI over libukvm: parse, create, run, report, exit with the guest's status. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jail.h"
 #include "ukvm.h"
 
 /* The one VM of this process, for the SIGINT/SIGTERM handler. */
@@ -96,6 +98,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	struct jail jail;
+	if (o.jail) {
+		struct jail_opts jo = { .uid = o.jail_uid, .gid = o.jail_gid, .cgroup = o.jail_cgroup };
+		int in_child;
+		int jr = jail_enter(&jo, &jail, &o.cfg, &in_child, err, sizeof(err));
+		if (jr < 0 || !in_child) {
+			if (jr < 0)
+				fprintf(stderr, "ukvm-run: %s\n", err);
+			cli_free(&o);
+			return jr >= 0 ? jr : jr == -EPERM || jr == -ENOTSUP || jr == -EINVAL ? UKVM_EXIT_USAGE
+										      : UKVM_EXIT_INTERNAL;
+		}
+	}
+
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -135,6 +151,8 @@ int main(int argc, char **argv)
 	if (stats)
 		main_stats(&res);
 	ukvm_destroy(vm);
+	if (o.jail)
+		ukvm_host_close(jail.host);
 	cli_free(&o);
 	return code;
 }

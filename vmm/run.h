@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ttysafe.h"
 #include "vm.h"
 
 struct run_ctx {
@@ -20,6 +21,8 @@ struct run_ctx {
 		int fd;        /* -1: output dropped */
 		bool file;     /* a regular file or block device: a write never waits on a reader */
 		bool no_nowait; /* refused RWF_NOWAIT (a terminal): poll, then write with the kick open */
+		bool safe;     /* a terminal, not raw_console: output goes through ttysafe_filter */
+		struct ttysafe ts;
 	} con[2];
 	struct run_input {     /* console_in_fd: the guest's fd 0 */
 		int fd;        /* -1: none, the guest reads end of file */

@@ -230,6 +230,17 @@ struct ukvm_config {
 	 * crash report ("cwd ...: not found"). A restored VM keeps the snapshot's.
 	 */
 	const char *cwd;
+	/*
+	 * Appended after 0.2 (hardening). Guest console output written to a
+	 * host terminal (console_fd or console_err_fd where isatty) has its
+	 * escape sequences and control characters neutralised: ESC and the
+	 * other C0 controls but \n \r \t \b shown as ^X, C1 controls and bytes
+	 * that are not UTF-8 as \xNN (vmm/ttysafe.h), so a guest cannot drive
+	 * the terminal (retitle it, write the clipboard, answer back keys).
+	 * Files, pipes and sockets get the bytes as they are. raw_console:
+	 * terminals too (ukvm-run --raw-console).
+	 */
+	bool raw_console;
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 

@@ -413,6 +413,35 @@ START_TEST(embed_console_fields)
 }
 END_TEST
 
+/*
+ * A guest's escape sequences reach a host terminal shown, not obeyed (ESC
+ * as ^[, a C1 CSI as \xc2\x9b); --raw-console, a pipe and a file get them
+ * as they are. args echoes its argument on stdout.
+ */
+START_TEST(terminal_escapes_neutralised)
+{
+	static const char evil[] = "t\x1b]0;owned\x07\x1b[2J\xc2\x9b" "5n\x05 gr\xc3\xbc\xc3\x9f";
+	static const char shown[] = "t^[]0;owned^G^[[2J\\xc2\\x9b5n^E gr\xc3\xbc\xc3\x9f";
+	for (int k = 0; k < 4; k++) {
+		bool raw = k == 1;
+		enum sink_kind kind = k == 2 ? SINK_PIPE : k == 3 ? SINK_FILE : SINK_PTY;
+		struct sink out, err;
+		sink_open(&out, kind);
+		sink_open(&err, SINK_PIPE);
+		const char *args[] = { "--pv", pv_arg(), raw ? "--raw-console" : "--quiet", path("apps/args.img"), evil,
+				       NULL };
+		int st = run_into(path("ukvm-run"), args, &out, &err);
+		char *o = sink_collect(&out), *e = sink_collect(&err);
+		ck_assert_msg(st == 0, "status %d: %s", st, e);
+		bool safe = kind == SINK_PTY && !raw;
+		ck_assert_msg(strstr(o, safe ? shown : evil), "%s %s: %s", sink_names[kind], raw ? "raw" : "", o);
+		ck_assert(safe ? !strchr(o, '\x1b') : strchr(o, '\x1b') != NULL);
+		free(o);
+		free(e);
+	}
+}
+END_TEST
+
 Suite *console_suite(void)
 {
 	Suite *s = suite_create("console");
@@ -429,6 +458,7 @@ Suite *console_suite(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_loop_test(t, isatty_like_linux, 0, (int)(sizeof(tty_cases) / sizeof(tty_cases[0])));
 	tcase_add_test(t, closed_stderr_ends_the_run);
+	tcase_add_test(t, terminal_escapes_neutralised);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -190,6 +190,23 @@ START_TEST(test_parse_console)
 	ck_assert(o.cfg.quiet);
 	ck_assert_str_eq(o.cfg.argv0, "busybox");
 	ck_assert_str_eq(o.cfg.argv[0], "--quiet"); /* after the image it is the guest's */
+	ck_assert(!o.cfg.raw_console);
+	char *a0[] = { "ukvm-run", "--raw-console", "bb.img", NULL };
+	ck_assert_int_eq(parse(a0), 0);
+	ck_assert(o.cfg.raw_console);
+	ck_assert(!o.jail);
+	ck_assert_uint_eq(o.jail_uid, 65534);
+	char *aj[] = { "ukvm-run", "--jail", "--jail-uid", "1000", "--jail-gid=2000", "--jail-cgroup", "/sys/fs/cgroup/vm1",
+		       "bb.img", NULL };
+	ck_assert_int_eq(parse(aj), 0);
+	ck_assert(o.jail);
+	ck_assert_uint_eq(o.jail_uid, 1000);
+	ck_assert_uint_eq(o.jail_gid, 2000);
+	ck_assert_str_eq(o.jail_cgroup, "/sys/fs/cgroup/vm1");
+	char *ab[] = { "ukvm-run", "--jail-uid", "0", "bb.img", NULL }; /* root is no jail */
+	ck_assert_int_eq(parse(ab), -EINVAL);
+	char *ac[] = { "ukvm-run", "--jail-cgroup", "rel", "bb.img", NULL };
+	ck_assert_int_eq(parse(ac), -EINVAL);
 	char *a2[] = { "ukvm-run", "--argv0=", "app.img", NULL };
 	ck_assert_int_eq(parse(a2), 0);
 	ck_assert_str_eq(o.cfg.argv0, ""); /* execve allows an empty argv[0]: so do we */
