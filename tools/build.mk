@@ -30,7 +30,7 @@ APPS      += netidle
 # Processes, threads, IPC and timers against Linux (tests/integration/check_proc.c).
 APPS      += procmisc sigtimers futexpi sysvipc
 # Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
-APPS      += shmap
+APPS      += shmap mprot
 # Console input (tests/integration/check_stdin.c).
 APPS      += stdinio
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
@@ -41,6 +41,14 @@ GLIBC_APPS := glibcproc
 APPS      += $(GLIBC_APPS)
 APP_BINS  := $(APPS:%=$(BUILD)/apps/%)
 APP_IMGS  := $(APPS:%=$(BUILD)/apps/%.img)
+# A glibc program the way Debian builds them: SQLite in WAL mode (tests/integration/check_mm.c), linked
+# with gcc -static against Debian's libsqlite3.a (libsqlite3-dev; its dlopen link warning is silenced).
+SQL_APPS  := sqlwal
+APP_IMGS  += $(SQL_APPS:%=$(BUILD)/apps/%.img)
+
+$(SQL_APPS:%=$(BUILD)/apps/%): $(BUILD)/apps/%: guest/apps/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -static -Wl,-w -o $@ $< -lsqlite3 -lm
 
 $(filter-out $(GLIBC_APPS:%=$(BUILD)/apps/%),$(APP_BINS)): $(BUILD)/apps/%: guest/apps/%.c
 	@mkdir -p $(@D)
@@ -84,7 +92,7 @@ $(PIE_IMGS): $(BUILD)/apps/%.img: $(BUILD)/apps/% $(BUILD)/ukvm-build $(KERNEL_E
 	$(Q)$(BUILD)/ukvm-build -o $@ --kernel $(KERNEL_ELF) $<
 
 .PHONY: apps images
-apps: $(APP_BINS) $(BUILD)/apps/hello-pie
+apps: $(APP_BINS) $(SQL_APPS:%=$(BUILD)/apps/%) $(BUILD)/apps/hello-pie
 images: $(APP_IMGS) $(PIE_IMGS)
 
 # --- benchmark ----------------------------------------------------------------
@@ -159,6 +167,14 @@ $(BUILD)/bench/conbench: tools/bench/conbench.c
 .PHONY: bench-console
 bench-console: $(BUILD)/ukvm-run $(BUILD)/apps/conio $(BUILD)/apps/conio.img $(BUILD)/bench/conbench
 	$(Q)$(BUILD)/bench/conbench $(BUILD)
+
+# bench-mm: an mprotect-heavy loop (guest/apps/mprot.c: a page pair made read-only and writable again),
+# natively and in ukvm in both CPU modes, in one run (the machine's load swings: compare within it).
+.PHONY: bench-mm
+bench-mm: $(BUILD)/ukvm-run $(BUILD)/apps/mprot $(BUILD)/apps/mprot.img
+	$(Q)printf 'native:      '; $(BUILD)/apps/mprot bench 2000
+	$(Q)printf 'ukvm pv off: '; $(BUILD)/ukvm-run --quiet --pv off $(BUILD)/apps/mprot.img bench 2000
+	$(Q)printf 'ukvm pv auto: '; $(BUILD)/ukvm-run --quiet $(BUILD)/apps/mprot.img bench 2000
 
 BLK_BENCH := $(BUILD)/apps/blkbench.img $(BUILD)/bench/blkbench-host $(BUILD)/bench/blkrun
 

@@ -1,6 +1,8 @@
 /* blkhostile.c: a hostile guest app that scribbles virtio-mmio registers and ring memory from CPL3 to test the monitor. */
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -200,7 +202,20 @@ static int looks_like_ring(const uint8_t *base, uint32_t n)
 	return 0;
 }
 
-/* Finds the kernel's ring for /dev/vda by scanning RAM; returns its base and size in *n, or 0. */
+static sigjmp_buf scan_jb;
+static volatile uint64_t scan_fault;
+
+static void scan_segv(int sig, siginfo_t *si, void *u)
+{
+	(void)sig, (void)u;
+	scan_fault = (uint64_t)(uintptr_t)si->si_addr;
+	siglongjmp(scan_jb, 1);
+}
+
+/*
+ * Finds the kernel's ring for /dev/vda by scanning RAM; returns its base and size in *n, or 0. Pages
+ * that are not present (the main stack's guard gap: one 2 MiB page) fault: the scan skips their 2 MiB.
+ */
 static uint64_t find_ring(uint32_t num_max, uint32_t *n)
 {
 	static char b[4096];
@@ -210,14 +225,22 @@ static uint64_t find_ring(uint32_t num_max, uint32_t *n)
 			say("ring: pread before scan: %s\n", strerror(errno));
 		close(fd);
 	}
-	uint64_t ram = ram_size();
-	for (uint64_t pg = 0x100000; pg + 4096 <= ram; pg += 4096)
+	uint64_t ram = ram_size(), found = 0;
+	static volatile uint64_t pg;
+	struct sigaction sa = { .sa_sigaction = scan_segv, .sa_flags = SA_SIGINFO }, old;
+	sigaction(SIGSEGV, &sa, &old);
+	pg = 0x100000;
+	if (sigsetjmp(scan_jb, 1))
+		pg = (scan_fault | ((2u << 20) - 1)) + 1;
+	for (; !found && pg + 4096 <= ram; pg += 4096)
 		for (uint32_t q = num_max; q >= 2; q /= 2)
 			if (pg + VIRTQ_LAYOUT_BYTES(q) <= ram && looks_like_ring((const uint8_t *)(uintptr_t)pg, q)) {
 				*n = q;
-				return pg;
+				found = pg;
+				break;
 			}
-	return 0;
+	sigaction(SIGSEGV, &old, NULL);
+	return found;
 }
 
 static void mode_ring(void)

@@ -21,9 +21,10 @@ static void expect(int ok, const char *what)
 
 int main(void)
 {
-	/* The app's own image: protections are accepted, MADV_DONTNEED zeroes private pages. */
+	/* The app's own image: protections apply to it (writable again before the store), MADV_DONTNEED zeroes private pages. */
 	expect(mprotect(data_page, sizeof(data_page), PROT_READ | PROT_WRITE) == 0, "mprotect data");
 	expect(mprotect(bss_page, sizeof(bss_page), PROT_READ) == 0, "mprotect bss");
+	expect(mprotect(bss_page, sizeof(bss_page), PROT_READ | PROT_WRITE) == 0, "mprotect bss writable");
 	bss_page[0] = 7;
 	expect(madvise(bss_page, sizeof(bss_page), MADV_DONTNEED) == 0, "madvise bss");
 	expect(bss_page[0] == 0, "DONTNEED zeroes");

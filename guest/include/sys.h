@@ -2,6 +2,7 @@
 #ifndef SYS_H
 #define SYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -142,6 +143,26 @@ long sys_mprotect(SYS_ARGS);
 long sys_mremap(SYS_ARGS);
 long sys_madvise(SYS_ARGS);
 long sys_msync(SYS_ARGS);
+long sys_shmget(SYS_ARGS);
+long sys_shmat(SYS_ARGS);
+long sys_shmdt(SYS_ARGS);
+long sys_shmctl(SYS_ARGS);
+
+/*
+ * Shared mappings of a memory file's pages (sys_mm.c), for SysV shm (sys_shm.c): the whole of n's
+ * first np pages at addr (fixed: exactly there, replacing what is mapped when replace, else -EEXIST
+ * if anything is) or anywhere. The address or -errno.
+ */
+struct fs_node;
+long sys_mm_share(struct fs_node *n, uint64_t addr, uint64_t np, bool fixed, bool replace);
+/* The node whose pages from 0 on a share at addr starts with (a SysV attach), or NULL. */
+struct fs_node *sys_mm_share_node(uint64_t addr);
+/* Takes one mapping of n off [addr, addr + np pages): 0 or -ENOMEM. */
+int sys_mm_unshare(const struct fs_node *n, uint64_t addr, uint64_t np);
+/* True when the app has the page holding addr mapped (its own page or a share): a fault there is SEGV_ACCERR. */
+bool sys_mm_mapped_at(uint64_t addr);
+/* How many mappings of n there are (the most layers over any of its pages). */
+unsigned sys_mm_share_count(const struct fs_node *n);
 long sys_arch_prctl(SYS_ARGS);
 
 /* Process, time, signals, identity, randomness: guest/sys (misc engineer). */

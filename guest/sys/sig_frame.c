@@ -5,6 +5,7 @@
 #include "k.h"
 #include "linux_abi.h"
 #include "sig.h"
+#include "sys.h"
 
 /* RFLAGS bits the app may set through rt_sigreturn (Linux's FIX_EFLAGS without TF, RF and NT). */
 #define SIG_USER_FLAGS 0x40dd5ull /* CF PF AF ZF SF DF OF AC */
@@ -221,7 +222,8 @@ static void sig_fault_info(const struct k_exc_state *s, struct lx_siginfo *info)
 	info->si_code = LX_SI_KERNEL;
 	switch (s->vector) {
 	case 14:
-		info->si_code = s->error & 1 ? LX_SEGV_ACCERR : LX_SEGV_MAPERR;
+		/* A protected page (not present) of a mapping is an access error too, as Linux's vma check says. */
+		info->si_code = (s->error & 1) || sys_mm_mapped_at(s->cr2) ? LX_SEGV_ACCERR : LX_SEGV_MAPERR;
 		info->si_addr_or_pid_uid = s->cr2;
 		break;
 	case 0:

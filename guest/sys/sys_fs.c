@@ -29,7 +29,7 @@ static long sys_fs_rw_on(struct fs_file *f, long ubuf, long count, uint64_t *off
 	if (len > SYS_FS_RW_MAX)
 		len = SYS_FS_RW_MAX;
 	void *buf = (void *)ubuf;
-	if (len && !k_user_ok(buf, len))
+	if (len && !(wr ? k_user_rok(buf, len) : k_user_ok(buf, len)))
 		return -EFAULT;
 	return sys_fs_xfer(f, buf, len, off, wr);
 }

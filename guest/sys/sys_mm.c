@@ -15,6 +15,7 @@
 #include "boot.h"
 #include "fs.h"
 #include "k.h"
+#include "ptab.h"
 #include "sys.h"
 
 #define MM_PAGE PMEM_PAGE
@@ -40,11 +41,58 @@ static bool mm_in_ram(uint64_t addr, uint64_t npages)
 	return addr < k_pages.size && npages <= (k_pages.size - addr) / MM_PAGE;
 }
 
-/* A shared mapping of a memory file: np pages at addr are the file's pages from pgoff on. */
+/* The protection class of PROT_* bits (x86: write implies read, exec is read). */
+static enum ptab_prot mm_prot_class(long prot)
+{
+	return (prot & PROT_WRITE) ? PTAB_RW : (prot & (PROT_READ | PROT_EXEC)) ? PTAB_RO : PTAB_NONE;
+}
+
+/*
+ * Makes the app's pages in [addr, addr + np pages) RW again before the
+ * kernel writes, zeroes or frees them (a freed page may become anyone's).
+ * Other pages (the main stack's guard, the kernel's) keep theirs.
+ */
+static void mm_app_rw(uint64_t addr, uint64_t np)
+{
+	bool changed = false;
+
+	if (!ptab_active())
+		return;
+	for (uint64_t i = 0; i < np; i++) {
+		uint64_t a = addr + i * MM_PAGE;
+		if (ptab_prot_of(a) != PTAB_RW && pmem_range_is(&k_pages, a, MM_PAGE, PMEM_BIT(PMEM_APP)))
+			ptab_protect(a, 1, PTAB_RW, &changed); /* RW never needs a new table: cannot fail */
+	}
+	if (changed)
+		ptab_flush();
+}
+
+/* Gives the app's fresh pages [addr, addr + np pages) protection p: 0 or -ENOMEM. One flush for the batch. */
+static int mm_protect(uint64_t addr, uint64_t np, enum ptab_prot p)
+{
+	bool changed = false;
+
+	if (p == PTAB_RW && !ptab_active())
+		return 0;
+	int rc = ptab_protect(addr, np, p, &changed);
+	if (changed)
+		ptab_flush();
+	return rc;
+}
+
+/*
+ * Shared mappings of memory files. A file page lives at one address, so
+ * two mappings of the same file pages are the same address range (Linux
+ * would place the second elsewhere): a record counts its layers, the
+ * mappings made of that range and not yet unmapped, and each layer holds
+ * one pin of the file's pages (fs_reg_map). munmap and shmdt take one layer
+ * away. Records are sorted by address and never overlap.
+ */
 struct mm_share {
 	struct mm_share *next;
 	uint64_t addr, np, pgoff;
-	struct fs_node *node; /* a reference: the pages live as long as the mapping */
+	uint32_t layers;
+	struct fs_node *node; /* a reference per record: the pages live as long as a mapping */
 };
 static struct mm_share *mm_shares;
 
@@ -60,8 +108,10 @@ static struct mm_share *mm_share_at(uint64_t addr, uint64_t *next)
 	for (struct mm_share *m = mm_shares; m; m = m->next) {
 		if (addr >= m->addr && addr < mm_share_end(m))
 			return m;
-		if (m->addr > addr && m->addr < *next)
+		if (m->addr > addr) {
 			*next = m->addr;
+			break;
+		}
 	}
 	return NULL;
 }
@@ -84,54 +134,117 @@ static bool mm_mapped(uint64_t addr, uint64_t end)
 	return true;
 }
 
-/*
- * Drops one share's hold on each page of [addr, end). Shares may overlap: a
- * second mapping of a range already mapped is the same pages at the same
- * address, each mapping holding them once, so an unmap takes away one hold
- * and the other mapping keeps its pages pinned. 0 or -ENOMEM (a share cut in
- * the middle needs a second record; then nothing changed).
- */
-static int mm_unshare(uint64_t addr, uint64_t end)
+/* True when no page of [addr, end) is mapped: free memory only, no share. */
+static bool mm_free(uint64_t addr, uint64_t end)
 {
-	while (addr < end) {
+	uint64_t next;
+	if (mm_share_at(addr, &next) || next < end)
+		return false;
+	return pmem_range_is(&k_pages, addr, end - addr, PMEM_FREE_MASK);
+}
+
+/* Makes x a record boundary (splits the record strictly around it): 0 or -ENOMEM. */
+static int mm_share_split(uint64_t x)
+{
+	uint64_t next;
+	struct mm_share *m = mm_share_at(x, &next);
+	if (!m || m->addr == x)
+		return 0;
+	struct mm_share *t = k_malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = *m;
+	t->addr = x;
+	t->np = (mm_share_end(m) - x) / MM_PAGE;
+	t->pgoff = m->pgoff + (x - m->addr) / MM_PAGE;
+	fs_node_get(t->node);
+	m->np = (x - m->addr) / MM_PAGE;
+	m->next = t;
+	return 0;
+}
+
+/*
+ * Adds a layer over [addr, end), whose pages the caller pinned once (n's
+ * pages from pgoff on): existing records there gain one, the gaps get new
+ * records. 0 or -ENOMEM (then nothing is recorded; splits are harmless).
+ */
+static int mm_share_add(struct fs_node *n, uint64_t addr, uint64_t end, uint64_t pgoff)
+{
+	if (mm_share_split(addr) || mm_share_split(end))
+		return -ENOMEM;
+	/* The gaps need records: all allocated first, so a failure changes nothing. */
+	struct mm_share *spare = NULL;
+	for (uint64_t a = addr; a < end;) {
 		uint64_t next;
-		struct mm_share *m = mm_share_at(addr, &next);
-		if (!m) {
-			addr = next < end ? next : end;
+		struct mm_share *m = mm_share_at(a, &next);
+		if (m) {
+			a = mm_share_end(m);
 			continue;
 		}
-		uint64_t mend = mm_share_end(m), e = end < mend ? end : mend;
-		if (addr > m->addr && e < mend) {
-			/* A middle cut: it covers all of [addr, end), so it is the only cut of this call. */
-			struct mm_share *tail = k_malloc(sizeof(*tail));
-			if (!tail)
-				return -ENOMEM;
-			fs_node_get(m->node);
-			*tail = (struct mm_share){ .next = m->next, .addr = e, .np = (mend - e) / MM_PAGE,
-						   .pgoff = m->pgoff + (e - m->addr) / MM_PAGE, .node = m->node };
-			m->next = tail;
-			m->np = (addr - m->addr) / MM_PAGE;
-			fs_reg_unmap(m->node, m->pgoff + m->np, (e - addr) / MM_PAGE);
-			return 0;
+		struct mm_share *g = k_malloc(sizeof(*g));
+		if (!g) {
+			while (spare) {
+				g = spare->next;
+				k_free(spare);
+				spare = g;
+			}
+			return -ENOMEM;
 		}
-		fs_reg_unmap(m->node, m->pgoff + (addr - m->addr) / MM_PAGE, (e - addr) / MM_PAGE);
-		if (addr == m->addr && e == mend) {
-			struct mm_share **pp = &mm_shares;
-			while (*pp != m)
-				pp = &(*pp)->next;
-			*pp = m->next;
-			fs_node_put(m->node);
-			k_free(m);
-		} else if (addr == m->addr) { /* the head goes */
-			m->pgoff += (e - m->addr) / MM_PAGE;
-			m->addr = e;
-			m->np = (mend - e) / MM_PAGE;
-		} else { /* the tail goes */
-			m->np = (addr - m->addr) / MM_PAGE;
+		g->next = spare;
+		spare = g;
+		a = next < end ? next : end;
+	}
+	struct mm_share **pp = &mm_shares;
+	for (uint64_t a = addr; a < end;) {
+		while (*pp && mm_share_end(*pp) <= a)
+			pp = &(*pp)->next;
+		struct mm_share *m = *pp;
+		if (m && m->addr == a) {
+			m->layers++;
+			a = mm_share_end(m);
+			continue;
 		}
-		addr = e;
+		uint64_t to = m && m->addr < end ? m->addr : end;
+		struct mm_share *g = spare;
+		spare = g->next;
+		*g = (struct mm_share){ .next = m, .addr = a, .np = (to - a) / MM_PAGE,
+					.pgoff = pgoff + (a - addr) / MM_PAGE, .layers = 1, .node = n };
+		fs_node_get(n);
+		*pp = g;
+		a = to;
 	}
 	return 0;
+}
+
+/* Takes one layer off the shares in [addr, end) (only n's when n is not NULL): 0 or -ENOMEM (nothing changed). */
+static int mm_share_sub(uint64_t addr, uint64_t end, const struct fs_node *only)
+{
+	if (mm_share_split(addr) || mm_share_split(end))
+		return -ENOMEM;
+	struct mm_share **pp = &mm_shares;
+	while (*pp) {
+		struct mm_share *m = *pp;
+		if (m->addr >= end)
+			break;
+		if (m->addr < addr || (only && m->node != only)) {
+			pp = &m->next;
+			continue;
+		}
+		fs_reg_unmap(m->node, m->pgoff, m->np);
+		if (--m->layers) {
+			pp = &m->next;
+			continue;
+		}
+		*pp = m->next;
+		fs_node_put(m->node);
+		k_free(m);
+	}
+	return 0;
+}
+
+static int mm_unshare(uint64_t addr, uint64_t end)
+{
+	return mm_share_sub(addr, end, NULL);
 }
 
 /*
@@ -139,41 +252,71 @@ static int mm_unshare(uint64_t addr, uint64_t end)
  * pages) (past EOF too, as Linux allows). fixed: at addr exactly (the app's
  * own pages there are replaced). The address or -errno.
  */
-static long mm_map_shared(struct fs_file *f, uint64_t addr, uint64_t np, uint64_t off, bool fixed, bool noreplace)
+static long mm_map_shared(struct fs_node *n, uint64_t addr, uint64_t np, uint64_t off, bool fixed, bool noreplace)
 {
-	struct fs_node *n = f->node;
 	uint64_t pgoff = off / MM_PAGE, at = 0;
-	struct mm_share *m = k_malloc(sizeof(*m));
 	int rc;
 
-	if (!m)
-		return -ENOMEM;
 	if (fixed && fs_reg_where(n, pgoff, np) != addr) {
 		/* The run moves to addr: take the app's pages there and hand them to the file. */
-		if (!mm_in_ram(addr, np) || (noreplace && !pmem_range_is(&k_pages, addr, np * MM_PAGE, PMEM_FREE_MASK))) {
-			k_free(m);
+		if (!mm_in_ram(addr, np) || (noreplace && !pmem_range_is(&k_pages, addr, np * MM_PAGE, PMEM_FREE_MASK)))
 			return noreplace ? -EEXIST : -ENOMEM;
-		}
+		if (!noreplace)
+			mm_app_rw(addr, np);
 		rc = pmem_claim(&k_pages, addr, np, PMEM_APP, !noreplace, true);
 		if (!rc)
 			rc = pmem_adopt(&k_pages, addr, np, PMEM_BIT(PMEM_APP), PMEM_KERNEL);
-		if (rc) {
-			k_free(m);
+		if (rc)
 			return -ENOMEM;
-		}
 		at = addr;
 	}
 	rc = fs_reg_map(n, pgoff, np, at, &addr);
+	if (!rc && mm_share_add(n, addr, addr + np * MM_PAGE, pgoff)) {
+		fs_reg_unmap(n, pgoff, np);
+		rc = -ENOMEM;
+		at = 0; /* the pages are the file's now: it frees them */
+	}
 	if (rc) {
 		if (at)
 			pmem_free(&k_pages, at, np, PMEM_KERNEL);
-		k_free(m);
 		return rc;
 	}
-	fs_node_get(n);
-	*m = (struct mm_share){ .next = mm_shares, .addr = addr, .np = np, .pgoff = pgoff, .node = n };
-	mm_shares = m;
 	return (long)addr;
+}
+
+long sys_mm_share(struct fs_node *n, uint64_t addr, uint64_t np, bool fixed, bool replace)
+{
+	if (fixed) {
+		if ((addr & (MM_PAGE - 1)) || !mm_in_ram(addr, np))
+			return -EINVAL;
+		if (!replace && !mm_free(addr, addr + np * MM_PAGE))
+			return -EEXIST;
+		long rc = mm_unshare(addr, addr + np * MM_PAGE);
+		if (rc)
+			return rc;
+	}
+	return mm_map_shared(n, addr, np, 0, fixed, false);
+}
+
+struct fs_node *sys_mm_share_node(uint64_t addr)
+{
+	uint64_t next;
+	struct mm_share *m = mm_share_at(addr, &next);
+	return m && m->addr == addr && m->pgoff == 0 ? m->node : NULL;
+}
+
+int sys_mm_unshare(const struct fs_node *n, uint64_t addr, uint64_t np)
+{
+	return mm_share_sub(addr, addr + np * MM_PAGE, n);
+}
+
+unsigned sys_mm_share_count(const struct fs_node *n)
+{
+	unsigned c = 0;
+	for (struct mm_share *m = mm_shares; m; m = m->next)
+		if (m->node == n && m->layers > c)
+			c = m->layers;
+	return c;
 }
 
 long sys_brk(SYS_ARGS)
@@ -187,6 +330,7 @@ long sys_brk(SYS_ARGS)
 		if (pmem_claim(&k_pages, mm_brk_top, (top - mm_brk_top) / MM_PAGE, PMEM_APP, false, false))
 			return (long)mm_brk_cur;
 	} else if (top < mm_brk_top) {
+		mm_app_rw(top, (mm_brk_top - top) / MM_PAGE);
 		pmem_free(&k_pages, top, (mm_brk_top - top) / MM_PAGE, PMEM_APP);
 	}
 	mm_brk_top = top;
@@ -227,7 +371,7 @@ long sys_mmap(SYS_ARGS)
 				if (rc)
 					return rc;
 			}
-			return mm_map_shared(f, addr, np, off, fixed, flags & MAP_FIXED_NOREPLACE);
+			return mm_map_shared(f->node, addr, np, off, fixed, flags & MAP_FIXED_NOREPLACE);
 		}
 		/* Any other file (a disk, a device): a shared mapping would need write-back; read-only ones are copies. */
 		if (prot & PROT_WRITE)
@@ -238,6 +382,8 @@ long sys_mmap(SYS_ARGS)
 			return -EINVAL;
 		/* MAP_FIXED may replace the app's own pages (they become fresh zero pages), nothing else. */
 		bool replace = !(flags & MAP_FIXED_NOREPLACE);
+		if (replace)
+			mm_app_rw(addr, np);
 		rc = pmem_claim(&k_pages, addr, np, PMEM_APP, replace, true);
 		if (rc)
 			return replace ? -ENOMEM : -EEXIST;
@@ -254,6 +400,12 @@ long sys_mmap(SYS_ARGS)
 			pmem_free(&k_pages, addr, np, PMEM_APP);
 			return n == -ESPIPE ? -ENODEV : n;
 		}
+	}
+	/* Protections apply once the kernel is done writing the pages (the copy above). */
+	if (mm_protect(addr, np, mm_prot_class(prot))) {
+		mm_app_rw(addr, np);
+		pmem_free(&k_pages, addr, np, PMEM_APP);
+		return -ENOMEM;
 	}
 	return (long)addr;
 }
@@ -272,6 +424,7 @@ long sys_munmap(SYS_ARGS)
 	if (rc)
 		return rc;
 	/* Only the app's pages: unmapping kernel or boot memory is a no-op, as for an unmapped range. */
+	mm_app_rw(addr, np);
 	return pmem_free(&k_pages, addr, np, PMEM_APP) ? -EINVAL : 0;
 }
 
@@ -294,10 +447,45 @@ static int mm_app_range(uint64_t addr, uint64_t len, uint64_t *np)
 	return 0;
 }
 
+/*
+ * Enforced on the app's own pages (a fault raises SIGSEGV as on Linux). A
+ * share stays RW: its pages are the file's, which read() and write() reach
+ * through the same addresses.
+ */
 long sys_mprotect(SYS_ARGS)
 {
-	uint64_t np;
-	return mm_app_range((uint64_t)a0, (uint64_t)a1, &np);
+	uint64_t addr = (uint64_t)a0, np;
+	long prot = a2;
+
+	if (prot & ~(long)(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP) ||
+	    (prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	int rc = mm_app_range(addr, (uint64_t)a1, &np);
+	if (rc || np == 0)
+		return rc;
+	enum ptab_prot p = mm_prot_class(prot);
+	bool changed = false;
+	for (uint64_t a = addr, end = addr + np * MM_PAGE; a < end && !rc;) {
+		uint64_t next;
+		struct mm_share *m = mm_share_at(a, &next);
+		if (m) {
+			a = mm_share_end(m);
+			continue;
+		}
+		uint64_t to = next < end ? next : end;
+		if (p != PTAB_RW || ptab_active())
+			rc = ptab_protect(a, (to - a) / MM_PAGE, p, &changed);
+		a = to;
+	}
+	if (changed)
+		ptab_flush(); /* one flush for the whole call */
+	return rc;
+}
+
+bool sys_mm_mapped_at(uint64_t addr)
+{
+	addr &= ~(MM_PAGE - 1);
+	return addr < k_pages.size && mm_mapped(addr, addr + MM_PAGE);
 }
 
 long sys_mremap(SYS_ARGS)
@@ -313,18 +501,38 @@ long sys_mremap(SYS_ARGS)
 	if (!mm_in_ram(old, onp) || !pmem_range_is(&k_pages, old, onp * MM_PAGE, PMEM_BIT(PMEM_APP)))
 		return -EFAULT;
 	if (nnp <= onp) {
-		if (nnp < onp)
+		if (nnp < onp) {
+			mm_app_rw(old + nnp * MM_PAGE, onp - nnp);
 			pmem_free(&k_pages, old + nnp * MM_PAGE, onp - nnp, PMEM_APP);
+		}
 		return (long)old;
 	}
+	/* The mapping's protection (its first page's) goes with it to new pages. */
+	enum ptab_prot p = ptab_prot_of(old);
 	uint64_t tail = old + onp * MM_PAGE;
-	if (mm_in_ram(tail, nnp - onp) && pmem_claim(&k_pages, tail, nnp - onp, PMEM_APP, false, false) == 0)
+	if (mm_in_ram(tail, nnp - onp) && pmem_claim(&k_pages, tail, nnp - onp, PMEM_APP, false, false) == 0) {
+		if (mm_protect(tail, nnp - onp, p)) {
+			pmem_free(&k_pages, tail, nnp - onp, PMEM_APP);
+			return -ENOMEM;
+		}
 		return (long)old; /* grown in place */
+	}
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
 	if (pmem_alloc(&k_pages, nnp, PMEM_APP, &addr))
 		return -ENOMEM;
+	if (mm_protect(addr, nnp, p)) {
+		mm_app_rw(addr, nnp);
+		pmem_free(&k_pages, addr, nnp, PMEM_APP);
+		return -ENOMEM;
+	}
+	mm_app_rw(old, onp); /* the kernel reads it now, and frees it */
+	bool ro = p != PTAB_RW;
+	if (ro)
+		mm_app_rw(addr, nnp);
 	memcpy((void *)(uintptr_t)addr, (const void *)(uintptr_t)old, onp * MM_PAGE);
+	if (ro)
+		mm_protect(addr, nnp, p); /* tables exist already: cannot fail */
 	pmem_free(&k_pages, old, onp, PMEM_APP);
 	return (long)addr;
 }
@@ -348,7 +556,15 @@ long sys_madvise(SYS_ARGS)
 			continue;
 		}
 		uint64_t to = next < end ? next : end;
-		memset((void *)(uintptr_t)a, 0, to - a);
+		/* A protected page is opened for the clearing and closed again. */
+		for (uint64_t pg = a; pg < to; pg += MM_PAGE) {
+			enum ptab_prot p = ptab_prot_of(pg);
+			if (p != PTAB_RW)
+				mm_protect(pg, 1, PTAB_RW);
+			memset((void *)(uintptr_t)pg, 0, MM_PAGE);
+			if (p != PTAB_RW)
+				mm_protect(pg, 1, p);
+		}
 		a = to;
 	}
 	return 0;

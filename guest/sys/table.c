@@ -49,6 +49,7 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_brk] = sys_brk, [__NR_mmap] = sys_mmap, [__NR_munmap] = sys_munmap,
 	[__NR_mprotect] = sys_mprotect, [__NR_mremap] = sys_mremap, [__NR_madvise] = sys_madvise,
 	[__NR_msync] = sys_msync,
+	[__NR_shmget] = sys_shmget, [__NR_shmat] = sys_shmat, [__NR_shmdt] = sys_shmdt, [__NR_shmctl] = sys_shmctl,
 	[__NR_arch_prctl] = sys_arch_prctl,
 
 	[__NR_exit] = sys_exit, [__NR_exit_group] = sys_exit_group,

@@ -147,6 +147,12 @@ bool k_user_ok(const void *p, size_t len)
 	return a >= 4096 && a + len >= a;
 }
 
+/* Host memory has no protections the kernel must respect: readable is what k_user_ok says. */
+bool k_user_rok(const void *p, size_t len)
+{
+	return k_user_ok(p, len);
+}
+
 long k_user_strlen(const char *s, size_t max)
 {
 	if (!k_user_ok(s, 1))

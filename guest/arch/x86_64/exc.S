@@ -44,6 +44,33 @@ k_exc_stubs:
 
 	.balign 16
 exc_common:
+	/*
+	 * The #UD of k_tlb_flush_list (RDI list of addresses, RSI their count;
+	 * 0: all): invlpg each, or reload CR3 (flushes and syncs the whole
+	 * shadow MMU, and the app re-faults its pages: dear), then step over.
+	 */
+	cmpq $6, (%rsp)
+	jne exc_fault
+	push %rax
+	lea k_tlb_flush_ud(%rip), %rax
+	cmp %rax, 24(%rsp)      /* the saved RIP: vector, error, then the CPU's frame */
+	jne 3f
+	test %rsi, %rsi
+	jz 2f
+1:	mov (%rdi), %rax
+	invlpg (%rax)
+	add $8, %rdi
+	dec %rsi
+	jnz 1b
+	jmp 4f
+2:	mov %cr3, %rax
+	mov %rax, %cr3
+4:	addq $2, 24(%rsp)
+	pop %rax
+	add $16, %rsp
+	iretq
+3:	pop %rax
+exc_fault:
 	cmpq $0, k_exc_busy(%rip)
 	jne exc_again
 	movq $1, k_exc_busy(%rip)
@@ -100,6 +127,41 @@ exc_pv:
 	call k_fault_entry      /* never returns */
 	ud2
 
+/*
+ * k_tlb_flush_list(va, n) (guest/include/ptab.h): page-table edits at the n
+ * addresses va[0..n) take effect (n 0: all). PV mode: the host's
+ * FLUSH_TLB_ONE hypercall for each (0x1008, RBX = address) or FLUSH_TLB
+ * (0x1007), `int $0x1b` from kernel mode. Base mode runs at CPL3, where
+ * invlpg and CR3 are out of reach: the ud2 traps to the CPL0 stub above,
+ * which does it (one exception, no exit to the monitor).
+ */
+	.text
+	.globl k_tlb_flush_list
+k_tlb_flush_list:
+	mov k_pv_vif(%rip), %rax
+	test %rax, %rax
+	jnz 1f
+	.globl k_tlb_flush_ud
+k_tlb_flush_ud:
+	ud2
+	ret
+1:	push %rbx
+	test %rsi, %rsi
+	jz 3f
+2:	mov (%rdi), %rbx
+	mov $0x1008, %eax
+	int $0x1b
+	add $8, %rdi
+	dec %rsi
+	jnz 2b
+	pop %rbx
+	ret
+3:	mov $0x1007, %eax
+	int $0x1b
+	pop %rbx
+	ret
+
+	.section .text.exc, "ax"
 /* A fault while reporting: no second report, crash straight away (SIGSEGV). */
 exc_again:
 	mov k_exc_state+136(%rip), %rdi /* first fault's RIP, for the monitor's register dump */
