@@ -45,6 +45,21 @@ static unsigned dir_count(const char *path)
 }
 
 /*
+ * The threads of this process once want is reached, waiting at most 2 s: a
+ * joined thread (its tid cleared) can still be listed for a moment while the
+ * kernel finishes its exit.
+ */
+static unsigned task_count(unsigned want)
+{
+	unsigned n = dir_count("/proc/self/task");
+	for (int i = 0; i < 200 && n != want; i++) {
+		usleep(10000);
+		n = dir_count("/proc/self/task");
+	}
+	return n;
+}
+
+/*
  * Mappings a VM makes: guest RAM (UKVM_MEM_DEFAULT, anonymous), the vCPU's run page and
  * io_uring's rings (anon_inode). ASan's own lazily mapped regions are not
  * counted: they grow in the ASan build without any leak (a plain build of the
@@ -157,7 +172,7 @@ static void many_vms(struct ukvm_host *host)
 	}
 	double ms = now_ms() - t0;
 	ukvm_host_quiesce(host);
-	unsigned fds1 = dir_count("/proc/self/fd"), maps1 = maps_count(), tasks1 = dir_count("/proc/self/task");
+	unsigned fds1 = dir_count("/proc/self/fd"), maps1 = maps_count(), tasks1 = task_count(tasks0);
 	size_t heap1 = heap_bytes();
 	fprintf(stderr, "embed%s: %d VMs in %.0f ms; fds %u -> %u, mappings %u -> %u, threads %u -> %u, heap %zu -> %zu\n",
 		host ? " (host object)" : "", n, ms, fds0, fds1, maps0, maps1, tasks0, tasks1, heap0, heap1);
@@ -205,7 +220,7 @@ START_TEST(many_vms_on_fast_host_resources_flat)
 	ukvm_host_close(h);
 	ck_assert_uint_eq(kvm_fds(), kvm0);
 	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
-	ck_assert_uint_eq(dir_count("/proc/self/task"), tasks0);
+	ck_assert_uint_eq(task_count(tasks0), tasks0);
 }
 END_TEST
 
@@ -244,7 +259,7 @@ START_TEST(fast_host_sizes_flags_and_close)
 		for (int i = 0; i < 2; i++)
 			ck_assert_msg(ukvm_create(&cfg, &vm[i], err, sizeof(err)) == UKVM_OK, "%s", err);
 		ukvm_host_close(h);
-		ck_assert_uint_eq(dir_count("/proc/self/task"), tasks0); /* the host's threads are gone */
+		ck_assert_uint_eq(task_count(tasks0), tasks0); /* the host's threads are gone */
 		for (int i = 0; i < 2; i++) {
 			struct ukvm_result res = { .size = sizeof(res) };
 			ck_assert_int_eq(ukvm_run(vm[i], &res), 0);
@@ -444,7 +459,7 @@ START_TEST(concurrent_create_on_host)
 		ck_assert_msg(w[i].ok == RUNS, "thread %d: %d of %d ok; %s", i, w[i].ok, RUNS, w[i].fail);
 	fprintf(stderr, "embed: %d threads x %d VMs on one host in %.0f ms\n", NT, RUNS, ms);
 	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
-	ck_assert_uint_eq(dir_count("/proc/self/task"), tasks0);
+	ck_assert_uint_eq(task_count(tasks0), tasks0);
 	ukvm_host_close(h);
 	ck_assert_uint_eq(kvm_fds(), kvm0); /* no VM kept a reference */
 }
