@@ -4,6 +4,7 @@
  * cooperative (a spinning thread keeps the CPU), so the suite runs "flag" and "cancel" in PV mode only.
  *   flag     the main thread spins, with no syscall, on a flag another thread sets after sleeping 50 ms
  *   cancel   asynchronous pthread_cancel of a thread spinning with no syscall
+ *   alarm    one thread spins, with no syscall, until its SIGALRM handler (setitimer, 50 ms) sets a flag
  *   sse      two threads spin with live SSE registers: a switch in the middle keeps each one's values
  *   solo     one thread spins a fixed amount of work (it must take no timer interrupt)
  *   sleepers a thread sleeps 20 x 10 ms while the first waits in pthread_join (no interrupt either)
@@ -12,11 +13,13 @@
  *            restored VM (a fresh vCPU and APIC) preempts too
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +53,28 @@ static int t_flag(void)
 {
 	flag_round();
 	return t_done("flag");
+}
+
+static volatile sig_atomic_t rang;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	rang = 1;
+}
+
+static int t_alarm(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value = { .tv_usec = 50000 } };
+	unsigned long spins = 0;
+
+	CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+	while (!rang)
+		spins++;
+	CHECK(spins > 0);
+	return t_done("alarm");
 }
 
 static int t_snap(void)
@@ -184,6 +209,8 @@ int main(int argc, char **argv)
 		return t_cancel();
 	if (!strcmp(m, "sse"))
 		return t_sse();
+	if (!strcmp(m, "alarm"))
+		return t_alarm();
 	if (!strcmp(m, "snap"))
 		return t_snap();
 	if (!strcmp(m, "solo"))
@@ -192,6 +219,6 @@ int main(int argc, char **argv)
 		return t_sleepers();
 	if (!strcmp(m, "work") && argc > 2)
 		return t_work(strtoul(argv[2], NULL, 10));
-	fprintf(stderr, "usage: preempt flag|cancel|sse|solo|sleepers|work MILLIONS\n");
+	fprintf(stderr, "usage: preempt flag|cancel|alarm|sse|solo|sleepers|snap|work MILLIONS\n");
 	return 2;
 }

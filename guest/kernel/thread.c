@@ -84,8 +84,9 @@ static int thr_next_tid = 2;
 /*
  * Time slices (PV mode): a thread runs at most THR_SLICE_MS while another
  * is runnable, and a blocked thread's deadline (a sleep, a timeout) or a
- * driver's poll time ends on time even while another thread spins. The
- * timer is armed only for those, when the kernel returns to the app
+ * driver's poll time ends on time even while another thread spins, and an
+ * app timer's signal (alarm, setitimer, timer_create) interrupts a loop on
+ * time as on Linux. The timer is armed only for those, when the kernel returns to the app
  * (k_thr_leave): a lone thread, and threads that block until another wakes
  * them, take no interrupt at all. It is not cancelled when the contention
  * ends (that would cost a hypercall on every block of a ping-pong pair),
@@ -540,17 +541,19 @@ _Noreturn void k_thr_exit(int status)
 
 void k_thr_leave(void)
 {
-	uint64_t at;
+	uint64_t at = UINT64_MAX;
 
-	if (!k_pv_vif || thr_live == 1)
-		return; /* base mode, or one thread: nothing to take turns with */
-	if (thr_nrun > 1)
+	if (!k_pv_vif)
+		return; /* base mode: no interrupts */
+	/* More than one thread: the end of the slice, or a blocked thread's (or a driver's) next look. */
+	if (thr_live > 1 && thr_nrun > 1)
 		at = thr_slice_start + k_clock_tsc_of_ns(THR_SLICE_MS * 1000000ull);
-	else if (thr_wake_at != K_WAIT_FOREVER)
+	else if (thr_live > 1 && thr_wake_at != K_WAIT_FOREVER)
 		at = k_clock_tsc_at(thr_wake_at);
-	else
-		return;
-	if (!k_lapic_armed() || at < k_lapic_deadline())
+	/* An app timer's signal (alarm, setitimer, timer_create) on time, even into a loop with no syscall. */
+	if (k_timer_next && k_clock_tsc_at(k_timer_next) < at)
+		at = k_clock_tsc_at(k_timer_next);
+	if (at != UINT64_MAX && (!k_lapic_armed() || at < k_lapic_deadline()))
 		k_lapic_arm(at);
 }
 

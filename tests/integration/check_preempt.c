@@ -2,7 +2,8 @@
  * check_preempt.c: time slices. In pvm-pv mode the guest kernel preempts a thread that runs without
  * syscalls (guest/apps/preempt.c, checked natively first); base mode is cooperative (README), so those
  * cases are skipped there, loudly. The timer must cost nothing where it is not needed: a lone spinning
- * thread and threads that block take no interrupt (KVM's count from ukvm-run --stats, never timing).
+ * thread (with no app timer) and threads that block take no interrupt (KVM's count from ukvm-run --stats,
+ * never timing).
  */
 #include <check.h>
 #include <errno.h>
@@ -72,11 +73,12 @@ static bool guest(struct it_result *r, const char *pv, const char *mode, bool pv
 	return true;
 }
 
-static const char *const pv_cases[] = { "flag", "cancel" };
+static const char *const pv_cases[] = { "flag", "cancel", "alarm" };
 
 /*
  * PV mode only: the main thread spins with no syscall until a sleeping thread sets a flag; asynchronous
- * pthread_cancel of a thread spinning with no syscall. Both need the other thread to get the CPU.
+ * pthread_cancel of a thread spinning with no syscall (both need the other thread to get the CPU); a
+ * lone thread spins until its SIGALRM handler runs (the signal must interrupt the loop, as on Linux).
  */
 START_TEST(spinning_thread_preempted)
 {
@@ -180,7 +182,7 @@ Suite *preempt_suite(void)
 	Suite *s = suite_create("preempt");
 	TCase *c = tcase_create("slices");
 	tcase_set_timeout(c, 120);
-	tcase_add_loop_test(c, spinning_thread_preempted, 0, 4);
+	tcase_add_loop_test(c, spinning_thread_preempted, 0, 6);
 	tcase_add_loop_test(c, sse_kept, 0, 2);
 	tcase_add_loop_test(c, no_tick_unneeded, 0, 4);
 	tcase_add_test(c, after_restore);
