@@ -333,15 +333,51 @@ static void jail_tell(int fd, int kind, const char *text)
 	while (n < 0 && errno == EINTR);
 }
 
+static int jail_int_cmp(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/*
+ * Every fd but stdio and those the VM is given (console, NICs) and the
+ * message pipe: what the caller had open (a server's listening socket,
+ * other VMs' files) stays out of the jail, as the jailer closes all but
+ * stdio before it execs Firecracker.
+ */
+static int jail_close_fds(struct jail_ctx *c, int msg_fd)
+{
+	int keep[4 + UKVM_MAX_NICS], n = 0;
+	int given[] = { msg_fd, c->cfg->console_fd, c->cfg->console_err_fd, c->cfg->console_in_fd };
+	for (unsigned i = 0; i < 4; i++)
+		if (given[i] > 2)
+			keep[n++] = given[i];
+	for (unsigned i = 0; i < c->cfg->nnets; i++)
+		if (c->cfg->nets[i].kind == UKVM_NET_FD && c->cfg->nets[i].fd > 2)
+			keep[n++] = c->cfg->nets[i].fd;
+	qsort(keep, (size_t)n, sizeof(keep[0]), jail_int_cmp);
+	unsigned lo = 3;
+	for (int i = 0; i <= n; i++) {
+		unsigned hi = i < n ? (unsigned)keep[i] : ~0u; /* close [lo, hi) */
+		if (hi > lo && syscall(SYS_close_range, lo, hi - (i < n), 0) < 0)
+			return jail_fail(c, errno, "close_range", NULL);
+		if (i < n)
+			lo = (unsigned)keep[i] + 1;
+	}
+	return 0;
+}
+
 /* The jailed monitor (pid 1 of the new PID namespace): confined, then back to the embedder's code. */
-static int jail_inner(struct jail_ctx *c, uint64_t mem)
+static int jail_inner(struct jail_ctx *c, uint64_t mem, int msg_fd)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* the monitor never outlives the process waiting for it */
+	int r;
+	if ((r = jail_close_fds(c, msg_fd)))
+		return r;
 	if (sethostname("ukvm", 4) < 0)
 		return jail_fail(c, errno, "sethostname", NULL);
 	/* /dev/kvm (and the CPUID cache in /dev/shm) before the host's tree goes away. */
 	char herr[256];
-	int r = ukvm_host_open_flags(&c->j->host, c->cfg->no_cpuid_cache ? UKVM_HOST_NO_CPUID_CACHE : 0, herr,
+	r = ukvm_host_open_flags(&c->j->host, c->cfg->no_cpuid_cache ? UKVM_HOST_NO_CPUID_CACHE : 0, herr,
 				     sizeof(herr));
 	if (r) {
 		snprintf(c->text, sizeof(c->text), "jail: %s", herr);
@@ -400,7 +436,7 @@ static int jail_outer(struct jail_ctx *c, pid_t caller, int msg_fd)
 		_exit(UKVM_EXIT_INTERNAL);
 	}
 	if (pid == 0) {
-		if ((r = jail_inner(c, mem))) {
+		if ((r = jail_inner(c, mem, msg_fd))) {
 			jail_tell(msg_fd, r, c->text);
 			_exit(UKVM_EXIT_INTERNAL);
 		}
@@ -408,10 +444,8 @@ static int jail_outer(struct jail_ctx *c, pid_t caller, int msg_fd)
 		close(msg_fd);
 		return 0;
 	}
-	close(msg_fd);
-	for (unsigned i = 0; i < UKVM_MAX_NICS; i++)
-		if (c->j->tap_fds[i] >= 0)
-			close(c->j->tap_fds[i]);
+	/* It only waits: none of the caller's fds (a pipe's write end would keep its reader from EOF). */
+	syscall(SYS_close_range, 3u, ~0u, 0);
 	jail_outer_wait(pid);
 }
 

@@ -502,8 +502,9 @@ struct ukvm_jailed;
  *    the jail is SIGKILLed if the calling thread dies;
  *  - in the jailed process (pid 1 of its PID namespace), UKVM_OK with
  *    *out set and cfg rewritten to the jail's paths (image "/image", disks
- *    "/disk0"..., NICs UKVM_NET_FD, host set): it then calls ukvm_create,
- *    ukvm_run, ukvm_destroy, ukvm_jail_free and exits (_exit(code));
+ *    "/disk0"..., NICs UKVM_NET_FD, host set), every fd closed but stdio,
+ *    cfg's console fds and NIC fds: it then calls ukvm_create, ukvm_run,
+ *    ukvm_destroy, ukvm_jail_free and exits (_exit(code));
  *  - on failure, in the caller, an enum ukvm_error (UKVM_ERR_CONFIG for
  *    what the jail refuses or a NIC it cannot open, UKVM_ERR_KVM, else
  *    UKVM_ERR_INTERNAL) with one line in err, no child left behind.

@@ -345,12 +345,16 @@ START_TEST(embedder_jail)
 	char err[512];
 	char ns_before[64], ns_after[64];
 	ssize_t nb = readlink("/proc/self/ns/mnt", ns_before, sizeof(ns_before));
+	int other = open("/dev/null", O_RDONLY); /* an fd of the caller's that the VM is not given */
+	ck_assert_int_gt(other, 2);
 	int pid = ukvm_jail_enter(&j, &cfg, &jailed, err, sizeof(err));
 	if (pid == 0) { /* the jailed process */
 		struct ukvm_vm *vm;
 		int code = UKVM_EXIT_INTERNAL;
 		if (strcmp(cfg.image, "/image") || geteuid() != 65534)
 			_exit(111);
+		if (fcntl(other, F_GETFD) >= 0 || errno != EBADF || fcntl(out[1], F_GETFD) < 0)
+			_exit(112); /* the caller's other fds stay out, the console stays in */
 		if (ukvm_create(&cfg, &vm, err, sizeof(err)) == 0) {
 			struct ukvm_result res = { .size = sizeof(res) };
 			ukvm_run(vm, &res);
@@ -363,6 +367,7 @@ START_TEST(embedder_jail)
 		_exit(code);
 	}
 	close(out[1]);
+	close(other);
 	ck_assert_msg(pid > 0, "%d: %s", pid, err);
 	ssize_t na = readlink("/proc/self/ns/mnt", ns_after, sizeof(ns_after));
 	ck_assert(nb > 0 && na == nb && !memcmp(ns_before, ns_after, (size_t)nb)); /* the caller was not moved */
