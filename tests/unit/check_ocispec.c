@@ -88,10 +88,12 @@ START_TEST(test_minimal)
 	ck_assert(!plan.terminal && !plan.rootfs_ro);
 	ck_assert_ptr_null(plan.netns);
 	ocispec_free(&plan);
-	/* A new network namespace without a path (ctr run without --cni): nothing to join, no NIC. */
+	ck_assert(!plan.netns_new);
+	/* A new network namespace without a path (ctr run, with or without --cni): made by the container process. */
 	ck_assert_int_eq(parse("{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},"
 			       "\"linux\":{\"namespaces\":[{\"type\":\"network\"}]}}"), 0);
 	ck_assert_ptr_null(plan.netns);
+	ck_assert(plan.netns_new);
 	ocispec_free(&plan);
 	/* A pod's sandbox (pause) container, as the CRI plugin marks it. */
 	ck_assert_int_eq(parse("{\"process\":{\"args\":[\"/pause\"]},\"root\":{\"path\":\"r\"},"
@@ -185,6 +187,8 @@ static const struct {
 	  "\"path\":\"netns/x\"}]}}", -EINVAL, "linux.namespaces[0].path \"netns/x\" is not an absolute path" },
 	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":\"network\","
 	  "\"path\":\"/a\"},{\"type\":\"network\",\"path\":\"/b\"}]}}", -EINVAL, "a second network namespace" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":\"network\"},"
+	  "{\"type\":\"network\",\"path\":\"/b\"}]}}", -EINVAL, "linux.namespaces[1]: a second network namespace" },
 	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[3]}}", -EINVAL,
 	  "linux.namespaces[0] is not an object" },
 	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":7}]}}", -EINVAL,

@@ -271,16 +271,20 @@ static int spec_namespaces(const json_t *linux_, struct ocispec_plan *p, char *e
 			return json_is_object(ns) ? -EINVAL
 						  : spec_fail(err, errlen, -EINVAL, "linux.namespaces[%zu] is not an object", i);
 		const json_t *path = json_object_get(ns, "path");
-		if (strcmp(type, "network") != 0 || !path)
+		if (strcmp(type, "network") != 0)
 			continue;
+		if (p->netns || p->netns_new)
+			return spec_fail(err, errlen, -EINVAL, "linux.namespaces[%zu]: a second network namespace", i);
+		if (!path) {
+			p->netns_new = true;
+			continue;
+		}
 		snprintf(what, sizeof(what), "linux.namespaces[%zu].path", i);
 		const char *s = spec_str(path, what, true, err, errlen);
 		if (!s)
 			return -EINVAL;
 		if (s[0] != '/')
 			return spec_fail(err, errlen, -EINVAL, "%s \"%s\" is not an absolute path", what, s);
-		if (p->netns)
-			return spec_fail(err, errlen, -EINVAL, "%s: a second network namespace", what);
 		if (!(p->netns = strdup(s)))
 			return spec_fail(err, errlen, -ENOMEM, "out of memory");
 	}
