@@ -340,6 +340,17 @@ START_TEST(test_ctr_run)
 			usleep(50000);
 	}
 	ck_assert_int_eq(rc, 0);
+	/* The container process is in the container's cgroup (ctr's cgroupsPath /default/spin), as runc puts it. */
+	bool cg = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 || access("/sys/fs/cgroup/memory", F_OK) == 0;
+	const char *cgdir = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup/default/spin"
+										   : "/sys/fs/cgroup/memory/default/spin";
+	if (cg) {
+		ck_assert_int_eq(sh_out(&out, "grep -qx \"$(%s task ls | awk '$1 == \"spin\" { print $2 }')\" %s/cgroup.procs",
+					ctr, cgdir), 0);
+		free(out);
+	} else {
+		fprintf(stderr, "ocie2e: SKIPPED cgroup case: no cgroup file system at /sys/fs/cgroup\n");
+	}
 	ck_assert_int_ne(sh_out(&out, "%s task exec --exec-id e1 spin /bin/args", ctr), 0);
 	ck_assert_msg(strstr(out, "exec is not supported: a ukvm container is one microVM running one process"), "%s", out);
 	free(out);
@@ -347,6 +358,7 @@ START_TEST(test_ctr_run)
 	int status;
 	ck_assert_int_eq(waitpid(bg, &status, 0), bg);
 	ck_assert_int_eq(WEXITSTATUS(status), 143);
+	ck_assert_msg(!cg || access(cgdir, F_OK) != 0, "%s left behind", cgdir); /* removed at delete */
 
 	/* Five at once, each with its own status. */
 	pid_t kids[5];

@@ -49,6 +49,7 @@ struct ocispec_plan {
 			      (if any) wired to the guest; NULL: none given */
 	bool netns_new;    /* a network namespace without a path: the container process makes its own at create
 			      (as runc does; `ctr run --cni` wires it before start); neither: the host's, no NIC */
+	char *cgroup;      /* linux.cgroupsPath: absolute, or systemd's "slice:prefix:name"; NULL: none */
 	char *annotations; /* the annotations object as compact JSON ("{}" when absent), for `state` */
 	bool sandbox;      /* annotation io.kubernetes.cri.container-type = sandbox (a pod's pause container) */
 };
