@@ -6,6 +6,8 @@
  *   cancel   asynchronous pthread_cancel of a thread spinning with no syscall
  *   alarm    one thread spins, with no syscall, until its SIGALRM handler (setitimer, 50 ms) sets a flag
  *   sse      two threads spin with live SSE registers: a switch in the middle keeps each one's values
+ *   avx      the same with the upper halves of YMM registers, where the CPU and OS offer AVX (in pvm-pv
+ *            mode the app sees the host's CPUID and XCR0, as glibc's AVX2 string functions do)
  *   solo     one thread spins a fixed amount of work (it must take no timer interrupt)
  *   sleepers a thread sleeps 20 x 10 ms while the first waits in pthread_join (no interrupt either)
  *   work N   two threads each spin N million iterations (bench-preempt's fixed amount of work)
@@ -145,6 +147,54 @@ static int t_sse(void)
 	return t_done("sse");
 }
 
+/* AVX usable: CPUID.1:ECX OSXSAVE and AVX, and XCR0 enables SSE and AVX state. */
+static int avx_usable(void)
+{
+	unsigned a, b, c, d, lo, hi;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (!(c & (1u << 27)) || !(c & (1u << 28)))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (lo & 6) == 6;
+}
+
+/* Each thread keeps its own pattern in the upper half of ymm15 across a spin long enough for several slices. */
+static void *avx_spin(void *arg)
+{
+	uint64_t seed = (uint64_t)(uintptr_t)arg, bad = 0;
+
+	for (int round = 0; round < 40; round++) {
+		uint64_t want = seed * 0x9e3779b97f4a7c15ull + (uint64_t)round, got[2];
+		__asm__ volatile("movq %0, %%xmm14\n\tpshufd $0x44, %%xmm14, %%xmm14\n\t"
+				 "vinsertf128 $1, %%xmm14, %%ymm15, %%ymm15" : : "r"(want) : "xmm14", "xmm15");
+		for (volatile unsigned long i = 0; i < 2000000; i++)
+			;
+		__asm__ volatile("vextractf128 $1, %%ymm15, %%xmm14\n\tmovdqu %%xmm14, %0" : "=m"(got) : : "xmm14");
+		bad += got[0] != want || got[1] != want;
+	}
+	__asm__ volatile("vzeroupper");
+	return (void *)(uintptr_t)bad;
+}
+
+static int t_avx(void)
+{
+	pthread_t a, b;
+	void *ra, *rb;
+
+	if (!avx_usable()) {
+		fprintf(stderr, "avx: not offered here (CPUID/XCR0): nothing to check\n");
+		return t_done("avx");
+	}
+	CHECK(pthread_create(&a, NULL, avx_spin, (void *)1) == 0);
+	CHECK(pthread_create(&b, NULL, avx_spin, (void *)2) == 0);
+	CHECK(pthread_join(a, &ra) == 0);
+	CHECK(pthread_join(b, &rb) == 0);
+	CHECK(ra == NULL);
+	CHECK(rb == NULL);
+	return t_done("avx");
+}
+
 static volatile unsigned long sink;
 
 static void spin_work(unsigned long n)
@@ -213,12 +263,14 @@ int main(int argc, char **argv)
 		return t_alarm();
 	if (!strcmp(m, "snap"))
 		return t_snap();
+	if (!strcmp(m, "avx"))
+		return t_avx();
 	if (!strcmp(m, "solo"))
 		return t_solo();
 	if (!strcmp(m, "sleepers"))
 		return t_sleepers();
 	if (!strcmp(m, "work") && argc > 2)
 		return t_work(strtoul(argv[2], NULL, 10));
-	fprintf(stderr, "usage: preempt flag|cancel|alarm|sse|solo|sleepers|snap|work MILLIONS\n");
+	fprintf(stderr, "usage: preempt flag|cancel|alarm|sse|avx|solo|sleepers|snap|work MILLIONS\n");
 	return 2;
 }

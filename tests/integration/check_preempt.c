@@ -99,15 +99,22 @@ START_TEST(spinning_thread_preempted)
 }
 END_TEST
 
-/* Two threads spin with live XMM registers, each its own pattern: preempted mid-SSE in PV mode, in turn in base mode. */
-START_TEST(sse_kept)
+/*
+ * Two threads spin with live XMM registers (then: upper halves of YMM registers, where the CPU and OS offer
+ * AVX, as in PV mode where the app sees the host's CPUID), each its own pattern: preempted mid-SSE/AVX in
+ * PV mode, in turn in base mode.
+ */
+START_TEST(fpu_kept)
 {
+	const char *mode = _i / 2 ? "avx" : "sse", *pv = pv_modes[_i % 2];
+	char want[64];
 	struct it_result r;
 
-	native("sse", "sse ok\n");
-	guest(&r, pv_modes[_i], "sse", false);
-	ck_assert_msg(r.status == 0 && strcmp(r.out, "sse ok\n") == 0, "--pv %s: status %d:\n%s%s", pv_modes[_i],
-		      r.status, r.out, r.err);
+	snprintf(want, sizeof(want), "%s ok\n", mode);
+	native(mode, want);
+	guest(&r, pv, mode, false);
+	ck_assert_msg(r.status == 0 && strcmp(r.out, want) == 0, "%s --pv %s: status %d:\n%s%s", mode, pv, r.status,
+		      r.out, r.err);
 	it_result_free(&r);
 }
 END_TEST
@@ -183,7 +190,7 @@ Suite *preempt_suite(void)
 	TCase *c = tcase_create("slices");
 	tcase_set_timeout(c, 120);
 	tcase_add_loop_test(c, spinning_thread_preempted, 0, 6);
-	tcase_add_loop_test(c, sse_kept, 0, 2);
+	tcase_add_loop_test(c, fpu_kept, 0, 4);
 	tcase_add_loop_test(c, no_tick_unneeded, 0, 4);
 	tcase_add_test(c, after_restore);
 	suite_add_tcase(s, c);
