@@ -195,7 +195,7 @@ struct ukvm_console {
  */
 #define UKVM_CONBUF_GPA      0x8000ull /* 0x8000 .. 0x10000: between the VIF page and the FDT */
 #define UKVM_CONBUF_SIZE     0x8000ull /* 32 KiB, header included */
-#define UKVM_CONBUF_GRACE_MS 1000      /* a stopped run's last drain waits this long for a full pipe */
+#define UKVM_CONBUF_GRACE_MS 250       /* a stopped run's last drain waits this long for a full pipe: within the stop budget (SIGTERM: 1 s) */
 struct ukvm_conbuf {
 	uint64_t used; /* bytes of records after this header; the monitor sets it to 0 when drained */
 };
