@@ -87,7 +87,7 @@
 #define TCP_DEFAULT_LISTEN_BACKLOG 0xff
 #define LWIP_TCP_KEEPALIVE 1
 #define SO_REUSE 1
-#define LWIP_CHECKSUM_ON_COPY 1
+#define LWIP_CHECKSUM_ON_COPY 0
 /* Checksums eight bytes at a time (guest/net/port.c): lwIP's own routine takes two. */
 #include <stdint.h>
 uint16_t net_port_chksum(const void *data, int len);
