@@ -75,8 +75,8 @@
  */
 #define TCP_MSS (9000 - 40)
 #define LWIP_WND_SCALE 1
-#define TCP_RCV_SCALE 3
-#define TCP_WND (256 * 1024)
+#define TCP_RCV_SCALE 5
+#define TCP_WND (1024 * 1024)
 #define TCP_SND_BUF (256 * 1024)
 /* Segments queued: as many as 1460-byte ones fill the buffer four times (the common MTU's, not TCP_MSS's). */
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + 1460 - 1) / 1460)
