@@ -26,6 +26,14 @@
 	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |        \
 	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4))
 /*
+ * Spec 5.1.3.1: a driver must not accept HOST_TSO4 without CSUM nor
+ * GUEST_TSO4 without GUEST_CSUM; given the accepted set f, the TSO bits a
+ * device offered without their checksum feature.
+ */
+#define VNET_TSO_NEEDS_CSUM(f)                                                                               \
+	((((f) & VIRTIO_BIT(VIRTIO_NET_F_CSUM)) ? 0 : VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4)) |                     \
+	 (((f) & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)) ? 0 : VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)))
+/*
  * GUEST_TSO4 RX buffers: the largest pbuf lwIP has (its lengths are u16).
  * The spec asks for 65562 (5.1.6.3.1); a frame past 65523 bytes is dropped
  * by the device, and Linux builds none (its TSO frames stay below 64 KiB:
@@ -674,6 +682,8 @@ int vd_net_probe(struct vd_mmio *d, const void *fdt, int node)
 	v->name = name;
 	net_cfg_read(fdt, node, name, &v->cfg);
 	rc = vd_mmio_begin(d, VNET_WANT);
+	if (!rc && (d->features & VNET_TSO_NEEDS_CSUM(d->features)))
+		rc = vd_mmio_begin(d, VNET_WANT & ~VNET_TSO_NEEDS_CSUM(d->features)); /* again, without them */
 	if (rc)
 		goto err_free;
 	vnet_config(v);

@@ -209,10 +209,16 @@ void net_eth_set_tso(struct netif *n, uint16_t wire_mtu)
 /* An IPv4 packet's limit less the IP and TCP headers: the payload a TSO segment may carry. */
 #define NET_TSO_PAYLOAD_MAX (65535u - IP_HLEN - TCP_HLEN)
 
+/* The interface a connection's segments leave by (tcp_route's choice). */
+static struct netif *net_tcp_netif(const struct tcp_pcb *pcb)
+{
+	return pcb->netif_idx != NETIF_NO_INDEX ? netif_get_by_index(pcb->netif_idx)
+						: ip_route(&pcb->local_ip, &pcb->remote_ip);
+}
+
 uint16_t net_tcp_tso(struct tcp_pcb *pcb)
 {
-	struct netif *n = pcb->netif_idx != NETIF_NO_INDEX ? netif_get_by_index(pcb->netif_idx)
-							    : ip_route(&pcb->local_ip, &pcb->remote_ip);
+	struct netif *n = net_tcp_netif(pcb);
 	uint16_t wire = 0;
 	for (unsigned i = 0; n && i < net_neth; i++)
 		if (net_eth[i] == n)
@@ -231,6 +237,24 @@ uint16_t net_tcp_tso(struct tcp_pcb *pcb)
 	if (pcb->cwnd < pcb->mss)
 		pcb->cwnd = pcb->mss;
 	return mss;
+}
+
+u32_t *net_tcp_opts(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32_t *opts)
+{
+	(void)p;
+	u32_t *mss_opt = (u32_t *)(void *)(hdr + 1); /* lwIP writes the MSS option first */
+	if (!pcb || !(TCPH_FLAGS(hdr) & TCP_SYN) || (u8_t *)opts < (u8_t *)(mss_opt + 1) ||
+	    (lwip_ntohl(*mss_opt) & 0xffff0000u) != 0x02040000u)
+		return opts;
+	struct netif *n = net_tcp_netif(pcb);
+	for (unsigned i = 0; n && i < net_neth; i++) {
+		if (net_eth[i] == n && net_eth_wire[i] > IP_HLEN + TCP_HLEN) {
+			u16_t wire_mss = (u16_t)(net_eth_wire[i] - IP_HLEN - TCP_HLEN);
+			if ((lwip_ntohl(*mss_opt) & 0xffffu) > wire_mss)
+				*mss_opt = lwip_htonl(0x02040000u | wire_mss);
+		}
+	}
+	return opts;
 }
 
 int net_if_name(const struct netif *n, char *buf, size_t size)
