@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "say.h"
+#define TRANSCRIPT_SAY
+#include "transcript.h"
 
 /* <linux/magic.h> (musl-gcc sees no kernel headers). */
 #define TMPFS_MAGIC         0x01021994
@@ -36,30 +37,6 @@
 
 static int fails;
 
-static const char *errname(int e)
-{
-	switch (e) {
-#define E(x) case x: return #x;
-	E(ENOENT) E(EEXIST) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ELOOP) E(EBADF) E(EPERM) E(ENXIO) E(EAGAIN)
-	E(ESPIPE) E(ENAMETOOLONG) E(EXDEV) E(EFAULT) E(ENOTEMPTY) E(EACCES) E(ECONNREFUSED) E(EMLINK)
-#undef E
-	}
-	static char buf[32];
-	snprintf(buf, sizeof(buf), "errno%d", e);
-	return buf;
-}
-
-/* Prints "what: rc" or "what: -1 ERRNO" and returns rc. */
-static long show(const char *what, long rc)
-{
-	if (rc < 0)
-		say("%s: -1 %s\n", what, errname(errno));
-	else
-		say("%s: %ld\n", what, rc);
-	return rc;
-}
-
-#define T(call) show(#call, (long)(call))
 
 static void need(int ok, const char *what)
 {

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "transcript.h"
+
 /* <linux/futex.h>, which musl-gcc does not see. */
 #define FUTEX_LOCK_PI 6
 #define FUTEX_UNLOCK_PI 7
@@ -20,33 +22,16 @@
 #define FUTEX_WAITERS 0x80000000u
 #define FUTEX_OWNER_DIED 0x40000000u
 
-static const char *ename(int e)
-{
-	switch (e) {
-	case 0: return "0";
-	case EPERM: return "EPERM";
-	case ESRCH: return "ESRCH";
-	case EAGAIN: return "EAGAIN";
-	case EBUSY: return "EBUSY";
-	case EINVAL: return "EINVAL";
-	case EDEADLK: return "EDEADLK";
-	case ENOSYS: return "ENOSYS";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EOWNERDEAD: return "EOWNERDEAD";
-	case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
-	default: return "E?";
-	}
-}
-
 static long fx(volatile uint32_t *u, int op, const struct timespec *to)
 {
 	errno = 0;
 	return syscall(SYS_futex, u, op, 0, to, NULL, 0);
 }
 
-static void show(const char *what, long r)
+/* "what: ERRNO" or "what: 0". */
+static void result(const char *what, long r)
 {
-	printf("%s: %s\n", what, r < 0 ? ename(errno) : "0");
+	printf("%s: %s\n", what, r < 0 ? errname(errno) : "0");
 	errno = 0;
 }
 
@@ -93,28 +78,28 @@ static void raw_pi(void)
 	uint32_t me = (uint32_t)gettid_();
 	pthread_t h, l;
 
-	show("TRYLOCK_PI free", fx(&w, FUTEX_TRYLOCK_PI, NULL));
+	result("TRYLOCK_PI free", fx(&w, FUTEX_TRYLOCK_PI, NULL));
 	printf("word is my tid: %d\n", w == me);
-	show("TRYLOCK_PI own", fx(&w, FUTEX_TRYLOCK_PI, NULL));
-	show("LOCK_PI own", fx(&w, FUTEX_LOCK_PI, NULL));
-	show("UNLOCK_PI", fx(&w, FUTEX_UNLOCK_PI, NULL));
+	result("TRYLOCK_PI own", fx(&w, FUTEX_TRYLOCK_PI, NULL));
+	result("LOCK_PI own", fx(&w, FUTEX_LOCK_PI, NULL));
+	result("UNLOCK_PI", fx(&w, FUTEX_UNLOCK_PI, NULL));
 	printf("word after unlock: %u\n", w);
-	show("UNLOCK_PI not owner (free)", fx(&w, FUTEX_UNLOCK_PI, NULL));
+	result("UNLOCK_PI not owner (free)", fx(&w, FUTEX_UNLOCK_PI, NULL));
 	w = NO_SUCH_TID;
-	show("LOCK_PI owner gone", fx(&w, FUTEX_LOCK_PI, NULL));
-	show("TRYLOCK_PI owner gone", fx(&w, FUTEX_TRYLOCK_PI, NULL));
+	result("LOCK_PI owner gone", fx(&w, FUTEX_LOCK_PI, NULL));
+	result("TRYLOCK_PI owner gone", fx(&w, FUTEX_TRYLOCK_PI, NULL));
 	w = FUTEX_OWNER_DIED;
-	show("TRYLOCK_PI OWNER_DIED, no owner", fx(&w, FUTEX_TRYLOCK_PI, NULL));
+	result("TRYLOCK_PI OWNER_DIED, no owner", fx(&w, FUTEX_TRYLOCK_PI, NULL));
 	printf("word: OWNER_DIED|tid %d\n", w == (FUTEX_OWNER_DIED | me));
-	show("UNLOCK_PI", fx(&w, FUTEX_UNLOCK_PI, NULL));
+	result("UNLOCK_PI", fx(&w, FUTEX_UNLOCK_PI, NULL));
 	printf("word after unlock: %u\n", w);
 
 	pthread_create(&h, NULL, idle_helper, NULL);
 	while (!helper_tid)
 		ms_sleep(1);
 	w = (uint32_t)helper_tid;
-	show("TRYLOCK_PI held by another", fx(&w, FUTEX_TRYLOCK_PI, NULL));
-	show("UNLOCK_PI held by another", fx(&w, FUTEX_UNLOCK_PI, NULL));
+	result("TRYLOCK_PI held by another", fx(&w, FUTEX_TRYLOCK_PI, NULL));
+	result("UNLOCK_PI held by another", fx(&w, FUTEX_UNLOCK_PI, NULL));
 	struct timespec to;
 	clock_gettime(CLOCK_REALTIME, &to);
 	to.tv_nsec += 30000000;
@@ -122,7 +107,7 @@ static void raw_pi(void)
 		to.tv_sec++;
 		to.tv_nsec -= 1000000000;
 	}
-	show("LOCK_PI held, realtime deadline", fx(&w, FUTEX_LOCK_PI, &to));
+	result("LOCK_PI held, realtime deadline", fx(&w, FUTEX_LOCK_PI, &to));
 	printf("word: owner's with WAITERS %d\n", w == (FUTEX_WAITERS | (uint32_t)helper_tid));
 	w = (uint32_t)helper_tid;
 	clock_gettime(CLOCK_MONOTONIC, &to);
@@ -131,9 +116,9 @@ static void raw_pi(void)
 		to.tv_sec++;
 		to.tv_nsec -= 1000000000;
 	}
-	show("LOCK_PI2 held, monotonic deadline", fx(&w, 13 /* FUTEX_LOCK_PI2 */, &to));
-	show("LOCK_PI with CLOCK_REALTIME flag", fx(&w, FUTEX_LOCK_PI | FUTEX_CLOCK_REALTIME, &to));
-	show("LOCK_PI misaligned", fx((volatile uint32_t *)((char *)&w + 1), FUTEX_LOCK_PI, NULL));
+	result("LOCK_PI2 held, monotonic deadline", fx(&w, 13 /* FUTEX_LOCK_PI2 */, &to));
+	result("LOCK_PI with CLOCK_REALTIME flag", fx(&w, FUTEX_LOCK_PI | FUTEX_CLOCK_REALTIME, &to));
+	result("LOCK_PI misaligned", fx((volatile uint32_t *)((char *)&w + 1), FUTEX_LOCK_PI, NULL));
 	helper_go = 1;
 	pthread_join(h, NULL);
 
@@ -143,7 +128,7 @@ static void raw_pi(void)
 	while (!(pi_word & FUTEX_WAITERS))
 		ms_sleep(1);
 	printf("waiter set FUTEX_WAITERS: %d\n", pi_word == (FUTEX_WAITERS | me));
-	show("UNLOCK_PI to a waiter", fx(&pi_word, FUTEX_UNLOCK_PI_PRIVATE, NULL));
+	result("UNLOCK_PI to a waiter", fx(&pi_word, FUTEX_UNLOCK_PI_PRIVATE, NULL));
 	printf("word is the waiter's, with WAITERS: %d\n", pi_word == (FUTEX_WAITERS | (uint32_t)locker_tid));
 	pthread_join(l, NULL);
 	printf("waiter's LOCK_PI: %ld\n", locker_rc);
@@ -199,14 +184,14 @@ static void robust(int pi)
 			wait_gone(dier_tid);
 		int e = pthread_mutex_lock(&rm);
 		printf("%s robust, owner died %s: lock %s", pi ? "PI" : "plain", wait_first ? "while we waited" : "before",
-		       ename(e));
+		       errname(e));
 		wait_gone(dier_tid);
 		e = pthread_mutex_consistent(&rm);
-		printf(", consistent %s", ename(e));
+		printf(", consistent %s", errname(e));
 		e = pthread_mutex_unlock(&rm);
-		printf(", unlock %s", ename(e));
+		printf(", unlock %s", errname(e));
 		e = pthread_mutex_lock(&rm);
-		printf(", lock again %s", ename(e));
+		printf(", lock again %s", errname(e));
 		pthread_mutex_unlock(&rm);
 		pthread_mutex_destroy(&rm);
 		printf("\n");
@@ -221,7 +206,7 @@ static void robust(int pi)
 	int e1 = pthread_mutex_lock(&rm);
 	pthread_mutex_unlock(&rm);
 	int e2 = pthread_mutex_lock(&rm);
-	printf("%s robust, left inconsistent: %s then %s\n", pi ? "PI" : "plain", ename(e1), ename(e2));
+	printf("%s robust, left inconsistent: %s then %s\n", pi ? "PI" : "plain", errname(e1), errname(e2));
 	errno = 0;
 	long r = syscall(SYS_get_robust_list, 0, &head, &len);
 	printf("get_robust_list: %ld head set %d len %zu\n", r, head != NULL, len);
@@ -252,29 +237,29 @@ static void pi_mutex(void)
 	pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
 	pthread_mutex_init(&pm, &a);
-	printf("PI lock: %s\n", ename(pthread_mutex_lock(&pm)));
-	printf("PI relock (errorcheck): %s\n", ename(pthread_mutex_lock(&pm)));
+	printf("PI lock: %s\n", errname(pthread_mutex_lock(&pm)));
+	printf("PI relock (errorcheck): %s\n", errname(pthread_mutex_lock(&pm)));
 	pthread_create(&t, NULL, pi_taker, NULL);
 	while (pm_stage != 1)
 		ms_sleep(1);
 	ms_sleep(30); /* the taker blocks in the kernel meanwhile */
-	printf("PI unlock with a waiter: %s\n", ename(pthread_mutex_unlock(&pm)));
+	printf("PI unlock with a waiter: %s\n", errname(pthread_mutex_unlock(&pm)));
 	while (pm_stage != 2)
 		ms_sleep(1);
-	printf("taker got it: %d; trylock now: %s; unlock not owner: %s\n", pm_got, ename(pthread_mutex_trylock(&pm)),
-	       ename(pthread_mutex_unlock(&pm)));
+	printf("taker got it: %d; trylock now: %s; unlock not owner: %s\n", pm_got, errname(pthread_mutex_trylock(&pm)),
+	       errname(pthread_mutex_unlock(&pm)));
 	pm_stage = 3;
 	pthread_join(t, NULL);
-	printf("PI lock after: %s\n", ename(pthread_mutex_lock(&pm)));
+	printf("PI lock after: %s\n", errname(pthread_mutex_lock(&pm)));
 	pthread_mutex_unlock(&pm);
 	pthread_mutex_destroy(&pm);
 	long r = syscall(SYS_set_robust_list, NULL, 23);
-	printf("set_robust_list len 23: %ld %s\n", r, ename(errno));
+	printf("set_robust_list len 23: %ld %s\n", r, errname(errno));
 	errno = 0;
 	void *head;
 	size_t len;
 	r = syscall(SYS_get_robust_list, NO_SUCH_TID, &head, &len);
-	printf("get_robust_list no such tid: %ld %s\n", r, ename(errno));
+	printf("get_robust_list no such tid: %ld %s\n", r, errname(errno));
 }
 
 /*

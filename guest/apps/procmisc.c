@@ -18,31 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* errno names for the transcript (what the test compares). */
-static const char *ename(int e)
-{
-	switch (e) {
-	case EPERM: return "EPERM";
-	case ESRCH: return "ESRCH";
-	case EBADF: return "EBADF";
-	case ECHILD: return "ECHILD";
-	case EFAULT: return "EFAULT";
-	case EINVAL: return "EINVAL";
-	case EMFILE: return "EMFILE";
-	case ENOSYS: return "ENOSYS";
-	default: return "E?";
-	}
-}
-
-/* "<what>: <result>" or "<what>: -1 <ERRNO>". */
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: -1 %s\n", what, ename(errno));
-	else
-		printf("%s: %ld\n", what, r);
-	errno = 0;
-}
+#include "transcript.h"
 
 /* A tid surely not in use: above Linux's largest pid_max (4194304). */
 #define NO_SUCH_PID 0x3ffffff0
@@ -184,7 +160,7 @@ static void nofile(void)
 		last = fd;
 		n++;
 	}
-	printf("opened %d, last fd %d, then: %s\n", n, last, ename(errno));
+	printf("opened %d, last fd %d, then: %s\n", n, last, errname(errno));
 	show("dup", dup(0));
 	show("socket", socket(AF_UNIX, SOCK_STREAM, 0));
 	show("pipe", pipe(fds));
@@ -229,11 +205,11 @@ static int spawn(void)
 	extern char **environ;
 	for (int i = 0; i < 2; i++) {
 		int e = posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
-		printf("posix_spawn: %s\n", e ? ename(e) : "0");
+		printf("posix_spawn: %s\n", e ? errname(e) : "0");
 		printf("system: %d\n", system("true"));
 		errno = 0;
 		FILE *f = popen("true", "r");
-		printf("popen: %s %s\n", f ? "FILE" : "NULL", ename(errno));
+		printf("popen: %s %s\n", f ? "FILE" : "NULL", errname(errno));
 		show("fork", fork());
 		show("vfork", syscall(SYS_vfork));
 		show("clone(SIGCHLD)", syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));

@@ -10,25 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *ename(int e)
-{
-	switch (e) {
-	case EINTR: return "EINTR";
-	case EINVAL: return "EINVAL";
-	case EFAULT: return "EFAULT";
-	case EAGAIN: return "EAGAIN";
-	default: return "E?";
-	}
-}
-
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: -1 %s\n", what, ename(errno));
-	else
-		printf("%s: %ld\n", what, r);
-	errno = 0;
-}
+#include "transcript.h"
 
 static volatile int alrm, usr1, usr1_code, usr1_value, usr1_timerid, usr1_overrun;
 static volatile pid_t usr1_tid;
@@ -127,12 +109,12 @@ static void itimer_signals(void)
 	ms_itimer(ITIMER_REAL, 50, 0);
 	errno = 0;
 	int r = pause();
-	printf("pause: %d %s handled %d\n", r, ename(errno), alrm);
+	printf("pause: %d %s handled %d\n", r, errname(errno), alrm);
 	/* A sleep interrupted by SIGALRM: EINTR with time left. */
 	ms_itimer(ITIMER_REAL, 30, 0);
 	struct timespec req = { 3, 0 }, rem = { 0, 0 };
 	r = nanosleep(&req, &rem);
-	printf("nanosleep 3 s: %d %s handled %d rem>1s %d\n", r, ename(errno), alrm, rem.tv_sec >= 1);
+	printf("nanosleep 3 s: %d %s handled %d rem>1s %d\n", r, errname(errno), alrm, rem.tv_sec >= 1);
 	/* A periodic timer: three signals, then disarmed. */
 	block(SIGALRM, SIG_BLOCK);
 	ms_itimer(ITIMER_REAL, 10, 10);
@@ -168,7 +150,7 @@ static void restart(void)
 		ms_itimer(ITIMER_REAL, 30, 0);
 		errno = 0;
 		long n = read(pipefd[0], &c, 1);
-		printf("read with SA_RESTART %d: %ld %s handled %d\n", sa, n, n < 0 ? ename(errno) : (c == 'x' ? "x" : "?"),
+		printf("read with SA_RESTART %d: %ld %s handled %d\n", sa, n, n < 0 ? errname(errno) : (c == 'x' ? "x" : "?"),
 		       alrm);
 		pthread_join(t, NULL);
 		close(pipefd[0]);
@@ -354,7 +336,7 @@ static void sigwaits(void)
 	struct timespec to = { 0, 20000000 };
 	errno = 0;
 	r = sigtimedwait(&set, &si, &to);
-	printf("sigtimedwait 20 ms, nothing: %d %s\n", r, ename(errno));
+	printf("sigtimedwait 20 ms, nothing: %d %s\n", r, errname(errno));
 	raise(SIGUSR2);
 	sigpending(&pend);
 	printf("sigpending: USR2 %d TERM %d\n", sigismember(&pend, SIGUSR2), sigismember(&pend, SIGTERM));
@@ -371,7 +353,7 @@ static void sigwaits(void)
 	alrm = 0;
 	/* (musl's sigwaitinfo retries after EINTR: ask the kernel directly.) */
 	r = (int)syscall(SYS_rt_sigtimedwait, &set, &si, NULL, 8);
-	printf("rt_sigtimedwait, SIGALRM handled: %d %s handler ran %d\n", r, ename(errno), alrm);
+	printf("rt_sigtimedwait, SIGALRM handled: %d %s handler ran %d\n", r, errname(errno), alrm);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 
 	/* SIGEV_THREAD: the C library's thread waits for the timer's signal and calls the function. */

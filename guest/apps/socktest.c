@@ -24,7 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "say.h"
+#define TRANSCRIPT_SAY
+#include "transcript.h"
 
 /*
  * Usage: socktest [unix] [inet] [msg] (default: all). Every line is host-independent:
@@ -35,31 +36,6 @@
 
 static int fails;
 
-static const char *errname(int e)
-{
-	switch (e) {
-#define E(x) case x: return #x;
-	E(EAGAIN) E(EINVAL) E(EBADF) E(ENOTSOCK) E(EAFNOSUPPORT) E(EPROTONOSUPPORT) E(ESOCKTNOSUPPORT)
-	E(EOPNOTSUPP) E(ENOTCONN) E(EISCONN) E(EALREADY) E(EINPROGRESS) E(ECONNREFUSED) E(ECONNRESET)
-	E(EPIPE) E(EADDRINUSE) E(EADDRNOTAVAIL) E(ENOPROTOOPT) E(EFAULT) E(ENOENT) E(EPROTOTYPE) E(EDOM)
-	E(EMSGSIZE) E(EINTR) E(ETIMEDOUT) E(EPERM) E(ENOTTY) E(EDESTADDRREQ) E(ESPIPE) E(ENOMEM)
-#undef E
-	}
-	static char buf[32];
-	snprintf(buf, sizeof(buf), "errno%d", e);
-	return buf;
-}
-
-/* Prints "what: rc" or "what: -1 ERRNO" and returns rc. */
-static long show(const char *what, long rc)
-{
-	if (rc < 0)
-		say("%s: -1 %s\n", what, errname(errno));
-	else
-		say("%s: %ld\n", what, rc);
-	return rc;
-}
-#define T(expr) show(#expr, (long)(expr))
 
 static void check(int ok, const char *what)
 {

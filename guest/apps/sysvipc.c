@@ -13,39 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *ename(int e)
-{
-	switch (e) {
-	case 0: return "0";
-	case E2BIG: return "E2BIG";
-	case EAGAIN: return "EAGAIN";
-	case EEXIST: return "EEXIST";
-	case EFAULT: return "EFAULT";
-	case EFBIG: return "EFBIG";
-	case EIDRM: return "EIDRM";
-	case EINTR: return "EINTR";
-	case EINVAL: return "EINVAL";
-	case ENOENT: return "ENOENT";
-	case ENOMSG: return "ENOMSG";
-	case ERANGE: return "ERANGE";
-	default: return "E?";
-	}
-}
-
-/* The result when it is the same everywhere (ids are not: only "ok"). */
-static void show(const char *what, long r)
-{
-	if (r < 0)
-		printf("%s: -1 %s\n", what, ename(errno));
-	else
-		printf("%s: %ld\n", what, r);
-	errno = 0;
-}
+#include "transcript.h"
 
 static void ok(const char *what, long r)
 {
 	if (r < 0)
-		printf("%s: -1 %s\n", what, ename(errno));
+		printf("%s: -1 %s\n", what, errname(errno));
 	else
 		printf("%s: ok\n", what);
 	errno = 0;
@@ -171,7 +144,7 @@ static void msgs(void)
 	printf("sender still blocked: %d\n", thr_rc == 99);
 	show("msgrcv makes room", msgrcv(q, &got, sizeof(got.text), 0, 0));
 	pthread_join(t, NULL);
-	printf("blocked sender: %ld %s\n", thr_rc, ename(thr_errno));
+	printf("blocked sender: %ld %s\n", thr_rc, errname(thr_errno));
 	msgrcv(q, &got, sizeof(got.text), 0, IPC_NOWAIT);
 
 	/* A receiver blocks until a send of its type. */
@@ -186,7 +159,7 @@ static void msgs(void)
 	strcpy(msg.text, "four");
 	msgsnd(q, &msg, 5, 0);
 	pthread_join(t, NULL);
-	printf("blocked receiver: %ld %s '%s'\n", thr_rc, ename(thr_errno), thr_msg.text);
+	printf("blocked receiver: %ld %s '%s'\n", thr_rc, errname(thr_errno), thr_msg.text);
 
 	/* A signal ends a blocked msgrcv with EINTR, SA_RESTART or not. */
 	struct sigaction sa = { .sa_handler = on_alrm, .sa_flags = SA_RESTART };
@@ -200,7 +173,7 @@ static void msgs(void)
 	ms_sleep(30);
 	show("IPC_RMID", msgctl(q, IPC_RMID, NULL));
 	pthread_join(t, NULL);
-	printf("receiver after IPC_RMID: %ld %s\n", thr_rc, ename(thr_errno));
+	printf("receiver after IPC_RMID: %ld %s\n", thr_rc, errname(thr_errno));
 	show("IPC_STAT removed", msgctl(q, IPC_STAT, &d));
 	show("msgctl bad cmd", msgctl(q, 99, &d));
 	struct msginfo mi;
@@ -319,7 +292,7 @@ static void sems(void)
 	struct sembuf one = { 0, 1, 0 };
 	semop(s, &one, 1);
 	pthread_join(t, NULL);
-	printf("waiter: %ld %s, value %d, GETNCNT %d\n", thr_rc, ename(thr_errno), semctl(s, 0, GETVAL),
+	printf("waiter: %ld %s, value %d, GETNCNT %d\n", thr_rc, errname(thr_errno), semctl(s, 0, GETVAL),
 	       semctl(s, 0, GETNCNT));
 	semctl(s, 0, SETVAL, 2);
 	thr_rc = 99;
@@ -328,7 +301,7 @@ static void sems(void)
 	one.sem_op = -2;
 	semop(s, &one, 1);
 	pthread_join(t, NULL);
-	printf("zero waiter: %ld %s\n", thr_rc, ename(thr_errno));
+	printf("zero waiter: %ld %s\n", thr_rc, errname(thr_errno));
 
 	/* A signal ends semop with EINTR even under SA_RESTART. */
 	struct sigaction sa = { .sa_handler = on_alrm, .sa_flags = SA_RESTART };
@@ -343,7 +316,7 @@ static void sems(void)
 	wait_cnt(GETNCNT, 1);
 	show("IPC_RMID", semctl(s, 0, IPC_RMID));
 	pthread_join(t, NULL);
-	printf("waiter after IPC_RMID: %ld %s\n", thr_rc, ename(thr_errno));
+	printf("waiter after IPC_RMID: %ld %s\n", thr_rc, errname(thr_errno));
 	show("GETVAL removed", semctl(s, 0, GETVAL));
 	struct seminfo si;
 	ok("IPC_INFO", semctl(0, 0, IPC_INFO, &si));

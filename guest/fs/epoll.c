@@ -1,6 +1,7 @@
 /* epoll.c: epoll instances over the files' poll hooks: a ready list fed by wait-core callbacks, so a wait costs O(ready). */
 #include "k.h"
 #include "epoll.h"
+#include "deadline.h"
 #include "fs.h"
 #include "sys.h"
 #include "thread.h"
@@ -438,7 +439,7 @@ static long ep_wait(long epfd, long uev, long maxevents, uint64_t deadline, cons
 /* A timeout in ms as epoll_wait takes it: negative waits forever, 0 never. */
 static uint64_t ep_ms_deadline(long ms)
 {
-	return (int)ms < 0 ? K_WAIT_FOREVER : poll_deadline((uint64_t)(int)ms * 1000000u);
+	return (int)ms < 0 ? K_WAIT_FOREVER : k_deadline_after((uint64_t)(int)ms * 1000000u);
 }
 
 long sys_epoll_wait(SYS_ARGS)
@@ -456,7 +457,7 @@ long sys_epoll_pwait(SYS_ARGS)
 long sys_epoll_pwait2(SYS_ARGS)
 {
 	uint64_t deadline;
-	long rc = poll_ts_deadline((const struct lx_timespec *)a3, &deadline);
+	long rc = k_ts_deadline((const struct lx_timespec *)a3, &deadline);
 	if (rc)
 		return rc;
 	return ep_wait(a0, a1, (int)a2, deadline, (const uint64_t *)a4, (size_t)a5);

@@ -102,13 +102,10 @@ long sys_timerfd_gettime(SYS_ARGS);
 
 /*
  * The waiting rules of poll/ppoll (guest/sys/sys_fs_poll.c), shared with
- * epoll_wait/epoll_pwait/epoll_pwait2 so every readiness call waits alike.
+ * epoll_wait/epoll_pwait/epoll_pwait2 so every readiness call waits alike
+ * (their timeouts: deadline.h).
  */
 struct lx_timespec;
-/* A relative timeout in ns as a monotonic deadline; saturates at K_WAIT_FOREVER. */
-uint64_t poll_deadline(uint64_t ns);
-/* Reads an app timespec timeout (NULL: forever) as a deadline: 0, -EFAULT or -EINVAL. */
-long poll_ts_deadline(const struct lx_timespec *ts, uint64_t *deadline);
 /* Installs a call's sigmask argument (NULL: none) for the wait, *old the mask to restore: 0, -EINVAL, -EFAULT. */
 long poll_mask_set(const uint64_t *mask, size_t size, uint64_t *old);
 /* Restores the mask after the wait as Linux does (kept for the handler when rc is -EINTR with a signal let through). */

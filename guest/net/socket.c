@@ -4,6 +4,7 @@
 #include "fs.h"
 #include "sock.h"
 #include "wait.h"
+#include "deadline.h"
 
 /*
  * A socket is an anonymous S_IFSOCK node whose priv is the family's struct
@@ -78,10 +79,7 @@ void sock_wake_bits(struct sock *s, uint32_t bits)
 
 uint64_t sock_deadline(uint64_t timeo)
 {
-	if (!timeo)
-		return K_WAIT_FOREVER;
-	uint64_t now = k_clock_monotonic_ns();
-	return timeo >= K_WAIT_FOREVER - now ? K_WAIT_FOREVER : now + timeo;
+	return timeo ? k_deadline_after(timeo) : K_WAIT_FOREVER;
 }
 
 long sock_wait_key(const void *key, uint64_t deadline)

@@ -5,6 +5,7 @@
 #include "sig.h"
 #include "sys.h"
 #include "wait.h"
+#include "deadline.h"
 
 /*
  * One mechanism for every kind of file: a file's poll hook reports its
@@ -21,7 +22,6 @@
 #define POLL_OUT_SET (POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR)
 #define POLL_EX_SET  POLLPRI
 
-#define NS_PER_S 1000000000ull
 
 /* One polled fd's readiness: revents for events, *key its wait key. An fd < 0 is skipped (0); a bad one is POLLNVAL. */
 static uint32_t poll_fd(int fd, uint32_t events, const void **key)
@@ -85,31 +85,6 @@ static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline, bool only
 	return rc;
 }
 
-/* A relative timeout in ns as a deadline; saturates at K_WAIT_FOREVER. */
-uint64_t poll_deadline(uint64_t ns)
-{
-	uint64_t now = k_clock_monotonic_ns();
-	return ns >= K_WAIT_FOREVER - now ? K_WAIT_FOREVER : now + ns;
-}
-
-/* Reads a timespec timeout (NULL: forever) as a deadline: 0 or -EFAULT / -EINVAL. */
-long poll_ts_deadline(const struct lx_timespec *ts, uint64_t *deadline)
-{
-	if (!ts) {
-		*deadline = K_WAIT_FOREVER;
-		return 0;
-	}
-	if (!k_user_ok(ts, sizeof(*ts)))
-		return -EFAULT;
-	struct lx_timespec t = *ts;
-	if (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= (int64_t)NS_PER_S)
-		return -EINVAL;
-	uint64_t ns = (uint64_t)t.tv_sec >= K_WAIT_FOREVER / NS_PER_S ? K_WAIT_FOREVER
-								      : (uint64_t)t.tv_sec * NS_PER_S + (uint64_t)t.tv_nsec;
-	*deadline = poll_deadline(ns);
-	return 0;
-}
-
 /* What is left of deadline, in ns (0 once passed). */
 static uint64_t poll_left(uint64_t deadline)
 {
@@ -123,7 +98,7 @@ static void poll_ts_left(struct lx_timespec *ts, uint64_t deadline, long rc)
 	if (!ts || rc == -EFAULT || !k_user_ok(ts, sizeof(*ts)))
 		return;
 	uint64_t left = poll_left(deadline);
-	*ts = (struct lx_timespec){ (long)(left / NS_PER_S), (long)(left % NS_PER_S) };
+	*ts = (struct lx_timespec){ (long)(left / K_NS_PER_S), (long)(left % K_NS_PER_S) };
 }
 
 /*
@@ -196,7 +171,7 @@ static long poll_user(long ufds, long nfds, uint64_t deadline, const uint64_t *m
 long sys_poll(SYS_ARGS)
 {
 	int ms = (int)a2;
-	uint64_t deadline = ms < 0 ? K_WAIT_FOREVER : poll_deadline((uint64_t)ms * 1000000u);
+	uint64_t deadline = ms < 0 ? K_WAIT_FOREVER : k_deadline_after((uint64_t)ms * 1000000u);
 	return poll_user(a0, a1, deadline, NULL, 0);
 }
 
@@ -205,7 +180,7 @@ long sys_ppoll(SYS_ARGS)
 {
 	struct lx_timespec *ts = (struct lx_timespec *)a2;
 	uint64_t deadline;
-	long rc = poll_ts_deadline(ts, &deadline);
+	long rc = k_ts_deadline(ts, &deadline);
 	if (rc)
 		return rc;
 	rc = poll_user(a0, a1, deadline, (const uint64_t *)a3, (size_t)a4);
@@ -307,14 +282,14 @@ long sys_select(SYS_ARGS)
 			return -EINVAL;
 		/* Linux normalises a tv_usec of a second or more rather than refusing it. */
 		uint64_t sec = (uint64_t)t.tv_sec + (uint64_t)t.tv_usec / 1000000u;
-		uint64_t ns = sec >= K_WAIT_FOREVER / NS_PER_S ? K_WAIT_FOREVER
-							     : sec * NS_PER_S + (uint64_t)t.tv_usec % 1000000u * 1000u;
-		deadline = poll_deadline(ns);
+		uint64_t ns = sec >= K_WAIT_FOREVER / K_NS_PER_S ? K_WAIT_FOREVER
+							     : sec * K_NS_PER_S + (uint64_t)t.tv_usec % 1000000u * 1000u;
+		deadline = k_deadline_after(ns);
 	}
 	long rc = select_run(a0, a1, a2, a3, deadline, NULL, 0);
 	if (tv && rc != -EFAULT && k_user_ok(tv, sizeof(*tv))) {
 		uint64_t left = poll_left(deadline);
-		*tv = (struct lx_timeval){ (long)(left / NS_PER_S), (long)(left % NS_PER_S / 1000u) };
+		*tv = (struct lx_timeval){ (long)(left / K_NS_PER_S), (long)(left % K_NS_PER_S / 1000u) };
 	}
 	return rc;
 }
@@ -324,7 +299,7 @@ long sys_pselect6(SYS_ARGS)
 {
 	struct lx_timespec *ts = (struct lx_timespec *)a4;
 	uint64_t deadline;
-	long rc = poll_ts_deadline(ts, &deadline);
+	long rc = k_ts_deadline(ts, &deadline);
 	if (rc)
 		return rc;
 	const uint64_t *mask = NULL;

@@ -11,6 +11,7 @@
 #include "sysv.h"
 #include "thread.h"
 #include "wait.h"
+#include "deadline.h"
 
 /*
  * A semop that cannot proceed (a decrement below zero, a wait-for-zero on
@@ -146,17 +147,9 @@ static long sem_timedop(long id, const struct sembuf *uops, long nsops, const st
 		return -E2BIG;
 	if (!k_user_ok(uops, (size_t)nsops * sizeof(*uops)))
 		return -EFAULT;
-	if (to) {
-		if (!k_user_ok(to, sizeof(*to)))
-			return -EFAULT;
-		struct lx_timespec t = *to;
-		if (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= 1000000000L)
-			return -EINVAL;
-		uint64_t now = k_clock_monotonic_ns(), ns = K_WAIT_FOREVER;
-		if ((uint64_t)t.tv_sec < K_WAIT_FOREVER / 1000000000u - 1)
-			ns = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-		deadline = ns >= K_WAIT_FOREVER - now ? K_WAIT_FOREVER : now + ns;
-	}
+	long e = k_ts_deadline(to, &deadline);
+	if (e < 0)
+		return e;
 	if (nsops > (long)(sizeof(small) / sizeof(small[0]))) {
 		ops = k_malloc((size_t)nsops * sizeof(*ops));
 		if (!ops)

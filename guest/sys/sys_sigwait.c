@@ -7,6 +7,7 @@
 #include "sys.h"
 #include "thread.h"
 #include "wait.h"
+#include "deadline.h"
 
 /*
  * Until a signal with a handler is ready for this thread (ignored ones are
@@ -61,17 +62,9 @@ long sys_rt_sigtimedwait(SYS_ARGS)
 	if (!k_user_ok(uset, sizeof(*uset)))
 		return -EFAULT;
 	uint64_t set = *uset & ~SIG_UNBLOCKABLE;
-	if (uts) {
-		if (!k_user_ok(uts, sizeof(*uts)))
-			return -EFAULT;
-		struct lx_timespec t = *uts;
-		if (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= 1000000000L)
-			return -EINVAL;
-		uint64_t now = k_clock_monotonic_ns(), ns = K_WAIT_FOREVER;
-		if ((uint64_t)t.tv_sec < K_WAIT_FOREVER / 1000000000u - 1)
-			ns = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-		deadline = ns >= K_WAIT_FOREVER - now ? K_WAIT_FOREVER : now + ns;
-	}
+	long e = k_ts_deadline(uts, &deadline);
+	if (e < 0)
+		return e;
 	for (;;) {
 		uint64_t ready = k_sig.pending & set;
 		if (ready) {
