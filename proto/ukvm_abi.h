@@ -46,6 +46,7 @@ struct ukvm_note {
 #define UKVM_IDT_GPA        0x2000ull   /* 256 * 16 bytes */
 #define UKVM_TSS_GPA        0x3000ull   /* 104-byte TSS + 8 KiB I/O bitmap + 0xff */
 #define UKVM_VIF_GPA        0x6000ull   /* pvm-pv VIF page (PV mode only, see below) */
+/* 0x8000 .. 0x10000: the console buffer, UKVM_CONBUF_GPA (below) */
 #define UKVM_FDT_GPA        0x10000ull  /* flattened device tree */
 #define UKVM_FDT_MAX        0x10000ull  /* 64 KiB */
 #define UKVM_PT_GPA         0x20000ull  /* page tables: up to 0x70000; CR3 = the PML4 at
@@ -157,6 +158,47 @@ struct ukvm_console {
 #define UKVM_CONSOLE_MAX (1u << 20)
 
 /*
+ * Console buffer: output coalesced in guest memory, so that a program
+ * printing to a file or pipe costs one exit per buffer, not one per write()
+ * (musl's stdio writes 1 KiB at a time: 1,256 exits for 200,000 short lines).
+ * The monitor offers it with /chosen/ukvm,conbuf = <u64 gpa, u64 size>
+ * (today UKVM_CONBUF_GPA and UKVM_CONBUF_SIZE, in the boot area, so no
+ * allocator of the guest hands it out); a guest that ignores the offer
+ * writes through the console ports as before.
+ *
+ * Layout: struct ukvm_conbuf, then records filling [0, used) of the rest:
+ * each a struct ukvm_conrec (at any alignment: both sides copy it) and len
+ * bytes of stream 1 (stdout) or 2 (stderr), in the order the app wrote them,
+ * so `2>&1` interleaves exactly. The guest appends (or extends its last
+ * record) and raises used; it buffers only a stream whose host fd is not a
+ * terminal (ukvm,std*-tty absent): a user at a terminal sees prompts at once.
+ *
+ * The monitor drains it, writing the records in order and then setting used
+ * to 0, at every hypercall before serving it (so a direct console write, a
+ * WAIT, a read of stdin, an exit and a crash report all come after what was
+ * buffered before them) and once more when the run ends for any reason
+ * (exit, crash, timeout, ukvm_stop, a snapshot), waiting for a slow reader
+ * at most UKVM_CONBUF_GRACE_MS there; so no byte the guest buffered is lost
+ * even when it is killed. A write that does not fit goes to the console
+ * port directly: that exit drains the buffer first.
+ *
+ * The buffer is the guest's: the monitor reads used and each record header
+ * once, bounds them against its own copy of size, and ends the run as a guest
+ * error (after the records before the bad one went out) when used exceeds
+ * the buffer, a header or its bytes run past used, or the stream is unknown.
+ */
+#define UKVM_CONBUF_GPA      0x8000ull /* 0x8000 .. 0x10000: between the VIF page and the FDT */
+#define UKVM_CONBUF_SIZE     0x8000ull /* 32 KiB, header included */
+#define UKVM_CONBUF_GRACE_MS 1000      /* a stopped run's last drain waits this long for a full pipe */
+struct ukvm_conbuf {
+	uint64_t used; /* bytes of records after this header; the monitor sets it to 0 when drained */
+};
+struct ukvm_conrec {
+	uint32_t stream; /* 1 stdout, 2 stderr (the app's fd numbers) */
+	uint32_t len;    /* bytes following this header */
+};
+
+/*
  * Console input: the monitor reads what its input fd (the guest's fd 0)
  * holds now into [gpa, gpa + len), never waiting for more: ret is the bytes
  * read (a terminal in canonical mode gives one line), 0 at end of file (a
@@ -250,6 +292,8 @@ enum ukvm_mark {
  *     ukvm,quiet        empty, present when kernel notices are silenced (--quiet)
  *     ukvm,cwd          string, absolute: the app starts in this directory (absent: "/");
  *                       one that is missing or not a directory stops the boot with a report
+ *     ukvm,conbuf       <u64 gpa, u64 size>: the console buffer the monitor drains (above,
+ *                       "Console buffer"); absent: write every piece through the console ports
  *     ukvm,cpuid        u32 cells, 6 per leaf: <leaf subleaf eax ebx ecx edx> for
  *                       leaves 0, 1 and 7.0 as given to the vCPU (KVM_SET_CPUID2),
  *                       so the guest spends no CPUID exit on them; bits the CPU
@@ -290,6 +334,7 @@ enum ukvm_mark {
 #define UKVM_FDT_STDERR_TTY     "ukvm,stderr-tty"
 #define UKVM_FDT_QUIET          "ukvm,quiet"
 #define UKVM_FDT_CWD            "ukvm,cwd"
+#define UKVM_FDT_CONBUF         "ukvm,conbuf"
 #define UKVM_FDT_CPUID_CELLS    6 /* u32 cells per leaf: leaf subleaf eax ebx ecx edx */
 #define UKVM_FDT_VIRTIO_MMIO    "virtio,mmio" /* compatible of a device node */
 #define UKVM_FDT_VIRTIO_NODE    "virtio_mmio@%llx" /* printf format: the device's base address */

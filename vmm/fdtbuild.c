@@ -118,6 +118,10 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 	}
 	if (a->pv_vif)
 		FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_PV, a->pv_vif));
+	if (a->conbuf_size) {
+		fdt64_t cb[2] = { cpu_to_fdt64(a->conbuf_gpa), cpu_to_fdt64(a->conbuf_size) };
+		FDTB_TRY(fdt_property(fdt, UKVM_FDT_CONBUF, cb, sizeof(cb)));
+	}
 	if (a->ncpuid) {
 		fdt32_t cells[FDTB_MAX_CPUID * 6];
 		for (unsigned i = 0; i < a->ncpuid * 6; i++)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conbuf.h"
 #include "run.h"
 #include "snapvm.h"
 #include "vmdev.h"
@@ -25,13 +26,23 @@ static void *hcall_block(struct run_ctx *c, uint32_t gpa, size_t len, const char
 	return p;
 }
 
-/* Blocks until fd takes bytes, the deadline passes or a kick (timeout, ukvm_stop) arrives. */
+/*
+ * True when console writes must give up: the run is ending; or, in the run's
+ * last drain (c->grace_ns set), once its grace has passed.
+ */
+static bool hcall_console_stopped(const struct run_ctx *c)
+{
+	return c->grace_ns ? vm_now_ns() >= c->grace_ns : run_ending(c);
+}
+
+/* Blocks until fd takes bytes, the deadline (or the last drain's grace) passes or a kick (timeout, ukvm_stop) arrives. */
 static void hcall_console_wait(struct run_ctx *c, int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	struct timespec ts, *tp = NULL;
-	if (c->deadline_ns) {
-		uint64_t now = vm_now_ns(), d = c->deadline_ns > now ? c->deadline_ns - now : 0;
+	uint64_t until = c->grace_ns ? c->grace_ns : c->deadline_ns;
+	if (until) {
+		uint64_t now = vm_now_ns(), d = until > now ? until - now : 0;
 		ts = (struct timespec){ (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
 		tp = &ts;
 	}
@@ -81,48 +92,63 @@ static ssize_t hcall_console_try(struct run_ctx *c, struct run_console *k, const
 		return -EAGAIN;
 	sigset_t old;
 	pthread_sigmask(SIG_SETMASK, &c->wait_mask, &old);
-	n = run_ending(c) ? -EINTR : write(fd, buf, len < PIPE_BUF ? len : PIPE_BUF);
+	n = hcall_console_stopped(c) ? -EINTR : write(fd, buf, len < PIPE_BUF ? len : PIPE_BUF);
 	if (n < 0 && n != -EINTR)
 		n = -errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return n;
 }
 
-/* Writes all of buf (len bytes) to the stream as hcall_console_out does, bytes as they are. */
-static ssize_t hcall_console_raw(struct run_ctx *c, unsigned stream, const void *buf, size_t len);
+/*
+ * Writes all of buf (len bytes) to the stream as hcall_console_out does,
+ * bytes as they are; *sent: how many went out, whatever it returns.
+ */
+static ssize_t hcall_console_raw(struct run_ctx *c, unsigned stream, const void *buf, size_t len, size_t *sent);
 
-ssize_t hcall_console_out(struct run_ctx *c, unsigned stream, const void *buf, size_t len)
+/* hcall_console_out, also saying in *sent how many of the guest's bytes went out (a terminal's: per piece). */
+static ssize_t hcall_console_put(struct run_ctx *c, unsigned stream, const void *buf, size_t len, size_t *sent)
 {
 	struct run_console *k = &c->con[stream];
+	size_t raw;
+	*sent = 0;
 	if (!k->safe || k->fd < 0)
-		return hcall_console_raw(c, stream, buf, len);
+		return hcall_console_raw(c, stream, buf, len, sent);
 	/* A terminal: what it gets of each piece is made safe first (ukvm.h raw_console); done counts guest bytes. */
 	uint8_t safe[TTYSAFE_OUT_MAX];
 	size_t done = 0;
 	while (done < len) {
 		size_t n = len - done < TTYSAFE_IN_MAX ? len - done : TTYSAFE_IN_MAX;
 		size_t m = ttysafe_filter(&k->ts, (const uint8_t *)buf + done, n, safe);
-		ssize_t w = m ? hcall_console_raw(c, stream, safe, m) : 0;
+		ssize_t w = m ? hcall_console_raw(c, stream, safe, m, &raw) : 0;
 		if (w == -EINTR || w == -EPIPE)
 			return w;
 		if (w < (ssize_t)m)
 			return done ? (ssize_t)done : w < 0 ? w : -EIO;
 		done += n;
+		*sent = done;
 	}
 	return (ssize_t)len;
 }
 
-static ssize_t hcall_console_raw(struct run_ctx *c, unsigned stream, const void *buf, size_t len)
+ssize_t hcall_console_out(struct run_ctx *c, unsigned stream, const void *buf, size_t len)
+{
+	size_t sent;
+	return hcall_console_put(c, stream, buf, len, &sent);
+}
+
+static ssize_t hcall_console_raw(struct run_ctx *c, unsigned stream, const void *buf, size_t len, size_t *sent)
 {
 	struct run_console *k = &c->con[stream];
 	const uint8_t *p = buf;
 	size_t done = 0;
+	*sent = 0;
 	while (k->fd >= 0 && done < len) {
-		if (run_ending(c))
+		if (hcall_console_stopped(c))
 			return -EINTR;
 		ssize_t n = hcall_console_try(c, k, p + done, len - done);
 		if (n > 0) {
 			done += (size_t)n;
+			*sent = done;
 		} else if (n == -EAGAIN) {
 			hcall_console_wait(c, k->fd);
 		} else if (n == -EPIPE) {
@@ -138,7 +164,47 @@ static ssize_t hcall_console_raw(struct run_ctx *c, unsigned stream, const void 
 			return done ? (ssize_t)done : n ? n : -EIO; /* what went out, else why nothing did */
 		}
 	}
+	*sent = len; /* all of it, or dropped (no fd) */
 	return (ssize_t)len;
+}
+
+/* conbuf_write_fn for the guest's console buffer: stream 1 is stdout, 2 stderr (conbuf.c checked it). */
+static ssize_t hcall_conbuf_write(void *ctx, unsigned stream, const void *buf, size_t len, size_t *sent)
+{
+	return hcall_console_put(ctx, stream == 2 ? RUN_CON_ERR : RUN_CON_OUT, buf, len, sent);
+}
+
+void hcall_conbuf_init(struct run_ctx *c)
+{
+	/* Always offered (vm.c puts it in the FDT); guest RAM is never smaller than UKVM_MEM_MIN, so this holds. */
+	(void)conbuf_init(&c->conbuf, &c->vm->mem, UKVM_CONBUF_GPA, UKVM_CONBUF_SIZE);
+}
+
+/*
+ * Drains the guest's console buffer before a hypercall is served. Returns
+ * false when the hypercall must not be served: the run is ending (a stop
+ * arrived while a slow reader held the drain) or the buffer was hostile.
+ */
+static bool hcall_conbuf_drain(struct run_ctx *c)
+{
+	char why[200];
+	int r = conbuf_drain(&c->conbuf, &c->vm->mem, hcall_conbuf_write, c, why, sizeof(why));
+	if (r == -EPROTO) {
+		run_finish(c, UKVM_FAILED, UKVM_EXIT_GUESTERR, true, "%s", why);
+		return false;
+	}
+	return r != -EINTR && !c->done; /* other write errors lost that output, as a direct write's would be */
+}
+
+void hcall_conbuf_final(struct run_ctx *c)
+{
+	char why[200];
+	uint64_t now = vm_now_ns();
+	/* The run has ended: the guest cannot run again, so this drain writes what is there, bounded in time. */
+	c->grace_ns = now + (uint64_t)UKVM_CONBUF_GRACE_MS * 1000000ull;
+	/* Hostile contents here end nothing more: the run's outcome is already set. */
+	(void)conbuf_drain(&c->conbuf, &c->vm->mem, hcall_conbuf_write, c, why, sizeof(why));
+	c->grace_ns = 0;
 }
 
 static void hcall_console(struct run_ctx *c, unsigned stream, uint32_t gpa)
@@ -161,7 +227,8 @@ static void hcall_console(struct run_ctx *c, unsigned stream, uint32_t gpa)
 			   (unsigned long long)a.gpa, (unsigned long long)a.len);
 		return;
 	}
-	ssize_t n = hcall_console_out(c, stream, buf, a.len);
+	size_t sent;
+	ssize_t n = hcall_console_put(c, stream, buf, a.len, &sent);
 	if (n == -EINTR || n == -EPIPE)
 		return; /* the run ends: the guest never sees an answer */
 	int64_t ret = n;
@@ -367,6 +434,9 @@ out:
 void hcall_handle(struct run_ctx *c, uint16_t port, uint32_t val)
 {
 	struct ukvm_result *res = c->res;
+	/* What the guest buffered comes before whatever this hypercall does (proto/ukvm_abi.h, "Console buffer"). */
+	if (!hcall_conbuf_drain(c))
+		return;
 	switch (port) {
 	case UKVM_PORT_EXIT:
 		res->exits[UKVM_STAT_EXIT]++;

@@ -231,6 +231,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	hcall_console_init(&c, RUN_CON_OUT, vm->cfg.console_fd);
 	hcall_console_init(&c, RUN_CON_ERR, vm->cfg.console_err_fd);
 	hcall_input_init(&c, vm->cfg.console_in_fd);
+	hcall_conbuf_init(&c);
 	if (vm->cfg.timeout_ms) {
 		/* From now, not from ukvm_create: an embedder may create VMs ahead and run them later. */
 		uint64_t now = vm_now_ns();
@@ -266,6 +267,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	vm->phase_ns[UKVM_PHASE_FIRST_RUN] = vm_now_ns();
 	vmdev_run_begin(&c);
 	run_loop(&c);
+	hcall_conbuf_final(&c); /* before anything reports how the run ended: the guest's output comes first */
 out_stats:
 	if (stats_fd >= 0) {
 		struct vcpu_kvm_stats ks;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "conbuf.h"
 #include "ttysafe.h"
 #include "vm.h"
 
@@ -24,6 +25,8 @@ struct run_ctx {
 		bool safe;     /* a terminal, not raw_console: output goes through ttysafe_filter */
 		struct ttysafe ts;
 	} con[2];
+	struct conbuf conbuf;  /* the guest's console buffer (proto/ukvm_abi.h), drained at every hypercall */
+	uint64_t grace_ns;     /* != 0: the run's last drain, whose console writes give up at this CLOCK_MONOTONIC time */
 	struct run_input {     /* console_in_fd: the guest's fd 0 */
 		int fd;        /* -1: none, the guest reads end of file */
 		int how;       /* RUN_IN_*: how a read never waits on a writer */
@@ -50,6 +53,16 @@ bool run_ending(const struct run_ctx *c);
 
 /* Fills c->con[stream] for fd (what kind of file it is). */
 void hcall_console_init(struct run_ctx *c, unsigned stream, int fd);
+
+/* Sets up c->conbuf: the console buffer vm.c offers the guest (proto/ukvm_abi.h, "Console buffer"). */
+void hcall_conbuf_init(struct run_ctx *c);
+
+/*
+ * After the run loop (any ending: exit, crash, timeout, stop): writes what
+ * the guest left in its console buffer, waiting for a slow reader at most
+ * UKVM_CONBUF_GRACE_MS.
+ */
+void hcall_conbuf_final(struct run_ctx *c);
 
 /* Fills c->in for fd (<= 0: no input). */
 void hcall_input_init(struct run_ctx *c, int fd);

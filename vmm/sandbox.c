@@ -46,6 +46,8 @@ static const int sandbox_vcpu_calls[] = {
 	SCMP_SYS(brk),             /* free() trimming the main thread's heap (ukvm-run's ukvm_destroy) */
 	SCMP_SYS(sigaltstack),     /* ASan/LSan (and glibc, for some handlers) add and remove a per-thread
 				      alternate signal stack: it only moves this thread's own handlers */
+	SCMP_SYS(sysinfo),         /* glibc's qsort asks for the RAM size (get_phys_pages): the symbols a
+				      guest-error report sorts on first use (loader_symbolize); read-only */
 	SCMP_SYS(exit),            /* thread exit */
 	SCMP_SYS(exit_group),      /* process exit (ukvm-run) */
 };

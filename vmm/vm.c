@@ -67,6 +67,7 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.payload_size = vm->img.note.payload_size,
 		.trace_boot = vm->cfg.trace_boot,
 		.pv_vif = vm->pv ? UKVM_VIF_GPA : 0,
+		.conbuf_gpa = UKVM_CONBUF_GPA, .conbuf_size = UKVM_CONBUF_SIZE, /* drained by hcall.c */
 		.cpuid = (const uint32_t (*)[6])vm->host->cpuid_boot,
 		.ncpuid = vm->host->ncpuid_boot,
 		.reserve = res,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,77 @@ int main(int argc, char **argv)
 			printf("%ld\n", i);
 		return 0;
 	}
-	fprintf(stderr, "usage: conio [info|streams|notice|users|lines N]\n");
+	if (!strcmp(mode, "mixed") && argc > 2) {
+		/*
+		 * stdout through stdio (fully buffered to a file, flushed in its
+		 * 1 KiB pieces) interleaved with unbuffered stderr and raw writes of
+		 * every size up to past the console buffer: with `2>&1` the file
+		 * shows the exact order of the program's write()s.
+		 */
+		long n = strtol(argv[2], NULL, 10);
+		static char big[100000];
+		for (size_t i = 0; i < sizeof(big); i++)
+			big[i] = (char)('a' + i % 26);
+		for (long i = 1; i <= n; i++) {
+			printf("out %ld\n", i);
+			if (i % 7 == 0)
+				fprintf(stderr, "err %ld\n", i);
+			if (i % 97 == 0) {
+				fflush(stdout);
+				size_t len = (size_t)(i * 331) % sizeof(big);
+				if (write(i % 2 ? 1 : 2, big, len) != (ssize_t)len)
+					return 1;
+				if (write(1, "\n", 1) != 1)
+					return 1;
+			}
+		}
+		return 0;
+	}
+	if (!strcmp(mode, "spin") && argc > 2) {
+		/* Writes n lines (stdio, then flushed: write()s) and spins without a syscall until it is killed. */
+		long n = strtol(argv[2], NULL, 10);
+		for (long i = 1; i <= n; i++)
+			printf("line %ld\n", i);
+		printf("end\n");
+		fflush(stdout);
+		for (volatile unsigned long x = 0;; x++)
+			;
+	}
+	if (!strcmp(mode, "crash") && argc > 2) {
+		/* Writes n lines to stdout (stdio, flushed), then dies of SIGSEGV: the lines come before the report. */
+		long n = strtol(argv[2], NULL, 10);
+		for (long i = 1; i <= n; i++)
+			printf("line %ld\n", i);
+		fflush(stdout);
+		*(volatile int *)(uintptr_t)argc = 0; /* page 0: unmapped in ukvm and on Linux */
+		return 0;
+	}
+	if (!strcmp(mode, "conbuf-hostile") && argc > 2) {
+		/*
+		 * ukvm only: the app shares the kernel's address space, so it can
+		 * scribble on the console buffer (proto/ukvm_abi.h UKVM_CONBUF_GPA:
+		 * header, then records {u32 stream, u32 len}). Writes a good line
+		 * first, then breaks the buffer as case says; the monitor must end
+		 * the run as a guest error after the good line went out.
+		 */
+		if (write(1, "good\n", 5) != 5)
+			return 1;
+		volatile uint64_t *used = (volatile uint64_t *)0x8000;
+		volatile uint32_t *rec = (volatile uint32_t *)(0x8000 + 8);
+		uint64_t u = *used; /* the good record: {1, 5} "good\n" = 13 bytes */
+		long c = strtol(argv[2], NULL, 10);
+		if (c == 0)
+			*used = ~0ull; /* far past the buffer */
+		else if (c == 1)
+			*used = 0x8000 - 8 + 1; /* one byte past it */
+		else if (c == 2)
+			rec[0] = 7; /* the first record names stream 7 */
+		else if (c == 3)
+			rec[1] = 0xffffffffu; /* the first record's length runs past used */
+		else
+			*used = u + 5; /* a header cut off at the end */
+		return 0; /* the exit hypercall drains first */
+	}
+	fprintf(stderr, "usage: conio [info|streams|notice|users|lines N|mixed N|spin N|crash N|conbuf-hostile CASE]\n");
 	return 2;
 }

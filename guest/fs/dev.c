@@ -6,6 +6,7 @@
 #include "ukvm_abi.h"
 #include "blkdev.h"
 #include "conin.h"
+#include "conout.h"
 
 static struct fs_node *dev_console_node;
 
@@ -44,6 +45,8 @@ void fs_dev_console_tty(unsigned stream, const struct fs_console_tty *t)
 {
 	if (stream < 3)
 		dev_ttys[stream] = *t;
+	if (stream == K_CONSOLE_OUT || stream == K_CONSOLE_ERR)
+		fs_conout_buffered(stream, !t->tty); /* a user at a terminal sees each write at once */
 	if (stream == 0)
 		fs_conin_set_tty(t->tty);
 }
@@ -71,24 +74,11 @@ static uint32_t dev_conin_poll(struct fs_file *f, const void **key)
 	return fs_conin_poll(key) | POLLOUT | POLLWRNORM;
 }
 
-/* One console hypercall per write() (per UKVM_CONSOLE_MAX bytes): an exit is the unit of cost. */
+/* The console's output streams (guest/fs/conout.c): buffered to a file or pipe, one exit per buffer; direct to a terminal. */
 static long dev_console_write(struct fs_file *f, const void *buf, size_t len, uint64_t *off)
 {
 	(void)off;
-	unsigned stream = dev_console_stream(f) == 2 ? K_CONSOLE_ERR : K_CONSOLE_OUT;
-	size_t done = 0;
-	while (done < len) {
-		size_t chunk = len - done;
-		if (chunk > UKVM_CONSOLE_MAX)
-			chunk = UKVM_CONSOLE_MAX;
-		long r = k_hypercall_console(stream, (const uint8_t *)buf + done, chunk);
-		if (r < 0)
-			return done ? (long)done : r;
-		done += (size_t)r;
-		if ((size_t)r < chunk)
-			break;
-	}
-	return (long)done;
+	return fs_conout_write(dev_console_stream(f) == 2 ? K_CONSOLE_ERR : K_CONSOLE_OUT, buf, len);
 }
 
 /*

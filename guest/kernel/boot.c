@@ -3,6 +3,7 @@
 
 #include "arch.h"
 #include "boot.h"
+#include "conout.h"
 #include "cpuid.h"
 #include "exec.h"
 #include "fs.h"
@@ -78,6 +79,9 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 		fs_dev_console_tty(i, &t);
 	}
 	k_notice_quiet(fdt_getprop(fdt, node, UKVM_FDT_QUIET, NULL) != NULL);
+	p = fdt_getprop(fdt, node, UKVM_FDT_CONBUF, &len);
+	if (p && len == 16)
+		fs_conout_init(fdt64_ld((const fdt64_t *)p), fdt64_ld((const fdt64_t *)p + 1));
 	bi->argv0_set = fdt_getprop(fdt, node, UKVM_FDT_ARGV0_SET, NULL) != NULL;
 	bi->cwd = fdt_getprop(fdt, node, UKVM_FDT_CWD, &len);
 	if (bi->cwd && (len < 2 || bi->cwd[len - 1] != 0 || bi->cwd[0] != '/'))

@@ -1,7 +1,8 @@
 /*
  * conbench.c: make bench-console: 200,000 lines printed to a file by conio
  * ("lines", one printf per line, as seq does) natively and in ukvm-run,
- * alternating; median wall times, their ratio and the console exits it took.
+ * alternating, in both CPU modes (--pv off, --pv auto); median wall times,
+ * their ratio and the console exits it took.
  */
 #include <fcntl.h>
 #include <spawn.h>
@@ -62,22 +63,16 @@ static long file_size(const char *p)
 	return stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
-int main(int argc, char **argv)
+/* One CPU mode (--pv off: base mode; auto: pvm-pv where the host has it): native and ukvm alternating. */
+static int bench_mode(const char *build, const char *pv, const char *out, const char *err)
 {
-	const char *build = argc > 1 ? argv[1] : "build";
-	char native[4096], run[4096], img[4096], out[] = "/tmp/ukvm-conbench-XXXXXX", err[64];
+	char native[4096], run[4096], img[4096];
 	snprintf(native, sizeof(native), "%s/apps/conio", build);
 	snprintf(run, sizeof(run), "%s/ukvm-run", build);
 	snprintf(img, sizeof(img), "%s/apps/conio.img", build);
-	int fd = mkstemp(out);
-	if (fd < 0)
-		return perror("mkstemp"), 1;
-	close(fd);
-	snprintf(err, sizeof(err), "%s.err", out);
-
 	char *nat_argv[] = { native, "lines", LINES, NULL };
-	char *vm_argv[] = { run, img, "lines", LINES, NULL };
-	char *stats_argv[] = { run, "--stats", img, "lines", LINES, NULL };
+	char *vm_argv[] = { run, "--pv", (char *)pv, img, "lines", LINES, NULL };
+	char *stats_argv[] = { run, "--pv", (char *)pv, "--stats", img, "lines", LINES, NULL };
 	/* Alternating, so both sides see the same load (these machines are shared). */
 	double nv[RUNS], uv[RUNS], n = 0, u = 0;
 	long nsize = -1, usize = -1;
@@ -87,31 +82,46 @@ int main(int argc, char **argv)
 		u = uv[i] = run_once(vm_argv, out, NULL);
 		usize = file_size(out);
 	}
-	int rc = 0;
 	if (n >= 0 && u >= 0)
 		n = median(nv), u = median(uv);
 	if (n < 0 || u < 0 || nsize != usize || nsize <= 0) {
-		fprintf(stderr, "bench-console: a run failed (native %.1f ms %ld bytes, ukvm %.1f ms %ld bytes)\n", n,
-			nsize, u, usize);
-		rc = 1;
-		goto out;
+		fprintf(stderr, "bench-console: --pv %s: a run failed (native %.1f ms %ld bytes, ukvm %.1f ms %ld bytes)\n",
+			pv, n, nsize, u, usize);
+		return 1;
 	}
-	/* One more run for the exit counts (--stats prints them on stderr). */
-	char line[512], exits[512] = "?";
+	/* One more run for the exit counts and the mode (--stats prints them on stderr). */
+	char line[512], exits[512] = "?\n", mode[512] = "?\n";
 	if (run_once(stats_argv, out, err) >= 0) {
 		FILE *f = fopen(err, "r");
-		while (f && fgets(line, sizeof(line), f))
+		while (f && fgets(line, sizeof(line), f)) {
 			if (strstr(line, " exits:"))
 				snprintf(exits, sizeof(exits), "%s", line);
+			if (strstr(line, " mode ("))
+				snprintf(mode, sizeof(mode), "%s", line);
+		}
 		if (f)
 			fclose(f);
 	}
-	printf("bench-console: %s lines to a file (%ld bytes), median of %d runs\n", LINES, nsize, RUNS);
+	printf("bench-console --pv %s: %s lines to a file (%ld bytes), median of %d runs; %s", pv, LINES, nsize,
+	       RUNS, mode);
 	printf("  native  %8.1f ms\n", n);
 	printf("  ukvm    %8.1f ms  (whole process: boot included)\n", u);
 	printf("  ratio   %8.2fx (aim: within 3x)\n", u / n);
 	printf("  %s", exits);
-out:
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *build = argc > 1 ? argv[1] : "build";
+	char out[] = "/tmp/ukvm-conbench-XXXXXX", err[64];
+	int fd = mkstemp(out);
+	if (fd < 0)
+		return perror("mkstemp"), 1;
+	close(fd);
+	snprintf(err, sizeof(err), "%s.err", out);
+	int rc = bench_mode(build, "off", out, err);
+	rc |= bench_mode(build, "auto", out, err);
 	unlink(out);
 	unlink(err);
 	return rc;
