@@ -17,7 +17,7 @@ struct cli_opts {
 	struct ukvm_net nets[UKVM_MAX_NICS];    /* behind cfg.nets; tap names malloc'd */
 	struct ukvm_hostfwd fwds[UKVM_MAX_NICS][CLI_MAX_FWDS]; /* behind nets[i].fwds */
 	int help, version;
-	/* --jail (vmm/jail.h): confine the monitor; its ids (default 65534) and cgroup v2 directory (NULL: none). */
+	/* --jail (ukvm_jail_enter, docs/jail.md): confine the monitor; its ids (default 65534) and cgroup v2 directory (NULL: none). */
 	bool jail;
 	unsigned jail_uid, jail_gid;
 	const char *jail_cgroup;

@@ -109,6 +109,20 @@ int event_stop_fd(const struct event_loop *l)
 	return l->stop_fd;
 }
 
+unsigned event_fds(const struct event_loop *l, int *fds, unsigned max)
+{
+	unsigned n = 0;
+	if (l->ring_ok && n < max)
+		fds[n++] = l->ring.ring_fd;
+	if (l->stop_fd >= 0 && n < max)
+		fds[n++] = l->stop_fd;
+	for (unsigned i = 0; i < l->nfiles && n < max; i++)
+		fds[n++] = l->files[i];
+	for (unsigned i = 0; i < l->nwrite_fds && n < max; i++)
+		fds[n++] = l->write_fds[i];
+	return n;
+}
+
 int event_add_write_fd(struct event_loop *l, int fd)
 {
 	if (fd < 0)

@@ -152,6 +152,13 @@ int event_start(struct event_loop *l, bool seccomp);
 /* The eventfd event_stop writes (from the caller's thread: its seccomp filter must allow it); -1 none. */
 int event_stop_fd(const struct event_loop *l);
 
+/*
+ * Every fd the loop holds or names (the ring, the stop eventfd, the
+ * registered files, the write fds) into fds[max], for the vCPU thread's
+ * filter: ukvm_destroy closes them there. Returns how many.
+ */
+unsigned event_fds(const struct event_loop *l, int *fds, unsigned max);
+
 /* True when called on l's event thread (tests, and assertions of "runs on the event thread"). */
 bool event_on_thread(const struct event_loop *l);
 

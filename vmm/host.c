@@ -210,6 +210,8 @@ void host_unref(struct ukvm_host *h)
 	hostpool_free(h);
 	if (h->kvm_fd >= 0)
 		close(h->kvm_fd);
+	if (h->pagemap_fd > 0)
+		close(h->pagemap_fd);
 	free(h->cpuid);
 	free(h);
 }

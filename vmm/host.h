@@ -25,6 +25,8 @@ struct ukvm_host {
 	uint32_t cpuid_boot[HOST_BOOT_LEAVES][6]; /* function, index, eax, ebx, ecx, edx */
 	unsigned ncpuid_boot;
 	struct hostpool *pool;      /* UKVM_HOST_IDLE_VM/_POOL/_REAPER (hostpool.h); NULL: none asked */
+	int pagemap_fd;             /* > 0: /proc/self/pagemap opened by the jail (jail.c) before /proc went
+				       away, for the snapshot writer; 0: none, the writer opens its own */
 };
 
 /*

@@ -4,11 +4,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "jail.h"
 #include "ukvm.h"
 
 /* The one VM of this process, for the SIGINT/SIGTERM handler. */
@@ -20,6 +20,15 @@ static void main_on_signal(int sig)
 	main_signal = sig;
 	if (main_vm)
 		ukvm_stop(main_vm);
+}
+
+/* The jail's outer process, for signals that arrive outside it. */
+static volatile pid_t jail_pid;
+
+static void main_jail_forward(int sig)
+{
+	if (jail_pid > 0)
+		kill(jail_pid, sig);
 }
 
 static uint64_t main_now_ns(void)
@@ -84,6 +93,22 @@ static void main_stats(const struct ukvm_result *res)
 		fprintf(stderr, "ukvm-run: %.3f exits per packet\n", (double)res->exits_total / (double)pkts);
 }
 
+/* Outside the jail: waits for it, passing stop signals on; its exit code (it reports the monitor's as a shell would). */
+static int main_jail_wait(pid_t pid)
+{
+	jail_pid = pid;
+	struct sigaction sa = { .sa_handler = main_jail_forward };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return UKVM_EXIT_INTERNAL;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t start = main_now_ns();
@@ -102,17 +127,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	struct jail jail;
+	/* What messages name: the user's paths, not the jail's. */
+	const char *what = o.cfg.restore ? o.cfg.restore : o.cfg.image;
+	struct ukvm_jailed *jailed = NULL;
 	if (o.jail) {
-		struct jail_opts jo = { .uid = o.jail_uid, .gid = o.jail_gid, .cgroup = o.jail_cgroup };
-		int in_child;
-		int jr = jail_enter(&jo, &jail, &o.cfg, &in_child, err, sizeof(err));
-		if (jr < 0 || !in_child) {
-			if (jr < 0)
-				fprintf(stderr, "ukvm-run: %s\n", err);
+		struct ukvm_jail jo = { .size = sizeof(jo), .uid = o.jail_uid, .gid = o.jail_gid, .cgroup = o.jail_cgroup };
+		int pid = ukvm_jail_enter(&jo, &o.cfg, &jailed, err, sizeof(err));
+		if (pid) {
+			if (pid < 0)
+				fprintf(stderr, "ukvm-run: --%s\n", err);
 			cli_free(&o);
-			return jr >= 0 ? jr : jr == -EPERM || jr == -ENOTSUP || jr == -EINVAL ? UKVM_EXIT_USAGE
-										      : UKVM_EXIT_INTERNAL;
+			return pid < 0 ? ukvm_error_exit_code(pid) : main_jail_wait(pid);
 		}
 	}
 
@@ -144,7 +169,6 @@ int main(int argc, char **argv)
 	ukvm_run(vm, &res);
 	main_vm = NULL;
 	code = ukvm_exit_code(&res);
-	const char *what = o.cfg.restore ? o.cfg.restore : o.cfg.image;
 	if (res.kind == UKVM_STOPPED && main_signal)
 		code = 128 + main_signal; /* as a shell reports it: 130 SIGINT, 143 SIGTERM */
 	if (res.kind == UKVM_STOPPED && main_signal)
@@ -156,8 +180,7 @@ int main(int argc, char **argv)
 	if (stats)
 		main_stats(&res);
 	ukvm_destroy(vm);
-	if (o.jail)
-		ukvm_host_close(jail.host);
+	ukvm_jail_free(jailed);
 	cli_free(&o);
 	return code;
 }

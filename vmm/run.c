@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "fdtbuild.h"
 #include "mmio.h"
 #include "run.h"
@@ -182,10 +183,37 @@ static void run_loop(struct run_ctx *c)
 }
 
 /* The vCPU thread's seccomp filter, its arguments pinned to the fds this run uses (vmm/sandbox.h). */
+/*
+ * The fds ukvm_destroy, and an embedder after it, close on the vCPU thread
+ * (sandbox.h own_fds): the VM's, its devices' and loop's, the run's, its
+ * host's (closed by the VM holding the last reference, or by the jail), and
+ * the NIC fds its config handed over (UKVM_NET_FD: the jail's taps).
+ */
+static unsigned run_own_fds(struct run_ctx *c, int stats_fd, int *fds, unsigned max)
+{
+	struct ukvm_vm *vm = c->vm;
+	unsigned n = vmdev_vcpu_fds(vm, fds, max);
+	if (vm->ev)
+		n += event_fds(vm->ev, fds + n, max - n);
+	int more[] = { vm->vm_fd, vm->vcpu.fd, vm->vcpu.wake_fd, vm->host->kvm_fd, vm->host->pagemap_fd, stats_fd,
+		       c->snap ? snapvm_writer_fd(c->snap) : -1, c->snap ? snapvm_writer_pagemap_fd(c->snap) : -1 };
+	for (unsigned i = 0; i < sizeof(more) / sizeof(more[0]) && n < max; i++)
+		if (more[i] > 0)
+			fds[n++] = more[i];
+	for (unsigned i = 0; i < vm->cfg.nnets && n < max; i++)
+		if (vm->cfg.nets[i].kind == UKVM_NET_FD)
+			fds[n++] = vm->cfg.nets[i].fd;
+	return n;
+}
+
 static int run_sandbox(struct run_ctx *c, int stats_fd)
 {
 	struct ukvm_vm *vm = c->vm;
 	int dev_fds[UKVM_MMIO_MAX_DEVS * (MMIO_MAX_QUEUES + 1) + 1];
+	int own[sizeof(dev_fds) / sizeof(dev_fds[0]) + EVENT_FILES_MAX + EVENT_WRITE_FDS_MAX + 16 + UKVM_MAX_NICS];
+	bool helpers = false;
+	for (unsigned i = 0; i < vm->cfg.nnets; i++)
+		helpers |= vm->cfg.nets[i].kind == UKVM_NET_USER;
 	struct sandbox_vcpu p = {
 		.vcpu_fd = vm->vcpu.fd, .pid = vm->vcpu.pid, .kick_signal = vm->vcpu.kick_signal,
 		.wake_fd = vm->vcpu.wake_fd, .out_fds = { c->con[RUN_CON_OUT].fd, c->con[RUN_CON_ERR].fd },
@@ -194,6 +222,10 @@ static int run_sandbox(struct run_ctx *c, int stats_fd)
 		.snap_fd = c->snap ? snapvm_writer_fd(c->snap) : -1,
 		.pagemap_fd = c->snap ? snapvm_writer_pagemap_fd(c->snap) : -1,
 		.stats_fd = stats_fd,
+		.helpers = helpers,
+		/* A user-mode NIC's helper has fds only devices/net_user.c knows: close stays open then. */
+		.own_fds = helpers ? NULL : own,
+		.nown_fds = helpers ? 0 : run_own_fds(c, stats_fd, own, sizeof(own) / sizeof(own[0])),
 	};
 	return sandbox_vcpu_install_for(&p);
 }

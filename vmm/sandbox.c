@@ -39,10 +39,10 @@ static const int sandbox_vcpu_calls[] = {
 	SCMP_SYS(gettid),
 	SCMP_SYS(timer_delete),    /* run.c: the timeout timer at the end of the run: only this process's timers */
 	SCMP_SYS(timer_settime),
-	SCMP_SYS(close),           /* ukvm_destroy closes every fd the VM owns (devices, eventfds, vCPU, VM,
-				      the run's snapshot file): too many to pin, and closing grants nothing */
-	SCMP_SYS(munmap),          /* ukvm_destroy: guest RAM, run page, snapshot writer; free() of a large
-				      chunk: only takes access away */
+	SCMP_SYS(munmap),          /* ukvm_destroy: guest RAM, run page, the ring, snapshot writer; and
+				      glibc's free() of a large chunk and of a joined thread's stack, at
+				      addresses no filter can know: only takes access away (a later touch
+				      faults, never grants) */
 	SCMP_SYS(brk),             /* free() trimming the main thread's heap (ukvm-run's ukvm_destroy) */
 	SCMP_SYS(sigaltstack),     /* ASan/LSan (and glibc, for some handlers) add and remove a per-thread
 				      alternate signal stack: it only moves this thread's own handlers */
@@ -301,16 +301,30 @@ int sandbox_vcpu_install_for(const struct sandbox_vcpu *p)
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->pid),
 				     SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)sigs[i]));
 	/*
-	 * net_user_close (ukvm_destroy) reaps the slirp helper by its pidfd,
-	 * killing it first if it outstays NET_USER_EXIT_MS: SIGKILL by pidfd and
-	 * waitid(P_PIDFD) only. The fd is not pinned: a pidfd reaches only a
-	 * process this one opened one for, and waitid only its own children.
+	 * close: ukvm_destroy closes the VM's fds (devices, eventfds, ring, vCPU,
+	 * VM, the run's snapshot file) on this thread, the host's when the VM
+	 * held the last reference, and an embedder its NICs' fds after that
+	 * (ukvm_jail_free): those only, so a thread gone astray cannot close an
+	 * embedder's other fds and have their numbers reused under them.
 	 */
-	if (!r)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(pidfd_send_signal), 1,
-				     SCMP_A1(SCMP_CMP_EQ, SIGKILL));
-	if (!r)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(waitid), 1, SCMP_A0(SCMP_CMP_EQ, P_PIDFD));
+	if (p->own_fds)
+		r = sandbox_allow_fds(f, SCMP_SYS(close), 0, p->own_fds, p->nown_fds, r);
+	else
+		r = sandbox_allow(f, SCMP_SYS(close), r);
+	/*
+	 * net_user_close (ukvm_destroy) reaps the slirp helper by its pidfd,
+	 * killing it first if it outstays NET_USER_EXIT_MS: only in a VM that
+	 * has one, SIGKILL with no siginfo and no flags, and waitid(P_PIDFD) for
+	 * its exit with no rusage. The pidfd itself is not pinned (private to
+	 * devices/net_user.c): a pidfd reaches only a process this one opened one
+	 * for, waitid only its own children.
+	 */
+	if (!r && p->helpers)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(pidfd_send_signal), 3, SCMP_A1(SCMP_CMP_EQ, SIGKILL),
+				     SCMP_A2(SCMP_CMP_EQ, 0), SCMP_A3(SCMP_CMP_EQ, 0));
+	if (!r && p->helpers)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(waitid), 3, SCMP_A0(SCMP_CMP_EQ, P_PIDFD),
+				     SCMP_A3(SCMP_CMP_EQ, WEXITED), SCMP_A4(SCMP_CMP_EQ, 0));
 
 	if (p->snap_fd >= 0) {
 		/* snapvm.c writes the snapshot into the file run.c opened before this filter: that fd only. */

@@ -23,6 +23,13 @@ struct sandbox_vcpu {
 	int pagemap_fd;         /* pread64: /proc/self/pagemap for the snapshot */
 	int stats_fd;           /* read: KVM's binary stats of the vCPU (run.c, config.kvm_stats), once at the
 				   run's end; only when > 2, so a zeroed field allows nothing */
+	const int *own_fds;     /* close: only these, the fds ukvm_destroy and the embedder close on this
+				   thread after the run (the VM's own, its host's, its NICs' fds);
+				   NULL: any fd (a VM with a user-mode NIC, whose helper's fds are private
+				   to devices/net_user.c) */
+	unsigned nown_fds;
+	bool helpers;           /* the VM has helper processes (ukvm-slirp): net_user_close's SIGKILL by
+				   pidfd and waitid(P_PIDFD); none without */
 };
 
 /*

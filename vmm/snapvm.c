@@ -141,7 +141,9 @@ int snapvm_writer_open(struct ukvm_vm *vm, const char *path, struct snapvm_write
 	w->msrs = (struct kvm_msr_list *)(p + at[5]);
 	w->pm = (uint64_t *)(p + at[6]);
 	/* Unprivileged readers get the present and swapped bits (not the frame numbers): all we need. */
-	w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	/* A jailed monitor has no /proc: the jail opened it before (host.h). */
+	w->pagemap_fd = vm->host->pagemap_fd > 0 ? fcntl(vm->host->pagemap_fd, F_DUPFD_CLOEXEC, 3)
+						 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	w->msrs->nmsrs = SNAP_MAX_MSRS;
 	if (ioctl(vm->host->kvm_fd, KVM_GET_MSR_INDEX_LIST, w->msrs) < 0) {
 		r = -errno;

@@ -457,6 +457,65 @@ int ukvm_exit_code(const struct ukvm_result *res);
  */
 int ukvm_error_exit_code(int err);
 
+/*
+ * The jail (docs/jail.md): ukvm-run --jail for an embedder. Confines a VM's
+ * monitor before it reads any guest input, as Firecracker's jailer does: new
+ * mount, PID, IPC, UTS and network namespaces, an empty read-only root
+ * holding only the files the VM uses, an unprivileged uid/gid with no
+ * capability, no_new_privs, resource limits and optionally a cgroup v2.
+ * Extensible like struct ukvm_config (size; fields only appended; a
+ * larger struct with an unknown field set is refused).
+ */
+struct ukvm_jail {
+	uint32_t size;          /* sizeof(struct ukvm_jail) */
+	uint32_t uid, gid;      /* the jailed process's ids; 0 = 65534 (nobody, nogroup): never root */
+	const char *cgroup;     /* a cgroup v2 directory to create (if missing) and put the jail in:
+				   memory.max guest RAM + 512 MiB, cpu.max 2 CPUs; NULL = none */
+};
+
+/* The smallest struct ukvm_jail accepted: the first one. */
+#define UKVM_JAIL_SIZE_0_2 (offsetof(struct ukvm_jail, cgroup) + sizeof(const char *))
+
+/* What the jail opened for its VM before the host's tree went away (taps, /dev/kvm): ukvm_jail_free. */
+struct ukvm_jailed;
+
+/*
+ * Forks a jail for the one VM cfg describes. Never pivots or changes the
+ * ids of the calling process: everything happens in children, so a
+ * serverless host calls it where it would call fork() for a process
+ * dedicated to one VM (prefer a process with one thread: the child inherits
+ * only the calling thread, and locks other threads held stay held).
+ * Root only (euid 0). cfg->host must be NULL (the jail opens /dev/kvm
+ * itself); its NICs must be UKVM_NET_TAP (opened in the caller's network
+ * namespace before the jail leaves it) or UKVM_NET_FD (the embedder's fd,
+ * inherited); UKVM_NET_USER is refused (its helper is a program the empty
+ * root does not hold). The image, the disks and a restore snapshot are
+ * bind-mounted into the root (they must be readable, disks writable unless
+ * ro, by the jail's uid/gid); a snapshot_when_idle file is created there
+ * owned by the jail's ids when missing, else it must be writable by them.
+ *
+ * Returns, like fork():
+ *  - in the caller, the pid (> 0) of the jail's outer process once the
+ *    jail is fully set up; waitpid() on it gives the VM's exit code as a
+ *    shell reports it (WEXITSTATUS: ukvm_exit_code of the run, or 128 +
+ *    signal); it passes SIGINT, SIGTERM and SIGHUP on to the monitor, and
+ *    the jail is SIGKILLed if the calling thread dies;
+ *  - in the jailed process (pid 1 of its PID namespace), UKVM_OK with
+ *    *out set and cfg rewritten to the jail's paths (image "/image", disks
+ *    "/disk0"..., NICs UKVM_NET_FD, host set), every fd closed but stdio,
+ *    cfg's console fds and NIC fds: it then calls ukvm_create, ukvm_run,
+ *    ukvm_destroy, ukvm_jail_free and exits (_exit(code));
+ *  - on failure, in the caller, an enum ukvm_error (UKVM_ERR_CONFIG for
+ *    what the jail refuses or a NIC it cannot open, UKVM_ERR_KVM, else
+ *    UKVM_ERR_INTERNAL) with one line in err, no child left behind.
+ * cfg and what it points to must outlive *out.
+ */
+int ukvm_jail_enter(const struct ukvm_jail *jail, struct ukvm_config *cfg, struct ukvm_jailed **out, char *err,
+		    size_t errlen);
+
+/* Closes what the jail opened (taps, the host) and frees it; after ukvm_destroy. j may be NULL. */
+void ukvm_jail_free(struct ukvm_jailed *j);
+
 /* Short names for --trace-boot and --stats, e.g. "kernel init done", "console". */
 const char *ukvm_phase_name(enum ukvm_phase p);
 const char *ukvm_stat_name(enum ukvm_stat s);

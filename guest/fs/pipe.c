@@ -38,7 +38,7 @@ struct fs_pipe {
 	uint32_t r_counter, w_counter; /* opens of each side so far (a FIFO open waits for a change) */
 };
 
-static const struct fs_file_ops pipe_fops, fifo_fops;
+static const struct fs_file_ops pipe_fops;
 
 /* Whether f is a read end / a write end (an O_RDWR FIFO file is both). */
 static bool pipe_reads(const struct fs_file *f)
@@ -99,7 +99,7 @@ err:
 
 struct fs_node *fs_fifo_new(uint32_t mode)
 {
-	return fs_node_new(mode, &fifo_fops);
+	return fs_node_new(mode, &pipe_fops);
 }
 
 /* One end goes: the other side learns it (EOF, EPIPE, a hang-up); the last end frees the buffer. */
@@ -290,18 +290,8 @@ static void pipe_release(struct fs_file *f)
 		pipe_drop(f->node, pipe_reads(f), pipe_writes(f));
 }
 
-/* A pipe opened again through /proc/self/fd opens as a FIFO does, as on Linux. */
+/* Pipes and FIFOs alike: a pipe opened again through /proc/self/fd opens as a FIFO does, as on Linux. */
 static const struct fs_file_ops pipe_fops = {
-	.caps = FS_CAP_GATHER,
-	.read = pipe_read,
-	.write = pipe_write,
-	.ioctl = pipe_ioctl,
-	.poll = pipe_poll,
-	.open = fifo_open,
-	.release = pipe_release,
-};
-
-static const struct fs_file_ops fifo_fops = {
 	.caps = FS_CAP_GATHER,
 	.read = pipe_read,
 	.write = pipe_write,
@@ -313,5 +303,5 @@ static const struct fs_file_ops fifo_fops = {
 
 long fs_pipe_size(const struct fs_file *f)
 {
-	return f->ops == &pipe_fops || f->ops == &fifo_fops ? (long)FS_PIPE_SIZE : -EBADF;
+	return f->ops == &pipe_fops ? (long)FS_PIPE_SIZE : -EBADF;
 }

@@ -11,13 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "it_util.h"
+#include "netns.h"
 
 #define IMAGE_REF "docker.io/ukvm/e2e:1"
 
@@ -73,7 +77,7 @@ static void make_image(void)
 {
 	sh("mkdir -p %s/layer/bin %s/layer/etc %s/oci/blobs/sha256", T, T, T);
 	sh("cp %s %s/layer/hello", it_path("apps/hello"), T);
-	static const char *const apps[] = { "apps/exit", "apps/args", "apps/spin", "apps/bigmem" };
+	static const char *const apps[] = { "apps/exit", "apps/args", "apps/spin", "apps/bigmem", "apps/tcpecho" };
 	for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++)
 		sh("cp %s %s/layer/bin/", it_path(apps[i]), T);
 	if (access("/bin/busybox", X_OK) == 0)
@@ -151,6 +155,100 @@ static bool have(const char *prog)
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
 	return system(cmd) == 0;
+}
+
+#define CNI_ADDR "10.77.0.9" /* the one address the test network's IPAM hands out */
+#define CNI_PORT 7777
+
+/*
+ * ctr's CNI configuration and plugin directories are fixed (/etc/cni/net.d, /opt/cni/bin): the
+ * ctr process gets them in a private mount namespace, overlays on /etc and /opt whose upper
+ * layers under T hold a bridge network and links to Debian's plugins. Nothing on the host changes.
+ */
+static void cni_setup(void)
+{
+	sh("mkdir -p %s/ovl/etc/cni/net.d %s/ovl/etcw %s/ovl/opt/cni/bin %s/ovl/optw %s/cni-ipam", T, T, T, T, T);
+	sh("for p in bridge host-local loopback; do ln -s /usr/lib/cni/$p %s/ovl/opt/cni/bin/$p; done", T);
+	char path[160];
+	snprintf(path, sizeof(path), "%s/ovl/etc/cni/net.d/10-ukvm.conflist", T);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"cniVersion\":\"1.0.0\",\"name\":\"ukvme2e\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"ukvmbr0\","
+		   "\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"%s/cni-ipam\","
+		   "\"ranges\":[[{\"subnet\":\"10.77.0.0/24\",\"rangeStart\":\"" CNI_ADDR "\",\"rangeEnd\":\"" CNI_ADDR "\"}]],"
+		   "\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}}]}\n", T);
+	fclose(f);
+}
+
+/* Connects to the container from the test namespace (retrying while it boots), echoes one line: 0 or -errno. */
+static int cni_echo(char *got, size_t len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(CNI_PORT) };
+	inet_pton(AF_INET, CNI_ADDR, &a.sin_addr);
+	int fd = -1;
+	for (int i = 0; i < 600; i++) { /* 60 s: ctr, CNI and the boot */
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			break;
+		close(fd);
+		fd = -1;
+		usleep(100000);
+	}
+	if (fd < 0)
+		return -ECONNREFUSED;
+	struct timeval tv = { 10, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	static const char line[] = "hello through CNI\n";
+	ssize_t n = write(fd, line, sizeof(line) - 1);
+	shutdown(fd, SHUT_WR);
+	size_t have = 0;
+	while (n > 0 && have < len - 1 && (n = read(fd, got + have, len - 1 - have)) > 0)
+		have += (size_t)n;
+	got[have] = '\0';
+	close(fd);
+	return 0;
+}
+
+/* `ctr run --cni` in a test namespace: the guest answers TCP from the namespace's side of the CNI bridge. */
+static void cni_run(void)
+{
+	char why[256];
+	struct netns ns = { .keep_fd = -1, .home_fd = -1 };
+	if (!netns_usable(why, sizeof(why)) || access("/usr/lib/cni/bridge", X_OK) != 0 || !have("unshare")) {
+		fprintf(stderr, "ocie2e: SKIPPED ctr run --cni: %s\n",
+			access("/usr/lib/cni/bridge", X_OK) ? "no /usr/lib/cni/bridge (containernetworking-plugins)" : why);
+		return;
+	}
+	ck_assert_msg(netns_create(&ns, why, sizeof(why)) == 0, "%s", why);
+	cni_setup();
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "exec < /dev/null > %s/cni.out 2>&1; exec %s netns exec %s unshare -m --propagation private "
+		 "sh -c 'mount -t overlay ukvm -o lowerdir=/etc,upperdir=%s/ovl/etc,workdir=%s/ovl/etcw /etc && "
+		 "mount -t overlay ukvm -o lowerdir=/opt,upperdir=%s/ovl/opt,workdir=%s/ovl/optw /opt && "
+		 "cd %s && exec %s run --rm --cni --snapshotter native --runc-binary %s --runc-root %s/runc %s cni "
+		 "/bin/tcpecho %d 1'", T, netns_ip_prog(), ns.name, T, T, T, T, T, ctr, oci, T, IMAGE_REF, CNI_PORT);
+	pid_t bg = fork();
+	ck_assert_int_ge(bg, 0);
+	if (bg == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	char got[256];
+	ck_assert_int_eq(netns_enter(&ns, false), 0);
+	int rc = cni_echo(got, sizeof(got));
+	ck_assert_int_eq(netns_leave(&ns), 0);
+	int status;
+	ck_assert_int_eq(waitpid(bg, &status, 0), bg);
+	char *out;
+	sh_out(&out, "cat %s/cni.out", T);
+	ck_assert_msg(rc == 0 && strcmp(got, "hello through CNI\n") == 0, "echo %d '%s'; ctr: %s", rc, got, out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "ctr run --cni: status %d: %s", status, out);
+	free(out);
+	/* CNI DEL ran: the address is free again in the IPAM store. */
+	ck_assert_int_ne(sh_out(&out, "ls %s/cni-ipam/ukvme2e | grep -qx '" CNI_ADDR "'", T), 0);
+	free(out);
+	netns_destroy(&ns);
+	fprintf(stderr, "ocie2e: ctr run --cni: the guest at " CNI_ADDR " echoed through the CNI bridge\n");
 }
 
 START_TEST(test_ctr_run)
@@ -242,6 +340,17 @@ START_TEST(test_ctr_run)
 			usleep(50000);
 	}
 	ck_assert_int_eq(rc, 0);
+	/* The container process is in the container's cgroup (ctr's cgroupsPath /default/spin), as runc puts it. */
+	bool cg = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 || access("/sys/fs/cgroup/memory", F_OK) == 0;
+	const char *cgdir = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup/default/spin"
+										   : "/sys/fs/cgroup/memory/default/spin";
+	if (cg) {
+		ck_assert_int_eq(sh_out(&out, "grep -qx \"$(%s task ls | awk '$1 == \"spin\" { print $2 }')\" %s/cgroup.procs",
+					ctr, cgdir), 0);
+		free(out);
+	} else {
+		fprintf(stderr, "ocie2e: SKIPPED cgroup case: no cgroup file system at /sys/fs/cgroup\n");
+	}
 	ck_assert_int_ne(sh_out(&out, "%s task exec --exec-id e1 spin /bin/args", ctr), 0);
 	ck_assert_msg(strstr(out, "exec is not supported: a ukvm container is one microVM running one process"), "%s", out);
 	free(out);
@@ -249,6 +358,7 @@ START_TEST(test_ctr_run)
 	int status;
 	ck_assert_int_eq(waitpid(bg, &status, 0), bg);
 	ck_assert_int_eq(WEXITSTATUS(status), 143);
+	ck_assert_msg(!cg || access(cgdir, F_OK) != 0, "%s left behind", cgdir); /* removed at delete */
 
 	/* Five at once, each with its own status. */
 	pid_t kids[5];
@@ -266,6 +376,8 @@ START_TEST(test_ctr_run)
 		ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
 		ck_assert_int_eq(WEXITSTATUS(status), 50 + i);
 	}
+
+	cni_run();
 
 	/* Nothing left behind: no container, no task, no ukvm-oci state, no container process. */
 	ck_assert_int_eq(sh_out(&out, "%s containers ls -q", ctr), 0);

@@ -88,11 +88,28 @@ START_TEST(test_minimal)
 	ck_assert(!plan.terminal && !plan.rootfs_ro);
 	ck_assert_ptr_null(plan.netns);
 	ocispec_free(&plan);
-	/* A new network namespace without a path (ctr run without --cni): nothing to join, no NIC. */
+	ck_assert(!plan.netns_new);
+	/* A new network namespace without a path (ctr run, with or without --cni): made by the container process. */
 	ck_assert_int_eq(parse("{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},"
 			       "\"linux\":{\"namespaces\":[{\"type\":\"network\"}]}}"), 0);
 	ck_assert_ptr_null(plan.netns);
+	ck_assert(plan.netns_new);
 	ocispec_free(&plan);
+	/* linux.cgroupsPath: cgroupfs paths made absolute, systemd's form kept as it is, none when empty. */
+	static const struct { const char *in, *out; } cgs[] = {
+		{ "\"/default/c1\"", "/default/c1" }, { "\"kubepods//pod1/c1/\"", "/kubepods/pod1/c1" },
+		{ "\"system.slice:cri-containerd:c1\"", "system.slice:cri-containerd:c1" }, { "\"\"", NULL } };
+	for (size_t i = 0; i < sizeof(cgs) / sizeof(cgs[0]); i++) {
+		char cfg[256];
+		snprintf(cfg, sizeof(cfg), "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},"
+			 "\"linux\":{\"cgroupsPath\":%s}}", cgs[i].in);
+		ck_assert_int_eq(parse(cfg), 0);
+		if (cgs[i].out)
+			ck_assert_str_eq(plan.cgroup, cgs[i].out);
+		else
+			ck_assert_ptr_null(plan.cgroup);
+		ocispec_free(&plan);
+	}
 	/* A pod's sandbox (pause) container, as the CRI plugin marks it. */
 	ck_assert_int_eq(parse("{\"process\":{\"args\":[\"/pause\"]},\"root\":{\"path\":\"r\"},"
 			       "\"annotations\":{\"io.kubernetes.cri.container-type\":\"sandbox\"}}"), 0);
@@ -185,6 +202,12 @@ static const struct {
 	  "\"path\":\"netns/x\"}]}}", -EINVAL, "linux.namespaces[0].path \"netns/x\" is not an absolute path" },
 	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":\"network\","
 	  "\"path\":\"/a\"},{\"type\":\"network\",\"path\":\"/b\"}]}}", -EINVAL, "a second network namespace" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":\"network\"},"
+	  "{\"type\":\"network\",\"path\":\"/b\"}]}}", -EINVAL, "linux.namespaces[1]: a second network namespace" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"cgroupsPath\":\"/a/../b\"}}", -EINVAL,
+	  "linux.cgroupsPath \"/a/../b\" has a '.' or '..' part" },
+	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"cgroupsPath\":7}}", -EINVAL,
+	  "linux.cgroupsPath" },
 	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[3]}}", -EINVAL,
 	  "linux.namespaces[0] is not an object" },
 	{ "{\"process\":{\"args\":[\"a\"]},\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{\"type\":7}]}}", -EINVAL,

@@ -162,7 +162,8 @@ START_TEST(test_state_roundtrip)
 {
 	int dfd = open(tmp, O_RDONLY | O_DIRECTORY);
 	struct ocistate st = { .id = "c1", .pid = getpid(), .bundle = "/b", .rootfs = "/b/rootfs",
-			       .created = "2026-12-03T06:13:07.000000001Z", .annotations = "{\"k\":\"v\"}" };
+			       .created = "2026-12-03T06:13:07.000000001Z", .annotations = "{\"k\":\"v\"}",
+			       .cgroup = "/default/c1" };
 	char err[256];
 	ck_assert_int_eq(ocistate_proc_start(getpid(), &st.start), 0);
 	ck_assert_int_eq(ocistate_save(dfd, &st), 0);
@@ -172,6 +173,7 @@ START_TEST(test_state_roundtrip)
 	ck_assert_int_eq(back.pid, getpid());
 	ck_assert_uint_eq(back.start, st.start);
 	ck_assert_str_eq(back.annotations, "{\"k\":\"v\"}");
+	ck_assert_str_eq(back.cgroup, "/default/c1");
 	ck_assert_int_eq(ocistate_status(&back, dfd), OCISTATE_RUNNING);
 	ck_assert_int_eq(mkfifoat(dfd, OCISTATE_FIFO, 0600), 0);
 	ck_assert_int_eq(ocistate_status(&back, dfd), OCISTATE_CREATED);
@@ -198,7 +200,12 @@ START_TEST(test_state_roundtrip)
 	/* Damaged or foreign state files are refused, not half-read. */
 	static const char *const bad[] = { "", "{", "[]", "{\"id\":\"c1\"}",
 		"{\"id\":\"c1\",\"pid\":-1,\"start\":1,\"bundle\":\"/b\",\"rootfs\":\"/r\",\"created\":\"t\",\"annotations\":{}}",
-		"{\"id\":\"c1\",\"pid\":1,\"start\":1,\"bundle\":\"/b\",\"rootfs\":\"/r\",\"created\":\"t\",\"annotations\":[]}" };
+		"{\"id\":\"c1\",\"pid\":1,\"start\":1,\"bundle\":\"/b\",\"rootfs\":\"/r\",\"created\":\"t\",\"annotations\":[]}",
+		/* delete removes the cgroup directory: never one outside the cgroup file system */
+		"{\"id\":\"c1\",\"pid\":1,\"start\":1,\"bundle\":\"/b\",\"rootfs\":\"/r\",\"created\":\"t\",\"annotations\":{},"
+		"\"cgroup\":\"/a/../../etc\"}",
+		"{\"id\":\"c1\",\"pid\":1,\"start\":1,\"bundle\":\"/b\",\"rootfs\":\"/r\",\"created\":\"t\",\"annotations\":{},"
+		"\"cgroup\":\"a\"}" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int fd = openat(dfd, OCISTATE_FILE, O_WRONLY | O_TRUNC);
 		ck_assert_int_eq(write(fd, bad[i], strlen(bad[i])), (ssize_t)strlen(bad[i]));

@@ -21,11 +21,11 @@
 
 #include "sandbox.h"
 
-enum { EVENT, VCPU, VCPU_SNAP };
+enum { EVENT, VCPU, VCPU_SNAP, VCPU_HELPERS };
 
 /* The fds a filter is pinned to: numbers only (the calls made fail with EBADF or EINVAL, or do nothing). */
 enum { FD_VCPU = 50, FD_WAKE = 51, FD_OUT = 52, FD_ERR = 53, FD_IN = 54, FD_DEV = 55, FD_SNAP = 56,
-       FD_PAGEMAP = 57, FD_RING = 60, FD_FILE = 61, FD_NEWS = 62, FD_OTHER = 70 };
+       FD_PAGEMAP = 57, FD_RING = 60, FD_FILE = 61, FD_NEWS = 62, FD_OWN = 63, FD_OTHER = 70 };
 
 static int install(int list)
 {
@@ -35,11 +35,13 @@ static int install(int list)
 					   .nwrite_fds = 1 };
 		return sandbox_event_install(&p);
 	}
-	static const int dev[] = { FD_DEV };
+	static const int dev[] = { FD_DEV }, own[] = { FD_VCPU, FD_OWN };
+	bool helpers = list == VCPU_HELPERS; /* a user-mode NIC: close stays open (sandbox.h) */
 	struct sandbox_vcpu p = { .vcpu_fd = FD_VCPU, .pid = getpid(), .kick_signal = SIGUSR2, .wake_fd = FD_WAKE,
 				  .out_fds = { FD_OUT, FD_ERR }, .in_fd = FD_IN, .dev_fds = dev, .ndev_fds = 1,
 				  .snap_fd = list == VCPU_SNAP ? FD_SNAP : -1,
-				  .pagemap_fd = list == VCPU_SNAP ? FD_PAGEMAP : -1 };
+				  .pagemap_fd = list == VCPU_SNAP ? FD_PAGEMAP : -1, .helpers = helpers,
+				  .own_fds = helpers ? NULL : own, .nown_fds = helpers ? 0 : 2 };
 	return sandbox_vcpu_install_for(&p);
 }
 
@@ -133,8 +135,8 @@ START_TEST(test_vcpu_thread)
 	survives(VCPU, SYS_read, FD_IN, 0, 0, 0);
 	survives(VCPU, SYS_preadv2, FD_IN, 0, 0, 0);
 	survives(VCPU, SYS_tgkill, SELF, 1 << 30, SIGUSR2); /* no such thread: ESRCH */
-	survives(VCPU, SYS_pidfd_send_signal, FD_OTHER, SIGKILL, 0, 0);
-	survives(VCPU, SYS_waitid, P_PIDFD, FD_OTHER, 0, WEXITED);
+	survives(VCPU, SYS_close, FD_OWN, 0, 0, 0); /* the VM's own fds (nothing open there: EBADF) */
+	survives(VCPU, SYS_close, FD_VCPU, 0, 0, 0);
 	survives(VCPU, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 	survives(VCPU, SYS_madvise, 0, 4096, MADV_DONTNEED, 0);
 	/* forbidden calls */
@@ -155,8 +157,10 @@ START_TEST(test_vcpu_thread)
 	killed(VCPU, SYS_preadv2, FD_WAKE, 0, 0, 0);
 	killed(VCPU, SYS_tgkill, getpid(), getpid(), SIGUSR2);    /* another process */
 	killed(VCPU, SYS_tgkill, SELF, 1 << 30, SIGKILL);          /* another signal */
-	killed(VCPU, SYS_pidfd_send_signal, FD_OTHER, SIGTERM, 0, 0);
-	killed(VCPU, SYS_waitid, P_ALL, 0, 0, WEXITED);
+	killed(VCPU, SYS_close, FD_OTHER, 0, 0, 0);             /* an fd the VM does not own */
+	killed(VCPU, SYS_close, STDIN_FILENO, 0, 0, 0);
+	killed(VCPU, SYS_pidfd_send_signal, FD_OTHER, SIGKILL, 0, 0); /* no helper process in this VM */
+	killed(VCPU, SYS_waitid, P_PIDFD, FD_OTHER, 0, WEXITED);
 	killed(VCPU, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, FD_OUT);          /* a file, shared */
 	killed(VCPU, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS);
 	killed(VCPU, SYS_madvise, 0, 4096, MADV_DONTFORK, 0);
@@ -174,6 +178,23 @@ START_TEST(test_vcpu_thread_snapshot)
 	killed(VCPU_SNAP, SYS_pwrite64, FD_OUT, 0, 0, 0);
 	killed(VCPU_SNAP, SYS_ftruncate, FD_OTHER, 0, 0, 0);
 	killed(VCPU_SNAP, SYS_pread64, FD_SNAP, 0, 0, 0);
+}
+END_TEST
+
+/* A VM with a user-mode NIC: its helper is killed and reaped by pidfd, with those arguments only. */
+START_TEST(test_vcpu_thread_helpers)
+{
+	survives(VCPU_HELPERS, SYS_pidfd_send_signal, FD_OTHER, SIGKILL, 0, 0);
+	survives(VCPU_HELPERS, SYS_waitid, P_PIDFD, FD_OTHER, 0, WEXITED, 0);
+	survives(VCPU_HELPERS, SYS_close, FD_OTHER, 0, 0, 0); /* the helper's fds are private to net_user.c */
+	killed(VCPU_HELPERS, SYS_pidfd_send_signal, FD_OTHER, SIGTERM, 0, 0);             /* another signal */
+	killed(VCPU_HELPERS, SYS_pidfd_send_signal, FD_OTHER, SIGKILL, 0x1000, 0);        /* a siginfo */
+	killed(VCPU_HELPERS, SYS_pidfd_send_signal, FD_OTHER, SIGKILL, 0, 1);             /* flags */
+	killed(VCPU_HELPERS, SYS_waitid, P_ALL, 0, 0, WEXITED, 0);                        /* any child */
+	killed(VCPU_HELPERS, SYS_waitid, P_PID, 1, 0, WEXITED, 0);
+	killed(VCPU_HELPERS, SYS_waitid, P_PIDFD, FD_OTHER, 0, WEXITED | WNOWAIT, 0);     /* other options */
+	killed(VCPU_HELPERS, SYS_waitid, P_PIDFD, FD_OTHER, 0, WEXITED, 0x1000);          /* an rusage */
+	killed(VCPU_HELPERS, SYS_kill, 1, SIGKILL, 0, 0);
 }
 END_TEST
 
@@ -276,6 +297,7 @@ Suite *sandbox_suite(void)
 	tcase_add_test(c, test_sanitizer_reports_under_filter);
 	tcase_add_test(h, test_event_thread);
 	tcase_add_test(h, test_vcpu_thread);
+	tcase_add_test(h, test_vcpu_thread_helpers);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, h);
 	return s;

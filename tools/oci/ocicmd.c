@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ocicgroup.h"
 #include "ocicmd.h"
 #include "ocipack.h"
 #include "ocispec.h"
@@ -197,6 +198,30 @@ static enum ukvm_pv cmd_pv(void)
 	return v && !strcmp(v, "off") ? UKVM_PV_OFF : v && !strcmp(v, "on") ? UKVM_PV_ON : UKVM_PV_AUTO;
 }
 
+/*
+ * Moves this process into the container's cgroup (linux.cgroupsPath) so the container process, forked
+ * next, is in it before it makes the VM: its memory is charged there from the first page (this
+ * process exits right after). A cgroup that cannot be joined is a warning, not a failed create: the
+ * container runs unaccounted, as a rootless runc's does. Whether it joined.
+ */
+static bool cmd_cgroup(struct ocicmd *c, const char *path)
+{
+	char err[2300];
+
+	if (!path)
+		return false;
+	if (ocicgroup_is_systemd(path)) {
+		ocilog_write(&c->log, "warning", "linux.cgroupsPath in systemd's slice:prefix:name form: not joined "
+			     "(ukvm-oci places cgroupfs paths only)");
+		return false;
+	}
+	if (ocicgroup_join(OCICGROUP_ROOT, path, err, sizeof(err)) < 0) {
+		ocilog_write(&c->log, "warning", err);
+		return false;
+	}
+	return true;
+}
+
 /* Everything of create after the state directory exists; on failure the caller removes it. */
 static int cmd_create_in(struct ocicmd *c, const struct ocicmd_create *a, const char *bundle,
 			 struct ocispec_plan *plan, int dirfd, const char *dir)
@@ -242,6 +267,7 @@ static int cmd_create_in(struct ocicmd *c, const struct ocicmd_create *a, const 
 		rc = ocicmd_fail(c, "pipe: %s", strerror(errno));
 		goto out;
 	}
+	bool in_cgroup = cmd_cgroup(c, plan->cgroup);
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = ocicmd_fail(c, "fork: %s", strerror(errno));
@@ -258,7 +284,7 @@ static int cmd_create_in(struct ocicmd *c, const struct ocicmd_create *a, const 
 	pipefd[1] = -1;
 	cmd_read_ready(pipefd[0], ready, sizeof(ready));
 	struct ocistate st = { .id = (char *)a->id, .pid = pid, .bundle = (char *)bundle, .rootfs = plan->rootfs,
-			       .annotations = plan->annotations };
+			       .annotations = plan->annotations, .cgroup = in_cgroup ? plan->cgroup : NULL };
 	char created[64];
 	ocistate_now_rfc3339(created, sizeof(created));
 	st.created = created;
@@ -456,6 +482,8 @@ int ocicmd_delete(struct ocicmd *c, const char *id, bool force)
 			rc = ocicmd_fail(c, "cannot delete container %s that is not stopped: running", id);
 		else if (s != OCISTATE_STOPPED)
 			rc = cmd_kill_wait(c, &st); /* runc deletes a created container without --force too */
+		if (!rc && st.cgroup)
+			ocicgroup_remove(OCICGROUP_ROOT, st.cgroup);
 		ocistate_free(&st);
 		if (rc)
 			return rc;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ocicgroup.h"
 #include "ocispec.h"
 
 /* One line into err, "config.json: " first; returns rc. */
@@ -229,6 +230,25 @@ uint64_t ocispec_mem_for_limit(uint64_t limit)
 	return limit & ~(OCISPEC_MEM_STEP - 1);
 }
 
+/* linux.cgroupsPath: a relative cgroupfs path is taken from the root, as runc's v2 manager does. */
+static int spec_cgroup(const json_t *linux_, struct ocispec_plan *p, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(linux_, "cgroupsPath");
+	char rel[OCISPEC_STR_MAX + 2];
+
+	if (!v)
+		return 0;
+	const char *s = spec_str(v, "linux.cgroupsPath", true, err, errlen);
+	if (!s)
+		return -EINVAL;
+	if (!*s)
+		return 0;
+	if (ocicgroup_is_systemd(s))
+		return (p->cgroup = strdup(s)) ? 0 : spec_fail(err, errlen, -ENOMEM, "out of memory");
+	snprintf(rel, sizeof(rel), "%s%s", s[0] == '/' ? "" : "/", s);
+	return (p->cgroup = spec_abs_path(rel, "linux.cgroupsPath", err, errlen)) ? 0 : -EINVAL;
+}
+
 /* linux.resources.memory.limit: the container's memory is the guest's RAM. */
 static int spec_memory(const json_t *linux_, struct ocispec_plan *p, char *err, size_t errlen)
 {
@@ -271,16 +291,20 @@ static int spec_namespaces(const json_t *linux_, struct ocispec_plan *p, char *e
 			return json_is_object(ns) ? -EINVAL
 						  : spec_fail(err, errlen, -EINVAL, "linux.namespaces[%zu] is not an object", i);
 		const json_t *path = json_object_get(ns, "path");
-		if (strcmp(type, "network") != 0 || !path)
+		if (strcmp(type, "network") != 0)
 			continue;
+		if (p->netns || p->netns_new)
+			return spec_fail(err, errlen, -EINVAL, "linux.namespaces[%zu]: a second network namespace", i);
+		if (!path) {
+			p->netns_new = true;
+			continue;
+		}
 		snprintf(what, sizeof(what), "linux.namespaces[%zu].path", i);
 		const char *s = spec_str(path, what, true, err, errlen);
 		if (!s)
 			return -EINVAL;
 		if (s[0] != '/')
 			return spec_fail(err, errlen, -EINVAL, "%s \"%s\" is not an absolute path", what, s);
-		if (p->netns)
-			return spec_fail(err, errlen, -EINVAL, "%s: a second network namespace", what);
 		if (!(p->netns = strdup(s)))
 			return spec_fail(err, errlen, -ENOMEM, "out of memory");
 	}
@@ -389,6 +413,7 @@ int ocispec_parse(const char *text, size_t len, const char *bundle, struct ocisp
 	    (rc = spec_mounts(json_object_get(root, "mounts"), plan, err, errlen)) ||
 	    (rc = spec_memory(linux_, plan, err, errlen)) ||
 	    (rc = spec_namespaces(linux_, plan, err, errlen)) ||
+	    (rc = spec_cgroup(linux_, plan, err, errlen)) ||
 	    (rc = spec_annotations(json_object_get(root, "annotations"), plan, err, errlen)))
 		goto out;
 out:
@@ -474,5 +499,6 @@ void ocispec_free(struct ocispec_plan *p)
 	free(p->cwd);
 	free(p->annotations);
 	free(p->netns);
+	free(p->cgroup);
 	memset(p, 0, sizeof(*p));
 }

@@ -46,7 +46,10 @@ struct ocispec_plan {
 	char **hidden;     /* destinations of the other mounts (proc, tmpfs, sysfs ...): left out of the rootfs */
 	size_t nhidden;
 	char *netns;       /* linux.namespaces' network path: joined at start, and the interface CNI put there
-			      (if any) wired to the guest; NULL: none given (host's, or a new empty one: no NIC) */
+			      (if any) wired to the guest; NULL: none given */
+	bool netns_new;    /* a network namespace without a path: the container process makes its own at create
+			      (as runc does; `ctr run --cni` wires it before start); neither: the host's, no NIC */
+	char *cgroup;      /* linux.cgroupsPath: absolute, or systemd's "slice:prefix:name"; NULL: none */
 	char *annotations; /* the annotations object as compact JSON ("{}" when absent), for `state` */
 	bool sandbox;      /* annotation io.kubernetes.cri.container-type = sandbox (a pod's pause container) */
 };

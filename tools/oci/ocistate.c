@@ -132,9 +132,10 @@ static int state_write_atomic(int dirfd, const char *name, const char *data, siz
 int ocistate_save(int dirfd, const struct ocistate *st)
 {
 	json_t *ann = json_loads(st->annotations ? st->annotations : "{}", 0, NULL);
-	json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:s, s:o}", "id", st->id, "pid", st->pid, "start",
+	json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:s, s:o, s:s}", "id", st->id, "pid", st->pid, "start",
 			      (json_int_t)st->start, "bundle", st->bundle, "rootfs", st->rootfs, "created",
-			      st->created, "annotations", ann ? ann : json_object());
+			      st->created, "annotations", ann ? ann : json_object(), "cgroup",
+			      st->cgroup ? st->cgroup : "");
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc = text ? state_write_atomic(dirfd, OCISTATE_FILE, text, strlen(text)) : -ENOMEM;
 
@@ -147,7 +148,7 @@ int ocistate_load(int dirfd, struct ocistate *st, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *o = NULL, *ann = NULL;
-	const char *id, *bundle, *rootfs, *created;
+	const char *id, *bundle, *rootfs, *created, *cgroup = "";
 	json_int_t pid, start;
 	char *buf = NULL;
 	int fd, rc = -EINVAL;
@@ -167,9 +168,11 @@ int ocistate_load(int dirfd, struct ocistate *st, char *err, size_t errlen)
 		goto out;
 	}
 	o = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o || json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s:o}", "id", &id, "pid", &pid, "start", &start,
-			      "bundle", &bundle, "rootfs", &rootfs, "created", &created, "annotations", &ann) < 0 ||
-	    pid < 0 || pid > 0x7fffffff || start < 0 || !json_is_object(ann)) {
+	if (!o || json_unpack(o, "{s:s, s:I, s:I, s:s, s:s, s:s, s:o, s?s}", "id", &id, "pid", &pid, "start", &start,
+			      "bundle", &bundle, "rootfs", &rootfs, "created", &created, "annotations", &ann, "cgroup",
+			      &cgroup) < 0 ||
+	    pid < 0 || pid > 0x7fffffff || start < 0 || !json_is_object(ann) ||
+	    (*cgroup && (cgroup[0] != '/' || strstr(cgroup, "/..")))) {
 		snprintf(err, errlen, "%s: damaged", OCISTATE_FILE);
 		goto out;
 	}
@@ -180,7 +183,8 @@ int ocistate_load(int dirfd, struct ocistate *st, char *err, size_t errlen)
 	st->rootfs = strdup(rootfs);
 	st->created = strdup(created);
 	st->annotations = json_dumps(ann, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!st->id || !st->bundle || !st->rootfs || !st->created || !st->annotations) {
+	st->cgroup = *cgroup ? strdup(cgroup) : NULL;
+	if (!st->id || !st->bundle || !st->rootfs || !st->created || !st->annotations || (*cgroup && !st->cgroup)) {
 		ocistate_free(st);
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -252,5 +256,6 @@ void ocistate_free(struct ocistate *st)
 	free(st->rootfs);
 	free(st->created);
 	free(st->annotations);
+	free(st->cgroup);
 	memset(st, 0, sizeof(*st));
 }

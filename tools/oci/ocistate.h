@@ -22,6 +22,7 @@ struct ocistate {
 	char *rootfs;
 	char *created;            /* RFC 3339 UTC with nanoseconds */
 	char *annotations;        /* a JSON object's text */
+	char *cgroup;             /* the cgroup the container process joined (removed at delete); NULL: none */
 };
 
 enum ocistate_status { OCISTATE_CREATED, OCISTATE_RUNNING, OCISTATE_STOPPED };

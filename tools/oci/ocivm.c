@@ -1,6 +1,7 @@
 /* ocivm.c: the container process: libukvm create before start (errors reach `create`), wait on the FIFO, run. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +86,14 @@ _Noreturn void ocivm_main(const struct ocivm_args *a)
 		vm_ready(a->ready_fd, err);
 		_exit(UKVM_EXIT_INTERNAL);
 	}
+	/* Made here, before `create` returns: CNI (ctr run --cni, a CRI plugin) wires /proc/PID/ns/net before start. */
+	if (p->netns_new && unshare(CLONE_NEWNET) < 0) {
+		snprintf(err, sizeof(err), "a network namespace of its own: %s", strerror(errno));
+		vm_ready(a->ready_fd, err);
+		_exit(UKVM_EXIT_INTERNAL);
+	}
 	if (p->sandbox) {
-		/* A pod's sandbox holds the pod's place (and, later, its network namespace): no VM. */
+		/* A pod's sandbox holds the pod's place and, made above, its network namespace: no VM. */
 		vm_ready(a->ready_fd, "ok");
 		if (vm_wait_start(a->fifo) < 0)
 			_exit(UKVM_EXIT_INTERNAL);
@@ -120,7 +127,7 @@ _Noreturn void ocivm_main(const struct ocivm_args *a)
 		vm_ready(a->ready_fd, err);
 		_exit(ukvm_error_exit_code(rc));
 	}
-	if (p->netns) {
+	if (p->netns || p->netns_new) {
 		/*
 		 * CNI wires the namespace between create and start, and the guest reads its
 		 * NIC's settings at boot: this VM only proved at create that one can be made
@@ -134,10 +141,10 @@ _Noreturn void ocivm_main(const struct ocivm_args *a)
 		ukvm_destroy(vm);
 		_exit(UKVM_EXIT_INTERNAL);
 	}
-	if (p->netns) {
+	if (p->netns || p->netns_new) {
 		struct ocinet_if veth;
 		struct ukvm_net net = { .kind = UKVM_NET_FD };
-		int found = ocinet_join(p->netns, err, sizeof(err));
+		int found = p->netns ? ocinet_join(p->netns, err, sizeof(err)) : 0;
 		if (found == 0)
 			found = ocinet_discover(&veth, err, sizeof(err));
 		if (found > 0) {
