@@ -180,7 +180,8 @@ struct ukvm_console {
  * (exit, crash, timeout, ukvm_stop, a snapshot), waiting for a slow reader
  * at most UKVM_CONBUF_GRACE_MS there; so no byte the guest buffered is lost
  * even when it is killed. A write that does not fit goes to the console
- * port directly: that exit drains the buffer first.
+ * port directly: that exit drains the buffer first. (The guest also sends a
+ * write directly when the batch is old, so a slow writer's log keeps up.)
  *
  * The buffer is the guest's: the monitor reads used and each record header
  * once, bounds them against its own copy of size, and ends the run as a guest

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The few errno names these answers can have (musl has no conio_errname). */
@@ -114,6 +115,20 @@ int main(int argc, char **argv)
 		for (volatile unsigned long x = 0;; x++)
 			;
 	}
+	if (!strcmp(mode, "trickle")) {
+		/* A line, 100 ms of computing without a syscall but the clock, another line, then spinning until killed. */
+		struct timespec t0, t;
+		if (write(1, "line 1\n", 7) != 7)
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 100000000L);
+		if (write(1, "line 2\n", 7) != 7)
+			return 1;
+		for (volatile unsigned long x = 0;; x++)
+			;
+	}
 	if (!strcmp(mode, "crash") && argc > 2) {
 		/* Writes n lines to stdout (stdio, flushed), then dies of SIGSEGV: the lines come before the report. */
 		long n = strtol(argv[2], NULL, 10);
@@ -149,6 +164,6 @@ int main(int argc, char **argv)
 			*used = u + 5; /* a header cut off at the end */
 		return 0; /* the exit hypercall drains first */
 	}
-	fprintf(stderr, "usage: conio [info|streams|notice|users|lines N|mixed N|spin N|crash N|conbuf-hostile CASE]\n");
+	fprintf(stderr, "usage: conio [info|streams|notice|users|lines N|mixed N|spin N|trickle|crash N|conbuf-hostile CASE]\n");
 	return 2;
 }

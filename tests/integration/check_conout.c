@@ -241,6 +241,37 @@ START_TEST(killed_guest_loses_nothing)
 }
 END_TEST
 
+/*
+ * A guest that writes a line, computes 100 ms without a hypercall and writes
+ * another: the first has waited long enough, so the second write takes it
+ * out (guest/fs/conout.c CONOUT_AGE_NS): a log file shows it while the
+ * guest still runs, not only at its end.
+ */
+START_TEST(slow_writer_is_seen_while_running)
+{
+	const char *mode = modes[_i];
+	const char *vm[] = { path("ukvm-run"), "--pv", mode, path("apps/conio.img"), "trickle", NULL };
+	int out = tmp_file(), errfd = tmp_file();
+	pid_t pid = spawn(vm, out, errfd);
+	double end = now_s() + 60;
+	char buf[64] = "";
+	while (now_s() < end) {
+		ssize_t n = pread(out, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		if (strstr(buf, "line 1\n"))
+			break;
+		usleep(20000);
+	}
+	bool running = waitpid(pid, NULL, WNOHANG) == 0;
+	kill(pid, SIGKILL);
+	reap(pid, 30);
+	ck_assert_msg(strncmp(buf, "line 1\n", 7) == 0, "--pv %s: the file holds \"%s\"", mode, buf);
+	ck_assert(running);
+	close(out);
+	close(errfd);
+}
+END_TEST
+
 /* A crash report (and the monitor's last word) comes after every line the app wrote before it crashed. */
 START_TEST(crash_report_after_the_output)
 {
@@ -332,6 +363,7 @@ Suite *conout_suite(void)
 	tcase_add_loop_test(c, killed_guest_loses_nothing, 0, 4 * NMODES);
 	tcase_add_loop_test(c, terminal_sees_output_at_once, 0, NMODES);
 	tcase_add_loop_test(c, crash_report_after_the_output, 0, NMODES);
+	tcase_add_loop_test(c, slow_writer_is_seen_while_running, 0, NMODES);
 	suite_add_tcase(s, c);
 	TCase *h = tcase_create("hostile");
 	tcase_set_timeout(h, 120);
