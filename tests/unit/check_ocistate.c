@@ -217,6 +217,28 @@ START_TEST(test_state_roundtrip)
 }
 END_TEST
 
+/* A signal reaches the container process only while its pid still names it (start time), through a pidfd. */
+START_TEST(test_signal_pidfd)
+{
+	pid_t kid = fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0) {
+		signal(SIGTERM, SIG_DFL); /* not Check's handler, which passes it on to the whole group */
+		for (;;)
+			pause();
+	}
+	unsigned long long start;
+	ck_assert_int_eq(ocistate_proc_start(kid, &start), 0);
+	ck_assert_int_eq(ocistate_signal(kid, start + 1, SIGKILL), -ESRCH); /* another process's pid now */
+	ck_assert_int_eq(ocistate_signal(kid, start, 0), 0);
+	ck_assert_int_eq(ocistate_signal(kid, start, SIGTERM), 0);
+	int status;
+	ck_assert_int_eq(waitpid(kid, &status, 0), kid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	ck_assert_int_eq(ocistate_signal(kid, start, SIGTERM), -ESRCH); /* reaped: gone */
+}
+END_TEST
+
 START_TEST(test_signals)
 {
 	ck_assert_int_eq(ocicmd_signal("15"), SIGTERM);
@@ -383,6 +405,7 @@ Suite *ocistate_suite(void)
 	tcase_add_test(c, test_log_file);
 	tcase_add_test(c, test_state_roundtrip);
 	tcase_add_test(c, test_signals);
+	tcase_add_test(c, test_signal_pidfd);
 	tcase_add_test(c, test_transitions);
 	tcase_add_test(c, test_delete_created);
 	tcase_add_test(l, test_ids);

@@ -428,11 +428,11 @@ int ocicmd_kill(struct ocicmd *c, const char *id, const char *sigtext, bool all)
 		return ocicmd_fail(c, "invalid signal \"%.32s\"", sigtext);
 	if ((rc = cmd_load(c, id, &dirfd, &st)))
 		return rc;
-	if (ocistate_status(&st, dirfd) == OCISTATE_STOPPED)
+	int e = ocistate_status(&st, dirfd) == OCISTATE_STOPPED ? -ESRCH : ocistate_signal(st.pid, st.start, sig);
+	if (e == -ESRCH)
 		rc = ocicmd_fail(c, "container not running");
-	else if (kill(st.pid, sig) < 0)
-		rc = errno == ESRCH ? ocicmd_fail(c, "container not running")
-				    : ocicmd_fail(c, "kill %d: %s", st.pid, strerror(errno));
+	else if (e < 0)
+		rc = ocicmd_fail(c, "kill %d: %s", st.pid, strerror(-e));
 	close(dirfd);
 	ocistate_free(&st);
 	return rc;
@@ -443,8 +443,9 @@ static int cmd_kill_wait(struct ocicmd *c, const struct ocistate *st)
 {
 	long long deadline = cmd_now_ms() + OCICMD_KILL_WAIT_MS;
 
-	if (kill(st->pid, SIGKILL) < 0 && errno != ESRCH)
-		return ocicmd_fail(c, "kill %d: %s", st->pid, strerror(errno));
+	int e = ocistate_signal(st->pid, st->start, SIGKILL);
+	if (e < 0 && e != -ESRCH)
+		return ocicmd_fail(c, "kill %d: %s", st->pid, strerror(-e));
 	while (ocistate_alive(st->pid, st->start)) {
 		if (cmd_now_ms() > deadline)
 			return ocicmd_fail(c, "container process %d did not die within %d s", st->pid,

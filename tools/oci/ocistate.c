@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +91,20 @@ bool ocistate_alive(int pid, unsigned long long start)
 	unsigned long long s;
 
 	return ocistate_proc_start(pid, &s) == 0 && s == start;
+}
+
+int ocistate_signal(int pid, unsigned long long start, int sig)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return -errno;
+	/* The pid was ours after the open: then the fd is ours too (a later reuse cannot move it). */
+	int rc = ocistate_alive(pid, start) ? 0 : -ESRCH;
+	if (!rc && syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 enum ocistate_status ocistate_status(const struct ocistate *st, int dirfd)

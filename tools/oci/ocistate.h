@@ -45,6 +45,13 @@ int ocistate_proc_parse(const char *text, char *state, unsigned long long *start
  */
 bool ocistate_alive(int pid, unsigned long long start);
 
+/*
+ * Sends sig to the container process through a pidfd opened and then checked against its start
+ * time, so a pid the kernel gave to another process since can never be signalled. 0, or -ESRCH
+ * when it is gone (or a zombie), or -errno.
+ */
+int ocistate_signal(int pid, unsigned long long start, int sig);
+
 /* The start time of a live pid: 0, or -errno (-ESRCH when gone). */
 int ocistate_proc_start(int pid, unsigned long long *start);
 
