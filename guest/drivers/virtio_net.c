@@ -50,6 +50,17 @@
 #define VNET_RX_COPY_MAX 2048u
 /* IPv4 carries at most this many bytes: a TSO segment's limit. */
 #define VNET_IP_MAX 65535u
+/*
+ * TCP segments go out in place (vnet_tx_zc): the header in the headroom
+ * lwIP keeps in front of every frame (PBUF_LINK_ENCAPSULATION_HLEN,
+ * lwipopts.h), then one descriptor per pbuf of the chain, the chain held
+ * (pbuf_ref) until the device is done; lwIP retransmits no segment whose
+ * pbuf is still held (tcp_output_segment_busy). Saves a 64 KiB copy per
+ * TSO segment. Longer chains are copied. A TX cookie with bit 0 set is
+ * such a pbuf, else a buffer of ours.
+ */
+#define VNET_TX_ZC_SEGS 8u
+#define VNET_TX_ZC_TAG ((uintptr_t)1)
 
 /* Every buffer on both queues starts with the header; with VERSION_1 it always has num_buffers (12 bytes). */
 #define VNET_HDR sizeof(struct virtio_net_hdr)
@@ -106,6 +117,15 @@ struct vnet {
 	struct k_poller poller;
 };
 
+/* A TX cookie's memory: a held pbuf chain (VNET_TX_ZC_TAG) or a copy of ours. */
+static void vnet_tx_free(void *cookie)
+{
+	if ((uintptr_t)cookie & VNET_TX_ZC_TAG)
+		pbuf_free((struct pbuf *)((uintptr_t)cookie & ~VNET_TX_ZC_TAG));
+	else
+		k_free(cookie);
+}
+
 /* Frees the buffers of every chain still on q (after a reset the device no longer owns them). */
 static void vnet_free_inflight(struct vd_queue *q, bool rx)
 {
@@ -119,7 +139,7 @@ static void vnet_free_inflight(struct vd_queue *q, bool rx)
 		if (rx)
 			pbuf_free(c);
 		else
-			k_free(c);
+			vnet_tx_free(c);
 	}
 }
 
@@ -352,7 +372,7 @@ static int vnet_tx_reap(struct vnet *v)
 			vnet_die(v, "TX queue", rc);
 			return -EIO;
 		}
-		k_free(cookie);
+		vnet_tx_free(cookie);
 		got = 1;
 	}
 	if (got > 0) {
@@ -398,23 +418,24 @@ static int vnet_tx_wait(struct vnet *v)
  * gets its checksum from the device (CSUM: lwIP left the field 0, see
  * vnet_netif_init; it must hold the pseudo header's sum, as Linux's
  * CHECKSUM_PARTIAL) and, past the wire's MTU, is cut by the device into
- * segments of the wire's MSS (TSO). 0, or -1 when the frame cannot go.
+ * segments of the wire's MSS (TSO). frame holds len bytes, the first
+ * contig of them contiguous. 0, or -1 when the frame cannot go (or its
+ * headers are not contiguous).
  */
-static int vnet_tx_offload(struct vnet *v, uint8_t *buf, uint32_t len)
+static int vnet_tx_offload(struct vnet *v, struct virtio_net_hdr *h, uint8_t *frame, uint32_t len, uint32_t contig)
 {
-	struct virtio_net_hdr *h = (struct virtio_net_hdr *)buf;
-	uint8_t *frame = buf + VNET_HDR;
 	uint32_t ihl, tot;
 
-	if (!v->csum_tx || !vnet_ip4(frame, len, &ihl, &tot) || frame[VNET_ETH_HLEN + 9] != IP_PROTO_TCP ||
+	if (!v->csum_tx || contig < VNET_ETH_HLEN + IP_HLEN || !vnet_ip4(frame, len, &ihl, &tot) ||
+	    frame[VNET_ETH_HLEN + 9] != IP_PROTO_TCP ||
 	    (((uint32_t)frame[VNET_ETH_HLEN + 6] << 8 | frame[VNET_ETH_HLEN + 7]) & 0x3fffu))
 		return len > v->frame_max ? -1 : 0; /* only TCP goes past the MTU (vnet_output fragments the rest) */
 	uint8_t *ip = frame + VNET_ETH_HLEN, *tcp = ip + ihl;
 	uint32_t l4 = tot - ihl;
-	if (l4 < TCP_HLEN)
+	if (l4 < TCP_HLEN || contig < VNET_ETH_HLEN + ihl + TCP_HLEN)
 		return -1;
 	uint32_t thl = (uint32_t)(tcp[12] >> 4) * 4u;
-	if (thl < TCP_HLEN || thl > l4)
+	if (thl < TCP_HLEN || thl > l4 || contig < VNET_ETH_HLEN + ihl + thl)
 		return -1;
 	uint16_t sum = vnet_fold(vnet_pseudo(ip, IP_PROTO_TCP, (uint16_t)l4));
 	memcpy(tcp + 16, &sum, 2);
@@ -431,7 +452,44 @@ static int vnet_tx_offload(struct vnet *v, uint8_t *buf, uint32_t len)
 	return 0;
 }
 
-/* lwIP's linkoutput: one frame, copied behind its header into one buffer (one descriptor). */
+/*
+ * A TCP segment in place (VNET_TX_ZC_SEGS): true when it went on the ring,
+ * false when it must be copied (not TCP, not all heap pbufs, a long chain,
+ * no headroom, its headers split, too few descriptors).
+ */
+static bool vnet_tx_zc(struct vnet *v, struct pbuf *p)
+{
+	struct vq_sg sg[VNET_TX_ZC_SEGS];
+	unsigned k = 0;
+
+	if (p->len < VNET_ETH_HLEN + IP_HLEN + TCP_HLEN) /* the IPv4 and TCP headers in the first pbuf */
+		return false;
+	const uint8_t *f = p->payload;
+	if (f[12] != 0x08 || f[13] != 0x00 || f[VNET_ETH_HLEN + 9] != IP_PROTO_TCP)
+		return false;
+	for (const struct pbuf *q = p; q; q = q->next) {
+		if (pbuf_get_allocsrc(q) != PBUF_TYPE_ALLOC_SRC_MASK_STD_HEAP || k == VNET_TX_ZC_SEGS)
+			return false; /* PBUF_REF/ROM may point at memory lwIP reuses at once */
+		if (q->len)
+			k++;
+	}
+	if (k + 1 > v->txq.vq.num_free || pbuf_add_header(p, VNET_HDR))
+		return false;
+	struct virtio_net_hdr *h = p->payload;
+	memset(h, 0, VNET_HDR);
+	bool ok = !vnet_tx_offload(v, h, (uint8_t *)p->payload + VNET_HDR, p->tot_len - VNET_HDR, p->len - VNET_HDR);
+	k = 0;
+	for (struct pbuf *q = p; ok && q; q = q->next)
+		if (q->len)
+			sg[k++] = (struct vq_sg){ .gpa = vd_gpa(q->payload), .len = q->len, .writable = false };
+	ok = ok && !vq_drv_add(&v->txq.vq, sg, k, (void *)((uintptr_t)p | VNET_TX_ZC_TAG));
+	pbuf_remove_header(p, VNET_HDR); /* lwIP's view of its pbuf unchanged; the device reads the bytes */
+	if (ok)
+		pbuf_ref(p);
+	return ok;
+}
+
+/* lwIP's linkoutput: a TCP segment in place (vnet_tx_zc), else copied behind its header into one buffer. */
 static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 {
 	struct vnet *v = n->state;
@@ -451,6 +509,9 @@ static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 			return rc == -EIO ? ERR_IF : ERR_MEM;
 		}
 	}
+	bool idle = v->txq.vq.inflight == 0;
+	if (vnet_tx_zc(v, p))
+		goto sent;
 	uint32_t len = VNET_HDR + p->tot_len;
 	uint8_t *buf = k_malloc(len);
 	if (!buf) {
@@ -459,12 +520,11 @@ static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 	}
 	memset(buf, 0, VNET_HDR); /* no offload: flags 0, GSO_NONE */
 	pbuf_copy_partial(p, buf + VNET_HDR, p->tot_len, 0);
-	if (vnet_tx_offload(v, buf, p->tot_len)) {
+	if (vnet_tx_offload(v, (struct virtio_net_hdr *)buf, buf + VNET_HDR, p->tot_len, p->tot_len)) {
 		k_free(buf);
 		v->tx_dropped++;
 		return ERR_IF;
 	}
-	bool idle = v->txq.vq.inflight == 0;
 	struct vq_sg sg = { .gpa = vd_gpa(buf), .len = len, .writable = false };
 	int rc = vq_drv_add(&v->txq.vq, &sg, 1, buf);
 	if (rc) {
@@ -472,6 +532,7 @@ static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 		v->tx_dropped++;
 		return ERR_MEM;
 	}
+sent:
 	if (idle)
 		v->tx_last_progress = k_clock_monotonic_ns(); /* the stall budget starts with a frame on an idle queue */
 	vd_queue_kick(&v->txq);

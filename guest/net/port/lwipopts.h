@@ -59,6 +59,8 @@
 #define ARP_TABLE_SIZE 32
 #define ARP_QUEUEING 1
 #define ETH_PAD_SIZE 0
+/* Headroom for the virtio-net header in front of every frame: the NIC sends TCP segments in place (virtio_net.c). */
+#define PBUF_LINK_ENCAPSULATION_HLEN 12
 /* Not ours: addresses come from the FDT, names are resolved by the app's libc over UDP (/etc/resolv.conf). */
 #define LWIP_DHCP 0
 #define LWIP_AUTOIP 0
