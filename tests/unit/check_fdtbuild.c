@@ -127,7 +127,23 @@ START_TEST(test_minimal)
 	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDIN_TTY, &len)); /* no terminals */
 	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDOUT_TTY, &len));
 	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDERR_TTY, &len));
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_CONBUF, &len)); /* no console buffer offered */
 	ck_assert_int_eq(fdt_num_mem_rsv(fdt), 0);
+}
+END_TEST
+
+/* The console buffer's offer: <u64 gpa, u64 size>, what the guest's conout.c reads. */
+START_TEST(test_conbuf)
+{
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "k", .conbuf_gpa = UKVM_CONBUF_GPA,
+			       .conbuf_size = UKVM_CONBUF_SIZE };
+	int len;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	const void *p = prop("/chosen", UKVM_FDT_CONBUF, &len);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(len, 16);
+	ck_assert_uint_eq(u64at(p, 0), UKVM_CONBUF_GPA);
+	ck_assert_uint_eq(u64at(p, 1), UKVM_CONBUF_SIZE);
 }
 END_TEST
 
@@ -295,6 +311,7 @@ Suite *fdtbuild_suite(void)
 	tcase_add_test(c, test_roundtrip);
 	tcase_add_test(c, test_minimal);
 	tcase_add_test(c, test_console);
+	tcase_add_test(c, test_conbuf);
 	tcase_add_test(c, test_cwd);
 	tcase_add_test(c, test_devices);
 	tcase_add_test(c, test_nics);
