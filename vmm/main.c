@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	}
 
 	/* What messages name: the user's paths, not the jail's. */
-	const char *what = o.cfg.restore ? o.cfg.restore : o.cfg.image;
+	const char *what = o.cfg.restore ? o.cfg.restore : o.cfg.image, *snap_file = o.cfg.snapshot_when_idle;
 	struct ukvm_jailed *jailed = NULL;
 	if (o.jail) {
 		struct ukvm_jail jo = { .size = sizeof(jo), .uid = o.jail_uid, .gid = o.jail_gid, .cgroup = o.jail_cgroup };
@@ -173,6 +173,8 @@ int main(int argc, char **argv)
 		code = 128 + main_signal; /* as a shell reports it: 130 SIGINT, 143 SIGTERM */
 	if (res.kind == UKVM_STOPPED && main_signal)
 		fprintf(stderr, "ukvm-run: %s: stopped by %s\n", what, main_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	else if (res.kind == UKVM_SNAPSHOTTED && jailed && !o.cfg.quiet) /* res.msg names the jail's /snapshot */
+		fprintf(stderr, "ukvm-run: %s: snapshot written to %s\n", what, snap_file);
 	else if (res.kind != UKVM_EXITED && !(res.kind == UKVM_SNAPSHOTTED && o.cfg.quiet))
 		fprintf(stderr, "ukvm-run: %s: %s\n", what, res.msg);
 	if (o.cfg.trace_boot)
