@@ -182,6 +182,11 @@ struct ukvm_console {
  * even when it is killed. A write that does not fit goes to the console
  * port directly: that exit drains the buffer first. (The guest also sends a
  * write directly when the batch is old, so a slow writer's log keeps up.)
+ * While the guest runs, the monitor also stops it now and then (a kick, at
+ * any instruction) and writes what lies below used without emptying the
+ * buffer: so the guest raises used only after the record's bytes and length
+ * are in place, and a last record whose length already runs past used is
+ * one it is extending (written up to used, the rest at the next drain).
  *
  * The buffer is the guest's: the monitor reads used and each record header
  * once, bounds them against its own copy of size, and ends the run as a guest
@@ -190,7 +195,7 @@ struct ukvm_console {
  */
 #define UKVM_CONBUF_GPA      0x8000ull /* 0x8000 .. 0x10000: between the VIF page and the FDT */
 #define UKVM_CONBUF_SIZE     0x8000ull /* 32 KiB, header included */
-#define UKVM_CONBUF_GRACE_MS 1000      /* a stopped run's last drain waits this long for a full pipe */
+#define UKVM_CONBUF_GRACE_MS 250       /* a stopped run's last drain waits this long for a full pipe: within the stop budget (SIGTERM: 1 s) */
 struct ukvm_conbuf {
 	uint64_t used; /* bytes of records after this header; the monitor sets it to 0 when drained */
 };

@@ -1,5 +1,6 @@
 /* conbuf.c: the monitor's side of the guest's console buffer: drain it in order, distrusting every field. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,7 +28,38 @@ static void conbuf_reset(struct conbuf *b, uint8_t *hdr)
 	b->sent = 0;
 }
 
+/* A hostile state: emptied when the guest is at a hypercall, else left for that drain to judge. */
+static int conbuf_bad(struct conbuf *b, uint8_t *hdr, bool settled)
+{
+	if (settled)
+		conbuf_reset(b, hdr);
+	return -EPROTO;
+}
+
+/*
+ * conbuf_drain and conbuf_flush. settled: the guest is at a hypercall, so the
+ * buffer is whole and is emptied after; else it may be mid-append (a last
+ * record already longer than used says): what is below used goes out, the
+ * buffer stays as it is, b->sent keeps the place, and a state that looks
+ * hostile is left for the next settled drain to judge.
+ */
+static int conbuf_out(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void *ctx, bool settled, char *why,
+		      size_t why_len);
+
 int conbuf_drain(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void *ctx, char *why, size_t why_len)
+{
+	return conbuf_out(b, m, w, ctx, true, why, why_len);
+}
+
+int conbuf_flush(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void *ctx)
+{
+	char why[8];
+	int r = conbuf_out(b, m, w, ctx, false, why, sizeof(why));
+	return r == -EPROTO ? 0 : r;
+}
+
+static int conbuf_out(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void *ctx, bool settled, char *why,
+		      size_t why_len)
 {
 	if (!b->size)
 		return 0;
@@ -43,8 +75,7 @@ int conbuf_drain(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void
 	if (used > b->size - CONBUF_HDR) {
 		snprintf(why, why_len, "guest console buffer holds %llu bytes, more than its %llu",
 			 (unsigned long long)used, (unsigned long long)(b->size - CONBUF_HDR));
-		conbuf_reset(b, hdr);
-		return -EPROTO;
+		return conbuf_bad(b, hdr, settled);
 	}
 	const uint8_t *recs = hdr + CONBUF_HDR;
 	uint64_t off = 0;
@@ -53,22 +84,21 @@ int conbuf_drain(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void
 		if (used - off < CONBUF_REC) {
 			snprintf(why, why_len, "guest console buffer record at %llu is cut off by its end at %llu",
 				 (unsigned long long)off, (unsigned long long)used);
-			conbuf_reset(b, hdr);
-			return -EPROTO;
+			return conbuf_bad(b, hdr, settled);
 		}
 		memcpy(&r, recs + off, sizeof(r)); /* one read of the header */
 		if (r.stream != 1 && r.stream != 2) {
 			snprintf(why, why_len, "guest console buffer record at %llu names stream %u",
 				 (unsigned long long)off, r.stream);
-			conbuf_reset(b, hdr);
-			return -EPROTO;
+			return conbuf_bad(b, hdr, settled);
 		}
 		uint64_t data = off + CONBUF_REC;
-		if (r.len > used - data) {
+		if (r.len > used - data && !settled) {
+			r.len = (uint32_t)(used - data); /* the guest was extending it: what is below used is written */
+		} else if (r.len > used - data) {
 			snprintf(why, why_len, "guest console buffer record at %llu of %u bytes runs past its end at %llu",
 				 (unsigned long long)off, r.len, (unsigned long long)used);
-			conbuf_reset(b, hdr);
-			return -EPROTO;
+			return conbuf_bad(b, hdr, settled);
 		}
 		uint64_t end = data + r.len;
 		if (b->sent < end) {
@@ -82,12 +112,14 @@ int conbuf_drain(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void
 			if (n == -EINTR)
 				return -EINTR;
 			if (n < 0 || sent < end - from) {
-				conbuf_reset(b, hdr);
+				if (settled)
+					conbuf_reset(b, hdr);
 				return n < 0 ? (int)n : -EIO;
 			}
 		}
 		off = end;
 	}
-	conbuf_reset(b, hdr);
+	if (settled)
+		conbuf_reset(b, hdr);
 	return 0;
 }

@@ -40,4 +40,14 @@ int conbuf_init(struct conbuf *b, const struct mem *m, uint64_t gpa, uint64_t si
  */
 int conbuf_drain(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void *ctx, char *why, size_t why_len);
 
+/*
+ * The same while the guest is stopped at an arbitrary instruction (a kick out
+ * of KVM_RUN), perhaps in the middle of an append: writes what lies below
+ * used (a last record the guest is extending only up to used) and leaves the
+ * buffer as it is, b->sent marking what went out, so the next drain writes
+ * only the rest. Judges nothing hostile (the next conbuf_drain does).
+ * Returns 0, -EINTR or -errno as conbuf_drain.
+ */
+int conbuf_flush(struct conbuf *b, const struct mem *m, conbuf_write_fn *w, void *ctx);
+
 #endif

@@ -207,6 +207,12 @@ void hcall_conbuf_final(struct run_ctx *c)
 	c->grace_ns = 0;
 }
 
+void hcall_conbuf_flush(struct run_ctx *c)
+{
+	/* Errors wait for the next hypercall's drain, which meets them again and acts. */
+	(void)conbuf_flush(&c->conbuf, &c->vm->mem, hcall_conbuf_write, c);
+}
+
 static void hcall_console(struct run_ctx *c, unsigned stream, uint32_t gpa)
 {
 	struct ukvm_console *p = hcall_block(c, gpa, sizeof(*p), "console");
@@ -379,6 +385,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		goto out;
 	}
 	uint64_t until = hcall_add_sat(vm_now_ns(), a.timeout_ns);
+	run_flush_pause(c, true); /* drained above; an idle VM takes no flush kicks */
 	for (;;) {
 		if (atomic_load(&c->vm->stop)) {
 			run_finish(c, UKVM_STOPPED, UKVM_EXIT_INTERNAL, false, "stopped by request");
@@ -428,6 +435,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		}
 	}
 out:
+	run_flush_pause(c, false);
 	memcpy(&p->ret, &ret, sizeof(ret));
 }
 

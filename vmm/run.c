@@ -151,6 +151,42 @@ static int run_timer(struct run_ctx *c, timer_t *t)
 	return 0;
 }
 
+/*
+ * Output the guest buffered (proto/ukvm_abi.h, "Console buffer") and then
+ * computed on without a hypercall would wait for its next one, which may be
+ * its last (a progress line flushed before an hour of work). So while the
+ * guest runs, a kick every RUN_FLUSH_MS takes the vCPU out of KVM_RUN and
+ * the loop writes what is there: output shows within that time, for one exit
+ * per tick (~30 us in 50 ms). Only when a stream is buffered (its host fd is
+ * not a terminal, as vm.c told the guest); paused while the guest WAITs.
+ */
+#define RUN_FLUSH_MS 50
+
+static void run_flush_begin(struct run_ctx *c)
+{
+	bool buffered = false;
+	for (unsigned i = 0; i < 2; i++)
+		buffered |= c->con[i].fd >= 0 && !isatty(c->con[i].fd);
+	if (!c->conbuf.size || !buffered)
+		return;
+	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = c->vm->vcpu.kick_signal };
+	ev.sigev_notify_thread_id = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &ev, &c->flush) < 0)
+		return; /* output then waits for the guest's next hypercall, as it would without this */
+	c->has_flush = true;
+	run_flush_pause(c, false);
+}
+
+void run_flush_pause(struct run_ctx *c, bool paused)
+{
+	static const struct timespec tick = { 0, RUN_FLUSH_MS * 1000000L };
+	struct itimerspec its = { .it_interval = tick, .it_value = tick };
+	if (paused)
+		its = (struct itimerspec){ 0 };
+	if (c->has_flush)
+		(void)timer_settime(c->flush, 0, &its, NULL);
+}
+
 static void run_loop(struct run_ctx *c)
 {
 	struct ukvm_vm *vm = c->vm;
@@ -169,6 +205,7 @@ static void run_loop(struct run_ctx *c)
 			c->res->exits_total++;
 			c->res->exits[UKVM_STAT_INTR]++;
 			vcpu_drain_kick(&vm->vcpu);
+			hcall_conbuf_flush(c); /* a flush tick, or a stop: what the guest buffered goes out now */
 			continue;
 		}
 		if (r) {
@@ -264,6 +301,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	hcall_console_init(&c, RUN_CON_ERR, vm->cfg.console_err_fd);
 	hcall_input_init(&c, vm->cfg.console_in_fd);
 	hcall_conbuf_init(&c);
+	run_flush_begin(&c);
 	if (vm->cfg.timeout_ms) {
 		/* From now, not from ukvm_create: an embedder may create VMs ahead and run them later. */
 		uint64_t now = vm_now_ns();
@@ -299,6 +337,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	vm->phase_ns[UKVM_PHASE_FIRST_RUN] = vm_now_ns();
 	vmdev_run_begin(&c);
 	run_loop(&c);
+	run_flush_pause(&c, true);
 	hcall_conbuf_final(&c); /* before anything reports how the run ended: the guest's output comes first */
 out_stats:
 	if (stats_fd >= 0) {
@@ -322,6 +361,8 @@ out:
 	snapvm_writer_close(c.snap);
 	if (have_timer)
 		timer_delete(timer);
+	if (c.has_flush)
+		timer_delete(c.flush);
 	vcpu_run_end(&vm->vcpu, &saved);
 	if (!sigismember(&outer, SIGPIPE)) { /* ours, from a console write or a warning on a closed stderr */
 		struct timespec zero = { 0, 0 };

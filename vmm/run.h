@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <time.h>
+
 #include "conbuf.h"
 #include "ttysafe.h"
 #include "vm.h"
@@ -27,6 +29,8 @@ struct run_ctx {
 	} con[2];
 	struct conbuf conbuf;  /* the guest's console buffer (proto/ukvm_abi.h), drained at every hypercall */
 	uint64_t grace_ns;     /* != 0: the run's last drain, whose console writes give up at this CLOCK_MONOTONIC time */
+	bool has_flush;        /* flush exists: a stream is buffered (run.c run_flush_begin) */
+	timer_t flush;         /* kicks the running vCPU every RUN_FLUSH_MS to write out buffered output */
 	struct run_input {     /* console_in_fd: the guest's fd 0 */
 		int fd;        /* -1: none, the guest reads end of file */
 		int how;       /* RUN_IN_*: how a read never waits on a writer */
@@ -63,6 +67,15 @@ void hcall_conbuf_init(struct run_ctx *c);
  * UKVM_CONBUF_GRACE_MS.
  */
 void hcall_conbuf_final(struct run_ctx *c);
+
+/*
+ * After a kick took the vCPU out of KVM_RUN wherever it was: writes what the
+ * guest buffered so far, leaving the buffer to the guest (conbuf_flush).
+ */
+void hcall_conbuf_flush(struct run_ctx *c);
+
+/* Pauses (WAIT: nothing is buffered while the guest waits) or resumes the flush kicks. */
+void run_flush_pause(struct run_ctx *c, bool paused);
 
 /* Fills c->in for fd (<= 0: no input). */
 void hcall_input_init(struct run_ctx *c, int fd);

@@ -71,6 +71,7 @@ static bool conout_append(unsigned stream, const void *buf, size_t len)
 			memcpy(conout.recs + used, buf, len);
 			r.len += (uint32_t)len;
 			memcpy(conout.recs + conout.last, &r, sizeof(r));
+			__asm__ volatile("" ::: "memory"); /* bytes and length before used: a flush may stop the guest anywhere */
 			conout.hdr->used = used + len;
 			return true;
 		}
@@ -81,6 +82,7 @@ static bool conout_append(unsigned stream, const void *buf, size_t len)
 	memcpy(conout.recs + used, &r, sizeof(r));
 	memcpy(conout.recs + used + sizeof(r), buf, len);
 	conout.last = used;
+	__asm__ volatile("" ::: "memory");
 	conout.hdr->used = used + sizeof(r) + len;
 	return true;
 }

@@ -272,6 +272,53 @@ START_TEST(slow_writer_is_seen_while_running)
 }
 END_TEST
 
+/*
+ * A guest that flushes its lines and then computes without any hypercall (a
+ * progress line before a long job): the monitor's flush tick (vmm/run.c
+ * RUN_FLUSH_MS) writes them out while it still runs, to a file and to a pipe.
+ */
+START_TEST(flushed_then_computing_is_seen_while_running)
+{
+	const char *mode = modes[_i % NMODES];
+	bool pipe_out = _i / NMODES;
+	const char *vm[] = { path("ukvm-run"), "--pv", mode, path("apps/conio.img"), "spin", "3", NULL };
+	int errfd = tmp_file(), p[2] = { -1, -1 }, out;
+	if (pipe_out) {
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+		out = p[1];
+	} else {
+		out = tmp_file();
+	}
+	pid_t pid = spawn(vm, out, errfd);
+	if (pipe_out)
+		close(p[1]);
+	double end = now_s() + 60;
+	char buf[64] = "";
+	size_t have = 0;
+	while (now_s() < end && !strstr(buf, "end\n")) {
+		ssize_t n;
+		if (pipe_out) {
+			struct pollfd pfd = { p[0], POLLIN, 0 };
+			n = poll(&pfd, 1, 20) == 1 ? read(p[0], buf + have, sizeof(buf) - 1 - have) : 0;
+			have += n > 0 ? (size_t)n : 0;
+		} else {
+			n = pread(out, buf, sizeof(buf) - 1, 0);
+			have = n > 0 ? (size_t)n : 0;
+			usleep(20000);
+		}
+		buf[have] = 0;
+	}
+	bool running = waitpid(pid, NULL, WNOHANG) == 0;
+	kill(pid, SIGKILL);
+	reap(pid, 30);
+	ck_assert_msg(!strcmp(buf, "line 1\nline 2\nline 3\nend\n"), "--pv %s %s: got \"%s\"", mode,
+		      pipe_out ? "pipe" : "file", buf);
+	ck_assert_msg(running, "--pv %s: the output came only when the guest ended", mode);
+	close(errfd);
+	close(pipe_out ? p[0] : out);
+}
+END_TEST
+
 /* A crash report (and the monitor's last word) comes after every line the app wrote before it crashed. */
 START_TEST(crash_report_after_the_output)
 {
@@ -364,6 +411,7 @@ Suite *conout_suite(void)
 	tcase_add_loop_test(c, terminal_sees_output_at_once, 0, NMODES);
 	tcase_add_loop_test(c, crash_report_after_the_output, 0, NMODES);
 	tcase_add_loop_test(c, slow_writer_is_seen_while_running, 0, NMODES);
+	tcase_add_loop_test(c, flushed_then_computing_is_seen_while_running, 0, 2 * NMODES);
 	suite_add_tcase(s, c);
 	TCase *h = tcase_create("hostile");
 	tcase_set_timeout(h, 120);

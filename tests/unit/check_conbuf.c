@@ -107,6 +107,61 @@ START_TEST(records_in_order)
 }
 END_TEST
 
+/*
+ * A flush tick stops the guest anywhere, here in the middle of extending its
+ * last record (length raised, used not yet): what lies below used goes out,
+ * the buffer stays the guest's, and the next drain writes only the rest.
+ */
+START_TEST(flush_mid_append_writes_below_used_only)
+{
+	put(2, "err\n");
+	put(1, "out ");
+	uint64_t u = used_get();
+	uint8_t *recs = hdr + sizeof(struct ukvm_conbuf);
+	uint64_t last = u - 4 - sizeof(struct ukvm_conrec);
+	memcpy(recs + u, "more\n", 5);
+	struct ukvm_conrec r = { 1, 4 + 5 };
+	memcpy(recs + last, &r, sizeof(r)); /* the guest stopped here: used still u */
+	ck_assert_int_eq(conbuf_flush(&cb, &m, fake_write, NULL), 0);
+	ck_assert_uint_eq(got.len, 8);
+	ck_assert_int_eq(memcmp(got.bytes, "err\nout ", 8), 0);
+	ck_assert_uint_eq(used_get(), u); /* untouched */
+	/* Nothing new: a second tick writes nothing. */
+	size_t writes = got.writes;
+	ck_assert_int_eq(conbuf_flush(&cb, &m, fake_write, NULL), 0);
+	ck_assert_uint_eq(got.writes, writes);
+	/* The guest publishes, appends one more record, then makes a hypercall: the rest, once. */
+	used_set(u + 5);
+	put(2, "e2");
+	ck_assert_int_eq(drain(), 0);
+	ck_assert_uint_eq(got.len, 8 + 5 + 2);
+	ck_assert_int_eq(memcmp(got.bytes, "err\nout more\ne2", 15), 0);
+	ck_assert_uint_eq(got.streams[8], 1);
+	ck_assert_uint_eq(got.streams[13], 2);
+	ck_assert_uint_eq(used_get(), 0);
+}
+END_TEST
+
+/* A tick judges nothing and empties nothing: a hostile state is the next hypercall's drain's to refuse. */
+START_TEST(flush_leaves_hostile_state_to_the_drain)
+{
+	put(1, "ok");
+	struct ukvm_conrec bad = { 7, 3 };
+	uint64_t u = used_get();
+	memcpy(hdr + sizeof(struct ukvm_conbuf) + u, &bad, sizeof(bad));
+	used_set(u + sizeof(bad) + 3);
+	ck_assert_int_eq(conbuf_flush(&cb, &m, fake_write, NULL), 0);
+	ck_assert_uint_eq(got.len, 2);
+	ck_assert_uint_eq(used_get(), u + sizeof(bad) + 3);
+	ck_assert_int_eq(drain(), -EPROTO);
+	ck_assert_uint_eq(got.len, 2); /* "ok" once */
+	ck_assert_uint_eq(used_get(), 0);
+	used_set(UINT64_MAX);
+	ck_assert_int_eq(conbuf_flush(&cb, &m, fake_write, NULL), 0);
+	ck_assert_uint_eq(used_get(), UINT64_MAX);
+}
+END_TEST
+
 START_TEST(no_buffer_is_a_no_op)
 {
 	struct conbuf none = { 0 };
@@ -250,6 +305,8 @@ Suite *conbuf_suite(void)
 	tcase_add_test(c, no_buffer_is_a_no_op);
 	tcase_add_test(c, resumes_after_a_stop_without_repeating);
 	tcase_add_test(c, write_error_drops_the_buffer);
+	tcase_add_test(c, flush_mid_append_writes_below_used_only);
+	tcase_add_test(c, flush_leaves_hostile_state_to_the_drain);
 	suite_add_tcase(s, c);
 	TCase *l = tcase_create("limits");
 	tcase_add_checked_fixture(l, setup, teardown);
