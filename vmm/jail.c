@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -13,7 +14,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,14 +97,107 @@ static uint64_t jail_mem(const struct ukvm_config *cfg)
 }
 
 /*
- * Creates (if missing) and joins the cgroup v2 dir: memory.max guest RAM +
- * slack, cpu.max two CPUs (vCPU, event thread). A directory it created is
- * removed again when that fails. A cgroup that cannot be set is the host's
- * configuration, as a disk that cannot be opened: UKVM_ERR_CONFIG.
+ * The mount point of the cgroup v1 hierarchy that holds path (want NULL), or
+ * of the one with controller want: into mnt. 0 or -ENOENT.
+ */
+static int jail_cg1_mount(const char *path, const char *want, char *mnt, size_t len)
+{
+	char line[1024];
+	size_t best = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char m[512], opts[512];
+		const char *sep = strstr(line, " - cgroup ");
+		/* mountinfo: id parent dev root MOUNTPOINT ... " - " fstype source SUPER-OPTIONS */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", m) != 1 || sscanf(sep, " - cgroup %*s %511s", opts) != 1)
+			continue;
+		size_t n = strlen(m);
+		bool hit = false;
+		if (want) {
+			for (char *t = strtok(opts, ","); t && !hit; t = strtok(NULL, ","))
+				hit = !strcmp(t, want);
+		} else {
+			hit = !strncmp(path, m, n) && path[n] == '/' && n > best;
+		}
+		if (hit && n < len) {
+			memcpy(mnt, m, n + 1);
+			best = n;
+			if (want)
+				break;
+		}
+	}
+	fclose(f);
+	return best ? 0 : -ENOENT;
+}
+
+/* One v1 hierarchy's directory for the jail: made, a limit written, the process in it. */
+static int jail_cg1_join(struct jail_ctx *c, const char *ctl, const char *rel, const char *const *files,
+			 const char *const *vals, unsigned n, char *made, size_t madelen)
+{
+	char mnt[512], dir[1024], v[32];
+	int r = jail_cg1_mount(NULL, ctl, mnt, sizeof(mnt));
+	if (r)
+		return jail_fail(c, -r, "cgroup v1 hierarchy with the controller", ctl);
+	snprintf(dir, sizeof(dir), "%s%s", mnt, rel);
+	if (mkdir(dir, 0755) == 0)
+		snprintf(made, madelen, "%s", dir);
+	else if (errno != EEXIST)
+		return jail_fail(c, errno, "cgroup", dir);
+	for (unsigned i = 0; i < n; i++)
+		if ((r = jail_write(dir, files[i], vals[i])))
+			return jail_fail(c, -r, files[i], dir);
+	snprintf(v, sizeof(v), "%d", (int)getpid());
+	if ((r = jail_write(dir, "cgroup.procs", v)))
+		return jail_fail(c, -r, "joining cgroup", dir);
+	return 0;
+}
+
+/*
+ * cgroup v1 (memory and cpu mounted as hierarchies of their own, as on this
+ * project's hosts; Firecracker's jailer serves both versions): dir lies in
+ * one of them, and the same path below each hierarchy's mount is made in
+ * the memory one (memory.limit_in_bytes) and the cpu one (a quota of two
+ * CPUs), the process joining both.
+ */
+static int jail_cgroup_v1(struct jail_ctx *c, const char *dir, uint64_t mem)
+{
+	char mnt[512], limit[32], made[2][1024] = { "", "" };
+	if (jail_cg1_mount(dir, NULL, mnt, sizeof(mnt)))
+		return jail_fail(c, ENOTSUP, "not in a cgroup v1 or v2 hierarchy:", dir);
+	const char *rel = dir + strlen(mnt);
+	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)(mem + JAIL_CG_MEM_SLACK));
+	static const char *const mem_files[] = { "memory.limit_in_bytes" };
+	static const char *const cpu_files[] = { "cpu.cfs_period_us", "cpu.cfs_quota_us" };
+	const char *mem_vals[] = { limit }, *cpu_vals[] = { "100000", "200000" };
+	int r = jail_cg1_join(c, "memory", rel, mem_files, mem_vals, 1, made[0], sizeof(made[0]));
+	if (!r)
+		r = jail_cg1_join(c, "cpu", rel, cpu_files, cpu_vals, 2, made[1], sizeof(made[1]));
+	if (r)
+		for (int i = 1; i >= 0; i--)
+			if (*made[i])
+				rmdir(made[i]); /* empty: a failed join leaves nothing in it */
+	return r;
+}
+
+/*
+ * Creates (if missing) and joins the cgroup dir: on cgroup v2, memory.max
+ * guest RAM + slack and cpu.max two CPUs (vCPU, event thread); on v1 the
+ * same limits through the memory and cpu hierarchies (jail_cgroup_v1). A
+ * directory it created is removed again when that fails. A cgroup that
+ * cannot be set is the host's configuration, as a disk that cannot be
+ * opened: UKVM_ERR_CONFIG.
  */
 static int jail_cgroup(struct jail_ctx *c, uint64_t mem)
 {
 	const char *dir = c->o->cgroup;
+	char parent[4096];
+	struct statfs sf;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0'; /* absolute: checked by the caller */
+	if (statfs(*parent ? parent : "/", &sf) == 0 && sf.f_type == CGROUP_SUPER_MAGIC)
+		return jail_cgroup_v1(c, dir, mem) ? UKVM_ERR_CONFIG : 0;
 	bool made = mkdir(dir, 0755) == 0;
 	if (!made && errno != EEXIST) {
 		jail_fail(c, errno, "cgroup", dir);

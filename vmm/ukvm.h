@@ -462,15 +462,17 @@ int ukvm_error_exit_code(int err);
  * monitor before it reads any guest input, as Firecracker's jailer does: new
  * mount, PID, IPC, UTS and network namespaces, an empty read-only root
  * holding only the files the VM uses, an unprivileged uid/gid with no
- * capability, no_new_privs, resource limits and optionally a cgroup v2.
+ * capability, no_new_privs, resource limits and optionally a cgroup.
  * Extensible like struct ukvm_config (size; fields only appended; a
  * larger struct with an unknown field set is refused).
  */
 struct ukvm_jail {
 	uint32_t size;          /* sizeof(struct ukvm_jail) */
 	uint32_t uid, gid;      /* the jailed process's ids; 0 = 65534 (nobody, nogroup): never root */
-	const char *cgroup;     /* a cgroup v2 directory to create (if missing) and put the jail in:
-				   memory.max guest RAM + 512 MiB, cpu.max 2 CPUs; NULL = none */
+	const char *cgroup;     /* a cgroup directory to create (if missing) and put the jail in:
+				   memory limit guest RAM + 512 MiB, 2 CPUs; on cgroup v1, a directory in one
+				   hierarchy, the same path made in the memory and cpu ones (docs/jail.md);
+				   NULL = none */
 };
 
 /* The smallest struct ukvm_jail accepted: the first one. */

@@ -1,6 +1,7 @@
 /* procmisc.c: groups, process group and session, prctl, sysinfo, waits without children, RLIMIT_NOFILE: a transcript that must read the same natively and in ukvm. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
@@ -186,6 +187,12 @@ static void nofile(void)
 	/* (Raising the hard limit needs CAP_SYS_RESOURCE, which a container's root may lack: not compared.) */
 	rl = (struct rlimit){ 64, 4096 };
 	show("setrlimit NOFILE 64", setrlimit(RLIMIT_NOFILE, &rl));
+	/* poll takes at most RLIMIT_NOFILE entries (Linux: EINVAL before it reads any). */
+	struct pollfd pfds[65];
+	for (int i = 0; i < 65; i++)
+		pfds[i] = (struct pollfd){ .fd = -1 };
+	show("poll 65 entries over NOFILE 64", poll(pfds, 65, 0));
+	show("poll 64 entries", poll(pfds, 64, 0));
 	show("prlimit64 no such pid", prlimit(NO_SUCH_PID, RLIMIT_NOFILE, NULL, &got));
 	show("getrlimit 99", getrlimit(99, &got));
 	for (int fd = 3; fd < 64; fd++)

@@ -18,6 +18,11 @@ void fs_fd_set_limit(uint64_t n)
 	fd_limit = n < FS_MAX_FDS ? (int)n : FS_MAX_FDS;
 }
 
+int fs_fd_limit(void)
+{
+	return fd_limit;
+}
+
 /* What a reserved slot holds (fs_fd_reserve): taken for fs_fd_install, no file for anyone else. */
 static struct fs_file fd_reserved;
 

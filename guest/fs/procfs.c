@@ -283,6 +283,53 @@ static void proc_gen_status(struct proc_text *t)
 		    (unsigned long)kb, k_thr_count(), (1u << proc_ncpus()) - 1);
 }
 
+/* The app's initial environment as exec laid it on its stack, each string NUL-terminated (what Linux shows). */
+static void proc_gen_environ(struct proc_text *t)
+{
+	const char *p = (const char *)(uintptr_t)k_boot_info.env_start, *end = (const char *)(uintptr_t)k_boot_info.env_end;
+	while (p && p < end) {
+		int n = 0;
+		while (p + n < end && p[n])
+			n++;
+		proc_printf(t, "%.*s%c", n, p, 0);
+		p += n + 1;
+	}
+}
+
+/* size resident shared text lib data dt, in pages: everything the app holds is resident and private. */
+static void proc_gen_statm(struct proc_text *t)
+{
+	uint64_t pages = proc_app_bytes() / 4096, text = (k_boot_payload.app_text_hi - k_boot_payload.app_text_lo) / 4096;
+	if (text > pages)
+		text = pages;
+	proc_printf(t, "%lu %lu 0 %lu 0 %lu 0\n", (unsigned long)pages, (unsigned long)pages, (unsigned long)text,
+		    (unsigned long)(pages - text));
+}
+
+/*
+ * The 52 fields of Linux's /proc/PID/stat: what this kernel knows (pid,
+ * comm, state, session and group, threads, start time, virtual size and
+ * resident pages, CPU time as in /proc/stat's all-user account), zeros
+ * where nothing happens here (faults, children, signals by mask).
+ */
+static void proc_gen_pidstat(struct proc_text *t)
+{
+	int pid = (int)sys_getpid(0, 0, 0, 0, 0, 0);
+	uint64_t up, idle, bytes = proc_app_bytes();
+	proc_times(&up, &idle);
+	unsigned long busy = (unsigned long)((up - idle) / (1000000000u / PROC_USER_HZ));
+	proc_printf(t, "%d (%.15s) R 0 %d %d 0 -1 4194560 0 0 0 0 %lu 0 0 0 20 0 %d 0 0 %lu %lu 18446744073709551615 ",
+		    pid, proc_app_name(), pid, pid, busy, k_thr_count(), (unsigned long)bytes,
+		    (unsigned long)(bytes / 4096));
+	/* startcode endcode startstack kstkesp kstkeip signal blocked sigignore sigcatch wchan nswap cnswap */
+	proc_printf(t, "%lu %lu %lu 0 0 0 0 0 0 0 0 0 ", (unsigned long)k_boot_payload.app_text_lo,
+		    (unsigned long)k_boot_payload.app_text_hi, (unsigned long)k_boot_info.env_end);
+	/* exit_signal processor rt_priority policy delayacct_blkio_ticks guest_time cguest_time, then the
+	   data, brk, arg and env bounds and the exit code */
+	proc_printf(t, "17 0 0 0 0 0 0 0 0 0 0 0 %lu %lu 0\n", (unsigned long)k_boot_info.env_start,
+		    (unsigned long)k_boot_info.env_end);
+}
+
 /*
  * The app's memory, one line per run of pages it holds, in Linux's format.
  * Everything is mapped read-write-execute and private in this address
@@ -480,8 +527,11 @@ static const struct proc_entry proc_top[] = {
 static const struct proc_entry proc_pid[] = {
 	{ "cmdline", proc_gen_cmdline },
 	{ "comm", proc_gen_comm },
+	{ "environ", proc_gen_environ },
 	{ "maps", proc_gen_maps },
 	{ "mounts", proc_gen_mounts },
+	{ "stat", proc_gen_pidstat },
+	{ "statm", proc_gen_statm },
 	{ "status", proc_gen_status },
 };
 static const struct proc_entry proc_cpu[] = {

@@ -24,6 +24,8 @@ struct k_boot_info {
 	const char *cwd;   /* /chosen ukvm,cwd (NULL if absent or not a NUL-terminated string) */
 	const uint8_t *cpuid;    /* /chosen ukvm,cpuid: 24-byte big-endian entries (NULL if absent) */
 	int cpuid_len;
+	uint64_t env_start, env_end; /* set by exec: the app's initial environment strings on its stack
+					(/proc/self/environ) */
 };
 
 /* Filled by k_boot before anything else runs. */

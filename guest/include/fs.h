@@ -261,6 +261,8 @@ void fs_file_get(struct fs_file *f);
 void fs_file_put(struct fs_file *f);
 /* RLIMIT_NOFILE's soft limit: fs_fd_install and fs_fd_dup2 give no fd at or above n (capped at FS_MAX_FDS). */
 void fs_fd_set_limit(uint64_t n);
+/* That limit as the fd table applies it (at most FS_MAX_FDS). */
+int fs_fd_limit(void);
 
 /* Installs f at the lowest free fd >= min (takes f's reference on success): fd or -EMFILE / -EINVAL. */
 int fs_fd_install(struct fs_file *f, int min, bool cloexec);

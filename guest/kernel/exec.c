@@ -137,8 +137,11 @@ static uint64_t exec_stack(uint64_t top, const struct elf_info *in, uint64_t bas
 	k_random_bytes(rnd, sizeof(rnd));
 	uint64_t a_rnd = exec_push(&sp, rnd, sizeof(rnd));
 	uint64_t a_plat = exec_push(&sp, "x86_64", 7);
-	for (unsigned i = 0; i < env->n; i++)
+	/* Both lists in order upwards, as Linux lays them out: the environment's bytes are /proc/self/environ. */
+	k_boot_info.env_end = sp;
+	for (unsigned i = env->n; i-- > 0;)
 		av[argv->n + i] = exec_push(&sp, env->s[i], strlen(env->s[i]) + 1);
+	k_boot_info.env_start = sp;
 	for (unsigned i = argv->n; i-- > 0;)
 		av[i] = exec_push(&sp, argv->s[i], strlen(argv->s[i]) + 1);
 	uint64_t a_execfn = av[0];

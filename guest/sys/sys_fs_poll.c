@@ -140,8 +140,8 @@ void poll_mask_restore(const uint64_t *mask, uint64_t old, long rc)
 static long poll_user(long ufds, long nfds, uint64_t deadline, const uint64_t *mask, size_t masksize)
 {
 	struct pollfd *u = (struct pollfd *)ufds;
-	if ((unsigned long)nfds > FS_MAX_FDS)
-		return -EINVAL; /* Linux: more than RLIMIT_NOFILE */
+	if ((unsigned long)nfds > (unsigned long)fs_fd_limit())
+		return -EINVAL; /* Linux: more than RLIMIT_NOFILE (here also at most FS_MAX_FDS) */
 	size_t bytes = (size_t)nfds * sizeof(*u);
 	if (bytes && !k_user_ok(u, bytes))
 		return -EFAULT;

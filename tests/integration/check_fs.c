@@ -188,6 +188,22 @@ START_TEST(proc_as_programs_expect)
 	ck_assert_msg(r.status == 0 && r.out_len == sizeof(cmd) && memcmp(r.out, cmd, sizeof(cmd)) == 0, "%zu: %s%s",
 		      r.out_len, r.out, r.err);
 	it_result_free(&r);
+	/* environ is the initial environment, NUL after each; stat has Linux's 52 fields; statm 7 page counts. */
+	const char *a7[] = { "--pv", pv, "--quiet", "--env", "GREETING=hi there", img, "cat", "/proc/self/environ", NULL };
+	ck_assert_int_eq(it_run(&r, 60, a7), 0);
+	static const char env[] = "GREETING=hi there";
+	ck_assert_msg(r.status == 0 && r.out_len > sizeof(env) && memmem(r.out, r.out_len, env, sizeof(env)) &&
+		      r.out[r.out_len - 1] == '\0', "%zu: %s%s", r.out_len, r.out, r.err);
+	it_result_free(&r);
+	const char *a8[] = { "--pv", pv, "--quiet", img, "sh", "-c",
+			     "read -r s < /proc/self/stat; set -- $s; echo $# $2 $3; read -r m < /proc/self/statm; echo $m", NULL };
+	out = vm_out(a8);
+	unsigned long sz, res, shr, text, lib, data, dt;
+	const char *nl = strchr(out, '\n');
+	ck_assert_msg(!strncmp(out, "52 (busybox) R\n", 15) && nl &&
+		      sscanf(nl + 1, "%lu %lu %lu %lu %lu %lu %lu", &sz, &res, &shr, &text, &lib, &data, &dt) == 7 &&
+		      sz > 0 && res == sz && text > 0 && text + data == sz, "%s", out);
+	free(out);
 	const char *a6[] = { "--pv", pv, "--quiet", img, "df", "-T", "/", NULL };
 	out = vm_out(a6);
 	ck_assert_msg(strstr(out, "\ntmpfs                tmpfs") && strstr(out, "% /\n"), "%s", out);

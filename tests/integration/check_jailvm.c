@@ -267,6 +267,71 @@ static int cg_remove(const char *dir)
 	return -errno;
 }
 
+/* The mount point of the cgroup v1 hierarchy with controller ctl, into mnt: whether there is one. */
+static bool cg1_mount(const char *ctl, char *mnt, size_t len)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char m[512], opts[512];
+		const char *sep = strstr(line, " - cgroup ");
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", m) != 1 || sscanf(sep, " - cgroup %*s %511s", opts) != 1)
+			continue;
+		for (char *t = strtok(opts, ","); t && !found; t = strtok(NULL, ","))
+			found = !strcmp(t, ctl);
+		if (found)
+			snprintf(mnt, len, "%s", m);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * --jail-cgroup DIR on cgroup v1 (memory and cpu as hierarchies of their own, as on this project's
+ * machines): DIR in the memory one, the same path made in the cpu one; the limits, the jailed
+ * monitor in both.
+ */
+START_TEST(jail_cgroup_v1)
+{
+	if (!jail_possible())
+		return;
+	char memmnt[512], cpumnt[512];
+	if (!cg1_mount("memory", memmnt, sizeof(memmnt)) || !cg1_mount("cpu", cpumnt, sizeof(cpumnt)) ||
+	    access(memmnt, W_OK) != 0 || access(cpumnt, W_OK) != 0) {
+		fprintf(stderr, "SKIPPED: jailvm jail_cgroup_v1: no writable cgroup v1 memory and cpu hierarchies\n");
+		return;
+	}
+	char dir[700], cpudir[700], mon[4096], img[4096], buf[4096], want[32];
+	snprintf(dir, sizeof(dir), "%s/ukvm-jailvm-%d", memmnt, (int)getpid());
+	snprintf(cpudir, sizeof(cpudir), "%s/ukvm-jailvm-%d", cpumnt, (int)getpid());
+	snprintf(mon, sizeof(mon), "%s", it_path("ukvm-run"));
+	snprintf(img, sizeof(img), "%s", it_path("apps/spin.img"));
+	const char *args[] = { "--jail", "--jail-cgroup", dir, "--mem", "64M", "--timeout", "60", img, NULL };
+	struct it_proc p;
+	struct it_result r;
+	ck_assert_int_eq(it_start(&p, mon, args), 0);
+	int monitor = jailed_monitor(p.pid);
+	ck_assert_msg(monitor > 0, "no jailed monitor under %d", p.pid);
+	snprintf(want, sizeof(want), "%d\n", monitor);
+	cg_read(dir, "memory.limit_in_bytes", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "603979776\n"); /* 64 MiB + 512 MiB */
+	cg_read(dir, "cgroup.procs", buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, want), "monitor %d not in %s/cgroup.procs: %s", monitor, dir, buf);
+	cg_read(cpudir, "cpu.cfs_quota_us", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "200000\n");
+	cg_read(cpudir, "cgroup.procs", buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, want), "monitor %d not in %s/cgroup.procs: %s", monitor, cpudir, buf);
+	ck_assert_int_eq(it_finish(&p, SIGTERM, 30, &r, NULL), 0);
+	ck_assert_msg(r.status == 143, "status %d\nerr: %s", r.status, r.err);
+	it_result_free(&r);
+	ck_assert_int_eq(cg_remove(dir), 0);
+	ck_assert_int_eq(cg_remove(cpudir), 0);
+}
+END_TEST
+
 /*
  * --jail-cgroup DIR: created, memory.max guest RAM + 512 MiB, cpu.max 2 CPUs, the jailed monitor in
  * it. Where the cgroup v2 hierarchy lacks the memory or cpu controller (a host mounting them as v1,
@@ -401,6 +466,7 @@ Suite *jailvm_suite(void)
 	tcase_add_test(c, jailed_tap);
 	tcase_add_test(c, jailed_snapshot_restore);
 	tcase_add_test(c, jail_cgroup);
+	tcase_add_test(c, jail_cgroup_v1);
 	tcase_add_test(c, embedder_jail);
 	suite_add_tcase(s, c);
 	return s;
