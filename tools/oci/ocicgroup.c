@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ocicgroup.h"
+#include "ocipath.h"
 
 bool ocicgroup_is_systemd(const char *path)
 {
@@ -19,21 +20,10 @@ bool ocicgroup_is_systemd(const char *path)
 static int cg_mkdirs(const char *base, const char *path)
 {
 	char p[PATH_MAX];
-	size_t blen = strlen(base);
 
 	if ((size_t)snprintf(p, sizeof(p), "%s%s", base, path) >= sizeof(p))
 		return -ENAMETOOLONG;
-	for (char *s = p + blen + 1;; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			*s = c;
-			if (!c)
-				return 0;
-		}
-	}
+	return ocipath_mkdir_p(p, 0755);
 }
 
 /* Writes "0" (the writer itself) to DIR/cgroup.procs. */

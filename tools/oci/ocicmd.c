@@ -20,6 +20,7 @@
 #include "ocicgroup.h"
 #include "ocicmd.h"
 #include "ocipack.h"
+#include "ocipath.h"
 #include "ocispec.h"
 #include "ocistate.h"
 #include "ocivm.h"
@@ -315,26 +316,6 @@ out:
 	return rc;
 }
 
-/* mkdir -p, mode 0700: the shim names a --root (ROOT/NAMESPACE) whose parents may not exist yet, as runc makes them. */
-static int cmd_mkdir_p(const char *path)
-{
-	char p[PATH_MAX];
-
-	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p))
-		return -ENAMETOOLONG;
-	for (char *s = p + 1;; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST)
-				return -errno;
-			*s = c;
-			if (!c)
-				return 0;
-		}
-	}
-}
-
 int ocicmd_create(struct ocicmd *c, const struct ocicmd_create *a)
 {
 	char bundle[PATH_MAX], dir[PATH_MAX], err[8192];
@@ -347,7 +328,7 @@ int ocicmd_create(struct ocicmd *c, const struct ocicmd_create *a)
 		return ocicmd_fail(c, "bundle %s: %s", a->bundle ? a->bundle : ".", strerror(errno));
 	if (ocispec_load(bundle, &plan, err, sizeof(err)) < 0)
 		return ocicmd_fail(c, "%s", err);
-	if ((rc = cmd_mkdir_p(c->root)) < 0) {
+	if ((rc = ocipath_mkdir_p(c->root, 0700)) < 0) {
 		rc = ocicmd_fail(c, "--root %s: %s", c->root, strerror(-rc));
 		goto out;
 	}

@@ -1,6 +1,7 @@
 /* ocipath.c: rootfs-confined path resolution (openat2 RESOLVE_IN_ROOT) and execvp's PATH search inside a rootfs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -100,4 +101,23 @@ int ocipath_find_exe(int rootfd, const char *arg0, const char *path_env, const c
 	snprintf(err, errlen, "args[0] \"%.200s\": %s in PATH %.300s inside the rootfs", arg0,
 		 seen == -EACCES ? "no executable regular file" : "not found", path_env);
 	return seen;
+}
+
+int ocipath_mkdir_p(const char *path, mode_t mode)
+{
+	char p[PATH_MAX];
+
+	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST)
+				return -errno;
+			*s = c;
+			if (!c)
+				return 0;
+		}
+	}
 }

@@ -3,6 +3,7 @@
 #define OCI_OCIPATH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* PATH when process.env has none (runc's and Docker's default). */
 #define OCIPATH_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -15,6 +16,9 @@
  * -errno.
  */
 int ocipath_open(int rootfd, const char *path, int flags);
+
+/* mkdir -p of an absolute host path, each directory made with mode: 0 or -errno. */
+int ocipath_mkdir_p(const char *path, mode_t mode);
 
 /*
  * Finds the program args[0] names the way execvp would inside the
