@@ -99,7 +99,8 @@ struct ukvm_note {
  *   identical user PML4) in user mode.
  * - MSR 0x4b564d10 = UKVM_VIF_GPA | UKVM_PV_FLAGS | 0x400, set last. The VIF
  *   page (struct pvm_vif: u8 if_, pending, pad[6]; u64 cr2) is zero at boot
- *   (if_ = 0, and the guest never sets it: it takes no interrupts).
+ *   (if_ = 0, and the guest never sets it: its one interrupt, the time-slice
+ *   timer of the vCPU's in-kernel APIC, reaches it only in user mode).
  * Guest rules in PV mode: SYSCALL returns with `int $0x19` (RIP <- RCX,
  * RFLAGS <- R11, RSP kept), the app is entered with `int $0x17` (iret frame
  * at RSP), the exception stubs run natively and read CR2 from VIF + 8, CPUID

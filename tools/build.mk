@@ -29,6 +29,8 @@ APPS      += fstest
 APPS      += netidle
 # Processes, threads, IPC and timers against Linux (tests/integration/check_proc.c).
 APPS      += procmisc sigtimers futexpi sysvipc
+# Threads that spin without syscalls: time slices in PV mode (tests/integration/check_preempt.c, bench-preempt).
+APPS      += preempt
 # Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
 APPS      += shmap mprot
 # Console input (tests/integration/check_stdin.c).
@@ -167,6 +169,17 @@ $(BUILD)/bench/conbench: tools/bench/conbench.c
 .PHONY: bench-console
 bench-console: $(BUILD)/ukvm-run $(BUILD)/apps/conio $(BUILD)/apps/conio.img $(BUILD)/bench/conbench
 	$(Q)$(BUILD)/bench/conbench $(BUILD)
+
+# bench-preempt: two threads spinning a fixed amount of work natively, in pvm-pv mode (time slices) and in
+# base mode (cooperative), on one CPU (tools/bench/preemptbench.c).
+$(BUILD)/bench/preemptbench: tools/bench/preemptbench.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
+all: $(BUILD)/bench/preemptbench
+
+.PHONY: bench-preempt
+bench-preempt: $(BUILD)/ukvm-run $(BUILD)/apps/preempt $(BUILD)/apps/preempt.img $(BUILD)/bench/preemptbench
+	$(Q)$(BUILD)/bench/preemptbench $(BUILD)
 
 # bench-mm: an mprotect-heavy loop (guest/apps/mprot.c: a page pair made read-only and writable again),
 # natively and in ukvm in both CPU modes, in one run (the machine's load swings: compare within it).

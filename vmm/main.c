@@ -60,9 +60,10 @@ static void main_stats(const struct ukvm_result *res)
 			fprintf(stderr, " %s %llu", ukvm_stat_name(s), (unsigned long long)res->exits[s]);
 	fputc('\n', stderr);
 	if (res->kvm_stats)
-		fprintf(stderr, "ukvm-run: KVM: %llu page faults (%llu fixed), %llu exits with those inside the kernel\n",
+		fprintf(stderr, "ukvm-run: KVM: %llu page faults (%llu fixed), %llu exits with those inside the kernel, "
+			"%llu interrupts\n",
 			(unsigned long long)res->kvm_pf_taken, (unsigned long long)res->kvm_pf_fixed,
-			(unsigned long long)res->kvm_exits);
+			(unsigned long long)res->kvm_exits, (unsigned long long)res->kvm_irqs);
 	if (res->stdin_reads)
 		fprintf(stderr, "ukvm-run: stdin: %llu reads, %llu bytes\n", (unsigned long long)res->stdin_reads,
 			(unsigned long long)res->stdin_bytes);

@@ -347,6 +347,7 @@ out_stats:
 			res->kvm_pf_taken = ks.pf_taken;
 			res->kvm_pf_fixed = ks.pf_fixed;
 			res->kvm_exits = ks.exits;
+			res->kvm_irqs = ks.irq_injections;
 		}
 		close(stats_fd);
 	}

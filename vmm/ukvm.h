@@ -348,6 +348,13 @@ struct ukvm_result {
 	uint64_t kvm_pf_taken;
 	uint64_t kvm_pf_fixed;
 	uint64_t kvm_exits;
+	/*
+	 * Appended after 0.2 (time slices), with kvm_stats: KVM's
+	 * "irq_injections", the interrupts delivered to the guest. Only a
+	 * pvm-pv guest with two or more threads runnable takes any (its
+	 * time-slice timer, docs/design.md); every other run reports 0.
+	 */
+	uint64_t kvm_irqs;
 	/* New fields go here, at the end. */
 };
 

@@ -88,6 +88,7 @@ void vcpu_kick(struct vcpu *v);
 /* KVM's per-vCPU counters (KVM_GET_STATS_FD), as ukvm_result reports them. */
 struct vcpu_kvm_stats {
 	uint64_t pf_taken, pf_fixed, exits;
+	uint64_t irq_injections; /* interrupts KVM injected: the PV guest's time-slice ticks */
 };
 
 /* Opens the vCPU's binary stats fd, above 2: the fd, or -errno (an older KVM: -ENOTTY). */

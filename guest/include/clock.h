@@ -22,6 +22,12 @@ uint64_t k_clock_monotonic_ns(void);
  */
 void k_clock_restored(uint64_t tsc_then, uint64_t realtime_ns);
 
+/* TSC cycles in ns nanoseconds (the rate given to k_clock_init). */
+uint64_t k_clock_tsc_of_ns(uint64_t ns);
+
+/* The TSC value at monotonic time ns (for a TSC-deadline timer). */
+uint64_t k_clock_tsc_at(uint64_t ns);
+
 /* Nanoseconds since the epoch: host launch time + k_clock_monotonic_ns(). */
 uint64_t k_clock_realtime_ns(void);
 

@@ -70,6 +70,25 @@ bool k_thr_others_runnable(void);
  */
 long k_thr_block(uint64_t deadline, unsigned flags);
 
+/*
+ * Time slices (PV mode), on every return to the app (a syscall's, a new
+ * thread's start): arms the slice timer when another thread is runnable
+ * and it is not armed. Cheap otherwise: a counter and a flag.
+ */
+void k_thr_leave(void);
+
+/*
+ * An interrupt taken in app code (guest/arch/x86_64/exc.S: PV mode only)
+ * with the app's whole state in f on the running thread's kernel stack:
+ * a time-slice tick switches to another runnable thread when this one's
+ * slice is over; then expired timers and pending signals are handled as
+ * on a syscall's return, and the app resumes from f.
+ */
+_Noreturn void k_thr_irq(struct k_uregs *f, uint64_t vector);
+
+/* Slice ticks taken and the preemptions they made, since boot. */
+void k_thr_tick_stats(uint64_t *ticks, uint64_t *preemptions);
+
 /* Makes a blocked thread runnable with rc as its k_thr_block result: false when it was not blocked. */
 bool k_thr_unblock(struct k_thread *t, long rc);
 

@@ -9,11 +9,13 @@
  * can overwrite, so deadlines here never read that one.
  */
 static uint64_t clk_tsc0, clk_mult, clk_boot_ns;
+static uint32_t clk_khz;
 
 void k_clock_init(uint32_t tsc_khz, uint64_t boot_realtime_ns)
 {
 	if (tsc_khz == 0)
 		tsc_khz = 1000000; /* no frequency given: assume 1 GHz rather than divide by zero */
+	clk_khz = tsc_khz;
 	clk_tsc0 = k_rdtsc();
 	clk_mult = (1000000ull << 32) / tsc_khz;
 	clk_boot_ns = boot_realtime_ns;
@@ -38,4 +40,14 @@ void k_clock_restored(uint64_t tsc_then, uint64_t realtime_ns)
 uint64_t k_clock_realtime_ns(void)
 {
 	return clk_boot_ns + k_clock_monotonic_ns();
+}
+
+uint64_t k_clock_tsc_of_ns(uint64_t ns)
+{
+	return (uint64_t)(((unsigned __int128)ns * clk_khz) / 1000000u);
+}
+
+uint64_t k_clock_tsc_at(uint64_t ns)
+{
+	return clk_tsc0 + k_clock_tsc_of_ns(ns);
 }

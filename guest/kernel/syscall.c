@@ -2,6 +2,7 @@
 #include "sig.h"
 #include "sys.h"
 #include "syscall.h"
+#include "thread.h"
 #include "timer.h"
 
 long k_syscall(struct k_uregs *f)
@@ -9,5 +10,7 @@ long k_syscall(struct k_uregs *f)
 	long rc = sys_dispatch(f);
 
 	k_timer_check(); /* an expired timer's signal is delivered on this return, as Linux's on its next one */
-	return k_sig_syscall_exit(f, rc);
+	rc = k_sig_syscall_exit(f, rc);
+	k_thr_leave(); /* PV mode: the time-slice timer when another thread waits for the CPU */
+	return rc;
 }

@@ -1,18 +1,23 @@
-/* thread.c: cooperative app threads on the one vCPU: clone, exit, blocking and the scheduler that drives the wait core. */
+/* thread.c: app threads on the one vCPU: clone, exit, blocking, time slices (PV mode) and the scheduler that drives the wait core. */
 #include <linux/errno.h>
 
 #include "arch.h"
 #include "boot.h"
 #include "futex.h"
 #include "k.h"
+#include "clock.h"
+#include "lapic.h"
 #include "linux_abi.h"
 #include "sig.h"
 #include "thread.h"
+#include "timer.h"
 #include "wait.h"
 
 /*
- * docs/design.md: threads are cooperative, switched only inside blocking
- * syscalls (k_thr_wait, k_thr_yield, k_thr_exit). Each thread has its own
+ * docs/design.md: threads switch inside blocking syscalls (k_thr_wait,
+ * k_thr_yield, k_thr_exit) and, in PV mode only, when a time slice ends
+ * (k_thr_irq: a timer interrupt in app code, handled like a sched_yield
+ * there; base mode takes no interrupts and stays cooperative). Each thread has its own
  * kernel stack: a blocked thread's kernel context (its syscall frame and the
  * C frames above it) stays there while others run. A switch saves the
  * callee-saved registers and RSP (k_thr_swap), the app's FS base, its
@@ -51,6 +56,8 @@ struct k_thread {
 	bool own_pages;      /* the first thread lives in .bss on the boot syscall stack */
 	uint64_t fsbase, user_rsp;
 	uint64_t sigmask, sigpend;
+	uint64_t saved_mask; /* k_sig's saved_mask and mask_saved: a blocked ppoll/sigsuspend's, per thread as in Linux */
+	bool mask_saved;
 	uint64_t sigwaiting; /* rt_sigtimedwait's set: taken by the wait, never acted on (Linux's real_blocked) */
 	struct lx_stack altstack;
 	uint64_t clear_tid;
@@ -71,7 +78,37 @@ static struct k_thread *thr_all[THR_MAX] = { &thr_main };
 static struct k_thread *thr_cur = &thr_main;
 static struct k_thread *thr_dead;
 static int thr_live = 1;
+static int thr_nrun = 1; /* threads in THR_RUN, the running one included */
 static int thr_next_tid = 2;
+
+/*
+ * Time slices (PV mode): a thread runs at most THR_SLICE_MS while another
+ * is runnable, and a blocked thread's deadline (a sleep, a timeout) or a
+ * driver's poll time ends on time even while another thread spins, and an
+ * app timer's signal (alarm, setitimer, timer_create) interrupts a loop on
+ * time as on Linux. The timer is armed only for those, when the kernel returns to the app
+ * (k_thr_leave): a lone thread, and threads that block until another wakes
+ * them, take no interrupt at all. It is not cancelled when the contention
+ * ends (that would cost a hypercall on every block of a ping-pong pair),
+ * only before the idle WAIT: at most one tick per slice. A tick costs ~4
+ * KVM exits (~30-60 us here): under 1% of a 10 ms slice, only under
+ * contention.
+ */
+#define THR_SLICE_MS 10
+static uint64_t thr_slice_start; /* TSC when the running thread got the CPU */
+static uint64_t thr_wake_at = K_WAIT_FOREVER; /* monotonic ns: the scheduler must look again (blocked threads) */
+static uint64_t thr_ticks, thr_preemptions, thr_switches;
+
+static void thr_set_state(struct k_thread *t, enum thr_state s)
+{
+	int was = thr_nrun;
+
+	thr_nrun += (s == THR_RUN) - (t->state == THR_RUN);
+	t->state = s;
+	/* Contention starts: the running thread ran alone so far, which took no one's turn; its slice starts now. */
+	if (was == 1 && thr_nrun == 2)
+		thr_slice_start = k_rdtsc();
+}
 
 int k_thr_tid(void)
 {
@@ -161,6 +198,8 @@ static void thr_switch_to(struct k_thread *n)
 	o->sigmask = k_sig.mask;
 	o->sigpend = k_sig.pending;
 	o->altstack = k_sig.altstack;
+	o->saved_mask = k_sig.saved_mask;
+	o->mask_saved = k_sig.mask_saved;
 	__asm__ volatile("fxsave64 %0" : "=m"(o->fx));
 	thr_cur = n;
 	k_kstack_top = n->kstack_top;
@@ -169,7 +208,11 @@ static void thr_switch_to(struct k_thread *n)
 	k_sig.mask = n->sigmask;
 	k_sig.pending = n->sigpend;
 	k_sig.altstack = n->altstack;
+	k_sig.saved_mask = n->saved_mask;
+	k_sig.mask_saved = n->mask_saved;
 	__asm__ volatile("fxrstor64 %0" : : "m"(n->fx));
+	thr_slice_start = k_rdtsc();
+	thr_switches++;
 	k_thr_swap(&o->ksp, n->ksp);
 	/* Back in o, switched to by some other thread. */
 	thr_reap();
@@ -200,7 +243,7 @@ static void thr_schedule(void)
 			if (!t || t->state != THR_WAIT)
 				continue;
 			if (t->deadline <= now) {
-				t->state = THR_RUN;
+				thr_set_state(t, THR_RUN);
 				t->wake_rc = -ETIMEDOUT;
 			} else if (t->deadline < earliest) {
 				earliest = t->deadline;
@@ -208,6 +251,8 @@ static void thr_schedule(void)
 			if (t->wait_flags & K_WAIT_SLEEP)
 				sleeper = true;
 		}
+		/* For k_thr_leave: when a blocked thread or a driver needs the scheduler again (K_WAIT_FOREVER: never). */
+		thr_wake_at = dev && dev < earliest ? dev : earliest;
 		for (int k = 1; k <= THR_MAX; k++) {
 			struct k_thread *t = thr_all[(thr_cur->slot + k) % THR_MAX];
 			if (t && t->state == THR_RUN) {
@@ -221,6 +266,8 @@ static void thr_schedule(void)
 			k_hypercall_console(K_CONSOLE_ERR, thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
 			k_hypercall_crash(LX_SIGABRT);
 		}
+		/* Nobody runnable: a pending slice tick would only cost a delivery later. */
+		k_lapic_disarm();
 		/*
 		 * Quiet when no driver awaits anything (dev == 0) or only outside
 		 * input with nothing in flight (K_WAIT_FOREVER: console input): a
@@ -259,7 +306,7 @@ long k_thr_block(uint64_t deadline, unsigned flags)
 	c->wait_flags = flags;
 	c->deadline = deadline;
 	c->wake_rc = 0;
-	c->state = THR_WAIT;
+	thr_set_state(c, THR_WAIT);
 	thr_schedule();
 	return c->wake_rc;
 }
@@ -268,7 +315,7 @@ bool k_thr_unblock(struct k_thread *t, long rc)
 {
 	if (t->state != THR_WAIT)
 		return false;
-	t->state = THR_RUN;
+	thr_set_state(t, THR_RUN);
 	t->wake_rc = rc;
 	return true;
 }
@@ -369,6 +416,7 @@ bool k_thr_sig_pending(int tid, int sig)
 static _Noreturn void thr_first(void)
 {
 	thr_reap();
+	k_thr_leave();
 	k_user_resume(&thr_cur->start);
 }
 
@@ -399,7 +447,7 @@ static long thr_clone(struct k_uregs *f, uint64_t flags, uint64_t sp, uint64_t p
 	t->tid = thr_next_tid++;
 	t->slot = slot;
 	t->own_pages = true;
-	t->state = THR_RUN;
+	t->state = THR_WAIT; /* not yet counted: runnable once in thr_all, below */
 	t->kstack_top = ((uint64_t)(uintptr_t)t + THR_PAGES * 4096ull) & ~15ull;
 	/* k_thr_swap pops rbp rbx r12-r15 (zero: ends backtraces) and returns to thr_first, RSP % 16 == 8 as after a call. */
 	uint64_t *ks = (uint64_t *)(uintptr_t)(t->kstack_top - 64);
@@ -427,6 +475,7 @@ static long thr_clone(struct k_uregs *f, uint64_t flags, uint64_t sp, uint64_t p
 		*(volatile uint32_t *)(uintptr_t)ctid = (uint32_t)t->tid;
 	thr_all[slot] = t;
 	thr_live++;
+	thr_set_state(t, THR_RUN);
 	return t->tid;
 }
 
@@ -481,11 +530,63 @@ _Noreturn void k_thr_exit(int status)
 		__atomic_store_n((uint32_t *)(uintptr_t)c->clear_tid, 0, __ATOMIC_SEQ_CST);
 		k_thr_wake((const void *)(uintptr_t)c->clear_tid, ~0u, 1);
 	}
-	c->state = THR_DEAD;
+	thr_set_state(c, THR_DEAD);
 	thr_all[c->slot] = NULL;
 	thr_live--;
 	c->dead_next = thr_dead;
 	thr_dead = c;
 	thr_schedule();
 	k_panic("exited thread %d ran again", c->tid);
+}
+
+void k_thr_leave(void)
+{
+	uint64_t at = UINT64_MAX;
+
+	if (!k_pv_vif)
+		return; /* base mode: no interrupts */
+	/* More than one thread: the end of the slice, or a blocked thread's (or a driver's) next look. */
+	if (thr_live > 1 && thr_nrun > 1)
+		at = thr_slice_start + k_clock_tsc_of_ns(THR_SLICE_MS * 1000000ull);
+	else if (thr_live > 1 && thr_wake_at != K_WAIT_FOREVER)
+		at = k_clock_tsc_at(thr_wake_at);
+	/* An app timer's signal (alarm, setitimer, timer_create) on time, even into a loop with no syscall. */
+	if (k_timer_next && k_clock_tsc_at(k_timer_next) < at)
+		at = k_clock_tsc_at(k_timer_next);
+	if (at != UINT64_MAX && (!k_lapic_armed() || at < k_lapic_deadline()))
+		k_lapic_arm(at);
+}
+
+_Noreturn void k_thr_irq(struct k_uregs *f, uint64_t vector)
+{
+	k_sys_user_rsp = f->rsp; /* as a SYSCALL's entry: a switch keeps it per thread */
+	if (vector == K_VEC_TICK) {
+		k_lapic_eoi();
+		thr_ticks++;
+		uint64_t slice = k_clock_tsc_of_ns(THR_SLICE_MS * 1000000ull);
+		/*
+		 * A tick armed for an earlier thread's slice gives this one the rest of
+		 * its own; one for a blocked thread's deadline runs the scheduler,
+		 * which expires it (and polls the drivers) and, round robin, runs
+		 * another runnable thread first, as sched_yield.
+		 */
+		if ((thr_nrun > 1 && k_rdtsc() - thr_slice_start >= slice) ||
+		    (thr_wake_at != K_WAIT_FOREVER && k_clock_monotonic_ns() >= thr_wake_at)) {
+			uint64_t before = thr_switches;
+			thr_schedule();
+			thr_preemptions += thr_switches != before; /* back here: another thread ran meanwhile */
+		}
+	}
+	/* The syscall return's work: expired timers, then a pending signal's handler (asynchronous pthread_cancel). */
+	k_timer_check();
+	k_sig.restored = true; /* f is the whole user state: resume all of it, RAX included */
+	k_sig_syscall_exit(f, (long)f->rax);
+	k_thr_leave();
+	k_user_resume(f);
+}
+
+void k_thr_tick_stats(uint64_t *ticks, uint64_t *preemptions)
+{
+	*ticks = thr_ticks;
+	*preemptions = thr_preemptions;
 }

@@ -178,6 +178,7 @@ START_TEST(test_idle_flag_and_restored)
 	ck_assert_uint_ne(fs_shim_restored_tsc, 0);
 	ck_assert_uint_eq(fs_shim_reseed[0], 7);
 	ck_assert_uint_eq(fs_shim_reseed[31], 7);
+	ck_assert_int_eq(fs_shim_lapic_restored, 1);
 	fs_shim_wait_rc = 0;
 }
 END_TEST

@@ -263,6 +263,11 @@ void k_clock_restored(uint64_t tsc_then, uint64_t realtime_ns)
 	fs_shim_restored_tsc = tsc_then;
 	fs_shim_restored_realtime = realtime_ns;
 }
+int fs_shim_lapic_restored; /* guest/arch/x86_64/lapic.c: the fresh vCPU's APIC is set up again */
+void k_lapic_restored(void)
+{
+	fs_shim_lapic_restored++;
+}
 void k_random_reseed(const void *seed, size_t len)
 {
 	memcpy(fs_shim_reseed, seed, len < sizeof(fs_shim_reseed) ? len : sizeof(fs_shim_reseed));

@@ -41,6 +41,7 @@ extern bool fs_shim_input_hup;      /* an end of file is a hang-up */
 extern uint64_t fs_shim_wait_flags;
 extern uint64_t fs_shim_restored_tsc, fs_shim_restored_realtime;
 extern uint8_t fs_shim_reseed[32];
+extern int fs_shim_lapic_restored;
 
 /* CPUID's answer for every leaf but 0 (guest/fs/procfs.c's cpuinfo). */
 extern uint32_t fs_shim_cpuid[4];

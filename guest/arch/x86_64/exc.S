@@ -20,6 +20,10 @@ k_exc_state:                    /* struct k_exc_state (guest/include/arch.h) */
 	.globl k_exc_busy
 k_exc_busy:                     /* set while a report is in progress */
 	.skip 8
+irq_rax:                        /* irq_entry's scratch: it is never entered twice */
+	.skip 8
+irq_vec:
+	.skip 8
 	.balign 16
 exc_report_stack:
 	.skip REPORT_STACK_SIZE
@@ -38,11 +42,64 @@ k_exc_stubs:
 	pushq $0
 	.endif
 	pushq $vec
+	.if (vec == 0x40) || (vec == 0xff)
+	jmp irq_entry           /* K_VEC_TICK, K_VEC_SPURIOUS (guest/include/lapic.h) */
+	.else
 	jmp exc_common
+	.endif
 	vec = vec + 1
 	.endr
 
 	.balign 16
+/*
+ * PV mode's interrupts: the time-slice timer (and the APIC's spurious
+ * vector). They reach the guest only in user mode: the kernel keeps the
+ * VIF's interrupt flag clear (so it is never entered twice; a deadline
+ * passing in the kernel stays pending until the return to the app). The
+ * app's whole state (every GPR and the iret frame, as struct k_uregs) goes
+ * on the running thread's kernel stack, empty while it is in user mode, as
+ * a SYSCALL's does; k_thr_irq (guest/kernel/thread.c) may switch threads
+ * there as a blocking syscall would, and resumes with k_user_resume. The
+ * app's FPU/SSE registers are untouched until a switch saves them. Base
+ * mode takes no interrupts: one there is a fault, as is one in kernel mode.
+ */
+irq_entry:
+	cmpq $0, k_pv_vif(%rip)
+	je exc_common
+	testb $3, 24(%rsp)      /* the frame's CS (after vector and error): user mode's is 0x33 */
+	jz exc_common
+	mov %rax, irq_rax(%rip) /* no nesting: the flag stays clear until the app runs again */
+	mov (%rsp), %rax
+	mov %rax, irq_vec(%rip)
+	lea 16(%rsp), %rax      /* the CPU's frame: rip cs rflags rsp ss */
+	mov k_kstack_top(%rip), %rsp
+	pushq 32(%rax)
+	pushq 24(%rax)
+	pushq 16(%rax)
+	pushq 8(%rax)
+	pushq 0(%rax)
+	push %r11
+	push %rcx
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
+	pushq irq_rax(%rip)
+	push %r9
+	push %r8
+	push %r10
+	push %rdx
+	push %rsi
+	push %rdi
+	mov %rsp, %rdi          /* 20 pushes: 16-byte aligned, as the SYSCALL entry's */
+	mov irq_vec(%rip), %rsi
+	xor %ebp, %ebp          /* ends the kernel's backtraces here */
+	cld
+	call k_thr_irq          /* never returns: k_user_resume */
+	ud2
+
 exc_common:
 	/*
 	 * The #UD of k_tlb_flush_list (RDI list of addresses, RSI their count;

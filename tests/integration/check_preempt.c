@@ -1,0 +1,198 @@
+/*
+ * check_preempt.c: time slices. In pvm-pv mode the guest kernel preempts a thread that runs without
+ * syscalls (guest/apps/preempt.c, checked natively first); base mode is cooperative (README), so those
+ * cases are skipped there, loudly. The timer must cost nothing where it is not needed: a lone spinning
+ * thread (with no app timer) and threads that block take no interrupt (KVM's count from ukvm-run --stats,
+ * never timing).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "it_util.h"
+
+static const char *const pv_modes[] = { "off", "auto" };
+
+/* Build outputs, in slots (it_path's buffer is reused by the next call). */
+static const char *path(const char *rel)
+{
+	static char slot[4][4096];
+	static int n;
+	n = (n + 1) % 4;
+	snprintf(slot[n], sizeof(slot[n]), "%s", it_path(rel));
+	return slot[n];
+}
+
+/* Runs prog (NULL: ukvm-run) with args to the end (killed after 60 s), stdin /dev/null. */
+static void run(struct it_result *r, const char *prog, const char *const *args)
+{
+	struct it_proc p;
+	ck_assert_int_eq(it_start(&p, prog, args), 0);
+	ck_assert_int_eq(it_finish(&p, 0, 60, r, NULL), 0);
+}
+
+/* The interrupts KVM injected, from --stats' "KVM: ..." line; -1 when this KVM has no binary stats. */
+static long interrupts(const struct it_result *r)
+{
+	const char *k = strstr(r->err, "ukvm-run: KVM: ");
+	const char *e = k ? strchr(k, '\n') : NULL;
+	for (const char *p = k; p && p < e; p++)
+		if (*p == ',' && strncmp(p, ", ", 2) == 0 && strstr(p, " interrupts") && strstr(p, " interrupts") < e &&
+		    !strchr(p + 1, ','))
+			return strtol(p + 2, NULL, 10);
+	return -1;
+}
+
+/* The app natively: its verdict line, so a broken app cannot pass in ukvm. */
+static void native(const char *mode, const char *want)
+{
+	struct it_result n;
+	const char *args[] = { mode, NULL };
+	run(&n, path("apps/preempt"), args);
+	ck_assert_msg(n.status == 0 && strcmp(n.out, want) == 0, "preempt %s natively: status %d:\n%s%s", mode, n.status,
+		      n.out, n.err);
+	it_result_free(&n);
+}
+
+/* preempt MODE in ukvm under --pv pv with --stats: false (and nothing run) when pv_only and the VM is not in PV mode. */
+static bool guest(struct it_result *r, const char *pv, const char *mode, bool pv_only)
+{
+	const char *args[] = { "--pv", pv, "--stats", path("apps/preempt.img"), mode, NULL };
+	run(r, NULL, args);
+	bool pvm = strstr(r->err, "ukvm-run: pv mode") != NULL;
+	if (pv_only && !pvm) {
+		fprintf(stderr, "SKIPPED: preempt %s --pv %s: %s\n", mode, pv,
+			strcmp(pv, "off") ? "this host has no pvm-pv interface (timer interrupts)"
+					  : "base mode is cooperative: a thread spinning without syscalls keeps the CPU (README)");
+		it_result_free(r);
+		return false;
+	}
+	return true;
+}
+
+static const char *const pv_cases[] = { "flag", "cancel", "alarm" };
+
+/*
+ * PV mode only: the main thread spins with no syscall until a sleeping thread sets a flag; asynchronous
+ * pthread_cancel of a thread spinning with no syscall (both need the other thread to get the CPU); a
+ * lone thread spins until its SIGALRM handler runs (the signal must interrupt the loop, as on Linux).
+ */
+START_TEST(spinning_thread_preempted)
+{
+	const char *mode = pv_cases[_i / 2], *pv = pv_modes[_i % 2];
+	char want[64];
+	struct it_result r;
+
+	snprintf(want, sizeof(want), "%s ok\n", mode);
+	native(mode, want);
+	if (!guest(&r, pv, mode, true))
+		return;
+	ck_assert_msg(r.status == 0 && strcmp(r.out, want) == 0, "preempt %s --pv %s: status %d:\n%s%s", mode, pv,
+		      r.status, r.out, r.err);
+	long n = interrupts(&r);
+	ck_assert_msg(n != 0, "preempt %s --pv %s: done without a timer interrupt?\n%s", mode, pv, r.err);
+	fprintf(stderr, "preempt: %s --pv %s: ok, %ld interrupts\n", mode, pv, n);
+	it_result_free(&r);
+}
+END_TEST
+
+/*
+ * Two threads spin with live XMM registers (then: upper halves of YMM registers, where the CPU and OS offer
+ * AVX, as in PV mode where the app sees the host's CPUID), each its own pattern: preempted mid-SSE/AVX in
+ * PV mode, in turn in base mode.
+ */
+START_TEST(fpu_kept)
+{
+	const char *mode = _i / 2 ? "avx" : "sse", *pv = pv_modes[_i % 2];
+	char want[64];
+	struct it_result r;
+
+	snprintf(want, sizeof(want), "%s ok\n", mode);
+	native(mode, want);
+	guest(&r, pv, mode, false);
+	ck_assert_msg(r.status == 0 && strcmp(r.out, want) == 0, "%s --pv %s: status %d:\n%s%s", mode, pv, r.status,
+		      r.out, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/*
+ * Zero cost where nobody waits for the CPU: one thread spinning ~0.1-0.5 s takes no interrupt; a thread
+ * sleeping 20 x 10 ms while the other waits in pthread_join takes none either, but for one allowed
+ * around pthread_create (the creator returns to the app with two threads runnable and arms a slice: a
+ * host preemption of over 10 ms right there fires it). A timer left running would show tens.
+ */
+START_TEST(no_tick_unneeded)
+{
+	static const struct {
+		const char *mode;
+		long max;
+	} cases[] = { { "solo", 0 }, { "sleepers", 1 } };
+	const char *mode = cases[_i / 2].mode, *pv = pv_modes[_i % 2];
+	char want[64];
+	struct it_result r;
+
+	snprintf(want, sizeof(want), "%s ok\n", mode);
+	native(mode, want);
+	guest(&r, pv, mode, false);
+	ck_assert_msg(r.status == 0 && strcmp(r.out, want) == 0, "preempt %s --pv %s: status %d:\n%s%s", mode, pv,
+		      r.status, r.out, r.err);
+	long n = interrupts(&r);
+	if (n < 0)
+		fprintf(stderr, "SKIPPED: preempt %s --pv %s: interrupt count: this KVM has no binary stats\n", mode, pv);
+	else
+		ck_assert_msg(n <= cases[_i / 2].max, "preempt %s --pv %s: %ld timer interrupts, want at most %ld:\n%s",
+			      mode, pv, n, cases[_i / 2].max, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/*
+ * PV mode: a VM that took slice ticks, snapshotted in its idle sleep (the timer is disarmed before every
+ * idle WAIT) and restored on a fresh vCPU, whose APIC the guest sets up again: the spinning thread
+ * still gives way after the restore.
+ */
+START_TEST(after_restore)
+{
+	char snap[] = "/tmp/ukvm-preempt-XXXXXX";
+	int fd = mkstemp(snap);
+	struct it_result w, r;
+
+	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
+	close(fd);
+	const char *wargs[] = { "--stats", "--snapshot-when-idle", snap, path("apps/preempt.img"), "snap", NULL };
+	run(&w, NULL, wargs);
+	if (!strstr(w.err, "ukvm-run: pv mode")) {
+		fprintf(stderr, "SKIPPED: preempt snap: this host has no pvm-pv interface (timer interrupts)\n");
+		unlink(snap);
+		it_result_free(&w);
+		return;
+	}
+	ck_assert_msg(w.status == 0 && strcmp(w.out, "round 1\n") == 0 && strstr(w.err, "snapshot written"),
+		      "snapshot run: status %d:\n%s%s", w.status, w.out, w.err);
+	const char *rargs[] = { "--stats", "--restore", snap, NULL };
+	run(&r, NULL, rargs);
+	unlink(snap);
+	ck_assert_msg(r.status == 0 && strcmp(r.out, "round 2\nsnap ok\n") == 0, "restored: status %d:\n%s%s", r.status,
+		      r.out, r.err);
+	ck_assert_msg(interrupts(&r) != 0, "restored: done without a timer interrupt?\n%s", r.err);
+	it_result_free(&w);
+	it_result_free(&r);
+}
+END_TEST
+
+Suite *preempt_suite(void)
+{
+	Suite *s = suite_create("preempt");
+	TCase *c = tcase_create("slices");
+	tcase_set_timeout(c, 120);
+	tcase_add_loop_test(c, spinning_thread_preempted, 0, 6);
+	tcase_add_loop_test(c, fpu_kept, 0, 4);
+	tcase_add_loop_test(c, no_tick_unneeded, 0, 4);
+	tcase_add_test(c, after_restore);
+	suite_add_tcase(s, c);
+	return s;
+}
