@@ -1,9 +1,10 @@
-/* net.c: virtio-net (queue 0 RX, queue 1 TX, no offloads) on a frame fd: guest chains read and written in place on io_uring. */
+/* net.c: virtio-net (queue 0 RX, queue 1 TX, checksum and TSO offloads on a tap) on a frame fd: guest chains read and written in place on io_uring. */
 #include "net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +20,34 @@
 #define TXQ VIRTIO_NET_TXQ
 
 /*
- * No offloads (CSUM, GUEST_CSUM, TSO, MRG_RXBUF): the guest stack computes
- * every checksum and sends frames of at most its MTU, and the virtio header
- * carries nothing either way. So no header field a guest writes ever
- * reaches the host kernel's GSO or checksum code, and every RX buffer holds
- * a whole frame. They may come later, if measured worthwhile.
+ * Offloads only where the backend takes them (net_offer_offloads: a tap):
+ * checksums both ways (CSUM, GUEST_CSUM) and TCPv4 segmentation both ways
+ * (HOST_TSO4, GUEST_TSO4), so a stream moves 64 KiB per frame, per ring
+ * entry and per write or read instead of one MTU. A header the guest writes
+ * reaches the host kernel only after net_hdr_tx_check. The user-mode
+ * backend (libslirp checks every checksum itself and segments nothing) and
+ * an embedder's fd get none: the guest stack computes every checksum and
+ * sends frames of at most its MTU.
+ * No MRG_RXBUF: with GUEST_TSO4 the driver posts buffers that hold a whole
+ * 64 KiB frame (spec 5.1.6.3.1), so a frame is still one chain and one
+ * read; a frame larger than its buffer is dropped, never cut.
  * RING_EVENT_IDX is the transport's business (notification suppression).
  */
+#define NET_OFFLOADS                                                                                              \
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4))
+
 static uint64_t net_features(const struct mmio_dev *d)
 {
-	(void)d;
+	const struct net *n = d->priv;
 	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |
-	       VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU);
+	       VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU) | (n->offload ? NET_OFFLOADS : 0);
+}
+
+/* Whether the driver may send offloaded frames (a header to check and pass on). */
+static bool net_tx_offload(const struct net *n)
+{
+	return n->dev.features & (VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4));
 }
 
 /* mac, status, max_virtqueue_pairs, mtu: what the offered features define (spec 5.1.4). */
@@ -171,20 +188,39 @@ static bool net_tx_parse(struct net *n, struct net_req *r, struct vq_chain *c)
 		}
 		total += n->segs[i].len;
 	}
-	/* Spec 5.1.6.2.1: frames up to the MTU we offered (plus one VLAN tag), each behind its header. */
-	uint64_t max = NET_HDR_LEN + NET_ETH_HLEN + NET_VLAN_HLEN + net_mtu(n);
+	/*
+	 * Spec 5.1.6.2.1: frames up to the MTU we offered (plus one VLAN tag),
+	 * each behind its header; with TSO up to 64 KiB of IP (net_hdr_tx_check
+	 * then holds frames past the MTU to TSO).
+	 */
+	uint64_t max = NET_HDR_LEN + NET_ETH_HLEN + NET_VLAN_HLEN +
+		       (net_tx_offload(n) ? NET_GSO_IP_MAX : net_mtu(n));
 	if (total < NET_HDR_LEN + NET_ETH_HLEN || total > max) {
 		mmio_warn(d, "tx %u: %llu bytes: header and frame must be %u..%llu", c->head,
 			  (unsigned long long)total, NET_HDR_LEN + NET_ETH_HLEN, (unsigned long long)max);
 		return false;
 	}
 	net_split(r, n->segs, k);
-	/* One copy of the guest's header, checked: without CSUM and HOST_TSO it asks for nothing (spec 5.1.6.2.1). */
+	/*
+	 * One copy of the guest's header, checked: without CSUM and HOST_TSO it
+	 * asks for nothing (spec 5.1.6.2.1) and the backend gets zeros; with
+	 * them the checked copy is what the backend gets (r->iov[0]), so the
+	 * guest cannot change it after the check.
+	 */
 	struct virtio_net_hdr h;
 	uint8_t *o = (uint8_t *)&h;
 	for (unsigned i = 0; i < r->nghdr; o += r->ghdr[i].iov_len, i++)
 		memcpy(o, r->ghdr[i].iov_base, r->ghdr[i].iov_len);
-	if (h.flags || h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+	if (net_tx_offload(n)) {
+		const char *why;
+		if (net_hdr_tx_check(&h, (uint32_t)total - NET_HDR_LEN, d->features, net_mtu(n), &why)) {
+			mmio_warn(d, "tx %u: header (flags 0x%x, gso %u, hdr_len %u, gso_size %u, csum %u+%u): %s",
+				  c->head, h.flags, h.gso_type, vq_le16(h.hdr_len), vq_le16(h.gso_size),
+				  vq_le16(h.csum_start), vq_le16(h.csum_offset), why);
+			return false;
+		}
+		r->hdr = h;
+	} else if (h.flags || h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		mmio_warn(d, "tx %u: header asks for offloads (flags 0x%x, gso %u), none negotiated", c->head, h.flags,
 			  h.gso_type);
 		return false;
@@ -387,22 +423,37 @@ static void net_notify(struct mmio_dev *d, unsigned q, struct io_uring *ring)
 		mmio_used_pushed(d, TXQ);
 }
 
-/* Event thread, after DRIVER_OK: read into whatever RX buffers the driver posted already. */
+/*
+ * Event thread, after DRIVER_OK: a tap hands us the offloads the driver
+ * accepted (spec 5.1.6.4: never GSO or partial checksums it cannot take),
+ * then read into whatever RX buffers the driver posted already.
+ */
 static int net_start(struct mmio_dev *d, struct io_uring *ring)
 {
 	struct net *n = d->priv;
+	if (n->tap && n->offload) {
+		unsigned want = 0;
+		if (d->features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)) {
+			want |= TUN_F_CSUM;
+			if (d->features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4))
+				want |= TUN_F_TSO4;
+		}
+		if (want != n->tap_offload) {
+			int r = net_tap_offload(n->fd, want);
+			if (r)
+				return r;
+			n->tap_offload = want;
+		}
+	}
 	if (net_rx_fill(n, ring))
 		mmio_used_pushed(d, RXQ);
 	return 0;
 }
 
-/* Writes the header the driver gets in front of a received frame (spec 5.1.6.4: no flags, one buffer). */
+/* Writes the header the driver gets in front of a received frame (spec 5.1.6.4: r->hdr as checked, one buffer). */
 static void net_rx_header(struct net_req *r)
 {
-	struct virtio_net_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.num_buffers = vq_le16(1);
-	const uint8_t *s = (const uint8_t *)&h;
+	const uint8_t *s = (const uint8_t *)&r->hdr;
 	for (unsigned i = 0; i < r->nghdr; s += r->ghdr[i].iov_len, i++)
 		memcpy(r->ghdr[i].iov_base, s, r->ghdr[i].iov_len);
 }
@@ -415,7 +466,8 @@ static void net_rx_header(struct net_req *r)
 static int net_rx_result(struct net *n, struct net_req *r, int res)
 {
 	struct mmio_dev *d = &n->dev;
-	if (res >= (int)(NET_HDR_LEN + NET_ETH_HLEN) && (uint32_t)res <= r->cap) {
+	if (res >= (int)(NET_HDR_LEN + NET_ETH_HLEN) && (uint32_t)res <= r->cap &&
+	    !net_hdr_rx_check(&r->hdr, (uint32_t)res - NET_HDR_LEN, d->features)) {
 		net_rx_header(r);
 		(void)mmio_push_used(d, RXQ, r->head, (uint32_t)res);
 		n->st.rx_packets++;
@@ -424,7 +476,11 @@ static int net_rx_result(struct net *n, struct net_req *r, int res)
 		return 1;
 	}
 	if (res > 0) {
-		/* A runt, or a frame larger than the buffer (a tap reports its whole length, having cut it). */
+		/*
+		 * A runt, a frame larger than the buffer (a tap reports its whole
+		 * length, having cut it), or one whose offloads the driver did not
+		 * accept (built before a renegotiation).
+		 */
 		n->st.rx_dropped++;
 		return 0;
 	}
@@ -554,6 +610,12 @@ int net_open(struct net *n, int fd, bool own_fd, const struct ukvm_net *cfg, uns
 		return r;
 	}
 	return 0;
+}
+
+void net_offer_offloads(struct net *n, bool tap)
+{
+	n->offload = true;
+	n->tap = tap;
 }
 
 void net_close(struct net *n)
@@ -707,6 +769,9 @@ static int net_class_open(const struct ukvm_config *cfg, unsigned i, const struc
 		goto err;
 	}
 	n->user = user;
+	/* A tap that takes TSO takes checksum offload too (TUN_F_TSO4 needs TUN_F_CSUM); probed, then off again. */
+	if (nc->kind == UKVM_NET_TAP && !net_tap_offload(fd, TUN_F_CSUM | TUN_F_TSO4) && !net_tap_offload(fd, 0))
+		net_offer_offloads(n, true);
 	*out = &n->dev;
 	return 0;
 err:

@@ -56,6 +56,14 @@
  * the device lock) for long.
  */
 #define NET_SYNC_BATCH 64
+/*
+ * TSO (HOST_TSO4, GUEST_TSO4): a frame carries at most one IPv4 datagram,
+ * 65535 bytes, behind its Ethernet header. The smallest segment size a
+ * guest may ask for is Linux's own floor (net.ipv4.tcp_min_snd_mss, 48):
+ * it bounds what one TSO frame makes the host kernel send to ~1400 segments.
+ */
+#define NET_GSO_IP_MAX 65535u
+#define NET_GSO_SIZE_MIN 48u
 /* Consecutive failed backend reads (other than "try again") after which RX gives up rather than spin. */
 #define NET_RX_ERR_MAX 1000
 
@@ -90,6 +98,9 @@ struct net {
 	int file;                   /* fd's registered index on the event ring; -1 before net_attach */
 	struct ukvm_net cfg;        /* resolved: MAC chosen, defaults of the kind applied; no fwds */
 	uint16_t mtu;
+	bool offload;               /* the backend takes and gives offloaded frames: CSUM, GUEST_CSUM, *_TSO4 offered */
+	bool tap;                   /* fd is a tap: the offloads the driver accepted are set on it (TUNSETOFFLOAD) */
+	unsigned tap_offload;       /* TUN_F_* now set on the tap */
 	bool rx_dead;               /* the backend ended or failed: RX reads no more */
 	bool rx_sync, tx_sync;      /* the backend takes RWF_NOWAIT reads / writes (net_rx_fill, net_tx_run) */
 	unsigned rx_errs;           /* consecutive failed reads */
@@ -115,6 +126,42 @@ extern const struct dev_class net_class;
  */
 int net_open(struct net *n, int fd, bool own_fd, const struct ukvm_net *cfg, unsigned index,
 	     const struct vq_mem *mem, int news_fd, char *err, size_t errlen);
+
+/*
+ * Offers the vnet-header offloads (CSUM, GUEST_CSUM, HOST_TSO4, GUEST_TSO4)
+ * on n, whose backend must then take frames with partial checksums and TSO
+ * headers and may hand back such frames once the driver accepted them. tap:
+ * fd is a tap whose TUNSETOFFLOAD is set from what the driver accepted, at
+ * each DRIVER_OK (event thread). Before the guest starts.
+ */
+void net_offer_offloads(struct net *n, bool tap);
+
+/*
+ * A TX header h (the device's own copy) for a frame of frame_len bytes,
+ * checked against the negotiated features and the MTU (spec 5.1.6.2.1):
+ * flags only NEEDS_CSUM (with CSUM), the checksum field inside the frame,
+ * hdr_len inside the frame, a frame past the MTU only as TCPv4 TSO (with
+ * HOST_TSO4) whose segments fit the MTU, gso_size at least
+ * NET_GSO_SIZE_MIN, at most NET_GSO_IP_MAX bytes of IP. Fields the backend
+ * must not see (gso_size without GSO, num_buffers) are zeroed. 0, or
+ * -EINVAL with *why set.
+ */
+int net_hdr_tx_check(struct virtio_net_hdr *h, uint32_t frame_len, uint64_t features, uint32_t mtu,
+		     const char **why);
+
+/*
+ * The backend's header h for a received frame of frame_len bytes, made fit
+ * for the driver: all zero without GUEST_CSUM; else flags NEEDS_CSUM (its
+ * field inside the frame) or DATA_VALID, GSO only TCPv4 with GUEST_TSO4.
+ * num_buffers set to 1. 0, or -EINVAL: the frame must be dropped.
+ */
+int net_hdr_rx_check(struct virtio_net_hdr *h, uint32_t frame_len, uint64_t features);
+
+/*
+ * Sets the tap's offloads (TUNSETOFFLOAD, TUN_F_* flags). 0 or -errno.
+ * Needs the event thread's filter (vmm/sandbox.c) once the guest runs.
+ */
+int net_tap_offload(int fd, unsigned flags);
 
 /* Closes what net_open made (the fd when owned, the user-mode backend); the device must be idle. */
 void net_close(struct net *n);

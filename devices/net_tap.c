@@ -59,8 +59,8 @@ int net_tap_open(const char *ifname, char *err, size_t errlen)
 		goto err_fd;
 	}
 	/*
-	 * No offloads: the host stack then hands the tap fully checksummed,
-	 * unsegmented frames, as the guest negotiated none (devices/net.c).
+	 * No offloads until a driver accepts some (net_start): the host stack
+	 * hands the tap fully checksummed, unsegmented frames meanwhile.
 	 */
 	if (ioctl(fd, TUNSETOFFLOAD, 0ul) < 0) {
 		e = errno;
@@ -71,4 +71,9 @@ int net_tap_open(const char *ifname, char *err, size_t errlen)
 err_fd:
 	close(fd);
 	return -e;
+}
+
+int net_tap_offload(int fd, unsigned flags)
+{
+	return ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags) < 0 ? -errno : 0;
 }

@@ -37,7 +37,7 @@ lwip-source:
 	@test -f $(LWIP_DIR)/src/core/init.c || { echo "lwIP source missing: run tools/deps.sh" >&2; exit 1; }
 $(GUEST_OBJS): | lwip-source
 # -MMD leaves out what a system header includes, and lwIP's headers (-isystem) include our port's: name it.
-LWIP_PORT_HDRS := guest/net/port/lwipopts.h guest/net/port/arch/cc.h
+LWIP_PORT_HDRS := guest/net/port/lwipopts.h guest/net/port/lwiphooks.h guest/net/port/arch/cc.h
 $(GUEST_OBJS): $(LWIP_PORT_HDRS)
 
 $(GUEST_OBJDIR)/lwip/%.c.o: $(LWIP_DIR)/src/%.c

@@ -120,7 +120,7 @@ FUZZ_SRCS_fdt  := vmm/fdtbuild.c
 FUZZ_SRCS_snap := vmm/snap.c
 FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c proto/virtq_dev.c
 FUZZ_SRCS_blk  := devices/blk.c $(FUZZ_SRCS_mmio)
-FUZZ_SRCS_net  := devices/net.c devices/net_tap.c devices/net_user.c $(FUZZ_SRCS_mmio)
+FUZZ_SRCS_net  := devices/net.c devices/net_hdr.c devices/net_tap.c devices/net_user.c $(FUZZ_SRCS_mmio)
 FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(filter-out tests/fuzz/fuzz_%,$(gfuzz_SRCS)) \
                      tests/fuzz/fuzz_guest.c
 FUZZ_SRCS_imgbuild := $(IMGBUILD_LIB) proto/elf.c vmm/loader.c vmm/mem.c $(FUZZ_SRCS_payload)

@@ -1,4 +1,4 @@
-/* virtio_net.c: the guest's virtio-net driver: an lwIP Ethernet interface on polled RX/TX queues, no offloads, no register access on the data path. */
+/* virtio_net.c: the guest's virtio-net driver: an lwIP Ethernet interface on polled RX/TX queues, checksum and TSO offloads when offered, no register access on the data path. */
 #include <asm-generic/errno.h>
 #include <string.h>
 
@@ -8,12 +8,59 @@
 #include "virtio_net.h"
 #include "wait.h"
 #include "lwip/etharp.h"
+#include "lwip/ip4_frag.h"
 #include "lwip/pbuf.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
 
-/* Features we use; offloads are declined (lwIP computes every checksum, segments are never bigger than the MTU). */
+/*
+ * Features we use. Offloads when the device offers them (a tap): the
+ * device checksums what we send (CSUM) and vouches for what we receive
+ * (GUEST_CSUM), and TCP moves in 64 KiB segments both ways (HOST_TSO4,
+ * GUEST_TSO4): one ring entry, one copy and one pass through lwIP per
+ * 64 KiB instead of per MTU. No MRG_RXBUF: with GUEST_TSO4 each RX buffer
+ * holds a whole 64 KiB frame (VNET_RX_BIG_LEN), so a frame is one pbuf.
+ */
 #define VNET_WANT                                                                                   \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_MAC) | \
-	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU))
+	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MTU) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |        \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4))
+/*
+ * Spec 5.1.3.1: a driver must not accept HOST_TSO4 without CSUM nor
+ * GUEST_TSO4 without GUEST_CSUM; given the accepted set f, the TSO bits a
+ * device offered without their checksum feature.
+ */
+#define VNET_TSO_NEEDS_CSUM(f)                                                                               \
+	((((f) & VIRTIO_BIT(VIRTIO_NET_F_CSUM)) ? 0 : VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4)) |                     \
+	 (((f) & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)) ? 0 : VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)))
+/*
+ * GUEST_TSO4 RX buffers: the largest pbuf lwIP has (its lengths are u16).
+ * The spec asks for 65562 (5.1.6.3.1); a frame past 65523 bytes is dropped
+ * by the device, and Linux builds none (its TSO frames stay below 64 KiB:
+ * tcp_xmit_size_goal keeps MAX_TCP_HEADER of gso_max_size 65536 free).
+ */
+#define VNET_RX_BIG_LEN 65535u
+/*
+ * Big RX buffers posted at once: 1 MiB of guest memory, four times the
+ * TCP window lwIP advertises (lwipopts.h), so a stream never waits for
+ * buffers. Small frames are copied out of them (VNET_RX_COPY_MAX) and the
+ * buffer goes straight back: a socket never holds 64 KiB for a 1-byte message.
+ */
+#define VNET_RX_BIG_BUFS 16u
+#define VNET_RX_COPY_MAX 2048u
+/* IPv4 carries at most this many bytes: a TSO segment's limit. */
+#define VNET_IP_MAX 65535u
+/*
+ * TCP segments go out in place (vnet_tx_zc): the header in the headroom
+ * lwIP keeps in front of every frame (PBUF_LINK_ENCAPSULATION_HLEN,
+ * lwipopts.h), then one descriptor per pbuf of the chain, the chain held
+ * (pbuf_ref) until the device is done; lwIP retransmits no segment whose
+ * pbuf is still held (tcp_output_segment_busy). Saves a 64 KiB copy per
+ * TSO segment. Longer chains are copied. A TX cookie with bit 0 set is
+ * such a pbuf, else a buffer of ours.
+ */
+#define VNET_TX_ZC_SEGS 8u
+#define VNET_TX_ZC_TAG ((uintptr_t)1)
 
 /* Every buffer on both queues starts with the header; with VERSION_1 it always has num_buffers (12 bytes). */
 #define VNET_HDR sizeof(struct virtio_net_hdr)
@@ -54,18 +101,30 @@ struct vnet {
 	struct net_cfg cfg;
 	struct vd_queue rxq, txq;
 	uint32_t rx_len;   /* bytes per RX buffer: header + largest frame */
-	uint32_t frame_max;
+	uint32_t rx_bufs;  /* RX buffers kept posted (each one descriptor) */
+	uint32_t frame_max; /* largest frame on the wire: Ethernet header, one VLAN tag, MTU */
+	uint32_t mtu;       /* the wire's */
+	bool csum_tx, csum_rx, tso_tx, tso_rx; /* offloads negotiated (tso_* imply csum_*) */
 	uint8_t mac[6];
 	bool link, dead;
 	bool started;      /* probe done: from now on frames count as traffic (net_eth_activity) */
 	uint64_t tx_last_progress;
 	unsigned idle_news; /* see vd_wait_check_status */
-	uint64_t rx_dropped, tx_dropped;
+	uint64_t rx_dropped, tx_dropped, rx_bad_csum;
 	uint64_t rx_last;    /* when the last frame came (VNET_SPIN_RECENT_NS) */
 	unsigned spin_fails; /* idle spins in a row that found nothing (saturates at VNET_SPIN_FAILS_MAX) */
 	unsigned spin_probe; /* counts idles without a spin, see VNET_SPIN_PROBE */
 	struct k_poller poller;
 };
+
+/* A TX cookie's memory: a held pbuf chain (VNET_TX_ZC_TAG) or a copy of ours. */
+static void vnet_tx_free(void *cookie)
+{
+	if ((uintptr_t)cookie & VNET_TX_ZC_TAG)
+		pbuf_free((struct pbuf *)((uintptr_t)cookie & ~VNET_TX_ZC_TAG));
+	else
+		k_free(cookie);
+}
 
 /* Frees the buffers of every chain still on q (after a reset the device no longer owns them). */
 static void vnet_free_inflight(struct vd_queue *q, bool rx)
@@ -80,7 +139,7 @@ static void vnet_free_inflight(struct vd_queue *q, bool rx)
 		if (rx)
 			pbuf_free(c);
 		else
-			k_free(c);
+			vnet_tx_free(c);
 	}
 }
 
@@ -121,7 +180,7 @@ static void vnet_rx_fill(struct vnet *v)
 {
 	bool added = false;
 
-	while (!v->dead && v->rxq.vq.num_free) {
+	while (!v->dead && v->rxq.vq.num_free && (uint32_t)(v->rxq.vq.size - v->rxq.vq.num_free) < v->rx_bufs) {
 		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)v->rx_len, PBUF_RAM); /* one contiguous block */
 		if (!p)
 			break; /* out of memory: vnet_poll retries */
@@ -136,6 +195,90 @@ static void vnet_rx_fill(struct vnet *v)
 		vd_queue_kick(&v->rxq);
 }
 
+/* The 16-bit one's complement sum s folded (not inverted). */
+static uint16_t vnet_fold(uint32_t s)
+{
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* The IPv4 pseudo header's sum for ip's addresses, proto and an L4 length, as words in memory order. */
+static uint32_t vnet_pseudo(const uint8_t *ip, uint8_t proto, uint16_t l4len)
+{
+	uint8_t b[12];
+	uint16_t w[6];
+	uint32_t s = 0;
+
+	memcpy(b, ip + 12, 8); /* source and destination */
+	b[8] = 0;
+	b[9] = proto;
+	b[10] = (uint8_t)(l4len >> 8);
+	b[11] = (uint8_t)l4len;
+	memcpy(w, b, sizeof(w));
+	for (int i = 0; i < 6; i++)
+		s += w[i];
+	return s;
+}
+
+/*
+ * An IPv4 packet in frame (len bytes from the Ethernet header): the IP
+ * header length into *ihl and the total length into *tot, both checked
+ * against len. False for anything else (ARP, VLAN, a bad header).
+ */
+static bool vnet_ip4(const uint8_t *frame, uint32_t len, uint32_t *ihl, uint32_t *tot)
+{
+	if (len < VNET_ETH_HLEN + IP_HLEN || frame[12] != 0x08 || frame[13] != 0x00)
+		return false;
+	const uint8_t *ip = frame + VNET_ETH_HLEN;
+	*ihl = (uint32_t)(ip[0] & 0x0f) * 4u;
+	*tot = (uint32_t)ip[2] << 8 | ip[3];
+	return (ip[0] >> 4) == 4 && *ihl >= IP_HLEN && *tot >= *ihl && *tot <= len - VNET_ETH_HLEN;
+}
+
+/*
+ * With GUEST_CSUM lwIP checks no TCP or UDP checksum on this interface
+ * (vnet_netif_init): the device vouches for a frame with NEEDS_CSUM (it
+ * came from the host's own stack, its checksum never computed) or
+ * DATA_VALID; one without either is checked here. An IP fragment is left
+ * to lwIP's reassembly unchecked (its parts carry no L4 header to check).
+ */
+static bool vnet_rx_csum_ok(const uint8_t *frame, uint32_t len)
+{
+	uint32_t ihl, tot;
+	if (!vnet_ip4(frame, len, &ihl, &tot))
+		return true;
+	const uint8_t *ip = frame + VNET_ETH_HLEN;
+	uint8_t proto = ip[9];
+	if ((proto != IP_PROTO_TCP && proto != IP_PROTO_UDP) || (((uint32_t)ip[6] << 8 | ip[7]) & 0x3fffu))
+		return true; /* not ours to check, or a fragment */
+	uint32_t l4 = tot - ihl;
+	if (proto == IP_PROTO_UDP && (l4 < 8 || (ip[ihl + 6] == 0 && ip[ihl + 7] == 0)))
+		return l4 >= 8; /* a UDP checksum of 0: none sent */
+	uint32_t s = vnet_pseudo(ip, proto, (uint16_t)l4) + net_port_chksum(ip + ihl, (int)l4);
+	return vnet_fold(s) == 0xffffu;
+}
+
+/*
+ * The device's header on a frame of len bytes (header included): only what
+ * we accepted (offloads, GSO TCPv4), and a checksum we must check is right.
+ */
+static bool vnet_rx_ok(struct vnet *v, const uint8_t *buf, uint32_t len)
+{
+	struct virtio_net_hdr h;
+	memcpy(&h, buf, sizeof(h));
+	if (!v->csum_rx)
+		return h.flags == 0 && h.gso_type == VIRTIO_NET_HDR_GSO_NONE;
+	if (h.flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+		return false;
+	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE && (h.gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || !v->tso_rx))
+		return false;
+	if (h.flags || vnet_rx_csum_ok(buf + VNET_HDR, len - VNET_HDR))
+		return true;
+	v->rx_bad_csum++;
+	return false;
+}
+
 /*
  * Hands every received frame to lwIP. vq_drv has checked the id and that
  * the used length is within what we posted; here the frame must hold at
@@ -145,7 +288,7 @@ static void vnet_rx_fill(struct vnet *v)
 static int vnet_rx_reap(struct vnet *v)
 {
 	int got = 0;
-	bool resumed = false;
+	bool resumed = false, reposted = false;
 
 	while (!v->dead) {
 		void *cookie;
@@ -158,21 +301,39 @@ static int vnet_rx_reap(struct vnet *v)
 			return -EIO;
 		}
 		struct pbuf *p = cookie;
-		const struct virtio_net_hdr *h = p->payload;
 		got = 1;
-		if (len < VNET_HDR + VNET_ETH_HLEN || h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		if (len < VNET_HDR + VNET_ETH_HLEN || !vnet_rx_ok(v, p->payload, len)) {
 			v->rx_dropped++;
 			pbuf_free(p);
 			continue;
 		}
+		if (v->rx_len > VNET_RX_COPY_MAX && len <= VNET_RX_COPY_MAX) {
+			/* A small frame in a big buffer: copied out, the buffer posted again at once. */
+			struct pbuf *q = pbuf_alloc(PBUF_RAW, (u16_t)(len - VNET_HDR), PBUF_RAM);
+			if (q)
+				pbuf_take(q, (const uint8_t *)p->payload + VNET_HDR, (u16_t)(len - VNET_HDR));
+			struct vq_sg sg = { .gpa = vd_gpa(p->payload), .len = v->rx_len, .writable = true };
+			if (vq_drv_add(&v->rxq.vq, &sg, 1, p))
+				pbuf_free(p);
+			else
+				reposted = true;
+			if (!q) {
+				v->rx_dropped++;
+				continue;
+			}
+			p = q;
+		} else {
+			pbuf_realloc(p, (u16_t)len); /* len <= rx_len < 64 KiB: checked by vq_drv against the posted length */
+			pbuf_remove_header(p, VNET_HDR);
+		}
 		if (!resumed)
 			net_eth_resume(); /* before lwIP sees the first frame: ARP's missed ticks, outside its code */
 		resumed = true;
-		pbuf_realloc(p, (u16_t)len); /* len <= rx_len < 64 KiB: checked by vq_drv against the posted length */
-		pbuf_remove_header(p, VNET_HDR);
 		if (v->netif.input(p, &v->netif) != ERR_OK)
 			pbuf_free(p);
 	}
+	if (reposted)
+		vd_queue_kick(&v->rxq);
 	if (got > 0) {
 		net_eth_activity();
 		v->rx_last = k_clock_monotonic_ns();
@@ -211,7 +372,7 @@ static int vnet_tx_reap(struct vnet *v)
 			vnet_die(v, "TX queue", rc);
 			return -EIO;
 		}
-		k_free(cookie);
+		vnet_tx_free(cookie);
 		got = 1;
 	}
 	if (got > 0) {
@@ -252,14 +413,90 @@ static int vnet_tx_wait(struct vnet *v)
 	return rc;
 }
 
-/* lwIP's linkoutput: one frame, copied behind a zeroed header into one buffer (one descriptor). */
+/*
+ * Fills the header in front of frame (len bytes): a TCP segment over IPv4
+ * gets its checksum from the device (CSUM: lwIP left the field 0, see
+ * vnet_netif_init; it must hold the pseudo header's sum, as Linux's
+ * CHECKSUM_PARTIAL) and, past the wire's MTU, is cut by the device into
+ * segments of the wire's MSS (TSO). frame holds len bytes, the first
+ * contig of them contiguous. 0, or -1 when the frame cannot go (or its
+ * headers are not contiguous).
+ */
+static int vnet_tx_offload(struct vnet *v, struct virtio_net_hdr *h, uint8_t *frame, uint32_t len, uint32_t contig)
+{
+	uint32_t ihl, tot;
+
+	if (!v->csum_tx || contig < VNET_ETH_HLEN + IP_HLEN || !vnet_ip4(frame, len, &ihl, &tot) ||
+	    frame[VNET_ETH_HLEN + 9] != IP_PROTO_TCP ||
+	    (((uint32_t)frame[VNET_ETH_HLEN + 6] << 8 | frame[VNET_ETH_HLEN + 7]) & 0x3fffu))
+		return len > v->frame_max ? -1 : 0; /* only TCP goes past the MTU (vnet_output fragments the rest) */
+	uint8_t *ip = frame + VNET_ETH_HLEN, *tcp = ip + ihl;
+	uint32_t l4 = tot - ihl;
+	if (l4 < TCP_HLEN || contig < VNET_ETH_HLEN + ihl + TCP_HLEN)
+		return -1;
+	uint32_t thl = (uint32_t)(tcp[12] >> 4) * 4u;
+	if (thl < TCP_HLEN || thl > l4 || contig < VNET_ETH_HLEN + ihl + thl)
+		return -1;
+	uint16_t sum = vnet_fold(vnet_pseudo(ip, IP_PROTO_TCP, (uint16_t)l4));
+	memcpy(tcp + 16, &sum, 2);
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)(VNET_ETH_HLEN + ihl);
+	h->csum_offset = 16;
+	h->hdr_len = (uint16_t)(VNET_ETH_HLEN + ihl + thl);
+	if (len > v->frame_max) {
+		if (!v->tso_tx || v->mtu <= ihl + thl)
+			return -1;
+		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_size = (uint16_t)(v->mtu - ihl - thl);
+	}
+	return 0;
+}
+
+/*
+ * A TCP segment in place (VNET_TX_ZC_SEGS): true when it went on the ring,
+ * false when it must be copied (not TCP, not all heap pbufs, a long chain,
+ * no headroom, its headers split, too few descriptors).
+ */
+static bool vnet_tx_zc(struct vnet *v, struct pbuf *p)
+{
+	struct vq_sg sg[VNET_TX_ZC_SEGS];
+	unsigned k = 0;
+
+	if (p->len < VNET_ETH_HLEN + IP_HLEN + TCP_HLEN) /* the IPv4 and TCP headers in the first pbuf */
+		return false;
+	const uint8_t *f = p->payload;
+	if (f[12] != 0x08 || f[13] != 0x00 || f[VNET_ETH_HLEN + 9] != IP_PROTO_TCP)
+		return false;
+	for (const struct pbuf *q = p; q; q = q->next) {
+		if (pbuf_get_allocsrc(q) != PBUF_TYPE_ALLOC_SRC_MASK_STD_HEAP || k == VNET_TX_ZC_SEGS)
+			return false; /* PBUF_REF/ROM may point at memory lwIP reuses at once */
+		if (q->len)
+			k++;
+	}
+	if (k + 1 > v->txq.vq.num_free || pbuf_add_header(p, VNET_HDR))
+		return false;
+	struct virtio_net_hdr *h = p->payload;
+	memset(h, 0, VNET_HDR);
+	bool ok = !vnet_tx_offload(v, h, (uint8_t *)p->payload + VNET_HDR, p->tot_len - VNET_HDR, p->len - VNET_HDR);
+	k = 0;
+	for (struct pbuf *q = p; ok && q; q = q->next)
+		if (q->len)
+			sg[k++] = (struct vq_sg){ .gpa = vd_gpa(q->payload), .len = q->len, .writable = false };
+	ok = ok && !vq_drv_add(&v->txq.vq, sg, k, (void *)((uintptr_t)p | VNET_TX_ZC_TAG));
+	pbuf_remove_header(p, VNET_HDR); /* lwIP's view of its pbuf unchanged; the device reads the bytes */
+	if (ok)
+		pbuf_ref(p);
+	return ok;
+}
+
+/* lwIP's linkoutput: a TCP segment in place (vnet_tx_zc), else copied behind its header into one buffer. */
 static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 {
 	struct vnet *v = n->state;
 
 	if (v->dead || !v->link)
 		return ERR_IF;
-	if (p->tot_len > v->frame_max) {
+	if (p->tot_len > v->frame_max && !v->tso_tx) {
 		v->tx_dropped++;
 		return ERR_IF;
 	}
@@ -272,6 +509,9 @@ static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 			return rc == -EIO ? ERR_IF : ERR_MEM;
 		}
 	}
+	bool idle = v->txq.vq.inflight == 0;
+	if (vnet_tx_zc(v, p))
+		goto sent;
 	uint32_t len = VNET_HDR + p->tot_len;
 	uint8_t *buf = k_malloc(len);
 	if (!buf) {
@@ -280,7 +520,11 @@ static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 	}
 	memset(buf, 0, VNET_HDR); /* no offload: flags 0, GSO_NONE */
 	pbuf_copy_partial(p, buf + VNET_HDR, p->tot_len, 0);
-	bool idle = v->txq.vq.inflight == 0;
+	if (vnet_tx_offload(v, (struct virtio_net_hdr *)buf, buf + VNET_HDR, p->tot_len, p->tot_len)) {
+		k_free(buf);
+		v->tx_dropped++;
+		return ERR_IF;
+	}
 	struct vq_sg sg = { .gpa = vd_gpa(buf), .len = len, .writable = false };
 	int rc = vq_drv_add(&v->txq.vq, &sg, 1, buf);
 	if (rc) {
@@ -288,6 +532,7 @@ static err_t vnet_linkoutput(struct netif *n, struct pbuf *p)
 		v->tx_dropped++;
 		return ERR_MEM;
 	}
+sent:
 	if (idle)
 		v->tx_last_progress = k_clock_monotonic_ns(); /* the stall budget starts with a frame on an idle queue */
 	vd_queue_kick(&v->txq);
@@ -356,10 +601,26 @@ static uint64_t vnet_poll(struct k_poller *pl, enum k_wait_news news)
 	return K_WAIT_FOREVER;
 }
 
-/* netif->output: an IP packet routed to us, before etharp_output looks it up (net_eth_resume's ticks are safe here). */
+/*
+ * netif->output: an IP packet routed to us, before etharp_output looks it
+ * up (net_eth_resume's ticks are safe here). With TSO the interface's MTU
+ * is IPv4's limit, so lwIP fragments nothing: a TCP segment past the wire's
+ * MTU goes to the device whole (vnet_tx_offload); anything else is
+ * fragmented here to the wire's MTU (ip4_frag sends each fragment back
+ * through this function).
+ */
 static err_t vnet_output(struct netif *n, struct pbuf *p, const ip4_addr_t *ip)
 {
+	struct vnet *v = n->state;
+
 	net_eth_resume();
+	if (p->tot_len > v->mtu && p->len >= IP_HLEN && IPH_PROTO((struct ip_hdr *)p->payload) != IP_PROTO_TCP) {
+		u16_t mtu = n->mtu;
+		n->mtu = (u16_t)v->mtu;
+		err_t e = ip4_frag(p, n, ip);
+		n->mtu = mtu;
+		return e;
+	}
 	return etharp_output(n, p, ip);
 }
 
@@ -408,8 +669,15 @@ static err_t vnet_netif_init(struct netif *n)
 	n->name[1] = 'n';
 	n->hwaddr_len = ETH_HWADDR_LEN;
 	memcpy(n->hwaddr, v->mac, ETH_HWADDR_LEN);
-	n->mtu = (u16_t)(v->frame_max - VNET_ETH_MAX_HLEN);
+	n->mtu = (u16_t)(v->tso_tx ? VNET_IP_MAX : v->mtu);
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	/* What the device checksums for us (TCP out) and vouches for (TCP and UDP in, see vnet_rx_csum_ok). */
+	u16_t ck = NETIF_CHECKSUM_ENABLE_ALL;
+	if (v->csum_tx)
+		ck &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+	if (v->csum_rx)
+		ck &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP);
+	NETIF_SET_CHECKSUM_CTRL(n, ck);
 	n->output = vnet_output;
 	n->linkoutput = vnet_linkoutput;
 	return ERR_OK;
@@ -444,8 +712,19 @@ static void vnet_config(struct vnet *v)
 			mtu = dev_mtu;
 	}
 	v->frame_max = VNET_ETH_MAX_HLEN + mtu;
+	v->mtu = mtu;
+	/* Spec 5.1.3.1: each TSO feature needs its checksum feature. */
+	v->csum_tx = (d->features & VIRTIO_BIT(VIRTIO_NET_F_CSUM)) != 0;
+	v->csum_rx = (d->features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)) != 0;
+	v->tso_tx = v->csum_tx && (d->features & VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4));
+	v->tso_rx = v->csum_rx && (d->features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4));
 	/* Receive buffers fit a standard frame even when the MTU is smaller: a device may not shrink its frames. */
 	v->rx_len = VNET_HDR + VNET_ETH_MAX_HLEN + (mtu > NET_MTU_DEFAULT ? mtu : NET_MTU_DEFAULT);
+	v->rx_bufs = VD_QUEUE_MAX;
+	if (v->tso_rx) {
+		v->rx_len = VNET_RX_BIG_LEN;
+		v->rx_bufs = VNET_RX_BIG_BUFS;
+	}
 }
 
 int vd_net_probe(struct vd_mmio *d, const void *fdt, int node)
@@ -464,6 +743,8 @@ int vd_net_probe(struct vd_mmio *d, const void *fdt, int node)
 	v->name = name;
 	net_cfg_read(fdt, node, name, &v->cfg);
 	rc = vd_mmio_begin(d, VNET_WANT);
+	if (!rc && (d->features & VNET_TSO_NEEDS_CSUM(d->features)))
+		rc = vd_mmio_begin(d, VNET_WANT & ~VNET_TSO_NEEDS_CSUM(d->features)); /* again, without them */
 	if (rc)
 		goto err_free;
 	vnet_config(v);
@@ -477,6 +758,8 @@ int vd_net_probe(struct vd_mmio *d, const void *fdt, int node)
 	rc = net_eth_add(&v->netif, &v->cfg, v, vnet_netif_init);
 	if (rc)
 		goto err_fail;
+	if (v->tso_tx)
+		net_eth_set_tso(&v->netif, (uint16_t)v->mtu);
 	if (v->link)
 		netif_set_link_up(&v->netif);
 	vnet_rx_fill(v);

@@ -104,6 +104,22 @@ const char *net_eth_next_name(void);
  */
 int net_eth_add(struct netif *n, const struct net_cfg *c, void *state, netif_init_fn init);
 
+/*
+ * For the NIC driver, after net_eth_add: n's device segments TCP (TSO) to
+ * a wire MTU of wire_mtu while n->mtu is IPv4's limit, so TCP connections
+ * over n may send segments of up to 64 KiB (net_tcp_tso).
+ */
+void net_eth_set_tso(struct netif *n, uint16_t wire_mtu);
+struct tcp_pcb;
+/*
+ * The socket layer, once a connection is established (connected or
+ * accepted): when it goes out over a TSO interface and the peer takes
+ * segments of the wire's MSS, widens pcb->mss (and cwnd to at least one
+ * segment) to the largest multiple of that MSS an IPv4 packet holds.
+ * Returns the wire's MSS (the unit of Nagle's test, see tcp.c), or 0 when
+ * the connection keeps its MSS.
+ */
+uint16_t net_tcp_tso(struct tcp_pcb *pcb);
 /* The Linux name of an lwIP interface ("lo", "eth0" ...) into buf; its length, or -1 when buf is too small. */
 int net_if_name(const struct netif *n, char *buf, size_t size);
 

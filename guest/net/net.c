@@ -7,6 +7,9 @@
 #include "wait.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
+#include "lwip/ip.h"
+#include "lwip/prot/tcp.h"
+#include "lwip/tcp.h"
 #include "lwip/ip4_frag.h"
 #include "lwip/netif.h"
 #include "lwip/sys.h"
@@ -164,6 +167,7 @@ void net_init(void)
 /* ---- Ethernet interfaces ---- */
 
 static struct netif *net_eth[NET_ETH_MAX];
+static uint16_t net_eth_wire[NET_ETH_MAX]; /* a TSO interface's wire MTU (net_eth_set_tso), else 0 */
 static unsigned net_neth;
 static const char *const net_eth_names[NET_ETH_MAX] = { "eth0", "eth1", "eth2", "eth3",
 							 "eth4", "eth5", "eth6", "eth7" };
@@ -193,6 +197,64 @@ int net_eth_add(struct netif *n, const struct net_cfg *c, void *state, netif_ini
 		netif_set_default(n);
 	net_etc_dns(c->dns, c->ndns);
 	return 0;
+}
+
+void net_eth_set_tso(struct netif *n, uint16_t wire_mtu)
+{
+	for (unsigned i = 0; i < net_neth; i++)
+		if (net_eth[i] == n)
+			net_eth_wire[i] = wire_mtu;
+}
+
+/* An IPv4 packet's limit less the IP and TCP headers: the payload a TSO segment may carry. */
+#define NET_TSO_PAYLOAD_MAX (65535u - IP_HLEN - TCP_HLEN)
+
+/* The interface a connection's segments leave by (tcp_route's choice). */
+static struct netif *net_tcp_netif(const struct tcp_pcb *pcb)
+{
+	return pcb->netif_idx != NETIF_NO_INDEX ? netif_get_by_index(pcb->netif_idx)
+						: ip_route(&pcb->local_ip, &pcb->remote_ip);
+}
+
+uint16_t net_tcp_tso(struct tcp_pcb *pcb)
+{
+	struct netif *n = net_tcp_netif(pcb);
+	uint16_t wire = 0;
+	for (unsigned i = 0; n && i < net_neth; i++)
+		if (net_eth[i] == n)
+			wire = net_eth_wire[i];
+	if (wire <= IP_HLEN + TCP_HLEN)
+		return 0;
+	uint16_t mss = (uint16_t)(wire - IP_HLEN - TCP_HLEN);
+	/*
+	 * The device cuts at our wire's MSS; a peer that asked for less
+	 * (pcb->mss is already min(its MSS, ours)) keeps segments of its size.
+	 */
+	if (pcb->mss < mss)
+		return 0;
+	pcb->mss = (u16_t)(NET_TSO_PAYLOAD_MAX / mss * mss);
+	/* lwIP sends no segment larger than cwnd: the window starts at one whole segment. */
+	if (pcb->cwnd < pcb->mss)
+		pcb->cwnd = pcb->mss;
+	return mss;
+}
+
+u32_t *net_tcp_opts(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32_t *opts)
+{
+	(void)p;
+	u32_t *mss_opt = (u32_t *)(void *)(hdr + 1); /* lwIP writes the MSS option first */
+	if (!pcb || !(TCPH_FLAGS(hdr) & TCP_SYN) || (u8_t *)opts < (u8_t *)(mss_opt + 1) ||
+	    (lwip_ntohl(*mss_opt) & 0xffff0000u) != 0x02040000u)
+		return opts;
+	struct netif *n = net_tcp_netif(pcb);
+	for (unsigned i = 0; n && i < net_neth; i++) {
+		if (net_eth[i] == n && net_eth_wire[i] > IP_HLEN + TCP_HLEN) {
+			u16_t wire_mss = (u16_t)(net_eth_wire[i] - IP_HLEN - TCP_HLEN);
+			if ((lwip_ntohl(*mss_opt) & 0xffffu) > wire_mss)
+				*mss_opt = lwip_htonl(0x02040000u | wire_mss);
+		}
+	}
+	return opts;
 }
 
 int net_if_name(const struct netif *n, char *buf, size_t size)

@@ -36,6 +36,7 @@ struct tso {
 	enum tso_state state;
 	bool reported;            /* a non-blocking connect's success was seen by connect(2) (Linux's SS_CONNECTED) */
 	bool connect_failed;      /* the last connect attempt ended in an error (a second connect() reports it) */
+	uint16_t wire_mss;        /* the wire's MSS when lwIP sends TSO segments (net_tcp_tso), else 0 */
 	bool was_connected;       /* a connection existed; once it ended, connect(2) says EISCONN as Linux's SS_CONNECTED */
 	bool rcv_shut, snd_shut;  /* Linux's sk_shutdown: FIN received / SHUT_RD, SHUT_WR / connection over */
 	bool nodelay;
@@ -191,6 +192,7 @@ static err_t tso_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	(void)pcb, (void)err;
 	t->state = TSO_CONNECTED;
 	t->was_connected = true;
+	t->wire_mss = net_tcp_tso(pcb);
 	tso_save_addrs(t);
 	tso_wake(t);
 	return ERR_OK;
@@ -259,6 +261,7 @@ static err_t tso_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	t->state = TSO_CONNECTED;
 	t->reported = true;
 	t->was_connected = true;
+	t->wire_mss = net_tcp_tso(newpcb);
 	tso_hook(t);
 	tso_apply(t);
 	tso_save_addrs(t);
@@ -444,10 +447,21 @@ static bool tso_can_queue(const struct tcp_pcb *p)
 	return tcp_sndbuf(p) > 0 && tcp_sndqueuelen(p) < TCP_SND_QUEUELEN;
 }
 
+/*
+ * Sends what lwIP may. lwIP's Nagle test holds a last segment shorter than
+ * pcb->mss while data is unacknowledged; with TSO (t->wire_mss) that is
+ * 64 KiB, where Linux holds only less than one wire MSS: so do we.
+ */
 static void tso_push(struct tso *t)
 {
-	if (t->pcb)
-		tcp_output(t->pcb);
+	struct tcp_pcb *p = t->pcb;
+	if (p && t->wire_mss && !t->nodelay && p->unsent && p->unsent->len >= t->wire_mss) {
+		tcp_nagle_disable(p);
+		tcp_output(p);
+		tcp_nagle_enable(p);
+	} else if (p) {
+		tcp_output(p);
+	}
 	net_flush();
 }
 

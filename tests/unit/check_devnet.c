@@ -107,6 +107,26 @@ static void open_nic_on(int fd, uint32_t mtu)
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
 }
 
+#define OFFLOADS                                                                                                  \
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4))
+
+/* A NIC whose backend takes offloads (net_offer_offloads), the driver accepting extra of them. */
+static void open_nic_offload(uint64_t extra)
+{
+	struct vq_mem m = { g_map, NULL };
+	struct ukvm_net cfg = { .kind = UKVM_NET_FD, .fd = sv[0], .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } };
+	char err[128];
+	ck_assert_msg(net_open(np, sv[0], true, &cfg, 0, &m, news_fd, err, sizeof(err)) == 0, "%s", err);
+	opened = true;
+	net_offer_offloads(np, false);
+	np->dev.warn_budget = 0;
+	drv_feat |= extra;
+	negotiate();
+	wr(VIRTIO_MMIO_STATUS, 0xf);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
+}
+
 static void open_nic_mtu(uint32_t mtu)
 {
 	open_nic_on(sv[0], mtu);
@@ -136,6 +156,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	drv_feat &= ~(uint64_t)OFFLOADS;
 	if (np != &n0) {
 		net_class.close(&np->dev);
 		np = &n0;
@@ -815,6 +836,9 @@ START_TEST(test_user)
 	const struct ukvm_net *c = net_class.nic(d);
 	ck_assert_uint_eq(c->ipv4, htonl(0x0a00020f));
 	np = d->priv; /* the suite's helpers drive it; teardown closes it through the class */
+	/* libslirp checks every checksum and segments nothing: no offloads offered, the guest computes them. */
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (uint32_t)OFFLOADS, 0);
 	negotiate();
 	wr(VIRTIO_MMIO_STATUS, 0xf);
 	rx_buf(0, NET_HDR_LEN + 1514, 4096);
@@ -879,6 +903,223 @@ START_TEST(test_tap)
 }
 END_TEST
 
+/* TX frame f: header h, then an Ethernet + IPv4 + TCP frame of len bytes (pattern after the 54 header bytes), in slot s. */
+static void tx_frame_hdr(unsigned s, unsigned f, const struct virtio_net_hdr *h, uint32_t len)
+{
+	uint64_t g = TXB_GPA + s * BUF_STRIDE * 5; /* 80 KiB apart: a TSO frame is up to 64 KiB */
+	ck_assert_uint_le(g + NET_HDR_LEN + len, GMEM);
+	memcpy(gmem + g, h, NET_HDR_LEN);
+	for (uint32_t i = 0; i < len; i++)
+		gmem[g + NET_HDR_LEN + i] = pat(f, i);
+	struct vq_sg sg[2] = { { g, NET_HDR_LEN, false }, { g + NET_HDR_LEN, len, false } };
+	ck_assert_int_eq(vq_drv_add(&txq, sg, 2, (void *)(uintptr_t)(s + 1)), 0);
+}
+
+/* The network received frame f of len bytes behind header want. */
+static void check_net_recv_hdr(unsigned f, uint32_t len, const struct virtio_net_hdr *want)
+{
+	static uint8_t buf[NET_HDR_LEN + 70000];
+	uint64_t end = now_ms() + 2000;
+	ssize_t r;
+	while ((r = recv(sv[1], buf, sizeof(buf), 0)) < 0 && errno == EAGAIN && now_ms() < end)
+		pump(1);
+	ck_assert_int_eq(r, (ssize_t)(NET_HDR_LEN + len));
+	ck_assert_mem_eq(buf, want, NET_HDR_LEN);
+	for (uint32_t i = 0; i < len; i++)
+		ck_assert_uint_eq(buf[NET_HDR_LEN + i], pat(f, i));
+}
+
+static struct virtio_net_hdr tso_hdr(uint16_t gso_size)
+{
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				    .hdr_len = 54, .gso_size = gso_size, .csum_start = 34, .csum_offset = 16 };
+	return h;
+}
+
+/* Offloads are offered only where the backend takes them (net_offer_offloads: a tap). */
+START_TEST(test_offload_features)
+{
+	open_nic_offload(0);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	uint32_t f = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	ck_assert_uint_eq(f & (uint32_t)OFFLOADS, (uint32_t)OFFLOADS);
+	ck_assert(!(f & (1u << VIRTIO_NET_F_MRG_RXBUF))); /* big buffers instead (net.c) */
+}
+END_TEST
+
+/* Checked headers reach the backend as the guest wrote them (num_buffers zeroed): a checksum request, a 64 KiB TSO frame. */
+START_TEST(test_offload_tx)
+{
+	open_nic_offload(OFFLOADS);
+	struct virtio_net_hdr csum = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .hdr_len = 54, .csum_start = 34,
+				       .csum_offset = 16, .num_buffers = 7 };
+	struct virtio_net_hdr tso = tso_hdr(1460);
+	uint32_t big = 65535 + 14; /* IPv4's largest datagram */
+	tx_frame_hdr(0, 0, &csum, 1514);
+	tx_frame_hdr(1, 1, &tso, big);
+	tx_frame_hdr(2, 2, &(struct virtio_net_hdr){ .gso_size = 1000, .num_buffers = 3 }, 60);
+	mmio_notify(&np->dev, VIRTIO_NET_TXQ, &ring);
+	csum.num_buffers = 0;
+	check_net_recv_hdr(0, 1514, &csum);
+	check_net_recv_hdr(1, big, &tso);
+	check_net_recv_hdr(2, 60, &(struct virtio_net_hdr){ 0 }); /* gso_size means nothing without GSO */
+	struct net_stats st;
+	net_stats(np, &st);
+	ck_assert_uint_eq(st.tx_packets, 3);
+	ck_assert_uint_eq(st.tx_dropped, 0);
+}
+END_TEST
+
+/* The backend's offload header reaches the driver once it accepted the offloads; GSO it did not accept is dropped. */
+START_TEST(test_offload_rx)
+{
+	open_nic_offload(VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM));
+	uint8_t buf[NET_HDR_LEN + 200];
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 16,
+				    .hdr_len = 54, .num_buffers = 9 };
+	struct virtio_net_hdr g = tso_hdr(1460);
+	memcpy(buf, &g, NET_HDR_LEN); /* TSO without GUEST_TSO4: dropped */
+	for (unsigned i = 0; i < 200; i++)
+		buf[NET_HDR_LEN + i] = pat(4, i);
+	ck_assert_int_eq(send(sv[1], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	memcpy(buf, &h, NET_HDR_LEN);
+	ck_assert_int_eq(send(sv[1], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	rx_buf(0, NET_HDR_LEN + 1514, 4096);
+	mmio_notify(&np->dev, VIRTIO_NET_RXQ, &ring);
+	void *cookie;
+	ck_assert_uint_eq(wait_used(&rxq, &cookie), NET_HDR_LEN + 200);
+	h.num_buffers = 1;
+	ck_assert_mem_eq(gmem + RXB_GPA, &h, NET_HDR_LEN);
+	for (unsigned i = 0; i < 200; i++)
+		ck_assert_uint_eq(gmem[RXB_GPA + NET_HDR_LEN + i], pat(4, i));
+	struct net_stats st;
+	net_stats(np, &st);
+	ck_assert_uint_eq(st.rx_packets, 1);
+	ck_assert_uint_eq(st.rx_dropped, 1);
+}
+END_TEST
+
+/* Hostile offload headers: each one refused (0 bytes, counted), nothing reaches the network, the device lives. */
+START_TEST(test_hostile_offload_tx)
+{
+	open_nic_offload(OFFLOADS & ~VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4));
+	struct {
+		struct virtio_net_hdr h;
+		uint32_t len;
+	} bad[] = {
+		{ { .flags = VIRTIO_NET_HDR_F_DATA_VALID }, 60 },                          /* the device's flag */
+		{ { .flags = 0x80 }, 60 },                                                 /* undefined flag */
+		{ { .flags = 1, .csum_start = 50, .csum_offset = 9 }, 60 },                /* field past the end: 61 > 60 */
+		{ { .flags = 1, .csum_start = 0xffff, .csum_offset = 0xffff }, 60 },       /* sums that overflow 16 bits */
+		{ { .flags = 1, .csum_start = 4, .csum_offset = 0 }, 60 },                 /* inside the Ethernet header */
+		{ { .hdr_len = 61 }, 60 },                                                 /* hdr_len past the frame */
+		{ { .hdr_len = 0xffff }, 60 },
+		{ { .gso_type = VIRTIO_NET_HDR_GSO_NONE }, 1519 },                         /* past MTU + VLAN tag without TSO */
+		{ tso_hdr(1460), 3000 },                                                   /* TSO not negotiated here */
+	};
+	unsigned k = sizeof(bad) / sizeof(bad[0]);
+	for (unsigned i = 0; i < k; i++) {
+		uint64_t g = TXB_GPA + i * BUF_STRIDE;
+		memcpy(gmem + g, &bad[i].h, NET_HDR_LEN);
+		ck_assert_int_eq(vq_drv_add(&txq, (struct vq_sg[]){ { g, NET_HDR_LEN + bad[i].len, false } }, 1,
+					    (void *)(uintptr_t)(i + 1)), 0);
+	}
+	mmio_notify(&np->dev, VIRTIO_NET_TXQ, &ring);
+	for (unsigned i = 0; i < k; i++) {
+		void *cookie;
+		ck_assert_uint_eq(wait_used(&txq, &cookie), 0);
+	}
+	pump(5);
+	ck_assert(net_quiet());
+	struct net_stats st;
+	net_stats(np, &st);
+	ck_assert_uint_eq(st.tx_dropped, k);
+	ck_assert_uint_eq(st.tx_packets, 0);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
+}
+END_TEST
+
+/* Hostile TSO headers with HOST_TSO4 negotiated: absurd sizes and types refused, a good one then passes. */
+START_TEST(test_hostile_tso)
+{
+	open_nic_offload(OFFLOADS);
+	struct virtio_net_hdr nocsum = tso_hdr(1460), small = tso_hdr(NET_GSO_SIZE_MIN - 1), zero = tso_hdr(0);
+	struct virtio_net_hdr fat = tso_hdr(1465) /* 40 + 1465: past MTU + VLAN tag */, udp = tso_hdr(1460), v6 = tso_hdr(1460), ecn = tso_hdr(1460);
+	struct virtio_net_hdr shorth = tso_hdr(1460), longh = tso_hdr(1460), huge = tso_hdr(0xffff);
+	nocsum.flags = 0;
+	udp.gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	v6.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	ecn.gso_type |= VIRTIO_NET_HDR_GSO_ECN;
+	shorth.hdr_len = 40;   /* short of the checksum field at 50..51 */
+	longh.hdr_len = 1000;  /* segments of 986 + 1460 bytes of IP: past the MTU */
+	struct {
+		struct virtio_net_hdr *h;
+		uint32_t len;
+	} bad[] = { { &nocsum, 3000 }, { &small, 3000 }, { &zero, 3000 }, { &fat, 3000 }, { &udp, 3000 },
+		    { &v6, 3000 },     { &ecn, 3000 },   { &shorth, 3000 }, { &longh, 3000 }, { &huge, 3000 },
+		    { &(struct virtio_net_hdr){ 0 }, 3000 } /* past the MTU without GSO */ };
+	unsigned k = sizeof(bad) / sizeof(bad[0]);
+	for (unsigned i = 0; i < k; i++)
+		tx_frame_hdr(i, i, bad[i].h, bad[i].len);
+	/* Past IPv4's limit: one byte more than the largest datagram (not with tx_frame_hdr's 80 KiB slots: in one). */
+	struct virtio_net_hdr over = tso_hdr(1460);
+	uint64_t g = TXB_GPA + (uint64_t)k * BUF_STRIDE * 5;
+	memcpy(gmem + g, &over, NET_HDR_LEN);
+	ck_assert_int_eq(vq_drv_add(&txq, (struct vq_sg[]){ { g, NET_HDR_LEN + 65535 + 14 + 4 + 1, false } }, 1,
+				    (void *)(uintptr_t)(k + 1)), 0);
+	k++;
+	mmio_notify(&np->dev, VIRTIO_NET_TXQ, &ring);
+	for (unsigned i = 0; i < k; i++) {
+		void *cookie;
+		ck_assert_uint_eq(wait_used(&txq, &cookie), 0);
+	}
+	pump(5);
+	ck_assert(net_quiet());
+	struct net_stats st;
+	net_stats(np, &st);
+	ck_assert_uint_eq(st.tx_dropped, k);
+	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
+	struct virtio_net_hdr good = tso_hdr(NET_GSO_SIZE_MIN);
+	tx_frame_hdr(0, 7, &good, 5000);
+	mmio_notify(&np->dev, VIRTIO_NET_TXQ, &ring);
+	check_net_recv_hdr(7, 5000, &good);
+}
+END_TEST
+
+/* The header checks alone, at their edges. */
+START_TEST(test_limits_hdr)
+{
+	uint64_t all = OFFLOADS;
+	const char *why = NULL;
+	struct virtio_net_hdr h = { .flags = 1, .csum_start = 14, .csum_offset = 44 };
+	ck_assert_int_eq(net_hdr_tx_check(&h, 60, all, 1500, &why), 0); /* the field's last byte is the frame's */
+	h.csum_offset = 45;
+	ck_assert_int_eq(net_hdr_tx_check(&h, 60, all, 1500, &why), -EINVAL);
+	ck_assert_ptr_nonnull(why);
+	h = tso_hdr(1460);
+	ck_assert_int_eq(net_hdr_tx_check(&h, 65535 + 14 + 4, all, 1500, &why), 0);
+	ck_assert_int_eq(net_hdr_tx_check(&h, 65535 + 14 + 5, all, 1500, &why), -EINVAL);
+	h = tso_hdr(1460);
+	h.hdr_len = 58; /* 44 bytes of headers + 1460: 1504, within the VLAN tag's slack */
+	ck_assert_int_eq(net_hdr_tx_check(&h, 3000, all, 1500, &why), 0);
+	h.hdr_len = 59;
+	ck_assert_int_eq(net_hdr_tx_check(&h, 3000, all, 1500, &why), -EINVAL);
+	h = tso_hdr(1460);
+	ck_assert_int_eq(net_hdr_tx_check(&h, 3000, all & ~VIRTIO_BIT(VIRTIO_NET_F_CSUM), 1500, &why), -EINVAL);
+	/* RX: what the driver did not accept is dropped; without GUEST_CSUM the header is zeros. */
+	struct virtio_net_hdr r = tso_hdr(1460);
+	ck_assert_int_eq(net_hdr_rx_check(&r, 3000, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)), -EINVAL);
+	r = tso_hdr(1460);
+	ck_assert_int_eq(net_hdr_rx_check(&r, 3000, all), 0);
+	ck_assert_uint_eq(r.num_buffers, 1);
+	r = (struct virtio_net_hdr){ .flags = 0x55, .gso_type = 3, .hdr_len = 9 };
+	ck_assert_int_eq(net_hdr_rx_check(&r, 3000, 0), 0);
+	ck_assert_mem_eq(&r, (&(struct virtio_net_hdr){ .num_buffers = 1 }), NET_HDR_LEN);
+	r = (struct virtio_net_hdr){ .flags = 1, .csum_start = 2990, .csum_offset = 9 };
+	ck_assert_int_eq(net_hdr_rx_check(&r, 3000, all), -EINVAL);
+}
+END_TEST
+
 Suite *devnet_suite(void)
 {
 	Suite *s = suite_create("devnet");
@@ -894,6 +1135,12 @@ Suite *devnet_suite(void)
 	tcase_add_test(c, test_class_fd);
 	tcase_add_test(c, test_tap);
 	tcase_add_test(c, test_user);
+	tcase_add_test(c, test_offload_features);
+	tcase_add_test(c, test_offload_tx);
+	tcase_add_test(c, test_offload_rx);
+	tcase_add_test(l, test_limits_hdr);
+	tcase_add_test(h, test_hostile_offload_tx);
+	tcase_add_test(h, test_hostile_tso);
 	tcase_add_test(l, test_limits_backpressure);
 	tcase_add_test(l, test_limits_tx_flood);
 	tcase_add_test(l, test_limits_mtu);

@@ -1,0 +1,17 @@
+/* lwiphooks.h: lwIP's hooks into the guest's stack (LWIP_HOOK_FILENAME, included by lwIP's own sources). */
+#ifndef NET_PORT_LWIPHOOKS_H
+#define NET_PORT_LWIPHOOKS_H
+
+struct pbuf;
+struct tcp_hdr;
+struct tcp_pcb;
+
+/*
+ * LWIP_HOOK_TCP_OUT_ADD_TCPOPTS (guest/net/net.c): a SYN's MSS option says
+ * what the wire takes. With TSO the interface's MTU is IPv4's limit
+ * (net_tcp_tso), from which lwIP would offer TCP_MSS, more than the wire's
+ * MTU carries; the option is lowered to the wire's MSS. Adds no option.
+ */
+u32_t *net_tcp_opts(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32_t *opts);
+
+#endif
