@@ -221,7 +221,7 @@ bench-net: $(BUILD)/ukvm-run $(NET_BENCH)
 all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH) $(NET_BENCH)
 
 # --- ukvm-serve: HTTP front end on libukvm (tools/serve, libmicrohttpd) ----------
-SERVE_SRCS := tools/serve/serve.c tools/serve/servecfg.c
+SERVE_SRCS := tools/serve/serve.c tools/serve/servecfg.c tools/serve/worker.c
 MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 $(BUILD)/ukvm-serve: $(patsubst %.c,$(BUILD)/tools/%.o,$(SERVE_SRCS)) $(BUILD)/libukvm.a
 	$(Q)$(CC) -o $@ $^ $(HOST_LIBS) $(MHD_LIBS)

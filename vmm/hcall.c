@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conbuf.h"
+#include "hostpool.h"
 #include "run.h"
 #include "snapvm.h"
 #include "vmdev.h"
@@ -418,7 +419,13 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		 * file, an error) ends it level-triggered: the guest reads before
 		 * it asks again.
 		 */
+		/* A long wait leaves the CPU to the host's builder and reaper (hostpool_busy). */
+		bool quiet = c->vm->busy && d >= HOSTPOOL_QUIET_WAIT_MIN_NS;
+		if (quiet)
+			hostpool_busy(c->vm->cfg.host, -1);
 		int n = ppoll(pfd, input ? 2 : 1, end == UINT64_MAX ? NULL : &ts, &c->wait_mask);
+		if (quiet)
+			hostpool_busy(c->vm->cfg.host, 1);
 		if (n > 0) {
 			ret = 0;
 			if (pfd[0].revents) {

@@ -100,8 +100,15 @@ bool hostpool_reap(struct ukvm_host *h, struct ukvm_vm *vm);
  * A VM on h starts (+1: ukvm_create) or ends (-1: its run ended, or it is
  * destroyed unrun) its busy part: the background threads wait for no VM to
  * be busy (up to 50 ms) before they build or reap. A no-op without a pool.
+ * A run's WAIT of HOSTPOOL_QUIET_WAIT_MIN_NS or more (hcall.c) is not busy
+ * (-1 then +1 around it): a VM waiting for its input (ukvm-serve's warm
+ * VMs wait for their request) would otherwise hold the builder and the
+ * reaper to one shell or VM per 50 ms for as long as it waits.
  */
 void hostpool_busy(struct ukvm_host *h, int delta);
+
+/* A guest's wait this long or longer lets the host's background threads work (hostpool_busy). */
+#define HOSTPOOL_QUIET_WAIT_MIN_NS 5000000ull
 
 /* Waits until the reaper has nothing left and the pool is full (or cannot be filled). */
 void hostpool_quiesce(struct ukvm_host *h);

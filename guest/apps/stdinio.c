@@ -158,12 +158,19 @@ int main(int argc, char **argv)
 		return stdinio_poll();
 	if (!strcmp(mode, "thread"))
 		return stdinio_thread();
+	if (!strcmp(mode, "spin")) { /* a function that takes its input, then never answers (ukvm-serve's 504) */
+		char c;
+		while (read(0, &c, 1) > 0)
+			;
+		for (volatile unsigned long i = 0;; i++)
+			;
+	}
 	if (!strcmp(mode, "block")) {
 		char c;
 		say("reading\n");
 		say("read %zd\n", read(0, &c, 1));
 		return 0;
 	}
-	fprintf(stderr, "usage: stdinio [sum [CHUNK]|lines|poll|thread|block]\n");
+	fprintf(stderr, "usage: stdinio [sum [CHUNK]|lines|poll|thread|block|spin]\n");
 	return 2;
 }

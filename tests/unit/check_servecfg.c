@@ -21,8 +21,9 @@ START_TEST(test_parse_full)
 	char err[256] = "";
 	const char *a[] = { "--listen", "127.0.0.1:8080", "--fn", "sum=app.img,mem=64M,timeout=2.5,arg=sum,arg=x",
 			    "--fn", "b.c-d_1=/x/y.img", "--max-vms", "3", "--queue-wait", "0", "--max-body", "4K",
-			    "--mode", "restore", NULL };
+			    "--mode", "restore", "--warm", "0", NULL };
 	ck_assert_msg(parse(&o, err, sizeof(err), a) == 0, "%s", err);
+	ck_assert_uint_eq(o.warm, 0);
 	ck_assert_str_eq(o.host, "127.0.0.1");
 	ck_assert_uint_eq(o.port, 8080);
 	ck_assert_uint_eq(o.nfns, 2);
@@ -58,6 +59,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(o.queue_ms, 1000);
 	ck_assert_uint_eq(o.max_body, 1u << 20);
 	ck_assert_int_eq(o.mode, SERVE_MODE_BOOT);
+	ck_assert_uint_eq(o.warm, 2);
 	ck_assert(!o.plain_host);
 	ck_assert_ptr_null(o.fns[0].native);
 	serve_opts_free(&o);
@@ -110,6 +112,8 @@ static const struct {
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,native=", NULL }, "native=" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,native=a,native=b", NULL }, "native=" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--levers", "maybe", NULL }, "--levers" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--warm", "5", NULL }, "--warm" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--warm", "-1", NULL }, "--warm" },
 };
 
 START_TEST(test_refused)

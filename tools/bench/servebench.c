@@ -1,6 +1,6 @@
 /*
- * servebench.c: make bench-serve: whole requests through ukvm-serve (restore mode with and without libukvm's host
- * levers, boot mode) against the same program run as a native child process per request (ukvm-serve --mode
+ * servebench.c: make bench-serve: whole requests through ukvm-serve (restore mode with warm VMs, without them
+ * (--warm 0), without libukvm's host levers; boot mode) against the same program run as a native child process per request (ukvm-serve --mode
  * native), alternating round by round; wrk when installed (tools/deps.sh), else a small client of our own.
  * Medians over the rounds of requests/s and p50/p99 latency, and the ratios to native.
  */
@@ -19,15 +19,17 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { C_RESTORE, C_RESTORE_PLAIN, C_BOOT, C_NATIVE, C_COUNT };
-static const char *const cname[C_COUNT] = { "restore (levers on)", "restore, --levers off", "boot", "native process" };
-static const char *const cmode[C_COUNT] = { "restore", "restore", "boot", "native" };
+enum { C_RESTORE, C_RESTORE_COLD, C_RESTORE_PLAIN, C_BOOT, C_NATIVE, C_COUNT };
+static const char *const cname[C_COUNT] = { "restore (levers on)", "restore, --warm 0", "restore, --levers off",
+					    "boot", "native process" };
+static const char *const cmode[C_COUNT] = { "restore", "restore", "restore", "boot", "native" };
 
 #define MAX_ROUNDS 20
 #define MAX_CONNS 64
 
 struct figures {
 	double rps, p50_ms, p99_ms;
+	double cpu_ms; /* the server's CPU per request: its threads and its waited-for children */
 	long non2xx;
 };
 
@@ -71,7 +73,8 @@ static int server_start(const char *build, int c, struct server *s)
 		close(p[0]);
 		close(p[1]);
 		char *argv[] = { serve, "--listen", "127.0.0.1:0", "--fn", fn, "--mode", (char *)cmode[c], "--levers",
-				 c == C_RESTORE_PLAIN ? "off" : "on", "--max-vms", "8", "--queue-wait", "10000", NULL };
+				 c == C_RESTORE_PLAIN ? "off" : "on", "--max-vms", "8", "--queue-wait", "10000", "--warm",
+				 c == C_RESTORE_COLD ? "0" : "2", NULL };
 		execv(serve, argv);
 		_exit(127);
 	}
@@ -93,6 +96,24 @@ static int server_start(const char *build, int c, struct server *s)
 	}
 	s->port = atoi(l + strlen("listening on 127.0.0.1:"));
 	return 0;
+}
+
+/* The server's user+system CPU so far, its waited-for children's included (native mode), ms. */
+static double server_cpu_ms(const struct server *s)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)s->pid);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* past the command name, which may hold spaces */
+	unsigned long long t[4] = { 0 };
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &t[0], &t[1], &t[2],
+			 &t[3]) != 4)
+		return 0;
+	return (double)(t[0] + t[1] + t[2] + t[3]) * 1e3 / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void server_stop(struct server *s)
@@ -254,7 +275,9 @@ int main(int argc, char **argv)
 				return 1;
 			for (int k = 0; k < 2; k++) {
 				struct figures *f = &fig[k][c][r];
+				double cpu0 = server_cpu_ms(&s);
 				int rc = wrk ? run_wrk(&s, script, conns[k], secs, f) : run_own(&s, conns[k], secs, f);
+				f->cpu_ms = f->rps > 0 ? (server_cpu_ms(&s) - cpu0) / (f->rps * secs) : 0;
 				if (rc) {
 					fprintf(stderr, "servebench: %s, %d connections: no answer\n", cname[c], conns[k]);
 					server_stop(&s);
@@ -269,20 +292,23 @@ int main(int argc, char **argv)
 	       "configuration and connection count, the configurations alternating; client: %s; medians over rounds\n",
 	       rounds, secs, wrk ? "wrk" : "servebench's own (wrk not installed)");
 	for (int k = 0; k < 2; k++) {
-		double med[C_COUNT][3];
-		printf("%d connection%s      %12s %10s %10s %14s %14s\n", conns[k], conns[k] > 1 ? "s" : " ", "req/s",
-		       "p50 ms", "p99 ms", "req/s /native", "p50 /native");
+		double med[C_COUNT][4];
+		printf("%d connection%s      %12s %10s %10s %14s %14s %12s\n", conns[k], conns[k] > 1 ? "s" : " ", "req/s",
+		       "p50 ms", "p99 ms", "req/s /native", "p50 /native", "CPU ms/req");
 		for (int c = 0; c < C_COUNT; c++) {
-			double v[3][MAX_ROUNDS];
+			double v[4][MAX_ROUNDS];
 			for (int r = 0; r < rounds; r++)
-				v[0][r] = fig[k][c][r].rps, v[1][r] = fig[k][c][r].p50_ms, v[2][r] = fig[k][c][r].p99_ms;
-			for (int m = 0; m < 3; m++)
+				v[0][r] = fig[k][c][r].rps, v[1][r] = fig[k][c][r].p50_ms, v[2][r] = fig[k][c][r].p99_ms,
+				v[3][r] = fig[k][c][r].cpu_ms;
+			for (int m = 0; m < 4; m++)
 				med[c][m] = median(v[m], rounds);
 		}
 		for (int c = 0; c < C_COUNT; c++)
-			printf("  %-22s %10.1f %10.3f %10.3f %14.2f %14.2f\n", cname[c], med[c][0], med[c][1], med[c][2],
-			       med[c][0] / med[C_NATIVE][0], med[c][1] / med[C_NATIVE][1]);
+			printf("  %-22s %10.1f %10.3f %10.3f %14.2f %14.2f %12.3f\n", cname[c], med[c][0], med[c][1],
+			       med[c][2], med[c][0] / med[C_NATIVE][0], med[c][1] / med[C_NATIVE][1], med[c][3]);
 	}
+	printf("CPU ms/req: the server process's user+system time (all its threads, and the children it waited for)\n"
+	       "per answered request\n");
 	printf("aim (issue 8): restore mode >= 0.5x the native mode's req/s (whole request within 2x)%s\n",
 	       non2xx ? "" : "; every answer 200");
 	if (non2xx)

@@ -21,18 +21,19 @@
 
 #include "servecfg.h"
 #include "ukvm.h"
+#include "worker.h"
 
 /*
  * libmicrohttpd (Debian's libmicrohttpd-dev): a small, long-kept C library
  * made to embed an HTTP/1.1 server, with its own thread per connection, so
  * a request's VM runs in its connection's thread without an event loop of
- * ours. Each VM runs on a thread of its own, created for it: ukvm_run's
- * seccomp filter stays on the thread that ran it, and the connection's
- * thread must go on speaking HTTP.
+ * ours. Each VM runs on a thread of its own, a worker started ahead
+ * (worker.h): ukvm_run's seccomp filter stays on the thread that ran it,
+ * and the connection's thread must go on speaking HTTP. In restore mode a
+ * request takes a warm VM when one is ready: restored and running ahead,
+ * waiting for its stdin.
  */
 
-/* A function's stdout is kept up to this many bytes; the guest's writes past it fail. */
-#define SERVE_OUT_MAX (16u << 20)
 /* Latency histogram bounds, seconds (Prometheus's le labels). */
 static const double serve_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 #define SERVE_NBUCKETS (sizeof(serve_buckets) / sizeof(serve_buckets[0]))
@@ -42,6 +43,7 @@ struct serve_stats {
 	uint64_t invocations;         /* requests that reached the function (any outcome) */
 	uint64_t by_code[6];          /* 200, 500, 503, 504, 413, other */
 	uint64_t hist[SERVE_NBUCKETS + 1];
+	uint64_t warm;                /* requests answered by a warm VM (worker.h) */
 	double sum_s;
 };
 static const int serve_codes[] = { 200, 500, 503, 504, 413, 0 };
@@ -88,37 +90,6 @@ static void serve_count(unsigned fi, int code, double secs)
 	pthread_mutex_unlock(&S.lock);
 }
 
-/* One VM: created, run and destroyed on its own thread. */
-struct serve_job {
-	const struct serve_fnstate *f;
-	int in_fd, out_fd;
-	const char *snapshot_to; /* start hook of restore mode: snapshot when idle into this file */
-	int create_rc;
-	char err[512];
-	struct ukvm_result res;
-};
-
-static void *serve_job_thread(void *arg)
-{
-	struct serve_job *j = arg;
-	const struct serve_fn *fn = j->f->fn;
-	bool restore = S.o.mode == SERVE_MODE_RESTORE && !j->snapshot_to;
-	struct ukvm_config cfg = {
-		.size = sizeof(cfg), .host = S.host, .image = fn->image, .mem_size = fn->mem, .argv = fn->argv,
-		.console_fd = j->out_fd, .console_err_fd = -1, .console_in_fd = j->in_fd,
-		.timeout_ms = j->snapshot_to ? 60000 : fn->timeout_ms, .seccomp = true, .quiet = true,
-		.snapshot_when_idle = j->snapshot_to, .restore = restore ? j->f->snap : NULL,
-	};
-	struct ukvm_vm *vm;
-	j->res.size = sizeof(j->res);
-	j->create_rc = ukvm_create(&cfg, &vm, j->err, sizeof(j->err));
-	if (j->create_rc == UKVM_OK) {
-		ukvm_run(vm, &j->res);
-		ukvm_destroy(vm);
-	}
-	return NULL;
-}
-
 extern char **environ;
 
 /*
@@ -128,7 +99,7 @@ extern char **environ;
  */
 static void serve_native(struct serve_job *j)
 {
-	const struct serve_fn *fn = j->f->fn;
+	const struct serve_fn *fn = j->fn;
 	char *argv[SERVE_MAX_ARGS + 2] = { fn->native };
 	for (unsigned i = 0; fn->argv[i]; i++)
 		argv[i + 1] = (char *)fn->argv[i];
@@ -187,19 +158,14 @@ static void serve_native(struct serve_job *j)
 	}
 }
 
-/* Runs j on a thread of its own and waits for it (native mode: here): 0, or -errno when no thread could start. */
+/* Runs j on a worker and waits for it (native mode: here): 0, or -errno when no thread could start. */
 static int serve_job_run(struct serve_job *j)
 {
 	if (S.o.mode == SERVE_MODE_NATIVE) {
 		serve_native(j);
 		return 0;
 	}
-	pthread_t t;
-	int r = pthread_create(&t, NULL, serve_job_thread, j);
-	if (r)
-		return -r;
-	pthread_join(t, NULL);
-	return 0;
+	return worker_run(j);
 }
 
 /* A memfd holding len bytes of data, at offset 0; -errno. */
@@ -217,24 +183,6 @@ static int serve_memfd_with(const char *name, const void *data, size_t len)
 		done += (size_t)n;
 	}
 	lseek(fd, 0, SEEK_SET);
-	return fd;
-}
-
-/*
- * The output memfd: SERVE_OUT_MAX long and sealed against growing, so a
- * function that prints forever fills it and then has its writes fail (the
- * pages exist only where written); the bytes written are its offset.
- */
-static int serve_out_fd(void)
-{
-	int fd = memfd_create("stdout", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, SERVE_OUT_MAX) || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK)) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
 	return fd;
 }
 
@@ -307,17 +255,27 @@ static enum MHD_Result serve_invoke_active(struct MHD_Connection *c, unsigned fi
 	S.running++;
 	pthread_mutex_unlock(&S.lock);
 
-	struct serve_job j = { .f = &S.fs[fi], .in_fd = -1, .out_fd = -1 };
+	struct serve_job j = { .fn = fn, .host = S.host, .in_fd = -1, .out_fd = -1,
+			       .restore = S.o.mode == SERVE_MODE_RESTORE ? S.fs[fi].snap : NULL };
 	unsigned code;
 	char *out = NULL;
 	size_t outlen = 0;
 	char why[600] = "";
-	j.in_fd = len ? serve_memfd_with("stdin", body, len) : -1; /* no body: stdin reads end of file */
-	j.out_fd = serve_out_fd();
-	if ((len && j.in_fd < 0) || j.out_fd < 0) {
+	struct worker_warm *warm = S.o.mode == SERVE_MODE_RESTORE ? worker_warm_take(fi) : NULL;
+	if (warm) {
+		pthread_mutex_lock(&S.lock);
+		S.stats[fi].warm++;
+		pthread_mutex_unlock(&S.lock);
+		j.create_rc = UKVM_OK;
+		worker_warm_run(warm, body, len, fn->timeout_ms, &j.res, &j.out_fd);
+	} else {
+		j.in_fd = len ? serve_memfd_with("stdin", body, len) : -1; /* no body: stdin reads end of file */
+		j.out_fd = worker_out_fd();
+	}
+	if (!warm && ((len && j.in_fd < 0) || j.out_fd < 0)) {
 		code = 500;
 		snprintf(why, sizeof(why), "%s: out of host resources", fn->name);
-	} else if (serve_job_run(&j) < 0) {
+	} else if (!warm && serve_job_run(&j) < 0) {
 		code = 500;
 		snprintf(why, sizeof(why), "%s: cannot start a thread", fn->name);
 	} else if (j.create_rc != UKVM_OK) {
@@ -413,6 +371,10 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *c)
 	for (unsigned i = 0; i < S.o.nfns; i++)
 		fprintf(m, "ukvm_serve_errors_total{fn=\"%s\"} %llu\n", S.o.fns[i].name,
 			(unsigned long long)(S.stats[i].invocations - S.stats[i].by_code[0]));
+	fputs("# HELP ukvm_serve_warm_total Requests given to a VM restored and running ahead (restore mode).\n"
+	      "# TYPE ukvm_serve_warm_total counter\n", m);
+	for (unsigned i = 0; i < S.o.nfns; i++)
+		fprintf(m, "ukvm_serve_warm_total{fn=\"%s\"} %llu\n", S.o.fns[i].name, (unsigned long long)S.stats[i].warm);
 	fputs("# HELP ukvm_serve_request_seconds Time from request to answer.\n"
 	      "# TYPE ukvm_serve_request_seconds histogram\n", m);
 	for (unsigned i = 0; i < S.o.nfns; i++) {
@@ -528,9 +490,9 @@ static int serve_prepare(struct serve_fnstate *f, char *err, size_t errlen)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
-		struct serve_job j = { .f = f, .in_fd = p[0], .out_fd = -1, .snapshot_to = f->snap };
+		struct serve_job j = { .fn = f->fn, .in_fd = p[0], .out_fd = -1, .snapshot_to = f->snap };
 		char line[600] = "";
-		/* On a thread of its own: the filter stays on it, and this thread still writes the answer. */
+		/* On a worker: the filter stays on it, and this thread still writes the answer. */
 		if (serve_job_run(&j))
 			_exit(1);
 		if (j.create_rc != UKVM_OK)
@@ -617,6 +579,11 @@ int main(int argc, char **argv)
 			code = ukvm_error_exit_code(r);
 			goto out;
 		}
+		/* After the snapshot boots' forks (a child would have no spawner: it starts its own worker). */
+		static const char *snaps[SERVE_MAX_FNS];
+		for (unsigned i = 0; i < S.o.nfns; i++)
+			snaps[i] = S.o.mode == SERVE_MODE_RESTORE ? S.fs[i].snap : NULL;
+		worker_start(S.host, S.o.fns, snaps, S.o.nfns, S.o.max_vms < S.o.warm ? S.o.max_vms : S.o.warm);
 	}
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(S.o.port) };
 	inet_pton(AF_INET, S.o.host, &sa.sin_addr);
@@ -658,6 +625,7 @@ int main(int argc, char **argv)
 	MHD_stop_daemon(d);
 	printf("ukvm-serve: stopped by %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 out:
+	worker_stop();
 	serve_cleanup();
 	ukvm_host_close(S.host);
 	serve_opts_free(&S.o);

@@ -132,6 +132,7 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 	o->queue_ms = 1000;
 	o->max_body = 1 << 20;
 	o->mode = SERVE_MODE_BOOT;
+	o->warm = 2;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -170,6 +171,8 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 				o->mode = SERVE_MODE_NATIVE;
 			else
 				r = serve_fail(err, errlen, a, v, "want boot, restore or native");
+		} else if (!strcmp(a, "--warm")) {
+			r = serve_uint(a, v, 0, SERVE_WARM_MAX, &o->warm, err, errlen);
 		} else if (!strcmp(a, "--levers")) {
 			if (!strcmp(v, "on") || !strcmp(v, "off"))
 				o->plain_host = !strcmp(v, "off");
@@ -221,11 +224,13 @@ const char *serve_usage(void)
 {
 	return "usage: ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...[,native=PATH]\n"
 	       "                  [--fn ...] [--max-vms N] [--queue-wait MS] [--max-body SIZE]\n"
-	       "                  [--mode boot|restore|native] [--levers on|off]\n"
+	       "                  [--mode boot|restore|native] [--levers on|off] [--warm N]\n"
 	       "POST /fn/NAME runs NAME in a fresh microVM: the body is its stdin, its stdout the response\n"
 	       "(200 on exit 0, else 500 with the reason; 504 on timeout; 503 when --max-vms are busy\n"
 	       "for --queue-wait ms; 413 past --max-body). GET /fns lists them (JSON), GET /metrics\n"
 	       "(Prometheus text). --mode native runs each function's native= program as a plain child\n"
 	       "process instead, no VM (a baseline for benchmarks). --levers off: no idle VM, pool of\n"
-	       "ready VM shells or reaper thread in libukvm (UKVM_HOST_FAST, on by default).\n";
+	       "ready VM shells or reaper thread in libukvm (UKVM_HOST_FAST, on by default). --warm N\n"
+	       "(restore mode, default 2, 0..4): VMs per function restored and running ahead, waiting\n"
+	       "for their request's input (each still serves one request only).\n";
 }

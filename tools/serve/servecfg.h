@@ -9,6 +9,7 @@
 #define SERVE_MAX_FNS  64
 #define SERVE_MAX_ARGS 16
 #define SERVE_NAME_MAX 64
+#define SERVE_WARM_MAX 4
 
 /* How a request's VM starts. */
 enum serve_mode {
@@ -36,6 +37,8 @@ struct serve_opts {
 	unsigned queue_ms;      /* --queue-wait: how long a request beyond them waits for one, then 503 (default 1000) */
 	uint64_t max_body;      /* --max-body: request bytes taken (default 1M); more: 413 */
 	enum serve_mode mode;   /* --mode boot|restore|native (default boot) */
+	unsigned warm;          /* --warm: restore mode's VMs per function restored and running ahead, waiting for
+				   their input (default 2, at most SERVE_WARM_MAX and --max-vms; 0: none) */
 	bool plain_host;        /* --levers off: a plain ukvm_host, without UKVM_HOST_FAST (idle VM, pool, reaper) */
 	bool help;
 };
@@ -43,7 +46,7 @@ struct serve_opts {
 /*
  * Parses `ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...[,native=PATH]
  * [--fn ...]... [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--mode boot|restore|native]
- * [--levers on|off]`. --mode native needs native= on every function.
+ * [--levers on|off] [--warm N]`. --mode native needs native= on every function.
  * Returns 0, or -EINVAL with one line in err ("--fn: a=b,mem=1x: bad size");
  * call serve_opts_free afterwards either way.
  */

@@ -1,0 +1,480 @@
+/* worker.c: ukvm-serve's VM threads, started ahead, and its warm VMs, restored and running ahead of their requests. */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Why (bench-serve, 1 connection, restore mode, this host): starting a
+ * thread per request and joining it cost ~1 ms of each; a worker started
+ * ahead is woken in ~10-50 us. A warm VM goes further: the restore (~0.15
+ * ms), the seccomp filter and the guest's way back to its read of stdin,
+ * with its first-touch faults, happen before the request; the request only
+ * writes its body into the VM's stdin pipe and waits for the answer.
+ *
+ * A warm VM is a fresh VM all the same: restored from the function's
+ * snapshot for this request alone (its own random seed, its clocks set at
+ * restore), never reused. The snapshot was taken when the function blocked
+ * reading stdin, so restored it blocks there again: it runs nothing of the
+ * request's before the request comes. One that ends before it is taken
+ * (a crash) is discarded, and its function gets no more warm VMs.
+ */
+
+/* Workers kept started and waiting for a job (more requests at once start their own). */
+#define WORKER_SPARES 2
+/* A request's stdout is kept up to this many bytes; the guest's writes past it fail. */
+#define WORKER_OUT_MAX (16u << 20)
+/* A body writer blocked on a full pipe looks this often whether the run ended without reading it. */
+#define WORKER_POLL_MS 10
+/* How long worker_start waits for the first warm VMs. */
+#define WORKER_START_WAIT_S 10
+
+/* A worker thread: started ahead, it runs one job (NULL: none, the server stops) and ends. */
+struct worker {
+	sem_t go;
+	struct serve_job *job;
+};
+
+/* A warm VM, running on its worker; shared by the worker and the request that takes it. */
+struct worker_warm {
+	struct serve_job job;   /* console: in_fd the read end of in_w's pipe, out_fd a memfd */
+	int in_w;               /* the pipe's write end: the request writes its body, then closes */
+	unsigned fi;
+	pthread_mutex_t lock;   /* vm and ended, between the request's ukvm_stop and the worker's destroy */
+	struct ukvm_vm *vm;
+	bool ended;             /* the run ended: vm is the worker's alone now */
+	bool taken;             /* by a request (W.lock) */
+	struct worker_warm *next_dead;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t change;  /* spares or warm VMs taken, workers ended, stop */
+	struct worker *spare[WORKER_SPARES];
+	unsigned nspare;
+	unsigned workers;       /* worker threads alive */
+	bool stopping, started;
+	pthread_t spawner;
+	struct ukvm_host *host;
+	const struct serve_fn *fns;
+	const char *const *snaps;
+	unsigned nfns, warm_per_fn;
+	struct worker_warm *warm[SERVE_MAX_FNS][SERVE_WARM_MAX]; /* ready, per function (at most warm_per_fn) */
+	unsigned nwarm[SERVE_MAX_FNS], warm_pending[SERVE_MAX_FNS];
+	bool warm_broken[SERVE_MAX_FNS];
+	struct worker_warm *dead; /* untaken warm VMs whose worker is done: their fds are freed here, unfiltered */
+} W = { .lock = PTHREAD_MUTEX_INITIALIZER, .change = PTHREAD_COND_INITIALIZER };
+
+/*
+ * The output memfd: WORKER_OUT_MAX long and sealed against growing, so a
+ * function that prints forever fills it and then has its writes fail (the
+ * pages exist only where written); the bytes written are its offset.
+ */
+int worker_out_fd(void)
+{
+	int fd = memfd_create("stdout", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, WORKER_OUT_MAX) || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static struct ukvm_config worker_config(const struct serve_job *j, uint64_t timeout_ms)
+{
+	const struct serve_fn *fn = j->fn;
+	return (struct ukvm_config){
+		.size = sizeof(struct ukvm_config), .host = j->host, .image = fn->image, .mem_size = fn->mem,
+		.argv = fn->argv, .console_fd = j->out_fd, .console_err_fd = -1, .console_in_fd = j->in_fd,
+		.timeout_ms = timeout_ms, .seccomp = true, .quiet = true, .snapshot_when_idle = j->snapshot_to,
+		.restore = j->restore,
+	};
+}
+
+void worker_job(struct serve_job *j)
+{
+	struct ukvm_config cfg = worker_config(j, j->snapshot_to ? 60000 : j->fn->timeout_ms);
+	struct ukvm_vm *vm;
+	j->res.size = sizeof(j->res);
+	j->create_rc = ukvm_create(&cfg, &vm, j->err, sizeof(j->err));
+	if (j->create_rc == UKVM_OK) {
+		ukvm_run(vm, &j->res);
+		ukvm_destroy(vm);
+	}
+}
+
+/* A worker thread ends (W.lock held when locked). */
+static void worker_ended(bool locked)
+{
+	if (!locked)
+		pthread_mutex_lock(&W.lock);
+	W.workers--;
+	pthread_cond_broadcast(&W.change);
+	if (!locked)
+		pthread_mutex_unlock(&W.lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	while (sem_wait(&w->go) < 0 && errno == EINTR)
+		;
+	struct serve_job *j = w->job;
+	sem_destroy(&w->go);
+	free(w);
+	if (j) {
+		worker_job(j);
+		sem_post(&j->done); /* j is the requester's from here */
+	}
+	worker_ended(false);
+	return NULL;
+}
+
+/*
+ * Starts fn(arg) detached (it ends on its own: nobody waits for a thread's
+ * end), counted; W.lock held when locked. 0 or -errno.
+ */
+static int worker_thread(void *(*fn)(void *), void *arg, bool locked)
+{
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (!locked)
+		pthread_mutex_lock(&W.lock);
+	W.workers++;
+	if (!locked)
+		pthread_mutex_unlock(&W.lock);
+	pthread_t t;
+	int r = pthread_create(&t, &at, fn, arg);
+	pthread_attr_destroy(&at);
+	if (r)
+		worker_ended(locked);
+	return -r;
+}
+
+static struct worker *worker_new(void)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	sem_init(&w->go, 0, 0);
+	if (worker_thread(worker_main, w, false)) {
+		sem_destroy(&w->go);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int worker_run(struct serve_job *j)
+{
+	pthread_mutex_lock(&W.lock);
+	struct worker *w = W.nspare ? W.spare[--W.nspare] : NULL;
+	pthread_cond_broadcast(&W.change); /* the spawner starts the next one */
+	pthread_mutex_unlock(&W.lock);
+	if (!w && !(w = worker_new()))
+		return -EAGAIN;
+	sem_init(&j->done, 0, 0);
+	w->job = j;
+	sem_post(&w->go); /* w is the worker's from here */
+	while (sem_wait(&j->done) < 0 && errno == EINTR)
+		;
+	sem_destroy(&j->done);
+	return 0;
+}
+
+static void worker_warm_free(struct worker_warm *w)
+{
+	if (w->job.in_fd >= 0)
+		close(w->job.in_fd);
+	if (w->in_w >= 0)
+		close(w->in_w);
+	if (w->job.out_fd >= 0)
+		close(w->job.out_fd);
+	pthread_mutex_destroy(&w->lock);
+	sem_destroy(&w->job.done);
+	free(w);
+}
+
+/*
+ * A warm VM's worker: restores the VM, offers it, runs it (the guest blocks
+ * reading stdin until a request writes it), hands the result over. No
+ * timeout while it waits: the request's is kept by worker_warm_run.
+ */
+static void *worker_warm_main(void *arg)
+{
+	struct worker_warm *w = arg;
+	struct ukvm_config cfg = worker_config(&w->job, 0);
+	struct ukvm_vm *vm = NULL;
+	w->job.res.size = sizeof(w->job.res);
+	int rc = ukvm_create(&cfg, &vm, w->job.err, sizeof(w->job.err));
+	pthread_mutex_lock(&W.lock);
+	W.warm_pending[w->fi]--;
+	bool offer = rc == UKVM_OK && !W.stopping && W.nwarm[w->fi] < W.warm_per_fn;
+	if (offer) {
+		w->vm = vm;
+		W.warm[w->fi][W.nwarm[w->fi]++] = w;
+	} else if (rc != UKVM_OK) {
+		W.warm_broken[w->fi] = true; /* the cold path will say why, request by request */
+	}
+	pthread_cond_broadcast(&W.change);
+	pthread_mutex_unlock(&W.lock);
+	if (offer)
+		ukvm_run(vm, &w->job.res);
+	pthread_mutex_lock(&w->lock);
+	w->ended = true; /* no ukvm_stop from the request after this */
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&W.lock);
+	bool taken = w->taken;
+	if (offer && !taken) { /* ended before any request: out of the offer, and no more for this function */
+		for (unsigned i = 0; i < W.nwarm[w->fi]; i++)
+			if (W.warm[w->fi][i] == w)
+				W.warm[w->fi][i] = W.warm[w->fi][--W.nwarm[w->fi]];
+		if (!W.stopping)
+			W.warm_broken[w->fi] = true;
+		pthread_cond_broadcast(&W.change);
+	}
+	pthread_mutex_unlock(&W.lock);
+	if (taken)
+		sem_post(&w->job.done); /* w is the request's from here */
+	if (rc == UKVM_OK)
+		ukvm_destroy(vm);
+	pthread_mutex_lock(&W.lock);
+	if (!taken) { /* its console fds: closing them is not in this thread's filter (it pins the VM's own) */
+		w->next_dead = W.dead;
+		W.dead = w;
+	}
+	worker_ended(true);
+	pthread_mutex_unlock(&W.lock);
+	return NULL;
+}
+
+/* Frees the dead warm VMs (W.lock held). */
+static void worker_bury(void)
+{
+	while (W.dead) {
+		struct worker_warm *w = W.dead;
+		W.dead = w->next_dead;
+		worker_warm_free(w);
+	}
+}
+
+/* Starts a warm VM for function fi (W.lock held). */
+static void worker_warm_new(unsigned fi)
+{
+	struct worker_warm *w = calloc(1, sizeof(*w));
+	int p[2] = { -1, -1 };
+	if (!w)
+		return;
+	w->fi = fi;
+	w->job = (struct serve_job){ .fn = &W.fns[fi], .host = W.host, .restore = W.snaps[fi], .in_fd = -1,
+				     .out_fd = -1 };
+	w->in_w = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	sem_init(&w->job.done, 0, 0);
+	if (pipe2(p, O_CLOEXEC) == 0) {
+		w->job.in_fd = p[0];
+		w->in_w = p[1];
+	}
+	w->job.out_fd = worker_out_fd();
+	if (w->job.in_fd < 0 || w->job.out_fd < 0 || worker_thread(worker_warm_main, w, true)) {
+		worker_warm_free(w);
+		return;
+	}
+	W.warm_pending[fi]++;
+}
+
+/* Keeps WORKER_SPARES workers and each function's warm VMs ready, until the server stops. */
+static void *worker_spawner(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&W.lock);
+	while (!W.stopping) {
+		worker_bury();
+		bool did = false;
+		for (unsigned fi = 0; fi < W.nfns && !did; fi++)
+			if (W.snaps[fi] && W.snaps[fi][0] && !W.warm_broken[fi] &&
+			    W.nwarm[fi] + W.warm_pending[fi] < W.warm_per_fn) {
+				worker_warm_new(fi);
+				did = true;
+			}
+		if (!did && W.nspare < WORKER_SPARES) {
+			pthread_mutex_unlock(&W.lock);
+			struct worker *w = worker_new();
+			pthread_mutex_lock(&W.lock);
+			if (w && W.stopping) {
+				w->job = NULL;
+				sem_post(&w->go);
+			} else if (w) {
+				W.spare[W.nspare++] = w;
+			}
+			did = w != NULL;
+		}
+		if (!did)
+			pthread_cond_wait(&W.change, &W.lock);
+	}
+	pthread_mutex_unlock(&W.lock);
+	return NULL;
+}
+
+void worker_start(struct ukvm_host *host, const struct serve_fn *fns, const char *const *snaps, unsigned nfns,
+		  unsigned warm_per_fn)
+{
+	W.host = host, W.fns = fns, W.snaps = snaps, W.nfns = nfns;
+	W.warm_per_fn = warm_per_fn < SERVE_WARM_MAX ? warm_per_fn : SERVE_WARM_MAX;
+	if (pthread_create(&W.spawner, NULL, worker_spawner, NULL))
+		return; /* every request starts its own worker */
+	W.started = true;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WORKER_START_WAIT_S;
+	pthread_mutex_lock(&W.lock);
+	for (;;) {
+		bool ready = W.nspare == WORKER_SPARES;
+		for (unsigned fi = 0; fi < nfns; fi++)
+			ready &= W.warm_broken[fi] || !snaps[fi] || !snaps[fi][0] || W.nwarm[fi] == W.warm_per_fn;
+		if (ready || pthread_cond_timedwait(&W.change, &W.lock, &until) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&W.lock);
+}
+
+struct worker_warm *worker_warm_take(unsigned fi)
+{
+	pthread_mutex_lock(&W.lock);
+	struct worker_warm *w = fi < W.nfns && W.nwarm[fi] ? W.warm[fi][--W.nwarm[fi]] : NULL;
+	if (w) {
+		w->taken = true;
+		pthread_cond_broadcast(&W.change); /* the spawner starts the next one */
+	}
+	pthread_mutex_unlock(&W.lock);
+	return w;
+}
+
+/* Stops w's VM unless its run already ended. */
+static void worker_warm_stop(struct worker_warm *w)
+{
+	pthread_mutex_lock(&w->lock);
+	if (!w->ended)
+		ukvm_stop(w->vm);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static uint64_t worker_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Milliseconds left to deadline (worker_now_ms() based; 0: none, then -1). */
+static int worker_left_ms(uint64_t deadline)
+{
+	if (!deadline)
+		return -1;
+	uint64_t now = worker_now_ms();
+	return now >= deadline ? 0 : deadline - now > INT32_MAX ? INT32_MAX : (int)(deadline - now);
+}
+
+static bool worker_warm_ended(struct worker_warm *w)
+{
+	pthread_mutex_lock(&w->lock);
+	bool e = w->ended;
+	pthread_mutex_unlock(&w->lock);
+	return e;
+}
+
+void worker_warm_run(struct worker_warm *w, const char *body, size_t len, uint64_t timeout_ms,
+		     struct ukvm_result *res, int *out_fd)
+{
+	uint64_t deadline = timeout_ms ? worker_now_ms() + timeout_ms : 0;
+	bool timed_out = false;
+	/* The body through the pipe while the guest reads it: never blocking past the deadline. */
+	fcntl(w->in_w, F_SETFL, O_NONBLOCK);
+	for (size_t done = 0; done < len && !timed_out;) {
+		ssize_t n = write(w->in_w, body + done, len - done);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break; /* cannot happen while the read end is ours: the rest is not needed */
+		/* Full: the guest reads it, or its run ended without (then the rest is not needed). */
+		struct pollfd p = { .fd = w->in_w, .events = POLLOUT };
+		int left = worker_left_ms(deadline);
+		if (left == 0) {
+			timed_out = true;
+		} else if (poll(&p, 1, left < 0 || left > WORKER_POLL_MS ? WORKER_POLL_MS : left) == 0 &&
+			   worker_warm_ended(w)) {
+			break;
+		}
+	}
+	close(w->in_w); /* end of file */
+	w->in_w = -1;
+	if (timed_out)
+		worker_warm_stop(w);
+	for (;;) {
+		int left = timed_out ? -1 : worker_left_ms(deadline);
+		if (left < 0) {
+			while (sem_wait(&w->job.done) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += left / 1000;
+		until.tv_nsec += (long)(left % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L)
+			until.tv_sec++, until.tv_nsec -= 1000000000L;
+		if (sem_timedwait(&w->job.done, &until) == 0)
+			break;
+		if (errno == ETIMEDOUT) {
+			timed_out = true;
+			worker_warm_stop(w); /* ukvm_run returns within ~100 ms */
+		}
+	}
+	*res = w->job.res;
+	if (timed_out && res->kind == UKVM_STOPPED) {
+		res->kind = UKVM_TIMEOUT;
+		snprintf(res->msg, sizeof(res->msg), "timeout after %llu ms", (unsigned long long)timeout_ms);
+	}
+	*out_fd = w->job.out_fd;
+	w->job.out_fd = -1;
+	worker_warm_free(w);
+}
+
+void worker_stop(void)
+{
+	pthread_mutex_lock(&W.lock);
+	W.stopping = true;
+	pthread_cond_broadcast(&W.change);
+	pthread_mutex_unlock(&W.lock);
+	if (W.started)
+		pthread_join(W.spawner, NULL);
+	W.started = false;
+	pthread_mutex_lock(&W.lock);
+	while (W.nspare) {
+		struct worker *w = W.spare[--W.nspare];
+		w->job = NULL;
+		sem_post(&w->go);
+	}
+	for (unsigned fi = 0; fi < W.nfns; fi++)
+		for (unsigned i = 0; i < W.nwarm[fi]; i++)
+			worker_warm_stop(W.warm[fi][i]); /* each ends, sees it was not taken, frees itself */
+	while (W.workers)
+		pthread_cond_wait(&W.change, &W.lock);
+	worker_bury();
+	pthread_mutex_unlock(&W.lock);
+}
