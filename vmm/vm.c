@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootmem.h"
 #include "fdtbuild.h"
 #include "hostpool.h"
 #include "pt.h"
@@ -273,8 +274,7 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 	kind = UKVM_ERR_IMAGE; /* missing, unreadable or rejected */
 	if ((r = loader_load(vm->image, &vm->mem, &vm->img, err, errlen)))
 		goto err_vm;
-	/* The boot stack's top page: the kernel's first write (see mem_populate). */
-	(void)mem_populate(&vm->mem, UKVM_BOOT_STACK_TOP - VM_PAGE, VM_PAGE);
+	bootmem_populate(&vm->mem);
 	kind = UKVM_ERR_INTERNAL;
 	uint64_t cr3;
 	if ((r = pt_build(mem_ptr(&vm->mem, UKVM_PT_GPA, UKVM_PT_END - UKVM_PT_GPA),

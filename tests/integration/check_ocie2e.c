@@ -121,6 +121,10 @@ static void start_containerd(void)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(126);
+		/* The shim passes containerd's environment on to ukvm-oci: its image cache lives under T. */
+		char cache[128];
+		snprintf(cache, sizeof(cache), "%s/cache", T);
+		setenv("UKVM_OCI_CACHE", cache, 1);
 		execlp("containerd", "containerd", "--config", cfg, (char *)NULL);
 		_exit(127);
 	}
@@ -143,11 +147,61 @@ static void stop_containerd(void)
 	containerd = -1;
 }
 
+static const char *snapshotter = "native";
+
 /* ctr run --rm with ukvm-oci: its status, its output in *out. */
 static int run(char **out, const char *flags, const char *id, const char *args)
 {
-	return sh_out(out, "cd %s && %s run --rm --snapshotter native --runc-binary %s --runc-root %s/runc %s %s %s %s", T,
-		      ctr, oci, T, flags, IMAGE_REF, id, args);
+	return sh_out(out, "cd %s && %s run --rm --snapshotter %s --runc-binary %s --runc-root %s/runc %s %s %s %s", T,
+		      ctr, snapshotter, oci, T, flags, IMAGE_REF, id, args);
+}
+
+/* The one image cache entry's inode and modification time (its last use). */
+static void cache_entry(ino_t *ino, struct timespec *used)
+{
+	char *out;
+	ck_assert_int_eq(sh_out(&out, "ls %s/cache | grep -c '[.]rec$'", T), 0);
+	ck_assert_msg(strcmp(out, "1\n") == 0, "cache entries: %s", out);
+	free(out);
+	ck_assert_int_eq(sh_out(&out, "ls %s/cache/*.rec | head -1 | tr -d '\\n'", T), 0);
+	struct stat st;
+	ck_assert_int_eq(stat(out, &st), 0);
+	free(out);
+	*ino = st.st_ino;
+	*used = st.st_mtim;
+}
+
+/*
+ * Under containerd's overlayfs snapshotter the rootfs is an overlay of committed layers: the first
+ * container of an image keeps its packed records in the cache, the next takes them (the entry is the
+ * same file, used again) and runs the same.
+ */
+static void cache_run(void)
+{
+	char *out;
+	if (sh_out(&out, "%s plugins ls | grep -Eq 'io[.]containerd[.]snapshotter[.]v1 +overlayfs +[^ ]+ +ok'", ctr)) {
+		fprintf(stderr, "ocie2e: SKIPPED image cache case: containerd's overlayfs snapshotter is not usable here\n");
+		free(out);
+		return;
+	}
+	free(out);
+	snapshotter = "overlayfs";
+	ino_t ino1, ino2;
+	struct timespec used1, used2;
+	int rc = run(&out, "", "cache1", "");
+	ck_assert_msg(rc == 0 && strstr(out, "Hello from ukvm!\n"), "status %d: %s", rc, out);
+	free(out);
+	cache_entry(&ino1, &used1);
+	usleep(20000);
+	rc = run(&out, "", "cache2", "");
+	ck_assert_msg(rc == 0 && strstr(out, "Hello from ukvm!\n"), "status %d: %s", rc, out);
+	free(out);
+	cache_entry(&ino2, &used2);
+	ck_assert_uint_eq(ino1, ino2); /* taken, not written again */
+	ck_assert_msg(used2.tv_sec > used1.tv_sec || (used2.tv_sec == used1.tv_sec && used2.tv_nsec > used1.tv_nsec),
+		      "the entry was not used");
+	snapshotter = "native";
+	fprintf(stderr, "ocie2e: image cache: the second container of the image took the first's packed rootfs\n");
 }
 
 static bool have(const char *prog)
@@ -377,6 +431,7 @@ START_TEST(test_ctr_run)
 		ck_assert_int_eq(WEXITSTATUS(status), 50 + i);
 	}
 
+	cache_run();
 	cni_run();
 
 	/* Nothing left behind: no container, no task, no ukvm-oci state, no container process. */

@@ -440,6 +440,139 @@ START_TEST(test_exclude_warn_name)
 }
 END_TEST
 
+/* Records made by pack_files and given back as files_base give the same image as one walk (ukvm-oci's cache). */
+START_TEST(test_files_base)
+{
+	char tree[160], f[200], over[160], err[512] = "";
+	static const char *const excl[] = {"/etc/hosts"};
+	struct pack_spec all[3], rest[2];
+	struct pack_result recs, one, two;
+
+	path_in_tmp(tree, sizeof(tree), "root");
+	ck_assert_int_eq(mkdir(tree, 0755), 0);
+	snprintf(f, sizeof(f), "%s/etc", tree);
+	ck_assert_int_eq(mkdir(f, 0755), 0);
+	snprintf(f, sizeof(f), "%s/etc/passwd", tree);
+	write_bytes(f, "root", 4, 0644);
+	snprintf(f, sizeof(f), "%s/etc/hosts", tree);
+	write_bytes(f, "image's", 7, 0644);
+	path_in_tmp(over, sizeof(over), "hosts");
+	write_bytes(over, "mount's", 7, 0644);
+	all[0] = (struct pack_spec){tree, "/", true};
+	all[1] = rest[0] = (struct pack_spec){over, "/etc/hosts", false};
+	all[2] = rest[1] = (struct pack_spec){over, "/new/dir/hosts", false};
+	struct pack_input in = {.kernel_path = kernel_path, .app_path = ELF_TEST_STATIC, .specs = all, .nspecs = 3,
+				.exclude = excl, .nexclude = 1};
+	ck_assert_msg(pack_build(&in, &one, err, sizeof(err)) == 0, "%s", err);
+	in.nspecs = 1;
+	ck_assert_msg(pack_files(&in, &recs, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_gt(recs.size, 0);
+	in.specs = rest;
+	in.nspecs = 2;
+	in.files_base = recs.image;
+	in.files_base_size = recs.size;
+	ck_assert_msg(pack_build(&in, &two, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(one.size, two.size);
+	ck_assert_mem_eq(one.image, two.image, one.size);
+	pack_result_free(&one);
+	pack_result_free(&two);
+	/* A spec over a path the records hold is packed twice, as within one walk. */
+	rest[1] = (struct pack_spec){over, "/etc/passwd", false};
+	ck_assert_int_lt(pack_build(&in, &two, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "/etc/passwd: guest path packed twice"), "%s", err);
+	/* The records count toward files_max. */
+	in.nspecs = 0;
+	in.files_max = recs.size - 1;
+	ck_assert_int_eq(pack_build(&in, &two, err, sizeof(err)), -EFBIG);
+	in.files_max = recs.size;
+	ck_assert_msg(pack_build(&in, &two, err, sizeof(err)) == 0, "%s", err);
+	pack_result_free(&two);
+	pack_result_free(&recs);
+}
+END_TEST
+
+/* files_base is input like any other: each damaged form refused, never read past its end. */
+START_TEST(test_files_base_hostile)
+{
+	uint8_t buf[256];
+	char err[512];
+	struct pack_result r;
+	struct {
+		uint32_t mode;
+		const char *name;
+		uint32_t name_len; /* 0: strlen + 1 */
+		uint64_t size;
+		size_t cut; /* bytes dropped from the end */
+		const char *want;
+	} cases[] = {
+		{S_IFREG | 0644, "/a", 0, 0, 1, "padding past the end"},
+		{S_IFREG | 0644, "/a", 0, 0, 17, "truncated"},
+		{S_IFREG | 0644, "/a", 1, 0, 0, "bad record"},
+		{S_IFREG | 0644, "/a", 40, 0, 0, "bad record"},       /* name past the end */
+		{S_IFREG | 0644, "/ab", 3, 0, 0, "bad record"},        /* no NUL where it ends */
+		{S_IFREG | 0644, "a/b", 0, 0, 0, "bad record"},        /* not absolute */
+		{S_IFREG | 0644, "/a/../b", 0, 0, 0, "bad record"},
+		{S_IFDIR | 0755, "/", 0, 0, 0, "bad record"},
+		{S_IFCHR | 0644, "/a", 0, 0, 0, "bad record"},
+		{S_IFDIR | 0755, "/a", 0, 8, 0, "bad record"},         /* a directory with data */
+		{S_IFREG | 0644, "/a", 0, 1ull << 40, 0, "bad record"}, /* data past the end */
+		{S_IFREG | 0644, "/x/a", 0, 0, 0, "before its directory"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ukvm_file_rec rec = {.mode = cases[i].mode, .size = cases[i].size};
+		size_t nl = strlen(cases[i].name) + 1, len;
+		rec.name_len = cases[i].name_len ? cases[i].name_len : (uint32_t)nl;
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, &rec, sizeof(rec));
+		memcpy(buf + sizeof(rec), cases[i].name, nl);
+		len = (sizeof(rec) + nl + 7) & ~(size_t)7;
+		len -= cases[i].cut;
+		struct pack_input in = {.kernel_path = kernel_path, .app_path = ELF_TEST_STATIC, .files_base = buf,
+					.files_base_size = len};
+		err[0] = '\0';
+		ck_assert_msg(pack_build(&in, &r, err, sizeof(err)) == -EINVAL, "case %zu", i);
+		ck_assert_msg(strstr(err, cases[i].want), "case %zu: %s", i, err);
+	}
+	/* The same path twice. */
+	size_t off = 0;
+	const char *names[] = {"/d", "/d"};
+	for (int i = 0; i < 2; i++) {
+		struct ukvm_file_rec rec = {.mode = S_IFDIR | 0755, .name_len = 3};
+		memcpy(buf + off, &rec, sizeof(rec));
+		memcpy(buf + off + sizeof(rec), names[i], 3);
+		off += (sizeof(rec) + 3 + 7) & ~(size_t)7;
+	}
+	struct pack_input in = {.kernel_path = kernel_path, .app_path = ELF_TEST_STATIC, .files_base = buf,
+				.files_base_size = off};
+	ck_assert_int_eq(pack_build(&in, &r, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "/d twice"), "%s", err);
+}
+END_TEST
+
+/* files_max refuses a file that would not fit before reading it, and counts every record. */
+START_TEST(test_files_max)
+{
+	char dir[160], f[200], err[512] = "";
+	struct pack_result r;
+	static uint8_t big[1 << 20];
+
+	path_in_tmp(dir, sizeof(dir), "sized");
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(f, sizeof(f), "%s/big", dir);
+	write_bytes(f, big, sizeof(big), 0644);
+	struct pack_spec spec = {dir, "/s", true};
+	struct pack_input in = {.kernel_path = kernel_path, .app_path = ELF_TEST_STATIC, .specs = &spec, .nspecs = 1,
+				.files_max = sizeof(big)};
+	ck_assert_int_eq(pack_build(&in, &r, err, sizeof(err)), -EFBIG);
+	ck_assert_msg(strstr(err, "/s/big: the files reach more than 1048576 bytes"), "%s", err);
+	ck_assert_int_eq(pack_files(&in, &r, err, sizeof(err)), -EFBIG);
+	in.files_max = sizeof(big) + 4096;
+	ck_assert_msg(pack_files(&in, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_le(r.size, in.files_max);
+	pack_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_pie_app)
 {
 	struct pack_result r;
@@ -728,6 +861,9 @@ Suite *imgbuild_suite(void)
 	tcase_add_test(hostile, test_fifo_refused);
 	tcase_add_test(hostile, test_dir_nofollow);
 	tcase_add_test(limits, test_many_files);
+	tcase_add_test(core, test_files_base);
+	tcase_add_test(hostile, test_files_base_hostile);
+	tcase_add_test(limits, test_files_max);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	suite_add_tcase(s, hostile);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 #error "ELF_TEST_STATIC and OCI_TEST_KERNEL must be defined by tests/build.mk"
 #endif
 
-static char tmp[64], rootfs[128], image[160], empty[160], warned[4096];
+static char tmp[64], rootfs[128], image[160], empty[160], warned[4096], noted[4096], cache[160], mountinfo[160];
+static bool cached; /* build() with the image cache, rootfs looked up in the test's mount table */
 static struct ocispec_plan plan;
 
 static void warn(void *ctx, const char *msg)
@@ -24,6 +26,13 @@ static void warn(void *ctx, const char *msg)
 	(void)ctx;
 	strncat(warned, msg, sizeof(warned) - strlen(warned) - 2);
 	strcat(warned, "\n");
+}
+
+static void note(void *ctx, const char *msg)
+{
+	(void)ctx;
+	strncat(noted, msg, sizeof(noted) - strlen(noted) - 2);
+	strcat(noted, "\n");
 }
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -47,7 +56,8 @@ static void setup(void)
 	sh("mkdir -p %s/bin %s/etc %s/proc/1 %s/dev %s && cp %s %s/bin/hello && ln -s hello %s/bin/hi && "
 	   "echo image-hosts-file > %s/etc/hosts && echo mounted-hosts-file > %s/hosts && mkfifo %s/etc/fifo",
 	   rootfs, rootfs, rootfs, rootfs, empty, ELF_TEST_STATIC, rootfs, rootfs, rootfs, tmp, rootfs);
-	warned[0] = '\0';
+	warned[0] = noted[0] = '\0';
+	cached = false;
 }
 
 static void teardown(void)
@@ -68,8 +78,15 @@ static int build(const char *args0, uint64_t cap, char *err, size_t errlen)
 	char e[512];
 	ck_assert_msg(ocispec_parse(cfg, strlen(cfg), tmp, &plan, e, sizeof(e)) == 0, "%s", e);
 	struct ocipack_args a = { .plan = &plan, .kernel = OCI_TEST_KERNEL, .image = image, .empty_dir = empty,
-				  .cap = cap, .warn = warn };
-	err[0] = '\0';
+				  .cap = cap, .warn = warn, .note = note };
+	if (cached) {
+		snprintf(cache, sizeof(cache), "%s/cache", tmp);
+		snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", tmp);
+		a.cache_dir = cache;
+		a.cache_max = 64 << 20;
+		a.mountinfo = mountinfo;
+	}
+	warned[0] = noted[0] = err[0] = '\0';
 	return ocipack_build(&a, err, errlen);
 }
 
@@ -109,9 +126,60 @@ START_TEST(test_cap)
 {
 	char err[1024];
 	ck_assert_int_eq(build("hello", 4096, err, sizeof(err)), -EFBIG);
-	ck_assert_msg(strstr(err, "MiB of files, more than the 0 MiB this container's image may hold") &&
+	ck_assert_msg(strstr(err, "files of more than the 0 MiB this container's image may hold") &&
 		      strstr(err, "linux.resources.memory.limit"), "%s", err);
 	ck_assert_int_eq(access(image, F_OK), -1);
+}
+END_TEST
+
+static void save_image(const char *name)
+{
+	sh("cp %s %s/%s", image, tmp, name);
+}
+
+static bool same_image(const char *name)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "cmp -s %s %s/%s", image, tmp, name);
+	return system(cmd) == 0;
+}
+
+/*
+ * The cache keys a rootfs by its mount (here a mount table naming it an
+ * overlay of one lower layer): a hit gives the walked image byte for byte,
+ * without looking at the tree again; a written upper layer is walked.
+ */
+START_TEST(test_cache)
+{
+	char err[1024];
+	cached = true;
+	sh("mkdir %s/lower %s/upper && printf '22 1 8:1 / / rw - ext4 /dev/sda1 rw\\n"
+	   "88 22 0:41 / %s rw,relatime - overlay overlay rw,lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/w\\n' > %s/mountinfo",
+	   tmp, tmp, rootfs, tmp, tmp, tmp, tmp);
+	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(!strstr(noted, "image cache") && !strstr(noted, "not cached"), "%s", noted);
+	save_image("walked.img");
+	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(strstr(noted, "packed files taken from the image cache"), "%s", noted);
+	ck_assert(same_image("walked.img"));
+	ck_assert_msg(!strstr(warned, "/etc/fifo"), "%s", warned); /* the hit did not walk the tree */
+	/* The key is the layers' identity, not the tree's: this change is not seen (a real lower layer never changes). */
+	sh("echo later-content > %s/etc/motd", rootfs);
+	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(same_image("walked.img"));
+	ck_assert(!image_has("later-content"));
+	/* The bind-mounted file is packed afresh each time, over the cached records. */
+	sh("echo other-mounted-file > %s/hosts", tmp);
+	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(image_has("other-mounted-file") && !image_has("mounted-hosts-file"));
+	/* The cap holds for cached records too. */
+	ck_assert_int_eq(build("hi", 4096, err, sizeof(err)), -EFBIG);
+	ck_assert_msg(strstr(err, "files of more than"), "%s", err);
+	/* A written upper layer: walked, and the change is there. */
+	sh("touch %s/upper/written", tmp);
+	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(strstr(noted, "not cached: the upper layer"), "%s", noted);
+	ck_assert(image_has("later-content"));
 }
 END_TEST
 
@@ -145,6 +213,7 @@ Suite *ocipack_suite(void)
 	tcase_add_checked_fixture(l, setup, teardown);
 	tcase_add_checked_fixture(h, setup, teardown);
 	tcase_add_test(c, test_pack);
+	tcase_add_test(c, test_cache);
 	tcase_add_test(l, test_cap);
 	tcase_add_test(h, test_refused_programs);
 	suite_add_tcase(s, c);

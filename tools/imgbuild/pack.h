@@ -30,7 +30,22 @@ struct pack_input {
 	/* Where notices go ("HOST: not a regular file or directory, skipped"); NULL: stderr. */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/*
+	 * File records pack_files made earlier (ukvm-oci's rootfs cache): they
+	 * come first and their paths count as packed, so specs may add files
+	 * beside them but not over them. Checked like any input (-EINVAL).
+	 */
+	const uint8_t *files_base;
+	size_t files_base_size;
+	/*
+	 * Most bytes of file records, files_base included; 0: no limit. A file
+	 * that would go beyond it is refused (-EFBIG) before it is read.
+	 */
+	uint64_t files_max;
 };
+
+/* Entries (files, directories, links) one image may hold: a bigger tree is refused (-EMFILE). */
+#define PACK_ENTRIES_MAX 200000
 
 struct pack_result {
 	uint8_t *image; /* malloc'ed output image */
@@ -66,6 +81,14 @@ int pack_parse_spec(char *arg, bool dir, struct pack_spec *spec);
  * Returns 0, or -errno with a one-line reason in err (no "ukvm-build:" prefix).
  */
 int pack_build(const struct pack_input *in, struct pack_result *out, char *err, size_t errlen);
+
+/*
+ * Only the file records of in's specs (files_base, exclude, warn and
+ * files_max apply; kernel and app are not used), e.g. to keep a tree's
+ * records for a later pack_build's files_base. 0 with out->image/size set
+ * to the records, or -errno with err set as pack_build's.
+ */
+int pack_files(const struct pack_input *in, struct pack_result *out, char *err, size_t errlen);
 
 /*
  * The guest kernel next to the running executable: PREFIX/lib/ukvm/ukvm-kernel.elf

@@ -133,9 +133,10 @@ static bool pk_guest_path_ok(const char *p)
 	}
 }
 
-/* A --dir walk's context: what it leaves out and where its notices go (pack.h). */
+/* A packing's context: what it leaves out, where its notices go (pack.h), and where its records began in b. */
 struct pk_walk {
 	const struct pack_input *in;
+	size_t start;
 };
 
 static bool pk_excluded(const struct pk_walk *w, const char *guest)
@@ -192,9 +193,26 @@ static int pk_parents(struct pk_buf *b, struct pk_seen *seen, const char *guest,
 	return 0;
 }
 
+/* Is there room for one more entry of size data bytes? Checked before a file is read, so a huge tree costs no reading. */
+static int pk_room(const struct pk_walk *w, const struct pk_buf *b, const struct pk_seen *seen, const char *guest,
+		   uint64_t size, char *err, size_t errlen)
+{
+	uint64_t max = w->in->files_max;
+
+	if (seen->n >= PACK_ENTRIES_MAX)
+		return pk_fail(err, errlen, -EMFILE, "%s: more than %d files, directories and links", guest,
+			       PACK_ENTRIES_MAX);
+	/* b->len - start and size are each below 2^62 (PK_MAX_INPUT bounds a file): no overflow. */
+	if (max && (uint64_t)(b->len - w->start) + sizeof(struct ukvm_file_rec) + strlen(guest) + 8 + size > max)
+		return pk_fail(err, errlen, -EFBIG, "%s: the files reach more than %llu bytes", guest,
+			       (unsigned long long)max);
+	return 0;
+}
+
 /* Packs the regular file name in dirfd (host names it in messages) as guest; nofollow inside --dir trees. */
-static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, int dirfd, const char *name, const char *host,
-		       bool nofollow, const char *guest, const struct stat *st, char *err, size_t errlen)
+static int pk_add_file(const struct pk_walk *w, struct pk_buf *b, struct pk_seen *seen, int dirfd, const char *name,
+		       const char *host, bool nofollow, const char *guest, const struct stat *st, char *err,
+		       size_t errlen)
 {
 	uint8_t *data;
 	size_t len;
@@ -202,12 +220,20 @@ static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, int dirfd, const 
 
 	if (pk_seen_find(seen, guest) >= 0)
 		return pk_fail(err, errlen, -EEXIST, "%s: guest path packed twice", guest);
+	if ((rc = pk_room(w, b, seen, guest, (uint64_t)st->st_size, err, errlen)) < 0)
+		return rc;
 	rc = pk_parents(b, seen, guest, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = pk_read_file_at(dirfd, name, host, nofollow, &data, &len, err, errlen);
 	if (rc < 0)
 		return rc;
+	/* The file may have grown since its stat. */
+	rc = pk_room(w, b, seen, guest, len, err, errlen);
+	if (rc < 0) {
+		free(data);
+		return rc;
+	}
 	rc = pk_seen_add(seen, guest, false);
 	if (rc == 0)
 		rc = pk_record(b, guest, S_IFREG | (st->st_mode & 07777), data, len);
@@ -216,8 +242,8 @@ static int pk_add_file(struct pk_buf *b, struct pk_seen *seen, int dirfd, const 
 }
 
 /* Packs the symbolic link name in dirfd (host names it in messages) as guest: its target, never followed. */
-static int pk_add_link(struct pk_buf *b, struct pk_seen *seen, int dirfd, const char *name, const char *host,
-		       const char *guest, char *err, size_t errlen)
+static int pk_add_link(const struct pk_walk *w, struct pk_buf *b, struct pk_seen *seen, int dirfd, const char *name,
+		       const char *host, const char *guest, char *err, size_t errlen)
 {
 	char target[PK_PATH_MAX];
 	ssize_t len = readlinkat(dirfd, name, target, sizeof(target));
@@ -229,6 +255,8 @@ static int pk_add_link(struct pk_buf *b, struct pk_seen *seen, int dirfd, const 
 		return pk_fail(err, errlen, -ENAMETOOLONG, "%s: link target too long", host);
 	if (pk_seen_find(seen, guest) >= 0)
 		return pk_fail(err, errlen, -EEXIST, "%s: guest path packed twice", guest);
+	if ((rc = pk_room(w, b, seen, guest, (uint64_t)len, err, errlen)) < 0)
+		return rc;
 	rc = pk_parents(b, seen, guest, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -316,6 +344,8 @@ static int pk_add_dir(const struct pk_walk *w, struct pk_buf *b, struct pk_seen 
 
 		if (k >= 0 && !seen->is_dir[k])
 			return pk_fail(err, errlen, -EEXIST, "%s: already packed as a file", guest);
+		if (k < 0 && (rc = pk_room(w, b, seen, guest, 0, err, errlen)) < 0)
+			return rc;
 		rc = pk_parents(b, seen, guest, err, errlen);
 		if (rc < 0)
 			return rc;
@@ -353,9 +383,9 @@ static int pk_add_dir(const struct pk_walk *w, struct pk_buf *b, struct pk_seen 
 			rc = pk_add_dir(w, b, seen, cfd, hpath, gpath, &cst, depth + 1, err, errlen);
 			close(cfd);
 		} else if (S_ISREG(cst.st_mode)) {
-			rc = pk_add_file(b, seen, dfd, name, hpath, true, gpath, &cst, err, errlen);
+			rc = pk_add_file(w, b, seen, dfd, name, hpath, true, gpath, &cst, err, errlen);
 		} else if (S_ISLNK(cst.st_mode)) {
-			rc = pk_add_link(b, seen, dfd, name, hpath, gpath, err, errlen);
+			rc = pk_add_link(w, b, seen, dfd, name, hpath, gpath, err, errlen);
 		} else { /* The archive holds files, directories and links: no FIFOs, sockets or devices. */
 			pk_warn(w, "%s: not a regular file, directory or symbolic link, skipped", hpath);
 		}
@@ -380,15 +410,65 @@ static int pk_add_top_dir(const struct pk_walk *w, struct pk_buf *b, struct pk_s
 	return rc;
 }
 
+/*
+ * Takes earlier records (pack_files' output) as packed: each checked as the
+ * guest will (header and name in bounds, a valid absolute path, a known
+ * type, its parent already there, no path twice), then appended whole.
+ */
+static int pk_base(struct pk_buf *b, struct pk_seen *seen, const uint8_t *base, size_t size, char *err, size_t errlen)
+{
+	size_t off = 0;
+
+	while (off < size) {
+		struct ukvm_file_rec rec;
+		const char *name = (const char *)base + off + sizeof(rec);
+		uint32_t type;
+		int k;
+
+		if (size - off < sizeof(rec))
+			return pk_fail(err, errlen, -EINVAL, "file records: truncated at %zu", off);
+		memcpy(&rec, base + off, sizeof(rec));
+		type = rec.mode & S_IFMT;
+		if (rec.name_len < 2 || rec.name_len > PK_PATH_MAX || rec.size > PK_MAX_INPUT ||
+		    rec.name_len > size - off - sizeof(rec) || rec.size > size - off - sizeof(rec) - rec.name_len ||
+		    name[rec.name_len - 1] != '\0' || strlen(name) != rec.name_len - 1 || !pk_guest_path_ok(name) ||
+		    strcmp(name, "/") == 0 || (type != S_IFREG && type != S_IFDIR && type != S_IFLNK) ||
+		    (type == S_IFDIR && rec.size != 0))
+			return pk_fail(err, errlen, -EINVAL, "file records: a bad record at %zu", off);
+		if (pk_seen_find(seen, name) >= 0)
+			return pk_fail(err, errlen, -EINVAL, "file records: %s twice", name);
+		const char *slash = strrchr(name, '/');
+		if (slash != name) {
+			char parent[PK_PATH_MAX];
+
+			snprintf(parent, sizeof(parent), "%.*s", (int)(slash - name), name);
+			k = pk_seen_find(seen, parent);
+			if (k < 0 || !seen->is_dir[k])
+				return pk_fail(err, errlen, -EINVAL, "file records: %s before its directory", name);
+		}
+		if (pk_seen_add(seen, name, type == S_IFDIR) < 0)
+			return pk_fail(err, errlen, -ENOMEM, "out of memory");
+		off += (sizeof(rec) + rec.name_len + rec.size + 7) & ~(size_t)7;
+	}
+	if (off != size)
+		return pk_fail(err, errlen, -EINVAL, "file records: padding past the end");
+	return pk_put(b, base, size) < 0 ? pk_fail(err, errlen, -ENOMEM, "out of memory") : 0;
+}
+
 int pk_files(struct pk_buf *b, const struct pack_input *in, char *err, size_t errlen)
 {
 	const struct pack_spec *specs = in->specs;
 	size_t nspecs = in->nspecs;
-	struct pk_walk w = {in};
+	struct pk_walk w = {in, b->len};
 	struct pk_seen seen = {0};
 	size_t i;
 	int rc = 0;
 
+	if (in->files_base_size)
+		rc = pk_base(b, &seen, in->files_base, in->files_base_size, err, errlen);
+	if (rc == 0 && in->files_max && b->len - w.start > in->files_max)
+		rc = pk_fail(err, errlen, -EFBIG, "the files reach more than %llu bytes",
+			     (unsigned long long)in->files_max);
 	for (i = 0; i < nspecs && rc == 0; i++) {
 		const struct pack_spec *sp = &specs[i];
 		char guest[PK_PATH_MAX];
@@ -420,10 +500,26 @@ int pk_files(struct pk_buf *b, const struct pack_input *in, char *err, size_t er
 		else if (sp->dir)
 			rc = pk_add_top_dir(&w, b, &seen, sp->host, guest, &st, err, errlen);
 		else
-			rc = pk_add_file(b, &seen, AT_FDCWD, sp->host, sp->host, false, guest, &st, err, errlen);
+			rc = pk_add_file(&w, b, &seen, AT_FDCWD, sp->host, sp->host, false, guest, &st, err, errlen);
 	}
 	pk_seen_free(&seen);
 	return rc;
+}
+
+int pack_files(const struct pack_input *in, struct pack_result *out, char *err, size_t errlen)
+{
+	struct pk_buf b = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = pk_files(&b, in, err, errlen);
+	if (rc < 0) {
+		free(b.p);
+		return rc;
+	}
+	out->image = b.p;
+	out->size = b.len;
+	return 0;
 }
 
 int pack_parse_spec(char *arg, bool dir, struct pack_spec *spec)

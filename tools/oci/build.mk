@@ -1,5 +1,5 @@
 # tools/oci/build.mk: ukvm-oci, the runc-compatible runtime containerd drives (tools/oci), on libukvm and ukvm-build's packer.
-OCI_LIB  := tools/oci/ocispec.c tools/oci/ocipath.c tools/oci/ocipack.c tools/oci/ocistate.c tools/oci/ocilog.c \
+OCI_LIB  := tools/oci/ocicache.c tools/oci/ocispec.c tools/oci/ocipath.c tools/oci/ocipack.c tools/oci/ocistate.c tools/oci/ocilog.c \
             tools/oci/ocicmd.c tools/oci/ocivm.c tools/oci/ocinet.c tools/oci/ocicgroup.c
 # config.json and the state files are parsed with jansson (libjansson-dev, tools/deps.sh).
 OCI_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)

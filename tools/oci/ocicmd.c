@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ocicache.h"
 #include "ocicgroup.h"
 #include "ocicmd.h"
 #include "ocipack.h"
@@ -144,6 +145,30 @@ static void cmd_warn(void *ctx, const char *msg)
 		ocilog_write(&w->c->log, "warning", msg);
 }
 
+static void cmd_note(void *ctx, const char *msg)
+{
+	ocilog_write(&((struct cmd_warn *)ctx)->c->log, "info", msg);
+}
+
+/*
+ * The rootfs image cache: UKVM_OCI_CACHE names its directory ("off": none;
+ * default OCICACHE_DIR_DEFAULT), UKVM_OCI_CACHE_MAX_MB its size. The
+ * shim passes containerd's environment on, so containerd's unit sets them.
+ */
+static void cmd_cache(struct ocipack_args *pa)
+{
+	const char *dir = getenv("UKVM_OCI_CACHE"), *max = getenv("UKVM_OCI_CACHE_MAX_MB");
+	char *end;
+
+	pa->cache_dir = !dir || !*dir ? OCICACHE_DIR_DEFAULT : strcmp(dir, "off") == 0 ? NULL : dir;
+	pa->cache_max = OCICACHE_MAX_DEFAULT;
+	if (max && *max) {
+		unsigned long long mb = strtoull(max, &end, 10);
+		if (!*end && mb < (1ull << 40))
+			pa->cache_max = mb << 20;
+	}
+}
+
 /* Connects to the console socket and sends it the terminal's master (SCM_RIGHTS), as runc does. */
 static int cmd_send_console(const char *sock, int master)
 {
@@ -242,7 +267,8 @@ static int cmd_create_in(struct ocicmd *c, const struct ocicmd_create *a, const 
 	/* The payload is loaded into guest RAM: half of it for files leaves the app the rest. */
 	uint64_t mem = plan->mem_size ? plan->mem_size : UKVM_MEM_DEFAULT;
 	struct ocipack_args pa = { .plan = plan, .kernel = kernel, .image = image, .empty_dir = empty,
-				   .cap = mem / 2, .warn = cmd_warn, .warn_ctx = &w };
+				   .cap = mem / 2, .warn = cmd_warn, .warn_ctx = &w, .note = cmd_note };
+	cmd_cache(&pa);
 	if (!plan->sandbox && ocipack_build(&pa, err, sizeof(err)) < 0)
 		return ocicmd_fail(c, "%s", err);
 	if (w.n > CMD_WARN_MAX) {

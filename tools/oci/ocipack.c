@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ocicache.h"
 #include "ocipack.h"
 #include "ocipath.h"
 #include "pack.h"
@@ -16,68 +17,6 @@
 /* Mount points a container gets from its runtime, never from its image; the guest kernel makes its own /dev. */
 static const char *const pack_system_dirs[] = { "/proc", "/sys", "/dev" };
 #define PACK_NSYS (sizeof(pack_system_dirs) / sizeof(pack_system_dirs[0]))
-
-struct pack_walk {
-	const char *const *exclude;
-	size_t nexclude;
-	uint64_t bytes;
-	size_t entries;
-};
-
-static bool pack_excluded(const struct pack_walk *w, const char *guest)
-{
-	for (size_t i = 0; i < w->nexclude; i++)
-		if (strcmp(w->exclude[i], guest) == 0)
-			return true;
-	return false;
-}
-
-/* Adds up the regular files of the tree at dfd (guest path guest) as the packer will see them: no symlink followed. */
-static int pack_size(struct pack_walk *w, int dfd, const char *guest, int depth)
-{
-	int fd = dup(dfd), rc = 0;
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	struct dirent *e;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	if (depth > OCIPACK_DEPTH_MAX) {
-		closedir(d);
-		return -ELOOP;
-	}
-	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
-		char gpath[4096];
-		struct stat st;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (++w->entries > OCIPACK_ENTRIES_MAX) {
-			rc = -EMFILE;
-			break;
-		}
-		if ((size_t)snprintf(gpath, sizeof(gpath), "%s/%s", strcmp(guest, "/") ? guest : "", e->d_name) >=
-		    sizeof(gpath))
-			continue; /* the packer refuses it with its own message */
-		if (pack_excluded(w, gpath) || fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISREG(st.st_mode)) {
-			w->bytes += (uint64_t)st.st_size;
-		} else if (S_ISDIR(st.st_mode)) {
-			int cfd = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd >= 0) {
-				rc = pack_size(w, cfd, gpath, depth + 1);
-				close(cfd);
-			}
-		}
-	}
-	if (rc == 0 && errno)
-		rc = -errno;
-	closedir(d);
-	return rc;
-}
 
 /* A destination the guest keeps for itself: under /proc, /sys or /dev. */
 static bool pack_is_system(const char *dest)
@@ -90,14 +29,25 @@ static bool pack_is_system(const char *dest)
 	return false;
 }
 
-static void pack_warn(const struct ocipack_args *a, const char *fmt, const char *s1, const char *s2)
+static void pack_say(void (*say)(void *, const char *), void *ctx, const char *fmt, const char *s1, const char *s2)
 {
 	char msg[8400];
 
-	if (!a->warn)
+	if (!say)
 		return;
 	snprintf(msg, sizeof(msg), fmt, s1, s2);
-	a->warn(a->warn_ctx, msg);
+	say(ctx, msg);
+}
+
+static void pack_warn(const struct ocipack_args *a, const char *fmt, const char *s1, const char *s2)
+{
+	pack_say(a->warn, a->warn_ctx, fmt, s1, s2);
+}
+
+/* What the cache did: information, not a warning. */
+static void pack_note(const struct ocipack_args *a, const char *fmt, const char *s1, const char *s2)
+{
+	pack_say(a->note, a->warn_ctx, fmt, s1, s2);
 }
 
 /* The program must be an ELF file: a script's interpreter would need a fork and exec the guest does not have. */
@@ -115,17 +65,56 @@ static int pack_check_elf(int fd, const char *arg0, char *err, size_t errlen)
 	return 0;
 }
 
+/* The records of p's rootfs without excl: kept in the cache, or walked (and kept when their key is certain). */
+static int pack_rootfs(const struct ocipack_args *a, const char *const *excl, size_t nexcl, uint64_t max,
+		       struct pack_result *out, char *err, size_t errlen)
+{
+	const char *rootfs = a->plan->rootfs;
+	char *key = a->cache_dir ? malloc(OCICACHE_KEY_MAX) : NULL, why[1200], perr[8400];
+	bool keyed = false;
+	int rc;
+
+	if (a->cache_dir) {
+		keyed = key && ocicache_key(a->mountinfo ? a->mountinfo : "/proc/self/mountinfo", rootfs, excl, nexcl, key, OCICACHE_KEY_MAX, why,
+					    sizeof(why)) == 0;
+		if (keyed && ocicache_get(a->cache_dir, key, &out->image, &out->size) == 0) {
+			pack_note(a, "rootfs %s: packed files taken from the image cache %s", rootfs, a->cache_dir);
+			rc = out->size > max ? -EFBIG : 0;
+			goto out;
+		}
+		if (!keyed)
+			pack_note(a, "rootfs %s: not cached: %s", rootfs, key ? why : "out of memory");
+	}
+	struct pack_spec spec = { rootfs, "/", true };
+	struct pack_input in = { .specs = &spec, .nspecs = 1, .exclude = excl, .nexclude = nexcl, .warn = a->warn,
+				 .warn_ctx = a->warn_ctx, .files_max = max };
+	if ((rc = pack_files(&in, out, perr, sizeof(perr))) < 0) {
+		if (rc != -EFBIG)
+			snprintf(err, errlen, "root.path %.2000s: %.3000s", rootfs, perr);
+		goto out;
+	}
+	if (keyed && (rc = ocicache_put(a->cache_dir, key, out->image, out->size, a->cache_max)) < 0)
+		pack_note(a, "rootfs %s: not kept in the image cache: %s", rootfs,
+			  rc == -EPERM ? "its directory is not this user's alone" : strerror(-rc));
+	rc = 0;
+out:
+	free(key);
+	return rc;
+}
+
 int ocipack_build(const struct ocipack_args *a, char *err, size_t errlen)
 {
 	const struct ocispec_plan *p = a->plan;
 	size_t nexcl = PACK_NSYS + p->nhidden + p->nbinds, nspecs = 0;
 	const char **excl = calloc(nexcl, sizeof(*excl));
-	struct pack_spec *specs = calloc(p->nbinds + 2, sizeof(*specs));
+	struct pack_spec *specs = calloc(p->nbinds + 1, sizeof(*specs));
 	char found[4096], app[64], perr[8400];
-	struct pack_result res = { 0 };
+	struct pack_result res = { 0 }, base = { 0 };
 	struct stat st;
+	uint64_t max;
 	int rootfd = -1, exefd = -1, rc;
 
+	err[0] = '\0';
 	if (!excl || !specs) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -150,8 +139,6 @@ int ocipack_build(const struct ocipack_args *a, char *err, size_t errlen)
 	}
 	if ((rc = pack_check_elf(exefd, p->args[0], err, errlen)))
 		goto out;
-	specs[nspecs++] = (struct pack_spec){ p->rootfs, "/", true };
-	struct pack_walk w = { .exclude = excl, .nexclude = nexcl };
 	for (size_t i = 0; i < p->nbinds; i++) {
 		const struct ocispec_bind *b = &p->binds[i];
 		if (pack_is_system(b->dest)) {
@@ -169,38 +156,11 @@ int ocipack_build(const struct ocipack_args *a, char *err, size_t errlen)
 		}
 		excl[nexcl++] = b->dest;
 		specs[nspecs++] = (struct pack_spec){ b->src, b->dest, S_ISDIR(st.st_mode) };
-		if (S_ISREG(st.st_mode)) {
-			w.bytes += (uint64_t)st.st_size;
-		} else {
-			int dfd = open(b->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd < 0 || (rc = pack_size(&w, dfd, b->dest, 0)) < 0) {
-				rc = dfd < 0 ? -errno : rc;
-				if (dfd >= 0)
-					close(dfd);
-				snprintf(err, errlen, "bind mount source %.2000s: %s", b->src, strerror(-rc));
-				goto out;
-			}
-			close(dfd);
-		}
 	}
-	w.nexclude = nexcl;
-	if ((rc = pack_size(&w, rootfd, "/", 0)) < 0) {
-		snprintf(err, errlen, "root.path %.2000s: %s", p->rootfs,
-			 rc == -EMFILE ? "more than 200000 entries" : rc == -ELOOP ? "deeper than 64 directories"
-										    : strerror(-rc));
+	/* The program rides again as the app: what is left of the cap is for the records. */
+	max = fstat(exefd, &st) == 0 && (uint64_t)st.st_size < a->cap ? a->cap - (uint64_t)st.st_size : 1;
+	if ((rc = pack_rootfs(a, excl, nexcl, max, &base, err, errlen)) < 0)
 		goto out;
-	}
-	if (fstat(exefd, &st) == 0)
-		w.bytes += (uint64_t)st.st_size; /* the program rides again as the app */
-	if (w.bytes > a->cap) {
-		rc = -EFBIG;
-		snprintf(err, errlen,
-			 "rootfs %.2000s: %llu MiB of files, more than the %llu MiB this container's image may hold "
-			 "(half its memory): give it more memory (linux.resources.memory.limit) or a smaller image",
-			 p->rootfs, (unsigned long long)((w.bytes + (1 << 20) - 1) >> 20),
-			 (unsigned long long)(a->cap >> 20));
-		goto out;
-	}
 	/* runc makes a missing cwd; here it is an empty directory in the image. */
 	int cfd = ocipath_open(rootfd, p->cwd, O_PATH | O_DIRECTORY);
 	if (cfd >= 0)
@@ -218,16 +178,24 @@ int ocipack_build(const struct ocipack_args *a, char *err, size_t errlen)
 	snprintf(app, sizeof(app), "%.63s", slash ? slash + 1 : p->args[0]);
 	struct pack_input in = { .kernel_path = a->kernel, .app_path = exe_path, .specs = specs, .nspecs = nspecs,
 				 .app_name = app, .exclude = excl, .nexclude = nexcl, .warn = a->warn,
-				 .warn_ctx = a->warn_ctx };
+				 .warn_ctx = a->warn_ctx, .files_base = base.image, .files_base_size = base.size,
+				 .files_max = max };
 	if ((rc = pack_build(&in, &res, perr, sizeof(perr))) < 0) {
 		/* The packer names the app by its fd: say which program it was. */
-		snprintf(err, errlen, "packing the image (program %.1000s): %.3000s", found, perr);
+		if (rc != -EFBIG)
+			snprintf(err, errlen, "packing the image (program %.1000s): %.3000s", found, perr);
 		goto out;
 	}
 	if ((rc = pack_write(a->image, res.image, res.size, perr, sizeof(perr))) < 0)
 		snprintf(err, errlen, "%.3000s", perr);
 out:
+	if (rc == -EFBIG && !err[0])
+		snprintf(err, errlen,
+			 "rootfs %.2000s: files of more than the %llu MiB this container's image may hold (half its "
+			 "memory): give it more memory (linux.resources.memory.limit) or a smaller image",
+			 p->rootfs, (unsigned long long)(a->cap >> 20));
 	pack_result_free(&res);
+	pack_result_free(&base);
 	if (exefd >= 0)
 		close(exefd);
 	if (rootfd >= 0)

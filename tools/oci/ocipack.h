@@ -7,10 +7,6 @@
 
 #include "ocispec.h"
 
-/* Entries of a rootfs walked for its size: a tree of more is refused (the walk must be bounded). */
-#define OCIPACK_ENTRIES_MAX 200000
-#define OCIPACK_DEPTH_MAX 64
-
 struct ocipack_args {
 	const struct ocispec_plan *plan;
 	const char *kernel;    /* the guest kernel ELF */
@@ -20,17 +16,24 @@ struct ocipack_args {
 	/* Notices about what was left out (symlinks, devices, sockets, mounts the guest has no use for). */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	/* What the image cache did (hit, not cacheable and why), with warn_ctx; may be NULL. */
+	void (*note)(void *ctx, const char *msg);
+	const char *cache_dir; /* the rootfs image cache (ocicache.h); NULL: none */
+	uint64_t cache_max;    /* bytes the cache may keep */
+	const char *mountinfo; /* where the rootfs mount is looked up for its key; NULL: /proc/self/mountinfo */
 };
 
 /*
  * Finds args[0] in the rootfs (ocipath_find_exe), checks it is an ELF
- * program, sums what would be packed against cap, then packs: the rootfs
- * at / without /proc, /sys, /dev and the destinations of the plan's other
- * mounts; each bind-mounted file or directory at its destination (over
- * the rootfs's own); the program as the app, named after args[0]. Writes
- * the image. Returns 0, or -errno with one line in err, e.g. "rootfs
- * /x/rootfs: 300 MiB of files, more than the 64 MiB this container's image
- * may hold (half its memory): give it more memory or a smaller image".
+ * program, then packs, within cap bytes (checked before each file is
+ * read): the rootfs at / without /proc, /sys, /dev and the destinations of
+ * the plan's other mounts (its records from the cache when its key is
+ * certain, and kept there after a walk); each bind-mounted file or
+ * directory at its destination (over the rootfs's own); the program as the
+ * app, named after args[0]. A cached and a walked rootfs give the same
+ * image byte for byte. Writes the image. Returns 0, or -errno with one line
+ * in err, e.g. "rootfs /x/rootfs: files of more than the 64 MiB this
+ * container's image may hold (half its memory): give it more memory ...".
  */
 int ocipack_build(const struct ocipack_args *a, char *err, size_t errlen);
 
