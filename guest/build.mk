@@ -3,12 +3,13 @@ GUEST_OBJDIR := $(BUILD)/guest/obj
 
 # The guest kernel: freestanding, linked in the top 2 GiB (kernel code model), no red zone (an
 # exception pushes its frame onto the interrupted kernel stack), the app's XMM/x87 state left
-# untouched, frame pointers kept for the crash backtrace.
+# untouched, frame pointers kept for the crash backtrace; a section per function and per variable, so
+# guest/kernel.ld can lay out together what boot touches (kernel-boot.ld).
 GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -Iguest/include -Iproto -I$(BUILD)/guest \
 	-isystem $(shell $(CC) -print-file-name=include) \
 	-idirafter /usr/include/x86_64-linux-gnu -idirafter /usr/include \
 	-mcmodel=kernel -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
-	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections \
 	$(PROTO_ENV) -MMD -MP
 
 # lwIP (guest/net, guest/include/net.h): Debian's source, fetched by tools/deps.sh into a cache outside the
@@ -16,6 +17,10 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -Iguest/inclu
 # and our port's lwipopts.h and arch/cc.h.
 LWIP_DIR ?= $(or $(UKVM_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ukvm)/lwip-2.1.3+dfsg1-2
 GUEST_CFLAGS += -Iguest/net/port -isystem $(LWIP_DIR)/src/include
+# The boot profile behind guest/kernel-boot.ld (make guest-bootprof): every function entered is recorded.
+ifdef UKVM_BOOTPROF
+GUEST_CFLAGS += -finstrument-functions -DUKVM_BOOTPROF
+endif
 # The raw API's core, IPv4 and Ethernet: no sequential or socket API (the socket layer is ours), no
 # DHCP/AUTOIP/IGMP/DNS (lwipopts.h), no IPv6 yet.
 LWIP_SRCS := $(addprefix $(LWIP_DIR)/src/,core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c \
@@ -36,6 +41,8 @@ GUEST_OBJS := $(patsubst %,$(GUEST_OBJDIR)/%.o,$(GUEST_SRCS)) $(LWIP_OBJS)
 lwip-source:
 	@test -f $(LWIP_DIR)/src/core/init.c || { echo "lwIP source missing: run tools/deps.sh" >&2; exit 1; }
 $(GUEST_OBJS): | lwip-source
+# The flags live here: a change to them (the per-function sections kernel.ld lays out) rebuilds every object.
+$(GUEST_OBJS): guest/build.mk
 # -MMD leaves out what a system header includes, and lwIP's headers (-isystem) include our port's: name it.
 LWIP_PORT_HDRS := guest/net/port/lwipopts.h guest/net/port/lwiphooks.h guest/net/port/arch/cc.h
 $(GUEST_OBJS): $(LWIP_PORT_HDRS)
@@ -77,9 +84,18 @@ $(VDSO_SO): guest/vdso/vdso.c guest/vdso/vdso.lds guest/include/vdso.h
 $(GUEST_OBJDIR)/guest/arch/x86_64/vdso_blob.S.o: $(VDSO_SO)
 $(GUEST_OBJDIR)/guest/arch/x86_64/vdso_blob.S.o: GUEST_CFLAGS += -DVDSO_IMAGE='"$(VDSO_SO)"'
 
-$(BUILD)/guest/ukvm-kernel.elf: $(GUEST_OBJS) guest/kernel.ld
+$(BUILD)/guest/ukvm-kernel.elf: $(GUEST_OBJS) guest/kernel.ld guest/kernel-boot.ld
 	$(Q)$(CC) -nostdlib -static -no-pie -Wl,-z,noexecstack -Wl,-z,max-page-size=4096 \
-		-Wl,--build-id=none -T guest/kernel.ld -o $@ $(GUEST_OBJS) \
+		-Wl,--build-id=none -Lguest -T guest/kernel.ld -o $@ $(GUEST_OBJS) \
 		/usr/lib/x86_64-linux-gnu/libfdt.a -lgcc
 
 all: $(BUILD)/guest/ukvm-kernel.elf
+
+# guest/kernel-boot.ld from a fresh boot profile: a kernel built with every function entry recorded
+# (UKVM_BOOTPROF, its own build directory), hello booted on it in both CPU modes (tools/bootorder.sh).
+.PHONY: guest-bootprof
+guest-bootprof:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/bootprof UKVM_BOOTPROF=1 \
+		$(BUILD)/bootprof/ukvm-run $(BUILD)/bootprof/apps/hello.img
+	$(Q)tools/bootorder.sh $(BUILD)/bootprof > guest/kernel-boot.ld.tmp
+	$(Q)mv guest/kernel-boot.ld.tmp guest/kernel-boot.ld

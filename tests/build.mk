@@ -156,6 +156,10 @@ ELF_TEST_OBJS := $(TEST_OBJDIR)/tests/unit/check_elf.o $(TEST_OBJDIR)/tests/unit
 $(ELF_TEST_OBJS): $(ELF_TEST_STATIC) $(ELF_TEST_PIE)
 $(ELF_TEST_OBJS): TEST_CFLAGS += -Itools/imgbuild -DELF_TEST_STATIC='"$(abspath $(ELF_TEST_STATIC))"' \
                                  -DELF_TEST_PIE='"$(abspath $(ELF_TEST_PIE))"'
+# The guest kernel's boot layout (guest/kernel.ld, guest/kernel-boot.ld) in the built kernel.
+$(TEST_OBJDIR)/tests/unit/check_kernlayout.o: $(KERNEL_ELF) guest/kernel-boot.ld
+$(TEST_OBJDIR)/tests/unit/check_kernlayout.o: TEST_CFLAGS += -DKERNLAYOUT_KERNEL='"$(abspath $(KERNEL_ELF))"' \
+                                 -DKERNLAYOUT_LD='"$(abspath guest/kernel-boot.ld)"'
 # ukvm-oci's packer with the real guest kernel and the static test program.
 $(TEST_OBJDIR)/tests/unit/check_ocipack.o: $(ELF_TEST_STATIC) $(KERNEL_ELF)
 $(TEST_OBJDIR)/tests/unit/check_ocipack.o: TEST_CFLAGS += -DELF_TEST_STATIC='"$(abspath $(ELF_TEST_STATIC))"' \

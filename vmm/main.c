@@ -22,6 +22,18 @@ static void main_on_signal(int sig)
 		ukvm_stop(main_vm);
 }
 
+/* --signals forward: what a user sends the app goes to it (the kick's SIGUSR2 excepted). */
+static const int main_forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
+static volatile sig_atomic_t main_early; /* forwarded ones that came before main_vm was set */
+
+static void main_on_forward(int sig)
+{
+	if (main_vm)
+		ukvm_signal(main_vm, sig);
+	else
+		main_early |= 1 << sig;
+}
+
 /* The jail's outer process, for signals that arrive outside it. */
 static volatile pid_t jail_pid;
 
@@ -146,6 +158,11 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (o.cfg.forward_signals) {
+		sa.sa_handler = main_on_forward;
+		for (size_t i = 0; i < sizeof(main_forwarded) / sizeof(main_forwarded[0]); i++)
+			sigaction(main_forwarded[i], &sa, NULL);
+	}
 	/*
 	 * A closed stdout or stderr (the guest's fd 1 and 2) ends the run with
 	 * "console closed" (UKVM_EXIT_CONSOLE); our own messages to a closed stderr must not kill us.
@@ -165,6 +182,9 @@ int main(int argc, char **argv)
 	main_vm = vm;
 	if (main_signal) /* arrived during setup, before main_vm was set */
 		ukvm_stop(vm);
+	for (int s = 1; s < 32; s++)
+		if (main_early & (1 << s))
+			ukvm_signal(vm, s);
 
 	struct ukvm_result res = { .size = sizeof(res) };
 	ukvm_run(vm, &res);

@@ -248,6 +248,15 @@ struct ukvm_config {
 	 * more per VM. ukvm-run --stats sets it.
 	 */
 	bool kvm_stats;
+	/*
+	 * Appended after 0.2 (host signals): ukvm_signal() raises signals at the
+	 * app (proto/ukvm_abi.h, "Host signals"), as kill(2) would at a native
+	 * process: a handler runs, a default action ends the run as CRASHED with
+	 * status 128 + the signal. The run then ends when the app does (or the
+	 * timeout, or ukvm_stop: an app that ignores a signal keeps running).
+	 * Not with restore or snapshot_when_idle (UKVM_ERR_CONFIG).
+	 */
+	bool forward_signals;
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 
@@ -450,6 +459,15 @@ int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res);
  * signal handler. Harmless after the run ended.
  */
 void ukvm_stop(struct ukvm_vm *vm);
+
+/*
+ * Raises sig (1..64) at the app of a VM made with forward_signals: at once
+ * when it is blocked in a syscall, else at its next syscall or time slice
+ * (proto/ukvm_abi.h, "Host signals"). Before ukvm_run it waits for the
+ * boot. 0, -EINVAL (sig), or -ENOTSUP (not forward_signals).
+ * Async-signal-safe; callable from any thread or a signal handler.
+ */
+int ukvm_signal(struct ukvm_vm *vm, int sig);
 
 /* Frees everything ukvm_create made. vm may be NULL. Not while ukvm_run runs. */
 void ukvm_destroy(struct ukvm_vm *vm);

@@ -22,7 +22,6 @@
 #define CONIN_RETRY_NS 1000000ull
 
 static struct {
-	uint8_t buf[CONIN_BUF_SIZE];
 	uint32_t head, len; /* buffered bytes: buf[head .. head + len) */
 	bool eof;           /* the last fill found end of file (or failed: err) */
 	bool hup;           /* ... because the input hung up (a pipe's writers closed): POLLHUP */
@@ -31,6 +30,7 @@ static struct {
 	bool tty;           /* end of file is one read's (^D), not sticky */
 	bool poller_on;
 	uint64_t last_try;  /* monotonic time of the last fill */
+	uint8_t buf[CONIN_BUF_SIZE]; /* last: boot touches the fields, never the buffer (guest/kernel.ld) */
 } conin __attribute__((aligned(4096)));
 
 static struct k_poller conin_poller;

@@ -15,11 +15,10 @@ struct payload_view {
 	uint64_t app_size;
 	const uint8_t *files;
 	uint64_t files_size;
-	const struct ukvm_sym *syms; /* NULL when count is 0 or the table is unusable */
+	const struct ukvm_sym *syms; /* NULL when count is 0 or the table lies outside the payload */
 	uint64_t syms_count;
 	const char *strs;
 	uint64_t strs_size;
-	uint64_t app_syms;  /* index of the first UKVM_SYM_APP symbol (== syms_count when none) */
 	uint64_t app_base;  /* load base of a static-PIE app (set by the loader), else 0 */
 	uint64_t app_text_lo, app_text_hi; /* the app's executable segments, loaded (set by the loader; crash reports) */
 	uint64_t flags;     /* UKVM_PAYLOAD_* (only known bits) */
@@ -29,7 +28,8 @@ struct payload_view {
 /*
  * Checks p[0, size): magic and every offset/size pair inside the payload
  * without overflow, the symbol table 8-byte aligned. A bad symbol or string
- * table only disables symbols (reports still work). 0, or -EINVAL for a bad
+ * table only disables symbols (reports still work); the tables' bytes are
+ * not read here (payload_sym checks what it reads). 0, or -EINVAL for a bad
  * header / app / files section or an unknown flag.
  */
 int payload_parse(const void *p, uint64_t size, struct payload_view *out);

@@ -48,7 +48,7 @@ static void fp_check_syms(struct payload_view *v)
 	if (!v->syms)
 		return;
 	FUZZ_CHECK(fp_inside(v->syms, v->syms_count * sizeof(*v->syms)) && fp_inside(v->strs, v->strs_size));
-	FUZZ_CHECK(v->strs[v->strs_size - 1] == '\0' && v->app_syms <= v->syms_count);
+	FUZZ_CHECK(v->strs_size > 0); /* the final NUL is the lookup's to check (payload_sym): boot reads no table byte */
 	/* Lookups at, inside, just past and far past a sample of the symbols, PIE runs shifted too. */
 	v->app_base = 0x200000;
 	for (uint64_t i = 0; i < v->syms_count && i < 64; i++) {

@@ -77,7 +77,8 @@ static void make_image(void)
 {
 	sh("mkdir -p %s/layer/bin %s/layer/etc %s/oci/blobs/sha256", T, T, T);
 	sh("cp %s %s/layer/hello", it_path("apps/hello"), T);
-	static const char *const apps[] = { "apps/exit", "apps/args", "apps/spin", "apps/bigmem", "apps/tcpecho" };
+	static const char *const apps[] = { "apps/exit", "apps/args", "apps/spin", "apps/bigmem", "apps/tcpecho",
+					       "apps/sigterm" };
 	for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++)
 		sh("cp %s %s/layer/bin/", it_path(apps[i]), T);
 	if (access("/bin/busybox", X_OK) == 0)
@@ -413,6 +414,30 @@ START_TEST(test_ctr_run)
 	ck_assert_int_eq(waitpid(bg, &status, 0), bg);
 	ck_assert_int_eq(WEXITSTATUS(status), 143);
 	ck_assert_msg(!cg || access(cgdir, F_OK) != 0, "%s left behind", cgdir); /* removed at delete */
+
+	/* `ctr task kill` of an app with a SIGTERM handler: the handler runs in the guest, a graceful stop (0). */
+	snprintf(cmd, sizeof(cmd), "cd %s && %s run --rm --snapshotter native --runc-binary %s --runc-root %s/runc %s "
+		 "graceful /bin/sigterm < /dev/null > %s/graceful.out 2>&1", T, ctr, oci, T, IMAGE_REF, T);
+	bg = fork();
+	ck_assert_int_ge(bg, 0);
+	if (bg == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	rc = 1;
+	for (int i = 0; i < 600 && rc; i++) {
+		rc = sh_out(&out, "grep -q '^ready' %s/graceful.out", T);
+		free(out);
+		if (rc)
+			usleep(50000);
+	}
+	ck_assert_int_eq(rc, 0);
+	sh("%s task kill graceful", ctr);
+	ck_assert_int_eq(waitpid(bg, &status, 0), bg);
+	sh_out(&out, "cat %s/graceful.out", T);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, out);
+	ck_assert_msg(strstr(out, "got signal 15 (Terminated) si_code 0 si_pid 0"), "%s", out);
+	free(out);
 
 	/* Five at once, each with its own status. */
 	pid_t kids[5];

@@ -2,6 +2,7 @@
 #include <asm-generic/errno.h>
 
 #include "arch.h"
+#include "bootprof.h"
 #include "hypercall.h"
 
 /* Argument blocks live in the kernel image: below 4 GiB, 8-byte aligned, passed by gpa. */
@@ -73,6 +74,7 @@ bool k_hypercall_input_ready(void)
 
 _Noreturn void k_hypercall_exit(int status)
 {
+	k_bootprof_dump(); /* `make guest-bootprof` only */
 	for (;;)
 		k_outl(UKVM_PORT_EXIT, (uint32_t)status); /* the monitor keeps the low 8 bits */
 }
