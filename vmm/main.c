@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,15 +31,6 @@ static void main_on_forward(int sig)
 		ukvm_signal(main_vm, sig);
 	else
 		main_early |= 1 << sig;
-}
-
-/* The jail's outer process, for signals that arrive outside it. */
-static volatile pid_t jail_pid;
-
-static void main_jail_forward(int sig)
-{
-	if (jail_pid > 0)
-		kill(jail_pid, sig);
 }
 
 static uint64_t main_now_ns(void)
@@ -106,22 +96,6 @@ static void main_stats(const struct ukvm_result *res)
 		fprintf(stderr, "ukvm-run: %.3f exits per packet\n", (double)res->exits_total / (double)pkts);
 }
 
-/* Outside the jail: waits for it, passing stop signals on; its exit code (it reports the monitor's as a shell would). */
-static int main_jail_wait(pid_t pid)
-{
-	jail_pid = pid;
-	struct sigaction sa = { .sa_handler = main_jail_forward };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return UKVM_EXIT_INTERNAL;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 int main(int argc, char **argv)
 {
 	uint64_t start = main_now_ns();
@@ -150,7 +124,7 @@ int main(int argc, char **argv)
 			if (pid < 0)
 				fprintf(stderr, "ukvm-run: --%s\n", err);
 			cli_free(&o);
-			return pid < 0 ? ukvm_error_exit_code(pid) : main_jail_wait(pid);
+			return pid < 0 ? ukvm_error_exit_code(pid) : ukvm_jail_wait(pid);
 		}
 	}
 

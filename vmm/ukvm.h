@@ -525,8 +525,8 @@ struct ukvm_jailed;
  *  - in the caller, the pid (> 0) of the jail's outer process once the
  *    jail is fully set up; waitpid() on it gives the VM's exit code as a
  *    shell reports it (WEXITSTATUS: ukvm_exit_code of the run, or 128 +
- *    signal); it passes SIGINT, SIGTERM and SIGHUP on to the monitor, and
- *    the jail is SIGKILLed if the calling thread dies;
+ *    signal); it passes SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1 on to
+ *    the monitor, and the jail is SIGKILLed if the calling thread dies;
  *  - in the jailed process (pid 1 of its PID namespace), UKVM_OK with
  *    *out set and cfg rewritten to the jail's paths (image "/image", disks
  *    "/disk0"..., NICs UKVM_NET_FD, host set), every fd closed but stdio,
@@ -542,6 +542,15 @@ int ukvm_jail_enter(const struct ukvm_jail *jail, struct ukvm_config *cfg, struc
 
 /* Closes what the jail opened (taps, the host) and frees it; after ukvm_destroy. j may be NULL. */
 void ukvm_jail_free(struct ukvm_jailed *j);
+
+/*
+ * For a program that only runs the jail (ukvm-run --jail): waits for the
+ * jail's process pid, passing SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1
+ * on to it as the jail's own processes do (it installs handlers for them:
+ * not for an embedder with its own), and returns its exit code as a shell
+ * reports it (UKVM_EXIT_INTERNAL if waiting failed).
+ */
+int ukvm_jail_wait(int pid);
 
 /* Short names for --trace-boot and --stats, e.g. "kernel init done", "console". */
 const char *ukvm_phase_name(enum ukvm_phase p);

@@ -108,6 +108,28 @@ START_TEST(computing_app)
 }
 END_TEST
 
+/* Through --jail: its outer processes pass every forwarded signal on (SIGQUIT killed them before ukvm_jail_wait). */
+START_TEST(through_the_jail)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIPPED: hostsig through_the_jail: ukvm-run --jail needs root\n");
+		return;
+	}
+	struct it_proc p;
+	struct it_result r;
+	char img[4096];
+	int termsig = -1;
+	snprintf(img, sizeof(img), "%s", it_path("apps/sigterm.img"));
+	const char *args[] = { "--jail", "--signals", "forward", "--timeout", "30", img, NULL };
+	ck_assert_int_eq(it_start(&p, NULL, args), 0);
+	ck_assert(it_wait_output(&p, "ready\n", 20));
+	ck_assert_int_eq(it_finish(&p, SIGQUIT, 30, &r, &termsig), 0);
+	ck_assert_msg(termsig == 0 && r.status == 0, "signal %d status %d: %s", termsig, r.status, r.err);
+	ck_assert_msg(strstr(r.out, "got signal 3 ("), "%s", r.out);
+	it_result_free(&r);
+}
+END_TEST
+
 START_TEST(cli_refusals)
 {
 	struct it_result r;
@@ -187,6 +209,7 @@ Suite *hostsig_suite(void)
 	tcase_add_loop_test(tc, each_forwarded_signal, 0, (int)(sizeof(sigs) / sizeof(sigs[0])));
 	tcase_add_loop_test(tc, default_action_ends_app, 0, 2);
 	tcase_add_loop_test(tc, computing_app, 0, 2);
+	tcase_add_test(tc, through_the_jail);
 	tcase_add_test(tc, cli_refusals);
 	tcase_add_test(tc, embedder_signal);
 	suite_add_tcase(s, tc);
