@@ -30,7 +30,7 @@ static void main_on_forward(int sig)
 	if (main_vm)
 		ukvm_signal(main_vm, sig);
 	else
-		main_early |= 1 << sig;
+		main_early |= 1u << sig; /* unsigned: 1 << 31 overflows an int (UBSan) */
 }
 
 static uint64_t main_now_ns(void)
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 	if (main_signal) /* arrived during setup, before main_vm was set */
 		ukvm_stop(vm);
 	for (int s = 1; s < 32; s++)
-		if (main_early & (1 << s))
+		if ((unsigned)main_early & (1u << s))
 			ukvm_signal(vm, s);
 
 	struct ukvm_result res = { .size = sizeof(res) };
