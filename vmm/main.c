@@ -30,7 +30,7 @@ static void main_on_forward(int sig)
 	if (main_vm)
 		ukvm_signal(main_vm, sig);
 	else
-		main_early |= 1u << sig; /* unsigned: 1 << 31 overflows an int (UBSan) */
+		main_early |= 1u << sig; /* forwarded ones are all below 31 */
 }
 
 static uint64_t main_now_ns(void)
@@ -156,9 +156,9 @@ int main(int argc, char **argv)
 	main_vm = vm;
 	if (main_signal) /* arrived during setup, before main_vm was set */
 		ukvm_stop(vm);
-	for (int s = 1; s < 32; s++)
-		if ((unsigned)main_early & (1u << s))
-			ukvm_signal(vm, s);
+	for (size_t i = 0; i < sizeof(main_forwarded) / sizeof(main_forwarded[0]); i++)
+		if (main_early & (1u << main_forwarded[i]))
+			ukvm_signal(vm, main_forwarded[i]);
 
 	struct ukvm_result res = { .size = sizeof(res) };
 	ukvm_run(vm, &res);
