@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,17 +484,30 @@ static int jail_inner(struct jail_ctx *c, uint64_t mem, int msg_fd)
 	return 0;
 }
 
+/* What a user sends a monitor, and --signals forward passes to the app: these reach the one in the jail. */
+static void jail_fwd_set(sigset_t *set)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
+
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(set, sigs[i]);
+}
+
 int ukvm_jail_wait(int pid)
 {
-	/* What a user sends a monitor, and --signals forward passes to the app, reaches the one in the jail. */
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
 	struct sigaction sa = { .sa_handler = jail_forward };
+	sigset_t set;
 	int st;
 
 	jail_child = pid;
+	jail_fwd_set(&set);
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&set, s) == 1)
+			sigaction(s, &sa, NULL);
+	/* One that came while they were blocked (from the jail's fork to here) is passed on now. */
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return UKVM_EXIT_INTERNAL;
@@ -521,6 +535,14 @@ static int jail_outer(struct jail_ctx *c, pid_t caller, int msg_fd)
 	/* The monitor needs no network but its NICs' fds: a namespace with only a down lo. */
 	if (!r && unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0)
 		r = jail_fail(c, errno, "unshare", NULL);
+	/*
+	 * Blocked from the fork until ukvm_jail_wait has its handlers: a signal
+	 * in between (a loaded host may run the monitor's whole boot first)
+	 * would otherwise kill this process instead of reaching the monitor.
+	 */
+	sigset_t fwd, old;
+	jail_fwd_set(&fwd);
+	sigprocmask(SIG_BLOCK, &fwd, &old);
 	pid_t pid = r ? -1 : fork(); /* the child is pid 1 of the new PID namespace */
 	if (!r && pid < 0)
 		r = jail_fail(c, errno, "fork", NULL);
@@ -529,6 +551,7 @@ static int jail_outer(struct jail_ctx *c, pid_t caller, int msg_fd)
 		_exit(UKVM_EXIT_INTERNAL);
 	}
 	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		if ((r = jail_inner(c, mem, msg_fd))) {
 			jail_tell(msg_fd, r, c->text);
 			_exit(UKVM_EXIT_INTERNAL);

@@ -117,7 +117,18 @@ int main(int argc, char **argv)
 	/* What messages name: the user's paths, not the jail's. */
 	const char *what = o.cfg.restore ? o.cfg.restore : o.cfg.image, *snap_file = o.cfg.snapshot_when_idle;
 	struct ukvm_jailed *jailed = NULL;
+	/*
+	 * With --jail, what ukvm_jail_wait passes on is blocked until there is a handler for it: in
+	 * this process (ukvm_jail_wait unblocks), and in the jailed monitor (unblocked below).
+	 */
+	sigset_t jail_old;
+	sigemptyset(&jail_old);
 	if (o.jail) {
+		sigset_t fwd;
+		sigemptyset(&fwd);
+		for (size_t i = 0; i < sizeof(main_forwarded) / sizeof(main_forwarded[0]); i++)
+			sigaddset(&fwd, main_forwarded[i]);
+		sigprocmask(SIG_BLOCK, &fwd, &jail_old);
 		struct ukvm_jail jo = { .size = sizeof(jo), .uid = o.jail_uid, .gid = o.jail_gid, .cgroup = o.jail_cgroup };
 		int pid = ukvm_jail_enter(&jo, &o.cfg, &jailed, err, sizeof(err));
 		if (pid) {
@@ -137,6 +148,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(main_forwarded) / sizeof(main_forwarded[0]); i++)
 			sigaction(main_forwarded[i], &sa, NULL);
 	}
+	if (o.jail)
+		sigprocmask(SIG_SETMASK, &jail_old, NULL); /* the jailed monitor: its handlers are in place */
 	/*
 	 * A closed stdout or stderr (the guest's fd 1 and 2) ends the run with
 	 * "console closed" (UKVM_EXIT_CONSOLE); our own messages to a closed stderr must not kill us.
