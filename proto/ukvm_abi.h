@@ -22,7 +22,7 @@
  */
 struct ukvm_note {
 	uint32_t abi_version;    /* UKVM_ABI_VERSION */
-	uint32_t flags;          /* 0 */
+	uint32_t flags;          /* UKVM_NOTE_* below; the monitor refuses unknown bits */
 	uint64_t syscall_entry;  /* written to LSTAR */
 	uint64_t exc_stubs;      /* 256 stubs, UKVM_EXC_STUB_SIZE apart: IDT vector v -> exc_stubs + v * size */
 	uint64_t payload_gpa;    /* app + files + symbols, see struct ukvm_payload_hdr */
@@ -30,6 +30,33 @@ struct ukvm_note {
 };
 
 #define UKVM_EXC_STUB_SIZE 16
+
+/*
+ * ukvm_note.flags: what the kernel understands beyond the base contract.
+ * UKVM_NOTE_STACK_GUARD: it reads /chosen/ukvm,stack-guard (below). A monitor
+ * offers that only to a kernel that says so, because it takes 2 MiB of RAM
+ * out of the page tables.
+ */
+#define UKVM_NOTE_STACK_GUARD 0x1u
+#define UKVM_NOTE_FLAGS_KNOWN UKVM_NOTE_STACK_GUARD
+
+/*
+ * The app's main stack's guard gap, made by the monitor: with
+ * /chosen/ukvm,stack-guard = <u64 gpa>, the 2 MiB page at gpa (2 MiB
+ * aligned, in RAM, clear of every PT_LOAD segment and of the reserve map)
+ * is not present in the page tables, identity and alias alike, and the
+ * UKVM_STACK_GUARD_ROOM bytes above it are RAM clear of every segment too,
+ * so the kernel may put the stack right above the gap and edit no
+ * page-table entry: on PVM that edit (an emulated write to a shadowed page
+ * table) and its TLB flush (base mode: an emulated CPL0 handler) cost
+ * ~100 us of boot. The monitor offers it only for RAM of at least
+ * UKVM_STACK_GUARD_MIN_MEM, and leaves the top UKVM_STACK_GUARD_TOP of RAM
+ * above the room, where the kernel's first page allocations go.
+ */
+#define UKVM_STACK_GUARD_SIZE    (2ull << 20)
+#define UKVM_STACK_GUARD_ROOM    (8ull << 20)
+#define UKVM_STACK_GUARD_TOP     (2ull << 20)
+#define UKVM_STACK_GUARD_MIN_MEM (32ull << 20)
 
 /*
  * Guest physical memory map. Everything below UKVM_KERNEL_PHYS belongs to the
@@ -342,6 +369,7 @@ enum ukvm_mark {
 #define UKVM_FDT_QUIET          "ukvm,quiet"
 #define UKVM_FDT_CWD            "ukvm,cwd"
 #define UKVM_FDT_CONBUF         "ukvm,conbuf"
+#define UKVM_FDT_STACK_GUARD    "ukvm,stack-guard"
 #define UKVM_FDT_CPUID_CELLS    6 /* u32 cells per leaf: leaf subleaf eax ebx ecx edx */
 #define UKVM_FDT_VIRTIO_MMIO    "virtio,mmio" /* compatible of a device node */
 #define UKVM_FDT_VIRTIO_NODE    "virtio_mmio@%llx" /* printf format: the device's base address */

@@ -16,6 +16,21 @@
  *   the read mapped the host's zero page and the write faulted again.
  * The boot stack's top page: the kernel's first write.
  */
+uint64_t bootmem_stack_guard(uint64_t mem_size, const struct loader_image *img)
+{
+	if (!(img->note.flags & UKVM_NOTE_STACK_GUARD) || mem_size < UKVM_STACK_GUARD_MIN_MEM)
+		return 0;
+	uint64_t lo = mem_size - UKVM_STACK_GUARD_TOP - UKVM_STACK_GUARD_ROOM - UKVM_STACK_GUARD_SIZE;
+	uint64_t hi = mem_size - UKVM_STACK_GUARD_TOP;
+	for (unsigned i = 0; i < img->nsegs; i++) {
+		/* loader_check kept every segment inside RAM: no wrap. */
+		uint64_t s = img->segs[i].paddr, e = s + img->segs[i].memsz;
+		if (s < hi && lo < e)
+			return 0;
+	}
+	return lo;
+}
+
 void bootmem_populate(const struct mem *m)
 {
 	(void)mem_populate(m, UKVM_BOOT_STACK_TOP - BOOTMEM_PAGE, BOOTMEM_PAGE);

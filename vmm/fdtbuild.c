@@ -122,6 +122,8 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 		fdt64_t cb[2] = { cpu_to_fdt64(a->conbuf_gpa), cpu_to_fdt64(a->conbuf_size) };
 		FDTB_TRY(fdt_property(fdt, UKVM_FDT_CONBUF, cb, sizeof(cb)));
 	}
+	if (a->stack_guard)
+		FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_STACK_GUARD, a->stack_guard));
 	if (a->ncpuid) {
 		fdt32_t cells[FDTB_MAX_CPUID * 6];
 		for (unsigned i = 0; i < a->ncpuid * 6; i++)

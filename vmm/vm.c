@@ -69,6 +69,7 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.trace_boot = vm->cfg.trace_boot,
 		.pv_vif = vm->pv ? UKVM_VIF_GPA : 0,
 		.conbuf_gpa = UKVM_CONBUF_GPA, .conbuf_size = UKVM_CONBUF_SIZE, /* drained by hcall.c */
+		.stack_guard = vm->stack_guard,
 		.cpuid = (const uint32_t (*)[6])vm->host->cpuid_boot,
 		.ncpuid = vm->host->ncpuid_boot,
 		.reserve = res,
@@ -277,8 +278,9 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 	bootmem_populate(&vm->mem);
 	kind = UKVM_ERR_INTERNAL;
 	uint64_t cr3;
+	vm->stack_guard = bootmem_stack_guard(vm->mem.size, &vm->img);
 	if ((r = pt_build(mem_ptr(&vm->mem, UKVM_PT_GPA, UKVM_PT_END - UKVM_PT_GPA),
-			  UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, &cr3)) ||
+			  UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, vm->stack_guard, &cr3)) ||
 	    (r = x86_tables_build(&vm->mem, vm->img.note.exc_stubs, vm->pv))) {
 		snprintf(err, errlen, "building page or descriptor tables failed");
 		goto err_vm;

@@ -9,6 +9,8 @@
 #include "fs.h"
 #include "k.h"
 #include "net.h"
+#include "pages.h"
+#include "ptab.h"
 #include "sys.h"
 #include "vdev.h"
 
@@ -86,6 +88,11 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 	bi->cwd = fdt_getprop(fdt, node, UKVM_FDT_CWD, &len);
 	if (bi->cwd && (len < 2 || bi->cwd[len - 1] != 0 || bi->cwd[0] != '/'))
 		k_panic("bad /chosen/" UKVM_FDT_CWD);
+	p = fdt_getprop(fdt, node, UKVM_FDT_STACK_GUARD, &len);
+	if (p && len == 8)
+		bi->stack_guard = fdt64_ld((const fdt64_t *)p);
+	else if (p)
+		k_panic("bad /chosen/" UKVM_FDT_STACK_GUARD);
 	p = fdt_getprop(fdt, node, UKVM_FDT_PAYLOAD, &len);
 	if (p && len == 16) {
 		bi->payload_gpa = fdt64_ld((const fdt64_t *)p);
@@ -142,6 +149,18 @@ static void boot_memory(struct k_boot_info *bi)
 	int rc = k_pages_init(bi->fdt, bi->mem_size, bi->payload_gpa, bi->payload_size);
 	if (rc)
 		k_panic("memory init failed (%d)", rc);
+	/*
+	 * The monitor's stack guard is absent from the page tables: its pages are
+	 * never handed out, and no user range may include it (exec puts the
+	 * app's stack above it).
+	 */
+	uint64_t g = bi->stack_guard;
+	if (g) {
+		if (g % UKVM_STACK_GUARD_SIZE || g < UKVM_KERNEL_PHYS || g > bi->mem_size - UKVM_STACK_GUARD_SIZE ||
+		    pmem_adopt(&k_pages, g, UKVM_STACK_GUARD_SIZE / PMEM_PAGE, PMEM_BIT(PMEM_PRISTINE), PMEM_KERNEL))
+			k_panic("bad /chosen/" UKVM_FDT_STACK_GUARD " 0x%lx", (unsigned long)g);
+		ptab_note_gap(g, UKVM_STACK_GUARD_SIZE);
+	}
 	if (bi->payload_size) {
 		if (bi->payload_gpa < UKVM_KERNEL_PHYS || bi->payload_gpa >= bi->mem_size ||
 		    bi->payload_size > bi->mem_size - bi->payload_gpa)
