@@ -73,6 +73,7 @@ struct ukvm_note {
 #define UKVM_IDT_GPA        0x2000ull   /* 256 * 16 bytes */
 #define UKVM_TSS_GPA        0x3000ull   /* 104-byte TSS + 8 KiB I/O bitmap + 0xff */
 #define UKVM_VIF_GPA        0x6000ull   /* pvm-pv VIF page (PV mode only, see below) */
+#define UKVM_HOSTSIG_GPA    0x7000ull   /* host signals for the app, struct ukvm_hostsig (see "Host signals") */
 /* 0x8000 .. 0x10000: the console buffer, UKVM_CONBUF_GPA (below) */
 #define UKVM_FDT_GPA        0x10000ull  /* flattened device tree */
 #define UKVM_FDT_MAX        0x10000ull  /* 64 KiB */
@@ -296,6 +297,33 @@ struct ukvm_wait {
 #define UKVM_WAIT_RET_NEWS   1
 #define UKVM_WAIT_RET_INPUT  4
 
+/*
+ * Host signals: /chosen/ukvm,hostsig = <u64 gpa> of a struct ukvm_hostsig
+ * (today UKVM_HOSTSIG_GPA), present when the embedder forwards signals to
+ * the app (ukvm-run --signals forward, ukvm-oci). Bit n - 1 of pending asks
+ * the guest to raise signal n at the app as a kill(2) from outside the VM
+ * would (process-directed, si_code SI_USER, si_pid 0). The monitor sets
+ * bits only while the vCPU is out of KVM_RUN (it kicks it out for that),
+ * and a WAIT ends when it sets one (ret UKVM_WAIT_RET_NEWS); the guest
+ * takes and clears them whenever it returns to the app from a syscall or an
+ * interrupt, and after every WAIT. So an app blocked in a syscall sees a
+ * signal at once, a running one at its next syscall or time slice.
+ * caught is the guest's: bit n - 1 set while signal n has a handler or is
+ * ignored (not SIG_DFL). An app that computes without a syscall would never
+ * take a signal whose default action ends it: when such a bit (not caught,
+ * default action terminate or core) stays pending for
+ * UKVM_HOSTSIG_GRACE_MS of the guest running, the monitor ends the run as
+ * the guest would have, status 128 + n. caught is guest-controlled: it only
+ * decides whether the guest or the monitor carries out the guest's own
+ * death. With the property present a WAIT with no device and no input is
+ * not a deadlock: a host signal may still end it.
+ */
+struct ukvm_hostsig {
+	uint64_t pending; /* monitor sets, guest clears */
+	uint64_t caught;  /* guest writes: signals with a handler or ignored */
+};
+#define UKVM_HOSTSIG_GRACE_MS 100
+
 /* Boot-phase marks (`--trace-boot`), sent only when /chosen has ukvm,trace-boot. */
 enum ukvm_mark {
 	UKVM_MARK_KERNEL_ENTRY = 1, /* first instructions of the kernel */
@@ -328,6 +356,8 @@ enum ukvm_mark {
  *                       one that is missing or not a directory stops the boot with a report
  *     ukvm,conbuf       <u64 gpa, u64 size>: the console buffer the monitor drains (above,
  *                       "Console buffer"); absent: write every piece through the console ports
+ *     ukvm,hostsig      u64 gpa of the host-signal word (above, "Host signals"); absent:
+ *                       the app gets no signal from outside
  *     ukvm,cpuid        u32 cells, 6 per leaf: <leaf subleaf eax ebx ecx edx> for
  *                       leaves 0, 1 and 7.0 as given to the vCPU (KVM_SET_CPUID2),
  *                       so the guest spends no CPUID exit on them; bits the CPU
@@ -370,6 +400,7 @@ enum ukvm_mark {
 #define UKVM_FDT_CWD            "ukvm,cwd"
 #define UKVM_FDT_CONBUF         "ukvm,conbuf"
 #define UKVM_FDT_STACK_GUARD    "ukvm,stack-guard"
+#define UKVM_FDT_HOSTSIG        "ukvm,hostsig"
 #define UKVM_FDT_CPUID_CELLS    6 /* u32 cells per leaf: leaf subleaf eax ebx ecx edx */
 #define UKVM_FDT_VIRTIO_MMIO    "virtio,mmio" /* compatible of a device node */
 #define UKVM_FDT_VIRTIO_NODE    "virtio_mmio@%llx" /* printf format: the device's base address */

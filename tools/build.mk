@@ -31,6 +31,8 @@ APPS      += netidle
 APPS      += procmisc sigtimers futexpi sysvipc
 # Threads that spin without syscalls: time slices in PV mode (tests/integration/check_preempt.c, bench-preempt).
 APPS      += preempt
+# Signals from outside: a graceful stop (tests/integration/check_hostsig.c).
+APPS      += sigterm
 # Shared memory (tests/integration/check_mm.c runs it natively and in ukvm).
 APPS      += shmap mprot
 # Console input (tests/integration/check_stdin.c).

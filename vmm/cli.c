@@ -57,7 +57,8 @@ const char *cli_usage(void)
 {
 	return "usage: ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]... [--disk PATH[,ro][,direct]]...\n"
 	       "                [--net SPEC]... [--pv auto|off|on] [--no-cpuid-cache] [--trace-boot]\n"
-	       "                [--stats] [--quiet] [--raw-console] [--argv0 NAME] [--cwd DIR] [--help] [--version] IMAGE [--] [ARGS...]\n"
+	       "                [--stats] [--quiet] [--raw-console] [--signals stop|forward] [--argv0 NAME] [--cwd DIR]\n"
+	       "                [--help] [--version] IMAGE [--] [ARGS...]\n"
 	       "  --mem SIZE         guest RAM, K/M/G suffixes, multiple of 2M, 8M..64G (default 128M)\n"
 	       "  --timeout SECONDS  stop the guest after this long (exit code 124)\n"
 	       "  --env K=V          add to the guest app's environment (repeatable)\n"
@@ -79,6 +80,9 @@ const char *cli_usage(void)
 	       "  --quiet            no guest kernel notices (\"ukvm: unimplemented syscall ...\"); crash reports stay\n"
 	       "  --raw-console      guest output to a terminal as it is; by default escape sequences and\n"
 	       "                     control characters but \\n \\r \\t \\b are shown (^[, \\x9b), not obeyed\n"
+	       "  --signals stop|forward  SIGINT and SIGTERM stop the VM (default: exit 130, 143), or\n"
+	       "                     SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1 go to the app, whose\n"
+	       "                     handler runs (its default action ends it: exit 128+N); not with snapshots\n"
 	       "  --jail             confine the monitor before it reads the image (root only; docs/jail.md):\n"
 	       "                     new namespaces, an empty read-only root with the image, disks and\n"
 	       "                     snapshot files, taps opened before, uid/gid 65534 without capabilities,\n"
@@ -525,6 +529,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 			o->cfg.quiet = true;
 		} else if (!strcmp(a, "--raw-console")) {
 			o->cfg.raw_console = true;
+		} else if (cli_is(a, "--signals")) {
+			if (!(v = cli_value(argc, argv, &i, "--signals")))
+				return cli_fail(err, errlen, "--signals", "missing value", NULL);
+			if (!strcmp(v, "stop") || !strcmp(v, "forward"))
+				o->cfg.forward_signals = !strcmp(v, "forward");
+			else
+				return cli_fail(err, errlen, "--signals", "not stop or forward", v);
 		} else if (cli_is(a, "--argv0")) {
 			if (!(v = cli_value(argc, argv, &i, "--argv0")))
 				return cli_fail(err, errlen, "--argv0", "missing value", NULL);

@@ -124,6 +124,8 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 	}
 	if (a->stack_guard)
 		FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_STACK_GUARD, a->stack_guard));
+	if (a->hostsig_gpa)
+		FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_HOSTSIG, a->hostsig_gpa));
 	if (a->ncpuid) {
 		fdt32_t cells[FDTB_MAX_CPUID * 6];
 		for (unsigned i = 0; i < a->ncpuid * 6; i++)

@@ -40,6 +40,7 @@ struct fdtb_args {
 	uint64_t pv_vif;                 /* != 0: /chosen/ukvm,pv = this VIF gpa (PV mode) */
 	uint64_t conbuf_gpa, conbuf_size; /* size != 0: /chosen/ukvm,conbuf = <gpa size>, the console buffer */
 	uint64_t stack_guard;            /* != 0: /chosen/ukvm,stack-guard = this gpa (its 2 MiB page unmapped) */
+	uint64_t hostsig_gpa;             /* != 0: /chosen/ukvm,hostsig, the host-signal word */
 	const uint32_t (*cpuid)[6];      /* ukvm,cpuid entries: leaf, subleaf, eax, ebx, ecx, edx */
 	unsigned ncpuid;
 	const struct fdtb_range *reserve; /* reserve map entries, each size > 0 */

@@ -380,7 +380,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		return; /* the guest never sees an answer: this VM ends, restored ones get theirs */
 	/* The guest asks for this only after a read found nothing: a file (always readable) never gets here. */
 	bool input = (a.flags & UKVM_WAIT_INPUT) && c->in.fd >= 0;
-	if (a.timeout_ns == UINT64_MAX && !c->vm->ndevs && !input) {
+	if (a.timeout_ns == UINT64_MAX && !c->vm->ndevs && !input && !c->vm->cfg.forward_signals) {
 		ret = -EDEADLK; /* no device can ever wake it: waiting would hang forever */
 		goto out;
 	}
@@ -396,6 +396,10 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 			run_finish(c, UKVM_TIMEOUT, UKVM_EXIT_TIMEOUT, false, "timeout after %llu ms",
 				   (unsigned long long)c->vm->cfg.timeout_ms);
 			return;
+		}
+		if (run_hostsig(c, false)) { /* the guest raises it at the app once back */
+			ret = UKVM_WAIT_RET_NEWS;
+			break;
 		}
 		if (now >= until) {
 			ret = 0;
@@ -421,8 +425,8 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 				uint64_t v;
 				ssize_t r = read(c->vm->vcpu.wake_fd, &v, sizeof(v));
 				(void)r;
-				if (atomic_load(&c->vm->stop))
-					continue;
+				if (atomic_load(&c->vm->stop) || atomic_load(&c->vm->hostsig))
+					continue; /* the loop's top acts on it */
 				ret |= UKVM_WAIT_RET_NEWS;
 			}
 			if (input && pfd[1].revents)

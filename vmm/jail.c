@@ -96,11 +96,7 @@ static uint64_t jail_mem(const struct ukvm_config *cfg)
 	return mem;
 }
 
-/*
- * The mount point of the cgroup v1 hierarchy that holds path (want NULL), or
- * of the one with controller want: into mnt. 0 or -ENOENT.
- */
-static int jail_cg1_mount(const char *path, const char *want, char *mnt, size_t len)
+int jail_cg1_mount(const char *path, const char *want, char *mnt, size_t len)
 {
 	char line[1024];
 	size_t best = 0;
@@ -487,20 +483,21 @@ static int jail_inner(struct jail_ctx *c, uint64_t mem, int msg_fd)
 	return 0;
 }
 
-/* The jail's outer process: waits for the monitor, passing stop signals on; exits with its code, as a shell reports it. */
-static _Noreturn void jail_outer_wait(pid_t pid)
+int ukvm_jail_wait(int pid)
 {
-	jail_child = pid;
+	/* What a user sends a monitor, and --signals forward passes to the app, reaches the one in the jail. */
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
 	struct sigaction sa = { .sa_handler = jail_forward };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	int st;
+
+	jail_child = pid;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			_exit(UKVM_EXIT_INTERNAL);
-	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			return UKVM_EXIT_INTERNAL;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /*
@@ -542,7 +539,7 @@ static int jail_outer(struct jail_ctx *c, pid_t caller, int msg_fd)
 	}
 	/* It only waits: none of the caller's fds (a pipe's write end would keep its reader from EOF). */
 	syscall(SYS_close_range, 3u, ~0u, 0);
-	jail_outer_wait(pid);
+	_exit(ukvm_jail_wait(pid)); /* the monitor's code, as a shell reports it */
 }
 
 /* What the jail refuses before forking anything. */

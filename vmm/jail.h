@@ -10,4 +10,10 @@
 
 #define JAIL_ID_DEFAULT 65534 /* nobody / nogroup: struct ukvm_jail's uid/gid 0 */
 
+/*
+ * The mount point of the cgroup v1 hierarchy that holds path (want NULL), or
+ * of the one with controller want: into mnt. 0 or -ENOENT (-errno).
+ */
+int jail_cg1_mount(const char *path, const char *want, char *mnt, size_t len);
+
 #endif

@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,13 +21,16 @@ static void main_on_signal(int sig)
 		ukvm_stop(main_vm);
 }
 
-/* The jail's outer process, for signals that arrive outside it. */
-static volatile pid_t jail_pid;
+/* --signals forward: what a user sends the app goes to it (the kick's SIGUSR2 excepted). */
+static const int main_forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
+static volatile sig_atomic_t main_early; /* forwarded ones that came before main_vm was set */
 
-static void main_jail_forward(int sig)
+static void main_on_forward(int sig)
 {
-	if (jail_pid > 0)
-		kill(jail_pid, sig);
+	if (main_vm)
+		ukvm_signal(main_vm, sig);
+	else
+		main_early |= 1u << sig; /* forwarded ones are all below 31 */
 }
 
 static uint64_t main_now_ns(void)
@@ -94,22 +96,6 @@ static void main_stats(const struct ukvm_result *res)
 		fprintf(stderr, "ukvm-run: %.3f exits per packet\n", (double)res->exits_total / (double)pkts);
 }
 
-/* Outside the jail: waits for it, passing stop signals on; its exit code (it reports the monitor's as a shell would). */
-static int main_jail_wait(pid_t pid)
-{
-	jail_pid = pid;
-	struct sigaction sa = { .sa_handler = main_jail_forward };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return UKVM_EXIT_INTERNAL;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 int main(int argc, char **argv)
 {
 	uint64_t start = main_now_ns();
@@ -138,7 +124,7 @@ int main(int argc, char **argv)
 			if (pid < 0)
 				fprintf(stderr, "ukvm-run: --%s\n", err);
 			cli_free(&o);
-			return pid < 0 ? ukvm_error_exit_code(pid) : main_jail_wait(pid);
+			return pid < 0 ? ukvm_error_exit_code(pid) : ukvm_jail_wait(pid);
 		}
 	}
 
@@ -146,6 +132,11 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (o.cfg.forward_signals) {
+		sa.sa_handler = main_on_forward;
+		for (size_t i = 0; i < sizeof(main_forwarded) / sizeof(main_forwarded[0]); i++)
+			sigaction(main_forwarded[i], &sa, NULL);
+	}
 	/*
 	 * A closed stdout or stderr (the guest's fd 1 and 2) ends the run with
 	 * "console closed" (UKVM_EXIT_CONSOLE); our own messages to a closed stderr must not kill us.
@@ -165,6 +156,9 @@ int main(int argc, char **argv)
 	main_vm = vm;
 	if (main_signal) /* arrived during setup, before main_vm was set */
 		ukvm_stop(vm);
+	for (size_t i = 0; i < sizeof(main_forwarded) / sizeof(main_forwarded[0]); i++)
+		if (main_early & (1u << main_forwarded[i]))
+			ukvm_signal(vm, main_forwarded[i]);
 
 	struct ukvm_result res = { .size = sizeof(res) };
 	ukvm_run(vm, &res);

@@ -158,7 +158,9 @@ static int run_timer(struct run_ctx *c, timer_t *t)
  * guest runs, a kick every RUN_FLUSH_MS takes the vCPU out of KVM_RUN and
  * the loop writes what is there: output shows within that time, for one exit
  * per tick (~30 us in 50 ms). Only when a stream is buffered (its host fd is
- * not a terminal, as vm.c told the guest); paused while the guest WAITs.
+ * not a terminal, as vm.c told the guest) or signals are forwarded (the tick
+ * looks at the ones a computing guest has not taken, run_hostsig); paused
+ * while the guest WAITs.
  */
 #define RUN_FLUSH_MS 50
 
@@ -167,7 +169,8 @@ static void run_flush_begin(struct run_ctx *c)
 	bool buffered = false;
 	for (unsigned i = 0; i < 2; i++)
 		buffered |= c->con[i].fd >= 0 && !isatty(c->con[i].fd);
-	if (!c->conbuf.size || !buffered)
+	/* Forwarded signals want it too: a computing guest's untaken ones are looked at each tick. */
+	if ((!c->conbuf.size || !buffered) && !c->vm->cfg.forward_signals)
 		return;
 	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = c->vm->vcpu.kick_signal };
 	ev.sigev_notify_thread_id = gettid();
@@ -185,6 +188,41 @@ void run_flush_pause(struct run_ctx *c, bool paused)
 		its = (struct itimerspec){ 0 };
 	if (c->has_flush)
 		(void)timer_settime(c->flush, 0, &its, NULL);
+}
+
+/* Signals whose default action ends a process (terminate or core): all but CHLD, CONT, stops, URG, WINCH. */
+#define RUN_SIG_FATAL (~0ull & ~((1ull << (SIGCHLD - 1)) | (1ull << (SIGCONT - 1)) | (1ull << (SIGSTOP - 1)) | \
+				 (1ull << (SIGTSTP - 1)) | (1ull << (SIGTTIN - 1)) | (1ull << (SIGTTOU - 1)) | \
+				 (1ull << (SIGURG - 1)) | (1ull << (SIGWINCH - 1))))
+
+bool run_hostsig(struct run_ctx *c, bool running)
+{
+	struct ukvm_hostsig h;
+	uint8_t *w;
+
+	if (!c->vm->cfg.forward_signals || !(w = mem_ptr(&c->vm->mem, UKVM_HOSTSIG_GPA, sizeof(h))))
+		return false;
+	/* The vCPU is out of KVM_RUN: nothing else writes pending now; caught is the guest's, whatever it holds. */
+	memcpy(&h, w, sizeof(h));
+	uint64_t bits = atomic_exchange(&c->vm->hostsig, 0);
+	if (bits) {
+		h.pending |= bits;
+		memcpy(w + offsetof(struct ukvm_hostsig, pending), &h.pending, sizeof(h.pending));
+	}
+	if (!h.pending) {
+		c->hostsig_since = 0;
+		return false;
+	}
+	uint64_t now = vm_now_ns(), fatal = h.pending & ~h.caught & RUN_SIG_FATAL;
+	if (!c->hostsig_since)
+		c->hostsig_since = now;
+	/* Computing without a syscall: it would never take it, and its default action is to die. */
+	if (running && fatal && now - c->hostsig_since >= UKVM_HOSTSIG_GRACE_MS * 1000000ull) {
+		uint32_t sig = (uint32_t)__builtin_ctzll(fatal) + 1;
+		run_finish(c, UKVM_CRASHED, 128 + (int)sig, false, "app killed by signal %u (%s) from outside",
+			   sig, ukvm_signal_name(sig));
+	}
+	return true;
 }
 
 static void run_loop(struct run_ctx *c)
@@ -206,6 +244,7 @@ static void run_loop(struct run_ctx *c)
 			c->res->exits[UKVM_STAT_INTR]++;
 			vcpu_drain_kick(&vm->vcpu);
 			hcall_conbuf_flush(c); /* a flush tick, or a stop: what the guest buffered goes out now */
+			run_hostsig(c, true);
 			continue;
 		}
 		if (r) {

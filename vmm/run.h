@@ -17,6 +17,7 @@ struct run_ctx {
 	struct ukvm_vm *vm;
 	struct ukvm_result *res;
 	uint64_t deadline_ns;  /* CLOCK_MONOTONIC; 0 = no timeout */
+	uint64_t hostsig_since; /* CLOCK_MONOTONIC when the guest's host signals last went from none to some; 0: none */
 	sigset_t wait_mask;    /* the thread's mask with the kick signal open: for ppoll */
 	bool done;             /* res is final */
 	struct snapvm_writer *snap; /* cfg.snapshot_when_idle's file until the snapshot is written; NULL */
@@ -29,7 +30,7 @@ struct run_ctx {
 	} con[2];
 	struct conbuf conbuf;  /* the guest's console buffer (proto/ukvm_abi.h), drained at every hypercall */
 	uint64_t grace_ns;     /* != 0: the run's last drain, whose console writes give up at this CLOCK_MONOTONIC time */
-	bool has_flush;        /* flush exists: a stream is buffered (run.c run_flush_begin) */
+	bool has_flush;        /* flush exists: a stream is buffered or signals are forwarded (run.c run_flush_begin) */
 	timer_t flush;         /* kicks the running vCPU every RUN_FLUSH_MS to write out buffered output */
 	struct run_input {     /* console_in_fd: the guest's fd 0 */
 		int fd;        /* -1: none, the guest reads end of file */
@@ -76,6 +77,17 @@ void hcall_conbuf_flush(struct run_ctx *c);
 
 /* Pauses (WAIT: nothing is buffered while the guest waits) or resumes the flush kicks. */
 void run_flush_pause(struct run_ctx *c, bool paused);
+
+/*
+ * Moves the signals ukvm_signal left for the app into the guest's
+ * struct ukvm_hostsig (proto/ukvm_abi.h); on the vCPU thread, the vCPU out
+ * of KVM_RUN. Whether it holds any the guest has not taken: a WAIT must
+ * not sleep on those (one moved by a kick just before it). When running
+ * (kicked out of a running guest, not in a WAIT) and one that would end the
+ * app stays untaken past UKVM_HOSTSIG_GRACE_MS, ends the run as the guest
+ * would have.
+ */
+bool run_hostsig(struct run_ctx *c, bool running);
 
 /* Fills c->in for fd (<= 0: no input). */
 void hcall_input_init(struct run_ctx *c, int fd);

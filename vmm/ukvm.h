@@ -248,6 +248,15 @@ struct ukvm_config {
 	 * more per VM. ukvm-run --stats sets it.
 	 */
 	bool kvm_stats;
+	/*
+	 * Appended after 0.2 (host signals): ukvm_signal() raises signals at the
+	 * app (proto/ukvm_abi.h, "Host signals"), as kill(2) would at a native
+	 * process: a handler runs, a default action ends the run as CRASHED with
+	 * status 128 + the signal. The run then ends when the app does (or the
+	 * timeout, or ukvm_stop: an app that ignores a signal keeps running).
+	 * Not with restore or snapshot_when_idle (UKVM_ERR_CONFIG).
+	 */
+	bool forward_signals;
 	/* New fields go here, at the end; 0 must mean what the library did before them. */
 };
 
@@ -451,6 +460,15 @@ int ukvm_run(struct ukvm_vm *vm, struct ukvm_result *res);
  */
 void ukvm_stop(struct ukvm_vm *vm);
 
+/*
+ * Raises sig (1..64) at the app of a VM made with forward_signals: at once
+ * when it is blocked in a syscall, else at its next syscall or time slice
+ * (proto/ukvm_abi.h, "Host signals"). Before ukvm_run it waits for the
+ * boot. 0, -EINVAL (sig), or -ENOTSUP (not forward_signals).
+ * Async-signal-safe; callable from any thread or a signal handler.
+ */
+int ukvm_signal(struct ukvm_vm *vm, int sig);
+
 /* Frees everything ukvm_create made. vm may be NULL. Not while ukvm_run runs. */
 void ukvm_destroy(struct ukvm_vm *vm);
 
@@ -507,8 +525,8 @@ struct ukvm_jailed;
  *  - in the caller, the pid (> 0) of the jail's outer process once the
  *    jail is fully set up; waitpid() on it gives the VM's exit code as a
  *    shell reports it (WEXITSTATUS: ukvm_exit_code of the run, or 128 +
- *    signal); it passes SIGINT, SIGTERM and SIGHUP on to the monitor, and
- *    the jail is SIGKILLed if the calling thread dies;
+ *    signal); it passes SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1 on to
+ *    the monitor, and the jail is SIGKILLed if the calling thread dies;
  *  - in the jailed process (pid 1 of its PID namespace), UKVM_OK with
  *    *out set and cfg rewritten to the jail's paths (image "/image", disks
  *    "/disk0"..., NICs UKVM_NET_FD, host set), every fd closed but stdio,
@@ -524,6 +542,15 @@ int ukvm_jail_enter(const struct ukvm_jail *jail, struct ukvm_config *cfg, struc
 
 /* Closes what the jail opened (taps, the host) and frees it; after ukvm_destroy. j may be NULL. */
 void ukvm_jail_free(struct ukvm_jailed *j);
+
+/*
+ * For a program that only runs the jail (ukvm-run --jail): waits for the
+ * jail's process pid, passing SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1
+ * on to it as the jail's own processes do (it installs handlers for them:
+ * not for an embedder with its own), and returns its exit code as a shell
+ * reports it (UKVM_EXIT_INTERNAL if waiting failed).
+ */
+int ukvm_jail_wait(int pid);
 
 /* Short names for --trace-boot and --stats, e.g. "kernel init done", "console". */
 const char *ukvm_phase_name(enum ukvm_phase p);

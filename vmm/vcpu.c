@@ -522,6 +522,13 @@ void vcpu_drain_kick(const struct vcpu *v)
 {
 	sigset_t kick;
 	struct timespec zero = { 0, 0 };
+	/*
+	 * Taken: the next KVM_RUN runs the guest again (a run that goes on
+	 * after a kick, ukvm_signal's, must not spin on EINTR). A kick after
+	 * this sets it again; a stop is seen at the run loop's top.
+	 */
+	if (v->run)
+		v->run->immediate_exit = 0;
 	sigemptyset(&kick);
 	sigaddset(&kick, v->kick_signal);
 	while (sigtimedwait(&kick, NULL, &zero) > 0)

@@ -70,6 +70,7 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.pv_vif = vm->pv ? UKVM_VIF_GPA : 0,
 		.conbuf_gpa = UKVM_CONBUF_GPA, .conbuf_size = UKVM_CONBUF_SIZE, /* drained by hcall.c */
 		.stack_guard = vm->stack_guard,
+		.hostsig_gpa = vm->cfg.forward_signals ? UKVM_HOSTSIG_GPA : 0, /* written by run.c */
 		.cpuid = (const uint32_t (*)[6])vm->host->cpuid_boot,
 		.ncpuid = vm->host->ncpuid_boot,
 		.reserve = res,
@@ -222,6 +223,11 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 	vm->image = vm->cfg.image;
 	if (!vm->cfg.console_err_fd)
 		vm->cfg.console_err_fd = vm->cfg.console_fd; /* one stream, as before the field */
+	/* The snapshot format does not record it: a restored guest would wait for signals nobody sends. */
+	if (vm->cfg.forward_signals && (vm->cfg.restore || vm->cfg.snapshot_when_idle)) {
+		snprintf(err, errlen, "forward_signals does not go with snapshots or restores yet");
+		return -EINVAL;
+	}
 	int k = vm->cfg.kick_signal = vm->cfg.kick_signal ? vm->cfg.kick_signal : SIGUSR2;
 	if (k < 1 || k >= SIGRTMAX || k == SIGKILL || k == SIGSTOP) {
 		snprintf(err, errlen, "kick_signal %d is not usable", k);
@@ -312,6 +318,18 @@ void ukvm_stop(struct ukvm_vm *vm)
 	/* Async-signal-safe: an atomic store, then vcpu_kick (which keeps errno). */
 	atomic_store(&vm->stop, 1);
 	vcpu_kick(&vm->vcpu);
+}
+
+int ukvm_signal(struct ukvm_vm *vm, int sig)
+{
+	if (sig < 1 || sig > 64)
+		return -EINVAL;
+	if (!vm->cfg.forward_signals)
+		return -ENOTSUP;
+	/* Async-signal-safe like ukvm_stop: the run loop moves the bit into guest RAM once the vCPU is out. */
+	atomic_fetch_or(&vm->hostsig, 1ull << (sig - 1));
+	vcpu_kick(&vm->vcpu);
+	return 0;
 }
 
 void ukvm_destroy(struct ukvm_vm *vm)

@@ -34,6 +34,7 @@ struct ukvm_vm {
 	struct loader_image img;
 	struct uart uart;
 	atomic_int stop;           /* ukvm_stop was called */
+	_Atomic uint64_t hostsig;  /* ukvm_signal's signals not yet in the guest's word: bit n - 1 for n */
 	bool ran;
 	bool pv;                   /* the vCPU runs in pvm-pv mode (proto/ukvm_abi.h "PV mode") */
 	uint64_t stack_guard;      /* the 2 MiB page the page tables leave out for the app's stack (0: none) */

@@ -86,6 +86,24 @@ void k_sig_fault(const struct k_exc_state *s, int sig);
 void k_sig_raise(int sig);
 
 /*
+ * Raises sig at the process as a kill(2) from process pid would (si_pid
+ * pid, SI_USER): at a thread that does not block it, as Linux's
+ * complete_signal picks, whose blocked syscall it interrupts; also from the
+ * scheduler, whose current thread may be the blocked one. 0 or -errno.
+ */
+long k_sig_process(int sig, uint32_t pid);
+
+/* Signals from outside the VM (proto/ukvm_abi.h, "Host signals"; guest/sys/sig_host.c). */
+/* From the FDT: the monitor's word at gpa (boot area). */
+void k_sig_host_init(uint64_t gpa);
+/* Whether the monitor forwards signals: a WAIT with nothing else to end it is then no deadlock. */
+bool k_sig_host_on(void);
+/* Raises at the app what the word holds, and clears it: at every return to the app and after every WAIT. */
+void k_sig_host_take(void);
+/* Tells the monitor which signals the app catches or ignores: after every change of a disposition. */
+void k_sig_host_caught(void);
+
+/*
  * A POSIX timer's signal is being delivered (guest/sys/sys_timer.c): its
  * overruns since it was sent become timer_getoverrun's answer. Returns the
  * siginfo word at offset 16: the timer id, and the overrun count above it.

@@ -8,6 +8,7 @@
 #include "exec.h"
 #include "fs.h"
 #include "k.h"
+#include "sig.h"
 #include "net.h"
 #include "pages.h"
 #include "ptab.h"
@@ -84,6 +85,14 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 	p = fdt_getprop(fdt, node, UKVM_FDT_CONBUF, &len);
 	if (p && len == 16)
 		fs_conout_init(fdt64_ld((const fdt64_t *)p), fdt64_ld((const fdt64_t *)p + 1));
+	p = fdt_getprop(fdt, node, UKVM_FDT_HOSTSIG, &len);
+	if (p) {
+		uint64_t w = len == 8 ? fdt64_ld((const fdt64_t *)p) : 0;
+		/* In the boot area, below the FDT, aligned: the one place the monitor may write it. */
+		if (w < 0x1000 || w % 8 || w + 8 > UKVM_FDT_GPA)
+			k_panic("bad /chosen/" UKVM_FDT_HOSTSIG);
+		k_sig_host_init(w);
+	}
 	bi->argv0_set = fdt_getprop(fdt, node, UKVM_FDT_ARGV0_SET, NULL) != NULL;
 	bi->cwd = fdt_getprop(fdt, node, UKVM_FDT_CWD, &len);
 	if (bi->cwd && (len < 2 || bi->cwd[len - 1] != 0 || bi->cwd[0] != '/'))

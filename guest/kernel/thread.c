@@ -239,6 +239,7 @@ static void thr_schedule(void)
 		uint64_t now = k_clock_monotonic_ns(), earliest = K_WAIT_FOREVER;
 		bool sleeper = false; /* a plain sleep "forever" still ends, in a few centuries */
 		uint64_t dev = k_wait_poll(news);
+		k_sig_host_take(); /* after a WAIT a host signal ended: it may wake a blocked thread */
 		for (int i = 0; i < THR_MAX; i++) {
 			struct k_thread *t = thr_all[i];
 			if (!t || t->state != THR_WAIT)
@@ -263,7 +264,7 @@ static void thr_schedule(void)
 		}
 		if (dev && dev < earliest)
 			earliest = dev;
-		if (earliest == K_WAIT_FOREVER && !sleeper && !dev) {
+		if (earliest == K_WAIT_FOREVER && !sleeper && !dev && !k_sig_host_on()) {
 			k_hypercall_console(K_CONSOLE_ERR, thr_deadlock_msg, sizeof(thr_deadlock_msg) - 1);
 			k_hypercall_crash(LX_SIGABRT);
 		}

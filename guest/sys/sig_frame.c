@@ -100,6 +100,7 @@ static bool sig_build(struct k_uregs *r, int sig, const struct lx_siginfo *info,
 	if (a->flags & LX_SA_RESETHAND) {
 		a->handler = LX_SIG_DFL;
 		a->flags &= ~LX_SA_SIGINFO;
+		k_sig_host_caught();
 	}
 	/* handler(sig, &info, &uc) returns to pretcode (musl's __restore_rt: rt_sigreturn). */
 	r->rdi = (uint64_t)sig;
@@ -142,6 +143,8 @@ long k_sig_syscall_exit(struct k_uregs *f, long ret)
 {
 	long full = k_sig.restored;
 	uint64_t ready, nr = f->rax;
+
+	k_sig_host_take();
 	/* rt_sigreturn's "result" is the app's RAX, which may be anything: never a restart request. */
 	bool restart = !full && (ret == -K_ERESTARTSYS || ret == -K_ERESTARTNOINTR || ret == -K_ERESTARTNOHAND);
 

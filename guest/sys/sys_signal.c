@@ -9,8 +9,8 @@
 #include "thread.h"
 
 /*
- * There is no asynchronous delivery: a signal only ever comes from the app
- * itself (kill/tkill/tgkill) or from a fault (guest/sys/sig_frame.c). A
+ * A signal comes from the app itself (kill/tkill/tgkill), a fault
+ * (guest/sys/sig_frame.c), a timer, or from outside the VM (sig_host.c). A
  * raised signal is acted on at once or, if it was blocked, when
  * rt_sigprocmask unblocks it: default "terminate" actions end the VM with
  * the signal (status 128 + N); ignored signals are dropped; a signal with
@@ -132,6 +132,7 @@ long sys_rt_sigaction(SYS_ARGS)
 		/* POSIX: setting a pending signal to be ignored discards it. */
 		if (k_sig_ignored((int)a0))
 			k_sig.pending &= ~SIG_BIT(a0);
+		k_sig_host_caught();
 	}
 	return 0;
 }
@@ -208,7 +209,7 @@ long sys_sigaltstack(SYS_ARGS)
 	return 0;
 }
 
-static long sig_post(int tid, int sig, int code);
+static long sig_post(int tid, int sig, int code, uint32_t pid);
 
 /*
  * kill(pid, sig): pid 0 (our process group) and 1 (us) reach the app; there
@@ -223,7 +224,7 @@ long sys_kill(SYS_ARGS)
 	if (a0 != 0 && a0 != 1)
 		return -ESRCH;
 	if (a1 > 0 && (k_sig.mask & SIG_BIT(a1)) && !k_sig_ignored((int)a1)) {
-		long rc = sig_post(0, (int)a1, LX_SI_USER);
+		long rc = sig_post(0, (int)a1, LX_SI_USER, 1);
 		if (rc != -ESRCH)
 			return rc;
 	}
@@ -238,10 +239,10 @@ long sys_kill(SYS_ARGS)
  * the whole process at once, as in Linux, but only once the target does not
  * block the signal (sigprocmask acts on it then; it dies with the thread).
  */
-static long sig_post(int tid, int sig, int code)
+static long sig_post(int tid, int sig, int code, uint32_t pid)
 {
 	k_sig.code[sig] = code;
-	k_sig.info16[sig] = 1;
+	k_sig.info16[sig] = pid; /* si_pid, si_uid 0 */
 	k_sig.info24[sig] = 0;
 	long rc = k_thr_post(tid, sig);
 	if (rc == 0 && (sig == LX_SIGKILL || k_sig.act[sig].handler == LX_SIG_DFL))
@@ -259,7 +260,17 @@ static long sig_thread(long tid, long sig, int code)
 		return -ESRCH;
 	if (sig == 0 || k_sig_ignored((int)sig))
 		return 0;
-	return sig_post((int)tid, (int)sig, code);
+	return sig_post((int)tid, (int)sig, code, 1);
+}
+
+long k_sig_process(int sig, uint32_t pid)
+{
+	if (sig < 1 || sig > LX_NSIG)
+		return -EINVAL;
+	if (k_sig_ignored(sig))
+		return 0;
+	int tid = k_thr_pick(sig);
+	return tid ? sig_post(tid, sig, LX_SI_USER, pid) : -ESRCH;
 }
 
 long sys_tkill(SYS_ARGS)

@@ -16,16 +16,6 @@
 static const char *const modes[] = { "off", "auto" }; /* --pv: base mode, pvm-pv where the host has it */
 #define NMODES 2
 
-/* A build output's path in one of a few slots (it_path's buffer is reused by the next call). */
-static const char *path(const char *rel)
-{
-	static char slot[4][4096];
-	static int n;
-	n = (n + 1) % 4;
-	snprintf(slot[n], sizeof(slot[n]), "%s", it_path(rel));
-	return slot[n];
-}
-
 static double now_s(void)
 {
 	struct timespec t;
@@ -144,8 +134,8 @@ START_TEST(merged_streams_exact)
 {
 	const char *mode = modes[_i % NMODES];
 	bool pipe_out = _i / NMODES;
-	const char *nat[] = { path("apps/conio"), "mixed", "3000", NULL };
-	const char *vm[] = { path("ukvm-run"), "--pv", mode, "--quiet", path("apps/conio.img"), "mixed", "3000", NULL };
+	const char *nat[] = { it_path("apps/conio"), "mixed", "3000", NULL };
+	const char *vm[] = { it_path("ukvm-run"), "--pv", mode, "--quiet", it_path("apps/conio.img"), "mixed", "3000", NULL };
 	size_t nl, ul;
 	int ns, us;
 	char *n = run_merged(nat, pipe_out, &nl, &ns);
@@ -204,9 +194,9 @@ START_TEST(killed_guest_loses_nothing)
 	bool pipe_out = _i / (2 * NMODES);
 	size_t el, gl;
 	char *want = spin_expected(2000, &el);
-	const char *timeout_vm[] = { path("ukvm-run"), "--pv", mode, "--timeout", "3", path("apps/conio.img"),
+	const char *timeout_vm[] = { it_path("ukvm-run"), "--pv", mode, "--timeout", "3", it_path("apps/conio.img"),
 				     "spin", "2000", NULL };
-	const char *term_vm[] = { path("ukvm-run"), "--pv", mode, path("apps/conio.img"), "spin", "2000", NULL };
+	const char *term_vm[] = { it_path("ukvm-run"), "--pv", mode, it_path("apps/conio.img"), "spin", "2000", NULL };
 	int errfd = tmp_file(), p[2] = { -1, -1 }, out;
 	if (pipe_out) {
 		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
@@ -250,7 +240,7 @@ END_TEST
 START_TEST(slow_writer_is_seen_while_running)
 {
 	const char *mode = modes[_i];
-	const char *vm[] = { path("ukvm-run"), "--pv", mode, path("apps/conio.img"), "trickle", NULL };
+	const char *vm[] = { it_path("ukvm-run"), "--pv", mode, it_path("apps/conio.img"), "trickle", NULL };
 	int out = tmp_file(), errfd = tmp_file();
 	pid_t pid = spawn(vm, out, errfd);
 	double end = now_s() + 60;
@@ -281,7 +271,7 @@ START_TEST(flushed_then_computing_is_seen_while_running)
 {
 	const char *mode = modes[_i % NMODES];
 	bool pipe_out = _i / NMODES;
-	const char *vm[] = { path("ukvm-run"), "--pv", mode, path("apps/conio.img"), "spin", "3", NULL };
+	const char *vm[] = { it_path("ukvm-run"), "--pv", mode, it_path("apps/conio.img"), "spin", "3", NULL };
 	int errfd = tmp_file(), p[2] = { -1, -1 }, out;
 	if (pipe_out) {
 		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
@@ -323,7 +313,7 @@ END_TEST
 START_TEST(crash_report_after_the_output)
 {
 	const char *mode = modes[_i];
-	const char *vm[] = { path("ukvm-run"), "--pv", mode, path("apps/conio.img"), "crash", "500", NULL };
+	const char *vm[] = { it_path("ukvm-run"), "--pv", mode, it_path("apps/conio.img"), "crash", "500", NULL };
 	size_t el, gl;
 	char *want = spin_expected(500, &el);
 	int st;
@@ -348,7 +338,7 @@ START_TEST(terminal_sees_output_at_once)
 	int s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
 	ck_assert_int_ge(s, 0);
 	int errfd = tmp_file();
-	const char *vm[] = { path("ukvm-run"), "--pv", mode, path("apps/conio.img"), "spin", "3", NULL };
+	const char *vm[] = { it_path("ukvm-run"), "--pv", mode, it_path("apps/conio.img"), "spin", "3", NULL };
 	pid_t pid = spawn(vm, s, errfd);
 	char buf[4096] = "";
 	size_t n = 0;
@@ -385,7 +375,7 @@ START_TEST(hostile_buffer_is_a_guest_error)
 	char c[16];
 	snprintf(c, sizeof(c), "%d", _i / NMODES);
 	/* The sanitizer build of the monitor: a bad read or overflow in the drain would show. */
-	const char *vm[] = { path("asan/ukvm-run"), "--pv", mode, path("apps/conio.img"), "conbuf-hostile", c, NULL };
+	const char *vm[] = { it_path("asan/ukvm-run"), "--pv", mode, it_path("apps/conio.img"), "conbuf-hostile", c, NULL };
 	int out = tmp_file(), errfd = tmp_file();
 	int st = reap(spawn(vm, out, errfd), 60);
 	size_t ol, el;

@@ -19,16 +19,6 @@
 		ck_assert_int_eq(it_run((r), 50, a_), 0);              \
 	} while (0)
 
-/* A build output's path in one of a few slots (it_path's buffer is reused by the next call). */
-static const char *path(const char *rel)
-{
-	static char slot[4][4096];
-	static int n;
-	n = (n + 1) % 4;
-	snprintf(slot[n], sizeof(slot[n]), "%s", it_path(rel));
-	return slot[n];
-}
-
 /* Where the child's stdout or stderr goes: what conio's isatty answers depend on. */
 enum sink_kind { SINK_FILE, SINK_PIPE, SINK_PTY };
 static const char *const sink_names[] = { "file", "pipe", "pty" };
@@ -150,8 +140,8 @@ START_TEST(isatty_like_linux)
 		sink_open(&out, tty_cases[_i].out);
 		sink_open(&err, tty_cases[_i].err);
 		const char *nat[] = { "info", NULL };
-		const char *vm[] = { "--pv", pv_arg(), path("apps/conio.img"), "info", NULL };
-		int st = k ? run_into(path("ukvm-run"), vm, &out, &err) : run_into(path("apps/conio"), nat, &out, &err);
+		const char *vm[] = { "--pv", pv_arg(), it_path("apps/conio.img"), "info", NULL };
+		int st = k ? run_into(it_path("ukvm-run"), vm, &out, &err) : run_into(it_path("apps/conio"), nat, &out, &err);
 		got[k] = sink_collect(&out);
 		errs[k] = sink_collect(&err);
 		ck_assert_msg(st == 0, "%s: status %d\n%s%s", what[k], st, got[k], errs[k]);
@@ -177,7 +167,7 @@ END_TEST
 START_TEST(stdout_and_stderr_apart)
 {
 	struct it_result r;
-	RUN(&r, path("apps/conio.img"), "streams");
+	RUN(&r, it_path("apps/conio.img"), "streams");
 	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
 	ck_assert_msg(strcmp(r.out, "to stdout\n") == 0, "stdout:\n%s", r.out);
 	ck_assert_msg(strstr(r.err, "to stderr\n"), "stderr:\n%s", r.err);
@@ -194,16 +184,16 @@ START_TEST(notices_on_stderr_and_quiet)
 	sink_open(&out, SINK_PIPE);
 	sink_open(&err, SINK_PIPE);
 	const char *nargs[] = { "notice", NULL };
-	ck_assert_int_eq(run_into(path("apps/conio"), nargs, &out, &err), 0);
+	ck_assert_int_eq(run_into(it_path("apps/conio"), nargs, &out, &err), 0);
 	char *native = sink_collect(&out), *nerr = sink_collect(&err);
 	ck_assert_str_eq(native, "syscall 999: -1 ENOSYS\n");
 
-	RUN(&r, path("apps/conio.img"), "notice");
+	RUN(&r, it_path("apps/conio.img"), "notice");
 	ck_assert_msg(r.status == 0, "status %d: %s%s", r.status, r.out, r.err);
 	ck_assert_msg(strcmp(r.out, native) == 0, "stdout differs from Linux's:\n%s", r.out);
 	ck_assert_msg(strstr(r.err, "ukvm: unimplemented syscall 999"), "stderr:\n%s", r.err);
 
-	RUN(&q, "--quiet", path("apps/conio.img"), "notice");
+	RUN(&q, "--quiet", it_path("apps/conio.img"), "notice");
 	ck_assert_msg(q.status == 0, "status %d: %s%s", q.status, q.out, q.err);
 	ck_assert_msg(strcmp(q.out, native) == 0, "stdout differs from Linux's:\n%s", q.out);
 	ck_assert_msg(!strstr(q.err, "unimplemented"), "--quiet, stderr:\n%s", q.err);
@@ -218,7 +208,7 @@ END_TEST
 START_TEST(quiet_keeps_crash_reports)
 {
 	struct it_result r;
-	RUN(&r, "--quiet", path("apps/nullderef.img"));
+	RUN(&r, "--quiet", it_path("apps/nullderef.img"));
 	ck_assert_msg(r.status == 128 + 11, "status %d: %s%s", r.status, r.out, r.err);
 	ck_assert_msg(strstr(r.err, "ukvm: page fault") && strstr(r.err, "crash_here"), "stderr:\n%s", r.err);
 	ck_assert_msg(strcmp(r.out, "about to dereference NULL\n") == 0, "stdout:\n%s", r.out);
@@ -251,7 +241,7 @@ START_TEST(argv0_default_and_override)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	char bb[4096], app[4096], img[4096];
 	snprintf(bb, sizeof(bb), "%s/bb.img", dir);
-	copy_file(path("apps/args.img"), bb);
+	copy_file(it_path("apps/args.img"), bb);
 	struct it_result r;
 	RUN(&r, bb, "x");
 	ck_assert_msg(r.status == 0 && strstr(r.out, "argc=2\nargv[0]=args\nargv[1]=x\n"), "%s%s", r.out, r.err);
@@ -266,12 +256,12 @@ START_TEST(argv0_default_and_override)
 	/* The name is the app file's as given to ukvm-build, not the image's. */
 	snprintf(app, sizeof(app), "%s/myname", dir);
 	snprintf(img, sizeof(img), "%s/other.img", dir);
-	copy_file(path("apps/args"), app);
+	copy_file(it_path("apps/args"), app);
 	struct sink out, err;
 	sink_open(&out, SINK_PIPE);
 	sink_open(&err, SINK_PIPE);
 	const char *bargs[] = { "-o", img, app, NULL };
-	int st = run_into(path("ukvm-build"), bargs, &out, &err);
+	int st = run_into(it_path("ukvm-build"), bargs, &out, &err);
 	char *o = sink_collect(&out), *e = sink_collect(&err);
 	ck_assert_msg(st == 0, "ukvm-build: status %d\n%s%s", st, o, e);
 	free(o);
@@ -293,11 +283,11 @@ START_TEST(etc_users)
 	sink_open(&out, SINK_PIPE);
 	sink_open(&err, SINK_PIPE);
 	const char *nargs[] = { "users", NULL };
-	ck_assert_int_eq(run_into(path("apps/conio"), nargs, &out, &err), 0);
+	ck_assert_int_eq(run_into(it_path("apps/conio"), nargs, &out, &err), 0);
 	char *native = sink_collect(&out), *nerr = sink_collect(&err);
 	ck_assert_str_eq(native, "root: 0 0 /root\nnobody: 65534\ngroup 0: root\n");
 	struct it_result r;
-	RUN(&r, path("apps/conio.img"), "users");
+	RUN(&r, it_path("apps/conio.img"), "users");
 	ck_assert_msg(r.status == 0 && strcmp(r.out, native) == 0, "status %d, not Linux's:\n%s%s", r.status, r.out, r.err);
 	it_result_free(&r);
 	free(native);
@@ -314,8 +304,8 @@ START_TEST(etc_users)
 	fclose(f);
 	sink_open(&out, SINK_PIPE);
 	sink_open(&err, SINK_PIPE);
-	const char *bargs[] = { "-o", img, "--file", spec, path("apps/cat"), NULL };
-	int st = run_into(path("ukvm-build"), bargs, &out, &err);
+	const char *bargs[] = { "-o", img, "--file", spec, it_path("apps/cat"), NULL };
+	int st = run_into(it_path("ukvm-build"), bargs, &out, &err);
 	char *o = sink_collect(&out), *e = sink_collect(&err);
 	ck_assert_msg(st == 0, "ukvm-build: status %d\n%s%s", st, o, e);
 	free(o);
@@ -340,8 +330,8 @@ START_TEST(closed_stderr_ends_the_run)
 	sink_open(&err, SINK_PIPE);
 	close(err.rd);
 	err.rd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* for sink_collect */
-	const char *args[] = { "--pv", pv_arg(), "--timeout", "20", path("apps/conio.img"), "streams", NULL };
-	int st = run_into(path("ukvm-run"), args, &out, &err);
+	const char *args[] = { "--pv", pv_arg(), "--timeout", "20", it_path("apps/conio.img"), "streams", NULL };
+	int st = run_into(it_path("ukvm-run"), args, &out, &err);
 	char *o = sink_collect(&out);
 	close(err.rd);
 	ck_assert_msg(st == UKVM_EXIT_CONSOLE, "status %d, stdout:\n%s", st, o);
@@ -428,9 +418,9 @@ START_TEST(terminal_escapes_neutralised)
 		struct sink out, err;
 		sink_open(&out, kind);
 		sink_open(&err, SINK_PIPE);
-		const char *args[] = { "--pv", pv_arg(), raw ? "--raw-console" : "--quiet", path("apps/args.img"), evil,
+		const char *args[] = { "--pv", pv_arg(), raw ? "--raw-console" : "--quiet", it_path("apps/args.img"), evil,
 				       NULL };
-		int st = run_into(path("ukvm-run"), args, &out, &err);
+		int st = run_into(it_path("ukvm-run"), args, &out, &err);
 		char *o = sink_collect(&out), *e = sink_collect(&err);
 		ck_assert_msg(st == 0, "status %d: %s", st, e);
 		bool safe = kind == SINK_PTY && !raw;

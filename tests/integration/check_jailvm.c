@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "it_util.h"
+#include "jail.h"
 #include "netns.h"
 
 #define HOST_CIDR "10.83.0.1/24"
@@ -267,28 +268,6 @@ static int cg_remove(const char *dir)
 	return -errno;
 }
 
-/* The mount point of the cgroup v1 hierarchy with controller ctl, into mnt: whether there is one. */
-static bool cg1_mount(const char *ctl, char *mnt, size_t len)
-{
-	char line[1024];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char m[512], opts[512];
-		const char *sep = strstr(line, " - cgroup ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", m) != 1 || sscanf(sep, " - cgroup %*s %511s", opts) != 1)
-			continue;
-		for (char *t = strtok(opts, ","); t && !found; t = strtok(NULL, ","))
-			found = !strcmp(t, ctl);
-		if (found)
-			snprintf(mnt, len, "%s", m);
-	}
-	fclose(f);
-	return found;
-}
-
 /*
  * --jail-cgroup DIR on cgroup v1 (memory and cpu as hierarchies of their own, as on this project's
  * machines): DIR in the memory one, the same path made in the cpu one; the limits, the jailed
@@ -299,7 +278,7 @@ START_TEST(jail_cgroup_v1)
 	if (!jail_possible())
 		return;
 	char memmnt[512], cpumnt[512];
-	if (!cg1_mount("memory", memmnt, sizeof(memmnt)) || !cg1_mount("cpu", cpumnt, sizeof(cpumnt)) ||
+	if (jail_cg1_mount(NULL, "memory", memmnt, sizeof(memmnt)) || jail_cg1_mount(NULL, "cpu", cpumnt, sizeof(cpumnt)) ||
 	    access(memmnt, W_OK) != 0 || access(cpumnt, W_OK) != 0) {
 		fprintf(stderr, "SKIPPED: jailvm jail_cgroup_v1: no writable cgroup v1 memory and cpu hierarchies\n");
 		return;

@@ -238,6 +238,28 @@ START_TEST(test_kill_and_delete)
 	ck_assert_int_eq(reap(pid, 30), 128 + SIGTERM);
 	ck_assert_int_eq(oci("auto", "delete", "s1", NULL), 0);
 
+	/* The signal reaches the app, as runc's does: its SIGTERM handler runs (a graceful stop), status 0. */
+	sh("cp %s %s/rootfs/bin/", it_path("apps/sigterm"), bundle);
+	config("\"args\":[\"sigterm\"],\"env\":[\"PATH=/bin\"]", NULL);
+	ck_assert_int_eq(oci("auto", "create", "--bundle", bundle, "--pid-file", pidf, "g1", NULL), 0);
+	pid = read_pid();
+	ck_assert_int_eq(oci("auto", "start", "g1", NULL), 0);
+	char out[200], *o = NULL;
+	snprintf(out, sizeof(out), "%s/out", bundle);
+	for (int i = 0; i < 2000 && !(o && strstr(o, "ready\n")); i++) {
+		free(o);
+		usleep(10000);
+		o = slurp(out);
+	}
+	ck_assert_msg(strstr(o, "ready\n"), "%s", o);
+	free(o);
+	ck_assert_int_eq(oci("auto", "kill", "g1", "15", NULL), 0);
+	ck_assert_int_eq(reap(pid, 30), 0);
+	o = slurp(out);
+	ck_assert_msg(strstr(o, "got signal 15 (Terminated) si_code 0 si_pid 0\n"), "%s", o);
+	free(o);
+	ck_assert_int_eq(oci("auto", "delete", "g1", NULL), 0);
+
 	ck_assert_int_eq(oci("auto", "create", "--bundle", bundle, "--pid-file", pidf, "s2", NULL), 0);
 	pid = read_pid();
 	ck_assert_int_eq(oci("auto", "delete", "s2", NULL), 0);

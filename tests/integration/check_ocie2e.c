@@ -77,7 +77,8 @@ static void make_image(void)
 {
 	sh("mkdir -p %s/layer/bin %s/layer/etc %s/oci/blobs/sha256", T, T, T);
 	sh("cp %s %s/layer/hello", it_path("apps/hello"), T);
-	static const char *const apps[] = { "apps/exit", "apps/args", "apps/spin", "apps/bigmem", "apps/tcpecho" };
+	static const char *const apps[] = { "apps/exit", "apps/args", "apps/spin", "apps/bigmem", "apps/tcpecho",
+					       "apps/sigterm" };
 	for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++)
 		sh("cp %s %s/layer/bin/", it_path(apps[i]), T);
 	if (access("/bin/busybox", X_OK) == 0)
@@ -305,6 +306,29 @@ static void cni_run(void)
 	fprintf(stderr, "ocie2e: ctr run --cni: the guest at " CNI_ADDR " echoed through the CNI bridge\n");
 }
 
+/* `ctr run --rm` of args as id in the background, output to T/id.out: its sh's pid once check (a shell test) holds. */
+static pid_t run_bg(const char *id, const char *args, const char *check)
+{
+	char cmd[8192], *out;
+	snprintf(cmd, sizeof(cmd), "cd %s && %s run --rm --snapshotter native --runc-binary %s --runc-root %s/runc %s %s "
+		 "%s < /dev/null > %s/%s.out 2>&1", T, ctr, oci, T, IMAGE_REF, id, args, T, id);
+	pid_t bg = fork();
+	ck_assert_int_ge(bg, 0);
+	if (bg == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	int rc = 1;
+	for (int i = 0; i < 600 && rc; i++) {
+		rc = sh_out(&out, "%s", check);
+		free(out);
+		if (rc)
+			usleep(50000);
+	}
+	ck_assert_msg(rc == 0, "%s never held", check);
+	return bg;
+}
+
 START_TEST(test_ctr_run)
 {
 	static const char *const needed[] = { "containerd", "ctr", "containerd-shim-runc-v2", "sha256sum", "tar" };
@@ -377,23 +401,9 @@ START_TEST(test_ctr_run)
 	}
 
 	/* SIGTERM ends the guest with 143; exec into it is refused with the reason. */
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd), "cd %s && %s run --rm --snapshotter native --runc-binary %s --runc-root %s/runc %s spin "
-		 "/bin/spin < /dev/null > %s/spin.out 2>&1", T, ctr, oci, T, IMAGE_REF, T);
-	pid_t bg = fork();
-	ck_assert_int_ge(bg, 0);
-	if (bg == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	rc = 1;
-	for (int i = 0; i < 600 && rc; i++) {
-		rc = sh_out(&out, "%s task ls | grep -q '^spin .*RUNNING'", ctr);
-		free(out);
-		if (rc)
-			usleep(50000);
-	}
-	ck_assert_int_eq(rc, 0);
+	char check[4400];
+	snprintf(check, sizeof(check), "%s task ls | grep -q '^spin .*RUNNING'", ctr);
+	pid_t bg = run_bg("spin", "/bin/spin", check);
 	/* The container process is in the container's cgroup (ctr's cgroupsPath /default/spin), as runc puts it. */
 	bool cg = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 || access("/sys/fs/cgroup/memory", F_OK) == 0;
 	const char *cgdir = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup/default/spin"
@@ -413,6 +423,16 @@ START_TEST(test_ctr_run)
 	ck_assert_int_eq(waitpid(bg, &status, 0), bg);
 	ck_assert_int_eq(WEXITSTATUS(status), 143);
 	ck_assert_msg(!cg || access(cgdir, F_OK) != 0, "%s left behind", cgdir); /* removed at delete */
+
+	/* `ctr task kill` of an app with a SIGTERM handler: the handler runs in the guest, a graceful stop (0). */
+	snprintf(check, sizeof(check), "grep -q '^ready' %s/graceful.out", T);
+	bg = run_bg("graceful", "/bin/sigterm", check);
+	sh("%s task kill graceful", ctr);
+	ck_assert_int_eq(waitpid(bg, &status, 0), bg);
+	sh_out(&out, "cat %s/graceful.out", T);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, out);
+	ck_assert_msg(strstr(out, "got signal 15 (Terminated) si_code 0 si_pid 0"), "%s", out);
+	free(out);
 
 	/* Five at once, each with its own status. */
 	pid_t kids[5];

@@ -16,16 +16,6 @@
 
 static const char *const pv_modes[] = { "off", "auto" };
 
-/* Build outputs, in slots (it_path's buffer is reused by the next call). */
-static const char *path(const char *rel)
-{
-	static char slot[4][4096];
-	static int n;
-	n = (n + 1) % 4;
-	snprintf(slot[n], sizeof(slot[n]), "%s", it_path(rel));
-	return slot[n];
-}
-
 /* Runs prog (NULL: ukvm-run) with args to the end (killed after 60 s), stdin /dev/null. */
 static void run(struct it_result *r, const char *prog, const char *const *args)
 {
@@ -51,7 +41,7 @@ static void native(const char *mode, const char *want)
 {
 	struct it_result n;
 	const char *args[] = { mode, NULL };
-	run(&n, path("apps/preempt"), args);
+	run(&n, it_path("apps/preempt"), args);
 	ck_assert_msg(n.status == 0 && strcmp(n.out, want) == 0, "preempt %s natively: status %d:\n%s%s", mode, n.status,
 		      n.out, n.err);
 	it_result_free(&n);
@@ -60,7 +50,7 @@ static void native(const char *mode, const char *want)
 /* preempt MODE in ukvm under --pv pv with --stats: false (and nothing run) when pv_only and the VM is not in PV mode. */
 static bool guest(struct it_result *r, const char *pv, const char *mode, bool pv_only)
 {
-	const char *args[] = { "--pv", pv, "--stats", path("apps/preempt.img"), mode, NULL };
+	const char *args[] = { "--pv", pv, "--stats", it_path("apps/preempt.img"), mode, NULL };
 	run(r, NULL, args);
 	bool pvm = strstr(r->err, "ukvm-run: pv mode") != NULL;
 	if (pv_only && !pvm) {
@@ -163,7 +153,7 @@ START_TEST(after_restore)
 
 	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
 	close(fd);
-	const char *wargs[] = { "--stats", "--snapshot-when-idle", snap, path("apps/preempt.img"), "snap", NULL };
+	const char *wargs[] = { "--stats", "--snapshot-when-idle", snap, it_path("apps/preempt.img"), "snap", NULL };
 	run(&w, NULL, wargs);
 	if (!strstr(w.err, "ukvm-run: pv mode")) {
 		fprintf(stderr, "SKIPPED: preempt snap: this host has no pvm-pv interface (timer interrupts)\n");

@@ -9,16 +9,6 @@
 /* The two CPU modes every case runs in: the CPL3 base mode and the default (pvm-pv where the host has it). */
 static const char *const pv_modes[] = { "off", "auto" };
 
-/* Build outputs, in slots (it_path's buffer is reused by the next call). */
-static const char *path(const char *rel)
-{
-	static char slot[4][4096];
-	static int n;
-	n = (n + 1) % 4;
-	snprintf(slot[n], sizeof(slot[n]), "%s", it_path(rel));
-	return slot[n];
-}
-
 /* Runs prog (NULL: ukvm-run) with args to the end, stdin /dev/null. */
 static void run(struct it_result *r, const char *prog, const char *const *args)
 {
@@ -69,11 +59,11 @@ START_TEST(same_as_linux)
 
 	snprintf(rel, sizeof(rel), "apps/%s", app);
 	const char *nargs[] = { arg, NULL };
-	run(&n, path(rel), nargs);
+	run(&n, it_path(rel), nargs);
 	ck_assert_msg(strstr(n.out, linux_cases[_i / 2].last), "%s natively: no '%s' (status %d):\n%s%s", app,
 		      linux_cases[_i / 2].last, n.status, n.out, n.err);
 	snprintf(rel, sizeof(rel), "apps/%s.img", app);
-	snprintf(img, sizeof(img), "%s", path(rel));
+	snprintf(img, sizeof(img), "%s", it_path(rel));
 	const char *uargs[] = { "--pv", mode, img, arg, NULL };
 	run(&u, NULL, uargs);
 	ck_assert_msg(n.status == u.status && strcmp(n.out, u.out) == 0,
@@ -97,7 +87,7 @@ START_TEST(no_new_process)
 				   "clone(SIGCHLD): -1 ENOSYS\n"
 				   "clone(CLONE_VM|CLONE_VFORK|SIGCHLD): -1 ENOSYS\n";
 	struct it_result r;
-	const char *args[] = { "--pv", pv_modes[_i], path("apps/procmisc.img"), "spawn", NULL };
+	const char *args[] = { "--pv", pv_modes[_i], it_path("apps/procmisc.img"), "spawn", NULL };
 	char all[1024];
 
 	run(&r, NULL, args);
@@ -120,8 +110,8 @@ END_TEST
 START_TEST(glibc_clone3)
 {
 	struct it_result r, s;
-	const char *args[] = { "--pv", pv_modes[_i], path("apps/glibcproc.img"), NULL };
-	const char *sargs[] = { "--pv", pv_modes[_i], path("apps/glibcproc.img"), "spawn", NULL };
+	const char *args[] = { "--pv", pv_modes[_i], it_path("apps/glibcproc.img"), NULL };
+	const char *sargs[] = { "--pv", pv_modes[_i], it_path("apps/glibcproc.img"), "spawn", NULL };
 
 	run(&r, NULL, args);
 	ck_assert_msg(r.status == 0 && strcmp(r.out, "glibc threads: 4 joined, sum 20\n") == 0 && !strstr(r.err, "clone"),

@@ -16,16 +16,6 @@
 /* The two CPU modes every case runs in: the CPL3 base mode and the default (pvm-pv where the host has it). */
 static const char *const pv_modes[] = { "off", "auto" };
 
-/* Build outputs, in slots (it_path's buffer is reused by the next call). */
-static const char *path(const char *rel)
-{
-	static char slot[4][4096];
-	static int n;
-	n = (n + 1) % 4;
-	snprintf(slot[n], sizeof(slot[n]), "%s", it_path(rel));
-	return slot[n];
-}
-
 /* A pipe whose write end is ours (close-on-exec: the child must not keep it open). */
 static void pipe_open(int p[2])
 {
@@ -63,7 +53,7 @@ START_TEST(piped_bytes_and_eof)
 {
 	const char *pv = pv_modes[_i];
 	static const char text[] = "hello\nworld\n";
-	const char *vm[] = { "--pv", pv, path("apps/stdinio.img"), "lines", NULL };
+	const char *vm[] = { "--pv", pv, it_path("apps/stdinio.img"), "lines", NULL };
 	const char *nat[] = { "lines", NULL };
 	struct it_result r, n;
 	for (int k = 0; k < 2; k++) {
@@ -71,7 +61,7 @@ START_TEST(piped_bytes_and_eof)
 		pipe_open(p);
 		ck_assert_int_eq(write(p[1], text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
 		close(p[1]);
-		run_in(k ? &r : &n, k ? NULL : path("apps/stdinio"), k ? vm : nat, p[0], 30);
+		run_in(k ? &r : &n, k ? NULL : it_path("apps/stdinio"), k ? vm : nat, p[0], 30);
 		close(p[0]);
 	}
 	ck_assert_str_eq(n.out, "read 12: hello|world|\neof\n");
@@ -84,7 +74,7 @@ START_TEST(piped_bytes_and_eof)
 	int p[2];
 	pipe_open(p);
 	close(p[1]);
-	const char *sum[] = { "--pv", pv, path("apps/stdinio.img"), "sum", NULL };
+	const char *sum[] = { "--pv", pv, it_path("apps/stdinio.img"), "sum", NULL };
 	run_in(&r, NULL, sum, p[0], 30);
 	close(p[0]);
 	ck_assert_msg(r.status == 0 && strcmp(r.out, "bytes 0 fnv cbf29ce484222325\n") == 0, "%s%s", r.out, r.err);
@@ -140,10 +130,10 @@ START_TEST(ten_mib_checksum_and_exits)
 	struct it_result nat;
 	const char *nargs[] = { "sum", NULL };
 	ck_assert_int_eq(lseek(f, 0, SEEK_SET), 0);
-	run_in(&nat, path("apps/stdinio"), nargs, f, 60);
+	run_in(&nat, it_path("apps/stdinio"), nargs, f, 60);
 	ck_assert_msg(nat.status == 0 && strncmp(nat.out, "bytes 10485760 fnv ", 19) == 0, "native: %s", nat.out);
 
-	const char *vm[] = { "--pv", pv, "--stats", path("apps/stdinio.img"), "sum", NULL };
+	const char *vm[] = { "--pv", pv, "--stats", it_path("apps/stdinio.img"), "sum", NULL };
 	for (int k = 0; k < 2; k++) {
 		struct it_result r;
 		int p[2] = { -1, -1 }, wpid = -1;
@@ -193,13 +183,13 @@ static int pty_open(int *master)
 START_TEST(terminal_line_by_line)
 {
 	const char *pv = pv_modes[_i];
-	const char *vm[] = { "--pv", pv, path("apps/stdinio.img"), "lines", NULL };
+	const char *vm[] = { "--pv", pv, it_path("apps/stdinio.img"), "lines", NULL };
 	const char *nat[] = { "lines", NULL };
 	char *out[2];
 	for (int k = 0; k < 2; k++) {
 		int m, s = pty_open(&m);
 		struct it_proc p;
-		ck_assert_int_eq(it_start_in(&p, k ? NULL : path("apps/stdinio"), k ? vm : nat, s), 0);
+		ck_assert_int_eq(it_start_in(&p, k ? NULL : it_path("apps/stdinio"), k ? vm : nat, s), 0);
 		ck_assert_int_eq(write(m, "one\ntwo\n", 8), 8);
 		ck_assert_msg(it_wait_output(&p, "read 4: two|\n", 30), "%s: %s%s", k ? "ukvm" : "native", p.r.out,
 			      p.r.err);
@@ -229,14 +219,14 @@ END_TEST
 START_TEST(readiness_poll_select_epoll)
 {
 	const char *pv = pv_modes[_i];
-	const char *vm[] = { "--pv", pv, path("apps/stdinio.img"), "poll", NULL };
+	const char *vm[] = { "--pv", pv, it_path("apps/stdinio.img"), "poll", NULL };
 	const char *nat[] = { "poll", NULL };
 	char *out[2];
 	for (int k = 0; k < 2; k++) {
 		int p[2];
 		pipe_open(p);
 		struct it_proc pr;
-		ck_assert_int_eq(it_start_in(&pr, k ? NULL : path("apps/stdinio"), k ? vm : nat, p[0]), 0);
+		ck_assert_int_eq(it_start_in(&pr, k ? NULL : it_path("apps/stdinio"), k ? vm : nat, p[0]), 0);
 		ck_assert_msg(it_wait_output(&pr, "ready\n", 30), "%s%s", pr.r.out, pr.r.err);
 		ck_assert_int_eq(write(p[1], "x", 1), 1);
 		ck_assert_msg(it_wait_output(&pr, "read1 1\n", 30), "%s%s", pr.r.out, pr.r.err);
@@ -265,7 +255,7 @@ END_TEST
 START_TEST(blocked_reader_lets_threads_run)
 {
 	const char *pv = pv_modes[_i];
-	const char *vm[] = { "--pv", pv, "--stats", path("apps/stdinio.img"), "thread", NULL };
+	const char *vm[] = { "--pv", pv, "--stats", it_path("apps/stdinio.img"), "thread", NULL };
 	int p[2];
 	pipe_open(p);
 	struct it_proc pr;
@@ -294,7 +284,7 @@ START_TEST(stop_while_blocked_on_silent_stdin)
 {
 	const char *pv = pv_modes[_i & 1];
 	bool tty = _i & 2, term = _i & 4;
-	const char *vm[] = { "--pv", pv, "--timeout", term ? "60" : "1", path("apps/stdinio.img"), "block", NULL };
+	const char *vm[] = { "--pv", pv, "--timeout", term ? "60" : "1", it_path("apps/stdinio.img"), "block", NULL };
 	int in, keep;
 	if (tty) {
 		in = pty_open(&keep);
@@ -382,7 +372,7 @@ START_TEST(busybox_reads_a_pipe)
 	snprintf(img, sizeof(img), "%s/bb.img", dir);
 	const char *bargs[] = { "-o", img, "/bin/busybox", NULL };
 	struct it_result r, n;
-	run_in(&r, path("ukvm-build"), bargs, -1, 60);
+	run_in(&r, it_path("ukvm-build"), bargs, -1, 60);
 	ck_assert_msg(r.status == 0, "ukvm-build: %s%s", r.out, r.err);
 	it_result_free(&r);
 	static char data[1 << 20];
@@ -428,7 +418,7 @@ START_TEST(snapshot_while_reading_then_restore_with_new_input)
 	close(sf);
 	int p[2];
 	pipe_open(p); /* silent while the guest boots: it blocks reading, idle */
-	const char *boot[] = { "--pv", pv, "--snapshot-when-idle", snap, path("apps/stdinio.img"), "lines", NULL };
+	const char *boot[] = { "--pv", pv, "--snapshot-when-idle", snap, it_path("apps/stdinio.img"), "lines", NULL };
 	struct it_result r;
 	run_in(&r, NULL, boot, p[0], 60);
 	close(p[0]);

@@ -35,10 +35,13 @@ bool it_kvm_usable(char *why, size_t len)
 
 const char *it_path(const char *rel)
 {
-	static _Thread_local char buf[4096]; /* per thread: the embed suite builds paths on several */
+	/* Per thread (the embed suite builds paths on several), a few at once: one args array holds several. */
+	static _Thread_local char buf[IT_PATH_SLOTS][4096];
+	static _Thread_local unsigned n;
 	const char *b = getenv("UKVM_BUILD");
-	snprintf(buf, sizeof(buf), "%s/%s", b ? b : "build", rel);
-	return buf;
+	n = (n + 1) % IT_PATH_SLOTS;
+	snprintf(buf[n], sizeof(buf[n]), "%s/%s", b ? b : "build", rel);
+	return buf[n];
 }
 
 static double now_ms(void)

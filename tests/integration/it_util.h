@@ -33,7 +33,12 @@ int it_run(struct it_result *r, double limit_s, const char *const *args);
  */
 enum ukvm_pv it_pv_mode(void);
 
-/* Path of a build output, e.g. it_path("apps/hello.img"); a per-thread buffer, valid until the thread's next call. */
+/*
+ * Path of a build output, e.g. it_path("apps/hello.img"), in a per-thread
+ * buffer valid for the thread's next IT_PATH_SLOTS - 1 calls, so one
+ * argument list may hold several.
+ */
+#define IT_PATH_SLOTS 8
 const char *it_path(const char *rel);
 
 void it_result_free(struct it_result *r);

@@ -184,6 +184,8 @@ int k_thr_count(void) { return 1; } /* one thread: pipes never block in the unit
 int k_thr_tid(void) { return 1; }
 bool k_thr_exists(int tid) { return tid == 1; }
 long k_thr_post(int tid, int sig) { (void)tid, (void)sig; return -ESRCH; }
+void k_sig_host_caught(void) {}
+int k_thr_pick(int sig) { (void)sig; return 0; }
 struct k_thread *k_thr_self(void) { return fs_shim_cur; }
 
 long k_thr_block(uint64_t deadline, unsigned flags)

@@ -104,6 +104,8 @@ int k_thr_requeue(const void *from, const void *to, int nwake, int nmove)
 	return 0;
 }
 long k_thr_post(int tid, int sig) { (void)tid, (void)sig; return -3; /* ESRCH */ }
+void k_sig_host_caught(void) {}
+int k_thr_pick(int sig) { (void)sig; return 0; }
 static struct k_thr_attr stub_attr = { .comm = "app" };
 struct k_thr_attr *k_thr_attr(int tid) { return tid == 0 || tid == 1 ? &stub_attr : NULL; }
 uint64_t stub_fd_limit = 1024;

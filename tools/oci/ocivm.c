@@ -74,6 +74,29 @@ static void vm_default_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* The running VM, for the signal handler; NULL while there is none (before start, between the two VMs). */
+static struct ukvm_vm *volatile vm_running;
+
+/* What `kill ID SIG` sends reaches the app, as runc's reaches the container's process (SIGKILL still ends us). */
+static const int vm_forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM };
+
+static void vm_on_signal(int sig)
+{
+	if (vm_running && ukvm_signal(vm_running, sig) == 0)
+		return;
+	/* No VM to take it: the default action, as a runc container's process not yet exec'd takes it. */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void vm_forward_signals(void)
+{
+	struct sigaction sa = { .sa_handler = vm_on_signal };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(vm_forwarded) / sizeof(vm_forwarded[0]); i++)
+		sigaction(vm_forwarded[i], &sa, NULL);
+}
+
 _Noreturn void ocivm_main(const struct ocivm_args *a)
 {
 	const struct ocispec_plan *p = a->plan;
@@ -121,6 +144,7 @@ _Noreturn void ocivm_main(const struct ocivm_args *a)
 		 * default action, as with runc, not the no-op handler ukvm_run gives the kick.
 		 */
 		.kick_signal = SIGRTMAX - 1,
+		.forward_signals = true,
 	};
 	int rc = ukvm_create(&cfg, &vm, err, sizeof(err));
 	if (rc != UKVM_OK) {
@@ -171,8 +195,11 @@ _Noreturn void ocivm_main(const struct ocivm_args *a)
 		}
 	}
 	struct ukvm_result res = { .size = sizeof(res) };
+	vm_running = vm;
+	vm_forward_signals();
 	if (ukvm_run(vm, &res) < 0)
 		_exit(UKVM_EXIT_INTERNAL);
+	vm_running = NULL;
 	if (res.kind != UKVM_EXITED && res.kind != UKVM_CRASHED)
 		dprintf(STDERR_FILENO, "ukvm-oci: %s\n", res.msg);
 	ukvm_destroy(vm);
