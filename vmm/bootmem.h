@@ -15,8 +15,8 @@
 /*
  * Backs, with host memory now, the guest pages that the guest kernel's boot
  * writes outside the image's segments (loader_load backs those): the boot
- * stack's top page, the console buffer's first page and the top
- * BOOTMEM_TOP of RAM. Contents are unchanged (fresh RAM: zero). Only a
+ * block (the boot stack's top, the FDT, the console buffer's header) and
+ * the top BOOTMEM_TOP of RAM. Contents are unchanged (fresh RAM: zero). Only a
  * hint: failures are ignored (they cost the guest faults, not correctness).
  */
 void bootmem_populate(const struct mem *m);

@@ -161,6 +161,11 @@ int fdtb_build(void *buf, size_t len, const struct fdtb_args *a)
 	return r < 0 ? -EINVAL : 0;
 }
 
+uint64_t fdtb_size(const void *buf)
+{
+	return fdt_totalsize(buf);
+}
+
 int fdtb_set_boot_time(void *buf, uint64_t ns)
 {
 	int off = fdt_path_offset(buf, UKVM_FDT_CHOSEN_PATH);

@@ -64,6 +64,9 @@ struct fdtb_args {
  */
 int fdtb_build(void *buf, size_t len, const struct fdtb_args *a);
 
+/* The size of the tree fdtb_build made in buf (its header's totalsize). */
+uint64_t fdtb_size(const void *buf);
+
 /* Patches /chosen/ukvm,boot-time-ns in place (no size change). Returns 0 or -EINVAL. */
 int fdtb_set_boot_time(void *buf, uint64_t ns);
 

@@ -22,8 +22,10 @@ START_TEST(test_backs_boot_pages)
 	ck_assert_int_eq(mem_init(&m, SZ), 0);
 	*(uint8_t *)mem_ptr(&m, SZ - 8, 1) = 0x5c;
 	bootmem_populate(&m);
-	ck_assert_int_eq(resident(&m, UKVM_BOOT_STACK_TOP - 8), 1);
+	for (uint64_t a = UKVM_BOOT_BLOCK; a < UKVM_BOOT_BLOCK + (32u << 10); a += 4096)
+		ck_assert_int_eq(resident(&m, a), 1);
 	ck_assert_int_eq(resident(&m, UKVM_CONBUF_GPA), 1);
+	ck_assert_int_eq(resident(&m, UKVM_FDT_END - 8), 1);
 	for (uint64_t a = SZ - BOOTMEM_TOP; a < SZ; a += 4096)
 		ck_assert_int_eq(resident(&m, a), 1);
 	ck_assert_uint_eq(*(uint8_t *)mem_ptr(&m, SZ - 8, 1), 0x5c); /* contents kept */
@@ -38,8 +40,8 @@ START_TEST(test_backs_nothing_else)
 	struct mem m;
 	ck_assert_int_eq(mem_init(&m, SZ), 0);
 	bootmem_populate(&m);
-	ck_assert_int_eq(resident(&m, UKVM_BOOT_STACK_TOP - 4096 - 8), 0);
-	ck_assert_int_eq(resident(&m, UKVM_CONBUF_GPA + 4096), 0);
+	ck_assert_int_eq(resident(&m, UKVM_BOOT_BLOCK - 8), 0);
+	ck_assert_int_eq(resident(&m, UKVM_BOOT_BLOCK + (32u << 10)), 0);
 	ck_assert_int_eq(resident(&m, SZ - BOOTMEM_TOP - 8), 0);
 	ck_assert_int_eq(resident(&m, SZ / 2), 0);
 	mem_free(&m);

@@ -98,7 +98,8 @@ START_TEST(test_64m)
 	ck_assert_uint_eq(walk(1ull << 30), NONE);
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE), NONE); /* alias of page 0 absent too */
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_KERNEL_PHYS), UKVM_KERNEL_PHYS);
-	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_TOP - 8), UKVM_BOOT_STACK_TOP - 8);
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_FDT_END - 8), UKVM_FDT_END - 8); /* the boot stack's top */
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_LO), UKVM_BOOT_STACK_LO);
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + mem - 1), mem - 1);
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + mem), NONE);
 	ck_assert_uint_eq(tbl(pt_cr3)[256], 0);           /* slot 256 unused */
