@@ -118,7 +118,7 @@ FUZZ_SRCS_virtq := proto/virtq_dev.c
 FUZZ_SRCS_vqdrv := proto/virtq_drv.c
 FUZZ_SRCS_fdt  := vmm/fdtbuild.c
 FUZZ_SRCS_snap := vmm/snap.c
-FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c proto/virtq_dev.c
+FUZZ_SRCS_mmio := devices/mmio.c vmm/event.c vmm/sandbox.c vmm/sbcache.c proto/virtq_dev.c
 FUZZ_SRCS_blk  := devices/blk.c $(FUZZ_SRCS_mmio)
 FUZZ_SRCS_net  := devices/net.c devices/net_hdr.c devices/net_tap.c devices/net_user.c $(FUZZ_SRCS_mmio)
 FUZZ_SRCS_payload := guest/kernel/payload.c proto/elf.c $(filter-out tests/fuzz/fuzz_%,$(gfuzz_SRCS)) \
@@ -133,7 +133,8 @@ $(TEST_OBJDIR)/tests/unit/check_fuzz.o: TEST_CFLAGS += -DFUZZ_DIR='"$(abspath te
 # runner's own copy lets the sanitizers' calls through), its entry points renamed sandbox_rel_*, and
 # check_sandbox.c calling those.
 SANDBOX_REL := -Dsandbox_vcpu_install=sandbox_rel_vcpu_install -Dsandbox_vcpu_install_for=sandbox_rel_vcpu_install_for \
-               -Dsandbox_event_install=sandbox_rel_event_install -Dsandbox_slirp_install=sandbox_rel_slirp_install
+               -Dsandbox_event_install=sandbox_rel_event_install -Dsandbox_slirp_install=sandbox_rel_slirp_install \
+               -Dsandbox_vcpu_prog=sandbox_rel_vcpu_prog -Dsandbox_event_prog=sandbox_rel_event_prog
 $(TEST_OBJDIR)/sandbox_rel.o: vmm/sandbox.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(filter-out -DUKVM_SANITIZER,$(ASAN_CFLAGS)) $(SANDBOX_REL) -c $< -o $@

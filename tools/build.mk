@@ -139,6 +139,7 @@ all: $(BUILD)/bench/embedbench
 .PHONY: bench-embed
 bench-embed: $(BUILD)/bench/embedbench $(BUILD)/apps/hello.img
 	$(Q)$(BUILD)/bench/embedbench $(BUILD)
+	$(Q)$(BUILD)/bench/embedbench $(BUILD) $(or $(EMBED_SECCOMP_RUNS),100) seccomp
 
 # bench-snap: a function restored from a snapshot vs booted vs fork+exec natively (tools/bench/snapbench.c).
 $(BUILD)/bench/snapbench: tools/bench/snapbench.c $(BUILD)/libukvm.a

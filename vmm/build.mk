@@ -1,7 +1,7 @@
 # vmm/build.mk: libukvm (monitor library), ukvm-run (CLI) and the assembly test guests.
 LIBUKVM_SRCS := $(sort $(filter-out vmm/main.c,$(wildcard vmm/*.c)) $(wildcard devices/*.c) $(wildcard proto/*.c))
 # The user-mode network helper (devices/net_user.h): its own process, outside libukvm.
-SLIRP_HELPER_SRCS := devices/slirp/helper.c vmm/sandbox.c
+SLIRP_HELPER_SRCS := devices/slirp/helper.c vmm/sandbox.c vmm/sbcache.c
 LIBUKVM_OBJS := $(patsubst %.c,$(BUILD)/vmm/obj/%.o,$(LIBUKVM_SRCS))
 
 # Test guests: one .S, one variant per -DTG_<NAME>; testguest.elf is the hello variant.

@@ -304,7 +304,8 @@ static void *event_main(void *arg)
 	l->self_set = true;
 	/* Seccomp filters are per thread: this one installs its own before touching guest input. */
 	struct sandbox_event sb = { .ring_fd = l->ring.ring_fd, .files = l->files, .nfiles = l->nfiles,
-				    .write_fds = l->write_fds, .nwrite_fds = l->nwrite_fds };
+				    .write_fds = l->write_fds, .nwrite_fds = l->nwrite_fds,
+				    .cache = l->sandbox_cache };
 	l->start_err = b->seccomp ? sandbox_event_install(&sb) : 0;
 	sem_post(&b->started); /* b is gone after this */
 	if (!l->start_err)

@@ -76,6 +76,7 @@ struct event_loop {
 	int stop_fd;
 	bool stopping;              /* event thread only */
 	int start_err;
+	struct sbcache *sandbox_cache; /* the host's kept filter shapes for the thread's filter (sandbox.h); NULL: none */
 	struct event_src *srcs;
 	struct event_client *clients;
 };

@@ -10,6 +10,7 @@
 #include "host.h"
 #include "hostpool.h"
 #include "kvmcheck.h"
+#include "sbcache.h"
 #include "vm.h"
 
 #define MSR_STAR 0xc0000081u
@@ -213,6 +214,7 @@ void host_unref(struct ukvm_host *h)
 	if (h->pagemap_fd > 0)
 		close(h->pagemap_fd);
 	free(h->cpuid);
+	sbcache_free(h->seccomp);
 	free(h);
 }
 
@@ -241,6 +243,13 @@ int ukvm_host_open(struct ukvm_host **out, char *err, size_t errlen)
 int ukvm_host_open_flags(struct ukvm_host **out, unsigned flags, char *err, size_t errlen)
 {
 	int r = host_open_default(flags, out, err, errlen);
+	/*
+	 * An embedder's host runs many VMs: their filters are built once per
+	 * shape and patched (sbcache.h; NULL only costs speed). Not a VM's
+	 * private host (ukvm-run): one VM would pay a shape's two builds for one.
+	 */
+	if (!r)
+		(*out)->seccomp = sbcache_new(SBCACHE_BASE_A, SBCACHE_BASE_B);
 	return r ? vm_error(r == -EINVAL ? UKVM_ERR_CONFIG : UKVM_ERR_KVM, r) : UKVM_OK;
 }
 

@@ -9,6 +9,8 @@
 
 #include "ukvm.h"
 
+struct sbcache;
+
 /* Leaves handed to the guest in the FDT (/chosen/ukvm,cpuid): 0, 1 and 7.0. */
 #define HOST_BOOT_LEAVES 3
 
@@ -25,6 +27,8 @@ struct ukvm_host {
 	uint32_t cpuid_boot[HOST_BOOT_LEAVES][6]; /* function, index, eax, ebx, ecx, edx */
 	unsigned ncpuid_boot;
 	struct hostpool *pool;      /* UKVM_HOST_IDLE_VM/_POOL/_REAPER (hostpool.h); NULL: none asked */
+	struct sbcache *seccomp;    /* the filter shapes its VMs' threads install, kept (sbcache.h); NULL:
+				       built by libseccomp each time */
 	int pagemap_fd;             /* > 0: /proc/self/pagemap opened by the jail (jail.c) before /proc went
 				       away, for the snapshot writer; 0: none, the writer opens its own */
 };

@@ -302,6 +302,7 @@ static int run_sandbox(struct run_ctx *c, int stats_fd)
 		/* A user-mode NIC's helper has fds only devices/net_user.c knows: close stays open then. */
 		.own_fds = helpers ? NULL : own,
 		.nown_fds = helpers ? 0 : run_own_fds(c, stats_fd, own, sizeof(own) / sizeof(own[0])),
+		.cache = vm->host->seccomp,
 	};
 	return sandbox_vcpu_install_for(&p);
 }

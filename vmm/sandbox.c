@@ -1,5 +1,6 @@
 /* sandbox.c: the monitor's seccomp allowlists, one per thread: the vCPU thread's and the event thread's; and the slirp helper's. */
 #include "sandbox.h"
+#include "sbcache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,8 @@
 #include <sys/mman.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -256,7 +259,8 @@ int sandbox_vcpu_install(int vcpu_fd)
 	return sandbox_vcpu_install_for(&p);
 }
 
-int sandbox_vcpu_install_for(const struct sandbox_vcpu *p)
+/* The vCPU thread's filter for p, built by libseccomp (a release build's r: 0 or -errno). */
+static scmp_filter_ctx sandbox_vcpu_build(const struct sandbox_vcpu *p, int *rp)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
@@ -334,7 +338,8 @@ int sandbox_vcpu_install_for(const struct sandbox_vcpu *p)
 		r = sandbox_allow_fds(f, SCMP_SYS(pread64), 0, &p->pagemap_fd, 1, r);
 		r = sandbox_allow(f, SCMP_SYS(mincore), r);
 	}
-	return sandbox_load(f, r);
+	*rp = r;
+	return f;
 }
 
 int sandbox_slirp_install(bool files_confined)
@@ -364,7 +369,8 @@ int sandbox_slirp_install(bool files_confined)
 	return sandbox_load(f, r);
 }
 
-int sandbox_event_install(const struct sandbox_event *p)
+/* The event thread's filter for p, built by libseccomp. */
+static scmp_filter_ctx sandbox_event_build(const struct sandbox_event *p, int *rp)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_event_calls, sizeof(sandbox_event_calls) / sizeof(int), &r);
@@ -391,5 +397,139 @@ int sandbox_event_install(const struct sandbox_event *p)
 	/* net.c net_start: a tap's offloads follow what the guest's driver accepted (TUNSETOFFLOAD); ring files only. */
 	for (unsigned i = 0; i < p->nfiles; i++)
 		r = sandbox_allow_fd_req(f, SCMP_SYS(ioctl), p->files[i], TUNSETOFFLOAD, r);
-	return sandbox_load(f, r);
+	*rp = r;
+	return f;
+}
+
+/*
+ * Each filter as a flat key for sbcache.h (a shape is built once per host,
+ * then patched with each VM's fds): the struct's fields in a fixed order,
+ * then its arrays. sandbox_*_build read the struct back from it, so a fresh
+ * build and a kept shape are built by the same rules.
+ */
+enum { VK_KIND, VK_VCPU, VK_PID, VK_SIG, VK_WAKE, VK_OUT0, VK_OUT1, VK_IN, VK_SNAP, VK_PAGEMAP, VK_STATS,
+       VK_HELPERS, VK_OWN_ANY, VK_NDEV, VK_NOWN, VK_N };
+enum { EK_KIND, EK_RING, EK_NFILES, EK_NWRITE, EK_N };
+enum { SANDBOX_KEY_VCPU = 1, SANDBOX_KEY_EVENT = 2 };
+
+static enum sbcache_slot sandbox_vcpu_slot(const int *key, unsigned i)
+{
+	(void)key;
+	if (i == VK_PID)
+		return SBCACHE_PID;
+	if (i == VK_VCPU || (i >= VK_WAKE && i <= VK_STATS) || i >= VK_N)
+		return SBCACHE_FD;
+	return SBCACHE_LIT;
+}
+
+static enum sbcache_slot sandbox_event_slot(const int *key, unsigned i)
+{
+	(void)key;
+	return i == EK_RING || i >= EK_N ? SBCACHE_FD : SBCACHE_LIT;
+}
+
+static void *sandbox_vcpu_key_build(const int *k, unsigned nkey, int *r)
+{
+	(void)nkey;
+	struct sandbox_vcpu p = {
+		.vcpu_fd = k[VK_VCPU], .pid = k[VK_PID], .kick_signal = k[VK_SIG], .wake_fd = k[VK_WAKE],
+		.out_fds = { k[VK_OUT0], k[VK_OUT1] }, .in_fd = k[VK_IN], .snap_fd = k[VK_SNAP],
+		.pagemap_fd = k[VK_PAGEMAP], .stats_fd = k[VK_STATS], .helpers = k[VK_HELPERS],
+		.dev_fds = k + VK_N, .ndev_fds = (unsigned)k[VK_NDEV],
+		.own_fds = k[VK_OWN_ANY] ? NULL : k + VK_N + k[VK_NDEV], .nown_fds = (unsigned)k[VK_NOWN],
+	};
+	return sandbox_vcpu_build(&p, r);
+}
+
+static void *sandbox_event_key_build(const int *k, unsigned nkey, int *r)
+{
+	(void)nkey;
+	struct sandbox_event p = { .ring_fd = k[EK_RING], .files = k + EK_N, .nfiles = (unsigned)k[EK_NFILES],
+				   .write_fds = k + EK_N + k[EK_NFILES], .nwrite_fds = (unsigned)k[EK_NWRITE] };
+	return sandbox_event_build(&p, r);
+}
+
+/* p's key into s (malloc'd key: free it). 0 or -ENOMEM. */
+static int sandbox_vcpu_shape(const struct sandbox_vcpu *p, struct sbcache_shape *s)
+{
+	unsigned nown = p->own_fds ? p->nown_fds : 0, ndev = p->dev_fds ? p->ndev_fds : 0;
+	int *k = malloc((VK_N + ndev + nown) * sizeof(int));
+	if (!k)
+		return -ENOMEM;
+	int head[VK_N] = { [VK_KIND] = SANDBOX_KEY_VCPU, [VK_VCPU] = p->vcpu_fd, [VK_PID] = p->pid,
+			   [VK_SIG] = p->kick_signal, [VK_WAKE] = p->wake_fd, [VK_OUT0] = p->out_fds[0],
+			   [VK_OUT1] = p->out_fds[1], [VK_IN] = p->in_fd, [VK_SNAP] = p->snap_fd,
+			   [VK_PAGEMAP] = p->pagemap_fd, [VK_STATS] = p->stats_fd, [VK_HELPERS] = p->helpers,
+			   [VK_OWN_ANY] = !p->own_fds, [VK_NDEV] = (int)ndev, [VK_NOWN] = (int)nown };
+	memcpy(k, head, sizeof(head));
+	if (ndev)
+		memcpy(k + VK_N, p->dev_fds, ndev * sizeof(int));
+	if (nown)
+		memcpy(k + VK_N + ndev, p->own_fds, nown * sizeof(int));
+	*s = (struct sbcache_shape){ .key = k, .nkey = VK_N + ndev + nown, .slot = sandbox_vcpu_slot,
+				     .build = sandbox_vcpu_key_build };
+	return 0;
+}
+
+static int sandbox_event_shape(const struct sandbox_event *p, struct sbcache_shape *s)
+{
+	unsigned nf = p->files ? p->nfiles : 0, nw = p->write_fds ? p->nwrite_fds : 0;
+	int *k = malloc((EK_N + nf + nw) * sizeof(int));
+	if (!k)
+		return -ENOMEM;
+	k[EK_KIND] = SANDBOX_KEY_EVENT;
+	k[EK_RING] = p->ring_fd;
+	k[EK_NFILES] = (int)nf;
+	k[EK_NWRITE] = (int)nw;
+	if (nf)
+		memcpy(k + EK_N, p->files, nf * sizeof(int));
+	if (nw)
+		memcpy(k + EK_N + nf, p->write_fds, nw * sizeof(int));
+	*s = (struct sbcache_shape){ .key = k, .nkey = EK_N + nf + nw, .slot = sandbox_event_slot,
+				     .build = sandbox_event_key_build };
+	return 0;
+}
+
+int sandbox_vcpu_install_for(const struct sandbox_vcpu *p)
+{
+	struct sbcache_shape s;
+	int r = sandbox_vcpu_shape(p, &s);
+	if (r)
+		return r;
+	r = sbcache_install(p->cache, &s);
+	free((void *)s.key);
+	return r;
+}
+
+int sandbox_event_install(const struct sandbox_event *p)
+{
+	struct sbcache_shape s;
+	int r = sandbox_event_shape(p, &s);
+	if (r)
+		return r;
+	r = sbcache_install(p->cache, &s);
+	free((void *)s.key);
+	return r;
+}
+
+int sandbox_vcpu_prog(const struct sandbox_vcpu *p, struct sock_filter **prog, unsigned *len)
+{
+	struct sbcache_shape s;
+	int r = sandbox_vcpu_shape(p, &s);
+	if (r)
+		return r;
+	r = sbcache_prog(p->cache, &s, prog, len);
+	free((void *)s.key);
+	return r;
+}
+
+int sandbox_event_prog(const struct sandbox_event *p, struct sock_filter **prog, unsigned *len)
+{
+	struct sbcache_shape s;
+	int r = sandbox_event_shape(p, &s);
+	if (r)
+		return r;
+	r = sbcache_prog(p->cache, &s, prog, len);
+	free((void *)s.key);
+	return r;
 }

@@ -6,8 +6,11 @@
 #ifndef VMM_SANDBOX_H
 #define VMM_SANDBOX_H
 
+#include <linux/filter.h>
 #include <stdbool.h>
 #include <sys/types.h>
+
+struct sbcache;
 
 /* What the vCPU thread's filter pins arguments to (-1: none). */
 struct sandbox_vcpu {
@@ -30,6 +33,8 @@ struct sandbox_vcpu {
 	unsigned nown_fds;
 	bool helpers;           /* the VM has helper processes (ukvm-slirp): net_user_close's SIGKILL by
 				   pidfd and waitid(P_PIDFD); none without */
+	struct sbcache *cache;  /* the host's kept filter shapes (sbcache.h): the same filter, patched
+				   instead of built; NULL: built by libseccomp */
 };
 
 /*
@@ -48,10 +53,19 @@ struct sandbox_event {
 	unsigned nfiles;
 	const int *write_fds;   /* write: eventfds this thread signals (a WAITing vCPU's news) */
 	unsigned nwrite_fds;
+	struct sbcache *cache;  /* as in struct sandbox_vcpu */
 };
 
 /* Installs the event thread's allowlist on the calling thread (vmm/event.c). Returns 0 or -errno. */
 int sandbox_event_install(const struct sandbox_event *p);
+
+/*
+ * The BPF program sandbox_*_install would install for p (from p->cache when
+ * set): *prog malloc'd, *len instructions. For tests: a patched filter must
+ * equal a fresh one. Returns 0 or -errno.
+ */
+int sandbox_vcpu_prog(const struct sandbox_vcpu *p, struct sock_filter **prog, unsigned *len);
+int sandbox_event_prog(const struct sandbox_event *p, struct sock_filter **prog, unsigned *len);
 
 /*
  * Installs the ukvm-slirp helper's allowlist on the calling process

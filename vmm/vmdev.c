@@ -102,6 +102,7 @@ int vmdev_create(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t er
 				snprintf(err, errlen, "KVM_IOEVENTFD: %s", strerror(-r));
 				return r;
 			}
+	vm->ev->sandbox_cache = vm->host->seccomp;
 	if ((r = event_start(vm->ev, vm->cfg.seccomp))) {
 		snprintf(err, errlen, "starting the event thread: %s", strerror(-r));
 		return r;

@@ -1,8 +1,13 @@
 /*
  * embedbench.c: make bench-embed: create+run+destroy hello.img in one process, alone vs on a shared ukvm_host vs on a
  * host with the background levers (UKVM_HOST_FAST), alternating in short blocks; caller-path medians and CPU per VM.
+ * With "seccomp": every VM with its seccomp filters, each on a thread of its own (the vCPU filter stays on the
+ * thread that ran it, as in ukvm-serve), the thread's start and join counted in run.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -45,10 +50,42 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static bool with_seccomp;
+
+struct run_arg {
+	struct ukvm_vm *vm;
+	struct ukvm_result res;
+};
+
+static void *run_thread(void *arg)
+{
+	struct run_arg *a = arg;
+	ukvm_run(a->vm, &a->res);
+	return NULL;
+}
+
+/* ukvm_run, on a thread of its own with seccomp (the filter stays there). */
+static void run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
+{
+	if (!with_seccomp) {
+		ukvm_run(vm, res);
+		return;
+	}
+	struct run_arg a = { vm, *res };
+	pthread_t th;
+	if (pthread_create(&th, NULL, run_thread, &a)) {
+		snprintf(res->msg, sizeof(res->msg), "pthread_create failed");
+		return;
+	}
+	pthread_join(th, NULL);
+	*res = a.res;
+}
+
 /* One VM on host (NULL: alone); phase times in t[]. 0, or -1 with a message on stderr. */
 static int one_vm(struct ukvm_host *host, const char *img, double t[T_COUNT])
 {
-	struct ukvm_config cfg = { .size = sizeof(cfg), .host = host, .image = img, .console_fd = -1, .timeout_ms = 10000 };
+	struct ukvm_config cfg = { .size = sizeof(cfg), .host = host, .image = img, .console_fd = -1, .timeout_ms = 10000,
+				   .seccomp = with_seccomp };
 	struct ukvm_vm *vm;
 	struct ukvm_result res = { .size = sizeof(res) };
 	char err[512];
@@ -58,7 +95,7 @@ static int one_vm(struct ukvm_host *host, const char *img, double t[T_COUNT])
 		return -1;
 	}
 	double t1 = now_ms();
-	ukvm_run(vm, &res);
+	run_vm(vm, &res);
 	double t2 = now_ms();
 	ukvm_destroy(vm);
 	double t3 = now_ms();
@@ -76,12 +113,13 @@ int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
 	int runs = argc > 2 ? atoi(argv[2]) : RUNS_DEFAULT;
+	with_seccomp = argc > 3 && !strcmp(argv[3], "seccomp");
 	static const char *const names[T_COUNT] = { "create", "  VM+vCPU+RAM", "  image+state", "run", "destroy", "total" };
 	char img[512], err[512];
 	struct ukvm_host *hosts[M_COUNT] = { NULL };
 
 	if (runs < BLOCK || runs > 100000) {
-		fprintf(stderr, "usage: embedbench [BUILD_DIR] [RUNS %d..100000]\n", BLOCK);
+		fprintf(stderr, "usage: embedbench [BUILD_DIR] [RUNS %d..100000] [seccomp]\n", BLOCK);
 		return 2;
 	}
 	runs -= runs % BLOCK;
@@ -137,8 +175,8 @@ int main(int argc, char **argv)
 	ukvm_host_close(hosts[M_HOST]);
 	ukvm_host_close(hosts[M_FAST]);
 
-	printf("bench-embed: %s, %d VMs each way in one process, alternating in blocks of %d (median ms per VM)\n", img,
-	       runs, BLOCK);
+	printf("bench-embed: %s, %d VMs each way in one process, alternating in blocks of %d (median ms per VM)%s\n", img,
+	       runs, BLOCK, with_seccomp ? ",\n  seccomp on, each run on a thread of its own (its start and join in run)" : "");
 	printf("  ukvm_host_open once: %.3f ms; with UKVM_HOST_FAST (idle VM, pool of ready shells, reaper): %.3f ms\n",
 	       open_ms, open_fast_ms);
 	printf("  %-22s %10s %10s %10s %10s\n", "caller's path", "alone", "on host", "host FAST", "FAST/host");
