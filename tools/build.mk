@@ -153,6 +153,7 @@ bench-snap: $(BUILD)/bench/snapbench $(BUILD)/apps/snapfn.img $(BUILD)/apps/snap
 	    $(BUILD)/apps/hello
 	$(Q)$(BUILD)/bench/snapbench $(BUILD) $(or $(SNAP_RUNS),100)
 	$(Q)$(BUILD)/bench/snapbench $(BUILD) $(or $(SNAP_RUNS),100) off
+	$(Q)tools/bench/plots.sh $(BUILD)
 
 # bench-serve: whole requests through ukvm-serve (restore, restore without levers, boot) vs --mode native, alternating
 # (tools/bench/servebench.c; wrk when installed). SERVE_ROUNDS, SERVE_SECS: rounds and seconds per measurement.

@@ -4,14 +4,15 @@ set -eu
 # Build: gcc with libc6-dev (only a Recommends of gcc, so --no-install-recommends would leave it out);
 # libslirp-dev's slirp.pc requires glib-2.0.pc, which only libglib2.0-dev ships (pkg-config fails without it);
 # libmicrohttpd-dev for ukvm-serve (tools/serve); libjansson-dev for ukvm-oci's JSON (tools/oci).
-# Tests and benches: iproute2 (ip netns, veth, tap), curl (HTTP client), wrk (bench-net HTTP),
+# Tests and benches: iproute2 (ip netns, veth, tap), curl (HTTP client), wrk (bench-net HTTP), gnuplot-nox
+# (bench-snap's SVG plots of boot, restore and process latencies),
 # e2fsprogs (disk images), containerd + runc + containernetworking-plugins (ukvm-oci's end-to-end suite,
 # tests/integration/check_ocie2e.c, runs a private containerd), busybox-static and bash-static (programs nobody
 # here wrote: check_stdin.c reads its stdin, check_net its nc -l server, check_compat compares their applets and
 # scripts with Linux), libsqlite3-dev (check_mm's SQLite in WAL mode). lwIP's source: dpkg-dev, xz-utils and the
 # archive keyring for apt-get source.
 pkgs="gcc libc6-dev make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils
-	libslirp-dev libglib2.0-dev libmicrohttpd-dev libjansson-dev iproute2 curl wrk e2fsprogs
+	libslirp-dev libglib2.0-dev libmicrohttpd-dev libjansson-dev iproute2 curl wrk gnuplot-nox e2fsprogs
 	containerd runc containernetworking-plugins busybox-static bash-static libsqlite3-dev dpkg-dev xz-utils debian-archive-keyring"
 missing=""
 # `deps.sh fuzz` (make fuzz): clang and its runtimes (libFuzzer, sanitizers) instead; make check needs neither.

@@ -100,6 +100,26 @@ static int one_vm(const struct ukvm_config *cfg, int want_kind, double *create, 
 	return 0;
 }
 
+/*
+ * The hello function's latency distributions, for tools/bench/plots.sh: BUILD/bench/snap-MODE.dat, one row per
+ * quantile, columns restore (FAST host), restore (plain host), boot, native process, each sorted (pct sorted them).
+ */
+static void write_samples(const char *build, const char *mode, double *const *m, int runs)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/bench/snap-%s.dat", build, mode);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "snapbench: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "# quantile  restore-FAST  restore  boot  native  (ms, hello fn request to exit, %d runs)\n", runs);
+	for (int i = 0; i < runs; i++)
+		fprintf(f, "%.4f %.4f %.4f %.4f %.4f\n", (i + 0.5) / runs, m[M_FN_FAST_EXIT][i], m[M_FN_RESTORE_EXIT][i],
+			m[M_FN_BOOT_EXIT][i], m[M_FN_NATIVE_EXIT][i]);
+	fclose(f);
+}
+
 /* A pipe holding the request "world\n", its write end closed: the function's stdin. Returns the read end. */
 static int request(void)
 {
@@ -304,6 +324,7 @@ int main(int argc, char **argv)
 	       "with destroy %.2f; FAST restore-to-exit+destroy/native %.2f\n",
 	       med[M_FN_FAST_RUNNING] / med[M_FN_RESTORE_RUNNING], med[M_FN_FAST_EXIT] / med[M_FN_RESTORE_EXIT],
 	       med[M_FN_FAST_CALLER] / med[M_FN_PLAIN_CALLER], med[M_FN_FAST_CALLER] / med[M_FN_NATIVE_EXIT]);
+	write_samples(build, pv == UKVM_PV_OFF ? "base" : "pv", m, runs);
 	ukvm_destroy(idle);
 	ukvm_host_close(host);
 	ukvm_host_close(fast);

@@ -7,6 +7,8 @@
  * traps and an iretq to CPL0 would be emulated: CR2 comes from the VIF page
  * (VIF + 8) and the report is called on its stack directly.
  */
+#include "uregs.h"
+
 #define SEL_UCODE 0x2b          /* UKVM_SEL_UCODE */
 #define SEL_UDATA 0x23          /* UKVM_SEL_UDATA */
 #define PORT_CRASH 0x501        /* UKVM_PORT_CRASH */
@@ -78,21 +80,7 @@ irq_entry:
 	pushq 16(%rax)
 	pushq 8(%rax)
 	pushq 0(%rax)
-	push %r11
-	push %rcx
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	pushq irq_rax(%rip)
-	push %r9
-	push %r8
-	push %r10
-	push %rdx
-	push %rsi
-	push %rdi
+	UREGS_PUSH_GPRS irq_rax(%rip)
 	mov %rsp, %rdi          /* 20 pushes: 16-byte aligned, as the SYSCALL entry's */
 	mov irq_vec(%rip), %rsi
 	xor %ebp, %ebp          /* ends the kernel's backtraces here */

@@ -1,4 +1,6 @@
 /* syscall.S: the SYSCALL entry at LSTAR; returns with popfq + jmp (SYSRET kills the VM on PVM), in PV mode with int $0x19. */
+#include "uregs.h"
+
 #define SYS_STACK_SIZE 65536
 
 	.bss
@@ -40,21 +42,7 @@ k_syscall_entry:
 	push %r11
 	pushq $0x33
 	push %rcx
-	push %r11
-	push %rcx
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %rax
-	push %r9
-	push %r8
-	push %r10
-	push %rdx
-	push %rsi
-	push %rdi
+	UREGS_PUSH_GPRS %rax
 	mov %rsp, %rdi          /* 20 pushes: still 16-byte aligned */
 	call k_syscall          /* guest/kernel/syscall.c: 1 when the frame was rewritten */
 	test %rax, %rax
