@@ -202,8 +202,9 @@ int ocicache_key(const char *mountinfo, const char *rootfs, const char *const *e
 		return cache_why(reason, rlen, -errno, "root.path: %s", strerror(errno));
 	if ((rc = cache_slurp(mountinfo, CACHE_MOUNTINFO_MAX, &table)) < 0)
 		return cache_why(reason, rlen, rc, "the mount table: %s", strerror(-rc));
-	opts = malloc(CACHE_MOUNTINFO_MAX);
-	rc = opts ? cache_mount(table, mnt, fstype, sizeof(fstype), opts, CACHE_MOUNTINFO_MAX) : -ENOMEM;
+	size_t olen = strlen(table) + 1; /* no line's options are longer than the table */
+	opts = malloc(olen);
+	rc = opts ? cache_mount(table, mnt, fstype, sizeof(fstype), opts, olen) : -ENOMEM;
 	if (rc < 0) {
 		rc = cache_why(reason, rlen, -ENOTSUP,
 			       rc == -ENOENT ? "root.path %.1000s is not a mount (a plain directory can change)"
