@@ -54,7 +54,7 @@ gpanic_SUITES := kpanic
 # The virtio-net driver and the NIC configuration with lwIP itself, against check_vnet.c's fake transport,
 # device and kernel services; lwIP is built for the host from the same source as for the guest
 # (guest/build.mk's LWIP_SRCS), third-party code without -Werror.
-gnet_SRCS   := guest/drivers/virtio_net.c guest/drivers/vblk_plan.c guest/net/net.c guest/net/netcfg.c \
+gnet_SRCS   := guest/drivers/virtio_net.c guest/drivers/vnet_spin.c guest/drivers/vblk_plan.c guest/net/net.c guest/net/netcfg.c \
                guest/net/port.c proto/virtq_drv.c tests/unit/check_vnet.c
 gnet_OBJS   := $(patsubst $(LWIP_DIR)/src/%.c,$(TEST_OBJDIR)/lwip/%.o,$(LWIP_SRCS))
 gnet_SUITES := vnet

@@ -8,6 +8,7 @@
 
 #include "../../guest/include/net.h"
 #include "../../guest/include/vdev.h"
+#include "../../guest/include/vnet_spin.h"
 #include "../../guest/include/wait.h"
 #include "../../proto/virtio_mmio.h"
 #include "../../proto/virtio_net.h"
@@ -612,7 +613,8 @@ static uint16_t drv_used_event(unsigned qi) { return dev_avail(qi)[2 + QSIZE]; }
 /*
  * Notification discipline: TX completions never ask for news (used_event out of reach), RX news
  * is armed only by the idle hook before a WAIT; the hook spins on RX while frames have been
- * coming, finds a frame without a WAIT, and stops spinning after spins that found nothing.
+ * coming, finds a frame without a WAIT, and pauses spinning after a spin that found nothing
+ * (vnet_spin.h; the policy's own bounds: test_spin_policy).
  */
 START_TEST(test_idle_spin_and_news)
 {
@@ -635,26 +637,33 @@ START_TEST(test_idle_spin_and_news)
 	ck_assert_uint_ne(drv_used_event(VIRTIO_NET_RXQ), rx_last);
 	vnet_poll(K_WAIT_POLLED);
 	ck_assert_int_gt(dev_tx(out, sizeof(out), true), 0);
-	/* Nothing comes: the spin lasts ~30 us of clock, then arms RX news at last_used for the WAIT. */
-	for (int i = 0; i < 4; i++) {
-		uint64_t t0 = mono_ns;
+	/* Nothing comes: the spin lasts the longest window (no frame caught yet), then arms RX news for the WAIT. */
+	uint64_t t0 = mono_ns;
+	ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
+	ck_assert_uint_ge(mono_ns - t0, VNET_SPIN_MAX_NS);
+	ck_assert_uint_lt(mono_ns - t0, VNET_SPIN_MAX_NS + 2 * mono_step);
+	ck_assert_uint_eq(drv_used_event(VIRTIO_NET_RXQ), queues[VIRTIO_NET_RXQ]->vq.last_used);
+	/* That spin missed: the next idles within the backoff do not spin, yet arm news. */
+	uint64_t miss = mono_ns;
+	for (int i = 0; i < 8; i++) {
+		t0 = mono_ns;
 		ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
-		ck_assert_uint_ge(mono_ns - t0, 30000);
+		ck_assert_uint_lt(mono_ns - t0, VNET_SPIN_MIN_NS);
 		ck_assert_uint_eq(drv_used_event(VIRTIO_NET_RXQ), queues[VIRTIO_NET_RXQ]->vq.last_used);
-		mono_ns = t0; /* frames stay recent */
 	}
-	/* Four spins found nothing: the next idles do not spin, but for one probe in 16. */
-	unsigned spins = 0;
-	for (int i = 0; i < 32; i++) {
-		uint64_t t0 = mono_ns;
-		ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
-		spins += mono_ns - t0 >= 30000;
-		mono_ns = t0;
-	}
-	ck_assert_uint_eq(spins, 2);
+	/* After it, one spin again; it misses too, and the pause doubles. */
+	mono_ns = miss + VNET_SPIN_BACKOFF_MIN_NS;
+	t0 = mono_ns;
+	ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
+	ck_assert_uint_ge(mono_ns - t0, VNET_SPIN_MIN_NS);
+	miss = mono_ns;
+	mono_ns = miss + VNET_SPIN_BACKOFF_MIN_NS;
+	t0 = mono_ns;
+	ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
+	ck_assert_uint_lt(mono_ns - t0, VNET_SPIN_MIN_NS);
 	/* Long after the last frame: no spin at all. */
 	mono_ns += 2000000000ull;
-	uint64_t t0 = mono_ns;
+	t0 = mono_ns;
 	for (int i = 0; i < 32; i++)
 		ck_assert(!nic->idle(nic, K_WAIT_FOREVER));
 	ck_assert_uint_lt(mono_ns - t0, 32 * 30000);
@@ -662,6 +671,54 @@ START_TEST(test_idle_spin_and_news)
 	mono_step = 0;
 	ck_assert(!nic->idle(nic, 0));
 	ck_assert_uint_eq(drv_used_event(VIRTIO_NET_RXQ), queues[VIRTIO_NET_RXQ]->vq.last_used);
+}
+END_TEST
+
+/* The spin policy's bounds (vnet_spin.h): windows within MIN..MAX and the deadline, pauses within their bounds. */
+START_TEST(test_spin_policy)
+{
+	struct vnet_spin s = {0};
+	uint64_t now = 5000000000ull;
+	/* Frames recent, nothing learned yet: the longest window, cut at the deadline. */
+	ck_assert_uint_eq(vnet_spin_window(&s, now, now - 1000, K_WAIT_FOREVER), VNET_SPIN_MAX_NS);
+	ck_assert_uint_eq(vnet_spin_window(&s, now, now - 1000, now + 7000), 7000);
+	ck_assert_uint_eq(vnet_spin_window(&s, now, now - 1000, now), 0);
+	ck_assert_uint_eq(vnet_spin_window(&s, now, now - 1000, now - 1), 0);
+	/* No frame for VNET_SPIN_RECENT_NS: never a spin (an idle VM only WAITs). */
+	ck_assert_uint_eq(vnet_spin_window(&s, now, now - VNET_SPIN_RECENT_NS, K_WAIT_FOREVER), 0);
+	ck_assert_uint_eq(vnet_spin_window(&s, now, 0, K_WAIT_FOREVER), 0);
+	/* Frames caught after ~2 us: the window shrinks to its floor, never below. */
+	for (int i = 0; i < 64; i++)
+		vnet_spin_hit(&s, 2000);
+	ck_assert_uint_eq(vnet_spin_window(&s, now, now, K_WAIT_FOREVER), VNET_SPIN_MIN_NS);
+	vnet_spin_hit(&s, 0); /* caught at once: still a hit, the window stays at the floor */
+	ck_assert_uint_eq(vnet_spin_window(&s, now, now, K_WAIT_FOREVER), VNET_SPIN_MIN_NS);
+	/* ~8 us: GAIN times that. */
+	for (int i = 0; i < 64; i++)
+		vnet_spin_hit(&s, 8000);
+	uint64_t w = vnet_spin_window(&s, now, now, K_WAIT_FOREVER);
+	ck_assert_uint_ge(w, 8000 * VNET_SPIN_GAIN - 1000);
+	ck_assert_uint_le(w, 8000 * VNET_SPIN_GAIN);
+	/* A vCPU preempted mid-spin reports absurd waits: the window stays at its ceiling. */
+	for (int i = 0; i < 64; i++)
+		vnet_spin_hit(&s, UINT64_MAX);
+	ck_assert_uint_eq(vnet_spin_window(&s, now, now, K_WAIT_FOREVER), VNET_SPIN_MAX_NS);
+	/* Misses: a pause from MIN, doubling, bounded by MAX; a hit ends it. */
+	uint64_t pause = VNET_SPIN_BACKOFF_MIN_NS;
+	for (int i = 0; i < 40; i++) {
+		vnet_spin_miss(&s, now);
+		ck_assert_uint_eq(vnet_spin_window(&s, now + pause - 1, now + pause - 1, K_WAIT_FOREVER), 0);
+		ck_assert_uint_gt(vnet_spin_window(&s, now + pause, now + pause, K_WAIT_FOREVER), 0);
+		pause = pause * 2 < VNET_SPIN_BACKOFF_MAX_NS ? pause * 2 : VNET_SPIN_BACKOFF_MAX_NS;
+	}
+	ck_assert_uint_eq(s.backoff, VNET_SPIN_BACKOFF_MAX_NS);
+	vnet_spin_miss(&s, now);
+	vnet_spin_hit(&s, 5000);
+	ck_assert_uint_gt(vnet_spin_window(&s, now, now, K_WAIT_FOREVER), 0);
+	vnet_spin_miss(&s, now);
+	ck_assert_uint_eq(s.off_until, now + VNET_SPIN_BACKOFF_MIN_NS);
+	/* Sustained misses cost at most one window per longest pause. */
+	ck_assert_uint_le(VNET_SPIN_MAX_NS * 500, VNET_SPIN_BACKOFF_MAX_NS);
 }
 END_TEST
 
@@ -879,6 +936,7 @@ Suite *vnet_suite(void)
 	tcase_add_test(limits, test_short_frames_dropped);
 	tcase_add_test(limits, test_rx_news_reads_no_status);
 	tcase_add_test(limits, test_idle_spin_and_news);
+	tcase_add_test(limits, test_spin_policy);
 	tcase_add_test(limits, test_cfg_bad);
 	suite_add_tcase(s, limits);
 	TCase *hostile = tcase_create("hostile");

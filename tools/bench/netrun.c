@@ -7,6 +7,9 @@
  *                        NET_BENCH_STREAM_SECS (10: a stream stops there if its bytes are not through yet),
  *                        NET_BENCH_PV (the monitor's --pv: auto, off), NET_BENCH_PHASES (rr,send,recv,http: all),
  *                        NET_BENCH_MTU (both links' MTU and the guest's mtu=; default 1500)
+ * Beside each figure, the server's CPU time (the monitor's every thread, or the native server) per
+ * transaction or per request, over its whole life (start-up included): what a spinning poller costs
+ * shows there.
  */
 #include <errno.h>
 #include <signal.h>
@@ -36,6 +39,7 @@ struct run {
 	int ok;
 	double v[NKEYS];
 	double exits, notifies, packets; /* from --stats; -1 if absent */
+	double cpu_ms;                   /* the server's user + system CPU time */
 	char stats[1024];                /* the raw device lines */
 };
 
@@ -225,6 +229,7 @@ static void one(struct run *r, enum side s, enum phase ph)
 	/* SIGTERM ends either side (the monitor prints --stats on the way out); SIGKILL 10 s later. */
 	it_finish(&p, SIGTERM, (now_ms() - p.t0) / 1e3 + 10, &res, NULL);
 	parse_stats(r, res.err);
+	r->cpu_ms = res.cpu_ms;
 	r->ok = c == 0;
 	it_result_free(&res);
 }
@@ -271,6 +276,12 @@ static double per_op(const struct run *r, int k)
 	double what = k >= NKEYS ? r->notifies : r->exits;
 	double ops = r->v[k % NKEYS];
 	return what < 0 || ops <= 0 ? -1 : what / ops;
+}
+
+/* Server CPU us per app operation (k: the key counting them). */
+static double cpu_per_op(const struct run *r, int k)
+{
+	return r->v[k] <= 0 ? -1 : r->cpu_ms * 1e3 / r->v[k];
 }
 
 static double per_packet(const struct run *r, int notif)
@@ -372,6 +383,10 @@ int main(int argc, char **argv)
 	row("tcp stream guest->host MB/s", med(rounds, RECV, NATIVE, key, K_RECV), med(rounds, RECV, UKVM, key, K_RECV));
 	row("http keep-alive, 50 conns: requests/s", med(rounds, HTTP, NATIVE, key, K_RPS),
 	    med(rounds, HTTP, UKVM, key, K_RPS));
+	row("server CPU us per rr transaction", med(rounds, RR, NATIVE, cpu_per_op, K_COUNT),
+	    med(rounds, RR, UKVM, cpu_per_op, K_COUNT));
+	row("server CPU us per http request", med(rounds, HTTP, NATIVE, cpu_per_op, K_REQS),
+	    med(rounds, HTTP, UKVM, cpu_per_op, K_REQS));
 	if (have_ukvm) {
 		row1("ukvm exits per rr transaction", med(rounds, RR, UKVM, per_op, K_COUNT));
 		row1("ukvm notifies per rr transaction", med(rounds, RR, UKVM, per_op, K_COUNT + NKEYS));

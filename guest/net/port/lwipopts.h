@@ -68,19 +68,24 @@
 #define LWIP_DNS 0
 
 /*
- * TCP sized for throughput: a 256 KiB window (window scaling, shift 3: up
- * to 512 KiB) and send buffer. (1 MiB, 16 TSO segments of 64 KiB, measured
- * no faster host-to-guest, 400 MB/s either way, and a loopback connection
- * would then take a whole megabyte before its writer blocks.) The window is only what we advertise; memory
- * is taken as data arrives. TCP_MSS is the largest segment, for the largest
- * MTU a NIC may have (UKVM_NET_MTU_MAX 9000); lwIP sends and advertises
- * segments that fit the interface's MTU (tcp_eff_send_mss_netif), so a
- * 1500-byte link still gets 1460.
+ * TCP sized for throughput: a 1 MiB receive window (window scaling, shift
+ * 5: up to 2 MiB) and a 256 KiB send buffer. The window is what a host
+ * sender may have in flight towards us: with 256 KiB the guest ran dry
+ * between a sender's bursts and WAITed (an exit) every few frames; bench-net
+ * host->guest, same runs alternating, 256 KiB -> 1 MiB: base mode 300-465
+ * -> 600-630 MB/s (exits per packet 0.16-0.22 -> 0.07-0.09), pvm-pv
+ * 650-740 -> 455-1230 (2 of 3 runs ~1.7x). 2 MiB (with 32 RX buffers) was
+ * no faster again. The window is only what we advertise; memory is taken
+ * as data arrives, up to the window per connection whose app does not read.
+ * TCP_MSS is the largest segment, for the largest MTU a NIC may have
+ * (UKVM_NET_MTU_MAX 9000); lwIP sends and advertises segments that fit the
+ * interface's MTU (tcp_eff_send_mss_netif), so a 1500-byte link still gets
+ * 1460.
  */
 #define TCP_MSS (9000 - 40)
 #define LWIP_WND_SCALE 1
-#define TCP_RCV_SCALE 3
-#define TCP_WND (256 * 1024)
+#define TCP_RCV_SCALE 5
+#define TCP_WND (1024 * 1024)
 #define TCP_SND_BUF (256 * 1024)
 /* Segments queued: as many as 1460-byte ones fill the buffer four times (the common MTU's, not TCP_MSS's). */
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + 1460 - 1) / 1460)
