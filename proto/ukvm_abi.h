@@ -22,7 +22,7 @@
  */
 struct ukvm_note {
 	uint32_t abi_version;    /* UKVM_ABI_VERSION */
-	uint32_t flags;          /* 0 */
+	uint32_t flags;          /* UKVM_NOTE_* below; the monitor refuses unknown bits */
 	uint64_t syscall_entry;  /* written to LSTAR */
 	uint64_t exc_stubs;      /* 256 stubs, UKVM_EXC_STUB_SIZE apart: IDT vector v -> exc_stubs + v * size */
 	uint64_t payload_gpa;    /* app + files + symbols, see struct ukvm_payload_hdr */
@@ -30,6 +30,33 @@ struct ukvm_note {
 };
 
 #define UKVM_EXC_STUB_SIZE 16
+
+/*
+ * ukvm_note.flags: what the kernel understands beyond the base contract.
+ * UKVM_NOTE_STACK_GUARD: it reads /chosen/ukvm,stack-guard (below). A monitor
+ * offers that only to a kernel that says so, because it takes 2 MiB of RAM
+ * out of the page tables.
+ */
+#define UKVM_NOTE_STACK_GUARD 0x1u
+#define UKVM_NOTE_FLAGS_KNOWN UKVM_NOTE_STACK_GUARD
+
+/*
+ * The app's main stack's guard gap, made by the monitor: with
+ * /chosen/ukvm,stack-guard = <u64 gpa>, the 2 MiB page at gpa (2 MiB
+ * aligned, in RAM, clear of every PT_LOAD segment and of the reserve map)
+ * is not present in the page tables, identity and alias alike, and the
+ * UKVM_STACK_GUARD_ROOM bytes above it are RAM clear of every segment too,
+ * so the kernel may put the stack right above the gap and edit no
+ * page-table entry: on PVM that edit (an emulated write to a shadowed page
+ * table) and its TLB flush (base mode: an emulated CPL0 handler) cost
+ * ~100 us of boot. The monitor offers it only for RAM of at least
+ * UKVM_STACK_GUARD_MIN_MEM, and leaves the top UKVM_STACK_GUARD_TOP of RAM
+ * above the room, where the kernel's first page allocations go.
+ */
+#define UKVM_STACK_GUARD_SIZE    (2ull << 20)
+#define UKVM_STACK_GUARD_ROOM    (8ull << 20)
+#define UKVM_STACK_GUARD_TOP     (2ull << 20)
+#define UKVM_STACK_GUARD_MIN_MEM (32ull << 20)
 
 /*
  * Guest physical memory map. Everything below UKVM_KERNEL_PHYS belongs to the
@@ -47,15 +74,24 @@ struct ukvm_note {
 #define UKVM_TSS_GPA        0x3000ull   /* 104-byte TSS + 8 KiB I/O bitmap + 0xff */
 #define UKVM_VIF_GPA        0x6000ull   /* pvm-pv VIF page (PV mode only, see below) */
 #define UKVM_HOSTSIG_GPA    0x7000ull   /* host signals for the app, struct ukvm_hostsig (see "Host signals") */
-/* 0x8000 .. 0x10000: the console buffer, UKVM_CONBUF_GPA (below) */
-#define UKVM_FDT_GPA        0x10000ull  /* flattened device tree */
-#define UKVM_FDT_MAX        0x10000ull  /* 64 KiB */
+/* 0x8000 .. 0x20000: unused */
 #define UKVM_PT_GPA         0x20000ull  /* page tables: up to 0x70000; CR3 = the PML4 at
 					   UKVM_PT_GPA (8 KiB aligned), an identical copy
 					   at UKVM_PT_GPA + 0x1000 (PV mode's user PML4) */
 #define UKVM_PT_END         0x70000ull
 #define UKVM_EXC_STACK_TOP  0x80000ull  /* IST1 and RSP0: 0x70000..0x80000 */
-#define UKVM_BOOT_STACK_TOP 0x100000ull /* boot RSP: 0x80000..0x100000 */
+#define UKVM_BOOT_STACK_LO  0x80000ull  /* the boot stack: 0x80000 up to the FDT (RSP) */
+/*
+ * The boot block: the FDT right below the console buffer
+ * (UKVM_CONBUF_GPA, below), its start 16-byte aligned, and the boot stack
+ * right below the FDT, so that the boot stack's top, the FDT and the
+ * console buffer's header share one 32 KiB group [UKVM_BOOT_BLOCK,
+ * +32 KiB) (a guest's first touch of a group costs a shadow-MMU fault on
+ * PVM) while the FDT stays small (a large argv or env grows it down).
+ */
+#define UKVM_FDT_MAX        0x10000ull  /* 64 KiB */
+#define UKVM_FDT_END        0xf7000ull  /* the FDT lies in [UKVM_FDT_END - UKVM_FDT_MAX, UKVM_FDT_END) */
+#define UKVM_BOOT_BLOCK     0xf0000ull
 #define UKVM_KERNEL_PHYS    0x100000ull /* lowest address a PT_LOAD may use */
 #define UKVM_MEM_MIN        (8ull << 20)
 #define UKVM_MEM_MAX        (64ull << 30) /* page tables above hold 64 PDs */
@@ -118,8 +154,8 @@ struct ukvm_note {
 #define UKVM_PV_FLAGS     0x5full /* kpti|preflip|preflip_syscall|ds_iret|cr2_cell|eretu */
 
 /*
- * Entry state: RIP = ELF entry (a kernel virtual address), RSP =
- * UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_TOP, RDI = UKVM_FDT_GPA, RFLAGS = 0x2
+ * Entry state: RIP = ELF entry (a kernel virtual address), RDI = the FDT's
+ * gpa (the boot block, above), RSP = UKVM_KERNEL_VBASE + RDI, RFLAGS = 0x2
  * (IOPL 0, IF 0), CPL3. CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|PGE|OSFXSR|
  * OSXMMEXCPT|FSGSBASE, EFER = SCE|LME|LMA|NXE. FMASK clears TF, DF, AC, NT.
  * The TSS I/O bitmap opens the serial ports and the hypercall ports only:
@@ -195,7 +231,7 @@ struct ukvm_console {
  * error (after the records before the bad one went out) when used exceeds
  * the buffer, a header or its bytes run past used, or the stream is unknown.
  */
-#define UKVM_CONBUF_GPA      0x8000ull /* 0x8000 .. 0x10000: between the VIF page and the FDT */
+#define UKVM_CONBUF_GPA      UKVM_FDT_END /* 0xf7000 .. 0xff000: its header page in the boot block */
 #define UKVM_CONBUF_SIZE     0x8000ull /* 32 KiB, header included */
 #define UKVM_CONBUF_GRACE_MS 250       /* a stopped run's last drain waits this long for a full pipe: within the stop budget (SIGTERM: 1 s) */
 struct ukvm_conbuf {
@@ -372,6 +408,7 @@ enum ukvm_mark {
 #define UKVM_FDT_QUIET          "ukvm,quiet"
 #define UKVM_FDT_CWD            "ukvm,cwd"
 #define UKVM_FDT_CONBUF         "ukvm,conbuf"
+#define UKVM_FDT_STACK_GUARD    "ukvm,stack-guard"
 #define UKVM_FDT_HOSTSIG        "ukvm,hostsig"
 #define UKVM_FDT_CPUID_CELLS    6 /* u32 cells per leaf: leaf subleaf eax ebx ecx edx */
 #define UKVM_FDT_VIRTIO_MMIO    "virtio,mmio" /* compatible of a device node */

@@ -78,6 +78,8 @@ $(BUILD)/apps/netflood: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h prot
 $(BUILD)/apps/netflood: APP_CFLAGS += -iquote proto
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
 $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote proto
+$(BUILD)/apps/conio: proto/ukvm_abi.h
+$(BUILD)/apps/conio: APP_CFLAGS += -iquote proto
 
 $(BUILD)/apps/cat.img: $(BUILD)/apps/data.bin
 $(BUILD)/apps/cat.img: IMG_FILES := --file $(BUILD)/apps/data.bin:/data.bin

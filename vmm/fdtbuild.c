@@ -122,6 +122,8 @@ static int fdtb_seq(void *fdt, size_t len, const struct fdtb_args *a)
 		fdt64_t cb[2] = { cpu_to_fdt64(a->conbuf_gpa), cpu_to_fdt64(a->conbuf_size) };
 		FDTB_TRY(fdt_property(fdt, UKVM_FDT_CONBUF, cb, sizeof(cb)));
 	}
+	if (a->stack_guard)
+		FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_STACK_GUARD, a->stack_guard));
 	if (a->hostsig_gpa)
 		FDTB_TRY(fdt_property_u64(fdt, UKVM_FDT_HOSTSIG, a->hostsig_gpa));
 	if (a->ncpuid) {
@@ -157,6 +159,11 @@ int fdtb_build(void *buf, size_t len, const struct fdtb_args *a)
 	if (r == -FDT_ERR_NOSPACE)
 		return -E2BIG;
 	return r < 0 ? -EINVAL : 0;
+}
+
+uint64_t fdtb_size(const void *buf)
+{
+	return fdt_totalsize(buf);
 }
 
 int fdtb_set_boot_time(void *buf, uint64_t ns)

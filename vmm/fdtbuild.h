@@ -39,6 +39,7 @@ struct fdtb_args {
 	bool trace_boot;
 	uint64_t pv_vif;                 /* != 0: /chosen/ukvm,pv = this VIF gpa (PV mode) */
 	uint64_t conbuf_gpa, conbuf_size; /* size != 0: /chosen/ukvm,conbuf = <gpa size>, the console buffer */
+	uint64_t stack_guard;            /* != 0: /chosen/ukvm,stack-guard = this gpa (its 2 MiB page unmapped) */
 	uint64_t hostsig_gpa;             /* != 0: /chosen/ukvm,hostsig, the host-signal word */
 	const uint32_t (*cpuid)[6];      /* ukvm,cpuid entries: leaf, subleaf, eax, ebx, ecx, edx */
 	unsigned ncpuid;
@@ -62,6 +63,9 @@ struct fdtb_args {
  * error, too many devices or CPUID leaves, or a reserve entry of size 0.
  */
 int fdtb_build(void *buf, size_t len, const struct fdtb_args *a);
+
+/* The size of the tree fdtb_build made in buf (its header's totalsize). */
+uint64_t fdtb_size(const void *buf);
 
 /* Patches /chosen/ukvm,boot-time-ns in place (no size change). Returns 0 or -EINVAL. */
 int fdtb_set_boot_time(void *buf, uint64_t ns);

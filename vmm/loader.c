@@ -127,8 +127,9 @@ static int loader_check_note(const void *buf, size_t len, const struct elf_info 
 		return loader_fail(err, errlen,
 				   "%s: ukvm note: abi_version %u is unknown (this monitor speaks %u)", name,
 				   n->abi_version, UKVM_ABI_VERSION);
-	if (n->flags != 0)
-		return loader_fail(err, errlen, "%s: ukvm note: flags 0x%x are unknown", name, n->flags);
+	if (n->flags & ~UKVM_NOTE_FLAGS_KNOWN)
+		return loader_fail(err, errlen, "%s: ukvm note: flags 0x%x are unknown", name,
+				   n->flags & ~UKVM_NOTE_FLAGS_KNOWN);
 	if (!loader_in_exec(in, n->syscall_entry, 1))
 		return loader_fail(err, errlen,
 				   "%s: ukvm note: syscall_entry 0x%llx is not in an executable segment",

@@ -36,7 +36,7 @@ struct loader_image {
  * then the monitor's own rules (ET_EXEC; every PT_LOAD at p_paddr >=
  * UKVM_KERNEL_PHYS and inside RAM; p_vaddr == p_paddr or p_paddr +
  * UKVM_KERNEL_VBASE, the alias only below 2 GiB; the ukvm note present, of
- * the right size, known ABI version, flags 0; syscall_entry and the 256
+ * the right size, known ABI version, only known flags; syscall_entry and the 256
  * exception stubs inside an executable segment; the payload inside one
  * segment's file bytes or 0/0). Fills entry, note and segs of *img. Returns
  * 0 or -EINVAL with one line "NAME: <field>: <reason>" in err.

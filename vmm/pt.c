@@ -44,10 +44,12 @@ static uint64_t *pt_page(void *buf, uint64_t gpa)
 	return (uint64_t *)((uint8_t *)buf + (gpa - UKVM_PT_GPA));
 }
 
-int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3)
+int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t guard, uint64_t *cr3)
 {
 	if (buflen != UKVM_PT_END - UKVM_PT_GPA || ukvm_mem_size_invalid(mem_size))
 		return -EINVAL;
+	if (guard && (guard % MIB2 || guard < MIB2 || guard > mem_size - MIB2))
+		return -EINVAL; /* mem_size >= UKVM_MEM_MIN: no wrap */
 
 	uint64_t *pml4 = pt_page(buf, PT_PML4);
 	uint64_t *pdpt = pt_page(buf, PT_PDPT);
@@ -65,6 +67,8 @@ int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3)
 			uint64_t pa = g * GIB + i * MIB2;
 			if (pa >= mem_size)
 				break;
+			if (guard && pa == guard)
+				continue; /* not present: the stack guard */
 			pd[i] = pa | PT_LEAF | PT_PS;
 		}
 	}

@@ -22,11 +22,13 @@
  * 2 MiB pages above, PML4 slot 256 unused, never 1 GiB pages; also the
  * virtio-mmio window [UKVM_MMIO_BASE, +2 MiB) identity as one 2 MiB page
  * (PCD set). The page after the PML4 holds an identical copy (the user
- * PML4 of PV mode's KPTI pair). Writes
- * nothing outside buf. Returns 0 and the CR3 value (guest physical address
- * of the PML4), or -EINVAL when ukvm_mem_size_invalid(mem_size) (proto/
- * ukvm_abi.h) or buflen is wrong.
+ * PML4 of PV mode's KPTI pair). guard != 0: the 2 MiB page at guard is left
+ * not present (the app's stack guard, UKVM_FDT_STACK_GUARD in proto/
+ * ukvm_abi.h). Writes nothing outside buf. Returns 0 and the CR3 value
+ * (guest physical address of the PML4), or -EINVAL when
+ * ukvm_mem_size_invalid(mem_size) (proto/ukvm_abi.h), buflen is wrong or
+ * guard is not a 2 MiB-aligned page of RAM above the first 2 MiB.
  */
-int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t *cr3);
+int pt_build(void *buf, size_t buflen, uint64_t mem_size, uint64_t guard, uint64_t *cr3);
 
 #endif

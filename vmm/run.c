@@ -371,7 +371,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	} else {
 		struct timespec wall;
 		clock_gettime(CLOCK_REALTIME, &wall);
-		fdtb_set_boot_time(mem_ptr(&vm->mem, UKVM_FDT_GPA, UKVM_FDT_MAX),
+		fdtb_set_boot_time(mem_ptr(&vm->mem, vm->fdt_gpa, UKVM_FDT_END - vm->fdt_gpa),
 				   (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec);
 	}
 	vm->phase_ns[UKVM_PHASE_FIRST_RUN] = vm_now_ns();

@@ -11,7 +11,12 @@
 #include "ukvm_abi.h"
 
 #define SNAP_MAGIC "UKVMSNAP"
-#define SNAP_VERSION 1u
+/*
+ * 2: the boot block (proto/ukvm_abi.h) moved the console buffer to
+ * UKVM_CONBUF_GPA 0xf7000; a guest saved by version 1 writes its output at
+ * 0x8000, where this monitor would not drain it.
+ */
+#define SNAP_VERSION 2u
 #define SNAP_PAGE 4096ull
 /* Most MSRs a snapshot carries: KVM lists ~60-120 on x86 hosts. */
 #define SNAP_MAX_MSRS 512u

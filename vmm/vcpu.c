@@ -230,8 +230,8 @@ int vcpu_setup(struct vcpu *v, const struct vcpu_boot *b, char *err, size_t errl
 	if (r)
 		return r;
 	struct kvm_regs g = { .rip = b->entry,
-			      .rsp = UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_TOP,
-			      .rdi = UKVM_FDT_GPA,
+			      .rsp = UKVM_KERNEL_VBASE + b->fdt_gpa,
+			      .rdi = b->fdt_gpa,
 			      .rflags = 0x2 };
 	if (ioctl(v->fd, KVM_SET_REGS, &g) < 0) {
 		snprintf(err, errlen, "KVM_SET_REGS: %s", strerror(errno));

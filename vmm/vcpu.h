@@ -30,6 +30,7 @@ struct vcpu_boot {
 	uint64_t cr3;
 	uint64_t entry;            /* RIP */
 	uint64_t syscall_entry;    /* LSTAR */
+	uint64_t fdt_gpa;          /* RDI, and RSP's kernel alias: the boot stack grows down from the FDT */
 };
 
 /*

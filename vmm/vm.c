@@ -69,6 +69,7 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.trace_boot = vm->cfg.trace_boot,
 		.pv_vif = vm->pv ? UKVM_VIF_GPA : 0,
 		.conbuf_gpa = UKVM_CONBUF_GPA, .conbuf_size = UKVM_CONBUF_SIZE, /* drained by hcall.c */
+		.stack_guard = vm->stack_guard,
 		.hostsig_gpa = vm->cfg.forward_signals ? UKVM_HOSTSIG_GPA : 0, /* written by run.c */
 		.cpuid = (const uint32_t (*)[6])vm->host->cpuid_boot,
 		.ncpuid = vm->host->ncpuid_boot,
@@ -93,14 +94,26 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 	*kind = UKVM_ERR_INTERNAL;
 	if (getrandom(a.rng_seed, sizeof(a.rng_seed), 0) != sizeof(a.rng_seed))
 		return vm_errno(err, errlen, "getrandom", errno);
-	void *fdt = mem_ptr(&vm->mem, UKVM_FDT_GPA, UKVM_FDT_MAX);
+	/*
+	 * Built aside, then copied to end at UKVM_FDT_END (the boot block,
+	 * proto/ukvm_abi.h): its size decides where it starts.
+	 */
+	void *fdt = malloc(UKVM_FDT_MAX);
+	if (!fdt)
+		return vm_errno(err, errlen, "boot-info FDT", ENOMEM);
 	int r = fdtb_build(fdt, UKVM_FDT_MAX, &a);
 	if (r == -E2BIG) {
 		*kind = UKVM_ERR_CONFIG;
 		snprintf(err, errlen, "guest arguments and environment exceed the %llu KiB boot-info limit",
 			 UKVM_FDT_MAX >> 10);
-	} else if (r)
+	} else if (r) {
 		snprintf(err, errlen, "building the boot-info FDT failed");
+	} else {
+		uint64_t size = fdtb_size(fdt); /* <= UKVM_FDT_MAX: fdtb_build kept it inside the buffer */
+		vm->fdt_gpa = (UKVM_FDT_END - size) & ~15ull;
+		memcpy(mem_ptr(&vm->mem, vm->fdt_gpa, size), fdt, size);
+	}
+	free(fdt);
 	return r;
 }
 
@@ -283,24 +296,26 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 	bootmem_populate(&vm->mem);
 	kind = UKVM_ERR_INTERNAL;
 	uint64_t cr3;
+	vm->stack_guard = bootmem_stack_guard(vm->mem.size, &vm->img);
 	if ((r = pt_build(mem_ptr(&vm->mem, UKVM_PT_GPA, UKVM_PT_END - UKVM_PT_GPA),
-			  UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, &cr3)) ||
+			  UKVM_PT_END - UKVM_PT_GPA, vm->mem.size, vm->stack_guard, &cr3)) ||
 	    (r = x86_tables_build(&vm->mem, vm->img.note.exc_stubs, vm->pv))) {
 		snprintf(err, errlen, "building page or descriptor tables failed");
 		goto err_vm;
 	}
-	kind = UKVM_ERR_KVM;
-	struct vcpu_boot boot = { .cpuid = vm->host->cpuid, .pv = vm->pv, .cr3 = cr3, .entry = vm->img.entry,
-				  .syscall_entry = vm->img.note.syscall_entry };
-	if ((r = vcpu_setup(&vm->vcpu, &boot, err, errlen)))
-		goto err_vm;
 	if ((r = vmdev_create(vm, &kind, err, errlen)))
 		goto err_vm;
 	if (vm->cfg.snapshot_when_idle && (r = snapvm_can_save(vm, err, errlen))) {
 		kind = UKVM_ERR_CONFIG;
 		goto err_vm;
 	}
+	/* Before the registers: its size decides where it starts, and so RDI and RSP. */
 	if ((r = vm_fdt(vm, &kind, err, errlen)))
+		goto err_vm;
+	kind = UKVM_ERR_KVM;
+	struct vcpu_boot boot = { .cpuid = vm->host->cpuid, .pv = vm->pv, .cr3 = cr3, .entry = vm->img.entry,
+				  .syscall_entry = vm->img.note.syscall_entry, .fdt_gpa = vm->fdt_gpa };
+	if ((r = vcpu_setup(&vm->vcpu, &boot, err, errlen)))
 		goto err_vm;
 	uart_init(&vm->uart, vm->cfg.console_fd);
 	vm->phase_ns[UKVM_PHASE_IMAGE_LOADED] = vm_now_ns();

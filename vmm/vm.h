@@ -37,6 +37,8 @@ struct ukvm_vm {
 	_Atomic uint64_t hostsig;  /* ukvm_signal's signals not yet in the guest's word: bit n - 1 for n */
 	bool ran;
 	bool pv;                   /* the vCPU runs in pvm-pv mode (proto/ukvm_abi.h "PV mode") */
+	uint64_t stack_guard;      /* the 2 MiB page the page tables leave out for the app's stack (0: none) */
+	uint64_t fdt_gpa;          /* where the boot-info FDT starts (the boot block, proto/ukvm_abi.h) */
 	uint64_t phase_ns[UKVM_PHASE_COUNT];
 	struct vm_dev devs[UKVM_MMIO_MAX_DEVS]; /* device i at UKVM_MMIO_BASE + i * STRIDE */
 	unsigned ndevs;

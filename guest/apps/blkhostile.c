@@ -147,11 +147,25 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Guest RAM size from /memory@0 reg in the boot FDT (still at UKVM_FDT_GPA: reserved); 64 MiB if unreadable. */
+/*
+ * The boot FDT (still there: reserved): it ends at UKVM_FDT_END, its start
+ * 16-byte aligned (proto/ukvm_abi.h, the boot block). NULL if not found.
+ */
+static const uint8_t *boot_fdt(void)
+{
+	for (uint64_t a = UKVM_FDT_END - 16; a >= UKVM_FDT_END - UKVM_FDT_MAX; a -= 16) {
+		const uint8_t *f = (const uint8_t *)(uintptr_t)a;
+		if (be32(f) == 0xd00dfeedu && be32(f + 4) <= UKVM_FDT_END - a && be32(f + 4) > UKVM_FDT_END - a - 16)
+			return f;
+	}
+	return NULL;
+}
+
+/* Guest RAM size from /memory@0 reg in the boot FDT; 64 MiB if unreadable. */
 static uint64_t ram_size(void)
 {
-	const uint8_t *f = (const uint8_t *)(uintptr_t)UKVM_FDT_GPA;
-	if (be32(f) != 0xd00dfeedu || be32(f + 4) > UKVM_FDT_MAX)
+	const uint8_t *f = boot_fdt();
+	if (!f)
 		return 64ull << 20;
 	const uint8_t *st = f + be32(f + 8), *strs = f + be32(f + 12), *end = f + be32(f + 4);
 	int in_memory = 0;

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ukvm_abi.h"
+
 /* The few errno names these answers can have (musl has no conio_errname). */
 static const char *conio_errname(int e)
 {
@@ -148,14 +150,14 @@ int main(int argc, char **argv)
 		 */
 		if (write(1, "good\n", 5) != 5)
 			return 1;
-		volatile uint64_t *used = (volatile uint64_t *)0x8000;
-		volatile uint32_t *rec = (volatile uint32_t *)(0x8000 + 8);
+		volatile uint64_t *used = (volatile uint64_t *)UKVM_CONBUF_GPA;
+		volatile uint32_t *rec = (volatile uint32_t *)(UKVM_CONBUF_GPA + 8);
 		uint64_t u = *used; /* the good record: {1, 5} "good\n" = 13 bytes */
 		long c = strtol(argv[2], NULL, 10);
 		if (c == 0)
 			*used = ~0ull; /* far past the buffer */
 		else if (c == 1)
-			*used = 0x8000 - 8 + 1; /* one byte past it */
+			*used = UKVM_CONBUF_SIZE - 8 + 1; /* one byte past it */
 		else if (c == 2)
 			rec[0] = 7; /* the first record names stream 7 */
 		else if (c == 3)

@@ -30,8 +30,9 @@ static struct {
 	bool tty;           /* end of file is one read's (^D), not sticky */
 	bool poller_on;
 	uint64_t last_try;  /* monotonic time of the last fill */
-	uint8_t buf[CONIN_BUF_SIZE]; /* last: boot touches the fields, never the buffer (guest/kernel.ld) */
-} conin __attribute__((aligned(4096)));
+} conin;
+/* Apart from the state above: boot touches the state, never the buffer, and guest/kernel.ld puts it with the cold. */
+static uint8_t conin_buf[CONIN_BUF_SIZE];
 
 static struct k_poller conin_poller;
 
@@ -49,7 +50,7 @@ static void conin_want(bool on)
 static void conin_fill(void)
 {
 	bool hup = false;
-	long n = k_hypercall_input(conin.buf, sizeof(conin.buf), &hup);
+	long n = k_hypercall_input(conin_buf, sizeof(conin_buf), &hup);
 	conin.last_try = k_clock_monotonic_ns();
 	if (n == -EAGAIN) {
 		conin_want(true);
@@ -57,7 +58,7 @@ static void conin_fill(void)
 	}
 	if (n > 0) {
 		conin.head = 0;
-		conin.len = (uint32_t)(n < (long)sizeof(conin.buf) ? n : (long)sizeof(conin.buf));
+		conin.len = (uint32_t)(n < (long)sizeof(conin_buf) ? n : (long)sizeof(conin_buf));
 	} else {
 		conin.eof = true;
 		conin.hup = hup;
@@ -100,7 +101,7 @@ long fs_conin_read(void *buf, size_t len, bool nonblock)
 		conin_fill_if_unknown();
 		if (conin.len) {
 			size_t n = len < conin.len ? len : conin.len;
-			memcpy(buf, conin.buf + conin.head, n);
+			memcpy(buf, conin_buf + conin.head, n);
 			conin.head += (uint32_t)n;
 			conin.len -= (uint32_t)n;
 			return (long)n;

@@ -41,8 +41,9 @@ void fs_conout_init(uint64_t gpa, uint64_t size)
 	if (!gpa || size <= sizeof(struct ukvm_conbuf) + sizeof(struct ukvm_conrec) || size > UKVM_KERNEL_PHYS ||
 	    gpa > UKVM_KERNEL_PHYS - size)
 		return; /* not in the boot area, which no allocator hands out: not used */
-	conout.hdr = (volatile struct ukvm_conbuf *)(uintptr_t)gpa; /* identity-mapped */
-	conout.recs = (uint8_t *)(uintptr_t)gpa + sizeof(struct ukvm_conbuf);
+	/* Through the kernel alias, as the boot stack and the FDT next to it: no identity walk of the boot area. */
+	conout.hdr = (volatile struct ukvm_conbuf *)(uintptr_t)(UKVM_KERNEL_VBASE + gpa);
+	conout.recs = (uint8_t *)(uintptr_t)(UKVM_KERNEL_VBASE + gpa) + sizeof(struct ukvm_conbuf);
 	conout.cap = size - sizeof(struct ukvm_conbuf);
 	/* used is 0 in fresh RAM: not written here, so an app that never prints never touches the page (a shadow fault). */
 }

@@ -26,6 +26,7 @@ struct k_boot_info {
 	int cpuid_len;
 	uint64_t env_start, env_end; /* set by exec: the app's initial environment strings on its stack
 					(/proc/self/environ) */
+	uint64_t stack_guard; /* /chosen ukvm,stack-guard: a 2 MiB page the page tables leave out (0 if absent) */
 };
 
 /* Filled by k_boot before anything else runs. */

@@ -27,6 +27,14 @@ int ptab_protect(uint64_t addr, uint64_t np, enum ptab_prot p, bool *changed);
  */
 bool ptab_user_ok(uint64_t a, uint64_t len, bool write);
 
+/*
+ * [lo, lo + len) is absent from the page tables as the monitor built them
+ * (its stack guard, proto/ukvm_abi.h): ptab_user_ok refuses it even while
+ * nothing else was ever protected, without reading a table (a first read of
+ * them costs a fault on PVM).
+ */
+void ptab_note_gap(uint64_t lo, uint64_t len);
+
 /* True once some page was protected (until then every page is RW and nothing needs a look). */
 bool ptab_active(void);
 /* The protection of the page holding identity address a. */

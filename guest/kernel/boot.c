@@ -10,6 +10,8 @@
 #include "k.h"
 #include "sig.h"
 #include "net.h"
+#include "pages.h"
+#include "ptab.h"
 #include "sys.h"
 #include "vdev.h"
 
@@ -86,8 +88,8 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 	p = fdt_getprop(fdt, node, UKVM_FDT_HOSTSIG, &len);
 	if (p) {
 		uint64_t w = len == 8 ? fdt64_ld((const fdt64_t *)p) : 0;
-		/* In the boot area, below the FDT, aligned: the one place the monitor may write it. */
-		if (w < 0x1000 || w % 8 || w + 8 > UKVM_FDT_GPA)
+		/* In the boot area, below the page tables, aligned: the one place the monitor may write it. */
+		if (w < 0x1000 || w % 8 || w + 8 > UKVM_PT_GPA)
 			k_panic("bad /chosen/" UKVM_FDT_HOSTSIG);
 		k_sig_host_init(w);
 	}
@@ -95,6 +97,11 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 	bi->cwd = fdt_getprop(fdt, node, UKVM_FDT_CWD, &len);
 	if (bi->cwd && (len < 2 || bi->cwd[len - 1] != 0 || bi->cwd[0] != '/'))
 		k_panic("bad /chosen/" UKVM_FDT_CWD);
+	p = fdt_getprop(fdt, node, UKVM_FDT_STACK_GUARD, &len);
+	if (p && len == 8)
+		bi->stack_guard = fdt64_ld((const fdt64_t *)p);
+	else if (p)
+		k_panic("bad /chosen/" UKVM_FDT_STACK_GUARD);
 	p = fdt_getprop(fdt, node, UKVM_FDT_PAYLOAD, &len);
 	if (p && len == 16) {
 		bi->payload_gpa = fdt64_ld((const fdt64_t *)p);
@@ -105,9 +112,14 @@ static void boot_chosen(const void *fdt, struct k_boot_info *bi, uint64_t *boot_
 /* What the kernel needs from the FDT, read once: the mode first (the fault and CPUID paths depend on it). */
 static void boot_read_fdt(uint64_t fdt_gpa, struct k_boot_info *bi, uint64_t *boot_ns)
 {
-	const void *fdt = (const void *)(uintptr_t)fdt_gpa; /* identity-mapped */
-	if (fdt_gpa < UKVM_FDT_GPA || fdt_gpa >= UKVM_KERNEL_PHYS || fdt_check_header(fdt) != 0 ||
-	    fdt_totalsize(fdt) > UKVM_FDT_MAX)
+	/*
+	 * Through the kernel alias, as the boot stack next to it: a first
+	 * access through the identity map would cost a fault of its own on PVM
+	 * (the shadow MMU links each path to a table once).
+	 */
+	const void *fdt = (const void *)(uintptr_t)(UKVM_KERNEL_VBASE + fdt_gpa);
+	if (fdt_gpa < UKVM_FDT_END - UKVM_FDT_MAX || fdt_gpa >= UKVM_FDT_END || fdt_check_header(fdt) != 0 ||
+	    fdt_totalsize(fdt) > UKVM_FDT_END - fdt_gpa)
 		k_panic("bad FDT at 0x%lx", (unsigned long)fdt_gpa);
 	bi->fdt = fdt;
 	/* The VIF is in the boot area. */
@@ -115,7 +127,7 @@ static void boot_read_fdt(uint64_t fdt_gpa, struct k_boot_info *bi, uint64_t *bo
 	int pvlen;
 	const fdt64_t *pv = chosen >= 0 ? fdt_getprop(fdt, chosen, UKVM_FDT_PV, &pvlen) : NULL;
 	uint64_t vif = pv && pvlen == 8 ? fdt64_ld(pv) : 0;
-	if (vif && vif + 16 <= UKVM_FDT_GPA)
+	if (vif && vif + 16 <= UKVM_PT_GPA)
 		k_pv_vif = UKVM_KERNEL_VBASE + vif;
 	else if (pv)
 		k_panic("bad /chosen/ukvm,pv");
@@ -151,6 +163,18 @@ static void boot_memory(struct k_boot_info *bi)
 	int rc = k_pages_init(bi->fdt, bi->mem_size, bi->payload_gpa, bi->payload_size);
 	if (rc)
 		k_panic("memory init failed (%d)", rc);
+	/*
+	 * The monitor's stack guard is absent from the page tables: its pages are
+	 * never handed out, and no user range may include it (exec puts the
+	 * app's stack above it).
+	 */
+	uint64_t g = bi->stack_guard;
+	if (g) {
+		if (g % UKVM_STACK_GUARD_SIZE || g < UKVM_KERNEL_PHYS || g > bi->mem_size - UKVM_STACK_GUARD_SIZE ||
+		    pmem_adopt(&k_pages, g, UKVM_STACK_GUARD_SIZE / PMEM_PAGE, PMEM_BIT(PMEM_PRISTINE), PMEM_KERNEL))
+			k_panic("bad /chosen/" UKVM_FDT_STACK_GUARD " 0x%lx", (unsigned long)g);
+		ptab_note_gap(g, UKVM_STACK_GUARD_SIZE);
+	}
 	if (bi->payload_size) {
 		if (bi->payload_gpa < UKVM_KERNEL_PHYS || bi->payload_gpa >= bi->mem_size ||
 		    bi->payload_size > bi->mem_size - bi->payload_gpa)

@@ -17,6 +17,7 @@
 #define EXEC_PAGE 4096ull
 #define EXEC_STACK_MAX (8ull << 20)
 #define EXEC_GUARD_BIG (2ull << 20)
+_Static_assert(EXEC_STACK_MAX <= UKVM_STACK_GUARD_ROOM, "the largest stack fits above the monitor's guard");
 #define EXEC_PIE_ALIGN (2ull << 20)
 #define EXEC_MAX_STRS 4096 /* argv or env entries */
 
@@ -263,6 +264,62 @@ static int exec_check_placed(const struct payload_view *pv, const struct elf_inf
 	return 0;
 }
 
+/*
+ * The main stack sits above a guard gap, as Linux's stack_guard_gap: not
+ * present, so an overflow raises SIGSEGV (SEGV_MAPERR, as at Linux's gap)
+ * instead of running into other memory; the kernel keeps its pages, so
+ * nothing maps them.
+ *
+ * The stack right above the gap the monitor left out of the page tables
+ * (proto/ukvm_abi.h, UKVM_FDT_STACK_GUARD; boot_memory took its pages): no
+ * entry is edited and nothing flushed, which on PVM (an emulated write to a
+ * shadowed table, and in base mode an emulated CPL0 flush) was ~100 us of
+ * boot. 0 with *stack_lo, or -ENOMEM when there is no such gap or the room
+ * above it is taken.
+ */
+static int exec_stack_premade(uint64_t stack_size, uint64_t *stack_lo)
+{
+	uint64_t g = k_boot_info.stack_guard;
+	if (!g || stack_size > UKVM_STACK_GUARD_ROOM ||
+	    pmem_claim(&k_pages, g + UKVM_STACK_GUARD_SIZE, stack_size / EXEC_PAGE, PMEM_APP, false, false))
+		return -ENOMEM;
+	*stack_lo = g + UKVM_STACK_GUARD_SIZE;
+	return 0;
+}
+
+/*
+ * The stack with a gap of the kernel's own below it: one whole 2 MiB page
+ * when RAM allows (its page-directory entry alone: splitting a 2 MiB page
+ * into a table was measured at ~0.5 ms of boot), else one page. 0 with
+ * *stack_lo, or -ENOMEM.
+ */
+static int exec_stack_own_guard(uint64_t stack_size, uint64_t *stack_lo)
+{
+	bool big = stack_size >= EXEC_GUARD_BIG * 2;
+	uint64_t guard = big ? EXEC_GUARD_BIG : EXEC_PAGE, slack = big ? EXEC_GUARD_BIG - EXEC_PAGE : 0, lo;
+	/* Pristine pages cost nothing until the app touches them. */
+	int rc = pmem_alloc(&k_pages, (stack_size + guard + slack) / EXEC_PAGE, PMEM_APP, &lo);
+	if (rc) {
+		k_printf("ukvm: no memory for the app's stack\n");
+		return rc;
+	}
+	if (big) {
+		/* The guard on a 2 MiB boundary; what is left below and above goes back. */
+		uint64_t glo = exec_align_up(lo, EXEC_GUARD_BIG), end = lo + stack_size + guard + slack;
+		if (glo > lo)
+			pmem_free(&k_pages, lo, (glo - lo) / EXEC_PAGE, PMEM_APP);
+		if (glo + guard + stack_size < end)
+			pmem_free(&k_pages, glo + guard + stack_size, (end - glo - guard - stack_size) / EXEC_PAGE, PMEM_APP);
+		lo = glo;
+	}
+	bool flush = false;
+	if (pmem_adopt(&k_pages, lo, guard / EXEC_PAGE, PMEM_BIT(PMEM_APP), PMEM_KERNEL) == 0 &&
+	    ptab_protect(lo, guard / EXEC_PAGE, PTAB_NONE, &flush) == 0 && flush)
+		ptab_flush();
+	*stack_lo = lo + guard;
+	return 0;
+}
+
 int k_exec_app(void)
 {
 	const struct payload_view *pv = &k_boot_payload;
@@ -299,34 +356,8 @@ int k_exec_app(void)
 	uint64_t stack_size = k_pages.size / 8 < EXEC_STACK_MAX ? k_pages.size / 8 : EXEC_STACK_MAX;
 	stack_size &= ~(EXEC_PAGE - 1);
 	uint64_t stack_lo;
-	/*
-	 * A guard gap below it, as Linux's stack_guard_gap: not present, so an overflow raises SIGSEGV
-	 * (SEGV_MAPERR, as at Linux's gap) instead of running into other memory; the kernel keeps the
-	 * pages, so nothing maps them. One whole 2 MiB page when RAM allows (its page-directory entry
-	 * alone: splitting a 2 MiB page into a table was measured at ~0.5 ms of boot), else one page.
-	 */
-	bool big = stack_size >= EXEC_GUARD_BIG * 2;
-	uint64_t guard = big ? EXEC_GUARD_BIG : EXEC_PAGE, slack = big ? EXEC_GUARD_BIG - EXEC_PAGE : 0;
-	/* Pristine pages cost nothing until the app touches them. */
-	rc = pmem_alloc(&k_pages, (stack_size + guard + slack) / EXEC_PAGE, PMEM_APP, &stack_lo);
-	if (rc) {
-		k_printf("ukvm: no memory for the app's stack\n");
+	if (exec_stack_premade(stack_size, &stack_lo) && (rc = exec_stack_own_guard(stack_size, &stack_lo)))
 		return rc;
-	}
-	if (big) {
-		/* The guard on a 2 MiB boundary; what is left below and above goes back. */
-		uint64_t glo = exec_align_up(stack_lo, EXEC_GUARD_BIG), end = stack_lo + stack_size + guard + slack;
-		if (glo > stack_lo)
-			pmem_free(&k_pages, stack_lo, (glo - stack_lo) / EXEC_PAGE, PMEM_APP);
-		if (glo + guard + stack_size < end)
-			pmem_free(&k_pages, glo + guard + stack_size, (end - glo - guard - stack_size) / EXEC_PAGE, PMEM_APP);
-		stack_lo = glo;
-	}
-	bool flush = false;
-	if (pmem_adopt(&k_pages, stack_lo, guard / EXEC_PAGE, PMEM_BIT(PMEM_APP), PMEM_KERNEL) == 0 &&
-	    ptab_protect(stack_lo, guard / EXEC_PAGE, PTAB_NONE, &flush) == 0 && flush)
-		ptab_flush();
-	stack_lo += guard;
 
 	uint64_t app_end = in.hi + base;
 	sys_mm_brk_init(exec_align_up(app_end > payload_end ? app_end : payload_end, EXEC_PAGE));

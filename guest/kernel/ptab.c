@@ -25,6 +25,14 @@
 
 /* Nothing was ever split: every RAM page is RW and ptab_user_ok has nothing to look at. */
 static bool ptab_any;
+/* What the monitor's tables leave out (ptab_note_gap): [lo, hi), empty when hi is 0. */
+static uint64_t ptab_gap_lo, ptab_gap_hi;
+
+void ptab_note_gap(uint64_t lo, uint64_t len)
+{
+	ptab_gap_lo = lo;
+	ptab_gap_hi = lo + len;
+}
 /*
  * What changed since the last flush: the addresses to invalidate (one per
  * 2 MiB page split in the batch, whose TLB entry covers all of it; one per
@@ -149,7 +157,11 @@ bool ptab_user_ok(uint64_t a, uint64_t len, bool write)
 {
 	uint64_t need = write ? PT_P | PT_RW : PT_P, end = a + len;
 
-	if (!ptab_any || len == 0)
+	if (len == 0)
+		return true;
+	if (a < ptab_gap_hi && ptab_gap_lo < end)
+		return false;
+	if (!ptab_any)
 		return true;
 	for (a &= ~(PT_PAGE - 1); a < end;) {
 		const uint64_t *pde = ptab_pde(a);

@@ -225,9 +225,11 @@ START_TEST(init_refuses_outside_ram)
 	ck_assert_int_eq(conbuf_init(&b, &m, UINT64_MAX - 100, 4096), -EINVAL);
 	ck_assert_int_eq(conbuf_init(&b, &m, UKVM_CONBUF_GPA, sizeof(struct ukvm_conbuf)), -EINVAL);
 	ck_assert_int_eq(conbuf_init(&b, &m, m.size - 4096, 4096), 0);
-	/* The boot area's buffer lies between the VIF page and the FDT. */
-	ck_assert_uint_ge(UKVM_CONBUF_GPA, UKVM_VIF_GPA + 0x1000);
-	ck_assert_uint_le(UKVM_CONBUF_GPA + UKVM_CONBUF_SIZE, UKVM_FDT_GPA);
+	/* The boot area's buffer starts where the FDT ends, its header in the boot block, below the kernel. */
+	ck_assert_uint_eq(UKVM_CONBUF_GPA, UKVM_FDT_END);
+	ck_assert_uint_ge(UKVM_CONBUF_GPA, UKVM_BOOT_BLOCK);
+	ck_assert_uint_lt(UKVM_CONBUF_GPA, UKVM_BOOT_BLOCK + 0x8000);
+	ck_assert_uint_le(UKVM_CONBUF_GPA + UKVM_CONBUF_SIZE, UKVM_KERNEL_PHYS);
 }
 END_TEST
 

@@ -128,6 +128,7 @@ START_TEST(test_minimal)
 	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDOUT_TTY, &len));
 	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STDERR_TTY, &len));
 	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_CONBUF, &len)); /* no console buffer offered */
+	ck_assert_ptr_null(fdt_getprop(fdt, off, UKVM_FDT_STACK_GUARD, &len)); /* no stack guard made */
 	ck_assert_int_eq(fdt_num_mem_rsv(fdt), 0);
 }
 END_TEST
@@ -144,6 +145,19 @@ START_TEST(test_conbuf)
 	ck_assert_int_eq(len, 16);
 	ck_assert_uint_eq(u64at(p, 0), UKVM_CONBUF_GPA);
 	ck_assert_uint_eq(u64at(p, 1), UKVM_CONBUF_SIZE);
+}
+END_TEST
+
+/* The monitor's stack guard: one u64, the gpa of the unmapped 2 MiB page. */
+START_TEST(test_stack_guard)
+{
+	struct fdtb_args a = { .mem_size = 128ull << 20, .argv0 = "k", .stack_guard = 116ull << 20 };
+	int len;
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	const void *p = prop("/chosen", UKVM_FDT_STACK_GUARD, &len);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(len, 8);
+	ck_assert_uint_eq(u64at(p, 0), 116ull << 20);
 }
 END_TEST
 
@@ -312,6 +326,7 @@ Suite *fdtbuild_suite(void)
 	tcase_add_test(c, test_minimal);
 	tcase_add_test(c, test_console);
 	tcase_add_test(c, test_conbuf);
+	tcase_add_test(c, test_stack_guard);
 	tcase_add_test(c, test_cwd);
 	tcase_add_test(c, test_devices);
 	tcase_add_test(c, test_nics);

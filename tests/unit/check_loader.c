@@ -84,6 +84,11 @@ START_TEST(test_valid)
 	desc->payload_gpa = UKVM_KERNEL_PHYS + 0x100;
 	desc->payload_size = TEXT_SZ - 0x100;
 	ck_assert_int_eq(check(), 0);
+	/* A kernel that reads the monitor's stack guard says so. */
+	build();
+	desc->flags = UKVM_NOTE_STACK_GUARD;
+	ck_assert_int_eq(check(), 0);
+	ck_assert_uint_eq(li.note.flags, UKVM_NOTE_STACK_GUARD);
 }
 END_TEST
 
@@ -122,8 +127,11 @@ START_TEST(test_note)
 	desc->abi_version = 2;
 	rejected("abi_version 2 is unknown");
 	build();
-	desc->flags = 1;
-	rejected("flags");
+	desc->flags = 2; /* bit 1 means nothing yet */
+	rejected("flags 0x2 are unknown");
+	build();
+	desc->flags = UKVM_NOTE_STACK_GUARD | 0x80000000u;
+	rejected("flags 0x80000000 are unknown");
 	build();
 	desc->syscall_entry = KV(UKVM_KERNEL_PHYS + TEXT_SZ);
 	rejected("syscall_entry");

@@ -13,6 +13,7 @@
 
 static uint8_t *pt_region; /* GUARD | tables | GUARD */
 static uint64_t pt_cr3;
+static uint64_t pt_guard; /* build()'s stack guard: 0 none */
 
 static uint64_t *tbl(uint64_t gpa)
 {
@@ -67,7 +68,7 @@ static void build(uint64_t mem)
 	memset(pt_region, 0x5a, GUARD);
 	memset(pt_region + GUARD, 0, PT_LEN);
 	memset(pt_region + GUARD + PT_LEN, 0x5a, GUARD);
-	ck_assert_int_eq(pt_build(pt_region + GUARD, PT_LEN, mem, &pt_cr3), 0);
+	ck_assert_int_eq(pt_build(pt_region + GUARD, PT_LEN, mem, pt_guard, &pt_cr3), 0);
 	for (size_t i = 0; i < GUARD; i++) {
 		ck_assert_uint_eq(pt_region[i], 0x5a);
 		ck_assert_uint_eq(pt_region[GUARD + PT_LEN + i], 0x5a);
@@ -78,6 +79,7 @@ static void teardown(void)
 {
 	free(pt_region);
 	pt_region = NULL;
+	pt_guard = 0;
 }
 
 START_TEST(test_64m)
@@ -96,7 +98,8 @@ START_TEST(test_64m)
 	ck_assert_uint_eq(walk(1ull << 30), NONE);
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE), NONE); /* alias of page 0 absent too */
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_KERNEL_PHYS), UKVM_KERNEL_PHYS);
-	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_TOP - 8), UKVM_BOOT_STACK_TOP - 8);
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_FDT_END - 8), UKVM_FDT_END - 8); /* the boot stack's top */
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + UKVM_BOOT_STACK_LO), UKVM_BOOT_STACK_LO);
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + mem - 1), mem - 1);
 	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + mem), NONE);
 	ck_assert_uint_eq(tbl(pt_cr3)[256], 0);           /* slot 256 unused */
@@ -150,14 +153,50 @@ START_TEST(test_pv_pml4_pair)
 }
 END_TEST
 
+/* The stack guard: its 2 MiB page is absent in both views, everything around it mapped. */
+START_TEST(test_stack_guard)
+{
+	uint64_t mem = 128ull << 20, g = mem - (12ull << 20);
+	pt_guard = g;
+	build(mem);
+	ck_assert_uint_eq(walk(g), NONE);
+	ck_assert_uint_eq(walk(g + (2ull << 20) - 1), NONE);
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + g + 8), NONE);
+	ck_assert_uint_eq(walk(g - 1), g - 1);
+	ck_assert_uint_eq(walk(g + (2ull << 20)), g + (2ull << 20));
+	ck_assert_uint_eq(walk(UKVM_KERNEL_VBASE + g - 8), g - 8);
+	ck_assert_uint_eq(walk(mem - 1), mem - 1);
+	ck_assert_uint_eq(walk(0x1000), 0x1000);
+	pt_guard = mem - (2ull << 20); /* the last page of RAM is a guard too */
+	build(mem);
+	ck_assert_uint_eq(walk(mem - 1), NONE);
+	ck_assert_uint_eq(walk(mem - (2ull << 20) - 1), mem - (2ull << 20) - 1);
+}
+END_TEST
+
+START_TEST(test_bad_guard)
+{
+	uint64_t cr3 = 7, mem = 64ull << 20;
+	uint8_t *b = calloc(1, PT_LEN);
+	ck_assert_int_eq(pt_build(b, PT_LEN, mem, (8ull << 20) + 4096, &cr3), -EINVAL); /* not 2 MiB aligned */
+	ck_assert_int_eq(pt_build(b, PT_LEN, mem, 4096, &cr3), -EINVAL);                /* the first 2 MiB */
+	ck_assert_int_eq(pt_build(b, PT_LEN, mem, mem, &cr3), -EINVAL);                 /* past RAM */
+	ck_assert_int_eq(pt_build(b, PT_LEN, mem, UINT64_MAX & ~((2ull << 20) - 1), &cr3), -EINVAL);
+	ck_assert_uint_eq(cr3, 7);
+	for (size_t i = 0; i < PT_LEN; i++)
+		ck_assert_uint_eq(b[i], 0);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_bad_args)
 {
 	uint64_t cr3 = 7;
 	uint8_t *b = calloc(1, PT_LEN);
-	ck_assert_int_eq(pt_build(b, PT_LEN, UKVM_MEM_MIN - (2ull << 20), &cr3), -EINVAL);
-	ck_assert_int_eq(pt_build(b, PT_LEN, UKVM_MEM_MAX + (2ull << 20), &cr3), -EINVAL);
-	ck_assert_int_eq(pt_build(b, PT_LEN, (64ull << 20) + 4096, &cr3), -EINVAL);
-	ck_assert_int_eq(pt_build(b, PT_LEN - 1, 64ull << 20, &cr3), -EINVAL);
+	ck_assert_int_eq(pt_build(b, PT_LEN, UKVM_MEM_MIN - (2ull << 20), 0, &cr3), -EINVAL);
+	ck_assert_int_eq(pt_build(b, PT_LEN, UKVM_MEM_MAX + (2ull << 20), 0, &cr3), -EINVAL);
+	ck_assert_int_eq(pt_build(b, PT_LEN, (64ull << 20) + 4096, 0, &cr3), -EINVAL);
+	ck_assert_int_eq(pt_build(b, PT_LEN - 1, 64ull << 20, 0, &cr3), -EINVAL);
 	ck_assert_uint_eq(cr3, 7);
 	for (size_t i = 0; i < PT_LEN; i++)
 		ck_assert_uint_eq(b[i], 0);
@@ -168,14 +207,17 @@ END_TEST
 Suite *pt_suite(void)
 {
 	Suite *s = suite_create("pt");
-	TCase *c = tcase_create("core"), *l = tcase_create("limits");
+	TCase *c = tcase_create("core"), *l = tcase_create("limits"), *h = tcase_create("hostile");
 	tcase_add_checked_fixture(c, NULL, teardown);
 	tcase_add_checked_fixture(l, NULL, teardown);
 	tcase_add_test(c, test_64m);
 	tcase_add_test(c, test_pv_pml4_pair);
+	tcase_add_test(c, test_stack_guard);
 	tcase_add_test(l, test_large);
 	tcase_add_test(l, test_bad_args);
+	tcase_add_test(h, test_bad_guard);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, l);
+	suite_add_tcase(s, h);
 	return s;
 }

@@ -104,7 +104,7 @@ START_TEST(test_pv_layout)
 	ck_assert_uint_ge(xt_get64(UKVM_TSS_GPA + 36), UKVM_KERNEL_VBASE);
 	/* The VIF page lies in the free part of the boot area, clear of the TSS's I/O bitmap. */
 	ck_assert_uint_ge(UKVM_VIF_GPA, UKVM_TSS_GPA + X86_TSS_LIMIT + 1);
-	ck_assert_uint_le(UKVM_VIF_GPA + 4096, UKVM_FDT_GPA);
+	ck_assert_uint_le(UKVM_VIF_GPA + 4096, UKVM_PT_GPA);
 	ck_assert_uint_eq(UKVM_VIF_GPA % 4096, 0);
 }
 END_TEST

@@ -9,7 +9,7 @@
 	.globl k_note_desc
 k_note_desc:
 	.long 1                 /* abi_version = UKVM_ABI_VERSION */
-	.long 0                 /* flags */
+	.long 1                 /* flags: UKVM_NOTE_STACK_GUARD (boot.c reads ukvm,stack-guard) */
 	.quad k_syscall_entry   /* syscall_entry (LSTAR) */
 	.quad k_exc_stubs       /* exc_stubs */
 	.quad 0                 /* payload_gpa: ukvm-build rewrites it */
