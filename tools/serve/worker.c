@@ -38,10 +38,25 @@
 /* How long worker_start waits for the first warm VMs. */
 #define WORKER_START_WAIT_S 10
 
+/*
+ * A worker thread's handle, made by its starter: an ended worker puts it on
+ * W.ended and the spawner (or worker_stop) joins it. Not detached: a
+ * detached thread frees its own TLS block at exit, a free() into its
+ * starter's malloc arena that may trim it, and glibc's first trim opens
+ * /proc/sys/vm/overcommit_memory: under the vCPU filter that is SIGSYS (seen
+ * in boot mode at 8 connections). A joined thread's block is freed by its
+ * joiner, unfiltered.
+ */
+struct worker_handle {
+	pthread_t t;
+	struct worker_handle *next;
+};
+
 /* A worker thread: started ahead, it runs one job (NULL: none, the server stops) and ends. */
 struct worker {
 	sem_t go;
 	struct serve_job *job;
+	struct worker_handle *handle;
 };
 
 /* A warm VM, running on its worker; shared by the worker and the request that takes it. */
@@ -54,6 +69,7 @@ struct worker_warm {
 	bool ended;             /* the run ended: vm is the worker's alone now */
 	bool taken;             /* by a request (W.lock) */
 	struct worker_warm *next_dead;
+	struct worker_handle *handle;
 };
 
 static struct {
@@ -72,6 +88,7 @@ static struct {
 	unsigned nwarm[SERVE_MAX_FNS], warm_pending[SERVE_MAX_FNS];
 	bool warm_broken[SERVE_MAX_FNS];
 	struct worker_warm *dead; /* untaken warm VMs whose worker is done: their fds are freed here, unfiltered */
+	struct worker_handle *ended; /* worker threads done, to be joined */
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER, .change = PTHREAD_COND_INITIALIZER };
 
 /*
@@ -115,11 +132,15 @@ void worker_job(struct serve_job *j)
 	}
 }
 
-/* A worker thread ends (W.lock held when locked). */
-static void worker_ended(bool locked)
+/* A worker thread ends (W.lock held when locked); h: its handle, to be joined (NULL: it never started). */
+static void worker_ended(bool locked, struct worker_handle *h)
 {
 	if (!locked)
 		pthread_mutex_lock(&W.lock);
+	if (h) {
+		h->next = W.ended;
+		W.ended = h;
+	}
 	W.workers--;
 	pthread_cond_broadcast(&W.change);
 	if (!locked)
@@ -129,6 +150,7 @@ static void worker_ended(bool locked)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct worker_handle *h = w->handle;
 	while (sem_wait(&w->go) < 0 && errno == EINTR)
 		;
 	struct serve_job *j = w->job;
@@ -138,39 +160,52 @@ static void *worker_main(void *arg)
 		worker_job(j);
 		sem_post(&j->done); /* j is the requester's from here */
 	}
-	worker_ended(false);
+	worker_ended(false, h);
 	return NULL;
 }
 
 /*
- * Starts fn(arg) detached (it ends on its own: nobody waits for a thread's
- * end), counted; W.lock held when locked. 0 or -errno.
+ * Starts fn(arg), counted, with its handle h (joined once it ended, by the
+ * spawner: nobody on a request's path waits for a thread's end); W.lock
+ * held when locked. 0 or -errno (h freed).
  */
-static int worker_thread(void *(*fn)(void *), void *arg, bool locked)
+static int worker_thread(void *(*fn)(void *), void *arg, struct worker_handle *h, bool locked)
 {
-	pthread_attr_t at;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	if (!locked)
 		pthread_mutex_lock(&W.lock);
 	W.workers++;
 	if (!locked)
 		pthread_mutex_unlock(&W.lock);
-	pthread_t t;
-	int r = pthread_create(&t, &at, fn, arg);
-	pthread_attr_destroy(&at);
-	if (r)
-		worker_ended(locked);
+	int r = pthread_create(&h->t, NULL, fn, arg);
+	if (r) {
+		free(h);
+		worker_ended(locked, NULL);
+	}
 	return -r;
+}
+
+/* Joins the ended workers (W.lock held, released meanwhile). */
+static void worker_join_ended(void)
+{
+	while (W.ended) {
+		struct worker_handle *h = W.ended;
+		W.ended = h->next;
+		pthread_mutex_unlock(&W.lock);
+		pthread_join(h->t, NULL);
+		free(h);
+		pthread_mutex_lock(&W.lock);
+	}
 }
 
 static struct worker *worker_new(void)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	if (!w)
+	if (!w || !(w->handle = calloc(1, sizeof(*w->handle)))) {
+		free(w);
 		return NULL;
+	}
 	sem_init(&w->go, 0, 0);
-	if (worker_thread(worker_main, w, false)) {
+	if (worker_thread(worker_main, w, w->handle, false)) {
 		sem_destroy(&w->go);
 		free(w);
 		return NULL;
@@ -216,6 +251,7 @@ static void worker_warm_free(struct worker_warm *w)
 static void *worker_warm_main(void *arg)
 {
 	struct worker_warm *w = arg;
+	struct worker_handle *h = w->handle;
 	struct ukvm_config cfg = worker_config(&w->job, 0);
 	struct ukvm_vm *vm = NULL;
 	w->job.res.size = sizeof(w->job.res);
@@ -256,7 +292,7 @@ static void *worker_warm_main(void *arg)
 		w->next_dead = W.dead;
 		W.dead = w;
 	}
-	worker_ended(true);
+	worker_ended(true, h);
 	pthread_mutex_unlock(&W.lock);
 	return NULL;
 }
@@ -289,7 +325,11 @@ static void worker_warm_new(unsigned fi)
 		w->in_w = p[1];
 	}
 	w->job.out_fd = worker_out_fd();
-	if (w->job.in_fd < 0 || w->job.out_fd < 0 || worker_thread(worker_warm_main, w, true)) {
+	w->handle = calloc(1, sizeof(*w->handle));
+	if (w->job.in_fd < 0 || w->job.out_fd < 0 || !w->handle || worker_thread(worker_warm_main, w, w->handle, true)) {
+		if (w->handle && w->job.in_fd >= 0 && w->job.out_fd >= 0)
+			w->handle = NULL; /* freed by worker_thread */
+		free(w->handle);
 		worker_warm_free(w);
 		return;
 	}
@@ -303,6 +343,9 @@ static void *worker_spawner(void *arg)
 	pthread_mutex_lock(&W.lock);
 	while (!W.stopping) {
 		worker_bury();
+		worker_join_ended();
+		if (W.stopping)
+			break;
 		bool did = false;
 		for (unsigned fi = 0; fi < W.nfns && !did; fi++)
 			if (W.snaps[fi] && W.snaps[fi][0] && !W.warm_broken[fi] &&
@@ -319,6 +362,7 @@ static void *worker_spawner(void *arg)
 				sem_post(&w->go);
 			} else if (w) {
 				W.spare[W.nspare++] = w;
+				pthread_cond_broadcast(&W.change); /* worker_start waits for the first */
 			}
 			did = w != NULL;
 		}
@@ -475,6 +519,7 @@ void worker_stop(void)
 			worker_warm_stop(W.warm[fi][i]); /* each ends, sees it was not taken, frees itself */
 	while (W.workers)
 		pthread_cond_wait(&W.change, &W.lock);
+	worker_join_ended();
 	worker_bury();
 	pthread_mutex_unlock(&W.lock);
 }
