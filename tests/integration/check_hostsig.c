@@ -15,18 +15,30 @@ static const char *const pv_modes[] = { "auto", "off" };
 static const char *const waits[] = { "wait", "busy" };
 static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 };
 
+/*
+ * Runs ukvm-run with args, sends sig once stdout holds ready (NULL: after
+ * half a second, booted), collects its result; the monitor itself must exit.
+ */
+static void signal_run(const char *const *args, const char *ready, int sig, struct it_result *r)
+{
+	struct it_proc p;
+	int termsig = -1;
+	ck_assert_int_eq(it_start(&p, NULL, args), 0);
+	if (ready)
+		ck_assert_msg(it_wait_output(&p, ready, 20), "never printed %s", ready);
+	else
+		it_wait_output(&p, "never printed", 0.5);
+	ck_assert_int_eq(it_finish(&p, sig, 30, r, &termsig), 0);
+	ck_assert_msg(termsig == 0, "monitor killed by signal %d: %s", termsig, r->err);
+}
+
 /* Runs sigterm.img MODE with --signals forward, sends sig once it is ready: its result. */
 static void run_signalled(const char *pv, const char *mode, int sig, struct it_result *r)
 {
-	struct it_proc p;
 	char img[4096];
-	int termsig = -1;
 	snprintf(img, sizeof(img), "%s", it_path("apps/sigterm.img"));
 	const char *args[] = { "--pv", pv, "--signals", "forward", "--timeout", "30", img, mode, NULL };
-	ck_assert_int_eq(it_start(&p, NULL, args), 0);
-	ck_assert_msg(it_wait_output(&p, "ready\n", 20), "never ready");
-	ck_assert_int_eq(it_finish(&p, sig, 30, r, &termsig), 0);
-	ck_assert_msg(termsig == 0, "monitor killed by signal %d: %s", termsig, r->err);
+	signal_run(args, "ready\n", sig, r);
 }
 
 /* A handler runs, blocked in pause() (a WAIT with no device: no deadlock) or between syscalls; both modes. */
@@ -60,17 +72,12 @@ END_TEST
 /* Without a handler the default action ends the app as a native one ends: 128 + N, the guest says why. */
 START_TEST(default_action_ends_app)
 {
-	struct it_proc p;
 	struct it_result r;
 	char img[4096];
-	int termsig = -1;
 	snprintf(img, sizeof(img), "%s", it_path("apps/clock.img"));
 	/* clock sleeping 20 s: blocked in a syscall, no handler. */
 	const char *args[] = { "--pv", pv_modes[_i], "--signals", "forward", "--timeout", "30", img, "20000", NULL };
-	ck_assert_int_eq(it_start(&p, NULL, args), 0);
-	it_wait_output(&p, "never printed", 0.5);
-	ck_assert_int_eq(it_finish(&p, SIGTERM, 30, &r, &termsig), 0);
-	ck_assert_int_eq(termsig, 0);
+	signal_run(args, NULL, SIGTERM, &r);
 	ck_assert_msg(r.status == 128 + SIGTERM, "status %d: %s", r.status, r.err);
 	ck_assert_msg(strstr(r.err, "app killed by signal 15 (SIGTERM)"), "%s", r.err);
 	it_result_free(&r);
@@ -84,25 +91,18 @@ END_TEST
  */
 START_TEST(computing_app)
 {
-	struct it_proc p;
 	struct it_result r;
 	char img[4096];
-	int termsig = -1;
 	snprintf(img, sizeof(img), "%s", it_path("apps/spin.img"));
 	const char *args[] = { "--pv", pv_modes[_i], "--signals", "forward", "--timeout", "30", img, NULL };
-	ck_assert_int_eq(it_start(&p, NULL, args), 0);
-	it_wait_output(&p, "never printed", 0.3);
-	ck_assert_int_eq(it_finish(&p, SIGTERM, 30, &r, &termsig), 0);
-	ck_assert_int_eq(termsig, 0);
+	signal_run(args, NULL, SIGTERM, &r);
 	ck_assert_msg(r.status == 128 + SIGTERM && strstr(r.err, "app killed by signal 15 (SIGTERM) from outside"),
 		      "status %d: %s", r.status, r.err);
 	it_result_free(&r);
 
 	snprintf(img, sizeof(img), "%s", it_path("apps/sigterm.img"));
 	const char *caught[] = { "--pv", pv_modes[_i], "--signals", "forward", "--timeout", "1", img, "compute", NULL };
-	ck_assert_int_eq(it_start(&p, NULL, caught), 0);
-	ck_assert(it_wait_output(&p, "ready\n", 20));
-	ck_assert_int_eq(it_finish(&p, SIGTERM, 30, &r, &termsig), 0);
+	signal_run(caught, "ready\n", SIGTERM, &r);
 	ck_assert_msg(r.status == 124, "status %d: %s", r.status, r.err);
 	it_result_free(&r);
 }
@@ -115,16 +115,12 @@ START_TEST(through_the_jail)
 		fprintf(stderr, "SKIPPED: hostsig through_the_jail: ukvm-run --jail needs root\n");
 		return;
 	}
-	struct it_proc p;
 	struct it_result r;
 	char img[4096];
-	int termsig = -1;
 	snprintf(img, sizeof(img), "%s", it_path("apps/sigterm.img"));
 	const char *args[] = { "--jail", "--signals", "forward", "--timeout", "30", img, NULL };
-	ck_assert_int_eq(it_start(&p, NULL, args), 0);
-	ck_assert(it_wait_output(&p, "ready\n", 20));
-	ck_assert_int_eq(it_finish(&p, SIGQUIT, 30, &r, &termsig), 0);
-	ck_assert_msg(termsig == 0 && r.status == 0, "signal %d status %d: %s", termsig, r.status, r.err);
+	signal_run(args, "ready\n", SIGQUIT, &r);
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
 	ck_assert_msg(strstr(r.out, "got signal 3 ("), "%s", r.out);
 	it_result_free(&r);
 }
