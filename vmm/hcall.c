@@ -14,6 +14,7 @@
 #include "conbuf.h"
 #include "hostpool.h"
 #include "run.h"
+#include "snapshot.h"
 #include "snapvm.h"
 #include "vmdev.h"
 
@@ -369,7 +370,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 	/* The guest's part of the block; the fields after ret are written only by a restore (snapvm.c). */
 	struct ukvm_wait *p = hcall_block(c, gpa, offsetof(struct ukvm_wait, realtime_ns), "wait");
 	struct ukvm_wait a;
-	if (!p)
+	if (!p || snapvm_wait_restored(c->vm, gpa)) /* restored from a snapshot taken running: this WAIT answers */
 		return;
 	memcpy(&a, p, offsetof(struct ukvm_wait, realtime_ns));
 	int64_t ret;
@@ -392,6 +393,8 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 			run_finish(c, UKVM_STOPPED, UKVM_EXIT_INTERNAL, false, "stopped by request");
 			return;
 		}
+		if (snapshot_take(c, gpa)) /* ukvm_snapshot, taken in this WAIT */
+			return;
 		uint64_t now = vm_now_ns();
 		if (c->deadline_ns && now >= c->deadline_ns) {
 			run_finish(c, UKVM_TIMEOUT, UKVM_EXIT_TIMEOUT, false, "timeout after %llu ms",
@@ -432,7 +435,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 				uint64_t v;
 				ssize_t r = read(c->vm->vcpu.wake_fd, &v, sizeof(v));
 				(void)r;
-				if (atomic_load(&c->vm->stop) || atomic_load(&c->vm->hostsig))
+				if (atomic_load(&c->vm->stop) || atomic_load(&c->vm->hostsig) || snapshot_pending(c->vm))
 					continue; /* the loop's top acts on it */
 				ret |= UKVM_WAIT_RET_NEWS;
 			}

@@ -22,6 +22,8 @@
 struct snapvm {
 	uint64_t wait_gpa;
 	uint8_t seed[32];
+	bool deferred; /* taken running (SNAP_VCPU_RUNNING): the guest's next WAIT gets the answer */
+	uint64_t conbuf_sent; /* the console buffer's bytes the snapshotted run already wrote */
 };
 
 struct snapvm_writer {
@@ -209,32 +211,24 @@ static int snapvm_touched(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t 
 	return 0;
 }
 
-int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen)
+int snapvm_capture(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, uint64_t conbuf_sent, char *err,
+		   size_t errlen)
 {
 	int r;
-	uint64_t npages = vm->mem.size / SNAP_PAGE;
-	if ((r = snapvm_touched(w, vm, npages, err, errlen)))
-		return r;
-	long next = snap_extents(w->vec, npages, w->extents, SNAP_MAX_EXTENTS);
-	if (next < 0) {
-		snprintf(err, errlen, "guest memory too fragmented (more than %u extents)", SNAP_MAX_EXTENTS);
-		return (int)next;
-	}
 	struct vcpu_state st = { .nmsrs = SNAP_MAX_MSRS, .msrs = w->state_msrs };
 	if ((r = vcpu_state_get(&vm->vcpu, w->msrs, vm->pv, &st, err, errlen)))
 		return r;
-
-	size_t meta_len = snap_meta_len(st.nmsrs, (uint32_t)next);
-	memset(w->meta, 0, sizeof(struct snap_hdr) + meta_len);
+	/* The extents follow the MSRs: their count is known only once snapvm_write looked at the pages. */
+	memset(w->meta, 0, sizeof(struct snap_hdr) + snap_meta_len(st.nmsrs, 0));
 	struct snap_meta *m = (struct snap_meta *)(w->meta + sizeof(struct snap_hdr));
 	m->pv = vm->pv;
 	m->tsc_khz = w->tsc_khz;
 	m->ndevs = vm->ndevs;
 	m->nmsrs = st.nmsrs;
-	m->nextents = (uint32_t)next;
 	m->vcpu_flags = (st.flags & VCPU_STATE_XSAVE ? SNAP_VCPU_XSAVE : 0) |
-			(st.flags & VCPU_STATE_XCRS ? SNAP_VCPU_XCRS : 0);
+			(st.flags & VCPU_STATE_XCRS ? SNAP_VCPU_XCRS : 0) | (wait_gpa ? 0 : SNAP_VCPU_RUNNING);
 	m->wait_gpa = wait_gpa;
+	m->conbuf_sent = (uint32_t)(conbuf_sent < UKVM_CONBUF_SIZE ? conbuf_sent : UKVM_CONBUF_SIZE);
 	m->pv_state = st.pv_state;
 	snapvm_cpu_words(vm->host->cpuid, m->cpu, NULL);
 	const struct uart *u = &vm->uart;
@@ -253,7 +247,24 @@ int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, 
 	struct snap_msr *msrs = (struct snap_msr *)(m + 1);
 	for (unsigned i = 0; i < st.nmsrs; i++)
 		msrs[i] = (struct snap_msr){ .index = st.msrs[i].index, .data = st.msrs[i].data };
-	memcpy(msrs + st.nmsrs, w->extents, (size_t)next * sizeof(struct snap_extent));
+	return 0;
+}
+
+int snapvm_write(struct snapvm_writer *w, struct ukvm_vm *vm, char *err, size_t errlen)
+{
+	int r;
+	uint64_t npages = vm->mem.size / SNAP_PAGE;
+	if ((r = snapvm_touched(w, vm, npages, err, errlen)))
+		return r;
+	long next = snap_extents(w->vec, npages, w->extents, SNAP_MAX_EXTENTS);
+	if (next < 0) {
+		snprintf(err, errlen, "guest memory too fragmented (more than %u extents)", SNAP_MAX_EXTENTS);
+		return (int)next;
+	}
+	struct snap_meta *m = (struct snap_meta *)(w->meta + sizeof(struct snap_hdr));
+	m->nextents = (uint32_t)next;
+	size_t meta_len = snap_meta_len(m->nmsrs, (uint32_t)next);
+	memcpy((struct snap_msr *)(m + 1) + m->nmsrs, w->extents, (size_t)next * sizeof(struct snap_extent));
 	snap_seal(w->meta, meta_len, vm->mem.size);
 
 	uint64_t mem_off = snap_mem_off(meta_len);
@@ -274,6 +285,12 @@ int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, 
 fail_write:
 	snprintf(err, errlen, "writing the snapshot: %s", strerror(-r));
 	return r;
+}
+
+int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen)
+{
+	int r = snapvm_capture(w, vm, wait_gpa, 0, err, errlen); /* in a WAIT: the buffer was drained before it */
+	return r ? r : snapvm_write(w, vm, err, errlen);
 }
 
 /* ------------------------------------------------------------- restoring */
@@ -487,6 +504,8 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 				  .scr = m->uart[3], .dll = m->uart[4], .dlm = m->uart[5] };
 	*kind = UKVM_ERR_INTERNAL;
 	vm->snap->wait_gpa = m->wait_gpa;
+	vm->snap->deferred = (m->vcpu_flags & SNAP_VCPU_RUNNING) != 0;
+	vm->snap->conbuf_sent = m->conbuf_sent;
 	if (getrandom(vm->snap->seed, sizeof(vm->snap->seed), 0) != sizeof(vm->snap->seed)) {
 		r = -errno;
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
@@ -506,12 +525,12 @@ out:
 	return r;
 }
 
-void snapvm_resume(struct ukvm_vm *vm)
+/* Answers the WAIT block at gpa (checked: in RAM) with UKVM_WAIT_RESTORED, the host's realtime now and the seed. */
+static bool snapvm_answer(struct ukvm_vm *vm, uint64_t gpa)
 {
-	if (!vm->snap)
-		return;
-	/* In RAM: snap_parse checked the block against the memory size this VM has. */
-	struct ukvm_wait *p = mem_ptr(&vm->mem, vm->snap->wait_gpa, sizeof(*p));
+	struct ukvm_wait *p = mem_ptr(&vm->mem, gpa, sizeof(*p));
+	if (!p)
+		return false;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
@@ -519,4 +538,25 @@ void snapvm_resume(struct ukvm_vm *vm)
 	memcpy(&p->realtime_ns, &now, sizeof(now));
 	memcpy(p->seed, vm->snap->seed, sizeof(p->seed));
 	memcpy(&p->ret, &ret, sizeof(ret));
+	return true;
+}
+
+void snapvm_resume(struct ukvm_vm *vm)
+{
+	/* In RAM: snap_parse checked the block against the memory size this VM has. */
+	if (vm->snap && !vm->snap->deferred)
+		(void)snapvm_answer(vm, vm->snap->wait_gpa);
+}
+
+uint64_t snapvm_conbuf_sent(const struct ukvm_vm *vm)
+{
+	return vm->snap ? vm->snap->conbuf_sent : 0;
+}
+
+bool snapvm_wait_restored(struct ukvm_vm *vm, uint64_t gpa)
+{
+	if (!vm->snap || !vm->snap->deferred || !snapvm_answer(vm, gpa))
+		return false;
+	vm->snap->deferred = false;
+	return true;
 }

@@ -469,6 +469,29 @@ void ukvm_stop(struct ukvm_vm *vm);
  */
 int ukvm_signal(struct ukvm_vm *vm, int sig);
 
+/* ukvm_snapshot flags */
+#define UKVM_SNAPSHOT_STOP 1u /* once written, the run ends: ukvm_run returns kind UKVM_SNAPSHOTTED, status 0 */
+
+/*
+ * Writes a snapshot of vm (docs/snapshot.md) to path, created mode 0600 or
+ * truncated, while ukvm_run runs it on another thread. The vCPU is kicked
+ * out of the guest (as by ukvm_stop) and held at that point: inside a WAIT
+ * when the guest was waiting, else wherever its code was; in-flight device
+ * I/O may finish first (up to 1 s, else -EBUSY). The calling thread writes
+ * the file while the guest is held, then the guest runs on, or the run ends
+ * with UKVM_SNAPSHOT_STOP. A VM restored from a snapshot taken running
+ * resumes there; its realtime clock, random seed and console input are
+ * fixed up at its first WAIT (any blocking: sleep, I/O, input), not at once
+ * (docs/snapshot.md, "Taken by ukvm_snapshot"). Returns 0 or -errno with one
+ * line in err (may be NULL): -EINVAL (arguments), -EAGAIN (ukvm_run has not
+ * started: retry), -ESRCH (the run ended, or ended before the vCPU took the
+ * request), -EBUSY (a snapshot of vm is being taken, or devices stayed
+ * busy), -ENOTSUP (a device that cannot be snapshotted), -ETIMEDOUT (the
+ * vCPU thread did not come within 10 s: withdrawn, the guest untouched), or
+ * the file's errors. Not async-signal-safe; one call at a time per VM.
+ */
+int ukvm_snapshot(struct ukvm_vm *vm, const char *path, unsigned flags, char *err, size_t errlen);
+
 /* Frees everything ukvm_create made. vm may be NULL. Not while ukvm_run runs. */
 void ukvm_destroy(struct ukvm_vm *vm);
 

@@ -264,7 +264,7 @@ END_TEST
 
 START_TEST(test_wait_block)
 {
-	static const uint64_t bad[] = { 0x10004, T_MEM, T_MEM - 8, UINT64_MAX - 7 };
+	static const uint64_t bad[] = { 0, 0x10004, T_MEM, T_MEM - 8, UINT64_MAX - 7 };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		make(0, 0);
 		meta()->wait_gpa = bad[i];
@@ -276,6 +276,34 @@ START_TEST(test_wait_block)
 	meta()->wait_gpa = T_MEM - sizeof(struct ukvm_wait);
 	reseal();
 	ck_assert_int_eq(parse(), 0);
+}
+END_TEST
+
+/* Taken running (ukvm_snapshot): no WAIT block, and one named anyway is refused. */
+START_TEST(test_running)
+{
+	make(0, 0);
+	meta()->vcpu_flags |= SNAP_VCPU_RUNNING;
+	meta()->wait_gpa = 0;
+	reseal();
+	ck_assert_int_eq(parse(), 0);
+	meta()->wait_gpa = 0x10000;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "taken running"));
+	meta()->wait_gpa = 0;
+	meta()->conbuf_sent = UKVM_CONBUF_SIZE + 1;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "console buffer position"));
+	meta()->conbuf_sent = UKVM_CONBUF_SIZE;
+	reseal();
+	ck_assert_int_eq(parse(), 0);
+	make(0, 0);
+	meta()->vcpu_flags |= 8;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown vCPU flags"));
 }
 END_TEST
 
@@ -371,6 +399,7 @@ Suite *snap_suite(void)
 	tcase_add_test(h, test_limits);
 	tcase_add_test(h, test_unknown_device);
 	tcase_add_test(h, test_wait_block);
+	tcase_add_test(h, test_running);
 	tcase_add_test(h, test_extents_bad);
 	suite_add_tcase(s, h);
 	return s;
