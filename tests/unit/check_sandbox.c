@@ -178,6 +178,7 @@ static void vcpu_thread_body(void)
 	survives(VCPU, SYS_ppoll, 0, 0, (long)&zero);
 	survives(VCPU, SYS_ioctl, FD_VCPU, KVM_RUN, 0, 0); /* on its vCPU fd (fails: no vCPU here) */
 	survives(VCPU, SYS_ioctl, FD_VCPU, KVM_GET_REGS, 0, 0);
+	survives(VCPU, SYS_ioctl, FD_VCPU, KVM_GET_MSRS, 0, 0); /* any run: ukvm_snapshot may ask for one */
 	survives(VCPU, SYS_ioctl, FD_IN, FIONREAD, 0, 0);
 	survives(VCPU, SYS_write, FD_OUT, 0, 0, 0);
 	survives(VCPU, SYS_write, FD_ERR, 0, 0, 0);
@@ -202,7 +203,7 @@ static void vcpu_thread_body(void)
 	/* forbidden arguments */
 	killed(VCPU, SYS_ioctl, FD_OTHER, KVM_RUN, 0, 0);     /* another fd */
 	killed(VCPU, SYS_ioctl, FD_VCPU, KVM_SET_REGS, 0, 0); /* another request */
-	killed(VCPU, SYS_ioctl, FD_VCPU, KVM_GET_MSRS, 0, 0); /* a snapshot's, in a run that takes none */
+	killed(VCPU, SYS_ioctl, FD_VCPU, KVM_SET_MSRS, 0, 0); /* a snapshot reads the vCPU, never sets it */
 	killed(VCPU, SYS_ioctl, FD_IN, TIOCSTI, 0, 0);
 	killed(VCPU, SYS_write, FD_OTHER, 0, 0, 0);
 	killed(VCPU, SYS_write, FD_IN, 0, 0, 0);
