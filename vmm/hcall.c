@@ -351,8 +351,10 @@ static bool hcall_snapshot(struct run_ctx *c, uint32_t gpa)
 	char why[200];
 	if (!vmdev_quiet(c->vm))
 		return false; /* a request is still to come or in flight: a later idle WAIT will do */
-	c->snap = NULL;
 	int r = snapvm_save(w, c->vm, gpa, why, sizeof(why));
+	if (r == -EAGAIN)
+		return false; /* a device completed a request while it was written: a later idle WAIT retries */
+	c->snap = NULL;
 	snapvm_writer_close(w);
 	if (r) {
 		run_finish(c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "snapshot: %s", why);

@@ -88,9 +88,15 @@ static int snap_check_meta(const struct snap_hdr *h, struct snap_view *v, char *
 				snap_meta_len(m->nmsrs, m->nextents));
 	if (m->vcpu_flags & ~(SNAP_VCPU_XSAVE | SNAP_VCPU_XCRS | SNAP_VCPU_RUNNING))
 		return snap_bad(err, errlen, "unknown vCPU flags 0x%llx%.0llu", m->vcpu_flags, 0);
-	for (uint32_t i = 0; i < m->ndevs; i++)
-		if (m->devs[i].kind != DEV_KIND_BLK)
-			return snap_bad(err, errlen, "device %llu is of unknown kind %llu", i, m->devs[i].kind);
+	for (uint32_t i = 0; i < m->ndevs; i++) {
+		const struct dev_state *d = &m->devs[i];
+		if (d->kind != DEV_KIND_BLK && d->kind != DEV_KIND_NET)
+			return snap_bad(err, errlen, "device %llu is of unknown kind %llu", i, d->kind);
+		uint16_t mtu = DEV_NET_MTU(d->size);
+		if (d->kind == DEV_KIND_NET && (d->flags || mtu < UKVM_NET_MTU_MIN || mtu > UKVM_NET_MTU_MAX ||
+						 (DEV_NET_MAC_BYTE(d->size, 0) & 1)))
+			return snap_bad(err, errlen, "NIC %llu: bad MAC, MTU (%llu) or flags", i, mtu);
+	}
 	if (m->conbuf_sent > UKVM_CONBUF_SIZE)
 		return snap_bad(err, errlen, "console buffer position %llu past its %llu bytes", m->conbuf_sent,
 				UKVM_CONBUF_SIZE);

@@ -199,6 +199,7 @@ static int snapshot_ask(struct ukvm_vm *vm, struct snapshot_req *q)
 	if (q->phase == REQ_CAPTURED) {
 		/* The vCPU thread holds the guest, the devices are quiet: memory stays as captured. */
 		r = snapvm_write(q->w, vm, q->err, sizeof(q->err));
+		r = r == -EAGAIN ? -EBUSY : r; /* a device moved meanwhile: no valid file, try again */
 		pthread_mutex_lock(&vm->snap_lock);
 		q->result = r;
 		q->phase = REQ_DONE;

@@ -235,8 +235,8 @@ int snapvm_capture(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gp
 	uint8_t ur[8] = { u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm };
 	memcpy(m->uart, ur, sizeof(ur));
 	for (unsigned i = 0; i < vm->ndevs; i++) {
-		vm->devs[i].cls->save(vm->devs[i].d, &m->devs[i]);
 		mmio_save(vm->devs[i].d, &m->devs[i].tr);
+		vm->devs[i].cls->save(vm->devs[i].d, &m->devs[i]); /* may correct tr (dev.h) */
 	}
 	m->regs = st.regs;
 	m->sregs = st.sregs;
@@ -277,6 +277,23 @@ int snapvm_write(struct snapvm_writer *w, struct ukvm_vm *vm, char *err, size_t 
 		const struct snap_extent *e = &w->extents[i];
 		if ((r = snapvm_pwrite(w->fd, vm->mem.base + e->gpa, e->npages * SNAP_PAGE, mem_off + e->gpa)))
 			goto fail_write;
+	}
+	/*
+	 * The guest was held, but a device's completion may have run meanwhile
+	 * (a NIC's read filled by a frame): then the rings written may be ahead
+	 * of the device state saved. No valid header then; the caller retries.
+	 */
+	for (unsigned i = 0; i < m->ndevs && i < vm->ndevs; i++) {
+		struct mmio_dev *d = vm->devs[i].d;
+		bool moved = false;
+		pthread_mutex_lock(&d->lock);
+		for (unsigned q = 0; q < MMIO_MAX_QUEUES; q++)
+			moved |= d->q[q].ready && d->q[q].vq.used_idx != m->devs[i].tr.q[q].used_idx;
+		pthread_mutex_unlock(&d->lock);
+		if (moved) {
+			snprintf(err, errlen, "%s completed a request while the snapshot was written", d->tag);
+			return -EAGAIN;
+		}
 	}
 	/* The header last: a snapshot cut short by a crash has no valid header. */
 	if ((r = snapvm_pwrite(w->fd, w->meta, sizeof(struct snap_hdr) + meta_len, 0)))
@@ -354,8 +371,14 @@ static int snapvm_vcpu(struct ukvm_vm *vm, const struct snap_view *v, char *err,
 /* The config's devices against the snapshot's: same count and kinds, disks of the same size; then their state. */
 static int snapvm_devices(struct ukvm_vm *vm, const struct snap_meta *m, char *err, size_t errlen)
 {
-	if (vm->ndevs != m->ndevs) {
-		snprintf(err, errlen, "%s: the snapshot has %u disks, %u given", vm->cfg.restore, m->ndevs, vm->ndevs);
+	unsigned have[2] = { 0, 0 }, given[2] = { 0, 0 }; /* disks, NICs */
+	for (unsigned i = 0; i < m->ndevs; i++)
+		have[m->devs[i].kind == DEV_KIND_NET]++;
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		given[vm->devs[i].cls->nic != NULL]++;
+	if (have[0] != given[0] || have[1] != given[1]) {
+		snprintf(err, errlen, "%s: the snapshot has %u disks and %u NICs, %u and %u given", vm->cfg.restore,
+			 have[0], have[1], given[0], given[1]);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < vm->ndevs; i++) {
@@ -460,10 +483,6 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 	}
 	if (!m->pv && vm->cfg.pv == UKVM_PV_ON) {
 		snprintf(err, errlen, "%s: taken in the base mode, and --pv on was asked", path);
-		goto out;
-	}
-	if (vm->cfg.nnets) {
-		snprintf(err, errlen, "%s: snapshots have no NIC yet: no --net with --restore", path);
 		goto out;
 	}
 	vm->cfg.mem_size = size;

@@ -38,7 +38,10 @@ int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, 
  * vCPU and the devices into w (wait_gpa 0: the guest was running, not in a
  * WAIT; conbuf_sent: how much of the guest's console buffer this run wrote
  * out, run.h's conbuf.sent); then, the guest still held, snapvm_write (any thread) finds the
- * touched pages and writes the file. Each returns 0 or -errno with one line.
+ * touched pages and writes the file. Each returns 0 or -errno with one line;
+ * snapvm_write (and snapvm_save) -EAGAIN when a device completed a request
+ * while the file was written (a NIC's frame): the file has no valid header,
+ * a later attempt may succeed.
  */
 int snapvm_capture(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, uint64_t conbuf_sent, char *err,
 		   size_t errlen);

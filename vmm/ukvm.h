@@ -187,9 +187,10 @@ struct ukvm_config {
 	 * the guest is idle (no thread can run, no request in flight, waiting
 	 * unbounded or >= 50 ms (UKVM_WAIT_IDLE_MIN_NS): typically blocked on input), writes a snapshot of
 	 * the VM into it; then the guest runs on (snapshot_continue) or ukvm_run
-	 * returns with kind UKVM_SNAPSHOTTED (status 0). A VM with a NIC cannot be
-	 * snapshotted yet: ukvm_create refuses it (UKVM_ERR_CONFIG). A run that
-	 * never gets idle leaves the file empty.
+	 * returns with kind UKVM_SNAPSHOTTED (status 0). A server blocked in
+	 * accept() with no connection open is idle too (its NIC's posted RX
+	 * buffers are rest, docs/snapshot.md "NICs"). A run that never gets
+	 * idle leaves the file empty.
 	 */
 	const char *snapshot_when_idle;
 	bool snapshot_continue;
@@ -204,7 +205,9 @@ struct ukvm_config {
 	 * seccomp, kick_signal; mem_size is a limit (0: none; a larger snapshot
 	 * is refused); pv must not be UKVM_PV_OFF for a pvm-pv snapshot (nor
 	 * UKVM_PV_ON for another); image, argv, env, argv0, trace_boot, quiet and
-	 * stdin_tty are the snapshot's and ignored here; nets must be empty. A
+	 * stdin_tty are the snapshot's and ignored here; nets are the backends of
+	 * the snapshot's NICs, in order (their addresses ignored: the guest
+	 * keeps its own; the NIC keeps the snapshot's MAC and MTU). A
 	 * malformed, truncated or foreign snapshot, or one taken on a CPU with
 	 * features this host lacks, fails with UKVM_ERR_IMAGE and one line.
 	 */
