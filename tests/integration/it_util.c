@@ -6,6 +6,7 @@
 #include <linux/kvm.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,29 @@ void it_disk_remove(char *path)
 	if (path[0])
 		unlink(path);
 	path[0] = '\0';
+}
+
+int it_run_prog(struct it_result *r, double limit_s, const char *prog, const char *const *args)
+{
+	struct it_proc p;
+	if (it_start(&p, prog, args))
+		return -1;
+	return it_finish(&p, 0, limit_s, r, NULL);
+}
+
+int it_sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd)) {
+		fprintf(stderr, "it_sh: command too long: %.80s...\n", cmd);
+		return -1;
+	}
+	int st = system(cmd);
+	if (st)
+		fprintf(stderr, "it_sh: %s: status %d\n", cmd, st);
+	return st;
 }
