@@ -29,24 +29,6 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-/* The first line where a and b differ, for the failure message. */
-static void first_diff(const char *a, const char *b, char *msg, size_t len)
-{
-	int line = 1;
-	const char *la = a, *lb = b;
-	while (*a && *a == *b) {
-		if (*a == '\n') {
-			line++;
-			la = a + 1;
-			lb = b + 1;
-		}
-		a++;
-		b++;
-	}
-	snprintf(msg, len, "line %d: linux \"%.*s\" ukvm \"%.*s\"", line, (int)strcspn(la, "\n"), la,
-		 (int)strcspn(lb, "\n"), lb);
-}
-
 /* fstest's transcript on the host's tmpfs (malloc'd), or NULL when /dev/shm is no tmpfs (said loudly). */
 static char *native_transcript(void)
 {
@@ -79,7 +61,7 @@ START_TEST(fs_calls_as_on_linux_tmpfs)
 	ck_assert_int_eq(it_run(&r, 60, args), 0);
 	free(img);
 	char msg[600];
-	first_diff(want, r.out, msg, sizeof(msg));
+	it_first_diff(want, r.out, msg, sizeof(msg));
 	ck_assert_msg(strcmp(want, r.out) == 0, "--pv %s: fstest differs from Linux at %s\nstderr: %s", pv, msg, r.err);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "fstest ok\n"));

@@ -325,3 +325,20 @@ int it_sh(const char *fmt, ...)
 		fprintf(stderr, "it_sh: %s: status %d\n", cmd, st);
 	return st;
 }
+
+void it_first_diff(const char *a, const char *b, char *msg, size_t len)
+{
+	int line = 1;
+	const char *la = a, *lb = b;
+	while (*a && *a == *b) {
+		if (*a == '\n') {
+			line++;
+			la = a + 1;
+			lb = b + 1;
+		}
+		a++;
+		b++;
+	}
+	snprintf(msg, len, "line %d: linux \"%.*s\" ukvm \"%.*s\"", line, (int)strcspn(la, "\n"), la,
+		 (int)strcspn(lb, "\n"), lb);
+}
