@@ -7,7 +7,7 @@
 #define HC_WRMSR 0x1003
 #define HC_HALT  0x1009
 #define VIF      0x7000     /* u8 if_, u8 pending, ..., u64 cr2 */
-#define MODE     0x7100     /* host writes: 0 WAIT exit, 1 HALT, 2 done */
+#define MODE     0x7100     /* host writes: 0 WAIT exit, 1 HALT, 3 WAIT exit + poll, 2 done */
 #define IDLEMODE 0x7108     /* guest writes: the mode of the idle it enters */
 #define WOKE     0x7110     /* set by the interrupt handler */
 #define NIRQ     0x7118     /* interrupts taken */
@@ -41,8 +41,8 @@ loop:
     je      done
     mov     %rax, IDLEMODE(%r13)
     out     %eax, $0x92                  # notify (ioeventfd)
-    test    %rax, %rax
-    jnz     halt_idle
+    cmp     $1, %rax
+    je      halt_idle
     out     %eax, $0x93                  # WAIT exit to the monitor
     jmp     loop
 halt_idle:

@@ -16,6 +16,7 @@
 #include <linux/kvm.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +49,8 @@ static int vm, vcpu, wake_fd, irq_fd, notify_fd;
 static struct kvm_run *run;
 static int64_t tsc_off; /* guest TSC - host TSC */
 static double tsc_ghz;
-static int iters = 2000, rounds = 3, gap_us = 50;
+static pid_t vcpu_tid;
+static int iters = 2000, rounds = 3, gap_us = 50, upoll_us = 30;
 
 static uint64_t now_ns(void)
 {
@@ -61,6 +64,47 @@ static uint64_t cpu_ns(void)
 	getrusage(RUSAGE_SELF, &r);
 	return (uint64_t)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000000000ull +
 	       (uint64_t)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) * 1000ull;
+}
+/* The vCPU thread's CPU time (ns, /proc schedstat): the cost of the idle path itself. */
+static uint64_t vcpu_cpu_ns(void)
+{
+	char p[64];
+	unsigned long long ns = 0;
+	snprintf(p, sizeof(p), "/proc/self/task/%d/schedstat", (int)vcpu_tid);
+	FILE *f = fopen(p, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &ns) != 1)
+			ns = 0;
+		fclose(f);
+	}
+	return ns;
+}
+/* KVM's binary statistics of the vCPU (cumulative counters), to see what one wake costs in exits and faults. */
+static int stat_fd = -1;
+static struct kvm_stats_header stat_h;
+static struct kvm_stats_desc *stat_d;
+static size_t stat_dsz;
+static void stats_init(void)
+{
+	if ((stat_fd = ioctl(vcpu, KVM_GET_STATS_FD, 0)) < 0)
+		return;
+	if (pread(stat_fd, &stat_h, sizeof(stat_h), 0) != sizeof(stat_h))
+		goto fail;
+	stat_dsz = sizeof(struct kvm_stats_desc) + stat_h.name_size;
+	stat_d = malloc(stat_dsz * stat_h.num_desc);
+	if (pread(stat_fd, stat_d, stat_dsz * stat_h.num_desc, stat_h.desc_offset) != (ssize_t)(stat_dsz * stat_h.num_desc))
+		goto fail;
+	return;
+fail:
+	close(stat_fd);
+	stat_fd = -1;
+}
+static struct kvm_stats_desc *stats_desc(unsigned i) { return (void *)((char *)stat_d + i * stat_dsz); }
+static void stats_read(uint64_t *v)
+{
+	for (unsigned i = 0; stat_fd >= 0 && i < stat_h.num_desc && i < 128; i++)
+		if (pread(stat_fd, &v[i], 8, stat_h.data_offset + stats_desc(i)->offset) != 8)
+			v[i] = 0;
 }
 static volatile uint64_t *gword(uint64_t off) { return (volatile uint64_t *)(mem + off); }
 
@@ -92,23 +136,28 @@ static int cmp_u64(const void *a, const void *b)
 static void *device(void *arg)
 {
 	(void)arg;
-	uint64_t *lat[2] = { calloc(iters * rounds, 8), calloc(iters * rounds, 8) };
-	uint64_t *wk[2] = { calloc(iters * rounds, 8), calloc(iters * rounds, 8) };
-	uint64_t cpu[2] = { 0, 0 }, wall[2] = { 0, 0 }, n[2] = { 0, 0 }, v, one = 1;
+	uint64_t *lat[3], *wk[3];
+	for (int m = 0; m < 3; m++) {
+		lat[m] = calloc(iters * rounds, 8);
+		wk[m] = calloc(iters * rounds, 8);
+	}
+	uint64_t st[3][128] = { { 0 } }, sa[128], sb[128];
+	uint64_t vcpu[3] = { 0 }, cpu[3] = { 0 }, wall[3] = { 0 }, n[3] = { 0 }, v, one = 1;
 	uint64_t irq0 = 0, halt0 = 0;
 	prctl(PR_SET_TIMERSLACK, 1UL);
 	if (read(notify_fd, &v, 8) != 8) /* the guest's first idle (mode 0) */
 		err(1, "read notify");
 	for (int r = 0; r < rounds; r++) {
-		for (int m = 0; m < 2; m++) {
+		for (int m = 0; m < 3; m++) {
 			/* The guest idles in the previous mode: the next wake tells it the new one. */
-			*gword(MODE) = m;
-			uint64_t c0 = cpu_ns(), w0 = now_ns();
+			*gword(MODE) = m == 2 ? 3 : m;
+			uint64_t c0 = cpu_ns(), w0 = now_ns(), v0 = vcpu_cpu_ns();
+			stats_read(sa);
 			for (int i = 0; i < iters; i++) {
 				struct timespec g = { 0, gap_us * 1000L };
 				if (gap_us)
 					nanosleep(&g, NULL);
-				int fd = *gword(IDLEMODE) ? irq_fd : wake_fd;
+				int fd = *gword(IDLEMODE) == 1 ? irq_fd : wake_fd;
 				uint64_t t0 = now_ns(), h0 = __builtin_ia32_rdtsc();
 				if (write(fd, &one, 8) != 8)
 					err(1, "write wake");
@@ -120,26 +169,37 @@ static void *device(void *arg)
 				}
 			}
 			cpu[m] += cpu_ns() - c0;
+			vcpu[m] += vcpu_cpu_ns() - v0;
+			stats_read(sb);
+			for (unsigned k = 0; k < 128; k++)
+				st[m][k] += sb[k] - sa[k];
 			wall[m] += now_ns() - w0;
 		}
 	}
 	irq0 = *gword(NIRQ);
 	halt0 = *gword(NHALT);
-	const char *name[2] = { "WAIT exit + ppoll", "HALT + irqfd" };
-	for (int m = 0; m < 2; m++) {
+	const char *name[3] = { "WAIT exit + ppoll", "HALT + irqfd", "WAIT exit + upoll" };
+	for (int m = 0; m < 3; m++) {
 		qsort(lat[m], n[m], 8, cmp_u64);
 		qsort(wk[m], n[m], 8, cmp_u64);
-		printf("%-18s write->guest runs: p10 %5.1f  p50 %5.1f  p90 %5.1f us\n", m ? "HALT + irqfd" : "WAIT exit + ppoll",
+		printf("%-18s write->guest runs: p10 %5.1f  p50 %5.1f  p90 %5.1f us\n", name[m],
 		       wk[m][n[m] / 10] / 1e3, wk[m][n[m] / 2] / 1e3, wk[m][n[m] * 9 / 10] / 1e3);
 		uint64_t tot = (uint64_t)iters * rounds;
 		printf("%-18s wake->running: p10 %5.1f  p50 %5.1f  p90 %5.1f  p99 %6.1f us;"
-		       " host CPU %5.1f us/wake (wall %5.1f us/iter, gap %d us)\n",
+		       " CPU us/wake: vCPU thread %5.1f, process %5.1f (wall %5.1f us/iter, gap %d us)\n",
 		       name[m], lat[m][n[m] / 10] / 1e3, lat[m][n[m] / 2] / 1e3, lat[m][n[m] * 9 / 10] / 1e3,
-		       lat[m][n[m] * 99 / 100] / 1e3, cpu[m] / 1e3 / tot, wall[m] / 1e3 / tot, gap_us);
+		       lat[m][n[m] * 99 / 100] / 1e3, vcpu[m] / 1e3 / tot, cpu[m] / 1e3 / tot, wall[m] / 1e3 / tot, gap_us);
+		printf("   KVM per wake:");
+		for (unsigned k = 0; stat_fd >= 0 && k < stat_h.num_desc && k < 128; k++) {
+			struct kvm_stats_desc *d = stats_desc(k);
+			if ((d->flags & KVM_STATS_TYPE_MASK) == KVM_STATS_TYPE_CUMULATIVE && st[m][k] >= tot / 10)
+				printf(" %s %.2f", d->name, (double)st[m][k] / tot);
+		}
+		printf("\n");
 	}
 	printf("interrupts %llu, HALT hypercalls %llu\n", (unsigned long long)irq0, (unsigned long long)halt0);
 	*gword(MODE) = 2;
-	int fd = *gword(IDLEMODE) ? irq_fd : wake_fd;
+	int fd = *gword(IDLEMODE) == 1 ? irq_fd : wake_fd;
 	if (write(fd, &one, 8) != 8)
 		err(1, "write wake");
 	return NULL;
@@ -147,6 +207,7 @@ static void *device(void *arg)
 
 int main(int argc, char **argv)
 {
+	if (getenv("UPOLL_US")) upoll_us = atoi(getenv("UPOLL_US"));
 	if (argc > 1) iters = atoi(argv[1]);
 	if (argc > 2) rounds = atoi(argv[2]);
 	if (argc > 3) gap_us = atoi(argv[3]);
@@ -239,6 +300,8 @@ int main(int argc, char **argv)
 		tsc_off = (int64_t)(t.e[0].data - (h0 + (h1 - h0) / 2));
 		tsc_ghz = ioctl(vcpu, KVM_GET_TSC_KHZ, 0) / 1e6;
 	}
+	stats_init();
+	vcpu_tid = gettid();
 	pthread_t th;
 	pthread_create(&th, NULL, device, NULL);
 	uint64_t exits = 0;
@@ -258,6 +321,15 @@ int main(int argc, char **argv)
 		if (run->io.port == 0x93) {
 			struct pollfd p = { .fd = wake_fd, .events = POLLIN };
 			uint64_t c;
+			if (*gword(IDLEMODE) == 3) {
+				/* User-space polling, yielding each pass (as KVM's halt polling gives way to other tasks). */
+				uint64_t until = now_ns() + upoll_us * 1000ull;
+				bool got = false;
+				while (!(got = read(wake_fd, &c, 8) == 8) && now_ns() < until)
+					sched_yield();
+				if (got)
+					continue;
+			}
 			if (ppoll(&p, 1, NULL, NULL) == 1 && read(wake_fd, &c, 8) != 8)
 				err(1, "read wake");
 		} else if (run->io.port == 0x90) {
