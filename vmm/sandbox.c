@@ -188,13 +188,19 @@ static int sandbox_allow_fds(scmp_filter_ctx f, int nr, unsigned argno, const in
 	return r;
 }
 
-/* Allows nr on fd (when >= 0) with argument 1 equal to req (an ioctl request). */
+/*
+ * Allows nr on fd (when >= 0) with argument 1 equal to req (an ioctl
+ * request) in its low 32 bits, all the kernel reads of it (unsigned int
+ * cmd): musl's ioctl takes the request as an int and sign-extends it, so
+ * every _IOR request (bit 31) reaches the filter as 0xffffffff8...; glibc
+ * passes it zero-extended.
+ */
 static int sandbox_allow_fd_req(scmp_filter_ctx f, int nr, int fd, unsigned long req, int r)
 {
 	if (r || fd < 0)
 		return r;
 	return seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd),
-				SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)req));
+				SCMP_A1(SCMP_CMP_MASKED_EQ, (scmp_datum_t)UINT32_MAX, (scmp_datum_t)(uint32_t)req));
 }
 
 /*
@@ -259,8 +265,11 @@ int sandbox_vcpu_install(int vcpu_fd)
 	return sandbox_vcpu_install_for(&p);
 }
 
-/* The vCPU thread's filter for p, built by libseccomp (a release build's r: 0 or -errno). */
-static scmp_filter_ctx sandbox_vcpu_build(const struct sandbox_vcpu *p, int *rp)
+/*
+ * The vCPU thread's filter for p, built by libseccomp (a release build's r:
+ * 0 or -errno), for the thread tid (the one installing it).
+ */
+static scmp_filter_ctx sandbox_vcpu_build(const struct sandbox_vcpu *p, pid_t tid, int *rp)
 {
 	int r;
 	scmp_filter_ctx f = sandbox_new(sandbox_vcpu_calls, sizeof(sandbox_vcpu_calls) / sizeof(int), &r);
@@ -298,12 +307,16 @@ static scmp_filter_ctx sandbox_vcpu_build(const struct sandbox_vcpu *p, int *rp)
 	r = sandbox_allow_fds(f, SCMP_SYS(preadv2), 0, &p->in_fd, 1, r);
 	r = sandbox_allow_fd_req(f, SCMP_SYS(ioctl), p->in_fd, FIONREAD, r);
 
-	/* vcpu_kick (ukvm_stop on this thread) and abort()'s raise: this process only, those signals only. */
+	/* vcpu_kick (ukvm_stop on this thread) and glibc's abort()'s raise: this process only, those signals only. */
 	int sigs[] = { p->kick_signal, SIGABRT };
 	for (unsigned i = 0; i < 2 && !r; i++)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->pid),
 				     SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)sigs[i]));
+	/* musl's abort()'s raise (ukvm-run): tkill of the thread itself, which the filter is for, SIGABRT only. */
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tkill), 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)tid),
+				     SCMP_A1(SCMP_CMP_EQ, SIGABRT));
 	/*
 	 * close: ukvm_destroy closes the VM's fds (devices, eventfds, ring, vCPU,
 	 * VM, the run's snapshot file) on this thread, the host's when the VM
@@ -407,7 +420,7 @@ static scmp_filter_ctx sandbox_event_build(const struct sandbox_event *p, int *r
  * then its arrays. sandbox_*_build read the struct back from it, so a fresh
  * build and a kept shape are built by the same rules.
  */
-enum { VK_KIND, VK_VCPU, VK_PID, VK_SIG, VK_WAKE, VK_OUT0, VK_OUT1, VK_IN, VK_SNAP, VK_PAGEMAP, VK_STATS,
+enum { VK_KIND, VK_VCPU, VK_PID, VK_TID, VK_SIG, VK_WAKE, VK_OUT0, VK_OUT1, VK_IN, VK_SNAP, VK_PAGEMAP, VK_STATS,
        VK_HELPERS, VK_OWN_ANY, VK_NDEV, VK_NOWN, VK_N };
 enum { EK_KIND, EK_RING, EK_NFILES, EK_NWRITE, EK_N };
 enum { SANDBOX_KEY_VCPU = 1, SANDBOX_KEY_EVENT = 2 };
@@ -415,7 +428,7 @@ enum { SANDBOX_KEY_VCPU = 1, SANDBOX_KEY_EVENT = 2 };
 static enum sbcache_slot sandbox_vcpu_slot(const int *key, unsigned i)
 {
 	(void)key;
-	if (i == VK_PID)
+	if (i == VK_PID || i == VK_TID)
 		return SBCACHE_PID;
 	if (i == VK_VCPU || (i >= VK_WAKE && i <= VK_STATS) || i >= VK_N)
 		return SBCACHE_FD;
@@ -438,7 +451,7 @@ static void *sandbox_vcpu_key_build(const int *k, unsigned nkey, int *r)
 		.dev_fds = k + VK_N, .ndev_fds = (unsigned)k[VK_NDEV],
 		.own_fds = k[VK_OWN_ANY] ? NULL : k + VK_N + k[VK_NDEV], .nown_fds = (unsigned)k[VK_NOWN],
 	};
-	return sandbox_vcpu_build(&p, r);
+	return sandbox_vcpu_build(&p, k[VK_TID], r);
 }
 
 static void *sandbox_event_key_build(const int *k, unsigned nkey, int *r)
@@ -456,7 +469,8 @@ static int sandbox_vcpu_shape(const struct sandbox_vcpu *p, struct sbcache_shape
 	int *k = malloc((VK_N + ndev + nown) * sizeof(int));
 	if (!k)
 		return -ENOMEM;
-	int head[VK_N] = { [VK_KIND] = SANDBOX_KEY_VCPU, [VK_VCPU] = p->vcpu_fd, [VK_PID] = p->pid,
+	/* The filter is the calling thread's (sandbox_vcpu_install_for), so is tkill's target. */
+	int head[VK_N] = { [VK_KIND] = SANDBOX_KEY_VCPU, [VK_VCPU] = p->vcpu_fd, [VK_PID] = p->pid, [VK_TID] = gettid(),
 			   [VK_SIG] = p->kick_signal, [VK_WAKE] = p->wake_fd, [VK_OUT0] = p->out_fds[0],
 			   [VK_OUT1] = p->out_fds[1], [VK_IN] = p->in_fd, [VK_SNAP] = p->snap_fd,
 			   [VK_PAGEMAP] = p->pagemap_fd, [VK_STATS] = p->stats_fd, [VK_HELPERS] = p->helpers,

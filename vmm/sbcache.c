@@ -125,35 +125,38 @@ static int sbcache_cmp_int(const void *a, const void *b)
 
 /*
  * s's key with every fd > 2 replaced by base + its rank among the distinct
- * fds > 2, and a pid > 2 by base + (number of ranks): into canon (nkey
- * ints). vals (nkey ints) gets the value each sentinel stands for; returns
- * how many. Fds 0-2 and negative values stay literal (part of the shape).
+ * fds > 2, and every process or thread id > 2 by base + (number of those
+ * ranks) + its rank among the distinct ids: into canon (nkey ints). vals
+ * (nkey ints) gets the value each sentinel stands for; returns how many.
+ * Fds 0-2 and negative values stay literal (part of the shape).
  */
 static unsigned sbcache_canon(const struct sbcache_shape *s, uint32_t base, int *canon, int *vals)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < s->nkey; i++)
-		if (s->slot(s->key, i) == SBCACHE_FD && s->key[i] > 2)
-			vals[n++] = s->key[i];
-	qsort(vals, n, sizeof(int), sbcache_cmp_int);
-	unsigned u = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (!u || vals[u - 1] != vals[i])
-			vals[u++] = vals[i];
-	unsigned nvals = u;
+	unsigned rank[2] = { 0, 0 }; /* distinct fds, then distinct ids, each sorted in vals */
+	for (int kind = 0; kind < 2; kind++) {
+		int *v = vals + rank[0];
+		unsigned n = 0;
+		for (unsigned i = 0; i < s->nkey; i++)
+			if (s->slot(s->key, i) == (kind ? SBCACHE_PID : SBCACHE_FD) && s->key[i] > 2)
+				v[n++] = s->key[i];
+		qsort(v, n, sizeof(int), sbcache_cmp_int);
+		unsigned u = 0;
+		for (unsigned i = 0; i < n; i++)
+			if (!u || v[u - 1] != v[i])
+				v[u++] = v[i];
+		rank[kind] = u;
+	}
 	for (unsigned i = 0; i < s->nkey; i++) {
 		int v = s->key[i];
 		enum sbcache_slot k = s->slot(s->key, i);
 		canon[i] = v;
-		if (k == SBCACHE_FD && v > 2) {
-			const int *at = bsearch(&v, vals, u, sizeof(int), sbcache_cmp_int);
+		if (k != SBCACHE_LIT && v > 2) {
+			const int *from = k == SBCACHE_FD ? vals : vals + rank[0];
+			const int *at = bsearch(&v, from, k == SBCACHE_FD ? rank[0] : rank[1], sizeof(int), sbcache_cmp_int);
 			canon[i] = (int)(base + (uint32_t)(at - vals));
-		} else if (k == SBCACHE_PID && v > 2) {
-			canon[i] = (int)(base + u);
-			vals[nvals++] = v;
 		}
 	}
-	return nvals;
+	return rank[0] + rank[1];
 }
 
 /* A fresh libseccomp build of key, exported. */

@@ -13,10 +13,11 @@
  * A filter described as a flat array of ints, key, which sandbox.c turns
  * into libseccomp rules (build). slot says what each int is: a literal
  * (part of the shape: counts, flags, signals, fds 0-2, -1 for none), an fd,
- * or the process id. Two keys whose literals are equal and whose fds (> 2)
- * are equal and ordered alike are one shape: libseccomp's program for one
- * is the other's with the fd constants swapped (it orders a chain's
- * comparisons by value, hence "ordered alike").
+ * or a process or thread id (SBCACHE_PID). Two keys whose literals are
+ * equal and whose fds (> 2) are equal and ordered alike, and their ids too,
+ * are one shape: libseccomp's program for one is the other's with the fd
+ * and id constants swapped (it orders a chain's comparisons by value, hence
+ * "ordered alike").
  */
 enum sbcache_slot { SBCACHE_LIT, SBCACHE_FD, SBCACHE_PID };
 

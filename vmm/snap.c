@@ -1,8 +1,10 @@
 /* snap.c: the snapshot file format: CRC32C, sealing a header, and the parser that refuses every malformed file. */
 #include "snap.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <nmmintrin.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,9 +28,26 @@ __attribute__((target("sse4.2"))) static uint32_t snap_crc32c_hw(uint32_t crc, c
 	return ~c32;
 }
 
+/*
+ * Asked at the first CRC, not with __builtin_cpu_supports: that links
+ * libgcc's constructor, which runs a dozen CPUIDs at every process start
+ * (ukvm-run's too), each an exit to the host on PVM (~7.5 us).
+ */
+static bool snap_has_sse42(void)
+{
+	static atomic_int known; /* 0 not asked yet, 1 no, 2 yes */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+	if (!k) {
+		unsigned a, b, c, d;
+		k = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2) ? 2 : 1;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 2;
+}
+
 uint32_t snap_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	if (__builtin_cpu_supports("sse4.2"))
+	if (snap_has_sse42())
 		return snap_crc32c_hw(crc, buf, len);
 	/* Bitwise, table-free, where the CPU lacks SSE4.2. */
 	const uint8_t *p = buf;
