@@ -27,8 +27,9 @@
  * pinned; the calls whose arguments are pinned follow in
  * sandbox_vcpu_install. Nothing a guest triggers here allocates or frees
  * (blk's request slots are made at open, the snapshot writer's buffers are
- * one mapping): glibc's malloc in a worker thread's arena would need
- * mprotect and openat, which kill.
+ * one mapping): glibc's malloc growing a worker thread's arena would need
+ * mprotect, which kills (its trimming: madvise, and one openat that fails,
+ * sandbox_vcpu_build).
  */
 static const int sandbox_vcpu_calls[] = {
 	SCMP_SYS(ppoll),           /* hcall.c WAIT (wake eventfd, input), a full console: only waits; its
@@ -306,6 +307,19 @@ static scmp_filter_ctx sandbox_vcpu_build(const struct sandbox_vcpu *p, pid_t ti
 	/* hcall.c console input: RWF_NOWAIT reads of a pipe or socket; a terminal's bytes waiting (FIONREAD). */
 	r = sandbox_allow_fds(f, SCMP_SYS(preadv2), 0, &p->in_fd, 1, r);
 	r = sandbox_allow_fd_req(f, SCMP_SYS(ioctl), p->in_fd, FIONREAD, r);
+
+	/*
+	 * An embedder's worker thread frees into its malloc arena under this
+	 * filter (ukvm_destroy's own frees, its own after): glibc trims the
+	 * arena's heap, and its first trim in a process opens
+	 * /proc/sys/vm/overcommit_memory read-only (check_may_shrink_heap),
+	 * which killed ukvm-serve (check_embed arena_trim_under_vcpu_filter).
+	 * Read-only opens fail instead, the trim goes on with MADV_DONTNEED;
+	 * any other open still kills.
+	 */
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, (scmp_datum_t)UINT32_MAX, O_RDONLY | O_CLOEXEC));
 
 	/* vcpu_kick (ukvm_stop on this thread) and glibc's abort()'s raise: this process only, those signals only. */
 	int sigs[] = { p->kick_signal, SIGABRT };

@@ -201,9 +201,13 @@ static void vcpu_thread_body(void)
 	survives(VCPU, SYS_close, FD_VCPU, 0, 0, 0);
 	survives(VCPU, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 	survives(VCPU, SYS_madvise, 0, 4096, MADV_DONTNEED, 0);
+	/* glibc's first arena trim (check_may_shrink_heap): refused with EACCES, not killed */
+	survives(VCPU, SYS_openat, AT_FDCWD, (long)"/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC, 0);
 	/* forbidden calls */
 	killed(VCPU, SYS_io_uring_enter, FD_RING, 0, 0, 0);     /* the event thread's, not this one's */
 	killed(VCPU, SYS_openat, AT_FDCWD, (long)"/etc/passwd", 0, 0);
+	killed(VCPU, SYS_openat, AT_FDCWD, (long)"/etc/passwd", O_RDWR | O_CLOEXEC, 0);
+	killed(VCPU, SYS_openat, AT_FDCWD, (long)"/tmp/x", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	killed(VCPU, SYS_newfstatat, AT_FDCWD, (long)"/etc/passwd", 0, 0);
 	killed(VCPU, SYS_kill, getpid(), 0);
 	killed(VCPU, SYS_mprotect, 0, 4096, 0, 0);
