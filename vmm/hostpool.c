@@ -122,16 +122,10 @@ static int hostpool_shell_build(struct ukvm_host *h, struct host_shell *s, bool 
 	s->vm_fd = -1;
 	s->vcpu = (struct vcpu){ .fd = -1, .wake_fd = -1 };
 	s->mem = (struct mem){ 0 };
-	/* EINTR: as in vm_kvm (mm_take_all_locks gives up on a pending signal or task work). */
-	for (int tries = 0; tries < 100; tries++) {
-		s->vm_fd = ioctl(h->kvm_fd, KVM_CREATE_VM, 0);
-		if (s->vm_fd >= 0 || errno != EINTR)
-			break;
-	}
-	if (s->vm_fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(e));
-		return -e;
+	if ((s->vm_fd = vm_kvm_create(h->kvm_fd)) < 0) {
+		int r = s->vm_fd;
+		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(-r));
+		return r;
 	}
 	/* kick_signal is the VM's (set when taken); SIGUSR2 stands in until then. */
 	int r = vcpu_create(&s->vcpu, s->vm_fd, 0, h->vcpu_mmap_size, SIGUSR2, err, errlen);
@@ -144,12 +138,8 @@ static int hostpool_shell_build(struct ukvm_host *h, struct host_shell *s, bool 
 	/* The slot after the vCPU, unlike vm_kvm: KVM accepts either order, and a shell's RAM is optional. */
 	if ((r = mem_init(&s->mem, UKVM_MEM_DEFAULT)))
 		snprintf(err, errlen, "mapping guest memory: %s", strerror(-r));
-	struct kvm_userspace_memory_region reg = { .slot = 0, .memory_size = s->mem.size,
-						   .userspace_addr = (uintptr_t)s->mem.base };
-	if (!r && ioctl(s->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
-		r = -errno;
+	if (!r && (r = vm_kvm_ram(s->vm_fd, &s->mem)))
 		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
-	}
 out:
 	if (r)
 		hostpool_shell_free(s);
@@ -178,10 +168,8 @@ static int hostpool_snap_build(struct ukvm_host *h, const struct hostpool_snap *
 		r = mem_init_file(&s->mem, sn->mem_size, fd, sn->mem_off);
 	if (fd >= 0)
 		close(fd); /* the mapping keeps the file */
-	struct kvm_userspace_memory_region reg = { .slot = 0, .memory_size = s->mem.size,
-						   .userspace_addr = (uintptr_t)s->mem.base };
-	if (!r && ioctl(s->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
-		r = -errno;
+	if (!r)
+		r = vm_kvm_ram(s->vm_fd, &s->mem);
 	for (unsigned i = 0; !r && i < sn->nranges; i++)
 		(void)mem_populate(&s->mem, sn->ranges[i].gpa, sn->ranges[i].len); /* only a hint, as in snapvm */
 	if (r)

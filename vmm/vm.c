@@ -117,6 +117,33 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 	return r;
 }
 
+int vm_kvm_create(int kvm_fd)
+{
+	/*
+	 * EINTR: KVM_CREATE_VM registers an MMU notifier, which gives up when
+	 * signal_pending() (mm_take_all_locks). io_uring task work for this
+	 * thread (the ring of a VM just destroyed, whose first reads this thread
+	 * submitted) counts as pending: it runs on the return to user space,
+	 * so a retry gets through. Seen once in ~300 creates under ASan.
+	 */
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+		if (fd >= 0 || errno != EINTR)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EINTR;
+}
+
+int vm_kvm_ram(int vm_fd, const struct mem *m)
+{
+	struct kvm_userspace_memory_region reg = { .slot = 0 }; /* memory_size 0 deletes the slot */
+	if (m) {
+		reg.memory_size = m->size;
+		reg.userspace_addr = (uintptr_t)m->base;
+	}
+	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0 ? -errno : 0;
+}
+
 /*
  * The VM and vCPU on the config's host, or on a host of its own when none is
  * given. *kind: KVM's refusals are UKVM_ERR_KVM, our own mappings internal.
@@ -149,38 +176,20 @@ int vm_kvm(struct ukvm_vm *vm, int fd, uint64_t off, enum ukvm_error *kind, char
 			return 0;
 		}
 		/* Another size: slot 0 goes (memory_size 0 deletes it) and is made below as without a shell. */
-		struct kvm_userspace_memory_region del = { .slot = 0 };
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &del) < 0) {
-			int e = errno;
-			mem_free(&shell.mem);
-			return vm_errno(err, errlen, "KVM_SET_USER_MEMORY_REGION", e);
-		}
+		int r = vm_kvm_ram(vm->vm_fd, NULL);
 		mem_free(&shell.mem);
+		if (r)
+			return vm_errno(err, errlen, "KVM_SET_USER_MEMORY_REGION", -r);
 	}
-	/*
-	 * EINTR: KVM_CREATE_VM registers an MMU notifier, which gives up when
-	 * signal_pending() (mm_take_all_locks). io_uring task work for this
-	 * thread (the ring of a VM just destroyed, whose first reads this thread
-	 * submitted) counts as pending: it runs on the return to user space,
-	 * so a retry gets through. Seen once in ~300 creates under ASan.
-	 */
-	for (int tries = 0; !pooled && tries < 100; tries++) {
-		vm->vm_fd = ioctl(vm->host->kvm_fd, KVM_CREATE_VM, 0);
-		if (vm->vm_fd >= 0 || errno != EINTR)
-			break;
-	}
-	if (vm->vm_fd < 0)
-		return vm_errno(err, errlen, "KVM_CREATE_VM", errno);
+	if (!pooled && (vm->vm_fd = vm_kvm_create(vm->host->kvm_fd)) < 0)
+		return vm_errno(err, errlen, "KVM_CREATE_VM", -vm->vm_fd);
 	*kind = UKVM_ERR_INTERNAL;
 	int r = fd >= 0 ? mem_init_file(&vm->mem, vm->cfg.mem_size, fd, off) : mem_init(&vm->mem, vm->cfg.mem_size);
 	if (r)
 		return vm_errno(err, errlen, "mapping guest memory", -r);
 	*kind = UKVM_ERR_KVM;
-	struct kvm_userspace_memory_region reg = { .slot = 0, .guest_phys_addr = 0,
-						   .memory_size = vm->mem.size,
-						   .userspace_addr = (uintptr_t)vm->mem.base };
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
-		return vm_errno(err, errlen, "KVM_SET_USER_MEMORY_REGION", errno);
+	if ((r = vm_kvm_ram(vm->vm_fd, &vm->mem)))
+		return vm_errno(err, errlen, "KVM_SET_USER_MEMORY_REGION", -r);
 	if (pooled)
 		return 0;
 	r = vcpu_create(&vm->vcpu, vm->vm_fd, 0, vm->host->vcpu_mmap_size, vm->cfg.kick_signal, err, errlen);

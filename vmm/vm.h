@@ -67,6 +67,12 @@ void vm_free(struct ukvm_vm *vm);
  */
 int vm_kvm(struct ukvm_vm *vm, int fd, uint64_t off, enum ukvm_error *kind, char *err, size_t errlen);
 
+/* KVM_CREATE_VM on kvm_fd (retried on EINTR, vm.c says why): the VM's fd, or -errno. */
+int vm_kvm_create(int kvm_fd);
+
+/* Registers m as the VM's memory slot 0, or deletes the slot when m is NULL. 0 or -errno. */
+int vm_kvm_ram(int vm_fd, const struct mem *m);
+
 /* Fills the per-device counters of res (after the event thread stopped). */
 void vm_dev_stats(struct ukvm_vm *vm, struct ukvm_result *res);
 

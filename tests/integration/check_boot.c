@@ -385,14 +385,19 @@ START_TEST(clock_and_sleep_do_not_spin)
 	RUN(&r1, 20, app("clock"), "--", "100");
 	ck_assert_msg(r1.status == 0, "status %d: %s%s", r1.status, r1.out, r1.err);
 	long ms = slept_ms(r1.out);
-	ck_assert_msg(ms >= 100 && ms <= 150, "guest slept %ld ms: %s", ms, r1.out);
+	/*
+	 * The upper bounds catch a lost wake-up (a sleep ended only by some later
+	 * event, or never), not slowness: a loaded host delays a run by a few
+	 * hundred ms (268 ms more wall time seen with three worktrees checking).
+	 */
+	ck_assert_msg(ms >= 100 && ms <= 1000, "guest slept %ld ms: %s", ms, r1.out);
 	double extra_wall = r1.wall_ms - r0.wall_ms, extra_cpu = r1.cpu_ms - r0.cpu_ms;
 	/*
 	 * The run itself lasts at least the sleep; "extra_wall >= 95" compared two processes and failed under load
 	 * (82-94 ms seen: the fastest of three runs without the sleep was still slower than this one's boot).
 	 */
 	ck_assert_msg(r1.wall_ms >= 100, "a 100 ms sleep in a run of %.1f ms", r1.wall_ms);
-	ck_assert_msg(extra_wall <= 200, "100 ms sleep took %.1f ms more wall time", extra_wall);
+	ck_assert_msg(extra_wall <= 1000, "100 ms sleep took %.1f ms more wall time", extra_wall);
 	ck_assert_msg(extra_cpu < 10, "100 ms sleep cost %.1f ms more CPU (spinning?)", extra_cpu);
 	it_result_free(&r0);
 	it_result_free(&r1);

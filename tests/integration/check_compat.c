@@ -170,10 +170,8 @@ static void link_make(const char *dir, const char *target, const char *name)
 /* Runs a program natively to completion: its stdout (malloc'd, *len bytes). */
 static char *run_native(const char *prog, const char *const *args, size_t *len)
 {
-	struct it_proc p;
 	struct it_result r;
-	ck_assert_int_eq(it_start(&p, prog, args), 0);
-	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_int_eq(it_run_prog(&r, 60, prog, args), 0);
 	ck_assert_msg(r.status == 0, "%s: %d %s", prog, r.status, r.err);
 	char *out = malloc(r.out_len + 1);
 	memcpy(out, r.out, r.out_len + 1);

@@ -29,24 +29,6 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-/* The first line where a and b differ, for the failure message. */
-static void first_diff(const char *a, const char *b, char *msg, size_t len)
-{
-	int line = 1;
-	const char *la = a, *lb = b;
-	while (*a && *a == *b) {
-		if (*a == '\n') {
-			line++;
-			la = a + 1;
-			lb = b + 1;
-		}
-		a++;
-		b++;
-	}
-	snprintf(msg, len, "line %d: linux \"%.*s\" ukvm \"%.*s\"", line, (int)strcspn(la, "\n"), la,
-		 (int)strcspn(lb, "\n"), lb);
-}
-
 /* fstest's transcript on the host's tmpfs (malloc'd), or NULL when /dev/shm is no tmpfs (said loudly). */
 static char *native_transcript(void)
 {
@@ -57,11 +39,9 @@ static char *native_transcript(void)
 	}
 	char dir[] = "/dev/shm/ukvm-fs-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	struct it_proc p;
 	struct it_result r;
 	const char *args[] = { dir, NULL };
-	ck_assert_int_eq(it_start(&p, it_path("apps/fstest"), args), 0);
-	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_int_eq(it_run_prog(&r, 60, it_path("apps/fstest"), args), 0);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	ck_assert_msg(r.status == 0, "native fstest failed (%d):\n%s%s", r.status, r.out, r.err);
 	char *out = strdup(r.out);
@@ -81,7 +61,7 @@ START_TEST(fs_calls_as_on_linux_tmpfs)
 	ck_assert_int_eq(it_run(&r, 60, args), 0);
 	free(img);
 	char msg[600];
-	first_diff(want, r.out, msg, sizeof(msg));
+	it_first_diff(want, r.out, msg, sizeof(msg));
 	ck_assert_msg(strcmp(want, r.out) == 0, "--pv %s: fstest differs from Linux at %s\nstderr: %s", pv, msg, r.err);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "fstest ok\n"));
@@ -140,9 +120,7 @@ START_TEST(proc_as_programs_expect)
 	struct it_result r;
 	char *builder = strdup(it_path("ukvm-build"));
 	const char *bargs[] = { "-o", img, bb, NULL };
-	struct it_proc p;
-	ck_assert_int_eq(it_start(&p, builder, bargs), 0);
-	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_int_eq(it_run_prog(&r, 60, builder, bargs), 0);
 	ck_assert_msg(r.status == 0, "ukvm-build: %s%s", r.out, r.err);
 	it_result_free(&r);
 	free(builder);
@@ -175,8 +153,7 @@ START_TEST(proc_as_programs_expect)
 	const char *a3[] = { "--pv", pv, "--quiet", img, "sha256sum", "/proc/self/exe", NULL };
 	out = vm_out(a3);
 	const char *n3[] = { "sha256sum", bb, NULL };
-	ck_assert_int_eq(it_start(&p, bb, n3), 0);
-	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_int_eq(it_run_prog(&r, 60, bb, n3), 0);
 	ck_assert_msg(strlen(r.out) > 64 && strncmp(out, r.out, 64) == 0, "exe %s, busybox %s", out, r.out);
 	it_result_free(&r);
 	free(out);

@@ -128,8 +128,7 @@ START_TEST(jailed_tap)
 	/* A tap that cannot be opened: one line naming it, 120, as without the jail. */
 	const char *bad[] = { mon, "--jail", "--net", "tap:no/such", img, NULL };
 	netns_exec_argv(&ns, false, bad, argv, 40);
-	ck_assert_int_eq(it_start(&p, netns_ip_prog(), argv + 1), 0);
-	ck_assert_int_eq(it_finish(&p, 0, 30, &r, NULL), 0);
+	ck_assert_int_eq(it_run_prog(&r, 30, netns_ip_prog(), argv + 1), 0);
 	ck_assert_msg(r.status == 120, "status %d\nerr: %s", r.status, r.err);
 	it_result_free(&r);
 	netns_destroy(&ns);

@@ -9,10 +9,8 @@
 /* One run of prog (NULL: ukvm-run) with args; its stdout (malloc'd) and status. */
 static char *run_one(const char *prog, const char *const *args, int *status, char **err)
 {
-	struct it_proc p;
 	struct it_result r;
-	ck_assert_int_eq(it_start(&p, prog, args), 0);
-	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_int_eq(it_run_prog(&r, 60, prog, args), 0);
 	*status = r.status;
 	char *out = strdup(r.out);
 	*err = strdup(r.err);

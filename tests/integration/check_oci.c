@@ -21,17 +21,6 @@
 
 static char tmp[64], bundle[128], root[128], logpath[160], pidf[160];
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(system(cmd) == 0, "%s", cmd);
-}
-
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -57,18 +46,18 @@ static void setup(void)
 	snprintf(root, sizeof(root), "%s/state/runc/default", tmp);
 	snprintf(logpath, sizeof(logpath), "%s/log.json", bundle);
 	snprintf(pidf, sizeof(pidf), "%s/init.pid", bundle);
-	sh("mkdir -p %s/rootfs/bin %s/rootfs/etc && cp %s %s/rootfs/bin/", bundle, bundle, it_path("apps/args"), bundle);
-	sh("cp %s %s/rootfs/bin/", it_path("apps/exit"), bundle);
-	sh("cp %s %s/rootfs/bin/", it_path("apps/spin"), bundle);
+	IT_SH("mkdir -p %s/rootfs/bin %s/rootfs/etc && cp %s %s/rootfs/bin/", bundle, bundle, it_path("apps/args"), bundle);
+	IT_SH("cp %s %s/rootfs/bin/", it_path("apps/exit"), bundle);
+	IT_SH("cp %s %s/rootfs/bin/", it_path("apps/spin"), bundle);
 	if (access("/bin/busybox", X_OK) == 0)
-		sh("cp /bin/busybox %s/rootfs/bin/ && ln -s busybox %s/rootfs/bin/pwd", bundle, bundle);
+		IT_SH("cp /bin/busybox %s/rootfs/bin/ && ln -s busybox %s/rootfs/bin/pwd", bundle, bundle);
 	/* The shim is a subreaper: the container process, orphaned when create exits, is its child. */
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 }
 
 static void teardown(void)
 {
-	sh("rm -rf %s", tmp);
+	IT_SH("rm -rf %s", tmp);
 }
 
 static void config(const char *process, const char *extra)
@@ -239,7 +228,7 @@ START_TEST(test_kill_and_delete)
 	ck_assert_int_eq(oci("auto", "delete", "s1", NULL), 0);
 
 	/* The signal reaches the app, as runc's does: its SIGTERM handler runs (a graceful stop), status 0. */
-	sh("cp %s %s/rootfs/bin/", it_path("apps/sigterm"), bundle);
+	IT_SH("cp %s %s/rootfs/bin/", it_path("apps/sigterm"), bundle);
 	config("\"args\":[\"sigterm\"],\"env\":[\"PATH=/bin\"]", NULL);
 	ck_assert_int_eq(oci("auto", "create", "--bundle", bundle, "--pid-file", pidf, "g1", NULL), 0);
 	pid = read_pid();
@@ -336,7 +325,7 @@ START_TEST(test_network)
 	ck_assert_msg(netns_add_veth(&ns, "eth0", "10.89.0.2/24", "veth0", "10.89.0.1/24", why, sizeof(why)) == 0, "%s", why);
 	ck_assert_msg(netns_ip(why, sizeof(why), "-n", ns.name, "route", "add", "default", "via", "10.89.0.1", NULL) == 0,
 		      "%s", why);
-	sh("cp %s %s/rootfs/bin/", it_path("apps/netidle"), bundle);
+	IT_SH("cp %s %s/rootfs/bin/", it_path("apps/netidle"), bundle);
 	char extra[256];
 	snprintf(extra, sizeof(extra), ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\","
 		 "\"path\":\"/var/run/netns/%s\"}]}", ns.name);

@@ -16,14 +16,6 @@
 
 static const char *const pv_modes[] = { "off", "auto" };
 
-/* Runs prog (NULL: ukvm-run) with args to the end (killed after 60 s), stdin /dev/null. */
-static void run(struct it_result *r, const char *prog, const char *const *args)
-{
-	struct it_proc p;
-	ck_assert_int_eq(it_start(&p, prog, args), 0);
-	ck_assert_int_eq(it_finish(&p, 0, 60, r, NULL), 0);
-}
-
 /* The interrupts KVM injected, from --stats' "KVM: ..." line; -1 when this KVM has no binary stats. */
 static long interrupts(const struct it_result *r)
 {
@@ -41,7 +33,7 @@ static void native(const char *mode, const char *want)
 {
 	struct it_result n;
 	const char *args[] = { mode, NULL };
-	run(&n, it_path("apps/preempt"), args);
+	ck_assert_int_eq(it_run_prog(&n, 60, it_path("apps/preempt"), args), 0);
 	ck_assert_msg(n.status == 0 && strcmp(n.out, want) == 0, "preempt %s natively: status %d:\n%s%s", mode, n.status,
 		      n.out, n.err);
 	it_result_free(&n);
@@ -51,7 +43,7 @@ static void native(const char *mode, const char *want)
 static bool guest(struct it_result *r, const char *pv, const char *mode, bool pv_only)
 {
 	const char *args[] = { "--pv", pv, "--stats", it_path("apps/preempt.img"), mode, NULL };
-	run(r, NULL, args);
+	ck_assert_int_eq(it_run_prog(r, 60, NULL, args), 0);
 	bool pvm = strstr(r->err, "ukvm-run: pv mode") != NULL;
 	if (pv_only && !pvm) {
 		fprintf(stderr, "SKIPPED: preempt %s --pv %s: %s\n", mode, pv,
@@ -154,7 +146,7 @@ START_TEST(after_restore)
 	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
 	close(fd);
 	const char *wargs[] = { "--stats", "--snapshot-when-idle", snap, it_path("apps/preempt.img"), "snap", NULL };
-	run(&w, NULL, wargs);
+	ck_assert_int_eq(it_run_prog(&w, 60, NULL, wargs), 0);
 	if (!strstr(w.err, "ukvm-run: pv mode")) {
 		fprintf(stderr, "SKIPPED: preempt snap: this host has no pvm-pv interface (timer interrupts)\n");
 		unlink(snap);
@@ -164,7 +156,7 @@ START_TEST(after_restore)
 	ck_assert_msg(w.status == 0 && strcmp(w.out, "round 1\n") == 0 && strstr(w.err, "snapshot written"),
 		      "snapshot run: status %d:\n%s%s", w.status, w.out, w.err);
 	const char *rargs[] = { "--stats", "--restore", snap, NULL };
-	run(&r, NULL, rargs);
+	ck_assert_int_eq(it_run_prog(&r, 60, NULL, rargs), 0);
 	unlink(snap);
 	ck_assert_msg(r.status == 0 && strcmp(r.out, "round 2\nsnap ok\n") == 0, "restored: status %d:\n%s%s", r.status,
 		      r.out, r.err);

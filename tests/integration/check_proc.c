@@ -9,14 +9,6 @@
 /* The two CPU modes every case runs in: the CPL3 base mode and the default (pvm-pv where the host has it). */
 static const char *const pv_modes[] = { "off", "auto" };
 
-/* Runs prog (NULL: ukvm-run) with args to the end, stdin /dev/null. */
-static void run(struct it_result *r, const char *prog, const char *const *args)
-{
-	struct it_proc p;
-	ck_assert_int_eq(it_start(&p, prog, args), 0);
-	ck_assert_int_eq(it_finish(&p, 0, 50, r, NULL), 0);
-}
-
 /* An app and its argument (NULL: none), and a line its transcript must hold (so an app that printed nothing cannot pass). */
 static const struct {
 	const char *app, *arg, *last;
@@ -59,13 +51,13 @@ START_TEST(same_as_linux)
 
 	snprintf(rel, sizeof(rel), "apps/%s", app);
 	const char *nargs[] = { arg, NULL };
-	run(&n, it_path(rel), nargs);
+	ck_assert_int_eq(it_run_prog(&n, 50, it_path(rel), nargs), 0);
 	ck_assert_msg(strstr(n.out, linux_cases[_i / 2].last), "%s natively: no '%s' (status %d):\n%s%s", app,
 		      linux_cases[_i / 2].last, n.status, n.out, n.err);
 	snprintf(rel, sizeof(rel), "apps/%s.img", app);
 	snprintf(img, sizeof(img), "%s", it_path(rel));
 	const char *uargs[] = { "--pv", mode, img, arg, NULL };
-	run(&u, NULL, uargs);
+	ck_assert_int_eq(it_run_prog(&u, 50, NULL, uargs), 0);
 	ck_assert_msg(n.status == u.status && strcmp(n.out, u.out) == 0,
 		      "%s %s, --pv %s: status %d, Linux %d; stdout:\n%s\nLinux's:\n%s\nstderr:\n%s", app, arg ? arg : "", mode,
 		      u.status, n.status, u.out, n.out, u.err);
@@ -90,7 +82,7 @@ START_TEST(no_new_process)
 	const char *args[] = { "--pv", pv_modes[_i], it_path("apps/procmisc.img"), "spawn", NULL };
 	char all[1024];
 
-	run(&r, NULL, args);
+	ck_assert_int_eq(it_run_prog(&r, 50, NULL, args), 0);
 	snprintf(all, sizeof(all), "%s%sthreads: 1\n", want, want);
 	ck_assert_msg(r.status == 0 && strcmp(r.out, all) == 0, "--pv %s: status %d:\n%s%s", pv_modes[_i], r.status, r.out,
 		      r.err);
@@ -113,10 +105,10 @@ START_TEST(glibc_clone3)
 	const char *args[] = { "--pv", pv_modes[_i], it_path("apps/glibcproc.img"), NULL };
 	const char *sargs[] = { "--pv", pv_modes[_i], it_path("apps/glibcproc.img"), "spawn", NULL };
 
-	run(&r, NULL, args);
+	ck_assert_int_eq(it_run_prog(&r, 50, NULL, args), 0);
 	ck_assert_msg(r.status == 0 && strcmp(r.out, "glibc threads: 4 joined, sum 20\n") == 0 && !strstr(r.err, "clone"),
 		      "--pv %s: status %d:\n%s%s", pv_modes[_i], r.status, r.out, r.err);
-	run(&s, NULL, sargs);
+	ck_assert_int_eq(it_run_prog(&s, 50, NULL, sargs), 0);
 	ck_assert_msg(s.status == 0 && strcmp(s.out, "posix_spawn: ENOSYS\n") == 0, "--pv %s: status %d:\n%s%s",
 		      pv_modes[_i], s.status, s.out, s.err);
 	ck_assert_msg(strstr(s.err, "unimplemented syscall 435 (clone3): a new process") &&

@@ -27,24 +27,6 @@ static char *native_transcript(const char *part)
 	return out;
 }
 
-/* The first line where a and b differ, for the failure message. */
-static void first_diff(const char *a, const char *b, char *msg, size_t len)
-{
-	int line = 1;
-	const char *la = a, *lb = b;
-	while (*a && *a == *b) {
-		if (*a == '\n') {
-			line++;
-			la = a + 1;
-			lb = b + 1;
-		}
-		a++;
-		b++;
-	}
-	snprintf(msg, len, "line %d: linux \"%.*s\" ukvm \"%.*s\"", line, (int)strcspn(la, "\n"), la,
-		 (int)strcspn(lb, "\n"), lb);
-}
-
 static void compare_part(const char *part)
 {
 	char *want = native_transcript(part);
@@ -54,7 +36,7 @@ static void compare_part(const char *part)
 	ck_assert_int_eq(it_run(&r, 60, args), 0);
 	free(img);
 	char msg[512];
-	first_diff(want, r.out, msg, sizeof(msg));
+	it_first_diff(want, r.out, msg, sizeof(msg));
 	ck_assert_msg(strcmp(want, r.out) == 0, "socktest %s differs from Linux at %s\nstderr: %s", part, msg, r.err);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "socktest ok\n"));

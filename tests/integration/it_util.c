@@ -6,6 +6,7 @@
 #include <linux/kvm.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,46 @@ void it_disk_remove(char *path)
 	if (path[0])
 		unlink(path);
 	path[0] = '\0';
+}
+
+int it_run_prog(struct it_result *r, double limit_s, const char *prog, const char *const *args)
+{
+	struct it_proc p;
+	if (it_start(&p, prog, args))
+		return -1;
+	return it_finish(&p, 0, limit_s, r, NULL);
+}
+
+int it_sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd)) {
+		fprintf(stderr, "it_sh: command too long: %.80s...\n", cmd);
+		return -1;
+	}
+	int st = system(cmd);
+	if (st)
+		fprintf(stderr, "it_sh: %s: status %d\n", cmd, st);
+	return st;
+}
+
+void it_first_diff(const char *a, const char *b, char *msg, size_t len)
+{
+	int line = 1;
+	const char *la = a, *lb = b;
+	while (*a && *a == *b) {
+		if (*a == '\n') {
+			line++;
+			la = a + 1;
+			lb = b + 1;
+		}
+		a++;
+		b++;
+	}
+	snprintf(msg, len, "line %d: linux \"%.*s\" ukvm \"%.*s\"", line, (int)strcspn(la, "\n"), la,
+		 (int)strcspn(lb, "\n"), lb);
 }

@@ -83,4 +83,16 @@ int it_wait_output(struct it_proc *p, const char *needle, double limit_s);
  */
 int it_finish(struct it_proc *p, int sig, double limit_s, struct it_result *r, int *termsig);
 
+/* Where the transcripts native (Linux) and ukvm first differ: 'line N: linux "..." ukvm "..."' into msg. */
+void it_first_diff(const char *native, const char *ukvm, char *msg, size_t len);
+
+/* it_start then it_finish with no signal: prog (NULL: ukvm-run, no --pv added) run to its end. 0, or -1. */
+int it_run_prog(struct it_result *r, double limit_s, const char *prog, const char *const *args);
+
+/* Runs the formatted command with sh -c: its wait status; a failure (not 0) names the command on stderr. */
+int it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* it_sh in a Check test: the test fails unless the command exits 0. */
+#define IT_SH(...) ck_assert_int_eq(it_sh(__VA_ARGS__), 0)
+
 #endif

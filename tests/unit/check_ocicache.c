@@ -4,27 +4,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "it_util.h"
 #include "ocicache.h"
 
 static char tmp[64], mi[128], rootfs[PATH_MAX], cache[128], key[OCICACHE_KEY_MAX], why[1200];
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(system(cmd) == 0, "%s", cmd);
-}
 
 static void setup(void)
 {
@@ -33,12 +22,12 @@ static void setup(void)
 	snprintf(mi, sizeof(mi), "%s/mountinfo", tmp);
 	snprintf(cache, sizeof(cache), "%s/cache", tmp);
 	snprintf(rootfs, sizeof(rootfs), "%s/root fs", tmp); /* a space: mountinfo escapes it */
-	sh("mkdir -p '%s' %s/l1 %s/l2 %s/upper %s/work", rootfs, tmp, tmp, tmp, tmp);
+	IT_SH("mkdir -p '%s' %s/l1 %s/l2 %s/upper %s/work", rootfs, tmp, tmp, tmp, tmp);
 }
 
 static void teardown(void)
 {
-	sh("rm -rf %s", tmp);
+	IT_SH("rm -rf %s", tmp);
 }
 
 /* A mount table with one line for the rootfs: root field, fstype, super options (%T stands for the temp dir). */
@@ -83,7 +72,7 @@ START_TEST(test_overlay_key)
 	ck_assert_int_eq(get_key(), 0);
 	ck_assert_str_eq(key, k1); /* stable */
 	/* The same path refilled (a wiped snapshot store): another inode and ctime, another key. */
-	sh("rm -rf %s/l2 && mkdir %s/l2", tmp, tmp);
+	IT_SH("rm -rf %s/l2 && mkdir %s/l2", tmp, tmp);
 	ck_assert_int_eq(get_key(), 0);
 	ck_assert_str_ne(key, k1);
 	/* A read-only overlay (no upper layer) is all lower layers: certain too. */
@@ -95,10 +84,10 @@ END_TEST
 START_TEST(test_uncertain_roots)
 {
 	table("/", "overlay", "rw,lowerdir=%T/l1,upperdir=%T/upper,workdir=%T/work");
-	sh("touch %s/upper/written", tmp);
+	IT_SH("touch %s/upper/written", tmp);
 	ck_assert_int_eq(get_key(), -ENOTSUP);
 	ck_assert_msg(strstr(why, "upper layer") && strstr(why, "not empty"), "%s", why);
-	sh("rm %s/upper/written", tmp);
+	IT_SH("rm %s/upper/written", tmp);
 	ck_assert_int_eq(get_key(), 0);
 
 	table("/", "ext4", "rw");
@@ -187,11 +176,11 @@ START_TEST(test_damaged_entries)
 	ck_assert_int_eq(ocicache_get(cache, "k1", &d, &n), -ENOENT);
 	ck_assert_int_eq(access(path, F_OK), -1); /* removed */
 	ck_assert_int_eq(ocicache_put(cache, "k1", (const uint8_t *)"records", 7, 1 << 20), 0);
-	sh("printf 'garbage' >> '%s'", path); /* longer than it says */
+	IT_SH("printf 'garbage' >> '%s'", path); /* longer than it says */
 	ck_assert_int_eq(ocicache_get(cache, "k1", &d, &n), -ENOENT);
 	ck_assert_int_eq(access(path, F_OK), -1);
 	ck_assert_int_eq(ocicache_put(cache, "k1", (const uint8_t *)"records", 7, 1 << 20), 0);
-	sh("printf 'XXXX' | dd of='%s' bs=1 seek=0 conv=notrunc status=none", path); /* bad magic */
+	IT_SH("printf 'XXXX' | dd of='%s' bs=1 seek=0 conv=notrunc status=none", path); /* bad magic */
 	ck_assert_int_eq(ocicache_get(cache, "k1", &d, &n), -ENOENT);
 	ck_assert_int_eq(access(path, F_OK), -1);
 	/* Another key under this key's name (a hash collision): a miss, and the entry stays. */
@@ -257,9 +246,9 @@ END_TEST
 
 START_TEST(test_unsafe_dir)
 {
-	sh("mkdir -m 0777 %s && chmod 0777 %s", cache, cache);
+	IT_SH("mkdir -m 0777 %s && chmod 0777 %s", cache, cache);
 	ck_assert_int_eq(ocicache_put(cache, "k1", (const uint8_t *)"r", 1, 1 << 20), -EPERM);
-	sh("chmod 0700 %s && ln -s %s %s/link", cache, cache, tmp);
+	IT_SH("chmod 0700 %s && ln -s %s %s/link", cache, cache, tmp);
 	char link[160];
 	snprintf(link, sizeof(link), "%s/link", tmp);
 	ck_assert_int_eq(ocicache_put(cache, "k1", (const uint8_t *)"r", 1, 1 << 20), 0);

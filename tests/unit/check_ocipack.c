@@ -2,7 +2,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "it_util.h"
 #include "ocipack.h"
 #include "ocispec.h"
 
@@ -35,17 +35,6 @@ static void note(void *ctx, const char *msg)
 	strcat(noted, "\n");
 }
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(system(cmd) == 0, "%s", cmd);
-}
-
 static void setup(void)
 {
 	strcpy(tmp, "/tmp/ukvm-ocipack-XXXXXX");
@@ -53,7 +42,7 @@ static void setup(void)
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", tmp);
 	snprintf(image, sizeof(image), "%s/app.img", tmp);
 	snprintf(empty, sizeof(empty), "%s/empty", tmp);
-	sh("mkdir -p %s/bin %s/etc %s/proc/1 %s/dev %s && cp %s %s/bin/hello && ln -s hello %s/bin/hi && "
+	IT_SH("mkdir -p %s/bin %s/etc %s/proc/1 %s/dev %s && cp %s %s/bin/hello && ln -s hello %s/bin/hi && "
 	   "echo image-hosts-file > %s/etc/hosts && echo mounted-hosts-file > %s/hosts && mkfifo %s/etc/fifo",
 	   rootfs, rootfs, rootfs, rootfs, empty, ELF_TEST_STATIC, rootfs, rootfs, rootfs, tmp, rootfs);
 	warned[0] = noted[0] = '\0';
@@ -63,7 +52,7 @@ static void setup(void)
 static void teardown(void)
 {
 	ocispec_free(&plan);
-	sh("rm -rf %s", tmp);
+	IT_SH("rm -rf %s", tmp);
 }
 
 static int build(const char *args0, uint64_t cap, char *err, size_t errlen)
@@ -134,7 +123,7 @@ END_TEST
 
 static void save_image(const char *name)
 {
-	sh("cp %s %s/%s", image, tmp, name);
+	IT_SH("cp %s %s/%s", image, tmp, name);
 }
 
 static bool same_image(const char *name)
@@ -153,7 +142,7 @@ START_TEST(test_cache)
 {
 	char err[1024];
 	cached = true;
-	sh("mkdir %s/lower %s/upper && printf '22 1 8:1 / / rw - ext4 /dev/sda1 rw\\n"
+	IT_SH("mkdir %s/lower %s/upper && printf '22 1 8:1 / / rw - ext4 /dev/sda1 rw\\n"
 	   "88 22 0:41 / %s rw,relatime - overlay overlay rw,lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/w\\n' > %s/mountinfo",
 	   tmp, tmp, rootfs, tmp, tmp, tmp, tmp);
 	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
@@ -164,19 +153,19 @@ START_TEST(test_cache)
 	ck_assert(same_image("walked.img"));
 	ck_assert_msg(!strstr(warned, "/etc/fifo"), "%s", warned); /* the hit did not walk the tree */
 	/* The key is the layers' identity, not the tree's: this change is not seen (a real lower layer never changes). */
-	sh("echo later-content > %s/etc/motd", rootfs);
+	IT_SH("echo later-content > %s/etc/motd", rootfs);
 	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(same_image("walked.img"));
 	ck_assert(!image_has("later-content"));
 	/* The bind-mounted file is packed afresh each time, over the cached records. */
-	sh("echo other-mounted-file > %s/hosts", tmp);
+	IT_SH("echo other-mounted-file > %s/hosts", tmp);
 	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(image_has("other-mounted-file") && !image_has("mounted-hosts-file"));
 	/* The cap holds for cached records too. */
 	ck_assert_int_eq(build("hi", 4096, err, sizeof(err)), -EFBIG);
 	ck_assert_msg(strstr(err, "files of more than"), "%s", err);
 	/* A written upper layer: walked, and the change is there. */
-	sh("touch %s/upper/written", tmp);
+	IT_SH("touch %s/upper/written", tmp);
 	ck_assert_msg(build("hi", 64 << 20, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_msg(strstr(noted, "not cached: the upper layer"), "%s", noted);
 	ck_assert(image_has("later-content"));
@@ -186,20 +175,20 @@ END_TEST
 START_TEST(test_refused_programs)
 {
 	char err[1024];
-	sh("printf '#!/bin/sh\\necho hi\\n' > %s/bin/script && chmod 755 %s/bin/script", rootfs, rootfs);
+	IT_SH("printf '#!/bin/sh\\necho hi\\n' > %s/bin/script && chmod 755 %s/bin/script", rootfs, rootfs);
 	ck_assert_int_eq(build("script", 64 << 20, err, sizeof(err)), -ENOEXEC);
 	ck_assert_msg(strstr(err, "args[0] \"script\": a script (#!)"), "%s", err);
-	sh("printf 'MZ junk' > %s/bin/junk && chmod 755 %s/bin/junk", rootfs, rootfs);
+	IT_SH("printf 'MZ junk' > %s/bin/junk && chmod 755 %s/bin/junk", rootfs, rootfs);
 	ck_assert_int_eq(build("junk", 64 << 20, err, sizeof(err)), -ENOEXEC);
 	ck_assert_ptr_nonnull(strstr(err, "not an ELF program"));
 	ck_assert_int_eq(build("nothere", 64 << 20, err, sizeof(err)), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(err, "not found in PATH /bin inside the rootfs"));
 	if (access("/bin/true", R_OK) == 0) { /* a dynamically linked host program */
-		sh("cp /bin/true %s/bin/dyn", rootfs);
+		IT_SH("cp /bin/true %s/bin/dyn", rootfs);
 		ck_assert_int_lt(build("dyn", 64 << 20, err, sizeof(err)), 0);
 		ck_assert_msg(strstr(err, "program /bin/dyn") && strstr(err, "dynamically linked"), "%s", err);
 	}
-	sh("rm %s/hosts", tmp);
+	IT_SH("rm %s/hosts", tmp);
 	ck_assert_int_eq(build("hello", 64 << 20, err, sizeof(err)), -ENOENT);
 	ck_assert_msg(strstr(err, "bind mount source") && strstr(err, "/hosts"), "%s", err);
 }
