@@ -2,6 +2,7 @@
 #ifndef DEVICES_DEV_H
 #define DEVICES_DEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mmio.h"
@@ -10,6 +11,7 @@
 /* Device kinds in a snapshot (struct dev_state.kind): numbers of the file format, never reused. */
 enum dev_kind {
 	DEV_KIND_BLK = 1,
+	DEV_KIND_NET = 2,
 };
 #define DEV_STATE_RO 1u /* struct dev_state.flags: opened read-only */
 
@@ -17,10 +19,17 @@ enum dev_kind {
 struct dev_state {
 	uint32_t kind;          /* enum dev_kind */
 	uint32_t flags;         /* DEV_STATE_* */
-	uint64_t size;          /* blk: the disk's bytes */
+	uint64_t size;          /* blk: the disk's bytes; net: DEV_NET_SIZE(mac, mtu) */
 	struct mmio_state tr;   /* the transport */
 };
 _Static_assert(sizeof(struct dev_state) == 248, "struct dev_state is part of the snapshot format");
+
+/* A NIC's struct dev_state.size: its MAC (mac[0] in the low byte) and, above it, the MTU it offered. */
+#define DEV_NET_SIZE(mac, mtu)                                                                                \
+	((uint64_t)(mac)[0] | (uint64_t)(mac)[1] << 8 | (uint64_t)(mac)[2] << 16 | (uint64_t)(mac)[3] << 24 |  \
+	 (uint64_t)(mac)[4] << 32 | (uint64_t)(mac)[5] << 40 | (uint64_t)(uint16_t)(mtu) << 48)
+#define DEV_NET_MAC_BYTE(size, i) ((uint8_t)((size) >> (8 * (i))))
+#define DEV_NET_MTU(size) ((uint16_t)((size) >> 48))
 
 /* What a class gets to open one device. */
 struct dev_env {
@@ -57,12 +66,20 @@ struct dev_class {
 	/*
 	 * Snapshots (vmm/snap.h); NULL when the class cannot be snapshotted yet
 	 * (a VM with such a device refuses to snapshot). save fills the class's
-	 * part of *s (kind, flags, size; the transport's is mmio_save's); load
+	 * part of *s (kind, flags, size) after mmio_save filled s->tr, which it
+	 * may correct (a NIC hands back the RX buffers its reads hold); load
 	 * checks that the device opened for a restore is the one saved (a disk
-	 * of another size is refused), 0 or -EINVAL with one line in err.
+	 * of another size is refused) and takes what it must keep (a NIC's
+	 * MAC), before mmio_load; 0 or -EINVAL with one line in err.
 	 */
 	void (*save)(struct mmio_dev *d, struct dev_state *s);
 	int (*load)(struct mmio_dev *d, const struct dev_state *s, char *err, size_t errlen);
+	/*
+	 * Whether the device is at a point save can describe; NULL: mmio_quiet
+	 * (nothing in flight, nothing waiting in a ring). A NIC is quiet with
+	 * RX reads armed and RX buffers posted: waiting for frames is its rest.
+	 */
+	bool (*quiet)(struct mmio_dev *d);
 };
 
 /* Every class, in MMIO slot order: a VM's devices are those of dev_classes[0], then [1] ... */

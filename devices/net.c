@@ -789,6 +789,82 @@ static void net_class_close(struct mmio_dev *d)
 	free(n);
 }
 
+/* ------------------------------------------------------------- snapshots */
+
+/*
+ * RX reads in flight hold chains the device took: RX_INFLIGHT reads at
+ * most, the last chains taken (one read: exactly the last). Lock held.
+ */
+_Static_assert(NET_RX_INFLIGHT == 1, "net_snap_rx_held: the chains held are the last taken only with one read");
+static unsigned net_snap_rx_held(const struct net *n)
+{
+	unsigned free = 0;
+	for (const struct net_req *r = n->rx_free; r && free < NET_RX_INFLIGHT; r = r->next_free)
+		free++;
+	unsigned held = NET_RX_INFLIGHT - free;
+	return held < n->dev.inflight ? held : n->dev.inflight; /* before DRIVER_OK no slot is free, none held */
+}
+
+/* Quiet for a snapshot: RX reads may wait for frames; no TX write in flight or waiting, no reset or start due. */
+static bool net_class_quiet(struct mmio_dev *d)
+{
+	struct net *n = d->priv;
+	pthread_mutex_lock(&d->lock);
+	bool quiet = !d->resetting && !d->start_pending && !d->cancel_pending && d->inflight == net_snap_rx_held(n);
+	const struct mmio_queue *tq = &d->q[TXQ];
+	/* avail.idx (the second u16 of the avail ring) not yet consumed: a frame still to send. */
+	if (quiet && tq->ready && mmio_live(d) && tq->vq.avail[1] != tq->vq.last_avail)
+		quiet = false;
+	pthread_mutex_unlock(&d->lock);
+	return quiet;
+}
+
+/*
+ * The NIC's MAC and MTU (the guest knows both), and the RX queue as if the
+ * chains held by reads had never been taken: the restored device takes and
+ * fills them again (spec 2.7.13.1: the driver never reuses a buffer the
+ * device has not used), a frame arriving meanwhile is the live VM's only.
+ */
+static void net_class_save(struct mmio_dev *d, struct dev_state *s)
+{
+	struct net *n = d->priv;
+	pthread_mutex_lock(&d->lock);
+	s->kind = DEV_KIND_NET;
+	s->flags = 0;
+	s->size = DEV_NET_SIZE(n->cfg.mac, n->mtu);
+	const struct mmio_queue *rq = &d->q[RXQ];
+	if (rq->ready) {
+		s->tr.q[RXQ].last_avail = (uint16_t)(rq->vq.last_avail - net_snap_rx_held(n));
+		s->tr.q[RXQ].used_idx = rq->vq.used_idx;
+		s->tr.q[RXQ].signalled_used = rq->vq.signalled_used;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * A restored NIC keeps the snapshot's MAC and MTU, whatever the restore's
+ * --net chose: the guest has them (its ARP peers too). The backend is the
+ * restore's; the features it offers must cover the negotiated ones
+ * (mmio_load: a tap's offloads are refused on a user-mode backend).
+ */
+static int net_class_load(struct mmio_dev *d, const struct dev_state *s, char *err, size_t errlen)
+{
+	struct net *n = d->priv;
+	if (s->kind != DEV_KIND_NET) {
+		snprintf(err, errlen, "%s: the snapshot has another kind of device in this slot", d->tag);
+		return -EINVAL;
+	}
+	uint16_t mtu = DEV_NET_MTU(s->size);
+	if (s->flags || mtu < UKVM_NET_MTU_MIN || mtu > UKVM_NET_MTU_MAX || (DEV_NET_MAC_BYTE(s->size, 0) & 1)) {
+		snprintf(err, errlen, "%s: bad NIC state in the snapshot (MTU %u, flags 0x%x)", d->tag, mtu, s->flags);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < sizeof(n->cfg.mac); i++)
+		n->cfg.mac[i] = DEV_NET_MAC_BYTE(s->size, i);
+	n->mtu = mtu;
+	return 0;
+}
+
 static const struct ukvm_net *net_class_nic(struct mmio_dev *d)
 {
 	return &((struct net *)d->priv)->cfg;
@@ -813,4 +889,7 @@ const struct dev_class net_class = {
 	.close = net_class_close,
 	.nic = net_class_nic,
 	.nic_stats = net_class_stats,
+	.save = net_class_save,
+	.load = net_class_load,
+	.quiet = net_class_quiet,
 };

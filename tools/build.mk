@@ -166,6 +166,7 @@ all: $(BUILD)/bench/servebench
 .PHONY: bench-serve
 bench-serve: $(BUILD)/bench/servebench $(BUILD)/ukvm-serve $(BUILD)/apps/snapfn.img $(BUILD)/apps/snapfn
 	$(Q)$(BUILD)/bench/servebench $(BUILD)
+	$(Q)tools/bench/plots.sh $(BUILD)
 
 # bench-console: 200,000 lines to a file by guest/apps/conio, natively and in ukvm (tools/bench/conbench.c).
 $(BUILD)/bench/conbench: tools/bench/conbench.c

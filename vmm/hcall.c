@@ -14,6 +14,7 @@
 #include "conbuf.h"
 #include "hostpool.h"
 #include "run.h"
+#include "snapshot.h"
 #include "snapvm.h"
 #include "vmdev.h"
 
@@ -350,8 +351,10 @@ static bool hcall_snapshot(struct run_ctx *c, uint32_t gpa)
 	char why[200];
 	if (!vmdev_quiet(c->vm))
 		return false; /* a request is still to come or in flight: a later idle WAIT will do */
-	c->snap = NULL;
 	int r = snapvm_save(w, c->vm, gpa, why, sizeof(why));
+	if (r == -EAGAIN)
+		return false; /* a device completed a request while it was written: a later idle WAIT retries */
+	c->snap = NULL;
 	snapvm_writer_close(w);
 	if (r) {
 		run_finish(c, UKVM_FAILED, UKVM_EXIT_INTERNAL, false, "snapshot: %s", why);
@@ -369,7 +372,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 	/* The guest's part of the block; the fields after ret are written only by a restore (snapvm.c). */
 	struct ukvm_wait *p = hcall_block(c, gpa, offsetof(struct ukvm_wait, realtime_ns), "wait");
 	struct ukvm_wait a;
-	if (!p)
+	if (!p || snapvm_wait_restored(c->vm, gpa)) /* restored from a snapshot taken running: this WAIT answers */
 		return;
 	memcpy(&a, p, offsetof(struct ukvm_wait, realtime_ns));
 	int64_t ret;
@@ -392,6 +395,8 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 			run_finish(c, UKVM_STOPPED, UKVM_EXIT_INTERNAL, false, "stopped by request");
 			return;
 		}
+		if (snapshot_take(c, gpa)) /* ukvm_snapshot, taken in this WAIT */
+			return;
 		uint64_t now = vm_now_ns();
 		if (c->deadline_ns && now >= c->deadline_ns) {
 			run_finish(c, UKVM_TIMEOUT, UKVM_EXIT_TIMEOUT, false, "timeout after %llu ms",
@@ -432,7 +437,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 				uint64_t v;
 				ssize_t r = read(c->vm->vcpu.wake_fd, &v, sizeof(v));
 				(void)r;
-				if (atomic_load(&c->vm->stop) || atomic_load(&c->vm->hostsig))
+				if (atomic_load(&c->vm->stop) || atomic_load(&c->vm->hostsig) || snapshot_pending(c->vm))
 					continue; /* the loop's top acts on it */
 				ret |= UKVM_WAIT_RET_NEWS;
 			}

@@ -53,6 +53,7 @@ struct hostpool {
 	bool build_failed;            /* the last build failed: retried at the next take, not in a loop */
 	bool building;
 	struct ukvm_vm *reap_head, *reap_tail;
+	unsigned nreap;               /* VMs from reap_head on: at most HOSTPOOL_REAP_MAX */
 	bool reaping;
 	struct hostpool_snap snaps[HOSTPOOL_SNAPS];
 	uint64_t use_clock;
@@ -273,6 +274,7 @@ static void *hostpool_reaper(void *arg)
 		if (!vm)
 			break; /* stopping, and nothing left */
 		p->reap_head = vm->reap_next;
+		p->nreap--;
 		if (!p->reap_head)
 			p->reap_tail = NULL;
 		p->reaping = true;
@@ -407,8 +409,17 @@ bool hostpool_reap(struct ukvm_host *h, struct ukvm_vm *vm)
 	if (!p)
 		return false;
 	pthread_mutex_lock(&p->lock);
+	/*
+	 * A full queue: wait for the reaper to make room rather than free vm
+	 * here: the caller may be a vCPU thread under its filter (ukvm-serve's
+	 * workers), where vm_free's free() may trim the malloc arena, which
+	 * opens /proc/sys/vm/overcommit_memory (SIGSYS, seen at 8 connections).
+	 */
+	while (!p->stop && p->reaper_on && p->nreap >= HOSTPOOL_REAP_MAX)
+		pthread_cond_wait(&p->cond, &p->lock);
 	bool ok = !p->stop && p->reaper_on;
 	if (ok) {
+		p->nreap++;
 		vm->reap_next = NULL;
 		if (p->reap_tail)
 			p->reap_tail->reap_next = vm;

@@ -92,7 +92,8 @@ bool hostpool_take(struct ukvm_host *h, struct host_shell *s);
 /*
  * Hands vm (its devices already stopped, vmdev_free) to the reaper, which
  * calls vm_free on it. true, or false when there is no reaper: the caller
- * frees it.
+ * frees it. When HOSTPOOL_REAP_MAX VMs already wait, it first waits for
+ * the reaper to free one.
  */
 bool hostpool_reap(struct ukvm_host *h, struct ukvm_vm *vm);
 
@@ -106,6 +107,17 @@ bool hostpool_reap(struct ukvm_host *h, struct ukvm_vm *vm);
  * reaper to one shell or VM per 50 ms for as long as it waits.
  */
 void hostpool_busy(struct ukvm_host *h, int delta);
+
+/*
+ * Destroyed VMs waiting for the reaper, at most: past it ukvm_destroy waits
+ * for the reaper to free one (hostpool_reap). A dead VM holds
+ * its fds (~5) and its guest's RAM until freed; an embedder destroying VMs
+ * faster than the one reaper frees them (ukvm-serve in boot mode, 8
+ * connections on 2 cores: the reaper got too little CPU) grew the queue
+ * without bound, to thousands of VMs (3,938 fds). The destroyer waiting
+ * for the reaper's ~0.3-1 ms per VM then is the backpressure.
+ */
+#define HOSTPOOL_REAP_MAX 16
 
 /* A guest's wait this long or longer lets the host's background threads work (hostpool_busy). */
 #define HOSTPOOL_QUIET_WAIT_MIN_NS 5000000ull

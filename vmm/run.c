@@ -14,6 +14,7 @@
 #include "mmio.h"
 #include "run.h"
 #include "sandbox.h"
+#include "snapshot.h"
 #include "snapvm.h"
 #include "vmdev.h"
 
@@ -245,6 +246,8 @@ static void run_loop(struct run_ctx *c)
 			vcpu_drain_kick(&vm->vcpu);
 			hcall_conbuf_flush(c); /* a flush tick, or a stop: what the guest buffered goes out now */
 			run_hostsig(c, true);
+			if (!c->done && snapshot_take(c, 0)) /* ukvm_snapshot: the guest is between two instructions */
+				break;
 			continue;
 		}
 		if (r) {
@@ -341,6 +344,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	hcall_console_init(&c, RUN_CON_ERR, vm->cfg.console_err_fd);
 	hcall_input_init(&c, vm->cfg.console_in_fd);
 	hcall_conbuf_init(&c);
+	c.conbuf.sent = snapvm_conbuf_sent(vm); /* what a snapshot taken running had written already */
 	run_flush_begin(&c);
 	if (vm->cfg.timeout_ms) {
 		/* From now, not from ukvm_create: an embedder may create VMs ahead and run them later. */
@@ -376,6 +380,7 @@ static int run_vm(struct ukvm_vm *vm, struct ukvm_result *res)
 	}
 	vm->phase_ns[UKVM_PHASE_FIRST_RUN] = vm_now_ns();
 	vmdev_run_begin(&c);
+	snapshot_run_begin(vm);
 	run_loop(&c);
 	run_flush_pause(&c, true);
 	hcall_conbuf_final(&c); /* before anything reports how the run ended: the guest's output comes first */
@@ -392,6 +397,7 @@ out_stats:
 		close(stats_fd);
 	}
 out:
+	snapshot_run_end(vm); /* every way out: a request still waiting is refused, later ones too */
 	vmdev_run_end(vm);
 	vm->phase_ns[UKVM_PHASE_EXIT] = vm_now_ns();
 	/* The guest is gone: let in-flight I/O finish (nothing new starts), then read the counters. */

@@ -105,12 +105,27 @@ static int snap_check_meta(const struct snap_hdr *h, struct snap_view *v, char *
 	if (h->meta_len != snap_meta_len(m->nmsrs, m->nextents))
 		return snap_bad(err, errlen, "metadata of %llu bytes, its counts say %llu", h->meta_len,
 				snap_meta_len(m->nmsrs, m->nextents));
-	if (m->vcpu_flags & ~(SNAP_VCPU_XSAVE | SNAP_VCPU_XCRS))
+	if (m->vcpu_flags & ~(SNAP_VCPU_XSAVE | SNAP_VCPU_XCRS | SNAP_VCPU_RUNNING))
 		return snap_bad(err, errlen, "unknown vCPU flags 0x%llx%.0llu", m->vcpu_flags, 0);
-	for (uint32_t i = 0; i < m->ndevs; i++)
-		if (m->devs[i].kind != DEV_KIND_BLK)
-			return snap_bad(err, errlen, "device %llu is of unknown kind %llu", i, m->devs[i].kind);
-	if ((m->wait_gpa & 7) || m->wait_gpa > h->mem_size || sizeof(struct ukvm_wait) > h->mem_size - m->wait_gpa)
+	for (uint32_t i = 0; i < m->ndevs; i++) {
+		const struct dev_state *d = &m->devs[i];
+		if (d->kind != DEV_KIND_BLK && d->kind != DEV_KIND_NET)
+			return snap_bad(err, errlen, "device %llu is of unknown kind %llu", i, d->kind);
+		uint16_t mtu = DEV_NET_MTU(d->size);
+		if (d->kind == DEV_KIND_NET && (d->flags || mtu < UKVM_NET_MTU_MIN || mtu > UKVM_NET_MTU_MAX ||
+						 (DEV_NET_MAC_BYTE(d->size, 0) & 1)))
+			return snap_bad(err, errlen, "NIC %llu: bad MAC, MTU (%llu) or flags", i, mtu);
+	}
+	if (m->conbuf_sent > UKVM_CONBUF_SIZE)
+		return snap_bad(err, errlen, "console buffer position %llu past its %llu bytes", m->conbuf_sent,
+				UKVM_CONBUF_SIZE);
+	/* Running: no WAIT to answer at restore, and a block named anyway would be written into. */
+	if ((m->vcpu_flags & SNAP_VCPU_RUNNING) && m->wait_gpa)
+		return snap_bad(err, errlen, "taken running, yet names a WAIT block at 0x%llx%.0llu", m->wait_gpa, 0);
+	/* In a WAIT: the block is in RAM, aligned, and not at 0 (page 0 is never mapped in the guest). */
+	if (!(m->vcpu_flags & SNAP_VCPU_RUNNING) &&
+	    (!m->wait_gpa || (m->wait_gpa & 7) || m->wait_gpa > h->mem_size ||
+	     sizeof(struct ukvm_wait) > h->mem_size - m->wait_gpa))
 		return snap_bad(err, errlen, "WAIT block 0x%llx is outside guest memory (%llu bytes)", m->wait_gpa,
 				h->mem_size);
 	v->msrs = (const struct snap_msr *)(m + 1);

@@ -47,16 +47,22 @@ enum { SNAP_CPU_1_ECX, SNAP_CPU_1_EDX, SNAP_CPU_7_EBX, SNAP_CPU_7_ECX, SNAP_CPU_
 
 #define SNAP_VCPU_XSAVE 1u /* struct snap_meta.vcpu_flags: xsave holds the FPU state (else fpu) */
 #define SNAP_VCPU_XCRS  2u /* xcrs is valid */
+/*
+ * Taken while the guest ran (ukvm_snapshot kicked it out of KVM_RUN), not
+ * inside a WAIT: wait_gpa is 0, and a restore answers the guest's next WAIT
+ * with UKVM_WAIT_RESTORED instead (docs/snapshot.md, "Taken by ukvm_snapshot").
+ */
+#define SNAP_VCPU_RUNNING 4u
 
 /* The fixed part of the metadata: configuration, vCPU, devices. */
 struct snap_meta {
 	uint32_t pv;               /* 1: the vCPU runs in pvm-pv mode (pv_state is its MSR 0x4b564d10) */
 	uint32_t tsc_khz;          /* the guest's clock runs at this rate: a host with another is refused */
 	uint32_t ndevs, nmsrs, nextents, vcpu_flags;
-	uint64_t wait_gpa;         /* the struct ukvm_wait the vCPU was in when snapshotted */
+	uint64_t wait_gpa;         /* the struct ukvm_wait the vCPU was in when snapshotted; 0 with SNAP_VCPU_RUNNING */
 	uint64_t pv_state;
 	uint32_t cpu[SNAP_CPU_WORDS];
-	uint32_t reserved0;
+	uint32_t conbuf_sent;      /* console buffer bytes the snapshotted run wrote out (taken running; <= UKVM_CONBUF_SIZE) */
 	uint8_t uart[8];           /* ier, lcr, mcr, scr, dll, dlm */
 	struct dev_state devs[UKVM_MMIO_MAX_DEVS];
 	struct kvm_regs regs;

@@ -22,6 +22,8 @@
 struct snapvm {
 	uint64_t wait_gpa;
 	uint8_t seed[32];
+	bool deferred; /* taken running (SNAP_VCPU_RUNNING): the guest's next WAIT gets the answer */
+	uint64_t conbuf_sent; /* the console buffer's bytes the snapshotted run already wrote */
 };
 
 struct snapvm_writer {
@@ -209,40 +211,32 @@ static int snapvm_touched(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t 
 	return 0;
 }
 
-int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen)
+int snapvm_capture(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, uint64_t conbuf_sent, char *err,
+		   size_t errlen)
 {
 	int r;
-	uint64_t npages = vm->mem.size / SNAP_PAGE;
-	if ((r = snapvm_touched(w, vm, npages, err, errlen)))
-		return r;
-	long next = snap_extents(w->vec, npages, w->extents, SNAP_MAX_EXTENTS);
-	if (next < 0) {
-		snprintf(err, errlen, "guest memory too fragmented (more than %u extents)", SNAP_MAX_EXTENTS);
-		return (int)next;
-	}
 	struct vcpu_state st = { .nmsrs = SNAP_MAX_MSRS, .msrs = w->state_msrs };
 	if ((r = vcpu_state_get(&vm->vcpu, w->msrs, vm->pv, &st, err, errlen)))
 		return r;
-
-	size_t meta_len = snap_meta_len(st.nmsrs, (uint32_t)next);
-	memset(w->meta, 0, sizeof(struct snap_hdr) + meta_len);
+	/* The extents follow the MSRs: their count is known only once snapvm_write looked at the pages. */
+	memset(w->meta, 0, sizeof(struct snap_hdr) + snap_meta_len(st.nmsrs, 0));
 	struct snap_meta *m = (struct snap_meta *)(w->meta + sizeof(struct snap_hdr));
 	m->pv = vm->pv;
 	m->tsc_khz = w->tsc_khz;
 	m->ndevs = vm->ndevs;
 	m->nmsrs = st.nmsrs;
-	m->nextents = (uint32_t)next;
 	m->vcpu_flags = (st.flags & VCPU_STATE_XSAVE ? SNAP_VCPU_XSAVE : 0) |
-			(st.flags & VCPU_STATE_XCRS ? SNAP_VCPU_XCRS : 0);
+			(st.flags & VCPU_STATE_XCRS ? SNAP_VCPU_XCRS : 0) | (wait_gpa ? 0 : SNAP_VCPU_RUNNING);
 	m->wait_gpa = wait_gpa;
+	m->conbuf_sent = (uint32_t)(conbuf_sent < UKVM_CONBUF_SIZE ? conbuf_sent : UKVM_CONBUF_SIZE);
 	m->pv_state = st.pv_state;
 	snapvm_cpu_words(vm->host->cpuid, m->cpu, NULL);
 	const struct uart *u = &vm->uart;
 	uint8_t ur[8] = { u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm };
 	memcpy(m->uart, ur, sizeof(ur));
 	for (unsigned i = 0; i < vm->ndevs; i++) {
-		vm->devs[i].cls->save(vm->devs[i].d, &m->devs[i]);
 		mmio_save(vm->devs[i].d, &m->devs[i].tr);
+		vm->devs[i].cls->save(vm->devs[i].d, &m->devs[i]); /* may correct tr (dev.h) */
 	}
 	m->regs = st.regs;
 	m->sregs = st.sregs;
@@ -253,7 +247,24 @@ int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, 
 	struct snap_msr *msrs = (struct snap_msr *)(m + 1);
 	for (unsigned i = 0; i < st.nmsrs; i++)
 		msrs[i] = (struct snap_msr){ .index = st.msrs[i].index, .data = st.msrs[i].data };
-	memcpy(msrs + st.nmsrs, w->extents, (size_t)next * sizeof(struct snap_extent));
+	return 0;
+}
+
+int snapvm_write(struct snapvm_writer *w, struct ukvm_vm *vm, char *err, size_t errlen)
+{
+	int r;
+	uint64_t npages = vm->mem.size / SNAP_PAGE;
+	if ((r = snapvm_touched(w, vm, npages, err, errlen)))
+		return r;
+	long next = snap_extents(w->vec, npages, w->extents, SNAP_MAX_EXTENTS);
+	if (next < 0) {
+		snprintf(err, errlen, "guest memory too fragmented (more than %u extents)", SNAP_MAX_EXTENTS);
+		return (int)next;
+	}
+	struct snap_meta *m = (struct snap_meta *)(w->meta + sizeof(struct snap_hdr));
+	m->nextents = (uint32_t)next;
+	size_t meta_len = snap_meta_len(m->nmsrs, (uint32_t)next);
+	memcpy((struct snap_msr *)(m + 1) + m->nmsrs, w->extents, (size_t)next * sizeof(struct snap_extent));
 	snap_seal(w->meta, meta_len, vm->mem.size);
 
 	uint64_t mem_off = snap_mem_off(meta_len);
@@ -267,6 +278,23 @@ int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, 
 		if ((r = snapvm_pwrite(w->fd, vm->mem.base + e->gpa, e->npages * SNAP_PAGE, mem_off + e->gpa)))
 			goto fail_write;
 	}
+	/*
+	 * The guest was held, but a device's completion may have run meanwhile
+	 * (a NIC's read filled by a frame): then the rings written may be ahead
+	 * of the device state saved. No valid header then; the caller retries.
+	 */
+	for (unsigned i = 0; i < m->ndevs && i < vm->ndevs; i++) {
+		struct mmio_dev *d = vm->devs[i].d;
+		bool moved = false;
+		pthread_mutex_lock(&d->lock);
+		for (unsigned q = 0; q < MMIO_MAX_QUEUES; q++)
+			moved |= d->q[q].ready && d->q[q].vq.used_idx != m->devs[i].tr.q[q].used_idx;
+		pthread_mutex_unlock(&d->lock);
+		if (moved) {
+			snprintf(err, errlen, "%s completed a request while the snapshot was written", d->tag);
+			return -EAGAIN;
+		}
+	}
 	/* The header last: a snapshot cut short by a crash has no valid header. */
 	if ((r = snapvm_pwrite(w->fd, w->meta, sizeof(struct snap_hdr) + meta_len, 0)))
 		goto fail_write;
@@ -274,6 +302,12 @@ int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, 
 fail_write:
 	snprintf(err, errlen, "writing the snapshot: %s", strerror(-r));
 	return r;
+}
+
+int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen)
+{
+	int r = snapvm_capture(w, vm, wait_gpa, 0, err, errlen); /* in a WAIT: the buffer was drained before it */
+	return r ? r : snapvm_write(w, vm, err, errlen);
 }
 
 /* ------------------------------------------------------------- restoring */
@@ -337,8 +371,14 @@ static int snapvm_vcpu(struct ukvm_vm *vm, const struct snap_view *v, char *err,
 /* The config's devices against the snapshot's: same count and kinds, disks of the same size; then their state. */
 static int snapvm_devices(struct ukvm_vm *vm, const struct snap_meta *m, char *err, size_t errlen)
 {
-	if (vm->ndevs != m->ndevs) {
-		snprintf(err, errlen, "%s: the snapshot has %u disks, %u given", vm->cfg.restore, m->ndevs, vm->ndevs);
+	unsigned have[2] = { 0, 0 }, given[2] = { 0, 0 }; /* disks, NICs */
+	for (unsigned i = 0; i < m->ndevs; i++)
+		have[m->devs[i].kind == DEV_KIND_NET]++;
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		given[vm->devs[i].cls->nic != NULL]++;
+	if (have[0] != given[0] || have[1] != given[1]) {
+		snprintf(err, errlen, "%s: the snapshot has %u disks and %u NICs, %u and %u given", vm->cfg.restore,
+			 have[0], have[1], given[0], given[1]);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < vm->ndevs; i++) {
@@ -445,10 +485,6 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 		snprintf(err, errlen, "%s: taken in the base mode, and --pv on was asked", path);
 		goto out;
 	}
-	if (vm->cfg.nnets) {
-		snprintf(err, errlen, "%s: snapshots have no NIC yet: no --net with --restore", path);
-		goto out;
-	}
 	vm->cfg.mem_size = size;
 	/* A restore shell of this snapshot, mapped and copied in ahead by the host's pool (hostpool.h), if one is ready. */
 	struct host_shell shell;
@@ -487,6 +523,8 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 				  .scr = m->uart[3], .dll = m->uart[4], .dlm = m->uart[5] };
 	*kind = UKVM_ERR_INTERNAL;
 	vm->snap->wait_gpa = m->wait_gpa;
+	vm->snap->deferred = (m->vcpu_flags & SNAP_VCPU_RUNNING) != 0;
+	vm->snap->conbuf_sent = m->conbuf_sent;
 	if (getrandom(vm->snap->seed, sizeof(vm->snap->seed), 0) != sizeof(vm->snap->seed)) {
 		r = -errno;
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
@@ -506,12 +544,12 @@ out:
 	return r;
 }
 
-void snapvm_resume(struct ukvm_vm *vm)
+/* Answers the WAIT block at gpa (checked: in RAM) with UKVM_WAIT_RESTORED, the host's realtime now and the seed. */
+static bool snapvm_answer(struct ukvm_vm *vm, uint64_t gpa)
 {
-	if (!vm->snap)
-		return;
-	/* In RAM: snap_parse checked the block against the memory size this VM has. */
-	struct ukvm_wait *p = mem_ptr(&vm->mem, vm->snap->wait_gpa, sizeof(*p));
+	struct ukvm_wait *p = mem_ptr(&vm->mem, gpa, sizeof(*p));
+	if (!p)
+		return false;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
@@ -519,4 +557,25 @@ void snapvm_resume(struct ukvm_vm *vm)
 	memcpy(&p->realtime_ns, &now, sizeof(now));
 	memcpy(p->seed, vm->snap->seed, sizeof(p->seed));
 	memcpy(&p->ret, &ret, sizeof(ret));
+	return true;
+}
+
+void snapvm_resume(struct ukvm_vm *vm)
+{
+	/* In RAM: snap_parse checked the block against the memory size this VM has. */
+	if (vm->snap && !vm->snap->deferred)
+		(void)snapvm_answer(vm, vm->snap->wait_gpa);
+}
+
+uint64_t snapvm_conbuf_sent(const struct ukvm_vm *vm)
+{
+	return vm->snap ? vm->snap->conbuf_sent : 0;
+}
+
+bool snapvm_wait_restored(struct ukvm_vm *vm, uint64_t gpa)
+{
+	if (!vm->snap || !vm->snap->deferred || !snapvm_answer(vm, gpa))
+		return false;
+	vm->snap->deferred = false;
+	return true;
 }

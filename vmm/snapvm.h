@@ -2,6 +2,7 @@
 #ifndef VMM_SNAPVM_H
 #define VMM_SNAPVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,21 @@ int snapvm_writer_pagemap_fd(const struct snapvm_writer *w);
  */
 int snapvm_save(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, char *err, size_t errlen);
 
+/*
+ * snapvm_save in two steps, for ukvm_snapshot (snapshot.c): on the vCPU
+ * thread, out of KVM_RUN with the devices quiet, snapvm_capture reads the
+ * vCPU and the devices into w (wait_gpa 0: the guest was running, not in a
+ * WAIT; conbuf_sent: how much of the guest's console buffer this run wrote
+ * out, run.h's conbuf.sent); then, the guest still held, snapvm_write (any thread) finds the
+ * touched pages and writes the file. Each returns 0 or -errno with one line;
+ * snapvm_write (and snapvm_save) -EAGAIN when a device completed a request
+ * while the file was written (a NIC's frame): the file has no valid header,
+ * a later attempt may succeed.
+ */
+int snapvm_capture(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gpa, uint64_t conbuf_sent, char *err,
+		   size_t errlen);
+int snapvm_write(struct snapvm_writer *w, struct ukvm_vm *vm, char *err, size_t errlen);
+
 /* Closes the file and frees w (NULL: nothing). */
 void snapvm_writer_close(struct snapvm_writer *w);
 
@@ -49,6 +65,21 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
  * fresh seed. Nothing for a booted VM.
  */
 void snapvm_resume(struct ukvm_vm *vm);
+
+/*
+ * vCPU thread, at the start of every WAIT (block at gpa, hostile: checked
+ * here): a VM restored from a snapshot taken running (SNAP_VCPU_RUNNING)
+ * gets its restore answer at its first WAIT instead, since it was in none.
+ * Returns true when it answered (the WAIT is over).
+ */
+bool snapvm_wait_restored(struct ukvm_vm *vm, uint64_t gpa);
+
+/*
+ * Where a restored run's console buffer drain starts (struct conbuf.sent):
+ * the snapshotted run had written that much of it (taken running, the
+ * buffer is not empty); 0 for a booted VM.
+ */
+uint64_t snapvm_conbuf_sent(const struct ukvm_vm *vm);
 
 /* Frees what snapvm_restore kept (vm->snap; NULL: nothing). */
 void snapvm_free(struct ukvm_vm *vm);

@@ -187,9 +187,10 @@ struct ukvm_config {
 	 * the guest is idle (no thread can run, no request in flight, waiting
 	 * unbounded or >= 50 ms (UKVM_WAIT_IDLE_MIN_NS): typically blocked on input), writes a snapshot of
 	 * the VM into it; then the guest runs on (snapshot_continue) or ukvm_run
-	 * returns with kind UKVM_SNAPSHOTTED (status 0). A VM with a NIC cannot be
-	 * snapshotted yet: ukvm_create refuses it (UKVM_ERR_CONFIG). A run that
-	 * never gets idle leaves the file empty.
+	 * returns with kind UKVM_SNAPSHOTTED (status 0). A server blocked in
+	 * accept() with no connection open is idle too (its NIC's posted RX
+	 * buffers are rest, docs/snapshot.md "NICs"). A run that never gets
+	 * idle leaves the file empty.
 	 */
 	const char *snapshot_when_idle;
 	bool snapshot_continue;
@@ -204,7 +205,9 @@ struct ukvm_config {
 	 * seccomp, kick_signal; mem_size is a limit (0: none; a larger snapshot
 	 * is refused); pv must not be UKVM_PV_OFF for a pvm-pv snapshot (nor
 	 * UKVM_PV_ON for another); image, argv, env, argv0, trace_boot, quiet and
-	 * stdin_tty are the snapshot's and ignored here; nets must be empty. A
+	 * stdin_tty are the snapshot's and ignored here; nets are the backends of
+	 * the snapshot's NICs, in order (their addresses ignored: the guest
+	 * keeps its own; the NIC keeps the snapshot's MAC and MTU). A
 	 * malformed, truncated or foreign snapshot, or one taken on a CPU with
 	 * features this host lacks, fails with UKVM_ERR_IMAGE and one line.
 	 */
@@ -468,6 +471,29 @@ void ukvm_stop(struct ukvm_vm *vm);
  * Async-signal-safe; callable from any thread or a signal handler.
  */
 int ukvm_signal(struct ukvm_vm *vm, int sig);
+
+/* ukvm_snapshot flags */
+#define UKVM_SNAPSHOT_STOP 1u /* once written, the run ends: ukvm_run returns kind UKVM_SNAPSHOTTED, status 0 */
+
+/*
+ * Writes a snapshot of vm (docs/snapshot.md) to path, created mode 0600 or
+ * truncated, while ukvm_run runs it on another thread. The vCPU is kicked
+ * out of the guest (as by ukvm_stop) and held at that point: inside a WAIT
+ * when the guest was waiting, else wherever its code was; in-flight device
+ * I/O may finish first (up to 1 s, else -EBUSY). The calling thread writes
+ * the file while the guest is held, then the guest runs on, or the run ends
+ * with UKVM_SNAPSHOT_STOP. A VM restored from a snapshot taken running
+ * resumes there; its realtime clock, random seed and console input are
+ * fixed up at its first WAIT (any blocking: sleep, I/O, input), not at once
+ * (docs/snapshot.md, "Taken by ukvm_snapshot"). Returns 0 or -errno with one
+ * line in err (may be NULL): -EINVAL (arguments), -EAGAIN (ukvm_run has not
+ * started: retry), -ESRCH (the run ended, or ended before the vCPU took the
+ * request), -EBUSY (a snapshot of vm is being taken, or devices stayed
+ * busy), -ENOTSUP (a device that cannot be snapshotted), -ETIMEDOUT (the
+ * vCPU thread did not come within 10 s: withdrawn, the guest untouched), or
+ * the file's errors. Not async-signal-safe; one call at a time per VM.
+ */
+int ukvm_snapshot(struct ukvm_vm *vm, const char *path, unsigned flags, char *err, size_t errlen);
 
 /* Frees everything ukvm_create made. vm may be NULL. Not while ukvm_run runs. */
 void ukvm_destroy(struct ukvm_vm *vm);

@@ -14,6 +14,7 @@
 #include "fdtbuild.h"
 #include "hostpool.h"
 #include "pt.h"
+#include "snapshot.h"
 #include "snapvm.h"
 #include "vm.h"
 #include "vmdev.h"
@@ -276,6 +277,11 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 	vm->vm_fd = -1;
 	vm->vcpu = (struct vcpu){ .fd = -1, .wake_fd = -1 };
 	vm->phase_ns[UKVM_PHASE_CREATE] = t0;
+	if ((r = snapshot_init(vm))) {
+		snprintf(err, errlen, "pthread: %s", strerror(-r));
+		kind = UKVM_ERR_INTERNAL;
+		goto err_vm;
+	}
 	if ((r = vm_config(vm, cfg, err, errlen)))
 		goto err_vm;
 	if (vm->cfg.host) {
@@ -390,6 +396,7 @@ void vm_free(struct ukvm_vm *vm)
 	mem_free(&vm->mem);
 	loader_free(&vm->img);
 	snapvm_free(vm);
+	snapshot_fini(vm);
 	host_unref(vm->host); /* the VM's reference: the host goes with its last VM after ukvm_host_close */
 	free(vm);
 }

@@ -3,6 +3,7 @@
 #define VMM_VM_H
 
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 
@@ -15,6 +16,7 @@
 
 struct dev_class;
 struct snapvm;
+struct snapshot_req;
 struct mmio_dev;
 struct event_loop;
 
@@ -46,6 +48,13 @@ struct ukvm_vm {
 	struct snapvm *snap;       /* restored from a snapshot (snapvm.h); NULL: booted */
 	struct ukvm_vm *reap_next; /* the host's reaper queue (hostpool.c) */
 	bool busy;                 /* counted busy on cfg.host's pool (hostpool_busy) until vm_quiet */
+	/* ukvm_snapshot (snapshot.c): a request from another thread, taken by the vCPU thread */
+	pthread_mutex_t snap_lock;
+	pthread_cond_t snap_cond;  /* CLOCK_MONOTONIC */
+	bool snap_sync;            /* snap_lock and snap_cond are initialised */
+	struct snapshot_req *snap_req; /* under snap_lock */
+	int run_phase;             /* under snap_lock: not yet run, running, ended */
+	atomic_int snap_posted;    /* snap_req is posted: read without the lock by the vCPU thread */
 };
 
 /* The VM's busy part is over (its run ended, or it is being destroyed): once per VM. */

@@ -130,9 +130,11 @@ void vmdev_run_end(struct ukvm_vm *vm)
 
 bool vmdev_quiet(struct ukvm_vm *vm)
 {
-	for (unsigned i = 0; i < vm->ndevs; i++)
-		if (!mmio_quiet(vm->devs[i].d))
+	for (unsigned i = 0; i < vm->ndevs; i++) {
+		const struct vm_dev *d = &vm->devs[i];
+		if (!(d->cls->quiet ? d->cls->quiet(d->d) : mmio_quiet(d->d)))
 			return false;
+	}
 	return true;
 }
 

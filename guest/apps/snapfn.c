@@ -49,13 +49,47 @@ static int hello_stdin(void)
 }
 
 /*
+ * A computation long enough to be snapshotted in the middle (ukvm_snapshot):
+ * "start", then rounds of mix, the result, then a short sleep (the first WAIT
+ * of a VM restored from a snapshot taken running: its clock and seed are
+ * fixed there), then random bytes and the time.
+ */
+static int compute(long rounds)
+{
+	static uint64_t v[4096];
+	for (size_t i = 0; i < 4096; i++)
+		v[i] = i;
+	printf("start\n");
+	fflush(stdout);
+	long long m0 = ns(CLOCK_MONOTONIC);
+	uint64_t h = mix(v, 4096, (int)rounds);
+	long long m1 = ns(CLOCK_MONOTONIC);
+	printf("result %016llx\n", (unsigned long long)h);
+	struct timespec d = { 0, 1000000 };
+	nanosleep(&d, NULL);
+	long long m2 = ns(CLOCK_MONOTONIC);
+	printf("mono %s\n", m1 >= m0 && m2 >= m1 + 1000000 ? "ok" : "backwards");
+	unsigned char rnd[16];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return 3;
+	printf("rand ");
+	for (int i = 0; i < 16; i++)
+		printf("%02x", rnd[i]);
+	printf("\ntime %lld\n", ns(CLOCK_REALTIME));
+	return 0;
+}
+
+/*
  * usage: snapfn [SLEEP_MS [DISK]]: SLEEP_MS (default 60) must outlast UKVM_WAIT_IDLE_MIN_NS (50 ms) to be idle;
- * snapfn stdin: the hello function.
+ * snapfn stdin: the hello function;
+ * snapfn compute ROUNDS: compute().
  */
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "stdin"))
 		return hello_stdin();
+	if (argc > 2 && !strcmp(argv[1], "compute"))
+		return compute(atol(argv[2]));
 	long ms = argc > 1 ? atol(argv[1]) : 60;
 	const char *disk = argc > 2 ? argv[2] : NULL;
 	static uint64_t v[4096];

@@ -103,6 +103,13 @@ struct k_poller {
 	 * must have armed its device's news, so the WAIT ends on it.
 	 */
 	bool (*idle)(struct k_poller *p, uint64_t deadline);
+	/*
+	 * Set by poll: the time it returned only keeps housekeeping timers
+	 * ticking (the network stack's ARP and reassembly timer with no
+	 * connection open), not anything a thread awaits: the VM still counts
+	 * as quiet, a snapshot point (k_wait_awaited).
+	 */
+	bool housekeeping;
 	struct k_poller *next;
 };
 
@@ -111,6 +118,9 @@ void k_wait_poller_add(struct k_poller *p);
 
 /* Runs every poller (the scheduler, at each pick): the earliest time one must run again, or 0 when none awaits anything. */
 uint64_t k_wait_poll(enum k_wait_news news);
+
+/* The last k_wait_poll's answer without the pollers that said housekeeping: what threads await (quiet when 0 or K_WAIT_FOREVER). */
+uint64_t k_wait_awaited(void);
 
 /*
  * The idle path, when no thread can run: one WAIT hypercall until deadline

@@ -272,10 +272,12 @@ static void thr_schedule(void)
 		k_lapic_disarm();
 		/*
 		 * Quiet when no driver awaits anything (dev == 0) or only outside
-		 * input with nothing in flight (K_WAIT_FOREVER: console input): a
-		 * point to snapshot at (UKVM_WAIT_IDLE).
+		 * input with nothing in flight (K_WAIT_FOREVER: console input, a
+		 * NIC's frames), housekeeping timers aside: a point to snapshot at
+		 * (UKVM_WAIT_IDLE).
 		 */
-		news = k_wait_idle_sched(earliest, !dev || dev == K_WAIT_FOREVER);
+		uint64_t awaited = k_wait_awaited();
+		news = k_wait_idle_sched(earliest, !awaited || awaited == K_WAIT_FOREVER);
 	}
 }
 

@@ -154,16 +154,27 @@ void k_wait_poller_add(struct k_poller *p)
 	wait_pollers = p;
 }
 
+static uint64_t wait_awaited; /* k_wait_poll's last answer without housekeeping pollers */
+
 uint64_t k_wait_poll(enum k_wait_news news)
 {
-	uint64_t earliest = 0;
+	uint64_t earliest = 0, awaited = 0;
 
 	for (struct k_poller *p = wait_pollers; p; p = p->next) {
+		p->housekeeping = false;
 		uint64_t t = p->poll(p, news);
 		if (t && (!earliest || t < earliest))
 			earliest = t;
+		if (t && !p->housekeeping && (!awaited || t < awaited))
+			awaited = t;
 	}
+	wait_awaited = awaited;
 	return earliest;
+}
+
+uint64_t k_wait_awaited(void)
+{
+	return wait_awaited;
 }
 
 static uint64_t wait_idle; /* ns in WAIT hypercalls (k_wait_idle_ns) */

@@ -8,6 +8,7 @@
 #include "lwip/etharp.h"
 #include "lwip/init.h"
 #include "lwip/ip.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
 #include "lwip/ip4_frag.h"
@@ -129,7 +130,6 @@ void net_flush(void)
  */
 static uint64_t net_poll(struct k_poller *p, enum k_wait_news news)
 {
-	(void)p;
 	(void)news;
 	net_flush();
 	sys_check_timeouts();
@@ -140,6 +140,13 @@ static uint64_t net_poll(struct k_poller *p, enum k_wait_news news)
 	u32_t ms = sys_timeouts_sleeptime();
 	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
 		return 0;
+	/*
+	 * No connection open (a server idle in accept, say): what is due is
+	 * the ARP and reassembly timer, which ticks for NET_SLOW_IDLE_MS after
+	 * the last frame (a host's IPv6 router solicitations keep it going
+	 * ~50 s after a tap comes up): housekeeping, the VM is still idle.
+	 */
+	p->housekeeping = !tcp_active_pcbs && !tcp_tw_pcbs;
 	/* sys_now truncates, so now + ms is never before the timeout is due. */
 	return now + (uint64_t)ms * 1000000u;
 }

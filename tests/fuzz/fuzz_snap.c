@@ -52,6 +52,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!ukvm_mem_size_invalid(h->mem_size));
 		FUZZ_CHECK(m->ndevs <= UKVM_MMIO_MAX_DEVS && m->pv <= 1 && m->tsc_khz);
 		FUZZ_CHECK(m->wait_gpa + sizeof(struct ukvm_wait) <= h->mem_size);
+		FUZZ_CHECK(m->vcpu_flags & SNAP_VCPU_RUNNING ? m->wait_gpa == 0 : m->wait_gpa != 0);
+		FUZZ_CHECK(m->conbuf_sent <= UKVM_CONBUF_SIZE);
+		for (uint32_t i = 0; i < m->ndevs; i++) {
+			const struct dev_state *d = &m->devs[i];
+			FUZZ_CHECK(d->kind == DEV_KIND_BLK || d->kind == DEV_KIND_NET);
+			if (d->kind == DEV_KIND_NET)
+				FUZZ_CHECK(!d->flags && DEV_NET_MTU(d->size) >= UKVM_NET_MTU_MIN &&
+					   DEV_NET_MTU(d->size) <= UKVM_NET_MTU_MAX && !(DEV_NET_MAC_BYTE(d->size, 0) & 1));
+		}
 		FUZZ_CHECK((const uint8_t *)(v.extents + m->nextents) == buf + sizeof(*h) + h->meta_len);
 		uint64_t end = 0;
 		for (uint32_t i = 0; i < m->nextents; i++) {

@@ -432,8 +432,12 @@ static void seeds_imgbuild(const char *kernel, const char *app)
 
 /* ---- snap: fuzz_snap.c's flag byte, then a snapshot's header and metadata ---- */
 
-/* A valid snapshot of 8 MiB with nmsrs MSRs, nextents extents and ndevs disks; flags as fuzz_snap.c reads them. */
-static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t nextents, uint32_t ndevs)
+/*
+ * A valid snapshot of 8 MiB with nmsrs MSRs, nextents extents and ndevs disks (nic: the last is a NIC); running:
+ * taken running (no WAIT block); flags as fuzz_snap.c reads them.
+ */
+static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t nextents, uint32_t ndevs, bool nic,
+		      bool running)
 {
 	static struct seed s;
 	size_t ml = snap_meta_len(nmsrs, nextents);
@@ -443,9 +447,13 @@ static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t 
 	m->nmsrs = nmsrs;
 	m->nextents = nextents;
 	m->ndevs = ndevs;
-	m->wait_gpa = 0x200000;
+	m->wait_gpa = running ? 0 : 0x200000;
+	m->vcpu_flags = running ? SNAP_VCPU_RUNNING : 0;
+	m->conbuf_sent = running ? 100 : 0;
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
 	for (uint32_t i = 0; i < ndevs; i++)
-		m->devs[i] = (struct dev_state){ .kind = DEV_KIND_BLK, .size = 1 << 20 };
+		m->devs[i] = nic && i + 1 == ndevs ? (struct dev_state){ .kind = DEV_KIND_NET, .size = DEV_NET_SIZE(mac, 1500) }
+						   : (struct dev_state){ .kind = DEV_KIND_BLK, .size = 1 << 20 };
 	struct snap_msr *msr = (struct snap_msr *)(m + 1);
 	for (uint32_t i = 0; i < nmsrs; i++)
 		msr[i] = (struct snap_msr){ .index = 0xc0000080 + i, .data = i };
@@ -462,9 +470,11 @@ static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t 
 
 static void seeds_snap(void)
 {
-	snap_seed("valid", 2, 4, 3, 1);
-	snap_seed("resealed", 3, 0, 1, 0);
-	snap_seed("short-file", 0, 2, 2, 2);
+	snap_seed("valid", 2, 4, 3, 1, false, false);
+	snap_seed("resealed", 3, 0, 1, 0, false, false);
+	snap_seed("short-file", 0, 2, 2, 2, false, false);
+	snap_seed("nic", 3, 2, 2, 2, true, false);
+	snap_seed("running", 3, 2, 1, 1, true, true);
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* <sanitizer/allocator_in
 #include <malloc.h>
 #endif
 
+#include "hostpool.h"
 #include "it_util.h"
 #include "ukvm.h"
 
@@ -114,6 +115,25 @@ static unsigned kvm_fds(void)
 		if (l > 0) {
 			t[l] = 0;
 			n += strcmp(t, "/dev/kvm") == 0;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Open fds that are KVM VMs (anon_inode:kvm-vm): live VMs, the host's idle VM and shells, VMs left to the reaper. */
+static unsigned vm_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	ck_assert_ptr_nonnull(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		char p[300], t[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
+		ssize_t l = readlink(p, t, sizeof(t) - 1);
+		if (l > 0) {
+			t[l] = 0;
+			n += strcmp(t, "anon_inode:kvm-vm") == 0;
 		}
 	}
 	closedir(d);
@@ -221,6 +241,37 @@ START_TEST(many_vms_on_fast_host_resources_flat)
 	ck_assert_uint_eq(kvm_fds(), kvm0);
 	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
 	ck_assert_uint_eq(task_count(tasks0), tasks0);
+}
+END_TEST
+
+/*
+ * The reaper's queue is bounded: 64 VMs destroyed in a row, faster than the reaper frees them (each close of a
+ * VM costs it ~0.3-1 ms), leave at most HOSTPOOL_REAP_MAX of them waiting (and the one it frees); past that the
+ * destroyer waits for the reaper. Unbounded, ukvm-serve in boot mode at 8 connections held thousands of dead VMs'
+ * fds (3,938 open, past a 1,024 limit) and their RAM.
+ */
+START_TEST(fast_host_reaper_backlog_bounded)
+{
+	enum { N = 64 };
+	struct ukvm_host *h;
+	char err[512], img[4096];
+	ck_assert_msg(ukvm_host_open_flags(&h, UKVM_HOST_FAST, err, sizeof(err)) == UKVM_OK, "%s", err);
+	ukvm_host_quiesce(h);
+	unsigned vms0 = vm_fds(); /* the idle VM and the pool's shells: the pool never holds more */
+	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
+	static struct ukvm_vm *vm[N];
+	for (int i = 0; i < N; i++) {
+		struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .host = h, .image = img,
+					   .console_fd = -1 };
+		ck_assert_msg(ukvm_create(&cfg, &vm[i], err, sizeof(err)) == UKVM_OK, "%s", err);
+	}
+	for (int i = 0; i < N; i++)
+		ukvm_destroy(vm[i]);
+	unsigned left = vm_fds();
+	ck_assert_msg(left <= vms0 + HOSTPOOL_REAP_MAX + 1, "%u VM fds after %d destroys (%u before, bound %u)", left,
+		      N, vms0, vms0 + HOSTPOOL_REAP_MAX + 1);
+	ukvm_host_quiesce(h);
+	ukvm_host_close(h);
 }
 END_TEST
 
@@ -758,6 +809,7 @@ Suite *embed_suite(void)
 	tcase_add_test(tl, many_vms_on_host_resources_flat);
 	tcase_add_test(tl, concurrent_create_on_host);
 	tcase_add_test(tl, many_vms_on_fast_host_resources_flat);
+	tcase_add_test(tl, fast_host_reaper_backlog_bounded);
 	tcase_add_test(tl, fast_host_sizes_flags_and_close);
 	tcase_add_test(tl, fast_host_forked_child);
 	suite_add_tcase(s, tl);

@@ -1,19 +1,25 @@
 /* check_snapshot.c: snapshot and restore under KVM, both CPU modes: same output as an uninterrupted run, many VMs from one snapshot, disks, refusals, libukvm. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "it_util.h"
+#include "netns.h"
 #include "snap.h"
 
 enum { X_USAGE = 120, X_IMAGE = 121 };
@@ -186,7 +192,7 @@ START_TEST(restore_with_disk)
 	const char *none[] = { "--pv", mode, "--restore", snap, NULL };
 	ck_assert_int_eq(it_run(&r, 30, none), 0);
 	ck_assert_int_eq(r.status, X_USAGE);
-	ck_assert_ptr_nonnull(strstr(r.err, "the snapshot has 1 disks, 0 given"));
+	ck_assert_ptr_nonnull(strstr(r.err, "the snapshot has 1 disks and 0 NICs, 0 and 0 given"));
 	it_result_free(&r);
 	const char *other = tmp_file("disk", 2 << 20);
 	const char *bigger[] = { "--pv", mode, "--disk", other, "--restore", snap, NULL };
@@ -311,17 +317,76 @@ START_TEST(mode_mismatch_refused)
 }
 END_TEST
 
-/* A NIC cannot be snapshotted yet: refused before the guest runs. */
-START_TEST(nic_refused)
+/*
+ * A TCP server idle in accept() with a tap NIC, in a namespace of the
+ * test's own: --snapshot-when-idle takes it there (the NIC's armed RX read
+ * and posted buffers are its rest); restored with the tap re-attached
+ * (--net tap:tap0, no address: the guest keeps its own, and the NIC the
+ * snapshot's MAC), it serves a client from the host. Then the refusals: a
+ * restore without the NIC, and with a user-mode backend, which cannot take
+ * the tap's offloads the driver negotiated.
+ */
+START_TEST(nic_snapshot_serves_after_restore)
 {
-	struct it_result r;
+	const char *mode = modes[_i];
+	char why[512], img[512];
+	if (!netns_usable(why, sizeof(why))) {
+		fprintf(stderr, "SKIPPED: snapshot nic_snapshot_serves_after_restore: %s\n", why);
+		return;
+	}
+	snprintf(img, sizeof(img), "%s", it_path("apps/tcpecho.img"));
+	struct netns ns;
+	ck_assert_msg(netns_create(&ns, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(netns_add_tap(&ns, "tap0", "10.77.0.1/24", why, sizeof(why)) == 0, "%s", why);
+	ck_assert_int_eq(netns_enter(&ns, false), 0);
 	const char *snap = tmp_file("snap", 0);
-	const char *args[] = { "--net", "user", "--snapshot-when-idle", snap, app_img(), NULL };
-	ck_assert_int_eq(it_run(&r, 30, args), 0);
-	ck_assert_msg(r.status == X_USAGE && strstr(r.err, "a VM with a net device cannot be snapshotted yet"),
-		      "status %d err: %s", r.status, r.err);
-	ck_assert_str_eq(r.out, "");
+	struct it_result r;
+	const char *args[] = { "--pv", mode, "--net", "tap:tap0,ip=10.77.0.2/24,gw=10.77.0.1", "--snapshot-when-idle",
+			       snap, img, "--", "7000", "1", NULL };
+	ck_assert_int_eq(it_run(&r, 60, args), 0);
+	ck_assert_msg(r.status == 0 && strstr(r.err, "snapshot written to") && strstr(r.out, "listening on 7000"),
+		      "snapshot: status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
 	it_result_free(&r);
+
+	struct it_proc p;
+	const char *rargs[] = { "--pv", mode, "--net", "tap:tap0", "--restore", snap, NULL };
+	ck_assert_int_eq(it_start(&p, NULL, rargs), 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(7000) };
+	ck_assert_int_eq(inet_pton(AF_INET, "10.77.0.2", &sa.sin_addr), 1);
+	struct timeval tv = { 30, 0 }; /* a backstop: the kernel retries the SYN until the restored guest answers */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s", strerror(errno));
+	static const char msg[] = "after the restore\n";
+	ck_assert_int_eq(write(fd, msg, sizeof(msg) - 1), (ssize_t)sizeof(msg) - 1);
+	char buf[64];
+	size_t got = 0;
+	while (got < sizeof(msg) - 1) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		ck_assert_msg(n > 0, "echo: %zd after %zu bytes (%s)", n, got, n < 0 ? strerror(errno) : "EOF");
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	ck_assert_str_eq(buf, msg);
+	close(fd);
+	ck_assert_int_eq(it_finish(&p, 0, 30, &r, NULL), 0);
+	ck_assert_msg(r.status == 0 && strstr(r.out, "served 1") && !strstr(r.out, "listening"),
+		      "restore: status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
+	it_result_free(&r);
+
+	const char *none[] = { "--pv", mode, "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 30, none), 0);
+	ck_assert_msg(r.status == X_USAGE && strstr(r.err, "the snapshot has 0 disks and 1 NICs, 0 and 0 given"),
+		      "status %d err: %s", r.status, r.err);
+	it_result_free(&r);
+	const char *user[] = { "--pv", mode, "--net", "user", "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 30, user), 0);
+	ck_assert_msg(r.status == X_USAGE && strstr(r.err, "eth0: snapshot has features"), "status %d err: %s", r.status,
+		      r.err);
+	it_result_free(&r);
+	netns_destroy(&ns);
 }
 END_TEST
 
@@ -539,6 +604,205 @@ START_TEST(restore_shells_follow_the_file)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------- ukvm_snapshot */
+
+/* A VM run by ukvm_run on a thread of its own, as an embedder's worker would. */
+struct api_run {
+	struct ukvm_vm *vm;
+	struct ukvm_result res;
+	pthread_t t;
+};
+
+static void *api_runner(void *p)
+{
+	struct api_run *a = p;
+	a->res = (struct ukvm_result){ .size = sizeof(a->res) };
+	(void)ukvm_run(a->vm, &a->res);
+	return NULL;
+}
+
+/* snapfn with args (NULL-terminated, argv0 not included), stdout into out, stdin from in (-1: none). */
+static struct ukvm_vm *api_create(enum ukvm_pv pv, const char *snap_or_null, const char *const *args, int out, int in)
+{
+	char img[512], err[256];
+	snprintf(img, sizeof(img), "%s", app_img());
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = pv, .image = snap_or_null ? NULL : img,
+				   .restore = snap_or_null, .argv = snap_or_null ? NULL : args, .console_fd = out,
+				   .console_err_fd = -1, .console_in_fd = in, .timeout_ms = 120000, .seccomp = true };
+	struct ukvm_vm *vm;
+	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	return vm;
+}
+
+/* Waits (up to 60 s) until the memfd fd holds text. */
+static bool api_wait_output(int fd, const char *text)
+{
+	char buf[4096];
+	for (int i = 0; i < 60000; i++) {
+		slurp(fd, buf, sizeof(buf));
+		if (strstr(buf, text))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* The snapshot file's vCPU flags (SNAP_VCPU_*), read from its metadata. */
+static uint32_t api_snap_flags(const char *path)
+{
+	struct {
+		struct snap_hdr h;
+		struct snap_meta m;
+	} f;
+	int fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &f, sizeof(f), 0), (ssize_t)sizeof(f));
+	close(fd);
+	return f.m.vcpu_flags;
+}
+
+/* Runs vm to its end on a thread (its seccomp filter stays with that thread); its stdout (the memfd out) into buf. */
+static void api_run_to_end(struct ukvm_vm *vm, int out, char *buf, size_t len)
+{
+	struct api_run r = { .vm = vm };
+	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
+	pthread_join(r.t, NULL);
+	ck_assert_msg(r.res.kind == UKVM_EXITED && r.res.status == 0, "kind %d status %d: %s", r.res.kind,
+		      r.res.status, r.res.msg);
+	ukvm_destroy(vm);
+	slurp(out, buf, len);
+}
+
+#define API_ROUNDS "100000" /* ~1 s of snapfn's mix on this host: the snapshot lands inside it */
+
+/*
+ * libukvm, both modes: ukvm_snapshot from another thread while the guest
+ * computes (no WAIT: the vCPU is kicked out of KVM_RUN), the run ends there
+ * (UKVM_SNAPSHOT_STOP); two restores finish the computation with the result
+ * of an uninterrupted run, each with its own random bytes and the host's
+ * realtime (fixed at their first WAIT), the monotonic clock never backwards.
+ */
+START_TEST(api_snapshot_mid_computation)
+{
+	enum ukvm_pv pv = _i ? it_pv_mode() : UKVM_PV_OFF;
+	static const char *const args[] = { "compute", API_ROUNDS, NULL };
+	const char *snap = tmp_file("snap", 0);
+	char full[1024], buf[1024], a[128], b[128], err[256];
+	int out = memfd_create("out", 0);
+	api_run_to_end(api_create(pv, NULL, args, out, -1), out, full, sizeof(full));
+	close(out);
+	ck_assert_str_ne(line(full, "result", a, sizeof(a)), "");
+
+	out = memfd_create("out", 0);
+	struct api_run r = { .vm = api_create(pv, NULL, args, out, -1) };
+	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
+	ck_assert_msg(api_wait_output(out, "start\n"), "the guest never started computing");
+	int rc = ukvm_snapshot(r.vm, snap, UKVM_SNAPSHOT_STOP, err, sizeof(err));
+	pthread_join(r.t, NULL);
+	ck_assert_msg(rc == 0, "ukvm_snapshot: %d: %s", rc, err);
+	ck_assert_msg(r.res.kind == UKVM_SNAPSHOTTED && r.res.status == 0, "kind %d: %s", r.res.kind, r.res.msg);
+	ck_assert_ptr_nonnull(strstr(r.res.msg, snap));
+	ukvm_destroy(r.vm);
+	slurp(out, buf, sizeof(buf));
+	close(out);
+	ck_assert_msg(!strstr(buf, "result"), "the computation ended before the snapshot: %s", buf);
+	ck_assert_uint_eq(api_snap_flags(snap) & SNAP_VCPU_RUNNING, SNAP_VCPU_RUNNING);
+
+	char rand0[128] = "";
+	for (int i = 0; i < 2; i++) {
+		out = memfd_create("out", 0);
+		double t0 = now_real_s();
+		api_run_to_end(api_create(pv, snap, NULL, out, -1), out, buf, sizeof(buf));
+		double t1 = now_real_s();
+		close(out);
+		ck_assert_msg(!strstr(buf, "start"), "rebooted, not resumed: %s", buf);
+		ck_assert_str_eq(line(buf, "result", a, sizeof(a)), line(full, "result", b, sizeof(b)));
+		ck_assert_str_eq(line(buf, "mono", a, sizeof(a)), "mono ok");
+		double t = atof(line(buf, "time ", a, sizeof(a)) + 5) / 1e9;
+		ck_assert_msg(t >= t0 - 1 && t <= t1 + 1, "guest realtime %.3f outside [%.3f, %.3f]", t, t0, t1);
+		line(buf, "rand", a, sizeof(a));
+		ck_assert_uint_eq(strlen(a), 5 + 32);
+		ck_assert_str_ne(a, line(full, "rand", b, sizeof(b)));
+		ck_assert_msg(strcmp(a, rand0), "two restores drew the same random bytes: %s", a);
+		snprintf(rand0, sizeof(rand0), "%s", a);
+	}
+}
+END_TEST
+
+/*
+ * ukvm_snapshot of the hello function blocked on stdin, the VM going on:
+ * taken inside its WAIT (retried until one lands there rather than in its
+ * boot); the VM then answers its own request, and the snapshot restored
+ * answers another.
+ */
+START_TEST(api_snapshot_at_wait_continues)
+{
+	static const char *const args[] = { "stdin", NULL };
+	const char *snap = tmp_file("snap", 0);
+	char buf[1024], err[256];
+	int out = memfd_create("out", 0), in[2];
+	ck_assert_int_eq(pipe(in), 0);
+	struct api_run r = { .vm = api_create(it_pv_mode(), NULL, args, out, in[0]) };
+	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
+	int rc, tries = 0;
+	do {
+		usleep(20000);
+		rc = ukvm_snapshot(r.vm, snap, 0, err, sizeof(err));
+	} while ((rc == -EAGAIN || (rc == 0 && (api_snap_flags(snap) & SNAP_VCPU_RUNNING))) && ++tries < 500);
+	ck_assert_msg(rc == 0, "ukvm_snapshot: %d: %s", rc, err);
+	ck_assert_uint_eq(api_snap_flags(snap) & SNAP_VCPU_RUNNING, 0);
+	ck_assert_int_eq(write(in[1], "world\n", 6), 6);
+	close(in[1]);
+	pthread_join(r.t, NULL);
+	ck_assert_msg(r.res.kind == UKVM_EXITED && r.res.status == 0, "kind %d: %s", r.res.kind, r.res.msg);
+	ukvm_destroy(r.vm);
+	slurp(out, buf, sizeof(buf));
+	close(out);
+	close(in[0]);
+	ck_assert_str_eq(buf, "hello, world\n");
+	embed_restore(NULL, snap, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "hello, world\n");
+}
+END_TEST
+
+/* ukvm_snapshot's refusals: negative errno and one line, an existing file left alone when refused early. */
+START_TEST(api_snapshot_errors)
+{
+	static const char *const args[] = { "stdin", NULL };
+	const char *snap = tmp_file("snap", 0);
+	char err[256] = "", buf[64];
+	int fd = open(snap, O_WRONLY);
+	ck_assert_int_eq(write(fd, "keep", 4), 4);
+	close(fd);
+	int in[2];
+	ck_assert_int_eq(pipe(in), 0);
+	struct api_run r = { .vm = api_create(it_pv_mode(), NULL, args, -1, in[0]) };
+	ck_assert_int_eq(ukvm_snapshot(NULL, snap, 0, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(ukvm_snapshot(r.vm, NULL, 0, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(ukvm_snapshot(r.vm, snap, 0x80, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(ukvm_snapshot(r.vm, snap, 0, err, sizeof(err)), -EAGAIN); /* not running yet */
+	ck_assert_ptr_nonnull(strstr(err, "not running yet"));
+	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
+	int rc;
+	do /* running once the refusal is the path's */
+		rc = ukvm_snapshot(r.vm, "/nonexistent/dir/x.snap", 0, err, sizeof(err));
+	while (rc == -EAGAIN && !usleep(1000));
+	ck_assert_msg(rc == -ENOENT && strstr(err, "/nonexistent/dir/x.snap: cannot create snapshot"), "%d: %s", rc,
+		      err);
+	close(in[1]); /* end of file: hello answers and exits */
+	pthread_join(r.t, NULL);
+	ck_assert_msg(r.res.kind == UKVM_EXITED, "kind %d: %s", r.res.kind, r.res.msg);
+	ck_assert_int_eq(ukvm_snapshot(r.vm, snap, UKVM_SNAPSHOT_STOP, err, sizeof(err)), -ESRCH);
+	ck_assert_ptr_nonnull(strstr(err, "ended"));
+	ukvm_destroy(r.vm);
+	close(in[0]);
+	fd = open(snap, O_RDONLY);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 4);
+	close(fd);
+}
+END_TEST
+
 Suite *snapshot_suite(void)
 {
 	Suite *s = suite_create("snapshot");
@@ -550,13 +814,16 @@ Suite *snapshot_suite(void)
 	tcase_add_test(c, embed_snapshot_continue_and_restore);
 	tcase_add_test(c, restore_shells_follow_the_file);
 	tcase_add_test(c, embed_snapshots_on_worker_threads);
+	tcase_add_loop_test(c, api_snapshot_mid_computation, 0, 2);
+	tcase_add_test(c, api_snapshot_at_wait_continues);
+	tcase_add_loop_test(c, nic_snapshot_serves_after_restore, 0, 2);
 	suite_add_tcase(s, c);
 	TCase *h = tcase_create("hostile");
 	tcase_set_timeout(h, 120);
 	tcase_add_test(h, bad_snapshots_refused);
 	tcase_add_test(h, mode_mismatch_refused);
-	tcase_add_test(h, nic_refused);
 	tcase_add_test(h, unwritable_snapshot);
+	tcase_add_test(h, api_snapshot_errors);
 	suite_add_tcase(s, h);
 	return s;
 }

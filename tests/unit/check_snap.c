@@ -246,10 +246,10 @@ END_TEST
 START_TEST(test_unknown_device)
 {
 	make(0, 0);
-	meta()->devs[0].kind = 2; /* a NIC: not snapshotted yet */
+	meta()->devs[0].kind = 3;
 	reseal();
 	ck_assert_int_eq(parse(), -EINVAL);
-	ck_assert_str_eq(err, "device 0 is of unknown kind 2");
+	ck_assert_str_eq(err, "device 0 is of unknown kind 3");
 	make(0, 0);
 	meta()->devs[0].kind = 0;
 	reseal();
@@ -262,9 +262,34 @@ START_TEST(test_unknown_device)
 }
 END_TEST
 
+/* A NIC's state: its MAC (unicast) and MTU (UKVM_NET_MTU_MIN..MAX) in size, no flags; anything else refused. */
+START_TEST(test_nic_state)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 1, 2, 3 }, multicast[6] = { 0x01, 0, 0x5e, 0, 0, 1 };
+	struct { const uint8_t *mac; unsigned mtu, flags; int want; } cases[] = {
+		{ mac, 1500, 0, 0 }, { mac, UKVM_NET_MTU_MIN, 0, 0 }, { mac, UKVM_NET_MTU_MAX, 0, 0 },
+		{ mac, UKVM_NET_MTU_MIN - 1, 0, -EINVAL }, { mac, UKVM_NET_MTU_MAX + 1, 0, -EINVAL }, { mac, 0, 0, -EINVAL },
+		{ multicast, 1500, 0, -EINVAL }, { mac, 1500, 1, -EINVAL },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make(0, 0);
+		meta()->devs[0] = (struct dev_state){ .kind = DEV_KIND_NET, .flags = cases[i].flags,
+						      .size = DEV_NET_SIZE(cases[i].mac, cases[i].mtu) };
+		reseal();
+		ck_assert_msg(parse() == cases[i].want, "case %u: %d (%s)", i, parse(), err);
+		if (cases[i].want)
+			ck_assert_ptr_nonnull(strstr(err, "NIC 0: bad MAC, MTU"));
+	}
+	uint64_t s = DEV_NET_SIZE(mac, 9000);
+	for (unsigned i = 0; i < 6; i++)
+		ck_assert_uint_eq(DEV_NET_MAC_BYTE(s, i), mac[i]);
+	ck_assert_uint_eq(DEV_NET_MTU(s), 9000);
+}
+END_TEST
+
 START_TEST(test_wait_block)
 {
-	static const uint64_t bad[] = { 0x10004, T_MEM, T_MEM - 8, UINT64_MAX - 7 };
+	static const uint64_t bad[] = { 0, 0x10004, T_MEM, T_MEM - 8, UINT64_MAX - 7 };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		make(0, 0);
 		meta()->wait_gpa = bad[i];
@@ -276,6 +301,34 @@ START_TEST(test_wait_block)
 	meta()->wait_gpa = T_MEM - sizeof(struct ukvm_wait);
 	reseal();
 	ck_assert_int_eq(parse(), 0);
+}
+END_TEST
+
+/* Taken running (ukvm_snapshot): no WAIT block, and one named anyway is refused. */
+START_TEST(test_running)
+{
+	make(0, 0);
+	meta()->vcpu_flags |= SNAP_VCPU_RUNNING;
+	meta()->wait_gpa = 0;
+	reseal();
+	ck_assert_int_eq(parse(), 0);
+	meta()->wait_gpa = 0x10000;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "taken running"));
+	meta()->wait_gpa = 0;
+	meta()->conbuf_sent = UKVM_CONBUF_SIZE + 1;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "console buffer position"));
+	meta()->conbuf_sent = UKVM_CONBUF_SIZE;
+	reseal();
+	ck_assert_int_eq(parse(), 0);
+	make(0, 0);
+	meta()->vcpu_flags |= 8;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown vCPU flags"));
 }
 END_TEST
 
@@ -371,6 +424,8 @@ Suite *snap_suite(void)
 	tcase_add_test(h, test_limits);
 	tcase_add_test(h, test_unknown_device);
 	tcase_add_test(h, test_wait_block);
+	tcase_add_test(h, test_running);
+	tcase_add_test(h, test_nic_state);
 	tcase_add_test(h, test_extents_bad);
 	suite_add_tcase(s, h);
 	return s;

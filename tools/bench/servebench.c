@@ -245,6 +245,26 @@ static int run_own(const struct server *s, int conns, int secs, struct figures *
 	return total ? 0 : -1;
 }
 
+/*
+ * BUILD/bench/serve-<N>conn.dat for tools/bench/plots.sh: one row per configuration, its name quoted, then the
+ * medians req/s, p50 ms, p99 ms, CPU ms per request.
+ */
+static void write_dat(const char *build, int conns, double med[C_COUNT][4])
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/bench/serve-%dconn.dat", build, conns);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "servebench: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "# configuration req/s p50_ms p99_ms cpu_ms_per_req (medians, %d connection%s)\n", conns,
+		conns > 1 ? "s" : "");
+	for (int c = 0; c < C_COUNT; c++)
+		fprintf(f, "\"%s\" %.1f %.3f %.3f %.3f\n", cname[c], med[c][0], med[c][1], med[c][2], med[c][3]);
+	fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
@@ -306,6 +326,7 @@ int main(int argc, char **argv)
 		for (int c = 0; c < C_COUNT; c++)
 			printf("  %-22s %10.1f %10.3f %10.3f %14.2f %14.2f %12.3f\n", cname[c], med[c][0], med[c][1],
 			       med[c][2], med[c][0] / med[C_NATIVE][0], med[c][1] / med[C_NATIVE][1], med[c][3]);
+		write_dat(build, conns[k], med);
 	}
 	printf("CPU ms/req: the server process's user+system time (all its threads, and the children it waited for)\n"
 	       "per answered request\n");
