@@ -106,11 +106,16 @@ $(BUILD)/bench/kvm-floor: tools/bench/floor.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
 
+# The floor as ukvm-run is built: static musl (the kernel's headers from vmm/build.mk's musl-inc).
+$(BUILD)/bench/kvm-floor-musl: tools/bench/floor.c $(BUILD)/musl-inc/.stamp
+	@mkdir -p $(@D)
+	$(Q)$(MUSLCC) -static $(APP_CFLAGS) -isystem $(BUILD)/musl-inc -o $@ $<
+
 $(BUILD)/bench/bootbench: tools/bench/bootbench.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
 
-bench-boot: $(BUILD)/ukvm-run $(BUILD)/apps/hello.img $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench
+bench-boot: $(BUILD)/ukvm-run $(BUILD)/apps/hello.img $(BUILD)/bench/kvm-floor $(BUILD)/bench/kvm-floor-musl $(BUILD)/bench/bootbench
 	$(Q)$(BUILD)/bench/bootbench $(BUILD)
 
 # bench-blk: one source (tools/bench/blkbench.c) built for the guest and for the host, driven by blkrun.
@@ -222,7 +227,7 @@ NET_BENCH := $(BUILD)/apps/netbench $(BUILD)/apps/netbench.img $(BUILD)/apps/htt
 bench-net: $(BUILD)/ukvm-run $(NET_BENCH)
 	$(Q)$(BUILD)/bench/netrun $(BUILD)
 
-all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/bootbench $(BLK_BENCH) $(NET_BENCH)
+all: $(BUILD)/ukvm-build apps images $(BUILD)/bench/kvm-floor $(BUILD)/bench/kvm-floor-musl $(BUILD)/bench/bootbench $(BLK_BENCH) $(NET_BENCH)
 
 # --- ukvm-serve: HTTP front end on libukvm (tools/serve, libmicrohttpd) ----------
 SERVE_SRCS := tools/serve/serve.c tools/serve/servecfg.c tools/serve/worker.c
