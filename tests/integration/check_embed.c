@@ -102,44 +102,6 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-/* Open fds that are /dev/kvm. */
-static unsigned kvm_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-	ck_assert_ptr_nonnull(d);
-	for (struct dirent *e; (e = readdir(d));) {
-		char p[300], t[64];
-		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
-		ssize_t l = readlink(p, t, sizeof(t) - 1);
-		if (l > 0) {
-			t[l] = 0;
-			n += strcmp(t, "/dev/kvm") == 0;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
-/* Open fds that are KVM VMs (anon_inode:kvm-vm): live VMs, the host's idle VM and shells, VMs left to the reaper. */
-static unsigned vm_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-	ck_assert_ptr_nonnull(d);
-	for (struct dirent *e; (e = readdir(d));) {
-		char p[300], t[64];
-		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
-		ssize_t l = readlink(p, t, sizeof(t) - 1);
-		if (l > 0) {
-			t[l] = 0;
-			n += strcmp(t, "anon_inode:kvm-vm") == 0;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
 /*
  * One VM on host (NULL: a host of its own): image (relative to the build dir),
  * optional read-only disk; returns the result kind and fills *res.
@@ -181,7 +143,7 @@ static void many_vms(struct ukvm_host *host)
 	}
 	ukvm_host_quiesce(host); /* a pooled host's threads idle, its pool full: counts compare like with like */
 	unsigned fds0 = dir_count("/proc/self/fd"), maps0 = maps_count(), tasks0 = dir_count("/proc/self/task");
-	unsigned kvm0 = kvm_fds();
+	unsigned kvm0 = it_fds_to("/dev/kvm");
 	size_t heap0 = heap_bytes();
 	double t0 = now_ms();
 	const int n = 150;
@@ -197,7 +159,7 @@ static void many_vms(struct ukvm_host *host)
 	fprintf(stderr, "embed%s: %d VMs in %.0f ms; fds %u -> %u, mappings %u -> %u, threads %u -> %u, heap %zu -> %zu\n",
 		host ? " (host object)" : "", n, ms, fds0, fds1, maps0, maps1, tasks0, tasks1, heap0, heap1);
 	ck_assert_uint_eq(fds1, fds0);
-	ck_assert_uint_eq(kvm_fds(), kvm0);
+	ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0);
 	ck_assert_uint_eq(kvm0, host ? 1 : 0);
 	ck_assert_uint_eq(tasks1, tasks0);
 	ck_assert_uint_eq(maps1, maps0);
@@ -213,14 +175,14 @@ END_TEST
 /* The same on one host object; closing it after its VMs are gone gives its /dev/kvm fd back. */
 START_TEST(many_vms_on_host_resources_flat)
 {
-	unsigned kvm0 = kvm_fds(), fds0 = dir_count("/proc/self/fd");
+	unsigned kvm0 = it_fds_to("/dev/kvm"), fds0 = dir_count("/proc/self/fd");
 	struct ukvm_host *h;
 	char err[512];
 	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
-	ck_assert_uint_eq(kvm_fds(), kvm0 + 1);
+	ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0 + 1);
 	many_vms(h);
 	ukvm_host_close(h);
-	ck_assert_uint_eq(kvm_fds(), kvm0); /* every VM gave its reference back: the host went with the close */
+	ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0); /* every VM gave its reference back: the host went with the close */
 	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
 }
 END_TEST
@@ -231,14 +193,14 @@ END_TEST
  */
 START_TEST(many_vms_on_fast_host_resources_flat)
 {
-	unsigned kvm0 = kvm_fds(), fds0 = dir_count("/proc/self/fd"), tasks0 = dir_count("/proc/self/task");
+	unsigned kvm0 = it_fds_to("/dev/kvm"), fds0 = dir_count("/proc/self/fd"), tasks0 = dir_count("/proc/self/task");
 	struct ukvm_host *h;
 	char err[512];
 	ck_assert_msg(ukvm_host_open_flags(&h, UKVM_HOST_FAST, err, sizeof(err)) == UKVM_OK, "%s", err);
 	ck_assert_uint_eq(dir_count("/proc/self/task"), tasks0 + 2); /* the pool's builder and the reaper */
 	many_vms(h);
 	ukvm_host_close(h);
-	ck_assert_uint_eq(kvm_fds(), kvm0);
+	ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0);
 	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
 	ck_assert_uint_eq(task_count(tasks0), tasks0);
 }
@@ -257,7 +219,7 @@ START_TEST(fast_host_reaper_backlog_bounded)
 	char err[512], img[4096];
 	ck_assert_msg(ukvm_host_open_flags(&h, UKVM_HOST_FAST, err, sizeof(err)) == UKVM_OK, "%s", err);
 	ukvm_host_quiesce(h);
-	unsigned vms0 = vm_fds(); /* the idle VM and the pool's shells: the pool never holds more */
+	unsigned vms0 = it_fds_to("anon_inode:kvm-vm"); /* the idle VM and the pool's shells: the pool never holds more */
 	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
 	static struct ukvm_vm *vm[N];
 	for (int i = 0; i < N; i++) {
@@ -267,7 +229,7 @@ START_TEST(fast_host_reaper_backlog_bounded)
 	}
 	for (int i = 0; i < N; i++)
 		ukvm_destroy(vm[i]);
-	unsigned left = vm_fds();
+	unsigned left = it_fds_to("anon_inode:kvm-vm");
 	ck_assert_msg(left <= vms0 + HOSTPOOL_REAP_MAX + 1, "%u VM fds after %d destroys (%u before, bound %u)", left,
 		      N, vms0, vms0 + HOSTPOOL_REAP_MAX + 1);
 	ukvm_host_quiesce(h);
@@ -282,7 +244,7 @@ END_TEST
  */
 START_TEST(fast_host_sizes_flags_and_close)
 {
-	unsigned kvm0 = kvm_fds(), fds0 = dir_count("/proc/self/fd"), tasks0 = dir_count("/proc/self/task");
+	unsigned kvm0 = it_fds_to("/dev/kvm"), fds0 = dir_count("/proc/self/fd"), tasks0 = dir_count("/proc/self/task");
 	struct ukvm_host *h;
 	char err[512], img[4096];
 	ck_assert_int_eq(ukvm_host_open_flags(&h, 1u << 20, err, sizeof(err)), UKVM_ERR_CONFIG);
@@ -317,7 +279,7 @@ START_TEST(fast_host_sizes_flags_and_close)
 			ck_assert_int_eq(res.kind, UKVM_EXITED);
 			ukvm_destroy(vm[i]);
 		}
-		ck_assert_uint_eq(kvm_fds(), kvm0);
+		ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0);
 		ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
 	}
 }
@@ -509,7 +471,7 @@ START_TEST(concurrent_create_on_host)
 	struct ukvm_result res = { .size = sizeof(res) };
 	struct ukvm_host *h;
 	char err[512];
-	unsigned kvm0 = kvm_fds();
+	unsigned kvm0 = it_fds_to("/dev/kvm");
 	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
 	vm_on(h, "apps/hello.img", true, false, 0, &res); /* warm-up, as above */
 	unsigned fds0 = dir_count("/proc/self/fd"), tasks0 = dir_count("/proc/self/task");
@@ -532,7 +494,7 @@ START_TEST(concurrent_create_on_host)
 	ck_assert_uint_eq(dir_count("/proc/self/fd"), fds0);
 	ck_assert_uint_eq(task_count(tasks0), tasks0);
 	ukvm_host_close(h);
-	ck_assert_uint_eq(kvm_fds(), kvm0); /* no VM kept a reference */
+	ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0); /* no VM kept a reference */
 }
 END_TEST
 
@@ -543,7 +505,7 @@ END_TEST
  */
 START_TEST(host_close_with_live_vms)
 {
-	unsigned kvm0 = kvm_fds();
+	unsigned kvm0 = it_fds_to("/dev/kvm");
 	struct ukvm_host *h;
 	char err[512], img[4096];
 	ck_assert_msg(ukvm_host_open(&h, err, sizeof(err)) == UKVM_OK, "%s", err);
@@ -555,17 +517,17 @@ START_TEST(host_close_with_live_vms)
 	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .host = h, .image = img, .console_fd = -1 };
 	for (int i = 0; i < 2; i++)
 		ck_assert_msg(ukvm_create(&cfg, &vm[i], err, sizeof(err)) == UKVM_OK, "%s", err);
-	ck_assert_uint_eq(kvm_fds(), kvm0 + 1); /* one /dev/kvm fd for the host, none per VM */
+	ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0 + 1); /* one /dev/kvm fd for the host, none per VM */
 	ukvm_host_close(h);
 	for (int i = 0; i < 2; i++) {
 		struct ukvm_result res = { .size = sizeof(res) };
 		ck_assert_int_eq(ukvm_run(vm[i], &res), 0);
 		ck_assert_int_eq(res.kind, UKVM_EXITED);
 		ck_assert_int_eq(res.status, 42);
-		ck_assert_uint_eq(kvm_fds(), kvm0 + 1);
+		ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0 + 1);
 		ukvm_destroy(vm[i]);
 	}
-	ck_assert_uint_eq(kvm_fds(), kvm0);
+	ck_assert_uint_eq(it_fds_to("/dev/kvm"), kvm0);
 }
 END_TEST
 

@@ -1,7 +1,6 @@
 /* check_snapshot.c: snapshot and restore under KVM, both CPU modes: same output as an uninterrupted run, many VMs from one snapshot, disks, refusals, libukvm. */
 #include <arpa/inet.h>
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -502,25 +501,6 @@ START_TEST(embed_snapshot_continue_and_restore)
 }
 END_TEST
 
-/* Open fds of KVM VMs (anon_inode:kvm-vm): a host's shells each hold one. */
-static unsigned vm_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-	ck_assert_ptr_nonnull(d);
-	for (struct dirent *e; (e = readdir(d));) {
-		char p[300], t[64];
-		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
-		ssize_t l = readlink(p, t, sizeof(t) - 1);
-		if (l > 0) {
-			t[l] = 0;
-			n += strcmp(t, "anon_inode:kvm-vm") == 0;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
 /* Snapshots (mode 0600) of snapfn into path on host: the sleeper, or the hello function waiting on stdin. */
 static void embed_snapshot(struct ukvm_host *host, const char *path, bool hello)
 {
@@ -574,16 +554,16 @@ START_TEST(restore_shells_follow_the_file)
 {
 	const char *snap = tmp_file("snap", 0);
 	char err[256], out[1024], a[128];
-	unsigned fds0 = vm_fds();
+	unsigned fds0 = it_fds_to("anon_inode:kvm-vm");
 	struct ukvm_host *h;
 	ck_assert_msg(ukvm_host_open_flags(&h, UKVM_HOST_FAST, err, sizeof(err)) == UKVM_OK, "%s", err);
 	embed_snapshot(h, snap, false);
 	ukvm_host_quiesce(h);
-	unsigned fds1 = vm_fds(); /* the idle VM and the pool's generic shells */
+	unsigned fds1 = it_fds_to("anon_inode:kvm-vm"); /* the idle VM and the pool's generic shells */
 	embed_restore(h, snap, out, sizeof(out)); /* the first restore notes the snapshot */
 	ck_assert_str_ne(line(out, "after", a, sizeof(a)), "");
 	ukvm_host_quiesce(h);
-	ck_assert_uint_eq(vm_fds(), fds1 + 2); /* HOSTPOOL_SNAP_DEPTH restore shells for it */
+	ck_assert_uint_eq(it_fds_to("anon_inode:kvm-vm"), fds1 + 2); /* HOSTPOOL_SNAP_DEPTH restore shells for it */
 	for (int i = 0; i < 3; i++) {
 		embed_restore(h, snap, out, sizeof(out));
 		ck_assert_msg(strstr(out, "after ") && strstr(out, "mono ok"), "%s", out);
@@ -594,13 +574,13 @@ START_TEST(restore_shells_follow_the_file)
 	embed_restore(h, snap, out, sizeof(out));
 	ck_assert_msg(!strcmp(out, "hello, world\n"), "a stale restore shell answered: %s", out);
 	ukvm_host_quiesce(h);
-	ck_assert_uint_eq(vm_fds(), fds1 + 2); /* the old version's shells freed, the new one's built */
+	ck_assert_uint_eq(it_fds_to("anon_inode:kvm-vm"), fds1 + 2); /* the old version's shells freed, the new one's built */
 	for (int i = 0; i < 3; i++) {
 		embed_restore(h, snap, out, sizeof(out));
 		ck_assert_str_eq(out, "hello, world\n");
 	}
 	ukvm_host_close(h);
-	ck_assert_uint_eq(vm_fds(), fds0);
+	ck_assert_uint_eq(it_fds_to("anon_inode:kvm-vm"), fds0);
 }
 END_TEST
 

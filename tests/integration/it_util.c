@@ -2,6 +2,7 @@
 #include "it_util.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
@@ -341,4 +342,22 @@ void it_first_diff(const char *a, const char *b, char *msg, size_t len)
 	}
 	snprintf(msg, len, "line %d: linux \"%.*s\" ukvm \"%.*s\"", line, (int)strcspn(la, "\n"), la,
 		 (int)strcspn(lb, "\n"), lb);
+}
+
+unsigned it_fds_to(const char *target)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char p[300], t[256];
+		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
+		ssize_t l = readlink(p, t, sizeof(t) - 1);
+		if (l > 0) {
+			t[l] = 0;
+			n += strcmp(t, target) == 0;
+		}
+	}
+	if (d)
+		closedir(d);
+	return n;
 }

@@ -86,6 +86,9 @@ int it_finish(struct it_proc *p, int sig, double limit_s, struct it_result *r, i
 /* Where the transcripts native (Linux) and ukvm first differ: 'line N: linux "..." ukvm "..."' into msg. */
 void it_first_diff(const char *native, const char *ukvm, char *msg, size_t len);
 
+/* How many of this process's open fds link to target ("/dev/kvm", "anon_inode:kvm-vm", ...). */
+unsigned it_fds_to(const char *target);
+
 /* it_start then it_finish with no signal: prog (NULL: ukvm-run, no --pv added) run to its end. 0, or -1. */
 int it_run_prog(struct it_result *r, double limit_s, const char *prog, const char *const *args);
 
