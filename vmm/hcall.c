@@ -351,6 +351,14 @@ static bool hcall_snapshot(struct run_ctx *c, uint32_t gpa)
 	char why[200];
 	if (!vmdev_quiet(c->vm))
 		return false; /* a request is still to come or in flight: a later idle WAIT will do */
+	/*
+	 * News the guest has not looked at (a frame completed after its last
+	 * poll): not idle, or every VM restored from the file would take that
+	 * frame; the WAIT returns it and a later idle WAIT will do.
+	 */
+	struct pollfd news = { .fd = c->vm->vcpu.wake_fd, .events = POLLIN };
+	if (ppoll(&news, 1, &(struct timespec){ 0, 0 }, NULL) > 0)
+		return false;
 	int r = snapvm_save(w, c->vm, gpa, why, sizeof(why));
 	if (r == -EAGAIN)
 		return false; /* a device completed a request while it was written: a later idle WAIT retries */
@@ -389,6 +397,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 		goto out;
 	}
 	uint64_t until = hcall_add_sat(vm_now_ns(), a.timeout_ns);
+	bool news = false; /* wake_fd was read: device news may have come with a kick, and EVENT_IDX sends it once */
 	run_flush_pause(c, true); /* drained above; an idle VM takes no flush kicks */
 	for (;;) {
 		if (atomic_load(&c->vm->stop)) {
@@ -403,7 +412,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 				   (unsigned long long)c->vm->cfg.timeout_ms);
 			return;
 		}
-		if (run_hostsig(c, false)) { /* the guest raises it at the app once back */
+		if (run_hostsig(c, false) || news) { /* the guest raises a signal at the app once back */
 			ret = UKVM_WAIT_RET_NEWS;
 			break;
 		}
@@ -437,6 +446,7 @@ static void hcall_wait(struct run_ctx *c, uint32_t gpa)
 				uint64_t v;
 				ssize_t r = read(c->vm->vcpu.wake_fd, &v, sizeof(v));
 				(void)r;
+				news = true; /* a kick's wake-up may hold a device's too: the guest looks (spurious at worst) */
 				if (atomic_load(&c->vm->stop) || atomic_load(&c->vm->hostsig) || snapshot_pending(c->vm))
 					continue; /* the loop's top acts on it */
 				ret |= UKVM_WAIT_RET_NEWS;

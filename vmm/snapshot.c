@@ -60,6 +60,15 @@ void snapshot_fini(struct ukvm_vm *vm)
 {
 	if (!vm->snap_sync)
 		return;
+	/*
+	 * A caller of ukvm_snapshot whose run just ended (UKVM_SNAPSHOT_STOP, or
+	 * -ESRCH) still takes snap_lock once more on its way out, while the
+	 * embedder may already destroy the VM: wait for it (it only unlocks).
+	 */
+	pthread_mutex_lock(&vm->snap_lock);
+	while (vm->snap_callers)
+		pthread_cond_wait(&vm->snap_cond, &vm->snap_lock);
+	pthread_mutex_unlock(&vm->snap_lock);
 	pthread_cond_destroy(&vm->snap_cond);
 	pthread_mutex_destroy(&vm->snap_lock);
 	vm->snap_sync = false;
@@ -227,10 +236,19 @@ int ukvm_snapshot(struct ukvm_vm *vm, const char *path, unsigned flags, char *er
 {
 	struct snapshot_req q = { .path = path, .flags = flags, .phase = REQ_POSTED };
 	int r = -EINVAL;
-	if (!vm || !path || !*path || (flags & ~UKVM_SNAPSHOT_STOP) || !vm->snap_sync)
+	if (!vm || !path || !*path || (flags & ~UKVM_SNAPSHOT_STOP) || !vm->snap_sync) {
 		snprintf(q.err, sizeof(q.err), "bad arguments");
-	else
-		r = snapshot_ask(vm, &q);
+		goto out;
+	}
+	pthread_mutex_lock(&vm->snap_lock);
+	vm->snap_callers++;
+	pthread_mutex_unlock(&vm->snap_lock);
+	r = snapshot_ask(vm, &q);
+	pthread_mutex_lock(&vm->snap_lock);
+	if (--vm->snap_callers == 0)
+		pthread_cond_broadcast(&vm->snap_cond);
+	pthread_mutex_unlock(&vm->snap_lock); /* the last touch of vm: snapshot_fini may free it now */
+out:
 	snapvm_writer_close(q.w);
 	if (r && err && errlen)
 		snprintf(err, errlen, "%s", q.err[0] ? q.err : snapshot_why(r));

@@ -361,9 +361,11 @@ int vcpu_state_get(struct vcpu *v, const struct kvm_msr_list *list, bool pv, str
 {
 	const char *what = "KVM_RUN (completing the exit)";
 	/* Documented for KVM_GET_*: complete the pending I/O first, without running the guest. */
+	/* A kick (ukvm_signal, ukvm_stop) that came meanwhile stays set: this KVM_RUN consumed its signal. */
+	uint8_t kicked = v->run->immediate_exit;
 	v->run->immediate_exit = 1;
 	int r = ioctl(v->fd, KVM_RUN, 0);
-	v->run->immediate_exit = 0;
+	v->run->immediate_exit = kicked;
 	if (r == 0 || errno != EINTR) {
 		r = r == 0 ? -EBUSY : -errno;
 		goto fail;

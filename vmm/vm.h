@@ -55,6 +55,7 @@ struct ukvm_vm {
 	struct snapshot_req *snap_req; /* under snap_lock */
 	int run_phase;             /* under snap_lock: not yet run, running, ended */
 	atomic_int snap_posted;    /* snap_req is posted: read without the lock by the vCPU thread */
+	unsigned snap_callers;     /* under snap_lock: threads inside ukvm_snapshot (vm_free waits for none) */
 };
 
 /* The VM's busy part is over (its run ended, or it is being destroyed): once per VM. */
