@@ -7,6 +7,7 @@
 
 #include "mmio.h"
 #include "ukvm.h"
+#include "ukvm_abi.h"
 
 /* Device kinds in a snapshot (struct dev_state.kind): numbers of the file format, never reused. */
 enum dev_kind {
@@ -30,6 +31,13 @@ _Static_assert(sizeof(struct dev_state) == 248, "struct dev_state is part of the
 	 (uint64_t)(mac)[4] << 32 | (uint64_t)(mac)[5] << 40 | (uint64_t)(uint16_t)(mtu) << 48)
 #define DEV_NET_MAC_BYTE(size, i) ((uint8_t)((size) >> (8 * (i))))
 #define DEV_NET_MTU(size) ((uint16_t)((size) >> 48))
+
+/* A NIC's saved state as a snapshot file may hold it: no flags, a unicast MAC, an MTU we could offer. */
+static inline bool dev_net_state_ok(const struct dev_state *s)
+{
+	uint16_t mtu = DEV_NET_MTU(s->size);
+	return !s->flags && mtu >= UKVM_NET_MTU_MIN && mtu <= UKVM_NET_MTU_MAX && !(DEV_NET_MAC_BYTE(s->size, 0) & 1);
+}
 
 /* What a class gets to open one device. */
 struct dev_env {

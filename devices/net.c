@@ -855,7 +855,7 @@ static int net_class_load(struct mmio_dev *d, const struct dev_state *s, char *e
 		return -EINVAL;
 	}
 	uint16_t mtu = DEV_NET_MTU(s->size);
-	if (s->flags || mtu < UKVM_NET_MTU_MIN || mtu > UKVM_NET_MTU_MAX || (DEV_NET_MAC_BYTE(s->size, 0) & 1)) {
+	if (!dev_net_state_ok(s)) { /* snap_parse checked it too: this load may come from elsewhere */
 		snprintf(err, errlen, "%s: bad NIC state in the snapshot (MTU %u, flags 0x%x)", d->tag, mtu, s->flags);
 		return -EINVAL;
 	}

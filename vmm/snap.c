@@ -111,10 +111,8 @@ static int snap_check_meta(const struct snap_hdr *h, struct snap_view *v, char *
 		const struct dev_state *d = &m->devs[i];
 		if (d->kind != DEV_KIND_BLK && d->kind != DEV_KIND_NET)
 			return snap_bad(err, errlen, "device %llu is of unknown kind %llu", i, d->kind);
-		uint16_t mtu = DEV_NET_MTU(d->size);
-		if (d->kind == DEV_KIND_NET && (d->flags || mtu < UKVM_NET_MTU_MIN || mtu > UKVM_NET_MTU_MAX ||
-						 (DEV_NET_MAC_BYTE(d->size, 0) & 1)))
-			return snap_bad(err, errlen, "NIC %llu: bad MAC, MTU (%llu) or flags", i, mtu);
+		if (d->kind == DEV_KIND_NET && !dev_net_state_ok(d))
+			return snap_bad(err, errlen, "NIC %llu: bad MAC, MTU (%llu) or flags", i, DEV_NET_MTU(d->size));
 	}
 	if (m->conbuf_sent > UKVM_CONBUF_SIZE)
 		return snap_bad(err, errlen, "console buffer position %llu past its %llu bytes", m->conbuf_sent,
