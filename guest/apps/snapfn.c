@@ -48,6 +48,19 @@ static int hello_stdin(void)
 	return 0;
 }
 
+/* The lines every run ends with: 16 fresh random bytes (restored VMs must differ) and the realtime clock. 0, or 3. */
+static int rand_and_time(void)
+{
+	unsigned char rnd[16];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return 3;
+	printf("rand ");
+	for (int i = 0; i < 16; i++)
+		printf("%02x", rnd[i]);
+	printf("\ntime %lld\n", ns(CLOCK_REALTIME));
+	return 0;
+}
+
 /*
  * A computation long enough to be snapshotted in the middle (ukvm_snapshot):
  * "start", then rounds of mix, the result, then a short sleep (the first WAIT
@@ -69,14 +82,7 @@ static int compute(long rounds)
 	nanosleep(&d, NULL);
 	long long m2 = ns(CLOCK_MONOTONIC);
 	printf("mono %s\n", m1 >= m0 && m2 >= m1 + 1000000 ? "ok" : "backwards");
-	unsigned char rnd[16];
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return 3;
-	printf("rand ");
-	for (int i = 0; i < 16; i++)
-		printf("%02x", rnd[i]);
-	printf("\ntime %lld\n", ns(CLOCK_REALTIME));
-	return 0;
+	return rand_and_time();
 }
 
 /*
@@ -119,12 +125,5 @@ int main(int argc, char **argv)
 		printf("disk %s\n", ok ? "ok" : "failed");
 		close(fd);
 	}
-	unsigned char rnd[16];
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return 3;
-	printf("rand ");
-	for (int i = 0; i < 16; i++)
-		printf("%02x", rnd[i]);
-	printf("\ntime %lld\n", ns(CLOCK_REALTIME));
-	return 0;
+	return rand_and_time();
 }

@@ -321,6 +321,25 @@ START_TEST(mode_mismatch_refused)
 END_TEST
 
 /*
+ * The NIC tests' stage: tcpecho's image into img, and this thread inside a
+ * new namespace with tap0 at 10.77.0.1/24. false (said loudly) when the host
+ * has no namespaces or tun: the test is SKIPPED.
+ */
+static bool echo_ns(struct netns *ns, const char *test, char *img, size_t imglen)
+{
+	char why[512];
+	if (!netns_usable(why, sizeof(why))) {
+		fprintf(stderr, "SKIPPED: snapshot %s: %s\n", test, why);
+		return false;
+	}
+	snprintf(img, imglen, "%s", it_path("apps/tcpecho.img"));
+	ck_assert_msg(netns_create(ns, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(netns_add_tap(ns, "tap0", "10.77.0.1/24", why, sizeof(why)) == 0, "%s", why);
+	ck_assert_int_eq(netns_enter(ns, false), 0);
+	return true;
+}
+
+/*
  * A TCP server idle in accept() with a tap NIC, in a namespace of the
  * test's own: --snapshot-when-idle takes it there (the NIC's armed RX read
  * and posted buffers are its rest); restored with the tap re-attached
@@ -332,16 +351,10 @@ END_TEST
 START_TEST(nic_snapshot_serves_after_restore)
 {
 	const char *mode = modes[_i];
-	char why[512], img[512];
-	if (!netns_usable(why, sizeof(why))) {
-		fprintf(stderr, "SKIPPED: snapshot nic_snapshot_serves_after_restore: %s\n", why);
-		return;
-	}
-	snprintf(img, sizeof(img), "%s", it_path("apps/tcpecho.img"));
+	char img[512];
 	struct netns ns;
-	ck_assert_msg(netns_create(&ns, why, sizeof(why)) == 0, "%s", why);
-	ck_assert_msg(netns_add_tap(&ns, "tap0", "10.77.0.1/24", why, sizeof(why)) == 0, "%s", why);
-	ck_assert_int_eq(netns_enter(&ns, false), 0);
+	if (!echo_ns(&ns, "nic_snapshot_serves_after_restore", img, sizeof(img)))
+		return;
 	const char *snap = tmp_file("snap", 0);
 	struct it_result r;
 	const char *args[] = { "--pv", mode, "--net", "tap:tap0,ip=10.77.0.2/24,gw=10.77.0.1", "--snapshot-when-idle",
@@ -849,16 +862,10 @@ static int api_echo(const char *ip, int port, const char *msg, char *echo, size_
 START_TEST(api_nic_snapshot_serves_after_restore)
 {
 	enum ukvm_pv pv = _i ? it_pv_mode() : UKVM_PV_OFF;
-	char why[512], img[512], err[256], buf[1024];
-	if (!netns_usable(why, sizeof(why))) {
-		fprintf(stderr, "SKIPPED: snapshot api_nic_snapshot_serves_after_restore: %s\n", why);
-		return;
-	}
-	snprintf(img, sizeof(img), "%s", it_path("apps/tcpecho.img"));
+	char img[512], err[256], buf[1024];
 	struct netns ns;
-	ck_assert_msg(netns_create(&ns, why, sizeof(why)) == 0, "%s", why);
-	ck_assert_msg(netns_add_tap(&ns, "tap0", "10.77.0.1/24", why, sizeof(why)) == 0, "%s", why);
-	ck_assert_int_eq(netns_enter(&ns, false), 0); /* the tap is opened by this thread, in ns */
+	if (!echo_ns(&ns, "api_nic_snapshot_serves_after_restore", img, sizeof(img)))
+		return; /* the tap is opened by this thread, in ns */
 	const char *snap = tmp_file("snap", 0);
 	static const char *const args[] = { "7000", "1", NULL };
 	struct ukvm_net nic = { .kind = UKVM_NET_TAP, .ifname = "tap0", .prefix = 24 };
