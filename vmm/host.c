@@ -113,7 +113,13 @@ static int host_get_cpuid(struct ukvm_host *h, char *err, size_t errlen)
 	return -E2BIG;
 }
 
-/* KVM_GET_MSR_INDEX_LIST and the check; the list itself is not kept. 0 or -errno. */
+static int host_msr_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* KVM_GET_MSR_INDEX_LIST and the check; the list is kept sorted in h->msrs. 0 or -errno. */
 static int host_check_msrs(struct ukvm_host *h, char *err, size_t errlen)
 {
 	uint32_t n = HOST_MSRS;
@@ -126,6 +132,15 @@ static int host_check_msrs(struct ukvm_host *h, char *err, size_t errlen)
 		l->nmsrs = n;
 		if (ioctl(h->kvm_fd, KVM_GET_MSR_INDEX_LIST, l) == 0) {
 			int r = host_msrs_check(l, err, errlen);
+			if (!r && !(h->msrs = malloc((size_t)l->nmsrs * sizeof(uint32_t) + 1))) {
+				snprintf(err, errlen, "out of memory");
+				r = -ENOMEM;
+			}
+			if (!r) {
+				h->nmsrs = l->nmsrs;
+				memcpy(h->msrs, l->indices, (size_t)l->nmsrs * sizeof(uint32_t));
+				qsort(h->msrs, h->nmsrs, sizeof(uint32_t), host_msr_cmp);
+			}
 			free(l);
 			return r;
 		}
@@ -214,6 +229,7 @@ void host_unref(struct ukvm_host *h)
 	if (h->pagemap_fd > 0)
 		close(h->pagemap_fd);
 	free(h->cpuid);
+	free(h->msrs);
 	sbcache_free(h->seccomp);
 	free(h);
 }

@@ -26,6 +26,9 @@ struct ukvm_host {
 	struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID, checked; given to every vCPU as is */
 	uint32_t cpuid_boot[HOST_BOOT_LEAVES][6]; /* function, index, eax, ebx, ecx, edx */
 	unsigned ncpuid_boot;
+	uint32_t *msrs;             /* KVM_GET_MSR_INDEX_LIST sorted ascending: what a restored snapshot's MSRs
+				       must be among (snap_check_msrs) */
+	uint32_t nmsrs;
 	struct hostpool *pool;      /* UKVM_HOST_IDLE_VM/_POOL/_REAPER (hostpool.h); NULL: none asked */
 	struct sbcache *seccomp;    /* the filter shapes its VMs' threads install, kept (sbcache.h); NULL:
 				       built by libseccomp each time */

@@ -115,8 +115,10 @@ void snap_seal(void *buf, uint64_t meta_len, uint64_t mem_size);
  * Validates the first len bytes of a snapshot file of file_size bytes
  * (len may be less than the file; the header and metadata must be in it):
  * magic, version, sizes, offsets inside the file, checksum, memory size
- * (proto/ukvm_abi.h limits), counts, device kinds, MSR and extent lists
- * (sorted, disjoint, inside RAM), the WAIT block inside RAM. Returns 0 and
+ * (proto/ukvm_abi.h limits), counts, device kinds and flags, the MSR list
+ * (reserved words 0, each index once, not MSR_PVM_STATE: which indexes a
+ * host takes is snap_check_msrs's), extents (sorted, disjoint, inside RAM),
+ * the WAIT block inside RAM. Returns 0 and
  * *v, or -EINVAL (-ENODATA when len is too short to hold what the header
  * announces: read more and call again) with one line in err.
  */
@@ -130,6 +132,14 @@ int snap_parse(const void *buf, size_t len, uint64_t file_size, struct snap_view
  */
 int snap_check_host(const struct snap_meta *meta, const uint32_t host_cpu[SNAP_CPU_WORDS], uint64_t host_xcr0,
 		    uint32_t host_tsc_khz, char *err, size_t errlen);
+
+/*
+ * Whether this host takes every MSR of a parsed snapshot: each index is in
+ * host (this host's KVM_GET_MSR_INDEX_LIST, n entries sorted ascending: the
+ * set a snapshot taken here carries). Returns 0 or -ENOTSUP with one line
+ * naming the first MSR that is not.
+ */
+int snap_check_msrs(const struct snap_view *v, const uint32_t *host, uint32_t n, char *err, size_t errlen);
 
 /*
  * The touched pages from a vector of npages entries, one per page (bit 0 set:

@@ -503,7 +503,8 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 	uint32_t cpu[SNAP_CPU_WORDS];
 	uint64_t xcr0;
 	snapvm_cpu_words(vm->host->cpuid, cpu, &xcr0);
-	if ((r = snap_check_host(m, cpu, xcr0, vcpu_tsc_khz(&vm->vcpu), why, sizeof(why)))) {
+	if ((r = snap_check_host(m, cpu, xcr0, vcpu_tsc_khz(&vm->vcpu), why, sizeof(why))) ||
+	    (r = snap_check_msrs(&v, vm->host->msrs, vm->host->nmsrs, why, sizeof(why)))) {
 		*kind = UKVM_ERR_IMAGE;
 		snprintf(err, errlen, "%s: %s", path, why);
 		goto out;

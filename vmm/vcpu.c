@@ -34,7 +34,6 @@
 #define EFER_NXE (1ull << 11)
 
 #define MSR_STAR 0xc0000081u
-#define MSR_PVM_STATE 0x4b564d10u /* pvm-pv: VIF gpa | flags | PVM_STATE_KERNEL */
 #define MSR_PVM_SIG   0x4b564d11u /* pvm-pv: reads PVM_SIG */
 #define MSR_PVM_FEAT  0x4b564d12u /* pvm-pv: supported flags */
 #define PVM_SIG 0x4d5650ull      /* "PVM" */

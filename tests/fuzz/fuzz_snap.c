@@ -3,6 +3,7 @@
 
 #include "fuzz.h"
 #include "snap.h"
+#include "vcpu.h"
 
 /*
  * Input: one flag byte, then the file's first bytes. Flag bit 0 reseals the
@@ -10,7 +11,7 @@
  * checksum to the checks behind it; bit 1 takes the file to be as long as
  * its header claims (its memory is never read by the parser), else exactly
  * as long as the input. The host words for snap_check_host come from the
- * last 28 bytes when present.
+ * last 28 bytes when present; bit 7 gives snap_check_msrs an empty MSR list.
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,9 +55,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(m->wait_gpa + sizeof(struct ukvm_wait) <= h->mem_size);
 		FUZZ_CHECK(m->vcpu_flags & SNAP_VCPU_RUNNING ? m->wait_gpa == 0 : m->wait_gpa != 0);
 		FUZZ_CHECK(m->conbuf_sent <= UKVM_CONBUF_SIZE);
+		for (uint32_t i = 0; i < m->nmsrs; i++) {
+			FUZZ_CHECK(!v.msrs[i].reserved && v.msrs[i].index != MSR_PVM_STATE);
+			for (uint32_t j = 0; j < i; j++)
+				FUZZ_CHECK(v.msrs[j].index != v.msrs[i].index);
+		}
 		for (uint32_t i = 0; i < m->ndevs; i++) {
 			const struct dev_state *d = &m->devs[i];
 			FUZZ_CHECK(d->kind == DEV_KIND_BLK || d->kind == DEV_KIND_NET);
+			FUZZ_CHECK(d->kind != DEV_KIND_BLK || !(d->flags & ~DEV_STATE_RO));
 			if (d->kind == DEV_KIND_NET)
 				FUZZ_CHECK(!d->flags && DEV_NET_MTU(d->size) >= UKVM_NET_MTU_MIN &&
 					   DEV_NET_MTU(d->size) <= UKVM_NET_MTU_MAX && !(DEV_NET_MAC_BYTE(d->size, 0) & 1));
@@ -76,6 +83,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		r = snap_check_host(m, host, xcr0, m->tsc_khz ^ (flags >> 2), err, sizeof(err));
 		FUZZ_CHECK(r == 0 || r == -ENOTSUP);
+		/* A host listing the seeds' MSRs (EFER..): what passes is in the list. */
+		static const uint32_t host_msrs[] = { 0x10, 0x1b, 0xc0000080, 0xc0000081, 0xc0000082, 0xc0000083 };
+		uint32_t nh = flags & 0x80 ? 0 : 6;
+		r = snap_check_msrs(&v, host_msrs, nh, err, sizeof(err));
+		FUZZ_CHECK(r == 0 || r == -ENOTSUP);
+		for (uint32_t i = 0; r == 0 && i < m->nmsrs; i++) {
+			bool in = false;
+			for (uint32_t k = 0; k < nh; k++)
+				in |= host_msrs[k] == v.msrs[i].index;
+			FUZZ_CHECK(in);
+		}
 	}
 	free(buf);
 	return 0;

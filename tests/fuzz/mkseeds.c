@@ -436,8 +436,8 @@ static void seeds_imgbuild(const char *kernel, const char *app)
  * A valid snapshot of 8 MiB with nmsrs MSRs, nextents extents and ndevs disks (nic: the last is a NIC); running:
  * taken running (no WAIT block); flags as fuzz_snap.c reads them.
  */
-static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t nextents, uint32_t ndevs, bool nic,
-		      bool running)
+static void snap_seed_tweaked(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t nextents, uint32_t ndevs,
+			      bool nic, bool running, void (*tweak)(struct snap_meta *m, struct snap_msr *msr))
 {
 	static struct seed s;
 	size_t ml = snap_meta_len(nmsrs, nextents);
@@ -460,6 +460,8 @@ static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t 
 	struct snap_extent *e = (struct snap_extent *)(msr + nmsrs);
 	for (uint32_t i = 0; i < nextents; i++)
 		e[i] = (struct snap_extent){ .gpa = (uint64_t)i * 4 * 4096, .npages = 3 };
+	if (tweak)
+		tweak(m, msr);
 	snap_seal(f, ml, 8u << 20);
 	s.n = 0;
 	put(&s, flags, 1);
@@ -468,8 +470,28 @@ static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t 
 	save("snap", name, &s);
 }
 
+static void snap_seed(const char *name, uint8_t flags, uint32_t nmsrs, uint32_t nextents, uint32_t ndevs, bool nic,
+		      bool running)
+{
+	snap_seed_tweaked(name, flags, nmsrs, nextents, ndevs, nic, running, NULL);
+}
+
+/* Each one field away from valid: the parser's MSR and disk-flag refusals, and a read-only disk it takes. */
+static void t_msr_reserved(struct snap_meta *m, struct snap_msr *msr) { (void)m; msr[1].reserved = 1; }
+static void t_msr_twice(struct snap_meta *m, struct snap_msr *msr) { (void)m; msr[2].index = msr[0].index; }
+static void t_msr_pv_state(struct snap_meta *m, struct snap_msr *msr) { (void)m; msr[0].index = 0x4b564d10; }
+static void t_msr_foreign(struct snap_meta *m, struct snap_msr *msr) { (void)m; msr[1].index = 0x3000; }
+static void t_disk_ro(struct snap_meta *m, struct snap_msr *msr) { (void)msr; m->devs[0].flags = DEV_STATE_RO; }
+static void t_disk_flags(struct snap_meta *m, struct snap_msr *msr) { (void)msr; m->devs[0].flags = 2; }
+
 static void seeds_snap(void)
 {
+	snap_seed_tweaked("msr-reserved", 3, 3, 1, 1, false, false, t_msr_reserved);
+	snap_seed_tweaked("msr-twice", 3, 3, 1, 1, false, false, t_msr_twice);
+	snap_seed_tweaked("msr-pv-state", 3, 3, 1, 1, false, false, t_msr_pv_state);
+	snap_seed_tweaked("msr-foreign", 3, 3, 1, 1, false, false, t_msr_foreign);
+	snap_seed_tweaked("disk-ro", 3, 3, 1, 2, false, false, t_disk_ro);
+	snap_seed_tweaked("disk-flags", 3, 3, 1, 2, false, false, t_disk_flags);
 	snap_seed("valid", 2, 4, 3, 1, false, false);
 	snap_seed("resealed", 3, 0, 1, 0, false, false);
 	snap_seed("short-file", 0, 2, 2, 2, false, false);

@@ -1,6 +1,7 @@
 /* check_snap.c: the snapshot file format (vmm/snap.c): CRC32C, sealing, every refusal of the parser, host checks, page extents. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,11 @@ static struct snap_hdr *hdr(void)
 static struct snap_meta *meta(void)
 {
 	return (struct snap_meta *)(t_buf + sizeof(struct snap_hdr));
+}
+
+static struct snap_msr *msrs(void)
+{
+	return (struct snap_msr *)(meta() + 1);
 }
 
 static struct snap_extent *extents(void)
@@ -359,6 +365,91 @@ START_TEST(test_extents_bad)
 }
 END_TEST
 
+/* MSR entries are {index, 0, data}, each index once, never the PV state MSR (carried in pv_state). */
+START_TEST(test_msr_entries)
+{
+	make(3, 1);
+	msrs()[1].reserved = 1;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_str_eq(err, "MSR 1 (index 0xc0000081): reserved field 0x1, must be 0");
+	make(3, 1);
+	msrs()[2].reserved = 0x80000000u;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_str_eq(err, "MSR 2 (index 0xc0000082): reserved field 0x80000000, must be 0");
+	make(3, 1);
+	msrs()[2].index = 0x4b564d10;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_str_eq(err, "MSR 2 (index 0x4b564d10): the PV state MSR, which a snapshot carries in pv_state");
+	make(3, 1);
+	msrs()[2].index = msrs()[0].index;
+	reseal();
+	ck_assert_int_eq(parse(), -EINVAL);
+	ck_assert_str_eq(err, "MSR 2 (index 0xc0000080): listed twice");
+	/* Any order, as KVM lists them; data is the guest's, never judged. */
+	make(3, 1);
+	msrs()[0].index = 0xc0000102;
+	msrs()[1].index = 0x10;
+	msrs()[2].data = UINT64_MAX;
+	reseal();
+	ck_assert_int_eq(parse(), 0);
+}
+END_TEST
+
+/* A disk's state has one flag (read-only); an unknown one is refused, not ignored. */
+START_TEST(test_disk_flags)
+{
+	make(0, 0);
+	meta()->devs[0].flags = DEV_STATE_RO;
+	reseal();
+	ck_assert_int_eq(parse(), 0);
+	static const uint32_t bad[] = { 2, DEV_STATE_RO | 4, 0x80000000u };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		make(0, 0);
+		meta()->ndevs = 2;
+		meta()->devs[1] = (struct dev_state){ .kind = DEV_KIND_BLK, .flags = bad[i], .size = 1 << 20 };
+		reseal();
+		ck_assert_int_eq(parse(), -EINVAL);
+		char want[64];
+		snprintf(want, sizeof(want), "disk 1: unknown flags 0x%x", bad[i] & ~DEV_STATE_RO);
+		ck_assert_str_eq(err, want);
+	}
+}
+END_TEST
+
+/* At restore every MSR must be one this host's KVM lists: the set a snapshot taken here would carry. */
+START_TEST(test_msrs_host)
+{
+	static const uint32_t host[] = { 0x10, 0x1b, 0xc0000080, 0xc0000081, 0xc0000082, 0xc0000102 };
+	make(3, 0);
+	struct snap_view v;
+	ck_assert_int_eq(snap_parse(t_buf, t_len, fsize(), &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_check_msrs(&v, host, 6, err, sizeof(err)), 0);
+	/* The host lacks one: refused, naming it. */
+	static const uint32_t fewer[] = { 0x10, 0x1b, 0xc0000080, 0xc0000082, 0xc0000102 };
+	ck_assert_int_eq(snap_check_msrs(&v, fewer, 5, err, sizeof(err)), -ENOTSUP);
+	ck_assert_str_eq(err, "MSR 0xc0000081 is not one this host's KVM saves (taken on another host)");
+	ck_assert_int_eq(snap_check_msrs(&v, host, 0, err, sizeof(err)), -ENOTSUP);
+	ck_assert_str_eq(err, "MSR 0xc0000080 is not one this host's KVM saves (taken on another host)");
+	/* Past either end of the host's list. */
+	make(1, 0);
+	msrs()[0].index = 0x1;
+	reseal();
+	ck_assert_int_eq(snap_parse(t_buf, t_len, fsize(), &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_check_msrs(&v, host, 6, err, sizeof(err)), -ENOTSUP);
+	msrs()[0].index = 0xc0000103;
+	ck_assert_int_eq(snap_check_msrs(&v, host, 6, err, sizeof(err)), -ENOTSUP);
+	msrs()[0].index = 0xc0000102;
+	ck_assert_int_eq(snap_check_msrs(&v, host, 6, err, sizeof(err)), 0);
+	/* No MSRs: nothing to refuse. */
+	make(0, 0);
+	ck_assert_int_eq(snap_parse(t_buf, t_len, fsize(), &v, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_check_msrs(&v, host, 0, err, sizeof(err)), 0);
+}
+END_TEST
+
 START_TEST(test_extents_from_mincore)
 {
 	unsigned char vec[16] = { 1, 1, 0, 0, 1, 0, 0x81, 1, 1, 0, 0, 0, 0, 0, 0, 1 };
@@ -413,6 +504,7 @@ Suite *snap_suite(void)
 	tcase_add_test(c, test_valid);
 	tcase_add_test(c, test_extents_from_mincore);
 	tcase_add_test(c, test_host_check);
+	tcase_add_test(c, test_msrs_host);
 	suite_add_tcase(s, c);
 	TCase *h = tcase_create("hostile");
 	tcase_add_checked_fixture(h, NULL, teardown);
@@ -427,6 +519,8 @@ Suite *snap_suite(void)
 	tcase_add_test(h, test_running);
 	tcase_add_test(h, test_nic_state);
 	tcase_add_test(h, test_extents_bad);
+	tcase_add_test(h, test_msr_entries);
+	tcase_add_test(h, test_disk_flags);
 	suite_add_tcase(s, h);
 	return s;
 }
