@@ -37,6 +37,8 @@ APPS      += sigterm
 APPS      += shmap mprot
 # Console input (tests/integration/check_stdin.c).
 APPS      += stdinio
+# Functions for ukvm-serve (tests/integration/check_serve.c): crash, sleep, flood, alloc after reading the request.
+APPS      += servefn
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
 NET_APPS  := tcpecho httpd udpecho netclient netflood nethostile
 APPS      += $(NET_APPS)
