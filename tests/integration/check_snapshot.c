@@ -321,42 +321,6 @@ START_TEST(snapshot_of_large_memory_is_sparse)
 }
 END_TEST
 
-/* A VM snapshotted with a disk resumes its I/O on the disk attached at restore; another disk is refused. */
-START_TEST(restore_with_disk)
-{
-	const char *mode = modes[_i];
-	const char *disk = tmp_file("disk", 1 << 20);
-	struct it_result snap_run, r;
-	const char *app[] = { "60", "/dev/vda", NULL };
-	const char *snap = snapshot(mode, disk, app, &snap_run);
-	it_result_free(&snap_run);
-	const char *rargs[] = { "--pv", mode, "--disk", disk, "--restore", snap, NULL };
-	ck_assert_int_eq(it_run(&r, 60, rargs), 0);
-	ck_assert_msg(r.status == 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
-	ck_assert_ptr_nonnull(strstr(r.out, "disk ok"));
-	it_result_free(&r);
-	/* What the restored guest wrote is in the host file, next to what the snapshotted one wrote. */
-	unsigned char b[8192];
-	int fd = open(disk, O_RDONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pread(fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
-	close(fd);
-	ck_assert(b[0] == 0x5a && b[4095] == 0x5a && b[4096] == 0xa5 && b[8191] == 0xa5);
-	/* No disk, or one of another size: refused with one line. */
-	const char *none[] = { "--pv", mode, "--restore", snap, NULL };
-	ck_assert_int_eq(it_run(&r, 30, none), 0);
-	ck_assert_int_eq(r.status, X_USAGE);
-	ck_assert_ptr_nonnull(strstr(r.err, "the snapshot has 1 disks and 0 NICs, 0 and 0 given"));
-	it_result_free(&r);
-	const char *other = tmp_file("disk", 2 << 20);
-	const char *bigger[] = { "--pv", mode, "--disk", other, "--restore", snap, NULL };
-	ck_assert_int_eq(it_run(&r, 30, bigger), 0);
-	ck_assert_int_eq(r.status, X_USAGE);
-	ck_assert_ptr_nonnull(strstr(r.err, "vda: disk has 2097152 bytes, the snapshot's had 1048576"));
-	it_result_free(&r);
-}
-END_TEST
-
 /* Copies src to a new file with f applied to its header + metadata (resealed when reseal); returns the path. */
 static const char *mangle(const char *src, void (*f)(struct snap_hdr *h, struct snap_meta *m), bool reseal)
 {
@@ -395,6 +359,7 @@ static void m_version(struct snap_hdr *h, struct snap_meta *m) { (void)m; h->ver
 static void m_bitflip(struct snap_hdr *h, struct snap_meta *m) { (void)h; m->regs.rip ^= 1; }
 static void m_cpu(struct snap_hdr *h, struct snap_meta *m) { (void)h; m->cpu[SNAP_CPU_7_EDX] = 0xffffffffu; }
 static void m_tsc(struct snap_hdr *h, struct snap_meta *m) { (void)h; m->tsc_khz *= 2; }
+static void m_disk_flags(struct snap_hdr *h, struct snap_meta *m) { (void)h; m->devs[0].flags |= 2; }
 /* The MSR list follows the fixed metadata (a snapshot taken here has ~100 entries); its fourth entry. */
 static struct snap_msr *msr3(struct snap_meta *m)
 {
@@ -404,6 +369,49 @@ static struct snap_msr *msr3(struct snap_meta *m)
 static void m_msr_reserved(struct snap_hdr *h, struct snap_meta *m) { (void)h; msr3(m)->reserved = 1; }
 /* An index no KVM lists: past the architectural range 0..0x1fff, below the synthetic 0x40000000. */
 static void m_msr_foreign(struct snap_hdr *h, struct snap_meta *m) { (void)h; msr3(m)->index = 0x3000; }
+
+/* A VM snapshotted with a disk resumes its I/O on the disk attached at restore; another disk is refused. */
+START_TEST(restore_with_disk)
+{
+	const char *mode = modes[_i];
+	const char *disk = tmp_file("disk", 1 << 20);
+	struct it_result snap_run, r;
+	const char *app[] = { "60", "/dev/vda", NULL };
+	const char *snap = snapshot(mode, disk, app, &snap_run);
+	it_result_free(&snap_run);
+	const char *rargs[] = { "--pv", mode, "--disk", disk, "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 60, rargs), 0);
+	ck_assert_msg(r.status == 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "disk ok"));
+	it_result_free(&r);
+	/* What the restored guest wrote is in the host file, next to what the snapshotted one wrote. */
+	unsigned char b[8192];
+	int fd = open(disk, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
+	close(fd);
+	ck_assert(b[0] == 0x5a && b[4095] == 0x5a && b[4096] == 0xa5 && b[8191] == 0xa5);
+	/* No disk, or one of another size: refused with one line. */
+	const char *none[] = { "--pv", mode, "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 30, none), 0);
+	ck_assert_int_eq(r.status, X_USAGE);
+	ck_assert_ptr_nonnull(strstr(r.err, "the snapshot has 1 disks and 0 NICs, 0 and 0 given"));
+	it_result_free(&r);
+	const char *other = tmp_file("disk", 2 << 20);
+	const char *bigger[] = { "--pv", mode, "--disk", other, "--restore", snap, NULL };
+	ck_assert_int_eq(it_run(&r, 30, bigger), 0);
+	ck_assert_int_eq(r.status, X_USAGE);
+	ck_assert_ptr_nonnull(strstr(r.err, "vda: disk has 2097152 bytes, the snapshot's had 1048576"));
+	it_result_free(&r);
+	/* A disk state flag this monitor does not know: the file is refused, not the flag ignored. */
+	const char *bad = mangle(snap, m_disk_flags, true);
+	const char *flagged[] = { "--pv", mode, "--disk", disk, "--restore", bad, NULL };
+	ck_assert_int_eq(it_run(&r, 30, flagged), 0);
+	ck_assert_msg(r.status == X_IMAGE && strstr(r.err, "disk 0: unknown flags 0x2"), "status %d, err: %s", r.status,
+		      r.err);
+	it_result_free(&r);
+}
+END_TEST
 
 /* Each bad snapshot is refused with one clear line and the image exit code, before any guest code runs. */
 START_TEST(bad_snapshots_refused)
