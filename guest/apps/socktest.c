@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -28,8 +29,8 @@
 #include "transcript.h"
 
 /*
- * Usage: socktest [unix] [inet] [msg] [more] (default: all). Every line is host-independent:
- * no addresses or ports that differ between runs (ports are compared, not
+ * Usage: socktest [unix] [inet] [msg] [more] (default: all), socktest etc
+ * NAME... (the /etc files and names resolved), socktest keepalive IP PORT. Every line is host-independent: no addresses or ports that differ between runs (ports are compared, not
  * printed; unix names are relative to a fresh directory). The last line is
  * "socktest ok" or "socktest FAILED n".
  */
@@ -1610,6 +1611,11 @@ static void case_reuseport(void)
 	rp_accept_all(ls, 3, RP_CONNS, 0);
 	for (int i = 0; i < RP_CONNS; i++)
 		close(cs[i]);
+	/* The closed connections on the port (still closing) belong to the group too. */
+	x = rp_sock(SOCK_STREAM, port, 1, "tcp bind reuseport 5 after connections closed");
+	close(x);
+	x = rp_sock(SOCK_STREAM, port, 0, "tcp bind without reuseport after connections closed");
+	close(x);
 	/* One listener goes: the others take every new connection. */
 	T(close(r1));
 	for (int i = 0; i < 2; i++) {
@@ -1664,8 +1670,70 @@ static void case_reuseport(void)
 	close(u2);
 }
 
+/*
+ * socktest keepalive IP PORT: connects, turns keepalive on with idle 1 s, interval 1 s and 2
+ * probes, says "keepalive: connected", then waits in recv: when the peer vanishes (the test
+ * drops its packets) the connection times out: ETIMEDOUT once, then end of file and EPIPE.
+ */
+static int keepalive_client(const char *ip, const char *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port)) };
+	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1)
+		return 2;
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	SETI(c, SOL_SOCKET, SO_KEEPALIVE, 1);
+	SETI(c, IPPROTO_TCP, TCP_KEEPIDLE, 1);
+	SETI(c, IPPROTO_TCP, TCP_KEEPINTVL, 1);
+	SETI(c, IPPROTO_TCP, TCP_KEEPCNT, 2);
+	char b[8];
+	T(recv(c, b, sizeof(b), 0)); /* the peer's hello: the connection works */
+	say("keepalive: connected\n");
+	T(recv(c, b, sizeof(b), 0));
+	showopt("SO_ERROR", c, SOL_SOCKET, SO_ERROR);
+	T(recv(c, b, sizeof(b), 0));
+	T(send(c, "x", 1, MSG_NOSIGNAL));
+	T(close(c));
+	return 0;
+}
+
+/* socktest etc NAME...: /etc/hosts and /etc/resolv.conf as the app sees them, then each NAME through getaddrinfo. */
+static int etc_names(int n, char **names)
+{
+	static const char *const files[] = { "/etc/hosts", "/etc/resolv.conf" };
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "r");
+		say("%s:%s\n", files[i], f ? "" : " none");
+		char line[256];
+		while (f && fgets(line, sizeof(line), f))
+			say("%s%s", line, strchr(line, '\n') ? "" : "\n");
+		if (f)
+			fclose(f);
+	}
+	for (int i = 0; i < n; i++) {
+		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+		int rc = getaddrinfo(names[i], "80", &hints, &res);
+		say("getaddrinfo %s:", names[i]);
+		if (rc)
+			say(" %s", rc == EAI_NONAME ? "EAI_NONAME" : rc == EAI_AGAIN ? "EAI_AGAIN" : gai_strerror(rc));
+		for (struct addrinfo *a = res; a; a = a->ai_next) {
+			char ip[INET_ADDRSTRLEN];
+			const struct sockaddr_in *in = (const struct sockaddr_in *)a->ai_addr;
+			say(" %s:%u", inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)), ntohs(in->sin_port));
+		}
+		say("\n");
+		if (res)
+			freeaddrinfo(res);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "etc"))
+		return etc_names(argc - 2, argv + 2);
+	if (argc == 4 && !strcmp(argv[1], "keepalive"))
+		return keepalive_client(argv[2], argv[3]);
 	bool unix_ = argc < 2, inet = argc < 2, msg = argc < 2, more = argc < 2;
 	for (int i = 1; i < argc; i++) {
 		unix_ |= !strcmp(argv[i], "unix");

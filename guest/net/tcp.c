@@ -107,6 +107,17 @@ static void tso_save_addrs(struct tso *t)
 	t->remote_port = t->pcb->remote_port;
 }
 
+#define TSO_SOF_REUSEPORT 0x80u /* see SO_REUSEPORT below */
+
+/* The pcb carries the socket's SO_REUSEPORT (in a listening pcb too). */
+static void tso_rp_mark(struct tso *t)
+{
+	if (t->pcb && t->s.reuseport)
+		ip_set_option(t->pcb, TSO_SOF_REUSEPORT);
+	else if (t->pcb)
+		ip_reset_option(t->pcb, TSO_SOF_REUSEPORT);
+}
+
 /* Applies the options kept in the socket to its pcb (a new pcb, or an option just set). */
 static void tso_apply(struct tso *t)
 {
@@ -121,6 +132,7 @@ static void tso_apply(struct tso *t)
 		ip_set_option(p, SOF_KEEPALIVE);
 	else
 		ip_reset_option(p, SOF_KEEPALIVE);
+	tso_rp_mark(t);
 	p->keep_idle = (u32_t)t->keepidle * 1000;
 	p->keep_intvl = (u32_t)t->keepintvl * 1000;
 	p->keep_cnt = (u32_t)t->keepcnt;
@@ -235,7 +247,10 @@ static struct tso *tso_alloc(void)
  * passes each new connection on to the group's listeners in turn (Linux
  * hashes the 4-tuple; any fair choice serves): every connection is queued
  * on exactly one listener. The group is found, not kept: the listening pcbs
- * with the same port and address whose sockets set SO_REUSEPORT.
+ * with the same port and address whose sockets set SO_REUSEPORT. A pcb
+ * carries the socket's SO_REUSEPORT in a so_options bit lwIP leaves alone,
+ * so that connections the app closed (lwIP finishing them, no socket left)
+ * still count as the group's, as Linux's orphans keep sk_reuseport.
  */
 static struct tso *tso_arg(const struct tcp_pcb *p)
 {
@@ -258,25 +273,27 @@ static bool tso_rp_shareable(const struct tso *me, uint32_t ip, uint16_t port)
 		for (struct tcp_pcb *p = lists[i]; p; p = p->next) {
 			if (p == me->pcb || !tso_rp_overlap(p, ip, port))
 				continue;
-			if (!tso_arg(p) || !tso_arg(p)->s.reuseport)
+			if (!ip_get_option(p, TSO_SOF_REUSEPORT))
 				return false;
 			any = true;
 		}
 	return any;
 }
 
-/* Sets (on) or restores SOF_REUSEADDR as the sockets' own option on every pcb holding ip:port. */
+#define TSO_SOF_LENT 0x40u /* SOF_REUSEADDR set only for one tcp_bind */
+
+/* Lends SOF_REUSEADDR to every pcb holding ip:port (on) or takes back what was lent. */
 static void tso_rp_lend(uint32_t ip, uint16_t port, bool on)
 {
 	struct tcp_pcb *lists[] = { tcp_bound_pcbs, tcp_listen_pcbs.pcbs, tcp_active_pcbs };
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		for (struct tcp_pcb *p = lists[i]; p; p = p->next) {
-			if (!tso_rp_overlap(p, ip, port) || !tso_arg(p))
+			if (!tso_rp_overlap(p, ip, port))
 				continue;
-			if (on || tso_arg(p)->s.reuseaddr)
-				ip_set_option(p, SOF_REUSEADDR);
-			else
-				ip_reset_option(p, SOF_REUSEADDR);
+			if (on && !ip_get_option(p, SOF_REUSEADDR))
+				ip_set_option(p, SOF_REUSEADDR | TSO_SOF_LENT);
+			else if (!on && ip_get_option(p, TSO_SOF_LENT))
+				ip_reset_option(p, SOF_REUSEADDR | TSO_SOF_LENT);
 		}
 }
 
@@ -297,21 +314,27 @@ static err_t tso_rp_bind(struct tso *t, const ip_addr_t *ip, uint16_t port)
 
 static uint32_t tso_rp_turn;
 
+/* Whether listening pcb lp is in the SO_REUSEPORT group of l (Linux's: the same port and the same address). */
+static bool tso_rp_peer(const struct tcp_pcb *lp, const struct tso *l)
+{
+	return tso_arg(lp) && tso_arg(lp)->s.reuseport && lp->local_port == l->pcb->local_port &&
+	       ip_addr_cmp(&lp->local_ip, &l->pcb->local_ip);
+}
+
 /* The listener of l's group that takes the next connection (l itself without SO_REUSEPORT). */
 static struct tso *tso_rp_pick(struct tso *l, struct tcp_pcb *newpcb)
 {
-	if (!l->s.reuseport)
+	if (!l->s.reuseport || !l->pcb)
 		return l;
-	uint32_t ip = ip4_addr_get_u32(ip_2_ip4(&newpcb->local_ip)), n = 0;
-	uint16_t port = newpcb->local_port;
+	uint32_t n = 0;
 	struct tcp_pcb *lp;
 	for (lp = tcp_listen_pcbs.pcbs; lp; lp = lp->next)
-		n += tso_arg(lp) && tso_arg(lp)->s.reuseport && tso_rp_overlap(lp, ip, port);
+		n += tso_rp_peer(lp, l);
 	if (n < 2)
 		return l;
 	uint32_t k = tso_rp_turn++ % n;
 	for (lp = tcp_listen_pcbs.pcbs; lp; lp = lp->next)
-		if (tso_arg(lp) && tso_arg(lp)->s.reuseport && tso_rp_overlap(lp, ip, port) && !k--)
+		if (tso_rp_peer(lp, l) && !k--)
 			break;
 	if (!lp)
 		return l;
@@ -859,6 +882,8 @@ static void tso_sol_changed(struct sock *s, int name)
 	struct tso *t = tso_of(s);
 	if (name == SO_KEEPALIVE)
 		tso_apply(t);
+	if (name == SO_REUSEPORT)
+		tso_rp_mark(t);
 	if (name == SO_REUSEADDR && t->pcb) {
 		if (s->reuseaddr)
 			ip_set_option(t->pcb, SOF_REUSEADDR);

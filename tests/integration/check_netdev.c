@@ -500,6 +500,53 @@ START_TEST(embed_fd_nic)
 }
 END_TEST
 
+/*
+ * ETIMEDOUT as on Linux: the guest connects to a server in the namespace with keepalive on
+ * (idle 1 s, interval 1 s, 2 probes), then the namespace drops every packet to the guest (a
+ * blackhole route): the probes go unanswered and the guest's recv fails with ETIMEDOUT, then
+ * reads end of file and a send is EPIPE. Bounded: the guest ends by itself in ~3 s of silence;
+ * the waits here are backstops.
+ */
+START_TEST(keepalive_timeout)
+{
+	env_up();
+	char why[512], img[4096], port[16];
+	ck_assert_int_eq(netns_enter(&ns, false), 0);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	ck_assert_int_eq(inet_pton(AF_INET, HOST_IP, &a.sin_addr), 1);
+	socklen_t al = sizeof(a);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &al), 0);
+	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+	snprintf(img, sizeof(img), "%s", it_path("apps/socktest.img"));
+	const char *args[] = { "--net", "tap:tap0,ip=" GUEST_IP "/24", "--timeout", "40", img, "--", "keepalive", HOST_IP,
+			       port, NULL };
+	struct it_proc p;
+	start_in_ns(&p, args);
+	struct pollfd pf = { l, POLLIN, 0 };
+	ck_assert_msg(poll(&pf, 1, 20000) == 1, "the guest never connected: %s", p.r.err);
+	int s = accept(l, NULL, NULL);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(write(s, "hello", 5), 5);
+	ck_assert_msg(it_wait_output(&p, "keepalive: connected", 20), "%s%s", p.r.out, p.r.err);
+	ck_assert_msg(netns_ip(why, sizeof(why), "-n", ns.name, "route", "add", "blackhole", GUEST_IP "/32", NULL) == 0,
+		      "%s", why);
+	struct it_result r;
+	ck_assert_int_eq(it_finish(&p, 0, 30, &r, NULL), 0);
+	close(s);
+	close(l);
+	ck_assert_int_eq(netns_leave(&ns), 0);
+	ck_assert_msg(r.status == 0, "status %d\n%s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "keepalive: connected\nrecv(c, b, sizeof(b), 0): -1 ETIMEDOUT\nSO_ERROR: 0 (len 4)\n"
+				    "recv(c, b, sizeof(b), 0): 0\nsend(c, \"x\", 1, MSG_NOSIGNAL): -1 EPIPE\n"),
+		      "%s%s", r.out, r.err);
+	it_result_free(&r);
+	env_down();
+}
+END_TEST
+
 Suite *netdev_suite(void)
 {
 	Suite *s = suite_create("netdev");
@@ -518,6 +565,7 @@ Suite *netdev_suite(void)
 	tcase_add_test(tc, tx_counts_match_tap);
 	tcase_add_test(tc, ping_counts_match_tap);
 	tcase_add_test(tc, embed_fd_nic);
+	tcase_add_test(tc, keepalive_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }
