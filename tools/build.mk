@@ -37,8 +37,10 @@ APPS      += sigterm
 APPS      += shmap mprot
 # Console input (tests/integration/check_stdin.c).
 APPS      += stdinio
+# Functions for ukvm-serve (tests/integration/check_serve.c): crash, sleep, flood, alloc after reading the request.
+APPS      += servefn
 # The network apps (tests/integration/check_net.c runs each natively in a namespace and in ukvm).
-NET_APPS  := tcpecho httpd udpecho netclient netflood
+NET_APPS  := tcpecho httpd udpecho netclient netflood nethostile
 APPS      += $(NET_APPS)
 # Built against glibc (gcc -static), as Debian's static programs are (tests/integration/check_proc.c).
 GLIBC_APPS := glibcproc
@@ -74,8 +76,8 @@ $(BUILD)/apps/blkio $(BUILD)/apps/blkhostile $(BUILD)/apps/blkthreads $(BUILD)/a
 $(BUILD)/apps/blkio $(BUILD)/apps/blkthreads: guest/apps/blkpat.h
 $(NET_APPS:%=$(BUILD)/apps/%): guest/apps/say.h guest/apps/netpat.h
 $(BUILD)/apps/tcpecho $(BUILD)/apps/stdinio $(BUILD)/apps/fstest: APP_CFLAGS += -pthread
-$(BUILD)/apps/netflood: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_net.h
-$(BUILD)/apps/netflood: APP_CFLAGS += -iquote proto
+$(BUILD)/apps/netflood $(BUILD)/apps/nethostile: guest/apps/mmioapp.h proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_net.h
+$(BUILD)/apps/netflood $(BUILD)/apps/nethostile: APP_CFLAGS += -iquote proto
 $(BUILD)/apps/blkhostile: proto/ukvm_abi.h proto/virtio.h proto/virtio_mmio.h proto/virtio_blk.h
 $(BUILD)/apps/blkhostile: APP_CFLAGS += -iquote proto
 $(BUILD)/apps/conio: proto/ukvm_abi.h

@@ -12,46 +12,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "ukvm_abi.h"
-#include "virtio.h"
-#include "virtio_mmio.h"
+#include "mmioapp.h"
 #include "virtio_net.h"
 #include "say.h"
 
-#define DEV0 ((uintptr_t)UKVM_MMIO_BASE)
 #define N    256
 #define FRAME 1514
 
 static uint8_t txq[VIRTQ_LAYOUT_BYTES(N)] __attribute__((aligned(4096)));
 static uint8_t rxq[VIRTQ_LAYOUT_BYTES(N)] __attribute__((aligned(4096)));
 static uint8_t pkt[sizeof(struct virtio_net_hdr) + FRAME] __attribute__((aligned(64)));
-
-static uint32_t rd(unsigned off)
-{
-	return *(volatile uint32_t *)(DEV0 + off);
-}
-
-static void wr(unsigned off, uint32_t v)
-{
-	*(volatile uint32_t *)(DEV0 + off) = v;
-}
-
-static void wr64(unsigned lo, uint64_t v)
-{
-	wr(lo, (uint32_t)v);
-	wr(lo + 4, (uint32_t)(v >> 32));
-}
-
-static void queue(uint32_t q, uint8_t *ring)
-{
-	uint64_t g = (uintptr_t)ring;
-	wr(VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(VIRTIO_MMIO_QUEUE_NUM, N);
-	wr64(VIRTIO_MMIO_QUEUE_DESC_LOW, g);
-	wr64(VIRTIO_MMIO_QUEUE_DRIVER_LOW, g + VIRTQ_LAYOUT_AVAIL_OFF(N));
-	wr64(VIRTIO_MMIO_QUEUE_DEVICE_LOW, g + VIRTQ_LAYOUT_USED_OFF(N));
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-}
 
 static double now_s(void)
 {
@@ -63,23 +33,15 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 0;
-	if (rd(VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC || rd(VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_NET) {
+	if (mm_rd(VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC || mm_rd(VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_NET) {
 		say("netflood: device 0 is not virtio-net\n");
 		return 1;
 	}
 	/* Reset, then VERSION_1 and nothing else: a 12-byte header, no offloads. */
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32));
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	queue(VIRTIO_NET_RXQ, rxq); /* ready, and never a buffer in it */
-	queue(VIRTIO_NET_TXQ, txq);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-				       VIRTIO_STATUS_DRIVER_OK);
-	uint32_t st = rd(VIRTIO_MMIO_STATUS);
+	mm_negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	mm_queue(VIRTIO_NET_RXQ, rxq, N); /* ready, and never a buffer in it */
+	mm_queue(VIRTIO_NET_TXQ, txq, N);
+	uint32_t st = mm_driver_ok();
 	if (!(st & VIRTIO_STATUS_DRIVER_OK) || (st & VIRTIO_STATUS_FAILED)) {
 		say("netflood: device refused the setup, status %#x\n", st);
 		return 1;
@@ -107,7 +69,7 @@ int main(int argc, char **argv)
 			av[2 + idx % N] = idx % N; /* heads by position: a device completing out of order sees reuse */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* ring entries before idx, as the device reads them */
 		av[1] = idx;
-		wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
+		mm_wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
 		sent += room;
 		if (!room) {
 			struct timespec ts = {0, 100000};
@@ -115,7 +77,7 @@ int main(int argc, char **argv)
 		}
 		double t = now_s();
 		if (t >= next) {
-			say("netflood: %llu frames queued, used %u, status %#x\n", sent, *used_idx, rd(VIRTIO_MMIO_STATUS));
+			say("netflood: %llu frames queued, used %u, status %#x\n", sent, *used_idx, mm_rd(VIRTIO_MMIO_STATUS));
 			next = t + 1;
 		}
 		if (secs > 0 && t - t0 >= secs)

@@ -735,6 +735,35 @@ static long rss_kib(int pid)
 }
 
 /*
+ * Frames straight into tap0, for a guest whose stack is gone (no ARP): full-size broadcasts of a
+ * local experimental ethertype, which the host's own stack drops.
+ */
+struct tap_inject {
+	int fd;
+	struct sockaddr_ll ll;
+	uint8_t frame[1514];
+};
+
+static struct tap_inject tap_inject_open(void)
+{
+	struct tap_inject in = {.fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)};
+	ck_assert_int_ge(in.fd, 0);
+	in.ll = (struct sockaddr_ll){.sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("tap0"), .sll_halen = 6};
+	memset(in.ll.sll_addr, 0xff, 6);
+	memset(in.frame, 0xff, 6);
+	memcpy(in.frame + 6, "\x02\x00\x00\x00\x00\x02\x88\xb5", 8);
+	memset(in.frame + 14, 0xa5, sizeof(in.frame) - 14);
+	return in;
+}
+
+/* 1 if one frame went into the tap, else 0 (never blocks). */
+static int tap_inject_one(struct tap_inject *in)
+{
+	return sendto(in->fd, in->frame, sizeof(in->frame), MSG_DONTWAIT, (struct sockaddr *)&in->ll,
+		      sizeof(in->ll)) > 0;
+}
+
+/*
  * netflood resets the NIC, posts no receive buffer and floods TX while the test floods the tap
  * with frames for the guest: the monitor's memory stays flat, and SIGTERM ends it within 1 s.
  */
@@ -744,23 +773,15 @@ START_TEST(tx_flood_no_rx_buffers)
 	struct it_result r;
 	const char *args[] = {"0", NULL};
 	app_up(&p, _i, 1, NULL, "netflood", args, "netflood: flooding");
-	/* Frames straight into tap0 (no ARP needed: the guest's stack is gone). */
-	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(s, 0);
-	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("tap0"), .sll_halen = 6};
-	memset(ll.sll_addr, 0xff, 6);
-	uint8_t frame[1514];
-	memset(frame, 0xff, 6);
-	memcpy(frame + 6, "\x02\x00\x00\x00\x00\x02\x88\xb5", 8);
-	memset(frame + 14, 0xa5, sizeof(frame) - 14);
+	struct tap_inject in = tap_inject_open();
 	usleep(300000);
 	long rss0 = rss_kib(p.pid);
 	unsigned long injected = 0;
 	for (double end = now_s() + 3; now_s() < end;)
 		for (int k = 0; k < 64; k++)
-			injected += sendto(s, frame, sizeof(frame), MSG_DONTWAIT, (struct sockaddr *)&ll, sizeof(ll)) > 0;
+			injected += tap_inject_one(&in);
 	long rss1 = rss_kib(p.pid);
-	close(s);
+	close(in.fd);
 	double t = now_s();
 	app_stop(&p, &r);
 	double stop_ms = (now_s() - t) * 1e3;
@@ -774,6 +795,89 @@ START_TEST(tx_flood_no_rx_buffers)
 	ck_assert_msg(rss0 > 0 && rss1 > 0 && rss1 - rss0 < 32 * 1024, "monitor RSS grew %ld -> %ld KiB", rss0, rss1);
 	ck_assert_msg(stop_ms < 1000, "SIGTERM took %.0f ms", stop_ms);
 	ck_assert_msg(r.status == 143, "status %d\nerr: %s", r.status, r.err);
+	app_down(&r);
+}
+END_TEST
+
+/* ---- hostile: a driver handing the NIC garbage ------------------------------------------- */
+
+/*
+ * nethostile takes the NIC from the guest's kernel and submits garbage TX and RX chains and
+ * headers (guest/apps/nethostile.c). Each refused chain must come back unused and be counted as
+ * dropped, a broken queue must ask for a reset (DEVICE_NEEDS_RESET), the device must work again
+ * after each (a valid frame out, one in), and the monitor must say what it refused and live.
+ */
+START_TEST(hostile_driver)
+{
+	static const char *const expect[] = {
+		"tx valid                  returned",
+		"tx writable-buffer        returned",
+		"tx header-only            returned",
+		"tx past-mtu-no-gso        returned",
+		"tx hdr-flags-data-valid   returned",
+		"tx hdr-gso-garbage        returned",
+		"tx hdr-csum-outside       returned",
+		"tx hdr-csum-start-0       returned",
+		"tx hdr-len-past-frame     returned",
+		"tx hdr-gso-ecn            returned",
+		"tx hdr-gso-udp            returned",
+		"tx hdr-tso-no-csum        returned",
+		"tx hdr-tso-size-0         returned",
+		"tx hdr-tso-seg-past-mtu   returned",
+		"tx tso-past-64k           returned",
+		"tx len-4g                 returned",
+		"tx outside-ram            returned",
+		"tx wraps                  returned",
+		"tx in-mmio-window         returned",
+		"tx loop                   returned",
+		"tx next-out-of-range      returned",
+		"tx zero-lengths           returned",
+		"tx indirect-not-offered   returned",
+		"tx chain-loops-all        returned",
+		"tx head-out-of-range      reset",
+		"tx avail-idx-ahead        reset",
+		"tx valid-after            returned (status 0xf,",
+		"rx short                  returned (status 0xf, used len 0)",
+		"rx read-only              returned (status 0xf, used len 0)",
+		"rx in-mmio-window         returned (status 0xf, used len 0)",
+		"rx outside-ram            returned (status 0xf, used len 0)",
+		"rx loop                   returned (status 0xf, used len 0)",
+		"rx head-out-of-range      reset",
+	};
+	const unsigned n_refused = 23; /* the tx lines above from writable-buffer to chain-loops-all */
+	struct it_proc p;
+	struct it_result r;
+	const char *args[] = {NULL};
+	app_up(&p, UKVM, 1, NULL, "nethostile", args, "nethostile: rx waiting for a frame");
+	struct tap_inject in = tap_inject_open();
+	for (double end = now_s() + 20; now_s() < end && !it_wait_output(&p, "nethostile: done", 0.05);)
+		tap_inject_one(&in);
+	close(in.fd);
+	app_wait(&p, &r, 10);
+	ck_assert_msg(r.status == 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		char line[128];
+		snprintf(line, sizeof(line), "nethostile: %s", expect[i]);
+		ck_assert_msg(strstr(r.out, line), "missing \"%s\"\nout: %s\nerr: %s", line, r.out, r.err);
+	}
+	static const char rx_ok[] = "rx valid-after            returned (status 0xf, used len ";
+	const char *rx = strstr(r.out, rx_ok);
+	ck_assert_msg(rx && atoi(rx + strlen(rx_ok)) > 12 + 14, "no frame reached the guest after the attacks\n%s",
+		      r.out);
+	const char *done = strstr(r.out, "nethostile: done, ");
+	ck_assert_msg(done && strtoul(done + 18, NULL, 10) == n_refused, "%s", r.out);
+	/* --stats: every refused chain counted as dropped, the two valid frames (and the kernel's) sent. */
+	unsigned long long rxp, rxb, rxd, txp, txb, txd;
+	const char *st = strstr(r.err, "ukvm-run: eth0: rx ");
+	ck_assert_msg(st && sscanf(st, "ukvm-run: eth0: rx %llu packets %llu bytes (%llu dropped), tx %llu packets "
+				       "%llu bytes (%llu dropped)", &rxp, &rxb, &rxd, &txp, &txb, &txd) == 6,
+		      "%s", r.err);
+	ck_assert_msg(txd == n_refused && txp >= 2 && rxp >= 1, "%s", r.err);
+	/* What the monitor said: the first refusals in order, then its warning budget ran out. */
+	const char *w1 = strstr(r.err, "ukvm: eth0: tx 0: a device-writable buffer in a TX chain");
+	const char *w2 = w1 ? strstr(w1, "12 bytes: header and frame must be") : NULL;
+	const char *w3 = w2 ? strstr(w2, "a frame past the MTU without GSO") : NULL;
+	ck_assert_msg(w3 && strstr(w3, "(further warnings suppressed)"), "%s", r.err);
 	app_down(&r);
 }
 END_TEST
@@ -810,6 +914,7 @@ Suite *net_suite(void)
 	TCase *th = tcase_create("hostile");
 	tcase_set_timeout(th, 30);
 	tcase_add_loop_test(th, tx_flood_no_rx_buffers, UKVM, T_FLOOD);
+	tcase_add_test(th, hostile_driver);
 	suite_add_tcase(s, th);
 	return s;
 }

@@ -149,6 +149,29 @@ START_TEST(tap_busy)
 END_TEST
 
 /*
+ * A host without the tun driver: /dev/net/tun missing (a private mount namespace with an empty
+ * tmpfs on /dev/net, so the host's own stays untouched) gets one line saying so, exit 120.
+ */
+START_TEST(tap_no_tun_driver)
+{
+	char mon[4096], img[4096];
+	snprintf(mon, sizeof(mon), "%s", it_path("ukvm-run"));
+	snprintf(img, sizeof(img), "%s", it_path("apps/hello.img"));
+	const char *args[] = { "-m", "--propagation", "private", "sh", "-c",
+			       "mount -t tmpfs none /dev/net && exec \"$0\" \"$@\"", mon, "--net", "tap:tap0", img, NULL };
+	struct it_proc p;
+	struct it_result r;
+	ck_assert_int_eq(it_start(&p, "/usr/bin/unshare", args), 0);
+	ck_assert_int_eq(it_finish(&p, 0, 20, &r, NULL), 0);
+	ck_assert_msg(r.status == UKVM_EXIT_USAGE &&
+			      !strcmp(r.err, "ukvm-run: tap0: cannot attach: /dev/net/tun: No such file or directory "
+					     "(no tun driver on this host)\n"),
+		      "status %d\nerr: %s", r.status, r.err);
+	it_result_free(&r);
+}
+END_TEST
+
+/*
  * The same tap taken again the moment the previous monitor exited: a monitor releases its tap
  * before it exits (its io_uring's fixed-file table, released asynchronously when the ring is only
  * closed, would hold the tap for a moment: EBUSY at the next TUNSETIFF). Reads are armed on the
@@ -558,6 +581,7 @@ Suite *netdev_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, tap_busy);
+	tcase_add_test(tc, tap_no_tun_driver);
 	tcase_add_test(tc, tap_quick_restart);
 	tcase_add_test(tc, first_connect_no_arp_retry);
 	tcase_add_test(tc, jumbo_mtu_segments);

@@ -156,6 +156,7 @@ int it_run(struct it_result *r, double limit_s, const char *const *args)
 	r->wall_ms = now_ms() - t0;
 	r->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	r->maxrss_kib = ru.ru_maxrss;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	return 0;
 }
@@ -277,6 +278,7 @@ int it_finish(struct it_proc *p, int sig, double limit_s, struct it_result *r, i
 	r->wall_ms = now_ms() - p->t0;
 	r->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	r->maxrss_kib = ru.ru_maxrss;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	if (termsig)
 		*termsig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;

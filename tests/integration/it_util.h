@@ -17,6 +17,7 @@ struct it_result {
 	char *err;       /* stderr */
 	double wall_ms;  /* wall time of the whole process */
 	double cpu_ms;   /* user + system CPU time of the process */
+	long maxrss_kib; /* its peak resident memory (wait4's ru_maxrss) */
 };
 
 /*

@@ -41,6 +41,7 @@ START_TEST(test_parse_full)
 	ck_assert_uint_eq(o.queue_ms, 0);
 	ck_assert_uint_eq(o.max_body, 4096);
 	ck_assert_int_eq(o.mode, SERVE_MODE_RESTORE);
+	ck_assert(o.mode_given);
 	ck_assert_ptr_eq(serve_find(&o, "sum", 3), &o.fns[0]);
 	ck_assert_ptr_null(serve_find(&o, "su", 2));
 	ck_assert_ptr_null(serve_find(&o, "sum/x", 5));
@@ -58,7 +59,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(o.max_vms, 8);
 	ck_assert_uint_eq(o.queue_ms, 1000);
 	ck_assert_uint_eq(o.max_body, 1u << 20);
-	ck_assert_int_eq(o.mode, SERVE_MODE_BOOT);
+	/* Issue 8: restore is the default; not given, a function it cannot snapshot is booted instead. */
+	ck_assert_int_eq(o.mode, SERVE_MODE_RESTORE);
+	ck_assert(!o.mode_given);
 	ck_assert_uint_eq(o.warm, 2);
 	ck_assert(!o.plain_host);
 	ck_assert_ptr_null(o.fns[0].native);
@@ -75,6 +78,7 @@ START_TEST(test_native)
 			    "--levers", "off", NULL };
 	ck_assert_msg(parse(&o, err, sizeof(err), a) == 0, "%s", err);
 	ck_assert_int_eq(o.mode, SERVE_MODE_NATIVE);
+	ck_assert(o.mode_given);
 	ck_assert_str_eq(o.fns[0].native, "/bin/cat");
 	ck_assert_str_eq(o.fns[0].argv[0], "x");
 	ck_assert(o.plain_host);
@@ -98,6 +102,10 @@ static const struct {
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=", NULL }, "missing IMAGE" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,mem=1x", NULL }, "mem=" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,mem=8M,mem=8M", NULL }, "mem=" },
+	/* A size libukvm would refuse is refused at the command line, not request by request. */
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,mem=4M", NULL }, "mem= below the minimum 8M" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,mem=9M", NULL }, "mem= not a multiple of 2M" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,mem=128G", NULL }, "mem= above the maximum 64G" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,timeout=0", NULL }, "timeout=" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,timeout=-1", NULL }, "timeout=" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i,timeout=1e99", NULL }, "timeout=" },

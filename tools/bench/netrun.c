@@ -5,11 +5,13 @@
  * monitor's exits and notifications per transaction from --stats.
  *   netrun BUILD_DIR     env NET_BENCH_ROUNDS (3), NET_BENCH_SECS (3), NET_BENCH_BYTES (1073741824),
  *                        NET_BENCH_STREAM_SECS (10: a stream stops there if its bytes are not through yet),
- *                        NET_BENCH_PV (the monitor's --pv: auto, off), NET_BENCH_PHASES (rr,send,recv,http: all),
+ *                        NET_BENCH_PV (the monitor's --pv: auto, off), NET_BENCH_PHASES (rr,send,recv,http,idle: all),
  *                        NET_BENCH_MTU (both links' MTU and the guest's mtu=; default 1500)
  * Beside each figure, the server's CPU time (the monitor's every thread, or the native server) per
  * transaction or per request, over its whole life (start-up included): what a spinning poller costs
- * shows there.
+ * shows there. And its peak resident memory per phase and at rest (started and stopped, no client):
+ * for ukvm that is the guest RAM touched plus the monitor, so the growth over rest is what the
+ * guest's stack (and the app's buffers) took.
  */
 #include <errno.h>
 #include <signal.h>
@@ -27,7 +29,7 @@
 #define GUEST_IP   "10.77.1.2"
 
 enum side { NATIVE, UKVM, NSIDE };
-enum phase { RR, SEND, RECV, HTTP, NPHASE };
+enum phase { RR, SEND, RECV, HTTP, IDLE, NPHASE }; /* IDLE: the netbench server started and stopped, no client */
 static const char *const side_name[NSIDE] = {"native", "ukvm"};
 
 /* A phase's figures, from the client's RESULT lines (or wrk's) and the monitor's --stats. */
@@ -40,6 +42,7 @@ struct run {
 	double v[NKEYS];
 	double exits, notifies, packets; /* from --stats; -1 if absent */
 	double cpu_ms;                   /* the server's user + system CPU time */
+	double maxrss_kib;               /* the server's peak resident memory: for ukvm, guest RAM touched + the monitor */
 	char stats[1024];                /* the raw device lines */
 };
 
@@ -225,11 +228,12 @@ static void one(struct run *r, enum side s, enum phase ph)
 	memset(r, 0, sizeof(*r));
 	if (server_start(&p, s, ph))
 		return;
-	int c = client_run(r, ph, s == NATIVE ? NATIVE_IP : GUEST_IP);
+	int c = ph == IDLE ? 0 : client_run(r, ph, s == NATIVE ? NATIVE_IP : GUEST_IP);
 	/* SIGTERM ends either side (the monitor prints --stats on the way out); SIGKILL 10 s later. */
 	it_finish(&p, SIGTERM, (now_ms() - p.t0) / 1e3 + 10, &res, NULL);
 	parse_stats(r, res.err);
 	r->cpu_ms = res.cpu_ms;
+	r->maxrss_kib = (double)res.maxrss_kib;
 	r->ok = c == 0;
 	it_result_free(&res);
 }
@@ -237,7 +241,7 @@ static void one(struct run *r, enum side s, enum phase ph)
 /* Whether NET_BENCH_PHASES (a comma-separated list of phase_key names) names ph; unset: every phase. */
 static int phase_wanted(enum phase ph)
 {
-	static const char *const phase_key[NPHASE] = {"rr", "send", "recv", "http"};
+	static const char *const phase_key[NPHASE] = {"rr", "send", "recv", "http", "idle"};
 	if (!phases_env)
 		return 1;
 	size_t len = strlen(phase_key[ph]);
@@ -282,6 +286,12 @@ static double per_op(const struct run *r, int k)
 static double cpu_per_op(const struct run *r, int k)
 {
 	return r->v[k] <= 0 ? -1 : r->cpu_ms * 1e3 / r->v[k];
+}
+
+static double rss_mib(const struct run *r, int k)
+{
+	(void)k;
+	return r->maxrss_kib <= 0 ? -1 : r->maxrss_kib / 1024;
 }
 
 static double per_packet(const struct run *r, int notif)
@@ -387,19 +397,25 @@ int main(int argc, char **argv)
 	    med(rounds, RR, UKVM, cpu_per_op, K_COUNT));
 	row("server CPU us per http request", med(rounds, HTTP, NATIVE, cpu_per_op, K_REQS),
 	    med(rounds, HTTP, UKVM, cpu_per_op, K_REQS));
+	/* What the guest's stack holds shows as the growth over the server at rest (ukvm: RAM it touched). */
+	static const char *const pn[NPHASE] = {"rr", "host->guest", "guest->host", "http", "at rest"};
+	for (int ph = 0; ph < NPHASE; ph++) {
+		char l[64];
+		snprintf(l, sizeof(l), "server peak memory MiB, %s", pn[ph]);
+		row(l, med(rounds, (enum phase)ph, NATIVE, rss_mib, 0), med(rounds, (enum phase)ph, UKVM, rss_mib, 0));
+	}
 	if (have_ukvm) {
 		row1("ukvm exits per rr transaction", med(rounds, RR, UKVM, per_op, K_COUNT));
 		row1("ukvm notifies per rr transaction", med(rounds, RR, UKVM, per_op, K_COUNT + NKEYS));
 		row1("ukvm exits per http request", med(rounds, HTTP, UKVM, per_op, K_REQS));
-		static const char *const pn[NPHASE] = {"rr", "host->guest", "guest->host", "http"};
-		for (int ph = 0; ph < NPHASE; ph++) {
+		for (int ph = 0; ph < IDLE; ph++) {
 			char l[64];
 			snprintf(l, sizeof(l), "ukvm exits per packet, %s", pn[ph]);
 			row1(l, med(rounds, (enum phase)ph, UKVM, per_packet, 0));
 			snprintf(l, sizeof(l), "ukvm notifies per packet, %s", pn[ph]);
 			row1(l, med(rounds, (enum phase)ph, UKVM, per_packet, 1));
 		}
-		for (int ph = 0; ph < NPHASE; ph++)
+		for (int ph = 0; ph < IDLE; ph++)
 			if (runs[rounds - 1][ph][UKVM].stats[0])
 				printf("  last round, %s: %s\n", pn[ph], runs[rounds - 1][ph][UKVM].stats);
 	}

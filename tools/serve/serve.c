@@ -51,8 +51,11 @@ static const int serve_codes[] = { 200, 500, 503, 504, 413, 0 };
 /* A function's start hook: how its VMs begin (SERVE_MODE_RESTORE: from snap, taken at registration). */
 struct serve_fnstate {
 	const struct serve_fn *fn;
-	char snap[4096]; /* the snapshot file, restore mode */
+	char snap[4096]; /* the snapshot file, restore mode; empty: each request boots the function */
 };
+
+/* Whether function fi's requests restore its snapshot (else they boot it). */
+static bool serve_restores(unsigned fi);
 
 static struct {
 	struct serve_opts o;
@@ -62,7 +65,8 @@ static struct {
 	pthread_mutex_t lock; /* stats, running */
 	struct serve_stats stats[SERVE_MAX_FNS];
 	unsigned running;
-	unsigned active;      /* requests inside serve_invoke (waiting for a VM or running one) */
+	unsigned active;      /* POSTs begun and not yet answered in full (serve_handler to serve_done) */
+	bool stopping;        /* SIGTERM: requests not yet begun are answered 503 */
 	char dir[64];         /* the server's private directory (snapshots); removed at exit */
 } S;
 
@@ -215,27 +219,11 @@ static enum MHD_Result serve_text(struct MHD_Connection *c, unsigned code, const
 	return serve_reply(c, code, "text/plain", line, (size_t)n, MHD_RESPMEM_MUST_COPY);
 }
 
-static enum MHD_Result serve_invoke_active(struct MHD_Connection *c, unsigned fi, const char *body, size_t len,
-					   double t0, const struct serve_fn *fn);
-
 /* POST /fn/NAME with the whole body: the function's answer. */
 static enum MHD_Result serve_invoke(struct MHD_Connection *c, unsigned fi, const char *body, size_t len)
 {
 	double t0 = serve_now();
 	const struct serve_fn *fn = S.fs[fi].fn;
-	pthread_mutex_lock(&S.lock);
-	S.active++;
-	pthread_mutex_unlock(&S.lock);
-	enum MHD_Result ret = serve_invoke_active(c, fi, body, len, t0, fn);
-	pthread_mutex_lock(&S.lock);
-	S.active--;
-	pthread_mutex_unlock(&S.lock);
-	return ret;
-}
-
-static enum MHD_Result serve_invoke_active(struct MHD_Connection *c, unsigned fi, const char *body, size_t len,
-					   double t0, const struct serve_fn *fn)
-{
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += S.o.queue_ms / 1000;
@@ -256,12 +244,12 @@ static enum MHD_Result serve_invoke_active(struct MHD_Connection *c, unsigned fi
 	pthread_mutex_unlock(&S.lock);
 
 	struct serve_job j = { .fn = fn, .host = S.host, .in_fd = -1, .out_fd = -1,
-			       .restore = S.o.mode == SERVE_MODE_RESTORE ? S.fs[fi].snap : NULL };
+			       .restore = serve_restores(fi) ? S.fs[fi].snap : NULL };
 	unsigned code;
 	char *out = NULL;
 	size_t outlen = 0;
 	char why[600] = "";
-	struct worker_warm *warm = S.o.mode == SERVE_MODE_RESTORE ? worker_warm_take(fi) : NULL;
+	struct worker_warm *warm = serve_restores(fi) ? worker_warm_take(fi) : NULL;
 	if (warm) {
 		pthread_mutex_lock(&S.lock);
 		S.stats[fi].warm++;
@@ -284,6 +272,10 @@ static enum MHD_Result serve_invoke_active(struct MHD_Connection *c, unsigned fi
 	} else if (j.res.kind == UKVM_TIMEOUT) {
 		code = 504;
 		snprintf(why, sizeof(why), "%s: %s", fn->name, j.res.msg);
+	} else if (j.res.kind == UKVM_EXITED && lseek(j.out_fd, 0, SEEK_CUR) > (off_t)WORKER_OUT_MAX) {
+		/* Cut at the bound (its writes past it failed): not its answer, however it exited. */
+		code = 500;
+		snprintf(why, sizeof(why), "%s: output beyond %u MiB", fn->name, WORKER_OUT_MAX >> 20);
 	} else if (j.res.kind == UKVM_EXITED && j.res.status == 0) {
 		code = 200;
 	} else {
@@ -340,7 +332,7 @@ static enum MHD_Result serve_fns(struct MHD_Connection *c)
 		}
 		fprintf(m, "\",\"mem\":%llu,\"timeout_ms\":%llu,\"mode\":\"%s\"}", (unsigned long long)f->mem,
 			(unsigned long long)f->timeout_ms,
-			S.o.mode == SERVE_MODE_RESTORE ? "restore" : S.o.mode == SERVE_MODE_NATIVE ? "native" : "boot");
+			serve_restores(i) ? "restore" : S.o.mode == SERVE_MODE_NATIVE ? "native" : "boot");
 	}
 	fputs("]\n", m);
 	fclose(m);
@@ -425,6 +417,9 @@ static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const 
 		if (!(q = calloc(1, sizeof(*q))))
 			return MHD_NO;
 		*con_cls = q;
+		pthread_mutex_lock(&S.lock);
+		S.active++; /* until serve_done: the stop waits for its answer */
+		pthread_mutex_unlock(&S.lock);
 		return MHD_YES;
 	}
 	if (*data_size) {
@@ -453,6 +448,13 @@ static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const 
 	if (!fn)
 		return serve_text(c, 404, "%s: no such function", url + 4);
 	unsigned fi = (unsigned)(fn - S.o.fns);
+	pthread_mutex_lock(&S.lock);
+	bool stopping = S.stopping;
+	pthread_mutex_unlock(&S.lock);
+	if (stopping) { /* a request begun on a kept-alive connection after SIGTERM */
+		serve_count(fi, 503, 0);
+		return serve_text(c, 503, "%s: the server is stopping", fn->name);
+	}
 	if (q->too_big) {
 		serve_count(fi, 413, 0);
 		return serve_text(c, 413, "%s: body beyond %llu bytes", fn->name, (unsigned long long)S.o.max_body);
@@ -468,6 +470,9 @@ static void serve_done(void *cls, struct MHD_Connection *c, void **con_cls, enum
 		free(q->buf);
 		free(q);
 		*con_cls = NULL;
+		pthread_mutex_lock(&S.lock);
+		S.active--;
+		pthread_mutex_unlock(&S.lock);
 	}
 }
 
@@ -521,6 +526,30 @@ static int serve_prepare(struct serve_fnstate *f, char *err, size_t errlen)
 	return 0;
 }
 
+static bool serve_restores(unsigned fi)
+{
+	return S.o.mode == SERVE_MODE_RESTORE && S.fs[fi].snap[0];
+}
+
+/*
+ * Registers function f: in restore mode its snapshot. One it cannot take
+ * (the function exits, crashes or loops before it waits for input) stops
+ * the server when --mode restore was asked for; by default (restore, not
+ * asked for) the function is booted per request instead, as --mode boot
+ * would, and a line on stderr says so and why: a function that needs no
+ * input (or is broken) still gets its answers (or its 500 with the reason).
+ */
+static int serve_register(struct serve_fnstate *f, char *err, size_t errlen)
+{
+	int r = serve_prepare(f, err, errlen);
+	if (!r || S.o.mode_given)
+		return r;
+	unlink(f->snap); /* what a failed snapshot may have left */
+	f->snap[0] = 0;
+	fprintf(stderr, "ukvm-serve: %s; booted per request instead\n", err);
+	return 0;
+}
+
 static void serve_cleanup(void)
 {
 	for (unsigned i = 0; i < S.o.nfns; i++)
@@ -561,7 +590,7 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < S.o.nfns; i++) {
 		S.fs[i].fn = &S.o.fns[i];
-		if (serve_prepare(&S.fs[i], err, sizeof(err))) {
+		if (serve_register(&S.fs[i], err, sizeof(err))) {
 			fprintf(stderr, "ukvm-serve: %s\n", err);
 			code = UKVM_EXIT_IMAGE;
 			goto out;
@@ -582,7 +611,7 @@ int main(int argc, char **argv)
 		/* After the snapshot boots' forks (a child would have no spawner: it starts its own worker). */
 		static const char *snaps[SERVE_MAX_FNS];
 		for (unsigned i = 0; i < S.o.nfns; i++)
-			snaps[i] = S.o.mode == SERVE_MODE_RESTORE ? S.fs[i].snap : NULL;
+			snaps[i] = serve_restores(i) ? S.fs[i].snap : NULL;
 		worker_start(S.host, S.o.fns, snaps, S.o.nfns, S.o.max_vms < S.o.warm ? S.o.max_vms : S.o.warm);
 	}
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(S.o.port) };
@@ -606,13 +635,19 @@ int main(int argc, char **argv)
 	int sig;
 	sigwait(&stop, &sig);
 	/*
-	 * Graceful: no new connections; the requests inside a VM (or waiting for
-	 * one) finish and get their answers, then the connections close and
-	 * their threads are joined. Bounded: every VM has its function's timeout.
+	 * Graceful: no new connections, and no new request on a kept-alive one
+	 * (503); the requests begun (in a VM, waiting for one, or still sending
+	 * their body) finish and their answers are sent in full (serve_done),
+	 * then the connections close and their threads are joined. Bounded:
+	 * every VM has its function's timeout, a connection MHD's timeout.
 	 */
 	MHD_socket ls = MHD_quiesce_daemon(d);
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
+	pthread_mutex_lock(&S.lock);
+	S.stopping = true;
+	unsigned inflight = S.active;
+	pthread_mutex_unlock(&S.lock);
 	for (;;) {
 		pthread_mutex_lock(&S.lock);
 		unsigned busy = S.active;
@@ -621,9 +656,9 @@ int main(int argc, char **argv)
 			break;
 		usleep(10000);
 	}
-	usleep(100000); /* the last answers leave their connections' threads */
 	MHD_stop_daemon(d);
-	printf("ukvm-serve: stopped by %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	printf("ukvm-serve: stopped by %s, %u request%s in flight answered first\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+	       inflight, inflight == 1 ? "" : "s");
 out:
 	worker_stop();
 	serve_cleanup();

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ukvm_abi.h"
 
 static int serve_fail(char *err, size_t errlen, const char *opt, const char *v, const char *why)
 {
@@ -69,6 +70,13 @@ int serve_parse_fn(const char *v, struct serve_fn *f, char *err, size_t errlen)
 		if (!strncmp(opt, "mem=", 4)) {
 			if (have_mem || cli_parse_size(opt + 4, &f->mem) || f->mem == 0)
 				return serve_fail(err, errlen, "--fn", v, "mem= wants one size like 64M");
+			/* Refused here, not by every request (boot mode) or at registration (restore mode). */
+			const char *bad = ukvm_mem_size_invalid(f->mem);
+			if (bad) {
+				char why[96];
+				snprintf(why, sizeof(why), "mem= %s", bad);
+				return serve_fail(err, errlen, "--fn", v, why);
+			}
 			have_mem = true;
 		} else if (!strncmp(opt, "timeout=", 8)) {
 			if (have_timeout || serve_seconds(opt + 8, &f->timeout_ms))
@@ -131,7 +139,7 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 	o->max_vms = 8;
 	o->queue_ms = 1000;
 	o->max_body = 1 << 20;
-	o->mode = SERVE_MODE_BOOT;
+	o->mode = SERVE_MODE_RESTORE;
 	o->warm = 2;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -171,6 +179,7 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 				o->mode = SERVE_MODE_NATIVE;
 			else
 				r = serve_fail(err, errlen, a, v, "want boot, restore or native");
+			o->mode_given = true;
 		} else if (!strcmp(a, "--warm")) {
 			r = serve_uint(a, v, 0, SERVE_WARM_MAX, &o->warm, err, errlen);
 		} else if (!strcmp(a, "--levers")) {
@@ -228,7 +237,10 @@ const char *serve_usage(void)
 	       "POST /fn/NAME runs NAME in a fresh microVM: the body is its stdin, its stdout the response\n"
 	       "(200 on exit 0, else 500 with the reason; 504 on timeout; 503 when --max-vms are busy\n"
 	       "for --queue-wait ms; 413 past --max-body). GET /fns lists them (JSON), GET /metrics\n"
-	       "(Prometheus text). --mode native runs each function's native= program as a plain child\n"
+	       "(Prometheus text). --mode restore (default) boots each function once, snapshots it when\n"
+	       "it waits for its input and restores each request's VM from there; a function it cannot\n"
+	       "snapshot is booted per request (refused with --mode restore given). --mode boot boots\n"
+	       "each request's VM. --mode native runs each function's native= program as a plain child\n"
 	       "process instead, no VM (a baseline for benchmarks). --levers off: no idle VM, pool of\n"
 	       "ready VM shells or reaper thread in libukvm (UKVM_HOST_FAST, on by default). --warm N\n"
 	       "(restore mode, default 2, 0..4): VMs per function restored and running ahead, waiting\n"

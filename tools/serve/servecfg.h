@@ -22,7 +22,7 @@ enum serve_mode {
 struct serve_fn {
 	char name[SERVE_NAME_MAX]; /* [A-Za-z0-9_.-]+ */
 	char *image;
-	uint64_t mem;              /* guest RAM; 0: libukvm's default */
+	uint64_t mem;              /* guest RAM (a size libukvm takes, ukvm_mem_size_invalid); 0: libukvm's default */
 	uint64_t timeout_ms;       /* per request; 0: none */
 	const char *argv[SERVE_MAX_ARGS + 1]; /* the guest's argv[1..] (arg=), NULL-terminated; malloc'd strings */
 	char *native;              /* native=PATH: the same program built for the host (--mode native); NULL: none */
@@ -36,7 +36,9 @@ struct serve_opts {
 	unsigned max_vms;       /* --max-vms: VMs running at once (default 8) */
 	unsigned queue_ms;      /* --queue-wait: how long a request beyond them waits for one, then 503 (default 1000) */
 	uint64_t max_body;      /* --max-body: request bytes taken (default 1M); more: 413 */
-	enum serve_mode mode;   /* --mode boot|restore|native (default boot) */
+	enum serve_mode mode;   /* --mode boot|restore|native (default restore) */
+	bool mode_given;        /* --mode was given: restore mode refuses a function it cannot snapshot; by default
+				   such a function is booted per request (ukvm-serve says so at start) */
 	unsigned warm;          /* --warm: restore mode's VMs per function restored and running ahead, waiting for
 				   their input (default 2, at most SERVE_WARM_MAX and --max-vms; 0: none) */
 	bool plain_host;        /* --levers off: a plain ukvm_host, without UKVM_HOST_FAST (idle VM, pool, reaper) */

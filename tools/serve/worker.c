@@ -31,10 +31,11 @@
 
 /* Workers kept started and waiting for a job (more requests at once start their own). */
 #define WORKER_SPARES 2
-/* A request's stdout is kept up to this many bytes; the guest's writes past it fail. */
-#define WORKER_OUT_MAX (16u << 20)
 /* A body writer blocked on a full pipe looks this often whether the run ended without reading it. */
 #define WORKER_POLL_MS 10
+/* The snapshot boot's time limits (worker_job). */
+#define WORKER_SNAP_MIN_MS 5000
+#define WORKER_SNAP_MAX_MS 60000
 /* How long worker_start waits for the first warm VMs. */
 #define WORKER_START_WAIT_S 10
 
@@ -92,16 +93,19 @@ static struct {
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER, .change = PTHREAD_COND_INITIALIZER };
 
 /*
- * The output memfd: WORKER_OUT_MAX long and sealed against growing, so a
- * function that prints forever fills it and then has its writes fail (the
- * pages exist only where written); the bytes written are its offset.
+ * The output memfd: WORKER_OUT_MAX and a page long and sealed against
+ * growing, so a function that prints forever fills it and then has its
+ * writes fail (the pages exist only where written); the bytes written are
+ * its offset, and the page past WORKER_OUT_MAX tells an output cut there
+ * from one of exactly WORKER_OUT_MAX. A page, not a byte: a sealed memfd
+ * takes a write page by page, and refuses a page that would grow it whole.
  */
 int worker_out_fd(void)
 {
 	int fd = memfd_create("stdout", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, WORKER_OUT_MAX) || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK)) {
+	if (ftruncate(fd, (off_t)WORKER_OUT_MAX + 4096) || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK)) {
 		int e = errno;
 		close(fd);
 		return -e;
@@ -122,7 +126,16 @@ static struct ukvm_config worker_config(const struct serve_job *j, uint64_t time
 
 void worker_job(struct serve_job *j)
 {
-	struct ukvm_config cfg = worker_config(j, j->snapshot_to ? 60000 : j->fn->timeout_ms);
+	/*
+	 * The snapshot boot (restore mode's registration) within the function's
+	 * timeout, as a boot-mode request's init must be, but never less than
+	 * WORKER_SNAP_MIN_MS (a loaded host's boot); without one, a minute: a
+	 * function that never waits for its input is not waited for forever.
+	 */
+	uint64_t timeout = j->fn->timeout_ms;
+	if (j->snapshot_to)
+		timeout = !timeout ? WORKER_SNAP_MAX_MS : timeout < WORKER_SNAP_MIN_MS ? WORKER_SNAP_MIN_MS : timeout;
+	struct ukvm_config cfg = worker_config(j, timeout);
 	struct ukvm_vm *vm;
 	j->res.size = sizeof(j->res);
 	j->create_rc = ukvm_create(&cfg, &vm, j->err, sizeof(j->err));

@@ -27,7 +27,13 @@ struct serve_job {
 	sem_t done;              /* worker -> requester: create_rc, err and res are set */
 };
 
-/* A memfd for a request's stdout: bounded (the guest's writes past the bound fail), sealed; -errno. */
+/* A request's stdout is kept up to this many bytes; a function that writes more is answered 500. */
+#define WORKER_OUT_MAX (16u << 20)
+
+/*
+ * A memfd for a request's stdout: bounded (the guest's writes past the bound fail), sealed; -errno. Its
+ * offset after the run is the bytes written: more than WORKER_OUT_MAX says the output went past the bound.
+ */
 int worker_out_fd(void);
 
 /* Creates, runs and destroys j's VM on the calling thread. */
