@@ -348,7 +348,7 @@ static bool tso_rp_listen_ok(const struct tso *t)
 {
 	for (struct tcp_pcb *lp = tcp_listen_pcbs.pcbs; lp; lp = lp->next)
 		if (tso_rp_overlap(lp, t->local_ip, t->local_port) &&
-		    (!t->s.reuseport || !tso_arg(lp) || !tso_arg(lp)->s.reuseport))
+		    (!t->s.reuseport || !ip_get_option(lp, TSO_SOF_REUSEPORT)))
 			return false;
 	return true;
 }
