@@ -388,6 +388,9 @@ int vcpu_state_get(struct vcpu *v, const struct kvm_msr_list *list, bool pv, str
 	what = "KVM_GET_VCPU_EVENTS";
 	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &s->events) < 0)
 		goto fail_errno;
+	/* The pvm-pv guest's time-slice timer lives there (LVT timer, its pending and in-service ticks). */
+	if (ioctl(v->fd, KVM_GET_LAPIC, &s->lapic) == 0)
+		s->flags |= VCPU_STATE_LAPIC;
 	s->pv_state = 0;
 	what = "reading the PV state MSR";
 	if (pv && vcpu_get_msr(v, MSR_PVM_STATE, &s->pv_state)) {
@@ -409,6 +412,13 @@ int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s, char *err, size_t
 {
 	const char *what = "KVM_SET_SREGS";
 	if (ioctl(v->fd, KVM_SET_SREGS, &s->sregs) < 0)
+		goto fail_errno;
+	/*
+	 * After the APIC base (sregs: x2APIC mode) and before the MSRs: the
+	 * TSC-deadline MSR arms the timer only once the LVT timer is in that mode.
+	 */
+	what = "KVM_SET_LAPIC";
+	if ((s->flags & VCPU_STATE_LAPIC) && ioctl(v->fd, KVM_SET_LAPIC, &s->lapic) < 0)
 		goto fail_errno;
 	struct {
 		struct kvm_msrs h;
