@@ -97,14 +97,8 @@ static const char *http_header(const char *head, const char *end, const char *na
 	return NULL;
 }
 
-/*
- * One HTTP/1.1 request on c (connecting it first when it has no
- * connection): the status (0: no answer), the body in *body (malloc'd,
- * NUL-terminated). keep: HTTP/1.1's default, the connection stays for the
- * next request unless the server closes it; else Connection: close.
- */
-static int http_on(struct conn *c, const char *method, const char *url, const char *data, size_t len, char **body,
-		   bool keep)
+/* Sends a request's head for a body of len bytes on c, connecting it first when it has no connection (http_on). */
+static void http_head(struct conn *c, const char *method, const char *url, size_t len, bool keep)
 {
 	if (c->fd < 0) {
 		c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -118,8 +112,13 @@ static int http_on(struct conn *c, const char *method, const char *url, const ch
 	int hl = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n%s\r\n", method,
 			  url, len, keep ? "" : "Connection: close\r\n");
 	/* MSG_NOSIGNAL: a server that died shows as a failed request, not as this test killed by SIGPIPE. */
-	ssize_t sent = send(c->fd, head, (size_t)hl, MSG_NOSIGNAL);
-	for (size_t done = 0; sent == hl && done < len;) {
+	(void)!send(c->fd, head, (size_t)hl, MSG_NOSIGNAL);
+}
+
+/* Sends the body of the request http_head began on c and reads the answer (http_on). */
+static int http_body(struct conn *c, const char *data, size_t len, char **body, bool keep)
+{
+	for (size_t done = 0; done < len;) {
 		ssize_t n = send(c->fd, data + done, len - done, MSG_NOSIGNAL);
 		if (n <= 0)
 			break; /* the server may answer (413) and close before taking it all */
@@ -157,6 +156,19 @@ static int http_on(struct conn *c, const char *method, const char *url, const ch
 	*body = strdup(end ? end + 4 : "");
 	free(buf);
 	return status;
+}
+
+/*
+ * One HTTP/1.1 request on c (connecting it first when it has no
+ * connection): the status (0: no answer), the body in *body (malloc'd,
+ * NUL-terminated). keep: HTTP/1.1's default, the connection stays for the
+ * next request unless the server closes it; else Connection: close.
+ */
+static int http_on(struct conn *c, const char *method, const char *url, const char *data, size_t len, char **body,
+		   bool keep)
+{
+	http_head(c, method, url, len, keep);
+	return http_body(c, data, len, body, keep);
 }
 
 /* One HTTP/1.1 request on a connection of its own: the status, the body in *body (malloc'd, NUL-terminated). */
@@ -714,43 +726,59 @@ START_TEST(hostile_restore)
 }
 END_TEST
 
-static void *slow_once(void *arg)
+/* Whether a new connection to port is refused (the server stopped listening), polled 10 s at most. */
+static bool port_closed(int port)
 {
-	char *b;
-	int *port = arg;
-	int st = http(*port, "POST", "/fn/slow", "abc", 3, &b);
-	if (st != 200 || strcmp(b, "slept 2000 ms after 3 bytes\n")) {
-		fprintf(stderr, "serve: slow: %d %s", st, b);
-		st = -st;
+	for (int k = 0; k < 1000; k++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		int e = errno;
+		close(fd);
+		if (r < 0 && e == ECONNREFUSED)
+			return true;
+		usleep(10000);
 	}
-	free(b);
-	return (void *)(intptr_t)st;
+	return false;
 }
 
 /*
- * Graceful stop: SIGTERM while a request runs in its VM (a function that
- * sleeps 2 s after taking its input; the test knows it runs from the
- * metrics, and that it has not ended): the request gets its full, right
- * answer, then the server exits 0, saying one request was in flight, with
- * its private directory (the snapshots) gone. Its threads and VMs are its
- * own: ended with it.
+ * Graceful stop: SIGTERM while a request is begun (its head sent, the test
+ * holding its body back until after the signal, so it is in flight however
+ * loaded the host) and another client keeps its connection alive. The port
+ * closes; a new request on the kept connection gets 503; the begun one,
+ * its body sent, runs in its VM (a function that sleeps 1 s after taking
+ * its input) and gets its full, right answer. Then the server exits 0,
+ * saying one request was in flight, its private directory (the snapshots)
+ * gone; its threads and VMs are its own, ended with it.
  */
 START_TEST(sigterm_finishes_requests)
 {
-	char slow[4200];
-	snprintf(slow, sizeof(slow), "slow=%s,arg=sleep,arg=2000,timeout=60", path("apps/servefn.img"));
-	const char *args[] = { "--listen", "127.0.0.1:0", "--fn", slow, NULL };
+	char slow[4200], sum[4200];
+	snprintf(slow, sizeof(slow), "slow=%s,arg=sleep,arg=1000,timeout=60", path("apps/servefn.img"));
+	snprintf(sum, sizeof(sum), "sum=%s,arg=sum", path("apps/stdinio.img"));
+	const char *args[] = { "--listen", "127.0.0.1:0", "--fn", slow, "--fn", sum, NULL };
 	struct server s;
 	server_start(&s, args);
-	pthread_t t;
-	ck_assert_int_eq(pthread_create(&t, NULL, slow_once, &s.port), 0);
-	free(wait_metrics(&s, "ukvm_serve_vms_running 1\n", "ukvm_serve_invocations_total{fn=\"slow\"} 1"));
+	struct conn kept = { .port = s.port, .fd = -1 }, begun = { .port = s.port, .fd = -1 };
+	ck_assert(post_sum(&kept, "abc", 3, true));
+	http_head(&begun, "POST", "/fn/slow", 3, true);
+	free(wait_metrics(&s, "ukvm_serve_requests_in_flight 1\n", NULL));
 	ck_assert_int_eq(kill(s.p.pid, SIGTERM), 0);
-	void *st;
-	pthread_join(t, &st);
-	ck_assert_int_eq((int)(intptr_t)st, 200);
+	ck_assert_msg(port_closed(s.port), "port %d still open after SIGTERM", s.port);
+	char *b;
+	ck_assert_int_eq(http_on(&kept, "POST", "/fn/sum", "abc", 3, &b, true), 503);
+	ck_assert_msg(strstr(b, "sum: the server is stopping"), "%s", b);
+	free(b);
+	ck_assert_int_eq(http_body(&begun, "abc", 3, &b, true), 200);
+	ck_assert_str_eq(b, "slept 1000 ms after 3 bytes\n");
+	free(b);
+	for (struct conn *c = &kept; c; c = c == &kept ? &begun : NULL)
+		if (c->fd >= 0)
+			close(c->fd);
 	server_end(&s, 0, "stopped by SIGTERM, 1 request in flight answered first", NULL);
-	fprintf(stderr, "serve: SIGTERM with a request in flight: answered, then a clean exit\n");
+	fprintf(stderr, "serve: SIGTERM with a request in flight: answered, a new one 503, then a clean exit\n");
 }
 END_TEST
 

@@ -386,6 +386,8 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *c)
 	}
 	fprintf(m, "# HELP ukvm_serve_vms_running VMs running now.\n# TYPE ukvm_serve_vms_running gauge\n"
 		   "ukvm_serve_vms_running %u\n", S.running);
+	fprintf(m, "# HELP ukvm_serve_requests_in_flight POSTs begun (their head read) and not yet answered in full.\n"
+		   "# TYPE ukvm_serve_requests_in_flight gauge\nukvm_serve_requests_in_flight %u\n", S.active);
 	pthread_mutex_unlock(&S.lock);
 	fclose(m);
 	return serve_reply(c, 200, "text/plain; version=0.0.4", buf, len, MHD_RESPMEM_MUST_FREE);
@@ -396,6 +398,7 @@ struct serve_req {
 	char *buf;
 	size_t len, cap;
 	bool too_big;
+	bool late;      /* begun after SIGTERM: answered 503 */
 };
 
 static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -419,6 +422,7 @@ static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const 
 		*con_cls = q;
 		pthread_mutex_lock(&S.lock);
 		S.active++; /* until serve_done: the stop waits for its answer */
+		q->late = S.stopping;
 		pthread_mutex_unlock(&S.lock);
 		return MHD_YES;
 	}
@@ -448,10 +452,7 @@ static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const 
 	if (!fn)
 		return serve_text(c, 404, "%s: no such function", url + 4);
 	unsigned fi = (unsigned)(fn - S.o.fns);
-	pthread_mutex_lock(&S.lock);
-	bool stopping = S.stopping;
-	pthread_mutex_unlock(&S.lock);
-	if (stopping) { /* a request begun on a kept-alive connection after SIGTERM */
+	if (q->late) { /* a request begun on a kept-alive connection after SIGTERM */
 		serve_count(fi, 503, 0);
 		return serve_text(c, 503, "%s: the server is stopping", fn->name);
 	}
@@ -641,13 +642,13 @@ int main(int argc, char **argv)
 	 * then the connections close and their threads are joined. Bounded:
 	 * every VM has its function's timeout, a connection MHD's timeout.
 	 */
+	pthread_mutex_lock(&S.lock);
+	S.stopping = true; /* first: a client that finds the port closed knows a new request gets 503 */
+	unsigned inflight = S.active;
+	pthread_mutex_unlock(&S.lock);
 	MHD_socket ls = MHD_quiesce_daemon(d);
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
-	pthread_mutex_lock(&S.lock);
-	S.stopping = true;
-	unsigned inflight = S.active;
-	pthread_mutex_unlock(&S.lock);
 	for (;;) {
 		pthread_mutex_lock(&S.lock);
 		unsigned busy = S.active;
