@@ -1,4 +1,4 @@
-/* polltest.c: guest test app: poll, ppoll, select and pselect on pipes, the console, files and /dev/null, with the output Linux gives. */
+/* polltest.c: guest test app: poll, ppoll, select and pselect on pipes, the console, files and /dev/null (and, with "sock", on TCP and UDP sockets), with the output Linux gives. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -310,8 +313,157 @@ static void case_sigmask(void)
 	close(pf[1]);
 }
 
-int main(void)
+/* ---- sock: select and pselect over TCP and UDP sockets (polltest sock) ---- */
+
+static struct sockaddr_in lo_addr(unsigned short port)
 {
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+/* select with a 0 or 5 s timeout on fd for reading and/or writing and exceptions: "n=N r w x". */
+static void sel(const char *what, int fd, int rd, int wr, int wait)
+{
+	fd_set r, w, x;
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_ZERO(&x);
+	if (rd)
+		FD_SET(fd, &r);
+	if (wr)
+		FD_SET(fd, &w);
+	FD_SET(fd, &x);
+	struct timeval tv = { wait ? 5 : 0, 0 };
+	int n = select(fd + 1, &r, &w, &x, &tv);
+	say("select %s: n=%d r %d w %d x %d\n", what, n, FD_ISSET(fd, &r), FD_ISSET(fd, &w), FD_ISSET(fd, &x));
+}
+
+/* The same through the raw pselect6 (its sixth argument is {sigset, size}), with a timespec left in place. */
+static void psel(const char *what, int fd, int rd, int wr, int wait)
+{
+	fd_set r, w;
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	if (rd)
+		FD_SET(fd, &r);
+	if (wr)
+		FD_SET(fd, &w);
+	struct timespec ts = { wait ? 5 : 0, 0 };
+	sigset_t none;
+	sigemptyset(&none);
+	struct { const sigset_t *ss; size_t len; } sm = { &none, 8 };
+	int n = (int)syscall(SYS_pselect6, fd + 1, &r, &w, NULL, &ts, &sm);
+	say("pselect6 %s: n=%d r %d w %d\n", what, n, FD_ISSET(fd, &r), FD_ISSET(fd, &w));
+}
+
+static struct {
+	int fd;
+	const char *data;
+} late;
+
+/* After a short pause (so that the main thread is blocked in select), writes late.data to late.fd. */
+static void *late_send(void *arg)
+{
+	(void)arg;
+	usleep(30000);
+	if (late.data)
+		check(write(late.fd, late.data, strlen(late.data)) == (long)strlen(late.data), "late write");
+	else
+		check(shutdown(late.fd, SHUT_WR) == 0, "late shutdown");
+	return NULL;
+}
+
+static void case_sock_select(void)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = lo_addr(0);
+	socklen_t al = sizeof(a);
+	check(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) && !getsockname(l, (struct sockaddr *)&a, &al),
+	      "listener");
+	sel("listener idle", l, 1, 1, 0);
+	psel("listener idle", l, 1, 0, 0);
+	/* A non-blocking connect: writable once connected; the listener readable (accept). */
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+	say("connect: %s\n", rc == 0 ? "0" : errno == EINPROGRESS ? "EINPROGRESS" : strerror(errno));
+	sel("connecting, for writing", c, 0, 1, 1);
+	sel("listener with a connection", l, 1, 0, 1);
+	psel("listener with a connection", l, 1, 0, 1);
+	int s = accept(l, NULL, NULL);
+	check(s >= 0, "accept");
+	sel("listener after accept", l, 1, 0, 0);
+	fcntl(c, F_SETFL, 0);
+	sel("accepted, idle", s, 1, 1, 0);
+	psel("accepted, idle", s, 1, 1, 0);
+	/* Data: readable, through a select that blocks until it comes. */
+	pthread_t th;
+	late.fd = c;
+	late.data = "hello";
+	pthread_create(&th, NULL, late_send, NULL);
+	sel("blocked until data", s, 1, 0, 1);
+	pthread_join(th, NULL);
+	char buf[16];
+	check(read(s, buf, sizeof(buf)) == 5, "read");
+	late.data = "again";
+	pthread_create(&th, NULL, late_send, NULL);
+	psel("blocked until data", s, 1, 0, 1);
+	pthread_join(th, NULL);
+	check(read(s, buf, sizeof(buf)) == 5, "read");
+	psel("drained", s, 1, 0, 0);
+	/* The peer's FIN: readable (read gives end of file), still writable. */
+	late.data = NULL;
+	pthread_create(&th, NULL, late_send, NULL);
+	sel("blocked until EOF", s, 1, 0, 1);
+	pthread_join(th, NULL);
+	sel("after EOF", s, 1, 1, 0);
+	psel("after EOF", s, 1, 1, 0);
+	say("read at EOF: %d\n", (int)read(s, buf, sizeof(buf)));
+	close(s);
+	close(c);
+	close(l);
+	/* A refused connect: the pending error makes the socket readable and writable, not exceptional. */
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+	say("connect to a closed port: %s\n", rc == 0 ? "0" : errno == EINPROGRESS ? "EINPROGRESS" : strerror(errno));
+	sel("refused, for writing", c, 0, 1, 1);
+	sel("refused", c, 1, 1, 0);
+	int err = 0;
+	socklen_t el = sizeof(err);
+	check(getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) == 0, "SO_ERROR");
+	say("SO_ERROR %s\n", err == ECONNREFUSED ? "ECONNREFUSED" : strerror(err));
+	close(c);
+
+	/* UDP: writable at once, readable when a datagram waits. */
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	a = lo_addr(0);
+	al = sizeof(a);
+	check(!bind(u, (struct sockaddr *)&a, sizeof(a)) && !getsockname(u, (struct sockaddr *)&a, &al), "udp bind");
+	sel("udp idle", u, 1, 1, 0);
+	psel("udp idle", u, 1, 1, 0);
+	int uc = socket(AF_INET, SOCK_DGRAM, 0);
+	check(!connect(uc, (struct sockaddr *)&a, sizeof(a)), "udp connect");
+	late.fd = uc;
+	late.data = "dgram";
+	pthread_create(&th, NULL, late_send, NULL);
+	sel("udp blocked until a datagram", u, 1, 0, 1);
+	pthread_join(th, NULL);
+	psel("udp datagram waiting", u, 1, 0, 0);
+	check(recv(u, buf, sizeof(buf), 0) == 5, "udp recv");
+	sel("udp drained", u, 1, 0, 0);
+	close(uc);
+	close(u);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "sock")) {
+		case_sock_select();
+		if (fails)
+			return 1;
+		say("polltest sock ok\n");
+		return 0;
+	}
 	case_console_files();
 	case_pipe();
 	case_blocking();

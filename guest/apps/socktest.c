@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -28,8 +29,8 @@
 #include "transcript.h"
 
 /*
- * Usage: socktest [unix] [inet] [msg] (default: all). Every line is host-independent:
- * no addresses or ports that differ between runs (ports are compared, not
+ * Usage: socktest [unix] [inet] [msg] [more] (default: all), socktest etc
+ * NAME... (the /etc files and names resolved), socktest keepalive IP PORT. Every line is host-independent: no addresses or ports that differ between runs (ports are compared, not
  * printed; unix names are relative to a fresh directory). The last line is
  * "socktest ok" or "socktest FAILED n".
  */
@@ -1258,13 +1259,487 @@ static void case_linger(void)
 	close(l);
 }
 
+/* ---- more: FIONBIO, SIGPIPE on TCP, MSG_WAITALL across writes, keepalive options, SO_REUSEPORT ---- */
+
+/* A connected TCP pair over 127.0.0.1: *c the client, *s the accepted end. */
+static void tcp_pair(int *c, int *s)
+{
+	unsigned short port;
+	int l = tcp_listener(&port, 4);
+	struct sockaddr_in a = lo(port);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	check(connect(*c, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
+	*s = accept(l, NULL, NULL);
+	check(*s >= 0, "accept");
+	close(l);
+}
+
+struct writes {
+	int fd;
+	int n;        /* pieces */
+	size_t len;   /* bytes each */
+	bool close_after;
+};
+
+/* Writes n pieces of len bytes ('a' + i), yielding between them so that each is its own segment. */
+static void *pieces_thread(void *arg)
+{
+	struct writes *w = arg;
+	char buf[256];
+	for (int i = 0; i < w->n; i++) {
+		memset(buf, 'a' + i, w->len);
+		if (write(w->fd, buf, w->len) != (long)w->len)
+			break;
+		usleep(20000);
+	}
+	if (w->close_after)
+		shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+/* ioctl(FIONBIO) on a socket: EAGAIN while set, blocking again once cleared (a thread's late write ends the read). */
+static void case_fionbio(void)
+{
+	int c, s;
+	char buf[16];
+	tcp_pair(&c, &s);
+	int on = 1, off = 0;
+	T(ioctl(s, FIONBIO, &on));
+	say("O_NONBLOCK after FIONBIO 1: %d\n", !!(fcntl(s, F_GETFL) & O_NONBLOCK));
+	T(read(s, buf, sizeof(buf)));
+	T(recv(s, buf, sizeof(buf), 0));
+	T(ioctl(s, FIONBIO, &off));
+	say("O_NONBLOCK after FIONBIO 0: %d\n", !!(fcntl(s, F_GETFL) & O_NONBLOCK));
+	struct writes w = { .fd = c, .n = 1, .len = 3 };
+	pthread_t th;
+	pthread_create(&th, NULL, pieces_thread, &w);
+	T(read(s, buf, sizeof(buf))); /* blocks until the thread wrote */
+	pthread_join(th, NULL);
+	T(ioctl(s, FIONBIO, (int *)8));
+	close(c);
+	close(s);
+	/* A listener: accept says EAGAIN while FIONBIO is on. */
+	unsigned short port;
+	int l = tcp_listener(&port, 4);
+	T(ioctl(l, FIONBIO, &on));
+	T(accept(l, NULL, NULL));
+	T(ioctl(l, FIONBIO, &off));
+	say("listener O_NONBLOCK: %d\n", !!(fcntl(l, F_GETFL) & O_NONBLOCK));
+	close(l);
+	/* UDP */
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = lo(0);
+	T(bind(u, (struct sockaddr *)&a, sizeof(a)));
+	T(ioctl(u, FIONBIO, &on));
+	T(recv(u, buf, sizeof(buf), 0));
+	close(u);
+}
+
+/* Waits (5 s at most) until poll reports POLLERR on fd: the peer's reset arrived. */
+static void wait_err(int fd)
+{
+	for (int i = 0; i < 500; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		poll(&p, 1, 10);
+		if (p.revents & POLLERR)
+			return;
+	}
+	check(0, "POLLERR");
+}
+
+/*
+ * A TCP peer that closed: the first send goes (the peer answers it with a reset), the next
+ * ones fail with EPIPE and raise SIGPIPE (Linux's tcp_reset in CLOSE_WAIT: EPIPE, not
+ * ECONNRESET); with SIGPIPE ignored, EPIPE only.
+ */
+static void case_tcp_sigpipe(void)
+{
+	for (int ign = 0; ign < 2; ign++) {
+		int c, s;
+		char buf[8];
+		tcp_pair(&c, &s);
+		signal(SIGPIPE, ign ? SIG_IGN : on_sigpipe);
+		sigpipes = 0;
+		T(close(s));
+		wait_in(c);
+		T(read(c, buf, sizeof(buf)));
+		T(send(c, "x", 1, 0));
+		wait_err(c);
+		showpoll("tcp reset in CLOSE_WAIT", c);
+		T(send(c, "y", 1, 0));
+		say("sigpipes %d\n", sigpipes);
+		T(write(c, "z", 1));
+		say("sigpipes %d\n", sigpipes);
+		T(send(c, "w", 1, MSG_NOSIGNAL));
+		say("sigpipes %d\n", sigpipes);
+		T(read(c, buf, sizeof(buf)));
+		close(c);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* Our own SHUT_WR: EPIPE and SIGPIPE at once. */
+	int c, s;
+	tcp_pair(&c, &s);
+	signal(SIGPIPE, on_sigpipe);
+	sigpipes = 0;
+	T(shutdown(c, SHUT_WR));
+	T(send(c, "x", 1, 0));
+	say("sigpipes %d\n", sigpipes);
+	signal(SIGPIPE, SIG_IGN);
+	close(c);
+	close(s);
+}
+
+/* MSG_WAITALL gathers what the peer wrote in several pieces; an end of file or a timeout returns what came. */
+static void case_tcp_waitall(void)
+{
+	int c, s;
+	char buf[512];
+	tcp_pair(&c, &s);
+	int one = 1;
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct writes w = { .fd = c, .n = 4, .len = 100 };
+	pthread_t th;
+	pthread_create(&th, NULL, pieces_thread, &w);
+	memset(buf, 0, sizeof(buf));
+	T(recv(s, buf, 400, MSG_WAITALL));
+	pthread_join(th, NULL);
+	bool exact = true;
+	for (int i = 0; i < 400; i++)
+		exact &= buf[i] == 'a' + i / 100;
+	say("waitall gathered in order: %d\n", exact);
+	/* Into an iovec of three pieces, through recvmsg. */
+	w = (struct writes){ .fd = c, .n = 3, .len = 50 };
+	pthread_create(&th, NULL, pieces_thread, &w);
+	char v1[20], v2[100], v3[30];
+	struct iovec iov[3] = { { v1, sizeof(v1) }, { v2, sizeof(v2) }, { v3, sizeof(v3) } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+	T(recvmsg(s, &mh, MSG_WAITALL));
+	pthread_join(th, NULL);
+	char flat[150];
+	memcpy(flat, v1, sizeof(v1));
+	memcpy(flat + 20, v2, sizeof(v2));
+	memcpy(flat + 120, v3, sizeof(v3));
+	exact = true;
+	for (int i = 0; i < 150; i++)
+		exact &= flat[i] == 'a' + i / 50;
+	say("waitall iovec in order: %d\n", exact);
+	/* The peer ends after 2 pieces of 100: MSG_WAITALL for 400 returns 200. */
+	w = (struct writes){ .fd = c, .n = 2, .len = 100, .close_after = true };
+	pthread_create(&th, NULL, pieces_thread, &w);
+	T(recv(s, buf, 400, MSG_WAITALL));
+	pthread_join(th, NULL);
+	T(recv(s, buf, 400, MSG_WAITALL));
+	close(c);
+	close(s);
+	/* SO_RCVTIMEO ends a MSG_WAITALL short: what came is returned. */
+	tcp_pair(&c, &s);
+	struct timeval tv = { 0, 200000 };
+	T(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	T(write(c, "part", 4));
+	T(recv(s, buf, 400, MSG_WAITALL));
+	T(recv(s, buf, 400, MSG_WAITALL));
+	close(c);
+	close(s);
+}
+
+static void showopt(const char *what, int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t l = sizeof(v);
+	if (getsockopt(fd, level, name, &v, &l))
+		say("%s: -1 %s\n", what, errname(errno));
+	else
+		say("%s: %d (len %u)\n", what, v, l);
+}
+
+#define SETI(fd, level, name, val) show("set " #name " " #val, setsockopt(fd, level, name, &(int){ val }, sizeof(int)))
+
+/* SO_KEEPALIVE and TCP_KEEPIDLE/INTVL/CNT: Linux's ranges, values read back, on a listener, its accepted socket and UDP. */
+static void case_keepalive_opts(void)
+{
+	int c, s;
+	tcp_pair(&c, &s);
+	SETI(c, SOL_SOCKET, SO_KEEPALIVE, 1);
+	showopt("SO_KEEPALIVE", c, SOL_SOCKET, SO_KEEPALIVE);
+	SETI(c, SOL_SOCKET, SO_KEEPALIVE, 7);
+	showopt("SO_KEEPALIVE", c, SOL_SOCKET, SO_KEEPALIVE);
+	SETI(c, SOL_SOCKET, SO_KEEPALIVE, 0);
+	showopt("SO_KEEPALIVE", c, SOL_SOCKET, SO_KEEPALIVE);
+	SETI(c, IPPROTO_TCP, TCP_KEEPCNT, 5);
+	showopt("TCP_KEEPCNT", c, IPPROTO_TCP, TCP_KEEPCNT);
+	SETI(c, IPPROTO_TCP, TCP_KEEPCNT, 127);
+	SETI(c, IPPROTO_TCP, TCP_KEEPCNT, 128);
+	SETI(c, IPPROTO_TCP, TCP_KEEPCNT, 0);
+	SETI(c, IPPROTO_TCP, TCP_KEEPCNT, -1);
+	showopt("TCP_KEEPCNT", c, IPPROTO_TCP, TCP_KEEPCNT);
+	SETI(c, IPPROTO_TCP, TCP_KEEPINTVL, 1);
+	showopt("TCP_KEEPINTVL", c, IPPROTO_TCP, TCP_KEEPINTVL);
+	SETI(c, IPPROTO_TCP, TCP_KEEPINTVL, 32767);
+	showopt("TCP_KEEPINTVL", c, IPPROTO_TCP, TCP_KEEPINTVL);
+	SETI(c, IPPROTO_TCP, TCP_KEEPINTVL, 32768);
+	SETI(c, IPPROTO_TCP, TCP_KEEPINTVL, 0);
+	SETI(c, IPPROTO_TCP, TCP_KEEPIDLE, 1);
+	SETI(c, IPPROTO_TCP, TCP_KEEPIDLE, 32768);
+	showopt("TCP_KEEPIDLE", c, IPPROTO_TCP, TCP_KEEPIDLE);
+	T(setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &(char){ 3 }, 1));
+	/* A listener's keepalive settings pass to what it accepts. */
+	unsigned short port;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	SETI(l, SOL_SOCKET, SO_KEEPALIVE, 1);
+	SETI(l, IPPROTO_TCP, TCP_KEEPCNT, 4);
+	SETI(l, IPPROTO_TCP, TCP_KEEPINTVL, 2);
+	struct sockaddr_in a = lo(0);
+	socklen_t al = sizeof(a);
+	check(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) && !getsockname(l, (struct sockaddr *)&a, &al),
+	      "listener");
+	port = ntohs(a.sin_port);
+	int c2 = socket(AF_INET, SOCK_STREAM, 0);
+	a = lo(port);
+	T(connect(c2, (struct sockaddr *)&a, sizeof(a)));
+	int s2 = accept(l, NULL, NULL);
+	showopt("accepted SO_KEEPALIVE", s2, SOL_SOCKET, SO_KEEPALIVE);
+	showopt("accepted TCP_KEEPCNT", s2, IPPROTO_TCP, TCP_KEEPCNT);
+	showopt("accepted TCP_KEEPINTVL", s2, IPPROTO_TCP, TCP_KEEPINTVL);
+	/* Keepalive on with short times on a live connection changes nothing visible. */
+	SETI(c, SOL_SOCKET, SO_KEEPALIVE, 1);
+	SETI(c, IPPROTO_TCP, TCP_KEEPIDLE, 1);
+	T(write(s, "live", 4));
+	wait_in(c);
+	char buf[8];
+	T(read(c, buf, sizeof(buf)));
+	close(c2);
+	close(s2);
+	close(l);
+	close(c);
+	close(s);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	SETI(u, SOL_SOCKET, SO_KEEPALIVE, 1);
+	showopt("udp SO_KEEPALIVE", u, SOL_SOCKET, SO_KEEPALIVE);
+	T(setsockopt(u, IPPROTO_TCP, TCP_KEEPCNT, &(int){ 3 }, sizeof(int)));
+	close(u);
+}
+
+/* A socket of type at 127.0.0.1:port with SO_REUSEPORT as asked, bound (its bind's result printed). */
+static int rp_sock(int type, unsigned short port, int reuseport, const char *what)
+{
+	int fd = socket(AF_INET, type, 0);
+	if (reuseport)
+		check(!setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &(int){ 1 }, sizeof(int)), "SO_REUSEPORT");
+	struct sockaddr_in a = lo(port);
+	show(what, bind(fd, (struct sockaddr *)&a, sizeof(a)));
+	return fd;
+}
+
+static unsigned short port_of(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	check(!getsockname(fd, (struct sockaddr *)&a, &l), "getsockname");
+	return ntohs(a.sin_port);
+}
+
+#define RP_CONNS 12
+
+/*
+ * Accepts from the listeners until want connections came (each client sent its index byte):
+ * prints how many, whether each index came exactly once, and whether each accepted socket
+ * reads its client's byte. Bounded: 500 polls of 10 ms with nothing new ends it.
+ */
+static void rp_accept_all(const int *ls, int nl, int want, int first)
+{
+	int seen[RP_CONNS + 4] = { 0 }, got = 0, idle = 0, dup = 0;
+	while (got < want && idle < 500) {
+		struct pollfd p[4];
+		for (int i = 0; i < nl; i++)
+			p[i] = (struct pollfd){ .fd = ls[i], .events = POLLIN };
+		if (poll(p, (nfds_t)nl, 10) <= 0) {
+			idle++;
+			continue;
+		}
+		for (int i = 0; i < nl; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			int s = accept4(ls[i], NULL, NULL, SOCK_NONBLOCK);
+			if (s < 0)
+				continue;
+			unsigned char b = 0xff;
+			struct pollfd q = { .fd = s, .events = POLLIN };
+			poll(&q, 1, 5000);
+			if (read(s, &b, 1) == 1 && b >= first && b < first + want) {
+				dup += seen[b - first]++ > 0;
+			}
+			got++;
+			close(s);
+		}
+	}
+	int all = 1;
+	for (int i = 0; i < want; i++)
+		all &= seen[i] == 1;
+	say("accepted %d of %d, each once %d, duplicates %d\n", got, want, all, dup);
+}
+
+/*
+ * SO_REUSEPORT: sockets that all set it share a port (TCP and UDP); each listens; every
+ * connection is accepted by exactly one of them; one closed, the others take the rest.
+ */
+static void case_reuseport(void)
+{
+	int r1 = rp_sock(SOCK_STREAM, 0, 1, "tcp bind reuseport 1");
+	unsigned short port = port_of(r1);
+	int r2 = rp_sock(SOCK_STREAM, port, 1, "tcp bind reuseport 2");
+	int r3 = rp_sock(SOCK_STREAM, port, 1, "tcp bind reuseport 3");
+	showopt("SO_REUSEPORT", r2, SOL_SOCKET, SO_REUSEPORT);
+	int x = rp_sock(SOCK_STREAM, port, 0, "tcp bind without reuseport");
+	close(x);
+	x = socket(AF_INET, SOCK_STREAM, 0);
+	SETI(x, SOL_SOCKET, SO_REUSEADDR, 1);
+	struct sockaddr_in a = lo(port);
+	T(bind(x, (struct sockaddr *)&a, sizeof(a)));
+	close(x);
+	T(listen(r1, RP_CONNS));
+	T(listen(r2, RP_CONNS));
+	T(listen(r3, RP_CONNS));
+	x = rp_sock(SOCK_STREAM, port, 1, "tcp bind reuseport 4 while 3 listen");
+	close(x);
+	int cs[RP_CONNS + 2];
+	for (int i = 0; i < RP_CONNS; i++) {
+		cs[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(cs[i], (struct sockaddr *)&a, sizeof(a)) || write(cs[i], &(unsigned char){ (unsigned char)i }, 1) != 1)
+			say("connect %d: %s\n", i, errname(errno));
+	}
+	int ls[3] = { r1, r2, r3 };
+	rp_accept_all(ls, 3, RP_CONNS, 0);
+	for (int i = 0; i < RP_CONNS; i++)
+		close(cs[i]);
+	/* The closed connections on the port (still closing) belong to the group too. */
+	x = rp_sock(SOCK_STREAM, port, 1, "tcp bind reuseport 5 after connections closed");
+	close(x);
+	x = rp_sock(SOCK_STREAM, port, 0, "tcp bind without reuseport after connections closed");
+	close(x);
+	/* One listener goes: the others take every new connection. */
+	T(close(r1));
+	for (int i = 0; i < 2; i++) {
+		cs[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(cs[i], (struct sockaddr *)&a, sizeof(a)) || write(cs[i], &(unsigned char){ (unsigned char)i }, 1) != 1)
+			say("connect after close %d: %s\n", i, errname(errno));
+	}
+	rp_accept_all(ls + 1, 2, 2, 0);
+	for (int i = 0; i < 2; i++)
+		close(cs[i]);
+	T(close(r2));
+	T(close(r3));
+	/* A port held without SO_REUSEPORT stays its own. */
+	int n1 = rp_sock(SOCK_STREAM, 0, 0, "tcp bind plain");
+	port = port_of(n1);
+	x = rp_sock(SOCK_STREAM, port, 1, "tcp bind reuseport on a plain port");
+	close(x);
+	close(n1);
+
+	/* UDP: both bind; each datagram reaches exactly one of them. */
+	int u1 = rp_sock(SOCK_DGRAM, 0, 1, "udp bind reuseport 1");
+	port = port_of(u1);
+	int u2 = rp_sock(SOCK_DGRAM, port, 1, "udp bind reuseport 2");
+	x = rp_sock(SOCK_DGRAM, port, 0, "udp bind without reuseport");
+	close(x);
+	int c = socket(AF_INET, SOCK_DGRAM, 0);
+	a = lo(port);
+	for (int i = 0; i < 6; i++)
+		check(sendto(c, &(unsigned char){ (unsigned char)i }, 1, 0, (struct sockaddr *)&a, sizeof(a)) == 1, "sendto");
+	int seen[6] = { 0 }, got = 0, idle = 0;
+	while (got < 6 && idle < 500) {
+		struct pollfd p[2] = { { .fd = u1, .events = POLLIN }, { .fd = u2, .events = POLLIN } };
+		if (poll(p, 2, 10) <= 0) {
+			idle++;
+			continue;
+		}
+		for (int i = 0; i < 2; i++) {
+			unsigned char b;
+			while (recv(p[i].fd, &b, 1, MSG_DONTWAIT) == 1) {
+				if (b < 6)
+					seen[b]++;
+				got++;
+			}
+		}
+	}
+	int once = 1;
+	for (int i = 0; i < 6; i++)
+		once &= seen[i] == 1;
+	say("udp datagrams %d each once %d\n", got, once);
+	close(c);
+	close(u1);
+	close(u2);
+}
+
+/*
+ * socktest keepalive IP PORT: connects, turns keepalive on with idle 1 s, interval 1 s and 2
+ * probes, says "keepalive: connected", then waits in recv: when the peer vanishes (the test
+ * drops its packets) the connection times out: ETIMEDOUT once, then end of file and EPIPE.
+ */
+static int keepalive_client(const char *ip, const char *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port)) };
+	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1)
+		return 2;
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	SETI(c, SOL_SOCKET, SO_KEEPALIVE, 1);
+	SETI(c, IPPROTO_TCP, TCP_KEEPIDLE, 1);
+	SETI(c, IPPROTO_TCP, TCP_KEEPINTVL, 1);
+	SETI(c, IPPROTO_TCP, TCP_KEEPCNT, 2);
+	char b[8];
+	T(recv(c, b, sizeof(b), 0)); /* the peer's hello: the connection works */
+	say("keepalive: connected\n");
+	T(recv(c, b, sizeof(b), 0));
+	showopt("SO_ERROR", c, SOL_SOCKET, SO_ERROR);
+	T(recv(c, b, sizeof(b), 0));
+	T(send(c, "x", 1, MSG_NOSIGNAL));
+	T(close(c));
+	return 0;
+}
+
+/* socktest etc NAME...: /etc/hosts and /etc/resolv.conf as the app sees them, then each NAME through getaddrinfo. */
+static int etc_names(int n, char **names)
+{
+	static const char *const files[] = { "/etc/hosts", "/etc/resolv.conf" };
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "r");
+		say("%s:%s\n", files[i], f ? "" : " none");
+		char line[256];
+		while (f && fgets(line, sizeof(line), f))
+			say("%s%s", line, strchr(line, '\n') ? "" : "\n");
+		if (f)
+			fclose(f);
+	}
+	for (int i = 0; i < n; i++) {
+		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+		int rc = getaddrinfo(names[i], "80", &hints, &res);
+		say("getaddrinfo %s:", names[i]);
+		if (rc)
+			say(" %s", rc == EAI_NONAME ? "EAI_NONAME" : rc == EAI_AGAIN ? "EAI_AGAIN" : gai_strerror(rc));
+		for (struct addrinfo *a = res; a; a = a->ai_next) {
+			char ip[INET_ADDRSTRLEN];
+			const struct sockaddr_in *in = (const struct sockaddr_in *)a->ai_addr;
+			say(" %s:%u", inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)), ntohs(in->sin_port));
+		}
+		say("\n");
+		if (res)
+			freeaddrinfo(res);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	bool unix_ = argc < 2, inet = argc < 2, msg = argc < 2;
+	if (argc > 1 && !strcmp(argv[1], "etc"))
+		return etc_names(argc - 2, argv + 2);
+	if (argc == 4 && !strcmp(argv[1], "keepalive"))
+		return keepalive_client(argv[2], argv[3]);
+	bool unix_ = argc < 2, inet = argc < 2, msg = argc < 2, more = argc < 2;
 	for (int i = 1; i < argc; i++) {
 		unix_ |= !strcmp(argv[i], "unix");
 		inet |= !strcmp(argv[i], "inet");
 		msg |= !strcmp(argv[i], "msg");
+		more |= !strcmp(argv[i], "more");
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* A fresh directory for the unix names, so the transcript never names the host's paths. */
@@ -1313,6 +1788,18 @@ int main(int argc, char **argv)
 		case_scm_rights();
 		say("== linger\n");
 		case_linger();
+	}
+	if (more) {
+		say("== fionbio\n");
+		case_fionbio();
+		say("== tcp sigpipe\n");
+		case_tcp_sigpipe();
+		say("== tcp waitall\n");
+		case_tcp_waitall();
+		say("== keepalive options\n");
+		case_keepalive_opts();
+		say("== reuseport\n");
+		case_reuseport();
 	}
 	if (chdir("/") == 0)
 		rmdir(dir);

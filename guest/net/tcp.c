@@ -39,6 +39,7 @@ struct tso {
 	uint16_t wire_mss;        /* the wire's MSS when lwIP sends TSO segments (net_tcp_tso), else 0 */
 	bool was_connected;       /* a connection existed; once it ended, connect(2) says EISCONN as Linux's SS_CONNECTED */
 	bool rcv_shut, snd_shut;  /* Linux's sk_shutdown: FIN received / SHUT_RD, SHUT_WR / connection over */
+	bool fin_rcvd;            /* the peer's FIN came: with our side still open, Linux's CLOSE_WAIT */
 	bool nodelay;
 	bool cork;                /* TCP_CORK: hold partial segments until uncorked (full ones still go) */
 	int keepidle, keepintvl, keepcnt; /* seconds, seconds, probes */
@@ -106,6 +107,17 @@ static void tso_save_addrs(struct tso *t)
 	t->remote_port = t->pcb->remote_port;
 }
 
+#define TSO_SOF_REUSEPORT 0x80u /* see SO_REUSEPORT below */
+
+/* The pcb carries the socket's SO_REUSEPORT (in a listening pcb too). */
+static void tso_rp_mark(struct tso *t)
+{
+	if (t->pcb && t->s.reuseport)
+		ip_set_option(t->pcb, TSO_SOF_REUSEPORT);
+	else if (t->pcb)
+		ip_reset_option(t->pcb, TSO_SOF_REUSEPORT);
+}
+
 /* Applies the options kept in the socket to its pcb (a new pcb, or an option just set). */
 static void tso_apply(struct tso *t)
 {
@@ -120,6 +132,7 @@ static void tso_apply(struct tso *t)
 		ip_set_option(p, SOF_KEEPALIVE);
 	else
 		ip_reset_option(p, SOF_KEEPALIVE);
+	tso_rp_mark(t);
 	p->keep_idle = (u32_t)t->keepidle * 1000;
 	p->keep_intvl = (u32_t)t->keepintvl * 1000;
 	p->keep_cnt = (u32_t)t->keepcnt;
@@ -140,6 +153,7 @@ static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 	(void)err; /* always ERR_OK in lwIP 2.1 */
 	if (!p) {
 		t->rcv_shut = true; /* FIN */
+		t->fin_rcvd = true;
 	} else {
 		if (t->rxq)
 			pbuf_cat(t->rxq, p);
@@ -176,7 +190,9 @@ static void tso_err_cb(void *arg, err_t err)
 		t->rcv_shut = t->snd_shut = true;
 	} else {
 		bool connecting = t->state == TSO_CONNECTING;
-		t->s.err = err == ERR_RST ? (connecting ? ECONNREFUSED : ECONNRESET) : ETIMEDOUT;
+		/* Linux's tcp_reset: a reset in CLOSE_WAIT (the peer's FIN came, ours did not go) is EPIPE. */
+		bool close_wait = t->fin_rcvd && !t->snd_shut;
+		t->s.err = err == ERR_RST ? (connecting ? ECONNREFUSED : close_wait ? EPIPE : ECONNRESET) : ETIMEDOUT;
 		t->rcv_shut = t->snd_shut = true;
 		if (connecting)
 			t->connect_failed = true;
@@ -220,11 +236,129 @@ static struct tso *tso_alloc(void)
 	return t;
 }
 
+/* ---- SO_REUSEPORT ---- */
+
+/*
+ * lwIP knows no SO_REUSEPORT: its tcp_bind lets two pcbs share a port only
+ * when both carry SOF_REUSEADDR, and it hands every SYN to the first
+ * listening pcb that matches. So the socket layer applies Linux's rule
+ * itself (a port is shared only when every socket on it set SO_REUSEPORT),
+ * lends SOF_REUSEADDR for the one tcp_bind, and the listener lwIP picks
+ * passes each new connection on to the group's listeners in turn (Linux
+ * hashes the 4-tuple; any fair choice serves): every connection is queued
+ * on exactly one listener. The group is found, not kept: the listening pcbs
+ * with the same port and address whose sockets set SO_REUSEPORT. A pcb
+ * carries the socket's SO_REUSEPORT in a so_options bit lwIP leaves alone,
+ * so that connections the app closed (lwIP finishing them, no socket left)
+ * still count as the group's, as Linux's orphans keep sk_reuseport.
+ */
+static struct tso *tso_arg(const struct tcp_pcb *p)
+{
+	return p->callback_arg;
+}
+
+/* True when pcb p holds port on an address overlapping ip (network order; 0 is any). */
+static bool tso_rp_overlap(const struct tcp_pcb *p, uint32_t ip, uint16_t port)
+{
+	uint32_t pip = ip4_addr_get_u32(ip_2_ip4(&p->local_ip));
+	return p->local_port == port && (pip == ip || !pip || !ip);
+}
+
+/* Whether socket me (SO_REUSEPORT set) may bind ip:port: every other pcb on it belongs to a SO_REUSEPORT socket. */
+static bool tso_rp_shareable(const struct tso *me, uint32_t ip, uint16_t port)
+{
+	struct tcp_pcb *lists[] = { tcp_bound_pcbs, tcp_listen_pcbs.pcbs, tcp_active_pcbs };
+	bool any = false;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (struct tcp_pcb *p = lists[i]; p; p = p->next) {
+			if (p == me->pcb || !tso_rp_overlap(p, ip, port))
+				continue;
+			if (!ip_get_option(p, TSO_SOF_REUSEPORT))
+				return false;
+			any = true;
+		}
+	return any;
+}
+
+#define TSO_SOF_LENT 0x40u /* SOF_REUSEADDR set only for one tcp_bind */
+
+/* Lends SOF_REUSEADDR to every pcb holding ip:port (on) or takes back what was lent. */
+static void tso_rp_lend(uint32_t ip, uint16_t port, bool on)
+{
+	struct tcp_pcb *lists[] = { tcp_bound_pcbs, tcp_listen_pcbs.pcbs, tcp_active_pcbs };
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (struct tcp_pcb *p = lists[i]; p; p = p->next) {
+			if (!tso_rp_overlap(p, ip, port))
+				continue;
+			if (on && !ip_get_option(p, SOF_REUSEADDR))
+				ip_set_option(p, SOF_REUSEADDR | TSO_SOF_LENT);
+			else if (!on && ip_get_option(p, TSO_SOF_LENT))
+				ip_reset_option(p, SOF_REUSEADDR | TSO_SOF_LENT);
+		}
+}
+
+/* tcp_bind of a SO_REUSEPORT socket on a port its group holds: lwIP's check passes with SOF_REUSEADDR lent. */
+static err_t tso_rp_bind(struct tso *t, const ip_addr_t *ip, uint16_t port)
+{
+	uint32_t ip4 = ip4_addr_get_u32(ip_2_ip4(ip));
+	if (!port || !t->s.reuseport || !tso_rp_shareable(t, ip4, port))
+		return tcp_bind(t->pcb, ip, port);
+	tso_rp_lend(ip4, port, true);
+	ip_set_option(t->pcb, SOF_REUSEADDR);
+	err_t e = tcp_bind(t->pcb, ip, port);
+	tso_rp_lend(ip4, port, false);
+	if (!t->s.reuseaddr)
+		ip_reset_option(t->pcb, SOF_REUSEADDR);
+	return e;
+}
+
+static uint32_t tso_rp_turn;
+
+/* Whether listening pcb lp is in the SO_REUSEPORT group of l (Linux's: the same port and the same address). */
+static bool tso_rp_peer(const struct tcp_pcb *lp, const struct tso *l)
+{
+	return tso_arg(lp) && tso_arg(lp)->s.reuseport && lp->local_port == l->pcb->local_port &&
+	       ip_addr_cmp(&lp->local_ip, &l->pcb->local_ip);
+}
+
+/* The listener of l's group that takes the next connection (l itself without SO_REUSEPORT). */
+static struct tso *tso_rp_pick(struct tso *l, struct tcp_pcb *newpcb)
+{
+	if (!l->s.reuseport || !l->pcb)
+		return l;
+	uint32_t n = 0;
+	struct tcp_pcb *lp;
+	for (lp = tcp_listen_pcbs.pcbs; lp; lp = lp->next)
+		n += tso_rp_peer(lp, l);
+	if (n < 2)
+		return l;
+	uint32_t k = tso_rp_turn++ % n;
+	for (lp = tcp_listen_pcbs.pcbs; lp; lp = lp->next)
+		if (tso_rp_peer(lp, l) && !k--)
+			break;
+	if (!lp)
+		return l;
+	/* The backlog is counted on the listener that queues it, as Linux's. */
+	newpcb->listener = (struct tcp_pcb_listen *)lp;
+	return tso_arg(lp);
+}
+
+/* Linux refuses listen(2) where a socket outside the SO_REUSEPORT group already listens on the port. */
+static bool tso_rp_listen_ok(const struct tso *t)
+{
+	for (struct tcp_pcb *lp = tcp_listen_pcbs.pcbs; lp; lp = lp->next)
+		if (tso_rp_overlap(lp, t->local_ip, t->local_port) &&
+		    (!t->s.reuseport || !ip_get_option(lp, TSO_SOF_REUSEPORT)))
+			return false;
+	return true;
+}
+
 static err_t tso_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 {
 	struct tso *l = arg;
-	if (err != ERR_OK || !newpcb)
+	if (err != ERR_OK || !newpcb || !l)
 		return ERR_VAL;
+	l = tso_rp_pick(l, newpcb);
 	struct tso *t = tso_alloc();
 	if (t && l->acq_len == l->acq_cap) {
 		uint32_t cap = l->acq_cap ? l->acq_cap * 2 : 8;
@@ -251,6 +385,7 @@ static err_t tso_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	t->s.sndtimeo = s.sndtimeo;
 	t->s.keepalive = s.keepalive;
 	t->s.reuseaddr = s.reuseaddr;
+	t->s.reuseport = s.reuseport;
 	t->s.linger_on = s.linger_on;
 	t->s.linger_secs = s.linger_secs;
 	t->nodelay = l->nodelay;
@@ -318,7 +453,7 @@ static int tso_bind(struct sock *s, const void *addr, uint32_t len)
 		ip_set_option(t->pcb, SOF_REUSEADDR);
 	ip_addr_t ip;
 	ip_addr_set_ip4_u32(&ip, in->sin_addr);
-	rc = tso_errno(tcp_bind(t->pcb, &ip, lwip_ntohs(in->sin_port)));
+	rc = tso_errno(tso_rp_bind(t, &ip, lwip_ntohs(in->sin_port)));
 	tso_save_addrs(t);
 	return rc;
 }
@@ -343,8 +478,16 @@ static int tso_listen(struct sock *s, int backlog)
 		if (rc)
 			return rc;
 	}
+	tso_save_addrs(t);
+	if (t->s.reuseport) {
+		if (!tso_rp_listen_ok(t))
+			return -EADDRINUSE;
+		ip_reset_option(t->pcb, SOF_REUSEADDR); /* lwIP's own check would refuse the group's second listener */
+	}
 	err_t e = ERR_OK;
 	struct tcp_pcb *lp = tcp_listen_with_backlog_and_err(t->pcb, lwip_backlog, &e);
+	if (t->s.reuseaddr)
+		ip_set_option(lp ? lp : t->pcb, SOF_REUSEADDR);
 	if (!lp)
 		return tso_errno(e);
 	t->pcb = lp; /* lwIP freed the old pcb */
@@ -739,6 +882,8 @@ static void tso_sol_changed(struct sock *s, int name)
 	struct tso *t = tso_of(s);
 	if (name == SO_KEEPALIVE)
 		tso_apply(t);
+	if (name == SO_REUSEPORT)
+		tso_rp_mark(t);
 	if (name == SO_REUSEADDR && t->pcb) {
 		if (s->reuseaddr)
 			ip_set_option(t->pcb, SOF_REUSEADDR);

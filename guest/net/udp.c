@@ -73,6 +73,51 @@ int inet_udp_create(struct sock **out)
 	return 0;
 }
 
+/*
+ * SO_REUSEPORT: lwIP's udp_bind shares a port only between pcbs that all
+ * carry SOF_REUSEADDR. Linux's rule is applied here (a port is shared when
+ * every socket on it set SO_REUSEPORT) and SOF_REUSEADDR lent for the one
+ * udp_bind. lwIP then gives each unicast datagram to the first matching pcb:
+ * exactly one socket of the group receives it (Linux picks by a hash).
+ */
+static bool uso_rp_overlap(const struct udp_pcb *p, uint32_t ip, uint16_t port)
+{
+	uint32_t pip = ip4_addr_get_u32(ip_2_ip4(&p->local_ip));
+	return p->local_port == port && (pip == ip || !pip || !ip);
+}
+
+static bool uso_rp_member(const struct udp_pcb *p)
+{
+	const struct uso *o = p->recv == uso_recv_cb ? p->recv_arg : NULL;
+	return o && o->s.reuseport;
+}
+
+static err_t uso_rp_bind(struct uso *u, const ip_addr_t *ip, uint16_t port)
+{
+	uint32_t ip4 = ip4_addr_get_u32(ip_2_ip4(ip));
+	bool any = false, shareable = port && u->s.reuseport;
+	for (struct udp_pcb *p = udp_pcbs; p && shareable; p = p->next)
+		if (p != u->pcb && uso_rp_overlap(p, ip4, port)) {
+			shareable = uso_rp_member(p);
+			any = true;
+		}
+	if (!shareable || !any)
+		return udp_bind(u->pcb, ip, port);
+	for (struct udp_pcb *p = udp_pcbs; p; p = p->next)
+		if (uso_rp_overlap(p, ip4, port))
+			ip_set_option(p, SOF_REUSEADDR);
+	ip_set_option(u->pcb, SOF_REUSEADDR);
+	err_t e = udp_bind(u->pcb, ip, port);
+	for (struct udp_pcb *p = udp_pcbs; p; p = p->next) {
+		const struct uso *o = p->recv == uso_recv_cb ? p->recv_arg : NULL;
+		if (uso_rp_overlap(p, ip4, port) && o && !o->s.reuseaddr)
+			ip_reset_option(p, SOF_REUSEADDR);
+	}
+	if (!u->s.reuseaddr)
+		ip_reset_option(u->pcb, SOF_REUSEADDR);
+	return e;
+}
+
 static int uso_bind(struct sock *s, const void *addr, uint32_t len)
 {
 	struct uso *u = uso_of(s);
@@ -86,7 +131,7 @@ static int uso_bind(struct sock *s, const void *addr, uint32_t len)
 		ip_set_option(u->pcb, SOF_REUSEADDR);
 	ip_addr_t ip;
 	ip_addr_set_ip4_u32(&ip, in->sin_addr);
-	err_t e = udp_bind(u->pcb, &ip, lwip_ntohs(in->sin_port));
+	err_t e = uso_rp_bind(u, &ip, lwip_ntohs(in->sin_port));
 	return e == ERR_OK ? 0 : e == ERR_USE ? -EADDRINUSE : -ENOBUFS;
 }
 

@@ -243,17 +243,18 @@ static long select_run(long nfds, long urd, long uwr, long uex, uint64_t deadlin
 	}
 	if (rc >= 0) {
 		long bits = 0;
-		for (int s = 0; s < 3; s++)
-			memset(in[s], 0, words * 8);
+		/* An fd counts in a set only if it was in that set: the masks overlap (POLLERR is in all three). */
 		for (i = 0; i < n; i++)
 			for (int s = 0; s < 3; s++) {
 				int fd = pf[i].fd;
-				bool asked = sets[s] && (ev[s] & (uint16_t)pf[i].events);
-				if (asked && (pf[i].revents & ev[s])) {
-					in[s][fd / 64] |= 1ull << (fd % 64);
+				uint64_t bit = 1ull << (fd % 64);
+				if ((in[s][fd / 64] & bit) && !(pf[i].revents & ev[s]))
+					in[s][fd / 64] &= ~bit;
+				else if (in[s][fd / 64] & bit)
 					bits++;
-				}
 			}
+		for (int s = 0; s < 3 && nfds % 64; s++)
+			in[s][nfds / 64] &= (1ull << (nfds % 64)) - 1; /* bits past nfds come back clear */
 		for (int s = 0; s < 3; s++) {
 			if (!sets[s] || !words)
 				continue;
