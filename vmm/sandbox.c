@@ -280,7 +280,7 @@ static scmp_filter_ctx sandbox_vcpu_build(const struct sandbox_vcpu *p, pid_t ti
 	static const unsigned long run_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS };
 	/* snapvm.c: the rest of the vCPU's state, read-only (ukvm_snapshot may ask any running VM) */
 	static const unsigned long snap_ioctls[] = { KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_XCRS,
-						     KVM_GET_VCPU_EVENTS, KVM_GET_MSRS };
+						     KVM_GET_VCPU_EVENTS, KVM_GET_LAPIC, KVM_GET_MSRS };
 	for (size_t i = 0; i < sizeof(run_ioctls) / sizeof(run_ioctls[0]); i++)
 		r = sandbox_allow_fd_req(f, SCMP_SYS(ioctl), p->vcpu_fd, run_ioctls[i], r);
 	for (size_t i = 0; i < sizeof(snap_ioctls) / sizeof(snap_ioctls[0]); i++)

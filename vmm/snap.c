@@ -137,7 +137,7 @@ static int snap_check_meta(const struct snap_hdr *h, struct snap_view *v, char *
 	if (h->meta_len != snap_meta_len(m->nmsrs, m->nextents))
 		return snap_bad(err, errlen, "metadata of %llu bytes, its counts say %llu", h->meta_len,
 				snap_meta_len(m->nmsrs, m->nextents));
-	if (m->vcpu_flags & ~(SNAP_VCPU_XSAVE | SNAP_VCPU_XCRS | SNAP_VCPU_RUNNING))
+	if (m->vcpu_flags & ~(SNAP_VCPU_XSAVE | SNAP_VCPU_XCRS | SNAP_VCPU_RUNNING | SNAP_VCPU_LAPIC))
 		return snap_bad(err, errlen, "unknown vCPU flags 0x%llx%.0llu", m->vcpu_flags, 0);
 	for (uint32_t i = 0; i < m->ndevs; i++) {
 		const struct dev_state *d = &m->devs[i];

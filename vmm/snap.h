@@ -12,11 +12,13 @@
 
 #define SNAP_MAGIC "UKVMSNAP"
 /*
+ * 3: the local APIC (lapic, SNAP_VCPU_LAPIC): a VM taken running resumes
+ * with its time-slice timer armed, not at its first WAIT.
  * 2: the boot block (proto/ukvm_abi.h) moved the console buffer to
  * UKVM_CONBUF_GPA 0xf7000; a guest saved by version 1 writes its output at
  * 0x8000, where this monitor would not drain it.
  */
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u
 #define SNAP_PAGE 4096ull
 /* Most MSRs a snapshot carries: KVM lists ~60-120 on x86 hosts. */
 #define SNAP_MAX_MSRS 512u
@@ -53,6 +55,8 @@ enum { SNAP_CPU_1_ECX, SNAP_CPU_1_EDX, SNAP_CPU_7_EBX, SNAP_CPU_7_ECX, SNAP_CPU_
  * with UKVM_WAIT_RESTORED instead (docs/snapshot.md, "Taken by ukvm_snapshot").
  */
 #define SNAP_VCPU_RUNNING 4u
+/* lapic holds the in-kernel local APIC's registers (KVM_GET_LAPIC); without it the restored vCPU's APIC is fresh. */
+#define SNAP_VCPU_LAPIC 8u
 
 /* The fixed part of the metadata: configuration, vCPU, devices. */
 struct snap_meta {
@@ -71,9 +75,10 @@ struct snap_meta {
 	uint32_t xsave[1024];      /* struct kvm_xsave's region (its 4 KiB legacy size; no AMX state) */
 	struct kvm_xcrs xcrs;
 	struct kvm_vcpu_events events;
+	uint8_t lapic[1024];       /* struct kvm_lapic_state, with SNAP_VCPU_LAPIC */
 };
 
-_Static_assert(sizeof(struct snap_meta) == 13432 && offsetof(struct snap_meta, devs) == 72 &&
+_Static_assert(sizeof(struct snap_meta) == 14456 && offsetof(struct snap_meta, devs) == 72 &&
 	       offsetof(struct snap_meta, regs) == 8008, "snapshot metadata layout (docs/snapshot.md)");
 
 /* One MSR, as KVM_GET_MSRS gave it. */

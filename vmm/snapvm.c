@@ -226,7 +226,8 @@ int snapvm_capture(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gp
 	m->ndevs = vm->ndevs;
 	m->nmsrs = st.nmsrs;
 	m->vcpu_flags = (st.flags & VCPU_STATE_XSAVE ? SNAP_VCPU_XSAVE : 0) |
-			(st.flags & VCPU_STATE_XCRS ? SNAP_VCPU_XCRS : 0) | (wait_gpa ? 0 : SNAP_VCPU_RUNNING);
+			(st.flags & VCPU_STATE_XCRS ? SNAP_VCPU_XCRS : 0) |
+			(st.flags & VCPU_STATE_LAPIC ? SNAP_VCPU_LAPIC : 0) | (wait_gpa ? 0 : SNAP_VCPU_RUNNING);
 	m->wait_gpa = wait_gpa;
 	m->conbuf_sent = (uint32_t)(conbuf_sent < UKVM_CONBUF_SIZE ? conbuf_sent : UKVM_CONBUF_SIZE);
 	m->pv_state = st.pv_state;
@@ -244,6 +245,8 @@ int snapvm_capture(struct snapvm_writer *w, struct ukvm_vm *vm, uint64_t wait_gp
 	memcpy(m->xsave, st.xsave.region, sizeof(m->xsave));
 	m->xcrs = st.xcrs;
 	m->events = st.events;
+	_Static_assert(sizeof(m->lapic) == sizeof(st.lapic.regs), "snap_meta.lapic is struct kvm_lapic_state");
+	memcpy(m->lapic, st.lapic.regs, sizeof(m->lapic));
 	struct snap_msr *msrs = (struct snap_msr *)(m + 1);
 	for (unsigned i = 0; i < st.nmsrs; i++)
 		msrs[i] = (struct snap_msr){ .index = st.msrs[i].index, .data = st.msrs[i].data };
@@ -354,11 +357,13 @@ static int snapvm_vcpu(struct ukvm_vm *vm, const struct snap_view *v, char *err,
 	}
 	struct vcpu_state st = {
 		.flags = (m->vcpu_flags & SNAP_VCPU_XSAVE ? VCPU_STATE_XSAVE : 0) |
-			 (m->vcpu_flags & SNAP_VCPU_XCRS ? VCPU_STATE_XCRS : 0),
+			 (m->vcpu_flags & SNAP_VCPU_XCRS ? VCPU_STATE_XCRS : 0) |
+			 (m->vcpu_flags & SNAP_VCPU_LAPIC ? VCPU_STATE_LAPIC : 0),
 		.regs = m->regs, .sregs = m->sregs, .fpu = m->fpu, .xcrs = m->xcrs,
 		.events = m->events, .pv_state = m->pv ? m->pv_state : 0, .nmsrs = m->nmsrs, .msrs = msrs,
 	};
 	memcpy(st.xsave.region, m->xsave, sizeof(m->xsave));
+	memcpy(st.lapic.regs, m->lapic, sizeof(m->lapic));
 	for (uint32_t i = 0; i < m->nmsrs; i++)
 		msrs[i] = (struct kvm_msr_entry){ .index = v->msrs[i].index, .data = v->msrs[i].data };
 	int r = vcpu_set_cpuid(&vm->vcpu, vm->host->cpuid, err, errlen);

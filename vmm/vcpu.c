@@ -396,6 +396,15 @@ int vcpu_state_get(struct vcpu *v, const struct kvm_msr_list *list, bool pv, str
 	what = "KVM_GET_MSRS";
 	if ((r = vcpu_msrs_get(v, list, s)))
 		goto fail;
+	/*
+	 * The pvm-pv guest's time-slice timer lives there (LVT timer, its
+	 * pending and in-service ticks). After the MSRs: a tick that fires in
+	 * between is then in the saved APIC, with the TSC deadline already 0;
+	 * the other way round it would be in neither, and a spinning guest
+	 * would never get another.
+	 */
+	if (ioctl(v->fd, KVM_GET_LAPIC, &s->lapic) == 0)
+		s->flags |= VCPU_STATE_LAPIC;
 	return 0;
 fail_errno:
 	r = -errno;
@@ -408,6 +417,14 @@ int vcpu_state_set(struct vcpu *v, const struct vcpu_state *s, char *err, size_t
 {
 	const char *what = "KVM_SET_SREGS";
 	if (ioctl(v->fd, KVM_SET_SREGS, &s->sregs) < 0)
+		goto fail_errno;
+	/*
+	 * After the APIC base (sregs: x2APIC mode) and before the MSRs: the
+	 * TSC-deadline MSR arms the timer only once the LVT timer is in that mode.
+	 */
+	what = "KVM_SET_LAPIC";
+	/* A KVM without the split irqchip (vcpu_create: detected, never required): the guest stays cooperative. */
+	if ((s->flags & VCPU_STATE_LAPIC) && ioctl(v->fd, KVM_SET_LAPIC, &s->lapic) < 0 && errno != ENXIO)
 		goto fail_errno;
 	struct {
 		struct kvm_msrs h;

@@ -111,6 +111,7 @@ int vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r, struct kvm_sregs *s)
 /* The state a snapshot keeps of a vCPU (vmm/snap.h stores it). */
 #define VCPU_STATE_XSAVE 1u /* xsave holds the FPU/SSE/AVX state (KVM_CAP_XSAVE), else fpu does */
 #define VCPU_STATE_XCRS  2u /* xcrs is valid (KVM_CAP_XCRS) */
+#define VCPU_STATE_LAPIC 4u /* lapic is valid: the vCPU has an in-kernel local APIC (KVM_CAP_SPLIT_IRQCHIP) */
 struct vcpu_state {
 	unsigned flags;
 	struct kvm_regs regs;
@@ -118,6 +119,7 @@ struct vcpu_state {
 	struct kvm_fpu fpu;
 	struct kvm_xcrs xcrs;
 	struct kvm_vcpu_events events;
+	struct kvm_lapic_state lapic;
 	uint64_t pv_state;         /* MSR 0x4b564d10 in pvm-pv mode, else 0 */
 	unsigned nmsrs;
 	struct kvm_msr_entry *msrs; /* the caller's array of nmsrs entries (max on input to vcpu_state_get) */

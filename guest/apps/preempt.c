@@ -2,7 +2,8 @@
  * preempt.c: threads that run without syscalls (tests/integration/check_preempt.c runs it natively and in
  * ukvm). In pvm-pv mode the guest kernel preempts a thread whose time slice is over; base mode is
  * cooperative (a spinning thread keeps the CPU), so the suite runs "flag" and "cancel" in PV mode only.
- *   flag     the main thread spins, with no syscall, on a flag another thread sets after sleeping 50 ms
+ *   flag [MS] the main thread spins, with no syscall, on a flag another thread sets after sleeping 50 ms
+ *            (MS: that long, and "flag: spinning" said first: check_preempt snapshots it there)
  *   cancel   asynchronous pthread_cancel of a thread spinning with no syscall
  *   alarm    one thread spins, with no syscall, until its SIGALRM handler (setitimer, 50 ms) sets a flag
  *   sse      two threads spin with live SSE registers: a switch in the middle keeps each one's values
@@ -28,11 +29,12 @@
 #include "t_check.h"
 
 static atomic_int flag;
+static useconds_t setter_us = 50000;
 
 static void *setter(void *arg)
 {
 	(void)arg;
-	usleep(50000);
+	usleep(setter_us);
 	atomic_store(&flag, 1);
 	return NULL;
 }
@@ -45,6 +47,8 @@ static void flag_round(void)
 
 	atomic_store(&flag, 0);
 	CHECK(pthread_create(&t, NULL, setter, NULL) == 0);
+	if (setter_us != 50000)
+		printf("flag: spinning\n");
 	while (!atomic_load_explicit(&flag, memory_order_relaxed))
 		spins++;
 	CHECK(pthread_join(t, NULL) == 0);
@@ -253,8 +257,11 @@ int main(int argc, char **argv)
 	const char *m = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	if (!strcmp(m, "flag"))
+	if (!strcmp(m, "flag")) {
+		if (argc > 2)
+			setter_us = (useconds_t)strtoul(argv[2], NULL, 10) * 1000;
 		return t_flag();
+	}
 	if (!strcmp(m, "cancel"))
 		return t_cancel();
 	if (!strcmp(m, "sse"))
@@ -271,6 +278,6 @@ int main(int argc, char **argv)
 		return t_sleepers();
 	if (!strcmp(m, "work") && argc > 2)
 		return t_work(strtoul(argv[2], NULL, 10));
-	fprintf(stderr, "usage: preempt flag|cancel|alarm|sse|avx|solo|sleepers|snap|work MILLIONS\n");
+	fprintf(stderr, "usage: preempt flag [MS]|cancel|alarm|sse|avx|solo|sleepers|snap|work MILLIONS\n");
 	return 2;
 }

@@ -198,7 +198,7 @@ enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet)
 
 	if (rc == UKVM_WAIT_RESTORED) {
 		k_clock_restored(tsc, w.realtime_ns);
-		k_lapic_restored(); /* a fresh vCPU: its APIC is set up again at the next slice */
+		k_lapic_restored(); /* the monitor restores the APIC (snapshot version 3); set up again anyway: a few WRMSRs */
 		k_random_reseed(w.seed, sizeof(w.seed));
 		fs_conin_restored(); /* the console input is the restoring embedder's now */
 		return K_WAIT_NEWS; /* the devices' state is the snapshot's: look at the rings */

@@ -912,7 +912,7 @@ Suite *net_suite(void)
 	suite_add_tcase(s, tl);
 
 	TCase *th = tcase_create("hostile");
-	tcase_set_timeout(th, 30);
+	tcase_set_timeout(th, 60); /* hostile_driver: up to 20 s of frames, 10 s to exit, and the boot */
 	tcase_add_loop_test(th, tx_flood_no_rx_buffers, UKVM, T_FLOOD);
 	tcase_add_test(th, hostile_driver);
 	suite_add_tcase(s, th);

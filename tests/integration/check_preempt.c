@@ -7,12 +7,18 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "it_util.h"
+#include "snap.h"
+#include "ukvm.h"
 
 static const char *const pv_modes[] = { "off", "auto" };
 
@@ -166,6 +172,92 @@ START_TEST(after_restore)
 }
 END_TEST
 
+struct api_vm {
+	struct ukvm_vm *vm;
+	struct ukvm_result res;
+	pthread_t t;
+};
+
+static void *api_run(void *p)
+{
+	struct api_vm *a = p;
+	a->res = (struct ukvm_result){ .size = sizeof(a->res) };
+	(void)ukvm_run(a->vm, &a->res);
+	return NULL;
+}
+
+/* What the console memfd holds, NUL-terminated into buf. */
+static const char *memfd_text(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	return buf;
+}
+
+/*
+ * PV mode, libukvm: ukvm_snapshot while the main thread spins with no syscall on a flag a sleeping
+ * thread sets in 2 s (so the guest is running, not in a WAIT), then a restore. The spinner gives way
+ * only at a time-slice tick: the restored vCPU needs the APIC the guest armed (saved with the vCPU),
+ * or it spins until the timeout, since a spinning guest never WAITs (where it would set one up again).
+ */
+START_TEST(after_running_restore)
+{
+	char snap[] = "/tmp/ukvm-preempt-XXXXXX", err[256], buf[256];
+	int fd = mkstemp(snap);
+	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
+	close(fd);
+	static const char *const args[] = { "flag", "2000", NULL };
+	int out = memfd_create("out", 0);
+	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = it_path("apps/preempt.img"),
+				   .argv = args, .console_fd = out, .console_err_fd = -1, .timeout_ms = 60000,
+				   .seccomp = true };
+	struct api_vm a = { 0 };
+	ck_assert_msg(ukvm_create(&cfg, &a.vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	ck_assert_int_eq(pthread_create(&a.t, NULL, api_run, &a), 0);
+	for (int i = 0; i < 2000 && !strstr(memfd_text(out, buf, sizeof(buf)), "flag: spinning"); i++)
+		usleep(10000);
+	ck_assert_msg(strstr(buf, "flag: spinning"), "the guest never spun: %s", buf);
+	usleep(100000); /* well inside the 2 s spin */
+	int rc = ukvm_snapshot(a.vm, snap, UKVM_SNAPSHOT_STOP, err, sizeof(err));
+	pthread_join(a.t, NULL);
+	ukvm_destroy(a.vm);
+	close(out);
+	ck_assert_msg(rc == 0, "ukvm_snapshot: %d: %s", rc, err);
+	if (!a.res.pv) {
+		fprintf(stderr, "SKIPPED: preempt after_running_restore: %s\n",
+			it_pv_mode() == UKVM_PV_OFF ? "base mode is cooperative (README)"
+						    : "this host has no pvm-pv interface (timer interrupts)");
+		unlink(snap);
+		return;
+	}
+	ck_assert_msg(a.res.kind == UKVM_SNAPSHOTTED, "kind %d: %s", a.res.kind, a.res.msg);
+	struct {
+		struct snap_hdr h;
+		struct snap_meta m;
+	} f;
+	fd = open(snap, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_eq(pread(fd, &f, sizeof(f), 0), (ssize_t)sizeof(f));
+	close(fd);
+	ck_assert_msg((f.m.vcpu_flags & (SNAP_VCPU_RUNNING | SNAP_VCPU_LAPIC)) == (SNAP_VCPU_RUNNING | SNAP_VCPU_LAPIC),
+		      "vCPU flags 0x%x: not taken running, or without the APIC", f.m.vcpu_flags);
+
+	out = memfd_create("out", 0);
+	struct ukvm_config rcfg = { .size = sizeof(rcfg), .pv = it_pv_mode(), .restore = snap, .console_fd = out,
+				    .console_err_fd = -1, .timeout_ms = 20000, .seccomp = true, .kvm_stats = true };
+	a = (struct api_vm){ 0 };
+	ck_assert_msg(ukvm_create(&rcfg, &a.vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	ck_assert_int_eq(pthread_create(&a.t, NULL, api_run, &a), 0);
+	pthread_join(a.t, NULL);
+	ukvm_destroy(a.vm);
+	unlink(snap);
+	memfd_text(out, buf, sizeof(buf));
+	close(out);
+	ck_assert_msg(a.res.kind == UKVM_EXITED && a.res.status == 0 && !strcmp(buf, "flag ok\n"),
+		      "restored: kind %d status %d (%s): %s", a.res.kind, a.res.status, a.res.msg, buf);
+	ck_assert_msg(!a.res.kvm_stats || a.res.kvm_irqs > 0, "restored: no timer interrupt?");
+}
+END_TEST
+
 Suite *preempt_suite(void)
 {
 	Suite *s = suite_create("preempt");
@@ -175,6 +267,7 @@ Suite *preempt_suite(void)
 	tcase_add_loop_test(c, fpu_kept, 0, 4);
 	tcase_add_loop_test(c, no_tick_unneeded, 0, 4);
 	tcase_add_test(c, after_restore);
+	tcase_add_test(c, after_running_restore);
 	suite_add_tcase(s, c);
 	return s;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "it_util.h"
+#include "ukvm.h"
 
 static const char *path(const char *rel)
 {
@@ -51,11 +52,11 @@ static void server_start(struct server *s, const char *const *args)
 
 /*
  * Waits (60 s at most from now) for the server to end, after sig (0: none,
- * one was sent): it exits 0 with stdout holding want_out, stderr each of
- * want_err (NULL-terminated; NULL: anything), and leaves no file behind.
- * Its threads and VMs end with it.
+ * one was sent): it exits with status with stdout holding want_out, stderr
+ * each of want_err (NULL-terminated; NULL: anything), and leaves no file
+ * behind. Its threads and VMs end with it.
  */
-static void server_end(struct server *s, int sig, const char *want_out, const char *const *want_err)
+static void server_end_status(struct server *s, int sig, int status, const char *want_out, const char *const *want_err)
 {
 	struct it_result r;
 	int termsig;
@@ -66,11 +67,17 @@ static void server_end(struct server *s, int sig, const char *want_out, const ch
 	bool err_ok = true;
 	for (int i = 0; want_err && want_err[i]; i++)
 		err_ok &= strstr(r.err, want_err[i]) != NULL;
-	ck_assert_msg(termsig == 0 && r.status == 0 && strstr(r.out, want_out) && err_ok,
+	ck_assert_msg(termsig == 0 && r.status == status && strstr(r.out, want_out) && err_ok,
 		      "sig %d status %d (want '%s', and stderr's lines): %s%s", termsig, r.status, want_out, r.out, r.err);
 	struct stat st;
 	ck_assert_msg(stat(s->dir, &st) < 0 && errno == ENOENT, "%s left behind", s->dir);
 	it_result_free(&r);
+}
+
+/* server_end_status for a clean exit (0). */
+static void server_end(struct server *s, int sig, const char *want_out, const char *const *want_err)
+{
+	server_end_status(s, sig, 0, want_out, want_err);
 }
 
 /*
@@ -763,6 +770,7 @@ START_TEST(sigterm_finishes_requests)
 	server_start(&s, args);
 	struct conn kept = { .port = s.port, .fd = -1 }, begun = { .port = s.port, .fd = -1 };
 	ck_assert(post_sum(&kept, "abc", 3, true));
+	free(wait_metrics(&s, "ukvm_serve_requests_in_flight 0\n", NULL)); /* kept's end noted: the 1 below is begun */
 	http_head(&begun, "POST", "/fn/slow", 3, true);
 	free(wait_metrics(&s, "ukvm_serve_requests_in_flight 1\n", NULL));
 	ck_assert_int_eq(kill(s.p.pid, SIGTERM), 0);
@@ -779,6 +787,28 @@ START_TEST(sigterm_finishes_requests)
 			close(c->fd);
 	server_end(&s, 0, "stopped by SIGTERM, 1 request in flight answered first", NULL);
 	fprintf(stderr, "serve: SIGTERM with a request in flight: answered, a new one 503, then a clean exit\n");
+}
+END_TEST
+
+/*
+ * The stop is bounded whatever a client does: a request whose body never
+ * comes holds it, until --stop-wait (1 s here); then the server says so,
+ * removes its files and exits 125 (its VMs end with the process).
+ */
+START_TEST(stop_wait_bounds_a_held_request)
+{
+	char sum[4200];
+	snprintf(sum, sizeof(sum), "sum=%s,arg=sum", path("apps/stdinio.img"));
+	const char *args[] = { "--listen", "127.0.0.1:0", "--stop-wait", "1", "--fn", sum, NULL };
+	struct server s;
+	server_start(&s, args);
+	struct conn held = { .port = s.port, .fd = -1 };
+	http_head(&held, "POST", "/fn/sum", 3, true);
+	free(wait_metrics(&s, "ukvm_serve_requests_in_flight 1\n", NULL));
+	server_end_status(&s, SIGTERM, UKVM_EXIT_INTERNAL,
+			  "stopped by SIGTERM, 1 request still in flight after 1 s: not answered", NULL);
+	close(held.fd);
+	fprintf(stderr, "serve: SIGTERM with a request whose body never comes: out after --stop-wait\n");
 }
 END_TEST
 
@@ -834,6 +864,7 @@ Suite *serve_suite(void)
 	tcase_add_test(c, mem_per_function);
 	tcase_add_test(c, hostile_restore);
 	tcase_add_test(c, sigterm_finishes_requests);
+	tcase_add_test(c, stop_wait_bounds_a_held_request);
 	suite_add_tcase(s, c);
 	return s;
 }

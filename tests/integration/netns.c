@@ -310,48 +310,80 @@ static double mono_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The echo payload of sequence seq: bytes a reply must carry back. */
+static void ping_payload(uint8_t *p, size_t size, int seq)
+{
+	for (size_t i = sizeof(struct icmphdr); i < size; i++)
+		p[i] = (uint8_t)(i * 7 + (size_t)seq);
+}
+
+/* Reads one datagram from s (waiting up to wait_s): the sequence of a valid reply to us, or -1. */
+static int ping_reply(int s, uint16_t id, size_t size, int count, double wait_s)
+{
+	uint8_t in[2048 + 60], want[2048];
+	struct pollfd pf = {s, POLLIN, 0};
+	if (poll(&pf, 1, (int)(wait_s * 1e3) + 1) != 1)
+		return -1;
+	ssize_t n = recv(s, in, sizeof(in), 0);
+	if (n < 20)
+		return -1;
+	size_t hl = (size_t)(in[0] & 15) * 4;
+	const struct icmphdr *r = (const struct icmphdr *)(in + hl);
+	int seq = ntohs(r->un.echo.sequence);
+	if ((size_t)n != hl + size || r->type != ICMP_ECHOREPLY || r->un.echo.id != htons(id) || seq >= count)
+		return -1;
+	ping_payload(want, size, seq);
+	return memcmp(in + hl + sizeof(*r), want + sizeof(*r), size - sizeof(*r)) ? -1 : seq;
+}
+
 int netns_ping(const char *ip, int count, size_t size)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
-	uint8_t pkt[2048], in[2048 + 60];
-	if (size < sizeof(struct icmphdr) || size > sizeof(pkt) || inet_pton(AF_INET, ip, &a.sin_addr) != 1)
+	uint8_t pkt[2048];
+	if (size < sizeof(struct icmphdr) || size > sizeof(pkt) || count < 0 || count > 65536 ||
+	    inet_pton(AF_INET, ip, &a.sin_addr) != 1)
 		return -EINVAL;
 	int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
 	if (s < 0)
 		return -errno;
+	uint8_t *seen = calloc((size_t)count + 1, 1);
+	if (!seen) {
+		close(s);
+		return -ENOMEM;
+	}
 	uint16_t id = (uint16_t)(getpid() ^ 0x4e54);
 	int replies = 0;
-	for (int seq = 0; seq < count; seq++) {
-		struct icmphdr *h = (struct icmphdr *)pkt;
-		memset(pkt, 0, size);
-		h->type = ICMP_ECHO;
-		h->un.echo.id = htons(id);
-		h->un.echo.sequence = htons((uint16_t)seq);
-		for (size_t i = sizeof(*h); i < size; i++)
-			pkt[i] = (uint8_t)(i * 7 + (size_t)seq);
-		h->checksum = netns_icmp_sum(pkt, size);
-		if (sendto(s, pkt, size, 0, (struct sockaddr *)&a, sizeof(a)) != (ssize_t)size) {
-			int e = errno;
-			close(s);
-			return -e;
+	/*
+	 * One echo at a time, each waited for up to 1 s; a reply that comes later
+	 * (a loaded host) still counts when it comes, and the last ones get 3 s
+	 * more: only an echo never answered is lost.
+	 */
+	for (int seq = 0; seq <= count; seq++) {
+		if (seq < count) {
+			struct icmphdr *h = (struct icmphdr *)pkt;
+			memset(pkt, 0, size);
+			h->type = ICMP_ECHO;
+			h->un.echo.id = htons(id);
+			h->un.echo.sequence = htons((uint16_t)seq);
+			ping_payload(pkt, size, seq);
+			h->checksum = netns_icmp_sum(pkt, size);
+			if (sendto(s, pkt, size, 0, (struct sockaddr *)&a, sizeof(a)) != (ssize_t)size) {
+				int e = errno;
+				free(seen);
+				close(s);
+				return -e;
+			}
 		}
-		for (double end = mono_s() + 1, left; (left = end - mono_s()) > 0;) {
-			struct pollfd pf = {s, POLLIN, 0};
-			if (poll(&pf, 1, (int)(left * 1e3) + 1) != 1)
-				break;
-			ssize_t n = recv(s, in, sizeof(in), 0);
-			if (n < 20)
-				continue;
-			size_t hl = (size_t)(in[0] & 15) * 4;
-			const struct icmphdr *r = (const struct icmphdr *)(in + hl);
-			if ((size_t)n == hl + size && r->type == ICMP_ECHOREPLY && r->un.echo.id == htons(id) &&
-			    r->un.echo.sequence == htons((uint16_t)seq) &&
-			    !memcmp(in + hl + sizeof(*h), pkt + sizeof(*h), size - sizeof(*h))) {
+		for (double end = mono_s() + (seq < count ? 1 : 3), left;
+		     (left = end - mono_s()) > 0 && (seq < count ? !seen[seq] : replies < count);) {
+			int r = ping_reply(s, id, size, count, left);
+			if (r >= 0 && !seen[r]) {
+				seen[r] = 1;
 				replies++;
-				break;
 			}
 		}
 	}
+	free(seen);
 	close(s);
 	return replies;
 }

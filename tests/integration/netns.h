@@ -59,8 +59,9 @@ uint16_t netns_icmp_sum(const void *d, size_t n);
 
 /*
  * Sends count ICMP echo requests of size bytes (8..2048, the ICMP header included) to ip from a
- * raw socket in the calling thread's namespace, one at a time, waiting up to 1 s for each reply;
- * returns how many came back matching (type, id, sequence, payload), or -errno.
+ * raw socket in the calling thread's namespace, one at a time, waiting up to 1 s for each reply
+ * (a later one still counts, and the last ones get 3 s more); returns how many distinct echoes came
+ * back matching (type, id, sequence, payload), or -errno.
  */
 int netns_ping(const char *ip, int count, size_t size);
 

@@ -180,6 +180,7 @@ static void vcpu_thread_body(void)
 	survives(VCPU, SYS_ioctl, FD_VCPU, KVM_GET_REGS, 0, 0);
 	survives(VCPU, SYS_ioctl, FD_VCPU, KVM_GET_MSRS, 0, 0); /* any run: ukvm_snapshot may ask for one */
 	survives(VCPU, SYS_ioctl, FD_VCPU, (long)(int)KVM_GET_MSRS, 0, 0);
+	survives(VCPU, SYS_ioctl, FD_VCPU, KVM_GET_LAPIC, 0, 0); /* a snapshot keeps the APIC (time-slice timer) */
 	/* musl's ioctl sign-extends its int request: bit 31 (an _IOR) fills the upper half; the kernel reads 32 bits */
 	survives(VCPU, SYS_ioctl, FD_VCPU, (long)(int)KVM_GET_SREGS, 0, 0);
 	survives(VCPU, SYS_ioctl, FD_IN, FIONREAD, 0, 0);
@@ -225,7 +226,7 @@ static void vcpu_thread_body(void)
 	killed(VCPU, SYS_tgkill, SELF, 1 << 30, SIGKILL);          /* another signal */
 	killed(VCPU, SYS_tkill, SELF, SIGUSR2);                    /* tkill: SIGABRT only */
 	killed(VCPU, SYS_tkill, 1 << 30, SIGABRT);                 /* another thread */
-	killed(VCPU, SYS_ioctl, FD_VCPU, (long)(int)KVM_GET_LAPIC, 0, 0); /* sign-extended: still the allowed ones only */
+	killed(VCPU, SYS_ioctl, FD_VCPU, (long)(int)KVM_GET_DEBUGREGS, 0, 0); /* sign-extended: still the allowed ones only */
 	killed(VCPU, SYS_close, FD_OTHER, 0, 0, 0);             /* an fd the VM does not own */
 	killed(VCPU, SYS_close, STDIN_FILENO, 0, 0, 0);
 	killed(VCPU, SYS_pidfd_send_signal, FD_OTHER, SIGKILL, 0, 0); /* no helper process in this VM */

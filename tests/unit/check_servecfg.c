@@ -21,7 +21,7 @@ START_TEST(test_parse_full)
 	char err[256] = "";
 	const char *a[] = { "--listen", "127.0.0.1:8080", "--fn", "sum=app.img,mem=64M,timeout=2.5,arg=sum,arg=x",
 			    "--fn", "b.c-d_1=/x/y.img", "--max-vms", "3", "--queue-wait", "0", "--max-body", "4K",
-			    "--mode", "restore", "--warm", "0", NULL };
+			    "--mode", "restore", "--warm", "0", "--stop-wait", "5", NULL };
 	ck_assert_msg(parse(&o, err, sizeof(err), a) == 0, "%s", err);
 	ck_assert_uint_eq(o.warm, 0);
 	ck_assert_str_eq(o.host, "127.0.0.1");
@@ -40,6 +40,7 @@ START_TEST(test_parse_full)
 	ck_assert_uint_eq(o.max_vms, 3);
 	ck_assert_uint_eq(o.queue_ms, 0);
 	ck_assert_uint_eq(o.max_body, 4096);
+	ck_assert_uint_eq(o.stop_wait_ms, 5000);
 	ck_assert_int_eq(o.mode, SERVE_MODE_RESTORE);
 	ck_assert(o.mode_given);
 	ck_assert_ptr_eq(serve_find(&o, "sum", 3), &o.fns[0]);
@@ -59,6 +60,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(o.max_vms, 8);
 	ck_assert_uint_eq(o.queue_ms, 1000);
 	ck_assert_uint_eq(o.max_body, 1u << 20);
+	ck_assert_uint_eq(o.stop_wait_ms, 60000);
 	/* Issue 8: restore is the default; not given, a function it cannot snapshot is booted instead. */
 	ck_assert_int_eq(o.mode, SERVE_MODE_RESTORE);
 	ck_assert(!o.mode_given);
@@ -122,6 +124,7 @@ static const struct {
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--levers", "maybe", NULL }, "--levers" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--warm", "5", NULL }, "--warm" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--warm", "-1", NULL }, "--warm" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--stop-wait", "0", NULL }, "--stop-wait: 0: want a number 1..3600" },
 };
 
 START_TEST(test_refused)

@@ -156,7 +156,7 @@ START_TEST(test_magic_version)
 	hdr()->version = 1; /* before the boot block moved the console buffer */
 	reseal();
 	ck_assert_int_eq(parse(), -EINVAL);
-	ck_assert_str_eq(err, "snapshot format version 1, this ukvm reads version 2");
+	ck_assert_str_eq(err, "snapshot format version 1, this ukvm reads version 3");
 	make(0, 0);
 	hdr()->hdr_size = 128;
 	reseal();
@@ -331,7 +331,10 @@ START_TEST(test_running)
 	reseal();
 	ck_assert_int_eq(parse(), 0);
 	make(0, 0);
-	meta()->vcpu_flags |= 8;
+	meta()->vcpu_flags |= SNAP_VCPU_LAPIC;
+	reseal();
+	ck_assert_int_eq(parse(), 0);
+	meta()->vcpu_flags |= 16;
 	reseal();
 	ck_assert_int_eq(parse(), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "unknown vCPU flags"));

@@ -197,6 +197,11 @@ static enum MHD_Result serve_reply(struct MHD_Connection *c, unsigned code, cons
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", type);
+	pthread_mutex_lock(&S.lock);
+	bool stopping = S.stopping;
+	pthread_mutex_unlock(&S.lock);
+	if (stopping) /* no next request on this connection: the stop waits for no one who would send one */
+		MHD_add_response_header(r, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(c, code, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -421,8 +426,8 @@ static enum MHD_Result serve_handler(void *cls, struct MHD_Connection *c, const 
 			return MHD_NO;
 		*con_cls = q;
 		pthread_mutex_lock(&S.lock);
-		S.active++; /* until serve_done: the stop waits for its answer */
 		q->late = S.stopping;
+		S.active += !q->late; /* until serve_done: the stop waits for its answer (not a late one's 503) */
 		pthread_mutex_unlock(&S.lock);
 		return MHD_YES;
 	}
@@ -468,11 +473,12 @@ static void serve_done(void *cls, struct MHD_Connection *c, void **con_cls, enum
 	(void)cls, (void)c, (void)toe;
 	struct serve_req *q = *con_cls;
 	if (q) {
+		bool late = q->late;
 		free(q->buf);
 		free(q);
 		*con_cls = NULL;
 		pthread_mutex_lock(&S.lock);
-		S.active--;
+		S.active -= !late;
 		pthread_mutex_unlock(&S.lock);
 	}
 }
@@ -640,24 +646,37 @@ int main(int argc, char **argv)
 	 * (503); the requests begun (in a VM, waiting for one, or still sending
 	 * their body) finish and their answers are sent in full (serve_done),
 	 * then the connections close and their threads are joined. Bounded:
-	 * every VM has its function's timeout, a connection MHD's timeout.
+	 * a client can keep a request going (a body sent a byte at a time, an
+	 * answer read as slowly) and a function may have no timeout, so past
+	 * --stop-wait the files go and the process exits with its VMs (the
+	 * kernel tears them down): nothing is left behind either way.
 	 */
 	pthread_mutex_lock(&S.lock);
 	S.stopping = true; /* first: a client that finds the port closed knows a new request gets 503 */
 	unsigned inflight = S.active;
 	pthread_mutex_unlock(&S.lock);
+	/* Refused from now on; closed only after MHD_stop_daemon (its thread may still hold the fd). */
 	MHD_socket ls = MHD_quiesce_daemon(d);
 	if (ls != MHD_INVALID_SOCKET)
-		close(ls);
-	for (;;) {
+		shutdown(ls, SHUT_RDWR);
+	for (double end = serve_now() + S.o.stop_wait_ms / 1e3;;) {
 		pthread_mutex_lock(&S.lock);
 		unsigned busy = S.active;
 		pthread_mutex_unlock(&S.lock);
 		if (!busy)
 			break;
+		if (serve_now() >= end) {
+			printf("ukvm-serve: stopped by %s, %u request%s still in flight after %u s: not answered\n",
+			       sig == SIGTERM ? "SIGTERM" : "SIGINT", busy, busy == 1 ? "" : "s", S.o.stop_wait_ms / 1000);
+			fflush(stdout);
+			serve_cleanup();
+			_exit(UKVM_EXIT_INTERNAL);
+		}
 		usleep(10000);
 	}
 	MHD_stop_daemon(d);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
 	printf("ukvm-serve: stopped by %s, %u request%s in flight answered first\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 	       inflight, inflight == 1 ? "" : "s");
 out:

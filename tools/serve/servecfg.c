@@ -138,6 +138,7 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 	memset(o, 0, sizeof(*o));
 	o->max_vms = 8;
 	o->queue_ms = 1000;
+	o->stop_wait_ms = 60000;
 	o->max_body = 1 << 20;
 	o->mode = SERVE_MODE_RESTORE;
 	o->warm = 2;
@@ -167,6 +168,10 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 			r = serve_uint(a, v, 1, 4096, &o->max_vms, err, errlen);
 		} else if (!strcmp(a, "--queue-wait")) {
 			r = serve_uint(a, v, 0, 600000, &o->queue_ms, err, errlen);
+		} else if (!strcmp(a, "--stop-wait")) {
+			unsigned s = 0;
+			r = serve_uint(a, v, 1, 3600, &s, err, errlen);
+			o->stop_wait_ms = s * 1000;
 		} else if (!strcmp(a, "--max-body")) {
 			if (cli_parse_size(v, &o->max_body) || o->max_body > (1ull << 30))
 				r = serve_fail(err, errlen, a, v, "want a size up to 1G");
@@ -232,7 +237,7 @@ void serve_opts_free(struct serve_opts *o)
 const char *serve_usage(void)
 {
 	return "usage: ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...[,native=PATH]\n"
-	       "                  [--fn ...] [--max-vms N] [--queue-wait MS] [--max-body SIZE]\n"
+	       "                  [--fn ...] [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--stop-wait S]\n"
 	       "                  [--mode boot|restore|native] [--levers on|off] [--warm N]\n"
 	       "POST /fn/NAME runs NAME in a fresh microVM: the body is its stdin, its stdout the response\n"
 	       "(200 on exit 0, else 500 with the reason; 504 on timeout; 503 when --max-vms are busy\n"

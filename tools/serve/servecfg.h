@@ -35,6 +35,7 @@ struct serve_opts {
 	unsigned nfns;
 	unsigned max_vms;       /* --max-vms: VMs running at once (default 8) */
 	unsigned queue_ms;      /* --queue-wait: how long a request beyond them waits for one, then 503 (default 1000) */
+	unsigned stop_wait_ms;  /* --stop-wait S: how long SIGTERM waits for begun requests (default 60 s), then exits */
 	uint64_t max_body;      /* --max-body: request bytes taken (default 1M); more: 413 */
 	enum serve_mode mode;   /* --mode boot|restore|native (default restore) */
 	bool mode_given;        /* --mode was given: restore mode refuses a function it cannot snapshot; by default
@@ -47,7 +48,7 @@ struct serve_opts {
 
 /*
  * Parses `ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...[,native=PATH]
- * [--fn ...]... [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--mode boot|restore|native]
+ * [--fn ...]... [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--stop-wait S] [--mode boot|restore|native]
  * [--levers on|off] [--warm N]`. --mode native needs native= on every function.
  * Returns 0, or -EINVAL with one line in err ("--fn: a=b,mem=1x: bad size");
  * call serve_opts_free afterwards either way.
