@@ -42,12 +42,14 @@ fi
 #   installed libsqlite3-dev it links with; only shell.c, generated from the package's src/shell.c.in by
 #   SQLite's own tool/mkshellc.tcl (tclsh, as the package's build does), is kept.
 LWIP_VER=2.1.3+dfsg1-2
-SQLITE_VER=$(dpkg-query -W -f='${source:Version}' libsqlite3-dev)
-SQLITE_UP=$(dpkg-query -W -f='${source:Upstream-Version}' libsqlite3-dev)
+# (`deps.sh fuzz` on a machine without libsqlite3-dev: no version, no shell source; check_stdin says SKIPPED.)
+SQLITE_VER=$(dpkg-query -W -f='${source:Version}' libsqlite3-dev 2>/dev/null || true)
+SQLITE_UP=$(dpkg-query -W -f='${source:Upstream-Version}' libsqlite3-dev 2>/dev/null || true)
 cache=${UKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ukvm}
 lwip=$cache/lwip-$LWIP_VER
 sqlite=$cache/sqlite3-shell-$SQLITE_UP
-[ -f "$lwip/.ukvm-ok" ] && [ -f "$sqlite/.ukvm-ok" ] && exit 0
+sqlite_done() { [ -z "$SQLITE_VER" ] || [ -f "$sqlite/.ukvm-ok" ]; }
+[ -f "$lwip/.ukvm-ok" ] && sqlite_done && exit 0
 mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n 1)
 [ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\)[[:space:]]\+bookworm[[:space:]].*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n 1)
 [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
@@ -79,7 +81,7 @@ if [ ! -f "$lwip/.ukvm-ok" ]; then
 	debsrc lwip "$LWIP_VER" "$lwip"
 	touch "$lwip/.ukvm-ok"
 fi
-if [ ! -f "$sqlite/.ukvm-ok" ]; then
+if ! sqlite_done; then
 	debsrc sqlite3 "$SQLITE_VER" "$apt/sqlite3"
 	rm -rf "$sqlite"
 	mkdir -p "$sqlite"
