@@ -88,6 +88,25 @@ int host_msrs_check(const struct kvm_msr_list *l, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * KVM_GET_SUPPORTED_CPUID reports the APIC ID of the host CPU that ran the
+ * ioctl: leaf 1 EBX[31:24] and the x2APIC ID in leaves 0xb and 0x1f EDX. The
+ * one vCPU is APIC 0 (its LAPIC says so), and the table must not depend on
+ * where this thread ran (the cache, the boot FDT's leaves, what the guest's
+ * CPUID says): those fields are set to vCPU 0's, as other VMMs set each
+ * vCPU's own.
+ */
+static void host_cpuid_vcpu0(struct kvm_cpuid2 *c)
+{
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			e->ebx &= 0x00ffffffu;
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = 0;
+	}
+}
+
 /* KVM_GET_SUPPORTED_CPUID into a table sized to fit (nent trimmed by KVM). 0 or -errno. */
 static int host_get_cpuid(struct ukvm_host *h, char *err, size_t errlen)
 {
@@ -194,8 +213,12 @@ int host_open_cached(const char *dev, const char *cache, struct ukvm_host **out,
 		r = host_get_cpuid(h, err, errlen);
 		if (!r)
 			r = host_cpuid_check(h->cpuid, err, errlen);
+		if (!r)
+			host_cpuid_vcpu0(h->cpuid);
 		if (!r && cache)
 			(void)cpuidcache_store(cache, h->kvm_fd, h->cpuid); /* failure only costs speed */
+	} else {
+		host_cpuid_vcpu0(h->cpuid); /* a file an older ukvm-run wrote holds a host CPU's ID */
 	}
 	if (!r)
 		r = host_check_msrs(h, err, errlen);

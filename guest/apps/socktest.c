@@ -1672,6 +1672,45 @@ static void case_listen_shutdown(void)
 	unlink("lshut.sock");
 }
 
+/*
+ * UDP to a port nobody holds: the ICMP port unreachable that comes back makes a connected
+ * socket's next call fail with ECONNREFUSED, once (poll says ERR until then; SO_ERROR reads and
+ * clears it too); an unconnected socket hears nothing of it.
+ */
+static void case_udp_refused(void)
+{
+	int h = rp_sock(SOCK_DGRAM, 0, 0, "udp bind, to find a free port");
+	unsigned short port = port_of(h);
+	close(h);
+	struct sockaddr_in a = lo(port);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	T(connect(u, (struct sockaddr *)&a, sizeof(a)));
+	char b = 'x';
+	show("connected send to a closed port", send(u, &b, 1, 0));
+	usleep(50000);
+	showpoll("connected udp after the ICMP", u);
+	show("recv", recv(u, &b, 1, MSG_DONTWAIT));
+	show("recv again", recv(u, &b, 1, MSG_DONTWAIT));
+	show("send again", send(u, &b, 1, 0));
+	usleep(50000);
+	int e = -1;
+	socklen_t l = sizeof(e);
+	T(getsockopt(u, SOL_SOCKET, SO_ERROR, &e, &l));
+	say("SO_ERROR %s\n", e ? errname(e) : "0");
+	T(getsockopt(u, SOL_SOCKET, SO_ERROR, &e, &l));
+	say("SO_ERROR again %s\n", e ? errname(e) : "0");
+	show("send after SO_ERROR", send(u, &b, 1, 0));
+	usleep(50000);
+	show("send once more", send(u, &b, 1, 0));
+	close(u);
+	int v = socket(AF_INET, SOCK_DGRAM, 0);
+	show("unconnected sendto a closed port", sendto(v, &b, 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	usleep(50000);
+	showpoll("unconnected udp after the ICMP", v);
+	show("unconnected recv", recv(v, &b, 1, MSG_DONTWAIT));
+	close(v);
+}
+
 #define RP_FLOWS 32
 
 /*
@@ -1944,6 +1983,8 @@ int main(int argc, char **argv)
 		case_reuseport();
 		say("== listener shutdown\n");
 		case_listen_shutdown();
+		say("== udp refused\n");
+		case_udp_refused();
 	}
 	if (chdir("/") == 0)
 		rmdir(dir);

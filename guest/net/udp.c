@@ -4,7 +4,9 @@
 #include "net.h"
 #include "sock.h"
 #include "lwip/udp.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/netif.h"
+#include "lwip/prot/ip.h"
 
 /*
  * Received datagrams stay in lwIP's pbufs until read (one copy, pbuf ->
@@ -141,6 +143,59 @@ static struct uso *uso_rp_pick(struct uso *u, uint32_t ip, uint16_t port)
 	return best;
 }
 
+/* The error Linux's icmp_err_convert gives a destination unreachable's code, 0 for those it ignores here. */
+static int uso_icmp_errno(uint8_t code)
+{
+	switch (code) {
+	case 0: return ENETUNREACH;  /* network unreachable */
+	case 1: return EHOSTUNREACH; /* host unreachable */
+	case 2: return ENOPROTOOPT;  /* protocol unreachable */
+	case 3: return ECONNREFUSED; /* port unreachable */
+	default: return 0;           /* fragmentation needed (path MTU) and the rest: not an error of the socket */
+	}
+}
+
+int uso_icmp_input(struct pbuf *p, struct netif *inp)
+{
+	const uint8_t *ip = p->payload;
+	uint32_t len = p->len, ihl = (uint32_t)(ip[0] & 0x0f) * 4u;
+	/* An unfragmented ICMP packet, wholly in this pbuf, holding the IP header and 8 bytes of what failed. */
+	if (len < 20 || ihl < 20 || ip[9] != IP_PROTO_ICMP || (((uint32_t)ip[6] << 8 | ip[7]) & 0x3fffu))
+		return 0;
+	uint32_t tot = (uint32_t)ip[2] << 8 | ip[3];
+	if (tot > len || tot < ihl + 8 + 20 + 8)
+		return 0;
+	const uint8_t *icmp = ip + ihl, *in = icmp + 8;
+	uint32_t in_ihl = (uint32_t)(in[0] & 0x0f) * 4u;
+	if (icmp[0] != 3 || (in[0] >> 4) != 4 || in_ihl < 20 || in[9] != IP_PROTO_UDP || tot < ihl + 8 + in_ihl + 8)
+		return 0;
+	IF__NETIF_CHECKSUM_ENABLED(inp, NETIF_CHECKSUM_CHECK_ICMP) /* lo checks none (lwipopts.h) */
+	{
+		if (inet_chksum(icmp, (u16_t)(tot - ihl)) != 0)
+			return 0;
+	}
+	int e = uso_icmp_errno(icmp[1]);
+	if (!e)
+		return 0;
+	const uint8_t *uh = in + in_ihl;
+	uint32_t src, dst;
+	memcpy(&src, in + 12, 4);
+	memcpy(&dst, in + 16, 4);
+	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
+	/* Only a connected socket hears it (Linux: unconnected ones only with IP_RECVERR, not kept here). */
+	for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
+		uint32_t lip = ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip));
+		if (pcb->recv != uso_recv_cb || !(pcb->flags & UDP_FLAGS_CONNECTED) || pcb->local_port != sport ||
+		    pcb->remote_port != dport || ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) != dst || (lip && lip != src))
+			continue;
+		struct uso *u = pcb->recv_arg;
+		u->s.err = e;
+		sock_wake(&u->s);
+		break;
+	}
+	return 0;
+}
+
 static err_t uso_rp_bind(struct uso *u, const ip_addr_t *ip, uint16_t port)
 {
 	uint32_t ip4 = ip4_addr_get_u32(ip_2_ip4(ip));
@@ -238,6 +293,11 @@ static long uso_send(struct sock *s, struct sock_msg *m)
 	size_t len = sock_io_left(&m->io);
 	if (len > USO_MAX_PAYLOAD)
 		return -EMSGSIZE;
+	if (s->err) { /* an ICMP error (uso_icmp_input), reported once, as Linux's sock_alloc_send_skb does */
+		int e = s->err;
+		s->err = 0;
+		return -e;
+	}
 	struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
 	if (!p)
 		return -ENOBUFS;

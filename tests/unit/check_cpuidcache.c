@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,49 @@ START_TEST(test_other_kvm)
 	usleep(20000); /* past the coarse timestamp granularity */
 	ck_assert_int_eq(fchmod(kfd, 0640), 0);
 	expect(false, "ctime changed");
+}
+END_TEST
+
+/*
+ * KVM_GET_SUPPORTED_CPUID answers with the APIC ID of the host CPU that ran
+ * the ioctl (leaf 1 EBX[31:24], leaves 0xb and 0x1f EDX): the table, the
+ * guest's CPUID and the boot FDT depended on where the thread ran, and the
+ * cache's table could differ from a fresh one (test_kvm_round_trip failed
+ * under load). Asked on the last CPU, the table names vCPU 0's ID, 0.
+ */
+START_TEST(test_kvm_apic_id_is_vcpu0)
+{
+	int probe = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (probe < 0) {
+		fprintf(stderr, "cpuidcache: /dev/kvm unusable (%s): APIC ID check skipped\n", strerror(errno));
+		return;
+	}
+	close(probe);
+	cpu_set_t old, last;
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(old), &old), 0);
+	int cpu = -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &old))
+			cpu = i;
+	CPU_ZERO(&last);
+	CPU_SET(cpu, &last);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(last), &last), 0);
+	char err[256] = "";
+	struct ukvm_host *h;
+	int r = host_open_dev("/dev/kvm", &h, err, sizeof(err));
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(old), &old), 0);
+	ck_assert_msg(r == 0, "%s", err);
+	for (uint32_t i = 0; i < h->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &h->cpuid->entries[i];
+		if (e->function == 1)
+			ck_assert_msg(e->ebx >> 24 == 0, "CPU %d: leaf 1 EBX %08x", cpu, e->ebx);
+		if (e->function == 0xb || e->function == 0x1f)
+			ck_assert_msg(e->edx == 0, "CPU %d: leaf %#x.%u EDX %08x", cpu, e->function, e->index, e->edx);
+	}
+	for (unsigned i = 0; i < h->ncpuid_boot; i++)
+		if (h->cpuid_boot[i][0] == 1)
+			ck_assert_uint_eq(h->cpuid_boot[i][3] >> 24, 0);
+	ukvm_host_close(h);
 }
 END_TEST
 
@@ -370,6 +414,7 @@ Suite *cpuidcache_suite(void)
 	tcase_add_test(core, test_round_trip);
 	tcase_add_test(core, test_other_kvm);
 	tcase_add_test(core, test_kvm_round_trip);
+	tcase_add_test(core, test_kvm_apic_id_is_vcpu0);
 	tcase_add_test(limits, test_truncated);
 	tcase_add_test(limits, test_too_many);
 	tcase_add_test(hostile, test_corrupted);

@@ -2,6 +2,7 @@
 #ifndef NET_PORT_LWIPHOOKS_H
 #define NET_PORT_LWIPHOOKS_H
 
+struct netif;
 struct pbuf;
 struct tcp_hdr;
 struct tcp_pcb;
@@ -13,5 +14,13 @@ struct tcp_pcb;
  * MTU carries; the option is lowered to the wire's MSS. Adds no option.
  */
 u32_t *net_tcp_opts(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32_t *opts);
+
+/*
+ * LWIP_HOOK_IP4_INPUT (guest/net/udp.c): lwIP drops ICMP errors; an ICMP
+ * destination unreachable about a datagram of a connected UDP socket sets
+ * its error (ECONNREFUSED for a closed port), as Linux's __udp4_lib_err.
+ * Looks only; always 0, so lwIP goes on with the packet.
+ */
+int uso_icmp_input(struct pbuf *p, struct netif *inp);
 
 #endif

@@ -106,6 +106,7 @@
 /* The hooks (port/lwiphooks.h): a SYN's MSS is the wire's, not that of a TSO interface's 64 KiB MTU. */
 #define LWIP_HOOK_FILENAME "lwiphooks.h"
 #define LWIP_HOOK_TCP_OUT_ADD_TCPOPTS(p, hdr, pcb, opts) net_tcp_opts(p, hdr, pcb, opts)
+#define LWIP_HOOK_IP4_INPUT(p, inp) uso_icmp_input(p, inp)
 /* Checksums eight bytes at a time (guest/net/port.c): lwIP's own routine takes two. */
 #include <stdint.h>
 uint16_t net_port_chksum(const void *data, int len);
