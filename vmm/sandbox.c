@@ -210,8 +210,10 @@ static int sandbox_allow_fd_req(scmp_filter_ctx f, int nr, int fd, unsigned long
  *   thread), O_DIRECT bounce buffers (event thread); no file mapping (a
  *   shared writable mapping of a file is a write that write's filter never
  *   sees).
- * - madvise: MADV_DONTNEED only: free() trimming a heap, glibc releasing an
- *   exiting thread's stack.
+ * - madvise: MADV_DONTNEED (glibc's free() trimming a heap, releasing an
+ *   exiting thread's stack) and MADV_FREE (musl's free(), ukvm-run's: a
+ *   freed slot's whole pages, e.g. the CPUID table at ukvm_destroy). Both
+ *   only drop this process's anonymous pages: nothing is granted.
  * - futex: the operations glibc's mutexes, condition variables and
  *   pthread_join use (private or shared, either clock); no PI or requeue-PI
  *   futexes, no FUTEX_WAKE_OP.
@@ -225,6 +227,8 @@ static int sandbox_common(scmp_filter_ctx f, int r)
 				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS));
 	if (!r)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1, SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+	if (!r)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1, SCMP_A2(SCMP_CMP_EQ, MADV_FREE));
 	static const int futex_ops[] = { FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET };
 	for (unsigned i = 0; i < sizeof(futex_ops) / sizeof(futex_ops[0]) && !r; i++)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(futex), 1,

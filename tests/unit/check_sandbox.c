@@ -146,6 +146,7 @@ static void event_thread_body(void)
 	survives(EVENT, SYS_preadv2, FD_FILE, 0, 0, 0);
 	survives(EVENT, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 	survives(EVENT, SYS_madvise, 0, 4096, MADV_DONTNEED, 0);
+	survives(EVENT, SYS_madvise, 0, 4096, MADV_FREE, 0);
 	survives(EVENT, SYS_futex, 0, FUTEX_WAKE_PRIVATE, 1, 0);
 	/* forbidden calls */
 	killed(EVENT, SYS_getppid, 0, 0, 0, 0);
@@ -202,6 +203,7 @@ static void vcpu_thread_body(void)
 	survives(VCPU, SYS_close, FD_VCPU, 0, 0, 0);
 	survives(VCPU, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 	survives(VCPU, SYS_madvise, 0, 4096, MADV_DONTNEED, 0);
+	survives(VCPU, SYS_madvise, 0, 4096, MADV_FREE, 0);
 	/* glibc's first arena trim (check_may_shrink_heap): refused with EACCES, not killed */
 	survives(VCPU, SYS_openat, AT_FDCWD, (long)"/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC, 0);
 	/* forbidden calls */
