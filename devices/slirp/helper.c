@@ -162,6 +162,25 @@ static const char *hp_ip(uint32_t a, char *s)
 	return inet_ntop(AF_INET, &a, s, INET_ADDRSTRLEN);
 }
 
+/*
+ * libslirp listens on a TCP forward's host port with a backlog of 1, so a
+ * burst of clients (200 connecting at once) overflowed the accept queue:
+ * their SYNs were dropped and retried after 1, 3, 7... s, and 25 of the
+ * 200 got through in 30 s. Linux takes a second listen() on a listening
+ * socket as a new backlog: each forward's socket, found among the fds
+ * libslirp polls, gets the system's maximum.
+ */
+static int hp_backlog_fd(int fd, int events, void *opaque)
+{
+	(void)events;
+	(void)opaque;
+	int on = 0;
+	socklen_t len = sizeof(on);
+	if (!getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) && on)
+		(void)listen(fd, SOMAXCONN);
+	return -1; /* no index: nothing is polled here */
+}
+
 /* Makes the Slirp and its forwards; replies either way. 0 or -errno. */
 static int hp_setup(const struct nu_config *c)
 {
@@ -201,6 +220,8 @@ static int hp_setup(const struct nu_config *c)
 			return -e;
 		}
 	}
+	uint32_t timeout = 0;
+	slirp_pollfds_fill(hp.slirp, &timeout, hp_backlog_fd, NULL);
 	return hp_reply(0, "") ? -EPIPE : 0;
 }
 

@@ -354,8 +354,8 @@ struct hconn {
 	char buf[2048];
 };
 
-/* nconn connections at once, each makes `per` keep-alive GETs of a body_len body; all must be answered. */
-static int http_many(int nconn, int per, size_t body_len, double limit_s)
+/* nconn connections to ip:port at once, each makes `per` keep-alive GETs of a body_len body; all must be answered. */
+static int http_many(const char *ip, int port, int nconn, int per, size_t body_len, double limit_s)
 {
 	static struct hconn c[256];
 	static const char req[] = "GET / HTTP/1.1\r\nHost: guest\r\n\r\n";
@@ -365,7 +365,7 @@ static int http_many(int nconn, int per, size_t body_len, double limit_s)
 	ck_assert_int_le(nconn, 256);
 	memset(c, 0, sizeof(c));
 	for (int i = 0; i < nconn; i++)
-		c[i].fd = tcp_connect(GUEST_IP, 8080, 1);
+		c[i].fd = tcp_connect(ip, port, 1);
 	while (done < nconn && now_s() < end) {
 		for (int i = 0; i < nconn; i++) {
 			short ev = !c[i].connected || c[i].reqs_sent == c[i].answered ? POLLOUT : POLLIN;
@@ -431,7 +431,7 @@ START_TEST(http_200_connections)
 		const char *args[] = {"8080", "1024", mode[m], NULL};
 		app_up(&p, _i, 1, NULL, "httpd", args, "listening on 8080");
 		double t0 = now_s();
-		int answered = http_many(200, 3, 1024, 30);
+		int answered = http_many(GUEST_IP, 8080, 200, 3, 1024, 30);
 		double dt = now_s() - t0;
 		app_stop(&p, &r);
 		ck_assert_msg(answered == 600, "%s %s: %d of 600 requests answered\nout: %s\nerr: %s", target_name[_i],
@@ -628,6 +628,50 @@ START_TEST(user_hostfwd)
 	ck_assert_msg(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "Content-Length: 512") && body &&
 			      strlen(body + 4) == 512,
 		      "%s: response %s\nout: %s\nerr: %s", target_name[_i], buf, r.out, r.err);
+	app_down(&r);
+}
+END_TEST
+
+/*
+ * The tap tests' loads through user-mode networking: 64 MiB each way through the echo server
+ * (127.0.0.1:17000 forwarded to the guest's 7000) and 200 concurrent keep-alive connections
+ * to httpd (18080 to 8080), checked as on the tap; native: the apps on the forwarded ports.
+ */
+START_TEST(user_echo_64m)
+{
+	struct it_proc p;
+	struct it_result r;
+	const char *args[] = {_i == NATIVE ? "17000" : "7000", NULL};
+	app_up(&p, _i, 0, "user,hostfwd=tcp:127.0.0.1:17000-:7000", "tcpecho", args, "listening on");
+	double t0 = now_s();
+	struct echo_st s = {.fd = tcp_connect_retry("127.0.0.1", 17000, 5), .seed = 13};
+	ck_assert_msg(s.fd >= 0, "%s: 127.0.0.1:17000 never accepted", target_name[_i]);
+	echo_streams(&s, 1, 64ull << 20, 60);
+	double dt = now_s() - t0;
+	close(s.fd);
+	app_stop(&p, &r);
+	fprintf(stderr, "net: %s user-mode echo 64 MiB each way in %.2f s (%.0f MB/s each way)\n", target_name[_i],
+		dt, 64 * 1.048576 / dt);
+	app_down(&r);
+}
+END_TEST
+
+START_TEST(user_http_200_connections)
+{
+	struct it_proc p;
+	struct it_result r;
+	const char *args[] = {_i == NATIVE ? "18080" : "8080", "1024", "et", NULL};
+	app_up(&p, _i, 0, "user,hostfwd=tcp:127.0.0.1:18080-:8080", "httpd", args, "listening on");
+	int fd = tcp_connect_retry("127.0.0.1", 18080, 5); /* the forward may need a moment after the guest listens */
+	ck_assert_msg(fd >= 0, "%s: 127.0.0.1:18080 never accepted", target_name[_i]);
+	close(fd);
+	double t0 = now_s();
+	int answered = http_many("127.0.0.1", 18080, 200, 3, 1024, 30);
+	double dt = now_s() - t0;
+	app_stop(&p, &r);
+	ck_assert_msg(answered == 600, "%s: %d of 600 requests answered\nout: %s\nerr: %s", target_name[_i], answered,
+		      r.out, r.err);
+	fprintf(stderr, "net: %s user-mode httpd 200 connections x 3 requests in %.2f s\n", target_name[_i], dt);
 	app_down(&r);
 }
 END_TEST
@@ -902,6 +946,8 @@ Suite *net_suite(void)
 	tcase_add_loop_test(tc, user_hostfwd, NATIVE, T_USER);
 	tcase_add_loop_test(tc, user_connects_out, NATIVE, T_USER);
 	tcase_add_loop_test(tc, user_udp_hostfwd, NATIVE, T_USER);
+	tcase_add_loop_test(tc, user_echo_64m, NATIVE, T_USER);
+	tcase_add_loop_test(tc, user_http_200_connections, NATIVE, T_USER);
 	tcase_add_loop_test(tc, busybox_nc_server, NATIVE, T_TCP);
 	suite_add_tcase(s, tc);
 
