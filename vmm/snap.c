@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "host.h"
-#include "vcpu.h"
+#include "pvm_abi.h"
 
 /*
  * SSE4.2's CRC32 instruction computes exactly CRC32C. A snapshot's metadata
