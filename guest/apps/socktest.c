@@ -1578,6 +1578,35 @@ static void rp_accept_all(const int *ls, int nl, int want, int first)
 	say("accepted %d of %d, each once %d, duplicates %d\n", got, want, all, dup);
 }
 
+#define RP_FLOWS 32
+
+/*
+ * Reads the 1-byte datagrams base..base+want-1 from the two sockets u (10 ms polls, 5 s at most):
+ * owner[i] is the socket (0 or 1) that got byte base + i, -1 if it never came. Returns the count.
+ */
+static int rp_udp_take(const int u[2], int base, int want, int *owner)
+{
+	int got = 0, idle = 0;
+	for (int i = 0; i < want; i++)
+		owner[i] = -1;
+	while (got < want && idle < 500) {
+		struct pollfd p[2] = { { .fd = u[0], .events = POLLIN }, { .fd = u[1], .events = POLLIN } };
+		if (poll(p, 2, 10) <= 0) {
+			idle++;
+			continue;
+		}
+		for (int i = 0; i < 2; i++) {
+			unsigned char b;
+			while (recv(u[i], &b, 1, MSG_DONTWAIT) == 1) {
+				got++;
+				if (b >= base && b < base + want)
+					owner[b - base] = i;
+			}
+		}
+	}
+	return got;
+}
+
 /*
  * SO_REUSEPORT: sockets that all set it share a port (TCP and UDP); each listens; every
  * connection is accepted by exactly one of them; one closed, the others take the rest.
@@ -1666,6 +1695,25 @@ static void case_reuseport(void)
 		once &= seen[i] == 1;
 	say("udp datagrams %d each once %d\n", got, once);
 	close(c);
+	/* Many flows (source ports): spread over the group by a hash of the flow, each flow kept on its socket. */
+	int us[2] = { u1, u2 }, cl[RP_FLOWS], owner[2 * RP_FLOWS], on[2] = { 0, 0 }, kept = 1;
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < RP_FLOWS; i++) {
+			if (!round)
+				cl[i] = socket(AF_INET, SOCK_DGRAM, 0);
+			unsigned char b = (unsigned char)(round * RP_FLOWS + i);
+			check(sendto(cl[i], &b, 1, 0, (struct sockaddr *)&a, sizeof(a)) == 1, "sendto flow");
+		}
+		got = rp_udp_take(us, round * RP_FLOWS, RP_FLOWS, owner + round * RP_FLOWS);
+		say("udp flows round %d: %d datagrams\n", round, got);
+	}
+	for (int i = 0; i < RP_FLOWS; i++) {
+		if (owner[i] >= 0)
+			on[owner[i]] = 1;
+		kept &= owner[i] >= 0 && owner[i] == owner[RP_FLOWS + i];
+		close(cl[i]);
+	}
+	say("udp %d flows: spread over both sockets %d, each flow kept on its socket %d\n", RP_FLOWS, on[0] && on[1], kept);
 	close(u1);
 	close(u2);
 }

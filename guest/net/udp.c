@@ -37,10 +37,12 @@ static struct uso *uso_of(struct sock *s)
 	return (struct uso *)s;
 }
 
+static struct uso *uso_rp_pick(struct uso *u, uint32_t ip, uint16_t port);
+
 static void uso_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)
 {
-	struct uso *u = arg;
 	(void)pcb;
+	struct uso *u = uso_rp_pick(arg, ip4_addr_get_u32(ip_2_ip4(addr)), port);
 	struct uso_dgram *d = NULL;
 	if (u->rcv_shut || u->queued + p->tot_len > (size_t)u->s.rcvbuf || !(d = k_malloc(sizeof(*d)))) {
 		pbuf_free(p); /* Linux drops what does not fit the receive buffer */
@@ -77,8 +79,11 @@ int inet_udp_create(struct sock **out)
  * SO_REUSEPORT: lwIP's udp_bind shares a port only between pcbs that all
  * carry SOF_REUSEADDR. Linux's rule is applied here (a port is shared when
  * every socket on it set SO_REUSEPORT) and SOF_REUSEADDR lent for the one
- * udp_bind. lwIP then gives each unicast datagram to the first matching pcb:
- * exactly one socket of the group receives it (Linux picks by a hash).
+ * udp_bind. lwIP then gives each unicast datagram to the first matching pcb
+ * (the last one that matched: it moves it to the front of its list), and
+ * uso_rp_pick passes it on to the group member Linux would pick: one chosen
+ * by a hash of the source, so a server's sockets share the flows and each
+ * flow stays on one socket.
  */
 static bool uso_rp_overlap(const struct udp_pcb *p, uint32_t ip, uint16_t port)
 {
@@ -90,6 +95,50 @@ static bool uso_rp_member(const struct udp_pcb *p)
 {
 	const struct uso *o = p->recv == uso_recv_cb ? p->recv_arg : NULL;
 	return o && o->s.reuseport;
+}
+
+/* Whether p is in the SO_REUSEPORT group of u's unconnected pcb (Linux's: the same port and address, unconnected). */
+static bool uso_rp_peer(const struct udp_pcb *p, const struct uso *u)
+{
+	return uso_rp_member(p) && !(p->flags & UDP_FLAGS_CONNECTED) && p->local_port == u->pcb->local_port &&
+	       ip_addr_cmp(&p->local_ip, &u->pcb->local_ip);
+}
+
+/* A 64-bit mix (splitmix64's finaliser): every input bit moves every output bit. */
+static uint64_t uso_rp_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/*
+ * The member of u's group that takes a unicast datagram from ip:port: the
+ * highest hash of the source with the member (rendezvous hashing), which
+ * lwIP's reordering of its list cannot change and a member joining or
+ * leaving changes only for the flows it takes or had. u itself when it is
+ * connected, alone, or the datagram was broadcast or multicast (lwIP hands
+ * those to every matching socket).
+ */
+static struct uso *uso_rp_pick(struct uso *u, uint32_t ip, uint16_t port)
+{
+	if (!u->s.reuseport || (u->pcb->flags & UDP_FLAGS_CONNECTED) || ip4_addr_ismulticast(ip4_current_dest_addr()) ||
+	    ip4_addr_isbroadcast(ip4_current_dest_addr(), ip_current_input_netif()))
+		return u;
+	uint64_t flow = (uint64_t)ip << 16 | port, best_w = 0;
+	struct uso *best = u;
+	for (struct udp_pcb *p = udp_pcbs; p; p = p->next) {
+		if (p != u->pcb && !uso_rp_peer(p, u))
+			continue;
+		uint64_t w = uso_rp_mix(flow ^ uso_rp_mix((uintptr_t)p->recv_arg));
+		if (w >= best_w) {
+			best_w = w;
+			best = p->recv_arg;
+		}
+	}
+	return best;
 }
 
 static err_t uso_rp_bind(struct uso *u, const ip_addr_t *ip, uint16_t port)
