@@ -9,11 +9,12 @@ set -eu
 # e2fsprogs (disk images), containerd + runc + containernetworking-plugins (ukvm-oci's end-to-end suite,
 # tests/integration/check_ocie2e.c, runs a private containerd), busybox-static and bash-static (programs nobody
 # here wrote: check_stdin.c reads its stdin, check_net its nc -l server, check_compat compares their applets and
-# scripts with Linux), libsqlite3-dev (check_mm's SQLite in WAL mode). lwIP's source: dpkg-dev, xz-utils and the
-# archive keyring for apt-get source.
+# scripts with Linux), libsqlite3-dev (check_mm's SQLite in WAL mode, and the SQLite shell of check_stdin).
+# lwIP's and SQLite's source: dpkg-dev, xz-utils and the archive keyring for apt-get source, tcl (tclsh) to
+# generate SQLite's shell.c.
 pkgs="gcc libc6-dev make pkg-config libfdt-dev liburing-dev libseccomp-dev check musl-tools binutils
 	libslirp-dev libglib2.0-dev libmicrohttpd-dev libjansson-dev iproute2 curl wrk gnuplot-nox e2fsprogs
-	containerd runc containernetworking-plugins busybox-static bash-static libsqlite3-dev dpkg-dev xz-utils debian-archive-keyring"
+	containerd runc containernetworking-plugins busybox-static bash-static libsqlite3-dev dpkg-dev xz-utils debian-archive-keyring tcl"
 missing=""
 # `deps.sh fuzz` (make fuzz): clang and its runtimes (libFuzzer, sanitizers) instead; make check needs neither.
 [ "${1:-}" = fuzz ] && pkgs="clang libclang-rt-dev"
@@ -33,31 +34,58 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# lwIP, compiled into the guest kernel, comes from Debian's source package: fetched once into a
-# cache outside the repo (the build itself downloads nothing) and verified by dpkg-source. The
-# machines' apt has no deb-src entries, so apt-get runs with a private state made from the
-# mirror the system already uses.
+# Third-party source comes from Debian's source packages: fetched once into a cache outside the repo (the
+# build itself downloads nothing) and verified by dpkg-source. The machines' apt has no deb-src entries, so
+# apt-get runs with a private state made from the mirror the system already uses.
+# - lwIP, compiled into the guest kernel.
+# - SQLite's command-line shell (tests/integration/check_stdin.c pipes SQL into it): the version of the
+#   installed libsqlite3-dev it links with; only shell.c, generated from the package's src/shell.c.in by
+#   SQLite's own tool/mkshellc.tcl (tclsh, as the package's build does), is kept.
 LWIP_VER=2.1.3+dfsg1-2
+# (`deps.sh fuzz` on a machine without libsqlite3-dev: no version, no shell source; check_stdin says SKIPPED.)
+SQLITE_VER=$(dpkg-query -W -f='${source:Version}' libsqlite3-dev 2>/dev/null || true)
+SQLITE_UP=$(dpkg-query -W -f='${source:Upstream-Version}' libsqlite3-dev 2>/dev/null || true)
 cache=${UKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ukvm}
 lwip=$cache/lwip-$LWIP_VER
-[ -f "$lwip/.ukvm-ok" ] && exit 0
+sqlite=$cache/sqlite3-shell-$SQLITE_UP
+sqlite_done() { [ -z "$SQLITE_VER" ] || [ -f "$sqlite/.ukvm-ok" ]; }
+[ -f "$lwip/.ukvm-ok" ] && sqlite_done && exit 0
 mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n 1)
 [ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\)[[:space:]]\+bookworm[[:space:]].*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n 1)
 [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
 apt=$cache/apt
-rm -rf "$apt" "$lwip"
+rm -rf "$apt"
 mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/src"
 echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm main" >"$apt/sources.list"
-set -- -o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null \
-	-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o APT::Sandbox::User="$(id -un)"
-echo "deps.sh: fetching Debian's lwip $LWIP_VER source into $cache"
-apt-get "$@" update -qq
-(cd "$apt/src" && apt-get "$@" source --download-only -qq "lwip=$LWIP_VER" >/dev/null)
-# apt checked every file against the signed index; dpkg-source checks them against the .dsc (its own
-# signature check says "no public key": Debian's keyring package is not needed for that chain).
-if ! dpkg-source -q -x "$apt/src/lwip_$LWIP_VER.dsc" "$lwip" >"$apt/x.log" 2>&1; then
-	cat "$apt/x.log" >&2
-	exit 1
+# apt-get with that private state.
+apt_src() {
+	apt-get -o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o APT::Sandbox::User="$(id -un)" "$@"
+}
+apt_src update -qq
+
+# debsrc PACKAGE VERSION DIR: Debian's source package unpacked (its patches applied) into DIR.
+debsrc() {
+	echo "deps.sh: fetching Debian's $1 $2 source into $cache"
+	rm -rf "$3"
+	(cd "$apt/src" && apt_src source --download-only -qq "$1=$2" >/dev/null)
+	# apt checked every file against the signed index; dpkg-source checks them against the .dsc (its own
+	# signature check says "no public key": Debian's keyring package is not needed for that chain).
+	if ! dpkg-source -q -x "$apt/src/$1_$2.dsc" "$3" >"$apt/x.log" 2>&1; then
+		cat "$apt/x.log" >&2
+		exit 1
+	fi
+}
+
+if [ ! -f "$lwip/.ukvm-ok" ]; then
+	debsrc lwip "$LWIP_VER" "$lwip"
+	touch "$lwip/.ukvm-ok"
+fi
+if ! sqlite_done; then
+	debsrc sqlite3 "$SQLITE_VER" "$apt/sqlite3"
+	rm -rf "$sqlite"
+	mkdir -p "$sqlite"
+	tclsh "$apt/sqlite3/tool/mkshellc.tcl" >"$sqlite/shell.c"
+	echo "sqlite3 $SQLITE_VER" >"$sqlite/.ukvm-ok"
 fi
 rm -rf "$apt" "$cache"/lwip_*.orig.tar.*
-touch "$lwip/.ukvm-ok"

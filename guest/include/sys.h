@@ -195,6 +195,8 @@ long sys_getrlimit(SYS_ARGS);
 long sys_sysinfo(SYS_ARGS);
 long sys_setrlimit(SYS_ARGS);
 long sys_get_robust_list(SYS_ARGS);
+/* rseq(2): -ENOSYS without the unimplemented-syscall notice (glibc registers one at every start). */
+long sys_rseq(SYS_ARGS);
 /* The process among processes: guest/sys/sys_proc.c. */
 long sys_getgroups(SYS_ARGS);
 long sys_setgroups(SYS_ARGS);

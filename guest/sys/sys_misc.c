@@ -87,6 +87,15 @@ long sys_uname(SYS_ARGS)
 	return 0;
 }
 
+/*
+ * No restartable sequences: -ENOSYS, what Linux built without CONFIG_RSEQ
+ * answers. glibc (2.35 on) registers an rseq area in every thread it starts
+ * and carries on without one (sched_getcpu asks getcpu instead), so the
+ * one-time "unimplemented syscall" notice would only be noise on the stderr
+ * of every glibc program.
+ */
+long sys_rseq(SYS_ARGS) { return -ENOSYS; }
+
 long sys_getpid(SYS_ARGS) { return MISC_PID; }
 long sys_gettid(SYS_ARGS) { return k_thr_tid(); }
 long sys_getppid(SYS_ARGS) { return 0; }

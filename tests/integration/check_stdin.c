@@ -404,6 +404,139 @@ START_TEST(busybox_reads_a_pipe)
 }
 END_TEST
 
+/* The SQLite shell (tools/build.mk: Debian's shell.c, static); false, with the SKIPPED line, without it. */
+static bool sqlite_present(const char *what)
+{
+	if (access(it_path("apps/sqlite3.img"), R_OK) == 0 && access(it_path("apps/sqlite3"), X_OK) == 0)
+		return true;
+	fprintf(stderr, "stdin: SKIPPED sqlite3 %s: %s missing (SQLite's shell.c not fetched: run tools/deps.sh, then "
+		"make)\n", what, it_path("apps/sqlite3.img"));
+	return false;
+}
+
+/* Runs the static sqlite3 natively (k 0) or in ukvm (k 1), no --quiet: its stdin the pipe or file in_fd. */
+static void sqlite_run(struct it_result *r, int k, const char *pv, int in_fd)
+{
+	const char *vm[] = { "--pv", pv, it_path("apps/sqlite3.img"), NULL };
+	const char *nat[] = { NULL };
+	run_in(r, k ? NULL : it_path("apps/sqlite3"), k ? vm : nat, in_fd, 60);
+}
+
+/* stdout, stderr and status of a native and a ukvm run the same, byte for byte; msg names the run. */
+static void sqlite_same(const struct it_result *n, const struct it_result *r, const char *msg)
+{
+	char diff[512];
+	it_first_diff(n->out, r->out, diff, sizeof(diff));
+	ck_assert_msg(r->out_len == n->out_len && memcmp(r->out, n->out, n->out_len) == 0, "%s: stdout: %s", msg, diff);
+	it_first_diff(n->err, r->err, diff, sizeof(diff));
+	ck_assert_msg(strcmp(r->err, n->err) == 0, "%s: stderr: %s", msg, diff);
+	ck_assert_msg(r->status == n->status, "%s: status %d, natively %d", msg, r->status, n->status);
+}
+
+/*
+ * README's example, `echo 'select 1;' | ukvm-run sqlite3.img`, with SQLite's
+ * own shell (Debian's source, glibc static): "1", and nothing else on
+ * stderr (no kernel notice either: glibc's rseq at start is ENOSYS quietly).
+ */
+START_TEST(sqlite_select_1_from_a_pipe)
+{
+	const char *pv = pv_modes[_i];
+	if (!sqlite_present("select 1"))
+		return;
+	struct it_result r[2];
+	for (int k = 0; k < 2; k++) {
+		int p[2];
+		pipe_open(p);
+		ck_assert_int_eq(write(p[1], "select 1;\n", 10), 10);
+		close(p[1]);
+		sqlite_run(&r[k], k, pv, p[0]);
+		close(p[0]);
+	}
+	ck_assert_msg(r[0].status == 0 && strcmp(r[0].out, "1\n") == 0 && !r[0].err[0], "native: %d %s%s", r[0].status,
+		      r[0].out, r[0].err);
+	sqlite_same(&r[0], &r[1], pv);
+	it_result_free(&r[0]);
+	it_result_free(&r[1]);
+	fprintf(stderr, "stdin: --pv %s: echo 'select 1;' | ukvm-run sqlite3.img prints 1, as on Linux\n", pv);
+}
+END_TEST
+
+/* Tables, a join, group by, printf(), CSV with headers (rows end in \r\n, RFC 4180), a syntax and a runtime error. */
+static const char sqlite_script[] =
+	"create table dept(id integer primary key, name text not null);\n"
+	"create table emp(id integer primary key, name text, dept integer references dept(id), salary real);\n"
+	"insert into dept values (1,'eng'),(2,'ops'),(3,'sales');\n"
+	"insert into emp(name,dept,salary) values ('ada',1,120.5),('bob',1,99),('cy',2,80.25),('di',3,70),('ed',3,NULL);\n"
+	"select e.name, d.name from emp e join dept d on d.id = e.dept order by e.id;\n"
+	"select d.name, count(*), sum(e.salary), printf('%.2f', avg(e.salary)) from emp e join dept d on d.id = e.dept\n"
+	"  group by d.name order by d.name;\n"
+	"selec oops;\n"
+	"select printf('%5d|%-6s|%08.3f|%x', 42, 'ab', 3.14159, 255);\n"
+	".mode csv\n"
+	".headers on\n"
+	"select id, name, printf('\"%s\"', name) as quoted from emp where salary > 75 order by salary desc;\n"
+	".mode list\n"
+	".headers off\n"
+	"with recursive c(x) as (select 1 union all select x+1 from c where x < 20000)\n"
+	"  select count(*), sum(x), group_concat(x*x, ',') filter (where x <= 10) from c;\n"
+	"select * from nosuchtable;\n"
+	".schema\n"
+	"select 'end';\n";
+
+/*
+ * A longer SQL script into the SQLite shell, from a pipe fed by another
+ * process and from a file (`ukvm-run sqlite3.img < file.sql`): stdout,
+ * stderr (the shell's error lines) and exit status (1: errors happened)
+ * byte-identical with the same binary run natively.
+ */
+START_TEST(sqlite_script_as_on_linux)
+{
+	const char *pv = pv_modes[_i];
+	if (!sqlite_present("script"))
+		return;
+	char file[] = "/tmp/ukvm-sql-XXXXXX";
+	int f = mkostemp(file, O_CLOEXEC);
+	ck_assert_int_ge(f, 0);
+	unlink(file);
+	ck_assert_int_eq(write(f, sqlite_script, sizeof(sqlite_script) - 1), (ssize_t)sizeof(sqlite_script) - 1);
+	struct it_result n, r;
+	ck_assert_int_eq(lseek(f, 0, SEEK_SET), 0);
+	sqlite_run(&n, 0, pv, f);
+	/* What the shell itself says, so a broken native run cannot make the comparison pass. */
+	ck_assert_msg(n.status == 1 && strstr(n.out, "ada|eng\n") && strstr(n.out, "sales|2|70.0|70.00\n") &&
+			      strstr(n.out, "   42|ab    |0003.142|ff\n") && strstr(n.out, "id,name,quoted\r\n1,ada,\"\"\"ada\"\"\"\r\n") &&
+			      strstr(n.out, "20000|200010000|1,4,9,16,25,36,49,64,81,100\n") &&
+			      strstr(n.out, "CREATE TABLE dept(") && strstr(n.out, "\nend\n") &&
+			      strstr(n.err, "Parse error near line 8: near \"selec\": syntax error\n") &&
+			      strstr(n.err, "no such table: nosuchtable\n"),
+		      "native: status %d\n%s%s", n.status, n.out, n.err);
+	for (int k = 0; k < 2; k++) {
+		int p[2] = { -1, -1 }, wpid = -1;
+		if (k == 0) {
+			pipe_open(p);
+			wpid = writer_start(p[1], sqlite_script, sizeof(sqlite_script) - 1);
+			close(p[1]);
+		} else {
+			ck_assert_int_eq(lseek(f, 0, SEEK_SET), 0);
+		}
+		sqlite_run(&r, 1, pv, k == 0 ? p[0] : f);
+		if (k == 0) {
+			close(p[0]);
+			int st;
+			ck_assert_int_eq(waitpid(wpid, &st, 0), wpid);
+		}
+		char msg[64];
+		snprintf(msg, sizeof(msg), "--pv %s, %s", pv, k == 0 ? "pipe" : "file");
+		sqlite_same(&n, &r, msg);
+		it_result_free(&r);
+	}
+	fprintf(stderr, "stdin: --pv %s: a %zu-byte SQL script from a pipe and a file: %zu bytes out, stderr and "
+		"status %d as on Linux\n", pv, sizeof(sqlite_script) - 1, n.out_len, n.status);
+	it_result_free(&n);
+	close(f);
+}
+END_TEST
+
 /*
  * A function blocked reading stdin is idle: --snapshot-when-idle snapshots
  * it there, and each VM restored from that snapshot reads its own stdin
@@ -507,6 +640,8 @@ Suite *stdin_suite(void)
 	tcase_add_loop_test(c, blocked_reader_lets_threads_run, 0, 2);
 	tcase_add_loop_test(c, stop_while_blocked_on_silent_stdin, 0, 8);
 	tcase_add_loop_test(c, busybox_reads_a_pipe, 0, 2);
+	tcase_add_loop_test(c, sqlite_select_1_from_a_pipe, 0, 2);
+	tcase_add_loop_test(c, sqlite_script_as_on_linux, 0, 2);
 	tcase_add_loop_test(c, snapshot_while_reading_then_restore_with_new_input, 0, 2);
 	tcase_add_test(c, embed_console_in_fd);
 	tcase_add_test(c, hostile_input_hypercalls);

@@ -509,6 +509,9 @@ Suite *sandbox_suite(void)
 {
 	Suite *s = suite_create("sandbox");
 	TCase *c = tcase_create("core"), *h = tcase_create("hostile");
+	/* Each hostile case forks ~50 children (ASan runner) that build or patch a filter, twice: ~0.5 s each alone,
+	 * past Check's 4 s default when make check shares the machine's 2 cores (timed out in 2 full runs). */
+	tcase_set_timeout(h, 30);
 	tcase_add_test(c, test_vcpu_thread_stderr);
 	tcase_add_test(c, test_vcpu_thread_snapshot);
 	tcase_add_test(c, test_sanitizer_reports_under_filter);
