@@ -265,6 +265,18 @@ struct ukvm_input {
 #define UKVM_INPUT_HUP 1ull
 
 /*
+ * What the host fd behind one of the guest's fds 0-2 is: the restoring
+ * run's answer to what /chosen/ukvm,std*-tty said at boot (below), so a
+ * restored app's isatty/TCGETS/TIOCGWINSZ (and the kernel's choice to buffer
+ * that stream, "Console buffer" above) follow the console it runs on now.
+ */
+struct ukvm_tty {
+	uint32_t flags;      /* UKVM_TTY_TERMINAL; other bits 0 */
+	uint16_t rows, cols; /* with UKVM_TTY_TERMINAL: its window size (0 0 when unknown) */
+};
+#define UKVM_TTY_TERMINAL 1u
+
+/*
  * Wait: block the vCPU until timeout_ns of host monotonic time have passed
  * or a device has news, whichever comes first. timeout_ns = UINT64_MAX waits
  * for device news only (the monitor refuses it if no device can ever wake
@@ -275,9 +287,16 @@ struct ukvm_wait {
 	uint64_t flags;   /* UKVM_WAIT_* below; unknown bits: -EINVAL */
 	int64_t ret;      /* out: 0 timeout, 1 device news, UKVM_WAIT_RESTORED, -errno;
 	                     with UKVM_WAIT_INPUT, UKVM_WAIT_RET_INPUT may be or'd into 0 or 1 */
-	/* Appended for snapshots: written by the monitor only with ret UKVM_WAIT_RESTORED. */
+	/*
+	 * Appended for snapshots: written by the monitor only with ret
+	 * UKVM_WAIT_RESTORED, yet the guest's block is always the whole struct.
+	 * A snapshot's guest made its WAIT with its own kernel's struct:
+	 * growing it takes a new snapshot format version (vmm/snap.h), so an
+	 * older guest's smaller block is never written past its end.
+	 */
 	uint64_t realtime_ns; /* host CLOCK_REALTIME just before the restored vCPU resumed */
 	uint8_t seed[32];     /* fresh host entropy, to be mixed into the guest's generator */
+	struct ukvm_tty tty[3]; /* the restoring run's fds 0, 1, 2 (snapshot version 4) */
 };
 
 /*
@@ -290,10 +309,11 @@ struct ukvm_wait {
 #define UKVM_WAIT_IDLE_MIN_NS 50000000ull
 /*
  * ret of a WAIT the vCPU was snapshotted in, seen by each VM restored from
- * that snapshot: realtime_ns and seed are fresh. The guest keeps its
+ * that snapshot: realtime_ns, seed and tty are fresh. The guest keeps its
  * monotonic clock running from where it was when it made the call, sets
  * its realtime clock (and the vDSO's) from realtime_ns, reseeds its random
- * generator with seed, then polls its devices as after news.
+ * generator with seed, takes tty[i] in place of /chosen/ukvm,std*-tty for
+ * its fd i, then polls its devices as after news.
  */
 #define UKVM_WAIT_RESTORED 2
 /*
@@ -359,7 +379,8 @@ enum ukvm_mark {
  *                       own name from the payload instead when it has one
  *     ukvm,stdin-tty    present iff the host fd behind the guest's fd 0 / 1 / 2 is a
  *     ukvm,stdout-tty   terminal; value: u32 <rows cols> of its window at boot (0 0 when
- *     ukvm,stderr-tty   unknown). isatty/TCGETS/TIOCGWINSZ answer from these
+ *     ukvm,stderr-tty   unknown). isatty/TCGETS/TIOCGWINSZ answer from these; a restored
+ *                       guest from struct ukvm_wait's tty instead (UKVM_WAIT_RESTORED)
  *     ukvm,quiet        empty, present when kernel notices are silenced (--quiet)
  *     ukvm,cwd          string, absolute: the app starts in this directory (absent: "/");
  *                       one that is missing or not a directory stops the boot with a report

@@ -53,6 +53,20 @@ int cli_parse_seconds(const char *s, uint64_t *ms)
 	return 0;
 }
 
+int cli_parse_pv(const char *s, enum ukvm_pv *pv)
+{
+	static const struct {
+		const char *name;
+		enum ukvm_pv pv;
+	} modes[] = { { "auto", UKVM_PV_AUTO }, { "off", UKVM_PV_OFF }, { "on", UKVM_PV_ON } };
+	for (size_t i = 0; s && i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(s, modes[i].name)) {
+			*pv = modes[i].pv;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 const char *cli_usage(void)
 {
 	return "usage: ukvm-run [--mem SIZE] [--timeout SECONDS] [--env K=V]... [--disk PATH[,ro][,direct]]...\n"
@@ -512,13 +526,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, int *stats, char *err, 
 		} else if (cli_is(a, "--pv")) {
 			if (!(v = cli_value(argc, argv, &i, "--pv")))
 				return cli_fail(err, errlen, "--pv", "missing value", NULL);
-			if (!strcmp(v, "auto"))
-				o->cfg.pv = UKVM_PV_AUTO;
-			else if (!strcmp(v, "off"))
-				o->cfg.pv = UKVM_PV_OFF;
-			else if (!strcmp(v, "on"))
-				o->cfg.pv = UKVM_PV_ON;
-			else
+			if (cli_parse_pv(v, &o->cfg.pv))
 				return cli_fail(err, errlen, "--pv", "not auto, off or on", v);
 		} else if (!strcmp(a, "--no-cpuid-cache")) {
 			o->cfg.no_cpuid_cache = true;

@@ -63,6 +63,9 @@ int cli_parse_disk(const char *v, struct ukvm_disk *d, char *err, size_t errlen)
 int cli_parse_net(const char *v, struct ukvm_net *n, struct ukvm_hostfwd *fwds, unsigned maxfwds, char *err,
 		  size_t errlen);
 
+/* Parses a --pv value: "auto", "off" or "on" into *pv. Returns 0 or -EINVAL. */
+int cli_parse_pv(const char *s, enum ukvm_pv *pv);
+
 /* Parses positive seconds, decimals allowed ("0.5"), at most a year, into ms. Returns 0 or -EINVAL. */
 int cli_parse_seconds(const char *s, uint64_t *ms);
 

@@ -132,12 +132,6 @@ static int host_get_cpuid(struct ukvm_host *h, char *err, size_t errlen)
 	return -E2BIG;
 }
 
-static int host_msr_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
 /* KVM_GET_MSR_INDEX_LIST and the check; the list is kept sorted in h->msrs. 0 or -errno. */
 static int host_check_msrs(struct ukvm_host *h, char *err, size_t errlen)
 {

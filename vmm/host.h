@@ -36,6 +36,13 @@ struct ukvm_host {
 				       away, for the snapshot writer; 0: none, the writer opens its own */
 };
 
+/* Orders two MSR indexes (uint32_t): qsort's and bsearch's comparator for struct ukvm_host's msrs. */
+static inline int host_msr_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
 /*
  * ukvm_host_open on device dev (tests pass other paths to reach the error
  * paths without KVM). Returns 0 and *out with one reference, or -errno with

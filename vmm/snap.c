@@ -6,9 +6,11 @@
 #include <nmmintrin.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "vcpu.h"
+#include "host.h"
+#include "pvm_abi.h"
 
 /*
  * SSE4.2's CRC32 instruction computes exactly CRC32C. A snapshot's metadata
@@ -257,15 +259,9 @@ int snap_check_host(const struct snap_meta *meta, const uint32_t host_cpu[SNAP_C
 int snap_check_msrs(const struct snap_view *v, const uint32_t *host, uint32_t n, char *err, size_t errlen)
 {
 	for (uint32_t i = 0; i < v->meta->nmsrs; i++) {
-		uint32_t want = v->msrs[i].index, lo = 0, hi = n;
-		while (lo < hi) { /* the first host entry >= want */
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (host[mid] < want)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo == n || host[lo] != want) {
+		uint32_t want = v->msrs[i].index;
+		/* n == 0 may come with host NULL, which bsearch must not be given. */
+		if (!n || !bsearch(&want, host, n, sizeof(*host), host_msr_cmp)) {
 			snprintf(err, errlen, "MSR 0x%x is not one this host's KVM saves (taken on another host)", want);
 			return -ENOTSUP;
 		}

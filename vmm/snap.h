@@ -12,13 +12,16 @@
 
 #define SNAP_MAGIC "UKVMSNAP"
 /*
+ * 4: struct ukvm_wait grew the restoring run's console (tty[3], 64 -> 88
+ * bytes): a restore writes the whole block, which a version-3 guest made
+ * 64 bytes long (its next 24 bytes are its own memory).
  * 3: the local APIC (lapic, SNAP_VCPU_LAPIC): a VM taken running resumes
  * with its time-slice timer armed, not at its first WAIT.
  * 2: the boot block (proto/ukvm_abi.h) moved the console buffer to
  * UKVM_CONBUF_GPA 0xf7000; a guest saved by version 1 writes its output at
  * 0x8000, where this monitor would not drain it.
  */
-#define SNAP_VERSION 3u
+#define SNAP_VERSION 4u
 #define SNAP_PAGE 4096ull
 /* Most MSRs a snapshot carries: KVM lists ~60-120 on x86 hosts. */
 #define SNAP_MAX_MSRS 512u
@@ -57,6 +60,9 @@ enum { SNAP_CPU_1_ECX, SNAP_CPU_1_EDX, SNAP_CPU_7_EBX, SNAP_CPU_7_ECX, SNAP_CPU_
 #define SNAP_VCPU_RUNNING 4u
 /* lapic holds the in-kernel local APIC's registers (KVM_GET_LAPIC); without it the restored vCPU's APIC is fresh. */
 #define SNAP_VCPU_LAPIC 8u
+
+/* The WAIT block this version's guests pass and a restore writes whole: another size is another version. */
+_Static_assert(sizeof(struct ukvm_wait) == 88, "struct ukvm_wait changed: bump SNAP_VERSION");
 
 /* The fixed part of the metadata: configuration, vCPU, devices. */
 struct snap_meta {

@@ -22,6 +22,7 @@
 struct snapvm {
 	uint64_t wait_gpa;
 	uint8_t seed[32];
+	struct ukvm_tty tty[3]; /* the restoring run's console (vm_console_tty at ukvm_create, as a boot's FDT) */
 	bool deferred; /* taken running (SNAP_VCPU_RUNNING): the guest's next WAIT gets the answer */
 	uint64_t conbuf_sent; /* the console buffer's bytes the snapshotted run already wrote */
 };
@@ -531,6 +532,7 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 	vm->snap->wait_gpa = m->wait_gpa;
 	vm->snap->deferred = (m->vcpu_flags & SNAP_VCPU_RUNNING) != 0;
 	vm->snap->conbuf_sent = m->conbuf_sent;
+	vm_console_tty(vm, vm->snap->tty);
 	if (getrandom(vm->snap->seed, sizeof(vm->snap->seed), 0) != sizeof(vm->snap->seed)) {
 		r = -errno;
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
@@ -550,7 +552,7 @@ out:
 	return r;
 }
 
-/* Answers the WAIT block at gpa (checked: in RAM) with UKVM_WAIT_RESTORED, the host's realtime now and the seed. */
+/* Answers the WAIT block at gpa (checked: in RAM) with UKVM_WAIT_RESTORED, the host's realtime now, the seed and the console. */
 static bool snapvm_answer(struct ukvm_vm *vm, uint64_t gpa)
 {
 	struct ukvm_wait *p = mem_ptr(&vm->mem, gpa, sizeof(*p));
@@ -562,6 +564,7 @@ static bool snapvm_answer(struct ukvm_vm *vm, uint64_t gpa)
 	int64_t ret = UKVM_WAIT_RESTORED;
 	memcpy(&p->realtime_ns, &now, sizeof(now));
 	memcpy(p->seed, vm->snap->seed, sizeof(p->seed));
+	memcpy(p->tty, vm->snap->tty, sizeof(p->tty));
 	memcpy(&p->ret, &ret, sizeof(ret));
 	return true;
 }

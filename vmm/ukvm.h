@@ -204,8 +204,11 @@ struct ukvm_config {
 	 * one whose size or read-only bit differs is refused), host, timeout,
 	 * seccomp, kick_signal; mem_size is a limit (0: none; a larger snapshot
 	 * is refused); pv must not be UKVM_PV_OFF for a pvm-pv snapshot (nor
-	 * UKVM_PV_ON for another); image, argv, env, argv0, trace_boot, quiet and
-	 * stdin_tty are the snapshot's and ignored here; nets are the backends of
+	 * UKVM_PV_ON for another); image, argv, env, argv0, trace_boot and quiet
+	 * are the snapshot's and ignored here; the console fds and stdin_tty are
+	 * this config's, terminals included: the restored guest's isatty,
+	 * TCGETS and TIOCGWINSZ on fds 0-2 answer for them as it resumes (a
+	 * snapshot taken running: from its first WAIT); nets are the backends of
 	 * the snapshot's NICs, in order (their addresses ignored: the guest
 	 * keeps its own; the NIC keeps the snapshot's MAC and MTU). A
 	 * malformed, truncated or foreign snapshot, or one taken on a CPU with

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pvm_abi.h"
 #include "ukvm_abi.h"
 #include "x86tables.h"
 
@@ -34,10 +35,6 @@
 #define EFER_NXE (1ull << 11)
 
 #define MSR_STAR 0xc0000081u
-#define MSR_PVM_SIG   0x4b564d11u /* pvm-pv: reads PVM_SIG */
-#define MSR_PVM_FEAT  0x4b564d12u /* pvm-pv: supported flags */
-#define PVM_SIG 0x4d5650ull      /* "PVM" */
-#define PVM_STATE_KERNEL 0x400ull /* valid, vCPU in kernel mode */
 /* PV mode's FMASK also clears IF and IOPL, as the guide's probe does. */
 #define FMASK_PV (FMASK_BITS | (1ull << 9) | (3ull << 12))
 #define MSR_LSTAR 0xc0000082u

@@ -10,9 +10,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* pvm-pv: VIF gpa | flags | PVM_STATE_KERNEL; a snapshot carries it apart from the MSR list (vmm/snap.h). */
-#define MSR_PVM_STATE 0x4b564d10u
-
 struct vcpu {
 	int fd;                    /* KVM vCPU fd, -1 when none */
 	unsigned id;               /* KVM_CREATE_VCPU's id */

@@ -41,14 +41,19 @@ int vm_error(enum ukvm_error kind, int err)
 	return err == -ENOMEM ? UKVM_ERR_INTERNAL : (int)kind;
 }
 
-/* Whether fd is a terminal, and its window size then (0 0 when it cannot say). */
-static void vm_tty(int fd, struct fdtb_tty *t)
+void vm_console_tty(const struct ukvm_vm *vm, struct ukvm_tty tty[3])
 {
-	struct winsize ws;
-	t->tty = fd >= 0 && isatty(fd);
-	if (t->tty && ioctl(fd, TIOCGWINSZ, &ws) == 0) {
-		t->rows = ws.ws_row;
-		t->cols = ws.ws_col;
+	int fds[3] = { vm->cfg.stdin_tty ? STDIN_FILENO : -1, vm->cfg.console_fd, vm->cfg.console_err_fd };
+	for (unsigned i = 0; i < 3; i++) {
+		struct winsize ws;
+		tty[i] = (struct ukvm_tty){ 0 };
+		if (fds[i] < 0 || !isatty(fds[i]))
+			continue;
+		tty[i].flags = UKVM_TTY_TERMINAL;
+		if (ioctl(fds[i], TIOCGWINSZ, &ws) == 0) {
+			tty[i].rows = ws.ws_row;
+			tty[i].cols = ws.ws_col;
+		}
 	}
 }
 
@@ -77,9 +82,10 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 		.reserve = res,
 		.ndevs = vm->ndevs,
 	};
-	int ttyfd[3] = { vm->cfg.stdin_tty ? STDIN_FILENO : -1, vm->cfg.console_fd, vm->cfg.console_err_fd };
+	struct ukvm_tty tty[3];
+	vm_console_tty(vm, tty);
 	for (unsigned i = 0; i < 3; i++)
-		vm_tty(ttyfd[i], &a.tty[i]);
+		a.tty[i] = (struct fdtb_tty){ tty[i].flags & UKVM_TTY_TERMINAL, tty[i].rows, tty[i].cols };
 	for (unsigned i = 0; i < vm->ndevs; i++) {
 		a.devs[i] = (struct fdtb_dev){ vmdev_addr(i), UKVM_MMIO_STRIDE, UKVM_MMIO_IRQ_BASE + i };
 		a.nets[i] = vmdev_nic(vm, i);

@@ -12,6 +12,7 @@
 #include "mem.h"
 #include "uart.h"
 #include "ukvm.h"
+#include "ukvm_abi.h"
 #include "vcpu.h"
 
 struct dev_class;
@@ -88,6 +89,15 @@ void vm_dev_stats(struct ukvm_vm *vm, struct ukvm_result *res);
 
 /* Stops the event thread once in-flight I/O is done; idempotent. */
 void vm_devices_stop(struct ukvm_vm *vm);
+
+/*
+ * What the host fds behind the guest's fds 0-2 are now: 0 is this
+ * process's stdin when cfg.stdin_tty (else not a terminal), 1 console_fd,
+ * 2 console_err_fd; a terminal with its window size (0 0 when it cannot
+ * say). The boot FDT's ukvm,std*-tty and a restore's WAIT answer both come
+ * from here.
+ */
+void vm_console_tty(const struct ukvm_vm *vm, struct ukvm_tty tty[3]);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t vm_now_ns(void);

@@ -1,4 +1,4 @@
-/* conio.c: what a program sees of its console (isatty and terminal requests on fds 0-2, a line to each stream, a notice, many lines) and of its users. */
+/* conio.c: what a program sees of its console (isatty and terminal requests on fds 0-2, also after a snapshot's idle sleep, a line to each stream, a notice, many lines) and of its users. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -46,6 +46,18 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "info";
 	if (!strcmp(mode, "info")) {
+		for (int fd = 0; fd < 3; fd++)
+			conio_info(fd);
+		return 0;
+	}
+	if (!strcmp(mode, "sleep-info")) {
+		/*
+		 * A 60 ms sleep first: with no device that is an idle WAIT (at least
+		 * UKVM_WAIT_IDLE_MIN_NS), where --snapshot-when-idle takes it, so a
+		 * restored VM answers for the restoring run's fds 0-2.
+		 */
+		struct timespec d = { 0, 60000000L };
+		nanosleep(&d, NULL);
 		for (int fd = 0; fd < 3; fd++)
 			conio_info(fd);
 		return 0;
@@ -166,6 +178,6 @@ int main(int argc, char **argv)
 			*used = u + 5; /* a header cut off at the end */
 		return 0; /* the exit hypercall drains first */
 	}
-	fprintf(stderr, "usage: conio [info|streams|notice|users|lines N|mixed N|spin N|trickle|crash N|conbuf-hostile CASE]\n");
+	fprintf(stderr, "usage: conio [info|sleep-info|streams|notice|users|lines N|mixed N|spin N|trickle|crash N|conbuf-hostile CASE]\n");
 	return 2;
 }

@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "k.h"
 #include "conin.h"
+#include "fs.h"
 #include "krandom.h"
 #include "lapic.h"
 #include "thread.h"
@@ -200,6 +201,12 @@ enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet)
 		k_clock_restored(tsc, w.realtime_ns);
 		k_lapic_restored(); /* the monitor restores the APIC (snapshot version 3); set up again anyway: a few WRMSRs */
 		k_random_reseed(w.seed, sizeof(w.seed));
+		/* The restoring run's console: what isatty and TIOCGWINSZ answer, which streams are buffered. */
+		for (unsigned i = 0; i < 3; i++) {
+			bool tty = (w.tty[i].flags & UKVM_TTY_TERMINAL) != 0;
+			fs_dev_console_tty(i, &(struct fs_console_tty){ tty, tty ? w.tty[i].rows : 0,
+									 tty ? w.tty[i].cols : 0 });
+		}
 		fs_conin_restored(); /* the console input is the restoring embedder's now */
 		return K_WAIT_NEWS; /* the devices' state is the snapshot's: look at the rings */
 	}

@@ -3,7 +3,7 @@
 
 #include "fuzz.h"
 #include "snap.h"
-#include "vcpu.h"
+#include "pvm_abi.h"
 
 /*
  * Input: one flag byte, then the file's first bytes. Flag bit 0 reseals the

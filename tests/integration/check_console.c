@@ -85,10 +85,11 @@ static char *sink_collect(struct sink *s)
 }
 
 /*
- * Runs prog with args (NULL-terminated, without argv[0]), stdin /dev/null,
- * stdout to out and stderr to err; returns the exit status.
+ * Runs prog with args (NULL-terminated, without argv[0]), stdin from in's
+ * child end (NULL: /dev/null), stdout to out and stderr to err; returns the
+ * exit status.
  */
-static int run_into(const char *prog, const char *const *args, struct sink *out, struct sink *err)
+static int run_into_in(const char *prog, const char *const *args, struct sink *in, struct sink *out, struct sink *err)
 {
 	const char *argv[16] = { prog };
 	for (int i = 0; args[i] && i < 14; i++)
@@ -97,7 +98,7 @@ static int run_into(const char *prog, const char *const *args, struct sink *out,
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
-		dup2(null, 0);
+		dup2(in ? in->wr : null, 0);
 		dup2(out->wr, 1);
 		dup2(err->wr, 2);
 		execv(prog, (char *const *)argv);
@@ -115,6 +116,12 @@ static int run_into(const char *prog, const char *const *args, struct sink *out,
 	int st;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* run_into_in with stdin /dev/null. */
+static int run_into(const char *prog, const char *const *args, struct sink *out, struct sink *err)
+{
+	return run_into_in(prog, args, NULL, out, err);
 }
 
 static const char *pv_arg(void)
@@ -160,6 +167,96 @@ START_TEST(isatty_like_linux)
 		free(got[k]);
 		free(errs[k]);
 	}
+}
+END_TEST
+
+/*
+ * A VM restored from a snapshot answers isatty, TCGETS and TIOCGWINSZ for
+ * the restoring run's fds 0-2, not the snapshotted run's: the same lines as
+ * conio run natively on the restoring run's sinks. Loop index: case * 2 +
+ * mode (--pv off, auto). The snapshotted run's terminals are 20x70, the
+ * restoring run's 33x101 (SINK_ROWS x SINK_COLS).
+ */
+static const struct {
+	bool snap_tty, restore_tty;
+} restore_tty_cases[] = { { true, false }, { false, true }, { true, true } };
+
+/* The three sinks of one run: all ptys of rows x cols, or stdin /dev/null, stdout a file, stderr a pipe. */
+static void sinks_open(struct sink s[3], bool tty, unsigned short rows, unsigned short cols)
+{
+	if (!tty) {
+		s[0] = (struct sink){ SINK_FILE, -1, -1 }; /* unused: stdin /dev/null */
+		sink_open(&s[1], SINK_FILE);
+		sink_open(&s[2], SINK_PIPE);
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		sink_open(&s[i], SINK_PTY);
+		struct winsize ws = { .ws_row = rows, .ws_col = cols };
+		ck_assert_int_eq(ioctl(s[i].wr, TIOCSWINSZ, &ws), 0);
+	}
+}
+
+/* Runs prog on the sinks, returns its stdout (malloc'd) and status; closes the sinks. */
+static char *sinks_run(const char *prog, const char *const *args, struct sink s[3], int *status, char **err_text)
+{
+	*status = run_into_in(prog, args, s[0].wr >= 0 ? &s[0] : NULL, &s[1], &s[2]);
+	if (s[0].wr >= 0) {
+		close(s[0].rd);
+		close(s[0].wr);
+	}
+	char *out = sink_collect(&s[1]);
+	*err_text = sink_collect(&s[2]);
+	for (char *p; (p = strchr(out, '\r'));) /* a pty writes \n as \r\n: compare lines */
+		memmove(p, p + 1, strlen(p));
+	return out;
+}
+
+START_TEST(restored_sees_restoring_console)
+{
+	const char *mode = _i % 2 ? "auto" : "off";
+	bool snap_tty = restore_tty_cases[_i / 2].snap_tty, restore_tty = restore_tty_cases[_i / 2].restore_tty;
+	char snap[] = "/tmp/ukvm-console-snap-XXXXXX";
+	int fd = mkstemp(snap);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	struct sink s[3];
+	int st;
+	char *out, *err;
+
+	/* Linux first: what conio answers natively on the restoring run's sinks. */
+	sinks_open(s, restore_tty, SINK_ROWS, SINK_COLS);
+	const char *nat[] = { "sleep-info", NULL };
+	char *native = sinks_run(it_path("apps/conio"), nat, s, &st, &err);
+	ck_assert_msg(st == 0, "native: status %d: %s", st, err);
+	free(err);
+	const char *want = restore_tty ? "fd 0: tty=1 winsz=33x101 tcgets=ok\nfd 1: tty=1 winsz=33x101 tcgets=ok\n"
+					 "fd 2: tty=1 winsz=33x101 tcgets=ok\n"
+				       : "fd 0: tty=0 winsz=ENOTTY tcgets=ENOTTY\nfd 1: tty=0 winsz=ENOTTY tcgets=ENOTTY\n"
+					 "fd 2: tty=0 winsz=ENOTTY tcgets=ENOTTY\n";
+	ck_assert_str_eq(native, want);
+
+	sinks_open(s, snap_tty, 20, 70);
+	const char *sargs[] = { "--pv", mode, "--snapshot-when-idle", snap, it_path("apps/conio.img"), "sleep-info", NULL };
+	out = sinks_run(it_path("ukvm-run"), sargs, s, &st, &err);
+	ck_assert_msg(st == 0 && strstr(err, "snapshot written to"), "snapshot: status %d: %s%s", st, out, err);
+	ck_assert_str_eq(out, ""); /* taken in the sleep, before the answers */
+	free(out);
+	free(err);
+
+	sinks_open(s, restore_tty, SINK_ROWS, SINK_COLS);
+	const char *rargs[] = { "--pv", mode, "--restore", snap, NULL };
+	out = sinks_run(it_path("ukvm-run"), rargs, s, &st, &err);
+	unlink(snap);
+	ck_assert_msg(st == 0, "restore: status %d: %s%s", st, out, err);
+	ck_assert_msg(strcmp(out, native) == 0, "--pv %s, snapshot %s, restore %s: native:\n%sukvm:\n%s", mode,
+		      snap_tty ? "on ptys 20x70" : "on a file and a pipe", restore_tty ? "on ptys 33x101" : "on a file and a pipe",
+		      native, out);
+	fprintf(stderr, "console: --pv %s: snapshotted %s, restored %s: isatty/TCGETS/TIOCGWINSZ as Linux there\n", mode,
+		snap_tty ? "on terminals" : "off terminals", restore_tty ? "on terminals" : "off terminals");
+	free(out);
+	free(err);
+	free(native);
 }
 END_TEST
 
@@ -447,6 +544,8 @@ Suite *console_suite(void)
 	TCase *t = tcase_create("tty");
 	tcase_set_timeout(t, 120);
 	tcase_add_loop_test(t, isatty_like_linux, 0, (int)(sizeof(tty_cases) / sizeof(tty_cases[0])));
+	tcase_add_loop_test(t, restored_sees_restoring_console, 0,
+			    (int)(2 * sizeof(restore_tty_cases) / sizeof(restore_tty_cases[0])));
 	tcase_add_test(t, closed_stderr_ends_the_run);
 	tcase_add_test(t, terminal_escapes_neutralised);
 	suite_add_tcase(s, t);

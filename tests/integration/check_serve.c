@@ -590,6 +590,63 @@ START_TEST(restore_mode)
 }
 END_TEST
 
+/* Whether this host runs a guest in pvm-pv mode when asked for auto (ukvm-run --stats names the mode). */
+static bool host_has_pv(void)
+{
+	struct it_result r;
+	const char *args[] = { "--stats", path("apps/hello.img"), NULL };
+	ck_assert_int_eq(it_run_prog(&r, 60, NULL, args), 0);
+	ck_assert_msg(r.status == 0 && strstr(r.err, " mode (pvm-pv "), "status %d: %s", r.status, r.err);
+	bool pv = strstr(r.err, "ukvm-run: pv mode") != NULL;
+	it_result_free(&r);
+	return pv;
+}
+
+/*
+ * --pv applies to every VM of the server: boot mode's, and restore mode's
+ * snapshot boot, restores and warm VMs alike. A restore in another mode
+ * than its snapshot's is refused (a 500), so ten answers of 200 with
+ * ukvm_serve_pv_total (ukvm_result.pv) 0 for --pv off, 10 for auto and on
+ * on a host with pvm-pv, say every VM ran in that mode. Loop index: pv * 3
+ * + server mode (boot; restore without warm VMs; restore with them).
+ */
+START_TEST(pv_mode_for_every_vm)
+{
+	static const char *const pvs[] = { "off", "auto", "on" };
+	const char *pv = pvs[_i / 3];
+	int kind = _i % 3;
+	bool want_pv = strcmp(pv, "off") != 0;
+	if (want_pv && !host_has_pv()) {
+		fprintf(stderr, "SKIPPED: serve --pv %s: this host has no pvm-pv interface\n", pv);
+		return;
+	}
+	char sum[4200];
+	snprintf(sum, sizeof(sum), "sum=%s,arg=sum", path("apps/stdinio.img"));
+	const char *args[] = { "--listen", "127.0.0.1:0", "--pv", pv, "--mode", kind ? "restore" : "boot", "--warm",
+			       kind == 2 ? "2" : "0", "--fn", sum, NULL };
+	struct server s;
+	server_start(&s, args);
+	for (int k = 0; k < 10; k++) {
+		char *b;
+		ck_assert_int_eq(http(s.port, "POST", "/fn/sum", "abc", 3, &b), 200);
+		ck_assert_str_eq(b, "bytes 3 fnv e71fa2190541574b\n");
+		free(b);
+		if (kind == 2)
+			usleep(20000); /* a warm VM back in place for the next */
+	}
+	char *m;
+	ck_assert_int_eq(http(s.port, "GET", "/metrics", NULL, 0, &m), 200);
+	ck_assert_uint_eq(metric(m, "ukvm_serve_invocations_total{fn=\"sum\"}"), 10);
+	ck_assert_msg(metric(m, "ukvm_serve_pv_total{fn=\"sum\"}") == (want_pv ? 10 : 0), "--pv %s: %s", pv, m);
+	unsigned long long warm = metric(m, "ukvm_serve_warm_total{fn=\"sum\"}");
+	ck_assert_msg(kind == 2 ? warm >= 1 : warm == 0, "warm %llu", warm);
+	free(m);
+	server_stop(&s);
+	fprintf(stderr, "serve: --pv %s, %s: 10 requests, %s mode each (%llu warm)\n", pv,
+		kind ? "restore mode" : "boot mode", want_pv ? "pvm-pv" : "base", warm);
+}
+END_TEST
+
 /*
  * Restore mode's timeout: a function that takes its input and never
  * answers gets 504 within its timeout, a warm VM as a restored one, and the
@@ -866,6 +923,7 @@ Suite *serve_suite(void)
 	tcase_add_test(c, pool_full_gives_503);
 	tcase_add_test(c, restore_mode);
 	tcase_add_test(c, restore_mode_timeout);
+	tcase_add_loop_test(c, pv_mode_for_every_vm, 0, 9);
 	tcase_add_test(c, native_mode);
 	tcase_add_test(c, default_mode_restore);
 	tcase_add_test(c, mem_per_function);

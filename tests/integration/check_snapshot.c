@@ -425,7 +425,7 @@ START_TEST(bad_snapshots_refused)
 		const char *want;
 	} cases[] = {
 		{ m_magic, true, "not a ukvm snapshot" },
-		{ m_version, true, "snapshot format version 99, this ukvm reads version 3" },
+		{ m_version, true, "snapshot format version 99, this ukvm reads version 4" },
 		{ m_bitflip, false, "bad checksum" },
 		{ m_cpu, true, "features this host lacks" },
 		{ m_tsc, true, "kHz TSC" },

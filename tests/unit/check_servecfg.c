@@ -88,6 +88,36 @@ START_TEST(test_native)
 }
 END_TEST
 
+/* --pv auto|off|on, as ukvm-run's: default auto; every function's VMs get it, whichever comes first. */
+START_TEST(test_pv)
+{
+	struct serve_opts o;
+	char err[256] = "";
+	const char *a[] = { "--listen", "127.0.0.1:0", "--fn", "f=i.img", NULL };
+	ck_assert_msg(parse(&o, err, sizeof(err), a) == 0, "%s", err);
+	ck_assert_int_eq(o.pv, UKVM_PV_AUTO);
+	ck_assert_int_eq(o.fns[0].pv, UKVM_PV_AUTO);
+	serve_opts_free(&o);
+	static const struct {
+		const char *v;
+		enum ukvm_pv want;
+	} vals[] = { { "off", UKVM_PV_OFF }, { "on", UKVM_PV_ON }, { "auto", UKVM_PV_AUTO } };
+	for (unsigned k = 0; k < 3; k++) {
+		const char *b[] = { "--listen", "127.0.0.1:0", "--fn", "f=i.img", "--pv", vals[k].v, "--fn", "g=j.img",
+				    "--mode", "boot", NULL };
+		ck_assert_msg(parse(&o, err, sizeof(err), b) == 0, "%s", err);
+		ck_assert_int_eq(o.pv, vals[k].want);
+		ck_assert_int_eq(o.fns[0].pv, vals[k].want); /* given before --pv */
+		ck_assert_int_eq(o.fns[1].pv, vals[k].want);
+		serve_opts_free(&o);
+	}
+	const char *c[] = { "--listen", "127.0.0.1:0", "--pv", "on", "--pv", "off", "--fn", "f=i.img", NULL };
+	ck_assert_msg(parse(&o, err, sizeof(err), c) == 0, "%s", err);
+	ck_assert_int_eq(o.fns[0].pv, UKVM_PV_OFF); /* the last one given, as ukvm-run */
+	serve_opts_free(&o);
+}
+END_TEST
+
 /* Each bad command line is refused with a line naming the option. */
 static const struct {
 	const char *args[8];
@@ -125,6 +155,10 @@ static const struct {
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--warm", "5", NULL }, "--warm" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--warm", "-1", NULL }, "--warm" },
 	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--stop-wait", "0", NULL }, "--stop-wait: 0: want a number 1..3600" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--pv", "maybe", NULL }, "--pv: maybe: want auto, off or on" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--pv", "", NULL }, "--pv: : want auto, off or on" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--pv", "OFF", NULL }, "--pv" },
+	{ { "--listen", "127.0.0.1:1", "--fn", "f=i", "--pv", NULL }, "--pv: unknown option or missing value" },
 };
 
 START_TEST(test_refused)
@@ -171,6 +205,7 @@ Suite *servecfg_suite(void)
 	tcase_add_test(c, test_parse_full);
 	tcase_add_test(c, test_defaults);
 	tcase_add_test(c, test_native);
+	tcase_add_test(c, test_pv);
 	suite_add_tcase(s, c);
 	TCase *l = tcase_create("limits");
 	tcase_add_test(l, test_limits);

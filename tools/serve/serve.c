@@ -44,6 +44,7 @@ struct serve_stats {
 	uint64_t by_code[6];          /* 200, 500, 503, 504, 413, other */
 	uint64_t hist[SERVE_NBUCKETS + 1];
 	uint64_t warm;                /* requests answered by a warm VM (worker.h) */
+	uint64_t pv;                  /* requests whose VM ran in pvm-pv mode (ukvm_result.pv; --pv) */
 	double sum_s;
 };
 static const int serve_codes[] = { 200, 500, 503, 504, 413, 0 };
@@ -307,6 +308,7 @@ static enum MHD_Result serve_invoke(struct MHD_Connection *c, unsigned fi, const
 		close(j.out_fd);
 	pthread_mutex_lock(&S.lock);
 	S.running--;
+	S.stats[fi].pv += j.create_rc == UKVM_OK && j.res.pv;
 	pthread_mutex_unlock(&S.lock);
 	sem_post(&S.pool);
 	serve_count(fi, (int)code, serve_now() - t0);
@@ -372,6 +374,10 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *c)
 	      "# TYPE ukvm_serve_warm_total counter\n", m);
 	for (unsigned i = 0; i < S.o.nfns; i++)
 		fprintf(m, "ukvm_serve_warm_total{fn=\"%s\"} %llu\n", S.o.fns[i].name, (unsigned long long)S.stats[i].warm);
+	fputs("# HELP ukvm_serve_pv_total Requests whose VM ran in pvm-pv mode (--pv; the rest ran in base mode).\n"
+	      "# TYPE ukvm_serve_pv_total counter\n", m);
+	for (unsigned i = 0; i < S.o.nfns; i++)
+		fprintf(m, "ukvm_serve_pv_total{fn=\"%s\"} %llu\n", S.o.fns[i].name, (unsigned long long)S.stats[i].pv);
 	fputs("# HELP ukvm_serve_request_seconds Time from request to answer.\n"
 	      "# TYPE ukvm_serve_request_seconds histogram\n", m);
 	for (unsigned i = 0; i < S.o.nfns; i++) {

@@ -187,6 +187,9 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 			o->mode_given = true;
 		} else if (!strcmp(a, "--warm")) {
 			r = serve_uint(a, v, 0, SERVE_WARM_MAX, &o->warm, err, errlen);
+		} else if (!strcmp(a, "--pv")) {
+			if (cli_parse_pv(v, &o->pv))
+				r = serve_fail(err, errlen, a, v, "want auto, off or on");
 		} else if (!strcmp(a, "--levers")) {
 			if (!strcmp(v, "on") || !strcmp(v, "off"))
 				o->plain_host = !strcmp(v, "off");
@@ -207,6 +210,9 @@ int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t e
 		snprintf(err, errlen, "no function: give at least one --fn NAME=IMAGE");
 		return -EINVAL;
 	}
+	/* Once all are parsed: --pv may come after the --fn it applies to. */
+	for (unsigned i = 0; i < o->nfns; i++)
+		o->fns[i].pv = o->pv;
 	for (unsigned i = 0; o->mode == SERVE_MODE_NATIVE && i < o->nfns; i++)
 		if (!o->fns[i].native) {
 			snprintf(err, errlen, "--mode native: function %s has no native=PATH", o->fns[i].name);
@@ -238,7 +244,7 @@ const char *serve_usage(void)
 {
 	return "usage: ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...[,native=PATH]\n"
 	       "                  [--fn ...] [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--stop-wait S]\n"
-	       "                  [--mode boot|restore|native] [--levers on|off] [--warm N]\n"
+	       "                  [--mode boot|restore|native] [--levers on|off] [--warm N] [--pv auto|off|on]\n"
 	       "POST /fn/NAME runs NAME in a fresh microVM: the body is its stdin, its stdout the response\n"
 	       "(200 on exit 0, else 500 with the reason; 504 on timeout; 503 when --max-vms are busy\n"
 	       "for --queue-wait ms; 413 past --max-body). GET /fns lists them (JSON), GET /metrics\n"
@@ -249,5 +255,7 @@ const char *serve_usage(void)
 	       "process instead, no VM (a baseline for benchmarks). --levers off: no idle VM, pool of\n"
 	       "ready VM shells or reaper thread in libukvm (UKVM_HOST_FAST, on by default). --warm N\n"
 	       "(restore mode, default 2, 0..4): VMs per function restored and running ahead, waiting\n"
-	       "for their request's input (each still serves one request only).\n";
+	       "for their request's input (each still serves one request only). --pv auto|off|on: the\n"
+	       "CPU mode of every VM (boot, snapshot, restores), as ukvm-run's: pvm-pv when the host\n"
+	       "offers it (auto, the default), never, or required.\n";
 }

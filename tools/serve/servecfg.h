@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ukvm.h"
+
 #define SERVE_MAX_FNS  64
 #define SERVE_MAX_ARGS 16
 #define SERVE_NAME_MAX 64
@@ -26,6 +28,8 @@ struct serve_fn {
 	uint64_t timeout_ms;       /* per request; 0: none */
 	const char *argv[SERVE_MAX_ARGS + 1]; /* the guest's argv[1..] (arg=), NULL-terminated; malloc'd strings */
 	char *native;              /* native=PATH: the same program built for the host (--mode native); NULL: none */
+	enum ukvm_pv pv;           /* the CPU mode of each of its VMs (boot, snapshot, restores): the server's --pv,
+				      set by serve_parse */
 };
 
 struct serve_opts {
@@ -43,13 +47,14 @@ struct serve_opts {
 	unsigned warm;          /* --warm: restore mode's VMs per function restored and running ahead, waiting for
 				   their input (default 2, at most SERVE_WARM_MAX and --max-vms; 0: none) */
 	bool plain_host;        /* --levers off: a plain ukvm_host, without UKVM_HOST_FAST (idle VM, pool, reaper) */
+	enum ukvm_pv pv;        /* --pv auto|off|on (default auto), as ukvm-run's: every function's pv */
 	bool help;
 };
 
 /*
  * Parses `ukvm-serve --listen ADDR:PORT --fn NAME=IMAGE[,mem=SIZE][,timeout=S][,arg=A]...[,native=PATH]
  * [--fn ...]... [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--stop-wait S] [--mode boot|restore|native]
- * [--levers on|off] [--warm N]`. --mode native needs native= on every function.
+ * [--levers on|off] [--warm N] [--pv auto|off|on]`. --mode native needs native= on every function.
  * Returns 0, or -EINVAL with one line in err ("--fn: a=b,mem=1x: bad size");
  * call serve_opts_free afterwards either way.
  */

@@ -120,7 +120,7 @@ static struct ukvm_config worker_config(const struct serve_job *j, uint64_t time
 		.size = sizeof(struct ukvm_config), .host = j->host, .image = fn->image, .mem_size = fn->mem,
 		.argv = fn->argv, .console_fd = j->out_fd, .console_err_fd = -1, .console_in_fd = j->in_fd,
 		.timeout_ms = timeout_ms, .seccomp = true, .quiet = true, .snapshot_when_idle = j->snapshot_to,
-		.restore = j->restore,
+		.restore = j->restore, .pv = fn->pv,
 	};
 }
 
