@@ -1670,6 +1670,14 @@ static void case_listen_shutdown(void)
 	close(uc);
 	close(u);
 	unlink("lshut.sock");
+	/* Shut down before it listens: the same. */
+	u = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(bind(u, (struct sockaddr *)&ua, sizeof(ua)));
+	show("unix shutdown SHUT_RD before listen", shutdown(u, SHUT_RD));
+	T(listen(u, 4));
+	ls_shut_blocked(u, SHUT_WR, "unix listener shutdown SHUT_WR after");
+	close(u);
+	unlink("lshut.sock");
 }
 
 /*
@@ -1709,6 +1717,21 @@ static void case_udp_refused(void)
 	showpoll("unconnected udp after the ICMP", v);
 	show("unconnected recv", recv(v, &b, 1, MSG_DONTWAIT));
 	close(v);
+	/* A datagram queued, then the error: recv reports the error first, then the datagram. */
+	int w = rp_sock(SOCK_DGRAM, 0, 0, "udp peer bind");
+	a = lo(port_of(w));
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	T(connect(u, (struct sockaddr *)&a, sizeof(a)));
+	struct sockaddr_in ua;
+	socklen_t ul = sizeof(ua);
+	T(getsockname(u, (struct sockaddr *)&ua, &ul));
+	show("peer sends to the connected socket", sendto(w, &b, 1, 0, (struct sockaddr *)&ua, sizeof(ua)));
+	close(w);
+	show("send to the closed peer", send(u, &b, 1, 0));
+	usleep(50000);
+	show("recv with a datagram queued and an error", recv(u, &b, 1, MSG_DONTWAIT));
+	show("recv then", recv(u, &b, 1, MSG_DONTWAIT));
+	close(u);
 }
 
 #define RP_FLOWS 32

@@ -776,8 +776,9 @@ static void tso_free(struct tso *t, bool reset);
  * it: it stops listening. The connections queued and never accepted are
  * reset, accept(2), blocked or later, fails with EINVAL, new connections are
  * refused. A fresh pcb takes the closed listener's place, bound to its
- * address as Linux keeps a port the app bound (one Linux picked itself it
- * gives back), past the connections accepted on that port.
+ * address past the connections accepted on that port, as Linux keeps a
+ * port the app bound (one Linux picked, it gives back while getsockname
+ * still names it; here that one stays held too).
  */
 static void tso_listen_stop(struct tso *t)
 {
@@ -786,7 +787,7 @@ static void tso_listen_stop(struct tso *t)
 	tso_acq_reset(t);
 	tso_drop_pcb(t, false);
 	t->state = TSO_CLOSED;
-	if (!tso_renew(t)) /* without memory for it: a later bind or connect says ENOBUFS */
+	if (!tso_renew(t)) /* without memory for it the socket is left without a pcb: bind and listen say EINVAL */
 		(void)tso_bind_lent(t, &ip, port); /* the port was the listener's a moment ago */
 	tso_wake(t);
 }

@@ -6,6 +6,7 @@
 #include "lwip/udp.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/netif.h"
+#include "lwip/ip4.h"
 #include "lwip/prot/ip.h"
 
 /*
@@ -143,16 +144,19 @@ static struct uso *uso_rp_pick(struct uso *u, uint32_t ip, uint16_t port)
 	return best;
 }
 
-/* The error Linux's icmp_err_convert gives a destination unreachable's code, 0 for those it ignores here. */
+/*
+ * Linux's icmp_err_convert for a destination unreachable's code: the errno
+ * of a "hard" error, which a connected socket without IP_RECVERR reports
+ * (__udp4_lib_err); 0 for the soft ones (network or host unreachable, path
+ * MTU, ...), which it does not, and for codes past the table.
+ */
 static int uso_icmp_errno(uint8_t code)
 {
-	switch (code) {
-	case 0: return ENETUNREACH;  /* network unreachable */
-	case 1: return EHOSTUNREACH; /* host unreachable */
-	case 2: return ENOPROTOOPT;  /* protocol unreachable */
-	case 3: return ECONNREFUSED; /* port unreachable */
-	default: return 0;           /* fragmentation needed (path MTU) and the rest: not an error of the socket */
-	}
+	static const uint8_t hard[16] = {
+		[2] = ENOPROTOOPT, [3] = ECONNREFUSED, [6] = ENETUNREACH,   [7] = EHOSTDOWN,     [8] = ENONET,
+		[9] = ENETUNREACH, [10] = EHOSTUNREACH, [13] = EHOSTUNREACH, [14] = EHOSTUNREACH, [15] = EHOSTUNREACH,
+	};
+	return code < 16 ? hard[code] : 0;
 }
 
 int uso_icmp_input(struct pbuf *p, struct netif *inp)
@@ -169,7 +173,18 @@ int uso_icmp_input(struct pbuf *p, struct netif *inp)
 	uint32_t in_ihl = (uint32_t)(in[0] & 0x0f) * 4u;
 	if (icmp[0] != 3 || (in[0] >> 4) != 4 || in_ihl < 20 || in[9] != IP_PROTO_UDP || tot < ihl + 8 + in_ihl + 8)
 		return 0;
-	IF__NETIF_CHECKSUM_ENABLED(inp, NETIF_CHECKSUM_CHECK_ICMP) /* lo checks none (lwipopts.h) */
+	/* The hook runs before lwIP checks the header or the address: only what was sent to us, about what we sent. */
+	uint32_t odst, src;
+	memcpy(&odst, ip + 16, 4);
+	memcpy(&src, in + 12, 4);
+	if (odst != ip4_addr_get_u32(netif_ip4_addr(inp)) || src != odst)
+		return 0;
+	IF__NETIF_CHECKSUM_ENABLED(inp, NETIF_CHECKSUM_CHECK_IP) /* lo checks none (lwipopts.h) */
+	{
+		if (inet_chksum(ip, (u16_t)ihl) != 0)
+			return 0;
+	}
+	IF__NETIF_CHECKSUM_ENABLED(inp, NETIF_CHECKSUM_CHECK_ICMP)
 	{
 		if (inet_chksum(icmp, (u16_t)(tot - ihl)) != 0)
 			return 0;
@@ -178,8 +193,7 @@ int uso_icmp_input(struct pbuf *p, struct netif *inp)
 	if (!e)
 		return 0;
 	const uint8_t *uh = in + in_ihl;
-	uint32_t src, dst;
-	memcpy(&src, in + 12, 4);
+	uint32_t dst;
 	memcpy(&dst, in + 16, 4);
 	uint16_t sport = (uint16_t)(uh[0] << 8 | uh[1]), dport = (uint16_t)(uh[2] << 8 | uh[3]);
 	/* Only a connected socket hears it (Linux: unconnected ones only with IP_RECVERR, not kept here). */
@@ -317,6 +331,11 @@ static long uso_recv(struct sock *s, struct sock_msg *m)
 		return -EOPNOTSUPP;
 	if (m->flags & MSG_ERRQUEUE)
 		return -EAGAIN;
+	if (s->err) { /* before queued data, as Linux's __skb_recv_udp */
+		int e = s->err;
+		s->err = 0;
+		return -e;
+	}
 	uint64_t deadline = sock_deadline(s->rcvtimeo);
 	while (!u->head) {
 		long rc = sock_recv_wait(s, m, u->rcv_shut, deadline);
@@ -368,7 +387,12 @@ static int uso_getname(struct sock *s, void *addr, uint32_t *len, bool peer)
 			return -ENOTCONN;
 		sock_in_put(addr, len, ip4_addr_get_u32(ip_2_ip4(&p->remote_ip)), lwip_htons(p->remote_port));
 	} else {
-		sock_in_put(addr, len, ip4_addr_get_u32(ip_2_ip4(&p->local_ip)), lwip_htons(p->local_port));
+		uint32_t ip = ip4_addr_get_u32(ip_2_ip4(&p->local_ip));
+		if (!ip && u->connected) { /* Linux's connect picks the route's source address; lwIP picks it per datagram */
+			struct netif *n = ip4_route(ip_2_ip4(&p->remote_ip));
+			ip = n ? ip4_addr_get_u32(netif_ip4_addr(n)) : 0;
+		}
+		sock_in_put(addr, len, ip, lwip_htons(p->local_port));
 	}
 	return 0;
 }

@@ -642,6 +642,7 @@ static int unix_listen(struct sock *s, int backlog)
 		backlog = UNIX_SOMAXCONN;
 	u->acq_max = (uint32_t)backlog;
 	u->state = UNIX_LISTEN;
+	u->s.accept_shut = u->shut & UNIX_RCV_SHUT; /* a shutdown before listen(2) holds too */
 	u->s.peercred = true; /* Linux's unix_listen records the listener's own credentials */
 	unix_wake(u); /* connectors waiting for room re-check */
 	return 0;
