@@ -1578,6 +1578,100 @@ static void rp_accept_all(const int *ls, int nl, int want, int first)
 	say("accepted %d of %d, each once %d, duplicates %d\n", got, want, all, dup);
 }
 
+/* An accept(2) on fd, blocked until a shutdown ends it: its result for the main thread to print. */
+struct ls_accept {
+	int fd;
+	long rc;
+};
+
+static void *ls_accept_thread(void *p)
+{
+	struct ls_accept *a = p;
+	int fd = accept(a->fd, NULL, NULL);
+	a->rc = fd < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* Starts an accept on fd in a thread, lets it block, shuts fd down (how) and prints what the accept got. */
+static void ls_shut_blocked(int fd, int how, const char *what)
+{
+	struct ls_accept a = { .fd = fd };
+	pthread_t t;
+	pthread_create(&t, NULL, ls_accept_thread, &a);
+	usleep(100000);
+	show(what, shutdown(fd, how));
+	pthread_join(t, NULL);
+	say("blocked accept: %s\n", a.rc < 0 ? errname((int)-a.rc) : "a connection");
+}
+
+/*
+ * shutdown of a listener. TCP: SHUT_WR changes nothing; SHUT_RD stops it (a blocked accept and
+ * the later ones fail with EINVAL, new connections are refused, getsockname keeps the address, a
+ * second shutdown is ENOTCONN) and SHUT_RDWR resets the connection it had queued. AF_UNIX: a
+ * blocked accept fails with EINVAL, a non-blocking one with EAGAIN, connect is refused.
+ */
+static void case_listen_shutdown(void)
+{
+	int l = rp_sock(SOCK_STREAM, 0, 0, "tcp listener bind");
+	unsigned short port = port_of(l);
+	struct sockaddr_in a = lo(port);
+	T(listen(l, 4));
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	show("connect", connect(c, (struct sockaddr *)&a, sizeof(a)));
+	show("listener shutdown SHUT_WR", shutdown(l, SHUT_WR));
+	int x = accept(l, NULL, NULL);
+	show("accept after SHUT_WR", x < 0 ? x : 0);
+	close(x);
+	close(c);
+	ls_shut_blocked(l, SHUT_RD, "listener shutdown SHUT_RD");
+	show("accept after SHUT_RD", accept(l, NULL, NULL));
+	showpoll("listener after SHUT_RD", l);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	show("connect after SHUT_RD", connect(c, (struct sockaddr *)&a, sizeof(a)));
+	close(c);
+	say("getsockname keeps the port %d\n", port_of(l) == port);
+	show("listener shutdown again", shutdown(l, SHUT_RDWR));
+	close(l);
+
+	l = rp_sock(SOCK_STREAM, 0, 0, "tcp listener 2 bind");
+	a = lo(port_of(l));
+	T(listen(l, 4));
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	show("connect, queued", connect(c, (struct sockaddr *)&a, sizeof(a)));
+	usleep(50000);
+	show("listener 2 shutdown SHUT_RDWR", shutdown(l, SHUT_RDWR));
+	char b;
+	show("read of the queued connection", read(c, &b, 1));
+	close(c);
+	close(l);
+
+	struct sockaddr_un ua = { .sun_family = AF_UNIX };
+	strcpy(ua.sun_path, "lshut.sock");
+	int u = socket(AF_UNIX, SOCK_STREAM, 0);
+	T(bind(u, (struct sockaddr *)&ua, sizeof(ua)));
+	T(listen(u, 4));
+	int uc = socket(AF_UNIX, SOCK_STREAM, 0);
+	show("unix connect, queued", connect(uc, (struct sockaddr *)&ua, sizeof(ua)));
+	show("unix listener shutdown SHUT_WR", shutdown(u, SHUT_WR));
+	x = accept(u, NULL, NULL);
+	show("unix accept after SHUT_WR", x < 0 ? x : 0);
+	close(x);
+	close(uc);
+	ls_shut_blocked(u, SHUT_RD, "unix listener shutdown SHUT_RD");
+	show("unix nonblocking accept after SHUT_RD", accept4(u, NULL, NULL, SOCK_NONBLOCK) < 0 ? -1 : 0);
+	int fl = fcntl(u, F_GETFL);
+	fcntl(u, F_SETFL, fl | O_NONBLOCK);
+	show("unix O_NONBLOCK accept after SHUT_RD", accept(u, NULL, NULL));
+	fcntl(u, F_SETFL, fl);
+	uc = socket(AF_UNIX, SOCK_STREAM, 0);
+	show("unix connect after SHUT_RD", connect(uc, (struct sockaddr *)&ua, sizeof(ua)));
+	close(uc);
+	close(u);
+	unlink("lshut.sock");
+}
+
 #define RP_FLOWS 32
 
 /*
@@ -1848,6 +1942,8 @@ int main(int argc, char **argv)
 		case_keepalive_opts();
 		say("== reuseport\n");
 		case_reuseport();
+		say("== listener shutdown\n");
+		case_listen_shutdown();
 	}
 	if (chdir("/") == 0)
 		rmdir(dir);

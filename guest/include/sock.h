@@ -99,6 +99,7 @@ struct sock {
 	bool linger_on;
 	int linger_secs;
 	bool peercred; /* SO_PEERCRED names the guest's process (AF_UNIX connected or listening), else none */
+	bool accept_shut; /* a listener shut down for reading: a blocking accept on its empty queue is EINVAL */
 };
 
 /* The credentials SO_PEERCRED reports for a peer: the guest's one process (sys_getpid, sys_getuid, sys_getgid). */

@@ -103,6 +103,8 @@ int sock_wait_accept(struct sock *s, const uint32_t *qlen, bool nonblock)
 	while (!*qlen) {
 		if (nonblock)
 			return -EAGAIN;
+		if (s->accept_shut)
+			return -EINVAL; /* Linux: the wait for a connection sees the receive side shut */
 		long rc = sock_wait(s, deadline);
 		if (rc)
 			return (int)rc;

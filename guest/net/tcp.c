@@ -297,12 +297,10 @@ static void tso_rp_lend(uint32_t ip, uint16_t port, bool on)
 		}
 }
 
-/* tcp_bind of a SO_REUSEPORT socket on a port its group holds: lwIP's check passes with SOF_REUSEADDR lent. */
-static err_t tso_rp_bind(struct tso *t, const ip_addr_t *ip, uint16_t port)
+/* tcp_bind of ip:port past the pcbs that hold it already: lwIP's check passes with SOF_REUSEADDR lent to all. */
+static err_t tso_bind_lent(struct tso *t, const ip_addr_t *ip, uint16_t port)
 {
 	uint32_t ip4 = ip4_addr_get_u32(ip_2_ip4(ip));
-	if (!port || !t->s.reuseport || !tso_rp_shareable(t, ip4, port))
-		return tcp_bind(t->pcb, ip, port);
 	tso_rp_lend(ip4, port, true);
 	ip_set_option(t->pcb, SOF_REUSEADDR);
 	err_t e = tcp_bind(t->pcb, ip, port);
@@ -310,6 +308,14 @@ static err_t tso_rp_bind(struct tso *t, const ip_addr_t *ip, uint16_t port)
 	if (!t->s.reuseaddr)
 		ip_reset_option(t->pcb, SOF_REUSEADDR);
 	return e;
+}
+
+/* tcp_bind of a SO_REUSEPORT socket on a port its group holds. */
+static err_t tso_rp_bind(struct tso *t, const ip_addr_t *ip, uint16_t port)
+{
+	if (!port || !t->s.reuseport || !tso_rp_shareable(t, ip4_addr_get_u32(ip_2_ip4(ip)), port))
+		return tcp_bind(t->pcb, ip, port);
+	return tso_bind_lent(t, ip, port);
 }
 
 static uint32_t tso_rp_turn;
@@ -761,12 +767,39 @@ static long tso_recv(struct sock *s, struct sock_msg *m)
 }
 
 /* Linux's inet_shutdown for TCP. */
+static void tso_acq_reset(struct tso *t);
+static void tso_drop_pcb(struct tso *t, bool reset);
+static void tso_free(struct tso *t, bool reset);
+
+/*
+ * shutdown(SHUT_RD or SHUT_RDWR) of a listener, Linux's tcp_disconnect of
+ * it: it stops listening. The connections queued and never accepted are
+ * reset, accept(2), blocked or later, fails with EINVAL, new connections are
+ * refused. A fresh pcb takes the closed listener's place, bound to its
+ * address as Linux keeps a port the app bound (one Linux picked itself it
+ * gives back), past the connections accepted on that port.
+ */
+static void tso_listen_stop(struct tso *t)
+{
+	ip_addr_t ip = t->pcb->local_ip;
+	uint16_t port = t->pcb->local_port;
+	tso_acq_reset(t);
+	tso_drop_pcb(t, false);
+	t->state = TSO_CLOSED;
+	if (!tso_renew(t)) /* without memory for it: a later bind or connect says ENOBUFS */
+		(void)tso_bind_lent(t, &ip, port); /* the port was the listener's a moment ago */
+	tso_wake(t);
+}
+
 static int tso_shutdown(struct sock *s, int how)
 {
 	struct tso *t = tso_of(s);
 	int rc = 0;
-	if (t->state == TSO_LISTEN)
+	if (t->state == TSO_LISTEN) {
+		if (how != SHUT_WR)
+			tso_listen_stop(t);
 		return 0;
+	}
 	if (t->state == TSO_CLOSED && !t->rcv_shut && !t->snd_shut)
 		rc = -ENOTCONN; /* never connected: Linux still records the shutdown */
 	if (how != SHUT_WR)
@@ -945,14 +978,20 @@ static void tso_drop_pcb(struct tso *t, bool reset)
 		tcp_abort(p);
 }
 
-static void tso_free(struct tso *t, bool reset)
+/* Resets the connections queued on listener t and never accepted, as Linux's inet_csk_listen_stop. */
+static void tso_acq_reset(struct tso *t)
 {
-	while (t->acq_len) { /* connections never accepted are reset, as Linux's inet_csk_listen_stop */
+	while (t->acq_len) {
 		struct tso *c = t->acq[t->acq_head];
 		t->acq_head = (t->acq_head + 1) % t->acq_cap;
 		t->acq_len--;
 		tso_free(c, true);
 	}
+}
+
+static void tso_free(struct tso *t, bool reset)
+{
+	tso_acq_reset(t);
 	tso_drop_pcb(t, reset);
 	if (t->rxq)
 		pbuf_free(t->rxq);

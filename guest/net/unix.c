@@ -563,7 +563,7 @@ static int unix_stream_connect(struct sock *s, const void *addr, uint32_t len, b
 		rc = unix_find(&a, SOCK_STREAM, &l);
 		if (rc)
 			return rc;
-		if (l->state != UNIX_LISTEN || l->dead) {
+		if (l->state != UNIX_LISTEN || l->dead || (l->shut & UNIX_RCV_SHUT)) {
 			rc = -ECONNREFUSED;
 			goto out;
 		}
@@ -668,6 +668,8 @@ static int unix_shutdown(struct sock *s, int how)
 	struct unix_sock *u = unix_sk(s);
 	uint8_t mode = (uint8_t)(how + 1); /* SHUT_RD -> RCV, SHUT_WR -> SND, SHUT_RDWR -> both */
 	u->shut |= mode;
+	/* A listener shut for reading hands out what is queued; then a blocking accept fails, as Linux's. */
+	u->s.accept_shut = u->state == UNIX_LISTEN && (u->shut & UNIX_RCV_SHUT);
 	unix_wake(u);
 	struct unix_sock *p = u->peer;
 	if (p && s->type == SOCK_STREAM) {
