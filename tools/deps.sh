@@ -41,15 +41,22 @@ fi
 # - SQLite's command-line shell (tests/integration/check_stdin.c pipes SQL into it): the version of the
 #   installed libsqlite3-dev it links with; only shell.c, generated from the package's src/shell.c.in by
 #   SQLite's own tool/mkshellc.tcl (tclsh, as the package's build does), is kept.
+# - libevent and memcached: an unmodified event-loop server (tests/integration/check_memcached.c), both
+#   built static with musl-gcc by tools/build.mk. Bookworm's own versions: the private apt state below knows
+#   only the main mirror, not bookworm-security's +deb12u1 updates (a test server on a private tap).
 LWIP_VER=2.1.3+dfsg1-2
+LIBEVENT_VER=2.1.12-stable-8
+MEMCACHED_VER=1.6.18-1
 # (`deps.sh fuzz` on a machine without libsqlite3-dev: no version, no shell source; check_stdin says SKIPPED.)
 SQLITE_VER=$(dpkg-query -W -f='${source:Version}' libsqlite3-dev 2>/dev/null || true)
 SQLITE_UP=$(dpkg-query -W -f='${source:Upstream-Version}' libsqlite3-dev 2>/dev/null || true)
 cache=${UKVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ukvm}
 lwip=$cache/lwip-$LWIP_VER
 sqlite=$cache/sqlite3-shell-$SQLITE_UP
+libevent=$cache/libevent-$LIBEVENT_VER
+memcached=$cache/memcached-$MEMCACHED_VER
 sqlite_done() { [ -z "$SQLITE_VER" ] || [ -f "$sqlite/.ukvm-ok" ]; }
-[ -f "$lwip/.ukvm-ok" ] && sqlite_done && exit 0
+[ -f "$lwip/.ukvm-ok" ] && sqlite_done && [ -f "$libevent/.ukvm-ok" ] && [ -f "$memcached/.ukvm-ok" ] && exit 0
 mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n 1)
 [ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\)[[:space:]]\+bookworm[[:space:]].*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n 1)
 [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
@@ -88,4 +95,12 @@ if ! sqlite_done; then
 	tclsh "$apt/sqlite3/tool/mkshellc.tcl" >"$sqlite/shell.c"
 	echo "sqlite3 $SQLITE_VER" >"$sqlite/.ukvm-ok"
 fi
-rm -rf "$apt" "$cache"/lwip_*.orig.tar.*
+if [ ! -f "$libevent/.ukvm-ok" ]; then
+	debsrc libevent "$LIBEVENT_VER" "$libevent"
+	touch "$libevent/.ukvm-ok"
+fi
+if [ ! -f "$memcached/.ukvm-ok" ]; then
+	debsrc memcached "$MEMCACHED_VER" "$memcached"
+	touch "$memcached/.ukvm-ok"
+fi
+rm -rf "$apt" "$cache"/lwip_*.orig.tar.* "$cache"/libevent_* "$cache"/memcached_*

@@ -1,4 +1,4 @@
-/* procmisc.c: groups, process group and session, prctl, sysinfo, waits without children, RLIMIT_NOFILE: a transcript that must read the same natively and in ukvm. */
+/* procmisc.c: groups, setuid/setgid to root, process group and session, prctl, sysinfo, waits without children, RLIMIT_NOFILE: a transcript that must read the same natively and in ukvm. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -64,6 +64,16 @@ static void groups(void)
 	show("setgroups bad pointer", setgroups(2, (gid_t *)8));
 	show("setgroups 0", setgroups(0, NULL));
 	show("getgroups after 0", getgroups(8, got));
+}
+
+/* Root keeping its identity (what memcached -u root does): setgid/setuid to 0 succeed; -1 is no id. */
+static void identity(void)
+{
+	show("setgid 0", setgid(0));
+	show("setuid 0", setuid(0));
+	show("setgid -1", syscall(SYS_setgid, -1));
+	show("setuid -1", syscall(SYS_setuid, -1));
+	printf("still root: %d %d %d %d\n", getuid(), geteuid(), getgid(), getegid());
 }
 
 static void session(pid_t tid)
@@ -244,6 +254,7 @@ int main(int argc, char **argv)
 		pthread_cond_wait(&cv, &mu);
 	pthread_mutex_unlock(&mu);
 	groups();
+	identity();
 	session(thread_tid);
 	prctls();
 	waits();

@@ -200,6 +200,8 @@ long sys_rseq(SYS_ARGS);
 /* The process among processes: guest/sys/sys_proc.c. */
 long sys_getgroups(SYS_ARGS);
 long sys_setgroups(SYS_ARGS);
+long sys_setuid(SYS_ARGS);
+long sys_setgid(SYS_ARGS);
 long sys_getpgrp(SYS_ARGS);
 long sys_getpgid(SYS_ARGS);
 long sys_setpgid(SYS_ARGS);

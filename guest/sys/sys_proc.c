@@ -63,6 +63,21 @@ long sys_getgroups(SYS_ARGS)
 	return proc_ngroups;
 }
 
+/*
+ * The one identity is root's (getuid and friends say 0), and ukvm has no other to switch to: setuid and
+ * setgid keep root (0, what memcached -u root asks for) and refuse any other id with -EPERM rather than
+ * pretend to drop privileges; -1 is no id at all (Linux: -EINVAL).
+ */
+static long proc_setid(long id)
+{
+	if ((uint32_t)id == UINT32_MAX)
+		return -EINVAL;
+	return (uint32_t)id == 0 ? 0 : -EPERM;
+}
+
+long sys_setuid(SYS_ARGS) { return proc_setid(a0); }
+long sys_setgid(SYS_ARGS) { return proc_setid(a0); }
+
 long sys_setgroups(SYS_ARGS)
 {
 	const uint32_t *list = (const uint32_t *)a1;

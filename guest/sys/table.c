@@ -67,6 +67,7 @@ static const sys_fn sys_table[SYS_NR_MAX] = {
 	[__NR_getrusage] = sys_getrusage, [__NR_setrlimit] = sys_setrlimit,
 	[__NR_get_robust_list] = sys_get_robust_list, [__NR_rseq] = sys_rseq, [__NR_getgroups] = sys_getgroups,
 	[__NR_setgroups] = sys_setgroups, [__NR_getpgrp] = sys_getpgrp, [__NR_getpgid] = sys_getpgid,
+	[__NR_setuid] = sys_setuid, [__NR_setgid] = sys_setgid,
 	[__NR_setpgid] = sys_setpgid, [__NR_getsid] = sys_getsid, [__NR_setsid] = sys_setsid,
 	[__NR_prctl] = sys_prctl, [__NR_wait4] = sys_wait4, [__NR_waitid] = sys_waitid,
 	[__NR_getitimer] = sys_getitimer, [__NR_setitimer] = sys_setitimer, [__NR_alarm] = sys_alarm,
