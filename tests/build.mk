@@ -188,7 +188,7 @@ $(BUILD)/tests/embed-worker: tests/integration/embed_worker.c $(BUILD)/libukvm.a
 all: $(BUILD)/tests/embed-worker
 
 # --- the runner -------------------------------------------------------------------
-TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c tests/integration/netns.c \
+TEST_RUNNER_OBJS := $(patsubst %.c,$(TEST_OBJDIR)/%.o,tests/unit/runner.c tests/integration/it_util.c tests/integration/it_net.c tests/integration/netns.c \
                       $(filter-out $(GUEST_GROUP_SRCS),$(UNIT_SRCS)) $(IT_SRCS) $(sort $(TESTED_SRCS))) \
                     $(GUEST_GROUP_OBJS) $(TEST_OBJDIR)/sandbox_rel.o
 

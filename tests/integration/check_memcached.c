@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "it_net.h"
 #include "it_util.h"
 #include "netns.h"
 
@@ -39,13 +40,6 @@ static const char *const target_name[] = {"native", "ukvm"};
 #define MC_BIG   102400
 
 static struct netns ns;
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /* ---- a growable byte buffer -------------------------------------------------------------------- */
 
@@ -192,27 +186,6 @@ struct mc_conn {
 	int eof;
 };
 
-static struct sockaddr_in sin_of(const char *ip, int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &a.sin_addr), 1);
-	return a;
-}
-
-/* A connected TCP socket to ip:port, retrying every 50 ms for limit_s while it is refused; -1 then. */
-static int tcp_connect_retry(const char *ip, int port, double limit_s)
-{
-	struct sockaddr_in a = sin_of(ip, port);
-	for (double end = now_s() + limit_s; now_s() < end; usleep(50000)) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_ge(fd, 0);
-		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 /* Where got and expected first differ, quoted (escapes for the binary bytes), into msg. */
 static void mc_diff(const struct mc_conn *k, const char *got, size_t n, size_t at, char *msg, size_t len)
 {
@@ -241,11 +214,11 @@ static void mc_drive(enum target t, const char *ip, int port, double limit_s)
 {
 	struct mc_conn k[MC_CONNS] = {0};
 	static char buf[1 << 16];
-	double end = now_s() + limit_s;
+	double end = it_now_s() + limit_s;
 	size_t total = 0;
 	for (int c = 0; c < MC_CONNS; c++) {
 		mc_script(c, &k[c].req, &k[c].exp);
-		k[c].fd = tcp_connect_retry(ip, port, 5);
+		k[c].fd = it_tcp_connect_retry(ip, port, 5);
 		ck_assert_msg(k[c].fd >= 0, "%s: connection %d refused", target_name[t], c);
 		fcntl(k[c].fd, F_SETFL, O_NONBLOCK);
 		total += k[c].req.len + k[c].exp.len;
@@ -256,7 +229,7 @@ static void mc_drive(enum target t, const char *ip, int port, double limit_s)
 			p[c].fd = k[c].eof ? -1 : k[c].fd;
 			p[c].events = POLLIN | (k[c].sent < k[c].req.len ? POLLOUT : 0);
 		}
-		double left = end - now_s();
+		double left = end - it_now_s();
 		ck_assert_msg(left > 0, "%s: not done in %.0f s (connection 0: %zu of %zu bytes sent, %zu of %zu back)",
 			      target_name[t], limit_s, k[0].sent, k[0].req.len, k[0].got, k[0].exp.len);
 		ck_assert_int_ge(poll(p, MC_CONNS, (int)(left * 1e3) + 1), 0);
@@ -326,7 +299,7 @@ static const char *const mc_varying[] = {
 /* `stats` from ip:port with the varying values masked ("STAT pid *"), into out[len]. */
 static void mc_stats(enum target t, const char *ip, int port, char *out, size_t len)
 {
-	int fd = tcp_connect_retry(ip, port, 5);
+	int fd = it_tcp_connect_retry(ip, port, 5);
 	ck_assert_msg(fd >= 0, "%s: stats connection refused", target_name[t]);
 	struct timeval tv = {10, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -404,8 +377,8 @@ static void mc_run(enum target t, char *stats, size_t len)
 	struct it_result res;
 	ck_assert_int_eq(it_start(&p, netns_ip_prog(), argv + 1), 0);
 
-	double t0 = now_s();
-	int fd = tcp_connect_retry(GUEST_IP, MC_PORT, 20); /* memcached prints nothing when it listens */
+	double t0 = it_now_s();
+	int fd = it_tcp_connect_retry(GUEST_IP, MC_PORT, 20); /* memcached prints nothing when it listens */
 	if (fd < 0) {
 		it_finish(&p, SIGKILL, 5, &res, NULL);
 		ck_abort_msg("%s: memcached never listened\nout: %s\nerr: %s", target_name[t], res.out, res.err);
@@ -413,9 +386,9 @@ static void mc_run(enum target t, char *stats, size_t len)
 	close(fd);
 	mc_drive(t, GUEST_IP, MC_PORT, 60);
 	mc_stats(t, GUEST_IP, MC_PORT, stats, len);
-	fprintf(stderr, "memcached: %s: served in %.2f s\n", target_name[t], now_s() - t0);
+	fprintf(stderr, "memcached: %s: served in %.2f s\n", target_name[t], it_now_s() - t0);
 
-	ck_assert_int_eq(it_finish(&p, SIGTERM, (now_s() * 1e3 - p.t0) / 1e3 + 10, &res, NULL), 0);
+	ck_assert_int_eq(it_finish(&p, SIGTERM, (it_now_s() * 1e3 - p.t0) / 1e3 + 10, &res, NULL), 0);
 	/* ukvm's stderr names any syscall it lacks: none may be missing */
 	ck_assert_msg(!strstr(res.err, "unimplemented"), "%s: %s", target_name[t], res.err);
 	ck_assert_msg(strstr(stats, "STAT curr_items ") && strstr(stats, "STAT evictions 0\n"), "%s stats:\n%s",

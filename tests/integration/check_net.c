@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "it_net.h"
 #include "it_util.h"
 #include "netns.h"
 #include "netpat.h"
@@ -52,13 +53,6 @@ static const char *const target_name[] = {"native", "ukvm"};
 #define GUEST2_IP "10.78.0.2"
 
 static struct netns ns;
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /* ---- environment: namespaces and the app -------------------------------------- */
 
@@ -175,54 +169,33 @@ static void app_down(struct it_result *r)
 /* Stops the app (SIGTERM; SIGKILL after 5 s) and returns its result. */
 static void app_stop(struct it_proc *p, struct it_result *r)
 {
-	ck_assert_int_eq(it_finish(p, SIGTERM, (now_s() * 1e3 - p->t0) / 1e3 + 5, r, NULL), 0);
+	ck_assert_int_eq(it_finish(p, SIGTERM, (it_now_s() * 1e3 - p->t0) / 1e3 + 5, r, NULL), 0);
 }
 
 /* Waits for the app to exit by itself within limit_s more seconds. */
 static void app_wait(struct it_proc *p, struct it_result *r, double limit_s)
 {
-	ck_assert_int_eq(it_finish(p, 0, (now_s() * 1e3 - p->t0) / 1e3 + limit_s, r, NULL), 0);
+	ck_assert_int_eq(it_finish(p, 0, (it_now_s() * 1e3 - p->t0) / 1e3 + limit_s, r, NULL), 0);
 }
 
 /* ---- host-side sockets ---------------------------------------------------------- */
-
-static struct sockaddr_in sin_of(const char *ip, int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &a.sin_addr), 1);
-	return a;
-}
 
 /* A connected TCP socket to ip:port (non-blocking when nb), or asserts. */
 static int tcp_connect(const char *ip, int port, int nb)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nb ? SOCK_NONBLOCK : 0), 0);
 	ck_assert_int_ge(fd, 0);
-	struct sockaddr_in a = sin_of(ip, port);
+	struct sockaddr_in a = it_sin(ip, port);
 	int r = connect(fd, (struct sockaddr *)&a, sizeof(a));
 	ck_assert_msg(r == 0 || (nb && errno == EINPROGRESS), "connect %s:%d: %s", ip, port, strerror(errno));
 	return fd;
-}
-
-/* A connected TCP socket to ip:port, retrying every 50 ms for limit_s while it is refused; -1 then. */
-static int tcp_connect_retry(const char *ip, int port, double limit_s)
-{
-	struct sockaddr_in a = sin_of(ip, port);
-	for (double end = now_s() + limit_s; now_s() < end; usleep(50000)) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_ge(fd, 0);
-		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
-			return fd;
-		close(fd);
-	}
-	return -1;
 }
 
 static int tcp_listen(const char *ip, int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
-	struct sockaddr_in a = sin_of(ip, port);
+	struct sockaddr_in a = it_sin(ip, port);
 	ck_assert_int_ge(fd, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	ck_assert_msg(!bind(fd, (struct sockaddr *)&a, sizeof(a)) && !listen(fd, 16), "listen: %s", strerror(errno));
@@ -256,7 +229,7 @@ struct echo_st {
 static void echo_streams(struct echo_st *s, int n, uint64_t bytes, double limit_s)
 {
 	static uint8_t buf[65536];
-	double end = now_s() + limit_s;
+	double end = it_now_s() + limit_s;
 	int open = n;
 	for (int i = 0; i < n; i++)
 		fcntl(s[i].fd, F_SETFL, O_NONBLOCK);
@@ -265,7 +238,7 @@ static void echo_streams(struct echo_st *s, int n, uint64_t bytes, double limit_
 		ck_assert_int_le(n, 8);
 		for (int i = 0; i < n; i++)
 			p[i] = (struct pollfd){s[i].eof ? -1 : s[i].fd, POLLIN | (s[i].sent < bytes ? POLLOUT : 0), 0};
-		double left = end - now_s();
+		double left = end - it_now_s();
 		if (left <= 0) {
 			char m[512];
 			int k = 0;
@@ -316,10 +289,10 @@ START_TEST(echo_64m)
 	struct it_result r;
 	const char *args[] = {"7000", NULL};
 	app_up(&p, _i, 1, NULL, "tcpecho", args, "listening on 7000");
-	double t0 = now_s();
+	double t0 = it_now_s();
 	struct echo_st s = {.fd = tcp_connect(GUEST_IP, 7000, 0), .seed = 3};
 	echo_streams(&s, 1, 64ull << 20, 60);
-	double dt = now_s() - t0;
+	double dt = it_now_s() - t0;
 	close(s.fd);
 	app_stop(&p, &r);
 	fprintf(stderr, "net: %s echo 64 MiB each way in %.2f s (%.0f MB/s each way)\n", target_name[_i], dt,
@@ -361,12 +334,12 @@ static int http_many(const char *ip, int port, int nconn, int per, size_t body_l
 	static const char req[] = "GET / HTTP/1.1\r\nHost: guest\r\n\r\n";
 	struct pollfd p[256];
 	int done = 0, total = 0;
-	double end = now_s() + limit_s;
+	double end = it_now_s() + limit_s;
 	ck_assert_int_le(nconn, 256);
 	memset(c, 0, sizeof(c));
 	for (int i = 0; i < nconn; i++)
 		c[i].fd = tcp_connect(ip, port, 1);
-	while (done < nconn && now_s() < end) {
+	while (done < nconn && it_now_s() < end) {
 		for (int i = 0; i < nconn; i++) {
 			short ev = !c[i].connected || c[i].reqs_sent == c[i].answered ? POLLOUT : POLLIN;
 			p[i] = (struct pollfd){c[i].answered == per ? -1 : c[i].fd, ev, 0};
@@ -430,9 +403,9 @@ START_TEST(http_200_connections)
 		struct it_result r;
 		const char *args[] = {"8080", "1024", mode[m], NULL};
 		app_up(&p, _i, 1, NULL, "httpd", args, "listening on 8080");
-		double t0 = now_s();
+		double t0 = it_now_s();
 		int answered = http_many(GUEST_IP, 8080, 200, 3, 1024, 30);
-		double dt = now_s() - t0;
+		double dt = it_now_s() - t0;
 		app_stop(&p, &r);
 		ck_assert_msg(answered == 600, "%s %s: %d of 600 requests answered\nout: %s\nerr: %s", target_name[_i],
 			      mode[m], answered, r.out, r.err);
@@ -526,7 +499,7 @@ END_TEST
 static void udp_exchange(enum target t, const char *ip, int port)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = sin_of(ip, port);
+	struct sockaddr_in a = it_sin(ip, port);
 	ck_assert_int_eq(connect(s, (struct sockaddr *)&a, sizeof(a)), 0);
 	static uint8_t out[1472], in[2048]; /* 1472: the largest unfragmented payload at MTU 1500 */
 	int lost = 0;
@@ -611,7 +584,7 @@ START_TEST(user_hostfwd)
 	const char *args[] = {_i == NATIVE ? "18080" : "8080", "512", "et", NULL};
 	app_up(&p, _i, 0, "user,hostfwd=tcp:127.0.0.1:18080-:8080", "httpd", args, "listening on");
 	/* The forward may need a moment after the guest listens: retry the first connect briefly. */
-	struct echo_st e = {.fd = tcp_connect_retry("127.0.0.1", 18080, 5)};
+	struct echo_st e = {.fd = it_tcp_connect_retry("127.0.0.1", 18080, 5)};
 	ck_assert_msg(e.fd >= 0, "%s: 127.0.0.1:18080 never accepted", target_name[_i]);
 	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	ck_assert_int_eq(write(e.fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
@@ -643,11 +616,11 @@ START_TEST(user_echo_64m)
 	struct it_result r;
 	const char *args[] = {_i == NATIVE ? "17000" : "7000", NULL};
 	app_up(&p, _i, 0, "user,hostfwd=tcp:127.0.0.1:17000-:7000", "tcpecho", args, "listening on");
-	double t0 = now_s();
-	struct echo_st s = {.fd = tcp_connect_retry("127.0.0.1", 17000, 5), .seed = 13};
+	double t0 = it_now_s();
+	struct echo_st s = {.fd = it_tcp_connect_retry("127.0.0.1", 17000, 5), .seed = 13};
 	ck_assert_msg(s.fd >= 0, "%s: 127.0.0.1:17000 never accepted", target_name[_i]);
 	echo_streams(&s, 1, 64ull << 20, 60);
-	double dt = now_s() - t0;
+	double dt = it_now_s() - t0;
 	close(s.fd);
 	app_stop(&p, &r);
 	fprintf(stderr, "net: %s user-mode echo 64 MiB each way in %.2f s (%.0f MB/s each way)\n", target_name[_i],
@@ -662,12 +635,12 @@ START_TEST(user_http_200_connections)
 	struct it_result r;
 	const char *args[] = {_i == NATIVE ? "18080" : "8080", "1024", "et", NULL};
 	app_up(&p, _i, 0, "user,hostfwd=tcp:127.0.0.1:18080-:8080", "httpd", args, "listening on");
-	int fd = tcp_connect_retry("127.0.0.1", 18080, 5); /* the forward may need a moment after the guest listens */
+	int fd = it_tcp_connect_retry("127.0.0.1", 18080, 5); /* the forward may need a moment after the guest listens */
 	ck_assert_msg(fd >= 0, "%s: 127.0.0.1:18080 never accepted", target_name[_i]);
 	close(fd);
-	double t0 = now_s();
+	double t0 = it_now_s();
 	int answered = http_many("127.0.0.1", 18080, 200, 3, 1024, 30);
-	double dt = now_s() - t0;
+	double dt = it_now_s() - t0;
 	app_stop(&p, &r);
 	ck_assert_msg(answered == 600, "%s: %d of 600 requests answered\nout: %s\nerr: %s", target_name[_i], answered,
 		      r.out, r.err);
@@ -730,7 +703,7 @@ START_TEST(busybox_nc_server)
 	env_up(_i, 1);
 	const char *args[] = {"nc", "-l", "-p", "7000", NULL};
 	app_start_as(&p, _i, 1, NULL, bb, img, args, NULL);
-	int fd = tcp_connect_retry(GUEST_IP, 7000, 20); /* nc prints nothing when it listens */
+	int fd = it_tcp_connect_retry(GUEST_IP, 7000, 20); /* nc prints nothing when it listens */
 	ck_assert_msg(fd >= 0, "%s: nc never listened", target_name[_i]);
 	static uint8_t buf[1 << 20];
 	netpat_fill(buf, 0, sizeof(buf), 11);
@@ -742,7 +715,7 @@ START_TEST(busybox_nc_server)
 		if (n > 0)
 			put += (size_t)n;
 		else
-			it_wait_output(&p, "\x01never printed\x02", (now_s() * 1e3 - p.t0) / 1e3 + 0.02);
+			it_wait_output(&p, "\x01never printed\x02", (it_now_s() * 1e3 - p.t0) / 1e3 + 0.02);
 	}
 	fcntl(fd, F_SETFL, 0);
 	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
@@ -821,14 +794,14 @@ START_TEST(tx_flood_no_rx_buffers)
 	usleep(300000);
 	long rss0 = rss_kib(p.pid);
 	unsigned long injected = 0;
-	for (double end = now_s() + 3; now_s() < end;)
+	for (double end = it_now_s() + 3; it_now_s() < end;)
 		for (int k = 0; k < 64; k++)
 			injected += tap_inject_one(&in);
 	long rss1 = rss_kib(p.pid);
 	close(in.fd);
-	double t = now_s();
+	double t = it_now_s();
 	app_stop(&p, &r);
-	double stop_ms = (now_s() - t) * 1e3;
+	double stop_ms = (it_now_s() - t) * 1e3;
 	fprintf(stderr, "net: tx flood: RSS %ld -> %ld KiB, %lu frames injected, stopped %.0f ms after SIGTERM\n", rss0,
 		rss1, injected, stop_ms);
 	const char *last = NULL;
@@ -894,7 +867,7 @@ START_TEST(hostile_driver)
 	const char *args[] = {NULL};
 	app_up(&p, UKVM, 1, NULL, "nethostile", args, "nethostile: rx waiting for a frame");
 	struct tap_inject in = tap_inject_open();
-	for (double end = now_s() + 20; now_s() < end && !it_wait_output(&p, "nethostile: done", 0.05);)
+	for (double end = it_now_s() + 20; it_now_s() < end && !it_wait_output(&p, "nethostile: done", 0.05);)
 		tap_inject_one(&in);
 	close(in.fd);
 	app_wait(&p, &r, 10);
