@@ -676,17 +676,6 @@ START_TEST(restore_mode)
 }
 END_TEST
 
-/* Whether this host runs a guest in pvm-pv mode when asked for auto (ukvm-run --stats names the mode). */
-static bool host_has_pv(void)
-{
-	struct it_result r;
-	const char *args[] = { "--stats", path("apps/hello.img"), NULL };
-	ck_assert_int_eq(it_run_prog(&r, 60, NULL, args), 0);
-	ck_assert_msg(r.status == 0 && strstr(r.err, " mode (pvm-pv "), "status %d: %s", r.status, r.err);
-	bool pv = strstr(r.err, "ukvm-run: pv mode") != NULL;
-	it_result_free(&r);
-	return pv;
-}
 
 /*
  * --pv applies to every VM of the server: boot mode's, and restore mode's
@@ -702,7 +691,7 @@ START_TEST(pv_mode_for_every_vm)
 	const char *pv = pvs[_i / 3];
 	int kind = _i % 3;
 	bool want_pv = strcmp(pv, "off") != 0;
-	if (want_pv && !host_has_pv()) {
+	if (want_pv && !it_host_has_pv()) {
 		fprintf(stderr, "SKIPPED: serve --pv %s: this host has no pvm-pv interface\n", pv);
 		return;
 	}
