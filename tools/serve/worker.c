@@ -411,6 +411,18 @@ static void *worker_spawner(void *arg)
 	return NULL;
 }
 
+/* CLOCK_REALTIME ms from now, for sem_timedwait and pthread_cond_timedwait. */
+static struct timespec worker_abstime(unsigned ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L)
+		t.tv_sec++, t.tv_nsec -= 1000000000L;
+	return t;
+}
+
 void worker_start(struct ukvm_host *host, const struct serve_fn *fns, const char *const *snaps, unsigned nfns,
 		  unsigned warm_per_fn)
 {
@@ -419,9 +431,7 @@ void worker_start(struct ukvm_host *host, const struct serve_fn *fns, const char
 	if (pthread_create(&W.spawner, NULL, worker_spawner, NULL))
 		return; /* every request starts its own worker */
 	W.started = true;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WORKER_START_WAIT_S;
+	struct timespec until = worker_abstime(WORKER_START_WAIT_S * 1000);
 	pthread_mutex_lock(&W.lock);
 	for (;;) {
 		bool ready = W.nspare == WORKER_SPARES;
@@ -518,12 +528,7 @@ void worker_warm_run(struct worker_warm *w, const char *body, size_t len, uint64
 				;
 			break;
 		}
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += left / 1000;
-		until.tv_nsec += (long)(left % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L)
-			until.tv_sec++, until.tv_nsec -= 1000000000L;
+		struct timespec until = worker_abstime((unsigned)left);
 		if (sem_timedwait(&w->job.done, &until) == 0)
 			break;
 		if (errno == ETIMEDOUT) {
@@ -563,12 +568,7 @@ static void worker_evict(void)
 
 int worker_slot_take(unsigned wait_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L)
-		until.tv_sec++, until.tv_nsec -= 1000000000L;
+	struct timespec until = worker_abstime(wait_ms);
 	int r = 0;
 	pthread_mutex_lock(&W.lock);
 	W.waiters++;
