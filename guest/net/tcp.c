@@ -612,6 +612,7 @@ static int tso_bind(struct sock *s, const void *addr, uint32_t len)
  */
 #define TSO_HALF_OPEN_MAX 255
 
+/* (In a SO_REUSEPORT group the listener lwIP found is asked, though tso_rp_pick may queue on another.) */
 static bool tso_syn_ok(const struct tcp_pcb_listen *lp)
 {
 	const struct tso *l = lp->callback_arg;
