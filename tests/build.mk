@@ -53,7 +53,8 @@ gpanic_SRCS   := guest/kernel/panic.c guest/kernel/printf.c guest/kernel/payload
 gpanic_SUITES := kpanic
 # The virtio-net driver and the NIC configuration with lwIP itself, against check_vnet.c's fake transport,
 # device and kernel services; lwIP is built for the host from the same source as for the guest
-# (guest/build.mk's LWIP_SRCS), third-party code without -Werror.
+# (guest/build.mk's LWIP_SRCS), third-party code without -Werror. The FDT round trip calls the monitor's
+# net_resolve and fdtb_build: left undefined here, they are the runner's own (TESTED_SRCS).
 gnet_SRCS   := guest/drivers/virtio_net.c guest/drivers/vnet_spin.c guest/drivers/vblk_plan.c guest/net/net.c guest/net/netcfg.c \
                guest/net/port.c proto/virtq_drv.c tests/unit/check_vnet.c
 gnet_OBJS   := $(patsubst $(LWIP_DIR)/src/%.c,$(TEST_OBJDIR)/lwip/%.o,$(LWIP_SRCS))
