@@ -72,11 +72,11 @@ $(gnet_OBJS): $(TEST_OBJDIR)/lwip/%.o: $(LWIP_DIR)/src/%.c | lwip-source
 # AF_INET sockets (guest/net/inet.c, tcp.c, udp.c) for real: gsock's socket layer on the file system, wait core
 # and fs_shim.c, with lwIP and its loopback interface (net.c, port.c; etc.c for /etc), driven over 127.0.0.1.
 ginet_SRCS   := $(filter-out tests/unit/check_sock.c,$(gsock_SRCS)) guest/net/inet.c guest/net/tcp.c guest/net/udp.c \
-                guest/net/net.c guest/net/port.c guest/net/etc.c tests/unit/check_inet.c
+                guest/net/net.c guest/net/port.c guest/net/etc.c guest/net/sockstat.c tests/unit/check_inet.c
 ginet_OBJS   := $(gnet_OBJS)
 ginet_SUITES := inet
 GUEST_GROUPS += ginet
-GINET_LWIP_SRCS := guest/net/inet.c guest/net/tcp.c guest/net/udp.c guest/net/etc.c tests/unit/check_inet.c
+GINET_LWIP_SRCS := guest/net/inet.c guest/net/tcp.c guest/net/udp.c guest/net/etc.c guest/net/sockstat.c tests/unit/check_inet.c
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(GINET_LWIP_SRCS)): TEST_CFLAGS += $(LWIP_TEST_INC)
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(GINET_LWIP_SRCS)): ASAN_CFLAGS := $(filter-out -Idevices,$(ASAN_CFLAGS))
 $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(GINET_LWIP_SRCS)): $(LWIP_PORT_HDRS)

@@ -1,6 +1,7 @@
 /* check_inet.c: unit tests of the guest's AF_INET sockets (guest/net/inet.c, tcp.c, udp.c under socket.c and sys_socket.c) on lwIP's loopback, no VM. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../../guest/include/fs.h"
@@ -479,6 +480,91 @@ START_TEST(test_udp)
 }
 END_TEST
 
+/* /proc/net/sockstat's text, parsed: the TCP and UDP fields and the LWIP line. */
+struct sockstat {
+	unsigned inuse, orphan, tw, alloc, udp_inuse;
+	unsigned long mem, udp_mem, heap, peak, blocks;
+};
+
+static struct sockstat sockstat(void)
+{
+	static char text[1024];
+	long fd = sys_openat(AT_FDCWD, L("/proc/net/sockstat"), O_RDONLY, 0, 0, 0);
+	ck_assert_int_ge(fd, 0);
+	long n = sys_read(fd, L(text), sizeof(text) - 1, 0, 0, 0);
+	ck_assert_int_gt(n, 0);
+	text[n] = 0;
+	ck_assert_int_eq(sys_close(fd, 0, 0, 0, 0, 0), 0);
+	struct sockstat s;
+	ck_assert_msg(sscanf(text, "TCP: inuse %u orphan %u tw %u alloc %u mem %lu\nUDP: inuse %u mem %lu\n"
+				   "UDPLITE: inuse 0\nRAW: inuse 0\nLWIP: heap %lu peak %lu blocks %lu\n",
+			     &s.inuse, &s.orphan, &s.tw, &s.alloc, &s.mem, &s.udp_inuse, &s.udp_mem, &s.heap, &s.peak,
+			     &s.blocks) == 10,
+		      "/proc/net/sockstat:\n%s", text);
+	ck_assert_uint_le(s.heap, s.peak);
+	return s;
+}
+
+/* /proc/net/sockstat follows the sockets (Linux's counts) and lwIP's heap: data held unread is memory held. */
+START_TEST(test_sockstat)
+{
+	struct sockstat s0 = sockstat();
+	ck_assert_uint_eq(s0.inuse + s0.orphan + s0.tw + s0.alloc + s0.udp_inuse + s0.udp_mem, 0);
+	uint16_t port;
+	int l = listener(SOCK_NONBLOCK, &port), c, s;
+	tcp_pair(l, port, &c, &s);
+	struct sockstat s1 = sockstat();
+	ck_assert_uint_eq(s1.inuse, 3); /* the listener and both ends */
+	ck_assert_uint_eq(s1.alloc, 3);
+	ck_assert_uint_eq(s1.orphan + s1.tw, 0);
+	ck_assert_uint_gt(s1.heap, s0.heap); /* three PCBs */
+	ck_assert_uint_gt(s1.blocks, s0.blocks);
+	/* 128 KiB written and not read: lwIP holds it (s's receive queue), in pages as Linux counts. */
+	static char big[128 << 10];
+	memset(big, 'b', sizeof(big));
+	ck_assert_int_eq(sys_write(c, L(big), sizeof(big), 0, 0, 0), sizeof(big));
+	struct sockstat s2 = sockstat();
+	ck_assert_uint_ge(s2.heap, s1.heap + sizeof(big));
+	ck_assert_uint_ge(s2.mem, (s1.heap + sizeof(big)) / 4096);
+	ck_assert_uint_le(s2.mem, (s2.heap + 4095) / 4096);
+	for (long n; (n = sys_read(s, L(big), sizeof(big), 0, 0, 0)) > 0;)
+		;
+	net_tick(250); /* the ACKs that free the sender's copy */
+	struct sockstat s3 = sockstat();
+	ck_assert_uint_lt(s3.heap, s1.heap + 16384); /* given back */
+	ck_assert_uint_ge(s3.peak, s2.heap);
+	/* Closed: c waits for s's FIN without its app (an orphan), then s closes and c is in TIME-WAIT. */
+	ck_assert_int_eq(sys_close(c, 0, 0, 0, 0, 0), 0);
+	struct sockstat s4 = sockstat();
+	ck_assert_uint_eq(s4.orphan, 1);
+	ck_assert_uint_eq(s4.inuse, 2);
+	ck_assert_uint_eq(s4.alloc, 3);
+	ck_assert_int_eq(sys_close(s, 0, 0, 0, 0, 0), 0);
+	struct sockstat s5 = sockstat();
+	ck_assert_uint_eq(s5.tw, 1);
+	ck_assert_uint_eq(s5.orphan, 0);
+	ck_assert_uint_eq(s5.inuse, 1);
+	ck_assert_uint_eq(s5.alloc, 1);
+	/* UDP: a bound socket is in use; a queued datagram is UDP's memory, not TCP's. */
+	int u = sock_new(SOCK_DGRAM | SOCK_NONBLOCK);
+	struct lx_sockaddr_in a = sin_lo(0);
+	ck_assert_int_eq(sys_bind(u, L(&a), sizeof(a), 0, 0, 0), 0);
+	ck_assert_int_eq(name_of(u, false, &a), 0);
+	ck_assert_int_eq(sys_sendto(u, L(big), 6000, 0, L(&a), sizeof(a)), 6000);
+	struct sockstat s6 = sockstat();
+	ck_assert_uint_eq(s6.udp_inuse, 1);
+	ck_assert_uint_eq(s6.udp_mem, 2); /* 6000 bytes: two pages */
+	ck_assert_int_eq(sys_recvfrom(u, L(big), sizeof(big), 0, 0, 0), 6000);
+	ck_assert_uint_eq(sockstat().udp_mem, 0);
+	ck_assert_int_eq(sys_close(u, 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(sys_close(l, 0, 0, 0, 0, 0), 0);
+	struct sockstat s7 = sockstat();
+	ck_assert_uint_eq(s7.inuse + s7.udp_inuse, 0);
+	ck_assert_uint_eq(s7.tw, 1);
+	ck_assert_uint_lt(s7.heap, s0.heap + 1024); /* the TIME-WAIT PCB: every other block came back */
+}
+END_TEST
+
 /* ---------------- limits ---------------- */
 
 /*
@@ -618,6 +704,7 @@ Suite *inet_suite(void)
 	tcase_add_test(core, test_tcp_refused);
 	tcase_add_test(core, test_tcp_addrinuse);
 	tcase_add_test(core, test_udp);
+	tcase_add_test(core, test_sockstat);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
 	tcase_add_checked_fixture(limits, setup, NULL);

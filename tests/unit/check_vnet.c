@@ -1,6 +1,7 @@
 /* check_vnet.c: unit tests of the guest's virtio-net driver (guest/drivers/virtio_net.c) and NIC configuration (guest/net/netcfg.c, also read from the monitor's FDT builder), with lwIP, against a fake, often hostile, device. */
 #include <check.h>
 #include <libfdt.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ _Noreturn void k_panic(const char *fmt, ...)
 void *k_malloc(size_t n) { return malloc(n); }
 void *k_calloc(size_t c, size_t n) { return calloc(c, n); }
 void k_free(void *p) { free(p); }
+size_t k_malloc_size(const void *p) { return p ? malloc_usable_size((void *)(uintptr_t)p) : 0; }
 void *k_pages_alloc(size_t n) { return aligned_alloc(4096, n * 4096); }
 void k_pages_free(void *p, size_t n) { (void)n; free(p); }
 static uint64_t mono_step; /* added at every read: a spin's clock moves */
@@ -70,6 +72,9 @@ uint64_t k_clock_monotonic_ns(void) { return mono_ns += mono_step; }
 void k_random_bytes(void *buf, size_t len) { memset(buf, 0x5a, len); }
 void k_wait_poller_add(struct k_poller *p) { pollers[npollers++] = p; }
 void net_etc_dns(const uint32_t *dns, unsigned n) { (void)dns; (void)n; }
+/* net_init hands /proc/net/sockstat its text maker: no file system, no sockets here (check_inet tests both). */
+int (*fs_proc_sockstat)(char *buf, size_t size);
+int net_sockstat(char *buf, size_t size) { (void)buf; (void)size; return 0; }
 /* guest/net/udp.c's ICMP hook (lwiphooks.h): no UDP sockets are built here. */
 int uso_icmp_input(struct pbuf *p, struct netif *inp) { (void)p; (void)inp; return 0; }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <malloc.h>
 #include "../../guest/include/k.h"
 #include "../../guest/include/pages.h"
 #include "../../guest/include/boot.h"
@@ -59,6 +60,12 @@ void *k_realloc(void *p, size_t n)
 void k_free(void *p)
 {
 	free(p);
+}
+
+/* The heap's footprint of a block: malloc's usable size (the guest's counts its size class). */
+size_t k_malloc_size(const void *p)
+{
+	return p ? malloc_usable_size((void *)(uintptr_t)p) : 0;
 }
 
 /*
