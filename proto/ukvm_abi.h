@@ -300,10 +300,15 @@ struct ukvm_wait {
 };
 
 /*
- * The guest is idle: no thread can run, the wait is unbounded or at least
- * UKVM_WAIT_IDLE_MIN_NS (50 ms), and its drivers have no request in flight. A
- * monitor asked to snapshot when idle (docs/snapshot.md) may take the
- * snapshot inside such a WAIT, once its devices are quiet too.
+ * The guest is idle: a thread waits for input from outside the VM (a read,
+ * poll, select or epoll_wait that includes fd 0, the console's input, or
+ * an inet socket's accept or recv), no thread can run, its drivers have no
+ * request in flight, and the wait is unbounded or at least
+ * UKVM_WAIT_IDLE_MIN_NS (50 ms). Threads sleeping beside that waiter do not
+ * matter; a pure sleep is never idle (a function sleeping in its
+ * initialisation has not finished it). A monitor asked to snapshot when
+ * idle (docs/snapshot.md) may take the snapshot inside such a WAIT, once
+ * its devices are quiet too.
  */
 #define UKVM_WAIT_IDLE (1ull << 0)
 #define UKVM_WAIT_IDLE_MIN_NS 50000000ull

@@ -184,8 +184,10 @@ struct ukvm_config {
 	/*
 	 * Appended after 0.2 (snapshots, docs/snapshot.md). snapshot_when_idle:
 	 * ukvm_run creates (mode 0600) or truncates this file at its start and, the first time
-	 * the guest is idle (no thread can run, no request in flight, waiting
-	 * unbounded or >= 50 ms (UKVM_WAIT_IDLE_MIN_NS): typically blocked on input), writes a snapshot of
+	 * the guest is idle (a thread waits on input from outside: stdin, an
+	 * inet socket; no thread can run, no request in flight, waiting
+	 * unbounded or >= 50 ms: UKVM_WAIT_IDLE in proto/ukvm_abi.h; a pure
+	 * sleep is not idle), writes a snapshot of
 	 * the VM into it; then the guest runs on (snapshot_continue) or ukvm_run
 	 * returns with kind UKVM_SNAPSHOTTED (status 0). A server blocked in
 	 * accept() with no connection open is idle too (its NIC's posted RX

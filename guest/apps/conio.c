@@ -1,6 +1,7 @@
 /* conio.c: what a program sees of its console (isatty and terminal requests on fds 0-2, also after a snapshot's idle sleep, a line to each stream, a notice, many lines) and of its users. */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,12 +53,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "sleep-info")) {
 		/*
-		 * A 60 ms sleep first: with no device that is an idle WAIT (at least
+		 * A 60 ms wait on stdin first: with no device and stdin open and
+		 * empty, that is an idle WAIT (waiting on input, at least
 		 * UKVM_WAIT_IDLE_MIN_NS), where --snapshot-when-idle takes it, so a
 		 * restored VM answers for the restoring run's fds 0-2.
 		 */
-		struct timespec d = { 0, 60000000L };
-		nanosleep(&d, NULL);
+		struct pollfd p = { .fd = 0, .events = POLLIN };
+		if (poll(&p, 1, 60) < 0)
+			return 1;
 		for (int fd = 0; fd < 3; fd++)
 			conio_info(fd);
 		return 0;

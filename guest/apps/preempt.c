@@ -12,9 +12,10 @@
  *   solo     one thread spins a fixed amount of work (it must take no timer interrupt)
  *   sleepers a thread sleeps 20 x 10 ms while the first waits in pthread_join (no interrupt either)
  *   work N   two threads each spin N million iterations (bench-preempt's fixed amount of work)
- *   snap     "flag" twice around a 200 ms sleep, where ukvm-run --snapshot-when-idle takes the VM: the
+ *   snap     "flag" twice around a 200 ms poll of stdin, where ukvm-run --snapshot-when-idle takes the VM: the
  *            restored VM (a fresh vCPU and APIC) preempts too
  */
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -87,7 +88,10 @@ static int t_snap(void)
 {
 	flag_round();
 	printf("round 1\n");
-	usleep(200000);
+	fflush(stdout);
+	/* The idle point: waiting on stdin (open and empty in the snapshot run) for 200 ms. */
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	CHECK(poll(&p, 1, 200) >= 0);
 	flag_round();
 	printf("round 2\n");
 	return t_done("snap");

@@ -1,9 +1,13 @@
-/* snapfn.c: a function for snapshot tests: computes, idles in a sleep (where --snapshot-when-idle takes it), computes again, reports its clocks, random bytes and disk. */
+/* snapfn.c: a function for snapshot tests: computes, waits for its request on stdin with a thread sleeping beside it (where --snapshot-when-idle takes it), computes again, reports its clocks, random bytes and disk. */
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +52,65 @@ static int hello_stdin(void)
 	return 0;
 }
 
+static void *late_sleeper(void *arg)
+{
+	(void)arg;
+	struct timespec d = { 0, 300000000L };
+	nanosleep(&d, NULL);
+	static const char msg[] = "slept\n";
+	if (write(1, msg, sizeof(msg) - 1) < 0)
+		return arg;
+	return NULL;
+}
+
+/*
+ * A function whose initialisation sleeps 150 ms (a pure sleep: not idle),
+ * says "ready", then waits for its request on stdin, the idle point, by how:
+ * read (a plain read), poll (poll(2) on fd 0 first), epoll (epoll_wait on
+ * fd 0 first) or thread (a thread sleeps 300 ms beside the reader, then
+ * writes "slept" unbuffered: sleeping beside the reader, it does not keep
+ * the VM from being idle). Answers "hello, REQ" and exits with status.
+ */
+static int late(const char *how, int status)
+{
+	struct timespec d = { 0, 150000000L };
+	nanosleep(&d, NULL);
+	printf("ready\n");
+	fflush(stdout);
+	pthread_t t;
+	bool thread = !strcmp(how, "thread");
+	if (thread && pthread_create(&t, NULL, late_sleeper, NULL))
+		return 2;
+	if (!strcmp(how, "poll")) {
+		struct pollfd p = { .fd = 0, .events = POLLIN };
+		if (poll(&p, 1, -1) != 1)
+			return 2;
+	} else if (!strcmp(how, "epoll")) {
+		struct epoll_event e = { .events = EPOLLIN }, got;
+		int ep = epoll_create1(0);
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, 0, &e) || epoll_wait(ep, &got, 1, -1) != 1)
+			return 2;
+		close(ep);
+	}
+	char req[256];
+	size_t n = fread(req, 1, sizeof(req) - 1, stdin);
+	req[n] = '\0';
+	req[strcspn(req, "\n")] = '\0';
+	if (thread)
+		pthread_join(t, NULL);
+	printf("hello, %s\n", req);
+	return status;
+}
+
+/* Sleeps *(long *)arg ms. */
+static void *sleeper(void *arg)
+{
+	long ms = *(long *)arg;
+	struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&d, NULL);
+	return NULL;
+}
+
 /* The lines every run ends with: 16 fresh random bytes (restored VMs must differ) and the realtime clock. 0, or 3. */
 static int rand_and_time(void)
 {
@@ -86,14 +149,19 @@ static int compute(long rounds)
 }
 
 /*
- * usage: snapfn [SLEEP_MS [DISK]]: SLEEP_MS (default 60) must outlast UKVM_WAIT_IDLE_MIN_NS (50 ms) to be idle;
+ * usage: snapfn [SLEEP_MS [DISK]]: the idle point is a read of stdin to its end (the request) while a thread
+ * sleeps SLEEP_MS (default 60) beside it; the snapshot lands in that sleep when it outlasts
+ * UKVM_WAIT_IDLE_MIN_NS (50 ms), and the restored VM's sleeper keeps the time it had left;
  * snapfn stdin: the hello function;
+ * snapfn late read|poll|epoll|thread [STATUS]: late();
  * snapfn compute ROUNDS: compute().
  */
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "stdin"))
 		return hello_stdin();
+	if (argc > 2 && !strcmp(argv[1], "late"))
+		return late(argv[2], argc > 3 ? atoi(argv[3]) : 0);
 	if (argc > 2 && !strcmp(argv[1], "compute"))
 		return compute(atol(argv[2]));
 	long ms = argc > 1 ? atol(argv[1]) : 60;
@@ -113,8 +181,13 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	long long m0 = ns(CLOCK_MONOTONIC);
-	struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&d, NULL); /* the idle point */
+	pthread_t t;
+	if (pthread_create(&t, NULL, sleeper, &ms))
+		return 2;
+	char req[256]; /* the idle point: waiting for the request, the sleeper beside */
+	while (read(0, req, sizeof(req)) > 0)
+		;
+	pthread_join(t, NULL);
 	long long m1 = ns(CLOCK_MONOTONIC);
 	printf("after %016llx\n", (unsigned long long)mix(v, 4096, 8));
 	printf("mono %s\n", m1 >= m0 + ms * 1000000LL ? "ok" : "backwards");

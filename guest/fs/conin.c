@@ -115,7 +115,7 @@ long fs_conin_read(void *buf, size_t len, bool nonblock)
 		}
 		if (nonblock)
 			return -EAGAIN;
-		long rc = k_wait_on(&conin, ~0u, K_WAIT_FOREVER, K_WAIT_INTR);
+		long rc = k_wait_on(&conin, ~0u, K_WAIT_FOREVER, K_WAIT_INTR | K_WAIT_INPUT);
 		if (rc < 0) /* only a signal ends a wait forever: restartable, like a pipe's or a terminal's read */
 			return rc == -EINTR ? -K_ERESTARTSYS : rc;
 	}

@@ -180,7 +180,7 @@ static const struct fs_file_ops dev_console_fops = {
 };
 
 static const struct fs_file_ops dev_conin_fops = {
-	.caps = FS_CAP_GATHER,
+	.caps = FS_CAP_GATHER | FS_CAP_INPUT, /* a reader waiting on it is idle: a function waiting for its request */
 	.read = dev_console_read,
 	.write = dev_console_write,
 	.ioctl = dev_console_ioctl,

@@ -37,6 +37,8 @@ struct ep {
 	struct fs_file *file;                /* its own description (what outer instances watch) */
 	struct ep_item *items;               /* every item, for close (doubly linked) */
 	struct ep_item *rd_head, *rd_tail;   /* the ready list, oldest first */
+	unsigned ninput;  /* items waiting on input from outside the VM (ep_item_count) */
+	unsigned nnested; /* items that are epoll instances (asked when epoll_wait blocks) */
 };
 
 struct ep_item {
@@ -131,9 +133,50 @@ static uint32_t ep_item_poll(struct ep_item *it)
 	return mask;
 }
 
+/* The item's events that ask for input (an armed item's; a disarmed one-shot keeps only private bits). */
+#define EP_INPUT_EVENTS (EPOLLIN | EPOLLRDNORM | EPOLLPRI)
+
+/*
+ * Counts it in (d 1) or out (d -1) of its instance's ninput/nnested, as
+ * its events are now: call with -1 before its events change or it goes,
+ * with 1 after they changed, so epoll_wait knows without a scan whether it
+ * waits on input from outside (fs_file_awaits_input).
+ */
+static void ep_item_count(struct ep_item *it, int d)
+{
+	if (ep_is_epoll(it->file))
+		it->ep->nnested += (unsigned)d;
+	else if ((it->file->ops->caps & FS_CAP_INPUT) && (it->events & EP_INPUT_EVENTS))
+		it->ep->ninput += (unsigned)d;
+}
+
+/* fs_file_awaits_input, depth levels of epoll down (Linux's nesting limit bounds it). */
+static bool ep_awaits_input(const struct fs_file *f, uint32_t events, int depth)
+{
+	if (!(events & EP_INPUT_EVENTS))
+		return false;
+	if (f->ops->caps & FS_CAP_INPUT)
+		return true;
+	if (!ep_is_epoll(f) || depth > EP_MAX_NESTS)
+		return false;
+	const struct ep *ep = f->priv;
+	if (ep->ninput)
+		return true;
+	for (const struct ep_item *it = ep->nnested ? ep->items : NULL; it; it = it->next)
+		if (ep_is_epoll(it->file) && ep_awaits_input(it->file, it->events, depth + 1))
+			return true;
+	return false;
+}
+
+bool fs_file_awaits_input(const struct fs_file *f, uint32_t events)
+{
+	return f && ep_awaits_input(f, events, 0);
+}
+
 static void ep_item_free(struct ep_item *it)
 {
 	struct ep *ep = it->ep;
+	ep_item_count(it, -1);
 	k_wait_del(&it->w);
 	if (it->queued)
 		ep_rd_remove(ep, it);
@@ -178,8 +221,11 @@ static int ep_collect(struct ep *ep, struct epoll_event *ev, int max)
 			ev[n].events = mask;
 			ev[n].data = it->data;
 			n++;
-			if (it->events & EPOLLONESHOT)
+			if (it->events & EPOLLONESHOT) {
+				ep_item_count(it, -1);
 				it->events &= EP_PRIVATE_BITS;
+				ep_item_count(it, 1);
+			}
 			else if (!(it->events & EPOLLET))
 				ep_rd_push(ep, it);
 		}
@@ -329,6 +375,7 @@ static long ep_insert(struct ep *ep, struct fs_file *tf, int fd, const struct ep
 	ep->items = it;
 	it->f_next = tf->ep_items;
 	tf->ep_items = it;
+	ep_item_count(it, 1);
 	ep_item_arm(it);
 	return 0;
 }
@@ -372,7 +419,9 @@ long sys_epoll_ctl(SYS_ARGS)
 			return -ENOENT;
 		if (it->events & EPOLLEXCLUSIVE)
 			return -EINVAL;
+		ep_item_count(it, -1);
 		it->events = e.events;
+		ep_item_count(it, 1);
 		it->data = e.data;
 		it->w.bits = ep_wake_bits(it);
 		ep_item_arm(it);
@@ -413,7 +462,8 @@ static long ep_wait_on(long epfd, long uev, long maxevents, uint64_t deadline)
 		rc = ep_collect(ep, ev, (int)maxevents);
 		if (rc || last || deadline <= k_clock_monotonic_ns())
 			break;
-		long b = k_wait_on(ep, ~0u, deadline, K_WAIT_INTR);
+		/* Watching fd 0 or an inet socket for input: the VM is idle if nothing else runs. */
+		long b = k_wait_on(ep, ~0u, deadline, K_WAIT_INTR | (fs_file_awaits_input(f, EPOLLIN) ? K_WAIT_INPUT : 0));
 		if (b == -EINTR) {
 			rc = -EINTR;
 			break;

@@ -31,6 +31,7 @@ struct iovec;
 #define FS_CAP_PIO    1u /* pread/pwrite at an offset (others: -ESPIPE) */
 #define FS_CAP_MMAP   2u /* mmap by copy through fs_fd_pread */
 #define FS_CAP_GATHER 4u /* writev gathers its vector into one write: one exit per console writev, no torn pipe write */
+#define FS_CAP_INPUT  8u /* its input comes from outside the VM (fd 0, an inet socket): waiting on it is idle (K_WAIT_INPUT) */
 
 /*
  * What an open file does, one table per kind of file (regular file,
@@ -301,6 +302,14 @@ long fs_file_ioctl(struct fs_file *f, unsigned long req, long arg);
 int fs_file_fsync(struct fs_file *f);
 /* f's POLL* readiness now, and in *key (may be NULL) the wait key woken when it may change (NULL: never changes). */
 uint32_t fs_file_poll(struct fs_file *f, const void **key);
+/*
+ * A wait on f for events is a wait for input from outside the VM
+ * (K_WAIT_INPUT, wait.h): events ask for input (POLLIN, POLLRDNORM,
+ * POLLPRI) and f is such a file (FS_CAP_INPUT) or an epoll instance that
+ * watches one for input, directly or through nested instances
+ * (guest/fs/epoll.c).
+ */
+bool fs_file_awaits_input(const struct fs_file *f, uint32_t events);
 /*
  * The usual lseek(2) arithmetic, for ops tables: SEEK_SET/CUR/END with end
  * as the file's size, no result past max; sets f->off. The new offset or

@@ -21,6 +21,15 @@ struct k_waiter;
 /* Block flags (k_wait_block, k_wait_on). */
 #define K_WAIT_INTR  1u /* a signal for the thread ends the wait with -EINTR (pipes, futex, sleep, poll; not a disk) */
 #define K_WAIT_SLEEP 2u /* a plain sleep: ends by itself even "forever", so it is never a deadlock */
+/*
+ * Waits for input from outside the VM: a read, poll, select or epoll_wait
+ * that includes fd 0 (the console's input) or an inet socket (accept,
+ * recv). Only while a thread waits so, with none runnable and no driver
+ * request in flight, is the VM idle (UKVM_WAIT_IDLE): a function waiting
+ * for its request. A pure sleep is not; a sleeper beside such a waiter
+ * does not prevent it.
+ */
+#define K_WAIT_INPUT 4u
 
 /* A deadline that never comes (the WAIT hypercall reads UINT64_MAX as "none", so stay below it). */
 #define K_WAIT_FOREVER ((uint64_t)INT64_MAX)
@@ -131,8 +140,9 @@ uint64_t k_wait_awaited(void);
 enum k_wait_news k_wait_idle(uint64_t deadline);
 
 /*
- * k_wait_idle for the scheduler: quiet says no thread can run and no
- * driver has a request in flight; with a wait of at least
+ * k_wait_idle for the scheduler: quiet says no thread can run, no
+ * driver has a request in flight and a thread waits for input from
+ * outside (K_WAIT_INPUT); with a wait of at least
  * UKVM_WAIT_IDLE_MIN_NS the WAIT then carries UKVM_WAIT_IDLE (a point
  * where the monitor may snapshot the VM). A VM restored from a snapshot
  * taken there sees UKVM_WAIT_RESTORED: its clocks and random generator are

@@ -62,7 +62,7 @@ struct k_thread {
 	struct lx_stack altstack;
 	uint64_t clear_tid;
 	struct k_thr_attr attr; /* prctl's name and flags, the robust futex list */
-	unsigned wait_flags; /* K_WAIT_INTR, K_WAIT_SLEEP of the current block */
+	unsigned wait_flags; /* K_WAIT_INTR, K_WAIT_SLEEP, K_WAIT_INPUT of the current block */
 	uint64_t deadline;
 	long wake_rc;
 	struct k_thread *dead_next;
@@ -238,6 +238,7 @@ static void thr_schedule(void)
 	for (;;) {
 		uint64_t now = k_clock_monotonic_ns(), earliest = K_WAIT_FOREVER;
 		bool sleeper = false; /* a plain sleep "forever" still ends, in a few centuries */
+		bool input = false;   /* a thread waits for input from outside the VM */
 		uint64_t dev = k_wait_poll(news);
 		k_sig_host_take(); /* after a WAIT a host signal ended: it may wake a blocked thread */
 		for (int i = 0; i < THR_MAX; i++) {
@@ -252,6 +253,8 @@ static void thr_schedule(void)
 			}
 			if (t->wait_flags & K_WAIT_SLEEP)
 				sleeper = true;
+			if (t->wait_flags & K_WAIT_INPUT)
+				input = true;
 		}
 		/* For k_thr_leave: when a blocked thread or a driver needs the scheduler again (K_WAIT_FOREVER: never). */
 		thr_wake_at = dev && dev < earliest ? dev : earliest;
@@ -271,13 +274,16 @@ static void thr_schedule(void)
 		/* Nobody runnable: a pending slice tick would only cost a delivery later. */
 		k_lapic_disarm();
 		/*
-		 * Quiet when no driver awaits anything (dev == 0) or only outside
-		 * input with nothing in flight (K_WAIT_FOREVER: console input, a
-		 * NIC's frames), housekeeping timers aside: a point to snapshot at
-		 * (UKVM_WAIT_IDLE).
+		 * Quiet when a thread waits for input from outside (K_WAIT_INPUT:
+		 * stdin, an inet socket; threads sleeping beside it do not matter)
+		 * and no driver awaits anything (dev == 0) or only outside input
+		 * with nothing in flight (K_WAIT_FOREVER: console input, a NIC's
+		 * frames), housekeeping timers aside: a point to snapshot at
+		 * (UKVM_WAIT_IDLE). A pure sleep is no such point: a function
+		 * sleeping in its initialisation has not finished it.
 		 */
 		uint64_t awaited = k_wait_awaited();
-		news = k_wait_idle_sched(earliest, !awaited || awaited == K_WAIT_FOREVER);
+		news = k_wait_idle_sched(earliest, input && (!awaited || awaited == K_WAIT_FOREVER));
 	}
 }
 

@@ -17,7 +17,13 @@
 #define NS_PER_S  1000000000ull
 #define NS_PER_US 1000ull
 
-static const struct fs_file_ops sock_fops;
+static const struct fs_file_ops sock_fops, sock_inet_fops;
+
+/* An inet socket's input comes from outside the VM: a wait on it for input is idle (K_WAIT_INPUT). */
+static bool sock_outside(const struct sock *s)
+{
+	return s->family == AF_INET;
+}
 
 void sock_init(struct sock *s, const struct sock_ops *ops, int family, int type, int protocol)
 {
@@ -32,7 +38,7 @@ void sock_init(struct sock *s, const struct sock_ops *ops, int family, int type,
 
 int sock_file_new(struct sock *s, uint32_t flags, struct fs_file **out)
 {
-	struct fs_node *n = fs_node_new(S_IFSOCK | 0777, &sock_fops);
+	struct fs_node *n = fs_node_new(S_IFSOCK | 0777, sock_outside(s) ? &sock_inet_fops : &sock_fops);
 	if (!n) {
 		s->ops->release(s);
 		return -ENOMEM;
@@ -64,7 +70,7 @@ int sock_fd_new(struct sock *s, int flags)
 
 struct sock *sock_of(struct fs_file *f)
 {
-	return f->ops == &sock_fops ? f->node->priv : NULL;
+	return f->ops == &sock_fops || f->ops == &sock_inet_fops ? f->node->priv : NULL;
 }
 
 void sock_wake(struct sock *s)
@@ -82,9 +88,10 @@ uint64_t sock_deadline(uint64_t timeo)
 	return timeo ? k_deadline_after(timeo) : K_WAIT_FOREVER;
 }
 
-long sock_wait_key(const void *key, uint64_t deadline)
+/* sock_wait_key with the wait's flags. */
+static long sock_wait_flags(const void *key, uint64_t deadline, unsigned flags)
 {
-	long rc = k_wait_on(key, ~0u, deadline, K_WAIT_INTR);
+	long rc = k_wait_on(key, ~0u, deadline, K_WAIT_INTR | flags);
 	if (rc == -ETIMEDOUT)
 		return -EAGAIN;
 	if (rc == -EINTR)
@@ -92,9 +99,19 @@ long sock_wait_key(const void *key, uint64_t deadline)
 	return rc;
 }
 
+long sock_wait_key(const void *key, uint64_t deadline)
+{
+	return sock_wait_flags(key, deadline, 0);
+}
+
 long sock_wait(struct sock *s, uint64_t deadline)
 {
-	return sock_wait_key(s, deadline);
+	/*
+	 * An inet socket waits on its peer: input from outside (an accept, a
+	 * recv; a send or connect waits on TCP data in flight, which keeps the
+	 * VM from idling by itself).
+	 */
+	return sock_wait_flags(s, deadline, sock_outside(s) ? K_WAIT_INPUT : 0);
 }
 
 int sock_wait_accept(struct sock *s, const uint32_t *qlen, bool nonblock)
@@ -339,14 +356,19 @@ static void sock_release(struct fs_file *f)
 	s->ops->release(s);
 }
 
-static const struct fs_file_ops sock_fops = {
-	.read = sock_read,
-	.write = sock_write,
-	.ioctl = sock_ioctl,
-	.poll = sock_poll,
-	.release = sock_release,
-	.rwv = sock_rwv, /* a readv or writev is one recv or send: one datagram, one segment train */
-};
+/* One table per kind: an inet socket's says FS_CAP_INPUT (poll, select and epoll on it wait on input from outside). */
+#define SOCK_FOPS(name, caps_)                                                                                        \
+	static const struct fs_file_ops name = {                                                                      \
+		.caps = (caps_),                                                                                      \
+		.read = sock_read,                                                                                    \
+		.write = sock_write,                                                                                  \
+		.ioctl = sock_ioctl,                                                                                  \
+		.poll = sock_poll,                                                                                    \
+		.release = sock_release,                                                                              \
+		.rwv = sock_rwv, /* a readv or writev is one recv or send: one datagram, one segment train */        \
+	}
+SOCK_FOPS(sock_fops, 0);
+SOCK_FOPS(sock_inet_fops, FS_CAP_INPUT);
 
 /* ---- SOL_SOCKET options (Linux's sk_setsockopt/sk_getsockopt) ---- */
 

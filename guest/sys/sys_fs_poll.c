@@ -67,12 +67,17 @@ static long poll_run(struct pollfd *pf, unsigned n, uint64_t deadline, bool only
 			}
 		}
 		/* Nothing can change between the scan and the block: threads switch only inside it. */
+		unsigned flags = K_WAIT_INTR;
 		for (unsigned i = 0; i < n; i++) {
 			poll_fd(pf[i].fd, (uint16_t)pf[i].events, &key);
-			if (key)
-				k_wait_add(&w[i], key, ~0u, NULL, NULL);
+			if (!key)
+				continue;
+			k_wait_add(&w[i], key, ~0u, NULL, NULL);
+			/* Waiting on fd 0 or an inet socket for input: the VM is idle if nothing else runs. */
+			if (fs_file_awaits_input(fs_fd_file(pf[i].fd), (uint16_t)pf[i].events))
+				flags |= K_WAIT_INPUT;
 		}
-		long b = k_wait_block(deadline, K_WAIT_INTR);
+		long b = k_wait_block(deadline, flags);
 		for (unsigned i = 0; i < n; i++)
 			k_wait_del(&w[i]);
 		if (b == -EINTR) {

@@ -168,7 +168,7 @@ START_TEST(jailed_snapshot_restore)
 	ck_assert_int_eq(it_run(&full, 60, fargs), 0);
 	ck_assert_msg(full.status == 0, "status %d: %s", full.status, full.err);
 	const char *sargs[] = { "--jail", "--snapshot-when-idle", snap, app, NULL };
-	ck_assert_int_eq(it_run(&s, 60, sargs), 0);
+	ck_assert_int_eq(it_run_waiting(&s, 60, sargs), 0); /* snapfn idles waiting on its stdin */
 	char said[300];
 	snprintf(said, sizeof(said), "snapshot written to %s\n", snap); /* the user's path, not the jail's */
 	ck_assert_msg(s.status == 0 && strstr(s.err, said), "status %d\nout: %s\nerr: %s", s.status, s.out, s.err);

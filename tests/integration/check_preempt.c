@@ -139,7 +139,7 @@ START_TEST(no_tick_unneeded)
 END_TEST
 
 /*
- * PV mode: a VM that took slice ticks, snapshotted in its idle sleep (the timer is disarmed before every
+ * PV mode: a VM that took slice ticks, snapshotted in its idle wait on stdin (the timer is disarmed before every
  * idle WAIT) and restored on a fresh vCPU, whose APIC the guest sets up again: the spinning thread
  * still gives way after the restore.
  */
@@ -152,7 +152,7 @@ START_TEST(after_restore)
 	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
 	close(fd);
 	const char *wargs[] = { "--stats", "--snapshot-when-idle", snap, it_path("apps/preempt.img"), "snap", NULL };
-	ck_assert_int_eq(it_run_prog(&w, 60, NULL, wargs), 0);
+	ck_assert_int_eq(it_run_waiting(&w, 60, wargs), 0); /* preempt snap idles waiting on its stdin */
 	if (!strstr(w.err, "ukvm-run: pv mode")) {
 		fprintf(stderr, "SKIPPED: preempt snap: this host has no pvm-pv interface (timer interrupts)\n");
 		unlink(snap);

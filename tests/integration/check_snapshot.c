@@ -87,7 +87,31 @@ static double now_real_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Boots snapfn (with args) under --snapshot-when-idle into a new file; returns its path. */
+/* The size of the file at path (0 when it cannot be read). */
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? 0 : st.st_size;
+}
+
+/* Runs ukvm-run with args and input on its stdin (a pipe, then end of file). */
+static void run_input(struct it_result *r, const char *const *args, const char *input)
+{
+	int in[2];
+	struct it_proc p;
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(in[1], input, strlen(input)), (ssize_t)strlen(input));
+	close(in[1]);
+	ck_assert_int_eq(it_start_in(&p, NULL, args, in[0]), 0);
+	close(in[0]);
+	ck_assert_int_eq(it_finish(&p, 0, 60, r, NULL), 0);
+}
+
+/*
+ * Boots snapfn (with args) under --snapshot-when-idle into a new file, its
+ * stdin open and empty (snapfn waits there for its request, its sleeper
+ * beside it: the idle point); returns its path.
+ */
 static const char *snapshot(const char *mode, const char *disk, const char *const *app_args, struct it_result *r)
 {
 	const char *snap = tmp_file("snap", 0);
@@ -100,11 +124,86 @@ static const char *snapshot(const char *mode, const char *disk, const char *cons
 	args[n++] = app_img();
 	for (int i = 0; app_args && app_args[i]; i++)
 		args[n++] = app_args[i];
-	ck_assert_int_eq(it_run(r, 60, args), 0);
+	ck_assert_int_eq(it_run_waiting(r, 60, args), 0);
 	ck_assert_msg(r->status == 0, "snapshot run: status %d\nout: %s\nerr: %s", r->status, r->out, r->err);
 	ck_assert_msg(strstr(r->err, "snapshot written to"), "err: %s", r->err);
 	return snap;
 }
+
+/*
+ * Idle means waiting on input (issue 8): snapfn late sleeps 150 ms in its
+ * initialisation (a pure sleep, which was idle before: the snapshot run
+ * printed nothing), says "ready", then waits for its request on stdin by a
+ * read, a poll, an epoll_wait, or a read with a thread sleeping 300 ms
+ * beside it (which does not keep the VM from idling: the snapshot is taken
+ * before the sleeper wakes). The snapshot holds "ready"; its restore
+ * answers the request the restoring run gives.
+ */
+START_TEST(idle_is_waiting_on_input)
+{
+	static const char *const hows[] = { "read", "poll", "epoll", "thread" };
+	const char *mode = modes[_i % 2], *how = hows[_i / 2];
+	bool thread = !strcmp(how, "thread");
+	const char *snap = tmp_file("snap", 0);
+	struct it_result r;
+	const char *args[] = { "--pv", mode, "--snapshot-when-idle", snap, app_img(), "late", how, NULL };
+	ck_assert_int_eq(it_run_waiting(&r, 60, args), 0);
+	ck_assert_msg(r.status == 0 && strstr(r.err, "snapshot written to"), "%s: status %d\nout: %s\nerr: %s", how,
+		      r.status, r.out, r.err);
+	ck_assert_msg(!strcmp(r.out, "ready\n"), "%s: snapshotted before the wait for input: out \"%s\"", how, r.out);
+	it_result_free(&r);
+	const char *rargs[] = { "--pv", mode, "--restore", snap, NULL };
+	run_input(&r, rargs, "world\n");
+	ck_assert_msg(r.status == 0, "%s: restore: status %d\nout: %s\nerr: %s", how, r.status, r.out, r.err);
+	ck_assert_str_eq(r.out, thread ? "slept\nhello, world\n" : "hello, world\n");
+	it_result_free(&r);
+}
+END_TEST
+
+/*
+ * ukvm-run --snapshot-then continue: the run writes the snapshot at its
+ * idle point (the guest waiting for its request), then goes on as if
+ * nothing happened: the output and exit status of an uninterrupted run
+ * (snapfn late read 7: "ready", "hello, world", status 7). The file
+ * restores: the restored VM answers its own request, status 7.
+ */
+START_TEST(snapshot_then_continue)
+{
+	const char *mode = modes[_i];
+	const char *snap = tmp_file("snap", 0);
+	struct it_result full, r;
+	const char *fargs[] = { "--pv", mode, app_img(), "late", "read", "7", NULL };
+	run_input(&full, fargs, "world\n");
+	ck_assert_msg(full.status == 7 && !strcmp(full.out, "ready\nhello, world\n"), "status %d\nout: %s\nerr: %s",
+		      full.status, full.out, full.err);
+
+	int in[2];
+	struct it_proc p;
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	const char *args[] = { "--pv", mode, "--snapshot-when-idle", snap, "--snapshot-then", "continue", app_img(),
+			       "late", "read", "7", NULL };
+	ck_assert_int_eq(it_start_in(&p, NULL, args, in[0]), 0);
+	close(in[0]);
+	/* The file is written in the idle WAIT: input given once it has bytes comes after the snapshot. */
+	for (int i = 0; i < 30000 && !file_size(snap); i++)
+		usleep(1000);
+	ck_assert_msg(file_size(snap) > 0, "no snapshot written within 30 s");
+	ck_assert_int_eq(write(in[1], "world\n", 6), 6);
+	close(in[1]);
+	ck_assert_int_eq(it_finish(&p, 0, 60, &r, NULL), 0);
+	ck_assert_msg(r.status == full.status, "status %d, uninterrupted %d\nerr: %s", r.status, full.status, r.err);
+	ck_assert_str_eq(r.out, full.out);
+	ck_assert_ptr_null(strstr(r.err, "ukvm-run:")); /* no error, and no "snapshot written": the run went on */
+	it_result_free(&r);
+
+	const char *rargs[] = { "--pv", mode, "--restore", snap, NULL };
+	run_input(&r, rargs, "again\n");
+	ck_assert_msg(r.status == 7, "restore: status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
+	ck_assert_str_eq(r.out, "hello, again\n");
+	it_result_free(&r);
+	it_result_free(&full);
+}
+END_TEST
 
 /* An uninterrupted run and snapshot + restore print the same, but for the random bytes and the time. */
 START_TEST(restore_same_output)
@@ -289,7 +388,7 @@ START_TEST(snapshot_of_large_memory_is_sparse)
 	const char *snap = tmp_file("snap", 0);
 	const char *args[] = { "--pv", mode, "--mem", "512M", "--snapshot-when-idle", snap, app_img(), NULL };
 	struct it_result r;
-	ck_assert_int_eq(it_run(&r, 60, args), 0);
+	ck_assert_int_eq(it_run_waiting(&r, 60, args), 0);
 	ck_assert_msg(r.status == 0 && strstr(r.err, "snapshot written to"), "status %d\nerr: %s", r.status, r.err);
 	it_result_free(&r);
 	struct snap_view v;
@@ -587,7 +686,7 @@ START_TEST(unwritable_snapshot)
 	ck_assert_str_eq(r.out, "");
 	it_result_free(&r);
 	const char *full[] = { "--snapshot-when-idle", "/dev/full", app_img(), NULL };
-	ck_assert_int_eq(it_run(&r, 30, full), 0);
+	ck_assert_int_eq(it_run_waiting(&r, 30, full), 0);
 	ck_assert_msg(r.status == 125 && strstr(r.err, "snapshot: "), "status %d err: %s", r.status, r.err);
 	ck_assert_ptr_null(strstr(r.out, "after")); /* it stopped at the idle point */
 	it_result_free(&r);
@@ -631,20 +730,44 @@ static void slurp(int fd, char *buf, size_t len)
 	buf[n > 0 ? n : 0] = '\0';
 }
 
+/* Closes fd once the file at path has bytes (the snapshot is being written in the guest's idle WAIT); 30 s at most. */
+struct closer {
+	const char *path;
+	int fd;
+	pthread_t t;
+};
+
+static void *closer_run(void *arg)
+{
+	struct closer *c = arg;
+	for (int i = 0; i < 30000 && !file_size(c->path); i++)
+		usleep(1000);
+	close(c->fd);
+	return NULL;
+}
+
 /* libukvm: snapshot_continue runs the guest to its end after writing; that snapshot restores in process, twice. */
 START_TEST(embed_snapshot_continue_and_restore)
 {
 	const char *snap = tmp_file("snap", 0);
-	int out = memfd_create("out", 0);
+	int out = memfd_create("out", 0), in[2];
 	ck_assert_int_ge(out, 0);
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
 	char img[512], err[256], buf[1024], a[128], b[128];
 	snprintf(img, sizeof(img), "%s", app_img());
 	struct ukvm_config cfg = { .size = sizeof(cfg), .pv = it_pv_mode(), .image = img, .console_fd = out,
-				   .console_err_fd = -1, .snapshot_when_idle = snap, .snapshot_continue = true };
+				   .console_err_fd = -1, .console_in_fd = in[0], .snapshot_when_idle = snap,
+				   .snapshot_continue = true };
 	struct ukvm_vm *vm;
 	ck_assert_msg(ukvm_create(&cfg, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+	/* snapfn waits on its stdin (the idle point); the end of it, after the snapshot, lets it go on. */
+	struct closer cl = { .path = snap, .fd = in[1] };
+	ck_assert_int_eq(pthread_create(&cl.t, NULL, closer_run, &cl), 0);
 	struct ukvm_result res = { .size = sizeof(res) };
 	ck_assert_int_eq(ukvm_run(vm, &res), 0);
+	pthread_join(cl.t, NULL);
+	close(in[0]);
+	cfg.console_in_fd = -1;
 	ck_assert_msg(res.kind == UKVM_EXITED && res.status == 0, "kind %d: %s", res.kind, res.msg);
 	ukvm_destroy(vm);
 	slurp(out, buf, sizeof(buf));
@@ -1169,6 +1292,8 @@ Suite *snapshot_suite(void)
 	TCase *c = tcase_create("core");
 	tcase_set_timeout(c, 120);
 	tcase_add_loop_test(c, restore_same_output, 0, 2);
+	tcase_add_loop_test(c, idle_is_waiting_on_input, 0, 8);
+	tcase_add_loop_test(c, snapshot_then_continue, 0, 2);
 	tcase_add_loop_test(c, restore_many_concurrently, 0, 2);
 	tcase_add_loop_test(c, snapshot_file_unchanged_by_restores, 0, 2);
 	tcase_add_loop_test(c, snapshot_of_large_memory_is_sparse, 0, 2);

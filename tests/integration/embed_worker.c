@@ -25,13 +25,15 @@
 
 static const char *img, *snap;
 static enum ukvm_pv pv;
+/* The guests' stdin, open and empty: they wait on it, the idle point. Made by main: the vCPU filter lets a worker close only the VM's fds. */
+static int idle_in[2];
 
 static void *embed_worker_run(void *arg)
 {
 	(void)arg;
 	char err[256];
 	struct ukvm_config cfg = { .size = sizeof(cfg), .image = img, .pv = pv, .console_fd = -1,
-				   .console_err_fd = -1, .seccomp = true, .snapshot_when_idle = snap };
+				   .console_err_fd = -1, .console_in_fd = idle_in[0], .seccomp = true, .snapshot_when_idle = snap };
 	struct ukvm_vm *vm;
 	if (ukvm_create(&cfg, &vm, err, sizeof(err)) != UKVM_OK) {
 		fprintf(stderr, "embed-worker: %s\n", err);
@@ -89,6 +91,8 @@ int main(int argc, char **argv)
 	img = argv[1];
 	snap = argv[2];
 	pv = strcmp(argv[4], "off") ? UKVM_PV_AUTO : UKVM_PV_OFF;
+	if (pipe(idle_in))
+		return 5;
 	for (int i = 0, n = atoi(argv[3]); i < n; i++) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, embed_worker_run, NULL) || pthread_join(t, NULL))

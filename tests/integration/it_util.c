@@ -312,6 +312,20 @@ int it_run_prog(struct it_result *r, double limit_s, const char *prog, const cha
 	return it_finish(&p, 0, limit_s, r, NULL);
 }
 
+int it_run_waiting(struct it_result *r, double limit_s, const char *const *args)
+{
+	struct it_proc p;
+	int in[2];
+	if (pipe2(in, O_CLOEXEC))
+		return -1;
+	int rc = it_start_in(&p, NULL, args, in[0]);
+	close(in[0]);
+	if (!rc)
+		rc = it_finish(&p, 0, limit_s, r, NULL);
+	close(in[1]); /* only now: the guest never sees the end of its input */
+	return rc;
+}
+
 int it_sh(const char *fmt, ...)
 {
 	char cmd[8192];

@@ -93,6 +93,13 @@ unsigned it_fds_to(const char *target);
 /* it_start then it_finish with no signal: prog (NULL: ukvm-run, no --pv added) run to its end. 0, or -1. */
 int it_run_prog(struct it_result *r, double limit_s, const char *prog, const char *const *args);
 
+/*
+ * it_run_prog of ukvm-run (--pv as it_run) with stdin a pipe held open and
+ * empty for the whole run: a guest reading it waits there, as a function
+ * waits for its request, the idle point of --snapshot-when-idle. 0, or -1.
+ */
+int it_run_waiting(struct it_result *r, double limit_s, const char *const *args);
+
 /* Runs the formatted command with sh -c: its wait status; a failure (not 0) names the command on stderr. */
 int it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -330,6 +330,50 @@ START_TEST(test_wait_nested_wake)
 }
 END_TEST
 
+/*
+ * What makes a wait idle (K_WAIT_INPUT): fd 0 polled for input, or an epoll
+ * instance that watches it for input, directly or nested; counted as items
+ * come, change and go, never for a pipe or output.
+ */
+START_TEST(test_awaits_input)
+{
+	int p[2];
+	ck_assert_int_eq(xpipe(p, 0), 0);
+	ck_assert(fs_file_awaits_input(fs_fd_file(0), POLLIN));
+	ck_assert(fs_file_awaits_input(fs_fd_file(0), POLLRDNORM));
+	ck_assert(!fs_file_awaits_input(fs_fd_file(0), POLLOUT));
+	ck_assert(!fs_file_awaits_input(fs_fd_file(1), POLLIN));
+	ck_assert(!fs_file_awaits_input(fs_fd_file(p[0]), POLLIN));
+	ck_assert(!fs_file_awaits_input(NULL, POLLIN));
+	long ep = sys_epoll_create1(0, 0, 0, 0, 0, 0), outer = sys_epoll_create1(0, 0, 0, 0, 0, 0);
+	ck_assert_int_ge(ep, 0);
+	ck_assert_int_ge(outer, 0);
+	struct fs_file *ef = fs_fd_file((int)ep), *of = fs_fd_file((int)outer);
+	ck_assert_int_eq(ctl(outer, EPOLL_CTL_ADD, ep, EPOLLIN, 0), 0);
+	ck_assert_int_eq(ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 0), 0);
+	ck_assert(!fs_file_awaits_input(ef, EPOLLIN));
+	ck_assert_int_eq(ctl(ep, EPOLL_CTL_ADD, 0, EPOLLOUT, 0), 0);
+	ck_assert(!fs_file_awaits_input(ef, EPOLLIN)); /* fd 0 for output only */
+	ck_assert_int_eq(ctl(ep, EPOLL_CTL_MOD, 0, EPOLLIN, 0), 0);
+	ck_assert(fs_file_awaits_input(ef, EPOLLIN));
+	ck_assert(!fs_file_awaits_input(ef, EPOLLOUT)); /* an epoll fd polled for output waits on nothing */
+	ck_assert(fs_file_awaits_input(of, EPOLLIN)); /* through the nested instance */
+	ck_assert_int_eq(ctl(outer, EPOLL_CTL_MOD, ep, EPOLLOUT, 0), 0);
+	ck_assert(!fs_file_awaits_input(of, EPOLLIN)); /* the nested one watched for output only */
+	ck_assert_int_eq(ctl(outer, EPOLL_CTL_MOD, ep, EPOLLIN, 0), 0);
+	ck_assert_int_eq(ctl(ep, EPOLL_CTL_DEL, 0, 0, 0), 0);
+	ck_assert(!fs_file_awaits_input(ef, EPOLLIN));
+	ck_assert(!fs_file_awaits_input(of, EPOLLIN));
+	/* Closing fd 0 removes its item: the count follows. */
+	long d = sys_dup(0, 0, 0, 0, 0, 0);
+	ck_assert_int_ge(d, 0);
+	ck_assert_int_eq(ctl(ep, EPOLL_CTL_ADD, d, EPOLLIN, 0), 0);
+	ck_assert(fs_file_awaits_input(of, EPOLLIN));
+	ck_assert_int_eq(sys_close(d, 0, 0, 0, 0, 0), 0);
+	ck_assert(fs_file_awaits_input(ef, EPOLLIN)); /* fd 0 still holds the description: Linux keeps the item */
+}
+END_TEST
+
 START_TEST(test_eventfd)
 {
 	uint64_t v = 0;
@@ -594,6 +638,7 @@ Suite *epoll_suite(void)
 	tcase_add_test(core, test_cost_is_ready_items);
 	tcase_add_test(core, test_wait_nested_wake);
 	tcase_add_test(core, test_eventfd);
+	tcase_add_test(core, test_awaits_input);
 	tcase_add_test(core, test_timerfd_deadline);
 	tcase_add_test(core, test_timerfd_blocking_read);
 	suite_add_tcase(s, core);

@@ -3,6 +3,7 @@
  * (fork+exec), alternating, in one libukvm process on a shared ukvm_host; medians, p99, ratios.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,10 @@
 #include "ukvm.h"
 
 #define RUNS_DEFAULT 100
-/* The function idles in a sleep this long: just past UKVM_WAIT_IDLE_MIN_NS (50 ms), where the snapshot is taken. */
+/*
+ * The sleeper's thread sleeps this long beside its wait on stdin: just past UKVM_WAIT_IDLE_MIN_NS (50 ms), so the
+ * snapshot is taken in the sleep (a pure sleep alone is not idle).
+ */
 #define SLEEP_MS "51"
 
 enum { M_RESTORE_CREATE, M_RESTORE_RUNNING, M_RESTORE_EXIT, M_BOOT_RUNNING, M_BOOT_EXIT, M_NATIVE_EXIT,
@@ -225,9 +229,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "snapbench: %s\n", err);
 		return 1;
 	}
+	/* Both functions are snapshotted waiting for their request on stdin (a pipe nobody writes yet): the idle point. */
+	int idle_in[2], null_in = open("/dev/null", O_RDONLY);
+	if (pipe(idle_in) || null_in < 0) {
+		perror("snapbench");
+		return 1;
+	}
+	/* The sleeper: its thread sleeps SLEEP_MS beside the wait, where the snapshot lands. */
 	struct ukvm_config snap_cfg = { .size = sizeof(snap_cfg), .host = host, .pv = pv, .image = img, .argv = fn_args,
-					.console_fd = -1, .console_err_fd = -1, .snapshot_when_idle = snap,
-					.timeout_ms = 10000 };
+					.console_fd = -1, .console_err_fd = -1, .console_in_fd = idle_in[0],
+					.snapshot_when_idle = snap, .timeout_ms = 10000 };
 	if (one_vm(&snap_cfg, UKVM_SNAPSHOTTED, NULL, NULL, NULL))
 		return 1;
 	struct ukvm_config rcfg = { .size = sizeof(rcfg), .host = host, .pv = pv, .restore = snap, .console_fd = -1,
@@ -235,11 +246,11 @@ int main(int argc, char **argv)
 	struct ukvm_config bcfg = { .size = sizeof(bcfg), .host = host, .pv = pv, .image = img, .argv = fn_args,
 				    .console_fd = -1, .console_err_fd = -1, .timeout_ms = 10000 };
 	char *nargv[] = { nat, SLEEP_MS, NULL }, *fargv[] = { nat, "stdin", NULL };
-	/* The hello function: snapshotted while it waits for its request on stdin (a pipe nobody writes yet). */
+	/* The hello function. */
 	static const char *const fn_stdin[] = { "stdin", NULL };
 	char fsnap[] = "/tmp/ukvm-snapbench-fn-XXXXXX";
-	int ffd = mkstemp(fsnap), idle_in[2];
-	if (ffd < 0 || pipe(idle_in)) {
+	int ffd = mkstemp(fsnap);
+	if (ffd < 0) {
 		perror("snapbench");
 		return 1;
 	}
@@ -270,7 +281,7 @@ int main(int argc, char **argv)
 		if (one_vm(&rcfg, UKVM_EXITED, &m[M_RESTORE_CREATE][i], &m[M_RESTORE_RUNNING][i], &m[M_RESTORE_EXIT][i]) ||
 		    one_vm(&bcfg, UKVM_EXITED, NULL, &m[M_BOOT_RUNNING][i], &m[M_BOOT_EXIT][i]))
 			return 1;
-		m[M_NATIVE_EXIT][i] = native(nargv, -1);
+		m[M_NATIVE_EXIT][i] = native(nargv, null_in); /* its request read to the end at once, as the VMs' */
 		int in = request();
 		frcfg.console_in_fd = in;
 		if (one_vm(&frcfg, UKVM_EXITED, NULL, &m[M_FN_RESTORE_RUNNING][i], &m[M_FN_RESTORE_EXIT][i]))
@@ -294,7 +305,8 @@ int main(int argc, char **argv)
 	}
 	printf("bench-snap (%s mode): %d runs each, alternating; one shared ukvm_host and one idle VM open.\n"
 	       "hello fn (guest/apps/snapfn stdin): snapshotted waiting for its request on stdin; each run gets\n"
-	       "\"world\" on a pipe, answers, exits. sleeper (snapfn %s): snapshotted in its %s ms sleep, which it\n"
+	       "\"world\" on a pipe, answers, exits. sleeper (snapfn %s): snapshotted waiting on stdin in its thread's\n"
+	       "%s ms sleep, which it\n"
 	       "still sleeps after a restore (its monotonic clock resumes where it stopped), as booted or native\n",
 	       pv == UKVM_PV_OFF ? "base" : "default pv", runs, SLEEP_MS, SLEEP_MS);
 	printf("%-30s %10s %10s %10s\n", "ms", "median", "p99", "min");
