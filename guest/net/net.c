@@ -2,6 +2,7 @@
 #include <asm-generic/errno.h>
 #include <string.h>
 
+#include "fs.h"
 #include "k.h"
 #include "net.h"
 #include "wait.h"
@@ -15,6 +16,7 @@
 #include "lwip/netif.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
+#include "lwiphooks.h"
 #include "netif/ethernet.h"
 
 /* ARP_TMR_INTERVAL and IP_TMR_INTERVAL: both lwIP timers tick once a second. */
@@ -167,6 +169,7 @@ void net_init(void)
 		if (n->name[0] == 'l' && n->name[1] == 'o')
 			NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_DISABLE_ALL); /* never leaves the guest */
 	}
+	fs_proc_sockstat = net_sockstat;
 	net_poller.poll = net_poll;
 	k_wait_poller_add(&net_poller);
 }
@@ -249,6 +252,8 @@ uint16_t net_tcp_tso(struct tcp_pcb *pcb)
 u32_t *net_tcp_opts(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32_t *opts)
 {
 	(void)p;
+	if (pcb && (TCPH_FLAGS(hdr) & TCP_SYN))
+		inet_tcp_syn_wnd(pcb, hdr);
 	u32_t *mss_opt = (u32_t *)(void *)(hdr + 1); /* lwIP writes the MSS option first */
 	if (!pcb || !(TCPH_FLAGS(hdr) & TCP_SYN) || (u8_t *)opts < (u8_t *)(mss_opt + 1) ||
 	    (lwip_ntohl(*mss_opt) & 0xffff0000u) != 0x02040000u)

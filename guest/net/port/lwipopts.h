@@ -30,10 +30,14 @@
 #define MEM_LIBC_MALLOC 1
 #define MEMP_MEM_MALLOC 1
 #define MEM_ALIGNMENT 8
-#include "kmalloc.h"
-#define mem_clib_malloc k_malloc
-#define mem_clib_free k_free
-#define mem_clib_calloc k_calloc
+#include <stddef.h>
+/* The kernel heap, counted (guest/net/port.c: net_mem_stats, /proc/net/sockstat). */
+void *net_port_malloc(size_t n);
+void *net_port_calloc(size_t count, size_t n);
+void net_port_free(void *p);
+#define mem_clib_malloc net_port_malloc
+#define mem_clib_free net_port_free
+#define mem_clib_calloc net_port_calloc
 #define MEMP_NUM_TCP_PCB 1024
 #define MEMP_NUM_TCP_PCB_LISTEN 256
 #define MEMP_NUM_UDP_PCB 256
@@ -92,6 +96,7 @@
 /* lwIP keeps the writable threshold in a u16 (init.c: at least 4 TCP_MSS below its overflow). */
 #define TCP_SNDLOWAT (28 * 1024)
 #define TCP_QUEUE_OOSEQ 1
+/* lwIP's backlog count bounds half-open connections only (guest/net/tcp.c, tso_syn_ok). */
 #define TCP_LISTEN_BACKLOG 1
 #define TCP_DEFAULT_LISTEN_BACKLOG 0xff
 #define LWIP_TCP_KEEPALIVE 1
@@ -103,10 +108,15 @@
  * when sent.
  */
 #define LWIP_CHECKSUM_ON_COPY 0
-/* The hooks (port/lwiphooks.h): a SYN's MSS is the wire's, not that of a TSO interface's 64 KiB MTU. */
+/*
+ * The hooks (port/lwiphooks.h): a SYN's MSS is the wire's, not that of a TSO
+ * interface's 64 KiB MTU, and its window SO_RCVBUF's; a listener's backlog
+ * is the socket layer's.
+ */
 #define LWIP_HOOK_FILENAME "lwiphooks.h"
 #define LWIP_HOOK_TCP_OUT_ADD_TCPOPTS(p, hdr, pcb, opts) net_tcp_opts(p, hdr, pcb, opts)
 #define LWIP_HOOK_IP4_INPUT(p, inp) uso_icmp_input(p, inp)
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) inet_tcp_inpacket(pcb, hdr)
 /* Checksums eight bytes at a time (guest/net/port.c): lwIP's own routine takes two. */
 #include <stdint.h>
 uint16_t net_port_chksum(const void *data, int len);
