@@ -444,12 +444,29 @@ static err_t tso_bind_lent(struct tso *t, const ip_addr_t *ip, uint16_t port)
 	return e;
 }
 
-/* tcp_bind of a SO_REUSEPORT socket on a port its group holds. */
-static err_t tso_rp_bind(struct tso *t, const ip_addr_t *ip, uint16_t port)
+/* Whether a listener holds ip:port. */
+static bool tso_listened(uint32_t ip, uint16_t port)
 {
-	if (!port || !t->s.reuseport || !tso_rp_shareable(t, ip4_addr_get_u32(ip_2_ip4(ip)), port))
-		return tcp_bind(t->pcb, ip, port);
-	return tso_bind_lent(t, ip, port);
+	for (struct tcp_pcb *p = tcp_listen_pcbs.pcbs; p; p = p->next)
+		if (tso_rp_overlap(p, ip, port))
+			return true;
+	return false;
+}
+
+/*
+ * tcp_bind, with Linux's rules where lwIP's differ: a SO_REUSEPORT socket
+ * joins the group that holds its port; SO_REUSEADDR shares a port with no
+ * listener (Linux's inet_csk_bind_conflict; lwIP's tcp_bind lets two
+ * SOF_REUSEADDR pcbs share it whatever their state, failing only listen).
+ */
+static err_t tso_bind_linux(struct tso *t, const ip_addr_t *ip, uint16_t port)
+{
+	uint32_t ip4 = ip4_addr_get_u32(ip_2_ip4(ip));
+	if (port && t->s.reuseport && tso_rp_shareable(t, ip4, port))
+		return tso_bind_lent(t, ip, port);
+	if (port && t->s.reuseaddr && tso_listened(ip4, port))
+		return ERR_USE;
+	return tcp_bind(t->pcb, ip, port);
 }
 
 static uint32_t tso_rp_turn;
@@ -591,7 +608,7 @@ static int tso_bind(struct sock *s, const void *addr, uint32_t len)
 		ip_set_option(t->pcb, SOF_REUSEADDR);
 	ip_addr_t ip;
 	ip_addr_set_ip4_u32(&ip, in->sin_addr);
-	rc = tso_errno(tso_rp_bind(t, &ip, lwip_ntohs(in->sin_port)));
+	rc = tso_errno(tso_bind_linux(t, &ip, lwip_ntohs(in->sin_port)));
 	if (!rc) {
 		t->port_auto = !in->sin_port; /* Linux's SOCK_BINDPORT_LOCK unset */
 		t->bind_ip = in->sin_addr;

@@ -380,18 +380,13 @@ START_TEST(test_tcp_addrinuse)
 	ck_assert_int_eq(sys_listen(l, 1, 0, 0, 0, 0), 0);
 	ck_assert_int_eq(sys_listen(x, 1, 0, 0, 0, 0), -EADDRINUSE);
 	ck_assert_int_eq(sys_close(x, 0, 0, 0, 0, 0), 0);
-	/*
-	 * KNOWN BUG (tcp.c's tso_bind, reported with issue 7): Linux refuses
-	 * to bind a port a listener holds even when both set SO_REUSEADDR
-	 * (EADDRINUSE); lwIP's tcp_bind lets SOF_REUSEADDR pcbs share it, and
-	 * only the listen fails. This asserts today's behaviour so that the fix
-	 * fails it: then expect -EADDRINUSE from the bind, as Linux.
-	 */
+	/* Linux refuses a port a listener holds even when both set SO_REUSEADDR (lwIP's tcp_bind let it). */
 	x = sock_new(SOCK_STREAM);
 	ck_assert_int_eq(sys_setsockopt(x, SOL_SOCKET, SO_REUSEADDR, L(&one), sizeof(one), 0), 0);
-	ck_assert_msg(sys_bind(x, L(&a), sizeof(a), 0, 0, 0) == 0,
-		      "the known bind bug is fixed: expect -EADDRINUSE here (Linux) and drop this note");
-	ck_assert_int_eq(sys_listen(x, 1, 0, 0, 0, 0), -EADDRINUSE);
+	ck_assert_int_eq(sys_bind(x, L(&a), sizeof(a), 0, 0, 0), -EADDRINUSE);
+	struct lx_sockaddr_in any = a;
+	any.sin_addr = 0; /* INADDR_ANY overlaps it too */
+	ck_assert_int_eq(sys_bind(x, L(&any), sizeof(any), 0, 0, 0), -EADDRINUSE);
 	ck_assert_int_eq(sys_close(x, 0, 0, 0, 0, 0), 0);
 	/* Without SO_REUSEADDR a bound port is taken. */
 	int y = sock_new(SOCK_STREAM);
