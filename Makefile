@@ -50,7 +50,7 @@ check: deps
 	$(Q)UKVM_TEST_PV=off CK_RUN_SUITE=blk $(BUILD)/tests/check_ukvm
 	$(Q)$(BUILD)/tests/check_ukvm
 
-bench: bench-boot bench-blk bench-embed bench-net bench-console bench-snap bench-serve bench-oci bench-mm bench-preempt
+bench: bench-boot bench-blk bench-embed bench-net bench-console bench-serve bench-oci bench-mm bench-preempt # bench-boot runs bench-snap
 
 install: all $(BUILD)/libukvm.pc
 	install -D -m 755 $(BUILD)/ukvm-run $(DESTDIR)$(PREFIX)/bin/ukvm-run

@@ -172,8 +172,10 @@ $(BUILD)/bench/bootbench: tools/bench/bootbench.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $<
 
+# bench-boot also runs bench-snap (below): a boot beside a restore of the same function and fork+exec natively.
 bench-boot: $(BUILD)/ukvm-run $(BUILD)/apps/hello.img $(BUILD)/bench/kvm-floor $(BUILD)/bench/kvm-floor-musl $(BUILD)/bench/bootbench
 	$(Q)$(BUILD)/bench/bootbench $(BUILD)
+	$(Q)$(MAKE) --no-print-directory bench-snap
 
 # bench-blk: one source (tools/bench/blkbench.c) built for the guest and for the host, driven by blkrun.
 $(BUILD)/apps/blkbench: tools/bench/blkbench.c

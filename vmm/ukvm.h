@@ -453,6 +453,17 @@ void ukvm_host_quiesce(struct ukvm_host *host);
 int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, size_t errlen);
 
 /*
+ * Restores the snapshot file (docs/snapshot.md) as a new VM: ukvm_create
+ * with cfg's restore replaced by snapshot, so everything said at
+ * ukvm_config.restore holds (copy-on-write memory, the devices, the
+ * console and disks from cfg, a fresh random seed and realtime clock);
+ * ukvm_run then resumes the guest where it was snapshotted. A NULL or
+ * empty snapshot fails with UKVM_ERR_CONFIG ("no snapshot given").
+ */
+int ukvm_restore(const char *snapshot, const struct ukvm_config *cfg, struct ukvm_vm **out, char *err,
+		 size_t errlen);
+
+/*
  * Runs the vCPU in the calling thread until the guest exits, crashes, the
  * timeout passes or ukvm_stop() is called; fills *res. Returns 0, -EINVAL
  * without running or writing *res when res->size is not a result size

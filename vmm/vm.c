@@ -209,8 +209,12 @@ int vm_kvm(struct ukvm_vm *vm, int fd, uint64_t off, enum ukvm_error *kind, char
 /* Largest config size taken as one: a garbage size would have ukvm_create read past the caller's struct. */
 #define VM_CONFIG_SIZE_MAX 4096
 
-/* Copies cfg (of the caller's struct size, ukvm.h) into vm->cfg with defaults and checks it. 0 or -errno. */
-static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *err, size_t errlen)
+/*
+ * Copies cfg (of the caller's struct size, ukvm.h) into vm->cfg with defaults and checks it; restore, when
+ * not NULL, replaces cfg->restore (ukvm_restore). 0 or -errno.
+ */
+static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, const char *restore, char *err,
+		     size_t errlen)
 {
 	if (cfg->size < UKVM_CONFIG_SIZE_0_2 || cfg->size > VM_CONFIG_SIZE_MAX) {
 		snprintf(err, errlen, "config size %u: set .size = sizeof(struct ukvm_config)", cfg->size);
@@ -226,6 +230,8 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
 			return -E2BIG;
 		}
 	vm->cfg.size = sizeof(vm->cfg);
+	if (restore)
+		vm->cfg.restore = restore;
 	if (!vm->cfg.mem_size && !vm->cfg.restore)
 		vm->cfg.mem_size = UKVM_MEM_DEFAULT; /* a restore's 0: no limit on the snapshot's size */
 	if (vm->cfg.restore) {
@@ -270,7 +276,8 @@ static int vm_config(struct ukvm_vm *vm, const struct ukvm_config *cfg, char *er
  * error kind of the step in progress (a step made of parts of several kinds
  * updates it), and vm_error maps the pair once, on the way out.
  */
-int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, size_t errlen)
+static int vm_create(const struct ukvm_config *cfg, const char *restore, struct ukvm_vm **out, char *err,
+		     size_t errlen)
 {
 	uint64_t t0 = vm_now_ns();
 	struct ukvm_vm *vm = calloc(1, sizeof(*vm));
@@ -289,7 +296,7 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 		kind = UKVM_ERR_INTERNAL;
 		goto err_vm;
 	}
-	if ((r = vm_config(vm, cfg, err, errlen)))
+	if ((r = vm_config(vm, cfg, restore, err, errlen)))
 		goto err_vm;
 	if (vm->cfg.host) {
 		hostpool_busy(vm->cfg.host, 1);
@@ -346,6 +353,18 @@ int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, 
 err_vm:
 	ukvm_destroy(vm);
 	return vm_error(kind, r);
+}
+
+int ukvm_create(const struct ukvm_config *cfg, struct ukvm_vm **out, char *err, size_t errlen)
+{
+	return vm_create(cfg, NULL, out, err, errlen);
+}
+
+int ukvm_restore(const char *snapshot, const struct ukvm_config *cfg, struct ukvm_vm **out, char *err,
+		 size_t errlen)
+{
+	/* "" rather than NULL: vm_config then says "no snapshot given", never boots cfg's image instead. */
+	return vm_create(cfg, snapshot ? snapshot : "", out, err, errlen);
 }
 
 void ukvm_stop(struct ukvm_vm *vm)

@@ -538,6 +538,92 @@ START_TEST(pool_full_gives_503)
 }
 END_TEST
 
+/* KVM VMs the server (pid) holds now: its fds on "anon_inode:kvm-vm". */
+static int count_vms(pid_t pid)
+{
+	char dir[64], to[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		ssize_t k = readlinkat(dirfd(d), e->d_name, to, sizeof(to) - 1);
+		n += k > 0 && (to[k] = 0, !strcmp(to, "anon_inode:kvm-vm"));
+	}
+	closedir(d);
+	return n;
+}
+
+struct vm_watch {
+	pid_t pid;
+	volatile int stop;
+	int max;
+};
+
+/* Samples the server's VMs every 5 ms: the most seen. */
+static void *vm_watch_run(void *arg)
+{
+	struct vm_watch *w = arg;
+	while (!w->stop) {
+		int n = count_vms(w->pid);
+		w->max = n > w->max ? n : w->max;
+		usleep(5000);
+	}
+	return NULL;
+}
+
+/*
+ * --max-vms bounds every VM alive, warm ones included (restore mode): with
+ * --max-vms 1 --warm 2, two functions hold one VM at rest (a warm one of
+ * the first), not one each; a request of the other function gets the VM
+ * (the warm one is evicted for it); while a request runs, another gets 503
+ * after --queue-wait. Counted as KVM's VM fds of the server (--levers off:
+ * no pool of ready VM shells), sampled throughout.
+ */
+START_TEST(pool_counts_warm_vms)
+{
+	char sum[4200], spin[4200];
+	snprintf(sum, sizeof(sum), "sum=%s,arg=sum", path("apps/stdinio.img"));
+	snprintf(spin, sizeof(spin), "spin=%s,arg=spin,timeout=1", path("apps/stdinio.img"));
+	const char *args[] = { "--listen", "127.0.0.1:0", "--mode", "restore", "--fn", spin, "--fn", sum, "--max-vms",
+			       "1", "--warm", "2", "--queue-wait", "50", "--levers", "off", NULL };
+	struct server s;
+	server_start(&s, args);
+	struct vm_watch w = { .pid = s.p.pid };
+	pthread_t wt;
+	ck_assert_int_eq(pthread_create(&wt, NULL, vm_watch_run, &w), 0);
+	free(wait_metrics(&s, "ukvm_serve_vms_warm 1\n", NULL));
+	usleep(300000); /* would a second warm VM come? */
+	char *b;
+	ck_assert_int_eq(http(s.port, "GET", "/metrics", NULL, 0, &b), 200);
+	ck_assert_uint_eq(metric(b, "ukvm_serve_vms_running"), 1);
+	ck_assert_uint_eq(metric(b, "ukvm_serve_vms_warm"), 1);
+	free(b);
+	for (int k = 0; k < 3; k++) { /* spin's warm VM evicted, then whichever is warm */
+		ck_assert_int_eq(http(s.port, "POST", "/fn/sum", "abc", 3, &b), 200);
+		ck_assert_str_eq(b, "bytes 3 fnv e71fa2190541574b\n");
+		free(b);
+	}
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, spin_once, &s.port), 0);
+	free(wait_metrics(&s, "ukvm_serve_requests_running 1\n", NULL));
+	ck_assert_int_eq(http(s.port, "POST", "/fn/sum", "abc", 3, &b), 503);
+	ck_assert_msg(strstr(b, "sum: all 1 VMs busy"), "%s", b);
+	free(b);
+	void *st;
+	pthread_join(t, &st);
+	ck_assert_int_eq((int)(intptr_t)st, 504);
+	ck_assert_int_eq(http(s.port, "POST", "/fn/sum", "abc", 3, &b), 200);
+	free(b);
+	w.stop = 1;
+	pthread_join(wt, NULL);
+	ck_assert_msg(w.max <= 1, "%d VMs at once with --max-vms 1", w.max);
+	server_stop(&s);
+	fprintf(stderr, "serve: restore mode, --max-vms 1 --warm 2, two functions: at most %d VM, 503 beyond\n", w.max);
+}
+END_TEST
+
 /*
  * Restore mode: each function boots once, is snapshotted when it blocks
  * reading its stdin, and every request restores a fresh VM from that
@@ -590,17 +676,6 @@ START_TEST(restore_mode)
 }
 END_TEST
 
-/* Whether this host runs a guest in pvm-pv mode when asked for auto (ukvm-run --stats names the mode). */
-static bool host_has_pv(void)
-{
-	struct it_result r;
-	const char *args[] = { "--stats", path("apps/hello.img"), NULL };
-	ck_assert_int_eq(it_run_prog(&r, 60, NULL, args), 0);
-	ck_assert_msg(r.status == 0 && strstr(r.err, " mode (pvm-pv "), "status %d: %s", r.status, r.err);
-	bool pv = strstr(r.err, "ukvm-run: pv mode") != NULL;
-	it_result_free(&r);
-	return pv;
-}
 
 /*
  * --pv applies to every VM of the server: boot mode's, and restore mode's
@@ -616,7 +691,7 @@ START_TEST(pv_mode_for_every_vm)
 	const char *pv = pvs[_i / 3];
 	int kind = _i % 3;
 	bool want_pv = strcmp(pv, "off") != 0;
-	if (want_pv && !host_has_pv()) {
+	if (want_pv && !it_host_has_pv()) {
 		fprintf(stderr, "SKIPPED: serve --pv %s: this host has no pvm-pv interface\n", pv);
 		return;
 	}
@@ -790,7 +865,8 @@ START_TEST(hostile_restore)
 	ck_assert_uint_eq(check_histogram(b, "flood"), 2);
 	ck_assert_uint_eq(check_histogram(b, "crash"), 4);
 	ck_assert_uint_eq(check_histogram(b, "sum"), 1);
-	ck_assert_uint_eq(metric(b, "ukvm_serve_vms_running"), 0);
+	ck_assert_uint_eq(metric(b, "ukvm_serve_requests_running"), 0);
+	ck_assert_uint_le(metric(b, "ukvm_serve_vms_running"), 8); /* warm ones, within the default --max-vms */
 	free(b);
 	server_stop(&s);
 	fprintf(stderr, "serve: restore mode: output flood and crash give 500, the server lives\n");
@@ -921,6 +997,7 @@ Suite *serve_suite(void)
 	tcase_add_test(c, boot_mode);
 	tcase_add_test(c, boot_mode_fast_host);
 	tcase_add_test(c, pool_full_gives_503);
+	tcase_add_test(c, pool_counts_warm_vms);
 	tcase_add_test(c, restore_mode);
 	tcase_add_test(c, restore_mode_timeout);
 	tcase_add_loop_test(c, pv_mode_for_every_vm, 0, 9);

@@ -779,9 +779,11 @@ START_TEST(embed_snapshot_continue_and_restore)
 	ukvm_host_quiesce(fast);
 	for (int i = 0; i < 4; i++) {
 		out = memfd_create("out", 0);
-		struct ukvm_config rc = { .size = sizeof(rc), .pv = it_pv_mode(), .restore = snap, .console_fd = out,
-					  .console_err_fd = -1, .host = i < 2 ? NULL : fast };
-		ck_assert_msg(ukvm_create(&rc, &vm, err, sizeof(err)) == UKVM_OK, "%s", err);
+		/* Odd runs by ukvm_restore, whose snapshot replaces the config's restore. */
+		struct ukvm_config rc = { .size = sizeof(rc), .pv = it_pv_mode(), .restore = i % 2 ? "/nonexistent" : snap,
+					  .console_fd = out, .console_err_fd = -1, .host = i < 2 ? NULL : fast };
+		int r = i % 2 ? ukvm_restore(snap, &rc, &vm, err, sizeof(err)) : ukvm_create(&rc, &vm, err, sizeof(err));
+		ck_assert_msg(r == UKVM_OK, "%s", err);
 		res = (struct ukvm_result){ .size = sizeof(res) };
 		ck_assert_int_eq(ukvm_run(vm, &res), 0);
 		ck_assert_msg(res.kind == UKVM_EXITED && res.status == 0, "kind %d: %s", res.kind, res.msg);
@@ -808,6 +810,13 @@ START_TEST(embed_snapshot_continue_and_restore)
 	struct ukvm_config rc = { .size = sizeof(rc), .restore = snap, .console_fd = -1 };
 	ck_assert_int_eq(ukvm_create(&rc, &vm, err, sizeof(err)), UKVM_ERR_IMAGE);
 	ck_assert_ptr_nonnull(strstr(err, "truncated"));
+	ck_assert_int_eq(ukvm_restore(snap, &rc, &vm, err, sizeof(err)), UKVM_ERR_IMAGE);
+	ck_assert_ptr_nonnull(strstr(err, "truncated"));
+	/* No snapshot is a config error, never a boot of the config's image. */
+	rc = (struct ukvm_config){ .size = sizeof(rc), .image = img, .console_fd = -1 };
+	ck_assert_int_eq(ukvm_restore(NULL, &rc, &vm, err, sizeof(err)), UKVM_ERR_CONFIG);
+	ck_assert_str_eq(err, "no snapshot given");
+	ck_assert_ptr_null(vm);
 }
 END_TEST
 

@@ -93,6 +93,18 @@ enum ukvm_pv it_pv_mode(void)
 	return pv && !strcmp(pv, "on") ? UKVM_PV_ON : UKVM_PV_AUTO;
 }
 
+bool it_host_has_pv(void)
+{
+	static int has = -1;
+	if (has < 0) {
+		struct it_result r = { 0 };
+		const char *args[] = { "--pv", "auto", "--stats", it_path("apps/hello.img"), NULL };
+		has = it_run_prog(&r, 60, NULL, args) == 0 && strstr(r.err, "ukvm-run: pv mode") != NULL;
+		it_result_free(&r);
+	}
+	return has;
+}
+
 int it_run(struct it_result *r, double limit_s, const char *const *args)
 {
 	int out[2], err[2];

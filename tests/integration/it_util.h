@@ -34,6 +34,9 @@ int it_run(struct it_result *r, double limit_s, const char *const *args);
  */
 enum ukvm_pv it_pv_mode(void);
 
+/* Whether ukvm-run --pv auto runs hello in pvm-pv mode on this host (asked once per process). */
+bool it_host_has_pv(void);
+
 /*
  * Path of a build output, e.g. it_path("apps/hello.img"), in a per-thread
  * buffer valid for the thread's next IT_PATH_SLOTS - 1 calls, so one

@@ -36,7 +36,7 @@ START_TEST(test_parse_full)
 	ck_assert_ptr_null(o.fns[0].argv[2]);
 	ck_assert_str_eq(o.fns[1].name, "b.c-d_1");
 	ck_assert_uint_eq(o.fns[1].mem, 0);
-	ck_assert_uint_eq(o.fns[1].timeout_ms, 0);
+	ck_assert_uint_eq(o.fns[1].timeout_ms, SERVE_TIMEOUT_DEFAULT_MS); /* none given: a minute */
 	ck_assert_uint_eq(o.max_vms, 3);
 	ck_assert_uint_eq(o.queue_ms, 0);
 	ck_assert_uint_eq(o.max_body, 4096);

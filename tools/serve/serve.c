@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -62,10 +61,9 @@ static struct {
 	struct serve_opts o;
 	struct serve_fnstate fs[SERVE_MAX_FNS];
 	struct ukvm_host *host;
-	sem_t pool;
 	pthread_mutex_t lock; /* stats, running */
 	struct serve_stats stats[SERVE_MAX_FNS];
-	unsigned running;
+	unsigned running;     /* requests in a VM (or, native mode, a child process) now */
 	unsigned active;      /* POSTs begun and not yet answered in full (serve_handler to serve_done) */
 	bool stopping;        /* SIGTERM: requests not yet begun are answered 503 */
 	char dir[64];         /* the server's private directory (snapshots); removed at exit */
@@ -230,18 +228,9 @@ static enum MHD_Result serve_invoke(struct MHD_Connection *c, unsigned fi, const
 {
 	double t0 = serve_now();
 	const struct serve_fn *fn = S.fs[fi].fn;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += S.o.queue_ms / 1000;
-	until.tv_nsec += (long)(S.o.queue_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	int w;
-	while ((w = sem_timedwait(&S.pool, &until)) < 0 && errno == EINTR)
-		;
-	if (w < 0) {
+	/* A warm VM comes with its slot of --max-vms; else the request's own VM needs one. */
+	struct worker_warm *warm = serve_restores(fi) ? worker_warm_take(fi) : NULL;
+	if (!warm && worker_slot_take(S.o.queue_ms) < 0) {
 		serve_count(fi, 503, serve_now() - t0);
 		return serve_text(c, 503, "%s: all %u VMs busy", fn->name, S.o.max_vms);
 	}
@@ -255,7 +244,6 @@ static enum MHD_Result serve_invoke(struct MHD_Connection *c, unsigned fi, const
 	char *out = NULL;
 	size_t outlen = 0;
 	char why[600] = "";
-	struct worker_warm *warm = serve_restores(fi) ? worker_warm_take(fi) : NULL;
 	if (warm) {
 		pthread_mutex_lock(&S.lock);
 		S.stats[fi].warm++;
@@ -310,7 +298,7 @@ static enum MHD_Result serve_invoke(struct MHD_Connection *c, unsigned fi, const
 	S.running--;
 	S.stats[fi].pv += j.create_rc == UKVM_OK && j.res.pv;
 	pthread_mutex_unlock(&S.lock);
-	sem_post(&S.pool);
+	worker_slot_give();
 	serve_count(fi, (int)code, serve_now() - t0);
 	if (code == 200)
 		return serve_reply(c, 200, "application/octet-stream", out, outlen, MHD_RESPMEM_MUST_FREE);
@@ -395,8 +383,14 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *c)
 		fprintf(m, "ukvm_serve_request_seconds_count{fn=\"%s\"} %llu\n", S.o.fns[i].name,
 			(unsigned long long)cum);
 	}
-	fprintf(m, "# HELP ukvm_serve_vms_running VMs running now.\n# TYPE ukvm_serve_vms_running gauge\n"
-		   "ukvm_serve_vms_running %u\n", S.running);
+	unsigned vms, warm;
+	worker_pool_counts(&vms, &warm);
+	fprintf(m, "# HELP ukvm_serve_vms_running VMs running now, warm ones included (at most --max-vms).\n"
+		   "# TYPE ukvm_serve_vms_running gauge\nukvm_serve_vms_running %u\n", vms);
+	fprintf(m, "# HELP ukvm_serve_vms_warm VMs restored ahead and waiting for a request (restore mode).\n"
+		   "# TYPE ukvm_serve_vms_warm gauge\nukvm_serve_vms_warm %u\n", warm);
+	fprintf(m, "# HELP ukvm_serve_requests_running Requests in their VM (native mode: process) now.\n"
+		   "# TYPE ukvm_serve_requests_running gauge\nukvm_serve_requests_running %u\n", S.running);
 	fprintf(m, "# HELP ukvm_serve_requests_in_flight POSTs begun (their head read) and not yet answered in full.\n"
 		   "# TYPE ukvm_serve_requests_in_flight gauge\nukvm_serve_requests_in_flight %u\n", S.active);
 	pthread_mutex_unlock(&S.lock);
@@ -593,7 +587,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&S.lock, NULL);
-	sem_init(&S.pool, 0, S.o.max_vms);
+	worker_pool_init(S.o.max_vms);
 	snprintf(S.dir, sizeof(S.dir), "/tmp/ukvm-serve-XXXXXX");
 	if (!mkdtemp(S.dir)) {
 		fprintf(stderr, "ukvm-serve: %s: %s\n", S.dir, strerror(errno));
@@ -653,7 +647,7 @@ int main(int argc, char **argv)
 	 * their body) finish and their answers are sent in full (serve_done),
 	 * then the connections close and their threads are joined. Bounded:
 	 * a client can keep a request going (a body sent a byte at a time, an
-	 * answer read as slowly) and a function may have no timeout, so past
+	 * answer read as slowly) and a function's timeout may be longer, so past
 	 * --stop-wait the files go and the process exits with its VMs (the
 	 * kernel tears them down): nothing is left behind either way.
 	 */
@@ -690,6 +684,5 @@ out:
 	serve_cleanup();
 	ukvm_host_close(S.host);
 	serve_opts_free(&S.o);
-	sem_destroy(&S.pool);
 	return code;
 }

@@ -96,6 +96,8 @@ int serve_parse_fn(const char *v, struct serve_fn *f, char *err, size_t errlen)
 			return serve_fail(err, errlen, "--fn", v, "unknown option (mem=, timeout=, arg=, native=)");
 		}
 	}
+	if (!have_timeout)
+		f->timeout_ms = SERVE_TIMEOUT_DEFAULT_MS;
 	return 0;
 }
 
@@ -246,9 +248,10 @@ const char *serve_usage(void)
 	       "                  [--fn ...] [--max-vms N] [--queue-wait MS] [--max-body SIZE] [--stop-wait S]\n"
 	       "                  [--mode boot|restore|native] [--levers on|off] [--warm N] [--pv auto|off|on]\n"
 	       "POST /fn/NAME runs NAME in a fresh microVM: the body is its stdin, its stdout the response\n"
-	       "(200 on exit 0, else 500 with the reason; 504 on timeout; 503 when --max-vms are busy\n"
-	       "for --queue-wait ms; 413 past --max-body). GET /fns lists them (JSON), GET /metrics\n"
-	       "(Prometheus text). --mode restore (default) boots each function once, snapshots it when\n"
+	       "(200 on exit 0, else 500 with the reason; 504 past timeout=, 60 s unless given; 503 when\n"
+	       "--max-vms, warm VMs included, are busy for --queue-wait ms; 413 past --max-body).\n"
+	       "GET /fns lists them (JSON), GET /metrics (Prometheus text). --mode restore (default)\n"
+	       "boots each function once, snapshots it when\n"
 	       "it waits for its input and restores each request's VM from there; a function it cannot\n"
 	       "snapshot is booted per request (refused with --mode restore given). --mode boot boots\n"
 	       "each request's VM. --mode native runs each function's native= program as a plain child\n"

@@ -12,6 +12,8 @@
 #define SERVE_MAX_ARGS 16
 #define SERVE_NAME_MAX 64
 #define SERVE_WARM_MAX 4
+/* A function's time per request without timeout=: a looping one must not hold its VM until SIGTERM. */
+#define SERVE_TIMEOUT_DEFAULT_MS 60000
 
 /* How a request's VM starts. */
 enum serve_mode {
@@ -25,7 +27,7 @@ struct serve_fn {
 	char name[SERVE_NAME_MAX]; /* [A-Za-z0-9_.-]+ */
 	char *image;
 	uint64_t mem;              /* guest RAM (a size libukvm takes, ukvm_mem_size_invalid); 0: libukvm's default */
-	uint64_t timeout_ms;       /* per request; 0: none */
+	uint64_t timeout_ms;       /* per request (default SERVE_TIMEOUT_DEFAULT_MS) */
 	const char *argv[SERVE_MAX_ARGS + 1]; /* the guest's argv[1..] (arg=), NULL-terminated; malloc'd strings */
 	char *native;              /* native=PATH: the same program built for the host (--mode native); NULL: none */
 	enum ukvm_pv pv;           /* the CPU mode of each of its VMs (boot, snapshot, restores): the server's --pv,

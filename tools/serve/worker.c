@@ -35,7 +35,6 @@
 #define WORKER_POLL_MS 10
 /* The snapshot boot's time limits (worker_job). */
 #define WORKER_SNAP_MIN_MS 5000
-#define WORKER_SNAP_MAX_MS 60000
 /* How long worker_start waits for the first warm VMs. */
 #define WORKER_START_WAIT_S 10
 
@@ -68,7 +67,8 @@ struct worker_warm {
 	pthread_mutex_t lock;   /* vm and ended, between the request's ukvm_stop and the worker's destroy */
 	struct ukvm_vm *vm;
 	bool ended;             /* the run ended: vm is the worker's alone now */
-	bool taken;             /* by a request (W.lock) */
+	bool taken;             /* by a request (W.lock): its slot is the request's */
+	bool evicted;           /* stopped untaken to give its slot to a request of another function (W.lock) */
 	struct worker_warm *next_dead;
 	struct worker_handle *handle;
 };
@@ -89,6 +89,15 @@ static struct {
 	unsigned nwarm[SERVE_MAX_FNS], warm_pending[SERVE_MAX_FNS];
 	bool warm_broken[SERVE_MAX_FNS];
 	struct worker_warm *dead; /* untaken warm VMs whose worker is done: their fds are freed here, unfiltered */
+	/*
+	 * --max-vms: every VM alive holds a slot, a warm one too (and in native
+	 * mode each child process); a warm VM's slot passes to the request that
+	 * takes it. Warm VMs start only into free slots while no request waits
+	 * for one, and a request that finds none evicts a warm VM.
+	 */
+	unsigned slots_free, slots;
+	unsigned waiters;       /* requests waiting for a slot */
+	unsigned evicting;      /* evicted warm VMs whose slot is not back yet */
 	struct worker_handle *ended; /* worker threads done, to be joined */
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER, .change = PTHREAD_COND_INITIALIZER };
 
@@ -129,12 +138,11 @@ void worker_job(struct serve_job *j)
 	/*
 	 * The snapshot boot (restore mode's registration) within the function's
 	 * timeout, as a boot-mode request's init must be, but never less than
-	 * WORKER_SNAP_MIN_MS (a loaded host's boot); without one, a minute: a
-	 * function that never waits for its input is not waited for forever.
+	 * WORKER_SNAP_MIN_MS (a loaded host's boot).
 	 */
 	uint64_t timeout = j->fn->timeout_ms;
-	if (j->snapshot_to)
-		timeout = !timeout ? WORKER_SNAP_MAX_MS : timeout < WORKER_SNAP_MIN_MS ? WORKER_SNAP_MIN_MS : timeout;
+	if (j->snapshot_to && timeout < WORKER_SNAP_MIN_MS)
+		timeout = WORKER_SNAP_MIN_MS;
 	struct ukvm_config cfg = worker_config(j, timeout);
 	struct ukvm_vm *vm;
 	j->res.size = sizeof(j->res);
@@ -287,13 +295,12 @@ static void *worker_warm_main(void *arg)
 	pthread_mutex_unlock(&w->lock);
 	pthread_mutex_lock(&W.lock);
 	bool taken = w->taken;
-	if (offer && !taken) { /* ended before any request: out of the offer, and no more for this function */
+	if (offer && !taken && !w->evicted) { /* ended before any request: out of the offer, no more for it */
 		for (unsigned i = 0; i < W.nwarm[w->fi]; i++)
 			if (W.warm[w->fi][i] == w)
 				W.warm[w->fi][i] = W.warm[w->fi][--W.nwarm[w->fi]];
 		if (!W.stopping)
 			W.warm_broken[w->fi] = true;
-		pthread_cond_broadcast(&W.change);
 	}
 	pthread_mutex_unlock(&W.lock);
 	if (taken)
@@ -304,6 +311,8 @@ static void *worker_warm_main(void *arg)
 	if (!taken) { /* its console fds: closing them is not in this thread's filter (it pins the VM's own) */
 		w->next_dead = W.dead;
 		W.dead = w;
+		W.slots_free++; /* destroyed: its slot is free */
+		W.evicting -= w->evicted;
 	}
 	worker_ended(true, h);
 	pthread_mutex_unlock(&W.lock);
@@ -320,13 +329,14 @@ static void worker_bury(void)
 	}
 }
 
-/* Starts a warm VM for function fi (W.lock held). */
+/* Starts a warm VM for function fi into a free slot (W.lock held). */
 static void worker_warm_new(unsigned fi)
 {
 	struct worker_warm *w = calloc(1, sizeof(*w));
 	int p[2] = { -1, -1 };
 	if (!w)
 		return;
+	W.slots_free--; /* back when its worker ends untaken, or below when it cannot start */
 	w->fi = fi;
 	w->job = (struct serve_job){ .fn = &W.fns[fi], .host = W.host, .restore = W.snaps[fi], .in_fd = -1,
 				     .out_fd = -1 };
@@ -344,9 +354,25 @@ static void worker_warm_new(unsigned fi)
 			w->handle = NULL; /* freed by worker_thread */
 		free(w->handle);
 		worker_warm_free(w);
+		W.slots_free++;
 		return;
 	}
 	W.warm_pending[fi]++;
+}
+
+/* The function whose warm VMs are fewest, to start one for, or -1 when none may start now (W.lock held). */
+static int worker_warm_next(void)
+{
+	int best = -1;
+	if (!W.slots_free || W.waiters)
+		return -1; /* requests first */
+	for (unsigned fi = 0; fi < W.nfns; fi++) {
+		unsigned have = W.nwarm[fi] + W.warm_pending[fi];
+		if (W.snaps[fi] && W.snaps[fi][0] && !W.warm_broken[fi] && have < W.warm_per_fn &&
+		    (best < 0 || have < W.nwarm[best] + W.warm_pending[best]))
+			best = (int)fi;
+	}
+	return best;
 }
 
 /* Keeps WORKER_SPARES workers and each function's warm VMs ready, until the server stops. */
@@ -360,12 +386,11 @@ static void *worker_spawner(void *arg)
 		if (W.stopping)
 			break;
 		bool did = false;
-		for (unsigned fi = 0; fi < W.nfns && !did; fi++)
-			if (W.snaps[fi] && W.snaps[fi][0] && !W.warm_broken[fi] &&
-			    W.nwarm[fi] + W.warm_pending[fi] < W.warm_per_fn) {
-				worker_warm_new(fi);
-				did = true;
-			}
+		int fi = worker_warm_next();
+		if (fi >= 0) {
+			worker_warm_new((unsigned)fi);
+			did = true;
+		}
 		if (!did && W.nspare < WORKER_SPARES) {
 			pthread_mutex_unlock(&W.lock);
 			struct worker *w = worker_new();
@@ -402,6 +427,10 @@ void worker_start(struct ukvm_host *host, const struct serve_fn *fns, const char
 		bool ready = W.nspare == WORKER_SPARES;
 		for (unsigned fi = 0; fi < nfns; fi++)
 			ready &= W.warm_broken[fi] || !snaps[fi] || !snaps[fi][0] || W.nwarm[fi] == W.warm_per_fn;
+		unsigned pending = 0;
+		for (unsigned fi = 0; fi < nfns; fi++)
+			pending += W.warm_pending[fi];
+		ready |= W.nspare == WORKER_SPARES && !W.slots_free && !pending; /* the slots are all warm */
 		if (ready || pthread_cond_timedwait(&W.change, &W.lock, &until) == ETIMEDOUT)
 			break;
 	}
@@ -510,6 +539,73 @@ void worker_warm_run(struct worker_warm *w, const char *body, size_t len, uint64
 	*out_fd = w->job.out_fd;
 	w->job.out_fd = -1;
 	worker_warm_free(w);
+}
+
+void worker_pool_init(unsigned max_vms)
+{
+	W.slots = W.slots_free = max_vms;
+}
+
+/* Stops a warm VM of the function with the most, for a waiting request (W.lock held). */
+static void worker_evict(void)
+{
+	unsigned most = 0;
+	for (unsigned fi = 1; fi < W.nfns; fi++)
+		if (W.nwarm[fi] > W.nwarm[most])
+			most = fi;
+	if (!W.nfns || !W.nwarm[most])
+		return;
+	struct worker_warm *w = W.warm[most][--W.nwarm[most]];
+	w->evicted = true;
+	W.evicting++;
+	worker_warm_stop(w); /* under W.lock, as worker_stop: w is freed only after its worker took W.lock */
+}
+
+int worker_slot_take(unsigned wait_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L)
+		until.tv_sec++, until.tv_nsec -= 1000000000L;
+	int r = 0;
+	pthread_mutex_lock(&W.lock);
+	W.waiters++;
+	while (!W.slots_free) {
+		if (W.evicting < W.waiters)
+			worker_evict();
+		if (W.slots_free)
+			break;
+		if (pthread_cond_timedwait(&W.change, &W.lock, &until) == ETIMEDOUT && !W.slots_free) {
+			r = -EBUSY;
+			break;
+		}
+	}
+	W.waiters--;
+	if (!r)
+		W.slots_free--;
+	pthread_cond_broadcast(&W.change); /* no waiter left: the spawner may warm again */
+	pthread_mutex_unlock(&W.lock);
+	return r;
+}
+
+void worker_slot_give(void)
+{
+	pthread_mutex_lock(&W.lock);
+	W.slots_free++;
+	pthread_cond_broadcast(&W.change);
+	pthread_mutex_unlock(&W.lock);
+}
+
+void worker_pool_counts(unsigned *in_use, unsigned *warm)
+{
+	pthread_mutex_lock(&W.lock);
+	*in_use = W.slots - W.slots_free;
+	*warm = 0;
+	for (unsigned fi = 0; fi < W.nfns; fi++)
+		*warm += W.nwarm[fi];
+	pthread_mutex_unlock(&W.lock);
 }
 
 void worker_stop(void)

@@ -68,6 +68,28 @@ struct worker_warm *worker_warm_take(unsigned fi);
 void worker_warm_run(struct worker_warm *w, const char *body, size_t len, uint64_t timeout_ms,
 		    struct ukvm_result *res, int *out_fd);
 
+/*
+ * The pool of --max-vms slots: each VM alive holds one, a warm VM too (its
+ * slot passes to the request that takes it), and in native mode each child
+ * process. Set before worker_start (or alone, with no worker_start: native
+ * mode).
+ */
+void worker_pool_init(unsigned max_vms);
+
+/*
+ * A slot for a request's own VM (not a warm one's): a free one, else one
+ * a warm VM gives up (evicted: stopped before its request came), else the
+ * first returned within wait_ms; warm VMs do not start while a request
+ * waits. 0, or -EBUSY when none came in time.
+ */
+int worker_slot_take(unsigned wait_ms);
+
+/* A request's slot back (from worker_slot_take, or the warm VM it took). */
+void worker_slot_give(void);
+
+/* Slots in use now (VMs alive, warm ones included), and of them the warm VMs waiting for a request. */
+void worker_pool_counts(unsigned *in_use, unsigned *warm);
+
 /* Stops the spawner, the ready workers and the warm VMs; waits until every worker has ended. */
 void worker_stop(void);
 
