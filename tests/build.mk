@@ -53,7 +53,8 @@ gpanic_SRCS   := guest/kernel/panic.c guest/kernel/printf.c guest/kernel/payload
 gpanic_SUITES := kpanic
 # The virtio-net driver and the NIC configuration with lwIP itself, against check_vnet.c's fake transport,
 # device and kernel services; lwIP is built for the host from the same source as for the guest
-# (guest/build.mk's LWIP_SRCS), third-party code without -Werror.
+# (guest/build.mk's LWIP_SRCS), third-party code without -Werror. The FDT round trip calls the monitor's
+# net_resolve and fdtb_build: left undefined here, they are the runner's own (TESTED_SRCS).
 gnet_SRCS   := guest/drivers/virtio_net.c guest/drivers/vnet_spin.c guest/drivers/vblk_plan.c guest/net/net.c guest/net/netcfg.c \
                guest/net/port.c proto/virtq_drv.c tests/unit/check_vnet.c
 gnet_OBJS   := $(patsubst $(LWIP_DIR)/src/%.c,$(TEST_OBJDIR)/lwip/%.o,$(LWIP_SRCS))
@@ -67,6 +68,18 @@ $(patsubst %.c,$(TEST_OBJDIR)/%.o,$(gnet_SRCS)) $(gnet_OBJS): $(LWIP_PORT_HDRS)
 $(gnet_OBJS): $(TEST_OBJDIR)/lwip/%.o: $(LWIP_DIR)/src/%.c | lwip-source
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(filter-out -Werror -Wextra,$(ASAN_CFLAGS)) -Iguest/include $(LWIP_TEST_INC) -c $< -o $@
+
+# AF_INET sockets (guest/net/inet.c, tcp.c, udp.c) for real: gsock's socket layer on the file system, wait core
+# and fs_shim.c, with lwIP and its loopback interface (net.c, port.c; etc.c for /etc), driven over 127.0.0.1.
+ginet_SRCS   := $(filter-out tests/unit/check_sock.c,$(gsock_SRCS)) guest/net/inet.c guest/net/tcp.c guest/net/udp.c \
+                guest/net/net.c guest/net/port.c guest/net/etc.c guest/net/sockstat.c tests/unit/check_inet.c
+ginet_OBJS   := $(gnet_OBJS)
+ginet_SUITES := inet
+GUEST_GROUPS += ginet
+GINET_LWIP_SRCS := guest/net/inet.c guest/net/tcp.c guest/net/udp.c guest/net/etc.c guest/net/sockstat.c tests/unit/check_inet.c
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(GINET_LWIP_SRCS)): TEST_CFLAGS += $(LWIP_TEST_INC)
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(GINET_LWIP_SRCS)): ASAN_CFLAGS := $(filter-out -Idevices,$(ASAN_CFLAGS))
+$(patsubst %.c,$(TEST_OBJDIR)/%.o,$(GINET_LWIP_SRCS)): $(LWIP_PORT_HDRS)
 
 # The fuzz harnesses that run guest code (tests/fuzz, "fuzzing" below) on gfs's modules and fakes; the group
 # exports their entry points instead of suites.

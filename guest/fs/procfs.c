@@ -16,7 +16,8 @@
  * directory names it), fd/ (one link per open fd, remade whenever the
  * directory is looked at, each opening what its fd has open), cmdline,
  * comm, maps, mounts (also /proc/mounts) and status. cpuinfo, meminfo, stat and uptime, and /sys's CPU lists, answer
- * from CPUID, the page allocator, the clocks and the wait core's idle time.
+ * from CPUID, the page allocator, the clocks and the wait core's idle time;
+ * net/sockstat from the network stack (fs_proc_sockstat).
  * A file's text is made once per open (a reader sees one consistent
  * snapshot, as Linux's seq_file gives per read) and its size is 0, as
  * Linux's. An image that brings its own /proc or /sys keeps it.
@@ -178,6 +179,15 @@ static void proc_gen_meminfo(struct proc_text *t)
 	proc_kb(t, "SwapCached:", 0);
 	proc_kb(t, "SwapTotal:", 0);
 	proc_kb(t, "SwapFree:", 0);
+}
+
+int (*fs_proc_sockstat)(char *buf, size_t size);
+
+static void proc_gen_sockstat(struct proc_text *t)
+{
+	char buf[512];
+	if (fs_proc_sockstat && fs_proc_sockstat(buf, sizeof(buf)) > 0)
+		proc_printf(t, "%s", buf);
 }
 
 /* Time since boot and time idle (in the WAIT hypercall), in ns. */
@@ -534,6 +544,9 @@ static const struct proc_entry proc_pid[] = {
 	{ "statm", proc_gen_statm },
 	{ "status", proc_gen_status },
 };
+static const struct proc_entry proc_net[] = {
+	{ "sockstat", proc_gen_sockstat },
+};
 static const struct proc_entry proc_cpu[] = {
 	{ "online", proc_gen_cpulist },
 	{ "possible", proc_gen_cpulist },
@@ -591,7 +604,7 @@ static int proc_link(struct fs_node *dir, const char *name, const char *target, 
 
 static int proc_build_proc(void)
 {
-	struct fs_node *proc, *pid, *fd;
+	struct fs_node *proc, *pid, *fd, *net;
 	char name[16], target[LINUX_NAME_MAX + 2];
 	int rc = proc_dir(fs_root, "proc", &proc);
 	if (rc)
@@ -599,6 +612,10 @@ static int proc_build_proc(void)
 	proc->st_dev = FS_DEV_PROC;
 	k_snprintf(name, sizeof(name), "%ld", sys_getpid(0, 0, 0, 0, 0, 0));
 	rc = proc_files(proc, proc_top, sizeof(proc_top) / sizeof(proc_top[0]));
+	if (!rc)
+		rc = proc_dir(proc, "net", &net);
+	if (!rc)
+		rc = proc_files(net, proc_net, sizeof(proc_net) / sizeof(proc_net[0]));
 	if (!rc)
 		rc = proc_dir(proc, name, &pid);
 	if (!rc)

@@ -358,6 +358,13 @@ void fs_dev_console_tty(unsigned stream, const struct fs_console_tty *t);
 
 /* Makes /proc and /sys unless the image brought its own (fs_init, after the archive): 0 or -ENOMEM. */
 int fs_proc_init(void);
+/*
+ * /proc/net/sockstat's text: the network stack sets this at its start
+ * (net_init: net_sockstat), so the file system needs no network; it writes
+ * at most size bytes into buf (NUL-terminated) and returns the length.
+ * NULL: the file is empty.
+ */
+extern int (*fs_proc_sockstat)(char *buf, size_t size);
 
 /* ---- anonymous files (guest/fs/anon.c) ---- */
 

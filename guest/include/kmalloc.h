@@ -13,6 +13,13 @@ void *k_calloc(size_t count, size_t n);
 /* Resizes p (NULL: like k_malloc) keeping its contents; NULL when out of memory, p then untouched. */
 void *k_realloc(void *p, size_t n);
 
+/*
+ * What block p (from k_malloc/k_calloc/k_realloc) takes of the heap: its
+ * size class or its pages, header included (0 for NULL). For accounting a
+ * user's memory (lwIP's, guest/net/port.c) as the heap spends it.
+ */
+size_t k_malloc_size(const void *p);
+
 /* Frees a block from k_malloc/k_calloc/k_realloc (NULL: nothing). */
 void k_free(void *p);
 

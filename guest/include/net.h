@@ -59,6 +59,25 @@ void net_eth_resume(void);
 void net_eth_activity(void);
 #define NET_SLOW_IDLE_MS 20000u
 
+/*
+ * lwIP's memory (guest/net/port.c): every allocation lwIP makes (PCBs,
+ * segments, pbufs: those queued on sockets too) is a kernel heap block;
+ * bytes held now and at most since boot, as the heap spends them (whole
+ * blocks, headers included), and the blocks held now.
+ */
+struct net_mem {
+	uint64_t now, peak, allocs;
+};
+void net_mem_stats(struct net_mem *m);
+
+/*
+ * /proc/net/sockstat's text (guest/net/sockstat.c) into buf (at most size
+ * bytes, NUL-terminated): Linux's lines from lwIP's PCB lists and net_mem,
+ * then a "LWIP: heap N peak P blocks B" line in bytes. Its length.
+ * net_init makes it fs_proc_sockstat.
+ */
+int net_sockstat(char *buf, size_t size);
+
 /* ---- interface configuration (guest/net/netcfg.c) ---- */
 
 #define NET_MTU_DEFAULT 1500u

@@ -230,6 +230,8 @@ int inet_udp_create(struct sock **out);
 bool inet_local_ip(uint32_t ip_be);
 /* Internal to guest/net: bind(2)'s address checks for TCP and UDP (sock_in_check, then a local address): 0 or -errno. */
 int inet_bind_check(const void *addr, uint32_t len);
+/* Internal to guest/net: the bytes of the datagrams queued on every UDP socket, not yet read (/proc/net/sockstat). */
+uint64_t inet_udp_queued(void);
 /* Internal to guest/net: runs the network (pollers, idle WAITs, no thread switch) until no TCP connection has unsent or unacknowledged data, or the deadline. */
 void inet_tcp_drain(uint64_t deadline);
 

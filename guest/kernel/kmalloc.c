@@ -115,6 +115,13 @@ static size_t km_usable(const struct km_hdr *h)
 	return ((size_t)1 << (h->cls + KM_MIN_SHIFT)) - sizeof(*h);
 }
 
+size_t k_malloc_size(const void *p)
+{
+	if (!p)
+		return 0;
+	return km_usable(km_hdr_of((void *)(uintptr_t)p)) + sizeof(struct km_hdr);
+}
+
 void k_free(void *p)
 {
 	if (!p)

@@ -2,6 +2,7 @@
 #include <asm-generic/errno.h>
 #include <string.h>
 
+#include "fs.h"
 #include "k.h"
 #include "net.h"
 #include "wait.h"
@@ -167,6 +168,7 @@ void net_init(void)
 		if (n->name[0] == 'l' && n->name[1] == 'o')
 			NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_DISABLE_ALL); /* never leaves the guest */
 	}
+	fs_proc_sockstat = net_sockstat;
 	net_poller.poll = net_poll;
 	k_wait_poller_add(&net_poller);
 }

@@ -42,6 +42,48 @@ uint16_t net_port_chksum(const void *data, int len)
 	return (uint16_t)sum;
 }
 
+/*
+ * lwIP's heap (lwipopts.h: mem_clib_*): the kernel heap, with what lwIP
+ * holds counted as the heap spends it (whole blocks, k_malloc_size), so
+ * /proc/net/sockstat and the benchmarks report the stack's real memory.
+ */
+static struct net_mem net_mem;
+
+static void *net_mem_took(void *p)
+{
+	if (p) {
+		net_mem.now += k_malloc_size(p);
+		net_mem.allocs++;
+		if (net_mem.now > net_mem.peak)
+			net_mem.peak = net_mem.now;
+	}
+	return p;
+}
+
+void *net_port_malloc(size_t n)
+{
+	return net_mem_took(k_malloc(n));
+}
+
+void *net_port_calloc(size_t count, size_t n)
+{
+	return net_mem_took(k_calloc(count, n));
+}
+
+void net_port_free(void *p)
+{
+	if (!p)
+		return;
+	net_mem.now -= k_malloc_size(p);
+	net_mem.allocs--;
+	k_free(p);
+}
+
+void net_mem_stats(struct net_mem *m)
+{
+	*m = net_mem;
+}
+
 uint32_t net_port_rand(void)
 {
 	uint32_t r;

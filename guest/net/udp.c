@@ -61,6 +61,15 @@ static void uso_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
 	sock_wake_bits(&u->s, SOCK_WAKE_IN);
 }
 
+uint64_t inet_udp_queued(void)
+{
+	uint64_t n = 0;
+	for (struct udp_pcb *p = udp_pcbs; p; p = p->next)
+		if (p->recv == uso_recv_cb && p->recv_arg)
+			n += ((struct uso *)p->recv_arg)->queued;
+	return n;
+}
+
 int inet_udp_create(struct sock **out)
 {
 	struct uso *u = k_calloc(1, sizeof(*u));

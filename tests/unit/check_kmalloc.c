@@ -97,6 +97,26 @@ START_TEST(realloc_and_big_blocks)
 }
 END_TEST
 
+/* k_malloc_size: a block's whole footprint, its power-of-two class or its pages, never less than asked. */
+START_TEST(block_sizes)
+{
+	ck_assert_uint_eq(k_malloc_size(NULL), 0);
+	size_t sizes[] = {1, 16, 17, 100, 1000, 2000, 5000, 50000};
+	for (int i = 0; i < 8; i++) {
+		void *p = k_malloc(sizes[i]);
+		size_t n = k_malloc_size(p);
+		ck_assert_uint_gt(n, sizes[i]);                          /* the header too */
+		ck_assert_msg(!(n & (n - 1)) || n % PAGE == 0, "%zu", n); /* a class or whole pages */
+		ck_assert_uint_le(n, sizes[i] <= PAGE / 2 ? 2 * sizes[i] + 32 : sizes[i] + PAGE + 32);
+		k_free(p);
+	}
+	void *a = k_malloc(100), *b = k_malloc(110); /* 16-byte header: both fit 128 */
+	ck_assert_uint_eq(k_malloc_size(a), k_malloc_size(b)); /* one class */
+	k_free(a);
+	k_free(b);
+}
+END_TEST
+
 START_TEST(out_of_pages_is_null)
 {
 	pages_limit = pages_given;
@@ -129,6 +149,7 @@ Suite *kmalloc_suite(void)
 	tcase_add_test(c, classes_share_a_page);
 	tcase_add_test(c, many_blocks_no_overlap);
 	tcase_add_test(c, realloc_and_big_blocks);
+	tcase_add_test(c, block_sizes);
 	suite_add_tcase(s, c);
 	TCase *l = tcase_create("limits");
 	tcase_add_test(l, out_of_pages_is_null);

@@ -1,12 +1,15 @@
-/* check_vnet.c: unit tests of the guest's virtio-net driver (guest/drivers/virtio_net.c) and NIC configuration (guest/net/netcfg.c), with lwIP, against a fake, often hostile, device. */
+/* check_vnet.c: unit tests of the guest's virtio-net driver (guest/drivers/virtio_net.c) and NIC configuration (guest/net/netcfg.c, also read from the monitor's FDT builder), with lwIP, against a fake, often hostile, device. */
 #include <check.h>
 #include <libfdt.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../devices/net.h" /* the monitor's net_resolve (the runner's copy; this group has none) */
 #include "../../guest/include/net.h"
+#include "../../vmm/fdtbuild.h"
 #include "../../guest/include/vdev.h"
 #include "../../guest/include/vnet_spin.h"
 #include "../../guest/include/wait.h"
@@ -61,6 +64,7 @@ _Noreturn void k_panic(const char *fmt, ...)
 void *k_malloc(size_t n) { return malloc(n); }
 void *k_calloc(size_t c, size_t n) { return calloc(c, n); }
 void k_free(void *p) { free(p); }
+size_t k_malloc_size(const void *p) { return p ? malloc_usable_size((void *)(uintptr_t)p) : 0; }
 void *k_pages_alloc(size_t n) { return aligned_alloc(4096, n * 4096); }
 void k_pages_free(void *p, size_t n) { (void)n; free(p); }
 static uint64_t mono_step; /* added at every read: a spin's clock moves */
@@ -68,6 +72,9 @@ uint64_t k_clock_monotonic_ns(void) { return mono_ns += mono_step; }
 void k_random_bytes(void *buf, size_t len) { memset(buf, 0x5a, len); }
 void k_wait_poller_add(struct k_poller *p) { pollers[npollers++] = p; }
 void net_etc_dns(const uint32_t *dns, unsigned n) { (void)dns; (void)n; }
+/* net_init hands /proc/net/sockstat its text maker: no file system, no sockets here (check_inet tests both). */
+int (*fs_proc_sockstat)(char *buf, size_t size);
+int net_sockstat(char *buf, size_t size) { (void)buf; (void)size; return 0; }
 /* guest/net/udp.c's ICMP hook (lwiphooks.h): no UDP sockets are built here. */
 int uso_icmp_input(struct pbuf *p, struct netif *inp) { (void)p; (void)inp; return 0; }
 
@@ -883,6 +890,131 @@ START_TEST(test_cfg_bad)
 }
 END_TEST
 
+/* The nodes of the virtio-mmio devices in a tree fdtb_build made, in device order (n of them). */
+static void fdt_devs(const void *fdt, int *off, int n)
+{
+	int o = -1;
+	for (int i = 0; i < n; i++) {
+		o = fdt_node_offset_by_compatible(fdt, o, UKVM_FDT_VIRTIO_MMIO);
+		ck_assert_int_ge(o, 0);
+		off[i] = o;
+	}
+}
+
+/*
+ * The round trip of a NIC's configuration: the monitor resolves it
+ * (devices/net.c's net_resolve) and writes it (vmm/fdtbuild.c's
+ * fdtb_build), the guest reads it (netcfg.c): every field comes back.
+ */
+START_TEST(test_cfg_roundtrip)
+{
+	struct ukvm_net full = { .kind = UKVM_NET_TAP, .ifname = "tap0", .mac = { 0x52, 0x54, 0, 1, 2, 3 },
+				 .ipv4 = lwip_htonl(0x0a000002), .prefix = 16, .gw = lwip_htonl(0x0a000001),
+				 .dns = { lwip_htonl(0x01010101), lwip_htonl(0x09090909), lwip_htonl(0x08080808) },
+				 .mtu = 9000 };
+	struct ukvm_net bare = { .kind = UKVM_NET_TAP, .ifname = "tap1", .mac = { 0x02, 9, 8, 7, 6, 5 } };
+	struct ukvm_net noprefix = { .kind = UKVM_NET_TAP, .ifname = "tap2", .ipv4 = lwip_htonl(0xc0a80105) };
+	struct ukvm_net rfull, rbare, rnoprefix;
+	char err[128];
+	ck_assert_int_eq(net_resolve(&full, &rfull, err, sizeof(err)), 0);
+	ck_assert_int_eq(net_resolve(&bare, &rbare, err, sizeof(err)), 0);
+	ck_assert_int_eq(net_resolve(&noprefix, &rnoprefix, err, sizeof(err)), 0);
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "k", .ndevs = 4 };
+	for (unsigned i = 0; i < a.ndevs; i++)
+		a.devs[i] = (struct fdtb_dev){ UKVM_MMIO_BASE + i * UKVM_MMIO_STRIDE, UKVM_MMIO_STRIDE,
+					       UKVM_MMIO_IRQ_BASE + i };
+	a.nets[1] = &rfull; /* device 0 is a disk */
+	a.nets[2] = &rbare;
+	a.nets[3] = &rnoprefix;
+	static uint8_t fdt[UKVM_FDT_MAX];
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	int off[4];
+	fdt_devs(fdt, off, 4);
+
+	struct net_cfg c;
+	net_cfg_read(fdt, off[1], "eth0", &c);
+	ck_assert(c.has_mac && c.has_ip && c.has_gw && c.has_mtu);
+	ck_assert_mem_eq(c.mac, full.mac, 6);
+	ck_assert_uint_eq(c.ip, full.ipv4);
+	ck_assert_uint_eq(c.prefix, 16);
+	ck_assert_uint_eq(c.gw, full.gw);
+	ck_assert_uint_eq(c.ndns, 3);
+	ck_assert_mem_eq(c.dns, full.dns, 12);
+	ck_assert_uint_eq(c.mtu, 9000);
+
+	net_cfg_read(fdt, off[2], "eth1", &c); /* a MAC and nothing else: unconfigured, Linux's default MTU */
+	ck_assert(c.has_mac && !c.has_ip && !c.has_gw && !c.has_mtu);
+	ck_assert_mem_eq(c.mac, bare.mac, 6);
+	ck_assert_uint_eq(c.ndns, 0);
+	ck_assert_uint_eq(c.mtu, NET_MTU_DEFAULT);
+
+	net_cfg_read(fdt, off[3], "eth2", &c); /* the monitor chose the MAC (random, local, unicast) and /24 */
+	ck_assert(c.has_mac && c.has_ip && !c.has_gw && !c.has_mtu);
+	ck_assert_mem_eq(c.mac, rnoprefix.mac, 6);
+	ck_assert_uint_eq(c.mac[0] & 3, 2);
+	ck_assert_uint_eq(c.ip, noprefix.ipv4);
+	ck_assert_uint_eq(c.prefix, 24);
+
+	net_cfg_read(fdt, off[0], "disk", &c); /* not a NIC: nothing */
+	ck_assert(!c.has_mac && !c.has_ip && !c.has_gw && !c.has_mtu);
+	ck_assert_uint_eq(console_len, 0);
+
+	/* DNS servers are the leading non-zero ones: a gap ends the list. */
+	full.dns[1] = 0;
+	ck_assert_int_eq(net_resolve(&full, &rfull, err, sizeof(err)), 0);
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	fdt_devs(fdt, off, 2);
+	net_cfg_read(fdt, off[1], "eth0", &c);
+	ck_assert_uint_eq(c.ndns, 1);
+	ck_assert_uint_eq(c.dns[0], full.dns[0]);
+}
+END_TEST
+
+/*
+ * What the monitor refuses (net_resolve) the guest ignores too, with a
+ * notice, when a tree carries it anyway (an embedder calling fdtb_build on
+ * an unresolved configuration): an MTU out of range, a prefix over 32, a
+ * multicast MAC, each in the builder's own encoding.
+ */
+START_TEST(test_cfg_roundtrip_bad)
+{
+	struct ukvm_net bad = { .kind = UKVM_NET_TAP, .ifname = "tap0", .mac = { 0x01, 0, 0x5e, 0, 0, 1 },
+				.ipv4 = lwip_htonl(0x0a000002), .prefix = 40, .mtu = UKVM_NET_MTU_MAX + 1 };
+	struct ukvm_net r;
+	char err[128];
+	ck_assert_int_eq(net_resolve(&bad, &r, err, sizeof(err)), -EINVAL);
+	bad.mtu = UKVM_NET_MTU_MIN - 1;
+	ck_assert_int_eq(net_resolve(&bad, &r, err, sizeof(err)), -EINVAL);
+	bad.mtu = 0;
+	ck_assert_int_eq(net_resolve(&bad, &r, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "prefix /40"));
+	bad.prefix = 8;
+	ck_assert_int_eq(net_resolve(&bad, &r, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "multicast"));
+
+	bad.prefix = 40;
+	bad.mtu = UKVM_NET_MTU_MAX + 1;
+	struct fdtb_args a = { .mem_size = UKVM_MEM_MIN, .argv0 = "k", .ndevs = 1 };
+	a.devs[0] = (struct fdtb_dev){ UKVM_MMIO_BASE, UKVM_MMIO_STRIDE, UKVM_MMIO_IRQ_BASE };
+	a.nets[0] = &bad;
+	static uint8_t fdt[UKVM_FDT_MAX];
+	ck_assert_int_eq(fdtb_build(fdt, sizeof(fdt), &a), 0);
+	int off;
+	fdt_devs(fdt, &off, 1);
+	struct net_cfg c;
+	net_cfg_read(fdt, off, "eth0", &c);
+	ck_assert(!c.has_mac && c.has_ip && !c.has_mtu);
+	ck_assert_uint_eq(c.ip, bad.ipv4);
+	ck_assert_uint_eq(c.prefix, 32); /* the address stays, as a /32 */
+	ck_assert_uint_eq(c.mtu, NET_MTU_DEFAULT);
+	const char *want[] = { "eth0: " UKVM_FDT_NET_MAC " is a multicast address, ignored",
+			       "eth0: " UKVM_FDT_NET_PREFIX " is over 32, ignored",
+			       "eth0: " UKVM_FDT_NET_MTU " is out of range, ignored" };
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ck_assert_msg(strstr(console, want[i]), "missing notice: %s\nin: %s", want[i], console);
+}
+END_TEST
+
 /* The Internet sum byte by byte, as RFC 1071 defines it over host-order (little-endian) 16-bit words. */
 static uint16_t ref_chksum(const uint8_t *p, int len)
 {
@@ -931,6 +1063,7 @@ Suite *vnet_suite(void)
 	tcase_add_test(core, test_mtu_lowered_to_device);
 	tcase_add_test(core, test_loopback_tcp_and_timers);
 	tcase_add_test(core, test_cfg_good);
+	tcase_add_test(core, test_cfg_roundtrip);
 	tcase_add_test(core, test_chksum);
 	suite_add_tcase(s, core);
 	TCase *limits = tcase_create("limits");
@@ -940,6 +1073,7 @@ Suite *vnet_suite(void)
 	tcase_add_test(limits, test_idle_spin_and_news);
 	tcase_add_test(limits, test_spin_policy);
 	tcase_add_test(limits, test_cfg_bad);
+	tcase_add_test(limits, test_cfg_roundtrip_bad);
 	suite_add_tcase(s, limits);
 	TCase *hostile = tcase_create("hostile");
 	tcase_add_checked_fixture(hostile, setup, NULL);

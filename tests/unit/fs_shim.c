@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <malloc.h>
 #include "../../guest/include/k.h"
 #include "../../guest/include/pages.h"
 #include "../../guest/include/boot.h"
@@ -60,6 +61,12 @@ void *k_realloc(void *p, size_t n)
 void k_free(void *p)
 {
 	free(p);
+}
+
+/* The heap's footprint of a block: malloc's usable size (the guest's counts its size class). */
+size_t k_malloc_size(const void *p)
+{
+	return p ? malloc_usable_size((void *)(uintptr_t)p) : 0;
 }
 
 /*
@@ -163,10 +170,15 @@ long k_user_strlen(const char *s, size_t max)
 }
 
 /* A monotonic clock that moves 1 us per look: the poll timeouts' arithmetic sees time pass. */
+static uint64_t shim_mono = 1000000000ull;
 uint64_t k_clock_monotonic_ns(void)
 {
-	static uint64_t t = 1000000000ull;
-	return t += 1000;
+	return shim_mono += 1000;
+}
+
+void fs_shim_clock_forward(uint64_t ns)
+{
+	shim_mono += ns;
 }
 
 /*

@@ -14,6 +14,8 @@ extern unsigned fs_shim_console_calls;
 extern unsigned fs_shim_console_stream;
 void fs_shim_reset(void);
 
+/* Moves the fake monotonic clock (1 us per look otherwise) ns ahead: timers (lwIP's) come due. */
+void fs_shim_clock_forward(uint64_t ns);
 /* Bytes of the fake k_pages arena in use (memory files' data). */
 uint64_t fs_shim_pages_used(void);
 /* When nonzero, the next k_malloc/k_realloc/k_calloc/k_pages_alloc calls fail after this many successes (1 = next fails). */

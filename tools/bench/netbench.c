@@ -6,7 +6,9 @@
  *   netbench send ADDR PORT BYTES [SECS]  client -> server stream, timed to the server's ack: send_mbps
  *   netbench recv ADDR PORT BYTES [SECS]  server -> client stream, timed to the last byte: recv_mbps
  * A stream stops at BYTES or after SECS (0: no limit), whichever comes first; the rate is over what moved.
- * Results are "RESULT key value" lines (MB = 10^6 bytes).
+ * Results are "RESULT key value" lines (MB = 10^6 bytes). In ukvm the server prints, after each
+ * connection, "STACK lwip_peak_bytes N": the most lwIP's heap has held since boot, from the guest's
+ * /proc/net/sockstat (its LWIP line; Linux has none, so natively nothing is printed).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -99,6 +101,21 @@ static void serve(int fd)
 	}
 }
 
+/* The guest stack's peak memory (ukvm's /proc/net/sockstat "LWIP: heap N peak P ..."), when there is one. */
+static void stack_report(void)
+{
+	FILE *f = fopen("/proc/net/sockstat", "r");
+	char line[256];
+	unsigned long heap, peak;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "LWIP: heap %lu peak %lu", &heap, &peak) == 2) {
+			printf("STACK lwip_peak_bytes %lu\n", peak);
+			fflush(stdout);
+		}
+	if (f)
+		fclose(f);
+}
+
 static int server(int port)
 {
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -124,6 +141,7 @@ static int server(int port)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		serve(fd);
 		close(fd);
+		stack_report();
 	}
 }
 

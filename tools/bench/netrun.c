@@ -10,8 +10,9 @@
  * Beside each figure, the server's CPU time (the monitor's every thread, or the native server) per
  * transaction or per request, over its whole life (start-up included): what a spinning poller costs
  * shows there. And its peak resident memory per phase and at rest (started and stopped, no client):
- * for ukvm that is the guest RAM touched plus the monitor, so the growth over rest is what the
- * guest's stack (and the app's buffers) took.
+ * for ukvm that is the guest RAM touched plus the monitor (RAM the guest once touched stays
+ * counted). What the guest's stack itself holds is the next figure: lwIP's peak heap, which the
+ * netbench server reads from the guest's /proc/net/sockstat after each connection (rr, send, recv).
  */
 #include <errno.h>
 #include <signal.h>
@@ -43,6 +44,7 @@ struct run {
 	double exits, notifies, packets; /* from --stats; -1 if absent */
 	double cpu_ms;                   /* the server's user + system CPU time */
 	double maxrss_kib;               /* the server's peak resident memory: for ukvm, guest RAM touched + the monitor */
+	double stack_kib;                /* ukvm: lwIP's peak heap (netbench's last STACK line); -1 if absent */
 	char stats[1024];                /* the raw device lines */
 };
 
@@ -229,11 +231,18 @@ static void one(struct run *r, enum side s, enum phase ph)
 	if (server_start(&p, s, ph))
 		return;
 	int c = ph == IDLE ? 0 : client_run(r, ph, s == NATIVE ? NATIVE_IP : GUEST_IP);
+	/* The guest server reports its stack's memory once the connection closed: let it, before the stop. */
+	if (s == UKVM && ph != IDLE && ph != HTTP)
+		it_wait_output(&p, "STACK lwip_peak_bytes ", 2);
 	/* SIGTERM ends either side (the monitor prints --stats on the way out); SIGKILL 10 s later. */
 	it_finish(&p, SIGTERM, (now_ms() - p.t0) / 1e3 + 10, &res, NULL);
 	parse_stats(r, res.err);
 	r->cpu_ms = res.cpu_ms;
 	r->maxrss_kib = (double)res.maxrss_kib;
+	r->stack_kib = -1;
+	for (const char *k = res.out ? strstr(res.out, "STACK lwip_peak_bytes ") : NULL; k;
+	     k = strstr(k + 1, "STACK lwip_peak_bytes "))
+		r->stack_kib = atof(k + 22) / 1024;
 	r->ok = c == 0;
 	it_result_free(&res);
 }
@@ -286,6 +295,12 @@ static double per_op(const struct run *r, int k)
 static double cpu_per_op(const struct run *r, int k)
 {
 	return r->v[k] <= 0 ? -1 : r->cpu_ms * 1e3 / r->v[k];
+}
+
+static double stack_kib(const struct run *r, int k)
+{
+	(void)k;
+	return r->stack_kib;
 }
 
 static double rss_mib(const struct run *r, int k)
@@ -405,6 +420,11 @@ int main(int argc, char **argv)
 		row(l, med(rounds, (enum phase)ph, NATIVE, rss_mib, 0), med(rounds, (enum phase)ph, UKVM, rss_mib, 0));
 	}
 	if (have_ukvm) {
+		for (int ph = 0; ph < HTTP; ph++) {
+			char l[64];
+			snprintf(l, sizeof(l), "guest lwIP peak heap KiB, %s", pn[ph]);
+			row1(l, med(rounds, (enum phase)ph, UKVM, stack_kib, 0));
+		}
 		row1("ukvm exits per rr transaction", med(rounds, RR, UKVM, per_op, K_COUNT));
 		row1("ukvm notifies per rr transaction", med(rounds, RR, UKVM, per_op, K_COUNT + NKEYS));
 		row1("ukvm exits per http request", med(rounds, HTTP, UKVM, per_op, K_REQS));

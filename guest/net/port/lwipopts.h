@@ -30,10 +30,14 @@
 #define MEM_LIBC_MALLOC 1
 #define MEMP_MEM_MALLOC 1
 #define MEM_ALIGNMENT 8
-#include "kmalloc.h"
-#define mem_clib_malloc k_malloc
-#define mem_clib_free k_free
-#define mem_clib_calloc k_calloc
+#include <stddef.h>
+/* The kernel heap, counted (guest/net/port.c: net_mem_stats, /proc/net/sockstat). */
+void *net_port_malloc(size_t n);
+void *net_port_calloc(size_t count, size_t n);
+void net_port_free(void *p);
+#define mem_clib_malloc net_port_malloc
+#define mem_clib_free net_port_free
+#define mem_clib_calloc net_port_calloc
 #define MEMP_NUM_TCP_PCB 1024
 #define MEMP_NUM_TCP_PCB_LISTEN 256
 #define MEMP_NUM_UDP_PCB 256
