@@ -72,10 +72,10 @@ $(GUEST_OBJDIR)/%.S.o: %.S
 # (guest/arch/x86_64/vdso_blob.S); nobody relocates it, so the link must leave no relocation.
 VDSO_SO := $(BUILD)/guest/vdso.so
 VDSO_CFLAGS := -std=gnu11 -O2 -fPIC -ffreestanding -nostdlib -fno-stack-protector \
-	-fno-asynchronous-unwind-tables -mgeneral-regs-only -Iguest/include $(WARN) \
+	-fno-asynchronous-unwind-tables -mgeneral-regs-only -Iguest/include -Iproto $(WARN) \
 	-shared -Wl,-T,guest/vdso/vdso.lds -Wl,--hash-style=sysv -Wl,-Bsymbolic -Wl,--no-undefined \
 	-Wl,-soname,linux-vdso.so.1 -Wl,--build-id=none -Wl,-z,noexecstack
-$(VDSO_SO): guest/vdso/vdso.c guest/vdso/vdso.lds guest/include/vdso.h
+$(VDSO_SO): guest/vdso/vdso.c guest/vdso/vdso.lds guest/include/vdso.h proto/ukvm_abi.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(VDSO_CFLAGS) -o $@.tmp guest/vdso/vdso.c
 	$(Q)if readelf -rW $@.tmp | grep -q R_X86_64; then echo "$@: has relocations" >&2; rm -f $@.tmp; exit 1; fi

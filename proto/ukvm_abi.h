@@ -90,7 +90,16 @@ struct ukvm_note {
  * PVM) while the FDT stays small (a large argv or env grows it down).
  */
 #define UKVM_FDT_MAX        0x10000ull  /* 64 KiB */
-#define UKVM_FDT_END        0xf7000ull  /* the FDT lies in [UKVM_FDT_END - UKVM_FDT_MAX, UKVM_FDT_END) */
+#define UKVM_FDT_END        0xf7000ull  /* the FDT lies in [UKVM_FDT_END - UKVM_FDT_MAX, UKVM_RESTORE_GPA) */
+/*
+ * The restore block (struct ukvm_restore, "Restore block" below) takes the
+ * top of the FDT's room: in the boot block's 32 KiB group, which every boot
+ * touches and the console buffer's header shares, so the guest's look at it
+ * at every syscall costs no shadow-MMU fault of its own (in the unused
+ * host-signal page it cost one more per boot and per restore).
+ */
+#define UKVM_RESTORE_SIZE   0x80ull
+#define UKVM_RESTORE_GPA    (UKVM_FDT_END - UKVM_RESTORE_SIZE)
 #define UKVM_BOOT_BLOCK     0xf0000ull
 #define UKVM_KERNEL_PHYS    0x100000ull /* lowest address a PT_LOAD may use */
 #define UKVM_MEM_MIN        (8ull << 20)
@@ -357,6 +366,34 @@ struct ukvm_hostsig {
 	uint64_t caught;  /* guest writes: signals with a handler or ignored */
 };
 #define UKVM_HOSTSIG_GRACE_MS 100
+
+/*
+ * Restore block, at UKVM_RESTORE_GPA (the top of the FDT's room, zero at
+ * boot; a monitor before it ended the FDT there, dead memory once the
+ * guest booted, so only a snapshot taken running inside an older kernel's
+ * boot could lose its FDT's last bytes): how a VM restored from a
+ * snapshot taken running (ukvm_snapshot while the guest computed, in no
+ * WAIT) gets the fix-ups of a restore at once rather than at its first
+ * WAIT, so that two VMs restored from one such snapshot never draw the same
+ * random bytes and read the host's realtime from their first instruction
+ * on. A monitor restoring a snapshot taken running writes the block
+ * (realtime_ns and the vCPU's TSC read together, a fresh seed, the
+ * restoring run's console) and gen + 1 before the vCPU runs; it still
+ * answers the guest's first WAIT with UKVM_WAIT_RESTORED and the same seed,
+ * for a kernel that does not read the block. This kernel compares gen with
+ * the last one it acted on at every syscall, before every draw of its
+ * random generator and in the vDSO's realtime reads (then through the
+ * syscall), and takes a WAIT answer whose seed is the block's it applied as
+ * done. A snapshot taken in a WAIT is answered there and leaves the block
+ * alone. Guest memory: the monitor reads gen only, any value.
+ */
+struct ukvm_restore {
+	uint64_t gen;         /* monitor: + 1 per restore of a snapshot taken running */
+	uint64_t realtime_ns; /* host CLOCK_REALTIME ... */
+	uint64_t tsc;         /* ... and the vCPU's TSC at the same moment */
+	uint8_t seed[32];     /* fresh host entropy, to be mixed into the guest's generator */
+	struct ukvm_tty tty[3]; /* the restoring run's fds 0, 1, 2, as in struct ukvm_wait */
+};
 
 /* Boot-phase marks (`--trace-boot`), sent only when /chosen has ukvm,trace-boot. */
 enum ukvm_mark {

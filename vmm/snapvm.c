@@ -569,11 +569,41 @@ static bool snapvm_answer(struct ukvm_vm *vm, uint64_t gpa)
 	return true;
 }
 
+/*
+ * A snapshot taken running: the restore block gets the host's realtime
+ * with the vCPU's TSC read right after it, the seed and the console, and
+ * gen + 1 (the guest acts on it at its next syscall, random draw or vDSO
+ * realtime read; an older kernel at its first WAIT, answered with the same
+ * seed). Nothing when the TSC cannot be read: the first WAIT answers then.
+ */
+_Static_assert(sizeof(struct ukvm_restore) <= UKVM_RESTORE_SIZE, "the restore block outgrew its place");
+
+static void snapvm_answer_block(struct ukvm_vm *vm)
+{
+	uint8_t *p = mem_ptr(&vm->mem, UKVM_RESTORE_GPA, sizeof(struct ukvm_restore));
+	struct ukvm_restore r;
+	struct timespec ts;
+	if (!p)
+		return;
+	memcpy(&r.gen, p + offsetof(struct ukvm_restore, gen), sizeof(r.gen)); /* the guest's: any value */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (vcpu_get_tsc(&vm->vcpu, &r.tsc))
+		return;
+	r.realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	memcpy(r.seed, vm->snap->seed, sizeof(r.seed));
+	memcpy(r.tty, vm->snap->tty, sizeof(r.tty));
+	r.gen++;
+	memcpy(p, &r, sizeof(r));
+}
+
 void snapvm_resume(struct ukvm_vm *vm)
 {
-	/* In RAM: snap_parse checked the block against the memory size this VM has. */
-	if (vm->snap && !vm->snap->deferred)
-		(void)snapvm_answer(vm, vm->snap->wait_gpa);
+	if (!vm->snap)
+		return;
+	if (vm->snap->deferred)
+		snapvm_answer_block(vm);
+	else
+		(void)snapvm_answer(vm, vm->snap->wait_gpa); /* in RAM: snap_parse checked it against this VM's memory */
 }
 
 uint64_t snapvm_conbuf_sent(const struct ukvm_vm *vm)

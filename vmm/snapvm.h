@@ -62,15 +62,18 @@ int snapvm_restore(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t 
 /*
  * Just before a restored VM's first KVM_RUN: answers the WAIT it was
  * snapshotted in with UKVM_WAIT_RESTORED, the host's realtime now and a
- * fresh seed. Nothing for a booted VM.
+ * fresh seed; a VM snapshotted running gets them in the restore block
+ * (proto/ukvm_abi.h) instead, at once (and at its first WAIT too, for a
+ * kernel that does not read the block). Nothing for a booted VM.
  */
 void snapvm_resume(struct ukvm_vm *vm);
 
 /*
  * vCPU thread, at the start of every WAIT (block at gpa, hostile: checked
  * here): a VM restored from a snapshot taken running (SNAP_VCPU_RUNNING)
- * gets its restore answer at its first WAIT instead, since it was in none.
- * Returns true when it answered (the WAIT is over).
+ * gets its restore answer at its first WAIT too, since it was in none (a
+ * kernel that reads the restore block has applied it already and knows
+ * the seed). Returns true when it answered (the WAIT is over).
  */
 bool snapvm_wait_restored(struct ukvm_vm *vm, uint64_t gpa);
 

@@ -210,7 +210,7 @@ struct ukvm_config {
 	 * are the snapshot's and ignored here; the console fds and stdin_tty are
 	 * this config's, terminals included: the restored guest's isatty,
 	 * TCGETS and TIOCGWINSZ on fds 0-2 answer for them as it resumes (a
-	 * snapshot taken running: from its first WAIT); nets are the backends of
+	 * snapshot taken running: at once, through the restore block); nets are the backends of
 	 * the snapshot's NICs, in order (their addresses ignored: the guest
 	 * keeps its own; the NIC keeps the snapshot's MAC and MTU). A
 	 * malformed, truncated or foreign snapshot, or one taken on a CPU with
@@ -499,9 +499,10 @@ int ukvm_signal(struct ukvm_vm *vm, int sig);
  * I/O may finish first (up to 1 s, else -EBUSY). The calling thread writes
  * the file while the guest is held, then the guest runs on, or the run ends
  * with UKVM_SNAPSHOT_STOP. A VM restored from a snapshot taken running
- * resumes there; its realtime clock, random seed and console input are
- * fixed up at its first WAIT (any blocking: sleep, I/O, input), not at once
- * (docs/snapshot.md, "Taken by ukvm_snapshot"). Returns 0 or -errno with one
+ * resumes there; its realtime clock, random seed and console are fixed up
+ * at once, before it runs (the restore block, proto/ukvm_abi.h; an older
+ * guest kernel: at its first WAIT) (docs/snapshot.md, "Taken by
+ * ukvm_snapshot"). Returns 0 or -errno with one
  * line in err (may be NULL): -EINVAL (arguments), -EAGAIN (ukvm_run has not
  * started: retry), -ESRCH (the run ended, or ended before the vCPU took the
  * request), -EBUSY (a snapshot of vm is being taken, or devices stayed

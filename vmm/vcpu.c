@@ -121,6 +121,11 @@ static int vcpu_get_msr(const struct vcpu *vc, uint32_t index, uint64_t *v)
 	return 0;
 }
 
+int vcpu_get_tsc(const struct vcpu *v, uint64_t *tsc)
+{
+	return vcpu_get_msr(v, 0x10 /* IA32_TSC */, tsc);
+}
+
 bool vcpu_pv_detect(struct vcpu *v)
 {
 	uint64_t sig, feat;

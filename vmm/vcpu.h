@@ -105,6 +105,9 @@ int vcpu_stats_read(int fd, struct vcpu_kvm_stats *s);
 /* Reads the general and special registers (crash reports; later snapshots). Returns 0 or -errno. */
 int vcpu_get_regs(const struct vcpu *v, struct kvm_regs *r, struct kvm_sregs *s);
 
+/* The vCPU's TSC now (MSR IA32_TSC, one KVM_GET_MSRS, which the vCPU thread's filter allows): 0 or -errno. */
+int vcpu_get_tsc(const struct vcpu *v, uint64_t *tsc);
+
 /* The state a snapshot keeps of a vCPU (vmm/snap.h stores it). */
 #define VCPU_STATE_XSAVE 1u /* xsave holds the FPU/SSE/AVX state (KVM_CAP_XSAVE), else fpu does */
 #define VCPU_STATE_XCRS  2u /* xcrs is valid (KVM_CAP_XCRS) */

@@ -102,13 +102,14 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 	if (getrandom(a.rng_seed, sizeof(a.rng_seed), 0) != sizeof(a.rng_seed))
 		return vm_errno(err, errlen, "getrandom", errno);
 	/*
-	 * Built aside, then copied to end at UKVM_FDT_END (the boot block,
-	 * proto/ukvm_abi.h): its size decides where it starts.
+	 * Built aside, then copied to end at UKVM_RESTORE_GPA, the restore
+	 * block's place above it (the boot block, proto/ukvm_abi.h): its size
+	 * decides where it starts.
 	 */
 	void *fdt = malloc(UKVM_FDT_MAX);
 	if (!fdt)
 		return vm_errno(err, errlen, "boot-info FDT", ENOMEM);
-	int r = fdtb_build(fdt, UKVM_FDT_MAX, &a);
+	int r = fdtb_build(fdt, UKVM_FDT_MAX - UKVM_RESTORE_SIZE, &a);
 	if (r == -E2BIG) {
 		*kind = UKVM_ERR_CONFIG;
 		snprintf(err, errlen, "guest arguments and environment exceed the %llu KiB boot-info limit",
@@ -116,8 +117,8 @@ static int vm_fdt(struct ukvm_vm *vm, enum ukvm_error *kind, char *err, size_t e
 	} else if (r) {
 		snprintf(err, errlen, "building the boot-info FDT failed");
 	} else {
-		uint64_t size = fdtb_size(fdt); /* <= UKVM_FDT_MAX: fdtb_build kept it inside the buffer */
-		vm->fdt_gpa = (UKVM_FDT_END - size) & ~15ull;
+		uint64_t size = fdtb_size(fdt); /* fdtb_build kept it inside its room */
+		vm->fdt_gpa = (UKVM_RESTORE_GPA - size) & ~15ull;
 		memcpy(mem_ptr(&vm->mem, vm->fdt_gpa, size), fdt, size);
 	}
 	free(fdt);

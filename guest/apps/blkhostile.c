@@ -148,14 +148,15 @@ static uint32_t be32(const uint8_t *p)
 }
 
 /*
- * The boot FDT (still there: reserved): it ends at UKVM_FDT_END, its start
- * 16-byte aligned (proto/ukvm_abi.h, the boot block). NULL if not found.
+ * The boot FDT (still there: reserved): it ends at UKVM_RESTORE_GPA (the
+ * restore block sits above it), its start 16-byte aligned
+ * (proto/ukvm_abi.h, the boot block). NULL if not found.
  */
 static const uint8_t *boot_fdt(void)
 {
-	for (uint64_t a = UKVM_FDT_END - 16; a >= UKVM_FDT_END - UKVM_FDT_MAX; a -= 16) {
+	for (uint64_t a = UKVM_RESTORE_GPA - 16; a >= UKVM_FDT_END - UKVM_FDT_MAX; a -= 16) {
 		const uint8_t *f = (const uint8_t *)(uintptr_t)a;
-		if (be32(f) == 0xd00dfeedu && be32(f + 4) <= UKVM_FDT_END - a && be32(f + 4) > UKVM_FDT_END - a - 16)
+		if (be32(f) == 0xd00dfeedu && be32(f + 4) <= UKVM_RESTORE_GPA - a && be32(f + 4) > UKVM_RESTORE_GPA - a - 16)
 			return f;
 	}
 	return NULL;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,12 +150,65 @@ static int compute(long rounds)
 }
 
 /*
+ * compute(), but the random bytes and the realtime clock come right after
+ * the result, before any blocking call: a VM restored from a snapshot taken
+ * in the computation must have its own at once, not at its first WAIT.
+ * "time" is the vDSO's clock_gettime, "stime" the syscall's.
+ */
+static int compute_now(long rounds)
+{
+	static uint64_t v[4096];
+	for (size_t i = 0; i < 4096; i++)
+		v[i] = i;
+	printf("start\n");
+	fflush(stdout);
+	uint64_t h = mix(v, 4096, (int)rounds);
+	unsigned char rnd[16];
+	struct timespec sys;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return 3;
+	long long t = ns(CLOCK_REALTIME);
+	if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &sys))
+		return 3;
+	printf("result %016llx\nrand ", (unsigned long long)h);
+	for (int i = 0; i < 16; i++)
+		printf("%02x", rnd[i]);
+	printf("\ntime %lld\nstime %lld\n", t, sys.tv_sec * 1000000000LL + sys.tv_nsec);
+	return 0;
+}
+
+/*
+ * The computation, then 4 bytes of stdin by one read(2) (the kernel keeps
+ * the rest of what it took), a 1 ms sleep (a restored VM's first WAIT) and
+ * the next read: a VM restored from a snapshot taken in the computation
+ * reads its own input, and nothing of it is lost at that WAIT.
+ */
+static int compute_read(long rounds)
+{
+	static uint64_t v[4096];
+	for (size_t i = 0; i < 4096; i++)
+		v[i] = i;
+	printf("start\n");
+	fflush(stdout);
+	uint64_t h = mix(v, 4096, (int)rounds);
+	char a[4], b[64];
+	ssize_t na = read(0, a, sizeof(a));
+	struct timespec d = { 0, 1000000 };
+	nanosleep(&d, NULL);
+	ssize_t nb = read(0, b, sizeof(b));
+	printf("result %016llx\nfirst %.*s\nsecond %.*s\n", (unsigned long long)h, na > 0 ? (int)na - 1 : 0, a,
+	       nb > 0 ? (int)nb - 1 : 0, b);
+	return 0;
+}
+
+/*
  * usage: snapfn [SLEEP_MS [DISK]]: the idle point is a read of stdin to its end (the request) while a thread
  * sleeps SLEEP_MS (default 60) beside it; the snapshot lands in that sleep when it outlasts
  * UKVM_WAIT_IDLE_MIN_NS (50 ms), and the restored VM's sleeper keeps the time it had left;
  * snapfn stdin: the hello function;
  * snapfn late read|poll|epoll|thread [STATUS]: late();
- * snapfn compute ROUNDS: compute().
+ * snapfn compute ROUNDS: compute(); snapfn compute-now ROUNDS: compute_now();
+ * snapfn compute-read ROUNDS: compute_read().
  */
 int main(int argc, char **argv)
 {
@@ -162,6 +216,10 @@ int main(int argc, char **argv)
 		return hello_stdin();
 	if (argc > 2 && !strcmp(argv[1], "late"))
 		return late(argv[2], argc > 3 ? atoi(argv[3]) : 0);
+	if (argc > 2 && !strcmp(argv[1], "compute-read"))
+		return compute_read(atol(argv[2]));
+	if (argc > 2 && !strcmp(argv[1], "compute-now"))
+		return compute_now(atol(argv[2]));
 	if (argc > 2 && !strcmp(argv[1], "compute"))
 		return compute(atol(argv[2]));
 	long ms = argc > 1 ? atol(argv[1]) : 60;

@@ -22,6 +22,13 @@ uint64_t k_clock_monotonic_ns(void);
  */
 void k_clock_restored(uint64_t tsc_then, uint64_t realtime_ns);
 
+/*
+ * Restored from a snapshot taken running (guest/kernel/restore.c): the
+ * monotonic clock runs on from the restored TSC; the realtime clock (and
+ * the vDSO's) is realtime_ns at the TSC value tsc.
+ */
+void k_clock_set_realtime(uint64_t realtime_ns, uint64_t tsc);
+
 /* TSC cycles in ns nanoseconds (the rate given to k_clock_init). */
 uint64_t k_clock_tsc_of_ns(uint64_t ns);
 

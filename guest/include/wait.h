@@ -3,6 +3,7 @@
 #define WAIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -17,6 +18,7 @@
 
 struct k_thread;
 struct k_waiter;
+struct ukvm_tty;
 
 /* Block flags (k_wait_block, k_wait_on). */
 #define K_WAIT_INTR  1u /* a signal for the thread ends the wait with -EINTR (pipes, futex, sleep, poll; not a disk) */
@@ -150,6 +152,14 @@ enum k_wait_news k_wait_idle(uint64_t deadline);
  * K_WAIT_NEWS.
  */
 enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet);
+
+/*
+ * The fix-ups of a restore but the clock's (the WAIT answer's and the
+ * restore block's, guest/kernel/restore.c): the pvm-pv APIC set up again,
+ * the random generator reseeded with seed[len], the console's terminals
+ * tty[0..2] (three struct ukvm_tty), the snapshotted run's console input dropped.
+ */
+void k_wait_restored(const uint8_t *seed, size_t len, const struct ukvm_tty *tty);
 
 /* Monotonic ns the vCPU spent idle in WAIT hypercalls since boot (/proc/uptime, /proc/stat). */
 uint64_t k_wait_idle_ns(void);

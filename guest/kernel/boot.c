@@ -11,6 +11,7 @@
 #include "sig.h"
 #include "net.h"
 #include "pages.h"
+#include "restore.h"
 #include "ptab.h"
 #include "sys.h"
 #include "vdev.h"
@@ -225,6 +226,7 @@ void k_boot(uint64_t fdt_gpa)
 	k_hypercall_mark_enable(bi->trace);
 	k_hypercall_mark(UKVM_MARK_KERNEL_ENTRY);
 	k_clock_init(bi->tsc_khz, boot_ns);
+	k_restore_init(); /* after the clock: it notes the restore block's gen in the vDSO's page */
 	k_cpuid_init(bi->cpuid, bi->cpuid_len);
 	k_random_init(bi->rng_seed, (size_t)bi->rng_seed_len, boot_random_hw());
 

@@ -37,6 +37,15 @@ void k_clock_restored(uint64_t tsc_then, uint64_t realtime_ns)
 	k_vvar.boot_ns = clk_boot_ns;
 }
 
+void k_clock_set_realtime(uint64_t realtime_ns, uint64_t tsc)
+{
+	/* Monotonic ns at tsc; a tsc before tsc0 (never from a sane monitor) counts as 0. */
+	int64_t d = (int64_t)(tsc - clk_tsc0);
+	uint64_t mono = d > 0 ? (uint64_t)(((unsigned __int128)(uint64_t)d * clk_mult) >> 32) : 0;
+	clk_boot_ns = realtime_ns - mono;
+	k_vvar.boot_ns = clk_boot_ns; /* one aligned store: a vDSO reader sees the old value or the new */
+}
+
 uint64_t k_clock_realtime_ns(void)
 {
 	return clk_boot_ns + k_clock_monotonic_ns();

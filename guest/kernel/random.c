@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "krandom.h"
+#include "restore.h"
 #include "panic.h"
 
 /*
@@ -160,6 +161,7 @@ void k_random_bytes(void *buf, size_t len)
 
 	if (!random_ready)
 		k_panic("k_random_bytes before k_random_init"); /* boot seeds it before anything can ask */
+	k_restore_check(); /* restored from a snapshot taken running: reseeded before the first byte */
 	do {
 		size_t n = len < RANDOM_CHUNK ? len : RANDOM_CHUNK;
 		memcpy(key, random_key, sizeof(key));

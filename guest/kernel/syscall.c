@@ -1,4 +1,5 @@
 /* syscall.c: one syscall from the app: the handler (guest/sys/table.c), the timers that expired meanwhile, then the signals it made ready. */
+#include "restore.h"
 #include "sig.h"
 #include "sys.h"
 #include "syscall.h"
@@ -7,6 +8,7 @@
 
 long k_syscall(struct k_uregs *f)
 {
+	k_restore_check(); /* a VM restored from a snapshot taken running: its fix-ups before the app sees anything */
 	long rc = sys_dispatch(f);
 
 	k_timer_check(); /* an expired timer's signal is delivered on this return, as Linux's on its next one */

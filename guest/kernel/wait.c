@@ -7,6 +7,7 @@
 #include "fs.h"
 #include "krandom.h"
 #include "lapic.h"
+#include "restore.h"
 #include "thread.h"
 #include "wait.h"
 
@@ -180,6 +181,18 @@ uint64_t k_wait_awaited(void)
 
 static uint64_t wait_idle; /* ns in WAIT hypercalls (k_wait_idle_ns) */
 
+void k_wait_restored(const uint8_t *seed, size_t len, const struct ukvm_tty *tty)
+{
+	k_lapic_restored(); /* the monitor restores the APIC (snapshot version 3); set up again anyway: a few WRMSRs */
+	k_random_reseed(seed, len);
+	/* The restoring run's console: what isatty and TIOCGWINSZ answer, which streams are buffered. */
+	for (unsigned i = 0; i < 3; i++) {
+		bool t = (tty[i].flags & UKVM_TTY_TERMINAL) != 0;
+		fs_dev_console_tty(i, &(struct fs_console_tty){ t, t ? tty[i].rows : 0, t ? tty[i].cols : 0 });
+	}
+	fs_conin_restored(); /* the console input is the restoring embedder's now */
+}
+
 enum k_wait_news k_wait_idle(uint64_t deadline)
 {
 	return k_wait_idle_sched(deadline, false);
@@ -198,16 +211,10 @@ enum k_wait_news k_wait_idle_sched(uint64_t deadline, bool quiet)
 	int rc = k_hypercall_wait_flags(t, quiet && t >= UKVM_WAIT_IDLE_MIN_NS ? UKVM_WAIT_IDLE : 0, &w);
 
 	if (rc == UKVM_WAIT_RESTORED) {
+		if (k_restore_answered(w.seed))
+			return K_WAIT_NEWS; /* a snapshot taken running: fixed up from the restore block already */
 		k_clock_restored(tsc, w.realtime_ns);
-		k_lapic_restored(); /* the monitor restores the APIC (snapshot version 3); set up again anyway: a few WRMSRs */
-		k_random_reseed(w.seed, sizeof(w.seed));
-		/* The restoring run's console: what isatty and TIOCGWINSZ answer, which streams are buffered. */
-		for (unsigned i = 0; i < 3; i++) {
-			bool tty = (w.tty[i].flags & UKVM_TTY_TERMINAL) != 0;
-			fs_dev_console_tty(i, &(struct fs_console_tty){ tty, tty ? w.tty[i].rows : 0,
-									 tty ? w.tty[i].cols : 0 });
-		}
-		fs_conin_restored(); /* the console input is the restoring embedder's now */
+		k_wait_restored(w.seed, sizeof(w.seed), w.tty);
 		return K_WAIT_NEWS; /* the devices' state is the snapshot's: look at the rings */
 	}
 	if (rc < 0)

@@ -1030,6 +1030,101 @@ START_TEST(api_snapshot_mid_computation)
 END_TEST
 
 /*
+ * Issue 8: a VM restored from a snapshot taken running gets its fix-ups at
+ * once, not at its first WAIT (proto/ukvm_abi.h, "Restore block"): snapfn
+ * compute-now draws random bytes and reads the realtime clock (the vDSO's
+ * and the syscall's) right after its computation, before any blocking
+ * call. Two restores of one snapshot taken in the computation draw bytes
+ * of their own (before: the same, the snapshot's stream), and both clocks
+ * read the host's time at the restore though the snapshot is more than a
+ * second older (on this PVM host the clocks read right before the fix
+ * too, observed, not explained: the random bytes are what failed here).
+ */
+START_TEST(api_running_restore_fixed_at_once)
+{
+	enum ukvm_pv pv = _i ? it_pv_mode() : UKVM_PV_OFF;
+	static const char *const args[] = { "compute-now", API_ROUNDS, NULL };
+	const char *snap = tmp_file("snap", 0);
+	char full[1024], buf[1024], a[128], b[128], err[256];
+	int out = memfd_create("out", 0);
+	api_run_to_end(api_create(pv, NULL, args, out, -1), out, full, sizeof(full));
+	close(out);
+	ck_assert_str_ne(line(full, "rand", a, sizeof(a)), "");
+
+	out = memfd_create("out", 0);
+	struct api_run r = { .vm = api_create(pv, NULL, args, out, -1) };
+	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
+	ck_assert_msg(api_wait_output(out, "start\n"), "the guest never started computing");
+	int rc = ukvm_snapshot(r.vm, snap, UKVM_SNAPSHOT_STOP, err, sizeof(err));
+	pthread_join(r.t, NULL);
+	ck_assert_msg(rc == 0, "ukvm_snapshot: %d: %s", rc, err);
+	ck_assert_msg(r.res.kind == UKVM_SNAPSHOTTED, "kind %d: %s", r.res.kind, r.res.msg);
+	ukvm_destroy(r.vm);
+	slurp(out, buf, sizeof(buf));
+	close(out);
+	ck_assert_msg(!strstr(buf, "result"), "the computation ended before the snapshot: %s", buf);
+	ck_assert_uint_eq(api_snap_flags(snap) & SNAP_VCPU_RUNNING, SNAP_VCPU_RUNNING);
+	usleep(1200000); /* the snapshot's realtime is now more than a second behind the host's */
+
+	char rand0[128] = "";
+	for (int i = 0; i < 2; i++) {
+		out = memfd_create("out", 0);
+		double t0 = now_real_s();
+		api_run_to_end(api_create(pv, snap, NULL, out, -1), out, buf, sizeof(buf));
+		double t1 = now_real_s();
+		close(out);
+		ck_assert_str_eq(line(buf, "result", a, sizeof(a)), line(full, "result", b, sizeof(b)));
+		static const char *const clocks[] = { "time ", "stime " };
+		for (int k = 0; k < 2; k++) {
+			double t = atof(line(buf, clocks[k], a, sizeof(a)) + strlen(clocks[k])) / 1e9;
+			ck_assert_msg(t >= t0 - 0.3 && t <= t1 + 0.3, "restore %d: %srealtime %.3f outside [%.3f, %.3f]", i,
+				      clocks[k], t, t0, t1);
+		}
+		line(buf, "rand", a, sizeof(a));
+		ck_assert_uint_eq(strlen(a), 5 + 32);
+		ck_assert_msg(strcmp(a, rand0), "two restores drew the same random bytes: %s", a);
+		snprintf(rand0, sizeof(rand0), "%s", a);
+	}
+}
+END_TEST
+
+/*
+ * A VM restored from a snapshot taken running reads the restoring run's
+ * input, and keeps what it read: snapfn compute-read reads 4 bytes after
+ * its computation (the kernel's buffer takes all 8 given), sleeps (its
+ * first WAIT, which the monitor answers "restored" for a kernel that does
+ * not read the restore block) and reads the rest. Before, that answer
+ * dropped the console input a second time, with the 4 bytes not yet read.
+ */
+START_TEST(api_running_restore_keeps_its_input)
+{
+	static const char *const args[] = { "compute-read", API_ROUNDS, NULL };
+	const char *snap = tmp_file("snap", 0);
+	char buf[1024], a[128], err[256];
+	int out = memfd_create("out", 0), in[2];
+	struct api_run r = { .vm = api_create(it_pv_mode(), NULL, args, out, -1) };
+	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
+	ck_assert_msg(api_wait_output(out, "start\n"), "the guest never started computing");
+	int rc = ukvm_snapshot(r.vm, snap, UKVM_SNAPSHOT_STOP, err, sizeof(err));
+	pthread_join(r.t, NULL);
+	ck_assert_msg(rc == 0 && r.res.kind == UKVM_SNAPSHOTTED, "ukvm_snapshot: %d: %s", rc, err);
+	ukvm_destroy(r.vm);
+	close(out);
+	ck_assert_uint_eq(api_snap_flags(snap) & SNAP_VCPU_RUNNING, SNAP_VCPU_RUNNING);
+	out = memfd_create("out", 0);
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(write(in[1], "abc\ndef\n", 8), 8);
+	close(in[1]);
+	api_run_to_end(api_create(it_pv_mode(), snap, NULL, out, in[0]), out, buf, sizeof(buf));
+	close(out);
+	close(in[0]);
+	ck_assert_msg(!strstr(buf, "start"), "rebooted, not resumed: %s", buf);
+	ck_assert_str_eq(line(buf, "first", a, sizeof(a)), "first abc");
+	ck_assert_str_eq(line(buf, "second", a, sizeof(a)), "second def");
+}
+END_TEST
+
+/*
  * ukvm_snapshot of the hello function blocked on stdin, the VM going on:
  * taken inside its WAIT (retried until one lands there rather than in its
  * boot); the VM then answers its own request, and the snapshot restored
@@ -1312,6 +1407,8 @@ Suite *snapshot_suite(void)
 	tcase_add_test(c, embed_snapshots_on_worker_threads);
 	tcase_add_loop_test(c, api_snapshot_mid_computation, 0, 2);
 	tcase_add_test(c, api_snapshot_at_wait_continues);
+	tcase_add_loop_test(c, api_running_restore_fixed_at_once, 0, 2);
+	tcase_add_test(c, api_running_restore_keeps_its_input);
 	tcase_add_loop_test(c, nic_snapshot_serves_after_restore, 0, 2);
 	tcase_add_loop_test(c, api_nic_snapshot_serves_after_restore, 0, 2);
 	suite_add_tcase(s, c);

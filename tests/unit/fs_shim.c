@@ -12,6 +12,7 @@
 #include "../../guest/include/cpuid.h"
 #include "../../guest/include/sys.h"
 #include "../../guest/include/thread.h"
+#include "../../guest/include/restore.h"
 #include "../../guest/include/wait.h"
 #include "fs_shim.h"
 
@@ -281,6 +282,12 @@ int fs_shim_lapic_restored; /* guest/arch/x86_64/lapic.c: the fresh vCPU's APIC 
 void k_lapic_restored(void)
 {
 	fs_shim_lapic_restored++;
+}
+/* guest/kernel/restore.c: no restore block here, so no WAIT answer is one it applied already. */
+bool k_restore_answered(const uint8_t seed[32])
+{
+	(void)seed;
+	return false;
 }
 void k_random_reseed(const void *seed, size_t len)
 {
