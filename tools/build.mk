@@ -220,7 +220,8 @@ bench-snap: $(BUILD)/bench/snapbench $(BUILD)/apps/snapfn.img $(BUILD)/apps/snap
 	$(Q)tools/bench/plots.sh $(BUILD)
 
 # bench-serve: whole requests through ukvm-serve (restore, restore without levers, boot) vs --mode native, alternating
-# (tools/bench/servebench.c; wrk when installed). SERVE_ROUNDS, SERVE_SECS: rounds and seconds per measurement.
+# (tools/bench/servebench.c; wrk when installed). SERVE_ROUNDS, SERVE_SECS: rounds and seconds per measurement;
+# SERVE_PV=off|on: every VM's CPU mode (default auto).
 $(BUILD)/bench/servebench: tools/bench/servebench.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< -lpthread

@@ -64,6 +64,7 @@ static int server_start(const char *build, int c, struct server *s)
 	char serve[512], fn[2048];
 	snprintf(serve, sizeof(serve), "%s/ukvm-serve", build);
 	snprintf(fn, sizeof(fn), "hello=%s/apps/snapfn.img,arg=stdin,timeout=10,native=%s/apps/snapfn", build, build);
+	char *pv = getenv("SERVE_PV") ? getenv("SERVE_PV") : "auto"; /* every VM's CPU mode (ukvm-serve --pv) */
 	int p[2];
 	if (pipe(p))
 		return -1;
@@ -74,7 +75,7 @@ static int server_start(const char *build, int c, struct server *s)
 		close(p[1]);
 		char *argv[] = { serve, "--listen", "127.0.0.1:0", "--fn", fn, "--mode", (char *)cmode[c], "--levers",
 				 c == C_RESTORE_PLAIN ? "off" : "on", "--max-vms", "8", "--queue-wait", "10000", "--warm",
-				 c == C_RESTORE_COLD ? "0" : "2", NULL };
+				 c == C_RESTORE_COLD ? "0" : "2", "--pv", pv, NULL };
 		execv(serve, argv);
 		_exit(127);
 	}
@@ -309,8 +310,10 @@ int main(int argc, char **argv)
 		}
 	unlink(script);
 	printf("bench-serve: POST /fn/hello (guest/apps/snapfn stdin: reads \"world\", answers), %d rounds of %d s per\n"
-	       "configuration and connection count, the configurations alternating; client: %s; medians over rounds\n",
-	       rounds, secs, wrk ? "wrk" : "servebench's own (wrk not installed)");
+	       "configuration and connection count, the configurations alternating; client: %s; medians over rounds;\n"
+	       "ukvm-serve --pv %s\n",
+	       rounds, secs, wrk ? "wrk" : "servebench's own (wrk not installed)",
+	       getenv("SERVE_PV") ? getenv("SERVE_PV") : "auto");
 	for (int k = 0; k < 2; k++) {
 		double med[C_COUNT][4];
 		printf("%d connection%s      %12s %10s %10s %14s %14s %12s\n", conns[k], conns[k] > 1 ? "s" : " ", "req/s",
