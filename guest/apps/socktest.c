@@ -29,7 +29,7 @@
 #include "transcript.h"
 
 /*
- * Usage: socktest [unix] [inet] [msg] [more] (default: all), socktest etc
+ * Usage: socktest [unix] [inet] [msg] [more] [limits] (default: all), socktest etc
  * NAME... (the /etc files and names resolved), socktest keepalive IP PORT. Every line is host-independent: no addresses or ports that differ between runs (ports are compared, not
  * printed; unix names are relative to a fresh directory). The last line is
  * "socktest ok" or "socktest FAILED n".
@@ -1874,6 +1874,224 @@ static void case_reuseport(void)
 	close(u2);
 }
 
+/* ---- buffer sizes, backlogs, a listener's port (part "limits") ---- */
+
+/* Non-blocking sends on c until EAGAIN holds for 20 tries 10 ms apart (so ACKs in flight land): the bytes taken. */
+static long fill_nb(int c)
+{
+	static char buf[65536];
+	long total = 0;
+	int again = 0, fl = fcntl(c, F_GETFL);
+	fcntl(c, F_SETFL, fl | O_NONBLOCK);
+	while (again < 20 && total < (64l << 20)) {
+		ssize_t n = send(c, buf, sizeof(buf), 0);
+		if (n > 0) {
+			total += n;
+			again = 0;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN) {
+			check(0, "send");
+			break;
+		}
+		again++;
+		usleep(10000);
+	}
+	fcntl(c, F_SETFL, fl);
+	return total;
+}
+
+static int inq(int fd)
+{
+	int n = -1;
+	check(ioctl(fd, FIONREAD, &n) == 0, "FIONREAD");
+	return n;
+}
+
+/* Reads what s receives until c (the sender) polls writable again, at most 5 s: whether it did. */
+static int read_until_writable(int s, int c)
+{
+	static char buf[65536];
+	for (int i = 0; i < 500; i++) {
+		while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+		struct pollfd p = { .fd = c, .events = POLLOUT };
+		if (poll(&p, 1, 10) == 1 && (p.revents & POLLOUT))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * SO_SNDBUF and SO_RCVBUF on TCP: values as Linux reports them (doubled, floors, an accepted
+ * socket inheriting the listener's), and their effect, as relations only (Linux counts its
+ * buffers' overhead, lwIP does not): against a peer that does not read, non-blocking sends take
+ * about the sender's SO_SNDBUF plus the peer's SO_RCVBUF, far less than with the defaults; the
+ * sender polls writable again once the peer reads. Both ways: the listener's SO_RCVBUF (set before
+ * listen, inherited) and a client's (set before connect); SO_SNDBUF before connect and on an
+ * established socket.
+ */
+static void case_bufs(void)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	showopt("tcp SO_SNDBUF default", l, SOL_SOCKET, SO_SNDBUF);
+	showopt("tcp SO_RCVBUF default", l, SOL_SOCKET, SO_RCVBUF);
+	SETI(l, SOL_SOCKET, SO_SNDBUF, 1);
+	showopt("SO_SNDBUF 1", l, SOL_SOCKET, SO_SNDBUF);
+	SETI(l, SOL_SOCKET, SO_RCVBUF, 1);
+	showopt("SO_RCVBUF 1", l, SOL_SOCKET, SO_RCVBUF);
+	SETI(l, SOL_SOCKET, SO_RCVBUF, 4096);
+	showopt("SO_RCVBUF 4096", l, SOL_SOCKET, SO_RCVBUF);
+	struct sockaddr_in a = lo(0);
+	socklen_t al = sizeof(a);
+	check(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 4) && !getsockname(l, (struct sockaddr *)&a, &al),
+	      "listener");
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	SETI(c, SOL_SOCKET, SO_SNDBUF, 8192);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	int s = accept(l, NULL, NULL);
+	showopt("accepted SO_RCVBUF", s, SOL_SOCKET, SO_RCVBUF);
+	showopt("accepted SO_SNDBUF", s, SOL_SOCKET, SO_SNDBUF);
+	long small = fill_nb(c);
+	int held = inq(s);
+	showpoll("sender, peer not reading", c);
+	say("SO_SNDBUF 8192 to SO_RCVBUF 4096: sends took 8 KiB..64 KiB %d, the peer holds 1..16 KiB %d\n",
+	    small >= 8192 && small <= 65536, held > 0 && held <= 16384);
+	say("writable again once the peer reads %d\n", read_until_writable(s, c));
+	close(c);
+	close(s);
+
+	/* The defaults take far more. */
+	tcp_pair(&c, &s);
+	long big = fill_nb(c);
+	int big_held = inq(s);
+	say("defaults: sends took 8x more %d, the peer holds 4x more %d\n", big > 8 * small, big_held > 4 * held);
+	close(c);
+	close(s);
+
+	/* The other way: the client's SO_RCVBUF set before connect, the server's SO_SNDBUF on the established socket. */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	SETI(c, SOL_SOCKET, SO_RCVBUF, 4096);
+	T(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	s = accept(l, NULL, NULL);
+	SETI(s, SOL_SOCKET, SO_SNDBUF, 8192);
+	showopt("server SO_SNDBUF", s, SOL_SOCKET, SO_SNDBUF);
+	small = fill_nb(s);
+	held = inq(c);
+	say("server to client: sends took 8 KiB..64 KiB %d, the client holds 1..16 KiB %d\n",
+	    small >= 8192 && small <= 65536, held > 0 && held <= 16384);
+	say("writable again once the client reads %d\n", read_until_writable(c, s));
+	close(c);
+	close(s);
+	close(l);
+}
+
+/*
+ * Non-blocking connects to a listener that does not accept: Linux completes backlog + 1 handshakes
+ * and drops the SYNs beyond (those connects stay in progress). Waits until every connect is done or
+ * wait_ms passed, then accepts what is queued.
+ */
+static void backlog_try(int backlog, int n, int wait_ms)
+{
+	unsigned short port;
+	int l = tcp_listener(&port, backlog);
+	struct sockaddr_in a = lo(port);
+	int *c = calloc((size_t)n, sizeof(int));
+	struct pollfd *p = calloc((size_t)n, sizeof(*p));
+	int started = 0;
+	for (int i = 0; i < n; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int rc = connect(c[i], (struct sockaddr *)&a, sizeof(a));
+		started += rc == 0 || errno == EINPROGRESS;
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int connected = 0;
+	do {
+		usleep(10000);
+		for (int i = 0; i < n; i++)
+			p[i] = (struct pollfd){ .fd = c[i], .events = POLLOUT };
+		poll(p, (nfds_t)n, 0);
+		connected = 0;
+		for (int i = 0; i < n; i++) {
+			int e = -1;
+			socklen_t el = sizeof(e);
+			connected += (p[i].revents & POLLOUT) && !getsockopt(c[i], SOL_SOCKET, SO_ERROR, &e, &el) && !e;
+		}
+	} while (connected < n && ms_since(&t0) < wait_ms);
+	int accepted = 0, s;
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	while ((s = accept(l, NULL, NULL)) >= 0) {
+		accepted++;
+		close(s);
+	}
+	say("listen(%d), %d connects started %d: connected %d, accepted %d\n", backlog, n, started, connected, accepted);
+	for (int i = 0; i < n; i++)
+		close(c[i]);
+	close(l);
+	free(c);
+	free(p);
+}
+
+static void case_backlog(void)
+{
+	backlog_try(0, 4, 300);
+	backlog_try(2, 6, 300);
+	backlog_try(1000, 600, 5000);
+}
+
+/*
+ * shutdown(SHUT_RD) of a listener whose port Linux picked (listen without bind, bind to port 0)
+ * gives the port back: getsockname still names it, another socket may bind it, and the socket
+ * may bind again or listen on a new port. A port the app chose stays the socket's.
+ */
+static void case_listen_port(void)
+{
+	for (int bound = 0; bound < 2; bound++) {
+		say("listener %s\n", bound ? "bound to 127.0.0.1:0" : "without bind");
+		int l = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = lo(0);
+		if (bound)
+			T(bind(l, (struct sockaddr *)&a, sizeof(a)));
+		T(listen(l, 4));
+		unsigned short port = port_of(l);
+		T(shutdown(l, SHUT_RD));
+		say("getsockname keeps the port %d\n", port_of(l) == port);
+		a = lo(port);
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		show("connect to it", connect(c, (struct sockaddr *)&a, sizeof(a)));
+		close(c);
+		int o = socket(AF_INET, SOCK_STREAM, 0);
+		show("another socket binds the port", bind(o, (struct sockaddr *)&a, sizeof(a)));
+		if (bound) {
+			a = lo(0);
+			T(bind(l, (struct sockaddr *)&a, sizeof(a)));
+		}
+		T(listen(l, 4));
+		unsigned short again = port_of(l);
+		say("listens on a new port %d\n", again != port && again != 0);
+		a = lo(again);
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		show("connect to the new port", connect(c, (struct sockaddr *)&a, sizeof(a)));
+		close(c);
+		close(o);
+		close(l);
+	}
+	say("listener bound to a port it chose\n");
+	int t = rp_sock(SOCK_STREAM, 0, 0, "find a free port");
+	unsigned short port = port_of(t);
+	close(t);
+	int l = rp_sock(SOCK_STREAM, port, 0, "bind the port");
+	T(listen(l, 4));
+	T(shutdown(l, SHUT_RD));
+	say("getsockname keeps the port %d\n", port_of(l) == port);
+	int o = rp_sock(SOCK_STREAM, port, 0, "another socket binds the port");
+	T(listen(l, 4));
+	say("listens on the same port %d\n", port_of(l) == port);
+	close(o);
+	close(l);
+}
+
 /*
  * socktest keepalive IP PORT: connects, turns keepalive on with idle 1 s, interval 1 s and 2
  * probes, says "keepalive: connected", then waits in recv: when the peer vanishes (the test
@@ -1938,12 +2156,13 @@ int main(int argc, char **argv)
 		return etc_names(argc - 2, argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "keepalive"))
 		return keepalive_client(argv[2], argv[3]);
-	bool unix_ = argc < 2, inet = argc < 2, msg = argc < 2, more = argc < 2;
+	bool unix_ = argc < 2, inet = argc < 2, msg = argc < 2, more = argc < 2, limits = argc < 2;
 	for (int i = 1; i < argc; i++) {
 		unix_ |= !strcmp(argv[i], "unix");
 		inet |= !strcmp(argv[i], "inet");
 		msg |= !strcmp(argv[i], "msg");
 		more |= !strcmp(argv[i], "more");
+		limits |= !strcmp(argv[i], "limits");
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* A fresh directory for the unix names, so the transcript never names the host's paths. */
@@ -2008,6 +2227,14 @@ int main(int argc, char **argv)
 		case_listen_shutdown();
 		say("== udp refused\n");
 		case_udp_refused();
+	}
+	if (limits) {
+		say("== buffer sizes\n");
+		case_bufs();
+		say("== backlog\n");
+		case_backlog();
+		say("== listener port\n");
+		case_listen_port();
 	}
 	if (chdir("/") == 0)
 		rmdir(dir);

@@ -16,6 +16,7 @@
 #include "lwip/netif.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
+#include "lwiphooks.h"
 #include "netif/ethernet.h"
 
 /* ARP_TMR_INTERVAL and IP_TMR_INTERVAL: both lwIP timers tick once a second. */
@@ -251,6 +252,8 @@ uint16_t net_tcp_tso(struct tcp_pcb *pcb)
 u32_t *net_tcp_opts(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32_t *opts)
 {
 	(void)p;
+	if (pcb && (TCPH_FLAGS(hdr) & TCP_SYN))
+		inet_tcp_syn_wnd(pcb, hdr);
 	u32_t *mss_opt = (u32_t *)(void *)(hdr + 1); /* lwIP writes the MSS option first */
 	if (!pcb || !(TCPH_FLAGS(hdr) & TCP_SYN) || (u8_t *)opts < (u8_t *)(mss_opt + 1) ||
 	    (lwip_ntohl(*mss_opt) & 0xffff0000u) != 0x02040000u)

@@ -6,6 +6,7 @@
 #include "lwip/tcp.h"
 #include "lwip/netif.h"
 #include "lwip/priv/tcp_priv.h" /* tcp_active_pcbs: what is left to send at exit */
+#include "lwiphooks.h"
 #include "wait.h"
 
 /*
@@ -20,6 +21,11 @@
  * throttles the peer and at most TCP_WND bytes wait per connection. Sends
  * copy the app's bytes into lwIP (tcp_write with COPY) and push once per
  * call (tcp_output + net_flush), not once per piece.
+ *
+ * SO_SNDBUF and SO_RCVBUF, once set (Linux's SOCK_SNDBUF_LOCK and
+ * SOCK_RCVBUF_LOCK), bound the stack's buffers, which otherwise stay at
+ * their fixed sizes (TCP_SND_BUF, TCP_WND) as Linux's autotuning would
+ * grow them: see tso_snd_room and tso_rcv_cap.
  *
  * A socket closed by the app detaches from its pcb (lwIP then finishes the
  * close itself) and is freed at once: lwIP keeps no pointer to it.
@@ -42,6 +48,10 @@ struct tso {
 	bool fin_rcvd;            /* the peer's FIN came: with our side still open, Linux's CLOSE_WAIT */
 	bool nodelay;
 	bool cork;                /* TCP_CORK: hold partial segments until uncorked (full ones still go) */
+	bool snd_locked, rcv_locked; /* SO_SNDBUF / SO_RCVBUF were set: they bound the send queue / the window */
+	bool port_auto;           /* the stack picked the port (bind to port 0, listen without bind) */
+	bool name_kept;           /* a listener stopped and gave its port back: getsockname still names it, as Linux's inet_sport */
+	uint32_t bind_ip;         /* the address bind(2) named (network order; 0: any) */
 	int keepidle, keepintvl, keepcnt; /* seconds, seconds, probes */
 	struct pbuf *rxq;         /* received, not yet read (a chain) */
 	uint32_t rx_len;
@@ -99,7 +109,7 @@ static int tso_errno(err_t e)
 
 static void tso_save_addrs(struct tso *t)
 {
-	if (!t->pcb)
+	if (!t->pcb || t->name_kept)
 		return;
 	t->local_ip = ip4_addr_get_u32(ip_2_ip4(&t->pcb->local_ip));
 	t->local_port = t->pcb->local_port;
@@ -138,10 +148,133 @@ static void tso_apply(struct tso *t)
 	p->keep_cnt = (u32_t)t->keepcnt;
 }
 
-/* lwIP's own writable test (its sockets' select): the send buffer has TCP_SNDLOWAT free and few segments queued. */
-static bool tso_writable(const struct tcp_pcb *p)
+/*
+ * Bytes queued and not yet acknowledged: lwIP's send buffer starts at
+ * TCP_SND_BUF and shrinks by what is written (snd_buf itself: tcp_sndbuf
+ * says at most 64 KiB, what one tcp_write takes).
+ */
+static uint32_t tso_snd_held(const struct tcp_pcb *p)
 {
-	return tcp_sndbuf(p) >= TCP_SNDLOWAT && tcp_sndqueuelen(p) < TCP_SNDQUEUELOWAT;
+	return p->snd_buf < TCP_SND_BUF ? TCP_SND_BUF - p->snd_buf : 0;
+}
+
+/* What SO_SNDBUF lets the socket hold, within the stack's TCP_SND_BUF. */
+static uint32_t tso_snd_limit(const struct tso *t)
+{
+	return (uint32_t)t->s.sndbuf < TCP_SND_BUF ? (uint32_t)t->s.sndbuf : TCP_SND_BUF;
+}
+
+/*
+ * Bytes a send may queue now: lwIP's room, and with SO_SNDBUF set what its
+ * limit leaves. Linux stops queueing at sk_wmem_queued >= sk_sndbuf (the
+ * doubled value) counting its buffers' overhead too; here the payload
+ * alone counts, which on Linux's loopback is within ~25% of it.
+ */
+static uint32_t tso_snd_room(const struct tso *t)
+{
+	uint32_t room = tcp_sndbuf(t->pcb);
+	if (t->snd_locked) {
+		uint32_t held = tso_snd_held(t->pcb), lim = tso_snd_limit(t);
+		uint32_t left = held < lim ? lim - held : 0;
+		room = left < room ? left : room;
+	}
+	return room;
+}
+
+/*
+ * Whether writers hear of room: lwIP's own test (its sockets' select: the
+ * send buffer has TCP_SNDLOWAT free and few segments queued); with
+ * SO_SNDBUF set, once at most half its limit is held (what Linux's
+ * sk_stream_is_writeable comes to on its loopback, measured: POLLOUT came
+ * back with 8 of 16 KiB, 66 of 128 KiB queued).
+ */
+static bool tso_writable(const struct tso *t)
+{
+	const struct tcp_pcb *p = t->pcb;
+	if (tcp_sndqueuelen(p) >= TCP_SNDQUEUELOWAT)
+		return false;
+	if (t->snd_locked)
+		return tso_snd_held(p) * 2 <= tso_snd_limit(t) && tcp_sndbuf(p) >= TCP_SNDLOWAT;
+	return tcp_sndbuf(p) >= TCP_SNDLOWAT;
+}
+
+/*
+ * The receive window SO_RCVBUF allows, 0 when it was never set (the
+ * stack's TCP_WND then). Linux advertises about half the doubled value
+ * (tcp_adv_win_scale 1: measured, SO_RCVBUF 4096 holds 4096 unread bytes);
+ * never less than a segment here, since lwIP opens a window again only by
+ * whole segments (tcp_update_rcv_ann_wnd), nor more than the window lwIP
+ * may announce on this connection.
+ */
+static uint32_t tso_rcv_cap(const struct tso *t, const struct tcp_pcb *p)
+{
+	if (!t->rcv_locked)
+		return 0;
+	uint32_t w = (uint32_t)t->s.rcvbuf / 2;
+	if (w < p->mss)
+		w = p->mss;
+	return w < TCP_WND_MAX(p) ? w : TCP_WND_MAX(p);
+}
+
+/*
+ * A connection just established gets the window SO_RCVBUF allows: lwIP
+ * opened it to TCP_WND when it read the SYN's window scale option, and the
+ * peer has heard no more than the SYN's unscaled window yet (which
+ * inet_tcp_syn_wnd lowered too).
+ */
+static void tso_rcv_limit(struct tso *t)
+{
+	struct tcp_pcb *p = t->pcb;
+	uint32_t cap = p ? tso_rcv_cap(t, p) : 0;
+	if (!cap || p->rcv_wnd + t->rx_len <= cap)
+		return;
+	p->rcv_wnd = p->rcv_ann_wnd = cap > t->rx_len ? cap - t->rx_len : 0;
+	p->rcv_ann_right_edge = p->rcv_nxt + p->rcv_ann_wnd;
+}
+
+void inet_tcp_syn_wnd(const struct tcp_pcb *pcb, struct tcp_hdr *hdr)
+{
+	const struct tso *t = NULL;
+	if (pcb->state == SYN_SENT)
+		t = pcb->callback_arg;
+	else if (pcb->state == SYN_RCVD && pcb->listener) /* NULL once the listener closed */
+		t = pcb->listener->callback_arg;
+	uint32_t cap = t ? tso_rcv_cap(t, pcb) : 0;
+	if (cap && cap < lwip_ntohs(hdr->wnd))
+		hdr->wnd = lwip_htons((u16_t)cap);
+}
+
+/*
+ * Opens the window again by n bytes the app read, so that window plus
+ * unread data stays within what SO_RCVBUF allows (a lowered SO_RCVBUF takes
+ * effect as the app reads: the window never shrinks).
+ */
+static void tso_credit(struct tso *t, uint32_t n)
+{
+	struct tcp_pcb *p = t->pcb;
+	if (!p || p->state == LISTEN)
+		return;
+	uint32_t cap = tso_rcv_cap(t, p);
+	int32_t seen = (int32_t)(p->rcv_ann_right_edge - p->rcv_nxt); /* the window the peer last heard of */
+	if (cap) {
+		uint32_t have = p->rcv_wnd + t->rx_len;
+		n = have >= cap ? 0 : n < cap - have ? n : cap - have;
+	}
+	for (uint32_t left = n; left;) {
+		u16_t c = left > 0xffff ? 0xffff : (u16_t)left;
+		tcp_recved(p, c);
+		left -= c;
+	}
+	/*
+	 * lwIP sends a window update by itself only once the window grew by
+	 * TCP_WND_UPDATE_THRESHOLD (35 KiB), more than a small SO_RCVBUF's whole
+	 * window: the peer would wait for its persist timer. Tell it as soon as
+	 * a window that had closed to less than half opens again.
+	 */
+	if (cap && n && (int32_t)p->rcv_ann_wnd > seen && seen < (int32_t)(cap / 2)) {
+		tcp_ack_now(p);
+		tcp_output(p);
+	}
 }
 
 /* ---- lwIP callbacks ---- */
@@ -176,7 +309,7 @@ static err_t tso_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 	 * good part of the buffer is free (or everything is acknowledged), not
 	 * at every ACK, so a blocked writer wakes for a large write, not a sliver.
 	 */
-	if (tso_writable(pcb) || !pcb->unacked)
+	if (tso_writable(t) || !pcb->unacked)
 		sock_wake_bits(&t->s, SOCK_WAKE_OUT);
 	return ERR_OK;
 }
@@ -209,6 +342,7 @@ static err_t tso_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	t->state = TSO_CONNECTED;
 	t->was_connected = true;
 	t->wire_mss = net_tcp_tso(pcb);
+	tso_rcv_limit(t);
 	tso_save_addrs(t);
 	tso_wake(t);
 	return ERR_OK;
@@ -328,7 +462,7 @@ static bool tso_rp_peer(const struct tcp_pcb *lp, const struct tso *l)
 }
 
 /* The listener of l's group that takes the next connection (l itself without SO_REUSEPORT). */
-static struct tso *tso_rp_pick(struct tso *l, struct tcp_pcb *newpcb)
+static struct tso *tso_rp_pick(struct tso *l)
 {
 	if (!l->s.reuseport || !l->pcb)
 		return l;
@@ -342,11 +476,7 @@ static struct tso *tso_rp_pick(struct tso *l, struct tcp_pcb *newpcb)
 	for (lp = tcp_listen_pcbs.pcbs; lp; lp = lp->next)
 		if (tso_rp_peer(lp, l) && !k--)
 			break;
-	if (!lp)
-		return l;
-	/* The backlog is counted on the listener that queues it, as Linux's. */
-	newpcb->listener = (struct tcp_pcb_listen *)lp;
-	return tso_arg(lp);
+	return lp ? tso_arg(lp) : l;
 }
 
 /* Linux refuses listen(2) where a socket outside the SO_REUSEPORT group already listens on the port. */
@@ -364,7 +494,7 @@ static err_t tso_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	struct tso *l = arg;
 	if (err != ERR_OK || !newpcb || !l)
 		return ERR_VAL;
-	l = tso_rp_pick(l, newpcb);
+	l = tso_rp_pick(l);
 	struct tso *t = tso_alloc();
 	if (t && l->acq_len == l->acq_cap) {
 		uint32_t cap = l->acq_cap ? l->acq_cap * 2 : 8;
@@ -394,6 +524,8 @@ static err_t tso_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	t->s.reuseport = s.reuseport;
 	t->s.linger_on = s.linger_on;
 	t->s.linger_secs = s.linger_secs;
+	t->snd_locked = l->snd_locked;
+	t->rcv_locked = l->rcv_locked;
 	t->nodelay = l->nodelay;
 	t->keepidle = l->keepidle;
 	t->keepintvl = l->keepintvl;
@@ -405,8 +537,8 @@ static err_t tso_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	t->wire_mss = net_tcp_tso(newpcb);
 	tso_hook(t);
 	tso_apply(t);
+	tso_rcv_limit(t);
 	tso_save_addrs(t);
-	tcp_backlog_delayed(newpcb); /* counts against the backlog until accept(2) */
 	l->acq[(l->acq_head + l->acq_len) % l->acq_cap] = t;
 	l->acq_len++;
 	tso_wake(l);
@@ -460,8 +592,40 @@ static int tso_bind(struct sock *s, const void *addr, uint32_t len)
 	ip_addr_t ip;
 	ip_addr_set_ip4_u32(&ip, in->sin_addr);
 	rc = tso_errno(tso_rp_bind(t, &ip, lwip_ntohs(in->sin_port)));
+	if (!rc) {
+		t->port_auto = !in->sin_port; /* Linux's SOCK_BINDPORT_LOCK unset */
+		t->bind_ip = in->sin_addr;
+		t->name_kept = false;
+	}
 	tso_save_addrs(t);
 	return rc;
+}
+
+/*
+ * The backlog: Linux's listener takes a SYN while its accept queue holds at
+ * most backlog connections (sk_acceptq_is_full), so backlog + 1 wait, up
+ * to somaxconn + 1. lwIP's own count (accepts_pending) is 8 bits, so the
+ * socket layer keeps the count (tso_syn_ok, from lwIP's input hook): the
+ * connections queued for accept(2) plus those lwIP holds half open, whose
+ * number alone lwIP's check bounds at TSO_HALF_OPEN_MAX per listener (a
+ * SYN flood's bound, where Linux answers with SYN cookies).
+ */
+#define TSO_HALF_OPEN_MAX 255
+
+/* (In a SO_REUSEPORT group the listener lwIP found is asked, though tso_rp_pick may queue on another.) */
+static bool tso_syn_ok(const struct tcp_pcb_listen *lp)
+{
+	const struct tso *l = lp->callback_arg;
+	return !l || l->acq_len + lp->accepts_pending <= (uint32_t)l->backlog;
+}
+
+int inet_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr)
+{
+	/* A SYN for a listener beyond its backlog is dropped, as Linux's tcp_conn_request: the peer sends it again. */
+	if (pcb->state == LISTEN && (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
+	    !tso_syn_ok((const struct tcp_pcb_listen *)(void *)pcb))
+		return ERR_ABRT;
+	return ERR_OK;
 }
 
 static int tso_listen(struct sock *s, int backlog)
@@ -469,20 +633,21 @@ static int tso_listen(struct sock *s, int backlog)
 	struct tso *t = tso_of(s);
 	if ((unsigned)backlog > TSO_SOMAXCONN)
 		backlog = TSO_SOMAXCONN;
-	/* lwIP counts connections handed to us and not yet accept(2)ed; Linux allows backlog + 1 of them. */
-	u8_t lwip_backlog = (u8_t)(backlog + 1 > 255 ? 255 : backlog + 1);
 	if (t->state == TSO_LISTEN) {
 		t->backlog = backlog;
-		tcp_backlog_set(t->pcb, lwip_backlog);
 		return 0;
 	}
 	if (t->state != TSO_CLOSED || !t->pcb)
 		return -EINVAL;
-	ip_addr_t any = IPADDR4_INIT(0);
 	if (!t->pcb->local_port) {
-		int rc = tso_errno(tcp_bind(t->pcb, &any, 0)); /* Linux binds an ephemeral port */
+		/* Linux binds an ephemeral port, on the address bind(2) named if it did (kept when a listener stopped). */
+		ip_addr_t ip;
+		ip_addr_set_ip4_u32(&ip, t->bind_ip);
+		int rc = tso_errno(tcp_bind(t->pcb, &ip, 0));
 		if (rc)
 			return rc;
+		t->port_auto = true;
+		t->name_kept = false;
 	}
 	tso_save_addrs(t);
 	if (t->s.reuseport) {
@@ -491,7 +656,7 @@ static int tso_listen(struct sock *s, int backlog)
 		ip_reset_option(t->pcb, SOF_REUSEADDR); /* lwIP's own check would refuse the group's second listener */
 	}
 	err_t e = ERR_OK;
-	struct tcp_pcb *lp = tcp_listen_with_backlog_and_err(t->pcb, lwip_backlog, &e);
+	struct tcp_pcb *lp = tcp_listen_with_backlog_and_err(t->pcb, TSO_HALF_OPEN_MAX, &e);
 	if (t->s.reuseaddr)
 		ip_set_option(lp ? lp : t->pcb, SOF_REUSEADDR);
 	if (!lp)
@@ -517,8 +682,6 @@ static int tso_accept(struct sock *s, struct sock **out, bool nonblock)
 	struct tso *c = t->acq[t->acq_head];
 	t->acq_head = (t->acq_head + 1) % t->acq_cap;
 	t->acq_len--;
-	if (c->pcb)
-		tcp_backlog_accepted(c->pcb);
 	*out = &c->s;
 	return 0;
 }
@@ -559,6 +722,7 @@ static int tso_connect(struct sock *s, const void *addr, uint32_t len, bool nonb
 			return rc;
 		ip_addr_t ip;
 		ip_addr_set_ip4_u32(&ip, in->sin_addr);
+		t->name_kept = false;
 		t->state = TSO_CONNECTING;
 		t->reported = false;
 		err_t e = tcp_connect(t->pcb, &ip, lwip_ntohs(in->sin_port), tso_connected_cb);
@@ -590,10 +754,10 @@ static int tso_connect(struct sock *s, const void *addr, uint32_t len, bool nonb
 	return e ? -e : -ECONNABORTED;
 }
 
-/* Room for more data in lwIP's send queue (lwIP's own writable test). */
-static bool tso_can_queue(const struct tcp_pcb *p)
+/* Room for more data in lwIP's send queue and within SO_SNDBUF. */
+static bool tso_can_queue(const struct tso *t)
 {
-	return tcp_sndbuf(p) > 0 && tcp_sndqueuelen(p) < TCP_SND_QUEUELEN;
+	return tso_snd_room(t) > 0 && tcp_sndqueuelen(t->pcb) < TCP_SND_QUEUELEN;
 }
 
 /*
@@ -649,7 +813,7 @@ static long tso_send(struct sock *s, struct sock_msg *m)
 		if (s->err || t->snd_shut || !t->pcb)
 			return done ? (long)done : tso_send_error(t);
 		void *p;
-		size_t n = t->pcb && tso_can_queue(t->pcb) ? sock_io_piece(&m->io, &p, tcp_sndbuf(t->pcb)) : 0;
+		size_t n = t->pcb && tso_can_queue(t) ? sock_io_piece(&m->io, &p, tso_snd_room(t)) : 0;
 		if (n) {
 			bool more = done + n < total || (m->flags & MSG_MORE) || t->cork;
 			err_t e = tcp_write(t->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
@@ -663,7 +827,7 @@ static long tso_send(struct sock *s, struct sock_msg *m)
 		}
 		/* The send queue is full: push what is queued, then wait for acknowledgements. */
 		tso_push(t);
-		if (t->pcb && tso_can_queue(t->pcb))
+		if (t->pcb && tso_can_queue(t))
 			continue; /* the flush delivered and acknowledged on loopback */
 		if (m->flags & MSG_DONTWAIT)
 			return done ? (long)done : -EAGAIN;
@@ -696,7 +860,7 @@ static void tso_copy_out(struct tso *t, struct sock_io *io, uint32_t skip, uint3
 	}
 }
 
-/* Drops n read bytes from the chain and opens the window by as much. */
+/* Drops n read bytes from the chain and opens the window by as much (tso_credit). */
 static void tso_consume(struct tso *t, uint32_t n)
 {
 	t->rx_len -= n;
@@ -704,14 +868,13 @@ static void tso_consume(struct tso *t, uint32_t n)
 	while (left) {
 		u16_t c = left > 0xffff ? 0xffff : (u16_t)left;
 		t->rxq = pbuf_free_header(t->rxq, c);
-		if (t->pcb)
-			tcp_recved(t->pcb, c);
 		left -= c;
 	}
 	if (!t->rx_len && t->rxq) { /* empty pbufs left at the head */
 		pbuf_free(t->rxq);
 		t->rxq = NULL;
 	}
+	tso_credit(t, n);
 }
 
 static long tso_recv(struct sock *s, struct sock_msg *m)
@@ -775,19 +938,24 @@ static void tso_free(struct tso *t, bool reset);
  * shutdown(SHUT_RD or SHUT_RDWR) of a listener, Linux's tcp_disconnect of
  * it: it stops listening. The connections queued and never accepted are
  * reset, accept(2), blocked or later, fails with EINVAL, new connections are
- * refused. A fresh pcb takes the closed listener's place, bound to its
- * address past the connections accepted on that port, as Linux keeps a
- * port the app bound (one Linux picked, it gives back while getsockname
- * still names it; here that one stays held too).
+ * refused. A fresh pcb takes the closed listener's place. A port the app
+ * bound stays the socket's, as Linux keeps it (SOCK_BINDPORT_LOCK): the
+ * pcb is bound to it again, past the connections accepted on that port. A
+ * port the stack picked goes back, as Linux's inet_put_port: getsockname
+ * still names it (Linux's inet_sport), another socket may bind it, this
+ * one may bind again, and listen(2) picks a new port.
  */
 static void tso_listen_stop(struct tso *t)
 {
 	ip_addr_t ip = t->pcb->local_ip;
 	uint16_t port = t->pcb->local_port;
+	tso_save_addrs(t);
 	tso_acq_reset(t);
 	tso_drop_pcb(t, false);
 	t->state = TSO_CLOSED;
-	if (!tso_renew(t)) /* without memory for it the socket is left without a pcb: bind and listen say EINVAL */
+	t->name_kept = t->port_auto;
+	/* Without memory for a pcb the socket is left without one: bind and listen say EINVAL. */
+	if (!tso_renew(t) && !t->port_auto)
 		(void)tso_bind_lent(t, &ip, port); /* the port was the listener's a moment ago */
 	tso_wake(t);
 }
@@ -916,6 +1084,17 @@ static void tso_sol_changed(struct sock *s, int name)
 	struct tso *t = tso_of(s);
 	if (name == SO_KEEPALIVE)
 		tso_apply(t);
+	if (name == SO_SNDBUF) {
+		t->snd_locked = true;
+		tso_wake(t); /* a larger buffer may have made room */
+	}
+	if (name == SO_RCVBUF) {
+		t->rcv_locked = true;
+		if (t->pcb && t->state == TSO_CONNECTED) {
+			tso_credit(t, TCP_WND); /* a larger one opens the window now, a smaller one as the app reads */
+			net_flush();
+		}
+	}
 	if (name == SO_REUSEPORT)
 		tso_rp_mark(t);
 	if (name == SO_REUSEADDR && t->pcb) {
@@ -951,7 +1130,7 @@ static uint32_t tso_poll(struct sock *s)
 	if (t->state != TSO_CONNECTING) {
 		if (t->rx_len)
 			mask |= POLLIN | POLLRDNORM;
-		if (t->snd_shut || !t->pcb || t->state != TSO_CONNECTED || tso_writable(t->pcb))
+		if (t->snd_shut || !t->pcb || t->state != TSO_CONNECTED || tso_writable(t))
 			mask |= POLLOUT | POLLWRNORM;
 	}
 	if (s->err)

@@ -87,6 +87,18 @@ START_TEST(more_as_on_linux)
 }
 END_TEST
 
+/*
+ * SO_SNDBUF and SO_RCVBUF bound a TCP connection's buffers (against a peer that does not read,
+ * sends take about both, far less than the defaults; POLLOUT comes back as the peer reads);
+ * backlogs past lwIP's 8-bit count (listen(1000): 600 handshakes complete unaccepted) and small
+ * ones (backlog + 1); a listener stopped by SHUT_RD gives back a port the stack picked.
+ */
+START_TEST(limits_as_on_linux)
+{
+	compare_part("limits");
+}
+END_TEST
+
 /* select and pselect6 over TCP and UDP sockets: accept, data, end of file, connect, a refused connect. */
 START_TEST(select_sockets_as_on_linux)
 {
@@ -180,6 +192,7 @@ Suite *socket_suite(void)
 	tcase_add_test(tc, inet_sockets_as_on_linux);
 	tcase_add_test(tc, msg_features_as_on_linux);
 	tcase_add_test(tc, more_as_on_linux);
+	tcase_add_test(tc, limits_as_on_linux);
 	tcase_add_test(tc, select_sockets_as_on_linux);
 	tcase_add_test(tc, etc_files_and_getaddrinfo);
 	suite_add_tcase(s, tc);

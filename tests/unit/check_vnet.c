@@ -77,6 +77,9 @@ int (*fs_proc_sockstat)(char *buf, size_t size);
 int net_sockstat(char *buf, size_t size) { (void)buf; (void)size; return 0; }
 /* guest/net/udp.c's ICMP hook (lwiphooks.h): no UDP sockets are built here. */
 int uso_icmp_input(struct pbuf *p, struct netif *inp) { (void)p; (void)inp; return 0; }
+/* guest/net/tcp.c's TCP hooks (lwiphooks.h): no TCP sockets here either; every segment goes on. */
+int inet_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr) { (void)pcb; (void)hdr; return 0; }
+void inet_tcp_syn_wnd(const struct tcp_pcb *pcb, struct tcp_hdr *hdr) { (void)pcb; (void)hdr; }
 
 /* The idle WAIT: time passes to the deadline (the fake device does nothing meanwhile unless a test says so). */
 static void (*idle_hook)(void);

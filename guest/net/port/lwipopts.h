@@ -96,6 +96,7 @@ void net_port_free(void *p);
 /* lwIP keeps the writable threshold in a u16 (init.c: at least 4 TCP_MSS below its overflow). */
 #define TCP_SNDLOWAT (28 * 1024)
 #define TCP_QUEUE_OOSEQ 1
+/* lwIP's backlog count bounds half-open connections only (guest/net/tcp.c, tso_syn_ok). */
 #define TCP_LISTEN_BACKLOG 1
 #define TCP_DEFAULT_LISTEN_BACKLOG 0xff
 #define LWIP_TCP_KEEPALIVE 1
@@ -107,10 +108,15 @@ void net_port_free(void *p);
  * when sent.
  */
 #define LWIP_CHECKSUM_ON_COPY 0
-/* The hooks (port/lwiphooks.h): a SYN's MSS is the wire's, not that of a TSO interface's 64 KiB MTU. */
+/*
+ * The hooks (port/lwiphooks.h): a SYN's MSS is the wire's, not that of a TSO
+ * interface's 64 KiB MTU, and its window SO_RCVBUF's; a listener's backlog
+ * is the socket layer's.
+ */
 #define LWIP_HOOK_FILENAME "lwiphooks.h"
 #define LWIP_HOOK_TCP_OUT_ADD_TCPOPTS(p, hdr, pcb, opts) net_tcp_opts(p, hdr, pcb, opts)
 #define LWIP_HOOK_IP4_INPUT(p, inp) uso_icmp_input(p, inp)
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) inet_tcp_inpacket(pcb, hdr)
 /* Checksums eight bytes at a time (guest/net/port.c): lwIP's own routine takes two. */
 #include <stdint.h>
 uint16_t net_port_chksum(const void *data, int len);
