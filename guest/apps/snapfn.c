@@ -125,21 +125,25 @@ static int rand_and_time(void)
 	return 0;
 }
 
-/*
- * A computation long enough to be snapshotted in the middle (ukvm_snapshot):
- * "start", then rounds of mix, the result, then a short sleep (the first WAIT
- * of a VM restored from a snapshot taken running: its clock and seed are
- * fixed there), then random bytes and the time.
- */
-static int compute(long rounds)
+/* "start", then rounds of mix, long enough to be snapshotted in the middle (ukvm_snapshot): the result. */
+static uint64_t compute_rounds(long rounds)
 {
 	static uint64_t v[4096];
 	for (size_t i = 0; i < 4096; i++)
 		v[i] = i;
 	printf("start\n");
 	fflush(stdout);
+	return mix(v, 4096, (int)rounds);
+}
+
+/*
+ * The computation, the result, then a short sleep (the monotonic clock
+ * must count it, across a restore too), then random bytes and the time.
+ */
+static int compute(long rounds)
+{
 	long long m0 = ns(CLOCK_MONOTONIC);
-	uint64_t h = mix(v, 4096, (int)rounds);
+	uint64_t h = compute_rounds(rounds);
 	long long m1 = ns(CLOCK_MONOTONIC);
 	printf("result %016llx\n", (unsigned long long)h);
 	struct timespec d = { 0, 1000000 };
@@ -157,12 +161,7 @@ static int compute(long rounds)
  */
 static int compute_now(long rounds)
 {
-	static uint64_t v[4096];
-	for (size_t i = 0; i < 4096; i++)
-		v[i] = i;
-	printf("start\n");
-	fflush(stdout);
-	uint64_t h = mix(v, 4096, (int)rounds);
+	uint64_t h = compute_rounds(rounds);
 	unsigned char rnd[16];
 	struct timespec sys;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
@@ -185,12 +184,7 @@ static int compute_now(long rounds)
  */
 static int compute_read(long rounds)
 {
-	static uint64_t v[4096];
-	for (size_t i = 0; i < 4096; i++)
-		v[i] = i;
-	printf("start\n");
-	fflush(stdout);
-	uint64_t h = mix(v, 4096, (int)rounds);
+	uint64_t h = compute_rounds(rounds);
 	char a[4], b[64];
 	ssize_t na = read(0, a, sizeof(a));
 	struct timespec d = { 0, 1000000 };

@@ -976,24 +976,14 @@ static void api_run_to_end(struct ukvm_vm *vm, int out, char *buf, size_t len)
 #define API_ROUNDS "100000" /* ~1 s of snapfn's mix on this host: the snapshot lands inside it */
 
 /*
- * libukvm, both modes: ukvm_snapshot from another thread while the guest
- * computes (no WAIT: the vCPU is kicked out of KVM_RUN), the run ends there
- * (UKVM_SNAPSHOT_STOP); two restores finish the computation with the result
- * of an uninterrupted run, each with its own random bytes and the host's
- * realtime (fixed at their first WAIT), the monotonic clock never backwards.
+ * Runs snapfn args (a compute mode) until it prints "start", then
+ * ukvm_snapshot into snap with UKVM_SNAPSHOT_STOP: taken running, inside
+ * the computation (its result not printed yet).
  */
-START_TEST(api_snapshot_mid_computation)
+static void api_snapshot_computing(enum ukvm_pv pv, const char *const *args, const char *snap)
 {
-	enum ukvm_pv pv = _i ? it_pv_mode() : UKVM_PV_OFF;
-	static const char *const args[] = { "compute", API_ROUNDS, NULL };
-	const char *snap = tmp_file("snap", 0);
-	char full[1024], buf[1024], a[128], b[128], err[256];
+	char buf[1024], err[256];
 	int out = memfd_create("out", 0);
-	api_run_to_end(api_create(pv, NULL, args, out, -1), out, full, sizeof(full));
-	close(out);
-	ck_assert_str_ne(line(full, "result", a, sizeof(a)), "");
-
-	out = memfd_create("out", 0);
 	struct api_run r = { .vm = api_create(pv, NULL, args, out, -1) };
 	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
 	ck_assert_msg(api_wait_output(out, "start\n"), "the guest never started computing");
@@ -1007,6 +997,26 @@ START_TEST(api_snapshot_mid_computation)
 	close(out);
 	ck_assert_msg(!strstr(buf, "result"), "the computation ended before the snapshot: %s", buf);
 	ck_assert_uint_eq(api_snap_flags(snap) & SNAP_VCPU_RUNNING, SNAP_VCPU_RUNNING);
+}
+
+/*
+ * libukvm, both modes: ukvm_snapshot from another thread while the guest
+ * computes (no WAIT: the vCPU is kicked out of KVM_RUN), the run ends there
+ * (UKVM_SNAPSHOT_STOP); two restores finish the computation with the result
+ * of an uninterrupted run, each with its own random bytes and the host's
+ * realtime, the monotonic clock never backwards.
+ */
+START_TEST(api_snapshot_mid_computation)
+{
+	enum ukvm_pv pv = _i ? it_pv_mode() : UKVM_PV_OFF;
+	static const char *const args[] = { "compute", API_ROUNDS, NULL };
+	const char *snap = tmp_file("snap", 0);
+	char full[1024], buf[1024], a[128], b[128];
+	int out = memfd_create("out", 0);
+	api_run_to_end(api_create(pv, NULL, args, out, -1), out, full, sizeof(full));
+	close(out);
+	ck_assert_str_ne(line(full, "result", a, sizeof(a)), "");
+	api_snapshot_computing(pv, args, snap);
 
 	char rand0[128] = "";
 	for (int i = 0; i < 2; i++) {
@@ -1045,25 +1055,12 @@ START_TEST(api_running_restore_fixed_at_once)
 	enum ukvm_pv pv = _i ? it_pv_mode() : UKVM_PV_OFF;
 	static const char *const args[] = { "compute-now", API_ROUNDS, NULL };
 	const char *snap = tmp_file("snap", 0);
-	char full[1024], buf[1024], a[128], b[128], err[256];
+	char full[1024], buf[1024], a[128], b[128];
 	int out = memfd_create("out", 0);
 	api_run_to_end(api_create(pv, NULL, args, out, -1), out, full, sizeof(full));
 	close(out);
 	ck_assert_str_ne(line(full, "rand", a, sizeof(a)), "");
-
-	out = memfd_create("out", 0);
-	struct api_run r = { .vm = api_create(pv, NULL, args, out, -1) };
-	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
-	ck_assert_msg(api_wait_output(out, "start\n"), "the guest never started computing");
-	int rc = ukvm_snapshot(r.vm, snap, UKVM_SNAPSHOT_STOP, err, sizeof(err));
-	pthread_join(r.t, NULL);
-	ck_assert_msg(rc == 0, "ukvm_snapshot: %d: %s", rc, err);
-	ck_assert_msg(r.res.kind == UKVM_SNAPSHOTTED, "kind %d: %s", r.res.kind, r.res.msg);
-	ukvm_destroy(r.vm);
-	slurp(out, buf, sizeof(buf));
-	close(out);
-	ck_assert_msg(!strstr(buf, "result"), "the computation ended before the snapshot: %s", buf);
-	ck_assert_uint_eq(api_snap_flags(snap) & SNAP_VCPU_RUNNING, SNAP_VCPU_RUNNING);
+	api_snapshot_computing(pv, args, snap);
 	usleep(1200000); /* the snapshot's realtime is now more than a second behind the host's */
 
 	char rand0[128] = "";
@@ -1100,18 +1097,10 @@ START_TEST(api_running_restore_keeps_its_input)
 {
 	static const char *const args[] = { "compute-read", API_ROUNDS, NULL };
 	const char *snap = tmp_file("snap", 0);
-	char buf[1024], a[128], err[256];
-	int out = memfd_create("out", 0), in[2];
-	struct api_run r = { .vm = api_create(it_pv_mode(), NULL, args, out, -1) };
-	ck_assert_int_eq(pthread_create(&r.t, NULL, api_runner, &r), 0);
-	ck_assert_msg(api_wait_output(out, "start\n"), "the guest never started computing");
-	int rc = ukvm_snapshot(r.vm, snap, UKVM_SNAPSHOT_STOP, err, sizeof(err));
-	pthread_join(r.t, NULL);
-	ck_assert_msg(rc == 0 && r.res.kind == UKVM_SNAPSHOTTED, "ukvm_snapshot: %d: %s", rc, err);
-	ukvm_destroy(r.vm);
-	close(out);
-	ck_assert_uint_eq(api_snap_flags(snap) & SNAP_VCPU_RUNNING, SNAP_VCPU_RUNNING);
-	out = memfd_create("out", 0);
+	char buf[1024], a[128];
+	int in[2];
+	api_snapshot_computing(it_pv_mode(), args, snap);
+	int out = memfd_create("out", 0);
 	ck_assert_int_eq(pipe(in), 0);
 	ck_assert_int_eq(write(in[1], "abc\ndef\n", 8), 8);
 	close(in[1]);
