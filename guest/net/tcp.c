@@ -5,7 +5,8 @@
 #include "sock.h"
 #include "lwip/tcp.h"
 #include "lwip/netif.h"
-#include "lwip/priv/tcp_priv.h" /* tcp_active_pcbs: what is left to send at exit */
+#include "lwip/priv/tcp_priv.h" /* tcp_active_pcbs: what is left to send at exit; tcp_fasttmr */
+#include "lwip/timeouts.h"
 #include "lwiphooks.h"
 #include "wait.h"
 
@@ -279,11 +280,38 @@ static void tso_credit(struct tso *t, uint32_t n)
 
 /* ---- lwIP callbacks ---- */
 
+/*
+ * Delayed ACKs: lwIP sends a pending one at its next fast timer, up to
+ * 250 ms (TCP_TMR_INTERVAL) after the data, where Linux's delayed-ACK timer
+ * waits ~40 ms at its shortest (TCP_ATO_MIN) and a peer's Nagle holds its
+ * next small write until the ACK comes (a request written in two parts
+ * stalled that long). A segment that leaves an ACK pending arms a one-shot
+ * timer of TSO_DELACK_MS that runs lwIP's fast timer, which sends every
+ * pending ACK; an answer sent before then carries the ACK as usual.
+ */
+#define TSO_DELACK_MS 40
+static bool tso_delack_armed;
+
+static void tso_delack(void *arg)
+{
+	(void)arg;
+	tso_delack_armed = false;
+	tcp_fasttmr();
+}
+
+static void tso_delack_arm(const struct tcp_pcb *pcb)
+{
+	if ((pcb->flags & TF_ACK_DELAY) && !tso_delack_armed) {
+		tso_delack_armed = true;
+		sys_timeout(TSO_DELACK_MS, tso_delack, NULL);
+	}
+}
+
 static err_t tso_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct tso *t = arg;
-	(void)pcb;
 	(void)err; /* always ERR_OK in lwIP 2.1 */
+	tso_delack_arm(pcb);
 	if (!p) {
 		t->rcv_shut = true; /* FIN */
 		t->fin_rcvd = true;
