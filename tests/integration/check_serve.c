@@ -257,9 +257,10 @@ static int count_lines(const char *file)
 	return n;
 }
 
-/* Samples the server's open fds while requests run: the most seen. */
+/* Samples a count of the server's fds (count_dir: all of them) while requests run: the most seen. */
 struct fd_watch {
-	const char *dir;
+	const char *dir;            /* its /proc/PID/fd */
+	int (*count)(const char *dir);
 	volatile int stop;
 	int max;
 };
@@ -268,7 +269,7 @@ static void *fd_watch_run(void *arg)
 {
 	struct fd_watch *w = arg;
 	while (!w->stop) {
-		int n = count_dir(w->dir);
+		int n = w->count(w->dir);
 		w->max = n > w->max ? n : w->max;
 		usleep(10000);
 	}
@@ -293,7 +294,7 @@ static int request_batch(struct server *s, int per_client, int first_id, const c
 {
 	struct client c[8];
 	pthread_t t[8], wt;
-	struct fd_watch w = { .dir = fddir };
+	struct fd_watch w = { .dir = fddir, .count = count_dir };
 	ck_assert_int_eq(pthread_create(&wt, NULL, fd_watch_run, &w), 0);
 	for (int i = 0; i < 8; i++) {
 		c[i] = (struct client){ .c = { .port = s->port, .fd = -1 }, .id = first_id + i, .n = per_client, .keep = keep };
@@ -538,12 +539,11 @@ START_TEST(pool_full_gives_503)
 }
 END_TEST
 
-/* KVM VMs the server (pid) holds now: its fds on "anon_inode:kvm-vm". */
-static int count_vms(pid_t pid)
+/* KVM VMs a process holds now: its fds (in fddir, /proc/PID/fd) on "anon_inode:kvm-vm". */
+static int count_vms(const char *fddir)
 {
-	char dir[64], to[64];
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(dir);
+	char to[64];
+	DIR *d = opendir(fddir);
 	ck_assert_ptr_nonnull(d);
 	int n = 0;
 	struct dirent *e;
@@ -553,24 +553,6 @@ static int count_vms(pid_t pid)
 	}
 	closedir(d);
 	return n;
-}
-
-struct vm_watch {
-	pid_t pid;
-	volatile int stop;
-	int max;
-};
-
-/* Samples the server's VMs every 5 ms: the most seen. */
-static void *vm_watch_run(void *arg)
-{
-	struct vm_watch *w = arg;
-	while (!w->stop) {
-		int n = count_vms(w->pid);
-		w->max = n > w->max ? n : w->max;
-		usleep(5000);
-	}
-	return NULL;
 }
 
 /*
@@ -590,9 +572,11 @@ START_TEST(pool_counts_warm_vms)
 			       "1", "--warm", "2", "--queue-wait", "50", "--levers", "off", NULL };
 	struct server s;
 	server_start(&s, args);
-	struct vm_watch w = { .pid = s.p.pid };
+	char fddir[64];
+	snprintf(fddir, sizeof(fddir), "/proc/%d/fd", s.p.pid);
+	struct fd_watch w = { .dir = fddir, .count = count_vms };
 	pthread_t wt;
-	ck_assert_int_eq(pthread_create(&wt, NULL, vm_watch_run, &w), 0);
+	ck_assert_int_eq(pthread_create(&wt, NULL, fd_watch_run, &w), 0);
 	free(wait_metrics(&s, "ukvm_serve_vms_warm 1\n", NULL));
 	usleep(300000); /* would a second warm VM come? */
 	char *b;
